@@ -1,0 +1,104 @@
+/**
+ * Working-hours calendar. China has one time zone and no daylight saving, so local time is UTC
+ * plus a fixed offset; no time-zone database is needed and the code stays pure.
+ */
+
+export interface WorkCalendarConfig {
+  /** Minutes east of UTC; 480 for China Standard Time. */
+  utcOffsetMinutes: number;
+  /** ISO weekday numbers that are working days (1 = Monday … 7 = Sunday). */
+  workingDays: readonly number[];
+  /** Working periods in local time, 'HH:MM' half-open [start, end). */
+  periods: readonly { start: string; end: string }[];
+  /** Public holidays, local dates 'YYYY-MM-DD' (no business even on a weekday). */
+  holidays: readonly string[];
+  /** Adjusted working days (调休), local dates 'YYYY-MM-DD' worked although they fall on a weekend. */
+  extraWorkdays: readonly string[];
+}
+
+/**
+ * Defaults are suggestions (domain.md marks working hours as configurable): Monday–Friday
+ * 08:00–18:00, and the 2026 national holidays as published by the State Council.
+ */
+export const DEFAULT_CALENDAR: WorkCalendarConfig = {
+  utcOffsetMinutes: 480,
+  workingDays: [1, 2, 3, 4, 5],
+  periods: [{ start: '08:00', end: '18:00' }],
+  holidays: [
+    '2026-01-01', '2026-01-02', '2026-01-03',
+    '2026-02-15', '2026-02-16', '2026-02-17', '2026-02-18', '2026-02-19', '2026-02-20',
+    '2026-02-21', '2026-02-22', '2026-02-23',
+    '2026-04-04', '2026-04-05', '2026-04-06',
+    '2026-05-01', '2026-05-02', '2026-05-03', '2026-05-04', '2026-05-05',
+    '2026-06-19', '2026-06-20', '2026-06-21',
+    '2026-09-25', '2026-09-26', '2026-09-27',
+    '2026-10-01', '2026-10-02', '2026-10-03', '2026-10-04', '2026-10-05', '2026-10-06', '2026-10-07',
+  ],
+  extraWorkdays: ['2026-01-04', '2026-02-14', '2026-02-28', '2026-05-09', '2026-09-20', '2026-10-10'],
+};
+
+export interface LocalTime {
+  /** 'YYYY-MM-DD' */
+  date: string;
+  /** 1 = Monday … 7 = Sunday */
+  isoWeekday: number;
+  /** Minutes since local midnight. */
+  minuteOfDay: number;
+  /** 'HH:MM' */
+  hhmm: string;
+}
+
+export interface WorkCalendar {
+  readonly config: WorkCalendarConfig;
+  local(at: number): LocalTime;
+  isWorkingDay(at: number): boolean;
+  /** Working day and inside a working period. */
+  isWorkingTime(at: number): boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+function parseHhmm(s: string): number {
+  const m = /^(\d{2}):(\d{2})$/.exec(s);
+  if (!m) throw new Error(`calendar: bad time '${s}', expected HH:MM`);
+  const h = Number(m[1]);
+  const min = Number(m[2]);
+  if (h > 24 || min > 59) throw new Error(`calendar: bad time '${s}'`);
+  return h * 60 + min;
+}
+
+export function createWorkCalendar(config: WorkCalendarConfig = DEFAULT_CALENDAR): WorkCalendar {
+  const periods = config.periods.map((p) => ({ start: parseHhmm(p.start), end: parseHhmm(p.end) }));
+  const holidays = new Set(config.holidays);
+  const extra = new Set(config.extraWorkdays);
+  const workingDays = new Set(config.workingDays);
+  const offsetMs = config.utcOffsetMinutes * 60_000;
+
+  const local = (at: number): LocalTime => {
+    const shifted = at + offsetMs;
+    const d = new Date(shifted);
+    const date = d.toISOString().slice(0, 10);
+    const dow = d.getUTCDay();
+    const minuteOfDay = Math.floor((((shifted % DAY_MS) + DAY_MS) % DAY_MS) / 60_000);
+    const hhmm = `${String(Math.floor(minuteOfDay / 60)).padStart(2, '0')}:${String(minuteOfDay % 60).padStart(2, '0')}`;
+    return { date, isoWeekday: dow === 0 ? 7 : dow, minuteOfDay, hhmm };
+  };
+
+  const isWorkingDay = (at: number): boolean => {
+    const l = local(at);
+    if (extra.has(l.date)) return true;
+    if (holidays.has(l.date)) return false;
+    return workingDays.has(l.isoWeekday);
+  };
+
+  return {
+    config,
+    local,
+    isWorkingDay,
+    isWorkingTime(at) {
+      if (!isWorkingDay(at)) return false;
+      const m = local(at).minuteOfDay;
+      return periods.some((p) => m >= p.start && m < p.end);
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+export const InstitutionType = z.enum([
+  'vehicle_office', // 车管所
+  'vehicle_office_branch', // 车管分所
+  'registration_station', // 机动车登记服务站
+  'dealer', // 汽车销售企业 / 4S
+  'inspection_station', // 机动车检验机构
+  'driving_school', // 驾校
+  'exam_venue', // 考场
+  'hospital', // 医院 / 体检机构
+  'post_office', // 邮政
+]);
+export type InstitutionType = z.infer<typeof InstitutionType>;
+
+export const INSTITUTION_TYPE_LABELS: Readonly<Record<InstitutionType, string>> = {
+  vehicle_office: '车管所',
+  vehicle_office_branch: '车管分所',
+  registration_station: '机动车登记服务站',
+  dealer: '汽车销售企业',
+  inspection_station: '机动车检验机构',
+  driving_school: '驾校',
+  exam_venue: '考场',
+  hospital: '体检医院',
+  post_office: '邮政网点',
+};
+
+export const InstitutionSchema = z.object({
+  id: z.string().min(1).max(64),
+  name: z.string().min(1),
+  type: InstitutionType,
+  /** County adcode, e.g. 451202. */
+  county: z.string().regex(/^\d{6}$/),
+  lon: z.number().min(-180).max(180),
+  lat: z.number().min(-90).max(90),
+  status: z.enum(['active', 'suspended']).default('active'),
+});
+export type Institution = z.infer<typeof InstitutionSchema>;
+
+export const StaffRole = z.enum(['clerk', 'inspector', 'examiner', 'doctor', 'agent']);
+export type StaffRole = z.infer<typeof StaffRole>;
+
+export const StaffSchema = z.object({
+  id: z.string().min(1).max(64),
+  institutionId: z.string().min(1),
+  role: StaffRole,
+  /** Display name (may be a masked form). */
+  name: z.string().default(''),
+  /** Whether the filing (备案) was approved. */
+  filed: z.boolean(),
+  /** Filing validity, epoch milliseconds; validTo null = open-ended. */
+  validFrom: z.number().int(),
+  validTo: z.number().int().nullable(),
+});
+export type Staff = z.infer<typeof StaffSchema>;
+
+/**
+ * A read-only view of the registry as it stood at a point in time. Rules receive this; the hub
+ * implements it from ClickHouse-backed caches, tests from plain arrays.
+ */
+export interface RegistryView {
+  institution(id: string): Institution | undefined;
+  staff(id: string): Staff | undefined;
+}
+
+/** Is a staff member filed for `role` and valid at `at` (epoch ms)? */
+export function isFiledAt(staff: Staff | undefined, role: StaffRole, at: number): boolean {
+  if (!staff || !staff.filed || staff.role !== role) return false;
+  if (at < staff.validFrom) return false;
+  return staff.validTo === null || at <= staff.validTo;
+}
+
+/** A registry view over in-memory arrays (tests, fixtures, the hub's cache). */
+export function createRegistryView(institutions: readonly Institution[], staff: readonly Staff[]): RegistryView {
+  const inst = new Map(institutions.map((i) => [i.id, i]));
+  const st = new Map(staff.map((s) => [s.id, s]));
+  return { institution: (id) => inst.get(id), staff: (id) => st.get(id) };
+}
