@@ -1,0 +1,192 @@
+/**
+ * The /wall broadcaster. Warnings are buffered and emitted in batches every `flushMs`; county
+ * counters are recomputed from ClickHouse at most every `statsIntervalMs`, and only when
+ * something was stored — a busy pipeline costs the wall a few emits per second, not one per
+ * record. A newly connected screen gets a snapshot first.
+ */
+import type { Namespace, Server } from 'socket.io';
+import { COUNTY_BY_CODE, COUNTIES, INSTITUTION_TYPE_LABELS, type Warning } from '@jianguan/rules';
+import {
+  NAMESPACE_WALL,
+  type WallClientToServer,
+  type WallServerToClient,
+  type WallSnapshot,
+  type WallStats,
+  type WallWarning,
+} from '../protocol/index.js';
+import type { Registry } from '../registry/registry.js';
+import { dayStats, recentWarnings, type WarningRecord } from '../store/repo.js';
+import type { Store } from '../store/store.js';
+import type { FastifyBaseLogger } from 'fastify';
+
+const DAY_MS = 86_400_000;
+const CST_OFFSET_MS = 8 * 3_600_000;
+const MAX_PER_EMIT = 200;
+
+/** [start, end) of the current day in China Standard Time, as epoch ms. */
+export function localDay(now: number): { from: number; to: number; day: string } {
+  const from = Math.floor((now + CST_OFFSET_MS) / DAY_MS) * DAY_MS - CST_OFFSET_MS;
+  return { from, to: from + DAY_MS, day: new Date(from + CST_OFFSET_MS).toISOString().slice(0, 10) };
+}
+
+export interface WallDeps {
+  store: Store;
+  registry: Registry;
+  log: FastifyBaseLogger;
+  flushMs: number;
+  statsIntervalMs: number;
+  collectorsConnected: () => number;
+}
+
+export class WallBroadcaster {
+  private readonly nsp: Namespace<WallClientToServer, WallServerToClient>;
+  private pending: WallWarning[] = [];
+  private dirty = true;
+  private flushTimer: NodeJS.Timeout;
+  private statsTimer: NodeJS.Timeout;
+  private computing = false;
+
+  constructor(io: Server, private readonly deps: WallDeps) {
+    this.nsp = io.of(NAMESPACE_WALL) as unknown as Namespace<WallClientToServer, WallServerToClient>;
+    this.nsp.on('connection', (socket) => {
+      this.snapshot().then(
+        (s) => socket.emit('wall.snapshot', s),
+        (e) => deps.log.error({ event: 'wall.snapshot_failed', err: e }),
+      );
+      socket.on('wall.resync', (ack) => {
+        if (typeof ack !== 'function') return;
+        this.snapshot().then(ack, (e) => deps.log.error({ event: 'wall.snapshot_failed', err: e }));
+      });
+    });
+    this.flushTimer = setInterval(() => this.flush(), deps.flushMs);
+    this.statsTimer = setInterval(() => void this.pushStats(), deps.statsIntervalMs);
+    this.flushTimer.unref();
+    this.statsTimer.unref();
+  }
+
+  /** Called by the worker after a batch is stored. */
+  published(warnings: readonly Warning[]): void {
+    this.dirty = true;
+    for (const w of warnings) this.pending.push(this.toWall(w));
+  }
+
+  /** Collector connects and disconnects change a KPI too. */
+  touch(): void {
+    this.dirty = true;
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    for (let i = 0; i < batch.length; i += MAX_PER_EMIT) this.nsp.emit('warning.raised', batch.slice(i, i + MAX_PER_EMIT));
+  }
+
+  private async pushStats(): Promise<void> {
+    if (!this.dirty || this.computing || this.nsp.sockets.size === 0) return;
+    this.computing = true;
+    this.dirty = false;
+    try {
+      this.nsp.emit('county.stats', await this.stats());
+    } catch (e) {
+      this.dirty = true;
+      this.deps.log.error({ event: 'wall.stats_failed', err: e });
+    } finally {
+      this.computing = false;
+    }
+  }
+
+  async stats(now = Date.now()): Promise<WallStats> {
+    const { from, to, day } = localDay(now);
+    const s = await dayStats(this.deps.store, from, to);
+    const byCounty = new Map(s.counties.map((c) => [c.county, c]));
+    return {
+      kpis: {
+        day,
+        transactions: s.transactions,
+        warnings: s.warnings,
+        holds: s.holds,
+        deadLetters: s.deadLetters,
+        collectorsConnected: this.deps.collectorsConnected(),
+      },
+      counties: COUNTIES.map((c) => ({
+        adcode: c.adcode,
+        name: c.name,
+        transactions: byCounty.get(c.adcode)?.transactions ?? 0,
+        warnings: byCounty.get(c.adcode)?.warnings ?? 0,
+      })),
+      institutions: s.institutions,
+    };
+  }
+
+  async snapshot(): Promise<WallSnapshot> {
+    const [stats, recent] = await Promise.all([this.stats(), recentWarnings(this.deps.store, 50)]);
+    return {
+      ...stats,
+      serverTime: Date.now(),
+      institutionsList: this.deps.registry.listInstitutions().map((i) => ({
+        id: i.id,
+        name: i.name,
+        type: i.type,
+        typeName: INSTITUTION_TYPE_LABELS[i.type] ?? i.type,
+        county: i.county,
+        lon: i.lon,
+        lat: i.lat,
+      })),
+      // Oldest first, like the live stream.
+      recentWarnings: recent.map((r) => this.recordToWall(r)).reverse(),
+    };
+  }
+
+  private toWall(w: Warning): WallWarning {
+    const inst = this.deps.registry.institution(w.institutionId);
+    return {
+      id: w.id,
+      ruleId: w.ruleId,
+      ruleName: w.ruleName,
+      family: w.family,
+      severity: w.severity,
+      action: w.action,
+      transactionId: w.transactionId,
+      batchId: w.batchId,
+      institutionId: w.institutionId,
+      institutionName: inst?.name ?? w.institutionId,
+      county: w.county,
+      countyName: COUNTY_BY_CODE.get(w.county)?.name ?? '',
+      occurredAt: w.occurredAt,
+      capturedAt: w.capturedAt,
+      raisedAt: w.raisedAt,
+      explanation: w.explanation,
+      subjectMasked: w.subjectMasked,
+    };
+  }
+
+  private recordToWall(r: WarningRecord): WallWarning {
+    const inst = this.deps.registry.institution(r.institution_id);
+    return {
+      id: r.id,
+      ruleId: r.rule_id,
+      ruleName: r.rule_name,
+      family: r.family as WallWarning['family'],
+      severity: r.severity as WallWarning['severity'],
+      action: r.action as WallWarning['action'],
+      transactionId: r.transaction_id,
+      batchId: r.batch_id,
+      institutionId: r.institution_id,
+      institutionName: inst?.name ?? r.institution_id,
+      county: r.county,
+      countyName: COUNTY_BY_CODE.get(r.county)?.name ?? '',
+      occurredAt: r.occurred_at,
+      capturedAt: r.captured_at,
+      raisedAt: r.raised_at,
+      explanation: r.explanation,
+      subjectMasked: r.subject_masked,
+    };
+  }
+
+  close(): void {
+    clearInterval(this.flushTimer);
+    clearInterval(this.statsTimer);
+    this.flush();
+  }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+/** Entry point: `node dist/server.js` with JG_* variables. Stops cleanly on SIGINT/SIGTERM. */
+import { errorMessage, isHubError } from './errors.js';
+import { startHub } from './app.js';
+
+async function main(): Promise<void> {
+  const hub = await startHub();
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    hub.app.log.info({ event: 'hub.stopping', signal });
+    await hub.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((e) => {
+  const code = isHubError(e) ? e.code : 'STARTUP_FAILED';
+  console.error(JSON.stringify({ level: 'fatal', event: 'hub.start_failed', code, message: errorMessage(e) }));
+  process.exit(1);
+});

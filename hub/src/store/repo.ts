@@ -1,0 +1,314 @@
+/**
+ * Row mapping and the queries the hub runs. Every statement goes through `sql`; tables are the
+ * ones created by migrations/*.sql.
+ */
+import type { Institution, Staff, Transaction, Warning } from '@jianguan/rules';
+import { param, sql } from './sql.js';
+import type { Store } from './store.js';
+
+export interface DeadLetter {
+  recordKey: string;
+  batchId: string;
+  collectorId: string;
+  recordIndex: number;
+  recordId: string;
+  code: string;
+  reason: string;
+  payload: string;
+  receivedAt: number;
+}
+
+export function transactionRow(
+  t: Transaction,
+  meta: { batchId: string; county: string; ruleSet: string; warningCount: number },
+): Record<string, unknown> {
+  return {
+    id: t.id,
+    batch_id: meta.batchId,
+    collector_id: t.collectorId,
+    seq: t.seq,
+    source: t.source,
+    channel: t.channel,
+    institution_id: t.institutionId,
+    county: meta.county,
+    counter: t.counter ?? '',
+    staff_id: t.staffId ?? '',
+    device_id: t.deviceId ?? '',
+    ip: t.ip ?? '',
+    mac: t.mac ?? '',
+    lsh: t.lsh ?? '',
+    sub_lsh: t.subLsh ?? '',
+    kind: t.kind,
+    ywlx: t.ywlx ?? '',
+    ywyy: t.ywyy ?? '',
+    subject_hash: t.subject?.idHash ?? '',
+    subject_masked: t.subject?.masked ?? '',
+    agent_hash: t.agent?.idHash ?? '',
+    agent_masked: t.agent?.masked ?? '',
+    hpzl: t.vehicle?.hpzl ?? '',
+    hphm: t.vehicle?.hphm ?? '',
+    vin: t.vehicle?.vin ?? '',
+    owner_hash: t.vehicle?.ownerIdHash ?? '',
+    licence_hash: t.licence?.numberHash ?? '',
+    zjcx: t.licence?.zjcx ?? '',
+    occurred_at: t.occurredAt,
+    applied_at: t.appliedAt ?? null,
+    started_at: t.startedAt ?? null,
+    ended_at: t.endedAt ?? null,
+    completed_at: t.completedAt ?? null,
+    captured_at: t.capturedAt,
+    stored_at: Date.now(),
+    outcome: t.outcome ?? '',
+    measurements: t.measurements ?? {},
+    evidence: t.evidence ?? [],
+    rule_set: meta.ruleSet,
+    warning_count: meta.warningCount,
+  };
+}
+
+export function warningRow(w: Warning): Record<string, unknown> {
+  return {
+    id: w.id,
+    rule_id: w.ruleId,
+    rule_name: w.ruleName,
+    rule_version: w.ruleVersion,
+    family: w.family,
+    severity: w.severity,
+    action: w.action,
+    transaction_id: w.transactionId,
+    batch_id: w.batchId,
+    collector_id: w.collectorId,
+    institution_id: w.institutionId,
+    county: w.county,
+    occurred_at: w.occurredAt,
+    captured_at: w.capturedAt,
+    raised_at: w.raisedAt,
+    explanation: w.explanation,
+    values_json: JSON.stringify(w.values),
+    subject_masked: w.subjectMasked,
+  };
+}
+
+export function deadLetterRow(d: DeadLetter): Record<string, unknown> {
+  return {
+    record_key: d.recordKey,
+    batch_id: d.batchId,
+    collector_id: d.collectorId,
+    record_index: d.recordIndex,
+    record_id: d.recordId,
+    code: d.code,
+    reason: d.reason,
+    payload: d.payload,
+    received_at: d.receivedAt,
+  };
+}
+
+export interface Totals {
+  transactions: number;
+  warnings: number;
+  deadLetters: number;
+}
+
+export async function totals(store: Store): Promise<Totals> {
+  const [row] = await store.query<{ t: string; w: string; d: string }>(sql`
+    SELECT
+      (SELECT uniqExact(id) FROM transactions) AS t,
+      (SELECT uniqExact(id) FROM warnings) AS w,
+      (SELECT uniqExact(collector_id, record_key) FROM dead_letters) AS d`);
+  return { transactions: Number(row?.t ?? 0), warnings: Number(row?.w ?? 0), deadLetters: Number(row?.d ?? 0) };
+}
+
+export interface DayStats {
+  counties: { county: string; transactions: number; warnings: number }[];
+  institutions: { id: string; transactions: number; warnings: number }[];
+  transactions: number;
+  warnings: number;
+  holds: number;
+  deadLetters: number;
+}
+
+/** Today's counts by capture time within [from, to) — the wall's "today". */
+export async function dayStats(store: Store, from: number, to: number): Promise<DayStats> {
+  const f = param.DateTime64(from);
+  const t = param.DateTime64(to);
+  const txn = await store.query<{ institution_id: string; county: string; n: string }>(sql`
+    SELECT institution_id, any(county) AS county, uniqExact(id) AS n
+    FROM transactions WHERE captured_at >= ${f} AND captured_at < ${t}
+    GROUP BY institution_id`);
+  const warn = await store.query<{ institution_id: string; county: string; n: string; holds: string }>(sql`
+    SELECT institution_id, any(county) AS county, uniqExact(id) AS n, uniqExactIf(id, action = 'hold') AS holds
+    FROM warnings WHERE captured_at >= ${param.DateTime64(from)} AND captured_at < ${param.DateTime64(to)}
+    GROUP BY institution_id`);
+  const [dl] = await store.query<{ n: string }>(sql`
+    SELECT uniqExact(collector_id, record_key) AS n FROM dead_letters
+    WHERE received_at >= ${param.DateTime64(from)} AND received_at < ${param.DateTime64(to)}`);
+
+  const inst = new Map<string, { id: string; county: string; transactions: number; warnings: number }>();
+  for (const r of txn) inst.set(r.institution_id, { id: r.institution_id, county: r.county, transactions: Number(r.n), warnings: 0 });
+  let holds = 0;
+  for (const r of warn) {
+    const cur = inst.get(r.institution_id) ?? { id: r.institution_id, county: r.county, transactions: 0, warnings: 0 };
+    cur.warnings = Number(r.n);
+    holds += Number(r.holds);
+    inst.set(r.institution_id, cur);
+  }
+  const counties = new Map<string, { county: string; transactions: number; warnings: number }>();
+  for (const i of inst.values()) {
+    const c = counties.get(i.county) ?? { county: i.county, transactions: 0, warnings: 0 };
+    c.transactions += i.transactions;
+    c.warnings += i.warnings;
+    counties.set(i.county, c);
+  }
+  const all = [...inst.values()];
+  return {
+    counties: [...counties.values()],
+    institutions: all.map(({ id, transactions, warnings }) => ({ id, transactions, warnings })),
+    transactions: all.reduce((s, i) => s + i.transactions, 0),
+    warnings: all.reduce((s, i) => s + i.warnings, 0),
+    holds,
+    deadLetters: Number(dl?.n ?? 0),
+  };
+}
+
+export interface WarningRecord {
+  id: string;
+  rule_id: string;
+  rule_name: string;
+  rule_version: string;
+  family: string;
+  severity: string;
+  action: string;
+  transaction_id: string;
+  batch_id: string;
+  collector_id: string;
+  institution_id: string;
+  county: string;
+  occurred_at: number;
+  captured_at: number;
+  raised_at: number;
+  explanation: string;
+  values_json: string;
+  subject_masked: string;
+}
+
+const WARNING_COLUMNS = sql`id, rule_id, rule_name, rule_version, family, severity, action, transaction_id, batch_id,
+  collector_id, institution_id, county, toUnixTimestamp64Milli(occurred_at) AS occurred_at,
+  toUnixTimestamp64Milli(captured_at) AS captured_at, toUnixTimestamp64Milli(raised_at) AS raised_at,
+  explanation, values_json, subject_masked`;
+
+function normaliseWarning(r: WarningRecord): WarningRecord {
+  return { ...r, occurred_at: Number(r.occurred_at), captured_at: Number(r.captured_at), raised_at: Number(r.raised_at) };
+}
+
+export async function recentWarnings(store: Store, limit: number): Promise<WarningRecord[]> {
+  const rows = await store.query<WarningRecord>(sql`
+    SELECT ${WARNING_COLUMNS} FROM warnings FINAL ORDER BY raised_at DESC, id LIMIT ${param.UInt32(limit)}`);
+  return rows.map(normaliseWarning);
+}
+
+export interface WarningFilter {
+  institutionId?: string;
+  county?: string;
+  ruleId?: string;
+  limit: number;
+  offset: number;
+}
+
+export async function listWarnings(store: Store, f: WarningFilter): Promise<{ total: number; items: WarningRecord[] }> {
+  const where = sql`(${param.String(f.institutionId ?? '')} = '' OR institution_id = ${param.String(f.institutionId ?? '')})
+    AND (${param.String(f.county ?? '')} = '' OR county = ${param.String(f.county ?? '')})
+    AND (${param.String(f.ruleId ?? '')} = '' OR rule_id = ${param.String(f.ruleId ?? '')})`;
+  const [cnt] = await store.query<{ n: string }>(sql`SELECT count() AS n FROM warnings FINAL WHERE ${where}`);
+  const items = await store.query<WarningRecord>(sql`
+    SELECT ${WARNING_COLUMNS} FROM warnings FINAL WHERE ${where}
+    ORDER BY raised_at DESC, id LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`);
+  return { total: Number(cnt?.n ?? 0), items: items.map(normaliseWarning) };
+}
+
+export async function listDeadLetters(store: Store, limit: number, offset: number): Promise<DeadLetter[]> {
+  const rows = await store.query<Record<string, string>>(sql`
+    SELECT record_key, batch_id, collector_id, record_index, record_id, code, reason, payload,
+      toUnixTimestamp64Milli(received_at) AS received_at
+    FROM dead_letters FINAL ORDER BY received_at DESC, record_key LIMIT ${param.UInt32(limit)} OFFSET ${param.UInt32(offset)}`);
+  return rows.map((r) => ({
+    recordKey: String(r.record_key),
+    batchId: String(r.batch_id),
+    collectorId: String(r.collector_id),
+    recordIndex: Number(r.record_index),
+    recordId: String(r.record_id),
+    code: String(r.code),
+    reason: String(r.reason),
+    payload: String(r.payload),
+    receivedAt: Number(r.received_at),
+  }));
+}
+
+// ---- registry ---------------------------------------------------------------------------------
+
+export async function loadInstitutions(store: Store): Promise<Institution[]> {
+  const rows = await store.query<Record<string, unknown>>(sql`
+    SELECT id, name, type, county, lon, lat, status FROM institutions FINAL ORDER BY id`);
+  return rows.map((r) => ({
+    id: String(r.id),
+    name: String(r.name),
+    type: r.type as Institution['type'],
+    county: String(r.county),
+    lon: Number(r.lon),
+    lat: Number(r.lat),
+    status: r.status as Institution['status'],
+  }));
+}
+
+export async function loadStaff(store: Store): Promise<Staff[]> {
+  const rows = await store.query<Record<string, unknown>>(sql`
+    SELECT id, institution_id, role, name, filed, toUnixTimestamp64Milli(valid_from) AS valid_from,
+      if(isNull(valid_to), NULL, toUnixTimestamp64Milli(assumeNotNull(valid_to))) AS valid_to
+    FROM staff FINAL ORDER BY id`);
+  return rows.map((r) => ({
+    id: String(r.id),
+    institutionId: String(r.institution_id),
+    role: r.role as Staff['role'],
+    name: String(r.name),
+    filed: Number(r.filed) === 1,
+    validFrom: Number(r.valid_from),
+    validTo: r.valid_to === null ? null : Number(r.valid_to),
+  }));
+}
+
+export async function upsertInstitutions(store: Store, list: readonly Institution[]): Promise<void> {
+  const now = Date.now();
+  await store.insert('institutions', list.map((i) => ({ ...i, version: now })));
+}
+
+export async function upsertStaff(store: Store, list: readonly Staff[]): Promise<void> {
+  const now = Date.now();
+  await store.insert(
+    'staff',
+    list.map((s) => ({
+      id: s.id,
+      institution_id: s.institutionId,
+      role: s.role,
+      name: s.name,
+      filed: s.filed ? 1 : 0,
+      valid_from: s.validFrom,
+      valid_to: s.validTo,
+      version: now,
+    })),
+  );
+}
+
+export interface CollectorRow {
+  collector_id: string;
+  institution_id: string;
+  token_sha256: string;
+  status: string;
+}
+
+export async function loadCollectors(store: Store): Promise<CollectorRow[]> {
+  return store.query<CollectorRow>(sql`SELECT collector_id, institution_id, token_sha256, status FROM collectors FINAL`);
+}
+
+export async function upsertCollectors(store: Store, rows: readonly CollectorRow[]): Promise<void> {
+  const now = Date.now();
+  await store.insert('collectors', rows.map((r) => ({ ...r, version: now })));
+}

@@ -1,0 +1,110 @@
+/**
+ * The store: one small interface, two drivers. Both speak ClickHouse SQL through
+ * @clickhouse/client; they differ only in the connection — chDB in-process (embedded default,
+ * data under JG_DATA_DIR/chdb) or a ClickHouse server over HTTP (JG_CLICKHOUSE_URL).
+ *
+ * chDB binds one data directory per process, so in embedded mode everything that touches the
+ * store must live in the hub process (the worker runs in-process).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { HubConfig } from '../config.js';
+import { HubError, errorMessage } from '../errors.js';
+import type { SqlQuery } from './sql.js';
+
+export type StoreDriver = 'chdb' | 'clickhouse';
+
+export interface Store {
+  readonly driver: StoreDriver;
+  readonly database: string;
+  query<T = Record<string, unknown>>(q: SqlQuery): Promise<T[]>;
+  command(q: SqlQuery): Promise<void>;
+  /** JSONEachRow insert of plain objects. Times as epoch milliseconds. */
+  insert(table: string, rows: readonly object[]): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const CLICKHOUSE_SETTINGS = {
+  // Wait for the insert to be written before returning: an ack must mean durable.
+  wait_end_of_query: 1,
+  date_time_input_format: 'best_effort',
+} as const;
+
+export async function openStore(config: HubConfig): Promise<Store> {
+  let client: ClickHouseClient;
+  let driver: StoreDriver;
+  let database = config.clickhouseDatabase;
+  try {
+    if (config.clickhouseUrl) {
+      driver = 'clickhouse';
+      const bootstrap = createClient({ url: config.clickhouseUrl, username: config.clickhouseUser, password: config.clickhousePassword });
+      await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+      await bootstrap.close();
+      client = createClient({
+        url: config.clickhouseUrl,
+        username: config.clickhouseUser,
+        password: config.clickhousePassword,
+        database,
+        clickhouse_settings: CLICKHOUSE_SETTINGS,
+      });
+    } else {
+      driver = 'chdb';
+      const dir = path.join(config.dataDir, 'chdb');
+      fs.mkdirSync(dir, { recursive: true });
+      // Loaded lazily: a server deployment does not need the 500 MB engine on disk.
+      const { createChdbConnection } = await import('chdb/connection');
+      client = createClient({ connection: createChdbConnection({ path: dir }) as never });
+      // The chDB connection ignores the client's `database` option; the data directory is
+      // ours alone, so the embedded store simply uses `default`.
+      database = 'default';
+    }
+  } catch (e) {
+    throw new HubError('STORE_UNAVAILABLE', errorMessage(e), { cause: e });
+  }
+  return wrap(client, driver, database);
+}
+
+function wrap(client: ClickHouseClient, driver: StoreDriver, database: string): Store {
+  return {
+    driver,
+    database,
+    async query<T>(q: SqlQuery): Promise<T[]> {
+      try {
+        const rs = await client.query({
+          query: q.sql,
+          query_params: q.params as Record<string, unknown>,
+          format: 'JSONEachRow',
+        });
+        return (await rs.json()) as T[];
+      } catch (e) {
+        throw new HubError('STORE_UNAVAILABLE', `${errorMessage(e)} — in: ${q.sql.slice(0, 200)}`, { cause: e });
+      }
+    },
+    async command(q: SqlQuery): Promise<void> {
+      try {
+        await client.command({ query: q.sql, query_params: q.params as Record<string, unknown> });
+      } catch (e) {
+        throw new HubError('STORE_UNAVAILABLE', `${errorMessage(e)} — in: ${q.sql.slice(0, 200)}`, { cause: e });
+      }
+    },
+    async insert(table: string, rows: readonly object[]): Promise<void> {
+      if (rows.length === 0) return;
+      try {
+        await client.insert({ table, values: rows as object[], format: 'JSONEachRow' });
+      } catch (e) {
+        throw new HubError('STORE_UNAVAILABLE', `insert into ${table}: ${errorMessage(e)}`, { cause: e });
+      }
+    },
+    async ping() {
+      try {
+        const r = await client.ping();
+        return r.success;
+      } catch {
+        return false;
+      }
+    },
+    close: () => client.close(),
+  };
+}

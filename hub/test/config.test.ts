@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { HubError } from '../src/errors.js';
+
+describe('hub config', () => {
+  it('has documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.clickhouseUrl).toBeUndefined();
+    expect(c.runWorker).toBe(true);
+  });
+
+  it('reads JG_* variables, booleans included', () => {
+    const c = loadConfig({ JG_PORT: '9090', JG_SEED_DEMO: 'yes', JG_WORKER: '0', JG_CLICKHOUSE_URL: 'http://ch:8123' });
+    expect(c).toMatchObject({ port: 9090, seedDemo: true, runWorker: false, clickhouseUrl: 'http://ch:8123' });
+  });
+
+  it('names the variable that is wrong', () => {
+    let err: unknown;
+    try {
+      loadConfig({ JG_PORT: 'eighty', JG_REDIS_URL: 'not a url' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(HubError);
+    expect((err as HubError).code).toBe('CONFIG_INVALID');
+    expect((err as HubError).message).toMatch(/JG_PORT/);
+    expect((err as HubError).message).toMatch(/JG_REDIS_URL/);
+  });
+});

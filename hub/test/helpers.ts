@@ -1,0 +1,73 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Transaction } from '@jianguan/rules';
+import { startHub, type Hub } from '../src/app.js';
+import type { HubConfig } from '../src/config.js';
+
+/** The Redis started by `npm test` (scripts/test.mjs). Tests use real Redis, never a fake. */
+export function testRedisUrl(): string {
+  const url = process.env.JG_TEST_REDIS_URL;
+  if (!url) throw new Error('JG_TEST_REDIS_URL is not set: run the suite with `npm test` (it starts a private Redis)');
+  return url;
+}
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `jg-${prefix}-`));
+}
+
+export const TEST_COLLECTOR = { collectorId: 'c-test-01', institutionId: 'JCJ-JYZ', token: 'test-token-0123456789abcdef' };
+
+/** A hub on a random port with its own chDB directory and its own queue/key prefix. */
+export async function startTestHub(overrides: Partial<HubConfig> = {}): Promise<{ hub: Hub; dataDir: string }> {
+  const dataDir = tmpDir('hub');
+  const hub = await startHub(
+    {
+      port: 0,
+      host: '127.0.0.1',
+      redisUrl: testRedisUrl(),
+      queuePrefix: `jgt-${crypto.randomBytes(4).toString('hex')}`,
+      dataDir,
+      seedDemo: true,
+      collectors: [TEST_COLLECTOR],
+      logLevel: 'warn',
+      wallFlushMs: 50,
+      statsIntervalMs: 200,
+      ...overrides,
+    },
+    {},
+  );
+  return { hub, dataDir };
+}
+
+const HEX = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+
+/** Working time on a known weekday: Wednesday 2026-11-25 10:00 China Standard Time. */
+export const WORKING_TIME = Date.UTC(2026, 10, 25, 2, 0, 0);
+
+/** A valid vehicle-check transaction; `over` replaces fields. */
+export function checkTxn(seq: number, over: Partial<Transaction> = {}): Transaction {
+  const started = WORKING_TIME + seq * 1000;
+  return {
+    id: `${TEST_COLLECTOR.collectorId}:${seq}`,
+    collectorId: TEST_COLLECTOR.collectorId,
+    seq,
+    source: 'test',
+    channel: 'institution',
+    institutionId: TEST_COLLECTOR.institutionId,
+    counter: 'L1',
+    staffId: 'JCJ-JYZ-I01',
+    lsh: `2611250${String(seq).padStart(5, '0')}`,
+    kind: 'check',
+    ywlx: 'A',
+    subject: { idHash: HEX(`subject-${seq}`), masked: '4512**********123X' },
+    vehicle: { hpzl: '02', hphm: `桂M${String(10000 + seq)}`, vin: `LSVAA4182E2${String(100000 + seq).slice(-6)}` },
+    occurredAt: started,
+    startedAt: started,
+    endedAt: started + 400_000,
+    capturedAt: Date.now(),
+    outcome: 'pass',
+    ...over,
+  };
+}

@@ -1,0 +1,209 @@
+/**
+ * The hub against real Redis (BullMQ), real chDB and real socket.io connections: auth, per-record
+ * validation with dead letters, durable acks, idempotent re-sends, the wall stream, health, CSV.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { io as connect, type Socket } from 'socket.io-client';
+import type { Hub } from '../src/app.js';
+import type { BatchAck, WallSnapshot, WallWarning } from '../src/protocol/index.js';
+import { param, sql } from '../src/store/sql.js';
+import { checkTxn, startTestHub, TEST_COLLECTOR } from './helpers.js';
+
+let hub: Hub;
+const sockets: Socket[] = [];
+
+function collectorSocket(auth: Record<string, unknown> = { collectorId: TEST_COLLECTOR.collectorId, token: TEST_COLLECTOR.token }): Socket {
+  const s = connect(`${hub.url}/collect`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+  sockets.push(s);
+  return s;
+}
+
+async function connected(s: Socket): Promise<void> {
+  if (s.connected) return;
+  await new Promise<void>((resolve, reject) => {
+    s.once('connect', () => resolve());
+    s.once('connect_error', reject);
+  });
+}
+
+function batch(records: unknown[], firstSeq: number) {
+  return {
+    batchId: `${TEST_COLLECTOR.collectorId}:${firstSeq}-${firstSeq + records.length - 1}`,
+    collectorId: TEST_COLLECTOR.collectorId,
+    firstSeq,
+    lastSeq: firstSeq + records.length - 1,
+    sentAt: Date.now(),
+    records,
+  };
+}
+
+beforeAll(async () => {
+  ({ hub } = await startTestHub());
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  await hub?.close();
+});
+
+describe('collector handshake', () => {
+  it('refuses a wrong token with AUTH_FAILED', async () => {
+    const s = collectorSocket({ collectorId: TEST_COLLECTOR.collectorId, token: 'wrong-token-0123456789' });
+    const err = await new Promise<Error & { data?: { code?: string } }>((resolve) => s.once('connect_error', resolve));
+    expect(err.data?.code).toBe('AUTH_FAILED');
+    expect(s.connected).toBe(false);
+  });
+
+  it('accepts the registered collector and says hello', async () => {
+    const s = collectorSocket();
+    const hello = await new Promise<{ institutionId: string }>((resolve) => s.once('hub.hello', resolve));
+    expect(hello.institutionId).toBe(TEST_COLLECTOR.institutionId);
+  });
+});
+
+describe('batches', () => {
+  it('stores valid records, dead-letters malformed ones with a reason, and acks after the commit', async () => {
+    const s = collectorSocket();
+    await connected(s);
+    const good1 = checkTxn(1);
+    const bad = { ...checkTxn(2), occurredAt: 'yesterday' };
+    const good3 = checkTxn(3);
+    const foreign = checkTxn(4, { collectorId: 'someone-else', id: 'someone-else:4' });
+    const unknownInst = checkTxn(5, { institutionId: 'NOPE' });
+    const ack: BatchAck = await s.timeout(30_000).emitWithAck('batch.submit', batch([good1, bad, good3, foreign, unknownInst], 1));
+    expect(ack.ok).toBe(true);
+    if (!ack.ok) return;
+    expect(ack.stored).toBe(2);
+    expect(ack.rejected.map((r) => [r.index, r.code])).toEqual([
+      [1, 'RECORD_INVALID'],
+      [3, 'COLLECTOR_MISMATCH'],
+      [4, 'UNKNOWN_INSTITUTION'],
+    ]);
+    expect(ack.rejected[0]!.reason).toMatch(/occurredAt/);
+
+    // Acked means durable: it is already queryable.
+    const rows = await hub.store.query<{ id: string }>(sql`SELECT id FROM transactions FINAL ORDER BY id`);
+    expect(rows.map((r) => r.id)).toEqual([good1.id, good3.id]);
+    const dead = await hub.store.query<{ record_id: string; code: string; reason: string; payload: string }>(
+      sql`SELECT record_id, code, reason, payload FROM dead_letters FINAL ORDER BY record_index`,
+    );
+    expect(dead.map((d) => d.code)).toEqual(['RECORD_INVALID', 'COLLECTOR_MISMATCH', 'UNKNOWN_INSTITUTION']);
+    expect(dead[0]!.record_id).toBe(bad.id);
+    expect(JSON.parse(dead[0]!.payload).occurredAt).toBe('yesterday');
+  });
+
+  it('re-sending a batch stores nothing twice and raises no second warning', async () => {
+    const s = collectorSocket();
+    await connected(s);
+    // 95-second check of a small car: one warning (check.short_duration).
+    const short = checkTxn(10, { endedAt: checkTxn(10).startedAt! + 95_000 });
+    const b = batch([short, checkTxn(11)], 10);
+    const first: BatchAck = await s.timeout(30_000).emitWithAck('batch.submit', b);
+    const second: BatchAck = await s.timeout(30_000).emitWithAck('batch.submit', b);
+    // A different batching of the same records (as after a collector restart) also dedups.
+    const third: BatchAck = await s.timeout(30_000).emitWithAck('batch.submit', batch([short], 10));
+    expect([first.ok, second.ok, third.ok]).toEqual([true, true, true]);
+    if (first.ok) expect(first.warnings).toBe(1);
+
+    const [t] = await hub.store.query<{ n: string; u: string }>(
+      sql`SELECT count() AS n, uniqExact(id) AS u FROM transactions FINAL WHERE id IN (${param.String(short.id)}, ${param.String(checkTxn(11).id)})`,
+    );
+    expect(Number(t!.n)).toBe(2);
+    expect(Number(t!.u)).toBe(2);
+    const w = await hub.store.query<{ rule_id: string; explanation: string }>(
+      sql`SELECT rule_id, explanation FROM warnings FINAL WHERE transaction_id = ${param.String(short.id)}`,
+    );
+    expect(w.map((x) => x.rule_id)).toEqual(['check.short_duration']);
+    expect(w[0]!.explanation).toContain('95');
+    expect(w[0]!.explanation).toContain('180');
+  });
+
+  it('rejects a batch claiming another collector without touching the store', async () => {
+    const s = collectorSocket();
+    await connected(s);
+    const b = { ...batch([checkTxn(20)], 20), collectorId: 'someone-else' };
+    const ack: BatchAck = await s.timeout(10_000).emitWithAck('batch.submit', b);
+    expect(ack).toMatchObject({ ok: false, code: 'COLLECTOR_MISMATCH', retryable: false });
+    const rows = await hub.store.query(sql`SELECT id FROM transactions FINAL WHERE id = ${param.String(checkTxn(20).id)}`);
+    expect(rows).toHaveLength(0);
+  });
+
+  it('answers a malformed envelope with BATCH_INVALID', async () => {
+    const s = collectorSocket();
+    await connected(s);
+    const ack: BatchAck = await s.timeout(10_000).emitWithAck('batch.submit', { batchId: 'x', records: 'nope' });
+    expect(ack).toMatchObject({ ok: false, code: 'BATCH_INVALID' });
+  });
+});
+
+describe('wall', () => {
+  it('sends a snapshot, then live warnings with masked subjects and Chinese rule names', async () => {
+    const wall = connect(`${hub.url}/wall`, { transports: ['websocket'], forceNew: true });
+    sockets.push(wall);
+    const snapshot = await new Promise<WallSnapshot>((resolve) => wall.once('wall.snapshot', resolve));
+    expect(snapshot.counties).toHaveLength(11);
+    expect(snapshot.institutionsList.length).toBeGreaterThanOrEqual(11);
+    expect(snapshot.kpis.transactions).toBeGreaterThan(0);
+
+    // Earlier tests' warnings may still be in flight: wait for the one this test causes.
+    const unfiled = checkTxn(30, { staffId: 'JCJ-JYZ-X99' });
+    const live = new Promise<WallWarning>((resolve) => {
+      const onBatch = (batch: WallWarning[]) => {
+        const hit = batch.find((x) => x.transactionId === unfiled.id);
+        if (hit) {
+          wall.off('warning.raised', onBatch);
+          resolve(hit);
+        }
+      };
+      wall.on('warning.raised', onBatch);
+    });
+    const s = collectorSocket();
+    await connected(s);
+    const ack: BatchAck = await s.timeout(30_000).emitWithAck('batch.submit', batch([unfiled], 30));
+    expect(ack.ok).toBe(true);
+    const w = await live;
+    expect(w!.ruleId).toBe('check.inspector_unfiled');
+    expect(w!.action).toBe('hold');
+    expect(w!.ruleName).toMatch(/[\u4e00-\u9fa5]/);
+    expect(w!.institutionName).toBe('金城江区机动车检测站');
+    expect(w!.countyName).toBe('金城江区');
+    expect(w!.subjectMasked).toMatch(/^\d{4}\*+\d{3}[\dX]$/);
+  });
+});
+
+describe('REST', () => {
+  it('reports health with the documented fields', async () => {
+    const res = await hub.app.inject({ method: 'GET', url: '/healthz' });
+    expect(res.statusCode).toBe(200);
+    const h = res.json();
+    expect(h).toMatchObject({ status: 'ok', store: { driver: 'chdb', status: 'ok' } });
+    for (const k of ['transactions_stored', 'warnings_raised', 'dead_letters', 'collectors_connected', 'queue_waiting']) {
+      expect(typeof h[k]).toBe('number');
+    }
+    expect(h.transactions_stored).toBeGreaterThanOrEqual(4);
+    expect(h.dead_letters).toBe(3);
+  });
+
+  it('exports warnings as Excel-ready CSV with Chinese headers', async () => {
+    const res = await hub.app.inject({ method: 'GET', url: '/api/v1/warnings.csv' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/csv/);
+    const body = res.body;
+    expect(body.charCodeAt(0)).toBe(0xfeff);
+    const lines = body.slice(1).trimEnd().split('\r\n');
+    expect(lines[0]!.split(',').slice(0, 3)).toEqual(['预警编号', '规则编号', '规则名称']);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    expect(body).toContain('查验');
+  });
+
+  it('validates query parameters with a coded error', async () => {
+    const res = await hub.app.inject({ method: 'GET', url: '/api/v1/warnings?limit=abc' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('QUERY_INVALID');
+  });
+
+  it('answers 204 for county boundaries when none is configured (the wall draws its schematic)', async () => {
+    const res = await hub.app.inject({ method: 'GET', url: '/api/v1/geo/counties' });
+    expect(res.statusCode).toBe(204);
+  });
+});

@@ -1,0 +1,52 @@
+/** Migrations and dedup against the embedded ClickHouse engine (chDB), no server needed. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { migrate, readMigrations } from '../src/store/migrate.js';
+import { dayStats, totals, transactionRow } from '../src/store/repo.js';
+import { param, sql } from '../src/store/sql.js';
+import { openStore, type Store } from '../src/store/store.js';
+import { checkTxn, tmpDir } from './helpers.js';
+
+let store: Store;
+
+beforeAll(async () => {
+  store = await openStore(loadConfig({}, { dataDir: tmpDir('store') }));
+});
+afterAll(async () => {
+  await store?.close();
+});
+
+describe('store', () => {
+  it('applies numbered migrations once', async () => {
+    const first = await migrate(store);
+    expect(first).toEqual(readMigrations().map((m) => m.name));
+    expect(first[0]).toMatch(/^001_/);
+    expect(await migrate(store)).toEqual([]);
+  });
+
+  it('keeps one logical row per transaction id however often it is inserted', async () => {
+    const t = checkTxn(1);
+    const row = transactionRow(t, { batchId: 'b1', county: '451202', ruleSet: 'test', warningCount: 0 });
+    await store.insert('transactions', [row]);
+    await store.insert('transactions', [row, { ...row, batch_id: 'b2' }]);
+    const [r] = await store.query<{ n: string; u: string }>(sql`SELECT count() AS n, uniqExact(id) AS u FROM transactions FINAL`);
+    expect(Number(r!.n)).toBe(1);
+    expect((await totals(store)).transactions).toBe(1);
+  });
+
+  it('keeps millisecond precision of epoch-millisecond times', async () => {
+    const t = checkTxn(2, { occurredAt: Date.UTC(2026, 10, 25, 2, 0, 0, 123) });
+    await store.insert('transactions', [transactionRow(t, { batchId: 'b', county: '451202', ruleSet: 'x', warningCount: 0 })]);
+    const [r] = await store.query<{ ms: string }>(
+      sql`SELECT toUnixTimestamp64Milli(occurred_at) AS ms FROM transactions FINAL WHERE id = ${param.String(t.id)}`,
+    );
+    expect(Number(r!.ms)).toBe(t.occurredAt);
+  });
+
+  it('aggregates a day by county and institution', async () => {
+    const now = Date.now();
+    const s = await dayStats(store, now - 3_600_000, now + 3_600_000);
+    expect(s.transactions).toBe(2);
+    expect(s.counties).toEqual([{ county: '451202', transactions: 2, warnings: 0 }]);
+  });
+});
