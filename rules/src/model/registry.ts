@@ -40,6 +40,14 @@ export type Institution = z.infer<typeof InstitutionSchema>;
 export const StaffRole = z.enum(['clerk', 'inspector', 'examiner', 'doctor', 'agent']);
 export type StaffRole = z.infer<typeof StaffRole>;
 
+export const STAFF_ROLE_LABELS: Readonly<Record<StaffRole, string>> = {
+  clerk: '业务员',
+  inspector: '查验员',
+  examiner: '考试员',
+  doctor: '体检医生',
+  agent: '代办人',
+};
+
 export const StaffSchema = z.object({
   id: z.string().min(1).max(64),
   institutionId: z.string().min(1),
@@ -68,6 +76,22 @@ export function isFiledAt(staff: Staff | undefined, role: StaffRole, at: number)
   if (!staff || !staff.filed || staff.role !== role) return false;
   if (at < staff.validFrom) return false;
   return staff.validTo === null || at <= staff.validTo;
+}
+
+/**
+ * Why a staff member is (not) filed for `role` at `at`. Checks run in the same order as
+ * `isFiledAt`, and `filingStatus(...) === 'ok'` exactly when `isFiledAt(...)` is true; the
+ * registry rule uses this to explain *which* condition failed.
+ */
+export type FilingStatus = 'ok' | 'not_found' | 'not_approved' | 'wrong_role' | 'not_yet_valid' | 'expired';
+
+export function filingStatus(staff: Staff | undefined, role: StaffRole, at: number): FilingStatus {
+  if (!staff) return 'not_found';
+  if (!staff.filed) return 'not_approved';
+  if (staff.role !== role) return 'wrong_role';
+  if (at < staff.validFrom) return 'not_yet_valid';
+  if (staff.validTo !== null && at > staff.validTo) return 'expired';
+  return 'ok';
 }
 
 /** A registry view over in-memory arrays (tests, fixtures, the hub's cache). */

@@ -22,6 +22,7 @@ export const RULE_FAMILY_LABELS: Readonly<Record<RuleFamily, string>> = {
 
 /** Observed values and thresholds that made a rule fire (numbers or short strings). */
 export const HitValues = z.record(z.string(), z.union([z.number(), z.string()]));
+export type HitValues = z.infer<typeof HitValues>;
 
 export const WarningSchema = z.object({
   /** Deterministic: derived from rule id + transaction id, so a re-evaluated record never doubles. */

@@ -1,0 +1,52 @@
+/**
+ * @jianguan/rules — the Jianguan domain: schemas, the rule engine and the built-in rule pack.
+ * Pure and browser-safe: no I/O, no `node:` modules; the only dependency is zod.
+ */
+
+// Model
+export * from './model/codes.js';
+export * from './model/registry.js';
+export * from './model/transaction.js';
+export * from './model/warning.js';
+export { maskIdNumber, maskPlate } from './model/mask.js';
+
+// Engine
+export type {
+  EvaluationContext,
+  RuleEngine,
+  RuleHit,
+  RuleMeta,
+  WarningEnvelope,
+  WindowState,
+} from './engine/types.js';
+export {
+  DEFAULT_CALENDAR,
+  createWorkCalendar,
+  type LocalTime,
+  type WorkCalendar,
+  type WorkCalendarConfig,
+} from './engine/calendar.js';
+export {
+  createEngine,
+  ruleVersion,
+  validateDefinitions,
+  DAY_MS,
+  type CompiledRuleEngine,
+  type EngineOptions,
+} from './engine/compile.js';
+export * from './engine/definition.js';
+export { RULE_ERROR_CODES, RuleConfigError, isRuleConfigError, type RuleErrorCode } from './engine/errors.js';
+export { FIELD_PATHS, FieldPath, TIME_FIELDS, TimeField, FIELD_ENUMS } from './engine/fields.js';
+export { canonicalJson, fnv1a64 } from './engine/hash.js';
+export {
+  createMemoryWindowState,
+  type MemoryWindowState,
+  type MemoryWindowStateOptions,
+} from './engine/window-state.js';
+export { buildWarning, warningId } from './engine/warning.js';
+
+// Rule pack
+export * from './pack/index.js';
+
+// Demo fixtures (河池市)
+export * from './fixtures/hechi.js';

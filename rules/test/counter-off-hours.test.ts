@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { createEngine, type Transaction } from '../src/index.js';
+import { context, cst, txn } from './helpers.js';
+
+const engine = createEngine();
+const RULE = 'counter.off_hours';
+
+async function hitsOf(t: Transaction) {
+  return (await engine.evaluate(t, context())).filter((h) => h.rule.id === RULE);
+}
+
+describe('counter.off_hours (calendar)', () => {
+  // Golden cases: local time → fires? (2026-11-26 is a Thursday)
+  const golden: [string, boolean, string][] = [
+    ['2026-11-26T08:00', false, 'first minute of the working day'],
+    ['2026-11-26T17:59', false, 'last minute inside 08:00–18:00'],
+    ['2026-11-26T18:00', true, 'end of the period is exclusive'],
+    ['2026-11-26T07:59', true, 'one minute before opening'],
+    ['2026-11-26T22:15', true, 'late evening'],
+    ['2026-10-01T10:00', true, 'National Day (法定节假日), a Thursday'],
+    ['2026-02-17T11:00', true, 'Spring Festival'],
+    ['2026-11-28T10:00', true, 'ordinary Saturday'],
+    ['2026-11-29T10:00', true, 'ordinary Sunday'],
+    ['2026-10-10T10:00', false, 'adjusted workday (调休) Saturday'],
+    ['2026-02-14T09:30', false, 'adjusted workday (调休) Saturday before Spring Festival'],
+    ['2026-10-10T18:30', true, 'adjusted workday, but after hours'],
+  ];
+  it.each(golden)('%s → fires=%s (%s)', async (local, fires) => {
+    expect(await hitsOf(txn({ occurredAt: cst(local) }))).toHaveLength(fires ? 1 : 0);
+  });
+
+  it('explains an after-hours business on a working day with the time and the working period', async () => {
+    const [hit] = await hitsOf(txn({ occurredAt: cst('2026-11-26T22:15') }));
+    expect(hit?.explanation).toBe('业务办理时间2026-11-26 22:15（星期四），不在工作时间08:00–18:00内');
+    expect(hit?.values).toMatchObject({ date: '2026-11-26', time: '22:15', period: '08:00–18:00', reason: 'outside_hours' });
+    expect(hit?.rule).toMatchObject({ family: 'counter', severity: 'medium', action: 'warn', name: '非工作时间办理业务' });
+  });
+
+  it('explains holidays and rest days as such, whatever the hour', async () => {
+    const [holiday] = await hitsOf(txn({ occurredAt: cst('2026-10-01T22:00') }));
+    expect(holiday?.explanation).toBe('业务办理时间2026-10-01 22:00（星期四）为法定节假日');
+    expect(holiday?.values.dayType).toBe('法定节假日');
+    const [rest] = await hitsOf(txn({ occurredAt: cst('2026-11-28T10:05') }));
+    expect(rest?.explanation).toBe('业务办理时间2026-11-28 10:05（星期六）为休息日');
+  });
+
+  it('applies to vehicle, licence, violation and check business at counters and institutions only', async () => {
+    const night = cst('2026-11-26T23:00');
+    for (const kind of ['vehicle', 'licence', 'violation', 'check'] as const) {
+      for (const channel of ['counter', 'institution'] as const) {
+        expect(await hitsOf(txn({ occurredAt: night, kind, channel, staffId: 'JCJ-CGS-I01' }))).toHaveLength(1);
+      }
+    }
+    for (const kind of ['inspection', 'exam', 'medical', 'queue', 'online'] as const) {
+      expect(await hitsOf(txn({ occurredAt: night, kind }))).toHaveLength(0);
+    }
+    for (const channel of ['self_service', 'internet'] as const) {
+      expect(await hitsOf(txn({ occurredAt: night, channel }))).toHaveLength(0);
+    }
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, fnv1a64, maskIdNumber, maskPlate } from '../src/index.js';
+import { fnvReference } from './helpers.js';
+
+describe('fnv1a64', () => {
+  it('matches the published FNV-1a 64 test vectors', () => {
+    expect(fnv1a64('')).toBe('cbf29ce484222325');
+    expect(fnv1a64('a')).toBe('af63dc4c8601ec8c');
+    expect(fnv1a64('foobar')).toBe('85944171f73967e8');
+  });
+
+  it('matches a BigInt reference over UTF-8 (Chinese text, astral characters)', () => {
+    for (const s of ['桂M12345', 'counter.off_hours|c-jcj-cgs-01:42', '𠀀x', 'x'.repeat(1000), '查验用时95秒']) {
+      expect(fnv1a64(s)).toBe(fnvReference(s));
+    }
+  });
+});
+
+describe('canonicalJson', () => {
+  it('is independent of key order and drops undefined', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: undefined } })).toBe(canonicalJson({ a: { d: [1, { x: 1, y: 2 }] }, b: 1 }));
+    expect(canonicalJson({ b: 1, a: 2 })).toBe('{"a":2,"b":1}');
+  });
+});
+
+describe('maskIdNumber', () => {
+  it('keeps the first 4 and last 4 characters of an 18-character identity number', () => {
+    expect(maskIdNumber('45120219900101123X')).toBe('4512**********123X');
+    expect(maskIdNumber('45120219900101123x')).toBe('4512**********123X');
+    expect(maskIdNumber(' 451202199001011234 ')).toBe('4512**********1234');
+  });
+  it('hides at least half of shorter values', () => {
+    expect(maskIdNumber('451202900101123')).toBe('4512*******1123'); // 15-digit legacy number
+    expect(maskIdNumber('12345678')).toBe('1******8');
+    expect(maskIdNumber('12')).toBe('**');
+    expect(maskIdNumber('')).toBe('');
+  });
+});
+
+describe('maskPlate', () => {
+  it('keeps province, authority letter, first and last serial characters', () => {
+    expect(maskPlate('桂M12345')).toBe('桂M1***5');
+    expect(maskPlate('桂M·12345')).toBe('桂M1***5');
+    expect(maskPlate('桂MD12345')).toBe('桂MD****5');
+    expect(maskPlate('桂M1')).toBe('桂M*');
+    expect(maskPlate('')).toBe('');
+  });
+});
