@@ -177,7 +177,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
 
     if (config.dashboardDir && fs.existsSync(path.join(config.dashboardDir, 'index.html'))) {
       const root = config.dashboardDir;
-      await app.register(fastifyStatic, { root, wildcard: false, index: ['index.html'] });
+      await app.register(fastifyStatic, { root, wildcard: false, index: false });
       const fallback = fs.existsSync(path.join(root, '200.html')) ? '200.html' : 'index.html';
       app.get('/', (_req, reply) => reply.redirect('/wall'));
       // Client-side routes (/wall, /institutions/…) get the SPA shell.

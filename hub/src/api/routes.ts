@@ -8,7 +8,7 @@ import { COUNTY_BY_CODE, SEVERITY_LABELS, type RuleEngine } from '@jianguan/rule
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
-import { listDeadLetters, listWarnings, totals, type WarningRecord } from '../store/repo.js';
+import { listDeadLetters, listWarnings, pipelineStats, totals, type WarningRecord } from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import { metricsText } from '../telemetry/events.js';
 
@@ -131,4 +131,10 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   });
 
   app.get('/api/v1/totals', async () => totals(deps.store));
+
+  // Pipeline health over a recent period: throughput inputs and capture→stored latency.
+  app.get('/api/v1/stats/pipeline', async (req) => {
+    const q = parse(z.object({ since: z.coerce.number().int().min(0).default(() => Date.now() - 3_600_000) }), req.query);
+    return pipelineStats(deps.store, q.since);
+  });
 }

@@ -1,0 +1,162 @@
+/**
+ * UI strings. Chinese is the default and the only locale the wall is designed for; English is a
+ * cheap switch for visitors (`?lang=en` or the 中/EN button). Data from the hub (rule names,
+ * explanations, institution and county names) is Chinese and shown as it comes.
+ */
+import type { RuleFamily, Severity } from '@jianguan/rules';
+
+export type Locale = 'zh' | 'en';
+
+const zh = {
+  title: '河池市车驾管业务综合监管指挥中心',
+  subtitle: '车驾管业务实时监管',
+  'conn.connecting': '连接中',
+  'conn.connected': '已连接',
+  'conn.reconnecting': '重连中',
+  'conn.disconnected': '已断开',
+  lastUpdate: '最后更新',
+  never: '—',
+  'kpi.transactions': '今日业务量',
+  'kpi.warnings': '今日预警',
+  'kpi.holds': '实时拦截',
+  'kpi.deadLetters': '死信记录',
+  'kpi.collectors': '在线采集终端',
+  'kpi.unit.transactions': '笔',
+  'kpi.unit.warnings': '条',
+  'kpi.unit.holds': '笔',
+  'kpi.unit.deadLetters': '条',
+  'kpi.unit.collectors': '台',
+  'kpi.sub.rate': '预警率 {rate}',
+  'kpi.sub.holds': '占预警 {share}',
+  'kpi.sub.deadLetters': '校验未通过，待核查',
+  'kpi.sub.collectors': '实时接入',
+  'kpi.sub.day': '统计日 {day}',
+  'map.title': '全市预警态势',
+  'map.legend': '预警率',
+  'map.noData': '无业务',
+  'map.schematic': '示意图，非标准地图',
+  'map.warnings': '预警',
+  'map.transactions': '业务',
+  'map.institutions': '监管机构',
+  'map.pulse': '新预警',
+  'map.labelHint': '县区标注：预警数 / 业务量',
+  'ticker.title': '实时预警',
+  'ticker.empty': '暂无预警',
+  'ticker.hold': '拦截',
+  'ticker.count': '最近 {n} 条',
+  'ticker.business': '业务',
+  'rank.rules': '今日规则命中排行',
+  'rank.institutions': '机构预警排行',
+  'rank.empty': '暂无数据',
+  'rank.times': '次',
+  'rank.rate': '预警率',
+  'lang.switch': 'EN',
+} as const;
+
+export type MessageKey = keyof typeof zh;
+
+const en: Record<MessageKey, string> = {
+  title: 'Hechi Vehicle & Licence Supervision Command Centre',
+  subtitle: 'Real-time supervision',
+  'conn.connecting': 'Connecting',
+  'conn.connected': 'Connected',
+  'conn.reconnecting': 'Reconnecting',
+  'conn.disconnected': 'Disconnected',
+  lastUpdate: 'Updated',
+  never: '—',
+  'kpi.transactions': 'Transactions today',
+  'kpi.warnings': 'Warnings today',
+  'kpi.holds': 'Real-time holds',
+  'kpi.deadLetters': 'Dead letters',
+  'kpi.collectors': 'Collectors online',
+  'kpi.unit.transactions': '',
+  'kpi.unit.warnings': '',
+  'kpi.unit.holds': '',
+  'kpi.unit.deadLetters': '',
+  'kpi.unit.collectors': '',
+  'kpi.sub.rate': 'Warning rate {rate}',
+  'kpi.sub.holds': '{share} of warnings',
+  'kpi.sub.deadLetters': 'Rejected records to review',
+  'kpi.sub.collectors': 'Connected now',
+  'kpi.sub.day': 'Day {day}',
+  'map.title': 'City warning map',
+  'map.legend': 'Warning rate',
+  'map.noData': 'No business',
+  'map.schematic': 'Schematic, not a standard map',
+  'map.warnings': 'Warnings',
+  'map.transactions': 'Business',
+  'map.institutions': 'Institutions',
+  'map.pulse': 'New warning',
+  'map.labelHint': 'Labels: warnings / transactions',
+  'ticker.title': 'Live warnings',
+  'ticker.empty': 'No warnings yet',
+  'ticker.hold': 'HOLD',
+  'ticker.count': 'Last {n}',
+  'ticker.business': 'at',
+  'rank.rules': 'Top rules today',
+  'rank.institutions': 'Institutions by warnings',
+  'rank.empty': 'No data',
+  'rank.times': '',
+  'rank.rate': 'Rate',
+  'lang.switch': '中',
+};
+
+const SEVERITY_ZH: Record<Severity, string> = { high: '高', medium: '中', low: '低' };
+const SEVERITY_EN: Record<Severity, string> = { high: 'High', medium: 'Med', low: 'Low' };
+
+const FAMILY_EN: Record<RuleFamily, string> = {
+  counter: 'Counter', agent: 'Applicants & agents', vehicle: 'Vehicle registration', check: 'Vehicle checks',
+  inspection: 'Inspection stations', exam: 'Driving exams', points: 'Points-for-sale', medical: 'Medical',
+  online: 'Online', collector: 'Collectors',
+};
+
+class I18n {
+  locale = $state<Locale>('zh');
+
+  t(key: MessageKey, params?: Record<string, string | number>): string {
+    const table = this.locale === 'en' ? en : zh;
+    let s: string = table[key] ?? zh[key] ?? key;
+    if (params) for (const [k, v] of Object.entries(params)) s = s.replaceAll(`{${k}}`, String(v));
+    return s;
+  }
+
+  severity(s: Severity, zhLabels: Readonly<Record<Severity, string>> = SEVERITY_ZH): string {
+    return this.locale === 'en' ? SEVERITY_EN[s] : zhLabels[s] ?? SEVERITY_ZH[s];
+  }
+
+  family(f: RuleFamily, zhLabels: Readonly<Record<RuleFamily, string>>): string {
+    return this.locale === 'en' ? FAMILY_EN[f] ?? f : zhLabels[f] ?? f;
+  }
+
+  /** BCP 47 tag for number and date formatting. */
+  get tag(): string {
+    return this.locale === 'en' ? 'en-GB' : 'zh-CN';
+  }
+
+  /** Picks the locale from `?lang=` or the last choice stored on this screen. */
+  init(search: string): void {
+    const q = new URLSearchParams(search).get('lang');
+    let stored: string | null = null;
+    try {
+      stored = globalThis.localStorage?.getItem('jg.lang') ?? null;
+    } catch {
+      stored = null;
+    }
+    const pick = q ?? stored;
+    this.locale = pick === 'en' ? 'en' : 'zh';
+    if (typeof document !== 'undefined') document.documentElement.lang = this.locale === 'en' ? 'en' : 'zh-CN';
+  }
+
+  toggle(): void {
+    this.locale = this.locale === 'zh' ? 'en' : 'zh';
+    try {
+      globalThis.localStorage?.setItem('jg.lang', this.locale);
+    } catch {
+      /* storage may be disabled on kiosk browsers */
+    }
+    if (typeof document !== 'undefined') document.documentElement.lang = this.locale === 'en' ? 'en' : 'zh-CN';
+  }
+}
+
+export const i18n = new I18n();
+export const t = (key: MessageKey, params?: Record<string, string | number>): string => i18n.t(key, params);

@@ -1,0 +1,211 @@
+/**
+ * The wall's state, as rune fields the components read.
+ *
+ * Invariants (the wall runs unattended for days):
+ * - Memory is bounded: recent warnings live in a fixed ring (`capacity`), duplicate detection
+ *   remembers a fixed number of ids (`dedupeWindow`), per-rule counters are keyed by rule id and
+ *   reset when the statistics day changes, pulses are keyed by institution id.
+ * - The hub is the source of truth: a snapshot (on every connect and on resync) REPLACES the
+ *   KPIs, county and institution statistics and the recent-warning list. Live events in between
+ *   are applied in batches (`applyBatch`), never one by one, so a burst costs one render.
+ * - A warning id is counted at most once, even if a resync snapshot repeats it.
+ *
+ * Reactive fields are `$state.raw` and replaced wholesale on each apply: components see one
+ * consistent update per batch, and no deep proxies are built over thousands of objects.
+ */
+import type { CountyStat, WallInstitution, WallKpis, WallSnapshot, WallStats, WallWarning } from '@jianguan/hub/protocol';
+import { shanghaiDay } from '../format';
+import { RecentKeys, Ring } from './ring';
+
+export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+
+export interface InstitutionActivity {
+  transactions: number;
+  warnings: number;
+}
+
+export interface RuleCount {
+  ruleId: string;
+  ruleName: string;
+  family: WallWarning['family'];
+  count: number;
+}
+
+export interface InstitutionRank {
+  id: string;
+  name: string;
+  countyName: string;
+  typeName: string;
+  warnings: number;
+  transactions: number;
+}
+
+export interface LiveBatch {
+  /** Oldest first, as the hub sends them. */
+  warnings: readonly WallWarning[];
+  /** The latest statistics received in the batch window, if any. */
+  stats: WallStats | null;
+}
+
+export interface WallStateOptions {
+  /** Recent warnings kept for the ticker. @defaultValue 200 */
+  capacity?: number;
+  /** Warning ids remembered to drop duplicates. @defaultValue 4096 */
+  dedupeWindow?: number;
+  /** Rows in each ranking. @defaultValue 8 */
+  topN?: number;
+}
+
+export const EMPTY_KPIS: WallKpis = {
+  day: '',
+  transactions: 0,
+  warnings: 0,
+  holds: 0,
+  deadLetters: 0,
+  collectorsConnected: 0,
+};
+
+export class WallState {
+  readonly capacity: number;
+  readonly topN: number;
+
+  connection = $state<ConnectionStatus>('connecting');
+  /** Local time (ms) of the last snapshot or batch applied. */
+  lastUpdate = $state<number | null>(null);
+  /** Server clock minus local clock, from the last snapshot. */
+  serverOffsetMs = $state(0);
+  hasSnapshot = $state(false);
+
+  kpis = $state.raw<WallKpis>(EMPTY_KPIS);
+  counties = $state.raw<readonly CountyStat[]>([]);
+  institutions = $state.raw<readonly WallInstitution[]>([]);
+  activity = $state.raw<ReadonlyMap<string, InstitutionActivity>>(new Map());
+  /** Newest first, at most `capacity`. */
+  recent = $state.raw<readonly WallWarning[]>([]);
+  topRules = $state.raw<readonly RuleCount[]>([]);
+  /** Institution id → pulse sequence number; bumps when a new warning for it arrives. */
+  pulses = $state.raw<Readonly<Record<string, number>>>({});
+
+  institutionRanking: readonly InstitutionRank[] = $derived.by(() => this.#rankInstitutions());
+
+  #ring: Ring<WallWarning>;
+  #seen: RecentKeys;
+  #ruleCounts = new Map<string, RuleCount>();
+  /** Client-side per-institution counts, used only when the hub sent no per-institution stats. */
+  #instCounts = new Map<string, number>();
+  /** Bumped whenever the client-side counters change, so rankings derived from them re-run. */
+  #countsRev = $state(0);
+  #countDay = '';
+  #pulseSeq = 0;
+
+  constructor(options: WallStateOptions = {}) {
+    this.capacity = options.capacity ?? 200;
+    this.topN = options.topN ?? 8;
+    this.#ring = new Ring<WallWarning>(this.capacity);
+    this.#seen = new RecentKeys(Math.max(options.dedupeWindow ?? 4096, this.capacity));
+  }
+
+  /** Replaces everything from a snapshot (sent by the hub on connect and on resync). */
+  applySnapshot(s: WallSnapshot, now: number = Date.now()): void {
+    this.serverOffsetMs = Number.isFinite(s.serverTime) ? s.serverTime - now : 0;
+    this.#applyStats(s);
+    this.institutions = s.institutionsList.slice();
+
+    this.#ring.clear();
+    const fresh: WallWarning[] = [];
+    for (const w of s.recentWarnings) {
+      this.#ring.push(w);
+      if (this.#seen.add(w.id)) fresh.push(w);
+    }
+    this.#count(fresh);
+    this.recent = this.#ring.newestFirst();
+    this.hasSnapshot = true;
+    this.lastUpdate = now;
+  }
+
+  /** Applies live events gathered over one throttle window. */
+  applyBatch(batch: LiveBatch, now: number = Date.now()): void {
+    if (batch.stats) this.#applyStats(batch.stats);
+    if (batch.warnings.length > 0) {
+      const fresh: WallWarning[] = [];
+      for (const w of batch.warnings) {
+        if (!this.#seen.add(w.id)) continue;
+        this.#ring.push(w);
+        fresh.push(w);
+      }
+      if (fresh.length > 0) {
+        this.#count(fresh);
+        this.recent = this.#ring.newestFirst();
+        const pulses = { ...this.pulses };
+        for (const w of fresh) if (w.institutionId) pulses[w.institutionId] = ++this.#pulseSeq;
+        this.pulses = pulses;
+      }
+    }
+    if (batch.stats || batch.warnings.length > 0) this.lastUpdate = now;
+  }
+
+  /** Institution by id, for the map and the ticker. */
+  institution(id: string): WallInstitution | undefined {
+    return this.institutions.find((i) => i.id === id);
+  }
+
+  #applyStats(s: WallStats): void {
+    if (s.kpis.day && s.kpis.day !== this.#countDay) {
+      // A new statistics day: yesterday's per-rule counters no longer apply.
+      this.#countDay = s.kpis.day;
+      this.#ruleCounts.clear();
+      this.#instCounts.clear();
+      this.topRules = [];
+      this.#countsRev++;
+    }
+    this.kpis = s.kpis;
+    this.counties = s.counties.slice();
+    this.activity = new Map(s.institutions.map((i) => [i.id, { transactions: i.transactions, warnings: i.warnings }]));
+  }
+
+  /** Adds warnings (already de-duplicated) to today's per-rule and per-institution counters. */
+  #count(warnings: readonly WallWarning[]): void {
+    let changed = false;
+    for (const w of warnings) {
+      if (this.#countDay && shanghaiDay(w.raisedAt) !== this.#countDay) continue;
+      const rc = this.#ruleCounts.get(w.ruleId);
+      if (rc) {
+        rc.count++;
+        rc.ruleName = w.ruleName;
+      } else {
+        this.#ruleCounts.set(w.ruleId, { ruleId: w.ruleId, ruleName: w.ruleName, family: w.family, count: 1 });
+      }
+      if (w.institutionId) this.#instCounts.set(w.institutionId, (this.#instCounts.get(w.institutionId) ?? 0) + 1);
+      changed = true;
+    }
+    if (changed) {
+      this.topRules = [...this.#ruleCounts.values()]
+        .sort((a, b) => b.count - a.count || a.ruleId.localeCompare(b.ruleId))
+        .slice(0, this.topN)
+        .map((r) => ({ ...r }));
+      this.#countsRev++;
+    }
+  }
+
+  #rankInstitutions(): InstitutionRank[] {
+    void this.#countsRev;
+    const activity = this.activity;
+    const useServer = activity.size > 0;
+    const countyNames = new Map(this.counties.map((c) => [c.adcode, c.name]));
+    const rows: InstitutionRank[] = [];
+    for (const inst of this.institutions) {
+      const a = activity.get(inst.id);
+      const warnings = useServer ? (a?.warnings ?? 0) : (this.#instCounts.get(inst.id) ?? 0);
+      if (warnings <= 0) continue;
+      rows.push({
+        id: inst.id,
+        name: inst.name,
+        countyName: countyNames.get(inst.county) ?? '',
+        typeName: inst.typeName,
+        warnings,
+        transactions: a?.transactions ?? 0,
+      });
+    }
+    return rows.sort((a, b) => b.warnings - a.warnings || a.id.localeCompare(b.id)).slice(0, this.topN);
+  }
+}

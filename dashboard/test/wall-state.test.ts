@@ -1,0 +1,187 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { flushSync } from 'svelte';
+import type { WallSnapshot, WallStats, WallWarning } from '@jianguan/hub/protocol';
+import { Batcher } from '../src/lib/live/batcher';
+import { RecentKeys, Ring } from '../src/lib/state/ring';
+import { WallState } from '../src/lib/state/wall.svelte';
+
+const DAY = '2025-03-04';
+const NOON = Date.parse('2025-03-04T04:00:00Z'); // 12:00 in Asia/Shanghai
+
+function warning(i: number, over: Partial<WallWarning> = {}): WallWarning {
+  return {
+    id: `w${i}`,
+    ruleId: `rule-${i % 3}`,
+    ruleName: ['查验用时过短', '业务无排队记录', '代办人频繁代办'][i % 3]!,
+    family: 'check',
+    severity: 'medium',
+    action: 'warn',
+    transactionId: `t${i}`,
+    batchId: 'b1',
+    institutionId: i % 2 ? 'JCJ-CGS' : 'YZ-CGFS',
+    institutionName: i % 2 ? '河池市车辆管理所' : '宜州区车管分所',
+    county: i % 2 ? '451202' : '451203',
+    countyName: i % 2 ? '金城江区' : '宜州区',
+    occurredAt: NOON + i,
+    capturedAt: NOON + i,
+    raisedAt: NOON + i,
+    explanation: '查验用时95秒，少于阈值180秒',
+    subjectMasked: '4512**********123X',
+    ...over,
+  };
+}
+
+function stats(over: Partial<WallStats['kpis']> = {}, institutions: WallStats['institutions'] = []): WallStats {
+  return {
+    kpis: { day: DAY, transactions: 100, warnings: 7, holds: 1, deadLetters: 0, collectorsConnected: 2, ...over },
+    counties: [{ adcode: '451202', name: '金城江区', transactions: 60, warnings: 4 }],
+    institutions,
+  };
+}
+
+function snapshot(recent: WallWarning[], over: Partial<WallStats['kpis']> = {}): WallSnapshot {
+  return {
+    ...stats(over),
+    serverTime: NOON,
+    institutionsList: [
+      { id: 'JCJ-CGS', name: '河池市车辆管理所', type: 'vehicle_office', typeName: '车管所', county: '451202', lon: 108.062, lat: 24.695 },
+      { id: 'YZ-CGFS', name: '宜州区车管分所', type: 'vehicle_office_branch', typeName: '车管分所', county: '451203', lon: 108.655, lat: 24.488 },
+    ],
+    recentWarnings: recent,
+  };
+}
+
+describe('Ring', () => {
+  it('never holds more than its capacity and returns newest first', () => {
+    const r = new Ring<number>(5);
+    for (let i = 0; i < 10_000; i++) r.push(i);
+    expect(r.size).toBe(5);
+    expect(r.newestFirst()).toEqual([9999, 9998, 9997, 9996, 9995]);
+    expect(r.oldest()).toBe(9995);
+    expect(r.newestFirst(2)).toEqual([9999, 9998]);
+    r.clear();
+    expect(r.size).toBe(0);
+    expect(r.newestFirst()).toEqual([]);
+  });
+
+  it('RecentKeys forgets the oldest keys beyond its capacity', () => {
+    const k = new RecentKeys(3);
+    expect(k.add('a')).toBe(true);
+    expect(k.add('a')).toBe(false);
+    k.add('b');
+    k.add('c');
+    k.add('d');
+    expect(k.size).toBe(3);
+    expect(k.has('a')).toBe(false);
+    expect(k.has('d')).toBe(true);
+  });
+});
+
+describe('WallState', () => {
+  it('keeps the recent-warning list bounded however many warnings arrive', () => {
+    const s = new WallState({ capacity: 50, dedupeWindow: 100 });
+    s.applySnapshot(snapshot([]), NOON);
+    for (let b = 0; b < 200; b++) {
+      s.applyBatch({ warnings: Array.from({ length: 25 }, (_, i) => warning(b * 25 + i)), stats: null }, NOON);
+    }
+    expect(s.recent).toHaveLength(50);
+    expect(s.recent[0]!.id).toBe('w4999'); // newest first
+    expect(s.recent[49]!.id).toBe('w4950');
+    // Counters are per rule, not per warning.
+    expect(s.topRules.reduce((n, r) => n + r.count, 0)).toBe(5000);
+    expect(s.topRules).toHaveLength(3);
+  });
+
+  it('applies a batch as one update: warnings, pulses, statistics and rankings', () => {
+    const s = new WallState();
+    s.applySnapshot(snapshot([warning(1)]), NOON);
+    expect(s.recent.map((w) => w.id)).toEqual(['w1']);
+    expect(s.hasSnapshot).toBe(true);
+    expect(s.pulses).toEqual({});
+
+    s.applyBatch({ warnings: [warning(2), warning(3), warning(1)], stats: stats({ warnings: 9 }, [{ id: 'JCJ-CGS', transactions: 50, warnings: 6 }]) }, NOON + 10);
+    flushSync();
+    expect(s.recent.map((w) => w.id)).toEqual(['w3', 'w2', 'w1']); // w1 de-duplicated
+    expect(s.kpis.warnings).toBe(9);
+    expect(s.lastUpdate).toBe(NOON + 10);
+    expect(Object.keys(s.pulses).sort()).toEqual(['JCJ-CGS', 'YZ-CGFS']);
+    expect(s.pulses['JCJ-CGS']).toBeGreaterThan(s.pulses['YZ-CGFS']!); // w3 came after w2
+    expect(s.topRules.find((r) => r.ruleId === 'rule-1')!.count).toBe(1);
+    // Institution ranking comes from the hub's per-institution counts when it sends them.
+    expect(s.institutionRanking.map((r) => [r.id, r.warnings])).toEqual([['JCJ-CGS', 6]]);
+  });
+
+  it('ranks institutions from its own counts when the hub sends none', () => {
+    const s = new WallState();
+    s.applySnapshot(snapshot([]), NOON);
+    s.applyBatch({ warnings: [warning(1), warning(3), warning(2)], stats: null }, NOON);
+    flushSync();
+    expect(s.institutionRanking.map((r) => [r.id, r.warnings])).toEqual([
+      ['JCJ-CGS', 2],
+      ['YZ-CGFS', 1],
+    ]);
+  });
+
+  it('replaces state from a fresh snapshot, without double-counting repeated warnings', () => {
+    const s = new WallState();
+    s.applySnapshot(snapshot([warning(1), warning(2)]), NOON);
+    s.applyBatch({ warnings: [warning(3)], stats: null }, NOON);
+    s.applySnapshot(snapshot([warning(2), warning(3), warning(4)], { transactions: 500 }), NOON);
+    expect(s.kpis.transactions).toBe(500);
+    expect(s.recent.map((w) => w.id)).toEqual(['w4', 'w3', 'w2']);
+    expect(s.topRules.reduce((n, r) => n + r.count, 0)).toBe(4);
+  });
+
+  it('resets per-rule counters when the statistics day changes', () => {
+    const s = new WallState();
+    s.applySnapshot(snapshot([warning(1), warning(2)]), NOON);
+    expect(s.topRules.length).toBeGreaterThan(0);
+    const next = NOON + 86_400_000;
+    s.applyBatch({ warnings: [warning(9, { raisedAt: next })], stats: stats({ day: '2025-03-05' }) }, next);
+    expect(s.topRules).toEqual([{ ruleId: 'rule-0', ruleName: '查验用时过短', family: 'check', count: 1 }]);
+  });
+});
+
+describe('Batcher', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('applies a burst of events once per window, with the latest statistics only', () => {
+    const batches: { n: number; tx: number | null }[] = [];
+    const b = new Batcher((x) => batches.push({ n: x.warnings.length, tx: x.stats?.kpis.transactions ?? null }), { intervalMs: 250 });
+    for (let i = 0; i < 40; i++) b.warnings([warning(i)]);
+    b.stats(stats({ transactions: 1 }));
+    b.stats(stats({ transactions: 2 }));
+    expect(batches).toHaveLength(0);
+    vi.advanceTimersByTime(249);
+    expect(batches).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    expect(batches).toEqual([{ n: 40, tx: 2 }]);
+    vi.advanceTimersByTime(1000);
+    expect(batches).toHaveLength(1); // idle: nothing more
+  });
+
+  it('bounds pending warnings and lets a snapshot clear them', () => {
+    const seen: number[] = [];
+    const b = new Batcher((x) => seen.push(...x.warnings.map((w) => Number(w.id.slice(1)))), { intervalMs: 100, maxPending: 10 });
+    b.warnings(Array.from({ length: 25 }, (_, i) => warning(i)));
+    expect(b.pending).toBe(10);
+    expect(b.dropped).toBe(15);
+    vi.advanceTimersByTime(100);
+    expect(seen).toEqual([15, 16, 17, 18, 19, 20, 21, 22, 23, 24]);
+    b.warnings([warning(99)]);
+    b.clear();
+    vi.advanceTimersByTime(500);
+    expect(seen).toHaveLength(10);
+  });
+
+  it('feeds WallState end to end', () => {
+    const s = new WallState({ capacity: 10 });
+    s.applySnapshot(snapshot([]), NOON);
+    const b = new Batcher((x) => s.applyBatch(x), { intervalMs: 50 });
+    for (let i = 0; i < 30; i++) b.warnings([warning(i)]);
+    vi.advanceTimersByTime(50);
+    expect(s.recent).toHaveLength(10);
+    expect(s.recent[0]!.id).toBe('w29');
+  });
+});
