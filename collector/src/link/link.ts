@@ -1,0 +1,368 @@
+/**
+ * The link to the hub: a socket.io client on `${hubUrl}/collect` that ships the outbox in order,
+ * one batch in flight at a time, and deletes from the outbox only what the hub acknowledged.
+ *
+ *   peek(after ackedSeq) ──▶ batch `${collectorId}:${firstSeq}-${lastSeq}` ──▶ emitWithAck
+ *        ▲                                                                     │
+ *        └── outbox.ack(lastSeq) ◀── {ok:true} ───────────────────────────────┘
+ *            {ok:false, retryable} / timeout / disconnect → same batch again after a
+ *            full-jitter exponential backoff (minMs..maxMs). Non-retryable → logged as an
+ *            error, retried at maxMs pace, never deleted.
+ *
+ * A batch, once formed, is re-sent with exactly the same records and batch id until it is
+ * acknowledged, so the hub can de-duplicate on the batch id (its BullMQ job id) as well as on
+ * transaction ids. Records the hub rejected (dead-lettered) are durable on the hub, so an
+ * `ok:true` acknowledges them too.
+ */
+import { io, type Socket } from 'socket.io-client';
+import {
+  NAMESPACE_COLLECT,
+  PROTOCOL_VERSION,
+  type Batch,
+  type BatchAck,
+  type CollectClientToServer,
+  type CollectServerToClient,
+} from '@jianguan/hub/protocol';
+import { errorMessage } from '../errors.js';
+import type { Outbox } from '../outbox/outbox.js';
+
+export type LinkState = 'connecting' | 'connected' | 'disconnected';
+
+export interface LinkCounters {
+  /** Records submitted (a re-sent record counts again). */
+  sent: number;
+  /** Records acknowledged by the hub (stored or dead-lettered). */
+  acked: number;
+  /** Records the hub acknowledged as rejected (dead-lettered). */
+  rejected: number;
+  batchesSent: number;
+  batchesAcked: number;
+  /** Submissions that failed (timeout, disconnect, ok:false). */
+  batchFailures: number;
+  lastAckAt: number | null;
+}
+
+export type LinkEvent =
+  | { event: 'link.connecting'; url: string }
+  | { event: 'link.connected'; socketId: string | undefined }
+  | { event: 'link.disconnected'; reason: string }
+  | { event: 'link.connect_error'; message: string }
+  | { event: 'link.rejected'; code: string; message: string; retryInMs: number }
+  | { event: 'hub.hello'; hubVersion: string; protocol: number; institutionId: string }
+  | { event: 'batch.sent'; batchId: string; records: number; bytes: number; attempt: number }
+  | { event: 'batch.acked'; batchId: string; records: number; stored: number; rejected: number; warnings: number; ms: number }
+  | { event: 'batch.rejected_records'; batchId: string; rejected: { id?: string; code: string; reason: string }[] }
+  | { event: 'batch.failed'; batchId: string; code: string; message: string; retryable: boolean; attempt: number; retryInMs: number }
+  | { event: 'link.error'; message: string };
+
+export interface LinkOptions {
+  collectorId: string;
+  token: string;
+  hubUrl: string;
+  batch: { maxRecords: number; maxBytes: number; lingerMs: number };
+  ackTimeoutMs: number;
+  backoff: { minMs: number; maxMs: number };
+  outbox: Outbox;
+  counters: LinkCounters;
+  emit: (e: LinkEvent) => void;
+  /** Called after every acknowledgement has been applied to the outbox. */
+  onAcked?: () => void;
+  /** Producer finished: no point lingering for more records. */
+  sourceDone?: () => boolean;
+}
+
+/** Full-jitter exponential backoff: uniform in [minMs, min(maxMs, minMs·2^attempt)]. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
+  const cap = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(minMs + random() * Math.max(0, cap - minMs));
+}
+
+/** A wake-up flag: `notify()` before `wait()` is not lost. */
+class Signal {
+  private flag = false;
+  private waiter: (() => void) | undefined;
+
+  notify(): void {
+    this.flag = true;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  /** Resolves on the next notify (or at once if one is pending), or after `ms`. */
+  wait(ms?: number): Promise<void> {
+    if (this.flag) {
+      this.flag = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      this.waiter = () => {
+        if (timer) clearTimeout(timer);
+        this.flag = false;
+        resolve();
+      };
+      if (ms !== undefined) {
+        timer = setTimeout(() => {
+          this.waiter = undefined;
+          resolve();
+        }, ms);
+      }
+    });
+  }
+}
+
+type SubmitOutcome =
+  | { ok: true; ack: Extract<BatchAck, { ok: true }> }
+  | { ok: false; code: string; message: string; retryable: boolean };
+
+export class Link {
+  private readonly o: LinkOptions;
+  private readonly socket: Socket<CollectServerToClient, CollectClientToServer>;
+  private readonly signal = new Signal();
+  private _state: LinkState = 'connecting';
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private rejections = 0;
+  private inFlight: Promise<unknown> | undefined;
+
+  constructor(options: LinkOptions) {
+    this.o = options;
+    const url = `${options.hubUrl.replace(/\/+$/, '')}${NAMESPACE_COLLECT}`;
+    this.socket = io(url, {
+      auth: { collectorId: options.collectorId, token: options.token, protocol: PROTOCOL_VERSION },
+      transports: ['websocket'],
+      forceNew: true,
+      autoConnect: false,
+      reconnection: true,
+      reconnectionDelay: options.backoff.minMs,
+      reconnectionDelayMax: options.backoff.maxMs,
+      randomizationFactor: 0.5,
+      timeout: 10_000,
+    });
+    this.wire(url);
+  }
+
+  get state(): LinkState {
+    return this._state;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.socket.connect();
+    this.loop = this.run().catch((e) => {
+      this.o.emit({ event: 'link.error', message: `send loop stopped: ${errorMessage(e)}` });
+    });
+  }
+
+  /** New records are in the outbox. */
+  wake(): void {
+    this.signal.notify();
+  }
+
+  /**
+   * Stops sending: lets an in-flight batch settle for up to `graceMs`, then closes the socket
+   * (an unanswered batch stays in the outbox and is re-sent next time).
+   */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.stopping) {
+      await this.loop;
+      return;
+    }
+    this.stopping = true;
+    this.signal.notify();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.inFlight) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([this.inFlight.catch(() => {}), new Promise((r) => (t = setTimeout(r, graceMs)))]);
+      if (t) clearTimeout(t);
+    }
+    this.socket.disconnect();
+    this.socket.removeAllListeners();
+    this._state = 'disconnected';
+    await this.loop;
+  }
+
+  private wire(url: string): void {
+    const s = this.socket;
+    this.o.emit({ event: 'link.connecting', url });
+    s.on('connect', () => {
+      this._state = 'connected';
+      this.rejections = 0;
+      this.o.emit({ event: 'link.connected', socketId: s.id });
+      this.signal.notify();
+    });
+    s.on('disconnect', (reason) => {
+      this._state = this.stopping ? 'disconnected' : 'connecting';
+      this.o.emit({ event: 'link.disconnected', reason });
+      // The hub closed us on purpose (e.g. a restart drain): socket.io will not reconnect by itself.
+      if (reason === 'io server disconnect' && !this.stopping) this.scheduleReconnect(this.o.backoff.minMs);
+      this.signal.notify();
+    });
+    s.on('connect_error', (err: Error & { data?: { code?: string } }) => {
+      if (this.stopping) return;
+      if (!s.active) {
+        // Refused by the hub's middleware (AUTH_FAILED …): socket.io gives up, we do not — a token
+        // may be fixed hub-side — but retry slowly and say so loudly.
+        this._state = 'disconnected';
+        this.rejections += 1;
+        const retryInMs = Math.max(this.o.backoff.maxMs, this.o.backoff.minMs);
+        const code = err.data?.code ?? (/^([A-Z_]+):/.exec(err.message)?.[1] ?? 'CONNECT_REFUSED');
+        this.o.emit({ event: 'link.rejected', code, message: err.message, retryInMs });
+        this.scheduleReconnect(retryInMs);
+      } else {
+        this._state = 'connecting';
+        this.o.emit({ event: 'link.connect_error', message: err.message });
+      }
+    });
+    s.on('hub.hello', (info) => {
+      this.o.emit({ event: 'hub.hello', hubVersion: info.hubVersion, protocol: info.protocol, institutionId: info.institutionId });
+    });
+  }
+
+  private scheduleReconnect(ms: number): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.stopping && !this.socket.connected) {
+        this._state = 'connecting';
+        this.socket.connect();
+      }
+    }, ms);
+  }
+
+  /** The send loop, restarted after an unexpected error (a disk error must not stop shipping for good). */
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.sendLoop();
+      } catch (e) {
+        if (this.stopping) break;
+        this.o.emit({ event: 'link.error', message: `send loop: ${errorMessage(e)}; restarting in ${this.o.backoff.maxMs} ms` });
+        const until = Date.now() + this.o.backoff.maxMs;
+        while (!this.stopping && Date.now() < until) await this.signal.wait(until - Date.now());
+      }
+    }
+  }
+
+  private async sendLoop(): Promise<void> {
+    const { outbox, batch: limits } = this.o;
+    let pending: Batch | undefined;
+    let pendingBytes = 0;
+    let attempt = 0;
+    while (!this.stopping) {
+      if (!this.socket.connected) {
+        await this.signal.wait(1_000);
+        continue;
+      }
+      if (!pending) {
+        let recs = await outbox.peek(outbox.ackedSeq, limits.maxRecords, limits.maxBytes);
+        if (recs.length === 0) {
+          await this.signal.wait(1_000);
+          continue;
+        }
+        if (recs.length < limits.maxRecords && limits.lingerMs > 0 && !this.o.sourceDone?.()) {
+          await this.signal.wait(limits.lingerMs);
+          if (this.stopping) break;
+          recs = await outbox.peek(outbox.ackedSeq, limits.maxRecords, limits.maxBytes);
+        }
+        const first = recs[0]!.seq;
+        const last = recs[recs.length - 1]!.seq;
+        pending = {
+          batchId: `${this.o.collectorId}:${first}-${last}`,
+          collectorId: this.o.collectorId,
+          firstSeq: first,
+          lastSeq: last,
+          sentAt: Date.now(),
+          records: recs.map((r) => r.payload),
+        };
+        pendingBytes = recs.reduce((sum, r) => sum + r.bytes, 0);
+        attempt = 0;
+      }
+      attempt += 1;
+      const batch: Batch = { ...pending, sentAt: Date.now() };
+      const bytes = pendingBytes;
+      const t0 = Date.now();
+      this.o.counters.sent += batch.records.length;
+      this.o.counters.batchesSent += 1;
+      this.o.emit({ event: 'batch.sent', batchId: batch.batchId, records: batch.records.length, bytes, attempt });
+      const submit = this.submit(batch);
+      this.inFlight = submit;
+      const res = await submit;
+      this.inFlight = undefined;
+
+      if (res.ok) {
+        try {
+          await outbox.ack(batch.lastSeq);
+        } catch (e) {
+          // The hub has it; failing to record that only means a harmless re-send later.
+          this.o.emit({ event: 'link.error', message: `outbox ack of ${batch.batchId} failed: ${errorMessage(e)}` });
+          await this.signal.wait(this.o.backoff.minMs);
+          continue;
+        }
+        const c = this.o.counters;
+        c.acked += batch.records.length;
+        c.rejected += res.ack.rejected.length;
+        c.batchesAcked += 1;
+        c.lastAckAt = Date.now();
+        this.o.emit({
+          event: 'batch.acked',
+          batchId: batch.batchId,
+          records: batch.records.length,
+          stored: res.ack.stored,
+          rejected: res.ack.rejected.length,
+          warnings: res.ack.warnings,
+          ms: Date.now() - t0,
+        });
+        if (res.ack.rejected.length > 0) {
+          this.o.emit({
+            event: 'batch.rejected_records',
+            batchId: batch.batchId,
+            rejected: res.ack.rejected.slice(0, 20).map((r) => ({ ...(r.id ? { id: r.id } : {}), code: r.code, reason: r.reason })),
+          });
+        }
+        pending = undefined;
+        this.o.onAcked?.();
+        continue;
+      }
+
+      this.o.counters.batchFailures += 1;
+      const retryInMs = res.retryable ? backoffDelay(attempt, this.o.backoff.minMs, this.o.backoff.maxMs) : this.o.backoff.maxMs;
+      this.o.emit({
+        event: 'batch.failed',
+        batchId: batch.batchId,
+        code: res.code,
+        message: res.message,
+        retryable: res.retryable,
+        attempt,
+        retryInMs,
+      });
+      // Sleep, but wake early when stopping. A reconnect does not cut the backoff short: the hub
+      // may be restarting and a burst of collectors should spread out.
+      const until = Date.now() + retryInMs;
+      while (!this.stopping && Date.now() < until) await this.signal.wait(until - Date.now());
+    }
+  }
+
+  private async submit(batch: Batch): Promise<SubmitOutcome> {
+    if (!this.socket.connected) return { ok: false, code: 'DISCONNECTED', message: 'not connected', retryable: true };
+    try {
+      const ack = await this.socket.timeout(this.o.ackTimeoutMs).emitWithAck('batch.submit', batch);
+      if (typeof ack !== 'object' || ack === null) {
+        return { ok: false, code: 'BAD_ACK', message: `unexpected acknowledgement ${JSON.stringify(ack)}`, retryable: true };
+      }
+      if (ack.ok) {
+        if (ack.batchId !== batch.batchId) {
+          return { ok: false, code: 'BAD_ACK', message: `ack names batch ${ack.batchId}, sent ${batch.batchId}`, retryable: true };
+        }
+        return { ok: true, ack: { ...ack, rejected: Array.isArray(ack.rejected) ? ack.rejected : [] } };
+      }
+      return { ok: false, code: ack.code, message: ack.message, retryable: ack.retryable !== false };
+    } catch (e) {
+      const message = errorMessage(e);
+      const code = /timed out/i.test(message) ? 'ACK_TIMEOUT' : /disconnected/i.test(message) ? 'DISCONNECTED' : 'SEND_FAILED';
+      return { ok: false, code, message, retryable: true };
+    }
+  }
+}

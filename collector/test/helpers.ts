@@ -1,0 +1,157 @@
+/**
+ * Test helpers: temporary directories and a real in-test socket.io hub on the /collect namespace
+ * that stores records by id (like the real hub's dedup key) and can misbehave on demand.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Server, type Socket } from 'socket.io';
+import { NAMESPACE_COLLECT, type Batch, type BatchAck } from '@jianguan/hub/protocol';
+
+const dirs: string[] = [];
+
+export function tmpDir(prefix = 'jg-collector-'): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+export function cleanupTmpDirs(): void {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
+export const TOKEN = 'test-token-0123456789abcdef';
+export const PSEUDONYM_KEY = 'test-pseudonym-key-0123456789';
+
+/** What the test hub does with one submission. */
+export type HubBehaviour = (batch: Batch, socket: Socket, nth: number) => BatchAck | 'drop' | 'disconnect' | Promise<BatchAck | 'drop' | 'disconnect'>;
+
+export interface TestHub {
+  readonly url: string;
+  readonly port: number;
+  /** Every submission in arrival order (re-sends included). */
+  readonly submissions: Batch[];
+  /** Stored records by id (first copy wins), and ids in the order first stored. */
+  readonly stored: Map<string, unknown>;
+  readonly order: string[];
+  /** Number of times a record id arrived again after it was stored. */
+  duplicates: number;
+  behaviour: HubBehaviour;
+  /** Accept this token (set to change what the auth middleware wants). */
+  token: string;
+  authFailures: number;
+  connections: number;
+  close(): Promise<void>;
+  /** Closes everything and listens again on the same port after `downMs`. */
+  restart(downMs?: number): Promise<void>;
+}
+
+export const ackAll: HubBehaviour = (batch) => ({ ok: true, batchId: batch.batchId, stored: batch.records.length, rejected: [], warnings: 0 });
+
+export async function startTestHub(options: { port?: number; behaviour?: HubBehaviour; token?: string } = {}): Promise<TestHub> {
+  let httpServer: http.Server;
+  let io: Server;
+  let nth = 0;
+
+  const hub: TestHub = {
+    url: '',
+    port: 0,
+    submissions: [],
+    stored: new Map(),
+    order: [],
+    duplicates: 0,
+    behaviour: options.behaviour ?? ackAll,
+    token: options.token ?? TOKEN,
+    authFailures: 0,
+    connections: 0,
+    close: async () => {
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      // io.close() closes the http server too; make sure it is gone.
+      await new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
+    },
+    restart: async (downMs = 300) => {
+      await hub.close();
+      await new Promise((r) => setTimeout(r, downMs));
+      await listen(hub.port);
+    },
+  };
+
+  const listen = async (port: number): Promise<void> => {
+    httpServer = http.createServer();
+    io = new Server(httpServer, { transports: ['websocket'] });
+    const nsp = io.of(NAMESPACE_COLLECT);
+    nsp.use((socket, next) => {
+      const auth = socket.handshake.auth as { collectorId?: string; token?: string };
+      if (auth.token !== hub.token) {
+        hub.authFailures += 1;
+        const err = new Error('AUTH_FAILED: unknown collector or wrong token') as Error & { data?: unknown };
+        err.data = { code: 'AUTH_FAILED' };
+        next(err);
+        return;
+      }
+      socket.data.collectorId = auth.collectorId;
+      next();
+    });
+    nsp.on('connection', (socket) => {
+      hub.connections += 1;
+      socket.emit('hub.hello', { hubVersion: 'test', protocol: 1, collectorId: socket.data.collectorId, institutionId: 'x' });
+      socket.on('batch.submit', async (batch: Batch, ack: (res: BatchAck) => void) => {
+        nth += 1;
+        hub.submissions.push(batch);
+        const res = await hub.behaviour(batch, socket, nth);
+        if (res === 'drop') return;
+        if (res === 'disconnect') {
+          socket.disconnect(true);
+          return;
+        }
+        if (res.ok) {
+          for (const r of batch.records) {
+            const id = (r as { id: string }).id;
+            if (hub.stored.has(id)) hub.duplicates += 1;
+            else {
+              hub.stored.set(id, r);
+              hub.order.push(id);
+            }
+          }
+        }
+        ack(res);
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(port, '127.0.0.1', () => resolve());
+    });
+    const addr = httpServer.address() as AddressInfo;
+    (hub as { port: number }).port = addr.port;
+    (hub as { url: string }).url = `http://127.0.0.1:${addr.port}`;
+  };
+
+  await listen(options.port ?? 0);
+  return hub;
+}
+
+/** Polls `cond` every 20 ms until true or `timeoutMs` passes (then throws with `what`). */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A free TCP port (listen on 0, close). */
+export async function freePort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Epoch ms of a local (UTC+8) wall-clock time. */
+export function cst(y: number, m: number, d: number, hh = 0, mm = 0, ss = 0): number {
+  return Date.UTC(y, m - 1, d, hh, mm, ss) - 8 * 3_600_000;
+}

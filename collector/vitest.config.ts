@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    // chDB binds one data directory per process: the end-to-end file gets its own fork.
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});
