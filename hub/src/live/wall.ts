@@ -15,7 +15,7 @@ import {
   type WallWarning,
 } from '../protocol/index.js';
 import type { Registry } from '../registry/registry.js';
-import { dayStats, recentWarnings, type WarningRecord } from '../store/repo.js';
+import { dayStats, recentWarnings, warningFromRecord } from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import type { FastifyBaseLogger } from 'fastify';
 
@@ -134,7 +134,7 @@ export class WallBroadcaster {
         lat: i.lat,
       })),
       // Oldest first, like the live stream.
-      recentWarnings: recent.map((r) => this.recordToWall(r)).reverse(),
+      recentWarnings: recent.map((r) => this.toWall(warningFromRecord(r))).reverse(),
     };
   }
 
@@ -158,29 +158,6 @@ export class WallBroadcaster {
       raisedAt: w.raisedAt,
       explanation: w.explanation,
       subjectMasked: w.subjectMasked,
-    };
-  }
-
-  private recordToWall(r: WarningRecord): WallWarning {
-    const inst = this.deps.registry.institution(r.institution_id);
-    return {
-      id: r.id,
-      ruleId: r.rule_id,
-      ruleName: r.rule_name,
-      family: r.family as WallWarning['family'],
-      severity: r.severity as WallWarning['severity'],
-      action: r.action as WallWarning['action'],
-      transactionId: r.transaction_id,
-      batchId: r.batch_id,
-      institutionId: r.institution_id,
-      institutionName: inst?.name ?? r.institution_id,
-      county: r.county,
-      countyName: COUNTY_BY_CODE.get(r.county)?.name ?? '',
-      occurredAt: r.occurred_at,
-      capturedAt: r.captured_at,
-      raisedAt: r.raised_at,
-      explanation: r.explanation,
-      subjectMasked: r.subject_masked,
     };
   }
 

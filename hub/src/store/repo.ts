@@ -200,6 +200,36 @@ function normaliseWarning(r: WarningRecord): WarningRecord {
   return { ...r, occurred_at: Number(r.occurred_at), captured_at: Number(r.captured_at), raised_at: Number(r.raised_at) };
 }
 
+/** The stored row back as the domain's Warning. */
+export function warningFromRecord(r: WarningRecord): Warning {
+  let values: Warning['values'] = {};
+  try {
+    values = JSON.parse(r.values_json) as Warning['values'];
+  } catch {
+    // A row written by hand or by an older version: keep the warning, lose only its values.
+  }
+  return {
+    id: r.id,
+    ruleId: r.rule_id,
+    ruleName: r.rule_name,
+    ruleVersion: r.rule_version,
+    family: r.family as Warning['family'],
+    severity: r.severity as Warning['severity'],
+    action: r.action as Warning['action'],
+    transactionId: r.transaction_id,
+    batchId: r.batch_id,
+    collectorId: r.collector_id,
+    institutionId: r.institution_id,
+    county: r.county,
+    occurredAt: r.occurred_at,
+    capturedAt: r.captured_at,
+    raisedAt: r.raised_at,
+    explanation: r.explanation,
+    values,
+    subjectMasked: r.subject_masked,
+  };
+}
+
 export async function recentWarnings(store: Store, limit: number): Promise<WarningRecord[]> {
   const rows = await store.query<WarningRecord>(sql`
     SELECT ${WARNING_COLUMNS} FROM warnings FINAL ORDER BY raised_at DESC, id LIMIT ${param.UInt32(limit)}`);
