@@ -13,9 +13,19 @@ export { maskIdNumber, maskPlate } from './model/mask.js';
 // Engine
 export type {
   EvaluationContext,
+  FingerprintMatch,
+  FingerprintState,
+  IntervalConflict,
+  IntervalState,
+  PeerFinding,
+  PeerRule,
+  PeerSample,
   RuleEngine,
   RuleHit,
   RuleMeta,
+  RuleStateKind,
+  SequenceMatch,
+  SequenceState,
   WarningEnvelope,
   WindowState,
 } from './engine/types.js';
@@ -29,6 +39,7 @@ export {
 export {
   createEngine,
   ruleVersion,
+  stateKindOf,
   validateDefinitions,
   DAY_MS,
   type CompiledRuleEngine,
@@ -36,13 +47,20 @@ export {
 } from './engine/compile.js';
 export * from './engine/definition.js';
 export { RULE_ERROR_CODES, RuleConfigError, isRuleConfigError, type RuleErrorCode } from './engine/errors.js';
-export { FIELD_PATHS, FieldPath, TIME_FIELDS, TimeField, FIELD_ENUMS } from './engine/fields.js';
+export { FIELD_PATHS, FieldPath, TIME_FIELDS, TimeField, FIELD_ENUMS, VALUE_PATHS, ValuePath, MEASUREMENT_PATHS } from './engine/fields.js';
 export { canonicalJson, fnv1a64 } from './engine/hash.js';
 export {
   createMemoryWindowState,
   type MemoryWindowState,
   type MemoryWindowStateOptions,
 } from './engine/window-state.js';
+export { createMemoryIntervalState, type MemoryIntervalState } from './engine/interval-state.js';
+export { createMemoryFingerprintState, type MemoryFingerprintState } from './engine/fingerprint-state.js';
+export { createMemorySequenceState, type MemorySequenceState } from './engine/sequence-state.js';
+export { createMemoryRuleState, type MemoryRuleState } from './engine/memory-state.js';
+export { INTERVAL_RETAIN_MS } from './engine/kinds/overlap.js';
+export { measurementFingerprint } from './engine/kinds/fingerprint.js';
+export { parseCidr, parseIpv4 } from './engine/ip.js';
 export { buildWarning, warningId } from './engine/warning.js';
 
 // Rule pack

@@ -6,7 +6,8 @@
  * Input: RuleDefinition data (definition.ts) + per-rule parameter overrides. createEngine()
  *   1. parses every definition with zod (unknown kinds, fields, placeholders, codes → RuleConfigError
  *      RULE_DEFINITION_INVALID), rejects duplicate ids and shared state-key prefixes
- *      (RULE_DEFINITION_CONFLICT: two rules writing one key would count each other's members);
+ *      (RULE_DEFINITION_CONFLICT: two stateful rules — of any kind — writing one key would see
+ *      each other's members);
  *   2. merges overrides into each rule's default params and re-validates them against the rule
  *      kind's strict schema (RULE_PARAMS_INVALID / RULE_UNKNOWN);
  *   3. compiles filters, keys and templates into closures, so evaluation does no parsing, no
@@ -18,41 +19,39 @@
  * Evaluation invariants:
  *   - Rules run in definition order and hits come back in that order (output is deterministic).
  *   - A rule's `when` filters and kind-specific preconditions (key fields present, timestamps
- *     present) are checked *before* any state is touched: a stateful rule calls
- *     ctx.state.observe() only for transactions it applies to, so unrelated traffic never fills
- *     the window state and never shifts counts.
- *   - observe() is idempotent per (key, member), so evaluating the same transaction twice (a
- *     re-sent batch, a retried job) returns the same hits; warning ids are derived from
- *     (rule id, txn id), so the stored result is the same too.
+ *     present) are checked *before* any state is touched: a stateful rule calls its state only
+ *     for transactions it applies to, so unrelated traffic never fills the state and never
+ *     shifts counts.
+ *   - observe() is idempotent per (key, member); the interval, fingerprint and sequence states
+ *     remember their answer per transaction id (types.ts). Evaluating the same transaction twice
+ *     (a re-sent batch, a retried job, the hold path then the full run) returns the same hits;
+ *     warning ids are derived from (rule id, txn id), so the stored result is the same too.
+ *   - A rule whose state is absent from the context (ctx.intervals / fingerprints / sequences)
+ *     is skipped: a hub that does not implement a state yet keeps working.
+ *   - peer_deviation rules are compiled into `engine.peerRules` for a scheduled job and never
+ *     run in evaluate(); they are listed in `engine.rules` with state 'scheduled'.
  *   - The engine trusts its input: the hub validates transactions with TransactionSchema first.
  *   - Errors from ctx.state (Redis down) propagate; retrying the whole evaluation is safe.
  */
-import { STAFF_ROLE_LABELS, filingStatus } from '../model/registry.js';
 import type { Transaction } from '../model/transaction.js';
-import type { HitValues } from '../model/warning.js';
 import { DEFAULT_PACK, PACK_VERSION } from '../pack/index.js';
-import type { WorkCalendar } from './calendar.js';
-import {
-  PARAM_SCHEMAS,
-  RuleDefinitionSchema,
-  durationTemplateIssues,
-  type CalendarRuleDefinition,
-  type DistinctCountRuleDefinition,
-  type DurationRuleDefinition,
-  type Predicate,
-  type RegistryRuleDefinition,
-  type RuleDefinition,
-  type RuleParamOverrides,
-  type StateKey,
-  type WindowCountRuleDefinition,
-} from './definition.js';
+import { DAY_MS, compileExplain, type Evaluator, type Run } from './compile-parts.js';
+import { PARAM_SCHEMAS, RuleDefinitionSchema, paramIssues, type RuleDefinition, type RuleParamOverrides } from './definition.js';
 import { RuleConfigError } from './errors.js';
-import { FieldPath, fieldGetter, isPresent, type FieldGetter } from './fields.js';
 import { canonicalJson, fnv1a64 } from './hash.js';
-import { parseTemplate, renderTemplate } from './template.js';
-import type { EvaluationContext, RuleEngine, RuleHit, RuleMeta } from './types.js';
+import { compileCalendar } from './kinds/calendar.js';
+import { compileDistinctCount, compileWindowCount } from './kinds/counts.js';
+import { compileDuration } from './kinds/duration.js';
+import { compileFieldPredicate } from './kinds/field-predicate.js';
+import { compileFingerprint } from './kinds/fingerprint.js';
+import { compileOverlap } from './kinds/overlap.js';
+import { compilePeerDeviation } from './kinds/peer-deviation.js';
+import { compileRegistry } from './kinds/registry.js';
+import { compileSequence } from './kinds/sequence.js';
+import { z } from 'zod';
+import type { EvaluationContext, PeerRule, RuleEngine, RuleHit, RuleMeta, RuleStateKind } from './types.js';
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 
 export interface EngineOptions {
   /**
@@ -71,18 +70,8 @@ export interface EngineOptions {
 export interface CompiledRuleEngine extends RuleEngine {
   /** The effective definitions (defaults and overrides applied), in evaluation order. */
   readonly definitions: readonly RuleDefinition[];
-}
-
-/** What an evaluator returns: the reason it fired (selects the template) and its values. */
-interface Finding {
-  reason: string;
-  values: HitValues;
-}
-
-interface Evaluator {
-  meta: RuleMeta;
-  run(txn: Transaction, ctx: EvaluationContext): Finding | null | Promise<Finding | null>;
-  explain(reason: string, values: HitValues, txn: Transaction): string;
+  /** The peer_deviation rules, compiled for the scheduled job (never run by evaluate()). */
+  readonly peerRules: readonly PeerRule[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,6 +81,39 @@ function zodIssues(error: { issues: readonly { path: readonly PropertyKey[]; mes
   return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
 }
 
+/** The state key prefix a stateful rule writes under, if any. */
+function prefixOf(def: RuleDefinition): string | undefined {
+  switch (def.kind) {
+    case 'window_count':
+    case 'distinct_count':
+    case 'overlap':
+    case 'sequence':
+    case 'fingerprint':
+      return def.key.prefix;
+    default:
+      return undefined;
+  }
+}
+
+/** What a kind needs besides the record. */
+export function stateKindOf(def: RuleDefinition): RuleStateKind {
+  switch (def.kind) {
+    case 'window_count':
+    case 'distinct_count':
+      return 'window';
+    case 'overlap':
+      return 'interval';
+    case 'fingerprint':
+      return 'fingerprint';
+    case 'sequence':
+      return 'sequence';
+    case 'peer_deviation':
+      return 'scheduled';
+    default:
+      return 'none';
+  }
+}
+
 /**
  * Parses definitions as an administrator would release them. Throws RuleConfigError
  * RULE_DEFINITION_INVALID (schema) or RULE_DEFINITION_CONFLICT (duplicate id / state key prefix).
@@ -99,7 +121,13 @@ function zodIssues(error: { issues: readonly { path: readonly PropertyKey[]; mes
 export function validateDefinitions(inputs: readonly unknown[]): RuleDefinition[] {
   if (!Array.isArray(inputs)) throw new RuleConfigError('RULE_DEFINITION_INVALID', 'rule definitions must be an array');
   const defs = inputs.map((input, index) => {
-    const r = RuleDefinitionSchema.safeParse(input);
+    let r: ReturnType<typeof RuleDefinitionSchema.safeParse>;
+    try {
+      r = RuleDefinitionSchema.safeParse(input);
+    } catch (err) {
+      // A refinement tripping over a half-valid shape: still an invalid definition.
+      r = { success: false, error: new z.ZodError([{ code: 'custom', path: [], message: String(err), input }]) } as typeof r;
+    }
     if (r.success) return r.data;
     const id = typeof (input as { id?: unknown })?.id === 'string' ? (input as { id: string }).id : undefined;
     throw new RuleConfigError('RULE_DEFINITION_INVALID', `rule definition #${index}${id ? ` (${id})` : ''} is invalid`, {
@@ -113,17 +141,27 @@ export function validateDefinitions(inputs: readonly unknown[]): RuleDefinition[
   for (const def of defs) {
     if (ids.has(def.id)) throw new RuleConfigError('RULE_DEFINITION_CONFLICT', `duplicate rule id ${def.id}`, { ruleId: def.id });
     ids.add(def.id);
-    if (def.kind === 'window_count' || def.kind === 'distinct_count') {
-      const other = prefixes.get(def.key.prefix);
+    const prefix = prefixOf(def);
+    if (prefix !== undefined) {
+      const other = prefixes.get(prefix);
       if (other !== undefined) {
-        throw new RuleConfigError('RULE_DEFINITION_CONFLICT', `rules ${other} and ${def.id} share the state key prefix '${def.key.prefix}'`, {
+        throw new RuleConfigError('RULE_DEFINITION_CONFLICT', `rules ${other} and ${def.id} share the state key prefix '${prefix}'`, {
           ruleId: def.id,
         });
       }
-      prefixes.set(def.key.prefix, def.id);
+      prefixes.set(prefix, def.id);
     }
   }
   return defs;
+}
+
+/** field_predicate params: an override may change values, never names or types. */
+function fieldPredicateParamSchema(params: Record<string, unknown>) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [k, v] of Object.entries(params)) {
+    shape[k] = typeof v === 'number' ? z.number().finite() : typeof v === 'string' ? z.string().max(200) : z.array(z.string().max(64)).max(500);
+  }
+  return z.strictObject(shape);
 }
 
 function applyParams(def: RuleDefinition, override: unknown): RuleDefinition {
@@ -133,7 +171,8 @@ function applyParams(def: RuleDefinition, override: unknown): RuleDefinition {
   }
   // `undefined` means "not overridden" (Partial<params>), so it must not erase a default.
   const patch = Object.fromEntries(Object.entries(override).filter(([, v]) => v !== undefined));
-  const r = PARAM_SCHEMAS[def.kind].safeParse({ ...def.params, ...patch });
+  const schema = def.kind === 'field_predicate' ? fieldPredicateParamSchema(def.params) : PARAM_SCHEMAS[def.kind];
+  const r = (schema as z.ZodType).safeParse({ ...def.params, ...patch });
   if (!r.success) {
     throw new RuleConfigError('RULE_PARAMS_INVALID', `invalid params for ${def.id} (${def.kind})`, {
       ruleId: def.id,
@@ -141,221 +180,14 @@ function applyParams(def: RuleDefinition, override: unknown): RuleDefinition {
     });
   }
   const merged = { ...def, params: r.data } as RuleDefinition;
-  if (merged.kind === 'duration') {
-    const issues = durationTemplateIssues(merged);
-    if (issues.length > 0) throw new RuleConfigError('RULE_PARAMS_INVALID', `invalid params for ${def.id}`, { ruleId: def.id, issues });
-  }
+  const issues = paramIssues(merged);
+  if (issues.length > 0) throw new RuleConfigError('RULE_PARAMS_INVALID', `invalid params for ${def.id}`, { ruleId: def.id, issues });
   return merged;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Compilation helpers
 
-function compilePredicate(p: Predicate): (txn: Transaction) => boolean {
-  const get = fieldGetter(p.field);
-  switch (p.op) {
-    case 'in': {
-      const set = new Set<unknown>(p.values);
-      return (txn) => set.has(get(txn));
-    }
-    case 'not_in': {
-      const set = new Set<unknown>(p.values);
-      return (txn) => !set.has(get(txn));
-    }
-    case 'present':
-      return (txn) => isPresent(get(txn));
-    case 'absent':
-      return (txn) => !isPresent(get(txn));
-    case 'eq_field':
-    case 'ne_field': {
-      const other = fieldGetter(p.other);
-      const wantEqual = p.op === 'eq_field';
-      return (txn) => {
-        const a = get(txn);
-        const b = other(txn);
-        return isPresent(a) && isPresent(b) && (a === b) === wantEqual;
-      };
-    }
-  }
-}
-
-function compileFilters(when: readonly Predicate[]): (txn: Transaction) => boolean {
-  const preds = when.map(compilePredicate);
-  return (txn) => preds.every((p) => p(txn));
-}
-
-/** `${prefix}:${v1}:${v2}…`, or undefined when a key field is absent (the rule then skips). */
-function compileKey(key: StateKey): (txn: Transaction) => string | undefined {
-  const getters = key.fields.map(fieldGetter);
-  return (txn) => {
-    const parts: string[] = [key.prefix];
-    for (const g of getters) {
-      const v = g(txn);
-      if (!isPresent(v)) return undefined;
-      parts.push(String(v));
-    }
-    return parts.join(':');
-  };
-}
-
-/** First alternative whose fields are all present, joined by ':'. */
-function compileMember(alternatives: readonly (readonly FieldPath[])[]): (txn: Transaction) => string | undefined {
-  const compiled = alternatives.map((fields) => fields.map(fieldGetter));
-  return (txn) => {
-    outer: for (const getters of compiled) {
-      const parts: string[] = [];
-      for (const g of getters) {
-        const v = g(txn);
-        if (!isPresent(v)) continue outer;
-        parts.push(String(v));
-      }
-      return parts.join(':');
-    }
-    return undefined;
-  };
-}
-
-const FIELD_PATH_SET: ReadonlySet<string> = new Set(FieldPath.options);
-
-/** Templates by reason → render(values, txn). Values win over transaction fields of the same name. */
-function compileExplain(explain: Readonly<Record<string, string | undefined>>): Evaluator['explain'] {
-  const compiled = new Map<string, { parts: ReturnType<typeof parseTemplate>; getters: Map<string, FieldGetter> }>();
-  for (const [reason, template] of Object.entries(explain)) {
-    if (template === undefined) continue;
-    const parts = parseTemplate(template);
-    const getters = new Map<string, FieldGetter>();
-    for (const p of parts) {
-      if ('ref' in p && FIELD_PATH_SET.has(p.ref)) getters.set(p.ref, fieldGetter(p.ref as FieldPath));
-    }
-    compiled.set(reason, { parts, getters });
-  }
-  return (reason, values, txn) => {
-    const t = compiled.get(reason);
-    // Unreachable for validated definitions (every reason a kind can produce has a template).
-    if (!t) return `规则触发（${reason}）`;
-    return renderTemplate(t.parts, (ref) => (ref in values ? values[ref] : t.getters.get(ref)?.(txn)));
-  };
-}
-
-const WEEKDAYS = ['星期一', '星期二', '星期三', '星期四', '星期五', '星期六', '星期日'];
-
-/** '08:00–18:00' (periods joined by '、'); cached per calendar object. */
-const periodTextCache = new WeakMap<WorkCalendar, string>();
-function periodText(cal: WorkCalendar): string {
-  let s = periodTextCache.get(cal);
-  if (s === undefined) {
-    s = cal.config.periods.map((p) => `${p.start}–${p.end}`).join('、');
-    periodTextCache.set(cal, s);
-  }
-  return s;
-}
-
-const compare = (op: 'gt' | 'gte', n: number, threshold: number): boolean => (op === 'gt' ? n > threshold : n >= threshold);
-
-// ---------------------------------------------------------------------------------------------
-// One compiler per kind
-
-function compileCalendar(def: CalendarRuleDefinition): Evaluator['run'] {
-  const applies = compileFilters(def.when);
-  return (txn, ctx) => {
-    if (!applies(txn)) return null;
-    const cal = ctx.calendar;
-    const at = txn.occurredAt;
-    if (cal.isWorkingTime(at)) return null;
-    const l = cal.local(at);
-    // Day-level reasons first: business on a holiday is reported as such whatever the hour.
-    let reason: 'outside_hours' | 'holiday' | 'rest_day';
-    let dayType: string;
-    if (cal.isWorkingDay(at)) [reason, dayType] = ['outside_hours', '工作日'];
-    else if (cal.config.holidays.includes(l.date)) [reason, dayType] = ['holiday', '法定节假日'];
-    else [reason, dayType] = ['rest_day', '休息日'];
-    return {
-      reason,
-      values: { reason, date: l.date, time: l.hhmm, weekday: WEEKDAYS[l.isoWeekday - 1] ?? '', period: periodText(cal), dayType },
-    };
-  };
-}
-
-function compileWindowCount(def: WindowCountRuleDefinition): Evaluator['run'] {
-  const applies = compileFilters(def.when);
-  const keyOf = compileKey(def.key);
-  const { windowDays, threshold } = def.params;
-  const windowMs = windowDays * DAY_MS;
-  return async (txn, ctx) => {
-    if (!applies(txn)) return null;
-    const key = keyOf(txn);
-    if (key === undefined) return null;
-    // Member = transaction id: each business counts once, however often it is re-delivered.
-    const count = await ctx.state.observe(key, txn.id, txn.occurredAt, windowMs);
-    if (!compare(def.compare, count, threshold)) return null;
-    return { reason: 'exceeded', values: { count, threshold, windowDays } };
-  };
-}
-
-function compileDistinctCount(def: DistinctCountRuleDefinition): Evaluator['run'] {
-  const applies = compileFilters(def.when);
-  const keyOf = compileKey(def.key);
-  const memberOf = compileMember(def.member);
-  const { windowDays, threshold } = def.params;
-  const windowMs = windowDays * DAY_MS;
-  return async (txn, ctx) => {
-    if (!applies(txn)) return null;
-    const key = keyOf(txn);
-    const member = memberOf(txn);
-    if (key === undefined || member === undefined) return null;
-    const count = await ctx.state.observe(key, member, txn.occurredAt, windowMs);
-    if (!compare(def.compare, count, threshold)) return null;
-    return { reason: 'exceeded', values: { count, threshold, windowDays } };
-  };
-}
-
-function compileDuration(def: DurationRuleDefinition): Evaluator['run'] {
-  const applies = compileFilters(def.when);
-  const from = fieldGetter(def.from);
-  const to = fieldGetter(def.to);
-  const { minSeconds, maxSeconds } = def.params;
-  return (txn) => {
-    if (!applies(txn)) return null;
-    const a = from(txn);
-    const b = to(txn);
-    if (typeof a !== 'number' || typeof b !== 'number') return null;
-    // A negative duration is a clock/data-quality problem, not a short (or long) business.
-    if (b < a) return null;
-    const seconds = (b - a) / 1000;
-    const values: HitValues = { seconds };
-    if (minSeconds !== undefined) values.minSeconds = minSeconds;
-    if (maxSeconds !== undefined) values.maxSeconds = maxSeconds;
-    if (minSeconds !== undefined && seconds < minSeconds) return { reason: 'too_short', values };
-    if (maxSeconds !== undefined && seconds >= maxSeconds) return { reason: 'too_long', values };
-    return null;
-  };
-}
-
-function compileRegistry(def: RegistryRuleDefinition): Evaluator['run'] {
-  const applies = compileFilters(def.when);
-  const idOf = fieldGetter(def.field);
-  const role = def.role;
-  const roleLabel = STAFF_ROLE_LABELS[role];
-  return (txn, ctx) => {
-    if (!applies(txn)) return null;
-    const raw = idOf(txn);
-    if (!isPresent(raw)) return { reason: 'missing', values: { reason: 'missing', staffId: '', role, roleLabel } };
-    const staffId = String(raw);
-    const staff = ctx.registry.staff(staffId);
-    const status = filingStatus(staff, role, txn.occurredAt);
-    if (status === 'ok') return null;
-    const values: HitValues = { reason: status, staffId, role, roleLabel };
-    if (staff) {
-      values.filedRole = staff.role;
-      values.filedRoleLabel = STAFF_ROLE_LABELS[staff.role];
-      values.validFrom = ctx.calendar.local(staff.validFrom).date;
-      values.validTo = staff.validTo === null ? '长期' : ctx.calendar.local(staff.validTo).date;
-    }
-    return { reason: status, values };
-  };
-}
-
-function compileRun(def: RuleDefinition): Evaluator['run'] {
+function compileRun(def: Exclude<RuleDefinition, { kind: 'peer_deviation' }>): Run {
   switch (def.kind) {
     case 'calendar':
       return compileCalendar(def);
@@ -367,10 +199,16 @@ function compileRun(def: RuleDefinition): Evaluator['run'] {
       return compileDuration(def);
     case 'registry':
       return compileRegistry(def);
+    case 'field_predicate':
+      return compileFieldPredicate(def);
+    case 'overlap':
+      return compileOverlap(def);
+    case 'fingerprint':
+      return compileFingerprint(def);
+    case 'sequence':
+      return compileSequence(def);
   }
 }
-
-// ---------------------------------------------------------------------------------------------
 
 const shortHash = (value: unknown): string => fnv1a64(canonicalJson(value)).slice(0, 8);
 
@@ -394,8 +232,8 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
   }
   const effective = parsed.map((def) => applyParams(def, overrides[def.id]));
 
-  const evaluators: Evaluator[] = effective.map((def) => ({
-    meta: Object.freeze({
+  const metas: RuleMeta[] = effective.map((def) =>
+    Object.freeze({
       id: def.id,
       name: def.name,
       version: ruleVersion(def),
@@ -404,10 +242,18 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
       action: def.action,
       description: def.description,
       basis: def.basis,
+      kind: def.kind,
+      state: stateKindOf(def),
     }),
-    run: compileRun(def),
-    explain: compileExplain(def.explain),
-  }));
+  );
+  const evaluators: Evaluator[] = [];
+  const peerRules: PeerRule[] = [];
+  effective.forEach((def, i) => {
+    const meta = metas[i]!;
+    const explain = compileExplain(def.explain);
+    if (def.kind === 'peer_deviation') peerRules.push(compilePeerDeviation(def, meta, explain));
+    else evaluators.push({ meta, run: compileRun(def), explain });
+  });
   const blocking = evaluators.filter((e) => e.meta.action === 'hold');
 
   const runAll = async (list: readonly Evaluator[], txn: Transaction, ctx: EvaluationContext): Promise<RuleHit[]> => {
@@ -417,15 +263,16 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
     const hits: RuleHit[] = [];
     findings.forEach((f, i) => {
       const e = list[i];
-      if (f && e) hits.push({ rule: e.meta, explanation: e.explain(f.reason, f.values, txn), values: f.values });
+      if (f && e) hits.push({ rule: e.meta, explanation: e.explain(f.reason, f.values, txn, ctx.calendar), values: f.values });
     });
     return hits;
   };
 
   return Object.freeze({
     version: `${options.label ?? `pack-${PACK_VERSION}`}-${shortHash(effective)}`,
-    rules: Object.freeze(evaluators.map((e) => e.meta)),
+    rules: Object.freeze(metas),
     definitions: Object.freeze(effective),
+    peerRules: Object.freeze(peerRules),
     evaluate: (txn: Transaction, ctx: EvaluationContext) => runAll(evaluators, txn, ctx),
     evaluateBlocking: (txn: Transaction, ctx: EvaluationContext) => runAll(blocking, txn, ctx),
   });

@@ -59,8 +59,49 @@ export const StaffSchema = z.object({
   /** Filing validity, epoch milliseconds; validTo null = open-ended. */
   validFrom: z.number().int(),
   validTo: z.number().int().nullable(),
+  /**
+   * OPTIONAL. Licence classes (准驾车型) an examiner is permitted to examine. Absent = not
+   * recorded, so exam.examiner_unfiled does not judge classes for this person.
+   */
+  classes: z.array(z.string().max(8)).optional(),
 });
 export type Staff = z.infer<typeof StaffSchema>;
+
+/**
+ * Lists kept beside the registry (domain.md §5): the person black list (申请人/代办人黑名单),
+ * the agent red list (代办人红名单, tied to an organisation with a scope) and the vehicle-check
+ * VIN black list. Keys are the same keyed hashes the transactions carry (a VIN for the VIN list).
+ */
+export const ListName = z.enum(['person_black', 'agent_red', 'vin_check_black']);
+export type ListName = z.infer<typeof ListName>;
+
+export const LIST_LABELS: Readonly<Record<ListName, string>> = {
+  person_black: '黑名单',
+  agent_red: '代办人红名单',
+  vin_check_black: '查验黑名单',
+};
+
+export const ListingSchema = z.object({
+  list: ListName,
+  /** idHash for person lists, VIN for the check black list. */
+  key: z.string().min(1),
+  /** Red list: the organisation (institution id) the agent is authorised for. */
+  organisationId: z.string().optional(),
+  /** Red list: 'own_org' = may act only at/for organisationId; 'any' = anywhere. */
+  scope: z.enum(['any', 'own_org']).default('any'),
+  /** Validity, epoch ms; absent = from the start / open-ended. */
+  validFrom: z.number().int().optional(),
+  validTo: z.number().int().nullable().optional(),
+  /** Reason or note shown in explanations (no personal data). */
+  note: z.string().max(60).default(''),
+});
+export type Listing = z.infer<typeof ListingSchema>;
+
+/** Is a listing in force at `at`? */
+export function listingValidAt(l: Listing, at: number): boolean {
+  if (l.validFrom !== undefined && at < l.validFrom) return false;
+  return l.validTo === undefined || l.validTo === null || at <= l.validTo;
+}
 
 /**
  * A read-only view of the registry as it stood at a point in time. Rules receive this; the hub
@@ -69,6 +110,12 @@ export type Staff = z.infer<typeof StaffSchema>;
 export interface RegistryView {
   institution(id: string): Institution | undefined;
   staff(id: string): Staff | undefined;
+  /**
+   * OPTIONAL. The listing of `key` on `list`, if any (in force or not; rules check validity).
+   * A registry without it makes list rules (agent.blacklisted, agent.red_list_outside_org,
+   * check.vin_blacklisted) skip, never fail.
+   */
+  listing?(list: ListName, key: string): Listing | undefined;
 }
 
 /** Is a staff member filed for `role` and valid at `at` (epoch ms)? */
@@ -94,9 +141,21 @@ export function filingStatus(staff: Staff | undefined, role: StaffRole, at: numb
   return 'ok';
 }
 
-/** A registry view over in-memory arrays (tests, fixtures, the hub's cache). */
-export function createRegistryView(institutions: readonly Institution[], staff: readonly Staff[]): RegistryView {
+/**
+ * A registry view over in-memory arrays (tests, fixtures, the hub's cache). With several listings
+ * of one key on one list, the last one given wins.
+ */
+export function createRegistryView(
+  institutions: readonly Institution[],
+  staff: readonly Staff[],
+  listings: readonly Listing[] = [],
+): RegistryView {
   const inst = new Map(institutions.map((i) => [i.id, i]));
   const st = new Map(staff.map((s) => [s.id, s]));
-  return { institution: (id) => inst.get(id), staff: (id) => st.get(id) };
+  const lists = new Map(listings.map((l) => [`${l.list}\u0000${l.key}`, l]));
+  return {
+    institution: (id) => inst.get(id),
+    staff: (id) => st.get(id),
+    listing: (list, key) => lists.get(`${list}\u0000${key}`),
+  };
 }

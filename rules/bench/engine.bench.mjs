@@ -1,0 +1,218 @@
+#!/usr/bin/env node
+// Rule-engine throughput on one core, memory state: transactions/s through the whole pack, and
+// separately through its stateless rules (calendar, duration, registry, field_predicate) and its
+// stateful rules (window counts, overlaps, fingerprints, sequences). Run after `npm run build`:
+//
+//   node rules/bench/engine.bench.mjs [--n 100000] [--json]
+//
+// The traffic is synthetic but shaped like the collector's simulator (the same kinds, fields and
+// proportions; fresh people, vehicles, photos and measurement vectors), plus records from the
+// feeds some rules are restricted to (18c, check_av, queue, veh_flow, medical) and some 12123
+// traffic, spread over ~3 weeks of business on 30 institutions so per-key state stays realistic.
+// Peer-deviation rules are scheduled, never evaluated per transaction, so they are not measured.
+import { performance } from 'node:perf_hooks';
+import {
+  DEFAULT_PACK,
+  DEMO_INSTITUTIONS,
+  DEMO_STAFF,
+  createEngine,
+  createMemoryRuleState,
+  createRegistryView,
+  createWorkCalendar,
+} from '../dist/index.js';
+
+const args = process.argv.slice(2);
+const argOf = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : dflt;
+};
+const N = argOf('--n', 100_000);
+const JSON_OUT = args.includes('--json');
+
+// ---- deterministic synthetic traffic ------------------------------------------------------------
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rnd = prng(42);
+const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
+const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
+const hex = (n) => {
+  let s = '';
+  for (let i = 0; i < n; i++) s += '0123456789abcdef'[Math.floor(rnd() * 16)];
+  return s;
+};
+const ALNUM = 'ABCDEFGHJKLMNPRSTUVWXYZ0123456789';
+const vin = () => {
+  let s = 'LSV';
+  for (let i = 0; i < 14; i++) s += ALNUM[Math.floor(rnd() * ALNUM.length)];
+  return s;
+};
+const person = () => ({ idHash: hex(64), masked: `4512**********${int(1000, 9999)}`, birthYear: int(1950, 2005) });
+const MIN = 60_000;
+const calendar = createWorkCalendar();
+const staffOf = (inst, role) => DEMO_STAFF.filter((s) => s.institutionId === inst && s.role === role && s.validTo > Date.parse('2026-01-01'));
+const byType = (t) => DEMO_INSTITUTIONS.filter((i) => i.type === t).map((i) => i.id);
+const offices = [...byType('vehicle_office'), ...byType('vehicle_office_branch')];
+const stations = byType('inspection_station');
+const schools = byType('driving_school');
+const hospitals = byType('hospital');
+
+/** Instants spread evenly over the working hours of 15 working days from Monday 2026-11-02. */
+const DAY = 86_400_000;
+const WORK_DAYS = [];
+for (let d = Date.parse('2026-11-02T08:00:00+08:00'); WORK_DAYS.length < 15; d += DAY) if (calendar.isWorkingDay(d)) WORK_DAYS.push(d);
+const WORK_MS = 10 * 60 * MIN; // 08:00–18:00
+function businessTime(i) {
+  const p = (i / N) * WORK_DAYS.length * WORK_MS;
+  return WORK_DAYS[Math.floor(p / WORK_MS)] + Math.floor(p % WORK_MS);
+}
+
+// Clean by construction: a clerk stays at one terminal, an inspector on one lane, a test starts
+// on a line only when the previous one ended, platform business follows a queue ticket.
+const seat = (staffId, n) => 1 + (Number(staffId.slice(-2)) % n);
+const lineFree = new Map();
+const tickets = [];
+
+function makeTxn(i) {
+  const at = businessTime(i);
+  while (tickets.length > 0 && tickets[0].at < at - 60 * MIN) tickets.shift();
+  const r = rnd();
+  const base = { id: `bench:${i}`, collectorId: 'bench', seq: i, capturedAt: at + 300, occurredAt: at, lsh: `1261102${String(i).padStart(7, '0')}` };
+  const owner = person();
+  if (r < 0.3) {
+    const ticket = tickets.shift();
+    const inst = ticket?.inst ?? pick(offices);
+    const ywlx = pick(['A', 'A', 'B', 'B', 'D', 'E', 'G', 'K', 'K', 'L', 'O']);
+    return {
+      ...base, ...(ticket ? { lsh: ticket.lsh, source: 'veh_flow' } : { source: 'simulator' }), channel: 'counter', institutionId: inst, staffId: pick(staffOf(inst, 'clerk')).id,
+      counter: `W0${int(1, 6)}`, deviceId: `${inst}-T0${int(1, 6)}`, ip: `10.45.1.${int(11, 16)}`, mac: '3C:97:0E:01:01:08', kind: 'vehicle', ywlx,
+      subject: owner, ...(rnd() < 0.25 ? { agent: person() } : {}), phoneHash: hex(64),
+      vehicle: { hpzl: pick(['02', '02', '52', '01', '07']), hphm: `桂M${int(10000, 99999)}`, vin: vin(), ownerIdHash: owner.idHash },
+      appliedAt: at - 20 * MIN, startedAt: at - 10 * MIN, endedAt: at, completedAt: at, outcome: rnd() < 0.03 ? 'refused' : 'done',
+    };
+  }
+  if (r < 0.45) {
+    const ticket = tickets.shift();
+    const inst = ticket?.inst ?? pick(offices);
+    return {
+      ...base, ...(ticket ? { lsh: ticket.lsh, source: 'drv_flow' } : { source: 'simulator' }), channel: 'counter', institutionId: inst, staffId: pick(staffOf(inst, 'clerk')).id, counter: 'W02',
+      deviceId: `${inst}-T02`, ip: '10.45.1.12', kind: 'licence', ywlx: pick(['A', 'B', 'C', 'F', 'K', 'S']), subject: owner,
+      licence: { numberHash: hex(64), zjcx: 'C1' }, appliedAt: at - 15 * MIN, startedAt: at - 8 * MIN, endedAt: at, completedAt: at, outcome: 'done',
+    };
+  }
+  if (r < 0.53) {
+    const inst = pick(offices);
+    const holder = person();
+    const internet = rnd() < 0.2;
+    return {
+      ...base, source: 'simulator', channel: internet ? 'internet' : 'counter', institutionId: inst, staffId: pick(staffOf(inst, 'clerk')).id,
+      ip: internet ? `203.0.${int(0, 255)}.${int(1, 254)}` : '10.45.1.13', kind: 'violation', subject: holder, licence: { numberHash: hex(64) },
+      vehicle: { hpzl: '02', hphm: `桂M${int(10000, 99999)}`, vin: vin(), ownerIdHash: holder.idHash }, startedAt: at - 5 * MIN, endedAt: at, completedAt: at,
+      outcome: 'done', measurements: { points: pick([1, 3, 6]), fine: 200 },
+    };
+  }
+  if (r < 0.63) {
+    const inst = pick([...stations, ...offices]);
+    const inspector = pick(staffOf(inst, 'inspector')).id;
+    return {
+      ...base, source: 'check_av', channel: 'institution', institutionId: inst, staffId: inspector,
+      counter: `C0${seat(inspector, 9)}`, ip: '10.45.5.11', kind: 'check', ywlx: 'A', subject: owner, vehicle: { hpzl: '02', hphm: `桂M${int(10000, 99999)}`, vin: vin() },
+      startedAt: at - int(4, 15) * MIN, endedAt: at, outcome: 'pass', evidence: [hex(64), hex(64), hex(64)],
+    };
+  }
+  if (r < 0.78) {
+    const inst = pick(stations);
+    const lane = int(1, 9);
+    const started = at - int(15, 40) * MIN;
+    const free = lineFree.get(`${inst}:${lane}`) ?? 0;
+    if (started >= free) lineFree.set(`${inst}:${lane}`, at);
+    return {
+      ...base, source: started >= free ? '18c' : 'simulator', channel: 'institution', institutionId: inst, staffId: pick(staffOf(inst, 'inspector')).id,
+      counter: `L${lane}`, deviceId: `${inst}-L${lane}-D01`, ip: '10.45.5.21', kind: 'inspection', ywlx: 'P', subject: owner,
+      vehicle: { hpzl: '02', hphm: `桂M${int(10000, 99999)}`, vin: vin() }, startedAt: started, endedAt: at, outcome: rnd() < 0.92 ? 'pass' : 'fail',
+      measurements: { brakeFrontPct: int(600, 850) / 10, brakeRearPct: int(550, 800) / 10, parkingBrakePct: int(210, 350) / 10, headlampLeftCd: int(15000, 32000), headlampRightCd: int(15000, 32000), coPct: int(5, 60) / 100 },
+      evidence: [hex(64), hex(64), hex(64), hex(64)],
+    };
+  }
+  if (r < 0.86) {
+    const inst = pick(schools);
+    return {
+      ...base, source: 'exam', channel: 'institution', institutionId: inst, staffId: pick(staffOf(inst, 'examiner')).id, counter: `R${int(1, 4)}`,
+      ip: '10.45.8.11', kind: 'exam', ywlx: String(int(1, 4)), subject: owner, startedAt: at - int(10, 40) * MIN, endedAt: at, outcome: rnd() < 0.8 ? 'pass' : 'fail',
+      measurements: { subject: 2, score: 90, faceMatchScore: int(75, 99) },
+    };
+  }
+  if (r < 0.91) {
+    const inst = pick(hospitals);
+    return {
+      ...base, source: 'medical', channel: 'institution', institutionId: inst, staffId: `${inst}-D0${int(1, 3)}`, counter: 'M1', ip: '10.45.15.11',
+      kind: 'medical', ywlx: 'A', subject: owner, startedAt: at - 10 * MIN, endedAt: at, outcome: 'pass',
+    };
+  }
+  if (r < 0.97) {
+    const inst = pick(offices);
+    const clerk = pick(staffOf(inst, 'clerk')).id;
+    tickets.push({ inst, lsh: base.lsh, at });
+    return {
+      ...base, source: 'queue', channel: 'counter', institutionId: inst, staffId: clerk, counter: `W0${seat(clerk, 6)}`,
+      deviceId: `${inst}-T0${seat(clerk, 6)}`, ip: '10.45.1.14', kind: 'queue', appliedAt: at - 20 * MIN, startedAt: at - 30_000, completedAt: at, occurredAt: at,
+      outcome: rnd() < 0.05 ? 'pending' : 'done',
+    };
+  }
+  return { ...base, source: '12123', channel: 'internet', institutionId: pick(offices), kind: 'online', deviceId: hex(16), ip: `203.0.${int(0, 255)}.${int(1, 254)}`, subject: owner };
+}
+
+// ---- measure ----------------------------------------------------------------------------------
+const registry = createRegistryView(DEMO_INSTITUTIONS, DEMO_STAFF);
+const full = createEngine();
+const stateOf = new Map(full.rules.map((r) => [r.id, r.state]));
+const subset = (pred) => DEFAULT_PACK.filter((d) => pred(stateOf.get(d.id)));
+const packs = [
+  { name: 'whole pack (real-time rules)', defs: subset((s) => s !== 'scheduled') },
+  { name: 'stateless rules', defs: subset((s) => s === 'none') },
+  { name: 'stateful rules (all four states)', defs: subset((s) => s !== 'none' && s !== 'scheduled') },
+  { name: '  window (counts)', defs: subset((s) => s === 'window') },
+  { name: '  interval (overlap)', defs: subset((s) => s === 'interval') },
+  { name: '  fingerprint', defs: subset((s) => s === 'fingerprint') },
+  { name: '  sequence', defs: subset((s) => s === 'sequence') },
+];
+
+const txns = Array.from({ length: N }, (_, i) => makeTxn(i));
+
+async function measure(defs) {
+  const engine = createEngine(defs);
+  // Warm-up on separate state (JIT), then a fresh state for the timed run.
+  const warm = { registry, calendar, ...createMemoryRuleState() };
+  for (let i = 0; i < Math.min(20_000, N); i++) await engine.evaluate(txns[i], warm);
+  const ctx = { registry, calendar, ...createMemoryRuleState() };
+  let hits = 0;
+  const t0 = performance.now();
+  for (const t of txns) hits += (await engine.evaluate(t, ctx)).length;
+  const ms = performance.now() - t0;
+  return { rules: engine.rules.length, ms, perSec: (N / ms) * 1000, usPerTxn: (ms * 1000) / N, hits };
+}
+
+const rows = [];
+for (const p of packs) rows.push({ name: p.name, ...(await measure(p.defs)) });
+
+if (JSON_OUT) {
+  console.log(JSON.stringify({ n: N, node: process.version, rows }, null, 2));
+} else {
+  const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  console.log(`\n@jianguan/rules engine bench — ${fmt(N)} synthetic transactions, one core, memory state, ${process.version}\n`);
+  const head = ['rules evaluated', 'rules', 'txn/s', 'µs/txn', 'hits'];
+  const data = rows.map((r) => [r.name, String(r.rules), fmt(r.perSec), fmt(r.usPerTxn, 2), fmt(r.hits)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...data.map((d) => d[i].length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const d of data) console.log(line(d));
+  console.log('\n(hits: warnings raised; the synthetic traffic is normal except ~3 % refusals (counter.refusal) and chance bursts of medicals (medical.doctor_hourly))');
+}

@@ -1,0 +1,137 @@
+/**
+ * Compilation helpers shared by the kinds: predicates, state keys, members and explanations are
+ * turned into closures once, so evaluation does no parsing, no path splitting and no schema work.
+ */
+import type { Transaction } from '../model/transaction.js';
+import type { HitValues } from '../model/warning.js';
+import type { WorkCalendar } from './calendar.js';
+import type { Predicate, StateKey } from './definition.js';
+import { VALUE_PATH_SET, fieldGetter, isPresent, type FieldGetter, type FieldPath, type ValuePath } from './fields.js';
+import { parseTemplate, renderTemplate } from './template.js';
+import type { EvaluationContext, RuleMeta } from './types.js';
+
+export const DAY_MS = 86_400_000;
+export const HOUR_MS = 3_600_000;
+
+/** What an evaluator returns: the reason it fired (selects the template) and its values. */
+export interface Finding {
+  reason: string;
+  values: HitValues;
+}
+
+export type Run = (txn: Transaction, ctx: EvaluationContext) => Finding | null | Promise<Finding | null>;
+
+export interface Evaluator {
+  meta: RuleMeta;
+  run: Run;
+  explain(reason: string, values: HitValues, txn: Transaction, calendar: WorkCalendar): string;
+}
+
+export type Test = (txn: Transaction) => boolean;
+
+export function compilePredicate(p: Predicate): Test {
+  const get = fieldGetter(p.field);
+  switch (p.op) {
+    case 'in': {
+      const set = new Set<unknown>(p.values);
+      return (txn) => set.has(get(txn));
+    }
+    case 'not_in': {
+      const set = new Set<unknown>(p.values);
+      return (txn) => !set.has(get(txn));
+    }
+    case 'present':
+      return (txn) => isPresent(get(txn));
+    case 'absent':
+      return (txn) => !isPresent(get(txn));
+    case 'eq_field':
+    case 'ne_field': {
+      const other = fieldGetter(p.other);
+      const wantEqual = p.op === 'eq_field';
+      return (txn) => {
+        const a = get(txn);
+        const b = other(txn);
+        return isPresent(a) && isPresent(b) && (a === b) === wantEqual;
+      };
+    }
+    case 'matches': {
+      const re = new RegExp(p.pattern, 'u');
+      return (txn) => {
+        const v = get(txn);
+        return typeof v === 'string' && re.test(v);
+      };
+    }
+  }
+}
+
+export function compileFilters(when: readonly Predicate[]): Test {
+  const preds = when.map(compilePredicate);
+  if (preds.length === 0) return () => true;
+  if (preds.length === 1) return preds[0]!;
+  return (txn) => preds.every((p) => p(txn));
+}
+
+/**
+ * `${prefix}:${v1}:${v2}…` (plus `:${local date}` with bucket local_day), or undefined when a
+ * key field is absent (the rule then skips).
+ */
+export function compileKey(key: { prefix: string; fields: readonly FieldPath[]; bucket?: StateKey['bucket'] }): (txn: Transaction, cal: WorkCalendar) => string | undefined {
+  const getters = key.fields.map(fieldGetter);
+  const bucket = key.bucket;
+  return (txn, cal) => {
+    const parts: string[] = [key.prefix];
+    for (const g of getters) {
+      const v = g(txn);
+      if (!isPresent(v)) return undefined;
+      parts.push(String(v));
+    }
+    if (bucket === 'local_day') parts.push(cal.local(txn.occurredAt).date);
+    return parts.join(':');
+  };
+}
+
+/** First alternative whose fields are all present, joined by ':'. */
+export function compileMember(alternatives: readonly (readonly FieldPath[])[]): (txn: Transaction) => string | undefined {
+  const compiled = alternatives.map((fields) => fields.map(fieldGetter));
+  return (txn) => {
+    outer: for (const getters of compiled) {
+      const parts: string[] = [];
+      for (const g of getters) {
+        const v = g(txn);
+        if (!isPresent(v)) continue outer;
+        parts.push(String(v));
+      }
+      return parts.join(':');
+    }
+    return undefined;
+  };
+}
+
+/** Templates by reason → render(values, txn). Values win over transaction fields of the same name. */
+export function compileExplain(explain: Readonly<Record<string, string | undefined>>): Evaluator['explain'] {
+  const compiled = new Map<string, { parts: ReturnType<typeof parseTemplate>; getters: Map<string, FieldGetter> }>();
+  for (const [reason, template] of Object.entries(explain)) {
+    if (template === undefined) continue;
+    const parts = parseTemplate(template);
+    const getters = new Map<string, FieldGetter>();
+    for (const p of parts) {
+      if ('ref' in p && VALUE_PATH_SET.has(p.ref)) getters.set(p.ref, fieldGetter(p.ref as ValuePath));
+    }
+    compiled.set(reason, { parts, getters });
+  }
+  return (reason, values, txn, calendar) => {
+    const t = compiled.get(reason);
+    // Unreachable for validated definitions (every reason a kind can produce has a template).
+    if (!t) return `规则触发（${reason}）`;
+    return renderTemplate(t.parts, (ref) => (ref in values ? values[ref] : t.getters.get(ref)?.(txn)), calendar.config.utcOffsetMinutes);
+  };
+}
+
+export const compare = (op: 'gt' | 'gte', n: number, threshold: number): boolean => (op === 'gt' ? n > threshold : n >= threshold);
+
+/** windowDays/windowHours → { ms, values } (values carry only the unit the rule uses). */
+export function windowOf(p: { windowDays?: number | undefined; windowHours?: number | undefined }): { ms: number; values: HitValues } {
+  if (p.windowDays !== undefined) return { ms: p.windowDays * DAY_MS, values: { windowDays: p.windowDays } };
+  const h = p.windowHours ?? 1;
+  return { ms: h * HOUR_MS, values: { windowHours: h } };
+}

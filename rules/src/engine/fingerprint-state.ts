@@ -1,0 +1,63 @@
+/**
+ * In-memory FingerprintState: the exact reference implementation of the contract in types.ts.
+ *
+ * Data: (key, fingerprint) → { claims: id → (owner, at, answer), newest }.
+ * claim(key, fingerprint, owner, id, at, windowMs, retainMs):
+ *   - a known id returns its stored answer;
+ *   - otherwise: the distinct other owners with a claim at |c.at − at| < windowMs, and the
+ *     earliest such claim (ties: owner, then id); stored with the new claim;
+ *   - claims at or before newest − retainMs are dropped afterwards.
+ */
+import type { FingerprintMatch, FingerprintState } from './types.js';
+
+interface Claim {
+  id: string;
+  owner: string;
+  at: number;
+  answer: FingerprintMatch;
+}
+
+export interface MemoryFingerprintState extends FingerprintState {
+  /** Number of (key, fingerprint) pairs held. */
+  readonly size: number;
+  clear(): void;
+}
+
+const copy = (m: FingerprintMatch): FingerprintMatch => (m.first ? { others: m.others, first: { ...m.first } } : { others: m.others });
+
+export function createMemoryFingerprintState(): MemoryFingerprintState {
+  const prints = new Map<string, { claims: Map<string, Claim>; newest: number }>();
+  return {
+    get size() {
+      return prints.size;
+    },
+    clear: () => prints.clear(),
+    async claim(key, fingerprint, owner, id, at, windowMs, retainMs) {
+      if (!Number.isFinite(at)) throw new RangeError(`claim: at must be a finite epoch ms, got ${at}`);
+      if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new RangeError(`claim: windowMs must be > 0, got ${windowMs}`);
+      if (!(Number.isFinite(retainMs) && retainMs > 0)) throw new RangeError(`claim: retainMs must be > 0, got ${retainMs}`);
+      const pk = `${key}\u0000${fingerprint}`;
+      let p = prints.get(pk);
+      if (!p) {
+        p = { claims: new Map(), newest: at };
+        prints.set(pk, p);
+      }
+      const known = p.claims.get(id);
+      if (known) return copy(known.answer);
+
+      const owners = new Set<string>();
+      let first: Claim | undefined;
+      for (const c of p.claims.values()) {
+        if (c.owner === owner || !(Math.abs(c.at - at) < windowMs)) continue;
+        owners.add(c.owner);
+        if (!first || c.at < first.at || (c.at === first.at && (c.owner < first.owner || (c.owner === first.owner && c.id < first.id)))) first = c;
+      }
+      const answer: FingerprintMatch = first ? { others: owners.size, first: { owner: first.owner, id: first.id, at: first.at } } : { others: 0 };
+      p.claims.set(id, { id, owner, at, answer });
+      if (at > p.newest) p.newest = at;
+      const horizon = p.newest - retainMs;
+      for (const [cid, c] of p.claims) if (c.at <= horizon) p.claims.delete(cid);
+      return copy(answer);
+    },
+  };
+}

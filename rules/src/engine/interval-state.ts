@@ -1,0 +1,72 @@
+/**
+ * In-memory IntervalState: the exact reference implementation of the contract in types.ts (used
+ * by tests, the embedded demo and the bench; the model the hub's Redis version is checked against).
+ *
+ * Data: key → { entries: id → (member, start, end, answer), maxStart }.
+ * overlap(key, id, member, start, end, retainMs):
+ *   - a known id returns its stored answer (re-delivery is a no-op);
+ *   - otherwise the answer is the longest intersection of [start, end) with an entry of another
+ *     member (ties: smaller start, then smaller id), stored with the new entry;
+ *   - entries that ended at or before maxStart − retainMs are dropped afterwards.
+ */
+import type { IntervalConflict, IntervalState } from './types.js';
+
+interface Entry {
+  id: string;
+  member: string;
+  start: number;
+  end: number;
+  answer: IntervalConflict;
+}
+
+export interface MemoryIntervalState extends IntervalState {
+  readonly keyCount: number;
+  /** Number of intervals held under `key`. */
+  size(key: string): number;
+  clear(): void;
+}
+
+const copy = (a: IntervalConflict): IntervalConflict => (a.other ? { overlapMs: a.overlapMs, other: { ...a.other } } : { overlapMs: a.overlapMs });
+
+export function createMemoryIntervalState(): MemoryIntervalState {
+  const keys = new Map<string, { entries: Map<string, Entry>; maxStart: number }>();
+  return {
+    get keyCount() {
+      return keys.size;
+    },
+    size: (key) => keys.get(key)?.entries.size ?? 0,
+    clear: () => keys.clear(),
+    async overlap(key, id, member, start, end, retainMs) {
+      if (!Number.isFinite(start) || !Number.isFinite(end) || end < start) {
+        throw new RangeError(`overlap: need finite start <= end, got [${start}, ${end})`);
+      }
+      if (!(Number.isFinite(retainMs) && retainMs > 0)) throw new RangeError(`overlap: retainMs must be > 0, got ${retainMs}`);
+      let k = keys.get(key);
+      if (!k) {
+        k = { entries: new Map(), maxStart: start };
+        keys.set(key, k);
+      }
+      const known = k.entries.get(id);
+      if (known) return copy(known.answer);
+
+      let best: Entry | undefined;
+      let bestMs = 0;
+      for (const e of k.entries.values()) {
+        if (e.member === member || !(e.start < end && start < e.end)) continue;
+        const ms = Math.min(end, e.end) - Math.max(start, e.start);
+        if (ms > bestMs || (ms === bestMs && best !== undefined && (e.start < best.start || (e.start === best.start && e.id < best.id)))) {
+          best = e;
+          bestMs = ms;
+        }
+      }
+      const answer: IntervalConflict = best
+        ? { overlapMs: bestMs, other: { id: best.id, member: best.member, start: best.start, end: best.end } }
+        : { overlapMs: 0 };
+      k.entries.set(id, { id, member, start, end, answer });
+      if (start > k.maxStart) k.maxStart = start;
+      const horizon = k.maxStart - retainMs;
+      for (const [eid, e] of k.entries) if (e.end <= horizon) k.entries.delete(eid);
+      return copy(answer);
+    },
+  };
+}

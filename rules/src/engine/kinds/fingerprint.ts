@@ -1,0 +1,74 @@
+/**
+ * fingerprint: photo hashes (each evidence entry) or the measurement vector, claimed per owner
+ * (FingerprintState). Fires when any fingerprint of the record was claimed by another owner
+ * within the window. Skipped when ctx.fingerprints is absent or no owner/fingerprint exists.
+ */
+import type { Transaction } from '../../model/transaction.js';
+import { DAY_MS, compileFilters, compileKey, compileMember, windowOf, type Run } from '../compile-parts.js';
+import type { FingerprintRuleDefinition } from '../definition.js';
+import { fnv1a64 } from '../hash.js';
+import type { FingerprintMatch } from '../types.js';
+
+/** The measurement vector's fingerprint: FNV-1a 64 of `name=value` pairs sorted by name, joined by ';'. */
+export function measurementFingerprint(m: Readonly<Record<string, number>>, exclude: ReadonlySet<string>, minValues: number): string | undefined {
+  const names = Object.keys(m)
+    .filter((k) => !exclude.has(k) && typeof m[k] === 'number' && Number.isFinite(m[k]))
+    .sort();
+  if (names.length < minValues) return undefined;
+  return `m-${fnv1a64(names.map((k) => `${k}=${m[k]}`).join(';'))}`;
+}
+
+export function compileFingerprint(def: FingerprintRuleDefinition): Run {
+  const applies = compileFilters(def.when);
+  const keyOf = compileKey({ prefix: def.key.prefix, fields: def.key.fields });
+  const ownerOf = compileMember(def.owner);
+  const window = windowOf(def.params);
+  const retainMs = window.ms + DAY_MS;
+  const src = def.source;
+  const fingerprintsOf: (txn: Transaction) => string[] =
+    src.from === 'evidence'
+      ? (txn) => [...new Set((txn.evidence ?? []).filter((e) => e !== ''))]
+      : (() => {
+          const exclude = new Set<string>(src.exclude);
+          return (txn: Transaction) => {
+            const f = txn.measurements ? measurementFingerprint(txn.measurements, exclude, src.minValues) : undefined;
+            return f === undefined ? [] : [f];
+          };
+        })();
+
+  return async (txn, ctx) => {
+    const state = ctx.fingerprints;
+    if (!state || !applies(txn)) return null;
+    const key = keyOf(txn, ctx.calendar);
+    const owner = ownerOf(txn);
+    if (key === undefined || owner === undefined) return null;
+    const prints = fingerprintsOf(txn);
+    if (prints.length === 0) return null;
+    const answers = await Promise.all(prints.map((f) => state.claim(key, f, owner, txn.id, txn.occurredAt, window.ms, retainMs)));
+    let reused = 0;
+    let best: { f: string; m: FingerprintMatch } | undefined;
+    let otherOwners = 0;
+    answers.forEach((m, i) => {
+      if (m.others === 0 || !m.first) return;
+      reused++;
+      otherOwners = Math.max(otherOwners, m.others);
+      const f = prints[i]!;
+      if (!best || m.first.at < best.m.first!.at || (m.first.at === best.m.first!.at && f < best.f)) best = { f, m };
+    });
+    if (!best) return null;
+    const first = best.m.first!;
+    return {
+      reason: 'reused',
+      values: {
+        fingerprint: best.f.slice(0, 16),
+        reused,
+        otherOwners,
+        owner,
+        otherOwner: first.owner,
+        otherId: first.id,
+        otherAt: first.at,
+        ...window.values,
+      },
+    };
+  };
+}
