@@ -162,7 +162,11 @@ const acked = handles.reduce((s, h) => s + h.status().acked, 0);
 await Promise.all(handles.map((h) => h.stop()));
 wall.close();
 
-const stats = await (await fetch(`${base}/api/v1/stats/pipeline?since=${t0 - 60_000}`)).json();
+// The API needs a session: the bench hub seeds the demo users (JG_SEED_DEMO).
+const session = await (
+  await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'jianguan-demo' }) })
+).json();
+const stats = await (await fetch(`${base}/api/v1/stats/pipeline?since=${t0 - 60_000}`, { headers: { authorization: `Bearer ${session.token}` } })).json();
 const mem = rssOf(hub.pid);
 await cleanup();
 

@@ -136,7 +136,10 @@ ${color.bold('监管 Jianguan is running / 系统已启动')}
 
   指挥中心大屏 Wall      ${color.green(`http://localhost:${PORT}/wall`)}
   健康检查 Health        http://localhost:${PORT}/healthz
-  预警导出 Warnings CSV  http://localhost:${PORT}/api/v1/warnings.csv
+  接口文档 API docs      http://localhost:${PORT}/docs
+  预警导出 Warnings CSV  http://localhost:${PORT}/api/v1/warnings.csv ${color.dim('(登录后 / after login)')}
+  演示账号 Demo users    wall · auditor · auditor-yz（宜州区）· leader · registry · registry2 · rules · admin
+                         ${color.dim('密码 / password: jianguan-demo')}
   日志 Logs              ${path.relative(ROOT, logDir)}/
 
   ${color.dim('Ctrl-C stops everything / 按 Ctrl-C 停止全部服务')}

@@ -14,10 +14,14 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseConfig, type CollectorConfig, type CollectorConfigInput } from './config.js';
 import { CollectorError, errorMessage, isCollectorError } from './errors.js';
+import { BatchChain } from './identity/chain.js';
+import { loadOrCreateIdentity, type CollectorIdentity } from './identity/keys.js';
 import { Link, type LinkCounters, type LinkEvent, type LinkState } from './link/link.js';
 import { Outbox, type OutboxEvent } from './outbox/outbox.js';
 import { createPseudonymizer, toTransaction } from './pseudonym.js';
+import { startSources, type SourcesHandle } from './sources/runtime.js';
 import { createSimulator, type Simulator } from './sources/simulator.js';
+import type { SourceEvent } from './sources/types.js';
 import type { InjectedAnomaly, SourceRecord } from './sources/types.js';
 
 export interface CollectorStatus {
@@ -59,10 +63,12 @@ export type CollectorEvent = { at: number; collectorId: string } & (
   | { event: 'outbox.recovered'; segments: number; unacked: number; truncatedBytes: number; quarantined: number; nextSeq: number; ledgerReset: boolean }
   | { event: 'outbox.quarantined'; segment: string; offset: number; reason: string; seq?: number }
   | { event: 'outbox.full'; message: string }
+  | { event: 'identity.loaded'; keyFingerprint: string; created: boolean; mode: 'token' | 'enrol' }
   | { event: 'outbox.error'; message: string }
   | { event: 'records.captured'; count: number; firstSeq: number; lastSeq: number }
   | { event: 'anomaly.injected'; transactionId: string; ruleId: string; detail?: string }
   | { event: 'source.done'; generated: number }
+  | SourceEvent
 );
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -132,6 +138,18 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
     ledgerReset: r.ledgerReset,
   });
 
+  // Identity and batch chain live next to the outbox (collector/src/identity).
+  let identity: CollectorIdentity;
+  let chain: BatchChain;
+  try {
+    identity = await loadOrCreateIdentity(config.outboxDir);
+    chain = await BatchChain.open(config.outboxDir, { collectorId, identity, fsync: config.outbox.fsync === 'always', onEvent: (e) => emit(e) });
+  } catch (e) {
+    await outbox.close();
+    throw e;
+  }
+  emit({ event: 'identity.loaded', keyFingerprint: identity.fingerprint, created: identity.created, mode: config.token ? 'token' : 'enrol' });
+
   let simulator: Simulator | undefined;
   try {
     simulator = config.simulator.enabled
@@ -168,7 +186,11 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
 
   const link = new Link({
     collectorId,
-    token: config.token,
+    ...(config.token ? { token: config.token } : {}),
+    // Always offered: an id unknown to the hub (or revoked, with a new key) asks to be filed.
+    enrol: { institutionId, counter: config.counter },
+    identity,
+    chain,
     hubUrl: config.hubUrl,
     batch: config.batch,
     ackTimeoutMs: config.ackTimeoutMs,
@@ -179,6 +201,18 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
     onAcked: checkDrained,
     sourceDone: () => sourceDone,
   });
+
+  // Configured sources (file tail, drop folder, local HTTP; sources/runtime.ts). They resolve their
+  // cursors before anything is appended, and every append — the simulator's too — goes through
+  // their appender.
+  let sources: SourcesHandle;
+  try {
+    sources = await startSources({ config, outbox, pseudonymizer, emit: (e) => emit(e), status: () => status(), wake: () => link.wake(), link: () => link });
+  } catch (e) {
+    await link.stop(0);
+    await outbox.close();
+    throw e;
+  }
 
   // ---- source pump -----------------------------------------------------------------------------
   let injectedLog: Promise<void> = Promise.resolve();
@@ -194,6 +228,9 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
   };
 
   let held: SourceRecord[] = [];
+  // Records per append; halved on OUTBOX_FULL so a chunk larger than the free space (or than the
+  // whole quota) still gets in piece by piece instead of waiting forever.
+  let appendLimit = MAX_CHUNK;
   let tokens = 1;
   let lastTick = Date.now();
   let busy = false;
@@ -217,13 +254,14 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
       tokens -= n;
       for (let i = 0; i < n; i++) held.push(simulator.next());
     }
-    const batch = held;
+    const batch = held.length > appendLimit ? held.slice(0, appendLimit) : held;
     const capturedAt = now();
     let seqs: number[];
     try {
-      seqs = await outbox.append(batch, (rec, seq) => toTransaction(rec.raw, { collectorId, seq, capturedAt }, pseudonymizer));
+      seqs = await sources.appender.append(batch, (rec, seq) => toTransaction(rec.raw, { collectorId, seq, capturedAt }, pseudonymizer));
     } catch (e) {
       if (isCollectorError(e, 'OUTBOX_FULL')) {
+        appendLimit = Math.max(1, Math.floor(batch.length / 2));
         if (fullSince === undefined) {
           fullSince = Date.now();
           emit({ event: 'outbox.full', message: errorMessage(e) });
@@ -233,7 +271,8 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
       }
       return; // keep `held`; retried next tick
     }
-    held = [];
+    held = held.slice(batch.length);
+    appendLimit = Math.min(MAX_CHUNK, appendLimit * 2);
     fullSince = undefined;
     generated += batch.length;
     emit({ event: 'records.captured', count: batch.length, firstSeq: seqs[0]!, lastSeq: seqs[seqs.length - 1]! });
@@ -314,6 +353,7 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
       if (timer) clearInterval(timer);
       timer = undefined;
       await pumpDone;
+      await sources.stop();
       await link.stop(Math.min(config.ackTimeoutMs, 5_000));
       await injectedLog;
       const final = status();

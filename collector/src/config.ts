@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CollectorError } from './errors.js';
+import { applySources, resolveSourcePaths, sourceListIssues, SourcesConfigSchema } from './sources/source-config.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -79,8 +80,14 @@ export const CollectorConfigSchema = z
       .min(1)
       .max(64)
       .regex(/^[A-Za-z0-9._-]+$/, 'collectorId may contain letters, digits, . _ - only'),
-    /** Shared secret the hub checks on connect (JG_COLLECTOR_TOKEN). */
-    token: z.string().min(16, 'token must be at least 16 characters').max(256),
+    /**
+     * Static credential the hub checks on connect (JG_COLLECTOR_TOKEN). Unset = enrolment mode:
+     * the collector asks to be filed with its key and stays pending until an administrator
+     * approves it (its batches are held by the hub meanwhile).
+     */
+    token: z.string().min(16, 'token must be at least 16 characters').max(256).optional(),
+    /** The counter / lane / window this collector sits at, named when enrolling (JG_COUNTER). @defaultValue '' */
+    counter: z.string().max(64).default(''),
     /** Base URL of the hub (JG_HUB_URL). @defaultValue http://127.0.0.1:8080 */
     hubUrl: z.string().url().default('http://127.0.0.1:8080'),
     /** The institution this collector sits in (JG_INSTITUTION_ID). */
@@ -99,8 +106,16 @@ export const CollectorConfigSchema = z
     backoff: BackoffConfigSchema.default(BackoffConfigSchema.parse({})),
     outbox: OutboxConfigSchema.default(OutboxConfigSchema.parse({})),
     simulator: SimulatorConfigSchema.default(SimulatorConfigSchema.parse({})),
+    /**
+     * The sources to run (JG_SOURCES, a JSON array): simulator, file tail, drop folder, local HTTP
+     * endpoint (sources/source-config.ts). Unset = the simulator alone, as `simulator.enabled` says.
+     */
+    sources: SourcesConfigSchema.optional(),
   })
-  .transform((c) => ({ ...c, outboxDir: path.resolve(c.outboxDir ?? path.join('.data', 'collectors', c.collectorId)) }));
+  .superRefine((c, ctx) => {
+    for (const i of sourceListIssues(c.sources)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+  })
+  .transform((c) => ({ ...c, ...applySources(c), outboxDir: path.resolve(c.outboxDir ?? path.join('.data', 'collectors', c.collectorId)) }));
 
 /** What callers may pass: every field with a default is optional. */
 export type CollectorConfigInput = z.input<typeof CollectorConfigSchema>;
@@ -108,11 +123,12 @@ export type CollectorConfigInput = z.input<typeof CollectorConfigSchema>;
 export type CollectorConfig = z.output<typeof CollectorConfigSchema>;
 
 /** JG_* variable → dotted config path, and how to read it. */
-const ENV_FIELDS: readonly { name: string; path: string; type: 'string' | 'number' | 'boolean' | 'seed' }[] = [
+const ENV_FIELDS: readonly { name: string; path: string; type: 'string' | 'number' | 'boolean' | 'seed' | 'json' }[] = [
   { name: 'JG_COLLECTOR_ID', path: 'collectorId', type: 'string' },
   { name: 'JG_COLLECTOR_TOKEN', path: 'token', type: 'string' },
   { name: 'JG_HUB_URL', path: 'hubUrl', type: 'string' },
   { name: 'JG_INSTITUTION_ID', path: 'institutionId', type: 'string' },
+  { name: 'JG_COUNTER', path: 'counter', type: 'string' },
   { name: 'JG_OUTBOX_DIR', path: 'outboxDir', type: 'string' },
   { name: 'JG_PSEUDONYM_KEY', path: 'pseudonymKey', type: 'string' },
   { name: 'JG_ACK_TIMEOUT_MS', path: 'ackTimeoutMs', type: 'number' },
@@ -131,6 +147,7 @@ const ENV_FIELDS: readonly { name: string; path: string; type: 'string' | 'numbe
   { name: 'JG_SIM_SEED', path: 'simulator.seed', type: 'seed' },
   { name: 'JG_SIM_INJECTED_LOG', path: 'simulator.injectedLogPath', type: 'string' },
   { name: 'JG_SIM_INSTITUTION_TYPE', path: 'simulator.institutionType', type: 'string' },
+  { name: 'JG_SOURCES', path: 'sources', type: 'json' },
 ];
 
 export const CONFIG_ENV_NAMES: readonly string[] = ENV_FIELDS.map((f) => f.name);
@@ -146,7 +163,7 @@ function setPath(target: Record<string, unknown>, dotted: string, value: unknown
   obj[keys[keys.length - 1]!] = value;
 }
 
-function readEnvValue(raw: string, type: 'string' | 'number' | 'boolean' | 'seed'): unknown {
+function readEnvValue(raw: string, type: 'string' | 'number' | 'boolean' | 'seed' | 'json'): unknown {
   switch (type) {
     case 'string':
       return raw;
@@ -163,6 +180,13 @@ function readEnvValue(raw: string, type: 'string' | 'number' | 'boolean' | 'seed
     }
     case 'seed':
       return raw;
+    case 'json':
+      // Invalid JSON is passed through as text so the schema error names the variable.
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        return raw;
+      }
   }
 }
 
@@ -222,5 +246,6 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   if (typeof obj.outboxDir === 'string') obj.outboxDir = path.resolve(dir, obj.outboxDir);
   const sim = obj.simulator as Record<string, unknown> | undefined;
   if (sim && typeof sim.injectedLogPath === 'string') sim.injectedLogPath = path.resolve(dir, sim.injectedLogPath);
+  resolveSourcePaths(obj.sources, dir);
   return loadConfigFromEnv(env, obj);
 }

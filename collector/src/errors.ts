@@ -22,6 +22,8 @@ export const COLLECTOR_ERROR_CODES = {
   DRAIN_TIMEOUT: 'collector did not drain in time',
   /** The collector was stopped. */
   STOPPED: 'collector stopped',
+  /** identity.key exists but is not a usable Ed25519 private key, or cannot be created. */
+  IDENTITY_INVALID: 'collector identity key is unusable',
 } as const;
 
 export type CollectorErrorCode = keyof typeof COLLECTOR_ERROR_CODES;

@@ -14,6 +14,7 @@ export {
 } from './config.js';
 export { COLLECTOR_ERROR_CODES, CollectorError, isCollectorError, type CollectorErrorCode } from './errors.js';
 export { backoffDelay, Link, type LinkCounters, type LinkEvent, type LinkOptions, type LinkState } from './link/link.js';
+export { BatchChain, CHAIN_FILE, IDENTITY_FILE, loadOrCreateIdentity, recordsDigest, type ChainEvent, type CollectorIdentity, type SealedHeader } from './identity/index.js';
 export {
   encodeFrame,
   inspectOutbox,
@@ -38,3 +39,39 @@ export {
   type RawTransaction,
   type SourceRecord,
 } from './sources/types.js';
+export {
+  ADAPTERS,
+  ADAPTER_NAMES,
+  AdapterOptionsSchema,
+  adapterByName,
+  normalisePlate,
+  parseTime,
+  PendingTransactionSchema,
+  SUGGESTED_ITEM_MIN_SECONDS,
+  validatePending,
+  type Adapter,
+  type AdapterContext,
+  type AdapterName,
+  type AdapterOptions,
+  type MapResult,
+  type PendingTransaction,
+} from './adapters/index.js';
+export { buildSnapshot, renderPrometheus, statusMetrics, writeMetricsFile, METRICS_FILE, type MetricsSnapshot, type StatusMetrics } from './metrics.js';
+export { Appender, type AppendHooks } from './sources/appender.js';
+export { CursorStore, type CursorResolution, type CursorSnapshot } from './sources/cursor-store.js';
+export { DropFolder } from './sources/drop-folder.js';
+export { FileTail, type SourceDeps } from './sources/file-tail.js';
+export {
+  DECISION_EVENT,
+  HttpSource,
+  linkDecisionTransport,
+  type DecisionAnswer,
+  type DecisionReason,
+  type DecisionRequest,
+  type DecisionResponse,
+  type DecisionTransport,
+} from './sources/http.js';
+export { countRejects, RejectLog, REJECTS_FILE, type RejectEntry } from './sources/rejects.js';
+export { startSources, type SourcesHandle, type StartSourcesOptions } from './sources/runtime.js';
+export { SourceConfigSchema, type SourceConfig, type SourceConfigInput } from './sources/source-config.js';
+export type { Source, SourceEvent, SourceStatus, SourceType } from './sources/types.js';

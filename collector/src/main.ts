@@ -14,6 +14,7 @@ import path from 'node:path';
 import { startCollector, type CollectorEvent, type CollectorHandle } from './collector.js';
 import { loadConfigFile, loadConfigFromEnv } from './config.js';
 import { errorMessage, isCollectorError } from './errors.js';
+import { statusMetrics } from './metrics.js';
 import { inspectOutbox } from './outbox/outbox.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -22,12 +23,14 @@ const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40
 function levelOf(e: CollectorEvent): Level {
   switch (e.event) {
     case 'records.captured':
+    case 'source.captured':
     case 'batch.sent':
     case 'link.connecting':
       return 'debug';
     case 'link.rejected':
     case 'outbox.error':
     case 'link.error':
+    case 'source.error':
       return 'error';
     case 'batch.failed':
       return e.retryable ? 'warn' : 'error';
@@ -37,6 +40,12 @@ function levelOf(e: CollectorEvent): Level {
     case 'outbox.full':
     case 'outbox.quarantined':
     case 'batch.rejected_records':
+    case 'source.rejected':
+    case 'source.outbox_full':
+    case 'source.truncated':
+    case 'drop.rejected_file':
+    case 'decision.fallback':
+    case 'metrics.error':
       return 'warn';
     case 'outbox.recovered':
       return e.truncatedBytes > 0 || e.quarantined > 0 || e.ledgerReset ? 'warn' : 'info';
@@ -67,7 +76,8 @@ const USAGE = `usage:
 
 environment (overrides the file): JG_COLLECTOR_ID JG_COLLECTOR_TOKEN JG_HUB_URL JG_INSTITUTION_ID
   JG_OUTBOX_DIR JG_PSEUDONYM_KEY JG_SIM_RATE JG_SIM_ANOMALY_RATE JG_SIM_MALFORMED_RATE
-  JG_SIM_MAX_RECORDS JG_SIM_SEED JG_SIM_INJECTED_LOG JG_ACK_TIMEOUT_MS JG_LOG_LEVEL`;
+  JG_SIM_MAX_RECORDS JG_SIM_SEED JG_SIM_INJECTED_LOG JG_ACK_TIMEOUT_MS JG_LOG_LEVEL
+  JG_SOURCES (JSON array: file tail, drop folder, local HTTP endpoint, simulator — see collector/README.md)`;
 
 function fmtTime(ms: number | null): string {
   return ms === null ? '-' : new Date(ms).toISOString();
@@ -100,7 +110,8 @@ async function status(args: { config?: string; outbox?: string; json: boolean })
   }
   const s = await inspectOutbox(dir);
   if (args.json) {
-    process.stdout.write(`${JSON.stringify(s)}\n`);
+    // metrics: live outbox numbers + the running (or last) collector's snapshot (metrics.ts).
+    process.stdout.write(`${JSON.stringify(s.exists ? { ...s, metrics: await statusMetrics(dir, s) } : s)}\n`);
     return s.exists ? 0 : 1;
   }
   if (!s.exists) {

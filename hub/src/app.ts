@@ -9,19 +9,27 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { Server } from 'socket.io';
 import {
-  createEngine,
   createWorkCalendar,
   DEMO_INSTITUTIONS,
   DEMO_STAFF,
-  type RuleEngine,
 } from '@jianguan/rules';
 import { loadConfig, CollectorCredential, type HubConfig } from './config.js';
 import { HubError, errorMessage, isHubError } from './errors.js';
 import { registerRoutes, type Health } from './api/routes.js';
-import { attachCollectNamespace } from './ingest/collect.js';
+import { createSupervision, registerSupervisionRoutes, type Supervision } from './api/supervision.js';
+import { CollectorService } from './collectors/service.js';
+import { registerCollectorRoutes } from './collectors/routes.js';
+import { attachCollectNamespace, processBatch } from './ingest/collect.js';
 import { createEvaluateProcessor, type EvaluateDeps } from './jobs/evaluate.js';
 import { createEvaluationQueue, redisConnection, type EvaluationQueue } from './jobs/queue.js';
 import { createRedisWindowState } from './jobs/window-state.js';
+import { createPeekRuleStates, createRedisRuleStates } from './jobs/rule-state.js';
+import { RuleSetService } from './rulesets/service.js';
+import { registerRuleSetRoutes } from './rulesets/routes.js';
+import { DecisionService } from './decisions/service.js';
+import { attachDecisionSocket, registerDecisionRoutes } from './decisions/routes.js';
+import { BacktestService } from './backtest/service.js';
+import { PeerDeviationService } from './peer/service.js';
 import { WallBroadcaster } from './live/wall.js';
 import { Registry } from './registry/registry.js';
 import { migrate } from './store/migrate.js';
@@ -41,6 +49,18 @@ export interface Hub {
   readonly registry: Registry;
   readonly queue: EvaluationQueue;
   readonly wall: WallBroadcaster;
+  /** Users and sessions, the warning workflow, registry changes, evaluation (api/supervision.ts). */
+  readonly supervision: Supervision;
+  /** Collector identities, enrolment, batch chain and the collector.* warnings. */
+  readonly collectors: CollectorService;
+  /** Released rule sets; `engineAt(t)` is the engine in force at t (hub/src/rulesets/). */
+  readonly rulesets: RuleSetService;
+  /** The synchronous hold path (hub/src/decisions/). */
+  readonly decisions: DecisionService;
+  /** Backtests of rule sets (BullMQ `backtest`). */
+  readonly backtests: BacktestService;
+  /** The scheduled peer-deviation job (BullMQ `peer`). */
+  readonly peer: PeerDeviationService;
   health(): Promise<Health>;
   close(): Promise<void>;
 }
@@ -92,14 +112,25 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       await upsertStaff(store, DEMO_STAFF);
       log.info({ event: 'registry.seeded', institutions: DEMO_INSTITUTIONS.length, staff: DEMO_STAFF.length });
     }
-    await registry.registerCollectors([...readCollectorsFile(config.collectorsFile), ...config.collectors]);
     await registry.reload();
 
     const stateRedis = redisConnection(config.redisUrl);
+    // ioredis reconnects by itself; without a listener it prints "Unhandled error event" per retry.
+    stateRedis.on('error', (err) => log.warn({ event: 'redis.error', message: errorMessage(err) }));
     cleanups.push(() => stateRedis.quit());
     await stateRedis.ping();
 
-    const engine: RuleEngine = createEngine();
+    // Released rule sets (hub/src/rulesets/): the engine in force is chosen per batch.
+    const rulesets = new RuleSetService({
+      store,
+      redis: stateRedis,
+      prefix: config.queuePrefix,
+      log,
+      pollMs: config.ruleSetPollMs,
+      thresholds: { maxTotalChange: config.ruleSetMaxTotalChange, maxRuleChange: config.ruleSetMaxRuleChange, requireBacktest: config.ruleSetRequireBacktest },
+    });
+    cleanups.push(() => rulesets.close());
+    await rulesets.start();
     const calendar = createWorkCalendar();
 
     const io = new Server(app.server, { serveClient: false, pingInterval: 10_000, pingTimeout: 20_000, maxHttpBufferSize: 8e6 });
@@ -111,6 +142,11 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
           resolve();
         }),
     );
+
+    // Auth hooks must be installed before any route is registered.
+    const supervisionDeps = { app, io, store, redis: stateRedis, registry, calendar, config, version: HUB_VERSION };
+    const supervision = await createSupervision(supervisionDeps);
+    cleanups.push(() => supervision.close());
 
     let collect: { connected: () => number } = { connected: () => 0 };
     const wall = new WallBroadcaster(io, {
@@ -125,21 +161,71 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
 
     const deps: EvaluateDeps = {
       store,
-      engine: () => engine,
+      engine: (at) => rulesets.engineAt(at),
       registry,
-      context: { state: createRedisWindowState(stateRedis, config.queuePrefix), calendar },
+      context: { state: createRedisWindowState(stateRedis, config.queuePrefix), ...createRedisRuleStates(stateRedis, config.queuePrefix), calendar },
       telemetry,
-      onStored: (_batchId, _txns, warnings) => wall.published(warnings),
+      onStored: (_batchId, _txns, warnings) => {
+        wall.published(warnings);
+        supervision.raised(warnings.map((w) => w.id));
+      },
     };
     const queue = await createEvaluationQueue(config, config.runWorker ? createEvaluateProcessor(deps) : undefined);
     cleanups.push(() => queue.close());
     queue.worker?.on('failed', (job, err) => log.error({ event: 'job.failed', jobId: job?.id, attempts: job?.attemptsMade, err: errorMessage(err) }));
 
-    collect = attachCollectNamespace(io, { store, registry, queue, telemetry, ackTimeoutMs: config.ackTimeoutMs, hubVersion: HUB_VERSION });
+    // Static credentials are pre-approved and register their key on first use; enrolled
+    // collectors wait for approval (hub/src/collectors/service.ts).
+    const recordDeps = { store, registry, queue, telemetry, ackTimeoutMs: config.ackTimeoutMs };
+    const collectors = await CollectorService.create({
+      store,
+      registry,
+      log,
+      calendar,
+      publish: (warnings) => wall.published(warnings),
+      process: (collectorId, batch) => processBatch(recordDeps, collectorId, batch),
+      silentMinutes: config.collectorSilentMinutes,
+      checkIntervalMs: config.collectorCheckIntervalMs,
+    });
+    cleanups.push(() => collectors.close());
+    await collectors.registerStatic([...readCollectorsFile(config.collectorsFile), ...config.collectors]);
+    collect = attachCollectNamespace(io, {
+      ...recordDeps,
+      hubVersion: HUB_VERSION,
+      collectors,
+      ...(config.faultInjection ? { faultInjection: config.faultInjection } : {}),
+    });
     io.of('/collect').on('connection', (socket) => {
       wall.touch();
       socket.on('disconnect', () => wall.touch());
     });
+
+    // Synchronous hold (hub/src/decisions/): blocking rules only, rule state read, never written.
+    const decisions = new DecisionService({
+      store,
+      registry,
+      calendar,
+      engine: () => rulesets.engineAt(),
+      peek: createPeekRuleStates(stateRedis, config.queuePrefix),
+      log,
+      flushMs: config.decisionFlushMs,
+    });
+    cleanups.push(() => decisions.close());
+    attachDecisionSocket(io, { decisions, collectors });
+
+    // Backtests and the scheduled peer-deviation job (BullMQ queues `backtest`, `peer`).
+    const jobDeps = { store, registry, calendar, rulesets, redisUrl: config.redisUrl, prefix: config.queuePrefix, runWorker: config.runWorker, pageSize: config.backtestPageSize, log };
+    const backtests = await BacktestService.create({ ...jobDeps, examples: config.backtestExamples });
+    cleanups.push(() => backtests.close());
+    const peer = await PeerDeviationService.create({
+      ...jobDeps,
+      cron: config.peerCron,
+      onRaised: (warnings) => {
+        wall.published(warnings);
+        supervision.raised(warnings.map((w) => w.id));
+      },
+    });
+    cleanups.push(() => peer.close());
 
     const started = Date.now();
     const health = async (): Promise<Health> => {
@@ -161,7 +247,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
         queue_waiting: waiting,
         store: { driver: store.driver, status: storeOk ? 'ok' : 'down', database: store.database },
         redis: { status: redisOk ? 'ok' : 'down' },
-        rule_set: engine.version,
+        rule_set: rulesets.versionAt(),
         uptime_s: Math.round((Date.now() - started) / 1000),
       };
     };
@@ -173,7 +259,11 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       void reply.code(status).send({ error: { code, message: err instanceof Error ? err.message : String(err) } });
     });
 
-    await registerRoutes(app, { store, registry, engine: () => engine, health, boundaryGeojson: config.boundaryGeojson });
+    await registerRoutes(app, { store, registry, engine: () => rulesets.engineAt(), health, boundaryGeojson: config.boundaryGeojson });
+    registerSupervisionRoutes(app, supervision, supervisionDeps);
+    registerCollectorRoutes(app, { collectors });
+    registerDecisionRoutes(app, { decisions, registry, collectors, store });
+    registerRuleSetRoutes(app, { rulesets, backtests, peer });
 
     if (config.dashboardDir && fs.existsSync(path.join(config.dashboardDir, 'index.html'))) {
       const root = config.dashboardDir;
@@ -193,13 +283,20 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     }
 
     await app.listen({ port: config.port, host: config.host });
-    cleanups.push(() => app.close());
+    // Collector and wall sockets first: upgraded websocket connections are not HTTP connections
+    // fastify can force-close, so app.close() alone would wait for them forever.
+    cleanups.push(() => {
+      io.disconnectSockets(true);
+      io.engine.close();
+      return app.close();
+    });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://127.0.0.1:${port}`;
-    log.info({ event: 'hub.started', url, store: store.driver, ruleSet: engine.version, worker: config.runWorker });
+    log.info({ event: 'hub.started', url, store: store.driver, ruleSet: rulesets.versionAt(), worker: config.runWorker });
+    supervision.start();
 
-    return { config, url, port, app, io, store, registry, queue, wall, health, close: closeAll };
+    return { config, url, port, app, io, store, registry, queue, wall, collectors, supervision, rulesets, decisions, backtests, peer, health, close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;

@@ -52,6 +52,50 @@ export const HubConfigSchema = z.object({
   statsIntervalMs: z.coerce.number().int().min(100).default(1000),
   /** JG_LOG_LEVEL @defaultValue info */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** JG_COLLECTOR_SILENT_MIN — working minutes without any sign of a collector before collector.silent. @defaultValue 30 */
+  collectorSilentMinutes: z.coerce.number().int().min(1).default(30),
+  /** JG_COLLECTOR_CHECK_MS — how often collector silence is checked and last-seen times are saved. @defaultValue 60000 */
+  collectorCheckIntervalMs: z.coerce.number().int().min(100).default(60_000),
+  /**
+   * Test-only faults, never read from the environment. `dropAckAfterStore: n` — for the first n
+   * batches, store everything, then drop the connection instead of acknowledging (the hub
+   * "dies" between the store commit and the ack).
+   */
+  faultInjection: z.object({ dropAckAfterStore: z.number().int().min(0).optional() }).optional(),
+  /** JG_WALL_PUBLIC — the /wall namespace needs no login (wall screens are unattended). @defaultValue true */
+  wallPublic: z.coerce.boolean().default(true),
+  /** JG_SESSION_TTL_S — idle lifetime of a login session, renewed on use. @defaultValue 28800 (8 h) */
+  sessionTtlS: z.coerce.number().int().min(60).default(28_800),
+  /** JG_EVIDENCE_MAX_BYTES — largest evidence attachment accepted. @defaultValue 10485760 (10 MiB) */
+  evidenceMaxBytes: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  /** JG_WORKFLOW_INTERVAL_MS — how often unassigned warnings are assigned and deadlines checked. @defaultValue 30000 */
+  workflowIntervalMs: z.coerce.number().int().min(100).default(30_000),
+  /** JG_SLA_HIGH_ACK_MIN — working minutes to acknowledge a high-severity warning. @defaultValue 60 */
+  slaHighAckMinutes: z.coerce.number().int().min(1).default(60),
+  /** JG_SLA_HIGH_VERIFY_MIN — working minutes to conclude a high-severity warning (1 working day). @defaultValue 600 */
+  slaHighVerifyMinutes: z.coerce.number().int().min(1).default(600),
+  /** JG_SLA_VERIFY_MIN — working minutes to conclude other warnings (3 working days). @defaultValue 1800 */
+  slaVerifyMinutes: z.coerce.number().int().min(1).default(1800),
+  /** JG_EVALUATION_INTERVAL_MS — how often institution scores are re-materialised. @defaultValue 300000 */
+  evaluationIntervalMs: z.coerce.number().int().min(100).default(300_000),
+  /** JG_EVALUATION_FILE — JSON overrides of the evaluation weights (per institution type), grades and veto rules. */
+  evaluationFile: z.string().optional(),
+  /** JG_RULESET_POLL_MS — how often each hub re-reads the released rule sets (also on a Redis signal). @defaultValue 5000 */
+  ruleSetPollMs: z.coerce.number().int().min(50).default(5_000),
+  /** JG_RULESET_MAX_TOTAL_CHANGE — backtest change of total warnings (fraction) above which approval needs an override. @defaultValue 0.2 */
+  ruleSetMaxTotalChange: z.coerce.number().min(0).default(0.2),
+  /** JG_RULESET_MAX_RULE_CHANGE — warnings added + removed for any one rule above which approval needs an override. @defaultValue 50 */
+  ruleSetMaxRuleChange: z.coerce.number().int().min(0).default(50),
+  /** JG_RULESET_REQUIRE_BACKTEST — approving a draft without a finished backtest needs an override. @defaultValue true */
+  ruleSetRequireBacktest: z.coerce.boolean().default(true),
+  /** JG_BACKTEST_PAGE — transactions read from the store per page in backtests and peer jobs. @defaultValue 2000 */
+  backtestPageSize: z.coerce.number().int().min(1).max(100_000).default(2_000),
+  /** JG_BACKTEST_EXAMPLES — examples kept per rule and per institution in a backtest diff. @defaultValue 5 */
+  backtestExamples: z.coerce.number().int().min(0).max(100).default(5),
+  /** JG_PEER_CRON — schedule of the peer-deviation job (cron with seconds, Asia/Shanghai); 'off' = not scheduled. @defaultValue 0 30 2 * * * */
+  peerCron: z.string().default('0 30 2 * * *'),
+  /** JG_DECISION_FLUSH_MS — decisions are logged in batches at most this long after the answer. @defaultValue 200 */
+  decisionFlushMs: z.coerce.number().int().min(10).default(200),
 });
 export type HubConfig = z.infer<typeof HubConfigSchema>;
 
@@ -75,9 +119,28 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_WALL_FLUSH_MS: 'wallFlushMs',
   JG_STATS_INTERVAL_MS: 'statsIntervalMs',
   JG_LOG_LEVEL: 'logLevel',
+  JG_COLLECTOR_SILENT_MIN: 'collectorSilentMinutes',
+  JG_COLLECTOR_CHECK_MS: 'collectorCheckIntervalMs',
+  JG_WALL_PUBLIC: 'wallPublic',
+  JG_SESSION_TTL_S: 'sessionTtlS',
+  JG_EVIDENCE_MAX_BYTES: 'evidenceMaxBytes',
+  JG_WORKFLOW_INTERVAL_MS: 'workflowIntervalMs',
+  JG_SLA_HIGH_ACK_MIN: 'slaHighAckMinutes',
+  JG_SLA_HIGH_VERIFY_MIN: 'slaHighVerifyMinutes',
+  JG_SLA_VERIFY_MIN: 'slaVerifyMinutes',
+  JG_EVALUATION_INTERVAL_MS: 'evaluationIntervalMs',
+  JG_EVALUATION_FILE: 'evaluationFile',
+  JG_RULESET_POLL_MS: 'ruleSetPollMs',
+  JG_RULESET_MAX_TOTAL_CHANGE: 'ruleSetMaxTotalChange',
+  JG_RULESET_MAX_RULE_CHANGE: 'ruleSetMaxRuleChange',
+  JG_RULESET_REQUIRE_BACKTEST: 'ruleSetRequireBacktest',
+  JG_BACKTEST_PAGE: 'backtestPageSize',
+  JG_BACKTEST_EXAMPLES: 'backtestExamples',
+  JG_PEER_CRON: 'peerCron',
+  JG_DECISION_FLUSH_MS: 'decisionFlushMs',
 };
 
-const BOOL_KEYS = new Set<keyof HubConfig>(['seedDemo', 'runWorker']);
+const BOOL_KEYS = new Set<keyof HubConfig>(['seedDemo', 'runWorker', 'wallPublic', 'ruleSetRequireBacktest']);
 
 /** Reads JG_* variables, applies overrides, validates. Throws CONFIG_INVALID naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<HubConfig> = {}): HubConfig {

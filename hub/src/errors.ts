@@ -15,6 +15,36 @@ export const ERRORS = {
   EVALUATION_FAILED: { status: 500, retryable: true, message: 'Batch evaluation failed' },
   MIGRATION_FAILED: { status: 500, retryable: false, message: 'Database migration failed' },
   NOT_FOUND: { status: 404, retryable: false, message: 'Not found' },
+  // Users, sessions, roles and scope (hub/src/auth/).
+  QUERY_INVALID: { status: 400, retryable: false, message: 'Query parameters are invalid' },
+  BODY_INVALID: { status: 400, retryable: false, message: 'Request body is invalid' },
+  AUTH_REQUIRED: { status: 401, retryable: false, message: 'Login required' },
+  LOGIN_FAILED: { status: 401, retryable: false, message: 'Wrong user name or password' },
+  LOGIN_LOCKED: { status: 429, retryable: true, message: 'Too many failed logins; try again later' },
+  FORBIDDEN: { status: 403, retryable: false, message: 'Your role may not do this' },
+  OUT_OF_SCOPE: { status: 403, retryable: false, message: 'Outside your county scope' },
+  USER_EXISTS: { status: 409, retryable: false, message: 'User name already taken' },
+  // Warning workflow (hub/src/workflow/).
+  CONFLICT: { status: 409, retryable: false, message: 'Another action changed this item first' },
+  INVALID_TRANSITION: { status: 409, retryable: false, message: 'Action not allowed in the current state' },
+  BUSY: { status: 503, retryable: true, message: 'Item is being changed; retry' },
+  PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Upload is too large' },
+  // Registry maker-checker (hub/src/registry/).
+  SAME_APPROVER: { status: 403, retryable: false, message: 'A change must be approved by a different administrator' },
+  REQUEST_NOT_PENDING: { status: 409, retryable: false, message: 'Request is no longer pending' },
+  IMPORT_INVALID: { status: 422, retryable: false, message: 'Import has invalid rows; nothing was imported' },
+  // Collector identity, enrolment and the batch chain (hub/src/collectors/).
+  BATCH_SIGNATURE_INVALID: { status: 400, retryable: false, message: 'Batch signature or records digest does not verify' },
+  BATCH_CHAIN_CONFLICT: { status: 409, retryable: false, message: 'Batch contradicts the chain already accepted from this collector' },
+  COLLECTOR_REVOKED: { status: 403, retryable: false, message: 'Collector is revoked' },
+  COLLECTOR_KEY_MISMATCH: { status: 401, retryable: false, message: 'Collector key does not match the registered key' },
+  ENROL_INVALID: { status: 400, retryable: false, message: 'Enrolment request is invalid' },
+  // Rule sets, decisions, backtests, peer deviation (hub/src/rulesets/, decisions/, backtest/, peer/).
+  RULESET_INVALID: { status: 422, retryable: false, message: 'Rule set does not compile' },
+  RULESET_NOT_DRAFT: { status: 409, retryable: false, message: 'Rule set is not a draft' },
+  RULESET_DIFF_TOO_LARGE: { status: 409, retryable: false, message: 'Backtest diff exceeds the release threshold; approve with override and a reason' },
+  BACKTEST_NOT_READY: { status: 409, retryable: false, message: 'Backtest has not finished' },
+  DECISION_INVALID: { status: 400, retryable: false, message: 'Decision request is invalid' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Transaction } from '@jianguan/rules';
+import type { InjectOptions } from 'fastify';
 import { startHub, type Hub } from '../src/app.js';
 import type { HubConfig } from '../src/config.js';
 
@@ -70,4 +71,19 @@ export function checkTxn(seq: number, over: Partial<Transaction> = {}): Transact
     outcome: 'pass',
     ...over,
   };
+}
+
+/** The password of the demo users (seeded when seedDemo is on, as in startTestHub). */
+export const DEMO_PASSWORD = 'jianguan-demo';
+
+/** Logs a demo user in through the API; returns the session token (use as Bearer). */
+export async function login(hub: Hub, username: string, password = DEMO_PASSWORD): Promise<string> {
+  const res = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } });
+  if (res.statusCode !== 200) throw new Error(`login ${username}: ${res.statusCode} ${res.body}`);
+  return (res.json() as { token: string }).token;
+}
+
+/** `inject` options with a Bearer token. */
+export function withToken(token: string, opts: { method?: InjectOptions['method']; url: string; payload?: InjectOptions['payload']; headers?: Record<string, string> }): InjectOptions {
+  return { method: opts.method ?? 'GET', url: opts.url, ...(opts.payload !== undefined ? { payload: opts.payload } : {}), headers: { ...(opts.headers ?? {}), authorization: `Bearer ${token}` } };
 }

@@ -7,7 +7,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import type { Hub } from '../src/app.js';
 import type { BatchAck, WallSnapshot, WallWarning } from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
-import { checkTxn, startTestHub, TEST_COLLECTOR } from './helpers.js';
+import { checkTxn, login, startTestHub, TEST_COLLECTOR, withToken } from './helpers.js';
 
 let hub: Hub;
 const sockets: Socket[] = [];
@@ -184,8 +184,17 @@ describe('REST', () => {
     expect(h.dead_letters).toBe(3);
   });
 
+  it('refuses the warnings API without a login, with AUTH_REQUIRED', async () => {
+    for (const url of ['/api/v1/warnings', '/api/v1/warnings.csv', '/api/v1/dead-letters', '/api/v1/institutions', '/api/v1/rules']) {
+      const res = await hub.app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(401);
+      expect(res.json().error.code, url).toBe('AUTH_REQUIRED');
+    }
+  });
+
   it('exports warnings as Excel-ready CSV with Chinese headers', async () => {
-    const res = await hub.app.inject({ method: 'GET', url: '/api/v1/warnings.csv' });
+    const token = await login(hub, 'leader');
+    const res = await hub.app.inject(withToken(token, { url: '/api/v1/warnings.csv' }));
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/csv/);
     const body = res.body;
@@ -197,7 +206,8 @@ describe('REST', () => {
   });
 
   it('validates query parameters with a coded error', async () => {
-    const res = await hub.app.inject({ method: 'GET', url: '/api/v1/warnings?limit=abc' });
+    const token = await login(hub, 'auditor');
+    const res = await hub.app.inject(withToken(token, { url: '/api/v1/warnings?limit=abc' }));
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('QUERY_INVALID');
   });

@@ -13,6 +13,14 @@
  * acknowledged, so the hub can de-duplicate on the batch id (its BullMQ job id) as well as on
  * transaction ids. Records the hub rejected (dead-lettered) are durable on the hub, so an
  * `ok:true` acknowledges them too.
+ *
+ * With an identity (collector/src/identity), the handshake carries the public key and a fresh
+ * proof, and every batch is sealed before its first send — batchSeq, prevHash, records digest,
+ * Ed25519 signature, persisted in chain.json — so a re-send, also after a restart, is the same
+ * signed batch. Nothing is sent before `hub.hello`, which tells the collector its status
+ * (pending collectors' batches are held by the hub) and the hub's chain tip (a collector whose
+ * chain.json was lost resumes from it). BATCH_CHAIN_CONFLICT makes the link take the hub's tip
+ * and seal the same records again on top of it.
  */
 import { io, type Socket } from 'socket.io-client';
 import {
@@ -20,11 +28,14 @@ import {
   PROTOCOL_VERSION,
   type Batch,
   type BatchAck,
+  type ChainTip,
   type CollectClientToServer,
   type CollectServerToClient,
 } from '@jianguan/hub/protocol';
 import { errorMessage } from '../errors.js';
-import type { Outbox } from '../outbox/outbox.js';
+import { BatchChain, type ChainEvent } from '../identity/chain.js';
+import type { CollectorIdentity } from '../identity/keys.js';
+import type { Outbox, OutboxRecord } from '../outbox/outbox.js';
 
 export type LinkState = 'connecting' | 'connected' | 'disconnected';
 
@@ -48,16 +59,26 @@ export type LinkEvent =
   | { event: 'link.disconnected'; reason: string }
   | { event: 'link.connect_error'; message: string }
   | { event: 'link.rejected'; code: string; message: string; retryInMs: number }
-  | { event: 'hub.hello'; hubVersion: string; protocol: number; institutionId: string }
-  | { event: 'batch.sent'; batchId: string; records: number; bytes: number; attempt: number }
-  | { event: 'batch.acked'; batchId: string; records: number; stored: number; rejected: number; warnings: number; ms: number }
+  | { event: 'hub.hello'; hubVersion: string; protocol: number; institutionId: string; status?: string; chain?: ChainTip | null }
+  | { event: 'link.pending'; message: string }
+  | ChainEvent
+  | { event: 'chain.abandoned'; batchId: string; batchSeq: number; reason: string }
+  | { event: 'batch.sent'; batchId: string; records: number; bytes: number; attempt: number; batchSeq?: number }
+  | { event: 'batch.acked'; batchId: string; records: number; stored: number; rejected: number; warnings: number; ms: number; held?: boolean }
   | { event: 'batch.rejected_records'; batchId: string; rejected: { id?: string; code: string; reason: string }[] }
   | { event: 'batch.failed'; batchId: string; code: string; message: string; retryable: boolean; attempt: number; retryInMs: number }
   | { event: 'link.error'; message: string };
 
 export interface LinkOptions {
   collectorId: string;
-  token: string;
+  /** Static credential; absent = enrolment mode (identity and `enrol` required). */
+  token?: string;
+  /** Signs the handshake proof (the chain signs batches with the same key). */
+  identity?: CollectorIdentity;
+  /** Seals batches; without it batches go unsigned (older hubs, tests). */
+  chain?: BatchChain;
+  /** Sent in the handshake: an unknown (or revoked, with a new key) collector id is filed as pending (事前备案). */
+  enrol?: { institutionId: string; counter: string };
   hubUrl: string;
   batch: { maxRecords: number; maxBytes: number; lingerMs: number };
   ackTimeoutMs: number;
@@ -114,7 +135,10 @@ class Signal {
 
 type SubmitOutcome =
   | { ok: true; ack: Extract<BatchAck, { ok: true }> }
-  | { ok: false; code: string; message: string; retryable: boolean };
+  | { ok: false; code: string; message: string; retryable: boolean; chain?: ChainTip | null };
+
+/** How long to wait for hub.hello after connecting before sending anyway (a hub without it). */
+const HELLO_TIMEOUT_MS = 5_000;
 
 export class Link {
   private readonly o: LinkOptions;
@@ -126,12 +150,26 @@ export class Link {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private rejections = 0;
   private inFlight: Promise<unknown> | undefined;
+  /** hub.hello seen (and any chain resync applied) on the current connection. */
+  private ready = false;
+  private helloTimer: NodeJS.Timeout | undefined;
+  /** Bumped when the chain is re-based: a batch formed before that must be formed again. */
+  private chainEpoch = 0;
 
   constructor(options: LinkOptions) {
     this.o = options;
     const url = `${options.hubUrl.replace(/\/+$/, '')}${NAMESPACE_COLLECT}`;
+    const { collectorId, token, identity, enrol } = options;
     this.socket = io(url, {
-      auth: { collectorId: options.collectorId, token: options.token, protocol: PROTOCOL_VERSION },
+      // A function: a fresh proof (timestamp) on every connection attempt.
+      auth: (cb) =>
+        cb({
+          collectorId,
+          protocol: PROTOCOL_VERSION,
+          ...(token !== undefined ? { token } : {}),
+          ...(identity ? identity.proof(collectorId) : {}),
+          ...(enrol ? { enrol } : {}),
+        }),
       transports: ['websocket'],
       forceNew: true,
       autoConnect: false,
@@ -173,6 +211,7 @@ export class Link {
     this.stopping = true;
     this.signal.notify();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.helloTimer) clearTimeout(this.helloTimer);
     if (this.inFlight) {
       let t: NodeJS.Timeout | undefined;
       await Promise.race([this.inFlight.catch(() => {}), new Promise((r) => (t = setTimeout(r, graceMs)))]);
@@ -190,7 +229,15 @@ export class Link {
     s.on('connect', () => {
       this._state = 'connected';
       this.rejections = 0;
+      this.ready = false;
       this.o.emit({ event: 'link.connected', socketId: s.id });
+      if (this.helloTimer) clearTimeout(this.helloTimer);
+      this.helloTimer = setTimeout(() => {
+        if (this.ready || !s.connected) return;
+        this.o.emit({ event: 'link.error', message: `no hub.hello within ${HELLO_TIMEOUT_MS} ms; sending anyway` });
+        this.ready = true;
+        this.signal.notify();
+      }, HELLO_TIMEOUT_MS);
       this.signal.notify();
     });
     s.on('disconnect', (reason) => {
@@ -217,7 +264,33 @@ export class Link {
       }
     });
     s.on('hub.hello', (info) => {
-      this.o.emit({ event: 'hub.hello', hubVersion: info.hubVersion, protocol: info.protocol, institutionId: info.institutionId });
+      this.o.emit({
+        event: 'hub.hello',
+        hubVersion: info.hubVersion,
+        protocol: info.protocol,
+        institutionId: info.institutionId,
+        ...(info.status ? { status: info.status } : {}),
+        ...(info.chain !== undefined ? { chain: info.chain } : {}),
+      });
+      if (info.status === 'pending') {
+        this.o.emit({ event: 'link.pending', message: 'awaiting approval by an administrator: batches are held by the hub, not evaluated yet' });
+      }
+      const resync =
+        this.o.chain && info.chain !== undefined
+          ? this.o.chain.adopt(info.chain, { reason: 'hub.hello: the hub accepted more of this chain than chain.json knows', onEvent: (e) => this.o.emit(e) })
+          : Promise.resolve(false);
+      resync
+        .then(
+          (changed) => {
+            if (changed) this.chainEpoch += 1;
+          },
+          (e) => this.o.emit({ event: 'link.error', message: `chain resync failed: ${errorMessage(e)}` }),
+        )
+        .finally(() => {
+          if (this.helloTimer) clearTimeout(this.helloTimer);
+          this.ready = true;
+          this.signal.notify();
+        });
     });
   }
 
@@ -248,35 +321,57 @@ export class Link {
 
   private async sendLoop(): Promise<void> {
     const { outbox, batch: limits } = this.o;
+    const chain = this.o.chain;
     let pending: Batch | undefined;
+    let pendingEpoch = 0;
     let pendingBytes = 0;
     let attempt = 0;
     while (!this.stopping) {
-      if (!this.socket.connected) {
+      if (!this.socket.connected || !this.ready) {
         await this.signal.wait(1_000);
         continue;
       }
+      // The chain was re-based under a formed batch: form (and seal) it again.
+      if (pending && pendingEpoch !== this.chainEpoch) pending = undefined;
       if (!pending) {
-        let recs = await outbox.peek(outbox.ackedSeq, limits.maxRecords, limits.maxBytes);
-        if (recs.length === 0) {
-          await this.signal.wait(1_000);
-          continue;
+        let recs: OutboxRecord[] | undefined;
+        let header = chain?.pendingAfter(outbox.ackedSeq);
+        if (header) {
+          // A batch sealed before (this run or an earlier one): send it again unchanged.
+          const again = await outbox.peek(outbox.ackedSeq, header.count);
+          if (chain!.matches(header, again)) {
+            recs = again;
+          } else {
+            this.o.emit({ event: 'chain.abandoned', batchId: header.batchId, batchSeq: header.batchSeq, reason: 'records changed on disk since sealing; sealing them again' });
+            header = undefined;
+          }
         }
-        if (recs.length < limits.maxRecords && limits.lingerMs > 0 && !this.o.sourceDone?.()) {
-          await this.signal.wait(limits.lingerMs);
-          if (this.stopping) break;
+        if (!recs) {
           recs = await outbox.peek(outbox.ackedSeq, limits.maxRecords, limits.maxBytes);
+          if (recs.length === 0) {
+            await this.signal.wait(1_000);
+            continue;
+          }
+          if (recs.length < limits.maxRecords && limits.lingerMs > 0 && !this.o.sourceDone?.()) {
+            await this.signal.wait(limits.lingerMs);
+            if (this.stopping) break;
+            recs = await outbox.peek(outbox.ackedSeq, limits.maxRecords, limits.maxBytes);
+          }
+          // Sealed (and persisted) before the first send.
+          if (chain) header = await chain.seal(this.o.collectorId, recs);
         }
         const first = recs[0]!.seq;
         const last = recs[recs.length - 1]!.seq;
         pending = {
-          batchId: `${this.o.collectorId}:${first}-${last}`,
+          batchId: header?.batchId ?? `${this.o.collectorId}:${first}-${last}`,
           collectorId: this.o.collectorId,
           firstSeq: first,
           lastSeq: last,
           sentAt: Date.now(),
           records: recs.map((r) => r.payload),
+          ...(header ? BatchChain.wireFields(header) : {}),
         };
+        pendingEpoch = this.chainEpoch;
         pendingBytes = recs.reduce((sum, r) => sum + r.bytes, 0);
         attempt = 0;
       }
@@ -286,7 +381,14 @@ export class Link {
       const t0 = Date.now();
       this.o.counters.sent += batch.records.length;
       this.o.counters.batchesSent += 1;
-      this.o.emit({ event: 'batch.sent', batchId: batch.batchId, records: batch.records.length, bytes, attempt });
+      this.o.emit({
+        event: 'batch.sent',
+        batchId: batch.batchId,
+        records: batch.records.length,
+        bytes,
+        attempt,
+        ...(batch.batchSeq !== undefined ? { batchSeq: batch.batchSeq } : {}),
+      });
       const submit = this.submit(batch);
       this.inFlight = submit;
       const res = await submit;
@@ -314,6 +416,7 @@ export class Link {
           rejected: res.ack.rejected.length,
           warnings: res.ack.warnings,
           ms: Date.now() - t0,
+          ...(res.ack.held ? { held: true } : {}),
         });
         if (res.ack.rejected.length > 0) {
           this.o.emit({
@@ -328,6 +431,19 @@ export class Link {
       }
 
       this.o.counters.batchFailures += 1;
+      if (res.code === 'BATCH_CHAIN_CONFLICT' && chain && res.chain !== undefined) {
+        // The hub accepted a different history: take its tip and seal these records again.
+        this.o.emit({ event: 'batch.failed', batchId: batch.batchId, code: res.code, message: res.message, retryable: false, attempt, retryInMs: this.o.backoff.minMs });
+        try {
+          await chain.adopt(res.chain, { force: true, reason: `${res.code}: ${res.message}`, onEvent: (e) => this.o.emit(e) });
+          this.chainEpoch += 1;
+        } catch (e) {
+          this.o.emit({ event: 'link.error', message: `chain resync failed: ${errorMessage(e)}` });
+        }
+        pending = undefined;
+        await this.signal.wait(this.o.backoff.minMs);
+        continue;
+      }
       const retryInMs = res.retryable ? backoffDelay(attempt, this.o.backoff.minMs, this.o.backoff.maxMs) : this.o.backoff.maxMs;
       this.o.emit({
         event: 'batch.failed',
@@ -358,7 +474,7 @@ export class Link {
         }
         return { ok: true, ack: { ...ack, rejected: Array.isArray(ack.rejected) ? ack.rejected : [] } };
       }
-      return { ok: false, code: ack.code, message: ack.message, retryable: ack.retryable !== false };
+      return { ok: false, code: ack.code, message: ack.message, retryable: ack.retryable !== false, ...(ack.chain !== undefined ? { chain: ack.chain } : {}) };
     } catch (e) {
       const message = errorMessage(e);
       const code = /timed out/i.test(message) ? 'ACK_TIMEOUT' : /disconnected/i.test(message) ? 'DISCONNECTED' : 'SEND_FAILED';

@@ -65,3 +65,54 @@ export interface InjectedAnomaly {
   /** Short description of what was injected, e.g. 'duration 97s'. */
   detail?: string;
 }
+
+// ---- configured sources (file tail, drop folder, local HTTP) ------------------------------------
+
+export type SourceType = 'simulator' | 'file' | 'drop' | 'http';
+
+/** What a running source reports for status and metrics. */
+export interface SourceStatus {
+  /** Config `sources[].name`. */
+  name: string;
+  type: SourceType;
+  adapter?: string;
+  /** running: reading/serving · waiting: nothing to read (file missing) · outbox_full: holding records · error: see lastError */
+  state: 'starting' | 'running' | 'waiting' | 'outbox_full' | 'error' | 'stopped';
+  /** Records appended to the outbox by this source, this run. */
+  captured: number;
+  /** Source records rejected (written to rejects.jsonl), this run. */
+  rejected: number;
+  lastCapturedAt: number | null;
+  lastError?: string;
+  /** Source-specific: file, offset, lag, open pairs, listening URL … */
+  detail: Record<string, unknown>;
+}
+
+/** A source the collector runs next to (or instead of) the simulator. */
+export interface Source {
+  readonly name: string;
+  readonly type: SourceType;
+  /** Recovers the source's cursor and starts reading or listening. */
+  start(): Promise<void>;
+  /** Stops reading; an in-flight append completes first. */
+  stop(): Promise<void>;
+  status(): SourceStatus;
+}
+
+/** Events of the configured sources, logged by main.ts like every collector event. */
+export type SourceEvent =
+  | { event: 'source.started'; source: string; type: SourceType; detail: string }
+  | { event: 'source.recovered'; source: string; resolution: string; detail?: string }
+  | { event: 'source.captured'; source: string; count: number; firstSeq: number; lastSeq: number }
+  | { event: 'source.rejected'; source: string; file: string; line: number; reason: string }
+  | { event: 'source.rotated'; source: string; file: string; detail: string }
+  | { event: 'source.truncated'; source: string; file: string; detail: string }
+  | { event: 'source.outbox_full'; source: string; message: string }
+  | { event: 'source.error'; source: string; message: string }
+  | { event: 'drop.imported'; source: string; file: string; records: number; rejected: number; movedTo: string }
+  | { event: 'drop.rejected_file'; source: string; file: string; reason: string; movedTo: string }
+  | { event: 'drop.duplicate'; source: string; file: string; sha256: string; movedTo: string }
+  | { event: 'http.listening'; source: string; url: string }
+  | { event: 'decision.answered'; requestId: string; decision: 'allow' | 'hold'; ms: number }
+  | { event: 'decision.fallback'; requestId: string; decision: 'allow' | 'hold'; reason: string; ms: number }
+  | { event: 'metrics.error'; message: string };

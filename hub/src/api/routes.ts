@@ -7,8 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import { COUNTY_BY_CODE, SEVERITY_LABELS, type RuleEngine } from '@jianguan/rules';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
+import { assertCityScope, authorize, inScope, scopedCounty, type Role } from '../auth/principal.js';
 import type { Registry } from '../registry/registry.js';
-import { listDeadLetters, listWarnings, pipelineStats, totals, type WarningRecord } from '../store/repo.js';
+import { listDeadLetters, pipelineStats, totals, type WarningRecord } from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import { metricsText } from '../telemetry/events.js';
 
@@ -37,11 +38,8 @@ const Page = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
-const WarningQuery = Page.extend({
-  institution: z.string().max(64).optional(),
-  county: z.string().regex(/^\d{6}$/).optional(),
-  rule: z.string().max(64).optional(),
-});
+/** Whole-city pipeline figures (roles; county-scoped users get OUT_OF_SCOPE). */
+const PIPELINE_READERS: readonly Role[] = ['wall_viewer', 'leader', 'rule_admin', 'system_admin'];
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value);
@@ -97,43 +95,40 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     );
   });
 
-  app.get('/api/v1/geo/counties', async (_req, reply) => {
+  app.get('/api/v1/geo/counties', { config: { auth: 'public', scope: 'none' } }, async (_req, reply) => {
     if (!deps.boundaryGeojson) return reply.code(204).send();
     const text = await fs.promises.readFile(deps.boundaryGeojson, 'utf8');
     return reply.type('application/geo+json').send(text);
   });
 
-  app.get('/api/v1/institutions', async () => ({ items: deps.registry.listInstitutions() }));
+  app.get('/api/v1/institutions', { config: { auth: 'any', scope: 'list' } }, async (req) => {
+    const p = authorize(req);
+    const q = parse(z.object({ county: z.string().regex(/^\d{6}$/).optional() }), req.query);
+    const county = scopedCounty(p, q.county);
+    return { items: deps.registry.listInstitutions().filter((i) => inScope(p, i.county) && (county === undefined || i.county === county)) };
+  });
 
-  app.get('/api/v1/rules', async () => {
+  app.get('/api/v1/rules', { config: { auth: 'any', scope: 'none' } }, async () => {
     const engine = deps.engine();
     return { version: engine.version, items: engine.rules };
   });
 
-  app.get('/api/v1/warnings', async (req) => {
-    const q = parse(WarningQuery, req.query);
-    return listWarnings(deps.store, { institutionId: q.institution, county: q.county, ruleId: q.rule, limit: q.limit, offset: q.offset });
-  });
+  // Warnings (list, exports, detail, actions): api/warnings.ts.
 
-  app.get('/api/v1/warnings.csv', async (req, reply) => {
-    const q = parse(WarningQuery.extend({ limit: z.coerce.number().int().min(1).max(100_000).default(10_000) }), req.query);
-    const { items } = await listWarnings(deps.store, { institutionId: q.institution, county: q.county, ruleId: q.rule, limit: q.limit, offset: q.offset });
-    const csv = warningsCsv(items, (id) => deps.registry.institution(id)?.name ?? id);
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="warnings.csv"; filename*=UTF-8''${encodeURIComponent('预警清单.csv')}`)
-      .send(csv);
-  });
-
-  app.get('/api/v1/dead-letters', async (req) => {
+  app.get('/api/v1/dead-letters', { config: { auth: ['system_admin', 'rule_admin'], scope: 'city' } }, async (req) => {
+    assertCityScope(authorize(req, ['system_admin', 'rule_admin']));
     const q = parse(Page, req.query);
     return { items: await listDeadLetters(deps.store, q.limit, q.offset) };
   });
 
-  app.get('/api/v1/totals', async () => totals(deps.store));
+  app.get('/api/v1/totals', { config: { auth: PIPELINE_READERS, scope: 'city' } }, async (req) => {
+    assertCityScope(authorize(req, PIPELINE_READERS));
+    return totals(deps.store);
+  });
 
   // Pipeline health over a recent period: throughput inputs and capture→stored latency.
-  app.get('/api/v1/stats/pipeline', async (req) => {
+  app.get('/api/v1/stats/pipeline', { config: { auth: PIPELINE_READERS, scope: 'city' } }, async (req) => {
+    assertCityScope(authorize(req, PIPELINE_READERS));
     const q = parse(z.object({ since: z.coerce.number().int().min(0).default(() => Date.now() - 3_600_000) }), req.query);
     return pipelineStats(deps.store, q.since);
   });

@@ -1,7 +1,9 @@
 /**
- * The /collect namespace: authenticate the collector, validate each record on its own, keep the
- * invalid ones in the dead-letter table with their reason, enqueue the rest, and acknowledge the
- * batch only once everything in it is durable (stored or dead-lettered).
+ * The /collect namespace: authenticate the collector (token and/or key, enrolment — see
+ * hub/src/collectors/service.ts), verify each batch's signature and chain, validate each record
+ * on its own, keep the invalid ones in the dead-letter table with their reason, enqueue the rest
+ * (or hold the whole batch while the collector is pending approval), and acknowledge the batch
+ * only once everything in it is durable (stored, dead-lettered or held).
  */
 import type { Namespace, Server, Socket } from 'socket.io';
 import { TransactionSchema } from '@jianguan/rules';
@@ -11,11 +13,14 @@ import {
   CollectorAuthSchema,
   NAMESPACE_COLLECT,
   PROTOCOL_VERSION,
+  type Batch,
   type BatchAck,
+  type ChainTip,
   type CollectClientToServer,
   type CollectServerToClient,
   type RejectedRecord,
 } from '../protocol/index.js';
+import type { CollectorService, ProcessedAck } from '../collectors/service.js';
 import { HubError, errorMessage, isHubError } from '../errors.js';
 import type { EvaluationQueue } from '../jobs/queue.js';
 import type { Registry } from '../registry/registry.js';
@@ -37,7 +42,13 @@ export interface IngestDeps {
   telemetry: Telemetry;
   ackTimeoutMs: number;
   hubVersion: string;
+  collectors: CollectorService;
+  /** Test-only: see HubConfig.faultInjection. */
+  faultInjection?: { dropAckAfterStore?: number };
 }
+
+/** What the record path needs (also used to release held batches). */
+export type RecordDeps = Pick<IngestDeps, 'store' | 'registry' | 'queue' | 'telemetry' | 'ackTimeoutMs'>;
 
 /** "field.path: message" for each zod issue, so a dead letter says exactly what was wrong. */
 export function describeIssues(error: z.ZodError): string {
@@ -67,40 +78,80 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): { connecte
 
   nsp.use((socket, next) => {
     const parsed = CollectorAuthSchema.safeParse(socket.handshake.auth);
-    const collectorId = parsed.success ? parsed.data.collectorId : String((socket.handshake.auth as { collectorId?: unknown })?.collectorId ?? '?');
-    const who = parsed.success ? deps.registry.authenticate(parsed.data.collectorId, parsed.data.token) : undefined;
-    if (!who) {
-      deps.telemetry.collectorAuthFailed(collectorId, socket.handshake.address);
-      const err = new Error(parsed.success ? 'AUTH_FAILED: unknown collector or wrong token' : `AUTH_FAILED: ${describeIssues(parsed.error)}`) as Error & {
-        data?: unknown;
-      };
-      err.data = { code: 'AUTH_FAILED' };
+    const claimed = String((socket.handshake.auth as { collectorId?: unknown })?.collectorId ?? '?');
+    const refuse = (code: string, message: string): void => {
+      deps.telemetry.collectorAuthFailed(claimed, socket.handshake.address);
+      const err = new Error(`${code}: ${message}`) as Error & { data?: unknown };
+      err.data = { code };
       next(err);
+    };
+    if (!parsed.success) {
+      refuse('AUTH_FAILED', describeIssues(parsed.error));
       return;
     }
-    socket.data.collectorId = collectorId;
-    socket.data.institutionId = who.institutionId;
-    next();
+    deps.collectors.authenticate(parsed.data).then(
+      (rec) => {
+        socket.data.collectorId = rec.collectorId;
+        socket.data.institutionId = rec.institutionId;
+        next();
+      },
+      (e) => refuse(isHubError(e) ? e.code : 'AUTH_FAILED', errorMessage(e)),
+    );
   });
 
+  deps.collectors.setDisconnector((collectorId) => {
+    for (const s of nsp.sockets.values()) {
+      if (s.data.collectorId === collectorId) s.disconnect(true);
+    }
+  });
+
+  let dropAcks = deps.faultInjection?.dropAckAfterStore ?? 0;
+
   nsp.on('connection', (socket) => {
-    deps.telemetry.collectorConnected(socket.data.collectorId, nsp.sockets.size);
-    socket.emit('hub.hello', {
-      hubVersion: deps.hubVersion,
-      protocol: PROTOCOL_VERSION,
-      collectorId: socket.data.collectorId,
-      institutionId: socket.data.institutionId,
-    });
+    const collectorId = socket.data.collectorId;
+    deps.collectors.connected(collectorId);
+    deps.telemetry.collectorConnected(collectorId, nsp.sockets.size);
+    const hello = (h: Awaited<ReturnType<CollectorService['hello']>> | undefined) =>
+      socket.emit('hub.hello', {
+        hubVersion: deps.hubVersion,
+        protocol: PROTOCOL_VERSION,
+        collectorId,
+        institutionId: socket.data.institutionId,
+        ...(h ? { status: h.status, chain: h.chain } : {}),
+      });
+    deps.collectors.hello(collectorId).then(hello, () => hello(undefined));
     socket.on('batch.submit', (batch, ack) => {
       if (typeof ack !== 'function') return;
-      handleBatch(deps, socket as Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>, batch).then(ack, (e) => {
-        const code = isHubError(e) ? e.code : 'EVALUATION_FAILED';
-        const batchId = typeof batch === 'object' && batch && 'batchId' in batch ? String(batch.batchId) : '';
-        deps.telemetry.batchFailed(batchId, socket.data.collectorId, code, errorMessage(e));
-        ack({ ok: false, batchId, code, message: errorMessage(e), retryable: isHubError(e) ? e.retryable : true });
-      });
+      handleBatch(deps, socket as Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>, batch).then(
+        (res) => {
+          if (res.ok && dropAcks > 0) {
+            // Fault injection: everything is stored, the ack is lost with the connection.
+            dropAcks -= 1;
+            socket.disconnect(true);
+            return;
+          }
+          ack(res);
+        },
+        (e) => {
+          const code = isHubError(e) ? e.code : 'EVALUATION_FAILED';
+          const batchId = typeof batch === 'object' && batch && 'batchId' in batch ? String(batch.batchId) : '';
+          deps.telemetry.batchFailed(batchId, collectorId, code, errorMessage(e));
+          const chain = (e as { chain?: unknown }).chain;
+          ack({
+            ok: false,
+            batchId,
+            code,
+            message: errorMessage(e),
+            retryable: isHubError(e) ? e.retryable : true,
+            ...(chain !== undefined ? { chain: chain as ChainTip | null } : {}),
+          });
+        },
+      );
     });
-    socket.on('disconnect', (reason) => deps.telemetry.collectorDisconnected(socket.data.collectorId, reason, nsp.sockets.size));
+    socket.on('disconnect', (reason) => {
+      deps.collectors.disconnected(collectorId);
+      deps.telemetry.collectorDisconnected(collectorId, reason, nsp.sockets.size);
+    });
   });
 
   return { connected: () => nsp.sockets.size };
@@ -119,7 +170,20 @@ async function handleBatch(
     throw new HubError('COLLECTOR_MISMATCH', `batch says ${batch.collectorId}, connection is ${collectorId}`);
   }
   deps.telemetry.transactionsReceived(batch.batchId, collectorId, batch.records.length);
+  // One batch of a collector at a time: verify → chain → store or hold → chain row → ack.
+  return deps.collectors.exclusive(collectorId, async () => {
+    const admission = await deps.collectors.admit(collectorId, batch);
+    const ack = admission.hold ? await deps.collectors.hold(admission, batch) : await processBatch(deps, collectorId, batch);
+    await deps.collectors.commit(admission, batch);
+    return ack;
+  });
+}
 
+/**
+ * The record path: validate each record, dead-letter the bad ones, evaluate and store the rest
+ * through the BullMQ job of the batch. Resolves only when all of it is durable.
+ */
+export async function processBatch(deps: RecordDeps, collectorId: string, batch: Batch): Promise<ProcessedAck> {
   const receivedAt = Date.now();
   const valid: z.infer<typeof TransactionSchema>[] = [];
   const rejected: RejectedRecord[] = [];

@@ -28,7 +28,11 @@ export interface EvaluateResult {
 
 export interface EvaluateDeps {
   store: Store;
-  engine: () => RuleEngine;
+  /**
+   * The rule set in force at `at` (epoch ms; the batch's receipt time) — see
+   * rulesets/service.ts: a released set takes effect for batches received from its effective time.
+   */
+  engine: (at?: number) => RuleEngine;
   registry: Registry;
   context: Omit<EvaluationContext, 'registry'>;
   telemetry: Telemetry;
@@ -38,7 +42,7 @@ export interface EvaluateDeps {
 /** Pure of BullMQ so tests and the bench can call it directly. */
 export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): Promise<EvaluateResult> {
   const started = Date.now();
-  const engine = deps.engine();
+  const engine = deps.engine(data.receivedAt);
   const ctx: EvaluationContext = { ...deps.context, registry: deps.registry };
   const txnRows: Record<string, unknown>[] = [];
   const warnings: Warning[] = [];
@@ -50,7 +54,7 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
     for (const hit of hits) warnings.push(buildWarning(hit, txn, { batchId: data.batchId, county, raisedAt }));
     txnRows.push(transactionRow(txn, { batchId: data.batchId, county, ruleSet: engine.version, warningCount: hits.length }));
   }
-  await deps.store.insert('warnings', warnings.map(warningRow));
+  await deps.store.insert('warnings', warnings.map((w) => warningRow(w, engine.version)));
   await deps.store.insert('transactions', txnRows);
   deps.telemetry.batchStored(data.batchId, txnRows.length, warnings.length, Date.now() - started);
   deps.onStored(data.batchId, data.records, warnings);

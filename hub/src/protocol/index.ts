@@ -3,7 +3,8 @@
  * the dashboard as `@jianguan/hub/protocol`; nothing here may import server code.
  *
  * Namespaces:
- *   /collect  collectors → hub: `batch.submit` with an acknowledgement callback.
+ *   /collect  collectors → hub: `batch.submit` with an acknowledgement callback; batches are
+ *             signed and chained (see "collector identity" below).
  *   /wall     hub → wall screens: `wall.snapshot` on connect, then `warning.raised` and
  *             `county.stats` as they happen (batched and throttled by the broadcaster).
  */
@@ -14,13 +15,123 @@ export const PROTOCOL_VERSION = 1;
 export const NAMESPACE_COLLECT = '/collect';
 export const NAMESPACE_WALL = '/wall';
 
-/** Handshake auth for /collect. */
+// ---- collector identity, enrolment and the batch chain ---------------------------------------
+//
+// Each collector holds an Ed25519 key pair (private key never leaves the counter PC). The public
+// key travels as base64 of its SPKI DER encoding (44 bytes → 60 characters).
+//
+// Handshake proof: the collector signs AUTH_PROOF_CONTEXT bytes `canonicalAuthProof(...)` with
+// its private key; the hub accepts a `ts` within AUTH_PROOF_MAX_SKEW_MS of its own clock.
+//
+// Batch chain (tamper evidence): every batch is *sealed* once, when first formed:
+//   recordsDigest = sha256 hex of UTF-8 `JSON.stringify(records)` (the records array as sent)
+//   canonical     = UTF-8 of `canonicalBatchHeader(h)` =
+//                   JSON.stringify(["jg-batch-v1", collectorId, batchId, batchSeq, prevHash,
+//                                   firstSeq, lastSeq, recordsDigest])
+//   hash          = sha256 hex of canonical            (the next batch's prevHash)
+//   signature     = base64 Ed25519 signature of canonical
+// batchSeq starts at 1 and grows by one per sealed batch; the first batch's prevHash is
+// GENESIS_HASH. A sealed batch is re-sent unchanged (same header, same records) until
+// acknowledged, also across collector restarts (the collector persists the sealed header).
+
+export const GENESIS_HASH = '0'.repeat(64);
+export const BATCH_SIGNATURE_VERSION = 'jg-batch-v1';
+export const AUTH_PROOF_CONTEXT = 'jg-collect-auth-v1';
+export const AUTH_PROOF_MAX_SKEW_MS = 5 * 60_000;
+
+/** The fields a batch signature covers. */
+export interface BatchHeaderFields {
+  collectorId: string;
+  batchId: string;
+  batchSeq: number;
+  prevHash: string;
+  firstSeq: number;
+  lastSeq: number;
+  recordsDigest: string;
+}
+
+/** The exact string whose UTF-8 bytes are hashed and signed (see the note above). */
+export function canonicalBatchHeader(h: BatchHeaderFields): string {
+  return JSON.stringify([BATCH_SIGNATURE_VERSION, h.collectorId, h.batchId, h.batchSeq, h.prevHash, h.firstSeq, h.lastSeq, h.recordsDigest]);
+}
+
+/** The exact string a collector signs to prove it holds the key named in its handshake. */
+export function canonicalAuthProof(collectorId: string, publicKey: string, ts: number): string {
+  return JSON.stringify([AUTH_PROOF_CONTEXT, collectorId, publicKey, ts]);
+}
+
+const Base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/);
+const Hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+export const PublicKeySchema = Base64.min(40).max(200);
+
+/** The last batch the hub accepted from a collector (per key). */
+export interface ChainTip {
+  batchSeq: number;
+  hash: string;
+}
+
+/** pending: enrolled, waiting for an administrator (batches are held, not evaluated). */
+export type CollectorStatusName = 'pending' | 'approved' | 'revoked';
+
+/**
+ * Handshake auth for /collect. Two ways in:
+ *   - static credentials (JG_COLLECTORS_FILE): `token`, plus `publicKey` + proof. The first key
+ *     presented is registered (trust on first use); after that only that key is accepted.
+ *   - enrolment (事前备案): no token; `publicKey` + proof + `enrol` names the institution and
+ *     counter. An unknown collector id becomes `pending` until an administrator approves it.
+ * A collector without a key (older clients, tests) may still connect with a static token as long
+ * as no key was registered for it.
+ */
 export const CollectorAuthSchema = z.object({
   collectorId: z.string().min(1).max(64),
-  token: z.string().min(16).max(256),
+  token: z.string().min(16).max(256).optional(),
   protocol: z.literal(PROTOCOL_VERSION).optional(),
+  publicKey: PublicKeySchema.optional(),
+  /** Epoch ms the proof was made. */
+  ts: z.number().int().optional(),
+  /** base64 Ed25519 signature of canonicalAuthProof(collectorId, publicKey, ts). */
+  proof: Base64.max(200).optional(),
+  enrol: z
+    .object({
+      institutionId: z.string().min(1).max(64),
+      counter: z.string().max(64).default(''),
+    })
+    .optional(),
 });
 export type CollectorAuth = z.infer<typeof CollectorAuthSchema>;
+
+/** POST /api/v1/collectors/enrol — the same request as a handshake enrolment, over HTTP. */
+export const CollectorEnrolSchema = z.object({
+  collectorId: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/),
+  institutionId: z.string().min(1).max(64),
+  counter: z.string().max(64).default(''),
+  publicKey: PublicKeySchema,
+  ts: z.number().int(),
+  proof: Base64.max(200),
+});
+export type CollectorEnrol = z.infer<typeof CollectorEnrolSchema>;
+
+/** One row of GET /api/v1/collectors. Times are epoch ms. */
+export interface CollectorInfo {
+  collectorId: string;
+  institutionId: string;
+  institutionName: string;
+  counter: string;
+  /** static: from JG_COLLECTORS_FILE / config; enrolled: asked to enrol with its key. */
+  origin: 'static' | 'enrolled';
+  status: CollectorStatusName;
+  /** First 16 hex digits of sha256(SPKI DER); '' when no key is registered. */
+  keyFingerprint: string;
+  enrolledAt: number | null;
+  approvedAt: number | null;
+  revokedAt: number | null;
+  revokeReason: string;
+  lastSeenAt: number | null;
+  lastBatchSeq: number | null;
+  connected: boolean;
+  /** Batches held while pending and not yet evaluated. */
+  heldBatches: number;
+}
 
 /**
  * A batch as sent by a collector. Records are deliberately `unknown`: the hub validates each one
@@ -36,6 +147,11 @@ export const BatchSchema = z.object({
   lastSeq: z.number().int().nonnegative(),
   sentAt: z.number().int(),
   records: z.array(z.unknown()).min(1).max(5000),
+  /** Chain and signature (see canonicalBatchHeader). Required once the collector has a key. */
+  batchSeq: z.number().int().positive().optional(),
+  prevHash: Hex64.optional(),
+  recordsDigest: Hex64.optional(),
+  signature: Base64.max(200).optional(),
 });
 export type Batch = z.infer<typeof BatchSchema>;
 
@@ -54,14 +170,83 @@ export interface RejectedRecord {
  * `ok: false` means nothing may be deleted; `retryable` says whether re-sending can help.
  */
 export type BatchAck =
-  | { ok: true; batchId: string; stored: number; rejected: RejectedRecord[]; warnings: number }
-  | { ok: false; batchId: string; code: string; message: string; retryable: boolean };
+  | {
+      ok: true;
+      batchId: string;
+      stored: number;
+      rejected: RejectedRecord[];
+      warnings: number;
+      /** The collector is pending approval: the batch is stored durably as held, not evaluated yet. */
+      held?: boolean;
+    }
+  | {
+      ok: false;
+      batchId: string;
+      code: string;
+      message: string;
+      retryable: boolean;
+      /** With BATCH_CHAIN_CONFLICT: the hub's chain tip, so the collector can re-seal on top of it. */
+      chain?: ChainTip | null;
+    };
+
+// ---- synchronous hold (实时干预) ---------------------------------------------------------------
+//
+// A collector asks "may this transaction go ahead?" before the counter completes it. The hub runs
+// only the rule set's blocking (hold) rules, reads rule state without writing it (the decision is
+// advisory; the real record arrives later through batch.submit), logs the decision and answers
+// within milliseconds. The same request over HTTP: POST /api/v1/decisions (body: the transaction).
+
+/** `decision.request` payload. Extra fields the collector sends (sentAt, timeoutMs …) are ignored. */
+export const DecisionRequestSchema = z.object({
+  /** Echoed in the answer (collectors use `${collectorId}:d:${uuid}`). */
+  requestId: z.string().min(1).max(200),
+  /** A Transaction (TransactionSchema); validated by the hub, never stored as business. */
+  transaction: z.unknown(),
+});
+export type DecisionRequest = z.infer<typeof DecisionRequestSchema>;
+
+/** Why a transaction is held: one blocking rule that fired. */
+export interface DecisionReason {
+  ruleId: string;
+  /** Chinese rule name, e.g. 查验员未备案或备案过期. */
+  ruleName: string;
+  severity: Severity;
+  /** Chinese explanation naming the value and the threshold, for the counter clerk. */
+  explanation: string;
+  values: Record<string, string | number>;
+}
+
+export type DecisionAck =
+  | {
+      ok: true;
+      requestId: string;
+      /** 'hold' when any blocking rule fired (reasons non-empty). */
+      decision: 'allow' | 'hold';
+      reasons: DecisionReason[];
+      /** The rule set that decided (its version, as recorded on warnings). */
+      ruleSetVersion: string;
+      /** Time the hub spent deciding, ms. */
+      ms: number;
+      decidedAt: number;
+      /** The transaction will be verified afterwards (true for holds). */
+      postCheck: boolean;
+    }
+  | { ok: false; requestId: string; code: string; message: string };
 
 export interface CollectClientToServer {
   'batch.submit': (batch: Batch, ack: (res: BatchAck) => void) => void;
+  'decision.request': (request: DecisionRequest, ack: (res: DecisionAck) => void) => void;
 }
 export interface CollectServerToClient {
-  'hub.hello': (info: { hubVersion: string; protocol: number; collectorId: string; institutionId: string }) => void;
+  'hub.hello': (info: {
+    hubVersion: string;
+    protocol: number;
+    collectorId: string;
+    institutionId: string;
+    status?: CollectorStatusName;
+    /** The last batch the hub accepted from this key; a collector that lost its chain resumes from here. */
+    chain?: ChainTip | null;
+  }) => void;
 }
 
 /** A warning as shown on the wall: identities already masked, names already resolved. */
@@ -130,6 +315,29 @@ export interface WallServerToClient {
   /** Newest last; batched by the broadcaster (at most a few emits per second). */
   'warning.raised': (warnings: WallWarning[]) => void;
   'county.stats': (stats: WallStats) => void;
+  /** Warnings that missed a time limit (超期督办), once each, when the hub escalates them. */
+  'warning.overdue': (warnings: WallOverdue[]) => void;
+}
+
+/** An escalated warning (超期督办): which deadline was missed and where it stands. */
+export interface WallOverdue {
+  id: string;
+  ruleId: string;
+  ruleName: string;
+  severity: Severity;
+  institutionId: string;
+  institutionName: string;
+  county: string;
+  countyName: string;
+  /** Workflow state (raised, assigned, acknowledged, verifying) and its Chinese label. */
+  state: string;
+  stateLabel: string;
+  /** User name of the auditor it is assigned to; '' when unassigned. */
+  assignee: string;
+  /** 'acknowledge' (签收超时) or 'verify' (核查超时). */
+  kind: 'acknowledge' | 'verify';
+  dueAt: number;
+  escalatedAt: number;
 }
 export interface WallClientToServer {
   'wall.resync': (ack: (snapshot: WallSnapshot) => void) => void;

@@ -63,10 +63,13 @@ export function transactionRow(
     evidence: t.evidence ?? [],
     rule_set: meta.ruleSet,
     warning_count: meta.warningCount,
+    // The record as received (migration 021): backtests and scheduled jobs re-run rules on it.
+    payload: JSON.stringify(t),
   };
 }
 
-export function warningRow(w: Warning): Record<string, unknown> {
+/** `ruleSet`: the version of the rule set that raised it (migration 021; '' = not a rule set's). */
+export function warningRow(w: Warning, ruleSet = ''): Record<string, unknown> {
   return {
     id: w.id,
     rule_id: w.ruleId,
@@ -86,6 +89,7 @@ export function warningRow(w: Warning): Record<string, unknown> {
     explanation: w.explanation,
     values_json: JSON.stringify(w.values),
     subject_masked: w.subjectMasked,
+    rule_set: ruleSet,
   };
 }
 

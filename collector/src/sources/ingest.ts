@@ -1,0 +1,196 @@
+/**
+ * The path every file and HTTP source shares, from source records to durable outbox records:
+ *
+ *   raw records ─▶ parse (CSV row / JSON) ─▶ adapter.map (pseudonymises) ─▶ schema check
+ *        │ failures: rejects.jsonl (file, line, reason)            │
+ *        ▼                                                        ▼
+ *   cursor intent ─▶ appender.append (durable) ─▶ cursor commit ─▶ link.wake
+ *
+ * Mapping is pure: it works on a copy of the adapter state, so an append that fails (outbox full)
+ * leaves the source exactly where it was and the same records can be tried again.
+ */
+import { validatePending } from '../adapters/index.js';
+import type { Adapter, AdapterContext, PendingTransaction } from '../adapters/types.js';
+import type { Appender } from './appender.js';
+import type { CursorSnapshot, CursorStore } from './cursor-store.js';
+import { decodeRecord, headerColumns, parseCsvRecord, rowObject, type Encoding, type RawRecord } from './records.js';
+import type { RejectEntry, RejectLog } from './rejects.js';
+import type { SourceEvent, SourceStatus } from './types.js';
+
+/** One source record, parsed or not. */
+export interface SourceInput {
+  /** 1-based line in the file (record index for HTTP bodies). */
+  line: number;
+  /** Text for the reject report. */
+  raw: string;
+  value?: unknown;
+  /** Why the record could not even be parsed. */
+  error?: string;
+}
+
+export interface MappedChunk<S> {
+  items: { line: number; pending: PendingTransaction }[];
+  rejects: { line: number; reason: string; raw: string }[];
+  /** Adapter state after these records. */
+  state: S;
+}
+
+/** Maps parsed records through the adapter on a copy of `state`. */
+export function mapInputs<S>(adapter: Adapter<S>, ctx: AdapterContext, state: S, inputs: readonly SourceInput[]): MappedChunk<S> {
+  const next = (state === undefined || state === null ? state : structuredClone(state)) as S;
+  const out: MappedChunk<S> = { items: [], rejects: [], state: next };
+  for (const input of inputs) {
+    if (input.error !== undefined) {
+      out.rejects.push({ line: input.line, reason: input.error, raw: input.raw });
+      continue;
+    }
+    const r = adapter.map(input.value, ctx, next);
+    if (!r.ok) {
+      out.rejects.push({ line: input.line, reason: r.reason, raw: input.raw });
+      continue;
+    }
+    for (const t of r.transactions) {
+      const v = validatePending(t);
+      if (v.ok) out.items.push({ line: input.line, pending: v.value });
+      else out.rejects.push({ line: input.line, reason: `invalid transaction: ${v.reason}`, raw: input.raw });
+    }
+  }
+  return out;
+}
+
+export interface ParseOptions {
+  csv: boolean;
+  encoding: Encoding;
+  delimiter: string;
+  /** Columns a CSV header must have. */
+  requiredColumns?: readonly string[] | undefined;
+}
+
+/**
+ * Turns raw records into inputs. For CSV the first non-blank record of a file is its header;
+ * `header` is the header already read (null at the start of a file). Blank records are skipped.
+ */
+export function parseRecords(records: readonly RawRecord[], header: string[] | null, o: ParseOptions): { inputs: SourceInput[]; header: string[] | null } {
+  const inputs: SourceInput[] = [];
+  let h = header;
+  for (const rec of records) {
+    let text: string;
+    try {
+      text = decodeRecord(rec.bytes, o.encoding);
+    } catch (e) {
+      inputs.push({ line: rec.line, raw: rec.bytes.toString('latin1').slice(0, 500), error: (e as Error).message });
+      continue;
+    }
+    if (text.trim() === '') continue;
+    if (!o.csv) {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (e) {
+        inputs.push({ line: rec.line, raw: text, error: `invalid JSON: ${(e as Error).message}` });
+        continue;
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) inputs.push({ line: rec.line, raw: text, error: 'a JSON line must hold one object' });
+      else inputs.push({ line: rec.line, raw: text, value });
+      continue;
+    }
+    let fields: string[];
+    try {
+      fields = parseCsvRecord(text, o.delimiter);
+    } catch (e) {
+      if (h === null) {
+        // An unparsable first line still counts as the header so the rest can be reported.
+        h = [];
+      }
+      inputs.push({ line: rec.line, raw: text, error: `bad CSV: ${(e as Error).message}` });
+      continue;
+    }
+    if (h === null) {
+      h = headerColumns(fields);
+      continue;
+    }
+    const missing = headerProblem(h, o.requiredColumns);
+    if (missing) {
+      inputs.push({ line: rec.line, raw: text, error: missing });
+      continue;
+    }
+    try {
+      inputs.push({ line: rec.line, raw: text, value: rowObject(h, fields) });
+    } catch (e) {
+      inputs.push({ line: rec.line, raw: text, error: `bad CSV: ${(e as Error).message}` });
+    }
+  }
+  return { inputs, header: h };
+}
+
+/** Why a CSV header cannot be used with the adapter, or undefined. */
+export function headerProblem(header: readonly string[], required: readonly string[] | undefined): string | undefined {
+  if (header.length === 0) return 'the file has no usable CSV header';
+  const missing = (required ?? []).filter((c) => !header.includes(c));
+  return missing.length > 0 ? `the CSV header lacks column(s) ${missing.join(', ')}` : undefined;
+}
+
+/** Counters a source keeps for status and metrics. */
+export function newStatus(name: string, type: SourceStatus['type'], adapter?: string): SourceStatus {
+  return { name, type, ...(adapter ? { adapter } : {}), state: 'starting', captured: 0, rejected: 0, lastCapturedAt: null, detail: {} };
+}
+
+export interface IngestDeps {
+  collectorId: string;
+  name: string;
+  appender: Appender;
+  rejects: RejectLog;
+  status: SourceStatus;
+  emit: (e: SourceEvent) => void;
+  /** New records are in the outbox. */
+  wake: () => void;
+  now: () => number;
+}
+
+/** At most this many `source.rejected` events per chunk (the report file has them all). */
+const MAX_REJECT_EVENTS = 20;
+
+/** Writes a chunk's rejects (de-duplicated) and reports them. */
+export async function reportRejects(deps: IngestDeps, file: string, rejects: MappedChunk<unknown>['rejects']): Promise<RejectEntry[]> {
+  if (rejects.length === 0) return [];
+  const fresh = await deps.rejects.write(rejects.map((r) => ({ source: deps.name, file, line: r.line, reason: r.reason, raw: r.raw })));
+  deps.status.rejected += fresh.length;
+  fresh.slice(0, MAX_REJECT_EVENTS).forEach((r) => deps.emit({ event: 'source.rejected', source: deps.name, file: r.file, line: r.line, reason: r.reason }));
+  if (fresh.length > MAX_REJECT_EVENTS) {
+    deps.emit({ event: 'source.rejected', source: deps.name, file, line: fresh[MAX_REJECT_EVENTS]!.line, reason: `… and ${fresh.length - MAX_REJECT_EVENTS} more in ${deps.rejects.file}` });
+  }
+  return fresh;
+}
+
+/**
+ * Makes a mapped chunk durable and moves the cursor to `next`: rejects first (so they are never
+ * lost behind a committed position), then intent → append → commit. Rejects with the outbox
+ * error (OUTBOX_FULL …) when nothing was appended; the cursor then still points at the chunk.
+ */
+export async function ingestChunk<P, S>(
+  deps: IngestDeps,
+  store: CursorStore<P> | undefined,
+  file: string,
+  chunk: MappedChunk<S>,
+  next: CursorSnapshot<P> | undefined,
+): Promise<number[]> {
+  await reportRejects(deps, file, chunk.rejects);
+  if (chunk.items.length === 0) {
+    if (store && next) await store.commit(next);
+    return [];
+  }
+  const capturedAt = deps.now();
+  const { collectorId } = deps;
+  const seqs = await deps.appender.append(
+    chunk.items,
+    (item, seq) => ({ id: `${collectorId}:${seq}`, collectorId, seq, ...item.pending, capturedAt }),
+    store && next
+      ? { prepare: (firstSeq, count) => store.prepare(firstSeq, count, next), commit: () => store.commit(next), abort: () => store.abort() }
+      : {},
+  );
+  deps.status.captured += seqs.length;
+  deps.status.lastCapturedAt = capturedAt;
+  deps.emit({ event: 'source.captured', source: deps.name, count: seqs.length, firstSeq: seqs[0]!, lastSeq: seqs[seqs.length - 1]! });
+  deps.wake();
+  return seqs;
+}

@@ -1,0 +1,28 @@
+/** Date/time formatting for the office screens (Asia/Shanghai). */
+const CST = 8 * 3_600_000;
+
+/** 'YYYY-MM-DD HH:mm:ss' in Asia/Shanghai. */
+export function cstTime(ms: number | null | undefined): string {
+  if (ms == null || !Number.isFinite(ms) || ms <= 0) return '—';
+  return new Date(ms + CST).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+/** 'YYYY-MM' of an epoch ms in Asia/Shanghai. */
+export function cstMonth(ms: number): string {
+  return new Date(ms + CST).toISOString().slice(0, 7);
+}
+
+/** The `n` months ending at `month` ('YYYY-MM'), oldest first. */
+export function monthsEnding(month: string, n: number): string[] {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  const out: string[] = [];
+  for (let i = n - 1; i >= 0; i--) {
+    const idx = y * 12 + (m - 1) - i;
+    out.push(`${Math.floor(idx / 12)}-${String((idx % 12) + 1).padStart(2, '0')}`);
+  }
+  return out;
+}
+
+export function points(n: number): string {
+  return Number.isFinite(n) ? (Math.round(n * 100) / 100).toString() : '—';
+}

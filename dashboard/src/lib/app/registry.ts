@@ -1,0 +1,79 @@
+/** Pure helpers of the registry (备案管理) screen. */
+export const ENTITIES = ['institution', 'staff', 'line', 'listing'] as const;
+export type Entity = (typeof ENTITIES)[number];
+
+export const ENTITY_LABELS: Readonly<Record<Entity, string>> = { institution: '机构', staff: '人员', line: '检测线/考试路线', listing: '红黑名单' };
+export const ENTITY_PATHS: Readonly<Record<Entity, string>> = { institution: 'institutions', staff: 'staff', line: 'lines', listing: 'listings' };
+export const STATUS_LABELS = { pending: '待审批', approved: '已通过', rejected: '已驳回' } as const;
+export type RequestStatus = keyof typeof STATUS_LABELS;
+
+export interface RegistryRequest {
+  id: string;
+  kind: 'change' | 'import';
+  status: RequestStatus;
+  summary: string;
+  source: string;
+  items?: { entity: Entity; op: 'upsert' | 'retire'; key: string; data: Record<string, unknown> }[];
+  itemCount: number;
+  counties: string[];
+  requestedBy: string;
+  requestedAt: number;
+  decidedBy: string;
+  decidedAt: number | null;
+  decisionComment: string;
+}
+
+/** The columns shown per entity (the rest is in the JSON). */
+export const COLUMNS: Readonly<Record<Entity, readonly [key: string, label: string][]>> = {
+  institution: [['id', '编号'], ['name', '名称'], ['type', '类型'], ['county', '区县'], ['status', '状态']],
+  staff: [['id', '编号'], ['institutionId', '机构'], ['role', '岗位'], ['name', '姓名'], ['filed', '已备案'], ['validTo', '有效期至']],
+  line: [['id', '编号'], ['institutionId', '机构'], ['kind', '类别'], ['name', '名称'], ['minSeconds', '最短用时(秒)'], ['dailyCapacity', '日检测能力'], ['status', '状态']],
+  listing: [['list', '名单'], ['key', '标识'], ['organisationId', '机构'], ['scope', '范围'], ['validTo', '有效期至'], ['note', '说明']],
+};
+
+const VALUE_LABELS: Record<string, string> = {
+  active: '正常',
+  suspended: '暂停',
+  clerk: '业务员',
+  inspector: '查验员',
+  examiner: '考试员',
+  doctor: '体检医生',
+  agent: '代办人',
+  inspection_line: '检测线',
+  exam_route: '考试路线',
+  person_black: '黑名单',
+  agent_red: '代办人红名单',
+  vin_check_black: '查验黑名单',
+  any: '不限',
+  own_org: '仅本机构',
+};
+
+const CST = 8 * 3_600_000;
+
+export function cell(key: string, v: unknown): string {
+  if (v === null || v === undefined || v === '') return key === 'validTo' ? '长期' : '—';
+  if (typeof v === 'boolean') return v ? '是' : '否';
+  if ((key === 'validTo' || key === 'validFrom') && typeof v === 'number') return new Date(v + CST).toISOString().slice(0, 10);
+  return VALUE_LABELS[String(v)] ?? String(v);
+}
+
+/** The row key the hub uses (registry/entities.ts keyOf): id, or list:key for listings. */
+export function keyOf(entity: Entity, data: Record<string, unknown>): string {
+  return entity === 'listing' ? `${String(data.list)}:${String(data.key)}` : String(data.id ?? '');
+}
+
+/** Parses the JSON editor; returns an object or a Chinese error. */
+export function parseData(text: string): { data: Record<string, unknown> } | { error: string } {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return { error: '内容须为一个 JSON 对象，例如 {"id": "…"}' };
+    return { data: v as Record<string, unknown> };
+  } catch (e) {
+    return { error: `JSON 格式错误：${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/** Can `me` decide this request? (maker-checker: never one's own). */
+export function canDecide(r: Pick<RegistryRequest, 'status' | 'requestedBy'>, username: string): boolean {
+  return r.status === 'pending' && r.requestedBy !== username;
+}

@@ -1,0 +1,90 @@
+/** Pure helpers and shapes of the rule-release (规则发布) screen. */
+export interface RuleSetDiff {
+  base: string;
+  added: { ruleId: string; name: string }[];
+  removed: { ruleId: string; name: string }[];
+  changed: { ruleId: string; name: string; fromVersion: string; toVersion: string; params: { param: string; from: unknown; to: unknown }[]; definition: boolean }[];
+}
+
+export interface RuleSetHead {
+  version: string;
+  seq: number;
+  status: 'draft' | 'approved' | 'active' | 'retired';
+  statusLabel: string;
+  inForce: boolean;
+  baseVersion: string;
+  note: string;
+  diff: RuleSetDiff | null;
+  createdBy: string;
+  createdAt: number;
+  approvedBy: string;
+  approvedAt: number | null;
+  effectiveAt: number | null;
+  backtestId: string;
+  override: boolean;
+  overrideReason: string;
+}
+
+export interface DiffExample {
+  change: 'added' | 'removed';
+  ruleId: string;
+  transactionId: string;
+  institutionId: string;
+  occurredAt: number;
+  explanation: string;
+}
+
+export interface DiffLine {
+  key: string;
+  name: string;
+  live: number;
+  draft: number;
+  added: number;
+  removed: number;
+  examples: DiffExample[];
+}
+
+export interface Backtest {
+  id: string;
+  version: string;
+  liveVersion: string;
+  from: number;
+  to: number;
+  status: 'queued' | 'running' | 'done' | 'failed';
+  statusLabel: string;
+  progress: number;
+  requestedBy: string;
+  requestedAt: number;
+  transactions: number;
+  liveTotal: number;
+  draftTotal: number;
+  added: number;
+  removed: number;
+  result: { transactions: number; liveTotal: number; draftTotal: number; added: number; removed: number; byRule: DiffLine[]; byInstitution: DiffLine[] } | null;
+  error: string;
+}
+
+/** Lines with a change first (largest change first), then the unchanged, by key. */
+export function sortDiff(lines: readonly DiffLine[], onlyChanged = false): DiffLine[] {
+  return [...lines]
+    .filter((l) => !onlyChanged || l.added + l.removed > 0)
+    .sort((a, b) => b.added + b.removed - (a.added + a.removed) || a.key.localeCompare(b.key));
+}
+
+/** "+3 / −12 (−9, −20.0%)". */
+export function changeText(live: number, draft: number): string {
+  const d = draft - live;
+  const pct = live > 0 ? `${d >= 0 ? '+' : '−'}${Math.abs((d / live) * 100).toFixed(1)}%` : draft > 0 ? '新增' : '0%';
+  return `${d >= 0 ? '+' : '−'}${Math.abs(d)}（${pct}）`;
+}
+
+/** Parses `{"param": value}` for a rule's parameter override. */
+export function parseParams(text: string): { params: Record<string, unknown> } | { error: string } {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (!v || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).length === 0) return { error: '参数须为非空 JSON 对象，例如 {"minSeconds": 120}' };
+    return { params: v as Record<string, unknown> };
+  } catch (e) {
+    return { error: `JSON 格式错误：${e instanceof Error ? e.message : String(e)}` };
+  }
+}

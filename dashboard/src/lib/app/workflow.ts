@@ -1,0 +1,194 @@
+/**
+ * Pure helpers for the warning workflow screens: labels, which actions the current user gets
+ * in the current state, queue ordering (overdue first), deadline countdowns, conflict text.
+ * The hub's state machine (hub/src/workflow/machine.ts) is the authority; these only decide
+ * what to offer.
+ */
+import type { Me, Role } from './nav';
+
+export type Severity = 'high' | 'medium' | 'low';
+export type WarningStateName = 'raised' | 'assigned' | 'acknowledged' | 'verifying' | 'concluded' | 'disposed' | 'reviewed' | 'closed';
+export type EventType =
+  | 'assigned'
+  | 'acknowledged'
+  | 'verification_started'
+  | 'concluded'
+  | 'disposed'
+  | 'reviewed'
+  | 'review_rejected'
+  | 'closed'
+  | 'reopened'
+  | 'commented'
+  | 'evidence_attached'
+  | 'escalated';
+
+export const STATE_LABELS: Readonly<Record<WarningStateName, string>> = {
+  raised: '待分派',
+  assigned: '已分派',
+  acknowledged: '已签收',
+  verifying: '核查中',
+  concluded: '已出结论',
+  disposed: '已处置',
+  reviewed: '已审核',
+  closed: '已办结',
+};
+
+export const SEVERITY_LABELS: Readonly<Record<Severity, string>> = { high: '高', medium: '中', low: '低' };
+
+export const CONCLUSION_LABELS = { confirmed: '异常属实', false_alarm: '正常（误报）' } as const;
+export type Conclusion = keyof typeof CONCLUSION_LABELS;
+
+/** domain.md §7 disposal actions (hub DISPOSAL_LABELS). */
+export const DISPOSAL_LABELS = {
+  correct_record: '更正记录',
+  lock_vehicle: '锁定机动车',
+  lock_licence: '锁定驾驶证',
+  revoke: '撤销业务',
+  blacklist_agent: '代办人列入黑名单',
+  suspend_account: '停用账号',
+  suspend_institution: '暂停机构业务',
+  refer_discipline: '移交纪检',
+  refer_other: '移交其他部门',
+} as const;
+export type DisposalAction = keyof typeof DISPOSAL_LABELS;
+
+/** Open states an auditor works on (my queue). */
+export const OPEN_STATES: readonly WarningStateName[] = ['assigned', 'acknowledged', 'verifying', 'concluded'];
+
+export interface WarningState {
+  seq: number;
+  state: WarningStateName;
+  assignee: string | null;
+  conclusion: Conclusion | null;
+  escalated?: boolean;
+}
+
+/** What the screen may offer. */
+export type UiAction =
+  | 'acknowledge'
+  | 'start_verification'
+  | 'conclude'
+  | 'dispose'
+  | 'review'
+  | 'reject'
+  | 'close'
+  | 'reopen'
+  | 'comment'
+  | 'evidence';
+
+const has = (me: Me, ...roles: Role[]) => me.roles.some((r) => roles.includes(r));
+
+/** Event-type names (older hub answers) → the API action names the hub now lists. */
+const EVENT_TO_ACTION: Readonly<Record<string, string>> = {
+  assigned: 'assign',
+  acknowledged: 'acknowledge',
+  verification_started: 'start_verification',
+  concluded: 'conclude',
+  disposed: 'dispose',
+  reviewed: 'review',
+  review_rejected: 'review_reject',
+  closed: 'close',
+  reopened: 'reopen',
+  commented: 'comment',
+  evidence_attached: 'evidence',
+};
+
+/**
+ * Actions for `me` on a warning in `s`, given the hub's `allowedActions` (the API actions the
+ * caller may take now — a dry run of the state machine with their roles; older hubs listed the
+ * event types legal in the state, which are mapped). The role and assignee checks here repeat
+ * the machine's, so a coarser list never offers a button the hub would refuse.
+ */
+export function actionsFor(s: WarningState, allowed: readonly string[], me: Me): UiAction[] {
+  const ok = new Set(allowed.map((a) => EVENT_TO_ACTION[a] ?? a));
+  const assignee = s.assignee !== null && s.assignee === me.username;
+  const worker = assignee && has(me, 'auditor', 'leader');
+  const leader = has(me, 'leader');
+  const out: UiAction[] = [];
+  if (worker && ok.has('acknowledge')) out.push('acknowledge');
+  if (worker && ok.has('start_verification')) out.push('start_verification');
+  if (worker && ok.has('conclude')) out.push('conclude');
+  if (worker && ok.has('dispose') && s.conclusion === 'confirmed') out.push('dispose');
+  const reviewable = s.state === 'disposed' || (s.state === 'concluded' && s.conclusion === 'false_alarm');
+  if (leader && !assignee && ok.has('review') && reviewable) out.push('review');
+  if (leader && (ok.has('review_reject') || ok.has('review')) && (s.state === 'concluded' || s.state === 'disposed')) out.push('reject');
+  if (leader && ok.has('close')) out.push('close');
+  if (leader && ok.has('reopen')) out.push('reopen');
+  if (has(me, 'auditor', 'leader', 'system_admin') && ok.has('comment')) out.push('comment');
+  if ((worker || leader) && ok.has('evidence')) out.push('evidence');
+  return out;
+}
+
+export interface QueueItem {
+  id: string;
+  severity: string;
+  raised_at: number;
+  escalated: boolean;
+  /** Verification (or acknowledgement) due time when known. */
+  dueAt?: number | null;
+}
+
+const SEV_RANK: Record<string, number> = { high: 0, medium: 1, low: 2 };
+
+export function isOverdue(w: QueueItem, now: number): boolean {
+  return w.escalated || (w.dueAt != null && Number.isFinite(w.dueAt) && w.dueAt < now);
+}
+
+/** My queue order: overdue first, then severity (high first), then the earliest due/raised. */
+export function sortQueue<T extends QueueItem>(items: readonly T[], now: number): T[] {
+  return [...items].sort((a, b) => {
+    const o = Number(isOverdue(b, now)) - Number(isOverdue(a, now));
+    if (o) return o;
+    const s = (SEV_RANK[a.severity] ?? 3) - (SEV_RANK[b.severity] ?? 3);
+    if (s) return s;
+    const da = a.dueAt ?? Number.POSITIVE_INFINITY;
+    const db = b.dueAt ?? Number.POSITIVE_INFINITY;
+    if (da !== db) return da < db ? -1 : 1;
+    return a.raised_at - b.raised_at;
+  });
+}
+
+/** "剩余 2小时05分" / "超期 1天3小时" / "—". */
+export function countdown(dueAt: number | null | undefined, now: number): { text: string; overdue: boolean } {
+  if (dueAt == null || !Number.isFinite(dueAt)) return { text: '—', overdue: false };
+  const diff = dueAt - now;
+  const abs = Math.abs(diff);
+  const mins = Math.floor(abs / 60_000);
+  const d = Math.floor(mins / 1440);
+  const h = Math.floor((mins % 1440) / 60);
+  const m = mins % 60;
+  const span = d > 0 ? `${d}天${h}小时` : h > 0 ? `${h}小时${String(m).padStart(2, '0')}分` : `${m}分钟`;
+  return diff >= 0 ? { text: `剩余 ${span}`, overdue: false } : { text: `超期 ${span}`, overdue: true };
+}
+
+/** The deadline that matters now for a warning in `state`. */
+export function activeDeadline(d: { acknowledgeBy: number | null; verifyBy: number } | null | undefined, state: WarningStateName): { kind: '签收' | '核查'; dueAt: number } | null {
+  if (!d) return null;
+  if (d.acknowledgeBy !== null && (state === 'raised' || state === 'assigned')) return { kind: '签收', dueAt: d.acknowledgeBy };
+  if (['raised', 'assigned', 'acknowledged', 'verifying'].includes(state)) return { kind: '核查', dueAt: d.verifyBy };
+  return null;
+}
+
+/** The clear Chinese message for an optimistic-concurrency conflict. */
+export function conflictMessage(current: Partial<WarningState> | null | undefined): string {
+  const who = current?.assignee ? `，核查人：${current.assignee}` : '';
+  const st = current?.state ? `当前状态为「${STATE_LABELS[current.state] ?? current.state}」${who}` : '状态已变化';
+  return `操作未执行：该预警刚被他人更新（${st}）。请重新加载后再操作。`;
+}
+
+/** The action body for POST /warnings/:id/actions (without expectedSeq). */
+export type ActionBody =
+  | { type: 'acknowledge'; comment?: string }
+  | { type: 'start_verification'; comment?: string }
+  | { type: 'conclude'; conclusion: Conclusion; comment?: string }
+  | { type: 'dispose'; disposal: DisposalAction[]; comment?: string }
+  | { type: 'review'; approve: boolean; comment?: string }
+  | { type: 'close'; comment?: string }
+  | { type: 'reopen'; comment: string }
+  | { type: 'comment'; comment: string };
+
+/** Bulk actions offered on the queue, by the state every selected item must be in. */
+export const BULK_ACTIONS: readonly { type: 'acknowledge' | 'start_verification'; label: string; from: WarningStateName }[] = [
+  { type: 'acknowledge', label: '批量签收', from: 'assigned' },
+  { type: 'start_verification', label: '批量开始核查', from: 'acknowledged' },
+];

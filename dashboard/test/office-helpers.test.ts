@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { canOpen, homeFor, navFor, safeNext, type Me } from '$lib/app/nav';
+import { actionsFor, activeDeadline, conflictMessage, countdown, isOverdue, sortQueue } from '$lib/app/workflow';
+import { cstMonth, cstTime, monthsEnding } from '$lib/app/format';
+import { countBy, countySummaries } from '$lib/app/aggregate';
+import { transactionRows, valueRows } from '$lib/app/transaction';
+import { errorText } from '$lib/app/errors';
+
+const me = (username: string, ...roles: Me['roles']): Me => ({ userId: `u-${username}`, username, displayName: username, roles, scope: null, institutions: [] });
+
+describe('role-aware navigation', () => {
+  it('shows a wall viewer the wall only', () => {
+    expect(navFor(['wall_viewer']).map((n) => n.label)).toEqual(['指挥大屏']);
+  });
+  it('shows an auditor 我的待办 and 预警, a leader 机构考核 and 预警', () => {
+    expect(navFor(['auditor']).map((n) => n.label)).toEqual(['指挥大屏', '我的待办', '预警']);
+    expect(navFor(['leader']).map((n) => n.label)).toEqual(['指挥大屏', '机构考核', '预警']);
+  });
+  it('guards screens by role', () => {
+    expect(canOpen(['wall_viewer'], '/workbench')).toBe(false);
+    expect(canOpen(['wall_viewer'], '/warnings/w-1')).toBe(false);
+    expect(canOpen(['auditor'], '/workbench')).toBe(true);
+    expect(canOpen(['leader'], '/workbench')).toBe(false);
+    expect(canOpen(['leader'], '/institutions/JCJ-CGS')).toBe(true);
+    expect(canOpen(['rule_admin'], '/warnings')).toBe(true);
+    expect(canOpen(['wall_viewer'], '/somewhere-else')).toBe(true);
+  });
+  it('lands each role on its home screen and accepts only local next paths', () => {
+    expect(homeFor(['auditor'])).toBe('/workbench');
+    expect(homeFor(['leader'])).toBe('/evaluation');
+    expect(homeFor(['wall_viewer'])).toBe('/wall');
+    expect(safeNext('/warnings/x?y=1')).toBe('/warnings/x?y=1');
+    expect(safeNext('//evil.example')).toBeNull();
+    expect(safeNext('https://evil.example')).toBeNull();
+    expect(safeNext('/login')).toBeNull();
+    expect(safeNext(null)).toBeNull();
+  });
+});
+
+describe('workflow actions offered', () => {
+  const all = ['assigned', 'acknowledged', 'verification_started', 'concluded', 'disposed', 'reviewed', 'review_rejected', 'closed', 'reopened', 'commented', 'evidence_attached'];
+  const st = (state: string, assignee: string | null, conclusion: 'confirmed' | 'false_alarm' | null = null) => ({ seq: 3, state: state as never, assignee, conclusion });
+
+  it('lets only the assignee acknowledge', () => {
+    expect(actionsFor(st('assigned', 'auditor'), ['assigned', 'acknowledged', 'commented', 'evidence_attached'], me('auditor', 'auditor'))).toEqual(['acknowledge', 'comment', 'evidence']);
+    expect(actionsFor(st('assigned', 'auditor'), ['assigned', 'acknowledged', 'commented', 'evidence_attached'], me('other', 'auditor'))).toEqual(['comment']);
+  });
+  it('offers dispose only for a confirmed conclusion, review for a false alarm', () => {
+    const allowed = ['disposed', 'reviewed', 'review_rejected', 'commented', 'evidence_attached'];
+    expect(actionsFor(st('concluded', 'auditor', 'confirmed'), allowed, me('auditor', 'auditor'))).toContain('dispose');
+    expect(actionsFor(st('concluded', 'auditor', 'false_alarm'), allowed, me('auditor', 'auditor'))).not.toContain('dispose');
+    expect(actionsFor(st('concluded', 'auditor', 'false_alarm'), allowed, me('leader', 'leader'))).toEqual(['review', 'reject', 'comment', 'evidence']);
+    expect(actionsFor(st('concluded', 'auditor', 'confirmed'), allowed, me('leader', 'leader'))).not.toContain('review');
+  });
+  it('reads the per-caller action names the hub lists now', () => {
+    expect(actionsFor(st('assigned', 'auditor'), ['acknowledge', 'comment', 'evidence'], me('auditor', 'auditor'))).toEqual(['acknowledge', 'comment', 'evidence']);
+    expect(actionsFor(st('disposed', 'auditor', 'confirmed'), ['review', 'comment', 'evidence'], me('leader', 'leader'))).toEqual(['review', 'reject', 'comment', 'evidence']);
+    expect(actionsFor(st('verifying', 'auditor'), ['conclude', 'comment', 'evidence'], me('auditor', 'auditor'))).toEqual(['conclude', 'comment', 'evidence']);
+  });
+  it('gives a leader close and reopen, never a wall viewer anything', () => {
+    expect(actionsFor(st('reviewed', 'auditor', 'confirmed'), ['closed', 'commented', 'evidence_attached'], me('leader', 'leader'))).toEqual(['close', 'comment', 'evidence']);
+    expect(actionsFor(st('closed', 'auditor', 'confirmed'), ['reopened', 'commented'], me('leader', 'leader'))).toEqual(['reopen', 'comment']);
+    expect(actionsFor(st('assigned', 'wall'), all, me('wall', 'wall_viewer'))).toEqual([]);
+  });
+});
+
+describe('queue order and deadlines', () => {
+  const now = Date.UTC(2026, 0, 5, 3, 0, 0);
+  it('puts overdue first, then high severity, then the earliest due', () => {
+    const q = sortQueue(
+      [
+        { id: 'a', severity: 'low', raised_at: 1, escalated: false, dueAt: now + 10_000 },
+        { id: 'b', severity: 'high', raised_at: 2, escalated: false, dueAt: now + 50_000 },
+        { id: 'c', severity: 'low', raised_at: 3, escalated: true, dueAt: null },
+        { id: 'd', severity: 'medium', raised_at: 4, escalated: false, dueAt: now - 1 },
+        { id: 'e', severity: 'high', raised_at: 5, escalated: false, dueAt: now + 20_000 },
+      ],
+      now,
+    );
+    expect(q.map((x) => x.id)).toEqual(['d', 'c', 'e', 'b', 'a']);
+    expect(isOverdue({ id: 'x', severity: 'low', raised_at: 0, escalated: false, dueAt: Number.POSITIVE_INFINITY }, now)).toBe(false);
+  });
+  it('counts down in Chinese and says when it is overdue', () => {
+    expect(countdown(now + 2 * 3_600_000 + 5 * 60_000, now)).toEqual({ text: '剩余 2小时05分', overdue: false });
+    expect(countdown(now - (26 * 3_600_000 + 60_000), now)).toEqual({ text: '超期 1天2小时', overdue: true });
+    expect(countdown(now + 30 * 60_000, now).text).toBe('剩余 30分钟');
+    expect(countdown(null, now)).toEqual({ text: '—', overdue: false });
+  });
+  it('picks the acknowledgement deadline before acknowledgement, then verification', () => {
+    const d = { acknowledgeBy: 100, verifyBy: 200 };
+    expect(activeDeadline(d, 'assigned')).toEqual({ kind: '签收', dueAt: 100 });
+    expect(activeDeadline(d, 'verifying')).toEqual({ kind: '核查', dueAt: 200 });
+    expect(activeDeadline({ acknowledgeBy: null, verifyBy: 200 }, 'assigned')).toEqual({ kind: '核查', dueAt: 200 });
+    expect(activeDeadline(d, 'closed')).toBeNull();
+  });
+  it('explains a concurrency conflict in Chinese', () => {
+    expect(conflictMessage({ state: 'acknowledged', assignee: 'auditor' })).toBe('操作未执行：该预警刚被他人更新（当前状态为「已签收」，核查人：auditor）。请重新加载后再操作。');
+    expect(conflictMessage(null)).toContain('状态已变化');
+    expect(errorText(409, 'CONFLICT')).toContain('他人更新');
+    expect(errorText(503, 'STORE_DOWN')).toContain('服务器错误');
+  });
+});
+
+describe('formatting and aggregation', () => {
+  it('formats times and months in Asia/Shanghai', () => {
+    expect(cstTime(Date.UTC(2026, 0, 31, 16, 30, 5))).toBe('2026-02-01 00:30:05');
+    expect(cstMonth(Date.UTC(2026, 0, 31, 16, 30))).toBe('2026-02');
+    expect(cstTime(0)).toBe('—');
+    expect(monthsEnding('2026-02', 4)).toEqual(['2025-11', '2025-12', '2026-01', '2026-02']);
+  });
+  it('summarises scores by county and counts by key', () => {
+    const s = countySummaries(
+      [{ adcode: '451202' }, { adcode: '451203' }],
+      [{ id: 'a', county: '451202' }, { id: 'b', county: '451202' }, { id: 'c', county: '451203' }],
+      [
+        { institution_id: 'a', institution_name: 'A', county: '451202', score: 90, warnings: 3, confirmed: 1 },
+        { institution_id: 'b', institution_name: 'B', county: '451202', score: 71, warnings: 5, confirmed: 2 },
+      ],
+    );
+    expect(s[0]).toEqual({ county: '451202', institutions: 2, scored: 2, avgScore: 80.5, warnings: 8, confirmed: 3, low: { id: 'b', name: 'B', score: 71 } });
+    expect(s[1]!.avgScore).toBeNull();
+    expect(countBy(['x', 'y', 'x'], (v) => v)).toEqual([{ key: 'x', count: 2 }, { key: 'y', count: 1 }]);
+  });
+  it('labels transaction fields in Chinese and drops empty ones', () => {
+    const rows = transactionRows({ id: 't1', lsh: 'L1', hphm: '', occurred_at: Date.UTC(2026, 0, 1, 0, 0, 0), measurements: '{}', agent_masked: null });
+    expect(rows).toEqual([
+      { key: 'id', label: '业务记录编号', value: 't1' },
+      { key: 'lsh', label: '业务流水号', value: 'L1' },
+      { key: 'occurred_at', label: '业务发生时间', value: '2026-01-01 08:00:00' },
+    ]);
+    expect(valueRows('{"count":5,"window":"30d"}')).toEqual([{ key: 'count', value: '5' }, { key: 'window', value: '30d' }]);
+    expect(valueRows('not json')).toEqual([]);
+  });
+});
+
+describe('trend axis', async () => {
+  const { trendFloor } = await import('$lib/charts/trend');
+  it('starts the score axis near the lowest score, never above 60', () => {
+    expect(trendFloor([95, 100])).toBe(60);
+    expect(trendFloor([52.5, 90])).toBe(40);
+    expect(trendFloor([3])).toBe(0);
+    expect(trendFloor([null])).toBe(60);
+  });
+});

@@ -1,0 +1,274 @@
+/**
+ * The office screens against the real stack (hub + Redis + embedded ClickHouse + a simulated
+ * collector + Chromium): login and role-aware navigation, the auditors' workbench taking a
+ * warning through every workflow state (with a concurrency conflict and a bulk action), and the
+ * leadership drill-down from the wall map to an institution's trend, a deduction and its warning.
+ * Screenshots: dashboard/artifacts/office-*.png (git-ignored).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { HAVE_CHROMIUM, shot, startStack, type Stack } from './stack';
+
+if (!HAVE_CHROMIUM) console.warn('[office.e2e] SKIPPED: /usr/bin/chromium is missing (apt-get install -y chromium fonts-noto-cjk)');
+
+const INSTITUTION = 'JCJ-CGS';
+const COUNTY = '451202';
+
+type Api = Awaited<ReturnType<Stack['as']>>;
+interface Item {
+  id: string;
+  seq: number;
+  state: string;
+}
+
+async function stateOf(page: Page): Promise<string | null> {
+  return page.locator('[data-testid="state"]').getAttribute('data-state');
+}
+
+describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium)', () => {
+  let stack: Stack;
+  let auditorApi: Api;
+  /** The warning the auditor takes through the workflow (confirmed → a deduction). */
+  let worked = '';
+
+  beforeAll(async () => {
+    stack = await startStack(INSTITUTION);
+    auditorApi = await stack.as('auditor');
+    // New warnings are auto-assigned to the city auditor (the county one covers 451203 only).
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const n = ((await auditorApi('/api/v1/warnings?assignee=me&state=assigned&limit=50')).body.items ?? []).length;
+      if (n >= 4) break;
+      if (Date.now() > deadline) throw new Error(`only ${n} warnings were assigned to the auditor within 90 s`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('sends a visitor to /login, and keeps a wall viewer out of the workbench', async () => {
+    const ctx = await stack.browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN' });
+    const page = await ctx.newPage();
+    await page.goto(`${stack.hub.url}/workbench`);
+    await page.waitForURL(/\/login\?next=%2Fworkbench/, { timeout: 15_000 });
+    await page.fill('input[name="username"]', 'wall');
+    await page.fill('input[name="password"]', 'wrong-password');
+    await page.click('button[type="submit"]');
+    await expect.poll(() => page.locator('[data-testid="login-error"]').textContent(), { timeout: 10_000 }).toBe('用户名或密码错误');
+    await shot(page, 'office-login.png');
+    await ctx.close();
+
+    const { page: wall, context, errors } = await stack.login('wall', '/workbench');
+    await wall.waitForSelector('[data-testid="forbidden"]', { timeout: 15_000 });
+    expect(await wall.locator('[data-testid="forbidden"]').textContent()).toContain('无权访问');
+    expect(await wall.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏']);
+    expect(await wall.locator('[data-testid="queue"]').count()).toBe(0);
+    // The hub refuses the data as well.
+    const api = await stack.as('wall');
+    expect((await api('/api/v1/warnings?assignee=me')).status).toBe(403);
+    await shot(wall, 'office-wall-viewer-forbidden.png');
+    // Logging out ends the session: the workbench asks for a login again.
+    await wall.click('[data-testid="logout"]');
+    await wall.waitForURL(/\/login$/, { timeout: 10_000 });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('lets an auditor take a warning from assigned to disposed, and a leader review and close it', async () => {
+    const mine: Item[] = (await auditorApi('/api/v1/warnings?assignee=me&state=assigned&limit=50')).body.items;
+    const [first, second, b1, b2] = mine;
+    worked = first!.id;
+
+    const { page, context, errors } = await stack.login('auditor');
+    await page.waitForURL(/\/workbench$/);
+    expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '我的待办', '预警']);
+    const row = page.locator(`[data-testid="queue"] tr[data-warning-id="${worked}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.locator('.badge').textContent()).toMatch(/^[高中低]$/);
+    await expect.poll(() => row.locator('[data-testid="countdown"]').textContent(), { timeout: 15_000 }).toMatch(/^(剩余|超期) /);
+    await shot(page, 'office-workbench.png');
+
+    // Bulk: acknowledge two others at once.
+    await page.locator(`tr[data-warning-id="${b1!.id}"] input[type="checkbox"]`).check();
+    await page.locator(`tr[data-warning-id="${b2!.id}"] input[type="checkbox"]`).check();
+    await page.click('[data-bulk="acknowledge"]');
+    await expect.poll(() => page.locator('[data-testid="bulk-result"]').textContent(), { timeout: 15_000 }).toContain('成功 2');
+    await expect.poll(() => page.locator(`tr[data-warning-id="${b1!.id}"]`).getAttribute('data-state'), { timeout: 10_000 }).toBe('acknowledged');
+
+    // The full cycle on one warning, asserting each state.
+    await row.locator('a').first().click();
+    await page.waitForURL(new RegExp(`/warnings/${encodeURIComponent(worked)}$`));
+    await expect.poll(() => stateOf(page), { timeout: 15_000 }).toBe('assigned');
+    expect(await page.locator('[data-testid="explanation"]').textContent()).toMatch(/[\u4e00-\u9fff]/);
+    expect(await page.locator('[data-testid="transaction"] dt').count()).toBeGreaterThan(5);
+    await page.click('[data-action="acknowledge"]');
+    await expect.poll(() => stateOf(page), { timeout: 15_000 }).toBe('acknowledged');
+    await page.click('[data-action="start_verification"]');
+    await expect.poll(() => stateOf(page), { timeout: 15_000 }).toBe('verifying');
+    await page.setInputFiles('[data-testid="evidence-file"]', { name: '现场照片.txt', mimeType: 'text/plain', buffer: Buffer.from('核查记录：调取窗口录像，确认代办人身份。') });
+    await page.click('[data-action="evidence"]');
+    await page.locator('[data-evidence="现场照片.txt"]').waitFor({ timeout: 15_000 });
+    await page.check('input[name="conclusion"][value="confirmed"]');
+    await page.fill('[data-testid="notes"]', '调取录像核实，确属违规办理。');
+    await page.click('[data-action="conclude"]');
+    await expect.poll(() => stateOf(page), { timeout: 15_000 }).toBe('concluded');
+    expect(await page.locator('[data-testid="conclusion"]').textContent()).toBe('异常属实');
+    await page.locator('[data-testid="dispose"] label', { hasText: '锁定机动车' }).locator('input').check();
+    await page.locator('[data-testid="dispose"] label', { hasText: '更正记录' }).locator('input').check();
+    await page.fill('[data-testid="notes"]', '已锁定车辆并更正记录。');
+    await page.click('[data-action="dispose"]');
+    await expect.poll(() => stateOf(page), { timeout: 15_000 }).toBe('disposed');
+    expect(await page.locator('[data-testid="timeline"] li').count()).toBeGreaterThanOrEqual(6);
+    expect(await page.locator('[data-action="review"]').count()).toBe(0); // review is the leader's
+    await shot(page, 'office-warning-disposed.png');
+
+    // Optimistic concurrency: someone else acknowledges while this screen shows the old state.
+    await page.goto(`${stack.hub.url}/warnings/${encodeURIComponent(second!.id)}`);
+    await expect.poll(() => stateOf(page), { timeout: 15_000 }).toBe('assigned');
+    expect((await auditorApi(`/api/v1/warnings/${encodeURIComponent(second!.id)}/actions`, { json: { type: 'acknowledge', expectedSeq: second!.seq } })).status).toBe(200);
+    await page.click('[data-action="acknowledge"]');
+    const conflict = page.locator('[data-testid="conflict"]');
+    await conflict.waitFor({ timeout: 10_000 });
+    expect(await conflict.textContent()).toContain('该预警刚被他人更新（当前状态为「已签收」');
+    await shot(page, 'office-conflict.png');
+    await page.click('[data-testid="reload"]');
+    await expect.poll(() => stateOf(page), { timeout: 10_000 }).toBe('acknowledged');
+    expect(await conflict.count()).toBe(0);
+    expect(errors).toEqual([]);
+    await context.close();
+
+    // The leader reviews and closes.
+    const leader = await stack.login('leader', `/warnings/${encodeURIComponent(worked)}`);
+    const lp = leader.page;
+    await expect.poll(() => stateOf(lp), { timeout: 15_000 }).toBe('disposed');
+    await lp.click('[data-action="review"]');
+    await expect.poll(() => stateOf(lp), { timeout: 15_000 }).toBe('reviewed');
+    await lp.click('[data-action="close"]');
+    await expect.poll(() => stateOf(lp), { timeout: 15_000 }).toBe('closed');
+    const events = await lp.locator('[data-testid="timeline"] li[data-event]').evaluateAll((els) => els.map((e) => e.getAttribute('data-event')));
+    expect(events).toEqual(expect.arrayContaining(['assigned', 'acknowledged', 'verification_started', 'evidence_attached', 'concluded', 'disposed', 'reviewed', 'closed']));
+    await shot(lp, 'office-warning-closed.png');
+    expect(leader.errors).toEqual([]);
+    await leader.context.close();
+  });
+
+  it('lets a leader drill from the wall map to an institution trend, a deduction and its warning', async () => {
+    expect(worked).not.toBe('');
+    // Score now rather than waiting for the 5-minute cycle.
+    const admin = await stack.as('admin');
+    expect((await admin('/api/v1/evaluation/refresh', { json: {} })).status).toBe(200);
+
+    const { page, context, errors } = await stack.login('leader');
+    await page.waitForURL(/\/evaluation$/);
+    expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '机构考核', '预警']);
+
+    await page.goto(`${stack.hub.url}/wall`);
+    await page.waitForSelector('main.wall[data-ready="yes"]', { timeout: 30_000 });
+    await page.locator(`svg path.county[data-county="${COUNTY}"]`).dispatchEvent('click');
+    await page.waitForURL(new RegExp(`/counties/${COUNTY}$`), { timeout: 10_000 });
+    expect(await page.locator('[data-testid="county-title"]').textContent()).toBe('金城江区');
+    const link = page.locator(`[data-institution-link="${INSTITUTION}"]`);
+    await link.waitFor({ timeout: 15_000 });
+    await shot(page, 'office-county.png');
+    await link.click();
+
+    await page.waitForURL(new RegExp(`/institutions/${INSTITUTION}$`));
+    await page.locator('[data-testid="trend"] .pt').first().waitFor({ timeout: 15_000 });
+    const score = Number(await page.locator('[data-testid="trend"] .pt').last().getAttribute('data-score'));
+    expect(score).toBeGreaterThan(0);
+    expect(score).toBeLessThanOrEqual(100);
+    expect(await page.locator('[data-testid="grade"] .grade').textContent()).toMatch(/^[ABCD]$/);
+    expect(await page.locator('[data-testid="families"] tr').count()).toBeGreaterThan(0);
+    const deduction = page.locator(`[data-deduction="${worked}"]`);
+    await deduction.waitFor({ timeout: 15_000 });
+    await shot(page, 'office-institution.png');
+    await deduction.click();
+
+    await page.waitForURL(new RegExp(`/warnings/${encodeURIComponent(worked)}$`));
+    await expect.poll(() => stateOf(page), { timeout: 15_000 }).toBe('closed');
+    expect(await page.locator('[data-testid="rule-name"]').textContent()).toMatch(/[\u4e00-\u9fff]/);
+    expect(await page.locator('[data-testid="transaction"] [data-field="id"]').count()).toBe(1);
+    await shot(page, 'office-drill-warning.png');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('files a registry change as one administrator and approves it as another (maker-checker)', async () => {
+    const { page, context, errors } = await stack.login('registry');
+    await page.waitForURL(/\/registry$/);
+    expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '备案管理']);
+    const row = page.locator('[data-testid="records"] tr[data-key]').first();
+    await row.waitFor({ timeout: 15_000 });
+    const key = (await row.getAttribute('data-key'))!;
+    await row.locator('[data-edit]').click();
+    const current = JSON.parse(await page.locator('[data-testid="change-json"]').inputValue()) as Record<string, unknown>;
+    await page.fill('[data-testid="change-json"]', JSON.stringify({ ...current, name: '备案变更测试员' }, null, 2));
+    await page.click('[data-testid="change-form"] button[type="submit"]');
+    const detail = page.locator('[data-testid="request-detail"]');
+    await expect.poll(() => detail.getAttribute('data-status'), { timeout: 15_000 }).toBe('pending');
+    expect(await page.locator('[data-testid="own-request"]').textContent()).toContain('另一名备案管理员');
+    expect(await page.locator('[data-testid="approve"]').count()).toBe(0);
+    const requestId = (await detail.locator('h2').textContent())!.match(/申请 (\S+)/)![1]!;
+    await shot(page, 'office-registry-filed.png');
+    expect(errors).toEqual([]);
+    await context.close();
+
+    const checker = await stack.login('registry2');
+    const cp = checker.page;
+    await cp.locator(`[data-request="${requestId}"]`).click();
+    await cp.fill('[data-testid="decision"]', '材料齐全，同意。');
+    await cp.click('[data-testid="approve"]');
+    await expect.poll(() => cp.locator('[data-testid="request-detail"]').getAttribute('data-status'), { timeout: 15_000 }).toBe('approved');
+    await expect.poll(() => cp.locator(`[data-testid="records"] tr[data-key="${key}"]`).textContent(), { timeout: 15_000 }).toContain('备案变更测试员');
+    await shot(cp, 'office-registry-approved.png');
+    expect(checker.errors).toEqual([]);
+    await checker.context.close();
+  });
+
+  it('drafts a rule release, backtests it with a diff, and has it approved by another person', async () => {
+    const { page, context, errors } = await stack.login('rules');
+    await page.waitForURL(/\/rules$/);
+    expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '规则发布']);
+    await page.selectOption('[data-testid="draft-rule"]', 'check.short_duration');
+    await page.fill('[data-testid="draft-params"]', '{"minSeconds": 120}');
+    await page.fill('[data-testid="draft-note"]', '查验用时阈值下调至120秒');
+    await page.click('[data-testid="draft-form"] button[type="submit"]');
+    const detail = page.locator('[data-testid="ruleset-detail"]');
+    await expect.poll(() => detail.getAttribute('data-status'), { timeout: 15_000 }).toBe('draft');
+    expect(await page.locator('[data-testid="ruleset-diff"]').textContent()).toContain('minSeconds');
+    const version = (await detail.locator('h2').first().textContent())!.match(/规则集 (\S+)/)![1]!;
+
+    await page.click('[data-testid="run-backtest"]');
+    await expect.poll(() => page.locator('[data-testid="backtest"]').getAttribute('data-status'), { timeout: 60_000, interval: 500 }).toBe('done');
+    await page.locator('[data-testid="bt-by-rule"]').waitFor();
+    await shot(page, 'office-rules-backtest.png');
+
+    // The author may not approve their own draft.
+    await page.click('[data-testid="approve-ruleset"]');
+    await expect.poll(() => page.locator('[data-testid="rules-error"]').textContent(), { timeout: 10_000 }).toContain('审批人不能是起草人');
+    expect(errors).toEqual([]);
+    await context.close();
+
+    const admin = await stack.login('admin', '/rules');
+    const ap = admin.page;
+    await ap.locator(`[data-version="${version}"]`).click();
+    await expect.poll(() => ap.locator('[data-testid="ruleset-detail"]').getAttribute('data-status'), { timeout: 15_000 }).toBe('draft');
+    await ap.click('[data-testid="approve-ruleset"]');
+    // Either within the thresholds (approved) or over them (override with a reason).
+    await expect
+      .poll(async () => (await ap.locator('[data-testid="ruleset-detail"]').getAttribute('data-status')) === 'approved' || (await ap.locator('[data-testid="rules-error"]').count()) > 0, { timeout: 15_000 })
+      .toBe(true);
+    if ((await ap.locator('[data-testid="ruleset-detail"]').getAttribute('data-status')) !== 'approved') {
+      expect(await ap.locator('[data-testid="rules-error"]').textContent()).toContain('超过发布阈值');
+      await ap.check('[data-testid="override"]');
+      await ap.fill('[data-testid="override-reason"]', '测试环境样本少，差异可接受');
+      await ap.click('[data-testid="approve-ruleset"]');
+    }
+    await expect.poll(() => ap.locator('[data-testid="ruleset-detail"]').getAttribute('data-status'), { timeout: 15_000 }).toMatch(/^(approved|active)$/);
+    await shot(ap, 'office-rules-approved.png');
+    expect(admin.errors).toEqual([]);
+    await admin.context.close();
+  });
+});

@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// Latency of the synchronous hold path: POST /api/v1/decisions at a fixed open-loop rate
+// (requests are sent on schedule whether or not earlier ones have answered), p50/p90/p99/max as
+// the client sees it and as the hub reports it (`ms`: rule evaluation only).
+//
+// By default it starts its own hub (hub/dist/server.js, embedded chDB, a private Redis) with one
+// collector credential; run `npm run build -w @jianguan/hub` first. Against a running hub instead:
+//
+//   JG_BENCH_URL=http://127.0.0.1:8080 JG_BENCH_COLLECTOR=<id>:<token> JG_BENCH_INSTITUTION=JCJ-JYZ \
+//     node hub/bench/decisions.bench.mjs
+//
+//   JG_BENCH_RATE=500 JG_BENCH_SECONDS=20 node hub/bench/decisions.bench.mjs [--json]
+//
+// Traffic: vehicle checks at an inspection station (every request through the blocking rules,
+// including the stateful photo-reuse peek), 10 % by an inspector whose filing expired (held).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { DATA, ROOT, fail, freePort, startRedis, step, stopChild } from '../../scripts/lib/proc.mjs';
+
+const RATE = Number(process.env.JG_BENCH_RATE ?? 500);
+const SECONDS = Number(process.env.JG_BENCH_SECONDS ?? 20);
+const WARMUP_S = Number(process.env.JG_BENCH_WARMUP_SECONDS ?? 3);
+const JSON_OUT = process.argv.includes('--json');
+
+const children = [];
+const cleanup = async () => {
+  for (const c of children.reverse()) await stopChild(c, 15_000);
+};
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+
+let base = process.env.JG_BENCH_URL;
+let collectorId;
+let token;
+let institutionId = process.env.JG_BENCH_INSTITUTION ?? 'JCJ-JYZ';
+let hubPid;
+
+if (base) {
+  const cred = process.env.JG_BENCH_COLLECTOR ?? fail('JG_BENCH_COLLECTOR=<id>:<token> is required with JG_BENCH_URL');
+  const i = cred.indexOf(':');
+  collectorId = cred.slice(0, i);
+  token = cred.slice(i + 1);
+} else {
+  if (!fs.existsSync(path.join(ROOT, 'hub', 'dist', 'server.js'))) fail('hub/dist is missing: run `npm run build -w @jianguan/hub` first');
+  const runDir = path.join(DATA, 'bench-decisions', new Date().toISOString().replace(/[:.]/g, '-'));
+  fs.mkdirSync(runDir, { recursive: true });
+  const redis = await startRedis({ port: await freePort(), dir: path.join(runDir, 'redis') });
+  children.push(redis.child);
+  collectorId = 'bench-decisions-01';
+  token = crypto.randomBytes(20).toString('hex');
+  const credFile = path.join(runDir, 'collectors.json');
+  fs.writeFileSync(credFile, JSON.stringify([{ collectorId, institutionId, token }]));
+  const port = await freePort();
+  step(`starting the hub on :${port}`);
+  const log = fs.openSync(path.join(runDir, 'hub.log'), 'a');
+  const hub = spawn(process.execPath, [path.join(ROOT, 'hub', 'dist', 'server.js')], {
+    env: {
+      ...process.env,
+      JG_PORT: String(port),
+      JG_HOST: '127.0.0.1',
+      JG_REDIS_URL: redis.url,
+      JG_DATA_DIR: path.join(runDir, 'hub'),
+      JG_COLLECTORS_FILE: credFile,
+      JG_SEED_DEMO: '1',
+      JG_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', log, log],
+  });
+  children.push(hub);
+  hubPid = hub.pid;
+  base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (hub.exitCode !== null) fail(`hub exited; see ${runDir}/hub.log`);
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch {
+      /* starting */
+    }
+    if (i > 300) fail('hub did not start within 60 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const HEX = (s) => crypto.createHash('sha256').update(s).digest('hex');
+// Wednesday 2026-11-25 10:00 China Standard Time: working time, so calendar rules stay quiet.
+const DAY = Date.UTC(2026, 10, 25, 2, 0, 0);
+let seq = 0;
+function txn() {
+  const n = ++seq;
+  const at = DAY + n * 500;
+  const held = n % 10 === 0;
+  return {
+    id: `${collectorId}:hold:${n}`,
+    collectorId,
+    seq: 0,
+    source: 'check_av',
+    channel: 'institution',
+    institutionId,
+    counter: 'L1',
+    staffId: held ? `${institutionId}-I90` : `${institutionId}-I0${1 + (n % 4)}`,
+    lsh: `2611250${String(n).padStart(6, '0')}`,
+    kind: 'check',
+    ywlx: 'A',
+    subject: { idHash: HEX(`subject-${n}`), masked: '4512**********123X' },
+    vehicle: { hpzl: '02', hphm: `桂M${String(10000 + (n % 90000))}`, vin: `LSVAA4182E2${String(100000 + (n % 900000)).slice(-6)}` },
+    occurredAt: at,
+    startedAt: at,
+    endedAt: at + 400_000,
+    capturedAt: Date.now(),
+    outcome: 'pass',
+    evidence: [HEX(`photo-${n}`)],
+  };
+}
+
+const auth = `Collector ${collectorId}:${token}`;
+async function once() {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/api/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify(txn()) });
+  const body = await res.json();
+  const ms = performance.now() - t0;
+  if (res.status !== 200) throw new Error(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+  return { ms, server: body.ms, decision: body.decision };
+}
+
+async function load(rate, seconds, record) {
+  const total = Math.round(rate * seconds);
+  const started = performance.now();
+  const pending = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(once().then(record, (e) => record({ error: String(e.message ?? e) })));
+  }
+  await Promise.all(pending);
+  return (performance.now() - started) / 1000;
+}
+
+const q = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] : NaN);
+
+step(`warm-up ${WARMUP_S} s at ${RATE}/s`);
+await load(RATE, WARMUP_S, () => {});
+step(`measuring: ${RATE}/s for ${SECONDS} s against ${base}`);
+const client = [];
+const server = [];
+let holds = 0;
+const errors = [];
+const elapsed = await load(RATE, SECONDS, (r) => {
+  if (r.error) return errors.push(r.error);
+  client.push(r.ms);
+  server.push(r.server);
+  if (r.decision === 'hold') holds++;
+});
+client.sort((a, b) => a - b);
+server.sort((a, b) => a - b);
+let rss = NaN;
+if (hubPid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${hubPid}/status`, 'utf8'));
+    rss = m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    /* gone */
+  }
+}
+const result = {
+  rate: RATE,
+  seconds: SECONDS,
+  sent: client.length + errors.length,
+  ok: client.length,
+  errors: errors.length,
+  achieved: Math.round((client.length + errors.length) / elapsed),
+  holds,
+  clientMs: { p50: q(client, 0.5), p90: q(client, 0.9), p99: q(client, 0.99), max: client[client.length - 1] ?? NaN },
+  serverMs: { p50: q(server, 0.5), p99: q(server, 0.99), max: server[server.length - 1] ?? NaN },
+  hubPeakRss: rss,
+};
+await cleanup();
+
+const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+if (JSON_OUT) console.log(JSON.stringify(result, null, 2));
+else {
+  console.log('\n| target rate | duration | sent / ok | errors | holds | client p50 / p90 / p99 / max | hub evaluation p50 / p99 | hub peak RSS |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  console.log(
+    `| ${RATE}/s | ${SECONDS} s | ${result.sent} / ${result.ok} | ${result.errors} | ${holds} | ${f(result.clientMs.p50)} / ${f(result.clientMs.p90)} / ${f(result.clientMs.p99)} / ${f(result.clientMs.max)} ms | ${f(result.serverMs.p50)} / ${f(result.serverMs.p99)} ms | ${Number.isFinite(rss) ? `${Math.round(rss / 2 ** 20)} MiB` : '—'} |`,
+  );
+  if (errors.length) console.log(`first error: ${errors[0]}`);
+  console.log(result.clientMs.p99 <= 10 ? '\np99 ≤ 10 ms: target met' : '\np99 > 10 ms: target missed');
+}

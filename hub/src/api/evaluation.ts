@@ -1,0 +1,285 @@
+/**
+ * Evaluation routes: monthly scores with ranking, an institution's trend and the deductions
+ * behind a score (each linked to its warning), exports, the printable monthly report, and rule
+ * quality (hits, confirmed, false alarms, precision per rule and month).
+ */
+import type { FastifyInstance } from 'fastify';
+import { COUNTY_BY_CODE, INSTITUTION_TYPE_LABELS, InstitutionType } from '@jianguan/rules';
+import { z } from 'zod';
+import { HubError } from '../errors.js';
+import { assertCityScope, assertInScope, authorize, scopedCounty, type Principal, type Role } from '../auth/principal.js';
+import type { Registry } from '../registry/registry.js';
+import { cstTime, sendTable, type Column } from '../exports/table.js';
+import { renderReport } from '../evaluation/report.js';
+import { CATEGORY_LABELS, GRADE_LABELS, monthOf, weightsFor } from '../evaluation/scoring.js';
+import type { EvaluationService, LedgerRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
+import { CONCLUSION_LABELS, STATE_LABELS, type Conclusion, type WarningStateName } from '../workflow/machine.js';
+import { defineRoute, Month } from './define.js';
+
+export interface EvaluationRouteDeps {
+  registry: Registry;
+  evaluation: EvaluationService;
+}
+
+export const EVALUATION_READERS: readonly Role[] = ['leader', 'auditor', 'registry_admin', 'system_admin'];
+const RULE_QUALITY_READERS: readonly Role[] = ['rule_admin', 'leader', 'system_admin'];
+
+const MonthQuery = z.object({ month: Month.default(() => monthOf(Date.now())) });
+const InstitutionParams = z.object({ id: z.string().min(1).max(64) });
+
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationRouteDeps): void {
+  const { registry, evaluation } = deps;
+  const name = (id: string) => registry.institution(id)?.name ?? id;
+  const view = (r: ScoreRow) => ({
+    ...r,
+    institution_name: name(r.institution_id),
+    type_name: INSTITUTION_TYPE_LABELS[r.institution_type as InstitutionType] ?? r.institution_type,
+    county_name: COUNTY_BY_CODE.get(r.county)?.name ?? r.county,
+    grade_label: GRADE_LABELS[r.grade],
+  });
+  const institutionInScope = (p: Principal, id: string) => {
+    const inst = registry.institution(id);
+    if (!inst) throw new HubError('NOT_FOUND', `institution ${id}`);
+    assertInScope(p, inst.county, 'institution');
+    return inst;
+  };
+
+  const ScoresQuery = MonthQuery.extend({ county: z.string().regex(/^\d{6}$/).optional(), type: InstitutionType.optional() });
+  const scoresOf = async (p: Principal, q: z.infer<typeof ScoresQuery>) => (await evaluation.scores(q.month, { county: scopedCounty(p, q.county), type: q.type })).map(view);
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/evaluation/scores',
+    tags: ['考核'],
+    summary: '机构月度得分、等级与同类排名（按区县、机构类型筛选）',
+    auth: EVALUATION_READERS,
+    scope: 'list',
+    query: ScoresQuery,
+    handler: async (req) => {
+      const p = authorize(req, EVALUATION_READERS);
+      const items = await scoresOf(p, req.query);
+      return { month: req.query.month, total: items.length, items };
+    },
+  });
+
+  const scoreColumns: Column<ReturnType<typeof view>>[] = [
+    { header: '月份', value: (r) => r.month },
+    { header: '机构编号', value: (r) => r.institution_id, width: 14 },
+    { header: '机构名称', value: (r) => r.institution_name, width: 28 },
+    { header: '机构类型', value: (r) => r.type_name, width: 16 },
+    { header: '区县', value: (r) => r.county_name },
+    { header: '业务量', value: (r) => r.transactions },
+    { header: '预警数', value: (r) => r.warnings },
+    { header: '属实预警', value: (r) => r.confirmed },
+    { header: '误报', value: (r) => r.false_alarms },
+    { header: '超期督办', value: (r) => r.escalated },
+    { header: '合规扣分', value: (r) => r.deduct_compliance },
+    { header: '质量扣分', value: (r) => r.deduct_quality },
+    { header: '诚信扣分', value: (r) => r.deduct_integrity },
+    { header: '响应扣分', value: (r) => r.deduct_responsiveness },
+    { header: '得分', value: (r) => r.score },
+    { header: '等级', value: (r) => r.grade },
+    { header: '一票否决', value: (r) => (r.veto ? r.veto_rules.join('、') : '') },
+    { header: '同类排名', value: (r) => `${r.rank}/${r.rank_of}` },
+  ];
+
+  for (const format of ['csv', 'xlsx'] as const) {
+    defineRoute(app, {
+      method: 'GET',
+      url: `/api/v1/evaluation/scores.${format}`,
+      tags: ['考核', '导出'],
+      summary: `导出月度得分（${format.toUpperCase()}）`,
+      auth: EVALUATION_READERS,
+      scope: 'list',
+      produces: [format === 'csv' ? 'text/csv' : XLSX],
+      query: ScoresQuery,
+      handler: async (req, reply) => sendTable(reply, format, `机构考核得分_${req.query.month}`, scoreColumns, await scoresOf(authorize(req, EVALUATION_READERS), req.query)),
+    });
+  }
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/evaluation/institutions/:id/trend',
+    tags: ['考核'],
+    summary: '机构逐月得分趋势（截至 month，默认 12 个月）',
+    auth: EVALUATION_READERS,
+    scope: 'institution',
+    params: InstitutionParams,
+    query: MonthQuery.extend({ months: z.coerce.number().int().min(1).max(36).default(12) }),
+    handler: async (req) => {
+      const p = authorize(req, EVALUATION_READERS);
+      institutionInScope(p, req.params.id);
+      return { institutionId: req.params.id, items: (await evaluation.trend(req.params.id, req.query.month, req.query.months)).map(view) };
+    },
+  });
+
+  const ledgerView = (l: LedgerRow) => ({
+    ...l,
+    category_label: CATEGORY_LABELS[l.category] ?? l.category,
+    state_label: STATE_LABELS[l.state as WarningStateName] ?? l.state,
+    conclusion_label: l.conclusion ? (CONCLUSION_LABELS[l.conclusion as Conclusion] ?? l.conclusion) : '',
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/evaluation/institutions/:id/deductions',
+    tags: ['考核'],
+    summary: '扣分明细（台账）：每条扣分或冲销及其预警',
+    auth: EVALUATION_READERS,
+    scope: 'institution',
+    params: InstitutionParams,
+    query: MonthQuery,
+    handler: async (req) => {
+      const p = authorize(req, EVALUATION_READERS);
+      institutionInScope(p, req.params.id);
+      const items = (await evaluation.deductions(req.params.id, req.query.month)).map(ledgerView);
+      return { institutionId: req.params.id, month: req.query.month, net: Math.round(items.reduce((s, l) => s + l.points, 0) * 100) / 100, items };
+    },
+  });
+
+  const ledgerColumns: Column<ReturnType<typeof ledgerView>>[] = [
+    { header: '月份', value: (l) => l.month },
+    { header: '预警编号', value: (l) => l.warning_id, width: 22 },
+    { header: '规则', value: (l) => l.rule_name || l.rule_id, width: 24 },
+    { header: '严重程度', value: (l) => l.severity },
+    { header: '分项', value: (l) => l.category_label },
+    { header: '类型', value: (l) => (l.kind === 'deduct' ? '扣分' : '冲销') },
+    { header: '分值', value: (l) => l.points },
+    { header: '记账时间', value: (l) => cstTime(l.at), width: 20 },
+    { header: '业务时间', value: (l) => cstTime(l.occurred_at), width: 20 },
+    { header: '说明', value: (l) => l.explanation, width: 40 },
+    { header: '处置状态', value: (l) => l.state_label },
+    { header: '核查结论', value: (l) => l.conclusion_label },
+    { header: '原因', value: (l) => l.reason, width: 24 },
+  ];
+
+  for (const format of ['csv', 'xlsx'] as const) {
+    defineRoute(app, {
+      method: 'GET',
+      url: `/api/v1/evaluation/institutions/:id/deductions.${format}`,
+      tags: ['考核', '导出'],
+      summary: `导出扣分明细（${format.toUpperCase()}）`,
+      auth: EVALUATION_READERS,
+      scope: 'institution',
+      produces: [format === 'csv' ? 'text/csv' : XLSX],
+      params: InstitutionParams,
+      query: MonthQuery,
+      handler: async (req, reply) => {
+        const p = authorize(req, EVALUATION_READERS);
+        const inst = institutionInScope(p, req.params.id);
+        const items = (await evaluation.deductions(req.params.id, req.query.month)).map(ledgerView);
+        return sendTable(reply, format, `扣分明细_${inst.name}_${req.query.month}`, ledgerColumns, items);
+      },
+    });
+  }
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/evaluation/institutions/:id/report',
+    tags: ['考核'],
+    summary: '机构月度考核评价报告（可打印的 HTML）',
+    auth: EVALUATION_READERS,
+    scope: 'institution',
+    produces: ['text/html'],
+    params: InstitutionParams,
+    query: MonthQuery,
+    handler: async (req, reply) => {
+      const p = authorize(req, EVALUATION_READERS);
+      const inst = institutionInScope(p, req.params.id);
+      const [score] = await evaluation.scores(req.query.month, { institutionId: inst.id });
+      if (!score) throw new HubError('NOT_FOUND', `no score for ${inst.id} in ${req.query.month}`);
+      const [trend, ledger] = await Promise.all([evaluation.trend(inst.id, req.query.month, 6), evaluation.deductions(inst.id, req.query.month)]);
+      const html = renderReport({ institution: inst, month: req.query.month, score, trend, ledger, config: evaluation.config, generatedAt: Date.now() });
+      return reply.type('text/html; charset=utf-8').send(html);
+    },
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/evaluation/config',
+    tags: ['考核'],
+    summary: '考核权重与参数（按机构类型）',
+    auth: EVALUATION_READERS,
+    scope: 'none',
+    handler: async () => {
+      const cfg = evaluation.config;
+      return {
+        categories: CATEGORY_LABELS,
+        grades: cfg.grades,
+        severityPoints: cfg.severityPoints,
+        vetoRules: cfg.vetoRules,
+        byType: Object.fromEntries(InstitutionType.options.map((t) => [t, weightsFor(cfg, t)])),
+      };
+    },
+  });
+
+  defineRoute(app, {
+    method: 'POST',
+    url: '/api/v1/evaluation/refresh',
+    tags: ['考核'],
+    summary: '立即核对扣分台账并重算得分（默认本月与上月）',
+    auth: ['system_admin'],
+    scope: 'city',
+    audit: 'evaluation.refresh',
+    body: z.object({ month: Month.optional() }),
+    handler: async (req) => {
+      assertCityScope(authorize(req, ['system_admin']));
+      if (req.body.month) {
+        await evaluation.reconcile();
+        return { months: [req.body.month], institutions: await evaluation.refresh(req.body.month) };
+      }
+      return { months: await evaluation.refreshRecent() };
+    },
+  });
+
+  const QualityQuery = z.object({
+    from: Month.default(() => monthOf(Date.now() - 150 * 86_400_000)),
+    to: Month.default(() => monthOf(Date.now())),
+    rule: z.string().max(64).optional(),
+    county: z.string().regex(/^\d{6}$/).optional(),
+  });
+  const quality = async (p: Principal, q: z.infer<typeof QualityQuery>): Promise<RuleQualityRow[]> => {
+    if (q.from > q.to) throw new HubError('QUERY_INVALID', 'from is after to');
+    return evaluation.ruleQuality({ from: q.from, to: q.to, ruleId: q.rule, county: scopedCounty(p, q.county) });
+  };
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/rules/quality',
+    tags: ['规则'],
+    summary: '规则质量：各规则逐月命中数、属实数、误报数与准确率',
+    auth: RULE_QUALITY_READERS,
+    scope: 'list',
+    query: QualityQuery,
+    handler: async (req) => {
+      const items = await quality(authorize(req, RULE_QUALITY_READERS), req.query);
+      return { from: req.query.from, to: req.query.to, items };
+    },
+  });
+
+  const qualityColumns: Column<RuleQualityRow>[] = [
+    { header: '月份', value: (r) => r.month },
+    { header: '规则编号', value: (r) => r.rule_id, width: 28 },
+    { header: '规则名称', value: (r) => r.rule_name, width: 24 },
+    { header: '命中', value: (r) => r.hits },
+    { header: '属实', value: (r) => r.confirmed },
+    { header: '误报', value: (r) => r.false_alarms },
+    { header: '待核查', value: (r) => r.pending },
+    { header: '准确率', value: (r) => (r.precision === null ? '' : `${(r.precision * 100).toFixed(1)}%`) },
+  ];
+  for (const format of ['csv', 'xlsx'] as const) {
+    defineRoute(app, {
+      method: 'GET',
+      url: `/api/v1/rules/quality.${format}`,
+      tags: ['规则', '导出'],
+      summary: `导出规则质量（${format.toUpperCase()}）`,
+      auth: RULE_QUALITY_READERS,
+      scope: 'list',
+      produces: [format === 'csv' ? 'text/csv' : XLSX],
+      query: QualityQuery,
+      handler: async (req, reply) => sendTable(reply, format, '规则质量', qualityColumns, await quality(authorize(req, RULE_QUALITY_READERS), req.query)),
+    });
+  }
+}

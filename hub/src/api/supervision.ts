@@ -1,0 +1,161 @@
+/**
+ * The supervision side of the hub, assembled in one place: sessions and audit, the warning
+ * workflow, the registry with maker-checker, institution evaluation, rule quality, exports and
+ * the API documentation. app.ts calls `createSupervision` once the store, Redis and socket.io
+ * exist, and `registerSupervisionRoutes` with the other routes.
+ */
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import type { Redis } from 'ioredis';
+import type { Namespace, Server } from 'socket.io';
+import { COUNTY_BY_CODE, type WorkCalendar } from '@jianguan/rules';
+import type { HubConfig } from '../config.js';
+import { installAuthHooks, protectWallNamespace, registerAuthRoutes } from '../auth/plugin.js';
+import { SessionStore } from '../auth/sessions.js';
+import { DEMO_PASSWORD, DEMO_USERS, seedDemoUsers } from '../auth/users.js';
+import { NAMESPACE_WALL, type WallClientToServer, type WallServerToClient } from '../protocol/index.js';
+import { RegistryChanges } from '../registry/changes.js';
+import type { Registry } from '../registry/registry.js';
+import { registerRegistryRoutes } from './registry.js';
+import fs from 'node:fs';
+import { HubError, errorMessage } from '../errors.js';
+import { DEFAULT_EVALUATION, EvaluationOverrides, withOverrides, type EvaluationConfig } from '../evaluation/scoring.js';
+import { EvaluationService } from '../evaluation/service.js';
+import { registerEvaluationRoutes } from './evaluation.js';
+import type { Store } from '../store/store.js';
+import { STATE_LABELS } from '../workflow/machine.js';
+import { WorkflowService } from '../workflow/service.js';
+import { registerDocs } from './docs.js';
+import { registerWarningRoutes } from './warnings.js';
+
+export interface SupervisionDeps {
+  app: FastifyInstance;
+  io: Server;
+  store: Store;
+  redis: Redis;
+  registry: Registry;
+  calendar: WorkCalendar;
+  config: HubConfig;
+  version: string;
+}
+
+export interface Supervision {
+  sessions: SessionStore;
+  workflow: WorkflowService;
+  changes: RegistryChanges;
+  evaluation: EvaluationService;
+  /** Warnings just stored by the evaluation worker. */
+  raised(ids: readonly string[]): void;
+  start(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the services and installs the request hooks. Call before any route is registered (the
+ * auth hooks must see every route).
+ */
+export async function createSupervision(deps: SupervisionDeps): Promise<Supervision> {
+  const { app, io, store, redis, registry, config } = deps;
+  const log = app.log;
+  const sessions = new SessionStore(redis, config.queuePrefix, config.sessionTtlS);
+  installAuthHooks(app, { store, sessions });
+  await app.register(multipart, { limits: { fileSize: config.evidenceMaxBytes, files: 1, fields: 10 } });
+  await registerDocs(app, deps.version);
+
+  if (!config.wallPublic) protectWallNamespace(io, NAMESPACE_WALL, sessions);
+  const wall = io.of(NAMESPACE_WALL) as unknown as Namespace<WallClientToServer, WallServerToClient>;
+
+  const evaluation = new EvaluationService({
+    store,
+    registry,
+    redis,
+    prefix: config.queuePrefix,
+    config: evaluationConfig(config.evaluationFile),
+    intervalMs: config.evaluationIntervalMs,
+    log,
+  });
+
+  const workflow = new WorkflowService({
+    store,
+    redis,
+    prefix: config.queuePrefix,
+    calendar: deps.calendar,
+    sla: { highAckMinutes: config.slaHighAckMinutes, highVerifyMinutes: config.slaHighVerifyMinutes, verifyMinutes: config.slaVerifyMinutes },
+    evidenceDir: path.join(config.dataDir, 'evidence'),
+    evidenceMaxBytes: config.evidenceMaxBytes,
+    intervalMs: config.workflowIntervalMs,
+    log,
+    onAppended: (appended) => {
+      if (appended.some((a) => a.before.conclusion !== a.after.conclusion)) evaluation.conclusionsChanged();
+    },
+    onOverdue: (items) => {
+      wall.emit(
+        'warning.overdue',
+        items.map(({ warning: w, state, kind, dueAt }) => ({
+          id: w.id,
+          ruleId: w.rule_id,
+          ruleName: w.rule_name,
+          severity: w.severity as 'low' | 'medium' | 'high',
+          institutionId: w.institution_id,
+          institutionName: registry.institution(w.institution_id)?.name ?? w.institution_id,
+          county: w.county,
+          countyName: COUNTY_BY_CODE.get(w.county)?.name ?? '',
+          state: state.state,
+          stateLabel: STATE_LABELS[state.state],
+          assignee: state.assignee ?? '',
+          kind,
+          dueAt,
+          escalatedAt: state.updatedAt ?? Date.now(),
+        })),
+      );
+    },
+  });
+
+  const changes = new RegistryChanges(store, redis, config.queuePrefix, registry);
+  // Versions for registry rows that have none (demo seed, rows from before versioning).
+  if (await changes.baseline()) await registry.reload();
+
+  if (config.seedDemo) {
+    const created = await seedDemoUsers(store);
+    const names = DEMO_USERS.map((u) => `${u.username}${u.scope ? `(${u.scope})` : ''}`).join(', ');
+    log.info({ event: 'users.demo', created, users: DEMO_USERS.map((u) => u.username) }, `demo users: ${names} — password ${DEMO_PASSWORD}`);
+  }
+
+  return {
+    sessions,
+    workflow,
+    changes,
+    evaluation,
+    raised: (ids) => workflow.raised(ids),
+      start: () => {
+      workflow.start();
+      evaluation.start();
+    },
+    close: async () => {
+      await workflow.close();
+      await evaluation.close();
+    },
+  };
+}
+
+export function registerSupervisionRoutes(app: FastifyInstance, s: Supervision, deps: SupervisionDeps): void {
+  registerAuthRoutes(app, { store: deps.store, sessions: s.sessions });
+  registerWarningRoutes(app, { store: deps.store, registry: deps.registry, workflow: s.workflow, evidenceMaxBytes: deps.config.evidenceMaxBytes });
+  registerRegistryRoutes(app, { registry: deps.registry, changes: s.changes });
+  registerEvaluationRoutes(app, { registry: deps.registry, evaluation: s.evaluation });
+}
+
+/** DEFAULT_EVALUATION with the overrides of JG_EVALUATION_FILE, validated (CONFIG_INVALID names the file). */
+export function evaluationConfig(file: string | undefined): EvaluationConfig {
+  if (!file) return DEFAULT_EVALUATION;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new HubError('CONFIG_INVALID', `JG_EVALUATION_FILE ${file}: ${errorMessage(e)}`);
+  }
+  const parsed = EvaluationOverrides.safeParse(raw);
+  if (!parsed.success) throw new HubError('CONFIG_INVALID', `JG_EVALUATION_FILE ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return withOverrides(DEFAULT_EVALUATION, parsed.data);
+}

@@ -1,0 +1,152 @@
+/**
+ * The audit log: append-only rows in ClickHouse `audit_log`. The auth plugin writes one row for
+ * every mutating /api request (whatever its result, denied and failed included) from an onSend
+ * hook — before the response leaves, so an answered request is always audited — and handlers
+ * enrich it through `request.auditNote`. Logins and logouts are rows too.
+ */
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
+import type { Store } from '../store/store.js';
+
+export interface AuditEntry {
+  id: string;
+  at: number;
+  actor: string;
+  actorRoles: string[];
+  actorScope: string;
+  action: string;
+  method: string;
+  path: string;
+  targetType: string;
+  targetId: string;
+  ip: string;
+  /** ok | denied (401/403) | failed (other 4xx) | error (5xx) */
+  result: 'ok' | 'denied' | 'failed' | 'error';
+  status: number;
+  detail: string;
+}
+
+export function resultOf(status: number): AuditEntry['result'] {
+  if (status < 400) return 'ok';
+  if (status === 401 || status === 403) return 'denied';
+  if (status < 500) return 'failed';
+  return 'error';
+}
+
+/**
+ * Group commit for audit rows: a row is written at once when no insert is in flight; rows that
+ * arrive meanwhile go together in the next insert. Each caller's promise settles when its own row
+ * is stored, so a response is never sent before its audit row is durable, and a burst of requests
+ * (the hold path, bulk clients) costs a few inserts, not one each.
+ */
+export class AuditWriter {
+  private queue: { row: Record<string, unknown>; done: (e?: unknown) => void }[] = [];
+  private flushing = false;
+
+  constructor(private readonly store: Store) {}
+
+  write(e: Omit<AuditEntry, 'id'>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ row: auditRow(e), done: (err) => (err ? reject(err) : resolve()) });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, 1000);
+        try {
+          await this.store.insert('audit_log', batch.map((b) => b.row));
+          for (const b of batch) b.done();
+        } catch (err) {
+          for (const b of batch) b.done(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}
+
+export async function appendAudit(store: Store, e: Omit<AuditEntry, 'id'>): Promise<void> {
+  await store.insert('audit_log', [auditRow(e)]);
+}
+
+function auditRow(e: Omit<AuditEntry, 'id'>): Record<string, unknown> {
+  return (
+    {
+      id: crypto.randomUUID(),
+      at: e.at,
+      actor: e.actor,
+      actor_roles: e.actorRoles,
+      actor_scope: e.actorScope,
+      action: e.action,
+      method: e.method,
+      path: e.path.slice(0, 500),
+      target_type: e.targetType,
+      target_id: e.targetId,
+      ip: e.ip,
+      result: e.result,
+      status: e.status,
+      detail: e.detail.slice(0, 8000),
+    }
+  );
+}
+
+export const AuditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+  actor: z.string().max(64).optional(),
+  action: z.string().max(64).optional(),
+  result: z.enum(['ok', 'denied', 'failed', 'error']).optional(),
+  targetType: z.string().max(64).optional(),
+  targetId: z.string().max(128).optional(),
+  /** Epoch ms, inclusive. */
+  from: z.coerce.number().int().min(0).optional(),
+  /** Epoch ms, exclusive. */
+  to: z.coerce.number().int().min(0).optional(),
+});
+export type AuditQuery = z.infer<typeof AuditQuery>;
+
+function where(q: AuditQuery): SqlQuery {
+  const c: SqlQuery[] = [];
+  if (q.actor) c.push(sql`actor = ${param.String(q.actor)}`);
+  if (q.action) c.push(sql`startsWith(action, ${param.String(q.action)})`);
+  if (q.result) c.push(sql`result = ${param.String(q.result)}`);
+  if (q.targetType) c.push(sql`target_type = ${param.String(q.targetType)}`);
+  if (q.targetId) c.push(sql`target_id = ${param.String(q.targetId)}`);
+  if (q.from !== undefined) c.push(sql`at >= ${param.DateTime64(q.from)}`);
+  if (q.to !== undefined) c.push(sql`at < ${param.DateTime64(q.to)}`);
+  return joinSql(c, ' AND ');
+}
+
+export async function queryAudit(store: Store, q: AuditQuery): Promise<{ total: number; items: AuditEntry[] }> {
+  const w = where(q);
+  const [t] = await store.query<{ n: string }>(sql`SELECT count() AS n FROM audit_log WHERE ${w}`);
+  const rows = await store.query<Record<string, unknown>>(sql`
+    SELECT id, toUnixTimestamp64Milli(at) AS at_ms, actor, actor_roles, actor_scope, action, method, path, target_type, target_id,
+      ip, result, status, detail
+    FROM audit_log WHERE ${where(q)} ORDER BY at DESC, id LIMIT ${param.UInt32(q.limit)} OFFSET ${param.UInt32(q.offset)}`);
+  return {
+    total: Number(t?.n ?? 0),
+    items: rows.map((r) => ({
+      id: String(r.id),
+      at: Number(r.at_ms),
+      actor: String(r.actor),
+      actorRoles: r.actor_roles as string[],
+      actorScope: String(r.actor_scope),
+      action: String(r.action),
+      method: String(r.method),
+      path: String(r.path),
+      targetType: String(r.target_type),
+      targetId: String(r.target_id),
+      ip: String(r.ip),
+      result: r.result as AuditEntry['result'],
+      status: Number(r.status),
+      detail: String(r.detail),
+    })),
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * Users: stored in ClickHouse (`users`, one row per change, newest wins), small enough to read
+ * on demand. Demo seeding creates one user per role plus a county-scoped auditor.
+ */
+import crypto from 'node:crypto';
+import { COUNTY_BY_CODE } from '@jianguan/rules';
+import { z } from 'zod';
+import { HubError } from '../errors.js';
+import { param, sql } from '../store/sql.js';
+import type { Store } from '../store/store.js';
+import { hashPassword } from './passwords.js';
+import { Role, type Principal } from './principal.js';
+
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  roles: Role[];
+  /** null = whole city. */
+  scope: string | null;
+  institutions: string[];
+  active: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface UserRow {
+  id: string;
+  username: string;
+  display_name: string;
+  roles: string[];
+  scope: string;
+  institutions: string[];
+  password_hash: string;
+  active: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export const County = z.string().refine((c) => COUNTY_BY_CODE.has(c), '不是河池市的区县代码');
+
+export const NewUserSchema = z.object({
+  username: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,31}$/, '用户名：2–32位小写字母、数字、点、横线'),
+  displayName: z.string().min(1).max(64),
+  roles: z.array(Role).min(1),
+  scope: County.nullable().default(null),
+  institutions: z.array(z.string().max(64)).default([]),
+  password: z.string().min(10, '密码至少10位').max(200),
+});
+export type NewUser = z.infer<typeof NewUserSchema>;
+
+export const UserPatchSchema = z.object({
+  displayName: z.string().min(1).max(64).optional(),
+  roles: z.array(Role).min(1).optional(),
+  scope: County.nullable().optional(),
+  institutions: z.array(z.string().max(64)).optional(),
+  active: z.boolean().optional(),
+  password: z.string().min(10).max(200).optional(),
+});
+export type UserPatch = z.infer<typeof UserPatchSchema>;
+
+const COLUMNS = sql`id, username, display_name, roles, scope, institutions, password_hash, active,
+  toUnixTimestamp64Milli(created_at) AS created_at, toUnixTimestamp64Milli(updated_at) AS updated_at`;
+
+function toUser(r: UserRow): User {
+  return {
+    id: r.id,
+    username: r.username,
+    displayName: r.display_name,
+    roles: r.roles.filter((x): x is Role => Role.safeParse(x).success),
+    scope: r.scope === '' ? null : r.scope,
+    institutions: r.institutions,
+    active: Number(r.active) === 1,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+export async function listUsers(store: Store): Promise<User[]> {
+  const rows = await store.query<UserRow>(sql`SELECT ${COLUMNS} FROM users FINAL ORDER BY username`);
+  return rows.map(toUser);
+}
+
+export async function findUserForLogin(store: Store, username: string): Promise<{ user: User; passwordHash: string } | undefined> {
+  const [r] = await store.query<UserRow>(sql`SELECT ${COLUMNS} FROM users FINAL WHERE username = ${param.String(username)} LIMIT 1`);
+  return r ? { user: toUser(r), passwordHash: r.password_hash } : undefined;
+}
+
+export async function getUser(store: Store, id: string): Promise<User | undefined> {
+  const [r] = await store.query<UserRow>(sql`SELECT ${COLUMNS} FROM users FINAL WHERE id = ${param.String(id)} LIMIT 1`);
+  return r ? toUser(r) : undefined;
+}
+
+async function getRow(store: Store, id: string): Promise<UserRow | undefined> {
+  const [r] = await store.query<UserRow>(sql`SELECT ${COLUMNS} FROM users FINAL WHERE id = ${param.String(id)} LIMIT 1`);
+  return r;
+}
+
+function rowOf(u: Omit<User, 'createdAt' | 'updatedAt'>, passwordHash: string, createdAt: number, updatedAt: number) {
+  return {
+    id: u.id,
+    username: u.username,
+    display_name: u.displayName,
+    roles: u.roles,
+    scope: u.scope ?? '',
+    institutions: u.institutions,
+    password_hash: passwordHash,
+    active: u.active ? 1 : 0,
+    created_at: createdAt,
+    updated_at: updatedAt,
+  };
+}
+
+export async function createUser(store: Store, input: NewUser): Promise<User> {
+  if (await findUserForLogin(store, input.username)) throw new HubError('USER_EXISTS', input.username);
+  const now = Date.now();
+  const user: User = {
+    id: `u-${crypto.randomUUID()}`,
+    username: input.username,
+    displayName: input.displayName,
+    roles: [...new Set(input.roles)],
+    scope: input.scope,
+    institutions: input.institutions,
+    active: true,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await store.insert('users', [rowOf(user, await hashPassword(input.password), now, now)]);
+  return user;
+}
+
+export async function updateUser(store: Store, id: string, patch: UserPatch): Promise<User> {
+  const cur = await getRow(store, id);
+  if (!cur) throw new HubError('NOT_FOUND', `user ${id}`);
+  const u = toUser(cur);
+  const next = {
+    ...u,
+    displayName: patch.displayName ?? u.displayName,
+    roles: patch.roles ? [...new Set(patch.roles)] : u.roles,
+    scope: patch.scope === undefined ? u.scope : patch.scope,
+    institutions: patch.institutions ?? u.institutions,
+    active: patch.active ?? u.active,
+  };
+  // updated_at must grow even for two changes in the same millisecond.
+  const now = Math.max(Date.now(), u.updatedAt + 1);
+  const hash = patch.password ? await hashPassword(patch.password) : cur.password_hash;
+  await store.insert('users', [rowOf(next, hash, u.createdAt, now)]);
+  return { ...next, updatedAt: now };
+}
+
+export function principalOf(u: User, sessionId: string): Principal {
+  return { userId: u.id, username: u.username, displayName: u.displayName, roles: u.roles, scope: u.scope, institutions: u.institutions, sessionId };
+}
+
+/** The password every demo user gets (JG_SEED_DEMO only). */
+export const DEMO_PASSWORD = 'jianguan-demo';
+
+export const DEMO_USERS: readonly Omit<NewUser, 'password'>[] = [
+  { username: 'wall', displayName: '指挥中心大屏', roles: ['wall_viewer'], scope: null, institutions: [] },
+  { username: 'auditor', displayName: '市级核查员', roles: ['auditor'], scope: null, institutions: [] },
+  { username: 'auditor-yz', displayName: '宜州区核查员', roles: ['auditor'], scope: '451203', institutions: [] },
+  { username: 'leader', displayName: '支队领导', roles: ['leader'], scope: null, institutions: [] },
+  { username: 'registry', displayName: '备案管理员', roles: ['registry_admin'], scope: null, institutions: [] },
+  { username: 'registry2', displayName: '备案复核员', roles: ['registry_admin'], scope: null, institutions: [] },
+  { username: 'rules', displayName: '规则管理员', roles: ['rule_admin'], scope: null, institutions: [] },
+  { username: 'admin', displayName: '系统管理员', roles: ['system_admin'], scope: null, institutions: [] },
+];
+
+/** Creates the demo users that do not exist yet; returns the names created. */
+export async function seedDemoUsers(store: Store): Promise<string[]> {
+  const existing = new Set((await listUsers(store)).map((u) => u.username));
+  const created: string[] = [];
+  for (const u of DEMO_USERS) {
+    if (existing.has(u.username)) continue;
+    await createUser(store, { ...u, password: DEMO_PASSWORD });
+    created.push(u.username);
+  }
+  return created;
+}

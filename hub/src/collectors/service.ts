@@ -1,0 +1,714 @@
+/**
+ * # Collector security — design note
+ *
+ * Who may send, and whether what arrives is what the counter sealed.
+ *
+ * ## Identity and admission (事前备案 for devices)
+ *
+ * Every collector record lives in the `collectors` table: institution, counter, origin, status
+ * (pending | approved | revoked), its Ed25519 public key (base64 SPKI DER) and, for static
+ * collectors, the SHA-256 of its token.
+ *
+ *   - static (JG_COLLECTORS_FILE / config.collectors, used by the demo, tests and bench): approved
+ *     from the start; authenticated by token. The first public key it presents with a valid proof
+ *     is registered (trust on first use); from then on the token alone is not enough — the
+ *     handshake must prove that same key (COLLECTOR_KEY_MISMATCH otherwise). A static collector
+ *     that never presents a key keeps working with its token and unsigned batches.
+ *   - enrolled: an unknown collector id presenting a key, a proof and `enrol` {institution,
+ *     counter} (or POST /api/v1/collectors/enrol) is recorded as pending. It may connect; its
+ *     batches are verified and chained like anyone's, then HELD: stored whole in `held_batches`
+ *     and acknowledged as durable, not evaluated. On approval they are evaluated in first_seq
+ *     order before any newer batch of that collector.
+ *   - revoked: refused at the handshake with COLLECTOR_REVOKED, its open sockets are closed and
+ *     any batch in flight is answered COLLECTOR_REVOKED. Its key stays refused for good; the
+ *     device re-filed with a new key (replaced PC, lost key file) enrols again and is pending
+ *     until approved. A key can only change through revocation and re-filing.
+ *
+ * ## The chain (tamper evidence)
+ *
+ * Batch format and canonical bytes: see hub/src/protocol (canonicalBatchHeader). For a collector
+ * with a registered key, each batch must carry batchSeq, prevHash and a signature that verifies
+ * over the canonical header *with the records digest recomputed from the records received*.
+ *   - signature missing or wrong (forged, or a record edited after signing) → refused,
+ *     BATCH_SIGNATURE_INVALID (not retryable), collector.tamper raised, nothing stored;
+ *   - batchSeq = tip + 1 and prevHash = tip hash → accepted, the chain advances;
+ *   - batchSeq > tip + 1 → accepted, the chain advances, collector.gap raised (batches sealed
+ *     by the collector never arrived);
+ *   - batchSeq ≤ tip with the hash accepted for that seq → a re-send (lost ack): processed again
+ *     (storage is idempotent), the chain does not move;
+ *   - anything else (same seq, other content; or prevHash not the tip) → refused,
+ *     BATCH_CHAIN_CONFLICT with the hub's tip, collector.tamper raised. The collector re-seals
+ *     its records on top of that tip, so data still flows and the evidence stays.
+ * The chain is per (collector, key fingerprint): a new key starts a new chain.
+ *
+ * ## Ordering and durability
+ *
+ * All batches of one collector go through `exclusive(collectorId)`: verify → chain check →
+ * process (store / dead-letter / hold) → chain row → ack. The chain row is written only after
+ * the batch is durable, so a hub that dies in between sees the re-send as `next` again; one that
+ * dies after it sees a replay. Gap warnings are raised before the chain row (so a failure in
+ * between re-raises the same deterministic id, never loses it). The tip is cached in memory and
+ * re-read from the store whenever a batch does not fit the cache (another hub replica may have
+ * moved it).
+ *
+ * ## Silence
+ *
+ * A periodic check (collectorCheckIntervalMs) treats a connected collector as seen now and saves
+ * last-seen times; an approved collector not seen for `silentMinutes` of *working* time (rules'
+ * work calendar) raises collector.silent once per episode (the episode is its last sign of life;
+ * time the hub itself was down does not count).
+ */
+import crypto from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Warning, WorkCalendar } from '@jianguan/rules';
+import { HubError, errorMessage, isHubError } from '../errors.js';
+import {
+  GENESIS_HASH,
+  type Batch,
+  type BatchAck,
+  type ChainTip,
+  type CollectorAuth,
+  type CollectorEnrol,
+  type CollectorInfo,
+  type CollectorStatusName,
+} from '../protocol/index.js';
+import type { Registry } from '../registry/registry.js';
+import type { Store } from '../store/store.js';
+import { keyFingerprint, parsePublicKey, sha256Hex, verifyAuthProof, verifyBatch } from './keys.js';
+import {
+  hashAt,
+  heldCounts,
+  insertChainRow,
+  insertHeld,
+  listHeld,
+  loadCollectorRecords,
+  loadSeen,
+  loadTip,
+  loadTips,
+  markReleased,
+  saveCollectorRecords,
+  saveSeen,
+  type ChainRow,
+  type CollectorRecord,
+} from './repo.js';
+import { CollectorWarnings, gapWarning, silentWarning, tamperWarning } from './warnings.js';
+import { workingMsBetween } from './working-time.js';
+
+export type ProcessedAck = Extract<BatchAck, { ok: true }>;
+
+export interface CollectorServiceDeps {
+  store: Store;
+  registry: Registry;
+  log: FastifyBaseLogger;
+  calendar: WorkCalendar;
+  /** Hands new warnings to the wall (WallBroadcaster.published). */
+  publish: (warnings: readonly Warning[]) => void;
+  /** Ingest's record path: validate, dead-letter, evaluate, store. Used to release held batches. */
+  process: (collectorId: string, batch: Batch) => Promise<ProcessedAck>;
+  /** Working minutes of silence before collector.silent. */
+  silentMinutes: number;
+  /** Period of the silence check; 0 = no timer (tests call checkSilence themselves). */
+  checkIntervalMs: number;
+  now?: () => number;
+}
+
+/** What a verified batch may do, decided under the collector's lock. */
+export interface Admission {
+  record: CollectorRecord;
+  hold: boolean;
+  /** Chain row to write once the batch is durable; absent for re-sends and keyless collectors. */
+  advance?: ChainRow;
+  gap?: { expected: number; got: number };
+}
+
+export interface StaticCredential {
+  collectorId: string;
+  institutionId: string;
+  token: string;
+}
+
+type ChainError = HubError & { chain?: ChainTip | null };
+
+function tokenMatches(token: string, sha: string): boolean {
+  if (!sha) return false;
+  const a = Buffer.from(sha256Hex(token), 'hex');
+  const b = Buffer.from(sha, 'hex');
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+export class CollectorService {
+  private records = new Map<string, CollectorRecord>();
+  /** Chain tips by `${collectorId}|${keyFingerprint}`. */
+  private readonly tips = new Map<string, ChainTip>();
+  private readonly lastSeen = new Map<string, number>();
+  private readonly seenDirty = new Map<string, number>();
+  private readonly sockets = new Map<string, number>();
+  private readonly keys = new Map<string, crypto.KeyObject>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Approved collectors that still have held batches to evaluate. */
+  private readonly pendingRelease = new Set<string>();
+  private identityChain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  private disconnector: (collectorId: string, reason: string) => void = () => {};
+  readonly warnings: CollectorWarnings;
+  readonly startedAt: number;
+
+  private constructor(private readonly deps: CollectorServiceDeps) {
+    this.warnings = new CollectorWarnings({ store: deps.store, registry: deps.registry, log: deps.log, publish: deps.publish });
+    this.startedAt = this.now();
+  }
+
+  static async create(deps: CollectorServiceDeps): Promise<CollectorService> {
+    const s = new CollectorService(deps);
+    await s.reload();
+    if (deps.checkIntervalMs > 0) {
+      s.timer = setInterval(() => void s.tick(), deps.checkIntervalMs);
+      s.timer.unref();
+    }
+    return s;
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  async reload(): Promise<void> {
+    const [records, tips, seen, held] = await Promise.all([
+      loadCollectorRecords(this.deps.store),
+      loadTips(this.deps.store),
+      loadSeen(this.deps.store),
+      heldCounts(this.deps.store),
+    ]);
+    this.records = new Map(records.map((r) => [r.collectorId, r]));
+    for (const t of tips) {
+      this.tips.set(`${t.collectorId}|${t.keyFingerprint}`, { batchSeq: t.batchSeq, hash: t.hash });
+      this.seen(t.collectorId, t.lastBatchAt, false);
+    }
+    for (const [id, at] of seen) this.seen(id, at, false);
+    for (const [id, n] of held) if (n > 0 && this.records.get(id)?.status === 'approved') this.pendingRelease.add(id);
+  }
+
+  /** Ingest registers how to close a collector's sockets (used on revoke). */
+  setDisconnector(fn: (collectorId: string, reason: string) => void): void {
+    this.disconnector = fn;
+  }
+
+  get(collectorId: string): CollectorRecord | undefined {
+    return this.records.get(collectorId);
+  }
+
+  /** Runs `fn` after every earlier call for the same collector has settled (batches in order). */
+  exclusive<T>(collectorId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(collectorId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(collectorId, tail);
+    void tail.then(() => {
+      if (this.locks.get(collectorId) === tail) this.locks.delete(collectorId);
+    });
+    return run;
+  }
+
+  /** Serialises changes to identities (enrolment, key registration, approval, revocation). */
+  private identity<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.identityChain.then(fn, fn);
+    this.identityChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private keyObject(rec: CollectorRecord): crypto.KeyObject {
+    let k = this.keys.get(rec.keyFingerprint);
+    if (!k) {
+      k = parsePublicKey(rec.publicKey);
+      if (!k) throw new HubError('COLLECTOR_KEY_MISMATCH', `${rec.collectorId}: the registered key cannot be parsed`);
+      this.keys.set(rec.keyFingerprint, k);
+    }
+    return k;
+  }
+
+  private tipOf(rec: CollectorRecord): ChainTip | undefined {
+    return this.tips.get(`${rec.collectorId}|${rec.keyFingerprint}`);
+  }
+
+  private async refreshTip(rec: CollectorRecord): Promise<ChainTip | undefined> {
+    const t = await loadTip(this.deps.store, rec.collectorId, rec.keyFingerprint);
+    const key = `${rec.collectorId}|${rec.keyFingerprint}`;
+    const cached = this.tips.get(key);
+    if (t && (!cached || t.batchSeq > cached.batchSeq)) this.tips.set(key, { batchSeq: t.batchSeq, hash: t.hash });
+    return this.tips.get(key);
+  }
+
+  // ---- registration ----------------------------------------------------------------------------
+
+  /**
+   * Static credentials (JG_COLLECTORS_FILE, config.collectors): new ones are approved at once;
+   * known ones get their token and institution updated and keep their key and status — a
+   * revoked collector stays revoked even if it is still in the file.
+   */
+  registerStatic(creds: readonly StaticCredential[]): Promise<void> {
+    return this.identity(async () => {
+      const now = this.now();
+      const changed: CollectorRecord[] = [];
+      for (const c of creds) {
+        const sha = sha256Hex(c.token);
+        const cur = this.records.get(c.collectorId);
+        if (!cur) {
+          changed.push({
+            collectorId: c.collectorId,
+            institutionId: c.institutionId,
+            tokenSha256: sha,
+            status: 'approved',
+            publicKey: '',
+            keyFingerprint: '',
+            counter: '',
+            origin: 'static',
+            enrolledAt: null,
+            approvedAt: now,
+            approvedBy: 'static',
+            revokedAt: null,
+            revokeReason: '',
+          });
+        } else if (cur.tokenSha256 !== sha || cur.institutionId !== c.institutionId) {
+          changed.push({ ...cur, tokenSha256: sha, institutionId: c.institutionId });
+        }
+      }
+      await saveCollectorRecords(this.deps.store, changed);
+      for (const r of changed) this.records.set(r.collectorId, r);
+    });
+  }
+
+  /**
+   * The /collect handshake. Resolves with the collector's record (status pending or approved) or
+   * throws AUTH_FAILED / COLLECTOR_REVOKED / COLLECTOR_KEY_MISMATCH / ENROL_INVALID.
+   */
+  async authenticate(auth: CollectorAuth): Promise<CollectorRecord> {
+    const now = this.now();
+    let proven = false;
+    if (auth.publicKey !== undefined) {
+      if (auth.ts === undefined || auth.proof === undefined) throw new HubError('AUTH_FAILED', 'publicKey given without ts and proof');
+      const p = verifyAuthProof({ collectorId: auth.collectorId, publicKey: auth.publicKey, ts: auth.ts, proof: auth.proof }, now);
+      if (!p.ok) throw new HubError('AUTH_FAILED', p.reason);
+      proven = true;
+    }
+    const rec = this.records.get(auth.collectorId);
+    if (!rec) {
+      if (auth.enrol && proven) {
+        return this.enrol({
+          collectorId: auth.collectorId,
+          institutionId: auth.enrol.institutionId,
+          counter: auth.enrol.counter,
+          publicKey: auth.publicKey!,
+          ts: auth.ts!,
+          proof: auth.proof!,
+        });
+      }
+      throw new HubError('AUTH_FAILED', `unknown collector ${auth.collectorId}${auth.enrol ? ' (enrolment needs publicKey, ts and proof)' : ''}`);
+    }
+    if (rec.status === 'revoked') {
+      // A revoked key stays revoked; a device re-filed with a new key waits for approval again.
+      if (auth.enrol && proven && auth.publicKey !== rec.publicKey) {
+        return this.refile(rec.collectorId, { institutionId: auth.enrol.institutionId, counter: auth.enrol.counter, publicKey: auth.publicKey! });
+      }
+      throw new HubError('COLLECTOR_REVOKED', `${rec.collectorId}${rec.revokeReason ? `: ${rec.revokeReason}` : ''}`);
+    }
+    if (auth.token !== undefined && rec.tokenSha256 && !tokenMatches(auth.token, rec.tokenSha256)) {
+      throw new HubError('AUTH_FAILED', 'unknown collector or wrong token');
+    }
+    if (rec.publicKey) {
+      if (!proven) throw new HubError('COLLECTOR_KEY_MISMATCH', `${rec.collectorId} has a registered key (${rec.keyFingerprint}); connect with it`);
+      if (auth.publicKey !== rec.publicKey) {
+        throw new HubError('COLLECTOR_KEY_MISMATCH', `${rec.collectorId} presented key ${keyFingerprint(auth.publicKey!)}, registered is ${rec.keyFingerprint}`);
+      }
+      return rec;
+    }
+    // No key registered yet: only a static collector can be here, and its token is the credential.
+    if (auth.token === undefined || !tokenMatches(auth.token, rec.tokenSha256)) throw new HubError('AUTH_FAILED', 'unknown collector or wrong token');
+    if (!proven) return rec;
+    // Trust on first use: this key is the collector's from now on.
+    return this.identity(async () => {
+      const cur = this.records.get(rec.collectorId)!;
+      if (cur.publicKey) {
+        if (cur.publicKey !== auth.publicKey) throw new HubError('COLLECTOR_KEY_MISMATCH', `${rec.collectorId}: another key was registered first`);
+        return cur;
+      }
+      const next: CollectorRecord = { ...cur, publicKey: auth.publicKey!, keyFingerprint: keyFingerprint(auth.publicKey!) };
+      await saveCollectorRecords(this.deps.store, [next]);
+      this.records.set(next.collectorId, next);
+      this.deps.log.info({ event: 'collector.key_registered', collectorId: next.collectorId, keyFingerprint: next.keyFingerprint });
+      return next;
+    });
+  }
+
+  /** An enrolment request (handshake or REST): unknown id → pending; known id with that key → as is. */
+  async enrol(req: CollectorEnrol): Promise<CollectorRecord> {
+    const p = verifyAuthProof({ collectorId: req.collectorId, publicKey: req.publicKey, ts: req.ts, proof: req.proof }, this.now());
+    if (!p.ok) throw new HubError('ENROL_INVALID', p.reason);
+    return this.identity(async () => {
+      const cur = this.records.get(req.collectorId);
+      if (cur) {
+        if (cur.status === 'revoked') {
+          if (cur.publicKey === req.publicKey) throw new HubError('COLLECTOR_REVOKED', cur.collectorId);
+          return this.refileLocked(cur.collectorId, req);
+        }
+        if (cur.publicKey !== req.publicKey) throw new HubError('COLLECTOR_KEY_MISMATCH', `${cur.collectorId} is already filed with another key (${cur.keyFingerprint})`);
+        return cur;
+      }
+      if (!this.deps.registry.institution(req.institutionId)) {
+        throw new HubError('ENROL_INVALID', `institutionId: ${req.institutionId} is not in the registry`);
+      }
+      const rec: CollectorRecord = {
+        collectorId: req.collectorId,
+        institutionId: req.institutionId,
+        tokenSha256: '',
+        status: 'pending',
+        publicKey: req.publicKey,
+        keyFingerprint: keyFingerprint(req.publicKey),
+        counter: req.counter,
+        origin: 'enrolled',
+        enrolledAt: this.now(),
+        approvedAt: null,
+        approvedBy: '',
+        revokedAt: null,
+        revokeReason: '',
+      };
+      await saveCollectorRecords(this.deps.store, [rec]);
+      this.records.set(rec.collectorId, rec);
+      this.deps.log.info({ event: 'collector.enrolled', collectorId: rec.collectorId, institutionId: rec.institutionId, counter: rec.counter, keyFingerprint: rec.keyFingerprint });
+      return rec;
+    });
+  }
+
+  /**
+   * Re-filing (a replaced PC, a lost key): a revoked collector presenting a *new* key with an
+   * enrolment becomes pending with that key — its old key stays refused — until approved.
+   */
+  private refile(collectorId: string, req: { institutionId: string; counter: string; publicKey: string }): Promise<CollectorRecord> {
+    return this.identity(() => this.refileLocked(collectorId, req));
+  }
+
+  private async refileLocked(collectorId: string, req: { institutionId: string; counter: string; publicKey: string }): Promise<CollectorRecord> {
+    const cur = this.records.get(collectorId);
+    if (!cur || cur.status !== 'revoked') throw new HubError('COLLECTOR_KEY_MISMATCH', `${collectorId} is not revoked; revoke it before filing a new key`);
+    if (!this.deps.registry.institution(req.institutionId)) throw new HubError('ENROL_INVALID', `institutionId: ${req.institutionId} is not in the registry`);
+    const next: CollectorRecord = {
+      ...cur,
+      institutionId: req.institutionId,
+      counter: req.counter || cur.counter,
+      status: 'pending',
+      publicKey: req.publicKey,
+      keyFingerprint: keyFingerprint(req.publicKey),
+      enrolledAt: this.now(),
+      approvedAt: null,
+      approvedBy: '',
+    };
+    await saveCollectorRecords(this.deps.store, [next]);
+    this.records.set(collectorId, next);
+    this.deps.log.info({ event: 'collector.refiled', collectorId, keyFingerprint: next.keyFingerprint, previousKey: cur.keyFingerprint });
+    return next;
+  }
+
+  /** Approves a pending (or re-instates a revoked) collector; its held batches are then evaluated in order. */
+  async approve(collectorId: string, by = ''): Promise<CollectorRecord> {
+    const rec = await this.identity(async () => {
+      const cur = this.records.get(collectorId);
+      if (!cur) throw new HubError('NOT_FOUND', `collector ${collectorId}`);
+      if (cur.status === 'approved') return cur;
+      const next: CollectorRecord = { ...cur, status: 'approved', approvedAt: this.now(), approvedBy: by, revokedAt: null, revokeReason: '' };
+      await saveCollectorRecords(this.deps.store, [next]);
+      this.records.set(collectorId, next);
+      this.deps.log.info({ event: 'collector.approved', collectorId, by });
+      return next;
+    });
+    this.pendingRelease.add(collectorId);
+    // In the background: an approval answers at once. Newer batches of this collector wait for
+    // the release (admit() finishes it first), so evaluation order holds either way.
+    void this.releaseHeld(collectorId).catch((e) => this.deps.log.error({ event: 'collector.release_failed', collectorId, err: errorMessage(e) }));
+    return rec;
+  }
+
+  async revoke(collectorId: string, reason = '', by = ''): Promise<CollectorRecord> {
+    const rec = await this.identity(async () => {
+      const cur = this.records.get(collectorId);
+      if (!cur) throw new HubError('NOT_FOUND', `collector ${collectorId}`);
+      const next: CollectorRecord = { ...cur, status: 'revoked', revokedAt: this.now(), revokeReason: reason };
+      await saveCollectorRecords(this.deps.store, [next]);
+      this.records.set(collectorId, next);
+      this.deps.log.warn({ event: 'collector.revoked', collectorId, reason, by });
+      return next;
+    });
+    this.pendingRelease.delete(collectorId);
+    this.disconnector(collectorId, `COLLECTOR_REVOKED${reason ? `: ${reason}` : ''}`);
+    return rec;
+  }
+
+  /** Evaluates the held batches of an approved collector, in order. Returns how many. */
+  releaseHeld(collectorId: string): Promise<number> {
+    return this.exclusive(collectorId, () => this.releaseLocked(collectorId));
+  }
+
+  private async releaseLocked(collectorId: string): Promise<number> {
+    if (this.records.get(collectorId)?.status !== 'approved') return 0;
+    const held = await listHeld(this.deps.store, collectorId);
+    for (const h of held) {
+      const batch = JSON.parse(h.payload) as Batch;
+      const ack = await this.deps.process(collectorId, batch);
+      await markReleased(this.deps.store, h, this.now());
+      this.deps.log.info({ event: 'batch.released', collectorId, batchId: h.batchId, stored: ack.stored, rejected: ack.rejected.length, warnings: ack.warnings });
+    }
+    this.pendingRelease.delete(collectorId);
+    return held.length;
+  }
+
+  // ---- batches ------------------------------------------------------------------------------------
+
+  /**
+   * Verifies a batch and decides what happens to it. Call under exclusive(collectorId). Throws
+   * COLLECTOR_REVOKED, BATCH_SIGNATURE_INVALID or BATCH_CHAIN_CONFLICT (raising collector.tamper
+   * for the last two).
+   */
+  async admit(collectorId: string, batch: Batch): Promise<Admission> {
+    let rec = this.records.get(collectorId);
+    if (!rec || rec.status === 'revoked') throw new HubError('COLLECTOR_REVOKED', collectorId);
+    if (rec.status === 'approved' && this.pendingRelease.has(collectorId)) {
+      // Held batches come first; if they cannot be evaluated now, neither can this one.
+      try {
+        await this.releaseLocked(collectorId);
+      } catch (e) {
+        throw isHubError(e) && e.retryable ? e : new HubError('EVALUATION_FAILED', `held batches of ${collectorId}: ${errorMessage(e)}`, { cause: e });
+      }
+      rec = this.records.get(collectorId)!;
+    }
+    const hold = rec.status === 'pending';
+    if (!rec.publicKey) return { record: rec, hold };
+
+    const now = this.now();
+    const v = verifyBatch(batch, this.keyObject(rec));
+    if (!v.ok) {
+      await this.warnings.raise(
+        tamperWarning({
+          collectorId,
+          institutionId: rec.institutionId,
+          batchId: batch.batchId,
+          batchSeq: batch.batchSeq,
+          reason: v.reason,
+          fingerprint: sha256Hex(`${v.digest}|${batch.prevHash ?? ''}|${batch.signature ?? ''}`).slice(0, 32),
+          at: now,
+        }),
+      );
+      throw new HubError('BATCH_SIGNATURE_INVALID', `${batch.batchId}: ${v.reason}`);
+    }
+    const seq = batch.batchSeq!;
+    const prev = batch.prevHash!;
+    const row: ChainRow = {
+      collectorId,
+      keyFingerprint: rec.keyFingerprint,
+      batchSeq: seq,
+      batchId: batch.batchId,
+      hash: v.hash,
+      prevHash: prev,
+      firstSeq: batch.firstSeq,
+      lastSeq: batch.lastSeq,
+      records: batch.records.length,
+      held: hold,
+      receivedAt: now,
+    };
+
+    const decide = async (tip: ChainTip | undefined): Promise<Admission | { conflict: string }> => {
+      const expected = (tip?.batchSeq ?? 0) + 1;
+      const tipHash = tip?.hash ?? GENESIS_HASH;
+      if (seq === expected) return prev === tipHash ? { record: rec, hold, advance: row } : { conflict: tipHash };
+      if (seq > expected) return { record: rec, hold, advance: row, gap: { expected, got: seq } };
+      const known = seq === tip!.batchSeq ? tip!.hash : await hashAt(this.deps.store, collectorId, rec.keyFingerprint, seq);
+      return known === v.hash ? { record: rec, hold } : { conflict: known ?? '' };
+    };
+    let d = await decide(this.tipOf(rec));
+    if ('conflict' in d || d.gap) d = await decide(await this.refreshTip(rec)); // the cache may be stale
+    if ('conflict' in d) {
+      const tip = this.tipOf(rec) ?? null;
+      await this.warnings.raise(
+        tamperWarning({
+          collectorId,
+          institutionId: rec.institutionId,
+          batchId: batch.batchId,
+          batchSeq: seq,
+          reason: 'chain_conflict',
+          fingerprint: v.hash,
+          expectedPrev: d.conflict,
+          gotPrev: prev,
+          at: now,
+        }),
+      );
+      const err: ChainError = new HubError('BATCH_CHAIN_CONFLICT', `${batch.batchId}: batch ${seq} does not continue the accepted chain (tip ${tip?.batchSeq ?? 0})`);
+      err.chain = tip;
+      throw err;
+    }
+    return d;
+  }
+
+  /** Stores a batch of a pending collector whole, for evaluation on approval. */
+  async hold(adm: Admission, batch: Batch): Promise<ProcessedAck> {
+    await insertHeld(this.deps.store, {
+      collectorId: adm.record.collectorId,
+      batchId: batch.batchId,
+      batchSeq: batch.batchSeq ?? 0,
+      firstSeq: batch.firstSeq,
+      lastSeq: batch.lastSeq,
+      records: batch.records.length,
+      payload: JSON.stringify(batch),
+      receivedAt: this.now(),
+    });
+    this.deps.log.info({ event: 'batch.held', collectorId: adm.record.collectorId, batchId: batch.batchId, records: batch.records.length });
+    return { ok: true, batchId: batch.batchId, stored: 0, rejected: [], warnings: 0, held: true };
+  }
+
+  /** After the batch is durable: gap warning, then the chain row (see the design note), then last seen. */
+  async commit(adm: Admission, batch: Batch): Promise<void> {
+    const rec = adm.record;
+    if (adm.gap) {
+      await this.warnings.raise(
+        gapWarning({
+          collectorId: rec.collectorId,
+          institutionId: rec.institutionId,
+          batchId: batch.batchId,
+          keyFingerprint: rec.keyFingerprint,
+          expected: adm.gap.expected,
+          got: adm.gap.got,
+          at: this.now(),
+        }),
+      );
+    }
+    if (adm.advance) {
+      await insertChainRow(this.deps.store, adm.advance);
+      const key = `${rec.collectorId}|${rec.keyFingerprint}`;
+      const cur = this.tips.get(key);
+      if (!cur || adm.advance.batchSeq > cur.batchSeq) this.tips.set(key, { batchSeq: adm.advance.batchSeq, hash: adm.advance.hash });
+    }
+    this.seen(rec.collectorId, this.now());
+  }
+
+  /** What hub.hello tells a collector: its status and the chain tip for its key. */
+  async hello(collectorId: string): Promise<{ status: CollectorStatusName; chain: ChainTip | null }> {
+    const rec = this.records.get(collectorId);
+    if (!rec) return { status: 'revoked', chain: null };
+    const chain = rec.publicKey ? ((await this.refreshTip(rec).catch(() => this.tipOf(rec))) ?? null) : null;
+    return { status: rec.status, chain };
+  }
+
+  // ---- presence and silence ---------------------------------------------------------------------
+
+  private seen(collectorId: string, at: number, dirty = true): void {
+    if (at > (this.lastSeen.get(collectorId) ?? 0)) {
+      this.lastSeen.set(collectorId, at);
+      if (dirty) this.seenDirty.set(collectorId, at);
+    }
+  }
+
+  connected(collectorId: string): void {
+    this.sockets.set(collectorId, (this.sockets.get(collectorId) ?? 0) + 1);
+    this.seen(collectorId, this.now());
+  }
+
+  disconnected(collectorId: string): void {
+    const n = (this.sockets.get(collectorId) ?? 1) - 1;
+    if (n > 0) this.sockets.set(collectorId, n);
+    else this.sockets.delete(collectorId);
+    this.seen(collectorId, this.now());
+  }
+
+  /**
+   * Raises collector.silent for approved collectors unseen for `silentMinutes` of working time.
+   * Returns the warnings raised now. `now` may be given (tests move time forward).
+   */
+  async checkSilence(now = this.now()): Promise<Warning[]> {
+    for (const id of this.sockets.keys()) this.seen(id, now);
+    const raised: Warning[] = [];
+    if (!this.deps.calendar.isWorkingTime(now)) return raised;
+    const thresholdMs = this.deps.silentMinutes * 60_000;
+    for (const rec of this.records.values()) {
+      if (rec.status !== 'approved' || this.sockets.has(rec.collectorId)) continue;
+      const last = this.lastSeen.get(rec.collectorId) ?? null;
+      const since = last ?? rec.approvedAt ?? this.startedAt;
+      // Time the hub was not running is not the collector's silence.
+      const silentMs = workingMsBetween(this.deps.calendar, Math.max(since, this.startedAt), now);
+      if (silentMs < thresholdMs) continue;
+      const w = await this.warnings.raise(
+        silentWarning({
+          collectorId: rec.collectorId,
+          institutionId: rec.institutionId,
+          institutionName: this.deps.registry.institution(rec.institutionId)?.name ?? rec.institutionId,
+          lastSeenAt: last,
+          since,
+          silentMinutes: Math.floor(silentMs / 60_000),
+          thresholdMinutes: this.deps.silentMinutes,
+          at: now,
+        }),
+      );
+      if (w) raised.push(w);
+    }
+    return raised;
+  }
+
+  /** Saves last-seen times changed since the previous save. */
+  async saveSeen(): Promise<void> {
+    if (this.seenDirty.size === 0) return;
+    const batch = new Map(this.seenDirty);
+    this.seenDirty.clear();
+    try {
+      await saveSeen(this.deps.store, batch);
+    } catch (e) {
+      for (const [id, at] of batch) if (!this.seenDirty.has(id)) this.seenDirty.set(id, at);
+      throw e;
+    }
+  }
+
+  /** One periodic pass: silence, last-seen times, held batches whose release failed before. */
+  tick(): Promise<void> {
+    this.checking ??= (async () => {
+      try {
+        await this.checkSilence();
+        await this.saveSeen();
+        for (const id of [...this.pendingRelease]) await this.releaseHeld(id);
+      } catch (e) {
+        this.deps.log.warn({ event: 'collector.check_failed', err: errorMessage(e) });
+      } finally {
+        this.checking = undefined;
+      }
+    })();
+    return this.checking;
+  }
+
+  // ---- listing ------------------------------------------------------------------------------------
+
+  async list(): Promise<CollectorInfo[]> {
+    const held = await heldCounts(this.deps.store);
+    return [...this.records.values()].map((r) => this.info(r, held.get(r.collectorId) ?? 0));
+  }
+
+  info(r: CollectorRecord, heldBatches = 0): CollectorInfo {
+    return {
+      collectorId: r.collectorId,
+      institutionId: r.institutionId,
+      institutionName: this.deps.registry.institution(r.institutionId)?.name ?? r.institutionId,
+      counter: r.counter,
+      origin: r.origin,
+      status: r.status,
+      keyFingerprint: r.keyFingerprint,
+      enrolledAt: r.enrolledAt,
+      approvedAt: r.approvedAt,
+      revokedAt: r.revokedAt,
+      revokeReason: r.revokeReason,
+      lastSeenAt: this.sockets.has(r.collectorId) ? this.now() : (this.lastSeen.get(r.collectorId) ?? null),
+      lastBatchSeq: this.tipOf(r)?.batchSeq ?? null,
+      connected: this.sockets.has(r.collectorId),
+      heldBatches,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.checking;
+    await this.saveSeen().catch((e) => this.deps.log.warn({ event: 'collector.seen_save_failed', err: errorMessage(e) }));
+  }
+}

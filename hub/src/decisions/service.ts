@@ -1,0 +1,151 @@
+/**
+ * The synchronous hold path (实时干预): "may this transaction go ahead?"
+ *
+ * Design note
+ * -----------
+ * - Only the blocking rules of the rule set in force run (engine.evaluateBlocking).
+ * - Rule state is READ, never written: the context's states are the peek views of
+ *   jobs/rule-state.ts, which answer exactly what the writing state would answer now (a known
+ *   transaction id gets its stored answer) and record nothing. The decision is advisory; the
+ *   real record arrives later through ingest and is evaluated (and recorded) there. Stateful hold
+ *   rules in the built-in pack: counter.concurrent_terminals (interval), check.photo_reuse and
+ *   inspection.photo_reuse (fingerprint), vehicle.good_plate_repeat and vehicle.temp_plate_repeat
+ *   (window), vehicle.temp_plate_registered (sequence). Every other hold rule is stateless.
+ *   Consequence: two decisions asked for in a row (neither ingested yet) do not see each other;
+ *   a hold that depends on the first one's record is raised when that record is ingested.
+ * - Every decision is logged to `decisions` (migration 020) with its reasons. Rows are written in
+ *   batches every `flushMs` (and on close), so the answer never waits for ClickHouse; a crash
+ *   loses at most the last `flushMs` of the decision log, never an answer.
+ */
+import crypto from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { CompiledRuleEngine, EvaluationContext, Transaction, WorkCalendar } from '@jianguan/rules';
+import { errorMessage } from '../errors.js';
+import type { PeekRuleStates } from '../jobs/rule-state.js';
+import type { DecisionAck, DecisionReason } from '../protocol/index.js';
+import type { Registry } from '../registry/registry.js';
+import type { Store } from '../store/store.js';
+
+export type DecisionAnswer = Extract<DecisionAck, { ok: true }> & { transactionId: string };
+
+export interface DecisionServiceDeps {
+  store: Store;
+  registry: Registry;
+  calendar: WorkCalendar;
+  /** The rule set in force now. */
+  engine: () => CompiledRuleEngine;
+  peek: PeekRuleStates;
+  log: FastifyBaseLogger;
+  /** Decision log batching interval. */
+  flushMs: number;
+}
+
+export interface DecisionMeta {
+  requestId?: string | undefined;
+  /** `collector:<id>` or the user name. */
+  requestedBy: string;
+  channel: 'http' | 'socket';
+}
+
+const MAX_BUFFER = 50_000;
+
+export class DecisionService {
+  private buffer: Record<string, unknown>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly ctx: EvaluationContext;
+
+  constructor(private readonly deps: DecisionServiceDeps) {
+    this.ctx = {
+      registry: deps.registry,
+      calendar: deps.calendar,
+      state: deps.peek.state,
+      intervals: deps.peek.intervals,
+      fingerprints: deps.peek.fingerprints,
+      sequences: deps.peek.sequences,
+    };
+  }
+
+  async decide(txn: Transaction, meta: DecisionMeta): Promise<DecisionAnswer> {
+    const t0 = performance.now();
+    const engine = this.deps.engine();
+    const hits = await engine.evaluateBlocking(txn, this.ctx);
+    const reasons: DecisionReason[] = hits.map((h) => ({
+      ruleId: h.rule.id,
+      ruleName: h.rule.name,
+      severity: h.rule.severity,
+      explanation: h.explanation,
+      values: { ...h.values },
+    }));
+    const decidedAt = Date.now();
+    const ms = Math.round((performance.now() - t0) * 1000) / 1000;
+    const decision = reasons.length > 0 ? 'hold' : 'allow';
+    const requestId = meta.requestId ?? `d-${crypto.randomUUID()}`;
+    this.log({
+      request_id: requestId,
+      transaction_id: txn.id,
+      collector_id: txn.collectorId,
+      institution_id: txn.institutionId,
+      county: this.deps.registry.institution(txn.institutionId)?.county ?? '',
+      channel: meta.channel,
+      requested_by: meta.requestedBy,
+      decision,
+      reasons: JSON.stringify(reasons),
+      rule_ids: reasons.map((r) => r.ruleId),
+      rule_set: engine.version,
+      ms,
+      kind: txn.kind,
+      ywlx: txn.ywlx ?? '',
+      staff_id: txn.staffId ?? '',
+      lsh: txn.lsh ?? '',
+      occurred_at: txn.occurredAt,
+      decided_at: decidedAt,
+      transaction: JSON.stringify(txn),
+    });
+    return { ok: true, requestId, transactionId: txn.id, decision, reasons, ruleSetVersion: engine.version, ms, decidedAt, postCheck: decision === 'hold' };
+  }
+
+  private log(row: Record<string, unknown>): void {
+    if (this.buffer.length >= MAX_BUFFER) {
+      this.deps.log.error({ event: 'decision.log_dropped', requestId: row.request_id });
+      return;
+    }
+    this.buffer.push(row);
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.deps.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes the buffered decision rows (serialised; a failed write keeps its rows for the next one). */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.buffer.length === 0) return;
+      const rows = this.buffer;
+      this.buffer = [];
+      try {
+        await this.deps.store.insert('decisions', rows);
+      } catch (e) {
+        this.deps.log.error({ event: 'decision.log_failed', rows: rows.length, err: errorMessage(e) });
+        this.buffer = [...rows, ...this.buffer].slice(0, MAX_BUFFER);
+        if (!this.timer) {
+          this.timer = setTimeout(() => {
+            this.timer = undefined;
+            void this.flush();
+          }, Math.max(this.deps.flushMs, 1000));
+          this.timer.unref();
+        }
+      }
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The monthly institution score (domain.md §8), as pure functions.
+ *
+ * Start at 100 and deduct per category, each capped at its weight (configurable per
+ * institution type):
+ *
+ *   compliance (合规, 40), quality (质量, 25), integrity (诚信, 20):
+ *     deduction_c = min(W_c, factor × P_c × 100 / max(V, minVolume))
+ *     P_c = Σ severity points of the institution's CONFIRMED warnings of category c in the month
+ *           (high 3, medium 2, low 1 — the net of the deduction ledger, so a warning later found
+ *           to be a false alarm no longer counts), V = transactions in the month;
+ *     i.e. severity-weighted confirmed warnings per 100 transactions, times `factor`.
+ *   responsiveness (响应, 15):
+ *     deduction_r = W_r × escalated / warnings  (share of the month's warnings that went overdue,
+ *     超期督办; 0 when there were none).
+ *
+ *   score = round2(100 − Σ deductions); grade A ≥ 90, B ≥ 75, C ≥ 60, else D; any confirmed
+ *   warning of a veto rule (forged data, impersonation, operating unfiled) forces D.
+ *   Ranking: within the institution type, by score descending (ties share a rank).
+ *
+ * Categories come from the rule id (patterns below); everything else is compliance.
+ */
+import { InstitutionType as InstitutionTypeSchema, type InstitutionType } from '@jianguan/rules';
+import { z } from 'zod';
+
+export const CATEGORIES = ['compliance', 'quality', 'integrity', 'responsiveness'] as const;
+export type Category = (typeof CATEGORIES)[number];
+export const CATEGORY_LABELS: Readonly<Record<Category, string>> = { compliance: '合规', quality: '质量', integrity: '诚信', responsiveness: '响应' };
+
+export type Grade = 'A' | 'B' | 'C' | 'D';
+export const GRADE_LABELS: Readonly<Record<Grade, string>> = { A: '优秀', B: '良好', C: '警示', D: '不合格' };
+
+export interface TypeWeights {
+  weights: Record<Category, number>;
+  factor: number;
+  minVolume: number;
+}
+
+export interface EvaluationConfig extends TypeWeights {
+  severityPoints: Record<'high' | 'medium' | 'low', number>;
+  grades: { A: number; B: number; C: number };
+  vetoRules: readonly string[];
+  qualityRules: RegExp;
+  integrityRules: RegExp;
+  /** Overrides per institution type (one benchmark per type). */
+  byType: Partial<Record<InstitutionType, Partial<TypeWeights>>>;
+}
+
+export const DEFAULT_EVALUATION: EvaluationConfig = {
+  weights: { compliance: 40, quality: 25, integrity: 20, responsiveness: 15 },
+  factor: 4,
+  minVolume: 100,
+  severityPoints: { high: 3, medium: 2, low: 1 },
+  grades: { A: 90, B: 75, C: 60 },
+  vetoRules: [
+    'inspection.identical_measurements',
+    'check.photo_reuse',
+    'inspection.photo_reuse',
+    'exam.identity_mismatch',
+    'check.inspector_unfiled',
+    'exam.examiner_unfiled',
+    'medical.doctor_unfiled',
+    'inspection.station_suspended',
+  ],
+  qualityRules: /refusal|no_show|repeated|rejection|long_wait|long_handling/,
+  integrityRules: /short|below|identical|photo|identity|pass_rate|manual_scoring/,
+  byType: {},
+};
+
+export function weightsFor(cfg: EvaluationConfig, type: string): TypeWeights {
+  const o = cfg.byType[type as InstitutionType] ?? {};
+  return { weights: { ...cfg.weights, ...(o.weights ?? {}) }, factor: o.factor ?? cfg.factor, minVolume: o.minVolume ?? cfg.minVolume };
+}
+
+export function categoryOf(cfg: EvaluationConfig, ruleId: string): Exclude<Category, 'responsiveness'> {
+  if (cfg.qualityRules.test(ruleId)) return 'quality';
+  if (cfg.integrityRules.test(ruleId)) return 'integrity';
+  return 'compliance';
+}
+
+export function severityPoints(cfg: EvaluationConfig, severity: string): number {
+  return cfg.severityPoints[severity as 'high' | 'medium' | 'low'] ?? cfg.severityPoints.low;
+}
+
+export interface MonthInput {
+  institutionId: string;
+  type: string;
+  transactions: number;
+  warnings: number;
+  escalated: number;
+  /** Net ledger points per category (confirmed warnings). */
+  points: Partial<Record<Exclude<Category, 'responsiveness'>, number>>;
+  vetoRules: string[];
+}
+
+export interface MonthScore {
+  deductions: Record<Category, number>;
+  score: number;
+  grade: Grade;
+  veto: boolean;
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+export function scoreMonth(cfg: EvaluationConfig, m: MonthInput): MonthScore {
+  const w = weightsFor(cfg, m.type);
+  const per100 = 100 / Math.max(m.transactions, w.minVolume);
+  const d = (c: Exclude<Category, 'responsiveness'>) => round2(Math.min(w.weights[c], w.factor * (m.points[c] ?? 0) * per100));
+  const deductions: Record<Category, number> = {
+    compliance: d('compliance'),
+    quality: d('quality'),
+    integrity: d('integrity'),
+    responsiveness: m.warnings > 0 ? round2(w.weights.responsiveness * (m.escalated / m.warnings)) : 0,
+  };
+  const score = round2(Math.max(0, 100 - CATEGORIES.reduce((s, c) => s + deductions[c], 0)));
+  const veto = m.vetoRules.length > 0;
+  const grade: Grade = veto ? 'D' : score >= cfg.grades.A ? 'A' : score >= cfg.grades.B ? 'B' : score >= cfg.grades.C ? 'C' : 'D';
+  return { deductions, score, grade, veto };
+}
+
+/** Competition ranking (1, 2, 2, 4) by score descending within each type. */
+export function rankWithinType<T extends { type: string; score: number; institutionId: string }>(rows: readonly T[]): Map<string, { rank: number; of: number }> {
+  const out = new Map<string, { rank: number; of: number }>();
+  const byType = new Map<string, T[]>();
+  for (const r of rows) byType.set(r.type, [...(byType.get(r.type) ?? []), r]);
+  for (const list of byType.values()) {
+    const sorted = [...list].sort((a, b) => b.score - a.score || a.institutionId.localeCompare(b.institutionId));
+    sorted.forEach((r, i) => {
+      const rank = i > 0 && sorted[i - 1]!.score === r.score ? out.get(sorted[i - 1]!.institutionId)!.rank : i + 1;
+      out.set(r.institutionId, { rank, of: sorted.length });
+    });
+  }
+  return out;
+}
+
+const CST_MS = 8 * 3_600_000;
+/** [from, to) epoch ms of a local month 'YYYY-MM'. */
+export function monthRange(month: string): { from: number; to: number } {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return { from: Date.UTC(y, m - 1, 1) - CST_MS, to: Date.UTC(y, m, 1) - CST_MS };
+}
+
+export function monthOf(ms: number): string {
+  return new Date(ms + CST_MS).toISOString().slice(0, 7);
+}
+
+export function previousMonths(month: string, n: number): string[] {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  const out: string[] = [];
+  for (let i = n - 1; i >= 0; i--) {
+    const d = new Date(Date.UTC(y, m - 1 - i, 1));
+    out.push(d.toISOString().slice(0, 7));
+  }
+  return out;
+}
+
+const Weights = z.object({ compliance: z.number().min(0), quality: z.number().min(0), integrity: z.number().min(0), responsiveness: z.number().min(0) });
+const TypeOverride = z.object({ weights: Weights.partial().optional(), factor: z.number().min(0).optional(), minVolume: z.number().int().min(1).optional() });
+
+/** The shape of JG_EVALUATION_FILE: every field optional, merged over DEFAULT_EVALUATION. */
+export const EvaluationOverrides = z
+  .object({
+    weights: Weights.partial().optional(),
+    factor: z.number().min(0).optional(),
+    minVolume: z.number().int().min(1).optional(),
+    severityPoints: z.object({ high: z.number().min(0), medium: z.number().min(0), low: z.number().min(0) }).partial().optional(),
+    grades: z.object({ A: z.number(), B: z.number(), C: z.number() }).partial().optional(),
+    vetoRules: z.array(z.string()).optional(),
+    qualityRules: z.string().optional(),
+    integrityRules: z.string().optional(),
+    byType: z.partialRecord(InstitutionTypeSchema, TypeOverride).optional(),
+  })
+  .strict();
+export type EvaluationOverrides = z.infer<typeof EvaluationOverrides>;
+
+export function withOverrides(base: EvaluationConfig, o: EvaluationOverrides): EvaluationConfig {
+  const byType: EvaluationConfig['byType'] = { ...base.byType };
+  for (const [t, v] of Object.entries(o.byType ?? {})) {
+    const prev = byType[t as InstitutionType] ?? {};
+    byType[t as InstitutionType] = { ...prev, ...v, weights: { ...(prev.weights ?? {}), ...(v?.weights ?? {}) } as Record<Category, number> };
+  }
+  return {
+    ...base,
+    weights: { ...base.weights, ...(o.weights ?? {}) },
+    factor: o.factor ?? base.factor,
+    minVolume: o.minVolume ?? base.minVolume,
+    severityPoints: { ...base.severityPoints, ...(o.severityPoints ?? {}) },
+    grades: { ...base.grades, ...(o.grades ?? {}) },
+    vetoRules: o.vetoRules ?? base.vetoRules,
+    qualityRules: o.qualityRules ? new RegExp(o.qualityRules) : base.qualityRules,
+    integrityRules: o.integrityRules ? new RegExp(o.integrityRules) : base.integrityRules,
+    byType,
+  };
+}

@@ -1,0 +1,394 @@
+/**
+ * Redis implementations of the interval, fingerprint and sequence rule states (contracts in
+ * rules/src/engine/types.ts; exact in-memory references in rules/src/engine/*-state.ts), plus
+ * read-only "peek" variants of all four states for the synchronous hold path.
+ *
+ * Design note
+ * -----------
+ * One Lua script per call, so every call is atomic per key and concurrent workers never race.
+ * All keys of one call share a Redis Cluster hash tag (`{<key>}`).
+ *
+ *   interval     <ns>:iv:{k}   hash  id → rec(member, start, end, answer…)
+ *                <ns>:ive:{k}  zset  id scored by end (candidates: end > start)
+ *                <ns>:ivm:{k}  string: largest start recorded (retention horizon)
+ *   fingerprint  <ns>:fp:{k}:f   zset  rec(id, owner) scored by at
+ *                <ns>:fpa:{k}:f  hash  id → rec(at, answer…)   (answers are remembered per id)
+ *                <ns>:fpn:{k}:f  string: newest at
+ *   sequence     <ns>:sq:{k}:e   zset  id scored by at (ZADD NX: the first time of an id is kept)
+ *                <ns>:sqa:{k}:e  hash  asker id → rec(at[, id, at])  (null answers have one field)
+ *                <ns>:sqz:{k}:e  zset  asker id scored by the asker's at (to prune answers)
+ *                <ns>:sqn:{k}:e  string: newest at over records and answers
+ *
+ * Values are length-prefixed records (`<len>:<bytes>` repeated), so ids, members and owners may
+ * hold any character. Times travel as the caller's decimal strings and come back as Redis score
+ * strings or `%.17g`, both of which JavaScript's Number() parses back to the same double.
+ * Ties on ids are broken by byte order in Lua (UTF-8 byte order = code-point order, which equals
+ * the reference implementation's UTF-16 code-unit order for every id outside the surrogate
+ * range; ids here are ASCII). Lua's `<` on strings is locale-dependent, so it is not used.
+ *
+ * Each script follows its reference step by step, including the order "compute the answer →
+ * record → prune" and which calls move the retention horizon (a known id neither records nor
+ * prunes), so a replay of any call sequence gives the same answers as the memory state
+ * (hub/test/rule-state.test.ts checks this on random sequences with re-deliveries).
+ *
+ * Peek mode (write = 0) computes exactly the answer a write call would give at this moment —
+ * the stored answer for a known id — and writes nothing. The hold path (hub/src/decisions/)
+ * uses it: a decision is advisory, the real record arrives later through ingest.
+ * Keys expire `retainMs` (rounded up) after their last write, as the contract allows.
+ */
+import type { Redis } from 'ioredis';
+import type {
+  FingerprintMatch,
+  FingerprintState,
+  IntervalConflict,
+  IntervalState,
+  SequenceMatch,
+  SequenceState,
+  WindowState,
+} from '@jianguan/rules';
+
+const LUA_COMMON = `
+local function rec(t)
+  local out = {}
+  for i = 1, #t do
+    local s = tostring(t[i])
+    out[#out + 1] = #s .. ':' .. s
+  end
+  return table.concat(out)
+end
+local function unrec(s)
+  local t = {}
+  local i = 1
+  while i <= #s do
+    local c = string.find(s, ':', i, true)
+    local n = tonumber(string.sub(s, i, c - 1))
+    t[#t + 1] = string.sub(s, c + 1, c + n)
+    i = c + 1 + n
+  end
+  return t
+end
+local function num(x) return string.format('%.17g', x) end
+local function lt(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local function hdel_all(key, ids)
+  for i = 1, #ids, 500 do
+    redis.call('HDEL', key, unpack(ids, i, math.min(i + 499, #ids)))
+  end
+end
+`;
+
+// KEYS: iv, ive, ivm. ARGV: id, member, start, end, retainMs, write (1|0), expireMs.
+// Returns {overlapMs, otherId, otherMember, otherStart, otherEnd} ('' fields when no overlap).
+const INTERVAL_LUA = `${LUA_COMMON}
+local id, member = ARGV[1], ARGV[2]
+local s, e = tonumber(ARGV[3]), tonumber(ARGV[4])
+local retain = tonumber(ARGV[5])
+local known = redis.call('HGET', KEYS[1], id)
+if known then
+  local r = unrec(known)
+  return {r[4], r[5], r[6], r[7], r[8]}
+end
+local cands = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[3], '+inf')
+local best, bestMs, bestRec = nil, 0, nil
+for i = 1, #cands, 500 do
+  local chunk = {unpack(cands, i, math.min(i + 499, #cands))}
+  local recs = redis.call('HMGET', KEYS[1], unpack(chunk))
+  for j = 1, #chunk do
+    if recs[j] then
+      local r = unrec(recs[j])
+      local es, ee = tonumber(r[2]), tonumber(r[3])
+      if r[1] ~= member and es < e and s < ee then
+        local ms = math.min(e, ee) - math.max(s, es)
+        local cid = chunk[j]
+        if ms > bestMs or (ms == bestMs and best ~= nil and (es < tonumber(bestRec[2]) or (es == tonumber(bestRec[2]) and lt(cid, best)))) then
+          best, bestMs, bestRec = cid, ms, r
+        end
+      end
+    end
+  end
+end
+local answer
+if best then
+  answer = {num(bestMs), best, bestRec[1], bestRec[2], bestRec[3]}
+else
+  answer = {'0', '', '', '', ''}
+end
+if ARGV[6] ~= '1' then return answer end
+redis.call('HSET', KEYS[1], id, rec({member, ARGV[3], ARGV[4], answer[1], answer[2], answer[3], answer[4], answer[5]}))
+redis.call('ZADD', KEYS[2], ARGV[4], id)
+local maxStart = tonumber(redis.call('GET', KEYS[3]) or '')
+if maxStart == nil or s > maxStart then
+  maxStart = s
+  redis.call('SET', KEYS[3], ARGV[3])
+end
+local horizon = num(maxStart - retain)
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', horizon)
+if #old > 0 then
+  hdel_all(KEYS[1], old)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', horizon)
+end
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
+return answer
+`;
+
+// KEYS: fp, fpa, fpn. ARGV: owner, id, at, windowMs, retainMs, write (1|0), expireMs.
+// Returns {others, firstOwner, firstId, firstAt} ('' fields when others = 0).
+const FINGERPRINT_LUA = `${LUA_COMMON}
+local owner, id = ARGV[1], ARGV[2]
+local at, w, retain = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local known = redis.call('HGET', KEYS[2], id)
+if known then
+  local r = unrec(known)
+  return {r[2], r[3], r[4], r[5]}
+end
+local cands = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. num(at - w), '(' .. num(at + w), 'WITHSCORES')
+local owners, others = {}, 0
+local fOwner, fId, fAt, fAtS = nil, nil, nil, nil
+for i = 1, #cands, 2 do
+  local c = unrec(cands[i])
+  local cid, cowner, cat = c[1], c[2], tonumber(cands[i + 1])
+  if cowner ~= owner then
+    if not owners[cowner] then
+      owners[cowner] = true
+      others = others + 1
+    end
+    if fAt == nil or cat < fAt or (cat == fAt and (lt(cowner, fOwner) or (cowner == fOwner and lt(cid, fId)))) then
+      fOwner, fId, fAt, fAtS = cowner, cid, cat, cands[i + 1]
+    end
+  end
+end
+local answer
+if fAt ~= nil then
+  answer = {tostring(others), fOwner, fId, fAtS}
+else
+  answer = {'0', '', '', ''}
+end
+if ARGV[6] ~= '1' then return answer end
+redis.call('ZADD', KEYS[1], ARGV[3], rec({id, owner}))
+redis.call('HSET', KEYS[2], id, rec({ARGV[3], answer[1], answer[2], answer[3], answer[4]}))
+local newest = tonumber(redis.call('GET', KEYS[3]) or '')
+if newest == nil or at > newest then
+  newest = at
+  redis.call('SET', KEYS[3], ARGV[3])
+end
+local horizon = num(newest - retain)
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', horizon)
+if #old > 0 then
+  local ids = {}
+  for i = 1, #old do ids[i] = unrec(old[i])[1] end
+  hdel_all(KEYS[2], ids)
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', horizon)
+end
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
+return answer
+`;
+
+// KEYS: sq, sqa, sqz, sqn.
+// ARGV: op ('record' | 'latest'), id, at, windowMs ('' for record), retainMs, write (1|0), expireMs.
+// record → 1. latest → {} (null) or {id, at}.
+const SEQUENCE_LUA = `${LUA_COMMON}
+local op, id = ARGV[1], ARGV[2]
+local at, retain = tonumber(ARGV[3]), tonumber(ARGV[5])
+local write = ARGV[6] == '1'
+local function prune()
+  local newest = tonumber(redis.call('GET', KEYS[4]) or '')
+  if newest == nil or at > newest then
+    newest = at
+    redis.call('SET', KEYS[4], ARGV[3])
+  end
+  local horizon = num(newest - retain)
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', horizon)
+  local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', horizon)
+  if #old > 0 then
+    hdel_all(KEYS[2], old)
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', horizon)
+  end
+  for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
+end
+if op == 'record' then
+  if write then
+    redis.call('ZADD', KEYS[1], 'NX', ARGV[3], id)
+    prune()
+  end
+  return 1
+end
+local known = redis.call('HGET', KEYS[2], id)
+if known then
+  local r = unrec(known)
+  if r[2] then return {r[2], r[3]} end
+  return {}
+end
+local lo = '(' .. num(at - tonumber(ARGV[4]))
+local best, bestAt, bestAtS = nil, nil, nil
+local off, size = 0, 64
+while true do
+  local page = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[3], lo, 'WITHSCORES', 'LIMIT', off, size)
+  local stop = #page < 2 * size
+  for i = 1, #page, 2 do
+    local m, sc = page[i], tonumber(page[i + 1])
+    if bestAt ~= nil and sc < bestAt then
+      stop = true
+      break
+    end
+    if m ~= id then
+      if bestAt == nil then
+        best, bestAt, bestAtS = m, sc, page[i + 1]
+      elseif lt(m, best) then
+        best = m
+      end
+    end
+  end
+  if stop then break end
+  off = off + size
+end
+local answer
+if best then answer = {best, bestAtS} else answer = {} end
+if write then
+  if best then
+    redis.call('HSET', KEYS[2], id, rec({ARGV[3], best, bestAtS}))
+  else
+    redis.call('HSET', KEYS[2], id, rec({ARGV[3]}))
+  end
+  redis.call('ZADD', KEYS[3], ARGV[3], id)
+  prune()
+end
+return answer
+`;
+
+// The window state's observe() without the write (key layout of jobs/window-state.ts).
+// KEYS: rs. ARGV: member, at, windowMs. The count observe() would return now: members in
+// (at − w, at] with the caller's member at max(its time, at).
+const WINDOW_PEEK_LUA = `${LUA_COMMON}
+local at, w = tonumber(ARGV[2]), tonumber(ARGV[3])
+local lo = at - w
+local n = redis.call('ZCOUNT', KEYS[1], '(' .. num(lo), ARGV[2])
+local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if cur then
+  local t = tonumber(cur)
+  if t > lo and t <= at then n = n - 1 end
+  if t <= at then n = n + 1 end
+else
+  n = n + 1
+end
+return n
+`;
+
+type Cmd<A extends unknown[]> = (...args: A) => Promise<unknown>;
+type RedisWithRuleState = Redis & {
+  jgInterval: Cmd<[string, string, string, string, string, string, string, string, string, string]>;
+  jgFingerprint: Cmd<[string, string, string, string, string, string, string, string, string, string]>;
+  jgSequence: Cmd<[string, string, string, string, string, string, string, string, string, string, string]>;
+  jgWindowPeek: Cmd<[string, string, string, string]>;
+};
+
+function define(redis: Redis): RedisWithRuleState {
+  const r = redis as RedisWithRuleState;
+  if (typeof r.jgInterval !== 'function') {
+    redis.defineCommand('jgInterval', { numberOfKeys: 3, lua: INTERVAL_LUA });
+    redis.defineCommand('jgFingerprint', { numberOfKeys: 3, lua: FINGERPRINT_LUA });
+    redis.defineCommand('jgSequence', { numberOfKeys: 4, lua: SEQUENCE_LUA });
+    redis.defineCommand('jgWindowPeek', { numberOfKeys: 1, lua: WINDOW_PEEK_LUA });
+  }
+  return r;
+}
+
+const finite = (x: number): boolean => Number.isFinite(x);
+const positive = (x: number): boolean => Number.isFinite(x) && x > 0;
+const expireOf = (retainMs: number): string => String(Math.max(1, Math.ceil(retainMs)));
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.map((x) => String(x)) : [];
+}
+
+export interface RedisRuleStates {
+  intervals: IntervalState;
+  fingerprints: FingerprintState;
+  sequences: SequenceState;
+}
+
+export interface PeekRuleStates extends RedisRuleStates {
+  /** observe() answers the count it would return; nothing is recorded. */
+  state: WindowState;
+}
+
+function build(redis: Redis, prefix: string, write: boolean): RedisRuleStates {
+  const r = define(redis);
+  const w = write ? '1' : '0';
+  return {
+    intervals: {
+      async overlap(key, id, member, start, end, retainMs): Promise<IntervalConflict> {
+        if (!finite(start) || !finite(end) || end < start) throw new RangeError(`overlap: need finite start <= end, got [${start}, ${end})`);
+        if (!positive(retainMs)) throw new RangeError(`overlap: retainMs must be > 0, got ${retainMs}`);
+        const tag = `{${key}}`;
+        const a = strings(
+          await r.jgInterval(`${prefix}:iv:${tag}`, `${prefix}:ive:${tag}`, `${prefix}:ivm:${tag}`, id, member, String(start), String(end), String(retainMs), w, expireOf(retainMs)),
+        );
+        const overlapMs = Number(a[0] ?? 0);
+        if (!(overlapMs > 0)) return { overlapMs: 0 };
+        return { overlapMs, other: { id: a[1] ?? '', member: a[2] ?? '', start: Number(a[3]), end: Number(a[4]) } };
+      },
+    },
+    fingerprints: {
+      async claim(key, fingerprint, owner, id, at, windowMs, retainMs): Promise<FingerprintMatch> {
+        if (!finite(at)) throw new RangeError(`claim: at must be a finite epoch ms, got ${at}`);
+        if (!positive(windowMs)) throw new RangeError(`claim: windowMs must be > 0, got ${windowMs}`);
+        if (!positive(retainMs)) throw new RangeError(`claim: retainMs must be > 0, got ${retainMs}`);
+        const tag = `{${key}}:${fingerprint}`;
+        const a = strings(
+          await r.jgFingerprint(`${prefix}:fp:${tag}`, `${prefix}:fpa:${tag}`, `${prefix}:fpn:${tag}`, owner, id, String(at), String(windowMs), String(retainMs), w, expireOf(retainMs)),
+        );
+        const others = Number(a[0] ?? 0);
+        if (!(others > 0)) return { others: 0 };
+        return { others, first: { owner: a[1] ?? '', id: a[2] ?? '', at: Number(a[3]) } };
+      },
+    },
+    sequences: {
+      async record(key, event, id, at, retainMs): Promise<void> {
+        if (!finite(at)) throw new RangeError(`sequence: at must be a finite epoch ms, got ${at}`);
+        if (!positive(retainMs)) throw new RangeError(`sequence: retainMs must be > 0, got ${retainMs}`);
+        if (!write) return;
+        const tag = `{${key}}:${event}`;
+        await r.jgSequence(`${prefix}:sq:${tag}`, `${prefix}:sqa:${tag}`, `${prefix}:sqz:${tag}`, `${prefix}:sqn:${tag}`, 'record', id, String(at), '', String(retainMs), w, expireOf(retainMs));
+      },
+      async latest(key, event, id, at, windowMs, retainMs): Promise<SequenceMatch | null> {
+        if (!finite(at)) throw new RangeError(`sequence: at must be a finite epoch ms, got ${at}`);
+        if (!positive(retainMs)) throw new RangeError(`sequence: retainMs must be > 0, got ${retainMs}`);
+        if (!positive(windowMs)) throw new RangeError(`sequence: windowMs must be > 0, got ${windowMs}`);
+        const tag = `{${key}}:${event}`;
+        const a = strings(
+          await r.jgSequence(`${prefix}:sq:${tag}`, `${prefix}:sqa:${tag}`, `${prefix}:sqz:${tag}`, `${prefix}:sqn:${tag}`, 'latest', id, String(at), String(windowMs), String(retainMs), w, expireOf(retainMs)),
+        );
+        return a.length >= 2 ? { id: a[0]!, at: Number(a[1]) } : null;
+      },
+    },
+  };
+}
+
+/** The interval, fingerprint and sequence states the evaluation worker writes (prefix = JG_QUEUE_PREFIX). */
+export function createRedisRuleStates(redis: Redis, prefix: string): RedisRuleStates {
+  return build(redis, prefix, true);
+}
+
+/**
+ * Read-only views of all four states (the window state included, over jobs/window-state.ts's
+ * keys): every call answers what the writing state would answer now and records nothing.
+ */
+export function createPeekRuleStates(redis: Redis, prefix: string): PeekRuleStates {
+  const r = define(redis);
+  return {
+    ...build(redis, prefix, false),
+    state: {
+      async observe(key, member, at, windowMs) {
+        if (!finite(at)) throw new RangeError(`observe: at must be a finite epoch ms, got ${at}`);
+        if (!positive(windowMs)) throw new RangeError(`observe: windowMs must be > 0, got ${windowMs}`);
+        return Number(await r.jgWindowPeek(`${prefix}:rs:${key}`, member, String(at), String(windowMs)));
+      },
+    },
+  };
+}

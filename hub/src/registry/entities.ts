@@ -1,0 +1,254 @@
+/**
+ * What the registry files (事前备案): institutions, staff, inspection lines and exam routes,
+ * and the agent red/black lists — their schemas, their keys, the county they belong to, and how
+ * a spreadsheet row (Chinese or English headers) becomes one of them.
+ */
+import {
+  COUNTIES,
+  COUNTY_BY_CODE,
+  INSTITUTION_TYPE_LABELS,
+  InstitutionSchema,
+  InstitutionType,
+  LIST_LABELS,
+  ListingSchema,
+  ListName,
+  STAFF_ROLE_LABELS,
+  StaffRole,
+  StaffSchema,
+  type Institution,
+  type Listing,
+  type Staff,
+} from '@jianguan/rules';
+import { z } from 'zod';
+
+export const ENTITIES = ['institution', 'staff', 'line', 'listing'] as const;
+export const Entity = z.enum(ENTITIES);
+export type Entity = z.infer<typeof Entity>;
+
+export const ENTITY_LABELS: Readonly<Record<Entity, string>> = {
+  institution: '机构',
+  staff: '人员',
+  line: '检测线/考试路线',
+  listing: '红黑名单',
+};
+
+/** A filed staff member: the rule engine's Staff plus the pseudonymised identity number. */
+export const FiledStaffSchema = StaffSchema.extend({
+  /** Keyed hash of the identity number (never the number itself). */
+  idHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** Masked display form, e.g. 4512**********123X. */
+  idMasked: z.string().max(32).optional(),
+});
+export type FiledStaff = z.infer<typeof FiledStaffSchema>;
+
+/** An inspection line (检测线) or an exam route (考试路线) with its filed limits. */
+export const LineSchema = z.object({
+  id: z.string().min(1).max(64),
+  institutionId: z.string().min(1).max(64),
+  kind: z.enum(['inspection_line', 'exam_route']),
+  name: z.string().min(1).max(64),
+  /** Filed minimum duration of one test / exam, seconds. */
+  minSeconds: z.number().int().min(0),
+  /** Filed daily capacity (tests or exams per day). */
+  dailyCapacity: z.number().int().min(0),
+  status: z.enum(['active', 'suspended']).default('active'),
+});
+export type Line = z.infer<typeof LineSchema>;
+
+export const LINE_KIND_LABELS = { inspection_line: '检测线', exam_route: '考试路线' } as const;
+
+export type EntityData = Institution | FiledStaff | Line | Listing;
+
+export const SCHEMAS: Readonly<Record<Entity, z.ZodType>> = {
+  institution: InstitutionSchema,
+  staff: FiledStaffSchema,
+  line: LineSchema,
+  listing: ListingSchema,
+};
+
+export function keyOf(entity: Entity, data: EntityData): string {
+  if (entity === 'listing') {
+    const l = data as Listing;
+    return `${l.list}:${l.key}`;
+  }
+  return (data as { id: string }).id;
+}
+
+/** The institution a record belongs to ('' for lists without an organisation). */
+export function institutionOf(entity: Entity, data: EntityData): string {
+  switch (entity) {
+    case 'institution':
+      return (data as Institution).id;
+    case 'staff':
+      return (data as Staff).institutionId;
+    case 'line':
+      return (data as Line).institutionId;
+    case 'listing':
+      return (data as Listing).organisationId ?? '';
+  }
+}
+
+// ---- spreadsheet rows -------------------------------------------------------------------------
+
+/** Header aliases: Chinese (as exported) and English field names. */
+const HEADERS: Readonly<Record<Entity, Readonly<Record<string, string>>>> = {
+  institution: { 编号: 'id', 名称: 'name', 类型: 'type', 区县: 'county', 经度: 'lon', 纬度: 'lat', 状态: 'status' },
+  staff: {
+    编号: 'id', 机构: 'institutionId', 机构编号: 'institutionId', 角色: 'role', 姓名: 'name', 备案: 'filed', 已备案: 'filed',
+    有效期起: 'validFrom', 有效期止: 'validTo', 准驾车型: 'classes', 身份证哈希: 'idHash', 身份证: 'idMasked',
+  },
+  line: { 编号: 'id', 机构: 'institutionId', 机构编号: 'institutionId', 类型: 'kind', 名称: 'name', 最短用时秒: 'minSeconds', 日能力: 'dailyCapacity', 状态: 'status' },
+  listing: { 名单: 'list', 标识: 'key', 所属机构: 'organisationId', 范围: 'scope', 有效期起: 'validFrom', 有效期止: 'validTo', 备注: 'note' },
+};
+
+const invert = <K extends string>(m: Readonly<Record<K, string>>): Record<string, K> => Object.fromEntries(Object.entries(m).map(([k, v]) => [v, k])) as Record<string, K>;
+const TYPE_BY_LABEL = invert(INSTITUTION_TYPE_LABELS);
+const ROLE_BY_LABEL = invert(STAFF_ROLE_LABELS);
+const LIST_BY_LABEL = invert(LIST_LABELS);
+const COUNTY_BY_NAME = Object.fromEntries(COUNTIES.map((c) => [c.name, c.adcode]));
+const LINE_KIND_BY_LABEL = invert(LINE_KIND_LABELS);
+const STATUS_BY_LABEL: Record<string, string> = { 正常: 'active', 暂停: 'suspended' };
+
+const CST_MS = 8 * 3_600_000;
+/** 'YYYY-MM-DD' (local start of day) or 'YYYY-MM-DD HH:MM[:SS]' local, or epoch ms → epoch ms. */
+function parseLocalDate(s: string, endOfDay: boolean): number | string {
+  const t = s.trim();
+  if (/^\d{10,13}$/.test(t)) return Number(t);
+  const m = /^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?/.exec(t);
+  if (!m) return `不是日期：${t}`;
+  const [, y, mo, d, h, mi, sec] = m;
+  const base = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(sec ?? 0)) - CST_MS;
+  if (Number.isNaN(base)) return `不是日期：${t}`;
+  return h === undefined && endOfDay ? base + 86_400_000 - 1 : base;
+}
+
+function bool(s: string): boolean | string {
+  const t = s.trim().toLowerCase();
+  if (['是', 'true', '1', 'y', 'yes', '已备案'].includes(t)) return true;
+  if (['否', 'false', '0', 'n', 'no', '未备案'].includes(t)) return false;
+  return `不是是/否：${s}`;
+}
+
+export interface RowError {
+  /** 1-based row number in the file, header = row 1. */
+  row: number;
+  field: string;
+  message: string;
+}
+
+/**
+ * Converts spreadsheet rows (first row = headers) into records of `entity`. Returns the records
+ * and one error per bad field; a file with any error must not be imported.
+ */
+export function rowsToRecords(entity: Entity, table: string[][]): { records: EntityData[]; errors: RowError[] } {
+  const errors: RowError[] = [];
+  const records: EntityData[] = [];
+  const [header, ...rows] = table;
+  if (!header) return { records, errors: [{ row: 1, field: '', message: '文件为空' }] };
+  const aliases = HEADERS[entity];
+  const fields = header.map((h) => {
+    const t = h.trim();
+    return aliases[t] ?? t;
+  });
+  const known = new Set(Object.values(aliases));
+  fields.forEach((f, i) => {
+    if (f && !known.has(f)) errors.push({ row: 1, field: header[i] ?? f, message: `未知列：${header[i]}` });
+  });
+  rows.forEach((cells, idx) => {
+    const rowNo = idx + 2;
+    if (cells.every((c) => c.trim() === '')) return;
+    const raw: Record<string, unknown> = {};
+    const fail = (field: string, message: string) => errors.push({ row: rowNo, field, message });
+    fields.forEach((f, i) => {
+      const v = (cells[i] ?? '').trim();
+      if (!f || v === '' || !known.has(f)) return;
+      switch (f) {
+        case 'type':
+          raw.type = TYPE_BY_LABEL[v] ?? v;
+          break;
+        case 'county':
+          raw.county = COUNTY_BY_NAME[v] ?? v;
+          break;
+        case 'lon':
+        case 'lat':
+        case 'minSeconds':
+        case 'dailyCapacity': {
+          const n = Number(v);
+          if (Number.isNaN(n)) fail(f, `不是数字：${v}`);
+          else raw[f] = n;
+          break;
+        }
+        case 'status':
+          raw.status = STATUS_BY_LABEL[v] ?? v;
+          break;
+        case 'role':
+          raw.role = ROLE_BY_LABEL[v] ?? v;
+          break;
+        case 'filed': {
+          const b = bool(v);
+          if (typeof b === 'string') fail(f, b);
+          else raw.filed = b;
+          break;
+        }
+        case 'validFrom':
+        case 'validTo': {
+          const t = parseLocalDate(v, f === 'validTo');
+          if (typeof t === 'string') fail(f, t);
+          else raw[f] = t;
+          break;
+        }
+        case 'classes':
+          raw.classes = v.split(/[,，、\s]+/).filter(Boolean);
+          break;
+        case 'kind':
+          raw.kind = LINE_KIND_BY_LABEL[v] ?? v;
+          break;
+        case 'list':
+          raw.list = LIST_BY_LABEL[v] ?? v;
+          break;
+        case 'scope':
+          raw.scope = v === '本机构' ? 'own_org' : v === '不限' ? 'any' : v;
+          break;
+        default:
+          raw[f] = v;
+      }
+    });
+    if (entity === 'staff') {
+      raw.validTo ??= null;
+      raw.name ??= '';
+    }
+    const parsed = SCHEMAS[entity].safeParse(raw);
+    if (!parsed.success) {
+      const already = new Set(errors.filter((e) => e.row === rowNo).map((e) => e.field));
+      for (const i of parsed.error.issues) {
+        const field = String(i.path[0] ?? '');
+        if (!already.has(field)) fail(field, zhIssue(i, raw[field]));
+        already.add(field);
+      }
+      return;
+    }
+    records.push(parsed.data as EntityData);
+  });
+  return { records, errors };
+}
+
+/** A zod issue in Chinese, for people reading an import report. */
+export function zhIssue(i: z.core.$ZodIssue, value: unknown): string {
+  const v = value === undefined ? '' : String(value);
+  switch (i.code) {
+    case 'invalid_value':
+      return `取值无效：${v}（可选：${i.values.map(String).join('、')}）`;
+    case 'invalid_type':
+      return value === undefined ? '缺少必填项' : `类型错误：${v}`;
+    case 'too_small':
+      return `过短或过小：${v}`;
+    case 'too_big':
+      return `过长或过大：${v}`;
+    case 'invalid_format':
+      return `格式错误：${v}`;
+    default:
+      return i.message;
+  }
+}
+
+export { COUNTY_BY_CODE, InstitutionType, ListName, StaffRole };

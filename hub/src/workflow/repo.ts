@@ -1,0 +1,217 @@
+/**
+ * Workflow queries: the event log, the warning joined with its derived state, and the extended
+ * warnings list. All SQL through `sql`.
+ */
+import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
+import type { Store } from '../store/store.js';
+import type { WarningRecord } from '../store/repo.js';
+import type { ActorRole, Conclusion, EventPayload, EventType, WarningState, WarningStateName, WorkflowEvent } from './machine.js';
+
+export interface EventRow {
+  id: string;
+  warning_id: string;
+  seq: number;
+  type: string;
+  from_state: string;
+  to_state: string;
+  actor: string;
+  role: string;
+  at: number;
+  assignee: string;
+  conclusion: string;
+  escalated: number;
+  institution_id: string;
+  county: string;
+  payload: string;
+}
+
+export function eventRow(e: WorkflowEvent, from: WarningState, to: WarningState, w: { institution_id: string; county: string }): EventRow {
+  return {
+    id: `${e.warningId}#${e.seq}`,
+    warning_id: e.warningId,
+    seq: e.seq,
+    type: e.type,
+    from_state: from.state,
+    to_state: to.state,
+    actor: e.actor,
+    role: e.role,
+    at: e.at,
+    assignee: to.assignee ?? '',
+    conclusion: to.conclusion ?? '',
+    escalated: to.escalated ? 1 : 0,
+    institution_id: w.institution_id,
+    county: w.county,
+    payload: JSON.stringify(e.payload),
+  };
+}
+
+export async function loadEvents(store: Store, warningIds: readonly string[]): Promise<Map<string, WorkflowEvent[]>> {
+  const out = new Map<string, WorkflowEvent[]>(warningIds.map((id) => [id, []]));
+  if (warningIds.length === 0) return out;
+  const rows = await store.query<Record<string, unknown>>(sql`
+    SELECT warning_id, seq, type, actor, role, toUnixTimestamp64Milli(at) AS at, payload
+    FROM warning_events WHERE warning_id IN ${param.ArrayString([...warningIds])}
+    ORDER BY warning_id, seq`);
+  for (const r of rows) {
+    const id = String(r.warning_id);
+    out.get(id)?.push({
+      warningId: id,
+      seq: Number(r.seq),
+      type: r.type as EventType,
+      actor: String(r.actor),
+      role: r.role as ActorRole,
+      at: Number(r.at),
+      payload: JSON.parse(String(r.payload || '{}')) as EventPayload,
+    });
+  }
+  return out;
+}
+
+const WARNING_COLUMNS = sql`w.id AS id, w.rule_id AS rule_id, w.rule_name AS rule_name, w.rule_version AS rule_version,
+  w.family AS family, w.severity AS severity, w.action AS action, w.transaction_id AS transaction_id, w.batch_id AS batch_id,
+  w.collector_id AS collector_id, w.institution_id AS institution_id, w.county AS county,
+  toUnixTimestamp64Milli(w.occurred_at) AS occurred_at, toUnixTimestamp64Milli(w.captured_at) AS captured_at,
+  toUnixTimestamp64Milli(w.raised_at) AS raised_at, w.explanation AS explanation, w.values_json AS values_json,
+  w.subject_masked AS subject_masked`;
+
+const STATE_COLUMNS = sql`if(c.seq = 0, 'raised', c.state) AS state, c.seq AS seq, c.assignee AS assignee,
+  c.conclusion AS conclusion, c.escalated AS escalated, toUnixTimestamp64Milli(c.updated_at) AS updated_at`;
+
+export interface WarningWithState extends WarningRecord {
+  state: WarningStateName;
+  seq: number;
+  assignee: string;
+  conclusion: Conclusion | '';
+  escalated: boolean;
+  updated_at: number;
+}
+
+function normalise(r: Record<string, unknown>): WarningWithState {
+  return {
+    ...(r as unknown as WarningWithState),
+    occurred_at: Number(r.occurred_at),
+    captured_at: Number(r.captured_at),
+    raised_at: Number(r.raised_at),
+    seq: Number(r.seq ?? 0),
+    escalated: Number(r.escalated ?? 0) === 1,
+    updated_at: Number(r.updated_at ?? 0),
+    state: (r.state || 'raised') as WarningStateName,
+  };
+}
+
+export async function warningsByIds(store: Store, ids: readonly string[]): Promise<Map<string, WarningWithState>> {
+  if (ids.length === 0) return new Map();
+  const rows = await store.query<Record<string, unknown>>(sql`
+    SELECT ${WARNING_COLUMNS}, ${STATE_COLUMNS}
+    FROM (SELECT * FROM warnings FINAL WHERE id IN ${param.ArrayString([...ids])}) AS w
+    LEFT JOIN (SELECT * FROM warning_current WHERE warning_id IN ${param.ArrayString([...ids])}) AS c ON c.warning_id = w.id`);
+  return new Map(rows.map((r) => [String(r.id), normalise(r)]));
+}
+
+export interface WarningListFilter {
+  institutionId?: string;
+  county?: string;
+  ruleId?: string;
+  severity?: string;
+  states?: WarningStateName[];
+  assignee?: string;
+  /** Escalated (超期督办) and still not verified. */
+  overdue?: boolean;
+  /** raised_at range, epoch ms. */
+  from?: number;
+  to?: number;
+  limit: number;
+  offset: number;
+}
+
+function listWhere(f: WarningListFilter): SqlQuery {
+  const c: SqlQuery[] = [];
+  if (f.institutionId) c.push(sql`w.institution_id = ${param.String(f.institutionId)}`);
+  if (f.county) c.push(sql`w.county = ${param.String(f.county)}`);
+  if (f.ruleId) c.push(sql`w.rule_id = ${param.String(f.ruleId)}`);
+  if (f.severity) c.push(sql`w.severity = ${param.String(f.severity)}`);
+  if (f.states?.length) c.push(sql`if(c.seq = 0, 'raised', c.state) IN ${param.ArrayString(f.states)}`);
+  if (f.assignee !== undefined) c.push(sql`c.assignee = ${param.String(f.assignee)}`);
+  if (f.overdue !== undefined) {
+    c.push(
+      f.overdue
+        ? sql`c.escalated = 1 AND c.state IN ('raised', 'assigned', 'acknowledged', 'verifying')`
+        : sql`NOT (c.escalated = 1 AND c.state IN ('raised', 'assigned', 'acknowledged', 'verifying'))`,
+    );
+  }
+  if (f.from !== undefined) c.push(sql`w.raised_at >= ${param.DateTime64(f.from)}`);
+  if (f.to !== undefined) c.push(sql`w.raised_at < ${param.DateTime64(f.to)}`);
+  return joinSql(c, ' AND ');
+}
+
+export async function listWarningsWithState(store: Store, f: WarningListFilter): Promise<{ total: number; items: WarningWithState[] }> {
+  const from = sql`(SELECT * FROM warnings FINAL) AS w LEFT JOIN warning_current AS c ON c.warning_id = w.id`;
+  const [t] = await store.query<{ n: string }>(sql`SELECT count() AS n FROM ${from} WHERE ${listWhere(f)}`);
+  const rows = await store.query<Record<string, unknown>>(sql`
+    SELECT ${WARNING_COLUMNS}, ${STATE_COLUMNS} FROM ${from} WHERE ${listWhere(f)}
+    ORDER BY w.raised_at DESC, w.id LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`);
+  return { total: Number(t?.n ?? 0), items: rows.map(normalise) };
+}
+
+/**
+ * Warnings with no event yet (state raised), newest first: a backlog nobody can be assigned to
+ * (no auditor covers its county) must not starve new warnings.
+ */
+export async function unassignedWarnings(store: Store, since: number, limit: number): Promise<WarningWithState[]> {
+  const rows = await store.query<Record<string, unknown>>(sql`
+    SELECT ${WARNING_COLUMNS}, ${STATE_COLUMNS}
+    FROM (SELECT * FROM warnings FINAL WHERE raised_at >= ${param.DateTime64(since)}) AS w
+    LEFT JOIN warning_current AS c ON c.warning_id = w.id
+    WHERE c.seq = 0 OR c.state = 'raised'
+    ORDER BY w.raised_at DESC, w.id LIMIT ${param.UInt32(limit)}`);
+  return rows.map(normalise);
+}
+
+/** Open warnings not yet escalated, raised before `before` (candidates for the overdue check). */
+export async function escalationCandidates(store: Store, before: number, limit: number): Promise<WarningWithState[]> {
+  const rows = await store.query<Record<string, unknown>>(sql`
+    SELECT ${WARNING_COLUMNS}, ${STATE_COLUMNS}
+    FROM (SELECT * FROM warnings FINAL WHERE raised_at < ${param.DateTime64(before)}) AS w
+    LEFT JOIN warning_current AS c ON c.warning_id = w.id
+    WHERE (c.seq = 0 OR c.state IN ('raised', 'assigned', 'acknowledged', 'verifying')) AND c.escalated = 0
+    ORDER BY w.raised_at, w.id LIMIT ${param.UInt32(limit)}`);
+  return rows.map(normalise);
+}
+
+/** Open (being worked) warnings per assignee: the load used by auto-assignment. */
+export async function openLoad(store: Store): Promise<Map<string, number>> {
+  const rows = await store.query<{ assignee: string; n: string }>(sql`
+    SELECT assignee, count() AS n FROM warning_current
+    WHERE state IN ('assigned', 'acknowledged', 'verifying') AND assignee != '' GROUP BY assignee`);
+  return new Map(rows.map((r) => [r.assignee, Number(r.n)]));
+}
+
+export async function transactionById(store: Store, id: string): Promise<Record<string, unknown> | undefined> {
+  const [r] = await store.query<Record<string, unknown>>(sql`
+    SELECT id, batch_id, collector_id, seq, source, channel, institution_id, county, counter, staff_id, device_id, ip, lsh, sub_lsh,
+      kind, ywlx, ywyy, subject_masked, agent_masked, hpzl, hphm, vin, zjcx,
+      toUnixTimestamp64Milli(occurred_at) AS occurred_at,
+      if(isNull(started_at), NULL, toUnixTimestamp64Milli(assumeNotNull(started_at))) AS started_at,
+      if(isNull(ended_at), NULL, toUnixTimestamp64Milli(assumeNotNull(ended_at))) AS ended_at,
+      if(isNull(completed_at), NULL, toUnixTimestamp64Milli(assumeNotNull(completed_at))) AS completed_at,
+      toUnixTimestamp64Milli(captured_at) AS captured_at, outcome, measurements, evidence, rule_set
+    FROM transactions FINAL WHERE id = ${param.String(id)} LIMIT 1`);
+  return r;
+}
+
+export interface EvidenceFile {
+  sha256: string;
+  warning_id: string;
+  name: string;
+  mime: string;
+  size: number;
+  uploaded_by: string;
+  at: number;
+}
+
+export async function evidenceOf(store: Store, warningId: string): Promise<EvidenceFile[]> {
+  const rows = await store.query<Record<string, unknown>>(sql`
+    SELECT sha256, warning_id, name, mime, size, uploaded_by, toUnixTimestamp64Milli(at) AS at
+    FROM evidence_files FINAL WHERE warning_id = ${param.String(warningId)} ORDER BY at`);
+  return rows.map((r) => ({ ...(r as unknown as EvidenceFile), size: Number(r.size), at: Number(r.at) }));
+}

@@ -1,0 +1,247 @@
+/**
+ * The registry with maker-checker and versions: a change takes effect only when a different
+ * registry administrator approves it; approval closes the previous version and opens the next;
+ * "as of T" reads the version in force then; imports (CSV, XLSX) are all-or-nothing with a
+ * row-by-row error report; user administration.
+ */
+import ExcelJS from 'exceljs';
+import { io as connect } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Hub } from '../src/app.js';
+import { sql } from '../src/store/sql.js';
+import { login, startTestHub, withToken } from './helpers.js';
+
+let hub: Hub;
+const tokens: Record<string, string> = {};
+const HASH = 'b'.repeat(64);
+
+async function call(user: string, method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) {
+  return hub.app.inject(withToken(tokens[user]!, { method, url, ...(payload ? { payload } : {}) }));
+}
+
+async function counts() {
+  const [r] = await hub.store.query<{ req: string; ver: string }>(
+    sql`SELECT (SELECT count() FROM registry_requests FINAL) AS req, (SELECT count() FROM registry_versions FINAL) AS ver`,
+  );
+  return { requests: Number(r!.req), versions: Number(r!.ver) };
+}
+
+const NEW_STATION = { id: 'YZ-JYZ2', name: '宜州区第二机动车检测站', type: 'inspection_station', county: '451203', lon: 108.6, lat: 24.5, status: 'active' };
+
+beforeAll(async () => {
+  // This hub also runs with a non-public wall (JG_WALL_PUBLIC=false).
+  ({ hub } = await startTestHub({ workflowIntervalMs: 3_600_000, evaluationIntervalMs: 3_600_000, wallPublic: false }));
+  for (const u of ['registry', 'registry2', 'admin', 'auditor', 'leader']) tokens[u] = await login(hub, u);
+});
+
+afterAll(async () => {
+  await hub?.close();
+});
+
+describe('baseline', () => {
+  it('gives every seeded institution and staff member a first version, valid from the start', async () => {
+    const res = await call('leader', 'GET', '/api/v1/registry/institution/JCJ-JYZ/versions');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().items).toEqual([expect.objectContaining({ version: 1, validFrom: 0, validTo: null, requestId: 'baseline' })]);
+  });
+});
+
+describe('maker-checker', () => {
+  let requestId = '';
+  let approvedAt = 0;
+
+  it('files a change as a pending request; nothing changes yet', async () => {
+    const res = await call('registry', 'POST', '/api/v1/registry/requests', {
+      summary: '新增宜州区第二检测站及人员、检测线、黑名单',
+      items: [
+        { entity: 'institution', data: NEW_STATION },
+        { entity: 'staff', data: { id: 'YZ-JYZ2-E01', institutionId: 'YZ-JYZ2', role: 'examiner', name: '宜州E1', filed: true, validFrom: 0, validTo: null, classes: ['C1', 'C2'], idHash: HASH, idMasked: '4512**********001X' } },
+        { entity: 'line', data: { id: 'YZ-JYZ2-L1', institutionId: 'YZ-JYZ2', kind: 'inspection_line', name: '1号线', minSeconds: 300, dailyCapacity: 120 } },
+        { entity: 'listing', data: { list: 'person_black', key: HASH, note: '伪造材料' } },
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ status: 'pending', itemCount: 4, counties: ['451203'], requestedBy: 'registry' });
+    requestId = res.json().id;
+    expect(hub.registry.institution('YZ-JYZ2')).toBeUndefined();
+    const list = await call('leader', 'GET', '/api/v1/registry/requests?status=pending');
+    expect(list.statusCode).toBe(403);
+    const pending = await call('registry2', 'GET', '/api/v1/registry/requests?status=pending');
+    expect(pending.json().items.map((r: { id: string }) => r.id)).toContain(requestId);
+  });
+
+  it('refuses approval by the requester (SAME_APPROVER) and by non-admins (FORBIDDEN)', async () => {
+    const self = await call('registry', 'POST', `/api/v1/registry/requests/${requestId}/approve`, {});
+    expect([self.statusCode, self.json().error.code]).toEqual([403, 'SAME_APPROVER']);
+    const leader = await call('leader', 'POST', `/api/v1/registry/requests/${requestId}/approve`, {});
+    expect(leader.json().error.code).toBe('FORBIDDEN');
+  });
+
+  it('a different administrator approves: versions written, the live registry reloaded', async () => {
+    const res = await call('registry2', 'POST', `/api/v1/registry/requests/${requestId}/approve`, { comment: '材料齐全' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'approved', decidedBy: 'registry2', decisionComment: '材料齐全' });
+    approvedAt = res.json().decidedAt;
+    expect(hub.registry.institution('YZ-JYZ2')?.name).toBe('宜州区第二机动车检测站');
+    expect(hub.registry.staff('YZ-JYZ2-E01')).toMatchObject({ role: 'examiner', filed: true, classes: ['C1', 'C2'] });
+    expect(hub.registry.listing('person_black', HASH)).toMatchObject({ note: '伪造材料' });
+    expect(hub.registry.line('YZ-JYZ2-L1')).toMatchObject({ minSeconds: 300, dailyCapacity: 120 });
+    const again = await call('registry2', 'POST', `/api/v1/registry/requests/${requestId}/approve`, {});
+    expect([again.statusCode, again.json().error.code]).toEqual([409, 'REQUEST_NOT_PENDING']);
+  });
+
+  it('a later change closes the previous version; "as of" reads the version in force then', async () => {
+    const filed = await call('registry2', 'POST', '/api/v1/registry/requests', { items: [{ entity: 'institution', data: { ...NEW_STATION, name: '宜州区第二检测站（更名）' } }] });
+    const id = filed.json().id as string;
+    const between = Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+    const ok = await call('registry', 'POST', `/api/v1/registry/requests/${id}/approve`, {});
+    expect(ok.statusCode, ok.body).toBe(200);
+    const t2 = ok.json().decidedAt as number;
+    const v = (await call('leader', 'GET', '/api/v1/registry/institution/YZ-JYZ2/versions')).json().items;
+    expect(v.map((x: { version: number; validFrom: number; validTo: number | null }) => [x.version, x.validFrom, x.validTo])).toEqual([
+      [1, approvedAt, t2],
+      [2, t2, null],
+    ]);
+    const old = await call('leader', 'GET', `/api/v1/registry/institutions?asOf=${between}`);
+    expect(old.json().items.find((i: { id: string }) => i.id === 'YZ-JYZ2')?.name).toBe('宜州区第二机动车检测站');
+    const before = await call('leader', 'GET', `/api/v1/registry/institutions?asOf=${approvedAt - 1}`);
+    expect(before.json().items.find((i: { id: string }) => i.id === 'YZ-JYZ2')).toBeUndefined();
+    expect(before.json().items.find((i: { id: string }) => i.id === 'JCJ-JYZ')).toBeDefined();
+    const now = await call('leader', 'GET', '/api/v1/registry/institutions');
+    expect(now.json().items.find((i: { id: string }) => i.id === 'YZ-JYZ2')?.name).toBe('宜州区第二检测站（更名）');
+    expect((await hub.registry.asOf(between)).institution('YZ-JYZ2')?.name).toBe('宜州区第二机动车检测站');
+  });
+
+  it('a rejection needs a reason and changes nothing', async () => {
+    const filed = await call('registry', 'POST', '/api/v1/registry/requests', { items: [{ entity: 'institution', data: { ...NEW_STATION, status: 'suspended' } }] });
+    const id = filed.json().id as string;
+    const noReason = await call('registry2', 'POST', `/api/v1/registry/requests/${id}/reject`, { comment: '' });
+    expect(noReason.json().error.code).toBe('BODY_INVALID');
+    const res = await call('registry2', 'POST', `/api/v1/registry/requests/${id}/reject`, { comment: '缺少批准文件' });
+    expect(res.json()).toMatchObject({ status: 'rejected', decisionComment: '缺少批准文件' });
+    expect(hub.registry.institution('YZ-JYZ2')?.status).toBe('active');
+  });
+
+  it('retiring a staff filing ends it: no longer filed live, absent as of later times', async () => {
+    const cur = hub.registry.staff('YZ-JYZ2-E01')!;
+    const filed = await call('registry', 'POST', '/api/v1/registry/requests', { items: [{ entity: 'staff', op: 'retire', data: cur }] });
+    const ok = await call('registry2', 'POST', `/api/v1/registry/requests/${filed.json().id}/approve`, {});
+    expect(ok.statusCode, ok.body).toBe(200);
+    const t = ok.json().decidedAt as number;
+    expect(hub.registry.staff('YZ-JYZ2-E01')?.filed).toBe(false);
+    expect((await hub.registry.asOf(t - 1)).staff('YZ-JYZ2-E01')?.filed).toBe(true);
+    expect((await hub.registry.asOf(t + 1)).staff('YZ-JYZ2-E01')).toBeUndefined();
+  });
+
+  it('rejects invalid items with a report and files nothing', async () => {
+    const before = await counts();
+    const res = await call('registry', 'POST', '/api/v1/registry/requests', {
+      items: [
+        { entity: 'staff', data: { id: 'X-1', institutionId: 'NOPE', role: 'clerk', filed: true, validFrom: 0, validTo: null } },
+        { entity: 'institution', data: { ...NEW_STATION, id: 'Z-1', county: '999999' } },
+      ],
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error.code).toBe('IMPORT_INVALID');
+    expect(res.json().report.map((r: { index: number; field: string }) => [r.index, r.field])).toEqual([
+      [0, 'institutionId'],
+      [1, 'county'],
+    ]);
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe('imports', () => {
+  const CSV_BAD = [
+    '编号,机构,角色,姓名,备案,有效期起,有效期止,准驾车型',
+    'YZ-JYZ2-C01,YZ-JYZ2,业务员,宜州C1,是,2026-01-01,,',
+    'YZ-JYZ2-C02,YZ-JYZ2,厨师,宜州C2,是,2026-01-01,,',
+    'YZ-JYZ2-C03,YZ-JYZ2,业务员,宜州C3,也许,2026-01-01,,',
+    'YZ-JYZ2-C04,YZ-JYZ2,查验员,宜州C4,是,明天,,',
+    'YZ-JYZ2-C05,NOPE,查验员,宜州C5,是,2026-01-01,2026-12-31,',
+  ].join('\r\n');
+
+  it('reports bad rows by row number and imports nothing', async () => {
+    const before = await counts();
+    const res = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'staff', filename: '人员.csv', contentBase64: Buffer.from(`\uFEFF${CSV_BAD}`).toString('base64') });
+    expect(res.statusCode, res.body).toBe(422);
+    const rows = (res.json().report as { row: number; field: string }[]).map((r) => [r.row, r.field]);
+    expect(rows).toEqual([
+      [3, 'role'],
+      [4, 'filed'],
+      [5, 'validFrom'],
+    ]);
+    expect(await counts()).toEqual(before);
+    // Once the shape is right, the cross-row check (unknown institution) is reported too.
+    const fixed = CSV_BAD.replace('厨师', '业务员').replace('也许', '是').replace('明天', '2026-02-01');
+    const res2 = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'staff', filename: '人员.csv', contentBase64: Buffer.from(fixed).toString('base64') });
+    expect(res2.statusCode).toBe(422);
+    expect(res2.json().report).toEqual([{ row: 6, field: 'institutionId', message: '机构不存在：NOPE' }]);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('imports a valid XLSX as ONE pending request, applied whole on approval', async () => {
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('人员');
+    ws.addRow(['编号', '机构', '角色', '姓名', '备案', '有效期起', '有效期止', '准驾车型']);
+    for (let i = 1; i <= 30; i++) ws.addRow([`YZ-JYZ2-I${String(i).padStart(2, '0')}`, 'YZ-JYZ2', '查验员', `宜州I${i}`, '是', '2026-01-01', i === 30 ? '2026-06-30' : '', '']);
+    const buf = Buffer.from(await wb.xlsx.writeBuffer());
+    const res = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'staff', filename: '人员.xlsx', contentBase64: buf.toString('base64') });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ kind: 'import', status: 'pending', itemCount: 30, source: 'xlsx:人员.xlsx' });
+    expect(hub.registry.staff('YZ-JYZ2-I01')).toBeUndefined();
+    const ok = await call('registry2', 'POST', `/api/v1/registry/requests/${res.json().id}/approve`, {});
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(hub.registry.listStaff().filter((s) => s.institutionId === 'YZ-JYZ2' && s.role === 'inspector')).toHaveLength(30);
+    // 2026-06-30 is a local date: valid to its last millisecond in China Standard Time.
+    expect(hub.registry.staff('YZ-JYZ2-I30')?.validTo).toBe(Date.UTC(2026, 5, 30, 16) - 1);
+  });
+
+  it('accepts the same import as multipart CSV', async () => {
+    const boundary = '----jg';
+    const csv = '编号,名称,类型,区县,经度,纬度\r\nDA-JX,都安县驾驶培训学校,驾校,都安瑶族自治县,108.1,23.93\r\n';
+    const body = [
+      `--${boundary}`, 'Content-Disposition: form-data; name="entity"', '', 'institution',
+      `--${boundary}`, 'Content-Disposition: form-data; name="file"; filename="jg.csv"', 'Content-Type: text/csv', '', csv,
+      `--${boundary}--`, '',
+    ].join('\r\n');
+    const res = await hub.app.inject({ method: 'POST', url: '/api/v1/registry/imports', payload: body, headers: { authorization: `Bearer ${tokens.registry}`, 'content-type': `multipart/form-data; boundary=${boundary}` } });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().items[0].data).toMatchObject({ id: 'DA-JX', type: 'driving_school', county: '451228' });
+  });
+});
+
+describe('users', () => {
+  it('system administrators create, change and disable users; changes end their sessions', async () => {
+    const created = await call('admin', 'POST', '/api/v1/users', { username: 'nd-auditor', displayName: '南丹核查员', roles: ['auditor'], scope: '451221', password: 'nandan-pass-123' });
+    expect(created.statusCode, created.body).toBe(201);
+    const dup = await call('admin', 'POST', '/api/v1/users', { username: 'nd-auditor', displayName: 'x', roles: ['auditor'], password: 'nandan-pass-123' });
+    expect(dup.json().error.code).toBe('USER_EXISTS');
+    const badCounty = await call('admin', 'POST', '/api/v1/users', { username: 'x-auditor', displayName: 'x', roles: ['auditor'], scope: '110101', password: 'nandan-pass-123' });
+    expect(badCounty.json().error.code).toBe('BODY_INVALID');
+    const t = await login(hub, 'nd-auditor', 'nandan-pass-123');
+    const off = await call('admin', 'PATCH', `/api/v1/users/${created.json().id}`, { active: false });
+    expect(off.json().active).toBe(false);
+    expect((await hub.app.inject(withToken(t, { url: '/api/v1/auth/me' }))).statusCode).toBe(401);
+    const again = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'nd-auditor', password: 'nandan-pass-123' } });
+    expect(again.json().error.code).toBe('LOGIN_FAILED');
+    const list = await call('admin', 'GET', '/api/v1/users');
+    expect(list.json().items.find((u: { username: string }) => u.username === 'nd-auditor')).toMatchObject({ active: false, scope: '451221' });
+    expect(JSON.stringify(list.json())).not.toMatch(/scrypt/);
+  });
+});
+
+describe('the wall when JG_WALL_PUBLIC is off', () => {
+  it('refuses a screen without a session and accepts one with a session token', async () => {
+    const anon = connect(`${hub.url}/wall`, { transports: ['websocket'], forceNew: true, reconnection: false });
+    const err = await new Promise<Error & { data?: { code?: string } }>((resolve) => anon.once('connect_error', resolve));
+    expect(err.data?.code).toBe('AUTH_REQUIRED');
+    anon.close();
+    const token = await login(hub, 'wall');
+    const screen = connect(`${hub.url}/wall`, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { token } });
+    const snapshot = await new Promise<{ counties: unknown[] }>((resolve) => screen.once('wall.snapshot', resolve));
+    expect(snapshot.counties).toHaveLength(11);
+    screen.close();
+  });
+});

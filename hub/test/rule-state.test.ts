@@ -1,0 +1,194 @@
+/**
+ * The Redis interval, fingerprint and sequence states (hub/src/jobs/rule-state.ts) replayed
+ * against the exact in-memory references from @jianguan/rules: random call sequences with
+ * re-deliveries (same id, sometimes other arguments), several keys, ties and tight retention —
+ * every answer must be identical. Peek calls interleaved at random must answer what the next
+ * write with the same arguments answers, and must change nothing.
+ */
+import crypto from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  createMemoryFingerprintState,
+  createMemoryIntervalState,
+  createMemorySequenceState,
+  createMemoryWindowState,
+} from '@jianguan/rules';
+import { createPeekRuleStates, createRedisRuleStates } from '../src/jobs/rule-state.js';
+import { createRedisWindowState } from '../src/jobs/window-state.js';
+import { testRedisUrl } from './helpers.js';
+
+const redis = new Redis(testRedisUrl());
+const root = `jgt-rs-${crypto.randomBytes(4).toString('hex')}`;
+let n = 0;
+const fresh = () => {
+  const prefix = `${root}-${n++}`;
+  return { write: createRedisRuleStates(redis, prefix), peek: createPeekRuleStates(redis, prefix), window: createRedisWindowState(redis, prefix) };
+};
+
+afterAll(async () => {
+  const keys = await redis.keys(`${root}*`);
+  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  await redis.quit();
+});
+
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const T0 = Date.UTC(2026, 10, 1);
+const BIG = 1e12;
+
+describe('IntervalState in Redis', () => {
+  it('answers the worked example of the contract', async () => {
+    const { write: s } = fresh();
+    expect(await s.intervals.overlap('k', 'a', 'L1', 100, 200, BIG)).toEqual({ overlapMs: 0 });
+    expect(await s.intervals.overlap('k', 'b', 'L2', 150, 400, BIG)).toEqual({ overlapMs: 50, other: { id: 'a', member: 'L1', start: 100, end: 200 } });
+    expect(await s.intervals.overlap('k', 'c', 'L3', 110, 250, BIG)).toEqual({ overlapMs: 100, other: { id: 'b', member: 'L2', start: 150, end: 400 } });
+    expect(await s.intervals.overlap('k', 'd', 'L1', 100, 200, BIG)).toMatchObject({ overlapMs: 90, other: { id: 'c' } });
+    // Re-delivery with other arguments: the stored answer.
+    expect(await s.intervals.overlap('k', 'a', 'L1', 0, 5000, BIG)).toEqual({ overlapMs: 0 });
+    // Any characters in ids and members.
+    expect(await s.intervals.overlap('k2', 'x:1\t2', '甲:3}', 120, 130, BIG)).toEqual({ overlapMs: 0 });
+    expect(await s.intervals.overlap('k2', 'y', 'L9', 125, 126, BIG)).toMatchObject({ other: { id: 'x:1\t2', member: '甲:3}' } });
+    await expect(s.intervals.overlap('k', 'z', 'm', 200, 100, BIG)).rejects.toThrow(RangeError);
+  });
+
+  it.each([1, 2, 3])('replays like the memory reference, re-deliveries, peeks and retention included (seed %i)', async (seed) => {
+    const rnd = prng(seed);
+    const { write: s, peek } = fresh();
+    const m = createMemoryIntervalState();
+    const sent: [string, string, string, number, number][] = [];
+    const retain = seed === 3 ? 800 : BIG;
+    for (let i = 0; i < 700; i++) {
+      let args: [string, string, string, number, number];
+      if (sent.length > 0 && rnd() < 0.3) {
+        args = sent[Math.floor(rnd() * sent.length)]!;
+        if (rnd() < 0.3) args = [args[0], args[1], args[2], args[3] + 7, args[4] + 100]; // same id, other arguments
+      } else {
+        const start = T0 + Math.floor(rnd() * 5000);
+        args = [`k${Math.floor(rnd() * 3)}`, `id${i}`, `m${Math.floor(rnd() * 4)}`, start, start + Math.floor(rnd() * 400)];
+        sent.push(args);
+      }
+      const [key, id, member, start, end] = args;
+      const peeked = rnd() < 0.25 ? await peek.intervals.overlap(key, id, member, start, end, retain) : undefined;
+      const expected = await m.overlap(key, id, member, start, end, retain);
+      const got = await s.intervals.overlap(key, id, member, start, end, retain);
+      expect(got).toEqual(expected);
+      if (peeked) expect(peeked).toEqual(expected);
+    }
+  });
+});
+
+describe('FingerprintState in Redis', () => {
+  it('answers the worked example of the contract', async () => {
+    const { write: s } = fresh();
+    expect(await s.fingerprints.claim('k', 'f', 'VIN1', 't1', 1000, 500, BIG)).toEqual({ others: 0 });
+    expect(await s.fingerprints.claim('k', 'f', 'VIN1', 't2', 1100, 500, BIG)).toEqual({ others: 0 });
+    expect(await s.fingerprints.claim('k', 'f', 'VIN2', 't3', 1200, 500, BIG)).toEqual({ others: 1, first: { owner: 'VIN1', id: 't1', at: 1000 } });
+    expect(await s.fingerprints.claim('k', 'f', 'VIN3', 't4', 1300, 500, BIG)).toEqual({ others: 2, first: { owner: 'VIN1', id: 't1', at: 1000 } });
+    expect(await s.fingerprints.claim('k', 'g', 'VIN3', 't4', 1300, 500, BIG)).toEqual({ others: 0 });
+    // Window edge: exactly windowMs away is outside.
+    expect(await s.fingerprints.claim('k', 'f', 'VIN4', 't5', 1600, 500, BIG)).toEqual({ others: 2, first: { owner: 'VIN2', id: 't3', at: 1200 } });
+  });
+
+  it.each([1, 2, 3])('replays like the memory reference (seed %i)', async (seed) => {
+    const rnd = prng(100 + seed);
+    const { write: s, peek } = fresh();
+    const m = createMemoryFingerprintState();
+    const sent: [string, string, string, string, number, number][] = [];
+    const retain = seed === 3 ? 700 : BIG;
+    for (let i = 0; i < 700; i++) {
+      let args: [string, string, string, string, number, number];
+      if (sent.length > 0 && rnd() < 0.3) args = sent[Math.floor(rnd() * sent.length)]!;
+      else {
+        args = [`k${Math.floor(rnd() * 2)}`, `f${Math.floor(rnd() * 4)}`, `o${Math.floor(rnd() * 5)}`, `id${Math.floor(rnd() * 1e6)}`, T0 + Math.floor(rnd() * 3000), 1 + Math.floor(rnd() * 500)];
+        sent.push(args);
+      }
+      const [key, f, owner, id, at, w] = args;
+      const peeked = rnd() < 0.25 ? await peek.fingerprints.claim(key, f, owner, id, at, w, retain) : undefined;
+      const expected = await m.claim(key, f, owner, id, at, w, retain);
+      expect(await s.fingerprints.claim(key, f, owner, id, at, w, retain)).toEqual(expected);
+      if (peeked) expect(peeked).toEqual(expected);
+    }
+  });
+});
+
+describe('SequenceState in Redis', () => {
+  it('answers the worked example of the contract', async () => {
+    const { write: s } = fresh();
+    await s.sequences.record('vin', 'registered', 'a', 1000, BIG);
+    await s.sequences.record('vin', 'registered', 'b', 1500, BIG);
+    await s.sequences.record('vin', 'registered', 'c', 3000, BIG);
+    expect(await s.sequences.latest('vin', 'registered', 'q', 2000, 1000, BIG)).toEqual({ id: 'b', at: 1500 });
+    expect(await s.sequences.latest('vin', 'registered', 'r', 2500, 1000, BIG)).toBeNull();
+    expect(await s.sequences.latest('vin', 'registered', 'b', 1500, 1000, BIG)).toEqual({ id: 'a', at: 1000 });
+    // Remembered: a later record does not change q's answer.
+    await s.sequences.record('vin', 'registered', 'late', 1999, BIG);
+    expect(await s.sequences.latest('vin', 'registered', 'q', 2000, 1000, BIG)).toEqual({ id: 'b', at: 1500 });
+    // Ties on time: the smaller id.
+    await s.sequences.record('t', 'e', 'b', 100, BIG);
+    await s.sequences.record('t', 'e', 'a', 100, BIG);
+    await s.sequences.record('t', 'e', 'a', 900, BIG);
+    expect(await s.sequences.latest('t', 'e', 'q', 500, 1000, BIG)).toEqual({ id: 'a', at: 100 });
+  });
+
+  it('breaks ties over more records than one scan page', async () => {
+    const { write: s } = fresh();
+    for (let i = 0; i < 150; i++) await s.sequences.record('tie', 'e', `id${String(999 - i).padStart(4, '0')}`, 500, BIG);
+    expect(await s.sequences.latest('tie', 'e', 'id0850', 600, 1000, BIG)).toEqual({ id: 'id0851', at: 500 });
+  });
+
+  it.each([1, 2, 3])('replays like the memory reference (seed %i)', async (seed) => {
+    const rnd = prng(200 + seed);
+    const { write: s, peek } = fresh();
+    const m = createMemorySequenceState();
+    const asked: [string, string, string, number, number][] = [];
+    const retain = seed === 3 ? 1500 : BIG;
+    for (let i = 0; i < 900; i++) {
+      const key = `k${Math.floor(rnd() * 3)}`;
+      const event = `e${Math.floor(rnd() * 2)}`;
+      if (rnd() < 0.5) {
+        const id = rnd() < 0.2 ? `r${Math.floor(rnd() * i)}` : `r${i}`;
+        const at = T0 + Math.floor(rnd() * 5000);
+        await m.record(key, event, id, at, retain);
+        await peek.sequences.record(key, event, id, at, retain);
+        await s.sequences.record(key, event, id, at, retain);
+      } else {
+        const args: [string, string, string, number, number] =
+          asked.length > 0 && rnd() < 0.3 ? asked[Math.floor(rnd() * asked.length)]! : [key, event, `q${i}`, T0 + Math.floor(rnd() * 5000), 1 + Math.floor(rnd() * 2000)];
+        asked.push(args);
+        const [k, e, id, at, w] = args;
+        const peeked = rnd() < 0.25 ? await peek.sequences.latest(k, e, id, at, w, retain) : undefined;
+        const expected = await m.latest(k, e, id, at, w, retain);
+        expect(await s.sequences.latest(k, e, id, at, w, retain)).toEqual(expected);
+        if (peeked !== undefined) expect(peeked).toEqual(expected);
+      }
+    }
+  });
+});
+
+describe('window state peek', () => {
+  it('answers what observe() would answer and records nothing', async () => {
+    const rnd = prng(7);
+    const { peek, window } = fresh();
+    const m = createMemoryWindowState();
+    for (let i = 0; i < 600; i++) {
+      const key = `w${Math.floor(rnd() * 3)}`;
+      const member = `t${Math.floor(rnd() * 40)}`;
+      const at = T0 + Math.floor(rnd() * 5000);
+      const w = 1 + Math.floor(rnd() * 2000);
+      const peeked = await peek.state.observe(key, member, at, w);
+      const expected = await m.observe(key, member, at, w);
+      expect(peeked).toBe(expected);
+      expect(await window.observe(key, member, at, w)).toBe(expected);
+    }
+  });
+});

@@ -1,0 +1,343 @@
+/**
+ * The life of a warning over HTTP against real Redis and chDB: automatic assignment by county,
+ * the full lifecycle with evidence, leader review and close; optimistic concurrency (two actions
+ * with the same expectedSeq → one 200, one 409, both audited, one event stored); illegal
+ * transitions; bulk actions; overdue escalation pushed to the wall; sessions and the audit log.
+ */
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { io as connect, type Socket } from 'socket.io-client';
+import type { Hub } from '../src/app.js';
+import type { WallOverdue } from '../src/protocol/index.js';
+import { param, sql } from '../src/store/sql.js';
+import { parseCsv, readXlsx } from '../src/exports/table.js';
+import { login, startTestHub, withToken } from './helpers.js';
+import { seedWarnings } from './seed.js';
+
+let hub: Hub;
+const tokens: Record<string, string> = {};
+const sockets: Socket[] = [];
+
+const JCJ = { institutionId: 'JCJ-JYZ', county: '451202' };
+const YZ = { institutionId: 'YZ-JYZ', county: '451203' };
+const ND = { institutionId: 'ND-CGFS', county: '451221' };
+
+async function call(user: string, method: 'GET' | 'POST', url: string, payload?: unknown) {
+  return hub.app.inject(withToken(tokens[user]!, { method, url, ...(payload !== undefined ? { payload: payload as object } : {}) }));
+}
+
+async function act(user: string, id: string, body: Record<string, unknown>) {
+  return call(user, 'POST', `/api/v1/warnings/${encodeURIComponent(id)}/actions`, body);
+}
+
+async function detail(user: string, id: string) {
+  const res = await call(user, 'GET', `/api/v1/warnings/${encodeURIComponent(id)}`);
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json();
+}
+
+beforeAll(async () => {
+  // Sweeps are triggered by the tests, not the timer.
+  ({ hub } = await startTestHub({ workflowIntervalMs: 3_600_000, evidenceMaxBytes: 64 * 1024 }));
+  for (const u of ['auditor', 'auditor-yz', 'leader', 'admin', 'wall', 'rules']) tokens[u] = await login(hub, u);
+  await seedWarnings(hub, [
+    { id: 'w-life', ...JCJ, severity: 'high' },
+    { id: 'w-race', ...YZ },
+    { id: 'w-nd', ...ND },
+    { id: 'w-bulk-1', ...JCJ },
+    { id: 'w-bulk-2', ...JCJ },
+    { id: 'w-bulk-3', ...JCJ },
+    { id: 'w-yz-2', ...YZ },
+  ]);
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  await hub?.close();
+});
+
+describe('sessions', () => {
+  it('sets an HttpOnly SameSite=Lax cookie that authenticates like the Bearer token', async () => {
+    const res = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'leader', password: 'jianguan-demo' } });
+    expect(res.statusCode).toBe(200);
+    const cookie = String(res.headers['set-cookie']);
+    expect(cookie).toMatch(/^jg_session=[A-Za-z0-9_-]+;/);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    const me = await hub.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: cookie.split(';')[0]! } });
+    expect(me.json()).toMatchObject({ username: 'leader', roles: ['leader'], scope: null });
+  });
+
+  it('locks a user name after repeated failures', async () => {
+    const codes: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const r = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'rules', password: `guess-${i}` } });
+      codes.push(r.json().error.code);
+    }
+    expect(codes.slice(0, 8).every((c) => c === 'LOGIN_FAILED')).toBe(true);
+    expect(codes[8]).toBe('LOGIN_LOCKED');
+    const right = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'rules', password: 'jianguan-demo' } });
+    expect(right.statusCode).toBe(429);
+  });
+
+  it('refuses a wrong password with LOGIN_FAILED and ends a session on logout', async () => {
+    const bad = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'leader', password: 'nope' } });
+    expect(bad.statusCode).toBe(401);
+    expect(bad.json().error.code).toBe('LOGIN_FAILED');
+    const t = await login(hub, 'auditor-yz');
+    const me = await hub.app.inject(withToken(t, { url: '/api/v1/auth/me' }));
+    expect(me.json()).toMatchObject({ username: 'auditor-yz', scope: '451203' });
+    expect((await hub.app.inject(withToken(t, { method: 'POST', url: '/api/v1/auth/logout' }))).statusCode).toBe(200);
+    const after = await hub.app.inject(withToken(t, { url: '/api/v1/auth/me' }));
+    expect(after.statusCode).toBe(401);
+    expect(after.json().error.code).toBe('AUTH_REQUIRED');
+  });
+});
+
+describe('automatic assignment', () => {
+  it('assigns new warnings to an auditor of their county, city-wide auditors otherwise', async () => {
+    const res = await call('admin', 'POST', '/api/v1/workflow/sweep');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().assigned).toBeGreaterThanOrEqual(7);
+    expect((await detail('leader', 'w-race')).state).toMatchObject({ state: 'assigned', assignee: 'auditor-yz', seq: 1 });
+    expect((await detail('leader', 'w-life')).state).toMatchObject({ state: 'assigned', assignee: 'auditor', seq: 1 });
+    expect((await detail('leader', 'w-nd')).state).toMatchObject({ state: 'assigned', assignee: 'auditor' });
+    const ev = (await detail('leader', 'w-race')).events;
+    expect(ev).toHaveLength(1);
+    expect(ev[0]).toMatchObject({ type: 'assigned', actor: 'system', role: 'system', label: '分派' });
+  });
+});
+
+describe('the full lifecycle over HTTP', () => {
+  it('acknowledge → verify → evidence → conclude → dispose → leader review → close', async () => {
+    const id = 'w-life';
+    const steps: [string, Record<string, unknown>][] = [
+      ['auditor', { type: 'acknowledge' }],
+      ['auditor', { type: 'start_verification', comment: '调取查验视频' }],
+    ];
+    let seq = 1;
+    for (const [user, body] of steps) {
+      const res = await act(user, id, { ...body, expectedSeq: seq });
+      expect(res.statusCode, res.body).toBe(200);
+      seq = res.json().state.seq;
+    }
+    // Evidence as base64 JSON.
+    const content = Buffer.from('查验照片（测试）');
+    const up = await call('auditor', 'POST', `/api/v1/warnings/${id}/evidence`, { name: '查验照片.jpg', mime: 'image/jpeg', contentBase64: content.toString('base64'), expectedSeq: seq });
+    expect(up.statusCode, up.body).toBe(200);
+    const sha = up.json().sha256 as string;
+    expect(sha).toBe(crypto.createHash('sha256').update(content).digest('hex'));
+    seq = up.json().state.seq;
+    const down = await call('auditor', 'GET', `/api/v1/warnings/${id}/evidence/${sha}`);
+    expect(down.statusCode).toBe(200);
+    expect(down.rawPayload.equals(content)).toBe(true);
+
+    for (const [user, body] of [
+      ['auditor', { type: 'conclude', conclusion: 'confirmed', comment: '查验员未实际查验', refs: [sha] }],
+      ['auditor', { type: 'dispose', disposal: ['lock_vehicle', 'suspend_account'] }],
+      ['leader', { type: 'review', approve: true }],
+      ['leader', { type: 'close' }],
+    ] as const) {
+      const res = await act(user, id, { ...body, expectedSeq: seq });
+      expect(res.statusCode, res.body).toBe(200);
+      seq = res.json().state.seq;
+    }
+    const d = await detail('auditor', id);
+    expect(d.allowedActions).toEqual(['comment']);
+    expect((await detail('leader', id)).allowedActions).toEqual(['reopen', 'comment']);
+    expect(d.state).toMatchObject({ state: 'closed', conclusion: 'confirmed', disposal: ['lock_vehicle', 'suspend_account'], seq: 8 });
+    expect(d.events.map((e: { type: string }) => e.type)).toEqual([
+      'assigned', 'acknowledged', 'verification_started', 'evidence_attached', 'concluded', 'disposed', 'reviewed', 'closed',
+    ]);
+    expect(d.events[4].payload).toMatchObject({ conclusion: 'confirmed', refs: [sha] });
+    expect(d.evidence).toEqual([expect.objectContaining({ sha256: sha, name: '查验照片.jpg', uploaded_by: 'auditor' })]);
+    expect(d.transaction).toMatchObject({ institution_id: 'JCJ-JYZ' });
+    expect(d.deadlines.acknowledgeBy).toBeGreaterThan(d.warning.raised_at);
+    // The derived state in ClickHouse (the view) agrees with the reducer.
+    const [row] = await hub.store.query<{ state: string; seq: number; conclusion: string }>(
+      sql`SELECT state, seq, conclusion FROM warning_current WHERE warning_id = ${param.String(id)}`,
+    );
+    expect(row).toMatchObject({ state: 'closed', conclusion: 'confirmed' });
+    expect(Number(row!.seq)).toBe(8);
+    const list = await call('auditor', 'GET', '/api/v1/warnings?state=closed');
+    expect(list.json().items.map((w: { id: string }) => w.id)).toContain(id);
+  });
+
+  it('refuses an illegal transition with INVALID_TRANSITION and a non-assignee with FORBIDDEN', async () => {
+    const d = await detail('leader', 'w-nd');
+    expect(d.allowedActions).toEqual(['assign', 'comment', 'evidence']);
+    expect((await detail('auditor', 'w-nd')).allowedActions).toEqual(['acknowledge', 'comment', 'evidence']);
+    const close = await act('leader', 'w-nd', { type: 'close', expectedSeq: d.state.seq });
+    expect(close.statusCode).toBe(409);
+    expect(close.json().error.code).toBe('INVALID_TRANSITION');
+    expect(close.json().current).toMatchObject({ state: 'assigned' });
+    const ack = await act('leader', 'w-nd', { type: 'acknowledge', expectedSeq: d.state.seq });
+    expect(ack.statusCode).toBe(403);
+    expect(ack.json().error.code).toBe('FORBIDDEN');
+    const wall = await act('wall', 'w-nd', { type: 'comment', comment: 'x', expectedSeq: d.state.seq });
+    expect(wall.statusCode).toBe(403);
+    const bad = await act('auditor', 'w-nd', { type: 'teleport', expectedSeq: 1 });
+    expect(bad.json().error.code).toBe('BODY_INVALID');
+  });
+});
+
+describe('optimistic concurrency', () => {
+  it('two actions with the same expectedSeq: one 200, one 409 with the current state; one event stored; both audited', async () => {
+    const id = 'w-race';
+    const before = await detail('auditor-yz', id);
+    expect(before.state.seq).toBe(1);
+    const [a, b] = await Promise.all([
+      act('auditor-yz', id, { type: 'acknowledge', expectedSeq: 1 }),
+      act('auditor-yz', id, { type: 'comment', comment: '同时备注', expectedSeq: 1 }),
+    ]);
+    const codes = [a.statusCode, b.statusCode].sort();
+    expect(codes).toEqual([200, 409]);
+    const loser = a.statusCode === 409 ? a : b;
+    expect(loser.json().error.code).toBe('CONFLICT');
+    expect(loser.json().current.seq).toBe(2);
+    const after = await detail('auditor-yz', id);
+    expect(after.events).toHaveLength(2);
+    expect(after.state.seq).toBe(2);
+    // Retrying with the state just returned succeeds: nothing is lost.
+    const retryBody = loser === a ? { type: 'acknowledge' } : { type: 'comment', comment: '同时备注' };
+    const retry = await act('auditor-yz', id, { ...retryBody, expectedSeq: 2 });
+    expect(retry.statusCode, retry.body).toBe(200);
+    const audit = await call('admin', 'GET', `/api/v1/audit?targetId=${id}&limit=20`);
+    const rows = audit.json().items as { result: string; status: number; action: string }[];
+    expect(rows.filter((r) => r.status === 409)).toHaveLength(1);
+    expect(rows.filter((r) => r.result === 'ok').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('many concurrent writers never produce a gap or a duplicate seq', async () => {
+    const id = 'w-yz-2';
+    const res = await Promise.all(Array.from({ length: 8 }, (_, i) => act('auditor-yz', id, { type: 'comment', comment: `并发${i}`, expectedSeq: 1 })));
+    expect(res.filter((r) => r.statusCode === 200)).toHaveLength(1);
+    const rows = await hub.store.query<{ seq: number }>(sql`SELECT seq FROM warning_events WHERE warning_id = ${param.String(id)} ORDER BY seq`);
+    expect(rows.map((r) => Number(r.seq))).toEqual([1, 2]);
+  });
+});
+
+describe('scope', () => {
+  it("a 宜州区 auditor cannot read or act on 南丹县's warnings and lists only their county", async () => {
+    const get = await call('auditor-yz', 'GET', '/api/v1/warnings/w-nd');
+    expect(get.statusCode).toBe(403);
+    expect(get.json().error.code).toBe('OUT_OF_SCOPE');
+    const post = await act('auditor-yz', 'w-nd', { type: 'comment', comment: 'x', expectedSeq: 1 });
+    expect(post.json().error.code).toBe('OUT_OF_SCOPE');
+    const list = await call('auditor-yz', 'GET', '/api/v1/warnings?limit=1000');
+    const counties = new Set((list.json().items as { county: string }[]).map((w) => w.county));
+    expect([...counties]).toEqual(['451203']);
+    const other = await call('auditor-yz', 'GET', '/api/v1/warnings?county=451221');
+    expect(other.json().error.code).toBe('OUT_OF_SCOPE');
+  });
+
+  it('filters by time range and severity', async () => {
+    const recent = await call('auditor', 'GET', `/api/v1/warnings?from=${Date.now() - 3_600_000}&severity=high&limit=1000`);
+    expect(recent.json().items.map((w: { id: string }) => w.id)).toContain('w-life');
+    expect(recent.json().items.every((w: { severity: string }) => w.severity === 'high')).toBe(true);
+    const old = await call('auditor', 'GET', `/api/v1/warnings?to=${Date.now() - 3_600_000}`);
+    expect(old.json().total).toBe(0);
+  });
+
+  it('assignee=me lists my own work', async () => {
+    const res = await call('auditor-yz', 'GET', '/api/v1/warnings?assignee=me');
+    const items = res.json().items as { assignee: string }[];
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.every((w) => w.assignee === 'auditor-yz')).toBe(true);
+  });
+});
+
+describe('bulk actions', () => {
+  it('answers per item: re-assigned, stale seq, not found', async () => {
+    const res = await call('leader', 'POST', '/api/v1/warnings/bulk', {
+      action: { type: 'assign', assignee: 'leader' },
+      items: [
+        { id: 'w-bulk-1', expectedSeq: 1 },
+        { id: 'w-bulk-2', expectedSeq: 0 },
+        { id: 'w-nope', expectedSeq: 0 },
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const r = res.json();
+    expect(r).toMatchObject({ ok: 1, failed: 2 });
+    expect(r.results.map((x: { ok: boolean; code?: string }) => (x.ok ? 'ok' : x.code))).toEqual(['ok', 'CONFLICT', 'NOT_FOUND']);
+    expect(r.results[0].state).toMatchObject({ assignee: 'leader', state: 'assigned' });
+  });
+
+  it('bulk acknowledge by the assignee', async () => {
+    const res = await call('auditor', 'POST', '/api/v1/warnings/bulk', {
+      action: { type: 'acknowledge' },
+      items: [
+        { id: 'w-bulk-2', expectedSeq: 1 },
+        { id: 'w-bulk-3', expectedSeq: 1 },
+      ],
+    });
+    expect(res.json()).toMatchObject({ ok: 2, failed: 0 });
+  });
+});
+
+describe('evidence uploads', () => {
+  it('accepts multipart, and refuses files over JG_EVIDENCE_MAX_BYTES with 413', async () => {
+    const boundary = '----jgev';
+    const multipart = (content: Buffer, seq: number) =>
+      Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="expectedSeq"\r\n\r\n${seq}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="现场.png"\r\nContent-Type: image/png\r\n\r\n`),
+        content,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+    const headers = { authorization: `Bearer ${tokens.auditor}`, 'content-type': `multipart/form-data; boundary=${boundary}` };
+    const ok = await hub.app.inject({ method: 'POST', url: '/api/v1/warnings/w-bulk-3/evidence', payload: multipart(Buffer.from('png-bytes'), 2), headers });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json().state.evidence).toEqual([expect.objectContaining({ name: '现场.png', mime: 'image/png', size: 9 })]);
+    const big = await hub.app.inject({ method: 'POST', url: '/api/v1/warnings/w-bulk-3/evidence', payload: multipart(Buffer.alloc(100 * 1024, 1), 3), headers });
+    expect(big.statusCode).toBe(413);
+    const bigJson = await call('auditor', 'POST', '/api/v1/warnings/w-bulk-3/evidence', { name: 'a.bin', contentBase64: Buffer.alloc(100 * 1024, 1).toString('base64'), expectedSeq: 3 });
+    expect([bigJson.statusCode, bigJson.json().error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    expect((await detail('auditor', 'w-bulk-3')).state.seq).toBe(3);
+  });
+});
+
+describe('deadlines', () => {
+  it('escalates an overdue warning once (超期督办) and tells the wall', async () => {
+    const wall = connect(`${hub.url}/wall`, { transports: ['websocket'], forceNew: true });
+    sockets.push(wall);
+    await new Promise<void>((resolve) => wall.once('wall.snapshot', () => resolve()));
+    const got = new Promise<WallOverdue[]>((resolve) => wall.on('warning.overdue', (items: WallOverdue[]) => items.some((i) => i.id === 'w-late') && resolve(items)));
+    // High severity, raised ten days ago and never acknowledged.
+    await seedWarnings(hub, [{ id: 'w-late', ...YZ, severity: 'high', raisedAt: Date.now() - 10 * 86_400_000 }]);
+    const first = await call('admin', 'POST', '/api/v1/workflow/sweep');
+    expect(first.json().escalated).toBeGreaterThanOrEqual(1);
+    const items = await got;
+    const mine = items.find((i) => i.id === 'w-late')!;
+    expect(mine).toMatchObject({ kind: 'acknowledge', county: '451203', countyName: '宜州区', institutionName: '宜州区机动车检测站', assignee: 'auditor-yz' });
+    const d = await detail('auditor-yz', 'w-late');
+    expect(d.events.map((e: { type: string }) => e.type)).toEqual(['assigned', 'escalated']);
+    expect(d.state.escalated).toBe(true);
+    const second = await call('admin', 'POST', '/api/v1/workflow/sweep');
+    expect(second.json().escalated).toBe(0);
+    const overdue = await call('auditor-yz', 'GET', '/api/v1/warnings?overdue=true');
+    expect(overdue.json().items.map((w: { id: string }) => w.id)).toEqual(['w-late']);
+  });
+});
+
+describe('audit log', () => {
+  it('records logins and every action, filterable, only for system administrators, exportable', async () => {
+    const denied = await call('leader', 'GET', '/api/v1/audit');
+    expect(denied.statusCode).toBe(403);
+    const logins = await call('admin', 'GET', '/api/v1/audit?action=auth.login&limit=100');
+    const rows = logins.json().items as { actor: string; result: string; ip: string }[];
+    expect(rows.some((r) => r.actor === 'leader' && r.result === 'denied')).toBe(true);
+    expect(rows.some((r) => r.actor === 'auditor-yz' && r.result === 'ok' && r.ip.length > 0)).toBe(true);
+    const acts = await call('admin', 'GET', '/api/v1/audit?action=warning.&targetId=w-life');
+    expect(acts.json().items.map((r: { action: string }) => r.action).sort()).toEqual(
+      ['warning.acknowledge', 'warning.close', 'warning.conclude', 'warning.dispose', 'warning.evidence', 'warning.review', 'warning.start_verification'].sort(),
+    );
+    const csv = await call('admin', 'GET', '/api/v1/audit.csv?targetId=w-life');
+    const table = parseCsv(csv.body);
+    expect(table[0]!.slice(0, 3)).toEqual(['时间', '操作人', '角色']);
+    expect(table).toHaveLength(8);
+    const xlsx = await call('admin', 'GET', '/api/v1/audit.xlsx?targetId=w-life');
+    const sheet = await readXlsx(xlsx.rawPayload);
+    expect(sheet).toEqual(table.map((r) => r.map((c) => c)));
+  });
+});
