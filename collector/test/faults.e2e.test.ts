@@ -45,6 +45,8 @@ let hubPort: number;
 let redisPort: number;
 let redis: ChildProcess | undefined;
 const queuePrefix = `jgf-${crypto.randomBytes(4).toString('hex')}`;
+/** Whatever a failed scenario left running, stopped in afterAll. */
+const running = { collectors: new Set<CollectorHandle>(), children: new Set<ChildProcess>(), proxies: new Set<Proxy>() };
 const started = Date.now();
 
 // ---- private Redis ------------------------------------------------------------------------------
@@ -153,6 +155,7 @@ async function startProxy(targetPort: number, enabled = true): Promise<Proxy> {
         server.close(() => resolve());
       }),
   };
+  running.proxies.add(proxy);
   return proxy;
 }
 
@@ -175,7 +178,9 @@ function collectorConfig(id: ScenarioId, over: { hubUrl?: string; ratePerSec: nu
 }
 
 async function runCollector(id: ScenarioId, over: Parameters<typeof collectorConfig>[1], events?: CollectorEvent[]): Promise<CollectorHandle> {
-  return startCollector(collectorConfig(id, over), events ? { onEvent: (e) => events.push(e) } : {});
+  const h = await startCollector(collectorConfig(id, over), events ? { onEvent: (e) => events.push(e) } : {});
+  running.collectors.add(h);
+  return h;
 }
 
 // ---- the check --------------------------------------------------------------------------------------
@@ -266,6 +271,7 @@ function spawnCollector(id: ScenarioId, maxRecords: number): Child {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.children.add(proc);
   const lines: Record<string, unknown>[] = [];
   const waiters: { event: string; n: number; resolve: () => void }[] = [];
   let buf = '';
@@ -320,6 +326,9 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  for (const p of running.children) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  await Promise.all([...running.collectors].map((c) => c.stop().catch(() => {})));
+  await Promise.all([...running.proxies].map((p) => p.close().catch(() => {})));
   await stopHub().catch(() => {});
   await stopRedis('SIGTERM');
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });

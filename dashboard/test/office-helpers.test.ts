@@ -15,6 +15,8 @@ describe('role-aware navigation', () => {
   it('shows an auditor 我的待办 and 预警, a leader 机构考核 and 预警', () => {
     expect(navFor(['auditor']).map((n) => n.label)).toEqual(['指挥大屏', '我的待办', '预警']);
     expect(navFor(['leader']).map((n) => n.label)).toEqual(['指挥大屏', '机构考核', '预警']);
+    expect(navFor(['registry_admin']).map((n) => n.label)).toEqual(['指挥大屏', '备案管理']);
+    expect(navFor(['rule_admin']).map((n) => n.label)).toEqual(['指挥大屏', '规则发布']);
   });
   it('guards screens by role', () => {
     expect(canOpen(['wall_viewer'], '/workbench')).toBe(false);
@@ -140,5 +142,35 @@ describe('trend axis', async () => {
     expect(trendFloor([52.5, 90])).toBe(40);
     expect(trendFloor([3])).toBe(0);
     expect(trendFloor([null])).toBe(60);
+  });
+});
+
+describe('registry and rule-release helpers', async () => {
+  const reg = await import('$lib/app/registry');
+  const rs = await import('$lib/app/rulesets');
+  it('keys, labels and parses registry records', () => {
+    expect(reg.keyOf('staff', { id: 'S1' })).toBe('S1');
+    expect(reg.keyOf('listing', { list: 'person_black', key: 'abc' })).toBe('person_black:abc');
+    expect(reg.cell('validTo', null)).toBe('长期');
+    expect(reg.cell('validTo', Date.UTC(2028, 11, 31, 15, 59))).toBe('2028-12-31');
+    expect(reg.cell('role', 'inspector')).toBe('查验员');
+    expect(reg.cell('filed', false)).toBe('否');
+    expect(reg.parseData('{"id":"x"}')).toEqual({ data: { id: 'x' } });
+    expect(reg.parseData('[1]')).toHaveProperty('error');
+    expect((reg.parseData('{oops') as { error: string }).error).toMatch(/^JSON 格式错误/);
+  });
+  it('never lets the maker check their own request', () => {
+    expect(reg.canDecide({ status: 'pending', requestedBy: 'registry' }, 'registry')).toBe(false);
+    expect(reg.canDecide({ status: 'pending', requestedBy: 'registry' }, 'registry2')).toBe(true);
+    expect(reg.canDecide({ status: 'approved', requestedBy: 'registry' }, 'registry2')).toBe(false);
+  });
+  it('orders backtest diff lines by size of change and words the change', () => {
+    const line = (key: string, added: number, removed: number) => ({ key, name: key, live: 10, draft: 10 + added - removed, added, removed, examples: [] });
+    expect(rs.sortDiff([line('a', 0, 0), line('b', 1, 0), line('c', 0, 5)]).map((l) => l.key)).toEqual(['c', 'b', 'a']);
+    expect(rs.sortDiff([line('a', 0, 0), line('b', 1, 0)], true).map((l) => l.key)).toEqual(['b']);
+    expect(rs.changeText(33, 29)).toBe('−4（−12.1%）');
+    expect(rs.changeText(0, 3)).toBe('+3（新增）');
+    expect(rs.parseParams('{"minSeconds":120}')).toEqual({ params: { minSeconds: 120 } });
+    expect(rs.parseParams('{}')).toHaveProperty('error');
   });
 });

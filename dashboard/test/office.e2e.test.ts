@@ -5,9 +5,9 @@
  * leadership drill-down from the wall map to an institution's trend, a deduction and its warning.
  * Screenshots: dashboard/artifacts/office-*.png (git-ignored).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { HAVE_CHROMIUM, shot, startStack, type Stack } from './stack';
+import { HAVE_CHROMIUM, opened, shot, startStack, type Stack } from './stack';
 
 if (!HAVE_CHROMIUM) console.warn('[office.e2e] SKIPPED: /usr/bin/chromium is missing (apt-get install -y chromium fonts-noto-cjk)');
 
@@ -42,6 +42,15 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
       if (Date.now() > deadline) throw new Error(`only ${n} warnings were assigned to the auditor within 90 s`);
       await new Promise((r) => setTimeout(r, 1000));
     }
+  });
+
+  afterEach(async (ctx) => {
+    // A failed step leaves a picture of every page still open, for the report.
+    if (ctx.task.result?.state === 'fail') {
+      let i = 0;
+      for (const p of opened.splice(0)) if (!p.isClosed()) await shot(p, `office-failed-${ctx.task.name.slice(0, 20).replace(/\W+/g, '-')}-${i++}.png`).catch(() => undefined);
+    }
+    opened.length = 0;
   });
 
   afterAll(async () => {
@@ -232,17 +241,25 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await page.waitForURL(/\/rules$/);
     expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '规则发布']);
     await page.selectOption('[data-testid="draft-rule"]', 'check.short_duration');
+    // The form prefills the rule's current parameters from the set in force.
+    await expect.poll(() => page.locator('[data-testid="draft-params"]').inputValue(), { timeout: 10_000 }).toBe('{"minSeconds":180}');
     await page.fill('[data-testid="draft-params"]', '{"minSeconds": 120}');
     await page.fill('[data-testid="draft-note"]', '查验用时阈值下调至120秒');
     await page.click('[data-testid="draft-form"] button[type="submit"]');
     const detail = page.locator('[data-testid="ruleset-detail"]');
+    await page.waitForSelector('[data-testid="ruleset-detail"], [data-testid="rules-error"]', { timeout: 15_000 });
+    const draftError = page.locator('[data-testid="rules-error"]');
+    if ((await draftError.count()) > 0) throw new Error(`draft failed: ${await draftError.textContent()}`);
     await expect.poll(() => detail.getAttribute('data-status'), { timeout: 15_000 }).toBe('draft');
     expect(await page.locator('[data-testid="ruleset-diff"]').textContent()).toContain('minSeconds');
     const version = (await detail.locator('h2').first().textContent())!.match(/规则集 (\S+)/)![1]!;
 
+    const t0 = Date.now();
     await page.click('[data-testid="run-backtest"]');
     await expect.poll(() => page.locator('[data-testid="backtest"]').getAttribute('data-status'), { timeout: 60_000, interval: 500 }).toBe('done');
+    console.log(`[office.e2e] backtest finished in ${Date.now() - t0} ms`);
     await page.locator('[data-testid="bt-by-rule"]').waitFor();
+    expect(await page.locator('[data-testid="bt-by-rule"] tr[data-key="check.short_duration"]').count()).toBe(1);
     await shot(page, 'office-rules-backtest.png');
 
     // The author may not approve their own draft.

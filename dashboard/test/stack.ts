@@ -23,6 +23,9 @@ export const DEMO_PASSWORD = 'jianguan-demo';
 
 type CollectorHandle = Awaited<ReturnType<typeof startCollector>>;
 
+/** Pages opened by `login` (for screenshots when a test fails). */
+export const opened: Page[] = [];
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -141,6 +144,7 @@ export async function startStack(institutionId = 'JCJ-CGS'): Promise<Stack> {
     async login(user, next) {
       const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
       const page = await context.newPage();
+      opened.push(page);
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${hub.url}/login${next ? `?next=${encodeURIComponent(next)}` : ''}`);

@@ -9,7 +9,7 @@
 //   JG_BENCH_URL=http://127.0.0.1:8080 JG_BENCH_COLLECTOR=<id>:<token> JG_BENCH_INSTITUTION=JCJ-JYZ \
 //     node hub/bench/decisions.bench.mjs
 //
-//   JG_BENCH_RATE=500 JG_BENCH_SECONDS=20 node hub/bench/decisions.bench.mjs [--json]
+//   JG_BENCH_RATE=500 JG_BENCH_SECONDS=20 [JG_BENCH_TRANSPORT=http|socket] node hub/bench/decisions.bench.mjs [--json]
 //
 // Traffic: vehicle checks at an inspection station (every request through the blocking rules,
 // including the stateful photo-reuse peek), 10 % by an inspector whose filing expired (held).
@@ -24,6 +24,8 @@ const RATE = Number(process.env.JG_BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.JG_BENCH_SECONDS ?? 20);
 const WARMUP_S = Number(process.env.JG_BENCH_WARMUP_SECONDS ?? 3);
 const JSON_OUT = process.argv.includes('--json');
+/** http (POST /api/v1/decisions) or socket (`decision.request` on /collect, the path a collector's local endpoint uses). */
+const TRANSPORT = process.env.JG_BENCH_TRANSPORT ?? 'http';
 
 const children = [];
 const cleanup = async () => {
@@ -115,7 +117,25 @@ function txn() {
 }
 
 const auth = `Collector ${collectorId}:${token}`;
+let socket;
+if (TRANSPORT === 'socket') {
+  const { io } = await import('socket.io-client');
+  socket = io(`${base}/collect`, { auth: { collectorId, token }, transports: ['websocket'], reconnection: false });
+  await new Promise((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('connect_error', reject);
+  });
+}
+let requests = 0;
+async function overSocket() {
+  const t0 = performance.now();
+  const ack = await socket.timeout(10_000).emitWithAck('decision.request', { requestId: `${collectorId}:d:${++requests}`, transaction: txn() });
+  const ms = performance.now() - t0;
+  if (!ack.ok) throw new Error(`${ack.code} ${ack.message}`);
+  return { ms, server: ack.ms, decision: ack.decision };
+}
 async function once() {
+  if (socket) return overSocket();
   const t0 = performance.now();
   const res = await fetch(`${base}/api/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify(txn()) });
   const body = await res.json();
@@ -138,6 +158,17 @@ async function load(rate, seconds, record) {
   return (performance.now() - started) / 1000;
 }
 
+/** CPU seconds (user + system) the hub process has used so far; NaN when it is not our child. */
+function cpuOf(pid) {
+  if (!pid) return NaN;
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 const q = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] : NaN);
 
 step(`warm-up ${WARMUP_S} s at ${RATE}/s`);
@@ -147,12 +178,14 @@ const client = [];
 const server = [];
 let holds = 0;
 const errors = [];
+const cpu0 = cpuOf(hubPid);
 const elapsed = await load(RATE, SECONDS, (r) => {
   if (r.error) return errors.push(r.error);
   client.push(r.ms);
   server.push(r.server);
   if (r.decision === 'hold') holds++;
 });
+const hubCpuMsPerRequest = ((cpuOf(hubPid) - cpu0) * 1000) / Math.max(1, client.length + errors.length);
 client.sort((a, b) => a - b);
 server.sort((a, b) => a - b);
 let rss = NaN;
@@ -165,6 +198,7 @@ if (hubPid) {
   }
 }
 const result = {
+  transport: TRANSPORT,
   rate: RATE,
   seconds: SECONDS,
   sent: client.length + errors.length,
@@ -175,16 +209,19 @@ const result = {
   clientMs: { p50: q(client, 0.5), p90: q(client, 0.9), p99: q(client, 0.99), max: client[client.length - 1] ?? NaN },
   serverMs: { p50: q(server, 0.5), p99: q(server, 0.99), max: server[server.length - 1] ?? NaN },
   hubPeakRss: rss,
+  hubCpuMsPerRequest,
+  loadAverage: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
 };
+socket?.close();
 await cleanup();
 
 const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 if (JSON_OUT) console.log(JSON.stringify(result, null, 2));
 else {
-  console.log('\n| target rate | duration | sent / ok | errors | holds | client p50 / p90 / p99 / max | hub evaluation p50 / p99 | hub peak RSS |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('\n| transport | target rate | duration | sent / ok | errors | holds | client p50 / p90 / p99 / max | hub evaluation p50 / p99 | hub CPU / request | hub peak RSS | load avg |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   console.log(
-    `| ${RATE}/s | ${SECONDS} s | ${result.sent} / ${result.ok} | ${result.errors} | ${holds} | ${f(result.clientMs.p50)} / ${f(result.clientMs.p90)} / ${f(result.clientMs.p99)} / ${f(result.clientMs.max)} ms | ${f(result.serverMs.p50)} / ${f(result.serverMs.p99)} ms | ${Number.isFinite(rss) ? `${Math.round(rss / 2 ** 20)} MiB` : '—'} |`,
+    `| ${TRANSPORT === 'socket' ? 'socket decision.request' : 'POST /api/v1/decisions'} | ${RATE}/s | ${SECONDS} s | ${result.sent} / ${result.ok} | ${result.errors} | ${holds} | ${f(result.clientMs.p50)} / ${f(result.clientMs.p90)} / ${f(result.clientMs.p99)} / ${f(result.clientMs.max)} ms | ${f(result.serverMs.p50)} / ${f(result.serverMs.p99)} ms | ${f(hubCpuMsPerRequest)} ms | ${Number.isFinite(rss) ? `${Math.round(rss / 2 ** 20)} MiB` : '—'} | ${result.loadAverage} |`,
   );
   if (errors.length) console.log(`first error: ${errors[0]}`);
   console.log(result.clientMs.p99 <= 10 ? '\np99 ≤ 10 ms: target met' : '\np99 > 10 ms: target missed');

@@ -300,6 +300,19 @@ describe('enrolment (事前备案)', () => {
   });
 });
 
+describe('admin routes', () => {
+  it('require a system_admin session; enrolment is public (the collector proves its key)', async () => {
+    expect((await hub.app.inject({ method: 'GET', url: '/api/v1/collectors' })).statusCode).toBe(401);
+    expect((await hub.app.inject({ method: 'POST', url: `/api/v1/collectors/${STATIC.collectorId}/revoke`, payload: {} })).statusCode).toBe(401);
+    const login = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'leader', password: 'jianguan-demo' } });
+    const leader = { authorization: `Bearer ${(login.json() as { token: string }).token}` };
+    const res = await hub.app.inject({ method: 'POST', url: `/api/v1/collectors/${STATIC.collectorId}/approve`, headers: leader });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.code).toBe('FORBIDDEN');
+    expect((await hub.app.inject({ method: 'GET', url: '/api/v1/collectors', headers: await adminHeaders() })).statusCode).toBe(200);
+  });
+});
+
 describe('silence', () => {
   /** 10:00 local on the first working day after the day of `after`. */
   function workingMorningAfter(after: number): number {

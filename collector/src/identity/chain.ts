@@ -80,6 +80,8 @@ async function fsyncDir(dir: string): Promise<void> {
 
 export class BatchChain {
   private state: ChainFile;
+  /** seal() and adopt() run one at a time (the link may get hub.hello while it seals). */
+  private op: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly dir: string,
@@ -141,8 +143,18 @@ export class BatchChain {
     );
   }
 
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.op.then(fn, fn);
+    this.op = run.catch(() => undefined);
+    return run;
+  }
+
   /** Seals the next batch and makes the header durable before returning (invariant 1). */
-  async seal(collectorId: string, records: readonly { seq: number; payload: unknown }[]): Promise<SealedHeader> {
+  seal(collectorId: string, records: readonly { seq: number; payload: unknown }[]): Promise<SealedHeader> {
+    return this.exclusive(() => this.sealNow(collectorId, records));
+  }
+
+  private async sealNow(collectorId: string, records: readonly { seq: number; payload: unknown }[]): Promise<SealedHeader> {
     const firstSeq = records[0]!.seq;
     const lastSeq = records[records.length - 1]!.seq;
     const base = {
@@ -169,7 +181,11 @@ export class BatchChain {
    * Takes the hub's tip (invariant 5). Without `force` only when ours is behind it or differs at
    * the same height; with `force` always. Returns whether the chain changed.
    */
-  async adopt(hub: ChainTip | null, opts: { force?: boolean; reason: string; onEvent?: (e: ChainEvent) => void }): Promise<boolean> {
+  adopt(hub: ChainTip | null, opts: { force?: boolean; reason: string; onEvent?: (e: ChainEvent) => void }): Promise<boolean> {
+    return this.exclusive(() => this.adoptNow(hub, opts));
+  }
+
+  private async adoptNow(hub: ChainTip | null, opts: { force?: boolean; reason: string; onEvent?: (e: ChainEvent) => void }): Promise<boolean> {
     const to: ChainTip = hub ?? { batchSeq: 0, hash: GENESIS_HASH };
     const from = this.tip;
     const behind = to.batchSeq > from.batchSeq || (to.batchSeq === from.batchSeq && to.hash !== from.hash);

@@ -334,6 +334,7 @@ export class Link {
       // The chain was re-based under a formed batch: form (and seal) it again.
       if (pending && pendingEpoch !== this.chainEpoch) pending = undefined;
       if (!pending) {
+        const epoch = this.chainEpoch;
         let recs: OutboxRecord[] | undefined;
         let header = chain?.pendingAfter(outbox.ackedSeq);
         if (header) {
@@ -371,7 +372,8 @@ export class Link {
           records: recs.map((r) => r.payload),
           ...(header ? BatchChain.wireFields(header) : {}),
         };
-        pendingEpoch = this.chainEpoch;
+        // If the chain was re-based while this batch was formed, the check above forms it again.
+        pendingEpoch = epoch;
         pendingBytes = recs.reduce((sum, r) => sum + r.bytes, 0);
         attempt = 0;
       }

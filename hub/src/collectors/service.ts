@@ -340,6 +340,15 @@ export class CollectorService {
     });
   }
 
+  /**
+   * Token check for HTTP callers (e.g. the decision endpoint): the collector when it is approved
+   * and `token` is its static token, otherwise undefined. Constant time.
+   */
+  verifyToken(collectorId: string, token: string): CollectorRecord | undefined {
+    const rec = this.records.get(collectorId);
+    return rec && rec.status === 'approved' && tokenMatches(token, rec.tokenSha256) ? rec : undefined;
+  }
+
   /** An enrolment request (handshake or REST): unknown id → pending; known id with that key → as is. */
   async enrol(req: CollectorEnrol): Promise<CollectorRecord> {
     const p = verifyAuthProof({ collectorId: req.collectorId, publicKey: req.publicKey, ts: req.ts, proof: req.proof }, this.now());
