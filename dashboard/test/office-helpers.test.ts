@@ -58,6 +58,8 @@ describe('workflow actions offered', () => {
     expect(actionsFor(st('assigned', 'auditor'), ['acknowledge', 'comment', 'evidence'], me('auditor', 'auditor'))).toEqual(['acknowledge', 'comment', 'evidence']);
     expect(actionsFor(st('disposed', 'auditor', 'confirmed'), ['review', 'comment', 'evidence'], me('leader', 'leader'))).toEqual(['review', 'reject', 'comment', 'evidence']);
     expect(actionsFor(st('verifying', 'auditor'), ['conclude', 'comment', 'evidence'], me('auditor', 'auditor'))).toEqual(['conclude', 'comment', 'evidence']);
+    expect(actionsFor(st('assigned', 'auditor'), ['assign', 'comment', 'evidence'], me('leader', 'leader'))).toEqual(['assign', 'comment', 'evidence']);
+    expect(actionsFor(st('assigned', 'auditor'), ['assign'], me('auditor', 'auditor'))).toEqual([]);
   });
   it('gives a leader close and reopen, never a wall viewer anything', () => {
     expect(actionsFor(st('reviewed', 'auditor', 'confirmed'), ['closed', 'commented', 'evidence_attached'], me('leader', 'leader'))).toEqual(['close', 'comment', 'evidence']);
@@ -130,6 +132,10 @@ describe('formatting and aggregation', () => {
       { key: 'lsh', label: '业务流水号', value: 'L1' },
       { key: 'occurred_at', label: '业务发生时间', value: '2026-01-01 08:00:00' },
     ]);
+    const coded = transactionRows({ kind: 'check', ywlx: 'A', hpzl: '52', outcome: 'pass', channel: 'counter' });
+    expect(coded.map((r) => r.value)).toEqual(['机动车查验（check）', '注册登记（A）', '窗口（counter）', '小型新能源汽车（52）', '通过（pass）']);
+    expect(transactionRows({ kind: 'licence', ywlx: 'B' })[1]!.value).toBe('增驾（B）');
+    expect(transactionRows({ kind: 'queue', ywlx: 'Z9' })[1]!.value).toBe('Z9');
     expect(valueRows('{"count":5,"window":"30d"}')).toEqual([{ key: 'count', value: '5' }, { key: 'window', value: '30d' }]);
     expect(valueRows('not json')).toEqual([]);
   });

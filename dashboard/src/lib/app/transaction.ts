@@ -36,6 +36,36 @@ const FIELDS: readonly [key: string, label: string, kind?: 'time' | 'json'][] = 
   ['rule_set', '规则版本'],
 ];
 
+/** Code tables (domain.md §4) for the fields shown as codes; unknown codes show as they are. */
+const KIND: Record<string, string> = {
+  vehicle: '机动车业务', licence: '驾驶证业务', check: '机动车查验', inspection: '安全技术检验', exam: '驾驶人考试',
+  violation: '违法处理', medical: '驾驶人体检', queue: '排队叫号', online: '互联网业务',
+};
+const OUTCOME: Record<string, string> = { done: '已办结', refused: '退办/退回', pending: '办理中', pass: '通过', fail: '不通过' };
+const CHANNEL: Record<string, string> = { counter: '窗口', self_service: '自助终端', online: '互联网', agent: '代办' };
+const HPZL: Record<string, string> = {
+  '01': '大型汽车', '02': '小型汽车', '07': '普通摩托车', '08': '轻便摩托车', '13': '低速车', '14': '拖拉机', '15': '挂车',
+  '16': '教练汽车', '22': '临时行驶车', '23': '警用汽车', '51': '大型新能源汽车', '52': '小型新能源汽车', '99': '其他',
+};
+const YWLX_VEHICLE: Record<string, string> = {
+  A: '注册登记', B: '转移登记', D: '变更登记', E: '抵押登记', F: '停复驶', G: '注销登记', H: '临时入境', I: '转入', J: '校车登记',
+  K: '补换牌证/合格标志', L: '补换登记证书', M: '档案更正', N: '被盗抢记录', O: '临时号牌', P: '核发检验合格标志', Q: '委托检验',
+  R: '受托检验', S: '锁定', T: '解除监管', U: '转出/注销恢复', V: '变更备案', W: '电子档案补录', X: '大吨小标更正',
+};
+const YWLX_LICENCE: Record<string, string> = {
+  A: '初次申领', B: '增驾', C: '补证换证', F: '满分学习', G: '注销', N: '注销恢复', K: '年度体检', T: '延期体检', V: '审验',
+  S: '延期换证', L: '信息变更', H: '档案更正', I: '扣证还证',
+};
+
+function coded(key: string, v: string, tx: Record<string, unknown>): string {
+  const table =
+    key === 'kind' ? KIND : key === 'outcome' ? OUTCOME : key === 'channel' ? CHANNEL : key === 'hpzl' ? HPZL
+    : key === 'ywlx' ? (tx.kind === 'licence' ? YWLX_LICENCE : ['vehicle', 'check', 'inspection'].includes(String(tx.kind)) ? YWLX_VEHICLE : undefined)
+    : undefined;
+  const label = table?.[v];
+  return label ? `${label}（${v}）` : v;
+}
+
 function show(v: unknown, kind?: 'time' | 'json'): string {
   if (v === null || v === undefined || v === '') return '';
   if (kind === 'time') return cstTime(Number(v));
@@ -57,7 +87,10 @@ function show(v: unknown, kind?: 'time' | 'json'): string {
 
 export function transactionRows(tx: Record<string, unknown> | null | undefined): { key: string; label: string; value: string }[] {
   if (!tx) return [];
-  return FIELDS.map(([key, label, kind]) => ({ key, label, value: show(tx[key], kind) })).filter((r) => r.value !== '');
+  return FIELDS.map(([key, label, kind]) => {
+    const value = show(tx[key], kind);
+    return { key, label, value: value && !kind ? coded(key, value, tx) : value };
+  }).filter((r) => r.value !== '');
 }
 
 /** The rule's recorded values (`values_json`) as rows. */

@@ -65,6 +65,7 @@ export interface WarningState {
 
 /** What the screen may offer. */
 export type UiAction =
+  | 'assign'
   | 'acknowledge'
   | 'start_verification'
   | 'conclude'
@@ -105,6 +106,7 @@ export function actionsFor(s: WarningState, allowed: readonly string[], me: Me):
   const worker = assignee && has(me, 'auditor', 'leader');
   const leader = has(me, 'leader');
   const out: UiAction[] = [];
+  if ((leader || has(me, 'system_admin')) && ok.has('assign')) out.push('assign');
   if (worker && ok.has('acknowledge')) out.push('acknowledge');
   if (worker && ok.has('start_verification')) out.push('start_verification');
   if (worker && ok.has('conclude')) out.push('conclude');
@@ -178,6 +180,7 @@ export function conflictMessage(current: Partial<WarningState> | null | undefine
 
 /** The action body for POST /warnings/:id/actions (without expectedSeq). */
 export type ActionBody =
+  | { type: 'assign'; assignee: string; comment?: string }
   | { type: 'acknowledge'; comment?: string }
   | { type: 'start_verification'; comment?: string }
   | { type: 'conclude'; conclusion: Conclusion; comment?: string }
