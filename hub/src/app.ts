@@ -78,6 +78,16 @@ function readCollectorsFile(file: string | undefined): CollectorCredential[] {
   return parsed.data;
 }
 
+function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(onTimeout()), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Hub> {
   const config = loadConfig(env, overrides);
   const app = Fastify({
@@ -117,8 +127,9 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     const stateRedis = redisConnection(config.redisUrl);
     // ioredis reconnects by itself; without a listener it prints "Unhandled error event" per retry.
     stateRedis.on('error', (err) => log.warn({ event: 'redis.error', message: errorMessage(err) }));
-    cleanups.push(() => stateRedis.quit());
-    await stateRedis.ping();
+    cleanups.push(() => stateRedis.disconnect());
+    // ioredis retries forever; at start a missing Redis should be a clear error, not a hang.
+    await withTimeout(stateRedis.ping(), 10_000, () => new HubError('QUEUE_UNAVAILABLE', `Redis at ${config.redisUrl} did not answer within 10 s`));
 
     // Released rule sets (hub/src/rulesets/): the engine in force is chosen per batch.
     const rulesets = new RuleSetService({

@@ -26,8 +26,8 @@ export interface RouteDef<Q extends z.ZodType | undefined, P extends z.ZodType |
   description?: string;
   auth: RouteAuth;
   scope: RouteScope;
-  /** Audit action name for mutating routes, e.g. 'warning.action'. */
-  audit?: string;
+  /** Audit action name for mutating routes, e.g. 'warning.action'; false = the route logs itself. */
+  audit?: string | false;
   query?: Q;
   params?: P;
   body?: B;
@@ -76,7 +76,7 @@ export function defineRoute<Q extends z.ZodType | undefined = undefined, P exten
     url: def.url,
     schema,
     ...(def.bodyLimit ? { bodyLimit: def.bodyLimit } : {}),
-    config: { auth: def.auth, scope: def.scope, ...(def.audit ? { audit: def.audit } : {}) },
+    config: { auth: def.auth, scope: def.scope, ...(def.audit !== undefined ? { audit: def.audit } : {}) },
     // zod validates (and coerces); the JSON schema above is for the OpenAPI document only.
     validatorCompiler: ({ httpPart }) => {
       const part = httpPart ? parts[httpPart] : undefined;

@@ -90,6 +90,7 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
 
   app.addHook('onSend', async (req, reply, payload) => {
     if (!MUTATING.has(req.method) || !req.url.startsWith('/api/')) return payload;
+    if (req.routeOptions.config?.audit === false) return payload;
     const p = req.principal;
     const note = req.auditNote;
     const status = reply.statusCode;
@@ -106,7 +107,7 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
       actor: p?.username ?? note?.actor ?? '',
       actorRoles: p?.roles ?? [],
       actorScope: p?.scope ?? '',
-      action: note?.action ?? req.routeOptions.config?.audit ?? `${req.method} ${req.routeOptions.url ?? req.url}`,
+      action: note?.action ?? (req.routeOptions.config?.audit || undefined) ?? `${req.method} ${req.routeOptions.url ?? req.url}`,
       method: req.method,
       path: req.url,
       targetType: note?.targetType ?? '',

@@ -56,8 +56,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
     scope?: RouteScope;
-    /** Audit action name, e.g. 'warning.action'. Defaults to "METHOD url". */
-    audit?: string;
+    /**
+     * Audit action name, e.g. 'warning.action'. Defaults to "METHOD url". `false` for a route
+     * that keeps its own durable log (the hold decisions), so the hot path does not pay for a
+     * second insert per request.
+     */
+    audit?: string | false;
   }
 }
 
