@@ -200,6 +200,17 @@ export class Link {
   }
 
   /**
+   * A request/answer exchange beside the batch stream (the hold decision `decision.request`).
+   * Fails at once when the hub is not connected: the caller applies its offline fallback.
+   */
+  async request(event: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    if (!this.socket.connected) throw new Error('link to the hub is not connected');
+    // The collect contract types only batch.submit on the wire map; decisions are checked by the caller.
+    const s = this.socket as unknown as { timeout(ms: number): { emitWithAck(e: string, p: unknown): Promise<unknown> } };
+    return s.timeout(timeoutMs).emitWithAck(event, payload);
+  }
+
+  /**
    * Stops sending: lets an in-flight batch settle for up to `graceMs`, then closes the socket
    * (an unanswered batch stays in the outbox and is re-sent next time).
    */

@@ -94,24 +94,13 @@ export interface DecisionTransport {
   request(req: DecisionRequest, timeoutMs: number): Promise<unknown>;
 }
 
-type LooseSocket = {
-  connected: boolean;
-  timeout(ms: number): { emitWithAck(event: string, payload: unknown): Promise<unknown> };
-};
-
-/**
- * Sends decision requests over the Link's socket.io connection. Uses `link.request(event, payload,
- * timeoutMs)` when the Link offers it; otherwise the Link's socket (connected only).
- */
-export function linkDecisionTransport(getLink: () => unknown): DecisionTransport {
+/** Sends decision requests over the Link's socket.io connection (connected only). */
+export function linkDecisionTransport(getLink: () => { request(event: string, payload: unknown, timeoutMs: number): Promise<unknown> } | undefined): DecisionTransport {
   return {
     async request(req, timeoutMs) {
-      const link = getLink() as { request?: (event: string, payload: unknown, timeoutMs: number) => Promise<unknown>; socket?: LooseSocket } | undefined;
-      if (link && typeof link.request === 'function') return link.request(DECISION_EVENT, req, timeoutMs);
-      const socket = link?.socket;
-      if (!socket || typeof socket.timeout !== 'function') throw new Error('no link to the hub');
-      if (!socket.connected) throw new Error('link to the hub is not connected');
-      return socket.timeout(timeoutMs).emitWithAck(DECISION_EVENT, req);
+      const link = getLink();
+      if (!link) throw new Error('no link to the hub');
+      return link.request(DECISION_EVENT, req, timeoutMs);
     },
   };
 }

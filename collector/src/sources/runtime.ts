@@ -14,6 +14,7 @@ import type { Pseudonymizer } from '../pseudonym.js';
 import { Appender } from './appender.js';
 import { DropFolder } from './drop-folder.js';
 import { FileTail, type SourceDeps } from './file-tail.js';
+import type { Link } from '../link/link.js';
 import { HttpSource, linkDecisionTransport, type DecisionTransport } from './http.js';
 import { RejectLog } from './rejects.js';
 import type { Source, SourceEvent, SourceStatus } from './types.js';
@@ -27,8 +28,8 @@ export interface StartSourcesOptions {
   status: () => StatusLike;
   /** New records are in the outbox (link.wake). */
   wake: () => void;
-  /** The Link, for hold decisions over its socket. */
-  link: () => unknown;
+  /** The Link, for hold decisions over its socket (undefined until it exists). */
+  link: () => Pick<Link, 'request'> | undefined;
   /** Replaces the link transport for decisions (tests). */
   decisionTransport?: DecisionTransport;
   now?: () => number;

@@ -11,6 +11,8 @@
 import { z } from 'zod';
 import type { Severity, RuleAction, RuleFamily } from '@jianguan/rules';
 
+export * from './workflow.js';
+
 export const PROTOCOL_VERSION = 1;
 export const NAMESPACE_COLLECT = '/collect';
 export const NAMESPACE_WALL = '/wall';

@@ -6,51 +6,21 @@
  */
 import type { Me, Role } from './nav';
 
+// The workflow vocabulary comes from the hub's wire contract (a pure module, no zod).
+import { STATE_LABELS, type Conclusion, type DisposalAction, type WarningStateName } from '@jianguan/hub/protocol/workflow';
+export {
+  CONCLUSION_LABELS,
+  DISPOSAL_LABELS,
+  EVENT_LABELS,
+  STATE_LABELS,
+  type Conclusion,
+  type DisposalAction,
+  type EventType,
+  type WarningStateName,
+} from '@jianguan/hub/protocol/workflow';
+
 export type Severity = 'high' | 'medium' | 'low';
-export type WarningStateName = 'raised' | 'assigned' | 'acknowledged' | 'verifying' | 'concluded' | 'disposed' | 'reviewed' | 'closed';
-export type EventType =
-  | 'assigned'
-  | 'acknowledged'
-  | 'verification_started'
-  | 'concluded'
-  | 'disposed'
-  | 'reviewed'
-  | 'review_rejected'
-  | 'closed'
-  | 'reopened'
-  | 'commented'
-  | 'evidence_attached'
-  | 'escalated';
-
-export const STATE_LABELS: Readonly<Record<WarningStateName, string>> = {
-  raised: '待分派',
-  assigned: '已分派',
-  acknowledged: '已签收',
-  verifying: '核查中',
-  concluded: '已出结论',
-  disposed: '已处置',
-  reviewed: '已审核',
-  closed: '已办结',
-};
-
 export const SEVERITY_LABELS: Readonly<Record<Severity, string>> = { high: '高', medium: '中', low: '低' };
-
-export const CONCLUSION_LABELS = { confirmed: '异常属实', false_alarm: '正常（误报）' } as const;
-export type Conclusion = keyof typeof CONCLUSION_LABELS;
-
-/** domain.md §7 disposal actions (hub DISPOSAL_LABELS). */
-export const DISPOSAL_LABELS = {
-  correct_record: '更正记录',
-  lock_vehicle: '锁定机动车',
-  lock_licence: '锁定驾驶证',
-  revoke: '撤销业务',
-  blacklist_agent: '代办人列入黑名单',
-  suspend_account: '停用账号',
-  suspend_institution: '暂停机构业务',
-  refer_discipline: '移交纪检',
-  refer_other: '移交其他部门',
-} as const;
-export type DisposalAction = keyof typeof DISPOSAL_LABELS;
 
 /** Open states an auditor works on (my queue). */
 export const OPEN_STATES: readonly WarningStateName[] = ['assigned', 'acknowledged', 'verifying', 'concluded'];
