@@ -6,6 +6,7 @@
 // SET rate, raw chDB insert rate).
 //
 //   JG_BENCH_COLLECTORS=8 JG_BENCH_RATE=1000 JG_BENCH_SECONDS=30 npm run bench
+//   JG_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench   (profile the hub)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,6 +31,7 @@ const cleanup = async () => {
   for (const c of children.reverse()) await stopChild(c, 15_000);
 };
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
 // ---- the machine's own ceilings ------------------------------------------------------------
 const redisPort = await freePort();
@@ -74,7 +76,9 @@ fs.writeFileSync(credFile, JSON.stringify(creds));
 const port = await freePort();
 step(`starting the hub on :${port}`);
 const hubLog = fs.openSync(path.join(runDir, 'hub.log'), 'a');
-const hub = spawn(process.execPath, [path.join(ROOT, 'hub', 'dist', 'server.js')], {
+// JG_BENCH_HUB_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the hub.
+const hubNodeArgs = (process.env.JG_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const hub = spawn(process.execPath, [...hubNodeArgs, path.join(ROOT, 'hub', 'dist', 'server.js')], {
   env: {
     ...process.env,
     JG_PORT: String(port),

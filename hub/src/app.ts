@@ -110,7 +110,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
   };
 
   try {
-    const store = await openStore(config);
+    const store = await openStore(config, (statement, ms) => log.warn({ event: 'store.slow', ms, statement }));
     cleanups.push(() => store.close());
     const applied = await migrate(store);
     if (applied.length) log.info({ event: 'store.migrated', applied, driver: store.driver });

@@ -50,6 +50,8 @@ export const HubConfigSchema = z.object({
   wallFlushMs: z.coerce.number().int().min(20).default(250),
   /** JG_STATS_INTERVAL_MS — how often county counters are recomputed when data changed. */
   statsIntervalMs: z.coerce.number().int().min(100).default(1000),
+  /** JG_SLOW_QUERY_MS — store statements slower than this are logged (store.slow). @defaultValue 1000 */
+  slowQueryMs: z.coerce.number().int().min(1).default(1000),
   /** JG_LOG_LEVEL @defaultValue info */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** JG_COLLECTOR_SILENT_MIN — working minutes without any sign of a collector before collector.silent. @defaultValue 30 */
@@ -119,6 +121,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_WALL_FLUSH_MS: 'wallFlushMs',
   JG_STATS_INTERVAL_MS: 'statsIntervalMs',
   JG_LOG_LEVEL: 'logLevel',
+  JG_SLOW_QUERY_MS: 'slowQueryMs',
   JG_COLLECTOR_SILENT_MIN: 'collectorSilentMinutes',
   JG_COLLECTOR_CHECK_MS: 'collectorCheckIntervalMs',
   JG_WALL_PUBLIC: 'wallPublic',

@@ -32,7 +32,10 @@ const CLICKHOUSE_SETTINGS = {
   date_time_input_format: 'best_effort',
 } as const;
 
-export async function openStore(config: HubConfig): Promise<Store> {
+/** Called for statements slower than `config.slowQueryMs` (named telemetry, no log dependency here). */
+export type SlowStatementListener = (statement: string, ms: number) => void;
+
+export async function openStore(config: HubConfig, onSlow?: SlowStatementListener): Promise<Store> {
   let client: ClickHouseClient;
   let driver: StoreDriver;
   let database = config.clickhouseDatabase;
@@ -63,28 +66,39 @@ export async function openStore(config: HubConfig): Promise<Store> {
   } catch (e) {
     throw new HubError('STORE_UNAVAILABLE', errorMessage(e), { cause: e });
   }
-  return wrap(client, driver, database);
+  return wrap(client, driver, database, config.slowQueryMs, onSlow);
 }
 
-function wrap(client: ClickHouseClient, driver: StoreDriver, database: string): Store {
+function wrap(client: ClickHouseClient, driver: StoreDriver, database: string, slowMs: number, onSlow?: SlowStatementListener): Store {
+  const timed = async <T>(statement: string, run: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await run();
+    } finally {
+      const ms = performance.now() - started;
+      if (onSlow && ms >= slowMs) onSlow(statement.replace(/\s+/g, ' ').slice(0, 160), Math.round(ms));
+    }
+  };
   return {
     driver,
     database,
     async query<T>(q: SqlQuery): Promise<T[]> {
       try {
-        const rs = await client.query({
-          query: q.sql,
-          query_params: q.params as Record<string, unknown>,
-          format: 'JSONEachRow',
+        return await timed(q.sql, async () => {
+          const rs = await client.query({
+            query: q.sql,
+            query_params: q.params as Record<string, unknown>,
+            format: 'JSONEachRow',
+          });
+          return (await rs.json()) as T[];
         });
-        return (await rs.json()) as T[];
       } catch (e) {
         throw new HubError('STORE_UNAVAILABLE', `${errorMessage(e)} — in: ${q.sql.slice(0, 200)}`, { cause: e });
       }
     },
     async command(q: SqlQuery): Promise<void> {
       try {
-        await client.command({ query: q.sql, query_params: q.params as Record<string, unknown> });
+        await timed(q.sql, () => client.command({ query: q.sql, query_params: q.params as Record<string, unknown> }));
       } catch (e) {
         throw new HubError('STORE_UNAVAILABLE', `${errorMessage(e)} — in: ${q.sql.slice(0, 200)}`, { cause: e });
       }
@@ -92,7 +106,7 @@ function wrap(client: ClickHouseClient, driver: StoreDriver, database: string): 
     async insert(table: string, rows: readonly object[]): Promise<void> {
       if (rows.length === 0) return;
       try {
-        await client.insert({ table, values: rows as object[], format: 'JSONEachRow' });
+        await timed(`INSERT INTO ${table} (${rows.length} rows)`, () => client.insert({ table, values: rows as object[], format: 'JSONEachRow' }));
       } catch (e) {
         throw new HubError('STORE_UNAVAILABLE', `insert into ${table}: ${errorMessage(e)}`, { cause: e });
       }
