@@ -4,12 +4,12 @@
  */
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { COUNTY_BY_CODE, SEVERITY_LABELS, type RuleEngine } from '@jianguan/rules';
+import type { RuleEngine } from '@jianguan/rules';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { assertCityScope, authorize, inScope, scopedCounty, type Role } from '../auth/principal.js';
 import type { Registry } from '../registry/registry.js';
-import { listDeadLetters, pipelineStats, totals, type WarningRecord } from '../store/repo.js';
+import { listDeadLetters, pipelineStats, totals } from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import { metricsText } from '../telemetry/events.js';
 
@@ -48,38 +48,6 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
     throw Object.assign(e, { statusCode: 400, code: 'QUERY_INVALID' });
   }
   return r.data;
-}
-
-/** RFC 4180 field quoting. */
-function csvField(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-const CST = 8 * 3_600_000;
-function cstTime(ms: number): string {
-  return new Date(ms + CST).toISOString().replace('T', ' ').slice(0, 19);
-}
-
-export function warningsCsv(items: readonly WarningRecord[], institutionName: (id: string) => string): string {
-  const header = ['预警编号', '规则编号', '规则名称', '严重程度', '处置方式', '机构', '区县', '业务发生时间', '预警时间', '说明', '当事人', '业务流水', '规则版本'];
-  const rows = items.map((w) => [
-    w.id,
-    w.rule_id,
-    w.rule_name,
-    SEVERITY_LABELS[w.severity as keyof typeof SEVERITY_LABELS] ?? w.severity,
-    w.action === 'hold' ? '拦截' : '预警',
-    institutionName(w.institution_id),
-    COUNTY_BY_CODE.get(w.county)?.name ?? w.county,
-    cstTime(w.occurred_at),
-    cstTime(w.raised_at),
-    w.explanation,
-    w.subject_masked,
-    w.transaction_id,
-    w.rule_version,
-  ]);
-  // BOM so Excel opens UTF-8 Chinese correctly; CRLF line ends as Excel expects.
-  return `\uFEFF${[header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n')}\r\n`;
 }
 
 export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
