@@ -10,7 +10,15 @@
 // feeds some rules are restricted to (18c, check_av, queue, veh_flow, medical) and some 12123
 // traffic, spread over ~3 weeks of business on 30 institutions so per-key state stays realistic.
 // Peer-deviation rules are scheduled, never evaluated per transaction, so they are not measured.
+//
+// Then a reference comparison with json-rules-engine (npm, devDependency): 10 stateless rules of
+// the pack written as json-rules-engine rules, both engines in this process on the same
+// transactions (the traffic above plus injected anomalies so every rule fires), txn/s for each
+// and the number of transactions on which both fire exactly the same rules.
+// `--only-compare` skips the pack rows.
+import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { Engine as JsonRulesEngine } from 'json-rules-engine';
 import {
   DEFAULT_PACK,
   DEMO_INSTITUTIONS,
@@ -200,10 +208,163 @@ async function measure(defs) {
 }
 
 const rows = [];
-for (const p of packs) rows.push({ name: p.name, ...(await measure(p.defs)) });
+if (!args.includes('--only-compare')) for (const p of packs) rows.push({ name: p.name, ...(await measure(p.defs)) });
+
+// ---- reference: json-rules-engine on 10 stateless rules ----------------------------------------
+const COMPARED = [
+  'counter.long_wait',
+  'counter.long_handling',
+  'counter.refusal',
+  'counter.self_dealing',
+  'counter.sensitive_business',
+  'vehicle.approval_revoked',
+  'check.short_duration',
+  'inspection.short_test',
+  'exam.identity_mismatch',
+  'exam.short_duration',
+];
+// The same traffic with anomalies injected (separate PRNG) so that each compared rule fires.
+const rndA = prng(7);
+const cmpTxns = txns.map((t0) => {
+  if (rndA() >= 0.08) return t0;
+  const t = structuredClone(t0);
+  const k = rndA();
+  switch (t.kind) {
+    case 'vehicle':
+    case 'licence':
+      if (k < 0.2) t.appliedAt = t.startedAt - 2 * 3_600_000;
+      else if (k < 0.4) t.startedAt = t.completedAt - 1_000_000;
+      else if (k < 0.55) t.staffIdHash = t.subject.idHash;
+      else if (k < 0.7 && t.agent) t.staffIdHash = t.agent.idHash;
+      else if (k < 0.85 && t.kind === 'vehicle') t.ywlx = 'M';
+      else if (t.kind === 'vehicle') {
+        t.ywlx = 'A';
+        t.vehicle.approvalRevoked = true;
+      } else t.staffIdHash = hex(64);
+      break;
+    case 'queue':
+      if (k < 0.5) t.appliedAt = t.startedAt - 2 * 3_600_000;
+      else t.outcome = 'refused';
+      break;
+    case 'check':
+      if (k < 0.7) t.startedAt = t.endedAt - 100_000;
+      else t.vehicle.hpzl = '01';
+      break;
+    case 'inspection':
+      t.startedAt = t.endedAt - 200_000;
+      if (k < 0.3) t.measurements = { ...t.measurements, filedMinSeconds: 60 };
+      break;
+    case 'exam':
+      if (k < 0.3) t.measurements = { ...t.measurements, faceMatchScore: 50 };
+      else if (k < 0.7) {
+        t.ywlx = '2';
+        t.startedAt = t.endedAt - 200_000;
+      } else {
+        t.startedAt = t.endedAt - 200_000;
+        t.measurements = { ...t.measurements, routeMinSeconds: 600 };
+      }
+      break;
+    default:
+      break;
+  }
+  return t;
+});
+
+// The json-rules-engine rules: one fact `txn` (the transaction) read by path, a dynamic fact
+// `seconds` (to − from in seconds; null when a time is missing or to < from, like our duration
+// kind) and two operators for our `present` / `absent` (undefined, null and '' are absent).
+const f = (p) => ({ fact: 'txn', path: `$.${p}` });
+const isIn = (p, values) => ({ ...f(p), operator: 'in', value: values });
+const dur = (from, to, operator, value) => ({ fact: 'seconds', params: { from, to }, operator, value });
+const JRE_RULES = [
+  { name: 'counter.long_wait', conditions: { all: [isIn('kind', ['queue', 'vehicle', 'licence']), isIn('channel', ['counter']), dur('appliedAt', 'startedAt', 'greaterThanInclusive', 3600)] } },
+  { name: 'counter.long_handling', conditions: { all: [isIn('kind', ['queue', 'vehicle', 'licence']), isIn('channel', ['counter']), dur('startedAt', 'completedAt', 'greaterThanInclusive', 900)] } },
+  { name: 'counter.refusal', conditions: { all: [isIn('kind', ['vehicle', 'licence', 'queue']), isIn('outcome', ['refused'])] } },
+  {
+    name: 'counter.self_dealing',
+    conditions: {
+      all: [
+        isIn('kind', ['vehicle', 'licence', 'violation']),
+        {
+          any: [
+            { all: [{ ...f('staffIdHash'), operator: 'present', value: true }, { ...f('staffIdHash'), operator: 'equal', value: f('subject.idHash') }] },
+            { all: [{ ...f('staffIdHash'), operator: 'present', value: true }, { ...f('staffIdHash'), operator: 'equal', value: f('agent.idHash') }] },
+          ],
+        },
+      ],
+    },
+  },
+  { name: 'counter.sensitive_business', conditions: { all: [isIn('kind', ['vehicle']), isIn('source', ['veh_flow']), isIn('ywlx', ['M', 'S', 'T', 'U', 'W', 'X'])] } },
+  { name: 'vehicle.approval_revoked', conditions: { all: [isIn('kind', ['vehicle']), isIn('ywlx', ['A']), isIn('vehicle.approvalRevoked', [true])] } },
+  { name: 'check.short_duration', conditions: { all: [isIn('kind', ['check']), isIn('vehicle.hpzl', ['02', '52']), dur('startedAt', 'endedAt', 'lessThan', 180)] } },
+  { name: 'inspection.short_test', conditions: { all: [isIn('kind', ['inspection']), { ...f('measurements.filedMinSeconds'), operator: 'absent', value: true }, dur('startedAt', 'endedAt', 'lessThan', 300)] } },
+  { name: 'exam.identity_mismatch', conditions: { all: [isIn('kind', ['exam']), { ...f('measurements.faceMatchScore'), operator: 'lessThan', value: 70 }] } },
+  {
+    name: 'exam.short_duration',
+    conditions: { all: [isIn('kind', ['exam']), isIn('ywlx', ['2', '3']), { ...f('measurements.routeMinSeconds'), operator: 'absent', value: true }, dur('startedAt', 'endedAt', 'lessThan', 300)] },
+  },
+].map((r) => ({ ...r, event: { type: r.name } }));
+
+const presentValue = (v) => v !== undefined && v !== null && v !== '';
+function makeJre(pathResolver) {
+  const e = new JsonRulesEngine([], { allowUndefinedFacts: true, ...(pathResolver ? { pathResolver } : {}) });
+  e.addOperator('present', (a) => presentValue(a));
+  e.addOperator('absent', (a) => !presentValue(a));
+  e.addFact('seconds', (params, almanac) =>
+    almanac.factValue('txn').then((t) => {
+      const a = t[params.from];
+      const b = t[params.to];
+      return typeof a === 'number' && typeof b === 'number' && b >= a ? (b - a) / 1000 : null;
+    }),
+  );
+  for (const r of JRE_RULES) e.addRule(r);
+  return e;
+}
+// A plain dotted-path resolver ($.a.b) instead of the default JSONPath (jsonpath-plus).
+const dotted = (obj, p) => {
+  let v = obj;
+  for (const k of p.slice(2).split('.')) {
+    if (v === undefined || v === null) return undefined;
+    v = v[k];
+  }
+  return v;
+};
+
+const oursDefs = DEFAULT_PACK.filter((d) => COMPARED.includes(d.id));
+if (oursDefs.length !== COMPARED.length || oursDefs.some((d) => stateOf.get(d.id) !== 'none')) throw new Error('compared rules missing or not stateless');
+const oursEngine = createEngine(oursDefs);
+async function timeIt(name, rules, fireOf) {
+  for (let i = 0; i < Math.min(20_000, N); i++) await fireOf(cmpTxns[i]);
+  const fired = new Array(N);
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) fired[i] = await fireOf(cmpTxns[i]);
+  const ms = performance.now() - t0;
+  return { name, rules, ms, perSec: (N / ms) * 1000, usPerTxn: (ms * 1000) / N, hits: fired.reduce((s, x) => s + x.length, 0), fired };
+}
+const ctxCmp = { registry, calendar, ...createMemoryRuleState() };
+const jreDefault = makeJre();
+const jreDotted = makeJre(dotted);
+const cmpRows = [
+  await timeIt('ours (@jianguan/rules)', oursEngine.rules.length, async (t) => (await oursEngine.evaluate(t, ctxCmp)).map((h) => h.rule.id).sort()),
+  await timeIt('json-rules-engine (default JSONPath)', JRE_RULES.length, async (t) => (await jreDefault.run({ txn: t })).events.map((e) => e.type).sort()),
+  await timeIt('json-rules-engine (dotted pathResolver)', JRE_RULES.length, async (t) => (await jreDotted.run({ txn: t })).events.map((e) => e.type).sort()),
+];
+const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+const agree = (j) => cmpRows[0].fired.reduce((s, x, i) => s + (same(x, cmpRows[j].fired[i]) ? 1 : 0), 0);
+const firedOn = (j) => cmpRows[j].fired.filter((x) => x.length > 0).length;
+const perRule = Object.fromEntries(COMPARED.map((id) => [id, cmpRows.map((r) => r.fired.filter((x) => x.includes(id)).length)]));
+const disagreements = [];
+for (let i = 0; i < N && disagreements.length < 5; i++) if (!same(cmpRows[0].fired[i], cmpRows[1].fired[i])) disagreements.push({ id: cmpTxns[i].id, ours: cmpRows[0].fired[i], jre: cmpRows[1].fired[i] });
+const comparison = {
+  jsonRulesEngine: JSON.parse(fs.readFileSync(new URL('../../node_modules/json-rules-engine/package.json', import.meta.url), 'utf8')).version,
+  rules: COMPARED,
+  rows: cmpRows.map(({ fired, ...r }, j) => ({ ...r, txnsWithHits: firedOn(j), agreeWithOurs: agree(j) })),
+  perRule,
+  disagreements,
+};
 
 if (JSON_OUT) {
-  console.log(JSON.stringify({ n: N, node: process.version, rows }, null, 2));
+  console.log(JSON.stringify({ n: N, node: process.version, rows, comparison }, null, 2));
 } else {
   const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   console.log(`\n@jianguan/rules engine bench — ${fmt(N)} synthetic transactions, one core, memory state, ${process.version}\n`);
@@ -215,4 +376,15 @@ if (JSON_OUT) {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const d of data) console.log(line(d));
   console.log('\n(hits: warnings raised; the synthetic traffic is normal except ~3 % refusals (counter.refusal) and chance bursts of medicals (medical.doctor_hourly))');
+
+  console.log(`\nReference: json-rules-engine ${comparison.jsonRulesEngine} on the same 10 stateless rules, same ${fmt(N)} transactions (8 % with injected anomalies), same process\n`);
+  const h2 = ['engine', 'rules', 'txn/s', 'µs/txn', 'hits', 'txns with hits', 'agree with ours'];
+  const d2 = comparison.rows.map((r) => [r.name, String(r.rules), fmt(r.perSec), fmt(r.usPerTxn, 2), fmt(r.hits), fmt(r.txnsWithHits), `${fmt(r.agreeWithOurs)} / ${fmt(N)}`]);
+  const w2 = h2.map((h, i) => Math.max(h.length, ...d2.map((d) => d[i].length)));
+  const l2 = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(w2[i]) : c.padStart(w2[i]))).join('  ');
+  console.log(l2(h2));
+  console.log(w2.map((w) => '-'.repeat(w)).join('  '));
+  for (const d of d2) console.log(l2(d));
+  console.log(`\nper rule (ours / json-rules-engine default / dotted): ${Object.entries(comparison.perRule).map(([id, c]) => `${id} ${c.join('/')}`).join(', ')}`);
+  if (comparison.disagreements.length > 0) console.log(`first disagreements: ${JSON.stringify(comparison.disagreements)}`);
 }
