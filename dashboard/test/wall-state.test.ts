@@ -142,6 +142,35 @@ describe('WallState', () => {
   });
 });
 
+describe('WallState: collector health and score ranking', () => {
+  it('takes collector health and the score ranking from stats, and keeps them when a stats update omits them', () => {
+    const s = new WallState({ topN: 2 });
+    s.applySnapshot(snapshot([]), NOON);
+    expect(s.collectorHealth).toEqual({ silent: 0, gap: 0, tamper: 0, latest: [] });
+    expect(s.scoreRanking).toEqual([]);
+    const rank = (id: string, score: number) => ({ id, name: id, county: '451202', countyName: '金城江区', typeName: '车管所', score, grade: 'A', veto: false });
+    s.applyBatch({
+      warnings: [],
+      stats: {
+        ...stats({ concludedToday: 4, concludedOnTime: 3, overdue: 2, pipelineLagP95Ms: 850 }),
+        collectorHealth: { silent: 1, gap: 2, tamper: 0, latest: [warning(1, { ruleId: 'collector.gap', family: 'collector' })] },
+        scoreRanking: [rank('a', 98.5), rank('b', 91), rank('c', 80)],
+        scoreMonth: '2025-03',
+      },
+    }, NOON + 1000);
+    expect(s.kpis.overdue).toBe(2);
+    expect(s.kpis.pipelineLagP95Ms).toBe(850);
+    expect(s.collectorHealth.gap).toBe(2);
+    expect(s.collectorHealth.latest).toHaveLength(1);
+    expect(s.scoreRanking.map((r) => r.id)).toEqual(['a', 'b']);
+    expect(s.scoreMonth).toBe('2025-03');
+    // An older hub (no new fields): the last known values stay.
+    s.applyBatch({ warnings: [], stats: stats() }, NOON + 2000);
+    expect(s.collectorHealth.gap).toBe(2);
+    expect(s.scoreRanking).toHaveLength(2);
+  });
+});
+
 describe('Batcher', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());

@@ -211,6 +211,39 @@ describe.skipIf(!HAVE_CHROMIUM)('command-centre wall (real hub + collector + Chr
     expect(await page.locator('[data-connection] .conn').textContent()).toBe('已连接');
   });
 
+  it('shows the workflow KPIs, the pipeline lag and the collector health panel with Chinese labels', async () => {
+    const label = (k: string) => page.locator(`[data-kpi="${k}"] .label`).textContent();
+    expect(await label('onTime')).toBe('今日核查及时率');
+    expect(await label('overdue')).toBe('超期未办');
+    // Nothing concluded yet in this run: the rate is "—", the overdue count a number.
+    expect(await page.locator('[data-kpi="onTime"] .value').textContent()).toMatch(/—|%/);
+    expect(Number(await page.locator('[data-kpi="overdue"]').getAttribute('data-value'))).toBeGreaterThanOrEqual(0);
+
+    const lag = page.locator('[data-testid="pipeline-lag"]');
+    expect(await lag.textContent()).toContain('管道延迟');
+    // The collector has been storing business for a while: the hub measured a p95.
+    await expect.poll(async () => (await lag.getAttribute('data-value')) ?? '', { timeout: 30_000 }).toMatch(/^\d+$/);
+    expect(await lag.locator('.num').textContent()).toMatch(/^\d+(\.\d)? s$/);
+
+    const health = page.locator('[data-testid="collector-health"]');
+    expect(await health.locator('h2').textContent()).toBe('采集终端状态');
+    for (const [k, zh] of [['silent', '静默'], ['gap', '断档'], ['tamper', '篡改']] as const) {
+      const cell = health.locator(`[data-health="${k}"]`);
+      expect(await cell.locator('.l').textContent()).toBe(zh);
+      expect(Number(await cell.getAttribute('data-value'))).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('switches the institution ranking between warnings and the monthly evaluation score', async () => {
+    const panel = page.locator('[data-testid="institution-ranking"]');
+    await panel.locator('[data-rank-mode="score"]').click();
+    expect(await panel.locator('h2').textContent()).toBe('机构考核得分排行');
+    expect(await panel.locator('[data-rank="scores"]').count()).toBe(1);
+    await panel.locator('[data-rank-mode="warnings"]').click();
+    expect(await panel.locator('h2').textContent()).toBe('机构预警排行');
+    expect(await panel.locator('[data-rank="institutions"]').count()).toBe(1);
+  });
+
   it('fits the screen at 1920×1080 and 3840×2160 without scrolling, and saves screenshots', async () => {
     // Let the collector finish, so the pictures show a full day's sample.
     await withTimeout(collector!.drained(), 120_000, 'collector drain');
@@ -218,16 +251,24 @@ describe.skipIf(!HAVE_CHROMIUM)('command-centre wall (real hub + collector + Chr
     fs.mkdirSync(ARTIFACTS, { recursive: true });
 
     const fits = () =>
-      page.evaluate(() => ({
-        w: document.documentElement.scrollWidth <= window.innerWidth,
-        h: document.documentElement.scrollHeight <= window.innerHeight,
-      }));
-    expect(await fits()).toEqual({ w: true, h: true });
+      page.evaluate(() => {
+        // Every panel and KPI card lies inside the viewport (nothing pushed off or clipped away).
+        const inside = [...document.querySelectorAll('[data-testid], [data-kpi]')].every((e) => {
+          const r = e.getBoundingClientRect();
+          return r.top >= 0 && r.left >= 0 && r.bottom <= window.innerHeight + 0.5 && r.right <= window.innerWidth + 0.5 && r.height > 0;
+        });
+        return {
+          w: document.documentElement.scrollWidth <= window.innerWidth,
+          h: document.documentElement.scrollHeight <= window.innerHeight,
+          inside,
+        };
+      });
+    expect(await fits()).toEqual({ w: true, h: true, inside: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'wall-1920.png') });
 
     await page.setViewportSize({ width: 3840, height: 2160 });
     await page.waitForTimeout(1500);
-    expect(await fits()).toEqual({ w: true, h: true });
+    expect(await fits()).toEqual({ w: true, h: true, inside: true });
     // Same layout, twice the size: the title scales with the screen.
     const titleHeight = await page.locator('h1.title').evaluate((e) => e.getBoundingClientRect().height);
     expect(titleHeight).toBeGreaterThan(60);

@@ -144,6 +144,15 @@ describe('wall', () => {
     expect(snapshot.counties).toHaveLength(11);
     expect(snapshot.institutionsList.length).toBeGreaterThanOrEqual(11);
     expect(snapshot.kpis.transactions).toBeGreaterThan(0);
+    // Workflow KPIs, collector health, pipeline lag and the score ranking travel with the stats.
+    expect(snapshot.kpis.concludedToday).toBeGreaterThanOrEqual(0);
+    expect(snapshot.kpis.concludedOnTime).toBeLessThanOrEqual(snapshot.kpis.concludedToday!);
+    expect(snapshot.kpis.overdue).toBeGreaterThanOrEqual(0);
+    expect(snapshot.kpis.pipelineLagP95Ms === null || snapshot.kpis.pipelineLagP95Ms! >= 0).toBe(true);
+    expect(snapshot.collectorHealth).toMatchObject({ silent: expect.any(Number), gap: expect.any(Number), tamper: expect.any(Number) });
+    expect(Array.isArray(snapshot.collectorHealth!.latest)).toBe(true);
+    expect(Array.isArray(snapshot.scoreRanking)).toBe(true);
+    expect(snapshot.scoreMonth).toMatch(/^\d{4}-\d{2}$/);
 
     // Earlier tests' warnings may still be in flight: wait for the one this test causes.
     const unfiled = checkTxn(30, { staffId: 'JCJ-JYZ-X99' });

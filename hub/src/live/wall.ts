@@ -9,19 +9,36 @@ import { COUNTY_BY_CODE, COUNTIES, INSTITUTION_TYPE_LABELS, type Warning } from 
 import {
   NAMESPACE_WALL,
   type WallClientToServer,
+  type WallScoreRank,
   type WallServerToClient,
   type WallSnapshot,
   type WallStats,
   type WallWarning,
 } from '../protocol/index.js';
 import type { Registry } from '../registry/registry.js';
-import { dayStats, recentWarnings, warningFromRecord } from '../store/repo.js';
+import {
+  collectorHealth,
+  dayStats,
+  monthScoreRanking,
+  pipelineLagP95,
+  recentWarnings,
+  wallWorkflowStats,
+  warningFromRecord,
+} from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import type { FastifyBaseLogger } from 'fastify';
 
 const DAY_MS = 86_400_000;
 const CST_OFFSET_MS = 8 * 3_600_000;
 const MAX_PER_EMIT = 200;
+/** Pipeline lag window (管道延迟). */
+const LAG_WINDOW_MS = 5 * 60_000;
+/** Stats are pushed at least this often even when nothing was stored (lag, workflow changes). */
+const STATS_MAX_AGE_MS = 30_000;
+/** The monthly score ranking changes slowly: re-read at most this often. */
+const SCORES_TTL_MS = 60_000;
+const COLLECTOR_LATEST = 5;
+const SCORE_TOP = 10;
 
 /** [start, end) of the current day in China Standard Time, as epoch ms. */
 export function localDay(now: number): { from: number; to: number; day: string } {
@@ -45,6 +62,8 @@ export class WallBroadcaster {
   private flushTimer: NodeJS.Timeout;
   private statsTimer: NodeJS.Timeout;
   private computing = false;
+  private lastStatsAt = 0;
+  private scores: { at: number; month: string; rows: WallScoreRank[] } | null = null;
 
   constructor(io: Server, private readonly deps: WallDeps) {
     this.nsp = io.of(NAMESPACE_WALL) as unknown as Namespace<WallClientToServer, WallServerToClient>;
@@ -83,11 +102,13 @@ export class WallBroadcaster {
   }
 
   private async pushStats(): Promise<void> {
-    if (!this.dirty || this.computing || this.nsp.sockets.size === 0) return;
+    if (this.computing || this.nsp.sockets.size === 0) return;
+    if (!this.dirty && Date.now() - this.lastStatsAt < STATS_MAX_AGE_MS) return;
     this.computing = true;
     this.dirty = false;
     try {
       this.nsp.emit('county.stats', await this.stats());
+      this.lastStatsAt = Date.now();
     } catch (e) {
       this.dirty = true;
       this.deps.log.error({ event: 'wall.stats_failed', err: e });
@@ -98,7 +119,12 @@ export class WallBroadcaster {
 
   async stats(now = Date.now()): Promise<WallStats> {
     const { from, to, day } = localDay(now);
-    const s = await dayStats(this.deps.store, from, to);
+    const store = this.deps.store;
+    const s = await dayStats(store, from, to);
+    const wf = await wallWorkflowStats(store, from, to);
+    const health = await collectorHealth(store, from, to, COLLECTOR_LATEST);
+    const lag = await pipelineLagP95(store, now, LAG_WINDOW_MS);
+    const scores = await this.scoreRanking(now);
     const byCounty = new Map(s.counties.map((c) => [c.county, c]));
     return {
       kpis: {
@@ -108,6 +134,10 @@ export class WallBroadcaster {
         holds: s.holds,
         deadLetters: s.deadLetters,
         collectorsConnected: this.deps.collectorsConnected(),
+        concludedToday: wf.concluded,
+        concludedOnTime: wf.onTime,
+        overdue: wf.overdue,
+        pipelineLagP95Ms: lag.p95Ms,
       },
       counties: COUNTIES.map((c) => ({
         adcode: c.adcode,
@@ -116,7 +146,36 @@ export class WallBroadcaster {
         warnings: byCounty.get(c.adcode)?.warnings ?? 0,
       })),
       institutions: s.institutions,
+      collectorHealth: {
+        ...health.counts,
+        latest: health.latest.map((r) => this.toWall(warningFromRecord(r))),
+      },
+      scoreRanking: scores.rows,
+      scoreMonth: scores.month,
     };
+  }
+
+  /** This month's evaluation ranking, cached for SCORES_TTL_MS (read only; never materialised here). */
+  private async scoreRanking(now: number): Promise<{ month: string; rows: WallScoreRank[] }> {
+    const month = new Date(now + CST_OFFSET_MS).toISOString().slice(0, 7);
+    if (this.scores && this.scores.month === month && now - this.scores.at < SCORES_TTL_MS) return this.scores;
+    const rows = await monthScoreRanking(this.deps.store, month, SCORE_TOP);
+    const list = rows.map((r) => {
+      const inst = this.deps.registry.institution(r.institution_id);
+      const county = inst?.county ?? '';
+      return {
+        id: r.institution_id,
+        name: inst?.name ?? r.institution_id,
+        county,
+        countyName: COUNTY_BY_CODE.get(county)?.name ?? '',
+        typeName: inst ? (INSTITUTION_TYPE_LABELS[inst.type] ?? inst.type) : '',
+        score: Math.round(r.score * 10) / 10,
+        grade: r.grade,
+        veto: r.veto,
+      };
+    });
+    this.scores = { at: now, month, rows: list };
+    return this.scores;
   }
 
   async snapshot(): Promise<WallSnapshot> {

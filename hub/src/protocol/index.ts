@@ -287,6 +287,34 @@ export interface WallKpis {
   holds: number;
   deadLetters: number;
   collectorsConnected: number;
+  /** 今日核查及时率: warnings concluded today, and of those concluded before any deadline was missed (never escalated). */
+  concludedToday?: number;
+  concludedOnTime?: number;
+  /** 超期未办: open warnings (raised … verifying) that were escalated. */
+  overdue?: number;
+  /** 管道延迟: p95 of stored_at − captured_at (ms) over the last 5 minutes; null when nothing was stored. */
+  pipelineLagP95Ms?: number | null;
+}
+
+/** 采集终端状态: collector warnings today (family 'collector'). */
+export interface WallCollectorHealth {
+  silent: number;
+  gap: number;
+  tamper: number;
+  /** Newest first, a few. */
+  latest: WallWarning[];
+}
+
+/** One row of the monthly evaluation ranking (best score first). */
+export interface WallScoreRank {
+  id: string;
+  name: string;
+  county: string;
+  countyName: string;
+  typeName: string;
+  score: number;
+  grade: string;
+  veto: boolean;
 }
 
 export interface WallInstitution {
@@ -304,6 +332,10 @@ export interface WallStats {
   counties: CountyStat[];
   /** Per-institution warnings today, for point sizes. */
   institutions: { id: string; transactions: number; warnings: number }[];
+  collectorHealth?: WallCollectorHealth;
+  /** Institutions by evaluation score for `scoreMonth` ('YYYY-MM', Asia/Shanghai), best first. */
+  scoreRanking?: WallScoreRank[];
+  scoreMonth?: string;
 }
 
 export interface WallSnapshot extends WallStats {

@@ -383,3 +383,108 @@ export async function pipelineStats(store: Store, since: number): Promise<Pipeli
     latencyMs: { p50: Number(q[0] ?? 0), p95: Number(q[1] ?? 0), p99: Number(q[2] ?? 0), max: Number(r?.mx ?? 0) },
   };
 }
+
+// ---- command-centre wall extras (hub/src/live/wall.ts) ----------------------------------------
+
+export interface WallWorkflowStats {
+  /** Warnings concluded in [from, to). */
+  concluded: number;
+  /** Of those, concluded without ever being escalated (no deadline missed). */
+  onTime: number;
+  /** Open warnings (raised … verifying) that were escalated: overdue, still not done. */
+  overdue: number;
+}
+
+/**
+ * One aggregate over warning_events. Deadlines are computed (calendar + SLA), not stored, so a
+ * missed deadline is read from the `escalated` flag / event the overdue sweep appends.
+ */
+export async function wallWorkflowStats(store: Store, from: number, to: number): Promise<WallWorkflowStats> {
+  const [r] = await store.query<{ concluded: string; on_time: string; overdue: string }>(sql`
+    SELECT
+      countIf(concl_at >= ${param.DateTime64(from)} AND concl_at < ${param.DateTime64(to)}) AS concluded,
+      countIf(concl_at >= ${param.DateTime64(from)} AND concl_at < ${param.DateTime64(to)} AND esc = 0) AS on_time,
+      countIf(esc = 1 AND state IN ('raised', 'assigned', 'acknowledged', 'verifying')) AS overdue
+    FROM
+    (
+      SELECT warning_id, argMax(to_state, seq) AS state, greatest(max(escalated), max(type = 'escalated')) AS esc,
+        maxIf(at, type = 'concluded') AS concl_at
+      FROM warning_events GROUP BY warning_id
+    )`);
+  return { concluded: Number(r?.concluded ?? 0), onTime: Number(r?.on_time ?? 0), overdue: Number(r?.overdue ?? 0) };
+}
+
+export interface CollectorHealthCounts {
+  silent: number;
+  gap: number;
+  tamper: number;
+}
+
+/** Collector warnings (family 'collector') raised in [from, to): counts per kind and the latest few. */
+export async function collectorHealth(
+  store: Store,
+  from: number,
+  to: number,
+  limit: number,
+): Promise<{ counts: CollectorHealthCounts; latest: WarningRecord[] }> {
+  const rows = await store.query<{ rule_id: string; n: string }>(sql`
+    SELECT rule_id, uniqExact(id) AS n FROM warnings
+    WHERE family = 'collector' AND raised_at >= ${param.DateTime64(from)} AND raised_at < ${param.DateTime64(to)}
+    GROUP BY rule_id`);
+  const counts: CollectorHealthCounts = { silent: 0, gap: 0, tamper: 0 };
+  for (const r of rows) {
+    if (r.rule_id === 'collector.silent') counts.silent = Number(r.n);
+    else if (r.rule_id === 'collector.gap') counts.gap = Number(r.n);
+    else if (r.rule_id === 'collector.tamper') counts.tamper = Number(r.n);
+  }
+  const total = counts.silent + counts.gap + counts.tamper;
+  const latest =
+    total === 0
+      ? []
+      : await store.query<WarningRecord>(sql`
+          SELECT ${WARNING_COLUMNS} FROM
+          (
+            -- Filter before WARNING_COLUMNS re-aliases raised_at as epoch ms.
+            SELECT * FROM warnings
+            WHERE family = 'collector' AND raised_at >= ${param.DateTime64(from)} AND raised_at < ${param.DateTime64(to)}
+          )
+          ORDER BY raised_at DESC, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)}`);
+  return { counts, latest: latest.map(normaliseWarning) };
+}
+
+/**
+ * p95 of stored_at − captured_at (ms) of transactions stored in [now − windowMs, now]; null when
+ * none. Records captured more than `maxAgeMs` ago (a collector's backlog after days offline) are
+ * left out: the bound lets ClickHouse skip old parts (stored_at has no index), and such a backlog
+ * is reported by collector.gap / collector.silent, not as pipeline lag.
+ */
+export async function pipelineLagP95(
+  store: Store,
+  now: number,
+  windowMs: number,
+  maxAgeMs = 2 * 86_400_000,
+): Promise<{ p95Ms: number | null; n: number }> {
+  const [r] = await store.query<{ p95: number | string | null; n: string }>(sql`
+    SELECT quantile(0.95)(toUnixTimestamp64Milli(stored_at) - toUnixTimestamp64Milli(captured_at)) AS p95, count() AS n
+    FROM transactions
+    WHERE captured_at >= ${param.DateTime64(now - maxAgeMs)} AND stored_at >= ${param.DateTime64(now - windowMs)}`);
+  const n = Number(r?.n ?? 0);
+  const p95 = Number(r?.p95);
+  return { p95Ms: n > 0 && Number.isFinite(p95) ? Math.max(0, Math.round(p95)) : null, n };
+}
+
+export interface ScoreRankRow {
+  institution_id: string;
+  score: number;
+  grade: string;
+  veto: boolean;
+}
+
+/** Institutions of one month by evaluation score (best first), from the materialised table. */
+export async function monthScoreRanking(store: Store, month: string, limit: number): Promise<ScoreRankRow[]> {
+  const rows = await store.query<Record<string, unknown>>(sql`
+    SELECT institution_id, score, grade, veto FROM evaluation_scores FINAL
+    WHERE month = ${param.String(month)}
+    ORDER BY score DESC, institution_id LIMIT ${param.UInt32(limit)}`);
+  return rows.map((r) => ({ institution_id: String(r.institution_id), score: Number(r.score), grade: String(r.grade), veto: Number(r.veto) === 1 }));
+}

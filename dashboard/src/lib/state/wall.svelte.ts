@@ -13,7 +13,7 @@
  * Reactive fields are `$state.raw` and replaced wholesale on each apply: components see one
  * consistent update per batch, and no deep proxies are built over thousands of objects.
  */
-import type { CountyStat, WallInstitution, WallKpis, WallSnapshot, WallStats, WallWarning } from '@jianguan/hub/protocol';
+import type { CountyStat, WallCollectorHealth, WallInstitution, WallKpis, WallScoreRank, WallSnapshot, WallStats, WallWarning } from '@jianguan/hub/protocol';
 import { shanghaiDay } from '../format';
 import { RecentKeys, Ring } from './ring';
 
@@ -65,6 +65,8 @@ export const EMPTY_KPIS: WallKpis = {
   collectorsConnected: 0,
 };
 
+export const EMPTY_HEALTH: WallCollectorHealth = { silent: 0, gap: 0, tamper: 0, latest: [] };
+
 export class WallState {
   readonly capacity: number;
   readonly topN: number;
@@ -83,6 +85,11 @@ export class WallState {
   /** Newest first, at most `capacity`. */
   recent = $state.raw<readonly WallWarning[]>([]);
   topRules = $state.raw<readonly RuleCount[]>([]);
+  /** 采集终端状态: collector warnings today (replaced by each stats update that carries it). */
+  collectorHealth = $state.raw<WallCollectorHealth>(EMPTY_HEALTH);
+  /** This month's evaluation ranking (best first) and its month. */
+  scoreRanking = $state.raw<readonly WallScoreRank[]>([]);
+  scoreMonth = $state('');
   /** Institution id → pulse sequence number; bumps when a new warning for it arrives. */
   pulses = $state.raw<Readonly<Record<string, number>>>({});
 
@@ -159,6 +166,9 @@ export class WallState {
       this.#countsRev++;
     }
     this.kpis = s.kpis;
+    if (s.collectorHealth) this.collectorHealth = s.collectorHealth;
+    if (s.scoreRanking) this.scoreRanking = s.scoreRanking.slice(0, this.topN);
+    if (s.scoreMonth !== undefined) this.scoreMonth = s.scoreMonth;
     this.counties = s.counties.slice();
     this.activity = new Map(s.institutions.map((i) => [i.id, { transactions: i.transactions, warnings: i.warnings }]));
   }
