@@ -26,7 +26,7 @@ type CollectorHandle = Awaited<ReturnType<typeof startCollector>>;
 /** Pages opened by `login` (for screenshots when a test fails). */
 export const opened: Page[] = [];
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -39,11 +39,11 @@ function freePort(): Promise<number> {
   });
 }
 
-function onPath(bin: string): boolean {
+export function onPath(bin: string): boolean {
   return (process.env.PATH ?? '').split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, bin)));
 }
 
-async function privateRedis(): Promise<{ url: string; child: ChildProcess }> {
+export async function privateRedis(): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const deadline = Date.now() + 10_000;

@@ -9,22 +9,16 @@
  * Screenshots: dashboard/artifacts/wall-1920.png and wall-3840.png (git-ignored).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startHub, type Hub } from '@jianguan/hub/app';
 import { startCollector } from '@jianguan/collector';
+import { ARTIFACTS, BUILD, CHROMIUM, DASHBOARD, HAVE_CHROMIUM, onPath, privateRedis } from './stack';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
-const DASHBOARD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BUILD = path.join(DASHBOARD, 'build');
-const ARTIFACTS = path.join(DASHBOARD, 'artifacts');
 
 const CJK = /[\u4e00-\u9fff]/;
 /** A masked identity as the hub shows it: a few clear characters around a run of asterisks. */
@@ -37,47 +31,6 @@ if (!HAVE_CHROMIUM) {
 }
 
 type CollectorHandle = Awaited<ReturnType<typeof startCollector>>;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function onPath(bin: string): boolean {
-  return (process.env.PATH ?? '').split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, bin)));
-}
-
-/** A private Redis for this file when the runner did not provide one (same as the root test script). */
-async function privateRedis(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return { url: `redis://127.0.0.1:${port}`, child };
-    if (Date.now() > deadline) {
-      child.kill('SIGTERM');
-      throw new Error(`redis-server did not start on port ${port}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
