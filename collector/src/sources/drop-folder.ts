@@ -25,10 +25,9 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { adapterByName } from '../adapters/index.js';
 import type { Adapter, AdapterContext, AdapterName } from '../adapters/types.js';
-import { errorMessage, isCollectorError } from '../errors.js';
 import { CursorStore } from './cursor-store.js';
 import { cursorFileFor, type SourceDeps } from './file-tail.js';
-import { headerProblem, ingestChunk, mapInputs, newStatus, parseRecords, reportRejects, type IngestDeps, type ParseOptions } from './ingest.js';
+import { headerProblem, ingestChunk, mapInputs, newStatus, noteSourceFailure, parseRecords, reportRejects, type IngestDeps, type ParseOptions } from './ingest.js';
 import { splitRecords } from './records.js';
 import type { DropSourceConfig } from './source-config.js';
 import type { Source, SourceStatus } from './types.js';
@@ -166,16 +165,7 @@ export class DropFolder implements Source {
         more = await this.scan();
         if (this.st.state !== 'outbox_full') this.st.state = 'running';
       } catch (e) {
-        if (isCollectorError(e, 'OUTBOX_FULL')) {
-          this.chunkLimit = Math.max(1, Math.floor(this.chunkLimit / 2));
-          if (this.st.state !== 'outbox_full') this.deps.emit({ event: 'source.outbox_full', source: this.name, message: errorMessage(e) });
-          this.st.state = 'outbox_full';
-        } else {
-          const message = errorMessage(e);
-          if (this.st.lastError !== message) this.deps.emit({ event: 'source.error', source: this.name, message });
-          this.st.state = 'error';
-          this.st.lastError = message;
-        }
+        this.chunkLimit = noteSourceFailure(e, this.st, this.chunkLimit, this.deps.emit);
       }
       if (!more && !this.stopping) {
         await new Promise<void>((resolve) => {

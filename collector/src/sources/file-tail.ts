@@ -36,12 +36,11 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { adapterByName } from '../adapters/index.js';
 import type { Adapter, AdapterContext } from '../adapters/types.js';
-import { errorMessage, isCollectorError } from '../errors.js';
 import { crc32 } from '../outbox/crc32.js';
 import type { Pseudonymizer } from '../pseudonym.js';
 import type { Appender } from './appender.js';
 import { CursorStore, type CursorSnapshot } from './cursor-store.js';
-import { ingestChunk, mapInputs, newStatus, parseRecords, type IngestDeps } from './ingest.js';
+import { ingestChunk, mapInputs, newStatus, noteSourceFailure, parseRecords, type IngestDeps } from './ingest.js';
 import { splitRecords, type RawRecord } from './records.js';
 import type { RejectLog } from './rejects.js';
 import type { FileSourceConfig } from './source-config.js';
@@ -200,16 +199,7 @@ export class FileTail implements Source {
         more = await this.step();
         if (this.st.state === 'error' || this.st.state === 'starting') this.st.state = 'running';
       } catch (e) {
-        if (isCollectorError(e, 'OUTBOX_FULL')) {
-          this.chunkLimit = Math.max(1, Math.floor(this.chunkLimit / 2));
-          if (this.st.state !== 'outbox_full') this.deps.emit({ event: 'source.outbox_full', source: this.name, message: errorMessage(e) });
-          this.st.state = 'outbox_full';
-        } else {
-          const message = errorMessage(e);
-          if (this.st.lastError !== message) this.deps.emit({ event: 'source.error', source: this.name, message });
-          this.st.state = 'error';
-          this.st.lastError = message;
-        }
+        this.chunkLimit = noteSourceFailure(e, this.st, this.chunkLimit, this.deps.emit);
         more = false;
       }
       if (!more && !this.stopping) await this.sleep(this.cfg.pollMs);

@@ -11,6 +11,7 @@
  */
 import { validatePending } from '../adapters/index.js';
 import type { Adapter, AdapterContext, PendingTransaction } from '../adapters/types.js';
+import { errorMessage, isCollectorError } from '../errors.js';
 import type { Appender } from './appender.js';
 import type { CursorSnapshot, CursorStore } from './cursor-store.js';
 import { decodeRecord, headerColumns, parseCsvRecord, rowObject, type Encoding, type RawRecord } from './records.js';
@@ -131,6 +132,24 @@ export function headerProblem(header: readonly string[], required: readonly stri
 }
 
 /** Counters a source keeps for status and metrics. */
+/**
+ * What a source's read loop does with a failed step. A full outbox pushes back: the next chunk is
+ * halved (a chunk larger than the quota would otherwise wait forever) and the state says so; any
+ * other error is reported once per distinct message. Returns the new chunk limit.
+ */
+export function noteSourceFailure(e: unknown, st: SourceStatus, chunkLimit: number, emit: (e: SourceEvent) => void): number {
+  if (isCollectorError(e, 'OUTBOX_FULL')) {
+    if (st.state !== 'outbox_full') emit({ event: 'source.outbox_full', source: st.name, message: errorMessage(e) });
+    st.state = 'outbox_full';
+    return Math.max(1, Math.floor(chunkLimit / 2));
+  }
+  const message = errorMessage(e);
+  if (st.lastError !== message) emit({ event: 'source.error', source: st.name, message });
+  st.state = 'error';
+  st.lastError = message;
+  return chunkLimit;
+}
+
 export function newStatus(name: string, type: SourceStatus['type'], adapter?: string): SourceStatus {
   return { name, type, ...(adapter ? { adapter } : {}), state: 'starting', captured: 0, rejected: 0, lastCapturedAt: null, detail: {} };
 }
