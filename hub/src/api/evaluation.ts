@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { assertCityScope, assertInScope, authorize, scopedCounty, type Principal, type Role } from '../auth/principal.js';
 import type { Registry } from '../registry/registry.js';
-import { cstTime, sendTable, type Column } from '../exports/table.js';
+import { cstTime, EXPORT_CONTENT_TYPES, sendTable, type Column } from '../exports/table.js';
 import { renderReport } from '../evaluation/report.js';
 import { CATEGORY_LABELS, GRADE_LABELS, monthOf, weightsFor } from '../evaluation/scoring.js';
 import type { EvaluationService, LedgerRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
@@ -27,7 +27,6 @@ const RULE_QUALITY_READERS: readonly Role[] = ['rule_admin', 'leader', 'system_a
 const MonthQuery = z.object({ month: Month.default(() => monthOf(Date.now())) });
 const InstitutionParams = z.object({ id: z.string().min(1).max(64) });
 
-const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationRouteDeps): void {
   const { registry, evaluation } = deps;
@@ -93,7 +92,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       summary: `导出月度得分（${format.toUpperCase()}）`,
       auth: EVALUATION_READERS,
       scope: 'list',
-      produces: [format === 'csv' ? 'text/csv' : XLSX],
+      produces: [EXPORT_CONTENT_TYPES[format]],
       query: ScoresQuery,
       handler: async (req, reply) => sendTable(reply, format, `机构考核得分_${req.query.month}`, scoreColumns, await scoresOf(authorize(req, EVALUATION_READERS), req.query)),
     });
@@ -163,7 +162,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       summary: `导出扣分明细（${format.toUpperCase()}）`,
       auth: EVALUATION_READERS,
       scope: 'institution',
-      produces: [format === 'csv' ? 'text/csv' : XLSX],
+      produces: [EXPORT_CONTENT_TYPES[format]],
       params: InstitutionParams,
       query: MonthQuery,
       handler: async (req, reply) => {
@@ -277,7 +276,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       summary: `导出规则质量（${format.toUpperCase()}）`,
       auth: RULE_QUALITY_READERS,
       scope: 'list',
-      produces: [format === 'csv' ? 'text/csv' : XLSX],
+      produces: [EXPORT_CONTENT_TYPES[format]],
       query: QualityQuery,
       handler: async (req, reply) => sendTable(reply, format, '规则质量', qualityColumns, await quality(authorize(req, RULE_QUALITY_READERS), req.query)),
     });

@@ -11,7 +11,7 @@ import { HubError } from '../errors.js';
 import { assertInScope, authorize, scopedCounty, type Role } from '../auth/principal.js';
 import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
-import { cstTime, sendTable, type Column } from '../exports/table.js';
+import { cstTime, EXPORT_CONTENT_TYPES, sendTable, type Column } from '../exports/table.js';
 import {
   applyEvent,
   CONCLUSION_LABELS,
@@ -181,7 +181,7 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
       summary: `导出预警清单（${format.toUpperCase()}，中文表头）`,
       auth: WARNING_READERS,
       scope: 'list',
-      produces: [format === 'csv' ? 'text/csv' : 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+      produces: [EXPORT_CONTENT_TYPES[format]],
       query: WarningListQuery.extend({ limit: z.coerce.number().int().min(1).max(100_000).default(10_000) }),
       handler: async (req, reply) => {
         const { items } = await listWarningsWithState(store, filterOf(req, req.query));

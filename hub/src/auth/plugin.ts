@@ -13,7 +13,7 @@ import type { Namespace, Server } from 'socket.io';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { defineRoute } from '../api/define.js';
-import { sendTable, cstTime, type Column } from '../exports/table.js';
+import { cstTime, EXPORT_CONTENT_TYPES, sendTable, type Column } from '../exports/table.js';
 import type { Store } from '../store/store.js';
 import { AuditQuery, AuditWriter, queryAudit, resultOf, type AuditEntry } from './audit.js';
 import { dummyHash, verifyPassword } from './passwords.js';
@@ -308,7 +308,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
       summary: `导出审计日志（${format.toUpperCase()}）`,
       auth: ['system_admin'],
       scope: 'none',
-      produces: [format === 'csv' ? 'text/csv' : 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+      produces: [EXPORT_CONTENT_TYPES[format]],
       query: AuditQuery.extend({ limit: z.coerce.number().int().min(1).max(100_000).default(10_000) }),
       handler: async (req, reply) => {
         const { items } = await queryAudit(store, req.query);

@@ -14,6 +14,11 @@ export interface Column<T> {
 
 export type ExportFormat = 'csv' | 'xlsx';
 
+export const EXPORT_CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = {
+  csv: 'text/csv',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};
+
 /** RFC 4180 field quoting; also defuses spreadsheet formula injection (=, +, -, @ at the start). */
 export function csvField(v: unknown): string {
   let s = v === null || v === undefined ? '' : String(v);
@@ -61,7 +66,7 @@ export async function sendTable<T>(reply: FastifyReply, format: ExportFormat, ba
   }
   const buf = await toXlsx(columns, rows, baseName);
   return reply
-    .type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+    .type(EXPORT_CONTENT_TYPES.xlsx)
     .header('content-disposition', disposition)
     .send(buf);
 }

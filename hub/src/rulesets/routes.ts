@@ -22,7 +22,7 @@ import { assertCityScope, authorize, type Role } from '../auth/principal.js';
 import type { BacktestService } from '../backtest/service.js';
 import type { Backtest, DiffLine } from '../backtest/repo.js';
 import { HubError } from '../errors.js';
-import { cstTime, sendTable, type Column } from '../exports/table.js';
+import { cstTime, EXPORT_CONTENT_TYPES, sendTable, type Column } from '../exports/table.js';
 import type { PeerDeviationService } from '../peer/service.js';
 import { STATUS_LABELS, type RuleSetHead } from './repo.js';
 import type { RuleSetService } from './service.js';
@@ -244,7 +244,7 @@ export function registerRuleSetRoutes(app: FastifyInstance, deps: RuleSetRouteDe
     scope: 'city',
     params: IdParams,
     query: z.object({ format: z.enum(['csv', 'xlsx']).default('csv') }),
-    produces: ['text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+    produces: [EXPORT_CONTENT_TYPES.csv, EXPORT_CONTENT_TYPES.xlsx],
     handler: async (req, reply) => {
       assertCityScope(authorize(req, READERS));
       const bt = await backtests.get(req.params.id);
