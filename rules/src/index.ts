@@ -6,6 +6,7 @@
 // Model
 export * from './model/codes.js';
 export * from './model/registry.js';
+export * from './model/temporal-registry.js';
 export * from './model/transaction.js';
 export * from './model/warning.js';
 export { maskIdNumber, maskPlate } from './model/mask.js';

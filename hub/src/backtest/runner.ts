@@ -4,16 +4,17 @@
  * run touches the live Redis state, and both start from the same empty history), and diff the
  * warnings per transaction: added = raised by the candidate only, removed = by the live set only.
  *
- * Both runs see the same records in the same order (occurred_at, id), the same registry (the
- * hub's current one) and the same calendar, so every difference comes from the rules. Warnings
- * that depend on history before `from` are therefore missed by both runs alike.
+ * Both runs see the same records in the same order (occurred_at, id), the same registry — as it
+ * stood at each transaction's time, from one snapshot of the versions taken when the run starts —
+ * and the same calendar, so every difference comes from the rules. Warnings that depend on
+ * history before `from` are therefore missed by both runs alike.
  */
 import {
   createMemoryRuleState,
   type CompiledRuleEngine,
   type EvaluationContext,
-  type RegistryView,
   type RuleHit,
+  type TemporalRegistry,
   type WorkCalendar,
 } from '@jianguan/rules';
 import type { Store } from '../store/store.js';
@@ -24,7 +25,7 @@ const DAY_MS = 86_400_000;
 
 export interface BacktestRunDeps {
   store: Store;
-  registry: RegistryView;
+  registry: TemporalRegistry;
   calendar: WorkCalendar;
   pageSize: number;
   /** Examples kept per rule and per institution. */
@@ -49,12 +50,13 @@ export async function runBacktest(
 ): Promise<BacktestResult> {
   const total = await countTransactions(deps.store, range.from, range.to);
   // Window members older than the longest window in the pack plus a margin can go.
-  const ctxOf = (): EvaluationContext => ({ registry: deps.registry, calendar: deps.calendar, ...createMemoryRuleState({ retainMs: 400 * DAY_MS }) });
-  const liveCtx = ctxOf();
-  const draftCtx = ctxOf();
+  const ctxOf = (): Omit<EvaluationContext, 'registry'> => ({ calendar: deps.calendar, ...createMemoryRuleState({ retainMs: 400 * DAY_MS }) });
+  const liveState = ctxOf();
+  const draftState = ctxOf();
   const byRule = new Map<string, DiffLine>();
   const byInst = new Map<string, DiffLine>();
-  const instName = (id: string) => deps.registry.institution(id)?.name ?? id;
+  const now = deps.registry.at(Number.POSITIVE_INFINITY);
+  const instName = (id: string) => now.institution(id)?.name ?? id;
   let done = 0;
   let liveTotal = 0;
   let draftTotal = 0;
@@ -64,7 +66,8 @@ export async function runBacktest(
   await onProgress(0, total);
   for await (const page of streamTransactions(deps.store, range.from, range.to, deps.pageSize)) {
     for (const txn of page) {
-      const [a, b] = [await live.evaluate(txn, liveCtx), await draft.evaluate(txn, draftCtx)];
+      const registry = deps.registry.at(txn.occurredAt);
+      const [a, b] = [await live.evaluate(txn, { ...liveState, registry }), await draft.evaluate(txn, { ...draftState, registry })];
       const liveHits = new Map<string, RuleHit>(a.map((h) => [h.rule.id, h]));
       const draftHits = new Map<string, RuleHit>(b.map((h) => [h.rule.id, h]));
       liveTotal += liveHits.size;

@@ -119,7 +119,7 @@ export class BacktestService {
       const [live, draft] = await Promise.all([this.deps.rulesets.engineOf(bt.liveVersion), this.deps.rulesets.engineOf(bt.version)]);
       let last = -1;
       const result = await runBacktest(
-        { store: this.deps.store, registry: this.deps.registry, calendar: this.deps.calendar, pageSize: this.deps.pageSize, examples: this.deps.examples },
+        { store: this.deps.store, registry: this.deps.registry.snapshot(), calendar: this.deps.calendar, pageSize: this.deps.pageSize, examples: this.deps.examples },
         live,
         draft,
         { from: bt.from, to: bt.to },

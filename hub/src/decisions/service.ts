@@ -53,11 +53,10 @@ export class DecisionService {
   private buffer: Record<string, unknown>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
-  private readonly ctx: EvaluationContext;
+  private readonly ctx: Omit<EvaluationContext, 'registry'>;
 
   constructor(private readonly deps: DecisionServiceDeps) {
     this.ctx = {
-      registry: deps.registry,
       calendar: deps.calendar,
       state: deps.peek.state,
       intervals: deps.peek.intervals,
@@ -69,7 +68,9 @@ export class DecisionService {
   async decide(txn: Transaction, meta: DecisionMeta): Promise<DecisionAnswer> {
     const t0 = performance.now();
     const engine = this.deps.engine();
-    const hits = await engine.evaluateBlocking(txn, this.ctx);
+    // The registry at the transaction's time — for a counter asking now, the current one.
+    const registry = this.deps.registry.at(txn.occurredAt);
+    const hits = await engine.evaluateBlocking(txn, { ...this.ctx, registry });
     const reasons: DecisionReason[] = hits.map((h) => ({
       ruleId: h.rule.id,
       ruleName: h.rule.name,
@@ -86,7 +87,7 @@ export class DecisionService {
       transaction_id: txn.id,
       collector_id: txn.collectorId,
       institution_id: txn.institutionId,
-      county: this.deps.registry.institution(txn.institutionId)?.county ?? '',
+      county: registry.institution(txn.institutionId)?.county ?? '',
       channel: meta.channel,
       requested_by: meta.requestedBy,
       decision,

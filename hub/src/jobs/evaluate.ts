@@ -43,12 +43,16 @@ export interface EvaluateDeps {
 export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): Promise<EvaluateResult> {
   const started = Date.now();
   const engine = deps.engine(data.receivedAt);
-  const ctx: EvaluationContext = { ...deps.context, registry: deps.registry };
   const txnRows: Record<string, unknown>[] = [];
   const warnings: Warning[] = [];
+  // Each record is judged against the registry as it stood when it happened (a backlog may
+  // arrive after a filing changed). Live traffic shares one settled view, hence one context.
+  let ctx: EvaluationContext | undefined;
   // Records of one batch are evaluated in order: window counts depend on it.
   for (const txn of data.records) {
-    const county = deps.registry.institution(txn.institutionId)?.county ?? '';
+    const registry = deps.registry.at(txn.occurredAt);
+    if (ctx?.registry !== registry) ctx = { ...deps.context, registry };
+    const county = registry.institution(txn.institutionId)?.county ?? '';
     const hits = await engine.evaluate(txn, ctx);
     const raisedAt = Date.now();
     for (const hit of hits) warnings.push(buildWarning(hit, txn, { batchId: data.batchId, county, raisedAt }));

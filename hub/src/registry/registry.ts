@@ -5,17 +5,30 @@
  *
  * The live tables (`institutions`, `staff`) are the current projection of the versioned registry
  * (registry/changes.ts); list entries (red/black lists), inspection lines and exam routes, and
- * the extra staff fields (permitted classes) come from the current versions. For "as of T" use
- * `asOf(at)` (reads the versions).
+ * the extra staff fields (permitted classes) come from the current versions.
+ *
+ * Rules judge a transaction against the registry as it stood at the transaction's time:
+ * `at(t)` answers from every version held in memory (rules' createTemporalRegistry), so a
+ * backlog drained tomorrow, or a backtest over last month, sees last month's filings and lists.
+ * For the records themselves "as of T" (the registry API) use `asOf(at)` (reads the store).
  */
 import crypto from 'node:crypto';
-import { createRegistryView, type Institution, type ListName, type Listing, type RegistryView, type Staff } from '@jianguan/rules';
+import { createRegistryView, createTemporalRegistry, type Institution, type ListName, type Listing, type RegistryVersion, type RegistryView, type Staff, type TemporalRegistry } from '@jianguan/rules';
 import type { CollectorCredential } from '../config.js';
 import { loadCollectors, loadInstitutions, loadStaff, upsertCollectors, type CollectorRow } from '../store/repo.js';
-import { param, sql } from '../store/sql.js';
+import { sql } from '../store/sql.js';
 import type { Line } from './entities.js';
 import { registryViewAsOf, type RegistryViewAsOf } from './changes.js';
 import type { Store } from '../store/store.js';
+
+interface VersionRow {
+  entity: string;
+  key: string;
+  from_ms: number | string;
+  to_ms: number | string | null;
+  retired: number;
+  data: string;
+}
 
 export function sha256Hex(s: string): string {
   return crypto.createHash('sha256').update(s).digest('hex');
@@ -28,6 +41,7 @@ export class Registry implements RegistryView {
   private listings: Listing[] = [];
   private lineById = new Map<string, Line>();
   private view: RegistryView = createRegistryView([], []);
+  private temporal: TemporalRegistry = createTemporalRegistry({ institutions: [], staff: [], listings: [] }, this.view);
 
   constructor(private readonly store: Store) {}
 
@@ -36,25 +50,46 @@ export class Registry implements RegistryView {
       loadInstitutions(this.store),
       loadStaff(this.store),
       loadCollectors(this.store),
+      // Every version, not only the current ones: at(t) needs the history. Thousands of rows.
       this.store
-        .query<{ entity: string; data: string }>(
-          sql`SELECT entity, data FROM registry_versions FINAL WHERE entity IN ${param.ArrayString(['listing', 'line', 'staff'])} AND isNull(valid_to) AND retired = 0`,
+        .query<VersionRow>(
+          sql`SELECT entity, key, toUnixTimestamp64Milli(valid_from) AS from_ms,
+                if(isNull(valid_to), NULL, toUnixTimestamp64Milli(assumeNotNull(valid_to))) AS to_ms, retired, data
+              FROM registry_versions FINAL`,
         )
-        .catch(() => [] as { entity: string; data: string }[]),
+        .catch(() => [] as VersionRow[]),
     ]);
+    const history = { institution: [] as RegistryVersion<Institution>[], staff: [] as RegistryVersion<Staff>[], listing: [] as RegistryVersion<Listing>[] };
+    const current: { entity: string; data: string }[] = [];
+    for (const r of versions) {
+      const v = { key: r.key, validFrom: Number(r.from_ms), validTo: r.to_ms === null ? null : Number(r.to_ms), retired: Number(r.retired) === 1, data: JSON.parse(r.data) };
+      if (r.entity in history) history[r.entity as keyof typeof history].push(v);
+      if (v.validTo === null && !v.retired) current.push(r);
+    }
     // Versioned staff data carries fields the live table does not (permitted classes).
     const filed = new Map<string, Staff>();
-    for (const v of versions) if (v.entity === 'staff') { const s = JSON.parse(v.data) as Staff; filed.set(s.id, s); }
+    for (const v of current) if (v.entity === 'staff') { const s = JSON.parse(v.data) as Staff; filed.set(s.id, s); }
     const staff = liveStaff.map((s) => {
       const f = filed.get(s.id);
       return f?.classes ? { ...s, classes: f.classes } : s;
     });
-    this.listings = versions.filter((v) => v.entity === 'listing').map((v) => JSON.parse(v.data) as Listing);
-    this.lineById = new Map(versions.filter((v) => v.entity === 'line').map((v) => { const l = JSON.parse(v.data) as Line; return [l.id, l]; }));
+    this.listings = current.filter((v) => v.entity === 'listing').map((v) => JSON.parse(v.data) as Listing);
+    this.lineById = new Map(current.filter((v) => v.entity === 'line').map((v) => { const l = JSON.parse(v.data) as Line; return [l.id, l]; }));
     this.institutions = new Map(inst.map((i) => [i.id, i]));
     this.staffById = new Map(staff.map((s) => [s.id, s]));
     this.collectors = new Map(cols.map((c) => [c.collector_id, c]));
     this.view = createRegistryView(inst, staff, this.listings);
+    this.temporal = createTemporalRegistry({ institutions: history.institution, staff: history.staff, listings: history.listing }, this.view);
+  }
+
+  /** The registry as it stood at `at` (epoch ms), for rules; synchronous (in memory). */
+  at(at: number): RegistryView {
+    return this.temporal.at(at);
+  }
+
+  /** The whole history as loaded now; unaffected by later reloads (a backtest holds one). */
+  snapshot(): TemporalRegistry {
+    return this.temporal;
   }
 
   institution(id: string): Institution | undefined {
@@ -82,7 +117,7 @@ export class Registry implements RegistryView {
     return [...this.lineById.values()];
   }
 
-  /** The registry as it stood at `at` (epoch ms), from the versions — for backtests and audits. */
+  /** The records in force at `at` (epoch ms), read from the store — for the registry API. */
   asOf(at: number): Promise<RegistryViewAsOf> {
     return registryViewAsOf(this.store, at);
   }

@@ -136,6 +136,8 @@ export class WorkflowService {
   private timer: NodeJS.Timeout | undefined;
   private pendingRaised = new Set<string>();
   private assignTimer: NodeJS.Timeout | undefined;
+  /** The assignment round in flight; close() waits for it so it never outlives the store. */
+  private assigning: Promise<void> = Promise.resolve();
   private sweeping = false;
   private usersCache: { at: number; users: User[] } | undefined;
   private closed = false;
@@ -153,6 +155,10 @@ export class WorkflowService {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.assignTimer) clearTimeout(this.assignTimer);
+    this.assignTimer = undefined;
+    // Warnings stored just before shutdown are still assigned, before the store closes.
+    this.assignPending();
+    await this.assigning;
   }
 
   // ---- locks ---------------------------------------------------------------------------------
@@ -341,12 +347,23 @@ export class WorkflowService {
     if (this.pendingRaised.size && !this.assignTimer) {
       this.assignTimer = setTimeout(() => {
         this.assignTimer = undefined;
-        const batch = [...this.pendingRaised];
-        this.pendingRaised.clear();
-        void this.assign(batch).catch((e) => this.deps.log.error({ event: 'workflow.assign_failed', err: e }));
+        this.assignPending();
       }, 500);
       this.assignTimer.unref();
     }
+  }
+
+  private assignPending(): void {
+    if (!this.pendingRaised.size) return;
+    const batch = [...this.pendingRaised];
+    this.pendingRaised.clear();
+    const previous = this.assigning;
+    this.assigning = previous
+      .then(() => this.assign(batch))
+      .then(
+        () => undefined,
+        (e: unknown) => this.deps.log.error({ event: 'workflow.assign_failed', err: e }),
+      );
   }
 
   /**
