@@ -4,13 +4,17 @@
  * registry approvals, real socket.io ingest, BullMQ, Redis and chDB.
  */
 import { createEngine, createWorkCalendar, DEFAULT_PACK } from '@jianguan/rules';
+import { Redis } from 'ioredis';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
+import type { Principal } from '../src/auth/principal.js';
 import { runBacktest } from '../src/backtest/runner.js';
+import { RegistryChanges } from '../src/registry/changes.js';
+import { Registry } from '../src/registry/registry.js';
 import type { BatchAck } from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
-import { checkTxn, login, startTestHub, TEST_COLLECTOR, WORKING_TIME, withToken } from './helpers.js';
+import { checkTxn, login, startTestHub, TEST_COLLECTOR, testRedisUrl, WORKING_TIME, withToken } from './helpers.js';
 
 let hub: Hub;
 let socket: Socket;
@@ -18,6 +22,7 @@ const tokens: Record<string, string> = {};
 const INSPECTOR = 'JCJ-JYZ-I01';
 const VIN = 'LSVBLACK0E2123456';
 let changedAt = 0;
+const PREFIX = `jgt-reg-${process.pid}-${Date.now().toString(36)}`;
 
 async function submit(records: object[], firstSeq: number): Promise<BatchAck> {
   const b = {
@@ -37,7 +42,7 @@ async function rulesFired(transactionId: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  ({ hub } = await startTestHub({ workflowIntervalMs: 3_600_000, evaluationIntervalMs: 3_600_000 }));
+  ({ hub } = await startTestHub({ queuePrefix: PREFIX, workflowIntervalMs: 3_600_000, evaluationIntervalMs: 3_600_000 }));
   for (const u of ['registry', 'registry2']) tokens[u] = await login(hub, u);
   // One approved request: the inspector's filing is retired, and a VIN joins the check black list.
   const inspector = hub.registry.staff(INSPECTOR)!;
@@ -124,5 +129,31 @@ describe('the registry at the transaction time', () => {
     const now = await hub.decisions.decide(after(), { channel: 'http', requestedBy: 'test' });
     expect(now.decision).toBe('hold');
     expect(now.reasons.map((r) => r.ruleId)).toEqual(expect.arrayContaining(['check.vin_blacklisted', 'check.inspector_unfiled']));
+  });
+});
+
+describe('several hub replicas', () => {
+  it("a change approved on another replica reaches this replica's rules", async () => {
+    // The other replica: its own in-memory registry over the same store and Redis.
+    const redis = new Redis(testRedisUrl());
+    const other = new Registry(hub.store);
+    await other.reload();
+    const changes = new RegistryChanges(hub.store, redis, PREFIX, other);
+    const admin = (username: string): Principal => ({ userId: username, username, displayName: username, roles: ['registry_admin'], scope: null, institutions: [], sessionId: username });
+    const key = 'c'.repeat(64);
+    try {
+      const req = await changes.createRequest(admin('registry'), {
+        kind: 'change',
+        summary: '列入黑名单',
+        source: 'test',
+        items: [{ entity: 'listing', op: 'upsert', data: { list: 'person_black', key, note: '冒名代办' } }],
+      });
+      expect(hub.registry.listing('person_black', key)).toBeUndefined();
+      await changes.approve(admin('registry2'), req.id, '');
+      expect(other.listing('person_black', key)?.note).toBe('冒名代办');
+      await expect.poll(() => hub.registry.listing('person_black', key)?.note, { timeout: 5_000 }).toBe('冒名代办');
+    } finally {
+      redis.disconnect();
+    }
   });
 });

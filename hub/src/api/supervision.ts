@@ -115,6 +115,7 @@ export async function createSupervision(deps: SupervisionDeps): Promise<Supervis
   const changes = new RegistryChanges(store, redis, config.queuePrefix, registry);
   // Versions for registry rows that have none (demo seed, rows from before versioning).
   if (await changes.baseline()) await registry.reload();
+  const unfollow = await changes.follow((e) => log.warn({ event: 'registry.reload_failed', err: errorMessage(e) }));
 
   if (config.seedDemo) {
     const created = await seedDemoUsers(store);
@@ -133,6 +134,7 @@ export async function createSupervision(deps: SupervisionDeps): Promise<Supervis
       evaluation.start();
     },
     close: async () => {
+      unfollow();
       await workflow.close();
       await evaluation.close();
     },

@@ -11,6 +11,9 @@
  *
  * Approval is serialised by a Redis lock per request, and the status check happens under it, so
  * a request is applied at most once.
+ *
+ * Every hub replica holds the registry in memory; after an approval this replica reloads its own
+ * and publishes on `<prefix>:registry` so the others reload theirs (`follow()`).
  */
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -141,6 +144,24 @@ export class RegistryChanges {
     private readonly prefix: string,
     private readonly registry: Registry,
   ) {}
+
+  private get channel(): string {
+    return `${this.prefix}:registry`;
+  }
+
+  /**
+   * Reloads this replica's registry whenever any replica approves a change. Returns the stop
+   * function. (Re)subscribing also reloads, so changes made while disconnected are picked up.
+   */
+  async follow(onError: (e: unknown) => void): Promise<() => void> {
+    const sub = this.redis.duplicate();
+    const reload = () => void this.registry.reload().catch(onError);
+    sub.on('message', reload);
+    sub.on('ready', reload);
+    sub.on('error', onError);
+    await sub.subscribe(this.channel);
+    return () => sub.disconnect();
+  }
 
   // ---- validation -----------------------------------------------------------------------------
 
@@ -274,6 +295,8 @@ export class RegistryChanges {
       const next: RegistryRequest = { ...r, status: 'approved', decidedBy: who.username, decidedAt: now, decisionComment: comment };
       await this.store.insert('registry_requests', [requestRow(next, now)]);
       await this.registry.reload();
+      // Best effort: a replica that misses it still reloads on its next follow() reconnect.
+      await this.redis.publish(this.channel, r.id).catch(() => 0);
       return next;
     });
   }

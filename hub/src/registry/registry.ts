@@ -45,7 +45,16 @@ export class Registry implements RegistryView {
 
   constructor(private readonly store: Store) {}
 
-  async reload(): Promise<void> {
+  private reloading: Promise<void> = Promise.resolve();
+
+  /** Re-reads everything. Calls are serialised, so an older read never replaces a newer one. */
+  reload(): Promise<void> {
+    const run = this.reloading.catch(() => undefined).then(() => this.load());
+    this.reloading = run;
+    return run;
+  }
+
+  private async load(): Promise<void> {
     const [inst, liveStaff, cols, versions] = await Promise.all([
       loadInstitutions(this.store),
       loadStaff(this.store),
