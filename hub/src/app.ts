@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
 import {
   createWorkCalendar,
@@ -145,6 +146,16 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     const calendar = createWorkCalendar();
 
     const io = new Server(app.server, { serveClient: false, pingInterval: 10_000, pingTimeout: 20_000, maxHttpBufferSize: 8e6 });
+    // Broadcasts go through Redis so that, with several hub replicas, a warning evaluated on one
+    // reaches the wall screens connected to any of them (per-socket emits and acks stay local).
+    const adapterPub = stateRedis.duplicate();
+    const adapterSub = stateRedis.duplicate();
+    for (const r of [adapterPub, adapterSub]) r.on('error', (err) => log.warn({ event: 'redis.error', message: errorMessage(err) }));
+    io.adapter(createAdapter(adapterPub, adapterSub, { key: `${config.queuePrefix}:io` }));
+    cleanups.push(() => {
+      adapterPub.disconnect();
+      adapterSub.disconnect();
+    });
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {

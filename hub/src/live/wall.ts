@@ -107,7 +107,8 @@ export class WallBroadcaster {
     this.computing = true;
     this.dirty = false;
     try {
-      this.nsp.emit('county.stats', await this.stats());
+      // Every replica computes the same figures from the store for its own screens: local only.
+      this.nsp.local.emit('county.stats', await this.stats());
       this.lastStatsAt = Date.now();
     } catch (e) {
       this.dirty = true;
