@@ -3,6 +3,7 @@
  * socket.io on the same port (/collect for collectors, /wall for screens) → REST → the built
  * dashboard. `startHub` is what server.ts, the demo, the bench and the tests call.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -32,6 +33,7 @@ import { attachDecisionSocket, registerDecisionRoutes } from './decisions/routes
 import { BacktestService } from './backtest/service.js';
 import { PeerDeviationService } from './peer/service.js';
 import { WallBroadcaster } from './live/wall.js';
+import { AUTH_PROOF_MAX_SKEW_MS } from './protocol/index.js';
 import { Registry } from './registry/registry.js';
 import { migrate } from './store/migrate.js';
 import { upsertInstitutions, upsertStaff, totals } from './store/repo.js';
@@ -208,6 +210,11 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       process: (collectorId, batch) => processBatch(recordDeps, collectorId, batch),
       silentMinutes: config.collectorSilentMinutes,
       checkIntervalMs: config.collectorCheckIntervalMs,
+      // Twice the proof's validity window, so a proof cannot outlive its "used" mark.
+      firstUse: async (proof) =>
+        (await stateRedis.set(`${config.queuePrefix}:proof:${crypto.createHash('sha256').update(proof).digest('hex')}`, '1', 'PX', 2 * AUTH_PROOF_MAX_SKEW_MS + 60_000, 'NX')) === 'OK',
+      maxPending: config.enrolMaxPending,
+      maxPendingPerInstitution: config.enrolMaxPendingPerInstitution,
     });
     cleanups.push(() => collectors.close());
     await collectors.registerStatic([...readCollectorsFile(config.collectorsFile), ...config.collectors]);

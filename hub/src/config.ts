@@ -56,6 +56,10 @@ export const HubConfigSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** JG_COLLECTOR_SILENT_MIN — working minutes without any sign of a collector before collector.silent. @defaultValue 30 */
   collectorSilentMinutes: z.coerce.number().int().min(1).default(30),
+  /** JG_ENROL_MAX_PENDING — collectors waiting for approval, in all; more enrolments get ENROL_LIMIT (429). @defaultValue 200 */
+  enrolMaxPending: z.coerce.number().int().min(1).default(200),
+  /** JG_ENROL_MAX_PENDING_PER_INSTITUTION — the same cap per institution. @defaultValue 20 */
+  enrolMaxPendingPerInstitution: z.coerce.number().int().min(1).default(20),
   /** JG_COLLECTOR_CHECK_MS — how often collector silence is checked and last-seen times are saved. @defaultValue 60000 */
   collectorCheckIntervalMs: z.coerce.number().int().min(100).default(60_000),
   /**
@@ -123,6 +127,8 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_LOG_LEVEL: 'logLevel',
   JG_SLOW_QUERY_MS: 'slowQueryMs',
   JG_COLLECTOR_SILENT_MIN: 'collectorSilentMinutes',
+  JG_ENROL_MAX_PENDING: 'enrolMaxPending',
+  JG_ENROL_MAX_PENDING_PER_INSTITUTION: 'enrolMaxPendingPerInstitution',
   JG_COLLECTOR_CHECK_MS: 'collectorCheckIntervalMs',
   JG_WALL_PUBLIC: 'wallPublic',
   JG_SESSION_TTL_S: 'sessionTtlS',

@@ -109,6 +109,18 @@ export interface CollectorServiceDeps {
   silentMinutes: number;
   /** Period of the silence check; 0 = no timer (tests call checkSilence themselves). */
   checkIntervalMs: number;
+  /**
+   * OPTIONAL. Marks a handshake proof as used; resolves false when it was used before. Backed by
+   * Redis so that all replicas share it: a proof captured on the wire (no TLS) cannot open a
+   * second connection within its ±5 min validity. Collectors make a fresh proof per attempt.
+   */
+  firstUse?: (proof: string) => Promise<boolean>;
+  /**
+   * Caps on collectors waiting for approval, so a flood of enrolments (the endpoint is public:
+   * any key can prove itself) cannot grow the pending list without bound. Defaults 200 and 20.
+   */
+  maxPending?: number;
+  maxPendingPerInstitution?: number;
   now?: () => number;
 }
 
@@ -289,6 +301,7 @@ export class CollectorService {
       if (auth.ts === undefined || auth.proof === undefined) throw new HubError('AUTH_FAILED', 'publicKey given without ts and proof');
       const p = verifyAuthProof({ collectorId: auth.collectorId, publicKey: auth.publicKey, ts: auth.ts, proof: auth.proof }, now);
       if (!p.ok) throw new HubError('AUTH_FAILED', p.reason);
+      if (this.deps.firstUse && !(await this.deps.firstUse(auth.proof))) throw new HubError('AUTH_FAILED', 'this handshake proof was already used (replayed); sign a fresh one');
       proven = true;
     }
     const rec = this.records.get(auth.collectorId);
@@ -366,6 +379,7 @@ export class CollectorService {
       if (!this.deps.registry.institution(req.institutionId)) {
         throw new HubError('ENROL_INVALID', `institutionId: ${req.institutionId} is not in the registry`);
       }
+      this.checkPendingRoom(req.institutionId);
       const rec: CollectorRecord = {
         collectorId: req.collectorId,
         institutionId: req.institutionId,
@@ -388,6 +402,21 @@ export class CollectorService {
     });
   }
 
+  /** Throws ENROL_LIMIT when one more pending collector would exceed the caps. Under the identity lock. */
+  private checkPendingRoom(institutionId: string): void {
+    let all = 0;
+    let here = 0;
+    for (const r of this.records.values()) {
+      if (r.status !== 'pending') continue;
+      all += 1;
+      if (r.institutionId === institutionId) here += 1;
+    }
+    const maxAll = this.deps.maxPending ?? 200;
+    const maxHere = this.deps.maxPendingPerInstitution ?? 20;
+    if (here >= maxHere) throw new HubError('ENROL_LIMIT', `${institutionId} already has ${here} collectors waiting for approval (limit ${maxHere}); approve or revoke them first`);
+    if (all >= maxAll) throw new HubError('ENROL_LIMIT', `${all} collectors are waiting for approval (limit ${maxAll}); approve or revoke them first`);
+  }
+
   /**
    * Re-filing (a replaced PC, a lost key): a revoked collector presenting a *new* key with an
    * enrolment becomes pending with that key — its old key stays refused — until approved.
@@ -400,6 +429,7 @@ export class CollectorService {
     const cur = this.records.get(collectorId);
     if (!cur || cur.status !== 'revoked') throw new HubError('COLLECTOR_KEY_MISMATCH', `${collectorId} is not revoked; revoke it before filing a new key`);
     if (!this.deps.registry.institution(req.institutionId)) throw new HubError('ENROL_INVALID', `institutionId: ${req.institutionId} is not in the registry`);
+    this.checkPendingRoom(req.institutionId);
     const next: CollectorRecord = {
       ...cur,
       institutionId: req.institutionId,
