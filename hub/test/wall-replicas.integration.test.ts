@@ -1,8 +1,8 @@
 /**
  * Several hub replicas share one wall: a warning evaluated by one replica reaches a screen
  * connected to another, through the socket.io Redis adapter on real Redis. The other replica is
- * a bare socket.io server joined to the same adapter key (two embedded ClickHouse stores cannot
- * share one process); county statistics stay per replica.
+ * a bare socket.io server joined to the same adapter key — all of a replica that the fan-out
+ * involves; county statistics stay per replica.
  */
 import http from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
