@@ -160,7 +160,9 @@ describe('the full lifecycle over HTTP', () => {
     expect(row).toMatchObject({ state: 'closed', conclusion: 'confirmed' });
     expect(Number(row!.seq)).toBe(8);
     const list = await call('auditor', 'GET', '/api/v1/warnings?state=closed');
-    expect(list.json().items.map((w: { id: string }) => w.id)).toContain(id);
+    const closed = list.json().items.find((w: { id: string }) => w.id === id);
+    // A closed warning has no deadline running any more.
+    expect(closed).toMatchObject({ id, due: null });
   });
 
   it('refuses an illegal transition with INVALID_TRANSITION and a non-assignee with FORBIDDEN', async () => {
@@ -241,9 +243,21 @@ describe('scope', () => {
 
   it('assignee=me lists my own work', async () => {
     const res = await call('auditor-yz', 'GET', '/api/v1/warnings?assignee=me');
-    const items = res.json().items as { assignee: string }[];
+    const items = res.json().items as { id: string; assignee: string; state: string; due: { kind: string; dueAt: number } | null }[];
     expect(items.length).toBeGreaterThan(0);
     expect(items.every((w) => w.assignee === 'auditor-yz')).toBe(true);
+    // Each open item carries the deadline the detail view computes: the queue needs no second request.
+    for (const w of items.slice(0, 5)) {
+      const d = await detail('auditor-yz', w.id);
+      const open = ['raised', 'assigned', 'acknowledged', 'verifying'].includes(d.state.state);
+      const expected =
+        d.deadlines.acknowledgeBy !== null && ['raised', 'assigned'].includes(d.state.state)
+          ? { kind: 'acknowledge', dueAt: d.deadlines.acknowledgeBy }
+          : open
+            ? { kind: 'verify', dueAt: d.deadlines.verifyBy }
+            : null;
+      expect(w.due).toEqual(expected);
+    }
   });
 });
 

@@ -23,7 +23,7 @@ import {
   type WarningStateName,
 } from '../workflow/machine.js';
 import { evidenceOf, listWarningsWithState, transactionById, warningsByIds, type WarningListFilter, type WarningWithState } from '../workflow/repo.js';
-import { missedDeadline } from '../workflow/sla.js';
+import { activeDeadline, missedDeadline } from '../workflow/sla.js';
 import { ActionSchema, actorOf, eventOf, type WorkflowService } from '../workflow/service.js';
 import type { EventPayload, EventType, WarningState } from '../workflow/machine.js';
 import type { Principal } from '../auth/principal.js';
@@ -163,13 +163,15 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
     method: 'GET',
     url: '/api/v1/warnings',
     tags: ['预警'],
-    summary: '预警列表（按机构、区县、规则、严重程度、状态、核查人、是否超期、时间筛选；分页）',
+    summary: '预警列表（按机构、区县、规则、严重程度、状态、核查人、是否超期、时间筛选；分页；每条附当前时限 due）',
     auth: WARNING_READERS,
     scope: 'list',
     query: WarningListQuery,
     handler: async (req) => {
       const r = await listWarningsWithState(store, filterOf(req, req.query));
-      return { total: r.total, items: r.items.map((w) => warningView(w, registry)) };
+      // The active deadline travels with each item, so a queue can sort overdue-first and show
+      // countdowns without a detail request per warning.
+      return { total: r.total, items: r.items.map((w) => ({ ...warningView(w, registry), due: activeDeadline(workflow.deadlines(w), w.state) })) };
     },
   });
 

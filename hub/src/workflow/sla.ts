@@ -63,3 +63,18 @@ export function missedDeadline(d: Deadlines, state: string, now: number): { kind
   if (['raised', 'assigned', 'acknowledged', 'verifying'].includes(state) && now > d.verifyBy) return { kind: 'verify', dueAt: d.verifyBy };
   return null;
 }
+
+/**
+ * The deadline that applies now to a warning in `state` (what an auditor's countdown shows):
+ * acknowledgement while a high warning is not yet acknowledged, otherwise verification while
+ * the warning is open; null when closed or when no working time is left in the calendar.
+ */
+export function activeDeadline(d: Deadlines, state: string): { kind: 'acknowledge' | 'verify'; dueAt: number } | null {
+  const pick = (): { kind: 'acknowledge' | 'verify'; dueAt: number } | null => {
+    if (d.acknowledgeBy !== null && (state === 'raised' || state === 'assigned')) return { kind: 'acknowledge', dueAt: d.acknowledgeBy };
+    if (['raised', 'assigned', 'acknowledged', 'verifying'].includes(state)) return { kind: 'verify', dueAt: d.verifyBy };
+    return null;
+  };
+  const due = pick();
+  return due && Number.isFinite(due.dueAt) ? due : null;
+}

@@ -35,6 +35,8 @@ export interface WarningItem {
   conclusion_label: string;
   escalated: boolean;
   updated_at: number;
+  /** List responses only: the deadline running now (acknowledge, then verify); null when closed. */
+  due?: { kind: 'acknowledge' | 'verify'; dueAt: number } | null;
 }
 
 export interface WorkflowEvent {
