@@ -42,6 +42,18 @@ export async function startTestHub(overrides: Partial<HubConfig> = {}): Promise<
   return { hub, dataDir };
 }
 
+/** An unsigned batch of TEST_COLLECTOR's records numbered from `firstSeq` (the static-token path). */
+export function unsignedBatch(records: unknown[], firstSeq: number) {
+  return {
+    batchId: `${TEST_COLLECTOR.collectorId}:${firstSeq}-${firstSeq + records.length - 1}`,
+    collectorId: TEST_COLLECTOR.collectorId,
+    firstSeq,
+    lastSeq: firstSeq + records.length - 1,
+    sentAt: Date.now(),
+    records,
+  };
+}
+
 const HEX = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 
 /** Working time on a known weekday: Wednesday 2026-11-25 10:00 China Standard Time. */

@@ -7,7 +7,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import type { Hub } from '../src/app.js';
 import type { BatchAck, WallSnapshot, WallWarning } from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
-import { checkTxn, login, startTestHub, TEST_COLLECTOR, withToken } from './helpers.js';
+import { checkTxn, login, startTestHub, TEST_COLLECTOR, unsignedBatch, withToken } from './helpers.js';
 
 let hub: Hub;
 const sockets: Socket[] = [];
@@ -26,16 +26,7 @@ async function connected(s: Socket): Promise<void> {
   });
 }
 
-function batch(records: unknown[], firstSeq: number) {
-  return {
-    batchId: `${TEST_COLLECTOR.collectorId}:${firstSeq}-${firstSeq + records.length - 1}`,
-    collectorId: TEST_COLLECTOR.collectorId,
-    firstSeq,
-    lastSeq: firstSeq + records.length - 1,
-    sentAt: Date.now(),
-    records,
-  };
-}
+const batch = unsignedBatch;
 
 beforeAll(async () => {
   ({ hub } = await startTestHub());

@@ -14,7 +14,7 @@ import { RegistryChanges } from '../src/registry/changes.js';
 import { Registry } from '../src/registry/registry.js';
 import type { BatchAck } from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
-import { checkTxn, login, startTestHub, TEST_COLLECTOR, testRedisUrl, WORKING_TIME, withToken } from './helpers.js';
+import { checkTxn, login, startTestHub, TEST_COLLECTOR, testRedisUrl, unsignedBatch, WORKING_TIME, withToken } from './helpers.js';
 
 let hub: Hub;
 let socket: Socket;
@@ -24,16 +24,8 @@ const VIN = 'LSVBLACK0E2123456';
 let changedAt = 0;
 const PREFIX = `jgt-reg-${process.pid}-${Date.now().toString(36)}`;
 
-async function submit(records: object[], firstSeq: number): Promise<BatchAck> {
-  const b = {
-    batchId: `${TEST_COLLECTOR.collectorId}:${firstSeq}-${firstSeq + records.length - 1}`,
-    collectorId: TEST_COLLECTOR.collectorId,
-    firstSeq,
-    lastSeq: firstSeq + records.length - 1,
-    sentAt: Date.now(),
-    records,
-  };
-  return socket.timeout(30_000).emitWithAck('batch.submit', b);
+function submit(records: object[], firstSeq: number): Promise<BatchAck> {
+  return socket.timeout(30_000).emitWithAck('batch.submit', unsignedBatch(records, firstSeq));
 }
 
 async function rulesFired(transactionId: string): Promise<string[]> {

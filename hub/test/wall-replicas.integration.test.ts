@@ -12,7 +12,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
 import type { BatchAck, WallWarning } from '../src/protocol/index.js';
-import { checkTxn, startTestHub, TEST_COLLECTOR, testRedisUrl } from './helpers.js';
+import { checkTxn, startTestHub, TEST_COLLECTOR, testRedisUrl, unsignedBatch } from './helpers.js';
 
 const PREFIX = `jgt-io-${process.pid}-${Date.now().toString(36)}`;
 let hub: Hub;
@@ -65,14 +65,7 @@ describe('wall fan-out across replicas', () => {
     await new Promise<void>((resolve, reject) => (collector.once('connect', () => resolve()), collector.once('connect_error', reject)));
     // An unfiled inspector: check.inspector_unfiled fires on this record.
     const txn = checkTxn(1, { staffId: 'JCJ-JYZ-NOBODY' });
-    const ack: BatchAck = await collector.timeout(30_000).emitWithAck('batch.submit', {
-      batchId: `${TEST_COLLECTOR.collectorId}:1-1`,
-      collectorId: TEST_COLLECTOR.collectorId,
-      firstSeq: 1,
-      lastSeq: 1,
-      sentAt: Date.now(),
-      records: [txn],
-    });
+    const ack: BatchAck = await collector.timeout(30_000).emitWithAck('batch.submit', unsignedBatch([txn], 1));
     expect(ack.ok, JSON.stringify(ack)).toBe(true);
     await expect.poll(() => received.filter((w) => w.transactionId === txn.id).map((w) => w.ruleId), { timeout: 10_000 }).toContain('check.inspector_unfiled');
     // Wait past a few flushes: nothing arrives twice.
