@@ -5,59 +5,8 @@
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 
-export type BacktestStatus = 'queued' | 'running' | 'done' | 'failed';
-
-export interface DiffExample {
-  change: 'added' | 'removed';
-  ruleId: string;
-  transactionId: string;
-  institutionId: string;
-  occurredAt: number;
-  explanation: string;
-}
-
-/** One rule's (or one institution's) warnings under the live and the draft rule set. */
-export interface DiffLine {
-  key: string;
-  name: string;
-  live: number;
-  draft: number;
-  added: number;
-  removed: number;
-  examples: DiffExample[];
-}
-
-export interface BacktestResult {
-  transactions: number;
-  liveTotal: number;
-  draftTotal: number;
-  added: number;
-  removed: number;
-  /** Only rules / institutions with any warning under either set, sorted by key. */
-  byRule: DiffLine[];
-  byInstitution: DiffLine[];
-}
-
-export interface Backtest {
-  id: string;
-  version: string;
-  liveVersion: string;
-  from: number;
-  to: number;
-  status: BacktestStatus;
-  progress: number;
-  requestedBy: string;
-  requestedAt: number;
-  finishedAt: number | null;
-  transactions: number;
-  liveTotal: number;
-  draftTotal: number;
-  added: number;
-  removed: number;
-  result: BacktestResult | null;
-  error: string;
-  updatedAt: number;
-}
+export type { Backtest, BacktestResult, BacktestStatus, DiffExample, DiffLine } from '../protocol/releases.js';
+import type { Backtest, BacktestResult, BacktestStatus } from '../protocol/releases.js';
 
 let lastUpdate = 0;
 /** Strictly increasing, so two writes in one millisecond still order. */

@@ -7,54 +7,13 @@ import type { RuleParamOverrides } from '@jianguan/rules';
 import { param, sql, UNSAFE_RAW_SQL } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 
-export type RuleSetStatus = 'draft' | 'approved' | 'active' | 'retired';
-
-export const STATUS_LABELS: Readonly<Record<RuleSetStatus, string>> = {
-  draft: '草稿',
-  approved: '已审批待生效',
-  active: '生效中',
-  retired: '已停用',
-};
-
-export interface RuleParamChange {
-  param: string;
-  from: unknown;
-  to: unknown;
-}
-
-/** What a release changes compared with the rule set it was drafted from. */
-export interface RuleSetDiff {
-  base: string;
-  added: { ruleId: string; name: string }[];
-  removed: { ruleId: string; name: string }[];
-  changed: { ruleId: string; name: string; fromVersion: string; toVersion: string; params: RuleParamChange[]; definition: boolean }[];
-}
+export type { RuleParamChange, RuleSetDiff, RuleSetHead, RuleSetStatus } from '../protocol/releases.js';
+export { RULESET_STATUS_LABELS as STATUS_LABELS } from '../protocol/releases.js';
+import type { RuleSetDiff, RuleSetHead, RuleSetStatus } from '../protocol/releases.js';
 
 export interface RuleSetContent {
   definitions: unknown[];
   params: RuleParamOverrides;
-}
-
-/** A rule set without its definitions (what the poller and the list read). */
-export interface RuleSetHead {
-  version: string;
-  seq: number;
-  status: RuleSetStatus;
-  baseVersion: string;
-  note: string;
-  diff: RuleSetDiff | null;
-  createdBy: string;
-  createdAt: number;
-  approvedBy: string;
-  approvedAt: number | null;
-  effectiveAt: number | null;
-  activatedAt: number | null;
-  retiredAt: number | null;
-  retiredBy: string;
-  backtestId: string;
-  override: boolean;
-  overrideReason: string;
-  updatedAt: number;
 }
 
 export interface RuleSet extends RuleSetHead {

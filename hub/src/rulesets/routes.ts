@@ -25,6 +25,7 @@ import { HubError } from '../errors.js';
 import { cstTime, EXPORT_CONTENT_TYPES, sendTable, type Column } from '../exports/table.js';
 import type { PeerDeviationService } from '../peer/service.js';
 import { STATUS_LABELS, type RuleSetHead } from './repo.js';
+import { BACKTEST_STATUS_LABELS, type BacktestView, type RuleSetHeadView } from '../protocol/releases.js';
 import type { RuleSetService } from './service.js';
 
 export interface RuleSetRouteDeps {
@@ -57,12 +58,12 @@ const ApproveBody = z
   .default({});
 const BacktestBody = z.object({ from: Epoch, to: Epoch });
 
-function headView(h: RuleSetHead, inForce: string) {
+function headView(h: RuleSetHead, inForce: string): RuleSetHeadView {
   return { ...h, statusLabel: STATUS_LABELS[h.status], inForce: h.version === inForce };
 }
 
-function backtestView(b: Backtest & { jobState?: string }) {
-  return { ...b, statusLabel: { queued: '排队中', running: '运行中', done: '已完成', failed: '失败' }[b.status] };
+function backtestView(b: Backtest & { jobState?: string }): BacktestView & { jobState?: string } {
+  return { ...b, statusLabel: BACKTEST_STATUS_LABELS[b.status] };
 }
 
 interface DiffRow {

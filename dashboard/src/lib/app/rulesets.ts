@@ -1,68 +1,10 @@
 /** Pure helpers and shapes of the rule-release (规则发布) screen. */
-export interface RuleSetDiff {
-  base: string;
-  added: { ruleId: string; name: string }[];
-  removed: { ruleId: string; name: string }[];
-  changed: { ruleId: string; name: string; fromVersion: string; toVersion: string; params: { param: string; from: unknown; to: unknown }[]; definition: boolean }[];
-}
+// The shapes come from the hub's protocol, so the screen and the API cannot drift apart.
+import type { BacktestView, DiffLine, RuleSetHeadView } from '@jianguan/hub/protocol/releases';
 
-export interface RuleSetHead {
-  version: string;
-  seq: number;
-  status: 'draft' | 'approved' | 'active' | 'retired';
-  statusLabel: string;
-  inForce: boolean;
-  baseVersion: string;
-  note: string;
-  diff: RuleSetDiff | null;
-  createdBy: string;
-  createdAt: number;
-  approvedBy: string;
-  approvedAt: number | null;
-  effectiveAt: number | null;
-  backtestId: string;
-  override: boolean;
-  overrideReason: string;
-}
-
-export interface DiffExample {
-  change: 'added' | 'removed';
-  ruleId: string;
-  transactionId: string;
-  institutionId: string;
-  occurredAt: number;
-  explanation: string;
-}
-
-export interface DiffLine {
-  key: string;
-  name: string;
-  live: number;
-  draft: number;
-  added: number;
-  removed: number;
-  examples: DiffExample[];
-}
-
-export interface Backtest {
-  id: string;
-  version: string;
-  liveVersion: string;
-  from: number;
-  to: number;
-  status: 'queued' | 'running' | 'done' | 'failed';
-  statusLabel: string;
-  progress: number;
-  requestedBy: string;
-  requestedAt: number;
-  transactions: number;
-  liveTotal: number;
-  draftTotal: number;
-  added: number;
-  removed: number;
-  result: { transactions: number; liveTotal: number; draftTotal: number; added: number; removed: number; byRule: DiffLine[]; byInstitution: DiffLine[] } | null;
-  error: string;
-}
+export type { DiffExample, DiffLine, RuleSetDiff } from '@jianguan/hub/protocol/releases';
+export type RuleSetHead = RuleSetHeadView;
+export type Backtest = BacktestView;
 
 /** Lines with a change first (largest change first), then the unchanged, by key. */
 export function sortDiff(lines: readonly DiffLine[], onlyChanged = false): DiffLine[] {
