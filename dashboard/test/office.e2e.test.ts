@@ -193,6 +193,31 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     expect(score).toBeLessThanOrEqual(100);
     expect(await page.locator('[data-testid="grade"] .grade').textContent()).toMatch(/^[ABCD]$/);
     expect(await page.locator('[data-testid="families"] tr').count()).toBeGreaterThan(0);
+
+    // Volumes by business type: the card shows the hub's numbers for the month on screen.
+    const volumes = page.locator('[data-testid="volumes"]');
+    await volumes.locator('tr[data-volume]').first().waitFor({ timeout: 15_000 });
+    const shownMonth = (await volumes.getAttribute('data-month'))!;
+    expect(shownMonth).toMatch(/^\d{4}-\d{2}$/);
+    const leaderApi = await stack.as('leader');
+    const fromApi = (await leaderApi(`/api/v1/evaluation/institutions/${INSTITUTION}/volumes?month=${shownMonth}`)).body as {
+      total: { transactions: number };
+      items: { key: string; label: string; transactions: number }[];
+    };
+    expect(fromApi.total.transactions).toBeGreaterThan(0);
+    const rows = await volumes.locator('tr[data-volume]').evaluateAll((trs) =>
+      trs.map((tr) => ({
+        key: tr.getAttribute('data-volume'),
+        label: tr.querySelector('[data-field="label"]')?.textContent?.trim(),
+        count: Number(tr.querySelector('[data-field="count"]')?.textContent),
+      })),
+    );
+    expect(rows).toEqual(fromApi.items.map((i) => ({ key: i.key, label: i.label, count: i.transactions })));
+    // Largest first, Chinese business labels, and the biggest one did some business.
+    expect(rows[0]!.count).toBeGreaterThan(0);
+    expect(rows.map((r) => r.count)).toEqual([...rows.map((r) => r.count)].sort((a, b) => b - a));
+    for (const r of rows) expect(r.label).toMatch(/[\u4e00-\u9fff]/);
+
     const deduction = page.locator(`[data-deduction="${worked}"]`);
     await deduction.waitFor({ timeout: 15_000 });
     await shot(page, 'office-institution.png');

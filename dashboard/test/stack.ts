@@ -1,7 +1,8 @@
 /**
  * The real stack for the office end-to-end tests: Redis (JG_TEST_REDIS_URL or a private
  * redis-server), a hub serving dashboard/build with the demo registry and users, one collector
- * streaming simulated business with anomalies, and Debian's Chromium.
+ * streaming simulated business with anomalies, and Debian's Chromium. The hub can be stopped and
+ * started again on the same port and data (`stopHub`, `startHubAgain`) to test reconnection.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -65,17 +66,27 @@ export async function privateRedis(): Promise<{ url: string; child: ChildProcess
 }
 
 export interface Stack {
-  hub: Hub;
+  /** The running hub (after `startHubAgain`, the new one: same port, data directory, Redis and queues). */
+  readonly hub: Hub;
   collector: CollectorHandle;
   browser: Browser;
   /** A JSON API call as a demo user (bearer token). */
   as(user: string): Promise<(path: string, init?: { method?: string; json?: unknown }) => Promise<{ status: number; body: any }>>;
   /** A browser context logged in through the /login page. */
   login(user: string, next?: string): Promise<{ context: BrowserContext; page: Page; errors: string[] }>;
+  /** Stops the hub as an operator would (connections dropped); the collector and browser keep running. */
+  stopHub(): Promise<void>;
+  /** Starts a hub again on the same port with the same data directory, Redis and queue prefix. */
+  startHubAgain(): Promise<Hub>;
   close(): Promise<void>;
 }
 
-export async function startStack(institutionId = 'JCJ-CGS'): Promise<Stack> {
+export interface StackOptions {
+  /** The collector's simulator. @defaultValue 40 records/s, 30 % anomalies, 160 records, seed 7 */
+  simulator?: { ratePerSec?: number; anomalyRate?: number; maxRecords?: number; seed?: number };
+}
+
+export async function startStack(institutionId = 'JCJ-CGS', options: StackOptions = {}): Promise<Stack> {
   if (!fs.existsSync(path.join(BUILD, 'index.html'))) execFileSync('npm', ['run', 'build'], { cwd: DASHBOARD, stdio: 'inherit' });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jg-office-e2e-'));
   let redis: { url: string; child: ChildProcess | null };
@@ -86,7 +97,7 @@ export async function startStack(institutionId = 'JCJ-CGS'): Promise<Stack> {
 
   const collectorId = 'c-office-e2e-01';
   const token = randomBytes(24).toString('hex');
-  const hub = await startHub({
+  const hubConfig = {
     port: 0,
     host: '127.0.0.1',
     redisUrl: redis.url,
@@ -95,8 +106,11 @@ export async function startStack(institutionId = 'JCJ-CGS'): Promise<Stack> {
     dashboardDir: BUILD,
     collectors: [{ collectorId, institutionId, token }],
     seedDemo: true,
-    logLevel: 'warn',
-  });
+    logLevel: 'warn' as const,
+  };
+  let hub: Hub = await startHub(hubConfig);
+  let hubRunning = true;
+  const port = hub.port;
   const collector = await startCollector({
     collectorId,
     token,
@@ -104,7 +118,7 @@ export async function startStack(institutionId = 'JCJ-CGS'): Promise<Stack> {
     institutionId,
     outboxDir: path.join(tmp, 'outbox'),
     pseudonymKey: randomBytes(24).toString('hex'),
-    simulator: { enabled: true, ratePerSec: 40, anomalyRate: 0.3, maxRecords: 160, seed: 7 },
+    simulator: { enabled: true, ratePerSec: 40, anomalyRate: 0.3, maxRecords: 160, seed: 7, ...options.simulator },
   });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -113,7 +127,9 @@ export async function startStack(institutionId = 'JCJ-CGS'): Promise<Stack> {
   const tokens = new Map<string, string>();
 
   const stack: Stack = {
-    hub,
+    get hub() {
+      return hub;
+    },
     collector,
     browser,
     async as(user) {
@@ -154,10 +170,22 @@ export async function startStack(institutionId = 'JCJ-CGS'): Promise<Stack> {
       await page.waitForURL((u) => !u.pathname.startsWith('/login'), { timeout: 15_000 });
       return { context, page, errors };
     },
+    async stopHub() {
+      if (!hubRunning) return;
+      hubRunning = false;
+      await hub.close();
+    },
+    async startHubAgain() {
+      if (hubRunning) throw new Error('the hub is still running');
+      hub = await startHub({ ...hubConfig, port });
+      hubRunning = true;
+      // Logins were sessions in Redis, which survives; keep the tokens.
+      return hub;
+    },
     async close() {
       await collector.stop().catch(() => undefined);
       await browser.close().catch(() => undefined);
-      await hub.close().catch(() => undefined);
+      if (hubRunning) await hub.close().catch(() => undefined);
       if (redis.child) redis.child.kill('SIGTERM');
       fs.rmSync(tmp, { recursive: true, force: true });
     },

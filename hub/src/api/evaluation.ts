@@ -1,10 +1,11 @@
 /**
  * Evaluation routes: monthly scores with ranking, an institution's trend and the deductions
- * behind a score (each linked to its warning), exports, the printable monthly report, and rule
- * quality (hits, confirmed, false alarms, precision per rule and month).
+ * behind a score (each linked to its warning), its volumes by business type, exports, the
+ * printable monthly report, and rule quality (hits, confirmed, false alarms, precision per rule
+ * and month).
  */
 import type { FastifyInstance } from 'fastify';
-import { COUNTY_BY_CODE, INSTITUTION_TYPE_LABELS, InstitutionType } from '@jianguan/rules';
+import { COUNTY_BY_CODE, INSTITUTION_TYPE_LABELS, InstitutionType, TRANSACTION_KIND_LABELS, type TransactionKind } from '@jianguan/rules';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { assertCityScope, assertInScope, authorize, scopedCounty, type Principal, type Role } from '../auth/principal.js';
@@ -13,12 +14,16 @@ import { cstTime, EXPORT_CONTENT_TYPES, sendTable, type Column } from '../export
 import { renderReport } from '../evaluation/report.js';
 import { CATEGORY_LABELS, GRADE_LABELS, monthOf, weightsFor } from '../evaluation/scoring.js';
 import type { EvaluationService, LedgerRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
+import { institutionVolumes } from '../evaluation/volumes.js';
+import type { VolumeRow } from '../protocol/volumes.js';
+import type { Store } from '../store/store.js';
 import { CONCLUSION_LABELS, STATE_LABELS, type Conclusion, type WarningStateName } from '../workflow/machine.js';
 import { defineRoute, Month } from './define.js';
 
 export interface EvaluationRouteDeps {
   registry: Registry;
   evaluation: EvaluationService;
+  store: Store;
 }
 
 export const EVALUATION_READERS: readonly Role[] = ['leader', 'auditor', 'registry_admin', 'system_admin'];
@@ -29,7 +34,7 @@ const InstitutionParams = z.object({ id: z.string().min(1).max(64) });
 
 
 export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationRouteDeps): void {
-  const { registry, evaluation } = deps;
+  const { registry, evaluation, store } = deps;
   const name = (id: string) => registry.institution(id)?.name ?? id;
   const view = (r: ScoreRow) => ({
     ...r,
@@ -170,6 +175,58 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
         const inst = institutionInScope(p, req.params.id);
         const items = (await evaluation.deductions(req.params.id, req.query.month)).map(ledgerView);
         return sendTable(reply, format, `扣分明细_${inst.name}_${req.query.month}`, ledgerColumns, items);
+      },
+    });
+  }
+
+  // Peers are the institutions of the same type the reader may see: a county-scoped reader gets
+  // a county mean, so no figure is built from institutions outside their scope.
+  const volumesOf = async (p: Principal, id: string, month: string) => {
+    const inst = institutionInScope(p, id);
+    const county = scopedCounty(p) ?? null;
+    const peers = registry.listInstitutions().filter((i) => i.type === inst.type && (county === null || i.county === county));
+    return { inst, volumes: await institutionVolumes(store, { institution: inst, month, peers, peerCounty: county }) };
+  };
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/evaluation/institutions/:id/volumes',
+    tags: ['考核'],
+    summary: '机构月度业务量（按业务类型）：笔数、预警笔数与预警率、上月笔数、同类机构均值',
+    auth: EVALUATION_READERS,
+    scope: 'institution',
+    params: InstitutionParams,
+    query: MonthQuery,
+    handler: async (req) => (await volumesOf(authorize(req, EVALUATION_READERS), req.params.id, req.query.month)).volumes,
+  });
+
+  const rate = (v: number | null) => (v === null ? '' : `${(v * 100).toFixed(1)}%`);
+  const volumeColumns: Column<VolumeRow & { month: string }>[] = [
+    { header: '月份', value: (r) => r.month },
+    { header: '业务类别', value: (r) => TRANSACTION_KIND_LABELS[r.kind as TransactionKind] ?? r.kind },
+    { header: '业务类型代码', value: (r) => r.ywlx },
+    { header: '业务类型', value: (r) => r.label, width: 28 },
+    { header: '业务量', value: (r) => r.transactions },
+    { header: '上月业务量', value: (r) => r.previous },
+    { header: '预警笔数', value: (r) => r.warned },
+    { header: '预警率', value: (r) => rate(r.warningRate) },
+    { header: '同类均值', value: (r) => r.peerMean ?? '' },
+  ];
+
+  for (const format of ['csv', 'xlsx'] as const) {
+    defineRoute(app, {
+      method: 'GET',
+      url: `/api/v1/evaluation/institutions/:id/volumes.${format}`,
+      tags: ['考核', '导出'],
+      summary: `导出业务量（按业务类型，${format.toUpperCase()}）`,
+      auth: EVALUATION_READERS,
+      scope: 'institution',
+      produces: [EXPORT_CONTENT_TYPES[format]],
+      params: InstitutionParams,
+      query: MonthQuery,
+      handler: async (req, reply) => {
+        const { inst, volumes } = await volumesOf(authorize(req, EVALUATION_READERS), req.params.id, req.query.month);
+        return sendTable(reply, format, `业务量_${inst.name}_${volumes.month}`, volumeColumns, volumes.items.map((r) => ({ ...r, month: volumes.month })));
       },
     });
   }

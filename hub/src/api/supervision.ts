@@ -145,7 +145,7 @@ export function registerSupervisionRoutes(app: FastifyInstance, s: Supervision, 
   registerAuthRoutes(app, { store: deps.store, sessions: s.sessions });
   registerWarningRoutes(app, { store: deps.store, registry: deps.registry, workflow: s.workflow, evidenceMaxBytes: deps.config.evidenceMaxBytes });
   registerRegistryRoutes(app, { registry: deps.registry, changes: s.changes });
-  registerEvaluationRoutes(app, { registry: deps.registry, evaluation: s.evaluation });
+  registerEvaluationRoutes(app, { registry: deps.registry, evaluation: s.evaluation, store: deps.store });
 }
 
 /** DEFAULT_EVALUATION with the overrides of JG_EVALUATION_FILE, validated (CONFIG_INVALID names the file). */

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { Severity, RuleAction, RuleFamily } from '@jianguan/rules';
 
 export * from './workflow.js';
+export * from './volumes.js';
 
 export const PROTOCOL_VERSION = 1;
 export const NAMESPACE_COLLECT = '/collect';
