@@ -9,6 +9,13 @@
  *
  *   cd dashboard && npm run build && (cd ../hub && npm run build)
  *   node bench/wall-soak.mjs [--minutes 10] [--sample 30] [--collectors 3] [--rate 20] [--redis redis://…]
+ *                            [--stats-ms 1000] [--rotate <seconds>]
+ *
+ * A day of wall traffic in less than a day: memory on the wall grows with what it receives —
+ * warnings, statistics pushes, view switches — not with the clock, so a higher --rate, a shorter
+ * --stats-ms (the hub's statistics push period) and --rotate (cycling the views, which mounts
+ * and unmounts their components) compress many hours of events into the run. The summary prints
+ * the events counted by a second /wall client, to compare with a real day.
  *
  * Redis: --redis or JG_TEST_REDIS_URL, else a private redis-server on a free port (stopped after).
  * Exit code 0 always when the run completes; judge the numbers. The heap grows during warm-up
@@ -25,6 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { io as connectSocket } from 'socket.io-client';
 import { startHub } from '@jianguan/hub/app';
 import { startCollector } from '@jianguan/collector';
 
@@ -39,6 +47,8 @@ const { values: opts } = parseArgs({
     sample: { type: 'string', default: '30' },
     collectors: { type: 'string', default: '3' },
     rate: { type: 'string', default: '20' },
+    'stats-ms': { type: 'string', default: '1000' },
+    rotate: { type: 'string' },
     redis: { type: 'string' },
     /** Minutes excluded from the steady-state slope (default: the first fifth of the run). */
     warmup: { type: 'string' },
@@ -121,13 +131,21 @@ async function main() {
     collectors: creds,
     seedDemo: true,
     logLevel: 'warn',
+    statsIntervalMs: Number(opts['stats-ms']),
   });
+  // What the wall receives, counted by a second screen (a plain socket.io client).
+  const events = { warnings: 0, stats: 0, snapshots: 0 };
+  const counter = connectSocket(`${hub.url}/wall`, { transports: ['websocket'], forceNew: true });
+  counter.on('warning.raised', (batch) => (events.warnings += batch.length));
+  counter.on('county.stats', () => (events.stats += 1));
+  counter.on('wall.snapshot', () => (events.snapshots += 1));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--js-flags=--expose-gc'],
   });
   const collectors = [];
   const cleanup = async () => {
+    counter.close();
     for (const c of collectors) await c.stop().catch(() => undefined);
     await browser.close().catch(() => undefined);
     await hub.close().catch(() => undefined);
@@ -141,7 +159,7 @@ async function main() {
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${hub.url}/wall`);
+    await page.goto(`${hub.url}/wall${opts.rotate ? `?rotate=${Number(opts.rotate)}` : ''}`);
     await page.waitForSelector('main.wall[data-ready="yes"]', { timeout: 30_000 });
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
@@ -169,7 +187,10 @@ async function main() {
     const t0 = Date.now();
     const end = t0 + minutes * 60_000;
     const points = [await sample(t0)];
-    console.log(`wall soak: ${minutes} min, ${nCollectors} collector(s) × ${rate}/s, sample every ${sampleMs / 1000} s — ${hub.url}/wall`);
+    console.log(
+      `wall soak: ${minutes} min, ${nCollectors} collector(s) × ${rate}/s, statistics every ${opts['stats-ms']} ms, ` +
+        `${opts.rotate ? `views rotating every ${opts.rotate} s, ` : ''}sample every ${sampleMs / 1000} s — ${hub.url}/wall`,
+    );
     console.log('   t(s)  heapUsed(MB)  heapTotal(MB)  nodes  listeners  dom');
     const row = (p) =>
       console.log(`${String(Math.round(p.t / 1000)).padStart(7)}  ${mb(p.heap).padStart(12)}  ${mb(p.total).padStart(13)}  ${String(p.nodes).padStart(5)}  ${String(p.listeners).padStart(9)}  ${String(p.dom).padStart(4)}`);
@@ -197,6 +218,13 @@ async function main() {
       },
     });
     console.log(`samples ${points.length}, warnings today on the wall ${warnings}, page errors ${errors.length}`);
+    console.log(
+      `received by a second screen: ${events.warnings} warnings, ${events.stats} statistics pushes` +
+        (opts.rotate ? `, ~${Math.floor((minutes * 60) / Number(opts.rotate))} view switches` : ''),
+    );
+    const dom = points.map((p) => p.dom);
+    const listeners = points.map((p) => p.listeners);
+    console.log(`DOM elements ${Math.min(...dom)}–${Math.max(...dom)}, JS event listeners ${Math.min(...listeners)}–${Math.max(...listeners)}`);
     if (errors.length) console.log(errors.slice(0, 5).join('\n'));
   } finally {
     await cleanup();
