@@ -51,6 +51,9 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
     await stack.stopHub();
     await expect.poll(() => connection(page), { timeout: 15_000 }).toBe('reconnecting');
     expect(await connectionText(page)).toBe('重连中');
+    // … says its figures are paused …
+    expect(await page.locator('[data-testid="stale-banner"]').textContent()).toContain('数据暂停更新');
+    expect(await page.locator('main.wall').getAttribute('class')).toContain('stale');
     // The wall keeps its last numbers while the hub is away: a blank wall alarms the room.
     const before = await kpi(page, 'transactions');
     expect(before).toBeGreaterThan(0);
@@ -62,6 +65,7 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
     await stack.startHubAgain();
     await expect.poll(() => connection(page), { timeout: 30_000 }).toBe('connected');
     expect(await connectionText(page)).toBe('已连接');
+    expect(await page.locator('[data-testid="stale-banner"]').count()).toBe(0);
     // The snapshot after reconnecting carries at least what was shown before (the store kept it) …
     await expect.poll(() => kpi(page, 'transactions'), { timeout: 15_000 }).toBeGreaterThanOrEqual(before);
     const atReconnect = await kpi(page, 'transactions');
