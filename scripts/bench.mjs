@@ -7,8 +7,14 @@
 //
 //   JG_BENCH_COLLECTORS=8 JG_BENCH_RATE=1000 JG_BENCH_SECONDS=30 npm run bench
 //   JG_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench   (profile the hub)
+//
+// Comparing two builds of the hub under the same machine load (alternate the runs):
+//   JG_BENCH_NO_BUILD=1       run what is already built instead of building first
+//   JG_BENCH_HUB_DIST=<dir>   the hub's dist directory to run (a copy of hub/dist kept under
+//                             hub/, e.g. hub/.data/ab/<name>/dist, so its imports still resolve)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { DATA, ROOT, color, ensureNodeModules, ensureRedisInstalled, fail, freePort, run, startRedis, step, stopChild } from './lib/proc.mjs';
@@ -21,8 +27,13 @@ const JSON_OUT = process.argv.includes('--json');
 
 ensureNodeModules();
 ensureRedisInstalled();
-step('building packages');
-run(path.join(ROOT, 'node_modules', '.bin', 'turbo'), ['run', 'build', '--env-mode=loose', '--output-logs=errors-only']);
+if (process.env.JG_BENCH_NO_BUILD === '1') step('using the packages as built (JG_BENCH_NO_BUILD)');
+else {
+  step('building packages');
+  run(path.join(ROOT, 'node_modules', '.bin', 'turbo'), ['run', 'build', '--env-mode=loose', '--output-logs=errors-only']);
+}
+const hubDist = path.resolve(process.env.JG_BENCH_HUB_DIST ?? path.join(ROOT, 'hub', 'dist'));
+if (!fs.existsSync(path.join(hubDist, 'server.js'))) fail(`no hub build at ${hubDist}`);
 
 const runDir = path.join(DATA, 'bench', new Date().toISOString().replace(/[:.]/g, '-'));
 fs.mkdirSync(runDir, { recursive: true });
@@ -78,7 +89,7 @@ step(`starting the hub on :${port}`);
 const hubLog = fs.openSync(path.join(runDir, 'hub.log'), 'a');
 // JG_BENCH_HUB_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the hub.
 const hubNodeArgs = (process.env.JG_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const hub = spawn(process.execPath, [...hubNodeArgs, path.join(ROOT, 'hub', 'dist', 'server.js')], {
+const hub = spawn(process.execPath, [...hubNodeArgs, path.join(hubDist, 'server.js')], {
   env: {
     ...process.env,
     JG_PORT: String(port),
@@ -104,6 +115,18 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat. */
+function cpuSecondsOf(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name; ticks of 1/100 s.
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 function rssOf(pid) {
   try {
     const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -123,6 +146,11 @@ wall.on('warning.raised', (batch) => {
   for (const w of batch) wallLatencies.push(now - w.capturedAt);
 });
 
+// The machine's 1-minute load average at the start and end of the sending phase: runs on a
+// shared machine are comparable only under similar load.
+const loadAtStart = os.loadavg()[0];
+// CPU of the hub and of Redis per stored record: unlike throughput, barely moved by other load.
+const cpuAtStart = { hub: cpuSecondsOf(hub.pid), redis: cpuSecondsOf(redis.child.pid) };
 const perCollector = RATE / N;
 const maxRecords = Math.round(perCollector * SECONDS);
 step(`${N} collectors × ${perCollector.toFixed(1)}/s for ${SECONDS} s = ${maxRecords * N} transactions`);
@@ -160,6 +188,7 @@ try {
 clearInterval(progress);
 process.stdout.write('\n');
 const sendEnd = Date.now();
+const loadAtEnd = os.loadavg()[0];
 await new Promise((r) => setTimeout(r, 1500)); // last wall flush
 const generated = handles.reduce((s, h) => s + h.status().generated, 0);
 const acked = handles.reduce((s, h) => s + h.status().acked, 0);
@@ -172,6 +201,7 @@ const session = await (
 ).json();
 const stats = await (await fetch(`${base}/api/v1/stats/pipeline?since=${t0 - 60_000}`, { headers: { authorization: `Bearer ${session.token}` } })).json();
 const mem = rssOf(hub.pid);
+const cpu = { hub: cpuSecondsOf(hub.pid) - cpuAtStart.hub, redis: cpuSecondsOf(redis.child.pid) - cpuAtStart.redis };
 await cleanup();
 
 // ---- the table -------------------------------------------------------------------------------
@@ -183,7 +213,7 @@ function pct(arr, p) {
 const secs = Math.max(0.001, (stats.lastStoredAt - stats.firstCapturedAt) / 1000);
 const throughput = stats.stored / secs;
 const result = {
-  setup: { collectors: N, targetRate: RATE, seconds: SECONDS, anomalyRate: ANOMALY, cpus: (await import('node:os')).cpus().length },
+  setup: { collectors: N, targetRate: RATE, seconds: SECONDS, anomalyRate: ANOMALY, cpus: os.cpus().length, loadAvg1m: [loadAtStart, loadAtEnd] },
   sent: generated,
   acked,
   stored: stats.stored,
@@ -194,6 +224,7 @@ const result = {
   storeLatencyMs: stats.latencyMs,
   wall: { events: wallLatencies.length, p50: pct(wallLatencies, 50), p95: pct(wallLatencies, 95), p99: pct(wallLatencies, 99) },
   hubPeakRssMiB: mem.peak / 2 ** 20,
+  cpuMsPerRecord: { hub: (cpu.hub * 1000) / stats.stored, redis: (cpu.redis * 1000) / stats.stored },
   ceilings: { redisSetPerSec: redisSet, chdbInsertRowsPerSec: chdbInsert },
   drained: drainedAll,
   wallClockSeconds: (sendEnd - t0) / 1000,
@@ -203,7 +234,7 @@ if (JSON_OUT) {
 } else {
   const f = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
   const rows = [
-    ['setup', `${N} collectors, target ${f(RATE)}/s for ${SECONDS} s, ${result.setup.cpus} cores`],
+    ['setup', `${N} collectors, target ${f(RATE)}/s for ${SECONDS} s, ${result.setup.cpus} cores, load ${result.setup.loadAvg1m.map((l) => f(l, 1)).join(' → ')}`],
     ['sent / stored', `${f(generated)} / ${f(stats.stored)}`],
     ['lost (sent − stored)', f(result.lost)],
     ['duplicates (logical)', f(result.duplicates)],
@@ -212,6 +243,7 @@ if (JSON_OUT) {
     ['capture → stored p50 / p95 / p99', `${f(stats.latencyMs.p50)} / ${f(stats.latencyMs.p95)} / ${f(stats.latencyMs.p99)} ms`],
     ['capture → wall p50 / p95 / p99', `${f(result.wall.p50)} / ${f(result.wall.p95)} / ${f(result.wall.p99)} ms (${f(result.wall.events)} warnings)`],
     ['hub peak RSS', `${f(result.hubPeakRssMiB)} MiB`],
+    ['CPU per record: hub / Redis', `${f(result.cpuMsPerRecord.hub, 3)} / ${f(result.cpuMsPerRecord.redis, 3)} ms`],
     ['ceiling: redis-benchmark SET', `${f(redisSet)} ops/s  (pipeline uses ${f((throughput / redisSet) * 100, 1)}% of it in records/s)`],
     ['ceiling: raw chDB insert', `${f(chdbInsert)} rows/s  (pipeline = ${f((throughput / chdbInsert) * 100, 1)}% of it)`],
   ];

@@ -23,7 +23,7 @@ const root = `jgt-rs-${crypto.randomBytes(4).toString('hex')}`;
 let n = 0;
 const fresh = () => {
   const prefix = `${root}-${n++}`;
-  return { write: createRedisRuleStates(redis, prefix), peek: createPeekRuleStates(redis, prefix), window: createRedisWindowState(redis, prefix) };
+  return { prefix, write: createRedisRuleStates(redis, prefix), peek: createPeekRuleStates(redis, prefix), window: createRedisWindowState(redis, prefix) };
 };
 
 afterAll(async () => {
@@ -87,6 +87,96 @@ describe('IntervalState in Redis', () => {
   });
 });
 
+/** The interval member index of a key must be exactly: member → latest end of its live intervals. */
+async function expectIntervalIndexExact(prefix: string, key: string): Promise<void> {
+  const tag = `{${key}}`;
+  const ends = await redis.zrange(`${prefix}:ive:${tag}`, '0', '-1', 'WITHSCORES');
+  const expected = new Map<string, number>();
+  for (let i = 0; i < ends.length; i += 2) {
+    const rec = await redis.hget(`${prefix}:iv:${tag}`, ends[i]!);
+    expect(rec).not.toBeNull();
+    const c = rec!.indexOf(':');
+    const member = rec!.slice(c + 1, c + 1 + Number(rec!.slice(0, c)));
+    expected.set(member, Math.max(expected.get(member) ?? -Infinity, Number(ends[i + 1])));
+  }
+  const index = await redis.zrange(`${prefix}:ivn:${tag}`, '0', '-1', 'WITHSCORES');
+  const got = new Map<string, number>();
+  for (let i = 0; i < index.length; i += 2) got.set(index[i]!, Number(index[i + 1]));
+  expect(got).toEqual(expected);
+}
+
+describe('IntervalState in Redis: member index', () => {
+  it.each([
+    [11, BIG],
+    [12, 900],
+    [13, 300],
+  ])('replays like the memory reference when one member dominates each key (seed %i, retain %i)', async (seed, retain) => {
+    // Mostly one member per key, others now and then: most calls take the no-scan path, the
+    // rest must still find the right interval among many of the caller's own.
+    const rnd = prng(seed);
+    const { prefix, write: s, peek } = fresh();
+    const m = createMemoryIntervalState();
+    const sent: [string, string, string, number, number][] = [];
+    for (let i = 0; i < 800; i++) {
+      let args: [string, string, string, number, number];
+      if (sent.length > 0 && rnd() < 0.15) args = sent[Math.floor(rnd() * sent.length)]!;
+      else {
+        const start = T0 + i * 5 + Math.floor(rnd() * 200) - (rnd() < 0.05 ? Math.floor(rnd() * 2000) : 0);
+        const member = rnd() < 0.9 ? 'venue-A' : `venue-${'BCD'[Math.floor(rnd() * 3)]}`;
+        args = [`k${Math.floor(rnd() * 2)}`, `id${i}`, member, start, start + Math.floor(rnd() * 600)];
+        sent.push(args);
+      }
+      const [key, id, member, start, end] = args;
+      const peeked = rnd() < 0.2 ? await peek.intervals.overlap(key, id, member, start, end, retain) : undefined;
+      const expected = await m.overlap(key, id, member, start, end, retain);
+      expect(await s.intervals.overlap(key, id, member, start, end, retain)).toEqual(expected);
+      if (peeked) expect(peeked).toEqual(expected);
+    }
+    await expectIntervalIndexExact(prefix, 'k0');
+    await expectIntervalIndexExact(prefix, 'k1');
+  });
+
+  it('answers like the reference for state written before the index existed, and rebuilds it', async () => {
+    const rnd = prng(21);
+    const { prefix, write: s, peek } = fresh();
+    const m = createMemoryIntervalState();
+    const call = async (i: number, check: 'write' | 'peek') => {
+      const start = T0 + Math.floor(rnd() * 3000);
+      const args: [string, string, string, number, number] = ['k', `id${i}`, `m${Math.floor(rnd() * 3)}`, start, start + Math.floor(rnd() * 500)];
+      if (check === 'peek') {
+        // What the write would answer, without writing: compare against a copy of the reference.
+        const got = await peek.intervals.overlap(...args, BIG);
+        expect(await s.intervals.overlap(...args, BIG)).toEqual(got);
+        expect(got).toEqual(await m.overlap(...args, BIG));
+      } else {
+        expect(await s.intervals.overlap(...args, BIG)).toEqual(await m.overlap(...args, BIG));
+      }
+    };
+    for (let i = 0; i < 200; i++) await call(i, 'write');
+    // State as an earlier version left it: intervals without the member index.
+    expect(await redis.del(`${prefix}:ivn:{k}`)).toBe(1);
+    for (let i = 200; i < 210; i++) await call(i, 'peek');
+    await expectIntervalIndexExact(prefix, 'k');
+    for (let i = 210; i < 400; i++) await call(i, 'write');
+    await expectIntervalIndexExact(prefix, 'k');
+  });
+
+  it('skips the scan when only the caller\'s member has intervals ending after its start', async () => {
+    const { write: s } = fresh();
+    for (let i = 0; i < 3000; i++) expect(await s.intervals.overlap('one-venue', `x${i}`, 'A', T0 + i, T0 + 10_000 + i, BIG)).toEqual({ overlapMs: 0 });
+    // Scans would read every live interval: count the HMGET calls Redis makes for the next ones.
+    const hmgets = async () => Number(/cmdstat_hmget:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const before = await hmgets();
+    for (let i = 3000; i < 3100; i++) expect(await s.intervals.overlap('one-venue', `x${i}`, 'A', T0 + i, T0 + 10_000 + i, BIG)).toEqual({ overlapMs: 0 });
+    expect(await hmgets()).toBe(before);
+    // Another member still finds the longest overlap among all of them (ties: smaller start).
+    expect(await s.intervals.overlap('one-venue', 'y', 'B', T0 + 5000, T0 + 9000, BIG)).toEqual({
+      overlapMs: 4000,
+      other: { id: 'x0', member: 'A', start: T0, end: T0 + 10_000 },
+    });
+  });
+});
+
 describe('FingerprintState in Redis', () => {
   it('answers the worked example of the contract', async () => {
     const { write: s } = fresh();
@@ -118,6 +208,44 @@ describe('FingerprintState in Redis', () => {
       expect(await s.fingerprints.claim(key, f, owner, id, at, w, retain)).toEqual(expected);
       if (peeked) expect(peeked).toEqual(expected);
     }
+  });
+});
+
+describe('FingerprintState.claimMany in Redis', () => {
+  it.each([1, 2])('answers, in order, what the reference answers claim by claim (seed %i)', async (seed) => {
+    const rnd = prng(300 + seed);
+    const { write: s, peek } = fresh();
+    const m = createMemoryFingerprintState();
+    const retain = seed === 2 ? 700 : BIG;
+    const sent: [string, string[], string, string, number, number][] = [];
+    for (let i = 0; i < 500; i++) {
+      let args: [string, string[], string, string, number, number];
+      if (sent.length > 0 && rnd() < 0.25) args = sent[Math.floor(rnd() * sent.length)]!;
+      else {
+        // Up to five fingerprints, repeats included; sometimes none.
+        const prints = Array.from({ length: Math.floor(rnd() * 6) }, () => `f${Math.floor(rnd() * 6)}`);
+        args = [`k${Math.floor(rnd() * 2)}`, prints, `o${Math.floor(rnd() * 4)}`, `id${i}`, T0 + Math.floor(rnd() * 3000), 1 + Math.floor(rnd() * 500)];
+        sent.push(args);
+      }
+      const [key, prints, owner, id, at, w] = args;
+      const peeked = rnd() < 0.25 ? await peek.fingerprints.claimMany!(key, prints, owner, id, at, w, retain) : undefined;
+      const expected: unknown[] = [];
+      for (const f of prints) expected.push(await m.claim(key, f, owner, id, at, w, retain));
+      const got = await s.fingerprints.claimMany!(key, prints, owner, id, at, w, retain);
+      expect(got).toEqual(expected);
+      // A peek answers like the write that follows it (a fingerprint repeated within one call
+      // answers like its first claim either way: remembered when written, recomputed when not).
+      if (peeked) expect(peeked).toEqual(expected);
+      // Single claims and claimMany share their keys.
+      if (prints.length > 0 && rnd() < 0.2) expect(await s.fingerprints.claim(key, prints[0]!, owner, id, at, w, retain)).toEqual(expected[0]);
+    }
+  });
+
+  it('rejects nonsensical arguments and answers nothing for no fingerprints', async () => {
+    const { write: s } = fresh();
+    expect(await s.fingerprints.claimMany!('k', [], 'o', 'i', T0, 10, BIG)).toEqual([]);
+    await expect(s.fingerprints.claimMany!('k', ['f'], 'o', 'i', Number.NaN, 10, BIG)).rejects.toThrow(RangeError);
+    await expect(s.fingerprints.claimMany!('k', ['f'], 'o', 'i', T0, 0, BIG)).rejects.toThrow(RangeError);
   });
 });
 

@@ -149,6 +149,26 @@ describe('metadata and the current hub', () => {
     expect(inFull).toEqual(['exam.examiner_two_venues', 'check.photo_reuse', 'vehicle.transfer_after_registration']);
   });
 
+  it('gives the same fingerprint hits whether the state claims a record\'s fingerprints together or one by one', async () => {
+    const together = { registry, calendar, ...createMemoryRuleState() };
+    expect(together.fingerprints.claimMany).toBeTypeOf('function');
+    const base = createMemoryRuleState();
+    const fp = base.fingerprints;
+    const oneByOne: EvaluationContext = { registry, calendar, ...base, fingerprints: { claim: (...a) => fp.claim(...a) } };
+    const vins = ['LSVAU2180N2000011', 'LSVAU2180N2000012', 'LSVAU2180N2000013'];
+    const photos = ['p1', 'p2', 'p3', 'p4'];
+    const a: string[][] = [];
+    const b: string[][] = [];
+    for (let i = 0; i < 40; i++) {
+      const evidence = [photos[i % 4]!, photos[(i * 3 + 1) % 4]!, `own-${i}`];
+      const t = txn({ kind: 'check', channel: 'institution', institutionId: 'JCJ-JYZ', staffId: 'JCJ-JYZ-I01', vehicle: { hpzl: '01', vin: vins[i % 3]! }, evidence, occurredAt: AT + i * MIN });
+      a.push((await engine.evaluate(t, together)).map((h) => `${h.rule.id}:${JSON.stringify(h.values)}`));
+      b.push((await engine.evaluate(t, oneByOne)).map((h) => `${h.rule.id}:${JSON.stringify(h.values)}`));
+    }
+    expect(a).toEqual(b);
+    expect(a.flat().some((h) => h.startsWith('check.photo_reuse:'))).toBe(true);
+  });
+
   it('never runs peer_deviation rules in evaluate()', async () => {
     const onlyPeers = createEngine(DEFAULT_PACK.filter((d) => d.kind === 'peer_deviation'));
     expect(onlyPeers.rules.length).toBeGreaterThan(0);

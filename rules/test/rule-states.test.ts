@@ -192,6 +192,23 @@ describe('FingerprintState (fingerprint)', () => {
   });
 });
 
+describe('FingerprintState.claimMany', () => {
+  it('answers, in order, what claim() answers for each fingerprint in turn', async () => {
+    const rnd = prng(41);
+    const many = createMemoryFingerprintState();
+    const one = createMemoryFingerprintState();
+    for (let i = 0; i < 600; i++) {
+      const key = `k${Math.floor(rnd() * 2)}`;
+      // Repeats within one call included: the second claim of a pair sees the first.
+      const prints = Array.from({ length: Math.floor(rnd() * 4) }, () => `f${Math.floor(rnd() * 5)}`);
+      const args = [`o${Math.floor(rnd() * 4)}`, rnd() < 0.2 ? `id${Math.floor(rnd() * i)}` : `id${i}`, Math.floor(rnd() * 3000), 1 + Math.floor(rnd() * 500), rnd() < 0.5 ? 800 : BIG] as const;
+      const expected: FingerprintMatch[] = [];
+      for (const f of prints) expected.push(await one.claim(key, f, ...args));
+      expect(await many.claimMany!(key, prints, ...args)).toEqual(expected);
+    }
+  });
+});
+
 describe('SequenceState (sequence)', () => {
   it('finds the latest earlier event in (at − window, at], excluding the asker', async () => {
     const s = createMemorySequenceState();

@@ -6,11 +6,13 @@
  * Design note
  * -----------
  * One Lua script per call, so every call is atomic per key and concurrent workers never race.
- * All keys of one call share a Redis Cluster hash tag (`{<key>}`).
+ * All keys of one call share a Redis Cluster hash tag (`{<key>}`) — claimMany() too: it claims
+ * all of a record's fingerprints under one key in one script, each exactly as claim() would.
  *
  *   interval     <ns>:iv:{k}   hash  id → rec(member, start, end, answer…)
  *                <ns>:ive:{k}  zset  id scored by end (candidates: end > start)
  *                <ns>:ivm:{k}  string: largest start recorded (retention horizon)
+ *                <ns>:ivn:{k}  zset  member scored by the latest end of its recorded intervals
  *   fingerprint  <ns>:fp:{k}:f   zset  rec(id, owner) scored by at
  *                <ns>:fpa:{k}:f  hash  id → rec(at, answer…)   (answers are remembered per id)
  *                <ns>:fpn:{k}:f  string: newest at
@@ -30,6 +32,15 @@
  * record → prune" and which calls move the retention horizon (a known id neither records nor
  * prunes), so a replay of any call sequence gives the same answers as the memory state
  * (hub/test/rule-state.test.ts checks this on random sequences with re-deliveries).
+ *
+ * The interval index ivn answers "does another member have an interval ending after my start?"
+ * in O(log n): when none does, overlap() needs no scan, so a key whose live intervals nearly all
+ * belong to the caller's member costs the same whatever their number. It holds exactly the
+ * members with a live interval, because pruning drops intervals by end (all ends <= horizon
+ * go, so a member whose latest end is past the horizon keeps that interval). Keys written
+ * before ivn existed have none; the first write rebuilds it from the intervals, and a peek
+ * scans until then. The index assumes every writer maintains it: writers running an older
+ * script against the same keys (a rolling upgrade) must be stopped first.
  *
  * Peek mode (write = 0) computes exactly the answer a write call would give at this moment —
  * the stored answer for a known id — and writes nothing. The hold path (hub/src/decisions/)
@@ -83,31 +94,66 @@ local function hdel_all(key, ids)
 end
 `;
 
-// KEYS: iv, ive, ivm. ARGV: id, member, start, end, retainMs, write (1|0), expireMs.
+// KEYS: iv, ive, ivm, ivn. ARGV: id, member, start, end, retainMs, write (1|0), expireMs.
 // Returns {overlapMs, otherId, otherMember, otherStart, otherEnd} ('' fields when no overlap).
 const INTERVAL_LUA = `${LUA_COMMON}
 local id, member = ARGV[1], ARGV[2]
 local s, e = tonumber(ARGV[3]), tonumber(ARGV[4])
 local retain = tonumber(ARGV[5])
+local write = ARGV[6] == '1'
 local known = redis.call('HGET', KEYS[1], id)
 if known then
   local r = unrec(known)
   return {r[4], r[5], r[6], r[7], r[8]}
 end
-local cands = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[3], '+inf')
+-- ivn (member -> latest end among its live intervals) is missing only for state written before
+-- it existed: rebuild it once from the intervals (a peek may not write, so it scans instead).
+local indexed = redis.call('EXISTS', KEYS[4]) == 1
+if not indexed and write then
+  local all = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+  for i = 1, #all, 1000 do
+    local ids, ends = {}, {}
+    for j = i, math.min(i + 998, #all), 2 do
+      ids[#ids + 1] = all[j]
+      ends[#ends + 1] = all[j + 1]
+    end
+    local recs = redis.call('HMGET', KEYS[1], unpack(ids))
+    for j = 1, #ids do
+      if recs[j] then redis.call('ZADD', KEYS[4], 'GT', ends[j], unrec(recs[j])[1]) end
+    end
+  end
+  indexed = true
+end
+-- A candidate must end after s. When no other member has anything ending after s, the answer
+-- is "no overlap" without reading a single interval: this keeps a key whose intervals are
+-- nearly all one member's (an examiner at one venue) from costing a scan of all of them.
+local scan = true
+if indexed then
+  local others = redis.call('ZCOUNT', KEYS[4], '(' .. ARGV[3], '+inf')
+  local own = redis.call('ZSCORE', KEYS[4], member)
+  if own and tonumber(own) > s then others = others - 1 end
+  scan = others > 0
+end
 local best, bestMs, bestRec = nil, 0, nil
-for i = 1, #cands, 500 do
-  local chunk = {unpack(cands, i, math.min(i + 499, #cands))}
-  local recs = redis.call('HMGET', KEYS[1], unpack(chunk))
-  for j = 1, #chunk do
-    if recs[j] then
-      local r = unrec(recs[j])
-      local es, ee = tonumber(r[2]), tonumber(r[3])
-      if r[1] ~= member and es < e and s < ee then
-        local ms = math.min(e, ee) - math.max(s, es)
-        local cid = chunk[j]
-        if ms > bestMs or (ms == bestMs and best ~= nil and (es < tonumber(bestRec[2]) or (es == tonumber(bestRec[2]) and lt(cid, best)))) then
-          best, bestMs, bestRec = cid, ms, r
+if scan then
+  -- A record starts with its member field, so the caller's own intervals are recognised by
+  -- prefix and skipped without being parsed.
+  local mine = #member .. ':' .. member
+  local cands = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[3], '+inf')
+  for i = 1, #cands, 500 do
+    local chunk = {unpack(cands, i, math.min(i + 499, #cands))}
+    local recs = redis.call('HMGET', KEYS[1], unpack(chunk))
+    for j = 1, #chunk do
+      local raw = recs[j]
+      if raw and string.sub(raw, 1, #mine) ~= mine then
+        local r = unrec(raw)
+        local es, ee = tonumber(r[2]), tonumber(r[3])
+        if r[1] ~= member and es < e and s < ee then
+          local ms = math.min(e, ee) - math.max(s, es)
+          local cid = chunk[j]
+          if ms > bestMs or (ms == bestMs and best ~= nil and (es < tonumber(bestRec[2]) or (es == tonumber(bestRec[2]) and lt(cid, best)))) then
+            best, bestMs, bestRec = cid, ms, r
+          end
         end
       end
     end
@@ -119,9 +165,10 @@ if best then
 else
   answer = {'0', '', '', '', ''}
 end
-if ARGV[6] ~= '1' then return answer end
+if not write then return answer end
 redis.call('HSET', KEYS[1], id, rec({member, ARGV[3], ARGV[4], answer[1], answer[2], answer[3], answer[4], answer[5]}))
 redis.call('ZADD', KEYS[2], ARGV[4], id)
+redis.call('ZADD', KEYS[4], 'GT', ARGV[4], member)
 local maxStart = tonumber(redis.call('GET', KEYS[3]) or '')
 if maxStart == nil or s > maxStart then
   maxStart = s
@@ -133,60 +180,71 @@ if #old > 0 then
   hdel_all(KEYS[1], old)
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', horizon)
 end
-for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
+-- Every interval ending at or before the horizon is gone, so a member whose latest end is
+-- there has none left, and every other member keeps its latest interval: ivn stays exact.
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', horizon)
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
 return answer
 `;
 
-// KEYS: fp, fpa, fpn. ARGV: owner, id, at, windowMs, retainMs, write (1|0), expireMs.
-// Returns {others, firstOwner, firstId, firstAt} ('' fields when others = 0).
+// KEYS: fp, fpa, fpn of each fingerprint in turn (claimMany: several, claim: one).
+// ARGV: owner, id, at, windowMs, retainMs, write (1|0), expireMs.
+// Returns one {others, firstOwner, firstId, firstAt} per fingerprint ('' fields when others = 0).
 const FINGERPRINT_LUA = `${LUA_COMMON}
 local owner, id = ARGV[1], ARGV[2]
 local at, w, retain = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local known = redis.call('HGET', KEYS[2], id)
-if known then
-  local r = unrec(known)
-  return {r[2], r[3], r[4], r[5]}
-end
-local cands = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. num(at - w), '(' .. num(at + w), 'WITHSCORES')
-local owners, others = {}, 0
-local fOwner, fId, fAt, fAtS = nil, nil, nil, nil
-for i = 1, #cands, 2 do
-  local c = unrec(cands[i])
-  local cid, cowner, cat = c[1], c[2], tonumber(cands[i + 1])
-  if cowner ~= owner then
-    if not owners[cowner] then
-      owners[cowner] = true
-      others = others + 1
-    end
-    if fAt == nil or cat < fAt or (cat == fAt and (lt(cowner, fOwner) or (cowner == fOwner and lt(cid, fId)))) then
-      fOwner, fId, fAt, fAtS = cowner, cid, cat, cands[i + 1]
+local function claim(kf, ka, kn)
+  local known = redis.call('HGET', ka, id)
+  if known then
+    local r = unrec(known)
+    return {r[2], r[3], r[4], r[5]}
+  end
+  local cands = redis.call('ZRANGEBYSCORE', kf, '(' .. num(at - w), '(' .. num(at + w), 'WITHSCORES')
+  local owners, others = {}, 0
+  local fOwner, fId, fAt, fAtS = nil, nil, nil, nil
+  for i = 1, #cands, 2 do
+    local c = unrec(cands[i])
+    local cid, cowner, cat = c[1], c[2], tonumber(cands[i + 1])
+    if cowner ~= owner then
+      if not owners[cowner] then
+        owners[cowner] = true
+        others = others + 1
+      end
+      if fAt == nil or cat < fAt or (cat == fAt and (lt(cowner, fOwner) or (cowner == fOwner and lt(cid, fId)))) then
+        fOwner, fId, fAt, fAtS = cowner, cid, cat, cands[i + 1]
+      end
     end
   end
+  local answer
+  if fAt ~= nil then
+    answer = {tostring(others), fOwner, fId, fAtS}
+  else
+    answer = {'0', '', '', ''}
+  end
+  if ARGV[6] ~= '1' then return answer end
+  redis.call('ZADD', kf, ARGV[3], rec({id, owner}))
+  redis.call('HSET', ka, id, rec({ARGV[3], answer[1], answer[2], answer[3], answer[4]}))
+  local newest = tonumber(redis.call('GET', kn) or '')
+  if newest == nil or at > newest then
+    newest = at
+    redis.call('SET', kn, ARGV[3])
+  end
+  local horizon = num(newest - retain)
+  local old = redis.call('ZRANGEBYSCORE', kf, '-inf', horizon)
+  if #old > 0 then
+    local ids = {}
+    for i = 1, #old do ids[i] = unrec(old[i])[1] end
+    hdel_all(ka, ids)
+    redis.call('ZREMRANGEBYSCORE', kf, '-inf', horizon)
+  end
+  redis.call('PEXPIRE', kf, ARGV[7])
+  redis.call('PEXPIRE', ka, ARGV[7])
+  redis.call('PEXPIRE', kn, ARGV[7])
+  return answer
 end
-local answer
-if fAt ~= nil then
-  answer = {tostring(others), fOwner, fId, fAtS}
-else
-  answer = {'0', '', '', ''}
-end
-if ARGV[6] ~= '1' then return answer end
-redis.call('ZADD', KEYS[1], ARGV[3], rec({id, owner}))
-redis.call('HSET', KEYS[2], id, rec({ARGV[3], answer[1], answer[2], answer[3], answer[4]}))
-local newest = tonumber(redis.call('GET', KEYS[3]) or '')
-if newest == nil or at > newest then
-  newest = at
-  redis.call('SET', KEYS[3], ARGV[3])
-end
-local horizon = num(newest - retain)
-local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', horizon)
-if #old > 0 then
-  local ids = {}
-  for i = 1, #old do ids[i] = unrec(old[i])[1] end
-  hdel_all(KEYS[2], ids)
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', horizon)
-end
-for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
-return answer
+local answers = {}
+for k = 1, #KEYS, 3 do answers[#answers + 1] = claim(KEYS[k], KEYS[k + 1], KEYS[k + 2]) end
+return answers
 `;
 
 // KEYS: sq, sqa, sqz, sqn.
@@ -281,8 +339,8 @@ return n
 
 type Cmd<A extends unknown[]> = (...args: A) => Promise<unknown>;
 type RedisWithRuleState = Redis & {
-  jgInterval: Cmd<[string, string, string, string, string, string, string, string, string, string]>;
-  jgFingerprint: Cmd<[string, string, string, string, string, string, string, string, string, string]>;
+  jgInterval: Cmd<[string, string, string, string, string, string, string, string, string, string, string]>;
+  jgFingerprint: (numKeys: number, ...args: string[]) => Promise<unknown>;
   jgSequence: Cmd<[string, string, string, string, string, string, string, string, string, string, string]>;
   jgWindowPeek: Cmd<[string, string, string, string]>;
 };
@@ -290,8 +348,9 @@ type RedisWithRuleState = Redis & {
 function define(redis: Redis): RedisWithRuleState {
   const r = redis as RedisWithRuleState;
   if (typeof r.jgInterval !== 'function') {
-    redis.defineCommand('jgInterval', { numberOfKeys: 3, lua: INTERVAL_LUA });
-    redis.defineCommand('jgFingerprint', { numberOfKeys: 3, lua: FINGERPRINT_LUA });
+    redis.defineCommand('jgInterval', { numberOfKeys: 4, lua: INTERVAL_LUA });
+    // The number of keys varies (three per fingerprint): the caller passes it first.
+    redis.defineCommand('jgFingerprint', { lua: FINGERPRINT_LUA });
     redis.defineCommand('jgSequence', { numberOfKeys: 4, lua: SEQUENCE_LUA });
     redis.defineCommand('jgWindowPeek', { numberOfKeys: 1, lua: WINDOW_PEEK_LUA });
   }
@@ -320,6 +379,25 @@ export interface PeekRuleStates extends RedisRuleStates {
 function build(redis: Redis, prefix: string, write: boolean): RedisRuleStates {
   const r = define(redis);
   const w = write ? '1' : '0';
+
+  async function claimAll(key: string, fingerprints: readonly string[], owner: string, id: string, at: number, windowMs: number, retainMs: number): Promise<FingerprintMatch[]> {
+    if (!finite(at)) throw new RangeError(`claim: at must be a finite epoch ms, got ${at}`);
+    if (!positive(windowMs)) throw new RangeError(`claim: windowMs must be > 0, got ${windowMs}`);
+    if (!positive(retainMs)) throw new RangeError(`claim: retainMs must be > 0, got ${retainMs}`);
+    if (fingerprints.length === 0) return [];
+    const keys = fingerprints.flatMap((f) => {
+      const tag = `{${key}}:${f}`;
+      return [`${prefix}:fp:${tag}`, `${prefix}:fpa:${tag}`, `${prefix}:fpn:${tag}`];
+    });
+    const replies = await r.jgFingerprint(keys.length, ...keys, owner, id, String(at), String(windowMs), String(retainMs), w, expireOf(retainMs));
+    return (Array.isArray(replies) ? replies : []).map((reply: unknown): FingerprintMatch => {
+      const a = strings(reply);
+      const others = Number(a[0] ?? 0);
+      if (!(others > 0)) return { others: 0 };
+      return { others, first: { owner: a[1] ?? '', id: a[2] ?? '', at: Number(a[3]) } };
+    });
+  }
+
   return {
     intervals: {
       async overlap(key, id, member, start, end, retainMs): Promise<IntervalConflict> {
@@ -327,7 +405,7 @@ function build(redis: Redis, prefix: string, write: boolean): RedisRuleStates {
         if (!positive(retainMs)) throw new RangeError(`overlap: retainMs must be > 0, got ${retainMs}`);
         const tag = `{${key}}`;
         const a = strings(
-          await r.jgInterval(`${prefix}:iv:${tag}`, `${prefix}:ive:${tag}`, `${prefix}:ivm:${tag}`, id, member, String(start), String(end), String(retainMs), w, expireOf(retainMs)),
+          await r.jgInterval(`${prefix}:iv:${tag}`, `${prefix}:ive:${tag}`, `${prefix}:ivm:${tag}`, `${prefix}:ivn:${tag}`, id, member, String(start), String(end), String(retainMs), w, expireOf(retainMs)),
         );
         const overlapMs = Number(a[0] ?? 0);
         if (!(overlapMs > 0)) return { overlapMs: 0 };
@@ -336,17 +414,9 @@ function build(redis: Redis, prefix: string, write: boolean): RedisRuleStates {
     },
     fingerprints: {
       async claim(key, fingerprint, owner, id, at, windowMs, retainMs): Promise<FingerprintMatch> {
-        if (!finite(at)) throw new RangeError(`claim: at must be a finite epoch ms, got ${at}`);
-        if (!positive(windowMs)) throw new RangeError(`claim: windowMs must be > 0, got ${windowMs}`);
-        if (!positive(retainMs)) throw new RangeError(`claim: retainMs must be > 0, got ${retainMs}`);
-        const tag = `{${key}}:${fingerprint}`;
-        const a = strings(
-          await r.jgFingerprint(`${prefix}:fp:${tag}`, `${prefix}:fpa:${tag}`, `${prefix}:fpn:${tag}`, owner, id, String(at), String(windowMs), String(retainMs), w, expireOf(retainMs)),
-        );
-        const others = Number(a[0] ?? 0);
-        if (!(others > 0)) return { others: 0 };
-        return { others, first: { owner: a[1] ?? '', id: a[2] ?? '', at: Number(a[3]) } };
+        return (await claimAll(key, [fingerprint], owner, id, at, windowMs, retainMs))[0]!;
       },
+      claimMany: (key, fingerprints, owner, id, at, windowMs, retainMs) => claimAll(key, fingerprints, owner, id, at, windowMs, retainMs),
     },
     sequences: {
       async record(key, event, id, at, retainMs): Promise<void> {

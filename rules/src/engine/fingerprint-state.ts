@@ -7,6 +7,7 @@
  *   - otherwise: the distinct other owners with a claim at |c.at − at| < windowMs, and the
  *     earliest such claim (ties: owner, then id); stored with the new claim;
  *   - claims at or before newest − retainMs are dropped afterwards.
+ * claimMany() is claim() for each fingerprint in turn.
  */
 import type { FingerprintMatch, FingerprintState } from './types.js';
 
@@ -27,7 +28,7 @@ const copy = (m: FingerprintMatch): FingerprintMatch => (m.first ? { others: m.o
 
 export function createMemoryFingerprintState(): MemoryFingerprintState {
   const prints = new Map<string, { claims: Map<string, Claim>; newest: number }>();
-  return {
+  const state: MemoryFingerprintState = {
     get size() {
       return prints.size;
     },
@@ -59,5 +60,11 @@ export function createMemoryFingerprintState(): MemoryFingerprintState {
       for (const [cid, c] of p.claims) if (c.at <= horizon) p.claims.delete(cid);
       return copy(answer);
     },
+    async claimMany(key, fingerprints, owner, id, at, windowMs, retainMs) {
+      const answers: FingerprintMatch[] = [];
+      for (const f of fingerprints) answers.push(await state.claim(key, f, owner, id, at, windowMs, retainMs));
+      return answers;
+    },
   };
+  return state;
 }

@@ -59,7 +59,9 @@ export interface IntervalConflict {
  * zset id scored by end, `<ns>:ivm:<key>` string = largest start): HGET id → return if present;
  * ZRANGEBYSCORE ive (start +inf → candidates with end > start; HMGET them, keep member ≠ and
  * start < end; pick as in 2; HSET + ZADD; SET ivm max(ivm, start); ZRANGEBYSCORE ive -inf
- * (ivm − retainMs] → HDEL + ZREM; PEXPIRE all three keys retainMs.
+ * (ivm − retainMs] → HDEL + ZREM; PEXPIRE all three keys retainMs. The hub adds `<ns>:ivn:<key>`,
+ * member → latest end, so a call skips the scan when no other member has an interval ending
+ * after its start (hub/src/jobs/rule-state.ts).
  */
 export interface IntervalState {
   overlap(key: string, id: string, member: string, start: number, end: number, retainMs: number): Promise<IntervalConflict>;
@@ -94,6 +96,13 @@ export interface FingerprintMatch {
  */
 export interface FingerprintState {
   claim(key: string, fingerprint: string, owner: string, id: string, at: number, windowMs: number, retainMs: number): Promise<FingerprintMatch>;
+  /**
+   * Optional: claim() of each fingerprint in turn, in one call — a record with several photos
+   * costs one Redis script instead of one per photo (all of a key's fingerprints share its
+   * hash tag, so the script stays atomic over all of them). The answers are, in the order
+   * given, exactly what claim() would have answered for each fingerprint in that order.
+   */
+  claimMany?(key: string, fingerprints: readonly string[], owner: string, id: string, at: number, windowMs: number, retainMs: number): Promise<FingerprintMatch[]>;
 }
 
 /** A recorded sequence event. */
