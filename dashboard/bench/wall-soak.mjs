@@ -206,7 +206,8 @@ async function main() {
     // Skip warm-up (ring and dedupe window filling) for the steady-state slope.
     const warmupMs = opts.warmup !== undefined ? Number(opts.warmup) * 60_000 : (minutes * 60_000) / 5;
     const steady = points.filter((p) => p.t >= warmupMs);
-    const warnings = await page.locator('[data-kpi="warnings"]').getAttribute('data-value');
+    // The KPI row is on the overview only; with --rotate the wall may be on another view now.
+    const warnings = await page.locator('[data-kpi="warnings"]').getAttribute('data-value', { timeout: 2_000 }).catch(() => 'n/a (another view is up)');
     console.log('\nsummary');
     console.table({
       'heap used (MB)': {
