@@ -47,35 +47,63 @@ function isSqlQuery(v: unknown): v is SqlQuery {
   return typeof v === 'object' && v !== null && 'sql' in v && 'params' in v;
 }
 
-export function sql(strings: TemplateStringsArray, ...values: Part[]): SqlQuery {
+/**
+ * A query is kept as its pieces (text and parameters) next to the rendered form, so composing
+ * never rewrites text: an interpolated fragment contributes its pieces, and the outer query numbers
+ * every parameter afresh in one pass. Renaming placeholders in rendered text instead would rename
+ * an earlier rename again (p0→p1, then p1→p2 catches both) and would touch raw text that merely
+ * looks like a placeholder. Hidden (non-enumerable) so a query still compares and logs as
+ * `{ sql, params }`.
+ */
+type Piece = string | Param;
+const PIECES = Symbol('sql.pieces');
+type Composed = SqlQuery & { readonly [PIECES]?: readonly Piece[] };
+
+/** Pieces of a query not built by `sql` (a hand-written `{ sql, params }`): its placeholders, read once. */
+function piecesOf(q: SqlQuery): readonly Piece[] {
+  const own = (q as Composed)[PIECES];
+  if (own) return own;
+  const pieces: Piece[] = [];
+  let last = 0;
+  for (const m of q.sql.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/g)) {
+    const [whole, name, type] = m as unknown as [string, string, string];
+    if (!Object.hasOwn(q.params, name)) continue;
+    pieces.push(q.sql.slice(last, m.index), { kind: 'param', type, value: q.params[name] });
+    last = m.index + whole.length;
+  }
+  pieces.push(q.sql.slice(last));
+  return pieces;
+}
+
+function render(pieces: readonly Piece[]): SqlQuery {
   let text = '';
   const params: Record<string, unknown> = {};
   let n = 0;
-  const add = (p: Param): string => {
+  for (const p of pieces) {
+    if (typeof p === 'string') {
+      text += p;
+      continue;
+    }
     const name = `p${n++}`;
     params[name] = p.value;
-    return `{${name}:${p.type}}`;
-  };
+    text += `{${name}:${p.type}}`;
+  }
+  const q: SqlQuery = { sql: text, params };
+  Object.defineProperty(q, PIECES, { value: pieces, enumerable: false });
+  return q;
+}
+
+export function sql(strings: TemplateStringsArray, ...values: Part[]): SqlQuery {
+  const pieces: Piece[] = [];
   strings.forEach((s, i) => {
-    text += s;
+    pieces.push(s);
     if (i >= values.length) return;
     const v = values[i]!;
-    if (isSqlQuery(v)) {
-      // Rename the fragment's parameters so they cannot collide with ours.
-      let frag = v.sql;
-      for (const [k, val] of Object.entries(v.params)) {
-        const name = `p${n++}`;
-        frag = frag.replaceAll(`{${k}:`, `{${name}:`);
-        params[name] = val;
-      }
-      text += frag;
-    } else if (v.kind === 'raw') {
-      text += v.text;
-    } else {
-      text += add(v);
-    }
+    if (isSqlQuery(v)) pieces.push(...piecesOf(v));
+    else if (v.kind === 'raw') pieces.push(v.text);
+    else pieces.push(v);
   });
-  return { sql: text, params };
+  return render(pieces);
 }
 
 /** Joins fragments with a separator (e.g. ' AND '). */
