@@ -22,6 +22,8 @@ export interface CollectorRecord {
   approvedBy: string;
   revokedAt: number | null;
   revokeReason: string;
+  /** Institutions it may report business for besides its own (migration 031). */
+  reportsFor: string[];
 }
 
 /** Nullable DateTime64 column → epoch ms or NULL. Column names are chosen by this file, never input. */
@@ -37,7 +39,7 @@ function normaliseStatus(s: string): CollectorStatusName {
 export async function loadCollectorRecords(store: Store): Promise<CollectorRecord[]> {
   const rows = await store.query<Record<string, unknown>>(sql`
     SELECT collector_id, institution_id, token_sha256, status, public_key, key_fingerprint, counter, origin,
-      ${ms('enrolled_at')}, ${ms('approved_at')}, approved_by, ${ms('revoked_at')}, revoke_reason
+      ${ms('enrolled_at')}, ${ms('approved_at')}, approved_by, ${ms('revoked_at')}, revoke_reason, reports_for
     FROM collectors FINAL ORDER BY collector_id`);
   return rows.map((r) => ({
     collectorId: String(r.collector_id),
@@ -53,6 +55,7 @@ export async function loadCollectorRecords(store: Store): Promise<CollectorRecor
     approvedBy: String(r.approved_by ?? ''),
     revokedAt: num(r.revoked_at),
     revokeReason: String(r.revoke_reason ?? ''),
+    reportsFor: Array.isArray(r.reports_for) ? r.reports_for.map(String) : [],
   }));
 }
 
@@ -82,6 +85,7 @@ export async function saveCollectorRecords(store: Store, list: readonly Collecto
       approved_by: c.approvedBy,
       revoked_at: c.revokedAt,
       revoke_reason: c.revokeReason,
+      reports_for: c.reportsFor,
       version: nextVersion(),
     })),
   );
@@ -235,6 +239,13 @@ export async function markReleased(store: Store, h: HeldBatch, at: number): Prom
       version: nextVersion(),
     },
   ]);
+}
+
+/** Bytes of held, unreleased payload per collector (the pending quota). */
+export async function heldBytes(store: Store): Promise<Map<string, number>> {
+  const rows = await store.query<{ collector_id: string; n: string }>(sql`
+    SELECT collector_id, sum(length(payload)) AS n FROM held_batches FINAL WHERE isNull(released_at) GROUP BY collector_id`);
+  return new Map(rows.map((r) => [r.collector_id, Number(r.n)]));
 }
 
 export async function heldCounts(store: Store): Promise<Map<string, number>> {

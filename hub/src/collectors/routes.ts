@@ -18,6 +18,8 @@ import type { CollectorService } from './service.js';
 
 const IdParams = z.object({ id: z.string().min(1).max(64) });
 const RevokeBody = z.object({ reason: z.string().max(500).default('') }).default({ reason: '' });
+/** `reportsFor`: institutions the collector may report business for besides its own (replaces the list). */
+const ApproveBody = z.object({ reportsFor: z.array(z.string().min(1).max(64)).max(10_000).optional() }).default({});
 
 export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors: CollectorService }): void {
   const { collectors } = deps;
@@ -32,7 +34,7 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors
     audit: 'collector.enrol',
     body: CollectorEnrolSchema,
     handler: async (req, reply) => {
-      const rec = await collectors.enrol(req.body);
+      const rec = await collectors.enrol(req.body, req.ip);
       req.auditNote = { action: 'collector.enrol', actor: rec.collectorId, targetType: 'collector', targetId: rec.collectorId };
       return reply.code(rec.status === 'pending' ? 202 : 200).send(collectors.info(rec));
     },
@@ -60,9 +62,10 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors
     scope: 'city',
     audit: 'collector.approve',
     params: IdParams,
+    body: ApproveBody,
     handler: async (req) => {
       if (req.principal) assertCityScope(req.principal);
-      const rec = await collectors.approve(req.params.id, req.principal?.username ?? '');
+      const rec = await collectors.approve(req.params.id, req.principal?.username ?? '', req.body.reportsFor);
       req.auditNote = { action: 'collector.approve', targetType: 'collector', targetId: rec.collectorId };
       return collectors.info(rec);
     },

@@ -24,6 +24,20 @@
  *     device re-filed with a new key (replaced PC, lost key file) enrols again and is pending
  *     until approved. A key can only change through revocation and re-filing.
  *
+ * ## Abuse caps
+ *
+ *   - new enrolments per network address are rate limited (`allowEnrolment`, Redis-backed so
+ *     replicas share it): ENROL_RATE_LIMITED;
+ *   - a pending collector's held batches are capped in bytes (`heldQuotaBytes`): beyond it a
+ *     batch is refused as retryable (HELD_QUOTA) and stays in the device's outbox until approval;
+ *   - collector.tamper is raised at most once per collector per `tamperIntervalMs` (`throttle`):
+ *     every forged batch is still refused, but a flood of them is one warning, not a hundred.
+ *
+ * ## Scope of what a collector reports
+ *
+ * A record must name the collector's own institution or one of its `reportsFor` institutions
+ * (static credentials' config, or set by an administrator at approval) — `mayReportFor`.
+ *
  * ## The chain (tamper evidence)
  *
  * Batch format and canonical bytes: see hub/src/protocol (canonicalBatchHeader). For a collector
@@ -77,6 +91,7 @@ import type { Store } from '../store/store.js';
 import { keyFingerprint, parsePublicKey, sha256Hex, verifyAuthProof, verifyBatch } from './keys.js';
 import {
   hashAt,
+  heldBytes,
   heldCounts,
   insertChainRow,
   insertHeld,
@@ -121,6 +136,17 @@ export interface CollectorServiceDeps {
    */
   maxPending?: number;
   maxPendingPerInstitution?: number;
+  /**
+   * OPTIONAL. Counts one new enrolment from `address`; resolves false when that address is over
+   * its limit. Absent = unlimited.
+   */
+  allowEnrolment?: (address: string) => Promise<boolean>;
+  /** OPTIONAL. True at most once per `ms` for `key` (shared by replicas). Absent = always true. */
+  throttle?: (key: string, ms: number) => Promise<boolean>;
+  /** Bytes of held batches a pending collector may accumulate. @defaultValue 4 MiB */
+  heldQuotaBytes?: number;
+  /** At most one collector.tamper per collector per this interval. @defaultValue 10 min */
+  tamperIntervalMs?: number;
   now?: () => number;
 }
 
@@ -137,9 +163,14 @@ export interface StaticCredential {
   collectorId: string;
   institutionId: string;
   token: string;
+  reportsFor?: string[] | undefined;
 }
 
 type ChainError = HubError & { chain?: ChainTip | null };
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
 
 function tokenMatches(token: string, sha: string): boolean {
   if (!sha) return false;
@@ -159,6 +190,8 @@ export class CollectorService {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Approved collectors that still have held batches to evaluate. */
   private readonly pendingRelease = new Set<string>();
+  /** Bytes held per pending collector (quota). */
+  private readonly heldBytes = new Map<string, number>();
   private identityChain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
@@ -186,12 +219,15 @@ export class CollectorService {
   }
 
   async reload(): Promise<void> {
-    const [records, tips, seen, held] = await Promise.all([
+    const [records, tips, seen, held, bytes] = await Promise.all([
       loadCollectorRecords(this.deps.store),
       loadTips(this.deps.store),
       loadSeen(this.deps.store),
       heldCounts(this.deps.store),
+      heldBytes(this.deps.store),
     ]);
+    this.heldBytes.clear();
+    for (const [id, n] of bytes) this.heldBytes.set(id, n);
     this.records = new Map(records.map((r) => [r.collectorId, r]));
     for (const t of tips) {
       this.tips.set(`${t.collectorId}|${t.keyFingerprint}`, { batchSeq: t.batchSeq, hash: t.hash });
@@ -208,6 +244,13 @@ export class CollectorService {
 
   get(collectorId: string): CollectorRecord | undefined {
     return this.records.get(collectorId);
+  }
+
+  /** Whether a record of `collectorId` may name `institutionId` (its own or a configured one). */
+  mayReportFor(collectorId: string, institutionId: string): boolean {
+    const rec = this.records.get(collectorId);
+    if (!rec) return false;
+    return rec.institutionId === institutionId || rec.reportsFor.includes(institutionId);
   }
 
   /** Runs `fn` after every earlier call for the same collector has settled (batches in order). */
@@ -280,9 +323,10 @@ export class CollectorService {
             approvedBy: 'static',
             revokedAt: null,
             revokeReason: '',
+            reportsFor: c.reportsFor ?? [],
           });
-        } else if (cur.tokenSha256 !== sha || cur.institutionId !== c.institutionId) {
-          changed.push({ ...cur, tokenSha256: sha, institutionId: c.institutionId });
+        } else if (cur.tokenSha256 !== sha || cur.institutionId !== c.institutionId || !sameList(cur.reportsFor, c.reportsFor ?? [])) {
+          changed.push({ ...cur, tokenSha256: sha, institutionId: c.institutionId, reportsFor: c.reportsFor ?? [] });
         }
       }
       await saveCollectorRecords(this.deps.store, changed);
@@ -294,7 +338,7 @@ export class CollectorService {
    * The /collect handshake. Resolves with the collector's record (status pending or approved) or
    * throws AUTH_FAILED / COLLECTOR_REVOKED / COLLECTOR_KEY_MISMATCH / ENROL_INVALID.
    */
-  async authenticate(auth: CollectorAuth): Promise<CollectorRecord> {
+  async authenticate(auth: CollectorAuth, address = ''): Promise<CollectorRecord> {
     const now = this.now();
     let proven = false;
     if (auth.publicKey !== undefined) {
@@ -307,14 +351,17 @@ export class CollectorService {
     const rec = this.records.get(auth.collectorId);
     if (!rec) {
       if (auth.enrol && proven) {
-        return this.enrol({
-          collectorId: auth.collectorId,
-          institutionId: auth.enrol.institutionId,
-          counter: auth.enrol.counter,
-          publicKey: auth.publicKey!,
-          ts: auth.ts!,
-          proof: auth.proof!,
-        });
+        return this.enrol(
+          {
+            collectorId: auth.collectorId,
+            institutionId: auth.enrol.institutionId,
+            counter: auth.enrol.counter,
+            publicKey: auth.publicKey!,
+            ts: auth.ts!,
+            proof: auth.proof!,
+          },
+          address,
+        );
       }
       throw new HubError('AUTH_FAILED', `unknown collector ${auth.collectorId}${auth.enrol ? ' (enrolment needs publicKey, ts and proof)' : ''}`);
     }
@@ -363,9 +410,17 @@ export class CollectorService {
   }
 
   /** An enrolment request (handshake or REST): unknown id → pending; known id with that key → as is. */
-  async enrol(req: CollectorEnrol): Promise<CollectorRecord> {
+  async enrol(req: CollectorEnrol, address = ''): Promise<CollectorRecord> {
     const p = verifyAuthProof({ collectorId: req.collectorId, publicKey: req.publicKey, ts: req.ts, proof: req.proof }, this.now());
     if (!p.ok) throw new HubError('ENROL_INVALID', p.reason);
+    // Only a request that would file a new device counts against its address (a pending device
+    // reconnecting is not a new enrolment). Checked before the identity lock: a flood waits on
+    // Redis, not on every other identity change.
+    const known = this.records.get(req.collectorId);
+    const isNew = !known || (known.status === 'revoked' && known.publicKey !== req.publicKey);
+    if (isNew && this.deps.allowEnrolment && !(await this.deps.allowEnrolment(address))) {
+      throw new HubError('ENROL_RATE_LIMITED', `too many enrolments from ${address || 'this address'}; try again later`);
+    }
     return this.identity(async () => {
       const cur = this.records.get(req.collectorId);
       if (cur) {
@@ -394,6 +449,7 @@ export class CollectorService {
         approvedBy: '',
         revokedAt: null,
         revokeReason: '',
+        reportsFor: [],
       };
       await saveCollectorRecords(this.deps.store, [rec]);
       this.records.set(rec.collectorId, rec);
@@ -448,12 +504,22 @@ export class CollectorService {
   }
 
   /** Approves a pending (or re-instates a revoked) collector; its held batches are then evaluated in order. */
-  async approve(collectorId: string, by = ''): Promise<CollectorRecord> {
+  async approve(collectorId: string, by = '', reportsFor?: string[]): Promise<CollectorRecord> {
     const rec = await this.identity(async () => {
       const cur = this.records.get(collectorId);
       if (!cur) throw new HubError('NOT_FOUND', `collector ${collectorId}`);
-      if (cur.status === 'approved') return cur;
-      const next: CollectorRecord = { ...cur, status: 'approved', approvedAt: this.now(), approvedBy: by, revokedAt: null, revokeReason: '' };
+      const unknown = (reportsFor ?? []).filter((id) => !this.deps.registry.institution(id));
+      if (unknown.length) throw new HubError('BODY_INVALID', `reportsFor: not in the registry: ${unknown.slice(0, 5).join(', ')}`);
+      if (cur.status === 'approved' && (reportsFor === undefined || sameList(cur.reportsFor, reportsFor))) return cur;
+      const next: CollectorRecord = {
+        ...cur,
+        status: 'approved',
+        approvedAt: cur.status === 'approved' ? cur.approvedAt : this.now(),
+        approvedBy: cur.status === 'approved' ? cur.approvedBy : by,
+        revokedAt: null,
+        revokeReason: '',
+        ...(reportsFor !== undefined ? { reportsFor } : {}),
+      };
       await saveCollectorRecords(this.deps.store, [next]);
       this.records.set(collectorId, next);
       this.deps.log.info({ event: 'collector.approved', collectorId, by });
@@ -496,6 +562,7 @@ export class CollectorService {
       this.deps.log.info({ event: 'batch.released', collectorId, batchId: h.batchId, stored: ack.stored, rejected: ack.rejected.length, warnings: ack.warnings });
     }
     this.pendingRelease.delete(collectorId);
+    this.heldBytes.delete(collectorId);
     return held.length;
   }
 
@@ -524,7 +591,7 @@ export class CollectorService {
     const now = this.now();
     const v = verifyBatch(batch, this.keyObject(rec));
     if (!v.ok) {
-      await this.warnings.raise(
+      await this.raiseTamper(
         tamperWarning({
           collectorId,
           institutionId: rec.institutionId,
@@ -565,7 +632,7 @@ export class CollectorService {
     if ('conflict' in d || d.gap) d = await decide(await this.refreshTip(rec)); // the cache may be stale
     if ('conflict' in d) {
       const tip = this.tipOf(rec) ?? null;
-      await this.warnings.raise(
+      await this.raiseTamper(
         tamperWarning({
           collectorId,
           institutionId: rec.institutionId,
@@ -585,8 +652,26 @@ export class CollectorService {
     return d;
   }
 
+  /** collector.tamper, at most once per collector per interval (the refusal itself always happens). */
+  private async raiseTamper(input: Parameters<CollectorWarnings['raise']>[0]): Promise<void> {
+    const ms = this.deps.tamperIntervalMs ?? 600_000;
+    if (this.deps.throttle && !(await this.deps.throttle(`tamper:${input.collectorId}`, ms).catch(() => true))) {
+      this.deps.log.warn({ event: 'collector.tamper_suppressed', collectorId: input.collectorId, batchId: input.batchId });
+      return;
+    }
+    await this.warnings.raise(input);
+  }
+
   /** Stores a batch of a pending collector whole, for evaluation on approval. */
   async hold(adm: Admission, batch: Batch): Promise<ProcessedAck> {
+    const payload = JSON.stringify(batch);
+    const id = adm.record.collectorId;
+    const quota = this.deps.heldQuotaBytes ?? 4 * 1024 * 1024;
+    const used = this.heldBytes.get(id) ?? 0;
+    if (used + payload.length > quota) {
+      // Retryable: the batch stays in the device's outbox and flows once an administrator approves.
+      throw new HubError('HELD_QUOTA', `${id} is pending approval and already holds ${used} bytes (quota ${quota}); the batch stays on the collector until approval`);
+    }
     await insertHeld(this.deps.store, {
       collectorId: adm.record.collectorId,
       batchId: batch.batchId,
@@ -594,9 +679,11 @@ export class CollectorService {
       firstSeq: batch.firstSeq,
       lastSeq: batch.lastSeq,
       records: batch.records.length,
-      payload: JSON.stringify(batch),
+      payload,
       receivedAt: this.now(),
     });
+    // A re-sent batch replaces its own row; counting it twice only makes the cap a little early.
+    this.heldBytes.set(id, used + payload.length);
     this.deps.log.info({ event: 'batch.held', collectorId: adm.record.collectorId, batchId: batch.batchId, records: batch.records.length });
     return { ok: true, batchId: batch.batchId, stored: 0, rejected: [], warnings: 0, held: true };
   }
@@ -741,6 +828,7 @@ export class CollectorService {
       lastBatchSeq: this.tipOf(r)?.batchSeq ?? null,
       connected: this.sockets.has(r.collectorId),
       heldBatches,
+      reportsFor: r.reportsFor,
     };
   }
 

@@ -4,9 +4,18 @@
  * on its own, keep the invalid ones in the dead-letter table with their reason, enqueue the rest
  * (or hold the whole batch while the collector is pending approval), and acknowledge the batch
  * only once everything in it is durable (stored, dead-lettered or held).
+ *
+ * Everything here faces the network, so every handler is total: the handshake middleware, the
+ * event listeners and their acknowledgements never throw, whatever shape arrives (objects with
+ * a throwing `toString`, arrays, huge strings). What a collector sends is bound to it: batch ids
+ * and record ids must start with `${collectorId}:`, and a record may only name the collector's
+ * own institution (or ones it is configured to report for) — so no collector can overwrite,
+ * pre-empt or forge another's data. A record the store would refuse is dead-lettered here, one
+ * row per occurrence; a batch the store still refuses is split until the refused record stands
+ * alone and is dead-lettered — a bad record never blocks the good ones behind it.
  */
 import type { Namespace, Server, Socket } from 'socket.io';
-import { TransactionSchema } from '@jianguan/rules';
+import { TransactionSchema, type Transaction } from '@jianguan/rules';
 import type { z } from 'zod';
 import {
   BatchSchema,
@@ -22,11 +31,13 @@ import {
 } from '../protocol/index.js';
 import type { CollectorService, ProcessedAck } from '../collectors/service.js';
 import { HubError, errorMessage, isHubError } from '../errors.js';
+import { isStoreRefusal } from '../jobs/evaluate.js';
 import type { EvaluationQueue } from '../jobs/queue.js';
 import type { Registry } from '../registry/registry.js';
 import { deadLetterRow, type DeadLetter } from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import type { Telemetry } from '../telemetry/events.js';
+import { findTimeOutOfWindow, findUnstorableText, printable, type SanityLimits } from './sanity.js';
 
 interface SocketData {
   collectorId: string;
@@ -45,10 +56,14 @@ export interface IngestDeps {
   collectors: CollectorService;
   /** Test-only: see HubConfig.faultInjection. */
   faultInjection?: { dropAckAfterStore?: number };
+  /** Where the record path's limits come from. */
+  limits: SanityLimits;
+  /** May this collector report business for this institution? (its own, or configured ones) */
+  mayReportFor: (collectorId: string, institutionId: string) => boolean;
 }
 
 /** What the record path needs (also used to release held batches). */
-export type RecordDeps = Pick<IngestDeps, 'store' | 'registry' | 'queue' | 'telemetry' | 'ackTimeoutMs'>;
+export type RecordDeps = Pick<IngestDeps, 'store' | 'registry' | 'queue' | 'telemetry' | 'ackTimeoutMs' | 'limits' | 'mayReportFor'>;
 
 /** "field.path: message" for each zod issue, so a dead letter says exactly what was wrong. */
 export function describeIssues(error: z.ZodError): string {
@@ -59,10 +74,27 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 function recordIdOf(r: unknown): string {
-  if (typeof r === 'object' && r !== null && 'id' in r && typeof (r as { id: unknown }).id === 'string') {
-    return (r as { id: string }).id.slice(0, 128);
+  if (typeof r === 'object' && r !== null && !Array.isArray(r) && typeof (r as { id?: unknown }).id === 'string') {
+    return printable((r as { id: string }).id, 128);
   }
   return '';
+}
+
+/** A printable batch id from anything (for logs and refusals), '' when there is none. */
+function batchIdOf(b: unknown): string {
+  if (typeof b === 'object' && b !== null && !Array.isArray(b) && typeof (b as { batchId?: unknown }).batchId === 'string') {
+    return printable((b as { batchId: string }).batchId, 128);
+  }
+  return '';
+}
+
+/** Calls a client's acknowledgement callback; a callback that throws is the client's problem. */
+function safeAck(ack: (a: BatchAck) => void, answer: BatchAck): void {
+  try {
+    ack(answer);
+  } catch {
+    // socket.io's own ack callbacks do not throw; nothing useful to do if one did.
+  }
 }
 
 function safeJson(r: unknown): string {
@@ -77,26 +109,44 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): { connecte
   const nsp = io.of(NAMESPACE_COLLECT) as unknown as CollectNamespace;
 
   nsp.use((socket, next) => {
-    const parsed = CollectorAuthSchema.safeParse(socket.handshake.auth);
-    const claimed = String((socket.handshake.auth as { collectorId?: unknown })?.collectorId ?? '?');
-    const refuse = (code: string, message: string): void => {
-      deps.telemetry.collectorAuthFailed(claimed, socket.handshake.address);
-      const err = new Error(`${code}: ${message}`) as Error & { data?: unknown };
-      err.data = { code };
+    // Total: whatever the handshake carries, this answers next() exactly once and never throws.
+    let answered = false;
+    const once = (err?: Error) => {
+      if (answered) return;
+      answered = true;
       next(err);
     };
-    if (!parsed.success) {
-      refuse('AUTH_FAILED', describeIssues(parsed.error));
-      return;
+    const address = typeof socket.handshake.address === 'string' ? socket.handshake.address : '';
+    const refuse = (claimed: string, code: string, message: string): void => {
+      try {
+        deps.telemetry.collectorAuthFailed(claimed, address);
+      } catch {
+        // telemetry must not decide whether a refusal is sent
+      }
+      const err = new Error(`${code}: ${message}`) as Error & { data?: unknown };
+      err.data = { code };
+      once(err);
+    };
+    try {
+      const auth: unknown = socket.handshake.auth;
+      const rawId = typeof auth === 'object' && auth !== null ? (auth as { collectorId?: unknown }).collectorId : undefined;
+      const claimed = typeof rawId === 'string' ? printable(rawId, 64) : '?';
+      const parsed = CollectorAuthSchema.safeParse(auth);
+      if (!parsed.success) {
+        refuse(claimed, 'AUTH_FAILED', describeIssues(parsed.error));
+        return;
+      }
+      deps.collectors.authenticate(parsed.data, address).then(
+        (rec) => {
+          socket.data.collectorId = rec.collectorId;
+          socket.data.institutionId = rec.institutionId;
+          once();
+        },
+        (e) => refuse(claimed, isHubError(e) ? e.code : 'AUTH_FAILED', errorMessage(e)),
+      );
+    } catch (e) {
+      refuse('?', 'AUTH_FAILED', errorMessage(e));
     }
-    deps.collectors.authenticate(parsed.data).then(
-      (rec) => {
-        socket.data.collectorId = rec.collectorId;
-        socket.data.institutionId = rec.institutionId;
-        next();
-      },
-      (e) => refuse(isHubError(e) ? e.code : 'AUTH_FAILED', errorMessage(e)),
-    );
   });
 
   deps.collectors.setDisconnector((collectorId) => {
@@ -120,33 +170,41 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): { connecte
         ...(h ? { status: h.status, chain: h.chain } : {}),
       });
     deps.collectors.hello(collectorId).then(hello, () => hello(undefined));
-    socket.on('batch.submit', (batch, ack) => {
+    socket.on('batch.submit', (batch: unknown, ack: unknown) => {
+      // A client may emit anything, in any shape; only a callback can be answered.
       if (typeof ack !== 'function') return;
-      handleBatch(deps, socket as Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>, batch).then(
-        (res) => {
-          if (res.ok && dropAcks > 0) {
-            // Fault injection: everything is stored, the ack is lost with the connection.
-            dropAcks -= 1;
-            socket.disconnect(true);
-            return;
-          }
-          ack(res);
-        },
-        (e) => {
-          const code = isHubError(e) ? e.code : 'EVALUATION_FAILED';
-          const batchId = typeof batch === 'object' && batch && 'batchId' in batch ? String(batch.batchId) : '';
-          deps.telemetry.batchFailed(batchId, collectorId, code, errorMessage(e));
-          const chain = (e as { chain?: unknown }).chain;
-          ack({
-            ok: false,
-            batchId,
-            code,
-            message: errorMessage(e),
-            retryable: isHubError(e) ? e.retryable : true,
-            ...(chain !== undefined ? { chain: chain as ChainTip | null } : {}),
-          });
-        },
-      );
+      const reply = (a: BatchAck) => safeAck(ack as (a: BatchAck) => void, a);
+      const typed = socket as Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>;
+      handleBatch(deps, typed, batch)
+        .then(
+          (res) => {
+            if (res.ok && dropAcks > 0) {
+              // Fault injection: everything is stored, the ack is lost with the connection.
+              dropAcks -= 1;
+              socket.disconnect(true);
+              return;
+            }
+            reply(res);
+          },
+          (e) => {
+            const code = isHubError(e) ? e.code : 'EVALUATION_FAILED';
+            const batchId = batchIdOf(batch);
+            deps.telemetry.batchFailed(batchId, collectorId, code, errorMessage(e));
+            const chain = (e as { chain?: unknown }).chain;
+            reply({
+              ok: false,
+              batchId,
+              code,
+              message: errorMessage(e),
+              retryable: isHubError(e) ? e.retryable : true,
+              ...(chain !== undefined ? { chain: chain as ChainTip | null } : {}),
+            });
+          },
+        )
+        .catch((e) => {
+          // Only reachable if telemetry or the fault injection threw; keep the process alive.
+          deps.telemetry.batchFailed(batchIdOf(batch), collectorId, 'INTERNAL', errorMessage(e));
+        });
     });
     socket.on('disconnect', (reason) => {
       deps.collectors.disconnected(collectorId);
@@ -169,6 +227,12 @@ async function handleBatch(
   if (batch.collectorId !== collectorId) {
     throw new HubError('COLLECTOR_MISMATCH', `batch says ${batch.collectorId}, connection is ${collectorId}`);
   }
+  // Batch ids name their collector, so one collector cannot pre-empt another's (predictable)
+  // next batch id and have that batch acknowledged without its records.
+  if (!batch.batchId.startsWith(`${collectorId}:`)) {
+    throw new HubError('BATCH_INVALID', `batchId: must start with "${collectorId}:" (got "${printable(batch.batchId, 64)}")`);
+  }
+  if (batch.firstSeq > batch.lastSeq) throw new HubError('BATCH_INVALID', `firstSeq ${batch.firstSeq} > lastSeq ${batch.lastSeq}`);
   deps.telemetry.transactionsReceived(batch.batchId, collectorId, batch.records.length);
   // One batch of a collector at a time: verify → chain → store or hold → chain row → ack.
   return deps.collectors.exclusive(collectorId, async () => {
@@ -185,29 +249,18 @@ async function handleBatch(
  */
 export async function processBatch(deps: RecordDeps, collectorId: string, batch: Batch): Promise<ProcessedAck> {
   const receivedAt = Date.now();
-  const valid: z.infer<typeof TransactionSchema>[] = [];
+  const valid: Transaction[] = [];
+  const validIndex: number[] = [];
   const rejected: RejectedRecord[] = [];
   const dead: DeadLetter[] = [];
-  batch.records.forEach((record, index) => {
+  const seen = new Set<string>();
+  const reject = (index: number, record: unknown, code: string, reason: string) => {
     const id = recordIdOf(record);
-    let code = 'RECORD_INVALID';
-    let reason = '';
-    const parsed = TransactionSchema.safeParse(record);
-    if (!parsed.success) {
-      reason = describeIssues(parsed.error);
-    } else if (parsed.data.collectorId !== collectorId) {
-      code = 'COLLECTOR_MISMATCH';
-      reason = `collectorId: record says ${parsed.data.collectorId}, connection is ${collectorId}`;
-    } else if (!deps.registry.institution(parsed.data.institutionId)) {
-      code = 'UNKNOWN_INSTITUTION';
-      reason = `institutionId: ${parsed.data.institutionId} is not in the registry`;
-    } else {
-      valid.push(parsed.data);
-      return;
-    }
     rejected.push({ index, ...(id ? { id } : {}), code, reason });
     dead.push({
-      recordKey: id || `${batch.batchId}#${index}`,
+      // One row per occurrence: two bad records sharing an id are two dead letters; a re-sent
+      // batch (same id, same index) replaces its own rows.
+      recordKey: `${batch.batchId}#${index}`,
       batchId: batch.batchId,
       collectorId,
       recordIndex: index,
@@ -217,26 +270,79 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
       payload: safeJson(record),
       receivedAt,
     });
+  };
+  batch.records.forEach((record, index) => {
+    const text = findUnstorableText(record);
+    if (text) return reject(index, record, 'RECORD_TEXT_INVALID', text);
+    const parsed = TransactionSchema.safeParse(record);
+    if (!parsed.success) return reject(index, record, 'RECORD_INVALID', describeIssues(parsed.error));
+    const t = parsed.data;
+    if (t.collectorId !== collectorId) {
+      return reject(index, record, 'COLLECTOR_MISMATCH', `collectorId: record says ${t.collectorId}, connection is ${collectorId}`);
+    }
+    if (!t.id.startsWith(`${collectorId}:`)) {
+      return reject(index, record, 'RECORD_ID_FOREIGN', `id: must start with "${collectorId}:" (got "${printable(t.id, 64)}")`);
+    }
+    if (seen.has(t.id)) return reject(index, record, 'RECORD_DUPLICATE', `id: ${t.id} occurs more than once in this batch`);
+    const when = findTimeOutOfWindow(t, receivedAt, deps.limits);
+    if (when) return reject(index, record, 'RECORD_TIME_INVALID', when);
+    if (!deps.registry.institution(t.institutionId)) {
+      return reject(index, record, 'UNKNOWN_INSTITUTION', `institutionId: ${t.institutionId} is not in the registry`);
+    }
+    if (!deps.mayReportFor(collectorId, t.institutionId)) {
+      return reject(index, record, 'INSTITUTION_NOT_ALLOWED', `institutionId: collector ${collectorId} may not report business of ${t.institutionId}`);
+    }
+    seen.add(t.id);
+    valid.push(t);
+    validIndex.push(index);
   });
-
-  if (dead.length > 0) {
-    await deps.store.insert('dead_letters', dead.map(deadLetterRow));
-    deps.telemetry.recordsDeadLettered(batch.batchId, collectorId, rejected);
-  }
 
   let stored = 0;
   let warnings = 0;
   if (valid.length > 0) {
-    try {
-      const res = await deps.queue.submit({ batchId: batch.batchId, collectorId, receivedAt, records: valid }, deps.ackTimeoutMs);
-      stored = res.stored;
-      warnings = res.warnings;
-    } catch (e) {
-      if (isHubError(e)) throw e;
-      const msg = errorMessage(e);
-      throw new HubError(/timed out/i.test(msg) ? 'EVALUATION_TIMEOUT' : 'EVALUATION_FAILED', msg, { cause: e });
+    const res = await storeSplitting(deps, collectorId, batch.batchId, receivedAt, valid);
+    stored = res.stored;
+    warnings = res.warnings;
+    for (const r of res.refused) {
+      const index = validIndex[valid.indexOf(r.record)]!;
+      reject(index, batch.records[index], 'STORE_REFUSED', r.reason);
     }
   }
+  if (dead.length > 0) {
+    await deps.store.insert('dead_letters', dead.map(deadLetterRow));
+    deps.telemetry.recordsDeadLettered(batch.batchId, collectorId, rejected);
+  }
+  rejected.sort((a, b) => a.index - b.index);
   deps.telemetry.batchAcked(batch.batchId, collectorId, stored, rejected.length);
   return { ok: true, batchId: batch.batchId, stored, rejected, warnings };
+}
+
+interface StoredPart {
+  stored: number;
+  warnings: number;
+  refused: { record: Transaction; reason: string }[];
+}
+
+/**
+ * Evaluates and stores `records` as one job; when the store refuses the data (not a transient
+ * failure: see jobs/evaluate.ts), splits the records in two halves, in order, down to the single
+ * record the store refuses, which the caller dead-letters. Transient failures propagate so the
+ * collector re-sends later.
+ */
+async function storeSplitting(deps: RecordDeps, collectorId: string, batchId: string, receivedAt: number, records: Transaction[], part = ''): Promise<StoredPart> {
+  try {
+    const res = await deps.queue.submit({ batchId, collectorId, receivedAt, records, ...(part ? { part } : {}) }, deps.ackTimeoutMs);
+    return { stored: res.stored, warnings: res.warnings, refused: [] };
+  } catch (e) {
+    const msg = errorMessage(e);
+    if (!isStoreRefusal(msg)) {
+      if (isHubError(e)) throw e;
+      throw new HubError(/timed out/i.test(msg) ? 'EVALUATION_TIMEOUT' : 'EVALUATION_FAILED', msg, { cause: e });
+    }
+    if (records.length === 1) return { stored: 0, warnings: 0, refused: [{ record: records[0]!, reason: msg.replace(/^.*?STORE_REFUSED:\s*/, '') }] };
+    const mid = Math.ceil(records.length / 2);
+    const a = await storeSplitting(deps, collectorId, batchId, receivedAt, records.slice(0, mid), `${part}a`);
+    const b = await storeSplitting(deps, collectorId, batchId, receivedAt, records.slice(mid), `${part}b`);
+    return { stored: a.stored + b.stored, warnings: a.warnings + b.warnings, refused: [...a.refused, ...b.refused] };
+  }
 }

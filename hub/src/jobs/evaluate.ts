@@ -18,6 +18,8 @@ export const EvaluateJobSchema = z.object({
   collectorId: z.string(),
   receivedAt: z.number(),
   records: z.array(TransactionSchema).min(1),
+  /** Which half of a split batch ('a', 'ab', …); absent for a whole batch. See ingest/collect.ts. */
+  part: z.string().max(32).optional(),
 });
 export type EvaluateJobData = z.infer<typeof EvaluateJobSchema>;
 
@@ -37,6 +39,21 @@ export interface EvaluateDeps {
   context: Omit<EvaluationContext, 'registry'>;
   telemetry: Telemetry;
   onStored: (batchId: string, txns: readonly Transaction[], warnings: readonly Warning[]) => void;
+  /**
+   * OPTIONAL. Are the store and Redis answering? Asked after a failure to tell a refusal of the
+   * data (services fine, this batch cannot be stored or evaluated: split it) from an outage
+   * (retry later). Without it every failure counts as an outage.
+   */
+  healthy?: () => Promise<boolean>;
+  /** Test-only (HubConfig.faultInjection): record ids whose insert the "store refuses". */
+  refuseTransactionIds?: ReadonlySet<string>;
+}
+
+/** Prefix of a job failure that retrying the same records cannot fix; ingest splits the batch. */
+export const STORE_REFUSED = 'STORE_REFUSED';
+
+export function isStoreRefusal(message: string): boolean {
+  return message.includes(`${STORE_REFUSED}:`);
 }
 
 /** Pure of BullMQ so tests and the bench can call it directly. */
@@ -58,8 +75,15 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
     for (const hit of hits) warnings.push(buildWarning(hit, txn, { batchId: data.batchId, county, raisedAt }));
     txnRows.push(transactionRow(txn, { batchId: data.batchId, county, ruleSet: engine.version, warningCount: hits.length }));
   }
-  await deps.store.insert('warnings', warnings.map((w) => warningRow(w, engine.version)));
+  if (deps.refuseTransactionIds?.size) {
+    const refused = data.records.find((t) => deps.refuseTransactionIds!.has(t.id));
+    if (refused) throw new Error(`Code: 117. DB::Exception: injected refusal of ${refused.id}`);
+  }
+  // Transactions before their warnings: a failure in between leaves stored business without
+  // warnings (the re-run adds them, rule state being idempotent), never a warning whose
+  // transaction does not exist.
   await deps.store.insert('transactions', txnRows);
+  await deps.store.insert('warnings', warnings.map((w) => warningRow(w, engine.version)));
   deps.telemetry.batchStored(data.batchId, txnRows.length, warnings.length, Date.now() - started);
   deps.onStored(data.batchId, data.records, warnings);
   return { stored: txnRows.length, warnings: warnings.length };
@@ -71,6 +95,14 @@ export function createEvaluateProcessor(deps: EvaluateDeps) {
     // Ingest validated every record, so this only trips on a foreign or corrupted job:
     // retrying cannot help.
     if (!parsed.success) throw new UnrecoverableError(`malformed evaluate job ${job.id}: ${parsed.error.message}`);
-    return evaluateBatch(deps, parsed.data);
+    try {
+      return await evaluateBatch(deps, parsed.data);
+    } catch (e) {
+      // Services up and the batch still failed: the data is the problem. Fail the job at once
+      // (no retries) and let ingest split it; an outage is retried by BullMQ as before.
+      const up = deps.healthy ? await deps.healthy().catch(() => false) : false;
+      if (up) throw new UnrecoverableError(`${STORE_REFUSED}: ${e instanceof Error ? e.message : String(e)}`);
+      throw e;
+    }
   };
 }

@@ -6,11 +6,17 @@
 import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { HubConfig } from '../config.js';
-import { EVALUATE_QUEUE, type EvaluateJobData, type EvaluateResult } from './evaluate.js';
+import { EVALUATE_QUEUE, isStoreRefusal, type EvaluateJobData, type EvaluateResult } from './evaluate.js';
 
-/** BullMQ forbids ':' in custom ids; batch ids use it, so map it to a character they never contain. */
-export function jobIdForBatch(batchId: string): string {
-  return batchId.replaceAll(':', '|');
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/**
+ * The job of a batch (or of one part of a split batch). The collector id leads, so no collector
+ * can name (and so pre-empt) another's job, whatever batch id it sends. BullMQ forbids ':' in
+ * custom ids; batch ids use it, so map it to a character they never contain.
+ */
+export function jobIdForBatch(collectorId: string, batchId: string, part = ''): string {
+  return `${collectorId}|${batchId}${part ? `|${part}` : ''}`.replaceAll(':', '|');
 }
 
 export interface EvaluationQueue {
@@ -66,12 +72,14 @@ export async function createEvaluationQueue(
     events,
     worker,
     async submit(data, timeoutMs) {
-      const job = await queue.add('batch', data, { jobId: jobIdForBatch(data.batchId) });
+      const job = await queue.add('batch', data, { jobId: jobIdForBatch(data.collectorId, data.batchId, data.part) });
       try {
         return await job.waitUntilFinished(events, timeoutMs);
       } catch (e) {
         // A job that exhausted its attempts earlier would answer "failed" forever; a re-sent
         // batch deserves a fresh try.
+        // A refusal of the data is final for these records: the caller splits the batch.
+        if (isStoreRefusal(errorText(e))) throw e;
         const state = await queue.getJobState(job.id!);
         if (state === 'failed') {
           const failed = await queue.getJob(job.id!);

@@ -85,8 +85,14 @@ export type CollectorStatusName = 'pending' | 'approved' | 'revoked';
  * A collector without a key (older clients, tests) may still connect with a static token as long
  * as no key was registered for it.
  */
+/**
+ * Collector ids prefix every record id and batch id the collector sends (`${collectorId}:…`);
+ * ':' is therefore not allowed in them (one id could otherwise be another's prefix).
+ */
+export const CollectorIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only');
+
 export const CollectorAuthSchema = z.object({
-  collectorId: z.string().min(1).max(64),
+  collectorId: CollectorIdSchema,
   token: z.string().min(16).max(256).optional(),
   protocol: z.literal(PROTOCOL_VERSION).optional(),
   publicKey: PublicKeySchema.optional(),
@@ -105,7 +111,7 @@ export type CollectorAuth = z.infer<typeof CollectorAuthSchema>;
 
 /** POST /api/v1/collectors/enrol — the same request as a handshake enrolment, over HTTP. */
 export const CollectorEnrolSchema = z.object({
-  collectorId: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/),
+  collectorId: CollectorIdSchema,
   institutionId: z.string().min(1).max(64),
   counter: z.string().max(64).default(''),
   publicKey: PublicKeySchema,
@@ -134,6 +140,8 @@ export interface CollectorInfo {
   connected: boolean;
   /** Batches held while pending and not yet evaluated. */
   heldBatches: number;
+  /** Institutions it may report business for besides its own. */
+  reportsFor: string[];
 }
 
 /**
@@ -143,8 +151,9 @@ export interface CollectorInfo {
  * and the hub uses it as the BullMQ job id.
  */
 export const BatchSchema = z.object({
+  /** `${collectorId}:…` — the hub refuses a batch id that does not start with the sender's id. */
   batchId: z.string().min(1).max(128),
-  collectorId: z.string().min(1).max(64),
+  collectorId: CollectorIdSchema,
   /** First and last collector sequence numbers in the batch. */
   firstSeq: z.number().int().nonnegative(),
   lastSeq: z.number().int().nonnegative(),

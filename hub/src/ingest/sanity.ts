@@ -1,0 +1,83 @@
+/**
+ * What zod's shape check does not catch but the store (or common sense) would refuse. A record
+ * that passes TransactionSchema can still be unstorable: ClickHouse refuses text that is not
+ * valid UTF-8 (a lone UTF-16 surrogate such as "A\ud800" has no UTF-8 encoding), and an insert
+ * spanning more partitions than `max_partitions_per_insert_block` (partitions are months of
+ * capturedAt) fails whole. Such failures used to surface as retryable batch errors, so one bad
+ * record blocked every later record of its collector. Checking here turns them into per-record
+ * dead letters with a reason, before anything is enqueued.
+ */
+import type { Transaction } from '@jianguan/rules';
+
+export interface SanityLimits {
+  /** Oldest accepted capturedAt, as an age relative to receipt (partition bound). */
+  maxRecordAgeMs: number;
+  /** How far ahead of the hub's clock any time of a record may be (counter clock skew). */
+  maxFutureSkewMs: number;
+}
+
+const MAX_DEPTH = 8;
+// C0 controls and DEL: no field of a normalised transaction is free text that could need them.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function describeString(s: string): string | undefined {
+  if (!s.isWellFormed()) return 'contains a lone UTF-16 surrogate (not valid Unicode text)';
+  if (CONTROL.test(s)) return 'contains a control character';
+  return undefined;
+}
+
+/**
+ * Walks a raw record (before zod) and names the first string that cannot be stored, with its
+ * path. Bounded: at most MAX_DEPTH levels (a transaction is three deep) and the batch size
+ * limit bounds the breadth.
+ */
+export function findUnstorableText(value: unknown): string | undefined {
+  const walk = (v: unknown, path: string, depth: number): string | undefined => {
+    if (typeof v === 'string') {
+      const why = describeString(v);
+      return why ? `${path || '(record)'}: ${why}` : undefined;
+    }
+    if (typeof v !== 'object' || v === null) return undefined;
+    if (depth >= MAX_DEPTH) return `${path || '(record)'}: nested deeper than ${MAX_DEPTH} levels`;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const r = walk(v[i], `${path}[${i}]`, depth + 1);
+        if (r) return r;
+      }
+      return undefined;
+    }
+    for (const [k, child] of Object.entries(v)) {
+      const keyWhy = describeString(k);
+      const p = path ? `${path}.${k.toWellFormed().replace(CONTROL, '?')}` : k.toWellFormed().replace(CONTROL, '?');
+      if (keyWhy) return `${p}: field name ${keyWhy}`;
+      const r = walk(child, p, depth + 1);
+      if (r) return r;
+    }
+    return undefined;
+  };
+  return walk(value, '', 0);
+}
+
+const TIME_FIELDS = ['occurredAt', 'appliedAt', 'startedAt', 'endedAt', 'completedAt'] as const;
+
+/** Times outside the window the store and the rules can sensibly hold; undefined when fine. */
+export function findTimeOutOfWindow(t: Transaction, receivedAt: number, limits: SanityLimits): string | undefined {
+  const latest = receivedAt + limits.maxFutureSkewMs;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  if (t.capturedAt > latest) return `capturedAt: ${iso(t.capturedAt)} is in the future (hub time ${iso(receivedAt)})`;
+  if (t.capturedAt < receivedAt - limits.maxRecordAgeMs) {
+    return `capturedAt: ${iso(t.capturedAt)} is older than ${Math.round(limits.maxRecordAgeMs / 86_400_000)} days`;
+  }
+  for (const f of TIME_FIELDS) {
+    const v = t[f];
+    if (v !== undefined && v > latest) return `${f}: ${iso(v)} is in the future (hub time ${iso(receivedAt)})`;
+  }
+  return undefined;
+}
+
+/** A string safe to put in a reason or a log line, whatever it was. */
+export function printable(s: string, max = 128): string {
+  // eslint-disable-next-line no-control-regex
+  return s.slice(0, max).toWellFormed().replace(/[\u0000-\u001f\u007f]/g, '?');
+}
