@@ -16,7 +16,8 @@ import {
   DEMO_STAFF,
 } from '@jianguan/rules';
 import { loadConfig, CollectorCredential, type HubConfig } from './config.js';
-import { HubError, errorMessage, isHubError } from './errors.js';
+import { HubError, errorMessage } from './errors.js';
+import { clientErrorHandler, frameworkErrors, guardEngineRequests, httpErrorHandler } from './http-edges.js';
 import { registerRoutes, type Health } from './api/routes.js';
 import { createSupervision, registerSupervisionRoutes, type Supervision } from './api/supervision.js';
 import { CollectorService } from './collectors/service.js';
@@ -98,6 +99,9 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     logController: new LogController({ disableRequestLogging: true }),
     // socket.io answers its own upgrade and polling requests on the same server.
     forceCloseConnections: true,
+    // A malformed URL or unparsable request gets the same coded 4xx body as every other error.
+    frameworkErrors,
+    clientErrorHandler,
   });
   const log = app.log;
   const telemetry = createTelemetry(log);
@@ -148,6 +152,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     const calendar = createWorkCalendar();
 
     const io = new Server(app.server, { serveClient: false, pingInterval: 10_000, pingTimeout: 20_000, maxHttpBufferSize: 8e6 });
+    guardEngineRequests(io);
     // Broadcasts go through Redis so that, with several hub replicas, a warning evaluated on one
     // reaches the wall screens connected to any of them (per-socket emits and acks stay local).
     const adapterPub = stateRedis.duplicate();
@@ -281,12 +286,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       };
     };
 
-    app.setErrorHandler((err, _req, reply) => {
-      const code = isHubError(err) ? err.code : ((err as { code?: string }).code ?? 'INTERNAL');
-      const status = (err as { statusCode?: number }).statusCode ?? 500;
-      if (status >= 500) log.error({ event: 'http.error', err });
-      void reply.code(status).send({ error: { code, message: err instanceof Error ? err.message : String(err) } });
-    });
+    app.setErrorHandler(httpErrorHandler(log));
 
     await registerRoutes(app, { store, registry, engine: () => rulesets.engineAt(), health, boundaryGeojson: config.boundaryGeojson });
     registerSupervisionRoutes(app, supervision, supervisionDeps);

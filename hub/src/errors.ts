@@ -46,6 +46,15 @@ export const ERRORS = {
   RULESET_DIFF_TOO_LARGE: { status: 409, retryable: false, message: 'Backtest diff exceeds the release threshold; approve with override and a reason' },
   BACKTEST_NOT_READY: { status: 409, retryable: false, message: 'Backtest has not finished' },
   DECISION_INVALID: { status: 400, retryable: false, message: 'Decision request is invalid' },
+  // HTTP edges (hub/src/http-edges.ts): a client's malformed request is a 4xx, never a 500.
+  BAD_REQUEST: { status: 400, retryable: false, message: 'Malformed request' },
+  BAD_URL: { status: 400, retryable: false, message: 'Request URL is malformed' },
+  MULTIPART_INVALID: { status: 400, retryable: false, message: 'Multipart body is malformed' },
+  METHOD_NOT_ALLOWED: { status: 405, retryable: false, message: 'Method not allowed here' },
+  REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'Request was not received in time' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Content type is not supported here' },
+  HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'Request headers are too large' },
+  INTERNAL: { status: 500, retryable: true, message: 'Internal error' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

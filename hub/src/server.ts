@@ -1,10 +1,18 @@
 #!/usr/bin/env node
-/** Entry point: `node dist/server.js` with JG_* variables. Stops cleanly on SIGINT/SIGTERM. */
+/**
+ * Entry point: `node dist/server.js` with JG_* variables. Stops cleanly on SIGINT/SIGTERM.
+ * The process-level handlers (process-handlers.ts) are installed before anything starts.
+ */
+import type { FastifyBaseLogger } from 'fastify';
 import { errorMessage, isHubError } from './errors.js';
 import { startHub } from './app.js';
+import { installProcessHandlers } from './process-handlers.js';
 
 async function main(): Promise<void> {
+  let logger: FastifyBaseLogger | undefined;
+  installProcessHandlers(() => logger);
   const hub = await startHub();
+  logger = hub.app.log;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

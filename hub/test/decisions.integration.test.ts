@@ -105,11 +105,14 @@ describe('POST /api/v1/decisions', () => {
     expect([invalid.statusCode, invalid.json().error.code]).toEqual([400, 'DECISION_INVALID']);
   });
 
-  it('answers a logged-in user too', async () => {
-    const token = await login(hub, 'leader');
+  it('answers a logged-in system administrator, and no other role', async () => {
+    const token = await login(hub, 'admin');
     const res = await hub.app.inject(withToken(token, { method: 'POST', url: '/api/v1/decisions', payload: checkTxn(401, { staffId: 'JCJ-JYZ-I90' }) }));
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().decision).toBe('hold');
+    const leader = await login(hub, 'leader');
+    const refused = await hub.app.inject(withToken(leader, { method: 'POST', url: '/api/v1/decisions', payload: checkTxn(402) }));
+    expect([refused.statusCode, refused.json().error.code]).toEqual([403, 'FORBIDDEN']);
   });
 });
 
@@ -144,7 +147,7 @@ describe('the decision log', () => {
     expect(items.length).toBe(12);
     expect(items.find((i) => i.requestId === 'req-expired')).toMatchObject({ decision: 'hold', channel: 'http', requestedBy: `collector:${TEST_COLLECTOR.collectorId}`, reasons: [{ ruleId: 'check.inspector_unfiled' }] });
     expect(items.filter((i) => i.channel === 'socket').length).toBe(2);
-    expect(items.some((i) => i.requestedBy === 'leader')).toBe(true);
+    expect(items.some((i) => i.requestedBy === 'admin')).toBe(true);
     const holds = await hub.app.inject(withToken(token, { url: '/api/v1/decisions?decision=hold' }));
     expect(holds.json().items.every((i: { decision: string }) => i.decision === 'hold')).toBe(true);
   });

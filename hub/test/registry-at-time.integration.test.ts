@@ -116,9 +116,9 @@ describe('the registry at the transaction time', () => {
   });
 
   it('the hold path asks the registry of the asked-about time too', async () => {
-    const res = await hub.decisions.decide(before(), { channel: 'http', requestedBy: 'test' });
+    const res = await hub.decisions.decide(before(), { channel: 'http', caller: { kind: 'user', id: 'test' } });
     expect(res.reasons.map((r) => r.ruleId)).not.toContain('check.vin_blacklisted');
-    const now = await hub.decisions.decide(after(), { channel: 'http', requestedBy: 'test' });
+    const now = await hub.decisions.decide(after(), { channel: 'http', caller: { kind: 'user', id: 'test' } });
     expect(now.decision).toBe('hold');
     expect(now.reasons.map((r) => r.ruleId)).toEqual(expect.arrayContaining(['check.vin_blacklisted', 'check.inspector_unfiled']));
   });

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { COUNTY_BY_CODE, SEVERITY_LABELS } from '@jianguan/rules';
 import { z } from 'zod';
-import { HubError } from '../errors.js';
+import { errorMessage, HubError } from '../errors.js';
+import { resolveError } from '../http-edges.js';
 import { assertInScope, authorize, scopedCounty, type Role } from '../auth/principal.js';
 import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
@@ -295,16 +296,26 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
       if (req.isMultipart()) {
         const fields: Record<string, string> = {};
         let got: typeof file | undefined;
-        for await (const part of req.parts({ limits: { fileSize: deps.evidenceMaxBytes, files: 1 } })) {
-          if (part.type === 'file') {
-            const data = await part.toBuffer();
-            if (part.file.truncated) throw new HubError('PAYLOAD_TOO_LARGE', `> ${deps.evidenceMaxBytes} bytes`);
-            got = { name: part.filename, mime: part.mimetype, data };
-          } else fields[part.fieldname] = String(part.value);
+        // The file is buffered in memory (at most evidenceMaxBytes): nothing reaches the disk
+        // until the workflow accepts the event. Whatever goes wrong while reading the body (no
+        // boundary, truncated part, bad header) is the client's multipart, so a 400.
+        try {
+          for await (const part of req.parts({ limits: { fileSize: deps.evidenceMaxBytes, files: 1 } })) {
+            if (part.type === 'file') {
+              const data = await part.toBuffer();
+              if (part.file.truncated) throw new HubError('PAYLOAD_TOO_LARGE', `> ${deps.evidenceMaxBytes} bytes`);
+              got = { name: part.filename, mime: part.mimetype, data };
+            } else fields[part.fieldname] = typeof part.value === 'string' ? part.value : String(part.value);
+          }
+        } catch (e) {
+          const r = resolveError(e);
+          if (r.status === 413) throw new HubError('PAYLOAD_TOO_LARGE', `> ${deps.evidenceMaxBytes} bytes`);
+          throw new HubError('MULTIPART_INVALID', errorMessage(e), { cause: e });
         }
         if (!got) throw new HubError('BODY_INVALID', 'no file part');
         file = got;
-        expectedSeq = Number(fields.expectedSeq);
+        expectedSeq = fields.expectedSeq !== undefined && /^\d{1,15}$/.test(fields.expectedSeq) ? Number(fields.expectedSeq) : NaN;
+        if (fields.comment !== undefined && fields.comment.length > 2000) throw new HubError('BODY_INVALID', 'comment: at most 2000 characters');
         comment = fields.comment;
       } else {
         const b = z

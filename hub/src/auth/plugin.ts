@@ -126,17 +126,26 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
   });
 }
 
-/** Requires a session on /wall unless the wall is public (JG_WALL_PUBLIC). */
+/**
+ * Requires a session on /wall unless the wall is public (JG_WALL_PUBLIC). The middleware is total:
+ * whatever the handshake carries (malformed cookie, odd auth payload, a Redis failure), the
+ * outcome is `next()` or `next(error)` with a code, never an exception escaping into socket.io.
+ */
 export function protectWallNamespace(io: Server, nsp: string, sessions: SessionStore): void {
+  const refused = () => Object.assign(new Error('login required'), { data: { code: 'AUTH_REQUIRED' } });
   (io.of(nsp) as Namespace).use((socket, next) => {
-    const h = socket.handshake;
-    const token =
-      (typeof h.auth?.token === 'string' ? (h.auth.token as string) : undefined) ??
-      tokenFromHeaders({ cookie: h.headers.cookie, authorization: h.headers.authorization });
-    if (!token) return next(Object.assign(new Error('login required'), { data: { code: 'AUTH_REQUIRED' } }));
+    let token: string | undefined;
+    try {
+      const h = socket.handshake;
+      const fromAuth: unknown = (h.auth as Record<string, unknown> | undefined)?.token;
+      token = (typeof fromAuth === 'string' && fromAuth !== '' ? fromAuth : undefined) ?? tokenFromHeaders({ cookie: h.headers.cookie, authorization: h.headers.authorization });
+    } catch {
+      token = undefined;
+    }
+    if (!token) return next(refused());
     sessions.resolve(token).then(
-      (p) => (p ? next() : next(Object.assign(new Error('login required'), { data: { code: 'AUTH_REQUIRED' } }))),
-      (e: unknown) => next(e instanceof Error ? e : new Error(String(e))),
+      (p) => (p ? next() : next(refused())),
+      () => next(Object.assign(new Error('session store unavailable'), { data: { code: 'QUEUE_UNAVAILABLE' } })),
     );
   });
 }

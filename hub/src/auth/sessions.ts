@@ -84,16 +84,42 @@ export class SessionStore {
   }
 }
 
-/** The session token of a request: `Authorization: Bearer …` first, then the cookie. */
-export function tokenFromHeaders(headers: { authorization?: string | undefined; cookie?: string | undefined }): string | undefined {
+/**
+ * The session token of a request: `Authorization: Bearer …` first, then the cookie.
+ *
+ * Total: any header value an attacker can send gives a token or undefined, never a throw. This
+ * runs in the /api onRequest hook and in the /wall socket.io middleware, where a throw is a 500
+ * or (in the middleware) an exception that takes the process down. Hub tokens are base64url, so
+ * the cookie value is never URI-decoded: a `%` in it cannot be one of our tokens, and a malformed
+ * escape (`%ZZ`) simply means "no session".
+ */
+export function tokenFromHeaders(headers: { authorization?: unknown; cookie?: unknown }): string | undefined {
   const auth = headers.authorization;
-  if (auth && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, '').trim();
-  const cookie = headers.cookie;
-  if (!cookie) return undefined;
-  for (const part of cookie.split(';')) {
+  if (typeof auth === 'string' && /^Bearer\s+/i.test(auth)) {
+    const token = auth.replace(/^Bearer\s+/i, '').trim();
+    return token === '' ? undefined : token;
+  }
+  return cookieValue(headers.cookie, SESSION_COOKIE);
+}
+
+/** Tokens are base64url (sessions.create); anything else in the cookie is not a session. */
+const TOKEN_CHARS = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * One cookie's value from a Cookie header (RFC 6265 `name=value; name=value`), or undefined.
+ * Never throws and never URI-decodes. A value in double quotes is unquoted. The first cookie of
+ * that name wins, as browsers send the most specific path first.
+ */
+export function cookieValue(header: unknown, name: string): string | undefined {
+  // Node joins repeated Cookie headers with "; ", but a raw array may come from other callers.
+  const text = Array.isArray(header) ? header.filter((h) => typeof h === 'string').join('; ') : header;
+  if (typeof text !== 'string' || text === '' || text.length > 16_384) return undefined;
+  for (const part of text.split(';')) {
     const i = part.indexOf('=');
-    if (i < 0) continue;
-    if (part.slice(0, i).trim() === SESSION_COOKIE) return decodeURIComponent(part.slice(i + 1).trim());
+    if (i < 0 || part.slice(0, i).trim() !== name) continue;
+    let value = part.slice(i + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    return TOKEN_CHARS.test(value) ? value : undefined;
   }
   return undefined;
 }

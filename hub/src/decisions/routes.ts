@@ -2,10 +2,16 @@
  * The hold path's two doors and the decision log:
  *
  *   POST /api/v1/decisions   body: one Transaction. Auth: `Authorization: Collector <id>:<token>`
- *                            (a filed collector; the record must be its own) or a logged-in user.
+ *                            (a filed collector; the record must be its own and name its own
+ *                            institution), or a logged-in system_admin (an operator checking a
+ *                            record by hand). No other role may ask.
  *   socket /collect          `decision.request` {requestId, transaction} → ack DecisionAck
  *                            (the collector's socket, authenticated by ingest's handshake)
  *   GET  /api/v1/decisions   the decision log (rule_admin, system_admin, leader; whole city)
+ *
+ * The log is keyed by request id (ReplacingMergeTree, migration 020), so the stored key is
+ * namespaced by the authenticated caller (service.ts `decisionKey`): a caller's X-Request-Id or
+ * socket requestId can only ever replace that caller's own rows, never a collector's "hold".
  */
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -20,7 +26,7 @@ import { DecisionRequestSchema, NAMESPACE_COLLECT, type CollectClientToServer, t
 import { sha256Hex, type Registry } from '../registry/registry.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
-import type { DecisionService } from './service.js';
+import { clientRequestId, type DecisionCaller, type DecisionService } from './service.js';
 
 export interface DecisionRouteDeps {
   decisions: DecisionService;
@@ -30,6 +36,8 @@ export interface DecisionRouteDeps {
 }
 
 const READERS: readonly Role[] = ['rule_admin', 'system_admin', 'leader'];
+/** Users who may ask for a decision by hand (collectors ask with their own credential). */
+export const DECISION_OPERATORS: readonly Role[] = ['system_admin'];
 
 function describe(e: z.ZodError): string {
   return e.issues
@@ -41,35 +49,62 @@ function describe(e: z.ZodError): string {
 /**
  * A collector's token, as ingest accepts it: the hub registry's credentials first, then the
  * collector service's record (static collectors registered there, approved, token hash).
+ * Returns the collector's institution, or undefined when the token does not authenticate.
  */
-export function authenticateCollector(deps: Pick<DecisionRouteDeps, 'registry' | 'collectors'>, collectorId: string, token: string): boolean {
-  if (deps.registry.authenticate(collectorId, token)) return true;
+export function authenticateCollector(deps: Pick<DecisionRouteDeps, 'registry' | 'collectors'>, collectorId: string, token: string): { institutionId: string } | undefined {
+  const filed = deps.registry.authenticate(collectorId, token);
+  if (filed) return filed;
   const rec = deps.collectors.get(collectorId);
-  if (!rec || rec.status !== 'approved' || !rec.tokenSha256) return false;
+  if (!rec || rec.status !== 'approved' || !rec.tokenSha256) return undefined;
   const a = Buffer.from(sha256Hex(token), 'hex');
   const b = Buffer.from(rec.tokenSha256, 'hex');
-  return a.length === b.length && crypto.timingSafeEqual(a, b);
+  return a.length === b.length && crypto.timingSafeEqual(a, b) ? { institutionId: rec.institutionId } : undefined;
 }
 
-/** `Collector <id>:<token>` → the collector id; undefined without such a header; throws AUTH_FAILED on a bad one. */
-function collectorOf(req: FastifyRequest, deps: DecisionRouteDeps): string | undefined {
+interface CollectorCaller {
+  collectorId: string;
+  institutionId: string;
+}
+
+/** `Collector <id>:<token>` → the collector; undefined without such a header; throws AUTH_FAILED on a bad one. */
+function collectorOf(req: FastifyRequest, deps: DecisionRouteDeps): CollectorCaller | undefined {
   const h = req.headers.authorization;
   if (!h || !/^Collector\s+/i.test(h)) return undefined;
   const cred = h.replace(/^Collector\s+/i, '').trim();
   const i = cred.indexOf(':');
   const id = i > 0 ? cred.slice(0, i) : '';
   const token = i > 0 ? cred.slice(i + 1) : '';
-  if (!id || !token || !authenticateCollector(deps, id, token)) throw new HubError('AUTH_FAILED', 'unknown collector or wrong token');
-  return id;
+  const who = id && token ? authenticateCollector(deps, id, token) : undefined;
+  if (!who) throw new HubError('AUTH_FAILED', 'unknown collector or wrong token');
+  return { collectorId: id, institutionId: who.institutionId };
 }
 
-function parseTransaction(raw: unknown, collectorId: string | undefined): Transaction {
+/**
+ * Whether a collector may ask about business of `institutionId`: its own institution, or one it
+ * is configured to report for (`reportsFor` on its record, where the collector service has it).
+ */
+function mayAskFor(deps: Pick<DecisionRouteDeps, 'collectors'>, caller: CollectorCaller, institutionId: string): boolean {
+  if (caller.institutionId === institutionId) return true;
+  const rec = deps.collectors.get(caller.collectorId) as { reportsFor?: readonly string[] | undefined } | undefined;
+  return rec?.reportsFor?.includes(institutionId) === true;
+}
+
+function parseTransaction(raw: unknown, caller: CollectorCaller | undefined, deps: Pick<DecisionRouteDeps, 'collectors'>): Transaction {
   const parsed = TransactionSchema.safeParse(raw);
   if (!parsed.success) throw new HubError('DECISION_INVALID', describe(parsed.error));
-  if (collectorId !== undefined && parsed.data.collectorId !== collectorId) {
-    throw new HubError('COLLECTOR_MISMATCH', `collectorId: record says ${parsed.data.collectorId}, caller is ${collectorId}`);
+  if (caller !== undefined && parsed.data.collectorId !== caller.collectorId) {
+    throw new HubError('COLLECTOR_MISMATCH', `collectorId: record says ${parsed.data.collectorId}, caller is ${caller.collectorId}`);
+  }
+  if (caller !== undefined && !mayAskFor(deps, caller, parsed.data.institutionId)) {
+    throw new HubError('FORBIDDEN', `institutionId: collector ${caller.collectorId} may not ask about business of ${parsed.data.institutionId}`);
   }
   return parsed.data;
+}
+
+/** X-Request-Id when it is a usable id (printable ASCII, 1–200 characters); otherwise none. */
+function requestIdOf(req: FastifyRequest): string | undefined {
+  const header = req.headers['x-request-id'];
+  return typeof header === 'string' && /^[\x21-\x7e]{1,200}$/.test(header) ? header : undefined;
 }
 
 export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRouteDeps): void {
@@ -78,21 +113,18 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
     url: '/api/v1/decisions',
     tags: ['实时干预'],
     summary: '实时干预：业务办理前询问是否放行（仅运行拦截类规则，不改变规则状态）',
-    description: '认证：采集终端 `Authorization: Collector <终端编号>:<令牌>`，或已登录用户。返回 allow（放行）或 hold（拦截）及中文原因。',
-    // Collectors authenticate themselves here; users are checked in the handler.
+    description: '认证：采集终端 `Authorization: Collector <终端编号>:<令牌>`（仅限本机构业务），或已登录的系统管理员。返回 allow（放行）或 hold（拦截）及中文原因。',
+    // Collectors authenticate themselves here; users (system_admin only) are checked in the handler.
     auth: 'public',
     scope: 'none',
     // Every answer is in the `decisions` table with who asked; an audit row per request would
     // put a second ClickHouse insert on the millisecond path.
     audit: false,
     handler: async (req) => {
-      const collectorId = collectorOf(req, deps);
-      const requestedBy = collectorId !== undefined ? `collector:${collectorId}` : authorize(req).username;
-      const txn = parseTransaction(req.body, collectorId);
-      const header = req.headers['x-request-id'];
-      const requestId = typeof header === 'string' && header.length > 0 && header.length <= 200 ? header : undefined;
-      const answer = await deps.decisions.decide(txn, { requestId, requestedBy, channel: 'http' });
-      return answer;
+      const collector = collectorOf(req, deps);
+      const caller: DecisionCaller = collector !== undefined ? { kind: 'collector', id: collector.collectorId } : { kind: 'user', id: authorize(req, DECISION_OPERATORS).username };
+      const txn = parseTransaction(req.body, collector, deps);
+      return deps.decisions.decide(txn, { requestId: requestIdOf(req), caller, channel: 'http' });
     },
   });
 
@@ -120,7 +152,7 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
         ORDER BY decided_at DESC, request_id LIMIT ${param.UInt32(q.limit)} OFFSET ${param.UInt32(q.offset)}`);
       return {
         items: rows.map((r) => ({
-          requestId: String(r.request_id),
+          requestId: clientRequestId(String(r.request_id)),
           transactionId: String(r.transaction_id),
           collectorId: String(r.collector_id),
           institutionId: String(r.institution_id),
@@ -156,17 +188,19 @@ export function attachDecisionSocket(io: Server, deps: Pick<DecisionRouteDeps, '
       if (typeof ack !== 'function') return;
       const requestId = typeof (payload as { requestId?: unknown })?.requestId === 'string' ? (payload as { requestId: string }).requestId : '';
       const refuse = (code: string, message: string): void => ack({ ok: false, requestId, code, message } satisfies DecisionAck);
-      const collectorId = socket.data.collectorId;
+      const { collectorId, institutionId } = socket.data;
+      // Set by ingest's handshake; a socket without them never authenticated.
+      if (typeof collectorId !== 'string' || typeof institutionId !== 'string') return refuse('AUTH_FAILED', 'not an authenticated collector');
       const req = DecisionRequestSchema.safeParse(payload);
       if (!req.success) return refuse('DECISION_INVALID', describe(req.error));
       if (deps.collectors.get(collectorId)?.status === 'pending') return refuse('FORBIDDEN', `collector ${collectorId} is pending approval`);
       let txn: Transaction;
       try {
-        txn = parseTransaction(req.data.transaction, collectorId);
+        txn = parseTransaction(req.data.transaction, { collectorId, institutionId }, deps);
       } catch (e) {
         return refuse(isHubError(e) ? e.code : 'DECISION_INVALID', errorMessage(e));
       }
-      deps.decisions.decide(txn, { requestId: req.data.requestId, requestedBy: `collector:${collectorId}`, channel: 'socket' }).then(
+      deps.decisions.decide(txn, { requestId: req.data.requestId, caller: { kind: 'collector', id: collectorId }, channel: 'socket' }).then(
         ({ transactionId: _t, ...answer }) => ack(answer),
         (e: unknown) => refuse(isHubError(e) ? e.code : 'EVALUATION_FAILED', errorMessage(e)),
       );

@@ -13,6 +13,11 @@
  *   (window), vehicle.temp_plate_registered (sequence). Every other hold rule is stateless.
  *   Consequence: two decisions asked for in a row (neither ingested yet) do not see each other;
  *   a hold that depends on the first one's record is raised when that record is ingested.
+ * - The log is keyed by request id (ReplacingMergeTree ORDER BY request_id), so the stored key is
+ *   never the caller's id alone: it is `decisionKey(caller, requestId)`, namespaced by the
+ *   authenticated caller. A caller reusing another's X-Request-Id writes its own row and cannot
+ *   replace the other's (a collector's logged "hold" stays a hold). Answers and the log's API
+ *   show the caller's own id (`clientRequestId`).
  * - Every decision is logged to `decisions` (migration 020) with its reasons. Rows are written in
  *   batches every `flushMs` (and on close), so the answer never waits for ClickHouse; a crash
  *   loses at most the last `flushMs` of the decision log, never an answer.
@@ -40,11 +45,37 @@ export interface DecisionServiceDeps {
   flushMs: number;
 }
 
+/** Who asked, as authenticated by the route (a collector credential or a user session). */
+export interface DecisionCaller {
+  kind: 'collector' | 'user';
+  id: string;
+}
+
 export interface DecisionMeta {
+  /** The caller's own id for this request (X-Request-Id, the socket's requestId); echoed back. */
   requestId?: string | undefined;
-  /** `collector:<id>` or the user name. */
-  requestedBy: string;
+  caller: DecisionCaller;
   channel: 'http' | 'socket';
+}
+
+/**
+ * The stored key of a decision: `c:<collectorId>|<requestId>` or `u:<username>|<requestId>`. The
+ * caller part is URI-encoded, so it holds no `|` and the first `|` always ends it: two different
+ * callers can never produce the same key, whatever request ids they choose.
+ */
+export function decisionKey(caller: DecisionCaller, requestId: string): string {
+  return `${caller.kind === 'collector' ? 'c' : 'u'}:${encodeURIComponent(caller.id)}|${requestId}`;
+}
+
+/** The caller's request id of a stored key (keys written before namespacing are returned as is). */
+export function clientRequestId(key: string): string {
+  const m = /^[cu]:[^|]*\|/.exec(key);
+  return m ? key.slice(m[0].length) : key;
+}
+
+/** `collector:<id>` or the user name, as the log's requested_by column has always held. */
+function requestedBy(caller: DecisionCaller): string {
+  return caller.kind === 'collector' ? `collector:${caller.id}` : caller.id;
 }
 
 const MAX_BUFFER = 50_000;
@@ -83,13 +114,13 @@ export class DecisionService {
     const decision = reasons.length > 0 ? 'hold' : 'allow';
     const requestId = meta.requestId ?? `d-${crypto.randomUUID()}`;
     this.log({
-      request_id: requestId,
+      request_id: decisionKey(meta.caller, requestId),
       transaction_id: txn.id,
       collector_id: txn.collectorId,
       institution_id: txn.institutionId,
       county: registry.institution(txn.institutionId)?.county ?? '',
       channel: meta.channel,
-      requested_by: meta.requestedBy,
+      requested_by: requestedBy(meta.caller),
       decision,
       reasons: JSON.stringify(reasons),
       rule_ids: reasons.map((r) => r.ruleId),

@@ -144,6 +144,7 @@ export class WorkflowService {
 
   constructor(private readonly deps: WorkflowDeps) {
     fs.mkdirSync(deps.evidenceDir, { recursive: true });
+    removeStaleTemps(deps.evidenceDir, deps.log);
   }
 
   start(): void {
@@ -320,22 +321,36 @@ export class WorkflowService {
     return path.join(this.deps.evidenceDir, sha256);
   }
 
-  /** Stores the file (content-addressed), then appends `evidence_attached`. */
+  /**
+   * Stores an evidence file and appends `evidence_attached`.
+   *
+   * A refused upload (too large, empty, conflict, wrong state, not the assignee) leaves nothing
+   * on disk: the bytes go to a private temp file first, the event is appended under the warning's
+   * lock (which is where state and permission are decided), and only then is the temp file
+   * renamed to its content address. Every failure path removes the temp file. Two uploads of the
+   * same bytes rename identical content over each other, which is harmless.
+   */
   async attachEvidence(actor: Actor, warningId: string, expectedSeq: number, file: { name: string; mime: string; data: Buffer }, comment?: string): Promise<{ state: WarningState; sha256: string }> {
     if (file.data.length > this.deps.evidenceMaxBytes) throw new HubError('PAYLOAD_TOO_LARGE', `${file.data.length} > ${this.deps.evidenceMaxBytes} bytes`);
     if (file.data.length === 0) throw new HubError('BODY_INVALID', 'empty file');
     const sha256 = crypto.createHash('sha256').update(file.data).digest('hex');
     const target = this.evidencePath(sha256);
-    if (!fs.existsSync(target)) {
-      const tmp = `${target}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+    const tmp = `${target}.${process.pid}.${crypto.randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+    let placed = false;
+    try {
+      // Written before the append so that an accepted event never points at bytes the disk
+      // refused (ENOSPC fails here, before anything is recorded).
       await fs.promises.writeFile(tmp, file.data, { flag: 'wx' });
+      const evidence = { sha256, name: file.name.slice(0, 200), mime: file.mime.slice(0, 100), size: file.data.length };
+      const [r] = await this.append(actor, [{ warningId, expectedSeq, type: 'evidence_attached', payload: { evidence, ...(comment ? { comment } : {}) } }]);
+      if (!r?.ok) throw Object.assign(new HubError(r?.code ?? 'NOT_FOUND', r?.ok === false ? r.message : warningId), { current: r && !r.ok ? r.current : undefined });
       await fs.promises.rename(tmp, target);
+      placed = true;
+      await this.deps.store.insert('evidence_files', [{ sha256, warning_id: warningId, name: evidence.name, mime: evidence.mime, size: evidence.size, uploaded_by: actor.username, at: Date.now() }]);
+      return { state: r.state, sha256 };
+    } finally {
+      if (!placed) await fs.promises.rm(tmp, { force: true }).catch((e: unknown) => this.deps.log.warn({ event: 'evidence.temp_remove_failed', file: tmp, err: errorMessage(e) }));
     }
-    const evidence = { sha256, name: file.name.slice(0, 200), mime: file.mime.slice(0, 100), size: file.data.length };
-    const [r] = await this.append(actor, [{ warningId, expectedSeq, type: 'evidence_attached', payload: { evidence, ...(comment ? { comment } : {}) } }]);
-    if (!r?.ok) throw Object.assign(new HubError(r?.code ?? 'NOT_FOUND', r?.ok === false ? r.message : warningId), { current: r && !r.ok ? r.current : undefined });
-    await this.deps.store.insert('evidence_files', [{ sha256, warning_id: warningId, name: evidence.name, mime: evidence.mime, size: evidence.size, uploaded_by: actor.username, at: Date.now() }]);
-    return { state: r.state, sha256 };
   }
 
   // ---- automatic assignment ------------------------------------------------------------------
@@ -451,5 +466,28 @@ export class WorkflowService {
     } finally {
       this.sweeping = false;
     }
+  }
+}
+
+/** Evidence files in flight are `<sha256>.<pid>.<random>.tmp` next to their final name. */
+const TEMP_SUFFIX = '.tmp';
+/** Older temp files belong to no upload in flight (an upload is bounded by the body timeout). */
+const STALE_TEMP_MS = 60 * 60_000;
+
+/** Removes temp files left by a process that died mid-upload. Best effort; never throws. */
+function removeStaleTemps(dir: string, log: FastifyBaseLogger): void {
+  try {
+    const now = Date.now();
+    for (const name of fs.readdirSync(dir)) {
+      if (!name.endsWith(TEMP_SUFFIX)) continue;
+      const file = path.join(dir, name);
+      try {
+        if (now - fs.statSync(file).mtimeMs > STALE_TEMP_MS) fs.rmSync(file, { force: true });
+      } catch {
+        /* gone already, or another process's */
+      }
+    }
+  } catch (e) {
+    log.warn({ event: 'evidence.temp_sweep_failed', dir, err: errorMessage(e) });
   }
 }
