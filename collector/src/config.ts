@@ -92,6 +92,13 @@ export const CollectorConfigSchema = z
     hubUrl: z.string().url().default('http://127.0.0.1:8080'),
     /** The institution this collector sits in (JG_INSTITUTION_ID). */
     institutionId: z.string().min(1).max(64),
+    /**
+     * Further institutions whose records this collector may send through its local HTTP endpoint
+     * (JG_REPORTS_FOR, comma-separated), e.g. a branch office served from the same counter. The
+     * endpoint refuses records naming any other institution than these, `institutionId` and the
+     * institutions its own `adapterOptions` name. @defaultValue []
+     */
+    reportsFor: z.array(z.string().min(1).max(64)).max(256).default([]),
     /** Outbox directory (JG_OUTBOX_DIR). @defaultValue .data/collectors/<collectorId> */
     outboxDir: z.string().min(1).optional(),
     /** Keyed-hash secret for identity numbers (JG_PSEUDONYM_KEY). Every collector of a deployment shares it. */
@@ -122,12 +129,15 @@ export type CollectorConfigInput = z.input<typeof CollectorConfigSchema>;
 /** The validated configuration, defaults applied, outboxDir resolved to an absolute path. */
 export type CollectorConfig = z.output<typeof CollectorConfigSchema>;
 
+type EnvType = 'string' | 'number' | 'boolean' | 'seed' | 'json' | 'list';
+
 /** JG_* variable → dotted config path, and how to read it. */
-const ENV_FIELDS: readonly { name: string; path: string; type: 'string' | 'number' | 'boolean' | 'seed' | 'json' }[] = [
+const ENV_FIELDS: readonly { name: string; path: string; type: EnvType }[] = [
   { name: 'JG_COLLECTOR_ID', path: 'collectorId', type: 'string' },
   { name: 'JG_COLLECTOR_TOKEN', path: 'token', type: 'string' },
   { name: 'JG_HUB_URL', path: 'hubUrl', type: 'string' },
   { name: 'JG_INSTITUTION_ID', path: 'institutionId', type: 'string' },
+  { name: 'JG_REPORTS_FOR', path: 'reportsFor', type: 'list' },
   { name: 'JG_COUNTER', path: 'counter', type: 'string' },
   { name: 'JG_OUTBOX_DIR', path: 'outboxDir', type: 'string' },
   { name: 'JG_PSEUDONYM_KEY', path: 'pseudonymKey', type: 'string' },
@@ -163,7 +173,7 @@ function setPath(target: Record<string, unknown>, dotted: string, value: unknown
   obj[keys[keys.length - 1]!] = value;
 }
 
-function readEnvValue(raw: string, type: 'string' | 'number' | 'boolean' | 'seed' | 'json'): unknown {
+function readEnvValue(raw: string, type: EnvType): unknown {
   switch (type) {
     case 'string':
       return raw;
@@ -180,6 +190,12 @@ function readEnvValue(raw: string, type: 'string' | 'number' | 'boolean' | 'seed
     }
     case 'seed':
       return raw;
+    case 'list':
+      // "A, B,,C" → ['A', 'B', 'C']: stray spaces and empty items are not worth refusing.
+      return raw
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '');
     case 'json':
       // Invalid JSON is passed through as text so the schema error names the variable.
       try {

@@ -75,6 +75,7 @@ const USAGE = `usage:
   jianguan-collector status [--config file.json | --outbox dir] [--json]
 
 environment (overrides the file): JG_COLLECTOR_ID JG_COLLECTOR_TOKEN JG_HUB_URL JG_INSTITUTION_ID
+  JG_REPORTS_FOR (comma-separated: further institutions the local HTTP endpoint accepts)
   JG_OUTBOX_DIR JG_PSEUDONYM_KEY JG_SIM_RATE JG_SIM_ANOMALY_RATE JG_SIM_MALFORMED_RATE
   JG_SIM_MAX_RECORDS JG_SIM_SEED JG_SIM_INJECTED_LOG JG_ACK_TIMEOUT_MS JG_LOG_LEVEL
   JG_SOURCES (JSON array: file tail, drop folder, local HTTP endpoint, simulator — see collector/README.md)`;

@@ -64,6 +64,7 @@ describe('sources configuration', () => {
       },
       {
         type: 'http', name: 'http', host: '127.0.0.1', port: 8791, defaultFormat: 'native', maxBodyBytes: 4194304, maxRecords: 5000, decisionTimeoutMs: 800,
+        headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, maxConnections: 32, keepAliveTimeoutMs: 5000, maxRequestsPerSocket: 1000,
         decisionFallback: { decision: 'allow', postCheck: true }, adapterOptions: { utcOffsetMinutes: 480, maxOpenMs: 86_400_000 },
       },
     ]);

@@ -277,7 +277,7 @@ export class DropFolder implements Source {
           ...tooLong.map((x) => ({ line: x.line, raw: x.bytes.subarray(0, 300).toString('utf8'), error: `record of ${x.bytes.length} bytes exceeds maxRecordBytes ${this.cfg.maxRecordBytes}` })),
         ].sort((a, b) => a.line - b.line);
         const adapterState = this.state[r.rule.adapter] ?? r.adapter.initialState?.() ?? null;
-        const chunk = mapInputs(r.adapter, r.ctx, adapterState, inputs);
+        const chunk = mapInputs(r.adapter, r.ctx, adapterState, inputs, { now: this.deps.now() });
         const nextCur = { ...cur, offset: cur.offset + split.consumed, line: cur.line + split.lines, header: parsed.header };
         const nextState: DropState = { ...this.state, [r.rule.adapter]: chunk.state };
         const seqs = await ingestChunk(this.ingestDeps, this.store, file, chunk, { position: { current: nextCur, done: this.pos.done }, state: nextState });

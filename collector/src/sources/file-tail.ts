@@ -59,6 +59,8 @@ export interface TailPosition {
 export interface SourceDeps {
   collectorId: string;
   institutionId: string;
+  /** Further institutions the HTTP endpoint accepts records of (config `reportsFor`). */
+  reportsFor?: readonly string[];
   outboxDir: string;
   /** fsync cursor files (follows outbox.fsync). */
   sync: boolean;
@@ -361,7 +363,7 @@ export class FileTail implements Source {
       ...parsed.inputs,
       ...tooLong.map((r) => ({ line: r.line, raw: r.bytes.subarray(0, 300).toString('utf8'), error: `record of ${r.bytes.length} bytes exceeds maxRecordBytes ${this.cfg.maxRecordBytes}` })),
     ].sort((a, b) => a.line - b.line);
-    const chunk = mapInputs(this.adapter, this.ctx, this.adapterState, inputs);
+    const chunk = mapInputs(this.adapter, this.ctx, this.adapterState, inputs, { now: this.deps.now() });
     const next: TailPosition = { ...pos, offset: pos.offset + split.consumed, line: pos.line + split.lines, header: parsed.header };
     await this.updateHead(fh, next);
     await ingestChunk(this.ingestDeps, this.store, this.openPath ?? this.file, chunk, { position: next, state: chunk.state } as CursorSnapshot<TailPosition | null>);

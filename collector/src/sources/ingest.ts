@@ -1,7 +1,7 @@
 /**
  * The path every file and HTTP source shares, from source records to durable outbox records:
  *
- *   raw records ─▶ parse (CSV row / JSON) ─▶ adapter.map (pseudonymises) ─▶ schema check
+ *   raw records ─▶ parse (CSV row / JSON) ─▶ adapter.map (pseudonymises) ─▶ schema + sanity check
  *        │ failures: rejects.jsonl (file, line, reason)            │
  *        ▼                                                        ▼
  *   cursor intent ─▶ appender.append (durable) ─▶ cursor commit ─▶ link.wake
@@ -14,7 +14,7 @@ import type { Adapter, AdapterContext, PendingTransaction } from '../adapters/ty
 import { errorMessage, isCollectorError } from '../errors.js';
 import type { Appender } from './appender.js';
 import type { CursorSnapshot, CursorStore } from './cursor-store.js';
-import { decodeRecord, headerColumns, parseCsvRecord, rowObject, type Encoding, type RawRecord } from './records.js';
+import { decodeRecord, headerColumns, jsonNestedDeeperThan, MAX_JSON_DEPTH, parseCsvRecord, rowObject, type Encoding, type RawRecord } from './records.js';
 import type { RejectEntry, RejectLog } from './rejects.js';
 import type { SourceEvent, SourceStatus } from './types.js';
 
@@ -36,8 +36,105 @@ export interface MappedChunk<S> {
   state: S;
 }
 
-/** Maps parsed records through the adapter on a copy of `state`. */
-export function mapInputs<S>(adapter: Adapter<S>, ctx: AdapterContext, state: S, inputs: readonly SourceInput[]): MappedChunk<S> {
+/** The earliest business time a record may carry (the schema's floor too). */
+export const MIN_BUSINESS_TIME = Date.UTC(2000, 0, 1);
+/** How far ahead of the collector's clock a business time may be (clock skew between PCs). */
+export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+const TIME_FIELDS = ['occurredAt', 'appliedAt', 'startedAt', 'endedAt', 'completedAt'] as const;
+
+/**
+ * What a source checks beyond the transaction schema. These are records the hub would refuse for
+ * good (or, worse, store): refusing them here puts them in the reject report with a reason instead
+ * of shipping them to be refused forever.
+ */
+export interface RecordGuard {
+  /** The collector's clock (epoch ms) when the records are mapped. */
+  now: number;
+  /**
+   * Institutions the records may name; undefined = any. The HTTP endpoint sets it (local callers
+   * must not report for another institution); file sources are configured by the operator.
+   */
+  institutions?: ReadonlySet<string> | undefined;
+}
+
+const ISO = (ms: number): string => (Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms));
+
+/** Business times outside [2000-01-01, now + 1 day]; checked before the schema so the reason is plain. */
+function timeProblem(t: Record<string, unknown>, now: number): string | undefined {
+  for (const f of TIME_FIELDS) {
+    const v = t[f];
+    if (typeof v !== 'number') continue;
+    if (v < MIN_BUSINESS_TIME) return `${f}: ${ISO(v)} is before 2000-01-01`;
+    if (v > now + MAX_FUTURE_MS) return `${f}: ${ISO(v)} is more than 1 day after the collector's clock (${ISO(now)})`;
+  }
+  return undefined;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// C0 controls and DEL: no field of a transaction (numbers, names, plates, codes) holds one, and
+// they break the text formats the record travels through downstream (CSV exports, logs).
+const CONTROL = /[\u0000-\u001F\u007F]/;
+
+const hex = (c: number): string => `U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** Why a text cannot travel as well-formed Unicode without control characters, or undefined. */
+function textProblem(text: string): string | undefined {
+  const s = LONE_SURROGATE.exec(text);
+  if (s) return `lone surrogate ${hex(s[0].charCodeAt(0))} at character ${s.index + 1} (not well-formed Unicode text)`;
+  const c = CONTROL.exec(text);
+  if (c) return `control character ${hex(c[0].charCodeAt(0))} at character ${c.index + 1}`;
+  return undefined;
+}
+
+/** Every text (keys included) of a schema-checked transaction; the schema bounds its depth. */
+function textsProblem(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') {
+    const p = textProblem(value);
+    return p ? `${path || '(record)'}: ${p}` : undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const p = textsProblem(value[i], `${path}.${i}`);
+      if (p) return p;
+    }
+    return undefined;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const at = path ? `${path}.${k}` : k;
+    const kp = textProblem(k);
+    if (kp) return `${path || '(record)'}: key ${JSON.stringify(k)}: ${kp}`;
+    const p = textsProblem(v, at);
+    if (p) return p;
+  }
+  return undefined;
+}
+
+/** Why an adapter's output must not enter the outbox, or undefined (then `value` is the checked record). */
+export function checkPending(t: PendingTransaction, guard: RecordGuard): { ok: true; value: PendingTransaction } | { ok: false; reason: string } {
+  if (typeof t !== 'object' || t === null) return { ok: false, reason: 'the adapter produced no record' };
+  const time = timeProblem(t as unknown as Record<string, unknown>, guard.now);
+  if (time) return { ok: false, reason: time };
+  const v = validatePending(t);
+  if (!v.ok) return { ok: false, reason: `invalid transaction: ${v.reason}` };
+  const text = textsProblem(v.value, '');
+  if (text) return { ok: false, reason: text };
+  if (guard.institutions && !guard.institutions.has(v.value.institutionId)) {
+    const allowed = [...guard.institutions];
+    return {
+      ok: false,
+      reason: `institutionId: '${v.value.institutionId}' is not an institution this collector reports for (${allowed.slice(0, 5).join(', ')}${allowed.length > 5 ? ', …' : ''}; see reportsFor)`,
+    };
+  }
+  return v;
+}
+
+/**
+ * Maps parsed records through the adapter on a copy of `state`. `guard` defaults to the current
+ * clock and any institution. An adapter that throws on a record rejects that record only: a
+ * source must never stall on one hostile line.
+ */
+export function mapInputs<S>(adapter: Adapter<S>, ctx: AdapterContext, state: S, inputs: readonly SourceInput[], guard: RecordGuard = { now: Date.now() }): MappedChunk<S> {
   const next = (state === undefined || state === null ? state : structuredClone(state)) as S;
   const out: MappedChunk<S> = { items: [], rejects: [], state: next };
   for (const input of inputs) {
@@ -45,15 +142,20 @@ export function mapInputs<S>(adapter: Adapter<S>, ctx: AdapterContext, state: S,
       out.rejects.push({ line: input.line, reason: input.error, raw: input.raw });
       continue;
     }
-    const r = adapter.map(input.value, ctx, next);
+    let r: ReturnType<Adapter<S>['map']>;
+    try {
+      r = adapter.map(input.value, ctx, next);
+    } catch (e) {
+      r = { ok: false, reason: `cannot be read: ${errorMessage(e)}` };
+    }
     if (!r.ok) {
       out.rejects.push({ line: input.line, reason: r.reason, raw: input.raw });
       continue;
     }
     for (const t of r.transactions) {
-      const v = validatePending(t);
+      const v = checkPending(t, guard);
       if (v.ok) out.items.push({ line: input.line, pending: v.value });
-      else out.rejects.push({ line: input.line, reason: `invalid transaction: ${v.reason}`, raw: input.raw });
+      else out.rejects.push({ line: input.line, reason: v.reason, raw: input.raw });
     }
   }
   return out;
@@ -84,6 +186,10 @@ export function parseRecords(records: readonly RawRecord[], header: string[] | n
     }
     if (text.trim() === '') continue;
     if (!o.csv) {
+      if (jsonNestedDeeperThan(text, MAX_JSON_DEPTH)) {
+        inputs.push({ line: rec.line, raw: text.slice(0, 500), error: `invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels` });
+        continue;
+      }
       let value: unknown;
       try {
         value = JSON.parse(text);

@@ -68,6 +68,38 @@ export function splitRecords(buf: Buffer, at: { offset: number; line: number }, 
   return { records, consumed: recStart, lines };
 }
 
+/**
+ * Nesting depth allowed in one JSON text (an HTTP body or one JSON line). Real records are three or
+ * four levels deep; the limit is far above that and far below what the recursive walks after
+ * parsing (JSON.stringify, structuredClone, schema checks) survive — 10,000 levels overflow the
+ * stack there even though JSON.parse itself copes.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Whether `text`, read as JSON, opens more than `max` arrays/objects inside one another. A linear
+ * scan without recursion (it must not fall over on the input it guards against); brackets inside
+ * strings do not count. Run it before JSON.parse so a bomb costs one pass over the bytes.
+ */
+export function jsonNestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth -= 1;
+  }
+  return false;
+}
+
 const decoders = new Map<Encoding, TextDecoder>();
 
 /** Decodes one record (strict: invalid bytes throw), without its line ending and a leading BOM. */

@@ -59,6 +59,7 @@ export async function startSources(o: StartSourcesOptions): Promise<SourcesHandl
   const deps: SourceDeps = {
     collectorId: config.collectorId,
     institutionId: config.institutionId,
+    reportsFor: config.reportsFor,
     outboxDir: outbox.dir,
     sync,
     pseudonymizer: o.pseudonymizer,

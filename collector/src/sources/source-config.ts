@@ -106,6 +106,26 @@ export const HttpSourceSchema = z
     maxBodyBytes: z.number().int().min(1 * KiB).max(64 * MiB).default(4 * MiB),
     /** Records per request at most. @defaultValue 5000 */
     maxRecords: z.number().int().min(1).max(100_000).default(5000),
+    /**
+     * Time a client has to send a request's headers; a slower one is answered 408 and
+     * disconnected (node:http `headersTimeout`). @defaultValue 10000
+     */
+    headersTimeoutMs: z.number().int().min(20).max(300_000).default(10_000),
+    /**
+     * Time a client has to send a request's body once its headers are in; then 408
+     * REQUEST_TIMEOUT and the connection is closed. Loopback moves 4 MiB in milliseconds, so
+     * only a stuck or hostile caller ever meets it. @defaultValue 30000
+     */
+    bodyTimeoutMs: z.number().int().min(20).max(600_000).default(30_000),
+    /**
+     * Open connections at most (keep-alive ones included); a connection beyond it is closed as
+     * soon as it is accepted. @defaultValue 32
+     */
+    maxConnections: z.number().int().min(1).max(4096).default(32),
+    /** An idle keep-alive connection is closed after this long. @defaultValue 5000 */
+    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5000),
+    /** Requests one keep-alive connection may carry; then the server closes it. @defaultValue 1000 */
+    maxRequestsPerSocket: z.number().int().min(1).max(1_000_000).default(1000),
     /** When set, requests must carry `Authorization: Bearer <token>` (GET /metrics too). */
     authToken: z.string().min(16, 'authToken must be at least 16 characters').optional(),
     /** How long POST /v1/decisions waits for the hub before the fallback. @defaultValue 800 */
