@@ -52,8 +52,19 @@ export interface ResolvedError {
   internal: boolean;
 }
 
-/** The status and coded body for any thrown value. Total: never throws. */
-export function resolveError(err: unknown): ResolvedError {
+/**
+ * What the multipart parser (busboy) throws on a malformed body: plain Errors without a code or
+ * status ("Multipart: Boundary not found", "Unexpected end of multipart data", "… terminated
+ * early due to unexpected end of multipart data", "Unexpected end of form").
+ */
+const MULTIPART_PARSE_ERROR = /multipart|unexpected end of (form|file)|malformed part header/i;
+
+/**
+ * The status and coded body for any thrown value. Total: never throws. `multipart`: the request
+ * carried a multipart body, so a bare parser error from it is the client's (a route that reads
+ * parts without mapping their errors still answers 400, not 500).
+ */
+export function resolveError(err: unknown, context: { multipart?: boolean } = {}): ResolvedError {
   const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; statusCode?: unknown; message?: unknown; validationContext?: unknown };
   const message = typeof e.message === 'string' ? e.message.slice(0, 500) : String(err).slice(0, 500);
   if (isHubError(err)) return { status: err.statusCode, body: { error: { code: err.code, message } }, internal: err.statusCode >= 500 };
@@ -66,13 +77,21 @@ export function resolveError(err: unknown): ResolvedError {
     const code = e.validationContext === 'body' ? 'BODY_INVALID' : e.validationContext ? 'QUERY_INVALID' : typeof e.code === 'string' && CODE_SHAPE.test(e.code) ? e.code : 'BAD_REQUEST';
     return { status, body: { error: { code, message } }, internal: false };
   }
+  if (context.multipart && e.statusCode === undefined && MULTIPART_PARSE_ERROR.test(message)) {
+    return { status: ERRORS.MULTIPART_INVALID.status, body: { error: { code: 'MULTIPART_INVALID', message } }, internal: false };
+  }
   return { status: status >= 500 && status < 600 ? status : 500, body: { error: { code: 'INTERNAL', message: ERRORS.INTERNAL.message } }, internal: true };
+}
+
+function isMultipartRequest(req: FastifyRequest): boolean {
+  const type = req.headers['content-type'];
+  return typeof type === 'string' && /^multipart\//i.test(type);
 }
 
 /** For `app.setErrorHandler`. */
 export function httpErrorHandler(log: FastifyBaseLogger) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply): void => {
-    const r = resolveError(err);
+    const r = resolveError(err, { multipart: isMultipartRequest(req) });
     if (r.internal) log.error({ event: 'http.error', method: req.method, url: req.url, err });
     void reply.code(r.status).send(r.body);
   };

@@ -185,6 +185,20 @@ describe('evidence uploads', () => {
     await expectHubUp();
   });
 
+  it('answers malformed multipart on the registry import with a 4xx too', async () => {
+    const token = await login(hub, 'registry');
+    for (const body of ['garbage', `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nid,name`]) {
+      for (const type of ['multipart/form-data', `multipart/form-data; boundary=${boundary}`]) {
+        const res = await request('POST', '/api/v1/registry/imports', { authorization: `Bearer ${token}`, 'content-type': type }, body);
+        const [status, code] = statusAndCode(res);
+        expect(status, `${type}: ${res.body}`).toBeGreaterThanOrEqual(400);
+        expect(status, `${type}: ${res.body}`).toBeLessThan(500);
+        expect(code, res.body).toMatch(/^(MULTIPART_INVALID|BODY_INVALID)$/);
+      }
+    }
+    await expectHubUp();
+  });
+
   it('leaves nothing on disk for any refused upload', async () => {
     const content = Buffer.from('refused evidence bytes');
     const refused: [string, () => Promise<RawResponse>, number, string][] = [
