@@ -80,13 +80,11 @@ function collectorOf(req: FastifyRequest, deps: DecisionRouteDeps): CollectorCal
 }
 
 /**
- * Whether a collector may ask about business of `institutionId`: its own institution, or one it
- * is configured to report for (`reportsFor` on its record, where the collector service has it).
+ * Whether a collector may ask about business of `institutionId`: the same rule as ingest — its
+ * own institution, or one it is configured to report for (`reportsFor`).
  */
 function mayAskFor(deps: Pick<DecisionRouteDeps, 'collectors'>, caller: CollectorCaller, institutionId: string): boolean {
-  if (caller.institutionId === institutionId) return true;
-  const rec = deps.collectors.get(caller.collectorId) as { reportsFor?: readonly string[] | undefined } | undefined;
-  return rec?.reportsFor?.includes(institutionId) === true;
+  return caller.institutionId === institutionId || deps.collectors.mayReportFor(caller.collectorId, institutionId);
 }
 
 function parseTransaction(raw: unknown, caller: CollectorCaller | undefined, deps: Pick<DecisionRouteDeps, 'collectors'>): Transaction {
