@@ -12,7 +12,7 @@ import { assertCityScope, assertInScope, authorize, scopedCounty, type Principal
 import type { Registry } from '../registry/registry.js';
 import { cstTime, EXPORT_CONTENT_TYPES, sendTable, type Column } from '../exports/table.js';
 import { renderReport } from '../evaluation/report.js';
-import { CATEGORY_LABELS, GRADE_LABELS, monthOf, weightsFor } from '../evaluation/scoring.js';
+import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, ruleNameOf, weightsFor, type Category } from '../evaluation/scoring.js';
 import type { EvaluationService, LedgerRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
 import { institutionVolumes } from '../evaluation/volumes.js';
 import type { VolumeRow } from '../protocol/volumes.js';
@@ -41,7 +41,9 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     institution_name: name(r.institution_id),
     type_name: INSTITUTION_TYPE_LABELS[r.institution_type as InstitutionType] ?? r.institution_type,
     county_name: COUNTY_BY_CODE.get(r.county)?.name ?? r.county,
-    grade_label: GRADE_LABELS[r.grade],
+    graded: isGraded(r),
+    grade_label: isGraded(r) ? GRADE_LABELS[r.grade] : NO_BUSINESS_LABEL,
+    veto_rule_names: r.veto_rules.map(ruleNameOf),
   });
   const institutionInScope = (p: Principal, id: string) => {
     const inst = registry.institution(id);
@@ -84,9 +86,9 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     { header: '诚信扣分', value: (r) => r.deduct_integrity },
     { header: '响应扣分', value: (r) => r.deduct_responsiveness },
     { header: '得分', value: (r) => r.score },
-    { header: '等级', value: (r) => r.grade },
-    { header: '一票否决', value: (r) => (r.veto ? r.veto_rules.join('、') : '') },
-    { header: '同类排名', value: (r) => `${r.rank}/${r.rank_of}` },
+    { header: '等级', value: (r) => (r.graded ? `${r.grade} ${r.grade_label}` : r.grade_label) },
+    { header: '一票否决', value: (r) => (r.veto ? r.veto_rule_names.join('、') : '') },
+    { header: '同类排名', value: (r) => (r.graded ? `${r.rank}/${r.rank_of}` : '') },
   ];
 
   for (const format of ['csv', 'xlsx'] as const) {
@@ -119,6 +121,30 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     },
   });
 
+  /**
+   * The deductions of a month with the one explanation of the score: each row's severity points
+   * and what they take off the score (ledgerEffect), and the month's calculation step by step
+   * (explainMonth) — the institution screen and the monthly report show exactly these figures.
+   */
+  const explained = async (id: string, month: string) => {
+    const [score] = await evaluation.scores(month, { institutionId: id });
+    const rows = await evaluation.deductions(id, month);
+    const type = score?.institution_type ?? registry.institution(id)?.type ?? '';
+    const transactions = score?.transactions ?? 0;
+    const items = rows.map((l) => ({ ...ledgerView(l), score_points: ledgerEffect(evaluation.config, type, transactions, l.points) }));
+    const points: Partial<Record<Exclude<Category, 'responsiveness'>, number>> = {};
+    for (const l of rows) if (l.category !== 'responsiveness') points[l.category] = Math.round(((points[l.category] ?? 0) + l.points) * 10_000) / 10_000;
+    const explanation = score
+      ? {
+          ...explainMonth(evaluation.config, { institutionId: id, type, transactions, warnings: score.warnings, escalated: score.escalated, points, vetoRules: score.veto_rules }),
+          // The stored score is the authority (the ledger may have moved since it was computed).
+          score: score.score,
+          vetoRuleNames: score.veto_rules.map(ruleNameOf),
+        }
+      : null;
+    return { institutionId: id, month, net: Math.round(rows.reduce((s, l) => s + l.points, 0) * 100) / 100, explanation, items };
+  };
+
   const ledgerView = (l: LedgerRow) => ({
     ...l,
     category_label: CATEGORY_LABELS[l.category] ?? l.category,
@@ -138,19 +164,19 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     handler: async (req) => {
       const p = authorize(req, EVALUATION_READERS);
       institutionInScope(p, req.params.id);
-      const items = (await evaluation.deductions(req.params.id, req.query.month)).map(ledgerView);
-      return { institutionId: req.params.id, month: req.query.month, net: Math.round(items.reduce((s, l) => s + l.points, 0) * 100) / 100, items };
+      return explained(req.params.id, req.query.month);
     },
   });
 
-  const ledgerColumns: Column<ReturnType<typeof ledgerView>>[] = [
+  const ledgerColumns: Column<ReturnType<typeof ledgerView> & { score_points: number }>[] = [
     { header: '月份', value: (l) => l.month },
     { header: '预警编号', value: (l) => l.warning_id, width: 22 },
     { header: '规则', value: (l) => l.rule_name || l.rule_id, width: 24 },
     { header: '严重程度', value: (l) => l.severity },
     { header: '分项', value: (l) => l.category_label },
     { header: '类型', value: (l) => (l.kind === 'deduct' ? '扣分' : '冲销') },
-    { header: '分值', value: (l) => l.points },
+    { header: '严重程度点数', value: (l) => l.points },
+    { header: '得分影响', value: (l) => -l.score_points },
     { header: '记账时间', value: (l) => cstTime(l.at), width: 20 },
     { header: '业务时间', value: (l) => cstTime(l.occurred_at), width: 20 },
     { header: '说明', value: (l) => l.explanation, width: 40 },
@@ -173,7 +199,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       handler: async (req, reply) => {
         const p = authorize(req, EVALUATION_READERS);
         const inst = institutionInScope(p, req.params.id);
-        const items = (await evaluation.deductions(req.params.id, req.query.month)).map(ledgerView);
+        const { items } = await explained(req.params.id, req.query.month);
         return sendTable(reply, format, `扣分明细_${inst.name}_${req.query.month}`, ledgerColumns, items);
       },
     });
@@ -264,6 +290,9 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       return {
         categories: CATEGORY_LABELS,
         grades: cfg.grades,
+        gradeLabels: GRADE_LABELS,
+        noBusinessLabel: NO_BUSINESS_LABEL,
+        vetoRuleNames: Object.fromEntries(cfg.vetoRules.map((id) => [id, ruleNameOf(id)])),
         severityPoints: cfg.severityPoints,
         vetoRules: cfg.vetoRules,
         byType: Object.fromEntries(InstitutionType.options.map((t) => [t, weightsFor(cfg, t)])),

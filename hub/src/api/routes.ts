@@ -12,6 +12,7 @@ import type { Registry } from '../registry/registry.js';
 import { listDeadLetters, pipelineStats, totals } from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import { metricsText } from '../telemetry/events.js';
+import { registerPeopleRoutes } from './people.js';
 
 export interface Health {
   status: 'ok' | 'degraded';
@@ -88,6 +89,9 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     const q = parse(Page, req.query);
     return { items: await listDeadLetters(deps.store, q.limit, q.offset) };
   });
+
+  // The office directory (display names, eligible assignees): api/people.ts.
+  registerPeopleRoutes(app, { store: deps.store });
 
   app.get('/api/v1/totals', { config: { auth: PIPELINE_READERS, scope: 'city' } }, async (req) => {
     assertCityScope(authorize(req, PIPELINE_READERS));

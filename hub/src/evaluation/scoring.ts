@@ -20,7 +20,19 @@
  *
  * Categories come from the rule id (patterns below); everything else is compliance.
  */
-import { InstitutionType as InstitutionTypeSchema, type InstitutionType } from '@jianguan/rules';
+import {
+  AGENT_RULES,
+  CHECK_RULES,
+  COUNTER_RULES,
+  EXAM_RULES,
+  INSPECTION_RULES,
+  InstitutionType as InstitutionTypeSchema,
+  MEDICAL_RULES,
+  ONLINE_RULES,
+  POINTS_RULES,
+  VEHICLE_RULES,
+  type InstitutionType,
+} from '@jianguan/rules';
 import { z } from 'zod';
 
 export const CATEGORIES = ['compliance', 'quality', 'integrity', 'responsiveness'] as const;
@@ -116,6 +128,100 @@ export function scoreMonth(cfg: EvaluationConfig, m: MonthInput): MonthScore {
   const veto = m.vetoRules.length > 0;
   const grade: Grade = veto ? 'D' : score >= cfg.grades.A ? 'A' : score >= cfg.grades.B ? 'B' : score >= cfg.grades.C ? 'C' : 'D';
   return { deductions, score, grade, veto };
+}
+
+/**
+ * A month with no business is not graded: 100 − 0 would read as "A 优秀" for an institution that
+ * did nothing, so screens show 无业务 and rankings leave it out.
+ */
+export function isGraded(m: { transactions: number }): boolean {
+  return m.transactions > 0;
+}
+export const NO_BUSINESS_LABEL = '无业务';
+
+/**
+ * What one ledger row takes off the score before the category cap: its severity points scaled to
+ * "per 100 transactions" times the factor. This is the single formula behind every figure shown
+ * for a deduction (institution screen, monthly report, exports), so "分值 3" and "扣 1.29" are
+ * never two unexplained numbers.
+ */
+export function ledgerEffect(cfg: EvaluationConfig, type: string, transactions: number, points: number): number {
+  const w = weightsFor(cfg, type);
+  return round2((w.factor * points * 100) / Math.max(transactions, w.minVolume));
+}
+
+export interface CategoryExplanation {
+  category: Category;
+  label: string;
+  /** Cap (weight) of the category. */
+  weight: number;
+  /** Net severity points of confirmed warnings (responsiveness: escalated warnings). */
+  points: number;
+  /** Deduction before the cap. */
+  uncapped: number;
+  deducted: number;
+  capped: boolean;
+}
+
+/** The whole calculation of one month's score, step by step, for display. */
+export interface ScoreExplanation {
+  transactions: number;
+  /** Transactions the per-100 scaling uses: max(transactions, minVolume). */
+  base: number;
+  minVolume: number;
+  factor: number;
+  /** Score points one severity point costs this month: factor × 100 / base. */
+  perPoint: number;
+  severityPoints: EvaluationConfig['severityPoints'];
+  warnings: number;
+  escalated: number;
+  categories: CategoryExplanation[];
+  totalDeducted: number;
+  score: number;
+  graded: boolean;
+  grade: Grade | null;
+  veto: boolean;
+  grades: EvaluationConfig['grades'];
+}
+
+export function explainMonth(cfg: EvaluationConfig, m: MonthInput): ScoreExplanation {
+  const w = weightsFor(cfg, m.type);
+  const base = Math.max(m.transactions, w.minVolume);
+  const s = scoreMonth(cfg, m);
+  const categories: CategoryExplanation[] = CATEGORIES.map((c) => {
+    const points = c === 'responsiveness' ? m.escalated : (m.points[c] ?? 0);
+    const uncapped = c === 'responsiveness' ? (m.warnings > 0 ? round2(w.weights.responsiveness * (m.escalated / m.warnings)) : 0) : round2((w.factor * points * 100) / base);
+    return { category: c, label: CATEGORY_LABELS[c], weight: w.weights[c], points, uncapped, deducted: s.deductions[c], capped: uncapped > w.weights[c] };
+  });
+  const graded = isGraded(m);
+  return {
+    transactions: m.transactions,
+    base,
+    minVolume: w.minVolume,
+    factor: w.factor,
+    perPoint: round2((w.factor * 100) / base),
+    severityPoints: cfg.severityPoints,
+    warnings: m.warnings,
+    escalated: m.escalated,
+    categories,
+    totalDeducted: round2(CATEGORIES.reduce((a, c) => a + s.deductions[c], 0)),
+    score: s.score,
+    graded,
+    grade: graded ? s.grade : null,
+    veto: s.veto,
+    grades: cfg.grades,
+  };
+}
+
+const RULE_NAMES: ReadonlyMap<string, string> = new Map(
+  [AGENT_RULES, CHECK_RULES, COUNTER_RULES, EXAM_RULES, INSPECTION_RULES, MEDICAL_RULES, ONLINE_RULES, POINTS_RULES, VEHICLE_RULES].flatMap((list) =>
+    list.map((r) => [r.id, r.name] as const),
+  ),
+);
+
+/** A rule's Chinese name (the veto list is configured by id). */
+export function ruleNameOf(id: string): string {
+  return RULE_NAMES.get(id) ?? id;
 }
 
 /** Competition ranking (1, 2, 2, 4) by score descending within each type. */

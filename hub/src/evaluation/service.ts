@@ -16,7 +16,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
-import { categoryOf, monthOf, monthRange, previousMonths, rankWithinType, scoreMonth, severityPoints, type Category, type EvaluationConfig, type Grade } from './scoring.js';
+import { categoryOf, isGraded, monthOf, monthRange, previousMonths, rankWithinType, scoreMonth, severityPoints, type Category, type EvaluationConfig, type Grade } from './scoring.js';
 
 const MONTH_EXPR = sql`formatDateTime(addHours(occurred_at, 8), '%Y-%m')`;
 
@@ -254,7 +254,8 @@ export class EvaluationService {
       };
       return { inst, input, s: scoreMonth(this.deps.config, input), falseAlarms: w ? num(w, 'fa') : 0, confirmed: c?.n ?? 0 };
     });
-    const ranks = rankWithinType(scored.map((x) => ({ institutionId: x.inst.id, type: x.inst.type, score: x.s.score })));
+    // Only months with business are ranked: a 100 for doing nothing is not a place in the table.
+    const ranks = rankWithinType(scored.filter((x) => isGraded(x.input)).map((x) => ({ institutionId: x.inst.id, type: x.inst.type, score: x.s.score })));
     await this.deps.store.insert(
       'evaluation_scores',
       scored.map(({ inst, input, s, falseAlarms, confirmed: nConfirmed }) => ({
