@@ -3,7 +3,8 @@ import { canOpen, homeFor, navFor, safeNext, type Me } from '$lib/app/nav';
 import { actionsFor, activeDeadline, conflictMessage, countdown, isOverdue, sortQueue } from '$lib/app/workflow';
 import { cstMonth, cstTime, monthsEnding } from '$lib/app/format';
 import { countBy, countySummaries } from '$lib/app/aggregate';
-import { transactionRows, valueRows } from '$lib/app/transaction';
+import { transactionRows } from '$lib/app/transaction';
+import { hitValueRows, measurementRows } from '$lib/app/labels';
 import { errorText } from '$lib/app/errors';
 
 const me = (username: string, ...roles: Me['roles']): Me => ({ userId: `u-${username}`, username, displayName: username, roles, scope: null, institutions: [] });
@@ -14,9 +15,10 @@ describe('role-aware navigation', () => {
   });
   it('shows an auditor 我的待办 and 预警, a leader 机构考核 and 预警', () => {
     expect(navFor(['auditor']).map((n) => n.label)).toEqual(['指挥大屏', '我的待办', '预警']);
-    expect(navFor(['leader']).map((n) => n.label)).toEqual(['指挥大屏', '机构考核', '预警']);
+    expect(navFor(['leader']).map((n) => n.label)).toEqual(['指挥大屏', '机构考核', '预警', '规则质量']);
     expect(navFor(['registry_admin']).map((n) => n.label)).toEqual(['指挥大屏', '备案管理']);
-    expect(navFor(['rule_admin']).map((n) => n.label)).toEqual(['指挥大屏', '规则发布']);
+    expect(navFor(['rule_admin']).map((n) => n.label)).toEqual(['指挥大屏', '规则发布', '规则质量', '死信记录']);
+    expect(navFor(['system_admin']).map((n) => n.en)).toEqual(['Wall', 'Evaluation', 'Warnings', 'Registry', 'Rule releases', 'Rule quality', 'Dead letters', 'Collectors', 'Users', 'Audit log']);
   });
   it('guards screens by role', () => {
     expect(canOpen(['wall_viewer'], '/workbench')).toBe(false);
@@ -26,6 +28,9 @@ describe('role-aware navigation', () => {
     expect(canOpen(['leader'], '/institutions/JCJ-CGS')).toBe(true);
     expect(canOpen(['rule_admin'], '/warnings')).toBe(true);
     expect(canOpen(['wall_viewer'], '/somewhere-else')).toBe(true);
+    expect(canOpen(['auditor'], '/dead-letters')).toBe(false);
+    expect(canOpen(['system_admin'], '/collectors')).toBe(true);
+    expect(canOpen(['registry_admin'], '/users')).toBe(false);
   });
   it('lands each role on its home screen and accepts only local next paths', () => {
     expect(homeFor(['auditor'])).toBe('/workbench');
@@ -133,11 +138,22 @@ describe('formatting and aggregation', () => {
       { key: 'occurred_at', label: '业务发生时间', value: '2026-01-01 08:00:00' },
     ]);
     const coded = transactionRows({ kind: 'check', ywlx: 'A', hpzl: '52', outcome: 'pass', channel: 'counter' });
-    expect(coded.map((r) => r.value)).toEqual(['机动车查验（check）', '注册登记（A）', '窗口（counter）', '小型新能源汽车（52）', '通过（pass）']);
+    expect(coded.map((r) => r.value)).toEqual(['机动车查验', '注册登记（A）', '窗口', '小型新能源汽车（52）', '通过']);
+    expect(transactionRows({ channel: 'institution', source: 'simulator' }).map((r) => r.value)).toEqual(['社会化机构', '模拟数据']);
     expect(transactionRows({ kind: 'licence', ywlx: 'B' })[1]!.value).toBe('增驾（B）');
     expect(transactionRows({ kind: 'queue', ywlx: 'Z9' })[1]!.value).toBe('Z9');
-    expect(valueRows('{"count":5,"window":"30d"}')).toEqual([{ key: 'count', value: '5' }, { key: 'window', value: '30d' }]);
-    expect(valueRows('not json')).toEqual([]);
+    const look = { staffName: (id: string) => `未备案人员（工号 ${id}）`, institutionName: (id: string) => `机构${id}` };
+    expect(hitValueRows('{"reason":"not_found","staffId":"S9","role":"inspector","roleLabel":"查验员"}', look)).toEqual([
+      { key: 'reason', label: '触发原因', value: '未备案（查无此人/此机构）' },
+      { key: 'staffId', label: '经办人员', value: '未备案人员（工号 S9）' },
+      { key: 'role', label: '岗位', value: '查验员' },
+    ]);
+    expect(hitValueRows('{"count":5,"windowDays":30}', look).map((r) => `${r.label}:${r.value}`)).toEqual(['计数:5 次', '统计时间窗:30 天']);
+    expect(hitValueRows('not json', look)).toEqual([]);
+    expect(measurementRows('{"score":92,"trainingHours":10.5}')).toEqual([
+      { key: 'score', label: '考试成绩', value: '92 分' },
+      { key: 'trainingHours', label: '已完成培训学时', value: '10.5 学时' },
+    ]);
   });
 });
 

@@ -171,7 +171,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
 
     const { page, context, errors } = await stack.login('leader');
     await page.waitForURL(/\/evaluation$/);
-    expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '机构考核', '预警']);
+    expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '机构考核', '预警', '规则质量']);
     await page.locator(`[data-testid="county-summary"] [data-county-link="${COUNTY}"]`).waitFor({ timeout: 15_000 });
     await page.locator('[data-testid="scores"]').waitFor({ timeout: 15_000 });
     await shot(page, 'office-evaluation.png');

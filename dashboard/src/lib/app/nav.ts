@@ -6,6 +6,15 @@
 export const ROLES = ['wall_viewer', 'auditor', 'leader', 'registry_admin', 'rule_admin', 'system_admin'] as const;
 export type Role = (typeof ROLES)[number];
 
+export const ROLE_NAMES_EN: Readonly<Record<Role, string>> = {
+  wall_viewer: 'Wall viewer',
+  auditor: 'Auditor',
+  leader: 'Leader',
+  registry_admin: 'Registry admin',
+  rule_admin: 'Rule admin',
+  system_admin: 'System admin',
+};
+
 export const ROLE_NAMES: Readonly<Record<Role, string>> = {
   wall_viewer: '大屏查看',
   auditor: '核查人员',
@@ -38,21 +47,33 @@ export const SCREENS: readonly { prefix: string; roles: readonly Role[] | 'any' 
   { prefix: '/institutions', roles: EVALUATION_READERS },
   { prefix: '/registry', roles: ['registry_admin', 'system_admin'] },
   { prefix: '/rules', roles: ['rule_admin', 'system_admin', 'leader'] },
+  { prefix: '/quality', roles: ['rule_admin', 'leader', 'system_admin'] },
+  { prefix: '/dead-letters', roles: ['rule_admin', 'system_admin'] },
+  { prefix: '/collectors', roles: ['system_admin'] },
+  { prefix: '/users', roles: ['system_admin'] },
+  { prefix: '/audit', roles: ['system_admin'] },
 ];
 
 export interface NavItem {
   href: string;
   label: string;
+  /** English label. */
+  en: string;
   key: string;
 }
 
 const NAV: readonly (NavItem & { roles: readonly Role[] | 'any' })[] = [
-  { key: 'wall', href: '/wall', label: '指挥大屏', roles: 'any' },
-  { key: 'workbench', href: '/workbench', label: '我的待办', roles: ['auditor'] },
-  { key: 'evaluation', href: '/evaluation', label: '机构考核', roles: ['leader', 'system_admin'] },
-  { key: 'warnings', href: '/warnings', label: '预警', roles: ['auditor', 'leader', 'system_admin'] },
-  { key: 'registry', href: '/registry', label: '备案管理', roles: ['registry_admin', 'system_admin'] },
-  { key: 'rules', href: '/rules', label: '规则发布', roles: ['rule_admin', 'system_admin'] },
+  { key: 'wall', href: '/wall', label: '指挥大屏', en: 'Wall', roles: 'any' },
+  { key: 'workbench', href: '/workbench', label: '我的待办', en: 'My queue', roles: ['auditor'] },
+  { key: 'evaluation', href: '/evaluation', label: '机构考核', en: 'Evaluation', roles: ['leader', 'system_admin'] },
+  { key: 'warnings', href: '/warnings', label: '预警', en: 'Warnings', roles: ['auditor', 'leader', 'system_admin'] },
+  { key: 'registry', href: '/registry', label: '备案管理', en: 'Registry', roles: ['registry_admin', 'system_admin'] },
+  { key: 'rules', href: '/rules', label: '规则发布', en: 'Rule releases', roles: ['rule_admin', 'system_admin'] },
+  { key: 'quality', href: '/quality', label: '规则质量', en: 'Rule quality', roles: ['rule_admin', 'leader', 'system_admin'] },
+  { key: 'dead-letters', href: '/dead-letters', label: '死信记录', en: 'Dead letters', roles: ['rule_admin', 'system_admin'] },
+  { key: 'collectors', href: '/collectors', label: '采集终端', en: 'Collectors', roles: ['system_admin'] },
+  { key: 'users', href: '/users', label: '用户与角色', en: 'Users', roles: ['system_admin'] },
+  { key: 'audit', href: '/audit', label: '审计日志', en: 'Audit log', roles: ['system_admin'] },
 ];
 
 export function hasAnyRole(roles: readonly Role[], allowed: readonly Role[] | 'any'): boolean {
@@ -60,7 +81,7 @@ export function hasAnyRole(roles: readonly Role[], allowed: readonly Role[] | 'a
 }
 
 export function navFor(roles: readonly Role[]): NavItem[] {
-  return NAV.filter((n) => hasAnyRole(roles, n.roles)).map(({ key, href, label }) => ({ key, href, label }));
+  return NAV.filter((n) => hasAnyRole(roles, n.roles)).map(({ key, href, label, en }) => ({ key, href, label, en }));
 }
 
 /** May a user with `roles` open `path`? Unknown paths are open to any logged-in user. */

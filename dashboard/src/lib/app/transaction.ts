@@ -1,5 +1,7 @@
 /** The transaction behind a warning as labelled rows (Chinese field names, times in CST). */
+import { COUNTIES } from '$lib/domain';
 import { cstTime } from './format';
+import { channelLabel, kindLabel, outcomeLabel, sourceLabel, type Lookups } from './labels';
 
 const FIELDS: readonly [key: string, label: string, kind?: 'time' | 'json'][] = [
   ['id', '业务记录编号'],
@@ -9,8 +11,8 @@ const FIELDS: readonly [key: string, label: string, kind?: 'time' | 'json'][] = 
   ['ywlx', '业务类型'],
   ['ywyy', '业务原因'],
   ['channel', '办理渠道'],
-  ['institution_id', '机构编号'],
-  ['county', '区县代码'],
+  ['institution_id', '办理机构'],
+  ['county', '区县'],
   ['counter', '窗口/线道'],
   ['staff_id', '经办人员'],
   ['device_id', '设备'],
@@ -27,22 +29,12 @@ const FIELDS: readonly [key: string, label: string, kind?: 'time' | 'json'][] = 
   ['completed_at', '办结时间', 'time'],
   ['captured_at', '采集时间', 'time'],
   ['outcome', '办理结果'],
-  ['measurements', '检测数据', 'json'],
-  ['evidence', '证据引用', 'json'],
   ['source', '来源系统'],
   ['collector_id', '采集终端'],
-  ['batch_id', '批次'],
   ['seq', '采集序号'],
-  ['rule_set', '规则版本'],
 ];
 
 /** Code tables (domain.md §4) for the fields shown as codes; unknown codes show as they are. */
-const KIND: Record<string, string> = {
-  vehicle: '机动车业务', licence: '驾驶证业务', check: '机动车查验', inspection: '安全技术检验', exam: '驾驶人考试',
-  violation: '违法处理', medical: '驾驶人体检', queue: '排队叫号', online: '互联网业务',
-};
-const OUTCOME: Record<string, string> = { done: '已办结', refused: '退办/退回', pending: '办理中', pass: '通过', fail: '不通过' };
-const CHANNEL: Record<string, string> = { counter: '窗口', self_service: '自助终端', online: '互联网', agent: '代办' };
 const HPZL: Record<string, string> = {
   '01': '大型汽车', '02': '小型汽车', '07': '普通摩托车', '08': '轻便摩托车', '13': '低速车', '14': '拖拉机', '15': '挂车',
   '16': '教练汽车', '22': '临时行驶车', '23': '警用汽车', '51': '大型新能源汽车', '52': '小型新能源汽车', '99': '其他',
@@ -57,9 +49,16 @@ const YWLX_LICENCE: Record<string, string> = {
   S: '延期换证', L: '信息变更', H: '档案更正', I: '扣证还证',
 };
 
-function coded(key: string, v: string, tx: Record<string, unknown>): string {
+function coded(key: string, v: string, tx: Record<string, unknown>, look?: Lookups): string {
+  if (key === 'kind') return kindLabel(v);
+  if (key === 'outcome') return outcomeLabel(v);
+  if (key === 'channel') return channelLabel(v);
+  if (key === 'source') return sourceLabel(v);
+  if (key === 'county') return COUNTIES.find((c) => c.adcode === v)?.name ?? v;
+  if (key === 'staff_id' && look) return look.staffName(v);
+  if (key === 'institution_id' && look) return look.institutionName(v);
   const table =
-    key === 'kind' ? KIND : key === 'outcome' ? OUTCOME : key === 'channel' ? CHANNEL : key === 'hpzl' ? HPZL
+    key === 'hpzl' ? HPZL
     : key === 'ywlx' ? (tx.kind === 'licence' ? YWLX_LICENCE : ['vehicle', 'check', 'inspection'].includes(String(tx.kind)) ? YWLX_VEHICLE : undefined)
     : undefined;
   const label = table?.[v];
@@ -85,21 +84,10 @@ function show(v: unknown, kind?: 'time' | 'json'): string {
   return String(v);
 }
 
-export function transactionRows(tx: Record<string, unknown> | null | undefined): { key: string; label: string; value: string }[] {
+export function transactionRows(tx: Record<string, unknown> | null | undefined, look?: Lookups): { key: string; label: string; value: string }[] {
   if (!tx) return [];
   return FIELDS.map(([key, label, kind]) => {
     const value = show(tx[key], kind);
-    return { key, label, value: value && !kind ? coded(key, value, tx) : value };
+    return { key, label, value: value && !kind ? coded(key, value, tx, look) : value };
   }).filter((r) => r.value !== '');
-}
-
-/** The rule's recorded values (`values_json`) as rows. */
-export function valueRows(json: string): { key: string; value: string }[] {
-  try {
-    const v = JSON.parse(json) as unknown;
-    if (!v || typeof v !== 'object') return [];
-    return Object.entries(v as Record<string, unknown>).map(([key, value]) => ({ key, value: typeof value === 'object' ? JSON.stringify(value) : String(value) }));
-  } catch {
-    return [];
-  }
 }

@@ -98,6 +98,10 @@ export interface ScoreRow {
   grade_label: string;
   veto: boolean;
   veto_rules: string[];
+  /** Rule names of veto_rules (hub ≥ this version). */
+  veto_rule_names?: string[];
+  /** False for a month without business: not graded, not ranked (shown as 无业务). */
+  graded?: boolean;
   rank: number;
   rank_of: number;
 }

@@ -5,9 +5,10 @@
  * what to offer.
  */
 import type { Me, Role } from './nav';
+import { L } from './lang';
 
 // The workflow vocabulary comes from the hub's wire contract (a pure module, no zod).
-import { STATE_LABELS, type Conclusion, type DisposalAction, type WarningStateName } from '@jianguan/hub/protocol/workflow';
+import { CONCLUSION_LABELS as CONCLUSION_LABELS_ZH, EVENT_LABELS as EVENT_LABELS_ZH, STATE_LABELS, type Conclusion, type DisposalAction, type WarningStateName } from '@jianguan/hub/protocol/workflow';
 export {
   CONCLUSION_LABELS,
   DISPOSAL_LABELS,
@@ -129,8 +130,8 @@ export function countdown(dueAt: number | null | undefined, now: number): { text
   const d = Math.floor(mins / 1440);
   const h = Math.floor((mins % 1440) / 60);
   const m = mins % 60;
-  const span = d > 0 ? `${d}天${h}小时` : h > 0 ? `${h}小时${String(m).padStart(2, '0')}分` : `${m}分钟`;
-  return diff >= 0 ? { text: `剩余 ${span}`, overdue: false } : { text: `超期 ${span}`, overdue: true };
+  const span = d > 0 ? L(`${d}天${h}小时`, `${d} d ${h} h`) : h > 0 ? L(`${h}小时${String(m).padStart(2, '0')}分`, `${h} h ${String(m).padStart(2, '0')} min`) : L(`${m}分钟`, `${m} min`);
+  return diff >= 0 ? { text: L(`剩余 ${span}`, `${span} left`), overdue: false } : { text: L(`超期 ${span}`, `overdue ${span}`), overdue: true };
 }
 
 /** The deadline that matters now for a warning in `state`. */
@@ -165,3 +166,24 @@ export const BULK_ACTIONS: readonly { type: 'acknowledge' | 'start_verification'
   { type: 'acknowledge', label: '批量签收', from: 'assigned' },
   { type: 'start_verification', label: '批量开始核查', from: 'acknowledged' },
 ];
+
+// ---- English for the workflow vocabulary (the Chinese comes from the hub's wire contract) ----
+
+const STATE_EN: Readonly<Record<string, string>> = {
+  raised: 'Unassigned', assigned: 'Assigned', acknowledged: 'Acknowledged', verifying: 'Verifying', concluded: 'Concluded',
+  disposed: 'Disposed', reviewed: 'Reviewed', closed: 'Closed',
+};
+const EVENT_EN: Readonly<Record<string, string>> = {
+  assigned: 'Assigned', acknowledged: 'Acknowledged', verification_started: 'Verification started', concluded: 'Concluded', disposed: 'Disposed',
+  reviewed: 'Review approved', review_rejected: 'Sent back', closed: 'Closed', reopened: 'Reopened', commented: 'Comment', evidence_attached: 'Evidence attached',
+  escalated: 'Escalated (overdue)',
+};
+const CONCLUSION_EN: Readonly<Record<string, string>> = { confirmed: 'Confirmed (abnormal)', false_alarm: 'Normal (false alarm)' };
+const SEVERITY_EN: Readonly<Record<string, string>> = { high: 'High', medium: 'Medium', low: 'Low' };
+const BULK_EN: Readonly<Record<string, string>> = { acknowledge: 'Acknowledge selected', start_verification: 'Start verifying selected' };
+
+export const stateText = (s: string, zh?: string) => L(zh || (STATE_LABELS as Record<string, string>)[s] || s, STATE_EN[s] ?? s);
+export const eventText = (t: string, zh?: string) => L(zh || (EVENT_LABELS_ZH as Record<string, string>)[t] || t, EVENT_EN[t] ?? t);
+export const conclusionText = (c: string) => (c ? L((CONCLUSION_LABELS_ZH as Record<string, string>)[c] ?? c, CONCLUSION_EN[c] ?? c) : '');
+export const severityText = (s: string) => L((SEVERITY_LABELS as Record<string, string>)[s] ?? s, SEVERITY_EN[s] ?? s);
+export const bulkText = (type: string, zh: string) => L(zh, BULK_EN[type] ?? type);
