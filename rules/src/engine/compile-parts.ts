@@ -21,6 +21,16 @@ export interface Finding {
 
 export type Run = (txn: Transaction, ctx: EvaluationContext) => Finding | null | Promise<Finding | null>;
 
+/** True for a promise (or any thenable) — the Redis states; the memory states answer in place. */
+export function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** `f(v)` now when `v` is a value, after it resolves when it is a promise. */
+export function andThen<T, R>(v: T | Promise<T>, f: (x: T) => R | Promise<R>): R | Promise<R> {
+  return isThenable(v) ? (v as Promise<T>).then(f) : f(v as T);
+}
+
 export interface Evaluator {
   meta: RuleMeta;
   run: Run;

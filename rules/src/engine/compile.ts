@@ -33,9 +33,9 @@
  *   - The engine trusts its input: the hub validates transactions with TransactionSchema first.
  *   - Errors from ctx.state (Redis down) propagate; retrying the whole evaluation is safe.
  */
-import type { Transaction } from '../model/transaction.js';
+import { TransactionKind, type Transaction } from '../model/transaction.js';
 import { DEFAULT_PACK, PACK_VERSION } from '../pack/index.js';
-import { DAY_MS, compileExplain, type Evaluator, type Run } from './compile-parts.js';
+import { DAY_MS, compileExplain, isThenable, type Evaluator, type Finding, type Run } from './compile-parts.js';
 import { PARAM_SCHEMAS, RuleDefinitionSchema, paramIssues, type RuleDefinition, type RuleParamOverrides } from './definition.js';
 import { RuleConfigError } from './errors.js';
 import { canonicalJson, fnv1a64 } from './hash.js';
@@ -187,6 +187,21 @@ function applyParams(def: RuleDefinition, override: unknown): RuleDefinition {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The kinds of business a rule can apply to, read from its `when` filters: a top-level
+ * `kind in [...]` narrows it, `kind not_in [...]` removes kinds; anything else leaves all kinds.
+ * Only a pre-selection: the rule's own filters still run on every record it is given.
+ */
+function kindsOf(def: RuleDefinition): ReadonlySet<string> {
+  let kinds = new Set<string>(TransactionKind.options);
+  for (const p of def.when) {
+    if (p.field !== 'kind') continue;
+    if (p.op === 'in') kinds = new Set([...kinds].filter((k) => p.values.includes(k)));
+    else if (p.op === 'not_in') kinds = new Set([...kinds].filter((k) => !p.values.includes(k)));
+  }
+  return kinds;
+}
+
 function compileRun(def: Exclude<RuleDefinition, { kind: 'peer_deviation' }>): Run {
   switch (def.kind) {
     case 'calendar':
@@ -255,17 +270,49 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
     else evaluators.push({ meta, run: compileRun(def), explain });
   });
   const blocking = evaluators.filter((e) => e.meta.action === 'hold');
+  // Most rules apply to one or two kinds of business (their `when` starts with `kind in …`), so
+  // each transaction only visits the evaluators that can apply to its kind: the list per kind is
+  // computed once, in rule order.
+  const byKind = (list: readonly Evaluator[], defs: ReadonlyMap<Evaluator, RuleDefinition>) => {
+    const lists = new Map<string, Evaluator[]>();
+    for (const kind of TransactionKind.options) lists.set(kind, list.filter((e) => kindsOf(defs.get(e)!).has(kind)));
+    return (kind: string): readonly Evaluator[] => lists.get(kind) ?? list;
+  };
+  const defOf = new Map<Evaluator, RuleDefinition>();
+  effective.forEach((def) => {
+    const e = evaluators.find((x) => x.meta.id === def.id);
+    if (e) defOf.set(e, def);
+  });
+  const allFor = byKind(evaluators, defOf);
+  const blockingFor = byKind(blocking, defOf);
 
-  const runAll = async (list: readonly Evaluator[], txn: Transaction, ctx: EvaluationContext): Promise<RuleHit[]> => {
-    // Started together (stateful rules use different keys, so Redis round-trips overlap);
-    // Promise.all keeps the results in rule order.
-    const findings = await Promise.all(list.map((e) => e.run(txn, ctx)));
+  const collect = (list: readonly Evaluator[], findings: readonly (Finding | null)[], txn: Transaction, ctx: EvaluationContext): RuleHit[] => {
     const hits: RuleHit[] = [];
-    findings.forEach((f, i) => {
+    for (let i = 0; i < findings.length; i++) {
+      const f = findings[i];
       const e = list[i];
       if (f && e) hits.push({ rule: e.meta, explanation: e.explain(f.reason, f.values, txn, ctx.calendar), values: f.values });
-    });
+    }
     return hits;
+  };
+
+  const runAll = (list: readonly Evaluator[], txn: Transaction, ctx: EvaluationContext): Promise<RuleHit[]> => {
+    // Every rule is started before any is awaited (stateful rules use different keys, so Redis
+    // round-trips overlap); results stay in rule order. Over the memory states nothing is a
+    // promise, and the whole evaluation runs without allocating one per rule.
+    try {
+      const results: (Finding | null | Promise<Finding | null>)[] = new Array(list.length);
+      let pending = false;
+      for (let i = 0; i < list.length; i++) {
+        const r = list[i]!.run(txn, ctx);
+        if (!pending && isThenable(r)) pending = true;
+        results[i] = r;
+      }
+      if (pending) return Promise.all(results).then((f) => collect(list, f, txn, ctx));
+      return Promise.resolve(collect(list, results as (Finding | null)[], txn, ctx));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   };
 
   return Object.freeze({
@@ -273,7 +320,7 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
     rules: Object.freeze(metas),
     definitions: Object.freeze(effective),
     peerRules: Object.freeze(peerRules),
-    evaluate: (txn: Transaction, ctx: EvaluationContext) => runAll(evaluators, txn, ctx),
-    evaluateBlocking: (txn: Transaction, ctx: EvaluationContext) => runAll(blocking, txn, ctx),
+    evaluate: (txn: Transaction, ctx: EvaluationContext) => runAll(allFor(txn.kind), txn, ctx),
+    evaluateBlocking: (txn: Transaction, ctx: EvaluationContext) => runAll(blockingFor(txn.kind), txn, ctx),
   });
 }

@@ -18,7 +18,10 @@ interface Claim {
   answer: FingerprintMatch;
 }
 
+/** Synchronous: answers in place (the contract allows a promise; this never needs one). */
 export interface MemoryFingerprintState extends FingerprintState {
+  claim(key: string, fingerprint: string, owner: string, id: string, at: number, windowMs: number, retainMs: number): FingerprintMatch;
+  claimMany(key: string, fingerprints: readonly string[], owner: string, id: string, at: number, windowMs: number, retainMs: number): FingerprintMatch[];
   /** Number of (key, fingerprint) pairs held. */
   readonly size: number;
   clear(): void;
@@ -33,7 +36,7 @@ export function createMemoryFingerprintState(): MemoryFingerprintState {
       return prints.size;
     },
     clear: () => prints.clear(),
-    async claim(key, fingerprint, owner, id, at, windowMs, retainMs) {
+    claim(key, fingerprint, owner, id, at, windowMs, retainMs) {
       if (!Number.isFinite(at)) throw new RangeError(`claim: at must be a finite epoch ms, got ${at}`);
       if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new RangeError(`claim: windowMs must be > 0, got ${windowMs}`);
       if (!(Number.isFinite(retainMs) && retainMs > 0)) throw new RangeError(`claim: retainMs must be > 0, got ${retainMs}`);
@@ -60,9 +63,9 @@ export function createMemoryFingerprintState(): MemoryFingerprintState {
       for (const [cid, c] of p.claims) if (c.at <= horizon) p.claims.delete(cid);
       return copy(answer);
     },
-    async claimMany(key, fingerprints, owner, id, at, windowMs, retainMs) {
+    claimMany(key, fingerprints, owner, id, at, windowMs, retainMs) {
       const answers: FingerprintMatch[] = [];
-      for (const f of fingerprints) answers.push(await state.claim(key, f, owner, id, at, windowMs, retainMs));
+      for (const f of fingerprints) answers.push(state.claim(key, f, owner, id, at, windowMs, retainMs));
       return answers;
     },
   };

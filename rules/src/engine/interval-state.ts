@@ -19,7 +19,9 @@ interface Entry {
   answer: IntervalConflict;
 }
 
+/** Synchronous: answers in place (the contract allows a promise; this never needs one). */
 export interface MemoryIntervalState extends IntervalState {
+  overlap(key: string, id: string, member: string, start: number, end: number, retainMs: number): IntervalConflict;
   readonly keyCount: number;
   /** Number of intervals held under `key`. */
   size(key: string): number;
@@ -36,7 +38,7 @@ export function createMemoryIntervalState(): MemoryIntervalState {
     },
     size: (key) => keys.get(key)?.entries.size ?? 0,
     clear: () => keys.clear(),
-    async overlap(key, id, member, start, end, retainMs) {
+    overlap(key, id, member, start, end, retainMs) {
       if (!Number.isFinite(start) || !Number.isFinite(end) || end < start) {
         throw new RangeError(`overlap: need finite start <= end, got [${start}, ${end})`);
       }

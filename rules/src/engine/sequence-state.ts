@@ -8,7 +8,10 @@
  */
 import type { SequenceMatch, SequenceState } from './types.js';
 
+/** Synchronous: answers in place (the contract allows a promise; this never needs one). */
 export interface MemorySequenceState extends SequenceState {
+  record(key: string, event: string, id: string, at: number, retainMs: number): void;
+  latest(key: string, event: string, id: string, at: number, windowMs: number, retainMs: number): SequenceMatch | null;
   /** Number of (key, event) pairs held. */
   readonly size: number;
   clear(): void;
@@ -48,13 +51,13 @@ export function createMemorySequenceState(): MemorySequenceState {
       return slots.size;
     },
     clear: () => slots.clear(),
-    async record(key, event, id, at, retainMs) {
+    record(key, event, id, at, retainMs) {
       check(at, retainMs);
       const s = slotOf(key, event, at);
       if (!s.records.has(id)) s.records.set(id, at);
       prune(s, at, retainMs);
     },
-    async latest(key, event, id, at, windowMs, retainMs) {
+    latest(key, event, id, at, windowMs, retainMs) {
       check(at, retainMs, windowMs);
       const s = slotOf(key, event, at);
       const known = s.answers.get(id);

@@ -12,8 +12,14 @@ import type { WorkCalendar } from './calendar.js';
  * Recording the same (key, member) again never increases the count (re-delivered batches are
  * harmless); a member's time is the latest time it was observed.
  */
+/**
+ * A value now or later. The memory states answer synchronously, so an evaluation over them
+ * allocates no promise per rule; the hub's Redis states answer with promises.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
 export interface WindowState {
-  observe(key: string, member: string, at: number, windowMs: number): Promise<number>;
+  observe(key: string, member: string, at: number, windowMs: number): MaybePromise<number>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -64,7 +70,7 @@ export interface IntervalConflict {
  * after its start (hub/src/jobs/rule-state.ts).
  */
 export interface IntervalState {
-  overlap(key: string, id: string, member: string, start: number, end: number, retainMs: number): Promise<IntervalConflict>;
+  overlap(key: string, id: string, member: string, start: number, end: number, retainMs: number): MaybePromise<IntervalConflict>;
 }
 
 /** What FingerprintState.claim() answers. */
@@ -95,14 +101,14 @@ export interface FingerprintMatch {
  * PEXPIRE both retainMs.
  */
 export interface FingerprintState {
-  claim(key: string, fingerprint: string, owner: string, id: string, at: number, windowMs: number, retainMs: number): Promise<FingerprintMatch>;
+  claim(key: string, fingerprint: string, owner: string, id: string, at: number, windowMs: number, retainMs: number): MaybePromise<FingerprintMatch>;
   /**
    * Optional: claim() of each fingerprint in turn, in one call — a record with several photos
    * costs one Redis script instead of one per photo (all of a key's fingerprints share its
    * hash tag, so the script stays atomic over all of them). The answers are, in the order
    * given, exactly what claim() would have answered for each fingerprint in that order.
    */
-  claimMany?(key: string, fingerprints: readonly string[], owner: string, id: string, at: number, windowMs: number, retainMs: number): Promise<FingerprintMatch[]>;
+  claimMany?(key: string, fingerprints: readonly string[], owner: string, id: string, at: number, windowMs: number, retainMs: number): MaybePromise<FingerprintMatch[]>;
 }
 
 /** A recorded sequence event. */
@@ -130,8 +136,8 @@ export interface SequenceMatch {
  * smallest member), HSET sqa; both trim below newest − retainMs and PEXPIRE retainMs.
  */
 export interface SequenceState {
-  record(key: string, event: string, id: string, at: number, retainMs: number): Promise<void>;
-  latest(key: string, event: string, id: string, at: number, windowMs: number, retainMs: number): Promise<SequenceMatch | null>;
+  record(key: string, event: string, id: string, at: number, retainMs: number): MaybePromise<void>;
+  latest(key: string, event: string, id: string, at: number, windowMs: number, retainMs: number): MaybePromise<SequenceMatch | null>;
 }
 
 export interface EvaluationContext {

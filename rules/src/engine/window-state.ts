@@ -20,7 +20,9 @@ export interface MemoryWindowStateOptions {
   retainMs?: number;
 }
 
+/** Synchronous: answers in place (the contract allows a promise; this never needs one). */
 export interface MemoryWindowState extends WindowState {
+  observe(key: string, member: string, at: number, windowMs: number): number;
   /** Number of keys currently held (for tests and memory checks). */
   readonly keyCount: number;
   /** Members currently held under `key` with their latest time (a copy). */
@@ -45,7 +47,7 @@ export function createMemoryWindowState(options: MemoryWindowStateOptions = {}):
     clear() {
       keys.clear();
     },
-    async observe(key, member, at, windowMs) {
+    observe(key, member, at, windowMs) {
       if (!Number.isFinite(at)) throw new RangeError(`observe: at must be a finite epoch ms, got ${at}`);
       if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new RangeError(`observe: windowMs must be > 0, got ${windowMs}`);
 

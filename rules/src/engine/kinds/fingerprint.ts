@@ -4,7 +4,7 @@
  * within the window. Skipped when ctx.fingerprints is absent or no owner/fingerprint exists.
  */
 import type { Transaction } from '../../model/transaction.js';
-import { DAY_MS, compileFilters, compileKey, compileMember, windowOf, type Run } from '../compile-parts.js';
+import { DAY_MS, compileFilters, compileKey, compileMember, isThenable, andThen, windowOf, type Finding, type Run } from '../compile-parts.js';
 import type { FingerprintRuleDefinition } from '../definition.js';
 import { fnv1a64 } from '../hash.js';
 import type { FingerprintMatch } from '../types.js';
@@ -36,7 +36,7 @@ export function compileFingerprint(def: FingerprintRuleDefinition): Run {
           };
         })();
 
-  return async (txn, ctx) => {
+  return (txn, ctx) => {
     const state = ctx.fingerprints;
     if (!state || !applies(txn)) return null;
     const key = keyOf(txn, ctx.calendar);
@@ -46,9 +46,12 @@ export function compileFingerprint(def: FingerprintRuleDefinition): Run {
     if (prints.length === 0) return null;
     // One call for all of the record's fingerprints when the state offers it (one Redis script
     // instead of one per photo); the answers are the same either way.
-    const answers = state.claimMany
-      ? await state.claimMany(key, prints, owner, txn.id, txn.occurredAt, window.ms, retainMs)
-      : await Promise.all(prints.map((f) => state.claim(key, f, owner, txn.id, txn.occurredAt, window.ms, retainMs)));
+    if (state.claimMany) return andThen(state.claimMany(key, prints, owner, txn.id, txn.occurredAt, window.ms, retainMs), (a) => judge(a, prints, owner));
+    const each = prints.map((f) => state.claim(key, f, owner, txn.id, txn.occurredAt, window.ms, retainMs));
+    return each.some(isThenable) ? Promise.all(each).then((a) => judge(a, prints, owner)) : judge(each as FingerprintMatch[], prints, owner);
+  };
+
+  function judge(answers: readonly FingerprintMatch[], prints: readonly string[], owner: string): Finding | null {
     let reused = 0;
     let best: { f: string; m: FingerprintMatch } | undefined;
     let otherOwners = 0;
@@ -74,5 +77,5 @@ export function compileFingerprint(def: FingerprintRuleDefinition): Run {
         ...window.values,
       },
     };
-  };
+  }
 }

@@ -2,7 +2,7 @@
  * overlap: the record's [from, to) against earlier intervals of the same key with another member
  * (IntervalState). Skipped when ctx.intervals is absent, when a time is missing or to < from.
  */
-import { DAY_MS, compileFilters, compileKey, compileMember, type Run } from '../compile-parts.js';
+import { DAY_MS, compileFilters, compileKey, compileMember, andThen, type Run } from '../compile-parts.js';
 import type { OverlapRuleDefinition } from '../definition.js';
 import { fieldGetter } from '../fields.js';
 
@@ -17,7 +17,7 @@ export function compileOverlap(def: OverlapRuleDefinition): Run {
   const to = fieldGetter(def.to);
   const minMs = def.params.minOverlapSeconds * 1000;
   const { minOverlapSeconds } = def.params;
-  return async (txn, ctx) => {
+  return (txn, ctx) => {
     const intervals = ctx.intervals;
     if (!intervals || !applies(txn)) return null;
     const start = from(txn);
@@ -26,7 +26,7 @@ export function compileOverlap(def: OverlapRuleDefinition): Run {
     const key = keyOf(txn, ctx.calendar);
     const member = memberOf(txn);
     if (key === undefined || member === undefined) return null;
-    const c = await intervals.overlap(key, txn.id, member, start, end, INTERVAL_RETAIN_MS);
+    return andThen(intervals.overlap(key, txn.id, member, start, end, INTERVAL_RETAIN_MS), (c) => {
     if (!c.other || c.overlapMs < minMs) return null;
     return {
       reason: 'overlapped',
@@ -40,5 +40,6 @@ export function compileOverlap(def: OverlapRuleDefinition): Run {
         otherEnd: c.other.end,
       },
     };
+    });
   };
 }
