@@ -74,6 +74,24 @@ export const HubConfigSchema = z.object({
   sessionTtlS: z.coerce.number().int().min(60).default(28_800),
   /** JG_EVIDENCE_MAX_BYTES — largest evidence attachment accepted. @defaultValue 10485760 (10 MiB) */
   evidenceMaxBytes: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  /** JG_IMPORT_MAX_BYTES — largest registry import file (CSV or XLSX as uploaded). @defaultValue 20971520 (20 MiB) */
+  importMaxBytes: z.coerce.number().int().min(1024).default(20 * 1024 * 1024),
+  /** JG_IMPORT_MAX_UNZIPPED_BYTES — an XLSX is a zip: the most all its parts may inflate to (zip-bomb guard). @defaultValue 134217728 (128 MiB) */
+  importMaxUnzippedBytes: z.coerce.number().int().min(1024).default(128 * 1024 * 1024),
+  /** JG_IMPORT_MAX_ROWS — data rows (header excluded) in one import. @defaultValue 50000 */
+  importMaxRows: z.coerce.number().int().min(1).max(1_048_575).default(50_000),
+  /** JG_IMPORT_MAX_COLUMNS — columns in one import (the widest registry entity has about 15). @defaultValue 64 */
+  importMaxColumns: z.coerce.number().int().min(1).max(16_384).default(64),
+  /** JG_IMPORT_MAX_CELL_CHARS — characters in one imported cell. @defaultValue 2000 */
+  importMaxCellChars: z.coerce.number().int().min(1).default(2_000),
+  /** JG_EXPORT_MAX_XLSX_CELLS — rows × columns above which an XLSX export is refused (EXPORT_TOO_LARGE); CSV has no such cap. @defaultValue 3000000 */
+  exportMaxXlsxCells: z.coerce.number().int().min(1).default(3_000_000),
+  /** JG_TABLE_JOBS_PER_USER — imports and exports one user may have in flight; more get TOO_MANY_JOBS (429). @defaultValue 2 */
+  tableJobsPerUser: z.coerce.number().int().min(1).default(2),
+  /** JG_TABLE_JOBS_TOTAL — the same cap for the whole hub. @defaultValue 8 */
+  tableJobsTotal: z.coerce.number().int().min(1).default(8),
+  /** JG_TABLE_WORKERS — worker threads that parse and build XLSX/CSV files, started on first use. @defaultValue 1 */
+  tableWorkers: z.coerce.number().int().min(1).max(16).default(1),
   /** JG_WORKFLOW_INTERVAL_MS — how often unassigned warnings are assigned and deadlines checked. @defaultValue 30000 */
   workflowIntervalMs: z.coerce.number().int().min(100).default(30_000),
   /** JG_SLA_HIGH_ACK_MIN — working minutes to acknowledge a high-severity warning. @defaultValue 60 */
@@ -133,6 +151,15 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_WALL_PUBLIC: 'wallPublic',
   JG_SESSION_TTL_S: 'sessionTtlS',
   JG_EVIDENCE_MAX_BYTES: 'evidenceMaxBytes',
+  JG_IMPORT_MAX_BYTES: 'importMaxBytes',
+  JG_IMPORT_MAX_UNZIPPED_BYTES: 'importMaxUnzippedBytes',
+  JG_IMPORT_MAX_ROWS: 'importMaxRows',
+  JG_IMPORT_MAX_COLUMNS: 'importMaxColumns',
+  JG_IMPORT_MAX_CELL_CHARS: 'importMaxCellChars',
+  JG_EXPORT_MAX_XLSX_CELLS: 'exportMaxXlsxCells',
+  JG_TABLE_JOBS_PER_USER: 'tableJobsPerUser',
+  JG_TABLE_JOBS_TOTAL: 'tableJobsTotal',
+  JG_TABLE_WORKERS: 'tableWorkers',
   JG_WORKFLOW_INTERVAL_MS: 'workflowIntervalMs',
   JG_SLA_HIGH_ACK_MIN: 'slaHighAckMinutes',
   JG_SLA_HIGH_VERIFY_MIN: 'slaHighVerifyMinutes',

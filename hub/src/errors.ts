@@ -33,6 +33,13 @@ export const ERRORS = {
   SAME_APPROVER: { status: 403, retryable: false, message: 'A change must be approved by a different administrator' },
   REQUEST_NOT_PENDING: { status: 409, retryable: false, message: 'Request is no longer pending' },
   IMPORT_INVALID: { status: 422, retryable: false, message: 'Import has invalid rows; nothing was imported' },
+  // Table imports and exports (hub/src/exports/): limits that keep one file from exhausting the hub.
+  IMPORT_TOO_LARGE: { status: 413, retryable: false, message: 'Import file is too large' },
+  IMPORT_TOO_MANY_ROWS: { status: 413, retryable: false, message: 'Import has too many rows' },
+  IMPORT_TOO_MANY_COLUMNS: { status: 413, retryable: false, message: 'Import has too many columns' },
+  IMPORT_CELL_TOO_LONG: { status: 413, retryable: false, message: 'Import has a cell that is too long' },
+  EXPORT_TOO_LARGE: { status: 422, retryable: false, message: 'Export is too large for XLSX; narrow the filter or export CSV' },
+  TOO_MANY_JOBS: { status: 429, retryable: true, message: 'Too many imports or exports in progress; retry shortly' },
   // Collector identity, enrolment and the batch chain (hub/src/collectors/).
   BATCH_SIGNATURE_INVALID: { status: 400, retryable: false, message: 'Batch signature or records digest does not verify' },
   BATCH_CHAIN_CONFLICT: { status: 409, retryable: false, message: 'Batch contradicts the chain already accepted from this collector' },

@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { assertCityScope, assertInScope, authorize, scopedCounty, type Principal, type Role } from '../auth/principal.js';
 import type { Registry } from '../registry/registry.js';
-import { cstTime, EXPORT_CONTENT_TYPES, sendTable, type Column } from '../exports/table.js';
+import { cstTime, type Column } from '../exports/table.js';
+import { defineExportRoute } from '../exports/export-route.js';
 import { renderReport } from '../evaluation/report.js';
 import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, ruleNameOf, weightsFor, type Category } from '../evaluation/scoring.js';
 import type { EvaluationService, LedgerRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
@@ -91,19 +92,16 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     { header: '同类排名', value: (r) => (r.graded ? `${r.rank}/${r.rank_of}` : '') },
   ];
 
-  for (const format of ['csv', 'xlsx'] as const) {
-    defineRoute(app, {
-      method: 'GET',
-      url: `/api/v1/evaluation/scores.${format}`,
-      tags: ['考核', '导出'],
-      summary: `导出月度得分（${format.toUpperCase()}）`,
-      auth: EVALUATION_READERS,
-      scope: 'list',
-      produces: [EXPORT_CONTENT_TYPES[format]],
-      query: ScoresQuery,
-      handler: async (req, reply) => sendTable(reply, format, `机构考核得分_${req.query.month}`, scoreColumns, await scoresOf(authorize(req, EVALUATION_READERS), req.query)),
-    });
-  }
+  defineExportRoute(app, {
+    url: '/api/v1/evaluation/scores',
+    tags: ['考核', '导出'],
+    summary: (format) => `导出月度得分（${format.toUpperCase()}）`,
+    auth: EVALUATION_READERS,
+    scope: 'list',
+    query: ScoresQuery,
+    columns: scoreColumns,
+    load: async (req) => ({ name: `机构考核得分_${req.query.month}`, rows: await scoresOf(authorize(req, EVALUATION_READERS), req.query) }),
+  });
 
   defineRoute(app, {
     method: 'GET',
@@ -185,25 +183,21 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     { header: '原因', value: (l) => l.reason, width: 24 },
   ];
 
-  for (const format of ['csv', 'xlsx'] as const) {
-    defineRoute(app, {
-      method: 'GET',
-      url: `/api/v1/evaluation/institutions/:id/deductions.${format}`,
-      tags: ['考核', '导出'],
-      summary: `导出扣分明细（${format.toUpperCase()}）`,
-      auth: EVALUATION_READERS,
-      scope: 'institution',
-      produces: [EXPORT_CONTENT_TYPES[format]],
-      params: InstitutionParams,
-      query: MonthQuery,
-      handler: async (req, reply) => {
-        const p = authorize(req, EVALUATION_READERS);
-        const inst = institutionInScope(p, req.params.id);
-        const { items } = await explained(req.params.id, req.query.month);
-        return sendTable(reply, format, `扣分明细_${inst.name}_${req.query.month}`, ledgerColumns, items);
-      },
-    });
-  }
+  defineExportRoute(app, {
+    url: '/api/v1/evaluation/institutions/:id/deductions',
+    tags: ['考核', '导出'],
+    summary: (format) => `导出扣分明细（${format.toUpperCase()}）`,
+    auth: EVALUATION_READERS,
+    scope: 'institution',
+    params: InstitutionParams,
+    query: MonthQuery,
+    columns: ledgerColumns,
+    load: async (req) => {
+      const inst = institutionInScope(authorize(req, EVALUATION_READERS), req.params.id);
+      const { items: rows } = await explained(req.params.id, req.query.month);
+      return { name: `扣分明细_${inst.name}_${req.query.month}`, rows };
+    },
+  });
 
   // Peers are the institutions of the same type the reader may see: a county-scoped reader gets
   // a county mean, so no figure is built from institutions outside their scope.
@@ -239,23 +233,20 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     { header: '同类均值', value: (r) => r.peerMean ?? '' },
   ];
 
-  for (const format of ['csv', 'xlsx'] as const) {
-    defineRoute(app, {
-      method: 'GET',
-      url: `/api/v1/evaluation/institutions/:id/volumes.${format}`,
-      tags: ['考核', '导出'],
-      summary: `导出业务量（按业务类型，${format.toUpperCase()}）`,
-      auth: EVALUATION_READERS,
-      scope: 'institution',
-      produces: [EXPORT_CONTENT_TYPES[format]],
-      params: InstitutionParams,
-      query: MonthQuery,
-      handler: async (req, reply) => {
-        const { inst, volumes } = await volumesOf(authorize(req, EVALUATION_READERS), req.params.id, req.query.month);
-        return sendTable(reply, format, `业务量_${inst.name}_${volumes.month}`, volumeColumns, volumes.items.map((r) => ({ ...r, month: volumes.month })));
-      },
-    });
-  }
+  defineExportRoute(app, {
+    url: '/api/v1/evaluation/institutions/:id/volumes',
+    tags: ['考核', '导出'],
+    summary: (format) => `导出业务量（按业务类型，${format.toUpperCase()}）`,
+    auth: EVALUATION_READERS,
+    scope: 'institution',
+    params: InstitutionParams,
+    query: MonthQuery,
+    columns: volumeColumns,
+    load: async (req) => {
+      const { inst, volumes } = await volumesOf(authorize(req, EVALUATION_READERS), req.params.id, req.query.month);
+      return { name: `业务量_${inst.name}_${volumes.month}`, rows: volumes.items.map((r) => ({ ...r, month: volumes.month })) };
+    },
+  });
 
   defineRoute(app, {
     method: 'GET',
@@ -354,17 +345,14 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     { header: '待核查', value: (r) => r.pending },
     { header: '准确率', value: (r) => (r.precision === null ? '' : `${(r.precision * 100).toFixed(1)}%`) },
   ];
-  for (const format of ['csv', 'xlsx'] as const) {
-    defineRoute(app, {
-      method: 'GET',
-      url: `/api/v1/rules/quality.${format}`,
-      tags: ['规则', '导出'],
-      summary: `导出规则质量（${format.toUpperCase()}）`,
-      auth: RULE_QUALITY_READERS,
-      scope: 'list',
-      produces: [EXPORT_CONTENT_TYPES[format]],
-      query: QualityQuery,
-      handler: async (req, reply) => sendTable(reply, format, '规则质量', qualityColumns, await quality(authorize(req, RULE_QUALITY_READERS), req.query)),
-    });
-  }
+  defineExportRoute(app, {
+    url: '/api/v1/rules/quality',
+    tags: ['规则', '导出'],
+    summary: (format) => `导出规则质量（${format.toUpperCase()}）`,
+    auth: RULE_QUALITY_READERS,
+    scope: 'list',
+    query: QualityQuery,
+    columns: qualityColumns,
+    load: async (req) => ({ name: '规则质量', rows: await quality(authorize(req, RULE_QUALITY_READERS), req.query) }),
+  });
 }

@@ -18,6 +18,7 @@ import { NAMESPACE_WALL, type WallClientToServer, type WallServerToClient } from
 import { RegistryChanges } from '../registry/changes.js';
 import type { Registry } from '../registry/registry.js';
 import { registerRegistryRoutes } from './registry.js';
+import { installTableJobs } from '../exports/table-jobs.js';
 import fs from 'node:fs';
 import { HubError, errorMessage } from '../errors.js';
 import { DEFAULT_EVALUATION, EvaluationOverrides, withOverrides, type EvaluationConfig } from '../evaluation/scoring.js';
@@ -142,6 +143,8 @@ export async function createSupervision(deps: SupervisionDeps): Promise<Supervis
 }
 
 export function registerSupervisionRoutes(app: FastifyInstance, s: Supervision, deps: SupervisionDeps): void {
+  // Before any route that imports or exports a table: they share its limits and job gate.
+  installTableJobs(app, deps.config);
   registerAuthRoutes(app, { store: deps.store, sessions: s.sessions });
   registerWarningRoutes(app, { store: deps.store, registry: deps.registry, workflow: s.workflow, evidenceMaxBytes: deps.config.evidenceMaxBytes });
   registerRegistryRoutes(app, { registry: deps.registry, changes: s.changes });

@@ -12,7 +12,8 @@ import { resolveError } from '../http-edges.js';
 import { assertInScope, authorize, scopedCounty, type Role } from '../auth/principal.js';
 import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
-import { cstTime, EXPORT_CONTENT_TYPES, sendTable, type Column } from '../exports/table.js';
+import { cstTime, type Column } from '../exports/table.js';
+import { defineExportRoute } from '../exports/export-route.js';
 import {
   applyEvent,
   CONCLUSION_LABELS,
@@ -176,22 +177,16 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
     },
   });
 
-  for (const format of ['csv', 'xlsx'] as const) {
-    defineRoute(app, {
-      method: 'GET',
-      url: `/api/v1/warnings.${format}`,
-      tags: ['预警', '导出'],
-      summary: `导出预警清单（${format.toUpperCase()}，中文表头）`,
-      auth: WARNING_READERS,
-      scope: 'list',
-      produces: [EXPORT_CONTENT_TYPES[format]],
-      query: WarningListQuery.extend({ limit: z.coerce.number().int().min(1).max(100_000).default(10_000) }),
-      handler: async (req, reply) => {
-        const { items } = await listWarningsWithState(store, filterOf(req, req.query));
-        return sendTable(reply, format, '预警清单', warningColumns(registry), items);
-      },
-    });
-  }
+  defineExportRoute(app, {
+    url: '/api/v1/warnings',
+    tags: ['预警', '导出'],
+    summary: (format) => `导出预警清单（${format.toUpperCase()}，中文表头）`,
+    auth: WARNING_READERS,
+    scope: 'list',
+    query: WarningListQuery.extend({ limit: z.coerce.number().int().min(1).max(100_000).default(10_000) }),
+    columns: () => warningColumns(registry),
+    load: async (req) => ({ name: '预警清单', rows: (await listWarningsWithState(store, filterOf(req, req.query))).items }),
+  });
 
   defineRoute(app, {
     method: 'GET',

@@ -13,7 +13,8 @@ import type { Namespace, Server } from 'socket.io';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { defineRoute } from '../api/define.js';
-import { cstTime, EXPORT_CONTENT_TYPES, sendTable, type Column } from '../exports/table.js';
+import { cstTime, type Column } from '../exports/table.js';
+import { defineExportRoute } from '../exports/export-route.js';
 import type { Store } from '../store/store.js';
 import { AuditQuery, AuditWriter, queryAudit, resultOf, type AuditEntry } from './audit.js';
 import { dummyHash, verifyPassword } from './passwords.js';
@@ -309,22 +310,16 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     handler: async (req) => queryAudit(store, req.query),
   });
 
-  for (const format of ['csv', 'xlsx'] as const) {
-    defineRoute(app, {
-      method: 'GET',
-      url: `/api/v1/audit.${format}`,
-      tags: ['审计'],
-      summary: `导出审计日志（${format.toUpperCase()}）`,
-      auth: ['system_admin'],
-      scope: 'none',
-      produces: [EXPORT_CONTENT_TYPES[format]],
-      query: AuditQuery.extend({ limit: z.coerce.number().int().min(1).max(100_000).default(10_000) }),
-      handler: async (req, reply) => {
-        const { items } = await queryAudit(store, req.query);
-        return sendTable(reply, format, '审计日志', AUDIT_COLUMNS, items);
-      },
-    });
-  }
+  defineExportRoute(app, {
+    url: '/api/v1/audit',
+    tags: ['审计'],
+    summary: (format) => `导出审计日志（${format.toUpperCase()}）`,
+    auth: ['system_admin'],
+    scope: 'none',
+    query: AuditQuery.extend({ limit: z.coerce.number().int().min(1).max(100_000).default(10_000) }),
+    columns: AUDIT_COLUMNS,
+    load: async (req) => ({ name: '审计日志', rows: (await queryAudit(store, req.query)).items }),
+  });
 }
 
 export type { FastifyRequest };

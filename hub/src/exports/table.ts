@@ -1,9 +1,11 @@
 /**
  * Tabular exports with Chinese headers: CSV (UTF-8 with BOM, CRLF — Excel opens it correctly)
- * and XLSX (exceljs). One column list drives both, so the two formats never disagree.
+ * and XLSX (built in the table worker, table-jobs.ts). One column list drives both, so the two
+ * formats never disagree. Routes use defineExportRoute (export-route.ts).
  */
-import ExcelJS from 'exceljs';
-import type { FastifyReply } from 'fastify';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { ImportLimits } from './limits.js';
+import { readCsvRows, type XlsxCell, type XlsxColumn } from './table-codec.js';
 
 export interface Column<T> {
   header: string;
@@ -26,28 +28,50 @@ export function csvField(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-export function toCsv<T>(columns: readonly Column<T>[], rows: readonly T[]): string {
+/** Bounds how long the builders below hold the event loop before letting other work run. */
+const SLICE_MS = 10;
+
+/**
+ * Calls `each` for every row, yielding to the event loop whenever a slice of SLICE_MS has been
+ * used, so a 100,000-row export never blocks other requests for long. Linear in rows.
+ */
+export async function forEachSliced<T>(rows: readonly T[], each: (row: T) => void): Promise<void> {
+  let sliceStart = performance.now();
+  for (let i = 0; i < rows.length; i++) {
+    each(rows[i]!);
+    if ((i & 127) === 127 && performance.now() - sliceStart > SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** Excel-friendly CSV: UTF-8 BOM, CRLF line ends, a CRLF after the last row. */
+export async function toCsv<T>(columns: readonly Column<T>[], rows: readonly T[]): Promise<string> {
   const lines = [columns.map((c) => csvField(c.header)).join(',')];
-  for (const r of rows) lines.push(columns.map((c) => csvField(c.value(r))).join(','));
+  await forEachSliced(rows, (r) => lines.push(columns.map((c) => csvField(c.value(r))).join(',')));
   return `\uFEFF${lines.join('\r\n')}\r\n`;
 }
 
-export async function toXlsx<T>(columns: readonly Column<T>[], rows: readonly T[], sheetName: string): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
-  wb.creator = 'Jianguan';
-  wb.created = new Date();
-  const ws = wb.addWorksheet(sheetName.slice(0, 31), { views: [{ state: 'frozen', ySplit: 1 }] });
-  ws.columns = columns.map((c) => ({ header: c.header, width: c.width ?? Math.max(10, c.header.length * 2 + 2) }));
-  ws.getRow(1).font = { bold: true };
-  for (const r of rows) {
-    ws.addRow(
-      columns.map((c) => {
-        const v = c.value(r);
-        return v === null || v === undefined ? '' : v;
-      }),
+/** XLSX header cells and widths of a column list. */
+export function xlsxColumns<T>(columns: readonly Column<T>[]): XlsxColumn[] {
+  return columns.map((c) => ({ header: c.header, width: c.width ?? Math.max(10, c.header.length * 2 + 2) }));
+}
+
+/** Cell values of the rows in chunks (null/undefined → ''), produced in time slices. */
+export async function* xlsxCells<T>(columns: readonly Column<T>[], rows: readonly T[], chunkRows = 2_000): AsyncGenerator<XlsxCell[][]> {
+  for (let i = 0; i < rows.length; i += chunkRows) {
+    const chunk: XlsxCell[][] = [];
+    await forEachSliced(rows.slice(i, i + chunkRows), (r) =>
+      chunk.push(
+        columns.map((c) => {
+          const v = c.value(r);
+          return v === null || v === undefined ? '' : v;
+        }),
+      ),
     );
+    yield chunk;
   }
-  return Buffer.from(await wb.xlsx.writeBuffer());
 }
 
 const CST = 8 * 3_600_000;
@@ -57,81 +81,23 @@ export function cstTime(ms: number | null | undefined): string {
   return new Date(ms + CST).toISOString().replace('T', ' ').slice(0, 19);
 }
 
-/** Sends a table as CSV or XLSX with a Chinese file name. */
-export async function sendTable<T>(reply: FastifyReply, format: ExportFormat, baseName: string, columns: readonly Column<T>[], rows: readonly T[]): Promise<FastifyReply> {
-  const file = `${baseName}.${format}`;
-  const disposition = `attachment; filename="export.${format}"; filename*=UTF-8''${encodeURIComponent(file)}`;
-  if (format === 'csv') {
-    return reply.type('text/csv; charset=utf-8').header('content-disposition', disposition).send(toCsv(columns, rows));
-  }
-  const buf = await toXlsx(columns, rows, baseName);
-  return reply
-    .type(EXPORT_CONTENT_TYPES.xlsx)
-    .header('content-disposition', disposition)
-    .send(buf);
-}
+/** No limits worth the name: for reading the hub's own exports back (reports, tests). */
+const TRUSTED: ImportLimits = { maxBytes: 2 ** 31 - 1, maxUnzippedBytes: 2 ** 31 - 1, maxRows: 1_048_575, maxColumns: 16_384, maxCellChars: 32_767 };
 
-/** Reads the first sheet of an XLSX file as rows of cell text (header row included). */
-export async function readXlsx(buf: Buffer): Promise<string[][]> {
-  const wb = new ExcelJS.Workbook();
-  await wb.xlsx.load(buf as never);
-  const ws = wb.worksheets[0];
-  if (!ws) return [];
-  const out: string[][] = [];
-  ws.eachRow({ includeEmpty: false }, (row) => {
-    const cells: string[] = [];
-    for (let i = 1; i <= ws.columnCount; i++) {
-      const v = row.getCell(i).value;
-      cells.push(cellText(v));
-    }
-    out.push(cells);
-  });
-  return out;
-}
-
-function cellText(v: ExcelJS.CellValue): string {
-  if (v === null || v === undefined) return '';
-  if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'object') {
-    if ('richText' in v) return v.richText.map((t) => t.text).join('');
-    if ('text' in v) return String(v.text);
-    if ('result' in v) return String(v.result ?? '');
-    return '';
-  }
-  return String(v);
-}
-
-/** Parses CSV (RFC 4180, BOM tolerated) into rows of fields. */
+/**
+ * Parses CSV text (BOM tolerated) into rows of fields, in the calling thread. Uploads do not
+ * come here: they go through TableJobs.readTable, in the worker and within the import limits.
+ */
 export function parseCsv(text: string): string[][] {
-  const s = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i]!;
-    if (quoted) {
-      if (ch === '"') {
-        if (s[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && s[i + 1] === '\n') i++;
-      row.push(field);
-      field = '';
-      if (row.some((f) => f !== '') || row.length > 1) rows.push(row);
-      row = [];
-    } else field += ch;
-  }
-  if (field !== '' || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
+  readCsvRows(Buffer.from(text, 'utf8'), TRUSTED, (r) => rows.push(...r));
+  return rows;
+}
+
+/** Reads the first sheet of an XLSX the hub produced, in the calling thread (see parseCsv). */
+export async function readXlsx(buf: Buffer): Promise<string[][]> {
+  const { readXlsxRows } = await import('./table-codec.js');
+  const rows: string[][] = [];
+  await readXlsxRows(buf, TRUSTED, (r) => rows.push(...r));
   return rows;
 }

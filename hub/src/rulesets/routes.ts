@@ -22,7 +22,8 @@ import { assertCityScope, authorize, type Role } from '../auth/principal.js';
 import type { BacktestService } from '../backtest/service.js';
 import type { Backtest, DiffLine } from '../backtest/repo.js';
 import { HubError } from '../errors.js';
-import { cstTime, EXPORT_CONTENT_TYPES, sendTable, type Column } from '../exports/table.js';
+import { cstTime, type Column } from '../exports/table.js';
+import { defineExportRoute } from '../exports/export-route.js';
 import type { PeerDeviationService } from '../peer/service.js';
 import { STATUS_LABELS, type RuleSetHead } from './repo.js';
 import { BACKTEST_STATUS_LABELS, type BacktestView, type RuleSetHeadView } from '../protocol/releases.js';
@@ -236,17 +237,16 @@ export function registerRuleSetRoutes(app: FastifyInstance, deps: RuleSetRouteDe
     },
   });
 
-  defineRoute(app, {
-    method: 'GET',
+  defineExportRoute(app, {
     url: '/api/v1/backtests/:id/export',
+    formatIn: 'query',
     tags: ['规则发布'],
     summary: '导出回测差异（CSV：UTF-8 BOM、中文表头；或 XLSX）',
     auth: READERS,
     scope: 'city',
     params: IdParams,
-    query: z.object({ format: z.enum(['csv', 'xlsx']).default('csv') }),
-    produces: [EXPORT_CONTENT_TYPES.csv, EXPORT_CONTENT_TYPES.xlsx],
-    handler: async (req, reply) => {
+    columns: DIFF_COLUMNS,
+    load: async (req) => {
       assertCityScope(authorize(req, READERS));
       const bt = await backtests.get(req.params.id);
       if (bt.status !== 'done' || !bt.result) throw new HubError('BACKTEST_NOT_READY', `${bt.id} is ${bt.status}`);
@@ -255,7 +255,7 @@ export function registerRuleSetRoutes(app: FastifyInstance, deps: RuleSetRouteDe
         ...bt.result.byRule.map((line) => ({ dimension: '规则', line })),
         ...bt.result.byInstitution.map((line) => ({ dimension: '机构', line })),
       ];
-      return sendTable(reply, req.query.format, `回测差异-${bt.version}`, DIFF_COLUMNS, rows);
+      return { name: `回测差异-${bt.version}`, rows };
     },
   });
 

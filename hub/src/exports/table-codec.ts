@@ -1,0 +1,169 @@
+/**
+ * The CPU-heavy half of table imports and exports: XLSX and CSV parsing, XLSX building. This
+ * module runs inside the table worker thread (table-worker.ts); it has no hub state and returns
+ * rows in chunks so the receiving side never deserialises one huge message.
+ *
+ * Every parser is linear in its input and checks the import limits while it reads, so a file
+ * over a limit fails on the first row, column or cell that breaks it.
+ */
+import { PassThrough } from 'node:stream';
+import { parse as parseCsvSync, CsvError } from 'csv-parse/sync';
+import ExcelJS from 'exceljs';
+import { HubError } from '../errors.js';
+import type { ImportLimits } from './limits.js';
+import { guardXlsx } from './zip-guard.js';
+
+/** Rows per chunk handed back to the caller. */
+export const ROW_CHUNK = 2_000;
+
+export type RowSink = (rows: string[][]) => void;
+
+/** 1-based column number → letters (1 → 'A'). */
+export function columnLetters(n: number): string {
+  let s = '';
+  for (let x = n; x > 0; x = Math.floor((x - 1) / 26)) s = String.fromCharCode(65 + ((x - 1) % 26)) + s;
+  return s;
+}
+
+function cellText(v: ExcelJS.CellValue): string {
+  if (v === null || v === undefined) return '';
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'object') {
+    if ('richText' in v) return v.richText.map((t) => t.text).join('');
+    if ('text' in v) return String(v.text);
+    if ('result' in v) return String(v.result ?? '');
+    return '';
+  }
+  return String(v);
+}
+
+function checkCell(text: string, row: number, col: number, limits: ImportLimits): void {
+  if (text.length > limits.maxCellChars) {
+    throw new HubError('IMPORT_CELL_TOO_LONG', `cell ${columnLetters(col)}${row} (row ${row}, column ${col}) has ${text.length} characters, limit ${limits.maxCellChars}`);
+  }
+}
+
+/**
+ * Reads the first sheet of an XLSX file as rows of cell text (header row included), each row
+ * padded to the sheet's width. Refuses zip bombs and sheets over the limits before loading.
+ */
+export async function readXlsxRows(buf: Buffer, limits: ImportLimits, sink: RowSink): Promise<number> {
+  guardXlsx(buf, limits);
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.load(buf as never);
+  const ws = wb.worksheets[0];
+  if (!ws) return 0;
+  // One pass over the rows for the width, taken once: `ws.columnCount` rescans every row on
+  // each read, which made the old per-cell loop condition quadratic.
+  const width = ws.columnCount;
+  if (width > limits.maxColumns) throw new HubError('IMPORT_TOO_MANY_COLUMNS', `first sheet is ${width} columns wide (column ${columnLetters(width)}), limit ${limits.maxColumns}`);
+  if (ws.actualRowCount > limits.maxRows + 1) throw new HubError('IMPORT_TOO_MANY_ROWS', `first sheet has ${ws.actualRowCount - 1} data rows, limit ${limits.maxRows}`);
+  let chunk: string[][] = [];
+  let total = 0;
+  ws.eachRow({ includeEmpty: false }, (row, rowNumber) => {
+    const cells: string[] = new Array<string>(width);
+    for (let i = 1; i <= width; i++) {
+      const text = cellText(row.getCell(i).value);
+      checkCell(text, rowNumber, i, limits);
+      cells[i - 1] = text;
+    }
+    chunk.push(cells);
+    total++;
+    if (chunk.length >= ROW_CHUNK) {
+      sink(chunk);
+      chunk = [];
+    }
+  });
+  if (chunk.length) sink(chunk);
+  return total;
+}
+
+/**
+ * Parses CSV (RFC 4180, UTF-8, BOM tolerated, CRLF or LF, blank lines skipped) into rows of
+ * fields, within the import limits. Lenient about stray quotes and ragged rows, as registry
+ * files exported from other systems often have both; the row validator reports missing fields.
+ */
+export function readCsvRows(buf: Buffer, limits: ImportLimits, sink: RowSink): number {
+  if (buf.length > limits.maxBytes) throw new HubError('IMPORT_TOO_LARGE', `file is ${buf.length} bytes, limit ${limits.maxBytes}`);
+  let chunk: string[][] = [];
+  let total = 0;
+  let failure: HubError | undefined;
+  try {
+    parseCsvSync(buf, {
+      bom: true,
+      relax_quotes: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      // Mixed line ends, as the old reader accepted; csv-parse would otherwise fix on the first.
+      record_delimiter: ['\r\n', '\n', '\r'],
+      // One record may not buffer more than a row of maximal cells.
+      max_record_size: limits.maxCellChars * limits.maxColumns + limits.maxColumns,
+      on_record: (record: string[], ctx) => {
+        const line = ctx.lines;
+        if (record.length > limits.maxColumns) {
+          failure = new HubError('IMPORT_TOO_MANY_COLUMNS', `line ${line} has ${record.length} columns, limit ${limits.maxColumns}`);
+          throw failure;
+        }
+        record.forEach((text, i) => checkCell(text, line, i + 1, limits));
+        if (++total > limits.maxRows + 1) {
+          failure = new HubError('IMPORT_TOO_MANY_ROWS', `more than ${limits.maxRows} data rows (line ${line}), limit ${limits.maxRows}`);
+          throw failure;
+        }
+        chunk.push(record);
+        if (chunk.length >= ROW_CHUNK) {
+          sink(chunk);
+          chunk = [];
+        }
+        // Records are handed out in chunks above; the parser need not keep them.
+        return null;
+      },
+    });
+  } catch (e) {
+    if (failure) throw failure;
+    if (e instanceof HubError) throw e;
+    if (e instanceof CsvError && e.code === 'CSV_MAX_RECORD_SIZE') {
+      throw new HubError('IMPORT_CELL_TOO_LONG', `a record near line ${(e as unknown as { lines?: number }).lines ?? '?'} exceeds ${limits.maxCellChars} characters per cell`);
+    }
+    throw e;
+  }
+  if (chunk.length) sink(chunk);
+  return total;
+}
+
+export interface XlsxColumn {
+  header: string;
+  width: number;
+}
+
+export type XlsxCell = string | number;
+
+/**
+ * Builds an XLSX with exceljs's streaming writer: rows are serialised as they arrive and the
+ * model is never held in memory, so memory stays flat however many rows are exported.
+ */
+export class XlsxBuilder {
+  private readonly chunks: Buffer[] = [];
+  private readonly sink = new PassThrough();
+  private readonly wb: ExcelJS.stream.xlsx.WorkbookWriter;
+  private readonly ws: ExcelJS.Worksheet;
+
+  constructor(sheetName: string, columns: readonly XlsxColumn[]) {
+    this.sink.on('data', (c: Buffer) => this.chunks.push(c));
+    this.wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: this.sink, useStyles: true, useSharedStrings: true });
+    this.wb.creator = 'Jianguan';
+    this.wb.created = new Date();
+    this.ws = this.wb.addWorksheet(sheetName.slice(0, 31), { views: [{ state: 'frozen', ySplit: 1 }] });
+    this.ws.columns = columns.map((c) => ({ header: c.header, width: c.width }));
+    this.ws.getRow(1).font = { bold: true };
+  }
+
+  add(rows: readonly (readonly XlsxCell[])[]): void {
+    for (const r of rows) this.ws.addRow([...r]).commit();
+  }
+
+  async finish(): Promise<Buffer> {
+    this.ws.commit();
+    await this.wb.commit();
+    return Buffer.concat(this.chunks);
+  }
+}
