@@ -26,7 +26,7 @@ export interface RegistryRequest {
 /** The columns shown per entity (the rest is in the JSON). */
 export const COLUMNS: Readonly<Record<Entity, readonly [key: string, label: string][]>> = {
   institution: [['id', '编号'], ['name', '名称'], ['type', '类型'], ['county', '区县'], ['status', '状态']],
-  staff: [['id', '编号'], ['institutionId', '机构'], ['role', '岗位'], ['name', '姓名'], ['filed', '已备案'], ['validTo', '有效期至']],
+  staff: [['id', '编号'], ['institutionId', '机构'], ['role', '岗位'], ['name', '姓名'], ['filed', '备案状态'], ['validTo', '有效期至']],
   line: [['id', '编号'], ['institutionId', '机构'], ['kind', '类别'], ['name', '名称'], ['minSeconds', '最短用时(秒)'], ['dailyCapacity', '日检测能力'], ['status', '状态']],
   listing: [['list', '名单'], ['key', '标识'], ['organisationId', '机构'], ['scope', '范围'], ['validTo', '有效期至'], ['note', '说明']],
 };

@@ -1,0 +1,185 @@
+/**
+ * Forms generated from the zod schemas the API validates: the field list and input types come
+ * from the schema (strings, numbers, booleans, enums, optional / nullable), the Chinese label,
+ * help text, unit and special input (date picker, institution or county choice) from FIELD_TEXT,
+ * one table keyed by entity and schema field. Dates are edited as days and sent as epoch ms.
+ */
+import { z } from 'zod';
+import { INSTITUTION_TYPE_LABELS, InstitutionSchema, LIST_LABELS, ListingSchema, STAFF_ROLE_LABELS, StaffSchema } from '@jianguan/rules';
+import type { Entity } from './registry';
+
+/**
+ * Inspection lines and exam routes: the hub's LineSchema (hub/src/registry/entities.ts) is not
+ * in a package the browser may import, so its shape is repeated here; the hub validates again.
+ */
+export const LineFormSchema = z.object({
+  id: z.string().min(1).max(64),
+  institutionId: z.string().min(1).max(64),
+  kind: z.enum(['inspection_line', 'exam_route']),
+  name: z.string().min(1).max(64),
+  minSeconds: z.number().int().min(0),
+  dailyCapacity: z.number().int().min(0),
+  status: z.enum(['active', 'suspended']).default('active'),
+});
+
+export const FORM_SCHEMAS: Readonly<Record<Entity, z.ZodObject>> = {
+  institution: InstitutionSchema,
+  staff: StaffSchema,
+  line: LineFormSchema,
+  listing: ListingSchema,
+};
+
+export interface FieldText {
+  label: string;
+  help?: string;
+  unit?: string;
+  /** Input override: a day picker, the institution list, the county list. */
+  input?: 'date-from' | 'date-to' | 'institution' | 'county';
+  /** Labels of enum values. */
+  choices?: Readonly<Record<string, string>>;
+}
+
+const STATUS = { active: '正常', suspended: '暂停' };
+
+export const FIELD_TEXT: Readonly<Record<Entity, Readonly<Record<string, FieldText>>>> = {
+  institution: {
+    id: { label: '机构编号', help: '唯一编号，备案后不可更改' },
+    name: { label: '机构名称' },
+    type: { label: '机构类型', choices: INSTITUTION_TYPE_LABELS },
+    county: { label: '所属区县', input: 'county' },
+    lon: { label: '经度', unit: '°E', help: '地图定位，如 108.06' },
+    lat: { label: '纬度', unit: '°N', help: '地图定位，如 24.69' },
+    status: { label: '状态', choices: STATUS, help: '暂停后该机构的业务将触发预警' },
+  },
+  staff: {
+    id: { label: '人员编号', help: '业务系统中的工号' },
+    institutionId: { label: '所属机构', input: 'institution' },
+    role: { label: '岗位', choices: STAFF_ROLE_LABELS },
+    name: { label: '姓名' },
+    filed: { label: '备案已审核通过' },
+    validFrom: { label: '备案有效期起', input: 'date-from' },
+    validTo: { label: '备案有效期至', input: 'date-to', help: '留空表示长期有效' },
+    classes: { label: '准考车型', help: '考试员可考的准驾车型，如 C1、C2；以顿号或逗号分隔' },
+  },
+  line: {
+    id: { label: '编号' },
+    institutionId: { label: '所属机构', input: 'institution' },
+    kind: { label: '类别', choices: { inspection_line: '检测线', exam_route: '考试路线' } },
+    name: { label: '名称' },
+    minSeconds: { label: '备案最短用时', unit: '秒', help: '一次检验或考试不得短于该时长' },
+    dailyCapacity: { label: '日检测/考试能力', unit: '次/天' },
+    status: { label: '状态', choices: STATUS },
+  },
+  listing: {
+    list: { label: '名单', choices: LIST_LABELS },
+    key: { label: '标识', help: '人员名单为身份证号的加密摘要；查验黑名单为车辆识别代号' },
+    organisationId: { label: '授权机构', input: 'institution', help: '红名单：代办人所属机构' },
+    scope: { label: '代办范围', choices: { any: '不限', own_org: '仅本机构' } },
+    validFrom: { label: '有效期起', input: 'date-from' },
+    validTo: { label: '有效期至', input: 'date-to', help: '留空表示长期有效' },
+    note: { label: '说明', help: '列入原因，不含个人信息（60 字以内）' },
+  },
+};
+
+export type FieldKind = 'text' | 'number' | 'boolean' | 'choice' | 'date-from' | 'date-to' | 'institution' | 'county' | 'list';
+
+export interface FormField {
+  name: string;
+  label: string;
+  help: string;
+  unit: string;
+  kind: FieldKind;
+  required: boolean;
+  choices: [string, string][];
+}
+
+/** Peels optional / nullable / default wrappers off a zod field. */
+function unwrap(t: z.ZodType): { inner: z.ZodType; optional: boolean } {
+  let cur = t;
+  let optional = false;
+  for (;;) {
+    const def = (cur as unknown as { _zod: { def: { type: string; innerType?: z.ZodType } } })._zod.def;
+    if ((def.type === 'optional' || def.type === 'nullable' || def.type === 'default') && def.innerType) {
+      if (def.type !== 'default') optional = true;
+      else optional = true; // a default fills it in
+      cur = def.innerType;
+    } else return { inner: cur, optional };
+  }
+}
+
+export function formFields(entity: Entity): FormField[] {
+  const schema = FORM_SCHEMAS[entity];
+  const text = FIELD_TEXT[entity];
+  return Object.entries(schema.shape as Record<string, z.ZodType>).map(([name, t]) => {
+    const { inner, optional } = unwrap(t);
+    const def = (inner as unknown as { _zod: { def: { type: string; entries?: Record<string, string> } } })._zod.def;
+    const tx = text[name] ?? { label: name };
+    let kind: FieldKind = def.type === 'number' ? 'number' : def.type === 'boolean' ? 'boolean' : def.type === 'enum' ? 'choice' : def.type === 'array' ? 'list' : 'text';
+    if (tx.input) kind = tx.input;
+    const values = def.type === 'enum' && def.entries ? Object.values(def.entries) : [];
+    return {
+      name,
+      label: tx.label,
+      help: tx.help ?? '',
+      unit: tx.unit ?? '',
+      kind,
+      required: !optional,
+      choices: values.map((v) => [v, tx.choices?.[v] ?? v] as [string, string]),
+    };
+  });
+}
+
+const CST = 8 * 3_600_000;
+const DAY = 86_400_000;
+/** 'YYYY-MM-DD' of an epoch ms (Asia/Shanghai). */
+export const dayOf = (ms: number) => new Date(ms + CST).toISOString().slice(0, 10);
+/** Start (00:00) or end (23:59:59.999) of a local day, epoch ms. */
+export function msOfDay(day: string, end: boolean): number {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return Date.UTC(y, m - 1, d) - CST + (end ? DAY - 1 : 0);
+}
+
+/** Record → form values (strings for inputs, booleans for checkboxes). */
+export function toForm(entity: Entity, data: Record<string, unknown>): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  for (const f of formFields(entity)) {
+    const v = data[f.name];
+    if (f.kind === 'boolean') out[f.name] = v === true;
+    else if ((f.kind === 'date-from' || f.kind === 'date-to') && typeof v === 'number') out[f.name] = dayOf(v);
+    else if (f.kind === 'list') out[f.name] = Array.isArray(v) ? v.join('、') : '';
+    else out[f.name] = v === undefined || v === null ? (f.kind === 'choice' ? (f.choices[0]?.[0] ?? '') : '') : String(v);
+  }
+  return out;
+}
+
+/**
+ * Form values → the record, validated with the same schema as the API. Fields outside the form
+ * (e.g. a staff member's masked identity number) are kept from `base`.
+ */
+export function fromForm(entity: Entity, values: Record<string, string | boolean>, base: Record<string, unknown> = {}): { data: Record<string, unknown> } | { errors: string[] } {
+  const fields = formFields(entity);
+  const data: Record<string, unknown> = { ...base };
+  for (const f of fields) {
+    const v = values[f.name];
+    if (f.kind === 'boolean') data[f.name] = v === true;
+    else if (typeof v !== 'string' || v.trim() === '') {
+      if (f.kind === 'date-to' && entity === 'staff') data[f.name] = null;
+      else delete data[f.name];
+    } else if (f.kind === 'number') data[f.name] = Number(v);
+    else if (f.kind === 'date-from' || f.kind === 'date-to') data[f.name] = msOfDay(v, f.kind === 'date-to');
+    else if (f.kind === 'list') data[f.name] = v.split(/[、,，\s]+/).filter(Boolean);
+    else data[f.name] = v.trim();
+  }
+  const r = FORM_SCHEMAS[entity].safeParse(data);
+  if (r.success) return { data: { ...base, ...(r.data as Record<string, unknown>) } };
+  const label = (path: PropertyKey[]) => fields.find((f) => f.name === String(path[0]))?.label ?? '内容';
+  return { errors: r.error.issues.map((i) => `${label(i.path)}：${i.code === 'invalid_type' ? '必填或格式不正确' : i.code === 'too_small' ? '不能为空或过小' : i.code === 'too_big' ? '过长或过大' : '格式不正确'}`) };
+}
+
+/** Filing status of a staff record now: 有效 / 已过期 / 未生效 / 未审核. */
+export function filingState(s: { filed?: unknown; validFrom?: unknown; validTo?: unknown }, now = Date.now()): { key: 'ok' | 'expired' | 'not_yet' | 'unfiled'; label: string } {
+  if (s.filed !== true) return { key: 'unfiled', label: '未审核' };
+  if (typeof s.validFrom === 'number' && now < s.validFrom) return { key: 'not_yet', label: '未生效' };
+  if (typeof s.validTo === 'number' && now > s.validTo) return { key: 'expired', label: '已过期' };
+  return { key: 'ok', label: '有效' };
+}

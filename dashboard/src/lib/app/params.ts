@@ -1,0 +1,49 @@
+/**
+ * A rule's parameters as form fields: meaning, unit and help from the rules package's
+ * PARAM_LABELS, the input type from the current value (numbers, HH:MM times, choices, lists).
+ * The hub validates the result with the rule kind's zod schema (rules/src/engine/definition.ts).
+ */
+import { PARAM_CHOICE_LABELS, PARAM_LABELS } from '@jianguan/rules';
+
+export interface ParamField {
+  name: string;
+  label: string;
+  unit: string;
+  help: string;
+  type: 'number' | 'time' | 'choice' | 'list' | 'text';
+  value: string | number;
+  choices: [string, string][];
+}
+
+export function paramFields(params: Record<string, unknown>): ParamField[] {
+  return Object.entries(params).map(([name, v]) => {
+    const meta = PARAM_LABELS[name] ?? { label: '规则参数', unit: '', help: '' };
+    const choices = PARAM_CHOICE_LABELS[name];
+    const type: ParamField['type'] = Array.isArray(v) ? 'list' : typeof v === 'number' ? 'number' : choices ? 'choice' : typeof v === 'string' && /^\d{2}:\d{2}$/.test(v) ? 'time' : 'text';
+    return {
+      name,
+      label: meta.label,
+      unit: meta.unit,
+      help: meta.help,
+      type,
+      value: Array.isArray(v) ? v.join('\n') : typeof v === 'number' ? v : String(v ?? ''),
+      choices: choices ? Object.entries(choices) : [],
+    };
+  });
+}
+
+/** Fields back to the override object; an empty number is an error in Chinese. */
+export function paramsFrom(fields: readonly ParamField[]): { params: Record<string, unknown> } | { error: string } {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    if (f.type === 'number') {
+      const n = typeof f.value === 'number' ? f.value : Number(String(f.value).trim());
+      if (String(f.value).trim() === '' || !Number.isFinite(n)) return { error: `请填写「${f.label}」（数字）` };
+      out[f.name] = n;
+    } else if (f.type === 'list') {
+      out[f.name] = String(f.value).split(/[\n,，、]/).map((x) => x.trim()).filter(Boolean);
+    } else out[f.name] = String(f.value);
+  }
+  if (!Object.keys(out).length) return { error: '该规则没有可调整的参数' };
+  return { params: out };
+}
