@@ -10,6 +10,7 @@
  * lines; JG_STATUS_INTERVAL_MS (default 30000, 0 = off) sets the periodic status line.
  * Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad configuration, 3 outbox locked.
  */
+import { parseArgs as parseCliArgs } from 'node:util';
 import path from 'node:path';
 import { startCollector, type CollectorEvent, type CollectorHandle } from './collector.js';
 import { loadConfigFile, loadConfigFromEnv } from './config.js';
@@ -54,19 +55,32 @@ function levelOf(e: CollectorEvent): Level {
   }
 }
 
-function parseArgs(argv: string[]): { command: 'run' | 'status' | 'help'; config?: string; outbox?: string; json: boolean } {
-  const out: { command: 'run' | 'status' | 'help'; config?: string; outbox?: string; json: boolean } = { command: 'run', json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === 'run' || a === 'status') out.command = a;
-    else if (a === '--help' || a === '-h' || a === 'help') out.command = 'help';
-    else if (a === '--config' || a === '-c') out.config = argv[++i];
-    else if (a.startsWith('--config=')) out.config = a.slice('--config='.length);
-    else if (a === '--outbox') out.outbox = argv[++i];
-    else if (a.startsWith('--outbox=')) out.outbox = a.slice('--outbox='.length);
-    else if (a === '--json') out.json = true;
-    else throw new Error(`unknown argument '${a}' (try --help)`);
-  }
+interface Args {
+  command: 'run' | 'status' | 'help';
+  config?: string;
+  outbox?: string;
+  json: boolean;
+}
+
+/** Command line through node:util's parser: unknown flags and missing values are errors. */
+function parseArgs(argv: string[]): Args {
+  const { values, positionals } = parseCliArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      outbox: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (positionals.length > 1) throw new Error(`unexpected argument '${positionals[1]}' (try --help)`);
+  const cmd = positionals[0] ?? 'run';
+  if (cmd !== 'run' && cmd !== 'status' && cmd !== 'help') throw new Error(`unknown command '${cmd}' (try --help)`);
+  const out: Args = { command: values.help || cmd === 'help' ? 'help' : cmd, json: values.json ?? false };
+  if (values.config !== undefined) out.config = values.config;
+  if (values.outbox !== undefined) out.outbox = values.outbox;
   return out;
 }
 

@@ -35,6 +35,7 @@ import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalBatchHeader, GENESIS_HASH, type Batch, type ChainTip } from '@jianguan/hub/protocol';
+import { writeFileAtomic } from '../durable.js';
 import { CollectorError, errorMessage } from '../errors.js';
 import type { CollectorIdentity } from './keys.js';
 
@@ -70,12 +71,6 @@ export type ChainEvent =
 
 export function recordsDigest(records: readonly unknown[]): string {
   return crypto.createHash('sha256').update(JSON.stringify(records)).digest('hex');
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r').catch(() => undefined);
-  await fh?.sync().catch(() => {});
-  await fh?.close().catch(() => {});
 }
 
 export class BatchChain {
@@ -203,17 +198,8 @@ export class BatchChain {
 
   private async write(next: ChainFile): Promise<void> {
     const file = path.join(this.dir, CHAIN_FILE);
-    const tmp = `${file}.tmp`;
     try {
-      const fh = await fsp.open(tmp, 'w');
-      try {
-        await fh.writeFile(JSON.stringify(next));
-        if (this.fsync) await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fsp.rename(tmp, file);
-      if (this.fsync) await fsyncDir(this.dir);
+      await writeFileAtomic(file, JSON.stringify(next), this.fsync);
     } catch (e) {
       throw new CollectorError('OUTBOX_IO', `cannot write ${file}: ${errorMessage(e)}`, { cause: e });
     }

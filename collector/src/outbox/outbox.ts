@@ -83,6 +83,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fsyncDir, writeFileAtomic } from '../durable.js';
 import { CollectorError, errorMessage } from '../errors.js';
 import { crc32 } from './crc32.js';
 
@@ -268,19 +269,6 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  // Makes a create/rename/unlink durable. Not possible on Windows (EPERM/EISDIR): skipped there.
-  let fh: fsp.FileHandle | undefined;
-  try {
-    fh = await fsp.open(dir, 'r');
-    await fh.sync();
-  } catch {
-    /* unsupported on this platform */
-  } finally {
-    await fh?.close().catch(() => {});
-  }
-}
-
 async function readLedger(dir: string): Promise<{ ledger: Ledger; reset: boolean }> {
   const empty: Ledger = { version: 1, ackedSeq: 0, nextSeq: 1, ackedAt: null };
   let text: string;
@@ -309,17 +297,8 @@ async function readLedger(dir: string): Promise<{ ledger: Ledger; reset: boolean
 
 /** Replaces the ledger atomically: write a temp file, fsync it, rename over, fsync the directory. */
 async function writeLedgerFile(dir: string, ledger: Ledger, sync: boolean): Promise<void> {
-  const tmp = path.join(dir, `${LEDGER}.tmp`);
   try {
-    const fh = await fsp.open(tmp, 'w');
-    try {
-      await fh.writeFile(JSON.stringify(ledger));
-      if (sync) await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, path.join(dir, LEDGER));
-    if (sync) await fsyncDir(dir);
+    await writeFileAtomic(path.join(dir, LEDGER), JSON.stringify(ledger), sync);
   } catch (e) {
     throw new CollectorError('OUTBOX_IO', `cannot write the ack ledger in ${dir}: ${errorMessage(e)}`, { cause: e });
   }

@@ -46,31 +46,9 @@ interface CursorFile<P> {
 
 export type CursorResolution = 'fresh' | 'clean' | 'adopted' | 'discarded' | 'torn' | 'unreadable';
 
-async function fsyncDir(dir: string): Promise<void> {
-  let fh: fsp.FileHandle | undefined;
-  try {
-    fh = await fsp.open(dir, 'r');
-    await fh.sync();
-  } catch {
-    /* not supported on this platform (Windows) */
-  } finally {
-    await fh?.close().catch(() => {});
-  }
-}
+import { writeFileAtomic } from '../durable.js';
 
-/** Writes `text` to `file` atomically (temp file, fsync, rename, fsync directory). */
-export async function writeFileAtomic(file: string, text: string, sync: boolean): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const fh = await fsp.open(tmp, 'w');
-  try {
-    await fh.writeFile(text);
-    if (sync) await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.rename(tmp, file);
-  if (sync) await fsyncDir(path.dirname(file));
-}
+export { writeFileAtomic };
 
 export class CursorStore<P> {
   readonly file: string;
