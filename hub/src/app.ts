@@ -198,6 +198,11 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
         wall.published(warnings);
         supervision.raised(warnings.map((w) => w.id));
       },
+      healthy: async () => {
+        const [s, r] = await Promise.all([store.ping(), stateRedis.ping().then(() => true, () => false)]);
+        return s && r;
+      },
+      ...(config.faultInjection?.refuseTransactionIds ? { refuseTransactionIds: new Set(config.faultInjection.refuseTransactionIds) } : {}),
     };
     const queue = await createEvaluationQueue(config, config.runWorker ? createEvaluateProcessor(deps) : undefined);
     cleanups.push(() => queue.close());
@@ -205,7 +210,17 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
 
     // Static credentials are pre-approved and register their key on first use; enrolled
     // collectors wait for approval (hub/src/collectors/service.ts).
-    const recordDeps = { store, registry, queue, telemetry, ackTimeoutMs: config.ackTimeoutMs };
+    // `collectors` is created below; the record path only asks it once batches flow.
+    let collectorsRef: CollectorService | undefined;
+    const recordDeps = {
+      store,
+      registry,
+      queue,
+      telemetry,
+      ackTimeoutMs: config.ackTimeoutMs,
+      limits: { maxRecordAgeMs: config.maxRecordAgeDays * 86_400_000, maxFutureSkewMs: config.maxFutureSkewS * 1000 },
+      mayReportFor: (collectorId: string, institutionId: string) => collectorsRef?.mayReportFor(collectorId, institutionId) ?? false,
+    };
     const collectors = await CollectorService.create({
       store,
       registry,
@@ -220,7 +235,16 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
         (await stateRedis.set(`${config.queuePrefix}:proof:${crypto.createHash('sha256').update(proof).digest('hex')}`, '1', 'PX', 2 * AUTH_PROOF_MAX_SKEW_MS + 60_000, 'NX')) === 'OK',
       maxPending: config.enrolMaxPending,
       maxPendingPerInstitution: config.enrolMaxPendingPerInstitution,
+      allowEnrolment: async (address) => {
+        const key = `${config.queuePrefix}:enrol:${crypto.createHash('sha256').update(address).digest('hex').slice(0, 32)}`;
+        const [[, n]] = (await stateRedis.multi().incr(key).expire(key, config.enrolWindowS, 'NX').exec()) as [[unknown, number], unknown];
+        return n <= config.enrolPerAddress;
+      },
+      throttle: async (key, ms) => (await stateRedis.set(`${config.queuePrefix}:throttle:${key}`, '1', 'PX', ms, 'NX')) === 'OK',
+      heldQuotaBytes: config.heldQuotaBytes,
+      tamperIntervalMs: config.tamperIntervalS * 1000,
     });
+    collectorsRef = collectors;
     cleanups.push(() => collectors.close());
     await collectors.registerStatic([...readCollectorsFile(config.collectorsFile), ...config.collectors]);
     collect = attachCollectNamespace(io, {
@@ -308,6 +332,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       });
     } else {
       app.get('/', async () => ({ name: 'jianguan-hub', version: HUB_VERSION, dashboard: 'not built (JG_DASHBOARD_DIR)' }));
+      app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `${req.method} ${req.url.slice(0, 200)}` } }));
       if (config.dashboardDir) log.warn({ event: 'dashboard.missing', dir: config.dashboardDir });
     }
 

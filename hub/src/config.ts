@@ -6,10 +6,22 @@ import path from 'node:path';
 import { z } from 'zod';
 import { HubError } from './errors.js';
 
+/**
+ * Collector ids prefix every record id and batch id they send (`${collectorId}:…`), so they may
+ * not contain ':' (one id could otherwise be another's prefix).
+ */
+export const CollectorId = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'collectorId: letters, digits, . _ - only');
+
 export const CollectorCredential = z.object({
-  collectorId: z.string().min(1).max(64),
+  collectorId: CollectorId,
   institutionId: z.string().min(1).max(64),
   token: z.string().min(16),
+  /**
+   * OPTIONAL. Other institutions this collector may report business for (a collector reading the
+   * platform's sync database at the vehicle office, say). By default a collector's records must
+   * name its own institution.
+   */
+  reportsFor: z.array(z.string().min(1).max(64)).max(10_000).optional(),
 });
 export type CollectorCredential = z.infer<typeof CollectorCredential>;
 
@@ -60,6 +72,18 @@ export const HubConfigSchema = z.object({
   enrolMaxPending: z.coerce.number().int().min(1).default(200),
   /** JG_ENROL_MAX_PENDING_PER_INSTITUTION — the same cap per institution. @defaultValue 20 */
   enrolMaxPendingPerInstitution: z.coerce.number().int().min(1).default(20),
+  /** JG_ENROL_PER_ADDRESS — new enrolments accepted from one network address per JG_ENROL_WINDOW_S; more get ENROL_RATE_LIMITED (429). @defaultValue 10 */
+  enrolPerAddress: z.coerce.number().int().min(1).default(10),
+  /** JG_ENROL_WINDOW_S @defaultValue 3600 */
+  enrolWindowS: z.coerce.number().int().min(1).default(3600),
+  /** JG_HELD_QUOTA_BYTES — batches a pending (not yet approved) collector may have held, in bytes; more are refused as retryable (HELD_QUOTA). @defaultValue 4194304 (4 MiB) */
+  heldQuotaBytes: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  /** JG_TAMPER_INTERVAL_S — at most one collector.tamper warning per collector per interval (refusals still happen each time). @defaultValue 600 */
+  tamperIntervalS: z.coerce.number().int().min(1).default(600),
+  /** JG_MAX_RECORD_AGE_DAYS — oldest capturedAt accepted (a record captured longer ago is dead-lettered). @defaultValue 400 */
+  maxRecordAgeDays: z.coerce.number().int().min(1).max(3650).default(400),
+  /** JG_MAX_FUTURE_SKEW_S — how far ahead of the hub's clock a record's times may be. @defaultValue 86400 */
+  maxFutureSkewS: z.coerce.number().int().min(0).default(86_400),
   /** JG_COLLECTOR_CHECK_MS — how often collector silence is checked and last-seen times are saved. @defaultValue 60000 */
   collectorCheckIntervalMs: z.coerce.number().int().min(100).default(60_000),
   /**
@@ -67,7 +91,13 @@ export const HubConfigSchema = z.object({
    * batches, store everything, then drop the connection instead of acknowledging (the hub
    * "dies" between the store commit and the ack).
    */
-  faultInjection: z.object({ dropAckAfterStore: z.number().int().min(0).optional() }).optional(),
+  faultInjection: z
+    .object({
+      dropAckAfterStore: z.number().int().min(0).optional(),
+      /** Record ids the store "refuses" (a non-transient insert error), to exercise batch splitting. */
+      refuseTransactionIds: z.array(z.string()).optional(),
+    })
+    .optional(),
   /** JG_WALL_PUBLIC — the /wall namespace needs no login (wall screens are unattended). @defaultValue true */
   wallPublic: z.coerce.boolean().default(true),
   /** JG_SESSION_TTL_S — idle lifetime of a login session, renewed on use. @defaultValue 28800 (8 h) */
@@ -148,6 +178,12 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_ENROL_MAX_PENDING: 'enrolMaxPending',
   JG_ENROL_MAX_PENDING_PER_INSTITUTION: 'enrolMaxPendingPerInstitution',
   JG_COLLECTOR_CHECK_MS: 'collectorCheckIntervalMs',
+  JG_ENROL_PER_ADDRESS: 'enrolPerAddress',
+  JG_ENROL_WINDOW_S: 'enrolWindowS',
+  JG_HELD_QUOTA_BYTES: 'heldQuotaBytes',
+  JG_TAMPER_INTERVAL_S: 'tamperIntervalS',
+  JG_MAX_RECORD_AGE_DAYS: 'maxRecordAgeDays',
+  JG_MAX_FUTURE_SKEW_S: 'maxFutureSkewS',
   JG_WALL_PUBLIC: 'wallPublic',
   JG_SESSION_TTL_S: 'sessionTtlS',
   JG_EVIDENCE_MAX_BYTES: 'evidenceMaxBytes',

@@ -47,6 +47,8 @@ export const ERRORS = {
   COLLECTOR_KEY_MISMATCH: { status: 401, retryable: false, message: 'Collector key does not match the registered key' },
   ENROL_INVALID: { status: 400, retryable: false, message: 'Enrolment request is invalid' },
   ENROL_LIMIT: { status: 429, retryable: true, message: 'Too many collectors are waiting for approval' },
+  ENROL_RATE_LIMITED: { status: 429, retryable: true, message: 'Too many enrolments from this address' },
+  HELD_QUOTA: { status: 429, retryable: true, message: 'Collector is pending approval and its held quota is full' },
   // Rule sets, decisions, backtests, peer deviation (hub/src/rulesets/, decisions/, backtest/, peer/).
   RULESET_INVALID: { status: 422, retryable: false, message: 'Rule set does not compile' },
   RULESET_NOT_DRAFT: { status: 409, retryable: false, message: 'Rule set is not a draft' },
