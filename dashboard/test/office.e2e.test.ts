@@ -7,6 +7,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import crypto from 'node:crypto';
+import { canonicalAuthProof } from '@jianguan/hub/protocol';
 import { HAVE_CHROMIUM, opened, shot, startStack, type Stack } from './stack';
 
 if (!HAVE_CHROMIUM) console.warn('[office.e2e] SKIPPED: /usr/bin/chromium is missing (apt-get install -y chromium fonts-noto-cjk)');
@@ -19,6 +21,12 @@ interface Item {
   id: string;
   seq: number;
   state: string;
+}
+
+/** Clicks an action and answers the confirmation dialog of an irreversible step. */
+async function confirmed(page: Page, selector: string): Promise<void> {
+  await page.click(selector);
+  await page.locator('[data-testid="confirm-ok"]').click({ timeout: 10_000 });
 }
 
 async function stateOf(page: Page): Promise<string | null> {
@@ -121,13 +129,18 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await page.locator('[data-evidence="现场照片.txt"]').waitFor({ timeout: 15_000 });
     await page.check('input[name="conclusion"][value="confirmed"]');
     await page.fill('[data-testid="notes"]', '调取录像核实，确属违规办理。');
+    // An irreversible step asks first; cancelling leaves the state as it was.
     await page.click('[data-action="conclude"]');
+    expect(await page.locator('[data-testid="confirm"] h2').textContent()).toBe('提交核查结论');
+    await page.click('[data-testid="confirm-cancel"]');
+    expect(await stateOf(page)).toBe('verifying');
+    await confirmed(page, '[data-action="conclude"]');
     await expect.poll(() => stateOf(page), { timeout: 15_000 }).toBe('concluded');
     expect(await page.locator('[data-testid="conclusion"]').textContent()).toBe('异常属实');
     await page.locator('[data-testid="dispose"] label', { hasText: '锁定机动车' }).locator('input').check();
     await page.locator('[data-testid="dispose"] label', { hasText: '更正记录' }).locator('input').check();
     await page.fill('[data-testid="notes"]', '已锁定车辆并更正记录。');
-    await page.click('[data-action="dispose"]');
+    await confirmed(page, '[data-action="dispose"]');
     await expect.poll(() => stateOf(page), { timeout: 15_000 }).toBe('disposed');
     expect(await page.locator('[data-testid="timeline"] li').count()).toBeGreaterThanOrEqual(6);
     expect(await page.locator('[data-action="review"]').count()).toBe(0); // review is the leader's
@@ -152,9 +165,20 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     const leader = await stack.login('leader', `/warnings/${encodeURIComponent(worked)}`);
     const lp = leader.page;
     await expect.poll(() => stateOf(lp), { timeout: 15_000 }).toBe('disposed');
-    await lp.click('[data-action="review"]');
+    // Reassigning is a choice of eligible people by display name, never a typed user name.
+    const leaderApi = await stack.as('leader');
+    const [open] = (await leaderApi('/api/v1/warnings?state=assigned&limit=1')).body.items as { id: string }[];
+    expect(open).toBeDefined();
+    await lp.goto(`${stack.hub.url}/warnings/${encodeURIComponent(open!.id)}`);
+    await expect.poll(() => lp.locator('[data-testid="assignee-input"] option').count(), { timeout: 15_000 }).toBeGreaterThan(1);
+    const names = await lp.locator('[data-testid="assignee-input"] option').allTextContents();
+    expect(names.join()).toContain('核查');
+    expect(names).not.toContain('auditor');
+    await lp.goto(`${stack.hub.url}/warnings/${encodeURIComponent(worked)}`);
+    await expect.poll(() => stateOf(lp), { timeout: 15_000 }).toBe('disposed');
+    await confirmed(lp, '[data-action="review"]');
     await expect.poll(() => stateOf(lp), { timeout: 15_000 }).toBe('reviewed');
-    await lp.click('[data-action="close"]');
+    await confirmed(lp, '[data-action="close"]');
     await expect.poll(() => stateOf(lp), { timeout: 15_000 }).toBe('closed');
     const events = await lp.locator('[data-testid="timeline"] li[data-event]').evaluateAll((els) => els.map((e) => e.getAttribute('data-event')));
     expect(events).toEqual(expect.arrayContaining(['assigned', 'acknowledged', 'verification_started', 'evidence_attached', 'concluded', 'disposed', 'reviewed', 'closed']));
@@ -187,11 +211,24 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await link.click();
 
     await page.waitForURL(new RegExp(`/institutions/${INSTITUTION}$`));
-    await page.locator('[data-testid="trend"] .pt').first().waitFor({ timeout: 15_000 });
-    const score = Number(await page.locator('[data-testid="trend"] .pt').last().getAttribute('data-score'));
+    await page.locator('[data-testid="score-trend"] .pt').first().waitFor({ timeout: 15_000 });
+    const score = Number(await page.locator('[data-testid="score-trend"] .pt').last().getAttribute('data-score'));
     expect(score).toBeGreaterThan(0);
     expect(score).toBeLessThanOrEqual(100);
     expect(await page.locator('[data-testid="grade"] .grade').textContent()).toMatch(/^[ABCD]$/);
+    // The bands are the hub's configured thresholds, not the chart's defaults.
+    const cfg = (await (await stack.as('leader'))('/api/v1/evaluation/config')).body as { grades: { A: number; B: number; C: number } };
+    expect(await page.locator('[data-testid="score-trend"]').getAttribute('data-bands')).toBe(`A${cfg.grades.A},B${cfg.grades.B},C${cfg.grades.C},D0`);
+    // One explanation: the deduction's score effect is the hub's figure, and the categories add up to the score shown.
+    const ded = (await (await stack.as('leader'))(`/api/v1/evaluation/institutions/${INSTITUTION}/deductions?month=${await page.locator('[data-testid="score-trend"] .pt.sel').getAttribute('data-month')}`)).body as {
+      explanation: { score: number; totalDeducted: number };
+      items: { warning_id: string; score_points: number; points: number }[];
+    };
+    const mine = ded.items.find((i) => i.warning_id === worked)!;
+    expect(mine.score_points).toBeGreaterThan(0);
+    const effect = await page.locator(`[data-testid="deductions"] tr:has([data-deduction="${worked}"]) [data-field="effect"]`).textContent();
+    expect(effect).toBe(`−${mine.score_points.toFixed(2)}`);
+    expect(await page.locator('[data-testid="explained-score"]').textContent()).toBe(ded.explanation.score.toFixed(2));
     expect(await page.locator('[data-testid="families"] tr').count()).toBeGreaterThan(0);
 
     // Volumes by business type: the card shows the hub's numbers for the month on screen.
@@ -240,8 +277,14 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await row.waitFor({ timeout: 15_000 });
     const key = (await row.getAttribute('data-key'))!;
     await row.locator('[data-edit]').click();
-    const current = JSON.parse(await page.locator('[data-testid="change-json"]').inputValue()) as Record<string, unknown>;
-    await page.fill('[data-testid="change-json"]', JSON.stringify({ ...current, name: '备案变更测试员' }, null, 2));
+    // A form, not JSON: typed fields with Chinese labels, a date picker and an institution choice.
+    expect(await page.locator('[data-testid="change-json"]').count()).toBe(0);
+    await expect.poll(() => page.locator('[data-testid="change-fields"] [data-field="id"] input').inputValue(), { timeout: 10_000 }).toBe(key);
+    expect(await page.locator('[data-testid="change-fields"] [data-field="validFrom"] input').getAttribute('type')).toBe('date');
+    expect(await page.locator('[data-testid="change-fields"] [data-field="institutionId"] select option:checked').textContent()).toMatch(/[\u4e00-\u9fff]/);
+    await page.fill('[data-testid="change-fields"] [data-field="name"] input', '备案变更测试员');
+    await page.fill('[data-testid="change-fields"] [data-field="validTo"] input', '2030-12-31');
+    await shot(page, 'office-registry-form.png');
     await page.click('[data-testid="change-form"] button[type="submit"]');
     const detail = page.locator('[data-testid="request-detail"]');
     await expect.poll(() => detail.getAttribute('data-status'), { timeout: 15_000 }).toBe('pending');
@@ -258,7 +301,12 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await cp.fill('[data-testid="decision"]', '材料齐全，同意。');
     await cp.click('[data-testid="approve"]');
     await expect.poll(() => cp.locator('[data-testid="request-detail"]').getAttribute('data-status'), { timeout: 15_000 }).toBe('approved');
+    expect(await cp.locator('[data-testid="request-detail"] [data-field="validTo"]').textContent()).toBe('2030-12-31');
     await expect.poll(() => cp.locator(`[data-testid="records"] tr[data-key="${key}"]`).textContent(), { timeout: 15_000 }).toContain('备案变更测试员');
+    // Staff rows name their institution; search narrows the list.
+    await cp.fill('[data-testid="records-search"]', '备案变更测试员');
+    await expect.poll(() => cp.locator('[data-testid="records"] tr[data-key]').count(), { timeout: 10_000 }).toBe(1);
+    expect(await cp.locator(`[data-testid="records"] tr[data-key="${key}"] [data-col="institutionId"]`).textContent()).toMatch(/[\u4e00-\u9fff]/);
     await shot(cp, 'office-registry-approved.png');
     expect(checker.errors).toEqual([]);
     await checker.context.close();
@@ -267,11 +315,13 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
   it('drafts a rule release, backtests it with a diff, and has it approved by another person', async () => {
     const { page, context, errors } = await stack.login('rules');
     await page.waitForURL(/\/rules$/);
-    expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '规则发布']);
+    expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '规则发布', '规则质量', '死信记录']);
     await page.selectOption('[data-testid="draft-rule"]', 'check.short_duration');
     // The form prefills the rule's current parameters from the set in force.
-    await expect.poll(() => page.locator('[data-testid="draft-params"]').inputValue(), { timeout: 10_000 }).toBe('{"minSeconds":180}');
-    await page.fill('[data-testid="draft-params"]', '{"minSeconds": 120}');
+    const minField = page.locator('[data-testid="draft-params"] [data-param="minSeconds"]');
+    await expect.poll(() => minField.locator('input').inputValue(), { timeout: 10_000 }).toBe('180');
+    expect(await minField.textContent()).toContain('最短用时（秒）');
+    await minField.locator('input').fill('120');
     await page.fill('[data-testid="draft-note"]', '查验用时阈值下调至120秒');
     await page.click('[data-testid="draft-form"] button[type="submit"]');
     const detail = page.locator('[data-testid="ruleset-detail"]');
@@ -279,7 +329,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     const draftError = page.locator('[data-testid="rules-error"]');
     if ((await draftError.count()) > 0) throw new Error(`draft failed: ${await draftError.textContent()}`);
     await expect.poll(() => detail.getAttribute('data-status'), { timeout: 15_000 }).toBe('draft');
-    expect(await page.locator('[data-testid="ruleset-diff"]').textContent()).toContain('minSeconds');
+    expect(await page.locator('[data-testid="ruleset-diff"]').textContent()).toContain('最短用时（秒）');
     const version = (await detail.locator('h2').first().textContent())!.match(/规则集 (\S+)/)![1]!;
 
     const t0 = Date.now();
@@ -290,9 +340,11 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     expect(await page.locator('[data-testid="bt-by-rule"] tr[data-key="check.short_duration"]').count()).toBe(1);
     await shot(page, 'office-rules-backtest.png');
 
-    // The author may not approve their own draft.
-    await page.click('[data-testid="approve-ruleset"]');
-    await expect.poll(() => page.locator('[data-testid="rules-error"]').textContent(), { timeout: 10_000 }).toContain('审批人不能是起草人');
+    // The author is not offered approval of their own draft (the hub refuses it as well).
+    expect(await page.locator('[data-testid="approve-ruleset"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="own-draft"]').textContent()).toContain('另一名');
+    const rulesApi = await stack.as('rules');
+    expect((await rulesApi(`/api/v1/rulesets/${encodeURIComponent(version)}/approve`, { json: {} })).body.error.code).toBe('SAME_APPROVER');
     expect(errors).toEqual([]);
     await context.close();
 
@@ -300,7 +352,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     const ap = admin.page;
     await ap.locator(`[data-version="${version}"]`).click();
     await expect.poll(() => ap.locator('[data-testid="ruleset-detail"]').getAttribute('data-status'), { timeout: 15_000 }).toBe('draft');
-    await ap.click('[data-testid="approve-ruleset"]');
+    await confirmed(ap, '[data-testid="approve-ruleset"]');
     // Either within the thresholds (approved) or over them (override with a reason).
     await expect
       .poll(async () => (await ap.locator('[data-testid="ruleset-detail"]').getAttribute('data-status')) === 'approved' || (await ap.locator('[data-testid="rules-error"]').count()) > 0, { timeout: 15_000 })
@@ -309,11 +361,101 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
       expect(await ap.locator('[data-testid="rules-error"]').textContent()).toContain('超过发布阈值');
       await ap.check('[data-testid="override"]');
       await ap.fill('[data-testid="override-reason"]', '测试环境样本少，差异可接受');
-      await ap.click('[data-testid="approve-ruleset"]');
+      await confirmed(ap, '[data-testid="approve-ruleset"]');
     }
     await expect.poll(() => ap.locator('[data-testid="ruleset-detail"]').getAttribute('data-status'), { timeout: 15_000 }).toMatch(/^(approved|active)$/);
     await shot(ap, 'office-rules-approved.png');
     expect(admin.errors).toEqual([]);
     await admin.context.close();
+  });
+
+  it('opens a dead letter and reads its reason, and approves a collector enrolment', async () => {
+    // A record the hub refused, stored as ingest stores it.
+    const recordKey = `dl-e2e-${Date.now()}`;
+    await stack.hub.store.insert('dead_letters', [
+      {
+        record_key: recordKey, batch_id: 'b-e2e', collector_id: 'c-office-e2e-01', record_index: 3, record_id: 'T-DL-1', code: 'RECORD_INVALID',
+        reason: '业务发生时间缺失（occurredAt）', payload: JSON.stringify({ id: 'T-DL-1', institutionId: INSTITUTION, kind: 'check', channel: 'institution', source: 'simulator', lsh: 'L-DL-1' }), received_at: Date.now(),
+      },
+    ]);
+    // A new collector asks to be filed (the enrolment a counter PC makes).
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+    const pub = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    const ts = Date.now();
+    const collectorId = 'c-e2e-enrol-01';
+    const proof = crypto.sign(null, Buffer.from(canonicalAuthProof(collectorId, pub, ts), 'utf8'), privateKey).toString('base64');
+    const enrol = await fetch(`${stack.hub.url}/api/v1/collectors/enrol`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ collectorId, institutionId: INSTITUTION, counter: '查验线9', publicKey: pub, ts, proof }) });
+    expect(enrol.status).toBe(202);
+
+    const { page, context, errors } = await stack.login('admin', '/dead-letters');
+    await page.locator(`[data-dead="${recordKey}"]`).click({ timeout: 15_000 });
+    expect(await page.locator('[data-testid="dead-reason"]').textContent()).toBe('业务发生时间缺失（occurredAt）');
+    const payload = await page.locator('[data-testid="dead-payload"]').textContent();
+    expect(payload).toContain('社会化机构');
+    expect(payload).toContain('模拟数据');
+    expect(payload).not.toContain('{"');
+    await shot(page, 'office-dead-letter.png');
+
+    await page.goto(`${stack.hub.url}/collectors`);
+    const row = page.locator(`[data-testid="collectors"] tr[data-collector="${collectorId}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.getAttribute('data-status')).toBe('pending');
+    await confirmed(page, `[data-approve="${collectorId}"]`);
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 15_000 }).not.toBe('pending');
+    await shot(page, 'office-collectors.png');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('shows no raw JSON, snake_case code or rule id on any office page, in Chinese or English', async () => {
+    const leaderApi = await stack.as('leader');
+    const ruleIds: string[] = ((await leaderApi('/api/v1/rules')).body.items as { id: string }[]).map((r) => r.id);
+    const [w] = (await leaderApi('/api/v1/warnings?limit=1')).body.items as { id: string }[];
+    const pages: [user: string, path: string, name: string][] = [
+      ['auditor', '/workbench', 'workbench'],
+      ['leader', '/evaluation', 'evaluation'],
+      ['leader', `/counties/${COUNTY}`, 'county'],
+      ['leader', `/institutions/${INSTITUTION}`, 'institution'],
+      ['leader', '/warnings', 'warnings'],
+      ['leader', `/warnings/${encodeURIComponent(worked || w!.id)}`, 'warning'],
+      ['leader', '/quality', 'quality'],
+      ['registry', '/registry', 'registry'],
+      ['rules', '/rules', 'rules'],
+      ['admin', '/dead-letters', 'dead-letters'],
+      ['admin', '/collectors', 'collectors'],
+      ['admin', '/users', 'users'],
+      ['admin', '/audit', 'audit'],
+    ];
+    const byUser = new Map<string, Awaited<ReturnType<Stack['login']>>>();
+    const findings: string[] = [];
+    for (const [user, path, name] of pages) {
+      let s = byUser.get(user);
+      if (!s) {
+        s = await stack.login(user, path);
+        byUser.set(user, s);
+      }
+      for (const lang of ['zh', 'en'] as const) {
+        await s.page.goto(`${stack.hub.url}${path}?lang=${lang}`);
+        await s.page.waitForSelector('main.content h1, main.content [data-testid="institution-title"]', { timeout: 15_000 });
+        await s.page.waitForLoadState('networkidle').catch(() => undefined);
+        await s.page.waitForTimeout(600);
+        const text = await s.page.locator('main.content').innerText();
+        const nav = await s.page.locator('header.top').innerText();
+        const all = `${nav}\n${text}`;
+        if (all.includes('{"')) findings.push(`${name}/${lang}: raw JSON`);
+        const snake = all.match(/\b[a-z]+_[a-z_]+\b/g);
+        if (snake) findings.push(`${name}/${lang}: snake_case ${[...new Set(snake)].slice(0, 5).join(', ')}`);
+        const ids = ruleIds.filter((id) => all.includes(id));
+        if (ids.length) findings.push(`${name}/${lang}: rule ids ${ids.slice(0, 3).join(', ')}`);
+        await shot(s.page, `office-screen-${name}-${lang}.png`);
+      }
+      // Back to Chinese for the next screen of the same user.
+      await s.page.evaluate(() => localStorage.setItem('jg.lang', 'zh'));
+    }
+    for (const s of byUser.values()) {
+      expect(s.errors).toEqual([]);
+      await s.context.close();
+    }
+    expect(findings).toEqual([]);
   });
 });
