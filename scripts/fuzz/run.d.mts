@@ -71,3 +71,4 @@ export const CATEGORIES: { name: string; weight: number }[];
 export function fuzzCollectors(seed?: string): FuzzCollectors;
 export function runFuzz(o: FuzzOptions): Promise<FuzzReport>;
 export function formatReport(rep: FuzzReport): string;
+export function isClientReset(e: unknown): boolean;
