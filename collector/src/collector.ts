@@ -184,6 +184,16 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
     for (const w of [...drainWaiters]) w();
   };
 
+  // Read once at start: a CA that cannot be read is a configuration error, not a silent downgrade.
+  let hubCa: string | undefined;
+  if (config.hubCa !== undefined) {
+    try {
+      hubCa = await fsp.readFile(config.hubCa, 'utf8');
+    } catch (e) {
+      await outbox.close();
+      throw new CollectorError('CONFIG_INVALID', `hubCa (JG_HUB_CA) ${config.hubCa}: ${errorMessage(e)}`);
+    }
+  }
   const link = new Link({
     collectorId,
     ...(config.token ? { token: config.token } : {}),
@@ -192,6 +202,7 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
     identity,
     chain,
     hubUrl: config.hubUrl,
+    ...(hubCa !== undefined ? { ca: hubCa } : {}),
     batch: config.batch,
     ackTimeoutMs: config.ackTimeoutMs,
     backoff: config.backoff,

@@ -72,6 +72,20 @@ export const SimulatorConfigSchema = z.object({
     .optional(),
 });
 
+/** https anywhere; http only to the machine itself. */
+export function hubUrlAllowed(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol === 'https:') return true;
+  if (u.protocol !== 'http:') return false;
+  const h = u.hostname.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
 export const CollectorConfigSchema = z
   .object({
     /** Unique collector id, also the prefix of every transaction id (JG_COLLECTOR_ID). */
@@ -88,8 +102,23 @@ export const CollectorConfigSchema = z
     token: z.string().min(16, 'token must be at least 16 characters').max(256).optional(),
     /** The counter / lane / window this collector sits at, named when enrolling (JG_COUNTER). @defaultValue '' */
     counter: z.string().max(64).default(''),
-    /** Base URL of the hub (JG_HUB_URL). @defaultValue http://127.0.0.1:8080 */
-    hubUrl: z.string().url().default('http://127.0.0.1:8080'),
+    /**
+     * Base URL of the hub (JG_HUB_URL). https:// (the link is then wss://); plain http:// only to
+     * a loopback address (a hub on the same machine), since the link carries the collector's
+     * token and every record. @defaultValue https://127.0.0.1:8443
+     */
+    hubUrl: z
+      .string()
+      .url()
+      .default('https://127.0.0.1:8443')
+      .refine(hubUrlAllowed, 'hubUrl must be https:// (plain http:// only to 127.0.0.1, ::1 or localhost)'),
+    /**
+     * PEM file with the CA certificate(s) that signed the hub's certificate (JG_HUB_CA). When set,
+     * it is the only trust anchor of the link (the system store is not consulted), so a
+     * certificate from any other CA — a proxy on the office network, a mis-issued public one — is
+     * refused. Unset = the system trust store.
+     */
+    hubCa: z.string().min(1).optional(),
     /** The institution this collector sits in (JG_INSTITUTION_ID). */
     institutionId: z.string().min(1).max(64),
     /**
@@ -136,6 +165,7 @@ const ENV_FIELDS: readonly { name: string; path: string; type: EnvType }[] = [
   { name: 'JG_COLLECTOR_ID', path: 'collectorId', type: 'string' },
   { name: 'JG_COLLECTOR_TOKEN', path: 'token', type: 'string' },
   { name: 'JG_HUB_URL', path: 'hubUrl', type: 'string' },
+  { name: 'JG_HUB_CA', path: 'hubCa', type: 'string' },
   { name: 'JG_INSTITUTION_ID', path: 'institutionId', type: 'string' },
   { name: 'JG_REPORTS_FOR', path: 'reportsFor', type: 'list' },
   { name: 'JG_COUNTER', path: 'counter', type: 'string' },
@@ -260,6 +290,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   const obj = json as Record<string, unknown>;
   const dir = path.dirname(path.resolve(file));
   if (typeof obj.outboxDir === 'string') obj.outboxDir = path.resolve(dir, obj.outboxDir);
+  if (typeof obj.hubCa === 'string') obj.hubCa = path.resolve(dir, obj.hubCa);
   const sim = obj.simulator as Record<string, unknown> | undefined;
   if (sim && typeof sim.injectedLogPath === 'string') sim.injectedLogPath = path.resolve(dir, sim.injectedLogPath);
   resolveSourcePaths(obj.sources, dir);

@@ -40,6 +40,10 @@ import { migrate } from './store/migrate.js';
 import { upsertInstitutions, upsertStaff, totals } from './store/repo.js';
 import { openStore, type Store } from './store/store.js';
 import { createTelemetry } from './telemetry/events.js';
+import { installDoors } from './auth/doors.js';
+import { auditLater } from './auth/plugin.js';
+import { createHubPseudonyms } from './pseudonyms.js';
+import { isLoopbackHost, readTlsMaterial, trustProxyOption, watchTls } from './tls.js';
 
 export const HUB_VERSION = '0.1.0';
 
@@ -94,7 +98,23 @@ function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Prom
 
 export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Hub> {
   const config = loadConfig(env, overrides);
-  const app = Fastify({
+  // Demo accounts share a published password and an open wall: never on a reachable address
+  // unless someone says so explicitly.
+  if (config.seedDemo && !isLoopbackHost(config.host) && !config.demoAllowRemote) {
+    throw new HubError('CONFIG_INVALID', `JG_SEED_DEMO on ${config.host}: demo mode binds a loopback address only (JG_HOST=127.0.0.1), or set JG_DEMO_ALLOW_REMOTE=1`);
+  }
+  if (config.wallPublic && !isLoopbackHost(config.host)) {
+    throw new HubError('CONFIG_INVALID', `JG_WALL_PUBLIC on ${config.host}: an open wall is for the demo on a loopback address only; issue kiosk tokens instead`);
+  }
+  const tlsFiles = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
+  // Typed as the plain-HTTP instance: under TLS the server is node's https.Server, which serves
+  // the same request/response objects; fastify's overloads cannot express "either" (nor a hop
+  // count for trustProxy, which it accepts at run time).
+  const createApp = Fastify as unknown as (o: Record<string, unknown>) => FastifyInstance;
+  const app = createApp({
+    // TLS straight from the hub (tls.ts); X-Forwarded-* only from the proxies JG_TRUST_PROXY names.
+    ...(tlsFiles ? { https: readTlsMaterial(tlsFiles) } : {}),
+    trustProxy: trustProxyOption(config.trustProxy),
     logger: { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     // socket.io answers its own upgrade and polling requests on the same server.
@@ -172,7 +192,10 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
         }),
     );
 
-    // Auth hooks must be installed before any route is registered.
+    // ---- doors (docs/security.md): headers + CSP, CSRF, login rate, /metrics guard; then the
+    // auth hooks (sessions, roles, kiosk tokens, audit) in createSupervision. Both before any route.
+    await installDoors(app, { config, redis: stateRedis });
+    const pseudonyms = createHubPseudonyms(config);
     const supervisionDeps = { app, io, store, redis: stateRedis, registry, calendar, config, version: HUB_VERSION };
     const supervision = await createSupervision(supervisionDeps);
     cleanups.push(() => supervision.close());
@@ -208,14 +231,17 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     cleanups.push(() => queue.close());
     queue.worker?.on('failed', (job, err) => log.error({ event: 'job.failed', jobId: job?.id, attempts: job?.attemptsMade, err: errorMessage(err) }));
 
-    // Static credentials are pre-approved and register their key on first use; enrolled
-    // collectors wait for approval (hub/src/collectors/service.ts).
+    // Static credentials are pre-approved; their key is bound in the credential or by an
+    // administrator's approval, never on first use; enrolled collectors wait for approval
+    // (hub/src/collectors/service.ts).
     // `collectors` is created below; the record path only asks it once batches flow.
     let collectorsRef: CollectorService | undefined;
     const recordDeps = {
       store,
       registry,
-      queue,
+      // The hub's pseudonym layer (pseudonyms.ts) over the collectors' hashes, after the batch
+      // signature was verified and before anything is evaluated or stored.
+      queue: { ...queue, submit: (job: Parameters<EvaluationQueue['submit']>[0], ms: number) => queue.submit({ ...job, records: job.records.map((r) => pseudonyms.rekeyRecord(r)) }, ms) },
       telemetry,
       ackTimeoutMs: config.ackTimeoutMs,
       limits: { maxRecordAgeMs: config.maxRecordAgeDays * 86_400_000, maxFutureSkewMs: config.maxFutureSkewS * 1000 },
@@ -243,6 +269,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       throttle: async (key, ms) => (await stateRedis.set(`${config.queuePrefix}:throttle:${key}`, '1', 'PX', ms, 'NX')) === 'OK',
       heldQuotaBytes: config.heldQuotaBytes,
       tamperIntervalMs: config.tamperIntervalS * 1000,
+      keys: config.collectorKeys,
     });
     collectorsRef = collectors;
     cleanups.push(() => collectors.close());
@@ -251,6 +278,8 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       ...recordDeps,
       hubVersion: HUB_VERSION,
       collectors,
+      authFailed: (claimed, address, code, message) =>
+        auditLater(app, { actor: `collector:${claimed}`, action: 'collector.auth_failed', method: 'WS', path: '/collect', ip: address, result: 'denied', status: 401, targetType: 'collector', targetId: claimed, detail: JSON.stringify({ code, message: message.slice(0, 300) }) }),
       ...(config.faultInjection ? { faultInjection: config.faultInjection } : {}),
     });
     io.of('/collect').on('connection', (socket) => {
@@ -269,7 +298,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       flushMs: config.decisionFlushMs,
     });
     cleanups.push(() => decisions.close());
-    attachDecisionSocket(io, { decisions, collectors });
+    attachDecisionSocket(io, { decisions, collectors, pseudonyms, audit: (e) => auditLater(app, e) });
 
     // Backtests and the scheduled peer-deviation job (BullMQ queues `backtest`, `peer`).
     const jobDeps = { store, registry, calendar, rulesets, redisUrl: config.redisUrl, prefix: config.queuePrefix, runWorker: config.runWorker, pageSize: config.backtestPageSize, log };
@@ -315,7 +344,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     await registerRoutes(app, { store, registry, engine: () => rulesets.engineAt(), health, boundaryGeojson: config.boundaryGeojson });
     registerSupervisionRoutes(app, supervision, supervisionDeps);
     registerCollectorRoutes(app, { collectors });
-    registerDecisionRoutes(app, { decisions, registry, collectors, store });
+    registerDecisionRoutes(app, { decisions, registry, collectors, store, pseudonyms, collectorKeys: config.collectorKeys });
     registerRuleSetRoutes(app, { rulesets, backtests, peer });
 
     if (config.dashboardDir && fs.existsSync(path.join(config.dashboardDir, 'index.html'))) {
@@ -344,9 +373,13 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       io.engine.close();
       return app.close();
     });
+    if (tlsFiles) {
+      const tls = watchTls(app.server as unknown as import('node:tls').Server, tlsFiles, log);
+      cleanups.push(() => tls.close());
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    const url = `http://127.0.0.1:${port}`;
+    const url = `${tlsFiles ? 'https' : 'http'}://127.0.0.1:${port}`;
     log.info({ event: 'hub.started', url, store: store.driver, ruleSet: rulesets.versionAt(), worker: config.runWorker });
     supervision.start();
 

@@ -22,6 +22,12 @@ export const CollectorCredential = z.object({
    * name its own institution.
    */
   reportsFor: z.array(z.string().min(1).max(64)).max(10_000).optional(),
+  /**
+   * OPTIONAL. The collector's Ed25519 public key (base64 SPKI DER, as `jianguan-collector key`
+   * prints it), bound by the administrator who writes this file. Without it, the first key the
+   * collector presents waits for an administrator's approval (hub/src/collectors/service.ts).
+   */
+  publicKey: z.string().min(40).max(200).optional(),
 });
 export type CollectorCredential = z.infer<typeof CollectorCredential>;
 
@@ -98,10 +104,52 @@ export const HubConfigSchema = z.object({
       refuseTransactionIds: z.array(z.string()).optional(),
     })
     .optional(),
-  /** JG_WALL_PUBLIC — the /wall namespace needs no login (wall screens are unattended). @defaultValue true */
-  wallPublic: z.coerce.boolean().default(true),
+  // ---- doors (hub/src/tls.ts, hub/src/auth/, docs/security.md) ----------------------------------
+  /**
+   * JG_WALL_PUBLIC — DEMO ONLY: the /wall namespace needs no login. Refused unless the hub binds a
+   * loopback address. Otherwise a wall screen needs a wall_viewer (or other) login or a kiosk
+   * token issued by a system administrator. @defaultValue false
+   */
+  wallPublic: z.coerce.boolean().default(false),
   /** JG_SESSION_TTL_S — idle lifetime of a login session, renewed on use. @defaultValue 28800 (8 h) */
   sessionTtlS: z.coerce.number().int().min(60).default(28_800),
+  /** JG_SESSION_MAX_S — absolute lifetime of a login session, however active. @defaultValue 43200 (12 h) */
+  sessionMaxS: z.coerce.number().int().min(60).default(43_200),
+  /** JG_TLS_CERT — PEM certificate (chain) file; with JG_TLS_KEY the hub serves HTTPS/WSS only. Reloaded on SIGHUP and on change. */
+  tlsCert: z.string().optional(),
+  /** JG_TLS_KEY — PEM private key file of JG_TLS_CERT. */
+  tlsKey: z.string().optional(),
+  /** JG_TRUST_PROXY — false | true | hop count | comma-separated proxy addresses/CIDRs (see tls.ts). @defaultValue false */
+  trustProxy: z.string().default('false'),
+  /** JG_DEMO_ALLOW_REMOTE — allow demo mode (JG_SEED_DEMO) on a non-loopback bind. @defaultValue false */
+  demoAllowRemote: z.coerce.boolean().default(false),
+  /** JG_METRICS_TOKEN — /metrics requires `Authorization: Bearer <token>`; unset = loopback callers only. */
+  metricsToken: z.string().min(24).optional(),
+  /** JG_DOCS_PUBLIC — serve /docs without login (demo, development). @defaultValue false */
+  docsPublic: z.coerce.boolean().default(false),
+  /** JG_ALLOWED_ORIGINS — extra origins (comma-separated, e.g. https://jianguan.example) allowed to send cookie-authenticated writes besides the hub's own. */
+  allowedOrigins: z.string().default(''),
+  /** JG_LOGIN_RATE_PER_MIN — login requests per address per minute (@fastify/rate-limit, Redis). @defaultValue 30 */
+  loginRatePerMin: z.coerce.number().int().min(1).default(30),
+  /** JG_LOGIN_FAILS_PER_ADDRESS — failed logins per address per window, any user names. @defaultValue 50 */
+  loginFailsPerAddress: z.coerce.number().int().min(1).default(50),
+  /** JG_LOGIN_FAILS_PER_USER — failed logins per address and user name per window. @defaultValue 8 */
+  loginFailsPerUser: z.coerce.number().int().min(1).default(8),
+  /** JG_LOGIN_WINDOW_S @defaultValue 900 */
+  loginWindowS: z.coerce.number().int().min(1).default(900),
+  /** JG_WALL_CONN_PER_ADDRESS — open /wall connections per client address. @defaultValue 20 */
+  wallConnPerAddress: z.coerce.number().int().min(1).default(20),
+  /**
+   * JG_COLLECTOR_KEYS — 'required': every collector proves its bound Ed25519 key at the handshake
+   * and signs its batches; a token alone is refused. 'optional': a static collector with no key
+   * bound may still connect with its token alone (migration of old installations only).
+   * @defaultValue required
+   */
+  collectorKeys: z.enum(['required', 'optional']).default('required'),
+  /** JG_PSEUDONYM_SECRET_FILE — the hub's pseudonym keyring (JSON, see hub/src/pseudonyms.ts). */
+  pseudonymSecretFile: z.string().optional(),
+  /** The keyring given directly (tests); takes precedence over the file. */
+  pseudonymSecrets: z.unknown().optional(),
   /** JG_EVIDENCE_MAX_BYTES — largest evidence attachment accepted. @defaultValue 10485760 (10 MiB) */
   evidenceMaxBytes: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   /** JG_IMPORT_MAX_BYTES — largest registry import file (CSV or XLSX as uploaded). @defaultValue 20971520 (20 MiB) */
@@ -186,6 +234,21 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_MAX_FUTURE_SKEW_S: 'maxFutureSkewS',
   JG_WALL_PUBLIC: 'wallPublic',
   JG_SESSION_TTL_S: 'sessionTtlS',
+  JG_SESSION_MAX_S: 'sessionMaxS',
+  JG_TLS_CERT: 'tlsCert',
+  JG_TLS_KEY: 'tlsKey',
+  JG_TRUST_PROXY: 'trustProxy',
+  JG_DEMO_ALLOW_REMOTE: 'demoAllowRemote',
+  JG_METRICS_TOKEN: 'metricsToken',
+  JG_DOCS_PUBLIC: 'docsPublic',
+  JG_ALLOWED_ORIGINS: 'allowedOrigins',
+  JG_LOGIN_RATE_PER_MIN: 'loginRatePerMin',
+  JG_LOGIN_FAILS_PER_ADDRESS: 'loginFailsPerAddress',
+  JG_LOGIN_FAILS_PER_USER: 'loginFailsPerUser',
+  JG_LOGIN_WINDOW_S: 'loginWindowS',
+  JG_WALL_CONN_PER_ADDRESS: 'wallConnPerAddress',
+  JG_COLLECTOR_KEYS: 'collectorKeys',
+  JG_PSEUDONYM_SECRET_FILE: 'pseudonymSecretFile',
   JG_EVIDENCE_MAX_BYTES: 'evidenceMaxBytes',
   JG_IMPORT_MAX_BYTES: 'importMaxBytes',
   JG_IMPORT_MAX_UNZIPPED_BYTES: 'importMaxUnzippedBytes',
@@ -212,7 +275,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_DECISION_FLUSH_MS: 'decisionFlushMs',
 };
 
-const BOOL_KEYS = new Set<keyof HubConfig>(['seedDemo', 'runWorker', 'wallPublic', 'ruleSetRequireBacktest']);
+const BOOL_KEYS = new Set<keyof HubConfig>(['seedDemo', 'runWorker', 'wallPublic', 'ruleSetRequireBacktest', 'demoAllowRemote', 'docsPublic']);
 
 /** Reads JG_* variables, applies overrides, validates. Throws CONFIG_INVALID naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<HubConfig> = {}): HubConfig {
@@ -235,6 +298,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new HubError('CONFIG_INVALID', detail);
   }
   const cfg = parsed.data;
+  if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) throw new HubError('CONFIG_INVALID', 'JG_TLS_CERT and JG_TLS_KEY go together');
   cfg.dataDir = path.resolve(cfg.dataDir);
   if (cfg.dashboardDir) cfg.dashboardDir = path.resolve(cfg.dashboardDir);
   return cfg;

@@ -24,6 +24,12 @@ export const ERRORS = {
   FORBIDDEN: { status: 403, retryable: false, message: 'Your role may not do this' },
   OUT_OF_SCOPE: { status: 403, retryable: false, message: 'Outside your county scope' },
   USER_EXISTS: { status: 409, retryable: false, message: 'User name already taken' },
+  // Doors (docs/security.md): CSRF, login limits, password policy.
+  CSRF_REFUSED: { status: 403, retryable: false, message: 'Cross-site request refused' },
+  RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests; try again later' },
+  PASSWORD_WEAK: { status: 400, retryable: false, message: 'Password does not meet the password policy' },
+  PASSWORD_CHANGE_REQUIRED: { status: 403, retryable: false, message: 'Change your password before continuing' },
+  COLLECTOR_KEY_REQUIRED: { status: 401, retryable: false, message: 'Collector must prove its bound key' },
   // Warning workflow (hub/src/workflow/).
   CONFLICT: { status: 409, retryable: false, message: 'Another action changed this item first' },
   INVALID_TRANSITION: { status: 409, retryable: false, message: 'Action not allowed in the current state' },

@@ -1,6 +1,7 @@
 /**
- * Collector security against a real hub (socket.io, BullMQ on real Redis, chDB): trust-on-first-use
- * keys for static collectors, signed and chained batches, tamper / gap / silence warnings (stored,
+ * Collector security against a real hub (socket.io, BullMQ on real Redis, chDB): keys of static
+ * collectors bound by an administrator (in the credential file or by approval — never by first
+ * use), signed and chained batches, tamper / gap / silence warnings (stored,
  * deduplicated, on the wall), enrolment with held batches released in order on approval,
  * revocation, and the REST enrolment.
  */
@@ -17,6 +18,9 @@ const INSTITUTION = 'JCJ-JYZ';
 const STATIC = { collectorId: 'c-static-02', institutionId: INSTITUTION, token: 'static-token-0123456789abcdef' };
 const STATIC_GAP = { collectorId: 'c-static-gap', institutionId: INSTITUTION, token: 'static-token-gap-0123456789' };
 const STATIC_TAMPER = { collectorId: 'c-static-tamper', institutionId: INSTITUTION, token: 'static-token-tamper-012345' };
+/** Keys the administrator wrote into the credentials of the gap and tamper collectors. */
+const GAP_KEY = newKey();
+const TAMPER_KEY = newKey();
 
 let hub: Hub;
 let wall: Socket;
@@ -88,7 +92,9 @@ async function listCollectors(): Promise<CollectorInfo[]> {
 }
 
 beforeAll(async () => {
-  ({ hub } = await startTestHub({ collectors: [TEST_COLLECTOR, STATIC, STATIC_GAP, STATIC_TAMPER] }));
+  ({ hub } = await startTestHub({
+    collectors: [TEST_COLLECTOR, STATIC, { ...STATIC_GAP, publicKey: GAP_KEY.publicKey }, { ...STATIC_TAMPER, publicKey: TAMPER_KEY.publicKey }],
+  }));
   wall = connect(`${hub.url}/wall`, { transports: ['websocket'], forceNew: true });
   wall.on('warning.raised', (batch: WallWarning[]) => wallWarnings.push(...batch));
   await new Promise<void>((resolve) => wall.once('wall.snapshot', () => resolve()));
@@ -100,16 +106,22 @@ afterAll(async () => {
   await hub?.close();
 });
 
-describe('static collectors: trust on first use', () => {
+describe('static collectors: a key is bound by an administrator, never by first use', () => {
   let key: TestKey;
 
-  it('registers the first key presented with the token, then refuses the token alone or another key', async () => {
+  it('files the first key presented with the token as pending; only its approval binds it; the token alone or another key is refused', async () => {
     key = newKey();
     const h = await hello(open(keyAuth(STATIC.collectorId, key, { token: STATIC.token })));
-    expect(h).toMatchObject({ status: 'approved', chain: null, institutionId: INSTITUTION });
+    expect(h).toMatchObject({ status: 'pending', chain: null, institutionId: INSTITUTION });
     const info = (await listCollectors()).find((c) => c.collectorId === STATIC.collectorId)!;
-    expect(info).toMatchObject({ origin: 'static', status: 'approved', connected: true });
+    expect(info).toMatchObject({ origin: 'static', status: 'pending', connected: true });
     expect(info.keyFingerprint).toMatch(/^[0-9a-f]{16}$/);
+    // The administrator approves the fingerprint the device shows, and no other.
+    const wrong = await hub.app.inject({ method: 'POST', url: `/api/v1/collectors/${STATIC.collectorId}/approve`, headers: await adminHeaders(), payload: { keyFingerprint: '0123456789abcdef' } });
+    expect(wrong.json().error.code).toBe('COLLECTOR_KEY_MISMATCH');
+    const ok = await hub.app.inject({ method: 'POST', url: `/api/v1/collectors/${STATIC.collectorId}/approve`, headers: await adminHeaders(), payload: { keyFingerprint: info.keyFingerprint } });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(await hello(open(keyAuth(STATIC.collectorId, key, { token: STATIC.token })))).toMatchObject({ status: 'approved' });
 
     expect(await refused({ collectorId: STATIC.collectorId, token: STATIC.token })).toBe('COLLECTOR_KEY_MISMATCH');
     expect(await refused(keyAuth(STATIC.collectorId, newKey(), { token: STATIC.token }))).toBe('COLLECTOR_KEY_MISMATCH');
@@ -143,7 +155,7 @@ describe('static collectors: trust on first use', () => {
 
 describe('tamper evidence', () => {
   it('refuses an edited batch with BATCH_SIGNATURE_INVALID, stores nothing, raises collector.tamper once and shows it on the wall', async () => {
-    const key = newKey();
+    const key = TAMPER_KEY;
     const s = open(keyAuth(STATIC_TAMPER.collectorId, key, { token: STATIC_TAMPER.token }));
     await hello(s);
     const chain = new TestChain(key, STATIC_TAMPER.collectorId);
@@ -179,7 +191,7 @@ describe('tamper evidence', () => {
   it('refuses a batch that rewrites accepted history with BATCH_CHAIN_CONFLICT and the hub tip', async () => {
     const key = newKey();
     const id = 'c-conflict-01';
-    await hub.collectors.registerStatic([{ collectorId: id, institutionId: INSTITUTION, token: 'conflict-token-0123456789' }]);
+    await hub.collectors.registerStatic([{ collectorId: id, institutionId: INSTITUTION, token: 'conflict-token-0123456789', publicKey: key.publicKey }]);
     const s = open(keyAuth(id, key, { token: 'conflict-token-0123456789' }));
     await hello(s);
     const chain = new TestChain(key, id);
@@ -203,7 +215,7 @@ describe('tamper evidence', () => {
 
 describe('gaps', () => {
   it('accepts a batch after missing batch numbers and raises collector.gap naming them, once', async () => {
-    const key = newKey();
+    const key = GAP_KEY;
     const s = open(keyAuth(STATIC_GAP.collectorId, key, { token: STATIC_GAP.token }));
     await hello(s);
     const chain = new TestChain(key, STATIC_GAP.collectorId);
@@ -331,7 +343,7 @@ describe('silence', () => {
   it('raises collector.silent once per silence episode, in working time only, not for connected collectors', async () => {
     const id = 'c-silent-01';
     const k = newKey();
-    await hub.collectors.registerStatic([{ collectorId: id, institutionId: INSTITUTION, token: 'silent-token-0123456789' }]);
+    await hub.collectors.registerStatic([{ collectorId: id, institutionId: INSTITUTION, token: 'silent-token-0123456789', publicKey: k.publicKey }]);
     const s = open(keyAuth(id, k, { token: 'silent-token-0123456789' }));
     await hello(s);
     const first = workingMorningAfter(Date.now());

@@ -80,6 +80,8 @@ export interface LinkOptions {
   /** Sent in the handshake: an unknown (or revoked, with a new key) collector id is filed as pending (事前备案). */
   enrol?: { institutionId: string; counter: string };
   hubUrl: string;
+  /** PEM CA certificate(s): the only roots the wss:// link trusts (config hubCa). */
+  ca?: string;
   batch: { maxRecords: number; maxBytes: number; lingerMs: number };
   ackTimeoutMs: number;
   backoff: { minMs: number; maxMs: number };
@@ -171,6 +173,9 @@ export class Link {
           ...(enrol ? { enrol } : {}),
         }),
       transports: ['websocket'],
+      // TLS: with a pinned CA only that CA's certificates are accepted; never unverified.
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
+      rejectUnauthorized: true,
       forceNew: true,
       autoConnect: false,
       reconnection: true,

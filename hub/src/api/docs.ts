@@ -21,6 +21,8 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
         securitySchemes: {
           session: { type: 'apiKey', in: 'cookie', name: 'jg_session' },
           bearer: { type: 'http', scheme: 'bearer' },
+          // /metrics: Bearer JG_METRICS_TOKEN (or loopback callers when no token is configured).
+          metrics: { type: 'http', scheme: 'bearer', description: 'JG_METRICS_TOKEN' },
         },
       },
     },

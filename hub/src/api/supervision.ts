@@ -11,9 +11,11 @@ import type { Redis } from 'ioredis';
 import type { Namespace, Server } from 'socket.io';
 import { COUNTY_BY_CODE, type WorkCalendar } from '@jianguan/rules';
 import type { HubConfig } from '../config.js';
-import { installAuthHooks, protectWallNamespace, registerAuthRoutes } from '../auth/plugin.js';
+import { auditLater, installAuthHooks, protectWallNamespace, registerAuthRoutes, type AuthDeps } from '../auth/plugin.js';
+import { KioskTokens } from '../auth/kiosk.js';
+import { LoginLimits } from '../auth/login-limits.js';
 import { SessionStore } from '../auth/sessions.js';
-import { DEMO_PASSWORD, DEMO_USERS, seedDemoUsers } from '../auth/users.js';
+import { DEMO_USERS, seedDemoUsers } from '../auth/users.js';
 import { NAMESPACE_WALL, type WallClientToServer, type WallServerToClient } from '../protocol/index.js';
 import { RegistryChanges } from '../registry/changes.js';
 import type { Registry } from '../registry/registry.js';
@@ -43,6 +45,8 @@ export interface SupervisionDeps {
 
 export interface Supervision {
   sessions: SessionStore;
+  /** Login limits, kiosk tokens and the policy switches the auth routes share. */
+  auth: AuthDeps;
   workflow: WorkflowService;
   changes: RegistryChanges;
   evaluation: EvaluationService;
@@ -59,12 +63,34 @@ export interface Supervision {
 export async function createSupervision(deps: SupervisionDeps): Promise<Supervision> {
   const { app, io, store, redis, registry, config } = deps;
   const log = app.log;
-  const sessions = new SessionStore(redis, config.queuePrefix, config.sessionTtlS);
-  installAuthHooks(app, { store, sessions });
+  const sessions = new SessionStore(redis, config.queuePrefix, config.sessionTtlS, config.sessionMaxS);
+  const kiosk = new KioskTokens(redis, config.queuePrefix);
+  const limits = new LoginLimits(redis, { prefix: config.queuePrefix, perAddress: config.loginFailsPerAddress, perUser: config.loginFailsPerUser, windowS: config.loginWindowS });
+  let wallGuard: { disconnectKiosk(id: string): void } | undefined;
+  const authDeps: AuthDeps = { store, sessions, limits, kiosk, demo: config.seedDemo, docsPublic: config.docsPublic, onKioskRevoked: (id) => wallGuard?.disconnectKiosk(id) };
+  installAuthHooks(app, authDeps);
   await app.register(multipart, { limits: { fileSize: config.evidenceMaxBytes, files: 1, fields: 10 } });
   await registerDocs(app, deps.version);
 
-  if (!config.wallPublic) protectWallNamespace(io, NAMESPACE_WALL, sessions);
+  if (config.wallPublic) {
+    // Checked in app.ts too (loopback only); said again here where the door is left open.
+    log.warn({ event: 'wall.open', host: config.host }, 'DEMO: the /wall namespace is OPEN to anyone who can reach this loopback address (JG_WALL_PUBLIC)');
+  } else {
+    // One audit row per address and minute at most: a flood of refused screens is one line, not a flood.
+    const lastDenied = new Map<string, number>();
+    wallGuard = protectWallNamespace(io, NAMESPACE_WALL, {
+      sessions,
+      kiosk,
+      perAddress: config.wallConnPerAddress,
+      denied: (address, code, who) => {
+        const now = Date.now();
+        if ((lastDenied.get(address) ?? 0) > now - 60_000) return;
+        if (lastDenied.size > 10_000) lastDenied.clear();
+        lastDenied.set(address, now);
+        auditLater(app, { actor: who, action: 'wall.denied', method: 'WS', path: NAMESPACE_WALL, ip: address, result: code === 'RATE_LIMITED' ? 'failed' : 'denied', status: code === 'RATE_LIMITED' ? 429 : 401, detail: JSON.stringify({ code }) });
+      },
+    });
+  }
   const wall = io.of(NAMESPACE_WALL) as unknown as Namespace<WallClientToServer, WallServerToClient>;
 
   const evaluation = new EvaluationService({
@@ -121,11 +147,13 @@ export async function createSupervision(deps: SupervisionDeps): Promise<Supervis
   if (config.seedDemo) {
     const created = await seedDemoUsers(store);
     const names = DEMO_USERS.map((u) => `${u.username}${u.scope ? `(${u.scope})` : ''}`).join(', ');
-    log.info({ event: 'users.demo', created, users: DEMO_USERS.map((u) => u.username) }, `demo users: ${names} — password ${DEMO_PASSWORD}`);
+    // Never the password itself: logs are shipped and kept. The README says where it is written.
+    log.warn({ event: 'users.demo', created, users: DEMO_USERS.map((u) => u.username) }, `DEMO MODE: demo accounts ${names} share the published demo password (README); never run demo mode with real data`);
   }
 
   return {
     sessions,
+    auth: authDeps,
     workflow,
     changes,
     evaluation,
@@ -145,7 +173,7 @@ export async function createSupervision(deps: SupervisionDeps): Promise<Supervis
 export function registerSupervisionRoutes(app: FastifyInstance, s: Supervision, deps: SupervisionDeps): void {
   // Before any route that imports or exports a table: they share its limits and job gate.
   installTableJobs(app, deps.config);
-  registerAuthRoutes(app, { store: deps.store, sessions: s.sessions });
+  registerAuthRoutes(app, s.auth);
   registerWarningRoutes(app, { store: deps.store, registry: deps.registry, workflow: s.workflow, evidenceMaxBytes: deps.config.evidenceMaxBytes });
   registerRegistryRoutes(app, { registry: deps.registry, changes: s.changes });
   registerEvaluationRoutes(app, { registry: deps.registry, evaluation: s.evaluation, store: deps.store });

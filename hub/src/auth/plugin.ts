@@ -1,25 +1,35 @@
 /**
  * Authentication, authorisation and audit for the HTTP API and the /wall namespace.
  *
- * - onRoute: every route is recorded (`registeredRoutes(app)`), so tests can walk them all.
- * - onRequest (/api/* only): resolve the session → `request.principal`; enforce the route's
+ * - onRoute: every route is recorded (`registeredRoutes(app)`), so tests can walk them all, and
+ *   its OpenAPI `security` is set from its declared `config.auth` (a role-protected route is never
+ *   documented as open, however it was registered).
+ * - onRequest (/api/* and /docs): resolve the session → `request.principal`; enforce the route's
  *   declared `config.auth` (roles) before anything is parsed. Routes without `config.auth`
- *   (the collectors' own endpoints) authenticate themselves and may call `authorize()`.
- * - onSend: one audit row for every mutating /api request, whatever its status.
- * - Routes: login / logout / me / password, users (system_admin), the audit log (system_admin).
+ *   (the collectors' own endpoints) authenticate themselves and may call `authorize()`. A
+ *   session whose password an administrator set may only use /auth/me, /auth/password and
+ *   /auth/logout. /docs needs a login unless JG_DOCS_PUBLIC. `GET /wall?kiosk=` swaps a kiosk
+ *   token for its cookie (auth/kiosk.ts).
+ * - onSend: one audit row for every mutating /api request, whatever its status, and for every
+ *   denied read (401/403) and every request presenting a token that does not resolve.
+ * - Routes: login / logout / me / password, users (system_admin), kiosk tokens (system_admin),
+ *   the audit log (system_admin).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Namespace, Server } from 'socket.io';
 import { z } from 'zod';
-import { HubError } from '../errors.js';
+import { HubError, errorMessage } from '../errors.js';
 import { defineRoute } from '../api/define.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
 import type { Store } from '../store/store.js';
 import { AuditQuery, AuditWriter, queryAudit, resultOf, type AuditEntry } from './audit.js';
+import { KIOSK_COOKIE, kioskCookie, KioskTokens, NewKioskSchema, type KioskRecord } from './kiosk.js';
+import type { LoginLimits } from './login-limits.js';
+import { assertPasswordAllowed } from './password-policy.js';
 import { dummyHash, verifyPassword } from './passwords.js';
 import { authorize, ROLE_LABELS, ROLES, type Principal, type RouteAuth, type RouteScope } from './principal.js';
-import { clearedCookie, sessionCookie, SessionStore, tokenFromHeaders } from './sessions.js';
+import { clearedCookie, cookieValue, sessionCookie, SessionStore, tokenFromHeaders } from './sessions.js';
 import { createUser, findUserForLogin, getUser, listUsers, NewUserSchema, principalOf, updateUser, UserPatchSchema, type User } from './users.js';
 
 export interface RouteInfo {
@@ -39,9 +49,43 @@ export function registeredRoutes(app: FastifyInstance): readonly RouteInfo[] {
 export interface AuthDeps {
   store: Store;
   sessions: SessionStore;
+  limits: LoginLimits;
+  kiosk: KioskTokens;
+  /** Demo mode: the demo password passes the policy (demo accounts only exist then). */
+  demo: boolean;
+  /** /docs without login. */
+  docsPublic: boolean;
+  /** Closes the wall connections of a revoked kiosk token. */
+  onKioskRevoked?: (id: string) => void;
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** What a session that must change its password may still do. */
+const SELF_SERVICE = new Set(['/api/v1/auth/me', '/api/v1/auth/password', '/api/v1/auth/logout']);
+
+const writers = new WeakMap<FastifyInstance, AuditWriter>();
+
+/** The app's audit writer (group commit), for denials outside HTTP: sockets, decisions. */
+export function auditWriterOf(app: FastifyInstance): AuditWriter {
+  let w = writers.get(app);
+  if (!w) throw new Error('installAuthHooks has not run');
+  return w;
+}
+
+/** Audits without making the caller wait or fail: socket handshakes answer at once. */
+export function auditLater(app: FastifyInstance, e: Omit<AuditEntry, 'id' | 'at' | 'actorRoles' | 'actorScope' | 'targetType' | 'targetId' | 'detail'> & Partial<AuditEntry>): void {
+  const w = writers.get(app);
+  if (!w) return;
+  w.write({ at: Date.now(), actorRoles: [], actorScope: '', targetType: '', targetId: '', detail: '', ...e }).catch((err: unknown) =>
+    app.log.error({ event: 'audit.write_failed', err: errorMessage(err), action: e.action }),
+  );
+}
+
+/** The session check for self-service routes: a principal, even one that must change its password. */
+function authorizeSelf(req: { principal: Principal | null }): Principal {
+  if (!req.principal) throw new HubError('AUTH_REQUIRED');
+  return req.principal;
+}
 
 function userView(u: User) {
   return {
@@ -67,8 +111,10 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
   const catalog: RouteInfo[] = [];
   catalogs.set(app, catalog);
   const audit = new AuditWriter(deps.store);
+  writers.set(app, audit);
   app.decorateRequest('principal', null);
   app.decorateRequest('auditNote', null);
+  app.decorateRequest('tokenRejected', false);
 
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
@@ -76,22 +122,56 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
       if (m === 'HEAD') continue;
       catalog.push({ method: m, url: r.url, auth: r.config?.auth, scope: r.config?.scope });
     }
+    // The OpenAPI document says what the hooks enforce, for routes registered with a bare
+    // app.get as well as through defineRoute.
+    const auth = r.config?.auth;
+    const schema = (r.schema ??= {}) as Record<string, unknown>;
+    if (r.url === '/metrics') schema.security = [{ metrics: [] }];
+    else if (auth === 'public') schema.security = [];
+    else if (auth !== undefined) {
+      schema.security = [{ session: [] }, { bearer: [] }];
+      const roles = auth === 'any' ? '任何已登录用户' : auth.map((x) => `${ROLE_LABELS[x]}(${x})`).join('、');
+      const note = `可用角色：${roles}`;
+      if (typeof schema.description !== 'string' || !schema.description.includes(note)) schema.description = [schema.description, note].filter(Boolean).join('\n\n');
+    }
   });
 
-  app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/api/')) return;
+  app.addHook('onRequest', async (req, reply) => {
+    const pathname = req.url.split('?')[0] ?? '';
+    if (req.method === 'GET' && pathname === '/wall' && req.url.includes('kiosk=')) return exchangeKiosk(req, reply, deps.kiosk, app);
+    const docs = pathname === '/docs' || pathname.startsWith('/docs/');
+    if (!pathname.startsWith('/api/') && !docs) return;
     req.principal = null;
     req.auditNote = null;
     const token = tokenFromHeaders(req.headers);
-    if (token) req.principal = (await deps.sessions.resolve(token)) ?? null;
+    if (token) {
+      req.principal = (await deps.sessions.resolve(token)) ?? null;
+      if (!req.principal) req.tokenRejected = true;
+    }
+    if (docs) {
+      if (deps.docsPublic) return;
+      if (req.principal && !req.principal.mustChangePassword) return;
+      // A person with a browser goes to the login page and comes back; a script gets the code.
+      if ((req.headers.accept ?? '').includes('text/html')) return reply.redirect(`/login?next=${encodeURIComponent(pathname)}`, 303);
+      throw new HubError('AUTH_REQUIRED', 'the API documentation needs a login');
+    }
     const auth = req.routeOptions.config?.auth;
     if (auth === undefined || auth === 'public') return;
+    if (SELF_SERVICE.has(pathname)) {
+      authorizeSelf(req);
+      return;
+    }
     authorize(req, auth);
   });
 
   app.addHook('onSend', async (req, reply, payload) => {
-    if (!MUTATING.has(req.method) || !req.url.startsWith('/api/')) return payload;
-    if (req.routeOptions.config?.audit === false) return payload;
+    const pathname = req.url.split('?')[0] ?? '';
+    const watched = pathname.startsWith('/api/') || pathname === '/metrics' || pathname === '/docs' || pathname.startsWith('/docs/');
+    if (!watched) return payload;
+    const denied = reply.statusCode === 401 || reply.statusCode === 403;
+    // Writes always; reads when refused or when they presented a token that is not a session.
+    if (!MUTATING.has(req.method) && !denied && !req.tokenRejected) return payload;
+    if (MUTATING.has(req.method) && req.routeOptions.config?.audit === false && !denied) return payload;
     const p = req.principal;
     const note = req.auditNote;
     const status = reply.statusCode;
@@ -108,7 +188,11 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
       actor: p?.username ?? note?.actor ?? '',
       actorRoles: p?.roles ?? [],
       actorScope: p?.scope ?? '',
-      action: note?.action ?? (req.routeOptions.config?.audit || undefined) ?? `${req.method} ${req.routeOptions.url ?? req.url}`,
+      action:
+        note?.action ??
+        (req.routeOptions.config?.audit || undefined) ??
+        (!MUTATING.has(req.method) ? (req.tokenRejected ? 'auth.token_invalid' : 'read.denied') : undefined) ??
+        `${req.method} ${req.routeOptions.url ?? req.url}`,
       method: req.method,
       path: req.url,
       targetType: note?.targetType ?? '',
@@ -127,28 +211,104 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
   });
 }
 
+/** `GET /wall?kiosk=<token>`: a valid token becomes the screen's cookie; the URL is cleaned either way. */
+async function exchangeKiosk(req: FastifyRequest, reply: import('fastify').FastifyReply, kiosk: KioskTokens, app: FastifyInstance): Promise<void> {
+  const token = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1)).get('kiosk') ?? '';
+  let rec: KioskRecord | undefined;
+  try {
+    rec = await kiosk.resolve(token);
+  } catch (e) {
+    req.log.warn({ event: 'kiosk.resolve_failed', err: errorMessage(e) });
+  }
+  if (rec) {
+    void reply.header('set-cookie', kioskCookie(token, req.protocol === 'https'));
+    auditLater(app, { actor: `kiosk:${rec.id}`, action: 'kiosk.exchange', method: 'GET', path: '/wall', ip: req.ip, result: 'ok', status: 303, targetType: 'kiosk', targetId: rec.id });
+  } else {
+    auditLater(app, { actor: '', action: 'kiosk.exchange', method: 'GET', path: '/wall', ip: req.ip, result: 'denied', status: 401, targetType: 'kiosk' });
+  }
+  return reply.redirect('/wall', 303);
+}
+
+export interface WallViewer {
+  kind: 'user' | 'kiosk' | 'open';
+  id: string;
+  /** null = whole city. */
+  scope: string | null;
+}
+
+export interface WallGuardOptions {
+  sessions: SessionStore;
+  kiosk: KioskTokens;
+  /** Open /wall connections per client address. */
+  perAddress: number;
+  /** Called for each refused handshake (audit). Throttled per address by the caller's needs. */
+  denied?: (address: string, code: string, who: string) => void;
+}
+
 /**
- * Requires a session on /wall unless the wall is public (JG_WALL_PUBLIC). The middleware is total:
- * whatever the handshake carries (malformed cookie, odd auth payload, a Redis failure), the
- * outcome is `next()` or `next(error)` with a code, never an exception escaping into socket.io.
+ * Requires a login or a kiosk token on /wall (JG_WALL_PUBLIC, demo on loopback only, skips this).
+ * Accepted: a session (`auth.token`, Bearer or the jg_session cookie) of any user who has not a
+ * pending password change, or a kiosk token (`auth.kiosk` or the jg_kiosk cookie). The viewer is
+ * kept in `socket.data.viewer` (its scope for county walls). At most `perAddress` open
+ * connections per client address, so one machine cannot make the hub build hundreds of
+ * snapshots. The middleware is total: whatever the handshake carries, the outcome is `next()` or
+ * `next(error)` with a code, never an exception escaping into socket.io.
  */
-export function protectWallNamespace(io: Server, nsp: string, sessions: SessionStore): void {
-  const refused = () => Object.assign(new Error('login required'), { data: { code: 'AUTH_REQUIRED' } });
-  (io.of(nsp) as Namespace).use((socket, next) => {
+export function protectWallNamespace(io: Server, nsp: string, o: WallGuardOptions): { disconnectKiosk(id: string): void } {
+  const refused = (code: string, message: string) => Object.assign(new Error(message), { data: { code } });
+  const open = new Map<string, number>();
+  const namespace = io.of(nsp) as Namespace;
+  namespace.use((socket, next) => {
+    const address = typeof socket.handshake.address === 'string' ? socket.handshake.address : '';
+    const deny = (code: string, message: string, who = '') => {
+      try {
+        o.denied?.(address, code, who);
+      } catch {
+        // auditing must not decide the answer
+      }
+      next(refused(code, message));
+    };
+    if ((open.get(address) ?? 0) >= o.perAddress) return deny('RATE_LIMITED', `at most ${o.perAddress} wall connections per address`);
     let token: string | undefined;
+    let kioskToken: string | undefined;
     try {
       const h = socket.handshake;
-      const fromAuth: unknown = (h.auth as Record<string, unknown> | undefined)?.token;
+      const auth = (h.auth ?? {}) as Record<string, unknown>;
+      const fromAuth = auth.token;
       token = (typeof fromAuth === 'string' && fromAuth !== '' ? fromAuth : undefined) ?? tokenFromHeaders({ cookie: h.headers.cookie, authorization: h.headers.authorization });
+      kioskToken = (typeof auth.kiosk === 'string' && auth.kiosk !== '' ? auth.kiosk : undefined) ?? cookieValue(h.headers.cookie, KIOSK_COOKIE);
     } catch {
       token = undefined;
+      kioskToken = undefined;
     }
-    if (!token) return next(refused());
-    sessions.resolve(token).then(
-      (p) => (p ? next() : next(refused())),
-      () => next(Object.assign(new Error('session store unavailable'), { data: { code: 'QUEUE_UNAVAILABLE' } })),
-    );
+    if (!token && !kioskToken) return deny('AUTH_REQUIRED', 'login or kiosk token required');
+    const accept = (viewer: WallViewer) => {
+      socket.data.viewer = viewer;
+      open.set(address, (open.get(address) ?? 0) + 1);
+      socket.once('disconnect', () => {
+        const n = (open.get(address) ?? 1) - 1;
+        if (n > 0) open.set(address, n);
+        else open.delete(address);
+      });
+      next();
+    };
+    (async () => {
+      if (token) {
+        const p = await o.sessions.resolve(token);
+        if (p && !p.mustChangePassword) return accept({ kind: 'user', id: p.username, scope: p.scope });
+      }
+      if (kioskToken) {
+        const k = await o.kiosk.resolve(kioskToken);
+        if (k) return accept({ kind: 'kiosk', id: k.id, scope: k.scope });
+      }
+      deny('AUTH_REQUIRED', 'login or kiosk token required', token ? 'session' : 'kiosk');
+    })().catch(() => next(refused('QUEUE_UNAVAILABLE', 'session store unavailable')));
   });
+  return {
+    disconnectKiosk: (id) => {
+      for (const s of namespace.sockets.values()) if ((s.data as { viewer?: WallViewer }).viewer?.kind === 'kiosk' && (s.data as { viewer: WallViewer }).viewer.id === id) s.disconnect(true);
+    },
+  };
 }
 
 const LoginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(200) });
@@ -168,7 +328,8 @@ const AUDIT_COLUMNS: Column<AuditEntry>[] = [
 ];
 
 export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
-  const { store, sessions } = deps;
+  const { store, sessions, limits, kiosk } = deps;
+  const policy = (username: string) => ({ username, demo: deps.demo });
 
   defineRoute(app, {
     method: 'POST',
@@ -182,18 +343,20 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     handler: async (req, reply) => {
       const { username, password } = req.body;
       req.auditNote = { action: 'auth.login', actor: username, targetType: 'user', targetId: username };
-      if (await sessions.isLocked(username)) throw new HubError('LOGIN_LOCKED');
+      // The slot is taken before the password is checked (login-limits.ts: no check-then-count race).
+      const slot = await limits.reserve(req.ip, username);
+      if (!slot.allowed) {
+        void reply.header('retry-after', String(slot.retryAfterS));
+        throw new HubError('LOGIN_LOCKED', `too many failed logins from this address; retry in ${slot.retryAfterS} s`);
+      }
       const found = await findUserForLogin(store, username);
       const ok = await verifyPassword(password, found?.passwordHash ?? (await dummyHash()));
-      if (!found || !ok || !found.user.active) {
-        await sessions.failedLogin(username);
-        throw new HubError('LOGIN_FAILED');
-      }
-      await sessions.clearFailures(username);
-      const { token, principal } = await sessions.create(principalOf(found.user, ''));
+      if (!found || !ok || !found.user.active) throw new HubError('LOGIN_FAILED');
+      await slot.succeeded();
+      const { token, principal } = await sessions.create({ ...principalOf(found.user, ''), ...(found.mustChange ? { mustChangePassword: true } : {}) });
       req.principal = principal;
       void reply.header('set-cookie', sessionCookie(token, sessions.ttlSeconds(), req.protocol === 'https'));
-      return { token, expiresInS: sessions.ttlSeconds(), user: principalView(principal) };
+      return { token, expiresInS: sessions.ttlSeconds(), user: principalView(principal), mustChangePassword: found.mustChange };
     },
   });
 
@@ -206,9 +369,9 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     scope: 'self',
     audit: 'auth.logout',
     handler: async (req, reply) => {
-      const p = authorize(req);
+      const p = authorizeSelf(req);
       await sessions.destroy(p.sessionId);
-      void reply.header('set-cookie', clearedCookie());
+      void reply.header('set-cookie', clearedCookie(req.protocol === 'https'));
       return { ok: true };
     },
   });
@@ -220,7 +383,10 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     summary: '当前用户、角色与范围',
     auth: 'any',
     scope: 'self',
-    handler: async (req) => principalView(authorize(req)),
+    handler: async (req) => {
+      const p = authorizeSelf(req);
+      return { ...principalView(p), mustChangePassword: p.mustChangePassword === true };
+    },
   });
 
   defineRoute(app, {
@@ -231,15 +397,23 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     auth: 'any',
     scope: 'self',
     audit: 'auth.password',
-    body: z.object({ current: z.string().min(1).max(200), next: z.string().min(10, '密码至少10位').max(200) }),
-    handler: async (req) => {
-      const p = authorize(req);
+    body: z.object({ current: z.string().min(1).max(200), next: z.string().min(12, '密码至少12位').max(200) }),
+    handler: async (req, reply) => {
+      const p = authorizeSelf(req);
+      req.auditNote = { targetType: 'user', targetId: p.username };
       const found = await findUserForLogin(store, p.username);
       if (!found || !(await verifyPassword(req.body.current, found.passwordHash))) throw new HubError('LOGIN_FAILED');
-      await updateUser(store, p.userId, { password: req.body.next });
+      if (req.body.next === req.body.current) throw new HubError('PASSWORD_WEAK', '新密码不能与原密码相同');
+      assertPasswordAllowed(req.body.next, policy(p.username));
+      await updateUser(store, p.userId, { password: req.body.next }, { mustChange: false });
+      // Every session of the user ends (a stolen one included); this browser gets a fresh one.
       await sessions.destroyAllOf(p.userId);
-      req.auditNote = { targetType: 'user', targetId: p.username };
-      return { ok: true };
+      const fresh = await getUser(store, p.userId);
+      if (!fresh) throw new HubError('NOT_FOUND', `user ${p.userId}`);
+      const { token, principal } = await sessions.create(principalOf(fresh, ''));
+      req.principal = principal;
+      void reply.header('set-cookie', sessionCookie(token, sessions.ttlSeconds(), req.protocol === 'https'));
+      return { ok: true, token, expiresInS: sessions.ttlSeconds(), user: principalView(principal) };
     },
   });
 
@@ -273,7 +447,9 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     audit: 'user.create',
     body: NewUserSchema,
     handler: async (req, reply) => {
-      const u = await createUser(store, req.body);
+      assertPasswordAllowed(req.body.password, policy(req.body.username));
+      // The administrator knows this password: the user must replace it at first login.
+      const u = await createUser(store, req.body, { mustChange: true });
       req.auditNote = { targetType: 'user', targetId: u.username, detail: { roles: u.roles, scope: u.scope } };
       return reply.code(201).send(userView(u));
     },
@@ -290,12 +466,61 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     params: z.object({ id: z.string().min(1).max(64) }),
     body: UserPatchSchema,
     handler: async (req) => {
-      if (!(await getUser(store, req.params.id))) throw new HubError('NOT_FOUND', `user ${req.params.id}`);
-      const u = await updateUser(store, req.params.id, req.body);
+      const before = await getUser(store, req.params.id);
+      if (!before) throw new HubError('NOT_FOUND', `user ${req.params.id}`);
+      if (req.body.password !== undefined) assertPasswordAllowed(req.body.password, policy(before.username));
+      const u = await updateUser(store, req.params.id, req.body, { mustChange: true });
+      // Rotation: a role, scope, status or password change ends every session of the user, so no
+      // token issued under the old rights survives the change.
       await sessions.destroyAllOf(u.id);
       const { password: _pw, ...changed } = req.body;
       req.auditNote = { targetType: 'user', targetId: u.username, detail: { ...changed, passwordReset: req.body.password !== undefined } };
       return userView(u);
+    },
+  });
+
+  defineRoute(app, {
+    method: 'POST',
+    url: '/api/v1/kiosk-tokens',
+    tags: ['大屏'],
+    summary: '签发大屏令牌（返回一次性的大屏地址 /wall?kiosk=…；令牌只显示这一次）',
+    auth: ['system_admin'],
+    scope: 'none',
+    audit: 'kiosk.issue',
+    body: NewKioskSchema,
+    handler: async (req, reply) => {
+      const p = authorize(req, ['system_admin']);
+      const rec = await kiosk.issue(req.body, p.username);
+      req.auditNote = { targetType: 'kiosk', targetId: rec.id, detail: { name: rec.name, scope: rec.scope } };
+      return reply.code(201).send({ ...rec, wallUrl: `/wall?kiosk=${rec.token}` });
+    },
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/kiosk-tokens',
+    tags: ['大屏'],
+    summary: '大屏令牌列表（不含令牌本身）',
+    auth: ['system_admin'],
+    scope: 'none',
+    handler: async () => ({ items: await kiosk.list() }),
+  });
+
+  defineRoute(app, {
+    method: 'DELETE',
+    url: '/api/v1/kiosk-tokens/:id',
+    tags: ['大屏'],
+    summary: '吊销大屏令牌（使用它的大屏立即断开）',
+    auth: ['system_admin'],
+    scope: 'none',
+    audit: 'kiosk.revoke',
+    params: z.object({ id: z.string().min(1).max(80) }),
+    handler: async (req) => {
+      const rec = await kiosk.revoke(req.params.id);
+      if (!rec) throw new HubError('NOT_FOUND', `kiosk token ${req.params.id}`);
+      req.auditNote = { targetType: 'kiosk', targetId: rec.id, detail: { name: rec.name } };
+      deps.onKioskRevoked?.(rec.id);
+      return { ok: true, revoked: rec };
     },
   });
 

@@ -34,6 +34,11 @@ export interface Principal {
   institutions: string[];
   /** Hash of the session token (the audit log and logout refer to it; the token is never kept). */
   sessionId: string;
+  /**
+   * An administrator set this user's password: until the user changes it, the session may only
+   * read who it is, change the password and log out (PASSWORD_CHANGE_REQUIRED otherwise).
+   */
+  mustChangePassword?: boolean;
 }
 
 /** What a route requires. `'public'`: no login. `'any'`: any logged-in user. */
@@ -52,6 +57,8 @@ declare module 'fastify' {
     principal: Principal | null;
     /** Set by handlers to enrich the audit row of a mutating request. */
     auditNote: AuditNote | null;
+    /** The request presented a session token that does not resolve (forged, expired): audited. */
+    tokenRejected: boolean;
   }
   interface FastifyContextConfig {
     auth?: RouteAuth;
@@ -85,6 +92,7 @@ export function hasRole(p: Principal, roles: readonly Role[] | 'any'): boolean {
 export function authorize(request: { principal: Principal | null }, roles: readonly Role[] | 'any' = 'any'): Principal {
   const p = request.principal;
   if (!p) throw new HubError('AUTH_REQUIRED');
+  if (p.mustChangePassword) throw new HubError('PASSWORD_CHANGE_REQUIRED');
   if (!hasRole(p, roles)) throw new HubError('FORBIDDEN', `needs one of: ${roles === 'any' ? 'any' : roles.join(', ')}`);
   return p;
 }

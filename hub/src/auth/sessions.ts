@@ -1,8 +1,13 @@
 /**
  * Login sessions in Redis. The client holds a random 256-bit token (cookie `jg_session`, or
  * `Authorization: Bearer <token>` for scripts); Redis holds the principal under the token's
- * SHA-256 with an idle TTL renewed on use. Logout deletes the key. Failed logins are counted per
- * user name to slow guessing.
+ * SHA-256 with an idle TTL renewed on use, and the moment it was issued: a session ends after
+ * `maxS` however busy it is (an unattended, logged-in office PC does not stay logged in for
+ * weeks). Logout deletes the key; a change of a user's roles, scope, status or password deletes
+ * all of that user's sessions (rotation: the next request needs a new login and a new token).
+ *
+ * Failed logins are limited per address and per address + user name (auth/login-limits.ts), not
+ * here: a lock per user name alone lets anyone lock anyone out.
  */
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -14,12 +19,24 @@ export function tokenId(token: string): string {
   return crypto.createHash('sha256').update(token).digest('hex');
 }
 
+/** What Redis keeps per session. */
+interface StoredSession extends Principal {
+  /** Epoch ms the session was created (absolute lifetime). */
+  issuedAt?: number;
+}
+
 export class SessionStore {
+  private readonly maxS: number;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly ttlS: number,
-  ) {}
+    /** Absolute lifetime; defaults to the idle TTL (no sliding beyond it). */
+    maxS?: number,
+  ) {
+    this.maxS = Math.max(maxS ?? ttlS, 1);
+  }
 
   private key(id: string): string {
     return `${this.prefix}:sess:${id}`;
@@ -28,23 +45,38 @@ export class SessionStore {
   async create(principal: Omit<Principal, 'sessionId'>): Promise<{ token: string; principal: Principal }> {
     const token = crypto.randomBytes(32).toString('base64url');
     const p: Principal = { ...principal, sessionId: tokenId(token) };
+    const stored: StoredSession = { ...p, issuedAt: Date.now() };
     await this.redis
       .multi()
-      .set(this.key(p.sessionId), JSON.stringify(p), 'EX', this.ttlS)
+      .set(this.key(p.sessionId), JSON.stringify(stored), 'EX', this.ttlSeconds())
       .sadd(this.userKey(p.userId), p.sessionId)
-      .expire(this.userKey(p.userId), this.ttlS * 4)
+      .expire(this.userKey(p.userId), this.maxS + 60)
       .exec();
     return { token, principal: p };
   }
 
-  /** The principal of a live session, renewing its TTL; undefined when unknown or expired. */
+  /** The principal of a live session, renewing its idle TTL (never past the absolute end); undefined when unknown or expired. */
   async resolve(token: string): Promise<Principal | undefined> {
     if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
     const key = this.key(tokenId(token));
     const raw = await this.redis.get(key);
     if (!raw) return undefined;
-    void this.redis.expire(key, this.ttlS).catch(() => undefined);
-    return JSON.parse(raw) as Principal;
+    let s: StoredSession;
+    try {
+      s = JSON.parse(raw) as StoredSession;
+    } catch {
+      return undefined;
+    }
+    // Sessions from before the absolute lifetime existed count from now on their next renewal.
+    const issuedAt = typeof s.issuedAt === 'number' ? s.issuedAt : Date.now();
+    const leftMs = issuedAt + this.maxS * 1000 - Date.now();
+    if (leftMs <= 0) {
+      await this.redis.del(key).catch(() => undefined);
+      return undefined;
+    }
+    void this.redis.pexpire(key, Math.min(this.ttlS * 1000, leftMs)).catch(() => undefined);
+    const { issuedAt: _i, ...principal } = s;
+    return principal;
   }
 
   async destroy(sessionId: string): Promise<void> {
@@ -62,25 +94,9 @@ export class SessionStore {
     await this.redis.del(this.userKey(userId));
   }
 
-  /** Counts a failed login; true when the name is locked (≥ `max` failures in `windowS`). */
-  async failedLogin(username: string, max = 8, windowS = 900): Promise<boolean> {
-    const key = `${this.prefix}:loginfail:${username}`;
-    const n = await this.redis.incr(key);
-    if (n === 1) await this.redis.expire(key, windowS);
-    return n >= max;
-  }
-
-  async isLocked(username: string, max = 8): Promise<boolean> {
-    const n = Number((await this.redis.get(`${this.prefix}:loginfail:${username}`)) ?? 0);
-    return n >= max;
-  }
-
-  async clearFailures(username: string): Promise<void> {
-    await this.redis.del(`${this.prefix}:loginfail:${username}`);
-  }
-
+  /** The cookie / token lifetime to announce: the idle TTL, capped by the absolute one. */
   ttlSeconds(): number {
-    return this.ttlS;
+    return Math.min(this.ttlS, this.maxS);
   }
 }
 
@@ -128,6 +144,6 @@ export function sessionCookie(token: string, maxAgeS: number, secure: boolean): 
   return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeS}${secure ? '; Secure' : ''}`;
 }
 
-export function clearedCookie(): string {
-  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`;
+export function clearedCookie(secure = false): string {
+  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure ? '; Secure' : ''}`;
 }

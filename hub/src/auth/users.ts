@@ -45,7 +45,7 @@ export const NewUserSchema = z.object({
   roles: z.array(Role).min(1),
   scope: County.nullable().default(null),
   institutions: z.array(z.string().max(64)).default([]),
-  password: z.string().min(10, '密码至少10位').max(200),
+  password: z.string().min(12, '密码至少12位').max(200),
 });
 export type NewUser = z.infer<typeof NewUserSchema>;
 
@@ -55,7 +55,7 @@ export const UserPatchSchema = z.object({
   scope: County.nullable().optional(),
   institutions: z.array(z.string().max(64)).optional(),
   active: z.boolean().optional(),
-  password: z.string().min(10).max(200).optional(),
+  password: z.string().min(12, '密码至少12位').max(200).optional(),
 });
 export type UserPatch = z.infer<typeof UserPatchSchema>;
 
@@ -81,9 +81,23 @@ export async function listUsers(store: Store): Promise<User[]> {
   return rows.map(toUser);
 }
 
-export async function findUserForLogin(store: Store, username: string): Promise<{ user: User; passwordHash: string } | undefined> {
+/**
+ * A password set by an administrator (creation, reset) must be changed by its user at the next
+ * login. The mark travels in the stored hash itself (`must-change$` before the scrypt string), so
+ * it is written in the same row as the password it belongs to — no second table to drift, no
+ * window where the new password exists without the mark.
+ */
+const MUST_CHANGE = 'must-change$';
+
+export function storedHash(hash: string, mustChange: boolean): string {
+  return mustChange ? `${MUST_CHANGE}${hash}` : hash;
+}
+
+export async function findUserForLogin(store: Store, username: string): Promise<{ user: User; passwordHash: string; mustChange: boolean } | undefined> {
   const [r] = await store.query<UserRow>(sql`SELECT ${COLUMNS} FROM users FINAL WHERE username = ${param.String(username)} LIMIT 1`);
-  return r ? { user: toUser(r), passwordHash: r.password_hash } : undefined;
+  if (!r) return undefined;
+  const mustChange = r.password_hash.startsWith(MUST_CHANGE);
+  return { user: toUser(r), passwordHash: mustChange ? r.password_hash.slice(MUST_CHANGE.length) : r.password_hash, mustChange };
 }
 
 export async function getUser(store: Store, id: string): Promise<User | undefined> {
@@ -111,7 +125,8 @@ function rowOf(u: Omit<User, 'createdAt' | 'updatedAt'>, passwordHash: string, c
   };
 }
 
-export async function createUser(store: Store, input: NewUser): Promise<User> {
+/** `mustChange`: an administrator chose the password; its user must replace it at first login. */
+export async function createUser(store: Store, input: NewUser, opts: { mustChange: boolean } = { mustChange: true }): Promise<User> {
   if (await findUserForLogin(store, input.username)) throw new HubError('USER_EXISTS', input.username);
   const now = Date.now();
   const user: User = {
@@ -125,11 +140,12 @@ export async function createUser(store: Store, input: NewUser): Promise<User> {
     createdAt: now,
     updatedAt: now,
   };
-  await store.insert('users', [rowOf(user, await hashPassword(input.password), now, now)]);
+  await store.insert('users', [rowOf(user, storedHash(await hashPassword(input.password), opts.mustChange), now, now)]);
   return user;
 }
 
-export async function updateUser(store: Store, id: string, patch: UserPatch): Promise<User> {
+/** `mustChange` applies when `patch.password` is set: true for an administrator's reset, false for the user's own change. */
+export async function updateUser(store: Store, id: string, patch: UserPatch, opts: { mustChange: boolean } = { mustChange: true }): Promise<User> {
   const cur = await getRow(store, id);
   if (!cur) throw new HubError('NOT_FOUND', `user ${id}`);
   const u = toUser(cur);
@@ -143,7 +159,7 @@ export async function updateUser(store: Store, id: string, patch: UserPatch): Pr
   };
   // updated_at must grow even for two changes in the same millisecond.
   const now = Math.max(Date.now(), u.updatedAt + 1);
-  const hash = patch.password ? await hashPassword(patch.password) : cur.password_hash;
+  const hash = patch.password ? storedHash(await hashPassword(patch.password), opts.mustChange) : cur.password_hash;
   await store.insert('users', [rowOf(next, hash, u.createdAt, now)]);
   return { ...next, updatedAt: now };
 }
@@ -152,7 +168,10 @@ export function principalOf(u: User, sessionId: string): Principal {
   return { userId: u.id, username: u.username, displayName: u.displayName, roles: u.roles, scope: u.scope, institutions: u.institutions, sessionId };
 }
 
-/** The password every demo user gets (JG_SEED_DEMO only). */
+/**
+ * DEMO ONLY. The published password every demo account gets (JG_SEED_DEMO, loopback bind unless
+ * JG_DEMO_ALLOW_REMOTE). The password policy refuses it outside demo mode; the hub never logs it.
+ */
 export const DEMO_PASSWORD = 'jianguan-demo';
 
 export const DEMO_USERS: readonly Omit<NewUser, 'password'>[] = [
@@ -172,7 +191,8 @@ export async function seedDemoUsers(store: Store): Promise<string[]> {
   const created: string[] = [];
   for (const u of DEMO_USERS) {
     if (existing.has(u.username)) continue;
-    await createUser(store, { ...u, password: DEMO_PASSWORD });
+    // Demo accounts keep the published password (demo mode only): no forced change.
+    await createUser(store, { ...u, password: DEMO_PASSWORD }, { mustChange: false });
     created.push(u.username);
   }
   return created;

@@ -19,7 +19,10 @@ import type { CollectorService } from './service.js';
 const IdParams = z.object({ id: z.string().min(1).max(64) });
 const RevokeBody = z.object({ reason: z.string().max(500).default('') }).default({ reason: '' });
 /** `reportsFor`: institutions the collector may report business for besides its own (replaces the list). */
-const ApproveBody = z.object({ reportsFor: z.array(z.string().min(1).max(64)).max(10_000).optional() }).default({});
+/** `keyFingerprint`: the fingerprint the device shows (`identity.loaded`); approval fails on any other key. */
+const ApproveBody = z
+  .object({ reportsFor: z.array(z.string().min(1).max(64)).max(10_000).optional(), keyFingerprint: z.string().regex(/^[0-9a-f]{16}$/).optional() })
+  .default({});
 
 export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors: CollectorService }): void {
   const { collectors } = deps;
@@ -57,7 +60,7 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors
     method: 'POST',
     url: '/api/v1/collectors/:id/approve',
     tags: ['采集终端'],
-    summary: '批准采集终端备案；暂存的批次按顺序进入研判',
+    summary: '批准采集终端备案及其公钥（可附终端显示的公钥指纹以核对）；暂存的批次按顺序进入研判',
     auth: ['system_admin'],
     scope: 'city',
     audit: 'collector.approve',
@@ -65,8 +68,8 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors
     body: ApproveBody,
     handler: async (req) => {
       if (req.principal) assertCityScope(req.principal);
-      const rec = await collectors.approve(req.params.id, req.principal?.username ?? '', req.body.reportsFor);
-      req.auditNote = { action: 'collector.approve', targetType: 'collector', targetId: rec.collectorId };
+      const rec = await collectors.approve(req.params.id, req.principal?.username ?? '', req.body.reportsFor, req.body.keyFingerprint);
+      req.auditNote = { action: 'collector.approve', targetType: 'collector', targetId: rec.collectorId, detail: { keyFingerprint: rec.keyFingerprint } };
       return collectors.info(rec);
     },
   });

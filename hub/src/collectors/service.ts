@@ -10,10 +10,20 @@
  * collectors, the SHA-256 of its token.
  *
  *   - static (JG_COLLECTORS_FILE / config.collectors, used by the demo, tests and bench): approved
- *     from the start; authenticated by token. The first public key it presents with a valid proof
- *     is registered (trust on first use); from then on the token alone is not enough — the
- *     handshake must prove that same key (COLLECTOR_KEY_MISMATCH otherwise). A static collector
- *     that never presents a key keeps working with its token and unsigned batches.
+ *     from the start; authenticated by token AND key. A key is bound only by an administrator:
+ *     either written into the credential (`publicKey`, the administrator who edits the file binds
+ *     it) or approved — a static collector that presents an unbound key with a valid token and
+ *     proof is filed as pending with that key (its batches held, as for an enrolment) until a
+ *     system_admin approves it (POST /api/v1/collectors/:id/approve, optionally naming the
+ *     fingerprint the device shows, so a thief's key cannot be approved by mistake). Never trust
+ *     on first use: whoever has a copied token cannot bind their own key. Once a key is bound (or
+ *     proposed) the token alone is never enough (COLLECTOR_KEY_MISMATCH). With
+ *     JG_COLLECTOR_KEYS=required (the default) a token-only handshake is refused outright
+ *     (COLLECTOR_KEY_REQUIRED); 'optional' lets a static collector with no key bound still send
+ *     unsigned batches (migrating old installations only).
+ *   - key rotation: revoke, then the device enrols again with its new key (pending until
+ *     approved), or the administrator writes the new `publicKey` into the credential file
+ *     (restart or reload of the file binds it; the chain starts afresh under the new key).
  *   - enrolled: an unknown collector id presenting a key, a proof and `enrol` {institution,
  *     counter} (or POST /api/v1/collectors/enrol) is recorded as pending. It may connect; its
  *     batches are verified and chained like anyone's, then HELD: stored whole in `held_batches`
@@ -147,6 +157,8 @@ export interface CollectorServiceDeps {
   heldQuotaBytes?: number;
   /** At most one collector.tamper per collector per this interval. @defaultValue 10 min */
   tamperIntervalMs?: number;
+  /** JG_COLLECTOR_KEYS: 'required' refuses token-only handshakes. @defaultValue 'required' */
+  keys?: 'required' | 'optional';
   now?: () => number;
 }
 
@@ -164,6 +176,8 @@ export interface StaticCredential {
   institutionId: string;
   token: string;
   reportsFor?: string[] | undefined;
+  /** Bound by the administrator who wrote the credential (base64 SPKI DER). */
+  publicKey?: string | undefined;
 }
 
 type ChainError = HubError & { chain?: ChainTip | null };
@@ -308,14 +322,16 @@ export class CollectorService {
       for (const c of creds) {
         const sha = sha256Hex(c.token);
         const cur = this.records.get(c.collectorId);
+        if (c.publicKey !== undefined && !parsePublicKey(c.publicKey)) throw new HubError('CONFIG_INVALID', `collector ${c.collectorId}: publicKey is not an Ed25519 SPKI key`);
+        const key = c.publicKey ? { publicKey: c.publicKey, keyFingerprint: keyFingerprint(c.publicKey) } : undefined;
         if (!cur) {
           changed.push({
             collectorId: c.collectorId,
             institutionId: c.institutionId,
             tokenSha256: sha,
             status: 'approved',
-            publicKey: '',
-            keyFingerprint: '',
+            publicKey: key?.publicKey ?? '',
+            keyFingerprint: key?.keyFingerprint ?? '',
             counter: '',
             origin: 'static',
             enrolledAt: null,
@@ -325,6 +341,10 @@ export class CollectorService {
             revokeReason: '',
             reportsFor: c.reportsFor ?? [],
           });
+        } else if (key && cur.status !== 'revoked' && cur.publicKey !== key.publicKey) {
+          // The administrator bound (or rotated) the key in the file: that binding wins over a
+          // proposal waiting for approval, and the collector is approved with it.
+          changed.push({ ...cur, tokenSha256: sha, institutionId: c.institutionId, reportsFor: c.reportsFor ?? [], ...key, status: 'approved', approvedAt: now, approvedBy: 'static' });
         } else if (cur.tokenSha256 !== sha || cur.institutionId !== c.institutionId || !sameList(cur.reportsFor, c.reportsFor ?? [])) {
           changed.push({ ...cur, tokenSha256: sha, institutionId: c.institutionId, reportsFor: c.reportsFor ?? [] });
         }
@@ -382,20 +402,27 @@ export class CollectorService {
       }
       return rec;
     }
-    // No key registered yet: only a static collector can be here, and its token is the credential.
+    // No key bound yet: only a static collector can be here, and its token is the credential.
     if (auth.token === undefined || !tokenMatches(auth.token, rec.tokenSha256)) throw new HubError('AUTH_FAILED', 'unknown collector or wrong token');
-    if (!proven) return rec;
-    // Trust on first use: this key is the collector's from now on.
+    if (!proven) {
+      if ((this.deps.keys ?? 'required') === 'required') {
+        throw new HubError('COLLECTOR_KEY_REQUIRED', `${rec.collectorId}: connect with the collector's key (its batches must be signed); a token alone is refused`);
+      }
+      return rec;
+    }
+    // Never trust on first use: the key is proposed, the collector waits (batches held) until a
+    // system_admin approves this fingerprint.
     return this.identity(async () => {
       const cur = this.records.get(rec.collectorId)!;
       if (cur.publicKey) {
-        if (cur.publicKey !== auth.publicKey) throw new HubError('COLLECTOR_KEY_MISMATCH', `${rec.collectorId}: another key was registered first`);
+        if (cur.publicKey !== auth.publicKey) throw new HubError('COLLECTOR_KEY_MISMATCH', `${rec.collectorId}: key ${cur.keyFingerprint} is already bound or proposed`);
         return cur;
       }
-      const next: CollectorRecord = { ...cur, publicKey: auth.publicKey!, keyFingerprint: keyFingerprint(auth.publicKey!) };
+      this.checkPendingRoom(cur.institutionId);
+      const next: CollectorRecord = { ...cur, status: 'pending', publicKey: auth.publicKey!, keyFingerprint: keyFingerprint(auth.publicKey!), enrolledAt: this.now() };
       await saveCollectorRecords(this.deps.store, [next]);
       this.records.set(next.collectorId, next);
-      this.deps.log.info({ event: 'collector.key_registered', collectorId: next.collectorId, keyFingerprint: next.keyFingerprint });
+      this.deps.log.warn({ event: 'collector.key_proposed', collectorId: next.collectorId, keyFingerprint: next.keyFingerprint }, `collector ${next.collectorId} presented key ${next.keyFingerprint}: pending until a system administrator approves it`);
       return next;
     });
   }
@@ -504,10 +531,14 @@ export class CollectorService {
   }
 
   /** Approves a pending (or re-instates a revoked) collector; its held batches are then evaluated in order. */
-  async approve(collectorId: string, by = '', reportsFor?: string[]): Promise<CollectorRecord> {
+  async approve(collectorId: string, by = '', reportsFor?: string[], expectedFingerprint?: string): Promise<CollectorRecord> {
     const rec = await this.identity(async () => {
       const cur = this.records.get(collectorId);
       if (!cur) throw new HubError('NOT_FOUND', `collector ${collectorId}`);
+      // The administrator read the fingerprint off the device: approve that key and no other.
+      if (expectedFingerprint !== undefined && expectedFingerprint !== cur.keyFingerprint) {
+        throw new HubError('COLLECTOR_KEY_MISMATCH', `${collectorId} holds key ${cur.keyFingerprint || '(none)'}, not ${expectedFingerprint}`);
+      }
       const unknown = (reportsFor ?? []).filter((id) => !this.deps.registry.institution(id));
       if (unknown.length) throw new HubError('BODY_INVALID', `reportsFor: not in the registry: ${unknown.slice(0, 5).join(', ')}`);
       if (cur.status === 'approved' && (reportsFor === undefined || sameList(cur.reportsFor, reportsFor))) return cur;

@@ -27,12 +27,21 @@ import { sha256Hex, type Registry } from '../registry/registry.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { clientRequestId, type DecisionCaller, type DecisionService } from './service.js';
+import type { HubPseudonyms } from '../pseudonyms.js';
+import type { AuditEntry } from '../auth/audit.js';
 
 export interface DecisionRouteDeps {
   decisions: DecisionService;
   registry: Registry;
   collectors: CollectorService;
   store: Store;
+  /** The hub's pseudonym layer: a question is evaluated against the same hashes as stored data. */
+  pseudonyms?: HubPseudonyms;
+  /**
+   * 'required': the HTTP `Collector <id>:<token>` door is closed to a collector with a bound key
+   * (a token alone never suffices; it asks over its signed /collect socket).
+   */
+  collectorKeys?: 'required' | 'optional';
 }
 
 const READERS: readonly Role[] = ['rule_admin', 'system_admin', 'leader'];
@@ -76,6 +85,9 @@ function collectorOf(req: FastifyRequest, deps: DecisionRouteDeps): CollectorCal
   const token = i > 0 ? cred.slice(i + 1) : '';
   const who = id && token ? authenticateCollector(deps, id, token) : undefined;
   if (!who) throw new HubError('AUTH_FAILED', 'unknown collector or wrong token');
+  if (deps.collectorKeys !== 'optional') {
+    throw new HubError('COLLECTOR_KEY_REQUIRED', `${id}: a token alone does not authenticate a collector; ask over the signed /collect connection`);
+  }
   return { collectorId: id, institutionId: who.institutionId };
 }
 
@@ -87,8 +99,8 @@ function mayAskFor(deps: Pick<DecisionRouteDeps, 'collectors'>, caller: Collecto
   return caller.institutionId === institutionId || deps.collectors.mayReportFor(caller.collectorId, institutionId);
 }
 
-function parseTransaction(raw: unknown, caller: CollectorCaller | undefined, deps: Pick<DecisionRouteDeps, 'collectors'>): Transaction {
-  const parsed = TransactionSchema.safeParse(raw);
+function parseTransaction(raw: unknown, caller: CollectorCaller | undefined, deps: Pick<DecisionRouteDeps, 'collectors' | 'pseudonyms'>): Transaction {
+  const parsed = TransactionSchema.safeParse(deps.pseudonyms ? deps.pseudonyms.rekeyRecord(raw) : raw);
   if (!parsed.success) throw new HubError('DECISION_INVALID', describe(parsed.error));
   if (caller !== undefined && parsed.data.collectorId !== caller.collectorId) {
     throw new HubError('COLLECTOR_MISMATCH', `collectorId: record says ${parsed.data.collectorId}, caller is ${caller.collectorId}`);
@@ -115,14 +127,17 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
     // Collectors authenticate themselves here; users (system_admin only) are checked in the handler.
     auth: 'public',
     scope: 'none',
-    // Every answer is in the `decisions` table with who asked; an audit row per request would
-    // put a second ClickHouse insert on the millisecond path.
-    audit: false,
+    // Audited like every write (the audit writer commits in groups, so a burst costs a few
+    // inserts): who asked, about which transaction, and the answer.
+    audit: 'decision.request',
     handler: async (req) => {
       const collector = collectorOf(req, deps);
+      if (collector) req.auditNote = { actor: `collector:${collector.collectorId}` };
       const caller: DecisionCaller = collector !== undefined ? { kind: 'collector', id: collector.collectorId } : { kind: 'user', id: authorize(req, DECISION_OPERATORS).username };
       const txn = parseTransaction(req.body, collector, deps);
-      return deps.decisions.decide(txn, { requestId: requestIdOf(req), caller, channel: 'http' });
+      const answer = await deps.decisions.decide(txn, { requestId: requestIdOf(req), caller, channel: 'http' });
+      req.auditNote = { ...(req.auditNote ?? {}), targetType: 'transaction', targetId: txn.id, detail: { decision: (answer as { decision?: unknown }).decision, institutionId: txn.institutionId } };
+      return answer;
     },
   });
 
@@ -179,14 +194,31 @@ interface SocketData {
 }
 
 /** `decision.request` on the collectors' namespace (socket.data.collectorId set by ingest's handshake). */
-export function attachDecisionSocket(io: Server, deps: Pick<DecisionRouteDeps, 'decisions' | 'collectors'>): void {
+export function attachDecisionSocket(
+  io: Server,
+  deps: Pick<DecisionRouteDeps, 'decisions' | 'collectors' | 'pseudonyms'> & {
+    /** Audits each answer and refusal; must not wait (the hold path answers in milliseconds). */
+    audit?: (e: Omit<AuditEntry, 'id' | 'at' | 'actorRoles' | 'actorScope' | 'targetType' | 'targetId' | 'detail'> & Partial<AuditEntry>) => void;
+  },
+): void {
   const nsp = io.of(NAMESPACE_COLLECT) as unknown as Namespace<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>;
   nsp.on('connection', (socket) => {
     socket.on('decision.request', (payload, ack) => {
       if (typeof ack !== 'function') return;
       const requestId = typeof (payload as { requestId?: unknown })?.requestId === 'string' ? (payload as { requestId: string }).requestId : '';
-      const refuse = (code: string, message: string): void => ack({ ok: false, requestId, code, message } satisfies DecisionAck);
       const { collectorId, institutionId } = socket.data;
+      const address = typeof socket.handshake.address === 'string' ? socket.handshake.address : '';
+      const audit = (result: AuditEntry['result'], status: number, targetId: string, detail: Record<string, unknown>) => {
+        try {
+          deps.audit?.({ actor: `collector:${String(collectorId ?? '?')}`, action: 'decision.request', method: 'WS', path: '/collect decision.request', ip: address, result, status, targetType: 'transaction', targetId, detail: JSON.stringify(detail) });
+        } catch {
+          // auditing must not decide the answer
+        }
+      };
+      const refuse = (code: string, message: string): void => {
+        audit(code === 'AUTH_FAILED' || code === 'FORBIDDEN' ? 'denied' : 'failed', code === 'AUTH_FAILED' ? 401 : code === 'FORBIDDEN' ? 403 : 400, '', { code, requestId });
+        ack({ ok: false, requestId, code, message } satisfies DecisionAck);
+      };
       // Set by ingest's handshake; a socket without them never authenticated.
       if (typeof collectorId !== 'string' || typeof institutionId !== 'string') return refuse('AUTH_FAILED', 'not an authenticated collector');
       const req = DecisionRequestSchema.safeParse(payload);
@@ -199,7 +231,10 @@ export function attachDecisionSocket(io: Server, deps: Pick<DecisionRouteDeps, '
         return refuse(isHubError(e) ? e.code : 'DECISION_INVALID', errorMessage(e));
       }
       deps.decisions.decide(txn, { requestId: req.data.requestId, caller: { kind: 'collector', id: collectorId }, channel: 'socket' }).then(
-        ({ transactionId: _t, ...answer }) => ack(answer),
+        ({ transactionId: _t, ...answer }) => {
+          audit('ok', 200, txn.id, { decision: (answer as { decision?: unknown }).decision, requestId });
+          ack(answer);
+        },
         (e: unknown) => refuse(isHubError(e) ? e.code : 'EVALUATION_FAILED', errorMessage(e)),
       );
     });

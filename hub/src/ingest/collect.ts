@@ -60,6 +60,8 @@ export interface IngestDeps {
   limits: SanityLimits;
   /** May this collector report business for this institution? (its own, or configured ones) */
   mayReportFor: (collectorId: string, institutionId: string) => boolean;
+  /** OPTIONAL. Audits a refused handshake (the audit log's `collector.auth_failed`). Must not throw or wait. */
+  authFailed?: (claimedId: string, address: string, code: string, message: string) => void;
 }
 
 /** What the record path needs (also used to release held batches). */
@@ -120,8 +122,9 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): { connecte
     const refuse = (claimed: string, code: string, message: string): void => {
       try {
         deps.telemetry.collectorAuthFailed(claimed, address);
+        deps.authFailed?.(claimed, address, code, message);
       } catch {
-        // telemetry must not decide whether a refusal is sent
+        // telemetry and audit must not decide whether a refusal is sent
       }
       const err = new Error(`${code}: ${message}`) as Error & { data?: unknown };
       err.data = { code };
