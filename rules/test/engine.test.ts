@@ -41,7 +41,7 @@ describe('the default pack', () => {
       expect(r.description).toMatch(/\p{Script=Han}/u);
       expect(r.basis).toMatch(/domain\.md §/);
       expect(r.basis, r.id).toMatch(/\[(src|sugg)\]|备案库/);
-      expect(r.version).toMatch(/^r1-[0-9a-f]{8}$/);
+      expect(r.version).toMatch(/^r[12]-[0-9a-f]{8}$/);
       expect(r.id.split('.')[0]).toBe(r.family);
     }
   });

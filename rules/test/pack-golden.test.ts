@@ -16,6 +16,7 @@ import {
   createRegistryView,
   createWorkCalendar,
   type CompiledRuleEngine,
+  type Device,
   type Listing,
   type RegistryView,
   type Transaction,
@@ -46,6 +47,8 @@ const chk = (o: T = {}): T => ({
   vehicle: { hpzl: '02', hphm: '桂M12345', vin: vin(1) }, startedAt: AT - 10 * MIN, endedAt: AT, occurredAt: AT, outcome: 'pass', ...o,
 });
 const MEAS = { brakeFrontPct: 70.1, brakeRearPct: 61.2, parkingBrakePct: 25.3, headlampLeftCd: 21000, headlampRightCd: 22000 };
+/** One axle's left and right brake force: the whole vector some results carry. */
+const AXLE = { brakeLeftAxle1: 312.5, brakeRightAxle1: 308.1 } as never as Record<string, number>;
 const insp = (o: T = {}): T => ({
   kind: 'inspection', channel: 'institution', institutionId: 'JCJ-JYZ', staffId: 'JCJ-JYZ-I01', counter: 'L1', deviceId: 'JCJ-JYZ-L1-D01',
   ip: '10.45.5.21', ywlx: 'P', vehicle: { hpzl: '02', hphm: '桂M12345', vin: vin(1) }, startedAt: AT - 20 * MIN, endedAt: AT, occurredAt: AT,
@@ -73,6 +76,20 @@ const online = (o: T = {}): T => ({
 
 /** n copies of a record, one step apart. */
 const times = (n: number, make: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => make(i));
+
+/** The demo registry with one staff member's filed identity hash. */
+function withStaffHash(staffId: string, idHash: string): RegistryView {
+  return createRegistryView(DEMO_INSTITUTIONS, DEMO_STAFF.map((s) => (s.id === staffId ? { ...s, idHash } : s)));
+}
+
+/** The demo registry with devices filed for two stations. */
+function withDevices(o: Partial<Device> = {}): RegistryView {
+  const devices: Device[] = [
+    { id: 'JCJ-JYZ-L1-D01', institutionId: 'JCJ-JYZ', kind: 'inspection_instrument', name: '制动台', lineId: 'L1', filed: true, validFrom: 0, validTo: null, ...o },
+    { id: 'YZ-JYZ-L1-D01', institutionId: 'YZ-JYZ', kind: 'inspection_instrument', name: '制动台', lineId: 'L1', filed: true, validFrom: 0, validTo: null },
+  ];
+  return createRegistryView(DEMO_INSTITUTIONS, DEMO_STAFF, [], devices);
+}
 
 interface Scenario {
   name: string;
@@ -186,6 +203,11 @@ const GOLDEN: Golden[] = [
       { name: 'clerk is the applicant', records: [veh({ staffIdHash: owner.idHash })], fires: ['counter.self_dealing'], text: '经办人JCJ-CGS-C01为本笔业务的申请人4512**********0011' },
       { name: 'clerk is the agent', records: [veh({ staffIdHash: hashOf('a'), agent: person('a', '4512**********0099') })], fires: ['counter.self_dealing'], text: '经办人JCJ-CGS-C01为本笔业务的代办人4512**********0099' },
       { name: 'someone else', records: [veh({ staffIdHash: hashOf('clerk') })], fires: [] },
+      // VEH_FLOW names the clerk by user code (JBR) only: the registry knows the person.
+      { name: 'user code only, the filed clerk is the applicant', records: [veh()], registry: withStaffHash('JCJ-CGS-C01', owner.idHash), fires: ['counter.self_dealing'], text: '经办人JCJ-CGS-C01为本笔业务的申请人4512**********0011' },
+      { name: 'user code only, the filed clerk is the agent', records: [lic({ agent: person('a', '4512**********0099') })], registry: withStaffHash('JCJ-CGS-C01', hashOf('a')), fires: ['counter.self_dealing'], text: '经办人JCJ-CGS-C01为本笔业务的代办人4512**********0099' },
+      { name: 'user code only, the filed clerk is someone else', records: [veh({ agent: person('a') })], registry: withStaffHash('JCJ-CGS-C01', hashOf('clerk')), fires: [] },
+      { name: 'an inspector inspecting their own vehicle', records: [insp({ subject: owner })], registry: withStaffHash('JCJ-JYZ-I01', owner.idHash), fires: ['counter.self_dealing'], text: '经办人JCJ-JYZ-I01为本笔业务的申请人4512**********0011' },
     ],
   },
   {
@@ -413,11 +435,32 @@ const GOLDEN: Golden[] = [
   {
     rule: 'inspection.identical_measurements',
     scenarios: [
-      { name: 'same values for two vehicles 24 h − 1 ms apart', records: [insp(), insp({ vehicle: { hpzl: '02', vin: vin(2) }, occurredAt: AT + DAY - 1, startedAt: AT + DAY - 20 * MIN, endedAt: AT + DAY - 1 })], fires: ['inspection.identical_measurements'], text: '检验数据与另一车辆2026-11-26 10:00的检验数据完全相同' },
+      { name: 'same values for two vehicles 24 h − 1 ms apart', records: [insp(), insp({ vehicle: { hpzl: '02', vin: vin(2) }, occurredAt: AT + DAY - 1, startedAt: AT + DAY - 20 * MIN, endedAt: AT + DAY - 1 })], fires: ['inspection.identical_measurements'], text: '检验数据与同类车辆2026-11-26 10:00的检验数据完全相同' },
       { name: '24 h apart', records: [insp(), insp({ vehicle: { hpzl: '02', vin: vin(2) }, occurredAt: AT + DAY, startedAt: AT + DAY - 20 * MIN, endedAt: AT + DAY })], fires: [] },
       { name: 'metadata does not count: same results, different photo times', records: [insp({ measurements: { ...MEAS, photoTakenAt: AT - MIN } }), insp({ vehicle: { hpzl: '02', vin: vin(2) }, measurements: { ...MEAS, photoTakenAt: AT - 2 * MIN } })], fires: ['inspection.identical_measurements'] },
-      { name: 'fewer than 4 values', records: [insp({ measurements: { a: 1, b: 2, c: 3 } as never }), insp({ vehicle: { hpzl: '02', vin: vin(2) }, measurements: { a: 1, b: 2, c: 3 } as never })], fires: [] },
+      { name: 'two values: one axle, left and right brake force', records: [insp({ measurements: AXLE }), insp({ vehicle: { hpzl: '02', vin: vin(2) }, measurements: { ...AXLE } })], fires: ['inspection.identical_measurements'] },
+      { name: 'two motorcycles, two values', records: [insp({ vehicle: { hpzl: '07', hphm: '桂MA1234' }, measurements: AXLE }), insp({ vehicle: { hpzl: '07', hphm: '桂MA1235' }, measurements: { ...AXLE } })], fires: ['inspection.identical_measurements'] },
+      { name: 'one value only', records: [insp({ measurements: { brakeFrontPct: 70.1 } }), insp({ vehicle: { hpzl: '02', vin: vin(2) }, measurements: { brakeFrontPct: 70.1 } })], fires: [] },
+      { name: 'a car and a motorcycle are different categories', records: [insp({ measurements: AXLE }), insp({ vehicle: { hpzl: '07', hphm: '桂MA1234' }, measurements: { ...AXLE } })], fires: [] },
+      { name: 'another station', records: [insp({ measurements: AXLE }), insp({ institutionId: 'YZ-JYZ', vehicle: { hpzl: '02', vin: vin(2) }, measurements: { ...AXLE } })], fires: [] },
       { name: 'one value differs', records: [insp(), insp({ vehicle: { hpzl: '02', vin: vin(2) }, measurements: { ...MEAS, brakeRearPct: 61.3 } })], fires: [] },
+    ],
+  },
+  {
+    rule: 'inspection.identical_measurements_large',
+    scenarios: [
+      { name: 'two lorries, four values', records: [insp({ vehicle: { hpzl: '01', vin: vin(1) }, measurements: { ...MEAS } }), insp({ vehicle: { hpzl: '01', vin: vin(2) }, measurements: { ...MEAS } })], fires: ['inspection.identical_measurements_large'], text: '检验数据与同类车辆2026-11-26 10:00的检验数据完全相同' },
+      { name: 'two lorries, one axle only', records: [insp({ vehicle: { hpzl: '01', vin: vin(1) }, measurements: AXLE }), insp({ vehicle: { hpzl: '01', vin: vin(2) }, measurements: { ...AXLE } })], fires: [] },
+    ],
+  },
+  {
+    rule: 'inspection.device_unfiled',
+    scenarios: [
+      { name: 'device not filed at a station that files devices', records: [insp({ deviceId: 'JCJ-JYZ-L1-D99', measurements: { filedMinSeconds: 30 } })], registry: withDevices(), fires: ['inspection.device_unfiled'], text: '检测设备JCJ-JYZ-L1-D99未备案' },
+      { name: 'device filed for another station', records: [insp({ deviceId: 'YZ-JYZ-L1-D01', measurements: { filedMinSeconds: 30 } })], registry: withDevices(), fires: ['inspection.device_unfiled'], text: '检测设备YZ-JYZ-L1-D01备案于其他机构YZ-JYZ' },
+      { name: 'calibration expired the day before', records: [insp({ measurements: { filedMinSeconds: 30 } })], registry: withDevices({ calibrationValidTo: AT - DAY }), fires: ['inspection.device_unfiled'], text: '检测设备JCJ-JYZ-L1-D01备案的检定有效期至2026-11-25，检验时已过期' },
+      { name: 'filed, valid, calibrated', records: [insp({ measurements: { filedMinSeconds: 30 } })], registry: withDevices({ calibrationValidTo: AT + DAY }), fires: [] },
+      { name: 'a station with no device filed is not judged', records: [insp({ deviceId: 'JCJ-JYZ-L1-D99', measurements: { filedMinSeconds: 30 } })], fires: [] },
     ],
   },
   {
@@ -514,6 +557,9 @@ const GOLDEN: Golden[] = [
       { name: 'two venues, 60 s overlap', records: [exam({ startedAt: AT, endedAt: AT + 15 * MIN }), exam({ institutionId: 'JCJ-JX', startedAt: AT + 14 * MIN, endedAt: AT + 30 * MIN, occurredAt: AT + 30 * MIN })], fires: ['exam.examiner_two_venues'], text: '考试员HJ-JX-E01在JCJ-JX考试期间同时在HJ-JX考试（10:00–10:15），重叠60秒，阈值60秒' },
       { name: '59 s overlap', records: [exam({ startedAt: AT, endedAt: AT + 15 * MIN }), exam({ institutionId: 'JCJ-JX', startedAt: AT + 14 * MIN + SECOND, endedAt: AT + 30 * MIN })], fires: [] },
       { name: 'two routes of one venue', records: [exam({ startedAt: AT, endedAt: AT + 15 * MIN }), exam({ counter: 'R2', startedAt: AT + 5 * MIN, endedAt: AT + 30 * MIN })], fires: [] },
+      // An exam centre runs several venues (考场) under one institution.
+      { name: 'two venues of one exam centre', records: [exam({ venue: 'KC01', startedAt: AT, endedAt: AT + 15 * MIN }), exam({ venue: 'KC02', startedAt: AT + 5 * MIN, endedAt: AT + 30 * MIN, occurredAt: AT + 30 * MIN })], fires: ['exam.examiner_two_venues'], text: '考试员HJ-JX-E01在HJ-JX:KC02考试期间同时在HJ-JX:KC01考试（10:00–10:15），重叠600秒，阈值60秒' },
+      { name: 'two routes of one venue of an exam centre', records: [exam({ venue: 'KC01', startedAt: AT, endedAt: AT + 15 * MIN }), exam({ venue: 'KC01', counter: 'R2', startedAt: AT + 5 * MIN, endedAt: AT + 30 * MIN })], fires: [] },
     ],
   },
   {

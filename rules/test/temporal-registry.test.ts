@@ -110,4 +110,77 @@ describe('temporal registry', () => {
       }
     }
   });
+
+  it('lets a back-dated correction win from its effective time without rewriting the older versions', () => {
+    const T0 = cst('2026-10-01T00:00');
+    // v1 filed on approval day T1; v2 (approved later) says the filing really began on T0 —
+    // an import of years of filings, or a correction of the past.
+    const versions = [
+      { ...v(clerk.id, T1, null, { ...clerk, name: 'v1' }), version: 1 },
+      { ...v(clerk.id, T0, null, { ...clerk, name: 'v2' }), version: 2 },
+    ];
+    const t = createTemporalRegistry({ institutions: [], staff: versions, listings: [] }, createRegistryView([], []));
+    expect(t.at(T0 - 1).staff(clerk.id)).toBeUndefined();
+    expect(t.at(T0).staff(clerk.id)?.name).toBe('v2');
+    expect(t.at(T1 + 1).staff(clerk.id)?.name).toBe('v2');
+    // A bounded correction (v3 for [T0, T1)) hides v2 only there; later times still read v2.
+    const bounded = [...versions, { ...v(clerk.id, T0, T1, { ...clerk, name: 'v3' }), version: 3 }];
+    const b = createTemporalRegistry({ institutions: [], staff: bounded, listings: [] }, createRegistryView([], []));
+    expect(b.at(T0).staff(clerk.id)?.name).toBe('v3');
+    expect(b.at(T1 - 1).staff(clerk.id)?.name).toBe('v3');
+    expect(b.at(T1).staff(clerk.id)?.name).toBe('v2');
+    // The input versions are untouched (append-only history).
+    expect(versions.map((x) => [x.validFrom, x.validTo])).toEqual([[T1, null], [T0, null]]);
+  });
+
+  it('judges a filed device by the version of the record\'s time', () => {
+    const dev = { id: 'D1', institutionId: inst.id, kind: 'inspection_instrument' as const, name: '制动台', filed: true, validFrom: 0, validTo: null };
+    const t = createTemporalRegistry(
+      { institutions: [], staff: [], listings: [], devices: [{ ...v('D1', T1, null, dev), version: 1 }, { ...v('D1', T2, null, dev, true), version: 2 }] },
+      createRegistryView([], []),
+    );
+    expect(t.at(T1 - 1).device?.('D1')).toBeUndefined();
+    expect(t.at(T1).device?.('D1')?.name).toBe('制动台');
+    expect(t.at(T2).device?.('D1')).toBeUndefined();
+    expect(t.at(T1).filesDevices?.(inst.id)).toBe(true);
+    expect(t.at(T1).filesDevices?.('other')).toBe(false);
+  });
+
+  // Model-based: random back-dated and bounded versions in approval order against the naive
+  // answer "of the versions containing t, the one approved last".
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('matches "the last approval containing t wins" on random back-dated histories (seed %i)', (seed) => {
+    let s = seed * 0x85ebca6b;
+    const rnd = () => {
+      s = (s + 0x6d2b79f5) | 0;
+      let x = Math.imul(s ^ (s >>> 15), 1 | s);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+    };
+    const staffVersions: RegistryVersion<Staff>[] = [];
+    for (let k = 0; k < 6; k++) {
+      const n = 1 + Math.floor(rnd() * 7);
+      for (let i = 0; i < n; i++) {
+        // Any effective start (past or future of the others), open or bounded, sometimes empty.
+        const from = Math.floor(rnd() * 120);
+        const to = rnd() < 0.5 ? null : from + Math.floor(rnd() * 60);
+        staffVersions.push({ ...v(`S${k}`, from, to, { ...clerk, id: `S${k}`, name: `v${i + 1}` }, rnd() < 0.2), version: i + 1 });
+      }
+    }
+    // Shuffle: the order given must not matter, only the version numbers.
+    for (let i = staffVersions.length - 1; i > 0; i--) {
+      const j = Math.floor(rnd() * (i + 1));
+      [staffVersions[i], staffVersions[j]] = [staffVersions[j]!, staffVersions[i]!];
+    }
+    const naive = (key: string, t: number) => {
+      const hit = staffVersions
+        .filter((x) => x.key === key && x.validFrom <= t && (x.validTo === null || t < x.validTo))
+        .sort((a, b) => b.version! - a.version!)[0];
+      return hit ? (hit.retired ? { ...hit.data, filed: false } : hit.data) : undefined;
+    };
+    const temporal = createTemporalRegistry({ institutions: [], staff: staffVersions, listings: [] }, createRegistryView([], []));
+    for (let t = -1; t <= 185; t++) {
+      const view = temporal.at(t);
+      for (let k = 0; k < 6; k++) expect(view.staff(`S${k}`), `S${k} at ${t}`).toEqual(naive(`S${k}`, t));
+    }
+  });
 });

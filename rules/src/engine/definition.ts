@@ -273,6 +273,28 @@ export const RegistryRuleSchema = z.discriminatedUnion('target', [
     field: FieldPath,
     explain: z.strictObject({ outside_org: Template }),
   }),
+  z.strictObject({
+    ...registryCommon,
+    target: z.literal('self_dealing'),
+    /** The staff member (user code) whose filed identity hash is looked up as of occurredAt. */
+    field: FieldPath,
+    /** The record's own hash of the operator, when the feed carries one (compared as well). */
+    hashField: FieldPath.optional(),
+    explain: z.strictObject({ applicant: Template, agent: Template }),
+  }),
+  z.strictObject({
+    ...registryCommon,
+    target: z.literal('device'),
+    field: FieldPath,
+    explain: z.strictObject({
+      not_found: Template,
+      not_approved: Template,
+      other_institution: Template,
+      not_yet_valid: Template,
+      expired: Template,
+      calibration_expired: Template,
+    }),
+  }),
 ]);
 
 // ---- field_predicate conditions -------------------------------------------------------------
@@ -439,6 +461,7 @@ export const KIND_VALUE_NAMES: Readonly<Record<RuleKind, readonly string[]>> = {
   registry: [
     'reason', 'staffId', 'role', 'roleLabel', 'filedRole', 'filedRoleLabel', 'validFrom', 'validTo',
     'licenceClass', 'permittedClasses', 'institutionName', 'who', 'masked', 'listName', 'note', 'organisationId',
+    'deviceId', 'deviceKind', 'filedInstitution', 'calibrationValidTo', 'via',
   ],
   // plus the rule's own param names (checked per definition)
   field_predicate: ['reason', ...DERIVED_VALUES],

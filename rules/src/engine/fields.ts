@@ -13,7 +13,7 @@ import { Channel, MEASUREMENT_NAMES, TransactionKind, TransactionSchema, type Tr
 
 export const FIELD_PATHS = [
   'id', 'collectorId', 'seq', 'source', 'channel', 'institutionId', 'counter', 'staffId', 'staffIdHash', 'deviceId',
-  'ip', 'mac', 'lsh', 'subLsh', 'kind', 'ywlx', 'ywyy', 'outcome',
+  'venue', 'ip', 'mac', 'lsh', 'subLsh', 'kind', 'ywlx', 'ywyy', 'outcome',
   'subject', 'subject.idHash', 'subject.masked', 'subject.birthYear',
   'agent', 'agent.idHash', 'agent.masked', 'agent.birthYear',
   'phoneHash',

@@ -91,6 +91,10 @@ export const HIT_VALUE_LABELS: Readonly<Record<string, ParamLabel>> = {
   ip: { label: 'IP 地址', unit: '', help: '' },
   mac: { label: 'MAC 地址', unit: '', help: '' },
   deviceId: { label: '设备', unit: '', help: '' },
+  deviceKind: { label: '设备类别', unit: '', help: '' },
+  filedInstitution: { label: '设备备案机构', unit: 'institution', help: '' },
+  calibrationValidTo: { label: '检定有效期至', unit: '', help: '' },
+  via: { label: '身份比对依据', unit: '', help: 'registry = 备案库中经办人的身份哈希；record = 记录自带的经办人身份哈希' },
   counter: { label: '窗口/线道', unit: '', help: '' },
   lsh: { label: '业务流水号', unit: '', help: '' },
   ywlx: { label: '业务类型', unit: '', help: '' },
@@ -136,6 +140,8 @@ export const HIT_REASON_LABELS: Readonly<Record<string, string>> = {
   after_end: '晚于项目结束',
   agent: '代办人',
   applicant: '申请人',
+  other_institution: '备案于其他机构',
+  calibration_expired: '检定已过期',
   none: '无',
 };
 

@@ -64,8 +64,61 @@ export const StaffSchema = z.object({
    * recorded, so exam.examiner_unfiled does not judge classes for this person.
    */
   classes: z.array(z.string().max(8)).optional(),
+  /**
+   * OPTIONAL. Keyed hash of the staff member's identity number (same key as the transactions'
+   * person hashes; never the number itself). Feeds that name the clerk by user code only
+   * (VEH_FLOW/DRV_FLOW JBR) reach the person through this: counter.self_dealing compares it with
+   * the applicant's and agent's hashes as of the record's time.
+   */
+  idHash: z.string().regex(/^[0-9a-f]{16,128}$/).optional(),
 });
 export type Staff = z.infer<typeof StaffSchema>;
+
+/**
+ * Devices (设备) filed with an institution: inspection instruments and line equipment, check
+ * cameras, counter PCs, exam vehicles. Business on a device that is not filed, not valid, filed
+ * for another institution or past its calibration (检定/校准) is an anomaly (domain.md §6).
+ */
+export const DeviceKind = z.enum(['inspection_instrument', 'line_equipment', 'check_camera', 'counter_pc', 'exam_vehicle']);
+export type DeviceKind = z.infer<typeof DeviceKind>;
+
+export const DEVICE_KIND_LABELS: Readonly<Record<DeviceKind, string>> = {
+  inspection_instrument: '检测仪器',
+  line_equipment: '检测线设备',
+  check_camera: '查验摄像设备',
+  counter_pc: '窗口计算机',
+  exam_vehicle: '考试车辆',
+};
+
+export const DeviceSchema = z.object({
+  /** The code the feeds send as deviceId (工位设备编号, 考试车号, 终端编号). */
+  id: z.string().min(1).max(64),
+  institutionId: z.string().min(1).max(64),
+  kind: DeviceKind,
+  name: z.string().max(64).default(''),
+  /** OPTIONAL. Inspection line (检测线) or check lane / counter window the device belongs to. */
+  lineId: z.string().max(64).optional(),
+  filed: z.boolean(),
+  /** Filing validity, epoch ms; validTo null = open-ended. */
+  validFrom: z.number().int(),
+  validTo: z.number().int().nullable(),
+  /** OPTIONAL. Calibration (检定/校准) valid until, epoch ms; absent = not subject to calibration. */
+  calibrationValidTo: z.number().int().optional(),
+});
+export type Device = z.infer<typeof DeviceSchema>;
+
+export type DeviceStatus = 'ok' | 'not_found' | 'not_approved' | 'other_institution' | 'not_yet_valid' | 'expired' | 'calibration_expired';
+
+/** Why a device may (not) be used by `institutionId` at `at`; checks in order, 'ok' when all pass. */
+export function deviceStatus(device: Device | undefined, institutionId: string, at: number): DeviceStatus {
+  if (!device) return 'not_found';
+  if (!device.filed) return 'not_approved';
+  if (device.institutionId !== institutionId) return 'other_institution';
+  if (at < device.validFrom) return 'not_yet_valid';
+  if (device.validTo !== null && at > device.validTo) return 'expired';
+  if (device.calibrationValidTo !== undefined && at > device.calibrationValidTo) return 'calibration_expired';
+  return 'ok';
+}
 
 /**
  * Lists kept beside the registry (domain.md §5): the person black list (申请人/代办人黑名单),
@@ -116,6 +169,16 @@ export interface RegistryView {
    * check.vin_blacklisted) skip, never fail.
    */
   listing?(list: ListName, key: string): Listing | undefined;
+  /**
+   * OPTIONAL. The device `id` as filed. A registry without it makes device rules skip.
+   */
+  device?(id: string): Device | undefined;
+  /**
+   * OPTIONAL. Whether any device of `institutionId` is filed at all: device rules judge only
+   * institutions whose devices have been filed, so a detachment that has not yet imported its
+   * devices is not flooded with "unfiled device" warnings.
+   */
+  filesDevices?(institutionId: string): boolean;
 }
 
 /** Is a staff member filed for `role` and valid at `at` (epoch ms)? */
@@ -149,13 +212,25 @@ export function createRegistryView(
   institutions: readonly Institution[],
   staff: readonly Staff[],
   listings: readonly Listing[] = [],
+  devices: readonly Device[] = [],
 ): RegistryView {
   const inst = new Map(institutions.map((i) => [i.id, i]));
   const st = new Map(staff.map((s) => [s.id, s]));
-  const lists = new Map(listings.map((l) => [`${l.list}\u0000${l.key}`, l]));
+  // List → key → listing: a lookup (on every record for the black-list rules) reads two maps
+  // instead of building and hashing a joined string of the list name and a 64-digit hash.
+  const lists = new Map<string, Map<string, Listing>>();
+  for (const l of listings) {
+    let byKey = lists.get(l.list);
+    if (!byKey) lists.set(l.list, (byKey = new Map()));
+    byKey.set(l.key, l);
+  }
+  const dev = new Map(devices.map((d) => [d.id, d]));
+  const withDevices = new Set(devices.map((d) => d.institutionId));
   return {
     institution: (id) => inst.get(id),
     staff: (id) => st.get(id),
-    listing: (list, key) => lists.get(`${list}\u0000${key}`),
+    listing: (list, key) => lists.get(list)?.get(key),
+    device: (id) => dev.get(id),
+    filesDevices: (id) => withDevices.has(id),
   };
 }

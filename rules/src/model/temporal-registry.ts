@@ -5,16 +5,21 @@
  * whose filing was revoked yesterday is still filed for last week's backlog, and an agent put
  * on the black list today does not turn last month's transactions into warnings.
  *
- * Versions of one key have half-open intervals [validFrom, validTo); approval closes the
- * current version and opens the next at the same instant, so they tile time without overlap.
+ * Versions of one key have half-open intervals [validFrom, validTo). An ordinary approval closes
+ * the current version and opens the next at the same instant, so they tile time. A change with
+ * an effective time in the past (a correction, or an import of filings that began years ago)
+ * may overlap versions approved earlier: the history is append-only, so nothing is rewritten,
+ * and where intervals overlap the later approval (higher `version`) wins. At any instant at
+ * most one version answers, and the answer for a time before the correction stays what the
+ * older versions said wherever the correction does not reach.
  * A retire is a version too (`retired`), and reads the way the live projection shows it: a
- * retired institution is suspended, a retired filing is not filed, a retired listing is gone.
- * Before a key's first version it does not exist.
+ * retired institution is suspended, a retired filing is not filed, a retired listing or device
+ * is gone. Where no version answers, the key does not exist (not yet filed, or its filing ended).
  *
  * Keys that have no versions at all (rows written to the live tables directly, e.g. by older
  * seeds) fall back to `fallback` — the current view — at every time.
  */
-import type { Institution, ListName, Listing, RegistryView, Staff } from './registry.js';
+import type { Device, Institution, ListName, Listing, RegistryView, Staff } from './registry.js';
 
 export interface RegistryVersion<T> {
   key: string;
@@ -23,6 +28,11 @@ export interface RegistryVersion<T> {
   validTo: number | null;
   retired: boolean;
   data: T;
+  /**
+   * OPTIONAL. The version number (1, 2, 3 … per key, in approval order): where intervals
+   * overlap, the higher one wins. Absent = the order given.
+   */
+  version?: number;
 }
 
 export interface TemporalRegistryInput {
@@ -30,6 +40,8 @@ export interface TemporalRegistryInput {
   staff: readonly RegistryVersion<Staff>[];
   /** Keyed by `<list>:<key>` (the registry's listing key). */
   listings: readonly RegistryVersion<Listing>[];
+  /** OPTIONAL. Filed devices. */
+  devices?: readonly RegistryVersion<Device>[];
 }
 
 export interface TemporalRegistry {
@@ -44,6 +56,34 @@ export interface TemporalRegistry {
 
 type Timeline<T> = readonly RegistryVersion<T>[];
 
+/**
+ * A key's versions flattened into disjoint segments sorted by validFrom: versions are painted in
+ * approval order, each over the part of time it covers, so a later approval hides an earlier
+ * one only where they overlap. Segments keep the version they came from.
+ */
+export function flatten<T>(versions: readonly RegistryVersion<T>[]): RegistryVersion<T>[] {
+  const ordered = versions.map((v, i) => ({ v, i })).sort((a, b) => (a.v.version ?? a.i) - (b.v.version ?? b.i) || a.i - b.i);
+  let segs: RegistryVersion<T>[] = [];
+  for (const { v } of ordered) {
+    const from = v.validFrom;
+    const to = v.validTo ?? Number.POSITIVE_INFINITY;
+    if (!(to > from)) continue; // an empty interval (superseded before it took effect) never answers
+    const next: RegistryVersion<T>[] = [];
+    for (const s of segs) {
+      const sTo = s.validTo ?? Number.POSITIVE_INFINITY;
+      if (sTo <= from || s.validFrom >= to) {
+        next.push(s);
+        continue;
+      }
+      if (s.validFrom < from) next.push({ ...s, validTo: from });
+      if (sTo > to) next.push({ ...s, validFrom: to });
+    }
+    next.push(v);
+    segs = next.sort((a, b) => a.validFrom - b.validFrom);
+  }
+  return segs;
+}
+
 function index<T>(versions: readonly RegistryVersion<T>[]): Map<string, Timeline<T>> {
   const byKey = new Map<string, RegistryVersion<T>[]>();
   for (const v of versions) {
@@ -51,8 +91,9 @@ function index<T>(versions: readonly RegistryVersion<T>[]): Map<string, Timeline
     if (!list) byKey.set(v.key, (list = []));
     list.push(v);
   }
-  for (const list of byKey.values()) list.sort((a, b) => a.validFrom - b.validFrom);
-  return byKey;
+  const out = new Map<string, Timeline<T>>();
+  for (const [k, list] of byKey) out.set(k, flatten(list));
+  return out;
 }
 
 /** The version whose [validFrom, validTo) contains `at`, if any (binary search on validFrom). */
@@ -76,8 +117,11 @@ export function createTemporalRegistry(input: TemporalRegistryInput, fallback: R
   const inst = index(input.institutions);
   const staff = index(input.staff);
   const lists = index(input.listings);
+  const devices = index(input.devices ?? []);
+  // Institutions with any device version: device rules judge only these (RegistryView.filesDevices).
+  const withDevices = new Set((input.devices ?? []).map((d) => d.data.institutionId));
   let settledFrom = Number.NEGATIVE_INFINITY;
-  for (const v of [...input.institutions, ...input.staff, ...input.listings]) {
+  for (const v of [...input.institutions, ...input.staff, ...input.listings, ...(input.devices ?? [])]) {
     settledFrom = Math.max(settledFrom, v.validFrom, v.validTo ?? Number.NEGATIVE_INFINITY);
   }
 
@@ -102,10 +146,20 @@ export function createTemporalRegistry(input: TemporalRegistryInput, fallback: R
     return v && !v.retired ? v.data : undefined;
   };
 
+  const deviceAt = (id: string, at: number): Device | undefined => {
+    const t = devices.get(id);
+    if (!t) return fallback.device?.(id);
+    const v = versionAt(t, at);
+    return v && !v.retired ? v.data : undefined;
+  };
+  const filesDevices = (id: string): boolean => withDevices.has(id) || (fallback.filesDevices?.(id) ?? false);
+
   const viewAt = (at: number): RegistryView => ({
     institution: (id) => institutionAt(id, at),
     staff: (id) => staffAt(id, at),
     listing: (list, key) => listingAt(list, key, at),
+    device: (id) => deviceAt(id, at),
+    filesDevices,
   });
   const settled = viewAt(settledFrom);
   return {

@@ -96,6 +96,11 @@ export const TransactionSchema = z.object({
    */
   staffIdHash: z.string().regex(/^[0-9a-f]{16,128}$/, 'staffIdHash must be a hex keyed hash').optional(),
   deviceId: z.string().max(64).optional(),
+  /**
+   * OPTIONAL. Exam venue (考场代码 KCDM) within the institution: an exam centre runs several
+   * venues, and exam.examiner_two_venues tells them apart by this.
+   */
+  venue: z.string().max(32).optional(),
   ip: z.string().max(45).optional(),
   mac: z.string().max(17).optional(),
   /** 流水号 (business number) and sub-system number. */

@@ -204,21 +204,23 @@ export const counterConcurrentTerminals = defineRule({
 /** The clerk is the applicant or the agent of the case they handle. */
 export const counterSelfDealing = defineRule({
   id: 'counter.self_dealing',
-  kind: 'field_predicate',
+  revision: 2,
+  kind: 'registry',
+  target: 'self_dealing',
   name: '经办人为本人或代办本人业务',
   family: 'counter',
   severity: 'high',
   action: 'hold',
-  description: '窗口经办人是本笔业务的申请人或代办人，可实时拦截',
-  basis: 'domain.md §6 窗口办理：经办人办理本人为申请人或代办人的业务（B）；以经办人身份号码的同钥哈希比对 [sugg]',
-  when: [{ op: 'in', field: 'kind', values: ['vehicle', 'licence', 'violation'] }],
-  cases: [
-    { reason: 'applicant', test: { op: 'eq_field', field: 'staffIdHash', other: 'subject.idHash' } },
-    { reason: 'agent', test: { op: 'eq_field', field: 'staffIdHash', other: 'agent.idHash' } },
-  ],
+  description: '经办人（窗口业务员、查验员、检验员、考试员、体检医生）是本笔业务的申请人或代办人，可实时拦截',
+  basis:
+    'domain.md §6 窗口办理：经办人办理本人为申请人或代办人的业务（B）。经办人身份以备案库中该人员身份号码的同钥哈希为准（按业务发生时的备案版本），' +
+    '机动车/驾驶证流水只带经办人用户代码（JBR）；来源系统随记录上传经办人身份哈希时一并比对 [sugg]',
+  when: [{ op: 'in', field: 'kind', values: ['vehicle', 'licence', 'violation', 'check', 'inspection', 'exam', 'medical'] }],
+  field: 'staffId',
+  hashField: 'staffIdHash',
   explain: {
-    applicant: '经办人{staffId}为本笔业务的申请人{subject.masked}',
-    agent: '经办人{staffId}为本笔业务的代办人{agent.masked}',
+    applicant: '经办人{staffId}为本笔业务的申请人{masked}',
+    agent: '经办人{staffId}为本笔业务的代办人{masked}',
   },
 });
 

@@ -103,6 +103,7 @@ export const examManualScoring = defineRule({
 /** One examiner examining at two venues at the same time. */
 export const examExaminerTwoVenues = defineRule({
   id: 'exam.examiner_two_venues',
+  revision: 2,
   kind: 'overlap',
   name: '考试员同时在两个考场',
   family: 'exam',
@@ -111,8 +112,10 @@ export const examExaminerTwoVenues = defineRule({
   description: '同一考试员在两个考场的考试时段重叠，疑似考试员未到岗',
   basis: 'domain.md §6 驾驶人考试：一名考试员同时在两个考场（W）；重叠≥60秒为建议值 [sugg]',
   when: [examKind],
+  // An exam centre (one institution) runs several venues (考场): the member is the venue when the
+  // feed names it, so one examiner in two venues of the same centre is caught too.
   key: { prefix: 'examiner-venues', fields: ['staffId'] },
-  member: [['institutionId']],
+  member: [['institutionId', 'venue'], ['institutionId']],
   from: 'startedAt',
   to: 'endedAt',
   params: { minOverlapSeconds: 60 },

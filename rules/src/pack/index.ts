@@ -12,7 +12,7 @@ import { counterOffHours, counterLongWait, counterLongHandling, counterRefusal, 
 import { agentFrequent, agentElderlyApplicant, agentBlacklisted, agentRedListOutsideOrg, agentPhoneShared, AGENT_RULES } from './agent.js';
 import { vehicleFrequentTransfer, vehicleTransferAfterRegistration, vehicleFrequentReplacement, vehicleApprovalRevoked, vehicleDeregRestored, vehicleGoodPlateRepeat, vehicleTempPlateRepeat, vehicleTempPlateRegistered, vehicleFrequentChanges, VEHICLE_RULES } from './vehicle.js';
 import { checkShortDuration, checkInspectorUnfiled, checkInspectorTwoLanes, checkPhotoReuse, checkRepeatedChecks, checkVinBlacklisted, checkReviewRejectionOutlier, CHECK_RULES } from './check.js';
-import { inspectionShortTest, inspectionItemBelowMinimum, inspectionLineOverlap, inspectionOverCapacity, inspectionCalibrationExpired, inspectionIdenticalMeasurements, inspectionPhotoReuse, inspectionNightTest, inspectionPhotoOutsideWindow, inspectionInsuranceMissing, inspectionStationSuspended, inspectionPassRateDeviation, INSPECTION_RULES } from './inspection.js';
+import { inspectionShortTest, inspectionItemBelowMinimum, inspectionLineOverlap, inspectionOverCapacity, inspectionCalibrationExpired, inspectionIdenticalMeasurements, inspectionIdenticalMeasurementsLarge, inspectionDeviceUnfiled, inspectionPhotoReuse, inspectionNightTest, inspectionPhotoOutsideWindow, inspectionInsuranceMissing, inspectionStationSuspended, inspectionPassRateDeviation, INSPECTION_RULES } from './inspection.js';
 import { examExaminerUnfiled, examIdentityMismatch, examShortDuration, examBelowRouteMinimum, examManualScoring, examExaminerTwoVenues, examInsufficientTraining, examVenuePassRate, examExaminerPassRate, EXAM_RULES } from './exam.js';
 import { pointsLicenceMultiVehicle, pointsRepeatFullScore, pointsAgentManyLicences, pointsPhoneManyLicences, pointsIpManyLicences, POINTS_RULES } from './points.js';
 import { medicalDoctorHourly, medicalOffHours, medicalDoctorUnfiled, MEDICAL_RULES } from './medical.js';
@@ -22,7 +22,7 @@ export { counterOffHours, counterLongWait, counterLongHandling, counterRefusal, 
 export { agentFrequent, agentElderlyApplicant, agentBlacklisted, agentRedListOutsideOrg, agentPhoneShared, AGENT_RULES } from './agent.js';
 export { vehicleFrequentTransfer, vehicleTransferAfterRegistration, vehicleFrequentReplacement, vehicleApprovalRevoked, vehicleDeregRestored, vehicleGoodPlateRepeat, vehicleTempPlateRepeat, vehicleTempPlateRegistered, vehicleFrequentChanges, VEHICLE_RULES } from './vehicle.js';
 export { checkShortDuration, checkInspectorUnfiled, checkInspectorTwoLanes, checkPhotoReuse, checkRepeatedChecks, checkVinBlacklisted, checkReviewRejectionOutlier, CHECK_RULES } from './check.js';
-export { inspectionShortTest, inspectionItemBelowMinimum, inspectionLineOverlap, inspectionOverCapacity, inspectionCalibrationExpired, inspectionIdenticalMeasurements, inspectionPhotoReuse, inspectionNightTest, inspectionPhotoOutsideWindow, inspectionInsuranceMissing, inspectionStationSuspended, inspectionPassRateDeviation, INSPECTION_RULES } from './inspection.js';
+export { inspectionShortTest, inspectionItemBelowMinimum, inspectionLineOverlap, inspectionOverCapacity, inspectionCalibrationExpired, inspectionIdenticalMeasurements, inspectionIdenticalMeasurementsLarge, inspectionDeviceUnfiled, inspectionPhotoReuse, inspectionNightTest, inspectionPhotoOutsideWindow, inspectionInsuranceMissing, inspectionStationSuspended, inspectionPassRateDeviation, INSPECTION_RULES } from './inspection.js';
 export { examExaminerUnfiled, examIdentityMismatch, examShortDuration, examBelowRouteMinimum, examManualScoring, examExaminerTwoVenues, examInsufficientTraining, examVenuePassRate, examExaminerPassRate, EXAM_RULES } from './exam.js';
 export { pointsLicenceMultiVehicle, pointsRepeatFullScore, pointsAgentManyLicences, pointsPhoneManyLicences, pointsIpManyLicences, POINTS_RULES } from './points.js';
 export { medicalDoctorHourly, medicalOffHours, medicalDoctorUnfiled, MEDICAL_RULES } from './medical.js';
@@ -72,6 +72,8 @@ export const RULE_IDS = {
   inspectionOverCapacity: inspectionOverCapacity.id,
   inspectionCalibrationExpired: inspectionCalibrationExpired.id,
   inspectionIdenticalMeasurements: inspectionIdenticalMeasurements.id,
+  inspectionIdenticalMeasurementsLarge: inspectionIdenticalMeasurementsLarge.id,
+  inspectionDeviceUnfiled: inspectionDeviceUnfiled.id,
   inspectionPhotoReuse: inspectionPhotoReuse.id,
   inspectionNightTest: inspectionNightTest.id,
   inspectionPhotoOutsideWindow: inspectionPhotoOutsideWindow.id,

@@ -100,22 +100,77 @@ export const inspectionCalibrationExpired = defineRule({
   explain: { expired: '检测设备{deviceId}检定有效期至{measurements.calibrationValidTo|date}，检验时已过期' },
 });
 
-/** Identical measurement vectors on different vehicles within a day. */
+/**
+ * Plate types (号牌种类) of large vehicles: many axles, so a result carries many values, and a
+ * short vector (one axle of a fleet of identical lorries) says little. Every other plate type
+ * (cars, motorcycles, low-speed vehicles, tractors) is compared from two values on.
+ */
+const LARGE_HPZL = ['01', '15', '51'];
+const IDENTICAL_EXCLUDE = ['filedMinSeconds', 'calibrationValidTo', 'photoTakenAt', 'insuranceValidTo'] as const;
+
+/**
+ * Identical measurement vectors on different vehicles of one plate type at one station within a
+ * day: whatever vector a result carries (a single axle's left/right brake force is two values).
+ */
 export const inspectionIdenticalMeasurements = defineRule({
   id: 'inspection.identical_measurements',
+  revision: 2,
   kind: 'fingerprint',
   name: '不同车辆检验数据完全相同',
   family: 'inspection',
   severity: 'high',
   action: 'warn',
-  description: '不同车辆在24小时内的检验数据（制动、灯光、侧滑、排放等）完全相同，疑似数据套用',
-  basis: 'domain.md §6 检验机构：不同车辆同日检验数据完全相同（W，高）；至少4项数据、24小时内为建议值 [sugg]',
-  when: [inspectionKind, wholeTest],
-  key: { prefix: 'inspection-values', fields: [] },
-  source: { from: 'measurements', exclude: ['filedMinSeconds', 'calibrationValidTo', 'photoTakenAt', 'insuranceValidTo'], minValues: 4 },
+  description: '同一检验机构24小时内同一号牌种类的不同车辆检验数据（制动、灯光、侧滑、排放等，有几项比几项）完全相同，疑似数据套用',
+  basis:
+    'domain.md §6 检验机构：不同车辆同日检验数据完全相同（W，高）；按号牌种类分组比较，小型汽车、摩托车等至少2项数据（单轴左右制动力），' +
+    '大型汽车、挂车见下一条规则；同一机构、24小时内为建议值 [sugg]',
+  when: [inspectionKind, wholeTest, { op: 'not_in', field: 'vehicle.hpzl', values: LARGE_HPZL }],
+  key: { prefix: 'inspection-values', fields: ['institutionId', 'vehicle.hpzl'] },
+  source: { from: 'measurements', exclude: [...IDENTICAL_EXCLUDE], minValues: 2 },
   owner: [['vehicle.vin'], ['vehicle.hpzl', 'vehicle.hphm']],
   params: { windowHours: 24 },
-  explain: { reused: '检验数据与另一车辆{otherAt|datetime}的检验数据完全相同' },
+  explain: { reused: '检验数据与同类车辆{otherAt|datetime}的检验数据完全相同' },
+});
+
+/** The same for large vehicles and trailers, whose results carry a value per axle and side. */
+export const inspectionIdenticalMeasurementsLarge = defineRule({
+  id: 'inspection.identical_measurements_large',
+  kind: 'fingerprint',
+  name: '不同大型车辆检验数据完全相同',
+  family: 'inspection',
+  severity: 'high',
+  action: 'warn',
+  description: '同一检验机构24小时内同一号牌种类的不同大型汽车、挂车检验数据完全相同，疑似数据套用',
+  basis: 'domain.md §6 检验机构：不同车辆同日检验数据完全相同（W，高）；大型汽车、挂车（号牌种类01、15、51）至少4项数据，同一车队的单轴数据相近 [sugg]',
+  when: [inspectionKind, wholeTest, { op: 'in', field: 'vehicle.hpzl', values: LARGE_HPZL }],
+  key: { prefix: 'inspection-values-large', fields: ['institutionId', 'vehicle.hpzl'] },
+  source: { from: 'measurements', exclude: [...IDENTICAL_EXCLUDE], minValues: 4 },
+  owner: [['vehicle.vin'], ['vehicle.hpzl', 'vehicle.hphm']],
+  params: { windowHours: 24 },
+  explain: { reused: '检验数据与同类车辆{otherAt|datetime}的检验数据完全相同' },
+});
+
+/** A device (instrument, line equipment) not filed for the station, not valid or past calibration. */
+export const inspectionDeviceUnfiled = defineRule({
+  id: 'inspection.device_unfiled',
+  kind: 'registry',
+  target: 'device',
+  name: '检测设备未备案或检定过期',
+  family: 'inspection',
+  severity: 'high',
+  action: 'hold',
+  description: '检验项目所用设备未在本机构备案、备案未生效或已过期，或备案库中的检定有效期已过，可实时拦截',
+  basis: 'domain.md §6 检验机构：设备检定过期、机构/检测线/设备须备案（B）；以备案库中业务发生时的设备备案版本为准，未录入任何设备备案的机构不判断 [sugg]',
+  when: [inspectionKind],
+  field: 'deviceId',
+  explain: {
+    not_found: '检测设备{deviceId}未备案',
+    not_approved: '检测设备{deviceId}备案未通过',
+    other_institution: '检测设备{deviceId}备案于其他机构{filedInstitution}',
+    not_yet_valid: '检测设备{deviceId}备案自{validFrom}起生效，检验时尚未生效',
+    expired: '检测设备{deviceId}备案有效期至{validTo}，检验时已过期',
+    calibration_expired: '检测设备{deviceId}备案的检定有效期至{calibrationValidTo}，检验时已过期',
+  },
 });
 
 /** The same inspection photo (hash) used for different vehicles. */
@@ -244,6 +299,8 @@ export const INSPECTION_RULES = [
   inspectionOverCapacity,
   inspectionCalibrationExpired,
   inspectionIdenticalMeasurements,
+  inspectionIdenticalMeasurementsLarge,
+  inspectionDeviceUnfiled,
   inspectionPhotoReuse,
   inspectionNightTest,
   inspectionPhotoOutsideWindow,

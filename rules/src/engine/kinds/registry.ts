@@ -8,6 +8,7 @@ import type { HitValues } from '../../model/warning.js';
 import { compileFilters, type Finding, type Run } from '../compile-parts.js';
 import type { RegistryRuleDefinition } from '../definition.js';
 import { fieldGetter, isPresent, type FieldPath } from '../fields.js';
+import { compileRegistryIdentity } from './registry-identity.js';
 
 /** For a person hash path ('agent.idHash') the getter of its masked display form. */
 function maskedGetter(field: FieldPath) {
@@ -90,5 +91,8 @@ export function compileRegistry(def: RegistryRuleDefinition): Run {
         return { reason: 'outside_org', values: { reason: 'outside_org', organisationId: l.organisationId, note: l.note || '未注明' } };
       };
     }
+    case 'self_dealing':
+    case 'device':
+      return compileRegistryIdentity(def, applies);
   }
 }
