@@ -47,7 +47,7 @@ async function refresh() {
 async function scoreOf(id: string) {
   const res = await call('leader', 'GET', `/api/v1/evaluation/scores?month=${MONTH}`);
   expect(res.statusCode, res.body).toBe(200);
-  return (res.json().items as { institution_id: string }[]).find((r) => r.institution_id === id) as Record<string, unknown>;
+  return (res.json().items as { institutionId: string }[]).find((r) => r.institutionId === id) as Record<string, unknown>;
 }
 
 beforeAll(async () => {
@@ -100,8 +100,8 @@ describe('monthly scores', () => {
     // compliance: (3 + 2) × 4 × 100/200 = 10; integrity: 2 × 2 = 4; quality: 1 × 2 = 2;
     // responsiveness: 15 × 1/6 = 2.5 → 100 − 18.5 = 81.5.
     expect(await scoreOf('YZ-JYZ')).toMatchObject({
-      transactions: 200, warnings: 6, confirmed: 4, false_alarms: 1, escalated: 1,
-      deduct_compliance: 10, deduct_quality: 2, deduct_integrity: 4, deduct_responsiveness: 2.5, score: 81.5, grade: 'B', veto: false,
+      transactions: 200, warnings: 6, confirmed: 4, falseAlarms: 1, escalated: 1,
+      deductCompliance: 10, deductQuality: 2, deductIntegrity: 4, deductResponsiveness: 2.5, score: 81.5, grade: 'B', veto: false,
     });
   });
 
@@ -111,15 +111,15 @@ describe('monthly scores', () => {
     await act('auditor-yz', 'e-d', { type: 'conclude', conclusion: 'false_alarm' });
     await refresh();
     expect(await scoreOf('YZ-JYZ')).toMatchObject({
-      confirmed: 3, false_alarms: 2, deduct_compliance: 10, deduct_quality: 0, deduct_integrity: 4, deduct_responsiveness: 2.5, score: 83.5, grade: 'B',
+      confirmed: 3, falseAlarms: 2, deductCompliance: 10, deductQuality: 0, deductIntegrity: 4, deductResponsiveness: 2.5, score: 83.5, grade: 'B',
     });
     const res = await call('leader', 'GET', `/api/v1/evaluation/institutions/YZ-JYZ/deductions?month=${MONTH}`);
     const body = res.json();
     expect(body.net).toBe(7);
-    const d = (body.items as { warning_id: string; kind: string; points: number; category: string; reverses: string; id: string }[]).filter((l) => l.warning_id === 'e-d');
+    const d = (body.items as { warningId: string; kind: string; points: number; category: string; reverses: string; id: string }[]).filter((l) => l.warningId === 'e-d');
     expect(d.map((l) => [l.kind, l.points, l.category])).toEqual([['deduct', 1, 'quality'], ['reverse', -1, 'quality']]);
     expect(d[1]!.reverses).toBe(d[0]!.id);
-    expect(body.items.map((l: { warning_id: string }) => l.warning_id).sort()).toEqual(['e-a', 'e-b', 'e-c', 'e-d', 'e-d']);
+    expect(body.items.map((l: { warningId: string }) => l.warningId).sort()).toEqual(['e-a', 'e-b', 'e-c', 'e-d', 'e-d']);
     // Refreshing again appends nothing: the ledger is in step.
     await refresh();
     expect((await call('leader', 'GET', `/api/v1/evaluation/institutions/YZ-JYZ/deductions?month=${MONTH}`)).json().items).toHaveLength(5);
@@ -127,15 +127,16 @@ describe('monthly scores', () => {
 
   it('a confirmed veto item forces grade D; ranking is within the institution type', async () => {
     // 东兰: 50 transactions count as 100; 3 × 4 × 100/100 = 12 → 88, but the veto makes it D.
-    expect(await scoreOf('DL-JYZ')).toMatchObject({ transactions: 50, deduct_compliance: 12, score: 88, grade: 'D', veto: true, veto_rules: ['check.inspector_unfiled'] });
+    expect(await scoreOf('DL-JYZ')).toMatchObject({ transactions: 50, deductCompliance: 12, score: 88, grade: 'D', veto: true, vetoRules: ['check.inspector_unfiled'] });
     const ranks = Object.fromEntries(
       ['JCJ-JYZ', 'DL-JYZ', 'YZ-JYZ'].map((id) => [id, null as unknown]),
     );
     for (const id of Object.keys(ranks)) {
       const s = await scoreOf(id);
-      ranks[id] = [s.rank, s.rank_of, s.score];
+      ranks[id] = [s.rank, s.rankOf, s.score];
     }
-    expect(ranks).toEqual({ 'JCJ-JYZ': [1, 3, 100], 'DL-JYZ': [2, 3, 88], 'YZ-JYZ': [3, 3, 83.5] });
+    // 金城江's station did no business this month: not graded, not ranked (rank 0 of 0).
+    expect(ranks).toEqual({ 'JCJ-JYZ': [0, 0, 100], 'DL-JYZ': [1, 2, 88], 'YZ-JYZ': [2, 2, 83.5] });
   });
 
   it('shows the month-by-month trend', async () => {
@@ -169,7 +170,7 @@ describe('exports and the report', () => {
     const yz = sheet.find((r) => r[1] === 'YZ-JYZ')!;
     expect(yz[header.indexOf('机构名称')]).toBe('宜州区机动车检测站');
     expect(Number(yz[header.indexOf('得分')])).toBe(83.5);
-    expect(yz[header.indexOf('等级')]).toBe('B');
+    expect(yz[header.indexOf('等级')]).toBe('B 良好');
     expect(yz[header.indexOf('同类排名')]).toBe('3/3');
   });
 
@@ -196,9 +197,9 @@ describe('rule quality', () => {
   it('counts hits, confirmed and false alarms per rule and month with precision', async () => {
     const res = await call('rules', 'GET', `/api/v1/rules/quality?from=${MONTH}&to=${MONTH}`);
     expect(res.statusCode, res.body).toBe(200);
-    const by = Object.fromEntries((res.json().items as { rule_id: string }[]).map((r) => [r.rule_id, r]));
-    expect(by['counter.off_hours']).toMatchObject({ month: MONTH, hits: 1, confirmed: 1, false_alarms: 0, precision: 1 });
-    expect(by['counter.refusal']).toMatchObject({ hits: 1, confirmed: 0, false_alarms: 1, precision: 0 });
+    const by = Object.fromEntries((res.json().items as { ruleId: string }[]).map((r) => [r.ruleId, r]));
+    expect(by['counter.off_hours']).toMatchObject({ month: MONTH, hits: 1, confirmed: 1, falseAlarms: 0, precision: 1 });
+    expect(by['counter.refusal']).toMatchObject({ hits: 1, confirmed: 0, falseAlarms: 1, precision: 0 });
     expect(by['vehicle.frequent_transfer']).toMatchObject({ hits: 1, pending: 1, precision: null });
     const denied = await call('auditor', 'GET', '/api/v1/rules/quality');
     expect(denied.statusCode).toBe(403);

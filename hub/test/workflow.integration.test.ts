@@ -150,9 +150,9 @@ describe('the full lifecycle over HTTP', () => {
       'assigned', 'acknowledged', 'verification_started', 'evidence_attached', 'concluded', 'disposed', 'reviewed', 'closed',
     ]);
     expect(d.events[4].payload).toMatchObject({ conclusion: 'confirmed', refs: [sha] });
-    expect(d.evidence).toEqual([expect.objectContaining({ sha256: sha, name: '查验照片.jpg', uploaded_by: 'auditor' })]);
-    expect(d.transaction).toMatchObject({ institution_id: 'JCJ-JYZ' });
-    expect(d.deadlines.acknowledgeBy).toBeGreaterThan(d.warning.raised_at);
+    expect(d.evidence).toEqual([expect.objectContaining({ sha256: sha, name: '查验照片.jpg', uploadedBy: 'auditor' })]);
+    expect(d.transaction).toMatchObject({ institutionId: 'JCJ-JYZ', institutionName: expect.any(String) });
+    expect(d.deadlines.acknowledgeBy).toBeGreaterThan(d.warning.raisedAt);
     // The derived state in ClickHouse (the view) agrees with the reducer.
     const [row] = await hub.store.query<{ state: string; seq: number; conclusion: string }>(
       sql`SELECT state, seq, conclusion FROM warning_current WHERE warning_id = ${param.String(id)}`,
@@ -163,6 +163,13 @@ describe('the full lifecycle over HTTP', () => {
     const closed = list.json().items.find((w: { id: string }) => w.id === id);
     // A closed warning has no deadline running any more.
     expect(closed).toMatchObject({ id, due: null });
+    // One naming convention (camelCase), and what a queue row shows travels with the item:
+    // the business number and the institution's name, not just codes.
+    expect(closed).toMatchObject({ transactionId: d.transaction.id, lsh: d.transaction.lsh, institutionId: 'JCJ-JYZ', institutionName: d.transaction.institutionName, stateLabel: '已办结' });
+    expect(closed.lsh).not.toBe('');
+    expect(Object.keys(closed).filter((k) => k.includes('_'))).toEqual([]);
+    expect(Object.keys(d.warning).filter((k) => k.includes('_'))).toEqual([]);
+    expect(Object.keys(d.transaction).filter((k) => k.includes('_'))).toEqual([]);
   });
 
   it('refuses an illegal transition with INVALID_TRANSITION and a non-assignee with FORBIDDEN', async () => {

@@ -31,6 +31,12 @@ export interface RouteDef<Q extends z.ZodType | undefined, P extends z.ZodType |
   query?: Q;
   params?: P;
   body?: B;
+  /**
+   * The JSON answer (status 200/201). It documents the route in OpenAPI; under test
+   * (VITEST or JG_CHECK_RESPONSES=1) every answer is also checked against it, so a response that
+   * drifts from its declared shape fails the tests instead of surprising a screen.
+   */
+  response?: z.ZodType;
   /** Response content types other than JSON (docs only), e.g. ['text/csv']. */
   produces?: string[];
   bodyLimit?: number;
@@ -40,8 +46,8 @@ export interface RouteDef<Q extends z.ZodType | undefined, P extends z.ZodType |
   ) => Promise<unknown>;
 }
 
-export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
-  const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }) as Record<string, unknown>;
+export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const js = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' }) as Record<string, unknown>;
   delete js.$schema;
   return js;
 }
@@ -70,6 +76,10 @@ export function defineRoute<Q extends z.ZodType | undefined = undefined, P exten
     schema.body = jsonSchemaOf(def.body);
   }
   if (def.produces) schema.produces = def.produces;
+  if (def.response) {
+    const out = jsonSchemaOf(def.response, 'output');
+    schema.response = { 200: out, 201: out };
+  }
   if (def.auth !== 'public') schema.security = [{ session: [] }, { bearer: [] }];
   app.route({
     method: def.method,
@@ -87,8 +97,24 @@ export function defineRoute<Q extends z.ZodType | undefined = undefined, P exten
         return { error: new HubError(part.code, describeIssues(r.error)) };
       };
     },
+    // JSON.stringify, not a schema-compiled serializer: the response schema is for the document
+    // (and the test-time check), so a field it does not list is never dropped silently.
+    ...(def.response ? { serializerCompiler: responseSerializer(def.response, `${def.method} ${def.url}`) } : {}),
     handler: def.handler as never,
   });
+}
+
+const CHECK_RESPONSES = process.env.VITEST !== undefined || process.env.JG_CHECK_RESPONSES === '1';
+
+function responseSerializer(schema: z.ZodType, route: string) {
+  return ({ httpStatus }: { httpStatus?: string }) =>
+    (data: unknown): string => {
+      if (CHECK_RESPONSES && (httpStatus === '200' || httpStatus === '201')) {
+        const r = schema.safeParse(data);
+        if (!r.success) throw new Error(`response of ${route} does not match its schema: ${describeIssues(r.error)}`);
+      }
+      return JSON.stringify(data);
+    };
 }
 
 /** Common list paging. */

@@ -34,18 +34,113 @@ const MonthQuery = z.object({ month: Month.default(() => monthOf(Date.now())) })
 const InstitutionParams = z.object({ id: z.string().min(1).max(64) });
 
 
+/** One institution's month as the REST API answers it (from ScoreRow). */
+export const ScoreItemSchema = z.object({
+  month: z.string(),
+  institutionId: z.string(),
+  institutionName: z.string(),
+  institutionType: z.string(),
+  typeName: z.string(),
+  county: z.string(),
+  countyName: z.string(),
+  transactions: z.number(),
+  warnings: z.number(),
+  confirmed: z.number(),
+  falseAlarms: z.number(),
+  escalated: z.number(),
+  deductCompliance: z.number(),
+  deductQuality: z.number(),
+  deductIntegrity: z.number(),
+  deductResponsiveness: z.number(),
+  score: z.number(),
+  grade: z.enum(['A', 'B', 'C', 'D']),
+  graded: z.boolean().describe('false：本月无业务，不评级、不排名'),
+  gradeLabel: z.string(),
+  veto: z.boolean(),
+  vetoRules: z.array(z.string()),
+  vetoRuleNames: z.array(z.string()),
+  rank: z.number(),
+  rankOf: z.number(),
+  computedAt: z.number(),
+});
+export type ScoreItem = z.infer<typeof ScoreItemSchema>;
+
+/** One ledger entry (a deduction or its reversal) as the REST API answers it. */
+export const LedgerItemSchema = z.object({
+  id: z.string(),
+  month: z.string(),
+  institutionId: z.string(),
+  warningId: z.string(),
+  ruleId: z.string(),
+  ruleName: z.string(),
+  severity: z.string(),
+  category: z.string(),
+  categoryLabel: z.string(),
+  points: z.number().describe('严重程度点数'),
+  scorePoints: z.number().describe('对得分的影响（扣减的分数）'),
+  kind: z.enum(['deduct', 'reverse']),
+  reverses: z.string(),
+  at: z.number(),
+  reason: z.string(),
+  explanation: z.string(),
+  occurredAt: z.number(),
+  state: z.string(),
+  stateLabel: z.string(),
+  conclusion: z.string(),
+  conclusionLabel: z.string(),
+});
+export type LedgerItem = z.infer<typeof LedgerItemSchema>;
+
+export const RuleQualityItemSchema = z.object({
+  month: z.string(),
+  ruleId: z.string(),
+  ruleName: z.string(),
+  family: z.string(),
+  hits: z.number(),
+  confirmed: z.number(),
+  falseAlarms: z.number(),
+  pending: z.number(),
+  precision: z.number().nullable(),
+});
+
+function qualityItem(r: RuleQualityRow): z.infer<typeof RuleQualityItemSchema> {
+  return { month: r.month, ruleId: r.rule_id, ruleName: r.rule_name, family: r.family, hits: r.hits, confirmed: r.confirmed, falseAlarms: r.false_alarms, pending: r.pending, precision: r.precision };
+}
+
 export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationRouteDeps): void {
   const { registry, evaluation, store } = deps;
   const name = (id: string) => registry.institution(id)?.name ?? id;
-  const view = (r: ScoreRow) => ({
-    ...r,
-    institution_name: name(r.institution_id),
-    type_name: INSTITUTION_TYPE_LABELS[r.institution_type as InstitutionType] ?? r.institution_type,
-    county_name: COUNTY_BY_CODE.get(r.county)?.name ?? r.county,
-    graded: isGraded(r),
-    grade_label: isGraded(r) ? GRADE_LABELS[r.grade] : NO_BUSINESS_LABEL,
-    veto_rule_names: r.veto_rules.map(ruleNameOf),
-  });
+  const view = (r: ScoreRow): ScoreItem => {
+    const graded = isGraded(r);
+    return {
+      month: r.month,
+      institutionId: r.institution_id,
+      institutionName: name(r.institution_id),
+      institutionType: r.institution_type,
+      typeName: INSTITUTION_TYPE_LABELS[r.institution_type as InstitutionType] ?? r.institution_type,
+      county: r.county,
+      countyName: COUNTY_BY_CODE.get(r.county)?.name ?? r.county,
+      transactions: r.transactions,
+      warnings: r.warnings,
+      confirmed: r.confirmed,
+      falseAlarms: r.false_alarms,
+      escalated: r.escalated,
+      deductCompliance: r.deduct_compliance,
+      deductQuality: r.deduct_quality,
+      deductIntegrity: r.deduct_integrity,
+      deductResponsiveness: r.deduct_responsiveness,
+      score: r.score,
+      grade: r.grade,
+      graded,
+      gradeLabel: graded ? GRADE_LABELS[r.grade] : NO_BUSINESS_LABEL,
+      veto: r.veto,
+      vetoRules: r.veto_rules,
+      vetoRuleNames: r.veto_rules.map(ruleNameOf),
+      rank: r.rank,
+      rankOf: r.rank_of,
+      computedAt: r.computed_at,
+    };
+  };
   const institutionInScope = (p: Principal, id: string) => {
     const inst = registry.institution(id);
     if (!inst) throw new HubError('NOT_FOUND', `institution ${id}`);
@@ -64,6 +159,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     auth: EVALUATION_READERS,
     scope: 'list',
     query: ScoresQuery,
+    response: z.object({ month: z.string(), total: z.number().int(), items: z.array(ScoreItemSchema) }),
     handler: async (req) => {
       const p = authorize(req, EVALUATION_READERS);
       const items = await scoresOf(p, req.query);
@@ -71,25 +167,25 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     },
   });
 
-  const scoreColumns: Column<ReturnType<typeof view>>[] = [
+  const scoreColumns: Column<ScoreItem>[] = [
     { header: '月份', value: (r) => r.month },
-    { header: '机构编号', value: (r) => r.institution_id, width: 14 },
-    { header: '机构名称', value: (r) => r.institution_name, width: 28 },
-    { header: '机构类型', value: (r) => r.type_name, width: 16 },
-    { header: '区县', value: (r) => r.county_name },
+    { header: '机构编号', value: (r) => r.institutionId, width: 14 },
+    { header: '机构名称', value: (r) => r.institutionName, width: 28 },
+    { header: '机构类型', value: (r) => r.typeName, width: 16 },
+    { header: '区县', value: (r) => r.countyName },
     { header: '业务量', value: (r) => r.transactions },
     { header: '预警数', value: (r) => r.warnings },
     { header: '属实预警', value: (r) => r.confirmed },
-    { header: '误报', value: (r) => r.false_alarms },
+    { header: '误报', value: (r) => r.falseAlarms },
     { header: '超期督办', value: (r) => r.escalated },
-    { header: '合规扣分', value: (r) => r.deduct_compliance },
-    { header: '质量扣分', value: (r) => r.deduct_quality },
-    { header: '诚信扣分', value: (r) => r.deduct_integrity },
-    { header: '响应扣分', value: (r) => r.deduct_responsiveness },
+    { header: '合规扣分', value: (r) => r.deductCompliance },
+    { header: '质量扣分', value: (r) => r.deductQuality },
+    { header: '诚信扣分', value: (r) => r.deductIntegrity },
+    { header: '响应扣分', value: (r) => r.deductResponsiveness },
     { header: '得分', value: (r) => r.score },
-    { header: '等级', value: (r) => (r.graded ? `${r.grade} ${r.grade_label}` : r.grade_label) },
-    { header: '一票否决', value: (r) => (r.veto ? r.veto_rule_names.join('、') : '') },
-    { header: '同类排名', value: (r) => (r.graded ? `${r.rank}/${r.rank_of}` : '') },
+    { header: '等级', value: (r) => (r.graded ? `${r.grade} ${r.gradeLabel}` : r.gradeLabel) },
+    { header: '一票否决', value: (r) => (r.veto ? r.vetoRuleNames.join('、') : '') },
+    { header: '同类排名', value: (r) => (r.graded ? `${r.rank}/${r.rankOf}` : '') },
   ];
 
   defineExportRoute(app, {
@@ -112,6 +208,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     scope: 'institution',
     params: InstitutionParams,
     query: MonthQuery.extend({ months: z.coerce.number().int().min(1).max(36).default(12) }),
+    response: z.object({ institutionId: z.string(), items: z.array(ScoreItemSchema) }),
     handler: async (req) => {
       const p = authorize(req, EVALUATION_READERS);
       institutionInScope(p, req.params.id);
@@ -129,7 +226,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     const rows = await evaluation.deductions(id, month);
     const type = score?.institution_type ?? registry.institution(id)?.type ?? '';
     const transactions = score?.transactions ?? 0;
-    const items = rows.map((l) => ({ ...ledgerView(l), score_points: ledgerEffect(evaluation.config, type, transactions, l.points) }));
+    const items = rows.map((l) => ledgerItem(l, ledgerEffect(evaluation.config, type, transactions, l.points)));
     const points: Partial<Record<Exclude<Category, 'responsiveness'>, number>> = {};
     for (const l of rows) if (l.category !== 'responsiveness') points[l.category] = Math.round(((points[l.category] ?? 0) + l.points) * 10_000) / 10_000;
     const explanation = score
@@ -143,11 +240,28 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     return { institutionId: id, month, net: Math.round(rows.reduce((s, l) => s + l.points, 0) * 100) / 100, explanation, items };
   };
 
-  const ledgerView = (l: LedgerRow) => ({
-    ...l,
-    category_label: CATEGORY_LABELS[l.category] ?? l.category,
-    state_label: STATE_LABELS[l.state as WarningStateName] ?? l.state,
-    conclusion_label: l.conclusion ? (CONCLUSION_LABELS[l.conclusion as Conclusion] ?? l.conclusion) : '',
+  const ledgerItem = (l: LedgerRow, scorePoints: number): LedgerItem => ({
+    id: l.id,
+    month: l.month,
+    institutionId: l.institution_id,
+    warningId: l.warning_id,
+    ruleId: l.rule_id,
+    ruleName: l.rule_name,
+    severity: l.severity,
+    category: l.category,
+    categoryLabel: CATEGORY_LABELS[l.category] ?? l.category,
+    points: l.points,
+    scorePoints,
+    kind: l.kind,
+    reverses: l.reverses,
+    at: l.at,
+    reason: l.reason,
+    explanation: l.explanation,
+    occurredAt: l.occurred_at,
+    state: l.state,
+    stateLabel: STATE_LABELS[l.state as WarningStateName] ?? l.state,
+    conclusion: l.conclusion,
+    conclusionLabel: l.conclusion ? (CONCLUSION_LABELS[l.conclusion as Conclusion] ?? l.conclusion) : '',
   });
 
   defineRoute(app, {
@@ -159,6 +273,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     scope: 'institution',
     params: InstitutionParams,
     query: MonthQuery,
+    response: z.object({ institutionId: z.string(), month: z.string(), net: z.number(), explanation: z.record(z.string(), z.unknown()).nullable().describe('得分计算说明（explainMonth）'), items: z.array(LedgerItemSchema) }),
     handler: async (req) => {
       const p = authorize(req, EVALUATION_READERS);
       institutionInScope(p, req.params.id);
@@ -166,20 +281,20 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     },
   });
 
-  const ledgerColumns: Column<ReturnType<typeof ledgerView> & { score_points: number }>[] = [
+  const ledgerColumns: Column<LedgerItem>[] = [
     { header: '月份', value: (l) => l.month },
-    { header: '预警编号', value: (l) => l.warning_id, width: 22 },
-    { header: '规则', value: (l) => l.rule_name || l.rule_id, width: 24 },
+    { header: '预警编号', value: (l) => l.warningId, width: 22 },
+    { header: '规则', value: (l) => l.ruleName || l.ruleId, width: 24 },
     { header: '严重程度', value: (l) => l.severity },
-    { header: '分项', value: (l) => l.category_label },
+    { header: '分项', value: (l) => l.categoryLabel },
     { header: '类型', value: (l) => (l.kind === 'deduct' ? '扣分' : '冲销') },
     { header: '严重程度点数', value: (l) => l.points },
-    { header: '得分影响', value: (l) => -l.score_points },
+    { header: '得分影响', value: (l) => -l.scorePoints },
     { header: '记账时间', value: (l) => cstTime(l.at), width: 20 },
-    { header: '业务时间', value: (l) => cstTime(l.occurred_at), width: 20 },
+    { header: '业务时间', value: (l) => cstTime(l.occurredAt), width: 20 },
     { header: '说明', value: (l) => l.explanation, width: 40 },
-    { header: '处置状态', value: (l) => l.state_label },
-    { header: '核查结论', value: (l) => l.conclusion_label },
+    { header: '处置状态', value: (l) => l.stateLabel },
+    { header: '核查结论', value: (l) => l.conclusionLabel },
     { header: '原因', value: (l) => l.reason, width: 24 },
   ];
 
@@ -329,8 +444,9 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     auth: RULE_QUALITY_READERS,
     scope: 'list',
     query: QualityQuery,
+    response: z.object({ from: z.string(), to: z.string(), items: z.array(RuleQualityItemSchema) }),
     handler: async (req) => {
-      const items = await quality(authorize(req, RULE_QUALITY_READERS), req.query);
+      const items = (await quality(authorize(req, RULE_QUALITY_READERS), req.query)).map(qualityItem);
       return { from: req.query.from, to: req.query.to, items };
     },
   });

@@ -24,7 +24,7 @@ import {
   WARNING_STATES,
   type WarningStateName,
 } from '../workflow/machine.js';
-import { evidenceOf, listWarningsWithState, transactionById, warningsByIds, type WarningListFilter, type WarningWithState } from '../workflow/repo.js';
+import { evidenceOf, listWarningsWithState, transactionById, transactionView, warningItem, warningsByIds, type WarningListFilter, type WarningWithState } from '../workflow/repo.js';
 import { activeDeadline, missedDeadline } from '../workflow/sla.js';
 import { ActionSchema, actorOf, eventOf, type WorkflowService } from '../workflow/service.js';
 import type { EventPayload, EventType, WarningState } from '../workflow/machine.js';
@@ -68,15 +68,105 @@ const WarningId = z.object({ id: z.string().min(1).max(128) });
 const Seq = z.number().int().min(0);
 
 export function warningView(w: WarningWithState, registry: Registry) {
-  return {
-    ...w,
-    institution_name: registry.institution(w.institution_id)?.name ?? w.institution_id,
-    county_name: COUNTY_BY_CODE.get(w.county)?.name ?? '',
-    severity_label: SEVERITY_LABELS[w.severity as keyof typeof SEVERITY_LABELS] ?? w.severity,
-    state_label: STATE_LABELS[w.state] ?? w.state,
-    conclusion_label: w.conclusion ? CONCLUSION_LABELS[w.conclusion] : '',
-  };
+  return warningItem(w, (id) => registry.institution(id)?.name ?? id);
 }
+
+const Due = z.object({ kind: z.enum(['acknowledge', 'verify']), dueAt: z.number() }).nullable();
+
+/** One warning in a list or detail answer (workflow/repo.ts `warningItem`). */
+export const WarningItemSchema = z.object({
+  id: z.string(),
+  ruleId: z.string(),
+  ruleName: z.string(),
+  ruleVersion: z.string(),
+  family: z.string(),
+  severity: z.string(),
+  severityLabel: z.string(),
+  action: z.string(),
+  transactionId: z.string(),
+  lsh: z.string().describe('业务流水号'),
+  batchId: z.string(),
+  collectorId: z.string(),
+  institutionId: z.string(),
+  institutionName: z.string(),
+  county: z.string(),
+  countyName: z.string(),
+  occurredAt: z.number(),
+  capturedAt: z.number(),
+  raisedAt: z.number(),
+  explanation: z.string(),
+  values: z.record(z.string(), z.unknown()).describe('规则记录的数值（阈值、实测值、关联编号）'),
+  subjectMasked: z.string(),
+  state: z.enum(WARNING_STATES),
+  stateLabel: z.string(),
+  seq: z.number().int(),
+  assignee: z.string(),
+  conclusion: z.string(),
+  conclusionLabel: z.string(),
+  escalated: z.boolean(),
+  updatedAt: z.number(),
+});
+
+export const WarningListResponse = z.object({
+  total: z.number().int(),
+  items: z.array(WarningItemSchema.extend({ due: Due.describe('当前时限（签收或核查）；已办结为 null') })),
+});
+
+const TransactionViewSchema = z.object({
+  id: z.string(),
+  batchId: z.string(),
+  collectorId: z.string(),
+  seq: z.number(),
+  source: z.string(),
+  channel: z.string(),
+  institutionId: z.string(),
+  institutionName: z.string(),
+  county: z.string(),
+  counter: z.string(),
+  staffId: z.string(),
+  deviceId: z.string(),
+  ip: z.string(),
+  lsh: z.string(),
+  subLsh: z.string(),
+  kind: z.string(),
+  ywlx: z.string(),
+  ywyy: z.string(),
+  subjectMasked: z.string(),
+  agentMasked: z.string(),
+  hpzl: z.string(),
+  hphm: z.string(),
+  vin: z.string(),
+  zjcx: z.string(),
+  occurredAt: z.number(),
+  startedAt: z.number().nullable(),
+  endedAt: z.number().nullable(),
+  completedAt: z.number().nullable(),
+  capturedAt: z.number(),
+  outcome: z.string(),
+  measurements: z.record(z.string(), z.number()),
+  evidence: z.array(z.string()),
+  ruleSet: z.string(),
+});
+
+export const WarningDetailResponse = z.object({
+  warning: WarningItemSchema,
+  transaction: TransactionViewSchema.nullable(),
+  state: z.object({
+    warningId: z.string(),
+    seq: z.number().int(),
+    state: z.enum(WARNING_STATES),
+    label: z.string(),
+    assignee: z.string().nullable(),
+    conclusion: z.string().nullable(),
+    conclusionLabel: z.string().nullable(),
+    disposal: z.array(z.string()),
+    escalated: z.boolean(),
+  }),
+  events: z.array(z.object({ warningId: z.string(), seq: z.number().int(), type: z.string(), label: z.string(), actor: z.string(), role: z.string(), at: z.number(), payload: z.record(z.string(), z.unknown()) })),
+  evidence: z.array(z.object({ sha256: z.string(), warningId: z.string(), name: z.string(), mime: z.string(), size: z.number(), uploadedBy: z.string(), at: z.number() })),
+  deadlines: z.object({ acknowledgeBy: z.number().nullable(), verifyBy: z.number(), missed: Due }),
+  allowedActions: z.array(z.string()),
+});
 
 /** API action → the event types it may produce, with a payload that passes validation. */
 const ACTION_PROBES: readonly [string, EventType, EventPayload][] = [
@@ -132,6 +222,7 @@ function warningColumns(registry: Registry): Column<WarningWithState>[] {
     { header: '说明', value: (w) => w.explanation, width: 40 },
     { header: '当事人', value: (w) => w.subject_masked, width: 20 },
     { header: '业务流水', value: (w) => w.transaction_id, width: 20 },
+    { header: '业务流水号', value: (w) => w.lsh ?? '', width: 20 },
     { header: '规则版本', value: (w) => w.rule_version },
   ];
 }
@@ -169,6 +260,7 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
     auth: WARNING_READERS,
     scope: 'list',
     query: WarningListQuery,
+    response: WarningListResponse,
     handler: async (req) => {
       const r = await listWarningsWithState(store, filterOf(req, req.query));
       // The active deadline travels with each item, so a queue can sort overdue-first and show
@@ -196,6 +288,7 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
     auth: WARNING_READERS,
     scope: 'warning',
     params: WarningId,
+    response: WarningDetailResponse,
     handler: async (req) => {
       const p = authorize(req, WARNING_READERS);
       const w = (await warningsByIds(store, [req.params.id])).get(req.params.id);
@@ -205,7 +298,7 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
       const d = workflow.deadlines(w);
       return {
         warning: warningView(w, registry),
-        transaction: transaction ?? null,
+        transaction: transaction ? { ...transactionView(transaction), institutionName: registry.institution(String(transaction.institution_id))?.name ?? String(transaction.institution_id) } : null,
         state: { ...state, label: STATE_LABELS[state.state], conclusionLabel: state.conclusion ? CONCLUSION_LABELS[state.conclusion] : null },
         events: events.map((e) => ({ ...e, label: EVENT_LABELS[e.type] })),
         evidence,

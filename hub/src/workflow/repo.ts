@@ -5,7 +5,8 @@
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import type { WarningRecord } from '../store/repo.js';
-import type { ActorRole, Conclusion, EventPayload, EventType, WarningState, WarningStateName, WorkflowEvent } from './machine.js';
+import { COUNTY_BY_CODE, SEVERITY_LABELS } from '@jianguan/rules';
+import { CONCLUSION_LABELS, STATE_LABELS, type ActorRole, type Conclusion, type EventPayload, type EventType, type WarningState, type WarningStateName, type WorkflowEvent } from './machine.js';
 
 export interface EventRow {
   id: string;
@@ -84,6 +85,8 @@ export interface WarningWithState extends WarningRecord {
   conclusion: Conclusion | '';
   escalated: boolean;
   updated_at: number;
+  /** The transaction's business number; set by the list query only. */
+  lsh?: string;
 }
 
 function normalise(r: Record<string, unknown>): WarningWithState {
@@ -150,7 +153,100 @@ export async function listWarningsWithState(store: Store, f: WarningListFilter):
   const rows = await store.query<Record<string, unknown>>(sql`
     SELECT ${WARNING_COLUMNS}, ${STATE_COLUMNS} FROM ${from} WHERE ${listWhere(f)}
     ORDER BY w.raised_at DESC, w.id LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`);
-  return { total: Number(t?.n ?? 0), items: rows.map(normalise) };
+  const items = rows.map(normalise);
+  // The business number (LSH) lives on the transaction; one lookup for the page, so a queue shows
+  // it without a detail request per row.
+  const lsh = await lshOf(store, items.map((w) => w.transaction_id));
+  for (const w of items) w.lsh = lsh.get(w.transaction_id) ?? '';
+  return { total: Number(t?.n ?? 0), items };
+}
+
+async function lshOf(store: Store, transactionIds: readonly string[]): Promise<Map<string, string>> {
+  const ids = [...new Set(transactionIds)];
+  if (ids.length === 0) return new Map();
+  const rows = await store.query<{ id: string; lsh: string }>(sql`
+    SELECT id, any(lsh) AS lsh FROM transactions WHERE id IN ${param.ArrayString(ids)} GROUP BY id`);
+  return new Map(rows.map((r) => [r.id, r.lsh]));
+}
+
+/** A warning as the REST API answers it: camelCase, with names and labels beside the codes. */
+export interface WarningItem {
+  id: string;
+  ruleId: string;
+  ruleName: string;
+  ruleVersion: string;
+  family: string;
+  severity: string;
+  severityLabel: string;
+  action: string;
+  transactionId: string;
+  /** 业务流水号 of the transaction ('' when unknown). */
+  lsh: string;
+  batchId: string;
+  collectorId: string;
+  institutionId: string;
+  institutionName: string;
+  county: string;
+  countyName: string;
+  occurredAt: number;
+  capturedAt: number;
+  raisedAt: number;
+  explanation: string;
+  /** What the rule recorded (thresholds, measured values, related ids). */
+  values: Record<string, unknown>;
+  subjectMasked: string;
+  state: WarningStateName;
+  stateLabel: string;
+  seq: number;
+  assignee: string;
+  conclusion: Conclusion | '';
+  conclusionLabel: string;
+  escalated: boolean;
+  updatedAt: number;
+}
+
+function parsedObject(json: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(json || '{}');
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+export function warningItem(w: WarningWithState, institutionName: (id: string) => string): WarningItem {
+  return {
+    id: w.id,
+    ruleId: w.rule_id,
+    ruleName: w.rule_name,
+    ruleVersion: w.rule_version,
+    family: w.family,
+    severity: w.severity,
+    severityLabel: SEVERITY_LABELS[w.severity as keyof typeof SEVERITY_LABELS] ?? w.severity,
+    action: w.action,
+    transactionId: w.transaction_id,
+    lsh: w.lsh ?? '',
+    batchId: w.batch_id,
+    collectorId: w.collector_id,
+    institutionId: w.institution_id,
+    institutionName: institutionName(w.institution_id),
+    county: w.county,
+    countyName: COUNTY_BY_CODE.get(w.county)?.name ?? '',
+    occurredAt: w.occurred_at,
+    capturedAt: w.captured_at,
+    raisedAt: w.raised_at,
+    explanation: w.explanation,
+    values: parsedObject(w.values_json),
+    subjectMasked: w.subject_masked,
+    state: w.state,
+    stateLabel: STATE_LABELS[w.state] ?? w.state,
+    seq: w.seq,
+    assignee: w.assignee,
+    conclusion: w.conclusion,
+    conclusionLabel: w.conclusion ? CONCLUSION_LABELS[w.conclusion] : '',
+    escalated: w.escalated,
+    updatedAt: w.updated_at,
+  };
 }
 
 /**
@@ -186,6 +282,92 @@ export async function openLoad(store: Store): Promise<Map<string, number>> {
   return new Map(rows.map((r) => [r.assignee, Number(r.n)]));
 }
 
+/** The transaction behind a warning as the REST API answers it (field names as in TransactionSchema). */
+export interface TransactionView {
+  id: string;
+  batchId: string;
+  collectorId: string;
+  seq: number;
+  source: string;
+  channel: string;
+  institutionId: string;
+  county: string;
+  counter: string;
+  staffId: string;
+  deviceId: string;
+  ip: string;
+  lsh: string;
+  subLsh: string;
+  kind: string;
+  ywlx: string;
+  ywyy: string;
+  subjectMasked: string;
+  agentMasked: string;
+  hpzl: string;
+  hphm: string;
+  vin: string;
+  zjcx: string;
+  occurredAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  completedAt: number | null;
+  capturedAt: number;
+  outcome: string;
+  measurements: Record<string, number>;
+  evidence: string[];
+  ruleSet: string;
+}
+
+function parsedJson(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return undefined;
+  }
+}
+
+const timeOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+export function transactionView(r: Record<string, unknown>): TransactionView {
+  const m = parsedJson(r.measurements);
+  const e = parsedJson(r.evidence);
+  return {
+    id: String(r.id),
+    batchId: String(r.batch_id ?? ''),
+    collectorId: String(r.collector_id ?? ''),
+    seq: Number(r.seq ?? 0),
+    source: String(r.source ?? ''),
+    channel: String(r.channel ?? ''),
+    institutionId: String(r.institution_id ?? ''),
+    county: String(r.county ?? ''),
+    counter: String(r.counter ?? ''),
+    staffId: String(r.staff_id ?? ''),
+    deviceId: String(r.device_id ?? ''),
+    ip: String(r.ip ?? ''),
+    lsh: String(r.lsh ?? ''),
+    subLsh: String(r.sub_lsh ?? ''),
+    kind: String(r.kind ?? ''),
+    ywlx: String(r.ywlx ?? ''),
+    ywyy: String(r.ywyy ?? ''),
+    subjectMasked: String(r.subject_masked ?? ''),
+    agentMasked: String(r.agent_masked ?? ''),
+    hpzl: String(r.hpzl ?? ''),
+    hphm: String(r.hphm ?? ''),
+    vin: String(r.vin ?? ''),
+    zjcx: String(r.zjcx ?? ''),
+    occurredAt: Number(r.occurred_at),
+    startedAt: timeOrNull(r.started_at),
+    endedAt: timeOrNull(r.ended_at),
+    completedAt: timeOrNull(r.completed_at),
+    capturedAt: Number(r.captured_at),
+    outcome: String(r.outcome ?? ''),
+    measurements: m && typeof m === 'object' && !Array.isArray(m) ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number(v)])) : {},
+    evidence: Array.isArray(e) ? e.map(String) : [],
+    ruleSet: String(r.rule_set ?? ''),
+  };
+}
+
 export async function transactionById(store: Store, id: string): Promise<Record<string, unknown> | undefined> {
   const [r] = await store.query<Record<string, unknown>>(sql`
     SELECT id, batch_id, collector_id, seq, source, channel, institution_id, county, counter, staff_id, device_id, ip, lsh, sub_lsh,
@@ -201,11 +383,11 @@ export async function transactionById(store: Store, id: string): Promise<Record<
 
 export interface EvidenceFile {
   sha256: string;
-  warning_id: string;
+  warningId: string;
   name: string;
   mime: string;
   size: number;
-  uploaded_by: string;
+  uploadedBy: string;
   at: number;
 }
 
@@ -213,5 +395,13 @@ export async function evidenceOf(store: Store, warningId: string): Promise<Evide
   const rows = await store.query<Record<string, unknown>>(sql`
     SELECT sha256, warning_id, name, mime, size, uploaded_by, toUnixTimestamp64Milli(at) AS at
     FROM evidence_files FINAL WHERE warning_id = ${param.String(warningId)} ORDER BY at`);
-  return rows.map((r) => ({ ...(r as unknown as EvidenceFile), size: Number(r.size), at: Number(r.at) }));
+  return rows.map((r) => ({
+    sha256: String(r.sha256),
+    warningId: String(r.warning_id),
+    name: String(r.name),
+    mime: String(r.mime),
+    size: Number(r.size),
+    uploadedBy: String(r.uploaded_by),
+    at: Number(r.at),
+  }));
 }
