@@ -70,6 +70,15 @@ const known = new Set(creds.map((c) => c.collectorId));
 for (const c of DEMO_COLLECTORS) {
   if (!known.has(c.collectorId)) creds.push({ ...c, token: crypto.randomBytes(24).toString('hex') });
 }
+// Each demo collector's key is made here, in its outbox, and written into its credential: the
+// administrator's binding (the hub never trusts a key on first use).
+const { loadOrCreateIdentity } = await import(path.join(ROOT, 'collector', 'dist', 'index.js'));
+for (const c of creds) {
+  const outbox = path.join(DATA, 'collectors', c.collectorId);
+  fs.mkdirSync(outbox, { recursive: true });
+  const identity = await loadOrCreateIdentity(outbox);
+  c.publicKey = identity.publicKey;
+}
 fs.writeFileSync(credFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
 const pseudoKeyFile = path.join(demoDir, 'pseudonym.key');
 if (!fs.existsSync(pseudoKeyFile)) fs.writeFileSync(pseudoKeyFile, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
@@ -83,6 +92,10 @@ step('starting the hub (embedded ClickHouse in .data/chdb)');
 const hubEnv = {
   ...process.env,
   JG_PORT: String(PORT),
+  // Demo mode: loopback only (the hub refuses demo mode elsewhere without JG_DEMO_ALLOW_REMOTE=1),
+  // and the wall open without a kiosk token — loudly labelled in the hub's log.
+  JG_HOST: '127.0.0.1',
+  JG_WALL_PUBLIC: '1',
   JG_REDIS_URL: redis.url,
   JG_DATA_DIR: DATA,
   JG_DASHBOARD_DIR: path.join(ROOT, 'dashboard', 'build'),
@@ -139,7 +152,8 @@ ${color.bold('监管 Jianguan is running / 系统已启动')}
   接口文档 API docs      http://localhost:${PORT}/docs
   预警导出 Warnings CSV  http://localhost:${PORT}/api/v1/warnings.csv ${color.dim('(登录后 / after login)')}
   演示账号 Demo users    wall · auditor · auditor-yz（宜州区）· leader · registry · registry2 · rules · admin
-                         ${color.dim('密码 / password: jianguan-demo')}
+                         ${color.dim('密码 / password: jianguan-demo — 仅演示模式 / DEMO ONLY, never with real data')}
+  ${color.yellow('演示模式：大屏无需登录，仅本机可访问 / DEMO: the wall is open, on this machine only')}
   日志 Logs              ${path.relative(ROOT, logDir)}/
 
   ${color.dim('Ctrl-C stops everything / 按 Ctrl-C 停止全部服务')}

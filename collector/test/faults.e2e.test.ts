@@ -18,8 +18,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type Hub } from '@jianguan/hub/app';
-import { CHAIN_FILE, inspectOutbox, startCollector, type CollectorEvent, type CollectorHandle } from '../src/index.js';
+import { CHAIN_FILE, inspectOutbox, loadOrCreateIdentity, startCollector, type CollectorEvent, type CollectorHandle } from '../src/index.js';
 import { freePort, waitFor } from './helpers.js';
+
+/** The collector's key, made in its outbox before it starts, as its credential binds it. */
+async function boundKey(outboxDir: string): Promise<string> {
+  fs.mkdirSync(outboxDir, { recursive: true });
+  return (await loadOrCreateIdentity(outboxDir)).publicKey;
+}
 
 type HubOverrides = NonNullable<Parameters<typeof startHub>[0]>;
 
@@ -92,7 +98,9 @@ async function bootHub(extra: Partial<HubOverrides> = {}): Promise<Hub> {
       queuePrefix,
       dataDir: path.join(tmp, 'hub'),
       seedDemo: true,
-      collectors: CREDS,
+      // Each collector's key, made in its outbox before it starts, is bound in its credential.
+      collectors: await Promise.all(CREDS.map(async (c) => ({ ...c, publicKey: (await boundKey(path.join(tmp, 'outbox', c.collectorId))) }))),
+      pseudonymSecrets: 'identity',
       logLevel: (process.env.JG_FAULTS_LOG as 'warn' | undefined) ?? 'fatal',
       // Short, so a job lost with Redis is answered "retry" quickly.
       ackTimeoutMs: 4_000,

@@ -9,7 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type Hub } from '@jianguan/hub/app';
-import { startCollector, type CollectorHandle, type CollectorEvent } from '../src/index.js';
+import { loadOrCreateIdentity, startCollector, type CollectorHandle, type CollectorEvent } from '../src/index.js';
+
+/** The collector's key, made in its outbox before it starts, as its credential binds it. */
+async function boundKey(outboxDir: string): Promise<string> {
+  fs.mkdirSync(outboxDir, { recursive: true });
+  return (await loadOrCreateIdentity(outboxDir)).publicKey;
+}
 
 const redisUrl = process.env.JG_TEST_REDIS_URL;
 if (!redisUrl) throw new Error('JG_TEST_REDIS_URL is not set: run the suite with `npm test` (it starts a private Redis)');
@@ -51,8 +57,10 @@ beforeAll(async () => {
       queuePrefix: `jghold-${crypto.randomBytes(4).toString('hex')}`,
       dataDir: path.join(tmp, 'hub'),
       seedDemo: true,
-      collectors: [COLLECTOR],
+      // The collector's key, made in its outbox before it starts, is bound in its credential.
+      collectors: [{ ...COLLECTOR, publicKey: (await boundKey(path.join(tmp, 'outbox'))) }],
       logLevel: 'warn',
+      pseudonymSecrets: 'identity',
     },
     {},
   );

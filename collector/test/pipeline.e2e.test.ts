@@ -12,7 +12,13 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { startHub, type Hub } from '@jianguan/hub/app';
 import type { WallWarning } from '@jianguan/hub/protocol';
 import { DEMO_COLLECTORS } from '@jianguan/rules';
-import { startCollector, type CollectorHandle } from '../src/index.js';
+import { startCollector, type CollectorHandle, loadOrCreateIdentity } from '../src/index.js';
+
+/** The collector's key, made in its outbox before it starts, as its credential binds it. */
+async function boundKey(outboxDir: string): Promise<string> {
+  fs.mkdirSync(outboxDir, { recursive: true });
+  return (await loadOrCreateIdentity(outboxDir)).publicKey;
+}
 
 const redisUrl = process.env.JG_TEST_REDIS_URL;
 if (!redisUrl) throw new Error('JG_TEST_REDIS_URL is not set: run the suite with `npm test` (it starts a private Redis)');
@@ -43,9 +49,20 @@ beforeAll(async () => {
       queuePrefix: `jge2e-${crypto.randomBytes(4).toString('hex')}`,
       dataDir: path.join(tmp, 'hub'),
       seedDemo: true,
-      collectors: FLEET.map(({ collectorId, institutionId, token }) => ({ collectorId, institutionId, token })),
+      // Each collector's key, made in its outbox before it starts, is bound in its credential.
+      collectors: await Promise.all(
+        FLEET.map(async ({ collectorId, institutionId, token }) => ({
+          collectorId,
+          institutionId,
+          token,
+          publicKey: (await boundKey(path.join(tmp, 'outbox', collectorId))),
+        })),
+      ),
       logLevel: 'warn',
       wallFlushMs: 50,
+      // This suite reads the wall anonymously and compares the hashes the collectors sent.
+      wallPublic: true,
+      pseudonymSecrets: 'identity',
     },
     {},
   );
