@@ -192,7 +192,47 @@ const packs = [
   { name: '  sequence', defs: subset((s) => s === 'sequence') },
 ];
 
-const txns = Array.from({ length: N }, (_, i) => makeTxn(i));
+// Through JSON, as the hub receives records (BullMQ job data, socket payloads): the generator's
+// strings are built with `+=` (ropes), and an engine fed ropes spends its time flattening them
+// inside Map lookups and joins, which never happens on parsed input.
+const txns = JSON.parse(JSON.stringify(Array.from({ length: N }, (_, i) => makeTxn(i))));
+
+// `--alloc-profile <file>`: sample every allocation of the timed loop (garbage included, which
+// --heap-prof leaves out) into a .heapprofile for Chrome DevTools or a script — what GC time is
+// made of. One pack only (use with --pack-only).
+const ALLOC_PROFILE = args.includes('--alloc-profile') ? args[args.indexOf('--alloc-profile') + 1] : undefined;
+// `--cpu-profile <file>`: a .cpuprofile of the timed loop alone (node --cpu-prof also records
+// the traffic generation and the warm-up, which dwarf it).
+const CPU_PROFILE = args.includes('--cpu-profile') ? args[args.indexOf('--cpu-profile') + 1] : undefined;
+async function startCpuProfile() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      fs.writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+async function startAllocationSampling() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return {
+    async stop(file) {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      fs.writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
 
 async function measure(defs) {
   const engine = createEngine(defs);
@@ -201,14 +241,29 @@ async function measure(defs) {
   for (let i = 0; i < Math.min(20_000, N); i++) await engine.evaluate(txns[i], warm);
   const ctx = { registry, calendar, ...createMemoryRuleState() };
   let hits = 0;
+  const alloc = ALLOC_PROFILE ? await startAllocationSampling() : undefined;
+  const prof = CPU_PROFILE ? await startCpuProfile() : undefined;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (const t of txns) hits += (await engine.evaluate(t, ctx)).length;
   const ms = performance.now() - t0;
-  return { rules: engine.rules.length, ms, perSec: (N / ms) * 1000, usPerTxn: (ms * 1000) / N, hits };
+  const cpu = process.cpuUsage(c0);
+  // CPU time of the process over the loop (GC helper threads included): on a shared machine
+  // the wall clock also counts time spent waiting for a core, CPU time does not.
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  if (alloc) await alloc.stop(ALLOC_PROFILE);
+  if (prof) await prof.stop(CPU_PROFILE);
+  return { rules: engine.rules.length, ms, perSec: (N / ms) * 1000, usPerTxn: (ms * 1000) / N, perCpuSec: (N / cpuMs) * 1000, cpuUsPerTxn: (cpuMs * 1000) / N, hits };
 }
 
 const rows = [];
-if (!args.includes('--only-compare')) for (const p of packs) rows.push({ name: p.name, ...(await measure(p.defs)) });
+// `--pack-only`: the whole-pack row alone (for CPU profiles of the real-time path).
+const PACK_ONLY = args.includes('--pack-only');
+if (!args.includes('--only-compare')) for (const p of PACK_ONLY ? packs.slice(0, 1) : packs) rows.push({ name: p.name, ...(await measure(p.defs)) });
+if (PACK_ONLY) {
+  for (const r of rows) console.log(JSON_OUT ? JSON.stringify(r) : `${r.name}: ${Math.round(r.perSec).toLocaleString('en-US')} txn/s, ${r.usPerTxn.toFixed(2)} µs/txn wall; ${Math.round(r.perCpuSec).toLocaleString('en-US')} txn per CPU-second, ${r.cpuUsPerTxn.toFixed(2)} µs CPU/txn; ${r.hits} hits`);
+  process.exit(0);
+}
 
 // ---- reference: json-rules-engine on 10 stateless rules ----------------------------------------
 const COMPARED = [

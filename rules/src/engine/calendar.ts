@@ -51,6 +51,11 @@ export interface LocalTime {
 export interface WorkCalendar {
   readonly config: WorkCalendarConfig;
   local(at: number): LocalTime;
+  /**
+   * OPTIONAL. `local(at).date` without building the LocalTime (state keys bucketed by day ask
+   * for it on every record). createWorkCalendar() provides it; callers fall back to local().
+   */
+  localDate?(at: number): string;
   isWorkingDay(at: number): boolean;
   /** Working day and inside a working period. */
   isWorkingTime(at: number): boolean;
@@ -67,6 +72,16 @@ function parseHhmm(s: string): number {
   return h * 60 + min;
 }
 
+/** 'HH:MM' of every minute of a day, built once: local() formats without padding strings. */
+const HHMM: readonly string[] = Array.from({ length: 1440 }, (_, m) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`);
+
+/** What a local day is, computed once per day and calendar (see dayOf below). */
+interface DayInfo {
+  date: string;
+  isoWeekday: number;
+  working: boolean;
+}
+
 export function createWorkCalendar(config: WorkCalendarConfig = DEFAULT_CALENDAR): WorkCalendar {
   const periods = config.periods.map((p) => ({ start: parseHhmm(p.start), end: parseHhmm(p.end) }));
   const holidays = new Set(config.holidays);
@@ -74,31 +89,46 @@ export function createWorkCalendar(config: WorkCalendarConfig = DEFAULT_CALENDAR
   const workingDays = new Set(config.workingDays);
   const offsetMs = config.utcOffsetMinutes * 60_000;
 
+  // Every rule asks about the record's local day (keys bucketed by day, working time, ages), and
+  // records of one stream fall on few days: the date string, weekday and working-day answer are
+  // computed once per local day (a Date and an ISO string each) and cached. The cache is
+  // bounded; a backlog spanning years only recomputes more often.
+  const days = new Map<number, DayInfo>();
+  const dayOf = (shifted: number): DayInfo => {
+    const n = Math.floor(shifted / DAY_MS);
+    let d = days.get(n);
+    if (d === undefined) {
+      const dt = new Date(n * DAY_MS);
+      const date = dt.toISOString().slice(0, 10);
+      const dow = dt.getUTCDay();
+      const isoWeekday = dow === 0 ? 7 : dow;
+      const working = extra.has(date) ? true : holidays.has(date) ? false : workingDays.has(isoWeekday);
+      d = { date, isoWeekday, working };
+      if (days.size >= 4096) days.clear();
+      days.set(n, d);
+    }
+    return d;
+  };
+  const minuteOf = (shifted: number): number => Math.floor((((shifted % DAY_MS) + DAY_MS) % DAY_MS) / 60_000);
+
   const local = (at: number): LocalTime => {
     const shifted = at + offsetMs;
-    const d = new Date(shifted);
-    const date = d.toISOString().slice(0, 10);
-    const dow = d.getUTCDay();
-    const minuteOfDay = Math.floor((((shifted % DAY_MS) + DAY_MS) % DAY_MS) / 60_000);
-    const hhmm = `${String(Math.floor(minuteOfDay / 60)).padStart(2, '0')}:${String(minuteOfDay % 60).padStart(2, '0')}`;
-    return { date, isoWeekday: dow === 0 ? 7 : dow, minuteOfDay, hhmm };
-  };
-
-  const isWorkingDay = (at: number): boolean => {
-    const l = local(at);
-    if (extra.has(l.date)) return true;
-    if (holidays.has(l.date)) return false;
-    return workingDays.has(l.isoWeekday);
+    const d = dayOf(shifted);
+    const minuteOfDay = minuteOf(shifted);
+    return { date: d.date, isoWeekday: d.isoWeekday, minuteOfDay, hhmm: HHMM[minuteOfDay]! };
   };
 
   return {
     config,
     local,
-    isWorkingDay,
+    localDate: (at) => dayOf(at + offsetMs).date,
+    isWorkingDay: (at) => dayOf(at + offsetMs).working,
     isWorkingTime(at) {
-      if (!isWorkingDay(at)) return false;
-      const m = local(at).minuteOfDay;
-      return periods.some((p) => m >= p.start && m < p.end);
+      const shifted = at + offsetMs;
+      if (!dayOf(shifted).working) return false;
+      const m = minuteOf(shifted);
+      for (const p of periods) if (m >= p.start && m < p.end) return true;
+      return false;
     },
   };
 }

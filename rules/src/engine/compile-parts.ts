@@ -78,7 +78,14 @@ export function compileFilters(when: readonly Predicate[]): Test {
   const preds = when.map(compilePredicate);
   if (preds.length === 0) return () => true;
   if (preds.length === 1) return preds[0]!;
-  return (txn) => preds.every((p) => p(txn));
+  if (preds.length === 2) {
+    const [a, b] = preds as [Test, Test];
+    return (txn) => a(txn) && b(txn);
+  }
+  return (txn) => {
+    for (let i = 0; i < preds.length; i++) if (!preds[i]!(txn)) return false;
+    return true;
+  };
 }
 
 /**
@@ -87,15 +94,18 @@ export function compileFilters(when: readonly Predicate[]): Test {
  */
 export function compileKey(key: { prefix: string; fields: readonly FieldPath[]; bucket?: StateKey['bucket'] }): (txn: Transaction, cal: WorkCalendar) => string | undefined {
   const getters = key.fields.map(fieldGetter);
-  const bucket = key.bucket;
+  const byDay = key.bucket === 'local_day';
+  const prefix = key.prefix;
+  // join(), not `+=`: concatenation makes a rope that every Map lookup of the key (the memory
+  // states) then flattens again — measured slower than the array, for all its garbage.
   return (txn, cal) => {
-    const parts: string[] = [key.prefix];
-    for (const g of getters) {
-      const v = g(txn);
+    const parts: string[] = [prefix];
+    for (let i = 0; i < getters.length; i++) {
+      const v = getters[i]!(txn);
       if (!isPresent(v)) return undefined;
       parts.push(String(v));
     }
-    if (bucket === 'local_day') parts.push(cal.local(txn.occurredAt).date);
+    if (byDay) parts.push(cal.localDate ? cal.localDate(txn.occurredAt) : cal.local(txn.occurredAt).date);
     return parts.join(':');
   };
 }
@@ -105,6 +115,12 @@ export function compileMember(alternatives: readonly (readonly FieldPath[])[]): 
   const compiled = alternatives.map((fields) => fields.map(fieldGetter));
   return (txn) => {
     outer: for (const getters of compiled) {
+      // A single field (most members) is its own string: no array, no join.
+      if (getters.length === 1) {
+        const v = getters[0]!(txn);
+        if (!isPresent(v)) continue;
+        return String(v);
+      }
       const parts: string[] = [];
       for (const g of getters) {
         const v = g(txn);

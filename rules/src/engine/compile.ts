@@ -286,30 +286,48 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
   const allFor = byKind(evaluators, defOf);
   const blockingFor = byKind(blocking, defOf);
 
-  const collect = (list: readonly Evaluator[], findings: readonly (Finding | null)[], txn: Transaction, ctx: EvaluationContext): RuleHit[] => {
-    const hits: RuleHit[] = [];
-    for (let i = 0; i < findings.length; i++) {
-      const f = findings[i];
-      const e = list[i];
-      if (f && e) hits.push({ rule: e.meta, explanation: e.explain(f.reason, f.values, txn, ctx.calendar), values: f.values });
+  const hitOf = (e: Evaluator, f: Finding, txn: Transaction, ctx: EvaluationContext): RuleHit => ({
+    rule: e.meta,
+    explanation: e.explain(f.reason, f.values, txn, ctx.calendar),
+    values: f.values,
+  });
+
+  /**
+   * Runs the rules of `list` on one record: the hits, or a promise of them when a state answered
+   * with a promise. Every rule is started before any is awaited (stateful rules use different
+   * keys, so Redis round-trips overlap); results stay in rule order. Over synchronous states
+   * nothing is a promise and nothing is allocated per rule except the hits themselves: this is
+   * the engine's hot loop.
+   */
+  const runList = (list: readonly Evaluator[], txn: Transaction, ctx: EvaluationContext): RuleHit[] | Promise<RuleHit[]> => {
+    let hits: RuleHit[] | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!.run(txn, ctx);
+      if (r === null) continue;
+      if (isThenable(r)) {
+        // A state answered later. The hits so far all come from earlier rules, so they stay
+        // first; the rest are started now and their hits appended in rule order once settled.
+        const rest: (Finding | null | Promise<Finding | null>)[] = [r];
+        for (let j = i + 1; j < list.length; j++) rest.push(list[j]!.run(txn, ctx));
+        const settled = hits ?? [];
+        const from = i;
+        return Promise.all(rest).then((found) => {
+          for (let k = 0; k < found.length; k++) {
+            const f = found[k];
+            if (f) settled.push(hitOf(list[from + k]!, f, txn, ctx));
+          }
+          return settled;
+        });
+      }
+      (hits ??= []).push(hitOf(list[i]!, r, txn, ctx));
     }
-    return hits;
+    return hits ?? [];
   };
 
   const runAll = (list: readonly Evaluator[], txn: Transaction, ctx: EvaluationContext): Promise<RuleHit[]> => {
-    // Every rule is started before any is awaited (stateful rules use different keys, so Redis
-    // round-trips overlap); results stay in rule order. Over the memory states nothing is a
-    // promise, and the whole evaluation runs without allocating one per rule.
     try {
-      const results: (Finding | null | Promise<Finding | null>)[] = new Array(list.length);
-      let pending = false;
-      for (let i = 0; i < list.length; i++) {
-        const r = list[i]!.run(txn, ctx);
-        if (!pending && isThenable(r)) pending = true;
-        results[i] = r;
-      }
-      if (pending) return Promise.all(results).then((f) => collect(list, f, txn, ctx));
-      return Promise.resolve(collect(list, results as (Finding | null)[], txn, ctx));
+      const r = runList(list, txn, ctx);
+      return isThenable(r) ? r : Promise.resolve(r);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -30,7 +30,8 @@ export interface MemoryFingerprintState extends FingerprintState {
 const copy = (m: FingerprintMatch): FingerprintMatch => (m.first ? { others: m.others, first: { ...m.first } } : { others: m.others });
 
 export function createMemoryFingerprintState(): MemoryFingerprintState {
-  const prints = new Map<string, { claims: Map<string, Claim>; newest: number }>();
+  // oldest: no claim is at or before it, so pruning is skipped while the horizon is below it.
+  const prints = new Map<string, { claims: Map<string, Claim>; newest: number; oldest: number }>();
   const state: MemoryFingerprintState = {
     get size() {
       return prints.size;
@@ -43,24 +44,33 @@ export function createMemoryFingerprintState(): MemoryFingerprintState {
       const pk = `${key}\u0000${fingerprint}`;
       let p = prints.get(pk);
       if (!p) {
-        p = { claims: new Map(), newest: at };
+        p = { claims: new Map(), newest: at, oldest: at };
         prints.set(pk, p);
       }
       const known = p.claims.get(id);
       if (known) return copy(known.answer);
 
-      const owners = new Set<string>();
+      // Most fingerprints are new (a fresh photo): the owner set is made only for a candidate.
+      let owners: Set<string> | undefined;
       let first: Claim | undefined;
       for (const c of p.claims.values()) {
         if (c.owner === owner || !(Math.abs(c.at - at) < windowMs)) continue;
-        owners.add(c.owner);
+        (owners ??= new Set()).add(c.owner);
         if (!first || c.at < first.at || (c.at === first.at && (c.owner < first.owner || (c.owner === first.owner && c.id < first.id)))) first = c;
       }
-      const answer: FingerprintMatch = first ? { others: owners.size, first: { owner: first.owner, id: first.id, at: first.at } } : { others: 0 };
+      const answer: FingerprintMatch = first ? { others: owners!.size, first: { owner: first.owner, id: first.id, at: first.at } } : { others: 0 };
       p.claims.set(id, { id, owner, at, answer });
       if (at > p.newest) p.newest = at;
+      if (at < p.oldest) p.oldest = at;
       const horizon = p.newest - retainMs;
-      for (const [cid, c] of p.claims) if (c.at <= horizon) p.claims.delete(cid);
+      if (p.oldest <= horizon) {
+        let oldest = Infinity;
+        for (const c of p.claims.values()) {
+          if (c.at <= horizon) p.claims.delete(c.id);
+          else if (c.at < oldest) oldest = c.at;
+        }
+        p.oldest = oldest;
+      }
       return copy(answer);
     },
     claimMany(key, fingerprints, owner, id, at, windowMs, retainMs) {

@@ -5,20 +5,6 @@
  * (identity numbers are keyed-hashed at the counter, before they reach us).
  */
 
-/** UTF-8 bytes of a string, without TextEncoder (not in the ES lib this package compiles against). */
-function utf8Bytes(s: string, out: number[]): number[] {
-  for (let i = 0; i < s.length; i++) {
-    let cp = s.codePointAt(i) ?? 0;
-    if (cp > 0xffff) i++; // consumed a surrogate pair
-    else if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; // lone surrogate → U+FFFD, as TextEncoder does
-    if (cp < 0x80) out.push(cp);
-    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
-    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
-    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
-  }
-  return out;
-}
-
 const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
 
 /**
@@ -31,7 +17,8 @@ export function fnv1a64(input: string): string {
   let h1 = 0x8422;
   let h2 = 0x9ce4;
   let h3 = 0xcbf2;
-  for (const b of utf8Bytes(input, [])) {
+  // One byte into the state (the multiply of the doc comment above).
+  const step = (b: number): void => {
     h0 ^= b;
     const t0 = h0 * 0x1b3;
     let t1 = h1 * 0x1b3;
@@ -44,6 +31,27 @@ export function fnv1a64(input: string): string {
     t3 += t2 >>> 16;
     h2 = t2 & 0xffff;
     h3 = t3 & 0xffff;
+  };
+  // The UTF-8 bytes are fed as they are produced (no TextEncoder in the ES lib this package
+  // compiles against, and no byte array: fingerprints hash on every record).
+  for (let i = 0; i < input.length; i++) {
+    let cp = input.codePointAt(i) ?? 0;
+    if (cp > 0xffff) i++; // consumed a surrogate pair
+    else if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; // lone surrogate → U+FFFD, as TextEncoder does
+    if (cp < 0x80) step(cp);
+    else if (cp < 0x800) {
+      step(0xc0 | (cp >> 6));
+      step(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+      step(0xe0 | (cp >> 12));
+      step(0x80 | ((cp >> 6) & 0x3f));
+      step(0x80 | (cp & 0x3f));
+    } else {
+      step(0xf0 | (cp >> 18));
+      step(0x80 | ((cp >> 12) & 0x3f));
+      step(0x80 | ((cp >> 6) & 0x3f));
+      step(0x80 | (cp & 0x3f));
+    }
   }
   return hex4(h3) + hex4(h2) + hex4(h1) + hex4(h0);
 }

@@ -31,7 +31,9 @@ export interface MemoryIntervalState extends IntervalState {
 const copy = (a: IntervalConflict): IntervalConflict => (a.other ? { overlapMs: a.overlapMs, other: { ...a.other } } : { overlapMs: a.overlapMs });
 
 export function createMemoryIntervalState(): MemoryIntervalState {
-  const keys = new Map<string, { entries: Map<string, Entry>; maxStart: number }>();
+  // minEnd: no entry ends before it, so pruning is skipped (no pass over the entries) while the
+  // horizon is below it.
+  const keys = new Map<string, { entries: Map<string, Entry>; maxStart: number; minEnd: number }>();
   return {
     get keyCount() {
       return keys.size;
@@ -45,7 +47,7 @@ export function createMemoryIntervalState(): MemoryIntervalState {
       if (!(Number.isFinite(retainMs) && retainMs > 0)) throw new RangeError(`overlap: retainMs must be > 0, got ${retainMs}`);
       let k = keys.get(key);
       if (!k) {
-        k = { entries: new Map(), maxStart: start };
+        k = { entries: new Map(), maxStart: start, minEnd: end };
         keys.set(key, k);
       }
       const known = k.entries.get(id);
@@ -66,8 +68,16 @@ export function createMemoryIntervalState(): MemoryIntervalState {
         : { overlapMs: 0 };
       k.entries.set(id, { id, member, start, end, answer });
       if (start > k.maxStart) k.maxStart = start;
+      if (end < k.minEnd) k.minEnd = end;
       const horizon = k.maxStart - retainMs;
-      for (const [eid, e] of k.entries) if (e.end <= horizon) k.entries.delete(eid);
+      if (k.minEnd <= horizon) {
+        let minEnd = Infinity;
+        for (const e of k.entries.values()) {
+          if (e.end <= horizon) k.entries.delete(e.id);
+          else if (e.end < minEnd) minEnd = e.end;
+        }
+        k.minEnd = minEnd;
+      }
       return copy(answer);
     },
   };

@@ -21,6 +21,8 @@ interface Slot {
   records: Map<string, number>;
   answers: Map<string, { at: number; match: SequenceMatch | null }>;
   newest: number;
+  /** Nothing (record or answer) is at or before it: pruning is skipped while the horizon is below. */
+  oldest: number;
 }
 
 function check(at: number, retainMs: number, windowMs?: number): void {
@@ -35,16 +37,26 @@ export function createMemorySequenceState(): MemorySequenceState {
     const sk = `${key}\u0000${event}`;
     let s = slots.get(sk);
     if (!s) {
-      s = { records: new Map(), answers: new Map(), newest: at };
+      s = { records: new Map(), answers: new Map(), newest: at, oldest: at };
       slots.set(sk, s);
     }
     return s;
   };
   const prune = (s: Slot, at: number, retainMs: number) => {
     if (at > s.newest) s.newest = at;
+    if (at < s.oldest) s.oldest = at;
     const horizon = s.newest - retainMs;
-    for (const [id, t] of s.records) if (t <= horizon) s.records.delete(id);
-    for (const [id, a] of s.answers) if (a.at <= horizon) s.answers.delete(id);
+    if (s.oldest > horizon) return;
+    let oldest = Infinity;
+    for (const [id, t] of s.records) {
+      if (t <= horizon) s.records.delete(id);
+      else if (t < oldest) oldest = t;
+    }
+    for (const [id, a] of s.answers) {
+      if (a.at <= horizon) s.answers.delete(id);
+      else if (a.at < oldest) oldest = a.at;
+    }
+    s.oldest = oldest;
   };
   return {
     get size() {

@@ -17,11 +17,12 @@ export function compileDuration(def: DurationRuleDefinition): Run {
     // A negative duration is a clock/data-quality problem, not a short (or long) business.
     if (b < a) return null;
     const seconds = (b - a) / 1000;
+    // Values are built only for a hit: most records pass, and this runs on every one.
+    const short = minSeconds !== undefined && seconds < minSeconds;
+    if (!short && !(maxSeconds !== undefined && seconds >= maxSeconds)) return null;
     const values: HitValues = { seconds };
     if (minSeconds !== undefined) values.minSeconds = minSeconds;
     if (maxSeconds !== undefined) values.maxSeconds = maxSeconds;
-    if (minSeconds !== undefined && seconds < minSeconds) return { reason: 'too_short', values };
-    if (maxSeconds !== undefined && seconds >= maxSeconds) return { reason: 'too_long', values };
-    return null;
+    return { reason: short ? 'too_short' : 'too_long', values };
   };
 }

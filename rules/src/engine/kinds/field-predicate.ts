@@ -131,10 +131,13 @@ export function compileFieldPredicate(def: FieldPredicateRuleDefinition): Run {
   const cases = def.cases.map((c) => ({ reason: c.reason, test: compileCondition(c.test, def.params) }));
   const paramValues: HitValues = {};
   for (const [k, v] of Object.entries(def.params)) paramValues[k] = Array.isArray(v) ? v.join('、') : v;
+  // One scratch map per rule, cleared per case: evaluation of a case is synchronous and never
+  // re-enters this rule, and a fresh Map per case and record was the engine's largest garbage.
+  const seen: Seen = new Map();
   return (txn, ctx) => {
     if (!applies(txn)) return null;
     for (const c of cases) {
-      const seen: Seen = new Map();
+      if (seen.size > 0) seen.clear();
       if (!c.test(txn, ctx.calendar, seen)) continue;
       const values: HitValues = { reason: c.reason, ...paramValues };
       for (const [k, v] of seen) values[k] = v;

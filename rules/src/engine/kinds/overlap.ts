@@ -2,7 +2,8 @@
  * overlap: the record's [from, to) against earlier intervals of the same key with another member
  * (IntervalState). Skipped when ctx.intervals is absent, when a time is missing or to < from.
  */
-import { DAY_MS, compileFilters, compileKey, compileMember, andThen, type Run } from '../compile-parts.js';
+import { DAY_MS, compileFilters, compileKey, compileMember, isThenable, type Finding, type Run } from '../compile-parts.js';
+import type { IntervalConflict } from '../types.js';
 import type { OverlapRuleDefinition } from '../definition.js';
 import { fieldGetter } from '../fields.js';
 
@@ -17,16 +18,7 @@ export function compileOverlap(def: OverlapRuleDefinition): Run {
   const to = fieldGetter(def.to);
   const minMs = def.params.minOverlapSeconds * 1000;
   const { minOverlapSeconds } = def.params;
-  return (txn, ctx) => {
-    const intervals = ctx.intervals;
-    if (!intervals || !applies(txn)) return null;
-    const start = from(txn);
-    const end = to(txn);
-    if (typeof start !== 'number' || typeof end !== 'number' || end < start) return null;
-    const key = keyOf(txn, ctx.calendar);
-    const member = memberOf(txn);
-    if (key === undefined || member === undefined) return null;
-    return andThen(intervals.overlap(key, txn.id, member, start, end, INTERVAL_RETAIN_MS), (c) => {
+  const judge = (c: IntervalConflict, member: string): Finding | null => {
     if (!c.other || c.overlapMs < minMs) return null;
     return {
       reason: 'overlapped',
@@ -40,6 +32,17 @@ export function compileOverlap(def: OverlapRuleDefinition): Run {
         otherEnd: c.other.end,
       },
     };
-    });
+  };
+  return (txn, ctx) => {
+    const intervals = ctx.intervals;
+    if (!intervals || !applies(txn)) return null;
+    const start = from(txn);
+    const end = to(txn);
+    if (typeof start !== 'number' || typeof end !== 'number' || end < start) return null;
+    const key = keyOf(txn, ctx.calendar);
+    const member = memberOf(txn);
+    if (key === undefined || member === undefined) return null;
+    const c = intervals.overlap(key, txn.id, member, start, end, INTERVAL_RETAIN_MS);
+    return isThenable(c) ? c.then((x) => judge(x, member)) : judge(c, member);
   };
 }

@@ -3,7 +3,8 @@
  * classes), institution status, black list, red-list scope. A registry without `listing()`
  * makes the list checks skip.
  */
-import { LIST_LABELS, STAFF_ROLE_LABELS, filingStatus, listingValidAt } from '../../model/registry.js';
+import { LIST_LABELS, STAFF_ROLE_LABELS, filingStatus, listingValidAt, type Staff } from '../../model/registry.js';
+import type { WorkCalendar } from '../calendar.js';
 import type { HitValues } from '../../model/warning.js';
 import { compileFilters, type Finding, type Run } from '../compile-parts.js';
 import type { RegistryRuleDefinition } from '../definition.js';
@@ -13,6 +14,17 @@ import { compileRegistryIdentity } from './registry-identity.js';
 /** For a person hash path ('agent.idHash') the getter of its masked display form. */
 function maskedGetter(field: FieldPath) {
   return field.endsWith('.idHash') ? fieldGetter(field.replace(/\.idHash$/, '.masked') as FieldPath) : () => undefined;
+}
+
+function staffValues(status: string, staffId: string, role: string, roleLabel: string, staff: Staff | undefined, cal: WorkCalendar): HitValues {
+  const values: HitValues = { reason: status, staffId, role, roleLabel };
+  if (staff) {
+    values.filedRole = staff.role;
+    values.filedRoleLabel = STAFF_ROLE_LABELS[staff.role];
+    values.validFrom = cal.local(staff.validFrom).date;
+    values.validTo = staff.validTo === null ? '长期' : cal.local(staff.validTo).date;
+  }
+  return values;
 }
 
 export function compileRegistry(def: RegistryRuleDefinition): Run {
@@ -30,18 +42,13 @@ export function compileRegistry(def: RegistryRuleDefinition): Run {
         const staffId = String(raw);
         const staff = ctx.registry.staff(staffId);
         const status = filingStatus(staff, role, txn.occurredAt);
-        const values: HitValues = { reason: status, staffId, role, roleLabel };
-        if (staff) {
-          values.filedRole = staff.role;
-          values.filedRoleLabel = STAFF_ROLE_LABELS[staff.role];
-          values.validFrom = ctx.calendar.local(staff.validFrom).date;
-          values.validTo = staff.validTo === null ? '长期' : ctx.calendar.local(staff.validTo).date;
-        }
-        if (status !== 'ok') return { reason: status, values };
+        // The values (with two calendar lookups) only for a hit: nearly every record is filed.
+        if (status !== 'ok') return { reason: status, values: staffValues(status, staffId, role, roleLabel, staff, ctx.calendar) };
         // Filed: check the licence class when both the record and the filing carry one.
         const cls = classOf?.(txn);
         if (!classOf || !isPresent(cls) || !staff?.classes) return null;
         if (staff.classes.includes(String(cls))) return null;
+        const values = staffValues(status, staffId, role, roleLabel, staff, ctx.calendar);
         values.reason = 'class_not_permitted';
         values.licenceClass = String(cls);
         values.permittedClasses = staff.classes.join('、') || '无';

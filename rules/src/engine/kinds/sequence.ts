@@ -3,7 +3,9 @@
  * for the latest `first` event in (at − window, at] (SequenceState). Mode present fires when
  * there is one, absent when there is none. Skipped when ctx.sequences is absent.
  */
-import { DAY_MS, HOUR_MS, compileFilters, compileKey, andThen, windowOf, type Finding, type Run } from '../compile-parts.js';
+import { DAY_MS, HOUR_MS, compileFilters, compileKey, isThenable, windowOf, type Finding, type Run } from '../compile-parts.js';
+
+const none = (): null => null;
 import type { SequenceMatch } from '../types.js';
 import type { SequenceRuleDefinition } from '../definition.js';
 
@@ -24,15 +26,21 @@ export function compileSequence(def: SequenceRuleDefinition): Run {
     if (!first && !isThenEvent) return null;
     const key = keyOf(txn, ctx.calendar);
     if (key === undefined) return null;
-    // record() first (the record may be both events), then ask; each step waits only when the
-    // state answers with a promise.
+    // record() first (the record may be both events), then ask. Both calls are issued at once,
+    // in that order, without waiting for the first answer: a state applies its calls in the
+    // order they are made (the memory states at once, the Redis states over one connection or
+    // in one batch script), so latest() sees the record either way — and a batched evaluation
+    // can collect both operations of every record before anything is sent.
     const recorded = first ? seq.record(key, firstEvent, txn.id, txn.occurredAt, retainMs) : undefined;
-    if (!isThenEvent) return andThen(recorded, () => null);
-    return andThen(recorded, () => andThen(seq.latest(key, firstEvent, txn.id, txn.occurredAt, window.ms, retainMs), (m) => judge(txn, m)));
+    if (!isThenEvent) return isThenable(recorded) ? Promise.resolve(recorded).then(none) : null;
+    const at = txn.occurredAt;
+    const m = seq.latest(key, firstEvent, txn.id, at, window.ms, retainMs);
+    if (isThenable(recorded)) return Promise.all([recorded, m]).then(([, x]) => judge(at, x));
+    return isThenable(m) ? m.then((x) => judge(at, x)) : judge(at, m);
   };
-  function judge(txn: { occurredAt: number }, m: SequenceMatch | null): Finding | null {
+  function judge(at: number, m: SequenceMatch | null): Finding | null {
     if (present && m) {
-      const elapsed = txn.occurredAt - m.at;
+      const elapsed = at - m.at;
       return {
         reason: 'followed',
         values: { elapsedDays: elapsed / DAY_MS, elapsedHours: elapsed / HOUR_MS, firstAt: m.at, firstId: m.id, ...window.values },
