@@ -208,6 +208,15 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       flushMs: config.wallFlushMs,
       statsIntervalMs: config.statsIntervalMs,
       collectorsConnected: () => collect.connected(),
+      // The evaluation service's read materialises a month never computed: a ranking at once.
+      monthScores: async (month) =>
+        (await supervision.evaluation.scores(month)).map((r) => ({
+          institution_id: r.institution_id,
+          score: r.score,
+          grade: r.grade,
+          veto: r.veto,
+          transactions: r.transactions,
+        })),
     });
     cleanups.push(() => wall.close());
 

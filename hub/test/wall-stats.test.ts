@@ -1,10 +1,18 @@
 /** The wall's extra statistics (hub/src/live/wall.ts) against embedded ClickHouse. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/store/migrate.js';
 import { collectorHealth, monthScoreRanking, pipelineLagP95, wallWorkflowStats } from '../src/store/repo.js';
 import { openStore, type Store } from '../src/store/store.js';
-import { tmpDir } from './helpers.js';
+import { businessTypes, hourlyCounts, monthScores, overdueOpen, worstFirst } from '../src/live/wall-stats.js';
+
+// Local rather than from ./helpers.js, which loads the whole app: these tests need only the store.
+function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `jg-${prefix}-`));
+}
 
 let store: Store;
 const NOW = Date.parse('2025-03-04T04:00:00Z'); // 12:00 Asia/Shanghai
@@ -83,5 +91,87 @@ describe('wall statistics', () => {
     ]);
     const r = await monthScoreRanking(store, '2025-03', 10);
     expect(r.map((x) => [x.institution_id, x.score])).toEqual([['B', 95.5], ['A', 80]]);
+  });
+
+  // A different day from the tests above, so their rows do not count here.
+  const D = Date.parse('2025-05-09T16:00:00Z'); // 2025-05-10 00:00 Asia/Shanghai
+  const H = 3_600_000;
+
+  it('counts transactions and warnings per local hour, by capture time', async () => {
+    await store.insert('transactions', [
+      { id: 'h1', institution_id: 'I1', county: '451202', kind: 'vehicle', ywlx: 'B', captured_at: D + 10 * 60_000, warning_count: 1 },
+      { id: 'h1', institution_id: 'I1', county: '451202', kind: 'vehicle', ywlx: 'B', captured_at: D + 10 * 60_000, warning_count: 1 }, // re-sent
+      { id: 'h2', institution_id: 'I1', county: '451202', kind: 'vehicle', ywlx: 'A', captured_at: D + 9 * H + 1, warning_count: 0 },
+      { id: 'h3', institution_id: 'I1', county: '451202', kind: 'licence', ywlx: 'C', captured_at: D + 23 * H + 59 * 60_000, warning_count: 0 },
+      { id: 'h4', institution_id: 'I1', county: '451202', kind: 'vehicle', ywlx: 'B', captured_at: D + 9 * H + 5, warning_count: 0 },
+      { id: 'prev', institution_id: 'I1', county: '451202', kind: 'vehicle', ywlx: 'B', captured_at: D - 1, warning_count: 0 },
+    ]);
+    await store.insert('warnings', [
+      { ...collectorWarning('hw1', 'vehicle.fast_transfer', D + 9 * H + 30), family: 'vehicle', captured_at: D + 9 * H + 30 },
+    ]);
+    const today = await hourlyCounts(store, D);
+    expect(today.transactions).toHaveLength(24);
+    expect(today.transactions[0]).toBe(1);
+    expect(today.transactions[9]).toBe(2);
+    expect(today.transactions[23]).toBe(1);
+    expect(today.transactions.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(today.warnings[9]).toBe(1);
+    expect(today.warnings.reduce((a, b) => a + b, 0)).toBe(1);
+    const before = await hourlyCounts(store, D - 24 * H);
+    expect(before.transactions[23]).toBe(1);
+  });
+
+  it('breaks the day down by business type with names, largest first', async () => {
+    // The day's transactions inserted by the test above.
+    const rows = await businessTypes(store, D, D + 24 * H, 10);
+    expect(rows.map((r) => [r.label, r.transactions, r.warned])).toEqual([
+      ['机动车业务·转移登记', 2, 1],
+      ['驾驶证业务·补证换证', 1, 0],
+      ['机动车业务·注册登记', 1, 0],
+    ]);
+    expect(await businessTypes(store, D, D + 24 * H, 1)).toHaveLength(1);
+  });
+
+  it('lists open escalated warnings with their state, oldest escalation first', async () => {
+    await store.insert('warnings', [
+      { ...collectorWarning('ow1', 'vehicle.fast_transfer', D), rule_name: '转移登记过频', family: 'vehicle', severity: 'high' },
+      { ...collectorWarning('ow2', 'counter.refusal', D), rule_name: '退办', family: 'counter' },
+      { ...collectorWarning('ow3', 'counter.refusal', D), rule_name: '退办', family: 'counter' },
+    ]);
+    await store.insert('warning_events', [
+      ev('ow1', 1, 'assigned', 'assigned', D + H),
+      ev('ow1', 2, 'escalated', 'assigned', D + 3 * H, 1),
+      ev('ow2', 1, 'escalated', 'raised', D + 2 * H, 1),
+      // ow3: escalated but then concluded: no longer open.
+      ev('ow3', 1, 'escalated', 'raised', D + H, 1),
+      ev('ow3', 2, 'concluded', 'concluded', D + 4 * H, 1),
+    ]);
+    const rows = (await overdueOpen(store, 10)).filter((r) => r.id.startsWith('ow'));
+    expect(rows.map((r) => [r.id, r.stateLabel, r.escalated_at])).toEqual([
+      ['ow2', '待分派', D + 2 * H],
+      ['ow1', '已分派', D + 3 * H],
+    ]);
+    expect(rows[1]!.rule_name).toBe('转移登记过频');
+    expect(rows[1]!.severity).toBe('high');
+  });
+
+  it('ranks the month worst first: vetoed, then lowest score; no business is not ranked', async () => {
+    const row = (id: string, score: number, grade: string, veto: number, transactions: number) => ({
+      month: '2025-05', institution_id: id, institution_type: 't', county: '451202', transactions, score, grade, veto, veto_rules: [], rank: 0, rank_of: 0, computed_at: D,
+    });
+    await store.insert('evaluation_scores', [
+      row('GOOD', 98, 'A', 0, 300),
+      row('POOR', 55, 'D', 0, 200),
+      row('VETO', 92, 'D', 1, 150),
+      row('IDLE', 100, 'A', 0, 0),
+      row('MID', 80, 'B', 0, 90),
+    ]);
+    const all = await monthScores(store, '2025-05');
+    expect(all).toHaveLength(5);
+    const r = worstFirst(all, 10);
+    expect(r.ranked.map((x) => x.institution_id)).toEqual(['VETO', 'POOR', 'MID', 'GOOD']);
+    expect(r.unranked).toBe(1);
+    expect(r.total).toBe(4);
+    expect(worstFirst(all, 2).ranked.map((x) => x.institution_id)).toEqual(['VETO', 'POOR']);
   });
 });

@@ -8,7 +8,9 @@ import type { Namespace, Server } from 'socket.io';
 import { COUNTY_BY_CODE, COUNTIES, INSTITUTION_TYPE_LABELS, type Warning } from '@jianguan/rules';
 import {
   NAMESPACE_WALL,
+  WALL_RECENT_LIMIT,
   type WallClientToServer,
+  type WallHourly,
   type WallScoreRank,
   type WallServerToClient,
   type WallSnapshot,
@@ -19,13 +21,13 @@ import type { Registry } from '../registry/registry.js';
 import {
   collectorHealth,
   dayStats,
-  monthScoreRanking,
   pipelineLagP95,
   recentWarnings,
   wallWorkflowStats,
   warningFromRecord,
 } from '../store/repo.js';
 import type { Store } from '../store/store.js';
+import { businessTypes, hourlyCounts, monthScores, overdueOpen, worstFirst, type MonthScore } from './wall-stats.js';
 import type { FastifyBaseLogger } from 'fastify';
 
 const DAY_MS = 86_400_000;
@@ -35,10 +37,18 @@ const MAX_PER_EMIT = 200;
 const LAG_WINDOW_MS = 5 * 60_000;
 /** Stats are pushed at least this often even when nothing was stored (lag, workflow changes). */
 const STATS_MAX_AGE_MS = 30_000;
-/** The monthly score ranking changes slowly: re-read at most this often. */
-const SCORES_TTL_MS = 60_000;
+/**
+ * The monthly score ranking changes slowly, but a confirmed veto must reach the wall within
+ * seconds, not minutes: re-read at most this often (a few hundred rows of one month).
+ */
+const SCORES_TTL_MS = 15_000;
 const COLLECTOR_LATEST = 5;
 const SCORE_TOP = 10;
+/** Rows of the business-type breakdown and of the overdue list. */
+const BUSINESS_TYPES_TOP = 8;
+const OVERDUE_TOP = 8;
+/** Yesterday's hours change only with late arrivals: re-read at most this often. */
+const YESTERDAY_TTL_MS = 10 * 60_000;
 
 /** [start, end) of the current day in China Standard Time, as epoch ms. */
 export function localDay(now: number): { from: number; to: number; day: string } {
@@ -53,7 +63,18 @@ export interface WallDeps {
   flushMs: number;
   statsIntervalMs: number;
   collectorsConnected: () => number;
+  /**
+   * Every institution's evaluation for a month ('YYYY-MM'). Given by the app as the evaluation
+   * service's read, which materialises a month never computed, so the wall has a ranking at once
+   * instead of after the first periodic refresh. @defaultValue reads evaluation_scores as stored
+   */
+  monthScores?: (month: string) => Promise<MonthScore[]>;
+  /** Warnings about business older than this are not pushed as live. @defaultValue LIVE_MAX_AGE_MS */
+  liveMaxAgeMs?: number;
 }
+
+/** Six hours: a collector's ordinary catch-up after an outage still shows; a replayed week does not. */
+export const LIVE_MAX_AGE_MS = 6 * 3_600_000;
 
 export class WallBroadcaster {
   private readonly nsp: Namespace<WallClientToServer, WallServerToClient>;
@@ -63,7 +84,8 @@ export class WallBroadcaster {
   private statsTimer: NodeJS.Timeout;
   private computing = false;
   private lastStatsAt = 0;
-  private scores: { at: number; month: string; rows: WallScoreRank[] } | null = null;
+  private scores: { at: number; month: string; rows: WallScoreRank[]; ranked: number; unranked: number } | null = null;
+  private yesterday: { at: number; day: number; hours: WallHourly } | null = null;
 
   constructor(io: Server, private readonly deps: WallDeps) {
     this.nsp = io.of(NAMESPACE_WALL) as unknown as Namespace<WallClientToServer, WallServerToClient>;
@@ -83,10 +105,15 @@ export class WallBroadcaster {
     this.statsTimer.unref();
   }
 
-  /** Called by the worker after a batch is stored. */
+  /**
+   * Called by the worker after a batch is stored. Warnings about business older than
+   * LIVE_MAX_AGE_MS (a replayed past week, a collector's backlog after days offline) are stored
+   * and worked like any other, but are not news: they stay off the live ticker and map.
+   */
   published(warnings: readonly Warning[]): void {
     this.dirty = true;
-    for (const w of warnings) this.pending.push(this.toWall(w));
+    const liveFrom = Date.now() - (this.deps.liveMaxAgeMs ?? LIVE_MAX_AGE_MS);
+    for (const w of warnings) if (w.occurredAt >= liveFrom) this.pending.push(this.toWall(w));
   }
 
   /** Collector connects and disconnects change a KPI too. */
@@ -126,6 +153,10 @@ export class WallBroadcaster {
     const health = await collectorHealth(store, from, to, COLLECTOR_LATEST);
     const lag = await pipelineLagP95(store, now, LAG_WINDOW_MS);
     const scores = await this.scoreRanking(now);
+    const today = await hourlyCounts(store, from);
+    const yesterday = await this.yesterdayHours(from, now);
+    const types = await businessTypes(store, from, to, BUSINESS_TYPES_TOP);
+    const overdue = await overdueOpen(store, OVERDUE_TOP);
     const byCounty = new Map(s.counties.map((c) => [c.county, c]));
     return {
       kpis: {
@@ -153,34 +184,62 @@ export class WallBroadcaster {
       },
       scoreRanking: scores.rows,
       scoreMonth: scores.month,
+      scoreRanked: scores.ranked,
+      scoreUnranked: scores.unranked,
+      hourly: { today, yesterday },
+      businessTypes: types,
+      overdueList: overdue.map((o) => ({
+        id: o.id,
+        ruleName: o.rule_name,
+        severity: o.severity,
+        institutionName: this.deps.registry.institution(o.institution_id)?.name ?? '',
+        countyName: COUNTY_BY_CODE.get(o.county)?.name ?? '',
+        stateLabel: o.stateLabel,
+        raisedAt: o.raised_at,
+        escalatedAt: o.escalated_at,
+      })),
     };
   }
 
-  /** This month's evaluation ranking, cached for SCORES_TTL_MS (read only; never materialised here). */
-  private async scoreRanking(now: number): Promise<{ month: string; rows: WallScoreRank[] }> {
+  private async yesterdayHours(todayFrom: number, now: number): Promise<WallHourly> {
+    const day = todayFrom - DAY_MS;
+    if (this.yesterday && this.yesterday.day === day && now - this.yesterday.at < YESTERDAY_TTL_MS) return this.yesterday.hours;
+    const hours = await hourlyCounts(this.deps.store, day);
+    this.yesterday = { at: now, day, hours };
+    return hours;
+  }
+
+  /**
+   * This month's evaluation ranking, worst first, cached for SCORES_TTL_MS. A month with no scores
+   * yet is not cached, so the ranking appears at the next push once the scores exist.
+   */
+  private async scoreRanking(now: number): Promise<{ month: string; rows: WallScoreRank[]; ranked: number; unranked: number }> {
     const month = new Date(now + CST_OFFSET_MS).toISOString().slice(0, 7);
     if (this.scores && this.scores.month === month && now - this.scores.at < SCORES_TTL_MS) return this.scores;
-    const rows = await monthScoreRanking(this.deps.store, month, SCORE_TOP);
-    const list = rows.map((r) => {
-      const inst = this.deps.registry.institution(r.institution_id);
-      const county = inst?.county ?? '';
+    const all = await (this.deps.monthScores ?? ((m: string) => monthScores(this.deps.store, m)))(month);
+    // Only institutions the registry knows: the wall shows names, never bare ids.
+    const known = all.filter((r) => this.deps.registry.institution(r.institution_id) !== undefined);
+    const { ranked, total, unranked } = worstFirst(known, SCORE_TOP);
+    const list = ranked.map((r) => {
+      const inst = this.deps.registry.institution(r.institution_id)!;
       return {
         id: r.institution_id,
-        name: inst?.name ?? r.institution_id,
-        county,
-        countyName: COUNTY_BY_CODE.get(county)?.name ?? '',
-        typeName: inst ? (INSTITUTION_TYPE_LABELS[inst.type] ?? inst.type) : '',
+        name: inst.name,
+        county: inst.county,
+        countyName: COUNTY_BY_CODE.get(inst.county)?.name ?? '',
+        typeName: INSTITUTION_TYPE_LABELS[inst.type] ?? '',
         score: Math.round(r.score * 10) / 10,
         grade: r.grade,
         veto: r.veto,
       };
     });
-    this.scores = { at: now, month, rows: list };
-    return this.scores;
+    const result = { at: now, month, rows: list, ranked: total, unranked };
+    if (all.length > 0) this.scores = result;
+    return result;
   }
 
   async snapshot(): Promise<WallSnapshot> {
-    const [stats, recent] = await Promise.all([this.stats(), recentWarnings(this.deps.store, 50)]);
+    const [stats, recent] = await Promise.all([this.stats(), recentWarnings(this.deps.store, WALL_RECENT_LIMIT)]);
     return {
       ...stats,
       serverTime: Date.now(),

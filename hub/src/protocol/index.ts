@@ -315,7 +315,13 @@ export interface WallCollectorHealth {
   latest: WallWarning[];
 }
 
-/** One row of the monthly evaluation ranking (best score first). */
+/**
+ * Warnings the wall keeps in its live list, and the number a snapshot carries: the same, so a
+ * reload shows the list the live stream had built (the dashboard's ring is this size).
+ */
+export const WALL_RECENT_LIMIT = 200;
+
+/** One row of the monthly evaluation ranking (worst first: vetoed, then lowest score). */
 export interface WallScoreRank {
   id: string;
   name: string;
@@ -337,15 +343,59 @@ export interface WallInstitution {
   lat: number;
 }
 
+/** Counts per local hour (index 0 = 00:00–01:00 Asia/Shanghai), by capture time like the KPIs. */
+export interface WallHourly {
+  transactions: number[];
+  warnings: number[];
+}
+
+/** Today's business of one type (业务类型), e.g. 机动车业务·转移登记. */
+export interface WallBusinessType {
+  /** kind + '/' + ywlx, stable across pushes. */
+  key: string;
+  /** Chinese name of the type (never the bare code). */
+  label: string;
+  transactions: number;
+  /** Transactions of this type that raised at least one warning. */
+  warned: number;
+}
+
+/** An open warning that missed its time limit (超期督办), for the wall's list. */
+export interface WallOverdueItem {
+  id: string;
+  ruleName: string;
+  severity: Severity;
+  institutionName: string;
+  countyName: string;
+  /** Chinese label of the workflow state (待分派, 已签收 …). */
+  stateLabel: string;
+  raisedAt: number;
+  /** When it was escalated (ms). */
+  escalatedAt: number;
+}
+
 export interface WallStats {
   kpis: WallKpis;
   counties: CountyStat[];
   /** Per-institution warnings today, for point sizes. */
   institutions: { id: string; transactions: number; warnings: number }[];
   collectorHealth?: WallCollectorHealth;
-  /** Institutions by evaluation score for `scoreMonth` ('YYYY-MM', Asia/Shanghai), best first. */
+  /**
+   * Institutions by evaluation score for `scoreMonth` ('YYYY-MM', Asia/Shanghai), WORST first
+   * (vetoed, then lowest score). Institutions without business in the month are not ranked (a
+   * month without business is not a perfect month); `scoreUnranked` says how many there are.
+   */
   scoreRanking?: WallScoreRank[];
   scoreMonth?: string;
+  scoreUnranked?: number;
+  /** Institutions with business in `scoreMonth` (the ranking's population). */
+  scoreRanked?: number;
+  /** Today and yesterday by hour (today's future hours are 0). */
+  hourly?: { today: WallHourly; yesterday: WallHourly };
+  /** Today's business by type, largest first (a few). */
+  businessTypes?: WallBusinessType[];
+  /** Open escalated warnings, oldest escalation first (a few); the total is `kpis.overdue`. */
+  overdueList?: WallOverdueItem[];
 }
 
 export interface WallSnapshot extends WallStats {

@@ -1,0 +1,141 @@
+/**
+ * The command-centre wall's extra figures: today and yesterday by hour, today's business by type,
+ * open overdue (超期督办) warnings and the monthly evaluation ranking worst first. They run every
+ * statistics interval (hub/src/live/wall.ts), so each is one aggregate over a bounded time range
+ * or a small table, never a scan of all history joined to all history.
+ */
+import type { Severity } from '@jianguan/rules';
+import { businessLabel } from '../evaluation/volumes.js';
+import { STATE_LABELS, UNVERIFIED_STATES, type WarningStateName } from '../protocol/workflow.js';
+import type { WallBusinessType, WallHourly } from '../protocol/index.js';
+import { param, sql } from '../store/sql.js';
+import type { Store } from '../store/store.js';
+
+const HOUR_MS = 3_600_000;
+
+function emptyHours(): WallHourly {
+  return { transactions: new Array<number>(24).fill(0), warnings: new Array<number>(24).fill(0) };
+}
+
+/**
+ * Distinct transactions and warnings per hour of the local day starting at `dayFrom` (epoch ms of
+ * local midnight), by capture time — the same clock as the wall's KPIs, so the 24 bars add up to
+ * the day's totals.
+ */
+export async function hourlyCounts(store: Store, dayFrom: number): Promise<WallHourly> {
+  const f = param.DateTime64(dayFrom);
+  const t = param.DateTime64(dayFrom + 24 * HOUR_MS);
+  const hour = sql`intDiv(toUnixTimestamp64Milli(captured_at) - ${param.Int64(dayFrom)}, ${param.Int64(HOUR_MS)})`;
+  const [tx, w] = await Promise.all([
+    store.query<{ h: number | string; n: string }>(sql`
+      SELECT ${hour} AS h, uniqExact(id) AS n FROM transactions WHERE captured_at >= ${f} AND captured_at < ${t} GROUP BY h`),
+    store.query<{ h: number | string; n: string }>(sql`
+      SELECT ${hour} AS h, uniqExact(id) AS n FROM warnings WHERE captured_at >= ${param.DateTime64(dayFrom)} AND captured_at < ${param.DateTime64(dayFrom + 24 * HOUR_MS)} GROUP BY h`),
+  ]);
+  const out = emptyHours();
+  for (const r of tx) {
+    const h = Number(r.h);
+    if (h >= 0 && h < 24) out.transactions[h] = Number(r.n);
+  }
+  for (const r of w) {
+    const h = Number(r.h);
+    if (h >= 0 && h < 24) out.warnings[h] = Number(r.n);
+  }
+  return out;
+}
+
+/** Today's business by type in [from, to), largest first, at most `limit` rows; labels are names, not codes. */
+export async function businessTypes(store: Store, from: number, to: number, limit: number): Promise<WallBusinessType[]> {
+  const rows = await store.query<{ kind: string; ywlx: string; n: string; warned: string }>(sql`
+    SELECT kind, ywlx, uniqExact(id) AS n, uniqExactIf(id, warning_count > 0) AS warned
+    FROM transactions WHERE captured_at >= ${param.DateTime64(from)} AND captured_at < ${param.DateTime64(to)}
+    GROUP BY kind, ywlx ORDER BY n DESC, kind, ywlx LIMIT ${param.UInt32(limit)}`);
+  return rows.map((r) => ({
+    key: `${r.kind}/${r.ywlx}`,
+    label: businessLabel(r.kind, r.ywlx),
+    transactions: Number(r.n),
+    warned: Number(r.warned),
+  }));
+}
+
+export interface OverdueRow {
+  id: string;
+  rule_name: string;
+  severity: Severity;
+  institution_id: string;
+  county: string;
+  state: WarningStateName;
+  stateLabel: string;
+  raised_at: number;
+  escalated_at: number;
+}
+
+/**
+ * Open warnings (not yet verified) that were escalated, oldest escalation first. The workflow
+ * state is derived from warning_events (only warnings that have events can be escalated), and
+ * only those ids are looked up in `warnings`.
+ */
+export async function overdueOpen(store: Store, limit: number): Promise<OverdueRow[]> {
+  const open = await store.query<{ id: string; state: string; escalated_at: number | string }>(sql`
+    SELECT warning_id AS id, argMax(to_state, seq) AS state,
+      toUnixTimestamp64Milli(if(countIf(type = 'escalated') > 0, maxIf(at, type = 'escalated'), max(at))) AS escalated_at
+    FROM warning_events GROUP BY warning_id
+    HAVING greatest(max(escalated), max(type = 'escalated')) = 1 AND state IN ${param.ArrayString([...UNVERIFIED_STATES])}
+    ORDER BY escalated_at, id LIMIT ${param.UInt32(limit)}`);
+  if (open.length === 0) return [];
+  const found = await store.query<Record<string, unknown>>(sql`
+    SELECT id, any(rule_name) AS rule_name, any(severity) AS severity, any(institution_id) AS institution_id,
+      any(county) AS county, toUnixTimestamp64Milli(any(raised_at)) AS raised_at
+    FROM warnings WHERE id IN ${param.ArrayString(open.map((o) => o.id))} GROUP BY id`);
+  const byId = new Map(found.map((r) => [String(r.id), r]));
+  const out: OverdueRow[] = [];
+  for (const o of open) {
+    const w = byId.get(o.id);
+    if (!w) continue;
+    const state = o.state as WarningStateName;
+    out.push({
+      id: o.id,
+      rule_name: String(w.rule_name),
+      severity: String(w.severity) as Severity,
+      institution_id: String(w.institution_id),
+      county: String(w.county),
+      state,
+      stateLabel: STATE_LABELS[state] ?? '',
+      raised_at: Number(w.raised_at),
+      escalated_at: Number(o.escalated_at),
+    });
+  }
+  return out;
+}
+
+export interface MonthScore {
+  institution_id: string;
+  score: number;
+  grade: string;
+  veto: boolean;
+  transactions: number;
+}
+
+/** Every institution's materialised score for `month` (a few hundred rows at most). */
+export async function monthScores(store: Store, month: string): Promise<MonthScore[]> {
+  const rows = await store.query<Record<string, unknown>>(sql`
+    SELECT institution_id, score, grade, veto, transactions FROM evaluation_scores FINAL WHERE month = ${param.String(month)}`);
+  return rows.map((r) => ({
+    institution_id: String(r.institution_id),
+    score: Number(r.score),
+    grade: String(r.grade),
+    veto: Number(r.veto) === 1 || r.veto === true,
+    transactions: Number(r.transactions),
+  }));
+}
+
+/**
+ * Worst first: vetoed institutions (grade D whatever the points), then by score ascending, ties by
+ * id. Institutions without business in the month are left out and counted: with nothing to
+ * deduct from they would otherwise read as a perfect 100 and crowd out the ones that matter.
+ */
+export function worstFirst(rows: readonly MonthScore[], limit: number): { ranked: MonthScore[]; total: number; unranked: number } {
+  const active = rows.filter((r) => r.transactions > 0);
+  const sorted = [...active].sort((a, b) => Number(b.veto) - Number(a.veto) || a.score - b.score || a.institution_id.localeCompare(b.institution_id));
+  return { ranked: sorted.slice(0, limit), total: active.length, unranked: rows.length - active.length };
+}
