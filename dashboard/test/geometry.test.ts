@@ -4,7 +4,7 @@ import { COUNTIES } from '@jianguan/rules';
 import { clipConvex, countiesFromGeoJson, schematicCounties } from '../src/lib/charts/geometry';
 import { placeLabels } from '../src/lib/charts/labels';
 import { fitProjection } from '../src/lib/charts/projection';
-import { niceRateMax, rateColorScale, rateInterpolator, warningRate } from '../src/lib/charts/scales';
+import { RATE_BREAKS, RATE_CLASS_COLORS, rateClass, rateColor, rateInterpolator, warningRate } from '../src/lib/charts/scales';
 
 describe('schematic county geometry', () => {
   const fc = schematicCounties(COUNTIES);
@@ -98,10 +98,9 @@ describe('boundary files from the deployment', () => {
 
 describe('warning-rate colour scale', () => {
   it('is monotonic: a higher rate is never darker (CIELAB L*)', () => {
-    const scale = rateColorScale(0.2);
     let prev = -Infinity;
     for (let i = 0; i <= 100; i++) {
-      const l = lab(scale((i / 100) * 0.2)).l;
+      const l = lab(rateColor(i / 100)).l;
       expect(l).toBeGreaterThanOrEqual(prev - 1e-9);
       prev = l;
     }
@@ -115,13 +114,16 @@ describe('warning-rate colour scale', () => {
     }
   });
 
-  it('clamps above the legend maximum and picks round maxima', () => {
-    const scale = rateColorScale(0.1);
-    expect(scale(0.5)).toBe(scale(0.1));
-    expect(niceRateMax(0)).toBe(0.05);
-    expect(niceRateMax(0.051)).toBe(0.1);
-    expect(niceRateMax(0.31)).toBe(0.5);
-    expect(niceRateMax(3)).toBe(1);
+  it('uses fixed breaks: a rate keeps its colour whatever the other counties do', () => {
+    expect(RATE_CLASS_COLORS).toHaveLength(RATE_BREAKS.length + 1);
+    expect(rateClass(0)).toBe(0);
+    expect(rateClass(0.0099)).toBe(0);
+    expect(rateClass(0.01)).toBe(1);
+    expect(rateClass(0.05)).toBe(3);
+    expect(rateClass(0.39)).toBe(5);
+    expect(rateClass(1)).toBe(RATE_BREAKS.length);
+    expect(rateColor(0.03)).toBe(rateColor(0.049));
+    expect(rateColor(0.03)).not.toBe(rateColor(0.05));
   });
 
   it('has no rate without business', () => {

@@ -19,18 +19,20 @@ describe('view rotation', () => {
     vi.useRealTimers();
   });
 
-  it('cycles overview → ranking → health → overview every period, counting down', () => {
+  it('cycles overview → trend → ranking → health → overview every period, counting down', () => {
     const r = new ViewRotation(10);
     r.start();
     expect(r.view).toBe('overview');
     expect(r.remainingS).toBe(10);
-    expect(r.nextView).toBe('ranking');
+    expect(r.nextView).toBe('trend');
     vi.advanceTimersByTime(4_000);
     expect(r.view).toBe('overview');
     expect(r.remainingS).toBe(6);
     vi.advanceTimersByTime(6_000);
-    expect(r.view).toBe('ranking');
+    expect(r.view).toBe('trend');
     expect(r.remainingS).toBe(10);
+    vi.advanceTimersByTime(10_000);
+    expect(r.view).toBe('ranking');
     vi.advanceTimersByTime(10_000);
     expect(r.view).toBe('health');
     vi.advanceTimersByTime(10_000);
@@ -50,7 +52,7 @@ describe('view rotation', () => {
     vi.advanceTimersByTime(1_000);
     expect(r.view).toBe('overview');
     r.step(1);
-    expect(r.view).toBe('ranking');
+    expect(r.view).toBe('trend');
     r.stop();
   });
 
@@ -62,7 +64,7 @@ describe('view rotation', () => {
     vi.advanceTimersByTime(600_000);
     expect(r.view).toBe('overview');
     r.step(1);
-    expect(r.view).toBe('ranking');
+    expect(r.view).toBe('trend');
     expect(r.remainingS).toBeNull();
   });
 

@@ -3,7 +3,7 @@ import { flushSync } from 'svelte';
 import type { WallSnapshot, WallStats, WallWarning } from '@jianguan/hub/protocol';
 import { Batcher } from '../src/lib/live/batcher';
 import { RecentKeys, Ring } from '../src/lib/state/ring';
-import { WallState } from '../src/lib/state/wall.svelte';
+import { ALERT_MS, RECENT_CAPACITY, WallState } from '../src/lib/state/wall.svelte';
 
 const DAY = '2025-03-04';
 const NOON = Date.parse('2025-03-04T04:00:00Z'); // 12:00 in Asia/Shanghai
@@ -168,6 +168,58 @@ describe('WallState: collector health and score ranking', () => {
     s.applyBatch({ warnings: [], stats: stats() }, NOON + 2000);
     expect(s.collectorHealth.gap).toBe(2);
     expect(s.scoreRanking).toHaveLength(2);
+  });
+});
+
+describe('WallState: alert banner and the recent list', () => {
+  it('raises the banner only for live alarming warnings, counts the others, and drops it after its time', () => {
+    const s = new WallState();
+    // A snapshot full of high warnings (a reload) never replays alarms.
+    s.applySnapshot(snapshot([warning(1, { severity: 'high' }), warning(2, { action: 'hold' })]), NOON);
+    expect(s.alert).toBeNull();
+    s.applyBatch({ warnings: [warning(3)], stats: null }, NOON + 1000);
+    expect(s.alert).toBeNull();
+    s.applyBatch({ warnings: [warning(4, { severity: 'high' }), warning(5, { ruleId: 'collector.tamper', family: 'collector' })], stats: null }, NOON + 2000);
+    expect(s.alert?.warning.id).toBe('w5');
+    expect(s.alert?.more).toBe(1);
+    expect(s.alert?.until).toBe(NOON + 2000 + ALERT_MS);
+    // A repeat of a warning already seen is not a new alarm.
+    s.applyBatch({ warnings: [warning(5, { ruleId: 'collector.tamper', family: 'collector' })], stats: null }, NOON + 3000);
+    expect(s.alert?.more).toBe(1);
+    s.expireAlert(NOON + 2000 + ALERT_MS - 1);
+    expect(s.alert).not.toBeNull();
+    s.expireAlert(NOON + 2000 + ALERT_MS);
+    expect(s.alert).toBeNull();
+  });
+
+  it('holds as many recent warnings as a snapshot carries, so a reload keeps the list', () => {
+    const s = new WallState();
+    expect(s.capacity).toBe(RECENT_CAPACITY);
+    s.applySnapshot(snapshot(Array.from({ length: RECENT_CAPACITY }, (_, i) => warning(i))), NOON);
+    expect(s.recent).toHaveLength(RECENT_CAPACITY);
+  });
+
+  it('takes the hourly series, business types and the overdue list from stats', () => {
+    const s = new WallState();
+    s.applySnapshot(snapshot([]), NOON);
+    expect(s.hourly).toBeNull();
+    const hours = (n: number) => ({ transactions: Array.from({ length: 24 }, () => n), warnings: Array.from({ length: 24 }, () => 0) });
+    s.applyBatch({
+      warnings: [],
+      stats: {
+        ...stats(),
+        hourly: { today: hours(2), yesterday: hours(1) },
+        businessTypes: [{ key: 'vehicle/B', label: '机动车业务·转移登记', transactions: 5, warned: 1 }],
+        overdueList: [{ id: 'o1', ruleName: '退办', severity: 'medium', institutionName: '河池市车辆管理所', countyName: '金城江区', stateLabel: '已签收', raisedAt: NOON, escalatedAt: NOON }],
+        scoreRanked: 3,
+        scoreUnranked: 9,
+      },
+    }, NOON + 1000);
+    expect(s.hourly?.today.transactions[5]).toBe(2);
+    expect(s.businessTypes[0]!.label).toBe('机动车业务·转移登记');
+    expect(s.overdueList).toHaveLength(1);
+    expect(s.scoreUnranked).toBe(9);
+    expect(s.statsSeq).toBe(2);
   });
 });
 

@@ -75,6 +75,7 @@ export function connectWall(state: WallState, options: WallConnectionOptions = {
 
   socket.on('connect', () => {
     lostAt = null;
+    state.refused = null;
     state.connection = 'connected';
   });
   socket.on('disconnect', (reason) => {
@@ -92,9 +93,21 @@ export function connectWall(state: WallState, options: WallConnectionOptions = {
       setLost();
     }
   });
-  socket.on('connect_error', () => {
+  /** A refused handshake (no login or kiosk token) is not retried by socket.io; try again now and then, a token may be issued meanwhile. */
+  let refusedRetry: ReturnType<typeof setTimeout> | null = null;
+  socket.on('connect_error', (err: Error & { data?: { code?: unknown } }) => {
     if (closed) return;
     if (state.connection === 'connecting') lostAt ??= Date.now();
+    const code = typeof err?.data?.code === 'string' ? err.data.code : null;
+    if (code === 'AUTH_REQUIRED') {
+      state.refused = 'auth';
+      if (!refusedRetry && !socket.active) {
+        refusedRetry = setTimeout(() => {
+          refusedRetry = null;
+          if (!closed) socket.connect();
+        }, 30_000);
+      }
+    }
     setLost();
   });
   socket.io.on('reconnect_failed', () => {
@@ -132,6 +145,7 @@ export function connectWall(state: WallState, options: WallConnectionOptions = {
       clearInterval(watchdog);
       if (typeof window !== 'undefined') window.removeEventListener('offline', onOffline);
       if (serverRetry) clearTimeout(serverRetry);
+      if (refusedRetry) clearTimeout(refusedRetry);
       if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', onVisible);
       batcher.dispose();
       socket.close();

@@ -5,7 +5,7 @@
  * interval: the wall runs for weeks, and a leaked timer per navigation would add up.
  */
 
-export const WALL_VIEWS = ['overview', 'ranking', 'health'] as const;
+export const WALL_VIEWS = ['overview', 'trend', 'ranking', 'health'] as const;
 export type WallView = (typeof WALL_VIEWS)[number];
 
 /** Shortest and longest accepted periods (seconds); anything else leaves rotation off. */

@@ -13,7 +13,20 @@
  * Reactive fields are `$state.raw` and replaced wholesale on each apply: components see one
  * consistent update per batch, and no deep proxies are built over thousands of objects.
  */
-import type { CountyStat, WallCollectorHealth, WallInstitution, WallKpis, WallScoreRank, WallSnapshot, WallStats, WallWarning } from '@jianguan/hub/protocol';
+import type {
+  CountyStat,
+  WallBusinessType,
+  WallCollectorHealth,
+  WallHourly,
+  WallInstitution,
+  WallKpis,
+  WallOverdueItem,
+  WallScoreRank,
+  WallSnapshot,
+  WallStats,
+  WallWarning,
+  WALL_RECENT_LIMIT,
+} from '@jianguan/hub/protocol';
 import { shanghaiDay } from '../format';
 import { RecentKeys, Ring } from './ring';
 
@@ -47,8 +60,31 @@ export interface LiveBatch {
   stats: WallStats | null;
 }
 
+/**
+ * The hub's snapshot carries this many recent warnings; the ring holds the same number, so a
+ * reload shows the list the live stream had built. Checked against the protocol at compile time
+ * (a value import would pull server-side zod into the bundle).
+ */
+export const RECENT_CAPACITY: typeof WALL_RECENT_LIMIT = 200;
+
+/** How long an alert banner stays up before the warning is left to the list (ms). */
+export const ALERT_MS = 12_000;
+
+/** A warning that must be seen: high severity, a real-time hold, or a collector tamper. */
+export function isAlarming(w: WallWarning): boolean {
+  return w.severity === 'high' || w.action === 'hold' || w.ruleId === 'collector.tamper';
+}
+
+export interface WallAlert {
+  warning: WallWarning;
+  /** Local time (ms) the banner goes away. */
+  until: number;
+  /** Further alarming warnings that arrived while this one was up. */
+  more: number;
+}
+
 export interface WallStateOptions {
-  /** Recent warnings kept for the ticker. @defaultValue 200 */
+  /** Recent warnings kept for the ticker. @defaultValue RECENT_CAPACITY (200) */
   capacity?: number;
   /** Warning ids remembered to drop duplicates. @defaultValue 4096 */
   dedupeWindow?: number;
@@ -72,11 +108,15 @@ export class WallState {
   readonly topN: number;
 
   connection = $state<ConnectionStatus>('connecting');
+  /** Why the hub refused this screen, when it did ('auth': no login or kiosk token); null otherwise. */
+  refused = $state<'auth' | null>(null);
   /** Local time (ms) of the last snapshot or batch applied. */
   lastUpdate = $state<number | null>(null);
   /** Server clock minus local clock, from the last snapshot. */
   serverOffsetMs = $state(0);
   hasSnapshot = $state(false);
+  /** Statistics applied so far (snapshots and county.stats pushes), for diagnostics and tests. */
+  statsSeq = $state(0);
 
   kpis = $state.raw<WallKpis>(EMPTY_KPIS);
   counties = $state.raw<readonly CountyStat[]>([]);
@@ -87,9 +127,18 @@ export class WallState {
   topRules = $state.raw<readonly RuleCount[]>([]);
   /** 采集终端状态: collector warnings today (replaced by each stats update that carries it). */
   collectorHealth = $state.raw<WallCollectorHealth>(EMPTY_HEALTH);
-  /** This month's evaluation ranking (best first) and its month. */
+  /** This month's evaluation ranking (worst first) and its month. */
   scoreRanking = $state.raw<readonly WallScoreRank[]>([]);
   scoreMonth = $state('');
+  /** Institutions ranked this month, and those without business (not ranked); null before the hub said. */
+  scoreRanked = $state<number | null>(null);
+  scoreUnranked = $state<number | null>(null);
+  /** Today and yesterday by hour; null until the hub sends them. */
+  hourly = $state.raw<{ today: WallHourly; yesterday: WallHourly } | null>(null);
+  businessTypes = $state.raw<readonly WallBusinessType[]>([]);
+  overdueList = $state.raw<readonly WallOverdueItem[]>([]);
+  /** The alert banner: the latest alarming live warning, for ALERT_MS; null when none is up. */
+  alert = $state.raw<WallAlert | null>(null);
   /** Institution id → pulse sequence number; bumps when a new warning for it arrives. */
   pulses = $state.raw<Readonly<Record<string, number>>>({});
 
@@ -106,7 +155,7 @@ export class WallState {
   #pulseSeq = 0;
 
   constructor(options: WallStateOptions = {}) {
-    this.capacity = options.capacity ?? 200;
+    this.capacity = options.capacity ?? RECENT_CAPACITY;
     this.topN = options.topN ?? 8;
     this.#ring = new Ring<WallWarning>(this.capacity);
     this.#seen = new RecentKeys(Math.max(options.dedupeWindow ?? 4096, this.capacity));
@@ -141,6 +190,7 @@ export class WallState {
         fresh.push(w);
       }
       if (fresh.length > 0) {
+        this.#raiseAlert(fresh, now);
         this.#count(fresh);
         this.recent = this.#ring.newestFirst();
         const pulses = { ...this.pulses };
@@ -151,12 +201,31 @@ export class WallState {
     if (batch.stats || batch.warnings.length > 0) this.lastUpdate = now;
   }
 
+  /** Drops the banner once its time is up (called by the page's clock). */
+  expireAlert(now: number = Date.now()): void {
+    if (this.alert && now >= this.alert.until) this.alert = null;
+  }
+
+  /**
+   * Only live warnings raise the banner, never a snapshot: a reload must not replay old alarms.
+   * A new alarming warning replaces the one shown (newest is what the room needs) and restarts
+   * the time; the count of the others is shown so none is silently swallowed.
+   */
+  #raiseAlert(fresh: readonly WallWarning[], now: number): void {
+    const alarming = fresh.filter(isAlarming);
+    if (alarming.length === 0) return;
+    const up = this.alert && now < this.alert.until ? this.alert : null;
+    const more = (up ? up.more + 1 : 0) + alarming.length - 1;
+    this.alert = { warning: alarming[alarming.length - 1]!, until: now + ALERT_MS, more };
+  }
+
   /** Institution by id, for the map and the ticker. */
   institution(id: string): WallInstitution | undefined {
     return this.institutions.find((i) => i.id === id);
   }
 
   #applyStats(s: WallStats): void {
+    this.statsSeq++;
     if (s.kpis.day && s.kpis.day !== this.#countDay) {
       // A new statistics day: yesterday's per-rule counters no longer apply.
       this.#countDay = s.kpis.day;
@@ -169,6 +238,11 @@ export class WallState {
     if (s.collectorHealth) this.collectorHealth = s.collectorHealth;
     if (s.scoreRanking) this.scoreRanking = s.scoreRanking.slice(0, this.topN);
     if (s.scoreMonth !== undefined) this.scoreMonth = s.scoreMonth;
+    if (s.scoreRanked !== undefined) this.scoreRanked = s.scoreRanked;
+    if (s.scoreUnranked !== undefined) this.scoreUnranked = s.scoreUnranked;
+    if (s.hourly) this.hourly = s.hourly;
+    if (s.businessTypes) this.businessTypes = s.businessTypes;
+    if (s.overdueList) this.overdueList = s.overdueList;
     this.counties = s.counties.slice();
     this.activity = new Map(s.institutions.map((i) => [i.id, { transactions: i.transactions, warnings: i.warnings }]));
   }
