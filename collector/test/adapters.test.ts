@@ -348,6 +348,7 @@ describe('exam (exam-system records)', () => {
       source: 'exam',
       channel: 'institution',
       institutionId: 'HJ-JX',
+      venue: row.KCDM,
       counter: row.KSLX,
       staffId: row.KSY1,
       staffIdHash: p.idHash(row.KSY1SFZMHM!),
@@ -370,6 +371,14 @@ describe('exam (exam-system records)', () => {
         requiredHours: Number(row.YQXS),
       },
     });
+  });
+
+  it('carries the venue (考场代码) beside the institution it maps to, for examiner overlaps per venue', () => {
+    for (const row of rows) {
+      const item = r.items.find((i) => i.pending.lsh === row.LSH);
+      if (item && row.KCDM) expect(item.pending.venue).toBe(row.KCDM);
+    }
+    expect(r.items.some((i) => i.pending.venue !== undefined)).toBe(true);
   });
 
   it('derives the outcome from the pass mark when HGBJ is blank', () => {

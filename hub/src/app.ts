@@ -206,6 +206,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       registry,
       log,
       flushMs: config.wallFlushMs,
+      liveMaxAgeMs: config.wallLiveMaxAgeMs,
       statsIntervalMs: config.statsIntervalMs,
       collectorsConnected: () => collect.connected(),
       // The evaluation service's read materialises a month never computed: a ranking at once.

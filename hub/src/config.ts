@@ -66,6 +66,11 @@ export const HubConfigSchema = z.object({
   ackTimeoutMs: z.coerce.number().int().min(100).default(30_000),
   /** JG_WALL_FLUSH_MS — the wall broadcaster's batching interval. @defaultValue 250 */
   wallFlushMs: z.coerce.number().int().min(20).default(250),
+  /**
+   * JG_WALL_LIVE_MAX_AGE_MS — warnings about business older than this (a replayed past week, a
+   * long backlog) are stored and worked but not pushed to the wall as live. @defaultValue 21600000 (6 h)
+   */
+  wallLiveMaxAgeMs: z.coerce.number().int().min(60_000).default(6 * 3_600_000),
   /** JG_STATS_INTERVAL_MS — how often county counters are recomputed when data changed. */
   statsIntervalMs: z.coerce.number().int().min(100).default(1000),
   /** JG_SLOW_QUERY_MS — store statements slower than this are logged (store.slow). @defaultValue 1000 */
@@ -219,6 +224,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_WORKER_CONCURRENCY: 'workerConcurrency',
   JG_ACK_TIMEOUT_MS: 'ackTimeoutMs',
   JG_WALL_FLUSH_MS: 'wallFlushMs',
+  JG_WALL_LIVE_MAX_AGE_MS: 'wallLiveMaxAgeMs',
   JG_STATS_INTERVAL_MS: 'statsIntervalMs',
   JG_LOG_LEVEL: 'logLevel',
   JG_SLOW_QUERY_MS: 'slowQueryMs',

@@ -5,7 +5,9 @@
  *
  * → kind 'exam', source 'exam': ywlx = KSKM (科目 '1'–'4', as the rule pack expects),
  * subject = SFZMHM (考生), licence = DABH + KSCX (准驾车型, the class examined), institution from
- * KCDM (考场代码, adapterOptions.institutionByCode), counter = KSLX (考试路线), deviceId = KCH (考试车),
+ * KCDM (考场代码, adapterOptions.institutionByCode), venue = KCDM itself (an exam centre — one
+ * institution — runs several venues, and exam.examiner_two_venues tells them apart by it),
+ * counter = KSLX (考试路线), deviceId = KCH (考试车),
  * staffId = KSY1 (考试员一) with KSY1SFZMHM → staffIdHash, startedAt/endedAt = KSKSSJ/KSJSSJ,
  * outcome from HGBJ ('1' 合格 pass, '0' 不合格 fail) or else from KSCJ against the pass mark
  * (科目一/三/四 90, 科目二 80); measurements: subject, score, faceMatchScore (RLBDXSD 人脸比对相似度),
@@ -61,6 +63,7 @@ export const examAdapter: Adapter = {
           source: 'exam',
           channel: ctx.options.channel ?? examAdapter.defaultChannel,
           institutionId: institutionOf(ctx, text(row, 'KCDM')),
+          venue: limit('KCDM', text(row, 'KCDM'), 32),
           counter: limit('KSLX', text(row, 'KSLX'), 32),
           staffId: limit('KSY1', text(row, 'KSY1'), 64),
           staffIdHash: staffHashOf(row, 'KSY1SFZMHM', ctx),

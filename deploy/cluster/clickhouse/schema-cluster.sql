@@ -604,6 +604,14 @@ ALTER TABLE jianguan.collectors_local ON CLUSTER '{cluster}'
 ALTER TABLE jianguan.collectors ON CLUSTER '{cluster}'
     ADD COLUMN IF NOT EXISTS reports_for Array(String) DEFAULT [];
 
+-- 050_registry_effective
+
+ALTER TABLE jianguan.registry_requests_local ON CLUSTER '{cluster}'
+    ADD COLUMN IF NOT EXISTS effective_from Nullable(DateTime64(3, 'UTC'));
+
+ALTER TABLE jianguan.registry_requests ON CLUSTER '{cluster}'
+    ADD COLUMN IF NOT EXISTS effective_from Nullable(DateTime64(3, 'UTC'));
+
 -- Bookkeeping: every migration above is in place, so the hub does not run its single-node forms.
 
 CREATE TABLE IF NOT EXISTS jianguan.schema_migrations ON CLUSTER '{cluster}'
@@ -622,4 +630,5 @@ INSERT INTO jianguan.schema_migrations (version, name) VALUES
     (20, '020_decisions'),
     (21, '021_rule_sets'),
     (22, '022_backtests'),
-    (31, '031_collector_scope');
+    (31, '031_collector_scope'),
+    (50, '050_registry_effective');

@@ -8,8 +8,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { authorize, inScope, scopedCounty, type Principal, type Role } from '../auth/principal.js';
-import { ChangeItemSchema, type ChangeItemInput, type ItemError, type RegistryChanges } from '../registry/changes.js';
-import { Entity, institutionOf, rowsToRecords, type EntityData, type RowError } from '../registry/entities.js';
+import { ChangeItemSchema, EffectiveFrom, type ChangeItemInput, type ItemError, type RegistryChanges } from '../registry/changes.js';
+import { Entity, institutionOf, rowsToRecords, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
 import { defineRoute, Page } from './define.js';
@@ -46,13 +46,13 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     return entity === 'institution' ? (data as { county: string }).county : institutions.get(inst);
   };
 
-  for (const entity of ['institution', 'staff', 'line', 'listing'] as const) {
-    const plural = { institution: 'institutions', staff: 'staff', line: 'lines', listing: 'listings' }[entity];
+  for (const entity of ['institution', 'staff', 'line', 'listing', 'device'] as const) {
+    const plural = { institution: 'institutions', staff: 'staff', line: 'lines', listing: 'listings', device: 'devices' }[entity];
     defineRoute(app, {
       method: 'GET',
       url: `/api/v1/registry/${plural}`,
       tags: ['备案'],
-      summary: `${{ institution: '机构', staff: '人员', line: '检测线与考试路线', listing: '红黑名单' }[entity]}（当前或 asOf 指定时刻，按区县范围过滤）`,
+      summary: `${{ institution: '机构', staff: '人员', line: '检测线与考试路线', listing: '红黑名单', device: '设备' }[entity]}（当前或 asOf 指定时刻，按区县范围过滤）`,
       auth: READERS,
       scope: 'list',
       query: AsOfQuery,
@@ -64,11 +64,12 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
         let institutions: Map<string, string>;
         if (at === undefined) {
           institutions = new Map(registry.listInstitutions().map((i) => [i.id, i.county]));
-          records = entity === 'institution' ? registry.listInstitutions() : entity === 'staff' ? registry.listStaff() : entity === 'line' ? registry.listLines() : registry.listListings();
+          records =
+            entity === 'institution' ? registry.listInstitutions() : entity === 'staff' ? registry.listStaff() : entity === 'line' ? registry.listLines() : entity === 'device' ? registry.listDevices() : registry.listListings();
         } else {
           const { records: r } = await registry.asOf(at);
           institutions = new Map(r.institutions.map((i) => [i.id, i.county]));
-          records = entity === 'institution' ? r.institutions : entity === 'staff' ? r.staff : entity === 'line' ? r.lines : r.listings;
+          records = entity === 'institution' ? r.institutions : entity === 'staff' ? r.staff : entity === 'line' ? r.lines : entity === 'device' ? r.devices : r.listings;
         }
         const items = records.filter((r) => {
           const c = countyOf(entity, r, institutions);
@@ -138,15 +139,16 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     url: '/api/v1/registry/requests',
     tags: ['备案'],
     summary: '提交备案变更申请（新增/变更/注销，一次可多条）；须由另一名备案管理员审批后生效',
+    description: 'effectiveFrom（ISO 8601 含时区，可为过去时间）：新版本自该时刻起有效，用于补录历史备案或更正过去；缺省为审批通过的时刻',
     auth: ADMINS,
     scope: 'institution',
     audit: 'registry.request',
-    body: z.object({ summary: z.string().max(200).default(''), items: z.array(ChangeItemSchema).min(1).max(5000) }),
+    body: z.object({ summary: z.string().max(200).default(''), effectiveFrom: EffectiveFrom.optional(), items: z.array(ChangeItemSchema).min(1).max(5000) }),
     handler: async (req, reply) => {
       const p = authorize(req, ADMINS);
       try {
-        const r = await changes.createRequest(p, { kind: 'change', summary: req.body.summary, source: 'api', items: req.body.items });
-        req.auditNote = { targetType: 'registry_request', targetId: r.id, detail: { items: r.itemCount, counties: r.counties } };
+        const r = await changes.createRequest(p, { kind: 'change', summary: req.body.summary, source: 'api', items: req.body.items, effectiveFrom: req.body.effectiveFrom ?? null });
+        req.auditNote = { targetType: 'registry_request', targetId: r.id, detail: { items: r.itemCount, counties: r.counties, effectiveFrom: r.effectiveFrom === null ? null : new Date(r.effectiveFrom).toISOString() } };
         return reply.code(201).send(r);
       } catch (e) {
         const sent = sendInvalid(reply, e);
@@ -170,7 +172,10 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       handler: async (req) => {
         const p = authorize(req, ADMINS);
         req.auditNote = { targetType: 'registry_request', targetId: req.params.id };
-        return decision === 'approve' ? changes.approve(p, req.params.id, req.body.comment) : changes.reject(p, req.params.id, req.body.comment);
+        const r = decision === 'approve' ? await changes.approve(p, req.params.id, req.body.comment) : await changes.reject(p, req.params.id, req.body.comment);
+        // The checker approved versions valid from this time (past allowed): the audit log keeps it.
+        req.auditNote.detail = { effectiveFrom: r.effectiveFrom === null ? 'approval' : new Date(r.effectiveFrom).toISOString(), items: r.itemCount };
+        return r;
       },
     });
   }
@@ -180,7 +185,9 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     url: '/api/v1/registry/imports',
     tags: ['备案'],
     summary: '批量导入（CSV 或 XLSX，中文或英文表头）：全部行无误才生成一个待审批申请；否则返回逐行错误报告，不写入任何数据',
-    description: 'multipart：file + entity 字段；或 JSON：{entity, format: csv|xlsx, filename, contentBase64}',
+    description:
+      'multipart：file + entity 字段（可选 preview=1、effectiveFrom）；或 JSON：{entity, filename, contentBase64, preview?, effectiveFrom?}。' +
+      '每行的有效期起（人员、设备、名单；机构和检测线可加有效期起/止列）即该版本的生效时间，可为多年以前；preview=1 只校验并返回解析结果，不生成申请',
     auth: ADMINS,
     scope: 'institution',
     audit: 'registry.import',
@@ -202,6 +209,14 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     let entity: Entity;
     let filename: string;
     let data: Buffer;
+    let preview = false;
+    let effectiveFrom: number | null = null;
+    const parseEffective = (v: unknown) => {
+      if (v === undefined || v === '') return null;
+      const e = EffectiveFrom.safeParse(v);
+      if (!e.success) throw new HubError('BODY_INVALID', `effectiveFrom: ISO 8601 with a zone, e.g. 2024-03-01T00:00:00+08:00`);
+      return e.data;
+    };
     if (req.isMultipart()) {
       const fields: Record<string, string> = {};
       let file: { name: string; data: Buffer } | undefined;
@@ -220,12 +235,18 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       entity = e.data;
       filename = file.name;
       data = file.data;
+      preview = fields.preview === '1' || fields.preview === 'true';
+      effectiveFrom = parseEffective(fields.effectiveFrom);
     } else {
-      const b = z.object({ entity: Entity, filename: z.string().min(1).max(200), contentBase64: z.string().min(1) }).safeParse(req.body);
+      const b = z
+        .object({ entity: Entity, filename: z.string().min(1).max(200), contentBase64: z.string().min(1), preview: z.boolean().default(false), effectiveFrom: z.string().max(40).optional() })
+        .safeParse(req.body);
       if (!b.success) throw new HubError('BODY_INVALID', b.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       entity = b.data.entity;
       filename = b.data.filename;
       data = Buffer.from(b.data.contentBase64, 'base64');
+      preview = b.data.preview;
+      effectiveFrom = parseEffective(b.data.effectiveFrom);
     }
     if (data.length > maxFileBytes) throw new HubError('IMPORT_TOO_LARGE', `file is ${data.length} bytes, limit ${maxFileBytes}`);
     const isXlsx = /\.xlsx$/i.test(filename) || data.subarray(0, 2).toString('latin1') === 'PK';
@@ -238,13 +259,25 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       throw new HubError('BODY_INVALID', `cannot read ${filename}: ${e instanceof Error ? e.message : String(e)}`);
     }
     req.auditNote = { targetType: 'registry_import', targetId: filename, detail: { entity, rows: Math.max(0, table.length - 1) } };
-    const { records, errors } = await rowsToRecordsSliced(entity, table);
+    const { records, validity, errors } = await rowsToRecordsSliced(entity, table);
     const report = (errs: RowError[]) => reply.code(422).send({ error: { code: 'IMPORT_INVALID', message: `${errs.length} 处错误，未导入任何数据` }, report: errs });
     if (errors.length) return report(errors);
     if (!records.length) return report([{ row: 2, field: '', message: '没有数据行' }]);
-    const items: ChangeItemInput[] = records.map((r) => ({ entity, op: 'upsert', data: r as unknown as Record<string, unknown> }));
+    const items: ChangeItemInput[] = records.map((r, i) => ({ entity, op: 'upsert', data: r as unknown as Record<string, unknown>, ...validity[i] }));
+    if (preview) {
+      // Validated as the request would be (scope, institutions, duplicates), nothing stored.
+      const checked = changes.validate(items, p);
+      if (checked.errors.length) return report(checked.errors.map((x) => ({ row: x.index + 2, field: x.field, message: x.message })));
+      return reply.code(200).send({
+        preview: true,
+        entity,
+        total: records.length,
+        counties: checked.counties,
+        items: records.slice(0, PREVIEW_ROWS).map((r, i) => ({ row: i + 2, data: r, validFrom: validity[i]?.validFrom ?? null, validTo: validity[i]?.validTo ?? null })),
+      });
+    }
     try {
-      const r = await changes.createRequest(p, { kind: 'import', summary: `导入 ${filename}（${records.length} 行）`, source: `${isXlsx ? 'xlsx' : 'csv'}:${filename}`, items });
+      const r = await changes.createRequest(p, { kind: 'import', summary: `导入 ${filename}（${records.length} 行）`, source: `${isXlsx ? 'xlsx' : 'csv'}:${filename}`, items, effectiveFrom });
       req.auditNote.detail = { ...req.auditNote.detail, request: r.id };
       return reply.code(201).send(r);
     } catch (e) {
@@ -255,7 +288,10 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
   };
 }
 
-const ENTITY_HELP = 'institution | staff | line | listing';
+const ENTITY_HELP = 'institution | staff | line | listing | device';
+
+/** Rows a preview returns (the count is always the whole file's). */
+const PREVIEW_ROWS = 200;
 
 /** Rows validated per turn of the event loop. */
 const VALIDATE_SLICE = 500;
@@ -265,19 +301,21 @@ const VALIDATE_SLICE = 500;
  * loop for ~100 ms in one go. Rows are validated independently and header problems are reported
  * on row 1, so slicing changes nothing but the row numbers, which are shifted back here.
  */
-async function rowsToRecordsSliced(entity: Entity, table: string[][]): Promise<{ records: EntityData[]; errors: RowError[] }> {
+async function rowsToRecordsSliced(entity: Entity, table: string[][]): Promise<{ records: EntityData[]; validity: RowValidity[]; errors: RowError[] }> {
   const [header, ...rows] = table;
   if (!header || rows.length <= VALIDATE_SLICE) return rowsToRecords(entity, table);
   const records: EntityData[] = [];
+  const validity: RowValidity[] = [];
   const errors: RowError[] = [];
   for (let offset = 0; offset < rows.length; offset += VALIDATE_SLICE) {
     const part = rowsToRecords(entity, [header, ...rows.slice(offset, offset + VALIDATE_SLICE)]);
     for (const r of part.records) records.push(r);
+    for (const v of part.validity) validity.push(v);
     for (const e of part.errors) {
       if (e.row > 1) errors.push({ ...e, row: e.row + offset });
       else if (offset === 0) errors.push(e);
     }
     await yieldToLoop();
   }
-  return { records, errors };
+  return { records, validity, errors };
 }

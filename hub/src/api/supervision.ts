@@ -15,7 +15,8 @@ import { auditLater, installAuthHooks, protectWallNamespace, registerAuthRoutes,
 import { KioskTokens } from '../auth/kiosk.js';
 import { LoginLimits } from '../auth/login-limits.js';
 import { SessionStore } from '../auth/sessions.js';
-import { DEMO_USERS, seedDemoUsers } from '../auth/users.js';
+import { DEMO_USERS, listUsers, seedDemoUsers } from '../auth/users.js';
+import { createHubPseudonyms } from '../pseudonyms.js';
 import { NAMESPACE_WALL, type WallClientToServer, type WallServerToClient } from '../protocol/index.js';
 import { RegistryChanges } from '../registry/changes.js';
 import type { Registry } from '../registry/registry.js';
@@ -139,7 +140,9 @@ export async function createSupervision(deps: SupervisionDeps): Promise<Supervis
     },
   });
 
-  const changes = new RegistryChanges(store, redis, config.queuePrefix, registry);
+  // Staff identity hashes are filed in the collectors' form and stored under the hub's pseudonym
+  // layer, like the transactions' person hashes, so counter.self_dealing can compare them.
+  const changes = new RegistryChanges(store, redis, config.queuePrefix, registry, createHubPseudonyms(config).rekey);
   // Versions for registry rows that have none (demo seed, rows from before versioning).
   if (await changes.baseline()) await registry.reload();
   const unfollow = await changes.follow((e) => log.warn({ event: 'registry.reload_failed', err: errorMessage(e) }));
@@ -149,6 +152,10 @@ export async function createSupervision(deps: SupervisionDeps): Promise<Supervis
     const names = DEMO_USERS.map((u) => `${u.username}${u.scope ? `(${u.scope})` : ''}`).join(', ');
     // Never the password itself: logs are shipped and kept. The README says where it is written.
     log.warn({ event: 'users.demo', created, users: DEMO_USERS.map((u) => u.username) }, `DEMO MODE: demo accounts ${names} share the published demo password (README); never run demo mode with real data`);
+  }
+  // A new detachment starts with no user at all: say how to create the first administrator.
+  if (!(await listUsers(store)).some((u) => u.active && u.roles.includes('system_admin'))) {
+    log.warn({ event: 'users.no_admin' }, 'no administrator exists: create one on this machine with `jianguan-hub admin create <username>` (docs/go-live.md)');
   }
 
   return {

@@ -2,12 +2,21 @@
  * Registry changes with maker-checker and versions.
  *
  * A registry administrator files a request (one or many items: upsert or retire of an
- * institution, staff member, line/route or list entry; an import is one request holding every
- * row). A DIFFERENT registry administrator approves or rejects it; nothing changes before that.
- * Approval, per item: close the current version (valid_to = now) and open the next one
- * (valid_from = now), then refresh the live projection (`institutions`, `staff`) that the rule
- * engine reads, and reload the in-memory Registry. Queries "as of T" read the version whose
- * [valid_from, valid_to) contains T.
+ * institution, staff member, device, line/route or list entry; an import is one request holding
+ * every row). A DIFFERENT registry administrator approves or rejects it; nothing changes before that.
+ *
+ * Effective time: a request may carry `effectiveFrom` (past allowed; default the moment of
+ * approval), and an imported row its own filing dates (`validFrom`/`validTo` of the row, which
+ * win over the request's). Approval, per item, with E = the item's effective start:
+ *   - the next version number is written with [E, validTo-of-the-row or open);
+ *   - the open version is closed at E when it began before E and the new one is open-ended (the
+ *     ordinary case: versions tile time and the history reads naturally);
+ *   - nothing else is rewritten. A back-dated version that overlaps older ones simply wins where
+ *     they overlap, because "as of T" answers with the highest version whose [valid_from,
+ *     valid_to) contains T. The as-of history therefore stays append-only: what the registry said
+ *     before a correction can still be read from the versions with lower numbers.
+ * Then the live projection (`institutions`, `staff`) is refreshed from the versions in force now,
+ * and the in-memory Registry reloaded.
  *
  * Approval is serialised by a Redis lock per request, and the status check happens under it, so
  * a request is applied at most once.
@@ -17,7 +26,7 @@
  */
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { COUNTY_BY_CODE, createRegistryView, type Institution, type Listing, type RegistryView, type Staff } from '@jianguan/rules';
+import { COUNTY_BY_CODE, createRegistryView, type Device, type Institution, type Listing, type RegistryView, type Staff } from '@jianguan/rules';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { inScope, type Principal } from '../auth/principal.js';
@@ -32,14 +41,28 @@ export const ChangeItemSchema = z.object({
   op: z.enum(['upsert', 'retire']).default('upsert'),
   data: z.record(z.string(), z.unknown()),
 });
-export type ChangeItemInput = z.infer<typeof ChangeItemSchema>;
+export type ChangeItemInput = z.infer<typeof ChangeItemSchema> & {
+  /** Import rows: the version's own validity (the row's filing dates), epoch ms. */
+  validFrom?: number;
+  validTo?: number | null;
+};
 
 export interface ChangeItem {
   entity: Entity;
   op: 'upsert' | 'retire';
   key: string;
   data: EntityData;
+  /** OPTIONAL. The version's validity start; absent = the request's effectiveFrom or approval. */
+  validFrom?: number;
+  /** OPTIONAL. The version's validity end; absent or null = open-ended. */
+  validTo?: number | null;
 }
+
+/** ISO 8601 with a zone (2024-03-01T00:00:00+08:00) → epoch ms; past allowed. */
+export const EffectiveFrom = z.iso
+  .datetime({ offset: true, local: false })
+  .transform((s) => Date.parse(s))
+  .refine((ms) => ms >= 0 && ms < 4102444800000, '有效时间超出范围');
 
 export type RequestStatus = 'pending' | 'approved' | 'rejected';
 
@@ -57,6 +80,8 @@ export interface RegistryRequest {
   decidedBy: string;
   decidedAt: number | null;
   decisionComment: string;
+  /** From when the versions are valid (epoch ms); null = from the moment of approval. */
+  effectiveFrom: number | null;
 }
 
 export interface Version {
@@ -86,6 +111,7 @@ function requestRow(r: RegistryRequest, updatedAt: number) {
     decided_by: r.decidedBy,
     decided_at: r.decidedAt,
     decision_comment: r.decisionComment,
+    effective_from: r.effectiveFrom,
     updated_at: updatedAt,
   };
 }
@@ -105,12 +131,14 @@ function toRequest(r: Record<string, unknown>, withItems: boolean): RegistryRequ
     decidedBy: String(r.decided_by),
     decidedAt: r.decided_at_ms === null ? null : Number(r.decided_at_ms),
     decisionComment: String(r.decision_comment),
+    effectiveFrom: r.effective_from_ms === null || r.effective_from_ms === undefined ? null : Number(r.effective_from_ms),
   };
 }
 
 const REQUEST_COLUMNS = sql`id, kind, status, summary, source, items, item_count, counties, requested_by,
   toUnixTimestamp64Milli(requested_at) AS requested_at_ms, decided_by,
-  if(isNull(decided_at), NULL, toUnixTimestamp64Milli(assumeNotNull(decided_at))) AS decided_at_ms, decision_comment`;
+  if(isNull(decided_at), NULL, toUnixTimestamp64Milli(assumeNotNull(decided_at))) AS decided_at_ms, decision_comment,
+  if(isNull(effective_from), NULL, toUnixTimestamp64Milli(assumeNotNull(effective_from))) AS effective_from_ms`;
 
 // Aliases must not reuse column names: ClickHouse resolves WHERE names to SELECT aliases first.
 const VERSION_COLUMNS = sql`entity, key, version, toUnixTimestamp64Milli(valid_from) AS valid_from_ms,
@@ -143,7 +171,19 @@ export class RegistryChanges {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly registry: Registry,
+    /**
+     * The hub's pseudonym layer (pseudonyms.ts) over a collector-form identity hash: a staff
+     * member's idHash is filed as the collectors compute it and stored as the transactions'
+     * hashes are stored, so the two compare. Absent = stored as given (tests, identity keyring).
+     */
+    private readonly rekey: (collectorHash: string) => string = (h) => h,
   ) {}
+
+  private rekeyIdentity(entity: Entity, data: EntityData): EntityData {
+    if (entity !== 'staff') return data;
+    const s = data as FiledStaff;
+    return s.idHash ? { ...s, idHash: this.rekey(s.idHash) } : s;
+  }
 
   private get channel(): string {
     return `${this.prefix}:registry`;
@@ -189,7 +229,12 @@ export class RegistryChanges {
       if (keys.has(k)) errors.push({ index, field: 'id', message: `重复：${key}` });
       keys.add(k);
       if (inp.entity === 'institution') newInstitutions.set(key, (data as Institution).county);
-      items.push({ entity: inp.entity, op: inp.op, key, data });
+      if (inp.validFrom !== undefined && inp.validTo !== undefined && inp.validTo !== null && inp.validTo <= inp.validFrom) {
+        errors.push({ index, field: 'validTo', message: '有效期止须晚于有效期起' });
+        return;
+      }
+      const rekeyed = this.rekeyIdentity(inp.entity, data);
+      items.push({ entity: inp.entity, op: inp.op, key, data: rekeyed, ...(inp.validFrom !== undefined ? { validFrom: inp.validFrom } : {}), ...(inp.validTo !== undefined ? { validTo: inp.validTo } : {}) });
       inputIndex.push(index);
     });
     items.forEach((it, i) => {
@@ -212,7 +257,10 @@ export class RegistryChanges {
 
   // ---- requests -------------------------------------------------------------------------------
 
-  async createRequest(who: Principal, input: { kind: 'change' | 'import'; summary: string; source: string; items: ChangeItemInput[] }): Promise<RegistryRequest> {
+  async createRequest(
+    who: Principal,
+    input: { kind: 'change' | 'import'; summary: string; source: string; items: ChangeItemInput[]; effectiveFrom?: number | null },
+  ): Promise<RegistryRequest> {
     const { items, errors, counties } = this.validate(input.items, who);
     if (errors.length) {
       throw Object.assign(new HubError('IMPORT_INVALID', `${errors.length} problem(s)`), { report: errors });
@@ -232,6 +280,7 @@ export class RegistryChanges {
       decidedBy: '',
       decidedAt: null,
       decisionComment: '',
+      effectiveFrom: input.effectiveFrom ?? null,
     };
     await this.store.insert('registry_requests', [requestRow(req, now)]);
     return req;
@@ -291,7 +340,7 @@ export class RegistryChanges {
       if (!r) throw new HubError('NOT_FOUND', `request ${id}`);
       this.checkDecider(who, r);
       const now = Math.max(Date.now(), r.requestedAt + 1);
-      await this.applyItems(r.items, { requestId: r.id, approvedBy: who.username, at: now });
+      await this.applyItems(r.items, { requestId: r.id, approvedBy: who.username, at: now, effectiveFrom: r.effectiveFrom });
       const next: RegistryRequest = { ...r, status: 'approved', decidedBy: who.username, decidedAt: now, decisionComment: comment };
       await this.store.insert('registry_requests', [requestRow(next, now)]);
       await this.registry.reload();
@@ -302,20 +351,26 @@ export class RegistryChanges {
   }
 
   /** Writes the versions of approved items and refreshes the live projection. */
-  private async applyItems(items: readonly ChangeItem[], meta: { requestId: string; approvedBy: string; at: number }): Promise<void> {
-    const current = await this.currentVersions(items.map((i) => ({ entity: i.entity, key: i.key })));
+  private async applyItems(items: readonly ChangeItem[], meta: { requestId: string; approvedBy: string; at: number; effectiveFrom: number | null }): Promise<void> {
+    const keys = items.map((i) => ({ entity: i.entity, key: i.key }));
+    const [open, latest] = await Promise.all([this.currentVersions(keys), this.latestVersionNumbers(keys)]);
     const rows: Record<string, unknown>[] = [];
     for (const it of items) {
-      const cur = current.get(`${it.entity}\u0000${it.key}`);
-      if (cur) rows.push(versionRow({ ...cur, validTo: meta.at }, meta.at));
+      const k = `${it.entity}\u0000${it.key}`;
+      const from = it.validFrom ?? meta.effectiveFrom ?? meta.at;
+      const to = it.validTo ?? null;
+      const cur = open.get(k);
+      // The ordinary case closes the open version where the next begins; a back-dated or bounded
+      // version leaves it alone and wins only where the two overlap (see the design note).
+      if (cur && to === null && cur.validFrom < from) rows.push(versionRow({ ...cur, validTo: from }, meta.at));
       rows.push(
         versionRow(
           {
             entity: it.entity,
             key: it.key,
-            version: (cur?.version ?? 0) + 1,
-            validFrom: meta.at,
-            validTo: null,
+            version: (latest.get(k) ?? 0) + 1,
+            validFrom: from,
+            validTo: to,
             retired: it.op === 'retire',
             data: it.data,
             requestId: meta.requestId,
@@ -326,19 +381,56 @@ export class RegistryChanges {
       );
     }
     await this.store.insert('registry_versions', rows);
-    // The live projection the rule engine reads. A retired institution is suspended; a retired
-    // staff filing is no longer filed.
-    const inst = items.filter((i) => i.entity === 'institution').map((i) => (i.op === 'retire' ? { ...(i.data as Institution), status: 'suspended' as const } : (i.data as Institution)));
-    const staff = items.filter((i) => i.entity === 'staff').map((i) => (i.op === 'retire' ? { ...(i.data as Staff), filed: false } : (i.data as Staff)));
+    await this.refreshProjection(items, meta.at);
+  }
+
+  /**
+   * The live projection the rule engine's current view and the registry screens read, from the
+   * versions in force at `at` (an import of filings that ended years ago, or a version effective
+   * tomorrow, must not become "current"). A key with no version in force now shows its newest
+   * data as not filed / suspended. A retired institution is suspended; a retired filing is not filed.
+   */
+  private async refreshProjection(items: readonly ChangeItem[], at: number): Promise<void> {
+    const touched = items.filter((i) => i.entity === 'institution' || i.entity === 'staff');
+    if (!touched.length) return;
+    const now = await this.inForceAt(touched.map((i) => ({ entity: i.entity, key: i.key })), at);
+    const inst: Institution[] = [];
+    const staff: Staff[] = [];
+    for (const it of touched) {
+      const v = now.get(`${it.entity}\u0000${it.key}`);
+      const live = v && !v.retired;
+      const data = (v?.data ?? it.data) as EntityData;
+      if (it.entity === 'institution') inst.push(live ? (data as Institution) : { ...(data as Institution), status: 'suspended' });
+      else staff.push(live ? (data as Staff) : { ...(data as Staff), filed: false });
+    }
     if (inst.length) await upsertInstitutions(this.store, inst);
     if (staff.length) await upsertStaff(this.store, staff);
   }
 
+  /** The version answering at `at` per key (highest version containing `at`; retired included). */
+  private async inForceAt(keys: readonly { entity: Entity; key: string }[], at: number): Promise<Map<string, Version>> {
+    if (!keys.length) return new Map();
+    const rows = await this.store.query<Record<string, unknown>>(sql`
+      SELECT ${VERSION_COLUMNS} FROM registry_versions FINAL
+      WHERE ${keyFilter(keys)} AND valid_from <= ${param.DateTime64(at)} AND (isNull(valid_to) OR assumeNotNull(valid_to) > ${param.DateTime64(at)})
+      ORDER BY entity, key, version DESC LIMIT 1 BY entity, key`);
+    return new Map(rows.map((r) => [`${String(r.entity)}\u0000${String(r.key)}`, toVersion(r)]));
+  }
+
+  private async latestVersionNumbers(keys: readonly { entity: Entity; key: string }[]): Promise<Map<string, number>> {
+    if (!keys.length) return new Map();
+    const rows = await this.store.query<{ entity: string; key: string; v: number | string }>(sql`
+      SELECT entity, key, max(version) AS v FROM registry_versions WHERE ${keyFilter(keys)} GROUP BY entity, key`);
+    return new Map(rows.map((r) => [`${r.entity}\u0000${r.key}`, Number(r.v)]));
+  }
+
+  /** The open-ended version of each key (the highest one, should a back-dated one be open too). */
   async currentVersions(keys: readonly { entity: Entity; key: string }[]): Promise<Map<string, Version>> {
     if (!keys.length) return new Map();
     const rows = await this.store.query<Record<string, unknown>>(sql`
       SELECT ${VERSION_COLUMNS} FROM registry_versions FINAL
-      WHERE isNull(valid_to) AND (entity, key) IN (SELECT tupleElement(t, 1), tupleElement(t, 2) FROM (SELECT arrayJoin(arrayZip(${param.ArrayString(keys.map((k) => k.entity))}, ${param.ArrayString(keys.map((k) => k.key))})) AS t))`);
+      WHERE isNull(valid_to) AND ${keyFilter(keys)}
+      ORDER BY entity, key, version DESC LIMIT 1 BY entity, key`);
     return new Map(rows.map((r) => [`${String(r.entity)}\u0000${String(r.key)}`, toVersion(r)]));
   }
 
@@ -377,36 +469,40 @@ export class RegistryChanges {
   }
 
   /** Current list entries and lines (the Registry's in-memory view reads these). */
-  async currentOf(entity: 'listing' | 'line' | 'staff'): Promise<Version[]> {
-    const rows = await this.store.query<Record<string, unknown>>(sql`
-      SELECT ${VERSION_COLUMNS} FROM registry_versions FINAL WHERE entity = ${param.String(entity)} AND isNull(valid_to) AND retired = 0`);
-    return rows.map(toVersion);
+  async currentOf(entity: 'listing' | 'line' | 'staff' | 'device'): Promise<Version[]> {
+    return versionsAsOf(this.store, entity, Date.now());
   }
 }
 
-/** Records of `entity` in force at `at` (not retired). */
+/** Records of `entity` in force at `at`: per key the highest version containing `at`, unless retired. */
 export async function versionsAsOf(store: Store, entity: Entity, at: number): Promise<Version[]> {
   const rows = await store.query<Record<string, unknown>>(sql`
     SELECT ${VERSION_COLUMNS} FROM registry_versions FINAL
     WHERE entity = ${param.String(entity)} AND valid_from <= ${param.DateTime64(at)}
-      AND (isNull(valid_to) OR assumeNotNull(valid_to) > ${param.DateTime64(at)}) AND retired = 0
-    ORDER BY key`);
-  return rows.map(toVersion);
+      AND (isNull(valid_to) OR assumeNotNull(valid_to) > ${param.DateTime64(at)})
+    ORDER BY key, version DESC LIMIT 1 BY key`);
+  return rows.map(toVersion).filter((v) => !v.retired);
+}
+
+/** WHERE over (entity, key) pairs. */
+function keyFilter(keys: readonly { entity: Entity; key: string }[]): SqlQuery {
+  return sql`(entity, key) IN (SELECT tupleElement(t, 1), tupleElement(t, 2) FROM (SELECT arrayJoin(arrayZip(${param.ArrayString(keys.map((k) => k.entity))}, ${param.ArrayString(keys.map((k) => k.key))})) AS t))`;
 }
 
 /** A RegistryView at `at`, plus the records themselves (`records`, not to shadow the lookups). */
-export type RegistryViewAsOf = RegistryView & { at: number; records: { institutions: Institution[]; staff: FiledStaff[]; listings: Listing[]; lines: Line[] } };
+export type RegistryViewAsOf = RegistryView & { at: number; records: { institutions: Institution[]; staff: FiledStaff[]; listings: Listing[]; lines: Line[]; devices: Device[] } };
 
 /** The registry as it stood at `at`, as the rule engine sees it (for backtests). */
 export async function registryViewAsOf(store: Store, at: number): Promise<RegistryViewAsOf> {
-  const [inst, staff, lists, lines] = await Promise.all(
-    (['institution', 'staff', 'listing', 'line'] as const).map((e) => versionsAsOf(store, e, at)),
+  const [inst, staff, lists, lines, devs] = await Promise.all(
+    (['institution', 'staff', 'listing', 'line', 'device'] as const).map((e) => versionsAsOf(store, e, at)),
   );
   const institutions = inst!.map((v) => v.data as Institution);
   const filed = staff!.map((v) => v.data as FiledStaff);
   const listings = lists!.map((v) => v.data as Listing);
-  const view = createRegistryView(institutions, filed, listings);
-  return Object.assign(view, { at, records: { institutions, staff: filed, listings, lines: lines!.map((v) => v.data as Line) } });
+  const devices = devs!.map((v) => v.data as Device);
+  const view = createRegistryView(institutions, filed, listings, devices);
+  return Object.assign(view, { at, records: { institutions, staff: filed, listings, lines: lines!.map((v) => v.data as Line), devices } });
 }
 
 function versionRow(v: Version, revision: number): Record<string, unknown> {

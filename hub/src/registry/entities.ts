@@ -1,11 +1,16 @@
 /**
- * What the registry files (事前备案): institutions, staff, inspection lines and exam routes,
- * and the agent red/black lists — their schemas, their keys, the county they belong to, and how
- * a spreadsheet row (Chinese or English headers) becomes one of them.
+ * What the registry files (事前备案): institutions, staff, devices, inspection lines and exam
+ * routes, and the agent red/black lists — their schemas, their keys, the county they belong to,
+ * and how a spreadsheet row (Chinese or English headers) becomes one of them, with the filing
+ * dates that become its version's validity.
  */
 import {
   COUNTIES,
   COUNTY_BY_CODE,
+  DEVICE_KIND_LABELS,
+  DeviceKind,
+  DeviceSchema,
+  type Device,
   INSTITUTION_TYPE_LABELS,
   InstitutionSchema,
   InstitutionType,
@@ -21,7 +26,7 @@ import {
 } from '@jianguan/rules';
 import { z } from 'zod';
 
-export const ENTITIES = ['institution', 'staff', 'line', 'listing'] as const;
+export const ENTITIES = ['institution', 'staff', 'line', 'listing', 'device'] as const;
 export const Entity = z.enum(ENTITIES);
 export type Entity = z.infer<typeof Entity>;
 
@@ -30,6 +35,7 @@ export const ENTITY_LABELS: Readonly<Record<Entity, string>> = {
   staff: '人员',
   line: '检测线/考试路线',
   listing: '红黑名单',
+  device: '设备',
 };
 
 /** A filed staff member: the rule engine's Staff plus the pseudonymised identity number. */
@@ -57,13 +63,14 @@ export type Line = z.infer<typeof LineSchema>;
 
 export const LINE_KIND_LABELS = { inspection_line: '检测线', exam_route: '考试路线' } as const;
 
-export type EntityData = Institution | FiledStaff | Line | Listing;
+export type EntityData = Institution | FiledStaff | Line | Listing | Device;
 
 export const SCHEMAS: Readonly<Record<Entity, z.ZodType>> = {
   institution: InstitutionSchema,
   staff: FiledStaffSchema,
   line: LineSchema,
   listing: ListingSchema,
+  device: DeviceSchema,
 };
 
 export function keyOf(entity: Entity, data: EntityData): string {
@@ -85,6 +92,8 @@ export function institutionOf(entity: Entity, data: EntityData): string {
       return (data as Line).institutionId;
     case 'listing':
       return (data as Listing).organisationId ?? '';
+    case 'device':
+      return (data as Device).institutionId;
   }
 }
 
@@ -99,6 +108,19 @@ const HEADERS: Readonly<Record<Entity, Readonly<Record<string, string>>>> = {
   },
   line: { 编号: 'id', 机构: 'institutionId', 机构编号: 'institutionId', 类型: 'kind', 名称: 'name', 最短用时秒: 'minSeconds', 日能力: 'dailyCapacity', 状态: 'status' },
   listing: { 名单: 'list', 标识: 'key', 所属机构: 'organisationId', 范围: 'scope', 有效期起: 'validFrom', 有效期止: 'validTo', 备注: 'note' },
+  device: {
+    编号: 'id', 设备编号: 'id', 机构: 'institutionId', 机构编号: 'institutionId', 类别: 'kind', 设备类别: 'kind', 名称: 'name',
+    检测线: 'lineId', 线道: 'lineId', 备案: 'filed', 已备案: 'filed', 有效期起: 'validFrom', 有效期止: 'validTo', 检定有效期至: 'calibrationValidTo',
+  },
+};
+
+/**
+ * Entities whose records carry no filing dates of their own: an import may still give 有效期起 /
+ * 有效期止 columns, which become the version's validity only.
+ */
+const VERSION_ONLY_DATES: Readonly<Partial<Record<Entity, Readonly<Record<string, string>>>>> = {
+  institution: { 有效期起: 'validFrom', 有效期止: 'validTo', 备案日期: 'validFrom' },
+  line: { 有效期起: 'validFrom', 有效期止: 'validTo', 备案日期: 'validFrom' },
 };
 
 const invert = <K extends string>(m: Readonly<Record<K, string>>): Record<string, K> => Object.fromEntries(Object.entries(m).map(([k, v]) => [v, k])) as Record<string, K>;
@@ -107,6 +129,7 @@ const ROLE_BY_LABEL = invert(STAFF_ROLE_LABELS);
 const LIST_BY_LABEL = invert(LIST_LABELS);
 const COUNTY_BY_NAME = Object.fromEntries(COUNTIES.map((c) => [c.name, c.adcode]));
 const LINE_KIND_BY_LABEL = invert(LINE_KIND_LABELS);
+const DEVICE_KIND_BY_LABEL = invert(DEVICE_KIND_LABELS);
 const STATUS_BY_LABEL: Record<string, string> = { 正常: 'active', 暂停: 'suspended' };
 
 const CST_MS = 8 * 3_600_000;
@@ -129,6 +152,18 @@ function bool(s: string): boolean | string {
   return `不是是/否：${s}`;
 }
 
+/**
+ * The validity an imported row gives its version: from the row's filing start (有效期起) — years
+ * back for a detachment going live — so business before the import is judged against the filing
+ * of its time. The row's end date stays in the record (staff, devices, list entries), where the
+ * rules read it as "expired" rather than "unknown"; for institutions and lines, whose records
+ * have no dates, it ends the version.
+ */
+export interface RowValidity {
+  validFrom?: number;
+  validTo?: number | null;
+}
+
 export interface RowError {
   /** 1-based row number in the file, header = row 1. */
   row: number;
@@ -140,12 +175,13 @@ export interface RowError {
  * Converts spreadsheet rows (first row = headers) into records of `entity`. Returns the records
  * and one error per bad field; a file with any error must not be imported.
  */
-export function rowsToRecords(entity: Entity, table: string[][]): { records: EntityData[]; errors: RowError[] } {
+export function rowsToRecords(entity: Entity, table: string[][]): { records: EntityData[]; validity: RowValidity[]; errors: RowError[] } {
   const errors: RowError[] = [];
   const records: EntityData[] = [];
+  const validity: RowValidity[] = [];
   const [header, ...rows] = table;
-  if (!header) return { records, errors: [{ row: 1, field: '', message: '文件为空' }] };
-  const aliases = HEADERS[entity];
+  if (!header) return { records, validity, errors: [{ row: 1, field: '', message: '文件为空' }] };
+  const aliases = { ...HEADERS[entity], ...VERSION_ONLY_DATES[entity] };
   const fields = header.map((h) => {
     const t = h.trim();
     return aliases[t] ?? t;
@@ -197,11 +233,17 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
           else raw[f] = t;
           break;
         }
+        case 'calibrationValidTo': {
+          const t = parseLocalDate(v, true);
+          if (typeof t === 'string') fail(f, t);
+          else raw[f] = t;
+          break;
+        }
         case 'classes':
           raw.classes = v.split(/[,，、\s]+/).filter(Boolean);
           break;
         case 'kind':
-          raw.kind = LINE_KIND_BY_LABEL[v] ?? v;
+          raw.kind = (entity === 'device' ? DEVICE_KIND_BY_LABEL[v] : LINE_KIND_BY_LABEL[v]) ?? v;
           break;
         case 'list':
           raw.list = LIST_BY_LABEL[v] ?? v;
@@ -213,9 +255,21 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
           raw[f] = v;
       }
     });
-    if (entity === 'staff') {
+    if (entity === 'staff' || entity === 'device') {
       raw.validTo ??= null;
       raw.name ??= '';
+    }
+    // Dates that belong to the version only (institutions, lines) are not part of the record.
+    const own: RowValidity = {};
+    if (VERSION_ONLY_DATES[entity]) {
+      if (typeof raw.validFrom === 'number') own.validFrom = raw.validFrom;
+      if (typeof raw.validTo === 'number') own.validTo = raw.validTo;
+      delete raw.validFrom;
+      delete raw.validTo;
+    }
+    if (own.validFrom !== undefined && own.validTo !== undefined && own.validTo !== null && own.validTo <= own.validFrom) {
+      fail('validTo', '有效期止须晚于有效期起');
+      return;
     }
     const parsed = SCHEMAS[entity].safeParse(raw);
     if (!parsed.success) {
@@ -227,9 +281,12 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
       }
       return;
     }
-    records.push(parsed.data as EntityData);
+    const data = parsed.data as EntityData;
+    records.push(data);
+    const dated = data as { validFrom?: number };
+    validity.push(VERSION_ONLY_DATES[entity] ? own : dated.validFrom !== undefined ? { validFrom: dated.validFrom } : {});
   });
-  return { records, errors };
+  return { records, validity, errors };
 }
 
 /** A zod issue in Chinese, for people reading an import report. */
@@ -251,4 +308,4 @@ export function zhIssue(i: z.core.$ZodIssue, value: unknown): string {
   }
 }
 
-export { COUNTY_BY_CODE, InstitutionType, ListName, StaffRole };
+export { COUNTY_BY_CODE, DeviceKind, InstitutionType, ListName, StaffRole };

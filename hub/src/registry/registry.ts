@@ -13,7 +13,20 @@
  * For the records themselves "as of T" (the registry API) use `asOf(at)` (reads the store).
  */
 import crypto from 'node:crypto';
-import { createRegistryView, createTemporalRegistry, type Institution, type ListName, type Listing, type RegistryVersion, type RegistryView, type Staff, type TemporalRegistry } from '@jianguan/rules';
+import {
+  createRegistryView,
+  createTemporalRegistry,
+  flatten,
+  versionAt,
+  type Device,
+  type Institution,
+  type ListName,
+  type Listing,
+  type RegistryVersion,
+  type RegistryView,
+  type Staff,
+  type TemporalRegistry,
+} from '@jianguan/rules';
 import type { CollectorCredential } from '../config.js';
 import { loadCollectors, loadInstitutions, loadStaff, upsertCollectors, type CollectorRow } from '../store/repo.js';
 import { sql } from '../store/sql.js';
@@ -24,6 +37,7 @@ import type { Store } from '../store/store.js';
 interface VersionRow {
   entity: string;
   key: string;
+  version: number | string;
   from_ms: number | string;
   to_ms: number | string | null;
   retired: number;
@@ -40,6 +54,7 @@ export class Registry implements RegistryView {
   private collectors = new Map<string, CollectorRow>();
   private listings: Listing[] = [];
   private lineById = new Map<string, Line>();
+  private deviceById = new Map<string, Device>();
   private view: RegistryView = createRegistryView([], []);
   private temporal: TemporalRegistry = createTemporalRegistry({ institutions: [], staff: [], listings: [] }, this.view);
 
@@ -62,33 +77,51 @@ export class Registry implements RegistryView {
       // Every version, not only the current ones: at(t) needs the history. Thousands of rows.
       this.store
         .query<VersionRow>(
-          sql`SELECT entity, key, toUnixTimestamp64Milli(valid_from) AS from_ms,
+          sql`SELECT entity, key, version, toUnixTimestamp64Milli(valid_from) AS from_ms,
                 if(isNull(valid_to), NULL, toUnixTimestamp64Milli(assumeNotNull(valid_to))) AS to_ms, retired, data
               FROM registry_versions FINAL`,
         )
         .catch(() => [] as VersionRow[]),
     ]);
-    const history = { institution: [] as RegistryVersion<Institution>[], staff: [] as RegistryVersion<Staff>[], listing: [] as RegistryVersion<Listing>[] };
-    const current: { entity: string; data: string }[] = [];
+    const history = {
+      institution: [] as RegistryVersion<Institution>[],
+      staff: [] as RegistryVersion<Staff>[],
+      listing: [] as RegistryVersion<Listing>[],
+      device: [] as RegistryVersion<Device>[],
+    };
+    const byKey = new Map<string, { entity: string; versions: RegistryVersion<unknown>[] }>();
     for (const r of versions) {
-      const v = { key: r.key, validFrom: Number(r.from_ms), validTo: r.to_ms === null ? null : Number(r.to_ms), retired: Number(r.retired) === 1, data: JSON.parse(r.data) };
-      if (r.entity in history) history[r.entity as keyof typeof history].push(v);
-      if (v.validTo === null && !v.retired) current.push(r);
+      const v = { key: r.key, version: Number(r.version), validFrom: Number(r.from_ms), validTo: r.to_ms === null ? null : Number(r.to_ms), retired: Number(r.retired) === 1, data: JSON.parse(r.data) as unknown };
+      if (r.entity in history) (history[r.entity as keyof typeof history] as RegistryVersion<unknown>[]).push(v);
+      const k = `${r.entity}\u0000${r.key}`;
+      let e = byKey.get(k);
+      if (!e) byKey.set(k, (e = { entity: r.entity, versions: [] }));
+      e.versions.push(v);
     }
-    // Versioned staff data carries fields the live table does not (permitted classes).
+    // Current = the version answering now (the later approval wins where back-dated versions
+    // overlap: rules' flatten), unless retired.
+    const now = Date.now();
+    const current: { entity: string; data: unknown }[] = [];
+    for (const { entity, versions: list } of byKey.values()) {
+      const v = versionAt(flatten(list), now);
+      if (v && !v.retired) current.push({ entity, data: v.data });
+    }
+    // Versioned staff data carries fields the live table does not (permitted classes, identity hash).
     const filed = new Map<string, Staff>();
-    for (const v of current) if (v.entity === 'staff') { const s = JSON.parse(v.data) as Staff; filed.set(s.id, s); }
+    for (const v of current) if (v.entity === 'staff') { const s = v.data as Staff; filed.set(s.id, s); }
     const staff = liveStaff.map((s) => {
       const f = filed.get(s.id);
-      return f?.classes ? { ...s, classes: f.classes } : s;
+      if (!f) return s;
+      return { ...s, ...(f.classes ? { classes: f.classes } : {}), ...(f.idHash ? { idHash: f.idHash } : {}) };
     });
-    this.listings = current.filter((v) => v.entity === 'listing').map((v) => JSON.parse(v.data) as Listing);
-    this.lineById = new Map(current.filter((v) => v.entity === 'line').map((v) => { const l = JSON.parse(v.data) as Line; return [l.id, l]; }));
+    this.listings = current.filter((v) => v.entity === 'listing').map((v) => v.data as Listing);
+    this.lineById = new Map(current.filter((v) => v.entity === 'line').map((v) => { const l = v.data as Line; return [l.id, l]; }));
+    this.deviceById = new Map(current.filter((v) => v.entity === 'device').map((v) => { const d = v.data as Device; return [d.id, d]; }));
     this.institutions = new Map(inst.map((i) => [i.id, i]));
     this.staffById = new Map(staff.map((s) => [s.id, s]));
     this.collectors = new Map(cols.map((c) => [c.collector_id, c]));
-    this.view = createRegistryView(inst, staff, this.listings);
-    this.temporal = createTemporalRegistry({ institutions: history.institution, staff: history.staff, listings: history.listing }, this.view);
+    this.view = createRegistryView(inst, staff, this.listings, [...this.deviceById.values()]);
+    this.temporal = createTemporalRegistry({ institutions: history.institution, staff: history.staff, listings: history.listing, devices: history.device }, this.view);
   }
 
   /** The registry as it stood at `at` (epoch ms), for rules; synchronous (in memory). */
@@ -124,6 +157,14 @@ export class Registry implements RegistryView {
 
   listLines(): Line[] {
     return [...this.lineById.values()];
+  }
+
+  device(id: string): Device | undefined {
+    return this.deviceById.get(id);
+  }
+
+  listDevices(): Device[] {
+    return [...this.deviceById.values()];
   }
 
   /** The records in force at `at` (epoch ms), read from the store — for the registry API. */
