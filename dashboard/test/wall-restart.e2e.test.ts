@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ARTIFACTS, HAVE_CHROMIUM, startStack, type Stack } from './stack';
+import { approveCollector, loginWall } from './wall-access';
 
 if (!HAVE_CHROMIUM) console.warn('[wall-restart.e2e] SKIPPED: /usr/bin/chromium is missing (apt-get install -y chromium fonts-noto-cjk)');
 
@@ -20,6 +21,7 @@ async function wallPage(stack: Stack, query = ''): Promise<{ context: BrowserCon
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  await loginWall(page, stack.hub.url);
   await page.goto(`${stack.hub.url}/wall${query}`);
   await page.waitForSelector('main.wall[data-ready="yes"]', { timeout: 30_000 });
   return { context, page, errors };
@@ -35,6 +37,7 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
   beforeAll(async () => {
     // A slow, steady stream that outlasts the restart (300 records at 6/s ≈ 50 s).
     stack = await startStack('JCJ-CGS', { simulator: { ratePerSec: 6, maxRecords: 300, anomalyRate: 0.3, seed: 11 } });
+    await approveCollector(stack.hub.url, 'c-office-e2e-01');
     fs.mkdirSync(SHOTS, { recursive: true });
   });
 
@@ -86,7 +89,7 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
     await context.close();
   });
 
-  it('rotates between the overview, rankings and collector-health views with ?rotate=, and ←/→ switch by hand', async () => {
+  it('rotates between the overview, trend, rankings and collector-health views with ?rotate=, and ←/→ switch by hand', async () => {
     const { context, page, errors } = await wallPage(stack, '?rotate=2');
     const current = () => page.locator('main.wall').getAttribute('data-view');
     const indicator = page.locator('[data-testid="view-indicator"]');
@@ -95,11 +98,24 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
     expect(await indicator.locator('.next').textContent()).toMatch(/^\d 秒后切换$/);
     await page.screenshot({ path: path.join(SHOTS, 'wall-view-overview-1920.png') });
 
+    await expect.poll(current, { timeout: 6_000 }).toBe('trend');
+    expect(await indicator.locator('.v.on').textContent()).toBe('趋势');
+    await page.locator('[data-testid="view-trend"]').waitFor();
+    expect(await page.locator('[data-testid="trend-transactions"] h2').textContent()).toBe('今日业务量逐时对比');
+    expect(await page.locator('[data-testid="business-types"] h2').textContent()).toBe('今日业务类型构成');
+    expect(await page.locator('[data-testid="trend-overdue"] h2').textContent()).toBe('超期督办');
+    // The hourly bars add up to today's business so far.
+    const hourly = page.getByTestId('hourly-transactions');
+    await hourly.waitFor();
+    expect(Number(await hourly.getAttribute('data-today'))).toBe((await stack.hub.wall.snapshot()).kpis.transactions);
+    expect(await page.locator('[data-rank="business"] li.row').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(SHOTS, 'wall-view-trend-1920.png') });
+
     await expect.poll(current, { timeout: 6_000 }).toBe('ranking');
     expect(await indicator.locator('.v.on').textContent()).toBe('排名');
     await page.locator('[data-testid="view-ranking"]').waitFor();
     expect(await page.locator('[data-testid="ranking-warnings"] h2').textContent()).toBe('机构预警排行');
-    expect(await page.locator('[data-testid="ranking-scores"] h2').textContent()).toBe('机构考核得分排行');
+    expect(await page.locator('[data-testid="ranking-scores"] h2').textContent()).toBe('机构考核得分（由低到高）');
     expect(await page.locator('[data-testid="ranking-rules"] h2').textContent()).toBe('今日规则命中排行');
     // Only one view is on screen: the overview's map and ticker are gone.
     expect(await page.locator('[data-testid="map"]').count()).toBe(0);
@@ -118,7 +134,7 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
 
     // By hand: → goes forward, ← back, each restarting the countdown.
     await page.keyboard.press('ArrowRight');
-    expect(await current()).toBe('ranking');
+    expect(await current()).toBe('trend');
     await page.keyboard.press('ArrowLeft');
     await page.keyboard.press('ArrowLeft');
     expect(await current()).toBe('health');
@@ -134,9 +150,9 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
       });
     for (const size of [{ width: 1920, height: 1080 }, { width: 3840, height: 2160 }]) {
       await page.setViewportSize(size);
-      for (const view of ['overview', 'ranking', 'health']) {
+      for (const view of ['overview', 'trend', 'ranking', 'health']) {
         // Switch by hand to each view (the timer may move on between, so drive it to the one wanted).
-        for (let i = 0; i < 3 && (await current()) !== view; i++) await page.keyboard.press('ArrowRight');
+        for (let i = 0; i < 4 && (await current()) !== view; i++) await page.keyboard.press('ArrowRight');
         expect(await current()).toBe(view);
         expect({ view, size: size.width, ...(await fits()) }).toEqual({ view, size: size.width, w: true, h: true, inside: true });
       }
@@ -166,13 +182,14 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    await loginWall(page, stack.hub.url);
     await page.goto(`${stack.hub.url}/wall?rotate=2`);
     await page.waitForSelector('main.wall[data-ready="yes"]', { timeout: 30_000 });
     const liveIntervals = () => page.evaluate(() => [...(window as unknown as { __intervals: Map<number, number> }).__intervals.entries()]);
     const onWall = await liveIntervals();
     // The rotation's quarter-second tick is among them while the wall is up.
     expect(onWall.some(([, ms]) => ms === 250)).toBe(true);
-    await expect.poll(() => page.locator('main.wall').getAttribute('data-view'), { timeout: 6_000 }).toBe('ranking');
+    await expect.poll(() => page.locator('main.wall').getAttribute('data-view'), { timeout: 6_000 }).toBe('trend');
 
     // Leave the wall inside the SPA (client-side navigation: the page stays, the wall is destroyed).
     await page.evaluate(() => {

@@ -18,6 +18,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startHub, type Hub } from '@jianguan/hub/app';
 import { startCollector } from '@jianguan/collector';
 import { ARTIFACTS, BUILD, CHROMIUM, DASHBOARD, HAVE_CHROMIUM, onPath, privateRedis } from './stack';
+import { approveCollector, loginWall } from './wall-access';
 
 
 const CJK = /[\u4e00-\u9fff]/;
@@ -89,6 +90,7 @@ describe.skipIf(!HAVE_CHROMIUM)('command-centre wall (real hub + collector + Chr
     page.on('pageerror', (e) => pageErrors.push(e.message));
 
     // Open the wall first, so warnings reach it live (warning.raised), not only in the snapshot.
+    await loginWall(page, hub.url);
     await page.goto(`${hub.url}/wall`);
     await page.waitForSelector('main.wall[data-ready="yes"]', { timeout: 30_000 });
 
@@ -101,6 +103,7 @@ describe.skipIf(!HAVE_CHROMIUM)('command-centre wall (real hub + collector + Chr
       pseudonymKey: randomBytes(24).toString('hex'),
       simulator: { enabled: true, ratePerSec: 20, anomalyRate: 0.3, maxRecords: 200, seed: 1 },
     });
+    await approveCollector(hub.url, collectorId);
   });
 
   afterAll(async () => {
@@ -187,14 +190,15 @@ describe.skipIf(!HAVE_CHROMIUM)('command-centre wall (real hub + collector + Chr
     }
   });
 
-  it('switches the institution ranking between warnings and the monthly evaluation score', async () => {
-    const panel = page.locator('[data-testid="institution-ranking"]');
-    await panel.locator('[data-rank-mode="score"]').click();
-    expect(await panel.locator('h2').textContent()).toBe('机构考核得分排行');
-    expect(await panel.locator('[data-rank="scores"]').count()).toBe(1);
-    await panel.locator('[data-rank-mode="warnings"]').click();
-    expect(await panel.locator('h2').textContent()).toBe('机构预警排行');
-    expect(await panel.locator('[data-rank="institutions"]').count()).toBe(1);
+  it('ranks the counties by today\'s warnings and lists overdue items on the overview', async () => {
+    const counties = page.locator('[data-testid="county-ranking"]');
+    expect(await counties.locator('h2').textContent()).toBe('区县预警排行');
+    await expect.poll(() => counties.locator('[data-rank="counties"] li.row').first().getAttribute('data-key'), { timeout: 30_000 }).toBe('451202');
+    expect(await counties.locator('li.row').first().innerText()).toContain('金城江区');
+    const overdue = page.locator('[data-testid="overdue"]');
+    expect(await overdue.locator('h2').textContent()).toBe('超期督办');
+    // This run escalates nothing: the panel says so rather than staying blank.
+    expect(await overdue.innerText()).toMatch(/暂无超期未办预警|超期/);
   });
 
   it('fits the screen at 1920×1080 and 3840×2160 without scrolling, and saves screenshots', async () => {
