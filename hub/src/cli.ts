@@ -80,7 +80,8 @@ async function readPassword(): Promise<string> {
   return first;
 }
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** `password`: where the password comes from (tests give it; the command reads the terminal or stdin). */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: { password?: () => Promise<string> } = {}): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -113,7 +114,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     });
     const input = NewUserSchema.safeParse({ username, displayName: values['display-name'] ?? '系统管理员', roles, scope: null, institutions: [], password: 'x'.repeat(12) });
     if (!input.success) throw new HubError('BODY_INVALID', input.error.issues.map((i) => i.message).join('; '));
-    const password = await readPassword();
+    const password = await (io.password ?? readPassword)();
     // The hub's own policy, the one every other place a password is set goes through.
     assertPasswordAllowed(password, { username: input.data.username, demo: false });
     const user = await createUser(store, { ...input.data, password }, { mustChange: false });

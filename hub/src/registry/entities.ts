@@ -142,6 +142,9 @@ function parseLocalDate(s: string, endOfDay: boolean): number | string {
   const [, y, mo, d, h, mi, sec] = m;
   const base = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(sec ?? 0)) - CST_MS;
   if (Number.isNaN(base)) return `不是日期：${t}`;
+  // Date.UTC rolls 2023-02-30 over to March: a filing date that does not exist is an error.
+  const back = new Date(base + CST_MS);
+  if (back.getUTCMonth() !== Number(mo) - 1 || back.getUTCDate() !== Number(d) || /\d[^\d\s:]+$/.test(t)) return `不是日期：${t}`;
   return h === undefined && endOfDay ? base + 86_400_000 - 1 : base;
 }
 
@@ -267,7 +270,9 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
       delete raw.validFrom;
       delete raw.validTo;
     }
-    if (own.validFrom !== undefined && own.validTo !== undefined && own.validTo !== null && own.validTo <= own.validFrom) {
+    const from = own.validFrom ?? raw.validFrom;
+    const to = own.validTo ?? raw.validTo;
+    if (typeof from === 'number' && typeof to === 'number' && to <= from) {
       fail('validTo', '有效期止须晚于有效期起');
       return;
     }
