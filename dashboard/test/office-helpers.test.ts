@@ -78,16 +78,16 @@ describe('queue order and deadlines', () => {
   it('puts overdue first, then high severity, then the earliest due', () => {
     const q = sortQueue(
       [
-        { id: 'a', severity: 'low', raised_at: 1, escalated: false, dueAt: now + 10_000 },
-        { id: 'b', severity: 'high', raised_at: 2, escalated: false, dueAt: now + 50_000 },
-        { id: 'c', severity: 'low', raised_at: 3, escalated: true, dueAt: null },
-        { id: 'd', severity: 'medium', raised_at: 4, escalated: false, dueAt: now - 1 },
-        { id: 'e', severity: 'high', raised_at: 5, escalated: false, dueAt: now + 20_000 },
+        { id: 'a', severity: 'low', raisedAt: 1, escalated: false, dueAt: now + 10_000 },
+        { id: 'b', severity: 'high', raisedAt: 2, escalated: false, dueAt: now + 50_000 },
+        { id: 'c', severity: 'low', raisedAt: 3, escalated: true, dueAt: null },
+        { id: 'd', severity: 'medium', raisedAt: 4, escalated: false, dueAt: now - 1 },
+        { id: 'e', severity: 'high', raisedAt: 5, escalated: false, dueAt: now + 20_000 },
       ],
       now,
     );
     expect(q.map((x) => x.id)).toEqual(['d', 'c', 'e', 'b', 'a']);
-    expect(isOverdue({ id: 'x', severity: 'low', raised_at: 0, escalated: false, dueAt: Number.POSITIVE_INFINITY }, now)).toBe(false);
+    expect(isOverdue({ id: 'x', severity: 'low', raisedAt: 0, escalated: false, dueAt: Number.POSITIVE_INFINITY }, now)).toBe(false);
   });
   it('counts down in Chinese and says when it is overdue', () => {
     expect(countdown(now + 2 * 3_600_000 + 5 * 60_000, now)).toEqual({ text: '剩余 2小时05分', overdue: false });
@@ -122,8 +122,8 @@ describe('formatting and aggregation', () => {
       [{ adcode: '451202' }, { adcode: '451203' }],
       [{ id: 'a', county: '451202' }, { id: 'b', county: '451202' }, { id: 'c', county: '451203' }],
       [
-        { institution_id: 'a', institution_name: 'A', county: '451202', score: 90, warnings: 3, confirmed: 1 },
-        { institution_id: 'b', institution_name: 'B', county: '451202', score: 71, warnings: 5, confirmed: 2 },
+        { institutionId: 'a', institutionName: 'A', county: '451202', score: 90, warnings: 3, confirmed: 1 },
+        { institutionId: 'b', institutionName: 'B', county: '451202', score: 71, warnings: 5, confirmed: 2 },
       ],
     );
     expect(s[0]).toEqual({ county: '451202', institutions: 2, scored: 2, avgScore: 80.5, warnings: 8, confirmed: 3, low: { id: 'b', name: 'B', score: 71 } });
@@ -131,11 +131,11 @@ describe('formatting and aggregation', () => {
     expect(countBy(['x', 'y', 'x'], (v) => v)).toEqual([{ key: 'x', count: 2 }, { key: 'y', count: 1 }]);
   });
   it('labels transaction fields in Chinese and drops empty ones', () => {
-    const rows = transactionRows({ id: 't1', lsh: 'L1', hphm: '', occurred_at: Date.UTC(2026, 0, 1, 0, 0, 0), measurements: '{}', agent_masked: null });
+    const rows = transactionRows({ id: 't1', lsh: 'L1', hphm: '', occurredAt: Date.UTC(2026, 0, 1, 0, 0, 0), measurements: '{}', agentMasked: null });
     expect(rows).toEqual([
       { key: 'id', label: '业务记录编号', value: 't1' },
       { key: 'lsh', label: '业务流水号', value: 'L1' },
-      { key: 'occurred_at', label: '业务发生时间', value: '2026-01-01 08:00:00' },
+      { key: 'occurredAt', label: '业务发生时间', value: '2026-01-01 08:00:00' },
     ]);
     const coded = transactionRows({ kind: 'check', ywlx: 'A', hpzl: '52', outcome: 'pass', channel: 'counter' });
     expect(coded.map((r) => r.value)).toEqual(['机动车查验', '注册登记（A）', '窗口', '小型新能源汽车（52）', '通过']);

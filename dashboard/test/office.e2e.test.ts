@@ -2,7 +2,9 @@
  * The office screens against the real stack (hub + Redis + embedded ClickHouse + a simulated
  * collector + Chromium): login and role-aware navigation, the auditors' workbench taking a
  * warning through every workflow state (with a concurrency conflict and a bulk action), and the
- * leadership drill-down from the wall map to an institution's trend, a deduction and its warning.
+ * leadership drill-down from the evaluation screen to a county, an institution's trend, a
+ * deduction, its warning and transaction (the wall itself never navigates: an unattended wall must
+ * never leave itself). Users are created and managed through forms.
  * Screenshots: dashboard/artifacts/office-*.png (git-ignored).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +44,12 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
   beforeAll(async () => {
     stack = await startStack(INSTITUTION);
     auditorApi = await stack.as('auditor');
+    // A collector presenting a key it has not had approved holds its batches until an
+    // administrator approves it: approve the test collector as an administrator would.
+    const adminApi = await stack.as('admin');
+    for (const c of ((await adminApi('/api/v1/collectors')).body.items ?? []) as { collectorId: string; status: string }[]) {
+      if (c.status === 'pending') expect((await adminApi(`/api/v1/collectors/${encodeURIComponent(c.collectorId)}/approve`, { json: {} })).status).toBe(200);
+    }
     // New warnings are auto-assigned to the city auditor (the county one covers 451203 only).
     const deadline = Date.now() + 90_000;
     for (;;) {
@@ -187,7 +195,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await leader.context.close();
   });
 
-  it('lets a leader drill from the wall map to an institution trend, a deduction and its warning', async () => {
+  it('lets a leader drill from the evaluation screen to a county, an institution trend, a deduction, its warning and transaction', async () => {
     expect(worked).not.toBe('');
     // Score now rather than waiting for the 5-minute cycle.
     const admin = await stack.as('admin');
@@ -196,13 +204,13 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     const { page, context, errors } = await stack.login('leader');
     await page.waitForURL(/\/evaluation$/);
     expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '机构考核', '预警', '规则质量']);
-    await page.locator(`[data-testid="county-summary"] [data-county-link="${COUNTY}"]`).waitFor({ timeout: 15_000 });
+    const countyLink = page.locator(`[data-testid="county-summary"] [data-county-link="${COUNTY}"]`);
+    await countyLink.waitFor({ timeout: 15_000 });
     await page.locator('[data-testid="scores"]').waitFor({ timeout: 15_000 });
     await shot(page, 'office-evaluation.png');
 
-    await page.goto(`${stack.hub.url}/wall`);
-    await page.waitForSelector('main.wall[data-ready="yes"]', { timeout: 30_000 });
-    await page.locator(`svg path.county[data-county="${COUNTY}"]`).dispatchEvent('click');
+    // The office side is where a journey starts: evaluation → county.
+    await countyLink.click();
     await page.waitForURL(new RegExp(`/counties/${COUNTY}$`), { timeout: 10_000 });
     expect(await page.locator('[data-testid="county-title"]').textContent()).toBe('金城江区');
     const link = page.locator(`[data-institution-link="${INSTITUTION}"]`);
@@ -214,6 +222,14 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await page.locator('[data-testid="score-trend"] .pt').first().waitFor({ timeout: 15_000 });
     const score = Number(await page.locator('[data-testid="score-trend"] .pt').last().getAttribute('data-score'));
     expect(score).toBeGreaterThan(0);
+    // The newest point's score label and the band letters never overlap.
+    const newest = await page.locator('[data-testid="score-trend"] .pt').last().locator('text').boundingBox();
+    expect(newest).not.toBeNull();
+    for (const band of await page.locator('[data-testid="score-trend"] text[data-band]').all()) {
+      const b = (await band.boundingBox())!;
+      const apart = newest!.x + newest!.width <= b.x || b.x + b.width <= newest!.x || newest!.y + newest!.height <= b.y || b.y + b.height <= newest!.y;
+      expect(apart, `band ${await band.getAttribute('data-band')} overlaps the newest score label`).toBe(true);
+    }
     expect(score).toBeLessThanOrEqual(100);
     expect(await page.locator('[data-testid="grade"] .grade').textContent()).toMatch(/^[ABCD]$/);
     // The bands are the hub's configured thresholds, not the chart's defaults.
@@ -222,12 +238,12 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     // One explanation: the deduction's score effect is the hub's figure, and the categories add up to the score shown.
     const ded = (await (await stack.as('leader'))(`/api/v1/evaluation/institutions/${INSTITUTION}/deductions?month=${await page.locator('[data-testid="score-trend"] .pt.sel').getAttribute('data-month')}`)).body as {
       explanation: { score: number; totalDeducted: number };
-      items: { warning_id: string; score_points: number; points: number }[];
+      items: { warningId: string; scorePoints: number; points: number }[];
     };
-    const mine = ded.items.find((i) => i.warning_id === worked)!;
-    expect(mine.score_points).toBeGreaterThan(0);
+    const mine = ded.items.find((i) => i.warningId === worked)!;
+    expect(mine.scorePoints).toBeGreaterThan(0);
     const effect = await page.locator(`[data-testid="deductions"] tr:has([data-deduction="${worked}"]) [data-field="effect"]`).textContent();
-    expect(effect).toBe(`−${mine.score_points.toFixed(2)}`);
+    expect(effect).toBe(`−${mine.scorePoints.toFixed(2)}`);
     expect(await page.locator('[data-testid="explained-score"]').textContent()).toBe(ded.explanation.score.toFixed(2));
     expect(await page.locator('[data-testid="families"] tr').count()).toBeGreaterThan(0);
 
@@ -264,6 +280,11 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await expect.poll(() => stateOf(page), { timeout: 15_000 }).toBe('closed');
     expect(await page.locator('[data-testid="rule-name"]').textContent()).toMatch(/[\u4e00-\u9fff]/);
     expect(await page.locator('[data-testid="transaction"] [data-field="id"]').count()).toBe(1);
+    // …and the transaction behind it, by its business number and institution name.
+    const detail = (await leaderApi(`/api/v1/warnings/${encodeURIComponent(worked)}`)).body as { transaction: { lsh: string; institutionName: string } };
+    expect(detail.transaction.lsh).not.toBe('');
+    expect(await page.locator('[data-testid="transaction"] [data-field="lsh"]').textContent()).toBe(detail.transaction.lsh);
+    expect(await page.locator('[data-testid="transaction"] [data-field="institutionId"]').textContent()).toBe(detail.transaction.institutionName);
     await shot(page, 'office-drill-warning.png');
     expect(errors).toEqual([]);
     await context.close();
@@ -407,7 +428,78 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await context.close();
   });
 
-  it('shows no raw JSON, snake_case code or rule id on any office page, in Chinese or English', async () => {
+  it('lets a system administrator create a user, change role and area, disable, enable and reset a password through forms', async () => {
+    const username = `e2e-clerk-${Date.now() % 100_000}`;
+    const initial = 'Hechi-initial-2026!';
+    const { page, context, errors } = await stack.login('admin', '/users');
+    await page.locator('[data-testid="users"] tr[data-user="admin"]').waitFor({ timeout: 15_000 });
+    await page.click('[data-testid="user-new"]');
+    const form = page.locator('[data-testid="user-form"]');
+    await form.locator('input[name="username"]').fill(username);
+    await form.locator('input[name="displayName"]').fill('宜州区测试核查员');
+    await form.locator('[data-testid="user-roles"] input[value="auditor"]').check();
+    await form.locator('select[name="scope"]').selectOption('451203');
+    await form.locator('input[name="password"]').fill(initial);
+    await shot(page, 'office-user-new.png');
+    await form.locator('button[type="submit"]').click();
+    const row = page.locator(`[data-testid="users"] tr[data-user="${username}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.locator('[data-field="roles"]').textContent()).toBe('核查人员');
+    expect(await row.locator('[data-field="scope"]').textContent()).toBe('宜州区');
+    expect(await page.locator('[data-testid="users-notice"]').textContent()).toContain('首次登录须修改');
+
+    // The new user logs in with the initial password and is told to change it.
+    const login = async (password: string) => {
+      const res = await fetch(`${stack.hub.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+      return { status: res.status, body: (await res.json()) as { mustChangePassword?: boolean; user?: { roles: string[]; scope: string | null }; error?: { code: string } } };
+    };
+    const first = await login(initial);
+    expect(first.status).toBe(200);
+    expect(first.body.mustChangePassword).toBe(true);
+    expect(first.body.user).toMatchObject({ roles: ['auditor'], scope: '451203' });
+
+    // Role and area through the editor.
+    await row.locator('[data-edit-user]').click();
+    const editor = page.locator('[data-testid="user-editor"]');
+    await editor.locator('[data-testid="edit-roles"] input[value="auditor"]').uncheck();
+    await editor.locator('[data-testid="edit-roles"] input[value="leader"]').check();
+    await editor.locator('[data-testid="edit-scope"]').selectOption('');
+    await confirmed(page, '[data-testid="save-roles"]');
+    await expect.poll(() => row.locator('[data-field="roles"]').textContent(), { timeout: 10_000 }).toBe('领导');
+    expect(await row.locator('[data-field="scope"]').textContent()).toBe('全市');
+    expect((await login(initial)).body.user).toMatchObject({ roles: ['leader'], scope: null });
+
+    // Disable: the login is refused; enable again.
+    await confirmed(page, '[data-testid="toggle-active"]');
+    await expect.poll(() => row.getAttribute('data-active'), { timeout: 10_000 }).toBe('no');
+    expect(await row.locator('[data-field="status"]').textContent()).toBe('停用');
+    expect((await login(initial)).body.error?.code).toBe('LOGIN_FAILED');
+    await confirmed(page, '[data-testid="toggle-active"]');
+    await expect.poll(() => row.getAttribute('data-active'), { timeout: 10_000 }).toBe('yes');
+
+    // Reset the password: the old one stops working, the new one must be changed at login.
+    const reset = 'Hechi-reset-2026-pw!';
+    await page.fill('[data-testid="reset-password"]', reset);
+    await confirmed(page, '[data-testid="reset"]');
+    await expect.poll(() => page.locator('[data-testid="users-notice"]').textContent(), { timeout: 10_000 }).toContain('已重置密码');
+    expect((await login(initial)).status).toBe(401);
+    const again = await login(reset);
+    expect(again.status).toBe(200);
+    expect(again.body.mustChangePassword).toBe(true);
+    await shot(page, 'office-user-managed.png');
+
+    // Every change is in the audit log, without the password.
+    const adminApi = await stack.as('admin');
+    const audit = (await adminApi(`/api/v1/audit?action=user.&targetId=${username}&limit=50`)).body as { items: { action: string; detail: string }[] };
+    const actions = audit.items.map((i) => i.action);
+    expect(actions.filter((a) => a === 'user.create')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'user.update').length).toBeGreaterThanOrEqual(4);
+    expect(JSON.stringify(audit.items)).not.toContain(reset);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('shows no raw JSON, snake_case code or rule id on any office page, in Chinese or English, and no Chinese UI text in English', async () => {
     const leaderApi = await stack.as('leader');
     const ruleIds: string[] = ((await leaderApi('/api/v1/rules')).body.items as { id: string }[]).map((r) => r.id);
     const [w] = (await leaderApi('/api/v1/warnings?limit=1')).body.items as { id: string }[];
@@ -447,6 +539,30 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
         if (snake) findings.push(`${name}/${lang}: snake_case ${[...new Set(snake)].slice(0, 5).join(', ')}`);
         const ids = ruleIds.filter((id) => all.includes(id));
         if (ids.length) findings.push(`${name}/${lang}: rule ids ${ids.slice(0, 3).join(', ')}`);
+        if (lang === 'en') {
+          // Complete English: no Chinese in the UI chrome. Data (people's, institutions' and places'
+          // names, rule names, record values) is marked data-datum and stays as recorded.
+          const cjk = await s.page.evaluate(() => {
+            const out: string[] = [];
+            const CJK = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
+            for (const root of document.querySelectorAll('header.top, main.content')) {
+              const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+              for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+                const el = n.parentElement;
+                const text = n.textContent ?? '';
+                if (!el || !CJK.test(text) || el.closest('[data-datum], [lang^="zh"]') || el.closest('option, select, title')) continue;
+                if (!el.checkVisibility()) continue;
+                out.push(text.trim().slice(0, 40));
+              }
+              for (const el of root.querySelectorAll<HTMLInputElement>('input[placeholder], select:not([data-datum]) option')) {
+                const text = el.tagName === 'OPTION' ? (el.textContent ?? '') : el.placeholder;
+                if (CJK.test(text) && !el.closest('[data-datum]')) out.push(`${el.tagName.toLowerCase()}: ${text.trim().slice(0, 40)}`);
+              }
+            }
+            return [...new Set(out)];
+          });
+          if (cjk.length) findings.push(`${name}/en: Chinese in the UI ${JSON.stringify(cjk.slice(0, 40))}`);
+        }
         await shot(s.page, `office-screen-${name}-${lang}.png`);
       }
       // Back to Chinese for the next screen of the same user.

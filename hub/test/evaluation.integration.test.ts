@@ -171,7 +171,7 @@ describe('exports and the report', () => {
     expect(yz[header.indexOf('机构名称')]).toBe('宜州区机动车检测站');
     expect(Number(yz[header.indexOf('得分')])).toBe(83.5);
     expect(yz[header.indexOf('等级')]).toBe('B 良好');
-    expect(yz[header.indexOf('同类排名')]).toBe('3/3');
+    expect(yz[header.indexOf('同类排名')]).toBe('2/2');
   });
 
   it('exports the deduction ledger', async () => {

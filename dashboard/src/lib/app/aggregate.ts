@@ -12,11 +12,11 @@ export interface CountySummary {
 export function countySummaries(
   counties: readonly { adcode: string }[],
   institutions: readonly { id: string; county: string }[],
-  scores: readonly { institution_id: string; institution_name: string; county: string; score: number; warnings: number; confirmed: number }[],
+  scores: readonly { institutionId: string; institutionName: string; county: string; score: number; warnings: number; confirmed: number }[],
 ): CountySummary[] {
   return counties.map((c) => {
     const s = scores.filter((x) => x.county === c.adcode);
-    const low = s.reduce<CountySummary['low']>((m, x) => (m === null || x.score < m.score ? { id: x.institution_id, name: x.institution_name, score: x.score } : m), null);
+    const low = s.reduce<CountySummary['low']>((m, x) => (m === null || x.score < m.score ? { id: x.institutionId, name: x.institutionName, score: x.score } : m), null);
     return {
       county: c.adcode,
       institutions: institutions.filter((i) => i.county === c.adcode).length,

@@ -18,6 +18,7 @@ import {
   TRANSACTION_KIND_LABELS,
 } from '@jianguan/rules';
 import { cstTime } from './format';
+import { tr } from './lang';
 
 export interface LabelledRow {
   key: string;
@@ -35,15 +36,16 @@ const num = (v: number) => (Number.isInteger(v) ? String(v) : (Math.round(v * 10
 
 /** A code table lookup: the label, or the value itself when it is not a code of that table. */
 function codeOr(table: Readonly<Record<string, string>>, v: string): string {
-  return table[v] ?? v;
+  const label = table[v];
+  return label === undefined ? v : tr(label);
 }
 
 /** One recorded value, formatted by what its key means. */
 function hitValue(key: string, v: unknown, look: Lookups): string {
   if (v === null || v === undefined || v === '') return '';
   const meta = HIT_VALUE_LABELS[key] ?? PARAM_LABELS[key];
-  if (Array.isArray(v)) return v.map(String).join('、') || '（空）';
-  if (typeof v === 'boolean') return v ? '是' : '否';
+  if (Array.isArray(v)) return v.map(String).join(tr('、')) || tr('（空）');
+  if (typeof v === 'boolean') return tr(v ? '是' : '否');
   if (meta?.unit === 'time' && typeof v === 'number') return cstTime(v);
   if (meta?.unit === 'staff') return look.staffName(String(v));
   if (meta?.unit === 'institution') return look.institutionName(String(v));
@@ -53,25 +55,27 @@ function hitValue(key: string, v: unknown, look: Lookups): string {
   if (PARAM_CHOICE_LABELS[key]) return codeOr(PARAM_CHOICE_LABELS[key]!, String(v));
   if (typeof v === 'number') {
     const unit = meta && meta.unit !== 'list' ? meta.unit : '';
-    return `${num(v)}${unit ? ` ${unit}` : ''}`;
+    return `${num(v)}${unit && tr(unit) ? ` ${tr(unit)}` : ''}`;
   }
-  if (typeof v === 'object') return Object.entries(v as Record<string, unknown>).map(([k, x]) => `${hitLabel(k)} ${String(x)}`).join('；');
+  if (typeof v === 'object') return Object.entries(v as Record<string, unknown>).map(([k, x]) => `${hitLabel(k)} ${String(x)}`).join(tr('；'));
   return String(v);
 }
 
 function hitLabel(key: string): string {
-  return HIT_VALUE_LABELS[key]?.label ?? PARAM_LABELS[key]?.label ?? '补充信息';
+  return tr(HIT_VALUE_LABELS[key]?.label ?? PARAM_LABELS[key]?.label ?? '补充信息');
 }
 
-/** The rule's recorded values (`values_json`) as labelled rows; the role code is shown once, by name. */
-export function hitValueRows(json: string, look: Lookups): LabelledRow[] {
-  let v: unknown;
-  try {
-    v = JSON.parse(json);
-  } catch {
-    return [];
+/** The rule's recorded values (a warning's `values`) as labelled rows; the role code is shown once, by name. */
+export function hitValueRows(values: Record<string, unknown> | string, look: Lookups): LabelledRow[] {
+  let v: unknown = values;
+  if (typeof values === 'string') {
+    try {
+      v = JSON.parse(values);
+    } catch {
+      return [];
+    }
   }
-  if (!v || typeof v !== 'object') return [];
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return [];
   const o = v as Record<string, unknown>;
   return Object.entries(o)
     .filter(([k]) => !(k === 'roleLabel' && 'role' in o))
@@ -91,10 +95,10 @@ export function measurementRows(raw: unknown): LabelledRow[] {
   }
   if (!m || typeof m !== 'object' || Array.isArray(m)) return [];
   return Object.entries(m as Record<string, unknown>).map(([key, v]) => {
-    const label = (MEASUREMENT_NAMES as Record<string, string>)[key] ?? '其他检测项目';
+    const label = tr((MEASUREMENT_NAMES as Record<string, string>)[key] ?? '其他检测项目');
     const unit = MEASUREMENT_UNITS[key] ?? '';
     const n = Number(v);
-    const value = unit === 'time' ? (n > 0 ? cstTime(n) : '未查询到') : `${Number.isFinite(n) ? num(n) : String(v)}${unit ? ` ${unit}` : ''}`;
+    const value = unit === 'time' ? (n > 0 ? cstTime(n) : tr('未查询到')) : `${Number.isFinite(n) ? num(n) : String(v)}${unit && tr(unit) ? ` ${tr(unit)}` : ''}`;
     return { key, label, value };
   });
 }
@@ -116,4 +120,4 @@ export const channelLabel = (v: string) => codeOr(CHANNEL_LABELS, v);
 export const outcomeLabel = (v: string) => codeOr(OUTCOME_LABELS, v);
 export const kindLabel = (v: string) => codeOr(TRANSACTION_KIND_LABELS as Record<string, string>, v);
 /** Source systems: the short name before the parenthesis. */
-export const sourceLabel = (v: string) => (SOURCE_SYSTEMS[v] ?? v).replace(/（.*$/, '');
+export const sourceLabel = (v: string) => tr((SOURCE_SYSTEMS[v] ?? v).replace(/（.*$/, ''));

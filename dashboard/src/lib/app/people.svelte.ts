@@ -5,6 +5,7 @@
  * an ellipsis is.
  */
 import { api } from './api';
+import { L } from './lang';
 
 export interface Person {
   username: string;
@@ -34,8 +35,8 @@ class People {
     if (!username) return '—';
     const p = this.byUser.get(username);
     if (p) return p.displayName;
-    if (username === 'system' || username.startsWith('system')) return '系统';
-    return this.byUser.size ? '已停用用户' : '…';
+    if (username === 'system' || username.startsWith('system')) return L('系统', 'System');
+    return this.byUser.size ? L('已停用用户', 'Former user') : '…';
   }
 
   async loadStaff(institutionId: string): Promise<void> {

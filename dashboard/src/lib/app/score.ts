@@ -40,7 +40,7 @@ const GRADE_EN: Record<string, string> = { A: 'Excellent', B: 'Good', C: 'Warnin
 
 export interface GradedRow {
   grade: 'A' | 'B' | 'C' | 'D';
-  grade_label: string;
+  gradeLabel: string;
   graded?: boolean;
   transactions: number;
   veto: boolean;
@@ -52,7 +52,7 @@ export const isGraded = (r: Pick<GradedRow, 'graded' | 'transactions'>) => r.gra
 /** "A 优秀" / "无业务" in the current language. */
 export function gradeText(r: GradedRow): string {
   if (!isGraded(r)) return L('无业务', 'No business');
-  return `${r.grade} ${L(r.grade_label, GRADE_EN[r.grade] ?? '')}`;
+  return `${r.grade} ${L(r.gradeLabel, GRADE_EN[r.grade] ?? '')}`;
 }
 
 /** A score for a table cell: '—' when not graded. */

@@ -1,36 +1,37 @@
-/** The transaction behind a warning as labelled rows (Chinese field names, times in CST). */
+/** The transaction behind a warning as labelled rows (field names in the screen's language, times in CST). */
 import { COUNTIES } from '$lib/domain';
 import { cstTime } from './format';
 import { channelLabel, kindLabel, outcomeLabel, sourceLabel, type Lookups } from './labels';
+import { tr } from './lang';
 
 const FIELDS: readonly [key: string, label: string, kind?: 'time' | 'json'][] = [
   ['id', '业务记录编号'],
   ['lsh', '业务流水号'],
-  ['sub_lsh', '子系统流水号'],
+  ['subLsh', '子系统流水号'],
   ['kind', '业务类别'],
   ['ywlx', '业务类型'],
   ['ywyy', '业务原因'],
   ['channel', '办理渠道'],
-  ['institution_id', '办理机构'],
+  ['institutionId', '办理机构'],
   ['county', '区县'],
   ['counter', '窗口/线道'],
-  ['staff_id', '经办人员'],
-  ['device_id', '设备'],
+  ['staffId', '经办人员'],
+  ['deviceId', '设备'],
   ['ip', 'IP 地址'],
-  ['subject_masked', '当事人'],
-  ['agent_masked', '代办人'],
+  ['subjectMasked', '当事人'],
+  ['agentMasked', '代办人'],
   ['hpzl', '号牌种类'],
   ['hphm', '号牌号码'],
   ['vin', '车辆识别代号'],
   ['zjcx', '准驾车型'],
-  ['occurred_at', '业务发生时间', 'time'],
-  ['started_at', '开始时间', 'time'],
-  ['ended_at', '结束时间', 'time'],
-  ['completed_at', '办结时间', 'time'],
-  ['captured_at', '采集时间', 'time'],
+  ['occurredAt', '业务发生时间', 'time'],
+  ['startedAt', '开始时间', 'time'],
+  ['endedAt', '结束时间', 'time'],
+  ['completedAt', '办结时间', 'time'],
+  ['capturedAt', '采集时间', 'time'],
   ['outcome', '办理结果'],
   ['source', '来源系统'],
-  ['collector_id', '采集终端'],
+  ['collectorId', '采集终端'],
   ['seq', '采集序号'],
 ];
 
@@ -50,19 +51,19 @@ const YWLX_LICENCE: Record<string, string> = {
 };
 
 function coded(key: string, v: string, tx: Record<string, unknown>, look?: Lookups): string {
-  if (key === 'kind') return kindLabel(v);
-  if (key === 'outcome') return outcomeLabel(v);
-  if (key === 'channel') return channelLabel(v);
-  if (key === 'source') return sourceLabel(v);
+  if (key === 'kind') return tr(kindLabel(v));
+  if (key === 'outcome') return tr(outcomeLabel(v));
+  if (key === 'channel') return tr(channelLabel(v));
+  if (key === 'source') return tr(sourceLabel(v));
   if (key === 'county') return COUNTIES.find((c) => c.adcode === v)?.name ?? v;
-  if (key === 'staff_id' && look) return look.staffName(v);
-  if (key === 'institution_id' && look) return look.institutionName(v);
+  if (key === 'staffId' && look) return look.staffName(v);
+  if (key === 'institutionId' && look) return look.institutionName(v);
   const table =
     key === 'hpzl' ? HPZL
     : key === 'ywlx' ? (tx.kind === 'licence' ? YWLX_LICENCE : ['vehicle', 'check', 'inspection'].includes(String(tx.kind)) ? YWLX_VEHICLE : undefined)
     : undefined;
   const label = table?.[v];
-  return label ? `${label}（${v}）` : v;
+  return label ? `${tr(label)}${tr('（')}${v}${tr('）')}` : v;
 }
 
 function show(v: unknown, kind?: 'time' | 'json'): string {
@@ -84,10 +85,11 @@ function show(v: unknown, kind?: 'time' | 'json'): string {
   return String(v);
 }
 
-export function transactionRows(tx: Record<string, unknown> | null | undefined, look?: Lookups): { key: string; label: string; value: string }[] {
-  if (!tx) return [];
+export function transactionRows(record: object | null | undefined, look?: Lookups): { key: string; label: string; value: string }[] {
+  if (!record) return [];
+  const tx = record as Record<string, unknown>;
   return FIELDS.map(([key, label, kind]) => {
     const value = show(tx[key], kind);
-    return { key, label, value: value && !kind ? coded(key, value, tx, look) : value };
+    return { key, label: tr(label), value: value && !kind ? coded(key, value, tx, look) : value };
   }).filter((r) => r.value !== '');
 }

@@ -11,32 +11,73 @@ export interface Institution {
 
 export interface WarningItem {
   id: string;
-  rule_id: string;
-  rule_name: string;
-  rule_version: string;
+  ruleId: string;
+  ruleName: string;
+  ruleVersion: string;
   family: string;
   severity: Severity;
+  severityLabel: string;
   action: string;
-  transaction_id: string;
-  institution_id: string;
-  institution_name: string;
+  transactionId: string;
+  /** 业务流水号 of the transaction ('' when unknown). */
+  lsh: string;
+  institutionId: string;
+  institutionName: string;
   county: string;
-  county_name: string;
-  occurred_at: number;
-  raised_at: number;
+  countyName: string;
+  occurredAt: number;
+  raisedAt: number;
   explanation: string;
-  values_json: string;
-  subject_masked: string;
+  /** What the rule recorded (thresholds, measured values, related ids). */
+  values: Record<string, unknown>;
+  subjectMasked: string;
   state: WarningStateName;
-  state_label: string;
+  stateLabel: string;
   seq: number;
   assignee: string;
   conclusion: Conclusion | '';
-  conclusion_label: string;
+  conclusionLabel: string;
   escalated: boolean;
-  updated_at: number;
+  updatedAt: number;
   /** List responses only: the deadline running now (acknowledge, then verify); null when closed. */
   due?: { kind: 'acknowledge' | 'verify'; dueAt: number } | null;
+}
+
+/** The transaction behind a warning (field names as in the rules' TransactionSchema). */
+export interface TransactionView {
+  id: string;
+  batchId: string;
+  collectorId: string;
+  seq: number;
+  source: string;
+  channel: string;
+  institutionId: string;
+  institutionName: string;
+  county: string;
+  counter: string;
+  staffId: string;
+  deviceId: string;
+  ip: string;
+  lsh: string;
+  subLsh: string;
+  kind: string;
+  ywlx: string;
+  ywyy: string;
+  subjectMasked: string;
+  agentMasked: string;
+  hpzl: string;
+  hphm: string;
+  vin: string;
+  zjcx: string;
+  occurredAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  completedAt: number | null;
+  capturedAt: number;
+  outcome: string;
+  measurements: Record<string, number>;
+  evidence: string[];
+  ruleSet: string;
 }
 
 export interface WorkflowEvent {
@@ -59,7 +100,7 @@ export interface WorkflowEvent {
 
 export interface WarningDetail {
   warning: WarningItem;
-  transaction: Record<string, unknown> | null;
+  transaction: TransactionView | null;
   state: {
     seq: number;
     state: WarningStateName;
@@ -71,58 +112,75 @@ export interface WarningDetail {
     escalated: boolean;
   };
   events: WorkflowEvent[];
-  evidence: { sha256: string; name: string; mime: string; size: number; at?: number; actor?: string }[];
+  evidence: { sha256: string; warningId: string; name: string; mime: string; size: number; uploadedBy: string; at: number }[];
   deadlines: { acknowledgeBy: number | null; verifyBy: number; missed: { kind: string; dueAt: number } | null };
   allowedActions: string[];
 }
 
 export interface ScoreRow {
   month: string;
-  institution_id: string;
-  institution_name: string;
-  institution_type: string;
-  type_name: string;
+  institutionId: string;
+  institutionName: string;
+  institutionType: string;
+  typeName: string;
   county: string;
-  county_name: string;
+  countyName: string;
   transactions: number;
   warnings: number;
   confirmed: number;
-  false_alarms: number;
+  falseAlarms: number;
   escalated: number;
-  deduct_compliance: number;
-  deduct_quality: number;
-  deduct_integrity: number;
-  deduct_responsiveness: number;
+  deductCompliance: number;
+  deductQuality: number;
+  deductIntegrity: number;
+  deductResponsiveness: number;
   score: number;
   grade: 'A' | 'B' | 'C' | 'D';
-  grade_label: string;
-  veto: boolean;
-  veto_rules: string[];
-  /** Rule names of veto_rules (hub ≥ this version). */
-  veto_rule_names?: string[];
   /** False for a month without business: not graded, not ranked (shown as 无业务). */
-  graded?: boolean;
+  graded: boolean;
+  gradeLabel: string;
+  veto: boolean;
+  vetoRules: string[];
+  vetoRuleNames: string[];
   rank: number;
-  rank_of: number;
+  rankOf: number;
+  computedAt: number;
 }
 
 export interface LedgerRow {
   id: string;
   month: string;
-  warning_id: string;
-  rule_id: string;
-  rule_name: string;
+  institutionId: string;
+  warningId: string;
+  ruleId: string;
+  ruleName: string;
   severity: string;
   category: string;
-  category_label: string;
+  categoryLabel: string;
+  /** Severity points. */
   points: number;
+  /** What the entry takes off the score. */
+  scorePoints: number;
   kind: 'deduct' | 'reverse';
+  reverses: string;
   at: number;
   reason: string;
   explanation: string;
-  occurred_at: number;
+  occurredAt: number;
   state: string;
-  state_label: string;
+  stateLabel: string;
   conclusion: string;
-  conclusion_label: string;
+  conclusionLabel: string;
+}
+
+export interface RuleQualityRow {
+  month: string;
+  ruleId: string;
+  ruleName: string;
+  family: string;
+  hits: number;
+  confirmed: number;
+  falseAlarms: number;
+  pending: number;
+  precision: number | null;
 }

@@ -95,7 +95,7 @@ export function actionsFor(s: WarningState, allowed: readonly string[], me: Me):
 export interface QueueItem {
   id: string;
   severity: string;
-  raised_at: number;
+  raisedAt: number;
   escalated: boolean;
   /** Verification (or acknowledgement) due time when known. */
   dueAt?: number | null;
@@ -117,7 +117,7 @@ export function sortQueue<T extends QueueItem>(items: readonly T[], now: number)
     const da = a.dueAt ?? Number.POSITIVE_INFINITY;
     const db = b.dueAt ?? Number.POSITIVE_INFINITY;
     if (da !== db) return da < db ? -1 : 1;
-    return a.raised_at - b.raised_at;
+    return a.raisedAt - b.raisedAt;
   });
 }
 
