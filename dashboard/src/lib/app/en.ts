@@ -193,6 +193,9 @@ export const EN: Readonly<Record<string, string>> = {
   未生效: 'Not yet valid',
   已过期: 'Expired',
   有效: 'Valid',
+  身份证哈希: 'ID number hash',
+  '采集端以同一密钥计算的身份证号摘要（不是身份证号本身）；用于识别经办人办理本人或代办本人业务':
+    'Keyed hash of the ID number computed by the collectors with the same key (not the number itself); finds staff handling their own or their agent’s business',
   // Institution types.
   车管所: 'Vehicle office',
   车管分所: 'Vehicle office branch',
