@@ -28,6 +28,9 @@ export type {
   RuleStateKind,
   SequenceMatch,
   SequenceState,
+  StateBatcher,
+  StateOp,
+  StateOpAnswer,
   WarningEnvelope,
   WindowState,
 } from './engine/types.js';

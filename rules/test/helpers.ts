@@ -3,12 +3,16 @@ import {
   DEMO_INSTITUTIONS,
   DEMO_STAFF,
   TransactionSchema,
+  createMemoryRuleState,
   createMemoryWindowState,
   createRegistryView,
   createWorkCalendar,
   fnv1a64,
   type EvaluationContext,
+  type MemoryRuleState,
   type RegistryView,
+  type StateBatcher,
+  type StateOp,
   type Transaction,
   type WindowState,
 } from '../src/index.js';
@@ -91,3 +95,44 @@ export function fnvReference(s: string): string {
   return h.toString(16).padStart(16, '0');
 }
 
+
+/**
+ * The memory states behind a StateBatcher that applies each operation to them in order: what a
+ * batching store (the hub's Redis script) must be equivalent to. Every state answers only
+ * through the batcher's promises here, so evaluateBatch() takes its batched path.
+ */
+export function batchedMemoryStates(inner: MemoryRuleState = createMemoryRuleState()) {
+  const runs: number[] = [];
+  const batcher: StateBatcher = {
+    async run(ops: readonly StateOp[]) {
+      runs.push(ops.length);
+      return ops.map((o) => {
+        switch (o.op) {
+          case 'observe':
+            return inner.state.observe(o.key, o.member, o.at, o.windowMs);
+          case 'overlap':
+            return inner.intervals.overlap(o.key, o.id, o.member, o.start, o.end, o.retainMs);
+          case 'claim':
+            return inner.fingerprints.claimMany(o.key, o.fingerprints, o.owner, o.id, o.at, o.windowMs, o.retainMs);
+          case 'record':
+            return inner.sequences.record(o.key, o.event, o.id, o.at, o.retainMs);
+          case 'latest':
+            return inner.sequences.latest(o.key, o.event, o.id, o.at, o.windowMs, o.retainMs);
+        }
+      });
+    },
+  };
+  const unbatched = () => {
+    throw new Error('a batched state was called directly');
+  };
+  return {
+    /** Lengths of the operation lists the batcher was given, one per run(). */
+    runs,
+    states: {
+      state: { observe: unbatched, batcher },
+      intervals: { overlap: unbatched, batcher },
+      fingerprints: { claim: unbatched, batcher },
+      sequences: { record: unbatched, latest: unbatched, batcher },
+    } satisfies Pick<EvaluationContext, 'state' | 'intervals' | 'fingerprints' | 'sequences'>,
+  };
+}

@@ -21,7 +21,7 @@ import {
   type RegistryView,
   type Transaction,
 } from '../src/index.js';
-import { DAY, SECOND, cst, hashOf, person, txn } from './helpers.js';
+import { DAY, SECOND, batchedMemoryStates, cst, hashOf, person, txn } from './helpers.js';
 
 const MIN = 60 * SECOND;
 const HOUR = 60 * MIN;
@@ -667,7 +667,18 @@ async function run(rule: string, s: Scenario) {
     last = await engine.evaluate(r, ctx);
     if (i < records.length - 1) expect(last.map((h) => h.rule.id), `record ${i + 1} of ${records.length}`).not.toContain(rule);
   }
-  return { last, again: await engine.evaluate(records.at(-1)!, ctx) };
+  const again = await engine.evaluate(records.at(-1)!, ctx);
+
+  // The same records as one batch, fresh state: per record, the same hits as one by one — over
+  // memory states called directly, and through a batcher that gets every state call of the
+  // batch in one list.
+  const sequential: Awaited<ReturnType<typeof engine.evaluate>>[] = [];
+  const seqCtx = { registry: s.registry ?? defaultRegistry, calendar, ...createMemoryRuleState() };
+  for (const r of records) sequential.push(await engine.evaluate(r, seqCtx));
+  const direct = await engine.evaluateBatch(records, { registry: s.registry ?? defaultRegistry, calendar, ...createMemoryRuleState() });
+  const b = batchedMemoryStates();
+  const viaBatcher = await engine.evaluateBatch(records, { registry: s.registry ?? defaultRegistry, calendar, ...b.states });
+  return { last, again, sequential, direct, viaBatcher, batcherRuns: b.runs };
 }
 
 describe('golden fixtures per rule', () => {
@@ -685,13 +696,18 @@ describe('golden fixtures per rule', () => {
   for (const g of GOLDEN) {
     describe(g.rule, () => {
       it.each(g.scenarios.map((s) => [s.name, s] as const))('%s', async (_name, s) => {
-        const { last, again } = await run(g.rule, s);
+        const r = await run(g.rule, s);
+        const { last, again } = r;
         expect(last.map((h) => h.rule.id).sort()).toEqual([...s.fires].sort());
         const hit = last.find((h) => h.rule.id === g.rule);
         if (s.text !== undefined) expect(hit?.explanation).toBe(s.text);
         if (hit) expect(hit.explanation).not.toMatch(/未知|规则触发/);
         // Re-delivering the last record changes nothing.
         expect(again).toEqual(last);
+        expect(r.direct).toEqual(r.sequential);
+        expect(r.viaBatcher).toEqual(r.sequential);
+        // All state calls of the batch in at most one list.
+        expect(r.batcherRuns.length).toBeLessThanOrEqual(1);
       });
     });
   }

@@ -1,10 +1,10 @@
 /**
- * The "evaluate" processor, kept thin: parse the job → run the pure rule engine per record →
+ * The "evaluate" processor, kept thin: parse the job → run the pure rule engine over the batch →
  * store transactions and warnings → hand warnings to the broadcaster. The job completes (and
  * ingest acknowledges the batch) only after both inserts returned.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
-import { buildWarning, TransactionSchema, type EvaluationContext, type RuleEngine, type Transaction, type Warning } from '@jianguan/rules';
+import { buildWarning, TransactionSchema, type EvaluationContext, type RegistryView, type RuleEngine, type Transaction, type Warning } from '@jianguan/rules';
 import { z } from 'zod';
 import { transactionRow, warningRow } from '../store/repo.js';
 import type { Store } from '../store/store.js';
@@ -65,16 +65,23 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
   // Each record is judged against the registry as it stood when it happened (a backlog may
   // arrive after a filing changed). Live traffic shares one settled view, hence one context.
   let ctx: EvaluationContext | undefined;
-  // Records of one batch are evaluated in order: window counts depend on it.
-  for (const txn of data.records) {
-    const registry = deps.registry.at(txn.occurredAt);
+  const registries: RegistryView[] = new Array(data.records.length);
+  const contextOf = (txn: Transaction, i: number): EvaluationContext => {
+    const registry = (registries[i] = deps.registry.at(txn.occurredAt));
     if (ctx?.registry !== registry) ctx = { ...deps.context, registry };
-    const county = registry.institution(txn.institutionId)?.county ?? '';
-    const hits = await engine.evaluate(txn, ctx);
-    const raisedAt = Date.now();
+    return ctx;
+  };
+  // The whole batch in one evaluation: the engine collects every state call of every record
+  // and the Redis states answer them with one script, applied in record order — window counts
+  // depend on it (record i's count includes records < i of this batch).
+  const results = await engine.evaluateBatch(data.records, contextOf);
+  const raisedAt = Date.now();
+  data.records.forEach((txn, i) => {
+    const hits = results[i]!;
+    const county = registries[i]!.institution(txn.institutionId)?.county ?? '';
     for (const hit of hits) warnings.push(buildWarning(hit, txn, { batchId: data.batchId, county, raisedAt }));
     txnRows.push(transactionRow(txn, { batchId: data.batchId, county, ruleSet: engine.version, warningCount: hits.length }));
-  }
+  });
   if (deps.refuseTransactionIds?.size) {
     const refused = data.records.find((t) => deps.refuseTransactionIds!.has(t.id));
     if (refused) throw new Error(`Code: 117. DB::Exception: injected refusal of ${refused.id}`);

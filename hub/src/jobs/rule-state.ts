@@ -55,6 +55,8 @@ import type {
   IntervalState,
   SequenceMatch,
   SequenceState,
+  StateBatcher,
+  StateOp,
   WindowState,
 } from '@jianguan/rules';
 
@@ -96,7 +98,7 @@ end
 
 // KEYS: iv, ive, ivm, ivn. ARGV: id, member, start, end, retainMs, write (1|0), expireMs.
 // Returns {overlapMs, otherId, otherMember, otherStart, otherEnd} ('' fields when no overlap).
-const INTERVAL_LUA = `${LUA_COMMON}
+const INTERVAL_BODY = `
 local id, member = ARGV[1], ARGV[2]
 local s, e = tonumber(ARGV[3]), tonumber(ARGV[4])
 local retain = tonumber(ARGV[5])
@@ -190,7 +192,7 @@ return answer
 // KEYS: fp, fpa, fpn of each fingerprint in turn (claimMany: several, claim: one).
 // ARGV: owner, id, at, windowMs, retainMs, write (1|0), expireMs.
 // Returns one {others, firstOwner, firstId, firstAt} per fingerprint ('' fields when others = 0).
-const FINGERPRINT_LUA = `${LUA_COMMON}
+const FINGERPRINT_BODY = `
 local owner, id = ARGV[1], ARGV[2]
 local at, w, retain = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local function claim(kf, ka, kn)
@@ -250,7 +252,7 @@ return answers
 // KEYS: sq, sqa, sqz, sqn.
 // ARGV: op ('record' | 'latest'), id, at, windowMs ('' for record), retainMs, write (1|0), expireMs.
 // record → 1. latest → {} (null) or {id, at}.
-const SEQUENCE_LUA = `${LUA_COMMON}
+const SEQUENCE_BODY = `
 local op, id = ARGV[1], ARGV[2]
 local at, retain = tonumber(ARGV[3]), tonumber(ARGV[5])
 local write = ARGV[6] == '1'
@@ -319,6 +321,61 @@ end
 return answer
 `;
 
+// The window state's observe() (jobs/window-state.ts). KEYS: rs. ARGV: member, at (ms),
+// windowMs, retainMs. ZADD GT keeps the latest time for a member (adds new members as usual).
+// Entries older than the longest window plus a day of grace for late records are trimmed; the
+// key expires when idle.
+export const OBSERVE_BODY = `
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+local at = tonumber(ARGV[2])
+local win = tonumber(ARGV[3])
+local retain = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (at - retain))
+redis.call('PEXPIRE', KEYS[1], retain)
+return redis.call('ZCOUNT', KEYS[1], '(' .. (at - win), at)
+`;
+
+// Every state call of an evaluated batch in one script (see createRedisStateBatcher). Each
+// single-call script body above becomes a function whose parameters are named KEYS and ARGV,
+// so the body runs unchanged on its own slice of the batch's keys and arguments.
+// ARGV: n, then per operation: code (o|i|f|s), key count, argument count, the arguments.
+// KEYS: every operation's keys, in order. Returns one reply per operation, in order.
+const BATCH_LUA = `${LUA_COMMON}
+local function op_observe(KEYS, ARGV)
+${OBSERVE_BODY}
+end
+local function op_interval(KEYS, ARGV)
+${INTERVAL_BODY}
+end
+local function op_fingerprint(KEYS, ARGV)
+${FINGERPRINT_BODY}
+end
+local function op_sequence(KEYS, ARGV)
+${SEQUENCE_BODY}
+end
+local n = tonumber(ARGV[1])
+local out = {}
+local ki, ai = 1, 2
+for o = 1, n do
+  local code, nk, na = ARGV[ai], tonumber(ARGV[ai + 1]), tonumber(ARGV[ai + 2])
+  ai = ai + 3
+  local k, a = {}, {}
+  for j = 1, nk do k[j] = KEYS[ki + j - 1] end
+  for j = 1, na do a[j] = ARGV[ai + j - 1] end
+  ki, ai = ki + nk, ai + na
+  if code == 'o' then out[o] = op_observe(k, a)
+  elseif code == 'i' then out[o] = op_interval(k, a)
+  elseif code == 'f' then out[o] = op_fingerprint(k, a)
+  elseif code == 's' then out[o] = op_sequence(k, a)
+  else return redis.error_reply('unknown state operation ' .. tostring(code)) end
+end
+return out
+`;
+
+const INTERVAL_LUA = LUA_COMMON + INTERVAL_BODY;
+const FINGERPRINT_LUA = LUA_COMMON + FINGERPRINT_BODY;
+const SEQUENCE_LUA = LUA_COMMON + SEQUENCE_BODY;
+
 // The window state's observe() without the write (key layout of jobs/window-state.ts).
 // KEYS: rs. ARGV: member, at, windowMs. The count observe() would return now: members in
 // (at − w, at] with the caller's member at max(its time, at).
@@ -343,6 +400,8 @@ type RedisWithRuleState = Redis & {
   jgFingerprint: (numKeys: number, ...args: string[]) => Promise<unknown>;
   jgSequence: Cmd<[string, string, string, string, string, string, string, string, string, string, string]>;
   jgWindowPeek: Cmd<[string, string, string, string]>;
+  /** One array: key count, keys, arguments (ioredis flattens it; no spread of thousands of arguments). */
+  jgStateBatch: (args: string[]) => Promise<unknown>;
 };
 
 function define(redis: Redis): RedisWithRuleState {
@@ -353,6 +412,7 @@ function define(redis: Redis): RedisWithRuleState {
     redis.defineCommand('jgFingerprint', { lua: FINGERPRINT_LUA });
     redis.defineCommand('jgSequence', { numberOfKeys: 4, lua: SEQUENCE_LUA });
     redis.defineCommand('jgWindowPeek', { numberOfKeys: 1, lua: WINDOW_PEEK_LUA });
+    redis.defineCommand('jgStateBatch', { lua: BATCH_LUA });
   }
   return r;
 }
@@ -363,6 +423,143 @@ const expireOf = (retainMs: number): string => String(Math.max(1, Math.ceil(reta
 
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.map((x) => String(x)) : [];
+}
+
+const DAY_MS = 86_400_000;
+
+function checkClaim(at: number, windowMs: number, retainMs: number): void {
+  if (!finite(at)) throw new RangeError(`claim: at must be a finite epoch ms, got ${at}`);
+  if (!positive(windowMs)) throw new RangeError(`claim: windowMs must be > 0, got ${windowMs}`);
+  if (!positive(retainMs)) throw new RangeError(`claim: retainMs must be > 0, got ${retainMs}`);
+}
+function checkOverlap(start: number, end: number, retainMs: number): void {
+  if (!finite(start) || !finite(end) || end < start) throw new RangeError(`overlap: need finite start <= end, got [${start}, ${end})`);
+  if (!positive(retainMs)) throw new RangeError(`overlap: retainMs must be > 0, got ${retainMs}`);
+}
+function checkSequence(at: number, retainMs: number, windowMs?: number): void {
+  if (!finite(at)) throw new RangeError(`sequence: at must be a finite epoch ms, got ${at}`);
+  if (!positive(retainMs)) throw new RangeError(`sequence: retainMs must be > 0, got ${retainMs}`);
+  if (windowMs !== undefined && !positive(windowMs)) throw new RangeError(`sequence: windowMs must be > 0, got ${windowMs}`);
+}
+
+function parseConflict(reply: unknown): IntervalConflict {
+  const a = strings(reply);
+  const overlapMs = Number(a[0] ?? 0);
+  if (!(overlapMs > 0)) return { overlapMs: 0 };
+  return { overlapMs, other: { id: a[1] ?? '', member: a[2] ?? '', start: Number(a[3]), end: Number(a[4]) } };
+}
+function parseMatches(replies: unknown): FingerprintMatch[] {
+  return (Array.isArray(replies) ? replies : []).map((reply: unknown): FingerprintMatch => {
+    const a = strings(reply);
+    const others = Number(a[0] ?? 0);
+    if (!(others > 0)) return { others: 0 };
+    return { others, first: { owner: a[1] ?? '', id: a[2] ?? '', at: Number(a[3]) } };
+  });
+}
+function parseLatest(reply: unknown): SequenceMatch | null {
+  const a = strings(reply);
+  return a.length >= 2 ? { id: a[0]!, at: Number(a[1]) } : null;
+}
+
+const intervalKeys = (prefix: string, key: string): string[] => {
+  const tag = `{${key}}`;
+  return [`${prefix}:iv:${tag}`, `${prefix}:ive:${tag}`, `${prefix}:ivm:${tag}`, `${prefix}:ivn:${tag}`];
+};
+const fingerprintKeys = (prefix: string, key: string, fingerprints: readonly string[]): string[] =>
+  fingerprints.flatMap((f) => {
+    const tag = `{${key}}:${f}`;
+    return [`${prefix}:fp:${tag}`, `${prefix}:fpa:${tag}`, `${prefix}:fpn:${tag}`];
+  });
+const sequenceKeys = (prefix: string, key: string, event: string): string[] => {
+  const tag = `{${key}}:${event}`;
+  return [`${prefix}:sq:${tag}`, `${prefix}:sqa:${tag}`, `${prefix}:sqz:${tag}`, `${prefix}:sqn:${tag}`];
+};
+
+/**
+ * All state calls of a batch in one script: every operation is applied in order, each by the
+ * same Lua as its single call (so each answer is what that call would have answered at that
+ * point), the whole list atomically. One round trip and one script invocation per evaluated
+ * batch instead of one per record and stateful rule.
+ *
+ * The keys of one batch span many hash tags, so the script needs a single Redis (or a
+ * Sentinel-managed primary, as deploy/cluster uses), not Redis Cluster. A batch holds Redis
+ * for the script's duration: with BullMQ batches of a few hundred records that is a few ms.
+ */
+export function createRedisStateBatcher(redis: Redis, prefix: string): StateBatcher {
+  const r = define(redis);
+  return {
+    async run(ops: readonly StateOp[]): Promise<unknown[]> {
+      const keys: string[] = [];
+      const argv: string[] = [];
+      // Index into the script's replies of each operation; -1 = answered here (no fingerprints).
+      const slot: number[] = new Array(ops.length);
+      let n = 0;
+      const push = (code: string, k: readonly string[], a: readonly string[]) => {
+        for (const x of k) keys.push(x);
+        argv.push(code, String(k.length), String(a.length));
+        for (const x of a) argv.push(x);
+        return n++;
+      };
+      for (let i = 0; i < ops.length; i++) {
+        const o = ops[i]!;
+        switch (o.op) {
+          case 'observe':
+            // As createRedisWindowState().observe(): the numbers go over the wire as ioredis
+            // would send them (String()).
+            slot[i] = push('o', [`${prefix}:rs:${o.key}`], [o.member, String(o.at), String(o.windowMs), String(o.windowMs + DAY_MS)]);
+            break;
+          case 'overlap':
+            checkOverlap(o.start, o.end, o.retainMs);
+            slot[i] = push('i', intervalKeys(prefix, o.key), [o.id, o.member, String(o.start), String(o.end), String(o.retainMs), '1', expireOf(o.retainMs)]);
+            break;
+          case 'claim':
+            checkClaim(o.at, o.windowMs, o.retainMs);
+            slot[i] =
+              o.fingerprints.length === 0
+                ? -1
+                : push('f', fingerprintKeys(prefix, o.key, o.fingerprints), [o.owner, o.id, String(o.at), String(o.windowMs), String(o.retainMs), '1', expireOf(o.retainMs)]);
+            break;
+          case 'record':
+            checkSequence(o.at, o.retainMs);
+            slot[i] = push('s', sequenceKeys(prefix, o.key, o.event), ['record', o.id, String(o.at), '', String(o.retainMs), '1', expireOf(o.retainMs)]);
+            break;
+          case 'latest':
+            checkSequence(o.at, o.retainMs, o.windowMs);
+            slot[i] = push('s', sequenceKeys(prefix, o.key, o.event), ['latest', o.id, String(o.at), String(o.windowMs), String(o.retainMs), '1', expireOf(o.retainMs)]);
+            break;
+        }
+      }
+      const replies = n === 0 ? [] : await r.jgStateBatch([String(keys.length), ...keys, String(n), ...argv]);
+      if (!Array.isArray(replies) || replies.length !== n) throw new Error(`state batch: expected ${n} replies`);
+      return ops.map((o, i) => {
+        const s = slot[i]!;
+        if (s < 0) return [];
+        const reply: unknown = replies[s];
+        switch (o.op) {
+          case 'observe':
+            return Number(reply);
+          case 'overlap':
+            return parseConflict(reply);
+          case 'claim':
+            return parseMatches(reply);
+          case 'record':
+            return undefined;
+          case 'latest':
+            return parseLatest(reply);
+        }
+      });
+    },
+  };
+}
+
+/** One batcher per connection and prefix, shared by the states written through them. */
+const batchers = new WeakMap<Redis, Map<string, StateBatcher>>();
+export function redisStateBatcher(redis: Redis, prefix: string): StateBatcher {
+  let byPrefix = batchers.get(redis);
+  if (!byPrefix) batchers.set(redis, (byPrefix = new Map()));
+  let b = byPrefix.get(prefix);
+  if (!b) byPrefix.set(prefix, (b = createRedisStateBatcher(redis, prefix)));
+  return b;
 }
 
 export interface RedisRuleStates {
@@ -379,62 +576,45 @@ export interface PeekRuleStates extends RedisRuleStates {
 function build(redis: Redis, prefix: string, write: boolean): RedisRuleStates {
   const r = define(redis);
   const w = write ? '1' : '0';
+  // Writing states can be batched (RuleEngine.evaluateBatch); peeks are single calls on the
+  // hold path and record nothing, so they have no batcher.
+  const batcher = write ? { batcher: redisStateBatcher(redis, prefix) } : {};
 
   async function claimAll(key: string, fingerprints: readonly string[], owner: string, id: string, at: number, windowMs: number, retainMs: number): Promise<FingerprintMatch[]> {
-    if (!finite(at)) throw new RangeError(`claim: at must be a finite epoch ms, got ${at}`);
-    if (!positive(windowMs)) throw new RangeError(`claim: windowMs must be > 0, got ${windowMs}`);
-    if (!positive(retainMs)) throw new RangeError(`claim: retainMs must be > 0, got ${retainMs}`);
+    checkClaim(at, windowMs, retainMs);
     if (fingerprints.length === 0) return [];
-    const keys = fingerprints.flatMap((f) => {
-      const tag = `{${key}}:${f}`;
-      return [`${prefix}:fp:${tag}`, `${prefix}:fpa:${tag}`, `${prefix}:fpn:${tag}`];
-    });
-    const replies = await r.jgFingerprint(keys.length, ...keys, owner, id, String(at), String(windowMs), String(retainMs), w, expireOf(retainMs));
-    return (Array.isArray(replies) ? replies : []).map((reply: unknown): FingerprintMatch => {
-      const a = strings(reply);
-      const others = Number(a[0] ?? 0);
-      if (!(others > 0)) return { others: 0 };
-      return { others, first: { owner: a[1] ?? '', id: a[2] ?? '', at: Number(a[3]) } };
-    });
+    const keys = fingerprintKeys(prefix, key, fingerprints);
+    return parseMatches(await r.jgFingerprint(keys.length, ...keys, owner, id, String(at), String(windowMs), String(retainMs), w, expireOf(retainMs)));
   }
 
   return {
     intervals: {
+      ...batcher,
       async overlap(key, id, member, start, end, retainMs): Promise<IntervalConflict> {
-        if (!finite(start) || !finite(end) || end < start) throw new RangeError(`overlap: need finite start <= end, got [${start}, ${end})`);
-        if (!positive(retainMs)) throw new RangeError(`overlap: retainMs must be > 0, got ${retainMs}`);
-        const tag = `{${key}}`;
-        const a = strings(
-          await r.jgInterval(`${prefix}:iv:${tag}`, `${prefix}:ive:${tag}`, `${prefix}:ivm:${tag}`, `${prefix}:ivn:${tag}`, id, member, String(start), String(end), String(retainMs), w, expireOf(retainMs)),
-        );
-        const overlapMs = Number(a[0] ?? 0);
-        if (!(overlapMs > 0)) return { overlapMs: 0 };
-        return { overlapMs, other: { id: a[1] ?? '', member: a[2] ?? '', start: Number(a[3]), end: Number(a[4]) } };
+        checkOverlap(start, end, retainMs);
+        const [k1, k2, k3, k4] = intervalKeys(prefix, key) as [string, string, string, string];
+        return parseConflict(await r.jgInterval(k1, k2, k3, k4, id, member, String(start), String(end), String(retainMs), w, expireOf(retainMs)));
       },
     },
     fingerprints: {
+      ...batcher,
       async claim(key, fingerprint, owner, id, at, windowMs, retainMs): Promise<FingerprintMatch> {
         return (await claimAll(key, [fingerprint], owner, id, at, windowMs, retainMs))[0]!;
       },
       claimMany: (key, fingerprints, owner, id, at, windowMs, retainMs) => claimAll(key, fingerprints, owner, id, at, windowMs, retainMs),
     },
     sequences: {
+      ...batcher,
       async record(key, event, id, at, retainMs): Promise<void> {
-        if (!finite(at)) throw new RangeError(`sequence: at must be a finite epoch ms, got ${at}`);
-        if (!positive(retainMs)) throw new RangeError(`sequence: retainMs must be > 0, got ${retainMs}`);
+        checkSequence(at, retainMs);
         if (!write) return;
-        const tag = `{${key}}:${event}`;
-        await r.jgSequence(`${prefix}:sq:${tag}`, `${prefix}:sqa:${tag}`, `${prefix}:sqz:${tag}`, `${prefix}:sqn:${tag}`, 'record', id, String(at), '', String(retainMs), w, expireOf(retainMs));
+        const [k1, k2, k3, k4] = sequenceKeys(prefix, key, event) as [string, string, string, string];
+        await r.jgSequence(k1, k2, k3, k4, 'record', id, String(at), '', String(retainMs), w, expireOf(retainMs));
       },
       async latest(key, event, id, at, windowMs, retainMs): Promise<SequenceMatch | null> {
-        if (!finite(at)) throw new RangeError(`sequence: at must be a finite epoch ms, got ${at}`);
-        if (!positive(retainMs)) throw new RangeError(`sequence: retainMs must be > 0, got ${retainMs}`);
-        if (!positive(windowMs)) throw new RangeError(`sequence: windowMs must be > 0, got ${windowMs}`);
-        const tag = `{${key}}:${event}`;
-        const a = strings(
-          await r.jgSequence(`${prefix}:sq:${tag}`, `${prefix}:sqa:${tag}`, `${prefix}:sqz:${tag}`, `${prefix}:sqn:${tag}`, 'latest', id, String(at), String(windowMs), String(retainMs), w, expireOf(retainMs)),
-        );
-        return a.length >= 2 ? { id: a[0]!, at: Number(a[1]) } : null;
+        checkSequence(at, retainMs, windowMs);
+        const [k1, k2, k3, k4] = sequenceKeys(prefix, key, event) as [string, string, string, string];
+        return parseLatest(await r.jgSequence(k1, k2, k3, k4, 'latest', id, String(at), String(windowMs), String(retainMs), w, expireOf(retainMs)));
       },
     },
   };

@@ -5,19 +5,10 @@
  */
 import type { Redis } from 'ioredis';
 import type { WindowState } from '@jianguan/rules';
+import { OBSERVE_BODY, redisStateBatcher } from './rule-state.js';
 
-// KEYS[1] = set; ARGV = member, at (ms), windowMs, retainMs
-// ZADD GT keeps the latest time for a member (adds new members as usual). Entries older than
-// the longest window plus a day of grace for late records are trimmed; the key expires when idle.
-const OBSERVE_LUA = `
-redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
-local at = tonumber(ARGV[2])
-local win = tonumber(ARGV[3])
-local retain = tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (at - retain))
-redis.call('PEXPIRE', KEYS[1], retain)
-return redis.call('ZCOUNT', KEYS[1], '(' .. (at - win), at)
-`;
+// KEYS[1] = set; ARGV = member, at (ms), windowMs, retainMs (the script: OBSERVE_BODY).
+const OBSERVE_LUA = OBSERVE_BODY;
 
 const DAY_MS = 86_400_000;
 
@@ -31,6 +22,8 @@ export function createRedisWindowState(redis: Redis, prefix: string): WindowStat
     redis.defineCommand('jgObserve', { numberOfKeys: 1, lua: OBSERVE_LUA });
   }
   return {
+    // The same script inside the batch of jobs/rule-state.ts (evaluateBatch sends all calls at once).
+    batcher: redisStateBatcher(redis, prefix),
     async observe(key, member, at, windowMs) {
       const retain = windowMs + DAY_MS;
       return Number(await r.jgObserve(`${prefix}:rs:${key}`, member, at, windowMs, retain));

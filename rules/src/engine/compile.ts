@@ -49,6 +49,7 @@ import { compilePeerDeviation } from './kinds/peer-deviation.js';
 import { compileRegistry } from './kinds/registry.js';
 import { compileSequence } from './kinds/sequence.js';
 import { z } from 'zod';
+import { createBatchRecorder } from './batch.js';
 import type { EvaluationContext, PeerRule, RuleEngine, RuleHit, RuleMeta, RuleStateKind } from './types.js';
 
 export { DAY_MS };
@@ -333,7 +334,29 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
     }
   };
 
+  const evaluateBatch = (txns: readonly Transaction[], ctxArg: EvaluationContext | ((txn: Transaction, index: number) => EvaluationContext)): Promise<RuleHit[][]> => {
+    try {
+      const ctxOf = typeof ctxArg === 'function' ? ctxArg : () => ctxArg;
+      const recorder = createBatchRecorder();
+      const out: (RuleHit[] | Promise<RuleHit[]>)[] = new Array(txns.length);
+      let pending = false;
+      for (let i = 0; i < txns.length; i++) {
+        const txn = txns[i]!;
+        const r = runList(allFor(txn.kind), txn, recorder.context(ctxOf(txn, i)));
+        if (!pending && isThenable(r)) pending = true;
+        out[i] = r;
+      }
+      // Every state call of the batch is queued now, in record and rule order: one run() per
+      // batcher answers them all, and the rules' promises settle from those answers.
+      recorder.flush();
+      return pending ? Promise.all(out) : Promise.resolve(out as RuleHit[][]);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+
   return Object.freeze({
+    evaluateBatch,
     version: `${options.label ?? `pack-${PACK_VERSION}`}-${shortHash(effective)}`,
     rules: Object.freeze(metas),
     definitions: Object.freeze(effective),

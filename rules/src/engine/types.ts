@@ -20,6 +20,46 @@ export type MaybePromise<T> = T | Promise<T>;
 
 export interface WindowState {
   observe(key: string, member: string, at: number, windowMs: number): MaybePromise<number>;
+  /** OPTIONAL. Applies many calls at once (see StateBatcher and RuleEngine.evaluateBatch). */
+  readonly batcher?: StateBatcher;
+}
+
+/**
+ * One state call as data: what RuleEngine.evaluateBatch() collects from every rule of every
+ * record of a batch, in the order the calls would have been made.
+ */
+export type StateOp =
+  | { op: 'observe'; key: string; member: string; at: number; windowMs: number }
+  | { op: 'overlap'; key: string; id: string; member: string; start: number; end: number; retainMs: number }
+  | { op: 'claim'; key: string; fingerprints: readonly string[]; owner: string; id: string; at: number; windowMs: number; retainMs: number }
+  | { op: 'record'; key: string; event: string; id: string; at: number; retainMs: number }
+  | { op: 'latest'; key: string; event: string; id: string; at: number; windowMs: number; retainMs: number };
+
+/** What StateBatcher.run() answers for each operation, by its `op`. */
+export interface StateOpAnswer {
+  observe: number;
+  overlap: IntervalConflict;
+  claim: FingerprintMatch[];
+  record: undefined;
+  latest: SequenceMatch | null;
+}
+
+/**
+ * A state store that applies a whole list of calls in one go (the hub's Redis: one script per
+ * batch instead of one round trip per record and rule).
+ *
+ * Contract: `run(ops)` applies the operations IN ORDER, each exactly as the single call would
+ * (observe → WindowState.observe, overlap → IntervalState.overlap, claim → FingerprintState.
+ * claimMany, record / latest → SequenceState), and answers one entry per operation, in order.
+ * So answers are those of the same calls made one after another — record i's window count
+ * includes records < i of the same batch. A failure rejects the whole run; retrying a batch is
+ * safe because every call is idempotent (see above).
+ *
+ * Any of the four states may expose a batcher; states that share one (the same store) are
+ * batched together. States without one are called one by one, as evaluate() does.
+ */
+export interface StateBatcher {
+  run(ops: readonly StateOp[]): Promise<unknown[]>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -71,6 +111,8 @@ export interface IntervalConflict {
  */
 export interface IntervalState {
   overlap(key: string, id: string, member: string, start: number, end: number, retainMs: number): MaybePromise<IntervalConflict>;
+  /** OPTIONAL. See StateBatcher. */
+  readonly batcher?: StateBatcher;
 }
 
 /** What FingerprintState.claim() answers. */
@@ -109,6 +151,8 @@ export interface FingerprintState {
    * given, exactly what claim() would have answered for each fingerprint in that order.
    */
   claimMany?(key: string, fingerprints: readonly string[], owner: string, id: string, at: number, windowMs: number, retainMs: number): MaybePromise<FingerprintMatch[]>;
+  /** OPTIONAL. See StateBatcher. */
+  readonly batcher?: StateBatcher;
 }
 
 /** A recorded sequence event. */
@@ -138,6 +182,8 @@ export interface SequenceMatch {
 export interface SequenceState {
   record(key: string, event: string, id: string, at: number, retainMs: number): MaybePromise<void>;
   latest(key: string, event: string, id: string, at: number, windowMs: number, retainMs: number): MaybePromise<SequenceMatch | null>;
+  /** OPTIONAL. See StateBatcher. */
+  readonly batcher?: StateBatcher;
 }
 
 export interface EvaluationContext {
@@ -228,6 +274,15 @@ export interface RuleEngine {
   readonly rules: readonly RuleMeta[];
   /** Runs every real-time rule. Stateful rules record the transaction in their state (idempotently). */
   evaluate(txn: Transaction, ctx: EvaluationContext): Promise<RuleHit[]>;
+  /**
+   * Runs every real-time rule on each record of a batch, in order, with the same hits as
+   * evaluate() called on each record in turn. The state calls of all records go to each state's
+   * StateBatcher in one run() (one Redis script for the whole batch); states without a batcher
+   * are called directly. `ctx` may be a function giving each record its context (the registry
+   * as it stood when the record happened); contexts should be reused across records where
+   * they are the same.
+   */
+  evaluateBatch(txns: readonly Transaction[], ctx: EvaluationContext | ((txn: Transaction, index: number) => EvaluationContext)): Promise<RuleHit[][]>;
   /** Runs only real-time `hold` rules: the synchronous decision path. */
   evaluateBlocking(txn: Transaction, ctx: EvaluationContext): Promise<RuleHit[]>;
 }

@@ -1,0 +1,198 @@
+/**
+ * The Redis state batcher (hub/src/jobs/rule-state.ts createRedisStateBatcher) against the exact
+ * in-memory references: random sequences of all five state operations (window observe, interval
+ * overlap, fingerprint claims, sequence record/latest) over few keys, with re-deliveries, cut
+ * into batches of random size — every answer must equal the reference's answer to the same calls
+ * made one by one. Then the engine end to end: evaluateBatch() over the Redis states (one script
+ * per batch) gives, record by record, the hits of evaluate() over memory states.
+ */
+import crypto from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  DEMO_INSTITUTIONS,
+  DEMO_STAFF,
+  createEngine,
+  createMemoryRuleState,
+  createRegistryView,
+  createWorkCalendar,
+  type StateOp,
+  type Transaction,
+} from '@jianguan/rules';
+import { createRedisRuleStates, createRedisStateBatcher } from '../src/jobs/rule-state.js';
+import { createRedisWindowState } from '../src/jobs/window-state.js';
+import { checkTxn, testRedisUrl, WORKING_TIME } from './helpers.js';
+
+const redis = new Redis(testRedisUrl());
+const root = `jgt-sb-${crypto.randomBytes(4).toString('hex')}`;
+let n = 0;
+const freshPrefix = () => `${root}-${n++}`;
+
+afterAll(async () => {
+  const keys = await redis.keys(`${root}*`);
+  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  await redis.quit();
+});
+
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const T0 = Date.UTC(2026, 10, 1);
+const MIN = 60_000;
+
+function randomOps(seed: number, count: number): StateOp[] {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const ids: string[] = [];
+  const ops: StateOp[] = [];
+  for (let i = 0; i < count; i++) {
+    // Re-delivery of an earlier id one time in six; times wander back and forth.
+    const id = ids.length > 0 && rnd() < 1 / 6 ? pick(ids) : `t${i}`;
+    ids.push(id);
+    const at = T0 + Math.floor(rnd() * 240) * MIN;
+    const key = pick(['k1', 'k2', 'k{3}']);
+    switch (pick(['observe', 'observe', 'overlap', 'claim', 'record', 'latest'] as const)) {
+      case 'observe':
+        ops.push({ op: 'observe', key, member: pick(['a', 'b', 'c', id]), at, windowMs: pick([30, 60, 120]) * MIN });
+        break;
+      case 'overlap':
+        ops.push({ op: 'overlap', key, id, member: pick(['L1', 'L2', 'L3']), start: at, end: at + Math.floor(rnd() * 40) * MIN, retainMs: pick([60, 600]) * MIN });
+        break;
+      case 'claim': {
+        const prints = Array.from({ length: Math.floor(rnd() * 3) }, () => pick(['p1', 'p2', 'p3', 'p4']));
+        ops.push({ op: 'claim', key, fingerprints: [...new Set(prints)], owner: pick(['o1', 'o2', 'o3']), id, at, windowMs: pick([30, 90]) * MIN, retainMs: pick([100, 1000]) * MIN });
+        break;
+      }
+      case 'record':
+        ops.push({ op: 'record', key, event: pick(['e1', 'e2']), id, at, retainMs: pick([100, 1000]) * MIN });
+        break;
+      case 'latest':
+        ops.push({ op: 'latest', key, event: pick(['e1', 'e2']), id, at, windowMs: pick([30, 90]) * MIN, retainMs: pick([100, 1000]) * MIN });
+        break;
+    }
+  }
+  return ops;
+}
+
+/** The reference: each operation on the memory states, one after another. */
+function reference(ops: readonly StateOp[]): unknown[] {
+  const m = createMemoryRuleState();
+  return ops.map((o) => {
+    switch (o.op) {
+      case 'observe':
+        return m.state.observe(o.key, o.member, o.at, o.windowMs);
+      case 'overlap':
+        return m.intervals.overlap(o.key, o.id, o.member, o.start, o.end, o.retainMs);
+      case 'claim':
+        return m.fingerprints.claimMany(o.key, o.fingerprints, o.owner, o.id, o.at, o.windowMs, o.retainMs);
+      case 'record':
+        m.sequences.record(o.key, o.event, o.id, o.at, o.retainMs);
+        return undefined;
+      case 'latest':
+        return m.sequences.latest(o.key, o.event, o.id, o.at, o.windowMs, o.retainMs);
+    }
+  });
+}
+
+describe('Redis state batcher', () => {
+  it.each([1, 2, 3, 4])('answers like the references, call by call, whatever the batch cuts (seed %i)', async (seed) => {
+    const ops = randomOps(seed, 600);
+    const want = reference(ops);
+    const batcher = createRedisStateBatcher(redis, freshPrefix());
+    const rnd = prng(seed * 97);
+    const got: unknown[] = [];
+    for (let i = 0; i < ops.length; ) {
+      const size = 1 + Math.floor(rnd() * 120);
+      got.push(...(await batcher.run(ops.slice(i, i + size))));
+      i += size;
+    }
+    expect(got).toEqual(want);
+    // The sequences must have exercised every kind of answer.
+    expect(want.some((a) => typeof a === 'number' && a > 1)).toBe(true);
+    expect(want.some((a) => typeof a === 'object' && a !== null && 'overlapMs' in a && (a as { overlapMs: number }).overlapMs > 0)).toBe(true);
+    expect(want.some((a) => Array.isArray(a) && a.some((x: { others: number }) => x.others > 0))).toBe(true);
+    expect(want.some((a) => typeof a === 'object' && a !== null && 'id' in a && 'at' in a)).toBe(true);
+  });
+
+  it('writes exactly what the single calls write (a batch, then single calls, agree)', async () => {
+    const ops = randomOps(11, 300);
+    const want = reference(ops);
+    const prefix = freshPrefix();
+    const batcher = createRedisStateBatcher(redis, prefix);
+    const got = await batcher.run(ops.slice(0, 150));
+    // The rest one call at a time through the states' own methods, on the same keys.
+    const states = { window: createRedisWindowState(redis, prefix), ...createRedisRuleStates(redis, prefix) };
+    for (const o of ops.slice(150)) {
+      if (o.op === 'observe') got.push(await states.window.observe(o.key, o.member, o.at, o.windowMs));
+      else if (o.op === 'overlap') got.push(await states.intervals.overlap(o.key, o.id, o.member, o.start, o.end, o.retainMs));
+      else if (o.op === 'claim') got.push(await states.fingerprints.claimMany!(o.key, o.fingerprints, o.owner, o.id, o.at, o.windowMs, o.retainMs));
+      else if (o.op === 'record') got.push(await states.sequences.record(o.key, o.event, o.id, o.at, o.retainMs));
+      else got.push(await states.sequences.latest(o.key, o.event, o.id, o.at, o.windowMs, o.retainMs));
+    }
+    expect(got).toEqual(want);
+  });
+
+  it('rejects the whole batch on a nonsensical argument, before touching Redis', async () => {
+    const prefix = freshPrefix();
+    const batcher = createRedisStateBatcher(redis, prefix);
+    await expect(batcher.run([{ op: 'observe', key: 'k', member: 'a', at: T0, windowMs: MIN }, { op: 'overlap', key: 'k', id: 'x', member: 'm', start: 10, end: 5, retainMs: MIN }])).rejects.toThrow(RangeError);
+    expect(await redis.keys(`${prefix}:*`)).toEqual([]);
+  });
+});
+
+describe('evaluateBatch over the Redis states', () => {
+  it('gives each record the hits evaluate() gives it over memory states, with one script per batch', async () => {
+    const engine = createEngine();
+    const registry = createRegistryView(DEMO_INSTITUTIONS, DEMO_STAFF);
+    const calendar = createWorkCalendar();
+    // Inspection-station traffic that trips window, overlap, fingerprint and calendar rules:
+    // few staff, repeated photos and vehicles, overlapping times, some outside working hours.
+    const rnd = prng(5);
+    const txns: Transaction[] = Array.from({ length: 240 }, (_, i) =>
+      checkTxn(i + 1, {
+        id: `bt-${i}`,
+        source: 'check_av',
+        lsh: `26112500${String(Math.floor(rnd() * 40)).padStart(4, '0')}`,
+        occurredAt: WORKING_TIME + Math.floor(rnd() * 600) * MIN,
+        startedAt: WORKING_TIME + Math.floor(rnd() * 600) * MIN - 20 * MIN,
+        counter: `C0${1 + Math.floor(rnd() * 3)}`,
+        evidence: [`ph-${Math.floor(rnd() * 30)}`],
+        vehicle: { hpzl: '02', hphm: `桂M1000${Math.floor(rnd() * 8)}`, vin: `LSVAU2180N200000${Math.floor(rnd() * 8)}` },
+      }),
+    ).map((t) => ({ ...t, endedAt: t.occurredAt }));
+    const want: unknown[] = [];
+    const mem = { registry, calendar, ...createMemoryRuleState() };
+    for (const t of txns) want.push(await engine.evaluate(t, mem));
+
+    const prefix = freshPrefix();
+    const ctx = { registry, calendar, state: createRedisWindowState(redis, prefix), ...createRedisRuleStates(redis, prefix) };
+    // Count the commands this connection sends while the batches are evaluated.
+    const sent: string[] = [];
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
+      sent.push(cmd.name);
+      return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
+    }) as typeof redis.sendCommand;
+    const got: unknown[] = [];
+    try {
+      for (let i = 0; i < txns.length; i += 60) got.push(...(await engine.evaluateBatch(txns.slice(i, i + 60), ctx)));
+    } finally {
+      redis.sendCommand = send;
+    }
+    expect(got).toEqual(want);
+    const stateful = (want as { rule: { state: string } }[][]).flat().filter((h) => h.rule.state !== 'none');
+    expect(new Set(stateful.map((h) => h.rule.state)).size).toBe(3); // window, interval, fingerprint
+    // Four batches: one script call each (plus, the first time, EVAL after EVALSHA's NOSCRIPT).
+    const scripts = sent.filter((c) => c === 'evalsha' || c === 'eval');
+    expect(scripts.length).toBe(sent.length);
+    expect(scripts.filter((c) => c === 'evalsha').length).toBe(4);
+  });
+});
