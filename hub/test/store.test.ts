@@ -31,6 +31,10 @@ describe('store', () => {
     await store.insert('transactions', [row, { ...row, batch_id: 'b2' }]);
     const [r] = await store.query<{ n: string; u: string }>(sql`SELECT count() AS n, uniqExact(id) AS u FROM transactions FINAL`);
     expect(Number(r!.n)).toBe(1);
+    // totals() counts physical rows (cheap at any size): the re-sent copies until a merge folds
+    // them, never fewer than the distinct ids.
+    expect((await totals(store)).transactions).toBeGreaterThanOrEqual(1);
+    await store.command(sql`OPTIMIZE TABLE transactions FINAL`);
     expect((await totals(store)).transactions).toBe(1);
   });
 

@@ -107,6 +107,18 @@ export function deadLetterRow(d: DeadLetter): Record<string, unknown> {
   };
 }
 
+/**
+ * Rows stored, for /healthz, /metrics and /api/v1/totals. Answered in milliseconds whatever
+ * the data size: a bare `count()` over a MergeTree (or a Distributed table over them) is read
+ * from the parts' row counts, never from the data.
+ *
+ * Semantics: physical rows. A batch re-sent after a lost acknowledgement is stored twice until
+ * ReplacingMergeTree merges fold the copies (usually minutes; guaranteed only by FINAL), so each
+ * figure may briefly exceed the distinct count by the re-delivered rows — never fall short of
+ * it. The exact distinct counts (uniqExact over whole tables) took 42 s and 6.6 GB of memory at
+ * 100 million transactions, on every health probe; reports that need exact figures count over
+ * their own period.
+ */
 export interface Totals {
   transactions: number;
   warnings: number;
@@ -116,9 +128,9 @@ export interface Totals {
 export async function totals(store: Store): Promise<Totals> {
   const [row] = await store.query<{ t: string; w: string; d: string }>(sql`
     SELECT
-      (SELECT uniqExact(id) FROM transactions) AS t,
-      (SELECT uniqExact(id) FROM warnings) AS w,
-      (SELECT uniqExact(collector_id, record_key) FROM dead_letters) AS d`);
+      (SELECT count() FROM transactions) AS t,
+      (SELECT count() FROM warnings) AS w,
+      (SELECT count() FROM dead_letters) AS d`);
   return { transactions: Number(row?.t ?? 0), warnings: Number(row?.w ?? 0), deadLetters: Number(row?.d ?? 0) };
 }
 
