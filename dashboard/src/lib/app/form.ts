@@ -5,7 +5,7 @@
  * one table keyed by entity and schema field. Dates are edited as days and sent as epoch ms.
  */
 import { z } from 'zod';
-import { INSTITUTION_TYPE_LABELS, InstitutionSchema, LIST_LABELS, ListingSchema, STAFF_ROLE_LABELS, StaffSchema } from '@jianguan/rules';
+import { DEVICE_KIND_LABELS, DeviceSchema, INSTITUTION_TYPE_LABELS, InstitutionSchema, LIST_LABELS, ListingSchema, STAFF_ROLE_LABELS, StaffSchema } from '@jianguan/rules';
 import type { Entity } from './registry';
 
 /**
@@ -27,6 +27,7 @@ export const FORM_SCHEMAS: Readonly<Record<Entity, z.ZodObject>> = {
   staff: StaffSchema,
   line: LineFormSchema,
   listing: ListingSchema,
+  device: DeviceSchema,
 };
 
 export interface FieldText {
@@ -60,6 +61,7 @@ export const FIELD_TEXT: Readonly<Record<Entity, Readonly<Record<string, FieldTe
     validFrom: { label: '备案有效期起', input: 'date-from' },
     validTo: { label: '备案有效期至', input: 'date-to', help: '留空表示长期有效' },
     classes: { label: '准考车型', help: '考试员可考的准驾车型，如 C1、C2；以顿号或逗号分隔' },
+    idHash: { label: '身份证哈希', help: '采集端以同一密钥计算的身份证号摘要（不是身份证号本身）；用于识别经办人办理本人或代办本人业务' },
   },
   line: {
     id: { label: '编号' },
@@ -79,6 +81,17 @@ export const FIELD_TEXT: Readonly<Record<Entity, Readonly<Record<string, FieldTe
     validTo: { label: '有效期至', input: 'date-to', help: '留空表示长期有效' },
     note: { label: '说明', help: '列入原因，不含个人信息（60 字以内）' },
   },
+  device: {
+    id: { label: '设备编号', help: '业务系统上传的设备编号（工位设备编号、考试车号等）' },
+    institutionId: { label: '所属机构', input: 'institution' },
+    kind: { label: '设备类别', choices: DEVICE_KIND_LABELS },
+    name: { label: '名称' },
+    lineId: { label: '检测线/通道', help: '设备所在的检测线、查验通道或窗口' },
+    filed: { label: '备案已审核通过' },
+    validFrom: { label: '备案有效期起', input: 'date-from' },
+    validTo: { label: '备案有效期至', input: 'date-to', help: '留空表示长期有效' },
+    calibrationValidTo: { label: '检定有效期至', input: 'date-to', help: '检定/校准证书有效期；留空表示无需检定' },
+  },
 };
 
 export type FieldKind = 'text' | 'number' | 'boolean' | 'choice' | 'date-from' | 'date-to' | 'institution' | 'county' | 'list';
@@ -91,6 +104,16 @@ export interface FormField {
   kind: FieldKind;
   required: boolean;
   choices: [string, string][];
+}
+
+/**
+ * A change request's effective time from the form's datetime-local value (China time), as the
+ * ISO string the hub takes; '' = on approval.
+ */
+export function effectiveFromOf(local: string): string | undefined {
+  const t = local.trim();
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(t)) return undefined;
+  return `${t.length === 16 ? `${t}:00` : t.slice(0, 19)}+08:00`;
 }
 
 /** Peels optional / nullable / default wrappers off a zod field. */
@@ -163,7 +186,7 @@ export function fromForm(entity: Entity, values: Record<string, string | boolean
     const v = values[f.name];
     if (f.kind === 'boolean') data[f.name] = v === true;
     else if (typeof v !== 'string' || v.trim() === '') {
-      if (f.kind === 'date-to' && entity === 'staff') data[f.name] = null;
+      if (f.kind === 'date-to' && f.name === 'validTo' && (entity === 'staff' || entity === 'device')) data[f.name] = null;
       else delete data[f.name];
     } else if (f.kind === 'number') data[f.name] = Number(v);
     else if (f.kind === 'date-from' || f.kind === 'date-to') data[f.name] = msOfDay(v, f.kind === 'date-to');

@@ -1,9 +1,9 @@
 /** Pure helpers of the registry (备案管理) screen. */
-export const ENTITIES = ['institution', 'staff', 'line', 'listing'] as const;
+export const ENTITIES = ['institution', 'staff', 'line', 'listing', 'device'] as const;
 export type Entity = (typeof ENTITIES)[number];
 
-export const ENTITY_LABELS: Readonly<Record<Entity, string>> = { institution: '机构', staff: '人员', line: '检测线/考试路线', listing: '红黑名单' };
-export const ENTITY_PATHS: Readonly<Record<Entity, string>> = { institution: 'institutions', staff: 'staff', line: 'lines', listing: 'listings' };
+export const ENTITY_LABELS: Readonly<Record<Entity, string>> = { institution: '机构', staff: '人员', line: '检测线/考试路线', listing: '红黑名单', device: '设备' };
+export const ENTITY_PATHS: Readonly<Record<Entity, string>> = { institution: 'institutions', staff: 'staff', line: 'lines', listing: 'listings', device: 'devices' };
 export const STATUS_LABELS = { pending: '待审批', approved: '已通过', rejected: '已驳回' } as const;
 export type RequestStatus = keyof typeof STATUS_LABELS;
 
@@ -21,6 +21,8 @@ export interface RegistryRequest {
   decidedBy: string;
   decidedAt: number | null;
   decisionComment: string;
+  /** From when the versions are valid (epoch ms); null = from the moment of approval. */
+  effectiveFrom?: number | null;
 }
 
 /** The columns shown per entity (the rest is in the JSON). */
@@ -29,6 +31,7 @@ export const COLUMNS: Readonly<Record<Entity, readonly [key: string, label: stri
   staff: [['id', '编号'], ['institutionId', '机构'], ['role', '岗位'], ['name', '姓名'], ['filed', '备案状态'], ['validTo', '有效期至']],
   line: [['id', '编号'], ['institutionId', '机构'], ['kind', '类别'], ['name', '名称'], ['minSeconds', '最短用时(秒)'], ['dailyCapacity', '日检测能力'], ['status', '状态']],
   listing: [['list', '名单'], ['key', '标识'], ['organisationId', '机构'], ['scope', '范围'], ['validTo', '有效期至'], ['note', '说明']],
+  device: [['id', '设备编号'], ['institutionId', '机构'], ['kind', '类别'], ['name', '名称'], ['lineId', '检测线/通道'], ['filed', '备案状态'], ['validTo', '有效期至'], ['calibrationValidTo', '检定有效期至']],
 };
 
 const VALUE_LABELS: Record<string, string> = {
@@ -46,6 +49,11 @@ const VALUE_LABELS: Record<string, string> = {
   vin_check_black: '查验黑名单',
   any: '不限',
   own_org: '仅本机构',
+  inspection_instrument: '检测仪器',
+  line_equipment: '检测线设备',
+  check_camera: '查验摄像设备',
+  counter_pc: '窗口计算机',
+  exam_vehicle: '考试车辆',
 };
 
 const CST = 8 * 3_600_000;
@@ -53,7 +61,7 @@ const CST = 8 * 3_600_000;
 export function cell(key: string, v: unknown): string {
   if (v === null || v === undefined || v === '') return key === 'validTo' ? '长期' : '—';
   if (typeof v === 'boolean') return v ? '是' : '否';
-  if ((key === 'validTo' || key === 'validFrom') && typeof v === 'number') return new Date(v + CST).toISOString().slice(0, 10);
+  if ((key === 'validTo' || key === 'validFrom' || key === 'calibrationValidTo') && typeof v === 'number') return new Date(v + CST).toISOString().slice(0, 10);
   return VALUE_LABELS[String(v)] ?? String(v);
 }
 
