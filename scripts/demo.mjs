@@ -101,6 +101,9 @@ const hubEnv = {
   JG_DASHBOARD_DIR: path.join(ROOT, 'dashboard', 'build'),
   JG_COLLECTORS_FILE: credFile,
   JG_SEED_DEMO: '1',
+  // The collectors' key, so the registry can file a staff member by identity number (hashed as a
+  // collector would, then under the hub's keyring: hub/src/pseudonyms.ts).
+  JG_PSEUDONYM_KEY: pseudonymKey,
 };
 const hubLog = logStream('hub');
 const hub = spawn(process.execPath, [path.join(ROOT, 'hub', 'dist', 'server.js')], { env: hubEnv, stdio: ['ignore', hubLog, hubLog] });

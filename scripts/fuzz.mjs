@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { DATA, ROOT, color, ensureRedisInstalled, freePort, startRedis, step, stopChild } from './lib/proc.mjs';
-import { formatReport, fuzzCollectors, isClientReset, runFuzz } from './fuzz/run.mjs';
+import { formatReport, fuzzCollectors, isClientReset, runFuzz, writeCollectorIdentity } from './fuzz/run.mjs';
 
 function parseArgs(argv) {
   const o = { count: 100_000, seconds: 2400, seed: String(Date.now() % 1_000_000), json: false, maxRssMb: 3072 };
@@ -81,7 +81,8 @@ children.add(redis.child);
 
 const fz = fuzzCollectors(opts.seed);
 const credFile = path.join(runDir, 'collectors.json');
-fs.writeFileSync(credFile, JSON.stringify(Object.values(fz)));
+// The hub reads each collector's bound key from here (the credentials file an administrator writes).
+fs.writeFileSync(credFile, JSON.stringify(Object.values(fz)), { mode: 0o600 });
 const hubPort = await freePort();
 const hubUrl = `http://127.0.0.1:${hubPort}`;
 const hubLogFile = path.join(runDir, 'hub.log');
@@ -139,6 +140,7 @@ const colPort = await freePort();
 const collectorUrl = `http://127.0.0.1:${colPort}`;
 const colLogFile = path.join(runDir, 'collector.log');
 const colConfig = path.join(runDir, 'collector.json');
+writeCollectorIdentity(path.join(runDir, 'outbox'), fz.col);
 fs.writeFileSync(
   colConfig,
   JSON.stringify({

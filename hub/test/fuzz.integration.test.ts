@@ -4,6 +4,7 @@
  * process (the built collector, for its local HTTP endpoint).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
 import * as protocol from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
-import { formatReport, fuzzCollectors, isClientReset, runFuzz, type FuzzReport } from '../../scripts/fuzz/run.mjs';
+import { formatReport, fuzzCollectors, isClientReset, runFuzz, writeCollectorIdentity, type FuzzReport } from '../../scripts/fuzz/run.mjs';
 import { startTestHub, tmpDir } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -47,15 +48,27 @@ describe('hostile inputs (short run)', () => {
   beforeAll(async () => {
     process.on('uncaughtException', onCrash);
     process.on('unhandledRejection', onCrash);
-    ({ hub } = await startTestHub({ collectors: Object.values(fz), logLevel: 'error', peerCron: 'off' }));
+    // The production doors, not the test helper's relaxed ones: keys required (bound in each
+    // credential), the wall closed, the hub's own pseudonym keyring.
+    ({ hub } = await startTestHub({
+      collectors: Object.values(fz),
+      logLevel: 'error',
+      peerCron: 'off',
+      collectorKeys: 'required',
+      wallPublic: false,
+      pseudonymSecrets: { detachment: '451200', layers: [{ id: 'k1', secret: crypto.randomBytes(32).toString('hex') }] },
+    }));
     const dir = tmpDir('fuzz-collector');
+    writeCollectorIdentity(path.join(dir, 'outbox'), fz.col);
     const port = await freePort();
     collectorUrl = `http://127.0.0.1:${port}`;
     const config = path.join(dir, 'collector.json');
     fs.writeFileSync(
       config,
       JSON.stringify({
-        ...fz.col,
+        collectorId: fz.col.collectorId,
+        token: fz.col.token,
+        institutionId: fz.col.institutionId,
         hubUrl: hub.url,
         outboxDir: path.join(dir, 'outbox'),
         pseudonymKey: 'fuzz-pseudonym-key-0123456789abcdef',

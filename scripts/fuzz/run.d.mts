@@ -3,6 +3,8 @@ export interface FuzzCollector {
   collectorId: string;
   institutionId: string;
   token: string;
+  /** The bound key (base64 SPKI), as in the credential. */
+  publicKey: string;
 }
 export interface FuzzCollectors {
   rec: FuzzCollector;
@@ -69,6 +71,7 @@ export interface FuzzOptions {
 }
 export const CATEGORIES: { name: string; weight: number }[];
 export function fuzzCollectors(seed?: string): FuzzCollectors;
+export function writeCollectorIdentity(outboxDir: string, c: FuzzCollector): void;
 export function runFuzz(o: FuzzOptions): Promise<FuzzReport>;
 export function formatReport(rep: FuzzReport): string;
 export function isClientReset(e: unknown): boolean;

@@ -11,6 +11,8 @@
 //     exactly once, under that collector (checked by the caller's `verifyStored`);
 //   - the hub's RSS stays under a limit (sampled through the caller's `rss`).
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { batchCase, batchSeeds, Chain, chainCase, CollectSession, crossCase, crossSeeds, handshakeCase, handshakeSeeds, keyAuth, LegitCollector, newKey, recordCase, recordSeeds, sendBatch, sendChain, sendCross, sendHandshake, sendRecords } from './collect.mjs';
 import { collectorCase, collectorSeeds, sendCollector } from './collector-http.mjs';
 import { engineCase, engineSeeds, sendEngine } from './engineio.mjs';
@@ -37,13 +39,30 @@ export const CATEGORIES = [
  */
 export function fuzzCollectors(seed = 'fuzz') {
   const tok = (n) => crypto.createHash('sha256').update(`${seed}:${n}`).digest('hex').slice(0, 32);
-  return {
-    rec: { collectorId: 'fz-rec', institutionId: 'JCJ-JYZ', token: tok('rec') },
-    a: { collectorId: 'fz-a', institutionId: 'YZ-JYZ', token: tok('a') },
-    chain: { collectorId: 'fz-chain', institutionId: 'JCJ-JYZ', token: tok('chain') },
-    legit: { collectorId: 'fz-legit', institutionId: 'JCJ-JYZ', token: tok('legit') },
-    col: { collectorId: 'fz-col', institutionId: 'JCJ-JYZ', token: tok('col') },
+  // Every one has its key bound in its credential (`publicKey`), as an administrator binds it:
+  // the hub refuses token-only collectors and never trusts a key on first use. The key pair
+  // itself is kept off the enumerable fields, so the objects serialise as plain credentials.
+  const cred = (collectorId, institutionId, n) => {
+    const key = newKey();
+    return Object.defineProperty({ collectorId, institutionId, token: tok(n), publicKey: key.publicKey }, 'key', { value: key, enumerable: false });
   };
+  return {
+    rec: cred('fz-rec', 'JCJ-JYZ', 'rec'),
+    a: cred('fz-a', 'YZ-JYZ', 'a'),
+    chain: cred('fz-chain', 'JCJ-JYZ', 'chain'),
+    legit: cred('fz-legit', 'JCJ-JYZ', 'legit'),
+    col: cred('fz-col', 'JCJ-JYZ', 'col'),
+  };
+}
+
+/**
+ * Puts `c`'s bound key where the collector process keeps its identity (`<outboxDir>/identity.key`,
+ * PKCS#8 PEM, 0600 — collector/src/identity/keys.ts), so the process behind the local endpoint
+ * presents the key its credential names.
+ */
+export function writeCollectorIdentity(outboxDir, c) {
+  fs.mkdirSync(outboxDir, { recursive: true });
+  fs.writeFileSync(path.join(outboxDir, 'identity.key'), c.key.privatePem, { mode: 0o600, flag: 'wx' });
 }
 
 const RESULTS = ['accepted', 'refused', '5xx', 'uncoded', 'silent', 'dropped', 'unsent'];
@@ -80,11 +99,11 @@ export async function runFuzz(o) {
   const r = rng(o.seed);
   const C = o.collectors;
   const strangerKey = newKey();
-  const chainKey = newKey();
-  const legitKey = newKey();
+  const { key: chainKey } = C.chain;
+  const { key: legitKey } = C.legit;
   const fix = {
-    recId: C.rec.collectorId, recToken: C.rec.token, recInstitution: C.rec.institutionId,
-    aId: C.a.collectorId, aToken: C.a.token, aInstitution: C.a.institutionId,
+    recId: C.rec.collectorId, recToken: C.rec.token, recInstitution: C.rec.institutionId, recKey: C.rec.key,
+    aId: C.a.collectorId, aToken: C.a.token, aInstitution: C.a.institutionId, aKey: C.a.key,
     chainId: C.chain.collectorId, chainToken: C.chain.token, chainInstitution: C.chain.institutionId, chainKey,
     legitId: C.legit.collectorId, legitToken: C.legit.token, legitInstitution: C.legit.institutionId,
     strangerKey,
@@ -99,8 +118,10 @@ export async function runFuzz(o) {
     protocol: o.protocol,
     fix,
     r: r.fork('ctx'),
-    // Hostile batches are answered in milliseconds; the legitimate collector waits as long as a real one.
-    ackTimeoutMs: 3_000,
+    // Broken envelopes are refused before any store work, in milliseconds; batches that reach the
+    // store get longer; the legitimate collector waits as long as a real one.
+    envelopeAckTimeoutMs: 3_000,
+    ackTimeoutMs: 20_000,
     legitAckTimeoutMs: 40_000,
     tokens: {},
     ops: [],
@@ -114,8 +135,8 @@ export async function runFuzz(o) {
   ctx.legitChain = new Chain(o.protocol, legitKey, fix.legitId);
   const sessionLog = (line) => log(`  ${line}`);
   ctx.sessions = {
-    rec: new CollectSession(o.hubUrl, () => ({ collectorId: fix.recId, token: fix.recToken }), sessionLog),
-    a: new CollectSession(o.hubUrl, () => ({ collectorId: fix.aId, token: fix.aToken }), sessionLog),
+    rec: new CollectSession(o.hubUrl, () => keyAuth(o.protocol, fix.recId, fix.recKey, { token: fix.recToken }), sessionLog, new Chain(o.protocol, fix.recKey, fix.recId)),
+    a: new CollectSession(o.hubUrl, () => keyAuth(o.protocol, fix.aId, fix.aKey, { token: fix.aToken }), sessionLog, new Chain(o.protocol, fix.aKey, fix.aId)),
     chain: new CollectSession(o.hubUrl, () => (fix.usedChainAuth = keyAuth(o.protocol, fix.chainId, chainKey, { token: fix.chainToken })), sessionLog),
     legit: new CollectSession(o.hubUrl, () => keyAuth(o.protocol, fix.legitId, legitKey, { token: fix.legitToken }), sessionLog),
   };
@@ -150,7 +171,9 @@ export async function runFuzz(o) {
   };
 
   await login();
-  const docRes = await httpRequest(o.hubUrl, { path: '/docs/json' });
+  // The document is behind login (JG_DOCS_PUBLIC is off, as in production).
+  const docRes = await httpRequest(o.hubUrl, { path: '/docs/json', headers: { authorization: `Bearer ${ctx.tokens.admin ?? ''}` } });
+  if (docRes.status !== 200) throw new Error(`/docs/json: ${docRes.status} ${docRes.text.slice(0, 200)}`);
   ctx.ops = operationsOf(JSON.parse(docRes.text));
   if (!ctx.ops.length) throw new Error('the OpenAPI document lists no operations');
 
@@ -200,7 +223,8 @@ export async function runFuzz(o) {
       out = { result: 'silent', detail: `harness: ${e.message}` };
     }
     s[out.result] = (s[out.result] ?? 0) + 1;
-    if (VIOLATIONS.has(out.result)) note(violations, `${out.result}|${cat.name}|${c.name}|${String(out.detail).slice(0, 80)}`, { category: cat.name, kind: out.result, input: c.name, detail: out.detail });
+    // One line per kind of failure: the input's name and the answer's status, not its text.
+    if (VIOLATIONS.has(out.result)) note(violations, `${out.result}|${cat.name}|${c.name.replace(/^[A-Z]+ (?=path variants)/, '')}|${String(out.detail).split(' ')[0]}`, { category: cat.name, kind: out.result, input: c.name, detail: out.detail });
     if (out.result === 'dropped') note(dropped, `${cat.name}|${c.name}`, { category: cat.name, input: c.name, detail: out.detail });
     if (out.finding) note(findings, `${cat.name}|${c.name}`, { category: cat.name, input: c.name, detail: out.finding });
   };
