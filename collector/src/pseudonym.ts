@@ -1,7 +1,8 @@
 /**
  * Pseudonymisation at the counter: raw identity numbers (公民身份号码) and licence archive numbers
  * never leave the collector. Each becomes an HMAC-SHA256 under the deployment's `pseudonymKey`
- * (hex, 64 characters) plus, for people, a masked display form `4512**********123X`.
+ * (hex, 64 characters) plus, for people, a masked display form `45**************3X` (first 2,
+ * last 2; rules/src/model/mask.ts says why).
  *
  * Every collector of a deployment must share the key: the hub's rules compare hashes across
  * collectors (an agent seen at two offices is the same agent) and across fields (a violation's
@@ -29,7 +30,7 @@ export function createPseudonymizer(key: string): Pseudonymizer {
   return {
     idHash,
     licenceHash: (n) => hmac(`licence:${n.trim().toUpperCase()}`),
-    // Masking as the rules package defines it: 4512**********123X.
+    // Masking as the rules package defines it: 45**************3X.
     person: (p) => ({ idHash: idHash(p.idNumber), masked: maskIdNumber(p.idNumber.trim().toUpperCase()).slice(0, 32) }),
   };
 }

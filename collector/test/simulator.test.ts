@@ -253,7 +253,7 @@ describe('simulator: records and the rule pack', () => {
       if (src.raw.subject) {
         expect(isValidIdNumber(src.raw.subject.idNumber)).toBe(true);
         expect(txn.subject?.idHash).toMatch(/^[0-9a-f]{64}$/);
-        expect(txn.subject?.masked).toBe(`${src.raw.subject.idNumber.slice(0, 4)}**********${src.raw.subject.idNumber.slice(-4)}`);
+        expect(txn.subject?.masked).toBe(`${src.raw.subject.idNumber.slice(0, 2)}**************${src.raw.subject.idNumber.slice(-2)}`);
       }
       if (txn.vehicle?.vin) expect(isValidVin(txn.vehicle.vin)).toBe(true);
       if (txn.vehicle?.hphm) expect(txn.vehicle.hphm).toMatch(/^桂M[0-9A-Z]{4,6}[挂学]?$/);

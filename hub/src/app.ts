@@ -256,6 +256,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       ackTimeoutMs: config.ackTimeoutMs,
       limits: { maxRecordAgeMs: config.maxRecordAgeDays * 86_400_000, maxFutureSkewMs: config.maxFutureSkewS * 1000 },
       mayReportFor: (collectorId: string, institutionId: string) => collectorsRef?.mayReportFor(collectorId, institutionId) ?? false,
+      pseudonyms,
     };
     const collectors = await CollectorService.create({
       store,
@@ -278,6 +279,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       },
       throttle: async (key, ms) => (await stateRedis.set(`${config.queuePrefix}:throttle:${key}`, '1', 'PX', ms, 'NX')) === 'OK',
       heldQuotaBytes: config.heldQuotaBytes,
+      atRest: pseudonyms,
       tamperIntervalMs: config.tamperIntervalS * 1000,
       keys: config.collectorKeys,
     });

@@ -21,6 +21,7 @@ import { errorMessage, HubError, isHubError } from './errors.js';
 import { assertPasswordAllowed } from './auth/password-policy.js';
 import { Role } from './auth/principal.js';
 import { createUser, listUsers, NewUserSchema } from './auth/users.js';
+import { PSEUDONYMS_USAGE, pseudonymsCommand } from './pseudonym-rotation.js';
 import { migrate } from './store/migrate.js';
 import { openStore } from './store/store.js';
 
@@ -28,7 +29,8 @@ const USAGE = `用法 / usage:
   jianguan-hub admin create <用户名> [--display-name 名称] [--role 角色 ...]
     角色缺省为 system_admin（系统管理员）；可重复 --role，如 --role system_admin --role registry_admin
     在终端上两次输入密码（不回显）；非终端时从标准输入读取一行密码
-  jianguan-hub admin list      列出管理员（system_admin）`;
+  jianguan-hub admin list      列出管理员（system_admin）
+${PSEUDONYMS_USAGE}`;
 
 /** Reads one line without echo from a terminal. */
 async function promptHidden(question: string): Promise<string> {
@@ -82,6 +84,8 @@ async function readPassword(): Promise<string> {
 
 /** `password`: where the password comes from (tests give it; the command reads the terminal or stdin). */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: { password?: () => Promise<string> } = {}): Promise<number> {
+  // \`pseudonyms …\` has its own arguments and module (keyring rotation).
+  if (argv[0] === 'pseudonyms') return pseudonymsCommand(argv.slice(1), env);
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,

@@ -155,6 +155,13 @@ export const HubConfigSchema = z.object({
   pseudonymSecretFile: z.string().optional(),
   /** The keyring given directly (tests); takes precedence over the file. */
   pseudonymSecrets: z.unknown().optional(),
+  /**
+   * JG_PSEUDONYM_KEY — OPTIONAL. The collectors' pseudonym key (the same value every counter PC
+   * of the detachment has). Only the registry uses it: a staff member or a person list entry filed
+   * with a raw identity number is hashed as a collector would hash it, then the hub layer is
+   * applied (pseudonyms.ts). Without it the registry accepts collector-form hashes only.
+   */
+  collectorPseudonymKey: z.string().min(16).optional(),
   /** JG_EVIDENCE_MAX_BYTES — largest evidence attachment accepted. @defaultValue 10485760 (10 MiB) */
   evidenceMaxBytes: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   /** JG_IMPORT_MAX_BYTES — largest registry import file (CSV or XLSX as uploaded). @defaultValue 20971520 (20 MiB) */
@@ -255,6 +262,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_WALL_CONN_PER_ADDRESS: 'wallConnPerAddress',
   JG_COLLECTOR_KEYS: 'collectorKeys',
   JG_PSEUDONYM_SECRET_FILE: 'pseudonymSecretFile',
+  JG_PSEUDONYM_KEY: 'collectorPseudonymKey',
   JG_EVIDENCE_MAX_BYTES: 'evidenceMaxBytes',
   JG_IMPORT_MAX_BYTES: 'importMaxBytes',
   JG_IMPORT_MAX_UNZIPPED_BYTES: 'importMaxUnzippedBytes',

@@ -30,6 +30,7 @@ export const ERRORS = {
   PASSWORD_WEAK: { status: 400, retryable: false, message: 'Password does not meet the password policy' },
   PASSWORD_CHANGE_REQUIRED: { status: 403, retryable: false, message: 'Change your password before continuing' },
   COLLECTOR_KEY_REQUIRED: { status: 401, retryable: false, message: 'Collector must prove its bound key' },
+  SEALED_PAYLOAD_INVALID: { status: 500, retryable: false, message: 'A payload sealed at rest cannot be opened with the hub keyring' },
   // Warning workflow (hub/src/workflow/).
   CONFLICT: { status: 409, retryable: false, message: 'Another action changed this item first' },
   INVALID_TRANSITION: { status: 409, retryable: false, message: 'Action not allowed in the current state' },

@@ -25,12 +25,31 @@
  * the stored hash columns with L_{n+1} applied to what is there (`rekeyStoredValue`). Old values
  * and new arrivals then agree, because applying the new layer to a stored value equals running
  * the whole chain on the collector hash. A leaked older layer is useless without the newer ones.
- * Removing a layer is not possible (it would need h_c); the keyring only grows.
+ * Removing a layer is not possible (it would need h_c); the keyring only grows. The command
+ * `jianguan-hub pseudonyms rotate` (pseudonym-rotation.ts) does both steps.
+ *
+ * Which fields: the person and licence hashes of a record (`HASH_PATHS`: subject.idHash,
+ * agent.idHash, vehicle.ownerIdHash, licence.numberHash, staffIdHash, phoneHash). The same
+ * function serves valid records and dead letters (malformed records): it touches only those
+ * paths, and only values that look like a hex hash, so it is safe on anything.
+ *
+ * Masked forms travel next to the hashes; the hub normalises them to the current 2+2 form
+ * (rules' remaskIdNumber), so an old collector's 4+4 form is accepted but not kept.
+ *
+ * Held batches (a collector pending approval) are kept whole for later evaluation, hashes in the
+ * collector form, so they are sealed at rest (AES-256-GCM, `sealAtRest`) under a key derived
+ * from the newest layer (HKDF, info "held-batches"); the layer id travels with the ciphertext so
+ * rotation never strands a held batch. Re-keying them instead would not do: on approval they go
+ * through the ordinary record path, which applies the layer again.
+ *
+ * The registry (staff idHash, person lists) takes a raw identity number or a collector-form hash
+ * and files the hub form (`fileRegistryRecord`); see docs/security.md for the accepted forms.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { maskIdNumber, remaskIdNumber } from '@jianguan/rules';
 import type { HubConfig } from './config.js';
 import { HubError, errorMessage } from './errors.js';
 
@@ -44,16 +63,121 @@ export const Keyring = z.object({
 });
 export type Keyring = z.infer<typeof Keyring>;
 
+/** Where a record carries identity, licence and phone hashes (collector form on arrival). */
+export const HASH_PATHS = ['subject.idHash', 'agent.idHash', 'vehicle.ownerIdHash', 'licence.numberHash', 'staffIdHash', 'phoneHash'] as const;
+
+/** What the registry knows already, to tell a hash on file (hub form) from a new one. */
+export interface FiledIdentities {
+  staff(id: string): { idHash?: string | undefined } | undefined;
+  listing?(list: 'person_black' | 'agent_red' | 'vin_check_black', key: string): unknown;
+}
+
+/** A registry record with its identities in the hub form, or why an identity was refused. */
+export type FiledRecord = { ok: true; data: Record<string, unknown> } | { ok: false; field: string; message: string };
+
 export interface HubPseudonyms {
   /** Which keyring (detachment and layer ids) is in use; never the secrets. */
   readonly describe: string;
   /** A collector hash → the stored form. Anything that is not a hex hash passes unchanged (validation refuses it later). */
   rekey(collectorHash: string): string;
-  /** Rekeys the person and licence hashes of one record (unknown shape: before validation). */
+  /**
+   * The hashes at HASH_PATHS of one record → the stored form, masked identities → the current
+   * form. Any shape (before validation; dead letters): other paths and non-hash values untouched.
+   */
   rekeyRecord<T>(record: T): T;
+  /** Seals a payload kept at rest (held batches). `context` (e.g. the batch id) must be given again to open it. */
+  sealAtRest(plaintext: string, context: string): string;
+  /** Opens what sealAtRest made; a value that was never sealed (stored before sealing existed) is returned as is. */
+  openAtRest(stored: string, context: string): string;
+  /**
+   * A registry record as entered → as filed: staff `idNumber` (raw) or `idHash` (collector form),
+   * person-list `key` (raw number or collector form) → hub form. A hash already on file for the
+   * same staff member or list entry is kept (an edit that does not touch the identity).
+   */
+  fileRegistryRecord(entity: string, data: Record<string, unknown>, filed: FiledIdentities): FiledRecord;
 }
 
 const HEX_HASH = /^[0-9a-f]{16,128}$/;
+const COLLECTOR_HASH = /^[0-9a-fA-F]{64}$/;
+/** 公民身份号码: 18 characters (check character X allowed) or the 15-digit legacy form. */
+const ID_NUMBER = /^(\d{17}[\dXx]|\d{15})$/;
+const PERSON_LISTS = new Set(['person_black', 'agent_red']);
+const SEALED = 'jg-sealed:v1:';
+
+/**
+ * The collector's hash of an identity number — exactly collector/src/pseudonym.ts `idHash`
+ * (HMAC-SHA256 under the key's UTF-8 bytes, over the trimmed, upper-cased number); a test
+ * compares the two.
+ */
+export function collectorIdHash(collectorKey: string, idNumber: string): string {
+  return crypto.createHmac('sha256', collectorKey).update(idNumber.trim().toUpperCase(), 'utf8').digest('hex');
+}
+
+function atRestKey(secret: string, detachment: string): Buffer {
+  return Buffer.from(crypto.hkdfSync('sha256', Buffer.from(secret, 'hex'), Buffer.from(detachment, 'utf8'), Buffer.from('held-batches', 'utf8'), 32));
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The HASH_PATHS and masked-form walk shared by every keyring (identity included) and rotation. */
+export function rekeyPaths<T>(record: T, rekey: (h: string) => string): T {
+  if (!isObject(record)) return record;
+  const r: Record<string, unknown> = { ...record };
+  const hash = (v: unknown) => (typeof v === 'string' ? rekey(v) : v);
+  for (const k of ['subject', 'agent'] as const) {
+    const p = r[k];
+    if (!isObject(p)) continue;
+    const q: Record<string, unknown> = { ...p };
+    if ('idHash' in q) q.idHash = hash(q.idHash);
+    if (typeof q.masked === 'string') q.masked = remaskIdNumber(q.masked);
+    r[k] = q;
+  }
+  if (isObject(r.vehicle) && 'ownerIdHash' in r.vehicle) r.vehicle = { ...r.vehicle, ownerIdHash: hash(r.vehicle.ownerIdHash) };
+  if (isObject(r.licence) && 'numberHash' in r.licence) r.licence = { ...r.licence, numberHash: hash(r.licence.numberHash) };
+  if ('staffIdHash' in r) r.staffIdHash = hash(r.staffIdHash);
+  if ('phoneHash' in r) r.phoneHash = hash(r.phoneHash);
+  return r as T;
+}
+
+/** The registry's side of fileRegistryRecord, over a keyring's `rekey`. */
+function fileRegistry(rekey: (h: string) => string, collectorKey: string | undefined) {
+  /** One identity as entered → hub form (and the masked form when a raw number was given). */
+  const identity = (value: unknown, onFile: (h: string) => boolean): { idHash: string; masked?: string } | { message: string } => {
+    if (typeof value !== 'string') return { message: '应为身份证号码或采集端摘要（64位十六进制）' };
+    const v = value.trim();
+    if (ID_NUMBER.test(v)) {
+      if (!collectorKey) return { message: '未配置 JG_PSEUDONYM_KEY，只能填写采集端摘要，不能填写身份证号码' };
+      return { idHash: rekey(collectorIdHash(collectorKey, v)), masked: maskIdNumber(v) };
+    }
+    if (COLLECTOR_HASH.test(v)) {
+      const h = v.toLowerCase();
+      return onFile(h) ? { idHash: h } : { idHash: rekey(h) };
+    }
+    return { message: '应为身份证号码（18位或15位）或采集端摘要（64位十六进制）' };
+  };
+  return (entity: string, data: Record<string, unknown>, filed: FiledIdentities): FiledRecord => {
+    if (entity === 'staff') {
+      const { idNumber, ...rest } = data;
+      if (typeof rest.idMasked === 'string') rest.idMasked = remaskIdNumber(rest.idMasked);
+      const given = idNumber ?? rest.idHash;
+      if (given === undefined || given === null || given === '') return { ok: true, data: rest };
+      const field = idNumber !== undefined ? 'idNumber' : 'idHash';
+      const onFile = (h: string) => typeof rest.id === 'string' && filed.staff(rest.id)?.idHash === h;
+      const r = identity(given, onFile);
+      if ('message' in r) return { ok: false, field, message: r.message };
+      return { ok: true, data: { ...rest, idHash: r.idHash, ...(r.masked ? { idMasked: r.masked } : {}) } };
+    }
+    if (entity === 'listing' && typeof data.list === 'string' && PERSON_LISTS.has(data.list)) {
+      const list = data.list as 'person_black' | 'agent_red';
+      const r = identity(data.key, (h) => filed.listing?.(list, h) !== undefined);
+      if ('message' in r) return { ok: false, field: 'key', message: r.message };
+      return { ok: true, data: { ...data, key: r.idHash } };
+    }
+    return { ok: true, data };
+  };
+}
 
 function layer(secret: string, detachment: string, value: string): string {
   return crypto.createHmac('sha256', Buffer.from(secret, 'hex')).update(`${detachment}|${value}`, 'utf8').digest('hex');
@@ -64,36 +188,57 @@ export function rekeyStoredValue(stored: string, newLayerSecret: string, detachm
   return HEX_HASH.test(stored) ? layer(newLayerSecret, detachment, stored) : stored;
 }
 
-export function pseudonymsFromKeyring(k: Keyring): HubPseudonyms {
+export function pseudonymsFromKeyring(k: Keyring, collectorKey?: string): HubPseudonyms {
   const rekey = (h: string): string => (HEX_HASH.test(h) ? k.layers.reduce((v, l) => layer(l.secret, k.detachment, v), h) : h);
-  const person = (p: unknown): unknown => {
-    if (typeof p !== 'object' || p === null || Array.isArray(p)) return p;
-    const o = p as Record<string, unknown>;
-    return typeof o.idHash === 'string' ? { ...o, idHash: rekey(o.idHash) } : o;
-  };
+  const newest = k.layers[k.layers.length - 1]!;
+  const keys = new Map(k.layers.map((l) => [l.id, l.secret]));
   return {
     describe: `${k.detachment}:${k.layers.map((l) => l.id).join('+')}`,
     rekey,
-    rekeyRecord: <T>(record: T): T => {
-      if (typeof record !== 'object' || record === null || Array.isArray(record)) return record;
-      const r = { ...(record as Record<string, unknown>) };
-      if ('subject' in r) r.subject = person(r.subject);
-      if ('agent' in r) r.agent = person(r.agent);
-      const v = r.vehicle;
-      if (typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as Record<string, unknown>).ownerIdHash === 'string') {
-        r.vehicle = { ...(v as Record<string, unknown>), ownerIdHash: rekey((v as { ownerIdHash: string }).ownerIdHash) };
-      }
-      const l = r.licence;
-      if (typeof l === 'object' && l !== null && !Array.isArray(l) && typeof (l as Record<string, unknown>).numberHash === 'string') {
-        r.licence = { ...(l as Record<string, unknown>), numberHash: rekey((l as { numberHash: string }).numberHash) };
-      }
-      return r as T;
+    rekeyRecord: (record) => rekeyPaths(record, rekey),
+    sealAtRest(plaintext, context) {
+      const iv = crypto.randomBytes(12);
+      const c = crypto.createCipheriv('aes-256-gcm', atRestKey(newest.secret, k.detachment), iv);
+      // The context (collector and batch id) is authenticated: a sealed payload moved to another row does not open.
+      c.setAAD(Buffer.from(context, 'utf8'));
+      const ct = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
+      return `${SEALED}${newest.id}:${Buffer.concat([iv, c.getAuthTag(), ct]).toString('base64')}`;
     },
+    openAtRest(stored, context) {
+      if (!stored.startsWith(SEALED)) return stored;
+      const rest = stored.slice(SEALED.length);
+      const colon = rest.indexOf(':');
+      const secret = keys.get(rest.slice(0, colon));
+      if (colon < 0 || secret === undefined) throw new HubError('SEALED_PAYLOAD_INVALID', `sealed with layer '${rest.slice(0, Math.max(0, colon))}', which this keyring (${k.layers.map((l) => l.id).join('+')}) does not hold`);
+      const raw = Buffer.from(rest.slice(colon + 1), 'base64');
+      try {
+        const d = crypto.createDecipheriv('aes-256-gcm', atRestKey(secret, k.detachment), raw.subarray(0, 12));
+        d.setAAD(Buffer.from(context, 'utf8'));
+        d.setAuthTag(raw.subarray(12, 28));
+        return Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString('utf8');
+      } catch (e) {
+        throw new HubError('SEALED_PAYLOAD_INVALID', `sealed payload (${context}) does not open: ${errorMessage(e)}`);
+      }
+    },
+    fileRegistryRecord: fileRegistry(rekey, collectorKey),
   };
 }
 
-/** TEST ONLY (config.pseudonymSecrets = 'identity'): stores collector hashes as they arrive. */
-const IDENTITY: HubPseudonyms = { describe: 'identity (tests only)', rekey: (h) => h, rekeyRecord: (r) => r };
+/**
+ * TEST ONLY (config.pseudonymSecrets = 'identity'): stores collector hashes as they arrive and
+ * keeps held payloads as they are; masked forms are still normalised.
+ */
+export function identityPseudonyms(collectorKey?: string): HubPseudonyms {
+  const rekey = (h: string) => h;
+  return {
+    describe: 'identity (tests only)',
+    rekey,
+    rekeyRecord: (r) => rekeyPaths(r, rekey),
+    sealAtRest: (p) => p,
+    openAtRest: (s) => s,
+    fileRegistryRecord: fileRegistry(rekey, collectorKey),
+  };
+}
 
 function parseKeyring(raw: unknown, where: string): Keyring {
   const k = Keyring.safeParse(raw);
@@ -105,10 +250,21 @@ function parseKeyring(raw: unknown, where: string): Keyring {
  * The hub's keyring: config.pseudonymSecrets (tests), else JG_PSEUDONYM_SECRET_FILE, else
  * <dataDir>/pseudonym-keyring.json, created with one fresh layer on first start.
  */
-export function createHubPseudonyms(config: Pick<HubConfig, 'pseudonymSecrets' | 'pseudonymSecretFile' | 'dataDir'>): HubPseudonyms {
-  if (config.pseudonymSecrets === 'identity') return IDENTITY;
-  if (config.pseudonymSecrets !== undefined) return pseudonymsFromKeyring(parseKeyring(config.pseudonymSecrets, 'pseudonymSecrets'));
-  const file = config.pseudonymSecretFile ?? path.join(config.dataDir, 'pseudonym-keyring.json');
+export function createHubPseudonyms(config: Pick<HubConfig, 'pseudonymSecrets' | 'pseudonymSecretFile' | 'dataDir'> & Partial<Pick<HubConfig, 'collectorPseudonymKey'>>): HubPseudonyms {
+  const ck = config.collectorPseudonymKey;
+  if (config.pseudonymSecrets === 'identity') return identityPseudonyms(ck);
+  if (config.pseudonymSecrets !== undefined) return pseudonymsFromKeyring(parseKeyring(config.pseudonymSecrets, 'pseudonymSecrets'), ck);
+  return pseudonymsFromKeyring(readKeyring(config), ck);
+}
+
+/** Where the keyring file is (JG_PSEUDONYM_SECRET_FILE or the default under the data directory). */
+export function keyringFile(config: Pick<HubConfig, 'pseudonymSecretFile' | 'dataDir'>): string {
+  return config.pseudonymSecretFile ?? path.join(config.dataDir, 'pseudonym-keyring.json');
+}
+
+/** Reads the keyring file, creating it with one fresh layer on first start. */
+export function readKeyring(config: Pick<HubConfig, 'pseudonymSecretFile' | 'dataDir'>): Keyring {
+  const file = keyringFile(config);
   if (!fs.existsSync(file)) {
     if (config.pseudonymSecretFile !== undefined) throw new HubError('CONFIG_INVALID', `JG_PSEUDONYM_SECRET_FILE ${file} does not exist`);
     const fresh: Keyring = { detachment: 'default', layers: [{ id: 'k1', secret: crypto.randomBytes(32).toString('hex') }] };
@@ -126,5 +282,5 @@ export function createHubPseudonyms(config: Pick<HubConfig, 'pseudonymSecrets' |
   } catch (e) {
     throw new HubError('CONFIG_INVALID', `pseudonym keyring ${file}: ${errorMessage(e)}`);
   }
-  return pseudonymsFromKeyring(parseKeyring(raw, file));
+  return parseKeyring(raw, file);
 }

@@ -10,7 +10,7 @@ export * from './model/temporal-registry.js';
 export * from './model/transaction.js';
 export * from './model/warning.js';
 export * from './model/labels.js';
-export { maskIdNumber, maskPlate } from './model/mask.js';
+export { maskIdNumber, maskPlate, remaskIdNumber } from './model/mask.js';
 
 // Engine
 export type {

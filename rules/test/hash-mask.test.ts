@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, fnv1a64, maskIdNumber, maskPlate } from '../src/index.js';
+import { canonicalJson, fnv1a64, maskIdNumber, maskPlate, remaskIdNumber } from '../src/index.js';
 import { fnvReference } from './helpers.js';
 
 describe('fnv1a64', () => {
@@ -24,16 +24,30 @@ describe('canonicalJson', () => {
 });
 
 describe('maskIdNumber', () => {
-  it('keeps the first 4 and last 4 characters of an 18-character identity number', () => {
-    expect(maskIdNumber('45120219900101123X')).toBe('4512**********123X');
-    expect(maskIdNumber('45120219900101123x')).toBe('4512**********123X');
-    expect(maskIdNumber(' 451202199001011234 ')).toBe('4512**********1234');
+  it('keeps the first 2 and last 2 characters of an 18-character identity number', () => {
+    expect(maskIdNumber('45120219900101123X')).toBe('45**************3X');
+    expect(maskIdNumber('45120219900101123x')).toBe('45**************3X');
+    expect(maskIdNumber(' 451202199001011234 ')).toBe('45**************34');
   });
   it('hides at least half of shorter values', () => {
-    expect(maskIdNumber('451202900101123')).toBe('4512*******1123'); // 15-digit legacy number
+    expect(maskIdNumber('451202900101123')).toBe('45***********23'); // 15-digit legacy number
     expect(maskIdNumber('12345678')).toBe('1******8');
     expect(maskIdNumber('12')).toBe('**');
     expect(maskIdNumber('')).toBe('');
+  });
+});
+
+describe('remaskIdNumber', () => {
+  it('cuts the older 4+4 form to 2+2 and leaves the current form alone', () => {
+    expect(remaskIdNumber('4512**********123X')).toBe('45**************3X');
+    expect(remaskIdNumber('4512*******1123')).toBe('45***********23');
+    expect(remaskIdNumber('45**************3X')).toBe('45**************3X');
+    expect(remaskIdNumber('1******8')).toBe('1******8');
+  });
+  it('masks a raw identity number a source forgot to mask, and leaves other text unchanged', () => {
+    expect(remaskIdNumber('45120219900101123x')).toBe('45**************3X');
+    expect(remaskIdNumber('张三')).toBe('张三');
+    expect(remaskIdNumber('')).toBe('');
   });
 });
 

@@ -182,5 +182,5 @@ export function rowObject(header: readonly string[], fields: readonly string[]):
  * digits 7–14 are a birth date, check digit or not — business numbers such as jylsh are left alone.
  */
 export function maskIdentityNumbers(text: string): string {
-  return text.replace(/(?<![0-9A-Za-z])(\d{4})(\d{2})((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(\d{3}[0-9Xx])(?![0-9A-Za-z])/g, (_m, a: string, _b, _y, _mo, _d, tail: string) => `${a}**********${tail.slice(-4).toUpperCase()}`);
+  return text.replace(/(?<![0-9A-Za-z])(\d{4})(\d{2})((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(\d{3}[0-9Xx])(?![0-9A-Za-z])/g, (_m, a: string, _b, _y, _mo, _d, tail: string) => `${a.slice(0, 2)}**************${tail.slice(-2).toUpperCase()}`);
 }

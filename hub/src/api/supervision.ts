@@ -142,7 +142,7 @@ export async function createSupervision(deps: SupervisionDeps): Promise<Supervis
 
   // Staff identity hashes are filed in the collectors' form and stored under the hub's pseudonym
   // layer, like the transactions' person hashes, so counter.self_dealing can compare them.
-  const changes = new RegistryChanges(store, redis, config.queuePrefix, registry, createHubPseudonyms(config).rekey);
+  const changes = new RegistryChanges(store, redis, config.queuePrefix, registry, createHubPseudonyms(config));
   // Versions for registry rows that have none (demo seed, rows from before versioning).
   if (await changes.baseline()) await registry.reload();
   const unfollow = await changes.follow((e) => log.warn({ event: 'registry.reload_failed', err: errorMessage(e) }));

@@ -118,6 +118,7 @@ import {
 } from './repo.js';
 import { CollectorWarnings, gapWarning, silentWarning, tamperWarning } from './warnings.js';
 import { workingMsBetween } from './working-time.js';
+import type { HubPseudonyms } from '../pseudonyms.js';
 
 export type ProcessedAck = Extract<BatchAck, { ok: true }>;
 
@@ -153,8 +154,13 @@ export interface CollectorServiceDeps {
   allowEnrolment?: (address: string) => Promise<boolean>;
   /** OPTIONAL. True at most once per `ms` for `key` (shared by replicas). Absent = always true. */
   throttle?: (key: string, ms: number) => Promise<boolean>;
-  /** Bytes of held batches a pending collector may accumulate. @defaultValue 4 MiB */
+  /** Bytes of held batches a pending collector may accumulate (as stored, sealed). @defaultValue 4 MiB */
   heldQuotaBytes?: number;
+  /**
+   * Seals held batches at rest (pseudonyms.ts): they keep the collector-form hashes a stolen
+   * counter key reverses, and are opened only to be evaluated on approval.
+   */
+  atRest: Pick<HubPseudonyms, 'sealAtRest' | 'openAtRest'>;
   /** At most one collector.tamper per collector per this interval. @defaultValue 10 min */
   tamperIntervalMs?: number;
   /** JG_COLLECTOR_KEYS: 'required' refuses token-only handshakes. @defaultValue 'required' */
@@ -191,6 +197,11 @@ function tokenMatches(token: string, sha: string): boolean {
   const a = Buffer.from(sha256Hex(token), 'hex');
   const b = Buffer.from(sha, 'hex');
   return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+/** What a sealed held payload is bound to: it opens only in its own row. */
+function heldContext(collectorId: string, batchId: string): string {
+  return `held|${collectorId}|${batchId}`;
 }
 
 export class CollectorService {
@@ -587,7 +598,7 @@ export class CollectorService {
     if (this.records.get(collectorId)?.status !== 'approved') return 0;
     const held = await listHeld(this.deps.store, collectorId);
     for (const h of held) {
-      const batch = JSON.parse(h.payload) as Batch;
+      const batch = JSON.parse(this.deps.atRest.openAtRest(h.payload, heldContext(h.collectorId, h.batchId))) as Batch;
       const ack = await this.deps.process(collectorId, batch);
       await markReleased(this.deps.store, h, this.now());
       this.deps.log.info({ event: 'batch.released', collectorId, batchId: h.batchId, stored: ack.stored, rejected: ack.rejected.length, warnings: ack.warnings });
@@ -695,8 +706,8 @@ export class CollectorService {
 
   /** Stores a batch of a pending collector whole, for evaluation on approval. */
   async hold(adm: Admission, batch: Batch): Promise<ProcessedAck> {
-    const payload = JSON.stringify(batch);
     const id = adm.record.collectorId;
+    const payload = this.deps.atRest.sealAtRest(JSON.stringify(batch), heldContext(id, batch.batchId));
     const quota = this.deps.heldQuotaBytes ?? 4 * 1024 * 1024;
     const used = this.heldBytes.get(id) ?? 0;
     if (used + payload.length > quota) {

@@ -35,6 +35,7 @@ import { isStoreRefusal } from '../jobs/evaluate.js';
 import type { EvaluationQueue } from '../jobs/queue.js';
 import type { Registry } from '../registry/registry.js';
 import { deadLetterRow, type DeadLetter } from '../store/repo.js';
+import type { HubPseudonyms } from '../pseudonyms.js';
 import type { Store } from '../store/store.js';
 import type { Telemetry } from '../telemetry/events.js';
 import { findTimeOutOfWindow, findUnstorableText, printable, type SanityLimits } from './sanity.js';
@@ -62,10 +63,15 @@ export interface IngestDeps {
   mayReportFor: (collectorId: string, institutionId: string) => boolean;
   /** OPTIONAL. Audits a refused handshake (the audit log's `collector.auth_failed`). Must not throw or wait. */
   authFailed?: (claimedId: string, address: string, code: string, message: string) => void;
+  /**
+   * The hub's pseudonym layer, applied to a dead letter's payload before it is stored: a
+   * malformed record still carries collector-form hashes, which a stolen counter key reverses.
+   */
+  pseudonyms: Pick<HubPseudonyms, 'rekeyRecord'>;
 }
 
 /** What the record path needs (also used to release held batches). */
-export type RecordDeps = Pick<IngestDeps, 'store' | 'registry' | 'queue' | 'telemetry' | 'ackTimeoutMs' | 'limits' | 'mayReportFor'>;
+export type RecordDeps = Pick<IngestDeps, 'store' | 'registry' | 'queue' | 'telemetry' | 'ackTimeoutMs' | 'limits' | 'mayReportFor' | 'pseudonyms'>;
 
 /** "field.path: message" for each zod issue, so a dead letter says exactly what was wrong. */
 export function describeIssues(error: z.ZodError): string {
@@ -270,7 +276,8 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
       recordId: id,
       code,
       reason,
-      payload: safeJson(record),
+      // Best effort over whatever shape arrived: hash-like values at the known paths only.
+      payload: safeJson(deps.pseudonyms.rekeyRecord(record)),
       receivedAt,
     });
   };

@@ -34,6 +34,7 @@ import { loadInstitutions, loadStaff, upsertInstitutions, upsertStaff } from '..
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { Entity, institutionOf, keyOf, SCHEMAS, zhIssue, type EntityData, type FiledStaff, type Line, type RowError } from './entities.js';
+import { identityPseudonyms, type HubPseudonyms } from '../pseudonyms.js';
 import type { Registry } from './registry.js';
 
 export const ChangeItemSchema = z.object({
@@ -172,18 +173,12 @@ export class RegistryChanges {
     private readonly prefix: string,
     private readonly registry: Registry,
     /**
-     * The hub's pseudonym layer (pseudonyms.ts) over a collector-form identity hash: a staff
-     * member's idHash is filed as the collectors compute it and stored as the transactions'
-     * hashes are stored, so the two compare. Absent = stored as given (tests, identity keyring).
+     * The hub's pseudonym layer (pseudonyms.ts): a staff member's identity and a person list's key
+     * are entered as a raw identity number or a collector-form hash and filed in the hub form, so
+     * they compare with the transactions' hashes. Absent = stored as given (tests).
      */
-    private readonly rekey: (collectorHash: string) => string = (h) => h,
+    private readonly identities: Pick<HubPseudonyms, 'fileRegistryRecord'> = identityPseudonyms(),
   ) {}
-
-  private rekeyIdentity(entity: Entity, data: EntityData): EntityData {
-    if (entity !== 'staff') return data;
-    const s = data as FiledStaff;
-    return s.idHash ? { ...s, idHash: this.rekey(s.idHash) } : s;
-  }
 
   private get channel(): string {
     return `${this.prefix}:registry`;
@@ -214,7 +209,13 @@ export class RegistryChanges {
     const keys = new Set<string>();
     const inputIndex: number[] = [];
     inputs.forEach((inp, index) => {
-      const parsed = SCHEMAS[inp.entity].safeParse(inp.data);
+      // Identities into the hub form before anything else: raw numbers never reach a stored request.
+      const filed = this.identities.fileRegistryRecord(inp.entity, inp.data, this.registry);
+      if (!filed.ok) {
+        errors.push({ index, field: filed.field, message: filed.message });
+        return;
+      }
+      const parsed = SCHEMAS[inp.entity].safeParse(filed.data);
       if (!parsed.success) {
         for (const i of parsed.error.issues) errors.push({ index, field: i.path.join('.'), message: zhIssue(i, (inp.data as Record<string, unknown>)[String(i.path[0] ?? '')]) });
         return;
@@ -233,8 +234,7 @@ export class RegistryChanges {
         errors.push({ index, field: 'validTo', message: '有效期止须晚于有效期起' });
         return;
       }
-      const rekeyed = this.rekeyIdentity(inp.entity, data);
-      items.push({ entity: inp.entity, op: inp.op, key, data: rekeyed, ...(inp.validFrom !== undefined ? { validFrom: inp.validFrom } : {}), ...(inp.validTo !== undefined ? { validTo: inp.validTo } : {}) });
+      items.push({ entity: inp.entity, op: inp.op, key, data, ...(inp.validFrom !== undefined ? { validFrom: inp.validFrom } : {}), ...(inp.validTo !== undefined ? { validTo: inp.validTo } : {}) });
       inputIndex.push(index);
     });
     items.forEach((it, i) => {

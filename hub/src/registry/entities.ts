@@ -105,6 +105,8 @@ const HEADERS: Readonly<Record<Entity, Readonly<Record<string, string>>>> = {
   staff: {
     编号: 'id', 机构: 'institutionId', 机构编号: 'institutionId', 角色: 'role', 姓名: 'name', 备案: 'filed', 已备案: 'filed',
     有效期起: 'validFrom', 有效期止: 'validTo', 准驾车型: 'classes', 身份证哈希: 'idHash', 身份证: 'idMasked',
+    // The raw number, filed as its hub-form hash and masked form (pseudonyms.ts), never stored.
+    身份证号码: 'idNumber', 身份证号: 'idNumber',
   },
   line: { 编号: 'id', 机构: 'institutionId', 机构编号: 'institutionId', 类型: 'kind', 名称: 'name', 最短用时秒: 'minSeconds', 日能力: 'dailyCapacity', 状态: 'status' },
   listing: { 名单: 'list', 标识: 'key', 所属机构: 'organisationId', 范围: 'scope', 有效期起: 'validFrom', 有效期止: 'validTo', 备注: 'note' },

@@ -4,18 +4,46 @@
  */
 
 /**
- * 公民身份号码 → first 4 and last 4 kept: `451202199001011234` → `4512**********1234`.
- * A trailing check digit x is upper-cased. Shorter values keep less so that at least half is
- * hidden: 9–17 characters keep 4+4 only when that hides something, ≤ 8 keep first and last.
+ * 公民身份号码 → first 2 and last 2 kept: `451202199001011234` → `45**************34`.
+ * The first two are the province (the same for nearly everyone a detachment sees); the last two
+ * are the sequence number's last digit and the check character — enough to tell two people apart
+ * in a list and to match a paper file at hand, while county, birth date and sequence stay hidden
+ * (the older 4+4 form showed the prefecture and three of the four sequence characters, which cut
+ * an enumeration of the number to ~330k candidates; docs/security.md). A trailing check digit x
+ * is upper-cased. 12+ characters keep 2+2 (the 15-digit legacy number too); 3–11 keep first and
+ * last; ≤ 2 keep nothing.
  */
+export const ID_MASK_KEEP = 2;
+
 export function maskIdNumber(id: string): string {
   const s = id.trim().replace(/x$/, 'X');
   const chars = Array.from(s);
   const n = chars.length;
   if (n === 0) return '';
   if (n <= 2) return '*'.repeat(n);
-  const keep = n >= 12 ? 4 : 1;
+  const keep = n >= 12 ? ID_MASK_KEEP : 1;
   return chars.slice(0, keep).join('') + '*'.repeat(n - 2 * keep) + chars.slice(n - keep).join('');
+}
+
+/**
+ * A masked identity as any collector may send it → the current form. Older collectors send
+ * 4+4 (`4512**********123X`); that form is accepted and cut to 2+2 (`45**************3X`). A
+ * value without any `*` that looks like an identity number (a source that forgot to mask) is
+ * masked here. Anything else (free text, already 2+2) is returned unchanged.
+ */
+export function remaskIdNumber(masked: string): string {
+  const s = masked.trim();
+  if (!s.includes('*')) return /^(\d{17}[\dXx]|\d{15})$/.test(s) ? maskIdNumber(s) : masked;
+  const m = /^([^*]*)(\*+)([^*]*)$/.exec(s);
+  if (!m) return masked;
+  const n = Array.from(s).length;
+  const keep = n >= 12 ? ID_MASK_KEEP : 1;
+  const head = Array.from(m[1]!);
+  const tail = Array.from(m[3]!);
+  if (head.length <= keep && tail.length <= keep) return s;
+  const h = head.slice(0, keep).join('');
+  const t = tail.slice(Math.max(0, tail.length - keep)).join('');
+  return h + '*'.repeat(n - Array.from(h).length - Array.from(t).length) + t;
 }
 
 /**
