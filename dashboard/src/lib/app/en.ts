@@ -196,6 +196,13 @@ export const EN: Readonly<Record<string, string>> = {
   身份证哈希: 'ID number hash',
   '采集端以同一密钥计算的身份证号摘要（不是身份证号本身）；用于识别经办人办理本人或代办本人业务':
     'Keyed hash of the ID number computed by the collectors with the same key (not the number itself); finds staff handling their own or their agent’s business',
+  // Role names (the hub's ROLE_LABELS).
+  大屏查看: 'Wall viewer',
+  核查人员: 'Auditor',
+  领导: 'Leader',
+  备案管理员: 'Registry admin',
+  规则管理员: 'Rule admin',
+  系统管理员: 'System admin',
   // Institution types.
   车管所: 'Vehicle office',
   车管分所: 'Vehicle office branch',
