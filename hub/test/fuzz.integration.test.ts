@@ -17,7 +17,7 @@ import { formatReport, fuzzCollectors, isClientReset, runFuzz, writeCollectorIde
 import { startTestHub, tmpDir } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const COUNT = Number(process.env.JG_FUZZ_COUNT ?? 2500);
+const COUNT = Number(process.env.JG_FUZZ_COUNT ?? 2000);
 const SECONDS = Number(process.env.JG_FUZZ_SECONDS ?? 45);
 const SEED = process.env.JG_FUZZ_SEED ?? 'ci';
 

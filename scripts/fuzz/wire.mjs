@@ -11,7 +11,14 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
  * One HTTP request. `body` is a string or Buffer sent as is. Resolves with the status and the
  * body text; a connection error resolves with status 0 (the caller decides whether that counts).
  */
-export function httpRequest(base, { method = 'GET', path = '/', headers = {}, body, timeoutMs = 20_000 }) {
+export async function httpRequest(base, opts) {
+  const res = await httpRequestOnce(base, opts);
+  // A kept-alive socket the server closed while idle fails the next request before it is read:
+  // that is this client's race, not the server's answer, so the request is sent again once.
+  return res.staleSocket ? httpRequestOnce(base, opts) : res;
+}
+
+function httpRequestOnce(base, { method = 'GET', path = '/', headers = {}, body, timeoutMs = 20_000 }) {
   return new Promise((resolve) => {
     const u = new URL(base);
     let done = false;
@@ -43,7 +50,7 @@ export function httpRequest(base, { method = 'GET', path = '/', headers = {}, bo
       req.destroy(new Error('timeout'));
       finish({ status: 0, text: '', error: 'timeout' });
     });
-    req.on('error', (e) => finish({ status: 0, text: '', error: e.message }));
+    req.on('error', (e) => finish({ status: 0, text: '', error: e.message, staleSocket: req.reusedSocket && e.code === 'ECONNRESET' }));
     if (body !== undefined) req.end(body);
     else req.end();
   });
