@@ -102,6 +102,11 @@ describe('inputs that used to stop the hub', () => {
     // Other shapes that reach the listener: not an object, an ack that is not a function.
     expect(await submit(s, null)).toMatchObject({ ok: false, code: 'BATCH_INVALID' });
     expect(await submit(s, [1, 2, 3])).toMatchObject({ ok: false, code: 'BATCH_INVALID' });
+    // An extra argument before the acknowledgement, or no batch at all: answered, not ignored.
+    const extra = await new Promise<BatchAck>((resolve) => s.emit('batch.submit', unsignedBatch([checkTxn(2)], 2), 42, resolve));
+    expect(extra).toMatchObject({ ok: false, code: 'BATCH_INVALID', retryable: false });
+    const none = await new Promise<BatchAck>((resolve) => s.emit('batch.submit', resolve));
+    expect(none).toMatchObject({ ok: false, code: 'BATCH_INVALID' });
     s.emit('batch.submit', { batchId: { toString: 1 } }, { notAFunction: true });
     s.emit('batch.submit');
     await alive();
@@ -262,5 +267,17 @@ describe('cheap abuse', () => {
     const admin = await login(hub, 'admin');
     const list = await hub.app.inject(withToken(admin, { url: '/api/v1/collectors' }));
     expect(list.json().items.filter((c: { collectorId: string }) => c.collectorId.startsWith('c-flood-'))).toHaveLength(2);
+  });
+});
+
+describe('audit rows from hostile input', () => {
+  it('a lone surrogate in a client-supplied target id is stored as well-formed text, and the rows beside it are not lost', async () => {
+    const { appendAudit } = await import('../src/auth/audit.js');
+    const base = { at: Date.now(), actor: 'fuzz', actorRoles: [], actorScope: '', action: 'registry.import', method: 'POST', path: '/api/v1/registry/imports', targetType: 'file', ip: '127.0.0.1', result: 'denied', status: 400, detail: '' };
+    await appendAudit(hub.store, { ...base, result: 'failed' as const, targetId: 'A\ud800.csv' });
+    await appendAudit(hub.store, { ...base, result: 'failed' as const, targetId: 'ok.csv' });
+    const rows = await hub.store.query<{ target_id: string }>(sql`
+      SELECT target_id FROM audit_log WHERE actor = 'fuzz' ORDER BY target_id`);
+    expect(rows.map((r) => r.target_id)).toEqual(['A\ufffd.csv', 'ok.csv']);
   });
 });

@@ -75,23 +75,30 @@ export async function appendAudit(store: Store, e: Omit<AuditEntry, 'id'>): Prom
   await store.insert('audit_log', [auditRow(e)]);
 }
 
+/**
+ * ClickHouse refuses text that is not valid Unicode (a lone UTF-16 surrogate), and a refused row
+ * sinks the whole batched insert; paths, ids and details come from clients, so every string is
+ * made well-formed (lone surrogates become U+FFFD) before it is written.
+ */
+const text = (s: string): string => s.toWellFormed();
+
 function auditRow(e: Omit<AuditEntry, 'id'>): Record<string, unknown> {
   return (
     {
       id: crypto.randomUUID(),
       at: e.at,
-      actor: e.actor,
+      actor: text(e.actor),
       actor_roles: e.actorRoles,
       actor_scope: e.actorScope,
-      action: e.action,
+      action: text(e.action),
       method: e.method,
-      path: e.path.slice(0, 500),
-      target_type: e.targetType,
-      target_id: e.targetId,
+      path: text(e.path.slice(0, 500)),
+      target_type: text(e.targetType),
+      target_id: text(e.targetId),
       ip: e.ip,
       result: e.result,
       status: e.status,
-      detail: e.detail.slice(0, 8000),
+      detail: text(e.detail.slice(0, 8000)),
     }
   );
 }

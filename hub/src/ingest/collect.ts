@@ -179,10 +179,18 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): { connecte
         ...(h ? { status: h.status, chain: h.chain } : {}),
       });
     deps.collectors.hello(collectorId).then(hello, () => hello(undefined));
-    socket.on('batch.submit', (batch: unknown, ack: unknown) => {
-      // A client may emit anything, in any shape; only a callback can be answered.
+    socket.on('batch.submit', (...args: unknown[]) => {
+      // A client may emit anything, in any shape; only a callback can be answered, and socket.io
+      // passes it last. Exactly (batch, ack) is processed; a missing batch or extra arguments are
+      // answered with a coded refusal instead of silence.
+      const ack = args[args.length - 1];
       if (typeof ack !== 'function') return;
       const reply = (a: BatchAck) => safeAck(ack as (a: BatchAck) => void, a);
+      if (args.length !== 2) {
+        reply({ ok: false, batchId: batchIdOf(args.length > 1 ? args[0] : undefined), code: 'BATCH_INVALID', message: `batch.submit takes one batch and an acknowledgement (got ${args.length - 1} argument(s))`, retryable: false });
+        return;
+      }
+      const batch = args[0];
       const typed = socket as Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>;
       handleBatch(deps, typed, batch)
         .then(
