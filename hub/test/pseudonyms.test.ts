@@ -1,0 +1,78 @@
+/**
+ * The hub's pseudonym layer in isolation: the hash paths it keys (dead-letter shapes included),
+ * the masked forms it normalises, held payloads sealed at rest across a rotation, and the
+ * collector hash the registry computes from a raw number (equal to the collector's own).
+ */
+import crypto from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createPseudonymizer } from '../../collector/dist/pseudonym.js';
+import { isHubError } from '../src/errors.js';
+import { collectorIdHash, identityPseudonyms, pseudonymsFromKeyring, rekeyStoredValue, type Keyring } from '../src/pseudonyms.js';
+
+const keyring: Keyring = { detachment: '451200', layers: [{ id: 'k1', secret: crypto.randomBytes(32).toString('hex') }] };
+const hub = pseudonymsFromKeyring(keyring);
+const H = 'a'.repeat(64);
+
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return isHubError(e) ? e.code : 'not a HubError';
+  }
+  return undefined;
+}
+
+describe('rekeyRecord', () => {
+  it('keys every hash path, staffIdHash and phoneHash included, and cuts 4+4 masked forms to 2+2', () => {
+    const r = hub.rekeyRecord({ subject: { idHash: H, masked: '4512**********123X' }, agent: { idHash: H, masked: '45120219900307123X' }, vehicle: { ownerIdHash: H, hpzl: '02' }, licence: { numberHash: H }, staffIdHash: H, phoneHash: H, lsh: H });
+    const k = hub.rekey(H);
+    expect(r).toEqual({ subject: { idHash: k, masked: '45**************3X' }, agent: { idHash: k, masked: '45**************3X' }, vehicle: { ownerIdHash: k, hpzl: '02' }, licence: { numberHash: k }, staffIdHash: k, phoneHash: k, lsh: H });
+  });
+
+  it('takes any dead-letter shape: non-objects, wrong types and non-hash values pass unchanged', () => {
+    for (const v of [null, 5, 'x', [H], { subject: [H] }, { subject: { idHash: 7 } }, { staffIdHash: 'not-a-hash' }, { vehicle: 'x' }]) expect(hub.rekeyRecord(v)).toEqual(v);
+  });
+});
+
+describe('held payloads sealed at rest', () => {
+  it('opens only with the same context, still after a rotation; plaintext of before passes; identity seals nothing', () => {
+    const sealed = hub.sealAtRest('{"records":[1]}', 'held|c1|c1:1-1');
+    expect(sealed.startsWith('jg-sealed:v1:k1:')).toBe(true);
+    expect(sealed).not.toContain('records');
+    expect(hub.openAtRest(sealed, 'held|c1|c1:1-1')).toBe('{"records":[1]}');
+    expect(codeOf(() => hub.openAtRest(sealed, 'held|c2|c1:1-1'))).toBe('SEALED_PAYLOAD_INVALID');
+    const grown = pseudonymsFromKeyring({ ...keyring, layers: [...keyring.layers, { id: 'k2', secret: crypto.randomBytes(32).toString('hex') }] });
+    expect(grown.openAtRest(sealed, 'held|c1|c1:1-1')).toBe('{"records":[1]}');
+    expect(grown.sealAtRest('x', 'c').startsWith('jg-sealed:v1:k2:')).toBe(true);
+    expect(codeOf(() => pseudonymsFromKeyring({ ...keyring, layers: [{ id: 'k9', secret: keyring.layers[0]!.secret }] }).openAtRest(sealed, 'held|c1|c1:1-1'))).toBe('SEALED_PAYLOAD_INVALID');
+    expect(hub.openAtRest('{"legacy":true}', 'held|c1|c1:1-1')).toBe('{"legacy":true}');
+    expect(identityPseudonyms().sealAtRest('p', 'c')).toBe('p');
+  });
+});
+
+describe('registry identities', () => {
+  const KEY = 'detachment-collector-key-0123456789';
+  const ID = '45120219900307123X';
+  const withKey = pseudonymsFromKeyring(keyring, KEY);
+  const none = { staff: () => undefined, listing: () => undefined };
+
+  it('hashes a raw number exactly as a collector does, then applies the layer', () => {
+    expect(collectorIdHash(KEY, ` ${ID.toLowerCase()} `)).toBe(createPseudonymizer(KEY).idHash(ID));
+    const r = withKey.fileRegistryRecord('staff', { id: 'S1', idNumber: ID }, none);
+    expect(r).toEqual({ ok: true, data: { id: 'S1', idHash: hub.rekey(collectorIdHash(KEY, ID)), idMasked: '45**************3X' } });
+  });
+
+  it('applies the layer to a collector hash, keeps the hash already on file, refuses raw numbers without the collector key', () => {
+    expect(withKey.fileRegistryRecord('listing', { list: 'person_black', key: H.toUpperCase() }, none)).toEqual({ ok: true, data: { list: 'person_black', key: hub.rekey(H) } });
+    const onFile = { staff: (id: string) => (id === 'S1' ? { idHash: hub.rekey(H) } : undefined) };
+    expect(withKey.fileRegistryRecord('staff', { id: 'S1', idHash: hub.rekey(H) }, onFile)).toEqual({ ok: true, data: { id: 'S1', idHash: hub.rekey(H) } });
+    expect(withKey.fileRegistryRecord('listing', { list: 'vin_check_black', key: 'LSVAA4182E2100001' }, none)).toEqual({ ok: true, data: { list: 'vin_check_black', key: 'LSVAA4182E2100001' } });
+    expect(hub.fileRegistryRecord('staff', { id: 'S1', idNumber: ID }, none)).toMatchObject({ ok: false, field: 'idNumber' });
+  });
+
+  it('a rotation layer over a stored value equals the grown keyring over the collector hash', () => {
+    const secret = crypto.randomBytes(32).toString('hex');
+    const grown = pseudonymsFromKeyring({ ...keyring, layers: [...keyring.layers, { id: 'k2', secret }] });
+    expect(rekeyStoredValue(hub.rekey(H), secret, keyring.detachment)).toBe(grown.rekey(H));
+  });
+});
