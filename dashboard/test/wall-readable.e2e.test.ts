@@ -64,6 +64,16 @@ function leaks(text: string): string[] {
   return found;
 }
 
+/** Waits for the first snapshot; on failure, says what the screen showed instead. */
+async function ready(page: Page): Promise<void> {
+  try {
+    await page.waitForSelector('main.wall[data-ready="yes"]', { timeout: 30_000 });
+  } catch (e) {
+    const shown = await page.locator('body').innerText().catch(() => '');
+    throw new Error(`the wall did not get its snapshot; it showed: ${shown.slice(0, 300)}`, { cause: e });
+  }
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, name) });
@@ -125,7 +135,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the wall reads true from across the room (real 
     await shot(page, 'wall-readable-loading-1920.png');
 
     held = false;
-    await page.waitForSelector('main.wall[data-ready="yes"]', { timeout: 30_000 });
+    await ready(page);
     await page.unroute('**/socket.io/**');
     expect(await page.getByTestId('wall-loading').count()).toBe(0);
     await expect.poll(() => page.locator('[data-kpi="transactions"]').getAttribute('data-value'), { timeout: 60_000 }).not.toBe('0');
@@ -258,7 +268,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the wall reads true from across the room (real 
     const before = Number(await ticker.getAttribute('data-count'));
     expect(before).toBeGreaterThan(10);
     await page.reload();
-    await page.waitForSelector('main.wall[data-ready="yes"]', { timeout: 30_000 });
+    await ready(page);
     const after = Number(await page.locator('ol.ticker').getAttribute('data-count'));
     expect(after).toBeGreaterThanOrEqual(before);
   });
@@ -309,7 +319,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the wall reads true from across the room (real 
   it('shows no raw JSON, identifiers or rule ids, in Chinese or in English', async () => {
     for (const lang of ['zh', 'en']) {
       await page.goto(`${stack.hub.url}/wall?lang=${lang}`);
-      await page.waitForSelector('main.wall[data-ready="yes"]', { timeout: 30_000 });
+      await ready(page);
       await page.waitForTimeout(1500);
       for (const view of ['overview', 'trend', 'ranking', 'health']) {
         await page.locator(`main.wall[data-view="${view}"]`).waitFor({ timeout: 10_000 });
@@ -321,7 +331,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the wall reads true from across the room (real 
       if (lang === 'en') await shot(page, 'wall-readable-overview-en-1920.png');
     }
     await page.goto(`${stack.hub.url}/wall?lang=zh`);
-    await page.waitForSelector('main.wall[data-ready="yes"]', { timeout: 30_000 });
+    await ready(page);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -28,6 +28,8 @@ export interface WallConnectionOptions {
   flushMs?: number;
   /** Periodic resync as a safety net against drift. @defaultValue 300000 (5 min); 0 disables */
   resyncMs?: number;
+  /** Ask for the snapshot again this often while none has arrived since connecting. @defaultValue 5000 */
+  snapshotRetryMs?: number;
   /**
    * After this long without a connection the status reads 已断开 instead of 重连中 (retries go
    * on in the background). @defaultValue 30000
@@ -68,16 +70,25 @@ export function connectWall(state: WallState, options: WallConnectionOptions = {
     if (!closed && lostAt !== null && !socket.connected) setLost();
   }, 1000);
 
+  /** Whether a snapshot arrived since the last connect; until one does, ask for it again. */
+  let snapshotSinceConnect = false;
   const applySnapshot = (snap: WallSnapshot) => {
     batcher.clear();
+    snapshotSinceConnect = true;
     state.applySnapshot(snap);
   };
 
   socket.on('connect', () => {
     lostAt = null;
+    snapshotSinceConnect = false;
     state.refused = null;
     state.connection = 'connected';
   });
+  // The hub sends a snapshot on connect; if it was lost (the hub failed to compute it, say), the
+  // wall would wait for the periodic resync with stale or no figures. Ask again every few seconds.
+  const snapshotWatch = setInterval(() => {
+    if (!closed && socket.connected && !snapshotSinceConnect) resync();
+  }, options.snapshotRetryMs ?? 5_000);
   socket.on('disconnect', (reason) => {
     if (closed) return;
     batcher.flush();
@@ -143,6 +154,7 @@ export function connectWall(state: WallState, options: WallConnectionOptions = {
       closed = true;
       if (periodic) clearInterval(periodic);
       clearInterval(watchdog);
+      clearInterval(snapshotWatch);
       if (typeof window !== 'undefined') window.removeEventListener('offline', onOffline);
       if (serverRetry) clearTimeout(serverRetry);
       if (refusedRetry) clearTimeout(refusedRetry);
