@@ -604,6 +604,26 @@ ALTER TABLE jianguan.collectors_local ON CLUSTER '{cluster}'
 ALTER TABLE jianguan.collectors ON CLUSTER '{cluster}'
     ADD COLUMN IF NOT EXISTS reports_for Array(String) DEFAULT [];
 
+-- 040_capture_projections
+
+ALTER TABLE jianguan.transactions_local ON CLUSTER '{cluster}'
+    MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild';
+
+ALTER TABLE jianguan.transactions_local ON CLUSTER '{cluster}'
+    ADD PROJECTION IF NOT EXISTS by_capture (SELECT captured_at, institution_id, county, id ORDER BY captured_at);
+
+ALTER TABLE jianguan.transactions_local ON CLUSTER '{cluster}'
+    MATERIALIZE PROJECTION by_capture;
+
+ALTER TABLE jianguan.warnings_local ON CLUSTER '{cluster}'
+    MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild';
+
+ALTER TABLE jianguan.warnings_local ON CLUSTER '{cluster}'
+    ADD PROJECTION IF NOT EXISTS by_capture (SELECT captured_at, institution_id, county, id, action ORDER BY captured_at);
+
+ALTER TABLE jianguan.warnings_local ON CLUSTER '{cluster}'
+    MATERIALIZE PROJECTION by_capture;
+
 -- 050_registry_effective
 
 ALTER TABLE jianguan.registry_requests_local ON CLUSTER '{cluster}'
@@ -631,4 +651,5 @@ INSERT INTO jianguan.schema_migrations (version, name) VALUES
     (21, '021_rule_sets'),
     (22, '022_backtests'),
     (31, '031_collector_scope'),
+    (40, '040_capture_projections'),
     (50, '050_registry_effective');
