@@ -106,15 +106,19 @@ describe('the route catalog', () => {
   });
 
   it('documents every API route in the OpenAPI document at /docs/json', async () => {
-    const res = await hub.app.inject({ method: 'GET', url: '/docs/json' });
+    // The API document is behind a login (docs/security.md); any session may read it.
+    const res = await hub.app.inject(withToken(tokens[Object.values(CITY_USER)[0]!]!, { url: '/docs/json' }));
     expect(res.statusCode).toBe(200);
     const doc = res.json() as { paths: Record<string, Record<string, unknown>> };
     for (const r of routes) {
       const path = r.url.replace(/:(\w+)/g, '{$1}');
       expect(doc.paths[path]?.[r.method.toLowerCase()], `${r.method} ${r.url}`).toBeDefined();
     }
-    const ui = await hub.app.inject({ method: 'GET', url: '/docs/' });
+    const ui = await hub.app.inject(withToken(tokens[Object.values(CITY_USER)[0]!]!, { url: '/docs/' }));
     expect(ui.statusCode).toBe(200);
+    // Without a login the document is refused with a code.
+    const anonymous = await hub.app.inject({ method: 'GET', url: '/docs/json' });
+    expect([anonymous.statusCode, anonymous.json().error?.code]).toEqual([401, 'AUTH_REQUIRED']);
   });
 });
 

@@ -155,7 +155,7 @@ describe('volumes by business type', () => {
   });
 
   it('is in the OpenAPI document', async () => {
-    const doc = (await hub.app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, { summary?: string }>> };
+    const doc = (await hub.app.inject(withToken(tokens.leader!, { url: '/docs/json' }))).json() as { paths: Record<string, Record<string, { summary?: string }>> };
     const path = doc.paths['/api/v1/evaluation/institutions/{id}/volumes'];
     expect(path?.get?.summary).toContain('业务量');
   });

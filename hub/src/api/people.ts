@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { authorize, inScope, ROLE_LABELS, type Role } from '../auth/principal.js';
+import { assertInScope, authorize, inScope, ROLE_LABELS, scopedCounty, type Role } from '../auth/principal.js';
 import { listUsers } from '../auth/users.js';
 import type { Store } from '../store/store.js';
 import { defineRoute } from './define.js';
@@ -16,6 +16,8 @@ const OFFICE: readonly Role[] = ['auditor', 'leader', 'registry_admin', 'rule_ad
 const PeopleQuery = z.object({
   /** Only people a warning of this county may be assigned to (auditors and leaders covering it). */
   assignableFor: z.string().regex(/^\d{6}$/).optional(),
+  /** Only people of this county (and the city-wide ones); a county user may only ask for their own. */
+  county: z.string().regex(/^\d{6}$/).optional(),
 });
 
 export function registerPeopleRoutes(app: FastifyInstance, deps: { store: Store }): void {
@@ -30,8 +32,11 @@ export function registerPeopleRoutes(app: FastifyInstance, deps: { store: Store 
     handler: async (req) => {
       const p = authorize(req, OFFICE);
       const county = req.query.assignableFor;
+      if (county !== undefined) assertInScope(p, county, 'assignees');
+      const only = scopedCounty(p, req.query.county);
       const users = (await listUsers(deps.store)).filter((u) => u.active);
       const items = users
+        .filter((u) => only === undefined || u.scope === null || u.scope === only)
         .filter((u) => county === undefined || (u.roles.some((r) => r === 'auditor' || r === 'leader') && (u.scope === null || u.scope === county)))
         // A county-scoped reader sees the people of their county and the city-wide ones.
         .filter((u) => u.scope === null || inScope(p, u.scope))
