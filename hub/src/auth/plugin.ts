@@ -153,7 +153,10 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
       if (req.principal && !req.principal.mustChangePassword) return;
       // A person with a browser goes to the login page and comes back; a script gets the code.
       if ((req.headers.accept ?? '').includes('text/html')) return reply.redirect(`/login?next=${encodeURIComponent(pathname)}`, 303);
-      throw new HubError('AUTH_REQUIRED', 'the API documentation needs a login');
+      // Answered here rather than thrown: the Swagger UI plugin's own context would render a thrown
+      // error in fastify's default shape instead of the API's coded body.
+      const e = new HubError('AUTH_REQUIRED', 'the API documentation needs a login');
+      return reply.code(e.statusCode).send({ error: { code: e.code, message: e.message } });
     }
     const auth = req.routeOptions.config?.auth;
     if (auth === undefined || auth === 'public') return;
