@@ -109,6 +109,8 @@ const hub = spawn(process.execPath, [...hubNodeArgs, path.join(hubDist, 'server.
     JG_DATA_DIR: path.join(runDir, 'hub'),
     JG_COLLECTORS_FILE: credFile,
     JG_SEED_DEMO: '1',
+    // Simulated business outside working time carries the last working day's hours: still live.
+    JG_WALL_LIVE_MAX_AGE_MS: String(14 * 86_400_000),
     JG_LOG_LEVEL: 'warn',
   },
   stdio: ['ignore', hubLog, hubLog],

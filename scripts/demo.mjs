@@ -101,6 +101,9 @@ const hubEnv = {
   JG_DASHBOARD_DIR: path.join(ROOT, 'dashboard', 'build'),
   JG_COLLECTORS_FILE: credFile,
   JG_SEED_DEMO: '1',
+  // The simulator stamps business at night and on holidays with the last working day's hours
+  // (collector/src/sources/business-clock.ts); all of it is live for the demo's wall.
+  JG_WALL_LIVE_MAX_AGE_MS: String(14 * 86_400_000),
   // The collectors' key, so the registry can file a staff member by identity number (hashed as a
   // collector would, then under the hub's keyring: hub/src/pseudonyms.ts).
   JG_PSEUDONYM_KEY: pseudonymKey,

@@ -176,10 +176,10 @@ describe('config', () => {
   };
 
   it('reads JG_* variables and applies documented defaults', () => {
-    const c = loadConfigFromEnv({ ...env, JG_SIM_RATE: '5', JG_SIM_SEED: '42', JG_SIM_MAX_RECORDS: '100', JG_HUB_URL: 'http://hub:8080' });
+    const c = loadConfigFromEnv({ ...env, JG_SIM_RATE: '5', JG_SIM_SEED: '42', JG_SIM_MAX_RECORDS: '100', JG_HUB_URL: 'https://hub:8080' });
     expect(c).toMatchObject({
       collectorId: 'c-env-01',
-      hubUrl: 'http://hub:8080',
+      hubUrl: 'https://hub:8080',
       batch: { maxRecords: 200, maxBytes: 512 * 1024, lingerMs: 50 },
       outbox: { maxBytes: 1024 ** 3, fsync: 'always' },
       simulator: { enabled: true, ratePerSec: 5, anomalyRate: 0.05, malformedRate: 0, maxRecords: 100, seed: '42' },

@@ -68,9 +68,11 @@ export const HubConfigSchema = z.object({
   wallFlushMs: z.coerce.number().int().min(20).default(250),
   /**
    * JG_WALL_LIVE_MAX_AGE_MS — warnings about business older than this (a replayed past week, a
-   * long backlog) are stored and worked but not pushed to the wall as live. @defaultValue 21600000 (6 h)
+   * long backlog) are stored and worked but not pushed to the wall as live. Three days, so that
+   * Monday morning's first business after a weekend still counts as live while a replayed past
+   * week does not. @defaultValue 259200000 (72 h)
    */
-  wallLiveMaxAgeMs: z.coerce.number().int().min(60_000).default(6 * 3_600_000),
+  wallLiveMaxAgeMs: z.coerce.number().int().min(60_000).default(72 * 3_600_000),
   /** JG_STATS_INTERVAL_MS — how often county counters are recomputed when data changed. */
   statsIntervalMs: z.coerce.number().int().min(100).default(1000),
   /** JG_SLOW_QUERY_MS — store statements slower than this are logged (store.slow). @defaultValue 1000 */
