@@ -11,6 +11,7 @@ import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
+import { viewerScope, wallRoom } from '../src/live/wall.js';
 import type { BatchAck, WallWarning } from '../src/protocol/index.js';
 import { checkTxn, startTestHub, TEST_COLLECTOR, testRedisUrl, unsignedBatch } from './helpers.js';
 
@@ -25,7 +26,9 @@ beforeAll(async () => {
   const redis = [new Redis(testRedisUrl()), new Redis(testRedisUrl())];
   const io = new Server(server, { serveClient: false });
   io.adapter(createAdapter(redis[0]!, redis[1]!, { key: `${PREFIX}:io` }));
-  io.of('/wall');
+  // What a replica's broadcaster does with each screen: put it in its scope's room (the city here),
+  // the address live warnings are published to across replicas.
+  io.of('/wall').on('connection', (socket) => void socket.join(wallRoom(viewerScope(socket.data))));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   other = { io, server, url: `http://127.0.0.1:${port}`, redis };

@@ -19,6 +19,7 @@ import { DEMO_USERS, listUsers, seedDemoUsers } from '../auth/users.js';
 import { createHubPseudonyms } from '../pseudonyms.js';
 import { NAMESPACE_WALL, type WallClientToServer, type WallServerToClient } from '../protocol/index.js';
 import { RegistryChanges } from '../registry/changes.js';
+import { emitToScopes } from '../live/wall.js';
 import type { Registry } from '../registry/registry.js';
 import { registerRegistryRoutes } from './registry.js';
 import { installTableJobs } from '../exports/table-jobs.js';
@@ -118,8 +119,8 @@ export async function createSupervision(deps: SupervisionDeps): Promise<Supervis
       if (appended.some((a) => a.before.conclusion !== a.after.conclusion)) evaluation.conclusionsChanged();
     },
     onOverdue: (items) => {
-      wall.emit(
-        'warning.overdue',
+      // Each county's screens get that county's escalations only; city screens get them all.
+      emitToScopes(
         items.map(({ warning: w, state, kind, dueAt }) => ({
           id: w.id,
           ruleId: w.rule_id,
@@ -136,6 +137,7 @@ export async function createSupervision(deps: SupervisionDeps): Promise<Supervis
           dueAt,
           escalatedAt: state.updatedAt ?? Date.now(),
         })),
+        (room, list) => wall.to(room).emit('warning.overdue', list),
       );
     },
   });

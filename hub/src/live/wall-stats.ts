@@ -2,12 +2,14 @@
  * The command-centre wall's extra figures: today and yesterday by hour, today's business by type,
  * open overdue (超期督办) warnings and the monthly evaluation ranking worst first. They run every
  * statistics interval (hub/src/live/wall.ts), so each is one aggregate over a bounded time range
- * or a small table, never a scan of all history joined to all history.
+ * or a small table, never a scan of all history joined to all history. Each takes an optional
+ * county (adcode; null = the whole city) for a county's screen, applied in the query as a parameter.
  */
 import type { Severity } from '@jianguan/rules';
 import { businessLabel } from '../evaluation/volumes.js';
 import { STATE_LABELS, UNVERIFIED_STATES, type WarningStateName } from '../protocol/workflow.js';
 import type { WallBusinessType, WallHourly } from '../protocol/index.js';
+import { inCounty } from '../store/repo.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 
@@ -22,15 +24,15 @@ function emptyHours(): WallHourly {
  * local midnight), by capture time — the same clock as the wall's KPIs, so the 24 bars add up to
  * the day's totals.
  */
-export async function hourlyCounts(store: Store, dayFrom: number): Promise<WallHourly> {
+export async function hourlyCounts(store: Store, dayFrom: number, county: string | null = null): Promise<WallHourly> {
   const f = param.DateTime64(dayFrom);
   const t = param.DateTime64(dayFrom + 24 * HOUR_MS);
   const hour = sql`intDiv(toUnixTimestamp64Milli(captured_at) - ${param.Int64(dayFrom)}, ${param.Int64(HOUR_MS)})`;
   const [tx, w] = await Promise.all([
     store.query<{ h: number | string; n: string }>(sql`
-      SELECT ${hour} AS h, uniqExact(id) AS n FROM transactions WHERE captured_at >= ${f} AND captured_at < ${t} GROUP BY h`),
+      SELECT ${hour} AS h, uniqExact(id) AS n FROM transactions WHERE captured_at >= ${f} AND captured_at < ${t}${inCounty(county)} GROUP BY h`),
     store.query<{ h: number | string; n: string }>(sql`
-      SELECT ${hour} AS h, uniqExact(id) AS n FROM warnings WHERE captured_at >= ${param.DateTime64(dayFrom)} AND captured_at < ${param.DateTime64(dayFrom + 24 * HOUR_MS)} GROUP BY h`),
+      SELECT ${hour} AS h, uniqExact(id) AS n FROM warnings WHERE captured_at >= ${param.DateTime64(dayFrom)} AND captured_at < ${param.DateTime64(dayFrom + 24 * HOUR_MS)}${inCounty(county)} GROUP BY h`),
   ]);
   const out = emptyHours();
   for (const r of tx) {
@@ -45,10 +47,10 @@ export async function hourlyCounts(store: Store, dayFrom: number): Promise<WallH
 }
 
 /** Today's business by type in [from, to), largest first, at most `limit` rows; labels are names, not codes. */
-export async function businessTypes(store: Store, from: number, to: number, limit: number): Promise<WallBusinessType[]> {
+export async function businessTypes(store: Store, from: number, to: number, limit: number, county: string | null = null): Promise<WallBusinessType[]> {
   const rows = await store.query<{ kind: string; ywlx: string; n: string; warned: string }>(sql`
     SELECT kind, ywlx, uniqExact(id) AS n, uniqExactIf(id, warning_count > 0) AS warned
-    FROM transactions WHERE captured_at >= ${param.DateTime64(from)} AND captured_at < ${param.DateTime64(to)}
+    FROM transactions WHERE captured_at >= ${param.DateTime64(from)} AND captured_at < ${param.DateTime64(to)}${inCounty(county)}
     GROUP BY kind, ywlx ORDER BY n DESC, kind, ywlx LIMIT ${param.UInt32(limit)}`);
   return rows.map((r) => ({
     key: `${r.kind}/${r.ywlx}`,
@@ -73,13 +75,14 @@ export interface OverdueRow {
 /**
  * Open warnings (not yet verified) that were escalated, oldest escalation first. The workflow
  * state is derived from warning_events (only warnings that have events can be escalated), and
- * only those ids are looked up in `warnings`.
+ * only those ids are looked up in `warnings`. Every event carries its warning's county, so a
+ * county's list filters the events.
  */
-export async function overdueOpen(store: Store, limit: number): Promise<OverdueRow[]> {
+export async function overdueOpen(store: Store, limit: number, county: string | null = null): Promise<OverdueRow[]> {
   const open = await store.query<{ id: string; state: string; escalated_at: number | string }>(sql`
     SELECT warning_id AS id, argMax(to_state, seq) AS state,
       toUnixTimestamp64Milli(if(countIf(type = 'escalated') > 0, maxIf(at, type = 'escalated'), max(at))) AS escalated_at
-    FROM warning_events GROUP BY warning_id
+    FROM warning_events WHERE 1${inCounty(county)} GROUP BY warning_id
     HAVING greatest(max(escalated), max(type = 'escalated')) = 1 AND state IN ${param.ArrayString([...UNVERIFIED_STATES])}
     ORDER BY escalated_at, id LIMIT ${param.UInt32(limit)}`);
   if (open.length === 0) return [];

@@ -3,14 +3,25 @@
  * counters are recomputed from ClickHouse at most every `statsIntervalMs`, and only when
  * something was stored — a busy pipeline costs the wall a few emits per second, not one per
  * record. A newly connected screen gets a snapshot first.
+ *
+ * Scopes. A screen's viewer (socket.data.viewer, set by the /wall guard) is the whole city or one
+ * county. Each screen joins one socket.io room: `city`, or `county:<adcode>`. Live warnings go to
+ * `city` in full and to each county's room filtered, through the room, so the Redis adapter
+ * carries them to screens on every replica. Snapshots and statistics are computed per scope with
+ * the county filter in the query (never city figures trimmed afterwards), and only for the scopes
+ * of screens connected to this replica: a push costs one computation per scope present (at most
+ * the city and its eleven counties), however many screens show it, and concurrent snapshots of
+ * one scope share one computation.
  */
 import type { Namespace, Server } from 'socket.io';
 import { COUNTY_BY_CODE, COUNTIES, INSTITUTION_TYPE_LABELS, type Warning } from '@jianguan/rules';
 import {
+  NAMESPACE_COLLECT,
   NAMESPACE_WALL,
   WALL_RECENT_LIMIT,
   type WallClientToServer,
   type WallHourly,
+  type WallScope,
   type WallScoreRank,
   type WallServerToClient,
   type WallSnapshot,
@@ -50,6 +61,44 @@ const OVERDUE_TOP = 8;
 /** Yesterday's hours change only with late arrivals: re-read at most this often. */
 const YESTERDAY_TTL_MS = 10 * 60_000;
 
+/** Room of the city-wide screens (every warning). */
+export const CITY_ROOM = 'city';
+
+/** The socket.io room of a scope: '' (the whole city) → `city`, an adcode → `county:<adcode>`. */
+export function wallRoom(scope: string): string {
+  return scope === '' ? CITY_ROOM : `county:${scope}`;
+}
+
+/**
+ * A /wall socket's scope: its viewer's county, or '' for the whole city. A screen with no viewer
+ * at all is only possible on a wall left open for a loopback demo (JG_WALL_PUBLIC), which shows
+ * the city. A viewer's scope is never widened: whatever non-empty string it holds is the room and
+ * the filter, so an unknown county sees nothing rather than everything.
+ */
+export function viewerScope(data: unknown): string {
+  const viewer = (data as { viewer?: { scope?: unknown } } | undefined)?.viewer;
+  return typeof viewer?.scope === 'string' ? viewer.scope : '';
+}
+
+/**
+ * Hands `items` to every scope that may see them: all of them to the city room, each county's to
+ * its room. For anything the hub pushes to the wall outside the broadcaster's own batches (the
+ * workflow's overdue escalations).
+ */
+export function emitToScopes<T extends { county: string }>(items: readonly T[], emit: (room: string, items: T[]) => void): void {
+  if (items.length === 0) return;
+  emit(CITY_ROOM, [...items]);
+  const byCounty = new Map<string, T[]>();
+  for (const it of items) {
+    // A warning without a county is the city's only (an institution the registry does not place).
+    if (!it.county) continue;
+    const list = byCounty.get(it.county);
+    if (list) list.push(it);
+    else byCounty.set(it.county, [it]);
+  }
+  for (const [county, list] of byCounty) emit(wallRoom(county), list);
+}
+
 /** [start, end) of the current day in China Standard Time, as epoch ms. */
 export function localDay(now: number): { from: number; to: number; day: string } {
   const from = Math.floor((now + CST_OFFSET_MS) / DAY_MS) * DAY_MS - CST_OFFSET_MS;
@@ -62,7 +111,14 @@ export interface WallDeps {
   log: FastifyBaseLogger;
   flushMs: number;
   statsIntervalMs: number;
+  /** Collectors connected (the city's figure). */
   collectorsConnected: () => number;
+  /**
+   * Collectors connected at one county's institutions. @defaultValue counts this replica's
+   * /collect sockets by the institution ingest recorded on them (the city figure is this
+   * replica's count too)
+   */
+  collectorsConnectedIn?: (county: string) => number;
   /**
    * Every institution's evaluation for a month ('YYYY-MM'). Given by the app as the evaluation
    * service's read, which materialises a month never computed, so the wall has a ranking at once
@@ -74,7 +130,7 @@ export interface WallDeps {
 }
 
 /** Six hours: a collector's ordinary catch-up after an outage still shows; a replayed week does not. */
-export const LIVE_MAX_AGE_MS = 6 * 3_600_000;
+export const LIVE_MAX_AGE_MS = 72 * 3_600_000;
 
 export class WallBroadcaster {
   private readonly nsp: Namespace<WallClientToServer, WallServerToClient>;
@@ -84,19 +140,29 @@ export class WallBroadcaster {
   private statsTimer: NodeJS.Timeout;
   private computing = false;
   private lastStatsAt = 0;
-  private scores: { at: number; month: string; rows: WallScoreRank[]; ranked: number; unranked: number } | null = null;
-  private yesterday: { at: number; day: number; hours: WallHourly } | null = null;
+  /** This month's scores of the institutions the registry knows (all counties; ranked per scope). */
+  private scores: { at: number; month: string; known: MonthScore[] } | null = null;
+  /** Yesterday's hours per scope. */
+  private yesterday = new Map<string, { at: number; day: number; hours: WallHourly }>();
+  /** Snapshots being computed, per scope: screens connecting together share one. */
+  private snapshots = new Map<string, Promise<WallSnapshot>>();
 
-  constructor(io: Server, private readonly deps: WallDeps) {
+  constructor(
+    private readonly io: Server,
+    private readonly deps: WallDeps,
+  ) {
     this.nsp = io.of(NAMESPACE_WALL) as unknown as Namespace<WallClientToServer, WallServerToClient>;
     this.nsp.on('connection', (socket) => {
-      this.snapshot().then(
+      const scope = viewerScope(socket.data);
+      // Joined before anything is sent, so the first live batch already knows the screen's room.
+      void socket.join(wallRoom(scope));
+      this.sharedSnapshot(scope).then(
         (s) => socket.emit('wall.snapshot', s),
-        (e) => deps.log.error({ event: 'wall.snapshot_failed', err: e }),
+        (e) => deps.log.error({ event: 'wall.snapshot_failed', err: e, scope }),
       );
       socket.on('wall.resync', (ack) => {
         if (typeof ack !== 'function') return;
-        this.snapshot().then(ack, (e) => deps.log.error({ event: 'wall.snapshot_failed', err: e }));
+        this.sharedSnapshot(scope).then(ack, (e) => deps.log.error({ event: 'wall.snapshot_failed', err: e, scope }));
       });
     });
     this.flushTimer = setInterval(() => this.flush(), deps.flushMs);
@@ -125,7 +191,16 @@ export class WallBroadcaster {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    for (let i = 0; i < batch.length; i += MAX_PER_EMIT) this.nsp.emit('warning.raised', batch.slice(i, i + MAX_PER_EMIT));
+    emitToScopes(batch, (room, list) => {
+      for (let i = 0; i < list.length; i += MAX_PER_EMIT) this.nsp.to(room).emit('warning.raised', list.slice(i, i + MAX_PER_EMIT));
+    });
+  }
+
+  /** Scopes of the screens connected to this replica ('' = the city). */
+  private localScopes(): Set<string> {
+    const scopes = new Set<string>();
+    for (const socket of this.nsp.sockets.values()) scopes.add(viewerScope(socket.data));
+    return scopes;
   }
 
   private async pushStats(): Promise<void> {
@@ -134,29 +209,52 @@ export class WallBroadcaster {
     this.computing = true;
     this.dirty = false;
     try {
-      // Every replica computes the same figures from the store for its own screens: local only.
-      this.nsp.local.emit('county.stats', await this.stats());
+      // One scope after the other, not all at once: a dozen scopes must not become a dozen
+      // concurrent aggregate bursts on the store.
+      for (const scope of this.localScopes()) {
+        try {
+          // Every replica computes the same figures from the store for its own screens: local only.
+          this.nsp.local.to(wallRoom(scope)).emit('county.stats', await this.stats(Date.now(), scope));
+        } catch (e) {
+          this.dirty = true;
+          this.deps.log.error({ event: 'wall.stats_failed', err: e, scope });
+        }
+      }
       this.lastStatsAt = Date.now();
-    } catch (e) {
-      this.dirty = true;
-      this.deps.log.error({ event: 'wall.stats_failed', err: e });
     } finally {
       this.computing = false;
     }
   }
 
-  async stats(now = Date.now()): Promise<WallStats> {
+  /** Collectors connected at a county's institutions, from this replica's /collect sockets. */
+  private collectorsIn(county: string): number {
+    if (this.deps.collectorsConnectedIn) return this.deps.collectorsConnectedIn(county);
+    let n = 0;
+    for (const socket of this.io.of(NAMESPACE_COLLECT).sockets.values()) {
+      const institutionId = (socket.data as { institutionId?: unknown }).institutionId;
+      if (typeof institutionId === 'string' && this.deps.registry.institution(institutionId)?.county === county) n++;
+    }
+    return n;
+  }
+
+  /**
+   * Statistics of one scope: '' = the whole city, an adcode = that county only (every figure
+   * filtered in its query). The pipeline lag stays the city's: one pipeline serves every county,
+   * and the figure names no business.
+   */
+  async stats(now = Date.now(), scope = ''): Promise<WallStats> {
     const { from, to, day } = localDay(now);
     const store = this.deps.store;
-    const s = await dayStats(store, from, to);
-    const wf = await wallWorkflowStats(store, from, to);
-    const health = await collectorHealth(store, from, to, COLLECTOR_LATEST);
+    const county = scope === '' ? null : scope;
+    const s = await dayStats(store, from, to, county);
+    const wf = await wallWorkflowStats(store, from, to, county);
+    const health = await collectorHealth(store, from, to, COLLECTOR_LATEST, county);
     const lag = await pipelineLagP95(store, now, LAG_WINDOW_MS);
-    const scores = await this.scoreRanking(now);
-    const today = await hourlyCounts(store, from);
-    const yesterday = await this.yesterdayHours(from, now);
-    const types = await businessTypes(store, from, to, BUSINESS_TYPES_TOP);
-    const overdue = await overdueOpen(store, OVERDUE_TOP);
+    const scores = await this.scoreRanking(now, scope);
+    const today = await hourlyCounts(store, from, county);
+    const yesterday = await this.yesterdayHours(from, now, scope);
+    const types = await businessTypes(store, from, to, BUSINESS_TYPES_TOP, county);
+    const overdue = await overdueOpen(store, OVERDUE_TOP, county);
     const byCounty = new Map(s.counties.map((c) => [c.county, c]));
     return {
       kpis: {
@@ -165,13 +263,13 @@ export class WallBroadcaster {
         warnings: s.warnings,
         holds: s.holds,
         deadLetters: s.deadLetters,
-        collectorsConnected: this.deps.collectorsConnected(),
+        collectorsConnected: county === null ? this.deps.collectorsConnected() : this.collectorsIn(county),
         concludedToday: wf.concluded,
         concludedOnTime: wf.onTime,
         overdue: wf.overdue,
         pipelineLagP95Ms: lag.p95Ms,
       },
-      counties: COUNTIES.map((c) => ({
+      counties: COUNTIES.filter((c) => county === null || c.adcode === county).map((c) => ({
         adcode: c.adcode,
         name: c.name,
         transactions: byCounty.get(c.adcode)?.transactions ?? 0,
@@ -194,6 +292,7 @@ export class WallBroadcaster {
         severity: o.severity,
         institutionName: this.deps.registry.institution(o.institution_id)?.name ?? '',
         countyName: COUNTY_BY_CODE.get(o.county)?.name ?? '',
+        state: o.state,
         stateLabel: o.stateLabel,
         raisedAt: o.raised_at,
         escalatedAt: o.escalated_at,
@@ -201,25 +300,35 @@ export class WallBroadcaster {
     };
   }
 
-  private async yesterdayHours(todayFrom: number, now: number): Promise<WallHourly> {
+  private async yesterdayHours(todayFrom: number, now: number, scope: string): Promise<WallHourly> {
     const day = todayFrom - DAY_MS;
-    if (this.yesterday && this.yesterday.day === day && now - this.yesterday.at < YESTERDAY_TTL_MS) return this.yesterday.hours;
-    const hours = await hourlyCounts(this.deps.store, day);
-    this.yesterday = { at: now, day, hours };
+    const cached = this.yesterday.get(scope);
+    if (cached && cached.day === day && now - cached.at < YESTERDAY_TTL_MS) return cached.hours;
+    const hours = await hourlyCounts(this.deps.store, day, scope === '' ? null : scope);
+    // Bounded: one entry per scope ever shown, and scopes are the city and its counties.
+    this.yesterday.set(scope, { at: now, day, hours });
     return hours;
   }
 
   /**
-   * This month's evaluation ranking, worst first, cached for SCORES_TTL_MS. A month with no scores
-   * yet is not cached, so the ranking appears at the next push once the scores exist.
+   * This month's evaluation ranking of a scope, worst first. The month's scores are read once for
+   * all scopes and cached for SCORES_TTL_MS; a county ranks its own institutions among themselves.
+   * A month with no scores yet is not cached, so the ranking appears at the next push once the
+   * scores exist.
    */
-  private async scoreRanking(now: number): Promise<{ month: string; rows: WallScoreRank[]; ranked: number; unranked: number }> {
+  private async scoreRanking(now: number, scope: string): Promise<{ month: string; rows: WallScoreRank[]; ranked: number; unranked: number }> {
     const month = new Date(now + CST_OFFSET_MS).toISOString().slice(0, 7);
-    if (this.scores && this.scores.month === month && now - this.scores.at < SCORES_TTL_MS) return this.scores;
-    const all = await (this.deps.monthScores ?? ((m: string) => monthScores(this.deps.store, m)))(month);
-    // Only institutions the registry knows: the wall shows names, never bare ids.
-    const known = all.filter((r) => this.deps.registry.institution(r.institution_id) !== undefined);
-    const { ranked, total, unranked } = worstFirst(known, SCORE_TOP);
+    let known: MonthScore[];
+    if (this.scores && this.scores.month === month && now - this.scores.at < SCORES_TTL_MS) {
+      known = this.scores.known;
+    } else {
+      const all = await (this.deps.monthScores ?? ((m: string) => monthScores(this.deps.store, m)))(month);
+      // Only institutions the registry knows: the wall shows names, never bare ids.
+      known = all.filter((r) => this.deps.registry.institution(r.institution_id) !== undefined);
+      if (all.length > 0) this.scores = { at: now, month, known };
+    }
+    const inScope = scope === '' ? known : known.filter((r) => this.deps.registry.institution(r.institution_id)?.county === scope);
+    const { ranked, total, unranked } = worstFirst(inScope, SCORE_TOP);
     const list = ranked.map((r) => {
       const inst = this.deps.registry.institution(r.institution_id)!;
       return {
@@ -233,17 +342,31 @@ export class WallBroadcaster {
         veto: r.veto,
       };
     });
-    const result = { at: now, month, rows: list, ranked: total, unranked };
-    if (all.length > 0) this.scores = result;
-    return result;
+    return { month, rows: list, ranked: total, unranked };
   }
 
-  async snapshot(): Promise<WallSnapshot> {
-    const [stats, recent] = await Promise.all([this.stats(), recentWarnings(this.deps.store, WALL_RECENT_LIMIT)]);
+  /** A snapshot of `scope`, shared with any computation of the same scope already under way. */
+  private sharedSnapshot(scope: string): Promise<WallSnapshot> {
+    const running = this.snapshots.get(scope);
+    if (running) return running;
+    const next = this.snapshot(scope).finally(() => this.snapshots.delete(scope));
+    this.snapshots.set(scope, next);
+    return next;
+  }
+
+  /** Everything a screen of `scope` ('' = the city, else an adcode) shows, for its first paint and resyncs. */
+  async snapshot(scope = ''): Promise<WallSnapshot> {
+    const county = scope === '' ? null : scope;
+    const [stats, recent] = await Promise.all([this.stats(Date.now(), scope), recentWarnings(this.deps.store, WALL_RECENT_LIMIT, county)]);
+    const place: WallScope | null = county === null ? null : { adcode: county, name: COUNTY_BY_CODE.get(county)?.name ?? '' };
     return {
       ...stats,
       serverTime: Date.now(),
-      institutionsList: this.deps.registry.listInstitutions().map((i) => ({
+      scope: place,
+      institutionsList: this.deps.registry
+        .listInstitutions()
+        .filter((i) => county === null || i.county === county)
+        .map((i) => ({
         id: i.id,
         name: i.name,
         type: i.type,

@@ -6,10 +6,13 @@
  *   /collect  collectors → hub: `batch.submit` with an acknowledgement callback; batches are
  *             signed and chained (see "collector identity" below).
  *   /wall     hub → wall screens: `wall.snapshot` on connect, then `warning.raised` and
- *             `county.stats` as they happen (batched and throttled by the broadcaster).
+ *             `county.stats` as they happen (batched and throttled by the broadcaster). A
+ *             screen whose viewer is scoped to a county receives only that county: its
+ *             warnings, and snapshot and statistics computed for it (`WallSnapshot.scope`).
  */
 import { z } from 'zod';
 import type { Severity, RuleAction, RuleFamily } from '@jianguan/rules';
+import type { WarningStateName } from './workflow.js';
 
 export * from './workflow.js';
 export * from './volumes.js';
@@ -367,6 +370,8 @@ export interface WallOverdueItem {
   severity: Severity;
   institutionName: string;
   countyName: string;
+  /** Workflow state (raised, assigned, acknowledged, verifying): screens label it in their own language. */
+  state: WarningStateName;
   /** Chinese label of the workflow state (待分派, 已签收 …). */
   stateLabel: string;
   raisedAt: number;
@@ -398,8 +403,19 @@ export interface WallStats {
   overdueList?: WallOverdueItem[];
 }
 
+/** The county a screen shows; a snapshot without one (or with null) is the whole city's. */
+export interface WallScope {
+  adcode: string;
+  name: string;
+}
+
 export interface WallSnapshot extends WallStats {
   serverTime: number;
+  /**
+   * The county this screen's viewer is limited to (a county user, or a kiosk token issued for a
+   * county): every figure, list and warning it receives is that county's. null = the whole city.
+   */
+  scope?: WallScope | null;
   institutionsList: WallInstitution[];
   recentWarnings: WallWarning[];
 }

@@ -3,7 +3,7 @@
  * ones created by migrations/*.sql.
  */
 import type { Institution, Staff, Transaction, Warning } from '@jianguan/rules';
-import { param, sql } from './sql.js';
+import { param, sql, type SqlQuery } from './sql.js';
 import type { Store } from './store.js';
 
 export interface DeadLetter {
@@ -134,6 +134,14 @@ export async function totals(store: Store): Promise<Totals> {
   return { transactions: Number(row?.t ?? 0), warnings: Number(row?.w ?? 0), deadLetters: Number(row?.d ?? 0) };
 }
 
+/**
+ * The wall's optional county filter: `AND county = {adcode}` for a county screen, nothing for the
+ * whole city (null or ''). A parameter, never text, whatever the scope string holds.
+ */
+export function inCounty(county: string | null | undefined): SqlQuery {
+  return county ? sql` AND county = ${param.String(county)}` : sql``;
+}
+
 export interface DayStats {
   counties: { county: string; transactions: number; warnings: number }[];
   institutions: { id: string; transactions: number; warnings: number }[];
@@ -143,27 +151,35 @@ export interface DayStats {
   deadLetters: number;
 }
 
-/** Today's counts by capture time within [from, to) — the wall's "today". */
-export async function dayStats(store: Store, from: number, to: number): Promise<DayStats> {
+/**
+ * Today's counts by capture time within [from, to) — the wall's "today". With `county`, only that
+ * county's business; its dead letters are those of collectors filed for its institutions (a dead
+ * letter is a record that could not be read, so it has no county of its own).
+ */
+export async function dayStats(store: Store, from: number, to: number, county: string | null = null): Promise<DayStats> {
   const f = param.DateTime64(from);
   const t = param.DateTime64(to);
-  const txn = await store.query<{ institution_id: string; county: string; n: string }>(sql`
-    SELECT institution_id, any(county) AS county, uniqExact(id) AS n
-    FROM transactions WHERE captured_at >= ${f} AND captured_at < ${t}
+  // The county is read as `cty`: an alias named `county` would shadow the column in WHERE.
+  const txn = await store.query<{ institution_id: string; cty: string; n: string }>(sql`
+    SELECT institution_id, any(county) AS cty, uniqExact(id) AS n
+    FROM transactions WHERE captured_at >= ${f} AND captured_at < ${t}${inCounty(county)}
     GROUP BY institution_id`);
-  const warn = await store.query<{ institution_id: string; county: string; n: string; holds: string }>(sql`
-    SELECT institution_id, any(county) AS county, uniqExact(id) AS n, uniqExactIf(id, action = 'hold') AS holds
-    FROM warnings WHERE captured_at >= ${param.DateTime64(from)} AND captured_at < ${param.DateTime64(to)}
+  const warn = await store.query<{ institution_id: string; cty: string; n: string; holds: string }>(sql`
+    SELECT institution_id, any(county) AS cty, uniqExact(id) AS n, uniqExactIf(id, action = 'hold') AS holds
+    FROM warnings WHERE captured_at >= ${param.DateTime64(from)} AND captured_at < ${param.DateTime64(to)}${inCounty(county)}
     GROUP BY institution_id`);
+  const dlCounty = county
+    ? sql` AND collector_id IN (SELECT collector_id FROM collectors FINAL WHERE institution_id IN (SELECT id FROM institutions FINAL WHERE county = ${param.String(county)}))`
+    : sql``;
   const [dl] = await store.query<{ n: string }>(sql`
     SELECT uniqExact(collector_id, record_key) AS n FROM dead_letters
-    WHERE received_at >= ${param.DateTime64(from)} AND received_at < ${param.DateTime64(to)}`);
+    WHERE received_at >= ${param.DateTime64(from)} AND received_at < ${param.DateTime64(to)}${dlCounty}`);
 
   const inst = new Map<string, { id: string; county: string; transactions: number; warnings: number }>();
-  for (const r of txn) inst.set(r.institution_id, { id: r.institution_id, county: r.county, transactions: Number(r.n), warnings: 0 });
+  for (const r of txn) inst.set(r.institution_id, { id: r.institution_id, county: r.cty, transactions: Number(r.n), warnings: 0 });
   let holds = 0;
   for (const r of warn) {
-    const cur = inst.get(r.institution_id) ?? { id: r.institution_id, county: r.county, transactions: 0, warnings: 0 };
+    const cur = inst.get(r.institution_id) ?? { id: r.institution_id, county: r.cty, transactions: 0, warnings: 0 };
     cur.warnings = Number(r.n);
     holds += Number(r.holds);
     inst.set(r.institution_id, cur);
@@ -246,9 +262,10 @@ export function warningFromRecord(r: WarningRecord): Warning {
   };
 }
 
-export async function recentWarnings(store: Store, limit: number): Promise<WarningRecord[]> {
+/** The newest warnings (of one county when `county` is given). */
+export async function recentWarnings(store: Store, limit: number, county: string | null = null): Promise<WarningRecord[]> {
   const rows = await store.query<WarningRecord>(sql`
-    SELECT ${WARNING_COLUMNS} FROM warnings FINAL ORDER BY raised_at DESC, id LIMIT ${param.UInt32(limit)}`);
+    SELECT ${WARNING_COLUMNS} FROM warnings FINAL WHERE 1${inCounty(county)} ORDER BY raised_at DESC, id LIMIT ${param.UInt32(limit)}`);
   return rows.map(normaliseWarning);
 }
 
@@ -409,9 +426,10 @@ export interface WallWorkflowStats {
 
 /**
  * One aggregate over warning_events. Deadlines are computed (calendar + SLA), not stored, so a
- * missed deadline is read from the `escalated` flag / event the overdue sweep appends.
+ * missed deadline is read from the `escalated` flag / event the overdue sweep appends. Every event
+ * row carries its warning's county, so a county's figures filter the events themselves.
  */
-export async function wallWorkflowStats(store: Store, from: number, to: number): Promise<WallWorkflowStats> {
+export async function wallWorkflowStats(store: Store, from: number, to: number, county: string | null = null): Promise<WallWorkflowStats> {
   const [r] = await store.query<{ concluded: string; on_time: string; overdue: string }>(sql`
     SELECT
       countIf(concl_at >= ${param.DateTime64(from)} AND concl_at < ${param.DateTime64(to)}) AS concluded,
@@ -421,7 +439,7 @@ export async function wallWorkflowStats(store: Store, from: number, to: number):
     (
       SELECT warning_id, argMax(to_state, seq) AS state, greatest(max(escalated), max(type = 'escalated')) AS esc,
         maxIf(at, type = 'concluded') AS concl_at
-      FROM warning_events GROUP BY warning_id
+      FROM warning_events WHERE 1${inCounty(county)} GROUP BY warning_id
     )`);
   return { concluded: Number(r?.concluded ?? 0), onTime: Number(r?.on_time ?? 0), overdue: Number(r?.overdue ?? 0) };
 }
@@ -432,16 +450,20 @@ export interface CollectorHealthCounts {
   tamper: number;
 }
 
-/** Collector warnings (family 'collector') raised in [from, to): counts per kind and the latest few. */
+/**
+ * Collector warnings (family 'collector') raised in [from, to): counts per kind and the latest few.
+ * With `county`, those of collectors at that county's institutions (the warning's county).
+ */
 export async function collectorHealth(
   store: Store,
   from: number,
   to: number,
   limit: number,
+  county: string | null = null,
 ): Promise<{ counts: CollectorHealthCounts; latest: WarningRecord[] }> {
   const rows = await store.query<{ rule_id: string; n: string }>(sql`
     SELECT rule_id, uniqExact(id) AS n FROM warnings
-    WHERE family = 'collector' AND raised_at >= ${param.DateTime64(from)} AND raised_at < ${param.DateTime64(to)}
+    WHERE family = 'collector' AND raised_at >= ${param.DateTime64(from)} AND raised_at < ${param.DateTime64(to)}${inCounty(county)}
     GROUP BY rule_id`);
   const counts: CollectorHealthCounts = { silent: 0, gap: 0, tamper: 0 };
   for (const r of rows) {
@@ -458,7 +480,7 @@ export async function collectorHealth(
           (
             -- Filter before WARNING_COLUMNS re-aliases raised_at as epoch ms.
             SELECT * FROM warnings
-            WHERE family = 'collector' AND raised_at >= ${param.DateTime64(from)} AND raised_at < ${param.DateTime64(to)}
+            WHERE family = 'collector' AND raised_at >= ${param.DateTime64(from)} AND raised_at < ${param.DateTime64(to)}${inCounty(county)}
           )
           ORDER BY raised_at DESC, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)}`);
   return { counts, latest: latest.map(normaliseWarning) };
