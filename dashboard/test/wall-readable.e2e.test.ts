@@ -11,7 +11,9 @@
  * - every visible text is at least 20 px at 1920×1080 and 40 px at 3840×2160;
  * - a click on a county highlights it in place and never navigates;
  * - a reload keeps the live list's length;
- * - no raw JSON, identifiers or rule ids reach the screen, in Chinese or in English.
+ * - a county screen names its county and centres its map on it;
+ * - no raw JSON, identifiers or rule ids reach the screen, in Chinese or in English, and the
+ *   overdue list names workflow states in the screen's language.
  *
  * Screenshots (git-ignored): dashboard/artifacts/wall-readable-*.png.
  */
@@ -52,7 +54,7 @@ const LEAKS: [string, RegExp][] = [
   ['snake_case identifier', /\b[a-z][a-z0-9]*_[a-z0-9_]+\b/],
   ['rule id', /\b(?:counter|agent|vehicle|check|inspection|exam|points|medical|online|collector)\.[a-z_]+\b/],
   ['missing value', /\b(?:undefined|null|NaN|\[object Object\])\b/],
-  ['untranslated key', /\b(?:kpi|map|rank|ticker|health|view|trend|overdue|alert|loading|grade|business)\.[a-zA-Z]+\b/],
+  ['untranslated key', /\b(?:kpi|map|rank|ticker|health|view|trend|overdue|alert|loading|grade|business|state|scope)\.[a-zA-Z]+\b/],
 ];
 
 function leaks(text: string): string[] {
@@ -316,7 +318,40 @@ describe.skipIf(!HAVE_CHROMIUM)('the wall reads true from across the room (real 
     expect(await page.locator(`.ticker [data-warning-id="${id}"]`).count()).toBe(1);
   });
 
+  it('on a county screen names the county in the header and centres the map on it', async () => {
+    // auditor-yz is scoped to 宜州区 (451203): the hub sends that county only, and says so.
+    const county = await stack.login('auditor-yz', '/wall');
+    try {
+      await county.page.setViewportSize({ width: 1920, height: 1080 });
+      await ready(county.page);
+      expect(await county.page.getByTestId('wall-scope').innerText()).toContain('宜州区');
+      const own = county.page.locator('path.county[data-county="451203"]');
+      expect(await own.getAttribute('class')).not.toContain('outside');
+      expect(await county.page.locator('path.county.outside').count()).toBe(10);
+      // Zoomed on it: the county fills most of the map panel's smaller side.
+      const [box, panel] = [await own.boundingBox(), await county.page.locator('.map').boundingBox()];
+      expect(Math.max(box!.width / panel!.width, box!.height / panel!.height)).toBeGreaterThan(0.6);
+      await shot(county.page, 'wall-readable-county-1920.png');
+    } finally {
+      await county.context.close();
+    }
+  });
+
   it('shows no raw JSON, identifiers or rule ids, in Chinese or in English', async () => {
+    // A warning raised ten days ago and never acknowledged: the real sweep escalates it (超期督办),
+    // so the overdue list has a state to label.
+    const tenDaysAgo = Date.now() - 10 * 86_400_000;
+    await stack.hub.store.insert('warnings', [
+      {
+        id: 'w-e2e-overdue', rule_id: 'check.short_duration', rule_name: '查验用时过短', rule_version: '1', family: 'check', severity: 'high', action: 'warn',
+        transaction_id: 't-e2e-overdue', batch_id: 'b-e2e', collector_id: 'c-office-e2e-01', institution_id: 'JCJ-CGS', county: '451202',
+        occurred_at: tenDaysAgo, captured_at: tenDaysAgo, raised_at: tenDaysAgo, explanation: '查验用时60秒，少于阈值180秒', values_json: '{}', subject_masked: '',
+      },
+    ]);
+    const admin = await stack.as('admin');
+    const sweep = await admin('/api/v1/workflow/sweep', { json: {} });
+    expect(sweep.status, JSON.stringify(sweep.body)).toBe(200);
+    expect(sweep.body.escalated).toBeGreaterThanOrEqual(1);
     for (const lang of ['zh', 'en']) {
       await page.goto(`${stack.hub.url}/wall?lang=${lang}`);
       await ready(page);
@@ -326,6 +361,11 @@ describe.skipIf(!HAVE_CHROMIUM)('the wall reads true from across the room (real 
         const text = await page.locator('main.wall').innerText();
         expect(leaks(text), `${lang}/${view}`).toEqual([]);
         if (lang === 'en') expect(text, `${lang}/${view}`).not.toMatch(/正在接收|暂无数据|今日业务量|机构考核/);
+        if (view === 'trend') {
+          const states = await page.locator('[data-testid="overdue-list"] .state').allInnerTexts();
+          expect(states.length, `${lang}: overdue states`).toBeGreaterThan(0);
+          for (const s of states) expect(s, `${lang}: overdue state`).toMatch(lang === 'en' ? /^[A-Za-z ]+$/ : /^[\u4e00-\u9fff]+$/);
+        }
         await page.keyboard.press('ArrowRight');
       }
       if (lang === 'en') await shot(page, 'wall-readable-overview-en-1920.png');

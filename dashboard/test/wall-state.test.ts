@@ -132,6 +132,15 @@ describe('WallState', () => {
     expect(s.topRules.reduce((n, r) => n + r.count, 0)).toBe(4);
   });
 
+  it('takes the county a county screen shows from each snapshot (none = the whole city)', () => {
+    const s = new WallState();
+    expect(s.scope).toBeNull();
+    s.applySnapshot({ ...snapshot([]), scope: { adcode: '451203', name: '宜州区' } }, NOON);
+    expect(s.scope).toEqual({ adcode: '451203', name: '宜州区' });
+    s.applySnapshot(snapshot([]), NOON);
+    expect(s.scope).toBeNull();
+  });
+
   it('resets per-rule counters when the statistics day changes', () => {
     const s = new WallState();
     s.applySnapshot(snapshot([warning(1), warning(2)]), NOON);
@@ -210,7 +219,7 @@ describe('WallState: alert banner and the recent list', () => {
         ...stats(),
         hourly: { today: hours(2), yesterday: hours(1) },
         businessTypes: [{ key: 'vehicle/B', label: '机动车业务·转移登记', transactions: 5, warned: 1 }],
-        overdueList: [{ id: 'o1', ruleName: '退办', severity: 'medium', institutionName: '河池市车辆管理所', countyName: '金城江区', stateLabel: '已签收', raisedAt: NOON, escalatedAt: NOON }],
+        overdueList: [{ id: 'o1', ruleName: '退办', severity: 'medium', institutionName: '河池市车辆管理所', countyName: '金城江区', state: 'acknowledged', stateLabel: '已签收', raisedAt: NOON, escalatedAt: NOON }],
         scoreRanked: 3,
         scoreUnranked: 9,
       },

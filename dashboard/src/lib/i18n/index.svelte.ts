@@ -119,6 +119,16 @@ const zh = {
   'alert.tamper': '终端篡改',
   'alert.more': '另有 {n} 条',
   'unit.items': '条',
+  'state.raised': '待分派',
+  'state.assigned': '已分派',
+  'state.acknowledged': '已签收',
+  'state.verifying': '核查中',
+  'state.concluded': '已出结论',
+  'state.disposed': '已处置',
+  'state.reviewed': '已审核',
+  'state.closed': '已办结',
+  'scope.county': '本屏范围：{name}',
+  'map.titleCounty': '{name}预警态势',
 } as const;
 
 export type MessageKey = keyof typeof zh;
@@ -235,6 +245,16 @@ const en: Record<MessageKey, string> = {
   'alert.tamper': 'TAMPER',
   'alert.more': '+{n} more',
   'unit.items': '',
+  'state.raised': 'Unassigned',
+  'state.assigned': 'Assigned',
+  'state.acknowledged': 'Acknowledged',
+  'state.verifying': 'Verifying',
+  'state.concluded': 'Concluded',
+  'state.disposed': 'Disposed',
+  'state.reviewed': 'Reviewed',
+  'state.closed': 'Closed',
+  'scope.county': 'Showing {name} only',
+  'map.titleCounty': '{name} warning map',
 };
 
 const SEVERITY_ZH: Record<Severity, string> = { high: '高', medium: '中', low: '低' };

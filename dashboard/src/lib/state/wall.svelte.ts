@@ -21,6 +21,7 @@ import type {
   WallInstitution,
   WallKpis,
   WallOverdueItem,
+  WallScope,
   WallScoreRank,
   WallSnapshot,
   WallStats,
@@ -118,6 +119,8 @@ export class WallState {
   /** Statistics applied so far (snapshots and county.stats pushes), for diagnostics and tests. */
   statsSeq = $state(0);
 
+  /** The county this screen is limited to (its viewer's scope, from the snapshot); null = the whole city. */
+  scope = $state.raw<WallScope | null>(null);
   kpis = $state.raw<WallKpis>(EMPTY_KPIS);
   counties = $state.raw<readonly CountyStat[]>([]);
   institutions = $state.raw<readonly WallInstitution[]>([]);
@@ -164,6 +167,7 @@ export class WallState {
   /** Replaces everything from a snapshot (sent by the hub on connect and on resync). */
   applySnapshot(s: WallSnapshot, now: number = Date.now()): void {
     this.serverOffsetMs = Number.isFinite(s.serverTime) ? s.serverTime - now : 0;
+    this.scope = s.scope ?? null;
     this.#applyStats(s);
     this.institutions = s.institutionsList.slice();
 
