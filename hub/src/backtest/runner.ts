@@ -15,6 +15,7 @@ import {
   type EvaluationContext,
   type RuleHit,
   type TemporalRegistry,
+  type Transaction,
   type WorkCalendar,
 } from '@jianguan/rules';
 import type { Store } from '../store/store.js';
@@ -64,10 +65,24 @@ export async function runBacktest(
   let removed = 0;
 
   await onProgress(0, total);
-  for await (const page of streamTransactions(deps.store, range.from, range.to, deps.pageSize)) {
-    for (const txn of page) {
+  // One context per registry view and run, reused across records (not a spread per record).
+  const contexts = (state: Omit<EvaluationContext, 'registry'>) => {
+    let last: EvaluationContext | undefined;
+    return (txn: Transaction): EvaluationContext => {
       const registry = deps.registry.at(txn.occurredAt);
-      const [a, b] = [await live.evaluate(txn, { ...liveState, registry }), await draft.evaluate(txn, { ...draftState, registry })];
+      if (last?.registry !== registry) last = { ...state, registry };
+      return last;
+    };
+  };
+  const liveCtx = contexts(liveState);
+  const draftCtx = contexts(draftState);
+  for await (const page of streamTransactions(deps.store, range.from, range.to, deps.pageSize)) {
+    // A page at a time through each engine: memory states answer synchronously, so this is one
+    // promise per page and run instead of one per record.
+    const [liveResults, draftResults] = [await live.evaluateBatch(page, liveCtx), await draft.evaluateBatch(page, draftCtx)];
+    for (let i = 0; i < page.length; i++) {
+      const txn = page[i]!;
+      const [a, b] = [liveResults[i]!, draftResults[i]!];
       const liveHits = new Map<string, RuleHit>(a.map((h) => [h.rule.id, h]));
       const draftHits = new Map<string, RuleHit>(b.map((h) => [h.rule.id, h]));
       liveTotal += liveHits.size;

@@ -80,21 +80,44 @@ export async function countTransactions(store: Store, from: number, to: number):
   return Number(r?.n ?? 0);
 }
 
-/** Pages of transactions with occurred_at in [from, to), ascending by (occurred_at, id). */
+/**
+ * Pages of transactions with occurred_at in [from, to), ascending by (occurred_at, id).
+ *
+ * Cost per page. The table is sorted by (institution_id, id), not by time, so no query can seek
+ * to a time; what a page can do is read and sort little. Keyset pages over the whole range
+ * (`FINAL … ORDER BY occurred_at, id LIMIT n` after a cursor) merged, sorted and read every
+ * column of every remaining row of the range for each page: a backtest of n records cost about
+ * n / pageSize passes over the range. Instead each page is a time window [lo, hi): the bound on
+ * occurred_at filters rows before any other column is read (PREWHERE reads one 8-byte column),
+ * only the window's rows are read and sorted, and the window adapts so a page holds about
+ * pageSize records (halved and re-read when it would hold more than four pages, doubled after a
+ * sparse one). Duplicates are removed as FINAL would — one row per id, the one stored last
+ * (ReplacingMergeTree(stored_at)) — by `LIMIT 1 BY id` after ordering stored_at descending;
+ * the copies of a re-sent record share its occurred_at, hence its window. Pages may therefore
+ * be smaller or up to four times larger than pageSize; a single millisecond is never split.
+ */
 export async function* streamTransactions(store: Store, from: number, to: number, pageSize: number): AsyncGenerator<Transaction[]> {
-  let after: { at: number; id: string } | undefined;
-  for (;;) {
-    const cursor = after
-      ? sql`AND (occurred_at, id) > (${param.DateTime64(after.at)}, ${param.String(after.id)})`
-      : sql``;
+  const most = 4 * pageSize;
+  let lo = from;
+  // First guess: an hour; adapted to the data from the first window on.
+  let span = Math.max(1, Math.min(to - from, 3_600_000));
+  while (lo < to) {
+    const hi = Math.min(to, lo + span);
+    // The guard LIMIT only tells "too many"; a 1 ms window is taken whole, however full.
+    const guard = span > 1 ? sql`LIMIT ${param.UInt32(most + 1)}` : sql``;
     const rows = await store.query<Record<string, unknown>>(sql`
-      SELECT ${COLUMNS} FROM transactions FINAL
-      WHERE occurred_at >= ${param.DateTime64(from)} AND occurred_at < ${param.DateTime64(to)} ${cursor}
-      ORDER BY occurred_at, id LIMIT ${param.UInt32(pageSize)}`);
-    if (rows.length === 0) return;
-    const last = rows[rows.length - 1]!;
-    after = { at: Number(last.occurred_at_ms), id: String(last.id) };
-    yield rows.map(transactionFromRow);
-    if (rows.length < pageSize) return;
+      SELECT ${COLUMNS} FROM transactions
+      PREWHERE occurred_at >= ${param.DateTime64(lo)} AND occurred_at < ${param.DateTime64(hi)}
+      ORDER BY occurred_at, id, stored_at DESC
+      LIMIT 1 BY id
+      ${guard}`);
+    if (rows.length > most && span > 1) {
+      span = Math.max(1, Math.floor(span / 4));
+      continue;
+    }
+    lo = hi;
+    if (rows.length < pageSize / 2) span = Math.min(Math.max(1, to - from), span * 2);
+    else if (rows.length > 2 * pageSize) span = Math.max(1, Math.floor(span / 2));
+    if (rows.length > 0) yield rows.map(transactionFromRow);
   }
 }
