@@ -44,6 +44,7 @@ import { installDoors } from './auth/doors.js';
 import { auditLater } from './auth/plugin.js';
 import { createHubPseudonyms } from './pseudonyms.js';
 import { isLoopbackHost, readTlsMaterial, trustProxyOption, watchTls } from './tls.js';
+import { emit } from './telemetry/events.js';
 
 export const HUB_VERSION = '0.1.0';
 
@@ -131,29 +132,29 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       try {
         await c();
       } catch (e) {
-        log.warn({ event: 'hub.close_step_failed', err: e });
+        emit(log, 'hub.close_step_failed', { err: e });
       }
     }
   };
 
   try {
-    const store = await openStore(config, (statement, ms) => log.warn({ event: 'store.slow', ms, statement }));
+    const store = await openStore(config, (statement, ms) => emit(log, 'store.slow', { ms, statement }));
     cleanups.push(() => store.close());
     const applied = await migrate(store);
-    if (applied.length) log.info({ event: 'store.migrated', applied, driver: store.driver });
+    if (applied.length) emit(log, 'store.migrated', { applied, driver: store.driver });
 
     const registry = new Registry(store);
     await registry.reload();
     if (config.seedDemo && registry.listInstitutions().length === 0) {
       await upsertInstitutions(store, DEMO_INSTITUTIONS);
       await upsertStaff(store, DEMO_STAFF);
-      log.info({ event: 'registry.seeded', institutions: DEMO_INSTITUTIONS.length, staff: DEMO_STAFF.length });
+      emit(log, 'registry.seeded', { institutions: DEMO_INSTITUTIONS.length, staff: DEMO_STAFF.length });
     }
     await registry.reload();
 
     const stateRedis = redisConnection(config.redisUrl);
     // ioredis reconnects by itself; without a listener it prints "Unhandled error event" per retry.
-    stateRedis.on('error', (err) => log.warn({ event: 'redis.error', message: errorMessage(err) }));
+    stateRedis.on('error', (err) => emit(log, 'redis.error', { message: errorMessage(err) }));
     cleanups.push(() => stateRedis.disconnect());
     // ioredis retries forever; at start a missing Redis should be a clear error, not a hang.
     await withTimeout(stateRedis.ping(), 10_000, () => new HubError('QUEUE_UNAVAILABLE', `Redis at ${config.redisUrl} did not answer within 10 s`));
@@ -177,7 +178,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     // reaches the wall screens connected to any of them (per-socket emits and acks stay local).
     const adapterPub = stateRedis.duplicate();
     const adapterSub = stateRedis.duplicate();
-    for (const r of [adapterPub, adapterSub]) r.on('error', (err) => log.warn({ event: 'redis.error', message: errorMessage(err) }));
+    for (const r of [adapterPub, adapterSub]) r.on('error', (err) => emit(log, 'redis.error', { message: errorMessage(err) }));
     io.adapter(createAdapter(adapterPub, adapterSub, { key: `${config.queuePrefix}:io` }));
     cleanups.push(() => {
       adapterPub.disconnect();
@@ -239,7 +240,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     };
     const queue = await createEvaluationQueue(config, config.runWorker ? createEvaluateProcessor(deps) : undefined);
     cleanups.push(() => queue.close());
-    queue.worker?.on('failed', (job, err) => log.error({ event: 'job.failed', jobId: job?.id, attempts: job?.attemptsMade, err: errorMessage(err) }));
+    queue.worker?.on('failed', (job, err) => emit(log, 'job.failed', { jobId: job?.id, attempts: job?.attemptsMade, err: errorMessage(err) }));
 
     // Static credentials are pre-approved; their key is bound in the credential or by an
     // administrator's approval, never on first use; enrolled collectors wait for approval
@@ -374,7 +375,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     } else {
       app.get('/', async () => ({ name: 'jianguan-hub', version: HUB_VERSION, dashboard: 'not built (JG_DASHBOARD_DIR)' }));
       app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `${req.method} ${req.url.slice(0, 200)}` } }));
-      if (config.dashboardDir) log.warn({ event: 'dashboard.missing', dir: config.dashboardDir });
+      if (config.dashboardDir) emit(log, 'dashboard.missing', { dir: config.dashboardDir });
     }
 
     await app.listen({ port: config.port, host: config.host });
@@ -392,7 +393,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `${tlsFiles ? 'https' : 'http'}://127.0.0.1:${port}`;
-    log.info({ event: 'hub.started', url, store: store.driver, ruleSet: rulesets.versionAt(), worker: config.runWorker });
+    emit(log, 'hub.started', { url, store: store.driver, ruleSet: rulesets.versionAt(), worker: config.runWorker });
     supervision.start();
 
     return { config, url, port, app, io, store, registry, queue, wall, collectors, supervision, rulesets, decisions, backtests, peer, health, close: closeAll };

@@ -18,6 +18,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Server } from 'socket.io';
 import { ERRORS, isHubError, type ErrorCode } from './errors.js';
+import { emit } from './telemetry/events.js';
 
 export interface ErrorBody {
   error: { code: string; message: string };
@@ -92,7 +93,7 @@ function isMultipartRequest(req: FastifyRequest): boolean {
 export function httpErrorHandler(log: FastifyBaseLogger) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply): void => {
     const r = resolveError(err, { multipart: isMultipartRequest(req) });
-    if (r.internal) log.error({ event: 'http.error', method: req.method, url: req.url, err });
+    if (r.internal) emit(log, 'http.error', { method: req.method, url: req.url, err });
     void reply.code(r.status).send(r.body);
   };
 }

@@ -52,6 +52,7 @@ import { z } from 'zod';
 import { maskIdNumber, remaskIdNumber } from '@jianguan/rules';
 import type { HubConfig } from './config.js';
 import { HubError, errorMessage } from './errors.js';
+import { describeIssues } from './validation/issues.js';
 
 export const Keyring = z.object({
   /** The detachment these pseudonyms belong to (an adcode such as 451200). */
@@ -242,7 +243,7 @@ export function identityPseudonyms(collectorKey?: string): HubPseudonyms {
 
 function parseKeyring(raw: unknown, where: string): Keyring {
   const k = Keyring.safeParse(raw);
-  if (!k.success) throw new HubError('CONFIG_INVALID', `${where}: ${k.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!k.success) throw new HubError('CONFIG_INVALID', `${where}: ${describeIssues(k.error)}`);
   return k.data;
 }
 

@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { errorMessage, isHubError } from './errors.js';
 import { startHub } from './app.js';
 import { installProcessHandlers } from './process-handlers.js';
+import { emit } from './telemetry/events.js';
 
 async function main(): Promise<void> {
   let logger: FastifyBaseLogger | undefined;
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    hub.app.log.info({ event: 'hub.stopping', signal });
+    emit(hub.app.log, 'hub.stopping', { signal });
     await hub.close();
     process.exit(0);
   };

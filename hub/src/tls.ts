@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import type tls from 'node:tls';
 import type { FastifyBaseLogger } from 'fastify';
 import { HubError, errorMessage } from './errors.js';
+import { emit } from './telemetry/events.js';
 
 export interface TlsFiles {
   cert: string;
@@ -65,10 +66,10 @@ export function watchTls(server: { setSecureContext(o: tls.SecureContextOptions)
       const m = readTlsMaterial(files);
       server.setSecureContext(m);
       const x509 = new crypto.X509Certificate(m.cert);
-      log.info({ event: 'tls.reloaded', reason, subject: x509.subject, validTo: x509.validTo, fingerprint256: x509.fingerprint256 });
+      emit(log, 'tls.reloaded', { reason, subject: x509.subject, validTo: x509.validTo, fingerprint256: x509.fingerprint256 });
       return true;
     } catch (e) {
-      log.error({ event: 'tls.reload_failed', reason, err: errorMessage(e) });
+      emit(log, 'tls.reload_failed', { reason, err: errorMessage(e) });
       return false;
     }
   };

@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } fro
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import type { RouteAuth, RouteScope } from '../auth/principal.js';
+import { describeIssues } from '../validation/issues.js';
 
 type Out<T> = T extends z.ZodType ? z.output<T> : unknown;
 
@@ -52,9 +53,6 @@ export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output' = 'input'
   return js;
 }
 
-function describeIssues(e: z.ZodError): string {
-  return e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-}
 
 export function defineRoute<Q extends z.ZodType | undefined = undefined, P extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
   app: FastifyInstance,

@@ -13,6 +13,7 @@ import { Entity, institutionOf, rowsToRecords, type EntityData, type RowError, t
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
 import { defineRoute, Page } from './define.js';
+import { describeIssues } from '../validation/issues.js';
 
 export interface RegistryRouteDeps {
   registry: Registry;
@@ -241,7 +242,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       const b = z
         .object({ entity: Entity, filename: z.string().min(1).max(200), contentBase64: z.string().min(1), preview: z.boolean().default(false), effectiveFrom: z.string().max(40).optional() })
         .safeParse(req.body);
-      if (!b.success) throw new HubError('BODY_INVALID', b.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      if (!b.success) throw new HubError('BODY_INVALID', describeIssues(b.error));
       entity = b.data.entity;
       filename = b.data.filename;
       data = Buffer.from(b.data.contentBase64, 'base64');

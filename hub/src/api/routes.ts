@@ -13,6 +13,7 @@ import { listDeadLetters, pipelineStats, totals } from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import { metricsText } from '../telemetry/events.js';
 import { registerPeopleRoutes } from './people.js';
+import { describeIssues } from '../validation/issues.js';
 
 export interface Health {
   status: 'ok' | 'degraded';
@@ -45,7 +46,7 @@ const PIPELINE_READERS: readonly Role[] = ['wall_viewer', 'leader', 'rule_admin'
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value);
   if (!r.success) {
-    const e = new HubError('BATCH_INVALID', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const e = new HubError('BATCH_INVALID', describeIssues(r.error));
     throw Object.assign(e, { statusCode: 400, code: 'QUERY_INVALID' });
   }
   return r.data;
@@ -59,9 +60,8 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
 
   app.get('/metrics', async (_req, reply) => {
     const h = await deps.health();
-    return reply.type('text/plain; version=0.0.4').send(
-      metricsText({ jg_collectors_connected: h.collectors_connected, jg_queue_waiting: h.queue_waiting }),
-    );
+    const m = await metricsText({ collectorsConnected: h.collectors_connected, queueWaiting: h.queue_waiting });
+    return reply.type(m.contentType).send(m.body);
   });
 
   app.get('/api/v1/geo/counties', { config: { auth: 'public', scope: 'none' } }, async (_req, reply) => {

@@ -33,6 +33,8 @@ import { STATE_LABELS } from '../workflow/machine.js';
 import { WorkflowService } from '../workflow/service.js';
 import { registerDocs } from './docs.js';
 import { registerWarningRoutes } from './warnings.js';
+import { describeIssues } from '../validation/issues.js';
+import { emit } from '../telemetry/events.js';
 
 export interface SupervisionDeps {
   app: FastifyInstance;
@@ -76,7 +78,7 @@ export async function createSupervision(deps: SupervisionDeps): Promise<Supervis
 
   if (config.wallPublic) {
     // Checked in app.ts too (loopback only); said again here where the door is left open.
-    log.warn({ event: 'wall.open', host: config.host }, 'DEMO: the /wall namespace is OPEN to anyone who can reach this loopback address (JG_WALL_PUBLIC)');
+    emit(log, 'wall.open', { host: config.host }, 'DEMO: the /wall namespace is OPEN to anyone who can reach this loopback address (JG_WALL_PUBLIC)');
   } else {
     // One audit row per address and minute at most: a flood of refused screens is one line, not a flood.
     const lastDenied = new Map<string, number>();
@@ -147,17 +149,17 @@ export async function createSupervision(deps: SupervisionDeps): Promise<Supervis
   const changes = new RegistryChanges(store, redis, config.queuePrefix, registry, createHubPseudonyms(config));
   // Versions for registry rows that have none (demo seed, rows from before versioning).
   if (await changes.baseline()) await registry.reload();
-  const unfollow = await changes.follow((e) => log.warn({ event: 'registry.reload_failed', err: errorMessage(e) }));
+  const unfollow = await changes.follow((e) => emit(log, 'registry.reload_failed', { err: errorMessage(e) }));
 
   if (config.seedDemo) {
     const created = await seedDemoUsers(store);
     const names = DEMO_USERS.map((u) => `${u.username}${u.scope ? `(${u.scope})` : ''}`).join(', ');
     // Never the password itself: logs are shipped and kept. The README says where it is written.
-    log.warn({ event: 'users.demo', created, users: DEMO_USERS.map((u) => u.username) }, `DEMO MODE: demo accounts ${names} share the published demo password (README); never run demo mode with real data`);
+    emit(log, 'users.demo', { created, users: DEMO_USERS.map((u) => u.username) }, `DEMO MODE: demo accounts ${names} share the published demo password (README); never run demo mode with real data`);
   }
   // A new detachment starts with no user at all: say how to create the first administrator.
   if (!(await listUsers(store)).some((u) => u.active && u.roles.includes('system_admin'))) {
-    log.warn({ event: 'users.no_admin' }, 'no administrator exists: create one on this machine with `jianguan-hub admin create <username>` (docs/go-live.md)');
+    emit(log, 'users.no_admin', {}, 'no administrator exists: create one on this machine with `jianguan-hub admin create <username>` (docs/go-live.md)');
   }
 
   return {
@@ -198,6 +200,6 @@ export function evaluationConfig(file: string | undefined): EvaluationConfig {
     throw new HubError('CONFIG_INVALID', `JG_EVALUATION_FILE ${file}: ${errorMessage(e)}`);
   }
   const parsed = EvaluationOverrides.safeParse(raw);
-  if (!parsed.success) throw new HubError('CONFIG_INVALID', `JG_EVALUATION_FILE ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new HubError('CONFIG_INVALID', `JG_EVALUATION_FILE ${file}: ${describeIssues(parsed.error)}`);
   return withOverrides(DEFAULT_EVALUATION, parsed.data);
 }

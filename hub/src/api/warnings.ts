@@ -30,6 +30,7 @@ import { ActionSchema, actorOf, eventOf, type WorkflowService } from '../workflo
 import type { EventPayload, EventType, WarningState } from '../workflow/machine.js';
 import type { Principal } from '../auth/principal.js';
 import { defineRoute, Page, QueryBool } from './define.js';
+import { describeIssues } from '../validation/issues.js';
 
 export interface WarningRouteDeps {
   store: Store;
@@ -409,7 +410,7 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
         const b = z
           .object({ name: z.string().min(1).max(200), mime: z.string().min(1).max(100).default('application/octet-stream'), contentBase64: z.string().min(1), expectedSeq: Seq, comment: z.string().max(2000).optional() })
           .safeParse(req.body);
-        if (!b.success) throw new HubError('BODY_INVALID', b.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+        if (!b.success) throw new HubError('BODY_INVALID', describeIssues(b.error));
         file = { name: b.data.name, mime: b.data.mime, data: Buffer.from(b.data.contentBase64, 'base64') };
         expectedSeq = b.data.expectedSeq;
         comment = b.data.comment;

@@ -31,6 +31,7 @@ import { dummyHash, verifyPassword } from './passwords.js';
 import { authorize, ROLE_LABELS, ROLES, type Principal, type RouteAuth, type RouteScope } from './principal.js';
 import { clearedCookie, cookieValue, sessionCookie, SessionStore, tokenFromHeaders } from './sessions.js';
 import { createUser, findUserForLogin, getUser, listUsers, NewUserSchema, principalOf, updateUser, UserPatchSchema, type User } from './users.js';
+import { emit } from '../telemetry/events.js';
 
 export interface RouteInfo {
   method: string;
@@ -77,7 +78,7 @@ export function auditLater(app: FastifyInstance, e: Omit<AuditEntry, 'id' | 'at'
   const w = writers.get(app);
   if (!w) return;
   w.write({ at: Date.now(), actorRoles: [], actorScope: '', targetType: '', targetId: '', detail: '', ...e }).catch((err: unknown) =>
-    app.log.error({ event: 'audit.write_failed', err: errorMessage(err), action: e.action }),
+    emit(app.log, 'audit.write_failed', { err: errorMessage(err), action: e.action }),
   );
 }
 
@@ -208,7 +209,7 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
     try {
       await audit.write(entry);
     } catch (e) {
-      req.log.error({ event: 'audit.write_failed', err: e, action: entry.action });
+      emit(req.log, 'audit.write_failed', { err: e, action: entry.action });
     }
     return payload;
   });
@@ -221,7 +222,7 @@ async function exchangeKiosk(req: FastifyRequest, reply: import('fastify').Fasti
   try {
     rec = await kiosk.resolve(token);
   } catch (e) {
-    req.log.warn({ event: 'kiosk.resolve_failed', err: errorMessage(e) });
+    emit(req.log, 'kiosk.resolve_failed', { err: errorMessage(e) });
   }
   if (rec) {
     void reply.header('set-cookie', kioskCookie(token, req.protocol === 'https'));

@@ -15,6 +15,7 @@ import type { RuleSetService } from '../rulesets/service.js';
 import type { Store } from '../store/store.js';
 import { getBacktest, listBacktests, saveBacktest, type Backtest } from './repo.js';
 import { runBacktest } from './runner.js';
+import { emit } from '../telemetry/events.js';
 
 export const BACKTEST_QUEUE = 'backtest';
 
@@ -48,7 +49,7 @@ export class BacktestService {
     });
     if (deps.runWorker) {
       this.worker = new Worker<BacktestJobData>(BACKTEST_QUEUE, (job) => this.process(job), { connection, prefix: deps.prefix, concurrency: 1 });
-      this.worker.on('failed', (job, err) => deps.log.error({ event: 'backtest.failed', id: job?.data.id, err: errorMessage(err) }));
+      this.worker.on('failed', (job, err) => emit(deps.log, 'backtest.failed', { id: job?.data.id, err: errorMessage(err) }));
     }
   }
 
@@ -144,7 +145,7 @@ export class BacktestService {
         result,
       });
       await job.updateProgress(100);
-      this.deps.log.info({ event: 'backtest.done', id: bt.id, version: bt.version, transactions: result.transactions, added: result.added, removed: result.removed });
+      emit(this.deps.log, 'backtest.done', { id: bt.id, version: bt.version, transactions: result.transactions, added: result.added, removed: result.removed });
       return { id: bt.id };
     } catch (e) {
       await saveBacktest(this.deps.store, { ...row, status: 'failed', finishedAt: Date.now(), error: errorMessage(e) });

@@ -119,6 +119,7 @@ import {
 import { CollectorWarnings, gapWarning, silentWarning, tamperWarning } from './warnings.js';
 import { workingMsBetween } from './working-time.js';
 import type { HubPseudonyms } from '../pseudonyms.js';
+import { emit } from '../telemetry/events.js';
 
 export type ProcessedAck = Extract<BatchAck, { ok: true }>;
 
@@ -433,7 +434,7 @@ export class CollectorService {
       const next: CollectorRecord = { ...cur, status: 'pending', publicKey: auth.publicKey!, keyFingerprint: keyFingerprint(auth.publicKey!), enrolledAt: this.now() };
       await saveCollectorRecords(this.deps.store, [next]);
       this.records.set(next.collectorId, next);
-      this.deps.log.warn({ event: 'collector.key_proposed', collectorId: next.collectorId, keyFingerprint: next.keyFingerprint }, `collector ${next.collectorId} presented key ${next.keyFingerprint}: pending until a system administrator approves it`);
+      emit(this.deps.log, 'collector.key_proposed', { collectorId: next.collectorId, keyFingerprint: next.keyFingerprint }, `collector ${next.collectorId} presented key ${next.keyFingerprint}: pending until a system administrator approves it`);
       return next;
     });
   }
@@ -491,7 +492,7 @@ export class CollectorService {
       };
       await saveCollectorRecords(this.deps.store, [rec]);
       this.records.set(rec.collectorId, rec);
-      this.deps.log.info({ event: 'collector.enrolled', collectorId: rec.collectorId, institutionId: rec.institutionId, counter: rec.counter, keyFingerprint: rec.keyFingerprint });
+      emit(this.deps.log, 'collector.enrolled', { collectorId: rec.collectorId, institutionId: rec.institutionId, counter: rec.counter, keyFingerprint: rec.keyFingerprint });
       return rec;
     });
   }
@@ -537,7 +538,7 @@ export class CollectorService {
     };
     await saveCollectorRecords(this.deps.store, [next]);
     this.records.set(collectorId, next);
-    this.deps.log.info({ event: 'collector.refiled', collectorId, keyFingerprint: next.keyFingerprint, previousKey: cur.keyFingerprint });
+    emit(this.deps.log, 'collector.refiled', { collectorId, keyFingerprint: next.keyFingerprint, previousKey: cur.keyFingerprint });
     return next;
   }
 
@@ -564,13 +565,13 @@ export class CollectorService {
       };
       await saveCollectorRecords(this.deps.store, [next]);
       this.records.set(collectorId, next);
-      this.deps.log.info({ event: 'collector.approved', collectorId, by });
+      emit(this.deps.log, 'collector.approved', { collectorId, by });
       return next;
     });
     this.pendingRelease.add(collectorId);
     // In the background: an approval answers at once. Newer batches of this collector wait for
     // the release (admit() finishes it first), so evaluation order holds either way.
-    void this.releaseHeld(collectorId).catch((e) => this.deps.log.error({ event: 'collector.release_failed', collectorId, err: errorMessage(e) }));
+    void this.releaseHeld(collectorId).catch((e) => emit(this.deps.log, 'collector.release_failed', { collectorId, err: errorMessage(e) }));
     return rec;
   }
 
@@ -581,7 +582,7 @@ export class CollectorService {
       const next: CollectorRecord = { ...cur, status: 'revoked', revokedAt: this.now(), revokeReason: reason };
       await saveCollectorRecords(this.deps.store, [next]);
       this.records.set(collectorId, next);
-      this.deps.log.warn({ event: 'collector.revoked', collectorId, reason, by });
+      emit(this.deps.log, 'collector.revoked', { collectorId, reason, by });
       return next;
     });
     this.pendingRelease.delete(collectorId);
@@ -601,7 +602,7 @@ export class CollectorService {
       const batch = JSON.parse(this.deps.atRest.openAtRest(h.payload, heldContext(h.collectorId, h.batchId))) as Batch;
       const ack = await this.deps.process(collectorId, batch);
       await markReleased(this.deps.store, h, this.now());
-      this.deps.log.info({ event: 'batch.released', collectorId, batchId: h.batchId, stored: ack.stored, rejected: ack.rejected.length, warnings: ack.warnings });
+      emit(this.deps.log, 'batch.released', { collectorId, batchId: h.batchId, stored: ack.stored, rejected: ack.rejected.length, warnings: ack.warnings });
     }
     this.pendingRelease.delete(collectorId);
     this.heldBytes.delete(collectorId);
@@ -698,7 +699,7 @@ export class CollectorService {
   private async raiseTamper(input: Parameters<CollectorWarnings['raise']>[0]): Promise<void> {
     const ms = this.deps.tamperIntervalMs ?? 600_000;
     if (this.deps.throttle && !(await this.deps.throttle(`tamper:${input.collectorId}`, ms).catch(() => true))) {
-      this.deps.log.warn({ event: 'collector.tamper_suppressed', collectorId: input.collectorId, batchId: input.batchId });
+      emit(this.deps.log, 'collector.tamper_suppressed', { collectorId: input.collectorId, batchId: input.batchId });
       return;
     }
     await this.warnings.raise(input);
@@ -726,7 +727,7 @@ export class CollectorService {
     });
     // A re-sent batch replaces its own row; counting it twice only makes the cap a little early.
     this.heldBytes.set(id, used + payload.length);
-    this.deps.log.info({ event: 'batch.held', collectorId: adm.record.collectorId, batchId: batch.batchId, records: batch.records.length });
+    emit(this.deps.log, 'batch.held', { collectorId: adm.record.collectorId, batchId: batch.batchId, records: batch.records.length });
     return { ok: true, batchId: batch.batchId, stored: 0, rejected: [], warnings: 0, held: true };
   }
 
@@ -838,7 +839,7 @@ export class CollectorService {
         await this.saveSeen();
         for (const id of [...this.pendingRelease]) await this.releaseHeld(id);
       } catch (e) {
-        this.deps.log.warn({ event: 'collector.check_failed', err: errorMessage(e) });
+        emit(this.deps.log, 'collector.check_failed', { err: errorMessage(e) });
       } finally {
         this.checking = undefined;
       }
@@ -878,6 +879,6 @@ export class CollectorService {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.checking;
-    await this.saveSeen().catch((e) => this.deps.log.warn({ event: 'collector.seen_save_failed', err: errorMessage(e) }));
+    await this.saveSeen().catch((e) => emit(this.deps.log, 'collector.seen_save_failed', { err: errorMessage(e) }));
   }
 }

@@ -10,6 +10,7 @@ import type { Registry } from '../registry/registry.js';
 import { warningRow } from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import { warningExists } from './repo.js';
+import { localMinute } from '../time/business-time.js';
 
 export const COLLECTOR_RULES = {
   'collector.tamper': { name: '采集终端数据被篡改', severity: 'high' },
@@ -19,11 +20,8 @@ export const COLLECTOR_RULES = {
 export type CollectorRuleId = keyof typeof COLLECTOR_RULES;
 export const COLLECTOR_RULE_VERSION = '1';
 
-const CST_MS = 8 * 3_600_000;
 /** 'YYYY-MM-DD HH:MM' in China Standard Time. */
-export function cstMinute(ms: number): string {
-  return new Date(ms + CST_MS).toISOString().replace('T', ' ').slice(0, 16);
-}
+export const cstMinute = localMinute;
 const short = (h: string) => h.slice(0, 12);
 
 export interface CollectorWarningInput {

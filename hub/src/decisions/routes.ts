@@ -29,6 +29,7 @@ import type { Store } from '../store/store.js';
 import { clientRequestId, type DecisionCaller, type DecisionService } from './service.js';
 import type { HubPseudonyms } from '../pseudonyms.js';
 import type { AuditEntry } from '../auth/audit.js';
+import { describeIssues } from '../validation/issues.js';
 
 export interface DecisionRouteDeps {
   decisions: DecisionService;
@@ -48,12 +49,7 @@ const READERS: readonly Role[] = ['rule_admin', 'system_admin', 'leader'];
 /** Users who may ask for a decision by hand (collectors ask with their own credential). */
 export const DECISION_OPERATORS: readonly Role[] = ['system_admin'];
 
-function describe(e: z.ZodError): string {
-  return e.issues
-    .slice(0, 8)
-    .map((i) => `${i.path.join('.') || '(transaction)'}: ${i.message}`)
-    .join('; ');
-}
+const describe = (e: z.ZodError): string => describeIssues(e, { root: '(transaction)' });
 
 /**
  * A collector's token, as ingest accepts it: the hub registry's credentials first, then the

@@ -30,6 +30,7 @@ import type { PeekRuleStates } from '../jobs/rule-state.js';
 import type { DecisionAck, DecisionReason } from '../protocol/index.js';
 import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
+import { emit, pipeline } from '../telemetry/events.js';
 
 export type DecisionAnswer = Extract<DecisionAck, { ok: true }> & { transactionId: string };
 
@@ -112,6 +113,7 @@ export class DecisionService {
     const decidedAt = Date.now();
     const ms = Math.round((performance.now() - t0) * 1000) / 1000;
     const decision = reasons.length > 0 ? 'hold' : 'allow';
+    pipeline.holdDecided(decision, ms);
     const requestId = meta.requestId ?? `d-${crypto.randomUUID()}`;
     this.log({
       request_id: decisionKey(meta.caller, requestId),
@@ -139,7 +141,7 @@ export class DecisionService {
 
   private log(row: Record<string, unknown>): void {
     if (this.buffer.length >= MAX_BUFFER) {
-      this.deps.log.error({ event: 'decision.log_dropped', requestId: row.request_id });
+      emit(this.deps.log, 'decision.log_dropped', { requestId: row.request_id });
       return;
     }
     this.buffer.push(row);
@@ -161,7 +163,7 @@ export class DecisionService {
       try {
         await this.deps.store.insert('decisions', rows);
       } catch (e) {
-        this.deps.log.error({ event: 'decision.log_failed', rows: rows.length, err: errorMessage(e) });
+        emit(this.deps.log, 'decision.log_failed', { rows: rows.length, err: errorMessage(e) });
         this.buffer = [...rows, ...this.buffer].slice(0, MAX_BUFFER);
         if (!this.timer) {
           this.timer = setTimeout(() => {

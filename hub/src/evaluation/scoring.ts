@@ -34,6 +34,7 @@ import {
   type InstitutionType,
 } from '@jianguan/rules';
 import { z } from 'zod';
+import { monthBounds, monthOf } from '../time/business-time.js';
 
 export const CATEGORIES = ['compliance', 'quality', 'integrity', 'responsiveness'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -239,16 +240,9 @@ export function rankWithinType<T extends { type: string; score: number; institut
   return out;
 }
 
-const CST_MS = 8 * 3_600_000;
-/** [from, to) epoch ms of a local month 'YYYY-MM'. */
-export function monthRange(month: string): { from: number; to: number } {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  return { from: Date.UTC(y, m - 1, 1) - CST_MS, to: Date.UTC(y, m, 1) - CST_MS };
-}
-
-export function monthOf(ms: number): string {
-  return new Date(ms + CST_MS).toISOString().slice(0, 7);
-}
+/** [from, to) epoch ms of a local month 'YYYY-MM' (business time). */
+export const monthRange = monthBounds;
+export { monthOf };
 
 export function previousMonths(month: string, n: number): string[] {
   const [y, m] = month.split('-').map(Number) as [number, number];

@@ -17,8 +17,10 @@ import type { Registry } from '../registry/registry.js';
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { categoryOf, isGraded, monthOf, monthRange, previousMonths, rankWithinType, scoreMonth, severityPoints, type Category, type EvaluationConfig, type Grade } from './scoring.js';
+import { monthSql } from '../time/business-time.js';
+import { emit } from '../telemetry/events.js';
 
-const MONTH_EXPR = sql`formatDateTime(addHours(occurred_at, 8), '%Y-%m')`;
+const MONTH_EXPR = monthSql('occurred_at');
 
 export interface ScoreRow {
   month: string;
@@ -154,7 +156,7 @@ export class EvaluationService {
         return [...months].sort();
       });
     } catch (e) {
-      this.deps.log.error({ event: 'evaluation.refresh_failed', err: e });
+      emit(this.deps.log, 'evaluation.refresh_failed', { err: e });
       return [];
     }
   }
@@ -197,7 +199,7 @@ export class EvaluationService {
       };
     });
     await this.deps.store.insert('evaluation_ledger', ledger);
-    this.deps.log.info({ event: 'evaluation.ledger', deducted: ledger.filter((l) => l.kind === 'deduct').length, reversed: ledger.filter((l) => l.kind === 'reverse').length });
+    emit(this.deps.log, 'evaluation.ledger', { deducted: ledger.filter((l) => l.kind === 'deduct').length, reversed: ledger.filter((l) => l.kind === 'reverse').length });
     return [...new Set(ledger.map((l) => l.month))];
   }
 

@@ -6,6 +6,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { ImportLimits } from './limits.js';
 import { readCsvRows, type XlsxCell, type XlsxColumn } from './table-codec.js';
+import { localSecond } from '../time/business-time.js';
 
 export interface Column<T> {
   header: string;
@@ -74,11 +75,10 @@ export async function* xlsxCells<T>(columns: readonly Column<T>[], rows: readonl
   }
 }
 
-const CST = 8 * 3_600_000;
 /** 'YYYY-MM-DD HH:MM:SS' in China Standard Time; '' for 0/null. */
 export function cstTime(ms: number | null | undefined): string {
   if (!ms) return '';
-  return new Date(ms + CST).toISOString().replace('T', ' ').slice(0, 19);
+  return localSecond(ms);
 }
 
 /** No limits worth the name: for reading the hub's own exports back (reports, tests). */

@@ -16,7 +16,6 @@
  */
 import type { Namespace, Server, Socket } from 'socket.io';
 import { TransactionSchema, type Transaction } from '@jianguan/rules';
-import type { z } from 'zod';
 import {
   BatchSchema,
   CollectorAuthSchema,
@@ -39,6 +38,7 @@ import type { HubPseudonyms } from '../pseudonyms.js';
 import type { Store } from '../store/store.js';
 import type { Telemetry } from '../telemetry/events.js';
 import { findTimeOutOfWindow, findUnstorableText, printable, type SanityLimits } from './sanity.js';
+import { describeIssues } from '../validation/issues.js';
 
 interface SocketData {
   collectorId: string;
@@ -73,13 +73,6 @@ export interface IngestDeps {
 /** What the record path needs (also used to release held batches). */
 export type RecordDeps = Pick<IngestDeps, 'store' | 'registry' | 'queue' | 'telemetry' | 'ackTimeoutMs' | 'limits' | 'mayReportFor' | 'pseudonyms'>;
 
-/** "field.path: message" for each zod issue, so a dead letter says exactly what was wrong. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 8)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(record)'}: ${i.message}`)
-    .join('; ');
-}
 
 function recordIdOf(r: unknown): string {
   if (typeof r === 'object' && r !== null && !Array.isArray(r) && typeof (r as { id?: unknown }).id === 'string') {
@@ -142,7 +135,7 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): { connecte
       const claimed = typeof rawId === 'string' ? printable(rawId, 64) : '?';
       const parsed = CollectorAuthSchema.safeParse(auth);
       if (!parsed.success) {
-        refuse(claimed, 'AUTH_FAILED', describeIssues(parsed.error));
+        refuse(claimed, 'AUTH_FAILED', describeIssues(parsed.error, { root: '(record)' }));
         return;
       }
       deps.collectors.authenticate(parsed.data, address).then(
@@ -192,6 +185,7 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): { connecte
       }
       const batch = args[0];
       const typed = socket as Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>;
+      const received = Date.now();
       handleBatch(deps, typed, batch)
         .then(
           (res) => {
@@ -206,7 +200,7 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): { connecte
           (e) => {
             const code = isHubError(e) ? e.code : 'EVALUATION_FAILED';
             const batchId = batchIdOf(batch);
-            deps.telemetry.batchFailed(batchId, collectorId, code, errorMessage(e));
+            deps.telemetry.batchFailed(batchId, collectorId, code, errorMessage(e), Date.now() - received);
             const chain = (e as { chain?: unknown }).chain;
             reply({
               ok: false,
@@ -220,7 +214,7 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): { connecte
         )
         .catch((e) => {
           // Only reachable if telemetry or the fault injection threw; keep the process alive.
-          deps.telemetry.batchFailed(batchIdOf(batch), collectorId, 'INTERNAL', errorMessage(e));
+          deps.telemetry.batchFailed(batchIdOf(batch), collectorId, 'INTERNAL', errorMessage(e), Date.now() - received);
         });
     });
     socket.on('disconnect', (reason) => {
@@ -238,7 +232,7 @@ async function handleBatch(
   raw: unknown,
 ): Promise<BatchAck> {
   const env = BatchSchema.safeParse(raw);
-  if (!env.success) throw new HubError('BATCH_INVALID', describeIssues(env.error));
+  if (!env.success) throw new HubError('BATCH_INVALID', describeIssues(env.error, { root: '(record)' }));
   const batch = env.data;
   const collectorId = socket.data.collectorId;
   if (batch.collectorId !== collectorId) {
@@ -293,7 +287,7 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
     const text = findUnstorableText(record);
     if (text) return reject(index, record, 'RECORD_TEXT_INVALID', text);
     const parsed = TransactionSchema.safeParse(record);
-    if (!parsed.success) return reject(index, record, 'RECORD_INVALID', describeIssues(parsed.error));
+    if (!parsed.success) return reject(index, record, 'RECORD_INVALID', describeIssues(parsed.error, { root: '(record)' }));
     const t = parsed.data;
     if (t.collectorId !== collectorId) {
       return reject(index, record, 'COLLECTOR_MISMATCH', `collectorId: record says ${t.collectorId}, connection is ${collectorId}`);
@@ -331,7 +325,7 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
     deps.telemetry.recordsDeadLettered(batch.batchId, collectorId, rejected);
   }
   rejected.sort((a, b) => a.index - b.index);
-  deps.telemetry.batchAcked(batch.batchId, collectorId, stored, rejected.length);
+  deps.telemetry.batchAcked(batch.batchId, collectorId, stored, rejected.length, Date.now() - receivedAt);
   return { ok: true, batchId: batch.batchId, stored, rejected, warnings };
 }
 

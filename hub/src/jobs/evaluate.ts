@@ -76,6 +76,7 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
   // depend on it (record i's count includes records < i of this batch).
   const results = await engine.evaluateBatch(data.records, contextOf);
   const raisedAt = Date.now();
+  const evaluateMs = raisedAt - started;
   data.records.forEach((txn, i) => {
     const hits = results[i]!;
     const county = registries[i]!.institution(txn.institutionId)?.county ?? '';
@@ -89,9 +90,10 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
   // Transactions before their warnings: a failure in between leaves stored business without
   // warnings (the re-run adds them, rule state being idempotent), never a warning whose
   // transaction does not exist.
+  const storing = Date.now();
   await deps.store.insert('transactions', txnRows);
   await deps.store.insert('warnings', warnings.map((w) => warningRow(w, engine.version)));
-  deps.telemetry.batchStored(data.batchId, txnRows.length, warnings.length, Date.now() - started);
+  deps.telemetry.batchStored(data.batchId, txnRows.length, warnings.length, evaluateMs, Date.now() - storing);
   deps.onStored(data.batchId, data.records, warnings);
   return { stored: txnRows.length, warnings: warnings.length };
 }

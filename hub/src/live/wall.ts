@@ -40,9 +40,9 @@ import {
 import type { Store } from '../store/store.js';
 import { businessTypes, hourlyCounts, monthScores, overdueOpen, worstFirst, type MonthScore } from './wall-stats.js';
 import type { FastifyBaseLogger } from 'fastify';
+import { emit, pipeline } from '../telemetry/events.js';
+import { DAY_MS, dayBounds, monthOf } from '../time/business-time.js';
 
-const DAY_MS = 86_400_000;
-const CST_OFFSET_MS = 8 * 3_600_000;
 const MAX_PER_EMIT = 200;
 /** Pipeline lag window (管道延迟). */
 const LAG_WINDOW_MS = 5 * 60_000;
@@ -100,10 +100,7 @@ export function emitToScopes<T extends { county: string }>(items: readonly T[], 
 }
 
 /** [start, end) of the current day in China Standard Time, as epoch ms. */
-export function localDay(now: number): { from: number; to: number; day: string } {
-  const from = Math.floor((now + CST_OFFSET_MS) / DAY_MS) * DAY_MS - CST_OFFSET_MS;
-  return { from, to: from + DAY_MS, day: new Date(from + CST_OFFSET_MS).toISOString().slice(0, 10) };
-}
+export const localDay = dayBounds;
 
 export interface WallDeps {
   store: Store;
@@ -158,11 +155,11 @@ export class WallBroadcaster {
       void socket.join(wallRoom(scope));
       this.sharedSnapshot(scope).then(
         (s) => socket.emit('wall.snapshot', s),
-        (e) => deps.log.error({ event: 'wall.snapshot_failed', err: e, scope }),
+        (e) => emit(deps.log, 'wall.snapshot_failed', { err: e, scope }),
       );
       socket.on('wall.resync', (ack) => {
         if (typeof ack !== 'function') return;
-        this.sharedSnapshot(scope).then(ack, (e) => deps.log.error({ event: 'wall.snapshot_failed', err: e, scope }));
+        this.sharedSnapshot(scope).then(ack, (e) => emit(deps.log, 'wall.snapshot_failed', { err: e, scope }));
       });
     });
     this.flushTimer = setInterval(() => this.flush(), deps.flushMs);
@@ -189,11 +186,13 @@ export class WallBroadcaster {
 
   private flush(): void {
     if (this.pending.length === 0) return;
+    const started = performance.now();
     const batch = this.pending;
     this.pending = [];
     emitToScopes(batch, (room, list) => {
       for (let i = 0; i < list.length; i += MAX_PER_EMIT) this.nsp.to(room).emit('warning.raised', list.slice(i, i + MAX_PER_EMIT));
     });
+    pipeline.wallPushed(performance.now() - started);
   }
 
   /** Scopes of the screens connected to this replica ('' = the city). */
@@ -217,7 +216,7 @@ export class WallBroadcaster {
           this.nsp.local.to(wallRoom(scope)).emit('county.stats', await this.stats(Date.now(), scope));
         } catch (e) {
           this.dirty = true;
-          this.deps.log.error({ event: 'wall.stats_failed', err: e, scope });
+          emit(this.deps.log, 'wall.stats_failed', { err: e, scope });
         }
       }
       this.lastStatsAt = Date.now();
@@ -317,7 +316,7 @@ export class WallBroadcaster {
    * scores exist.
    */
   private async scoreRanking(now: number, scope: string): Promise<{ month: string; rows: WallScoreRank[]; ranked: number; unranked: number }> {
-    const month = new Date(now + CST_OFFSET_MS).toISOString().slice(0, 7);
+    const month = monthOf(now);
     let known: MonthScore[];
     if (this.scores && this.scores.month === month && now - this.scores.at < SCORES_TTL_MS) {
       known = this.scores.known;

@@ -30,10 +30,10 @@ import { warningRow } from '../store/repo.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { streamTransactions } from '../backtest/stream.js';
+import { BUSINESS_TZ, DAY_MS, dayStart, localDate } from '../time/business-time.js';
+import { emit } from '../telemetry/events.js';
 
 export const PEER_QUEUE = 'peer';
-const DAY_MS = 86_400_000;
-const CST_MS = 8 * 3_600_000;
 
 export interface PeerRunResult {
   runId: string;
@@ -69,10 +69,10 @@ interface PeerJobData {
 
 /** Local midnight (China Standard Time) at or before `at`. */
 export function periodEndOf(at: number): number {
-  return Math.floor((at + CST_MS) / DAY_MS) * DAY_MS - CST_MS;
+  return dayStart(at);
 }
 
-const dayOf = (ms: number): string => new Date(ms + CST_MS).toISOString().slice(0, 10);
+const dayOf = localDate;
 
 export class PeerDeviationService {
   readonly queue: Queue<PeerJobData, PeerRunResult>;
@@ -89,7 +89,7 @@ export class PeerDeviationService {
     this.events = new QueueEvents(PEER_QUEUE, { connection, prefix: deps.prefix });
     if (deps.runWorker) {
       this.worker = new Worker<PeerJobData, PeerRunResult>(PEER_QUEUE, (job) => this.process(job), { connection, prefix: deps.prefix, concurrency: 1 });
-      this.worker.on('failed', (job, err) => deps.log.error({ event: 'peer.failed', jobId: job?.id, err: errorMessage(err) }));
+      this.worker.on('failed', (job, err) => emit(deps.log, 'peer.failed', { jobId: job?.id, err: errorMessage(err) }));
     }
   }
 
@@ -98,7 +98,7 @@ export class PeerDeviationService {
     await Promise.all([s.queue.waitUntilReady(), s.events.waitUntilReady()]);
     await s.worker?.waitUntilReady();
     if (deps.cron && deps.cron !== 'off') {
-      await s.queue.upsertJobScheduler('peer-daily', { pattern: deps.cron, tz: 'Asia/Shanghai' }, { name: 'peer', data: { trigger: 'schedule' } });
+      await s.queue.upsertJobScheduler('peer-daily', { pattern: deps.cron, tz: BUSINESS_TZ }, { name: 'peer', data: { trigger: 'schedule' } });
     } else {
       await s.queue.removeJobScheduler('peer-daily').catch(() => false);
     }
@@ -223,7 +223,7 @@ export class PeerDeviationService {
         detail: JSON.stringify(perRule),
       },
     ]);
-    this.deps.log.info({ event: 'peer.run', runId, periodEnd, findings: candidates.length, raised: fresh.length });
+    emit(this.deps.log, 'peer.run', { runId, periodEnd, findings: candidates.length, raised: fresh.length });
     return { runId, periodEnd, ruleSet: engine.version, transactions, rules: perRule, findings: candidates.length, raised: fresh.length, warningIds: fresh.map((w) => w.id) };
   }
 

@@ -25,6 +25,7 @@ import {
   type Staff,
 } from '@jianguan/rules';
 import { z } from 'zod';
+import { DAY_MS, fromLocal, localFields } from '../time/business-time.js';
 
 export const ENTITIES = ['institution', 'staff', 'line', 'listing', 'device'] as const;
 export const Entity = z.enum(ENTITIES);
@@ -134,7 +135,6 @@ const LINE_KIND_BY_LABEL = invert(LINE_KIND_LABELS);
 const DEVICE_KIND_BY_LABEL = invert(DEVICE_KIND_LABELS);
 const STATUS_BY_LABEL: Record<string, string> = { 正常: 'active', 暂停: 'suspended' };
 
-const CST_MS = 8 * 3_600_000;
 /** 'YYYY-MM-DD' (local start of day) or 'YYYY-MM-DD HH:MM[:SS]' local, or epoch ms → epoch ms. */
 function parseLocalDate(s: string, endOfDay: boolean): number | string {
   const t = s.trim();
@@ -142,12 +142,12 @@ function parseLocalDate(s: string, endOfDay: boolean): number | string {
   const m = /^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?/.exec(t);
   if (!m) return `不是日期：${t}`;
   const [, y, mo, d, h, mi, sec] = m;
-  const base = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(sec ?? 0)) - CST_MS;
+  const base = fromLocal(Number(y), Number(mo), Number(d), Number(h ?? 0), Number(mi ?? 0), Number(sec ?? 0));
   if (Number.isNaN(base)) return `不是日期：${t}`;
   // Date.UTC rolls 2023-02-30 over to March: a filing date that does not exist is an error.
-  const back = new Date(base + CST_MS);
+  const back = localFields(base);
   if (back.getUTCMonth() !== Number(mo) - 1 || back.getUTCDate() !== Number(d) || /\d[^\d\s:]+$/.test(t)) return `不是日期：${t}`;
-  return h === undefined && endOfDay ? base + 86_400_000 - 1 : base;
+  return h === undefined && endOfDay ? base + DAY_MS - 1 : base;
 }
 
 function bool(s: string): boolean | string {

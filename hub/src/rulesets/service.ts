@@ -44,6 +44,7 @@ import { HubError, errorMessage } from '../errors.js';
 import { latestDoneBacktest, type Backtest } from '../backtest/repo.js';
 import type { Store } from '../store/store.js';
 import { loadContent, loadHeads, saveRuleSet, type RuleSet, type RuleSetContent, type RuleSetDiff, type RuleSetHead, type RuleParamChange } from './repo.js';
+import { emit } from '../telemetry/events.js';
 
 export interface RuleSetThresholds {
   /** Fraction: |draft total − live total| / live total above this needs an override. */
@@ -176,8 +177,8 @@ export class RuleSetService {
     }
     await this.warm();
     this.sub = this.deps.redis.duplicate();
-    this.sub.on('message', () => void this.reload().catch((e: unknown) => this.deps.log.error({ event: 'ruleset.reload_failed', err: errorMessage(e) })));
-    this.sub.on('error', (e) => this.deps.log.warn({ event: 'ruleset.subscriber_error', err: errorMessage(e) }));
+    this.sub.on('message', () => void this.reload().catch((e: unknown) => emit(this.deps.log, 'ruleset.reload_failed', { err: errorMessage(e) })));
+    this.sub.on('error', (e) => emit(this.deps.log, 'ruleset.subscriber_error', { err: errorMessage(e) }));
     await this.sub.subscribe(this.channel);
     this.timer = setInterval(() => void this.tick(), this.deps.pollMs);
     this.timer.unref();
@@ -214,7 +215,7 @@ export class RuleSetService {
       try {
         await this.engineOf(h.version);
       } catch (e) {
-        this.deps.log.error({ event: 'ruleset.compile_failed', version: h.version, err: errorMessage(e) });
+        emit(this.deps.log, 'ruleset.compile_failed', { version: h.version, err: errorMessage(e) });
       }
     }
   }
@@ -225,7 +226,7 @@ export class RuleSetService {
       await this.reload();
       await this.housekeeping();
     } catch (e) {
-      this.deps.log.warn({ event: 'ruleset.poll_failed', err: errorMessage(e) });
+      emit(this.deps.log, 'ruleset.poll_failed', { err: errorMessage(e) });
     }
   }
 
@@ -241,7 +242,7 @@ export class RuleSetService {
       if (current.status !== 'active') {
         const rs = await this.get(current.version);
         if (rs) await saveRuleSet(this.deps.store, { ...rs, status: 'active', activatedAt: rs.effectiveAt !== null ? Math.max(rs.effectiveAt, rs.approvedAt ?? 0) : now });
-        this.deps.log.info({ event: 'ruleset.activated', version: current.version });
+        emit(this.deps.log, 'ruleset.activated', { version: current.version });
       }
       for (const h of stale) {
         const rs = await this.get(h.version);
@@ -282,7 +283,7 @@ export class RuleSetService {
     if (!content) throw new HubError('NOT_FOUND', `rule set ${version}`);
     const engine = this.compile(content, labelOf(version));
     if (engine.version !== version) {
-      this.deps.log.error({ event: 'ruleset.version_mismatch', stored: version, compiled: engine.version });
+      emit(this.deps.log, 'ruleset.version_mismatch', { stored: version, compiled: engine.version });
     }
     this.engines.set(version, engine);
     return engine;
@@ -368,7 +369,7 @@ export class RuleSetService {
     });
     this.engines.set(engine.version, engine);
     await this.changed(rs.version);
-    this.deps.log.info({ event: 'ruleset.drafted', version: rs.version, by: author, base: baseVersion });
+    emit(this.deps.log, 'ruleset.drafted', { version: rs.version, by: author, base: baseVersion });
     return rs;
   }
 
@@ -397,7 +398,7 @@ export class RuleSetService {
       overrideReason: exceeded.length > 0 ? reason : '',
     });
     await this.changed(version);
-    this.deps.log.info({ event: 'ruleset.approved', version, by: approver, effectiveAt: saved.effectiveAt, override: saved.override });
+    emit(this.deps.log, 'ruleset.approved', { version, by: approver, effectiveAt: saved.effectiveAt, override: saved.override });
     return { ...saved, exceeded };
   }
 

@@ -36,6 +36,7 @@ import {
 } from './machine.js';
 import { escalationCandidates, eventRow, loadEvents, openLoad, unassignedWarnings, warningsByIds, type EventRow, type WarningWithState } from './repo.js';
 import { deadlinesOf, missedDeadline, type SlaConfig } from './sla.js';
+import { emit } from '../telemetry/events.js';
 
 /** Who acts: a logged-in user or the system itself. */
 export interface Actor {
@@ -292,14 +293,14 @@ export class WorkflowService {
       }
       if (rows.length) await this.deps.store.insert('warning_events', rows);
     } finally {
-      await this.unlockAll(held).catch((e) => this.deps.log.warn({ event: 'workflow.unlock_failed', err: e }));
+      await this.unlockAll(held).catch((e) => emit(this.deps.log, 'workflow.unlock_failed', { err: e }));
     }
     for (const a of appended) results.set(a.event.warningId, { warningId: a.event.warningId, ok: true, seq: a.event.seq, state: a.after });
     if (appended.length) {
       try {
         this.deps.onAppended?.(appended);
       } catch (e) {
-        this.deps.log.error({ event: 'workflow.on_appended_failed', err: e });
+        emit(this.deps.log, 'workflow.on_appended_failed', { err: e });
       }
     }
     return items.map((i) => results.get(i.warningId)!);
@@ -349,7 +350,7 @@ export class WorkflowService {
       await this.deps.store.insert('evidence_files', [{ sha256, warning_id: warningId, name: evidence.name, mime: evidence.mime, size: evidence.size, uploaded_by: actor.username, at: Date.now() }]);
       return { state: r.state, sha256 };
     } finally {
-      if (!placed) await fs.promises.rm(tmp, { force: true }).catch((e: unknown) => this.deps.log.warn({ event: 'evidence.temp_remove_failed', file: tmp, err: errorMessage(e) }));
+      if (!placed) await fs.promises.rm(tmp, { force: true }).catch((e: unknown) => emit(this.deps.log, 'evidence.temp_remove_failed', { file: tmp, err: errorMessage(e) }));
     }
   }
 
@@ -377,7 +378,7 @@ export class WorkflowService {
       .then(() => this.assign(batch))
       .then(
         () => undefined,
-        (e: unknown) => this.deps.log.error({ event: 'workflow.assign_failed', err: e }),
+        (e: unknown) => emit(this.deps.log, 'workflow.assign_failed', { err: e }),
       );
   }
 
@@ -458,10 +459,10 @@ export class WorkflowService {
     try {
       const assigned = await this.assign();
       const escalated = await this.checkOverdue(now);
-      if (assigned || escalated) this.deps.log.info({ event: 'workflow.sweep', assigned, escalated });
+      if (assigned || escalated) emit(this.deps.log, 'workflow.sweep', { assigned, escalated });
       return { assigned, escalated };
     } catch (e) {
-      this.deps.log.error({ event: 'workflow.sweep_failed', err: e });
+      emit(this.deps.log, 'workflow.sweep_failed', { err: e });
       return { assigned: 0, escalated: 0 };
     } finally {
       this.sweeping = false;
@@ -488,6 +489,6 @@ function removeStaleTemps(dir: string, log: FastifyBaseLogger): void {
       }
     }
   } catch (e) {
-    log.warn({ event: 'evidence.temp_sweep_failed', dir, err: errorMessage(e) });
+    emit(log, 'evidence.temp_sweep_failed', { dir, err: errorMessage(e) });
   }
 }
