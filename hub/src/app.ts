@@ -29,6 +29,9 @@ import { createRedisWindowState } from './jobs/window-state.js';
 import { createPeekRuleStates, createRedisRuleStates } from './jobs/rule-state.js';
 import { RuleSetService } from './rulesets/service.js';
 import { registerRuleSetRoutes } from './rulesets/routes.js';
+import { registerBacktestRoutes } from './backtest/routes.js';
+import { registerPeerRoutes } from './peer/routes.js';
+import { latestDoneBacktest } from './backtest/repo.js';
 import { DecisionService } from './decisions/service.js';
 import { attachDecisionSocket, registerDecisionRoutes } from './decisions/routes.js';
 import { BacktestService } from './backtest/service.js';
@@ -166,6 +169,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
       prefix: config.queuePrefix,
       log,
       pollMs: config.ruleSetPollMs,
+      latestBacktest: (version, liveVersion) => latestDoneBacktest(store, version, liveVersion),
       thresholds: { maxTotalChange: config.ruleSetMaxTotalChange, maxRuleChange: config.ruleSetMaxRuleChange, requireBacktest: config.ruleSetRequireBacktest },
     });
     cleanups.push(() => rulesets.close());
@@ -358,7 +362,9 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     registerSupervisionRoutes(app, supervision, supervisionDeps);
     registerCollectorRoutes(app, { collectors });
     registerDecisionRoutes(app, { decisions, registry, collectors, store, pseudonyms, collectorKeys: config.collectorKeys });
-    registerRuleSetRoutes(app, { rulesets, backtests, peer });
+    registerRuleSetRoutes(app, { rulesets });
+    registerBacktestRoutes(app, { backtests });
+    registerPeerRoutes(app, { peer });
 
     if (config.dashboardDir && fs.existsSync(path.join(config.dashboardDir, 'index.html'))) {
       const root = config.dashboardDir;

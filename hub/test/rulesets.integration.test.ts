@@ -13,6 +13,7 @@ import { RuleSetService } from '../src/rulesets/service.js';
 import { transactionRow } from '../src/store/repo.js';
 import { param, sql } from '../src/store/sql.js';
 import { checkTxn, login, startTestHub, TEST_COLLECTOR, testRedisUrl, withToken } from './helpers.js';
+import { latestDoneBacktest } from '../src/backtest/repo.js';
 
 let hub: Hub;
 const tokens: Record<string, string> = {};
@@ -69,6 +70,7 @@ beforeAll(async () => {
     log: hub.app.log,
     pollMs: 60_000,
     thresholds: { maxTotalChange: 0.2, maxRuleChange: 15, requireBacktest: true },
+    latestBacktest: (version, live) => latestDoneBacktest(hub.store, version, live),
   });
   await replica.start();
 });

@@ -19,7 +19,7 @@ import { institutionVolumes } from '../evaluation/volumes.js';
 import type { VolumeRow } from '../protocol/volumes.js';
 import type { Store } from '../store/store.js';
 import { CONCLUSION_LABELS, STATE_LABELS, type Conclusion, type WarningStateName } from '../workflow/machine.js';
-import { defineRoute, Month } from './define.js';
+import { defineRoute, Month } from '../http/define.js';
 
 export interface EvaluationRouteDeps {
   registry: Registry;

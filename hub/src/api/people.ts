@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { assertInScope, authorize, inScope, ROLE_LABELS, scopedCounty, type Role } from '../auth/principal.js';
 import { listUsers } from '../auth/users.js';
 import type { Store } from '../store/store.js';
-import { defineRoute } from './define.js';
+import { defineRoute } from '../http/define.js';
 
 /** Office roles: the wall account has no business knowing the staff list. */
 const OFFICE: readonly Role[] = ['auditor', 'leader', 'registry_admin', 'rule_admin', 'system_admin'];

@@ -12,7 +12,7 @@ import { ChangeItemSchema, EffectiveFrom, type ChangeItemInput, type ItemError, 
 import { Entity, institutionOf, rowsToRecords, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
-import { defineRoute, Page } from './define.js';
+import { defineRoute, Page } from '../http/define.js';
 import { describeIssues } from '../validation/issues.js';
 
 export interface RegistryRouteDeps {

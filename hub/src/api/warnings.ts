@@ -29,7 +29,7 @@ import { activeDeadline, missedDeadline } from '../workflow/sla.js';
 import { ActionSchema, actorOf, eventOf, type WorkflowService } from '../workflow/service.js';
 import type { EventPayload, EventType, WarningState } from '../workflow/machine.js';
 import type { Principal } from '../auth/principal.js';
-import { defineRoute, Page, QueryBool } from './define.js';
+import { defineRoute, Page, QueryBool } from '../http/define.js';
 import { describeIssues } from '../validation/issues.js';
 
 export interface WarningRouteDeps {

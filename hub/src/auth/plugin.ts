@@ -19,7 +19,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Namespace, Server } from 'socket.io';
 import { z } from 'zod';
 import { HubError, errorMessage } from '../errors.js';
-import { defineRoute } from '../api/define.js';
+import { defineRoute } from '../http/define.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
 import type { Store } from '../store/store.js';

@@ -11,7 +11,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { defineRoute } from '../api/define.js';
+import { defineRoute } from '../http/define.js';
 import { assertCityScope } from '../auth/principal.js';
 import { CollectorEnrolSchema } from '../protocol/index.js';
 import type { CollectorService } from './service.js';

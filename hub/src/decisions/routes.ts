@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Namespace, Server } from 'socket.io';
 import { TransactionSchema, type Transaction } from '@jianguan/rules';
 import { z } from 'zod';
-import { defineRoute, Page } from '../api/define.js';
+import { defineRoute, Page } from '../http/define.js';
 import { assertCityScope, authorize, type Role } from '../auth/principal.js';
 import type { CollectorService } from '../collectors/service.js';
 import { HubError, errorMessage, isHubError } from '../errors.js';

@@ -16,7 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authorize, type Role, type RouteScope } from '../auth/principal.js';
 import { HubError } from '../errors.js';
-import { defineRoute } from '../api/define.js';
+import { defineRoute } from '../http/define.js';
 import { tableJobsOf } from './table-jobs.js';
 import { EXPORT_CONTENT_TYPES, toCsv, xlsxCells, xlsxColumns, type Column, type ExportFormat } from './table.js';
 

@@ -34,8 +34,16 @@ import { loadInstitutions, loadStaff, upsertInstitutions, upsertStaff } from '..
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { Entity, institutionOf, keyOf, SCHEMAS, zhIssue, type EntityData, type FiledStaff, type Line, type RowError } from './entities.js';
-import { identityPseudonyms, type HubPseudonyms } from '../pseudonyms.js';
-import type { Registry } from './registry.js';
+import { identityPseudonyms, type FiledIdentities, type HubPseudonyms } from '../pseudonyms.js';
+
+/**
+ * What changes need of the in-memory registry (registry.ts): a county lookup and a reload after
+ * an approval. An interface rather than the class, since registry.ts reads its as-of views here.
+ */
+export interface RegistryHandle extends FiledIdentities {
+  institution(id: string): { county: string } | undefined;
+  reload(): Promise<void>;
+}
 
 export const ChangeItemSchema = z.object({
   entity: Entity,
@@ -171,7 +179,7 @@ export class RegistryChanges {
     private readonly store: Store,
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly registry: Registry,
+    private readonly registry: RegistryHandle,
     /**
      * The hub's pseudonym layer (pseudonyms.ts): a staff member's identity and a person list's key
      * are entered as a raw identity number or a collector-form hash and filed in the hub form, so

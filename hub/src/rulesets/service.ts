@@ -41,7 +41,7 @@ import {
   type RuleParamOverrides,
 } from '@jianguan/rules';
 import { HubError, errorMessage } from '../errors.js';
-import { latestDoneBacktest, type Backtest } from '../backtest/repo.js';
+import type { Backtest } from '../protocol/releases.js';
 import type { Store } from '../store/store.js';
 import { loadContent, loadHeads, saveRuleSet, type RuleSet, type RuleSetContent, type RuleSetDiff, type RuleSetHead, type RuleParamChange } from './repo.js';
 import { emit } from '../telemetry/events.js';
@@ -62,6 +62,11 @@ export interface RuleSetServiceDeps {
   log: FastifyBaseLogger;
   pollMs: number;
   thresholds: RuleSetThresholds;
+  /**
+   * The latest finished backtest of `version` against `liveVersion`, which approval weighs.
+   * Injected: backtests run on rule sets, so the backtest feature sits above this one.
+   */
+  latestBacktest: (version: string, liveVersion: string) => Promise<Backtest | undefined>;
 }
 
 export interface DraftInput {
@@ -380,7 +385,7 @@ export class RuleSetService {
     if (rs.createdBy === approver) throw new HubError('SAME_APPROVER', `${version} was drafted by ${approver}`);
     await this.engineOf(version); // must compile
     const liveVersion = this.versionAt();
-    const bt = await latestDoneBacktest(this.deps.store, version, liveVersion);
+    const bt = await this.deps.latestBacktest(version, liveVersion);
     const exceeded = diffExceeds(bt, this.deps.thresholds);
     const reason = (input.reason ?? '').trim();
     if (exceeded.length > 0 && !(input.override === true && reason.length > 0)) {
