@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluationConfig } from '../src/api/supervision.js';
+import { evaluationConfig } from '../src/evaluation/config.js';
 import { HubError } from '../src/errors.js';
 import { categoryOf, DEFAULT_EVALUATION, scoreMonth, weightsFor } from '../src/evaluation/scoring.js';
 import { tmpDir } from './helpers.js';

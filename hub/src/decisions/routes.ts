@@ -15,14 +15,14 @@
  */
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Namespace, Server } from 'socket.io';
 import { TransactionSchema, type Transaction } from '@jianguan/rules';
 import { z } from 'zod';
 import { defineRoute, Page } from '../http/define.js';
 import { assertCityScope, authorize, type Role } from '../auth/principal.js';
 import type { CollectorService } from '../collectors/service.js';
 import { HubError, errorMessage, isHubError } from '../errors.js';
-import { DecisionRequestSchema, NAMESPACE_COLLECT, type CollectClientToServer, type CollectServerToClient, type DecisionAck } from '../protocol/index.js';
+import { DecisionRequestSchema, type DecisionAck } from '../protocol/index.js';
+import type { CollectHooks, CollectSocket } from '../ingest/collect.js';
 import { sha256Hex, type Registry } from '../registry/registry.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
@@ -184,21 +184,17 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
   });
 }
 
-interface SocketData {
-  collectorId: string;
-  institutionId: string;
-}
-
-/** `decision.request` on the collectors' namespace (socket.data.collectorId set by ingest's handshake). */
-export function attachDecisionSocket(
-  io: Server,
+/**
+ * `decision.request` on the collectors' namespace, installed per authenticated socket through
+ * ingest's hook (ingest/collect.ts owns /collect and sets socket.data in its handshake).
+ */
+export function decisionSocketHook(
   deps: Pick<DecisionRouteDeps, 'decisions' | 'collectors' | 'pseudonyms'> & {
     /** Audits each answer and refusal; must not wait (the hold path answers in milliseconds). */
     audit?: (e: Omit<AuditEntry, 'id' | 'at' | 'actorRoles' | 'actorScope' | 'targetType' | 'targetId' | 'detail'> & Partial<AuditEntry>) => void;
   },
-): void {
-  const nsp = io.of(NAMESPACE_COLLECT) as unknown as Namespace<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>;
-  nsp.on('connection', (socket) => {
+): CollectHooks {
+  const onSocket = (socket: CollectSocket): void => {
     socket.on('decision.request', (payload, ack) => {
       if (typeof ack !== 'function') return;
       const requestId = typeof (payload as { requestId?: unknown })?.requestId === 'string' ? (payload as { requestId: string }).requestId : '';
@@ -234,5 +230,6 @@ export function attachDecisionSocket(
         (e: unknown) => refuse(isHubError(e) ? e.code : 'EVALUATION_FAILED', errorMessage(e)),
       );
     });
-  });
+  };
+  return { onSocket };
 }

@@ -40,12 +40,33 @@ import type { Telemetry } from '../telemetry/events.js';
 import { findTimeOutOfWindow, findUnstorableText, printable, type SanityLimits } from './sanity.js';
 import { describeIssues } from '../validation/issues.js';
 
-interface SocketData {
+/** Set by the handshake below: a socket without them never authenticated. */
+export interface CollectSocketData {
   collectorId: string;
   institutionId: string;
 }
+type SocketData = CollectSocketData;
 
 type CollectNamespace = Namespace<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>;
+/** An authenticated /collect socket, as the hooks of other features see it. */
+export type CollectSocket = Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>;
+
+/**
+ * What other features add to /collect without owning a piece of it: this module is the one
+ * owner of the namespace (handshake, batches, presence); others hook in here.
+ */
+export interface CollectHooks {
+  /** Installs further event handlers on each authenticated socket (the hold path's `decision.request`). */
+  onSocket?: (socket: CollectSocket) => void;
+  /** A collector connected or disconnected (the wall's connected-collectors figure). */
+  onPresence?: () => void;
+}
+
+export interface CollectNamespaceHandle {
+  connected(): number;
+  /** Adds hooks; they apply to sockets that connect afterwards (register them before listening). */
+  hook(hooks: CollectHooks): void;
+}
 
 export interface IngestDeps {
   store: Store;
@@ -106,8 +127,12 @@ function safeJson(r: unknown): string {
   }
 }
 
-export function attachCollectNamespace(io: Server, deps: IngestDeps): { connected: () => number } {
+export function attachCollectNamespace(io: Server, deps: IngestDeps): CollectNamespaceHandle {
   const nsp = io.of(NAMESPACE_COLLECT) as unknown as CollectNamespace;
+  const hooks: CollectHooks[] = [];
+  const presence = () => {
+    for (const h of hooks) h.onPresence?.();
+  };
 
   nsp.use((socket, next) => {
     // Total: whatever the handshake carries, this answers next() exactly once and never throws.
@@ -163,6 +188,8 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): { connecte
     const collectorId = socket.data.collectorId;
     deps.collectors.connected(collectorId);
     deps.telemetry.collectorConnected(collectorId, nsp.sockets.size);
+    presence();
+    for (const h of hooks) h.onSocket?.(socket);
     const hello = (h: Awaited<ReturnType<CollectorService['hello']>> | undefined) =>
       socket.emit('hub.hello', {
         hubVersion: deps.hubVersion,
@@ -220,10 +247,11 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): { connecte
     socket.on('disconnect', (reason) => {
       deps.collectors.disconnected(collectorId);
       deps.telemetry.collectorDisconnected(collectorId, reason, nsp.sockets.size);
+      presence();
     });
   });
 
-  return { connected: () => nsp.sockets.size };
+  return { connected: () => nsp.sockets.size, hook: (h) => void hooks.push(h) };
 }
 
 async function handleBatch(

@@ -1,0 +1,93 @@
+/**
+ * Tier 3 of the hub: every feature's routes (each feature folder owns its own), then the built
+ * dashboard or the hub's name at `/`, and the coded 404.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import fp from 'fastify-plugin';
+import fastifyStatic from '@fastify/static';
+import { registerRoutes, type Health } from '../api/routes.js';
+import { registerAuthRoutes } from '../auth/plugin.js';
+import { registerWarningRoutes } from '../api/warnings.js';
+import { registerRegistryRoutes } from '../api/registry.js';
+import { registerEvaluationRoutes } from '../api/evaluation.js';
+import { registerBacktestRoutes } from '../backtest/routes.js';
+import { registerCollectorRoutes } from '../collectors/routes.js';
+import { registerDecisionRoutes } from '../decisions/routes.js';
+import { installTableJobs } from '../exports/table-jobs.js';
+import { httpErrorHandler } from '../http-edges.js';
+import { registerPeerRoutes } from '../peer/routes.js';
+import { registerRuleSetRoutes } from '../rulesets/routes.js';
+import { totals } from '../store/repo.js';
+import { emit } from '../telemetry/events.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    health(): Promise<Health>;
+  }
+}
+
+export const routes = fp<{ version: string }>(
+  async (app, { version }) => {
+    const { store, redis, registry, rulesets, queue, collect, config, supervision: s } = app;
+    const started = Date.now();
+    const health = async (): Promise<Health> => {
+      const [storeOk, redisOk] = await Promise.all([
+        store.ping(),
+        redis.ping().then(
+          () => true,
+          () => false,
+        ),
+      ]);
+      const t = storeOk ? await totals(store).catch(() => ({ transactions: -1, warnings: -1, deadLetters: -1 })) : { transactions: -1, warnings: -1, deadLetters: -1 };
+      const waiting = redisOk ? await queue.waiting().catch(() => -1) : -1;
+      return {
+        status: storeOk && redisOk ? 'ok' : 'degraded',
+        transactions_stored: t.transactions,
+        warnings_raised: t.warnings,
+        dead_letters: t.deadLetters,
+        collectors_connected: collect.connected(),
+        queue_waiting: waiting,
+        store: { driver: store.driver, status: storeOk ? 'ok' : 'down', database: store.database },
+        redis: { status: redisOk ? 'ok' : 'down' },
+        rule_set: rulesets.versionAt(),
+        uptime_s: Math.round((Date.now() - started) / 1000),
+      };
+    };
+    app.decorate('health', health);
+
+    app.setErrorHandler(httpErrorHandler(app.log));
+
+    await registerRoutes(app, { store, registry, engine: () => rulesets.engineAt(), health, boundaryGeojson: config.boundaryGeojson });
+    // Before any route that imports or exports a table: they share its limits and job gate.
+    installTableJobs(app, config);
+    registerAuthRoutes(app, s.auth);
+    registerWarningRoutes(app, { store, registry, workflow: s.workflow, evidenceMaxBytes: config.evidenceMaxBytes });
+    registerRegistryRoutes(app, { registry, changes: s.changes });
+    registerEvaluationRoutes(app, { registry, evaluation: s.evaluation, store });
+    registerCollectorRoutes(app, { collectors: app.collectors });
+    registerDecisionRoutes(app, { decisions: app.decisions, registry, collectors: app.collectors, store, pseudonyms: app.pseudonyms, collectorKeys: config.collectorKeys });
+    registerRuleSetRoutes(app, { rulesets });
+    registerBacktestRoutes(app, { backtests: app.backtests });
+    registerPeerRoutes(app, { peer: app.peer });
+
+    if (config.dashboardDir && fs.existsSync(path.join(config.dashboardDir, 'index.html'))) {
+      const root = config.dashboardDir;
+      await app.register(fastifyStatic, { root, wildcard: false, index: false });
+      const fallback = fs.existsSync(path.join(root, '200.html')) ? '200.html' : 'index.html';
+      app.get('/', (_req, reply) => reply.redirect('/wall'));
+      // Client-side routes (/wall, /institutions/…) get the SPA shell.
+      app.setNotFoundHandler((req, reply) => {
+        if (req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/socket.io')) {
+          return reply.type('text/html').sendFile(fallback);
+        }
+        return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `${req.method} ${req.url}` } });
+      });
+    } else {
+      app.get('/', async () => ({ name: 'jianguan-hub', version, dashboard: 'not built (JG_DASHBOARD_DIR)' }));
+      app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `${req.method} ${req.url.slice(0, 200)}` } }));
+      if (config.dashboardDir) emit(app.log, 'dashboard.missing', { dir: config.dashboardDir });
+    }
+  },
+  { name: 'jg-routes', dependencies: ['jg-pipeline'] },
+);

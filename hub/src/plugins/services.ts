@@ -1,0 +1,234 @@
+/**
+ * Tier 2 of the hub, the domain services, each registered after what it needs:
+ *
+ *   registry    the in-memory registry (demo seed) and the released rule sets
+ *   (supervision.ts: doors, sessions, workflow, evaluation, registry changes)
+ *   pipeline    the wall broadcaster, the evaluate queue and worker, collector identities and
+ *               held batches, ingest on /collect (the hold path and the wall hook into it), the
+ *               synchronous hold service, backtests and the peer-deviation job
+ *
+ * Every service closes in its own onClose hook.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fp from 'fastify-plugin';
+import { DEMO_INSTITUTIONS, DEMO_STAFF } from '@jianguan/rules';
+import { CollectorCredential } from '../config.js';
+import { HubError, errorMessage } from '../errors.js';
+import { auditLater } from '../auth/plugin.js';
+import { latestDoneBacktest } from '../backtest/repo.js';
+import { BacktestService } from '../backtest/service.js';
+import { CollectorService } from '../collectors/service.js';
+import { DecisionService } from '../decisions/service.js';
+import { decisionSocketHook } from '../decisions/routes.js';
+import { attachCollectNamespace, processBatch, type CollectNamespaceHandle, type RecordDeps } from '../ingest/collect.js';
+import { createEvaluateProcessor, type EvaluateDeps } from '../jobs/evaluate.js';
+import { createEvaluationQueue, type EvaluationQueue } from '../jobs/queue.js';
+import { createPeekRuleStates, createRedisRuleStates } from '../jobs/rule-state.js';
+import { createRedisWindowState } from '../jobs/window-state.js';
+import { WallBroadcaster } from '../live/wall.js';
+import { PeerDeviationService } from '../peer/service.js';
+import { AUTH_PROOF_MAX_SKEW_MS } from '../protocol/index.js';
+import { Registry } from '../registry/registry.js';
+import { RuleSetService } from '../rulesets/service.js';
+import { upsertInstitutions, upsertStaff } from '../store/repo.js';
+import { emit } from '../telemetry/events.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    registry: Registry;
+    /** Released rule sets; `engineAt(t)` is the engine in force at t. */
+    rulesets: RuleSetService;
+    wall: WallBroadcaster;
+    queue: EvaluationQueue;
+    collectors: CollectorService;
+    /** The /collect namespace (ingest/collect.ts). */
+    collect: CollectNamespaceHandle;
+    decisions: DecisionService;
+    backtests: BacktestService;
+    peer: PeerDeviationService;
+  }
+}
+
+export const registry = fp(
+  async (app) => {
+    const { store, config, redis } = app;
+    const registry = new Registry(store);
+    await registry.reload();
+    if (config.seedDemo && registry.listInstitutions().length === 0) {
+      await upsertInstitutions(store, DEMO_INSTITUTIONS);
+      await upsertStaff(store, DEMO_STAFF);
+      emit(app.log, 'registry.seeded', { institutions: DEMO_INSTITUTIONS.length, staff: DEMO_STAFF.length });
+    }
+    await registry.reload();
+    app.decorate('registry', registry);
+
+    // Released rule sets (hub/src/rulesets/): the engine in force is chosen per batch.
+    const rulesets = new RuleSetService({
+      store,
+      redis,
+      prefix: config.queuePrefix,
+      log: app.log,
+      pollMs: config.ruleSetPollMs,
+      latestBacktest: (version, liveVersion) => latestDoneBacktest(store, version, liveVersion),
+      thresholds: { maxTotalChange: config.ruleSetMaxTotalChange, maxRuleChange: config.ruleSetMaxRuleChange, requireBacktest: config.ruleSetRequireBacktest },
+    });
+    app.addHook('onClose', () => rulesets.close());
+    await rulesets.start();
+    app.decorate('rulesets', rulesets);
+  },
+  { name: 'jg-registry', dependencies: ['jg-infrastructure'] },
+);
+
+function readCollectorsFile(file: string | undefined): CollectorCredential[] {
+  if (!file) return [];
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new HubError('CONFIG_INVALID', `JG_COLLECTORS_FILE ${file}: ${errorMessage(e)}`);
+  }
+  const parsed = CollectorCredential.array().safeParse(raw);
+  if (!parsed.success) throw new HubError('CONFIG_INVALID', `JG_COLLECTORS_FILE ${file}: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+export const pipeline = fp<{ version: string }>(
+  async (app, { version }) => {
+    const { store, registry, config, redis, io, calendar, rulesets, supervision, telemetry, pseudonyms } = app;
+    const log = app.log;
+
+    let collect: CollectNamespaceHandle | undefined;
+    const wall = new WallBroadcaster(io, {
+      store,
+      registry,
+      log,
+      flushMs: config.wallFlushMs,
+      liveMaxAgeMs: config.wallLiveMaxAgeMs,
+      statsIntervalMs: config.statsIntervalMs,
+      collectorsConnected: () => collect?.connected() ?? 0,
+      // The evaluation service's read materialises a month never computed: a ranking at once.
+      monthScores: async (month) =>
+        (await supervision.evaluation.scores(month)).map((r) => ({
+          institution_id: r.institution_id,
+          score: r.score,
+          grade: r.grade,
+          veto: r.veto,
+          transactions: r.transactions,
+        })),
+    });
+    app.addHook('onClose', () => wall.close());
+    app.decorate('wall', wall);
+
+    const deps: EvaluateDeps = {
+      store,
+      engine: (at) => rulesets.engineAt(at),
+      registry,
+      context: { state: createRedisWindowState(redis, config.queuePrefix), ...createRedisRuleStates(redis, config.queuePrefix), calendar },
+      telemetry,
+      onStored: (_batchId, _txns, warnings) => {
+        wall.published(warnings);
+        supervision.raised(warnings.map((w) => w.id));
+      },
+      healthy: async () => {
+        const [s, r] = await Promise.all([store.ping(), redis.ping().then(() => true, () => false)]);
+        return s && r;
+      },
+      ...(config.faultInjection?.refuseTransactionIds ? { refuseTransactionIds: new Set(config.faultInjection.refuseTransactionIds) } : {}),
+    };
+    const queue = await createEvaluationQueue(config, config.runWorker ? createEvaluateProcessor(deps) : undefined);
+    app.addHook('onClose', () => queue.close());
+    queue.worker?.on('failed', (job, err) => emit(log, 'job.failed', { jobId: job?.id, attempts: job?.attemptsMade, err: errorMessage(err) }));
+    app.decorate('queue', queue);
+
+    // Static credentials are pre-approved; their key is bound in the credential or by an
+    // administrator's approval, never on first use; enrolled collectors wait for approval
+    // (hub/src/collectors/service.ts). The record path asks the collector service whether a
+    // collector may report for an institution, and the service releases held batches through
+    // the record path: the two are wired here, once, rather than knowing each other.
+    let mayReportFor: (collectorId: string, institutionId: string) => boolean = () => false;
+    const recordDeps: RecordDeps = {
+      store,
+      registry,
+      // The hub's pseudonym layer (pseudonyms.ts) over the collectors' hashes, after the batch
+      // signature was verified and before anything is evaluated or stored.
+      queue: { ...queue, submit: (job, ms) => queue.submit({ ...job, records: job.records.map((r) => pseudonyms.rekeyRecord(r)) }, ms) },
+      telemetry,
+      ackTimeoutMs: config.ackTimeoutMs,
+      limits: { maxRecordAgeMs: config.maxRecordAgeDays * 86_400_000, maxFutureSkewMs: config.maxFutureSkewS * 1000 },
+      mayReportFor: (collectorId, institutionId) => mayReportFor(collectorId, institutionId),
+      pseudonyms,
+    };
+    const collectors = await CollectorService.create({
+      store,
+      registry,
+      log,
+      calendar,
+      publish: (warnings) => wall.published(warnings),
+      process: (collectorId, batch) => processBatch(recordDeps, collectorId, batch),
+      silentMinutes: config.collectorSilentMinutes,
+      checkIntervalMs: config.collectorCheckIntervalMs,
+      // Twice the proof's validity window, so a proof cannot outlive its "used" mark.
+      firstUse: async (proof) =>
+        (await redis.set(`${config.queuePrefix}:proof:${crypto.createHash('sha256').update(proof).digest('hex')}`, '1', 'PX', 2 * AUTH_PROOF_MAX_SKEW_MS + 60_000, 'NX')) === 'OK',
+      maxPending: config.enrolMaxPending,
+      maxPendingPerInstitution: config.enrolMaxPendingPerInstitution,
+      allowEnrolment: async (address) => {
+        const key = `${config.queuePrefix}:enrol:${crypto.createHash('sha256').update(address).digest('hex').slice(0, 32)}`;
+        const [[, n]] = (await redis.multi().incr(key).expire(key, config.enrolWindowS, 'NX').exec()) as [[unknown, number], unknown];
+        return n <= config.enrolPerAddress;
+      },
+      throttle: async (key, ms) => (await redis.set(`${config.queuePrefix}:throttle:${key}`, '1', 'PX', ms, 'NX')) === 'OK',
+      heldQuotaBytes: config.heldQuotaBytes,
+      atRest: pseudonyms,
+      tamperIntervalMs: config.tamperIntervalS * 1000,
+      keys: config.collectorKeys,
+    });
+    mayReportFor = (collectorId, institutionId) => collectors.mayReportFor(collectorId, institutionId);
+    app.addHook('onClose', () => collectors.close());
+    await collectors.registerStatic([...readCollectorsFile(config.collectorsFile), ...config.collectors]);
+    app.decorate('collectors', collectors);
+
+    collect = attachCollectNamespace(io, {
+      ...recordDeps,
+      hubVersion: version,
+      collectors,
+      authFailed: (claimed, address, code, message) =>
+        auditLater(app, { actor: `collector:${claimed}`, action: 'collector.auth_failed', method: 'WS', path: '/collect', ip: address, result: 'denied', status: 401, targetType: 'collector', targetId: claimed, detail: JSON.stringify({ code, message: message.slice(0, 300) }) }),
+      ...(config.faultInjection ? { faultInjection: config.faultInjection } : {}),
+    });
+    collect.hook({ onPresence: () => wall.touch() });
+    app.decorate('collect', collect);
+
+    // Synchronous hold (hub/src/decisions/): blocking rules only, rule state read, never written.
+    const decisions = new DecisionService({
+      store,
+      registry,
+      calendar,
+      engine: () => rulesets.engineAt(),
+      peek: createPeekRuleStates(redis, config.queuePrefix),
+      log,
+      flushMs: config.decisionFlushMs,
+    });
+    app.addHook('onClose', () => decisions.close());
+    collect.hook(decisionSocketHook({ decisions, collectors, pseudonyms, audit: (e) => auditLater(app, e) }));
+    app.decorate('decisions', decisions);
+
+    // Backtests and the scheduled peer-deviation job (BullMQ queues `backtest`, `peer`).
+    const jobDeps = { store, registry, calendar, rulesets, redisUrl: config.redisUrl, prefix: config.queuePrefix, runWorker: config.runWorker, pageSize: config.backtestPageSize, log };
+    const backtests = await BacktestService.create({ ...jobDeps, examples: config.backtestExamples });
+    app.addHook('onClose', () => backtests.close());
+    app.decorate('backtests', backtests);
+    const peer = await PeerDeviationService.create({
+      ...jobDeps,
+      cron: config.peerCron,
+      onRaised: (warnings) => {
+        wall.published(warnings);
+        supervision.raised(warnings.map((w) => w.id));
+      },
+    });
+    app.addHook('onClose', () => peer.close());
+    app.decorate('peer', peer);
+  },
+  { name: 'jg-pipeline', dependencies: ['jg-infrastructure', 'jg-registry', 'jg-supervision'] },
+);
