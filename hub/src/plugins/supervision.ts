@@ -142,7 +142,7 @@ export const supervision = fp<{ version: string }>(
     }
     // A new detachment starts with no user at all: say how to create the first administrator.
     if (!(await listUsers(store)).some((u) => u.active && u.roles.includes('system_admin'))) {
-      emit(log, 'users.no_admin', {}, 'no administrator exists: create one on this machine with `jianguan-hub admin create <username>` (docs/go-live.md)');
+      emit(log, 'users.no_admin', {}, 'no administrator exists: create one on this machine with `node hub/dist/cli.js admin create <username>` (the embedded store: with the hub stopped; docs/go-live.md)');
     }
 
     const close = async () => {
