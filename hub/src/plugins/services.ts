@@ -31,7 +31,7 @@ import { PeerDeviationService } from '../peer/service.js';
 import { AUTH_PROOF_MAX_SKEW_MS } from '../protocol/index.js';
 import { Registry } from '../registry/registry.js';
 import { RuleSetService } from '../rulesets/service.js';
-import { upsertInstitutions, upsertStaff } from '../store/repo.js';
+import { upsertInstitutions, upsertStaff } from '../registry/repo.js';
 import { emit } from '../telemetry/events.js';
 
 declare module 'fastify' {

@@ -30,7 +30,7 @@ import { COUNTY_BY_CODE, createRegistryView, type Device, type Institution, type
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { inScope, type Principal } from '../auth/principal.js';
-import { loadInstitutions, loadStaff, upsertInstitutions, upsertStaff } from '../store/repo.js';
+import { loadInstitutions, loadStaff, upsertInstitutions, upsertStaff } from './repo.js';
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { Entity, institutionOf, keyOf, SCHEMAS, zhIssue, type EntityData, type FiledStaff, type Line, type RowError } from './entities.js';

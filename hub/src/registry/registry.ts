@@ -28,7 +28,7 @@ import {
   type TemporalRegistry,
 } from '@jianguan/rules';
 import type { CollectorCredential } from '../config.js';
-import { loadCollectors, loadInstitutions, loadStaff, upsertCollectors, type CollectorRow } from '../store/repo.js';
+import { loadCollectors, loadInstitutions, loadStaff, upsertCollectors, type CollectorRow } from './repo.js';
 import { sql } from '../store/sql.js';
 import type { Line } from './entities.js';
 import { registryViewAsOf, type RegistryViewAsOf } from './changes.js';

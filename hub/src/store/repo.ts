@@ -1,8 +1,10 @@
 /**
- * Row mapping and the queries the hub runs. Every statement goes through `sql`; tables are the
+ * Row mapping of what ingest and the worker store, health totals, and the wall's queries. Feature
+ * queries live in their folders (registry/repo.ts, ingest/repo.ts, workflow/repo.ts …). Every
+ * statement goes through `sql`; tables are the
  * ones created by migrations/*.sql.
  */
-import type { Institution, Staff, Transaction, Warning } from '@jianguan/rules';
+import type { Transaction, Warning } from '@jianguan/rules';
 import { param, sql, type SqlQuery } from './sql.js';
 import type { Store } from './store.js';
 
@@ -286,131 +288,6 @@ export async function listWarnings(store: Store, f: WarningFilter): Promise<{ to
     SELECT ${WARNING_COLUMNS} FROM warnings FINAL WHERE ${where}
     ORDER BY raised_at DESC, id LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`);
   return { total: Number(cnt?.n ?? 0), items: items.map(normaliseWarning) };
-}
-
-export async function listDeadLetters(store: Store, limit: number, offset: number): Promise<DeadLetter[]> {
-  const rows = await store.query<Record<string, string>>(sql`
-    SELECT record_key, batch_id, collector_id, record_index, record_id, code, reason, payload,
-      toUnixTimestamp64Milli(received_at) AS received_at
-    FROM dead_letters FINAL ORDER BY received_at DESC, record_key LIMIT ${param.UInt32(limit)} OFFSET ${param.UInt32(offset)}`);
-  return rows.map((r) => ({
-    recordKey: String(r.record_key),
-    batchId: String(r.batch_id),
-    collectorId: String(r.collector_id),
-    recordIndex: Number(r.record_index),
-    recordId: String(r.record_id),
-    code: String(r.code),
-    reason: String(r.reason),
-    payload: String(r.payload),
-    receivedAt: Number(r.received_at),
-  }));
-}
-
-// ---- registry ---------------------------------------------------------------------------------
-
-export async function loadInstitutions(store: Store): Promise<Institution[]> {
-  const rows = await store.query<Record<string, unknown>>(sql`
-    SELECT id, name, type, county, lon, lat, status FROM institutions FINAL ORDER BY id`);
-  return rows.map((r) => ({
-    id: String(r.id),
-    name: String(r.name),
-    type: r.type as Institution['type'],
-    county: String(r.county),
-    lon: Number(r.lon),
-    lat: Number(r.lat),
-    status: r.status as Institution['status'],
-  }));
-}
-
-export async function loadStaff(store: Store): Promise<Staff[]> {
-  const rows = await store.query<Record<string, unknown>>(sql`
-    SELECT id, institution_id, role, name, filed, toUnixTimestamp64Milli(valid_from) AS valid_from,
-      if(isNull(valid_to), NULL, toUnixTimestamp64Milli(assumeNotNull(valid_to))) AS valid_to
-    FROM staff FINAL ORDER BY id`);
-  return rows.map((r) => ({
-    id: String(r.id),
-    institutionId: String(r.institution_id),
-    role: r.role as Staff['role'],
-    name: String(r.name),
-    filed: Number(r.filed) === 1,
-    validFrom: Number(r.valid_from),
-    validTo: r.valid_to === null ? null : Number(r.valid_to),
-  }));
-}
-
-export async function upsertInstitutions(store: Store, list: readonly Institution[]): Promise<void> {
-  const now = Date.now();
-  await store.insert('institutions', list.map((i) => ({ ...i, version: now })));
-}
-
-export async function upsertStaff(store: Store, list: readonly Staff[]): Promise<void> {
-  const now = Date.now();
-  await store.insert(
-    'staff',
-    list.map((s) => ({
-      id: s.id,
-      institution_id: s.institutionId,
-      role: s.role,
-      name: s.name,
-      filed: s.filed ? 1 : 0,
-      valid_from: s.validFrom,
-      valid_to: s.validTo,
-      version: now,
-    })),
-  );
-}
-
-export interface CollectorRow {
-  collector_id: string;
-  institution_id: string;
-  token_sha256: string;
-  status: string;
-}
-
-export async function loadCollectors(store: Store): Promise<CollectorRow[]> {
-  return store.query<CollectorRow>(sql`SELECT collector_id, institution_id, token_sha256, status FROM collectors FINAL`);
-}
-
-export async function upsertCollectors(store: Store, rows: readonly CollectorRow[]): Promise<void> {
-  const now = Date.now();
-  await store.insert('collectors', rows.map((r) => ({ ...r, version: now })));
-}
-
-export interface PipelineStats {
-  /** Physical rows (a re-sent record may sit twice until ClickHouse merges parts). */
-  rows: number;
-  /** Distinct transaction ids: what is logically stored. */
-  stored: number;
-  /** Rows after FINAL: must equal `stored` (no logical duplicate). */
-  finalRows: number;
-  firstCapturedAt: number;
-  lastStoredAt: number;
-  /** Milliseconds from the collector's capture to the store commit. */
-  latencyMs: { p50: number; p95: number; p99: number; max: number };
-}
-
-/** Throughput and capture→stored latency of transactions captured since `since` (epoch ms). */
-export async function pipelineStats(store: Store, since: number): Promise<PipelineStats> {
-  const s = param.DateTime64(since);
-  const [r] = await store.query<Record<string, unknown>>(sql`
-    SELECT
-      count() AS rows,
-      uniqExact(id) AS stored,
-      (SELECT count() FROM transactions FINAL WHERE captured_at >= ${param.DateTime64(since)}) AS final_rows,
-      toUnixTimestamp64Milli(min(captured_at)) AS first_captured,
-      toUnixTimestamp64Milli(max(stored_at)) AS last_stored,
-      quantilesExact(0.5, 0.95, 0.99)(toUnixTimestamp64Milli(stored_at) - toUnixTimestamp64Milli(captured_at)) AS q,
-      max(toUnixTimestamp64Milli(stored_at) - toUnixTimestamp64Milli(captured_at)) AS mx
-    FROM transactions WHERE captured_at >= ${s}`);
-  const q = (r?.q as number[] | undefined) ?? [0, 0, 0];
-  return {
-    rows: Number(r?.rows ?? 0),
-    stored: Number(r?.stored ?? 0),
-    finalRows: Number(r?.final_rows ?? 0),
-    firstCapturedAt: Number(r?.first_captured ?? 0),
-    lastStoredAt: Number(r?.last_stored ?? 0),
-    latencyMs: { p50: Number(q[0] ?? 0), p95: Number(q[1] ?? 0), p99: Number(q[2] ?? 0), max: Number(r?.mx ?? 0) },
-  };
 }
 
 // ---- command-centre wall extras (hub/src/live/wall.ts) ----------------------------------------
