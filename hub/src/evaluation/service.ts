@@ -355,7 +355,13 @@ export class EvaluationService {
         toUnixTimestamp64Milli(w.occurred_at) AS occurred_at, if(c.seq = 0, 'raised', c.state) AS state, c.conclusion AS conclusion
       FROM (SELECT * FROM evaluation_ledger WHERE institution_id = ${param.String(institutionId)} AND month = ${param.String(month)}) AS l
       LEFT JOIN (SELECT id, rule_name, explanation, occurred_at FROM warnings FINAL WHERE institution_id = ${param.String(institutionId)}) AS w ON w.id = l.warning_id
-      LEFT JOIN warning_current AS c ON c.warning_id = l.warning_id
+      LEFT JOIN (
+        -- Only this ledger's warnings: the view aggregates warning_events, and a bare join built
+        -- the workflow state of every warning in the store on each call (0.45 s at 100 million
+        -- transactions). The filter on its group key reaches warning_events' sorting key.
+        SELECT * FROM warning_current WHERE warning_id IN (
+          SELECT warning_id FROM evaluation_ledger WHERE institution_id = ${param.String(institutionId)} AND month = ${param.String(month)})
+      ) AS c ON c.warning_id = l.warning_id
       ORDER BY l.at, l.warning_id, l.kind`);
     return rows.map((r) => ({ ...(r as unknown as LedgerRow), points: num(r, 'points'), at: num(r, 'at'), occurred_at: num(r, 'occurred_at') }));
   }
