@@ -81,7 +81,10 @@ describe('TLS and cookies', () => {
     expect(hub.url).toMatch(/^https:/);
     const res = await httpsRequest(`${hub.url}/api/v1/auth/login`, { method: 'POST', body: { username: 'leader', password: DEMO_PASSWORD }, caFile: ca.caCert });
     expect(res.status, res.body).toBe(200);
-    expect(String(res.headers['set-cookie'])).toMatch(/jg_session=[A-Za-z0-9_-]+;.*HttpOnly.*SameSite=Lax.*Secure/);
+    // Attributes in any order (@fastify/cookie writes Secure before SameSite).
+    const setCookie = String(res.headers['set-cookie']);
+    expect(setCookie).toMatch(/jg_session=[A-Za-z0-9_-]+;/);
+    for (const attr of ['HttpOnly', 'SameSite=Lax', 'Secure']) expect(setCookie.split('; ')).toContain(attr);
     expect(res.headers['strict-transport-security']).toMatch(/max-age=31536000/);
     const csp = String(res.headers['content-security-policy']);
     expect(csp).toContain("frame-ancestors 'none'");

@@ -15,6 +15,7 @@ import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { County } from './users.js';
+import type { CookieSerializeOptions } from '@fastify/cookie';
 
 export const KIOSK_COOKIE = 'jg_kiosk';
 
@@ -99,7 +100,8 @@ export class KioskTokens {
   }
 }
 
-export function kioskCookie(token: string, secure: boolean): string {
+/** Attributes of the kiosk cookie. */
+export function kioskCookieOptions(secure: boolean): CookieSerializeOptions {
   // A year: the screen is re-issued when revoked, not when a cookie runs out at 3 a.m.
-  return `${KIOSK_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000${secure ? '; Secure' : ''}`;
+  return { path: '/', httpOnly: true, sameSite: 'strict', maxAge: 31_536_000, secure };
 }

@@ -24,12 +24,12 @@ import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
 import type { Store } from '../store/store.js';
 import { AuditQuery, AuditWriter, queryAudit, resultOf, type AuditEntry } from './audit.js';
-import { KIOSK_COOKIE, kioskCookie, KioskTokens, NewKioskSchema, type KioskRecord } from './kiosk.js';
+import { KIOSK_COOKIE, kioskCookieOptions, KioskTokens, NewKioskSchema, type KioskRecord } from './kiosk.js';
 import type { LoginLimits } from './login-limits.js';
 import { assertPasswordAllowed } from './password-policy.js';
 import { dummyHash, verifyPassword } from './passwords.js';
 import { authorize, ROLE_LABELS, ROLES, type Principal, type RouteAuth, type RouteScope } from './principal.js';
-import { clearedCookie, cookieValue, sessionCookie, SessionStore, tokenFromHeaders } from './sessions.js';
+import { cookieValue, SESSION_COOKIE, sessionCookieOptions, SessionStore, tokenFromHeaders } from './sessions.js';
 import { createUser, findUserForLogin, getUser, listUsers, NewUserSchema, principalOf, updateUser, UserPatchSchema, type User } from './users.js';
 import { emit } from '../telemetry/events.js';
 
@@ -144,7 +144,7 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
     if (!pathname.startsWith('/api/') && !docs) return;
     req.principal = null;
     req.auditNote = null;
-    const token = tokenFromHeaders(req.headers);
+    const token = tokenFromHeaders(req.headers, req.cookies);
     if (token) {
       req.principal = (await deps.sessions.resolve(token)) ?? null;
       if (!req.principal) req.tokenRejected = true;
@@ -225,7 +225,7 @@ async function exchangeKiosk(req: FastifyRequest, reply: import('fastify').Fasti
     emit(req.log, 'kiosk.resolve_failed', { err: errorMessage(e) });
   }
   if (rec) {
-    void reply.header('set-cookie', kioskCookie(token, req.protocol === 'https'));
+    void reply.setCookie(KIOSK_COOKIE, token, kioskCookieOptions(req.protocol === 'https'));
     auditLater(app, { actor: `kiosk:${rec.id}`, action: 'kiosk.exchange', method: 'GET', path: '/wall', ip: req.ip, result: 'ok', status: 303, targetType: 'kiosk', targetId: rec.id });
   } else {
     auditLater(app, { actor: '', action: 'kiosk.exchange', method: 'GET', path: '/wall', ip: req.ip, result: 'denied', status: 401, targetType: 'kiosk' });
@@ -359,7 +359,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
       await slot.succeeded();
       const { token, principal } = await sessions.create({ ...principalOf(found.user, ''), ...(found.mustChange ? { mustChangePassword: true } : {}) });
       req.principal = principal;
-      void reply.header('set-cookie', sessionCookie(token, sessions.ttlSeconds(), req.protocol === 'https'));
+      void reply.setCookie(SESSION_COOKIE, token, sessionCookieOptions(sessions.ttlSeconds(), req.protocol === 'https'));
       return { token, expiresInS: sessions.ttlSeconds(), user: principalView(principal), mustChangePassword: found.mustChange };
     },
   });
@@ -375,7 +375,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     handler: async (req, reply) => {
       const p = authorizeSelf(req);
       await sessions.destroy(p.sessionId);
-      void reply.header('set-cookie', clearedCookie(req.protocol === 'https'));
+      void reply.setCookie(SESSION_COOKIE, '', sessionCookieOptions(0, req.protocol === 'https'));
       return { ok: true };
     },
   });
@@ -416,7 +416,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
       if (!fresh) throw new HubError('NOT_FOUND', `user ${p.userId}`);
       const { token, principal } = await sessions.create(principalOf(fresh, ''));
       req.principal = principal;
-      void reply.header('set-cookie', sessionCookie(token, sessions.ttlSeconds(), req.protocol === 'https'));
+      void reply.setCookie(SESSION_COOKIE, token, sessionCookieOptions(sessions.ttlSeconds(), req.protocol === 'https'));
       return { ok: true, token, expiresInS: sessions.ttlSeconds(), user: principalView(principal) };
     },
   });

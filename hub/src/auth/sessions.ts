@@ -12,6 +12,7 @@
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Principal } from './principal.js';
+import { fastifyCookie, type CookieSerializeOptions } from '@fastify/cookie';
 
 export const SESSION_COOKIE = 'jg_session';
 
@@ -101,49 +102,52 @@ export class SessionStore {
 }
 
 /**
- * The session token of a request: `Authorization: Bearer …` first, then the cookie.
+ * The session token of a request: `Authorization: Bearer …` first, then the cookie (`cookie` is
+ * the header for the /wall handshake; over HTTP, @fastify/cookie's parsed `req.cookies`).
  *
  * Total: any header value an attacker can send gives a token or undefined, never a throw. This
  * runs in the /api onRequest hook and in the /wall socket.io middleware, where a throw is a 500
- * or (in the middleware) an exception that takes the process down. Hub tokens are base64url, so
- * the cookie value is never URI-decoded: a `%` in it cannot be one of our tokens, and a malformed
- * escape (`%ZZ`) simply means "no session".
+ * or (in the middleware) an exception that takes the process down. @fastify/cookie's parser leaves
+ * a malformed escape (`%ZZ`) undecoded instead of throwing, and hub tokens are base64url, so any
+ * other character in the value simply means "no session".
  */
-export function tokenFromHeaders(headers: { authorization?: unknown; cookie?: unknown }): string | undefined {
+export function tokenFromHeaders(headers: { authorization?: unknown; cookie?: unknown }, cookies?: Record<string, string | undefined>): string | undefined {
   const auth = headers.authorization;
   if (typeof auth === 'string' && /^Bearer\s+/i.test(auth)) {
     const token = auth.replace(/^Bearer\s+/i, '').trim();
     return token === '' ? undefined : token;
   }
-  return cookieValue(headers.cookie, SESSION_COOKIE);
+  return cookies ? tokenValue(cookies[SESSION_COOKIE]) : cookieValue(headers.cookie, SESSION_COOKIE);
 }
 
 /** Tokens are base64url (sessions.create); anything else in the cookie is not a session. */
 const TOKEN_CHARS = /^[A-Za-z0-9_-]+$/;
 
+function tokenValue(raw: string | undefined): string | undefined {
+  // RFC 6265 allows a quoted value; the parser keeps the quotes.
+  const value = raw !== undefined && raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+  return value !== undefined && TOKEN_CHARS.test(value) ? value : undefined;
+}
+
 /**
- * One cookie's value from a Cookie header (RFC 6265 `name=value; name=value`), or undefined.
- * Never throws and never URI-decodes. A value in double quotes is unquoted. The first cookie of
+ * One cookie's value from a raw Cookie header (the /wall handshake, which fastify's hooks do not
+ * see), parsed by @fastify/cookie as req.cookies is over HTTP, or undefined. Never throws: the
+ * parser is wrapped, whatever a future version does with a hostile header (and it throws until
+ * the plugin has loaded its cookie module: before that, no session). The first cookie of
  * that name wins, as browsers send the most specific path first.
  */
 export function cookieValue(header: unknown, name: string): string | undefined {
   // Node joins repeated Cookie headers with "; ", but a raw array may come from other callers.
   const text = Array.isArray(header) ? header.filter((h) => typeof h === 'string').join('; ') : header;
   if (typeof text !== 'string' || text === '' || text.length > 16_384) return undefined;
-  for (const part of text.split(';')) {
-    const i = part.indexOf('=');
-    if (i < 0 || part.slice(0, i).trim() !== name) continue;
-    let value = part.slice(i + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    return TOKEN_CHARS.test(value) ? value : undefined;
+  try {
+    return tokenValue(fastifyCookie.parse(text)[name]);
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
-export function sessionCookie(token: string, maxAgeS: number, secure: boolean): string {
-  return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeS}${secure ? '; Secure' : ''}`;
-}
-
-export function clearedCookie(secure = false): string {
-  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure ? '; Secure' : ''}`;
+/** Attributes of the session cookie; `maxAgeS` 0 clears it. */
+export function sessionCookieOptions(maxAgeS: number, secure: boolean): CookieSerializeOptions {
+  return { path: '/', httpOnly: true, sameSite: 'lax', maxAge: maxAgeS, secure };
 }

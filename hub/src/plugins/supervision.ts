@@ -14,6 +14,7 @@ import { installDoors } from '../auth/doors.js';
 import { KioskTokens } from '../auth/kiosk.js';
 import { LoginLimits } from '../auth/login-limits.js';
 import { SessionStore } from '../auth/sessions.js';
+import fastifyCookie from '@fastify/cookie';
 import { DEMO_USERS, listUsers, seedDemoUsers } from '../auth/users.js';
 import { errorMessage } from '../errors.js';
 import { evaluationConfig } from '../evaluation/config.js';
@@ -55,6 +56,8 @@ export const supervision = fp<{ version: string }>(
     const limits = new LoginLimits(redis, { prefix: config.queuePrefix, perAddress: config.loginFailsPerAddress, perUser: config.loginFailsPerUser, windowS: config.loginWindowS });
     let wallGuard: { disconnectKiosk(id: string): void } | undefined;
     const authDeps: AuthDeps = { store, sessions, limits, kiosk, demo: config.seedDemo, docsPublic: config.docsPublic, onKioskRevoked: (id) => wallGuard?.disconnectKiosk(id) };
+    // Parses Cookie headers into req.cookies before the auth hook reads the session from them.
+    await app.register(fastifyCookie);
     installAuthHooks(app, authDeps);
     await app.register(multipart, { limits: { fileSize: config.evidenceMaxBytes, files: 1, fields: 10 } });
     await registerDocs(app, version);
