@@ -1,7 +1,9 @@
 /**
  * # Collector security — design note
  *
- * Who may send, and whether what arrives is what the counter sealed.
+ * Who may send, and whether what arrives is what the counter sealed. This file keeps identity,
+ * enrolment, approval and the chain; held batches live in held.ts and presence and silence in
+ * presence.ts, both driven from here (the facade the hub and the tests use).
  *
  * ## Identity and admission (事前备案 for devices)
  *
@@ -89,7 +91,6 @@ import { HubError, errorMessage, isHubError } from '../errors.js';
 import {
   GENESIS_HASH,
   type Batch,
-  type BatchAck,
   type ChainTip,
   type CollectorAuth,
   type CollectorEnrol,
@@ -104,24 +105,21 @@ import {
   heldBytes,
   heldCounts,
   insertChainRow,
-  insertHeld,
-  listHeld,
   loadCollectorRecords,
   loadSeen,
   loadTip,
   loadTips,
-  markReleased,
   saveCollectorRecords,
-  saveSeen,
   type ChainRow,
   type CollectorRecord,
 } from './repo.js';
-import { CollectorWarnings, gapWarning, silentWarning, tamperWarning } from './warnings.js';
-import { workingMsBetween } from './working-time.js';
+import { CollectorWarnings, gapWarning, tamperWarning } from './warnings.js';
 import type { HubPseudonyms } from '../pseudonyms.js';
 import { emit } from '../telemetry/events.js';
+import { CollectorPresence } from './presence.js';
+import { HeldBatches, type ProcessedAck } from './held.js';
 
-export type ProcessedAck = Extract<BatchAck, { ok: true }>;
+export type { ProcessedAck } from './held.js';
 
 export interface CollectorServiceDeps {
   store: Store;
@@ -200,24 +198,17 @@ function tokenMatches(token: string, sha: string): boolean {
   return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
 
-/** What a sealed held payload is bound to: it opens only in its own row. */
-function heldContext(collectorId: string, batchId: string): string {
-  return `held|${collectorId}|${batchId}`;
-}
 
 export class CollectorService {
   private records = new Map<string, CollectorRecord>();
   /** Chain tips by `${collectorId}|${keyFingerprint}`. */
   private readonly tips = new Map<string, ChainTip>();
-  private readonly lastSeen = new Map<string, number>();
-  private readonly seenDirty = new Map<string, number>();
-  private readonly sockets = new Map<string, number>();
   private readonly keys = new Map<string, crypto.KeyObject>();
   private readonly locks = new Map<string, Promise<unknown>>();
-  /** Approved collectors that still have held batches to evaluate. */
-  private readonly pendingRelease = new Set<string>();
-  /** Bytes held per pending collector (quota). */
-  private readonly heldBytes = new Map<string, number>();
+  /** Sockets, last-seen times and collector.silent (presence.ts). */
+  private readonly presence: CollectorPresence;
+  /** Pending collectors' batches, evaluated on approval (held.ts). */
+  private readonly held: HeldBatches;
   private identityChain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
@@ -228,6 +219,9 @@ export class CollectorService {
   private constructor(private readonly deps: CollectorServiceDeps) {
     this.warnings = new CollectorWarnings({ store: deps.store, registry: deps.registry, log: deps.log, publish: deps.publish });
     this.startedAt = this.now();
+    const now = () => this.now();
+    this.presence = new CollectorPresence({ store: deps.store, registry: deps.registry, calendar: deps.calendar, warnings: this.warnings, silentMinutes: deps.silentMinutes, startedAt: this.startedAt, now });
+    this.held = new HeldBatches({ store: deps.store, log: deps.log, process: deps.process, atRest: deps.atRest, ...(deps.heldQuotaBytes !== undefined ? { quotaBytes: deps.heldQuotaBytes } : {}), now });
   }
 
   static async create(deps: CollectorServiceDeps): Promise<CollectorService> {
@@ -252,15 +246,13 @@ export class CollectorService {
       heldCounts(this.deps.store),
       heldBytes(this.deps.store),
     ]);
-    this.heldBytes.clear();
-    for (const [id, n] of bytes) this.heldBytes.set(id, n);
     this.records = new Map(records.map((r) => [r.collectorId, r]));
     for (const t of tips) {
       this.tips.set(`${t.collectorId}|${t.keyFingerprint}`, { batchSeq: t.batchSeq, hash: t.hash });
-      this.seen(t.collectorId, t.lastBatchAt, false);
+      this.presence.seen(t.collectorId, t.lastBatchAt, false);
     }
-    for (const [id, at] of seen) this.seen(id, at, false);
-    for (const [id, n] of held) if (n > 0 && this.records.get(id)?.status === 'approved') this.pendingRelease.add(id);
+    for (const [id, at] of seen) this.presence.seen(id, at, false);
+    this.held.reset(bytes, [...held].filter(([id, n]) => n > 0 && this.records.get(id)?.status === 'approved').map(([id]) => id));
   }
 
   /** Ingest registers how to close a collector's sockets (used on revoke). */
@@ -568,7 +560,7 @@ export class CollectorService {
       emit(this.deps.log, 'collector.approved', { collectorId, by });
       return next;
     });
-    this.pendingRelease.add(collectorId);
+    this.held.due(collectorId);
     // In the background: an approval answers at once. Newer batches of this collector wait for
     // the release (admit() finishes it first), so evaluation order holds either way.
     void this.releaseHeld(collectorId).catch((e) => emit(this.deps.log, 'collector.release_failed', { collectorId, err: errorMessage(e) }));
@@ -585,7 +577,7 @@ export class CollectorService {
       emit(this.deps.log, 'collector.revoked', { collectorId, reason, by });
       return next;
     });
-    this.pendingRelease.delete(collectorId);
+    this.held.drop(collectorId);
     this.disconnector(collectorId, `COLLECTOR_REVOKED${reason ? `: ${reason}` : ''}`);
     return rec;
   }
@@ -597,16 +589,7 @@ export class CollectorService {
 
   private async releaseLocked(collectorId: string): Promise<number> {
     if (this.records.get(collectorId)?.status !== 'approved') return 0;
-    const held = await listHeld(this.deps.store, collectorId);
-    for (const h of held) {
-      const batch = JSON.parse(this.deps.atRest.openAtRest(h.payload, heldContext(h.collectorId, h.batchId))) as Batch;
-      const ack = await this.deps.process(collectorId, batch);
-      await markReleased(this.deps.store, h, this.now());
-      emit(this.deps.log, 'batch.released', { collectorId, batchId: h.batchId, stored: ack.stored, rejected: ack.rejected.length, warnings: ack.warnings });
-    }
-    this.pendingRelease.delete(collectorId);
-    this.heldBytes.delete(collectorId);
-    return held.length;
+    return this.held.release(collectorId);
   }
 
   // ---- batches ------------------------------------------------------------------------------------
@@ -619,7 +602,7 @@ export class CollectorService {
   async admit(collectorId: string, batch: Batch): Promise<Admission> {
     let rec = this.records.get(collectorId);
     if (!rec || rec.status === 'revoked') throw new HubError('COLLECTOR_REVOKED', collectorId);
-    if (rec.status === 'approved' && this.pendingRelease.has(collectorId)) {
+    if (rec.status === 'approved' && this.held.isDue(collectorId)) {
       // Held batches come first; if they cannot be evaluated now, neither can this one.
       try {
         await this.releaseLocked(collectorId);
@@ -706,29 +689,8 @@ export class CollectorService {
   }
 
   /** Stores a batch of a pending collector whole, for evaluation on approval. */
-  async hold(adm: Admission, batch: Batch): Promise<ProcessedAck> {
-    const id = adm.record.collectorId;
-    const payload = this.deps.atRest.sealAtRest(JSON.stringify(batch), heldContext(id, batch.batchId));
-    const quota = this.deps.heldQuotaBytes ?? 4 * 1024 * 1024;
-    const used = this.heldBytes.get(id) ?? 0;
-    if (used + payload.length > quota) {
-      // Retryable: the batch stays in the device's outbox and flows once an administrator approves.
-      throw new HubError('HELD_QUOTA', `${id} is pending approval and already holds ${used} bytes (quota ${quota}); the batch stays on the collector until approval`);
-    }
-    await insertHeld(this.deps.store, {
-      collectorId: adm.record.collectorId,
-      batchId: batch.batchId,
-      batchSeq: batch.batchSeq ?? 0,
-      firstSeq: batch.firstSeq,
-      lastSeq: batch.lastSeq,
-      records: batch.records.length,
-      payload,
-      receivedAt: this.now(),
-    });
-    // A re-sent batch replaces its own row; counting it twice only makes the cap a little early.
-    this.heldBytes.set(id, used + payload.length);
-    emit(this.deps.log, 'batch.held', { collectorId: adm.record.collectorId, batchId: batch.batchId, records: batch.records.length });
-    return { ok: true, batchId: batch.batchId, stored: 0, rejected: [], warnings: 0, held: true };
+  hold(adm: Admission, batch: Batch): Promise<ProcessedAck> {
+    return this.held.hold(adm.record.collectorId, batch);
   }
 
   /** After the batch is durable: gap warning, then the chain row (see the design note), then last seen. */
@@ -753,7 +715,7 @@ export class CollectorService {
       const cur = this.tips.get(key);
       if (!cur || adm.advance.batchSeq > cur.batchSeq) this.tips.set(key, { batchSeq: adm.advance.batchSeq, hash: adm.advance.hash });
     }
-    this.seen(rec.collectorId, this.now());
+    this.presence.seen(rec.collectorId, this.now());
   }
 
   /** What hub.hello tells a collector: its status and the chain tip for its key. */
@@ -766,69 +728,25 @@ export class CollectorService {
 
   // ---- presence and silence ---------------------------------------------------------------------
 
-  private seen(collectorId: string, at: number, dirty = true): void {
-    if (at > (this.lastSeen.get(collectorId) ?? 0)) {
-      this.lastSeen.set(collectorId, at);
-      if (dirty) this.seenDirty.set(collectorId, at);
-    }
-  }
-
   connected(collectorId: string): void {
-    this.sockets.set(collectorId, (this.sockets.get(collectorId) ?? 0) + 1);
-    this.seen(collectorId, this.now());
+    this.presence.connected(collectorId);
   }
 
   disconnected(collectorId: string): void {
-    const n = (this.sockets.get(collectorId) ?? 1) - 1;
-    if (n > 0) this.sockets.set(collectorId, n);
-    else this.sockets.delete(collectorId);
-    this.seen(collectorId, this.now());
+    this.presence.disconnected(collectorId);
   }
 
   /**
    * Raises collector.silent for approved collectors unseen for `silentMinutes` of working time.
    * Returns the warnings raised now. `now` may be given (tests move time forward).
    */
-  async checkSilence(now = this.now()): Promise<Warning[]> {
-    for (const id of this.sockets.keys()) this.seen(id, now);
-    const raised: Warning[] = [];
-    if (!this.deps.calendar.isWorkingTime(now)) return raised;
-    const thresholdMs = this.deps.silentMinutes * 60_000;
-    for (const rec of this.records.values()) {
-      if (rec.status !== 'approved' || this.sockets.has(rec.collectorId)) continue;
-      const last = this.lastSeen.get(rec.collectorId) ?? null;
-      const since = last ?? rec.approvedAt ?? this.startedAt;
-      // Time the hub was not running is not the collector's silence.
-      const silentMs = workingMsBetween(this.deps.calendar, Math.max(since, this.startedAt), now);
-      if (silentMs < thresholdMs) continue;
-      const w = await this.warnings.raise(
-        silentWarning({
-          collectorId: rec.collectorId,
-          institutionId: rec.institutionId,
-          institutionName: this.deps.registry.institution(rec.institutionId)?.name ?? rec.institutionId,
-          lastSeenAt: last,
-          since,
-          silentMinutes: Math.floor(silentMs / 60_000),
-          thresholdMinutes: this.deps.silentMinutes,
-          at: now,
-        }),
-      );
-      if (w) raised.push(w);
-    }
-    return raised;
+  checkSilence(now = this.now()): Promise<Warning[]> {
+    return this.presence.checkSilence(this.records.values(), now);
   }
 
   /** Saves last-seen times changed since the previous save. */
-  async saveSeen(): Promise<void> {
-    if (this.seenDirty.size === 0) return;
-    const batch = new Map(this.seenDirty);
-    this.seenDirty.clear();
-    try {
-      await saveSeen(this.deps.store, batch);
-    } catch (e) {
-      for (const [id, at] of batch) if (!this.seenDirty.has(id)) this.seenDirty.set(id, at);
-      throw e;
-    }
+  saveSeen(): Promise<void> {
+    return this.presence.save();
   }
 
   /** One periodic pass: silence, last-seen times, held batches whose release failed before. */
@@ -837,7 +755,7 @@ export class CollectorService {
       try {
         await this.checkSilence();
         await this.saveSeen();
-        for (const id of [...this.pendingRelease]) await this.releaseHeld(id);
+        for (const id of this.held.dueCollectors()) await this.releaseHeld(id);
       } catch (e) {
         emit(this.deps.log, 'collector.check_failed', { err: errorMessage(e) });
       } finally {
@@ -867,9 +785,9 @@ export class CollectorService {
       approvedAt: r.approvedAt,
       revokedAt: r.revokedAt,
       revokeReason: r.revokeReason,
-      lastSeenAt: this.sockets.has(r.collectorId) ? this.now() : (this.lastSeen.get(r.collectorId) ?? null),
+      lastSeenAt: this.presence.lastSeenAt(r.collectorId),
       lastBatchSeq: this.tipOf(r)?.batchSeq ?? null,
-      connected: this.sockets.has(r.collectorId),
+      connected: this.presence.isConnected(r.collectorId),
       heldBatches,
       reportsFor: r.reportsFor,
     };
