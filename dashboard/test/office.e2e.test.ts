@@ -10,7 +10,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import crypto from 'node:crypto';
-import { canonicalAuthProof } from '@jianguan/hub/protocol';
+import { canonicalAuthProof } from '@jianguan/protocol';
 import { HAVE_CHROMIUM, opened, shot, startStack, type Stack } from './stack';
 
 if (!HAVE_CHROMIUM) console.warn('[office.e2e] SKIPPED: /usr/bin/chromium is missing (apt-get install -y chromium fonts-noto-cjk)');

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { flushSync } from 'svelte';
-import type { WallSnapshot, WallStats, WallWarning } from '@jianguan/hub/protocol';
+import type { WallSnapshot, WallStats, WallWarning } from '@jianguan/protocol';
 import { Batcher } from '../src/lib/live/batcher';
 import { RecentKeys, Ring } from '../src/lib/state/ring';
 import { ALERT_MS, RECENT_CAPACITY, WallState } from '../src/lib/state/wall.svelte';

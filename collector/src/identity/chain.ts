@@ -34,7 +34,7 @@
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalBatchHeader, GENESIS_HASH, type Batch, type ChainTip } from '@jianguan/hub/protocol';
+import { canonicalBatchHeader, GENESIS_HASH, type Batch, type ChainTip } from '@jianguan/protocol';
 import { writeFileAtomic } from '../durable.js';
 import { CollectorError, errorMessage } from '../errors.js';
 import type { CollectorIdentity } from './keys.js';

@@ -9,7 +9,7 @@
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalAuthProof } from '@jianguan/hub/protocol';
+import { canonicalAuthProof } from '@jianguan/protocol';
 import { CollectorError, errorMessage } from '../errors.js';
 
 export const IDENTITY_FILE = 'identity.key';

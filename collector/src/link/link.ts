@@ -31,7 +31,7 @@ import {
   type ChainTip,
   type CollectClientToServer,
   type CollectServerToClient,
-} from '@jianguan/hub/protocol';
+} from '@jianguan/protocol';
 import { errorMessage } from '../errors.js';
 import { BatchChain, type ChainEvent } from '../identity/chain.js';
 import type { CollectorIdentity } from '../identity/keys.js';

@@ -45,46 +45,19 @@ import { ingestChunk, mapInputs, newStatus, parseRecords, reportRejects, type In
 import { jsonNestedDeeperThan, MAX_JSON_DEPTH, splitRecords } from './records.js';
 import type { HttpSourceConfig } from './source-config.js';
 import type { Source, SourceStatus } from './types.js';
+import { DECISION_EVENT, type DecisionAck, type DecisionReason, type DecisionRequest } from '@jianguan/protocol';
 
-// ---- the decision contract with the hub ----------------------------------------------------------
+// ---- the decision contract with the hub (@jianguan/protocol) -----------------------------------
 
-/** Socket event the collector emits on /collect, with an acknowledgement callback. */
-export const DECISION_EVENT = 'decision.request';
+export { DECISION_EVENT, type DecisionReason, type DecisionRequest };
 
 /**
- * Sent by the collector: "may this transaction go ahead?" The hub should run only its blocking
- * (hold) rules, must not store `transaction` as business (it is not in the outbox; the business
- * arrives later through the normal feed) and should answer within `timeoutMs` of `sentAt`.
+ * The hub's acknowledgement as this collector reads it: the protocol's DecisionAck, tolerant of
+ * an older hub that leaves out the rule-set version, timing or post-check flag.
  */
-export interface DecisionRequest {
-  /** `${collectorId}:d:${uuid}`; echo it in the answer. */
-  requestId: string;
-  collectorId: string;
-  institutionId: string;
-  /** Epoch ms when sent. */
-  sentAt: number;
-  /** How long the collector waits before applying its fallback. */
-  timeoutMs: number;
-  /**
-   * The transaction in question, normalised and pseudonymised exactly like an outbox record, with
-   * id `${collectorId}:hold:${uuid}` and seq 0 (it has no outbox sequence number).
-   */
-  transaction: Transaction;
-}
-
-export interface DecisionReason {
-  ruleId: string;
-  ruleName?: string;
-  severity?: string;
-  /** Why, in Chinese, for the counter clerk. */
-  explanation: string;
-  warningId?: string;
-}
-
-/** The hub's acknowledgement. */
 export type DecisionAnswer =
-  | { ok: true; requestId: string; decision: 'allow' | 'hold'; reasons: DecisionReason[]; decidedAt: number; postCheck?: boolean }
-  | { ok: false; requestId: string; code: string; message: string };
+  | (Pick<Extract<DecisionAck, { ok: true }>, 'ok' | 'requestId' | 'decision' | 'reasons' | 'decidedAt'> & { postCheck?: boolean })
+  | Extract<DecisionAck, { ok: false }>;
 
 /** What POST /v1/decisions returns to the local caller. */
 export interface DecisionResponse {

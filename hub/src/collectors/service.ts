@@ -52,7 +52,7 @@
  *
  * ## The chain (tamper evidence)
  *
- * Batch format and canonical bytes: see hub/src/protocol (canonicalBatchHeader). For a collector
+ * Batch format and canonical bytes: see hub/protocol/src/index.ts (canonicalBatchHeader). For a collector
  * with a registered key, each batch must carry batchSeq, prevHash and a signature that verifies
  * over the canonical header *with the records digest recomputed from the records received*.
  *   - signature missing or wrong (forged, or a record edited after signing) → refused,

@@ -1,8 +1,8 @@
 /** Pure helpers and shapes of the rule-release (规则发布) screen. */
 // The shapes come from the hub's protocol, so the screen and the API cannot drift apart.
-import type { BacktestView, DiffLine, RuleSetHeadView } from '@jianguan/hub/protocol/releases';
+import type { BacktestView, DiffLine, RuleSetHeadView } from '@jianguan/protocol/releases';
 
-export type { DiffExample, DiffLine, RuleSetDiff } from '@jianguan/hub/protocol/releases';
+export type { DiffExample, DiffLine, RuleSetDiff } from '@jianguan/protocol/releases';
 export type RuleSetHead = RuleSetHeadView;
 export type Backtest = BacktestView;
 

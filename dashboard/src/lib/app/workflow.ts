@@ -8,7 +8,7 @@ import type { Me, Role } from './nav';
 import { L } from './lang';
 
 // The workflow vocabulary comes from the hub's wire contract (a pure module, no zod).
-import { CONCLUSION_LABELS as CONCLUSION_LABELS_ZH, EVENT_LABELS as EVENT_LABELS_ZH, STATE_LABELS, type Conclusion, type DisposalAction, type WarningStateName } from '@jianguan/hub/protocol/workflow';
+import { CONCLUSION_LABELS as CONCLUSION_LABELS_ZH, EVENT_LABELS as EVENT_LABELS_ZH, STATE_LABELS, type Conclusion, type DisposalAction, type WarningStateName } from '@jianguan/protocol/workflow';
 export {
   CONCLUSION_LABELS,
   DISPOSAL_LABELS,
@@ -18,7 +18,7 @@ export {
   type DisposalAction,
   type EventType,
   type WarningStateName,
-} from '@jianguan/hub/protocol/workflow';
+} from '@jianguan/protocol/workflow';
 
 export type Severity = 'high' | 'medium' | 'low';
 export const SEVERITY_LABELS: Readonly<Record<Severity, string>> = { high: '高', medium: '中', low: '低' };

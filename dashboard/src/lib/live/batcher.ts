@@ -5,7 +5,7 @@
  * they would have scrolled off the ticker anyway, and the next statistics event or snapshot
  * carries the authoritative counts.
  */
-import type { WallStats, WallWarning } from '@jianguan/hub/protocol';
+import type { WallStats, WallWarning } from '@jianguan/protocol';
 import type { LiveBatch } from '../state/wall.svelte';
 
 export interface BatcherOptions {

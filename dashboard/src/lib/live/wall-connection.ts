@@ -10,7 +10,7 @@
  * is offline or the hub has been unreachable for `downAfterMs` (still retrying).
  */
 import { io, type Socket } from 'socket.io-client';
-import type { NAMESPACE_WALL, WallClientToServer, WallServerToClient, WallSnapshot } from '@jianguan/hub/protocol';
+import type { NAMESPACE_WALL, WallClientToServer, WallServerToClient, WallSnapshot } from '@jianguan/protocol';
 import type { WallState } from '../state/wall.svelte';
 import { Batcher } from './batcher';
 

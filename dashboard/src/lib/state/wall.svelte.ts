@@ -27,7 +27,7 @@ import type {
   WallStats,
   WallWarning,
   WALL_RECENT_LIMIT,
-} from '@jianguan/hub/protocol';
+} from '@jianguan/protocol';
 import { shanghaiDay } from '../format';
 import { RecentKeys, Ring } from './ring';
 
