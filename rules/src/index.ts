@@ -12,6 +12,9 @@ export * from './model/warning.js';
 export * from './model/labels.js';
 export { maskIdNumber, maskPlate, remaskIdNumber } from './model/mask.js';
 
+// Business time (Asia/Shanghai)
+export * from './business-time.js';
+
 // Engine
 export type {
   EvaluationContext,

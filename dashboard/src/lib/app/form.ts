@@ -5,7 +5,7 @@
  * one table keyed by entity and schema field. Dates are edited as days and sent as epoch ms.
  */
 import { z } from 'zod';
-import { DEVICE_KIND_LABELS, DeviceSchema, INSTITUTION_TYPE_LABELS, InstitutionSchema, LIST_LABELS, ListingSchema, STAFF_ROLE_LABELS, StaffSchema } from '@jianguan/rules';
+import { DAY_MS, DEVICE_KIND_LABELS, DeviceSchema, fromLocal, localDate, INSTITUTION_TYPE_LABELS, InstitutionSchema, LIST_LABELS, ListingSchema, STAFF_ROLE_LABELS, StaffSchema } from '@jianguan/rules';
 import type { Entity } from './registry';
 
 /**
@@ -152,14 +152,12 @@ export function formFields(entity: Entity): FormField[] {
   });
 }
 
-const CST = 8 * 3_600_000;
-const DAY = 86_400_000;
 /** 'YYYY-MM-DD' of an epoch ms (Asia/Shanghai). */
-export const dayOf = (ms: number) => new Date(ms + CST).toISOString().slice(0, 10);
+export const dayOf = localDate;
 /** Start (00:00) or end (23:59:59.999) of a local day, epoch ms. */
 export function msOfDay(day: string, end: boolean): number {
   const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return Date.UTC(y, m - 1, d) - CST + (end ? DAY - 1 : 0);
+  return fromLocal(y, m, d) + (end ? DAY_MS - 1 : 0);
 }
 
 /** Record → form values (strings for inputs, booleans for checkboxes). */

@@ -1,15 +1,15 @@
-/** Date/time formatting for the office screens (Asia/Shanghai). */
-const CST = 8 * 3_600_000;
+/** Date/time formatting for the office screens (Asia/Shanghai, rules' business time). */
+import { localSecond, monthOf } from '@jianguan/rules';
 
 /** 'YYYY-MM-DD HH:mm:ss' in Asia/Shanghai. */
 export function cstTime(ms: number | null | undefined): string {
   if (ms == null || !Number.isFinite(ms) || ms <= 0) return '—';
-  return new Date(ms + CST).toISOString().replace('T', ' ').slice(0, 19);
+  return localSecond(ms);
 }
 
 /** 'YYYY-MM' of an epoch ms in Asia/Shanghai. */
 export function cstMonth(ms: number): string {
-  return new Date(ms + CST).toISOString().slice(0, 7);
+  return monthOf(ms);
 }
 
 /** The `n` months ending at `month` ('YYYY-MM'), oldest first. */

@@ -1,4 +1,6 @@
 /** Pure helpers of the registry (备案管理) screen. */
+import { localDate } from '@jianguan/rules';
+
 export const ENTITIES = ['institution', 'staff', 'line', 'listing', 'device'] as const;
 export type Entity = (typeof ENTITIES)[number];
 
@@ -56,12 +58,10 @@ const VALUE_LABELS: Record<string, string> = {
   exam_vehicle: '考试车辆',
 };
 
-const CST = 8 * 3_600_000;
-
 export function cell(key: string, v: unknown): string {
   if (v === null || v === undefined || v === '') return key === 'validTo' ? '长期' : '—';
   if (typeof v === 'boolean') return v ? '是' : '否';
-  if ((key === 'validTo' || key === 'validFrom' || key === 'calibrationValidTo') && typeof v === 'number') return new Date(v + CST).toISOString().slice(0, 10);
+  if ((key === 'validTo' || key === 'validFrom' || key === 'calibrationValidTo') && typeof v === 'number') return localDate(v);
   return VALUE_LABELS[String(v)] ?? String(v);
 }
 
