@@ -210,6 +210,11 @@ export const HubConfigSchema = z.object({
   backtestExamples: z.coerce.number().int().min(0).max(100).default(5),
   /** JG_PEER_CRON — schedule of the peer-deviation job (cron with seconds, Asia/Shanghai); 'off' = not scheduled. @defaultValue 0 30 2 * * * */
   peerCron: z.string().default('0 30 2 * * *'),
+  /**
+   * JG_STORE_LINGER_MS — evaluate jobs finishing within this long of each other share one insert
+   * per table (hub/src/store/writer.ts); 0 = every batch written at once on its own. @defaultValue 20
+   */
+  storeLingerMs: z.coerce.number().int().min(0).max(1_000).default(20),
   /** JG_DECISION_FLUSH_MS — decisions are logged in batches at most this long after the answer. @defaultValue 200 */
   decisionFlushMs: z.coerce.number().int().min(10).default(200),
 });
@@ -289,6 +294,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_BACKTEST_EXAMPLES: 'backtestExamples',
   JG_PEER_CRON: 'peerCron',
   JG_DECISION_FLUSH_MS: 'decisionFlushMs',
+  JG_STORE_LINGER_MS: 'storeLingerMs',
 };
 
 const BOOL_KEYS = new Set<keyof HubConfig>(['seedDemo', 'runWorker', 'wallPublic', 'ruleSetRequireBacktest', 'demoAllowRemote', 'docsPublic']);

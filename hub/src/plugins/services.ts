@@ -23,6 +23,7 @@ import { DecisionService } from '../decisions/service.js';
 import { decisionSocketHook } from '../decisions/routes.js';
 import { attachCollectNamespace, processBatch, type CollectNamespaceHandle, type RecordDeps } from '../ingest/collect.js';
 import { createEvaluateProcessor, type EvaluateDeps } from '../jobs/evaluate.js';
+import { createStoreWriter, DEFAULT_WRITER_MAX_ROWS, withWriter } from '../store/writer.js';
 import { createEvaluationQueue, type EvaluationQueue } from '../jobs/queue.js';
 import { createPeekRuleStates, createRedisRuleStates } from '../jobs/rule-state.js';
 import { createRedisWindowState } from '../jobs/window-state.js';
@@ -120,8 +121,10 @@ export const pipeline = fp<{ version: string }>(
     app.addHook('onClose', () => wall.close());
     app.decorate('wall', wall);
 
+    // The evaluate path alone writes through the coalescing writer: concurrently finishing jobs
+    // share one insert per table, each acked only after its insert committed (store/writer.ts).
     const deps: EvaluateDeps = {
-      store,
+      store: withWriter(store, createStoreWriter(store, { lingerMs: config.storeLingerMs, maxRows: DEFAULT_WRITER_MAX_ROWS })),
       engine: (at) => rulesets.engineAt(at),
       registry,
       context: { state: createRedisWindowState(redis, config.queuePrefix), ...createRedisRuleStates(redis, config.queuePrefix), calendar },

@@ -1,0 +1,137 @@
+/**
+ * The store writer: few, large inserts. Evaluate jobs finish concurrently (JG_WORKER_CONCURRENCY)
+ * and each used to send its own small insert per table; ClickHouse prefers few large ones (every
+ * insert is a part to write and later merge). The writer gathers the rows of the callers that
+ * arrive within a short linger (JG_STORE_LINGER_MS) into one insert per table, cut earlier when
+ * the gathered rows reach a bound (maxRows).
+ *
+ * Invariants:
+ * - Ack only after commit. A caller's promise resolves only when the insert that carried its rows
+ *   returned (the store waits for the write, `wait_end_of_query`), so the evaluate job — and with
+ *   it the collector's ack — still means "stored".
+ * - No row in two inserts. A caller's rows go whole into exactly one group; a group is taken out
+ *   of the pending list before it is written, so no later group can carry them again. A caller
+ *   larger than maxRows is written alone, never split.
+ * - Failure isolation. Coalescing would let one batch the store refuses fail its neighbours too.
+ *   When a group of several callers fails, each caller's rows are retried on their own, in the
+ *   group's order, and each caller gets the outcome of its own insert: only the bad batch's
+ *   callers see the error, so the evaluate processor's refusal handling and ingest's batch
+ *   splitting (ingest/collect.ts) still find the one bad record. If the store is down, every
+ *   retry fails and every caller sees the outage, as before. Re-inserting rows of a failed insert
+ *   is safe: an insert of this size is one block, committed whole or not at all, and both tables
+ *   keep one logical row per id (ReplacingMergeTree).
+ * - Order per table. Groups of one table are written one after another, in the order they were
+ *   cut; groups of different tables do not wait for each other. A batch's warnings follow its
+ *   transactions because the processor awaits the transactions before it submits the warnings.
+ *
+ * lingerMs 0 turns coalescing off: every call is written at once, straight to the store.
+ */
+import type { SqlQuery } from './sql.js';
+import type { Store } from './store.js';
+
+export interface StoreWriterOptions {
+  /** How long the first caller of a group waits for others. 0 = write at once. */
+  lingerMs: number;
+  /** A group is cut as soon as its rows reach this many. */
+  maxRows: number;
+}
+
+export interface StoreWriter {
+  /** Resolves once the insert that carried `rows` committed; rejects with that insert's error. */
+  insert(table: string, rows: readonly object[]): Promise<void>;
+  /** Cuts every pending group now and waits for everything submitted so far. */
+  flush(): Promise<void>;
+}
+
+export const DEFAULT_WRITER_MAX_ROWS = 20_000;
+
+interface Caller {
+  rows: readonly object[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+interface TableQueue {
+  pending: Caller[];
+  pendingRows: number;
+  timer: NodeJS.Timeout | undefined;
+  /** The last group written or being written: the next one starts after it settles. */
+  tail: Promise<void>;
+}
+
+export function createStoreWriter(store: Pick<Store, 'insert'>, opts: StoreWriterOptions): StoreWriter {
+  const maxRows = Math.max(1, opts.maxRows);
+  const tables = new Map<string, TableQueue>();
+
+  const queueOf = (table: string): TableQueue => {
+    let q = tables.get(table);
+    if (!q) tables.set(table, (q = { pending: [], pendingRows: 0, timer: undefined, tail: Promise.resolve() }));
+    return q;
+  };
+
+  const write = async (table: string, group: Caller[]): Promise<void> => {
+    const rows = group.length === 1 ? group[0]!.rows : group.flatMap((c) => c.rows);
+    try {
+      await store.insert(table, rows);
+      for (const c of group) c.resolve();
+      return;
+    } catch (e) {
+      if (group.length === 1) {
+        group[0]!.reject(e);
+        return;
+      }
+    }
+    // Isolate the failure: each caller's rows on their own.
+    for (const c of group) {
+      try {
+        await store.insert(table, c.rows);
+        c.resolve();
+      } catch (e) {
+        c.reject(e);
+      }
+    }
+  };
+
+  const cut = (table: string, q: TableQueue): void => {
+    if (q.timer) clearTimeout(q.timer);
+    q.timer = undefined;
+    if (q.pending.length === 0) return;
+    const group = q.pending;
+    q.pending = [];
+    q.pendingRows = 0;
+    // write() settles every caller itself and never rejects.
+    q.tail = q.tail.then(() => write(table, group));
+  };
+
+  return {
+    insert(table, rows) {
+      if (rows.length === 0) return Promise.resolve();
+      if (opts.lingerMs <= 0) return store.insert(table, rows);
+      const q = queueOf(table);
+      // Never let a group grow past maxRows: cut what is pending first.
+      if (q.pendingRows > 0 && q.pendingRows + rows.length > maxRows) cut(table, q);
+      const done = new Promise<void>((resolve, reject) => q.pending.push({ rows, resolve, reject }));
+      q.pendingRows += rows.length;
+      if (q.pendingRows >= maxRows) cut(table, q);
+      else if (!q.timer) q.timer = setTimeout(() => cut(table, q), opts.lingerMs);
+      return done;
+    },
+    async flush() {
+      for (const [table, q] of tables) cut(table, q);
+      await Promise.all([...tables.values()].map((q) => q.tail));
+    },
+  };
+}
+
+/** The store with its inserts going through `writer`; everything else passes straight through. */
+export function withWriter(store: Store, writer: StoreWriter): Store {
+  return {
+    driver: store.driver,
+    database: store.database,
+    query: <T>(q: SqlQuery) => store.query<T>(q),
+    command: (q) => store.command(q),
+    insert: (table, rows) => writer.insert(table, rows),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,123 @@
+/** The coalescing store writer (hub/src/store/writer.ts) against the embedded engine (chDB). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { migrate } from '../src/store/migrate.js';
+import { transactionRow } from '../src/store/repo.js';
+import { param, sql } from '../src/store/sql.js';
+import { openStore, type Store } from '../src/store/store.js';
+import { createStoreWriter } from '../src/store/writer.js';
+import { checkTxn, tmpDir } from './helpers.js';
+
+let store: Store;
+let seq = 0;
+
+beforeAll(async () => {
+  store = await openStore(loadConfig({}, { dataDir: tmpDir('store-writer') }));
+  await migrate(store);
+});
+afterAll(async () => {
+  await store?.close();
+});
+
+/** The store with its inserts counted (rows per insert, in order). */
+function counted(): { store: Store; inserts: number[] } {
+  const inserts: number[] = [];
+  return {
+    inserts,
+    store: {
+      ...store,
+      insert: (table, rows) => {
+        inserts.push(rows.length);
+        return store.insert(table, rows);
+      },
+    },
+  };
+}
+
+function batch(tag: string, n: number): Record<string, unknown>[] {
+  return Array.from({ length: n }, () => {
+    const t = checkTxn(++seq);
+    return transactionRow({ ...t, id: `${tag}:${seq}` }, { batchId: tag, county: '451202', ruleSet: 'test', warningCount: 0 });
+  });
+}
+
+async function storedOf(tag: string): Promise<number> {
+  const [r] = await store.query<{ n: string }>(sql`SELECT count() AS n FROM transactions WHERE batch_id = ${param.String(tag)}`);
+  return Number(r!.n);
+}
+
+describe('store writer', () => {
+  it('coalesces concurrent callers into fewer inserts, each resolved only once its rows are readable', async () => {
+    const c = counted();
+    const writer = createStoreWriter(c.store, { lingerMs: 20, maxRows: 20_000 });
+    const tags = Array.from({ length: 8 }, (_, i) => `co-${i}`);
+    const seen: number[] = [];
+    await Promise.all(
+      tags.map((tag) =>
+        writer.insert('transactions', batch(tag, 50)).then(async () => {
+          seen.push(await storedOf(tag));
+        }),
+      ),
+    );
+    expect(seen).toEqual(tags.map(() => 50));
+    expect(c.inserts).toEqual([400]);
+  });
+
+  it('cuts a group at maxRows and never splits a caller', async () => {
+    const c = counted();
+    const writer = createStoreWriter(c.store, { lingerMs: 1_000, maxRows: 100 });
+    const started = Date.now();
+    await Promise.all([40, 40, 40, 40, 150].map((n, i) => writer.insert('transactions', batch(`cut-${i}`, n))));
+    // 40+40 < 100, the third would pass it: cut before; then 40+40, then 150 alone — all without
+    // waiting for the linger except the last, full, one (cut at once as well).
+    expect(c.inserts).toEqual([80, 80, 150]);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('a failing coalesced insert fails only the caller with bad rows', async () => {
+    const c = counted();
+    const writer = createStoreWriter(c.store, { lingerMs: 20, maxRows: 20_000 });
+    const bad = batch('iso-bad', 3);
+    bad[1] = { ...bad[1], seq: 'not a number' };
+    const results = await Promise.allSettled([
+      writer.insert('transactions', batch('iso-a', 10)),
+      writer.insert('transactions', bad),
+      writer.insert('transactions', batch('iso-b', 10)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/insert into transactions/);
+    // One coalesced insert that failed, then each caller on its own.
+    expect(c.inserts).toEqual([23, 10, 3, 10]);
+    expect(await storedOf('iso-a')).toBe(10);
+    expect(await storedOf('iso-b')).toBe(10);
+    expect(await storedOf('iso-bad')).toBe(0);
+  });
+
+  it('linger 0 writes every call at once, on its own', async () => {
+    const c = counted();
+    const writer = createStoreWriter(c.store, { lingerMs: 0, maxRows: 20_000 });
+    const first = writer.insert('transactions', batch('now-a', 5));
+    // Submitted synchronously, before any timer could run.
+    expect(c.inserts).toEqual([5]);
+    await Promise.all([first, writer.insert('transactions', batch('now-b', 7))]);
+    expect(c.inserts).toEqual([5, 7]);
+    expect(await storedOf('now-a')).toBe(5);
+    expect(await storedOf('now-b')).toBe(7);
+  });
+
+  it('keeps the order of groups per table', async () => {
+    const order: string[] = [];
+    const writer = createStoreWriter(
+      {
+        insert: async (table, rows) => {
+          order.push(`${table}:${rows.length}:start`);
+          await new Promise((r) => setTimeout(r, rows.length));
+          order.push(`${table}:${rows.length}:end`);
+        },
+      },
+      { lingerMs: 5, maxRows: 30 },
+    );
+    await Promise.all([writer.insert('t', new Array(30).fill({})), writer.insert('t', new Array(2).fill({}))]);
+    expect(order).toEqual(['t:30:start', 't:30:end', 't:2:start', 't:2:end']);
+  });
+});
