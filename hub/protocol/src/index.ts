@@ -16,6 +16,7 @@ import type { WarningStateName } from './workflow.js';
 
 export * from './workflow.js';
 export * from './volumes.js';
+export * from './warnings.js';
 
 export const PROTOCOL_VERSION = 1;
 export const NAMESPACE_COLLECT = '/collect';

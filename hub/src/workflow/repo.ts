@@ -5,6 +5,8 @@
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import type { WarningRecord } from '../store/repo.js';
+import type { Severity } from '@jianguan/rules';
+import type { TransactionView, WarningItem } from '../protocol/index.js';
 import { COUNTY_BY_CODE, SEVERITY_LABELS } from '@jianguan/rules';
 import { CONCLUSION_LABELS, STATE_LABELS, type ActorRole, type Conclusion, type EventPayload, type EventType, type WarningState, type WarningStateName, type WorkflowEvent } from './machine.js';
 
@@ -169,41 +171,8 @@ async function lshOf(store: Store, transactionIds: readonly string[]): Promise<M
   return new Map(rows.map((r) => [r.id, r.lsh]));
 }
 
-/** A warning as the REST API answers it: camelCase, with names and labels beside the codes. */
-export interface WarningItem {
-  id: string;
-  ruleId: string;
-  ruleName: string;
-  ruleVersion: string;
-  family: string;
-  severity: string;
-  severityLabel: string;
-  action: string;
-  transactionId: string;
-  /** 业务流水号 of the transaction ('' when unknown). */
-  lsh: string;
-  batchId: string;
-  collectorId: string;
-  institutionId: string;
-  institutionName: string;
-  county: string;
-  countyName: string;
-  occurredAt: number;
-  capturedAt: number;
-  raisedAt: number;
-  explanation: string;
-  /** What the rule recorded (thresholds, measured values, related ids). */
-  values: Record<string, unknown>;
-  subjectMasked: string;
-  state: WarningStateName;
-  stateLabel: string;
-  seq: number;
-  assignee: string;
-  conclusion: Conclusion | '';
-  conclusionLabel: string;
-  escalated: boolean;
-  updatedAt: number;
-}
+/** A warning as the REST API answers it (schema: WarningItemSchema in @jianguan/protocol). */
+export type { WarningItem } from '../protocol/index.js';
 
 function parsedObject(json: string): Record<string, unknown> {
   try {
@@ -221,7 +190,8 @@ export function warningItem(w: WarningWithState, institutionName: (id: string) =
     ruleName: w.rule_name,
     ruleVersion: w.rule_version,
     family: w.family,
-    severity: w.severity,
+    // Severities are written by the rule engine from its enum; the column is a plain string.
+    severity: w.severity as Severity,
     severityLabel: SEVERITY_LABELS[w.severity as keyof typeof SEVERITY_LABELS] ?? w.severity,
     action: w.action,
     transactionId: w.transaction_id,
@@ -282,41 +252,8 @@ export async function openLoad(store: Store): Promise<Map<string, number>> {
   return new Map(rows.map((r) => [r.assignee, Number(r.n)]));
 }
 
-/** The transaction behind a warning as the REST API answers it (field names as in TransactionSchema). */
-export interface TransactionView {
-  id: string;
-  batchId: string;
-  collectorId: string;
-  seq: number;
-  source: string;
-  channel: string;
-  institutionId: string;
-  county: string;
-  counter: string;
-  staffId: string;
-  deviceId: string;
-  ip: string;
-  lsh: string;
-  subLsh: string;
-  kind: string;
-  ywlx: string;
-  ywyy: string;
-  subjectMasked: string;
-  agentMasked: string;
-  hpzl: string;
-  hphm: string;
-  vin: string;
-  zjcx: string;
-  occurredAt: number;
-  startedAt: number | null;
-  endedAt: number | null;
-  completedAt: number | null;
-  capturedAt: number;
-  outcome: string;
-  measurements: Record<string, number>;
-  evidence: string[];
-  ruleSet: string;
-}
+/** The transaction behind a warning, before the route adds its institution's name (TransactionViewSchema). */
+export type TransactionRowView = Omit<TransactionView, 'institutionName'>;
 
 function parsedJson(v: unknown): unknown {
   if (typeof v !== 'string') return v;
@@ -329,7 +266,7 @@ function parsedJson(v: unknown): unknown {
 
 const timeOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
-export function transactionView(r: Record<string, unknown>): TransactionView {
+export function transactionView(r: Record<string, unknown>): TransactionRowView {
   const m = parsedJson(r.measurements);
   const e = parsedJson(r.evidence);
   return {

@@ -24,6 +24,7 @@ import {
   WARNING_STATES,
   type WarningStateName,
 } from '../workflow/machine.js';
+import { TransactionViewSchema, WarningDueSchema, WarningItemSchema, WarningListItemSchema } from '../protocol/index.js';
 import { evidenceOf, listWarningsWithState, transactionById, transactionView, warningItem, warningsByIds, type WarningListFilter, type WarningWithState } from '../workflow/repo.js';
 import { activeDeadline, missedDeadline } from '../workflow/sla.js';
 import { ActionSchema, actorOf, eventOf, type WorkflowService } from '../workflow/service.js';
@@ -72,81 +73,11 @@ export function warningView(w: WarningWithState, registry: Registry) {
   return warningItem(w, (id) => registry.institution(id)?.name ?? id);
 }
 
-const Due = z.object({ kind: z.enum(['acknowledge', 'verify']), dueAt: z.number() }).nullable();
-
-/** One warning in a list or detail answer (workflow/repo.ts `warningItem`). */
-export const WarningItemSchema = z.object({
-  id: z.string(),
-  ruleId: z.string(),
-  ruleName: z.string(),
-  ruleVersion: z.string(),
-  family: z.string(),
-  severity: z.string(),
-  severityLabel: z.string(),
-  action: z.string(),
-  transactionId: z.string(),
-  lsh: z.string().describe('业务流水号'),
-  batchId: z.string(),
-  collectorId: z.string(),
-  institutionId: z.string(),
-  institutionName: z.string(),
-  county: z.string(),
-  countyName: z.string(),
-  occurredAt: z.number(),
-  capturedAt: z.number(),
-  raisedAt: z.number(),
-  explanation: z.string(),
-  values: z.record(z.string(), z.unknown()).describe('规则记录的数值（阈值、实测值、关联编号）'),
-  subjectMasked: z.string(),
-  state: z.enum(WARNING_STATES),
-  stateLabel: z.string(),
-  seq: z.number().int(),
-  assignee: z.string(),
-  conclusion: z.string(),
-  conclusionLabel: z.string(),
-  escalated: z.boolean(),
-  updatedAt: z.number(),
-});
+const Due = WarningDueSchema;
 
 export const WarningListResponse = z.object({
   total: z.number().int(),
-  items: z.array(WarningItemSchema.extend({ due: Due.describe('当前时限（签收或核查）；已办结为 null') })),
-});
-
-const TransactionViewSchema = z.object({
-  id: z.string(),
-  batchId: z.string(),
-  collectorId: z.string(),
-  seq: z.number(),
-  source: z.string(),
-  channel: z.string(),
-  institutionId: z.string(),
-  institutionName: z.string(),
-  county: z.string(),
-  counter: z.string(),
-  staffId: z.string(),
-  deviceId: z.string(),
-  ip: z.string(),
-  lsh: z.string(),
-  subLsh: z.string(),
-  kind: z.string(),
-  ywlx: z.string(),
-  ywyy: z.string(),
-  subjectMasked: z.string(),
-  agentMasked: z.string(),
-  hpzl: z.string(),
-  hphm: z.string(),
-  vin: z.string(),
-  zjcx: z.string(),
-  occurredAt: z.number(),
-  startedAt: z.number().nullable(),
-  endedAt: z.number().nullable(),
-  completedAt: z.number().nullable(),
-  capturedAt: z.number(),
-  outcome: z.string(),
-  measurements: z.record(z.string(), z.number()),
-  evidence: z.array(z.string()),
-  ruleSet: z.string(),
+  items: z.array(WarningListItemSchema),
 });
 
 export const WarningDetailResponse = z.object({

@@ -1,4 +1,5 @@
 /** Shapes of the hub's JSON answers the office screens read (hub/src/api/*.ts). */
+import type { WarningItem as ProtocolWarningItem, TransactionView, WarningListItem } from '@jianguan/protocol/warnings';
 import type { Conclusion, EventType, Severity, WarningStateName } from './workflow';
 
 export interface Institution {
@@ -9,76 +10,14 @@ export interface Institution {
   [k: string]: unknown;
 }
 
-export interface WarningItem {
-  id: string;
-  ruleId: string;
-  ruleName: string;
-  ruleVersion: string;
-  family: string;
-  severity: Severity;
-  severityLabel: string;
-  action: string;
-  transactionId: string;
-  /** 业务流水号 of the transaction ('' when unknown). */
-  lsh: string;
-  institutionId: string;
-  institutionName: string;
-  county: string;
-  countyName: string;
-  occurredAt: number;
-  raisedAt: number;
-  explanation: string;
-  /** What the rule recorded (thresholds, measured values, related ids). */
-  values: Record<string, unknown>;
-  subjectMasked: string;
-  state: WarningStateName;
-  stateLabel: string;
-  seq: number;
-  assignee: string;
-  conclusion: Conclusion | '';
-  conclusionLabel: string;
-  escalated: boolean;
-  updatedAt: number;
-  /** List responses only: the deadline running now (acknowledge, then verify); null when closed. */
-  due?: { kind: 'acknowledge' | 'verify'; dueAt: number } | null;
-}
+/**
+ * A warning as the hub answers it (WarningItemSchema in @jianguan/protocol); list answers also
+ * carry the deadline running now.
+ */
+export type WarningItem = ProtocolWarningItem & { due?: WarningListItem['due'] };
 
-/** The transaction behind a warning (field names as in the rules' TransactionSchema). */
-export interface TransactionView {
-  id: string;
-  batchId: string;
-  collectorId: string;
-  seq: number;
-  source: string;
-  channel: string;
-  institutionId: string;
-  institutionName: string;
-  county: string;
-  counter: string;
-  staffId: string;
-  deviceId: string;
-  ip: string;
-  lsh: string;
-  subLsh: string;
-  kind: string;
-  ywlx: string;
-  ywyy: string;
-  subjectMasked: string;
-  agentMasked: string;
-  hpzl: string;
-  hphm: string;
-  vin: string;
-  zjcx: string;
-  occurredAt: number;
-  startedAt: number | null;
-  endedAt: number | null;
-  completedAt: number | null;
-  capturedAt: number;
-  outcome: string;
-  measurements: Record<string, number>;
-  evidence: string[];
-  ruleSet: string;
-}
+/** The transaction behind a warning: its schema is in @jianguan/protocol (TransactionViewSchema). */
+export type { TransactionView } from '@jianguan/protocol/warnings';
 
 export interface WorkflowEvent {
   warningId: string;
