@@ -56,7 +56,7 @@ class People {
   staffName(id: string | null | undefined): string {
     if (!id) return '—';
     const s = this.staff.get(id);
-    return s ? (s.name || '（未登记姓名）') : `未备案人员（工号 ${id}）`;
+    return s ? (s.name || L('（未登记姓名）', '(no name on file)')) : L(`未备案人员（工号 ${id}）`, `Unfiled staff (no. ${id})`);
   }
 }
 
