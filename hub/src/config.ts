@@ -2,6 +2,7 @@
  * The hub's one configuration module: every setting, its default and its env name, validated
  * up front so a bad value stops the process with a message naming the variable.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { HubError } from './errors.js';
@@ -60,12 +61,21 @@ export const HubConfigSchema = z.object({
   seedDemo: z.coerce.boolean().default(false),
   /** JG_WORKER — run the evaluation worker in this process (embedded chDB requires it). */
   runWorker: z.coerce.boolean().default(true),
-  /** JG_WORKER_CONCURRENCY @defaultValue 8 */
+  /** JG_WORKER_CONCURRENCY — evaluate jobs in progress at once, per worker (hub thread or evaluation thread). @defaultValue 8 */
   workerConcurrency: z.coerce.number().int().min(1).max(256).default(8),
+  /**
+   * JG_EVALUATION_THREADS — worker threads that evaluate batches (jobs/eval-threads.ts), leaving
+   * the hub thread to the network, the store and the API. 0 = evaluate in the hub thread.
+   * @defaultValue one fewer than the cores, at most 4 (1 on two cores, 0 on one)
+   */
+  evaluationThreads: z.coerce.number().int().min(0).max(16).default(Math.max(0, Math.min(4, os.availableParallelism() - 1))),
   /** JG_ACK_TIMEOUT_MS — how long ingest waits for a batch to be stored before telling the collector to retry. */
   ackTimeoutMs: z.coerce.number().int().min(100).default(30_000),
-  /** JG_WALL_FLUSH_MS — the wall broadcaster's batching interval. @defaultValue 250 */
-  wallFlushMs: z.coerce.number().int().min(20).default(250),
+  /**
+   * JG_WALL_FLUSH_MS — the wall broadcaster's throttle: a committed batch's warnings go out at
+   * once unless an emit happened within this interval (then with the next one). @defaultValue 100
+   */
+  wallFlushMs: z.coerce.number().int().min(20).default(100),
   /**
    * JG_WALL_LIVE_MAX_AGE_MS — warnings about business older than this (a replayed past week, a
    * long backlog) are stored and worked but not pushed to the wall as live. Three days, so that
@@ -236,6 +246,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_SEED_DEMO: 'seedDemo',
   JG_WORKER: 'runWorker',
   JG_WORKER_CONCURRENCY: 'workerConcurrency',
+  JG_EVALUATION_THREADS: 'evaluationThreads',
   JG_ACK_TIMEOUT_MS: 'ackTimeoutMs',
   JG_WALL_FLUSH_MS: 'wallFlushMs',
   JG_WALL_LIVE_MAX_AGE_MS: 'wallLiveMaxAgeMs',

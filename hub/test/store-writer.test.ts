@@ -26,9 +26,9 @@ function counted(): { store: Store; inserts: number[] } {
     inserts,
     store: {
       ...store,
-      insert: (table, rows) => {
-        inserts.push(rows.length);
-        return store.insert(table, rows);
+      insertText: (table, text) => {
+        inserts.push(text.split('\n').length - 1);
+        return store.insertText(table, text);
       },
     },
   };
@@ -109,10 +109,11 @@ describe('store writer', () => {
     const order: string[] = [];
     const writer = createStoreWriter(
       {
-        insert: async (table, rows) => {
-          order.push(`${table}:${rows.length}:start`);
-          await new Promise((r) => setTimeout(r, rows.length));
-          order.push(`${table}:${rows.length}:end`);
+        insertText: async (table, text) => {
+          const rows = text.split('\n').length - 1;
+          order.push(`${table}:${rows}:start`);
+          await new Promise((r) => setTimeout(r, rows));
+          order.push(`${table}:${rows}:end`);
         },
       },
       { lingerMs: 5, maxRows: 30 },

@@ -1,7 +1,8 @@
 /**
  * The "evaluate" processor, kept thin: parse the job → run the pure rule engine over the batch →
  * store transactions and warnings → hand warnings to the broadcaster. The job completes (and
- * ingest acknowledges the batch) only after both inserts returned.
+ * ingest acknowledges the batch) only after both inserts returned. Runs in the hub thread or in
+ * an evaluation thread (jobs/eval-threads.ts): everything it needs comes in through EvaluateDeps.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import { buildWarning, TransactionSchema, type EvaluationContext, type RegistryView, type RuleEngine, type Transaction, type Warning } from '@jianguan/rules';
@@ -23,22 +24,47 @@ export const EvaluateJobSchema = z.object({
 });
 export type EvaluateJobData = z.infer<typeof EvaluateJobSchema>;
 
+/**
+ * The shape of a job as ingest wrote it. Ingest validated every record with TransactionSchema
+ * before enqueueing, and only the hub writes this queue, so the processor checks the envelope
+ * and that records are objects — not every record again (that was a second full zod pass per
+ * record on the hot path). A job failing this was not written by ingest: unrecoverable.
+ */
+function asJobData(d: unknown): EvaluateJobData | string {
+  if (typeof d !== 'object' || d === null) return 'not an object';
+  const j = d as Record<string, unknown>;
+  if (typeof j.batchId !== 'string' || typeof j.collectorId !== 'string' || typeof j.receivedAt !== 'number') return 'envelope fields missing';
+  if (j.part !== undefined && typeof j.part !== 'string') return 'part is not a string';
+  const records = j.records;
+  if (!Array.isArray(records) || records.length === 0) return 'records missing';
+  for (const r of records) {
+    if (typeof r !== 'object' || r === null || typeof (r as { id?: unknown }).id !== 'string' || typeof (r as { occurredAt?: unknown }).occurredAt !== 'number') {
+      return 'a record is not a transaction';
+    }
+  }
+  return d as EvaluateJobData;
+}
+
 export interface EvaluateResult {
   stored: number;
   warnings: number;
 }
 
 export interface EvaluateDeps {
-  store: Store;
+  /**
+   * Where the rows go, as JSONEachRow text: the coalescing store writer (store/writer.ts), or —
+   * from an evaluation thread — a message to the hub thread that owns it. Resolves once committed.
+   */
+  store: Pick<Store, 'insertText'>;
   /**
    * The rule set in force at `at` (epoch ms; the batch's receipt time) — see
    * rulesets/service.ts: a released set takes effect for batches received from its effective time.
    */
   engine: (at?: number) => RuleEngine;
-  registry: Registry;
+  registry: Pick<Registry, 'at'>;
   context: Omit<EvaluationContext, 'registry'>;
-  telemetry: Telemetry;
-  onStored: (batchId: string, txns: readonly Transaction[], warnings: readonly Warning[]) => void;
+  telemetry: Pick<Telemetry, 'batchStored'>;
+  onStored: (batchId: string, warnings: readonly Warning[]) => void;
   /**
    * OPTIONAL. Are the store and Redis answering? Asked after a failure to tell a refusal of the
    * data (services fine, this batch cannot be stored or evaluated: split it) from an outage
@@ -60,7 +86,9 @@ export function isStoreRefusal(message: string): boolean {
 export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): Promise<EvaluateResult> {
   const started = Date.now();
   const engine = deps.engine(data.receivedAt);
-  const txnRows: Record<string, unknown>[] = [];
+  // Rows are encoded as they are built (JSONEachRow): no second array of row objects.
+  let txnText = '';
+  let warningText = '';
   const warnings: Warning[] = [];
   // Each record is judged against the registry as it stood when it happened (a backlog may
   // arrive after a filing changed). Live traffic shares one settled view, hence one context.
@@ -80,8 +108,12 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
   data.records.forEach((txn, i) => {
     const hits = results[i]!;
     const county = registries[i]!.institution(txn.institutionId)?.county ?? '';
-    for (const hit of hits) warnings.push(buildWarning(hit, txn, { batchId: data.batchId, county, raisedAt }));
-    txnRows.push(transactionRow(txn, { batchId: data.batchId, county, ruleSet: engine.version, warningCount: hits.length }));
+    for (const hit of hits) {
+      const w = buildWarning(hit, txn, { batchId: data.batchId, county, raisedAt });
+      warnings.push(w);
+      warningText += `${JSON.stringify(warningRow(w, engine.version))}\n`;
+    }
+    txnText += `${JSON.stringify(transactionRow(txn, { batchId: data.batchId, county, ruleSet: engine.version, warningCount: hits.length }))}\n`;
   });
   if (deps.refuseTransactionIds?.size) {
     const refused = data.records.find((t) => deps.refuseTransactionIds!.has(t.id));
@@ -91,21 +123,20 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
   // warnings (the re-run adds them, rule state being idempotent), never a warning whose
   // transaction does not exist.
   const storing = Date.now();
-  await deps.store.insert('transactions', txnRows);
-  await deps.store.insert('warnings', warnings.map((w) => warningRow(w, engine.version)));
-  deps.telemetry.batchStored(data.batchId, txnRows.length, warnings.length, evaluateMs, Date.now() - storing);
-  deps.onStored(data.batchId, data.records, warnings);
-  return { stored: txnRows.length, warnings: warnings.length };
+  await deps.store.insertText('transactions', txnText);
+  if (warnings.length > 0) await deps.store.insertText('warnings', warningText);
+  deps.telemetry.batchStored(data.batchId, data.records.length, warnings.length, evaluateMs, Date.now() - storing);
+  deps.onStored(data.batchId, warnings);
+  return { stored: data.records.length, warnings: warnings.length };
 }
 
 export function createEvaluateProcessor(deps: EvaluateDeps) {
   return async (job: Job): Promise<EvaluateResult> => {
-    const parsed = EvaluateJobSchema.safeParse(job.data);
-    // Ingest validated every record, so this only trips on a foreign or corrupted job:
-    // retrying cannot help.
-    if (!parsed.success) throw new UnrecoverableError(`malformed evaluate job ${job.id}: ${parsed.error.message}`);
+    const data = asJobData(job.data);
+    // Only trips on a foreign or corrupted job: retrying cannot help.
+    if (typeof data === 'string') throw new UnrecoverableError(`malformed evaluate job ${job.id}: ${data}`);
     try {
-      return await evaluateBatch(deps, parsed.data);
+      return await evaluateBatch(deps, data);
     } catch (e) {
       // Services up and the batch still failed: the data is the problem. Fail the job at once
       // (no retries) and let ingest split it; an outage is retried by BullMQ as before.

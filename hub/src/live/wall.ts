@@ -1,5 +1,7 @@
 /**
- * The /wall broadcaster. Warnings are buffered and emitted in batches every `flushMs`; county
+ * The /wall broadcaster. Warnings go out as soon as their batch is committed, at most one emit
+ * per `flushMs` (a leading-edge throttle: the first batch after a quiet spell is sent at once, the
+ * ones arriving within `flushMs` of an emit wait for the next one and travel together); county
  * counters are recomputed from ClickHouse at most every `statsIntervalMs`, and only when
  * something was stored — a busy pipeline costs the wall a few emits per second, not one per
  * record. A newly connected screen gets a snapshot first.
@@ -133,7 +135,9 @@ export class WallBroadcaster {
   private readonly nsp: Namespace<WallClientToServer, WallServerToClient>;
   private pending: WallWarning[] = [];
   private dirty = true;
-  private flushTimer: NodeJS.Timeout;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lastFlushAt = 0;
+  private closed = false;
   private statsTimer: NodeJS.Timeout;
   private computing = false;
   private lastStatsAt = 0;
@@ -162,9 +166,7 @@ export class WallBroadcaster {
         this.sharedSnapshot(scope).then(ack, (e) => emit(deps.log, 'wall.snapshot_failed', { err: e, scope }));
       });
     });
-    this.flushTimer = setInterval(() => this.flush(), deps.flushMs);
     this.statsTimer = setInterval(() => void this.pushStats(), deps.statsIntervalMs);
-    this.flushTimer.unref();
     this.statsTimer.unref();
   }
 
@@ -177,6 +179,17 @@ export class WallBroadcaster {
     this.dirty = true;
     const liveFrom = Date.now() - (this.deps.liveMaxAgeMs ?? LIVE_MAX_AGE_MS);
     for (const w of warnings) if (w.occurredAt >= liveFrom) this.pending.push(this.toWall(w));
+    if (this.pending.length === 0 || this.flushTimer || this.closed) return;
+    const wait = this.lastFlushAt + this.deps.flushMs - Date.now();
+    if (wait <= 0) {
+      this.flush();
+      return;
+    }
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush();
+    }, wait);
+    this.flushTimer.unref();
   }
 
   /** Collector connects and disconnects change a KPI too. */
@@ -186,6 +199,7 @@ export class WallBroadcaster {
 
   private flush(): void {
     if (this.pending.length === 0) return;
+    this.lastFlushAt = Date.now();
     const started = performance.now();
     const batch = this.pending;
     this.pending = [];
@@ -403,7 +417,9 @@ export class WallBroadcaster {
   }
 
   close(): void {
-    clearInterval(this.flushTimer);
+    this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     clearInterval(this.statsTimer);
     this.flush();
   }

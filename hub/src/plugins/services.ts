@@ -12,7 +12,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fp from 'fastify-plugin';
-import { DEMO_INSTITUTIONS, DEMO_STAFF } from '@jianguan/rules';
+import { DEMO_INSTITUTIONS, DEMO_STAFF, type Warning } from '@jianguan/rules';
 import { CollectorCredential } from '../config.js';
 import { HubError, errorMessage } from '../errors.js';
 import { auditLater } from '../auth/plugin.js';
@@ -23,6 +23,7 @@ import { DecisionService } from '../decisions/service.js';
 import { decisionSocketHook } from '../decisions/routes.js';
 import { attachCollectNamespace, processBatch, type CollectNamespaceHandle, type RecordDeps } from '../ingest/collect.js';
 import { createEvaluateProcessor, type EvaluateDeps } from '../jobs/evaluate.js';
+import { EvaluationThreads } from '../jobs/eval-threads.js';
 import { createStoreWriter, DEFAULT_WRITER_MAX_ROWS, withWriter } from '../store/writer.js';
 import { createEvaluationQueue, type EvaluationQueue } from '../jobs/queue.js';
 import { createPeekRuleStates, createRedisRuleStates } from '../jobs/rule-state.js';
@@ -121,27 +122,54 @@ export const pipeline = fp<{ version: string }>(
     app.addHook('onClose', () => wall.close());
     app.decorate('wall', wall);
 
-    // The evaluate path alone writes through the coalescing writer: concurrently finishing jobs
-    // share one insert per table, each acked only after its insert committed (store/writer.ts).
+    // The evaluate path and the collectors' chain rows write through the coalescing writer:
+    // concurrently finishing jobs share one insert per table, each acked only after its insert
+    // committed (store/writer.ts).
+    const writerStore = withWriter(store, createStoreWriter(store, { lingerMs: config.storeLingerMs, maxRows: DEFAULT_WRITER_MAX_ROWS }));
+    const onStored = (_batchId: string, warnings: readonly Warning[]) => {
+      wall.published(warnings);
+      supervision.raised(warnings.map((w) => w.id));
+    };
+    const healthy = async () => {
+      const [s, r] = await Promise.all([store.ping(), redis.ping().then(() => true, () => false)]);
+      return s && r;
+    };
+    const refuse = config.faultInjection?.refuseTransactionIds;
+    // Evaluation runs in worker threads when there is a core for them (jobs/eval-threads.ts),
+    // else in this thread.
+    const inThreads = config.runWorker && config.evaluationThreads > 0;
     const deps: EvaluateDeps = {
-      store: withWriter(store, createStoreWriter(store, { lingerMs: config.storeLingerMs, maxRows: DEFAULT_WRITER_MAX_ROWS })),
+      store: writerStore,
       engine: (at) => rulesets.engineAt(at),
       registry,
       context: { state: createRedisWindowState(redis, config.queuePrefix), ...createRedisRuleStates(redis, config.queuePrefix), calendar },
       telemetry,
-      onStored: (_batchId, _txns, warnings) => {
-        wall.published(warnings);
-        supervision.raised(warnings.map((w) => w.id));
-      },
-      healthy: async () => {
-        const [s, r] = await Promise.all([store.ping(), redis.ping().then(() => true, () => false)]);
-        return s && r;
-      },
-      ...(config.faultInjection?.refuseTransactionIds ? { refuseTransactionIds: new Set(config.faultInjection.refuseTransactionIds) } : {}),
+      onStored,
+      healthy,
+      ...(refuse ? { refuseTransactionIds: new Set(refuse) } : {}),
     };
-    const queue = await createEvaluationQueue(config, config.runWorker ? createEvaluateProcessor(deps) : undefined);
+    const queue = await createEvaluationQueue(config, config.runWorker && !inThreads ? createEvaluateProcessor(deps) : undefined);
     app.addHook('onClose', () => queue.close());
     queue.worker?.on('failed', (job, err) => emit(log, 'job.failed', { jobId: job?.id, attempts: job?.attemptsMade, err: errorMessage(err) }));
+    if (inThreads) {
+      const threads = await EvaluationThreads.start({
+        count: config.evaluationThreads,
+        redisUrl: config.redisUrl,
+        prefix: config.queuePrefix,
+        concurrency: config.workerConcurrency,
+        store: writerStore,
+        healthy,
+        onStored,
+        telemetry,
+        registry,
+        rulesets,
+        log,
+        ...(refuse ? { refuseTransactionIds: refuse } : {}),
+      });
+      // Registered after the queue's hook, so it runs before it: the threads' active jobs finish
+      // while the writer and the store are still open.
+      app.addHook('onClose', () => threads.close());
+    }
     app.decorate('queue', queue);
 
     // Static credentials are pre-approved; their key is bound in the credential or by an
@@ -163,7 +191,8 @@ export const pipeline = fp<{ version: string }>(
       pseudonyms,
     };
     const collectors = await CollectorService.create({
-      store,
+      // Chain rows (one per batch) coalesce with the evaluate path's inserts.
+      store: writerStore,
       registry,
       log,
       calendar,

@@ -16,13 +16,10 @@ import crypto from 'node:crypto';
 import {
   createRegistryView,
   createTemporalRegistry,
-  flatten,
-  versionAt,
   type Device,
   type Institution,
   type ListName,
   type Listing,
-  type RegistryVersion,
   type RegistryView,
   type Staff,
   type TemporalRegistry,
@@ -31,18 +28,9 @@ import type { CollectorCredential } from '../config.js';
 import { loadCollectors, loadInstitutions, loadStaff, upsertCollectors, type CollectorRow } from './repo.js';
 import { sql } from '../store/sql.js';
 import type { Line } from './entities.js';
+import { buildRegistryState, type RegistrySource, type VersionRow } from './build.js';
 import { registryViewAsOf, type RegistryViewAsOf } from './changes.js';
 import type { Store } from '../store/store.js';
-
-interface VersionRow {
-  entity: string;
-  key: string;
-  version: number | string;
-  from_ms: number | string;
-  to_ms: number | string | null;
-  retired: number;
-  data: string;
-}
 
 export function sha256Hex(s: string): string {
   return crypto.createHash('sha256').update(s).digest('hex');
@@ -57,6 +45,9 @@ export class Registry implements RegistryView {
   private deviceById = new Map<string, Device>();
   private view: RegistryView = createRegistryView([], []);
   private temporal: TemporalRegistry = createTemporalRegistry({ institutions: [], staff: [], listings: [] }, this.view);
+
+  private source: RegistrySource = { institutions: [], staff: [], versions: [] };
+  private readonly listeners = new Set<(source: RegistrySource) => void>();
 
   constructor(private readonly store: Store) {}
 
@@ -83,45 +74,29 @@ export class Registry implements RegistryView {
         )
         .catch(() => [] as VersionRow[]),
     ]);
-    const history = {
-      institution: [] as RegistryVersion<Institution>[],
-      staff: [] as RegistryVersion<Staff>[],
-      listing: [] as RegistryVersion<Listing>[],
-      device: [] as RegistryVersion<Device>[],
-    };
-    const byKey = new Map<string, { entity: string; versions: RegistryVersion<unknown>[] }>();
-    for (const r of versions) {
-      const v = { key: r.key, version: Number(r.version), validFrom: Number(r.from_ms), validTo: r.to_ms === null ? null : Number(r.to_ms), retired: Number(r.retired) === 1, data: JSON.parse(r.data) as unknown };
-      if (r.entity in history) (history[r.entity as keyof typeof history] as RegistryVersion<unknown>[]).push(v);
-      const k = `${r.entity}\u0000${r.key}`;
-      let e = byKey.get(k);
-      if (!e) byKey.set(k, (e = { entity: r.entity, versions: [] }));
-      e.versions.push(v);
-    }
-    // Current = the version answering now (the later approval wins where back-dated versions
-    // overlap: rules' flatten), unless retired.
-    const now = Date.now();
-    const current: { entity: string; data: unknown }[] = [];
-    for (const { entity, versions: list } of byKey.values()) {
-      const v = versionAt(flatten(list), now);
-      if (v && !v.retired) current.push({ entity, data: v.data });
-    }
-    // Versioned staff data carries fields the live table does not (permitted classes, identity hash).
-    const filed = new Map<string, Staff>();
-    for (const v of current) if (v.entity === 'staff') { const s = v.data as Staff; filed.set(s.id, s); }
-    const staff = liveStaff.map((s) => {
-      const f = filed.get(s.id);
-      if (!f) return s;
-      return { ...s, ...(f.classes ? { classes: f.classes } : {}), ...(f.idHash ? { idHash: f.idHash } : {}) };
-    });
-    this.listings = current.filter((v) => v.entity === 'listing').map((v) => v.data as Listing);
-    this.lineById = new Map(current.filter((v) => v.entity === 'line').map((v) => { const l = v.data as Line; return [l.id, l]; }));
-    this.deviceById = new Map(current.filter((v) => v.entity === 'device').map((v) => { const d = v.data as Device; return [d.id, d]; }));
-    this.institutions = new Map(inst.map((i) => [i.id, i]));
-    this.staffById = new Map(staff.map((s) => [s.id, s]));
+    const source: RegistrySource = { institutions: inst, staff: liveStaff, versions };
+    const st = buildRegistryState(source);
+    this.source = source;
+    this.listings = st.listings;
+    this.lineById = st.lineById;
+    this.deviceById = st.deviceById;
+    this.institutions = st.institutions;
+    this.staffById = st.staffById;
     this.collectors = new Map(cols.map((c) => [c.collector_id, c]));
-    this.view = createRegistryView(inst, staff, this.listings, [...this.deviceById.values()]);
-    this.temporal = createTemporalRegistry({ institutions: history.institution, staff: history.staff, listings: history.listing, devices: history.device }, this.view);
+    this.view = st.view;
+    this.temporal = st.temporal;
+    for (const l of this.listeners) l(source);
+  }
+
+  /** Called after every reload with what the registry was built from (evaluation threads rebuild from it). */
+  onReload(listener: (source: RegistrySource) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** What the registry was last built from. */
+  currentSource(): RegistrySource {
+    return this.source;
   }
 
   /** The registry as it stood at `at` (epoch ms), for rules; synchronous (in memory). */

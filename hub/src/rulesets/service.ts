@@ -29,6 +29,7 @@
  *   `override: true` and a reason, both recorded on the row.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import type { RuleTimeline, RuleTimelineEntry } from './timeline.js';
 import type { Redis } from 'ioredis';
 import {
   DEFAULT_PACK,
@@ -137,6 +138,9 @@ export class RuleSetService {
   /** approved/active sets by effective time, ascending (ties: approval time). */
   private releasable: RuleSetHead[] = [];
   private engines = new Map<string, CompiledRuleEngine>();
+  /** What each compiled engine was compiled from (the evaluation threads compile the same). */
+  private sources = new Map<string, { content: RuleSetContent; label: string }>();
+  private readonly listeners = new Set<(timeline: RuleTimeline) => void>();
   private readonly builtin: CompiledRuleEngine;
   private timer: NodeJS.Timeout | undefined;
   private sub: Redis | undefined;
@@ -146,6 +150,7 @@ export class RuleSetService {
   constructor(private readonly deps: RuleSetServiceDeps) {
     this.builtin = createEngine(DEFAULT_PACK, { label: BUILTIN_LABEL });
     this.engines.set(this.builtin.version, this.builtin);
+    this.sources.set(this.builtin.version, { content: { definitions: [...DEFAULT_PACK], params: {} }, label: BUILTIN_LABEL });
   }
 
   private get channel(): string {
@@ -208,6 +213,8 @@ export class RuleSetService {
         .filter((h) => (h.status === 'approved' || h.status === 'active') && h.effectiveAt !== null)
         .sort((a, b) => a.effectiveAt! - b.effectiveAt! || (a.approvedAt ?? 0) - (b.approvedAt ?? 0) || a.seq - b.seq);
       await this.warm();
+      const timeline = this.timeline();
+      for (const l of this.listeners) l(timeline);
     });
     this.reloading = run;
     return run;
@@ -269,6 +276,25 @@ export class RuleSetService {
     return found;
   }
 
+  /**
+   * The released sets with their compiled contents, in the order engineAt() consults them, and
+   * the built-in pack: everything an evaluation thread needs to answer engineAt() the same way.
+   */
+  timeline(): RuleTimeline {
+    const entries: RuleTimelineEntry[] = [];
+    for (const h of this.releasable) {
+      const src = this.engines.has(h.version) ? this.sources.get(h.version) : undefined;
+      if (src) entries.push({ version: h.version, effectiveAt: h.effectiveAt!, ...src });
+    }
+    return { builtin: { version: this.builtin.version, effectiveAt: 0, ...this.sources.get(this.builtin.version)! }, entries };
+  }
+
+  /** Called after every reload with the new timeline. */
+  onTimeline(listener: (timeline: RuleTimeline) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** The engine in force at `at` (default now): what evaluate uses per batch. Never does I/O. */
   engineAt(at: number = Date.now()): CompiledRuleEngine {
     const h = this.headAt(at);
@@ -287,6 +313,7 @@ export class RuleSetService {
     const content = await loadContent(this.deps.store, version);
     if (!content) throw new HubError('NOT_FOUND', `rule set ${version}`);
     const engine = this.compile(content, labelOf(version));
+    this.sources.set(version, { content, label: labelOf(version) });
     if (engine.version !== version) {
       emit(this.deps.log, 'ruleset.version_mismatch', { stored: version, compiled: engine.version });
     }
@@ -373,6 +400,7 @@ export class RuleSetService {
       updatedAt: now,
     });
     this.engines.set(engine.version, engine);
+    this.sources.set(engine.version, { content, label: `rs${seq}` });
     await this.changed(rs.version);
     emit(this.deps.log, 'ruleset.drafted', { version: rs.version, by: author, base: baseVersion });
     return rs;

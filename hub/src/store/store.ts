@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { HubConfig } from '../config.js';
 import { HubError, errorMessage } from '../errors.js';
@@ -22,6 +23,12 @@ export interface Store {
   command(q: SqlQuery): Promise<void>;
   /** JSONEachRow insert of plain objects. Times as epoch milliseconds. */
   insert(table: string, rows: readonly object[]): Promise<void>;
+  /**
+   * JSONEachRow insert of rows already encoded (`encodeRows`): one JSON object per line. The hot
+   * path encodes where the rows are built (an evaluation thread) so the store's thread only
+   * hands the text over; chDB parses it natively without a JS object tree.
+   */
+  insertText(table: string, text: string): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -35,9 +42,20 @@ const CLICKHOUSE_SETTINGS = {
 /** Called for statements slower than `config.slowQueryMs` (named telemetry, no log dependency here). */
 export type SlowStatementListener = (statement: string, ms: number) => void;
 
+/** Rows as JSONEachRow text: what `Store.insertText` takes. */
+export function encodeRows(rows: readonly object[]): string {
+  let text = '';
+  for (const r of rows) text += `${JSON.stringify(r)}\n`;
+  return text;
+}
+
+/** What `insertText` needs of the connection: chDB's raw insert when embedded, else the client. */
+type RawInsert = (table: string, text: string) => Promise<unknown>;
+
 export async function openStore(config: HubConfig, onSlow?: SlowStatementListener): Promise<Store> {
   let client: ClickHouseClient;
   let driver: StoreDriver;
+  let rawInsert: RawInsert;
   let database = config.clickhouseDatabase;
   try {
     if (config.clickhouseUrl) {
@@ -52,13 +70,19 @@ export async function openStore(config: HubConfig, onSlow?: SlowStatementListene
         database,
         clickhouse_settings: CLICKHOUSE_SETTINGS,
       });
+      const c = client;
+      rawInsert = (table, text) => c.insert({ table, values: Readable.from([text]), format: 'JSONEachRow' });
     } else {
       driver = 'chdb';
       const dir = path.join(config.dataDir, 'chdb');
       fs.mkdirSync(dir, { recursive: true });
       // Loaded lazily: a server deployment does not need the 500 MB engine on disk.
       const { createChdbConnection } = await import('chdb/connection');
-      client = createClient({ connection: createChdbConnection({ path: dir }) as never });
+      const connection = createChdbConnection({ path: dir });
+      client = createClient({ connection: connection as never });
+      // chDB's raw insert hands the text to the engine as it is (no string concatenation with the
+      // statement, no re-encoding); chDB returns only after the rows are written.
+      rawInsert = (table, text) => connection.chdb.rawInsert({ table, values: text, format: 'JSONEachRow', settings: { date_time_input_format: 'best_effort' } });
       // The chDB connection ignores the client's `database` option; the data directory is
       // ours alone, so the embedded store simply uses `default`.
       database = 'default';
@@ -66,10 +90,10 @@ export async function openStore(config: HubConfig, onSlow?: SlowStatementListene
   } catch (e) {
     throw new HubError('STORE_UNAVAILABLE', errorMessage(e), { cause: e });
   }
-  return wrap(client, driver, database, config.slowQueryMs, onSlow);
+  return wrap(client, rawInsert, driver, database, config.slowQueryMs, onSlow);
 }
 
-function wrap(client: ClickHouseClient, driver: StoreDriver, database: string, slowMs: number, onSlow?: SlowStatementListener): Store {
+function wrap(client: ClickHouseClient, rawInsert: RawInsert, driver: StoreDriver, database: string, slowMs: number, onSlow?: SlowStatementListener): Store {
   const timed = async <T>(statement: string, run: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     try {
@@ -107,6 +131,14 @@ function wrap(client: ClickHouseClient, driver: StoreDriver, database: string, s
       if (rows.length === 0) return;
       try {
         await timed(`INSERT INTO ${table} (${rows.length} rows)`, () => client.insert({ table, values: rows as object[], format: 'JSONEachRow' }));
+      } catch (e) {
+        throw new HubError('STORE_UNAVAILABLE', `insert into ${table}: ${errorMessage(e)}`, { cause: e });
+      }
+    },
+    async insertText(table: string, text: string): Promise<void> {
+      if (text.length === 0) return;
+      try {
+        await timed(`INSERT INTO ${table} (text)`, () => rawInsert(table, text));
       } catch (e) {
         throw new HubError('STORE_UNAVAILABLE', `insert into ${table}: ${errorMessage(e)}`, { cause: e });
       }

@@ -24,10 +24,14 @@
  *   cut; groups of different tables do not wait for each other. A batch's warnings follow its
  *   transactions because the processor awaits the transactions before it submits the warnings.
  *
+ * Rows travel as JSONEachRow text (`encodeRows`): a group is the concatenation of its callers'
+ * texts, so coalescing costs no re-encoding, and callers that built their rows elsewhere (the
+ * evaluation threads) hand over text only.
+ *
  * lingerMs 0 turns coalescing off: every call is written at once, straight to the store.
  */
 import type { SqlQuery } from './sql.js';
-import type { Store } from './store.js';
+import { encodeRows, type Store } from './store.js';
 
 export interface StoreWriterOptions {
   /** How long the first caller of a group waits for others. 0 = write at once. */
@@ -39,6 +43,8 @@ export interface StoreWriterOptions {
 export interface StoreWriter {
   /** Resolves once the insert that carried `rows` committed; rejects with that insert's error. */
   insert(table: string, rows: readonly object[]): Promise<void>;
+  /** The same for `rows` rows already encoded as JSONEachRow text. */
+  insertText(table: string, text: string, rows: number): Promise<void>;
   /** Cuts every pending group now and waits for everything submitted so far. */
   flush(): Promise<void>;
 }
@@ -46,7 +52,8 @@ export interface StoreWriter {
 export const DEFAULT_WRITER_MAX_ROWS = 20_000;
 
 interface Caller {
-  rows: readonly object[];
+  text: string;
+  rows: number;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -59,7 +66,7 @@ interface TableQueue {
   tail: Promise<void>;
 }
 
-export function createStoreWriter(store: Pick<Store, 'insert'>, opts: StoreWriterOptions): StoreWriter {
+export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreWriterOptions): StoreWriter {
   const maxRows = Math.max(1, opts.maxRows);
   const tables = new Map<string, TableQueue>();
 
@@ -70,9 +77,9 @@ export function createStoreWriter(store: Pick<Store, 'insert'>, opts: StoreWrite
   };
 
   const write = async (table: string, group: Caller[]): Promise<void> => {
-    const rows = group.length === 1 ? group[0]!.rows : group.flatMap((c) => c.rows);
+    const text = group.length === 1 ? group[0]!.text : group.map((c) => c.text).join('');
     try {
-      await store.insert(table, rows);
+      await store.insertText(table, text);
       for (const c of group) c.resolve();
       return;
     } catch (e) {
@@ -84,7 +91,7 @@ export function createStoreWriter(store: Pick<Store, 'insert'>, opts: StoreWrite
     // Isolate the failure: each caller's rows on their own.
     for (const c of group) {
       try {
-        await store.insert(table, c.rows);
+        await store.insertText(table, c.text);
         c.resolve();
       } catch (e) {
         c.reject(e);
@@ -103,19 +110,22 @@ export function createStoreWriter(store: Pick<Store, 'insert'>, opts: StoreWrite
     q.tail = q.tail.then(() => write(table, group));
   };
 
+  const insertText = (table: string, text: string, rows: number): Promise<void> => {
+    if (rows <= 0 || text.length === 0) return Promise.resolve();
+    if (opts.lingerMs <= 0) return store.insertText(table, text);
+    const q = queueOf(table);
+    // Never let a group grow past maxRows: cut what is pending first.
+    if (q.pendingRows > 0 && q.pendingRows + rows > maxRows) cut(table, q);
+    const done = new Promise<void>((resolve, reject) => q.pending.push({ text, rows, resolve, reject }));
+    q.pendingRows += rows;
+    if (q.pendingRows >= maxRows) cut(table, q);
+    else if (!q.timer) q.timer = setTimeout(() => cut(table, q), opts.lingerMs);
+    return done;
+  };
+
   return {
-    insert(table, rows) {
-      if (rows.length === 0) return Promise.resolve();
-      if (opts.lingerMs <= 0) return store.insert(table, rows);
-      const q = queueOf(table);
-      // Never let a group grow past maxRows: cut what is pending first.
-      if (q.pendingRows > 0 && q.pendingRows + rows.length > maxRows) cut(table, q);
-      const done = new Promise<void>((resolve, reject) => q.pending.push({ rows, resolve, reject }));
-      q.pendingRows += rows.length;
-      if (q.pendingRows >= maxRows) cut(table, q);
-      else if (!q.timer) q.timer = setTimeout(() => cut(table, q), opts.lingerMs);
-      return done;
-    },
+    insert: (table, rows) => insertText(table, encodeRows(rows), rows.length),
+    insertText,
     async flush() {
       for (const [table, q] of tables) cut(table, q);
       await Promise.all([...tables.values()].map((q) => q.tail));
@@ -131,7 +141,15 @@ export function withWriter(store: Store, writer: StoreWriter): Store {
     query: <T>(q: SqlQuery) => store.query<T>(q),
     command: (q) => store.command(q),
     insert: (table, rows) => writer.insert(table, rows),
+    // Text without a row count: one row per line.
+    insertText: (table, text) => writer.insertText(table, text, countLines(text)),
     ping: () => store.ping(),
     close: () => store.close(),
   };
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }

@@ -1,0 +1,101 @@
+/**
+ * An evaluation thread (see jobs/eval-threads.ts for the design): a BullMQ worker on the
+ * "evaluate" queue running the same processor as the hub thread (jobs/evaluate.ts), with its own
+ * Redis connection for the queue and the rule state, its own copy of the registry and of the
+ * released rule sets (rebuilt from what the hub thread sends), and the store reached through the
+ * hub thread, which owns it: rows go over as JSONEachRow text and the job completes only after
+ * the hub thread answered that the insert carrying them committed.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createWorkCalendar, type TemporalRegistry } from '@jianguan/rules';
+import { buildRegistryState } from '../registry/build.js';
+import { RuleTimelineEngines } from '../rulesets/timeline.js';
+import { EVALUATE_QUEUE, createEvaluateProcessor, type EvaluateDeps, type EvaluateJobData, type EvaluateResult } from './evaluate.js';
+import { createRedisRuleStates } from './rule-state.js';
+import { createRedisWindowState } from './window-state.js';
+import type { FromThread, ThreadInit, ToThread } from './eval-threads.js';
+
+const port = parentPort;
+if (!port) throw new Error('eval-thread.js runs as a worker thread');
+const init = workerData as ThreadInit;
+
+const post = (m: FromThread) => port.postMessage(m);
+const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+// Requests to the hub thread, answered by id.
+let nextId = 1;
+const waiting = new Map<number, { resolve: (v: boolean) => void; reject: (e: Error) => void }>();
+function ask(m: { type: 'insert'; table: string; text: string } | { type: 'healthy' }): Promise<boolean> {
+  const id = nextId++;
+  return new Promise<boolean>((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    post({ ...m, id });
+  });
+}
+
+let registry: TemporalRegistry = buildRegistryState(init.registry).temporal;
+const engines = new RuleTimelineEngines(init.timeline);
+const redis = new Redis(init.redisUrl, { maxRetriesPerRequest: null });
+redis.on('error', (e) => post({ type: 'log', event: 'redis.error', detail: { message: errText(e), thread: init.index } }));
+
+const deps: EvaluateDeps = {
+  store: {
+    insertText: async (table, text) => {
+      await ask({ type: 'insert', table, text });
+    },
+  },
+  engine: (at) => engines.engineAt(at),
+  registry: { at: (t) => registry.at(t) },
+  context: { state: createRedisWindowState(redis, init.prefix), ...createRedisRuleStates(redis, init.prefix), calendar: createWorkCalendar() },
+  telemetry: {
+    batchStored: (batchId, stored, warnings, evaluateMs, storeMs) => post({ type: 'telemetry', batchId, stored, warnings, evaluateMs, storeMs }),
+  },
+  onStored: (batchId, warnings) => post({ type: 'stored', batchId, warnings: [...warnings] }),
+  healthy: () => ask({ type: 'healthy' }),
+  ...(init.refuseTransactionIds?.length ? { refuseTransactionIds: new Set(init.refuseTransactionIds) } : {}),
+};
+
+const worker = new Worker<EvaluateJobData, EvaluateResult>(EVALUATE_QUEUE, createEvaluateProcessor(deps), {
+  connection: { url: init.redisUrl, maxRetriesPerRequest: null },
+  prefix: init.prefix,
+  concurrency: init.concurrency,
+});
+worker.on('failed', (job, err) => post({ type: 'log', event: 'job.failed', detail: { jobId: job?.id, attempts: job?.attemptsMade, err: errText(err), thread: init.index } }));
+worker.on('error', (err) => post({ type: 'log', event: 'job.worker_error', detail: { err: errText(err), thread: init.index } }));
+
+port.on('message', (m: ToThread) => {
+  switch (m.type) {
+    case 'reply': {
+      const w = waiting.get(m.id);
+      if (!w) return;
+      waiting.delete(m.id);
+      if (m.ok) w.resolve(m.value ?? true);
+      else w.reject(new Error(m.message ?? 'failed in the hub thread'));
+      return;
+    }
+    case 'registry':
+      registry = buildRegistryState(m.source).temporal;
+      return;
+    case 'timeline':
+      engines.update(m.timeline);
+      return;
+    case 'close':
+      // Active jobs finish (their inserts are still answered), then the connections close.
+      void worker
+        .close()
+        .catch(() => undefined)
+        .then(() => redis.quit().catch(() => undefined))
+        .then(() => {
+          post({ type: 'closed' });
+          port.close();
+        });
+      return;
+  }
+});
+
+worker.waitUntilReady().then(
+  () => post({ type: 'ready' }),
+  (e: unknown) => post({ type: 'log', event: 'job.worker_error', detail: { err: errText(e), thread: init.index } }),
+);

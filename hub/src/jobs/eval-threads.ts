@@ -1,0 +1,205 @@
+/**
+ * Evaluation threads: the second core.
+ *
+ * The hub thread carries the network (socket.io frames, signature and chain checks, record
+ * validation, the pseudonym layer), the REST API, the wall and — in embedded mode — chDB, which is
+ * bound to one process and is driven from this thread. Rule evaluation does not need any of that:
+ * it needs the job, the registry, the rule set in force and Redis. So each evaluation thread runs
+ * its own BullMQ worker on the "evaluate" queue (jobs/eval-thread.ts) with the same processor as
+ * the hub thread would, and the hub thread keeps only what must stay with it:
+ *
+ * - Store. A thread builds the rows and encodes them as JSONEachRow text; the hub thread puts the
+ *   text through the coalescing writer (store/writer.ts) and answers once the insert carrying it
+ *   committed. The job — and with it the collector's ack — completes only after that answer, so
+ *   "acked means stored" holds as before; a refused insert comes back as an error and the
+ *   processor's refusal handling (STORE_REFUSED → ingest splits the batch) works unchanged.
+ * - Registry and rule sets. A thread builds its registry from the same rows (registry/build.ts)
+ *   and compiles the same released rule sets (rulesets/timeline.ts); the hub thread sends both
+ *   at start and after every reload, so a thread judges a batch exactly as the hub thread would.
+ * - Wall, supervision and telemetry. A thread reports stored warnings and timings as messages;
+ *   the hub thread publishes them as it did for its own jobs.
+ *
+ * Nothing is lost if a thread dies: its active jobs are BullMQ jobs, re-delivered after the
+ * stall interval (rule state is idempotent on re-delivery, inserts dedupe by id), and the thread
+ * is restarted with the current registry and rule sets.
+ *
+ * JG_EVALUATION_THREADS=0 evaluates in the hub thread (the worker runs in-process, as on one core).
+ */
+import { Worker } from 'node:worker_threads';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Warning } from '@jianguan/rules';
+import type { RegistrySource } from '../registry/build.js';
+import type { RuleTimeline } from '../rulesets/timeline.js';
+import type { Store } from '../store/store.js';
+import type { Telemetry } from '../telemetry/events.js';
+import { EVENTS, emit, type EventName } from '../telemetry/events.js';
+
+/** What a thread starts with (workerData). Structured-cloneable. */
+export interface ThreadInit {
+  index: number;
+  redisUrl: string;
+  prefix: string;
+  concurrency: number;
+  registry: RegistrySource;
+  timeline: RuleTimeline;
+  refuseTransactionIds?: string[];
+}
+
+export type ToThread =
+  | { type: 'reply'; id: number; ok: boolean; value?: boolean; message?: string }
+  | { type: 'registry'; source: RegistrySource }
+  | { type: 'timeline'; timeline: RuleTimeline }
+  | { type: 'close' };
+
+export type FromThread =
+  | { type: 'ready' }
+  | { type: 'closed' }
+  | { type: 'insert'; id: number; table: string; text: string }
+  | { type: 'healthy'; id: number }
+  | { type: 'stored'; batchId: string; warnings: Warning[] }
+  | { type: 'telemetry'; batchId: string; stored: number; warnings: number; evaluateMs: number; storeMs: number }
+  | { type: 'log'; event: string; detail: Record<string, unknown> };
+
+export interface EvaluationThreadsDeps {
+  count: number;
+  redisUrl: string;
+  prefix: string;
+  concurrency: number;
+  /** The coalescing writer's store (inserts go through store/writer.ts). */
+  store: Pick<Store, 'insertText'>;
+  healthy: () => Promise<boolean>;
+  onStored: (batchId: string, warnings: readonly Warning[]) => void;
+  telemetry: Pick<Telemetry, 'batchStored'>;
+  registry: { currentSource(): RegistrySource; onReload(l: (s: RegistrySource) => void): () => void };
+  rulesets: { timeline(): RuleTimeline; onTimeline(l: (t: RuleTimeline) => void): () => void };
+  log: FastifyBaseLogger;
+  refuseTransactionIds?: readonly string[];
+}
+
+const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Where the thread's code is: the compiled file, also when the hub runs from sources (tests). */
+function threadUrl(): URL {
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL('../../dist/jobs/eval-thread.js', here) : new URL('./eval-thread.js', here);
+}
+
+const READY_TIMEOUT_MS = 60_000;
+const CLOSE_TIMEOUT_MS = 20_000;
+
+export class EvaluationThreads {
+  private readonly threads = new Map<number, Worker>();
+  private closing = false;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  private constructor(private readonly deps: EvaluationThreadsDeps) {}
+
+  static async start(deps: EvaluationThreadsDeps): Promise<EvaluationThreads> {
+    const pool = new EvaluationThreads(deps);
+    pool.unsubscribe.push(deps.registry.onReload((source) => pool.broadcast({ type: 'registry', source })));
+    pool.unsubscribe.push(deps.rulesets.onTimeline((timeline) => pool.broadcast({ type: 'timeline', timeline })));
+    try {
+      await Promise.all(Array.from({ length: deps.count }, (_, i) => pool.spawn(i)));
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.threads.size;
+  }
+
+  private broadcast(m: ToThread): void {
+    for (const t of this.threads.values()) t.postMessage(m);
+  }
+
+  private spawn(index: number): Promise<void> {
+    const d = this.deps;
+    const init: ThreadInit = {
+      index,
+      redisUrl: d.redisUrl,
+      prefix: d.prefix,
+      concurrency: d.concurrency,
+      registry: d.registry.currentSource(),
+      timeline: d.rulesets.timeline(),
+      ...(d.refuseTransactionIds?.length ? { refuseTransactionIds: [...d.refuseTransactionIds] } : {}),
+    };
+    const t = new Worker(threadUrl(), { workerData: init });
+    this.threads.set(index, t);
+    const reply = (m: ToThread) => t.postMessage(m);
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      const timer = setTimeout(() => reject(new Error(`evaluation thread ${index} not ready within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+      t.on('message', (m: FromThread) => {
+        switch (m.type) {
+          case 'ready':
+            ready = true;
+            clearTimeout(timer);
+            emit(d.log, 'eval.thread_started', { thread: index });
+            resolve();
+            return;
+          case 'insert':
+            d.store.insertText(m.table, m.text).then(
+              () => reply({ type: 'reply', id: m.id, ok: true }),
+              (e: unknown) => reply({ type: 'reply', id: m.id, ok: false, message: errText(e) }),
+            );
+            return;
+          case 'healthy':
+            d.healthy().then(
+              (value) => reply({ type: 'reply', id: m.id, ok: true, value }),
+              () => reply({ type: 'reply', id: m.id, ok: true, value: false }),
+            );
+            return;
+          case 'stored':
+            d.onStored(m.batchId, m.warnings);
+            return;
+          case 'telemetry':
+            d.telemetry.batchStored(m.batchId, m.stored, m.warnings, m.evaluateMs, m.storeMs);
+            return;
+          case 'log':
+            emit(d.log, m.event in EVENTS ? (m.event as EventName) : 'job.worker_error', m.detail);
+            return;
+          case 'closed':
+            return;
+        }
+      });
+      t.on('error', (e) => emit(d.log, 'eval.thread_failed', { thread: index, err: errText(e) }));
+      t.on('exit', (code) => {
+        if (this.threads.get(index) === t) this.threads.delete(index);
+        if (!ready) {
+          clearTimeout(timer);
+          reject(new Error(`evaluation thread ${index} exited with ${code} before it was ready`));
+          return;
+        }
+        if (this.closing) return;
+        // Its jobs are re-delivered by BullMQ once they count as stalled; keep the capacity.
+        emit(d.log, 'eval.thread_failed', { thread: index, err: `exited with ${code}; restarting` });
+        setTimeout(() => {
+          if (!this.closing) this.spawn(index).catch((e: unknown) => emit(d.log, 'eval.thread_failed', { thread: index, err: errText(e) }));
+        }, 1_000).unref();
+      });
+    });
+  }
+
+  /** Lets active jobs finish (their inserts are still served), then stops the threads. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const u of this.unsubscribe) u();
+    await Promise.all(
+      [...this.threads.values()].map(
+        (t) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void t.terminate().finally(resolve), CLOSE_TIMEOUT_MS);
+            t.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            t.postMessage({ type: 'close' } satisfies ToThread);
+          }),
+      ),
+    );
+    this.threads.clear();
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Evaluation threads (hub/src/jobs/eval-threads.ts) with a real Redis and real BullMQ: a batch
+ * evaluated in a thread gives the rows and warnings the hub thread's own evaluation gives; the
+ * job completes only after the hub thread answered the insert; a registry reload and a rule-set
+ * timeline change reach the thread before the next batch; a refused insert fails the job as a
+ * refusal (so ingest splits the batch) while an outage stays retryable.
+ */
+import crypto from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PACK, DEMO_INSTITUTIONS, DEMO_STAFF, createWorkCalendar, type Warning } from '@jianguan/rules';
+import { loadConfig } from '../src/config.js';
+import { EvaluationThreads } from '../src/jobs/eval-threads.js';
+import { evaluateBatch, type EvaluateJobData } from '../src/jobs/evaluate.js';
+import { createEvaluationQueue, type EvaluationQueue } from '../src/jobs/queue.js';
+import { createRedisRuleStates } from '../src/jobs/rule-state.js';
+import { createRedisWindowState } from '../src/jobs/window-state.js';
+import { buildRegistryState, type RegistrySource } from '../src/registry/build.js';
+import { RuleTimelineEngines, type RuleTimeline } from '../src/rulesets/timeline.js';
+import { checkTxn, testRedisUrl } from './helpers.js';
+
+const redis = new Redis(testRedisUrl());
+const root = `jgt-et-${crypto.randomBytes(4).toString('hex')}`;
+const source: RegistrySource = { institutions: [...DEMO_INSTITUTIONS], staff: [...DEMO_STAFF], versions: [] };
+const timeline: RuleTimeline = { builtin: { version: 'builtin', effectiveAt: 0, content: { definitions: [...DEFAULT_PACK], params: {} }, label: 'builtin' }, entries: [] };
+
+/** What the hub thread saw: insert texts per table, stored warnings; and switches for failures. */
+const seen = { inserts: [] as { table: string; text: string }[], stored: [] as Warning[], timings: 0 };
+let refuseInserts = false;
+let healthy = true;
+let reloadRegistry: (s: RegistrySource) => void = () => undefined;
+let changeTimeline: (t: RuleTimeline) => void = () => undefined;
+
+let threads: EvaluationThreads;
+let queue: EvaluationQueue;
+const prefix = `${root}-q`;
+
+beforeAll(async () => {
+  const config = loadConfig({}, { redisUrl: testRedisUrl(), queuePrefix: prefix });
+  queue = await createEvaluationQueue(config, undefined);
+  threads = await EvaluationThreads.start({
+    count: 1,
+    redisUrl: testRedisUrl(),
+    prefix,
+    concurrency: 4,
+    store: {
+      insertText: async (table, text) => {
+        // The job may complete only after this resolves: delay it to make an early ack visible.
+        await new Promise((r) => setTimeout(r, 30));
+        if (refuseInserts) throw new Error('Code: 117. DB::Exception: refused');
+        seen.inserts.push({ table, text });
+      },
+    },
+    healthy: async () => healthy,
+    onStored: (_b, warnings) => void seen.stored.push(...warnings),
+    telemetry: { batchStored: () => void (seen.timings += 1) },
+    registry: { currentSource: () => source, onReload: (l) => ((reloadRegistry = l), () => undefined) },
+    rulesets: { timeline: () => timeline, onTimeline: (l) => ((changeTimeline = l), () => undefined) },
+    log: pino({ level: 'silent' }),
+  });
+});
+
+afterAll(async () => {
+  await threads?.close();
+  await queue?.close();
+  const keys = await redis.keys(`${root}*`);
+  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  await redis.quit();
+});
+
+let batchNo = 0;
+function job(records: ReturnType<typeof checkTxn>[]): EvaluateJobData {
+  return { batchId: `c-test-01:et-${++batchNo}`, collectorId: 'c-test-01', receivedAt: Date.now(), records };
+}
+
+const rowsOf = (table: string) =>
+  seen.inserts
+    .filter((i) => i.table === table)
+    .flatMap((i) => i.text.split('\n').filter(Boolean))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('evaluation threads', () => {
+  it('evaluate in the thread like the hub thread does, and complete the job only after the insert was answered', async () => {
+    // Unfiled inspector on some records: warnings to compare, not only rows.
+    const records = Array.from({ length: 40 }, (_, i) => checkTxn(9_000 + i, i % 5 === 0 ? { staffId: 'JCJ-JYZ-X99' } : {}));
+    const data = job(records);
+    const res = await queue.submit(data, 30_000);
+    expect(res).toEqual({ stored: 40, warnings: expect.any(Number) });
+    expect(res.warnings).toBeGreaterThanOrEqual(8);
+    const threadTxns = rowsOf('transactions').filter((r) => r.batch_id === data.batchId);
+    expect(threadTxns).toHaveLength(40);
+    expect(seen.stored.filter((w) => w.batchId === data.batchId)).toHaveLength(res.warnings);
+    expect(seen.timings).toBeGreaterThanOrEqual(1);
+
+    // The same batch evaluated in this thread over a fresh rule-state prefix: same rows, same warnings.
+    const here: { table: string; text: string }[] = [];
+    const localRedis = new Redis(testRedisUrl());
+    const warnings: Warning[] = [];
+    const registry = buildRegistryState(source).temporal;
+    await evaluateBatch(
+      {
+        store: { insertText: async (table, text) => void here.push({ table, text }) },
+        engine: (at) => new RuleTimelineEngines(timeline).engineAt(at),
+        registry: { at: (t) => registry.at(t) },
+        context: { state: createRedisWindowState(localRedis, `${root}-local`), ...createRedisRuleStates(localRedis, `${root}-local`), calendar: createWorkCalendar() },
+        telemetry: { batchStored: () => undefined },
+        onStored: (_b, w) => void warnings.push(...w),
+      },
+      data,
+    );
+    await localRedis.quit();
+    const localTxns = here.filter((i) => i.table === 'transactions').flatMap((i) => i.text.split('\n').filter(Boolean)).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const withoutTime = (rows: Record<string, unknown>[]) => rows.map(({ stored_at: _t, ...r }) => r);
+    expect(withoutTime(threadTxns)).toEqual(withoutTime(localTxns));
+    const key = (w: Warning) => `${w.transactionId}|${w.ruleId}|${w.explanation}`;
+    expect(seen.stored.filter((w) => w.batchId === data.batchId).map(key).sort()).toEqual(warnings.map(key).sort());
+  });
+
+  it('a registry reload reaches the thread before the next batch', async () => {
+    const without = { ...source, institutions: source.institutions.filter((i) => i.id !== 'JCJ-JYZ') };
+    reloadRegistry(without);
+    const a = job([checkTxn(9_100)]);
+    await queue.submit(a, 30_000);
+    expect(rowsOf('transactions').find((r) => r.batch_id === a.batchId)?.county).toBe('');
+    reloadRegistry(source);
+    const b = job([checkTxn(9_101)]);
+    await queue.submit(b, 30_000);
+    expect(rowsOf('transactions').find((r) => r.batch_id === b.batchId)?.county).toBe(DEMO_INSTITUTIONS.find((i) => i.id === 'JCJ-JYZ')!.county);
+  });
+
+  it('a released rule set reaches the thread and judges batches received from its effective time', async () => {
+    // A set without the unfiled-inspector rule, in force from a second ago.
+    const narrow = DEFAULT_PACK.filter((d) => d.id !== 'check.inspector_unfiled');
+    expect(narrow.length).toBe(DEFAULT_PACK.length - 1);
+    changeTimeline({ builtin: timeline.builtin, entries: [{ version: 'narrow', effectiveAt: Date.now() - 1_000, content: { definitions: narrow, params: {} }, label: 'narrow' }] });
+    const c = job([checkTxn(9_200, { staffId: 'JCJ-JYZ-X99' })]);
+    expect(await queue.submit(c, 30_000)).toMatchObject({ stored: 1 });
+    const [row] = rowsOf('transactions').filter((r) => r.batch_id === c.batchId);
+    expect(row?.rule_set).toMatch(/^narrow-/);
+    expect(seen.stored.filter((w) => w.batchId === c.batchId && w.ruleId === 'check.inspector_unfiled')).toEqual([]);
+    // Back to the built-in pack: the same record is a finding again.
+    changeTimeline(timeline);
+    const d = job([checkTxn(9_201, { staffId: 'JCJ-JYZ-X99' })]);
+    await queue.submit(d, 30_000);
+    expect(seen.stored.filter((w) => w.batchId === d.batchId).map((w) => w.ruleId)).toContain('check.inspector_unfiled');
+  });
+
+  it('a refused insert fails the job as a refusal while services are up, and as a retryable failure during an outage', async () => {
+    refuseInserts = true;
+    try {
+      await expect(queue.submit(job([checkTxn(9_300)]), 30_000)).rejects.toThrow(/STORE_REFUSED: .*refused/);
+      healthy = false;
+      // An outage: BullMQ retries with back-off; the submit times out rather than reporting a refusal.
+      await expect(queue.submit(job([checkTxn(9_301)]), 1_500)).rejects.toThrow(/timed out|time/i);
+    } finally {
+      refuseInserts = false;
+      healthy = true;
+    }
+  });
+});
