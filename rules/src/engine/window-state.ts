@@ -12,7 +12,16 @@
  * Memory: exact by default (nothing is forgotten). With `retainMs`, members older than
  * (latest time seen on the key - retainMs) are dropped; counts stay exact as long as every
  * windowMs <= retainMs and records arrive less than (retainMs - windowMs) out of order.
+ *
+ * Index: a key that has held more than INDEX_FROM members also keeps its (time, member) pairs
+ * sorted by time — the sorted set Redis keeps. A count is then two binary searches instead of a
+ * pass over every member the key ever had (an exact state forgets nothing, so that pass grew with
+ * history), and retention drops a prefix. Records mostly arrive in time order, so an insertion is
+ * mostly an append; a late record or a member moving forward shifts part of the arrays, which is
+ * still less than the full pass it replaces. Most keys (a vehicle, a phone, an agent) never hold
+ * more than a handful of members: they are scanned as before, without the arrays' memory.
  */
+import { lowerBound, upperBound } from './sorted.js';
 import type { WindowState } from './types.js';
 
 export interface MemoryWindowStateOptions {
@@ -30,12 +39,66 @@ export interface MemoryWindowState extends WindowState {
   clear(): void;
 }
 
+/** A key's member count above which it keeps the sorted index (below, a pass is cheaper). */
+export const INDEX_FROM = 16;
+
+/**
+ * One key. `members` is the truth (and keeps first-observation order for members()). Once the key
+ * is indexed, `times` and `names` hold the same pairs sorted by time, live from `head` on; every
+ * member held appears there exactly once, at its current time (moving a member forward removes
+ * its old pair).
+ */
+interface KeyEntry {
+  members: Map<string, number>;
+  times: number[] | undefined;
+  names: string[];
+  /** Pairs before it were dropped by retention; compacted once they are half the arrays. */
+  head: number;
+  newest: number;
+}
+
+/** `names` of a key not indexed yet: shared, never written (buildIndex replaces it). */
+const NO_NAMES: string[] = [];
+
+/** Builds the sorted index of a key from its members. */
+function buildIndex(e: KeyEntry): number[] {
+  const pairs = [...e.members].sort((a, b) => a[1] - b[1]);
+  e.names = pairs.map((p) => p[0]);
+  e.head = 0;
+  return (e.times = pairs.map((p) => p[1]));
+}
+
+function insertPair(e: KeyEntry, times: number[], at: number, member: string): void {
+  const n = times.length;
+  if (n === e.head || times[n - 1]! <= at) {
+    times.push(at);
+    e.names.push(member);
+    return;
+  }
+  const i = upperBound(times, at, e.head);
+  times.splice(i, 0, at);
+  e.names.splice(i, 0, member);
+}
+
+function removePair(e: KeyEntry, times: number[], at: number, member: string): void {
+  // Several members may share a time: find this one among them.
+  for (let i = lowerBound(times, at, e.head); i < times.length && times[i] === at; i++) {
+    if (e.names[i] === member) {
+      times.splice(i, 1);
+      e.names.splice(i, 1);
+      return;
+    }
+  }
+  // Unreachable while `members` and the arrays agree (see KeyEntry).
+  throw new Error(`window state index lost member of time ${at}`);
+}
+
 export function createMemoryWindowState(options: MemoryWindowStateOptions = {}): MemoryWindowState {
   const { retainMs } = options;
   if (retainMs !== undefined && !(Number.isFinite(retainMs) && retainMs > 0)) {
     throw new RangeError(`retainMs must be a positive number, got ${retainMs}`);
   }
-  const keys = new Map<string, { members: Map<string, number>; newest: number }>();
+  const keys = new Map<string, KeyEntry>();
 
   return {
     get keyCount() {
@@ -53,20 +116,54 @@ export function createMemoryWindowState(options: MemoryWindowStateOptions = {}):
 
       let entry = keys.get(key);
       if (!entry) {
-        entry = { members: new Map(), newest: at };
+        entry = { members: new Map(), times: undefined, names: NO_NAMES, head: 0, newest: at };
         keys.set(key, entry);
       }
-      const prev = entry.members.get(member);
-      if (prev === undefined || at > prev) entry.members.set(member, at);
+      const { members } = entry;
+      const prev = members.get(member);
+      const moved = prev === undefined || at > prev;
+      if (moved) members.set(member, at);
       if (at > entry.newest) entry.newest = at;
-
       const from = at - windowMs;
-      let n = 0;
-      for (const t of entry.members.values()) if (t > from && t <= at) n++;
+
+      let times = entry.times;
+      if (times === undefined && members.size <= INDEX_FROM) {
+        // Small key: one pass, as the contract reads.
+        let n = 0;
+        let oldest = Infinity;
+        for (const t of members.values()) {
+          if (t > from && t <= at) n++;
+          if (t < oldest) oldest = t;
+        }
+        if (retainMs !== undefined && oldest <= entry.newest - retainMs) {
+          const horizon = entry.newest - retainMs;
+          // Deleting while iterating a Map is safe; keys() makes no [key, value] pair per member.
+          for (const m of members.keys()) if (members.get(m)! <= horizon) members.delete(m);
+        }
+        return n;
+      }
+      if (times === undefined) times = buildIndex(entry); // this call's pair included
+      else if (moved) {
+        if (prev !== undefined) removePair(entry, times, prev, member);
+        insertPair(entry, times, at, member);
+      }
+
+      // |{ t : at - windowMs < t <= at }| over the sorted times.
+      const n = upperBound(times, at, entry.head) - upperBound(times, from, entry.head);
 
       if (retainMs !== undefined) {
+        // Pairs at or before the horizon are a prefix of the sorted arrays. The index stays once
+        // built, however few members retention leaves.
         const horizon = entry.newest - retainMs;
-        for (const [m, t] of entry.members) if (t <= horizon) entry.members.delete(m);
+        const { names } = entry;
+        let h = entry.head;
+        while (h < times.length && times[h]! <= horizon) members.delete(names[h++]!);
+        if (h > 32 && h * 2 > times.length) {
+          entry.times = times.slice(h);
+          entry.names = names.slice(h);
+          h = 0;
+        }
+        entry.head = h;
       }
       return n;
     },

@@ -1,0 +1,93 @@
+/**
+ * The memory states keep per-key indexes (times sorted for binary search, nested maps instead of
+ * joined keys) so a call does not scan a key's whole history. These tests replay random calls —
+ * mostly in time order like real traffic, with late records, re-deliveries, ties, shared times and
+ * retention — on each indexed state and on its plain scanning predecessor (test/reference/),
+ * and require the same answer for every call and the same contents afterwards.
+ */
+import { describe, expect, it } from 'vitest';
+import { createMemoryWindowState } from '../src/index.js';
+import { lowerBound, upperBound } from '../src/engine/sorted.js';
+import { createScanWindowState } from './reference/window-state.js';
+
+/** mulberry32: a tiny seeded PRNG in [0, 1). */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A time stream shaped like traffic: a clock that mostly moves forward, sometimes stands still
+ * (equal times), now and then jumps ahead (a quiet night: retention empties keys), and a share of
+ * late (or early) records around it.
+ */
+function clock(rnd: () => number, step: number, lateShare: number, lateBy: number) {
+  let now = 1_000_000;
+  return () => {
+    now += rnd() < 0.002 ? 100 * lateBy : Math.floor(rnd() * step);
+    return rnd() < lateShare ? now + Math.floor((rnd() - 0.8) * lateBy) : now;
+  };
+}
+
+describe('sorted.ts binary searches', () => {
+  it.each([1, 2, 3])('match a linear search (seed %i)', (seed) => {
+    const rnd = prng(seed);
+    for (let round = 0; round < 300; round++) {
+      const xs = Array.from({ length: Math.floor(rnd() * 20) }, () => Math.floor(rnd() * 10)).sort((a, b) => a - b);
+      const from = Math.floor(rnd() * (xs.length + 1));
+      for (let x = -1; x <= 11; x += 0.5) {
+        const ub = xs.findIndex((v, i) => i >= from && v > x);
+        const lb = xs.findIndex((v, i) => i >= from && v >= x);
+        expect(upperBound(xs, x, from)).toBe(ub < 0 ? xs.length : ub);
+        expect(lowerBound(xs, x, from)).toBe(lb < 0 ? xs.length : lb);
+      }
+    }
+  });
+});
+
+describe('memory WindowState index', () => {
+  const sortedEntries = (m: Map<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+  it.each([
+    { seed: 1, retainMs: undefined, keys: 3, members: 50, lateShare: 0.1 },
+    { seed: 2, retainMs: undefined, keys: 1, members: 400, lateShare: 0.3 },
+    { seed: 3, retainMs: 5_000, keys: 2, members: 1_000_000, lateShare: 0.1 },
+    { seed: 4, retainMs: 2_000, keys: 4, members: 30, lateShare: 0.5 },
+    { seed: 5, retainMs: 800, keys: 1, members: 10, lateShare: 0.2 },
+    { seed: 6, retainMs: 20_000, keys: 1, members: 1_000_000, lateShare: 0 },
+  ])('answers and holds what the scanning state does ($retainMs ms retention, $keys keys, seed $seed)', ({ seed, retainMs, keys, members, lateShare }) => {
+    const rnd = prng(seed);
+    const opts = retainMs === undefined ? {} : { retainMs };
+    const indexed = createMemoryWindowState(opts);
+    const scan = createScanWindowState(opts);
+    const next = clock(rnd, 40, lateShare, 6_000);
+    for (let i = 0; i < 6000; i++) {
+      const key = `k${Math.floor(rnd() * keys)}`;
+      const member = `m${Math.floor(rnd() * Math.min(members, i + 1))}`;
+      const at = next();
+      const windowMs = [100, 1000, 3000, 10_000][Math.floor(rnd() * 4)]!;
+      expect(indexed.observe(key, member, at, windowMs), `call ${i}`).toBe(scan.observe(key, member, at, windowMs));
+      if (i % 500 === 0) for (let k = 0; k < keys; k++) expect(sortedEntries(indexed.members(`k${k}`))).toEqual(sortedEntries(scan.members(`k${k}`)));
+    }
+    expect(indexed.keyCount).toBe(scan.keyCount);
+    for (let k = 0; k < keys; k++) {
+      // Same members in the same (first-observation) order.
+      expect([...indexed.members(`k${k}`)]).toEqual([...scan.members(`k${k}`)]);
+    }
+  });
+
+  it('counts members sharing one time, and moves only the member observed again', () => {
+    const s = createMemoryWindowState();
+    for (const m of ['a', 'b', 'c', 'd']) s.observe('k', m, 1000, 100);
+    expect(s.observe('k', 'c', 1050, 100)).toBe(4); // c moves to 1050; a, b, d stay at 1000
+    expect(s.observe('k', 'e', 1100, 100)).toBe(2); // 1000 is exactly windowMs old: only c and e
+    expect(s.observe('k', 'b', 1000, 1000)).toBe(3); // an older copy of b: b stays at 1000, counted at 1000 with a and d
+    expect([...s.members('k')]).toEqual([['a', 1000], ['b', 1000], ['c', 1050], ['d', 1000], ['e', 1100]]);
+  });
+});
