@@ -221,10 +221,12 @@ export const HubConfigSchema = z.object({
   /** JG_PEER_CRON — schedule of the peer-deviation job (cron with seconds, Asia/Shanghai); 'off' = not scheduled. @defaultValue 0 30 2 * * * */
   peerCron: z.string().default('0 30 2 * * *'),
   /**
-   * JG_STORE_LINGER_MS — evaluate jobs finishing within this long of each other share one insert
-   * per table (hub/src/store/writer.ts); 0 = every batch written at once on its own. @defaultValue 20
+   * JG_STORE_LINGER_MS — how the store writer (hub/src/store/writer.ts) gathers the inserts of
+   * concurrently finishing jobs into one per table: 0 = group commit (an idle table is written at
+   * once; what arrives during an insert goes together right after it); n > 0 = the first caller
+   * of a group also waits n ms for others. @defaultValue 0
    */
-  storeLingerMs: z.coerce.number().int().min(0).max(1_000).default(20),
+  storeLingerMs: z.coerce.number().int().min(0).max(1_000).default(0),
   /** JG_DECISION_FLUSH_MS — decisions are logged in batches at most this long after the answer. @defaultValue 200 */
   decisionFlushMs: z.coerce.number().int().min(10).default(200),
 });

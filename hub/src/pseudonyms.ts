@@ -189,8 +189,25 @@ export function rekeyStoredValue(stored: string, newLayerSecret: string, detachm
   return HEX_HASH.test(stored) ? layer(newLayerSecret, detachment, stored) : stored;
 }
 
+/** Rekeyed values remembered (people, vehicles and staff recur): bounded, dropped whole when full. */
+const REKEY_CACHE_MAX = 50_000;
+
 export function pseudonymsFromKeyring(k: Keyring, collectorKey?: string): HubPseudonyms {
-  const rekey = (h: string): string => (HEX_HASH.test(h) ? k.layers.reduce((v, l) => layer(l.secret, k.detachment, v), h) : h);
+  // The layers' keys once, not a hex decode per value; and a value seen before is not re-hashed
+  // (every record of a batch carries several hashes, most of them seen in earlier batches).
+  const layerKeys = k.layers.map((l) => crypto.createSecretKey(Buffer.from(l.secret, 'hex')));
+  const prefix = `${k.detachment}|`;
+  const cache = new Map<string, string>();
+  const rekey = (h: string): string => {
+    const hit = cache.get(h);
+    if (hit !== undefined) return hit;
+    if (!HEX_HASH.test(h)) return h;
+    let v = h;
+    for (const key of layerKeys) v = crypto.createHmac('sha256', key).update(prefix + v, 'utf8').digest('hex');
+    if (cache.size >= REKEY_CACHE_MAX) cache.clear();
+    cache.set(h, v);
+    return v;
+  };
   const newest = k.layers[k.layers.length - 1]!;
   const keys = new Map(k.layers.map((l) => [l.id, l.secret]));
   return {

@@ -93,16 +93,22 @@ describe('store writer', () => {
     expect(await storedOf('iso-bad')).toBe(0);
   });
 
-  it('linger 0 writes every call at once, on its own', async () => {
+  it('linger 0 is group commit: an idle table is written at once, callers arriving during an insert go together right after it', async () => {
     const c = counted();
     const writer = createStoreWriter(c.store, { lingerMs: 0, maxRows: 20_000 });
     const first = writer.insert('transactions', batch('now-a', 5));
     // Submitted synchronously, before any timer could run.
     expect(c.inserts).toEqual([5]);
-    await Promise.all([first, writer.insert('transactions', batch('now-b', 7))]);
-    expect(c.inserts).toEqual([5, 7]);
-    expect(await storedOf('now-a')).toBe(5);
-    expect(await storedOf('now-b')).toBe(7);
+    // These three arrive while the first insert is in flight: one insert after it.
+    const more = [writer.insert('transactions', batch('now-b', 7)), writer.insert('transactions', batch('now-c', 3)), writer.insert('transactions', batch('now-d', 2))];
+    expect(c.inserts).toEqual([5]);
+    await Promise.all([first, ...more]);
+    expect(c.inserts).toEqual([5, 12]);
+    for (const [tag, n] of [['now-a', 5], ['now-b', 7], ['now-c', 3], ['now-d', 2]] as const) expect(await storedOf(tag)).toBe(n);
+    // Idle again: the next caller is written at once.
+    const last = writer.insert('transactions', batch('now-e', 4));
+    expect(c.inserts).toEqual([5, 12, 4]);
+    await last;
   });
 
   it('keeps the order of groups per table', async () => {

@@ -28,7 +28,10 @@
  * texts, so coalescing costs no re-encoding, and callers that built their rows elsewhere (the
  * evaluation threads) hand over text only.
  *
- * lingerMs 0 turns coalescing off: every call is written at once, straight to the store.
+ * lingerMs 0 is group commit: a caller finding the table idle is written at once; callers arriving
+ * while an insert of the table is in flight are written together right after it. Coalescing then
+ * costs no waiting, and the busier the store, the larger the groups. A positive lingerMs makes the
+ * first caller of a group wait that long for others (larger groups when the store is idle).
  */
 import type { SqlQuery } from './sql.js';
 import { encodeRows, type Store } from './store.js';
@@ -64,6 +67,8 @@ interface TableQueue {
   timer: NodeJS.Timeout | undefined;
   /** The last group written or being written: the next one starts after it settles. */
   tail: Promise<void>;
+  /** Groups cut and not yet settled. */
+  inFlight: number;
 }
 
 export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreWriterOptions): StoreWriter {
@@ -72,7 +77,7 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
 
   const queueOf = (table: string): TableQueue => {
     let q = tables.get(table);
-    if (!q) tables.set(table, (q = { pending: [], pendingRows: 0, timer: undefined, tail: Promise.resolve() }));
+    if (!q) tables.set(table, (q = { pending: [], pendingRows: 0, timer: undefined, tail: Promise.resolve(), inFlight: 0 }));
     return q;
   };
 
@@ -106,20 +111,29 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     const group = q.pending;
     q.pending = [];
     q.pendingRows = 0;
-    // write() settles every caller itself and never rejects.
-    q.tail = q.tail.then(() => write(table, group));
+    q.inFlight += 1;
+    const settled = () => {
+      q.inFlight -= 1;
+      // Group commit: what arrived while this group was being written goes next, at once.
+      if (opts.lingerMs <= 0 && q.inFlight === 0 && q.pending.length > 0) cut(table, q);
+    };
+    // write() settles every caller itself and never rejects. An idle table starts at once
+    // (synchronously), so a lone caller pays no scheduling delay.
+    q.tail = q.inFlight === 1 ? write(table, group).then(settled) : q.tail.then(() => write(table, group)).then(settled);
   };
 
   const insertText = (table: string, text: string, rows: number): Promise<void> => {
     if (rows <= 0 || text.length === 0) return Promise.resolve();
-    if (opts.lingerMs <= 0) return store.insertText(table, text);
     const q = queueOf(table);
     // Never let a group grow past maxRows: cut what is pending first.
     if (q.pendingRows > 0 && q.pendingRows + rows > maxRows) cut(table, q);
     const done = new Promise<void>((resolve, reject) => q.pending.push({ text, rows, resolve, reject }));
     q.pendingRows += rows;
     if (q.pendingRows >= maxRows) cut(table, q);
-    else if (!q.timer) q.timer = setTimeout(() => cut(table, q), opts.lingerMs);
+    else if (opts.lingerMs <= 0) {
+      // Group commit: written now if the table is idle, else with the group after the one in flight.
+      if (q.inFlight === 0) cut(table, q);
+    } else if (!q.timer) q.timer = setTimeout(() => cut(table, q), opts.lingerMs);
     return done;
   };
 
