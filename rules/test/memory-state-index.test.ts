@@ -6,8 +6,9 @@
  * and require the same answer for every call and the same contents afterwards.
  */
 import { describe, expect, it } from 'vitest';
-import { createMemoryWindowState } from '../src/index.js';
+import { createMemoryIntervalState, createMemoryWindowState } from '../src/index.js';
 import { lowerBound, upperBound } from '../src/engine/sorted.js';
+import { createScanIntervalState } from './reference/interval-state.js';
 import { createScanWindowState } from './reference/window-state.js';
 
 /** mulberry32: a tiny seeded PRNG in [0, 1). */
@@ -89,5 +90,36 @@ describe('memory WindowState index', () => {
     expect(s.observe('k', 'e', 1100, 100)).toBe(2); // 1000 is exactly windowMs old: only c and e
     expect(s.observe('k', 'b', 1000, 1000)).toBe(3); // an older copy of b: b stays at 1000, counted at 1000 with a and d
     expect([...s.members('k')]).toEqual([['a', 1000], ['b', 1000], ['c', 1050], ['d', 1000], ['e', 1100]]);
+  });
+});
+
+describe('memory IntervalState index', () => {
+  it.each([
+    { seed: 1, retainMs: 1e12, keys: 2, members: 4, lateShare: 0.1, maxLength: 400 },
+    { seed: 2, retainMs: 3_000, keys: 3, members: 3, lateShare: 0.3, maxLength: 2_000 },
+    { seed: 3, retainMs: 1_000, keys: 1, members: 6, lateShare: 0.2, maxLength: 100 },
+    { seed: 4, retainMs: 20_000, keys: 1, members: 2, lateShare: 0.5, maxLength: 5_000 },
+    { seed: 5, retainMs: 500, keys: 2, members: 1_000_000, lateShare: 0.1, maxLength: 50 },
+  ])('answers and holds what the scanning state does ($retainMs ms retention, seed $seed)', ({ seed, retainMs, keys, members, lateShare, maxLength }) => {
+    const rnd = prng(seed);
+    const indexed = createMemoryIntervalState();
+    const scan = createScanIntervalState();
+    const next = clock(rnd, 40, lateShare, 4_000);
+    const sent: [string, string, string, number, number][] = [];
+    for (let i = 0; i < 5000; i++) {
+      let args: [string, string, string, number, number];
+      if (sent.length > 0 && rnd() < 0.15) args = sent[Math.max(0, sent.length - 1 - Math.floor(rnd() * 50))]!; // re-delivery
+      else {
+        const end = next();
+        // Zero-length intervals and intervals sharing an end included.
+        const length = rnd() < 0.05 ? 0 : Math.floor(rnd() * maxLength);
+        args = [`k${Math.floor(rnd() * keys)}`, `id${i}`, `m${Math.floor(rnd() * Math.min(members, i + 1))}`, end - length, end];
+        sent.push(args);
+      }
+      const [key, id, member, start, end] = args;
+      expect(indexed.overlap(key, id, member, start, end, retainMs), `call ${i}`).toEqual(scan.overlap(key, id, member, start, end, retainMs));
+      expect(indexed.size(key)).toBe(scan.size(key));
+    }
+    expect(indexed.keyCount).toBe(scan.keyCount);
   });
 });
