@@ -33,31 +33,44 @@ function describeString(s: string): string | undefined {
  * limit bounds the breadth.
  */
 export function findUnstorableText(value: unknown): string | undefined {
-  const walk = (v: unknown, path: string, depth: number): string | undefined => {
+  // The path is built only for the one string that fails: on the hot path (every record of
+  // every batch, nearly always fine) the walk allocates nothing but the key lists.
+  const segs: (string | number)[] = [];
+  const pathOf = () => {
+    let p = '';
+    for (const s of segs) p = typeof s === 'number' ? `${p}[${s}]` : p ? `${p}.${safeKey(s)}` : safeKey(s);
+    return p || '(record)';
+  };
+  const walk = (v: unknown, depth: number): string | undefined => {
     if (typeof v === 'string') {
       const why = describeString(v);
-      return why ? `${path || '(record)'}: ${why}` : undefined;
+      return why ? `${pathOf()}: ${why}` : undefined;
     }
     if (typeof v !== 'object' || v === null) return undefined;
-    if (depth >= MAX_DEPTH) return `${path || '(record)'}: nested deeper than ${MAX_DEPTH} levels`;
+    if (depth >= MAX_DEPTH) return `${pathOf()}: nested deeper than ${MAX_DEPTH} levels`;
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
-        const r = walk(v[i], `${path}[${i}]`, depth + 1);
+        segs.push(i);
+        const r = walk(v[i], depth + 1);
+        segs.pop();
         if (r) return r;
       }
       return undefined;
     }
-    for (const [k, child] of Object.entries(v)) {
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      segs.push(k);
       const keyWhy = describeString(k);
-      const p = path ? `${path}.${k.toWellFormed().replace(CONTROL, '?')}` : k.toWellFormed().replace(CONTROL, '?');
-      if (keyWhy) return `${p}: field name ${keyWhy}`;
-      const r = walk(child, p, depth + 1);
+      const r = keyWhy ? `${pathOf()}: field name ${keyWhy}` : walk((v as Record<string, unknown>)[k], depth + 1);
+      segs.pop();
       if (r) return r;
     }
     return undefined;
   };
-  return walk(value, '', 0);
+  return walk(value, 0);
 }
+
+const safeKey = (k: string) => k.toWellFormed().replace(CONTROL, '?');
 
 const TIME_FIELDS = ['occurredAt', 'appliedAt', 'startedAt', 'endedAt', 'completedAt'] as const;
 
