@@ -1,12 +1,36 @@
 #!/usr/bin/env node
-// `npm run bench`: N simulated collectors at a target rate for a fixed time against a real hub
-// (child process, embedded ClickHouse, private Redis). Prints sustained throughput, latency from
-// the counter's capture to the store commit and to the wall event, lost and duplicate records,
-// hub peak RSS — and beside them this machine's ceilings measured in the same run (redis-benchmark
-// SET rate, raw chDB insert rate).
+// `npm run bench`: the pipeline against a real hub (child process, embedded ClickHouse, private
+// Redis), beside this machine's ceilings measured in the same run (redis-benchmark SET rate, raw
+// chDB insert rate) and the targets (10,000 records/s; capture → wall p99 ≤ 250 ms at 1,000/s;
+// hold decision p99 ≤ 10 ms at 500/s; hub + Redis CPU ≤ 0.1 ms per record).
 //
-//   JG_BENCH_COLLECTORS=8 JG_BENCH_RATE=1000 JG_BENCH_SECONDS=30 npm run bench
+// Modes (`--mode`, default `both`):
+//   hub   The hub alone: a load generator (scripts/lib/loadgen.mjs, its own process) builds and
+//         signs every batch before the timed window and only sends it during it, over one real
+//         /collect connection per collector credential (the collector's handshake proof, signed
+//         and chained batches, the collector's simulator records). Two phases:
+//           throughput  JG_BENCH_RATE (default 10,000/s, or `max`: as fast as the in-flight window
+//                       allows) for JG_BENCH_SECONDS (20), batches of JG_BENCH_BATCH (200);
+//           latency     JG_BENCH_LATENCY_RATE (1,000/s) for JG_BENCH_LATENCY_SECONDS (20; 0 = skip)
+//                       with a wall socket timing capture → wall, while hold decisions are asked
+//                       at JG_BENCH_HOLD_RATE (500/s, 0 = none) over a collector socket.
+//   e2e   Real collectors (startCollector from collector/dist, simulator, disk outboxes with
+//         fsync) inside the bench process: the whole path, collectors competing for the same
+//         cores. JG_BENCH_E2E_RATE (1,000/s) for JG_BENCH_E2E_SECONDS (20); with `--mode e2e`
+//         alone JG_BENCH_RATE / JG_BENCH_SECONDS apply (defaults 1,000/s, 20 s).
+//   both  hub, then an e2e row.
+//
+//   npm run bench                                  (about 3 minutes)
+//   npm run bench -- --json                        (machine-readable; exit 2 on a lost/duplicate record)
+//   JG_BENCH_RATE=max npm run bench -- --mode hub  (saturation: the hub's ceiling on this machine)
+//   npm run bench -- --mode e2e
 //   JG_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench   (profile the hub)
+//
+// Other knobs: JG_BENCH_COLLECTORS (8: connections in hub mode, collectors in e2e),
+// JG_BENCH_WINDOW (4 batches in flight per connection), JG_BENCH_ACK_TIMEOUT_MS (45,000, the
+// collector's), JG_BENCH_LATENCY_BATCH (the latency phase's batch size; JG_BENCH_BATCH),
+// JG_BENCH_MAX_RECORDS (records prepared for `max`; 10,000 × seconds),
+// JG_BENCH_ANOMALY_RATE (0.02), JG_BENCH_HOLD_TRANSPORT (socket | http: the admin's POST).
 //
 // Comparing two builds of the hub under the same machine load (alternate the runs):
 //   JG_BENCH_NO_BUILD=1       run what is already built instead of building first
@@ -19,18 +43,56 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { DATA, ROOT, color, ensureNodeModules, ensureRedisInstalled, fail, freePort, run, startRedis, step, stopChild } from './lib/proc.mjs';
 
-const N = Number(process.env.JG_BENCH_COLLECTORS ?? 8);
-const RATE = Number(process.env.JG_BENCH_RATE ?? 1000);
-const SECONDS = Number(process.env.JG_BENCH_SECONDS ?? 30);
-const ANOMALY = Number(process.env.JG_BENCH_ANOMALY_RATE ?? 0.02);
-const JSON_OUT = process.argv.includes('--json');
+// ---- options ---------------------------------------------------------------------------------
+const argv = process.argv.slice(2);
+const JSON_OUT = argv.includes('--json');
+const modeArg = argv.find((a) => a.startsWith('--mode='))?.slice(7) ?? (argv.includes('--mode') ? argv[argv.indexOf('--mode') + 1] : undefined);
+const MODE = modeArg ?? 'both';
+if (!['hub', 'e2e', 'both'].includes(MODE)) fail(`--mode must be hub, e2e or both (got ${MODE})`);
+const RUN_HUB = MODE !== 'e2e';
+const RUN_E2E = MODE !== 'hub';
+
+const env = (name, dflt) => (process.env[name] === undefined || process.env[name] === '' ? dflt : process.env[name]);
+const num = (name, dflt) => {
+  const v = Number(env(name, dflt));
+  if (!Number.isFinite(v) || v < 0) fail(`${name} must be a non-negative number`);
+  return v;
+};
+const N = num('JG_BENCH_COLLECTORS', 8);
+const SECONDS = num('JG_BENCH_SECONDS', 20);
+const rateEnv = env('JG_BENCH_RATE', MODE === 'e2e' ? 1000 : 10_000);
+const RATE = rateEnv === 'max' ? 'max' : num('JG_BENCH_RATE', MODE === 'e2e' ? 1000 : 10_000);
+const E2E_RATE = MODE === 'e2e' ? RATE : num('JG_BENCH_E2E_RATE', 1000);
+const E2E_SECONDS = MODE === 'e2e' ? SECONDS : num('JG_BENCH_E2E_SECONDS', 20);
+if (RUN_E2E && E2E_RATE === 'max') fail('e2e mode needs a numeric rate (JG_BENCH_RATE=max is for --mode hub)');
+const BATCH = num('JG_BENCH_BATCH', 200); // the collector's batch.maxRecords (collector/src/config.ts)
+const WINDOW = num('JG_BENCH_WINDOW', 4);
+const ACK_TIMEOUT_MS = num('JG_BENCH_ACK_TIMEOUT_MS', 45_000); // the collector's ackTimeoutMs
+const LAT_RATE = num('JG_BENCH_LATENCY_RATE', 1000);
+const LAT_SECONDS = num('JG_BENCH_LATENCY_SECONDS', 20);
+// The same batches as the throughput phase. A collector waits for each ack before its next
+// batch, so its batches grow to what arrives during a round trip (the e2e row prints the mean it
+// shipped); pre-signed batches are fixed in advance. Smaller ones cost the hub more per record.
+const LAT_BATCH = num('JG_BENCH_LATENCY_BATCH', BATCH);
+const HOLD_RATE = num('JG_BENCH_HOLD_RATE', 500);
+const HOLD_TRANSPORT = env('JG_BENCH_HOLD_TRANSPORT', 'socket');
+const MAX_RECORDS = num('JG_BENCH_MAX_RECORDS', 10_000 * SECONDS);
+const ANOMALY = num('JG_BENCH_ANOMALY_RATE', 0.02);
+// With --json, stdout carries the JSON document only: progress and steps go to stderr.
+const stdoutLog = console.log;
+const say = JSON_OUT ? process.stderr : process.stdout;
+if (JSON_OUT) console.log = console.error;
+const PSEUDONYM_KEY = 'bench-pseudonym-key-0123456789abcdef';
+const TARGETS = { throughput: 10_000, wallP99Ms: 250, holdP99Ms: 10, cpuMsPerRecord: 0.1 };
+if (RUN_HUB && RATE !== 'max' && (RATE <= 0 || SECONDS <= 0)) fail('JG_BENCH_RATE and JG_BENCH_SECONDS must be positive');
+if (N < 1 || BATCH < 1 || WINDOW < 1) fail('JG_BENCH_COLLECTORS, JG_BENCH_BATCH and JG_BENCH_WINDOW must be at least 1');
 
 ensureNodeModules();
 ensureRedisInstalled();
 if (process.env.JG_BENCH_NO_BUILD === '1') step('using the packages as built (JG_BENCH_NO_BUILD)');
 else {
   step('building packages');
-  run(path.join(ROOT, 'node_modules', '.bin', 'turbo'), ['run', 'build', '--env-mode=loose', '--output-logs=errors-only']);
+  run(path.join(ROOT, 'node_modules', '.bin', 'turbo'), ['run', 'build', '--env-mode=loose', '--output-logs=errors-only'], JSON_OUT ? { stdio: ['ignore', 2, 2] } : {});
 }
 const hubDist = path.resolve(process.env.JG_BENCH_HUB_DIST ?? path.join(ROOT, 'hub', 'dist'));
 if (!fs.existsSync(path.join(hubDist, 'server.js'))) fail(`no hub build at ${hubDist}`);
@@ -40,6 +102,7 @@ fs.mkdirSync(runDir, { recursive: true });
 const children = [];
 const cleanup = async () => {
   for (const c of children.reverse()) await stopChild(c, 15_000);
+  children.length = 0;
 };
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
@@ -72,29 +135,48 @@ let chdbInsert = NaN;
 // Flush the benchmark's keys before the pipeline uses the same server.
 spawnSync('redis-cli', ['-p', String(redisPort), 'FLUSHALL'], { stdio: 'ignore' });
 
-// ---- the pipeline ----------------------------------------------------------------------------
+// ---- credentials -----------------------------------------------------------------------------
 const { DEMO_COLLECTORS } = await import(path.join(ROOT, 'rules', 'dist', 'index.js'));
-const { startCollector } = await import(path.join(ROOT, 'collector', 'dist', 'index.js'));
+const { startCollector, loadOrCreateIdentity } = await import(path.join(ROOT, 'collector', 'dist', 'index.js'));
 const { io } = await import('socket.io-client');
+const { connectCollector, quantile, runLoadgen } = await import('./lib/loadgen.mjs');
+const { holdTransactions, httpDecision, openLoop, socketDecision } = await import('./lib/decisions.mjs');
 
-const { loadOrCreateIdentity } = await import(path.join(ROOT, 'collector', 'dist', 'index.js'));
 const outboxOf = (collectorId) => path.join(runDir, 'outbox', collectorId);
-// Each collector's key pair is made here, in its own outbox (where the collector keeps its
-// identity, collector/src/identity/keys.ts), and its public key written into the credential the
-// hub reads: the administrator's binding. The hub never trusts a key on first use and refuses
-// token-only collectors (COLLECTOR_KEY_REQUIRED), so an unbound collector would only be held.
-const creds = await Promise.all(
-  Array.from({ length: N }, async (_, i) => {
-    const base = DEMO_COLLECTORS[i % DEMO_COLLECTORS.length];
-    const collectorId = `bench-${i}-${base.collectorId}`;
-    fs.mkdirSync(outboxOf(collectorId), { recursive: true });
-    const { publicKey } = await loadOrCreateIdentity(outboxOf(collectorId));
-    return { collectorId, institutionId: base.institutionId, token: crypto.randomBytes(20).toString('hex'), publicKey };
-  }),
-);
+const keyDirOf = (collectorId) => path.join(runDir, 'keys', collectorId);
+// Every credential's key pair is made here — in the collector's outbox for e2e collectors (where
+// the collector keeps its identity, collector/src/identity/keys.ts), in a key directory for the
+// load generator's connections — and its public key written into the credential the hub reads:
+// the administrator's binding. The hub never trusts a key on first use and refuses token-only
+// collectors (COLLECTOR_KEY_REQUIRED), so an unbound collector would only be held.
+async function credential(collectorId, institutionId, dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const { publicKey } = await loadOrCreateIdentity(dir);
+  return { collectorId, institutionId, token: crypto.randomBytes(20).toString('hex'), publicKey, identityDir: dir };
+}
+const setOf = (prefix, dirOf) =>
+  Promise.all(
+    Array.from({ length: N }, (_, i) => {
+      const base = DEMO_COLLECTORS[i % DEMO_COLLECTORS.length];
+      const id = `bench-${prefix}${i}-${base.collectorId}`;
+      return credential(id, base.institutionId, dirOf(id));
+    }),
+  );
+const creds = {
+  throughput: RUN_HUB ? await setOf('t', keyDirOf) : [],
+  latency: RUN_HUB && LAT_SECONDS > 0 ? await setOf('l', keyDirOf) : [],
+  e2e: RUN_E2E ? await setOf('e', outboxOf) : [],
+  // The hold path's caller: a collector of the inspection station the decision traffic describes.
+  hold: RUN_HUB && LAT_SECONDS > 0 && HOLD_RATE > 0 ? [await credential('bench-hold-jcj-jyz', 'JCJ-JYZ', keyDirOf('bench-hold-jcj-jyz'))] : [],
+};
 const credFile = path.join(runDir, 'collectors.json');
-fs.writeFileSync(credFile, JSON.stringify(creds), { mode: 0o600 });
+fs.writeFileSync(
+  credFile,
+  JSON.stringify(Object.values(creds).flat().map(({ collectorId, institutionId, token, publicKey }) => ({ collectorId, institutionId, token, publicKey }))),
+  { mode: 0o600 },
+);
 
+// ---- the hub ---------------------------------------------------------------------------------
 const port = await freePort();
 step(`starting the hub on :${port}`);
 const hubLog = fs.openSync(path.join(runDir, 'hub.log'), 'a');
@@ -139,15 +221,15 @@ function cpuSecondsOf(pid) {
     return NaN;
   }
 }
+const cpuNow = () => ({ hub: cpuSecondsOf(hub.pid), redis: cpuSecondsOf(redis.child.pid), bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 });
 
 function rssOf(pid) {
   try {
     const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const hwm = /VmHWM:\s+(\d+) kB/.exec(s);
-    const rss = /VmRSS:\s+(\d+) kB/.exec(s);
-    return { peak: hwm ? Number(hwm[1]) * 1024 : NaN, now: rss ? Number(rss[1]) * 1024 : NaN };
+    return hwm ? Number(hwm[1]) * 1024 : NaN;
   } catch {
-    return { peak: NaN, now: NaN };
+    return NaN;
   }
 }
 
@@ -159,124 +241,402 @@ async function login(username) {
   if (!r.ok || typeof body.token !== 'string') fail(`login as ${username} failed: ${r.status} ${JSON.stringify(body).slice(0, 200)}`);
   return body.token;
 }
+const adminToken = await login('admin');
+async function pipelineStats(since) {
+  const r = await fetch(`${base}/api/v1/stats/pipeline?since=${since}`, { headers: { authorization: `Bearer ${adminToken}` } });
+  if (!r.ok) fail(`GET /api/v1/stats/pipeline: ${r.status} ${(await r.text()).slice(0, 200)}`);
+  return r.json();
+}
 
-// The wall: latency from capture to the warning arriving on a wall socket, logged in as the wall user.
-const wallLatencies = [];
+// The wall: every warning that arrives on a wall socket logged in as the wall user; each phase
+// takes those of its own collectors (transaction ids start with the collector id).
+const wallArrivals = [];
 const wall = io(`${base}/wall`, { transports: ['websocket'], auth: { token: await login('wall') } });
 let wallRefused = '';
 wall.on('connect_error', (e) => (wallRefused = `${e.data?.code ?? ''} ${e.message}`));
 wall.on('warning.raised', (batch) => {
   const now = Date.now();
-  for (const w of batch) wallLatencies.push(now - w.capturedAt);
+  for (const w of batch) wallArrivals.push({ at: now, capturedAt: w.capturedAt, transactionId: String(w.transactionId ?? '') });
 });
-
-// The machine's 1-minute load average at the start and end of the sending phase: runs on a
-// shared machine are comparable only under similar load.
-const loadAtStart = os.loadavg()[0];
-// CPU of the hub and of Redis per stored record: unlike throughput, barely moved by other load.
-const cpuAtStart = { hub: cpuSecondsOf(hub.pid), redis: cpuSecondsOf(redis.child.pid) };
-const perCollector = RATE / N;
-const maxRecords = Math.round(perCollector * SECONDS);
-step(`${N} collectors × ${perCollector.toFixed(1)}/s for ${SECONDS} s = ${maxRecords * N} transactions`);
-const t0 = Date.now();
-const handles = await Promise.all(
-  creds.map((c, i) =>
-    startCollector({
-      collectorId: c.collectorId,
-      token: c.token,
-      hubUrl: base,
-      institutionId: c.institutionId,
-      outboxDir: outboxOf(c.collectorId),
-      pseudonymKey: 'bench-pseudonym-key-0123456789abcdef',
-      simulator: { enabled: true, ratePerSec: perCollector, anomalyRate: ANOMALY, malformedRate: 0, maxRecords, seed: 1000 + i },
-    }),
-  ),
-);
-
-const progress = setInterval(async () => {
-  try {
-    const h = await (await fetch(`${base}/healthz`)).json();
-    process.stdout.write(`\r  ${Math.round((Date.now() - t0) / 1000)} s  stored ${h.transactions_stored}  queue ${h.queue_waiting}   `);
-  } catch {
-    /* busy */
-  }
-}, 2000);
-
-let drainedAll = true;
-try {
-  await Promise.all(handles.map((h) => h.drained(SECONDS * 1000 + 300_000)));
-} catch (e) {
-  drainedAll = false;
-  console.warn(color.yellow(`\nnot every collector drained: ${e.message}`));
+function wallOf(prefix) {
+  const l = wallArrivals.filter((w) => w.transactionId.startsWith(prefix)).map((w) => w.at - w.capturedAt);
+  l.sort((a, b) => a - b);
+  return { events: l.length, p50: quantile(l, 0.5), p95: quantile(l, 0.95), p99: quantile(l, 0.99) };
 }
-clearInterval(progress);
-process.stdout.write('\n');
-const sendEnd = Date.now();
-const loadAtEnd = os.loadavg()[0];
-await new Promise((r) => setTimeout(r, 1500)); // last wall flush
-const generated = handles.reduce((s, h) => s + h.status().generated, 0);
-const acked = handles.reduce((s, h) => s + h.status().acked, 0);
-await Promise.all(handles.map((h) => h.stop()));
-wall.close();
 
-if (wallRefused && wallLatencies.length === 0) console.warn(color.yellow(`the wall socket was refused: ${wallRefused}`));
-const stats = await (await fetch(`${base}/api/v1/stats/pipeline?since=${t0 - 60_000}`, { headers: { authorization: `Bearer ${await login('admin')}` } })).json();
-const mem = rssOf(hub.pid);
-const cpu = { hub: cpuSecondsOf(hub.pid) - cpuAtStart.hub, redis: cpuSecondsOf(redis.child.pid) - cpuAtStart.redis };
+const progressLine = (s) => say.write(`\r  ${s}      `);
+
+/** Counts, latency and CPU of one phase, from the hub's store and the processes' CPU. */
+async function finishPhase({ since, cpu0, cpu1, load0, load1, prefix, sent }) {
+  const stats = await pipelineStats(since);
+  const secs = Math.max(0.001, (stats.lastStoredAt - stats.firstCapturedAt) / 1000);
+  const per = (s) => (s * 1000) / Math.max(1, stats.stored);
+  return {
+    loadAvg1m: [load0, load1],
+    sent,
+    stored: stats.stored,
+    lost: sent - stats.stored,
+    duplicates: stats.finalRows - stats.stored,
+    physicalDuplicateRows: stats.rows - stats.stored,
+    throughput: stats.stored / secs,
+    storeLatencyMs: stats.latencyMs,
+    wall: wallOf(prefix),
+    hubPeakRssMiB: rssOf(hub.pid) / 2 ** 20,
+    cpuMsPerRecord: {
+      hub: per(cpu1.hub - cpu0.hub),
+      redis: per(cpu1.redis - cpu0.redis),
+      hubPlusRedis: per(cpu1.hub - cpu0.hub + cpu1.redis - cpu0.redis),
+    },
+  };
+}
+
+// ---- hub mode: the load generator ------------------------------------------------------------
+async function hubPhase({ name, set, prefix, rate, seconds, batch, holdRate }) {
+  step(`hub mode, ${name}: ${N} connections, ${rate === 'max' ? 'open throttle' : `${rate.toLocaleString('en-US')}/s`} for ${seconds} s, batches of ${batch}, window ${WINDOW}${holdRate ? ` + hold decisions at ${holdRate}/s` : ''}`);
+  // Hold decisions: their own collector connection (or the admin's POST), warmed up first.
+  let once;
+  let holdLink;
+  const hold = { client: [], server: [], holds: 0, errors: [] };
+  if (holdRate) {
+    const c = creds.hold[0];
+    const txn = holdTransactions({ collectorId: c.collectorId, institutionId: c.institutionId });
+    if (HOLD_TRANSPORT === 'http') once = httpDecision(base, `Bearer ${adminToken}`, txn);
+    else {
+      holdLink = await connectCollector({ hubUrl: base, collectorId: c.collectorId, token: c.token, institutionId: c.institutionId, identity: await loadOrCreateIdentity(c.identityDir) });
+      once = socketDecision(holdLink.socket, c.collectorId, txn);
+    }
+    await openLoop(holdRate, 2, once, () => {});
+  }
+  let cpu0;
+  let load0;
+  let holdRun = Promise.resolve(NaN);
+  let ready;
+  const res = await runLoadgen(
+    {
+      hubUrl: base,
+      creds: set,
+      rate,
+      seconds,
+      batch,
+      window: WINDOW,
+      ackTimeoutMs: ACK_TIMEOUT_MS,
+      anomalyRate: ANOMALY,
+      seed: 1000,
+      pseudonymKey: PSEUDONYM_KEY,
+      maxRecords: MAX_RECORDS,
+      drainMs: ACK_TIMEOUT_MS + 60_000,
+    },
+    {
+      onReady: (r) => {
+        ready = r;
+        progressLine(`prepared ${r.plannedRecords.toLocaleString('en-US')} records in ${r.plannedBatches.toLocaleString('en-US')} signed batches (generate ${(r.generateMs / 1000).toFixed(1)} s, seal ${(r.sealMs / 1000).toFixed(1)} s); sending in ${((r.t0 - Date.now()) / 1000).toFixed(1)} s`);
+        setTimeout(() => {
+          cpu0 = cpuNow();
+          load0 = os.loadavg()[0];
+          if (holdRate) {
+            holdRun = openLoop(holdRate, seconds, once, (r2) => {
+              if (r2.error) return hold.errors.push(r2.error);
+              hold.client.push(r2.ms);
+              hold.server.push(r2.server);
+              if (r2.decision === 'hold') hold.holds += 1;
+            });
+          }
+        }, Math.max(0, r.t0 - Date.now()));
+      },
+      onProgress: (p) => progressLine(`${name}: ${Math.round((Date.now() - ready.t0) / 1000)} s  sent ${p.sent.toLocaleString('en-US')}  acked ${p.acked.toLocaleString('en-US')}  in flight ${p.inflight} batches  re-sent ${p.resent}`),
+    },
+  );
+  const holdSeconds = await holdRun;
+  const cpu1 = cpuNow();
+  const load1 = os.loadavg()[0];
+  say.write('\n');
+  holdLink?.close();
+  await new Promise((r) => setTimeout(r, 1500)); // last wall flush
+  const out = await finishPhase({ since: res.t0, cpu0: cpu0 ?? cpu1, cpu1, load0, load1, prefix: `bench-${prefix}`, sent: res.sentRecords });
+  const result = {
+    mode: 'hub',
+    phase: name,
+    setup: { connections: N, targetRate: rate, seconds, batch, window: WINDOW, anomalyRate: ANOMALY },
+    planned: res.plannedRecords,
+    ...out,
+    unsent: res.unsentRecords,
+    acked: res.ackedRecords,
+    deadLettered: res.rejected,
+    refused: res.refusedRecords,
+    unacked: res.unackedRecords,
+    resentBatches: res.resentBatches,
+    resentRecords: res.resentRecords,
+    resealedBatches: res.resealed,
+    chainConflicts: res.conflicts,
+    failures: res.failures,
+    failureSamples: res.failureSamples,
+    injectedAnomalies: res.injected,
+    ackThroughput: res.ackThroughput,
+    ackMs: res.ackMs,
+    sendLagMs: res.sendLagMs,
+    startLagMs: ready?.startLagMs ?? NaN,
+    prepSeconds: { generate: (ready?.generateMs ?? NaN) / 1000, seal: (ready?.sealMs ?? NaN) / 1000 },
+    drained: res.drained,
+  };
+  result.cpuMsPerRecord.loadgen = (res.cpuSeconds * 1000) / Math.max(1, out.stored);
+  if (holdRate) {
+    hold.client.sort((a, b) => a - b);
+    hold.server.sort((a, b) => a - b);
+    result.decisions = {
+      transport: HOLD_TRANSPORT === 'http' ? 'POST /api/v1/decisions (admin session)' : 'socket decision.request',
+      rate: holdRate,
+      sent: hold.client.length + hold.errors.length,
+      ok: hold.client.length,
+      errors: hold.errors.length,
+      firstError: hold.errors[0],
+      holds: hold.holds,
+      achieved: (hold.client.length + hold.errors.length) / holdSeconds,
+      p50: quantile(hold.client, 0.5),
+      p95: quantile(hold.client, 0.95),
+      p99: quantile(hold.client, 0.99),
+      max: hold.client[hold.client.length - 1] ?? NaN,
+      serverMs: { p50: quantile(hold.server, 0.5), p99: quantile(hold.server, 0.99) },
+    };
+  }
+  if (res.failureSamples.length) console.warn(color.yellow(`  ${name}: failed submissions ${JSON.stringify(res.failures)}; first: ${res.failureSamples[0]}`));
+  if (res.rejectSamples.length) console.warn(color.yellow(`  ${name}: dead-lettered records, e.g. ${JSON.stringify(res.rejectSamples[0]).slice(0, 300)}`));
+  if (!res.drained) console.warn(color.yellow(`  ${name}: not everything in flight was acknowledged before the drain timeout`));
+  return result;
+}
+
+// ---- e2e mode: real collectors ---------------------------------------------------------------
+async function e2ePhase({ rate, seconds }) {
+  const set = creds.e2e;
+  const perCollector = rate / N;
+  const maxRecords = Math.round(perCollector * seconds);
+  step(`e2e mode: ${N} collectors × ${perCollector.toFixed(1)}/s for ${seconds} s = ${(maxRecords * N).toLocaleString('en-US')} transactions (in this process, fsync outboxes)`);
+  const load0 = os.loadavg()[0];
+  const cpu0 = cpuNow();
+  const t0 = Date.now();
+  const handles = await Promise.all(
+    set.map((c, i) =>
+      startCollector({
+        collectorId: c.collectorId,
+        token: c.token,
+        hubUrl: base,
+        institutionId: c.institutionId,
+        outboxDir: outboxOf(c.collectorId),
+        pseudonymKey: PSEUDONYM_KEY,
+        simulator: { enabled: true, ratePerSec: perCollector, anomalyRate: ANOMALY, malformedRate: 0, maxRecords, seed: 1000 + i },
+      }),
+    ),
+  );
+  const progress = setInterval(async () => {
+    try {
+      const h = await (await fetch(`${base}/healthz`)).json();
+      const acked = handles.reduce((s, x) => s + x.status().acked, 0);
+      progressLine(`e2e: ${Math.round((Date.now() - t0) / 1000)} s  acked ${acked.toLocaleString('en-US')}  stored (hub total) ${h.transactions_stored}  queue ${h.queue_waiting}`);
+    } catch {
+      /* busy */
+    }
+  }, 2000);
+  let drained = true;
+  try {
+    await Promise.all(handles.map((h) => h.drained(seconds * 1000 + 180_000)));
+  } catch (e) {
+    drained = false;
+    console.warn(color.yellow(`\nnot every collector drained: ${e.message}`));
+  }
+  clearInterval(progress);
+  const cpu1 = cpuNow();
+  const load1 = os.loadavg()[0];
+  say.write('\n');
+  const generated = handles.reduce((s, h) => s + h.status().generated, 0);
+  const acked = handles.reduce((s, h) => s + h.status().acked, 0);
+  const sum = (k) => handles.reduce((s, h) => s + h.status()[k], 0);
+  const link = { batchesAcked: sum('batchesAcked'), batchFailures: sum('batchFailures'), resentRecords: sum('sent') - acked, injected: sum('injected') };
+  const sendEnd = Date.now();
+  await new Promise((r) => setTimeout(r, 1500)); // last wall flush
+  await Promise.all(handles.map((h) => h.stop()));
+  const out = await finishPhase({ since: t0, cpu0, cpu1, load0, load1, prefix: 'bench-e', sent: generated });
+  out.cpuMsPerRecord.collectors = ((cpu1.bench - cpu0.bench) * 1000) / Math.max(1, out.stored);
+  return {
+    mode: 'e2e',
+    phase: 'e2e',
+    setup: { collectors: N, targetRate: rate, seconds, anomalyRate: ANOMALY },
+    planned: generated,
+    ...out,
+    acked,
+    batchesAcked: link.batchesAcked,
+    meanBatch: acked / Math.max(1, link.batchesAcked),
+    batchFailures: link.batchFailures,
+    resentRecords: link.resentRecords,
+    injectedAnomalies: link.injected,
+    drained,
+    wallClockSeconds: (sendEnd - t0) / 1000,
+  };
+}
+
+// ---- run -------------------------------------------------------------------------------------
+const phases = {};
+try {
+  if (RUN_HUB) {
+    phases.throughput = await hubPhase({ name: 'throughput', set: creds.throughput, prefix: 't', rate: RATE, seconds: SECONDS, batch: BATCH });
+    if (LAT_SECONDS > 0) {
+      phases.latency = await hubPhase({ name: 'latency', set: creds.latency, prefix: 'l', rate: LAT_RATE, seconds: LAT_SECONDS, batch: LAT_BATCH, holdRate: HOLD_RATE });
+    }
+  }
+  if (RUN_E2E) phases.e2e = await e2ePhase({ rate: E2E_RATE, seconds: E2E_SECONDS });
+} catch (e) {
+  console.error(color.red(`bench failed: ${e?.stack ?? e}`));
+  wall.close();
+  await cleanup();
+  process.exit(1);
+}
+wall.close();
+if (wallRefused && wallArrivals.length === 0) console.warn(color.yellow(`the wall socket was refused: ${wallRefused}`));
 await cleanup();
 
-// ---- the table -------------------------------------------------------------------------------
-function pct(arr, p) {
-  if (arr.length === 0) return NaN;
-  const s = [...arr].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
-const secs = Math.max(0.001, (stats.lastStoredAt - stats.firstCapturedAt) / 1000);
-const throughput = stats.stored / secs;
+// ---- the result ------------------------------------------------------------------------------
+const f = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
+const all = Object.values(phases);
+const primary = phases.throughput ?? phases.e2e;
+const latencyPhase = phases.latency ?? primary;
+const totalLost = all.reduce((s, p) => s + p.lost, 0);
+const totalDup = all.reduce((s, p) => s + p.duplicates, 0);
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : NaN);
+const checks = [
+  { what: 'throughput', target: `≥ ${f(TARGETS.throughput)}/s`, measured: primary.throughput, ratio: ratio(primary.throughput, TARGETS.throughput), met: primary.throughput >= TARGETS.throughput },
+  {
+    what: `capture → wall p99 at ${latencyPhase.setup.targetRate === 'max' ? 'open throttle' : `${f(latencyPhase.setup.targetRate)}/s`}`,
+    target: `≤ ${TARGETS.wallP99Ms} ms`,
+    measured: latencyPhase.wall.p99,
+    ratio: ratio(latencyPhase.wall.p99, TARGETS.wallP99Ms),
+    met: latencyPhase.wall.p99 <= TARGETS.wallP99Ms,
+  },
+  ...(phases.latency?.decisions
+    ? [
+        {
+          what: `hold decision p99 at ${f(phases.latency.decisions.rate)}/s`,
+          target: `≤ ${TARGETS.holdP99Ms} ms`,
+          measured: phases.latency.decisions.p99,
+          ratio: ratio(phases.latency.decisions.p99, TARGETS.holdP99Ms),
+          met: phases.latency.decisions.p99 <= TARGETS.holdP99Ms,
+        },
+      ]
+    : []),
+  {
+    what: 'hub + Redis CPU per record',
+    target: `≤ ${TARGETS.cpuMsPerRecord} ms`,
+    measured: primary.cpuMsPerRecord.hubPlusRedis,
+    ratio: ratio(primary.cpuMsPerRecord.hubPlusRedis, TARGETS.cpuMsPerRecord),
+    met: primary.cpuMsPerRecord.hubPlusRedis <= TARGETS.cpuMsPerRecord,
+  },
+];
+const ceilings = { redisSetPerSec: redisSet, chdbInsertRowsPerSec: chdbInsert };
 const result = {
-  setup: { collectors: N, targetRate: RATE, seconds: SECONDS, anomalyRate: ANOMALY, cpus: os.cpus().length, loadAvg1m: [loadAtStart, loadAtEnd] },
-  sent: generated,
-  acked,
-  stored: stats.stored,
-  lost: generated - stats.stored,
-  duplicates: stats.finalRows - stats.stored,
-  physicalDuplicateRows: stats.rows - stats.stored,
-  throughput,
-  storeLatencyMs: stats.latencyMs,
-  wall: { events: wallLatencies.length, p50: pct(wallLatencies, 50), p95: pct(wallLatencies, 95), p99: pct(wallLatencies, 99) },
-  hubPeakRssMiB: mem.peak / 2 ** 20,
-  cpuMsPerRecord: { hub: (cpu.hub * 1000) / stats.stored, redis: (cpu.redis * 1000) / stats.stored },
-  ceilings: { redisSetPerSec: redisSet, chdbInsertRowsPerSec: chdbInsert },
-  drained: drainedAll,
-  wallClockSeconds: (sendEnd - t0) / 1000,
+  mode: MODE,
+  setup: { cpus: os.cpus().length, collectors: N, startedAt: path.basename(runDir), hubDist: path.relative(ROOT, hubDist) },
+  // The default (hub-mode) figures; with --mode e2e, the e2e phase's.
+  throughput: primary.throughput,
+  sent: primary.sent,
+  stored: primary.stored,
+  storeLatencyMs: primary.storeLatencyMs,
+  // Over every phase of the run: any lost or duplicate record makes the exit code 2.
+  lost: totalLost,
+  duplicates: totalDup,
+  wall: latencyPhase.wall,
+  decisions: phases.latency?.decisions ?? null,
+  cpuMsPerRecord: primary.cpuMsPerRecord,
+  hubPeakRssMiB: Math.max(...all.map((p) => p.hubPeakRssMiB)),
+  ceilings,
+  targets: TARGETS,
+  checks,
+  modes: {
+    ...(RUN_HUB ? { hub: { throughput: phases.throughput, ...(phases.latency ? { latency: phases.latency } : {}) } } : {}),
+    ...(phases.e2e ? { e2e: phases.e2e } : {}),
+  },
 };
-if (JSON_OUT) {
-  console.log(JSON.stringify(result, null, 2));
-} else {
-  const f = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
-  const rows = [
-    ['setup', `${N} collectors, target ${f(RATE)}/s for ${SECONDS} s, ${result.setup.cpus} cores, load ${result.setup.loadAvg1m.map((l) => f(l, 1)).join(' → ')}`],
-    ['sent / stored', `${f(generated)} / ${f(stats.stored)}`],
-    ['lost (sent − stored)', f(result.lost)],
-    ['duplicates (logical)', f(result.duplicates)],
-    ['re-sent rows awaiting merge', f(result.physicalDuplicateRows)],
-    ['sustained throughput', `${f(throughput)} transactions/s`],
-    ['capture → stored p50 / p95 / p99', `${f(stats.latencyMs.p50)} / ${f(stats.latencyMs.p95)} / ${f(stats.latencyMs.p99)} ms`],
-    ['capture → wall p50 / p95 / p99', `${f(result.wall.p50)} / ${f(result.wall.p95)} / ${f(result.wall.p99)} ms (${f(result.wall.events)} warnings)`],
-    ['hub peak RSS', `${f(result.hubPeakRssMiB)} MiB`],
-    ['CPU per record: hub / Redis', `${f(result.cpuMsPerRecord.hub, 3)} / ${f(result.cpuMsPerRecord.redis, 3)} ms`],
-    ['ceiling: redis-benchmark SET', `${f(redisSet)} ops/s  (pipeline uses ${f((throughput / redisSet) * 100, 1)}% of it in records/s)`],
-    ['ceiling: raw chDB insert', `${f(chdbInsert)} rows/s  (pipeline = ${f((throughput / chdbInsert) * 100, 1)}% of it)`],
-  ];
+
+const pctOf = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${f((a / b) * 100, 1)}%` : 'n/a');
+function table(title, rows) {
   const w = Math.max(...rows.map((r) => r[0].length));
-  console.log(`\n${color.bold('Jianguan pipeline bench')}`);
-  console.log(`${'─'.repeat(w + 2)}┬${'─'.repeat(60)}`);
-  for (const [k, v] of rows) console.log(` ${k.padEnd(w)} │ ${v}`);
-  console.log(`${'─'.repeat(w + 2)}┴${'─'.repeat(60)}`);
+  const v = Math.max(...rows.map((r) => r[1].length));
+  console.log(`\n${color.bold(title)}`);
+  console.log(`${'─'.repeat(w + 2)}┬${'─'.repeat(v + 2)}┬${'─'.repeat(50)}`);
+  for (const [k, val, beside = ''] of rows) console.log(` ${k.padEnd(w)} │ ${val.padEnd(v)} │ ${beside}`);
+  console.log(`${'─'.repeat(w + 2)}┴${'─'.repeat(v + 2)}┴${'─'.repeat(50)}`);
+}
+function phaseRows(p) {
+  const tp = p.throughput;
+  const rows = [
+    ['load (1-min average)', `${f(p.loadAvg1m[0], 1)} → ${f(p.loadAvg1m[1], 1)}`, `${result.setup.cpus} cores, shared`],
+    ['sent / stored', `${f(p.sent)} / ${f(p.stored)}`, p.mode === 'hub' ? `planned ${f(p.planned)}${p.unsent ? `, not sent in the window ${f(p.unsent)}` : ''}` : ''],
+    ['lost / duplicates', `${f(p.lost)} / ${f(p.duplicates)}`, `re-sent rows awaiting merge ${f(p.physicalDuplicateRows)}`],
+  ];
+  if (p.mode === 'e2e') {
+    rows.push(['batches acked (mean size)', `${f(p.batchesAcked)} (${f(p.meanBatch, 1)} records)`, `failed submissions ${f(p.batchFailures)}, re-sent records ${f(p.resentRecords)}`]);
+  }
+  if (p.mode === 'hub') {
+    rows.push([
+      'built and signed before t0',
+      `${f(p.planned)} records`,
+      `generated in ${f(p.prepSeconds.generate, 1)} s, sealed in ${f(p.prepSeconds.seal, 1)} s; sending started ${f(p.startLagMs)} ms after t0`,
+    ]);
+    rows.push(['re-sent batches (records)', `${f(p.resentBatches)} (${f(p.resentRecords)})`, `resealed ${f(p.resealedBatches)}, chain conflicts ${f(p.chainConflicts)}, refused ${f(p.refused)}, dead-lettered ${f(p.deadLettered)}`]);
+  }
+  rows.push(
+    ['sustained throughput', `${f(tp)}/s`, `${pctOf(tp, TARGETS.throughput)} of ${f(TARGETS.throughput)}/s target · ${pctOf(tp, chdbInsert)} of chDB insert · ${pctOf(tp, redisSet)} of redis SET`],
+    [
+      'capture → stored p50/p95/p99',
+      `${f(p.storeLatencyMs.p50)} / ${f(p.storeLatencyMs.p95)} / ${f(p.storeLatencyMs.p99)} ms`,
+      p.setup.targetRate === 'max'
+        ? 'open throttle: every capture time is t0 (the age of a backlog)'
+        : p.mode === 'hub' && p.sendLagMs.p99 > 100
+          ? `includes sending behind schedule (lag p99 ${f(p.sendLagMs.p99)} ms): the hub did not keep up`
+          : '',
+    ],
+    [
+      'capture → wall p50/p95/p99',
+      `${f(p.wall.p50)} / ${f(p.wall.p95)} / ${f(p.wall.p99)} ms`,
+      `${f(p.wall.events)} warnings; p99 = ${pctOf(p.wall.p99, TARGETS.wallP99Ms)} of ${TARGETS.wallP99Ms} ms target${p.setup.targetRate === 1000 ? '' : ' (set at 1,000/s)'}`,
+    ],
+  );
+  if (p.decisions) {
+    const d = p.decisions;
+    rows.push([
+      'hold decision p50/p95/p99',
+      `${f(d.p50, 2)} / ${f(d.p95, 2)} / ${f(d.p99, 2)} ms`,
+      `${d.transport}, ${f(d.ok)}/${f(d.sent)} ok at ${f(d.achieved)}/s, ${f(d.holds)} holds; p99 = ${pctOf(d.p99, TARGETS.holdP99Ms)} of ${TARGETS.holdP99Ms} ms target`,
+    ]);
+  }
+  const c = p.cpuMsPerRecord;
+  rows.push([
+    'CPU per record hub / Redis',
+    `${f(c.hub, 3)} / ${f(c.redis, 3)} ms`,
+    `hub + Redis ${f(c.hubPlusRedis, 3)} ms = ${pctOf(c.hubPlusRedis, TARGETS.cpuMsPerRecord)} of ${TARGETS.cpuMsPerRecord} ms target${p.decisions ? ' (decisions included)' : ''}`,
+  ]);
+  if (c.loadgen !== undefined) rows.push(['CPU per record, load generator', `${f(c.loadgen, 3)} ms`, `send lag p50/p99 ${f(p.sendLagMs.p50)} / ${f(p.sendLagMs.p99)} ms, ack p50/p99 ${f(p.ackMs.p50)} / ${f(p.ackMs.p99)} ms`]);
+  if (c.collectors !== undefined) rows.push(['CPU per record, collectors', `${f(c.collectors, 3)} ms`, 'the bench process: 8 collectors, simulators and fsync outboxes on the same cores']);
+  rows.push(['hub peak RSS (so far)', `${f(p.hubPeakRssMiB)} MiB`, '']);
+  return rows;
+}
+if (JSON_OUT) {
+  stdoutLog(JSON.stringify(result, null, 2));
+} else {
+  console.log(`\n${color.bold('Jianguan pipeline bench')} — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  console.log(`ceilings in this run: redis-benchmark SET ${f(redisSet)} ops/s · raw chDB insert ${f(chdbInsert)} rows/s`);
+  for (const p of all) {
+    const s = p.setup;
+    const title =
+      p.mode === 'hub'
+        ? `hub mode — ${p.phase}: ${s.connections} connections, ${s.targetRate === 'max' ? 'open throttle' : `${f(s.targetRate)}/s`} for ${s.seconds} s, batches of ${s.batch}, window ${s.window}`
+        : `e2e mode: ${s.collectors} collectors, ${f(s.targetRate)}/s for ${s.seconds} s`;
+    table(title, phaseRows(p));
+  }
+  table(
+    'targets',
+    checks.map((c) => [c.what, `${f(c.measured, c.measured < 100 ? 2 : 0)}`, `${c.target}: ×${f(c.ratio, 2)} — ${c.met ? color.green('met') : color.yellow('missed')}`]),
+  );
   console.log(color.dim(`run files: ${path.relative(ROOT, runDir)}`));
 }
-if (result.lost !== 0 || result.duplicates !== 0) {
-  console.error(color.red(`integrity failure: lost ${result.lost}, duplicates ${result.duplicates}`));
+if (totalLost !== 0 || totalDup !== 0) {
+  console.error(color.red(`integrity failure: lost ${totalLost}, duplicates ${totalDup}`));
   process.exit(2);
 }
 process.exit(0);

@@ -17,8 +17,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import { DATA, ROOT, fail, freePort, startRedis, step, stopChild } from '../../scripts/lib/proc.mjs';
+import { holdTransactions, httpDecision, openLoop, socketDecision } from '../../scripts/lib/decisions.mjs';
 
 const RATE = Number(process.env.JG_BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.JG_BENCH_SECONDS ?? 20);
@@ -85,37 +85,7 @@ if (base) {
   }
 }
 
-const HEX = (s) => crypto.createHash('sha256').update(s).digest('hex');
-// Wednesday 2026-11-25 10:00 China Standard Time: working time, so calendar rules stay quiet.
-const DAY = Date.UTC(2026, 10, 25, 2, 0, 0);
-let seq = 0;
-function txn() {
-  const n = ++seq;
-  const at = DAY + n * 500;
-  const held = n % 10 === 0;
-  return {
-    id: `${collectorId}:hold:${n}`,
-    collectorId,
-    seq: 0,
-    source: 'check_av',
-    channel: 'institution',
-    institutionId,
-    counter: 'L1',
-    staffId: held ? `${institutionId}-I90` : `${institutionId}-I0${1 + (n % 4)}`,
-    lsh: `2611250${String(n).padStart(6, '0')}`,
-    kind: 'check',
-    ywlx: 'A',
-    subject: { idHash: HEX(`subject-${n}`), masked: '4512**********123X' },
-    vehicle: { hpzl: '02', hphm: `桂M${String(10000 + (n % 90000))}`, vin: `LSVAA4182E2${String(100000 + (n % 900000)).slice(-6)}` },
-    occurredAt: at,
-    startedAt: at,
-    endedAt: at + 400_000,
-    capturedAt: Date.now(),
-    outcome: 'pass',
-    evidence: [HEX(`photo-${n}`)],
-  };
-}
-
+const txn = holdTransactions({ collectorId, institutionId });
 const auth = `Collector ${collectorId}:${token}`;
 let socket;
 if (TRANSPORT === 'socket') {
@@ -126,37 +96,8 @@ if (TRANSPORT === 'socket') {
     socket.once('connect_error', reject);
   });
 }
-let requests = 0;
-async function overSocket() {
-  const t0 = performance.now();
-  const ack = await socket.timeout(10_000).emitWithAck('decision.request', { requestId: `${collectorId}:d:${++requests}`, transaction: txn() });
-  const ms = performance.now() - t0;
-  if (!ack.ok) throw new Error(`${ack.code} ${ack.message}`);
-  return { ms, server: ack.ms, decision: ack.decision };
-}
-async function once() {
-  if (socket) return overSocket();
-  const t0 = performance.now();
-  const res = await fetch(`${base}/api/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify(txn()) });
-  const body = await res.json();
-  const ms = performance.now() - t0;
-  if (res.status !== 200) throw new Error(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
-  return { ms, server: body.ms, decision: body.decision };
-}
-
-async function load(rate, seconds, record) {
-  const total = Math.round(rate * seconds);
-  const started = performance.now();
-  const pending = [];
-  for (let i = 0; i < total; i++) {
-    const due = started + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(once().then(record, (e) => record({ error: String(e.message ?? e) })));
-  }
-  await Promise.all(pending);
-  return (performance.now() - started) / 1000;
-}
+const once = socket ? socketDecision(socket, collectorId, txn) : httpDecision(base, auth, txn);
+const load = (rate, seconds, record) => openLoop(rate, seconds, once, record);
 
 /** CPU seconds (user + system) the hub process has used so far; NaN when it is not our child. */
 function cpuOf(pid) {
