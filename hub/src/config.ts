@@ -61,6 +61,13 @@ export const HubConfigSchema = z.object({
   seedDemo: z.coerce.boolean().default(false),
   /** JG_WORKER — run the evaluation worker in this process (embedded chDB requires it). */
   runWorker: z.coerce.boolean().default(true),
+  /**
+   * JG_CHDB_WRITE_CONNECTIONS / JG_CHDB_READ_CONNECTIONS — embedded store only: connections to the
+   * same data directory for inserts and DDL, and for queries (store/store.ts). A connection runs
+   * one statement at a time; separate ones keep inserts from waiting behind aggregates.
+   */
+  chdbWriteConnections: z.coerce.number().int().min(1).max(8).default(2),
+  chdbReadConnections: z.coerce.number().int().min(1).max(8).default(2),
   /** JG_WORKER_CONCURRENCY — evaluate jobs in progress at once, per worker (hub thread or evaluation thread). @defaultValue 8 */
   workerConcurrency: z.coerce.number().int().min(1).max(256).default(8),
   /**
@@ -248,6 +255,8 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_SEED_DEMO: 'seedDemo',
   JG_WORKER: 'runWorker',
   JG_WORKER_CONCURRENCY: 'workerConcurrency',
+  JG_CHDB_WRITE_CONNECTIONS: 'chdbWriteConnections',
+  JG_CHDB_READ_CONNECTIONS: 'chdbReadConnections',
   JG_EVALUATION_THREADS: 'evaluationThreads',
   JG_ACK_TIMEOUT_MS: 'ackTimeoutMs',
   JG_WALL_FLUSH_MS: 'wallFlushMs',
