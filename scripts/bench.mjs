@@ -28,7 +28,7 @@
 //
 // Other knobs: JG_BENCH_COLLECTORS (8: connections in hub mode, collectors in e2e),
 // JG_BENCH_WINDOW (4 batches in flight per connection), JG_BENCH_ACK_TIMEOUT_MS (45,000, the
-// collector's), JG_BENCH_LATENCY_BATCH (the latency phase's batch size; JG_BENCH_BATCH),
+// collector's), JG_BENCH_LATENCY_BATCH (the latency phase's batch size; what a connection captures in 100 ms),
 // JG_BENCH_MAX_RECORDS (records prepared for `max`; 10,000 × seconds),
 // JG_BENCH_ANOMALY_RATE (0.02), JG_BENCH_HOLD_TRANSPORT (socket | http: the admin's POST).
 //
@@ -70,10 +70,11 @@ const WINDOW = num('JG_BENCH_WINDOW', 4);
 const ACK_TIMEOUT_MS = num('JG_BENCH_ACK_TIMEOUT_MS', 45_000); // the collector's ackTimeoutMs
 const LAT_RATE = num('JG_BENCH_LATENCY_RATE', 1000);
 const LAT_SECONDS = num('JG_BENCH_LATENCY_SECONDS', 20);
-// The same batches as the throughput phase. A collector waits for each ack before its next
-// batch, so its batches grow to what arrives during a round trip (the e2e row prints the mean it
-// shipped); pre-signed batches are fixed in advance. Smaller ones cost the hub more per record.
-const LAT_BATCH = num('JG_BENCH_LATENCY_BATCH', BATCH);
+// A collector waits for each ack before its next batch, so its batches grow to what arrives
+// during its linger (50 ms) and a round trip (the e2e row prints the mean it shipped): by default
+// what a connection captures in 100 ms at the latency rate. Capture times spread over that span,
+// so the figure includes a record's wait for its batch.
+const LAT_BATCH = num('JG_BENCH_LATENCY_BATCH', Math.max(1, Math.round(num('JG_BENCH_LATENCY_RATE', 1000) / N / 10)));
 const HOLD_RATE = num('JG_BENCH_HOLD_RATE', 500);
 const HOLD_TRANSPORT = env('JG_BENCH_HOLD_TRANSPORT', 'socket');
 const MAX_RECORDS = num('JG_BENCH_MAX_RECORDS', 10_000 * SECONDS);
@@ -352,7 +353,7 @@ async function hubPhase({ name, set, prefix, rate, seconds, batch, holdRate }) {
   say.write('\n');
   holdLink?.close();
   await new Promise((r) => setTimeout(r, 1500)); // last wall flush
-  const out = await finishPhase({ since: res.t0, cpu0: cpu0 ?? cpu1, cpu1, load0, load1, prefix: `bench-${prefix}`, sent: res.sentRecords });
+  const out = await finishPhase({ since: res.t0 - (res.spanMs ?? 0), cpu0: cpu0 ?? cpu1, cpu1, load0, load1, prefix: `bench-${prefix}`, sent: res.sentRecords });
   const result = {
     mode: 'hub',
     phase: name,

@@ -17,9 +17,10 @@
 // Differences from a collector, all on the sending side:
 //   - up to `window` batches in flight per connection instead of one (the hub still takes a
 //     collector's batches one at a time, in order: CollectorService.exclusive);
-//   - batch boundaries are fixed in advance (`batch` records) and every record of a batch carries
-//     the batch's planned send time as capturedAt: batch b (over all connections, round robin)
-//     is planned at t0 + b·batch/rate. t0 is chosen after the records are generated, from a
+//   - batch boundaries are fixed in advance (`batch` records): batch b (over all connections,
+//     round robin) is planned at t0 + b·batch/rate, and its records carry capture times spread
+//     over the span since the connection's previous batch, the last one at the planned send time
+//     (so capture → stored includes the time a record waited for its batch). t0 is chosen after the records are generated, from a
 //     measured sealing cost, so that sealing finishes before it; sending starts at t0. A batch
 //     sent late (window full, hub behind) keeps its planned capture time, so capture → stored
 //     includes the lag, as a collector's outbox backlog would. With rate 'max' every batch is
@@ -398,9 +399,14 @@ async function runChild(cfg) {
   sealCost(all.slice(0, 3)); // warm-up
   const perBatch = sealCost(all.slice(0, Math.min(20, all.length)));
   const t0 = Date.now() + Math.ceil(perBatch * all.length * 1.3) + 500;
+  // A connection's consecutive batches are `span` ms apart; a batch holds what its counter
+  // captured during that span, so its records' capture times spread over it and the first one
+  // has waited a whole span when the batch leaves (a collector's outbox wait, not hidden).
+  const span = max ? 0 : (cfg.batch * cfg.creds.length * 1000) / cfg.rate;
   for (const b of all) {
     b.plannedAt = max ? t0 : t0 + Math.floor((b.global * cfg.batch * 1000) / cfg.rate);
-    for (const r of b.records) r.capturedAt = b.plannedAt;
+    const n = b.records.length;
+    b.records.forEach((r, i) => (r.capturedAt = b.plannedAt - Math.round((span * (n - 1 - i)) / n)));
   }
   for (const c of conns) {
     const tip = c.link.hello?.chain ?? null;
@@ -442,6 +448,8 @@ async function runChild(cfg) {
   const result = {
     type: 'result',
     t0,
+    // The earliest capture time of the run is t0 − spanMs (see the capture-time note above).
+    spanMs: Math.ceil(span),
     endAt,
     lastAckAt: stats.lastAckAt,
     drained,
