@@ -6,9 +6,11 @@
  * and require the same answer for every call and the same contents afterwards.
  */
 import { describe, expect, it } from 'vitest';
-import { createMemoryIntervalState, createMemoryWindowState } from '../src/index.js';
+import { createMemoryFingerprintState, createMemoryIntervalState, createMemorySequenceState, createMemoryWindowState } from '../src/index.js';
 import { lowerBound, upperBound } from '../src/engine/sorted.js';
+import { createScanFingerprintState } from './reference/fingerprint-state.js';
 import { createScanIntervalState } from './reference/interval-state.js';
+import { createScanSequenceState } from './reference/sequence-state.js';
 import { createScanWindowState } from './reference/window-state.js';
 
 /** mulberry32: a tiny seeded PRNG in [0, 1). */
@@ -121,5 +123,77 @@ describe('memory IntervalState index', () => {
       expect(indexed.size(key)).toBe(scan.size(key));
     }
     expect(indexed.keyCount).toBe(scan.keyCount);
+  });
+});
+
+describe('memory FingerprintState index', () => {
+  it.each([
+    { seed: 1, retainMs: 1e12, prints: 3, owners: 5, lateShare: 0.1 },
+    { seed: 2, retainMs: 4_000, prints: 2, owners: 3, lateShare: 0.3 },
+    { seed: 3, retainMs: 1_500, prints: 1, owners: 40, lateShare: 0.2 },
+    { seed: 4, retainMs: 30_000, prints: 50, owners: 4, lateShare: 0.5 },
+    { seed: 5, retainMs: 800, prints: 1, owners: 2, lateShare: 0 },
+  ])('answers and holds what the scanning state does ($retainMs ms retention, $prints prints, seed $seed)', ({ seed, retainMs, prints, owners, lateShare }) => {
+    const rnd = prng(seed);
+    const indexed = createMemoryFingerprintState();
+    const scan = createScanFingerprintState();
+    const next = clock(rnd, 40, lateShare, 3_000);
+    const sent: [string, string[], string, string, number, number][] = [];
+    for (let i = 0; i < 5000; i++) {
+      let args: [string, string[], string, string, number, number];
+      if (sent.length > 0 && rnd() < 0.15) args = sent[Math.max(0, sent.length - 1 - Math.floor(rnd() * 40))]!; // re-delivery
+      else {
+        const n = 1 + Math.floor(rnd() * 3);
+        const fs = [...new Set(Array.from({ length: n }, () => `f${Math.floor(rnd() * prints)}`))];
+        args = [`k${Math.floor(rnd() * 2)}`, fs, `o${Math.floor(rnd() * owners)}`, `id${i}`, next(), [200, 1000, 5000][Math.floor(rnd() * 3)]!];
+        sent.push(args);
+      }
+      const [key, fs, owner, id, at, windowMs] = args;
+      if (fs.length === 1 && rnd() < 0.5) {
+        expect(indexed.claim(key, fs[0]!, owner, id, at, windowMs, retainMs), `call ${i}`).toEqual(scan.claim(key, fs[0]!, owner, id, at, windowMs, retainMs));
+      } else {
+        expect(indexed.claimMany(key, fs, owner, id, at, windowMs, retainMs), `call ${i}`).toEqual(scan.claimMany(key, fs, owner, id, at, windowMs, retainMs));
+      }
+    }
+    expect(indexed.size).toBe(scan.size);
+    indexed.clear();
+    expect(indexed.size).toBe(0);
+  });
+});
+
+describe('memory SequenceState (nested slots)', () => {
+  it.each([
+    { seed: 1, retainMs: 1e12, keys: 3, lateShare: 0.1 },
+    { seed: 2, retainMs: 3_000, keys: 2, lateShare: 0.3 },
+    { seed: 3, retainMs: 800, keys: 1, lateShare: 0.5 },
+    { seed: 4, retainMs: 20_000, keys: 40, lateShare: 0.2 },
+  ])('answers what the scanning state does ($retainMs ms retention, $keys keys, seed $seed)', ({ seed, retainMs, keys, lateShare }) => {
+    const rnd = prng(seed);
+    const indexed = createMemorySequenceState();
+    const scan = createScanSequenceState();
+    const next = clock(rnd, 40, lateShare, 3_000);
+    const sent: [string, string, string, number][] = [];
+    for (let i = 0; i < 5000; i++) {
+      let args: [string, string, string, number];
+      if (sent.length > 0 && rnd() < 0.2) args = sent[Math.max(0, sent.length - 1 - Math.floor(rnd() * 40))]!; // re-delivery
+      else {
+        // Keys and events that would collide if joined carelessly ('a' + 'b:c' vs 'a:b' + 'c').
+        args = [['a', 'a:b', 'k', `k${Math.floor(rnd() * keys)}`][Math.floor(rnd() * 4)]!, ['b:c', 'c', 'e'][Math.floor(rnd() * 3)]!, `id${i}`, next()];
+        sent.push(args);
+      }
+      const [key, event, id, at] = args;
+      const r = rnd();
+      if (r < 0.5) {
+        indexed.record(key, event, id, at, retainMs);
+        scan.record(key, event, id, at, retainMs);
+      }
+      if (r >= 0.3) {
+        const windowMs = [300, 2000, 10_000][Math.floor(rnd() * 3)]!;
+        expect(indexed.latest(key, event, id, at, windowMs, retainMs), `call ${i}`).toEqual(scan.latest(key, event, id, at, windowMs, retainMs));
+      }
+    }
+    expect(indexed.size).toBe(scan.size);
+    indexed.clear();
+    expect(indexed.size).toBe(0);
   });
 });

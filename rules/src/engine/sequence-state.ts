@@ -17,9 +17,13 @@ export interface MemorySequenceState extends SequenceState {
   clear(): void;
 }
 
+/**
+ * One (key, event). A vehicle's slot mostly holds one record (its registration) or one answer
+ * (a later transfer asking for it), so each map is made when first needed.
+ */
 interface Slot {
-  records: Map<string, number>;
-  answers: Map<string, { at: number; match: SequenceMatch | null }>;
+  records: Map<string, number> | undefined;
+  answers: Map<string, { at: number; match: SequenceMatch | null }> | undefined;
   newest: number;
   /** Nothing (record or answer) is at or before it: pruning is skipped while the horizon is below. */
   oldest: number;
@@ -32,13 +36,20 @@ function check(at: number, retainMs: number, windowMs?: number): void {
 }
 
 export function createMemorySequenceState(): MemorySequenceState {
-  const slots = new Map<string, Slot>();
+  // key → event → slot: no joined (key, event) string per call.
+  const slots = new Map<string, Map<string, Slot>>();
+  let count = 0;
   const slotOf = (key: string, event: string, at: number): Slot => {
-    const sk = `${key}\u0000${event}`;
-    let s = slots.get(sk);
+    let byEvent = slots.get(key);
+    if (!byEvent) {
+      byEvent = new Map();
+      slots.set(key, byEvent);
+    }
+    let s = byEvent.get(event);
     if (!s) {
-      s = { records: new Map(), answers: new Map(), newest: at, oldest: at };
-      slots.set(sk, s);
+      s = { records: undefined, answers: undefined, newest: at, oldest: at };
+      byEvent.set(event, s);
+      count++;
     }
     return s;
   };
@@ -48,38 +59,53 @@ export function createMemorySequenceState(): MemorySequenceState {
     const horizon = s.newest - retainMs;
     if (s.oldest > horizon) return;
     let oldest = Infinity;
-    for (const [id, t] of s.records) {
-      if (t <= horizon) s.records.delete(id);
-      else if (t < oldest) oldest = t;
+    // keys() and get(): no [key, value] pair per entry.
+    if (s.records) {
+      for (const id of s.records.keys()) {
+        const t = s.records.get(id)!;
+        if (t <= horizon) s.records.delete(id);
+        else if (t < oldest) oldest = t;
+      }
     }
-    for (const [id, a] of s.answers) {
-      if (a.at <= horizon) s.answers.delete(id);
-      else if (a.at < oldest) oldest = a.at;
+    if (s.answers) {
+      for (const id of s.answers.keys()) {
+        const a = s.answers.get(id)!.at;
+        if (a <= horizon) s.answers.delete(id);
+        else if (a < oldest) oldest = a;
+      }
     }
     s.oldest = oldest;
   };
   return {
     get size() {
-      return slots.size;
+      return count;
     },
-    clear: () => slots.clear(),
+    clear: () => {
+      slots.clear();
+      count = 0;
+    },
     record(key, event, id, at, retainMs) {
       check(at, retainMs);
       const s = slotOf(key, event, at);
-      if (!s.records.has(id)) s.records.set(id, at);
+      const records = (s.records ??= new Map());
+      if (!records.has(id)) records.set(id, at);
       prune(s, at, retainMs);
     },
     latest(key, event, id, at, windowMs, retainMs) {
       check(at, retainMs, windowMs);
       const s = slotOf(key, event, at);
-      const known = s.answers.get(id);
+      const known = s.answers?.get(id);
       if (known) return known.match && { ...known.match };
       let best: SequenceMatch | null = null;
-      for (const [rid, t] of s.records) {
-        if (rid === id || !(t > at - windowMs && t <= at)) continue;
-        if (!best || t > best.at || (t === best.at && rid < best.id)) best = { id: rid, at: t };
+      if (s.records) {
+        const from = at - windowMs;
+        for (const rid of s.records.keys()) {
+          const t = s.records.get(rid)!;
+          if (rid === id || !(t > from && t <= at)) continue;
+          if (!best || t > best.at || (t === best.at && rid < best.id)) best = { id: rid, at: t };
+        }
       }
-      s.answers.set(id, { at, match: best });
+      (s.answers ??= new Map()).set(id, { at, match: best });
       prune(s, at, retainMs);
       return best && { ...best };
     },
