@@ -56,6 +56,8 @@ const STATS_MAX_AGE_MS = 30_000;
  */
 const SCORES_TTL_MS = 15_000;
 const COLLECTOR_LATEST = 5;
+/** After a statistics round, wait this many times its duration before the next one. */
+const STATS_REST_FACTOR = 4;
 const SCORE_TOP = 10;
 /** Rows of the business-type breakdown and of the overdue list. */
 const BUSINESS_TYPES_TOP = 8;
@@ -137,6 +139,7 @@ export class WallBroadcaster {
   private dirty = true;
   private flushTimer: NodeJS.Timeout | undefined;
   private lastFlushAt = 0;
+  private statsRestUntil = 0;
   private closed = false;
   private statsTimer: NodeJS.Timeout;
   private computing = false;
@@ -218,9 +221,11 @@ export class WallBroadcaster {
 
   private async pushStats(): Promise<void> {
     if (this.computing || this.nsp.sockets.size === 0) return;
+    if (Date.now() < this.statsRestUntil) return;
     if (!this.dirty && Date.now() - this.lastStatsAt < STATS_MAX_AGE_MS) return;
     this.computing = true;
     this.dirty = false;
+    const started = Date.now();
     try {
       // One scope after the other, not all at once: a dozen scopes must not become a dozen
       // concurrent aggregate bursts on the store.
@@ -234,6 +239,11 @@ export class WallBroadcaster {
         }
       }
       this.lastStatsAt = Date.now();
+      // The figures are aggregates over the day's rows: under a heavy pipeline and a large day
+      // one round can take a good part of a second of the store's threads. Rest STATS_REST_FACTOR
+      // times as long as it took before the next round, so the wall's figures never take more
+      // than a fifth of the store, whatever the data size (live warnings are not affected).
+      this.statsRestUntil = this.lastStatsAt + STATS_REST_FACTOR * (this.lastStatsAt - started);
     } finally {
       this.computing = false;
     }
