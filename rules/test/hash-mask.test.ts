@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, fnv1a64, maskIdNumber, maskPlate, remaskIdNumber } from '../src/index.js';
+import { fnvDigest, fnvFeed, fnvReset } from '../src/engine/hash.js';
 import { fnvReference } from './helpers.js';
 
 describe('fnv1a64', () => {
@@ -12,6 +13,15 @@ describe('fnv1a64', () => {
   it('matches a BigInt reference over UTF-8 (Chinese text, astral characters)', () => {
     for (const s of ['桂M12345', 'counter.off_hours|c-jcj-cgs-01:42', '𠀀x', 'x'.repeat(1000), '查验用时95秒']) {
       expect(fnv1a64(s)).toBe(fnvReference(s));
+    }
+  });
+
+  it('fed in pieces, hashes their concatenation (lone surrogates included)', () => {
+    for (const parts of [[], [''], ['a', 'b', 'c'], ['brake', '=', '81.5', ';', 'co', '=', '0.35'], ['桂', 'M1', '𠀀', '\ud800', '=', '\udc00x'], ['x'.repeat(300), '']]) {
+      fnvReset();
+      for (const p of parts) fnvFeed(p);
+      expect(fnvDigest()).toBe(fnvReference(parts.join('')));
+      expect(fnv1a64(parts.join(''))).toBe(fnvReference(parts.join('')));
     }
   });
 });

@@ -13,6 +13,7 @@ import {
   createMemoryWindowState,
   createRegistryView,
   createWorkCalendar,
+  fnv1a64,
   measurementFingerprint,
   parseCidr,
   parseIpv4,
@@ -280,6 +281,24 @@ describe('pure helpers', () => {
     expect(measurementFingerprint({ z: 3, x: 1, y: 2.5, t: 99 }, new Set(['t']), 3)).toBe(a);
     expect(measurementFingerprint({ z: 3, x: 1, y: 2.50001 }, new Set(), 3)).not.toBe(a);
     expect(measurementFingerprint({ x: 1, y: 2 }, new Set(), 3)).toBeUndefined();
+  });
+
+  it('fingerprints exactly the sorted, joined `name=value` text (random vectors, odd names)', () => {
+    // The joined-string definition, written out plainly.
+    const plain = (m: Record<string, number>, exclude: ReadonlySet<string>, minValues: number) => {
+      const names = Object.keys(m).filter((k) => !exclude.has(k) && Number.isFinite(m[k]));
+      return names.length < minValues ? undefined : `m-${fnv1a64(names.sort().map((k) => `${k}=${m[k]}`).join(';'))}`;
+    };
+    const pool = ['brakeFrontPct', 'coPct', 'b', 'B', 'a1', '10', '2', '速度', 'ß', 'x_y', 'filedMinSeconds', ''];
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let round = 0; round < 500; round++) {
+      const m: Record<string, number> = {};
+      for (const k of pool) if (rnd() < 0.5) m[k] = rnd() < 0.1 ? Number.NaN : Math.round(rnd() * 1e6) / [1, 10, 100, 3][Math.floor(rnd() * 4)]!;
+      const exclude = new Set(rnd() < 0.5 ? ['filedMinSeconds'] : []);
+      const minValues = Math.floor(rnd() * 4);
+      expect(measurementFingerprint(m, exclude, minValues)).toBe(plain(m, exclude, minValues));
+    }
   });
 
   it('renders date/time formats in the calendar’s local time', async () => {

@@ -33,6 +33,9 @@ export interface MemoryFingerprintState extends FingerprintState {
 
 const copy = (m: FingerprintMatch): FingerprintMatch => (m.first ? { others: m.others, first: { ...m.first } } : { others: m.others });
 
+/** The stored answer of every claim that matched nothing: shared (answers go out as copies). */
+const NO_MATCH: FingerprintMatch = Object.freeze({ others: 0 });
+
 /** Live claims of a slot above which ids are looked up in a map rather than by a pass. */
 const BY_ID_FROM = 8;
 
@@ -84,9 +87,12 @@ export function createMemoryFingerprintState(): MemoryFingerprintState {
       }
       let p = byPrint.get(fingerprint);
       if (!p) {
-        p = { list: [], head: 0, byId: undefined, newest: at };
-        byPrint.set(fingerprint, p);
+        // A fingerprint seen for the first time (most photos): nothing to compare, nothing to
+        // drop (the horizon is below `at`). A one-element array literal, not [] then push(),
+        // which would reserve room for 17 claims in every such slot.
+        byPrint.set(fingerprint, { list: [{ id, owner, at, answer: NO_MATCH }], head: 0, byId: undefined, newest: at });
         slots++;
+        return { others: 0 };
       }
       const { list } = p;
       if (p.byId) {
@@ -109,7 +115,7 @@ export function createMemoryFingerprintState(): MemoryFingerprintState {
         (owners ??= new Set()).add(c.owner);
         if (!first || c.at < first.at || (c.at === first.at && (c.owner < first.owner || (c.owner === first.owner && c.id < first.id)))) first = c;
       }
-      const answer: FingerprintMatch = first ? { others: owners!.size, first: { owner: first.owner, id: first.id, at: first.at } } : { others: 0 };
+      const answer: FingerprintMatch = first ? { others: owners!.size, first: { owner: first.owner, id: first.id, at: first.at } } : NO_MATCH;
       const claim: Claim = { id, owner, at, answer };
       if (list.length === p.head || list[list.length - 1]!.at <= at) list.push(claim);
       else list.splice(firstAfter(list, at, p.head), 0, claim);

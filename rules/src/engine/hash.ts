@@ -5,35 +5,51 @@
  * (identity numbers are keyed-hashed at the counter, before they reach us).
  */
 
-const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
+/** Lower-case hex digit codes. */
+const HEX = '0123456789abcdef';
+
+// The 64-bit state of the hash being computed, in four 16-bit limbs. Module-level rather than
+// per call: every hash is computed synchronously from reset to digest, so none can interleave,
+// and a call then allocates no state object and no closure context — fingerprints hash on every
+// record.
+let h0 = 0;
+let h1 = 0;
+let h2 = 0;
+let h3 = 0;
 
 /**
- * FNV-1a 64-bit, as 16 lower-case hex digits. The 64-bit state is kept in four 16-bit limbs so
- * every intermediate stays well inside 2^53 (no BigInt on the hot path). The prime is
- * 2^40 + 0x1b3, so h·p = h·0x1b3 + (h << 40): limb k gets h[k]·0x1b3 + h[k-2]·0x100.
+ * One byte into the state. The prime is 2^40 + 0x1b3, so h·p = h·0x1b3 + (h << 40): limb k gets
+ * h[k]·0x1b3 + h[k-2]·0x100, and every intermediate stays well inside 2^53 (no BigInt).
  */
-export function fnv1a64(input: string): string {
-  let h0 = 0x2325;
-  let h1 = 0x8422;
-  let h2 = 0x9ce4;
-  let h3 = 0xcbf2;
-  // One byte into the state (the multiply of the doc comment above).
-  const step = (b: number): void => {
-    h0 ^= b;
-    const t0 = h0 * 0x1b3;
-    let t1 = h1 * 0x1b3;
-    let t2 = h2 * 0x1b3 + h0 * 0x100;
-    let t3 = h3 * 0x1b3 + h1 * 0x100;
-    t1 += t0 >>> 16;
-    h0 = t0 & 0xffff;
-    t2 += t1 >>> 16;
-    h1 = t1 & 0xffff;
-    t3 += t2 >>> 16;
-    h2 = t2 & 0xffff;
-    h3 = t3 & 0xffff;
-  };
-  // The UTF-8 bytes are fed as they are produced (no TextEncoder in the ES lib this package
-  // compiles against, and no byte array: fingerprints hash on every record).
+function step(b: number): void {
+  h0 ^= b;
+  const t0 = h0 * 0x1b3;
+  let t1 = h1 * 0x1b3;
+  let t2 = h2 * 0x1b3 + h0 * 0x100;
+  let t3 = h3 * 0x1b3 + h1 * 0x100;
+  t1 += t0 >>> 16;
+  h0 = t0 & 0xffff;
+  t2 += t1 >>> 16;
+  h1 = t1 & 0xffff;
+  t3 += t2 >>> 16;
+  h2 = t2 & 0xffff;
+  h3 = t3 & 0xffff;
+}
+
+/** Starts a hash (the FNV-1a 64 offset basis). */
+export function fnvReset(): void {
+  h0 = 0x2325;
+  h1 = 0x8422;
+  h2 = 0x9ce4;
+  h3 = 0xcbf2;
+}
+
+/**
+ * Feeds the UTF-8 bytes of `input` as they are produced (no TextEncoder in the ES lib this package
+ * compiles against, and no byte array). Feeding a string in pieces hashes their concatenation as
+ * long as no surrogate pair is split between two pieces.
+ */
+export function fnvFeed(input: string): void {
   for (let i = 0; i < input.length; i++) {
     let cp = input.codePointAt(i) ?? 0;
     if (cp > 0xffff) i++; // consumed a surrogate pair
@@ -53,7 +69,26 @@ export function fnv1a64(input: string): string {
       step(0x80 | (cp & 0x3f));
     }
   }
-  return hex4(h3) + hex4(h2) + hex4(h1) + hex4(h0);
+}
+
+/** The hex digit code of bits [shift, shift + 4) of a limb. */
+const d = (limb: number, shift: number): number => HEX.charCodeAt((limb >>> shift) & 0xf);
+
+/** The hash fed since fnvReset(), as 16 lower-case hex digits (one string, no padded pieces). */
+export function fnvDigest(): string {
+  return String.fromCharCode(
+    d(h3, 12), d(h3, 8), d(h3, 4), d(h3, 0),
+    d(h2, 12), d(h2, 8), d(h2, 4), d(h2, 0),
+    d(h1, 12), d(h1, 8), d(h1, 4), d(h1, 0),
+    d(h0, 12), d(h0, 8), d(h0, 4), d(h0, 0),
+  );
+}
+
+/** FNV-1a 64-bit of the UTF-8 bytes of `input`, as 16 lower-case hex digits. */
+export function fnv1a64(input: string): string {
+  fnvReset();
+  fnvFeed(input);
+  return fnvDigest();
 }
 
 /**

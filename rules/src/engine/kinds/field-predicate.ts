@@ -13,8 +13,30 @@ import { fieldGetter, isPresent } from '../fields.js';
 import { parseIpv4, parseCidr } from '../ip.js';
 
 type Params = FieldPredicateRuleDefinition['params'];
-/** Collects the numbers a case looked at, for the hit's values. */
-type Seen = Map<string, number>;
+/**
+ * Collects the numbers a case looked at, for the hit's values: name → value in first-set order,
+ * like a Map. Kept as two arrays reset by a count because a rule reuses one per record and case,
+ * and Map#clear() allocates a fresh table each time.
+ */
+class Seen {
+  readonly names: string[] = [];
+  readonly values: number[] = [];
+  size = 0;
+  set(name: string, v: number): void {
+    for (let i = 0; i < this.size; i++) {
+      if (this.names[i] === name) {
+        this.values[i] = v;
+        return;
+      }
+    }
+    this.names[this.size] = name;
+    this.values[this.size] = v;
+    this.size++;
+  }
+  clear(): void {
+    this.size = 0;
+  }
+}
 type Cond = (txn: Transaction, cal: WorkCalendar, seen: Seen) => boolean;
 
 function derive(name: DerivedValue, txn: Transaction, cal: WorkCalendar): number | undefined {
@@ -79,7 +101,9 @@ function compileCondition(c: Condition, params: Params): Cond {
         const nets = entries.flatMap((e) => parseCidr(e) ?? []);
         return (txn) => {
           const ip = parseIpv4(String(get(txn) ?? ''));
-          return ip !== undefined && !nets.some((n) => (ip & n.mask) >>> 0 === n.net);
+          if (ip === undefined) return false;
+          for (let i = 0; i < nets.length; i++) if ((ip & nets[i]!.mask) >>> 0 === nets[i]!.net) return false;
+          return true;
         };
       }
       if (c.match === 'prefix') {
@@ -88,7 +112,8 @@ function compileCondition(c: Condition, params: Params): Cond {
           const v = get(txn);
           if (!isPresent(v)) return false;
           const s = String(v).toLowerCase();
-          return !lower.some((e) => s.startsWith(e));
+          for (let i = 0; i < lower.length; i++) if (s.startsWith(lower[i]!)) return false;
+          return true;
         };
       }
       const set = new Set(entries);
@@ -107,13 +132,20 @@ function compileCondition(c: Condition, params: Params): Cond {
         return a !== undefined && b !== undefined && op(a, b);
       };
     }
+    // Loops rather than some()/every() with an arrow, which made a closure per record.
     case 'any': {
       const parts = c.of.map((x) => compileCondition(x, params));
-      return (txn, cal, seen) => parts.some((p) => p(txn, cal, seen));
+      return (txn, cal, seen) => {
+        for (let i = 0; i < parts.length; i++) if (parts[i]!(txn, cal, seen)) return true;
+        return false;
+      };
     }
     case 'all': {
       const parts = c.of.map((x) => compileCondition(x, params));
-      return (txn, cal, seen) => parts.every((p) => p(txn, cal, seen));
+      return (txn, cal, seen) => {
+        for (let i = 0; i < parts.length; i++) if (!parts[i]!(txn, cal, seen)) return false;
+        return true;
+      };
     }
     case 'not': {
       const inner = compileCondition(c.of, params);
@@ -131,17 +163,18 @@ export function compileFieldPredicate(def: FieldPredicateRuleDefinition): Run {
   const cases = def.cases.map((c) => ({ reason: c.reason, test: compileCondition(c.test, def.params) }));
   const paramValues: HitValues = {};
   for (const [k, v] of Object.entries(def.params)) paramValues[k] = Array.isArray(v) ? v.join('、') : v;
-  // One scratch map per rule, cleared per case: evaluation of a case is synchronous and never
+  // One scratch Seen per rule, cleared per case: evaluation of a case is synchronous and never
   // re-enters this rule, and a fresh Map per case and record was the engine's largest garbage.
-  const seen: Seen = new Map();
+  const seen = new Seen();
   return (txn, ctx) => {
     if (!applies(txn)) return null;
-    for (const c of cases) {
-      if (seen.size > 0) seen.clear();
-      if (!c.test(txn, ctx.calendar, seen)) continue;
-      const values: HitValues = { reason: c.reason, ...paramValues };
-      for (const [k, v] of seen) values[k] = v;
-      return { reason: c.reason, values };
+    for (let c = 0; c < cases.length; c++) {
+      const { reason, test } = cases[c]!;
+      seen.clear();
+      if (!test(txn, ctx.calendar, seen)) continue;
+      const values: HitValues = { reason, ...paramValues };
+      for (let i = 0; i < seen.size; i++) values[seen.names[i]!] = seen.values[i]!;
+      return { reason, values };
     }
     return null;
   };

@@ -6,22 +6,55 @@
 import type { Transaction } from '../../model/transaction.js';
 import { DAY_MS, compileFilters, compileKey, compileMember, isThenable, windowOf, type Finding, type Run } from '../compile-parts.js';
 import type { FingerprintRuleDefinition } from '../definition.js';
-import { fnv1a64 } from '../hash.js';
+import { fnvDigest, fnvFeed, fnvReset } from '../hash.js';
 import type { FingerprintMatch } from '../types.js';
+
+/** Names of the vector being fingerprinted (reused: measurementFingerprint is synchronous). */
+const scratchNames: string[] = [];
 
 /** The measurement vector's fingerprint: FNV-1a 64 of `name=value` pairs sorted by name, joined by ';'. */
 export function measurementFingerprint(m: Readonly<Record<string, number>>, exclude: ReadonlySet<string>, minValues: number): string | undefined {
-  const names: string[] = [];
+  // Runs on every inspection record: the names go into one reused array, are sorted by insertion
+  // (a handful of names; Array#sort allocated a work buffer per call), and the pairs are hashed
+  // as they are read instead of being joined into a string first. Same order as sort() (UTF-16
+  // code units), same bytes as the joined string (the separators are ASCII, so no surrogate pair
+  // straddles two pieces).
+  const names = scratchNames; // live part: [0, n); what lies beyond is stale and never read
+  let n = 0;
   for (const k in m) {
     if (!Object.prototype.hasOwnProperty.call(m, k)) continue;
     const v = m[k];
-    if (!exclude.has(k) && typeof v === 'number' && Number.isFinite(v)) names.push(k);
+    if (!exclude.has(k) && typeof v === 'number' && Number.isFinite(v)) {
+      let i = n++;
+      while (i > 0 && names[i - 1]! > k) {
+        names[i] = names[i - 1]!;
+        i--;
+      }
+      names[i] = k;
+    }
   }
-  if (names.length < minValues) return undefined;
-  names.sort();
-  let s = '';
-  for (let i = 0; i < names.length; i++) s += (i === 0 ? '' : ';') + names[i] + '=' + m[names[i]!];
-  return `m-${fnv1a64(s)}`;
+  if (n < minValues) return undefined;
+  fnvReset();
+  for (let i = 0; i < n; i++) {
+    if (i > 0) fnvFeed(';');
+    fnvFeed(names[i]!);
+    fnvFeed('=');
+    fnvFeed(String(m[names[i]!]));
+  }
+  return 'm-' + fnvDigest();
+}
+
+/** No fingerprint (shared: never written). */
+const NO_PRINTS: readonly string[] = Object.freeze([]);
+
+/** No blank and no repeated entry (a short array: pairwise). */
+function isClean(ev: readonly string[]): boolean {
+  for (let i = 0; i < ev.length; i++) {
+    const e = ev[i]!;
+    if (e === '') return false;
+    for (let j = 0; j < i; j++) if (ev[j] === e) return false;
+  }
+  return true;
 }
 
 export function compileFingerprint(def: FingerprintRuleDefinition): Run {
@@ -31,14 +64,15 @@ export function compileFingerprint(def: FingerprintRuleDefinition): Run {
   const window = windowOf(def.params);
   const retainMs = window.ms + DAY_MS;
   const src = def.source;
-  const fingerprintsOf: (txn: Transaction) => string[] =
+  const fingerprintsOf: (txn: Transaction) => readonly string[] =
     src.from === 'evidence'
       ? (txn) => {
-          // Distinct non-empty photo hashes in order. A Set (hashing each once) rather than
-          // indexOf: comparing unflattened strings pairwise was measured slower.
+          // Distinct non-empty photo hashes in order. A record has a handful of photos, nearly
+          // always distinct: the record's own array is used when it has no blank and no repeat
+          // (pairwise check — parsed strings compare fast), a copy is made only otherwise.
           const ev = txn.evidence;
-          if (!ev || ev.length === 0) return [];
-          if (ev.length === 1) return ev[0] === '' ? [] : [ev[0]!];
+          if (!ev || ev.length === 0) return NO_PRINTS;
+          if (ev.length <= 16 && isClean(ev)) return ev;
           const seen = new Set<string>();
           const out: string[] = [];
           for (const e of ev) {
@@ -52,7 +86,7 @@ export function compileFingerprint(def: FingerprintRuleDefinition): Run {
           const exclude = new Set<string>(src.exclude);
           return (txn: Transaction) => {
             const f = txn.measurements ? measurementFingerprint(txn.measurements, exclude, src.minValues) : undefined;
-            return f === undefined ? [] : [f];
+            return f === undefined ? NO_PRINTS : [f];
           };
         })();
 
@@ -76,27 +110,34 @@ export function compileFingerprint(def: FingerprintRuleDefinition): Run {
 
   function judge(answers: readonly FingerprintMatch[], prints: readonly string[], owner: string): Finding | null {
     let reused = 0;
-    let best: { f: string; m: FingerprintMatch } | undefined;
+    let bestAt = 0;
+    let bestF: string | undefined;
+    let bestFirst: NonNullable<FingerprintMatch['first']> | undefined;
     let otherOwners = 0;
-    answers.forEach((m, i) => {
-      if (m.others === 0 || !m.first) return;
+    // A plain loop: this runs on every record with photos, and nearly always finds nothing.
+    for (let i = 0; i < answers.length; i++) {
+      const m = answers[i]!;
+      if (m.others === 0 || !m.first) continue;
       reused++;
       otherOwners = Math.max(otherOwners, m.others);
       const f = prints[i]!;
-      if (!best || m.first.at < best.m.first!.at || (m.first.at === best.m.first!.at && f < best.f)) best = { f, m };
-    });
-    if (!best) return null;
-    const first = best.m.first!;
+      if (bestFirst === undefined || m.first.at < bestAt || (m.first.at === bestAt && f < bestF!)) {
+        bestFirst = m.first;
+        bestAt = m.first.at;
+        bestF = f;
+      }
+    }
+    if (bestFirst === undefined) return null;
     return {
       reason: 'reused',
       values: {
-        fingerprint: best.f.slice(0, 16),
+        fingerprint: bestF!.slice(0, 16),
         reused,
         otherOwners,
         owner,
-        otherOwner: first.owner,
-        otherId: first.id,
-        otherAt: first.at,
+        otherOwner: bestFirst.owner,
+        otherId: bestFirst.id,
+        otherAt: bestFirst.at,
         ...window.values,
       },
     };
