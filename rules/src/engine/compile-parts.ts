@@ -96,17 +96,29 @@ export function compileKey(key: { prefix: string; fields: readonly FieldPath[]; 
   const getters = key.fields.map(fieldGetter);
   const byDay = key.bucket === 'local_day';
   const prefix = key.prefix;
-  // join(), not `+=`: concatenation makes a rope that every Map lookup of the key (the memory
-  // states) then flattens again — measured slower than the array, for all its garbage.
+  // Built with `+`, specialised by field count: no parts array and no join() per key. The result
+  // may be a rope; the state's first Map lookup hashes it and flattens it once, in place. On
+  // parsed records (as the hub gets them) this measured 3–5 % less CPU per record over the whole
+  // pack than an array and join().
+  const day = (txn: Transaction, cal: WorkCalendar) => (cal.localDate ? cal.localDate(txn.occurredAt) : cal.local(txn.occurredAt).date);
+  if (getters.length === 0) return byDay ? (txn, cal) => prefix + ':' + day(txn, cal) : () => prefix;
+  const head = prefix + ':';
+  if (getters.length === 1) {
+    const g = getters[0]!;
+    return (txn, cal) => {
+      const v = g(txn);
+      if (!isPresent(v)) return undefined;
+      return byDay ? head + String(v) + ':' + day(txn, cal) : head + String(v);
+    };
+  }
   return (txn, cal) => {
-    const parts: string[] = [prefix];
+    let s = prefix;
     for (let i = 0; i < getters.length; i++) {
       const v = getters[i]!(txn);
       if (!isPresent(v)) return undefined;
-      parts.push(String(v));
+      s += ':' + String(v);
     }
-    if (byDay) parts.push(cal.localDate ? cal.localDate(txn.occurredAt) : cal.local(txn.occurredAt).date);
-    return parts.join(':');
+    return byDay ? s + ':' + day(txn, cal) : s;
   };
 }
 

@@ -1,0 +1,51 @@
+/**
+ * State keys are built by concatenation specialised by field count (compile-parts.ts); they must
+ * be exactly the `${prefix}:${v1}:${v2}…[:${local date}]` of the contract, and undefined when a key
+ * field is absent. Checked against the definition written out with an array and join().
+ */
+import { describe, expect, it } from 'vitest';
+import { createWorkCalendar, type FieldPath, type Transaction, type WorkCalendar } from '../src/index.js';
+import { compileKey } from '../src/engine/compile-parts.js';
+import { fieldGetter, isPresent } from '../src/engine/fields.js';
+import { cst, hashOf, person, txn } from './helpers.js';
+
+function plainKey(prefix: string, fields: readonly FieldPath[], byDay: boolean, t: Transaction, cal: WorkCalendar): string | undefined {
+  const parts = [prefix];
+  for (const f of fields) {
+    const v = fieldGetter(f)(t);
+    if (!isPresent(v)) return undefined;
+    parts.push(String(v));
+  }
+  if (byDay) parts.push(cal.local(t.occurredAt).date);
+  return parts.join(':');
+}
+
+describe('compileKey', () => {
+  const records: Transaction[] = [
+    txn(),
+    txn({ occurredAt: cst('2026-11-26T23:59:59'), counter: 'W01', deviceId: 'JCJ-CGS-T01', subject: person('p1'), phoneHash: hashOf('phone') }),
+    txn({ occurredAt: cst('2026-11-27T00:00'), counter: '', staffId: 'JCJ-CGS-C02', vehicle: { hpzl: '02', hphm: '桂M12345', vin: 'LSVAB123456789012', approvalRevoked: true } }),
+    txn({ kind: 'inspection', ywlx: 'P', vehicle: { hpzl: '01', hphm: '桂M54321' }, lsh: '1261102000001', subject: person('p2') }),
+  ];
+  const fieldLists: FieldPath[][] = [
+    [],
+    ['staffId'],
+    ['counter'],
+    ['seq'],
+    ['institutionId', 'counter'],
+    ['institutionId', 'staffId'],
+    ['vehicle.hpzl', 'vehicle.hphm', 'vehicle.approvalRevoked'],
+    ['subject.idHash', 'phoneHash'],
+    ['lsh', 'occurredAt', 'deviceId'],
+  ];
+  const full = createWorkCalendar();
+  // A calendar without the optional localDate(): keys fall back to local().date.
+  const bare: WorkCalendar = { config: full.config, local: full.local, isWorkingDay: full.isWorkingDay, isWorkingTime: full.isWorkingTime };
+
+  it.each(fieldLists.flatMap((fields) => [false, true].map((byDay) => ({ fields, byDay }))))('is the joined key for fields $fields (by day: $byDay)', ({ fields, byDay }) => {
+    const keyOf = compileKey({ prefix: 'p-x', fields, ...(byDay ? { bucket: 'local_day' as const } : {}) });
+    for (const t of records) {
+      for (const cal of [full, bare]) expect(keyOf(t, cal)).toBe(plainKey('p-x', fields, byDay, t, cal));
+    }
+  });
+});
