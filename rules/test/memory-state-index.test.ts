@@ -64,6 +64,10 @@ describe('memory WindowState index', () => {
     { seed: 4, retainMs: 2_000, keys: 4, members: 30, lateShare: 0.5 },
     { seed: 5, retainMs: 800, keys: 1, members: 10, lateShare: 0.2 },
     { seed: 6, retainMs: 20_000, keys: 1, members: 1_000_000, lateShare: 0 },
+    // Many keys of one or two members (a key's only member is held without a Map).
+    { seed: 7, retainMs: 300, keys: 60, members: 2, lateShare: 0.3 },
+    { seed: 8, retainMs: undefined, keys: 200, members: 3, lateShare: 0.2 },
+    { seed: 9, retainMs: 2_000, keys: 500, members: 1, lateShare: 0.4 },
   ])('answers and holds what the scanning state does ($retainMs ms retention, $keys keys, seed $seed)', ({ seed, retainMs, keys, members, lateShare }) => {
     const rnd = prng(seed);
     const opts = retainMs === undefined ? {} : { retainMs };

@@ -43,13 +43,17 @@ export interface MemoryWindowState extends WindowState {
 export const INDEX_FROM = 16;
 
 /**
- * One key. `members` is the truth (and keeps first-observation order for members()). Once the key
- * is indexed, `times` and `names` hold the same pairs sorted by time, live from `head` on; every
- * member held appears there exactly once, at its current time (moving a member forward removes
- * its old pair).
+ * One key. Its members with their latest times are the truth, in first-observation order (what
+ * members() returns): `solo` / `soloAt` while the key has only ever had one member — most keys
+ * (a vehicle, a phone, an agent) never get a second, and a Map per key was the state's largest
+ * memory — then `members` from the second member on. Once the key is indexed, `times` and `names`
+ * hold the same pairs sorted by time, live from `head` on; every member held appears there
+ * exactly once, at its current time (moving a member forward removes its old pair).
  */
 interface KeyEntry {
-  members: Map<string, number>;
+  solo: string | undefined;
+  soloAt: number;
+  members: Map<string, number> | undefined;
   times: number[] | undefined;
   names: string[];
   /** Pairs before it were dropped by retention; compacted once they are half the arrays. */
@@ -61,8 +65,8 @@ interface KeyEntry {
 const NO_NAMES: string[] = [];
 
 /** Builds the sorted index of a key from its members. */
-function buildIndex(e: KeyEntry): number[] {
-  const pairs = [...e.members].sort((a, b) => a[1] - b[1]);
+function buildIndex(e: KeyEntry, members: Map<string, number>): number[] {
+  const pairs = [...members].sort((a, b) => a[1] - b[1]);
   e.names = pairs.map((p) => p[0]);
   e.head = 0;
   return (e.times = pairs.map((p) => p[1]));
@@ -105,7 +109,9 @@ export function createMemoryWindowState(options: MemoryWindowStateOptions = {}):
       return keys.size;
     },
     members(key) {
-      return new Map(keys.get(key)?.members ?? []);
+      const e = keys.get(key);
+      if (e?.members) return new Map(e.members);
+      return e?.solo === undefined ? new Map() : new Map([[e.solo, e.soloAt]]);
     },
     clear() {
       keys.clear();
@@ -114,17 +120,33 @@ export function createMemoryWindowState(options: MemoryWindowStateOptions = {}):
       if (!Number.isFinite(at)) throw new RangeError(`observe: at must be a finite epoch ms, got ${at}`);
       if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new RangeError(`observe: windowMs must be > 0, got ${windowMs}`);
 
-      let entry = keys.get(key);
+      const entry = keys.get(key);
       if (!entry) {
-        entry = { members: new Map(), times: undefined, names: NO_NAMES, head: 0, newest: at };
-        keys.set(key, entry);
+        // A new key: its one member is in its window (windowMs > 0) and above any horizon
+        // (retainMs > 0).
+        keys.set(key, { solo: member, soloAt: at, members: undefined, times: undefined, names: NO_NAMES, head: 0, newest: at });
+        return 1;
       }
-      const { members } = entry;
-      const prev = members.get(member);
-      const moved = prev === undefined || at > prev;
-      if (moved) members.set(member, at);
       if (at > entry.newest) entry.newest = at;
       const from = at - windowMs;
+
+      let members = entry.members;
+      let prev: number | undefined;
+      if (members === undefined) {
+        if (entry.solo === member) {
+          // Still the key's only member. Its time is then also the key's newest, so retention
+          // never drops it.
+          if (at > entry.soloAt) entry.soloAt = at;
+          const t = entry.soloAt;
+          return t > from && t <= at ? 1 : 0;
+        }
+        // A second member: from now on a Map, first member first.
+        members = entry.members = new Map();
+        members.set(entry.solo!, entry.soloAt);
+        entry.solo = undefined;
+      } else prev = members.get(member);
+      const moved = prev === undefined || at > prev;
+      if (moved) members.set(member, at);
 
       let times = entry.times;
       if (times === undefined && members.size <= INDEX_FROM) {
@@ -142,7 +164,7 @@ export function createMemoryWindowState(options: MemoryWindowStateOptions = {}):
         }
         return n;
       }
-      if (times === undefined) times = buildIndex(entry); // this call's pair included
+      if (times === undefined) times = buildIndex(entry, members); // this call's pair included
       else if (moved) {
         if (prev !== undefined) removePair(entry, times, prev, member);
         insertPair(entry, times, at, member);
