@@ -1,11 +1,13 @@
 /**
- * State keys are built by concatenation specialised by field count (compile-parts.ts); they must
- * be exactly the `${prefix}:${v1}:${v2}…[:${local date}]` of the contract, and undefined when a key
- * field is absent. Checked against the definition written out with an array and join().
+ * Compiled pieces specialised for speed (compile-parts.ts), checked against their plain forms:
+ * state keys are built by concatenation specialised by field count and must be exactly the
+ * `${prefix}:${v1}:${v2}…[:${local date}]` of the contract (undefined when a key field is absent);
+ * short `in` / `not_in` lists compare instead of hashing and must answer as Set#has does.
  */
 import { describe, expect, it } from 'vitest';
 import { createWorkCalendar, type FieldPath, type Transaction, type WorkCalendar } from '../src/index.js';
-import { compileKey } from '../src/engine/compile-parts.js';
+import { compileKey, compilePredicate } from '../src/engine/compile-parts.js';
+import type { Predicate } from '../src/engine/definition.js';
 import { fieldGetter, isPresent } from '../src/engine/fields.js';
 import { cst, hashOf, person, txn } from './helpers.js';
 
@@ -46,6 +48,19 @@ describe('compileKey', () => {
     const keyOf = compileKey({ prefix: 'p-x', fields, ...(byDay ? { bucket: 'local_day' as const } : {}) });
     for (const t of records) {
       for (const cal of [full, bare]) expect(keyOf(t, cal)).toBe(plainKey('p-x', fields, byDay, t, cal));
+    }
+  });
+});
+
+describe('compilePredicate in / not_in', () => {
+  const candidates: unknown[] = ['A', 'B', 'a', '', '1', 1, 0, -0, 2.5, true, false, Number.NaN, undefined, null];
+  const lists: unknown[][] = [['A'], [1], [true], ['A', 'B'], ['1', 1], [0, 'A'], ['A', 'B', 'K'], [false, '', 2.5], ['A', 'B', 'D', 'E'], [Number.NaN], ['A', Number.NaN, 1], ['x', 'y', 'z', 'w', 'v', 1]];
+  it.each(lists.map((values) => ({ values })))('answers as Set#has for $values', ({ values }) => {
+    const set = new Set(values);
+    for (const op of ['in', 'not_in'] as const) {
+      // values may hold NaN here, which definitions cannot: the predicate must still be exact.
+      const test = compilePredicate({ op, field: 'ywlx', values } as unknown as Predicate);
+      for (const v of candidates) expect(test({ ywlx: v } as unknown as Transaction), `${op} ${String(v)}`).toBe(op === 'in' ? set.has(v) : !set.has(v));
     }
   });
 });

@@ -243,6 +243,34 @@ describe('rules are data: a custom pack', () => {
     expect(hit?.explanation).toBe('JCJ-CGS-C01一天内第2次退办，阈值2次');
     expect(calls[0]?.key).toBe('refusals:JCJ-CGS:JCJ-CGS-C01');
   });
+
+  it('applies kind filters (in, not_in, several) exactly, also to a record of an unknown kind', async () => {
+    // Rules reached through a kind's list run without their kind filters (already applied when
+    // the list was made); a record whose kind is outside TransactionKind gets every filter.
+    const rule = (id: string, when: RuleDefinitionInput['when']): RuleDefinitionInput => ({
+      id, kind: 'field_predicate', name: id, family: 'counter', severity: 'low', action: 'hold', description: id, basis: 'test',
+      when, cases: [{ reason: 'r', test: { op: 'present', field: 'staffId' } }], explain: { r: 'r' },
+    });
+    const e = createEngine([
+      rule('k.in', [{ op: 'in', field: 'kind', values: ['vehicle', 'queue'] }]),
+      rule('k.not_in', [{ op: 'not_in', field: 'kind', values: ['vehicle'] }]),
+      rule('k.both', [{ op: 'in', field: 'kind', values: ['vehicle', 'licence', 'queue'] }, { op: 'not_in', field: 'kind', values: ['queue'] }, { op: 'in', field: 'outcome', values: ['done'] }]),
+      rule('k.none', [{ op: 'in', field: 'outcome', values: ['done'] }]),
+    ]);
+    const fired = async (t: Transaction) => (await e.evaluate(t, context())).map((h) => h.rule.id);
+    const blocking = async (t: Transaction) => (await e.evaluateBlocking(t, context())).map((h) => h.rule.id);
+    const batch = async (ts: Transaction[]) => (await e.evaluateBatch(ts, context())).map((hs) => hs.map((h) => h.rule.id));
+    const vehicle = txn({ kind: 'vehicle', outcome: 'done' });
+    const queue = txn({ kind: 'queue', outcome: 'done' });
+    const licence = txn({ kind: 'licence', outcome: 'refused' });
+    const odd = { ...txn({ outcome: 'done' }), kind: 'teleport' } as unknown as Transaction;
+    expect(await fired(vehicle)).toEqual(['k.in', 'k.both', 'k.none']);
+    expect(await fired(queue)).toEqual(['k.in', 'k.not_in', 'k.none']);
+    expect(await fired(licence)).toEqual(['k.not_in']);
+    expect(await fired(odd)).toEqual(['k.not_in', 'k.none']);
+    expect(await blocking(odd)).toEqual(['k.not_in', 'k.none']);
+    expect(await batch([vehicle, queue, licence, odd])).toEqual([['k.in', 'k.both', 'k.none'], ['k.in', 'k.not_in', 'k.none'], ['k.not_in'], ['k.not_in', 'k.none']]);
+  });
 });
 
 describe('module hygiene', () => {

@@ -39,16 +39,42 @@ export interface Evaluator {
 
 export type Test = (txn: Transaction) => boolean;
 
+/**
+ * `values` contains v (SameValueZero, as Set#has). Most lists are one to three codes: comparing
+ * is cheaper than hashing the record's string for a Set lookup. NaN is never `===` itself, so a
+ * list holding one (definitions cannot, zod rejects it) takes the Set.
+ */
+function membership(values: readonly unknown[]): (v: unknown) => boolean {
+  if (values.some((x) => Number.isNaN(x))) {
+    const set = new Set<unknown>(values);
+    return (v) => set.has(v);
+  }
+  if (values.length === 1) {
+    const a = values[0];
+    return (v) => v === a;
+  }
+  if (values.length === 2) {
+    const [a, b] = values;
+    return (v) => v === a || v === b;
+  }
+  if (values.length === 3) {
+    const [a, b, c] = values;
+    return (v) => v === a || v === b || v === c;
+  }
+  const set = new Set<unknown>(values);
+  return (v) => set.has(v);
+}
+
 export function compilePredicate(p: Predicate): Test {
   const get = fieldGetter(p.field);
   switch (p.op) {
     case 'in': {
-      const set = new Set<unknown>(p.values);
-      return (txn) => set.has(get(txn));
+      const has = membership(p.values);
+      return (txn) => has(get(txn));
     }
     case 'not_in': {
-      const set = new Set<unknown>(p.values);
-      return (txn) => !set.has(get(txn));
+      const has = membership(p.values);
+      return (txn) => !has(get(txn));
     }
     case 'present':
       return (txn) => isPresent(get(txn));

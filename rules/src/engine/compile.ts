@@ -188,6 +188,11 @@ function applyParams(def: RuleDefinition, override: unknown): RuleDefinition {
 
 // ---------------------------------------------------------------------------------------------
 
+/** A top-level `kind in / not_in` filter: what kindsOf() reads. */
+function isKindFilter(p: RuleDefinition['when'][number]): boolean {
+  return p.field === 'kind' && (p.op === 'in' || p.op === 'not_in');
+}
+
 /**
  * The kinds of business a rule can apply to, read from its `when` filters: a top-level
  * `kind in [...]` narrows it, `kind not_in [...]` removes kinds; anything else leaves all kinds.
@@ -196,7 +201,7 @@ function applyParams(def: RuleDefinition, override: unknown): RuleDefinition {
 function kindsOf(def: RuleDefinition): ReadonlySet<string> {
   let kinds = new Set<string>(TransactionKind.options);
   for (const p of def.when) {
-    if (p.field !== 'kind') continue;
+    if (!isKindFilter(p)) continue;
     if (p.op === 'in') kinds = new Set([...kinds].filter((k) => p.values.includes(k)));
     else if (p.op === 'not_in') kinds = new Set([...kinds].filter((k) => !p.values.includes(k)));
   }
@@ -262,30 +267,39 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
       state: stateKindOf(def),
     }),
   );
-  const evaluators: Evaluator[] = [];
+  // Each rule is compiled twice: `full` checks every `when` filter; `narrowed` leaves out the
+  // top-level `kind in / not_in` filters, which kindsOf() already applied when it put the rule
+  // on a kind's list — a record reaching it through that list passes them by construction, and
+  // nearly every rule starts with one (a Set lookup per rule and record saved). A record of a
+  // kind outside TransactionKind (unvalidated input) gets the full rules, filters and all.
+  const full: Evaluator[] = [];
+  const narrowed = new Map<Evaluator, Evaluator>();
   const peerRules: PeerRule[] = [];
+  const defOf = new Map<Evaluator, RuleDefinition>();
   effective.forEach((def, i) => {
     const meta = metas[i]!;
     const explain = compileExplain(def.explain);
-    if (def.kind === 'peer_deviation') peerRules.push(compilePeerDeviation(def, meta, explain));
-    else evaluators.push({ meta, run: compileRun(def), explain });
+    if (def.kind === 'peer_deviation') {
+      peerRules.push(compilePeerDeviation(def, meta, explain));
+      return;
+    }
+    const e: Evaluator = { meta, run: compileRun(def), explain };
+    full.push(e);
+    defOf.set(e, def);
+    const rest = def.when.filter((p) => !isKindFilter(p));
+    narrowed.set(e, rest.length === def.when.length ? e : { meta, run: compileRun({ ...def, when: rest }), explain });
   });
-  const blocking = evaluators.filter((e) => e.meta.action === 'hold');
+  const blocking = full.filter((e) => e.meta.action === 'hold');
   // Most rules apply to one or two kinds of business (their `when` starts with `kind in …`), so
   // each transaction only visits the evaluators that can apply to its kind: the list per kind is
   // computed once, in rule order.
-  const byKind = (list: readonly Evaluator[], defs: ReadonlyMap<Evaluator, RuleDefinition>) => {
+  const byKind = (list: readonly Evaluator[]) => {
     const lists = new Map<string, Evaluator[]>();
-    for (const kind of TransactionKind.options) lists.set(kind, list.filter((e) => kindsOf(defs.get(e)!).has(kind)));
+    for (const kind of TransactionKind.options) lists.set(kind, list.filter((e) => kindsOf(defOf.get(e)!).has(kind)).map((e) => narrowed.get(e)!));
     return (kind: string): readonly Evaluator[] => lists.get(kind) ?? list;
   };
-  const defOf = new Map<Evaluator, RuleDefinition>();
-  effective.forEach((def) => {
-    const e = evaluators.find((x) => x.meta.id === def.id);
-    if (e) defOf.set(e, def);
-  });
-  const allFor = byKind(evaluators, defOf);
-  const blockingFor = byKind(blocking, defOf);
+  const allFor = byKind(full);
+  const blockingFor = byKind(blocking);
 
   const hitOf = (e: Evaluator, f: Finding, txn: Transaction, ctx: EvaluationContext): RuleHit => ({
     rule: e.meta,
