@@ -70,10 +70,14 @@
  * ## Ordering and durability
  *
  * All batches of one collector go through `exclusive(collectorId)`: verify → chain check →
- * process (store / dead-letter / hold) → chain row → ack. The chain row is written only after
- * the batch is durable, so a hub that dies in between sees the re-send as `next` again; one that
- * dies after it sees a replay. Gap warnings are raised before the chain row (so a failure in
- * between re-raises the same deterministic id, never loses it). The tip is cached in memory and
+ * process (store / dead-letter / hold) and, at the same time, the chain row → ack once both are
+ * durable. Writing the chain row alongside rather than after the batch saves an insert's wait
+ * per batch, and is safe because the chain only decides *whether* a batch is accepted, never
+ * whether it was stored: a batch whose storing failed is re-sent by its collector unchanged,
+ * finds its own hash at its seq (a replay) and is processed again (storage is idempotent); a
+ * chain row that failed makes the ack fail too, and the re-send finds the tip where it was and
+ * advances it. Gap warnings are raised before the chain row (so a failure in between re-raises
+ * the same deterministic id, never loses it). The tip is cached in memory and
  * re-read from the store whenever a batch does not fit the cache (another hub replica may have
  * moved it).
  *
@@ -693,7 +697,7 @@ export class CollectorService {
     return this.held.hold(adm.record.collectorId, batch);
   }
 
-  /** After the batch is durable: gap warning, then the chain row (see the design note), then last seen. */
+  /** Alongside storing the batch (see the ordering note): gap warning, then the chain row, then last seen. */
   async commit(adm: Admission, batch: Batch): Promise<void> {
     const rec = adm.record;
     if (adm.gap) {

@@ -273,11 +273,15 @@ async function handleBatch(
   }
   if (batch.firstSeq > batch.lastSeq) throw new HubError('BATCH_INVALID', `firstSeq ${batch.firstSeq} > lastSeq ${batch.lastSeq}`);
   deps.telemetry.transactionsReceived(batch.batchId, collectorId, batch.records.length);
-  // One batch of a collector at a time: verify → chain → store or hold → chain row → ack.
+  // One batch of a collector at a time: verify → chain → (store or hold ‖ chain row) → ack.
+  // The chain row is written while the batch is stored, not after (see the ordering note in
+  // collectors/service.ts): the ack still waits for both.
   return deps.collectors.exclusive(collectorId, async () => {
     const admission = await deps.collectors.admit(collectorId, batch);
-    const ack = admission.hold ? await deps.collectors.hold(admission, batch) : await processBatch(deps, collectorId, batch);
-    await deps.collectors.commit(admission, batch);
+    const [ack] = await Promise.all([
+      admission.hold ? deps.collectors.hold(admission, batch) : processBatch(deps, collectorId, batch),
+      deps.collectors.commit(admission, batch),
+    ]);
     return ack;
   });
 }
