@@ -2,10 +2,11 @@
  * Compiled pieces specialised for speed (compile-parts.ts), checked against their plain forms:
  * state keys are built by concatenation specialised by field count and must be exactly the
  * `${prefix}:${v1}:${v2}…[:${local date}]` of the contract (undefined when a key field is absent);
- * short `in` / `not_in` lists compare instead of hashing and must answer as Set#has does.
+ * short `in` / `not_in` lists compare instead of hashing and must answer as Set#has does; the
+ * per-path field getters must read what the generic path walk reads.
  */
 import { describe, expect, it } from 'vitest';
-import { createWorkCalendar, type FieldPath, type Transaction, type WorkCalendar } from '../src/index.js';
+import { FIELD_PATHS, VALUE_PATHS, createWorkCalendar, type FieldPath, type Transaction, type WorkCalendar } from '../src/index.js';
 import { compileKey, compilePredicate } from '../src/engine/compile-parts.js';
 import type { Predicate } from '../src/engine/definition.js';
 import { fieldGetter, isPresent } from '../src/engine/fields.js';
@@ -61,6 +62,31 @@ describe('compilePredicate in / not_in', () => {
       // values may hold NaN here, which definitions cannot: the predicate must still be exact.
       const test = compilePredicate({ op, field: 'ywlx', values } as unknown as Predicate);
       for (const v of candidates) expect(test({ ywlx: v } as unknown as Transaction), `${op} ${String(v)}`).toBe(op === 'in' ? set.has(v) : !set.has(v));
+    }
+  });
+});
+
+describe('fieldGetter', () => {
+  /** The generic walk: at most two property reads, a non-object parent yields undefined. */
+  const walk = (path: string, t: unknown): unknown => {
+    const [head, tail] = path.split('.') as [string, string | undefined];
+    const v = (t as Record<string, unknown>)[head];
+    if (tail === undefined) return v;
+    return v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[tail] : undefined;
+  };
+  const records: unknown[] = [
+    txn({ subject: person('s'), agent: person('a'), vehicle: { hpzl: '02', hphm: '桂M1', vin: 'LSVAB123456789012', ownerIdHash: 'x', approvalRevoked: false }, licence: { numberHash: 'n1234567', zjcx: 'C1' }, measurements: { score: 90, coPct: 0.3 } }),
+    txn({ kind: 'online', channel: 'internet' }),
+    // Unvalidated shapes: parents that are not objects, null, arrays, strings, numbers.
+    { id: 'x', subject: 'a string', agent: null, vehicle: [1, 2], licence: 5, measurements: 'm', occurredAt: 1 },
+    { id: 'y', subject: true, agent: { idHash: '' }, vehicle: { vin: null }, measurements: null },
+    {},
+  ];
+  it('reads every value path as the generic walk does', () => {
+    expect(FIELD_PATHS.length).toBeGreaterThan(40);
+    for (const path of VALUE_PATHS) {
+      const get = fieldGetter(path);
+      for (const t of records) expect(get(t as Transaction), path).toBe(walk(path, t));
     }
   });
 });

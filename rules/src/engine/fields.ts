@@ -47,8 +47,62 @@ export const FIELD_ENUMS: Readonly<Partial<Record<string, readonly string[]>>> =
 
 export type FieldGetter = (txn: Transaction) => unknown;
 
+/**
+ * One getter per field path, each its own function: the property names are written out, so each
+ * read is a named load whose cache sees only the records that getter is used on (mostly one kind
+ * of business), instead of one keyed load shared by every path. A parent that is not an object
+ * yields undefined (`?.` on a JSON value: none of these names exists on a string or number).
+ */
+const GETTERS: { readonly [P in FieldPath]: FieldGetter } = {
+  id: (t) => t.id,
+  collectorId: (t) => t.collectorId,
+  seq: (t) => t.seq,
+  source: (t) => t.source,
+  channel: (t) => t.channel,
+  institutionId: (t) => t.institutionId,
+  counter: (t) => t.counter,
+  staffId: (t) => t.staffId,
+  staffIdHash: (t) => t.staffIdHash,
+  deviceId: (t) => t.deviceId,
+  venue: (t) => t.venue,
+  ip: (t) => t.ip,
+  mac: (t) => t.mac,
+  lsh: (t) => t.lsh,
+  subLsh: (t) => t.subLsh,
+  kind: (t) => t.kind,
+  ywlx: (t) => t.ywlx,
+  ywyy: (t) => t.ywyy,
+  outcome: (t) => t.outcome,
+  subject: (t) => t.subject,
+  'subject.idHash': (t) => t.subject?.idHash,
+  'subject.masked': (t) => t.subject?.masked,
+  'subject.birthYear': (t) => t.subject?.birthYear,
+  agent: (t) => t.agent,
+  'agent.idHash': (t) => t.agent?.idHash,
+  'agent.masked': (t) => t.agent?.masked,
+  'agent.birthYear': (t) => t.agent?.birthYear,
+  phoneHash: (t) => t.phoneHash,
+  vehicle: (t) => t.vehicle,
+  'vehicle.hpzl': (t) => t.vehicle?.hpzl,
+  'vehicle.hphm': (t) => t.vehicle?.hphm,
+  'vehicle.vin': (t) => t.vehicle?.vin,
+  'vehicle.ownerIdHash': (t) => t.vehicle?.ownerIdHash,
+  'vehicle.approvalRevoked': (t) => t.vehicle?.approvalRevoked,
+  licence: (t) => t.licence,
+  'licence.numberHash': (t) => t.licence?.numberHash,
+  'licence.zjcx': (t) => t.licence?.zjcx,
+  occurredAt: (t) => t.occurredAt,
+  appliedAt: (t) => t.appliedAt,
+  startedAt: (t) => t.startedAt,
+  endedAt: (t) => t.endedAt,
+  completedAt: (t) => t.completedAt,
+  capturedAt: (t) => t.capturedAt,
+};
+
 /** Compiles a path into a getter once; evaluation then walks at most two property reads. */
 export function fieldGetter(path: ValuePath): FieldGetter {
+  if (Object.prototype.hasOwnProperty.call(GETTERS, path)) return GETTERS[path as FieldPath];
+  // measurements.<name>: names are open-ended, one generic getter.
   const [head, tail] = path.split('.') as [string, string | undefined];
   if (tail === undefined) return (txn) => (txn as unknown as Record<string, unknown>)[head];
   return (txn) => {
