@@ -234,6 +234,12 @@ export const HubConfigSchema = z.object({
    * of a group also waits n ms for others. @defaultValue 0
    */
   storeLingerMs: z.coerce.number().int().min(0).max(1_000).default(0),
+  /**
+   * JG_STORE_INSERT_INTERVAL_MS — the store writer starts at most one insert per table per this
+   * many ms (group commit, spaced: every insert costs the engine a fixed few ms of CPU, whatever
+   * its size). An idle table is still written at once. 0 = inserts back to back. @defaultValue 25
+   */
+  storeInsertIntervalMs: z.coerce.number().int().min(0).max(1_000).default(25),
   /** JG_DECISION_FLUSH_MS — decisions are logged in batches at most this long after the answer. @defaultValue 200 */
   decisionFlushMs: z.coerce.number().int().min(10).default(200),
 });
@@ -317,6 +323,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_PEER_CRON: 'peerCron',
   JG_DECISION_FLUSH_MS: 'decisionFlushMs',
   JG_STORE_LINGER_MS: 'storeLingerMs',
+  JG_STORE_INSERT_INTERVAL_MS: 'storeInsertIntervalMs',
 };
 
 const BOOL_KEYS = new Set<keyof HubConfig>(['seedDemo', 'runWorker', 'wallPublic', 'ruleSetRequireBacktest', 'demoAllowRemote', 'docsPublic']);

@@ -111,6 +111,26 @@ describe('store writer', () => {
     await last;
   });
 
+  it('with an interval, an idle table is written at once and the next insert of it starts no sooner than the interval after', async () => {
+    const c = counted();
+    const starts: number[] = [];
+    const spaced = createStoreWriter(
+      { insertText: (table, text) => (starts.push(Date.now()), c.store.insertText(table, text)) },
+      { lingerMs: 0, intervalMs: 120, maxRows: 20_000 },
+    );
+    const t0 = Date.now();
+    await spaced.insert('transactions', batch('gap-a', 3));
+    expect(starts[0]! - t0).toBeLessThan(50);
+    // Three callers spread over the interval: one insert, when the interval is over.
+    const later = [spaced.insert('transactions', batch('gap-b', 2))];
+    await new Promise((r) => setTimeout(r, 30));
+    later.push(spaced.insert('transactions', batch('gap-c', 2)), spaced.insert('transactions', batch('gap-d', 2)));
+    await Promise.all(later);
+    expect(c.inserts).toEqual([3, 6]);
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(118);
+    for (const [tag, n] of [['gap-a', 3], ['gap-b', 2], ['gap-c', 2], ['gap-d', 2]] as const) expect(await storedOf(tag)).toBe(n);
+  });
+
   it('keeps the order of groups per table', async () => {
     const order: string[] = [];
     const writer = createStoreWriter(
