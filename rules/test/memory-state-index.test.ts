@@ -30,11 +30,14 @@ function prng(seed: number) {
  * (equal times), now and then jumps ahead (a quiet night: retention empties keys), and a share of
  * late (or early) records around it.
  */
-function clock(rnd: () => number, step: number, lateShare: number, lateBy: number) {
+function clock(rnd: () => number, step: number, lateShare: number, lateBy: number, grain = 1) {
   let now = 1_000_000;
   return () => {
     now += rnd() < 0.002 ? 100 * lateBy : Math.floor(rnd() * step);
-    return rnd() < lateShare ? now + Math.floor((rnd() - 0.8) * lateBy) : now;
+    const t = rnd() < lateShare ? now + Math.floor((rnd() - 0.8) * lateBy) : now;
+    // A coarse grain (windows and retention being multiples of it) puts many times exactly on a
+    // window edge or a retention horizon.
+    return Math.floor(t / grain) * grain;
   };
 }
 
@@ -68,12 +71,15 @@ describe('memory WindowState index', () => {
     { seed: 7, retainMs: 300, keys: 60, members: 2, lateShare: 0.3 },
     { seed: 8, retainMs: undefined, keys: 200, members: 3, lateShare: 0.2 },
     { seed: 9, retainMs: 2_000, keys: 500, members: 1, lateShare: 0.4 },
-  ])('answers and holds what the scanning state does ($retainMs ms retention, $keys keys, seed $seed)', ({ seed, retainMs, keys, members, lateShare }) => {
+    // Times on a 100 ms grain: many exactly on a window edge or the retention horizon.
+    { seed: 10, retainMs: 1_000, keys: 20, members: 30, lateShare: 0.3, grain: 100 },
+    { seed: 11, retainMs: undefined, keys: 3, members: 100, lateShare: 0.3, grain: 100 },
+  ])('answers and holds what the scanning state does ($retainMs ms retention, $keys keys, seed $seed)', ({ seed, retainMs, keys, members, lateShare, grain }) => {
     const rnd = prng(seed);
     const opts = retainMs === undefined ? {} : { retainMs };
     const indexed = createMemoryWindowState(opts);
     const scan = createScanWindowState(opts);
-    const next = clock(rnd, 40, lateShare, 6_000);
+    const next = clock(rnd, 40, lateShare, 6_000, grain);
     for (let i = 0; i < 6000; i++) {
       const key = `k${Math.floor(rnd() * keys)}`;
       const member = `m${Math.floor(rnd() * Math.min(members, i + 1))}`;
@@ -106,11 +112,12 @@ describe('memory IntervalState index', () => {
     { seed: 3, retainMs: 1_000, keys: 1, members: 6, lateShare: 0.2, maxLength: 100 },
     { seed: 4, retainMs: 20_000, keys: 1, members: 2, lateShare: 0.5, maxLength: 5_000 },
     { seed: 5, retainMs: 500, keys: 2, members: 1_000_000, lateShare: 0.1, maxLength: 50 },
-  ])('answers and holds what the scanning state does ($retainMs ms retention, seed $seed)', ({ seed, retainMs, keys, members, lateShare, maxLength }) => {
+    { seed: 6, retainMs: 1_000, keys: 2, members: 3, lateShare: 0.3, maxLength: 400, grain: 100 },
+  ])('answers and holds what the scanning state does ($retainMs ms retention, seed $seed)', ({ seed, retainMs, keys, members, lateShare, maxLength, grain }) => {
     const rnd = prng(seed);
     const indexed = createMemoryIntervalState();
     const scan = createScanIntervalState();
-    const next = clock(rnd, 40, lateShare, 4_000);
+    const next = clock(rnd, 40, lateShare, 4_000, grain);
     const sent: [string, string, string, number, number][] = [];
     for (let i = 0; i < 5000; i++) {
       let args: [string, string, string, number, number];
@@ -118,7 +125,7 @@ describe('memory IntervalState index', () => {
       else {
         const end = next();
         // Zero-length intervals and intervals sharing an end included.
-        const length = rnd() < 0.05 ? 0 : Math.floor(rnd() * maxLength);
+        const length = rnd() < 0.05 ? 0 : Math.floor((rnd() * maxLength) / (grain ?? 1)) * (grain ?? 1);
         args = [`k${Math.floor(rnd() * keys)}`, `id${i}`, `m${Math.floor(rnd() * Math.min(members, i + 1))}`, end - length, end];
         sent.push(args);
       }
@@ -137,11 +144,12 @@ describe('memory FingerprintState index', () => {
     { seed: 3, retainMs: 1_500, prints: 1, owners: 40, lateShare: 0.2 },
     { seed: 4, retainMs: 30_000, prints: 50, owners: 4, lateShare: 0.5 },
     { seed: 5, retainMs: 800, prints: 1, owners: 2, lateShare: 0 },
-  ])('answers and holds what the scanning state does ($retainMs ms retention, $prints prints, seed $seed)', ({ seed, retainMs, prints, owners, lateShare }) => {
+    { seed: 6, retainMs: 2_000, prints: 3, owners: 4, lateShare: 0.3, grain: 100 },
+  ])('answers and holds what the scanning state does ($retainMs ms retention, $prints prints, seed $seed)', ({ seed, retainMs, prints, owners, lateShare, grain }) => {
     const rnd = prng(seed);
     const indexed = createMemoryFingerprintState();
     const scan = createScanFingerprintState();
-    const next = clock(rnd, 40, lateShare, 3_000);
+    const next = clock(rnd, 40, lateShare, 3_000, grain);
     const sent: [string, string[], string, string, number, number][] = [];
     for (let i = 0; i < 5000; i++) {
       let args: [string, string[], string, string, number, number];
@@ -171,11 +179,13 @@ describe('memory SequenceState (nested slots)', () => {
     { seed: 2, retainMs: 3_000, keys: 2, lateShare: 0.3 },
     { seed: 3, retainMs: 800, keys: 1, lateShare: 0.5 },
     { seed: 4, retainMs: 20_000, keys: 40, lateShare: 0.2 },
-  ])('answers what the scanning state does ($retainMs ms retention, $keys keys, seed $seed)', ({ seed, retainMs, keys, lateShare }) => {
+    { seed: 5, retainMs: 2_000, keys: 40, lateShare: 0.3, grain: 100 },
+    { seed: 6, retainMs: 1e12, keys: 200, lateShare: 0.5, grain: 100 },
+  ])('answers what the scanning state does ($retainMs ms retention, $keys keys, seed $seed)', ({ seed, retainMs, keys, lateShare, grain }) => {
     const rnd = prng(seed);
     const indexed = createMemorySequenceState();
     const scan = createScanSequenceState();
-    const next = clock(rnd, 40, lateShare, 3_000);
+    const next = clock(rnd, 40, lateShare, 3_000, grain);
     const sent: [string, string, string, number][] = [];
     for (let i = 0; i < 5000; i++) {
       let args: [string, string, string, number];
@@ -199,5 +209,29 @@ describe('memory SequenceState (nested slots)', () => {
     expect(indexed.size).toBe(scan.size);
     indexed.clear();
     expect(indexed.size).toBe(0);
+  });
+});
+
+describe('memory SequenceState one-record and one-answer slots, at the edges', () => {
+  it('a lone record exactly windowMs old is out; at the horizon it is dropped', () => {
+    for (const make of [createMemorySequenceState, createScanSequenceState]) {
+      const s = make();
+      s.record('k', 'e', 'r1', 1000, 500);
+      expect(s.latest('k', 'e', 'q0', 1300, 300, 500)).toBeNull(); // (1000, 1300]: r1 exactly 300 old
+      expect(s.latest('k', 'e', 'q1', 1299, 300, 500)).toEqual({ id: 'r1', at: 1000 });
+      expect(s.latest('k', 'e', 'q2', 1500, 1000, 500)).toEqual({ id: 'r1', at: 1000 }); // then horizon 1000 drops r1
+      expect(s.latest('k', 'e', 'q3', 1500, 1000, 500)).toBeNull();
+    }
+  });
+
+  it('a lone answer at the horizon is dropped, and the asker is answered afresh', () => {
+    for (const make of [createMemorySequenceState, createScanSequenceState]) {
+      const s = make();
+      s.record('k', 'e', 'r1', 1000, 500);
+      expect(s.latest('k', 'e', 'q1', 900, 1000, 500)).toBeNull(); // r1 is later than the asker
+      expect(s.latest('k', 'e', 'q1', 1400, 1000, 500)).toBeNull(); // remembered, arguments ignored
+      s.record('k', 'e', 'r2', 1400, 500); // horizon 900: q1's answer (900) dropped, r1 kept
+      expect(s.latest('k', 'e', 'q1', 1400, 1000, 500)).toEqual({ id: 'r2', at: 1400 });
+    }
   });
 });

@@ -18,11 +18,21 @@ export interface MemorySequenceState extends SequenceState {
 }
 
 /**
- * One (key, event). A vehicle's slot mostly holds one record (its registration) or one answer
- * (a later transfer asking for it), so each map is made when first needed.
+ * One (key, event). Slots are many and small — a vehicle's slot mostly holds one record (its
+ * registration) or one answer (a later transfer asking for it) — so a slot holds its first record
+ * and its first answer in fields and makes a Map only at the second (`records` / `answers` then
+ * hold everything; the fields are cleared). Slots of one key are chained through `next` (a key
+ * has one or two events) instead of a Map per key.
  */
 interface Slot {
+  readonly event: string;
+  next: Slot | undefined;
+  recId: string | undefined;
+  recAt: number;
   records: Map<string, number> | undefined;
+  ansId: string | undefined;
+  ansAt: number;
+  ansMatch: SequenceMatch | null;
   answers: Map<string, { at: number; match: SequenceMatch | null }> | undefined;
   newest: number;
   /** Nothing (record or answer) is at or before it: pruning is skipped while the horizon is below. */
@@ -36,21 +46,27 @@ function check(at: number, retainMs: number, windowMs?: number): void {
 }
 
 export function createMemorySequenceState(): MemorySequenceState {
-  // key → event → slot: no joined (key, event) string per call.
-  const slots = new Map<string, Map<string, Slot>>();
+  // key → its slots (one per event, chained): no joined (key, event) string per call.
+  const slots = new Map<string, Slot>();
   let count = 0;
   const slotOf = (key: string, event: string, at: number): Slot => {
-    let byEvent = slots.get(key);
-    if (!byEvent) {
-      byEvent = new Map();
-      slots.set(key, byEvent);
-    }
-    let s = byEvent.get(event);
-    if (!s) {
-      s = { records: undefined, answers: undefined, newest: at, oldest: at };
-      byEvent.set(event, s);
-      count++;
-    }
+    const head = slots.get(key);
+    for (let s = head; s !== undefined; s = s.next) if (s.event === event) return s;
+    const s: Slot = {
+      event,
+      next: head,
+      recId: undefined,
+      recAt: 0,
+      records: undefined,
+      ansId: undefined,
+      ansAt: 0,
+      ansMatch: null,
+      answers: undefined,
+      newest: at,
+      oldest: at,
+    };
+    slots.set(key, s);
+    count++;
     return s;
   };
   const prune = (s: Slot, at: number, retainMs: number) => {
@@ -59,13 +75,16 @@ export function createMemorySequenceState(): MemorySequenceState {
     const horizon = s.newest - retainMs;
     if (s.oldest > horizon) return;
     let oldest = Infinity;
-    // keys() and get(): no [key, value] pair per entry.
     if (s.records) {
+      // keys() and get(): no [key, value] pair per entry.
       for (const id of s.records.keys()) {
         const t = s.records.get(id)!;
         if (t <= horizon) s.records.delete(id);
         else if (t < oldest) oldest = t;
       }
+    } else if (s.recId !== undefined) {
+      if (s.recAt <= horizon) s.recId = undefined;
+      else if (s.recAt < oldest) oldest = s.recAt;
     }
     if (s.answers) {
       for (const id of s.answers.keys()) {
@@ -73,8 +92,31 @@ export function createMemorySequenceState(): MemorySequenceState {
         if (a <= horizon) s.answers.delete(id);
         else if (a < oldest) oldest = a;
       }
+    } else if (s.ansId !== undefined) {
+      if (s.ansAt <= horizon) {
+        s.ansId = undefined;
+        s.ansMatch = null;
+      } else if (s.ansAt < oldest) oldest = s.ansAt;
     }
     s.oldest = oldest;
+  };
+  /** The record with the largest time in (from, at] other than `id` (ties: smaller id). */
+  const bestOf = (s: Slot, id: string, from: number, at: number): SequenceMatch | null => {
+    if (!s.records) {
+      const t = s.recAt;
+      return s.recId !== undefined && s.recId !== id && t > from && t <= at ? { id: s.recId, at: t } : null;
+    }
+    let bestId: string | undefined;
+    let bestAt = 0;
+    for (const rid of s.records.keys()) {
+      const t = s.records.get(rid)!;
+      if (rid === id || !(t > from && t <= at)) continue;
+      if (bestId === undefined || t > bestAt || (t === bestAt && rid < bestId)) {
+        bestId = rid;
+        bestAt = t;
+      }
+    }
+    return bestId === undefined ? null : { id: bestId, at: bestAt };
   };
   return {
     get size() {
@@ -87,25 +129,41 @@ export function createMemorySequenceState(): MemorySequenceState {
     record(key, event, id, at, retainMs) {
       check(at, retainMs);
       const s = slotOf(key, event, at);
-      const records = (s.records ??= new Map());
-      if (!records.has(id)) records.set(id, at);
+      if (s.records) {
+        if (!s.records.has(id)) s.records.set(id, at);
+      } else if (s.recId === undefined) {
+        s.recId = id;
+        s.recAt = at;
+      } else if (s.recId !== id) {
+        // A second record: from now on a Map holding both.
+        s.records = new Map();
+        s.records.set(s.recId, s.recAt);
+        s.records.set(id, at);
+        s.recId = undefined;
+      }
       prune(s, at, retainMs);
     },
     latest(key, event, id, at, windowMs, retainMs) {
       check(at, retainMs, windowMs);
       const s = slotOf(key, event, at);
-      const known = s.answers?.get(id);
-      if (known) return known.match && { ...known.match };
-      let best: SequenceMatch | null = null;
-      if (s.records) {
-        const from = at - windowMs;
-        for (const rid of s.records.keys()) {
-          const t = s.records.get(rid)!;
-          if (rid === id || !(t > from && t <= at)) continue;
-          if (!best || t > best.at || (t === best.at && rid < best.id)) best = { id: rid, at: t };
-        }
+      if (s.answers) {
+        const known = s.answers.get(id);
+        if (known) return known.match && { ...known.match };
+      } else if (s.ansId === id) return s.ansMatch && { ...s.ansMatch };
+      const best = bestOf(s, id, at - windowMs, at);
+      if (s.answers) s.answers.set(id, { at, match: best });
+      else if (s.ansId === undefined) {
+        s.ansId = id;
+        s.ansAt = at;
+        s.ansMatch = best;
+      } else {
+        // A second asker: from now on a Map holding both answers.
+        s.answers = new Map();
+        s.answers.set(s.ansId, { at: s.ansAt, match: s.ansMatch });
+        s.answers.set(id, { at, match: best });
+        s.ansId = undefined;
+        s.ansMatch = null;
       }
-      (s.answers ??= new Map()).set(id, { at, match: best });
       prune(s, at, retainMs);
       return best && { ...best };
     },

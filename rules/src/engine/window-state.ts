@@ -135,10 +135,13 @@ export function createMemoryWindowState(options: MemoryWindowStateOptions = {}):
       if (members === undefined) {
         if (entry.solo === member) {
           // Still the key's only member. Its time is then also the key's newest, so retention
-          // never drops it.
-          if (at > entry.soloAt) entry.soloAt = at;
-          const t = entry.soloAt;
-          return t > from && t <= at ? 1 : 0;
+          // never drops it; it is `at` itself (counted) unless this is a late, older copy (the
+          // member's time stays later than `at`: outside (at − windowMs, at]).
+          if (at >= entry.soloAt) {
+            entry.soloAt = at;
+            return 1;
+          }
+          return 0;
         }
         // A second member: from now on a Map, first member first.
         members = entry.members = new Map();
