@@ -108,6 +108,18 @@ describe('automatic assignment', () => {
   });
 });
 
+describe('automatic assignment of just-stored warnings', () => {
+  it('assigns what the pipeline hands over without reading the warnings table, and never twice', async () => {
+    await seedWarnings(hub, [{ id: 'w-fresh', ...YZ }]);
+    const fresh = [{ id: 'w-fresh', county: YZ.county, institutionId: YZ.institutionId }];
+    expect(await hub.app.supervision.workflow.assignFresh(fresh)).toBe(1);
+    expect((await detail('leader', 'w-fresh')).state).toMatchObject({ state: 'assigned', assignee: 'auditor-yz', seq: 1 });
+    // A re-delivered batch hands the same warning over again: it is no longer raised.
+    expect(await hub.app.supervision.workflow.assignFresh(fresh)).toBe(0);
+    expect((await detail('leader', 'w-fresh')).events).toHaveLength(1);
+  });
+});
+
 describe('the full lifecycle over HTTP', () => {
   it('acknowledge → verify → evidence → conclude → dispose → leader review → close', async () => {
     const id = 'w-life';

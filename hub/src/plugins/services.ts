@@ -128,7 +128,7 @@ export const pipeline = fp<{ version: string }>(
     const writerStore = withWriter(store, createStoreWriter(store, { lingerMs: config.storeLingerMs, intervalMs: config.storeInsertIntervalMs, maxRows: DEFAULT_WRITER_MAX_ROWS }));
     const onStored = (_batchId: string, warnings: readonly Warning[]) => {
       wall.published(warnings);
-      supervision.raised(warnings.map((w) => w.id));
+      supervision.raised(warnings);
     };
     const healthy = async () => {
       const [s, r] = await Promise.all([store.ping(), redis.ping().then(() => true, () => false)]);
@@ -256,7 +256,7 @@ export const pipeline = fp<{ version: string }>(
       cron: config.peerCron,
       onRaised: (warnings) => {
         wall.published(warnings);
-        supervision.raised(warnings.map((w) => w.id));
+        supervision.raised(warnings);
       },
     });
     app.addHook('onClose', () => peer.close());

@@ -24,7 +24,7 @@ import { NAMESPACE_WALL, type WallClientToServer, type WallServerToClient } from
 import { RegistryChanges } from '../registry/changes.js';
 import { emit } from '../telemetry/events.js';
 import { STATE_LABELS } from '../workflow/machine.js';
-import { WorkflowService } from '../workflow/service.js';
+import { WorkflowService, type FreshWarning } from '../workflow/service.js';
 import { registerDocs } from '../api/docs.js';
 
 export interface Supervision {
@@ -35,7 +35,7 @@ export interface Supervision {
   changes: RegistryChanges;
   evaluation: EvaluationService;
   /** Warnings just stored by the evaluation worker. */
-  raised(ids: readonly string[]): void;
+  raised(warnings: readonly FreshWarning[]): void;
   start(): void;
   close(): Promise<void>;
 }
@@ -160,7 +160,7 @@ export const supervision = fp<{ version: string }>(
       workflow,
       changes,
       evaluation,
-      raised: (ids) => workflow.raised(ids),
+      raised: (warnings) => workflow.raised(warnings),
       start: () => {
         workflow.start();
         evaluation.start();

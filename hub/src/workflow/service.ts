@@ -34,7 +34,14 @@ import {
   type WarningState,
   type WorkflowEvent,
 } from './machine.js';
-import { escalationCandidates, eventRow, loadEvents, openLoad, unassignedWarnings, warningsByIds, type EventRow, type WarningWithState } from './repo.js';
+import { escalationCandidates, eventRow, loadEvents, openLoad, unassignedWarnings, warningsByIds, workflowPositions, type EventRow, type WarningWithState } from './repo.js';
+
+/** What automatic assignment needs of a just-stored warning. */
+export interface FreshWarning {
+  id: string;
+  county: string;
+  institutionId: string;
+}
 import { deadlinesOf, missedDeadline, type SlaConfig } from './sla.js';
 import { emit } from '../telemetry/events.js';
 
@@ -135,7 +142,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class WorkflowService {
   private timer: NodeJS.Timeout | undefined;
-  private pendingRaised = new Set<string>();
+  private pendingRaised = new Map<string, FreshWarning>();
   private assignTimer: NodeJS.Timeout | undefined;
   /** The assignment round in flight; close() waits for it so it never outlives the store. */
   private assigning: Promise<void> = Promise.resolve();
@@ -356,10 +363,15 @@ export class WorkflowService {
 
   // ---- automatic assignment ------------------------------------------------------------------
 
-  /** Called when warnings are stored: assigns them within a second (batched). */
-  raised(ids: readonly string[]): void {
+  /**
+   * Called when warnings are stored: assigns them within a second (batched). The caller hands
+   * over what assignment needs (id, county, institution), so the fresh warnings are not read back
+   * from the warnings table — whose key leads with the institution, so a lookup by id alone scans
+   * it (measured 100 ms a round with a few thousand warnings; it grows with the years).
+   */
+  raised(warnings: readonly FreshWarning[]): void {
     if (this.closed) return;
-    for (const id of ids) this.pendingRaised.add(id);
+    for (const w of warnings) this.pendingRaised.set(w.id, w);
     if (this.pendingRaised.size && !this.assignTimer) {
       this.assignTimer = setTimeout(() => {
         this.assignTimer = undefined;
@@ -371,15 +383,24 @@ export class WorkflowService {
 
   private assignPending(): void {
     if (!this.pendingRaised.size) return;
-    const batch = [...this.pendingRaised];
+    const batch = [...this.pendingRaised.values()];
     this.pendingRaised.clear();
     const previous = this.assigning;
     this.assigning = previous
-      .then(() => this.assign(batch))
+      .then(() => this.assignFresh(batch))
       .then(
         () => undefined,
         (e: unknown) => emit(this.deps.log, 'workflow.assign_failed', { err: e }),
       );
+  }
+
+  /** Assigns just-stored warnings still in state raised (a re-delivered batch's may not be). */
+  async assignFresh(fresh: readonly FreshWarning[]): Promise<number> {
+    const positions = await workflowPositions(this.deps.store, fresh.map((w) => w.id));
+    const candidates = fresh
+      .map((w) => ({ id: w.id, county: w.county, institution_id: w.institutionId, ...(positions.get(w.id) ?? { state: 'raised' as const, seq: 0 }) }))
+      .filter((w) => w.state === 'raised');
+    return this.assignCandidates(candidates);
   }
 
   /**
@@ -412,6 +433,10 @@ export class WorkflowService {
     const candidates = ids
       ? [...(await warningsByIds(this.deps.store, ids)).values()].filter((w) => w.state === 'raised')
       : await unassignedWarnings(this.deps.store, Date.now() - 90 * 86_400_000, 2000);
+    return this.assignCandidates(candidates);
+  }
+
+  private async assignCandidates(candidates: readonly { id: string; county: string; institution_id: string; seq: number }[]): Promise<number> {
     if (!candidates.length) return 0;
     const auditors = (await this.users()).filter((u) => u.active && u.roles.includes('auditor'));
     if (!auditors.length) return 0;
