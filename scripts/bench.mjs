@@ -26,7 +26,7 @@
 //   npm run bench -- --mode e2e
 //   JG_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench   (profile the hub)
 //
-// Other knobs: JG_BENCH_COLLECTORS (8: connections in hub mode, collectors in e2e),
+// Other knobs: JG_BENCH_COLLECTORS (32: connections in hub mode), JG_BENCH_E2E_COLLECTORS (8),
 // JG_BENCH_WINDOW (4 batches in flight per connection), JG_BENCH_ACK_TIMEOUT_MS (45,000, the
 // collector's), JG_BENCH_LATENCY_BATCH (the latency phase's batch size; what a connection captures in 100 ms),
 // JG_BENCH_MAX_RECORDS (records prepared for `max`; 10,000 × seconds),
@@ -58,7 +58,13 @@ const num = (name, dflt) => {
   if (!Number.isFinite(v) || v < 0) fail(`${name} must be a non-negative number`);
   return v;
 };
-const N = num('JG_BENCH_COLLECTORS', 8);
+// Hub mode: one connection per counter. A detachment's counters are many and each is slow (a
+// counter completes a transaction every few minutes); the hub takes a collector's batches one
+// at a time, in chain order, so a handful of connections each carrying a tenth of the load
+// measures the per-collector round trip rather than the hub. e2e: real collectors in this
+// process, fewer (each has an fsync outbox).
+const N = num('JG_BENCH_COLLECTORS', 32);
+const N_E2E = num('JG_BENCH_E2E_COLLECTORS', 8);
 const SECONDS = num('JG_BENCH_SECONDS', 20);
 const rateEnv = env('JG_BENCH_RATE', MODE === 'e2e' ? 1000 : 10_000);
 const RATE = rateEnv === 'max' ? 'max' : num('JG_BENCH_RATE', MODE === 'e2e' ? 1000 : 10_000);
@@ -74,7 +80,12 @@ const LAT_SECONDS = num('JG_BENCH_LATENCY_SECONDS', 20);
 // during its linger (50 ms) and a round trip (the e2e row prints the mean it shipped): by default
 // what a connection captures in 100 ms at the latency rate. Capture times spread over that span,
 // so the figure includes a record's wait for its batch.
-const LAT_BATCH = num('JG_BENCH_LATENCY_BATCH', Math.max(1, Math.round(num('JG_BENCH_LATENCY_RATE', 1000) / N / 10)));
+// The latency phase uses as many connections as the e2e row has collectors (8): at 1,000/s each
+// batch then carries what a collector's linger and round trip gather (~13 records), as the e2e
+// collectors' batches do; spread over 32 connections the batches would be 3 records, a job each,
+// and the phase would measure the per-batch overhead of a shape no collector produces.
+const LAT_N = num('JG_BENCH_LATENCY_COLLECTORS', N_E2E);
+const LAT_BATCH = num('JG_BENCH_LATENCY_BATCH', Math.max(1, Math.round(num('JG_BENCH_LATENCY_RATE', 1000) / LAT_N / 10)));
 const HOLD_RATE = num('JG_BENCH_HOLD_RATE', 500);
 const HOLD_TRANSPORT = env('JG_BENCH_HOLD_TRANSPORT', 'socket');
 const MAX_RECORDS = num('JG_BENCH_MAX_RECORDS', 10_000 * SECONDS);
@@ -155,9 +166,9 @@ async function credential(collectorId, institutionId, dir) {
   const { publicKey } = await loadOrCreateIdentity(dir);
   return { collectorId, institutionId, token: crypto.randomBytes(20).toString('hex'), publicKey, identityDir: dir };
 }
-const setOf = (prefix, dirOf) =>
+const setOf = (prefix, dirOf, n = N) =>
   Promise.all(
-    Array.from({ length: N }, (_, i) => {
+    Array.from({ length: n }, (_, i) => {
       const base = DEMO_COLLECTORS[i % DEMO_COLLECTORS.length];
       const id = `bench-${prefix}${i}-${base.collectorId}`;
       return credential(id, base.institutionId, dirOf(id));
@@ -165,8 +176,8 @@ const setOf = (prefix, dirOf) =>
   );
 const creds = {
   throughput: RUN_HUB ? await setOf('t', keyDirOf) : [],
-  latency: RUN_HUB && LAT_SECONDS > 0 ? await setOf('l', keyDirOf) : [],
-  e2e: RUN_E2E ? await setOf('e', outboxOf) : [],
+  latency: RUN_HUB && LAT_SECONDS > 0 ? await setOf('l', keyDirOf, LAT_N) : [],
+  e2e: RUN_E2E ? await setOf('e', outboxOf, N_E2E) : [],
   // The hold path's caller: a collector of the inspection station the decision traffic describes.
   hold: RUN_HUB && LAT_SECONDS > 0 && HOLD_RATE > 0 ? [await credential('bench-hold-jcj-jyz', 'JCJ-JYZ', keyDirOf('bench-hold-jcj-jyz'))] : [],
 };
@@ -293,7 +304,7 @@ async function finishPhase({ since, cpu0, cpu1, load0, load1, prefix, sent }) {
 
 // ---- hub mode: the load generator ------------------------------------------------------------
 async function hubPhase({ name, set, prefix, rate, seconds, batch, holdRate }) {
-  step(`hub mode, ${name}: ${N} connections, ${rate === 'max' ? 'open throttle' : `${rate.toLocaleString('en-US')}/s`} for ${seconds} s, batches of ${batch}, window ${WINDOW}${holdRate ? ` + hold decisions at ${holdRate}/s` : ''}`);
+  step(`hub mode, ${name}: ${set.length} connections, ${rate === 'max' ? 'open throttle' : `${rate.toLocaleString('en-US')}/s`} for ${seconds} s, batches of ${batch}, window ${WINDOW}${holdRate ? ` + hold decisions at ${holdRate}/s` : ''}`);
   // Hold decisions: their own collector connection (or the admin's POST), warmed up first.
   let once;
   let holdLink;
@@ -357,7 +368,7 @@ async function hubPhase({ name, set, prefix, rate, seconds, batch, holdRate }) {
   const result = {
     mode: 'hub',
     phase: name,
-    setup: { connections: N, targetRate: rate, seconds, batch, window: WINDOW, anomalyRate: ANOMALY },
+    setup: { connections: set.length, targetRate: rate, seconds, batch, window: WINDOW, anomalyRate: ANOMALY },
     planned: res.plannedRecords,
     ...out,
     unsent: res.unsentRecords,
@@ -408,9 +419,9 @@ async function hubPhase({ name, set, prefix, rate, seconds, batch, holdRate }) {
 // ---- e2e mode: real collectors ---------------------------------------------------------------
 async function e2ePhase({ rate, seconds }) {
   const set = creds.e2e;
-  const perCollector = rate / N;
+  const perCollector = rate / N_E2E;
   const maxRecords = Math.round(perCollector * seconds);
-  step(`e2e mode: ${N} collectors × ${perCollector.toFixed(1)}/s for ${seconds} s = ${(maxRecords * N).toLocaleString('en-US')} transactions (in this process, fsync outboxes)`);
+  step(`e2e mode: ${N_E2E} collectors × ${perCollector.toFixed(1)}/s for ${seconds} s = ${(maxRecords * N_E2E).toLocaleString('en-US')} transactions (in this process, fsync outboxes)`);
   const load0 = os.loadavg()[0];
   const cpu0 = cpuNow();
   const t0 = Date.now();
@@ -459,7 +470,7 @@ async function e2ePhase({ rate, seconds }) {
   return {
     mode: 'e2e',
     phase: 'e2e',
-    setup: { collectors: N, targetRate: rate, seconds, anomalyRate: ANOMALY },
+    setup: { collectors: N_E2E, targetRate: rate, seconds, anomalyRate: ANOMALY },
     planned: generated,
     ...out,
     acked,
@@ -532,7 +543,7 @@ const checks = [
 const ceilings = { redisSetPerSec: redisSet, chdbInsertRowsPerSec: chdbInsert };
 const result = {
   mode: MODE,
-  setup: { cpus: os.cpus().length, collectors: N, startedAt: path.basename(runDir), hubDist: path.relative(ROOT, hubDist) },
+  setup: { cpus: os.cpus().length, connections: N, latencyConnections: LAT_N, e2eCollectors: N_E2E, startedAt: path.basename(runDir), hubDist: path.relative(ROOT, hubDist) },
   // The default (hub-mode) figures; with --mode e2e, the e2e phase's.
   throughput: primary.throughput,
   sent: primary.sent,
