@@ -4,7 +4,8 @@
  * data under JG_DATA_DIR/chdb) or a ClickHouse server over HTTP (JG_CLICKHOUSE_URL).
  *
  * chDB binds one data directory per process, so in embedded mode everything that touches the
- * store must live in the hub process (the worker runs in-process).
+ * store must live in the hub process — and in its main thread: the evaluation threads
+ * (jobs/eval-threads.ts) hand their rows to it instead of writing themselves.
  */
 import fs from 'node:fs';
 import path from 'node:path';
