@@ -147,6 +147,8 @@ export class WorkflowService {
   /** The assignment round in flight; close() waits for it so it never outlives the store. */
   private assigning: Promise<void> = Promise.resolve();
   private sweeping = false;
+  /** The periodic pass in flight; close() waits for it too. */
+  private sweepRun: Promise<void> = Promise.resolve();
   private usersCache: { at: number; users: User[] } | undefined;
   private closed = false;
 
@@ -168,6 +170,7 @@ export class WorkflowService {
     // Warnings stored just before shutdown are still assigned, before the store closes.
     this.assignPending();
     await this.assigning;
+    await this.sweepRun;
   }
 
   // ---- locks ---------------------------------------------------------------------------------
@@ -478,9 +481,15 @@ export class WorkflowService {
   }
 
   /** The periodic pass: assign what is unassigned, escalate what is late. */
-  async sweep(now = Date.now()): Promise<{ assigned: number; escalated: number }> {
-    if (this.sweeping || this.closed) return { assigned: 0, escalated: 0 };
+  sweep(now = Date.now()): Promise<{ assigned: number; escalated: number }> {
+    if (this.sweeping || this.closed) return Promise.resolve({ assigned: 0, escalated: 0 });
     this.sweeping = true;
+    const run = this.sweepOnce(now);
+    this.sweepRun = run.then(() => undefined);
+    return run;
+  }
+
+  private async sweepOnce(now: number): Promise<{ assigned: number; escalated: number }> {
     try {
       const assigned = await this.assign();
       const escalated = await this.checkOverdue(now);
