@@ -80,9 +80,9 @@ export const HubConfigSchema = z.object({
   ackTimeoutMs: z.coerce.number().int().min(100).default(30_000),
   /**
    * JG_WALL_FLUSH_MS — the wall broadcaster's throttle: a committed batch's warnings go out at
-   * once unless an emit happened within this interval (then with the next one). @defaultValue 100
+   * once unless an emit happened within this interval (then with the next one). @defaultValue 50
    */
-  wallFlushMs: z.coerce.number().int().min(20).default(100),
+  wallFlushMs: z.coerce.number().int().min(20).default(50),
   /**
    * JG_WALL_LIVE_MAX_AGE_MS — warnings about business older than this (a replayed past week, a
    * long backlog) are stored and worked but not pushed to the wall as live. Three days, so that
