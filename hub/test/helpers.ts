@@ -118,3 +118,15 @@ export function firstLoginPassword(password: string): string {
 export function withToken(token: string, opts: { method?: InjectOptions['method']; url: string; payload?: InjectOptions['payload']; headers?: Record<string, string> }): InjectOptions {
   return { method: opts.method ?? 'GET', url: opts.url, ...(opts.payload !== undefined ? { payload: opts.payload } : {}), headers: { ...(opts.headers ?? {}), authorization: `Bearer ${token}` } };
 }
+
+/** mulberry32: a tiny seeded PRNG in [0, 1), for reproducible random tests. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

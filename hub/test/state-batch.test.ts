@@ -21,7 +21,7 @@ import {
 } from '@jianguan/rules';
 import { createRedisRuleStates, createRedisStateBatcher } from '../src/jobs/rule-state.js';
 import { createRedisWindowState } from '../src/jobs/window-state.js';
-import { checkTxn, testRedisUrl, WORKING_TIME } from './helpers.js';
+import { checkTxn, testRedisUrl, WORKING_TIME, prng } from './helpers.js';
 
 const redis = new Redis(testRedisUrl());
 const root = `jgt-sb-${crypto.randomBytes(4).toString('hex')}`;
@@ -33,17 +33,6 @@ afterAll(async () => {
   for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
   await redis.quit();
 });
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T0 = Date.UTC(2026, 10, 1);
 const MIN = 60_000;

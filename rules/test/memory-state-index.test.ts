@@ -12,18 +12,7 @@ import { createScanFingerprintState } from './reference/fingerprint-state.js';
 import { createScanIntervalState } from './reference/interval-state.js';
 import { createScanSequenceState } from './reference/sequence-state.js';
 import { createScanWindowState } from './reference/window-state.js';
-
-/** mulberry32: a tiny seeded PRNG in [0, 1). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './helpers.js';
 
 /**
  * A time stream shaped like traffic: a clock that mostly moves forward, sometimes stands still

@@ -13,20 +13,9 @@ import {
   type IntervalConflict,
   type SequenceMatch,
 } from '../src/index.js';
+import { prng } from './helpers.js';
 
 const BIG = 1e12; // retention that never drops anything in these tests
-
-/** mulberry32: a tiny seeded PRNG in [0, 1). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('IntervalState (overlap)', () => {
   it('answers the longest overlap with an earlier interval of another member', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryWindowState } from '../src/index.js';
+import { prng } from './helpers.js';
 
 describe('createMemoryWindowState (WindowState contract)', () => {
   it('counts distinct members with a time in (at - windowMs, at]', async () => {
@@ -35,18 +36,6 @@ describe('createMemoryWindowState (WindowState contract)', () => {
   });
 
   // Model-based: random operations against the contract written out naively.
-  /** mulberry32: a tiny seeded PRNG in [0, 1). */
-  function prng(seed: number) {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   it.each([1, 2, 3, 4, 5])('matches a naive model on random sequences (seed %i)', async (seed) => {
     const rnd = prng(seed);
     const s = createMemoryWindowState();
