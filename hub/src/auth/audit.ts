@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
+import { createStoreWriter, type StoreWriter } from '../store/writer.js';
 
 export interface AuditEntry {
   id: string;
@@ -35,48 +36,25 @@ export function resultOf(status: number): AuditEntry['result'] {
 }
 
 /**
- * Group commit for audit rows: a row is written at once when no insert is in flight and none
- * started within the last AUDIT_INSERT_INTERVAL_MS; rows that arrive meanwhile go together in the
- * next insert. Each caller's promise settles when its own row is stored, so a response is never
- * sent before its audit row is durable, and a steady stream of audited requests (the hold path at
- * hundreds a second, bulk clients) costs at most a few inserts a second — every insert costs the
- * engine a fixed few milliseconds of CPU, and back-to-back inserts of a handful of rows each were
- * most of a core.
+ * Audit rows go through the store writer (store/writer.ts): group commit, spaced — a row is
+ * written at once when the table is idle and no insert of it started within the last
+ * AUDIT_INSERT_INTERVAL_MS; rows that arrive meanwhile go together in the next insert. Each
+ * caller's promise settles when its own row is stored, so a response is never sent before its
+ * audit row is durable, and a steady stream of audited requests (the hold path at hundreds a
+ * second, bulk clients) costs at most a few inserts a second — every insert costs the engine a
+ * fixed few milliseconds of CPU.
  */
 const AUDIT_INSERT_INTERVAL_MS = 50;
 
 export class AuditWriter {
-  private queue: { row: Record<string, unknown>; done: (e?: unknown) => void }[] = [];
-  private flushing = false;
-  private lastInsertAt = -Infinity;
+  private readonly writer: StoreWriter;
 
-  constructor(private readonly store: Store) {}
-
-  write(e: Omit<AuditEntry, 'id'>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ row: auditRow(e), done: (err) => (err ? reject(err) : resolve()) });
-      if (!this.flushing) void this.flush();
-    });
+  constructor(store: Pick<Store, 'insertText'>) {
+    this.writer = createStoreWriter(store, { lingerMs: 0, intervalMs: AUDIT_INSERT_INTERVAL_MS, maxRows: 1000 });
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length) {
-        const wait = this.lastInsertAt + AUDIT_INSERT_INTERVAL_MS - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        this.lastInsertAt = Date.now();
-        const batch = this.queue.splice(0, 1000);
-        try {
-          await this.store.insert('audit_log', batch.map((b) => b.row));
-          for (const b of batch) b.done();
-        } catch (err) {
-          for (const b of batch) b.done(err);
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
+  write(e: Omit<AuditEntry, 'id'>): Promise<void> {
+    return this.writer.insert('audit_log', [auditRow(e)]);
   }
 }
 

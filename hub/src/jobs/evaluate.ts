@@ -5,8 +5,7 @@
  * an evaluation thread (jobs/eval-threads.ts): everything it needs comes in through EvaluateDeps.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
-import { buildWarning, TransactionSchema, type EvaluationContext, type RegistryView, type RuleEngine, type Transaction, type Warning } from '@jianguan/rules';
-import { z } from 'zod';
+import { buildWarning, type EvaluationContext, type RegistryView, type RuleEngine, type Transaction, type Warning } from '@jianguan/rules';
 import { transactionRow, warningRow } from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import type { Registry } from '../registry/registry.js';
@@ -14,15 +13,15 @@ import type { Telemetry } from '../telemetry/events.js';
 
 export const EVALUATE_QUEUE = 'evaluate';
 
-export const EvaluateJobSchema = z.object({
-  batchId: z.string(),
-  collectorId: z.string(),
-  receivedAt: z.number(),
-  records: z.array(TransactionSchema).min(1),
+/** An evaluate job as ingest writes it: records validated with TransactionSchema before enqueueing. */
+export interface EvaluateJobData {
+  batchId: string;
+  collectorId: string;
+  receivedAt: number;
+  records: Transaction[];
   /** Which half of a split batch ('a', 'ab', …); absent for a whole batch. See ingest/collect.ts. */
-  part: z.string().max(32).optional(),
-});
-export type EvaluateJobData = z.infer<typeof EvaluateJobSchema>;
+  part?: string;
+}
 
 /**
  * The shape of a job as ingest wrote it. Ingest validated every record with TransactionSchema

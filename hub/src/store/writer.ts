@@ -1,9 +1,9 @@
 /**
  * The store writer: few, large inserts. Evaluate jobs finish concurrently (JG_WORKER_CONCURRENCY)
  * and each used to send its own small insert per table; ClickHouse prefers few large ones (every
- * insert is a part to write and later merge). The writer gathers the rows of the callers that
- * arrive within a short linger (JG_STORE_LINGER_MS) into one insert per table, cut earlier when
- * the gathered rows reach a bound (maxRows).
+ * insert is a part to write and later merge). The writer gathers the rows of concurrent callers
+ * into one insert per table (when a group goes out: below), cut earlier when the gathered rows
+ * reach a bound (maxRows). The evaluate path, the collectors' chain rows and the audit log use it.
  *
  * Invariants:
  * - Ack only after commit. A caller's promise resolves only when the insert that carried its rows
