@@ -337,11 +337,22 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     const { page, context, errors } = await stack.login('rules');
     await page.waitForURL(/\/rules$/);
     expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '规则发布', '规则质量', '死信记录']);
+    // The list of sets (and with it the set in force) may arrive after the rule list: hold it
+    // back so the rule is chosen first, as a slow hub does.
+    let listHeld = 0;
+    await page.route(/\/api\/v1\/rulesets(\?.*)?$/, async (route) => {
+      listHeld += 1;
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    await page.reload();
     await page.selectOption('[data-testid="draft-rule"]', 'check.short_duration');
     // The form prefills the rule's current parameters from the set in force.
     const minField = page.locator('[data-testid="draft-params"] [data-param="minSeconds"]');
     await expect.poll(() => minField.locator('input').inputValue(), { timeout: 10_000 }).toBe('180');
     expect(await minField.textContent()).toContain('最短用时（秒）');
+    expect(listHeld).toBeGreaterThan(0);
+    await page.unroute(/\/api\/v1\/rulesets(\?.*)?$/);
     await minField.locator('input').fill('120');
     await page.fill('[data-testid="draft-note"]', '查验用时阈值下调至120秒');
     await page.click('[data-testid="draft-form"] button[type="submit"]');
