@@ -254,8 +254,8 @@ async function login(username) {
   return body.token;
 }
 const adminToken = await login('admin');
-async function pipelineStats(since) {
-  const r = await fetch(`${base}/api/v1/stats/pipeline?since=${since}`, { headers: { authorization: `Bearer ${adminToken}` } });
+async function pipelineStats(since, idPrefix = '') {
+  const r = await fetch(`${base}/api/v1/stats/pipeline?since=${since}&idPrefix=${encodeURIComponent(idPrefix)}`, { headers: { authorization: `Bearer ${adminToken}` } });
   if (!r.ok) fail(`GET /api/v1/stats/pipeline: ${r.status} ${(await r.text()).slice(0, 200)}`);
   return r.json();
 }
@@ -280,7 +280,9 @@ const progressLine = (s) => say.write(`\r  ${s}      `);
 
 /** Counts, latency and CPU of one phase, from the hub's store and the processes' CPU. */
 async function finishPhase({ since, cpu0, cpu1, load0, load1, prefix, sent }) {
-  const stats = await pipelineStats(since);
+  // Only this phase's records: a throughput phase's first batches carry capture times that reach
+  // back into the phase before it (a batch spans the time since its connection's previous one).
+  const stats = await pipelineStats(since, prefix);
   const secs = Math.max(0.001, (stats.lastStoredAt - stats.firstCapturedAt) / 1000);
   const per = (s) => (s * 1000) / Math.max(1, stats.stored);
   return {

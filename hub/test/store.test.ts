@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { migrate, readMigrations } from '../src/store/migrate.js';
+import { pipelineStats } from '../src/ingest/repo.js';
 import { dayStats, totals, transactionRow } from '../src/store/repo.js';
 import { param, sql } from '../src/store/sql.js';
 import { openStore, type Store } from '../src/store/store.js';
@@ -52,5 +53,25 @@ describe('store', () => {
     const s = await dayStats(store, now - 3_600_000, now + 3_600_000);
     expect(s.transactions).toBe(2);
     expect(s.counties).toEqual([{ county: '451202', transactions: 2, warnings: 0 }]);
+  });
+
+  it('counts pipeline statistics of one group of collectors when asked for an id prefix', async () => {
+    const since = Date.now() - 60_000;
+    const row = (id: string, capturedAt: number) =>
+      transactionRow({ ...checkTxn(100), id, capturedAt }, { batchId: 'bp', county: '451202', ruleSet: 'x', warningCount: 0 });
+    await store.insert('transactions', [row('grp-a1:1', since + 1000), row('grp-a1:2', since + 2000), row('grp-a2:1', since + 3000), row('grp-b1:1', since + 4000)]);
+    // A re-sent record: a second physical row, one logical record.
+    await store.insert('transactions', [row('grp-a1:1', since + 1000)]);
+    const a = await pipelineStats(store, since, 'grp-a');
+    expect(a.stored).toBe(3);
+    expect(a.finalRows).toBe(3);
+    expect(a.rows).toBeGreaterThanOrEqual(3);
+    expect(a.firstCapturedAt).toBe(since + 1000);
+    expect((await pipelineStats(store, since, 'grp-b')).stored).toBe(1);
+    // Without a prefix: all four, and the two records of the tests above.
+    expect((await pipelineStats(store, since)).stored).toBe(6);
+    expect((await pipelineStats(store, since + 2500, 'grp-a')).stored).toBe(1);
+    // A prefix is text, never SQL.
+    expect((await pipelineStats(store, since, "grp-a') OR 1=1 --")).stored).toBe(0);
   });
 });

@@ -102,7 +102,10 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   // Pipeline health over a recent period: throughput inputs and capture→stored latency.
   app.get('/api/v1/stats/pipeline', { config: { auth: PIPELINE_READERS, scope: 'city' } }, async (req) => {
     assertCityScope(authorize(req, PIPELINE_READERS));
-    const q = parse(z.object({ since: z.coerce.number().int().min(0).default(() => Date.now() - 3_600_000) }), req.query);
-    return pipelineStats(deps.store, q.since);
+    const q = parse(
+      z.object({ since: z.coerce.number().int().min(0).default(() => Date.now() - 3_600_000), idPrefix: z.string().max(128).default('') }),
+      req.query,
+    );
+    return pipelineStats(deps.store, q.since, q.idPrefix);
   });
 }

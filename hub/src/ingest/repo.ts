@@ -37,19 +37,23 @@ export interface PipelineStats {
   latencyMs: { p50: number; p95: number; p99: number; max: number };
 }
 
-/** Throughput and capture→stored latency of transactions captured since `since` (epoch ms). */
-export async function pipelineStats(store: Store, since: number): Promise<PipelineStats> {
-  const s = param.DateTime64(since);
+/**
+ * Throughput and capture→stored latency of transactions captured since `since` (epoch ms);
+ * `idPrefix` narrows them to the records whose id starts with it (ids lead with their
+ * collector's id, so a prefix picks one collector or a group named alike).
+ */
+export async function pipelineStats(store: Store, since: number, idPrefix = ''): Promise<PipelineStats> {
+  const s = sql`captured_at >= ${param.DateTime64(since)} AND startsWith(id, ${param.String(idPrefix)})`;
   const [r] = await store.query<Record<string, unknown>>(sql`
     SELECT
       count() AS rows,
       uniqExact(id) AS stored,
-      (SELECT count() FROM transactions FINAL WHERE captured_at >= ${param.DateTime64(since)}) AS final_rows,
+      (SELECT count() FROM transactions FINAL WHERE ${s}) AS final_rows,
       toUnixTimestamp64Milli(min(captured_at)) AS first_captured,
       toUnixTimestamp64Milli(max(stored_at)) AS last_stored,
       quantilesExact(0.5, 0.95, 0.99)(toUnixTimestamp64Milli(stored_at) - toUnixTimestamp64Milli(captured_at)) AS q,
       max(toUnixTimestamp64Milli(stored_at) - toUnixTimestamp64Milli(captured_at)) AS mx
-    FROM transactions WHERE captured_at >= ${s}`);
+    FROM transactions WHERE ${s}`);
   const q = (r?.q as number[] | undefined) ?? [0, 0, 0];
   return {
     rows: Number(r?.rows ?? 0),
