@@ -148,3 +148,29 @@ describe('store writer', () => {
     expect(order).toEqual(['t:30:start', 't:30:end', 't:2:start', 't:2:end']);
   });
 });
+
+describe('audit writer', () => {
+  const auditEntry = (actor: string) => ({
+    at: Date.now(), actor, actorRoles: [], actorScope: '', action: 'decision.request', method: 'WS', path: '/collect decision.request', ip: '127.0.0.1',
+    result: 'ok' as const, status: 200, targetType: 'transaction', targetId: actor, detail: '{}',
+  });
+  const countOf = async (prefix: string) =>
+    Number((await store.query<{ n: string }>(sql`SELECT count() AS n FROM audit_log WHERE startsWith(actor, ${param.String(prefix)})`))[0]!.n);
+
+  it('writes unawaited rows in few inserts, never delays awaited ones, and flush() writes what is pending', async () => {
+    const { AuditWriter } = await import('../src/auth/audit.js');
+    const c = counted();
+    const audit = new AuditWriter(c.store);
+    // The first unawaited row finds the table idle and goes at once; the next ones wait for the spacing.
+    await audit.writeLater(auditEntry('later-0'));
+    const pending = Array.from({ length: 20 }, (_, i) => audit.writeLater(auditEntry(`later-${i + 1}`)));
+    // An awaited row does not queue behind them: it is stored in its own insert, before them.
+    await audit.write(auditEntry('now-1'));
+    expect(await countOf('now-')).toBe(1);
+    await audit.flush();
+    await Promise.all(pending);
+    expect(await countOf('later-')).toBe(21);
+    // Three inserts in all: the idle one, the awaited one, the twenty pending ones together.
+    expect(c.inserts).toEqual([1, 1, 20]);
+  });
+});

@@ -40,21 +40,41 @@ export function resultOf(status: number): AuditEntry['result'] {
  * written at once when the table is idle and no insert of it started within the last
  * AUDIT_INSERT_INTERVAL_MS; rows that arrive meanwhile go together in the next insert. Each
  * caller's promise settles when its own row is stored, so a response is never sent before its
- * audit row is durable, and a steady stream of audited requests (the hold path at hundreds a
- * second, bulk clients) costs at most a few inserts a second — every insert costs the engine a
- * fixed few milliseconds of CPU.
+ * audit row is durable, and a steady stream of audited requests costs at most a few inserts a
+ * second — every insert costs the engine a fixed few milliseconds of CPU and leaves a part to
+ * merge.
+ *
+ * Rows that nobody waits for (`writeLater`: socket decisions, refused handshakes and screens,
+ * which answer at once) have their own writer spaced AUDIT_LATER_INTERVAL_MS: the socket hold
+ * path audits hundreds of decisions a second, and at 50 ms spacing their parts alone kept the
+ * engine's merges busy. Like the decision log they are written within that interval of the event,
+ * and a crash loses at most that much of them; `flush()` (on close) writes everything pending.
  */
 const AUDIT_INSERT_INTERVAL_MS = 50;
+const AUDIT_LATER_INTERVAL_MS = 500;
 
 export class AuditWriter {
   private readonly writer: StoreWriter;
+  private readonly later: StoreWriter;
 
   constructor(store: Pick<Store, 'insertText'>) {
     this.writer = createStoreWriter(store, { lingerMs: 0, intervalMs: AUDIT_INSERT_INTERVAL_MS, maxRows: 1000 });
+    this.later = createStoreWriter(store, { lingerMs: 0, intervalMs: AUDIT_LATER_INTERVAL_MS, maxRows: 5000 });
   }
 
+  /** Resolves once the row is stored: for responses that must not go out before their audit. */
   write(e: Omit<AuditEntry, 'id'>): Promise<void> {
     return this.writer.insert('audit_log', [auditRow(e)]);
+  }
+
+  /** For events answered without waiting: written within AUDIT_LATER_INTERVAL_MS. */
+  writeLater(e: Omit<AuditEntry, 'id'>): Promise<void> {
+    return this.later.insert('audit_log', [auditRow(e)]);
+  }
+
+  /** Writes everything pending (both writers) and waits for it. */
+  async flush(): Promise<void> {
+    await Promise.all([this.writer.flush(), this.later.flush()]);
   }
 }
 

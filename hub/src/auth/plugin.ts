@@ -77,7 +77,7 @@ export function auditWriterOf(app: FastifyInstance): AuditWriter {
 export function auditLater(app: FastifyInstance, e: Omit<AuditEntry, 'id' | 'at' | 'actorRoles' | 'actorScope' | 'targetType' | 'targetId' | 'detail'> & Partial<AuditEntry>): void {
   const w = writers.get(app);
   if (!w) return;
-  w.write({ at: Date.now(), actorRoles: [], actorScope: '', targetType: '', targetId: '', detail: '', ...e }).catch((err: unknown) =>
+  w.writeLater({ at: Date.now(), actorRoles: [], actorScope: '', targetType: '', targetId: '', detail: '', ...e }).catch((err: unknown) =>
     emit(app.log, 'audit.write_failed', { err: errorMessage(err), action: e.action }),
   );
 }
@@ -113,6 +113,10 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
   catalogs.set(app, catalog);
   const audit = new AuditWriter(deps.store);
   writers.set(app, audit);
+  // Before the store closes (its hook was added earlier, so it runs later): pending rows out.
+  app.addHook('onClose', async () => {
+    await audit.flush().catch((err: unknown) => emit(app.log, 'audit.write_failed', { err: errorMessage(err), action: 'close' }));
+  });
   app.decorateRequest('principal', null);
   app.decorateRequest('auditNote', null);
   app.decorateRequest('tokenRejected', false);
