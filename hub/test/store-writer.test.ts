@@ -149,6 +149,36 @@ describe('store writer', () => {
   });
 });
 
+describe('store writer followers', () => {
+  it('does not space a follower table: a batch waits once, at the spaced table, and its callers go together', async () => {
+    const starts: { table: string; rows: number; at: number }[] = [];
+    const writer = createStoreWriter(
+      {
+        insertText: async (table, text) => {
+          starts.push({ table, rows: text.split('\n').length - 1, at: Date.now() });
+          await new Promise((r) => setTimeout(r, 2));
+        },
+      },
+      { lingerMs: 0, intervalMs: 2000, maxRows: 1000, followers: ['warnings'] },
+    );
+    const t0 = Date.now();
+    await writer.insert('transactions', [{}]);
+    // The callers of one committed group reach the follower a little apart: one insert.
+    await Promise.all([writer.insert('warnings', [{}]), new Promise((r) => setTimeout(r, 1)).then(() => writer.insert('warnings', [{}, {}]))]);
+    await new Promise((r) => setTimeout(r, 20));
+    await writer.insert('warnings', [{}]);
+    const ws = starts.filter((s) => s.table === 'warnings');
+    expect(ws.map((s) => s.rows)).toEqual([3, 1]);
+    // Neither waited for the 2 s spacing that a second transactions insert does.
+    expect(ws[1]!.at - ws[0]!.at).toBeLessThan(1500);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    const spaced = writer.insert('transactions', [{}]);
+    await spaced;
+    const ts = starts.filter((s) => s.table === 'transactions');
+    expect(ts[1]!.at - ts[0]!.at).toBeGreaterThanOrEqual(1998);
+  });
+});
+
 describe('audit writer', () => {
   const auditEntry = (actor: string) => ({
     at: Date.now(), actor, actorRoles: [], actorScope: '', action: 'decision.request', method: 'WS', path: '/collect decision.request', ip: '127.0.0.1',

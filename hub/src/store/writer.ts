@@ -37,6 +37,9 @@
  * spent most of a core on fixed costs. The spacing caps a table at 1000/intervalMs inserts a
  * second and adds at most intervalMs to a batch's wait; an idle hub still writes at once.
  * `lingerMs` (default 0) additionally makes the first caller of a group wait for others.
+ * `followers` are not spaced: a batch's warnings are submitted only once its transactions
+ * committed, so the callers of one transactions group arrive at `warnings` together and make one
+ * insert there; spacing `warnings` as well added a second wait of up to `intervalMs` per batch.
  */
 import type { SqlQuery } from './sql.js';
 import { encodeRows, type Store } from './store.js';
@@ -46,6 +49,13 @@ export interface StoreWriterOptions {
   lingerMs: number;
   /** Minimum time between the starts of two inserts into one table. 0 = pure group commit. */
   intervalMs?: number;
+  /**
+   * Tables written by pure group commit whatever `intervalMs`: tables whose callers only come
+   * after an insert of a spaced table committed (a batch's warnings follow its transactions), so
+   * their inserts already follow that table's cadence — spacing them again would only add a
+   * second wait to every batch.
+   */
+  followers?: readonly string[];
   /** A group is cut as soon as its rows reach this many. */
   maxRows: number;
 }
@@ -60,6 +70,12 @@ export interface StoreWriter {
 }
 
 export const DEFAULT_WRITER_MAX_ROWS = 20_000;
+
+/**
+ * A follower's group waits this long for the rest of its callers: the callers of one committed
+ * transactions group reach `warnings` one message apart (from the evaluation threads), not at once.
+ */
+const FOLLOWER_LINGER_MS = 3;
 
 interface Caller {
   text: string;
@@ -84,6 +100,7 @@ interface TableQueue {
 export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreWriterOptions): StoreWriter {
   const maxRows = Math.max(1, opts.maxRows);
   const tables = new Map<string, TableQueue>();
+  const followers = new Set(opts.followers ?? []);
 
   const queueOf = (table: string): TableQueue => {
     let q = tables.get(table);
@@ -136,7 +153,9 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
   /** The pending group goes out when the table is idle, its linger is over and the spacing allows. */
   const schedule = (table: string, q: TableQueue): void => {
     if (q.timer || q.inFlight > 0 || q.pending.length === 0) return;
-    const wait = Math.max(q.firstPendingAt + opts.lingerMs, q.lastCutAt + (opts.intervalMs ?? 0)) - Date.now();
+    const follower = followers.has(table);
+    const linger = follower ? Math.max(opts.lingerMs, FOLLOWER_LINGER_MS) : opts.lingerMs;
+    const wait = Math.max(q.firstPendingAt + linger, q.lastCutAt + (follower ? 0 : (opts.intervalMs ?? 0))) - Date.now();
     if (wait <= 0) cut(table, q);
     else q.timer = setTimeout(() => cut(table, q), wait);
   };
