@@ -17,9 +17,10 @@ import { loadConfigFile, loadConfigFromEnv } from './config.js';
 import { errorMessage, isCollectorError } from './errors.js';
 import { statusMetrics } from './metrics.js';
 import { inspectOutbox } from './outbox/outbox.js';
+import { installProcessHandlers } from './process-handlers.js';
 
-type Level = 'debug' | 'info' | 'warn' | 'error';
-const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+type Level = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, fatal: 50 };
 
 function levelOf(e: CollectorEvent): Level {
   switch (e.event) {
@@ -154,6 +155,7 @@ async function run(args: { config?: string }): Promise<number> {
     const { at, ...rest } = body;
     process.stdout.write(`${JSON.stringify({ time: new Date(typeof at === 'number' ? at : Date.now()).toISOString(), level, ...rest })}\n`);
   };
+  installProcessHandlers(log);
 
   let config;
   try {

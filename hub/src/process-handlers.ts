@@ -16,8 +16,17 @@ function fallbackLog(level: 'error' | 'fatal', fields: Record<string, unknown>):
   console.error(JSON.stringify({ level, time: Date.now(), ...fields }));
 }
 
+/** `String(x)` that cannot throw (an object with a hostile `toString` must not become a second failure). */
+function printable(x: unknown): string {
+  try {
+    return String(x);
+  } catch {
+    return '[unprintable value]';
+  }
+}
+
 function errorFields(e: unknown): Record<string, unknown> {
-  return e instanceof Error ? { type: e.name, message: e.message, stack: e.stack } : { message: String(e) };
+  return e instanceof Error ? { type: e.name, message: e.message, stack: e.stack } : { message: printable(e) };
 }
 
 /** Installs the process-level handlers; `log()` is the hub's logger once it is up. */

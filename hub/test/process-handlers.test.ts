@@ -35,10 +35,12 @@ describe('process-level handlers', () => {
       import { installProcessHandlers } from './process-handlers.mjs';
       installProcessHandlers(() => undefined);
       Promise.reject(new Error('nobody awaited this'));
+      Promise.reject({ toString: 1 });
       setTimeout(() => { console.log(JSON.stringify({ event: 'still.running' })); process.exit(0); }, 200);
     `);
     expect(r.status).toBe(0);
     expect(r.lines).toContainEqual(expect.objectContaining({ level: 'error', event: 'process.unhandled_rejection', err: expect.objectContaining({ type: 'Error', message: 'nobody awaited this' }) }));
+    expect(r.lines).toContainEqual(expect.objectContaining({ level: 'error', event: 'process.unhandled_rejection', err: { message: '[unprintable value]' } }));
     expect(r.lines).toContainEqual({ event: 'still.running' });
   });
 
