@@ -4,12 +4,16 @@
  * rule state (Redis keys byte-for-byte unchanged) yet reads it (a photo already claimed by an
  * ingested record holds a later request), logs every decision, refuses bad credentials.
  */
+import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Transaction } from '@jianguan/rules';
 import type { Hub } from '../src/app.js';
+import { queryAudit } from '../src/auth/audit.js';
 import type { DecisionAck } from '../src/protocol/index.js';
+import { decisionSocketHook } from '../src/decisions/routes.js';
+import type { CollectSocket } from '../src/ingest/collect.js';
 import { param, sql } from '../src/store/sql.js';
 import { checkTxn, login, startTestHub, TEST_COLLECTOR, testRedisUrl, withToken } from './helpers.js';
 
@@ -150,5 +154,50 @@ describe('the decision log', () => {
     expect(items.some((i) => i.requestedBy === 'admin')).toBe(true);
     const holds = await hub.app.inject(withToken(token, { url: '/api/v1/decisions?decision=hold' }));
     expect(holds.json().items.every((i: { decision: string }) => i.decision === 'hold')).toBe(true);
+  });
+});
+
+describe('the audit of socket decisions', () => {
+  it('audits each decision.request, answered or refused, with the collector, the record and the outcome', async () => {
+    const s = connect(`${hub.url}/collect`, { auth: { collectorId: TEST_COLLECTOR.collectorId, token: TEST_COLLECTOR.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+    sockets.push(s);
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', () => resolve());
+      s.once('connect_error', reject);
+    });
+    const ask = (requestId: string, transaction: Transaction): Promise<DecisionAck> => s.timeout(10_000).emitWithAck('decision.request', { requestId, transaction });
+    const allowed = checkTxn(601);
+    expect(await ask('audit-ok', allowed)).toMatchObject({ ok: true, requestId: 'audit-ok', decision: 'allow' });
+    // Business of another institution: this collector may not ask about it.
+    const foreign = checkTxn(602, { institutionId: 'YZ-JYZ' });
+    expect(await ask('audit-denied', foreign)).toMatchObject({ ok: false, requestId: 'audit-denied', code: 'FORBIDDEN' });
+
+    // Answered at once, audited by the spaced writer: poll until both rows are stored.
+    const rows = async () => (await queryAudit(hub.store, { limit: 100, offset: 0, action: 'decision.request', actor: `collector:${TEST_COLLECTOR.collectorId}` })).items.filter((a) => a.method === 'WS');
+    const requestIdOf = (a: { detail: string }) => (JSON.parse(a.detail) as { requestId?: string }).requestId;
+    await expect.poll(async () => (await rows()).filter((a) => requestIdOf(a)?.startsWith('audit-')).length, { timeout: 5_000, interval: 100 }).toBe(2);
+    const byRequest = new Map((await rows()).map((a) => [requestIdOf(a), a]));
+    expect(byRequest.get('audit-ok')).toMatchObject({ path: '/collect decision.request', result: 'ok', status: 200, targetType: 'transaction', targetId: allowed.id });
+    expect(JSON.parse(byRequest.get('audit-ok')!.detail)).toEqual({ decision: 'allow', requestId: 'audit-ok' });
+    expect(byRequest.get('audit-denied')).toMatchObject({ path: '/collect decision.request', result: 'denied', status: 403, targetId: '' });
+    expect(JSON.parse(byRequest.get('audit-denied')!.detail)).toEqual({ code: 'FORBIDDEN', requestId: 'audit-denied' });
+  });
+});
+
+describe('decision.request acknowledgements', () => {
+  it('an acknowledgement callback that throws stays inside the handler, as on batch.submit', async () => {
+    // socket.io's own callbacks do not throw; the handler must not depend on it (safeAck).
+    const socket = Object.assign(new EventEmitter(), { data: {}, handshake: { address: '10.0.0.1' } }) as unknown as CollectSocket;
+    const audited: string[] = [];
+    decisionSocketHook({ decisions: hub.decisions, collectors: hub.collectors, audit: (e) => audited.push(`${e.result}:${e.status}`) }).onSocket!(socket);
+    let called = 0;
+    const ack = () => {
+      called++;
+      throw new Error('client callback failed');
+    };
+    // Not an authenticated socket: refused synchronously, inside the emit.
+    expect(() => (socket as unknown as EventEmitter).emit('decision.request', { requestId: 'x', transaction: checkTxn(701) }, ack)).not.toThrow();
+    expect(called).toBe(1);
+    expect(audited).toEqual(['denied:401']);
   });
 });

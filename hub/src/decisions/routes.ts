@@ -22,7 +22,7 @@ import { assertCityScope, authorize, type Role } from '../auth/principal.js';
 import type { CollectorService } from '../collectors/service.js';
 import { HubError, errorMessage, isHubError } from '../errors.js';
 import { DecisionRequestSchema, type DecisionAck } from '../protocol/index.js';
-import type { CollectHooks, CollectSocket } from '../ingest/collect.js';
+import { safeAck, type CollectHooks, type CollectSocket } from '../ingest/collect.js';
 import { sha256Hex, type Registry } from '../registry/registry.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
@@ -209,7 +209,7 @@ export function decisionSocketHook(
       };
       const refuse = (code: string, message: string): void => {
         audit(code === 'AUTH_FAILED' || code === 'FORBIDDEN' ? 'denied' : 'failed', code === 'AUTH_FAILED' ? 401 : code === 'FORBIDDEN' ? 403 : 400, '', { code, requestId });
-        ack({ ok: false, requestId, code, message } satisfies DecisionAck);
+        safeAck<DecisionAck>(ack, { ok: false, requestId, code, message });
       };
       // Set by ingest's handshake; a socket without them never authenticated.
       if (typeof collectorId !== 'string' || typeof institutionId !== 'string') return refuse('AUTH_FAILED', 'not an authenticated collector');
@@ -225,7 +225,7 @@ export function decisionSocketHook(
       deps.decisions.decide(txn, { requestId: req.data.requestId, caller: { kind: 'collector', id: collectorId }, channel: 'socket' }).then(
         ({ transactionId: _t, ...answer }) => {
           audit('ok', 200, txn.id, { decision: (answer as { decision?: unknown }).decision, requestId });
-          ack(answer);
+          safeAck(ack, answer);
         },
         (e: unknown) => refuse(isHubError(e) ? e.code : 'EVALUATION_FAILED', errorMessage(e)),
       );

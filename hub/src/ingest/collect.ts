@@ -110,8 +110,12 @@ function batchIdOf(b: unknown): string {
   return '';
 }
 
-/** Calls a client's acknowledgement callback; a callback that throws is the client's problem. */
-function safeAck(ack: (a: BatchAck) => void, answer: BatchAck): void {
+/**
+ * Calls a client's acknowledgement callback; a callback that throws is the client's problem.
+ * Every acknowledgement on /collect goes through it (batch.submit here, decision.request in
+ * decisions/routes.ts): a throw must not escape a socket handler or a promise callback.
+ */
+export function safeAck<A>(ack: (a: A) => void, answer: A): void {
   try {
     ack(answer);
   } catch {
