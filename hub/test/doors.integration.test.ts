@@ -245,6 +245,23 @@ describe('least exposure', () => {
   });
 });
 
+describe('audit of denied reads', () => {
+  it('a county-scoped user reading another county is refused and audited as read.denied; an allowed read is not audited', async () => {
+    const r = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'auditor-yz', password: DEMO_PASSWORD }, remoteAddress: '10.12.0.1' });
+    expect(r.statusCode, r.body).toBe(200);
+    const token = r.json().token as string;
+    const own = await hub.app.inject({ ...withToken(token, { url: '/api/v1/warnings?county=451203' }), remoteAddress: '10.12.0.1' });
+    expect(own.statusCode, own.body).toBe(200);
+    const other = await hub.app.inject({ ...withToken(token, { url: '/api/v1/warnings?county=451221' }), remoteAddress: '10.12.0.1' });
+    expect([other.statusCode, other.json().error.code]).toEqual([403, 'OUT_OF_SCOPE']);
+    // Written before the answer left: no waiting.
+    const rows = (await queryAudit(hub.store, { limit: 100, offset: 0, actor: 'auditor-yz' })).items.filter((a) => a.ip === '10.12.0.1' && a.path.startsWith('/api/v1/warnings'));
+    expect(rows.map((a) => a.action)).toEqual(['read.denied']);
+    expect(rows[0]).toMatchObject({ method: 'GET', path: '/api/v1/warnings?county=451221', result: 'denied', status: 403, actorScope: '451203', actorRoles: ['auditor'] });
+    expect(JSON.parse(rows[0]!.detail)).toMatchObject({ error: { code: 'OUT_OF_SCOPE' } });
+  });
+});
+
 describe('collectors', () => {
   it('refuses a token-only handshake over wss:// and audits it', async () => {
     const s = connect(`${hub.url}/collect`, { auth: { collectorId: STATIC.collectorId, token: STATIC.token }, transports: ['websocket'], forceNew: true, reconnection: false, ca: fs.readFileSync(ca.caCert, 'utf8') });
