@@ -143,7 +143,7 @@ export const HubConfigSchema = z.object({
   /** JG_SESSION_TTL_S — idle lifetime of a login session, renewed on use. @defaultValue 28800 (8 h) */
   sessionTtlS: z.coerce.number().int().min(60).default(28_800),
   /** JG_SESSION_MAX_S — absolute lifetime of a login session, however active. @defaultValue 43200 (12 h) */
-  sessionMaxS: z.coerce.number().int().min(60).default(43_200),
+  sessionMaxS: z.coerce.number().int().min(10).default(43_200),
   /** JG_TLS_CERT — PEM certificate (chain) file; with JG_TLS_KEY the hub serves HTTPS/WSS only. Reloaded on SIGHUP and on change. */
   tlsCert: z.string().optional(),
   /** JG_TLS_KEY — PEM private key file of JG_TLS_CERT. */
