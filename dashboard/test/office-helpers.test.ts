@@ -6,6 +6,10 @@ import { countBy, countySummaries } from '$lib/app/aggregate';
 import { transactionRows } from '$lib/app/transaction';
 import { hitValueRows, measurementRows } from '$lib/app/labels';
 import { errorText } from '$lib/app/errors';
+import { english } from '$lib/app/en';
+import { paramCaption, paramFields, paramsFrom } from '$lib/app/params';
+import { i18n } from '$lib/i18n/index.svelte';
+import { PARAM_CHOICE_LABELS, PARAM_LABELS } from '@jianguan/rules';
 
 const me = (username: string, ...roles: Me['roles']): Me => ({ userId: `u-${username}`, username, displayName: username, roles, scope: null, institutions: [] });
 
@@ -194,5 +198,42 @@ describe('registry and rule-release helpers', async () => {
     expect(rs.changeText(0, 3)).toBe('+3（新增）');
     expect(rs.parseParams('{"minSeconds":120}')).toEqual({ params: { minSeconds: 120 } });
     expect(rs.parseParams('{}')).toHaveProperty('error');
+  });
+});
+
+describe('rule parameters in English', () => {
+  const CJK = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
+  it('has an English label, unit, help and choice for every parameter of the rules package', () => {
+    const missing: string[] = [];
+    const check = (zh: string) => {
+      const en = english(zh);
+      if (en === zh || CJK.test(en)) missing.push(zh);
+    };
+    for (const [name, p] of Object.entries(PARAM_LABELS)) {
+      check(p.label);
+      check(p.help);
+      if (p.unit && p.unit !== 'list') check(p.unit);
+      for (const choice of Object.values(PARAM_CHOICE_LABELS[name] ?? {})) check(choice);
+    }
+    check('规则参数');
+    expect(missing).toEqual([]);
+  });
+  it('captions a field with its unit in the screen language, and says what is missing in it', () => {
+    const [min, peers, cidrs, night] = paramFields({ minSeconds: 180, minPeers: 5, allowedCidrs: ['10.0.0.0/8'], nightStart: '22:00' });
+    try {
+      i18n.locale = 'zh';
+      expect(paramCaption(min!)).toBe('最短用时（秒）');
+      expect(paramCaption(peers!)).toBe('最少同类数（个）');
+      expect(paramsFrom([{ ...min!, value: '' }])).toEqual({ error: '请填写「最短用时」（数字）' });
+      i18n.locale = 'en';
+      expect(paramCaption(min!)).toBe('Minimum time (s)');
+      expect(paramCaption(peers!)).toBe('Minimum peers');
+      expect(paramCaption(cidrs!)).toBe('Allowed IP ranges');
+      expect(paramCaption(night!)).toBe('Night starts (hh:mm)');
+      expect(paramsFrom([{ ...min!, value: '' }])).toEqual({ error: 'Fill in “Minimum time” (a number)' });
+      expect(paramsFrom([])).toEqual({ error: 'This rule has no parameters to adjust' });
+    } finally {
+      i18n.locale = 'zh';
+    }
   });
 });

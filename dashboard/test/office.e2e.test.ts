@@ -115,12 +115,40 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await expect.poll(() => row.locator('[data-testid="countdown"]').textContent(), { timeout: 15_000 }).toMatch(/^(剩余|超期) /);
     await shot(page, 'office-workbench.png');
 
+    // A warning raised after the page opened, handed to the workflow as the evaluation worker
+    // hands over what it stores: it is assigned to this auditor, and the queue's quiet reload
+    // (every 10 s) shows it marked new and announces it (aria-live). The bulk step below runs meanwhile.
+    const arrived = `w-e2e-arrival-${Date.now()}`;
+    const raisedAt = Date.now();
+    await stack.hub.store.insert('warnings', [
+      {
+        id: arrived, rule_id: 'check.short_duration', rule_name: '查验用时过短', rule_version: '1', family: 'check', severity: 'high', action: 'warn',
+        transaction_id: `t-${arrived}`, batch_id: 'b-e2e-arrival', collector_id: 'c-office-e2e-01', institution_id: INSTITUTION, county: COUNTY,
+        occurred_at: raisedAt, captured_at: raisedAt, raised_at: raisedAt, explanation: '查验用时60秒，少于阈值180秒', values_json: '{}', subject_masked: '',
+      },
+    ]);
+    stack.hub.supervision.raised([{ id: arrived, county: COUNTY, institutionId: INSTITUTION }]);
+    expect(await page.locator(`[data-testid="queue"] tr[data-warning-id="${arrived}"]`).count()).toBe(0);
+
     // Bulk: acknowledge two others at once.
     await page.locator(`tr[data-warning-id="${b1!.id}"] input[type="checkbox"]`).check();
     await page.locator(`tr[data-warning-id="${b2!.id}"] input[type="checkbox"]`).check();
     await page.click('[data-bulk="acknowledge"]');
     await expect.poll(() => page.locator('[data-testid="bulk-result"]').textContent(), { timeout: 15_000 }).toContain('成功 2');
     await expect.poll(() => page.locator(`tr[data-warning-id="${b1!.id}"]`).getAttribute('data-state'), { timeout: 10_000 }).toBe('acknowledged');
+
+    // The arrival: assigned to this auditor by the hub, then in the queue marked new (only the
+    // poll marks rows new) and announced, within two poll periods.
+    await expect.poll(async () => (await auditorApi(`/api/v1/warnings/${encodeURIComponent(arrived)}`)).body.state?.assignee, { timeout: 10_000 }).toBe('auditor');
+    const arrival = page.locator(`[data-testid="queue"] tr[data-warning-id="${arrived}"]`);
+    await expect.poll(() => arrival.getAttribute('data-new'), { timeout: 25_000, interval: 500 }).toBe('yes');
+    expect(await arrival.getAttribute('data-state')).toBe('assigned');
+    expect(await arrival.locator('.new-tag').textContent()).toBe('新');
+    const notice = page.locator('[data-testid="new-arrivals"]');
+    expect(await notice.getAttribute('aria-live')).toBe('polite');
+    expect(await notice.isVisible()).toBe(true);
+    expect(await notice.textContent()).toMatch(/^新到预警 [1-9]\d* 条/);
+    await shot(page, 'office-workbench-arrival.png');
 
     // The full cycle on one warning, asserting each state.
     await row.locator('a').first().click();
@@ -514,7 +542,9 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     const leaderApi = await stack.as('leader');
     const ruleIds: string[] = ((await leaderApi('/api/v1/rules')).body.items as { id: string }[]).map((r) => r.id);
     const [w] = (await leaderApi('/api/v1/warnings?limit=1')).body.items as { id: string }[];
+    // user '' = a visitor who has not logged in.
     const pages: [user: string, path: string, name: string][] = [
+      ['', '/login', 'login'],
       ['auditor', '/workbench', 'workbench'],
       ['leader', '/evaluation', 'evaluation'],
       ['leader', `/counties/${COUNTY}`, 'county'],
@@ -523,58 +553,112 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
       ['leader', `/warnings/${encodeURIComponent(worked || w!.id)}`, 'warning'],
       ['leader', '/quality', 'quality'],
       ['registry', '/registry', 'registry'],
+      ['registry', '/registry/import', 'registry-import'],
       ['rules', '/rules', 'rules'],
       ['admin', '/dead-letters', 'dead-letters'],
       ['admin', '/collectors', 'collectors'],
       ['admin', '/users', 'users'],
       ['admin', '/audit', 'audit'],
     ];
-    const byUser = new Map<string, Awaited<ReturnType<Stack['login']>>>();
+    /** The screen's own parts: the office header and content, or the login form. */
+    const ROOTS = 'header.top, main.content, [data-testid="login-form"]';
+    /** Raw JSON in any of its shapes: an object, a list of objects, spaced keys, a "key": pair. */
+    const RAW_JSON = /\{"|\[\{|\{ "|":/;
+    /** Text nodes, placeholders and options with Chinese inside `roots`, except recorded data (data-datum, lang="zh"). */
+    const chineseIn = (page: Page, roots: string) =>
+      page.evaluate((sel) => {
+        const out: string[] = [];
+        const CJK = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
+        for (const root of document.querySelectorAll(sel)) {
+          const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+          for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+            const el = n.parentElement;
+            const text = n.textContent ?? '';
+            if (!el || !CJK.test(text) || el.closest('[data-datum], [lang^="zh"]') || el.closest('option, select, title')) continue;
+            if (!el.checkVisibility()) continue;
+            out.push(text.trim().slice(0, 40));
+          }
+          for (const el of root.querySelectorAll<HTMLInputElement>('input[placeholder], select:not([data-datum]) option')) {
+            const text = el.tagName === 'OPTION' ? (el.textContent ?? '') : el.placeholder;
+            if (CJK.test(text) && !el.closest('[data-datum]')) out.push(`${el.tagName.toLowerCase()}: ${text.trim().slice(0, 40)}`);
+          }
+        }
+        return [...new Set(out)];
+      }, roots);
     const findings: string[] = [];
+    const leaksIn = (where: string, all: string) => {
+      const json = all.match(RAW_JSON);
+      if (json) findings.push(`${where}: raw JSON ${JSON.stringify(all.slice(Math.max(0, json.index! - 20), json.index! + 20))}`);
+      const snake = all.match(/\b[a-z]+_[a-z_]+\b/g);
+      if (snake) findings.push(`${where}: snake_case ${[...new Set(snake)].slice(0, 5).join(', ')}`);
+      const ids = ruleIds.filter((id) => all.includes(id));
+      if (ids.length) findings.push(`${where}: rule ids ${ids.slice(0, 3).join(', ')}`);
+    };
+    const byUser = new Map<string, Awaited<ReturnType<Stack['login']>>>();
     for (const [user, path, name] of pages) {
       let s = byUser.get(user);
       if (!s) {
-        s = await stack.login(user, path);
+        if (user) s = await stack.login(user, path);
+        else {
+          const context = await stack.browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+          const page = await context.newPage();
+          const errors: string[] = [];
+          page.on('pageerror', (e) => errors.push(e.message));
+          s = { context, page, errors };
+        }
         byUser.set(user, s);
       }
       for (const lang of ['zh', 'en'] as const) {
         await s.page.goto(`${stack.hub.url}${path}?lang=${lang}`);
-        await s.page.waitForSelector('main.content h1, main.content [data-testid="institution-title"]', { timeout: 15_000 });
+        await s.page.waitForSelector('main.content h1, main.content h2, main.content [data-testid="institution-title"], [data-testid="login-form"] h1', { timeout: 15_000 });
         await s.page.waitForLoadState('networkidle').catch(() => undefined);
         await s.page.waitForTimeout(600);
-        const text = await s.page.locator('main.content').innerText();
-        const nav = await s.page.locator('header.top').innerText();
-        const all = `${nav}\n${text}`;
-        if (all.includes('{"')) findings.push(`${name}/${lang}: raw JSON`);
-        const snake = all.match(/\b[a-z]+_[a-z_]+\b/g);
-        if (snake) findings.push(`${name}/${lang}: snake_case ${[...new Set(snake)].slice(0, 5).join(', ')}`);
-        const ids = ruleIds.filter((id) => all.includes(id));
-        if (ids.length) findings.push(`${name}/${lang}: rule ids ${ids.slice(0, 3).join(', ')}`);
+        const all = (await s.page.locator(ROOTS).allInnerTexts()).join('\n');
+        expect(all.length, `${name}/${lang}: text on screen`).toBeGreaterThan(20);
+        leaksIn(`${name}/${lang}`, all);
         if (lang === 'en') {
           // Complete English: no Chinese in the UI chrome. Data (people's, institutions' and places'
           // names, rule names, record values) is marked data-datum and stays as recorded.
-          const cjk = await s.page.evaluate(() => {
-            const out: string[] = [];
-            const CJK = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
-            for (const root of document.querySelectorAll('header.top, main.content')) {
-              const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-              for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-                const el = n.parentElement;
-                const text = n.textContent ?? '';
-                if (!el || !CJK.test(text) || el.closest('[data-datum], [lang^="zh"]') || el.closest('option, select, title')) continue;
-                if (!el.checkVisibility()) continue;
-                out.push(text.trim().slice(0, 40));
-              }
-              for (const el of root.querySelectorAll<HTMLInputElement>('input[placeholder], select:not([data-datum]) option')) {
-                const text = el.tagName === 'OPTION' ? (el.textContent ?? '') : el.placeholder;
-                if (CJK.test(text) && !el.closest('[data-datum]')) out.push(`${el.tagName.toLowerCase()}: ${text.trim().slice(0, 40)}`);
-              }
-            }
-            return [...new Set(out)];
-          });
+          const cjk = await chineseIn(s.page, ROOTS);
           if (cjk.length) findings.push(`${name}/en: Chinese in the UI ${JSON.stringify(cjk.slice(0, 40))}`);
         }
         await shot(s.page, `office-screen-${name}-${lang}.png`);
+        if (name === 'rules' && lang === 'en') {
+          // The parameter form of a chosen rule, in English: rules chosen so that every parameter
+          // of the set in force is shown once; labels, units, choices and help are all English.
+          const rulesApi = await stack.as('rules');
+          const inForce = ((await rulesApi('/api/v1/rulesets')).body as { inForce: string }).inForce;
+          const content = ((await rulesApi(`/api/v1/rulesets/${encodeURIComponent(inForce)}`)).body as {
+            content: { definitions: { id: string; params?: Record<string, unknown> }[]; params: Record<string, Record<string, unknown>> };
+          }).content;
+          const paramsOf = (id: string) => Object.keys({ ...(content.definitions.find((d) => d.id === id)?.params ?? {}), ...(content.params[id] ?? {}) });
+          const uncovered = new Set(content.definitions.flatMap((d) => paramsOf(d.id)));
+          expect(uncovered.size).toBeGreaterThan(10);
+          const chosen: string[] = [];
+          while (uncovered.size) {
+            const best = content.definitions.map((d) => d.id).reduce((a, b) => (paramsOf(b).filter((p) => uncovered.has(p)).length > paramsOf(a).filter((p) => uncovered.has(p)).length ? b : a));
+            chosen.push(best);
+            for (const p of paramsOf(best)) uncovered.delete(p);
+          }
+          const form = s.page.locator('[data-testid="draft-params"]');
+          for (const id of chosen) {
+            await s.page.selectOption('[data-testid="draft-rule"]', id);
+            const want = paramsOf(id);
+            await expect.poll(() => form.locator('[data-param]').evaluateAll((els) => els.map((e) => e.getAttribute('data-param'))), { timeout: 10_000 }).toEqual(want);
+            const text = await form.innerText();
+            leaksIn(`rules/en parameters of ${id}`, text);
+            const cjk = await chineseIn(s.page, '[data-testid="draft-params"]');
+            if (cjk.length) findings.push(`rules/en parameters of ${id}: Chinese ${JSON.stringify(cjk)}`);
+            // Every field has an English label and a sentence of help.
+            for (const p of want) {
+              const caption = await form.locator(`[data-param="${p}"] > span`).innerText();
+              const help = await form.locator(`[data-param="${p}"] > small`).innerText();
+              if (!/^[A-Z][A-Za-z ]+( \([^)]+\))?$/.test(caption) || help.length < 10) findings.push(`rules/en parameter ${p}: "${caption}" / "${help}"`);
+            }
+            if (want.includes('minSeconds')) expect(await form.locator('[data-param="minSeconds"] > span').innerText()).toBe('Minimum time (s)');
+          }
+          await shot(s.page, 'office-screen-rules-parameters-en.png');
+        }
       }
       // Back to Chinese for the next screen of the same user.
       await s.page.evaluate(() => localStorage.setItem('jg.lang', 'zh'));

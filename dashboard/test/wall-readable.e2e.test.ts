@@ -8,14 +8,15 @@
  *   unchanged data;
  * - the evaluation ranking is worst first and shows a D-grade (vetoed) institution, made so by
  *   the real workflow (an auditor confirms a warning of a veto rule) and the real evaluation;
- * - every visible text is at least 20 px at 1920×1080 and 40 px at 3840×2160;
+ * - every visible text is at least 20 px at 1920×1080 and 40 px at 3840×2160, in every view, in
+ *   the waiting state and under the alert banner;
  * - a click on a county highlights it in place and never navigates;
  * - a reload keeps the live list's length;
  * - a county screen names its county and centres its map on it;
  * - no raw JSON, identifiers or rule ids reach the screen, in Chinese or in English, and the
  *   overdue list names workflow states in the screen's language.
  *
- * Screenshots (git-ignored): dashboard/artifacts/wall-readable-*.png.
+ * Screenshots (git-ignored): dashboard/artifacts/wall-readable-*-1920.png and -3840.png.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -46,6 +47,22 @@ async function visibleTexts(page: Page): Promise<{ tag: string; text: string; px
     }
     return out;
   });
+}
+
+/** Texts smaller than `min` px on screen now, as "<tag> px "text"" lines prefixed with `where`. */
+async function smallerThan(page: Page, min: number, where: string): Promise<string[]> {
+  return (await visibleTexts(page)).filter((x) => x.px < min - 0.01).map((x) => `${where} <${x.tag}> ${x.px}px "${x.text}"`);
+}
+
+/** Switches the screen to 3840×2160 (the command centre's 4K wall), waiting for the layout to settle. */
+async function at4k(page: Page): Promise<void> {
+  await page.setViewportSize({ width: 3840, height: 2160 });
+  await page.waitForTimeout(500);
+}
+
+async function at1080(page: Page): Promise<void> {
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.waitForTimeout(300);
 }
 
 /** Things that must never be on the wall: raw JSON, code identifiers, rule ids, missing values. */
@@ -135,6 +152,13 @@ describe.skipIf(!HAVE_CHROMIUM)('the wall reads true from across the room (real 
     const body = await page.getByTestId('wall-loading').innerText();
     expect(body).not.toMatch(/[0-9]/);
     await shot(page, 'wall-readable-loading-1920.png');
+    expect(await smallerThan(page, MIN_PX_1080, 'loading/1920')).toEqual([]);
+    // The same waiting state on the 4K wall: twice the size, nothing smaller.
+    await at4k(page);
+    expect(await page.getByTestId('wall-loading').isVisible()).toBe(true);
+    expect(await smallerThan(page, 2 * MIN_PX_1080, 'loading/3840')).toEqual([]);
+    await shot(page, 'wall-readable-loading-3840.png');
+    await at1080(page);
 
     held = false;
     await ready(page);
@@ -238,16 +262,25 @@ describe.skipIf(!HAVE_CHROMIUM)('the wall reads true from across the room (real 
     expect(count).toBeGreaterThan(100);
     expect(small).toEqual([]);
 
-    await page.setViewportSize({ width: 3840, height: 2160 });
-    await page.waitForTimeout(800);
-    const big = await visibleTexts(page);
-    expect(big.length).toBeGreaterThan(50);
-    expect(big.filter((x) => x.px < 2 * MIN_PX_1080 - 0.01).map((x) => `<${x.tag}> ${x.px}px "${x.text}"`)).toEqual([]);
-    const scroll = await page.evaluate(() => ({ w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight }));
-    expect(scroll).toEqual({ w: 3840, h: 2160 });
-    await shot(page, 'wall-readable-overview-3840.png');
-    await page.setViewportSize({ width: 1920, height: 1080 });
-    await page.waitForTimeout(500);
+    // The 4K wall: every view again, each text at least twice the 1080p minimum, no scrolling.
+    await at4k(page);
+    const big: string[] = [];
+    let bigCount = 0;
+    for (const view of ['overview', 'trend', 'ranking', 'health']) {
+      await page.locator(`main.wall[data-view="${view}"]`).waitFor({ timeout: 10_000 });
+      await page.waitForTimeout(300);
+      const texts = await visibleTexts(page);
+      bigCount += texts.length;
+      for (const x of texts) if (x.px < 2 * MIN_PX_1080 - 0.01) big.push(`${view} <${x.tag}> ${x.px}px "${x.text}"`);
+      const scroll = await page.evaluate(() => ({ w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight }));
+      expect({ view, ...scroll }).toEqual({ view, w: 3840, h: 2160 });
+      await shot(page, `wall-readable-${view}-3840.png`);
+      await page.keyboard.press('ArrowRight');
+    }
+    await page.locator('main.wall[data-view="overview"]').waitFor({ timeout: 10_000 });
+    expect(bigCount).toBeGreaterThan(100);
+    expect(big).toEqual([]);
+    await at1080(page);
   });
 
   it('highlights a clicked county in place and never navigates', async () => {
@@ -312,6 +345,13 @@ describe.skipIf(!HAVE_CHROMIUM)('the wall reads true from across the room (real 
     expect(box!.width).toBeGreaterThan(1920 * 0.9);
     expect(await banner.evaluate((el) => getComputedStyle(el).animationName)).toContain('flash');
     await shot(page, 'wall-readable-alert-1920.png');
+    // The banner on the 4K wall (it stays 12 s): full width, its text twice the 1080p minimum.
+    await at4k(page);
+    expect(await banner.isVisible()).toBe(true);
+    expect((await banner.boundingBox())!.width).toBeGreaterThan(3840 * 0.9);
+    expect(await smallerThan(page, 2 * MIN_PX_1080, 'alert/3840')).toEqual([]);
+    await shot(page, 'wall-readable-alert-3840.png');
+    await at1080(page);
     // In the list at once; the banner goes after its time.
     expect(await page.locator(`.ticker [data-warning-id="${id}"]`).count()).toBe(1);
     await banner.waitFor({ state: 'detached', timeout: 20_000 });

@@ -3,7 +3,7 @@
  * it shows 重连中 while the hub is down and keeps its last numbers on screen, reconnects on its
  * own when a hub comes back on the same port with the same data, takes the snapshot the hub sends
  * on connect, and counts on. Also the view rotation (`?rotate=`) and its ←/→ keys.
- * Screenshots: /tmp/shots when it exists or can be made, else dashboard/artifacts.
+ * Screenshots (1920×1080, and 3840×2160 while reconnecting): JG_SHOTS_DIR, else dashboard/artifacts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -61,8 +61,15 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
     const before = await kpi(page, 'transactions');
     expect(before).toBeGreaterThan(0);
     await page.screenshot({ path: path.join(SHOTS, 'wall-reconnecting-1920.png') });
-    // The collector keeps capturing into its outbox meanwhile.
-    await page.waitForTimeout(3_000);
+    // The same on the 4K wall (the collector keeps capturing into its outbox meanwhile): the
+    // banner up, the last figures kept.
+    await page.setViewportSize({ width: 3840, height: 2160 });
+    await page.waitForTimeout(1_500);
+    expect(await page.locator('[data-testid="stale-banner"]').isVisible()).toBe(true);
+    expect(await kpi(page, 'transactions')).toBe(before);
+    await page.screenshot({ path: path.join(SHOTS, 'wall-reconnecting-3840.png') });
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.waitForTimeout(1_500);
     expect(await connection(page)).not.toBe('connected');
 
     await stack.startHubAgain();
