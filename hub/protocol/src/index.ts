@@ -17,6 +17,9 @@ import type { WarningStateName } from './workflow.js';
 export * from './workflow.js';
 export * from './volumes.js';
 export * from './warnings.js';
+export * from './registry.js';
+export * from './system.js';
+export * from './office.js';
 
 export const PROTOCOL_VERSION = 1;
 export const NAMESPACE_COLLECT = '/collect';
