@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { HubError } from './errors.js';
+import { describeIssues } from './validation/issues.js';
 
 /**
  * Collector ids prefix every record id and batch id they send (`${collectorId}:…`), so they may
@@ -345,13 +346,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const parsed = HubConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const byKey = Object.fromEntries(Object.entries(ENV).map(([n, k]) => [k, n]));
-    const detail = parsed.error.issues
-      .map((i) => {
-        const key = String(i.path[0] ?? '');
-        return `${byKey[key] ?? key}: ${i.message}`;
-      })
-      .join('; ');
-    throw new HubError('CONFIG_INVALID', detail);
+    // Every issue of a bad configuration, named by its environment variable.
+    const name = (p: readonly PropertyKey[]): string => {
+      const key = String(p[0]);
+      return byKey[key] ?? key;
+    };
+    throw new HubError('CONFIG_INVALID', describeIssues(parsed.error, { max: 100, name }));
   }
   const cfg = parsed.data;
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) throw new HubError('CONFIG_INVALID', 'JG_TLS_CERT and JG_TLS_KEY go together');

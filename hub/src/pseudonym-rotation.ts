@@ -33,9 +33,11 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from './config.js';
 import { errorMessage, HubError, isHubError } from './errors.js';
 import { Keyring, keyringFile, readKeyring, rekeyPaths, rekeyStoredValue } from './pseudonyms.js';
+import { renameDurableSync, writeFileDurableSync } from './durable.js';
 import { migrate } from './store/migrate.js';
 import { param, sql, UNSAFE_RAW_SQL } from './store/sql.js';
 import { openStore, type Store } from './store/store.js';
+import { describeIssues } from './validation/issues.js';
 
 /** Rows rewritten per table, for the command's report. */
 export interface RotationReport {
@@ -186,18 +188,6 @@ export async function rewriteStore(store: Store, detachment: string, secret: str
   };
 }
 
-/** Writes a file whole (temp, fsync, rename) with mode 0600. */
-function writeSecretFile(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
 
 /** The keyring's pending file; refuses when an earlier rotation did not finish or there is no keyring. */
 function assertRotatable(file: string): string {
@@ -216,7 +206,7 @@ function assertRotatable(file: string): string {
 export async function rotateKeyring(store: Store, file: string, opts: { layerId?: string } = {}): Promise<RotationReport> {
   const pending = assertRotatable(file);
   const parsed = Keyring.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new HubError('CONFIG_INVALID', `${file}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  if (!parsed.success) throw new HubError('CONFIG_INVALID', `${file}: ${describeIssues(parsed.error)}`);
   const k = parsed.data;
   let n = k.layers.length + 1;
   while (k.layers.some((l) => l.id === `k${n}`)) n++;
@@ -224,9 +214,9 @@ export async function rotateKeyring(store: Store, file: string, opts: { layerId?
   if (k.layers.some((l) => l.id === id)) throw new HubError('CONFIG_INVALID', `layer id '${id}' is already in the keyring`);
   const grown = Keyring.parse({ ...k, layers: [...k.layers, { id, secret: crypto.randomBytes(32).toString('hex') }] });
   const secret = grown.layers[grown.layers.length - 1]!.secret;
-  writeSecretFile(pending, `${JSON.stringify(grown, null, 2)}\n`);
+  writeFileDurableSync(pending, `${JSON.stringify(grown, null, 2)}\n`);
   const counts = await rewriteStore(store, grown.detachment, secret);
-  fs.renameSync(pending, file);
+  renameDurableSync(pending, file);
   return { detachment: grown.detachment, layer: id, layers: grown.layers.map((l) => l.id), ...counts };
 }
 

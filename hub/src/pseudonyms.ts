@@ -51,6 +51,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { maskIdNumber, remaskIdNumber } from '@jianguan/rules';
 import type { HubConfig } from './config.js';
+import { writeFileDurableSync } from './durable.js';
 import { HubError, errorMessage } from './errors.js';
 import { describeIssues } from './validation/issues.js';
 
@@ -289,7 +290,7 @@ export function readKeyring(config: Pick<HubConfig, 'pseudonymSecretFile' | 'dat
     fs.mkdirSync(path.dirname(file), { recursive: true });
     // wx: two hubs starting on one data directory cannot both write a different secret.
     try {
-      fs.writeFileSync(file, `${JSON.stringify(fresh, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+      writeFileDurableSync(file, `${JSON.stringify(fresh, null, 2)}\n`, { exclusive: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new HubError('CONFIG_INVALID', `${file}: ${errorMessage(e)}`);
     }

@@ -10,11 +10,13 @@ export interface DescribeOptions {
   root?: string;
   /** At most this many issues; a hostile input can produce thousands. @defaultValue 8 */
   max?: number;
+  /** Names a non-empty path (the configuration names a key by its environment variable). @defaultValue path.join('.') */
+  name?: (path: readonly PropertyKey[]) => string;
 }
 
-export function describeIssues(error: z.ZodError, { root = '(root)', max = 8 }: DescribeOptions = {}): string {
+export function describeIssues(error: z.ZodError, { root = '(root)', max = 8, name = (p) => p.map(String).join('.') }: DescribeOptions = {}): string {
   return error.issues
     .slice(0, max)
-    .map((i) => `${i.path.length ? i.path.join('.') : root}: ${i.message}`)
+    .map((i) => `${i.path.length ? name(i.path) : root}: ${i.message}`)
     .join('; ');
 }
