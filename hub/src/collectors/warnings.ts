@@ -11,6 +11,7 @@ import { warningRow } from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import { warningExists } from './repo.js';
 import { localMinute } from '../time/business-time.js';
+import { emit } from '../telemetry/events.js';
 
 export const COLLECTOR_RULES = {
   'collector.tamper': { name: '采集终端数据被篡改', severity: 'high' },
@@ -171,8 +172,7 @@ export class CollectorWarnings {
     }
     await this.deps.store.insert('warnings', [warningRow(w)]);
     this.remember(w.id);
-    this.deps.log.warn({
-      event: w.ruleId,
+    emit(this.deps.log, input.ruleId, {
       warningId: w.id,
       collectorId: w.collectorId,
       batchId: w.batchId,
