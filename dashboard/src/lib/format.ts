@@ -1,5 +1,7 @@
 /** Formatting for the wall: times always in Asia/Shanghai, whatever the screen's own zone. */
-export const TIME_ZONE = 'Asia/Shanghai';
+import { BUSINESS_TZ, localDate } from '@jianguan/rules';
+
+export const TIME_ZONE = BUSINESS_TZ;
 
 const timeFmt = new Intl.DateTimeFormat('zh-CN', {
   timeZone: TIME_ZONE,
@@ -21,9 +23,9 @@ export function clockTime(ms: number): string {
   return timeFmt.format(ms);
 }
 
-/** 'YYYY-MM-DD' in Asia/Shanghai (UTC+8, no daylight saving). */
+/** 'YYYY-MM-DD' in Asia/Shanghai: the business day, as the hub and the rules count it. */
 export function shanghaiDay(ms: number): string {
-  return new Date(ms + 8 * 3600_000).toISOString().slice(0, 10);
+  return localDate(ms);
 }
 
 /** '2025/01/02 星期四' style date for the header. */
