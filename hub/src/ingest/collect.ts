@@ -64,6 +64,8 @@ export interface CollectHooks {
 
 export interface CollectNamespaceHandle {
   connected(): number;
+  /** Collectors connected to this replica at the institutions of one county (adcode). */
+  connectedIn(county: string): number;
   /** Adds hooks; they apply to sockets that connect afterwards (register them before listening). */
   hook(hooks: CollectHooks): void;
 }
@@ -255,7 +257,15 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): CollectNam
     });
   });
 
-  return { connected: () => nsp.sockets.size, hook: (h) => void hooks.push(h) };
+  const connectedIn = (county: string): number => {
+    let n = 0;
+    for (const socket of nsp.sockets.values()) {
+      const institutionId = (socket.data as { institutionId?: unknown }).institutionId;
+      if (typeof institutionId === 'string' && deps.registry.institution(institutionId)?.county === county) n++;
+    }
+    return n;
+  };
+  return { connected: () => nsp.sockets.size, connectedIn, hook: (h) => void hooks.push(h) };
 }
 
 async function handleBatch(

@@ -18,7 +18,6 @@
 import type { Namespace, Server } from 'socket.io';
 import { COUNTY_BY_CODE, COUNTIES, INSTITUTION_TYPE_LABELS, type Warning } from '@jianguan/rules';
 import {
-  NAMESPACE_COLLECT,
   NAMESPACE_WALL,
   WALL_RECENT_LIMIT,
   type WallClientToServer,
@@ -115,11 +114,10 @@ export interface WallDeps {
   /** Collectors connected (the city's figure). */
   collectorsConnected: () => number;
   /**
-   * Collectors connected at one county's institutions. @defaultValue counts this replica's
-   * /collect sockets by the institution ingest recorded on them (the city figure is this
-   * replica's count too)
+   * Collectors connected at one county's institutions (given by /collect's owner, ingest: this
+   * replica's sockets, like the city figure).
    */
-  collectorsConnectedIn?: (county: string) => number;
+  collectorsConnectedIn: (county: string) => number;
   /**
    * Every institution's evaluation for a month ('YYYY-MM'). Given by the app as the evaluation
    * service's read, which materialises a month never computed, so the wall has a ranking at once
@@ -152,7 +150,7 @@ export class WallBroadcaster {
   private snapshots = new Map<string, Promise<WallSnapshot>>();
 
   constructor(
-    private readonly io: Server,
+    io: Server,
     private readonly deps: WallDeps,
   ) {
     this.nsp = io.of(NAMESPACE_WALL) as unknown as Namespace<WallClientToServer, WallServerToClient>;
@@ -249,16 +247,7 @@ export class WallBroadcaster {
     }
   }
 
-  /** Collectors connected at a county's institutions, from this replica's /collect sockets. */
-  private collectorsIn(county: string): number {
-    if (this.deps.collectorsConnectedIn) return this.deps.collectorsConnectedIn(county);
-    let n = 0;
-    for (const socket of this.io.of(NAMESPACE_COLLECT).sockets.values()) {
-      const institutionId = (socket.data as { institutionId?: unknown }).institutionId;
-      if (typeof institutionId === 'string' && this.deps.registry.institution(institutionId)?.county === county) n++;
-    }
-    return n;
-  }
+
 
   /**
    * Statistics of one scope: '' = the whole city, an adcode = that county only (every figure
@@ -286,7 +275,7 @@ export class WallBroadcaster {
         warnings: s.warnings,
         holds: s.holds,
         deadLetters: s.deadLetters,
-        collectorsConnected: county === null ? this.deps.collectorsConnected() : this.collectorsIn(county),
+        collectorsConnected: county === null ? this.deps.collectorsConnected() : this.deps.collectorsConnectedIn(county),
         concludedToday: wf.concluded,
         concludedOnTime: wf.onTime,
         overdue: wf.overdue,

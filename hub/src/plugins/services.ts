@@ -109,6 +109,7 @@ export const pipeline = fp<{ version: string }>(
       liveMaxAgeMs: config.wallLiveMaxAgeMs,
       statsIntervalMs: config.statsIntervalMs,
       collectorsConnected: () => collect?.connected() ?? 0,
+      collectorsConnectedIn: (county) => collect?.connectedIn(county) ?? 0,
       // The evaluation service's read materialises a month never computed: a ranking at once.
       monthScores: async (month) =>
         (await supervision.evaluation.scores(month)).map((r) => ({
