@@ -7,8 +7,8 @@
  *   node collector/scripts/build-sea.mjs  # → collector/build/sea/jianguan-collector[.exe]
  *
  * Steps: (1) bundle dist/main.js and everything it imports (rules, hub/protocol, zod,
- * socket.io-client) into one CommonJS file with rolldown (shipped with vite in this repo;
- * esbuild is not installed); (2) `node --experimental-sea-config` turns it into a blob;
+ * socket.io-client) into one CommonJS file with rolldown (a development dependency of this
+ * package; esbuild is not used); (2) `node --experimental-sea-config` turns it into a blob;
  * (3) a copy of this node binary gets the blob injected with postject (fetched from npm by npx,
  * pinned; nothing is added to the lockfile); (4) the result is smoke-tested (`--help`).
  * The executable runs on the same OS and architecture as the node that built it: build the
