@@ -24,6 +24,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import {
+  DECISION_EVENT,
   NAMESPACE_COLLECT,
   PROTOCOL_VERSION,
   type Batch,
@@ -31,6 +32,7 @@ import {
   type ChainTip,
   type CollectClientToServer,
   type CollectServerToClient,
+  type DecisionRequest,
 } from '@jianguan/protocol';
 import { errorMessage } from '../errors.js';
 import { BatchChain, type ChainEvent } from '../identity/chain.js';
@@ -205,14 +207,14 @@ export class Link {
   }
 
   /**
-   * A request/answer exchange beside the batch stream (the hold decision `decision.request`).
+   * The hold decision (`decision.request`), a request/answer exchange beside the batch stream.
    * Fails at once when the hub is not connected: the caller applies its offline fallback.
    */
-  async request(event: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+  async decide(request: DecisionRequest, timeoutMs: number): Promise<unknown> {
     if (!this.socket.connected) throw new Error('link to the hub is not connected');
-    // The collect contract types only batch.submit on the wire map; decisions are checked by the caller.
-    const s = this.socket as unknown as { timeout(ms: number): { emitWithAck(e: string, p: unknown): Promise<unknown> } };
-    return s.timeout(timeoutMs).emitWithAck(event, payload);
+    // Typed by the collect contract; the caller still checks the answer's shape (a hub of another
+    // version, or a proxy in between, must not be trusted blindly with the counter's decision).
+    return this.socket.timeout(timeoutMs).emitWithAck(DECISION_EVENT, request);
   }
 
   /**

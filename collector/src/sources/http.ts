@@ -79,12 +79,12 @@ export interface DecisionTransport {
 }
 
 /** Sends decision requests over the Link's socket.io connection (connected only). */
-export function linkDecisionTransport(getLink: () => { request(event: string, payload: unknown, timeoutMs: number): Promise<unknown> } | undefined): DecisionTransport {
+export function linkDecisionTransport(getLink: () => { decide(request: DecisionRequest, timeoutMs: number): Promise<unknown> } | undefined): DecisionTransport {
   return {
     async request(req, timeoutMs) {
       const link = getLink();
       if (!link) throw new Error('no link to the hub');
-      return link.request(DECISION_EVENT, req, timeoutMs);
+      return link.decide(req, timeoutMs);
     },
   };
 }

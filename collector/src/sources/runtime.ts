@@ -29,7 +29,7 @@ export interface StartSourcesOptions {
   /** New records are in the outbox (link.wake). */
   wake: () => void;
   /** The Link, for hold decisions over its socket (undefined until it exists). */
-  link: () => Pick<Link, 'request'> | undefined;
+  link: () => Pick<Link, 'decide'> | undefined;
   /** Replaces the link transport for decisions (tests). */
   decisionTransport?: DecisionTransport;
   now?: () => number;
