@@ -14,12 +14,11 @@
  * row per occurrence; a batch the store still refuses is split until the refused record stands
  * alone and is dead-lettered — a bad record never blocks the good ones behind it.
  */
-import type { Namespace, Server, Socket } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 import { TransactionSchema, type Transaction } from '@jianguan/rules';
 import {
   BatchSchema,
   CollectorAuthSchema,
-  NAMESPACE_COLLECT,
   PROTOCOL_VERSION,
   type Batch,
   type BatchAck,
@@ -39,17 +38,11 @@ import type { Store } from '../store/store.js';
 import type { Telemetry } from '../telemetry/events.js';
 import { findTimeOutOfWindow, findUnstorableText, printable, type SanityLimits } from './sanity.js';
 import { describeIssues } from '../validation/issues.js';
+import { collectNamespace, type CollectSocket, type CollectSocketData } from '../sockets.js';
 
-/** Set by the handshake below: a socket without them never authenticated. */
-export interface CollectSocketData {
-  collectorId: string;
-  institutionId: string;
-}
-type SocketData = CollectSocketData;
-
-type CollectNamespace = Namespace<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>;
-/** An authenticated /collect socket, as the hooks of other features see it. */
-export type CollectSocket = Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>;
+// CollectSocketData is set by the handshake below: a socket without it never authenticated.
+// CollectSocket is an authenticated /collect socket, as the hooks of other features see it.
+export type { CollectSocket, CollectSocketData } from '../sockets.js';
 
 /**
  * What other features add to /collect without owning a piece of it: this module is the one
@@ -134,7 +127,7 @@ function safeJson(r: unknown): string {
 }
 
 export function attachCollectNamespace(io: Server, deps: IngestDeps): CollectNamespaceHandle {
-  const nsp = io.of(NAMESPACE_COLLECT) as unknown as CollectNamespace;
+  const nsp = collectNamespace(io);
   const hooks: CollectHooks[] = [];
   const presence = () => {
     for (const h of hooks) h.onPresence?.();
@@ -217,7 +210,7 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): CollectNam
         return;
       }
       const batch = args[0];
-      const typed = socket as Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>;
+      const typed = socket as Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, CollectSocketData>;
       const received = Date.now();
       handleBatch(deps, typed, batch)
         .then(
@@ -270,7 +263,7 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): CollectNam
 
 async function handleBatch(
   deps: IngestDeps,
-  socket: Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, SocketData>,
+  socket: Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, CollectSocketData>,
   raw: unknown,
 ): Promise<BatchAck> {
   const env = BatchSchema.safeParse(raw);

@@ -15,16 +15,13 @@
  * the city and its eleven counties), however many screens show it, and concurrent snapshots of
  * one scope share one computation.
  */
-import type { Namespace, Server } from 'socket.io';
+import type { Server } from 'socket.io';
 import { COUNTY_BY_CODE, COUNTIES, INSTITUTION_TYPE_LABELS, type Warning } from '@jianguan/rules';
 import {
-  NAMESPACE_WALL,
   WALL_RECENT_LIMIT,
-  type WallClientToServer,
   type WallHourly,
   type WallScope,
   type WallScoreRank,
-  type WallServerToClient,
   type WallSnapshot,
   type WallStats,
   type WallWarning,
@@ -39,6 +36,7 @@ import {
   warningFromRecord,
 } from '../store/repo.js';
 import type { Store } from '../store/store.js';
+import { wallNamespace, type WallNamespace } from '../sockets.js';
 import { businessTypes, hourlyCounts, monthScores, overdueOpen, worstFirst, type MonthScore } from './wall-stats.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { emit, pipeline } from '../telemetry/events.js';
@@ -132,7 +130,7 @@ export interface WallDeps {
 export const LIVE_MAX_AGE_MS = 72 * 3_600_000;
 
 export class WallBroadcaster {
-  private readonly nsp: Namespace<WallClientToServer, WallServerToClient>;
+  private readonly nsp: WallNamespace;
   private pending: WallWarning[] = [];
   private dirty = true;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -153,7 +151,7 @@ export class WallBroadcaster {
     io: Server,
     private readonly deps: WallDeps,
   ) {
-    this.nsp = io.of(NAMESPACE_WALL) as unknown as Namespace<WallClientToServer, WallServerToClient>;
+    this.nsp = wallNamespace(io);
     this.nsp.on('connection', (socket) => {
       const scope = viewerScope(socket.data);
       // Joined before anything is sent, so the first live batch already knows the screen's room.
