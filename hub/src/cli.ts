@@ -12,23 +12,35 @@
  * hub's password policy (auth/password-policy.ts). The administrator chose it, so no change is
  * forced at first login. Exit codes: 0 created, 1 refused (policy, name taken, bad arguments),
  * 2 the store could not be reached.
+ *
+ *   jianguan-hub admin passwd <username>
+ *
+ * Sets a new password for an existing account (enabled or not), read and checked the same way.
+ * It is an administrator's reset, as in the users screen: the user replaces it at the next login,
+ * and every session of the user ends (Redis, JG_REDIS_URL). This is how the accounts of a store
+ * once seeded in demo mode lose the demo password, which the hub refuses outside demo mode.
+ * Exit codes as above (1 also for an unknown user; 2 also when Redis cannot be reached).
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config.js';
+import { loadConfig, type HubConfig } from './config.js';
 import { errorMessage, HubError, isHubError } from './errors.js';
 import { assertPasswordAllowed } from './auth/password-policy.js';
 import { Role } from './auth/principal.js';
-import { createUser, listUsers, NewUserSchema } from './auth/users.js';
+import { SessionStore } from './auth/sessions.js';
+import { createUser, findUserForLogin, listUsers, NewUserSchema, updateUser } from './auth/users.js';
+import { redisConnection } from './jobs/queue.js';
 import { PSEUDONYMS_USAGE, pseudonymsCommand } from './pseudonym-rotation.js';
 import { migrate } from './store/migrate.js';
-import { openStore } from './store/store.js';
+import { openStore, type Store } from './store/store.js';
 
 const USAGE = `用法 / usage:
   jianguan-hub admin create <用户名> [--display-name 名称] [--role 角色 ...]
     角色缺省为 system_admin（系统管理员）；可重复 --role，如 --role system_admin --role registry_admin
     在终端上两次输入密码（不回显）；非终端时从标准输入读取一行密码
+  jianguan-hub admin passwd <用户名>
+    为已有账号设置新密码（读取方式同上）；该用户下次登录须改密码，其会话全部失效
   jianguan-hub admin list      列出管理员（system_admin）
 ${PSEUDONYMS_USAGE}`;
 
@@ -92,7 +104,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     options: { 'display-name': { type: 'string' }, role: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
   });
   const [group, command, username, ...rest] = positionals;
-  if (values.help || group !== 'admin' || (command !== 'create' && command !== 'list') || rest.length || (command === 'create' && !username)) {
+  if (values.help || group !== 'admin' || (command !== 'create' && command !== 'list' && command !== 'passwd') || rest.length || (command !== 'list' && !username)) {
     process.stderr.write(`${USAGE}\n`);
     return values.help ? 0 : 1;
   }
@@ -111,6 +123,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       process.stdout.write(`${JSON.stringify({ administrators: admins.map((u) => ({ username: u.username, displayName: u.displayName, roles: u.roles })) })}\n`);
       return 0;
     }
+    if (command === 'passwd') return await passwd(store, config, username!, io.password ?? readPassword);
     const roles = (values.role ?? ['system_admin']).map((r) => {
       const parsed = Role.safeParse(r);
       if (!parsed.success) throw new HubError('BODY_INVALID', `unknown role '${r}' (${Role.options.join(', ')})`);
@@ -131,6 +144,30 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   } finally {
     await store.close();
   }
+}
+
+/** `admin passwd`: an administrator's reset of an existing account, then the end of its sessions. */
+async function passwd(store: Store, config: HubConfig, username: string, readNew: () => Promise<string>): Promise<number> {
+  const found = await findUserForLogin(store, username);
+  if (!found) throw new HubError('NOT_FOUND', `user ${username}`);
+  const password = await readNew();
+  assertPasswordAllowed(password, { username, demo: false });
+  // Redis first: a password changed while the old sessions stay valid would be half a reset.
+  const redis = redisConnection(config.redisUrl);
+  redis.on('error', () => {});
+  try {
+    const reachable = await Promise.race([redis.ping().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 10_000).unref())]);
+    if (!reachable) {
+      process.stderr.write(`${JSON.stringify({ level: 'error', event: 'admin.redis_unavailable', message: `Redis at ${config.redisUrl} did not answer within 10 s; nothing changed` })}\n`);
+      return 2;
+    }
+    await updateUser(store, found.user.id, { password }, { mustChange: true });
+    await new SessionStore(redis, config.queuePrefix, config.sessionTtlS, config.sessionMaxS).destroyAllOf(found.user.id);
+  } finally {
+    redis.disconnect();
+  }
+  process.stdout.write(`${JSON.stringify({ event: 'admin.password_set', username, id: found.user.id, mustChange: true })}\n`);
+  return 0;
 }
 
 // Run only as the command (also through the npm bin symlink), not when imported by the tests.

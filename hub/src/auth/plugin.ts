@@ -30,7 +30,7 @@ import { assertPasswordAllowed } from './password-policy.js';
 import { dummyHash, verifyPassword } from './passwords.js';
 import { authorize, ROLE_LABELS, ROLES, type Principal, type RouteAuth, type RouteScope } from './principal.js';
 import { cookieValue, SESSION_COOKIE, sessionCookieOptions, SessionStore, tokenFromHeaders } from './sessions.js';
-import { createUser, findUserForLogin, getUser, listUsers, NewUserSchema, principalOf, updateUser, UserPatchSchema, type User } from './users.js';
+import { createUser, findUserForLogin, getUser, hasDemoPassword, listUsers, NewUserSchema, principalOf, updateUser, UserPatchSchema, type User } from './users.js';
 import { emit } from '../telemetry/events.js';
 
 export interface RouteInfo {
@@ -477,6 +477,11 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
       const before = await getUser(store, req.params.id);
       if (!before) throw new HubError('NOT_FOUND', `user ${req.params.id}`);
       if (req.body.password !== undefined) assertPasswordAllowed(req.body.password, policy(before.username));
+      // A demo account disabled rather than given a new password (the start-up check passes over
+      // disabled accounts) comes back only with a new one outside demo mode.
+      else if (!deps.demo && req.body.active === true && !before.active && (await hasDemoPassword(store, before.username))) {
+        throw new HubError('PASSWORD_WEAK', '该账号仍是演示密码：重新启用时请同时重置密码 / the account still has the demo password: set a new one when enabling it');
+      }
       const u = await updateUser(store, req.params.id, req.body, { mustChange: true });
       // Rotation: a role, scope, status or password change ends every session of the user, so no
       // token issued under the old rights survives the change.

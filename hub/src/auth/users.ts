@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
-import { hashPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from './passwords.js';
 import { Role, type Principal } from './principal.js';
 
 export interface User {
@@ -93,11 +93,15 @@ export function storedHash(hash: string, mustChange: boolean): string {
   return mustChange ? `${MUST_CHANGE}${hash}` : hash;
 }
 
+/** The scrypt string of a stored hash, without the must-change mark. */
+function plainHash(stored: string): string {
+  return stored.startsWith(MUST_CHANGE) ? stored.slice(MUST_CHANGE.length) : stored;
+}
+
 export async function findUserForLogin(store: Store, username: string): Promise<{ user: User; passwordHash: string; mustChange: boolean } | undefined> {
   const [r] = await store.query<UserRow>(sql`SELECT ${COLUMNS} FROM users FINAL WHERE username = ${param.String(username)} LIMIT 1`);
   if (!r) return undefined;
-  const mustChange = r.password_hash.startsWith(MUST_CHANGE);
-  return { user: toUser(r), passwordHash: mustChange ? r.password_hash.slice(MUST_CHANGE.length) : r.password_hash, mustChange };
+  return { user: toUser(r), passwordHash: plainHash(r.password_hash), mustChange: r.password_hash.startsWith(MUST_CHANGE) };
 }
 
 export async function getUser(store: Store, id: string): Promise<User | undefined> {
@@ -196,4 +200,38 @@ export async function seedDemoUsers(store: Store): Promise<string[]> {
     created.push(u.username);
   }
   return created;
+}
+
+/**
+ * The enabled accounts the published demo password still logs in to (any account, not only the
+ * demo ones: in demo mode the policy lets an administrator give it to anyone). One scrypt check
+ * per enabled account, all at once (they run on libuv's thread pool): a detachment's few dozen
+ * accounts take well under a second.
+ */
+export async function accountsWithDemoPassword(store: Store): Promise<string[]> {
+  const rows = await store.query<{ username: string; password_hash: string }>(sql`SELECT username, password_hash FROM users FINAL WHERE active = 1 ORDER BY username`);
+  const hits = await Promise.all(rows.map(async (r) => ((await verifyPassword(DEMO_PASSWORD, plainHash(r.password_hash))) ? r.username : undefined)));
+  return hits.filter((u): u is string => u !== undefined);
+}
+
+/** Whether the demo password logs in to this account (enabled or not). */
+export async function hasDemoPassword(store: Store, username: string): Promise<boolean> {
+  const found = await findUserForLogin(store, username);
+  return found ? verifyPassword(DEMO_PASSWORD, found.passwordHash) : false;
+}
+
+/**
+ * Outside demo mode the hub refuses to start while any enabled account still has the demo
+ * password (a store seeded with JG_SEED_DEMO and then started as production): CONFIG_INVALID
+ * naming the accounts and how to change their passwords. The password itself is never named.
+ */
+export async function refuseDemoPasswords(store: Store): Promise<void> {
+  const names = await accountsWithDemoPassword(store);
+  if (names.length === 0) return;
+  const list = names.join(', ');
+  throw new HubError(
+    'CONFIG_INVALID',
+    `以下账号仍使用公开的演示密码：${list}。未设置 JG_SEED_DEMO（非演示模式）时中心拒绝启动：请在本机用 \`node hub/dist/cli.js admin passwd <用户名>\` 逐个修改这些账号的密码（内嵌存储须先停止中心），再启动。` +
+      ` / These accounts still have the published demo password: ${list}. Outside demo mode (no JG_SEED_DEMO) the hub refuses to start: change each one's password on this machine with \`node hub/dist/cli.js admin passwd <username>\` (the embedded store: with the hub stopped; docs/go-live.md), then start again.`,
+  );
 }

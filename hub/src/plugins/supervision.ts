@@ -15,7 +15,7 @@ import { KioskTokens } from '../auth/kiosk.js';
 import { LoginLimits } from '../auth/login-limits.js';
 import { SessionStore } from '../auth/sessions.js';
 import fastifyCookie from '@fastify/cookie';
-import { DEMO_USERS, listUsers, seedDemoUsers } from '../auth/users.js';
+import { DEMO_USERS, listUsers, refuseDemoPasswords, seedDemoUsers } from '../auth/users.js';
 import { errorMessage } from '../errors.js';
 import { evaluationConfig } from '../evaluation/config.js';
 import { EvaluationService } from '../evaluation/service.js';
@@ -50,6 +50,8 @@ export const supervision = fp<{ version: string }>(
   async (app, { version }) => {
     const { io, store, redis, registry, config } = app;
     const log = app.log;
+    // Production on a store that was once a demo: no account may keep the published password.
+    if (!config.seedDemo) await refuseDemoPasswords(store);
     await installDoors(app, { config, redis });
     const sessions = new SessionStore(redis, config.queuePrefix, config.sessionTtlS, config.sessionMaxS);
     const kiosk = new KioskTokens(redis, config.queuePrefix);
