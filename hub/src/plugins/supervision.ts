@@ -7,7 +7,6 @@
 import path from 'node:path';
 import fp from 'fastify-plugin';
 import multipart from '@fastify/multipart';
-import type { Namespace } from 'socket.io';
 import { COUNTY_BY_CODE } from '@jianguan/rules';
 import { auditLater, installAuthHooks, protectWallNamespace, type AuthDeps } from '../auth/plugin.js';
 import { installDoors } from '../auth/doors.js';
@@ -20,7 +19,8 @@ import { errorMessage } from '../errors.js';
 import { evaluationConfig } from '../evaluation/config.js';
 import { EvaluationService } from '../evaluation/service.js';
 import { emitToScopes } from '../live/wall.js';
-import { NAMESPACE_WALL, type WallClientToServer, type WallServerToClient } from '../protocol/index.js';
+import { NAMESPACE_WALL } from '../protocol/index.js';
+import { wallNamespace } from '../sockets.js';
 import { RegistryChanges } from '../registry/changes.js';
 import { emit } from '../telemetry/events.js';
 import { STATE_LABELS } from '../workflow/machine.js';
@@ -83,7 +83,7 @@ export const supervision = fp<{ version: string }>(
         },
       });
     }
-    const wall = io.of(NAMESPACE_WALL) as unknown as Namespace<WallClientToServer, WallServerToClient>;
+    const wall = wallNamespace(io);
 
     const evaluation = new EvaluationService({
       store,
