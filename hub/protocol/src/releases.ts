@@ -1,10 +1,15 @@
 /**
  * Rule releases (规则发布) and backtests as the API shows them: the shapes the hub stores and
- * serves and the dashboard's release screen and diff viewer read. Types and labels only, so the
- * browser can import them (`@jianguan/protocol/releases`).
+ * serves and the dashboard's release screen and diff viewer read. zod schemas (the hub declares
+ * them as route responses: OpenAPI, and checked under test) with their inferred types and labels,
+ * so the browser can import them (`@jianguan/protocol/releases`).
  */
+import { z } from 'zod';
+import { RuleAction, RuleFamily, Severity } from '@jianguan/rules';
 
-export type RuleSetStatus = 'draft' | 'approved' | 'active' | 'retired';
+export const RULESET_STATUSES = ['draft', 'approved', 'active', 'retired'] as const;
+export const RuleSetStatusSchema = z.enum(RULESET_STATUSES);
+export type RuleSetStatus = z.infer<typeof RuleSetStatusSchema>;
 
 export const RULESET_STATUS_LABELS: Readonly<Record<RuleSetStatus, string>> = {
   draft: '草稿',
@@ -13,46 +18,116 @@ export const RULESET_STATUS_LABELS: Readonly<Record<RuleSetStatus, string>> = {
   retired: '已停用',
 };
 
-export interface RuleParamChange {
-  param: string;
-  from: unknown;
-  to: unknown;
-}
+export const RuleParamChangeSchema = z.object({
+  param: z.string(),
+  from: z.unknown(),
+  to: z.unknown(),
+});
+export type RuleParamChange = z.infer<typeof RuleParamChangeSchema>;
+
+const RuleRef = z.object({ ruleId: z.string(), name: z.string() });
 
 /** What a release changes compared with the rule set it was drafted from. */
-export interface RuleSetDiff {
-  base: string;
-  added: { ruleId: string; name: string }[];
-  removed: { ruleId: string; name: string }[];
-  changed: { ruleId: string; name: string; fromVersion: string; toVersion: string; params: RuleParamChange[]; definition: boolean }[];
-}
+export const RuleSetDiffSchema = z.object({
+  base: z.string(),
+  added: z.array(RuleRef),
+  removed: z.array(RuleRef),
+  changed: z.array(
+    RuleRef.extend({
+      fromVersion: z.string(),
+      toVersion: z.string(),
+      params: z.array(RuleParamChangeSchema),
+      /** The definition changed beyond its parameters. */
+      definition: z.boolean(),
+    }),
+  ),
+});
+export type RuleSetDiff = z.infer<typeof RuleSetDiffSchema>;
 
-/** A rule set without its definitions (what the poller and the list read). */
-export interface RuleSetHead {
-  version: string;
-  seq: number;
-  status: RuleSetStatus;
-  baseVersion: string;
-  note: string;
-  diff: RuleSetDiff | null;
-  createdBy: string;
-  createdAt: number;
-  approvedBy: string;
-  approvedAt: number | null;
-  effectiveAt: number | null;
-  activatedAt: number | null;
-  retiredAt: number | null;
-  retiredBy: string;
-  backtestId: string;
-  override: boolean;
-  overrideReason: string;
-  updatedAt: number;
-}
+/** A rule set without its definitions (what the poller and the list read). Times are epoch ms. */
+export const RuleSetHeadSchema = z.object({
+  version: z.string(),
+  seq: z.number().int(),
+  status: RuleSetStatusSchema,
+  baseVersion: z.string(),
+  note: z.string(),
+  diff: RuleSetDiffSchema.nullable().describe('与基线规则集的差异；无记录时为 null'),
+  createdBy: z.string(),
+  createdAt: z.number(),
+  approvedBy: z.string(),
+  approvedAt: z.number().nullable(),
+  effectiveAt: z.number().nullable(),
+  activatedAt: z.number().nullable(),
+  retiredAt: z.number().nullable(),
+  retiredBy: z.string(),
+  backtestId: z.string(),
+  override: z.boolean(),
+  overrideReason: z.string(),
+  updatedAt: z.number(),
+});
+export type RuleSetHead = z.infer<typeof RuleSetHeadSchema>;
 
 /** A rule set in API responses: its status in Chinese and whether it is the one in force now. */
-export type RuleSetHeadView = RuleSetHead & { statusLabel: string; inForce: boolean };
+export const RuleSetHeadViewSchema = RuleSetHeadSchema.extend({
+  statusLabel: z.string(),
+  inForce: z.boolean().describe('是否为当前生效的规则集'),
+});
+export type RuleSetHeadView = z.infer<typeof RuleSetHeadViewSchema>;
 
-export type BacktestStatus = 'queued' | 'running' | 'done' | 'failed';
+/**
+ * The stored content of a rule set: its definitions as submitted (validated when the set was
+ * drafted, so each has an id) and the parameter overrides per rule id.
+ */
+export const RuleSetContentSchema = z.object({
+  definitions: z.array(z.looseObject({ id: z.string(), params: z.record(z.string(), z.unknown()).optional() })),
+  params: z.record(z.string(), z.record(z.string(), z.unknown())),
+});
+export type RuleSetContent = z.infer<typeof RuleSetContentSchema>;
+
+/** One compiled rule of a set (the engine's RuleMeta). */
+export const RuleSetRuleSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  family: RuleFamily,
+  severity: Severity,
+  action: RuleAction,
+  description: z.string(),
+  basis: z.string(),
+  kind: z.string(),
+  state: z.enum(['none', 'window', 'interval', 'fingerprint', 'sequence', 'scheduled']),
+});
+export type RuleSetRule = z.infer<typeof RuleSetRuleSchema>;
+
+/** GET /api/v1/rulesets. */
+export const RuleSetListSchema = z.object({
+  inForce: z.string().describe('当前生效的规则集版本'),
+  items: z.array(RuleSetHeadViewSchema),
+});
+export type RuleSetList = z.infer<typeof RuleSetListSchema>;
+
+/** GET /api/v1/rulesets/current: the set in force (only its version for the built-in pack) and the scheduled ones. */
+export const RuleSetCurrentSchema = z.object({
+  inForce: z.union([RuleSetHeadViewSchema, z.object({ version: z.string() })]),
+  scheduled: z.array(RuleSetHeadViewSchema),
+});
+export type RuleSetCurrent = z.infer<typeof RuleSetCurrentSchema>;
+
+/** POST /api/v1/rulesets (a new draft): the set with its content. */
+export const RuleSetDraftViewSchema = RuleSetHeadViewSchema.extend({ content: RuleSetContentSchema });
+export type RuleSetDraftView = z.infer<typeof RuleSetDraftViewSchema>;
+
+/** GET /api/v1/rulesets/:version: the set, its content and its compiled rules ([] when it does not compile). */
+export const RuleSetDetailSchema = RuleSetDraftViewSchema.extend({ rules: z.array(RuleSetRuleSchema) });
+export type RuleSetDetail = z.infer<typeof RuleSetDetailSchema>;
+
+/** POST /api/v1/rulesets/:version/approve: the approved set and the thresholds its backtest exceeded (approved by override). */
+export const RuleSetApprovedSchema = RuleSetHeadViewSchema.extend({ exceeded: z.array(z.string()) });
+export type RuleSetApproved = z.infer<typeof RuleSetApprovedSchema>;
+
+export const BACKTEST_STATUSES = ['queued', 'running', 'done', 'failed'] as const;
+export const BacktestStatusSchema = z.enum(BACKTEST_STATUSES);
+export type BacktestStatus = z.infer<typeof BacktestStatusSchema>;
 
 export const BACKTEST_STATUS_LABELS: Readonly<Record<BacktestStatus, string>> = {
   queued: '排队中',
@@ -61,57 +136,72 @@ export const BACKTEST_STATUS_LABELS: Readonly<Record<BacktestStatus, string>> = 
   failed: '失败',
 };
 
-export interface DiffExample {
-  change: 'added' | 'removed';
-  ruleId: string;
-  transactionId: string;
-  institutionId: string;
-  occurredAt: number;
-  explanation: string;
-}
+export const DiffExampleSchema = z.object({
+  change: z.enum(['added', 'removed']),
+  ruleId: z.string(),
+  transactionId: z.string(),
+  institutionId: z.string(),
+  occurredAt: z.number(),
+  explanation: z.string(),
+});
+export type DiffExample = z.infer<typeof DiffExampleSchema>;
 
 /** One rule's (or one institution's) warnings under the live and the draft rule set. */
-export interface DiffLine {
-  key: string;
-  name: string;
-  live: number;
-  draft: number;
-  added: number;
-  removed: number;
-  examples: DiffExample[];
-}
+export const DiffLineSchema = z.object({
+  key: z.string(),
+  name: z.string(),
+  live: z.number().int(),
+  draft: z.number().int(),
+  added: z.number().int(),
+  removed: z.number().int(),
+  examples: z.array(DiffExampleSchema),
+});
+export type DiffLine = z.infer<typeof DiffLineSchema>;
 
-export interface BacktestResult {
-  transactions: number;
-  liveTotal: number;
-  draftTotal: number;
-  added: number;
-  removed: number;
+export const BacktestResultSchema = z.object({
+  transactions: z.number().int(),
+  liveTotal: z.number().int(),
+  draftTotal: z.number().int(),
+  added: z.number().int(),
+  removed: z.number().int(),
   /** Only rules / institutions with any warning under either set, sorted by key. */
-  byRule: DiffLine[];
-  byInstitution: DiffLine[];
-}
+  byRule: z.array(DiffLineSchema),
+  byInstitution: z.array(DiffLineSchema),
+});
+export type BacktestResult = z.infer<typeof BacktestResultSchema>;
 
-export interface Backtest {
-  id: string;
-  version: string;
-  liveVersion: string;
-  from: number;
-  to: number;
-  status: BacktestStatus;
-  progress: number;
-  requestedBy: string;
-  requestedAt: number;
-  finishedAt: number | null;
-  transactions: number;
-  liveTotal: number;
-  draftTotal: number;
-  added: number;
-  removed: number;
-  result: BacktestResult | null;
-  error: string;
-  updatedAt: number;
-}
+export const BacktestSchema = z.object({
+  id: z.string(),
+  version: z.string(),
+  liveVersion: z.string(),
+  from: z.number(),
+  to: z.number(),
+  status: BacktestStatusSchema,
+  /** 0–100. */
+  progress: z.number(),
+  requestedBy: z.string(),
+  requestedAt: z.number(),
+  finishedAt: z.number().nullable(),
+  transactions: z.number().int(),
+  liveTotal: z.number().int(),
+  draftTotal: z.number().int(),
+  added: z.number().int(),
+  removed: z.number().int(),
+  /** null until done, and in lists (which leave the result out). */
+  result: BacktestResultSchema.nullable(),
+  error: z.string(),
+  updatedAt: z.number(),
+});
+export type Backtest = z.infer<typeof BacktestSchema>;
 
 /** A backtest in API responses, with its status in Chinese. */
-export type BacktestView = Backtest & { statusLabel: string };
+export const BacktestViewSchema = BacktestSchema.extend({
+  statusLabel: z.string(),
+  /** The queue job's state while queued or running (GET /api/v1/backtests/:id only), e.g. waiting, active. */
+  jobState: z.string().optional(),
+});
+export type BacktestView = z.infer<typeof BacktestViewSchema>;
+
+/** GET /api/v1/rulesets/:version/backtests (newest first, without results). */
+export const BacktestListSchema = z.object({ items: z.array(BacktestViewSchema) });
+export type BacktestList = z.infer<typeof BacktestListSchema>;

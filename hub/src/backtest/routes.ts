@@ -13,7 +13,7 @@ import { assertCityScope, authorize, type Role } from '../auth/principal.js';
 import { HubError } from '../errors.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
-import { BACKTEST_STATUS_LABELS, type BacktestView } from '../protocol/releases.js';
+import { BACKTEST_STATUS_LABELS, BacktestListSchema, BacktestViewSchema, type BacktestView } from '../protocol/releases.js';
 import type { Backtest, DiffLine } from './repo.js';
 import type { BacktestService } from './service.js';
 
@@ -24,7 +24,7 @@ const IdParams = z.object({ id: z.string().min(1).max(80) });
 const Epoch = z.number().int().min(0).max(4102444800000);
 const BacktestBody = z.object({ from: Epoch, to: Epoch });
 
-function backtestView(b: Backtest & { jobState?: string }): BacktestView & { jobState?: string } {
+function backtestView(b: Backtest & { jobState?: string }): BacktestView {
   return { ...b, statusLabel: BACKTEST_STATUS_LABELS[b.status] };
 }
 
@@ -61,6 +61,7 @@ export function registerBacktestRoutes(app: FastifyInstance, deps: { backtests: 
     audit: 'ruleset.backtest',
     params: VersionParams,
     body: BacktestBody,
+    response: BacktestViewSchema,
     handler: async (req, reply) => {
       const p = authorize(req, AUTHORS);
       const bt = await backtests.request(req.params.version, req.body, p.username);
@@ -77,6 +78,7 @@ export function registerBacktestRoutes(app: FastifyInstance, deps: { backtests: 
     auth: READERS,
     scope: 'none',
     params: VersionParams,
+    response: BacktestListSchema,
     handler: async (req) => ({ items: (await backtests.list(req.params.version)).map(backtestView) }),
   });
 
@@ -88,6 +90,7 @@ export function registerBacktestRoutes(app: FastifyInstance, deps: { backtests: 
     auth: READERS,
     scope: 'city',
     params: IdParams,
+    response: BacktestViewSchema,
     handler: async (req) => {
       assertCityScope(authorize(req, READERS));
       return backtestView(await backtests.get(req.params.id));

@@ -15,7 +15,15 @@ import { defineRoute } from '../http/define.js';
 import { authorize, type Role } from '../auth/principal.js';
 import { HubError } from '../errors.js';
 import { STATUS_LABELS, type RuleSetHead } from './repo.js';
-import type { RuleSetHeadView } from '../protocol/releases.js';
+import {
+  RuleSetApprovedSchema,
+  RuleSetCurrentSchema,
+  RuleSetDetailSchema,
+  RuleSetDraftViewSchema,
+  RuleSetHeadViewSchema,
+  RuleSetListSchema,
+  type RuleSetHeadView,
+} from '../protocol/releases.js';
 import type { RuleSetService } from './service.js';
 
 export interface RuleSetRouteDeps {
@@ -61,6 +69,7 @@ export function registerRuleSetRoutes(app: FastifyInstance, deps: RuleSetRouteDe
     summary: '规则集版本列表（草稿、已审批、生效中、已停用）',
     auth: READERS,
     scope: 'none',
+    response: RuleSetListSchema,
     handler: async () => {
       await rulesets.reload();
       const inForce = rulesets.versionAt();
@@ -75,6 +84,7 @@ export function registerRuleSetRoutes(app: FastifyInstance, deps: RuleSetRouteDe
     summary: '当前生效的规则集及已审批待生效的规则集',
     auth: READERS,
     scope: 'none',
+    response: RuleSetCurrentSchema,
     handler: async () => {
       const now = Date.now();
       const inForce = rulesets.versionAt(now);
@@ -94,6 +104,7 @@ export function registerRuleSetRoutes(app: FastifyInstance, deps: RuleSetRouteDe
     auth: READERS,
     scope: 'none',
     params: VersionParams,
+    response: RuleSetDetailSchema,
     handler: async (req) => {
       const rs = await rulesets.get(req.params.version);
       if (!rs) throw new HubError('NOT_FOUND', `rule set ${req.params.version}`);
@@ -111,6 +122,7 @@ export function registerRuleSetRoutes(app: FastifyInstance, deps: RuleSetRouteDe
     scope: 'none',
     audit: 'ruleset.draft',
     body: DraftBody,
+    response: RuleSetDraftViewSchema,
     handler: async (req, reply) => {
       const p = authorize(req, AUTHORS);
       const rs = await rulesets.createDraft(req.body, p.username);
@@ -129,6 +141,7 @@ export function registerRuleSetRoutes(app: FastifyInstance, deps: RuleSetRouteDe
     audit: 'ruleset.approve',
     params: VersionParams,
     body: ApproveBody,
+    response: RuleSetApprovedSchema,
     handler: async (req) => {
       const p = authorize(req, APPROVERS);
       req.auditNote = { targetType: 'ruleset', targetId: req.params.version, detail: { ...req.body } };
@@ -148,6 +161,7 @@ export function registerRuleSetRoutes(app: FastifyInstance, deps: RuleSetRouteDe
     scope: 'none',
     audit: 'ruleset.retire',
     params: VersionParams,
+    response: RuleSetHeadViewSchema,
     handler: async (req) => {
       const p = authorize(req, APPROVERS);
       req.auditNote = { targetType: 'ruleset', targetId: req.params.version };
