@@ -13,8 +13,12 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { defineRoute } from '../http/define.js';
 import { assertCityScope } from '../auth/principal.js';
-import { CollectorEnrolSchema } from '../protocol/index.js';
+import { CollectorEnrolSchema, CollectorInfoSchema, CollectorListSchema, type CollectorInfo, type CollectorView } from '../protocol/index.js';
 import type { CollectorService } from './service.js';
+
+// The interface the service answers with and the schema the routes declare are the same shape.
+const sameShape: [CollectorInfo, CollectorView] extends [CollectorView, CollectorInfo] ? true : never = true;
+void sameShape;
 
 const IdParams = z.object({ id: z.string().min(1).max(64) });
 const RevokeBody = z.object({ reason: z.string().max(500).default('') }).default({ reason: '' });
@@ -36,6 +40,7 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors
     scope: 'none',
     audit: 'collector.enrol',
     body: CollectorEnrolSchema,
+    response: CollectorInfoSchema,
     handler: async (req, reply) => {
       const rec = await collectors.enrol(req.body, req.ip);
       req.auditNote = { action: 'collector.enrol', actor: rec.collectorId, targetType: 'collector', targetId: rec.collectorId };
@@ -50,6 +55,7 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors
     summary: '采集终端列表（状态、最后联系时间、最后批次序号、暂存批次）',
     auth: ['system_admin'],
     scope: 'city',
+    response: CollectorListSchema,
     handler: async (req) => {
       if (req.principal) assertCityScope(req.principal);
       return { items: await collectors.list() };
@@ -66,6 +72,7 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors
     audit: 'collector.approve',
     params: IdParams,
     body: ApproveBody,
+    response: CollectorInfoSchema,
     handler: async (req) => {
       if (req.principal) assertCityScope(req.principal);
       const rec = await collectors.approve(req.params.id, req.principal?.username ?? '', req.body.reportsFor, req.body.keyFingerprint);
@@ -84,6 +91,7 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors
     audit: 'collector.revoke',
     params: IdParams,
     body: RevokeBody,
+    response: CollectorInfoSchema,
     handler: async (req) => {
       if (req.principal) assertCityScope(req.principal);
       const rec = await collectors.revoke(req.params.id, req.body.reason, req.principal?.username ?? '');

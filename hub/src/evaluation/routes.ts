@@ -16,7 +16,18 @@ import { renderReport } from '../evaluation/report.js';
 import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, ruleNameOf, weightsFor, type Category } from '../evaluation/scoring.js';
 import type { EvaluationService, LedgerRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
 import { institutionVolumes } from '../evaluation/volumes.js';
-import type { VolumeRow } from '../protocol/volumes.js';
+import { InstitutionVolumesSchema, type VolumeRow } from '../protocol/volumes.js';
+import {
+  EvaluationConfigViewSchema,
+  InstitutionDeductionsSchema,
+  RuleQualityListSchema,
+  ScoreListSchema,
+  ScoreTrendSchema,
+  type InstitutionDeductions,
+  type LedgerItem,
+  type RuleQualityItem,
+  type ScoreItem,
+} from '../protocol/index.js';
 import type { Store } from '../store/store.js';
 import { CONCLUSION_LABELS, STATE_LABELS, type Conclusion, type WarningStateName } from '../workflow/machine.js';
 import { defineRoute, Month } from '../http/define.js';
@@ -34,76 +45,7 @@ const MonthQuery = z.object({ month: Month.default(() => monthOf(Date.now())) })
 const InstitutionParams = z.object({ id: z.string().min(1).max(64) });
 
 
-/** One institution's month as the REST API answers it (from ScoreRow). */
-export const ScoreItemSchema = z.object({
-  month: z.string(),
-  institutionId: z.string(),
-  institutionName: z.string(),
-  institutionType: z.string(),
-  typeName: z.string(),
-  county: z.string(),
-  countyName: z.string(),
-  transactions: z.number(),
-  warnings: z.number(),
-  confirmed: z.number(),
-  falseAlarms: z.number(),
-  escalated: z.number(),
-  deductCompliance: z.number(),
-  deductQuality: z.number(),
-  deductIntegrity: z.number(),
-  deductResponsiveness: z.number(),
-  score: z.number(),
-  grade: z.enum(['A', 'B', 'C', 'D']),
-  graded: z.boolean().describe('false：本月无业务，不评级、不排名'),
-  gradeLabel: z.string(),
-  veto: z.boolean(),
-  vetoRules: z.array(z.string()),
-  vetoRuleNames: z.array(z.string()),
-  rank: z.number(),
-  rankOf: z.number(),
-  computedAt: z.number(),
-});
-export type ScoreItem = z.infer<typeof ScoreItemSchema>;
-
-/** One ledger entry (a deduction or its reversal) as the REST API answers it. */
-export const LedgerItemSchema = z.object({
-  id: z.string(),
-  month: z.string(),
-  institutionId: z.string(),
-  warningId: z.string(),
-  ruleId: z.string(),
-  ruleName: z.string(),
-  severity: z.string(),
-  category: z.string(),
-  categoryLabel: z.string(),
-  points: z.number().describe('严重程度点数'),
-  scorePoints: z.number().describe('对得分的影响（扣减的分数）'),
-  kind: z.enum(['deduct', 'reverse']),
-  reverses: z.string(),
-  at: z.number(),
-  reason: z.string(),
-  explanation: z.string(),
-  occurredAt: z.number(),
-  state: z.string(),
-  stateLabel: z.string(),
-  conclusion: z.string(),
-  conclusionLabel: z.string(),
-});
-export type LedgerItem = z.infer<typeof LedgerItemSchema>;
-
-export const RuleQualityItemSchema = z.object({
-  month: z.string(),
-  ruleId: z.string(),
-  ruleName: z.string(),
-  family: z.string(),
-  hits: z.number(),
-  confirmed: z.number(),
-  falseAlarms: z.number(),
-  pending: z.number(),
-  precision: z.number().nullable(),
-});
-
-function qualityItem(r: RuleQualityRow): z.infer<typeof RuleQualityItemSchema> {
+function qualityItem(r: RuleQualityRow): RuleQualityItem {
   return { month: r.month, ruleId: r.rule_id, ruleName: r.rule_name, family: r.family, hits: r.hits, confirmed: r.confirmed, falseAlarms: r.false_alarms, pending: r.pending, precision: r.precision };
 }
 
@@ -159,7 +101,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     auth: EVALUATION_READERS,
     scope: 'list',
     query: ScoresQuery,
-    response: z.object({ month: z.string(), total: z.number().int(), items: z.array(ScoreItemSchema) }),
+    response: ScoreListSchema,
     handler: async (req) => {
       const p = authorize(req, EVALUATION_READERS);
       const items = await scoresOf(p, req.query);
@@ -208,7 +150,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     scope: 'institution',
     params: InstitutionParams,
     query: MonthQuery.extend({ months: z.coerce.number().int().min(1).max(36).default(12) }),
-    response: z.object({ institutionId: z.string(), items: z.array(ScoreItemSchema) }),
+    response: ScoreTrendSchema,
     handler: async (req) => {
       const p = authorize(req, EVALUATION_READERS);
       institutionInScope(p, req.params.id);
@@ -221,7 +163,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
    * and what they take off the score (ledgerEffect), and the month's calculation step by step
    * (explainMonth) — the institution screen and the monthly report show exactly these figures.
    */
-  const explained = async (id: string, month: string) => {
+  const explained = async (id: string, month: string): Promise<InstitutionDeductions> => {
     const [score] = await evaluation.scores(month, { institutionId: id });
     const rows = await evaluation.deductions(id, month);
     const type = score?.institution_type ?? registry.institution(id)?.type ?? '';
@@ -273,7 +215,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     scope: 'institution',
     params: InstitutionParams,
     query: MonthQuery,
-    response: z.object({ institutionId: z.string(), month: z.string(), net: z.number(), explanation: z.record(z.string(), z.unknown()).nullable().describe('得分计算说明（explainMonth）'), items: z.array(LedgerItemSchema) }),
+    response: InstitutionDeductionsSchema,
     handler: async (req) => {
       const p = authorize(req, EVALUATION_READERS);
       institutionInScope(p, req.params.id);
@@ -332,6 +274,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     scope: 'institution',
     params: InstitutionParams,
     query: MonthQuery,
+    response: InstitutionVolumesSchema,
     handler: async (req) => (await volumesOf(authorize(req, EVALUATION_READERS), req.params.id, req.query.month)).volumes,
   });
 
@@ -391,6 +334,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     summary: '考核权重与参数（按机构类型）',
     auth: EVALUATION_READERS,
     scope: 'none',
+    response: EvaluationConfigViewSchema,
     handler: async () => {
       const cfg = evaluation.config;
       return {
@@ -415,6 +359,10 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     scope: 'city',
     audit: 'evaluation.refresh',
     body: z.object({ month: Month.optional() }),
+    response: z.object({
+      months: z.array(z.string()).describe('重算的月份'),
+      institutions: z.number().int().optional().describe('指定月份时：重算的机构数'),
+    }),
     handler: async (req) => {
       assertCityScope(authorize(req, ['system_admin']));
       if (req.body.month) {
@@ -444,7 +392,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     auth: RULE_QUALITY_READERS,
     scope: 'list',
     query: QualityQuery,
-    response: z.object({ from: z.string(), to: z.string(), items: z.array(RuleQualityItemSchema) }),
+    response: RuleQualityListSchema,
     handler: async (req) => {
       const items = (await quality(authorize(req, RULE_QUALITY_READERS), req.query)).map(qualityItem);
       return { from: req.query.from, to: req.query.to, items };
