@@ -15,7 +15,7 @@
  */
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { TransactionSchema, type Transaction } from '@jianguan/rules';
+import { HitValues, Severity, TransactionSchema, type Transaction } from '@jianguan/rules';
 import { z } from 'zod';
 import { defineRoute, Page } from '../http/define.js';
 import { assertCityScope, authorize, type Role } from '../auth/principal.js';
@@ -48,6 +48,49 @@ export interface DecisionRouteDeps {
 const READERS: readonly Role[] = ['rule_admin', 'system_admin', 'leader'];
 /** Users who may ask for a decision by hand (collectors ask with their own credential). */
 export const DECISION_OPERATORS: readonly Role[] = ['system_admin'];
+
+/** Why a transaction is held: one blocking rule that fired (DecisionReason). */
+const DecisionReasonSchema = z.object({
+  ruleId: z.string(),
+  ruleName: z.string(),
+  severity: Severity,
+  explanation: z.string(),
+  values: HitValues,
+});
+
+/** The answer of POST /api/v1/decisions: DecisionAck (ok) with the transaction's id. */
+const DecisionAnswerSchema = z.object({
+  ok: z.literal(true),
+  requestId: z.string(),
+  transactionId: z.string(),
+  decision: z.enum(['allow', 'hold']).describe('hold：有拦截类规则命中（reasons 非空）'),
+  reasons: z.array(DecisionReasonSchema),
+  ruleSetVersion: z.string(),
+  ms: z.number().describe('研判耗时（毫秒）'),
+  decidedAt: z.number(),
+  postCheck: z.boolean().describe('事后是否复核（拦截时为 true）'),
+});
+
+/** One row of the decision log. Times are epoch ms. */
+const DecisionLogItemSchema = z.object({
+  requestId: z.string(),
+  transactionId: z.string(),
+  collectorId: z.string(),
+  institutionId: z.string(),
+  county: z.string(),
+  channel: z.string().describe('http 或 socket'),
+  requestedBy: z.string(),
+  decision: z.enum(['allow', 'hold']),
+  reasons: z.array(DecisionReasonSchema),
+  ruleSetVersion: z.string(),
+  ms: z.number(),
+  kind: z.string(),
+  ywlx: z.string(),
+  staffId: z.string(),
+  lsh: z.string(),
+  occurredAt: z.number(),
+  decidedAt: z.number(),
+});
 
 const describe = (e: z.ZodError): string => describeIssues(e, { root: '(transaction)' });
 
@@ -126,6 +169,7 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
     // Audited like every write (the audit writer commits in groups, so a burst costs a few
     // inserts): who asked, about which transaction, and the answer.
     audit: 'decision.request',
+    response: DecisionAnswerSchema,
     handler: async (req) => {
       const collector = collectorOf(req, deps);
       if (collector) req.auditNote = { actor: `collector:${collector.collectorId}` };
@@ -148,6 +192,7 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
       decision: z.enum(['allow', 'hold']).optional(),
       collector: z.string().max(64).optional(),
     }),
+    response: z.object({ items: z.array(DecisionLogItemSchema) }),
     handler: async (req) => {
       assertCityScope(authorize(req, READERS));
       const q = req.query;

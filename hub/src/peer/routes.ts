@@ -14,6 +14,36 @@ const READERS: readonly Role[] = ['rule_admin', 'system_admin', 'leader'];
 const APPROVERS: readonly Role[] = ['rule_admin', 'system_admin'];
 const Epoch = z.number().int().min(0).max(4102444800000);
 
+/** One peer rule's part of a run: its period [from, to) and what it found. */
+const PeerRuleRun = z.object({ ruleId: z.string(), from: z.number(), to: z.number(), entities: z.number().int(), findings: z.number().int() });
+
+/** A finished run (PeerRunResult). */
+const PeerRunResult = z.object({
+  runId: z.string(),
+  periodEnd: z.number(),
+  ruleSet: z.string(),
+  transactions: z.number().int(),
+  rules: z.array(PeerRuleRun),
+  findings: z.number().int(),
+  raised: z.number().int(),
+  warningIds: z.array(z.string()),
+});
+
+/** A stored run (peer_runs). Times are epoch ms. */
+const PeerRunRow = z.object({
+  id: z.string(),
+  periodFrom: z.number(),
+  periodTo: z.number(),
+  ruleSet: z.string(),
+  trigger: z.string().describe('触发方式：schedule（定时）或 api:<用户名>'),
+  transactions: z.number().int(),
+  findings: z.number().int(),
+  raised: z.number().int(),
+  startedAt: z.number(),
+  finishedAt: z.number(),
+  rules: z.array(PeerRuleRun),
+});
+
 export function registerPeerRoutes(app: FastifyInstance, deps: { peer: PeerDeviationService }): void {
   const { peer } = deps;
   defineRoute(app, {
@@ -25,6 +55,8 @@ export function registerPeerRoutes(app: FastifyInstance, deps: { peer: PeerDevia
     scope: 'city',
     audit: 'peer.run',
     body: z.object({ at: Epoch.optional(), wait: z.boolean().default(false) }).default({ wait: false }),
+    // 200 with the result when waited for; 202 with the job id alone otherwise.
+    response: z.object({ jobId: z.string(), result: PeerRunResult.optional() }),
     handler: async (req, reply) => {
       const p = authorize(req, APPROVERS);
       assertCityScope(p);
@@ -42,6 +74,7 @@ export function registerPeerRoutes(app: FastifyInstance, deps: { peer: PeerDevia
     auth: READERS,
     scope: 'city',
     query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) }),
+    response: z.object({ items: z.array(PeerRunRow) }),
     handler: async (req) => {
       assertCityScope(authorize(req, READERS));
       return { items: await peer.runs(req.query.limit) };
