@@ -4,17 +4,12 @@
  * and is not graded, a veto reads as the rule's name, and a deduction is "severity points →
  * what they take off the score" (the hub's ledgerEffect, shipped with each ledger row).
  */
+import type { EvaluationConfigView } from '@jianguan/protocol/office';
 import { api } from './api';
 import { L } from './lang';
 
-export interface EvaluationConfigView {
-  categories: Record<string, string>;
-  grades: { A: number; B: number; C: number };
-  gradeLabels: Record<'A' | 'B' | 'C' | 'D', string>;
-  noBusinessLabel: string;
-  vetoRuleNames: Record<string, string>;
-  severityPoints: { high: number; medium: number; low: number };
-}
+/** GET /api/v1/evaluation/config (EvaluationConfigViewSchema in @jianguan/protocol/office). */
+export type { EvaluationConfigView };
 
 let cached: Promise<EvaluationConfigView> | null = null;
 export function evaluationConfig(): Promise<EvaluationConfigView> {
