@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Server, type Socket } from 'socket.io';
-import { NAMESPACE_COLLECT, type Batch, type BatchAck } from '@jianguan/hub/protocol';
+import { NAMESPACE_COLLECT, type Batch, type BatchAck } from '@jianguan/protocol';
 
 const dirs: string[] = [];
 

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NAMESPACE_COLLECT } from '@jianguan/hub/protocol';
+import { NAMESPACE_COLLECT } from '@jianguan/protocol';
 import { startCollector, type CollectorEvent, type CollectorHandle } from '../src/index.js';
 import type { DecisionRequest } from '../src/sources/http.js';
 import { cleanupTmpDirs, freePort, PSEUDONYM_KEY, tmpDir, TOKEN, waitFor } from './helpers.js';

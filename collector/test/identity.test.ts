@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { canonicalBatchHeader, GENESIS_HASH, type Batch } from '@jianguan/hub/protocol';
+import { canonicalBatchHeader, GENESIS_HASH, type Batch } from '@jianguan/protocol';
 import { BatchChain, CHAIN_FILE, IDENTITY_FILE, loadOrCreateIdentity, recordsDigest, type CollectorIdentity } from '../src/identity/index.js';
 import { Link, type LinkCounters, type LinkEvent } from '../src/link/link.js';
 import { Outbox } from '../src/outbox/outbox.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io as connect, type Socket } from 'socket.io-client';
 import { startHub, type Hub } from '@jianguan/hub/app';
-import type { WallWarning } from '@jianguan/hub/protocol';
+import type { WallWarning } from '@jianguan/protocol';
 import { DEMO_COLLECTORS } from '@jianguan/rules';
 import { startCollector, type CollectorHandle, loadOrCreateIdentity } from '../src/index.js';
 
