@@ -1,9 +1,282 @@
 /**
  * REST response views of the system routes, shared by the hub (route response schemas, checked
  * under test) and the dashboard (types inferred from them). zod and types only.
+ *
+ *   GET /healthz                  HealthSchema (also the body of its 503 when degraded)
+ *   GET /api/v1/totals            TotalsSchema
+ *   GET /api/v1/stats/pipeline    PipelineStatsSchema
+ *   GET /api/v1/dead-letters      DeadLetterListSchema
+ *   GET /api/v1/geo/counties      CountyBoundariesSchema (the deployment's boundary file, verbatim)
+ *   GET /api/v1/institutions      InstitutionListSchema
+ *   GET /api/v1/rules             RuleListSchema
+ *   GET /api/v1/people            PeopleListSchema
+ *   warning detail and actions    WarningDetailSchema, WarningActionResultSchema … (hub/src/workflow/routes.ts)
  */
 import { z } from 'zod';
+import { InstitutionSchema, RuleAction, RuleFamily, Severity } from '@jianguan/rules';
+import { CONCLUSIONS, DISPOSAL_ACTIONS, EVENT_TYPES, WARNING_STATES } from './workflow.js';
+import { TransactionViewSchema, WarningDueSchema, WarningItemSchema } from './warnings.js';
 
-/** Placeholder so the module is never empty while its views are being declared. */
-export const SYSTEM_VIEWS_VERSION = 1;
-void z;
+// ---- health and pipeline -----------------------------------------------------------------------
+
+/** GET /healthz. Figures the hub could not read (store or Redis down) are -1. */
+export const HealthSchema = z.object({
+  status: z.enum(['ok', 'degraded']),
+  /** Physical rows (see TotalsSchema); -1 when the store is down. */
+  transactions_stored: z.number().int(),
+  warnings_raised: z.number().int(),
+  dead_letters: z.number().int(),
+  /** Collectors connected to this replica. */
+  collectors_connected: z.number().int().nonnegative(),
+  /** Batches waiting in the queue; -1 when Redis is down. */
+  queue_waiting: z.number().int(),
+  store: z.object({ driver: z.enum(['clickhouse', 'chdb']), status: z.enum(['ok', 'down']), database: z.string() }),
+  redis: z.object({ status: z.enum(['ok', 'down']) }),
+  /** Version of the rule set in force. */
+  rule_set: z.string(),
+  uptime_s: z.number().int().nonnegative(),
+});
+export type Health = z.infer<typeof HealthSchema>;
+
+/**
+ * GET /api/v1/totals: physical rows stored (a re-sent batch may count twice until ClickHouse
+ * merges its parts; never fewer than the distinct rows).
+ */
+export const TotalsSchema = z.object({
+  transactions: z.number().int().nonnegative(),
+  warnings: z.number().int().nonnegative(),
+  deadLetters: z.number().int().nonnegative(),
+});
+export type Totals = z.infer<typeof TotalsSchema>;
+
+/** GET /api/v1/stats/pipeline: throughput and capture→stored latency of the records captured since `since`. */
+export const PipelineStatsSchema = z.object({
+  /** Physical rows (a re-sent record may sit twice until ClickHouse merges parts). */
+  rows: z.number().int().nonnegative(),
+  /** Distinct transaction ids: what is logically stored. */
+  stored: z.number().int().nonnegative(),
+  /** Rows after FINAL: equals `stored` when there is no logical duplicate. */
+  finalRows: z.number().int().nonnegative(),
+  /** Epoch ms; 0 when nothing was captured in the period. */
+  firstCapturedAt: z.number(),
+  lastStoredAt: z.number(),
+  /** Milliseconds from the collector's capture to the store commit. */
+  latencyMs: z.object({ p50: z.number(), p95: z.number(), p99: z.number(), max: z.number() }),
+});
+export type PipelineStats = z.infer<typeof PipelineStatsSchema>;
+
+/** A record the hub could not accept (stored so its batch could still be acknowledged). */
+export const DeadLetterSchema = z.object({
+  recordKey: z.string(),
+  batchId: z.string(),
+  collectorId: z.string(),
+  /** Position of the record in its batch. */
+  recordIndex: z.number().int(),
+  /** The record's id when it had a readable one, else ''. */
+  recordId: z.string(),
+  code: z.string(),
+  reason: z.string(),
+  /** The record as received (JSON text). */
+  payload: z.string(),
+  receivedAt: z.number(),
+});
+export type DeadLetter = z.infer<typeof DeadLetterSchema>;
+
+/** GET /api/v1/dead-letters: newest first. */
+export const DeadLetterListSchema = z.object({ items: z.array(DeadLetterSchema) });
+export type DeadLetterList = z.infer<typeof DeadLetterListSchema>;
+
+// ---- map, institutions, rules, people -----------------------------------------------------------
+
+/**
+ * GET /api/v1/geo/counties: the deployment's own boundary file (JG_BOUNDARY_GEOJSON), served as
+ * it is on disk (application/geo+json; 204 when none is configured). A GeoJSON FeatureCollection;
+ * the wall maps its features to counties by an adcode or name property.
+ */
+export const CountyBoundariesSchema = z.looseObject({
+  type: z.literal('FeatureCollection'),
+  features: z.array(
+    z.looseObject({
+      type: z.literal('Feature'),
+      properties: z.record(z.string(), z.unknown()).nullable(),
+      geometry: z.looseObject({ type: z.string(), coordinates: z.unknown() }).nullable(),
+    }),
+  ),
+});
+export type CountyBoundaries = z.infer<typeof CountyBoundariesSchema>;
+
+/** One institution of the registry as it stands now (the rules' Institution). */
+export const InstitutionItemSchema = InstitutionSchema;
+export type InstitutionItem = z.infer<typeof InstitutionItemSchema>;
+
+/** GET /api/v1/institutions: the institutions in the caller's scope (optionally one county). */
+export const InstitutionListSchema = z.object({ items: z.array(InstitutionItemSchema) });
+export type InstitutionList = z.infer<typeof InstitutionListSchema>;
+
+/** The rule states (RuleStateKind of @jianguan/rules): 'scheduled' rules run in a job, never per record. */
+export const RULE_STATE_KINDS = ['none', 'window', 'interval', 'fingerprint', 'sequence', 'scheduled'] as const;
+
+/** One rule of the rule set in force (RuleMeta of @jianguan/rules). */
+export const RuleMetaSchema = z.object({
+  id: z.string(),
+  /** Chinese display name, e.g. 非工作时间办理业务. */
+  name: z.string(),
+  version: z.string(),
+  family: RuleFamily,
+  severity: Severity,
+  action: RuleAction,
+  description: z.string(),
+  /** Where the threshold comes from, e.g. 实际系统默认值 / 建议值. */
+  basis: z.string(),
+  /** The definition's kind (calendar, window_count, … peer_deviation). */
+  kind: z.string(),
+  state: z.enum(RULE_STATE_KINDS),
+});
+export type RuleMetaView = z.infer<typeof RuleMetaSchema>;
+
+/** GET /api/v1/rules: the rule set in force and its rules. */
+export const RuleListSchema = z.object({ version: z.string(), items: z.array(RuleMetaSchema) });
+export type RuleList = z.infer<typeof RuleListSchema>;
+
+/** The hub's roles (auth/principal.ts ROLES). */
+export const USER_ROLES = ['wall_viewer', 'auditor', 'leader', 'registry_admin', 'rule_admin', 'system_admin'] as const;
+export const UserRoleSchema = z.enum(USER_ROLES);
+
+/** One person of the office directory. */
+export const PersonSchema = z.object({
+  username: z.string(),
+  displayName: z.string(),
+  roles: z.array(UserRoleSchema),
+  /** Chinese names of the roles, in the same order. */
+  roleNames: z.array(z.string()),
+  /** County adcode the person is limited to; null = the whole city. */
+  scope: z.string().nullable(),
+});
+export type Person = z.infer<typeof PersonSchema>;
+
+/** GET /api/v1/people: active users (optionally the eligible assignees of a county's warnings). */
+export const PeopleListSchema = z.object({ items: z.array(PersonSchema) });
+export type PeopleList = z.infer<typeof PeopleListSchema>;
+
+// ---- warning workflow answers (hub/src/workflow/routes.ts) --------------------------------------
+
+/** A file attached to a warning, as referenced by its events and state. */
+export const EvidenceRefSchema = z.object({ sha256: z.string(), name: z.string(), mime: z.string(), size: z.number().int().nonnegative() });
+export type EvidenceRef = z.infer<typeof EvidenceRefSchema>;
+
+/** Who acted: a role, or the hub itself (auto-assignment, escalation). */
+export const ActorRoleSchema = z.enum([...USER_ROLES, 'system']);
+
+/** A missed deadline (超期督办). */
+export const OverdueSchema = z.object({ kind: z.enum(['acknowledge', 'verify']), dueAt: z.number() });
+
+/** A warning's workflow state, folded from its events (a warning without events is 'raised' at seq 0). */
+export const WarningStateSchema = z.object({
+  warningId: z.string(),
+  seq: z.number().int().nonnegative(),
+  state: z.enum(WARNING_STATES),
+  /** User name; null = unassigned. */
+  assignee: z.string().nullable(),
+  conclusion: z.enum(CONCLUSIONS).nullable(),
+  disposal: z.array(z.enum(DISPOSAL_ACTIONS)),
+  escalated: z.boolean(),
+  acknowledgedAt: z.number().nullable(),
+  concludedAt: z.number().nullable(),
+  closedAt: z.number().nullable(),
+  updatedAt: z.number().nullable(),
+  evidence: z.array(EvidenceRefSchema),
+  /** Comments made so far. */
+  comments: z.number().int().nonnegative(),
+});
+export type WarningStateView = z.infer<typeof WarningStateSchema>;
+
+/** What an event carries (which fields depends on its type). */
+export const WorkflowEventPayloadSchema = z.object({
+  assignee: z.string().optional(),
+  conclusion: z.enum(CONCLUSIONS).optional(),
+  disposal: z.array(z.enum(DISPOSAL_ACTIONS)).optional(),
+  comment: z.string().optional(),
+  evidence: EvidenceRefSchema.optional(),
+  /** Evidence (sha256) a conclusion or disposal cites. */
+  refs: z.array(z.string()).optional(),
+  /** escalated: which deadline was missed and when it fell due. */
+  overdue: OverdueSchema.optional(),
+});
+
+/** One event of a warning's timeline, with its Chinese label. */
+export const WorkflowEventSchema = z.object({
+  warningId: z.string(),
+  seq: z.number().int().positive(),
+  type: z.enum(EVENT_TYPES),
+  label: z.string(),
+  actor: z.string(),
+  role: ActorRoleSchema,
+  at: z.number(),
+  payload: WorkflowEventPayloadSchema,
+});
+export type WorkflowEvent = z.infer<typeof WorkflowEventSchema>;
+
+/** A stored evidence file of a warning. */
+export const EvidenceFileSchema = z.object({
+  sha256: z.string(),
+  warningId: z.string(),
+  name: z.string(),
+  mime: z.string(),
+  size: z.number().int().nonnegative(),
+  uploadedBy: z.string(),
+  at: z.number(),
+});
+export type EvidenceFile = z.infer<typeof EvidenceFileSchema>;
+
+/** GET /api/v1/warnings/:id: the warning, its transaction, state, timeline, evidence and deadlines. */
+export const WarningDetailSchema = z.object({
+  warning: WarningItemSchema,
+  /** null when the transaction is not (or no longer) stored. */
+  transaction: TransactionViewSchema.nullable(),
+  state: WarningStateSchema.extend({ label: z.string(), conclusionLabel: z.string().nullable() }),
+  events: z.array(WorkflowEventSchema),
+  evidence: z.array(EvidenceFileSchema),
+  deadlines: z.object({
+    /** High-severity warnings only; null otherwise. */
+    acknowledgeBy: z.number().nullable(),
+    verifyBy: z.number(),
+    /** The first deadline already missed in the current state; null when none. */
+    missed: WarningDueSchema,
+  }),
+  /** The actions the caller could take now (assign, acknowledge, … comment, evidence). */
+  allowedActions: z.array(z.string()),
+});
+export type WarningDetail = z.infer<typeof WarningDetailSchema>;
+
+/** POST /api/v1/warnings/:id/actions. A stale expectedSeq is 409 CONFLICT with `current` instead. */
+export const WarningActionResultSchema = z.object({ ok: z.literal(true), state: WarningStateSchema });
+export type WarningActionResult = z.infer<typeof WarningActionResultSchema>;
+
+/** POST /api/v1/warnings/:id/evidence. */
+export const EvidenceUploadResultSchema = z.object({ ok: z.literal(true), sha256: z.string(), state: WarningStateSchema });
+export type EvidenceUploadResult = z.infer<typeof EvidenceUploadResultSchema>;
+
+/** One item of a bulk action: applied (its new seq and state) or refused (a code, and the current state on CONFLICT). */
+export const BulkItemResultSchema = z.discriminatedUnion('ok', [
+  z.object({ warningId: z.string(), ok: z.literal(true), seq: z.number().int().positive(), state: WarningStateSchema }),
+  z.object({ warningId: z.string(), ok: z.literal(false), code: z.string(), message: z.string(), current: WarningStateSchema.optional() }),
+]);
+export type BulkItemResult = z.infer<typeof BulkItemResultSchema>;
+
+/** POST /api/v1/warnings/bulk: counts, then one result per item in request order. */
+export const BulkActionResultSchema = z.object({ ok: z.number().int().nonnegative(), failed: z.number().int().nonnegative(), results: z.array(BulkItemResultSchema) });
+export type BulkActionResult = z.infer<typeof BulkActionResultSchema>;
+
+/** GET /api/v1/workflow/meta: the workflow's vocabulary with Chinese labels. */
+export const WorkflowMetaSchema = z.object({
+  states: z.array(z.object({ state: z.enum(WARNING_STATES), label: z.string() })),
+  /** `from`: the states an event may happen in ('any' = every state). */
+  events: z.array(z.object({ type: z.enum(EVENT_TYPES), label: z.string(), from: z.union([z.array(z.enum(WARNING_STATES)), z.literal('any')]) })),
+  conclusions: z.array(z.object({ conclusion: z.enum(CONCLUSIONS), label: z.string() })),
+  disposals: z.array(z.object({ action: z.enum(DISPOSAL_ACTIONS), label: z.string() })),
+});
+export type WorkflowMeta = z.infer<typeof WorkflowMetaSchema>;
+
+/** POST /api/v1/workflow/sweep: warnings auto-assigned and escalated by this run. */
+export const WorkflowSweepResultSchema = z.object({ assigned: z.number().int().nonnegative(), escalated: z.number().int().nonnegative() });
+export type WorkflowSweepResult = z.infer<typeof WorkflowSweepResultSchema>;
