@@ -9,6 +9,7 @@ import { assertInScope, authorize, inScope, ROLE_LABELS, scopedCounty, type Role
 import { listUsers } from '../auth/users.js';
 import type { Store } from '../store/store.js';
 import { defineRoute } from '../http/define.js';
+import { PeopleListSchema } from '../protocol/index.js';
 
 /** Office roles: the wall account has no business knowing the staff list. */
 const OFFICE: readonly Role[] = ['auditor', 'leader', 'registry_admin', 'rule_admin', 'system_admin'];
@@ -29,6 +30,7 @@ export function registerPeopleRoutes(app: FastifyInstance, deps: { store: Store 
     auth: OFFICE,
     scope: 'list',
     query: PeopleQuery,
+    response: PeopleListSchema,
     handler: async (req) => {
       const p = authorize(req, OFFICE);
       const county = req.query.assignableFor;

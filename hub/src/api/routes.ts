@@ -1,33 +1,32 @@
 /**
- * REST routes of the foundation: health, metrics, the registry, warnings (with an Excel-ready
- * CSV export), dead letters, the rule catalogue and the wall's boundary file.
+ * REST routes of the foundation: health, metrics, the county boundaries, the institution and rule
+ * lists, dead letters, totals and pipeline figures. Each answer's shape is declared in
+ * @jianguan/protocol (system.ts) and documented in /docs.
  */
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { RuleEngine } from '@jianguan/rules';
 import { z } from 'zod';
-import { HubError } from '../errors.js';
 import { assertCityScope, authorize, inScope, scopedCounty, type Role } from '../auth/principal.js';
 import type { Registry } from '../registry/registry.js';
 import { totals } from '../store/repo.js';
 import { listDeadLetters, pipelineStats } from '../ingest/repo.js';
 import type { Store } from '../store/store.js';
-import { metricsText } from '../telemetry/events.js';
+import { metricsRegistry, metricsText } from '../telemetry/events.js';
 import { registerPeopleRoutes } from './people.js';
-import { describeIssues } from '../validation/issues.js';
+import { defineRoute, Page } from '../http/define.js';
+import {
+  CountyBoundariesSchema,
+  DeadLetterListSchema,
+  HealthSchema,
+  InstitutionListSchema,
+  PipelineStatsSchema,
+  RuleListSchema,
+  TotalsSchema,
+  type Health,
+} from '../protocol/index.js';
 
-export interface Health {
-  status: 'ok' | 'degraded';
-  transactions_stored: number;
-  warnings_raised: number;
-  dead_letters: number;
-  collectors_connected: number;
-  queue_waiting: number;
-  store: { driver: string; status: 'ok' | 'down'; database: string };
-  redis: { status: 'ok' | 'down' };
-  rule_set: string;
-  uptime_s: number;
-}
+export type { Health };
 
 export interface RouteDeps {
   store: Store;
@@ -37,75 +36,143 @@ export interface RouteDeps {
   boundaryGeojson?: string;
 }
 
-const Page = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
-});
 /** Whole-city pipeline figures (roles; county-scoped users get OUT_OF_SCOPE). */
 const PIPELINE_READERS: readonly Role[] = ['wall_viewer', 'leader', 'rule_admin', 'system_admin'];
-
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    const e = new HubError('BATCH_INVALID', describeIssues(r.error));
-    throw Object.assign(e, { statusCode: 400, code: 'QUERY_INVALID' });
-  }
-  return r.data;
-}
+const DEAD_LETTER_READERS: readonly Role[] = ['system_admin', 'rule_admin'];
 
 export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  app.get('/healthz', async (_req, reply) => {
-    const h = await deps.health();
-    return reply.code(h.status === 'ok' ? 200 : 503).send(h);
+  // Outside /api: no session is looked at (load balancers and probes call it).
+  defineRoute(app, {
+    method: 'GET',
+    url: '/healthz',
+    tags: ['运维'],
+    summary: '健康检查：存储、Redis、队列、已连接采集终端、在用规则集',
+    description: '全部正常时 200；存储或 Redis 不可用时 503（同样的内容，status 为 degraded，读不到的数字为 -1）',
+    auth: 'public',
+    scope: 'none',
+    response: HealthSchema,
+    handler: async (_req, reply) => {
+      const h = await deps.health();
+      return reply.code(h.status === 'ok' ? 200 : 503).send(h);
+    },
   });
 
-  app.get('/metrics', async (_req, reply) => {
-    const h = await deps.health();
-    const m = await metricsText({ collectorsConnected: h.collectors_connected, queueWaiting: h.queue_waiting });
-    return reply.type(m.contentType).send(m.body);
+  // Kept a bare route: it answers Prometheus text, and its door is not a session but
+  // JG_METRICS_TOKEN or a loopback caller (auth/doors.ts), which defineRoute's `auth` cannot say.
+  // The schema is for the OpenAPI document only (a string answer is never serialised).
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['运维'],
+        summary: 'Prometheus 指标（文本格式）',
+        description: 'Bearer JG_METRICS_TOKEN；未配置令牌时仅限本机直接访问（不经反向代理）',
+        produces: [metricsRegistry.contentType],
+        response: { 200: { type: 'string', description: 'Prometheus text exposition format' } },
+      } as Record<string, unknown>,
+    },
+    async (_req, reply) => {
+      const h = await deps.health();
+      const m = await metricsText({ collectorsConnected: h.collectors_connected, queueWaiting: h.queue_waiting });
+      return reply.type(m.contentType).send(m.body);
+    },
+  );
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/geo/counties',
+    tags: ['大屏'],
+    summary: '区县边界（部署方配置的 GeoJSON 文件，原样返回；未配置时 204，大屏使用示意图）',
+    auth: 'public',
+    scope: 'none',
+    // The file goes out as it is on disk (a string is never serialised, so never checked either).
+    produces: ['application/geo+json'],
+    response: CountyBoundariesSchema,
+    handler: async (_req, reply) => {
+      if (!deps.boundaryGeojson) return reply.code(204).send();
+      const text = await fs.promises.readFile(deps.boundaryGeojson, 'utf8');
+      return reply.type('application/geo+json').send(text);
+    },
   });
 
-  app.get('/api/v1/geo/counties', { config: { auth: 'public', scope: 'none' } }, async (_req, reply) => {
-    if (!deps.boundaryGeojson) return reply.code(204).send();
-    const text = await fs.promises.readFile(deps.boundaryGeojson, 'utf8');
-    return reply.type('application/geo+json').send(text);
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/institutions',
+    tags: ['备案'],
+    summary: '机构列表（当前备案，按区县范围过滤；可选 county）',
+    auth: 'any',
+    scope: 'list',
+    query: z.object({ county: z.string().regex(/^\d{6}$/).optional() }),
+    response: InstitutionListSchema,
+    handler: async (req) => {
+      const p = authorize(req);
+      const county = scopedCounty(p, req.query.county);
+      return { items: deps.registry.listInstitutions().filter((i) => inScope(p, i.county) && (county === undefined || i.county === county)) };
+    },
   });
 
-  app.get('/api/v1/institutions', { config: { auth: 'any', scope: 'list' } }, async (req) => {
-    const p = authorize(req);
-    const q = parse(z.object({ county: z.string().regex(/^\d{6}$/).optional() }), req.query);
-    const county = scopedCounty(p, q.county);
-    return { items: deps.registry.listInstitutions().filter((i) => inScope(p, i.county) && (county === undefined || i.county === county)) };
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/rules',
+    tags: ['规则'],
+    summary: '在用规则集的规则目录（编号、名称、严重程度、处置方式、说明）',
+    auth: 'any',
+    scope: 'none',
+    response: RuleListSchema,
+    handler: async () => {
+      const engine = deps.engine();
+      return { version: engine.version, items: engine.rules };
+    },
   });
 
-  app.get('/api/v1/rules', { config: { auth: 'any', scope: 'none' } }, async () => {
-    const engine = deps.engine();
-    return { version: engine.version, items: engine.rules };
-  });
+  // Warnings (list, exports, detail, actions): workflow/routes.ts.
 
-  // Warnings (list, exports, detail, actions): api/warnings.ts.
-
-  app.get('/api/v1/dead-letters', { config: { auth: ['system_admin', 'rule_admin'], scope: 'city' } }, async (req) => {
-    assertCityScope(authorize(req, ['system_admin', 'rule_admin']));
-    const q = parse(Page, req.query);
-    return { items: await listDeadLetters(deps.store, q.limit, q.offset) };
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/dead-letters',
+    tags: ['运维'],
+    summary: '死信记录（无法入库的采集记录，最新在前；全市）',
+    auth: DEAD_LETTER_READERS,
+    scope: 'city',
+    query: Page,
+    response: DeadLetterListSchema,
+    handler: async (req) => {
+      assertCityScope(authorize(req, DEAD_LETTER_READERS));
+      return { items: await listDeadLetters(deps.store, req.query.limit, req.query.offset) };
+    },
   });
 
   // The office directory (display names, eligible assignees): api/people.ts.
   registerPeopleRoutes(app, { store: deps.store });
 
-  app.get('/api/v1/totals', { config: { auth: PIPELINE_READERS, scope: 'city' } }, async (req) => {
-    assertCityScope(authorize(req, PIPELINE_READERS));
-    return totals(deps.store);
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/totals',
+    tags: ['运维'],
+    summary: '全市累计：业务记录、预警、死信（物理行数）',
+    auth: PIPELINE_READERS,
+    scope: 'city',
+    response: TotalsSchema,
+    handler: async (req) => {
+      assertCityScope(authorize(req, PIPELINE_READERS));
+      return totals(deps.store);
+    },
   });
 
   // Pipeline health over a recent period: throughput inputs and capture→stored latency.
-  app.get('/api/v1/stats/pipeline', { config: { auth: PIPELINE_READERS, scope: 'city' } }, async (req) => {
-    assertCityScope(authorize(req, PIPELINE_READERS));
-    const q = parse(
-      z.object({ since: z.coerce.number().int().min(0).default(() => Date.now() - 3_600_000), idPrefix: z.string().max(128).default('') }),
-      req.query,
-    );
-    return pipelineStats(deps.store, q.since, q.idPrefix);
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/stats/pipeline',
+    tags: ['运维'],
+    summary: '管道统计：since（毫秒时间戳，默认一小时前）以来采集的记录数与采集→入库延迟；idPrefix 限定采集终端',
+    auth: PIPELINE_READERS,
+    scope: 'city',
+    // `since` defaults in the handler, so the document does not show the time it was generated.
+    query: z.object({ since: z.coerce.number().int().min(0).optional().describe('毫秒时间戳；缺省为一小时前'), idPrefix: z.string().max(128).default('') }),
+    response: PipelineStatsSchema,
+    handler: async (req) => {
+      assertCityScope(authorize(req, PIPELINE_READERS));
+      return pipelineStats(deps.store, req.query.since ?? Date.now() - 3_600_000, req.query.idPrefix);
+    },
   });
 }

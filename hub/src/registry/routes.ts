@@ -14,6 +14,13 @@ import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
 import { defineRoute, Page } from '../http/define.js';
 import { describeIssues } from '../validation/issues.js';
+import {
+  RegistryImportResultSchema,
+  RegistryRecordListSchemas,
+  RegistryRequestListSchema,
+  RegistryRequestSchema,
+  RegistryVersionListSchema,
+} from '../protocol/index.js';
 
 export interface RegistryRouteDeps {
   registry: Registry;
@@ -57,6 +64,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       auth: READERS,
       scope: 'list',
       query: AsOfQuery,
+      response: RegistryRecordListSchemas[entity],
       handler: async (req) => {
         const p = authorize(req, READERS);
         const county = scopedCounty(p, req.query.county);
@@ -92,6 +100,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     auth: READERS,
     scope: 'institution',
     params: z.object({ entity: Entity, key: z.string().min(1).max(200) }),
+    response: RegistryVersionListSchema,
     handler: async (req) => {
       const p = authorize(req, READERS);
       const versions = await changes.history(req.params.entity, req.params.key);
@@ -112,6 +121,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     auth: ['registry_admin', 'system_admin'],
     scope: 'list',
     query: Page.extend({ status: z.enum(['pending', 'approved', 'rejected']).optional(), county: z.string().regex(/^\d{6}$/).optional() }),
+    response: RegistryRequestListSchema,
     handler: async (req) => {
       const p = authorize(req, ['registry_admin', 'system_admin']);
       return changes.list({ status: req.query.status, county: scopedCounty(p, req.query.county), limit: req.query.limit, offset: req.query.offset });
@@ -126,6 +136,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     auth: ['registry_admin', 'system_admin'],
     scope: 'request',
     params: z.object({ id: z.string().min(1).max(64) }),
+    response: RegistryRequestSchema,
     handler: async (req) => {
       const p = authorize(req, ['registry_admin', 'system_admin']);
       const r = await changes.get(req.params.id);
@@ -145,6 +156,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     scope: 'institution',
     audit: 'registry.request',
     body: z.object({ summary: z.string().max(200).default(''), effectiveFrom: EffectiveFrom.optional(), items: z.array(ChangeItemSchema).min(1).max(5000) }),
+    response: RegistryRequestSchema,
     handler: async (req, reply) => {
       const p = authorize(req, ADMINS);
       try {
@@ -170,6 +182,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       audit: `registry.${decision}`,
       params: z.object({ id: z.string().min(1).max(64) }),
       body: z.object({ comment: decision === 'reject' ? z.string().trim().min(1).max(500) : z.string().max(500).default('') }),
+      response: RegistryRequestSchema,
       handler: async (req) => {
         const p = authorize(req, ADMINS);
         req.auditNote = { targetType: 'registry_request', targetId: req.params.id };
@@ -194,6 +207,8 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     audit: 'registry.import',
     // Base64 in JSON is 4/3 of the file, plus the other fields.
     bodyLimit: Math.ceil((maxFileBytes * 4) / 3) + 64 * 1024,
+    // 200: the preview; 201: the pending request. 422 IMPORT_INVALID carries the row-by-row report.
+    response: RegistryImportResultSchema,
     handler: async (req, reply) => {
       const p: Principal = authorize(req, ADMINS);
       // Admitted before the upload is read, so the per-user and hub-wide caps also bound uploads.

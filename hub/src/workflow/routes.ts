@@ -24,7 +24,15 @@ import {
   WARNING_STATES,
   type WarningStateName,
 } from '../workflow/machine.js';
-import { TransactionViewSchema, WarningDueSchema, WarningItemSchema, WarningListItemSchema } from '../protocol/index.js';
+import {
+  BulkActionResultSchema,
+  EvidenceUploadResultSchema,
+  WarningActionResultSchema,
+  WarningDetailSchema,
+  WarningListItemSchema,
+  WorkflowMetaSchema,
+  WorkflowSweepResultSchema,
+} from '../protocol/index.js';
 import { evidenceOf, listWarningsWithState, transactionById, transactionView, warningItem, warningsByIds, type WarningListFilter, type WarningWithState } from '../workflow/repo.js';
 import { activeDeadline, missedDeadline } from '../workflow/sla.js';
 import { ActionSchema, actorOf, eventOf, type WorkflowService } from '../workflow/service.js';
@@ -73,32 +81,13 @@ export function warningView(w: WarningWithState, registry: Registry) {
   return warningItem(w, (id) => registry.institution(id)?.name ?? id);
 }
 
-const Due = WarningDueSchema;
-
 export const WarningListResponse = z.object({
   total: z.number().int(),
   items: z.array(WarningListItemSchema),
 });
 
-export const WarningDetailResponse = z.object({
-  warning: WarningItemSchema,
-  transaction: TransactionViewSchema.nullable(),
-  state: z.object({
-    warningId: z.string(),
-    seq: z.number().int(),
-    state: z.enum(WARNING_STATES),
-    label: z.string(),
-    assignee: z.string().nullable(),
-    conclusion: z.string().nullable(),
-    conclusionLabel: z.string().nullable(),
-    disposal: z.array(z.string()),
-    escalated: z.boolean(),
-  }),
-  events: z.array(z.object({ warningId: z.string(), seq: z.number().int(), type: z.string(), label: z.string(), actor: z.string(), role: z.string(), at: z.number(), payload: z.record(z.string(), z.unknown()) })),
-  evidence: z.array(z.object({ sha256: z.string(), warningId: z.string(), name: z.string(), mime: z.string(), size: z.number(), uploadedBy: z.string(), at: z.number() })),
-  deadlines: z.object({ acknowledgeBy: z.number().nullable(), verifyBy: z.number(), missed: Due }),
-  allowedActions: z.array(z.string()),
-});
+/** GET /api/v1/warnings/:id (declared in @jianguan/protocol, read by the warning page). */
+export const WarningDetailResponse = WarningDetailSchema;
 
 /** API action → the event types it may produce, with a payload that passes validation. */
 const ACTION_PROBES: readonly [string, EventType, EventPayload][] = [
@@ -250,6 +239,7 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
     audit: 'warning.action',
     params: WarningId,
     body: ActionSchema.and(z.object({ expectedSeq: Seq })),
+    response: WarningActionResultSchema,
     handler: async (req, reply) => {
       const p = authorize(req, WARNING_ACTORS);
       const body = req.body;
@@ -283,6 +273,7 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
       action: ActionSchema,
       items: z.array(z.object({ id: z.string().min(1).max(128), expectedSeq: Seq })).min(1).max(500),
     }),
+    response: BulkActionResultSchema,
     handler: async (req) => {
       const p = authorize(req, WARNING_ACTORS);
       const { type, payload } = eventOf(req.body.action);
@@ -305,6 +296,7 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
     audit: 'warning.evidence',
     params: WarningId,
     bodyLimit: Math.ceil((deps.evidenceMaxBytes * 4) / 3) + 64 * 1024,
+    response: EvidenceUploadResultSchema,
     handler: async (req) => {
       const p = authorize(req, WARNING_ACTORS);
       const w = (await warningsByIds(store, [req.params.id])).get(req.params.id);
@@ -362,6 +354,8 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
     auth: WARNING_READERS,
     scope: 'warning',
     params: z.object({ id: z.string().min(1).max(128), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+    // The file itself, in its own type when it is a safe one (images, PDF, MP4, audio, text), else octet-stream.
+    produces: ['application/octet-stream', 'image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf', 'video/mp4', 'audio/mpeg', 'audio/wav', 'text/plain'],
     handler: async (req, reply) => {
       const p = authorize(req, WARNING_READERS);
       const w = (await warningsByIds(store, [req.params.id])).get(req.params.id);
@@ -386,6 +380,7 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
     summary: '处置流程的状态、事件、结论与处置措施（中文名称）',
     auth: 'any',
     scope: 'none',
+    response: WorkflowMetaSchema,
     handler: async () => ({
       states: WARNING_STATES.map((s) => ({ state: s, label: STATE_LABELS[s] })),
       events: Object.entries(EVENT_LABELS).map(([type, label]) => ({ type, label, from: TRANSITIONS[type as keyof typeof TRANSITIONS].from })),
@@ -402,6 +397,7 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
     auth: ['system_admin'],
     scope: 'city',
     audit: 'workflow.sweep',
+    response: WorkflowSweepResultSchema,
     handler: async (req) => {
       const p = authorize(req, ['system_admin']);
       if (p.scope !== null) throw new HubError('OUT_OF_SCOPE', 'whole-city operation');
