@@ -1,5 +1,6 @@
 /** Pure helpers of the registry (备案管理) screen. */
 import { localDate } from '@jianguan/rules';
+import type { RegistryRequest } from '@jianguan/protocol/registry';
 
 export const ENTITIES = ['institution', 'staff', 'line', 'listing', 'device'] as const;
 export type Entity = (typeof ENTITIES)[number];
@@ -9,23 +10,8 @@ export const ENTITY_PATHS: Readonly<Record<Entity, string>> = { institution: 'in
 export const STATUS_LABELS = { pending: '待审批', approved: '已通过', rejected: '已驳回' } as const;
 export type RequestStatus = keyof typeof STATUS_LABELS;
 
-export interface RegistryRequest {
-  id: string;
-  kind: 'change' | 'import';
-  status: RequestStatus;
-  summary: string;
-  source: string;
-  items?: { entity: Entity; op: 'upsert' | 'retire'; key: string; data: Record<string, unknown> }[];
-  itemCount: number;
-  counties: string[];
-  requestedBy: string;
-  requestedAt: number;
-  decidedBy: string;
-  decidedAt: number | null;
-  decisionComment: string;
-  /** From when the versions are valid (epoch ms); null = from the moment of approval. */
-  effectiveFrom?: number | null;
-}
+/** A change request as the hub answers it: its schema is in @jianguan/protocol (RegistryRequestSchema). */
+export type { RegistryRequest };
 
 /** The columns shown per entity (the rest is in the JSON). */
 export const COLUMNS: Readonly<Record<Entity, readonly [key: string, label: string][]>> = {
