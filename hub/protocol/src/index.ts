@@ -20,6 +20,7 @@ export * from './warnings.js';
 export * from './registry.js';
 export * from './system.js';
 export * from './office.js';
+export * from './auth.js';
 
 export const PROTOCOL_VERSION = 1;
 export const NAMESPACE_COLLECT = '/collect';

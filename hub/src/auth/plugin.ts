@@ -32,6 +32,19 @@ import { authorize, ROLE_LABELS, ROLES, type Principal, type RouteAuth, type Rou
 import { cookieValue, SESSION_COOKIE, sessionCookieOptions, SessionStore, tokenFromHeaders } from './sessions.js';
 import { createUser, findUserForLogin, getUser, hasDemoPassword, listUsers, NewUserSchema, principalOf, updateUser, UserPatchSchema, type User } from './users.js';
 import { emit } from '../telemetry/events.js';
+import {
+  AuditPageSchema,
+  AuthOkSchema,
+  KioskIssuedSchema,
+  KioskListSchema,
+  KioskRevokedSchema,
+  LoginResponseSchema,
+  MeResponseSchema,
+  PasswordChangedSchema,
+  RoleListSchema,
+  UserListSchema,
+  UserViewSchema,
+} from '../protocol/index.js';
 
 export interface RouteInfo {
   method: string;
@@ -345,6 +358,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     tags: ['认证'],
     summary: '登录（返回会话，并设置 HttpOnly Cookie jg_session）',
     auth: 'public',
+    response: LoginResponseSchema,
     scope: 'self',
     audit: 'auth.login',
     body: LoginBody,
@@ -374,6 +388,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     tags: ['认证'],
     summary: '退出登录',
     auth: 'any',
+    response: AuthOkSchema,
     scope: 'self',
     audit: 'auth.logout',
     handler: async (req, reply) => {
@@ -390,6 +405,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     tags: ['认证'],
     summary: '当前用户、角色与范围',
     auth: 'any',
+    response: MeResponseSchema,
     scope: 'self',
     handler: async (req) => {
       const p = authorizeSelf(req);
@@ -403,6 +419,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     tags: ['认证'],
     summary: '修改本人密码',
     auth: 'any',
+    response: PasswordChangedSchema,
     scope: 'self',
     audit: 'auth.password',
     body: z.object({ current: z.string().min(1).max(200), next: z.string().min(12, '密码至少12位').max(200) }),
@@ -431,6 +448,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     tags: ['认证'],
     summary: '角色列表',
     auth: 'any',
+    response: RoleListSchema,
     scope: 'none',
     handler: async () => ({ items: ROLES.map((r) => ({ role: r, name: ROLE_LABELS[r] })) }),
   });
@@ -441,6 +459,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     tags: ['用户'],
     summary: '用户列表',
     auth: ['system_admin'],
+    response: UserListSchema,
     scope: 'none',
     handler: async () => ({ items: (await listUsers(store)).map(userView) }),
   });
@@ -451,6 +470,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     tags: ['用户'],
     summary: '新建用户',
     auth: ['system_admin'],
+    response: UserViewSchema,
     scope: 'none',
     audit: 'user.create',
     body: NewUserSchema,
@@ -469,6 +489,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     tags: ['用户'],
     summary: '修改用户（角色、范围、启停、重置密码）；该用户的会话全部失效',
     auth: ['system_admin'],
+    response: UserViewSchema,
     scope: 'none',
     audit: 'user.update',
     params: z.object({ id: z.string().min(1).max(64) }),
@@ -498,6 +519,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     tags: ['大屏'],
     summary: '签发大屏令牌（返回一次性的大屏地址 /wall?kiosk=…；令牌只显示这一次）',
     auth: ['system_admin'],
+    response: KioskIssuedSchema,
     scope: 'none',
     audit: 'kiosk.issue',
     body: NewKioskSchema,
@@ -515,6 +537,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     tags: ['大屏'],
     summary: '大屏令牌列表（不含令牌本身）',
     auth: ['system_admin'],
+    response: KioskListSchema,
     scope: 'none',
     handler: async () => ({ items: await kiosk.list() }),
   });
@@ -525,6 +548,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     tags: ['大屏'],
     summary: '吊销大屏令牌（使用它的大屏立即断开）',
     auth: ['system_admin'],
+    response: KioskRevokedSchema,
     scope: 'none',
     audit: 'kiosk.revoke',
     params: z.object({ id: z.string().min(1).max(80) }),
@@ -543,6 +567,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     tags: ['审计'],
     summary: '审计日志（分页、按操作人/操作/结果/对象/时间筛选）',
     auth: ['system_admin'],
+    response: AuditPageSchema,
     scope: 'none',
     query: AuditQuery,
     handler: async (req) => queryAudit(store, req.query),

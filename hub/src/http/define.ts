@@ -33,7 +33,7 @@ export interface RouteDef<Q extends z.ZodType | undefined, P extends z.ZodType |
   params?: P;
   body?: B;
   /**
-   * The JSON answer (status 200/201). It documents the route in OpenAPI; under test
+   * The JSON answer (status 200/201/202). It documents the route in OpenAPI; under test
    * (VITEST or JG_CHECK_RESPONSES=1) every answer is also checked against it, so a response that
    * drifts from its declared shape fails the tests instead of surprising a screen.
    */
@@ -76,7 +76,7 @@ export function defineRoute<Q extends z.ZodType | undefined = undefined, P exten
   if (def.produces) schema.produces = def.produces;
   if (def.response) {
     const out = jsonSchemaOf(def.response, 'output');
-    schema.response = { 200: out, 201: out };
+    schema.response = { 200: out, 201: out, 202: out };
   }
   if (def.auth !== 'public') schema.security = [{ session: [] }, { bearer: [] }];
   app.route({
@@ -107,7 +107,7 @@ const CHECK_RESPONSES = process.env.VITEST !== undefined || process.env.JG_CHECK
 function responseSerializer(schema: z.ZodType, route: string) {
   return ({ httpStatus }: { httpStatus?: string }) =>
     (data: unknown): string => {
-      if (CHECK_RESPONSES && (httpStatus === '200' || httpStatus === '201')) {
+      if (CHECK_RESPONSES && (httpStatus === '200' || httpStatus === '201' || httpStatus === '202')) {
         const r = schema.safeParse(data);
         if (!r.success) throw new Error(`response of ${route} does not match its schema: ${describeIssues(r.error)}`);
       }
