@@ -52,8 +52,16 @@ const base0 = DEMO_COLLECTORS[0];
 // (backlog, idle, busy) has its own id and outbox.
 const credOf = (phase) => ({ collectorId: `bench-${phase}-${base0.collectorId}`, institutionId: base0.institutionId, token: crypto.randomBytes(20).toString('hex') });
 const CREDS = { backlog: credOf('backlog'), idle: credOf('idle'), busy: credOf('busy') };
+// Each phase's key is made in its outbox and bound in its credential, as an administrator binds
+// it (the hub requires collector keys and never trusts one on first use).
+const OUTBOXES = { backlog: path.join(runDir, 'outbox-backlog'), idle: path.join(runDir, 'outbox-idle'), busy: path.join(runDir, 'outbox-busy') };
+const { loadOrCreateIdentity } = await import(path.join(ROOT, 'collector', 'dist', 'index.js'));
+for (const [phase, c] of Object.entries(CREDS)) {
+  fs.mkdirSync(OUTBOXES[phase], { recursive: true });
+  c.publicKey = (await loadOrCreateIdentity(OUTBOXES[phase])).publicKey;
+}
 const credFile = path.join(runDir, 'collectors.json');
-fs.writeFileSync(credFile, JSON.stringify(Object.values(CREDS)));
+fs.writeFileSync(credFile, JSON.stringify(Object.values(CREDS)), { mode: 0o600 });
 const PSEUDONYM = 'bench-pseudonym-key-0123456789abcdef';
 
 // ---- /proc sampling ---------------------------------------------------------------------------
@@ -129,7 +137,7 @@ async function healthz() {
 const result = { setup: { cores: os.cpus().length, node: process.version, seconds: SECONDS, rate: RATE, backlog: BACKLOG, fillRate: FILL_RATE } };
 
 // ---- (c) part 1: fill the outbox while the hub is down ---------------------------------------
-const backlogOutbox = path.join(runDir, 'outbox-backlog');
+const backlogOutbox = OUTBOXES.backlog;
 {
   const closed = await freePort(); // nothing listens there
   step(`(c) filling the outbox with ${BACKLOG.toLocaleString('en-US')} records (hub unreachable, simulator at ${FILL_RATE}/s)`);
@@ -266,7 +274,7 @@ for (let i = 0; ; i++) {
 // ---- (a) idle ---------------------------------------------------------------------------------------
 {
   step(`(a) idle collector (simulator disabled, linked to the hub): settle 5 s, then ${SECONDS} s`);
-  const c = startCollectorChild('idle', CREDS.idle, { JG_HUB_URL: hubBase, JG_OUTBOX_DIR: path.join(runDir, 'outbox-idle'), JG_SIM_ENABLED: '0' });
+  const c = startCollectorChild('idle', CREDS.idle, { JG_HUB_URL: hubBase, JG_OUTBOX_DIR: OUTBOXES.idle, JG_SIM_ENABLED: '0' });
   await sleep(5000);
   const load0 = loadavg();
   result.idle = { ...(await sample(c.pid, SECONDS)), loadavg1: (load0 + loadavg()) / 2 };
@@ -276,7 +284,7 @@ for (let i = 0; ; i++) {
 // ---- (b) busy ---------------------------------------------------------------------------------------
 {
   step(`(b) collector at ${RATE} transactions/s: settle 5 s, then ${SECONDS} s`);
-  const outbox = path.join(runDir, 'outbox-busy');
+  const outbox = OUTBOXES.busy;
   const stored0 = (await healthz()).transactions_stored ?? 0;
   const c = startCollectorChild('busy', CREDS.busy, { JG_HUB_URL: hubBase, JG_OUTBOX_DIR: outbox, JG_SIM_RATE: String(RATE) });
   await sleep(5000);
