@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type HubConfig } from './config.js';
 import { errorMessage, HubError, isHubError } from './errors.js';
 import { assertPasswordAllowed } from './auth/password-policy.js';
-import { Role } from './auth/principal.js';
+import { Role } from './http/access.js';
 import { SessionStore } from './auth/sessions.js';
 import { createUser, findUserForLogin, listUsers, NewUserSchema, updateUser } from './auth/users.js';
 import { redisConnection } from './jobs/queue.js';

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
-import type { Principal } from '../src/auth/principal.js';
+import type { Principal } from '../src/http/access.js';
 import { runBacktest } from '../src/backtest/runner.js';
 import { RegistryChanges } from '../src/registry/changes.js';
 import { Registry } from '../src/registry/registry.js';

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
 import { registeredRoutes, type RouteInfo } from '../src/auth/plugin.js';
-import { ROLES, type Role } from '../src/auth/principal.js';
+import { ROLES, type Role } from '../src/http/access.js';
 import { readXlsx } from '../src/exports/table.js';
 import { login, startTestHub, withToken } from './helpers.js';
 import { seedWarnings } from './seed.js';

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { assertInScope, authorize, inScope, ROLE_LABELS, scopedCounty, type Role } from '../auth/principal.js';
+import { assertInScope, authorize, inScope, ROLE_LABELS, scopedCounty, type Role } from '../http/access.js';
 import { listUsers } from '../auth/users.js';
 import type { Store } from '../store/store.js';
 import { defineRoute } from '../http/define.js';

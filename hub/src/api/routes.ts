@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { RuleEngine } from '@jianguan/rules';
 import { z } from 'zod';
-import { assertCityScope, authorize, inScope, scopedCounty, type Role } from '../auth/principal.js';
+import { assertCityScope, authorize, inScope, scopedCounty, type Role } from '../http/access.js';
 import type { Registry } from '../registry/registry.js';
 import { totals } from '../store/repo.js';
 import { listDeadLetters, pipelineStats } from '../ingest/repo.js';

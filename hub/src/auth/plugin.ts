@@ -28,7 +28,7 @@ import { KIOSK_COOKIE, kioskCookieOptions, KioskTokens, NewKioskSchema, type Kio
 import type { LoginLimits } from './login-limits.js';
 import { assertPasswordAllowed } from './password-policy.js';
 import { dummyHash, verifyPassword } from './passwords.js';
-import { authorize, ROLE_LABELS, ROLES, type Principal, type RouteAuth, type RouteScope } from './principal.js';
+import { authorize, ROLE_LABELS, ROLES, type Principal, type RouteAuth, type RouteScope } from '../http/access.js';
 import { cookieValue, SESSION_COOKIE, sessionCookieOptions, SessionStore, tokenFromHeaders } from './sessions.js';
 import { createUser, findUserForLogin, getUser, hasDemoPassword, listUsers, NewUserSchema, principalOf, updateUser, UserPatchSchema, type User } from './users.js';
 import { emit } from '../telemetry/events.js';

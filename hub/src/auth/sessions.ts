@@ -11,7 +11,7 @@
  */
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Principal } from './principal.js';
+import type { Principal } from '../http/access.js';
 import { fastifyCookie, type CookieSerializeOptions } from '@fastify/cookie';
 
 export const SESSION_COOKIE = 'jg_session';

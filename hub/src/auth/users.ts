@@ -9,7 +9,7 @@ import { HubError } from '../errors.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { Role, type Principal } from './principal.js';
+import { Role, type Principal } from '../http/access.js';
 
 export interface User {
   id: string;

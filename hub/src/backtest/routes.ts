@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { defineRoute } from '../http/define.js';
-import { assertCityScope, authorize, type Role } from '../auth/principal.js';
+import { assertCityScope, authorize, type Role } from '../http/access.js';
 import { HubError } from '../errors.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';

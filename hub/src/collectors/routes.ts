@@ -12,7 +12,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { defineRoute } from '../http/define.js';
-import { assertCityScope } from '../auth/principal.js';
+import { assertCityScope } from '../http/access.js';
 import { CollectorEnrolSchema, CollectorInfoSchema, CollectorListSchema, type CollectorInfo, type CollectorView } from '../protocol/index.js';
 import type { CollectorService } from './service.js';
 

@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HitValues, Severity, TransactionSchema, type Transaction } from '@jianguan/rules';
 import { z } from 'zod';
 import { defineRoute, Page } from '../http/define.js';
-import { assertCityScope, authorize, type Role } from '../auth/principal.js';
+import { assertCityScope, authorize, type Role } from '../http/access.js';
 import type { CollectorService } from '../collectors/service.js';
 import { HubError, errorMessage, isHubError } from '../errors.js';
 import { DecisionRequestSchema, type DecisionAck } from '../protocol/index.js';

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { COUNTY_BY_CODE, INSTITUTION_TYPE_LABELS, InstitutionType, TRANSACTION_KIND_LABELS, type TransactionKind } from '@jianguan/rules';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
-import { assertCityScope, assertInScope, authorize, scopedCounty, type Principal, type Role } from '../auth/principal.js';
+import { assertCityScope, assertInScope, authorize, scopedCounty, type Principal, type Role } from '../http/access.js';
 import type { Registry } from '../registry/registry.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';

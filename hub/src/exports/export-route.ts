@@ -14,7 +14,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { authorize, type Role, type RouteScope } from '../auth/principal.js';
+import { authorize, type Role, type RouteScope } from '../http/access.js';
 import { HubError } from '../errors.js';
 import { defineRoute } from '../http/define.js';
 import { tableJobsOf } from './table-jobs.js';

@@ -13,7 +13,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
-import type { RouteAuth, RouteScope } from '../auth/principal.js';
+import type { RouteAuth, RouteScope } from './access.js';
 import { describeIssues } from '../validation/issues.js';
 
 type Out<T> = T extends z.ZodType ? z.output<T> : unknown;

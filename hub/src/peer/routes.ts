@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { defineRoute } from '../http/define.js';
-import { assertCityScope, authorize, type Role } from '../auth/principal.js';
+import { assertCityScope, authorize, type Role } from '../http/access.js';
 import type { PeerDeviationService } from './service.js';
 
 const READERS: readonly Role[] = ['rule_admin', 'system_admin', 'leader'];

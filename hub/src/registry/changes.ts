@@ -29,7 +29,7 @@ import type { Redis } from 'ioredis';
 import { COUNTY_BY_CODE, createRegistryView, type Device, type Institution, type Listing, type RegistryView, type Staff } from '@jianguan/rules';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
-import { inScope, type Principal } from '../auth/principal.js';
+import { inScope, type Principal } from '../http/access.js';
 import { loadInstitutions, loadStaff, upsertInstitutions, upsertStaff } from './repo.js';
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';

@@ -7,7 +7,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
-import { authorize, inScope, scopedCounty, type Principal, type Role } from '../auth/principal.js';
+import { authorize, inScope, scopedCounty, type Principal, type Role } from '../http/access.js';
 import { ChangeItemSchema, EffectiveFrom, type ChangeItemInput, type ItemError, type RegistryChanges } from '../registry/changes.js';
 import { Entity, institutionOf, rowsToRecords, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
 import type { Registry } from '../registry/registry.js';

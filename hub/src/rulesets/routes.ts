@@ -12,7 +12,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { defineRoute } from '../http/define.js';
-import { authorize, type Role } from '../auth/principal.js';
+import { authorize, type Role } from '../http/access.js';
 import { HubError } from '../errors.js';
 import { STATUS_LABELS, type RuleSetHead } from './repo.js';
 import {

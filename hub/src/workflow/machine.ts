@@ -22,7 +22,7 @@
  * only the system escalates.
  */
 import { HubError } from '../errors.js';
-import type { Role } from '../auth/principal.js';
+import type { Role } from '../http/access.js';
 
 // The vocabulary (states, events, conclusions, disposals and their Chinese labels) is part of
 // the wire contract, shared with the dashboard.

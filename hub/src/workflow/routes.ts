@@ -9,7 +9,7 @@ import { COUNTY_BY_CODE, SEVERITY_LABELS } from '@jianguan/rules';
 import { z } from 'zod';
 import { errorMessage, HubError } from '../errors.js';
 import { resolveError } from '../http-edges.js';
-import { assertInScope, authorize, scopedCounty, type Role } from '../auth/principal.js';
+import { assertInScope, authorize, scopedCounty, type Role } from '../http/access.js';
 import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
 import { cstTime, type Column } from '../exports/table.js';
@@ -37,7 +37,7 @@ import { evidenceOf, listWarningsWithState, transactionById, transactionView, wa
 import { activeDeadline, missedDeadline } from '../workflow/sla.js';
 import { ActionSchema, actorOf, eventOf, type WorkflowService } from '../workflow/service.js';
 import type { EventPayload, EventType, WarningState } from '../workflow/machine.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../http/access.js';
 import { defineRoute, Page, QueryBool } from '../http/define.js';
 import { describeIssues } from '../validation/issues.js';
 
@@ -151,7 +151,7 @@ function warningColumns(registry: Registry): Column<WarningWithState>[] {
 export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDeps): void {
   const { store, registry, workflow } = deps;
 
-  const filterOf = (req: { principal: import('../auth/principal.js').Principal | null }, q: z.infer<typeof WarningListQuery>): WarningListFilter => {
+  const filterOf = (req: { principal: import('../http/access.js').Principal | null }, q: z.infer<typeof WarningListQuery>): WarningListFilter => {
     const p = authorize(req, WARNING_READERS);
     const county = scopedCounty(p, q.county);
     if (q.institution) {

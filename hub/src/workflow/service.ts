@@ -19,7 +19,7 @@ import { z } from 'zod';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WorkCalendar } from '@jianguan/rules';
 import { HubError, errorMessage, isHubError, type ErrorCode } from '../errors.js';
-import { inScope, type Principal } from '../auth/principal.js';
+import { inScope, type Principal } from '../http/access.js';
 import { listUsers, type User } from '../auth/users.js';
 import type { Store } from '../store/store.js';
 import {

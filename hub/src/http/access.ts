@@ -1,11 +1,12 @@
 /**
  * Who is asking, and what they may do: roles, county scope, `authorize` and the scope helpers.
  *
- * Every /api route declares `config.auth` (see api/define.ts): 'public' or a list of roles. The
- * onRequest hook in auth/plugin.ts resolves `request.principal` from the session (cookie
- * `jg_session` or `Authorization: Bearer`) and enforces the declared roles before the body is
- * parsed. Handlers then apply scope: a principal with `scope` = a county adcode sees and acts on
- * that county only; `scope` null = the whole city.
+ * Every /api route declares `config.auth` (through http/define.ts): 'public', 'any' or a list of
+ * roles. The onRequest hook in auth/plugin.ts resolves `request.principal` from the session
+ * (cookie `jg_session` or `Authorization: Bearer`) and enforces the declared roles before the body
+ * is parsed. Handlers then apply scope: a principal with `scope` = a county adcode sees and acts on
+ * that county only; `scope` null = the whole city. This module sits with the route helper, below
+ * auth/ and exports/, so that they depend on it and it on neither.
  */
 import { z } from 'zod';
 import { HubError } from '../errors.js';
