@@ -34,6 +34,7 @@ import { redisConnection } from './jobs/queue.js';
 import { PSEUDONYMS_USAGE, pseudonymsCommand } from './pseudonym-rotation.js';
 import { migrate } from './store/migrate.js';
 import { openStore, type Store } from './store/store.js';
+import { describeIssues } from './validation/issues.js';
 
 const USAGE = `用法 / usage:
   jianguan-hub admin create <用户名> [--display-name 名称] [--role 角色 ...]
@@ -130,7 +131,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       return parsed.data;
     });
     const input = NewUserSchema.safeParse({ username, displayName: values['display-name'] ?? '系统管理员', roles, scope: null, institutions: [], password: 'x'.repeat(12) });
-    if (!input.success) throw new HubError('BODY_INVALID', input.error.issues.map((i) => i.message).join('; '));
+    if (!input.success) throw new HubError('BODY_INVALID', describeIssues(input.error));
     const password = await (io.password ?? readPassword)();
     // The hub's own policy, the one every other place a password is set goes through.
     assertPasswordAllowed(password, { username: input.data.username, demo: false });
