@@ -8,9 +8,18 @@ export const ACCOUNT_ROLES = ['wall_viewer', 'auditor', 'leader', 'registry_admi
 export const AccountRoleSchema = z.enum(ACCOUNT_ROLES);
 export type AccountRole = z.infer<typeof AccountRoleSchema>;
 
-/** The caller, as the login, `me` and password answers describe it. */
-export const PrincipalViewSchema = z.object({
-  userId: z.string(),
+/** Chinese role names (the English ones are the dashboard's locale). */
+export const ROLE_LABELS: Readonly<Record<AccountRole, string>> = {
+  wall_viewer: '大屏查看',
+  auditor: '核查人员',
+  leader: '领导',
+  registry_admin: '备案管理员',
+  rule_admin: '规则管理员',
+  system_admin: '系统管理员',
+};
+
+/** What the caller and account views share. */
+const AccountFields = {
   username: z.string(),
   displayName: z.string(),
   roles: z.array(AccountRoleSchema),
@@ -19,7 +28,10 @@ export const PrincipalViewSchema = z.object({
   /** null = the whole city; otherwise a county adcode. */
   scope: z.string().nullable(),
   institutions: z.array(z.string()),
-});
+};
+
+/** The caller, as the login, `me` and password answers describe it. */
+export const PrincipalViewSchema = z.object({ userId: z.string(), ...AccountFields });
 export type PrincipalView = z.infer<typeof PrincipalViewSchema>;
 
 export const LoginResponseSchema = z.object({
@@ -45,12 +57,7 @@ export const RoleListSchema = z.object({ items: z.array(z.object({ role: Account
 /** An account, as administrators see it (never its password hash). */
 export const UserViewSchema = z.object({
   id: z.string(),
-  username: z.string(),
-  displayName: z.string(),
-  roles: z.array(AccountRoleSchema),
-  roleNames: z.array(z.string()),
-  scope: z.string().nullable(),
-  institutions: z.array(z.string()),
+  ...AccountFields,
   active: z.boolean(),
   createdAt: z.number(),
   updatedAt: z.number(),

@@ -84,20 +84,29 @@ export const RuleSetContentSchema = z.object({
 });
 export type RuleSetContent = z.infer<typeof RuleSetContentSchema>;
 
-/** One compiled rule of a set (the engine's RuleMeta). */
-export const RuleSetRuleSchema = z.object({
+export const RULE_STATE_KINDS = ['none', 'window', 'interval', 'fingerprint', 'sequence', 'scheduled'] as const;
+
+/** One rule of the rule set in force (RuleMeta of @jianguan/rules). */
+export const RuleMetaSchema = z.object({
   id: z.string(),
+  /** Chinese display name, e.g. 非工作时间办理业务. */
   name: z.string(),
   version: z.string(),
   family: RuleFamily,
   severity: Severity,
   action: RuleAction,
   description: z.string(),
+  /** Where the threshold comes from, e.g. 实际系统默认值 / 建议值. */
   basis: z.string(),
+  /** The definition's kind (calendar, window_count, … peer_deviation). */
   kind: z.string(),
-  state: z.enum(['none', 'window', 'interval', 'fingerprint', 'sequence', 'scheduled']),
+  state: z.enum(RULE_STATE_KINDS),
 });
-export type RuleSetRule = z.infer<typeof RuleSetRuleSchema>;
+export type RuleMetaView = z.infer<typeof RuleMetaSchema>;
+
+/** One compiled rule of a set (the engine's RuleMeta): the same view as the rules in force. */
+export const RuleSetRuleSchema = RuleMetaSchema;
+export type RuleSetRule = RuleMetaView;
 
 /** GET /api/v1/rulesets. */
 export const RuleSetListSchema = z.object({

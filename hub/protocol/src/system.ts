@@ -13,9 +13,10 @@
  *   warning detail and actions    WarningDetailSchema, WarningActionResultSchema … (hub/src/workflow/routes.ts)
  */
 import { z } from 'zod';
-import { InstitutionSchema, RuleAction, RuleFamily, Severity } from '@jianguan/rules';
+import { InstitutionSchema } from '@jianguan/rules';
 import { CONCLUSIONS, DISPOSAL_ACTIONS, EVENT_TYPES, WARNING_STATES } from './workflow.js';
 import { TransactionViewSchema, WarningDueSchema, WarningItemSchema } from './warnings.js';
+import { RuleMetaSchema } from './releases.js';
 
 // ---- health and pipeline -----------------------------------------------------------------------
 
@@ -114,25 +115,8 @@ export const InstitutionListSchema = z.object({ items: z.array(InstitutionItemSc
 export type InstitutionList = z.infer<typeof InstitutionListSchema>;
 
 /** The rule states (RuleStateKind of @jianguan/rules): 'scheduled' rules run in a job, never per record. */
-export const RULE_STATE_KINDS = ['none', 'window', 'interval', 'fingerprint', 'sequence', 'scheduled'] as const;
 
-/** One rule of the rule set in force (RuleMeta of @jianguan/rules). */
-export const RuleMetaSchema = z.object({
-  id: z.string(),
-  /** Chinese display name, e.g. 非工作时间办理业务. */
-  name: z.string(),
-  version: z.string(),
-  family: RuleFamily,
-  severity: Severity,
-  action: RuleAction,
-  description: z.string(),
-  /** Where the threshold comes from, e.g. 实际系统默认值 / 建议值. */
-  basis: z.string(),
-  /** The definition's kind (calendar, window_count, … peer_deviation). */
-  kind: z.string(),
-  state: z.enum(RULE_STATE_KINDS),
-});
-export type RuleMetaView = z.infer<typeof RuleMetaSchema>;
+
 
 /** GET /api/v1/rules: the rule set in force and its rules. */
 export const RuleListSchema = z.object({ version: z.string(), items: z.array(RuleMetaSchema) });

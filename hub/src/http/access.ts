@@ -8,21 +8,14 @@
  * that county only; `scope` null = the whole city. This module sits with the route helper, below
  * auth/ and exports/, so that they depend on it and it on neither.
  */
-import { z } from 'zod';
 import { HubError } from '../errors.js';
+import { ACCOUNT_ROLES, AccountRoleSchema, ROLE_LABELS, type AccountRole } from '../protocol/index.js';
 
-export const ROLES = ['wall_viewer', 'auditor', 'leader', 'registry_admin', 'rule_admin', 'system_admin'] as const;
-export const Role = z.enum(ROLES);
-export type Role = z.infer<typeof Role>;
-
-export const ROLE_LABELS: Readonly<Record<Role, string>> = {
-  wall_viewer: '大屏查看',
-  auditor: '核查人员',
-  leader: '领导',
-  registry_admin: '备案管理员',
-  rule_admin: '规则管理员',
-  system_admin: '系统管理员',
-};
+// The roles and their names are part of the API's contract (the dashboard reads them too).
+export const ROLES = ACCOUNT_ROLES;
+export const Role = AccountRoleSchema;
+export type Role = AccountRole;
+export { ROLE_LABELS };
 
 /** The authenticated caller. `scope` null = whole city (河池市); otherwise one county adcode. */
 export interface Principal {

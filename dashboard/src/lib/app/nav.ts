@@ -3,8 +3,10 @@
  * unit-tested. The hub enforces the same roles on every API route; this only keeps the UI from
  * offering what the API would refuse.
  */
-export const ROLES = ['wall_viewer', 'auditor', 'leader', 'registry_admin', 'rule_admin', 'system_admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ACCOUNT_ROLES, ROLE_LABELS, type AccountRole, type PrincipalView } from '@jianguan/protocol';
+
+export const ROLES = ACCOUNT_ROLES;
+export type Role = AccountRole;
 
 export const ROLE_NAMES_EN: Readonly<Record<Role, string>> = {
   wall_viewer: 'Wall viewer',
@@ -15,24 +17,10 @@ export const ROLE_NAMES_EN: Readonly<Record<Role, string>> = {
   system_admin: 'System admin',
 };
 
-export const ROLE_NAMES: Readonly<Record<Role, string>> = {
-  wall_viewer: '大屏查看',
-  auditor: '核查人员',
-  leader: '领导',
-  registry_admin: '备案管理员',
-  rule_admin: '规则管理员',
-  system_admin: '系统管理员',
-};
+export const ROLE_NAMES: Readonly<Record<Role, string>> = ROLE_LABELS;
 
-export interface Me {
-  userId: string;
-  username: string;
-  displayName: string;
-  roles: Role[];
-  roleNames?: string[];
-  scope: string | null;
-  institutions: string[];
-}
+/** The caller, as /api/v1/auth/me describes it (`roleNames` is not needed on screens). */
+export type Me = Omit<PrincipalView, 'roleNames'> & { roleNames?: string[] };
 
 /** Who may read warnings / evaluation (mirrors the hub's WARNING_READERS / EVALUATION_READERS). */
 export const WARNING_READERS: readonly Role[] = ['auditor', 'leader', 'rule_admin', 'system_admin'];
