@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalAuthProof } from '@jianguan/protocol';
+import { fsyncDir } from '../durable.js';
 import { CollectorError, errorMessage } from '../errors.js';
 
 export const IDENTITY_FILE = 'identity.key';
@@ -87,8 +88,6 @@ export async function loadOrCreateIdentity(dir: string): Promise<CollectorIdenti
     throw new CollectorError('IDENTITY_INVALID', `cannot create ${file}: ${errorMessage(e)}`, { cause: e });
   }
   await fsp.unlink(tmp).catch(() => {});
-  const dh = await fsp.open(dir, 'r').catch(() => undefined);
-  await dh?.sync().catch(() => {});
-  await dh?.close();
+  await fsyncDir(dir);
   return fromPrivateKey(privateKey, true);
 }
