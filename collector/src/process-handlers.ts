@@ -13,19 +13,12 @@
  *   re-sent batches once.
  */
 
+import { errorMessage } from './errors.js';
+
 export type ProcessLog = (level: 'error' | 'fatal', fields: Record<string, unknown>) => void;
 
-/** `String(x)` that cannot throw (an object with a hostile `toString` must not become a second failure). */
-function printable(x: unknown): string {
-  try {
-    return String(x);
-  } catch {
-    return '[unprintable value]';
-  }
-}
-
 function errorFields(e: unknown): Record<string, unknown> {
-  return e instanceof Error ? { type: e.name, message: e.message, stack: e.stack } : { message: printable(e) };
+  return e instanceof Error ? { type: e.name, message: e.message, stack: e.stack } : { message: errorMessage(e) };
 }
 
 export function installProcessHandlers(log: ProcessLog, exit: (code: number) => void = (c) => process.exit(c)): void {

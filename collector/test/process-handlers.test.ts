@@ -5,8 +5,8 @@
  * as process.uncaught_exception and the process exits non-zero for its supervisor to restart.
  *
  * Each case runs in a child Node process, so the events and the exit code are real and the test
- * runner's own handlers are not involved; the child loads the module's source compiled with
- * TypeScript's transpileModule.
+ * runner's own handlers are not involved; the child loads the module's source (and errors.ts, which
+ * it imports) compiled with TypeScript's transpileModule.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,9 +18,12 @@ import { describe, expect, it } from 'vitest';
 function runChild(script: string): { status: number | null; lines: Record<string, unknown>[] } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jg-collector-proc-'));
   try {
-    const src = fs.readFileSync(new URL('../src/process-handlers.ts', import.meta.url), 'utf8');
-    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    fs.writeFileSync(path.join(dir, 'process-handlers.mjs'), js);
+    // The module and the one it imports (errors.ts), as .mjs files beside the script.
+    for (const name of ['process-handlers', 'errors']) {
+      const src = fs.readFileSync(new URL(`../src/${name}.ts`, import.meta.url), 'utf8');
+      const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+      fs.writeFileSync(path.join(dir, `${name}.mjs`), js.replaceAll("'./errors.js'", "'./errors.mjs'"));
+    }
     fs.writeFileSync(path.join(dir, 'main.mjs'), script);
     const r = spawnSync(process.execPath, [path.join(dir, 'main.mjs')], { encoding: 'utf8', timeout: 20_000 });
     const lines = `${r.stdout}\n${r.stderr}`

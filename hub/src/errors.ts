@@ -94,6 +94,15 @@ export function isHubError(e: unknown): e is HubError {
   return e instanceof HubError;
 }
 
+/**
+ * The message of anything thrown or rejected. Total: a value whose `toString` throws (a hostile
+ * object, a null-prototype one) gives a placeholder instead of a second failure in the handler.
+ */
 export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  if (e instanceof Error) return e.message;
+  try {
+    return String(e);
+  } catch {
+    return '[unprintable value]';
+  }
 }

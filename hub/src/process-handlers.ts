@@ -10,23 +10,15 @@
  *   Restart=always); the hub acks nothing it has not stored, so collectors re-send.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { errorMessage } from './errors.js';
 
 /** A stand-in for the hub's logger until it exists: one JSON line on stderr. */
 function fallbackLog(level: 'error' | 'fatal', fields: Record<string, unknown>): void {
   console.error(JSON.stringify({ level, time: Date.now(), ...fields }));
 }
 
-/** `String(x)` that cannot throw (an object with a hostile `toString` must not become a second failure). */
-function printable(x: unknown): string {
-  try {
-    return String(x);
-  } catch {
-    return '[unprintable value]';
-  }
-}
-
 function errorFields(e: unknown): Record<string, unknown> {
-  return e instanceof Error ? { type: e.name, message: e.message, stack: e.stack } : { message: printable(e) };
+  return e instanceof Error ? { type: e.name, message: e.message, stack: e.stack } : { message: errorMessage(e) };
 }
 
 /** Installs the process-level handlers; `log()` is the hub's logger once it is up. */

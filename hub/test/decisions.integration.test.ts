@@ -13,7 +13,7 @@ import type { Hub } from '../src/app.js';
 import { queryAudit } from '../src/auth/audit.js';
 import type { DecisionAck } from '../src/protocol/index.js';
 import { decisionSocketHook } from '../src/decisions/routes.js';
-import type { CollectSocket } from '../src/ingest/collect.js';
+import type { CollectSocket } from '../src/sockets.js';
 import { param, sql } from '../src/store/sql.js';
 import { checkTxn, login, startTestHub, TEST_COLLECTOR, testRedisUrl, withToken } from './helpers.js';
 

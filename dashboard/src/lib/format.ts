@@ -1,5 +1,5 @@
 /** Formatting for the wall: times always in Asia/Shanghai, whatever the screen's own zone. */
-import { BUSINESS_TZ, localDate } from '@jianguan/rules';
+import { BUSINESS_TZ } from '@jianguan/rules';
 
 export const TIME_ZONE = BUSINESS_TZ;
 
@@ -21,11 +21,6 @@ const dateFmt = new Intl.DateTimeFormat('zh-CN', {
 /** HH:mm:ss in Asia/Shanghai. */
 export function clockTime(ms: number): string {
   return timeFmt.format(ms);
-}
-
-/** 'YYYY-MM-DD' in Asia/Shanghai: the business day, as the hub and the rules count it. */
-export function shanghaiDay(ms: number): string {
-  return localDate(ms);
 }
 
 /** '2025/01/02 星期四' style date for the header. */

@@ -11,7 +11,7 @@
  *             warnings, and snapshot and statistics computed for it (`WallSnapshot.scope`).
  */
 import { z } from 'zod';
-import type { Severity, RuleAction, RuleFamily } from '@jianguan/rules';
+import { HitValues, Severity as SeveritySchema, type Severity, type RuleAction, type RuleFamily } from '@jianguan/rules';
 import type { WarningStateName } from './workflow.js';
 
 export * from './workflow.js';
@@ -242,32 +242,34 @@ export const DecisionRequestSchema = z.object({
 export type DecisionRequest = z.infer<typeof DecisionRequestSchema>;
 
 /** Why a transaction is held: one blocking rule that fired. */
-export interface DecisionReason {
-  ruleId: string;
+export const DecisionReasonSchema = z.object({
+  ruleId: z.string(),
   /** Chinese rule name, e.g. 查验员未备案或备案过期. */
-  ruleName: string;
-  severity: Severity;
+  ruleName: z.string(),
+  severity: SeveritySchema,
   /** Chinese explanation naming the value and the threshold, for the counter clerk. */
-  explanation: string;
-  values: Record<string, string | number>;
-}
+  explanation: z.string(),
+  values: HitValues,
+});
+export type DecisionReason = z.infer<typeof DecisionReasonSchema>;
 
-export type DecisionAck =
-  | {
-      ok: true;
-      requestId: string;
-      /** 'hold' when any blocking rule fired (reasons non-empty). */
-      decision: 'allow' | 'hold';
-      reasons: DecisionReason[];
-      /** The rule set that decided (its version, as recorded on warnings). */
-      ruleSetVersion: string;
-      /** Time the hub spent deciding, ms. */
-      ms: number;
-      decidedAt: number;
-      /** The transaction will be verified afterwards (true for holds). */
-      postCheck: boolean;
-    }
-  | { ok: false; requestId: string; code: string; message: string };
+/** A decision the hub made (the `ok: true` side of DecisionAck). */
+export const DecisionMadeSchema = z.object({
+  ok: z.literal(true),
+  requestId: z.string(),
+  /** 'hold' when any blocking rule fired (reasons non-empty). */
+  decision: z.enum(['allow', 'hold']).describe('hold：有拦截类规则命中（reasons 非空）'),
+  reasons: z.array(DecisionReasonSchema),
+  /** The rule set that decided (its version, as recorded on warnings). */
+  ruleSetVersion: z.string(),
+  /** Time the hub spent deciding, ms. */
+  ms: z.number().describe('研判耗时（毫秒）'),
+  decidedAt: z.number(),
+  /** The transaction will be verified afterwards (true for holds). */
+  postCheck: z.boolean().describe('事后是否复核（拦截时为 true）'),
+});
+
+export type DecisionAck = z.infer<typeof DecisionMadeSchema> | { ok: false; requestId: string; code: string; message: string };
 
 export interface CollectClientToServer {
   'batch.submit': (batch: Batch, ack: (res: BatchAck) => void) => void;

@@ -15,14 +15,15 @@
  */
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HitValues, Severity, TransactionSchema, type Transaction } from '@jianguan/rules';
+import { TransactionSchema, type Transaction } from '@jianguan/rules';
 import { z } from 'zod';
 import { defineRoute, Page } from '../http/define.js';
 import { assertCityScope, authorize, type Role } from '../http/access.js';
 import type { CollectorService } from '../collectors/service.js';
 import { HubError, errorMessage, isHubError } from '../errors.js';
-import { DecisionRequestSchema, type DecisionAck } from '../protocol/index.js';
-import { safeAck, type CollectHooks, type CollectSocket } from '../ingest/collect.js';
+import { DecisionMadeSchema, DecisionReasonSchema, DecisionRequestSchema, type DecisionAck } from '../protocol/index.js';
+import { safeAck, type CollectHooks } from '../ingest/collect.js';
+import type { CollectSocket } from '../sockets.js';
 import { sha256Hex, type Registry } from '../registry/registry.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
@@ -49,27 +50,8 @@ const READERS: readonly Role[] = ['rule_admin', 'system_admin', 'leader'];
 /** Users who may ask for a decision by hand (collectors ask with their own credential). */
 export const DECISION_OPERATORS: readonly Role[] = ['system_admin'];
 
-/** Why a transaction is held: one blocking rule that fired (DecisionReason). */
-const DecisionReasonSchema = z.object({
-  ruleId: z.string(),
-  ruleName: z.string(),
-  severity: Severity,
-  explanation: z.string(),
-  values: HitValues,
-});
-
-/** The answer of POST /api/v1/decisions: DecisionAck (ok) with the transaction's id. */
-const DecisionAnswerSchema = z.object({
-  ok: z.literal(true),
-  requestId: z.string(),
-  transactionId: z.string(),
-  decision: z.enum(['allow', 'hold']).describe('hold：有拦截类规则命中（reasons 非空）'),
-  reasons: z.array(DecisionReasonSchema),
-  ruleSetVersion: z.string(),
-  ms: z.number().describe('研判耗时（毫秒）'),
-  decidedAt: z.number(),
-  postCheck: z.boolean().describe('事后是否复核（拦截时为 true）'),
-});
+/** The answer of POST /api/v1/decisions: the decision (DecisionAck, ok) with the transaction's id. */
+const DecisionAnswerSchema = DecisionMadeSchema.extend({ transactionId: z.string() });
 
 /** One row of the decision log. Times are epoch ms. */
 const DecisionLogItemSchema = z.object({

@@ -40,9 +40,7 @@ import { findTimeOutOfWindow, findUnstorableText, printable, type SanityLimits }
 import { describeIssues } from '../validation/issues.js';
 import { collectNamespace, type CollectSocket, type CollectSocketData } from '../sockets.js';
 
-// CollectSocketData is set by the handshake below: a socket without it never authenticated.
-// CollectSocket is an authenticated /collect socket, as the hooks of other features see it.
-export type { CollectSocket, CollectSocketData } from '../sockets.js';
+// CollectSocketData (sockets.ts) is set by the handshake below: a socket without it never authenticated.
 
 /**
  * What other features add to /collect without owning a piece of it: this module is the one

@@ -28,7 +28,7 @@ import type {
   WallWarning,
   WALL_RECENT_LIMIT,
 } from '@jianguan/protocol';
-import { shanghaiDay } from '../format';
+import { localDate } from '@jianguan/rules';
 import { RecentKeys, Ring } from './ring';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
@@ -255,7 +255,7 @@ export class WallState {
   #count(warnings: readonly WallWarning[]): void {
     let changed = false;
     for (const w of warnings) {
-      if (this.#countDay && shanghaiDay(w.raisedAt) !== this.#countDay) continue;
+      if (this.#countDay && localDate(w.raisedAt) !== this.#countDay) continue;
       const rc = this.#ruleCounts.get(w.ruleId);
       if (rc) {
         rc.count++;
