@@ -233,7 +233,81 @@ function cpuSecondsOf(pid) {
     return NaN;
   }
 }
-const cpuNow = () => ({ hub: cpuSecondsOf(hub.pid), redis: cpuSecondsOf(redis.child.pid), bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 });
+/**
+ * CPU seconds per thread name of a process (/proc/<pid>/task/<tid>/{comm,stat}): which part of
+ * the hub spends its time — the main thread and the evaluation thread are both "node" by name,
+ * so threads are told apart by their thread id's order (the main thread's id is the pid).
+ */
+function threadCpuOf(pid) {
+  const out = {};
+  let dir = [];
+  try {
+    dir = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of dir) {
+    try {
+      const comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const name = tid === String(pid) ? 'main' : comm.replace(/[\d]+$/, '').replace(/[:#-]$/, '') || comm;
+      out[`${name}#${tid}`] = (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return out;
+}
+/** Redis's own count and time per command since it started (INFO commandstats). */
+function redisCommandStats() {
+  const r = spawnSync('redis-cli', ['-p', String(redisPort), 'INFO', 'commandstats'], { encoding: 'utf8' });
+  const out = {};
+  for (const m of (r.stdout ?? '').matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
+  return out;
+}
+const cpuNow = () => ({
+  hub: cpuSecondsOf(hub.pid),
+  redis: cpuSecondsOf(redis.child.pid),
+  bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+  threads: threadCpuOf(hub.pid),
+  redisCommands: redisCommandStats(),
+});
+function nodeRank(threads, key) {
+  const tids = Object.keys(threads)
+    .filter((k) => k.startsWith('node#'))
+    .map((k) => Number(k.slice(5)))
+    .sort((a, b) => a - b);
+  return tids.indexOf(Number(key.slice(5))) + 1;
+}
+/** Per record: CPU ms of each hub thread group, and Redis calls and µs per command (top 12). */
+function breakdown(cpu0, cpu1, stored) {
+  const per = Math.max(1, stored);
+  const groups = {};
+  for (const [k, v] of Object.entries(cpu1.threads)) {
+    const d = v - (cpu0.threads[k] ?? 0);
+    if (d <= 0) continue;
+    // Unnamed threads ("node": V8's platform workers, libuv's pool — where chDB's inserts run —
+    // and the evaluation thread) are kept apart by their creation order.
+    const base = k.slice(0, k.lastIndexOf('#'));
+    const name = base === 'node' ? `node#${nodeRank(cpu1.threads, k)}` : base;
+    groups[name] = (groups[name] ?? 0) + d;
+  }
+  const threads = Object.fromEntries(
+    Object.entries(groups)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => [k, Number(((v * 1000) / per).toFixed(4))]),
+  );
+  const cmds = Object.entries(cpu1.redisCommands)
+    .map(([k, v]) => {
+      const a = cpu0.redisCommands[k] ?? { calls: 0, usec: 0 };
+      return [k, { callsPerRecord: Number(((v.calls - a.calls) / per).toFixed(4)), usPerRecord: Number(((v.usec - a.usec) / per).toFixed(3)) }];
+    })
+    .filter(([, v]) => v.callsPerRecord > 0)
+    .sort((a, b) => b[1].usPerRecord - a[1].usPerRecord)
+    .slice(0, 12);
+  return { hubThreadsMsPerRecord: threads, redisCommandsPerRecord: Object.fromEntries(cmds) };
+}
 
 function rssOf(pid) {
   try {
@@ -301,6 +375,7 @@ async function finishPhase({ since, cpu0, cpu1, load0, load1, prefix, sent }) {
       redis: per(cpu1.redis - cpu0.redis),
       hubPlusRedis: per(cpu1.hub - cpu0.hub + cpu1.redis - cpu0.redis),
     },
+    ...breakdown(cpu0, cpu1, stats.stored),
   };
 }
 

@@ -129,6 +129,40 @@ describe('Redis state batcher', () => {
     expect(got).toEqual(want);
   });
 
+  it('leaves every key with the value and expiry the single calls leave (values and expiries)', async () => {
+    const ops = randomOps(23, 400);
+    const batched = freshPrefix();
+    const single = freshPrefix();
+    await createRedisStateBatcher(redis, batched).run(ops);
+    const states = { window: createRedisWindowState(redis, single), ...createRedisRuleStates(redis, single) };
+    for (const o of ops) {
+      if (o.op === 'observe') await states.window.observe(o.key, o.member, o.at, o.windowMs);
+      else if (o.op === 'overlap') await states.intervals.overlap(o.key, o.id, o.member, o.start, o.end, o.retainMs);
+      else if (o.op === 'claim') await states.fingerprints.claimMany!(o.key, o.fingerprints, o.owner, o.id, o.at, o.windowMs, o.retainMs);
+      else if (o.op === 'record') await states.sequences.record(o.key, o.event, o.id, o.at, o.retainMs);
+      else await states.sequences.latest(o.key, o.event, o.id, o.at, o.windowMs, o.retainMs);
+    }
+    const keysA = (await redis.keys(`${batched}:*`)).map((k) => k.slice(batched.length)).sort();
+    const keysB = (await redis.keys(`${single}:*`)).map((k) => k.slice(single.length)).sort();
+    expect(keysA).toEqual(keysB);
+    expect(keysA.length).toBeGreaterThan(20);
+    let scalars = 0;
+    for (const k of keysA) {
+      const type = await redis.type(batched + k);
+      expect(type).toBe(await redis.type(single + k));
+      if (type === 'string') {
+        scalars += 1;
+        expect(await redis.get(batched + k)).toBe(await redis.get(single + k));
+      }
+      // Both expire: a key left without a deadline would live for ever.
+      const [ta, tb] = [await redis.pttl(batched + k), await redis.pttl(single + k)];
+      expect(ta).toBeGreaterThan(0);
+      // Same deadline up to the time the single calls took after the batch.
+      expect(Math.abs(ta - tb)).toBeLessThan(5_000);
+    }
+    expect(scalars).toBeGreaterThan(0);
+  });
+
   it('rejects the whole batch on a nonsensical argument, before touching Redis', async () => {
     const prefix = freshPrefix();
     const batcher = createRedisStateBatcher(redis, prefix);
