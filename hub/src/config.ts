@@ -246,15 +246,6 @@ export const HubConfigSchema = z.object({
    * its size). An idle table is still written at once. 0 = inserts back to back. @defaultValue 25
    */
   storeInsertIntervalMs: z.coerce.number().int().min(0).max(1_000).default(25),
-  /**
-   * JG_STORE_INSERT_BUSY_FACTOR — under load the spacing follows the store's pace: the next insert
-   * into a table starts no sooner than this many times the previous insert's duration after it
-   * started (at most JG_STORE_INSERT_MAX_INTERVAL_MS). An insert that waits for CPU takes longer,
-   * so a busy hub writes fewer, larger parts; an idle one keeps the short spacing. 0 = off. @defaultValue 3
-   */
-  storeInsertBusyFactor: z.coerce.number().min(0).max(100).default(3),
-  /** JG_STORE_INSERT_MAX_INTERVAL_MS — the longest spacing the busy factor may ask for. @defaultValue 200 */
-  storeInsertMaxIntervalMs: z.coerce.number().int().min(0).max(5_000).default(200),
   /** JG_DECISION_FLUSH_MS — decisions are logged in batches at most this long after the answer. @defaultValue 200 */
   decisionFlushMs: z.coerce.number().int().min(10).default(200),
 });
@@ -339,8 +330,6 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_DECISION_FLUSH_MS: 'decisionFlushMs',
   JG_STORE_LINGER_MS: 'storeLingerMs',
   JG_STORE_INSERT_INTERVAL_MS: 'storeInsertIntervalMs',
-  JG_STORE_INSERT_BUSY_FACTOR: 'storeInsertBusyFactor',
-  JG_STORE_INSERT_MAX_INTERVAL_MS: 'storeInsertMaxIntervalMs',
 };
 
 const BOOL_KEYS = new Set<keyof HubConfig>(['seedDemo', 'runWorker', 'wallPublic', 'ruleSetRequireBacktest', 'demoAllowRemote', 'docsPublic']);

@@ -131,37 +131,6 @@ describe('store writer', () => {
     for (const [tag, n] of [['gap-a', 3], ['gap-b', 2], ['gap-c', 2], ['gap-d', 2]] as const) expect(await storedOf(tag)).toBe(n);
   });
 
-  it('under load the spacing follows the store: the next insert waits busyFactor times the last one, up to the cap', async () => {
-    const starts: number[] = [];
-    let slow = 0;
-    // A store whose inserts take 100 ms (a hub short of CPU), then 5 ms (idle again).
-    const paced = createStoreWriter(
-      {
-        insertText: async (table, text) => {
-          starts.push(Date.now());
-          await new Promise((r) => setTimeout(r, slow));
-          return store.insertText(table, text);
-        },
-      },
-      { lingerMs: 0, intervalMs: 20, busyFactor: 3, maxIntervalMs: 250, maxRows: 20_000 },
-    );
-    slow = 100;
-    await paced.insert('transactions', batch('pace-a', 1));
-    // The last insert took ≥ 100 ms: the next may start 3 × that after it, capped at 250 ms.
-    const t = Date.now();
-    await paced.insert('transactions', batch('pace-b', 1));
-    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(248);
-    expect(starts[1]! - t).toBeGreaterThan(100);
-    slow = 0;
-    // Fast inserts again: after one fast insert, the spacing is back to the interval.
-    await paced.insert('transactions', batch('pace-c', 1));
-    await new Promise((r) => setTimeout(r, 25));
-    const t2 = Date.now();
-    await paced.insert('transactions', batch('pace-d', 1));
-    expect(starts[3]! - t2).toBeLessThan(20);
-    for (const tag of ['pace-a', 'pace-b', 'pace-c', 'pace-d']) expect(await storedOf(tag)).toBe(1);
-  });
-
   it('keeps the order of groups per table', async () => {
     const order: string[] = [];
     const writer = createStoreWriter(

@@ -126,7 +126,7 @@ export const pipeline = fp<{ version: string }>(
     // The evaluate path and the collectors' chain rows write through the coalescing writer:
     // concurrently finishing jobs share one insert per table, each acked only after its insert
     // committed (store/writer.ts).
-    const writerStore = withWriter(store, createStoreWriter(store, { lingerMs: config.storeLingerMs, intervalMs: config.storeInsertIntervalMs, busyFactor: config.storeInsertBusyFactor, maxIntervalMs: config.storeInsertMaxIntervalMs, maxRows: DEFAULT_WRITER_MAX_ROWS, followers: ['warnings'] }));
+    const writerStore = withWriter(store, createStoreWriter(store, { lingerMs: config.storeLingerMs, intervalMs: config.storeInsertIntervalMs, maxRows: DEFAULT_WRITER_MAX_ROWS, followers: ['warnings'] }));
     const onStored = (_batchId: string, warnings: readonly Warning[]) => {
       wall.published(warnings);
       supervision.raised(warnings);

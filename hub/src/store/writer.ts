@@ -50,14 +50,6 @@ export interface StoreWriterOptions {
   /** Minimum time between the starts of two inserts into one table. 0 = pure group commit. */
   intervalMs?: number;
   /**
-   * Spacing that follows the store's own pace: the next insert into a table starts no sooner
-   * than `busyFactor` times the previous one's duration after that one started (so one table's
-   * inserts take at most 1/busyFactor of the time), capped at `maxIntervalMs`. 0 = off.
-   */
-  busyFactor?: number;
-  /** Upper bound of the spacing `busyFactor` may ask for. */
-  maxIntervalMs?: number;
-  /**
    * Tables written by pure group commit whatever `intervalMs`: tables whose callers only come
    * after an insert of a spaced table committed (a batch's warnings follow its transactions), so
    * their inserts already follow that table's cadence — spacing them again would only add a
@@ -103,8 +95,6 @@ interface TableQueue {
   /** When the current pending group's first caller arrived, and when the last group was cut. */
   firstPendingAt: number;
   lastCutAt: number;
-  /** How long the last group's insert took (ms). */
-  lastDurationMs: number;
 }
 
 export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreWriterOptions): StoreWriter {
@@ -114,19 +104,14 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
 
   const queueOf = (table: string): TableQueue => {
     let q = tables.get(table);
-    if (!q) tables.set(table, (q = { pending: [], pendingRows: 0, timer: undefined, tail: Promise.resolve(), inFlight: 0, firstPendingAt: 0, lastCutAt: -Infinity, lastDurationMs: 0 }));
+    if (!q) tables.set(table, (q = { pending: [], pendingRows: 0, timer: undefined, tail: Promise.resolve(), inFlight: 0, firstPendingAt: 0, lastCutAt: -Infinity }));
     return q;
   };
 
-  const busyFactor = Math.max(0, opts.busyFactor ?? 0);
-  const maxIntervalMs = Math.max(opts.intervalMs ?? 0, opts.maxIntervalMs ?? 0);
-
-  const write = async (table: string, q: TableQueue, group: Caller[]): Promise<void> => {
+  const write = async (table: string, group: Caller[]): Promise<void> => {
     const text = group.length === 1 ? group[0]!.text : group.map((c) => c.text).join('');
-    const started = Date.now();
     try {
       await store.insertText(table, text);
-      q.lastDurationMs = Date.now() - started;
       for (const c of group) c.resolve();
       return;
     } catch (e) {
@@ -162,7 +147,7 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     };
     // write() settles every caller itself and never rejects. An idle table starts at once
     // (synchronously), so a lone caller pays no scheduling delay.
-    q.tail = q.inFlight === 1 ? write(table, q, group).then(settled) : q.tail.then(() => write(table, q, group)).then(settled);
+    q.tail = q.inFlight === 1 ? write(table, group).then(settled) : q.tail.then(() => write(table, group)).then(settled);
   };
 
   /** The pending group goes out when the table is idle, its linger is over and the spacing allows. */
@@ -170,8 +155,7 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     if (q.timer || q.inFlight > 0 || q.pending.length === 0) return;
     const follower = followers.has(table);
     const linger = follower ? Math.max(opts.lingerMs, FOLLOWER_LINGER_MS) : opts.lingerMs;
-    const spacing = follower ? 0 : Math.max(opts.intervalMs ?? 0, Math.min(maxIntervalMs, busyFactor * q.lastDurationMs));
-    const wait = Math.max(q.firstPendingAt + linger, q.lastCutAt + spacing) - Date.now();
+    const wait = Math.max(q.firstPendingAt + linger, q.lastCutAt + (follower ? 0 : (opts.intervalMs ?? 0))) - Date.now();
     if (wait <= 0) cut(table, q);
     else q.timer = setTimeout(() => cut(table, q), wait);
   };
