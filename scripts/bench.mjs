@@ -36,6 +36,8 @@
 //   JG_BENCH_NO_BUILD=1       run what is already built instead of building first
 //   JG_BENCH_HUB_DIST=<dir>   the hub's dist directory to run (a copy of hub/dist kept under
 //                             hub/, e.g. hub/.data/ab/<name>/dist, so its imports still resolve)
+//   JG_BENCH_STORE_DIR=<dir>  keep the hub's store there for the run (e.g. /dev/shm: the store's
+//                             cost without the file system's; removed afterwards)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -190,6 +192,11 @@ fs.writeFileSync(
 
 // ---- the hub ---------------------------------------------------------------------------------
 const port = await freePort();
+// JG_BENCH_STORE_DIR: where the hub keeps its store for this run (default: under the run's files).
+// The development VM's root ext4 has no journal, and such a file system checks every new inode
+// against recently deleted ones — a cost each part's files pay (docs/benchmarks.md); a tmpfs
+// there (/dev/shm) measures the software without it. Not a place for data that must survive.
+const hubDataDir = process.env.JG_BENCH_STORE_DIR ? path.join(path.resolve(process.env.JG_BENCH_STORE_DIR), `jianguan-bench-${path.basename(runDir)}`) : path.join(runDir, 'hub');
 step(`starting the hub on :${port}`);
 const hubLog = fs.openSync(path.join(runDir, 'hub.log'), 'a');
 // JG_BENCH_HUB_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the hub.
@@ -200,7 +207,7 @@ const hub = spawn(process.execPath, [...hubNodeArgs, path.join(hubDist, 'server.
     JG_PORT: String(port),
     JG_HOST: '127.0.0.1',
     JG_REDIS_URL: redis.url,
-    JG_DATA_DIR: path.join(runDir, 'hub'),
+    JG_DATA_DIR: hubDataDir,
     JG_COLLECTORS_FILE: credFile,
     JG_SEED_DEMO: '1',
     // Simulated business outside working time carries the last working day's hours: still live.
@@ -575,11 +582,14 @@ try {
   console.error(color.red(`bench failed: ${e?.stack ?? e}`));
   wall.close();
   await cleanup();
+  if (process.env.JG_BENCH_STORE_DIR) fs.rmSync(hubDataDir, { recursive: true, force: true, maxRetries: 5 });
   process.exit(1);
 }
 wall.close();
 if (wallRefused && wallArrivals.length === 0) console.warn(color.yellow(`the wall socket was refused: ${wallRefused}`));
 await cleanup();
+// A store placed elsewhere (a tmpfs) holds memory until removed.
+if (process.env.JG_BENCH_STORE_DIR) fs.rmSync(hubDataDir, { recursive: true, force: true, maxRetries: 5 });
 
 // ---- the result ------------------------------------------------------------------------------
 const f = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
@@ -621,7 +631,7 @@ const checks = [
 const ceilings = { redisSetPerSec: redisSet, chdbInsertRowsPerSec: chdbInsert };
 const result = {
   mode: MODE,
-  setup: { cpus: os.cpus().length, connections: N, latencyConnections: LAT_N, e2eCollectors: N_E2E, startedAt: path.basename(runDir), hubDist: path.relative(ROOT, hubDist) },
+  setup: { cpus: os.cpus().length, connections: N, latencyConnections: LAT_N, e2eCollectors: N_E2E, startedAt: path.basename(runDir), hubDist: path.relative(ROOT, hubDist), storeDir: process.env.JG_BENCH_STORE_DIR ? hubDataDir : path.relative(ROOT, hubDataDir) },
   // The default (hub-mode) figures; with --mode e2e, the e2e phase's.
   throughput: primary.throughput,
   sent: primary.sent,
