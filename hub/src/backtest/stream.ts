@@ -3,11 +3,13 @@
  * pagination on (occurred_at, id), so a page costs the same wherever it is in the range and no
  * row is skipped or repeated. Used by backtests and the peer-deviation job.
  *
- * Rows stored since migration 021 carry the record as received (`payload`); older rows are
- * rebuilt from their columns (fields without a column — birth years, phone and staff hashes,
- * approvalRevoked — are then absent, so rules that need them do not fire on those rows).
+ * Rows stored since migration 021 carry what the columns do not hold of the record as received
+ * (`payload`, store/payload.ts; the whole record in rows stored before that form); older rows are
+ * rebuilt from their columns alone (fields without a column — birth years, phone and staff
+ * hashes, approvalRevoked — are then absent, so rules that need them do not fire on those rows).
  */
 import type { Transaction } from '@jianguan/rules';
+import { decodePayload } from '../store/payload.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 
@@ -26,7 +28,11 @@ const ms = (v: unknown): number | undefined => (v === null || v === undefined ? 
 
 /** A stored row back as a Transaction. */
 export function transactionFromRow(r: Record<string, unknown>): Transaction {
-  if (typeof r.payload === 'string' && r.payload !== '') return JSON.parse(r.payload) as Transaction;
+  return decodePayload(r.payload, () => fromColumns(r));
+}
+
+/** The record as far as the row's columns hold it. */
+function fromColumns(r: Record<string, unknown>): Record<string, unknown> {
   const t: Record<string, unknown> = {
     id: String(r.id),
     collectorId: String(r.collector_id),
@@ -69,7 +75,7 @@ export function transactionFromRow(r: Record<string, unknown>): Transaction {
   if (m && Object.keys(m).length > 0) t.measurements = Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number(v)]));
   const ev = r.evidence as string[] | undefined;
   if (ev && ev.length > 0) t.evidence = ev;
-  return t as unknown as Transaction;
+  return t;
 }
 
 /** Logical transactions (deduplicated) with occurred_at in [from, to). */

@@ -5,6 +5,7 @@
  * ones created by migrations/*.sql.
  */
 import type { Transaction, Warning } from '@jianguan/rules';
+import { encodePayload } from './payload.js';
 import { param, sql, type SqlQuery } from './sql.js';
 import type { Store } from './store.js';
 
@@ -65,8 +66,9 @@ export function transactionRow(
     evidence: t.evidence ?? [],
     rule_set: meta.ruleSet,
     warning_count: meta.warningCount,
-    // The record as received (migration 021): backtests and scheduled jobs re-run rules on it.
-    payload: JSON.stringify(t),
+    // The record as received (migration 021) less what the columns above hold (store/payload.ts):
+    // backtests and scheduled jobs re-run rules on it.
+    payload: encodePayload(t),
   };
 }
 
