@@ -22,6 +22,7 @@
 //   deductions        deductions(id, month)                           GET …/institutions/:id/deductions
 //   wall statistics   dayStats(store, day)                            the wall's KPIs and map
 //   health totals     totals(store)                                   /healthz, /metrics
+//   assign: …         warningsByIds, openLoad (workflow/repo.js)      automatic assignment's reads
 // plus the monthly score refresh (EvaluationService, background job: every month is refreshed
 // once before the reads are timed) and the disk footprint (system.parts, active parts).
 // Build the hub first (`npx turbo run build`); Redis at JG_REDIS_URL (default
@@ -57,6 +58,7 @@ const { dayStats, totals } = await hub('store/repo.js');
 const { EvaluationService } = await hub('evaluation/service.js');
 const { DEFAULT_EVALUATION, monthRange } = await hub('evaluation/scoring.js');
 const { institutionVolumes } = await hub('evaluation/volumes.js');
+const { openLoad, warningsByIds } = await hub('workflow/repo.js');
 const { Redis } = await import(path.join(root, 'node_modules/ioredis/built/index.js'));
 
 const log = (...m) => {
@@ -273,6 +275,24 @@ rows.push(
   }),
 );
 rows.push(await timeCalls('health totals', '/healthz, /metrics (repo.totals)', () => totals(store)));
+// Automatic assignment, every half second while warnings arrive (workflow/service.ts): reading
+// a round's fresh warnings back by id — by id alone, and with their institutions as assignment
+// knows them — and the open warnings per auditor (folded from every workflow event).
+{
+  const sample = await store.query(raw(`SELECT id, institution_id FROM warnings ORDER BY raised_at DESC LIMIT 400`));
+  const round = (i) => sample.slice((i * 20) % 380, ((i * 20) % 380) + 20);
+  rows.push(await timeCalls('assign: by id', 'automatic assignment, warnings by id alone', (i) => warningsByIds(store, round(i).map((w) => w.id))));
+  rows.push(
+    await timeCalls('assign: by institution', 'automatic assignment, warnings by id and institution', (i) =>
+      warningsByIds(
+        store,
+        round(i).map((w) => w.id),
+        round(i).map((w) => w.institution_id),
+      ),
+    ),
+  );
+  rows.push(await timeCalls('assign: open load', 'automatic assignment, open warnings per auditor', () => openLoad(store)));
+}
 const load1 = loadAvg();
 
 const parts = await store.query(

@@ -140,6 +140,9 @@ const LOCK_WAIT_MS = 5_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How long automatic assignment balances on a count of open warnings before reading it again. */
+const LOAD_REFRESH_MS = 10_000;
+
 export class WorkflowService {
   private timer: NodeJS.Timeout | undefined;
   private pendingRaised = new Map<string, FreshWarning>();
@@ -150,6 +153,7 @@ export class WorkflowService {
   /** The periodic pass in flight; close() waits for it too. */
   private sweepRun: Promise<void> = Promise.resolve();
   private usersCache: { at: number; users: User[] } | undefined;
+  private loadCache: { at: number; load: Map<string, number> } | undefined;
   private closed = false;
 
   constructor(private readonly deps: WorkflowDeps) {
@@ -236,11 +240,13 @@ export class WorkflowService {
    * Appends one event per item (distinct warnings), each checked against its expectedSeq and the
    * state machine, all inserted in one statement. Per-item results; never throws for an item.
    */
-  async append(actor: Actor, items: readonly AppendItem[]): Promise<AppendResult[]> {
+  async append(actor: Actor, items: readonly AppendItem[], institutions?: readonly string[]): Promise<AppendResult[]> {
     const results = new Map<string, AppendResult>();
     const ids = [...new Set(items.map((i) => i.warningId))];
     if (ids.length !== items.length) throw new HubError('BODY_INVALID', 'a warning appears twice in one request');
-    const warnings = await warningsByIds(this.deps.store, ids);
+    // `institutions`: where the caller knows the warnings to be (automatic assignment), so that
+    // reading them does not scan every institution's warnings.
+    const warnings = await warningsByIds(this.deps.store, ids, institutions);
     const users = items.some((i) => i.type === 'assigned') ? await this.users() : [];
 
     const candidates: AppendItem[] = [];
@@ -443,16 +449,29 @@ export class WorkflowService {
     if (!candidates.length) return 0;
     const auditors = (await this.users()).filter((u) => u.active && u.roles.includes('auditor'));
     if (!auditors.length) return 0;
-    const picks = this.pickAssignees(candidates, auditors, await openLoad(this.deps.store));
-    const items: AppendItem[] = candidates
-      .filter((w) => picks.has(w.id))
-      .map((w) => ({ warningId: w.id, expectedSeq: w.seq, type: 'assigned' as const, payload: { assignee: picks.get(w.id)! } }));
+    const picks = this.pickAssignees(candidates, auditors, await this.openLoad());
+    const picked = candidates.filter((w) => picks.has(w.id));
+    const items: AppendItem[] = picked.map((w) => ({ warningId: w.id, expectedSeq: w.seq, type: 'assigned' as const, payload: { assignee: picks.get(w.id)! } }));
     let n = 0;
     for (let i = 0; i < items.length; i += 500) {
-      const res = await this.append(SYSTEM_ACTOR, items.slice(i, i + 500));
+      const res = await this.append(SYSTEM_ACTOR, items.slice(i, i + 500), picked.slice(i, i + 500).map((w) => w.institution_id));
       n += res.filter((r) => r.ok).length;
     }
     return n;
+  }
+
+  /**
+   * Open warnings per auditor, for balancing automatic assignment. Counting them folds every
+   * workflow event ever written (warning_current), so a round no longer does it each time: the
+   * count is read at most every LOAD_REFRESH_MS and the rounds in between add their own picks to
+   * it (pickAssignees updates the map it is given). What that misses for a few seconds —
+   * warnings concluded meanwhile, another hub's assignments — only shifts which of two equally
+   * suitable auditors gets the next warning.
+   */
+  private async openLoad(): Promise<Map<string, number>> {
+    const now = Date.now();
+    if (!this.loadCache || now - this.loadCache.at > LOAD_REFRESH_MS) this.loadCache = { at: now, load: await openLoad(this.deps.store) };
+    return this.loadCache.load;
   }
 
   // ---- deadlines -----------------------------------------------------------------------------
