@@ -131,6 +131,21 @@ describe('store writer', () => {
     for (const [tag, n] of [['gap-a', 3], ['gap-b', 2], ['gap-c', 2], ['gap-d', 2]] as const) expect(await storedOf(tag)).toBe(n);
   });
 
+  it('spaces a table named in tableIntervalMs by its own interval, the others by intervalMs', async () => {
+    const starts: Record<string, number[]> = { transactions: [], collector_batches: [] };
+    const spaced = createStoreWriter(
+      { insertText: (table, text) => (starts[table]!.push(Date.now()), store.insertText(table === 'collector_batches' ? 'transactions' : table, text)) },
+      { lingerMs: 0, intervalMs: 40, tableIntervalMs: { collector_batches: 160 }, maxRows: 20_000 },
+    );
+    await Promise.all([spaced.insert('transactions', batch('ti-a', 1)), spaced.insert('collector_batches', batch('ti-b', 1))]);
+    await Promise.all([spaced.insert('transactions', batch('ti-c', 1)), spaced.insert('collector_batches', batch('ti-d', 1))]);
+    const gap = (t: string) => starts[t]![1]! - starts[t]![0]!;
+    expect(gap('transactions')).toBeGreaterThanOrEqual(38);
+    expect(gap('transactions')).toBeLessThan(150);
+    expect(gap('collector_batches')).toBeGreaterThanOrEqual(158);
+    for (const tag of ['ti-a', 'ti-b', 'ti-c', 'ti-d']) expect(await storedOf(tag)).toBe(1);
+  });
+
   it('keeps the order of groups per table', async () => {
     const order: string[] = [];
     const writer = createStoreWriter(

@@ -35,7 +35,8 @@
  * measured 6 ms for `transactions` whatever its size up to a few hundred rows), so pure group
  * commit under a steady moderate load — inserts back to back, each carrying a handful of rows —
  * spent most of a core on fixed costs. The spacing caps a table at 1000/intervalMs inserts a
- * second and adds at most intervalMs to a batch's wait; an idle hub still writes at once.
+ * second and adds at most intervalMs to a batch's wait; an idle hub still writes at once. A table
+ * whose rows are never the last a caller waits for may be spaced more (`tableIntervalMs`).
  * `lingerMs` (default 0) additionally makes the first caller of a group wait for others.
  * `followers` are not spaced: a batch's warnings are submitted only once its transactions
  * committed, so the callers of one transactions group arrive at `warnings` together and make one
@@ -49,6 +50,8 @@ export interface StoreWriterOptions {
   lingerMs: number;
   /** Minimum time between the starts of two inserts into one table. 0 = pure group commit. */
   intervalMs?: number;
+  /** `intervalMs` of particular tables (tables not named here use `intervalMs`). */
+  tableIntervalMs?: Readonly<Record<string, number>>;
   /**
    * Tables written by pure group commit whatever `intervalMs`: tables whose callers only come
    * after an insert of a spaced table committed (a batch's warnings follow its transactions), so
@@ -155,7 +158,8 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     if (q.timer || q.inFlight > 0 || q.pending.length === 0) return;
     const follower = followers.has(table);
     const linger = follower ? Math.max(opts.lingerMs, FOLLOWER_LINGER_MS) : opts.lingerMs;
-    const wait = Math.max(q.firstPendingAt + linger, q.lastCutAt + (follower ? 0 : (opts.intervalMs ?? 0))) - Date.now();
+    const spacing = follower ? 0 : (opts.tableIntervalMs?.[table] ?? opts.intervalMs ?? 0);
+    const wait = Math.max(q.firstPendingAt + linger, q.lastCutAt + spacing) - Date.now();
     if (wait <= 0) cut(table, q);
     else q.timer = setTimeout(() => cut(table, q), wait);
   };
