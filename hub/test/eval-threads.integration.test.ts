@@ -26,7 +26,7 @@ const source: RegistrySource = { institutions: [...DEMO_INSTITUTIONS], staff: [.
 const timeline: RuleTimeline = { builtin: { version: 'builtin', effectiveAt: 0, content: { definitions: [...DEFAULT_PACK], params: {} }, label: 'builtin' }, entries: [] };
 
 /** What the hub thread saw: insert texts per table, stored warnings; and switches for failures. */
-const seen = { inserts: [] as { table: string; text: string }[], stored: [] as Warning[], timings: 0 };
+const seen = { inserts: [] as Inserted[], stored: [] as Warning[], timings: 0 };
 let refuseInserts = false;
 let healthy = true;
 let reloadRegistry: (s: RegistrySource) => void = () => undefined;
@@ -45,11 +45,11 @@ beforeAll(async () => {
     prefix,
     concurrency: 4,
     store: {
-      insertText: async (table, text) => {
+      insertText: async (table, text, columns) => {
         // The job may complete only after this resolves: delay it to make an early ack visible.
         await new Promise((r) => setTimeout(r, 30));
         if (refuseInserts) throw new Error('Code: 117. DB::Exception: refused');
-        seen.inserts.push({ table, text });
+        seen.inserts.push({ table, text, columns });
       },
     },
     healthy: async () => healthy,
@@ -74,11 +74,26 @@ function job(records: ReturnType<typeof checkTxn>[]): EvaluateJobData {
   return { batchId: `c-test-01:et-${++batchNo}`, collectorId: 'c-test-01', receivedAt: Date.now(), records };
 }
 
-const rowsOf = (table: string) =>
-  seen.inserts
+interface Inserted {
+  table: string;
+  text: string;
+  columns?: readonly string[] | undefined;
+}
+
+/** Rows of `table` as objects: JSONEachRow lines as they are, JSONCompactEachRow lines by their columns. */
+const rowsIn = (inserts: readonly Inserted[], table: string) =>
+  inserts
     .filter((i) => i.table === table)
-    .flatMap((i) => i.text.split('\n').filter(Boolean))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+    .flatMap((i) =>
+      i.text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const v = JSON.parse(l) as unknown;
+          return (Array.isArray(v) && i.columns ? Object.fromEntries(i.columns.map((c, k) => [c, v[k]])) : v) as Record<string, unknown>;
+        }),
+    );
+const rowsOf = (table: string) => rowsIn(seen.inserts, table);
 
 describe('evaluation threads', () => {
   it('evaluate in the thread like the hub thread does, and complete the job only after the insert was answered', async () => {
@@ -94,13 +109,13 @@ describe('evaluation threads', () => {
     expect(seen.timings).toBeGreaterThanOrEqual(1);
 
     // The same batch evaluated in this thread over a fresh rule-state prefix: same rows, same warnings.
-    const here: { table: string; text: string }[] = [];
+    const here: Inserted[] = [];
     const localRedis = new Redis(testRedisUrl());
     const warnings: Warning[] = [];
     const registry = buildRegistryState(source).temporal;
     await evaluateBatch(
       {
-        store: { insertText: async (table, text) => void here.push({ table, text }) },
+        store: { insertText: async (table, text, columns) => void here.push({ table, text, columns }) },
         engine: (at) => new RuleTimelineEngines(timeline).engineAt(at),
         registry: { at: (t) => registry.at(t) },
         context: { state: createRedisWindowState(localRedis, `${root}-local`), ...createRedisRuleStates(localRedis, `${root}-local`), calendar: createWorkCalendar() },
@@ -110,7 +125,7 @@ describe('evaluation threads', () => {
       data,
     );
     await localRedis.quit();
-    const localTxns = here.filter((i) => i.table === 'transactions').flatMap((i) => i.text.split('\n').filter(Boolean)).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const localTxns = rowsIn(here, 'transactions');
     const withoutTime = (rows: Record<string, unknown>[]) => rows.map(({ stored_at: _t, ...r }) => r);
     expect(withoutTime(threadTxns)).toEqual(withoutTime(localTxns));
     const key = (w: Warning) => `${w.transactionId}|${w.ruleId}|${w.explanation}`;

@@ -9,7 +9,7 @@ import { streamTransactions } from '../src/backtest/stream.js';
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/store/migrate.js';
 import { encodePayload, PAYLOAD_REST } from '../src/store/payload.js';
-import { transactionRow } from '../src/store/repo.js';
+import { TRANSACTION_COLUMNS, transactionRow, transactionValues } from '../src/store/repo.js';
 import { encodeRows, openStore, type Store } from '../src/store/store.js';
 import { tmpDir } from './helpers.js';
 
@@ -80,12 +80,15 @@ function randomRecord(i: number, rnd: () => number): Transaction {
   return TransactionSchema.parse(r);
 }
 
+const META = { batchId: 'payload-test', county: '451202', ruleSet: 'test', warningCount: 0 };
+
+/**
+ * Stores the records as the evaluate path does (JSONCompactEachRow of TRANSACTION_COLUMNS), or —
+ * with `payloadOf` — as row objects with that payload (the older forms), and reads them back.
+ */
 async function storeAndRead(records: Transaction[], payloadOf?: (t: Transaction) => string): Promise<Map<string, Transaction>> {
-  const rows = records.map((t) => {
-    const row = transactionRow(t, { batchId: 'payload-test', county: '451202', ruleSet: 'test', warningCount: 0 });
-    return payloadOf ? { ...row, payload: payloadOf(t) } : row;
-  });
-  await store.insertText('transactions', encodeRows(rows));
+  if (payloadOf) await store.insertText('transactions', encodeRows(records.map((t) => ({ ...transactionRow(t, META), payload: payloadOf(t) }))));
+  else await store.insertText('transactions', records.map((t) => `${JSON.stringify(transactionValues(t, META))}\n`).join(''), TRANSACTION_COLUMNS);
   const from = Math.min(...records.map((t) => t.occurredAt));
   const to = Math.max(...records.map((t) => t.occurredAt)) + 1;
   const back = new Map<string, Transaction>();

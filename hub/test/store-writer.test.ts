@@ -146,6 +146,24 @@ describe('store writer', () => {
     for (const tag of ['ti-a', 'ti-b', 'ti-c', 'ti-d']) expect(await storedOf(tag)).toBe(1);
   });
 
+  it('keeps rows of one table in different encodings apart: one insert per encoding', async () => {
+    const calls: { columns?: readonly string[] | undefined; rows: number }[] = [];
+    const w = createStoreWriter(
+      { insertText: (table, text, columns) => (calls.push({ columns, rows: text.split('\n').length - 1 }), store.insertText(table, text, columns)) },
+      { lingerMs: 20, maxRows: 20_000 },
+    );
+    const asObjects = batch('enc-a', 3);
+    const asValues = batch('enc-b', 2);
+    const columns = Object.keys(asValues[0]!);
+    const compact = asValues.map((r) => `${JSON.stringify(columns.map((c) => r[c]))}\n`).join('');
+    await Promise.all([w.insert('transactions', asObjects), w.insertText('transactions', compact, 2, columns), w.insert('transactions', batch('enc-c', 1))]);
+    expect(calls.map((c) => [c.columns ? 'compact' : 'objects', c.rows]).sort()).toEqual([
+      ['compact', 2],
+      ['objects', 4],
+    ]);
+    for (const [tag, n] of [['enc-a', 3], ['enc-b', 2], ['enc-c', 1]] as const) expect(await storedOf(tag)).toBe(n);
+  });
+
   it('keeps the order of groups per table', async () => {
     const order: string[] = [];
     const writer = createStoreWriter(

@@ -27,7 +27,7 @@ const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 // Requests to the hub thread, answered by id.
 let nextId = 1;
 const waiting = new Map<number, { resolve: (v: boolean) => void; reject: (e: Error) => void }>();
-function ask(m: { type: 'insert'; table: string; text: string } | { type: 'healthy' }): Promise<boolean> {
+function ask(m: { type: 'insert'; table: string; text: string; columns?: string[] } | { type: 'healthy' }): Promise<boolean> {
   const id = nextId++;
   return new Promise<boolean>((resolve, reject) => {
     waiting.set(id, { resolve, reject });
@@ -42,8 +42,8 @@ redis.on('error', (e) => post({ type: 'log', event: 'redis.error', detail: { mes
 
 const deps: EvaluateDeps = {
   store: {
-    insertText: async (table, text) => {
-      await ask({ type: 'insert', table, text });
+    insertText: async (table, text, columns) => {
+      await ask({ type: 'insert', table, text, ...(columns ? { columns: [...columns] } : {}) });
     },
   },
   engine: (at) => engines.engineAt(at),

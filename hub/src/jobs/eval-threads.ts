@@ -54,7 +54,7 @@ export type ToThread =
 export type FromThread =
   | { type: 'ready' }
   | { type: 'closed' }
-  | { type: 'insert'; id: number; table: string; text: string }
+  | { type: 'insert'; id: number; table: string; text: string; columns?: string[] }
   | { type: 'healthy'; id: number }
   | { type: 'stored'; batchId: string; warnings: Warning[] }
   | { type: 'telemetry'; batchId: string; stored: number; warnings: number; evaluateMs: number; storeMs: number }
@@ -141,7 +141,7 @@ export class EvaluationThreads {
             resolve();
             return;
           case 'insert':
-            d.store.insertText(m.table, m.text).then(
+            d.store.insertText(m.table, m.text, m.columns).then(
               () => reply({ type: 'reply', id: m.id, ok: true }),
               (e: unknown) => reply({ type: 'reply', id: m.id, ok: false, message: errText(e) }),
             );

@@ -6,7 +6,7 @@
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import { buildWarning, type EvaluationContext, type RegistryView, type RuleEngine, type Transaction, type Warning } from '@jianguan/rules';
-import { transactionRow, warningRow } from '../store/repo.js';
+import { TRANSACTION_COLUMNS, transactionValues, warningRow } from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import type { Registry } from '../registry/registry.js';
 import type { Telemetry } from '../telemetry/events.js';
@@ -112,7 +112,7 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
       warnings.push(w);
       warningText += `${JSON.stringify(warningRow(w, engine.version))}\n`;
     }
-    txnText += `${JSON.stringify(transactionRow(txn, { batchId: data.batchId, county, ruleSet: engine.version, warningCount: hits.length }))}\n`;
+    txnText += `${JSON.stringify(transactionValues(txn, { batchId: data.batchId, county, ruleSet: engine.version, warningCount: hits.length }))}\n`;
   });
   if (deps.refuseTransactionIds?.size) {
     const refused = data.records.find((t) => deps.refuseTransactionIds!.has(t.id));
@@ -122,7 +122,7 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
   // warnings (the re-run adds them, rule state being idempotent), never a warning whose
   // transaction does not exist.
   const storing = Date.now();
-  await deps.store.insertText('transactions', txnText);
+  await deps.store.insertText('transactions', txnText, TRANSACTION_COLUMNS);
   if (warnings.length > 0) await deps.store.insertText('warnings', warningText);
   deps.telemetry.batchStored(data.batchId, data.records.length, warnings.length, evaluateMs, Date.now() - storing);
   deps.onStored(data.batchId, warnings);

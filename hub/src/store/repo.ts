@@ -21,55 +21,74 @@ export interface DeadLetter {
   receivedAt: number;
 }
 
-export function transactionRow(
-  t: Transaction,
-  meta: { batchId: string; county: string; ruleSet: string; warningCount: number },
-): Record<string, unknown> {
-  return {
-    id: t.id,
-    batch_id: meta.batchId,
-    collector_id: t.collectorId,
-    seq: t.seq,
-    source: t.source,
-    channel: t.channel,
-    institution_id: t.institutionId,
-    county: meta.county,
-    counter: t.counter ?? '',
-    staff_id: t.staffId ?? '',
-    device_id: t.deviceId ?? '',
-    ip: t.ip ?? '',
-    mac: t.mac ?? '',
-    lsh: t.lsh ?? '',
-    sub_lsh: t.subLsh ?? '',
-    kind: t.kind,
-    ywlx: t.ywlx ?? '',
-    ywyy: t.ywyy ?? '',
-    subject_hash: t.subject?.idHash ?? '',
-    subject_masked: t.subject?.masked ?? '',
-    agent_hash: t.agent?.idHash ?? '',
-    agent_masked: t.agent?.masked ?? '',
-    hpzl: t.vehicle?.hpzl ?? '',
-    hphm: t.vehicle?.hphm ?? '',
-    vin: t.vehicle?.vin ?? '',
-    owner_hash: t.vehicle?.ownerIdHash ?? '',
-    licence_hash: t.licence?.numberHash ?? '',
-    zjcx: t.licence?.zjcx ?? '',
-    occurred_at: t.occurredAt,
-    applied_at: t.appliedAt ?? null,
-    started_at: t.startedAt ?? null,
-    ended_at: t.endedAt ?? null,
-    completed_at: t.completedAt ?? null,
-    captured_at: t.capturedAt,
-    stored_at: Date.now(),
-    outcome: t.outcome ?? '',
-    measurements: t.measurements ?? {},
-    evidence: t.evidence ?? [],
-    rule_set: meta.ruleSet,
-    warning_count: meta.warningCount,
+/** The columns `transactionValues` fills, in its order (JSONCompactEachRow inserts name them). */
+export const TRANSACTION_COLUMNS = [
+  'id', 'batch_id', 'collector_id', 'seq', 'source', 'channel', 'institution_id', 'county', 'counter', 'staff_id', 'device_id', 'ip', 'mac',
+  'lsh', 'sub_lsh', 'kind', 'ywlx', 'ywyy', 'subject_hash', 'subject_masked', 'agent_hash', 'agent_masked', 'hpzl', 'hphm', 'vin',
+  'owner_hash', 'licence_hash', 'zjcx', 'occurred_at', 'applied_at', 'started_at', 'ended_at', 'completed_at', 'captured_at',
+  'stored_at', 'outcome', 'measurements', 'evidence', 'rule_set', 'warning_count', 'payload',
+] as const;
+
+type TransactionMeta = { batchId: string; county: string; ruleSet: string; warningCount: number };
+
+/**
+ * A transaction's row as values in TRANSACTION_COLUMNS order: the evaluate path writes these as
+ * JSONCompactEachRow (no key names to encode or parse; hub/bench/insert-format.bench.mjs).
+ */
+export function transactionValues(t: Transaction, meta: TransactionMeta): unknown[] {
+  return [
+    t.id,
+    meta.batchId,
+    t.collectorId,
+    t.seq,
+    t.source,
+    t.channel,
+    t.institutionId,
+    meta.county,
+    t.counter ?? '',
+    t.staffId ?? '',
+    t.deviceId ?? '',
+    t.ip ?? '',
+    t.mac ?? '',
+    t.lsh ?? '',
+    t.subLsh ?? '',
+    t.kind,
+    t.ywlx ?? '',
+    t.ywyy ?? '',
+    t.subject?.idHash ?? '',
+    t.subject?.masked ?? '',
+    t.agent?.idHash ?? '',
+    t.agent?.masked ?? '',
+    t.vehicle?.hpzl ?? '',
+    t.vehicle?.hphm ?? '',
+    t.vehicle?.vin ?? '',
+    t.vehicle?.ownerIdHash ?? '',
+    t.licence?.numberHash ?? '',
+    t.licence?.zjcx ?? '',
+    t.occurredAt,
+    t.appliedAt ?? null,
+    t.startedAt ?? null,
+    t.endedAt ?? null,
+    t.completedAt ?? null,
+    t.capturedAt,
+    Date.now(),
+    t.outcome ?? '',
+    t.measurements ?? {},
+    t.evidence ?? [],
+    meta.ruleSet,
+    meta.warningCount,
     // The record as received (migration 021) less what the columns above hold (store/payload.ts):
     // backtests and scheduled jobs re-run rules on it.
-    payload: encodePayload(t),
-  };
+    encodePayload(t),
+  ];
+}
+
+/** The same row as an object (column → value), for inserts of row objects. */
+export function transactionRow(t: Transaction, meta: TransactionMeta): Record<string, unknown> {
+  const values = transactionValues(t, meta);
+  const row: Record<string, unknown> = {};
+  TRANSACTION_COLUMNS.forEach((c, i) => (row[c] = values[i]));
+  return row;
 }
 
 /** `ruleSet`: the version of the rule set that raised it (migration 021; '' = not a rule set's). */

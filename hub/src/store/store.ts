@@ -25,11 +25,13 @@ export interface Store {
   /** JSONEachRow insert of plain objects. Times as epoch milliseconds. */
   insert(table: string, rows: readonly object[]): Promise<void>;
   /**
-   * JSONEachRow insert of rows already encoded (`encodeRows`): one JSON object per line. The hot
-   * path encodes where the rows are built (an evaluation thread) so the store's thread only
-   * hands the text over; chDB parses it natively without a JS object tree.
+   * Insert of rows already encoded: JSONEachRow (`encodeRows`, one JSON object per line), or —
+   * with `columns` — JSONCompactEachRow, one JSON array per line holding those columns' values in
+   * that order (no key names to write or parse: the transactions of the hot path). The hot path
+   * encodes where the rows are built (an evaluation thread) so the store's thread only hands the
+   * text over; chDB parses it natively without a JS object tree.
    */
-  insertText(table: string, text: string): Promise<void>;
+  insertText(table: string, text: string, columns?: readonly string[]): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -51,7 +53,9 @@ export function encodeRows(rows: readonly object[]): string {
 }
 
 /** What `insertText` needs of the connection: chDB's raw insert when embedded, else the client. */
-type RawInsert = (table: string, text: string) => Promise<unknown>;
+type RawInsert = (table: string, text: string, columns?: readonly string[]) => Promise<unknown>;
+
+const formatOf = (columns?: readonly string[]) => (columns ? { format: 'JSONCompactEachRow' as const, columns: [...columns] as [string, ...string[]] } : { format: 'JSONEachRow' as const });
 
 /**
  * The clients a store uses. A chDB connection runs one statement at a time, so with a single one
@@ -96,7 +100,7 @@ export async function openStore(config: HubConfig, onSlow?: SlowStatementListene
         database,
         clickhouse_settings: CLICKHOUSE_SETTINGS,
       });
-      const lane: Lane = { client, busy: 0, rawInsert: (table, text) => client.insert({ table, values: Readable.from([text]), format: 'JSONEachRow' }) };
+      const lane: Lane = { client, busy: 0, rawInsert: (table, text, columns) => client.insert({ table, values: Readable.from([text]), ...formatOf(columns) }) };
       clients = { writers: [lane], readers: [lane], close: () => client.close() };
     } else {
       driver = 'chdb';
@@ -111,7 +115,7 @@ export async function openStore(config: HubConfig, onSlow?: SlowStatementListene
           busy: 0,
           // chDB's raw insert hands the text to the engine as it is (no concatenation with the
           // statement, no re-encoding); it returns only after the rows are written.
-          rawInsert: (table, text) => connection.chdb.rawInsert({ table, values: text, format: 'JSONEachRow', settings: { date_time_input_format: 'best_effort' } }),
+          rawInsert: (table, text, columns) => connection.chdb.rawInsert({ table, values: text, ...formatOf(columns), settings: { date_time_input_format: 'best_effort' } }),
         };
       };
       const writers = Array.from({ length: config.chdbWriteConnections }, open);
@@ -178,10 +182,10 @@ function wrap(clients: Clients, driver: StoreDriver, database: string, slowMs: n
         throw new HubError('STORE_UNAVAILABLE', `insert into ${table}: ${errorMessage(e)}`, { cause: e });
       }
     },
-    async insertText(table: string, text: string): Promise<void> {
+    async insertText(table: string, text: string, columns?: readonly string[]): Promise<void> {
       if (text.length === 0) return;
       try {
-        await timed(`INSERT INTO ${table} (text)`, () => on(clients.writers, (lane) => lane.rawInsert(table, text)));
+        await timed(`INSERT INTO ${table} (text)`, () => on(clients.writers, (lane) => lane.rawInsert(table, text, columns)));
       } catch (e) {
         throw new HubError('STORE_UNAVAILABLE', `insert into ${table}: ${errorMessage(e)}`, { cause: e });
       }

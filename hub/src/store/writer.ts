@@ -66,8 +66,12 @@ export interface StoreWriterOptions {
 export interface StoreWriter {
   /** Resolves once the insert that carried `rows` committed; rejects with that insert's error. */
   insert(table: string, rows: readonly object[]): Promise<void>;
-  /** The same for `rows` rows already encoded as JSONEachRow text. */
-  insertText(table: string, text: string, rows: number): Promise<void>;
+  /**
+   * The same for `rows` rows already encoded: JSONEachRow text, or JSONCompactEachRow of
+   * `columns` (Store.insertText). Callers of one table with different columns (or none) make
+   * separate groups: a group is one insert, hence one format.
+   */
+  insertText(table: string, text: string, rows: number, columns?: readonly string[]): Promise<void>;
   /** Cuts every pending group now and waits for everything submitted so far. */
   flush(): Promise<void>;
 }
@@ -88,6 +92,8 @@ interface Caller {
 }
 
 interface TableQueue {
+  table: string;
+  columns: readonly string[] | undefined;
   pending: Caller[];
   pendingRows: number;
   timer: NodeJS.Timeout | undefined;
@@ -105,16 +111,19 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
   const tables = new Map<string, TableQueue>();
   const followers = new Set(opts.followers ?? []);
 
-  const queueOf = (table: string): TableQueue => {
-    let q = tables.get(table);
-    if (!q) tables.set(table, (q = { pending: [], pendingRows: 0, timer: undefined, tail: Promise.resolve(), inFlight: 0, firstPendingAt: 0, lastCutAt: -Infinity }));
+  const queueOf = (table: string, columns: readonly string[] | undefined): TableQueue => {
+    const key = columns ? `${table} (${columns.join(',')})` : table;
+    let q = tables.get(key);
+    if (!q) tables.set(key, (q = { table, columns, pending: [], pendingRows: 0, timer: undefined, tail: Promise.resolve(), inFlight: 0, firstPendingAt: 0, lastCutAt: -Infinity }));
     return q;
   };
 
-  const write = async (table: string, group: Caller[]): Promise<void> => {
+  const insert = (q: TableQueue, text: string) => (q.columns ? store.insertText(q.table, text, q.columns) : store.insertText(q.table, text));
+
+  const write = async (q: TableQueue, group: Caller[]): Promise<void> => {
     const text = group.length === 1 ? group[0]!.text : group.map((c) => c.text).join('');
     try {
-      await store.insertText(table, text);
+      await insert(q, text);
       for (const c of group) c.resolve();
       return;
     } catch (e) {
@@ -126,7 +135,7 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     // Isolate the failure: each caller's rows on their own.
     for (const c of group) {
       try {
-        await store.insertText(table, c.text);
+        await insert(q, c.text);
         c.resolve();
       } catch (e) {
         c.reject(e);
@@ -134,7 +143,7 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     }
   };
 
-  const cut = (table: string, q: TableQueue): void => {
+  const cut = (q: TableQueue): void => {
     if (q.timer) clearTimeout(q.timer);
     q.timer = undefined;
     if (q.pending.length === 0) return;
@@ -146,35 +155,36 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     const settled = () => {
       q.inFlight -= 1;
       // Group commit: what arrived while this group was being written goes next.
-      if (q.inFlight === 0 && q.pending.length > 0) schedule(table, q);
+      if (q.inFlight === 0 && q.pending.length > 0) schedule(q);
     };
     // write() settles every caller itself and never rejects. An idle table starts at once
     // (synchronously), so a lone caller pays no scheduling delay.
-    q.tail = q.inFlight === 1 ? write(table, group).then(settled) : q.tail.then(() => write(table, group)).then(settled);
+    q.tail = q.inFlight === 1 ? write(q, group).then(settled) : q.tail.then(() => write(q, group)).then(settled);
   };
 
   /** The pending group goes out when the table is idle, its linger is over and the spacing allows. */
-  const schedule = (table: string, q: TableQueue): void => {
+  const schedule = (q: TableQueue): void => {
     if (q.timer || q.inFlight > 0 || q.pending.length === 0) return;
+    const table = q.table;
     const follower = followers.has(table);
     const linger = follower ? Math.max(opts.lingerMs, FOLLOWER_LINGER_MS) : opts.lingerMs;
     const spacing = follower ? 0 : (opts.tableIntervalMs?.[table] ?? opts.intervalMs ?? 0);
     const wait = Math.max(q.firstPendingAt + linger, q.lastCutAt + spacing) - Date.now();
-    if (wait <= 0) cut(table, q);
-    else q.timer = setTimeout(() => cut(table, q), wait);
+    if (wait <= 0) cut(q);
+    else q.timer = setTimeout(() => cut(q), wait);
   };
 
-  const insertText = (table: string, text: string, rows: number): Promise<void> => {
+  const insertText = (table: string, text: string, rows: number, columns?: readonly string[]): Promise<void> => {
     if (rows <= 0 || text.length === 0) return Promise.resolve();
-    const q = queueOf(table);
+    const q = queueOf(table, columns);
     // Never let a group grow past maxRows: cut what is pending first.
-    if (q.pendingRows > 0 && q.pendingRows + rows > maxRows) cut(table, q);
+    if (q.pendingRows > 0 && q.pendingRows + rows > maxRows) cut(q);
     if (q.pending.length === 0) q.firstPendingAt = Date.now();
     const done = new Promise<void>((resolve, reject) => q.pending.push({ text, rows, resolve, reject }));
     q.pendingRows += rows;
     // A full group goes at once (after the one in flight); otherwise when schedule() says.
-    if (q.pendingRows >= maxRows) cut(table, q);
-    else schedule(table, q);
+    if (q.pendingRows >= maxRows) cut(q);
+    else schedule(q);
     return done;
   };
 
@@ -182,7 +192,7 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     insert: (table, rows) => insertText(table, encodeRows(rows), rows.length),
     insertText,
     async flush() {
-      for (const [table, q] of tables) cut(table, q);
+      for (const q of tables.values()) cut(q);
       await Promise.all([...tables.values()].map((q) => q.tail));
     },
   };
@@ -197,7 +207,7 @@ export function withWriter(store: Store, writer: StoreWriter): Store {
     command: (q) => store.command(q),
     insert: (table, rows) => writer.insert(table, rows),
     // Text without a row count: one row per line.
-    insertText: (table, text) => writer.insertText(table, text, countLines(text)),
+    insertText: (table, text, columns) => writer.insertText(table, text, countLines(text), columns),
     ping: () => store.ping(),
     close: () => store.close(),
   };
