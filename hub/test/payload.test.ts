@@ -11,7 +11,7 @@ import { migrate } from '../src/store/migrate.js';
 import { encodePayload, PAYLOAD_REST } from '../src/store/payload.js';
 import { TRANSACTION_COLUMNS, transactionRow, transactionValues } from '../src/store/repo.js';
 import { encodeRows, openStore, type Store } from '../src/store/store.js';
-import { tmpDir } from './helpers.js';
+import { prng, tmpDir } from './helpers.js';
 
 let store: Store;
 beforeAll(async () => {
@@ -21,17 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await store?.close();
 });
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T0 = Date.UTC(2026, 10, 20, 2, 0, 0);
 
