@@ -31,40 +31,52 @@ import type { Transaction } from '@jianguan/rules';
 /** The first character of a payload that holds only what the columns do not. */
 export const PAYLOAD_REST = '~';
 
-const STRING_FIELDS = ['id', 'collectorId', 'source', 'channel', 'institutionId', 'kind', 'counter', 'staffId', 'deviceId', 'ip', 'mac', 'lsh', 'subLsh', 'ywlx', 'ywyy', 'outcome'] as const;
-const TIME_FIELDS = ['occurredAt', 'appliedAt', 'startedAt', 'endedAt', 'completedAt', 'capturedAt'] as const;
+const STRING_FIELDS = new Set(['id', 'collectorId', 'source', 'channel', 'institutionId', 'kind', 'counter', 'staffId', 'deviceId', 'ip', 'mac', 'lsh', 'subLsh', 'ywlx', 'ywyy', 'outcome']);
+const TIME_FIELDS = new Set(['occurredAt', 'appliedAt', 'startedAt', 'endedAt', 'completedAt', 'capturedAt']);
 const NESTED = new Set(['subject', 'agent', 'vehicle', 'licence']);
+/** Per nested object: the field whose column says the object is there, and the fields with a column. */
+const NESTED_FIELDS: Readonly<Record<string, { present: string; columns: ReadonlySet<string> }>> = {
+  subject: { present: 'idHash', columns: new Set(['idHash', 'masked']) },
+  agent: { present: 'idHash', columns: new Set(['idHash', 'masked']) },
+  vehicle: { present: 'hpzl', columns: new Set(['hpzl', 'hphm', 'vin', 'ownerIdHash']) },
+  licence: { present: 'numberHash', columns: new Set(['numberHash', 'zjcx']) },
+};
 
 const filled = (v: unknown): boolean => typeof v === 'string' && v !== '';
 
-/** What goes into `payload` for `t` (its columns are written by store/repo.ts transactionRow). */
+/** Whether the top-level field `k` with value `v` comes back exactly from its column. */
+function fromColumn(k: string, v: unknown): boolean {
+  if (STRING_FIELDS.has(k)) return filled(v);
+  if (TIME_FIELDS.has(k)) return Number.isSafeInteger(v);
+  if (k === 'seq') return Number.isSafeInteger(v) && (v as number) >= 0;
+  if (k === 'measurements') return typeof v === 'object' && v !== null && Object.keys(v).length > 0;
+  if (k === 'evidence') return Array.isArray(v) && v.length > 0;
+  return false;
+}
+
+/**
+ * What goes into `payload` for `t` (its columns are written by store/repo.ts transactionValues).
+ * Built by copying what stays rather than deleting what goes: this runs for every record.
+ */
 export function encodePayload(t: Transaction): string {
-  const rest: Record<string, unknown> = { ...t };
-  for (const k of STRING_FIELDS) if (filled(rest[k])) delete rest[k];
-  for (const k of TIME_FIELDS) if (Number.isSafeInteger(rest[k])) delete rest[k];
-  if (Number.isSafeInteger(t.seq) && t.seq >= 0) delete rest.seq;
-  if (t.measurements && Object.keys(t.measurements).length > 0) delete rest.measurements;
-  if (t.evidence && t.evidence.length > 0) delete rest.evidence;
-  const nested = (key: 'subject' | 'agent' | 'vehicle' | 'licence', present: boolean, fields: readonly string[]) => {
-    const v = t[key] as Record<string, unknown> | undefined;
-    if (!v) return;
-    if (!present) return; // kept whole: the columns could not say it was there
-    const left: Record<string, unknown> = { ...v };
-    for (const f of fields) if (filled(left[f])) delete left[f];
-    if (Object.keys(left).length > 0) rest[key] = left;
-    else delete rest[key];
-  };
-  nested('subject', filled(t.subject?.idHash), ['idHash']);
-  nested('agent', filled(t.agent?.idHash), ['idHash']);
-  nested('vehicle', filled(t.vehicle?.hpzl), ['hpzl', 'hphm', 'vin', 'ownerIdHash']);
-  nested('licence', filled(t.licence?.numberHash), ['numberHash', 'zjcx']);
-  // `masked` always comes from its column beside the hash (it may be ''), so it never stays.
-  for (const key of ['subject', 'agent'] as const) {
-    const left = rest[key] as Record<string, unknown> | undefined;
-    if (left && filled(t[key]?.idHash)) {
-      delete left.masked;
-      if (Object.keys(left).length === 0) delete rest[key];
-    }
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(t)) {
+    const nested = NESTED_FIELDS[k];
+    if (nested && typeof v === 'object' && v !== null) {
+      const o = v as Record<string, unknown>;
+      // Kept whole when the column could not say it was there (the schema makes that impossible).
+      if (!filled(o[nested.present])) {
+        rest[k] = v;
+        continue;
+      }
+      let left: Record<string, unknown> | undefined;
+      for (const [f, x] of Object.entries(o)) {
+        // A person's `masked` always comes from its column beside the hash (it may be '').
+        const gone = nested.columns.has(f) && (filled(x) || (f === 'masked' && typeof x === 'string'));
+        if (!gone) (left ??= {})[f] = x;
+      }
+      if (left) rest[k] = left;
+    } else if (!fromColumn(k, v)) rest[k] = v;
   }
   return PAYLOAD_REST + JSON.stringify(rest);
 }
