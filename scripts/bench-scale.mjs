@@ -23,6 +23,7 @@
 //   wall statistics   dayStats(store, day)                            the wall's KPIs and map
 //   health totals     totals(store)                                   /healthz, /metrics
 //   assign: …         warningsByIds, openLoad (workflow/repo.js)      automatic assignment's reads
+//   warning: transaction  transactionById (workflow/repo.js)        GET /api/v1/warnings/:id
 // plus the monthly score refresh (EvaluationService, background job: every month is refreshed
 // once before the reads are timed) and the disk footprint (system.parts, active parts).
 // Build the hub first (`npx turbo run build`); Redis at JG_REDIS_URL (default
@@ -58,7 +59,7 @@ const { dayStats, totals } = await hub('store/repo.js');
 const { EvaluationService } = await hub('evaluation/service.js');
 const { DEFAULT_EVALUATION, monthRange } = await hub('evaluation/scoring.js');
 const { institutionVolumes } = await hub('evaluation/volumes.js');
-const { openLoad, warningsByIds } = await hub('workflow/repo.js');
+const { openLoad, transactionById, warningsByIds } = await hub('workflow/repo.js');
 const { Redis } = await import(path.join(root, 'node_modules/ioredis/built/index.js'));
 
 const log = (...m) => {
@@ -292,6 +293,13 @@ rows.push(await timeCalls('health totals', '/healthz, /metrics (repo.totals)', (
     ),
   );
   rows.push(await timeCalls('assign: open load', 'automatic assignment, open warnings per auditor', () => openLoad(store)));
+  // The warning's page shows its transaction (GET /api/v1/warnings/:id).
+  const behind = await store.query(raw(`SELECT transaction_id, institution_id FROM warnings ORDER BY raised_at DESC LIMIT 50`));
+  rows.push(
+    await timeCalls('warning: transaction', 'GET /api/v1/warnings/:id, the transaction behind it', (i) =>
+      transactionById(store, behind[i % behind.length].transaction_id, behind[i % behind.length].institution_id),
+    ),
+  );
 }
 const load1 = loadAvg();
 

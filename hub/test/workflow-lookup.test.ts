@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/store/migrate.js';
-import { warningRow } from '../src/store/repo.js';
+import { transactionRow, warningRow } from '../src/store/repo.js';
 import { openStore, type Store } from '../src/store/store.js';
-import { warningsByIds } from '../src/workflow/repo.js';
-import { tmpDir } from './helpers.js';
+import { transactionById, warningsByIds } from '../src/workflow/repo.js';
+import { checkTxn, tmpDir } from './helpers.js';
 
 let store: Store;
 beforeAll(async () => {
@@ -54,5 +54,17 @@ describe('warningsByIds', () => {
     expect(narrowed).toEqual(all);
     // Institutions that hold none of the ids: nothing, not a fallback to every institution.
     expect((await warningsByIds(store, ids, ['CGS-HC'])).size).toBe(0);
+  });
+
+  it('finds the transaction behind a warning by its institution and id: the copy stored last', async () => {
+    const t = { ...checkTxn(42), id: 'c-lookup:42', outcome: 'pass' as const };
+    const meta = { batchId: 'b', county: '451202', ruleSet: 'test', warningCount: 1 };
+    // A re-sent batch stored twice; the later copy carries a different outcome to tell them apart.
+    await store.insert('transactions', [{ ...transactionRow(t, meta), stored_at: T0 }]);
+    await store.insert('transactions', [{ ...transactionRow({ ...t, outcome: 'fail' }, meta), stored_at: T0 + 1000 }]);
+    const found = await transactionById(store, t.id, t.institutionId);
+    expect(found?.id).toBe(t.id);
+    expect(found?.outcome).toBe('fail');
+    expect(await transactionById(store, t.id, 'KS-HC')).toBeUndefined();
   });
 });

