@@ -119,6 +119,11 @@ const cleanup = async () => {
   children.length = 0;
 };
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+// fail() exits at once: a failure after this point (the hub refusing its configuration, a login
+// refused …) must not leave the bench's Redis or hub running.
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+});
 process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
 // ---- the machine's own ceilings ------------------------------------------------------------
@@ -219,7 +224,18 @@ const hub = spawn(process.execPath, [...hubNodeArgs, path.join(hubDist, 'server.
 children.push(hub);
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {
-  if (hub.exitCode !== null) fail(`hub exited; see ${runDir}/hub.log`);
+  if (hub.exitCode !== null) {
+    // The hub's last log line says why (e.g. a configuration it refused).
+    const last = fs.readFileSync(path.join(runDir, 'hub.log'), 'utf8').trim().split('\n').at(-1) ?? '';
+    let why = last;
+    try {
+      const j = JSON.parse(last);
+      why = [j.code, j.message ?? j.event].filter(Boolean).join(': ');
+    } catch {
+      /* not JSON: show the line */
+    }
+    fail(`hub exited${why ? ` — ${why.slice(0, 300)}` : ''}; see ${runDir}/hub.log`);
+  }
   try {
     if ((await fetch(`${base}/healthz`)).ok) break;
   } catch {
