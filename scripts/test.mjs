@@ -22,6 +22,10 @@ fs.mkdirSync(resultsDir, { recursive: true });
 const port = await freePort();
 const redis = await startRedis({ port, dir: path.join(DATA, 'test-redis') });
 step(`test Redis on ${redis.url}`);
+// fail() exits at once (a failed build): the test Redis must not outlive this script.
+process.on('exit', () => {
+  if (redis.child.exitCode === null && redis.child.signalCode === null) redis.child.kill('SIGTERM');
+});
 
 let status = 1;
 try {
