@@ -5,7 +5,8 @@
  *   its OpenAPI `security` is set from its declared `config.auth` (a role-protected route is never
  *   documented as open, however it was registered).
  * - onRequest (/api/* and /docs): resolve the session → `request.principal`; enforce the route's
- *   declared `config.auth` (roles) before anything is parsed. Routes without `config.auth`
+ *   declared `config.auth` (roles) and a `config.scope` of 'city' (whole-city data or operations:
+ *   a county-scoped account gets OUT_OF_SCOPE) before anything is parsed. Routes without `config.auth`
  *   (the collectors' own endpoints) authenticate themselves and may call `authorize()`. A
  *   session whose password an administrator set may only use /auth/me, /auth/password and
  *   /auth/logout. /docs needs a login unless JG_DOCS_PUBLIC. `GET /wall?kiosk=` swaps a kiosk
@@ -28,7 +29,7 @@ import { KIOSK_COOKIE, kioskCookieOptions, KioskTokens, NewKioskSchema, type Kio
 import type { LoginLimits } from './login-limits.js';
 import { assertPasswordAllowed } from './password-policy.js';
 import { dummyHash, verifyPassword } from './passwords.js';
-import { authorize, ROLE_LABELS, ROLES, type Principal, type RouteAuth, type RouteScope } from '../http/access.js';
+import { assertCityScope, authorize, ROLE_LABELS, ROLES, type Principal, type RouteAuth, type RouteScope } from '../http/access.js';
 import { cookieValue, SESSION_COOKIE, sessionCookieOptions, SessionStore, tokenFromHeaders } from './sessions.js';
 import { createUser, findUserForLogin, getUser, hasDemoPassword, listUsers, NewUserSchema, principalOf, updateUser, UserPatchSchema, type User } from './users.js';
 import { emit } from '../telemetry/events.js';
@@ -182,7 +183,8 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
       authorizeSelf(req);
       return;
     }
-    authorize(req, auth);
+    const p = authorize(req, auth);
+    if (req.routeOptions.config?.scope === 'city') assertCityScope(p);
   });
 
   app.addHook('onSend', async (req, reply, payload) => {

@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { defineRoute } from '../http/define.js';
-import { assertCityScope, authorize, type Role } from '../http/access.js';
+import { authorize, type Role } from '../http/access.js';
 import { HubError } from '../errors.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
@@ -92,7 +92,6 @@ export function registerBacktestRoutes(app: FastifyInstance, deps: { backtests: 
     params: IdParams,
     response: BacktestViewSchema,
     handler: async (req) => {
-      assertCityScope(authorize(req, READERS));
       return backtestView(await backtests.get(req.params.id));
     },
   });
@@ -107,7 +106,6 @@ export function registerBacktestRoutes(app: FastifyInstance, deps: { backtests: 
     params: IdParams,
     columns: DIFF_COLUMNS,
     load: async (req) => {
-      assertCityScope(authorize(req, READERS));
       const bt = await backtests.get(req.params.id);
       if (bt.status !== 'done' || !bt.result) throw new HubError('BACKTEST_NOT_READY', `${bt.id} is ${bt.status}`);
       const rows: DiffRow[] = [

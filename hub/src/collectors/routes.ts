@@ -12,7 +12,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { defineRoute } from '../http/define.js';
-import { assertCityScope } from '../http/access.js';
 import { CollectorEnrolSchema, CollectorInfoSchema, CollectorListSchema, type CollectorInfo, type CollectorView } from '../protocol/index.js';
 import type { CollectorService } from './service.js';
 
@@ -57,7 +56,6 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors
     scope: 'city',
     response: CollectorListSchema,
     handler: async (req) => {
-      if (req.principal) assertCityScope(req.principal);
       return { items: await collectors.list() };
     },
   });
@@ -74,7 +72,6 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors
     body: ApproveBody,
     response: CollectorInfoSchema,
     handler: async (req) => {
-      if (req.principal) assertCityScope(req.principal);
       const rec = await collectors.approve(req.params.id, req.principal?.username ?? '', req.body.reportsFor, req.body.keyFingerprint);
       req.auditNote = { action: 'collector.approve', targetType: 'collector', targetId: rec.collectorId, detail: { keyFingerprint: rec.keyFingerprint } };
       return collectors.info(rec);
@@ -93,7 +90,6 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors
     body: RevokeBody,
     response: CollectorInfoSchema,
     handler: async (req) => {
-      if (req.principal) assertCityScope(req.principal);
       const rec = await collectors.revoke(req.params.id, req.body.reason, req.principal?.username ?? '');
       req.auditNote = { action: 'collector.revoke', targetType: 'collector', targetId: rec.collectorId, detail: { reason: req.body.reason } };
       return collectors.info(rec);

@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TransactionSchema, type Transaction } from '@jianguan/rules';
 import { z } from 'zod';
 import { defineRoute, Page } from '../http/define.js';
-import { assertCityScope, authorize, type Role } from '../http/access.js';
+import { authorize, type Role } from '../http/access.js';
 import type { CollectorService } from '../collectors/service.js';
 import { HubError, errorMessage, isHubError } from '../errors.js';
 import { DecisionMadeSchema, DecisionReasonSchema, DecisionRequestSchema, type DecisionAck } from '../protocol/index.js';
@@ -176,7 +176,6 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
     }),
     response: z.object({ items: z.array(DecisionLogItemSchema) }),
     handler: async (req) => {
-      assertCityScope(authorize(req, READERS));
       const q = req.query;
       const where = sql`(${param.String(q.decision ?? '')} = '' OR decision = ${param.String(q.decision ?? '')})
         AND (${param.String(q.collector ?? '')} = '' OR collector_id = ${param.String(q.collector ?? '')})`;

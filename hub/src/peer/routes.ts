@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { defineRoute } from '../http/define.js';
-import { assertCityScope, authorize, type Role } from '../http/access.js';
+import { authorize, type Role } from '../http/access.js';
 import type { PeerDeviationService } from './service.js';
 
 const READERS: readonly Role[] = ['rule_admin', 'system_admin', 'leader'];
@@ -59,7 +59,6 @@ export function registerPeerRoutes(app: FastifyInstance, deps: { peer: PeerDevia
     response: z.object({ jobId: z.string(), result: PeerRunResult.optional() }),
     handler: async (req, reply) => {
       const p = authorize(req, APPROVERS);
-      assertCityScope(p);
       const r = await peer.trigger(req.body.at, p.username, req.body.wait ? 120_000 : undefined);
       req.auditNote = { targetType: 'peer_run', targetId: r.jobId, detail: r.result ? { raised: r.result.raised, findings: r.result.findings } : {} };
       return reply.code(r.result ? 200 : 202).send(r);
@@ -76,7 +75,6 @@ export function registerPeerRoutes(app: FastifyInstance, deps: { peer: PeerDevia
     query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) }),
     response: z.object({ items: z.array(PeerRunRow) }),
     handler: async (req) => {
-      assertCityScope(authorize(req, READERS));
       return { items: await peer.runs(req.query.limit) };
     },
   });}

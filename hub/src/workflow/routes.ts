@@ -399,8 +399,6 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
     audit: 'workflow.sweep',
     response: WorkflowSweepResultSchema,
     handler: async (req) => {
-      const p = authorize(req, ['system_admin']);
-      if (p.scope !== null) throw new HubError('OUT_OF_SCOPE', 'whole-city operation');
       return workflow.sweep();
     },
   });
