@@ -43,7 +43,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { DATA, ROOT, color, ensureNodeModules, ensureRedisInstalled, fail, freePort, run, startRedis, step, stopChild } from './lib/proc.mjs';
+import { DATA, ROOT, color, cpuSecondsOf, ensureNodeModules, ensureRedisInstalled, fail, freePort, run, startRedis, step, stopChild } from './lib/proc.mjs';
 
 // ---- options ---------------------------------------------------------------------------------
 const argv = process.argv.slice(2);
@@ -245,17 +245,6 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
-/** CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat. */
-function cpuSecondsOf(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name; ticks of 1/100 s.
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 /**
  * CPU seconds per thread name of a process (/proc/<pid>/task/<tid>/{comm,stat}): which part of
  * the hub spends its time — the main thread and the evaluation thread are both "node" by name,
@@ -272,10 +261,9 @@ function threadCpuOf(pid) {
   for (const tid of dir) {
     try {
       const comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const name = tid === String(pid) ? 'main' : comm.replace(/[\d]+$/, '').replace(/[:#-]$/, '') || comm;
-      out[`${name}#${tid}`] = (Number(f[11]) + Number(f[12])) / 100;
+      const s = cpuSecondsOf(pid, tid);
+      if (Number.isFinite(s)) out[`${name}#${tid}`] = s;
     } catch {
       /* the thread ended */
     }

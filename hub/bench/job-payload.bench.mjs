@@ -10,7 +10,6 @@
 //
 // Redis: JG_REDIS_URL (default redis://127.0.0.1:6399); its CPU from /proc/<redis pid>/stat, so
 // Redis must run on this machine. Records: the collector's simulator (collector/dist).
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,6 +28,7 @@ const { Queue, Worker, QueueEvents } = await import(path.join(root, 'node_module
 const { Redis } = await import(path.join(root, 'node_modules/ioredis/built/index.js'));
 const { Packr } = await import(path.join(root, 'node_modules/msgpackr/index.js'));
 const collector = await import(path.join(root, 'collector/dist/index.js'));
+const { cpuSecondsOf } = await import(path.join(root, 'scripts/lib/proc.mjs'));
 
 const sim = collector.createSimulator({ institutionId: 'JCJ-JYZ', anomalyRate: 0.02, malformedRate: 0, seed: 1, streamKey: 'bench:1' });
 const pseudonymizer = collector.createPseudonymizer('k'.repeat(64));
@@ -37,15 +37,6 @@ const packr = new Packr({ useRecords: false });
 
 const admin = new Redis(url);
 const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]);
-const cpuOfPid = (pid) => {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const a = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(a[11]) + Number(a[12])) / 100;
-  } catch {
-    return NaN;
-  }
-};
 const selfCpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -72,7 +63,7 @@ async function run(kind) {
     { connection, prefix, concurrency: 32 },
   );
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), worker.waitUntilReady()]);
-  const r0 = cpuOfPid(redisPid);
+  const r0 = cpuSecondsOf(redisPid);
   const c0 = selfCpu();
   const t0 = Date.now();
   const pending = [];
@@ -90,7 +81,7 @@ async function run(kind) {
     if (pending.length >= 128) await pending.shift();
   }
   await Promise.all(pending);
-  const out = { kind, jobs: JOBS, redisMsPerJob: ((cpuOfPid(redisPid) - r0) * 1000) / JOBS, clientMsPerJob: ((selfCpu() - c0) * 1000) / JOBS, wallMs: Date.now() - t0 };
+  const out = { kind, jobs: JOBS, redisMsPerJob: ((cpuSecondsOf(redisPid) - r0) * 1000) / JOBS, clientMsPerJob: ((selfCpu() - c0) * 1000) / JOBS, wallMs: Date.now() - t0 };
   await worker.close();
   await events.close();
   await queue.obliterate({ force: true });

@@ -146,3 +146,18 @@ export function stopChild(child, ms = 8000) {
     child.kill('SIGTERM');
   });
 }
+
+/**
+ * CPU seconds (user + system) a process — or one of its threads, with `tid` — has used so far,
+ * from /proc/<pid>[/task/<tid>]/stat; NaN when it is gone.
+ */
+export function cpuSecondsOf(pid, tid) {
+  try {
+    const stat = fs.readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name; ticks of 1/100 s.
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
