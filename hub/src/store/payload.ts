@@ -33,7 +33,6 @@ export const PAYLOAD_REST = '~';
 
 const STRING_FIELDS = new Set(['id', 'collectorId', 'source', 'channel', 'institutionId', 'kind', 'counter', 'staffId', 'deviceId', 'ip', 'mac', 'lsh', 'subLsh', 'ywlx', 'ywyy', 'outcome']);
 const TIME_FIELDS = new Set(['occurredAt', 'appliedAt', 'startedAt', 'endedAt', 'completedAt', 'capturedAt']);
-const NESTED = new Set(['subject', 'agent', 'vehicle', 'licence']);
 /** Per nested object: the field whose column says the object is there, and the fields with a column. */
 const NESTED_FIELDS: Readonly<Record<string, { present: string; columns: ReadonlySet<string> }>> = {
   subject: { present: 'idHash', columns: new Set(['idHash', 'masked']) },
@@ -61,7 +60,7 @@ function fromColumn(k: string, v: unknown): boolean {
 export function encodePayload(t: Transaction): string {
   const rest: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(t)) {
-    const nested = NESTED_FIELDS[k];
+    const nested = Object.hasOwn(NESTED_FIELDS, k) ? NESTED_FIELDS[k] : undefined;
     if (nested && typeof v === 'object' && v !== null) {
       const o = v as Record<string, unknown>;
       // Kept whole when the column could not say it was there (the schema makes that impossible).
@@ -93,7 +92,7 @@ export function decodePayload(payload: unknown, fromColumns: () => Record<string
   const rest = JSON.parse(payload.slice(PAYLOAD_REST.length)) as Record<string, unknown>;
   for (const [k, v] of Object.entries(rest)) {
     const base = t[k];
-    t[k] = NESTED.has(k) && typeof v === 'object' && v !== null && typeof base === 'object' && base !== null ? { ...base, ...v } : v;
+    t[k] = Object.hasOwn(NESTED_FIELDS, k) && typeof v === 'object' && v !== null && typeof base === 'object' && base !== null ? { ...base, ...v } : v;
   }
   return t as unknown as Transaction;
 }

@@ -118,7 +118,7 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     return q;
   };
 
-  const insert = (q: TableQueue, text: string) => (q.columns ? store.insertText(q.table, text, q.columns) : store.insertText(q.table, text));
+  const insert = (q: TableQueue, text: string) => store.insertText(q.table, text, q.columns);
 
   const write = async (q: TableQueue, group: Caller[]): Promise<void> => {
     const text = group.length === 1 ? group[0]!.text : group.map((c) => c.text).join('');
