@@ -8,8 +8,9 @@
 // Data: --rows transactions over the 12 local months 2025-12 … 2026-11, 3,000 institutions over
 // the counties of 14 cities (skewed: institution i gets business ∝ 1/(i+20), so a few big vehicle
 // offices carry much of the traffic), kinds and business types in the simulator's proportions,
-// busy working hours; 3 % of transactions raise a warning (one each), a tenth of warnings carry a
-// workflow conclusion and the confirmed ones a deduction in the evaluation ledger. Migrations are
+// busy working hours; 3 % of transactions raise a warning (one each); warnings older than 14 days
+// went their whole workflow life, newer ones are open (synthesiseWorkflow), and a tenth of the
+// confirmed ones deduct points in the evaluation ledger. Migrations are
 // applied first (hub/src/store/migrate.ts) into an embedded chDB under --dir (one process owns a
 // chDB directory: run nothing else on it). --reuse keeps data already there with the same --rows.
 //
@@ -24,6 +25,8 @@
 //   health totals     totals(store)                                   /healthz, /metrics
 //   assign: …         warningsByIds, openLoad (workflow/repo.js)      automatic assignment's reads
 //   warning: transaction  transactionById (workflow/repo.js)        GET /api/v1/warnings/:id
+//   list: …           listWarningsWithState (workflow/repo.js)        GET /api/v1/warnings (workbench, list)
+//   sweep: …          unassignedWarnings, escalationCandidates        the workflow's periodic sweep
 // plus the monthly score refresh (EvaluationService, background job: every month is refreshed
 // once before the reads are timed) and the disk footprint (system.parts, active parts).
 // Build the hub first (`npx turbo run build`); Redis at JG_REDIS_URL (default
@@ -50,7 +53,9 @@ const REUSE = args.includes('--reuse');
 const WITHOUT = new Set(String(argOf('--without', '')).split(',').filter(Boolean).map(Number));
 if (!(Number.isInteger(ROWS) && ROWS >= 10_000)) throw new Error('--rows must be an integer >= 10000');
 
-const hub = (p) => import(path.join(root, 'hub/dist', p));
+// JG_BENCH_HUB_DIST: another build of the hub (the before of an A/B pair), as `npm run bench` takes it.
+const hubDist = path.resolve(root, process.env.JG_BENCH_HUB_DIST ?? 'hub/dist');
+const hub = (p) => import(path.join(hubDist, p));
 const { loadConfig } = await hub('config.js');
 const { openStore } = await hub('store/store.js');
 const { migrate, MIGRATIONS_DIR } = await hub('store/migrate.js');
@@ -59,7 +64,7 @@ const { dayStats, totals } = await hub('store/repo.js');
 const { EvaluationService } = await hub('evaluation/service.js');
 const { DEFAULT_EVALUATION, monthRange } = await hub('evaluation/scoring.js');
 const { institutionVolumes } = await hub('evaluation/volumes.js');
-const { openLoad, transactionById, warningsByIds } = await hub('workflow/repo.js');
+const { escalationCandidates, listWarningsWithState, openLoad, transactionById, unassignedWarnings, warningsByIds } = await hub('workflow/repo.js');
 const { Redis } = await import(path.join(root, 'node_modules/ioredis/built/index.js'));
 
 const log = (...m) => {
@@ -169,29 +174,65 @@ async function synthesise() {
       concat('业务', id, '触发规则，阈值说明') AS explanation, '{"count":3}' AS values_json, subject_masked
     FROM transactions WHERE warning_count > 0`),
   );
-  // A tenth of warnings concluded (70 % confirmed); confirmed ones deduct points in their month.
+  await synthesiseWorkflow();
+  return (performance.now() - t0) / 1000;
+}
+
+// The warnings' lives as a detachment works them: warnings raised more than 14 days before the
+// data's end went the whole way (assigned → acknowledged → verifying → concluded, 70 % confirmed
+// → reviewed → closed, six events; 5 % escalated on the way); the newer ones are spread over the
+// open states (30 % raised without an event, 30 % assigned, 20 % acknowledged, 20 % verifying,
+// 10 % of those escalated). 40 auditors. A tenth of the concluded warnings deduct points in the
+// evaluation ledger (the confirmed ones among them).
+const RECENT_DAYS = 14;
+async function synthesiseWorkflow() {
+  for (const t of ['warning_events', 'warning_state', 'evaluation_ledger', 'evaluation_scores']) await store.command(raw(`TRUNCATE TABLE IF EXISTS ${t}`));
+  const recentFrom = TO - RECENT_DAYS * 86_400_000;
+  const types = `['assigned','acknowledged','verification_started','concluded','reviewed','closed']`;
+  const froms = `['raised','assigned','acknowledged','verifying','concluded','reviewed']`;
+  const tos = `['assigned','acknowledged','verifying','concluded','reviewed','closed']`;
+  const hours = `[1, 3, 5, 20, 30, 40]`;
   await store.command(
     raw(`
     INSERT INTO warning_events (id, warning_id, seq, type, from_state, to_state, actor, role, at, assignee, conclusion, escalated, institution_id, county, payload)
-    SELECT concat(id, ':1') AS id, id AS warning_id, 1 AS seq, 'concluded' AS type, 'raised' AS from_state, 'concluded' AS to_state,
-      'u1' AS actor, 'supervisor' AS role, raised_at + toIntervalHour(20) AS at, '' AS assignee,
-      if(cityHash64(id) % 10 < 7, 'confirmed', 'false_alarm') AS conclusion, toUInt8(cityHash64(id) % 20 = 0) AS escalated,
-      institution_id, county, '' AS payload
-    FROM warnings WHERE cityHash64(id, 9) % 10 = 0`),
+    SELECT concat(wid, '#', toString(s)) AS id, wid AS warning_id, s AS seq, ${types}[s] AS type, ${froms}[s] AS from_state, ${tos}[s] AS to_state,
+      if(s IN (1, 5, 6), 'leader1', who) AS actor, if(s IN (1, 5, 6), 'supervisor', 'auditor') AS role,
+      raised + toIntervalHour(${hours}[s]) AS at, who AS assignee,
+      if(s >= 4, if(cityHash64(wid) % 10 < 7, 'confirmed', 'false_alarm'), '') AS conclusion,
+      toUInt8(esc AND s >= 2) AS escalated, inst AS institution_id, cty AS county, '' AS payload
+    FROM (
+      -- Source columns under names of their own: an alias in the outer SELECT (id, assignee, …)
+      -- would otherwise shadow the column of the same name in every expression there.
+      SELECT id AS wid, raised_at AS raised, institution_id AS inst, county AS cty,
+        concat('auditor', toString(cityHash64(id, 12) % 40)) AS who,
+        if(raised_at < fromUnixTimestamp64Milli(${recentFrom}, 'UTC'), 6, [0, 0, 0, 1, 1, 1, 2, 2, 3, 3][cityHash64(id, 11) % 10 + 1]) AS n,
+        if(raised_at < fromUnixTimestamp64Milli(${recentFrom}, 'UTC'), cityHash64(id, 13) % 20 = 0, cityHash64(id, 13) % 10 = 0) AS esc
+      FROM warnings
+    ) ARRAY JOIN range(1, toUInt32(n) + 1) AS s
+    WHERE n > 0`),
   );
   await store.command(
     raw(`
     INSERT INTO evaluation_ledger (id, month, institution_id, warning_id, rule_id, severity, category, points, kind, reverses, at, reason)
     SELECT concat('L', w.id) AS id, formatDateTime(addHours(w.occurred_at, 8), '%Y-%m') AS month, w.institution_id, w.id AS warning_id, w.rule_id, w.severity,
       'compliance' AS category, -multiIf(w.severity = 'high', 5, w.severity = 'medium', 2, 1) AS points, 'deduct' AS kind, '' AS reverses, e.at, 'confirmed' AS reason
-    FROM warnings AS w INNER JOIN (SELECT warning_id, at FROM warning_events WHERE conclusion = 'confirmed') AS e ON e.warning_id = w.id`),
+    FROM warnings AS w INNER JOIN (SELECT warning_id, at FROM warning_events WHERE conclusion = 'confirmed' AND type = 'concluded' AND cityHash64(warning_id, 9) % 10 = 0) AS e ON e.warning_id = w.id`),
   );
-  return (performance.now() - t0) / 1000;
 }
 
 const existing = await count('transactions');
 let buildSeconds = null;
-if (REUSE && existing === ROWS) log(`reusing ${existing.toLocaleString('en-US')} transactions in ${DIR}`);
+if (REUSE && existing === ROWS) {
+  log(`reusing ${existing.toLocaleString('en-US')} transactions in ${DIR}`);
+  // A store synthesised before the warnings had their whole lives gets them now.
+  const [life] = await store.query(
+    raw(`SELECT countIf(type = 'closed') AS closed, countIf(type = 'closed' AND warning_id IN (SELECT id FROM warnings)) AS linked FROM warning_events`),
+  );
+  if (Number(life.closed) === 0 || Number(life.linked) < Number(life.closed)) {
+    log('  synthesising the warnings\' workflow events …');
+    await synthesiseWorkflow();
+  }
+}
 else {
   log(`synthesising ${ROWS.toLocaleString('en-US')} transactions into ${DIR} …`);
   buildSeconds = await synthesise();
@@ -300,6 +341,30 @@ rows.push(await timeCalls('health totals', '/healthz, /metrics (repo.totals)', (
       transactionById(store, behind[i % behind.length].transaction_id, behind[i % behind.length].institution_id),
     ),
   );
+}
+// The auditors' workbench and the warning list (GET /api/v1/warnings, 50 a page): the open
+// warnings of the city, of a county, one auditor's queue, and every warning newest first — and the
+// workflow's periodic sweep (every JG_WORKFLOW_INTERVAL_MS): warnings nobody was assigned to
+// (raised in the last 90 days, as assign() asks) and open ones that may be overdue.
+{
+  const OPEN = ['raised', 'assigned', 'acknowledged', 'verifying'];
+  rows.push(await timeCalls('list: open, city', 'GET /api/v1/warnings?state=open states', () => listWarningsWithState(store, { states: OPEN, limit: 50, offset: 0 })));
+  rows.push(
+    await timeCalls('list: open, county', 'GET /api/v1/warnings?county&state=…', (i) => listWarningsWithState(store, { county: countyOf(i), states: OPEN, limit: 50, offset: 0 })),
+  );
+  rows.push(
+    await timeCalls('list: my queue', 'GET /api/v1/warnings?assignee=me&state=… (workbench)', (i) =>
+      listWarningsWithState(store, { assignee: `auditor${i % 40}`, states: ['assigned', 'acknowledged', 'verifying'], limit: 50, offset: 0 }),
+    ),
+  );
+  rows.push(await timeCalls('list: all, newest', 'GET /api/v1/warnings (no filter)', (i) => listWarningsWithState(store, { limit: 50, offset: (i % 3) * 50 })));
+  rows.push(
+    await timeCalls('list: institution', 'GET /api/v1/warnings?institutionId (a month)', (i) =>
+      listWarningsWithState(store, { institutionId: target(i).id, from: monthRange(monthAt(i)).from, to: monthRange(monthAt(i)).to, limit: 50, offset: 0 }),
+    ),
+  );
+  rows.push(await timeCalls('sweep: unassigned', 'workflow sweep, unassigned warnings (90 days)', () => unassignedWarnings(store, TO - 90 * 86_400_000, 2000)));
+  rows.push(await timeCalls('sweep: overdue', 'workflow sweep, escalation candidates', () => escalationCandidates(store, TO - 60 * 60_000, 5000)));
 }
 const load1 = loadAvg();
 

@@ -18,7 +18,10 @@
  *     index/projection/TTL/setting/mutation actions → on t_local only.
  *   CREATE VIEW v AS … → ON CLUSTER, unchanged: it reads the Distributed tables, so cluster-wide.
  *   DROP TABLE / DROP VIEW → ON CLUSTER (a table: both the Distributed and the local table).
- * Anything else (materialized views, INSERT, RENAME, MODIFY ORDER BY, non-MergeTree engines, …)
+ *   CREATE MATERIALIZED VIEW v TO t AS SELECT … FROM s … → ON CLUSTER, triggered by s_local,
+ *     writing to the Distributed t (each row to the shard of its sorting key).
+ *   INSERT INTO t … SELECT … (an idempotent backfill) → unchanged, over the Distributed tables.
+ * Anything else (other materialized views, INSERT … VALUES, RENAME, MODIFY ORDER BY, non-MergeTree engines, …)
  * has no safe mechanical form here: the generator stops with CLUSTER_SCHEMA_UNTRANSLATABLE naming
  * the migration and the statement, and the cluster form has to be designed by hand first.
  *
@@ -209,17 +212,49 @@ function translateDrop(stmt, ctx) {
   return ctx.fail(stmt, `${name} was not created by an earlier migration`);
 }
 
+/**
+ * `CREATE MATERIALIZED VIEW [IF NOT EXISTS] v TO t AS SELECT … FROM s …`, t and s tables of earlier
+ * migrations, s named once: the trigger sits on every node's `s_local` (it fires once for each
+ * block inserted there, on the replica that received it) and writes to the Distributed `t`, which
+ * sends every row to the shard its sorting key hashes to — where t's merges and FINAL meet it.
+ * Without TO, or reading more than one table, the placement is not mechanical: refused.
+ */
+function translateMaterializedView(stmt, ctx) {
+  const m = new RegExp(`^CREATE\\s+MATERIALIZED\\s+VIEW\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?(${IDENT})\\s+TO\\s+(${IDENT})\\s+AS\\s+([\\s\\S]+)$`, 'i').exec(stmt);
+  if (!m) return ctx.fail(stmt, 'materialized view: only CREATE MATERIALIZED VIEW <name> TO <table> AS <select> is translated');
+  const [, view, target, select] = m;
+  if (!ctx.tables.has(target)) return ctx.fail(stmt, `materialized view: ${target} is not a table created by an earlier migration`);
+  if (ctx.tables.has(view) || ctx.views.has(view)) return ctx.fail(stmt, `${view} is created twice`);
+  const sources = [...select.matchAll(new RegExp(`\\b(?:FROM|JOIN)\\s+(${IDENT})\\b`, 'gi'))].map((x) => x[1]);
+  if (sources.length !== 1 || !ctx.tables.has(sources[0])) {
+    return ctx.fail(stmt, 'materialized view: its SELECT must read exactly one table created by an earlier migration');
+  }
+  ctx.views.add(view);
+  const db = ctx.database;
+  const local = select.replace(new RegExp(`\\bFROM\\s+${sources[0]}\\b`, 'i'), `FROM ${db}.${sources[0]}_local`);
+  return [`CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.${view} ON CLUSTER '{cluster}' TO ${db}.${target} AS\n${local}`];
+}
+
+/**
+ * `INSERT INTO t … SELECT …` into a table of an earlier migration (a backfill): unchanged — the
+ * names resolve to the Distributed tables, so it reads the whole cluster and each row goes to its
+ * shard. The file is rerun after every upgrade, so such a migration must skip what it inserted
+ * before (as 060_warning_state does); `INSERT … VALUES` is refused.
+ */
+function translateInsert(stmt, ctx) {
+  const m = new RegExp(`^INSERT\\s+INTO\\s+(${IDENT})\\b[\\s\\S]*?\\bSELECT\\b`, 'i').exec(stmt);
+  if (!m || /\bVALUES\b/i.test(stmt.slice(0, stmt.search(/\bSELECT\b/i)))) return ctx.fail(stmt, 'only INSERT INTO <table> … SELECT … is translated');
+  if (!ctx.tables.has(m[1])) return ctx.fail(stmt, `${m[1]} is not a table created by an earlier migration`);
+  return [stmt];
+}
+
 function translate(stmt, ctx) {
   if (/^CREATE\s+TABLE\b/i.test(stmt)) return translateCreateTable(stmt, ctx);
   if (/^ALTER\s+TABLE\b/i.test(stmt)) return translateAlter(stmt, ctx);
   if (/^CREATE\s+VIEW\b/i.test(stmt)) return translateView(stmt, ctx);
   if (/^DROP\s+(?:TABLE|VIEW)\b/i.test(stmt)) return translateDrop(stmt, ctx);
-  if (/^CREATE\s+(?:OR\s+REPLACE\s+)?MATERIALIZED\s+VIEW\b/i.test(stmt)) {
-    // Its trigger must sit on a local table and write to a local table, and its target rows land
-    // on the source row's shard, not where the target's sorting key would send them: whether that
-    // is right depends on the target's engine and queries, so it is designed by hand.
-    return ctx.fail(stmt, 'materialized view: trigger and target placement need a hand-written cluster form');
-  }
+  if (/^CREATE\s+(?:OR\s+REPLACE\s+)?MATERIALIZED\s+VIEW\b/i.test(stmt)) return translateMaterializedView(stmt, ctx);
+  if (/^INSERT\s+INTO\b/i.test(stmt)) return translateInsert(stmt, ctx);
   return ctx.fail(stmt, 'statement kind has no cluster translation');
 }
 

@@ -151,10 +151,31 @@ describe('cluster schema generator', () => {
     expect(out).toContain("(1, '001_core'),\n    (30, '030_totals');");
   });
 
+  it('triggers a materialized view on the local source table and writes to the Distributed target; passes a backfill through', () => {
+    const out = generateClusterSchema([
+      core,
+      {
+        version: 30,
+        name: '030_derived',
+        statements: [
+          'CREATE TABLE IF NOT EXISTS d (k String, n UInt64) ENGINE = ReplacingMergeTree ORDER BY k',
+          'CREATE MATERIALIZED VIEW IF NOT EXISTS d_mv TO d AS SELECT id AS k, v AS n FROM t',
+          'INSERT INTO d (k, n) SELECT id, v FROM t WHERE id GLOBAL NOT IN (SELECT k FROM d)',
+        ],
+      },
+    ]);
+    // Fires once per block inserted on a node's t_local; each row goes to the shard of its key.
+    expect(out).toContain("CREATE MATERIALIZED VIEW IF NOT EXISTS jianguan.d_mv ON CLUSTER '{cluster}' TO jianguan.d AS\nSELECT id AS k, v AS n FROM jianguan.t_local;");
+    // The backfill reads and writes the Distributed tables (USE jianguan).
+    expect(out).toContain('\nINSERT INTO d (k, n) SELECT id, v FROM t WHERE id GLOBAL NOT IN (SELECT k FROM d);');
+  });
+
   it('stops on statements without a mechanical cluster form, naming the migration and statement', () => {
     const bad = (statement: string): ClusterMigration[] => [core, { version: 30, name: '030_next', statements: [statement] }];
     const cases = [
-      'CREATE MATERIALIZED VIEW IF NOT EXISTS t_mv TO t AS SELECT id, v FROM t',
+      'CREATE MATERIALIZED VIEW IF NOT EXISTS t_mv ENGINE = MergeTree ORDER BY id AS SELECT id, v FROM t',
+      'CREATE MATERIALIZED VIEW IF NOT EXISTS t_mv TO t AS SELECT t.id, u.v FROM t JOIN t AS u ON u.id = t.id',
+      'CREATE MATERIALIZED VIEW IF NOT EXISTS t_mv TO missing AS SELECT id, v FROM t',
       'CREATE TABLE IF NOT EXISTS mem (id String) ENGINE = Memory',
       'CREATE TABLE IF NOT EXISTS keyless (id String) ENGINE = ReplacingMergeTree ORDER BY tuple()',
       "INSERT INTO t (id, v) VALUES ('a', 1)",

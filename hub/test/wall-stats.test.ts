@@ -19,9 +19,14 @@ const NOW = Date.parse('2025-03-04T04:00:00Z'); // 12:00 Asia/Shanghai
 const FROM = Date.parse('2025-03-03T16:00:00Z');
 const TO = FROM + 86_400_000;
 
+// Each event's from_state is its warning's state before it, as the hub writes it (the state rows
+// of migration 060 follow from it): events are built in seq order per warning.
+const lastState = new Map<string, string>();
 function ev(warningId: string, seq: number, type: string, toState: string, at: number, escalated = 0) {
+  const fromState = seq === 1 ? 'raised' : (lastState.get(warningId) ?? 'raised');
+  lastState.set(warningId, toState);
   return {
-    id: `${warningId}#${seq}`, warning_id: warningId, seq, type, from_state: '', to_state: toState, actor: 'a', role: 'auditor',
+    id: `${warningId}#${seq}`, warning_id: warningId, seq, type, from_state: fromState, to_state: toState, actor: 'a', role: 'auditor',
     at, assignee: 'a', conclusion: type === 'concluded' ? 'confirmed' : '', escalated, institution_id: 'I1', county: '451202', payload: '{}',
   };
 }

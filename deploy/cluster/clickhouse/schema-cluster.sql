@@ -632,6 +632,80 @@ ALTER TABLE jianguan.registry_requests_local ON CLUSTER '{cluster}'
 ALTER TABLE jianguan.registry_requests ON CLUSTER '{cluster}'
     ADD COLUMN IF NOT EXISTS effective_from Nullable(DateTime64(3, 'UTC'));
 
+-- 060_warning_state
+
+CREATE TABLE IF NOT EXISTS jianguan.warning_state_local ON CLUSTER '{cluster}'
+(
+    is_open UInt8,
+    warning_id String,
+    seq UInt32,
+    sign Int8,
+    state LowCardinality(String),
+    assignee String,
+    conclusion LowCardinality(String),
+    escalated UInt8,
+    institution_id LowCardinality(String),
+    county LowCardinality(String),
+    updated_at DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedVersionedCollapsingMergeTree('/clickhouse/tables/{shard}/{database}/warning_state', '{replica}', sign, seq)
+ORDER BY (is_open, warning_id);
+
+CREATE TABLE IF NOT EXISTS jianguan.warning_state ON CLUSTER '{cluster}' AS jianguan.warning_state_local
+ENGINE = Distributed('{cluster}', jianguan, warning_state_local, cityHash64(is_open, warning_id));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS jianguan.warning_state_mv ON CLUSTER '{cluster}' TO jianguan.warning_state AS
+SELECT
+    toUInt8(if(row_sign = 1, ev_to, ev_from) IN ('raised', 'assigned', 'acknowledged', 'verifying')) AS is_open,
+    ev_warning AS warning_id,
+    toUInt32(if(row_sign = 1, ev_seq, ev_seq - 1)) AS seq,
+    row_sign AS sign,
+    ev_to AS state,
+    ev_assignee AS assignee,
+    ev_conclusion AS conclusion,
+    ev_escalated AS escalated,
+    ev_institution AS institution_id,
+    ev_county AS county,
+    ev_at AS updated_at
+FROM
+(
+    SELECT warning_id AS ev_warning, seq AS ev_seq, from_state AS ev_from, to_state AS ev_to, assignee AS ev_assignee,
+        conclusion AS ev_conclusion, escalated AS ev_escalated, institution_id AS ev_institution, county AS ev_county, at AS ev_at, row_sign
+    FROM jianguan.warning_events_local
+    ARRAY JOIN [toInt8(-1), toInt8(1)] AS row_sign
+    WHERE row_sign = 1 OR seq > 1
+);
+
+INSERT INTO warning_state (is_open, warning_id, seq, sign, state, assignee, conclusion, escalated, institution_id, county, updated_at)
+SELECT
+    toUInt8(cur_state IN ('raised', 'assigned', 'acknowledged', 'verifying')) AS is_open,
+    warning_id,
+    last_seq AS seq,
+    toInt8(1) AS sign,
+    cur_state AS state,
+    cur_assignee AS assignee,
+    cur_conclusion AS conclusion,
+    cur_escalated AS escalated,
+    cur_institution AS institution_id,
+    cur_county AS county,
+    last_at AS updated_at
+FROM
+(
+    SELECT
+        warning_id,
+        max(seq) AS last_seq,
+        argMax(to_state, seq) AS cur_state,
+        argMax(assignee, seq) AS cur_assignee,
+        argMax(conclusion, seq) AS cur_conclusion,
+        greatest(max(escalated), max(type = 'escalated')) AS cur_escalated,
+        argMax(institution_id, seq) AS cur_institution,
+        argMax(county, seq) AS cur_county,
+        max(at) AS last_at
+    FROM warning_events
+    GROUP BY warning_id
+)
+WHERE warning_id GLOBAL NOT IN (SELECT warning_id FROM warning_state);
+
 -- Bookkeeping: every migration above is in place, so the hub does not run its single-node forms.
 
 CREATE TABLE IF NOT EXISTS jianguan.schema_migrations ON CLUSTER '{cluster}'
@@ -652,4 +726,5 @@ INSERT INTO jianguan.schema_migrations (version, name) VALUES
     (22, '022_backtests'),
     (31, '031_collector_scope'),
     (40, '040_capture_projections'),
-    (50, '050_registry_effective');
+    (50, '050_registry_effective'),
+    (60, '060_warning_state');

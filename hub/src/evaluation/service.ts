@@ -16,6 +16,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
+import { CURRENT_STATE } from '../store/repo.js';
 import { categoryOf, isGraded, monthOf, monthRange, previousMonths, rankWithinType, scoreMonth, severityPoints, type Category, type EvaluationConfig, type Grade } from './scoring.js';
 import { monthSql } from '../time/business-time.js';
 import { emit } from '../telemetry/events.js';
@@ -171,7 +172,7 @@ export class EvaluationService {
       SELECT w.id AS warning_id, w.institution_id AS institution_id, w.rule_id AS rule_id, w.severity AS severity, w.month AS month,
         c.conclusion AS conclusion, l.net AS net, l.last_deduct AS last_deduct, l.category AS category
       FROM (SELECT id, institution_id, rule_id, severity, ${MONTH_EXPR} AS month FROM warnings FINAL) AS w
-      INNER JOIN warning_current AS c ON c.warning_id = w.id
+      INNER JOIN ${CURRENT_STATE} AS c ON c.warning_id = w.id
       LEFT JOIN (
         SELECT warning_id, round(sum(points), 4) AS net, argMaxIf(id, at, kind = 'deduct') AS last_deduct, anyLast(category) AS category
         FROM evaluation_ledger GROUP BY warning_id
@@ -219,7 +220,7 @@ export class EvaluationService {
         SELECT w.institution_id AS institution_id, uniqExact(w.id) AS n, uniqExactIf(w.id, c.escalated = 1) AS esc,
           uniqExactIf(w.id, c.conclusion = 'false_alarm') AS fa
         FROM (SELECT id, institution_id FROM warnings FINAL WHERE occurred_at >= ${param.DateTime64(from)} AND occurred_at < ${param.DateTime64(to)}) AS w
-        LEFT JOIN warning_current AS c ON c.warning_id = w.id GROUP BY w.institution_id`),
+        LEFT JOIN ${CURRENT_STATE} AS c ON c.warning_id = w.id GROUP BY w.institution_id`),
       this.deps.store.query<Record<string, unknown>>(sql`
         SELECT institution_id, category, round(sum(points), 4) AS p FROM evaluation_ledger WHERE month = ${param.String(month)} GROUP BY institution_id, category`),
       this.deps.store.query<Record<string, unknown>>(sql`
@@ -377,7 +378,7 @@ export class EvaluationService {
       SELECT w.month AS month, w.rule_id AS rule_id, any(w.rule_name) AS rule_name, any(w.family) AS family, count() AS hits,
         countIf(c.conclusion = 'confirmed') AS confirmed, countIf(c.conclusion = 'false_alarm') AS false_alarms
       FROM (SELECT id, rule_id, rule_name, family, ${MONTH_EXPR} AS month FROM warnings FINAL WHERE ${joinSql(c, ' AND ')}) AS w
-      LEFT JOIN warning_current AS c ON c.warning_id = w.id
+      LEFT JOIN ${CURRENT_STATE} AS c ON c.warning_id = w.id
       GROUP BY month, rule_id ORDER BY month, rule_id`);
     return rows.map((r) => {
       const confirmedN = num(r, 'confirmed');

@@ -73,18 +73,23 @@ export interface OverdueRow {
 }
 
 /**
- * Open warnings (not yet verified) that were escalated, oldest escalation first. The workflow
- * state is derived from warning_events (only warnings that have events can be escalated), and
- * only those ids are looked up in `warnings`. Every event carries its warning's county, so a
- * county's list filters the events.
+ * Open warnings (not yet verified) that were escalated, oldest escalation first: the escalated
+ * rows of the open range of warning_state (migration 060; only warnings that have events can be
+ * escalated), their escalation times from their own events (a key lookup), and only those ids
+ * looked up in `warnings`. Every state row carries its warning's county.
  */
 export async function overdueOpen(store: Store, limit: number, county: string | null = null): Promise<OverdueRow[]> {
-  const open = await store.query<{ id: string; state: string; escalated_at: number | string }>(sql`
-    SELECT warning_id AS id, argMax(to_state, seq) AS state,
-      toUnixTimestamp64Milli(if(countIf(type = 'escalated') > 0, maxIf(at, type = 'escalated'), max(at))) AS escalated_at
-    FROM warning_events WHERE 1${inCounty(county)} GROUP BY warning_id
-    HAVING greatest(max(escalated), max(type = 'escalated')) = 1 AND state IN ${param.ArrayString([...UNVERIFIED_STATES])}
+  const escalated = await store.query<{ id: string; state: string }>(sql`
+    SELECT warning_id AS id, state FROM warning_state FINAL
+    WHERE is_open = 1 AND sign = 1 AND escalated = 1 AND state IN ${param.ArrayString([...UNVERIFIED_STATES])}${inCounty(county)}
+    ORDER BY seq DESC LIMIT 1 BY warning_id`);
+  if (escalated.length === 0) return [];
+  const stateOf = new Map(escalated.map((e) => [e.id, e.state]));
+  const times = await store.query<{ id: string; escalated_at: number | string }>(sql`
+    SELECT warning_id AS id, toUnixTimestamp64Milli(if(countIf(type = 'escalated') > 0, maxIf(at, type = 'escalated'), max(at))) AS escalated_at
+    FROM warning_events WHERE warning_id IN ${param.ArrayString([...stateOf.keys()])} GROUP BY warning_id
     ORDER BY escalated_at, id LIMIT ${param.UInt32(limit)}`);
+  const open = times.map((t) => ({ id: t.id, state: stateOf.get(t.id) ?? 'raised', escalated_at: t.escalated_at }));
   if (open.length === 0) return [];
   const found = await store.query<Record<string, unknown>>(sql`
     SELECT id, any(rule_name) AS rule_name, any(severity) AS severity, any(institution_id) AS institution_id,

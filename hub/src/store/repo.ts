@@ -323,23 +323,32 @@ export interface WallWorkflowStats {
 }
 
 /**
- * One aggregate over warning_events. Deadlines are computed (calendar + SLA), not stored, so a
- * missed deadline is read from the `escalated` flag / event the overdue sweep appends. Every event
- * row carries its warning's county, so a county's figures filter the events themselves.
+ * The current workflow state of every warning that has events (migration 060: one row each in
+ * `warning_state`, kept by its materialized view), with the columns of the `warning_current` view
+ * a join needs — for joins over many warnings, where the view folded every event ever written on
+ * each call. A warning without events has no row (state raised, seq 0, as a LEFT JOIN leaves it).
+ */
+export const CURRENT_STATE = sql`(SELECT warning_id, seq, state, assignee, conclusion, escalated, updated_at FROM warning_state FINAL WHERE sign = 1)`;
+
+/**
+ * Deadlines are computed (calendar + SLA), not stored, so a missed deadline is read from the
+ * `escalated` flag the overdue sweep's event sets (carried by every later event). Concluded: the
+ * warnings with a conclusion in [from, to), on time when it was reached unescalated (the flag the
+ * concluding event carries); overdue: the open warnings that were escalated, from the open range
+ * of warning_state (migration 060). Neither folds the whole event log; every event and state row
+ * carries its warning's county.
  */
 export async function wallWorkflowStats(store: Store, from: number, to: number, county: string | null = null): Promise<WallWorkflowStats> {
-  const [r] = await store.query<{ concluded: string; on_time: string; overdue: string }>(sql`
-    SELECT
-      countIf(concl_at >= ${param.DateTime64(from)} AND concl_at < ${param.DateTime64(to)}) AS concluded,
-      countIf(concl_at >= ${param.DateTime64(from)} AND concl_at < ${param.DateTime64(to)} AND esc = 0) AS on_time,
-      countIf(esc = 1 AND state IN ('raised', 'assigned', 'acknowledged', 'verifying')) AS overdue
-    FROM
-    (
-      SELECT warning_id, argMax(to_state, seq) AS state, greatest(max(escalated), max(type = 'escalated')) AS esc,
-        maxIf(at, type = 'concluded') AS concl_at
-      FROM warning_events WHERE 1${inCounty(county)} GROUP BY warning_id
-    )`);
-  return { concluded: Number(r?.concluded ?? 0), onTime: Number(r?.on_time ?? 0), overdue: Number(r?.overdue ?? 0) };
+  const [concl, open] = await Promise.all([
+    store.query<{ concluded: string; on_time: string }>(sql`
+      SELECT uniqExact(warning_id) AS concluded, uniqExact(warning_id) - uniqExactIf(warning_id, escalated = 1) AS on_time
+      FROM warning_events
+      WHERE type = 'concluded' AND at >= ${param.DateTime64(from)} AND at < ${param.DateTime64(to)}${inCounty(county)}`),
+    store.query<{ overdue: string }>(sql`
+      SELECT uniqExact(warning_id) AS overdue FROM warning_state FINAL
+      WHERE is_open = 1 AND sign = 1 AND escalated = 1 AND state IN ('raised', 'assigned', 'acknowledged', 'verifying')${inCounty(county)}`),
+  ]);
+  return { concluded: Number(concl[0]?.concluded ?? 0), onTime: Number(concl[0]?.on_time ?? 0), overdue: Number(open[0]?.overdue ?? 0) };
 }
 
 export interface CollectorHealthCounts {

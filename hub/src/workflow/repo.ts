@@ -4,7 +4,7 @@
  */
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
-import type { WarningRecord } from '../store/repo.js';
+import { CURRENT_STATE, type WarningRecord } from '../store/repo.js';
 import type { Severity } from '@jianguan/rules';
 import type { TransactionView, WarningItem } from '../protocol/index.js';
 import { COUNTY_BY_CODE, SEVERITY_LABELS } from '@jianguan/rules';
@@ -169,25 +169,130 @@ function listWhere(f: WarningListFilter): SqlQuery {
   return joinSql(c, ' AND ');
 }
 
-export async function listWarningsWithState(store: Store, f: WarningListFilter): Promise<{ total: number; items: WarningWithState[] }> {
-  const from = sql`(SELECT * FROM warnings FINAL) AS w LEFT JOIN warning_current AS c ON c.warning_id = w.id`;
-  const [t] = await store.query<{ n: string }>(sql`SELECT count() AS n FROM ${from} WHERE ${listWhere(f)}`);
-  const rows = await store.query<Record<string, unknown>>(sql`
-    SELECT ${WARNING_COLUMNS}, ${STATE_COLUMNS} FROM ${from} WHERE ${listWhere(f)}
-    ORDER BY w.raised_at DESC, w.id LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`);
-  const items = rows.map(normalise);
-  // The business number (LSH) lives on the transaction; one lookup for the page, so a queue shows
-  // it without a detail request per row.
-  const lsh = await lshOf(store, items.map((w) => w.transaction_id));
-  for (const w of items) w.lsh = lsh.get(w.transaction_id) ?? '';
-  return { total: Number(t?.n ?? 0), items };
+/**
+ * Warnings raised without any event have no row in `warning_state`; they are looked for among the
+ * warnings raised in this window. Such a warning is assigned by the next sweep when an auditor
+ * covers it and escalated (an event) once a deadline passes, so an older one exists only when the
+ * sweep did not run for that long.
+ */
+export const NO_EVENT_WINDOW_MS = 90 * 86_400_000;
+
+const OPEN_STATES: readonly WarningStateName[] = ['raised', 'assigned', 'acknowledged', 'verifying'];
+
+/**
+ * Candidates as (warning_id, institution_id, state columns): the open warnings that have events,
+ * from the open range of `warning_state` (migration 060) — one row each, narrowed by `stateWhere`
+ * over its columns — and, with `withoutEvents`, the warnings raised since `since` that have no
+ * event yet (state raised, seq 0). Never a fold of every event ever written.
+ */
+function openCandidates(stateWhere: SqlQuery, withoutEvents: { since: number } | null): SqlQuery {
+  const withEvents = sql`
+    SELECT warning_id, institution_id, seq, state, assignee, conclusion, escalated, updated_at
+    FROM warning_state FINAL WHERE is_open = 1 AND sign = 1 AND ${stateWhere}
+    ORDER BY seq DESC LIMIT 1 BY warning_id`;
+  if (!withoutEvents) return withEvents;
+  // Any event of a warning raised at or after `since` happened at or after it, so the warnings
+  // with events among them are those with a state row updated since then.
+  return sql`${withEvents}
+    UNION ALL
+    SELECT id AS warning_id, institution_id, toUInt32(0) AS seq, 'raised' AS state, '' AS assignee, '' AS conclusion,
+      toUInt8(0) AS escalated, raised_at AS updated_at
+    FROM warnings
+    WHERE raised_at >= ${param.DateTime64(withoutEvents.since)}
+      AND id NOT IN (SELECT warning_id FROM warning_state WHERE updated_at >= ${param.DateTime64(withoutEvents.since)})
+    LIMIT 1 BY id`;
 }
 
-async function lshOf(store: Store, transactionIds: readonly string[]): Promise<Map<string, string>> {
-  const ids = [...new Set(transactionIds)];
+/**
+ * One page of warnings: the ids in `order`, each with the whole warning and its state (by id and
+ * institution, a key lookup), in that order.
+ */
+async function pageOf(store: Store, page: readonly { id: string; institution_id: string }[]): Promise<WarningWithState[]> {
+  const found = await warningsByIds(
+    store,
+    page.map((p) => p.id),
+    page.map((p) => p.institution_id),
+  );
+  return page.flatMap((p) => {
+    const w = found.get(p.id);
+    return w ? [w] : [];
+  });
+}
+
+/** Only open warnings asked for: states all open, or the overdue queue (escalated, still open)? */
+function asksOpenOnly(f: WarningListFilter): boolean {
+  if (f.overdue === true) return true;
+  return (f.states?.length ?? 0) > 0 && f.states!.every((st) => OPEN_STATES.includes(st));
+}
+
+function warningWhere(f: WarningListFilter): SqlQuery {
+  const c: SqlQuery[] = [sql`1`];
+  if (f.institutionId) c.push(sql`institution_id = ${param.String(f.institutionId)}`);
+  if (f.county) c.push(sql`county = ${param.String(f.county)}`);
+  if (f.ruleId) c.push(sql`rule_id = ${param.String(f.ruleId)}`);
+  if (f.severity) c.push(sql`severity = ${param.String(f.severity)}`);
+  if (f.from !== undefined) c.push(sql`raised_at >= ${param.DateTime64(f.from)}`);
+  if (f.to !== undefined) c.push(sql`raised_at < ${param.DateTime64(f.to)}`);
+  return joinSql(c, ' AND ');
+}
+
+/**
+ * The warnings list (GET /api/v1/warnings, its exports, the workbench queues). Three shapes, so
+ * that no page folds the whole event log:
+ *  - open states only (the queues): the candidates come from the open range of warning_state;
+ *  - no state, assignee or overdue filter: the page comes from `warnings`, then its states;
+ *  - other states (concluded, closed, …): every warning joined with its current state row.
+ */
+export async function listWarningsWithState(store: Store, f: WarningListFilter): Promise<{ total: number; items: WarningWithState[] }> {
+  let total: number;
+  let items: WarningWithState[];
+  if (asksOpenOnly(f)) {
+    const c: SqlQuery[] = [sql`1`];
+    if (f.states?.length) c.push(sql`state IN ${param.ArrayString(f.states)}`);
+    if (f.assignee !== undefined) c.push(sql`assignee = ${param.String(f.assignee)}`);
+    if (f.overdue === true) c.push(sql`escalated = 1`);
+    if (f.overdue === false) c.push(sql`escalated = 0`);
+    const raisedAsked = f.assignee === undefined && f.overdue !== true && (!f.states?.length || f.states.includes('raised'));
+    const candidates = openCandidates(joinSql(c, ' AND '), raisedAsked ? { since: Date.now() - NO_EVENT_WINDOW_MS } : null);
+    const inCandidates = sql`${warningWhere(f)} AND (institution_id, id) IN (SELECT institution_id, warning_id FROM (${candidates}))`;
+    const [t] = await store.query<{ n: string }>(sql`SELECT uniqExact(id) AS n FROM warnings WHERE ${inCandidates}`);
+    total = Number(t?.n ?? 0);
+    const page = await store.query<{ id: string; institution_id: string }>(sql`
+      SELECT id, institution_id FROM warnings WHERE ${inCandidates}
+      ORDER BY raised_at DESC, id LIMIT 1 BY id LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`);
+    items = await pageOf(store, page);
+  } else if (!f.states?.length && f.assignee === undefined && f.overdue === undefined) {
+    const [t] = await store.query<{ n: string }>(sql`SELECT uniqExact(id) AS n FROM warnings WHERE ${warningWhere(f)}`);
+    total = Number(t?.n ?? 0);
+    const page = await store.query<{ id: string; institution_id: string }>(sql`
+      SELECT id, institution_id FROM warnings WHERE ${warningWhere(f)}
+      ORDER BY raised_at DESC, id LIMIT 1 BY id LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`);
+    items = await pageOf(store, page);
+  } else {
+    const from = sql`(SELECT * FROM warnings FINAL) AS w LEFT JOIN ${CURRENT_STATE} AS c ON c.warning_id = w.id`;
+    const [t] = await store.query<{ n: string }>(sql`SELECT count() AS n FROM ${from} WHERE ${listWhere(f)}`);
+    total = Number(t?.n ?? 0);
+    const rows = await store.query<Record<string, unknown>>(sql`
+      SELECT ${WARNING_COLUMNS}, ${STATE_COLUMNS} FROM ${from} WHERE ${listWhere(f)}
+      ORDER BY w.raised_at DESC, w.id LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`);
+    items = rows.map(normalise);
+  }
+  // The business number (LSH) lives on the transaction; one lookup for the page, so a queue shows
+  // it without a detail request per row.
+  const lsh = await lshOf(store, items);
+  for (const w of items) w.lsh = lsh.get(w.transaction_id) ?? '';
+  return { total, items };
+}
+
+async function lshOf(store: Store, warnings: readonly { transaction_id: string; institution_id: string }[]): Promise<Map<string, string>> {
+  const ids = [...new Set(warnings.map((w) => w.transaction_id))];
   if (ids.length === 0) return new Map();
+  // `transactions` is sorted by (institution_id, id): with the institutions the read is a key
+  // lookup; by id alone it read every granule's ids (a scan that grows with the years).
+  const institutions = [...new Set(warnings.map((w) => w.institution_id))];
   const rows = await store.query<{ id: string; lsh: string }>(sql`
-    SELECT id, any(lsh) AS lsh FROM transactions WHERE id IN ${param.ArrayString(ids)} GROUP BY id`);
+    SELECT id, any(lsh) AS lsh FROM transactions
+    WHERE institution_id IN ${param.ArrayString(institutions)} AND id IN ${param.ArrayString(ids)} GROUP BY id`);
   return new Map(rows.map((r) => [r.id, r.lsh]));
 }
 
@@ -241,34 +346,36 @@ export function warningItem(w: WarningWithState, institutionName: (id: string) =
 
 /**
  * Warnings with no event yet (state raised), newest first: a backlog nobody can be assigned to
- * (no auditor covers its county) must not starve new warnings.
+ * (no auditor covers its county) must not starve new warnings. Raised warnings with events
+ * (commented, escalated while raised) count as well.
  */
 export async function unassignedWarnings(store: Store, since: number, limit: number): Promise<WarningWithState[]> {
-  const rows = await store.query<Record<string, unknown>>(sql`
-    SELECT ${WARNING_COLUMNS}, ${STATE_COLUMNS}
-    FROM (SELECT * FROM warnings FINAL WHERE raised_at >= ${param.DateTime64(since)}) AS w
-    LEFT JOIN warning_current AS c ON c.warning_id = w.id
-    WHERE c.seq = 0 OR c.state = 'raised'
-    ORDER BY w.raised_at DESC, w.id LIMIT ${param.UInt32(limit)}`);
-  return rows.map(normalise);
+  const candidates = openCandidates(sql`state = 'raised'`, { since });
+  const page = await store.query<{ id: string; institution_id: string }>(sql`
+    SELECT id, institution_id FROM warnings
+    WHERE raised_at >= ${param.DateTime64(since)} AND (institution_id, id) IN (SELECT institution_id, warning_id FROM (${candidates}))
+    ORDER BY raised_at DESC, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)}`);
+  return (await pageOf(store, page)).filter((w) => w.state === 'raised');
 }
 
-/** Open warnings not yet escalated, raised before `before` (candidates for the overdue check). */
-export async function escalationCandidates(store: Store, before: number, limit: number): Promise<WarningWithState[]> {
-  const rows = await store.query<Record<string, unknown>>(sql`
-    SELECT ${WARNING_COLUMNS}, ${STATE_COLUMNS}
-    FROM (SELECT * FROM warnings FINAL WHERE raised_at < ${param.DateTime64(before)}) AS w
-    LEFT JOIN warning_current AS c ON c.warning_id = w.id
-    WHERE (c.seq = 0 OR c.state IN ('raised', 'assigned', 'acknowledged', 'verifying')) AND c.escalated = 0
-    ORDER BY w.raised_at, w.id LIMIT ${param.UInt32(limit)}`);
-  return rows.map(normalise);
+/**
+ * Open warnings not yet escalated, raised before `before` (candidates for the overdue check),
+ * oldest first. Those without events are looked for within NO_EVENT_WINDOW_MS of `now`.
+ */
+export async function escalationCandidates(store: Store, before: number, limit: number, now = Date.now()): Promise<WarningWithState[]> {
+  const candidates = openCandidates(sql`escalated = 0`, { since: now - NO_EVENT_WINDOW_MS });
+  const page = await store.query<{ id: string; institution_id: string }>(sql`
+    SELECT id, institution_id FROM warnings
+    WHERE raised_at < ${param.DateTime64(before)} AND (institution_id, id) IN (SELECT institution_id, warning_id FROM (${candidates}))
+    ORDER BY raised_at, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)}`);
+  return (await pageOf(store, page)).filter((w) => OPEN_STATES.includes(w.state) && !w.escalated);
 }
 
 /** Open (being worked) warnings per assignee: the load used by auto-assignment. */
 export async function openLoad(store: Store): Promise<Map<string, number>> {
   const rows = await store.query<{ assignee: string; n: string }>(sql`
-    SELECT assignee, count() AS n FROM warning_current
-    WHERE state IN ('assigned', 'acknowledged', 'verifying') AND assignee != '' GROUP BY assignee`);
+    SELECT assignee, count() AS n FROM (${openCandidates(sql`state IN ('assigned', 'acknowledged', 'verifying') AND assignee != ''`, null)})
+    GROUP BY assignee`);
   return new Map(rows.map((r) => [r.assignee, Number(r.n)]));
 }
 
