@@ -27,6 +27,7 @@
 //   warning: transaction  transactionById (workflow/repo.js)        GET /api/v1/warnings/:id
 //   list: …           listWarningsWithState (workflow/repo.js)        GET /api/v1/warnings (workbench, list)
 //   sweep: …          unassignedWarnings, escalationCandidates        the workflow's periodic sweep
+//   wall: workflow    wallWorkflowStats, overdueOpen                  the wall's workflow figures
 // plus the monthly score refresh (EvaluationService, background job: every month is refreshed
 // once before the reads are timed) and the disk footprint (system.parts, active parts).
 // Build the hub first (`npx turbo run build`); Redis at JG_REDIS_URL (default
@@ -60,7 +61,8 @@ const { loadConfig } = await hub('config.js');
 const { openStore } = await hub('store/store.js');
 const { migrate, MIGRATIONS_DIR } = await hub('store/migrate.js');
 const { sql, UNSAFE_RAW_SQL } = await hub('store/sql.js');
-const { dayStats, totals } = await hub('store/repo.js');
+const { dayStats, totals, wallWorkflowStats } = await hub('store/repo.js');
+const { overdueOpen } = await hub('live/wall-stats.js');
 const { EvaluationService } = await hub('evaluation/service.js');
 const { DEFAULT_EVALUATION, monthRange } = await hub('evaluation/scoring.js');
 const { institutionVolumes } = await hub('evaluation/volumes.js');
@@ -359,12 +361,24 @@ rows.push(await timeCalls('health totals', '/healthz, /metrics (repo.totals)', (
   );
   rows.push(await timeCalls('list: all, newest', 'GET /api/v1/warnings (no filter)', (i) => listWarningsWithState(store, { limit: 50, offset: (i % 3) * 50 })));
   rows.push(
+    await timeCalls('list: concluded, county', 'GET /api/v1/warnings?county&state=concluded,reviewed (a leader\'s review)', (i) =>
+      listWarningsWithState(store, { county: countyOf(i), states: ['concluded', 'reviewed'], limit: 50, offset: 0 }),
+    ),
+  );
+  rows.push(
     await timeCalls('list: institution', 'GET /api/v1/warnings?institutionId (a month)', (i) =>
       listWarningsWithState(store, { institutionId: target(i).id, from: monthRange(monthAt(i)).from, to: monthRange(monthAt(i)).to, limit: 50, offset: 0 }),
     ),
   );
   rows.push(await timeCalls('sweep: unassigned', 'workflow sweep, unassigned warnings (90 days)', () => unassignedWarnings(store, TO - 90 * 86_400_000, 2000)));
-  rows.push(await timeCalls('sweep: overdue', 'workflow sweep, escalation candidates', () => escalationCandidates(store, TO - 60 * 60_000, 5000)));
+  rows.push(await timeCalls('sweep: overdue', 'workflow sweep, escalation candidates', () => escalationCandidates(store, TO - 60 * 60_000, 5000, TO)));
+  // The wall's workflow figures (concluded today, on time, overdue) and its overdue list, city-wide.
+  rows.push(
+    await timeCalls('wall: workflow', 'wall KPIs: concluded / on time / overdue, overdue list', (i) => {
+      const day = monthRange(month).to - (1 + (i % 5)) * 86_400_000;
+      return Promise.all([wallWorkflowStats(store, day, day + 86_400_000), overdueOpen(store, 20)]);
+    }),
+  );
 }
 const load1 = loadAvg();
 

@@ -206,6 +206,13 @@ describe('warning_state', () => {
     );
     const county = await listWarningsWithState(store, { county: '451221', states: ['raised'], limit: 1000, offset: 0 });
     expect(new Set(county.items.map((w) => w.id))).toEqual(new Set(recent.filter(([, m]) => m.state === 'raised' && m.county === '451221').map(([id]) => id)));
+    // Other states (the join of every warning with its state row), and every warning.
+    const closed = await listWarningsWithState(store, { states: ['closed', 'concluded'], limit: 1000, offset: 0 });
+    expect(new Set(closed.items.map((w) => w.id))).toEqual(new Set(recent.filter(([, m]) => ['closed', 'concluded'].includes(m.state)).map(([id]) => id)));
+    expect(closed.total).toBe(closed.items.length);
+    const every = await listWarningsWithState(store, { limit: 1000, offset: 0 });
+    expect(every.items.map((w) => w.id).sort()).toEqual(recent.map(([id]) => id).sort());
+    for (const w of every.items) expect([w.state, w.seq], w.id).toEqual([models.get(w.id)!.state, models.get(w.id)!.seq]);
     // Newest first, paged.
     const page2 = await listWarningsWithState(store, { states: [...OPEN] as WarningStateName[], limit: 3, offset: 3 });
     expect(page2.items.map((w) => w.id)).toEqual(open.items.slice(3, 6).map((w) => w.id));

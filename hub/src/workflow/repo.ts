@@ -204,8 +204,8 @@ function openCandidates(stateWhere: SqlQuery, withoutEvents: { since: number } |
 }
 
 /**
- * One page of warnings: the ids in `order`, each with the whole warning and its state (by id and
- * institution, a key lookup), in that order.
+ * One page of warnings: each of the given ids with the whole warning and its state (by id and
+ * institution, a key lookup), in the order given.
  */
 async function pageOf(store: Store, page: readonly { id: string; institution_id: string }[]): Promise<WarningWithState[]> {
   const found = await warningsByIds(
@@ -244,8 +244,19 @@ function warningWhere(f: WarningListFilter): SqlQuery {
  *  - other states (concluded, closed, …): every warning joined with its current state row.
  */
 export async function listWarningsWithState(store: Store, f: WarningListFilter): Promise<{ total: number; items: WarningWithState[] }> {
-  let total: number;
-  let items: WarningWithState[];
+  const { count, page } = listQueries(f);
+  const [t] = await store.query<{ n: string }>(count);
+  const items = await pageOf(store, await store.query<{ id: string; institution_id: string }>(page));
+  // The business number (LSH) lives on the transaction; one lookup for the page, so a queue shows
+  // it without a detail request per row.
+  const lsh = await lshOf(store, items);
+  for (const w of items) w.lsh = lsh.get(w.transaction_id) ?? '';
+  return { total: Number(t?.n ?? 0), items };
+}
+
+/** The list's count and its page of (id, institution_id), newest first, in one of the three shapes. */
+function listQueries(f: WarningListFilter): { count: SqlQuery; page: SqlQuery } {
+  const window = sql`LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`;
   if (asksOpenOnly(f)) {
     const c: SqlQuery[] = [sql`1`];
     if (f.states?.length) c.push(sql`state IN ${param.ArrayString(f.states)}`);
@@ -254,34 +265,26 @@ export async function listWarningsWithState(store: Store, f: WarningListFilter):
     if (f.overdue === false) c.push(sql`escalated = 0`);
     const raisedAsked = f.assignee === undefined && f.overdue !== true && (!f.states?.length || f.states.includes('raised'));
     const candidates = openCandidates(joinSql(c, ' AND '), raisedAsked ? { since: Date.now() - NO_EVENT_WINDOW_MS } : null);
-    const inCandidates = sql`${warningWhere(f)} AND (institution_id, id) IN (SELECT institution_id, warning_id FROM (${candidates}))`;
-    const [t] = await store.query<{ n: string }>(sql`SELECT uniqExact(id) AS n FROM warnings WHERE ${inCandidates}`);
-    total = Number(t?.n ?? 0);
-    const page = await store.query<{ id: string; institution_id: string }>(sql`
-      SELECT id, institution_id FROM warnings WHERE ${inCandidates}
-      ORDER BY raised_at DESC, id LIMIT 1 BY id LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`);
-    items = await pageOf(store, page);
-  } else if (!f.states?.length && f.assignee === undefined && f.overdue === undefined) {
-    const [t] = await store.query<{ n: string }>(sql`SELECT uniqExact(id) AS n FROM warnings WHERE ${warningWhere(f)}`);
-    total = Number(t?.n ?? 0);
-    const page = await store.query<{ id: string; institution_id: string }>(sql`
-      SELECT id, institution_id FROM warnings WHERE ${warningWhere(f)}
-      ORDER BY raised_at DESC, id LIMIT 1 BY id LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`);
-    items = await pageOf(store, page);
-  } else {
-    const from = sql`(SELECT * FROM warnings FINAL) AS w LEFT JOIN ${CURRENT_STATE} AS c ON c.warning_id = w.id`;
-    const [t] = await store.query<{ n: string }>(sql`SELECT count() AS n FROM ${from} WHERE ${listWhere(f)}`);
-    total = Number(t?.n ?? 0);
-    const rows = await store.query<Record<string, unknown>>(sql`
-      SELECT ${WARNING_COLUMNS}, ${STATE_COLUMNS} FROM ${from} WHERE ${listWhere(f)}
-      ORDER BY w.raised_at DESC, w.id LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`);
-    items = rows.map(normalise);
+    const where = sql`${warningWhere(f)} AND (institution_id, id) IN (SELECT institution_id, warning_id FROM (${candidates}))`;
+    return {
+      count: sql`SELECT uniqExact(id) AS n FROM warnings WHERE ${where}`,
+      page: sql`SELECT id, institution_id FROM warnings WHERE ${where} ORDER BY raised_at DESC, id LIMIT 1 BY id ${window}`,
+    };
   }
-  // The business number (LSH) lives on the transaction; one lookup for the page, so a queue shows
-  // it without a detail request per row.
-  const lsh = await lshOf(store, items);
-  for (const w of items) w.lsh = lsh.get(w.transaction_id) ?? '';
-  return { total, items };
+  if (!f.states?.length && f.assignee === undefined && f.overdue === undefined) {
+    return {
+      count: sql`SELECT uniqExact(id) AS n FROM warnings WHERE ${warningWhere(f)}`,
+      page: sql`SELECT id, institution_id FROM warnings WHERE ${warningWhere(f)} ORDER BY raised_at DESC, id LIMIT 1 BY id ${window}`,
+    };
+  }
+  // Only the columns the filters and the order need, deduplicated (FINAL reads just the sorting
+  // key and version besides them), each joined to its state row.
+  const from = sql`(SELECT id, institution_id, county, rule_id, severity, raised_at FROM warnings FINAL WHERE ${warningWhere(f)}) AS w
+    LEFT JOIN ${CURRENT_STATE} AS c ON c.warning_id = w.id`;
+  return {
+    count: sql`SELECT count() AS n FROM ${from} WHERE ${listWhere(f)}`,
+    page: sql`SELECT w.id AS id, w.institution_id AS institution_id FROM ${from} WHERE ${listWhere(f)} ORDER BY w.raised_at DESC, w.id ${window}`,
+  };
 }
 
 async function lshOf(store: Store, warnings: readonly { transaction_id: string; institution_id: string }[]): Promise<Map<string, string>> {
