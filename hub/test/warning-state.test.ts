@@ -16,21 +16,10 @@ import { openStore, type Store } from '../src/store/store.js';
 import { sql, UNSAFE_RAW_SQL } from '../src/store/sql.js';
 import { TRANSITIONS, type EventType, type WarningStateName } from '../src/workflow/machine.js';
 import { escalationCandidates, listWarningsWithState, openLoad, unassignedWarnings } from '../src/workflow/repo.js';
+import { prng } from './helpers.js';
 
 const OPEN: readonly string[] = ['raised', 'assigned', 'acknowledged', 'verifying'];
 const raw = (text: string) => sql`${UNSAFE_RAW_SQL(text)}`;
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Model {
   state: WarningStateName;
@@ -146,7 +135,7 @@ async function expectModel(models: Map<string, Model>): Promise<void> {
 }
 
 describe('warning_state', () => {
-  const r = rng(20261203);
+  const r = prng(20261203);
   const models = new Map<string, Model>();
   const counties = ['451202', '451221'];
 
