@@ -205,6 +205,15 @@ describe('warning_state', () => {
     // Newest first, paged.
     const page2 = await listWarningsWithState(store, { states: [...OPEN] as WarningStateName[], limit: 3, offset: 3 });
     expect(page2.items.map((w) => w.id)).toEqual(open.items.slice(3, 6).map((w) => w.id));
+    expect(page2.total).toBe(open.total);
+    // With the warnings' own filters beside the state's.
+    const ofInstitution = await listWarningsWithState(store, { institutionId: 'I1', county: '451202', states: ['raised', 'verifying'], limit: 1000, offset: 0 });
+    expect(new Set(ofInstitution.items.map((w) => w.id))).toEqual(new Set(recent.filter(([, m]) => ['raised', 'verifying'].includes(m.state) && m.county === '451202').map(([id]) => id)));
+    expect((await listWarningsWithState(store, { institutionId: 'I1', limit: 1000, offset: 0 })).total).toBe(recent.length);
+    expect((await listWarningsWithState(store, { institutionId: 'I1', severity: 'medium', states: ['closed'], limit: 1000, offset: 0 })).total).toBe(recent.filter(([, m]) => m.state === 'closed').length);
+    // A page past the end still says how many there are.
+    expect(await listWarningsWithState(store, { states: [...OPEN] as WarningStateName[], limit: 5, offset: 10_000 })).toEqual({ total: open.total, items: [] });
+    expect((await listWarningsWithState(store, { states: ['closed'], limit: 5, offset: 10_000 })).total).toBe(recent.filter(([, m]) => m.state === 'closed').length);
     // The sweep's questions.
     const unassigned = await unassignedWarnings(store, NOW - 90 * 86_400_000, 1000);
     expect(new Set(unassigned.map((w) => w.id))).toEqual(new Set(recent.filter(([, m]) => m.state === 'raised').map(([id]) => id)));
