@@ -8,7 +8,7 @@ import { CURRENT_STATE, type WarningRecord } from '../store/repo.js';
 import type { Severity } from '@jianguan/rules';
 import type { TransactionView, WarningItem } from '../protocol/index.js';
 import { COUNTY_BY_CODE, SEVERITY_LABELS } from '@jianguan/rules';
-import { CONCLUSION_LABELS, STATE_LABELS, type ActorRole, type Conclusion, type EventPayload, type EventType, type WarningState, type WarningStateName, type WorkflowEvent } from './machine.js';
+import { CONCLUSION_LABELS, STATE_LABELS, UNVERIFIED_STATES, type ActorRole, type Conclusion, type EventPayload, type EventType, type WarningState, type WarningStateName, type WorkflowEvent } from './machine.js';
 
 export interface EventRow {
   id: string;
@@ -177,7 +177,8 @@ function listWhere(f: WarningListFilter): SqlQuery {
  */
 export const NO_EVENT_WINDOW_MS = 90 * 86_400_000;
 
-const OPEN_STATES: readonly WarningStateName[] = ['raised', 'assigned', 'acknowledged', 'verifying'];
+/** Open: not yet verified (the states a deadline and escalation apply to). */
+const OPEN_STATES = UNVERIFIED_STATES;
 
 /**
  * Candidates as (warning_id, institution_id, state columns): the open warnings that have events,
