@@ -7,9 +7,9 @@
  */
 import type { Severity } from '@jianguan/rules';
 import { businessLabel } from '../evaluation/volumes.js';
-import { STATE_LABELS, UNVERIFIED_STATES, type WarningStateName } from '../protocol/workflow.js';
+import { STATE_LABELS, type WarningStateName } from '../protocol/workflow.js';
 import type { WallBusinessType, WallHourly } from '../protocol/index.js';
-import { inCounty } from '../store/repo.js';
+import { OPEN_STATE, inCounty } from '../store/repo.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 
@@ -80,9 +80,7 @@ export interface OverdueRow {
  */
 export async function overdueOpen(store: Store, limit: number, county: string | null = null): Promise<OverdueRow[]> {
   const escalated = await store.query<{ id: string; state: string }>(sql`
-    SELECT warning_id AS id, state FROM warning_state FINAL
-    WHERE is_open = 1 AND sign = 1 AND escalated = 1 AND state IN ${param.ArrayString([...UNVERIFIED_STATES])}${inCounty(county)}
-    ORDER BY seq DESC LIMIT 1 BY warning_id`);
+    SELECT warning_id AS id, state FROM ${OPEN_STATE} WHERE escalated = 1${inCounty(county)}`);
   if (escalated.length === 0) return [];
   const stateOf = new Map(escalated.map((e) => [e.id, e.state]));
   const times = await store.query<{ id: string; escalated_at: number | string }>(sql`

@@ -331,6 +331,14 @@ export interface WallWorkflowStats {
 export const CURRENT_STATE = sql`(SELECT warning_id, seq, state, assignee, conclusion, escalated, updated_at FROM warning_state FINAL WHERE sign = 1)`;
 
 /**
+ * The open warnings that have events (raised … verifying), one state row each: the open range of
+ * `warning_state`'s sorting key, whatever the years of closed warnings behind it. Every row
+ * carries its warning's institution and county.
+ */
+export const OPEN_STATE = sql`(SELECT warning_id, institution_id, county, seq, state, assignee, conclusion, escalated, updated_at
+  FROM warning_state FINAL WHERE is_open = 1 AND sign = 1)`;
+
+/**
  * Deadlines are computed (calendar + SLA), not stored, so a missed deadline is read from the
  * `escalated` flag the overdue sweep's event sets (carried by every later event). Concluded: the
  * warnings with a conclusion in [from, to), on time when it was reached unescalated (the flag the
@@ -344,9 +352,7 @@ export async function wallWorkflowStats(store: Store, from: number, to: number, 
       SELECT uniqExact(warning_id) AS concluded, uniqExact(warning_id) - uniqExactIf(warning_id, escalated = 1) AS on_time
       FROM warning_events
       WHERE type = 'concluded' AND at >= ${param.DateTime64(from)} AND at < ${param.DateTime64(to)}${inCounty(county)}`),
-    store.query<{ overdue: string }>(sql`
-      SELECT uniqExact(warning_id) AS overdue FROM warning_state FINAL
-      WHERE is_open = 1 AND sign = 1 AND escalated = 1 AND state IN ('raised', 'assigned', 'acknowledged', 'verifying')${inCounty(county)}`),
+    store.query<{ overdue: string }>(sql`SELECT count() AS overdue FROM ${OPEN_STATE} WHERE escalated = 1${inCounty(county)}`),
   ]);
   return { concluded: Number(concl[0]?.concluded ?? 0), onTime: Number(concl[0]?.on_time ?? 0), overdue: Number(open[0]?.overdue ?? 0) };
 }

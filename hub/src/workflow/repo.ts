@@ -4,7 +4,7 @@
  */
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
-import { CURRENT_STATE, type WarningRecord } from '../store/repo.js';
+import { CURRENT_STATE, OPEN_STATE, type WarningRecord } from '../store/repo.js';
 import type { Severity } from '@jianguan/rules';
 import type { TransactionView, WarningItem } from '../protocol/index.js';
 import { COUNTY_BY_CODE, SEVERITY_LABELS } from '@jianguan/rules';
@@ -177,20 +177,15 @@ function listWhere(f: WarningListFilter): SqlQuery {
  */
 export const NO_EVENT_WINDOW_MS = 90 * 86_400_000;
 
-/** Open: not yet verified (the states a deadline and escalation apply to). */
-const OPEN_STATES = UNVERIFIED_STATES;
-
 /**
- * Candidates as (warning_id, institution_id, state columns): the open warnings that have events,
- * from the open range of `warning_state` (migration 060) — one row each, narrowed by `stateWhere`
- * over its columns — and, with `withoutEvents`, the warnings raised since `since` that have no
- * event yet (state raised, seq 0). Never a fold of every event ever written.
+ * Candidates as (warning_id, institution_id, state columns): the open warnings that have events
+ * (OPEN_STATE, migration 060) narrowed by `stateWhere` over its columns, and, with
+ * `withoutEvents`, the warnings raised since `since` that have no event yet (state raised, seq 0).
+ * Never a fold of every event ever written.
  */
 function openCandidates(stateWhere: SqlQuery, withoutEvents: { since: number } | null): SqlQuery {
   const withEvents = sql`
-    SELECT warning_id, institution_id, seq, state, assignee, conclusion, escalated, updated_at
-    FROM warning_state FINAL WHERE is_open = 1 AND sign = 1 AND ${stateWhere}
-    ORDER BY seq DESC LIMIT 1 BY warning_id`;
+    SELECT warning_id, institution_id, seq, state, assignee, conclusion, escalated, updated_at FROM ${OPEN_STATE} WHERE ${stateWhere}`;
   if (!withoutEvents) return withEvents;
   // Any event of a warning raised at or after `since` happened at or after it, so the warnings
   // with events among them are those with a state row updated since then. Compared by 64-bit hash
@@ -226,7 +221,7 @@ async function pageOf(store: Store, page: readonly { id: string; institution_id:
 /** Only open warnings asked for: states all open, or the overdue queue (escalated, still open)? */
 function asksOpenOnly(f: WarningListFilter): boolean {
   if (f.overdue === true) return true;
-  return (f.states?.length ?? 0) > 0 && f.states!.every((st) => OPEN_STATES.includes(st));
+  return (f.states?.length ?? 0) > 0 && f.states!.every((st) => UNVERIFIED_STATES.includes(st));
 }
 
 function warningWhere(f: WarningListFilter): SqlQuery {
@@ -393,7 +388,7 @@ export async function escalationCandidates(store: Store, before: number, limit: 
     SELECT id, institution_id FROM warnings
     WHERE raised_at < ${param.DateTime64(before)} AND id IN (SELECT warning_id FROM (${candidates}))
     ORDER BY raised_at, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)}`);
-  return (await pageOf(store, page)).filter((w) => OPEN_STATES.includes(w.state) && !w.escalated);
+  return (await pageOf(store, page)).filter((w) => UNVERIFIED_STATES.includes(w.state) && !w.escalated);
 }
 
 /** Open (being worked) warnings per assignee: the load used by auto-assignment. */
