@@ -236,24 +236,38 @@ describe('Batcher', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
-  it('applies a burst of events once per window, with the latest statistics only', () => {
+  it('shows the first event after a quiet window at once and the rest of a burst together at the window end, with the latest statistics only', () => {
     const batches: { n: number; tx: number | null }[] = [];
     const b = new Batcher((x) => batches.push({ n: x.warnings.length, tx: x.stats?.kpis.transactions ?? null }), { intervalMs: 250 });
-    for (let i = 0; i < 40; i++) b.warnings([warning(i)]);
+    b.warnings([warning(0)]);
+    expect(batches).toEqual([{ n: 1, tx: null }]); // nothing shown for 250 ms before: at once
+    for (let i = 1; i < 40; i++) b.warnings([warning(i)]);
     b.stats(stats({ transactions: 1 }));
     b.stats(stats({ transactions: 2 }));
-    expect(batches).toHaveLength(0);
+    expect(batches).toHaveLength(1);
     vi.advanceTimersByTime(249);
-    expect(batches).toHaveLength(0);
+    expect(batches).toHaveLength(1);
     vi.advanceTimersByTime(1);
-    expect(batches).toEqual([{ n: 40, tx: 2 }]);
+    expect(batches).toEqual([{ n: 1, tx: null }, { n: 39, tx: 2 }]);
     vi.advanceTimersByTime(1000);
-    expect(batches).toHaveLength(1); // idle: nothing more
+    expect(batches).toHaveLength(2); // idle: nothing more
+    // A quiet window later the next one is shown at once again; one arriving 100 ms after it
+    // waits the rest of that window (150 ms), not a whole one.
+    b.warnings([warning(40)]);
+    expect(batches).toHaveLength(3);
+    vi.advanceTimersByTime(100);
+    b.warnings([warning(41)]);
+    vi.advanceTimersByTime(149);
+    expect(batches).toHaveLength(3);
+    vi.advanceTimersByTime(1);
+    expect(batches.map((x) => x.n)).toEqual([1, 39, 1, 1]);
   });
 
   it('bounds pending warnings and lets a snapshot clear them', () => {
     const seen: number[] = [];
     const b = new Batcher((x) => seen.push(...x.warnings.map((w) => Number(w.id.slice(1)))), { intervalMs: 100, maxPending: 10 });
+    b.warnings([warning(100)]); // shown at once; the window is now busy
+    seen.length = 0;
     b.warnings(Array.from({ length: 25 }, (_, i) => warning(i)));
     expect(b.pending).toBe(10);
     expect(b.dropped).toBe(15);

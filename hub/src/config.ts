@@ -86,9 +86,12 @@ export const HubConfigSchema = z.object({
   ackTimeoutMs: z.coerce.number().int().min(100).default(30_000),
   /**
    * JG_WALL_FLUSH_MS — the wall broadcaster's throttle: a committed batch's warnings go out at
-   * once unless an emit happened within this interval (then with the next one). @defaultValue 50
+   * once unless an emit happened within this interval (then with the next one). At 1,000/s about
+   * 17 batches a second carry warnings, so many of them met a busy interval: 20 instead of 50 ms
+   * took 20–30 ms off capture → wall at p50 for no measurable CPU (docs/benchmarks.md).
+   * @defaultValue 20
    */
-  wallFlushMs: z.coerce.number().int().min(20).default(50),
+  wallFlushMs: z.coerce.number().int().min(20).default(20),
   /**
    * JG_WALL_LIVE_MAX_AGE_MS — warnings about business older than this (a replayed past week, a
    * long backlog) are stored and worked but not pushed to the wall as live. Three days, so that

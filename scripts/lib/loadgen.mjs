@@ -25,6 +25,13 @@
 //     sent late (window full, hub behind) keeps its planned capture time, so capture → stored
 //     includes the lag, as a collector's outbox backlog would. With rate 'max' every batch is
 //     due at t0 (a backlog captured at once) and only the window paces the sending.
+//   - except with `pacing: 'collector'` (the latency phase): there the records alone are planned
+//     (record k of the run captured at t0 + k/rate, round robin over the connections) and each
+//     connection forms its batches as the collector's link does — one batch in flight; when it
+//     is acknowledged, everything captured since (up to `batch` records), after waiting for the
+//     next record or the linger (`lingerMs`) when fewer are there — sealed as it leaves. A
+//     connection that fell behind after a slow acknowledgement sends a larger batch next, as a
+//     collector's outbox does, instead of a backlog of small ones.
 //
 // Acknowledgements: a batch counts as stored only on an ok ack. A retryable refusal, an ack
 // timeout or a disconnect puts it back; the connection then stops sending new batches, lets the
@@ -146,6 +153,10 @@ class Conn {
     this.retrying = false;
     this.timer = undefined;
     this.done = false;
+    // pacing 'collector': the connection's records in capture order, and the next one unsent.
+    this.records = [];
+    this.pos = 0;
+    this.lingered = false;
   }
 
   seal(b, prev) {
@@ -198,6 +209,7 @@ class Conn {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.retry.length > 0) return this.recover();
+    if (this.cfg.pacing === 'collector') return this.pumpCollector();
     const now = Date.now();
     if (!this.link.state.ready || !this.link.socket.connected) {
       if (this.next < this.batches.length && now < this.endAt) this.timer = setTimeout(() => this.pump(), 100);
@@ -223,6 +235,51 @@ class Conn {
       if (due > now) this.timer = setTimeout(() => this.pump(), Math.min(due, this.endAt) - now);
     }
     this.checkDone();
+  }
+
+  /**
+   * pacing 'collector' (collector/src/link/link.ts): one batch in flight; the next one holds what
+   * was captured meanwhile, up to `batch` records. With fewer than that it first waits for the
+   * next record or the linger, whichever comes first (the link's signal wakes on every new
+   * record), then takes what is there. Sealed on the chain's head as it leaves.
+   */
+  pumpCollector() {
+    if (this.inflight.size > 0) return;
+    const recs = this.records;
+    if (this.pos >= recs.length) return this.checkDone();
+    const now = Date.now();
+    if (!this.link.state.ready || !this.link.socket.connected) {
+      this.timer = setTimeout(() => this.pump(), 100);
+      return;
+    }
+    const due = recs[this.pos].capturedAt;
+    if (due > now) {
+      this.timer = setTimeout(() => this.pump(), due - now);
+      return;
+    }
+    let end = this.pos;
+    while (end < recs.length && end - this.pos < this.cfg.batch && recs[end].capturedAt <= now) end += 1;
+    if (!this.lingered && end - this.pos < this.cfg.batch && end < recs.length) {
+      this.lingered = true;
+      this.timer = setTimeout(() => this.pump(), Math.max(0, Math.min(this.cfg.lingerMs, recs[end].capturedAt - now)));
+      return;
+    }
+    this.lingered = false;
+    const records = recs.slice(this.pos, end);
+    this.pos = end;
+    const b = { index: this.batches.length, records, firstSeq: records[0].seq, lastSeq: records[records.length - 1].seq };
+    b.batchId = `${this.cred.collectorId}:${b.firstSeq}-${b.lastSeq}`;
+    b.digest = sha256Hex(JSON.stringify(records));
+    this.seal(b, this.head);
+    this.head = { batchSeq: b.seal.batchSeq, hash: b.seal.hash };
+    // Its last record's capture: the earliest moment this batch could have left.
+    b.plannedAt = records[records.length - 1].capturedAt;
+    b.firstSentAt = now;
+    this.batches.push(b);
+    this.next = this.batches.length;
+    this.stats.sentRecords += records.length;
+    this.stats.sendLag.push(now - b.plannedAt);
+    this.send(b);
   }
 
   send(b) {
@@ -313,7 +370,8 @@ class Conn {
   }
 
   checkDone() {
-    const finished = this.inflight.size === 0 && this.retry.length === 0 && !this.retrying && (this.next >= this.batches.length || Date.now() >= this.endAt);
+    const rest = this.cfg.pacing === 'collector' ? this.pos >= this.records.length : this.next >= this.batches.length || Date.now() >= this.endAt;
+    const finished = this.inflight.size === 0 && this.retry.length === 0 && !this.retrying && rest;
     if (finished && !this.done) {
       this.done = true;
       this.onDone?.();
@@ -372,7 +430,20 @@ async function runChild(cfg) {
   const seqs = conns.map(() => 0);
   let injected = 0;
   const all = [];
-  for (let b = 0; b < nBatches; b++) {
+  const collectorPacing = cfg.pacing === 'collector';
+  if (collectorPacing) {
+    // Records only; batches are formed as they leave. Record k: connection k mod n.
+    for (let k = 0; k < total; k++) {
+      const ci = k % n;
+      const rec = sims[ci].next();
+      if (rec.injected) injected += 1;
+      seqs[ci] += 1;
+      const txn = collector.toTransaction(rec.raw, { collectorId: conns[ci].cred.collectorId, seq: seqs[ci], capturedAt: 0 }, pseudonymizer);
+      txn.plannedIndex = k;
+      conns[ci].records.push(txn);
+    }
+  }
+  for (let b = 0; b < (collectorPacing ? 0 : nBatches); b++) {
     const ci = b % n;
     const c = conns[ci];
     const size = Math.min(cfg.batch, total - b * cfg.batch);
@@ -402,7 +473,13 @@ async function runChild(cfg) {
   // A connection's consecutive batches are `span` ms apart; a batch holds what its counter
   // captured during that span, so its records' capture times spread over it and the first one
   // has waited a whole span when the batch leaves (a collector's outbox wait, not hidden).
-  const span = max ? 0 : (cfg.batch * cfg.creds.length * 1000) / cfg.rate;
+  const span = max || collectorPacing ? 0 : (cfg.batch * cfg.creds.length * 1000) / cfg.rate;
+  for (const c of conns) {
+    for (const r of c.records) {
+      r.capturedAt = t0 + Math.floor((r.plannedIndex * 1000) / cfg.rate);
+      delete r.plannedIndex;
+    }
+  }
   for (const b of all) {
     b.plannedAt = max ? t0 : t0 + Math.floor((b.global * cfg.batch * 1000) / cfg.rate);
     const n = b.records.length;
@@ -454,10 +531,12 @@ async function runChild(cfg) {
     lastAckAt: stats.lastAckAt,
     drained,
     plannedRecords: total,
-    plannedBatches: all.length,
+    plannedBatches: collectorPacing ? sentBatches : all.length,
     sentBatches,
-    unsentBatches: all.length - sentBatches,
-    unsentRecords: all.slice(0).filter((b) => b.firstSentAt === undefined).reduce((s, b) => s + (b.records?.length ?? 0), 0),
+    unsentBatches: collectorPacing ? 0 : all.length - sentBatches,
+    unsentRecords:
+      all.filter((b) => b.firstSentAt === undefined).reduce((s, b) => s + (b.records?.length ?? 0), 0) +
+      conns.reduce((s, c) => s + c.records.length - c.pos, 0),
     sentRecords: stats.sentRecords,
     ackedRecords: stats.ackedRecords,
     ackedBatches: stats.ackedBatches,

@@ -1,6 +1,10 @@
 /**
- * Gathers live wall events and hands them over in one batch per window (trailing throttle), so a
- * burst of socket messages costs one state update and one render. Pending warnings are bounded:
+ * Gathers live wall events and hands them over at most once per window (leading-edge throttle),
+ * so a burst of socket messages costs one state update and one render: the first event after a
+ * quiet window is applied at once — a warning is on the screen as soon as it arrives — and the
+ * ones arriving within `intervalMs` of an application travel together at the window's end (a
+ * trailing-only throttle kept every warning off the screen for up to a whole window, even on a
+ * quiet wall). Pending warnings are bounded:
  * if the page cannot keep up (a hidden tab, a slow screen), the oldest pending ones are dropped —
  * they would have scrolled off the ticker anyway, and the next statistics event or snapshot
  * carries the authoritative counts.
@@ -9,7 +13,7 @@ import type { WallStats, WallWarning } from '@jianguan/protocol';
 import type { LiveBatch } from '../state/wall.svelte';
 
 export interface BatcherOptions {
-  /** Batch window in ms. @defaultValue 250 */
+  /** Shortest time between two applications, in ms. @defaultValue 100 */
   intervalMs?: number;
   /** Pending warnings kept at most before the oldest are dropped. @defaultValue 1000 */
   maxPending?: number;
@@ -22,11 +26,13 @@ export class Batcher {
   #warnings: WallWarning[] = [];
   #stats: WallStats | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** When the last batch was applied (Date.now()). */
+  #appliedAt = -Infinity;
   /** Warnings dropped because the pending queue was full (for diagnostics). */
   dropped = 0;
 
   constructor(apply: (batch: LiveBatch) => void, options: BatcherOptions = {}) {
-    this.intervalMs = options.intervalMs ?? 250;
+    this.intervalMs = options.intervalMs ?? 100;
     this.maxPending = options.maxPending ?? 1000;
     if (!(this.intervalMs >= 0)) throw new RangeError('intervalMs must be ≥ 0');
     if (!(this.maxPending >= 1)) throw new RangeError('maxPending must be ≥ 1');
@@ -74,6 +80,7 @@ export class Batcher {
     const batch: LiveBatch = { warnings: this.#warnings, stats: this.#stats };
     this.#warnings = [];
     this.#stats = null;
+    this.#appliedAt = Date.now();
     this.#apply(batch);
   }
 
@@ -82,6 +89,9 @@ export class Batcher {
   }
 
   #schedule(): void {
-    if (this.#timer === null) this.#timer = setTimeout(() => this.flush(), this.intervalMs);
+    if (this.#timer !== null) return;
+    const wait = this.#appliedAt + this.intervalMs - Date.now();
+    if (wait <= 0) this.flush();
+    else this.#timer = setTimeout(() => this.flush(), wait);
   }
 }
