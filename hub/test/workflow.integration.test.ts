@@ -5,7 +5,7 @@
  * transitions; bulk actions; overdue escalation pushed to the wall; sessions and the audit log.
  */
 import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { Hub } from '../src/app.js';
 import type { WallOverdue } from '../src/protocol/index.js';
@@ -112,11 +112,36 @@ describe('automatic assignment of just-stored warnings', () => {
   it('assigns what the pipeline hands over without reading the warnings table, and never twice', async () => {
     await seedWarnings(hub, [{ id: 'w-fresh', ...YZ }]);
     const fresh = [{ id: 'w-fresh', county: YZ.county, institutionId: YZ.institutionId }];
-    expect(await hub.app.supervision.workflow.assignFresh(fresh)).toBe(1);
-    expect((await detail('leader', 'w-fresh')).state).toMatchObject({ state: 'assigned', assignee: 'auditor-yz', seq: 1 });
-    // A re-delivered batch hands the same warning over again: it is no longer raised.
-    expect(await hub.app.supervision.workflow.assignFresh(fresh)).toBe(0);
-    expect((await detail('leader', 'w-fresh')).events).toHaveLength(1);
+    // What the assignment rounds read about this warning (the detail pages in between, and the
+    // hub's own background reads, are not counted).
+    const store = hub.app.store;
+    const query = store.query.bind(store);
+    const read: string[] = [];
+    let recording = false;
+    const spy = vi.spyOn(store, 'query').mockImplementation((q) => {
+      if (recording && JSON.stringify(q.params).includes('w-fresh')) read.push(q.sql);
+      return query(q);
+    });
+    const round = async () => {
+      recording = true;
+      try {
+        return await hub.app.supervision.workflow.assignFresh(fresh);
+      } finally {
+        recording = false;
+      }
+    };
+    try {
+      expect(await round()).toBe(1);
+      expect((await detail('leader', 'w-fresh')).state).toMatchObject({ state: 'assigned', assignee: 'auditor-yz', seq: 1 });
+      // A re-delivered batch hands the same warning over again: it is no longer raised.
+      expect(await round()).toBe(0);
+      expect((await detail('leader', 'w-fresh')).events).toHaveLength(1);
+    } finally {
+      spy.mockRestore();
+    }
+    // Each round read the warning's events (under its lock), and never the warnings table.
+    expect(read.filter((q) => /FROM warning_events\s+WHERE warning_id IN/.test(q))).toHaveLength(2);
+    expect(read.filter((q) => /\b(FROM|JOIN) (warnings|warning_current)\b/.test(q))).toEqual([]);
   });
 });
 

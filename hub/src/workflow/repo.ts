@@ -104,20 +104,6 @@ function normalise(r: Record<string, unknown>): WarningWithState {
   };
 }
 
-/**
- * The workflow position (state, last event seq) of the given warnings, from their events alone:
- * `warning_events` is ordered by warning id, so this is a key lookup however many warnings are
- * stored. Warnings without events are absent (state raised, seq 0).
- */
-export async function workflowPositions(store: Store, ids: readonly string[]): Promise<Map<string, { state: WarningStateName; seq: number }>> {
-  if (ids.length === 0) return new Map();
-  const rows = await store.query<{ warning_id: string; last_seq: number | string; state: string }>(sql`
-    SELECT warning_id, max(seq) AS last_seq, argMax(to_state, seq) AS state
-    FROM warning_events WHERE warning_id IN ${param.ArrayString([...ids])}
-    GROUP BY warning_id`);
-  return new Map(rows.map((r) => [r.warning_id, { state: (r.state || 'raised') as WarningStateName, seq: Number(r.last_seq) }]));
-}
-
 export async function warningsByIds(store: Store, ids: readonly string[], institutions?: readonly string[]): Promise<Map<string, WarningWithState>> {
   if (ids.length === 0) return new Map();
   // `warnings` is sorted by (institution_id, id): by id alone every granule's ids are read (a

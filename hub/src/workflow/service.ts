@@ -34,9 +34,23 @@ import {
   type WarningState,
   type WorkflowEvent,
 } from './machine.js';
-import { escalationCandidates, eventRow, loadEvents, openLoad, unassignedWarnings, warningsByIds, workflowPositions, type EventRow, type WarningWithState } from './repo.js';
+import { escalationCandidates, eventRow, loadEvents, openLoad, unassignedWarnings, warningsByIds, type EventRow, type WarningWithState } from './repo.js';
 
 /** What automatic assignment needs of a just-stored warning. */
+/** Where a warning belongs: what its event rows carry and its scope check reads. */
+export interface WarningPlace {
+  institution_id: string;
+  county: string;
+}
+
+/** What append may know beforehand of the warnings it is given. */
+export interface AppendWhere {
+  /** Their institutions (narrows reading them). */
+  institutions?: readonly string[];
+  /** Their places, for warnings just stored by this hub: they are not read at all. */
+  places?: ReadonlyMap<string, WarningPlace>;
+}
+
 export interface FreshWarning {
   id: string;
   county: string;
@@ -115,7 +129,7 @@ export interface Appended {
   event: WorkflowEvent;
   before: WarningState;
   after: WarningState;
-  warning: WarningWithState;
+  warning: WarningPlace;
 }
 
 export interface WorkflowDeps {
@@ -240,13 +254,15 @@ export class WorkflowService {
    * Appends one event per item (distinct warnings), each checked against its expectedSeq and the
    * state machine, all inserted in one statement. Per-item results; never throws for an item.
    */
-  async append(actor: Actor, items: readonly AppendItem[], institutions?: readonly string[]): Promise<AppendResult[]> {
+  async append(actor: Actor, items: readonly AppendItem[], where: AppendWhere = {}): Promise<AppendResult[]> {
     const results = new Map<string, AppendResult>();
     const ids = [...new Set(items.map((i) => i.warningId))];
     if (ids.length !== items.length) throw new HubError('BODY_INVALID', 'a warning appears twice in one request');
-    // `institutions`: where the caller knows the warnings to be (automatic assignment), so that
-    // reading them does not scan every institution's warnings.
-    const warnings = await warningsByIds(this.deps.store, ids, institutions);
+    // `where.places`: warnings this hub has just stored (automatic assignment of fresh ones) —
+    // their county and institution are all an event row needs, so nothing is read back;
+    // `where.institutions`: where the caller knows the warnings to be, so that reading them does
+    // not scan every institution's warnings.
+    const warnings: ReadonlyMap<string, WarningPlace> = where.places ?? (await warningsByIds(this.deps.store, ids, where.institutions));
     const users = items.some((i) => i.type === 'assigned') ? await this.users() : [];
 
     const candidates: AppendItem[] = [];
@@ -403,13 +419,15 @@ export class WorkflowService {
       );
   }
 
-  /** Assigns just-stored warnings still in state raised (a re-delivered batch's may not be). */
+  /**
+   * Assigns just-stored warnings still in state raised. Each is assigned at seq 0; one that
+   * already has an event (a re-delivered batch's) gets a CONFLICT from append, which decides it
+   * under the warning's lock from its events — the one read of a round. The warnings themselves
+   * are not read back: the pipeline handed over their county and institution.
+   */
   async assignFresh(fresh: readonly FreshWarning[]): Promise<number> {
-    const positions = await workflowPositions(this.deps.store, fresh.map((w) => w.id));
-    const candidates = fresh
-      .map((w) => ({ id: w.id, county: w.county, institution_id: w.institutionId, ...(positions.get(w.id) ?? { state: 'raised' as const, seq: 0 }) }))
-      .filter((w) => w.state === 'raised');
-    return this.assignCandidates(candidates);
+    const candidates = fresh.map((w) => ({ id: w.id, county: w.county, institution_id: w.institutionId, seq: 0 }));
+    return this.assignCandidates(candidates, new Map(candidates.map((w) => [w.id, w])));
   }
 
   /**
@@ -445,7 +463,8 @@ export class WorkflowService {
     return this.assignCandidates(candidates);
   }
 
-  private async assignCandidates(candidates: readonly { id: string; county: string; institution_id: string; seq: number }[]): Promise<number> {
+  /** `places`: the candidates are fresh warnings of this hub (append need not read them back). */
+  private async assignCandidates(candidates: readonly { id: string; county: string; institution_id: string; seq: number }[], places?: ReadonlyMap<string, WarningPlace>): Promise<number> {
     if (!candidates.length) return 0;
     const auditors = (await this.users()).filter((u) => u.active && u.roles.includes('auditor'));
     if (!auditors.length) return 0;
@@ -454,7 +473,7 @@ export class WorkflowService {
     const items: AppendItem[] = picked.map((w) => ({ warningId: w.id, expectedSeq: w.seq, type: 'assigned' as const, payload: { assignee: picks.get(w.id)! } }));
     let n = 0;
     for (let i = 0; i < items.length; i += 500) {
-      const res = await this.append(SYSTEM_ACTOR, items.slice(i, i + 500), picked.slice(i, i + 500).map((w) => w.institution_id));
+      const res = await this.append(SYSTEM_ACTOR, items.slice(i, i + 500), places ? { places } : { institutions: picked.slice(i, i + 500).map((w) => w.institution_id) });
       n += res.filter((r) => r.ok).length;
     }
     return n;
