@@ -36,7 +36,6 @@ import {
 } from './machine.js';
 import { escalationCandidates, eventRow, loadEvents, openLoad, unassignedWarnings, warningsByIds, type EventRow, type WarningWithState } from './repo.js';
 
-/** What automatic assignment needs of a just-stored warning. */
 /** Where a warning belongs: what its event rows carry and its scope check reads. */
 export interface WarningPlace {
   institution_id: string;
@@ -51,6 +50,7 @@ export interface AppendWhere {
   places?: ReadonlyMap<string, WarningPlace>;
 }
 
+/** What automatic assignment needs of a just-stored warning. */
 export interface FreshWarning {
   id: string;
   county: string;
