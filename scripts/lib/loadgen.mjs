@@ -219,15 +219,7 @@ class Conn {
       const b = this.batches[this.next];
       if (b.plannedAt > now) break;
       this.next += 1;
-      if (b.seal.prevHash !== this.head.hash || b.seal.batchSeq !== this.head.batchSeq + 1) {
-        this.seal(b, this.head);
-        this.stats.resealed += 1;
-      }
-      this.head = { batchSeq: b.seal.batchSeq, hash: b.seal.hash };
-      b.firstSentAt = now;
-      this.stats.sentRecords += b.records.length;
-      this.stats.sendLag.push(now - b.plannedAt);
-      this.send(b);
+      this.launch(b, now);
     }
     if (this.next < this.batches.length && now < this.endAt) {
       const due = this.batches[this.next].plannedAt;
@@ -270,14 +262,25 @@ class Conn {
     const b = { index: this.batches.length, records, firstSeq: records[0].seq, lastSeq: records[records.length - 1].seq };
     b.batchId = `${this.cred.collectorId}:${b.firstSeq}-${b.lastSeq}`;
     b.digest = sha256Hex(JSON.stringify(records));
-    this.seal(b, this.head);
-    this.head = { batchSeq: b.seal.batchSeq, hash: b.seal.hash };
     // Its last record's capture: the earliest moment this batch could have left.
     b.plannedAt = records[records.length - 1].capturedAt;
-    b.firstSentAt = now;
     this.batches.push(b);
     this.next = this.batches.length;
-    this.stats.sentRecords += records.length;
+    this.launch(b, now);
+  }
+
+  /**
+   * Sends a new batch on the chain's head: sealed there if it is not yet (pacing 'collector') or
+   * was sealed on another position (after a re-seal), then counted and sent.
+   */
+  launch(b, now) {
+    if (!b.seal || b.seal.prevHash !== this.head.hash || b.seal.batchSeq !== this.head.batchSeq + 1) {
+      if (b.seal) this.stats.resealed += 1;
+      this.seal(b, this.head);
+    }
+    this.head = { batchSeq: b.seal.batchSeq, hash: b.seal.hash };
+    b.firstSentAt = now;
+    this.stats.sentRecords += b.records.length;
     this.stats.sendLag.push(now - b.plannedAt);
     this.send(b);
   }
@@ -438,9 +441,7 @@ async function runChild(cfg) {
       const rec = sims[ci].next();
       if (rec.injected) injected += 1;
       seqs[ci] += 1;
-      const txn = collector.toTransaction(rec.raw, { collectorId: conns[ci].cred.collectorId, seq: seqs[ci], capturedAt: 0 }, pseudonymizer);
-      txn.plannedIndex = k;
-      conns[ci].records.push(txn);
+      conns[ci].records.push(collector.toTransaction(rec.raw, { collectorId: conns[ci].cred.collectorId, seq: seqs[ci], capturedAt: 0 }, pseudonymizer));
     }
   }
   for (let b = 0; b < (collectorPacing ? 0 : nBatches); b++) {
@@ -474,12 +475,8 @@ async function runChild(cfg) {
   // captured during that span, so its records' capture times spread over it and the first one
   // has waited a whole span when the batch leaves (a collector's outbox wait, not hidden).
   const span = max || collectorPacing ? 0 : (cfg.batch * cfg.creds.length * 1000) / cfg.rate;
-  for (const c of conns) {
-    for (const r of c.records) {
-      r.capturedAt = t0 + Math.floor((r.plannedIndex * 1000) / cfg.rate);
-      delete r.plannedIndex;
-    }
-  }
+  // pacing 'collector': record j of connection ci is record k = j·n + ci of the run.
+  conns.forEach((c, ci) => c.records.forEach((r, j) => (r.capturedAt = t0 + Math.floor(((j * n + ci) * 1000) / cfg.rate))));
   for (const b of all) {
     b.plannedAt = max ? t0 : t0 + Math.floor((b.global * cfg.batch * 1000) / cfg.rate);
     const n = b.records.length;

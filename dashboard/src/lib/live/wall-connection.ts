@@ -24,7 +24,7 @@ export interface WallConnectionOptions {
   url?: string;
   /** socket.io path. @defaultValue '/socket.io' */
   path?: string;
-  /** Shortest time between two applications of live events (Batcher, leading edge). @defaultValue 100 */
+  /** Shortest time between two applications of live events. @defaultValue the Batcher's (100) */
   flushMs?: number;
   /** Periodic resync as a safety net against drift. @defaultValue 300000 (5 min); 0 disables */
   resyncMs?: number;
@@ -53,7 +53,7 @@ export function connectWall(state: WallState, options: WallConnectionOptions = {
     reconnectionDelayMax: 10_000,
     timeout: 10_000,
   });
-  const batcher = new Batcher((batch) => state.applyBatch(batch), { intervalMs: options.flushMs ?? 100 });
+  const batcher = new Batcher((batch) => state.applyBatch(batch), options.flushMs === undefined ? {} : { intervalMs: options.flushMs });
   let closed = false;
   let serverRetry: ReturnType<typeof setTimeout> | null = null;
   /** When the connection was lost (null while connected or before the first connect). */
