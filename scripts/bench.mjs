@@ -38,6 +38,8 @@
 //                             hub/, e.g. hub/.data/ab/<name>/dist, so its imports still resolve)
 //   JG_BENCH_STORE_DIR=<dir>  keep the hub's store there for the run (e.g. /dev/shm: the store's
 //                             cost without the file system's; removed afterwards)
+//   JG_BENCH_REDIS=unix       the hub reaches its Redis over its Unix socket instead of 127.0.0.1
+//                             (JG_REDIS_URL=unix:///…; measured no different here, docs/benchmarks.md)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -138,6 +140,10 @@ process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 const redisPort = await freePort();
 const redis = await startRedis({ port: redisPort, dir: path.join(runDir, 'redis') });
 children.push(redis.child);
+// How the hub reaches Redis: TCP on 127.0.0.1 (the default) or the Unix socket.
+const REDIS_TRANSPORT = env('JG_BENCH_REDIS', 'tcp');
+if (!['unix', 'tcp'].includes(REDIS_TRANSPORT)) fail('JG_BENCH_REDIS must be unix or tcp');
+if (REDIS_TRANSPORT === 'unix' && redis.socketUrl === redis.url) console.warn(color.yellow(`the run directory's path is too long for a Unix socket; the hub reaches Redis over TCP`));
 
 step('ceiling: redis-benchmark SET');
 let redisSet = NaN;
@@ -219,7 +225,7 @@ const hub = spawn(process.execPath, [...hubNodeArgs, path.join(hubDist, 'server.
     ...process.env,
     JG_PORT: String(port),
     JG_HOST: '127.0.0.1',
-    JG_REDIS_URL: redis.url,
+    JG_REDIS_URL: REDIS_TRANSPORT === 'tcp' ? redis.url : redis.socketUrl,
     JG_DATA_DIR: hubDataDir,
     JG_COLLECTORS_FILE: credFile,
     JG_SEED_DEMO: '1',
@@ -653,7 +659,7 @@ const checks = [
 const ceilings = { redisSetPerSec: redisSet, chdbInsertRowsPerSec: chdbInsert };
 const result = {
   mode: MODE,
-  setup: { cpus: os.cpus().length, connections: N, latencyConnections: LAT_N, e2eCollectors: N_E2E, startedAt: path.basename(runDir), hubDist: path.relative(ROOT, hubDist), storeDir: process.env.JG_BENCH_STORE_DIR ? hubDataDir : path.relative(ROOT, hubDataDir) },
+  setup: { cpus: os.cpus().length, connections: N, latencyConnections: LAT_N, e2eCollectors: N_E2E, startedAt: path.basename(runDir), hubDist: path.relative(ROOT, hubDist), redis: redis.socketUrl === redis.url ? 'tcp' : REDIS_TRANSPORT, storeDir: process.env.JG_BENCH_STORE_DIR ? hubDataDir : path.relative(ROOT, hubDataDir) },
   // The default (hub-mode) figures; with --mode e2e, the e2e phase's.
   throughput: primary.throughput,
   sent: primary.sent,

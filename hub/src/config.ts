@@ -33,13 +33,34 @@ export const CollectorCredential = z.object({
 });
 export type CollectorCredential = z.infer<typeof CollectorCredential>;
 
+/**
+ * Redis over TCP (`redis://`, `rediss://`) or over a Unix socket (`unix:///abs/path.sock`, Redis on
+ * the hub's host; access then follows the socket's file permissions). ioredis and BullMQ take a
+ * socket as a bare absolute path, so that is what a `unix:` value is turned into.
+ */
+const RedisUrl = z
+  .string()
+  .refine((v) => {
+    if (v.startsWith('unix://')) return /^unix:\/\/\/[^?#\s]+(\?db=\d+)?$/.test(v);
+    try {
+      return ['redis:', 'rediss:'].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, 'expected redis://host:port, rediss://host:port or unix:///absolute/path.sock')
+  .transform((v) => (v.startsWith('unix://') ? v.slice('unix://'.length) : v));
+
 export const HubConfigSchema = z.object({
   /** JG_PORT — HTTP + socket.io port. 0 picks a free port (tests). @defaultValue 8080 */
   port: z.coerce.number().int().min(0).max(65535).default(8080),
   /** JG_HOST @defaultValue 0.0.0.0 */
   host: z.string().default('0.0.0.0'),
-  /** JG_REDIS_URL @defaultValue redis://127.0.0.1:6379 */
-  redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
+  /**
+   * JG_REDIS_URL — `redis://[:password@]host:port[/db]`, `rediss://…`, or a Unix socket on this
+   * host as `unix:///run/redis/redis-server.sock[?db=N]`. Held as ioredis takes it: a socket
+   * becomes its absolute path. @defaultValue redis://127.0.0.1:6379
+   */
+  redisUrl: RedisUrl.default('redis://127.0.0.1:6379'),
   /** JG_QUEUE_PREFIX — BullMQ prefix and rule-state key prefix; isolates tests. @defaultValue jg */
   queuePrefix: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('jg'),
   /** JG_DATA_DIR — where the embedded store keeps its files. @defaultValue .data */

@@ -28,4 +28,14 @@ describe('hub config', () => {
     expect((err as HubError).message).toMatch(/JG_PORT/);
     expect((err as HubError).message).toMatch(/JG_REDIS_URL/);
   });
+
+  it('takes Redis over TCP or over a Unix socket, as ioredis takes them', () => {
+    expect(loadConfig({ JG_REDIS_URL: 'redis://:secret@redis-1:6380/2' }).redisUrl).toBe('redis://:secret@redis-1:6380/2');
+    expect(loadConfig({ JG_REDIS_URL: 'rediss://redis-1:6380' }).redisUrl).toBe('rediss://redis-1:6380');
+    expect(loadConfig({ JG_REDIS_URL: 'unix:///run/redis/redis-server.sock' }).redisUrl).toBe('/run/redis/redis-server.sock');
+    expect(loadConfig({ JG_REDIS_URL: 'unix:///run/redis/redis-server.sock?db=3' }).redisUrl).toBe('/run/redis/redis-server.sock?db=3');
+    for (const bad of ['http://redis-1:6379', 'unix://relative.sock', 'unix:///a b.sock', '/run/redis.sock', 'unix:///r.sock?password=x']) {
+      expect(() => loadConfig({ JG_REDIS_URL: bad }), bad).toThrow(/JG_REDIS_URL.*(redis:\/\/host|unix:)/s);
+    }
+  });
 });

@@ -114,11 +114,16 @@ function redisPing(port) {
 /**
  * Starts a private redis-server (not daemonised: it is our child and dies with us).
  * `persist` keeps an append-only file under `dir` so rule state survives a demo restart.
+ * It listens on `port` (127.0.0.1) and on a Unix socket under `dir` (owner only): `url` is the
+ * former, `socketUrl` the latter (`unix:///…/redis.sock`, what a hub on the same host uses).
  */
 export async function startRedis({ port, dir, persist = false }) {
   fs.mkdirSync(dir, { recursive: true });
   if (await portInUse(port)) fail(`port ${port} is already in use; set JG_REDIS_PORT to a free port`);
+  const socket = path.resolve(dir, 'redis.sock');
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--protected-mode', 'yes', '--logfile', path.join(dir, 'redis.log')];
+  // A Unix socket's path is limited to 107 bytes; a deeper directory gets TCP only.
+  if (Buffer.byteLength(socket) <= 100) args.push('--unixsocket', socket, '--unixsocketperm', '700');
   args.push('--appendonly', persist ? 'yes' : 'no');
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   let exited = false;
@@ -127,7 +132,10 @@ export async function startRedis({ port, dir, persist = false }) {
   });
   for (let i = 0; i < 100; i++) {
     if (exited) fail(`redis-server exited at start; see ${path.join(dir, 'redis.log')}`);
-    if (await redisPing(port)) return { child, url: `redis://127.0.0.1:${port}`, port };
+    if (await redisPing(port)) {
+      const url = `redis://127.0.0.1:${port}`;
+      return { child, url, socketUrl: args.includes('--unixsocket') ? `unix://${socket}` : url, port };
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
