@@ -143,7 +143,9 @@ children.push(redis.child);
 // How the hub reaches Redis: TCP on 127.0.0.1 (the default) or the Unix socket.
 const REDIS_TRANSPORT = env('JG_BENCH_REDIS', 'tcp');
 if (!['unix', 'tcp'].includes(REDIS_TRANSPORT)) fail('JG_BENCH_REDIS must be unix or tcp');
-if (REDIS_TRANSPORT === 'unix' && redis.socketUrl === redis.url) console.warn(color.yellow(`the run directory's path is too long for a Unix socket; the hub reaches Redis over TCP`));
+const hubRedisUrl = REDIS_TRANSPORT === 'unix' ? redis.socketUrl : redis.url;
+const hubRedisTransport = hubRedisUrl === redis.url ? 'tcp' : 'unix';
+if (hubRedisTransport !== REDIS_TRANSPORT) console.warn(color.yellow(`the run directory's path is too long for a Unix socket; the hub reaches Redis over TCP`));
 
 step('ceiling: redis-benchmark SET');
 let redisSet = NaN;
@@ -225,7 +227,7 @@ const hub = spawn(process.execPath, [...hubNodeArgs, path.join(hubDist, 'server.
     ...process.env,
     JG_PORT: String(port),
     JG_HOST: '127.0.0.1',
-    JG_REDIS_URL: REDIS_TRANSPORT === 'tcp' ? redis.url : redis.socketUrl,
+    JG_REDIS_URL: hubRedisUrl,
     JG_DATA_DIR: hubDataDir,
     JG_COLLECTORS_FILE: credFile,
     JG_SEED_DEMO: '1',
@@ -659,7 +661,7 @@ const checks = [
 const ceilings = { redisSetPerSec: redisSet, chdbInsertRowsPerSec: chdbInsert };
 const result = {
   mode: MODE,
-  setup: { cpus: os.cpus().length, connections: N, latencyConnections: LAT_N, e2eCollectors: N_E2E, startedAt: path.basename(runDir), hubDist: path.relative(ROOT, hubDist), redis: redis.socketUrl === redis.url ? 'tcp' : REDIS_TRANSPORT, storeDir: process.env.JG_BENCH_STORE_DIR ? hubDataDir : path.relative(ROOT, hubDataDir) },
+  setup: { cpus: os.cpus().length, connections: N, latencyConnections: LAT_N, e2eCollectors: N_E2E, startedAt: path.basename(runDir), hubDist: path.relative(ROOT, hubDist), redis: hubRedisTransport, storeDir: process.env.JG_BENCH_STORE_DIR ? hubDataDir : path.relative(ROOT, hubDataDir) },
   // The default (hub-mode) figures; with --mode e2e, the e2e phase's.
   throughput: primary.throughput,
   sent: primary.sent,

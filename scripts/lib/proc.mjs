@@ -123,7 +123,8 @@ export async function startRedis({ port, dir, persist = false }) {
   const socket = path.resolve(dir, 'redis.sock');
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--protected-mode', 'yes', '--logfile', path.join(dir, 'redis.log')];
   // A Unix socket's path is limited to 107 bytes; a deeper directory gets TCP only.
-  if (Buffer.byteLength(socket) <= 100) args.push('--unixsocket', socket, '--unixsocketperm', '700');
+  const withSocket = Buffer.byteLength(socket) <= 100;
+  if (withSocket) args.push('--unixsocket', socket, '--unixsocketperm', '700');
   args.push('--appendonly', persist ? 'yes' : 'no');
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   let exited = false;
@@ -134,7 +135,7 @@ export async function startRedis({ port, dir, persist = false }) {
     if (exited) fail(`redis-server exited at start; see ${path.join(dir, 'redis.log')}`);
     if (await redisPing(port)) {
       const url = `redis://127.0.0.1:${port}`;
-      return { child, url, socketUrl: args.includes('--unixsocket') ? `unix://${socket}` : url, port };
+      return { child, url, socketUrl: withSocket ? `unix://${socket}` : url, port };
     }
     await new Promise((r) => setTimeout(r, 100));
   }
