@@ -267,9 +267,12 @@ export const HubConfigSchema = z.object({
   /**
    * JG_STORE_INSERT_INTERVAL_MS — the store writer starts at most one insert per table per this
    * many ms (group commit, spaced: every insert costs the engine a fixed few ms of CPU, whatever
-   * its size). An idle table is still written at once. 0 = inserts back to back. @defaultValue 25
+   * its size). An idle table is still written at once. 0 = inserts back to back. Under a steady
+   * moderate load a longer spacing means fewer, larger parts: at 1,000/s, 60 instead of 25 ms took
+   * about a sixth of the hub's CPU per record off with the wall and hold tails no longer
+   * (docs/benchmarks.md). @defaultValue 60
    */
-  storeInsertIntervalMs: z.coerce.number().int().min(0).max(1_000).default(25),
+  storeInsertIntervalMs: z.coerce.number().int().min(0).max(1_000).default(60),
   /** JG_DECISION_FLUSH_MS — decisions are logged in batches at most this long after the answer. @defaultValue 200 */
   decisionFlushMs: z.coerce.number().int().min(10).default(200),
 });

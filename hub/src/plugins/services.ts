@@ -126,16 +126,17 @@ export const pipeline = fp<{ version: string }>(
     // The evaluate path and the collectors' chain rows write through the coalescing writer:
     // concurrently finishing jobs share one insert per table, each acked only after its insert
     // committed (store/writer.ts). A batch's chain row is written beside its transactions and
-    // warnings — a spaced insert and a follower — so at twice the spacing it still seldom finishes
-    // last, and `collector_batches` makes half the inserts (measured at 1,000/s: acknowledgement
-    // p50 50–53 ms either way, hub CPU per record −3 to −4 %; at three times the spacing the
-    // acknowledgement waited for it: p50 62–65 ms).
+    // warnings — a spaced insert and a follower — so spaced half as much again it still seldom
+    // finishes last, and `collector_batches` makes fewer inserts. (At 25 ms spacing, twice the
+    // spacing took 3–4 % of the hub's CPU off with the acknowledgement unchanged; at the 60 ms
+    // default, twice the spacing made the chain row the last to finish — acknowledgement p50
+    // 114–116 against 85–90 ms at one and a half times.)
     const writerStore = withWriter(
       store,
       createStoreWriter(store, {
         lingerMs: config.storeLingerMs,
         intervalMs: config.storeInsertIntervalMs,
-        tableIntervalMs: { collector_batches: 2 * config.storeInsertIntervalMs },
+        tableIntervalMs: { collector_batches: Math.round(1.5 * config.storeInsertIntervalMs) },
         maxRows: DEFAULT_WRITER_MAX_ROWS,
         followers: ['warnings'],
       }),
