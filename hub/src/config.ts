@@ -147,6 +147,12 @@ export const HubConfigSchema = z.object({
   /** JG_COLLECTOR_CHECK_MS — how often collector silence is checked and last-seen times are saved. @defaultValue 60000 */
   collectorCheckIntervalMs: z.coerce.number().int().min(100).default(60_000),
   /**
+   * JG_PRESENCE_REFRESH_MS — how often a replica publishes its connected collectors to the other
+   * replicas and reads theirs (collectors/cluster-presence.ts; an entry lapses after three
+   * periods without a refresh). @defaultValue 5000
+   */
+  presenceRefreshMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /**
    * Test-only faults, never read from the environment. `dropAckAfterStore: n` — for the first n
    * batches, store everything, then drop the connection instead of acknowledging (the hub
    * "dies" between the store commit and the ack).
@@ -307,6 +313,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_ENROL_MAX_PENDING: 'enrolMaxPending',
   JG_ENROL_MAX_PENDING_PER_INSTITUTION: 'enrolMaxPendingPerInstitution',
   JG_COLLECTOR_CHECK_MS: 'collectorCheckIntervalMs',
+  JG_PRESENCE_REFRESH_MS: 'presenceRefreshMs',
   JG_ENROL_PER_ADDRESS: 'enrolPerAddress',
   JG_ENROL_WINDOW_S: 'enrolWindowS',
   JG_HELD_QUOTA_BYTES: 'heldQuotaBytes',

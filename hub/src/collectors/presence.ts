@@ -3,11 +3,18 @@
  * batches, so a restart does not forget who was quiet), and collector.silent for approved
  * collectors unseen for `silentMinutes` of working time. Time the hub was not running is not a
  * collector's silence: silence counts from the later of last seen and the hub's start.
+ *
+ * With several hub replicas a collector is connected to one of them; the others know it only
+ * through `elsewhere` (collectors/cluster-presence.ts, Redis) and through the last-seen times
+ * every replica saves. So a replica counts as connected what another reports connected, and
+ * before it raises collector.silent it reads the saved last-seen times again: a collector busy on
+ * another replica is never reported silent by this one (it was, before: its last-seen time here
+ * stayed at this replica's start).
  */
 import type { Warning, WorkCalendar } from '@jianguan/rules';
 import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
-import { saveSeen, type CollectorRecord } from './repo.js';
+import { loadSeen, saveSeen, type CollectorRecord } from './repo.js';
 import { silentWarning, type CollectorWarnings } from './warnings.js';
 import { workingMsBetween } from './working-time.js';
 
@@ -19,6 +26,8 @@ export interface PresenceDeps {
   silentMinutes: number;
   startedAt: number;
   now: () => number;
+  /** OPTIONAL. Whether another hub replica has this collector connected. @defaultValue never */
+  elsewhere?: (collectorId: string) => boolean;
 }
 
 export class CollectorPresence {
@@ -48,13 +57,14 @@ export class CollectorPresence {
     this.seen(collectorId, this.deps.now());
   }
 
+  /** Connected to this replica or, as another replica reported, to that one. */
   isConnected(collectorId: string): boolean {
-    return this.sockets.has(collectorId);
+    return this.sockets.has(collectorId) || (this.deps.elsewhere?.(collectorId) ?? false);
   }
 
   /** Now while connected, else the last time it was seen (null: never). */
   lastSeenAt(collectorId: string): number | null {
-    return this.sockets.has(collectorId) ? this.deps.now() : (this.lastSeen.get(collectorId) ?? null);
+    return this.isConnected(collectorId) ? this.deps.now() : (this.lastSeen.get(collectorId) ?? null);
   }
 
   /** Raises collector.silent for the approved `records` unseen too long; returns those raised now. */
@@ -63,12 +73,22 @@ export class CollectorPresence {
     const raised: Warning[] = [];
     if (!this.deps.calendar.isWorkingTime(now)) return raised;
     const thresholdMs = this.deps.silentMinutes * 60_000;
-    for (const rec of records) {
-      if (rec.status !== 'approved' || this.sockets.has(rec.collectorId)) continue;
+    const silentFor = (rec: CollectorRecord): { last: number | null; since: number; silentMs: number } | null => {
+      if (rec.status !== 'approved' || this.isConnected(rec.collectorId)) return null;
       const last = this.lastSeen.get(rec.collectorId) ?? null;
       const since = last ?? rec.approvedAt ?? this.deps.startedAt;
       const silentMs = workingMsBetween(this.deps.calendar, Math.max(since, this.deps.startedAt), now);
-      if (silentMs < thresholdMs) continue;
+      return silentMs < thresholdMs ? null : { last, since, silentMs };
+    };
+    const candidates = [...records].filter((rec) => silentFor(rec) !== null);
+    if (candidates.length === 0) return raised;
+    // Other replicas save the last-seen times of their collectors on every check: read them again
+    // before calling anyone silent.
+    for (const [id, at] of await loadSeen(this.deps.store)) this.seen(id, at, false);
+    for (const rec of candidates) {
+      const silent = silentFor(rec);
+      if (!silent) continue;
+      const { last, since, silentMs } = silent;
       const w = await this.deps.warnings.raise(
         silentWarning({
           collectorId: rec.collectorId,

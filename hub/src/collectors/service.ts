@@ -168,6 +168,11 @@ export interface CollectorServiceDeps {
   tamperIntervalMs?: number;
   /** JG_COLLECTOR_KEYS: 'required' refuses token-only handshakes. @defaultValue 'required' */
   keys?: 'required' | 'optional';
+  /**
+   * OPTIONAL. Whether another hub replica has this collector connected (cluster-presence.ts):
+   * the collectors list shows it online and the silence check leaves it alone. @defaultValue never
+   */
+  connectedElsewhere?: (collectorId: string) => boolean;
   now?: () => number;
 }
 
@@ -224,7 +229,7 @@ export class CollectorService {
     this.warnings = new CollectorWarnings({ store: deps.store, registry: deps.registry, log: deps.log, publish: deps.publish });
     this.startedAt = this.now();
     const now = () => this.now();
-    this.presence = new CollectorPresence({ store: deps.store, registry: deps.registry, calendar: deps.calendar, warnings: this.warnings, silentMinutes: deps.silentMinutes, startedAt: this.startedAt, now });
+    this.presence = new CollectorPresence({ store: deps.store, registry: deps.registry, calendar: deps.calendar, warnings: this.warnings, silentMinutes: deps.silentMinutes, startedAt: this.startedAt, now, ...(deps.connectedElsewhere ? { elsewhere: deps.connectedElsewhere } : {}) });
     this.held = new HeldBatches({ store: deps.store, log: deps.log, process: deps.process, atRest: deps.atRest, ...(deps.heldQuotaBytes !== undefined ? { quotaBytes: deps.heldQuotaBytes } : {}), now });
   }
 

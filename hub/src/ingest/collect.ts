@@ -57,6 +57,8 @@ export interface CollectNamespaceHandle {
   connected(): number;
   /** Collectors connected to this replica at the institutions of one county (adcode). */
   connectedIn(county: string): number;
+  /** Collectors connected to this replica: collector id → county adcode ('' when unknown). */
+  here(): Map<string, string>;
   /** Adds hooks; they apply to sockets that connect afterwards (register them before listening). */
   hook(hooks: CollectHooks): void;
 }
@@ -248,15 +250,21 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): CollectNam
     });
   });
 
+  const here = (): Map<string, string> => {
+    const ids = new Map<string, string>();
+    for (const socket of nsp.sockets.values()) {
+      const { collectorId, institutionId } = socket.data as { collectorId?: unknown; institutionId?: unknown };
+      if (typeof collectorId !== 'string') continue;
+      ids.set(collectorId, (typeof institutionId === 'string' ? deps.registry.institution(institutionId)?.county : undefined) ?? '');
+    }
+    return ids;
+  };
   const connectedIn = (county: string): number => {
     let n = 0;
-    for (const socket of nsp.sockets.values()) {
-      const institutionId = (socket.data as { institutionId?: unknown }).institutionId;
-      if (typeof institutionId === 'string' && deps.registry.institution(institutionId)?.county === county) n++;
-    }
+    for (const c of here().values()) if (c === county) n++;
     return n;
   };
-  return { connected: () => nsp.sockets.size, connectedIn, hook: (h) => void hooks.push(h) };
+  return { connected: () => nsp.sockets.size, connectedIn, here, hook: (h) => void hooks.push(h) };
 }
 
 async function handleBatch(

@@ -109,12 +109,9 @@ export interface WallDeps {
   log: FastifyBaseLogger;
   flushMs: number;
   statsIntervalMs: number;
-  /** Collectors connected (the city's figure). */
+  /** Collectors connected to any replica (the city's figure; collectors/cluster-presence.ts). */
   collectorsConnected: () => number;
-  /**
-   * Collectors connected at one county's institutions (given by /collect's owner, ingest: this
-   * replica's sockets, like the city figure).
-   */
+  /** Collectors connected to any replica at one county's institutions. */
   collectorsConnectedIn: (county: string) => number;
   /**
    * Every institution's evaluation for a month ('YYYY-MM'). Given by the app as the evaluation

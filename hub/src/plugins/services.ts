@@ -18,6 +18,7 @@ import { HubError, errorMessage } from '../errors.js';
 import { auditLater } from '../auth/plugin.js';
 import { latestDoneBacktest } from '../backtest/repo.js';
 import { BacktestService } from '../backtest/service.js';
+import { ClusterPresence } from '../collectors/cluster-presence.js';
 import { CollectorService } from '../collectors/service.js';
 import { DecisionService } from '../decisions/service.js';
 import { decisionSocketHook } from '../decisions/routes.js';
@@ -101,6 +102,16 @@ export const pipeline = fp<{ version: string }>(
     const log = app.log;
 
     let collect: CollectNamespaceHandle | undefined;
+    // Collectors connected to any replica (the wall's figures, the collectors list, the silence
+    // check): this replica's sockets plus what the others publish in Redis.
+    const presence = new ClusterPresence({
+      redis,
+      prefix: config.queuePrefix,
+      local: () => collect?.here() ?? new Map(),
+      log,
+      refreshMs: config.presenceRefreshMs,
+      onChange: () => wall.touch(),
+    });
     const wall = new WallBroadcaster(io, {
       store,
       registry,
@@ -108,8 +119,8 @@ export const pipeline = fp<{ version: string }>(
       flushMs: config.wallFlushMs,
       liveMaxAgeMs: config.wallLiveMaxAgeMs,
       statsIntervalMs: config.statsIntervalMs,
-      collectorsConnected: () => collect?.connected() ?? 0,
-      collectorsConnectedIn: (county) => collect?.connectedIn(county) ?? 0,
+      collectorsConnected: () => presence.connected(),
+      collectorsConnectedIn: (county) => presence.connectedIn(county),
       // The evaluation service's read materialises a month never computed: a ranking at once.
       monthScores: async (month) =>
         (await supervision.evaluation.scores(month)).map((r) => ({
@@ -230,6 +241,7 @@ export const pipeline = fp<{ version: string }>(
       atRest: pseudonyms,
       tamperIntervalMs: config.tamperIntervalS * 1000,
       keys: config.collectorKeys,
+      connectedElsewhere: (collectorId) => presence.elsewhere(collectorId),
     });
     mayReportFor = (collectorId, institutionId) => collectors.mayReportFor(collectorId, institutionId);
     app.addHook('onClose', () => collectors.close());
@@ -244,8 +256,15 @@ export const pipeline = fp<{ version: string }>(
         auditLater(app, { actor: `collector:${claimed}`, action: 'collector.auth_failed', method: 'WS', path: '/collect', ip: address, result: 'denied', status: 401, targetType: 'collector', targetId: claimed, detail: JSON.stringify({ code, message: message.slice(0, 300) }) }),
       ...(config.faultInjection ? { faultInjection: config.faultInjection } : {}),
     });
-    collect.hook({ onPresence: () => wall.touch() });
+    collect.hook({
+      onPresence: () => {
+        wall.touch();
+        presence.changed();
+      },
+    });
     app.decorate('collect', collect);
+    await presence.start();
+    app.addHook('onClose', () => presence.close());
 
     // Synchronous hold (hub/src/decisions/): blocking rules only, rule state read, never written.
     const decisions = new DecisionService({

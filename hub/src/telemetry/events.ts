@@ -54,6 +54,7 @@ export const EVENTS = {
   'kiosk.resolve_failed': 'warn',
   'peer.failed': 'error',
   'peer.run': 'info',
+  'presence.failed': 'warn',
   'redis.error': 'warn',
   'registry.reload_failed': 'warn',
   'registry.seeded': 'info',
