@@ -173,6 +173,11 @@ export interface CollectorServiceDeps {
    * the collectors list shows it online and the silence check leaves it alone. @defaultValue never
    */
   connectedElsewhere?: (collectorId: string) => boolean;
+  /**
+   * OPTIONAL. Tells the other hub replicas that these collectors' records changed (enrolled,
+   * approved, revoked, re-filed); each of them then calls `recordsChanged()`. Must not throw.
+   */
+  announce?: (collectorIds: readonly string[]) => void;
   now?: () => number;
 }
 
@@ -219,6 +224,9 @@ export class CollectorService {
   /** Pending collectors' batches, evaluated on approval (held.ts). */
   private readonly held: HeldBatches;
   private identityChain: Promise<unknown> = Promise.resolve();
+  /** Reloads of records (recordsChanged) one after another; the one not started yet, if any. */
+  private reloadChain: Promise<void> = Promise.resolve();
+  private reloadQueued: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private disconnector: (collectorId: string, reason: string) => void = () => {};
@@ -292,6 +300,44 @@ export class CollectorService {
     return run;
   }
 
+  /** Stores records and tells the other replicas. */
+  private async saveRecords(records: readonly CollectorRecord[]): Promise<void> {
+    await saveCollectorRecords(this.deps.store, records);
+    if (records.length > 0) this.deps.announce?.(records.map((r) => r.collectorId));
+  }
+
+  /**
+   * Another replica changed collector records (`announce`): read them all again. A collector
+   * revoked there is disconnected here too, and its held batches here forgotten; one approved or
+   * enrolled there is known here at once (its next batch is not held; the collectors list shows
+   * it). Read under the identity lock, so a reload never undoes a change this replica just made.
+   * Announcements that arrive while a reload waits to start share it.
+   */
+  recordsChanged(): Promise<void> {
+    if (this.reloadQueued) return this.reloadQueued;
+    const queued = this.reloadChain.then(() => {
+      this.reloadQueued = undefined;
+      return this.reloadRecords();
+    });
+    this.reloadQueued = queued;
+    this.reloadChain = queued.catch(() => undefined);
+    return queued;
+  }
+
+  private reloadRecords(): Promise<void> {
+    return this.identity(async () => {
+      const records = await loadCollectorRecords(this.deps.store);
+      for (const r of records) {
+        const before = this.records.get(r.collectorId);
+        this.records.set(r.collectorId, r);
+        if (r.status === 'revoked' && before !== undefined && before.status !== 'revoked') {
+          this.held.drop(r.collectorId);
+          this.disconnector(r.collectorId, `COLLECTOR_REVOKED${r.revokeReason ? `: ${r.revokeReason}` : ''}`);
+        }
+      }
+    });
+  }
+
   /** Serialises changes to identities (enrolment, key registration, approval, revocation). */
   private identity<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.identityChain.then(fn, fn);
@@ -362,7 +408,7 @@ export class CollectorService {
           changed.push({ ...cur, tokenSha256: sha, institutionId: c.institutionId, reportsFor: c.reportsFor ?? [] });
         }
       }
-      await saveCollectorRecords(this.deps.store, changed);
+      await this.saveRecords(changed);
       for (const r of changed) this.records.set(r.collectorId, r);
     });
   }
@@ -433,7 +479,7 @@ export class CollectorService {
       }
       this.checkPendingRoom(cur.institutionId);
       const next: CollectorRecord = { ...cur, status: 'pending', publicKey: auth.publicKey!, keyFingerprint: keyFingerprint(auth.publicKey!), enrolledAt: this.now() };
-      await saveCollectorRecords(this.deps.store, [next]);
+      await this.saveRecords([next]);
       this.records.set(next.collectorId, next);
       emit(this.deps.log, 'collector.key_proposed', { collectorId: next.collectorId, keyFingerprint: next.keyFingerprint }, `collector ${next.collectorId} presented key ${next.keyFingerprint}: pending until a system administrator approves it`);
       return next;
@@ -491,7 +537,7 @@ export class CollectorService {
         revokeReason: '',
         reportsFor: [],
       };
-      await saveCollectorRecords(this.deps.store, [rec]);
+      await this.saveRecords([rec]);
       this.records.set(rec.collectorId, rec);
       emit(this.deps.log, 'collector.enrolled', { collectorId: rec.collectorId, institutionId: rec.institutionId, counter: rec.counter, keyFingerprint: rec.keyFingerprint });
       return rec;
@@ -537,7 +583,7 @@ export class CollectorService {
       approvedAt: null,
       approvedBy: '',
     };
-    await saveCollectorRecords(this.deps.store, [next]);
+    await this.saveRecords([next]);
     this.records.set(collectorId, next);
     emit(this.deps.log, 'collector.refiled', { collectorId, keyFingerprint: next.keyFingerprint, previousKey: cur.keyFingerprint });
     return next;
@@ -564,7 +610,7 @@ export class CollectorService {
         revokeReason: '',
         ...(reportsFor !== undefined ? { reportsFor } : {}),
       };
-      await saveCollectorRecords(this.deps.store, [next]);
+      await this.saveRecords([next]);
       this.records.set(collectorId, next);
       emit(this.deps.log, 'collector.approved', { collectorId, by });
       return next;
@@ -581,7 +627,7 @@ export class CollectorService {
       const cur = this.records.get(collectorId);
       if (!cur) throw new HubError('NOT_FOUND', `collector ${collectorId}`);
       const next: CollectorRecord = { ...cur, status: 'revoked', revokedAt: this.now(), revokeReason: reason };
-      await saveCollectorRecords(this.deps.store, [next]);
+      await this.saveRecords([next]);
       this.records.set(collectorId, next);
       emit(this.deps.log, 'collector.revoked', { collectorId, reason, by });
       return next;

@@ -96,6 +96,15 @@ function readCollectorsFile(file: string | undefined): CollectorCredential[] {
   return parsed.data;
 }
 
+/** Whether an announcement on the collectors channel came from this replica (an unreadable one did not: a reload too many is harmless). */
+function fromSelf(message: string, replicaId: string): boolean {
+  try {
+    return (JSON.parse(message) as { from?: unknown }).from === replicaId;
+  } catch {
+    return false;
+  }
+}
+
 export const pipeline = fp<{ version: string }>(
   async (app, { version }) => {
     const { store, registry, config, redis, io, calendar, rulesets, supervision, telemetry, pseudonyms } = app;
@@ -216,6 +225,7 @@ export const pipeline = fp<{ version: string }>(
       mayReportFor: (collectorId, institutionId) => mayReportFor(collectorId, institutionId),
       pseudonyms,
     };
+    const recordsChannel = `${config.queuePrefix}:collectors`;
     const collectors = await CollectorService.create({
       // Chain rows (one per batch) coalesce with the evaluate path's inserts.
       store: writerStore,
@@ -242,7 +252,22 @@ export const pipeline = fp<{ version: string }>(
       tamperIntervalMs: config.tamperIntervalS * 1000,
       keys: config.collectorKeys,
       connectedElsewhere: (collectorId) => presence.elsewhere(collectorId),
+      // Every replica keeps the collector records in memory: a change made here is announced so
+      // the others read them again (below).
+      announce: (ids) =>
+        void redis.publish(recordsChannel, JSON.stringify({ from: presence.replicaId, ids })).catch((e: unknown) => emit(log, 'collector.reload_failed', { err: `announce: ${errorMessage(e)}` })),
     });
+    const recordsSub = redis.duplicate();
+    const reloadRecords = (message?: string) => {
+      if (message !== undefined && fromSelf(message, presence.replicaId)) return;
+      void collectors.recordsChanged().catch((e: unknown) => emit(log, 'collector.reload_failed', { err: errorMessage(e) }));
+    };
+    recordsSub.on('message', (_channel: string, message: string) => reloadRecords(message));
+    // (Re)subscribing reads them again too: announcements missed while disconnected.
+    recordsSub.on('ready', () => reloadRecords());
+    recordsSub.on('error', (e: unknown) => emit(log, 'redis.error', { message: errorMessage(e) }));
+    await recordsSub.subscribe(recordsChannel);
+    app.addHook('onClose', async () => void recordsSub.disconnect());
     mayReportFor = (collectorId, institutionId) => collectors.mayReportFor(collectorId, institutionId);
     app.addHook('onClose', () => collectors.close());
     await collectors.registerStatic([...readCollectorsFile(config.collectorsFile), ...config.collectors]);

@@ -30,6 +30,7 @@ export const EVENTS = {
   'collector.gap': 'warn',
   'collector.key_proposed': 'warn',
   'collector.refiled': 'info',
+  'collector.reload_failed': 'warn',
   'collector.release_failed': 'error',
   'collector.revoked': 'warn',
   'collector.seen_save_failed': 'warn',
