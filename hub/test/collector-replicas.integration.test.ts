@@ -7,8 +7,10 @@
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
-import { keyAuth, newKey } from './collector-signing.js';
-import { startTestHub } from './helpers.js';
+import type { BatchAck } from '../src/protocol/index.js';
+import { param, sql } from '../src/store/sql.js';
+import { keyAuth, newKey, TestChain } from './collector-signing.js';
+import { checkTxn, startTestHub } from './helpers.js';
 
 const INSTITUTION = 'JCJ-JYZ';
 let a: Hub;
@@ -27,9 +29,9 @@ afterAll(async () => {
   await a?.close();
 });
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!cond()) {
+async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + 15_000;
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -44,8 +46,16 @@ function hello(hub: Hub, auth: Record<string, unknown>): Promise<{ socket: Socke
   });
 }
 
+const submit = (s: Socket, b: unknown): Promise<BatchAck> => s.timeout(30_000).emitWithAck('batch.submit', b);
+const txn = (id: string, seq: number) => checkTxn(seq, { id: `${id}:${seq}`, collectorId: id, institutionId: INSTITUTION });
+
+async function storedIds(prefix: string): Promise<string[]> {
+  const rows = await a.store.query<{ id: string }>(sql`SELECT id FROM transactions FINAL WHERE startsWith(id, ${param.String(prefix)}) ORDER BY seq`);
+  return rows.map((r) => r.id);
+}
+
 describe('collector records across replicas', () => {
-  it('enrolled on one, approved on the other, revoked on the first: every replica follows', async () => {
+  it('enrolled on one, approved on the other, revoked on the first: every replica follows, held batches first', async () => {
     const id = 'c-replica-01';
     const key = newKey();
     const { socket, status } = await hello(b, keyAuth(id, key, { enrol: { institutionId: INSTITUTION, counter: '查验线3' } }));
@@ -55,8 +65,17 @@ describe('collector records across replicas', () => {
     await until(() => a.collectors.get(id)?.status === 'pending', 'the enrolment known to the other replica');
     expect((await a.collectors.list()).some((c) => c.collectorId === id && c.status === 'pending')).toBe(true);
 
+    // Its batch is held where it is connected.
+    const chain = new TestChain(key, id);
+    expect(await submit(socket, chain.next([txn(id, 1), txn(id, 2)]))).toMatchObject({ ok: true, held: true, stored: 0 });
+
     await a.collectors.approve(id, 'admin');
     await until(() => b.collectors.get(id)?.status === 'approved', 'the approval known where the collector is connected');
+    // Its next batch is evaluated, not held, and only after the held one.
+    const live = await submit(socket, chain.next([txn(id, 3)]));
+    expect(live).toMatchObject({ ok: true, stored: 1 });
+    expect(live.ok && live.held).toBeFalsy();
+    expect(await storedIds(`${id}:`)).toEqual([1, 2, 3].map((n) => `${id}:${n}`));
 
     const gone = new Promise<string>((resolve) => socket.once('disconnect', (reason: string) => resolve(reason)));
     await a.collectors.revoke(id, '终端丢失', 'admin');

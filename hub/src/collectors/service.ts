@@ -309,8 +309,8 @@ export class CollectorService {
   /**
    * Another replica changed collector records (`announce`): read them all again. A collector
    * revoked there is disconnected here too, and its held batches here forgotten; one approved or
-   * enrolled there is known here at once (its next batch is not held; the collectors list shows
-   * it). Read under the identity lock, so a reload never undoes a change this replica just made.
+   * enrolled there is known here at once (its next batch is not held but evaluated after its held
+   * ones; the collectors list shows it). Read under the identity lock, so a reload never undoes a change this replica just made.
    * Announcements that arrive while a reload waits to start share it.
    */
   recordsChanged(): Promise<void> {
@@ -334,6 +334,10 @@ export class CollectorService {
           this.held.drop(r.collectorId);
           this.disconnector(r.collectorId, `COLLECTOR_REVOKED${r.revokeReason ? `: ${r.revokeReason}` : ''}`);
         }
+        // Approved elsewhere: that replica releases the held batches, but a newer batch arriving
+        // here must still come after them, so admit() here releases first (both releasing the
+        // same batches is harmless: evaluation is idempotent per batch).
+        if (r.status === 'approved' && before?.status === 'pending') this.held.due(r.collectorId);
       }
     });
   }
