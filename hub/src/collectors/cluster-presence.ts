@@ -24,8 +24,8 @@
  *
  * Redis failures are logged and leave the last known entries in place for up to `ttlMs`, then
  * none; they never reach a caller (the wall reads `connected()` / `connectedIn()` synchronously
- * while building its statistics).
- * A single hub sees no other replica and its figures are exactly its own sockets, as before.
+ * while building its statistics). A single hub sees no other replica: its figures are exactly
+ * its own sockets, as before.
  */
 import crypto from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
@@ -47,7 +47,7 @@ export interface ClusterPresenceOptions {
   onChange?: () => void;
   /** @defaultValue 5000 */
   refreshMs?: number;
-  /** How long a replica's published entry stay valid without a refresh. @defaultValue 3 × refreshMs */
+  /** How long a replica's published entry stays valid without a refresh. @defaultValue 3 × refreshMs */
   ttlMs?: number;
   /** Delay between a local connect or disconnect and publishing it (bursts make one write). @defaultValue 500 */
   settleMs?: number;
