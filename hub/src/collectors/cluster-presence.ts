@@ -66,6 +66,8 @@ export class ClusterPresence {
   private closed = false;
   /** When the others' entries were last read. */
   private lastRead = 0;
+  /** This replica's collectors as last listed (`mine`). */
+  private local: PresenceMap | undefined;
 
   constructor(private readonly o: ClusterPresenceOptions) {
     this.refreshMs = o.refreshMs ?? 5_000;
@@ -88,8 +90,19 @@ export class ClusterPresence {
     this.timer.unref();
   }
 
+  /**
+   * This replica's collectors. The wall asks for every scope of every statistics round, and
+   * listing them walks all sockets, so the list is kept until a collector connects or leaves
+   * (`changed`) or a round refreshes it.
+   */
+  private mine(): PresenceMap {
+    this.local ??= this.o.local();
+    return this.local;
+  }
+
   /** A collector connected to or disconnected from this replica. */
   changed(): void {
+    this.local = undefined;
     if (this.closed || this.settle) return;
     this.settle = setTimeout(() => {
       this.settle = undefined;
@@ -100,7 +113,7 @@ export class ClusterPresence {
 
   /** Collectors connected to any replica. */
   connected(): number {
-    const mine = this.o.local();
+    const mine = this.mine();
     let n = mine.size;
     for (const id of this.others.keys()) if (!mine.has(id)) n++;
     return n;
@@ -108,7 +121,7 @@ export class ClusterPresence {
 
   /** Collectors connected to any replica at one county's institutions. */
   connectedIn(county: string): number {
-    const mine = this.o.local();
+    const mine = this.mine();
     let n = 0;
     for (const c of mine.values()) if (c === county) n++;
     for (const [id, c] of this.others) if (c === county && !mine.has(id)) n++;
@@ -131,7 +144,9 @@ export class ClusterPresence {
     const now = Date.now();
     try {
       const fields: string[] = [];
-      for (const [id, county] of this.o.local()) fields.push(id, county);
+      // Listed afresh every round: a change of an institution's county reaches the figures too.
+      this.local = this.o.local();
+      for (const [id, county] of this.local) fields.push(id, county);
       const key = this.hashKey(this.replicaId);
       const m = redis.multi().del(key);
       // No collectors here: no hash (Redis has no empty one); the ZSET entry still says "alive".
