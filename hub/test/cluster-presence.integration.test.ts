@@ -71,6 +71,18 @@ describe('ClusterPresence', () => {
     await a.refresh();
     expect(changes).toBe(1);
 
+    // Its own list is kept until a collector connects or leaves (changed()), then listed again.
+    const bLocal = new Map([['c-1', 'X'], ['c-2', 'Y'], ['c-3', '']]);
+    // (A new list each time, as ingest's namespace handle gives.)
+    const c = new ClusterPresence({ redis: redis(), prefix, local: () => new Map(bLocal), log: capturingLog([]), refreshMs: 60_000 });
+    expect(c.connected()).toBe(3);
+    bLocal.set('c-4', 'Y');
+    expect(c.connected()).toBe(3);
+    c.changed();
+    expect(c.connected()).toBe(4);
+    expect(c.connectedIn('Y')).toBe(2);
+    await c.close();
+
     // A replica that stops removes itself.
     await b.close();
     await a.refresh();
