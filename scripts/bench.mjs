@@ -143,8 +143,8 @@ children.push(redis.child);
 // How the hub reaches Redis: TCP on 127.0.0.1 (the default) or the Unix socket.
 const REDIS_TRANSPORT = env('JG_BENCH_REDIS', 'tcp');
 if (!['unix', 'tcp'].includes(REDIS_TRANSPORT)) fail('JG_BENCH_REDIS must be unix or tcp');
-const hubRedisUrl = REDIS_TRANSPORT === 'unix' ? redis.socketUrl : redis.url;
-const hubRedisTransport = hubRedisUrl === redis.url ? 'tcp' : 'unix';
+const hubRedisTransport = REDIS_TRANSPORT === 'unix' && redis.socketUrl ? 'unix' : 'tcp';
+const hubRedisUrl = hubRedisTransport === 'unix' ? redis.socketUrl : redis.url;
 if (hubRedisTransport !== REDIS_TRANSPORT) console.warn(color.yellow(`the run directory's path is too long for a Unix socket; the hub reaches Redis over TCP`));
 
 step('ceiling: redis-benchmark SET');

@@ -9,12 +9,11 @@
 import crypto from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
-import { createWorkCalendar } from '@jianguan/rules';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
 import { ClusterPresence } from '../src/collectors/cluster-presence.js';
 import { saveSeen } from '../src/collectors/repo.js';
-import { startTestHub, testRedisUrl } from './helpers.js';
+import { startTestHub, testRedisUrl, waitFor, workingMorningAfter } from './helpers.js';
 
 const JYZ_COUNTY = '451202'; // 金城江区 (JCJ-JYZ's county in the demo registry)
 
@@ -140,31 +139,13 @@ describe('a hub beside another replica', () => {
     await hub?.close();
   });
 
-  async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-    const end = Date.now() + 10_000;
-    while (!(await cond())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  /** A working morning (10:00 China time) at least a day after `after`. */
-  function workingMorningAfter(after: number): number {
-    const cal = createWorkCalendar();
-    const cst = 8 * 3_600_000;
-    for (let day = Math.floor((after + cst) / 86_400_000) + 1; ; day++) {
-      const t = day * 86_400_000 - cst + 10 * 3_600_000;
-      if (cal.isWorkingTime(t)) return t;
-    }
-  }
-
   it('counts on the wall, shows online and is never silent while connected to the other replica', async () => {
     const id = 'c-elsewhere-01';
     await hub.collectors.registerStatic([{ collectorId: id, institutionId: 'JCJ-JYZ', token: 'elsewhere-token-0123456789' }]);
     expect((await hub.wall.stats()).kpis.collectorsConnected).toBe(0);
     otherLocal.set(id, JYZ_COUNTY);
     await other.refresh();
-    await until(async () => (await hub.wall.stats()).kpis.collectorsConnected === 1, 'the other replica\'s collector on the wall');
+    await waitFor(async () => (await hub.wall.stats()).kpis.collectorsConnected === 1, 'the other replica\'s collector on the wall');
     expect((await hub.wall.stats(Date.now(), JYZ_COUNTY)).kpis.collectorsConnected).toBe(1);
     expect((await hub.wall.stats(Date.now(), '451221')).kpis.collectorsConnected).toBe(0);
     expect(hub.collectors.info(hub.collectors.get(id)!).connected).toBe(true);
@@ -176,7 +157,7 @@ describe('a hub beside another replica', () => {
     // It leaves the other replica: offline here too, and silent once the threshold passed.
     otherLocal.delete(id);
     await other.refresh();
-    await until(() => !hub.collectors.info(hub.collectors.get(id)!).connected, 'the collector offline');
+    await waitFor(() => !hub.collectors.info(hub.collectors.get(id)!).connected, 'the collector offline');
     expect((await hub.wall.stats()).kpis.collectorsConnected).toBe(0);
     const raised = (await hub.collectors.checkSilence(t)).filter((w) => w.collectorId === id);
     expect(raised).toHaveLength(1);

@@ -10,7 +10,7 @@ import type { Hub } from '../src/app.js';
 import type { BatchAck } from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
 import { keyAuth, newKey, TestChain } from './collector-signing.js';
-import { checkTxn, startTestHub } from './helpers.js';
+import { checkTxn, startTestHub, waitFor } from './helpers.js';
 
 const INSTITUTION = 'JCJ-JYZ';
 let a: Hub;
@@ -28,14 +28,6 @@ afterAll(async () => {
   await b?.close();
   await a?.close();
 });
-
-async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + 15_000;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function hello(hub: Hub, auth: Record<string, unknown>): Promise<{ socket: Socket; status?: string }> {
   const socket = connect(`${hub.url}/collect`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
@@ -62,7 +54,7 @@ describe('collector records across replicas', () => {
     expect(status).toBe('pending');
     expect(b.collectors.get(id)?.status).toBe('pending');
     // Listed by the other replica (the administrator's request may land there).
-    await until(() => a.collectors.get(id)?.status === 'pending', 'the enrolment known to the other replica');
+    await waitFor(() => a.collectors.get(id)?.status === 'pending', 'the enrolment known to the other replica');
     expect((await a.collectors.list()).some((c) => c.collectorId === id && c.status === 'pending')).toBe(true);
 
     // Its batch is held where it is connected.
@@ -70,7 +62,7 @@ describe('collector records across replicas', () => {
     expect(await submit(socket, chain.next([txn(id, 1), txn(id, 2)]))).toMatchObject({ ok: true, held: true, stored: 0 });
 
     await a.collectors.approve(id, 'admin');
-    await until(() => b.collectors.get(id)?.status === 'approved', 'the approval known where the collector is connected');
+    await waitFor(() => b.collectors.get(id)?.status === 'approved', 'the approval known where the collector is connected');
     // Its next batch is evaluated, not held, and only after the held one.
     const live = await submit(socket, chain.next([txn(id, 3)]));
     expect(live).toMatchObject({ ok: true, stored: 1 });
@@ -79,7 +71,7 @@ describe('collector records across replicas', () => {
 
     const gone = new Promise<string>((resolve) => socket.once('disconnect', (reason: string) => resolve(reason)));
     await a.collectors.revoke(id, '终端丢失', 'admin');
-    await until(() => b.collectors.get(id)?.status === 'revoked', 'the revocation known to the other replica');
+    await waitFor(() => b.collectors.get(id)?.status === 'revoked', 'the revocation known to the other replica');
     // Cut off where it was connected, and refused there from now on.
     expect(await gone).toBeTruthy();
     await expect(hello(b, keyAuth(id, key))).rejects.toMatchObject({ code: 'COLLECTOR_REVOKED' });

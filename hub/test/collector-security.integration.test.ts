@@ -12,7 +12,7 @@ import type { Hub } from '../src/app.js';
 import { canonicalAuthProof, type Batch, type BatchAck, type CollectorInfo, type WallWarning } from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
 import { keyAuth, newKey, sealBatch, TestChain, type TestKey } from './collector-signing.js';
-import { checkTxn, startTestHub, TEST_COLLECTOR } from './helpers.js';
+import { checkTxn, startTestHub, TEST_COLLECTOR, workingMorningAfter } from './helpers.js';
 
 const INSTITUTION = 'JCJ-JYZ';
 const STATIC = { collectorId: 'c-static-02', institutionId: INSTITUTION, token: 'static-token-0123456789abcdef' };
@@ -328,18 +328,6 @@ describe('admin routes', () => {
 });
 
 describe('silence', () => {
-  /** 10:00 local on the first working day after the day of `after`. */
-  function workingMorningAfter(after: number): number {
-    const cal = createWorkCalendar();
-    const cst = 8 * 3_600_000;
-    let day = Math.floor((after + cst) / 86_400_000) + 1;
-    for (;;) {
-      const t = day * 86_400_000 - cst + 10 * 3_600_000;
-      if (cal.isWorkingTime(t)) return t;
-      day += 1;
-    }
-  }
-
   it('raises collector.silent once per silence episode, in working time only, not for connected collectors', async () => {
     const id = 'c-silent-01';
     const k = newKey();

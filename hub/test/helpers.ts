@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Transaction } from '@jianguan/rules';
+import { createWorkCalendar, type Transaction } from '@jianguan/rules';
 import type { InjectOptions } from 'fastify';
 import { startHub, type Hub } from '../src/app.js';
 import type { HubConfig } from '../src/config.js';
@@ -64,6 +64,25 @@ export function unsignedBatch(records: unknown[], firstSeq: number) {
 }
 
 const HEX = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+
+/** 10:00 China Standard Time on the first working day after the day of `after`. */
+export function workingMorningAfter(after: number): number {
+  const cal = createWorkCalendar();
+  const cst = 8 * 3_600_000;
+  for (let day = Math.floor((after + cst) / 86_400_000) + 1; ; day++) {
+    const t = day * 86_400_000 - cst + 10 * 3_600_000;
+    if (cal.isWorkingTime(t)) return t;
+  }
+}
+
+/** Resolves once `cond` holds (checked every 50 ms); fails naming `what` after `ms`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** Working time on a known weekday: Wednesday 2026-11-25 10:00 China Standard Time. */
 export const WORKING_TIME = Date.UTC(2026, 10, 25, 2, 0, 0);

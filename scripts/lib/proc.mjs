@@ -115,7 +115,8 @@ function redisPing(port) {
  * Starts a private redis-server (not daemonised: it is our child and dies with us).
  * `persist` keeps an append-only file under `dir` so rule state survives a demo restart.
  * It listens on `port` (127.0.0.1) and on a Unix socket under `dir` (owner only): `url` is the
- * former, `socketUrl` the latter (`unix:///…/redis.sock`, what a hub on the same host uses).
+ * former, `socketUrl` the latter (`unix:///…/redis.sock`, what a hub on the same host uses; null
+ * when `dir` is too deep for a socket's path).
  */
 export async function startRedis({ port, dir, persist = false }) {
   fs.mkdirSync(dir, { recursive: true });
@@ -135,7 +136,7 @@ export async function startRedis({ port, dir, persist = false }) {
     if (exited) fail(`redis-server exited at start; see ${path.join(dir, 'redis.log')}`);
     if (await redisPing(port)) {
       const url = `redis://127.0.0.1:${port}`;
-      return { child, url, socketUrl: withSocket ? `unix://${socket}` : url, port };
+      return { child, url, socketUrl: withSocket ? `unix://${socket}` : null, port };
     }
     await new Promise((r) => setTimeout(r, 100));
   }

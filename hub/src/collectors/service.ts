@@ -174,10 +174,10 @@ export interface CollectorServiceDeps {
    */
   connectedElsewhere?: (collectorId: string) => boolean;
   /**
-   * OPTIONAL. Tells the other hub replicas that these collectors' records changed (enrolled,
-   * approved, revoked, re-filed); each of them then calls `recordsChanged()`. Must not throw.
+   * OPTIONAL. Tells the other hub replicas that collector records changed (enrolled, approved,
+   * revoked, re-filed); each of them then calls `recordsChanged()`. Must not throw.
    */
-  announce?: (collectorIds: readonly string[]) => void;
+  announce?: () => void;
   now?: () => number;
 }
 
@@ -303,7 +303,7 @@ export class CollectorService {
   /** Stores records and tells the other replicas. */
   private async saveRecords(records: readonly CollectorRecord[]): Promise<void> {
     await saveCollectorRecords(this.deps.store, records);
-    if (records.length > 0) this.deps.announce?.(records.map((r) => r.collectorId));
+    if (records.length > 0) this.deps.announce?.();
   }
 
   /**

@@ -55,8 +55,6 @@ export interface CollectHooks {
 
 export interface CollectNamespaceHandle {
   connected(): number;
-  /** Collectors connected to this replica at the institutions of one county (adcode). */
-  connectedIn(county: string): number;
   /** Collectors connected to this replica: collector id → county adcode ('' when unknown). */
   here(): Map<string, string>;
   /** Adds hooks; they apply to sockets that connect afterwards (register them before listening). */
@@ -259,12 +257,7 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): CollectNam
     }
     return ids;
   };
-  const connectedIn = (county: string): number => {
-    let n = 0;
-    for (const c of here().values()) if (c === county) n++;
-    return n;
-  };
-  return { connected: () => nsp.sockets.size, connectedIn, here, hook: (h) => void hooks.push(h) };
+  return { connected: () => nsp.sockets.size, here, hook: (h) => void hooks.push(h) };
 }
 
 async function handleBatch(

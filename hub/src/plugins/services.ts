@@ -27,6 +27,7 @@ import { createEvaluateProcessor, type EvaluateDeps } from '../jobs/evaluate.js'
 import { EvaluationThreads } from '../jobs/eval-threads.js';
 import { createStoreWriter, DEFAULT_WRITER_MAX_ROWS, withWriter } from '../store/writer.js';
 import { createEvaluationQueue, type EvaluationQueue } from '../jobs/queue.js';
+import { followChannel } from '../redis-follow.js';
 import { createPeekRuleStates, createRedisRuleStates } from '../jobs/rule-state.js';
 import { createRedisWindowState } from '../jobs/window-state.js';
 import { WallBroadcaster } from '../live/wall.js';
@@ -94,15 +95,6 @@ function readCollectorsFile(file: string | undefined): CollectorCredential[] {
   const parsed = CollectorCredential.array().safeParse(raw);
   if (!parsed.success) throw new HubError('CONFIG_INVALID', `JG_COLLECTORS_FILE ${file}: ${parsed.error.message}`);
   return parsed.data;
-}
-
-/** Whether an announcement on the collectors channel came from this replica (an unreadable one did not: a reload too many is harmless). */
-function fromSelf(message: string, replicaId: string): boolean {
-  try {
-    return (JSON.parse(message) as { from?: unknown }).from === replicaId;
-  } catch {
-    return false;
-  }
 }
 
 export const pipeline = fp<{ version: string }>(
@@ -252,22 +244,19 @@ export const pipeline = fp<{ version: string }>(
       tamperIntervalMs: config.tamperIntervalS * 1000,
       keys: config.collectorKeys,
       connectedElsewhere: (collectorId) => presence.elsewhere(collectorId),
-      // Every replica keeps the collector records in memory: a change made here is announced so
-      // the others read them again (below).
-      announce: (ids) =>
-        void redis.publish(recordsChannel, JSON.stringify({ from: presence.replicaId, ids })).catch((e: unknown) => emit(log, 'collector.reload_failed', { err: `announce: ${errorMessage(e)}` })),
+      // Every replica keeps the collector records in memory: a change made here is announced
+      // (the message is this replica's id) so the others read them again (below).
+      announce: () =>
+        void redis.publish(recordsChannel, presence.replicaId).catch((e: unknown) => emit(log, 'collector.reload_failed', { err: `announce: ${errorMessage(e)}` })),
     });
-    const recordsSub = redis.duplicate();
-    const reloadRecords = (message?: string) => {
-      if (message !== undefined && fromSelf(message, presence.replicaId)) return;
-      void collectors.recordsChanged().catch((e: unknown) => emit(log, 'collector.reload_failed', { err: errorMessage(e) }));
-    };
-    recordsSub.on('message', (_channel: string, message: string) => reloadRecords(message));
-    // (Re)subscribing reads them again too: announcements missed while disconnected.
-    recordsSub.on('ready', () => reloadRecords());
-    recordsSub.on('error', (e: unknown) => emit(log, 'redis.error', { message: errorMessage(e) }));
-    await recordsSub.subscribe(recordsChannel);
-    app.addHook('onClose', async () => void recordsSub.disconnect());
+    const unfollowRecords = await followChannel(redis, recordsChannel, {
+      reload: (from) => {
+        if (from === presence.replicaId) return;
+        void collectors.recordsChanged().catch((e: unknown) => emit(log, 'collector.reload_failed', { err: errorMessage(e) }));
+      },
+      onError: (e) => emit(log, 'redis.error', { message: errorMessage(e) }),
+    });
+    app.addHook('onClose', async () => unfollowRecords());
     mayReportFor = (collectorId, institutionId) => collectors.mayReportFor(collectorId, institutionId);
     app.addHook('onClose', () => collectors.close());
     await collectors.registerStatic([...readCollectorsFile(config.collectorsFile), ...config.collectors]);

@@ -26,6 +26,7 @@
  */
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { followChannel } from '../redis-follow.js';
 import { COUNTY_BY_CODE, createRegistryView, type Device, type Institution, type Listing, type RegistryView, type Staff } from '@jianguan/rules';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
@@ -196,14 +197,8 @@ export class RegistryChanges {
    * Reloads this replica's registry whenever any replica approves a change. Returns the stop
    * function. (Re)subscribing also reloads, so changes made while disconnected are picked up.
    */
-  async follow(onError: (e: unknown) => void): Promise<() => void> {
-    const sub = this.redis.duplicate();
-    const reload = () => void this.registry.reload().catch(onError);
-    sub.on('message', reload);
-    sub.on('ready', reload);
-    sub.on('error', onError);
-    await sub.subscribe(this.channel);
-    return () => sub.disconnect();
+  follow(onError: (e: unknown) => void): Promise<() => void> {
+    return followChannel(this.redis, this.channel, { reload: () => void this.registry.reload().catch(onError), onError });
   }
 
   // ---- validation -----------------------------------------------------------------------------
