@@ -123,7 +123,7 @@ export interface WallDeps {
   liveMaxAgeMs?: number;
 }
 
-/** Six hours: a collector's ordinary catch-up after an outage still shows; a replayed week does not. */
+/** Three days: Monday's first business after a weekend and a collector's ordinary catch-up after an outage still show; a replayed past week does not. */
 export const LIVE_MAX_AGE_MS = 72 * 3_600_000;
 
 export class WallBroadcaster {
