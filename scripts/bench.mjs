@@ -81,7 +81,7 @@ const ACK_TIMEOUT_MS = num('JG_BENCH_ACK_TIMEOUT_MS', 45_000); // the collector'
 const LAT_RATE = num('JG_BENCH_LATENCY_RATE', 1000);
 const LAT_SECONDS = num('JG_BENCH_LATENCY_SECONDS', 20);
 // A collector waits for each ack before its next batch, so its batches grow to what arrives
-// during its linger (50 ms) and a round trip (the e2e row prints the mean it shipped), and after a
+// during its linger (10 ms) and a round trip (the e2e row prints the mean it shipped), and after a
 // slow acknowledgement to everything captured meanwhile. The latency phase's connections form
 // their batches that way (JG_BENCH_LATENCY_PACING=collector, the default: each record captured
 // at its planned time, one batch in flight, up to JG_BENCH_BATCH records, the collector's
@@ -97,7 +97,7 @@ const LAT_N = num('JG_BENCH_LATENCY_COLLECTORS', N_E2E);
 const LAT_BATCH = num('JG_BENCH_LATENCY_BATCH', Math.max(1, Math.round(num('JG_BENCH_LATENCY_RATE', 1000) / LAT_N / 10)));
 const LAT_PACING = env('JG_BENCH_LATENCY_PACING', 'collector');
 if (LAT_PACING !== 'collector' && LAT_PACING !== 'fixed') fail('JG_BENCH_LATENCY_PACING must be collector or fixed');
-const LAT_LINGER_MS = num('JG_BENCH_LATENCY_LINGER_MS', 50); // the collector's batch.lingerMs
+const LAT_LINGER_MS = num('JG_BENCH_LATENCY_LINGER_MS', 10); // the collector's batch.lingerMs (runs before 2026-12-04: 50)
 const HOLD_RATE = num('JG_BENCH_HOLD_RATE', 500);
 const HOLD_TRANSPORT = env('JG_BENCH_HOLD_TRANSPORT', 'socket');
 const MAX_RECORDS = num('JG_BENCH_MAX_RECORDS', 10_000 * SECONDS);

@@ -180,7 +180,7 @@ describe('config', () => {
     expect(c).toMatchObject({
       collectorId: 'c-env-01',
       hubUrl: 'https://hub:8080',
-      batch: { maxRecords: 200, maxBytes: 512 * 1024, lingerMs: 50 },
+      batch: { maxRecords: 200, maxBytes: 512 * 1024, lingerMs: 10 },
       outbox: { maxBytes: 1024 ** 3, fsync: 'always' },
       simulator: { enabled: true, ratePerSec: 5, anomalyRate: 0.05, malformedRate: 0, maxRecords: 100, seed: '42' },
     });
