@@ -97,7 +97,9 @@ const LAT_N = num('JG_BENCH_LATENCY_COLLECTORS', N_E2E);
 const LAT_BATCH = num('JG_BENCH_LATENCY_BATCH', Math.max(1, Math.round(num('JG_BENCH_LATENCY_RATE', 1000) / LAT_N / 10)));
 const LAT_PACING = env('JG_BENCH_LATENCY_PACING', 'collector');
 if (LAT_PACING !== 'collector' && LAT_PACING !== 'fixed') fail('JG_BENCH_LATENCY_PACING must be collector or fixed');
-const LAT_LINGER_MS = num('JG_BENCH_LATENCY_LINGER_MS', 10); // the collector's batch.lingerMs (runs before 2026-12-04: 50)
+// The collector's batch.lingerMs, for the latency phase's connections and the e2e collectors
+// (runs before 2026-12-04 noon: 50).
+const LAT_LINGER_MS = num('JG_BENCH_LATENCY_LINGER_MS', 10);
 const HOLD_RATE = num('JG_BENCH_HOLD_RATE', 500);
 const HOLD_TRANSPORT = env('JG_BENCH_HOLD_TRANSPORT', 'socket');
 const MAX_RECORDS = num('JG_BENCH_MAX_RECORDS', 10_000 * SECONDS);
@@ -549,6 +551,8 @@ async function e2ePhase({ rate, seconds }) {
         outboxDir: outboxOf(c.collectorId),
         pseudonymKey: PSEUDONYM_KEY,
         simulator: { enabled: true, ratePerSec: perCollector, anomalyRate: ANOMALY, malformedRate: 0, maxRecords, seed: 1000 + i },
+        // The same linger as the latency phase's connections (the collector's default unless set).
+        batch: { lingerMs: LAT_LINGER_MS },
       }),
     ),
   );
@@ -584,7 +588,7 @@ async function e2ePhase({ rate, seconds }) {
   return {
     mode: 'e2e',
     phase: 'e2e',
-    setup: { collectors: N_E2E, targetRate: rate, seconds, anomalyRate: ANOMALY },
+    setup: { collectors: N_E2E, targetRate: rate, seconds, lingerMs: LAT_LINGER_MS, anomalyRate: ANOMALY },
     planned: generated,
     ...out,
     acked,
