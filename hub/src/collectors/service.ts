@@ -300,9 +300,10 @@ export class CollectorService {
     return run;
   }
 
-  /** Stores records and tells the other replicas. */
+  /** Stores records, keeps them as this replica's, and tells the other replicas. */
   private async saveRecords(records: readonly CollectorRecord[]): Promise<void> {
     await saveCollectorRecords(this.deps.store, records);
+    for (const r of records) this.records.set(r.collectorId, r);
     if (records.length > 0) this.deps.announce?.();
   }
 
@@ -413,7 +414,6 @@ export class CollectorService {
         }
       }
       await this.saveRecords(changed);
-      for (const r of changed) this.records.set(r.collectorId, r);
     });
   }
 
@@ -484,7 +484,6 @@ export class CollectorService {
       this.checkPendingRoom(cur.institutionId);
       const next: CollectorRecord = { ...cur, status: 'pending', publicKey: auth.publicKey!, keyFingerprint: keyFingerprint(auth.publicKey!), enrolledAt: this.now() };
       await this.saveRecords([next]);
-      this.records.set(next.collectorId, next);
       emit(this.deps.log, 'collector.key_proposed', { collectorId: next.collectorId, keyFingerprint: next.keyFingerprint }, `collector ${next.collectorId} presented key ${next.keyFingerprint}: pending until a system administrator approves it`);
       return next;
     });
@@ -542,7 +541,6 @@ export class CollectorService {
         reportsFor: [],
       };
       await this.saveRecords([rec]);
-      this.records.set(rec.collectorId, rec);
       emit(this.deps.log, 'collector.enrolled', { collectorId: rec.collectorId, institutionId: rec.institutionId, counter: rec.counter, keyFingerprint: rec.keyFingerprint });
       return rec;
     });
@@ -588,7 +586,6 @@ export class CollectorService {
       approvedBy: '',
     };
     await this.saveRecords([next]);
-    this.records.set(collectorId, next);
     emit(this.deps.log, 'collector.refiled', { collectorId, keyFingerprint: next.keyFingerprint, previousKey: cur.keyFingerprint });
     return next;
   }
@@ -615,7 +612,6 @@ export class CollectorService {
         ...(reportsFor !== undefined ? { reportsFor } : {}),
       };
       await this.saveRecords([next]);
-      this.records.set(collectorId, next);
       emit(this.deps.log, 'collector.approved', { collectorId, by });
       return next;
     });
@@ -632,7 +628,6 @@ export class CollectorService {
       if (!cur) throw new HubError('NOT_FOUND', `collector ${collectorId}`);
       const next: CollectorRecord = { ...cur, status: 'revoked', revokedAt: this.now(), revokeReason: reason };
       await this.saveRecords([next]);
-      this.records.set(collectorId, next);
       emit(this.deps.log, 'collector.revoked', { collectorId, reason, by });
       return next;
     });

@@ -150,6 +150,19 @@ function wrap(clients: Clients, driver: StoreDriver, database: string, slowMs: n
       lane.busy -= 1;
     }
   };
+  /**
+   * One insert of JSONEachRow text (or JSONCompactEachRow of `columns`), produced by `encode`
+   * inside the try so that rows that cannot be encoded fail like the insert; `what` names it in
+   * the slow log.
+   */
+  const insertRaw = async (table: string, encode: () => string, what: string, columns?: readonly string[]): Promise<void> => {
+    try {
+      const text = encode();
+      await timed(`INSERT INTO ${table} (${what})`, () => on(clients.writers, (lane) => lane.rawInsert(table, text, columns)));
+    } catch (e) {
+      throw new HubError('STORE_UNAVAILABLE', `insert into ${table}: ${errorMessage(e)}`, { cause: e });
+    }
+  };
   return {
     driver,
     database,
@@ -174,25 +187,14 @@ function wrap(clients: Clients, driver: StoreDriver, database: string, slowMs: n
         throw new HubError('STORE_UNAVAILABLE', `${errorMessage(e)} — in: ${q.sql.slice(0, 200)}`, { cause: e });
       }
     },
-    async insert(table: string, rows: readonly object[]): Promise<void> {
-      if (rows.length === 0) return;
-      try {
-        // Encoded here and handed over as text, like insertText: the client's own JSONEachRow path
-        // streams the rows through its encoder object by object on this thread (the decision
-        // log's inserts spent more in that encoder than in JSON.stringify).
-        const text = encodeRows(rows);
-        await timed(`INSERT INTO ${table} (${rows.length} rows)`, () => on(clients.writers, (lane) => lane.rawInsert(table, text)));
-      } catch (e) {
-        throw new HubError('STORE_UNAVAILABLE', `insert into ${table}: ${errorMessage(e)}`, { cause: e });
-      }
+    // Rows are encoded here and handed over as text, like insertText's: the client's own
+    // JSONEachRow path streams them through its encoder object by object on this thread (the
+    // decision log's inserts spent more in that encoder than in JSON.stringify).
+    insert: async (table: string, rows: readonly object[]): Promise<void> => {
+      if (rows.length > 0) await insertRaw(table, () => encodeRows(rows), `${rows.length} rows`);
     },
-    async insertText(table: string, text: string, columns?: readonly string[]): Promise<void> {
-      if (text.length === 0) return;
-      try {
-        await timed(`INSERT INTO ${table} (text)`, () => on(clients.writers, (lane) => lane.rawInsert(table, text, columns)));
-      } catch (e) {
-        throw new HubError('STORE_UNAVAILABLE', `insert into ${table}: ${errorMessage(e)}`, { cause: e });
-      }
+    insertText: async (table: string, text: string, columns?: readonly string[]): Promise<void> => {
+      if (text.length > 0) await insertRaw(table, () => text, 'text', columns);
     },
     async ping() {
       try {
