@@ -13,6 +13,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  */
 export default defineConfig({
   test: {
+    maxWorkers: 2,
     projects: [
       {
         plugins: [svelte({ configFile: false, compilerOptions: { runes: true } })],
@@ -34,7 +35,9 @@ export default defineConfig({
           include: ['test/**/*.e2e.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 240_000,
-          fileParallelism: false,
+          // Two stacks at a time: each file's hub, collector and Chromium spend most of their
+          // time waiting (simulated counters, reconnects, pages settling), not computing.
+          fileParallelism: true,
           server: { deps: { external: [/\/hub\/dist\//, /\/collector\/dist\//, /\/rules\/dist\//] } },
         },
       },

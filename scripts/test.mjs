@@ -33,8 +33,8 @@ try {
   const env = { ...process.env, JG_TEST_REDIS_URL: redis.url, FORCE_COLOR: process.env.FORCE_COLOR ?? (process.stdout.isTTY ? '1' : '0') };
   const build = spawnSync(turbo, ['run', 'build', '--env-mode=loose'], { stdio: 'inherit', cwd: ROOT, env });
   if (build.status !== 0) fail('build failed');
-  // One package at a time: the suites start real hubs, chDB engines and Chromium, and two
-  // cores are enough for one of them, not four.
+  // One package at a time: the suites start real hubs, chDB engines and Chromium; inside a
+  // package two test files run at once (its vitest.config.ts), which two cores carry, not eight.
   const test = spawnSync(turbo, ['run', 'test', '--env-mode=loose', '--concurrency=1', '--continue'], { stdio: 'inherit', cwd: ROOT, env });
   status = test.status ?? 1;
 } finally {
