@@ -28,6 +28,7 @@
 //   list: …           listWarningsWithState (workflow/repo.js)        GET /api/v1/warnings (workbench, list)
 //   sweep: …          unassignedWarnings, escalationCandidates        the workflow's periodic sweep
 //   wall: workflow    wallWorkflowStats, overdueOpen                  the wall's workflow figures
+//   ledger: …         EvaluationService.reconcile, full and between     the deduction ledger's check
 // plus the monthly score refresh (EvaluationService, background job: every month is refreshed
 // once before the reads are timed) and the disk footprint (system.parts, active parts).
 // Build the hub first (`npx turbo run build`); Redis at JG_REDIS_URL (default
@@ -184,8 +185,8 @@ async function synthesise() {
 // data's end went the whole way (assigned → acknowledged → verifying → concluded, 70 % confirmed
 // → reviewed → closed, six events; 5 % escalated on the way); the newer ones are spread over the
 // open states (30 % raised without an event, 30 % assigned, 20 % acknowledged, 20 % verifying,
-// 10 % of those escalated). 40 auditors. A tenth of the concluded warnings deduct points in the
-// evaluation ledger (the confirmed ones among them).
+// 10 % of those escalated). 40 auditors. Every confirmed warning deducts its severity's points
+// (the default 3 / 2 / 1) in the evaluation ledger: the ledger in step, as reconcile keeps it.
 const RECENT_DAYS = 14;
 async function synthesiseWorkflow() {
   for (const t of ['warning_events', 'warning_state', 'evaluation_ledger', 'evaluation_scores']) await store.command(raw(`TRUNCATE TABLE IF EXISTS ${t}`));
@@ -217,8 +218,8 @@ async function synthesiseWorkflow() {
     raw(`
     INSERT INTO evaluation_ledger (id, month, institution_id, warning_id, rule_id, severity, category, points, kind, reverses, at, reason)
     SELECT concat('L', w.id) AS id, formatDateTime(addHours(w.occurred_at, 8), '%Y-%m') AS month, w.institution_id, w.id AS warning_id, w.rule_id, w.severity,
-      'compliance' AS category, -multiIf(w.severity = 'high', 5, w.severity = 'medium', 2, 1) AS points, 'deduct' AS kind, '' AS reverses, e.at, 'confirmed' AS reason
-    FROM warnings AS w INNER JOIN (SELECT warning_id, at FROM warning_events WHERE conclusion = 'confirmed' AND type = 'concluded' AND cityHash64(warning_id, 9) % 10 = 0) AS e ON e.warning_id = w.id`),
+      'compliance' AS category, multiIf(w.severity = 'high', 3, w.severity = 'medium', 2, 1) AS points, 'deduct' AS kind, '' AS reverses, e.at, '核查属实，扣分' AS reason
+    FROM warnings AS w INNER JOIN (SELECT warning_id, at FROM warning_events WHERE conclusion = 'confirmed' AND type = 'concluded') AS e ON e.warning_id = w.id`),
   );
 }
 
@@ -379,6 +380,12 @@ rows.push(await timeCalls('health totals', '/healthz, /metrics (repo.totals)', (
       return Promise.all([wallWorkflowStats(store, day, day + 86_400_000), overdueOpen(store, 20)]);
     }),
   );
+  // The deduction ledger's reconcile (background, after conclusions and every interval): the full
+  // one (at start, hourly, on request) reads every warning with a workflow state; in between only
+  // the warnings whose state changed lately. The synthesised ledger is in step, so both append
+  // nothing and time the reading.
+  rows.push(await timeCalls('ledger: full', 'evaluation reconcile, every warning (start, hourly, on request)', () => evaluation.reconcile({ full: true })));
+  rows.push(await timeCalls('ledger: changes', 'evaluation reconcile between full runs (after conclusions)', () => evaluation.reconcile()));
 }
 const load1 = loadAvg();
 

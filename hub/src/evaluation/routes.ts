@@ -365,10 +365,10 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     }),
     handler: async (req) => {
       if (req.body.month) {
-        await evaluation.reconcile();
+        await evaluation.reconcile({ full: true });
         return { months: [req.body.month], institutions: await evaluation.refresh(req.body.month) };
       }
-      return { months: await evaluation.refreshRecent() };
+      return { months: await evaluation.refreshRecent(Date.now(), { full: true }) };
     },
   });
 

@@ -6,7 +6,13 @@
  * current conclusion is 'confirmed'. `reconcile()` restores it by APPENDING rows: a 'deduct' row
  * for a newly confirmed warning, a 'reverse' row (the negative of what is outstanding) for one
  * no longer confirmed (e.g. concluded false_alarm after review). It runs under a Redis lock so
- * two hubs cannot both deduct the same warning. `refresh(month)` recomputes that month's rows
+ * two hubs cannot both deduct the same warning (renewed between its rounds; a run that lost it
+ * stops before appending). A full reconcile reads every warning with a workflow state — at a
+ * province's year about 1.2 s — so it runs when the process starts, on an administrator's request
+ * and at least hourly; in between (after conclusions, debounced, and every interval) only the
+ * warnings whose state changed since shortly before the previous run are read. Either appends in
+ * rounds of `reconcilePageRows` warnings, ordered by id, so a backlog (years of conclusions
+ * imported, a ledger rebuilt) never becomes one insert of everything. `refresh(month)` recomputes that month's rows
  * from transactions, warnings, the ledger and escalations; it runs after workflow conclusions
  * (debounced), periodically, and on demand for a month not yet materialised.
  */
@@ -87,7 +93,22 @@ export interface EvaluationDeps {
   config: EvaluationConfig;
   intervalMs: number;
   log: FastifyBaseLogger;
+  /** Warnings per round of a reconcile (tests set it small). @defaultValue 50000 */
+  reconcilePageRows?: number;
 }
+
+/**
+ * How far before the previous reconcile's start an incremental one looks: events appended by
+ * another hub (whose clock may differ a little) or committed while that run was reading.
+ */
+const RECONCILE_OVERLAP_MS = 10 * 60_000;
+/** A full reconcile at least this often: the safety net under the incremental ones. */
+const FULL_RECONCILE_EVERY_MS = 60 * 60_000;
+/** How long the evaluation lock lives without renewal. */
+const LOCK_MS = 120_000;
+
+/** Renews the evaluation lock; throws when another process holds it now. */
+type KeepLock = () => Promise<void>;
 
 function num(r: Record<string, unknown>, k: string): number {
   return Number(r[k] ?? 0);
@@ -98,6 +119,9 @@ export class EvaluationService {
   private debounce: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Start of the last reconcile that completed (full or not), and of the last full one. */
+  private reconciledAt: number | undefined;
+  private fullyReconciledAt = 0;
 
   constructor(private readonly deps: EvaluationDeps) {}
 
@@ -127,18 +151,32 @@ export class EvaluationService {
     this.debounce.unref();
   }
 
-  /** Runs `fn` after any previous run in this process, under a cross-process Redis lock. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` after any previous run in this process, under a cross-process Redis lock. `fn` gets
+   * a function that renews the lock (long runs call it between rounds) and throws once the lock
+   * is no longer this run's.
+   */
+  private serial<T>(fn: (keepLock: KeepLock) => Promise<T>): Promise<T> {
     const next = this.running.catch(() => undefined).then(async () => {
       const key = `${this.deps.prefix}:eval:lock`;
       const token = crypto.randomBytes(8).toString('hex');
       for (let i = 0; ; i++) {
-        if ((await this.deps.redis.set(key, token, 'PX', 120_000, 'NX')) === 'OK') break;
+        if ((await this.deps.redis.set(key, token, 'PX', LOCK_MS, 'NX')) === 'OK') break;
         if (i > 600) throw new Error('evaluation lock not acquired');
         await new Promise((r) => setTimeout(r, 100));
       }
+      const keepLock: KeepLock = async () => {
+        const kept = await this.deps.redis.eval(
+          `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`,
+          1,
+          key,
+          token,
+          String(LOCK_MS),
+        );
+        if (Number(kept) !== 1) throw new Error('evaluation lock lost');
+      };
       try {
-        return await fn();
+        return await fn(keepLock);
       } finally {
         await this.deps.redis.eval(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`, 1, key, token);
       }
@@ -147,13 +185,19 @@ export class EvaluationService {
     return next;
   }
 
-  /** Reconcile the ledger, then refresh the current and previous month and every month touched. */
-  async refreshRecent(now = Date.now()): Promise<string[]> {
+  /**
+   * Reconcile the ledger, then refresh the current and previous month and every month touched.
+   * `full`: reconcile every warning (an administrator's request), not only those changed lately.
+   */
+  async refreshRecent(now = Date.now(), opts: { full?: boolean } = {}): Promise<string[]> {
     try {
-      return await this.serial(async () => {
-        const touched = await this.reconcileUnlocked();
+      return await this.serial(async (keepLock) => {
+        const touched = await this.reconcileUnlocked(keepLock, opts.full === true);
         const months = new Set([...touched, monthOf(now), previousMonths(monthOf(now), 2)[0]!]);
-        for (const m of [...months].sort()) await this.refreshUnlocked(m);
+        for (const m of [...months].sort()) {
+          await keepLock();
+          await this.refreshUnlocked(m);
+        }
         return [...months].sort();
       });
     } catch (e) {
@@ -162,46 +206,95 @@ export class EvaluationService {
     }
   }
 
-  /** Appends the ledger rows that bring it in line with current conclusions; returns touched months. */
-  reconcile(): Promise<string[]> {
-    return this.serial(() => this.reconcileUnlocked());
+  /**
+   * Appends the ledger rows that bring it in line with current conclusions; returns the months
+   * to refresh: those of the rows appended and, in an incremental run, of every warning whose
+   * state changed (a false alarm or an escalation changes a month's figures without a ledger row).
+   * `full`: every warning, not only those changed since shortly before the previous run.
+   */
+  reconcile(opts: { full?: boolean } = {}): Promise<string[]> {
+    return this.serial((keepLock) => this.reconcileUnlocked(keepLock, opts.full === true));
   }
 
-  private async reconcileUnlocked(): Promise<string[]> {
-    const rows = await this.deps.store.query<Record<string, unknown>>(sql`
-      SELECT w.id AS warning_id, w.institution_id AS institution_id, w.rule_id AS rule_id, w.severity AS severity, w.month AS month,
-        c.conclusion AS conclusion, l.net AS net, l.last_deduct AS last_deduct, l.category AS category
-      FROM (SELECT id, institution_id, rule_id, severity, ${MONTH_EXPR} AS month FROM warnings FINAL) AS w
-      INNER JOIN ${CURRENT_STATE} AS c ON c.warning_id = w.id
-      LEFT JOIN (
-        SELECT warning_id, round(sum(points), 4) AS net, argMaxIf(id, at, kind = 'deduct') AS last_deduct, anyLast(category) AS category
-        FROM evaluation_ledger GROUP BY warning_id
-      ) AS l ON l.warning_id = w.id
-      WHERE (c.conclusion = 'confirmed' AND l.net <= 0) OR (c.conclusion != 'confirmed' AND l.net > 0)`);
-    if (!rows.length) return [];
-    const now = Date.now();
-    const ledger = rows.map((r) => {
-      const confirmed = r.conclusion === 'confirmed';
-      const ruleId = String(r.rule_id);
-      const points = confirmed ? severityPoints(this.deps.config, String(r.severity)) : -num(r, 'net');
-      return {
-        id: crypto.randomUUID(),
-        month: String(r.month),
-        institution_id: String(r.institution_id),
-        warning_id: String(r.warning_id),
-        rule_id: ruleId,
-        severity: String(r.severity),
-        category: confirmed ? categoryOf(this.deps.config, ruleId) : String(r.category),
-        points,
-        kind: confirmed ? 'deduct' : 'reverse',
-        reverses: confirmed ? '' : String(r.last_deduct ?? ''),
-        at: now,
-        reason: confirmed ? '核查属实，扣分' : `核查结论改为${r.conclusion === 'false_alarm' ? '误报' : '待定'}，冲销扣分`,
-      };
-    });
-    await this.deps.store.insert('evaluation_ledger', ledger);
-    emit(this.deps.log, 'evaluation.ledger', { deducted: ledger.filter((l) => l.kind === 'deduct').length, reversed: ledger.filter((l) => l.kind === 'reverse').length });
-    return [...new Set(ledger.map((l) => l.month))];
+  private async reconcileUnlocked(keepLock: KeepLock, fullAsked = false): Promise<string[]> {
+    const startedAt = Date.now();
+    const full = fullAsked || this.reconciledAt === undefined || startedAt - this.fullyReconciledAt >= FULL_RECONCILE_EVERY_MS;
+    const since = full ? undefined : this.reconciledAt! - RECONCILE_OVERLAP_MS;
+    const pageRows = this.deps.reconcilePageRows ?? 50_000;
+    const touched = new Set<string>();
+    // The warnings to look at: all of them, or those with a state row written since `since` (an
+    // event appended then; warning_state is small beside the events and carries the institution,
+    // which narrows the read of `warnings` by its sorting key).
+    const changed = since === undefined ? undefined : sql`(SELECT institution_id, warning_id FROM warning_state WHERE updated_at >= ${param.DateTime64(since)})`;
+    if (changed) {
+      const months = await this.deps.store.query<{ month: string }>(sql`
+        SELECT DISTINCT ${MONTH_EXPR} AS month FROM warnings WHERE (institution_id, id) IN ${changed}`);
+      for (const m of months) touched.add(String(m.month));
+    }
+    let after = '';
+    let deducted = 0;
+    let reversed = 0;
+    for (;;) {
+      const warnings = changed
+        ? sql`(SELECT id, institution_id, rule_id, severity, ${MONTH_EXPR} AS month FROM warnings
+            WHERE (institution_id, id) IN ${changed} AND id > ${param.String(after)} ORDER BY raised_at DESC LIMIT 1 BY id)`
+        : sql`(SELECT id, institution_id, rule_id, severity, ${MONTH_EXPR} AS month FROM warnings FINAL WHERE id > ${param.String(after)})`;
+      const states = changed ? sql`(SELECT warning_id, conclusion FROM warning_state FINAL WHERE sign = 1 AND warning_id IN (SELECT warning_id FROM ${changed}))` : CURRENT_STATE;
+      const ledgerOf = changed ? sql`WHERE warning_id IN (SELECT warning_id FROM ${changed})` : sql``;
+      const rows = await this.deps.store.query<Record<string, unknown>>(sql`
+        SELECT w.id AS warning_id, w.institution_id AS institution_id, w.rule_id AS rule_id, w.severity AS severity, w.month AS month,
+          c.conclusion AS conclusion, l.net AS net, l.last_deduct AS last_deduct, l.category AS category
+        FROM ${warnings} AS w
+        INNER JOIN ${states} AS c ON c.warning_id = w.id
+        LEFT JOIN (
+          SELECT warning_id, round(sum(points), 4) AS net, argMaxIf(id, at, kind = 'deduct') AS last_deduct, anyLast(category) AS category
+          FROM evaluation_ledger ${ledgerOf} GROUP BY warning_id
+        ) AS l ON l.warning_id = w.id
+        WHERE (c.conclusion = 'confirmed' AND l.net <= 0) OR (c.conclusion != 'confirmed' AND l.net > 0)
+        ORDER BY w.id LIMIT ${param.UInt32(pageRows)}`);
+      const now = Date.now();
+      const ledger = rows.flatMap((r) => {
+        const confirmed = r.conclusion === 'confirmed';
+        const ruleId = String(r.rule_id);
+        const points = confirmed ? severityPoints(this.deps.config, String(r.severity)) : -num(r, 'net');
+        // A severity configured to cost nothing has nothing to deduct: a row of 0 points would
+        // leave the warning out of step and be appended again by every run.
+        if (points === 0) return [];
+        return [
+          {
+            id: crypto.randomUUID(),
+            month: String(r.month),
+            institution_id: String(r.institution_id),
+            warning_id: String(r.warning_id),
+            rule_id: ruleId,
+            severity: String(r.severity),
+            category: confirmed ? categoryOf(this.deps.config, ruleId) : String(r.category),
+            points,
+            kind: confirmed ? ('deduct' as const) : ('reverse' as const),
+            reverses: confirmed ? '' : String(r.last_deduct ?? ''),
+            at: now,
+            reason: confirmed ? '核查属实，扣分' : `核查结论改为${r.conclusion === 'false_alarm' ? '误报' : '待定'}，冲销扣分`,
+          },
+        ];
+      });
+      if (ledger.length > 0) {
+        // Another process must not be able to take the lock and append the same rows meanwhile.
+        await keepLock();
+        await this.deps.store.insert('evaluation_ledger', ledger);
+        for (const l of ledger) {
+          touched.add(l.month);
+          if (l.kind === 'deduct') deducted += 1;
+          else reversed += 1;
+        }
+        if (rows.length === pageRows) emit(this.deps.log, 'evaluation.ledger_progress', { deducted, reversed, upTo: String(rows.at(-1)!.warning_id) });
+      }
+      if (rows.length < pageRows) break;
+      after = String(rows.at(-1)!.warning_id);
+    }
+    if (deducted + reversed > 0) emit(this.deps.log, 'evaluation.ledger', { deducted, reversed, full });
+    this.reconciledAt = startedAt;
+    if (full) this.fullyReconciledAt = startedAt;
+    return [...touched];
   }
 
   /** Recomputes and stores the scores of every registered institution for `month` ('YYYY-MM'). */
@@ -324,8 +417,8 @@ export class EvaluationService {
     if (!rows.length && month <= monthOf(Date.now())) {
       const [any] = await this.deps.store.query<{ n: string }>(sql`SELECT count() AS n FROM evaluation_scores WHERE month = ${param.String(month)}`);
       if (Number(any?.n ?? 0) === 0) {
-        await this.serial(async () => {
-          await this.reconcileUnlocked();
+        await this.serial(async (keepLock) => {
+          await this.reconcileUnlocked(keepLock);
           await this.refreshUnlocked(month);
         });
         rows = await this.readScores(joinSql(c, ' AND '));

@@ -41,6 +41,7 @@ export const EVENTS = {
   'decision.log_dropped': 'error',
   'decision.log_failed': 'error',
   'evaluation.ledger': 'info',
+  'evaluation.ledger_progress': 'info',
   'evaluation.refresh_failed': 'error',
   'eval.thread_failed': 'error',
   'eval.thread_started': 'info',
