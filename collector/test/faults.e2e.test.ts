@@ -339,7 +339,7 @@ afterAll(async () => {
   await Promise.all([...running.proxies].map((p) => p.close().catch(() => {})));
   await stopHub().catch(() => {});
   await stopRedis('SIGTERM');
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   // eslint-disable-next-line no-console
   console.log(`faults.e2e: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });

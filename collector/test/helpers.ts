@@ -19,7 +19,7 @@ export function tmpDir(prefix = 'jg-collector-'): string {
 }
 
 export function cleanupTmpDirs(): void {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 
 export const TOKEN = 'test-token-0123456789abcdef';

@@ -85,7 +85,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await collector?.stop();
   await hub?.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe('synchronous hold through the collector', () => {

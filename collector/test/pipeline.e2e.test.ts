@@ -95,7 +95,7 @@ afterAll(async () => {
   await Promise.all(handles.map((h) => h.stop()));
   wall?.close();
   await hub?.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe('collectors → hub → ClickHouse → wall', () => {

@@ -32,7 +32,7 @@ function runChild(script: string): { status: number | null; lines: Record<string
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     return { status: r.status, lines };
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
 

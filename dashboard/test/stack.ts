@@ -187,7 +187,7 @@ export async function startStack(institutionId = 'JCJ-CGS', options: StackOption
       await browser.close().catch(() => undefined);
       if (hubRunning) await hub.close().catch(() => undefined);
       if (redis.child) redis.child.kill('SIGTERM');
-      fs.rmSync(tmp, { recursive: true, force: true });
+      fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
   return stack;

@@ -129,7 +129,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the wall reads true from across the room (real 
   afterAll(async () => {
     delete process.env.JG_EVALUATION_FILE;
     await stack?.close();
-    if (evalFile) fs.rmSync(path.dirname(evalFile), { recursive: true, force: true });
+    if (evalFile) fs.rmSync(path.dirname(evalFile), { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
   it('before the first snapshot says what it waits for — no zeros, no "all well" — then shows the figures', async () => {

@@ -97,7 +97,9 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
   });
 
   it('rotates between the overview, trend, rankings and collector-health views with ?rotate=, and ←/→ switch by hand', async () => {
-    const { context, page, errors } = await wallPage(stack, '?rotate=2');
+    // 5 s a view: the checks made while a view is up (texts, the hourly bars against the hub's
+    // snapshot, a screenshot) must fit inside it even with another stack on the same two cores.
+    const { context, page, errors } = await wallPage(stack, '?rotate=5');
     const current = () => page.locator('main.wall').getAttribute('data-view');
     const indicator = page.locator('[data-testid="view-indicator"]');
     expect(await current()).toBe('overview');
@@ -105,7 +107,8 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
     expect(await indicator.locator('.next').textContent()).toMatch(/^\d 秒后切换$/);
     await page.screenshot({ path: path.join(SHOTS, 'wall-view-overview-1920.png') });
 
-    await expect.poll(current, { timeout: 6_000 }).toBe('trend');
+    // Each view is waited for up to a cycle and a half (a view missed is met on the next cycle).
+    await expect.poll(current, { timeout: 30_000 }).toBe('trend');
     expect(await indicator.locator('.v.on').textContent()).toBe('趋势');
     await page.locator('[data-testid="view-trend"]').waitFor();
     expect(await page.locator('[data-testid="trend-transactions"] h2').textContent()).toBe('今日业务量逐时对比');
@@ -118,7 +121,7 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
     expect(await page.locator('[data-rank="business"] li.row').count()).toBeGreaterThan(0);
     await page.screenshot({ path: path.join(SHOTS, 'wall-view-trend-1920.png') });
 
-    await expect.poll(current, { timeout: 6_000 }).toBe('ranking');
+    await expect.poll(current, { timeout: 30_000 }).toBe('ranking');
     expect(await indicator.locator('.v.on').textContent()).toBe('排名');
     await page.locator('[data-testid="view-ranking"]').waitFor();
     expect(await page.locator('[data-testid="ranking-warnings"] h2').textContent()).toBe('机构预警排行');
@@ -129,7 +132,7 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
     expect(await page.locator('[data-testid="ranking-warnings"] [data-rank="institutions"] li.row').count()).toBeGreaterThan(0);
     await page.screenshot({ path: path.join(SHOTS, 'wall-view-ranking-1920.png') });
 
-    await expect.poll(current, { timeout: 6_000 }).toBe('health');
+    await expect.poll(current, { timeout: 30_000 }).toBe('health');
     expect(await indicator.locator('.v.on').textContent()).toBe('采集健康');
     expect(await page.locator('[data-testid="health-view-collectors"] h2').textContent()).toBe('采集终端状态');
     const transactionsTile = Number(await page.locator('[data-health-view="transactions"]').getAttribute('data-value'));
@@ -137,7 +140,7 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
     expect(Number(await page.locator('[data-health-view="collectors"]').getAttribute('data-value'))).toBeGreaterThanOrEqual(0);
     await page.screenshot({ path: path.join(SHOTS, 'wall-view-health-1920.png') });
 
-    await expect.poll(current, { timeout: 6_000 }).toBe('overview');
+    await expect.poll(current, { timeout: 30_000 }).toBe('overview');
 
     // By hand: → goes forward, ← back, each restarting the countdown.
     await page.keyboard.press('ArrowRight');
@@ -146,22 +149,27 @@ describe.skipIf(!HAVE_CHROMIUM)('wall across a hub restart (real stack + Chromiu
     await page.keyboard.press('ArrowLeft');
     expect(await current()).toBe('health');
 
-    // Every view fits the screen without scrolling, at 1920×1080 and 3840×2160.
+    // Every view fits the screen without scrolling, at 1920×1080 and 3840×2160. Each measure
+    // names the view it measured: the timer may move on between a key press and the measure (on
+    // a busy machine), and then the view is driven to again and measured again.
     const fits = () =>
       page.evaluate(() => {
         const inside = [...document.querySelectorAll('[data-testid], [data-kpi]')].every((e) => {
           const r = e.getBoundingClientRect();
           return r.top >= 0 && r.left >= 0 && r.bottom <= window.innerHeight + 0.5 && r.right <= window.innerWidth + 0.5 && r.height > 0;
         });
-        return { w: document.documentElement.scrollWidth <= window.innerWidth, h: document.documentElement.scrollHeight <= window.innerHeight, inside };
+        const view = document.querySelector('main.wall')?.getAttribute('data-view') ?? null;
+        return { view, w: document.documentElement.scrollWidth <= window.innerWidth, h: document.documentElement.scrollHeight <= window.innerHeight, inside };
       });
     for (const size of [{ width: 1920, height: 1080 }, { width: 3840, height: 2160 }]) {
       await page.setViewportSize(size);
       for (const view of ['overview', 'trend', 'ranking', 'health']) {
-        // Switch by hand to each view (the timer may move on between, so drive it to the one wanted).
-        for (let i = 0; i < 4 && (await current()) !== view; i++) await page.keyboard.press('ArrowRight');
-        expect(await current()).toBe(view);
-        expect({ view, size: size.width, ...(await fits()) }).toEqual({ view, size: size.width, w: true, h: true, inside: true });
+        let seen: Awaited<ReturnType<typeof fits>> | undefined;
+        for (let attempt = 0; attempt < 8 && seen?.view !== view; attempt++) {
+          for (let i = 0; i < 4 && (await current()) !== view; i++) await page.keyboard.press('ArrowRight');
+          seen = await fits();
+        }
+        expect({ size: size.width, ...seen }).toEqual({ view, size: size.width, w: true, h: true, inside: true });
       }
     }
     expect(errors).toEqual([]);

@@ -111,7 +111,7 @@ describe.skipIf(!HAVE_CHROMIUM)('command-centre wall (real hub + collector + Chr
     await browser?.close().catch(() => undefined);
     await hub?.close().catch(() => undefined);
     if (redis?.child) redis.child.kill('SIGTERM');
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
   it('serves the wall as an SPA from the hub, with the root redirecting to /wall', async () => {

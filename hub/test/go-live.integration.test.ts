@@ -198,7 +198,7 @@ afterAll(async () => {
   await collector?.stop();
   wall?.close();
   await hub?.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe('going live: a past day replayed against filings imported with their own dates', () => {

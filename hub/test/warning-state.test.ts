@@ -107,7 +107,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await store?.close();
-  fs.rmSync(before060, { recursive: true, force: true });
+  fs.rmSync(before060, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 async function stateRows(): Promise<Map<string, { is_open: number; state: string; seq: number; assignee: string; escalated: number }>> {
