@@ -384,7 +384,7 @@ rows.push(await timeCalls('health totals', '/healthz, /metrics (repo.totals)', (
   // one (at start, hourly, on request) reads every warning with a workflow state; in between only
   // the warnings whose state changed lately. The synthesised ledger is in step, so both append
   // nothing and time the reading.
-  rows.push(await timeCalls('ledger: full', 'evaluation reconcile, every warning (start, hourly, on request)', () => evaluation.reconcile({ full: true })));
+  rows.push(await timeCalls('ledger: full', 'evaluation reconcile, every warning (first after start, hourly, on request)', () => evaluation.reconcile({ full: true })));
   rows.push(await timeCalls('ledger: changes', 'evaluation reconcile between full runs (after conclusions)', () => evaluation.reconcile()));
 }
 const load1 = loadAvg();

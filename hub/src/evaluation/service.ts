@@ -8,9 +8,9 @@
  * no longer confirmed (e.g. concluded false_alarm after review). It runs under a Redis lock so
  * two hubs cannot both deduct the same warning (renewed between its rounds; a run that lost it
  * stops before appending). A full reconcile reads every warning with a workflow state — 1.2–2.4 s
- * at a province's year — so it runs when the process starts, on an administrator's request and
- * at least hourly; in between (after conclusions, debounced, and every interval) only the
- * warnings whose state changed since shortly before the previous run are read. Either appends in
+ * at a province's year — so only the process's first run, a run an administrator asks for and
+ * one at least hourly are full; in between (after conclusions, debounced, and every interval)
+ * only the warnings whose state changed since shortly before the previous run are read. Either appends in
  * rounds of `reconcilePageRows` warnings, ordered by id, so a backlog (years of conclusions
  * imported, a ledger rebuilt) never becomes one insert of everything. `refresh(month)` recomputes
  * that month's rows from transactions, warnings, the ledger and escalations; it runs after
