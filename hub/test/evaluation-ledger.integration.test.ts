@@ -10,7 +10,7 @@ import type { Hub } from '../src/app.js';
 import { DEFAULT_EVALUATION, monthOf, type EvaluationConfig } from '../src/evaluation/scoring.js';
 import { EvaluationService } from '../src/evaluation/service.js';
 import { param, sql } from '../src/store/sql.js';
-import { startTestHub, testRedisUrl } from './helpers.js';
+import { login, startTestHub, testRedisUrl, withToken } from './helpers.js';
 import { seedWarnings } from './seed.js';
 
 let hub: Hub;
@@ -132,5 +132,74 @@ describe('reconciling the deduction ledger', () => {
       { warning_id: 'inc-late', kind: 'deduct', points: 3 },
       { warning_id: 'inc-now', kind: 'deduct', points: 3 },
     ]);
+  });
+});
+
+describe("the administrator's recompute", () => {
+  it('runs in the background with its progress, and a second request joins the running one', async () => {
+    const ids = Array.from({ length: 25 }, (_, i) => `job-${String(i).padStart(2, '0')}`);
+    await seedWarnings(hub, ids.map((id, i) => ({ id, ...YZ, severity: 'medium', occurredAt: SEP + i * 60_000, raisedAt: SEP + i * 60_000 })));
+    await conclude(ids, 'confirmed', Date.now() - 48 * HOUR);
+    const ev = service();
+    const first = await ev.requestRefresh('admin', monthOf(SEP));
+    expect(first.job).toMatchObject({ state: 'running', stateLabel: '进行中', requestedBy: 'admin', month: monthOf(SEP) });
+    const second = await ev.requestRefresh('admin-2');
+    expect(second.job.id).toBe(first.job.id);
+    const [done, joined] = await Promise.all([first.done, second.done]);
+    expect(joined.id).toBe(first.job.id);
+    expect(joined.state).toBe('done');
+    expect(done).toMatchObject({ state: 'done', stateLabel: '已完成', phase: 'done', phaseLabel: '完成' });
+    // 25 new conclusions (and whatever earlier tests left) in rounds of 10: at least three rounds.
+    expect(done.deducted).toBeGreaterThanOrEqual(25);
+    expect(done.ledgerRounds).toBeGreaterThanOrEqual(3);
+    expect(done.months).toContain(monthOf(SEP));
+    expect(done.monthsDone).toBe(done.months.length);
+    expect(done.institutions).toBeGreaterThan(0);
+    expect(done.finishedAt).toBeGreaterThanOrEqual(done.startedAt);
+    expect((await ledgerOf('job-')).map((l) => [l.warning_id, l.kind])).toEqual(ids.map((id) => [id, 'deduct']));
+    // Any hub reads the same status; the next request starts a new job.
+    expect(await ev.refreshJob()).toEqual(done);
+    const next = await ev.requestRefresh('admin');
+    expect(next.job.id).not.toBe(done.id);
+    expect((await next.done).deducted).toBe(0);
+  });
+
+  it('reports a job whose hub stopped mid-way as failed, and lets a new one start', async () => {
+    const ev = service();
+    const { job, done } = await ev.requestRefresh('admin');
+    await done;
+    // What a hub that died during the ledger leaves: a running status and no live claim.
+    const prefix = (ev as unknown as { deps: { prefix: string } }).deps.prefix;
+    await redis.set(`${prefix}:eval:refresh-job`, JSON.stringify({ ...job, state: 'running', phase: 'ledger' }));
+    expect(await ev.refreshJob()).toMatchObject({ id: job.id, state: 'failed', stateLabel: '失败', error: expect.stringContaining('中断') });
+    const again = await ev.requestRefresh('admin');
+    expect(again.job.id).not.toBe(job.id);
+    expect((await again.done).state).toBe('done');
+  });
+
+  it('answers 200 with the result when it finishes within the wait, 202 with the progress otherwise', async () => {
+    const admin = await login(hub, 'admin');
+    const quick = await hub.app.inject(withToken(admin, { method: 'POST', url: '/api/v1/evaluation/refresh', payload: {} }));
+    expect(quick.statusCode, quick.body).toBe(200);
+    expect(quick.json()).toMatchObject({ job: { state: 'done', requestedBy: 'admin' }, months: [expect.stringMatching(/^\d{4}-\d{2}$/), expect.stringMatching(/^\d{4}-\d{2}$/)] });
+    const started = await hub.app.inject(withToken(admin, { method: 'POST', url: '/api/v1/evaluation/refresh', payload: { waitMs: 0 } }));
+    expect(started.statusCode, started.body).toBe(202);
+    const id = started.json().job.id as string;
+    expect(started.json().job).toMatchObject({ state: 'running', phaseLabel: expect.any(String) });
+    let status: Record<string, unknown> = {};
+    for (let i = 0; i < 200; i++) {
+      const res = await hub.app.inject(withToken(admin, { method: 'GET', url: '/api/v1/evaluation/refresh' }));
+      expect(res.statusCode, res.body).toBe(200);
+      status = res.json().job;
+      if (status.state !== 'running') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toMatchObject({ id, state: 'done', phase: 'done' });
+    const bad = await hub.app.inject(withToken(admin, { method: 'POST', url: '/api/v1/evaluation/refresh', payload: { waitMs: 'soon' } }));
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('BODY_INVALID');
+    const leader = await login(hub, 'leader');
+    const denied = await hub.app.inject(withToken(leader, { method: 'GET', url: '/api/v1/evaluation/refresh' }));
+    expect(denied.statusCode).toBe(403);
   });
 });

@@ -161,6 +161,36 @@ export const EvaluationConfigViewSchema = z.object({
 });
 export type EvaluationConfigView = z.infer<typeof EvaluationConfigViewSchema>;
 
+/**
+ * POST/GET /api/v1/evaluation/refresh: the administrator's recompute (a full check of the
+ * deduction ledger, then the scores of the months concerned), run in the background with its
+ * progress; one at a time across the hubs sharing a Redis. Times are epoch ms.
+ */
+export const EvaluationRefreshJobSchema = z.object({
+  id: z.string(),
+  state: z.enum(['running', 'done', 'failed']).describe('running 进行中 / done 已完成 / failed 失败'),
+  stateLabel: z.string(),
+  phase: z.enum(['queued', 'ledger', 'scores', 'done']).describe('queued 等待其他核对结束 / ledger 核对扣分台账 / scores 重算得分 / done'),
+  phaseLabel: z.string(),
+  /** The month asked for; absent: the current and previous month. */
+  month: z.string().optional(),
+  requestedBy: z.string(),
+  startedAt: z.number(),
+  updatedAt: z.number(),
+  finishedAt: z.number().optional(),
+  /** Rounds of the ledger check done (each reads up to 50,000 warnings). */
+  ledgerRounds: z.number().int(),
+  deducted: z.number().int(),
+  reversed: z.number().int(),
+  /** Months whose scores are (to be) recomputed, and how many are done. */
+  months: z.array(z.string()),
+  monthsDone: z.number().int(),
+  /** Institutions scored in the month asked for (when one was). */
+  institutions: z.number().int().optional(),
+  error: z.string().optional(),
+});
+export type EvaluationRefreshJob = z.infer<typeof EvaluationRefreshJobSchema>;
+
 /** One rule's month of 规则质量. */
 export const RuleQualityItemSchema = z.object({
   month: z.string(),

@@ -19,6 +19,7 @@ import { institutionVolumes } from '../evaluation/volumes.js';
 import { InstitutionVolumesSchema, type VolumeRow } from '../protocol/volumes.js';
 import {
   EvaluationConfigViewSchema,
+  EvaluationRefreshJobSchema,
   InstitutionDeductionsSchema,
   RuleQualityListSchema,
   ScoreListSchema,
@@ -350,26 +351,46 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     },
   });
 
+  const RefreshAnswer = z.object({
+    job: EvaluationRefreshJobSchema,
+    months: z.array(z.string()).describe('重算的月份（进行中时为计划重算的月份）'),
+    institutions: z.number().int().optional().describe('指定月份时：重算的机构数'),
+  });
   defineRoute(app, {
     method: 'POST',
     url: '/api/v1/evaluation/refresh',
     tags: ['考核'],
     summary: '立即核对扣分台账并重算得分（默认本月与上月）',
+    description:
+      '在后台运行：最多等待 waitMs 毫秒（默认 15000），完成则返回 200 与结果，否则返回 202 与进度（之后用 GET 查询）。已有重算在进行时不会重复发起，返回进行中的那一个。',
     auth: ['system_admin'],
     scope: 'city',
     audit: 'evaluation.refresh',
-    body: z.object({ month: Month.optional() }),
-    response: z.object({
-      months: z.array(z.string()).describe('重算的月份'),
-      institutions: z.number().int().optional().describe('指定月份时：重算的机构数'),
-    }),
-    handler: async (req) => {
-      if (req.body.month) {
-        await evaluation.reconcile({ full: true });
-        return { months: [req.body.month], institutions: await evaluation.refresh(req.body.month) };
-      }
-      return { months: await evaluation.refreshRecent(Date.now(), { full: true }) };
+    body: z.object({ month: Month.optional(), waitMs: z.number().int().min(0).max(60_000).default(15_000) }).default({ waitMs: 15_000 }),
+    response: RefreshAnswer,
+    handler: async (req, reply) => {
+      const p = authorize(req, ['system_admin']);
+      const { job, done } = await evaluation.requestRefresh(p.username, req.body.month);
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([done, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), req.body.waitMs)))]);
+      clearTimeout(timer);
+      const current = waited ?? (await evaluation.refreshJob()) ?? job;
+      req.auditNote = { targetType: 'evaluation_refresh', targetId: current.id, detail: { state: current.state, month: current.month ?? '' } };
+      if (current.state === 'failed') throw new HubError('STORE_UNAVAILABLE', `考核重算失败：${current.error ?? ''}`);
+      const body = { job: current, months: current.months, ...(current.institutions !== undefined ? { institutions: current.institutions } : {}) };
+      return reply.code(current.state === 'running' ? 202 : 200).send(body);
     },
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/evaluation/refresh',
+    tags: ['考核'],
+    summary: '考核重算的进度（最近一次，保留 7 天）',
+    auth: ['system_admin'],
+    scope: 'city',
+    response: z.object({ job: EvaluationRefreshJobSchema.nullable() }),
+    handler: async () => ({ job: await evaluation.refreshJob() }),
   });
 
   const QualityQuery = z.object({

@@ -26,6 +26,7 @@ import { CURRENT_STATE } from '../store/repo.js';
 import { categoryOf, isGraded, monthOf, monthRange, previousMonths, rankWithinType, scoreMonth, severityPoints, type Category, type EvaluationConfig, type Grade } from './scoring.js';
 import { monthSql } from '../time/business-time.js';
 import { emit } from '../telemetry/events.js';
+import type { EvaluationRefreshJob } from '../protocol/index.js';
 
 const MONTH_EXPR = monthSql('occurred_at');
 
@@ -109,6 +110,33 @@ const LOCK_MS = 120_000;
 
 /** Renews the evaluation lock; throws when another process holds it now. */
 type KeepLock = () => Promise<void>;
+
+/** Progress of a reconcile, after each round. */
+type LedgerProgress = { rounds: number; deducted: number; reversed: number };
+
+/** How long a finished refresh job's status stays readable. */
+const JOB_KEEP_MS = 7 * 86_400_000;
+const JOB_STATE_LABELS = { running: '进行中', done: '已完成', failed: '失败' } as const;
+const JOB_PHASE_LABELS = { queued: '等待正在进行的核对结束', ledger: '核对扣分台账', scores: '重算得分', done: '完成' } as const;
+
+// KEYS: claim, job. ARGV: job id, claim ms, job JSON, job ms. Starts a job unless another one
+// holds the claim; returns the running job's JSON then, '' when this one started.
+const CLAIM_JOB_LUA = `
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+  return ''
+end
+return redis.call('GET', KEYS[2]) or ''
+`;
+// Same keys and arguments: records a job's progress and renews its claim, unless another job
+// has claimed meanwhile (this one's claim lapsed); returns 1 when written.
+const SAVE_JOB_LUA = `
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+if ARGV[2] == '0' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+return 1
+`;
 
 function num(r: Record<string, unknown>, k: string): number {
   return Number(r[k] ?? 0);
@@ -216,7 +244,7 @@ export class EvaluationService {
     return this.serial((keepLock) => this.reconcileUnlocked(keepLock, opts.full === true));
   }
 
-  private async reconcileUnlocked(keepLock: KeepLock, fullAsked = false): Promise<string[]> {
+  private async reconcileUnlocked(keepLock: KeepLock, fullAsked = false, onRound?: (p: LedgerProgress) => Promise<void>): Promise<string[]> {
     const startedAt = Date.now();
     const full = fullAsked || this.reconciledAt === undefined || startedAt - this.fullyReconciledAt >= FULL_RECONCILE_EVERY_MS;
     const since = full ? undefined : this.reconciledAt! - RECONCILE_OVERLAP_MS;
@@ -234,6 +262,7 @@ export class EvaluationService {
     let after = '';
     let deducted = 0;
     let reversed = 0;
+    let rounds = 0;
     for (;;) {
       const warnings = changed
         ? sql`(SELECT id, institution_id, rule_id, severity, ${MONTH_EXPR} AS month FROM warnings
@@ -288,6 +317,8 @@ export class EvaluationService {
         }
         if (rows.length === pageRows) emit(this.deps.log, 'evaluation.ledger_progress', { deducted, reversed, upTo: String(rows.at(-1)!.warning_id) });
       }
+      rounds += 1;
+      await onRound?.({ rounds, deducted, reversed });
       if (rows.length < pageRows) break;
       after = String(rows.at(-1)!.warning_id);
     }
@@ -295,6 +326,100 @@ export class EvaluationService {
     this.reconciledAt = startedAt;
     if (full) this.fullyReconciledAt = startedAt;
     return [...touched];
+  }
+
+  /**
+   * The administrator's recompute: a full reconcile, then the scores of `month` (or of the
+   * current and previous month) and of every month the reconcile touched — in the background,
+   * with its progress in Redis, where any hub reads it (`refreshJob()`). When a job is already
+   * running (here or in another hub sharing the Redis) it is joined, not started twice.
+   * `done` settles with the job's final state (never rejects).
+   */
+  async requestRefresh(by: string, month?: string, now = Date.now()): Promise<{ job: EvaluationRefreshJob; done: Promise<EvaluationRefreshJob> }> {
+    const job: EvaluationRefreshJob = {
+      id: crypto.randomUUID(),
+      state: 'running',
+      stateLabel: JOB_STATE_LABELS.running,
+      phase: 'queued',
+      phaseLabel: JOB_PHASE_LABELS.queued,
+      ...(month ? { month } : {}),
+      requestedBy: by,
+      startedAt: now,
+      updatedAt: now,
+      ledgerRounds: 0,
+      deducted: 0,
+      reversed: 0,
+      months: [],
+      monthsDone: 0,
+    };
+    const running = String(
+      await this.deps.redis.eval(CLAIM_JOB_LUA, 2, this.jobKey('claim'), this.jobKey('job'), job.id, String(LOCK_MS), JSON.stringify(job), String(JOB_KEEP_MS)),
+    );
+    if (running !== '') {
+      const current = parseJob(running);
+      if (current) return { job: current, done: this.follow(current.id) };
+      // The claim is held but its status is unreadable: report through the poller.
+      return { job, done: this.follow(job.id) };
+    }
+    emit(this.deps.log, 'evaluation.refresh_job', { id: job.id, by, month: month ?? '', state: 'running' });
+    return { job: { ...job }, done: this.runRefreshJob(job) };
+  }
+
+  /** The latest refresh job (running or finished in the last week), from any hub; null if none. */
+  async refreshJob(): Promise<EvaluationRefreshJob | null> {
+    const [raw, holder] = await Promise.all([this.deps.redis.get(this.jobKey('job')), this.deps.redis.get(this.jobKey('claim'))]);
+    const job = raw ? parseJob(raw) : null;
+    if (!job) return null;
+    // A running job whose claim lapsed was abandoned: its hub stopped (or lost Redis) mid-way.
+    if (job.state === 'running' && holder !== job.id) {
+      return { ...job, state: 'failed', stateLabel: JOB_STATE_LABELS.failed, error: '重算中断：处理它的服务已停止或与 Redis 失去连接，请重新发起' };
+    }
+    return job;
+  }
+
+  private jobKey(which: 'claim' | 'job'): string {
+    return `${this.deps.prefix}:eval:refresh-${which}`;
+  }
+
+  /** Polls the stored status of job `id` (another hub's) until it is no longer running. */
+  private async follow(id: string): Promise<EvaluationRefreshJob> {
+    for (;;) {
+      const job = await this.refreshJob().catch(() => null);
+      if (!job || job.id !== id || job.state !== 'running' || this.closed) return job ?? { ...failedJob(id), error: '重算状态已不可读' };
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  private async runRefreshJob(job: EvaluationRefreshJob): Promise<EvaluationRefreshJob> {
+    const save = async (patch: Partial<EvaluationRefreshJob>, finished = false): Promise<void> => {
+      Object.assign(job, patch, { updatedAt: Date.now() });
+      job.stateLabel = JOB_STATE_LABELS[job.state];
+      job.phaseLabel = JOB_PHASE_LABELS[job.phase];
+      await this.deps.redis
+        .eval(SAVE_JOB_LUA, 2, this.jobKey('claim'), this.jobKey('job'), job.id, finished ? '0' : String(LOCK_MS), JSON.stringify(job), String(JOB_KEEP_MS))
+        .catch((err: unknown) => emit(this.deps.log, 'evaluation.refresh_failed', { err, job: job.id }));
+    };
+    try {
+      await this.serial(async (keepLock) => {
+        await save({ phase: 'ledger' });
+        const touched = await this.reconcileUnlocked(keepLock, true, (p) => save({ ledgerRounds: p.rounds, deducted: p.deducted, reversed: p.reversed }));
+        const now = Date.now();
+        const asked = job.month ? [job.month] : [monthOf(now), previousMonths(monthOf(now), 2)[0]!];
+        const months = [...new Set([...asked, ...touched])].sort();
+        await save({ phase: 'scores', months });
+        for (const m of months) {
+          await keepLock();
+          const n = await this.refreshUnlocked(m);
+          await save({ monthsDone: job.monthsDone + 1, ...(m === job.month ? { institutions: n } : {}) });
+        }
+      });
+      await save({ state: 'done', phase: 'done', finishedAt: Date.now() }, true);
+    } catch (err) {
+      emit(this.deps.log, 'evaluation.refresh_failed', { err, job: job.id });
+      await save({ state: 'failed', finishedAt: Date.now(), error: err instanceof Error ? err.message : String(err) }, true);
+    }
+    emit(this.deps.log, 'evaluation.refresh_job', { id: job.id, state: job.state, deducted: job.deducted, reversed: job.reversed, months: job.months.length });
+    return { ...job };
   }
 
   /** Recomputes and stores the scores of every registered institution for `month` ('YYYY-MM'). */
@@ -489,4 +614,32 @@ export class EvaluationService {
       };
     });
   }
+}
+
+function parseJob(raw: string): EvaluationRefreshJob | null {
+  try {
+    const j = JSON.parse(raw) as EvaluationRefreshJob;
+    return typeof j === 'object' && j !== null && typeof j.id === 'string' ? j : null;
+  } catch {
+    return null;
+  }
+}
+
+function failedJob(id: string): EvaluationRefreshJob {
+  const now = Date.now();
+  return {
+    id,
+    state: 'failed',
+    stateLabel: JOB_STATE_LABELS.failed,
+    phase: 'done',
+    phaseLabel: JOB_PHASE_LABELS.done,
+    requestedBy: '',
+    startedAt: now,
+    updatedAt: now,
+    ledgerRounds: 0,
+    deducted: 0,
+    reversed: 0,
+    months: [],
+    monthsDone: 0,
+  };
 }

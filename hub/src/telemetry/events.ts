@@ -43,6 +43,7 @@ export const EVENTS = {
   'evaluation.ledger': 'info',
   'evaluation.ledger_progress': 'info',
   'evaluation.refresh_failed': 'error',
+  'evaluation.refresh_job': 'info',
   'eval.thread_failed': 'error',
   'eval.thread_started': 'info',
   'evidence.temp_remove_failed': 'warn',
