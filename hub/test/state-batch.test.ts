@@ -163,6 +163,23 @@ describe('Redis state batcher', () => {
     expect(scalars).toBeGreaterThan(0);
   });
 
+  it('leaves an expiry on every key a batch failing half-way wrote (Redis does not roll a script back)', async () => {
+    const prefix = freshPrefix();
+    const batcher = createRedisStateBatcher(redis, prefix);
+    // A key of the wrong type makes the third operation fail inside the script, after the first
+    // two wrote (Redis does not roll a script back).
+    await redis.set(`${prefix}:rs:bad`, 'not a sorted set');
+    const ops: StateOp[] = [
+      { op: 'observe', key: 'k1', member: 'a', at: T0, windowMs: MIN },
+      { op: 'overlap', key: 'v1', id: 'x', member: 'm', start: T0, end: T0 + MIN, retainMs: 10 * MIN },
+      { op: 'observe', key: 'bad', member: 'a', at: T0, windowMs: MIN },
+    ];
+    await expect(batcher.run(ops)).rejects.toThrow(/WRONGTYPE/);
+    const written = (await redis.keys(`${prefix}:*`)).filter((k) => !k.endsWith(':rs:bad'));
+    expect(written.length).toBeGreaterThanOrEqual(4);
+    for (const k of written) expect(await redis.pttl(k), k).toBeGreaterThan(0);
+  });
+
   it('rejects the whole batch on a nonsensical argument, before touching Redis', async () => {
     const prefix = freshPrefix();
     const batcher = createRedisStateBatcher(redis, prefix);
