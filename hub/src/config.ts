@@ -279,6 +279,13 @@ export const HubConfigSchema = z.object({
    * (docs/benchmarks.md). @defaultValue 60
    */
   storeInsertIntervalMs: z.coerce.number().int().min(0).max(1_000).default(60),
+  /**
+   * JG_STORE_BUSY_INTERVAL_MS / JG_STORE_BUSY_ROWS — the spacing of a table whose last insert
+   * carried at least JG_STORE_BUSY_ROWS rows (thousands of records a second): fewer, larger parts
+   * when CPU is what limits the hub. @defaultValue 150 / 250
+   */
+  storeBusyIntervalMs: z.coerce.number().int().min(0).max(2_000).default(150),
+  storeBusyRows: z.coerce.number().int().min(1).default(250),
   /** JG_DECISION_FLUSH_MS — decisions are logged in batches at most this long after the answer. @defaultValue 200 */
   decisionFlushMs: z.coerce.number().int().min(10).default(200),
 });
@@ -364,6 +371,8 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_DECISION_FLUSH_MS: 'decisionFlushMs',
   JG_STORE_LINGER_MS: 'storeLingerMs',
   JG_STORE_INSERT_INTERVAL_MS: 'storeInsertIntervalMs',
+  JG_STORE_BUSY_INTERVAL_MS: 'storeBusyIntervalMs',
+  JG_STORE_BUSY_ROWS: 'storeBusyRows',
 };
 
 const BOOL_KEYS = new Set<keyof HubConfig>(['seedDemo', 'runWorker', 'wallPublic', 'ruleSetRequireBacktest', 'demoAllowRemote', 'docsPublic']);

@@ -146,6 +146,25 @@ describe('store writer', () => {
     for (const tag of ['ti-a', 'ti-b', 'ti-c', 'ti-d']) expect(await storedOf(tag)).toBe(1);
   });
 
+  it('spaces a table by busyIntervalMs after a group of busyRows rows or more, and by intervalMs again after a small one', async () => {
+    const starts: number[] = [];
+    const spaced = createStoreWriter(
+      { insertText: (table, text) => (starts.push(Date.now()), store.insertText(table, text)) },
+      { lingerMs: 0, intervalMs: 30, busyIntervalMs: 200, busyRows: 10, maxRows: 20_000 },
+    );
+    await spaced.insert('transactions', batch('busy-a', 2)); // small: the next one 30 ms later
+    await spaced.insert('transactions', batch('busy-b', 12)); // large: the next one 200 ms later
+    await spaced.insert('transactions', batch('busy-c', 1)); // small again
+    await spaced.insert('transactions', batch('busy-d', 1));
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(28);
+    expect(gaps[0]).toBeLessThan(150);
+    expect(gaps[1]).toBeGreaterThanOrEqual(198);
+    expect(gaps[2]).toBeGreaterThanOrEqual(28);
+    expect(gaps[2]).toBeLessThan(150);
+    for (const [tag, n] of [['busy-a', 2], ['busy-b', 12], ['busy-c', 1], ['busy-d', 1]] as const) expect(await storedOf(tag)).toBe(n);
+  });
+
   it('keeps rows of one table in different encodings apart: one insert per encoding', async () => {
     const calls: { columns?: readonly string[] | undefined; rows: number }[] = [];
     const w = createStoreWriter(

@@ -149,6 +149,8 @@ export const pipeline = fp<{ version: string }>(
         lingerMs: config.storeLingerMs,
         intervalMs: config.storeInsertIntervalMs,
         tableIntervalMs: { collector_batches: Math.round(1.5 * config.storeInsertIntervalMs) },
+        busyIntervalMs: config.storeBusyIntervalMs,
+        busyRows: config.storeBusyRows,
         maxRows: DEFAULT_WRITER_MAX_ROWS,
         followers: ['warnings'],
       }),
