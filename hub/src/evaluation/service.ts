@@ -336,22 +336,7 @@ export class EvaluationService {
    * `done` settles with the job's final state (never rejects).
    */
   async requestRefresh(by: string, month?: string, now = Date.now()): Promise<{ job: EvaluationRefreshJob; done: Promise<EvaluationRefreshJob> }> {
-    const job: EvaluationRefreshJob = {
-      id: crypto.randomUUID(),
-      state: 'running',
-      stateLabel: JOB_STATE_LABELS.running,
-      phase: 'queued',
-      phaseLabel: JOB_PHASE_LABELS.queued,
-      ...(month ? { month } : {}),
-      requestedBy: by,
-      startedAt: now,
-      updatedAt: now,
-      ledgerRounds: 0,
-      deducted: 0,
-      reversed: 0,
-      months: [],
-      monthsDone: 0,
-    };
+    const job = newJob(crypto.randomUUID(), by, now, month);
     const running = String(
       await this.deps.redis.eval(CLAIM_JOB_LUA, 2, this.jobKey('claim'), this.jobKey('job'), job.id, String(LOCK_MS), JSON.stringify(job), String(JOB_KEEP_MS)),
     );
@@ -625,15 +610,16 @@ function parseJob(raw: string): EvaluationRefreshJob | null {
   }
 }
 
-function failedJob(id: string): EvaluationRefreshJob {
-  const now = Date.now();
+/** A job just asked for: running, waiting for the evaluation lock. */
+function newJob(id: string, by: string, now: number, month?: string): EvaluationRefreshJob {
   return {
     id,
-    state: 'failed',
-    stateLabel: JOB_STATE_LABELS.failed,
-    phase: 'done',
-    phaseLabel: JOB_PHASE_LABELS.done,
-    requestedBy: '',
+    state: 'running',
+    stateLabel: JOB_STATE_LABELS.running,
+    phase: 'queued',
+    phaseLabel: JOB_PHASE_LABELS.queued,
+    ...(month ? { month } : {}),
+    requestedBy: by,
     startedAt: now,
     updatedAt: now,
     ledgerRounds: 0,
@@ -642,4 +628,9 @@ function failedJob(id: string): EvaluationRefreshJob {
     months: [],
     monthsDone: 0,
   };
+}
+
+/** What is reported for a job whose status can no longer be read. */
+function failedJob(id: string): EvaluationRefreshJob {
+  return { ...newJob(id, '', Date.now()), state: 'failed', stateLabel: JOB_STATE_LABELS.failed, phase: 'done', phaseLabel: JOB_PHASE_LABELS.done };
 }
