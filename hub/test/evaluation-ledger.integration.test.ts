@@ -177,6 +177,17 @@ describe("the administrator's recompute", () => {
     expect((await again.done).state).toBe('done');
   });
 
+  it('waits, reported as queued, while another process holds the evaluation lock', async () => {
+    const ev = service();
+    const prefix = (ev as unknown as { deps: { prefix: string } }).deps.prefix;
+    await redis.set(`${prefix}:eval:lock`, 'another-hub', 'PX', 60_000);
+    const { job, done } = await ev.requestRefresh('admin');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await ev.refreshJob()).toMatchObject({ id: job.id, state: 'running', phase: 'queued', phaseLabel: '等待正在进行的核对结束' });
+    await redis.del(`${prefix}:eval:lock`);
+    expect(await done).toMatchObject({ id: job.id, state: 'done' });
+  });
+
   it('answers 200 with the result when it finishes within the wait, 202 with the progress otherwise', async () => {
     const admin = await login(hub, 'admin');
     const quick = await hub.app.inject(withToken(admin, { method: 'POST', url: '/api/v1/evaluation/refresh', payload: {} }));

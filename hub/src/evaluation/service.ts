@@ -116,6 +116,8 @@ type LedgerProgress = { rounds: number; deducted: number; reversed: number };
 
 /** How long a finished refresh job's status stays readable. */
 const JOB_KEEP_MS = 7 * 86_400_000;
+/** How long a request that joined another hub's job follows it (the route waits at most 60 s). */
+const FOLLOW_MS = 60_000;
 const JOB_STATE_LABELS = { running: '进行中', done: '已完成', failed: '失败' } as const;
 const JOB_PHASE_LABELS = { queued: '等待正在进行的核对结束', ledger: '核对扣分台账', scores: '重算得分', done: '完成' } as const;
 
@@ -333,7 +335,8 @@ export class EvaluationService {
    * current and previous month) and of every month the reconcile touched — in the background,
    * with its progress in Redis, where any hub reads it (`refreshJob()`). When a job is already
    * running (here or in another hub sharing the Redis) it is joined, not started twice.
-   * `done` settles with the job's final state (never rejects).
+   * `done` settles with the job's final state (never rejects); for a job running in another hub,
+   * with its state after at most a minute.
    */
   async requestRefresh(by: string, month?: string, now = Date.now()): Promise<{ job: EvaluationRefreshJob; done: Promise<EvaluationRefreshJob> }> {
     const job = newJob(crypto.randomUUID(), by, now, month);
@@ -366,17 +369,24 @@ export class EvaluationService {
     return `${this.deps.prefix}:eval:refresh-${which}`;
   }
 
-  /** Polls the stored status of job `id` (another hub's) until it is no longer running. */
+  /**
+   * Polls the stored status of job `id` (another hub's) until it is no longer running, for at most
+   * FOLLOW_MS (the longest a request waits), then answers what it is then.
+   */
   private async follow(id: string): Promise<EvaluationRefreshJob> {
+    const until = Date.now() + FOLLOW_MS;
     for (;;) {
       const job = await this.refreshJob().catch(() => null);
-      if (!job || job.id !== id || job.state !== 'running' || this.closed) return job ?? { ...failedJob(id), error: '重算状态已不可读' };
+      if (!job || job.id !== id || job.state !== 'running' || this.closed || Date.now() >= until) return job ?? { ...failedJob(id), error: '重算状态已不可读' };
       await new Promise((r) => setTimeout(r, 500));
     }
   }
 
   private async runRefreshJob(job: EvaluationRefreshJob): Promise<EvaluationRefreshJob> {
+    let over = false;
     const save = async (patch: Partial<EvaluationRefreshJob>, finished = false): Promise<void> => {
+      if (over) return;
+      over = finished;
       Object.assign(job, patch, { updatedAt: Date.now() });
       job.stateLabel = JOB_STATE_LABELS[job.state];
       job.phaseLabel = JOB_PHASE_LABELS[job.phase];
@@ -384,6 +394,10 @@ export class EvaluationService {
         .eval(SAVE_JOB_LUA, 2, this.jobKey('claim'), this.jobKey('job'), job.id, finished ? '0' : String(LOCK_MS), JSON.stringify(job), String(JOB_KEEP_MS))
         .catch((err: unknown) => emit(this.deps.log, 'evaluation.refresh_failed', { err, job: job.id }));
     };
+    // The claim lives LOCK_MS without renewal; a job waiting for another process's reconcile
+    // (or in a long round) renews it meanwhile, so it is not taken for abandoned.
+    const heartbeat = setInterval(() => void save({}), LOCK_MS / 4);
+    heartbeat.unref();
     try {
       await this.serial(async (keepLock) => {
         await save({ phase: 'ledger' });
@@ -398,8 +412,10 @@ export class EvaluationService {
           await save({ monthsDone: job.monthsDone + 1, ...(m === job.month ? { institutions: n } : {}) });
         }
       });
+      clearInterval(heartbeat);
       await save({ state: 'done', phase: 'done', finishedAt: Date.now() }, true);
     } catch (err) {
+      clearInterval(heartbeat);
       emit(this.deps.log, 'evaluation.refresh_failed', { err, job: job.id });
       await save({ state: 'failed', finishedAt: Date.now(), error: err instanceof Error ? err.message : String(err) }, true);
     }
