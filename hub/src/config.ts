@@ -286,6 +286,13 @@ export const HubConfigSchema = z.object({
    */
   storeBusyIntervalMs: z.coerce.number().int().min(0).max(2_000).default(150),
   storeBusyRows: z.coerce.number().int().min(1).default(250),
+  /**
+   * JG_MAIN_THREAD_NICE — the hub thread's nice value (Linux; the process's other threads keep
+   * theirs): the thread that answers hold decisions and acknowledgements goes ahead of the
+   * engine's and the evaluation's threads. Negative values need CAP_SYS_NICE or the unit's
+   * `LimitNICE`; without, the hub logs it and runs as before. 0 = leave it. @defaultValue -10
+   */
+  mainThreadNice: z.coerce.number().int().min(-20).max(0).default(-10),
   /** JG_DECISION_FLUSH_MS — decisions are logged in batches at most this long after the answer. @defaultValue 200 */
   decisionFlushMs: z.coerce.number().int().min(10).default(200),
 });
@@ -373,6 +380,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_STORE_INSERT_INTERVAL_MS: 'storeInsertIntervalMs',
   JG_STORE_BUSY_INTERVAL_MS: 'storeBusyIntervalMs',
   JG_STORE_BUSY_ROWS: 'storeBusyRows',
+  JG_MAIN_THREAD_NICE: 'mainThreadNice',
 };
 
 const BOOL_KEYS = new Set<keyof HubConfig>(['seedDemo', 'runWorker', 'wallPublic', 'ruleSetRequireBacktest', 'demoAllowRemote', 'docsPublic']);

@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { errorMessage, isHubError } from './errors.js';
 import { startHub } from './app.js';
 import { installProcessHandlers } from './process-handlers.js';
+import { prioritizeMainThread } from './priority.js';
 import { emit } from './telemetry/events.js';
 
 async function main(): Promise<void> {
@@ -14,11 +15,16 @@ async function main(): Promise<void> {
   installProcessHandlers(() => logger);
   const hub = await startHub();
   logger = hub.app.log;
+  // After start: the threads made during start keep their priority (priority.ts).
+  const priority = prioritizeMainThread(hub.config.mainThreadNice);
+  if (priority.applied) emit(hub.app.log, 'hub.priority', { nice: priority.nice });
+  else if (hub.config.mainThreadNice !== 0) emit(hub.app.log, 'hub.priority_unavailable', { reason: priority.reason });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     emit(hub.app.log, 'hub.stopping', { signal });
+    if (priority.applied) priority.stop();
     await hub.close();
     process.exit(0);
   };

@@ -50,6 +50,8 @@ export const EVENTS = {
   'evidence.temp_sweep_failed': 'warn',
   'http.error': 'error',
   'hub.close_step_failed': 'warn',
+  'hub.priority': 'info',
+  'hub.priority_unavailable': 'warn',
   'hub.started': 'info',
   'hub.stopping': 'info',
   'job.failed': 'error',
