@@ -17,7 +17,8 @@
  * thread's former nice; threads that existed before keep theirs (the engine sets some itself).
  *
  * A negative nice needs CAP_SYS_NICE or RLIMIT_NICE (the systemd unit sets `LimitNICE=-10`).
- * Without either the hub logs `hub.priority_unavailable` once and runs as before.
+ * Without either the hub logs `hub.priority_unavailable` (info: nothing is wrong, the decisions'
+ * tail is only longer on a busy host) and runs as before.
  */
 import fs from 'node:fs';
 import os from 'node:os';

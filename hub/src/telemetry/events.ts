@@ -51,7 +51,7 @@ export const EVENTS = {
   'http.error': 'error',
   'hub.close_step_failed': 'warn',
   'hub.priority': 'info',
-  'hub.priority_unavailable': 'warn',
+  'hub.priority_unavailable': 'info',
   'hub.started': 'info',
   'hub.stopping': 'info',
   'job.failed': 'error',
