@@ -19,7 +19,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type Hub } from '@jianguan/hub/app';
 import { CHAIN_FILE, inspectOutbox, loadOrCreateIdentity, startCollector, type CollectorEvent, type CollectorHandle } from '../src/index.js';
-import { freePort, waitFor } from './helpers.js';
+import { freePort, removeDir, waitFor } from './helpers.js';
 
 /** The collector's key, made in its outbox before it starts, as its credential binds it. */
 async function boundKey(outboxDir: string): Promise<string> {
@@ -339,7 +339,7 @@ afterAll(async () => {
   await Promise.all([...running.proxies].map((p) => p.close().catch(() => {})));
   await stopHub().catch(() => {});
   await stopRedis('SIGTERM');
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  if (tmp) removeDir(tmp);
   // eslint-disable-next-line no-console
   console.log(`faults.e2e: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });

@@ -18,8 +18,16 @@ export function tmpDir(prefix = 'jg-collector-'): string {
   return d;
 }
 
+/**
+ * Removes a test directory. Retried: the engine (or an outbox) may still be closing files in it
+ * when a test ends, and a single attempt then fails with ENOTEMPTY.
+ */
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+}
+
 export function cleanupTmpDirs(): void {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  for (const d of dirs.splice(0)) removeDir(d);
 }
 
 export const TOKEN = 'test-token-0123456789abcdef';

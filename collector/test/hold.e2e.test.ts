@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type Hub } from '@jianguan/hub/app';
 import { loadOrCreateIdentity, startCollector, type CollectorHandle, type CollectorEvent } from '../src/index.js';
+import { removeDir } from './helpers.js';
 
 /** The collector's key, made in its outbox before it starts, as its credential binds it. */
 async function boundKey(outboxDir: string): Promise<string> {
@@ -85,7 +86,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await collector?.stop();
   await hub?.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  if (tmp) removeDir(tmp);
 });
 
 describe('synchronous hold through the collector', () => {

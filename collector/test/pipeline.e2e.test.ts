@@ -13,6 +13,7 @@ import { startHub, type Hub } from '@jianguan/hub/app';
 import type { WallWarning } from '@jianguan/protocol';
 import { DEMO_COLLECTORS } from '@jianguan/rules';
 import { startCollector, type CollectorHandle, loadOrCreateIdentity } from '../src/index.js';
+import { removeDir } from './helpers.js';
 
 /** The collector's key, made in its outbox before it starts, as its credential binds it. */
 async function boundKey(outboxDir: string): Promise<string> {
@@ -95,7 +96,7 @@ afterAll(async () => {
   await Promise.all(handles.map((h) => h.stop()));
   wall?.close();
   await hub?.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  if (tmp) removeDir(tmp);
 });
 
 describe('collectors → hub → ClickHouse → wall', () => {

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { removeDir } from './helpers.js';
 
 function runChild(script: string): { status: number | null; lines: Record<string, unknown>[] } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jg-collector-proc-'));
@@ -32,7 +33,7 @@ function runChild(script: string): { status: number | null; lines: Record<string
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     return { status: r.status, lines };
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    removeDir(dir);
   }
 }
 

@@ -187,7 +187,7 @@ export async function startStack(institutionId = 'JCJ-CGS', options: StackOption
       await browser.close().catch(() => undefined);
       if (hubRunning) await hub.close().catch(() => undefined);
       if (redis.child) redis.child.kill('SIGTERM');
-      fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      removeDir(tmp);
     },
   };
   return stack;
@@ -198,4 +198,12 @@ export async function shot(page: Page, name: string): Promise<string> {
   const file = path.join(ARTIFACTS, name);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/**
+ * Removes a test directory. Retried: the engine (or an outbox) may still be closing files in it
+ * when a test ends, and a single attempt then fails with ENOTEMPTY.
+ */
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }

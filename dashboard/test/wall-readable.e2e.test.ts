@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { AGENT_RULES, CHECK_RULES, COUNTER_RULES, EXAM_RULES, INSPECTION_RULES, MEDICAL_RULES, ONLINE_RULES, POINTS_RULES, VEHICLE_RULES } from '@jianguan/rules';
-import { ARTIFACTS, CHROMIUM, HAVE_CHROMIUM, startStack, type Stack } from './stack';
+import { ARTIFACTS, CHROMIUM, HAVE_CHROMIUM, removeDir, type Stack, startStack } from './stack';
 
 if (!HAVE_CHROMIUM) console.warn(`[wall-readable.e2e] SKIPPED: ${CHROMIUM} is missing`);
 
@@ -129,7 +129,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the wall reads true from across the room (real 
   afterAll(async () => {
     delete process.env.JG_EVALUATION_FILE;
     await stack?.close();
-    if (evalFile) fs.rmSync(path.dirname(evalFile), { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    if (evalFile) removeDir(path.dirname(evalFile));
   });
 
   it('before the first snapshot says what it waits for — no zeros, no "all well" — then shows the figures', async () => {

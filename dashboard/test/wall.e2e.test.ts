@@ -17,7 +17,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startHub, type Hub } from '@jianguan/hub/app';
 import { startCollector } from '@jianguan/collector';
-import { ARTIFACTS, BUILD, CHROMIUM, DASHBOARD, HAVE_CHROMIUM, onPath, privateRedis } from './stack';
+import { ARTIFACTS, BUILD, CHROMIUM, DASHBOARD, HAVE_CHROMIUM, onPath, privateRedis, removeDir } from './stack';
 import { approveCollector, loginWall } from './wall-access';
 
 
@@ -111,7 +111,7 @@ describe.skipIf(!HAVE_CHROMIUM)('command-centre wall (real hub + collector + Chr
     await browser?.close().catch(() => undefined);
     await hub?.close().catch(() => undefined);
     if (redis?.child) redis.child.kill('SIGTERM');
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    if (tmp) removeDir(tmp);
   });
 
   it('serves the wall as an SPA from the hub, with the root redirecting to /wall', async () => {

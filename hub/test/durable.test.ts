@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renameDurableSync, writeFileDurableSync } from '../src/durable.js';
-import { tmpDir } from './helpers.js';
+import { removeDir, tmpDir } from './helpers.js';
 
 const dirs: string[] = [];
 afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  for (const d of dirs.splice(0)) removeDir(d);
 });
 
 describe('durable file writes', () => {

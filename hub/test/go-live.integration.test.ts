@@ -23,7 +23,7 @@ import { createPseudonymizer, idCheckDigit, startCollector, vinCheckDigit, type 
 import type { Hub } from '../src/app.js';
 import type { CollectorInfo } from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
-import { login, startTestHub, tmpDir, withToken } from './helpers.js';
+import { login, removeDir, startTestHub, tmpDir, withToken } from './helpers.js';
 
 /** The replayed day: Wednesday 2026-11-18, from 09:00 China Standard Time. */
 const DAY = Date.UTC(2026, 10, 18, 1, 0, 0);
@@ -198,7 +198,7 @@ afterAll(async () => {
   await collector?.stop();
   wall?.close();
   await hub?.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  if (tmp) removeDir(tmp);
 });
 
 describe('going live: a past day replayed against filings imported with their own dates', () => {

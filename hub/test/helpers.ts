@@ -18,6 +18,14 @@ export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `jg-${prefix}-`));
 }
 
+/**
+ * Removes a test directory. Retried: the engine (or an outbox) may still be closing files in it
+ * when a test ends, and a single attempt then fails with ENOTEMPTY.
+ */
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+}
+
 export const TEST_COLLECTOR = { collectorId: 'c-test-01', institutionId: 'JCJ-JYZ', token: 'test-token-0123456789abcdef' };
 
 /** A hub on a random port with its own chDB directory and its own queue/key prefix. */

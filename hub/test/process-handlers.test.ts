@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import ts from 'typescript';
-import { tmpDir } from './helpers.js';
+import { removeDir, tmpDir } from './helpers.js';
 
 function runChild(script: string): { status: number | null; lines: Record<string, unknown>[]; stdout: string } {
   const dir = tmpDir('proc');
@@ -24,7 +24,7 @@ function runChild(script: string): { status: number | null; lines: Record<string
   }
   fs.writeFileSync(path.join(dir, 'main.mjs'), script);
   const r = spawnSync(process.execPath, [path.join(dir, 'main.mjs')], { encoding: 'utf8', timeout: 20_000 });
-  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  removeDir(dir);
   const lines = `${r.stdout}\n${r.stderr}`
     .split('\n')
     .filter((l) => l.startsWith('{'))

@@ -16,7 +16,7 @@ import { openStore, type Store } from '../src/store/store.js';
 import { sql, UNSAFE_RAW_SQL } from '../src/store/sql.js';
 import { TRANSITIONS, type EventType, type WarningStateName } from '../src/workflow/machine.js';
 import { escalationCandidates, listWarningsWithState, openLoad, unassignedWarnings } from '../src/workflow/repo.js';
-import { prng } from './helpers.js';
+import { prng, removeDir } from './helpers.js';
 
 const OPEN: readonly string[] = ['raised', 'assigned', 'acknowledged', 'verifying'];
 const raw = (text: string) => sql`${UNSAFE_RAW_SQL(text)}`;
@@ -107,7 +107,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await store?.close();
-  fs.rmSync(before060, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  removeDir(before060);
 });
 
 async function stateRows(): Promise<Map<string, { is_open: number; state: string; seq: number; assignee: string; escalated: number }>> {

@@ -12,7 +12,7 @@
  * one at least hourly are full; in between (after conclusions, debounced, and every interval)
  * only the warnings whose state changed since shortly before the previous run are read. Either appends in
  * rounds of `reconcilePageRows` warnings, ordered by id, so a backlog (years of conclusions
- * imported, a ledger rebuilt) never becomes one insert of everything. `refresh(month)` recomputes
+ * imported, a ledger rebuilt) never becomes one insert of everything. `refreshUnlocked(month)` recomputes
  * that month's rows from transactions, warnings, the ledger and escalations; it runs after
  * workflow conclusions (debounced), periodically, and on demand for a month not yet materialised.
  */
@@ -215,25 +215,39 @@ export class EvaluationService {
     return next;
   }
 
-  /**
-   * Reconcile the ledger, then refresh the current and previous month and every month touched.
-   * `full`: reconcile every warning (an administrator's request), not only those changed lately.
-   */
-  async refreshRecent(now = Date.now(), opts: { full?: boolean } = {}): Promise<string[]> {
+  /** Reconcile the ledger, then refresh the current and previous month and every month touched. */
+  private async refreshRecent(): Promise<string[]> {
     try {
-      return await this.serial(async (keepLock) => {
-        const touched = await this.reconcileUnlocked(keepLock, opts.full === true);
-        const months = new Set([...touched, monthOf(now), previousMonths(monthOf(now), 2)[0]!]);
-        for (const m of [...months].sort()) {
-          await keepLock();
-          await this.refreshUnlocked(m);
-        }
-        return [...months].sort();
-      });
+      return await this.serial((keepLock) => this.reconcileAndRefresh(keepLock, { full: false, asked: recentMonths(Date.now()) }));
     } catch (e) {
       emit(this.deps.log, 'evaluation.refresh_failed', { err: e });
       return [];
     }
+  }
+
+  /**
+   * Under the lock: reconcile (every warning when `full`), then refresh the months `asked` and
+   * every month the reconcile touched, in order; returns those months. The hooks report progress.
+   */
+  private async reconcileAndRefresh(
+    keepLock: KeepLock,
+    opts: {
+      full: boolean;
+      asked: readonly string[];
+      onRound?: (p: LedgerProgress) => Promise<void>;
+      onMonths?: (months: string[]) => Promise<void>;
+      onMonth?: (month: string, institutions: number) => Promise<void>;
+    },
+  ): Promise<string[]> {
+    const touched = await this.reconcileUnlocked(keepLock, opts.full, opts.onRound);
+    const months = [...new Set([...opts.asked, ...touched])].sort();
+    await opts.onMonths?.(months);
+    for (const m of months) {
+      await keepLock();
+      const institutions = await this.refreshUnlocked(m);
+      await opts.onMonth?.(m, institutions);
+    }
+    return months;
   }
 
   /**
@@ -401,16 +415,13 @@ export class EvaluationService {
     try {
       await this.serial(async (keepLock) => {
         await save({ phase: 'ledger' });
-        const touched = await this.reconcileUnlocked(keepLock, true, (p) => save({ ledgerRounds: p.rounds, deducted: p.deducted, reversed: p.reversed }));
-        const now = Date.now();
-        const asked = job.month ? [job.month] : [monthOf(now), previousMonths(monthOf(now), 2)[0]!];
-        const months = [...new Set([...asked, ...touched])].sort();
-        await save({ phase: 'scores', months });
-        for (const m of months) {
-          await keepLock();
-          const n = await this.refreshUnlocked(m);
-          await save({ monthsDone: job.monthsDone + 1, ...(m === job.month ? { institutions: n } : {}) });
-        }
+        await this.reconcileAndRefresh(keepLock, {
+          full: true,
+          asked: job.month ? [job.month] : recentMonths(Date.now()),
+          onRound: (p) => save({ ledgerRounds: p.rounds, deducted: p.deducted, reversed: p.reversed }),
+          onMonths: (months) => save({ phase: 'scores', months }),
+          onMonth: (m, n) => save({ monthsDone: job.monthsDone + 1, ...(m === job.month ? { institutions: n } : {}) }),
+        });
       });
       clearInterval(heartbeat);
       await save({ state: 'done', phase: 'done', finishedAt: Date.now() }, true);
@@ -424,10 +435,6 @@ export class EvaluationService {
   }
 
   /** Recomputes and stores the scores of every registered institution for `month` ('YYYY-MM'). */
-  refresh(month: string): Promise<number> {
-    return this.serial(() => this.refreshUnlocked(month));
-  }
-
   private async refreshUnlocked(month: string): Promise<number> {
     const { from, to } = monthRange(month);
     const f = param.DateTime64(from);
@@ -615,6 +622,11 @@ export class EvaluationService {
       };
     });
   }
+}
+
+/** The current and the previous month of `now`: what every refresh recomputes unasked. */
+function recentMonths(now: number): string[] {
+  return [monthOf(now), previousMonths(monthOf(now), 2)[0]!];
 }
 
 function parseJob(raw: string): EvaluationRefreshJob | null {
