@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PACK, DEMO_INSTITUTIONS, DEMO_STAFF, createWorkCalendar, type Warning } from '@jianguan/rules';
 import { loadConfig } from '../src/config.js';
 import { EvaluationThreads } from '../src/jobs/eval-threads.js';
-import { evaluateBatch, type EvaluateJobData } from '../src/jobs/evaluate.js';
-import { createEvaluationQueue, type EvaluationQueue } from '../src/jobs/queue.js';
+import { evaluateBatch, releasedJobData, type EvaluateJobData } from '../src/jobs/evaluate.js';
+import { createEvaluationQueue, jobIdForBatch, type EvaluationQueue } from '../src/jobs/queue.js';
 import { createRedisRuleStates } from '../src/jobs/rule-state.js';
 import { createRedisWindowState } from '../src/jobs/window-state.js';
 import { buildRegistryState, type RegistrySource } from '../src/registry/build.js';
@@ -130,6 +130,32 @@ describe('evaluation threads', () => {
     expect(withoutTime(threadTxns)).toEqual(withoutTime(localTxns));
     const key = (w: Warning) => `${w.transactionId}|${w.ruleId}|${w.explanation}`;
     expect(seen.stored.filter((w) => w.batchId === data.batchId).map(key).sort()).toEqual(warnings.map(key).sort());
+  });
+
+  it('a finished job keeps its envelope and result in Redis, not its records; run again it answers that result without evaluating', async () => {
+    const data = job(Array.from({ length: 30 }, (_, i) => checkTxn(9_050 + i, i % 3 === 0 ? { staffId: 'JCJ-JYZ-X99' } : {})));
+    const res = await queue.submit(data, 30_000);
+    const id = jobIdForBatch(data.collectorId, data.batchId);
+    const kept = await queue.queue.getJob(id);
+    expect(await kept?.getState()).toBe('completed');
+    expect(kept?.returnvalue).toEqual(res);
+    expect(kept?.data).toEqual({ batchId: data.batchId, collectorId: data.collectorId, receivedAt: data.receivedAt, records: [], done: res });
+    // The job's hash holds no record: its size is the envelope's, whatever the batch.
+    const bytes = (await redis.memory('USAGE', `${prefix}:evaluate:${id}`)) ?? Infinity;
+    expect(bytes).toBeLessThan(2_000);
+    expect(JSON.stringify(data.records).length).toBeGreaterThan(5 * bytes);
+    // A re-sent batch finds the result.
+    expect(await queue.submit(data, 30_000)).toEqual(res);
+
+    // A released job that runs again (its worker stalled before BullMQ completed it) does not
+    // evaluate or store anything: it answers the result it keeps.
+    const again = job([checkTxn(9_090)]);
+    const before = seen.inserts.length;
+    const storedBefore = seen.stored.length;
+    const rerun = await queue.queue.add('batch', releasedJobData(again, { stored: 1, warnings: 0 }), { jobId: jobIdForBatch(again.collectorId, again.batchId) });
+    expect(await rerun.waitUntilFinished(queue.events, 30_000)).toEqual({ stored: 1, warnings: 0 });
+    expect(seen.inserts.length).toBe(before);
+    expect(seen.stored.length).toBe(storedBefore);
   });
 
   it('a registry reload reaches the thread before the next batch', async () => {

@@ -48,7 +48,8 @@ export async function createEvaluationQueue(
       attempts: 8,
       backoff: { type: 'exponential', delay: 200 },
       // Keep finished jobs briefly so a re-sent batch finds its result instead of re-running;
-      // ClickHouse dedup covers re-runs after that.
+      // ClickHouse dedup covers re-runs after that. A finished job keeps its envelope and result,
+      // not its records (releasedJobData in jobs/evaluate.ts): about 1 KiB, whatever the batch.
       removeOnComplete: { age: 600, count: 20_000 },
       removeOnFail: { age: 86_400 },
     },
