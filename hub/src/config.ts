@@ -81,8 +81,18 @@ export const HubConfigSchema = z.object({
   collectors: z.array(CollectorCredential).default([]),
   /** JG_SEED_DEMO — load the demonstration registry of 河池市 when the registry is empty. */
   seedDemo: z.coerce.boolean().default(false),
-  /** JG_WORKER — run the evaluation worker in this process (embedded chDB requires it). */
+  /**
+   * JG_WORKER — run the evaluation worker in this process (embedded chDB requires it). A hub
+   * without it takes no batches: a job's records stay with the hub that received them
+   * (jobs/queue.ts), so only that hub can evaluate them.
+   */
   runWorker: z.coerce.boolean().default(true),
+  /**
+   * JG_REPLICA_NAME — this hub's name among replicas sharing one Redis: its evaluate queue is
+   * `evaluate.<name>` (jobs/queue.ts). Letters, digits, `_`, `.`, `-`; unique per replica and
+   * the same across its restarts. @defaultValue `<hostname>-<port>`
+   */
+  replicaName: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only, at most 64').optional(),
   /**
    * JG_CHDB_WRITE_CONNECTIONS / JG_CHDB_READ_CONNECTIONS — embedded store only: connections to the
    * same data directory for inserts and DDL, and for queries (store/store.ts). A connection runs
@@ -314,6 +324,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_SEED_DEMO: 'seedDemo',
   JG_WORKER: 'runWorker',
   JG_WORKER_CONCURRENCY: 'workerConcurrency',
+  JG_REPLICA_NAME: 'replicaName',
   JG_CHDB_WRITE_CONNECTIONS: 'chdbWriteConnections',
   JG_CHDB_READ_CONNECTIONS: 'chdbReadConnections',
   JG_EVALUATION_THREADS: 'evaluationThreads',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { HubError } from '../src/errors.js';
+import { defaultReplicaName, evaluateQueueName } from '../src/jobs/queue.js';
 
 describe('hub config', () => {
   it('has documented defaults', () => {
@@ -37,5 +38,20 @@ describe('hub config', () => {
     for (const bad of ['http://redis-1:6379', 'unix://relative.sock', 'unix:///a b.sock', '/run/redis.sock', 'unix:///r.sock?password=x']) {
       expect(() => loadConfig({ JG_REDIS_URL: bad }), bad).toThrow(/JG_REDIS_URL.*(redis:\/\/host|unix:)/s);
     }
+  });
+
+  it('names the replica for its evaluate queue: JG_REPLICA_NAME as given, else host and port, and nothing a Redis key should not hold', () => {
+    expect(loadConfig({ JG_REPLICA_NAME: 'hub-1' }).replicaName).toBe('hub-1');
+    expect(loadConfig({}).replicaName).toBeUndefined();
+    for (const bad of ['hub 1', 'hub:1', 'a/b', 'x'.repeat(65), '{hub}']) {
+      expect(() => loadConfig({ JG_REPLICA_NAME: bad }), bad).toThrow(/JG_REPLICA_NAME/);
+    }
+    expect(defaultReplicaName('jg-hub.example', 8080)).toBe('jg-hub.example-8080');
+    expect(defaultReplicaName('主机 1', 8080)).toBe('___1-8080');
+    // Port 0 is a new port at each start: a name of its own, not shared with another such hub.
+    const a = defaultReplicaName('vm', 0);
+    expect(a).toMatch(/^vm-[0-9a-f]{8}$/);
+    expect(defaultReplicaName('vm', 0)).not.toBe(a);
+    expect(evaluateQueueName('hub-1')).toBe('evaluate.hub-1');
   });
 });

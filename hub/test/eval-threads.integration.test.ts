@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PACK, DEMO_INSTITUTIONS, DEMO_STAFF, createWorkCalendar, type Warning } from '@jianguan/rules';
 import { loadConfig } from '../src/config.js';
 import { EvaluationThreads } from '../src/jobs/eval-threads.js';
-import { evaluateBatch, releasedJobData, type EvaluateJobData } from '../src/jobs/evaluate.js';
+import { evaluateBatch, type EvaluateJobData } from '../src/jobs/evaluate.js';
 import { createEvaluationQueue, jobIdForBatch, type EvaluationQueue } from '../src/jobs/queue.js';
 import { createRedisRuleStates } from '../src/jobs/rule-state.js';
 import { createRedisWindowState } from '../src/jobs/window-state.js';
@@ -38,11 +38,13 @@ const prefix = `${root}-q`;
 
 beforeAll(async () => {
   const config = loadConfig({}, { redisUrl: testRedisUrl(), queuePrefix: prefix });
-  queue = await createEvaluationQueue(config, undefined);
+  queue = await createEvaluationQueue(config, 'et-test', undefined);
   threads = await EvaluationThreads.start({
     count: 1,
     redisUrl: testRedisUrl(),
     prefix,
+    queue: queue.name,
+    records: (jobId) => queue.records(jobId),
     concurrency: 4,
     store: {
       insertText: async (table, text, columns) => {
@@ -132,30 +134,35 @@ describe('evaluation threads', () => {
     expect(seen.stored.filter((w) => w.batchId === data.batchId).map(key).sort()).toEqual(warnings.map(key).sort());
   });
 
-  it('a finished job keeps its envelope and result in Redis, not its records; run again it answers that result without evaluating', async () => {
+  it('a job carries the envelope, not the records: they come from the hub that waits for it; a job without them fails at once, and the re-sent batch runs it again', async () => {
     const data = job(Array.from({ length: 30 }, (_, i) => checkTxn(9_050 + i, i % 3 === 0 ? { staffId: 'JCJ-JYZ-X99' } : {})));
     const res = await queue.submit(data, 30_000);
+    expect(res.stored).toBe(30);
     const id = jobIdForBatch(data.collectorId, data.batchId);
     const kept = await queue.queue.getJob(id);
     expect(await kept?.getState()).toBe('completed');
     expect(kept?.returnvalue).toEqual(res);
-    expect(kept?.data).toEqual({ batchId: data.batchId, collectorId: data.collectorId, receivedAt: data.receivedAt, records: [], done: res });
-    // The job's hash holds no record: its size is the envelope's, whatever the batch.
-    const bytes = (await redis.memory('USAGE', `${prefix}:evaluate:${id}`)) ?? Infinity;
+    expect(kept?.data).toEqual({ batchId: data.batchId, collectorId: data.collectorId, receivedAt: data.receivedAt, count: 30 });
+    const bytes = (await redis.memory('USAGE', `${prefix}:${queue.name}:${id}`)) ?? Infinity;
     expect(bytes).toBeLessThan(2_000);
     expect(JSON.stringify(data.records).length).toBeGreaterThan(5 * bytes);
-    // A re-sent batch finds the result.
+    // Settled: the hub holds nothing more for it. A re-sent batch finds the result.
+    expect(queue.records(id)).toBeUndefined();
     expect(await queue.submit(data, 30_000)).toEqual(res);
 
-    // A released job that runs again (its worker stalled before BullMQ completed it) does not
-    // evaluate or store anything: it answers the result it keeps.
-    const again = job([checkTxn(9_090)]);
+    // A job this hub does not wait for (left from before a restart): nothing evaluated, nothing
+    // stored, failed at once — no retries with back-off.
+    const orphan = job([checkTxn(9_090), checkTxn(9_091)]);
+    const orphanId = jobIdForBatch(orphan.collectorId, orphan.batchId);
     const before = seen.inserts.length;
-    const storedBefore = seen.stored.length;
-    const rerun = await queue.queue.add('batch', releasedJobData(again, { stored: 1, warnings: 0 }), { jobId: jobIdForBatch(again.collectorId, again.batchId) });
-    expect(await rerun.waitUntilFinished(queue.events, 30_000)).toEqual({ stored: 1, warnings: 0 });
+    const added = await queue.queue.add('batch', { batchId: orphan.batchId, collectorId: orphan.collectorId, receivedAt: orphan.receivedAt, count: 2 }, { jobId: orphanId });
+    await expect(added.waitUntilFinished(queue.events, 30_000)).rejects.toThrow(/RECORDS_GONE/);
+    expect((await queue.queue.getJob(orphanId))?.attemptsMade).toBe(1);
     expect(seen.inserts.length).toBe(before);
-    expect(seen.stored.length).toBe(storedBefore);
+    // The collector re-sends the batch: the failed job runs again, with the records.
+    expect(await queue.submit(orphan, 30_000)).toMatchObject({ stored: 2 });
+    expect(rowsOf('transactions').filter((r) => r.batch_id === orphan.batchId)).toHaveLength(2);
+    expect(await (await queue.queue.getJob(orphanId))?.getState()).toBe('completed');
   });
 
   it('a registry reload reaches the thread before the next batch', async () => {

@@ -61,8 +61,9 @@ export function checkSameOrigin(req: FastifyRequest, allowed: ReadonlySet<string
   }
 }
 
-function isLoopbackAddress(ip: string): boolean {
-  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
+// A request whose socket is already gone has no address (req.ip undefined): not loopback.
+function isLoopbackAddress(ip: string | undefined): boolean {
+  return typeof ip === 'string' && (ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.'));
 }
 
 function bearerMatches(header: unknown, token: string): boolean {

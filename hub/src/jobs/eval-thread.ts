@@ -1,6 +1,6 @@
 /**
- * An evaluation thread (see jobs/eval-threads.ts for the design): a BullMQ worker on the
- * "evaluate" queue running the same processor as the hub thread (jobs/evaluate.ts), with its own
+ * An evaluation thread (see jobs/eval-threads.ts for the design): a BullMQ worker on this hub's
+ * evaluate queue running the same processor as the hub thread (jobs/evaluate.ts), with its own
  * Redis connection for the queue and the rule state, its own copy of the registry and of the
  * released rule sets (rebuilt from what the hub thread sends), and the store reached through the
  * hub thread, which owns it: rows go over as JSONEachRow text and the job completes only after
@@ -9,10 +9,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createWorkCalendar, type TemporalRegistry } from '@jianguan/rules';
+import { createWorkCalendar, type TemporalRegistry, type Transaction } from '@jianguan/rules';
 import { buildRegistryState } from '../registry/build.js';
 import { RuleTimelineEngines } from '../rulesets/timeline.js';
-import { EVALUATE_QUEUE, createEvaluateProcessor, type EvaluateDeps, type EvaluateJobData, type EvaluateResult } from './evaluate.js';
+import { createEvaluateProcessor, type ProcessorDeps, type EvaluateJobRef, type EvaluateResult } from './evaluate.js';
 import { createRedisRuleStates } from './rule-state.js';
 import { createRedisWindowState } from './window-state.js';
 import type { FromThread, ThreadInit, ToThread } from './eval-threads.js';
@@ -35,12 +35,23 @@ function ask(m: { type: 'insert'; table: string; text: string; columns?: string[
   });
 }
 
+// The records of a job, from the hub thread that holds them.
+const recordsWaiting = new Map<number, (records: Transaction[] | undefined) => void>();
+function recordsOf(jobId: string): Promise<Transaction[] | undefined> {
+  const id = nextId++;
+  return new Promise((resolve) => {
+    recordsWaiting.set(id, resolve);
+    post({ type: 'records', id, jobId });
+  });
+}
+
 let registry: TemporalRegistry = buildRegistryState(init.registry).temporal;
 const engines = new RuleTimelineEngines(init.timeline);
 const redis = new Redis(init.redisUrl, { maxRetriesPerRequest: null });
 redis.on('error', (e) => post({ type: 'log', event: 'redis.error', detail: { message: errText(e), thread: init.index } }));
 
-const deps: EvaluateDeps = {
+const deps: ProcessorDeps = {
+  records: recordsOf,
   store: {
     insertText: async (table, text, columns) => {
       await ask({ type: 'insert', table, text, ...(columns ? { columns: [...columns] } : {}) });
@@ -57,7 +68,7 @@ const deps: EvaluateDeps = {
   ...(init.refuseTransactionIds?.length ? { refuseTransactionIds: new Set(init.refuseTransactionIds) } : {}),
 };
 
-const worker = new Worker<EvaluateJobData, EvaluateResult>(EVALUATE_QUEUE, createEvaluateProcessor(deps), {
+const worker = new Worker<EvaluateJobRef, EvaluateResult>(init.queue, createEvaluateProcessor(deps), {
   connection: { url: init.redisUrl, maxRetriesPerRequest: null },
   prefix: init.prefix,
   concurrency: init.concurrency,
@@ -73,6 +84,12 @@ port.on('message', (m: ToThread) => {
       waiting.delete(m.id);
       if (m.ok) w.resolve(m.value ?? true);
       else w.reject(new Error(m.message ?? 'failed in the hub thread'));
+      return;
+    }
+    case 'records': {
+      const r = recordsWaiting.get(m.id);
+      recordsWaiting.delete(m.id);
+      r?.(m.records);
       return;
     }
     case 'registry':

@@ -5,8 +5,11 @@
  * validation, the pseudonym layer), the REST API, the wall and — in embedded mode — chDB, which is
  * bound to one process and is driven from this thread. Rule evaluation does not need any of that:
  * it needs the job, the registry, the rule set in force and Redis. So each evaluation thread runs
- * its own BullMQ worker on the "evaluate" queue (jobs/eval-thread.ts) with the same processor as
- * the hub thread would, and the hub thread keeps only what must stay with it:
+ * its own BullMQ worker on this hub's evaluate queue (jobs/eval-thread.ts) with the same processor
+ * as the hub thread would, and the hub thread keeps only what must stay with it:
+ *
+ * - Records. A job carries its batch's envelope; the records stay with the hub thread, which
+ *   received them (jobs/queue.ts), and a thread asks for them by job id (one structured clone).
  *
  * - Store. A thread builds the rows and encodes them as JSONEachRow text; the hub thread puts the
  *   text through the coalescing writer (store/writer.ts) and answers once the insert carrying it
@@ -20,14 +23,14 @@
  *   the hub thread publishes them as it did for its own jobs.
  *
  * Nothing is lost if a thread dies: its active jobs are BullMQ jobs, re-delivered after the
- * stall interval (rule state is idempotent on re-delivery, inserts dedupe by id), and the thread
- * is restarted with the current registry and rule sets.
+ * stall interval (rule state is idempotent on re-delivery, inserts dedupe by id) while ingest
+ * still holds their records, and the thread is restarted with the current registry and rule sets.
  *
  * JG_EVALUATION_THREADS=0 evaluates in the hub thread (the worker runs in-process, as on one core).
  */
 import { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Warning } from '@jianguan/rules';
+import type { Transaction, Warning } from '@jianguan/rules';
 import type { RegistrySource } from '../registry/build.js';
 import type { RuleTimeline } from '../rulesets/timeline.js';
 import type { Store } from '../store/store.js';
@@ -39,6 +42,8 @@ export interface ThreadInit {
   index: number;
   redisUrl: string;
   prefix: string;
+  /** This hub's evaluate queue (jobs/queue.ts evaluateQueueName). */
+  queue: string;
   concurrency: number;
   registry: RegistrySource;
   timeline: RuleTimeline;
@@ -47,6 +52,7 @@ export interface ThreadInit {
 
 export type ToThread =
   | { type: 'reply'; id: number; ok: boolean; value?: boolean; message?: string }
+  | { type: 'records'; id: number; records?: Transaction[] }
   | { type: 'registry'; source: RegistrySource }
   | { type: 'timeline'; timeline: RuleTimeline }
   | { type: 'close' };
@@ -56,6 +62,7 @@ export type FromThread =
   | { type: 'closed' }
   | { type: 'insert'; id: number; table: string; text: string; columns?: string[] }
   | { type: 'healthy'; id: number }
+  | { type: 'records'; id: number; jobId: string }
   | { type: 'stored'; batchId: string; warnings: Warning[] }
   | { type: 'telemetry'; batchId: string; stored: number; warnings: number; evaluateMs: number; storeMs: number }
   | { type: 'log'; event: string; detail: Record<string, unknown> };
@@ -64,7 +71,10 @@ export interface EvaluationThreadsDeps {
   count: number;
   redisUrl: string;
   prefix: string;
+  queue: string;
   concurrency: number;
+  /** The records of a job this hub waits for (jobs/queue.ts). */
+  records: (jobId: string) => Transaction[] | undefined;
   /** The coalescing writer's store (inserts go through store/writer.ts). */
   store: Pick<Store, 'insertText'>;
   healthy: () => Promise<boolean>;
@@ -121,6 +131,7 @@ export class EvaluationThreads {
       index,
       redisUrl: d.redisUrl,
       prefix: d.prefix,
+      queue: d.queue,
       concurrency: d.concurrency,
       registry: d.registry.currentSource(),
       timeline: d.rulesets.timeline(),
@@ -146,6 +157,11 @@ export class EvaluationThreads {
               (e: unknown) => reply({ type: 'reply', id: m.id, ok: false, message: errText(e) }),
             );
             return;
+          case 'records': {
+            const records = d.records(m.jobId);
+            t.postMessage({ type: 'records', id: m.id, ...(records ? { records } : {}) } satisfies ToThread);
+            return;
+          }
           case 'healthy':
             d.healthy().then(
               (value) => reply({ type: 'reply', id: m.id, ok: true, value }),

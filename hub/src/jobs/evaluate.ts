@@ -13,7 +13,7 @@ import type { Telemetry } from '../telemetry/events.js';
 
 export const EVALUATE_QUEUE = 'evaluate';
 
-/** An evaluate job as ingest writes it: records validated with TransactionSchema before enqueueing. */
+/** A batch to evaluate, as ingest hands it over: records validated with TransactionSchema. */
 export interface EvaluateJobData {
   batchId: string;
   collectorId: string;
@@ -21,37 +21,33 @@ export interface EvaluateJobData {
   records: Transaction[];
   /** Which half of a split batch ('a', 'ab', …); absent for a whole batch. See ingest/collect.ts. */
   part?: string;
-  /**
-   * Set, with `records` emptied, once the batch was stored: what a finished job keeps (see
-   * createEvaluateProcessor). A job carrying it is done and is never evaluated again.
-   */
-  done?: EvaluateResult;
 }
 
 /**
- * The shape of a job as ingest wrote it. Ingest validated every record with TransactionSchema
- * before enqueueing, and only the hub writes this queue, so the processor checks the envelope
- * and that records are objects — not every record again (that was a second full zod pass per
- * record on the hot path). A job failing this was not written by ingest: unrecoverable.
+ * What the BullMQ job carries: the batch without its records, which stay in the memory of the
+ * hub that received them until the job settles (jobs/queue.ts, "records beside the job").
  */
-function asJobData(d: unknown): EvaluateJobData | string {
+export interface EvaluateJobRef {
+  batchId: string;
+  collectorId: string;
+  receivedAt: number;
+  part?: string;
+  /** How many records the batch has: the processor checks the records it is given against it. */
+  count: number;
+}
+
+export function jobRefOf(data: EvaluateJobData): EvaluateJobRef {
+  return { batchId: data.batchId, collectorId: data.collectorId, receivedAt: data.receivedAt, ...(data.part ? { part: data.part } : {}), count: data.records.length };
+}
+
+/** The envelope of a job as ingest wrote it. A job failing this was not written by a hub: unrecoverable. */
+function asJobRef(d: unknown): EvaluateJobRef | string {
   if (typeof d !== 'object' || d === null) return 'not an object';
   const j = d as Record<string, unknown>;
   if (typeof j.batchId !== 'string' || typeof j.collectorId !== 'string' || typeof j.receivedAt !== 'number') return 'envelope fields missing';
   if (j.part !== undefined && typeof j.part !== 'string') return 'part is not a string';
-  if (j.done !== undefined) {
-    const done = j.done as Partial<EvaluateResult> | null;
-    if (typeof done !== 'object' || done === null || typeof done.stored !== 'number' || typeof done.warnings !== 'number') return 'done is not a result';
-    return { ...(d as EvaluateJobData), records: [], done: { stored: done.stored, warnings: done.warnings } };
-  }
-  const records = j.records;
-  if (!Array.isArray(records) || records.length === 0) return 'records missing';
-  for (const r of records) {
-    if (typeof r !== 'object' || r === null || typeof (r as { id?: unknown }).id !== 'string' || typeof (r as { occurredAt?: unknown }).occurredAt !== 'number') {
-      return 'a record is not a transaction';
-    }
-  }
-  return d as EvaluateJobData;
+  if (typeof j.count !== 'number' || !Number.isInteger(j.count) || j.count < 1) return 'count is not a positive integer';
+  return d as EvaluateJobRef;
 }
 
 export interface EvaluateResult {
@@ -140,26 +136,33 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
 }
 
 /**
- * The job as it stays in Redis once its batch is stored: the envelope and the result, without the
- * records. BullMQ keeps finished jobs (removeOnComplete in jobs/queue.ts) so that a re-sent batch
- * finds its result; with the records that was the whole batch again — about 1 KiB a record, 3 GB
- * at a sustained 10,000/s. Nothing reads them after the inserts committed: a re-sent batch gets
- * the result, a job that failed is never released, and a released job that runs again (its
- * worker stalled between this and BullMQ's completion) returns the result it keeps.
+ * Prefix of a job failure whose records the hub no longer holds: a job left from before a
+ * restart, or one that ran after ingest stopped waiting. Nothing was evaluated; the collector
+ * still has the batch and its re-send brings the records again (jobs/queue.ts retries the job).
  */
-export function releasedJobData(data: EvaluateJobData, done: EvaluateResult): EvaluateJobData {
-  return { batchId: data.batchId, collectorId: data.collectorId, receivedAt: data.receivedAt, ...(data.part ? { part: data.part } : {}), records: [], done };
+export const RECORDS_GONE = 'RECORDS_GONE';
+
+/** What the BullMQ processor needs beyond evaluateBatch: where a job's records are. */
+export interface ProcessorDeps extends EvaluateDeps {
+  /**
+   * The records of a job, by job id, from the hub that received them (jobs/queue.ts): undefined
+   * once that hub no longer waits for the job (it answered the collector, or it restarted).
+   */
+  records: (jobId: string) => Transaction[] | undefined | Promise<Transaction[] | undefined>;
 }
 
-export function createEvaluateProcessor(deps: EvaluateDeps) {
+export function createEvaluateProcessor(deps: ProcessorDeps) {
   return async (job: Job): Promise<EvaluateResult> => {
-    const data = asJobData(job.data);
+    const ref = asJobRef(job.data);
     // Only trips on a foreign or corrupted job: retrying cannot help.
-    if (typeof data === 'string') throw new UnrecoverableError(`malformed evaluate job ${job.id}: ${data}`);
-    if (data.done) return data.done;
-    let result: EvaluateResult;
+    if (typeof ref === 'string') throw new UnrecoverableError(`malformed evaluate job ${job.id}: ${ref}`);
+    const records = await deps.records(job.id ?? '');
+    if (!records || records.length !== ref.count) {
+      throw new UnrecoverableError(`${RECORDS_GONE}: the records of job ${job.id} are no longer held by this hub (${records ? `${records.length} of ${ref.count}` : 'none'})`);
+    }
+    const data: EvaluateJobData = { batchId: ref.batchId, collectorId: ref.collectorId, receivedAt: ref.receivedAt, records, ...(ref.part ? { part: ref.part } : {}) };
     try {
-      result = await evaluateBatch(deps, data);
+      return await evaluateBatch(deps, data);
     } catch (e) {
       // Services up and the batch still failed: the data is the problem. Fail the job at once
       // (no retries) and let ingest split it; an outage is retried by BullMQ as before.
@@ -167,8 +170,5 @@ export function createEvaluateProcessor(deps: EvaluateDeps) {
       if (up) throw new UnrecoverableError(`${STORE_REFUSED}: ${e instanceof Error ? e.message : String(e)}`);
       throw e;
     }
-    // Memory, not correctness: if this write fails the job keeps its records until removed.
-    await job.updateData(releasedJobData(data, result)).catch(() => undefined);
-    return result;
   };
 }

@@ -1,12 +1,33 @@
 /**
- * The BullMQ "evaluate" queue: ingest adds one job per batch (job id derived from the batch id,
+ * The BullMQ evaluate queue: ingest adds one job per batch (job id derived from the batch id,
  * so a re-sent batch that is still known joins the existing job instead of running twice), the
  * worker runs the processor, QueueEvents lets ingest wait for "stored" before acknowledging.
+ *
+ * Records beside the job
+ * ----------------------
+ * A job carries the batch's envelope and record count, not its records. The records stay in the
+ * memory of the hub that received them, from the moment ingest submits until the job settles,
+ * and the processor — in this hub's evaluation thread or in its own thread — asks for them by
+ * job id. Through Redis a 200-record batch (about 220 KiB of JSON) cost Redis about 1 ms and the
+ * hub about 4.5 ms of CPU to write, keep, read and parse; with only the envelope, 0.1 and 0.5
+ * (hub/bench/job-payload.bench.mjs), and the records cross to the evaluation thread by
+ * structured clone (0.8 ms). Finished jobs, kept for re-sends, are a few hundred bytes each.
+ *
+ * Hence each hub has a queue of its own (`evaluate.<replica>`): only its own workers can find its
+ * records. Nothing depends on the records surviving the hub: the collector deletes a batch from
+ * its outbox only on the acknowledgement, which comes only after the job completed. A job whose
+ * records are gone — left in the queue by a hub that restarted, or run after ingest stopped
+ * waiting — fails at once as RECORDS_GONE without evaluating anything; when the collector re-sends
+ * the batch, submit() holds the records again and retries that job. The replica name is stable
+ * across restarts (JG_REPLICA_NAME, else host and port), so a restarted hub takes up its own
+ * queue rather than leaving one behind.
  */
 import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import crypto from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { HubConfig } from '../config.js';
-import { EVALUATE_QUEUE, isStoreRefusal, type EvaluateJobData, type EvaluateResult } from './evaluate.js';
+import type { Transaction } from '@jianguan/rules';
+import { EVALUATE_QUEUE, isStoreRefusal, jobRefOf, type EvaluateJobData, type EvaluateJobRef, type EvaluateResult } from './evaluate.js';
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -19,12 +40,31 @@ export function jobIdForBatch(collectorId: string, batchId: string, part = ''): 
   return `${collectorId}|${batchId}${part ? `|${part}` : ''}`.replaceAll(':', '|');
 }
 
+/** The queue of one hub's batches (see "Records beside the job"). */
+export function evaluateQueueName(replica: string): string {
+  return `${EVALUATE_QUEUE}.${replica}`;
+}
+
+/** Characters a replica name may hold: it becomes part of Redis keys. */
+export const REPLICA_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** The replica name when none is configured: host and port, stable across restarts. */
+export function defaultReplicaName(host: string, port: number): string {
+  const h = host.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 50);
+  // Port 0 (tests) is a new port each start: no stable name to keep.
+  return port > 0 ? `${h}-${port}` : `${h}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
 export interface EvaluationQueue {
-  queue: Queue<EvaluateJobData, EvaluateResult>;
+  queue: Queue<EvaluateJobRef, EvaluateResult>;
   events: QueueEvents;
-  worker?: Worker<EvaluateJobData, EvaluateResult>;
+  worker?: Worker<EvaluateJobRef, EvaluateResult>;
+  /** The queue's name: `evaluate.<replica>`. */
+  name: string;
   /** Enqueue (or join) the batch's job and wait until it is stored. */
   submit(data: EvaluateJobData, timeoutMs: number): Promise<EvaluateResult>;
+  /** The records of a job this hub is waiting for (the processor's source). */
+  records(jobId: string): Transaction[] | undefined;
   waiting(): Promise<number>;
   close(): Promise<void>;
 }
@@ -36,31 +76,32 @@ export function redisConnection(url: string): Redis {
 
 export async function createEvaluationQueue(
   config: HubConfig,
+  replica: string,
   processor: ((job: Job) => Promise<EvaluateResult>) | undefined,
 ): Promise<EvaluationQueue> {
   // Options rather than instances: BullMQ then owns (and closes) each connection it makes.
   const connection: ConnectionOptions = { url: config.redisUrl, maxRetriesPerRequest: null };
   const prefix = config.queuePrefix;
-  const queue = new Queue<EvaluateJobData, EvaluateResult>(EVALUATE_QUEUE, {
+  const name = evaluateQueueName(replica);
+  const queue = new Queue<EvaluateJobRef, EvaluateResult>(name, {
     connection,
     prefix,
     defaultJobOptions: {
       attempts: 8,
       backoff: { type: 'exponential', delay: 200 },
       // Keep finished jobs briefly so a re-sent batch finds its result instead of re-running;
-      // ClickHouse dedup covers re-runs after that. A finished job keeps its envelope and result,
-      // not its records (releasedJobData in jobs/evaluate.ts): about 1 KiB, whatever the batch.
+      // ClickHouse dedup covers re-runs after that. A job is its envelope: a few hundred bytes.
       removeOnComplete: { age: 600, count: 20_000 },
       removeOnFail: { age: 86_400 },
     },
   });
-  const events = new QueueEvents(EVALUATE_QUEUE, { connection, prefix });
+  const events = new QueueEvents(name, { connection, prefix });
   events.setMaxListeners(0);
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
 
-  let worker: Worker<EvaluateJobData, EvaluateResult> | undefined;
+  let worker: Worker<EvaluateJobRef, EvaluateResult> | undefined;
   if (processor) {
-    worker = new Worker<EvaluateJobData, EvaluateResult>(EVALUATE_QUEUE, processor, {
+    worker = new Worker<EvaluateJobRef, EvaluateResult>(name, processor, {
       connection,
       prefix,
       concurrency: config.workerConcurrency,
@@ -68,28 +109,26 @@ export async function createEvaluationQueue(
     await worker.waitUntilReady();
   }
 
+  // Records of the jobs this hub waits for. Two submits of one job (a batch re-sent while its
+  // first submit still waits) share the entry; it goes when the last of them settles.
+  const held = new Map<string, { records: Transaction[]; waiting: number }>();
+
   return {
     queue,
     events,
     worker,
+    name,
+    records: (jobId) => held.get(jobId)?.records,
     async submit(data, timeoutMs) {
-      const job = await queue.add('batch', data, { jobId: jobIdForBatch(data.collectorId, data.batchId, data.part) });
+      const jobId = jobIdForBatch(data.collectorId, data.batchId, data.part);
+      const entry = held.get(jobId);
+      if (entry) entry.waiting += 1;
+      else held.set(jobId, { records: data.records, waiting: 1 });
       try {
-        return await job.waitUntilFinished(events, timeoutMs);
-      } catch (e) {
-        // A job that exhausted its attempts earlier would answer "failed" forever; a re-sent
-        // batch deserves a fresh try.
-        // A refusal of the data is final for these records: the caller splits the batch.
-        if (isStoreRefusal(errorText(e))) throw e;
-        const state = await queue.getJobState(job.id!);
-        if (state === 'failed') {
-          const failed = await queue.getJob(job.id!);
-          if (failed) {
-            await failed.retry('failed');
-            return await failed.waitUntilFinished(events, timeoutMs);
-          }
-        }
-        throw e;
+        return await submitJob(jobId, data, timeoutMs);
+      } finally {
+        const e = held.get(jobId);
+        if (e && --e.waiting === 0) held.delete(jobId);
       }
     },
     waiting: () => queue.getWaitingCount(),
@@ -99,4 +138,25 @@ export async function createEvaluationQueue(
       await queue.close();
     },
   };
+
+  async function submitJob(jobId: string, data: EvaluateJobData, timeoutMs: number): Promise<EvaluateResult> {
+    const job = await queue.add('batch', jobRefOf(data), { jobId });
+    try {
+      return await job.waitUntilFinished(events, timeoutMs);
+    } catch (e) {
+      // A refusal of the data is final for these records: the caller splits the batch.
+      if (isStoreRefusal(errorText(e))) throw e;
+      // A job that failed earlier — it exhausted its attempts, or ran without its records
+      // (RECORDS_GONE) — would answer "failed" forever; a re-sent batch deserves a fresh try.
+      const state = await queue.getJobState(job.id!);
+      if (state === 'failed') {
+        const failed = await queue.getJob(job.id!);
+        if (failed) {
+          await failed.retry('failed');
+          return await failed.waitUntilFinished(events, timeoutMs);
+        }
+      }
+      throw e;
+    }
+  }
 }

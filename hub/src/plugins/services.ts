@@ -11,8 +11,9 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import fp from 'fastify-plugin';
-import { DEMO_INSTITUTIONS, DEMO_STAFF, type Warning } from '@jianguan/rules';
+import { DEMO_INSTITUTIONS, DEMO_STAFF, type Transaction, type Warning } from '@jianguan/rules';
 import { CollectorCredential } from '../config.js';
 import { HubError, errorMessage } from '../errors.js';
 import { auditLater } from '../auth/plugin.js';
@@ -23,10 +24,10 @@ import { CollectorService } from '../collectors/service.js';
 import { DecisionService } from '../decisions/service.js';
 import { decisionSocketHook } from '../decisions/routes.js';
 import { attachCollectNamespace, processBatch, type CollectNamespaceHandle, type RecordDeps } from '../ingest/collect.js';
-import { createEvaluateProcessor, type EvaluateDeps } from '../jobs/evaluate.js';
+import { createEvaluateProcessor, type ProcessorDeps } from '../jobs/evaluate.js';
 import { EvaluationThreads } from '../jobs/eval-threads.js';
 import { createStoreWriter, DEFAULT_WRITER_MAX_ROWS, withWriter } from '../store/writer.js';
-import { createEvaluationQueue, type EvaluationQueue } from '../jobs/queue.js';
+import { createEvaluationQueue, defaultReplicaName, type EvaluationQueue } from '../jobs/queue.js';
 import { followChannel } from '../redis-follow.js';
 import { createPeekRuleStates, createRedisRuleStates } from '../jobs/rule-state.js';
 import { createRedisWindowState } from '../jobs/window-state.js';
@@ -167,7 +168,10 @@ export const pipeline = fp<{ version: string }>(
     // Evaluation runs in worker threads when there is a core for them (jobs/eval-threads.ts),
     // else in this thread.
     const inThreads = config.runWorker && config.evaluationThreads > 0;
-    const deps: EvaluateDeps = {
+    // Filled in below: the queue holds the records of the jobs this hub waits for.
+    let heldRecords: (jobId: string) => Transaction[] | undefined = () => undefined;
+    const deps: ProcessorDeps = {
+      records: (jobId) => heldRecords(jobId),
       store: writerStore,
       engine: (at) => rulesets.engineAt(at),
       registry,
@@ -177,7 +181,9 @@ export const pipeline = fp<{ version: string }>(
       healthy,
       ...(refuse ? { refuseTransactionIds: new Set(refuse) } : {}),
     };
-    const queue = await createEvaluationQueue(config, config.runWorker && !inThreads ? createEvaluateProcessor(deps) : undefined);
+    const replica = config.replicaName ?? defaultReplicaName(os.hostname(), config.port);
+    const queue = await createEvaluationQueue(config, replica, config.runWorker && !inThreads ? createEvaluateProcessor(deps) : undefined);
+    heldRecords = (jobId) => queue.records(jobId);
     app.addHook('onClose', () => queue.close());
     queue.worker?.on('failed', (job, err) => emit(log, 'job.failed', { jobId: job?.id, attempts: job?.attemptsMade, err: errorMessage(err) }));
     if (inThreads) {
@@ -185,6 +191,8 @@ export const pipeline = fp<{ version: string }>(
         count: config.evaluationThreads,
         redisUrl: config.redisUrl,
         prefix: config.queuePrefix,
+        queue: queue.name,
+        records: (jobId) => queue.records(jobId),
         concurrency: config.workerConcurrency,
         store: writerStore,
         healthy,
@@ -212,7 +220,14 @@ export const pipeline = fp<{ version: string }>(
       registry,
       // The hub's pseudonym layer (pseudonyms.ts) over the collectors' hashes, after the batch
       // signature was verified and before anything is evaluated or stored.
-      queue: { ...queue, submit: (job, ms) => queue.submit({ ...job, records: job.records.map((r) => pseudonyms.rekeyRecord(r)) }, ms) },
+      queue: {
+        ...queue,
+        submit: (job, ms) => {
+          // Its records could only be evaluated here (jobs/queue.ts): refuse rather than wait.
+          if (!config.runWorker) return Promise.reject(new Error('this hub runs no evaluation worker (JG_WORKER=0); collectors must report to a hub that does'));
+          return queue.submit({ ...job, records: job.records.map((r) => pseudonyms.rekeyRecord(r)) }, ms);
+        },
+      },
       telemetry,
       ackTimeoutMs: config.ackTimeoutMs,
       limits: { maxRecordAgeMs: config.maxRecordAgeDays * 86_400_000, maxFutureSkewMs: config.maxFutureSkewS * 1000 },
