@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // What one evaluate job's records cost on their way through Redis: BullMQ jobs carrying a
-// 200-record batch (as ingest enqueues them) against jobs carrying only a reference, and the
+// 200-record batch (as ingest enqueued them before jobs/queue.ts kept the records beside the job)
+// against jobs carrying only a reference (as it enqueues them now), and the
 // batch as a separate Redis value (JSON text or msgpack) that the worker reads and deletes. One
 // process plays ingest (Queue + QueueEvents, waiting for each job) and the evaluation worker
 // (concurrency 32, a processor that only decodes the records), so "client CPU" is both sides'.
