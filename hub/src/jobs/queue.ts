@@ -22,8 +22,8 @@
  * across restarts (JG_REPLICA_NAME, else host and port), so a restarted hub takes up its own
  * queue rather than leaving one behind.
  */
-import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import crypto from 'node:crypto';
+import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { HubConfig } from '../config.js';
 import type { Transaction } from '@jianguan/rules';
@@ -45,10 +45,10 @@ export function evaluateQueueName(replica: string): string {
   return `${EVALUATE_QUEUE}.${replica}`;
 }
 
-/** Characters a replica name may hold: it becomes part of Redis keys. */
-export const REPLICA_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
-/** The replica name when none is configured: host and port, stable across restarts. */
+/**
+ * The replica name when none is configured: host and port, stable across restarts, reduced to
+ * the characters JG_REPLICA_NAME allows (config.ts), as it becomes part of Redis keys.
+ */
 export function defaultReplicaName(host: string, port: number): string {
   const h = host.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 50);
   // Port 0 (tests) is a new port each start: no stable name to keep.
