@@ -128,7 +128,7 @@ export async function installDoors(app: FastifyInstance, deps: { config: HubConf
   const loginRate = app.rateLimit({
     max: config.loginRatePerMin,
     timeWindow: 60_000,
-    keyGenerator: (req) => req.ip,
+    keyGenerator: (req) => req.ip ?? '',
     errorResponseBuilder: (_req, ctx) => new HubError('RATE_LIMITED', `login: at most ${ctx.max} attempts per minute from one address; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
   });
   app.addHook('onRequest', async (req, reply) => {
