@@ -139,3 +139,12 @@ export function guardEngineRequests(io: Server): void {
     next(Object.assign(new Error('method not allowed'), { code: 'METHOD_NOT_ALLOWED' }));
   });
 }
+
+/**
+ * The client's address as fastify reports it (`req.ip`, through trusted proxies), or '' for a
+ * request whose socket is already gone — fastify then has none, and every reader (the /metrics
+ * loopback check, the login and rate limiters, the audit) takes a string.
+ */
+export function clientAddress(req: FastifyRequest): string {
+  return req.ip ?? '';
+}

@@ -23,6 +23,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
 import type { HubConfig } from '../config.js';
 import { HubError } from '../errors.js';
+import { clientAddress } from '../http-edges.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export const LOGIN_URL = '/api/v1/auth/login';
@@ -61,9 +62,8 @@ export function checkSameOrigin(req: FastifyRequest, allowed: ReadonlySet<string
   }
 }
 
-// A request whose socket is already gone has no address (req.ip undefined): not loopback.
-function isLoopbackAddress(ip: string | undefined): boolean {
-  return typeof ip === 'string' && (ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.'));
+function isLoopbackAddress(ip: string): boolean {
+  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
 }
 
 function bearerMatches(header: unknown, token: string): boolean {
@@ -128,7 +128,7 @@ export async function installDoors(app: FastifyInstance, deps: { config: HubConf
   const loginRate = app.rateLimit({
     max: config.loginRatePerMin,
     timeWindow: 60_000,
-    keyGenerator: (req) => req.ip ?? '',
+    keyGenerator: clientAddress,
     errorResponseBuilder: (_req, ctx) => new HubError('RATE_LIMITED', `login: at most ${ctx.max} attempts per minute from one address; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
   });
   app.addHook('onRequest', async (req, reply) => {
@@ -143,6 +143,6 @@ export async function installDoors(app: FastifyInstance, deps: { config: HubConf
     }
     // No token: only the machine itself, and not through a local reverse proxy.
     const forwarded = req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined;
-    if (!isLoopbackAddress(req.ip) || forwarded) throw new HubError('FORBIDDEN', 'metrics: loopback only unless JG_METRICS_TOKEN is set');
+    if (!isLoopbackAddress(clientAddress(req)) || forwarded) throw new HubError('FORBIDDEN', 'metrics: loopback only unless JG_METRICS_TOKEN is set');
   });
 }

@@ -20,6 +20,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Namespace, Server } from 'socket.io';
 import { z } from 'zod';
 import { HubError, errorMessage } from '../errors.js';
+import { clientAddress } from '../http-edges.js';
 import { defineRoute } from '../http/define.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
@@ -220,7 +221,7 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
       path: req.url,
       targetType: note?.targetType ?? '',
       targetId: note?.targetId ?? '',
-      ip: req.ip ?? '',
+      ip: clientAddress(req),
       result: resultOf(status),
       status,
       detail: detail ? JSON.stringify(detail) : '',
@@ -245,9 +246,9 @@ async function exchangeKiosk(req: FastifyRequest, reply: import('fastify').Fasti
   }
   if (rec) {
     void reply.setCookie(KIOSK_COOKIE, token, kioskCookieOptions(req.protocol === 'https'));
-    auditLater(app, { actor: `kiosk:${rec.id}`, action: 'kiosk.exchange', method: 'GET', path: '/wall', ip: req.ip ?? '', result: 'ok', status: 303, targetType: 'kiosk', targetId: rec.id });
+    auditLater(app, { actor: `kiosk:${rec.id}`, action: 'kiosk.exchange', method: 'GET', path: '/wall', ip: clientAddress(req), result: 'ok', status: 303, targetType: 'kiosk', targetId: rec.id });
   } else {
-    auditLater(app, { actor: '', action: 'kiosk.exchange', method: 'GET', path: '/wall', ip: req.ip ?? '', result: 'denied', status: 401, targetType: 'kiosk' });
+    auditLater(app, { actor: '', action: 'kiosk.exchange', method: 'GET', path: '/wall', ip: clientAddress(req), result: 'denied', status: 401, targetType: 'kiosk' });
   }
   return reply.redirect('/wall', 303);
 }
@@ -368,8 +369,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
       const { username, password } = req.body;
       req.auditNote = { action: 'auth.login', actor: username, targetType: 'user', targetId: username };
       // The slot is taken before the password is checked (login-limits.ts: no check-then-count race).
-      // A request whose socket is already gone has no address: counted under '' rather than throwing.
-      const slot = await limits.reserve(req.ip ?? '', username);
+      const slot = await limits.reserve(clientAddress(req), username);
       if (!slot.allowed) {
         void reply.header('retry-after', String(slot.retryAfterS));
         throw new HubError('LOGIN_LOCKED', `too many failed logins from this address; retry in ${slot.retryAfterS} s`);

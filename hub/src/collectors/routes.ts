@@ -12,6 +12,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { defineRoute } from '../http/define.js';
+import { clientAddress } from '../http-edges.js';
 import { CollectorEnrolSchema, CollectorInfoSchema, CollectorListSchema, type CollectorInfo, type CollectorView } from '../protocol/index.js';
 import type { CollectorService } from './service.js';
 
@@ -41,7 +42,7 @@ export function registerCollectorRoutes(app: FastifyInstance, deps: { collectors
     body: CollectorEnrolSchema,
     response: CollectorInfoSchema,
     handler: async (req, reply) => {
-      const rec = await collectors.enrol(req.body, req.ip);
+      const rec = await collectors.enrol(req.body, clientAddress(req));
       req.auditNote = { action: 'collector.enrol', actor: rec.collectorId, targetType: 'collector', targetId: rec.collectorId };
       return reply.code(rec.status === 'pending' ? 202 : 200).send(collectors.info(rec));
     },

@@ -26,7 +26,7 @@ import { CURRENT_STATE } from '../store/repo.js';
 import { categoryOf, isGraded, monthOf, monthRange, previousMonths, rankWithinType, scoreMonth, severityPoints, type Category, type EvaluationConfig, type Grade } from './scoring.js';
 import { monthSql } from '../time/business-time.js';
 import { emit } from '../telemetry/events.js';
-import type { EvaluationRefreshJob } from '../protocol/index.js';
+import { EvaluationRefreshJobSchema, type EvaluationRefreshJob } from '../protocol/index.js';
 
 const MONTH_EXPR = monthSql('occurred_at');
 
@@ -423,12 +423,12 @@ export class EvaluationService {
           onMonth: (m, n) => save({ monthsDone: job.monthsDone + 1, ...(m === job.month ? { institutions: n } : {}) }),
         });
       });
-      clearInterval(heartbeat);
       await save({ state: 'done', phase: 'done', finishedAt: Date.now() }, true);
     } catch (err) {
-      clearInterval(heartbeat);
       emit(this.deps.log, 'evaluation.refresh_failed', { err, job: job.id });
       await save({ state: 'failed', finishedAt: Date.now(), error: err instanceof Error ? err.message : String(err) }, true);
+    } finally {
+      clearInterval(heartbeat);
     }
     emit(this.deps.log, 'evaluation.refresh_job', { id: job.id, state: job.state, deducted: job.deducted, reversed: job.reversed, months: job.months.length });
     return { ...job };
@@ -631,8 +631,8 @@ function recentMonths(now: number): string[] {
 
 function parseJob(raw: string): EvaluationRefreshJob | null {
   try {
-    const j = JSON.parse(raw) as EvaluationRefreshJob;
-    return typeof j === 'object' && j !== null && typeof j.id === 'string' ? j : null;
+    const j = EvaluationRefreshJobSchema.safeParse(JSON.parse(raw));
+    return j.success ? j.data : null;
   } catch {
     return null;
   }

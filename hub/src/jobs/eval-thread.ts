@@ -24,26 +24,18 @@ const init = workerData as ThreadInit;
 const post = (m: FromThread) => port.postMessage(m);
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-// Requests to the hub thread, answered by id.
+// Requests to the hub thread, answered by id: a 'reply' (inserts, health) or the job's 'records'.
 let nextId = 1;
-const waiting = new Map<number, { resolve: (v: boolean) => void; reject: (e: Error) => void }>();
-function ask(m: { type: 'insert'; table: string; text: string; columns?: string[] } | { type: 'healthy' }): Promise<boolean> {
+const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+function request<T>(m: { type: 'insert'; table: string; text: string; columns?: string[] } | { type: 'healthy' } | { type: 'records'; jobId: string }): Promise<T> {
   const id = nextId++;
-  return new Promise<boolean>((resolve, reject) => {
-    waiting.set(id, { resolve, reject });
+  return new Promise<T>((resolve, reject) => {
+    waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
     post({ ...m, id });
   });
 }
-
-// The records of a job, from the hub thread that holds them.
-const recordsWaiting = new Map<number, (records: Transaction[] | undefined) => void>();
-function recordsOf(jobId: string): Promise<Transaction[] | undefined> {
-  const id = nextId++;
-  return new Promise((resolve) => {
-    recordsWaiting.set(id, resolve);
-    post({ type: 'records', id, jobId });
-  });
-}
+const ask = (m: { type: 'insert'; table: string; text: string; columns?: string[] } | { type: 'healthy' }) => request<boolean>(m);
+const recordsOf = (jobId: string) => request<Transaction[] | undefined>({ type: 'records', jobId });
 
 let registry: TemporalRegistry = buildRegistryState(init.registry).temporal;
 const engines = new RuleTimelineEngines(init.timeline);
@@ -87,9 +79,9 @@ port.on('message', (m: ToThread) => {
       return;
     }
     case 'records': {
-      const r = recordsWaiting.get(m.id);
-      recordsWaiting.delete(m.id);
-      r?.(m.records);
+      const w = waiting.get(m.id);
+      waiting.delete(m.id);
+      w?.resolve(m.records);
       return;
     }
     case 'registry':

@@ -77,7 +77,8 @@ export function redisConnection(url: string): Redis {
 export async function createEvaluationQueue(
   config: HubConfig,
   replica: string,
-  processor: ((job: Job) => Promise<EvaluateResult>) | undefined,
+  /** The in-process worker's processor, given where the held records are; none: no worker here. */
+  processorFor: ((records: (jobId: string) => Transaction[] | undefined) => (job: Job) => Promise<EvaluateResult>) | undefined,
 ): Promise<EvaluationQueue> {
   // Options rather than instances: BullMQ then owns (and closes) each connection it makes.
   const connection: ConnectionOptions = { url: config.redisUrl, maxRetriesPerRequest: null };
@@ -99,9 +100,14 @@ export async function createEvaluationQueue(
   events.setMaxListeners(0);
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
 
+  // Records of the jobs this hub waits for. Two submits of one job (a batch re-sent while its
+  // first submit still waits) share the entry; it goes when the last of them settles.
+  const held = new Map<string, { records: Transaction[]; waiting: number }>();
+  const records = (jobId: string) => held.get(jobId)?.records;
+
   let worker: Worker<EvaluateJobRef, EvaluateResult> | undefined;
-  if (processor) {
-    worker = new Worker<EvaluateJobRef, EvaluateResult>(name, processor, {
+  if (processorFor) {
+    worker = new Worker<EvaluateJobRef, EvaluateResult>(name, processorFor(records), {
       connection,
       prefix,
       concurrency: config.workerConcurrency,
@@ -109,16 +115,12 @@ export async function createEvaluationQueue(
     await worker.waitUntilReady();
   }
 
-  // Records of the jobs this hub waits for. Two submits of one job (a batch re-sent while its
-  // first submit still waits) share the entry; it goes when the last of them settles.
-  const held = new Map<string, { records: Transaction[]; waiting: number }>();
-
   return {
     queue,
     events,
     worker,
     name,
-    records: (jobId) => held.get(jobId)?.records,
+    records,
     async submit(data, timeoutMs) {
       const jobId = jobIdForBatch(data.collectorId, data.batchId, data.part);
       const entry = held.get(jobId);

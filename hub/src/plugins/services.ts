@@ -13,7 +13,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import fp from 'fastify-plugin';
-import { DEMO_INSTITUTIONS, DEMO_STAFF, type Transaction, type Warning } from '@jianguan/rules';
+import { DEMO_INSTITUTIONS, DEMO_STAFF, type Warning } from '@jianguan/rules';
 import { CollectorCredential } from '../config.js';
 import { HubError, errorMessage } from '../errors.js';
 import { auditLater } from '../auth/plugin.js';
@@ -24,7 +24,7 @@ import { CollectorService } from '../collectors/service.js';
 import { DecisionService } from '../decisions/service.js';
 import { decisionSocketHook } from '../decisions/routes.js';
 import { attachCollectNamespace, processBatch, type CollectNamespaceHandle, type RecordDeps } from '../ingest/collect.js';
-import { createEvaluateProcessor, type ProcessorDeps } from '../jobs/evaluate.js';
+import { createEvaluateProcessor, type EvaluateDeps } from '../jobs/evaluate.js';
 import { EvaluationThreads } from '../jobs/eval-threads.js';
 import { createStoreWriter, DEFAULT_WRITER_MAX_ROWS, withWriter } from '../store/writer.js';
 import { createEvaluationQueue, defaultReplicaName, type EvaluationQueue } from '../jobs/queue.js';
@@ -168,10 +168,7 @@ export const pipeline = fp<{ version: string }>(
     // Evaluation runs in worker threads when there is a core for them (jobs/eval-threads.ts),
     // else in this thread.
     const inThreads = config.runWorker && config.evaluationThreads > 0;
-    // Filled in below: the queue holds the records of the jobs this hub waits for.
-    let heldRecords: (jobId: string) => Transaction[] | undefined = () => undefined;
-    const deps: ProcessorDeps = {
-      records: (jobId) => heldRecords(jobId),
+    const deps: EvaluateDeps = {
       store: writerStore,
       engine: (at) => rulesets.engineAt(at),
       registry,
@@ -182,8 +179,7 @@ export const pipeline = fp<{ version: string }>(
       ...(refuse ? { refuseTransactionIds: new Set(refuse) } : {}),
     };
     const replica = config.replicaName ?? defaultReplicaName(os.hostname(), config.port);
-    const queue = await createEvaluationQueue(config, replica, config.runWorker && !inThreads ? createEvaluateProcessor(deps) : undefined);
-    heldRecords = (jobId) => queue.records(jobId);
+    const queue = await createEvaluationQueue(config, replica, config.runWorker && !inThreads ? (records) => createEvaluateProcessor({ ...deps, records }) : undefined);
     app.addHook('onClose', () => queue.close());
     queue.worker?.on('failed', (job, err) => emit(log, 'job.failed', { jobId: job?.id, attempts: job?.attemptsMade, err: errorMessage(err) }));
     if (inThreads) {
@@ -192,7 +188,7 @@ export const pipeline = fp<{ version: string }>(
         redisUrl: config.redisUrl,
         prefix: config.queuePrefix,
         queue: queue.name,
-        records: (jobId) => queue.records(jobId),
+        records: queue.records,
         concurrency: config.workerConcurrency,
         store: writerStore,
         healthy,
