@@ -639,6 +639,11 @@ try {
 }
 wall.close();
 if (wallRefused && wallArrivals.length === 0) console.warn(color.yellow(`the wall socket was refused: ${wallRefused}`));
+// Where the run's rule state lived (JG_RULE_STATE) and how large it ended: /healthz's rule_state.
+const ruleState = await fetch(`${base}/healthz`)
+  .then((r) => r.json())
+  .then((h) => h.rule_state ?? null)
+  .catch(() => null);
 await cleanup();
 // A store placed elsewhere (a tmpfs) holds memory until removed.
 if (process.env.JG_BENCH_STORE_DIR) fs.rmSync(hubDataDir, { recursive: true, force: true, maxRetries: 5 });
@@ -683,7 +688,7 @@ const checks = [
 const ceilings = { redisSetPerSec: redisSet, chdbInsertRowsPerSec: chdbInsert };
 const result = {
   mode: MODE,
-  setup: { cpus: os.cpus().length, connections: N, latencyConnections: LAT_N, e2eCollectors: N_E2E, startedAt: path.basename(runDir), hubDist: path.relative(ROOT, hubDist), redis: hubRedisTransport, redisNice, storeDir: process.env.JG_BENCH_STORE_DIR ? hubDataDir : path.relative(ROOT, hubDataDir) },
+  setup: { cpus: os.cpus().length, connections: N, latencyConnections: LAT_N, e2eCollectors: N_E2E, startedAt: path.basename(runDir), hubDist: path.relative(ROOT, hubDist), redis: hubRedisTransport, redisNice, ruleState, storeDir: process.env.JG_BENCH_STORE_DIR ? hubDataDir : path.relative(ROOT, hubDataDir) },
   // The default (hub-mode) figures; with --mode e2e, the e2e phase's.
   throughput: primary.throughput,
   sent: primary.sent,
@@ -705,6 +710,11 @@ const result = {
   },
 };
 
+function ruleStateText(rs) {
+  if (!rs) return 'not reported';
+  if (rs.mode === 'redis') return 'in Redis (Lua)';
+  return `in the hub (${f(rs.keys ?? 0)} keys, ${f(rs.entries ?? 0)} entries at the end; snapshot ${rs.generation ?? 0}, log ${f((rs.log_bytes ?? 0) / 1048576, 1)} MiB)`;
+}
 const pctOf = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${f((a / b) * 100, 1)}%` : 'n/a');
 function table(title, rows) {
   const w = Math.max(...rows.map((r) => r[0].length));
@@ -717,7 +727,7 @@ function table(title, rows) {
 function phaseRows(p) {
   const tp = p.throughput;
   const rows = [
-    ['load (1-min average)', `${f(p.loadAvg1m[0], 1)} → ${f(p.loadAvg1m[1], 1)}`, `${result.setup.cpus} cores, shared; Redis at nice ${result.setup.redisNice}`],
+    ['load (1-min average)', `${f(p.loadAvg1m[0], 1)} → ${f(p.loadAvg1m[1], 1)}`, `${result.setup.cpus} cores, shared; Redis at nice ${result.setup.redisNice}; rule state ${ruleStateText(result.setup.ruleState)}`],
     ['sent / stored', `${f(p.sent)} / ${f(p.stored)}`, p.mode === 'hub' ? `planned ${f(p.planned)}${p.unsent ? `, not sent in the window ${f(p.unsent)}` : ''}` : ''],
     ['lost / duplicates', `${f(p.lost)} / ${f(p.duplicates)}`, `re-sent rows awaiting merge ${f(p.physicalDuplicateRows)}`],
   ];

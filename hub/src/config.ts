@@ -92,6 +92,21 @@ export const HubConfigSchema = z.object({
    * `evaluate.<name>` (jobs/queue.ts). Letters, digits, `_`, `.`, `-`; unique per replica and
    * the same across its restarts. @defaultValue `<hostname>-<port>`
    */
+  /**
+   * JG_RULE_STATE — where rule state (windows, intervals, fingerprints, sequences) lives.
+   * `local`: in the memory of the process that evaluates, durable in Redis as a snapshot and a
+   * log, with a lease making it the only writer under the Redis prefix (jobs/local-state.ts);
+   * evaluation then runs in at most one evaluation thread. `redis`: computed inside Redis by Lua
+   * scripts (jobs/rule-state.ts) — what several replicas sharing one Redis prefix need.
+   * @defaultValue local
+   */
+  ruleState: z.enum(['local', 'redis']).default('local'),
+  /**
+   * JG_RULE_STATE_SNAPSHOT_MB — with JG_RULE_STATE=local, the log size (MiB) from which the state
+   * is written whole again (the log is then dropped); larger snapshots wait for a log as large.
+   * @defaultValue 64
+   */
+  ruleStateSnapshotMb: z.coerce.number().min(1).max(4096).default(64),
   replicaName: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only, at most 64').optional(),
   /**
    * JG_CHDB_WRITE_CONNECTIONS / JG_CHDB_READ_CONNECTIONS — embedded store only: connections to the
@@ -325,6 +340,8 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_WORKER: 'runWorker',
   JG_WORKER_CONCURRENCY: 'workerConcurrency',
   JG_REPLICA_NAME: 'replicaName',
+  JG_RULE_STATE: 'ruleState',
+  JG_RULE_STATE_SNAPSHOT_MB: 'ruleStateSnapshotMb',
   JG_CHDB_WRITE_CONNECTIONS: 'chdbWriteConnections',
   JG_CHDB_READ_CONNECTIONS: 'chdbReadConnections',
   JG_EVALUATION_THREADS: 'evaluationThreads',

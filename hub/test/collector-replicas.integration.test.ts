@@ -18,9 +18,10 @@ let b: Hub;
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  const first = await startTestHub();
+  // Two replicas on one prefix share rule state in Redis (the local state allows one holder).
+  const first = await startTestHub({ ruleState: 'redis' });
   a = first.hub;
-  ({ hub: b } = await startTestHub({ dataDir: first.dataDir, queuePrefix: a.config.queuePrefix }));
+  ({ hub: b } = await startTestHub({ dataDir: first.dataDir, queuePrefix: a.config.queuePrefix, ruleState: 'redis' }));
 });
 
 afterAll(async () => {

@@ -54,4 +54,13 @@ describe('hub config', () => {
     expect(defaultReplicaName('vm', 0)).not.toBe(a);
     expect(evaluateQueueName('hub-1')).toBe('evaluate.hub-1');
   });
+
+  it('keeps rule state in the hub by default; JG_RULE_STATE=redis for replicas; anything else refused by name', () => {
+    expect(loadConfig({}).ruleState).toBe('local');
+    expect(loadConfig({ JG_RULE_STATE: 'redis' }).ruleState).toBe('redis');
+    expect(loadConfig({}).ruleStateSnapshotMb).toBe(64);
+    expect(loadConfig({ JG_RULE_STATE_SNAPSHOT_MB: '256' }).ruleStateSnapshotMb).toBe(256);
+    for (const bad of ['memory', 'LOCAL', 'lua']) expect(() => loadConfig({ JG_RULE_STATE: bad }), bad).toThrow(/JG_RULE_STATE/);
+    for (const bad of ['0', 'lots', '99999']) expect(() => loadConfig({ JG_RULE_STATE_SNAPSHOT_MB: bad }), bad).toThrow(/JG_RULE_STATE_SNAPSHOT_MB/);
+  });
 });

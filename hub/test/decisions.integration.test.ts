@@ -27,11 +27,15 @@ function decide(txn: unknown, authorization = COLLECTOR_AUTH, headers: Record<st
   return hub.app.inject({ method: 'POST', url: '/api/v1/decisions', payload: txn as object, headers: { authorization, ...headers } });
 }
 
-/** Every rule-state key of this hub with its serialised value (DUMP), for before/after comparison. */
+/**
+ * Every rule-state key of this hub with its serialised value (DUMP), for before/after comparison:
+ * the Lua states' keys (JG_RULE_STATE=redis) and the local state's snapshot and log (local, the
+ * default: a write to the state is an entry appended to the log).
+ */
 async function stateSnapshot(): Promise<Map<string, string>> {
   const prefix = hub.config.queuePrefix;
   const out = new Map<string, string>();
-  for (const kind of ['rs', 'iv', 'ive', 'ivm', 'fp', 'fpa', 'fpn', 'sq', 'sqa', 'sqz', 'sqn']) {
+  for (const kind of ['rs', 'iv', 'ive', 'ivm', 'fp', 'fpa', 'fpn', 'sq', 'sqa', 'sqz', 'sqn', 'rsl:log', 'rsl:snap']) {
     for (const key of await redis.keys(`${prefix}:${kind}:*`)) out.set(key, ((await redis.dumpBuffer(key)) ?? Buffer.alloc(0)).toString('hex'));
   }
   return out;

@@ -183,6 +183,10 @@ describe('REST', () => {
     }
     expect(h.transactions_stored).toBeGreaterThanOrEqual(4);
     expect(h.dead_letters).toBe(3);
+    // Rule state held by the evaluation thread (the default), restored and holding the batches' keys.
+    expect(h.rule_state).toMatchObject({ mode: 'local', state: 'ready', generation: 0 });
+    expect(h.rule_state.keys).toBeGreaterThan(0);
+    expect(h.rule_state.log_bytes).toBeGreaterThan(0);
   });
 
   it('refuses the warnings API without a login, with AUTH_REQUIRED', async () => {

@@ -18,9 +18,10 @@ let idle: Hub;
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  const first = await startTestHub({ replicaName: 'hub-a' });
+  // Two replicas on one prefix share rule state in Redis (the local state allows one holder).
+  const first = await startTestHub({ replicaName: 'hub-a', ruleState: 'redis' });
   a = first.hub;
-  ({ hub: b } = await startTestHub({ dataDir: first.dataDir, queuePrefix: a.config.queuePrefix, replicaName: 'hub-b' }));
+  ({ hub: b } = await startTestHub({ dataDir: first.dataDir, queuePrefix: a.config.queuePrefix, replicaName: 'hub-b', ruleState: 'redis' }));
   // chDB opens one data directory per process: the third hub shares it, under a prefix of its own.
   ({ hub: idle } = await startTestHub({ dataDir: first.dataDir, runWorker: false }));
 });

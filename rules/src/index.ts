@@ -65,7 +65,20 @@ export {
 export { createMemoryIntervalState, type MemoryIntervalState } from './engine/interval-state.js';
 export { createMemoryFingerprintState, type MemoryFingerprintState } from './engine/fingerprint-state.js';
 export { createMemorySequenceState, type MemorySequenceState } from './engine/sequence-state.js';
-export { createMemoryRuleState, type MemoryRuleState } from './engine/memory-state.js';
+export {
+  RULE_STATE_FORMAT,
+  RULE_STATE_FORMAT_VERSION,
+  applyStateOps,
+  createMemoryRuleState,
+  exportRuleState,
+  importRuleState,
+  peekRuleState,
+  ruleStateSize,
+  sweepRuleState,
+  type MemoryRuleState,
+  type MemoryRuleStateOptions,
+  type RuleStatePeek,
+} from './engine/memory-state.js';
 export { INTERVAL_RETAIN_MS } from './engine/kinds/overlap.js';
 export { measurementFingerprint } from './engine/kinds/fingerprint.js';
 export { parseCidr, parseIpv4 } from './engine/ip.js';

@@ -3,6 +3,7 @@ import {
   DEMO_INSTITUTIONS,
   DEMO_STAFF,
   TransactionSchema,
+  applyStateOps,
   createMemoryRuleState,
   createMemoryWindowState,
   createRegistryView,
@@ -97,29 +98,17 @@ export function fnvReference(s: string): string {
 
 
 /**
- * The memory states behind a StateBatcher that applies each operation to them in order: what a
- * batching store (the hub's Redis script) must be equivalent to. Every state answers only
- * through the batcher's promises here, so evaluateBatch() takes its batched path.
+ * The memory states behind a StateBatcher that applies each operation to them in order
+ * (applyStateOps): what a batching store (the hub's Redis script) must be equivalent to. Every
+ * state answers only through the batcher's promises here, so evaluateBatch() takes its batched
+ * path.
  */
 export function batchedMemoryStates(inner: MemoryRuleState = createMemoryRuleState()) {
   const runs: number[] = [];
   const batcher: StateBatcher = {
     async run(ops: readonly StateOp[]) {
       runs.push(ops.length);
-      return ops.map((o) => {
-        switch (o.op) {
-          case 'observe':
-            return inner.state.observe(o.key, o.member, o.at, o.windowMs);
-          case 'overlap':
-            return inner.intervals.overlap(o.key, o.id, o.member, o.start, o.end, o.retainMs);
-          case 'claim':
-            return inner.fingerprints.claimMany(o.key, o.fingerprints, o.owner, o.id, o.at, o.windowMs, o.retainMs);
-          case 'record':
-            return inner.sequences.record(o.key, o.event, o.id, o.at, o.retainMs);
-          case 'latest':
-            return inner.sequences.latest(o.key, o.event, o.id, o.at, o.windowMs, o.retainMs);
-        }
-      });
+      return applyStateOps(inner, ops);
     },
   };
   const unbatched = () => {

@@ -35,6 +35,22 @@ export const HealthSchema = z.object({
   redis: z.object({ status: z.enum(['ok', 'down']) }),
   /** Version of the rule set in force. */
   rule_set: z.string(),
+  /**
+   * Where rule state lives (JG_RULE_STATE) and whether it answers: with `local`, `ready` once
+   * restored; `lost` while another process holds its lease (evaluation fails until it is back;
+   * status degraded); `unavailable` when this hub holds none (JG_WORKER=0) or its thread does not
+   * answer. Keys and entries held in memory, the snapshot's generation and the log since (bytes).
+   */
+  rule_state: z
+    .object({
+      mode: z.enum(['local', 'redis']),
+      state: z.enum(['ready', 'opening', 'lost', 'closed', 'unavailable']),
+      keys: z.number().int().nonnegative().optional(),
+      entries: z.number().int().nonnegative().optional(),
+      generation: z.number().int().nonnegative().optional(),
+      log_bytes: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
   uptime_s: z.number().int().nonnegative(),
 });
 export type Health = z.infer<typeof HealthSchema>;

@@ -13,6 +13,7 @@ import { createWorkCalendar, type TemporalRegistry, type Transaction } from '@ji
 import { buildRegistryState } from '../registry/build.js';
 import { RuleTimelineEngines } from '../rulesets/timeline.js';
 import { createEvaluateProcessor, type ProcessorDeps, type EvaluateJobRef, type EvaluateResult } from './evaluate.js';
+import { LocalRuleState } from './local-state.js';
 import { createRedisRuleStates } from './rule-state.js';
 import { createRedisWindowState } from './window-state.js';
 import type { FromThread, ThreadInit, ToThread } from './eval-threads.js';
@@ -42,6 +43,25 @@ const engines = new RuleTimelineEngines(init.timeline);
 const redis = new Redis(init.redisUrl, { maxRetriesPerRequest: null });
 redis.on('error', (e) => post({ type: 'log', event: 'redis.error', detail: { message: errText(e), thread: init.index } }));
 
+// JG_RULE_STATE=local: this thread holds the rule state (jobs/local-state.ts) and answers the
+// hub thread's hold-path peeks from it; it takes the lease and restores before taking any job.
+let ruleStates: LocalRuleState | undefined;
+if (init.localState) {
+  try {
+    ruleStates = await LocalRuleState.open({
+      redis,
+      prefix: init.prefix,
+      token: init.localState.token,
+      snapshotMinBytes: init.localState.snapshotMinBytes,
+      log: (event, detail) => post({ type: 'log', event, detail: { ...detail, thread: init.index } }),
+    });
+  } catch (e) {
+    // The thread ends before it is ready: the hub reports this reason and does not start.
+    post({ type: 'log', event: 'rule_state.error', detail: { phase: 'open', err: errText(e), thread: init.index } });
+    throw e;
+  }
+}
+
 const deps: ProcessorDeps = {
   records: recordsOf,
   store: {
@@ -51,7 +71,10 @@ const deps: ProcessorDeps = {
   },
   engine: (at) => engines.engineAt(at),
   registry: { at: (t) => registry.at(t) },
-  context: { state: createRedisWindowState(redis, init.prefix), ...createRedisRuleStates(redis, init.prefix), calendar: createWorkCalendar() },
+  context: {
+    ...(ruleStates ? ruleStates.context() : { state: createRedisWindowState(redis, init.prefix), ...createRedisRuleStates(redis, init.prefix) }),
+    calendar: createWorkCalendar(),
+  },
   telemetry: {
     batchStored: (batchId, stored, warnings, evaluateMs, storeMs) => post({ type: 'telemetry', batchId, stored, warnings, evaluateMs, storeMs }),
   },
@@ -90,11 +113,25 @@ port.on('message', (m: ToThread) => {
     case 'timeline':
       engines.update(m.timeline);
       return;
+    case 'status':
+      post({ type: 'status', id: m.id, ...(ruleStates ? { status: ruleStates.status() } : {}) });
+      return;
+    case 'peek':
+      if (!ruleStates) {
+        post({ type: 'peeked', id: m.id, ok: false, message: 'RULE_STATE_UNAVAILABLE: this thread holds no rule state' });
+        return;
+      }
+      ruleStates.peek(m.ops).then(
+        (answers) => post({ type: 'peeked', id: m.id, ok: true, answers }),
+        (e: unknown) => post({ type: 'peeked', id: m.id, ok: false, message: errText(e) }),
+      );
+      return;
     case 'close':
       // Active jobs finish (their inserts are still answered), then the connections close.
       void worker
         .close()
         .catch(() => undefined)
+        .then(() => ruleStates?.close())
         .then(() => redis.quit().catch(() => undefined))
         .then(() => {
           post({ type: 'closed' });

@@ -31,6 +31,13 @@ export const routes = fp<{ version: string }>(
   async (app, { version }) => {
     const { store, redis, registry, rulesets, queue, collect, config, supervision: s } = app;
     const started = Date.now();
+    const ruleStateHealth = async (): Promise<NonNullable<Health['rule_state']>> => {
+      const { mode } = app.ruleState;
+      if (mode === 'redis') return { mode, state: 'ready' };
+      const s = await app.ruleState.status().catch(() => undefined);
+      if (!s) return { mode, state: 'unavailable' };
+      return { mode, state: s.state, keys: s.keys, entries: s.entries, generation: s.generation, log_bytes: s.logBytes };
+    };
     const health = async (): Promise<Health> => {
       const [storeOk, redisOk] = await Promise.all([
         store.ping(),
@@ -41,8 +48,9 @@ export const routes = fp<{ version: string }>(
       ]);
       const t = storeOk ? await totals(store).catch(() => ({ transactions: -1, warnings: -1, deadLetters: -1 })) : { transactions: -1, warnings: -1, deadLetters: -1 };
       const waiting = redisOk ? await queue.waiting().catch(() => -1) : -1;
+      const ruleState = await ruleStateHealth();
       return {
-        status: storeOk && redisOk ? 'ok' : 'degraded',
+        status: storeOk && redisOk && ruleState.state === 'ready' ? 'ok' : 'degraded',
         transactions_stored: t.transactions,
         warnings_raised: t.warnings,
         dead_letters: t.deadLetters,
@@ -51,6 +59,7 @@ export const routes = fp<{ version: string }>(
         store: { driver: store.driver, status: storeOk ? 'ok' : 'down', database: store.database },
         redis: { status: redisOk ? 'ok' : 'down' },
         rule_set: rulesets.versionAt(),
+        rule_state: ruleState,
         uptime_s: Math.round((Date.now() - started) / 1000),
       };
     };

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import fp from 'fastify-plugin';
 import { DEMO_INSTITUTIONS, DEMO_STAFF, type Warning } from '@jianguan/rules';
+import { Redis } from 'ioredis';
 import { CollectorCredential } from '../config.js';
 import { HubError, errorMessage } from '../errors.js';
 import { auditLater } from '../auth/plugin.js';
@@ -29,7 +30,8 @@ import { EvaluationThreads } from '../jobs/eval-threads.js';
 import { createStoreWriter, DEFAULT_WRITER_MAX_ROWS, withWriter } from '../store/writer.js';
 import { createEvaluationQueue, defaultReplicaName, type EvaluationQueue } from '../jobs/queue.js';
 import { followChannel } from '../redis-follow.js';
-import { createPeekRuleStates, createRedisRuleStates } from '../jobs/rule-state.js';
+import { coalescing, LocalRuleState, statesOver, type LocalRuleStateStatus } from '../jobs/local-state.js';
+import { createPeekRuleStates, createRedisRuleStates, type PeekRuleStates } from '../jobs/rule-state.js';
 import { createRedisWindowState } from '../jobs/window-state.js';
 import { WallBroadcaster } from '../live/wall.js';
 import { PeerDeviationService } from '../peer/service.js';
@@ -50,6 +52,8 @@ declare module 'fastify' {
     /** The /collect namespace (ingest/collect.ts). */
     collect: CollectNamespaceHandle;
     decisions: DecisionService;
+    /** Where rule state lives and how it is (for /healthz): JG_RULE_STATE and jobs/local-state.ts. */
+    ruleState: { mode: 'local' | 'redis'; status(): Promise<LocalRuleStateStatus | undefined> };
     backtests: BacktestService;
     peer: PeerDeviationService;
   }
@@ -168,23 +172,42 @@ export const pipeline = fp<{ version: string }>(
     // Evaluation runs in worker threads when there is a core for them (jobs/eval-threads.ts),
     // else in this thread.
     const inThreads = config.runWorker && config.evaluationThreads > 0;
+    // Rule state (JG_RULE_STATE): held by the evaluating thread (jobs/local-state.ts) — then one
+    // evaluation thread, as the state has one owner — or computed in Redis (jobs/rule-state.ts).
+    const local = config.ruleState === 'local';
+    const replica = config.replicaName ?? defaultReplicaName(os.hostname(), config.port);
+    // One lease token per hub process: a restarted evaluation thread takes its lease back at once.
+    const localState = local ? { token: `${replica}/${process.pid}/${crypto.randomUUID().slice(0, 8)}`, snapshotMinBytes: config.ruleStateSnapshotMb * 1024 * 1024 } : undefined;
+    let heldHere: LocalRuleState | undefined;
+    if (local && config.runWorker && !inThreads) {
+      // Its own connection: log appends reach Redis in the order the state applied them.
+      const stateRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+      stateRedis.on('error', (e) => emit(log, 'redis.error', { message: errorMessage(e), for: 'rule-state' }));
+      heldHere = await LocalRuleState.open({ redis: stateRedis, prefix: config.queuePrefix, token: localState!.token, snapshotMinBytes: localState!.snapshotMinBytes, log: (event, detail) => emit(log, event, detail) });
+      const held = heldHere;
+      app.addHook('onClose', async () => {
+        await held.close();
+        await stateRedis.quit().catch(() => undefined);
+      });
+    }
     const deps: EvaluateDeps = {
       store: writerStore,
       engine: (at) => rulesets.engineAt(at),
       registry,
-      context: { state: createRedisWindowState(redis, config.queuePrefix), ...createRedisRuleStates(redis, config.queuePrefix), calendar },
+      context: { ...(heldHere ? heldHere.context() : { state: createRedisWindowState(redis, config.queuePrefix), ...createRedisRuleStates(redis, config.queuePrefix) }), calendar },
       telemetry,
       onStored,
       healthy,
       ...(refuse ? { refuseTransactionIds: new Set(refuse) } : {}),
     };
-    const replica = config.replicaName ?? defaultReplicaName(os.hostname(), config.port);
     const queue = await createEvaluationQueue(config, replica, config.runWorker && !inThreads ? (records) => createEvaluateProcessor({ ...deps, records }) : undefined);
     app.addHook('onClose', () => queue.close());
     queue.worker?.on('failed', (job, err) => emit(log, 'job.failed', { jobId: job?.id, attempts: job?.attemptsMade, err: errorMessage(err) }));
+    let threads: EvaluationThreads | undefined;
     if (inThreads) {
-      const threads = await EvaluationThreads.start({
-        count: config.evaluationThreads,
+      if (local && config.evaluationThreads > 1) emit(log, 'eval.thread_started', { note: `JG_RULE_STATE=local: one evaluation thread (JG_EVALUATION_THREADS=${config.evaluationThreads} applies with JG_RULE_STATE=redis)` });
+      const started = await EvaluationThreads.start({
+        count: local ? 1 : config.evaluationThreads,
         redisUrl: config.redisUrl,
         prefix: config.queuePrefix,
         queue: queue.name,
@@ -198,11 +221,29 @@ export const pipeline = fp<{ version: string }>(
         rulesets,
         log,
         ...(refuse ? { refuseTransactionIds: refuse } : {}),
+        ...(localState ? { localState } : {}),
       });
+      threads = started;
       // Registered after the queue's hook, so it runs before it: the threads' active jobs finish
       // while the writer and the store are still open.
-      app.addHook('onClose', () => threads.close());
+      app.addHook('onClose', () => started.close());
     }
+    app.decorate('ruleState', {
+      mode: config.ruleState,
+      status: async () => (heldHere ? heldHere.status() : threads && local ? threads.ruleState() : undefined),
+    });
+    // What the hold path reads: the state's holder answers what its calls would answer now.
+    const pool = threads;
+    const peek: PeekRuleStates = !local
+      ? createPeekRuleStates(redis, config.queuePrefix)
+      : heldHere
+        ? heldHere.peekStates()
+        : statesOver(
+            coalescing((ops) =>
+              pool ? pool.peek(ops) : Promise.reject(new Error('RULE_STATE_UNAVAILABLE: this hub evaluates nothing (JG_WORKER=0), so it holds no rule state to decide holds with')),
+            ),
+            false,
+          );
     app.decorate('queue', queue);
 
     // Static credentials are pre-approved; their key is bound in the credential or by an
@@ -299,7 +340,7 @@ export const pipeline = fp<{ version: string }>(
       registry,
       calendar,
       engine: () => rulesets.engineAt(),
-      peek: createPeekRuleStates(redis, config.queuePrefix),
+      peek,
       log,
       flushMs: config.decisionFlushMs,
     });

@@ -12,7 +12,14 @@
  * Index: a (key, fingerprint)'s claims are kept sorted by time (the hub's `fp` zset), so the claims
  * within the window are one run found by binary search rather than a pass over a year of claims
  * of a common measurement vector, and retention drops a prefix.
+ *
+ * Inside createMemoryRuleState() (memory-state.ts) fingerprintCore() adds expiry of idle slots
+ * (expiry.ts: a (key, fingerprint) expires ceil(retainMs) after its last write; a known id
+ * writes nothing), a read-only peek, snapshot entries and the count of claims held, without
+ * changing any answer.
  */
+import { ExpiryHeap, retainTtl, type ExpiryClock, type Expiring } from './expiry.js';
+import { nameOf, type EntryReader } from './snapshot.js';
 import type { FingerprintMatch, FingerprintState } from './types.js';
 
 interface Claim {
@@ -44,7 +51,9 @@ const BY_ID_FROM = 8;
  * array, not a map: `list` holds the claims sorted by at (ties in arrival order), live from
  * `head` on; `byId` is made only once the slot holds more than BY_ID_FROM claims.
  */
-interface Slot {
+interface Slot extends Expiring {
+  readonly key: string;
+  readonly fingerprint: string;
   list: Claim[];
   head: number;
   byId: Map<string, Claim> | undefined;
@@ -63,11 +72,84 @@ function firstAfter(list: readonly Claim[], x: number, from: number): number {
   return lo;
 }
 
+/** What createMemoryRuleState() needs of the fingerprint state besides its public face (internal). */
+export interface FingerprintCore {
+  readonly api: MemoryFingerprintState;
+  /** Claims held over all slots. */
+  held(): number;
+  /** What claim() / claimMany() would answer now; change nothing. */
+  peek(key: string, fingerprint: string, owner: string, id: string, at: number, windowMs: number, retainMs: number): FingerprintMatch;
+  peekMany(key: string, fingerprints: readonly string[], owner: string, id: string, at: number, windowMs: number, retainMs: number): FingerprintMatch[];
+  sweep(now: number): number;
+  /**
+   * One snapshot entry per (key, fingerprint): ['f', key, fingerprint, expiresAt, newest,
+   * flags (1: ids in a map), then per claim in time order: id, owner, at, others, and when
+   * others > 0 firstOwner, firstId, firstAt].
+   */
+  entries(): Generator<unknown[]>;
+  load(r: EntryReader): void;
+  loaded(): void;
+}
+
+/** Snapshot flag: the slot looks ids up in a map. */
+const BY_ID = 1;
+
+function checkClaim(at: number, windowMs: number, retainMs: number): void {
+  if (!Number.isFinite(at)) throw new RangeError(`claim: at must be a finite epoch ms, got ${at}`);
+  if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new RangeError(`claim: windowMs must be > 0, got ${windowMs}`);
+  if (!(Number.isFinite(retainMs) && retainMs > 0)) throw new RangeError(`claim: retainMs must be > 0, got ${retainMs}`);
+}
+
+/** The claim of `id` held in the slot, if any. */
+function knownClaim(p: Slot, id: string): Claim | undefined {
+  if (p.byId) return p.byId.get(id);
+  const { list } = p;
+  for (let i = p.head; i < list.length; i++) if (list[i]!.id === id) return list[i];
+  return undefined;
+}
+
+/** The answer for a new claim (contract step 2): a shared NO_MATCH when nothing matches. */
+function matchOf(p: Slot, owner: string, at: number, windowMs: number): FingerprintMatch {
+  // Claims with |c.at − at| < windowMs: the run of the sorted list in (at − windowMs, at + windowMs).
+  // Owners are counted in a set made only for a candidate. The earliest claim is the smallest
+  // (at, owner, id), whatever the order they are visited in.
+  const { list } = p;
+  let owners: Set<string> | undefined;
+  let first: Claim | undefined;
+  const until = at + windowMs;
+  for (let i = firstAfter(list, at - windowMs, p.head); i < list.length; i++) {
+    const c = list[i]!;
+    if (!(c.at < until)) break;
+    if (c.owner === owner) continue;
+    (owners ??= new Set()).add(c.owner);
+    if (!first || c.at < first.at || (c.at === first.at && (c.owner < first.owner || (c.owner === first.owner && c.id < first.id)))) first = c;
+  }
+  return first ? { others: owners!.size, first: { owner: first.owner, id: first.id, at: first.at } } : NO_MATCH;
+}
+
 export function createMemoryFingerprintState(): MemoryFingerprintState {
+  return fingerprintCore(undefined).api;
+}
+
+/** The fingerprint state, with expiry tracked on `clock` when given (createMemoryRuleState). */
+export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore {
   // key → fingerprint → slot: no joined (key, fingerprint) string per call, and the fingerprint
   // (a 64-hex photo hash) is the record's own string.
   const prints = new Map<string, Map<string, Slot>>();
+  const expiry = clock === undefined ? undefined : new ExpiryHeap<Slot>(clock);
   let slots = 0;
+  let held = 0;
+  const newSlot = (key: string, fingerprint: string, list: Claim[], newest: number): Slot => ({
+    key,
+    fingerprint,
+    list,
+    head: 0,
+    byId: undefined,
+    newest,
+    xH: -1,
+    xAt: Number.NaN,
+  });
+
   const state: MemoryFingerprintState = {
     get size() {
       return slots;
@@ -75,11 +157,11 @@ export function createMemoryFingerprintState(): MemoryFingerprintState {
     clear: () => {
       prints.clear();
       slots = 0;
+      held = 0;
+      expiry?.clear();
     },
     claim(key, fingerprint, owner, id, at, windowMs, retainMs) {
-      if (!Number.isFinite(at)) throw new RangeError(`claim: at must be a finite epoch ms, got ${at}`);
-      if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new RangeError(`claim: windowMs must be > 0, got ${windowMs}`);
-      if (!(Number.isFinite(retainMs) && retainMs > 0)) throw new RangeError(`claim: retainMs must be > 0, got ${retainMs}`);
+      checkClaim(at, windowMs, retainMs);
       let byPrint = prints.get(key);
       if (!byPrint) {
         byPrint = new Map();
@@ -90,35 +172,23 @@ export function createMemoryFingerprintState(): MemoryFingerprintState {
         // A fingerprint seen for the first time (most photos): nothing to compare, nothing to
         // drop (the horizon is below `at`). A one-element array literal, not [] then push(),
         // which would reserve room for 17 claims in every such slot.
-        byPrint.set(fingerprint, { list: [{ id, owner, at, answer: NO_MATCH }], head: 0, byId: undefined, newest: at });
+        p = newSlot(key, fingerprint, [{ id, owner, at, answer: NO_MATCH }], at);
+        byPrint.set(fingerprint, p);
         slots++;
+        held++;
+        if (expiry !== undefined) expiry.touch(p, retainTtl(retainMs));
         return { others: 0 };
       }
-      const { list } = p;
-      if (p.byId) {
-        const known = p.byId.get(id);
-        if (known) return copy(known.answer);
-      } else {
-        for (let i = p.head; i < list.length; i++) if (list[i]!.id === id) return copy(list[i]!.answer);
-      }
+      // A known id answers from memory and writes nothing: in Redis its expiry does not move.
+      const known = knownClaim(p, id);
+      if (known) return copy(known.answer);
 
-      // Claims with |c.at − at| < windowMs: the run of the sorted list in (at − windowMs, at + windowMs).
-      // Owners are counted in a set made only for a candidate. The earliest claim is the smallest
-      // (at, owner, id), whatever the order they are visited in.
-      let owners: Set<string> | undefined;
-      let first: Claim | undefined;
-      const until = at + windowMs;
-      for (let i = firstAfter(list, at - windowMs, p.head); i < list.length; i++) {
-        const c = list[i]!;
-        if (!(c.at < until)) break;
-        if (c.owner === owner) continue;
-        (owners ??= new Set()).add(c.owner);
-        if (!first || c.at < first.at || (c.at === first.at && (c.owner < first.owner || (c.owner === first.owner && c.id < first.id)))) first = c;
-      }
-      const answer: FingerprintMatch = first ? { others: owners!.size, first: { owner: first.owner, id: first.id, at: first.at } } : NO_MATCH;
+      const { list } = p;
+      const answer = matchOf(p, owner, at, windowMs);
       const claim: Claim = { id, owner, at, answer };
       if (list.length === p.head || list[list.length - 1]!.at <= at) list.push(claim);
       else list.splice(firstAfter(list, at, p.head), 0, claim);
+      held++;
       if (p.byId) p.byId.set(id, claim);
       else if (list.length - p.head > BY_ID_FROM) {
         p.byId = new Map();
@@ -134,11 +204,13 @@ export function createMemoryFingerprintState(): MemoryFingerprintState {
         const dropped = list[h++]!;
         if (p.byId) p.byId.delete(dropped.id);
       }
+      held -= h - p.head;
       if (h > 32 && h * 2 > list.length) {
         p.list = list.slice(h);
         h = 0;
       }
       p.head = h;
+      if (expiry !== undefined) expiry.touch(p, retainTtl(retainMs));
       return copy(answer);
     },
     claimMany(key, fingerprints, owner, id, at, windowMs, retainMs) {
@@ -147,5 +219,88 @@ export function createMemoryFingerprintState(): MemoryFingerprintState {
       return answers;
     },
   };
-  return state;
+
+  function peek(key: string, fingerprint: string, owner: string, id: string, at: number, windowMs: number, retainMs: number): FingerprintMatch {
+    checkClaim(at, windowMs, retainMs);
+    const p = prints.get(key)?.get(fingerprint);
+    if (p === undefined) return { others: 0 };
+    const known = knownClaim(p, id);
+    return copy(known ? known.answer : matchOf(p, owner, at, windowMs));
+  }
+
+  const drop = (p: Slot): void => {
+    const byPrint = prints.get(p.key);
+    if (byPrint === undefined || byPrint.get(p.fingerprint) !== p) return;
+    byPrint.delete(p.fingerprint);
+    if (byPrint.size === 0) prints.delete(p.key);
+    slots--;
+    held -= p.list.length - p.head;
+  };
+
+  return {
+    api: state,
+    held: () => held,
+    peek,
+    // A duplicate fingerprint in the list: the real call answers it from the claim it just made,
+    // which is the answer computed the first time — and a peek computes the same answer again
+    // from the same, unchanged, slot.
+    peekMany: (key, fingerprints, owner, id, at, windowMs, retainMs) => fingerprints.map((f) => peek(key, f, owner, id, at, windowMs, retainMs)),
+    sweep: (now) => (expiry === undefined ? 0 : expiry.sweep(now, drop)),
+    *entries() {
+      for (const byPrint of prints.values()) {
+        for (const p of byPrint.values()) {
+          if (p.xH < 0) throw new Error(`fingerprint state: key ${JSON.stringify(p.key)} has no expiry (not a createMemoryRuleState() state)`);
+          const out: unknown[] = ['f', p.key, p.fingerprint, p.xAt, p.newest, p.byId ? BY_ID : 0];
+          const { list } = p;
+          for (let i = p.head; i < list.length; i++) {
+            const c = list[i]!;
+            const f = c.answer.first;
+            out.push(c.id, c.owner, c.at, c.answer.others);
+            if (f) out.push(f.owner, f.id, f.at);
+          }
+          yield out;
+        }
+      }
+    },
+    load(r) {
+      if (expiry === undefined) throw new Error('fingerprint state: import needs a createMemoryRuleState() state');
+      const key = r.str('key');
+      r.named(nameOf([['key', key]]));
+      const fingerprint = r.str('fingerprint');
+      r.named(nameOf([['key', key], ['fingerprint', fingerprint]]));
+      const expiresAt = r.num('expiresAt');
+      const newest = r.num('newest');
+      const flags = r.int('flags', 2);
+      if (prints.get(key)?.has(fingerprint)) r.fail('duplicate (key, fingerprint)');
+      const list: Claim[] = [];
+      const ids = new Set<string>();
+      while (r.more()) {
+        const id = r.str('id');
+        const owner = r.str(`owner of ${JSON.stringify(id)}`);
+        const at = r.num(`at of ${JSON.stringify(id)}`);
+        const others = r.num(`others of ${JSON.stringify(id)}`);
+        if (!(Number.isInteger(others) && others >= 0)) r.fail(`others of ${JSON.stringify(id)} must be an integer >= 0, got ${others}`);
+        let answer = NO_MATCH;
+        if (others > 0) answer = { others, first: { owner: r.str(`first owner of ${JSON.stringify(id)}`), id: r.str(`first id of ${JSON.stringify(id)}`), at: r.num(`first at of ${JSON.stringify(id)}`) } };
+        if (at > newest) r.fail(`claim ${JSON.stringify(id)} at ${at} is later than the slot's newest time ${newest}`);
+        // The list is the time index: it must come sorted (ties in arrival order, as written).
+        if (list.length > 0 && list[list.length - 1]!.at > at) r.fail(`claims out of time order at ${JSON.stringify(id)}`);
+        if (ids.has(id)) r.fail(`duplicate id ${JSON.stringify(id)}`);
+        ids.add(id);
+        list.push({ id, owner, at, answer });
+      }
+      const p = newSlot(key, fingerprint, list, newest);
+      if (flags & BY_ID) {
+        p.byId = new Map();
+        for (const c of list) p.byId.set(c.id, c);
+      }
+      let byPrint = prints.get(key);
+      if (!byPrint) prints.set(key, (byPrint = new Map()));
+      byPrint.set(fingerprint, p);
+      slots++;
+      held += list.length;
+      expiry.load(p, expiresAt);
+    },
+    loaded: () => expiry?.flushLoad(),
+  };
 }
