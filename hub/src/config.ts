@@ -94,10 +94,10 @@ export const HubConfigSchema = z.object({
    */
   /**
    * JG_RULE_STATE — where rule state (windows, intervals, fingerprints, sequences) lives.
-   * `local`: in the memory of the process that evaluates, durable in Redis as a snapshot and a
-   * log, with a lease making it the only writer under the Redis prefix (jobs/local-state.ts);
-   * evaluation then runs in at most one evaluation thread. `redis`: computed inside Redis by Lua
-   * scripts (jobs/rule-state.ts) — what several replicas sharing one Redis prefix need.
+   * `local`: in the hub thread's memory, durable in Redis as a snapshot and a log, with a lease
+   * making this hub the only writer under the Redis prefix (jobs/local-state.ts). `redis`:
+   * computed inside Redis by Lua scripts (jobs/rule-state.ts) — what several replicas sharing one
+   * Redis prefix need.
    * @defaultValue local
    */
   ruleState: z.enum(['local', 'redis']).default('local'),

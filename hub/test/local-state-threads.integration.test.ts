@@ -1,9 +1,9 @@
 /**
- * JG_RULE_STATE=local through the evaluation thread (hub/src/jobs/eval-threads.ts,
- * jobs/local-state.ts), real Redis and BullMQ: batches evaluated in the thread raise the warnings
- * the same batches raise over the exact memory states; the state is in the thread's memory and its
- * log in Redis (no Lua state keys); the hold path's peeks reach the thread; a restarted thread and
- * a restarted hub continue from the logged state.
+ * JG_RULE_STATE=local with an evaluation thread (hub/src/jobs/eval-threads.ts, jobs/local-state.ts),
+ * real Redis and BullMQ: batches evaluated in the thread, their state calls applied by the state
+ * this (hub) thread holds, raise the warnings the same batches raise over the exact memory states;
+ * the state's log is in Redis (no Lua state keys); a restarted thread changes nothing and a
+ * restarted hub continues from the logged state.
  */
 import crypto from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
@@ -14,7 +14,7 @@ import { DEFAULT_PACK, DEMO_INSTITUTIONS, DEMO_STAFF, createMemoryRuleState, cre
 import { loadConfig } from '../src/config.js';
 import { EvaluationThreads } from '../src/jobs/eval-threads.js';
 import { evaluateBatch, type EvaluateJobData } from '../src/jobs/evaluate.js';
-import { decodeEntry } from '../src/jobs/local-state.js';
+import { decodeEntry, LocalRuleState } from '../src/jobs/local-state.js';
 import { createEvaluationQueue, type EvaluationQueue } from '../src/jobs/queue.js';
 import { buildRegistryState, type RegistrySource } from '../src/registry/build.js';
 import { RuleTimelineEngines, type RuleTimeline } from '../src/rulesets/timeline.js';
@@ -28,8 +28,16 @@ const stored: Warning[] = [];
 
 let queue: EvaluationQueue;
 let threads: EvaluationThreads | undefined;
+let held: LocalRuleState;
+const stateRedis: Redis[] = [];
 
-function start(token: string): Promise<EvaluationThreads> {
+function hold(token: string): Promise<LocalRuleState> {
+  const r = new Redis(testRedisUrl());
+  stateRedis.push(r);
+  return LocalRuleState.open({ redis: r, prefix, token, snapshotMinBytes: 1 << 30, log: () => undefined });
+}
+
+function start(): Promise<EvaluationThreads> {
   return EvaluationThreads.start({
     count: 1,
     redisUrl: testRedisUrl(),
@@ -44,17 +52,20 @@ function start(token: string): Promise<EvaluationThreads> {
     registry: { currentSource: () => source, onReload: () => () => undefined },
     rulesets: { timeline: () => timeline, onTimeline: () => () => undefined },
     log: pino({ level: 'silent' }),
-    localState: { token, snapshotMinBytes: 1 << 30 },
+    ruleState: held,
   });
 }
 
 beforeAll(async () => {
   queue = await createEvaluationQueue(loadConfig({}, { redisUrl: testRedisUrl(), queuePrefix: prefix }), 'lst-test', undefined);
-  threads = await start('hub-1');
+  held = await hold('hub-1');
+  threads = await start();
 });
 
 afterAll(async () => {
   await threads?.close();
+  await held?.close();
+  for (const r of stateRedis) r.disconnect();
   await queue?.close();
   const keys = await redis.keys(`${prefix}*`);
   for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
@@ -110,24 +121,32 @@ describe('local rule state in the evaluation thread', () => {
     expect(await redis.get(`${prefix}:rsl:owner`)).toBe('hub-1');
   });
 
-  it('answers the hold path from the thread, and a restarted thread or hub continues from the log', async () => {
+  it('keeps the state when the thread dies, and a restarted hub continues from the log', async () => {
     const observe = (await logged()).find((o): o is Extract<StateOp, { op: 'observe' }> => o.op === 'observe');
     expect(observe).toBeDefined();
     // Another member in the same window: one more than the members the batches left there.
     const probe: StateOp = { ...observe!, member: 'a-member-never-seen' };
-    const [before] = await threads!.peek([probe]);
+    const [before] = await held.peek([probe]);
     expect(before).toBeGreaterThanOrEqual(2);
 
-    // The thread dies: the pool restarts it with the same lease token, and it restores.
+    // The thread dies and the pool restarts it: the state is the hub thread's, untouched; the
+    // restarted thread's batches reach it.
     const t = (threads as unknown as { threads: Map<number, Worker> }).threads.get(0)!;
     await t.terminate();
-    await expect(threads!.peek([probe])).rejects.toThrow(/RULE_STATE_UNAVAILABLE/);
-    await waitFor(async () => (await threads!.peek([probe]).catch(() => undefined))?.[0] === before, 'the restarted thread answers', 20_000);
+    await waitFor(() => threads!.size === 1, 'the thread restarted', 20_000);
+    expect(await held.peek([probe])).toEqual([before]);
+    const res = await queue.submit(job([checkTxn(20_900), checkTxn(20_901)]), 30_000);
+    expect(res.stored).toBe(2);
 
     // The hub restarts (another process: another token, the lease given back on close).
+    const logBefore = (await logged()).length;
+    expect(logBefore).toBeGreaterThan(0);
     await threads!.close();
-    threads = await start('hub-2');
-    expect(await threads.peek([probe])).toEqual([before]);
+    await held.close();
+    held = await hold('hub-2');
+    threads = await start();
+    expect(await held.peek([probe])).toEqual([before]);
+    expect(held.status()).toMatchObject({ state: 'ready', generation: 0 });
     expect(await redis.get(`${prefix}:rsl:owner`)).toBe('hub-2');
   });
 });

@@ -9,11 +9,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createWorkCalendar, type TemporalRegistry, type Transaction } from '@jianguan/rules';
+import { createWorkCalendar, type StateOp, type TemporalRegistry, type Transaction } from '@jianguan/rules';
 import { buildRegistryState } from '../registry/build.js';
 import { RuleTimelineEngines } from '../rulesets/timeline.js';
 import { createEvaluateProcessor, type ProcessorDeps, type EvaluateJobRef, type EvaluateResult } from './evaluate.js';
-import { LocalRuleState } from './local-state.js';
+import { statesOver } from './local-state.js';
 import { createRedisRuleStates } from './rule-state.js';
 import { createRedisWindowState } from './window-state.js';
 import type { FromThread, ThreadInit, ToThread } from './eval-threads.js';
@@ -28,7 +28,7 @@ const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 // Requests to the hub thread, answered by id: a 'reply' (inserts, health) or the job's 'records'.
 let nextId = 1;
 const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-function request<T>(m: { type: 'insert'; table: string; text: string; columns?: string[] } | { type: 'healthy' } | { type: 'records'; jobId: string }): Promise<T> {
+function request<T>(m: { type: 'insert'; table: string; text: string; columns?: string[] } | { type: 'healthy' } | { type: 'records'; jobId: string } | { type: 'state'; ops: readonly StateOp[] }): Promise<T> {
   const id = nextId++;
   return new Promise<T>((resolve, reject) => {
     waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -43,24 +43,8 @@ const engines = new RuleTimelineEngines(init.timeline);
 const redis = new Redis(init.redisUrl, { maxRetriesPerRequest: null });
 redis.on('error', (e) => post({ type: 'log', event: 'redis.error', detail: { message: errText(e), thread: init.index } }));
 
-// JG_RULE_STATE=local: this thread holds the rule state (jobs/local-state.ts) and answers the
-// hub thread's hold-path peeks from it; it takes the lease and restores before taking any job.
-let ruleStates: LocalRuleState | undefined;
-if (init.localState) {
-  try {
-    ruleStates = await LocalRuleState.open({
-      redis,
-      prefix: init.prefix,
-      token: init.localState.token,
-      snapshotMinBytes: init.localState.snapshotMinBytes,
-      log: (event, detail) => post({ type: 'log', event, detail: { ...detail, thread: init.index } }),
-    });
-  } catch (e) {
-    // The thread ends before it is ready: the hub reports this reason and does not start.
-    post({ type: 'log', event: 'rule_state.error', detail: { phase: 'open', err: errText(e), thread: init.index } });
-    throw e;
-  }
-}
+// JG_RULE_STATE=local: the hub thread holds the rule state; a batch's calls go there in one message.
+const ruleStates = init.stateInHub ? statesOver({ run: (ops) => request<unknown[]>({ type: 'state', ops }) }) : undefined;
 
 const deps: ProcessorDeps = {
   records: recordsOf,
@@ -72,7 +56,7 @@ const deps: ProcessorDeps = {
   engine: (at) => engines.engineAt(at),
   registry: { at: (t) => registry.at(t) },
   context: {
-    ...(ruleStates ? ruleStates.context() : { state: createRedisWindowState(redis, init.prefix), ...createRedisRuleStates(redis, init.prefix) }),
+    ...(ruleStates ?? { state: createRedisWindowState(redis, init.prefix), ...createRedisRuleStates(redis, init.prefix) }),
     calendar: createWorkCalendar(),
   },
   telemetry: {
@@ -113,25 +97,19 @@ port.on('message', (m: ToThread) => {
     case 'timeline':
       engines.update(m.timeline);
       return;
-    case 'status':
-      post({ type: 'status', id: m.id, ...(ruleStates ? { status: ruleStates.status() } : {}) });
+    case 'answers': {
+      const w = waiting.get(m.id);
+      if (!w) return;
+      waiting.delete(m.id);
+      if (m.ok) w.resolve(m.answers ?? []);
+      else w.reject(new Error(m.message ?? 'the rule state failed in the hub thread'));
       return;
-    case 'peek':
-      if (!ruleStates) {
-        post({ type: 'peeked', id: m.id, ok: false, message: 'RULE_STATE_UNAVAILABLE: this thread holds no rule state' });
-        return;
-      }
-      ruleStates.peek(m.ops).then(
-        (answers) => post({ type: 'peeked', id: m.id, ok: true, answers }),
-        (e: unknown) => post({ type: 'peeked', id: m.id, ok: false, message: errText(e) }),
-      );
-      return;
+    }
     case 'close':
       // Active jobs finish (their inserts are still answered), then the connections close.
       void worker
         .close()
         .catch(() => undefined)
-        .then(() => ruleStates?.close())
         .then(() => redis.quit().catch(() => undefined))
         .then(() => {
           post({ type: 'closed' });

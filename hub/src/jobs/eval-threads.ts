@@ -19,10 +19,11 @@
  * - Registry and rule sets. A thread builds its registry from the same rows (registry/build.ts)
  *   and compiles the same released rule sets (rulesets/timeline.ts); the hub thread sends both
  *   at start and after every reload, so a thread judges a batch exactly as the hub thread would.
- * - Rule state. With JG_RULE_STATE=local the (one) thread holds it (jobs/local-state.ts): it takes
- *   the lease with the token the hub thread gives it — a restarted thread takes it back at once —
- *   and restores from Redis before its worker takes a job; the hold path's peeks come to it as
- *   messages (`peek`), one per decision. With JG_RULE_STATE=redis each thread uses the Lua states.
+ * - Rule state. With JG_RULE_STATE=local the hub thread holds it (jobs/local-state.ts): a thread
+ *   sends each batch's state calls as one message and gets the answers once the hub thread applied
+ *   and logged them, as it got them from one Redis script before. The hold path reads the state
+ *   where it arrives, in the hub thread, without a hop. With JG_RULE_STATE=redis each thread
+ *   uses the Lua states.
  * - Wall, supervision and telemetry. A thread reports stored warnings and timings as messages;
  *   the hub thread publishes them as it did for its own jobs.
  *
@@ -38,7 +39,7 @@ import type { StateOp, Transaction, Warning } from '@jianguan/rules';
 import type { RegistrySource } from '../registry/build.js';
 import type { RuleTimeline } from '../rulesets/timeline.js';
 import type { Store } from '../store/store.js';
-import type { LocalRuleStateStatus } from './local-state.js';
+import type { LocalRuleState } from './local-state.js';
 import type { Telemetry } from '../telemetry/events.js';
 import { EVENTS, emit, type EventName } from '../telemetry/events.js';
 
@@ -53,8 +54,8 @@ export interface ThreadInit {
   registry: RegistrySource;
   timeline: RuleTimeline;
   refuseTransactionIds?: string[];
-  /** JG_RULE_STATE=local: the thread holds the rule state (jobs/local-state.ts). Absent: the Redis states. */
-  localState?: { token: string; snapshotMinBytes: number };
+  /** JG_RULE_STATE=local: the hub thread holds the rule state; the thread sends it its state calls. Else the Redis states. */
+  stateInHub?: boolean;
 }
 
 export type ToThread =
@@ -62,8 +63,7 @@ export type ToThread =
   | { type: 'records'; id: number; records?: Transaction[] }
   | { type: 'registry'; source: RegistrySource }
   | { type: 'timeline'; timeline: RuleTimeline }
-  | { type: 'peek'; id: number; ops: StateOp[] }
-  | { type: 'status'; id: number }
+  | { type: 'answers'; id: number; ok: boolean; answers?: unknown[]; message?: string }
   | { type: 'close' };
 
 export type FromThread =
@@ -72,8 +72,7 @@ export type FromThread =
   | { type: 'insert'; id: number; table: string; text: string; columns?: string[] }
   | { type: 'healthy'; id: number }
   | { type: 'records'; id: number; jobId: string }
-  | { type: 'peeked'; id: number; ok: boolean; answers?: unknown[]; message?: string }
-  | { type: 'status'; id: number; status?: LocalRuleStateStatus }
+  | { type: 'state'; id: number; ops: readonly StateOp[] }
   | { type: 'stored'; batchId: string; warnings: Warning[] }
   | { type: 'telemetry'; batchId: string; stored: number; warnings: number; evaluateMs: number; storeMs: number }
   | { type: 'log'; event: string; detail: Record<string, unknown> };
@@ -95,7 +94,8 @@ export interface EvaluationThreadsDeps {
   rulesets: { timeline(): RuleTimeline; onTimeline(l: (t: RuleTimeline) => void): () => void };
   log: FastifyBaseLogger;
   refuseTransactionIds?: readonly string[];
-  localState?: ThreadInit['localState'];
+  /** JG_RULE_STATE=local: the rule state this hub thread holds (jobs/local-state.ts). */
+  ruleState?: Pick<LocalRuleState, 'run'>;
 }
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -108,15 +108,11 @@ function threadUrl(): URL {
 
 const READY_TIMEOUT_MS = 60_000;
 const CLOSE_TIMEOUT_MS = 20_000;
-const ASK_TIMEOUT_MS = 5_000;
 
 export class EvaluationThreads {
   private readonly threads = new Map<number, Worker>();
   private closing = false;
   private readonly unsubscribe: (() => void)[] = [];
-  /** Questions to the thread that holds the rule state (thread 0): peeks and status, by id. */
-  private readonly asks = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private nextAsk = 1;
 
   private constructor(private readonly deps: EvaluationThreadsDeps) {}
 
@@ -137,47 +133,6 @@ export class EvaluationThreads {
     return this.threads.size;
   }
 
-  /**
-   * What the state calls would answer now, from the thread that holds the rule state
-   * (JG_RULE_STATE=local, thread 0). Rejects when that thread is not running.
-   */
-  peek(ops: StateOp[]): Promise<unknown[]> {
-    return this.ask<unknown[]>((id) => ({ type: 'peek', id, ops }));
-  }
-
-  /** The rule state's status from the thread that holds it (for /healthz). */
-  ruleState(): Promise<LocalRuleStateStatus> {
-    return this.ask<LocalRuleStateStatus>((id) => ({ type: 'status', id }));
-  }
-
-  private ask<T>(message: (id: number) => ToThread): Promise<T> {
-    const t = this.threads.get(0);
-    if (!t || this.closing) return Promise.reject(new Error('RULE_STATE_UNAVAILABLE: the evaluation thread holding the rule state is not running'));
-    const id = this.nextAsk++;
-    return new Promise<T>((resolve, reject) => {
-      // A thread that dies with the message unread would leave the caller waiting for ever.
-      const timer = setTimeout(() => {
-        this.asks.delete(id);
-        reject(new Error(`RULE_STATE_UNAVAILABLE: the evaluation thread did not answer within ${ASK_TIMEOUT_MS} ms`));
-      }, ASK_TIMEOUT_MS);
-      this.asks.set(id, { resolve: (v) => (clearTimeout(timer), resolve(v as T)), reject: (e) => (clearTimeout(timer), reject(e)) });
-      t.postMessage(message(id));
-    });
-  }
-
-  private answer(id: number, ok: boolean, value: unknown, message?: string): void {
-    const p = this.asks.get(id);
-    if (!p) return;
-    this.asks.delete(id);
-    if (ok) p.resolve(value);
-    else p.reject(new Error(message ?? 'failed in the evaluation thread'));
-  }
-
-  private failAsks(why: string): void {
-    for (const p of this.asks.values()) p.reject(new Error(`RULE_STATE_UNAVAILABLE: ${why}`));
-    this.asks.clear();
-  }
-
   private broadcast(m: ToThread): void {
     for (const t of this.threads.values()) t.postMessage(m);
   }
@@ -193,7 +148,7 @@ export class EvaluationThreads {
       registry: d.registry.currentSource(),
       timeline: d.rulesets.timeline(),
       ...(d.refuseTransactionIds?.length ? { refuseTransactionIds: [...d.refuseTransactionIds] } : {}),
-      ...(d.localState && index === 0 ? { localState: d.localState } : {}),
+      ...(d.ruleState ? { stateInHub: true } : {}),
     };
     const t = new Worker(threadUrl(), { workerData: init });
     this.threads.set(index, t);
@@ -220,12 +175,20 @@ export class EvaluationThreads {
             t.postMessage({ type: 'records', id: m.id, ...(records ? { records } : {}) } satisfies ToThread);
             return;
           }
-          case 'peeked':
-            this.answer(m.id, m.ok, m.answers ?? [], m.message);
+          case 'state': {
+            // JG_RULE_STATE=local: the hub thread holds the state; the thread's batch of calls is
+            // applied here, in the order the batches arrive, and answered once logged.
+            const held = d.ruleState;
+            if (!held) {
+              t.postMessage({ type: 'answers', id: m.id, ok: false, message: 'RULE_STATE_UNAVAILABLE: this hub holds no rule state' } satisfies ToThread);
+              return;
+            }
+            held.run(m.ops).then(
+              (answers) => t.postMessage({ type: 'answers', id: m.id, ok: true, answers } satisfies ToThread),
+              (e: unknown) => t.postMessage({ type: 'answers', id: m.id, ok: false, message: errText(e) } satisfies ToThread),
+            );
             return;
-          case 'status':
-            this.answer(m.id, m.status !== undefined, m.status, 'this thread holds no rule state');
-            return;
+          }
           case 'healthy':
             d.healthy().then(
               (value) => reply({ type: 'reply', id: m.id, ok: true, value }),
@@ -248,7 +211,6 @@ export class EvaluationThreads {
       t.on('error', (e) => emit(d.log, 'eval.thread_failed', { thread: index, err: errText(e) }));
       t.on('exit', (code) => {
         if (this.threads.get(index) === t) this.threads.delete(index);
-        if (index === 0) this.failAsks(`evaluation thread exited with ${code}`);
         if (!ready) {
           clearTimeout(timer);
           reject(new Error(`evaluation thread ${index} exited with ${code} before it was ready`));

@@ -1,12 +1,15 @@
 /**
- * Rule state held by the process that evaluates (JG_RULE_STATE=local, the default).
+ * Rule state held by the hub (JG_RULE_STATE=local, the default).
  *
  * Design note
  * -----------
- * The four rule states (window, interval, fingerprint, sequence) live in this process's memory as
- * the exact reference implementations of @jianguan/rules, and every batch of state calls is
- * applied there: no Lua per call. Redis keeps what is needed to rebuild that memory after a
- * restart, and a lease that makes this process the only writer:
+ * The four rule states (window, interval, fingerprint, sequence) live in the hub thread's memory
+ * as the exact reference implementations of @jianguan/rules, and every batch of state calls is
+ * applied there: no Lua per call. Evaluation threads send a batch's calls in one message
+ * (jobs/eval-threads.ts); the hold path reads the state in place, with no Redis call and no
+ * thread hop — the hub thread is where decisions arrive and runs ahead of the others
+ * (priority.ts). Redis keeps what is needed to rebuild that memory after a restart, and a lease
+ * that makes this process the only writer:
  *
  *   <p>:rsl:owner      string  lease: the owner's token, PX LEASE_MS, renewed by every write
  *   <p>:rsl:epoch      string  incremented whenever the lease is taken after being free
@@ -632,29 +635,6 @@ export function statesOver(b: StateBatcher, batched = true): { state: WindowStat
       ...batcher,
       record: (key, event, id, at, retainMs) => one<void>({ op: 'record', key, event, id, at, retainMs }),
       latest: (key, event, id, at, windowMs, retainMs) => one<SequenceMatch | null>({ op: 'latest', key, event, id, at, windowMs, retainMs }),
-    },
-  };
-}
-
-/**
- * A StateBatcher whose calls made in the same tick travel together: the hold path's peeks of one
- * decision (every stateful rule starts its call before any answers) cost one message to the
- * thread that holds the state instead of one per rule.
- */
-export function coalescing(send: (ops: StateOp[]) => Promise<unknown[]>): StateBatcher {
-  let queue: { op: StateOp; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
-  const flush = () => {
-    const q = queue;
-    queue = [];
-    send(q.map((x) => x.op)).then(
-      (answers) => q.forEach((x, i) => x.resolve(answers[i])),
-      (e: unknown) => q.forEach((x) => x.reject(e)),
-    );
-  };
-  return {
-    run(ops) {
-      if (queue.length === 0) queueMicrotask(flush);
-      return Promise.all(ops.map((op) => new Promise<unknown>((resolve, reject) => queue.push({ op, resolve, reject }))));
     },
   };
 }

@@ -30,7 +30,7 @@ import { EvaluationThreads } from '../jobs/eval-threads.js';
 import { createStoreWriter, DEFAULT_WRITER_MAX_ROWS, withWriter } from '../store/writer.js';
 import { createEvaluationQueue, defaultReplicaName, type EvaluationQueue } from '../jobs/queue.js';
 import { followChannel } from '../redis-follow.js';
-import { coalescing, LocalRuleState, statesOver, type LocalRuleStateStatus } from '../jobs/local-state.js';
+import { LocalRuleState, statesOver, type LocalRuleStateStatus } from '../jobs/local-state.js';
 import { createPeekRuleStates, createRedisRuleStates, type PeekRuleStates } from '../jobs/rule-state.js';
 import { createRedisWindowState } from '../jobs/window-state.js';
 import { WallBroadcaster } from '../live/wall.js';
@@ -172,19 +172,31 @@ export const pipeline = fp<{ version: string }>(
     // Evaluation runs in worker threads when there is a core for them (jobs/eval-threads.ts),
     // else in this thread.
     const inThreads = config.runWorker && config.evaluationThreads > 0;
-    // Rule state (JG_RULE_STATE): held by the evaluating thread (jobs/local-state.ts) — then one
-    // evaluation thread, as the state has one owner — or computed in Redis (jobs/rule-state.ts).
+    // Rule state (JG_RULE_STATE): held by this (hub) thread, where batches arrive and holds are
+    // decided (jobs/local-state.ts) — evaluation threads send it their state calls — or computed in
+    // Redis by Lua (jobs/rule-state.ts), for replicas that share it.
     const local = config.ruleState === 'local';
     const replica = config.replicaName ?? defaultReplicaName(os.hostname(), config.port);
-    // One lease token per hub process: a restarted evaluation thread takes its lease back at once.
-    const localState = local ? { token: `${replica}/${process.pid}/${crypto.randomUUID().slice(0, 8)}`, snapshotMinBytes: config.ruleStateSnapshotMb * 1024 * 1024 } : undefined;
     let heldHere: LocalRuleState | undefined;
-    if (local && config.runWorker && !inThreads) {
+    if (local && config.runWorker) {
       // Its own connection: log appends reach Redis in the order the state applied them.
-      const stateRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+      const stateRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
       stateRedis.on('error', (e) => emit(log, 'redis.error', { message: errorMessage(e), for: 'rule-state' }));
-      heldHere = await LocalRuleState.open({ redis: stateRedis, prefix: config.queuePrefix, token: localState!.token, snapshotMinBytes: localState!.snapshotMinBytes, log: (event, detail) => emit(log, event, detail) });
+      try {
+        heldHere = await LocalRuleState.open({
+          redis: stateRedis,
+          prefix: config.queuePrefix,
+          token: `${replica}/${process.pid}/${crypto.randomUUID().slice(0, 8)}`,
+          snapshotMinBytes: config.ruleStateSnapshotMb * 1024 * 1024,
+          log: (event, detail) => emit(log, event, detail),
+        });
+      } catch (e) {
+        stateRedis.disconnect();
+        throw e;
+      }
       const held = heldHere;
+      // Registered before the queue's and the threads' hooks, so it runs after them: the state is
+      // given back once no job can call it any more.
       app.addHook('onClose', async () => {
         await held.close();
         await stateRedis.quit().catch(() => undefined);
@@ -203,11 +215,9 @@ export const pipeline = fp<{ version: string }>(
     const queue = await createEvaluationQueue(config, replica, config.runWorker && !inThreads ? (records) => createEvaluateProcessor({ ...deps, records }) : undefined);
     app.addHook('onClose', () => queue.close());
     queue.worker?.on('failed', (job, err) => emit(log, 'job.failed', { jobId: job?.id, attempts: job?.attemptsMade, err: errorMessage(err) }));
-    let threads: EvaluationThreads | undefined;
     if (inThreads) {
-      if (local && config.evaluationThreads > 1) emit(log, 'eval.thread_started', { note: `JG_RULE_STATE=local: one evaluation thread (JG_EVALUATION_THREADS=${config.evaluationThreads} applies with JG_RULE_STATE=redis)` });
-      const started = await EvaluationThreads.start({
-        count: local ? 1 : config.evaluationThreads,
+      const threads = await EvaluationThreads.start({
+        count: config.evaluationThreads,
         redisUrl: config.redisUrl,
         prefix: config.queuePrefix,
         queue: queue.name,
@@ -221,29 +231,20 @@ export const pipeline = fp<{ version: string }>(
         rulesets,
         log,
         ...(refuse ? { refuseTransactionIds: refuse } : {}),
-        ...(localState ? { localState } : {}),
+        ...(heldHere ? { ruleState: heldHere } : {}),
       });
-      threads = started;
       // Registered after the queue's hook, so it runs before it: the threads' active jobs finish
       // while the writer and the store are still open.
-      app.addHook('onClose', () => started.close());
+      app.addHook('onClose', () => threads.close());
     }
-    app.decorate('ruleState', {
-      mode: config.ruleState,
-      status: async () => (heldHere ? heldHere.status() : threads && local ? threads.ruleState() : undefined),
-    });
-    // What the hold path reads: the state's holder answers what its calls would answer now.
-    const pool = threads;
+    const held = heldHere;
+    app.decorate('ruleState', { mode: config.ruleState, status: async () => held?.status() });
+    // What the hold path reads: what the state's calls would answer now, writing nothing.
     const peek: PeekRuleStates = !local
       ? createPeekRuleStates(redis, config.queuePrefix)
-      : heldHere
-        ? heldHere.peekStates()
-        : statesOver(
-            coalescing((ops) =>
-              pool ? pool.peek(ops) : Promise.reject(new Error('RULE_STATE_UNAVAILABLE: this hub evaluates nothing (JG_WORKER=0), so it holds no rule state to decide holds with')),
-            ),
-            false,
-          );
+      : held
+        ? held.peekStates()
+        : statesOver({ run: () => Promise.reject(new Error('RULE_STATE_UNAVAILABLE: this hub evaluates nothing (JG_WORKER=0), so it holds no rule state to decide holds with')) }, false);
     app.decorate('queue', queue);
 
     // Static credentials are pre-approved; their key is bound in the credential or by an
