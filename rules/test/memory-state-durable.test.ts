@@ -309,7 +309,8 @@ describe('exportRuleState / importRuleState', () => {
     expect(bad([header, ['s', 'k', 'e', 10, 100, 60, 0, 1, 'r', 50]])).toThrow(/sequence entry for key "k", event "e": time of record "r" 50 is below the slot's oldest time 60/);
     expect(bad([header, ['s', 'k', 'e', 10, 100, 0, 0, 2, 'r', 50, 's', 60]])).toThrow(/sequence entry .*at most one record/);
     expect(bad([header, ['s', 'k', 'e', 10, 100, 0, 0, 0, 'q', 50, 'r']])).toThrow(/match time of asker "q"/);
-    expect(() => importRuleState(fresh(), [header, ['w', 'k', 10, 5, 0, 'm', 5, 'extra']])).toThrow(/time of member "extra"/);
+    expect(bad([header, ['w', 'k', 10, 5, 0, 'm', 5, 'extra']])).toThrow(/window entry for key "k": a key without a map holds exactly one member/);
+    expect(bad([header, ['w', 'k', 10, 5, 1, 'm', 5, 'extra']])).toThrow(/window entry for key "k": time of member "extra" .* got nothing/);
     // Only into a fresh state.
     const used = fresh();
     used.state.observe('k', 'm', 1, 10);

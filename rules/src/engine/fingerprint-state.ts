@@ -19,7 +19,7 @@
  * changing any answer.
  */
 import { ExpiryHeap, retainTtl, type ExpiryClock, type Expiring } from './expiry.js';
-import { nameOf, type EntryReader } from './snapshot.js';
+import type { EntryReader } from './snapshot.js';
 import type { FingerprintMatch, FingerprintState } from './types.js';
 
 interface Claim {
@@ -265,9 +265,9 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
     load(r) {
       if (expiry === undefined) throw new Error('fingerprint state: import needs a createMemoryRuleState() state');
       const key = r.str('key');
-      r.named(nameOf([['key', key]]));
+      r.named([['key', key]]);
       const fingerprint = r.str('fingerprint');
-      r.named(nameOf([['key', key], ['fingerprint', fingerprint]]));
+      r.named([['key', key], ['fingerprint', fingerprint]]);
       const expiresAt = r.num('expiresAt');
       const newest = r.num('newest');
       const flags = r.int('flags', 2);

@@ -20,7 +20,7 @@
  * read-only peek, snapshot entries and the count of intervals held, without changing any answer.
  */
 import { ExpiryHeap, retainTtl, type ExpiryClock, type Expiring } from './expiry.js';
-import { nameOf, type EntryReader } from './snapshot.js';
+import type { EntryReader } from './snapshot.js';
 import { upperBound } from './sorted.js';
 import type { IntervalConflict, IntervalState } from './types.js';
 
@@ -203,7 +203,7 @@ export function intervalCore(clock: ExpiryClock | undefined): IntervalCore {
     load(r) {
       if (expiry === undefined) throw new Error('interval state: import needs a createMemoryRuleState() state');
       const key = r.str('key');
-      r.named(nameOf([['key', key]]));
+      r.named([['key', key]]);
       const expiresAt = r.num('expiresAt');
       const maxStart = r.num('maxStart');
       if (keys.has(key)) r.fail('duplicate key');

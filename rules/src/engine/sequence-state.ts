@@ -12,7 +12,7 @@
  * peek, snapshot entries and the count of records and answers held, without changing any answer.
  */
 import { ExpiryHeap, retainTtl, type ExpiryClock, type Expiring } from './expiry.js';
-import { nameOf, type EntryReader } from './snapshot.js';
+import type { EntryReader } from './snapshot.js';
 import type { SequenceMatch, SequenceState } from './types.js';
 
 /** Synchronous: answers in place (the contract allows a promise; this never needs one). */
@@ -302,9 +302,9 @@ export function sequenceCore(clock: ExpiryClock | undefined): SequenceCore {
     load(r) {
       if (expiry === undefined) throw new Error('sequence state: import needs a createMemoryRuleState() state');
       const key = r.str('key');
-      r.named(nameOf([['key', key]]));
+      r.named([['key', key]]);
       const event = r.str('event');
-      r.named(nameOf([['key', key], ['event', event]]));
+      r.named([['key', key], ['event', event]]);
       const expiresAt = r.num('expiresAt');
       const newest = r.num('newest');
       const oldest = r.numOrInf('oldest');

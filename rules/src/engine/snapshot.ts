@@ -8,7 +8,7 @@
 export class EntryReader {
   private i: number;
   /** The entry's key (and fingerprint / event) once read: named in every error after that. */
-  private name: string | undefined = undefined;
+  private name: readonly (readonly [string, string])[] | undefined = undefined;
 
   constructor(
     private readonly e: readonly unknown[],
@@ -19,12 +19,13 @@ export class EntryReader {
   }
 
   fail(message: string): never {
-    const who = this.name === undefined ? '' : ` for ${this.name}`;
+    // Formatted only here: a valid entry (nearly all) costs no string building.
+    const who = this.name === undefined ? '' : ` for ${this.name.map(([what, v]) => `${what} ${JSON.stringify(v)}`).join(', ')}`;
     throw new Error(`rule state import: malformed ${this.kind} entry${who}: ${message}`);
   }
 
-  /** Names the entry in later errors (e.g. `key "v:123"` or `key "k", event "e"`). */
-  named(name: string): void {
+  /** Names the entry in later errors, e.g. [['key', 'k'], ['event', 'e']] → `key "k", event "e"`. */
+  named(name: readonly (readonly [string, string])[]): void {
     this.name = name;
   }
 
@@ -89,6 +90,3 @@ function show(v: unknown): string {
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
-
-/** `key "k"` as errors name it. */
-export const nameOf = (parts: readonly [string, string][]): string => parts.map(([what, v]) => `${what} ${JSON.stringify(v)}`).join(', ');

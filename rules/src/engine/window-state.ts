@@ -29,7 +29,7 @@
  * and the count of members held — without changing any answer.
  */
 import { ExpiryHeap, WINDOW_GRACE_MS, type ExpiryClock, type Expiring } from './expiry.js';
-import { nameOf, type EntryReader } from './snapshot.js';
+import type { EntryReader } from './snapshot.js';
 import { lowerBound, upperBound } from './sorted.js';
 import type { WindowState } from './types.js';
 
@@ -342,21 +342,12 @@ export function windowCore(options: MemoryWindowStateOptions, clock: ExpiryClock
     load(r) {
       if (expiry === undefined) throw new Error('window state: import needs a createMemoryRuleState() state');
       const key = r.str('key');
-      r.named(nameOf([['key', key]]));
+      r.named([['key', key]]);
       const expiresAt = r.num('expiresAt');
       const newest = r.num('newest');
       const flags = r.int('flags', 4);
       if (flags === INDEXED) r.fail('an indexed key must hold its members in a map (flags 3)');
       if (keys.has(key)) r.fail('duplicate key');
-      const members = new Map<string, number>();
-      while (r.more()) {
-        const m = r.str('member');
-        const t = r.num(`time of member ${JSON.stringify(m)}`);
-        if (t > newest) r.fail(`member ${JSON.stringify(m)} at ${t} is later than the key's newest time ${newest}`);
-        if (members.has(m)) r.fail(`duplicate member ${JSON.stringify(m)}`);
-        members.set(m, t);
-      }
-      if (members.size === 0) r.fail('no members');
       const e: KeyEntry = {
         key,
         solo: undefined,
@@ -369,19 +360,32 @@ export function windowCore(options: MemoryWindowStateOptions, clock: ExpiryClock
         xH: -1,
         xAt: Number.NaN,
       };
+      const member = (): [string, number] => {
+        const m = r.str('member');
+        const t = r.num(`time of member ${JSON.stringify(m)}`);
+        if (t > newest) r.fail(`member ${JSON.stringify(m)} at ${t} is later than the key's newest time ${newest}`);
+        return [m, t];
+      };
+      if (!r.more()) r.fail('no members');
       if (flags & AS_MAP) {
+        const members = new Map<string, number>();
+        while (r.more()) {
+          const [m, t] = member();
+          if (members.has(m)) r.fail(`duplicate member ${JSON.stringify(m)}`);
+          members.set(m, t);
+        }
         e.members = members;
         if (flags & INDEXED) e.times = buildIndex(e, members);
       } else {
-        if (members.size !== 1) r.fail(`a key without a map holds exactly one member, got ${members.size}`);
-        const [m, t] = [...members][0]!;
         // The only member ever observed: its time is the key's newest (see observe()).
+        const [m, t] = member();
+        if (r.more()) r.fail('a key without a map holds exactly one member');
         if (t !== newest) r.fail(`its only member's time ${t} must be its newest time ${newest}`);
         e.solo = m;
         e.soloAt = t;
       }
       keys.set(key, e);
-      held += members.size;
+      held += e.members === undefined ? 1 : e.members.size;
       expiry.load(e, expiresAt);
     },
     loaded: () => expiry?.flushLoad(),
