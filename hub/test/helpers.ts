@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createWorkCalendar, type Transaction } from '@jianguan/rules';
+import { createWorkCalendar, type StateOp, type Transaction } from '@jianguan/rules';
 import type { InjectOptions } from 'fastify';
 import { startHub, type Hub } from '../src/app.js';
 import type { HubConfig } from '../src/config.js';
@@ -156,4 +156,44 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A random sequence of all five rule-state operations over few keys (re-delivery of an earlier id
+ * one time in six, times wandering back and forth over four hours): what the Redis and the local
+ * rule states are replayed against the memory references with.
+ */
+export function randomStateOps(seed: number, count: number, keys: readonly string[] = ['k1', 'k2', 'k{3}']): StateOp[] {
+  const T0 = Date.UTC(2026, 10, 1);
+  const MIN = 60_000;
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const ids: string[] = [];
+  const ops: StateOp[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = ids.length > 0 && rnd() < 1 / 6 ? pick(ids) : `t${i}`;
+    ids.push(id);
+    const at = T0 + Math.floor(rnd() * 240) * MIN;
+    const key = pick(keys);
+    switch (pick(['observe', 'observe', 'overlap', 'claim', 'record', 'latest'] as const)) {
+      case 'observe':
+        ops.push({ op: 'observe', key, member: pick(['a', 'b', 'c', id]), at, windowMs: pick([30, 60, 120]) * MIN });
+        break;
+      case 'overlap':
+        ops.push({ op: 'overlap', key, id, member: pick(['L1', 'L2', 'L3']), start: at, end: at + Math.floor(rnd() * 40) * MIN, retainMs: pick([60, 600]) * MIN });
+        break;
+      case 'claim': {
+        const prints = Array.from({ length: Math.floor(rnd() * 3) }, () => pick(['p1', 'p2', 'p3', 'p4']));
+        ops.push({ op: 'claim', key, fingerprints: [...new Set(prints)], owner: pick(['o1', 'o2', 'o3']), id, at, windowMs: pick([30, 90]) * MIN, retainMs: pick([100, 1000]) * MIN });
+        break;
+      }
+      case 'record':
+        ops.push({ op: 'record', key, event: pick(['e1', 'e2']), id, at, retainMs: pick([100, 1000]) * MIN });
+        break;
+      case 'latest':
+        ops.push({ op: 'latest', key, event: pick(['e1', 'e2']), id, at, windowMs: pick([30, 90]) * MIN, retainMs: pick([100, 1000]) * MIN });
+        break;
+    }
+  }
+  return ops;
 }

@@ -7,9 +7,9 @@
 import crypto from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryRuleState, type StateOp } from '@jianguan/rules';
+import { applyStateOps, createMemoryRuleState, type StateOp } from '@jianguan/rules';
 import { decodeEntry, encodeOp, LocalRuleState, RULE_STATE_LOST, RULE_STATE_OWNED, type LocalRuleStateOptions } from '../src/jobs/local-state.js';
-import { prng, testRedisUrl, waitFor } from './helpers.js';
+import { prng, randomStateOps, testRedisUrl, waitFor } from './helpers.js';
 
 const admin = new Redis(testRedisUrl());
 const root = `jgt-ls-${crypto.randomBytes(4).toString('hex')}`;
@@ -25,61 +25,8 @@ afterAll(async () => {
 });
 
 const T0 = Date.UTC(2026, 10, 1);
+const KEYS = ['k1', 'k2', 'k:3', '车牌桂M'];
 const MIN = 60_000;
-
-function randomOps(seed: number, count: number): StateOp[] {
-  const rnd = prng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-  const ids: string[] = [];
-  const ops: StateOp[] = [];
-  for (let i = 0; i < count; i++) {
-    // Re-delivery of an earlier id one time in six; times wander back and forth.
-    const id = ids.length > 0 && rnd() < 1 / 6 ? pick(ids) : `t${i}`;
-    ids.push(id);
-    const at = T0 + Math.floor(rnd() * 240) * MIN;
-    const key = pick(['k1', 'k2', 'k:3', '车牌桂M']);
-    switch (pick(['observe', 'observe', 'overlap', 'claim', 'record', 'latest'] as const)) {
-      case 'observe':
-        ops.push({ op: 'observe', key, member: pick(['a', 'b', 'c', id]), at, windowMs: pick([30, 60, 120]) * MIN });
-        break;
-      case 'overlap':
-        ops.push({ op: 'overlap', key, id, member: pick(['L1', 'L2', 'L3']), start: at, end: at + Math.floor(rnd() * 40) * MIN, retainMs: pick([60, 600]) * MIN });
-        break;
-      case 'claim': {
-        const prints = Array.from({ length: Math.floor(rnd() * 3) }, () => pick(['p1', 'p2', 'p3', 'p4']));
-        ops.push({ op: 'claim', key, fingerprints: [...new Set(prints)], owner: pick(['o1', 'o2', 'o3']), id, at, windowMs: pick([30, 90]) * MIN, retainMs: pick([100, 1000]) * MIN });
-        break;
-      }
-      case 'record':
-        ops.push({ op: 'record', key, event: pick(['e1', 'e2']), id, at, retainMs: pick([100, 1000]) * MIN });
-        break;
-      case 'latest':
-        ops.push({ op: 'latest', key, event: pick(['e1', 'e2']), id, at, windowMs: pick([30, 90]) * MIN, retainMs: pick([100, 1000]) * MIN });
-        break;
-    }
-  }
-  return ops;
-}
-
-/** The reference: each operation on the memory states, one after another. */
-function reference(ops: readonly StateOp[]): unknown[] {
-  const m = createMemoryRuleState();
-  return ops.map((o) => {
-    switch (o.op) {
-      case 'observe':
-        return m.state.observe(o.key, o.member, o.at, o.windowMs);
-      case 'overlap':
-        return m.intervals.overlap(o.key, o.id, o.member, o.start, o.end, o.retainMs);
-      case 'claim':
-        return m.fingerprints.claimMany(o.key, o.fingerprints, o.owner, o.id, o.at, o.windowMs, o.retainMs);
-      case 'record':
-        m.sequences.record(o.key, o.event, o.id, o.at, o.retainMs);
-        return undefined;
-      case 'latest':
-        return m.sequences.latest(o.key, o.event, o.id, o.at, o.windowMs, o.retainMs);
-    }
-  });
-}
 
 type Logged = { event: string; detail: Record<string, unknown> };
 
@@ -109,8 +56,8 @@ describe('local rule state', () => {
     ['crashes, snapshots every few batches', 4_000, 'crash'],
     ['clean restarts by another token, snapshots', 4_000, 'close'],
   ] as const)('answers like the references call by call across %s', async (_name, snapshotMinBytes, how) => {
-    const ops = randomOps(snapshotMinBytes + how.length, 900);
-    const want = reference(ops);
+    const ops = randomStateOps(snapshotMinBytes + how.length, 900, KEYS);
+    const want = applyStateOps(createMemoryRuleState(), ops);
     const prefix = freshPrefix();
     const rnd = prng(7);
     const got: unknown[] = [];
@@ -144,7 +91,7 @@ describe('local rule state', () => {
   });
 
   it('encodes log entries compactly and refuses malformed ones with the reason', () => {
-    const ops = randomOps(3, 50);
+    const ops = randomStateOps(3, 50, KEYS);
     const entry = JSON.stringify([123, ops.map(encodeOp)]);
     expect(decodeEntry(entry)).toEqual({ t: 123, ops });
     expect(entry.length).toBeLessThan(JSON.stringify(ops).length * 0.7);
@@ -252,7 +199,7 @@ describe('local rule state', () => {
   it('peeks answer what the write would answer and change nothing', async () => {
     const prefix = freshPrefix();
     const a = await open(prefix);
-    const ops = randomOps(21, 300);
+    const ops = randomStateOps(21, 300, KEYS);
     await a.run(ops.slice(0, 200));
     const before = await admin.llen(`${prefix}:rsl:log:0`);
     const peeked = await a.peek(ops.slice(200));

@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  applyStateOps,
   DEMO_INSTITUTIONS,
   DEMO_STAFF,
   createEngine,
@@ -21,7 +22,7 @@ import {
 } from '@jianguan/rules';
 import { createRedisRuleStates, createRedisStateBatcher } from '../src/jobs/rule-state.js';
 import { createRedisWindowState } from '../src/jobs/window-state.js';
-import { checkTxn, testRedisUrl, WORKING_TIME, prng } from './helpers.js';
+import { checkTxn, prng, randomStateOps, testRedisUrl, WORKING_TIME } from './helpers.js';
 
 const redis = new Redis(testRedisUrl());
 const root = `jgt-sb-${crypto.randomBytes(4).toString('hex')}`;
@@ -37,64 +38,10 @@ afterAll(async () => {
 const T0 = Date.UTC(2026, 10, 1);
 const MIN = 60_000;
 
-function randomOps(seed: number, count: number): StateOp[] {
-  const rnd = prng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-  const ids: string[] = [];
-  const ops: StateOp[] = [];
-  for (let i = 0; i < count; i++) {
-    // Re-delivery of an earlier id one time in six; times wander back and forth.
-    const id = ids.length > 0 && rnd() < 1 / 6 ? pick(ids) : `t${i}`;
-    ids.push(id);
-    const at = T0 + Math.floor(rnd() * 240) * MIN;
-    const key = pick(['k1', 'k2', 'k{3}']);
-    switch (pick(['observe', 'observe', 'overlap', 'claim', 'record', 'latest'] as const)) {
-      case 'observe':
-        ops.push({ op: 'observe', key, member: pick(['a', 'b', 'c', id]), at, windowMs: pick([30, 60, 120]) * MIN });
-        break;
-      case 'overlap':
-        ops.push({ op: 'overlap', key, id, member: pick(['L1', 'L2', 'L3']), start: at, end: at + Math.floor(rnd() * 40) * MIN, retainMs: pick([60, 600]) * MIN });
-        break;
-      case 'claim': {
-        const prints = Array.from({ length: Math.floor(rnd() * 3) }, () => pick(['p1', 'p2', 'p3', 'p4']));
-        ops.push({ op: 'claim', key, fingerprints: [...new Set(prints)], owner: pick(['o1', 'o2', 'o3']), id, at, windowMs: pick([30, 90]) * MIN, retainMs: pick([100, 1000]) * MIN });
-        break;
-      }
-      case 'record':
-        ops.push({ op: 'record', key, event: pick(['e1', 'e2']), id, at, retainMs: pick([100, 1000]) * MIN });
-        break;
-      case 'latest':
-        ops.push({ op: 'latest', key, event: pick(['e1', 'e2']), id, at, windowMs: pick([30, 90]) * MIN, retainMs: pick([100, 1000]) * MIN });
-        break;
-    }
-  }
-  return ops;
-}
-
-/** The reference: each operation on the memory states, one after another. */
-function reference(ops: readonly StateOp[]): unknown[] {
-  const m = createMemoryRuleState();
-  return ops.map((o) => {
-    switch (o.op) {
-      case 'observe':
-        return m.state.observe(o.key, o.member, o.at, o.windowMs);
-      case 'overlap':
-        return m.intervals.overlap(o.key, o.id, o.member, o.start, o.end, o.retainMs);
-      case 'claim':
-        return m.fingerprints.claimMany(o.key, o.fingerprints, o.owner, o.id, o.at, o.windowMs, o.retainMs);
-      case 'record':
-        m.sequences.record(o.key, o.event, o.id, o.at, o.retainMs);
-        return undefined;
-      case 'latest':
-        return m.sequences.latest(o.key, o.event, o.id, o.at, o.windowMs, o.retainMs);
-    }
-  });
-}
-
 describe('Redis state batcher', () => {
   it.each([1, 2, 3, 4])('answers like the references, call by call, whatever the batch cuts (seed %i)', async (seed) => {
-    const ops = randomOps(seed, 600);
-    const want = reference(ops);
+    const ops = randomStateOps(seed, 600);
+    const want = applyStateOps(createMemoryRuleState(), ops);
     const batcher = createRedisStateBatcher(redis, freshPrefix());
     const rnd = prng(seed * 97);
     const got: unknown[] = [];
@@ -112,8 +59,8 @@ describe('Redis state batcher', () => {
   });
 
   it('writes exactly what the single calls write (a batch, then single calls, agree)', async () => {
-    const ops = randomOps(11, 300);
-    const want = reference(ops);
+    const ops = randomStateOps(11, 300);
+    const want = applyStateOps(createMemoryRuleState(), ops);
     const prefix = freshPrefix();
     const batcher = createRedisStateBatcher(redis, prefix);
     const got = await batcher.run(ops.slice(0, 150));
@@ -130,7 +77,7 @@ describe('Redis state batcher', () => {
   });
 
   it('leaves every key with the value and expiry the single calls leave (values and expiries)', async () => {
-    const ops = randomOps(23, 400);
+    const ops = randomStateOps(23, 400);
     const batched = freshPrefix();
     const single = freshPrefix();
     await createRedisStateBatcher(redis, batched).run(ops);

@@ -48,6 +48,7 @@
  */
 import type { Redis } from 'ioredis';
 import {
+  applyStateOps,
   createMemoryRuleState,
   exportRuleState,
   importRuleState,
@@ -163,22 +164,7 @@ export function decodeEntry(text: string): LogEntry {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Applying operations to the memory states, one at a time (so a failure knows what was applied).
-
-function applyOp(m: MemoryRuleState, o: StateOp): unknown {
-  switch (o.op) {
-    case 'observe':
-      return m.state.observe(o.key, o.member, o.at, o.windowMs);
-    case 'overlap':
-      return m.intervals.overlap(o.key, o.id, o.member, o.start, o.end, o.retainMs);
-    case 'claim':
-      return m.fingerprints.claimMany(o.key, o.fingerprints, o.owner, o.id, o.at, o.windowMs, o.retainMs);
-    case 'record':
-      return m.sequences.record(o.key, o.event, o.id, o.at, o.retainMs);
-    case 'latest':
-      return m.sequences.latest(o.key, o.event, o.id, o.at, o.windowMs, o.retainMs);
-  }
-}
+// The hold path's reads.
 
 /** What each operation would answer now, writing nothing (the hold path). */
 export function peekOps(m: MemoryRuleState, ops: readonly StateOp[]): unknown[] {
@@ -406,7 +392,7 @@ export class LocalRuleState {
   private replay(m: MemoryRuleState, e: LogEntry): void {
     this.clock = e.t;
     if ('sweep' in e) sweepRuleState(m, e.t);
-    else for (const o of e.ops) applyOp(m, o);
+    else applyStateOps(m, e.ops);
   }
 
   private ensureUsable(): void {
@@ -423,21 +409,16 @@ export class LocalRuleState {
     this.ensureUsable();
     if (ops.length === 0) return [];
     this.clock = this.now();
-    const answers: unknown[] = [];
-    let failure: unknown;
-    for (const o of ops) {
-      try {
-        answers.push(applyOp(this.memory, o));
-      } catch (e) {
-        failure = e;
-        break;
-      }
+    let answers: unknown[];
+    try {
+      answers = applyStateOps(this.memory, ops);
+    } catch (e) {
+      // Some operations may have been applied before the failing one (as a Redis script keeps the
+      // writes before a failing call): memory is ahead of the log, so the next run snapshots first.
+      this.dirty = true;
+      throw e;
     }
-    // What was applied is logged, also when an operation failed half-way (as the Redis script
-    // leaves the writes before a failing call in place).
-    const applied = failure === undefined ? ops : ops.slice(0, answers.length);
-    if (applied.length > 0) await this.append(JSON.stringify([this.clock, applied.map(encodeOp)]));
-    if (failure !== undefined) throw failure;
+    await this.append(JSON.stringify([this.clock, ops.map(encodeOp)]));
     return answers;
   }
 
