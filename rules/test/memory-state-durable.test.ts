@@ -427,6 +427,21 @@ describe('expiry (sweepRuleState)', () => {
     expect(s.fingerprints.claim('c', 'f', 'o2', 'b', 10, 100, 50)).toEqual({ others: 0 });
   });
 
+  it('with expiry: false keeps every key, answers as the tracked state does, and refuses snapshots', () => {
+    const c = fakeClock(0);
+    const tracked = createMemoryRuleState({ clock: c.fn });
+    const untracked = createMemoryRuleState({ clock: c.fn, expiry: false });
+    const ops = [...history(7, 800)].flatMap((step) => (step.kind === 'op' ? [step.op] : []));
+    expect(ops.length).toBeGreaterThan(300);
+    expect(applyStateOps(untracked, ops)).toEqual(applyStateOps(tracked, ops));
+    expect(ruleStateSize(untracked)).toEqual(ruleStateSize(tracked));
+    expect(sweepRuleState(untracked, Number.MAX_SAFE_INTEGER)).toBe(0);
+    expect(ruleStateSize(untracked).keys).toBeGreaterThan(0);
+    expect(sweepRuleState(tracked, Number.MAX_SAFE_INTEGER)).toBe(ruleStateSize(untracked).keys);
+    expect(() => [...exportRuleState(untracked)]).toThrow(/expiry: false/);
+    expect(() => importRuleState(untracked, [...exportRuleState(createMemoryRuleState({ clock: c.fn }))])).toThrow(/expiry: false/);
+  });
+
   it.each([1, 2, 3, 4])('drops exactly what a full scan finds due, on random histories (seed %i)', (seed) => {
     const c = fakeClock();
     const s = createMemoryRuleState({ clock: c.fn, windowRetainBeyondMs: seed % 2 === 0 ? 2000 : undefined });

@@ -50,8 +50,9 @@ export async function runBacktest(
   onProgress: (done: number, total: number) => Promise<void>,
 ): Promise<BacktestResult> {
   const total = await countTransactions(deps.store, range.from, range.to);
-  // Window members older than the longest window in the pack plus a margin can go.
-  const ctxOf = (): Omit<EvaluationContext, 'registry'> => ({ calendar: deps.calendar, ...createMemoryRuleState({ retainMs: 400 * DAY_MS }) });
+  // Window members older than the longest window in the pack plus a margin can go. The states
+  // live for this run only: no expiry to track (nothing is swept or snapshotted).
+  const ctxOf = (): Omit<EvaluationContext, 'registry'> => ({ calendar: deps.calendar, ...createMemoryRuleState({ retainMs: 400 * DAY_MS, expiry: false }) });
   const liveState = ctxOf();
   const draftState = ctxOf();
   const byRule = new Map<string, DiffLine>();

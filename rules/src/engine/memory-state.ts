@@ -59,12 +59,20 @@ export interface MemoryRuleStateOptions extends MemoryWindowStateOptions {
    * expiresAt to clock() + TTL. Never for answers: those depend on the calls' own times.
    */
   clock?: () => number;
+  /**
+   * Track expiry (default true). false: no key ever expires, sweepRuleState() drops nothing and
+   * the state cannot be exported — for states that live as long as one run (backtests, tests),
+   * which then do not pay the bookkeeping (about 45 ns per new key and larger entries).
+   */
+  expiry?: boolean;
 }
 
 /** The four states' internals and their shared clock. */
 interface Cores {
   readonly clock: ExpiryClock;
   readonly options: { retainMs: number | null; windowRetainBeyondMs: number | null };
+  /** Created with `expiry: false`: nothing to sweep, nothing to export or import. */
+  readonly untracked: boolean;
   readonly window: WindowCore;
   readonly intervals: IntervalCore;
   readonly fingerprints: FingerprintCore;
@@ -78,16 +86,18 @@ interface Cores {
 const coresOf = new WeakMap<object, Cores>();
 
 export function createMemoryRuleState(options: MemoryRuleStateOptions = {}): MemoryRuleState {
-  const { clock = Date.now, retainMs, windowRetainBeyondMs } = options;
+  const { clock = Date.now, retainMs, windowRetainBeyondMs, expiry = true } = options;
   if (typeof clock !== 'function') throw new TypeError('clock must be a function returning epoch ms');
   const c = new ExpiryClock(clock);
+  const tracked = expiry ? c : undefined;
   const cores: Cores = {
     clock: c,
     options: { retainMs: retainMs ?? null, windowRetainBeyondMs: windowRetainBeyondMs ?? null },
-    window: windowCore({ retainMs, windowRetainBeyondMs }, c),
-    intervals: intervalCore(c),
-    fingerprints: fingerprintCore(c),
-    sequences: sequenceCore(c),
+    untracked: !expiry,
+    window: windowCore({ retainMs, windowRetainBeyondMs }, tracked),
+    intervals: intervalCore(tracked),
+    fingerprints: fingerprintCore(tracked),
+    sequences: sequenceCore(tracked),
     peek: undefined,
     imported: false,
   };
@@ -230,6 +240,7 @@ export const RULE_STATE_FORMAT_VERSION = 1;
  */
 export function* exportRuleState(state: MemoryRuleState): Generator<unknown[]> {
   const c = cores(state, 'exportRuleState');
+  if (c.untracked) throw new Error('exportRuleState: a state created with expiry: false has no expiry times to export');
   yield [RULE_STATE_FORMAT, RULE_STATE_FORMAT_VERSION, c.options.retainMs, c.options.windowRetainBeyondMs];
   yield* c.window.entries();
   yield* c.intervals.entries();
@@ -248,6 +259,7 @@ export function* exportRuleState(state: MemoryRuleState): Generator<unknown[]> {
  */
 export function importRuleState(state: MemoryRuleState, entries: Iterable<unknown[]>): void {
   const c = cores(state, 'importRuleState');
+  if (c.untracked) throw new Error('importRuleState: a state created with expiry: false cannot take a snapshot (it keeps no expiry times)');
   try {
     for (const e of entries) {
       if (!Array.isArray(e)) throw new Error(`rule state import: an entry must be an array, got ${typeof e}`);
