@@ -30,9 +30,10 @@
  * state. A commit script switches `gen` and deletes the older snapshot and logs; a snapshot whose
  * commit failed is ignored (restore replays the older generation's logs, which are all still there).
  *
- * Failures. An append that fails leaves memory ahead of the log: the state is marked dirty and the
- * next run first writes a full snapshot (memory is the truth), so later entries never depend on
- * operations the log lacks. Every write checks the lease in the same script (fencing): a write
+ * Failures. An append that fails, or a batch that fails half-way, leaves memory ahead of the log:
+ * the state is marked dirty and the next run first writes a full snapshot (memory is the truth),
+ * so later entries never depend on operations the log lacks. (A crash in between loses what the
+ * log lacks, as a Redis without AOF loses its last writes; the jobs concerned never completed.) Every write checks the lease in the same script (fencing): a write
  * finding another owner's token means another process may have changed the state — this one
  * stops answering (RULE_STATE_LOST), takes the lease again when it is free and reloads from
  * Redis. A write finding no owner at all (the lease ran out during a long stall, or Redis lost its
@@ -40,7 +41,10 @@
  * emptied), memory is still the truth and is snapshotted, else it reloads.
  *
  * Size. The log is snapshotted once it is larger than max(JG_RULE_STATE_SNAPSHOT_MB, the last
- * snapshot): the cost of snapshots stays proportional to the writes. Keys expire as Redis keys
+ * snapshot): the cost of snapshots stays proportional to the writes. Writing one stops the hub
+ * thread while the state is serialised (export about 1 s per 1.6 million keys; restoring them
+ * about 4 s, before the hub takes batches — docs/benchmarks.md, "Rule state in the hub"); at a
+ * detachment's volume that is every few weeks. Keys expire as Redis keys
  * do (retainMs after their last write); a sweep every SWEEP_MS drops them and logs that it did.
  *
  * One owner per Redis prefix: replicas that share a prefix must use JG_RULE_STATE=redis (the Lua
