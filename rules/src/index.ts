@@ -69,6 +69,7 @@ export {
   RULE_STATE_FORMAT,
   RULE_STATE_FORMAT_VERSION,
   applyStateOps,
+  peekStateOps,
   createMemoryRuleState,
   exportRuleState,
   importRuleState,

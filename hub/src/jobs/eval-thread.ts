@@ -25,7 +25,7 @@ const init = workerData as ThreadInit;
 const post = (m: FromThread) => port.postMessage(m);
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-// Requests to the hub thread, answered by id: a 'reply' (inserts, health) or the job's 'records'.
+// Requests to the hub thread, answered by id: a 'reply' (inserts, health, rule state) or the job's 'records'.
 let nextId = 1;
 const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 function request<T>(m: { type: 'insert'; table: string; text: string; columns?: string[] } | { type: 'healthy' } | { type: 'records'; jobId: string } | { type: 'state'; ops: readonly StateOp[] }): Promise<T> {
@@ -97,14 +97,6 @@ port.on('message', (m: ToThread) => {
     case 'timeline':
       engines.update(m.timeline);
       return;
-    case 'answers': {
-      const w = waiting.get(m.id);
-      if (!w) return;
-      waiting.delete(m.id);
-      if (m.ok) w.resolve(m.answers ?? []);
-      else w.reject(new Error(m.message ?? 'the rule state failed in the hub thread'));
-      return;
-    }
     case 'close':
       // Active jobs finish (their inserts are still answered), then the connections close.
       void worker

@@ -59,11 +59,10 @@ export interface ThreadInit {
 }
 
 export type ToThread =
-  | { type: 'reply'; id: number; ok: boolean; value?: boolean; message?: string }
+  | { type: 'reply'; id: number; ok: boolean; value?: unknown; message?: string }
   | { type: 'records'; id: number; records?: Transaction[] }
   | { type: 'registry'; source: RegistrySource }
   | { type: 'timeline'; timeline: RuleTimeline }
-  | { type: 'answers'; id: number; ok: boolean; answers?: unknown[]; message?: string }
   | { type: 'close' };
 
 export type FromThread =
@@ -180,12 +179,12 @@ export class EvaluationThreads {
             // applied here, in the order the batches arrive, and answered once logged.
             const held = d.ruleState;
             if (!held) {
-              t.postMessage({ type: 'answers', id: m.id, ok: false, message: 'RULE_STATE_UNAVAILABLE: this hub holds no rule state' } satisfies ToThread);
+              reply({ type: 'reply', id: m.id, ok: false, message: 'RULE_STATE_UNAVAILABLE: this hub holds no rule state' });
               return;
             }
             held.run(m.ops).then(
-              (answers) => t.postMessage({ type: 'answers', id: m.id, ok: true, answers } satisfies ToThread),
-              (e: unknown) => t.postMessage({ type: 'answers', id: m.id, ok: false, message: errText(e) } satisfies ToThread),
+              (answers) => reply({ type: 'reply', id: m.id, ok: true, value: answers }),
+              (e: unknown) => reply({ type: 'reply', id: m.id, ok: false, message: errText(e) }),
             );
             return;
           }

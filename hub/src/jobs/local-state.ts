@@ -56,7 +56,7 @@ import {
   createMemoryRuleState,
   exportRuleState,
   importRuleState,
-  peekRuleState,
+  peekStateOps,
   ruleStateSize,
   sweepRuleState,
   type FingerprintMatch,
@@ -165,28 +165,6 @@ export function decodeEntry(text: string): LogEntry {
   if (v[1] === 's') return { t: v[0], sweep: true };
   if (!Array.isArray(v[1])) throw new Error('log entry operations are not an array');
   return { t: v[0], ops: (v[1] as unknown[]).map(decodeOp) };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The hold path's reads.
-
-/** What each operation would answer now, writing nothing (the hold path). */
-export function peekOps(m: MemoryRuleState, ops: readonly StateOp[]): unknown[] {
-  const p = peekRuleState(m);
-  return ops.map((o) => {
-    switch (o.op) {
-      case 'observe':
-        return p.state.observe(o.key, o.member, o.at, o.windowMs);
-      case 'overlap':
-        return p.intervals.overlap(o.key, o.id, o.member, o.start, o.end, o.retainMs);
-      case 'claim':
-        return o.fingerprints.map((f) => p.fingerprints.claim(o.key, f, o.owner, o.id, o.at, o.windowMs, o.retainMs));
-      case 'record':
-        return undefined;
-      case 'latest':
-        return p.sequences.latest(o.key, o.event, o.id, o.at, o.windowMs, o.retainMs);
-    }
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -429,7 +407,7 @@ export class LocalRuleState {
   /** What the operations would answer now; records nothing (the hold path). */
   async peek(ops: readonly StateOp[]): Promise<unknown[]> {
     this.ensureUsable();
-    return peekOps(this.memory, ops);
+    return peekStateOps(this.memory, ops);
   }
 
   private async append(entry: string): Promise<void> {

@@ -194,11 +194,11 @@ export const pipeline = fp<{ version: string }>(
         stateRedis.disconnect();
         throw e;
       }
-      const held = heldHere;
+      const opened = heldHere;
       // Registered before the queue's and the threads' hooks, so it runs after them: the state is
       // given back once no job can call it any more.
       app.addHook('onClose', async () => {
-        await held.close();
+        await opened.close();
         await stateRedis.quit().catch(() => undefined);
       });
     }

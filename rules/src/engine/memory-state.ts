@@ -211,6 +211,28 @@ export function peekRuleState(state: MemoryRuleState): RuleStatePeek {
   });
 }
 
+/**
+ * What applyStateOps(state, ops) would answer now, changing nothing (peekRuleState per
+ * operation): the hold path's reads as a list of StateOps, one answer per operation.
+ */
+export function peekStateOps(state: MemoryRuleState, ops: readonly StateOp[]): unknown[] {
+  const p = peekRuleState(state);
+  return ops.map((o) => {
+    switch (o.op) {
+      case 'observe':
+        return p.state.observe(o.key, o.member, o.at, o.windowMs);
+      case 'overlap':
+        return p.intervals.overlap(o.key, o.id, o.member, o.start, o.end, o.retainMs);
+      case 'claim':
+        return p.fingerprints.claimMany(o.key, o.fingerprints, o.owner, o.id, o.at, o.windowMs, o.retainMs);
+      case 'record':
+        return p.sequences.record(o.key, o.event, o.id, o.at, o.retainMs);
+      case 'latest':
+        return p.sequences.latest(o.key, o.event, o.id, o.at, o.windowMs, o.retainMs);
+    }
+  });
+}
+
 /** The snapshot format's name and version: the first entry of every snapshot. */
 export const RULE_STATE_FORMAT = 'jg-rule-state';
 export const RULE_STATE_FORMAT_VERSION = 1;
