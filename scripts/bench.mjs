@@ -403,6 +403,20 @@ function wallOf(prefix) {
 
 const progressLine = (s) => say.write(`\r  ${s}      `);
 
+// Which thread evaluated the phase's batches (JG_EVALUATION_MODE): /healthz counts them since the
+// hub started; a phase reports what it added.
+let evaluatedBefore = { batches_hub: 0, batches_threads: 0 };
+async function evaluatedSince() {
+  const e = await fetch(`${base}/healthz`)
+    .then((r) => r.json())
+    .then((h) => h.evaluation ?? null)
+    .catch(() => null);
+  if (!e) return null;
+  const out = { mode: e.mode, threads: e.threads, batchesHubThread: e.batches_hub - evaluatedBefore.batches_hub, batchesEvaluationThreads: e.batches_threads - evaluatedBefore.batches_threads };
+  evaluatedBefore = e;
+  return out;
+}
+
 /** Counts, latency and CPU of one phase, from the hub's store and the processes' CPU. */
 async function finishPhase({ since, cpu0, cpu1, load0, load1, prefix, sent }) {
   // Only this phase's records: a throughput phase's first batches carry capture times that reach
@@ -421,6 +435,7 @@ async function finishPhase({ since, cpu0, cpu1, load0, load1, prefix, sent }) {
     storeLatencyMs: stats.latencyMs,
     wall: wallOf(prefix),
     hubPeakRssMiB: rssOf(hub.pid) / 2 ** 20,
+    evaluated: await evaluatedSince(),
     cpuMsPerRecord: {
       hub: per(cpu1.hub - cpu0.hub),
       redis: per(cpu1.redis - cpu0.redis),
@@ -782,6 +797,10 @@ function phaseRows(p) {
   ]);
   if (c.loadgen !== undefined) rows.push(['CPU per record, load generator', `${f(c.loadgen, 3)} ms`, `send lag p50/p99 ${f(p.sendLagMs.p50)} / ${f(p.sendLagMs.p99)} ms, ack p50/p99 ${f(p.ackMs.p50)} / ${f(p.ackMs.p99)} ms`]);
   if (c.collectors !== undefined) rows.push(['CPU per record, collectors', `${f(c.collectors, 3)} ms`, 'the bench process: 8 collectors, simulators and fsync outboxes on the same cores']);
+  if (p.evaluated) {
+    const e = p.evaluated;
+    rows.push(['batches evaluated in hub / eval. threads', `${f(e.batchesHubThread)} / ${f(e.batchesEvaluationThreads)}`, `JG_EVALUATION_MODE ${e.mode}, ${e.threads} evaluation thread(s)${e.mode === 'overflow' ? ': the threads take jobs only while the hub thread is busy and a core is idle' : ''}`]);
+  }
   rows.push(['hub peak RSS (so far)', `${f(p.hubPeakRssMiB)} MiB`, '']);
   return rows;
 }

@@ -128,6 +128,14 @@ export const HubConfigSchema = z.object({
    * @defaultValue one fewer than the cores, at most 4 (1 on two cores, 0 on one)
    */
   evaluationThreads: z.coerce.number().int().min(0).max(16).default(Math.max(0, Math.min(4, os.availableParallelism() - 1))),
+  /**
+   * JG_EVALUATION_MODE — which thread evaluates a batch when there are evaluation threads.
+   * `overflow`: the hub thread, and the evaluation threads only while it is busy and a core is
+   * idle (jobs/overflow.ts) — a job in a thread costs about a sixth more CPU (its records, rule
+   * state calls and rows cross between threads). `threads`: the evaluation threads, always.
+   * @defaultValue overflow
+   */
+  evaluationMode: z.enum(['overflow', 'threads']).default('overflow'),
   /** JG_ACK_TIMEOUT_MS — how long ingest waits for a batch to be stored before telling the collector to retry. */
   ackTimeoutMs: z.coerce.number().int().min(100).default(30_000),
   /**
@@ -345,6 +353,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_CHDB_WRITE_CONNECTIONS: 'chdbWriteConnections',
   JG_CHDB_READ_CONNECTIONS: 'chdbReadConnections',
   JG_EVALUATION_THREADS: 'evaluationThreads',
+  JG_EVALUATION_MODE: 'evaluationMode',
   JG_ACK_TIMEOUT_MS: 'ackTimeoutMs',
   JG_WALL_FLUSH_MS: 'wallFlushMs',
   JG_WALL_LIVE_MAX_AGE_MS: 'wallLiveMaxAgeMs',

@@ -55,6 +55,12 @@ describe('hub config', () => {
     expect(evaluateQueueName('hub-1')).toBe('evaluate.hub-1');
   });
 
+  it('evaluates in the hub thread first by default; JG_EVALUATION_MODE=threads for the threads always; anything else refused by name', () => {
+    expect(loadConfig({}).evaluationMode).toBe('overflow');
+    expect(loadConfig({ JG_EVALUATION_MODE: 'threads' }).evaluationMode).toBe('threads');
+    for (const bad of ['hub', 'THREADS', '1']) expect(() => loadConfig({ JG_EVALUATION_MODE: bad }), bad).toThrow(/JG_EVALUATION_MODE/);
+  });
+
   it('keeps rule state in the hub by default; JG_RULE_STATE=redis for replicas; anything else refused by name', () => {
     expect(loadConfig({}).ruleState).toBe('local');
     expect(loadConfig({ JG_RULE_STATE: 'redis' }).ruleState).toBe('redis');

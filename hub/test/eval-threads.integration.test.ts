@@ -206,4 +206,31 @@ describe('evaluation threads', () => {
       healthy = true;
     }
   });
+  it('a paused thread fetches no more jobs until it is set active again: at most the one its waiting fetch was already blocked on (overflow)', async () => {
+    expect(threads.taking).toBe(true);
+    const before = threads.jobsDone;
+    threads.setActive(false);
+    await new Promise((r) => setTimeout(r, 300));
+    // BullMQ's pause does not interrupt a fetch already blocked in Redis: the first job may still
+    // go to the thread; none after it.
+    const batches = [job([checkTxn(9_500), checkTxn(9_501)]), job([checkTxn(9_502)]), job([checkTxn(9_503)])];
+    const done: boolean[] = batches.map(() => false);
+    const submitted = batches.map((b, i) => queue.submit(b, 30_000).then((r) => ((done[i] = true), r)));
+    await new Promise((r) => setTimeout(r, 1_000));
+    const states = await Promise.all(batches.map((b) => queue.queue.getJobState(jobIdForBatch(b.collectorId, b.batchId))));
+    expect(states.filter((x) => x === 'waiting').length, states.join()).toBeGreaterThanOrEqual(2);
+    expect(done.filter(Boolean).length).toBeLessThanOrEqual(1);
+    expect(threads.jobsDone - before).toBeLessThanOrEqual(1);
+    expect(threads.taking).toBe(false);
+    threads.setActive(true);
+    expect(await Promise.all(submitted)).toEqual([
+      { stored: 2, warnings: expect.any(Number) },
+      { stored: 1, warnings: expect.any(Number) },
+      { stored: 1, warnings: expect.any(Number) },
+    ]);
+    expect(threads.jobsDone).toBe(before + 3);
+    const u = threads.utilisation();
+    expect(u).toBeGreaterThanOrEqual(0);
+    expect(u).toBeLessThanOrEqual(1);
+  });
 });

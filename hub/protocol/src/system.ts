@@ -51,6 +51,21 @@ export const HealthSchema = z.object({
       log_bytes: z.number().int().nonnegative().optional(),
     })
     .optional(),
+  /**
+   * Which threads evaluate batches (JG_EVALUATION_MODE): `hub` (no evaluation threads), `threads`
+   * (the threads, always), `overflow` (the hub thread first, the threads while it is busy and a
+   * core is idle), `none` (JG_WORKER=0); whether the threads are taking jobs now, and how many
+   * batches each side stored since the start.
+   */
+  evaluation: z
+    .object({
+      mode: z.enum(['none', 'hub', 'threads', 'overflow']),
+      threads: z.number().int().nonnegative(),
+      threads_taking: z.boolean(),
+      batches_hub: z.number().int().nonnegative(),
+      batches_threads: z.number().int().nonnegative(),
+    })
+    .optional(),
   uptime_s: z.number().int().nonnegative(),
 });
 export type Health = z.infer<typeof HealthSchema>;

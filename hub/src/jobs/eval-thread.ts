@@ -67,10 +67,13 @@ const deps: ProcessorDeps = {
   ...(init.refuseTransactionIds?.length ? { refuseTransactionIds: new Set(init.refuseTransactionIds) } : {}),
 };
 
+// Paused from the start when the hub thread evaluates first (jobs/overflow.ts): the worker
+// connects but fetches nothing until told to.
 const worker = new Worker<EvaluateJobRef, EvaluateResult>(init.queue, createEvaluateProcessor(deps), {
   connection: { url: init.redisUrl, maxRetriesPerRequest: null },
   prefix: init.prefix,
   concurrency: init.concurrency,
+  autorun: !init.paused,
 });
 worker.on('failed', (job, err) => post({ type: 'log', event: 'job.failed', detail: { jobId: job?.id, attempts: job?.attemptsMade, err: errText(err), thread: init.index } }));
 worker.on('error', (err) => post({ type: 'log', event: 'job.worker_error', detail: { err: errText(err), thread: init.index } }));
@@ -96,6 +99,10 @@ port.on('message', (m: ToThread) => {
       return;
     case 'timeline':
       engines.update(m.timeline);
+      return;
+    case 'active':
+      // resume() also starts a worker made without autorun; pause(true) lets active jobs finish.
+      void (m.active ? worker.resume() : worker.pause(true)).catch((e: unknown) => post({ type: 'log', event: 'job.worker_error', detail: { err: errText(e), thread: init.index } }));
       return;
     case 'close':
       // Active jobs finish (their inserts are still answered), then the connections close.

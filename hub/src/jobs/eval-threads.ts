@@ -1,5 +1,5 @@
 /**
- * Evaluation threads: the second core.
+ * Evaluation threads: the second core, when the first is busy.
  *
  * The hub thread carries the network (socket.io frames, signature and chain checks, record
  * validation, the pseudonym layer), the REST API, the wall and — in embedded mode — chDB, which is
@@ -31,8 +31,13 @@
  * stall interval (rule state is idempotent on re-delivery, inserts dedupe by id) while ingest
  * still holds their records, and the thread is restarted with the current registry and rule sets.
  *
+ * Which jobs a thread takes: with JG_EVALUATION_MODE=overflow (the default) the hub thread's own
+ * worker evaluates, and the threads' workers are paused until the hub thread is busy while a
+ * core is idle (jobs/overflow.ts): everything that crosses between the threads above is work a
+ * job in the hub thread does not do. JG_EVALUATION_MODE=threads leaves every job to the threads.
  * JG_EVALUATION_THREADS=0 evaluates in the hub thread (the worker runs in-process, as on one core).
  */
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
 import type { StateOp, Transaction, Warning } from '@jianguan/rules';
@@ -56,6 +61,8 @@ export interface ThreadInit {
   refuseTransactionIds?: string[];
   /** JG_RULE_STATE=local: the hub thread holds the rule state; the thread sends it its state calls. Else the Redis states. */
   stateInHub?: boolean;
+  /** Start with the worker paused: it fetches jobs only after an 'active' message (jobs/overflow.ts). */
+  paused?: boolean;
 }
 
 export type ToThread =
@@ -63,6 +70,8 @@ export type ToThread =
   | { type: 'records'; id: number; records?: Transaction[] }
   | { type: 'registry'; source: RegistrySource }
   | { type: 'timeline'; timeline: RuleTimeline }
+  /** Resume (true) or pause (false) fetching jobs; jobs in progress finish either way. */
+  | { type: 'active'; active: boolean }
   | { type: 'close' };
 
 export type FromThread =
@@ -95,6 +104,11 @@ export interface EvaluationThreadsDeps {
   refuseTransactionIds?: readonly string[];
   /** JG_RULE_STATE=local: the rule state this hub thread holds (jobs/local-state.ts). */
   ruleState?: Pick<LocalRuleState, 'run'>;
+  /**
+   * Start with the threads' workers paused (JG_EVALUATION_MODE=overflow): the hub thread
+   * evaluates, and setActive() lets the threads take jobs while it is busy (jobs/overflow.ts).
+   */
+  startPaused?: boolean;
 }
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -112,8 +126,13 @@ export class EvaluationThreads {
   private readonly threads = new Map<number, Worker>();
   private closing = false;
   private readonly unsubscribe: (() => void)[] = [];
+  private active: boolean;
+  private jobs = 0;
+  private readonly elu = new Map<Worker, EventLoopUtilization>();
 
-  private constructor(private readonly deps: EvaluationThreadsDeps) {}
+  private constructor(private readonly deps: EvaluationThreadsDeps) {
+    this.active = !deps.startPaused;
+  }
 
   static async start(deps: EvaluationThreadsDeps): Promise<EvaluationThreads> {
     const pool = new EvaluationThreads(deps);
@@ -132,6 +151,35 @@ export class EvaluationThreads {
     return this.threads.size;
   }
 
+  /** Whether the threads take jobs (false while paused: jobs/overflow.ts). */
+  get taking(): boolean {
+    return this.active;
+  }
+
+  /** Jobs (batches) the threads stored since the start. */
+  get jobsDone(): number {
+    return this.jobs;
+  }
+
+  /** Lets the threads fetch jobs (true) or stops them fetching (false); a restarted thread keeps it. */
+  setActive(active: boolean): void {
+    if (active === this.active) return;
+    this.active = active;
+    this.broadcast({ type: 'active', active });
+  }
+
+  /** The threads' event-loop utilisation since the previous call, summed (0–1 each). */
+  utilisation(): number {
+    let sum = 0;
+    for (const t of this.threads.values()) {
+      const now = t.performance.eventLoopUtilization();
+      const prev = this.elu.get(t);
+      this.elu.set(t, now);
+      if (prev) sum += t.performance.eventLoopUtilization(now, prev).utilization;
+    }
+    return sum;
+  }
+
   private broadcast(m: ToThread): void {
     for (const t of this.threads.values()) t.postMessage(m);
   }
@@ -148,6 +196,7 @@ export class EvaluationThreads {
       timeline: d.rulesets.timeline(),
       ...(d.refuseTransactionIds?.length ? { refuseTransactionIds: [...d.refuseTransactionIds] } : {}),
       ...(d.ruleState ? { stateInHub: true } : {}),
+      ...(this.active ? {} : { paused: true }),
     };
     const t = new Worker(threadUrl(), { workerData: init });
     this.threads.set(index, t);
@@ -198,6 +247,7 @@ export class EvaluationThreads {
             d.onStored(m.batchId, m.warnings);
             return;
           case 'telemetry':
+            this.jobs++;
             d.telemetry.batchStored(m.batchId, m.stored, m.warnings, m.evaluateMs, m.storeMs);
             return;
           case 'log':
@@ -210,6 +260,7 @@ export class EvaluationThreads {
       t.on('error', (e) => emit(d.log, 'eval.thread_failed', { thread: index, err: errText(e) }));
       t.on('exit', (code) => {
         if (this.threads.get(index) === t) this.threads.delete(index);
+        this.elu.delete(t);
         if (!ready) {
           clearTimeout(timer);
           reject(new Error(`evaluation thread ${index} exited with ${code} before it was ready`));

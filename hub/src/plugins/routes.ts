@@ -38,6 +38,10 @@ export const routes = fp<{ version: string }>(
       if (!s) return { mode, state: 'unavailable' };
       return { mode, state: s.state, keys: s.keys, entries: s.entries, generation: s.generation, log_bytes: s.logBytes };
     };
+    const evaluationHealth = (): NonNullable<Health['evaluation']> => {
+      const e = app.evaluation.status();
+      return { mode: e.mode, threads: e.threads, threads_taking: e.threadsTaking, batches_hub: e.jobsHub, batches_threads: e.jobsThreads };
+    };
     const health = async (): Promise<Health> => {
       const [storeOk, redisOk] = await Promise.all([
         store.ping(),
@@ -60,6 +64,7 @@ export const routes = fp<{ version: string }>(
         redis: { status: redisOk ? 'ok' : 'down' },
         rule_set: rulesets.versionAt(),
         rule_state: ruleState,
+        evaluation: evaluationHealth(),
         uptime_s: Math.round((Date.now() - started) / 1000),
       };
     };

@@ -27,6 +27,7 @@ import { decisionSocketHook } from '../decisions/routes.js';
 import { attachCollectNamespace, processBatch, type CollectNamespaceHandle, type RecordDeps } from '../ingest/collect.js';
 import { createEvaluateProcessor, type EvaluateDeps } from '../jobs/evaluate.js';
 import { EvaluationThreads } from '../jobs/eval-threads.js';
+import { startOverflowControl, type EvaluationStatus, type OverflowControl } from '../jobs/overflow.js';
 import { createStoreWriter, DEFAULT_WRITER_MAX_ROWS, withWriter } from '../store/writer.js';
 import { createEvaluationQueue, defaultReplicaName, type EvaluationQueue } from '../jobs/queue.js';
 import { followChannel } from '../redis-follow.js';
@@ -54,10 +55,14 @@ declare module 'fastify' {
     decisions: DecisionService;
     /** Where rule state lives and how it is (for /healthz): JG_RULE_STATE and jobs/local-state.ts. */
     ruleState: { mode: 'local' | 'redis'; status(): Promise<LocalRuleStateStatus | undefined> };
+    /** Which threads evaluate and how many jobs each did (for /healthz): JG_EVALUATION_MODE and jobs/overflow.ts. */
+    evaluation: { status(): EvaluationStatus };
     backtests: BacktestService;
     peer: PeerDeviationService;
   }
 }
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 export const registry = fp(
   async (app) => {
@@ -169,9 +174,11 @@ export const pipeline = fp<{ version: string }>(
       return s && r;
     };
     const refuse = config.faultInjection?.refuseTransactionIds;
-    // Evaluation runs in worker threads when there is a core for them (jobs/eval-threads.ts),
-    // else in this thread.
+    // Evaluation runs in this thread and, when there is a core for them, in worker threads
+    // (jobs/eval-threads.ts): by default the threads take only the overflow of a busy hub thread
+    // (jobs/overflow.ts, JG_EVALUATION_MODE), with JG_EVALUATION_MODE=threads every job.
     const inThreads = config.runWorker && config.evaluationThreads > 0;
+    const overflow = inThreads && config.evaluationMode === 'overflow';
     // Rule state (JG_RULE_STATE): held by this (hub) thread, where batches arrive and holds are
     // decided (jobs/local-state.ts) — evaluation threads send it their state calls — or computed in
     // Redis by Lua (jobs/rule-state.ts), for replicas that share it.
@@ -212,9 +219,11 @@ export const pipeline = fp<{ version: string }>(
       healthy,
       ...(refuse ? { refuseTransactionIds: new Set(refuse) } : {}),
     };
-    const queue = await createEvaluationQueue(config, replica, config.runWorker && !inThreads ? (records) => createEvaluateProcessor({ ...deps, records }) : undefined);
+    const queue = await createEvaluationQueue(config, replica, config.runWorker && (!inThreads || overflow) ? (records) => createEvaluateProcessor({ ...deps, records }) : undefined);
     app.addHook('onClose', () => queue.close());
     queue.worker?.on('failed', (job, err) => emit(log, 'job.failed', { jobId: job?.id, attempts: job?.attemptsMade, err: errorMessage(err) }));
+    let pool: EvaluationThreads | undefined;
+    let overflowControl: OverflowControl | undefined;
     if (inThreads) {
       const threads = await EvaluationThreads.start({
         count: config.evaluationThreads,
@@ -232,11 +241,38 @@ export const pipeline = fp<{ version: string }>(
         log,
         ...(refuse ? { refuseTransactionIds: refuse } : {}),
         ...(heldHere ? { ruleState: heldHere } : {}),
+        ...(overflow ? { startPaused: true } : {}),
       });
       // Registered after the queue's hook, so it runs before it: the threads' active jobs finish
       // while the writer and the store are still open.
       app.addHook('onClose', () => threads.close());
+      pool = threads;
+      if (overflow) {
+        const control = startOverflowControl({
+          threads,
+          onChange: (active, sample) =>
+            emit(log, active ? 'eval.overflow_started' : 'eval.overflow_ended', {
+              hubElu: round2(sample.hubElu),
+              threadsElu: round2(sample.threadsElu),
+              idleCores: round2(sample.idleCores),
+            }),
+        });
+        overflowControl = control;
+        app.addHook('onClose', () => control.stop());
+      }
     }
+    let hubJobs = 0;
+    queue.worker?.on('completed', () => void hubJobs++);
+    app.decorate('evaluation', {
+      status: (): EvaluationStatus => ({
+        mode: !config.runWorker ? 'none' : !inThreads ? 'hub' : overflow ? 'overflow' : 'threads',
+        threads: pool?.size ?? 0,
+        threadsTaking: pool ? pool.taking : false,
+        jobsHub: hubJobs,
+        jobsThreads: pool?.jobsDone ?? 0,
+        overflowResumed: overflowControl?.status().resumed ?? 0,
+      }),
+    });
     const held = heldHere;
     app.decorate('ruleState', { mode: config.ruleState, status: async () => held?.status() });
     // What the hold path reads: what the state's calls would answer now, writing nothing.

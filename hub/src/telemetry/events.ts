@@ -46,6 +46,8 @@ export const EVENTS = {
   'evaluation.refresh_job': 'info',
   'eval.thread_failed': 'error',
   'eval.thread_started': 'info',
+  'eval.overflow_started': 'info',
+  'eval.overflow_ended': 'info',
   'evidence.temp_remove_failed': 'warn',
   'evidence.temp_sweep_failed': 'warn',
   'http.error': 'error',
