@@ -87,6 +87,8 @@ export interface HubPseudonyms {
    * form. Any shape (before validation; dead letters): other paths and non-hash values untouched.
    */
   rekeyRecord<T>(record: T): T;
+  /** rekeyRecord changing `record` itself: only for a record the caller owns (a validated copy). */
+  rekeyOwnedRecord<T>(record: T): T;
   /** Seals a payload kept at rest (held batches). `context` (e.g. the batch id) must be given again to open it. */
   sealAtRest(plaintext: string, context: string): string;
   /** Opens what sealAtRest made; a value that was never sealed (stored before sealing existed) is returned as is. */
@@ -126,21 +128,35 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** The HASH_PATHS and masked-form walk shared by every keyring (identity included) and rotation. */
 export function rekeyPaths<T>(record: T, rekey: (h: string) => string): T {
   if (!isObject(record)) return record;
+  // The objects the walk writes to are copies; everything else is shared with `record`.
   const r: Record<string, unknown> = { ...record };
+  for (const k of NESTED_WITH_HASHES) if (isObject(r[k])) r[k] = { ...r[k] };
+  return rekeyPathsInPlace(r, rekey) as T;
+}
+
+const NESTED_WITH_HASHES = ['subject', 'agent', 'vehicle', 'licence'] as const;
+
+/**
+ * rekeyPaths writing into `record` itself: for a record the caller made and nobody else holds
+ * (ingest's validated copy of what arrived), where copying it again would only make garbage.
+ */
+export function rekeyPathsInPlace<T>(record: T, rekey: (h: string) => string): T {
+  if (!isObject(record)) return record;
+  const r = record as Record<string, unknown>;
   const hash = (v: unknown) => (typeof v === 'string' ? rekey(v) : v);
   for (const k of ['subject', 'agent'] as const) {
-    const p = r[k];
-    if (!isObject(p)) continue;
-    const q: Record<string, unknown> = { ...p };
+    const q = r[k];
+    if (!isObject(q)) continue;
     if ('idHash' in q) q.idHash = hash(q.idHash);
     if (typeof q.masked === 'string') q.masked = remaskIdNumber(q.masked);
-    r[k] = q;
   }
-  if (isObject(r.vehicle) && 'ownerIdHash' in r.vehicle) r.vehicle = { ...r.vehicle, ownerIdHash: hash(r.vehicle.ownerIdHash) };
-  if (isObject(r.licence) && 'numberHash' in r.licence) r.licence = { ...r.licence, numberHash: hash(r.licence.numberHash) };
+  const v = r.vehicle;
+  if (isObject(v) && 'ownerIdHash' in v) v.ownerIdHash = hash(v.ownerIdHash);
+  const l = r.licence;
+  if (isObject(l) && 'numberHash' in l) l.numberHash = hash(l.numberHash);
   if ('staffIdHash' in r) r.staffIdHash = hash(r.staffIdHash);
   if ('phoneHash' in r) r.phoneHash = hash(r.phoneHash);
-  return r as T;
+  return record;
 }
 
 /** The registry's side of fileRegistryRecord, over a keyring's `rekey`. */
@@ -215,6 +231,7 @@ export function pseudonymsFromKeyring(k: Keyring, collectorKey?: string): HubPse
     describe: `${k.detachment}:${k.layers.map((l) => l.id).join('+')}`,
     rekey,
     rekeyRecord: (record) => rekeyPaths(record, rekey),
+    rekeyOwnedRecord: (record) => rekeyPathsInPlace(record, rekey),
     sealAtRest(plaintext, context) {
       const iv = crypto.randomBytes(12);
       const c = crypto.createCipheriv('aes-256-gcm', atRestKey(newest.secret, k.detachment), iv);
@@ -253,6 +270,7 @@ export function identityPseudonyms(collectorKey?: string): HubPseudonyms {
     describe: 'identity (tests only)',
     rekey,
     rekeyRecord: (r) => rekeyPaths(r, rekey),
+    rekeyOwnedRecord: (r) => rekeyPathsInPlace(r, rekey),
     sealAtRest: (p) => p,
     openAtRest: (s) => s,
     fileRegistryRecord: fileRegistry(rekey, collectorKey),

@@ -32,6 +32,23 @@ describe('rekeyRecord', () => {
   it('takes any dead-letter shape: non-objects, wrong types and non-hash values pass unchanged', () => {
     for (const v of [null, 5, 'x', [H], { subject: [H] }, { subject: { idHash: 7 } }, { staffIdHash: 'not-a-hash' }, { vehicle: 'x' }]) expect(hub.rekeyRecord(v)).toEqual(v);
   });
+
+  it('leaves what it was given as it was; rekeyOwnedRecord gives the same result by changing its argument', () => {
+    const make = () => ({ subject: { idHash: H, masked: '4512**********123X', birthYear: 1990 }, agent: { idHash: H, masked: '' }, vehicle: { ownerIdHash: H, hpzl: '02', vin: 'LSVAA4182E2123456' }, licence: { numberHash: H, zjcx: 'C1' }, staffIdHash: H, phoneHash: H, lsh: H, evidence: [H] });
+    const given = make();
+    const copied = hub.rekeyRecord(given);
+    expect(given).toEqual(make());
+    expect(copied.subject).not.toBe(given.subject);
+    const owned = make();
+    const inPlace = hub.rekeyOwnedRecord(owned);
+    expect(inPlace).toBe(owned);
+    expect(owned).toEqual(copied);
+    // Records without the nested objects, or with other shapes, come out alike either way.
+    for (const v of [{}, { subject: null }, { vehicle: { hpzl: '01' } }, { licence: 'x' }, { staffIdHash: 7 }]) {
+      const c = hub.rekeyRecord(structuredClone(v));
+      expect(hub.rekeyOwnedRecord(structuredClone(v))).toEqual(c);
+    }
+  });
 });
 
 describe('held payloads sealed at rest', () => {

@@ -78,10 +78,12 @@ export interface IngestDeps {
   /** OPTIONAL. Audits a refused handshake (the audit log's `collector.auth_failed`). Must not throw or wait. */
   authFailed?: (claimedId: string, address: string, code: string, message: string) => void;
   /**
-   * The hub's pseudonym layer, applied to a dead letter's payload before it is stored: a
-   * malformed record still carries collector-form hashes, which a stolen counter key reverses.
+   * The hub's pseudonym layer over the collectors' hashes: applied to each valid record once it
+   * passed every check (after the batch signature was verified, before anything is evaluated or
+   * stored), and to a dead letter's payload before it is stored — a malformed record still carries
+   * collector-form hashes, which a stolen counter key reverses.
    */
-  pseudonyms: Pick<HubPseudonyms, 'rekeyRecord'>;
+  pseudonyms: Pick<HubPseudonyms, 'rekeyRecord' | 'rekeyOwnedRecord'>;
 }
 
 /** What the record path needs (also used to release held batches). */
@@ -343,7 +345,8 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
       return reject(index, record, 'INSTITUTION_NOT_ALLOWED', `institutionId: collector ${collectorId} may not report business of ${t.institutionId}`);
     }
     seen.add(t.id);
-    valid.push(t);
+    // `t` is validation's copy, ours alone (the raw record stays as it arrived, for dead letters).
+    valid.push(deps.pseudonyms.rekeyOwnedRecord(t));
     validIndex.push(index);
   });
 

@@ -292,14 +292,12 @@ export const pipeline = fp<{ version: string }>(
     const recordDeps: RecordDeps = {
       store,
       registry,
-      // The hub's pseudonym layer (pseudonyms.ts) over the collectors' hashes, after the batch
-      // signature was verified and before anything is evaluated or stored.
       queue: {
         ...queue,
         submit: (job, ms) => {
           // Its records could only be evaluated here (jobs/queue.ts): refuse rather than wait.
           if (!config.runWorker) return Promise.reject(new Error('this hub runs no evaluation worker (JG_WORKER=0); collectors must report to a hub that does'));
-          return queue.submit({ ...job, records: job.records.map((r) => pseudonyms.rekeyRecord(r)) }, ms);
+          return queue.submit(job, ms);
         },
       },
       telemetry,
