@@ -15,11 +15,11 @@ const run = (samples: LoadSample[], from: OverflowState = { active: false, strea
   }
   return states;
 };
-const busy: LoadSample = { hubElu: 0.95, threadsElu: 0, idleCores: 0.8 };
+const busy: LoadSample = { hubElu: 0.97, threadsElu: 0, idleCores: 0.8 };
 const busyNoCore: LoadSample = { hubElu: 0.99, threadsElu: 0, idleCores: 0.1 };
 const calm: LoadSample = { hubElu: 0.3, threadsElu: 0.2, idleCores: 1.2 };
-const sharing: LoadSample = { hubElu: 0.5, threadsElu: 0.4, idleCores: 0.2 };
-const saturated: LoadSample = { hubElu: 0.9, threadsElu: 0.8, idleCores: 0.02 };
+const sharing: LoadSample = { hubElu: 0.5, threadsElu: 0.4, idleCores: 0.4 };
+const saturated: LoadSample = { hubElu: 0.9, threadsElu: 0.8, idleCores: 0.1 };
 
 describe('overflowStep', () => {
   it('keeps the threads paused while the hub thread has room, or when no core is idle for them', () => {
@@ -27,17 +27,21 @@ describe('overflowStep', () => {
     // Both cores busy: a thread would only add the crossing's cost.
     expect(run(Array.from({ length: 8 }, () => busyNoCore))).toEqual(Array.from({ length: 8 }, () => false));
     // Exactly at the thresholds counts as busy.
-    expect(run([{ hubElu: OVERFLOW_DEFAULTS.busyElu, threadsElu: 0, idleCores: OVERFLOW_DEFAULTS.minIdleCores }], { active: false, streak: 1 })).toEqual([true]);
+    expect(run([{ hubElu: OVERFLOW_DEFAULTS.busyElu, threadsElu: 0, idleCores: OVERFLOW_DEFAULTS.minIdleCores }], { active: false, streak: OVERFLOW_DEFAULTS.busySamples - 1 })).toEqual([true]);
   });
 
-  it('resumes the threads after busySamples busy samples in a row, not on one spike', () => {
-    expect(OVERFLOW_DEFAULTS.busySamples).toBe(2);
-    expect(run([busy, calm, busy, busyNoCore, busy, busy])).toEqual([false, false, false, false, false, true]);
+  it('resumes the threads after busySamples busy samples in a row, not on a spike', () => {
+    const n = OVERFLOW_DEFAULTS.busySamples;
+    expect(n).toBeGreaterThan(1);
+    const spike = Array.from({ length: n - 1 }, () => busy);
+    expect(run([...spike, calm, ...spike, busyNoCore, ...spike, busy])).toEqual([...spike.map(() => false), false, ...spike.map(() => false), false, ...spike.map(() => false), true]);
   });
 
   it('pauses the threads once the hub thread could carry their work for calmSamples samples in a row', () => {
     const active: OverflowState = { active: true, streak: 0 };
     expect(OVERFLOW_DEFAULTS.calmSamples).toBe(4);
+    // What a saturated two-core machine reads with the threads paused: they stay paused.
+    expect(run(Array.from({ length: 8 }, () => ({ hubElu: 0.93, threadsElu: 0, idleCores: 0.3 })))).toEqual(Array.from({ length: 8 }, () => false));
     // Hub + threads at 0.9: the hub thread alone could not carry it; the threads stay.
     expect(run([sharing, sharing, sharing, sharing, sharing], active)).toEqual([true, true, true, true, true]);
     // No idle CPU left: the threads only add their crossings' cost; they are paused as well.
@@ -64,7 +68,9 @@ describe('startOverflowControl', () => {
     vi.advanceTimersByTime(OVERFLOW_DEFAULTS.intervalMs * 3);
     expect(control.status()).toMatchObject({ active: false, resumed: 0, last: calm });
     next = busy;
-    vi.advanceTimersByTime(OVERFLOW_DEFAULTS.intervalMs * 2);
+    vi.advanceTimersByTime(OVERFLOW_DEFAULTS.intervalMs * (OVERFLOW_DEFAULTS.busySamples - 1));
+    expect(set).toEqual([false]);
+    vi.advanceTimersByTime(OVERFLOW_DEFAULTS.intervalMs);
     expect(set).toEqual([false, true]);
     expect(control.status()).toMatchObject({ active: true, resumed: 1 });
     vi.advanceTimersByTime(OVERFLOW_DEFAULTS.intervalMs * 5);
