@@ -46,6 +46,8 @@ export interface TestHub {
   readonly order: string[];
   /** Number of times a record id arrived again after it was stored. */
   duplicates: number;
+  /** Submissions whose records came as bytes (recordsJson), kept as they arrived. */
+  readonly recordsJson: Uint8Array[];
   behaviour: HubBehaviour;
   /** Accept this token (set to change what the auth middleware wants). */
   token: string;
@@ -58,7 +60,7 @@ export interface TestHub {
 
 export const ackAll: HubBehaviour = (batch) => ({ ok: true, batchId: batch.batchId, stored: batch.records.length, rejected: [], warnings: 0 });
 
-export async function startTestHub(options: { port?: number; behaviour?: HubBehaviour; token?: string } = {}): Promise<TestHub> {
+export async function startTestHub(options: { port?: number; behaviour?: HubBehaviour; token?: string; recordsJson?: boolean } = {}): Promise<TestHub> {
   let httpServer: http.Server;
   let io: Server;
   let nth = 0;
@@ -70,6 +72,7 @@ export async function startTestHub(options: { port?: number; behaviour?: HubBeha
     stored: new Map(),
     order: [],
     duplicates: 0,
+    recordsJson: [],
     behaviour: options.behaviour ?? ackAll,
     token: options.token ?? TOKEN,
     authFailures: 0,
@@ -105,9 +108,16 @@ export async function startTestHub(options: { port?: number; behaviour?: HubBeha
     });
     nsp.on('connection', (socket) => {
       hub.connections += 1;
-      socket.emit('hub.hello', { hubVersion: 'test', protocol: 1, collectorId: socket.data.collectorId, institutionId: 'x' });
-      socket.on('batch.submit', async (batch: Batch, ack: (res: BatchAck) => void) => {
+      socket.emit('hub.hello', { hubVersion: 'test', protocol: 1, collectorId: socket.data.collectorId, institutionId: 'x', ...(options.recordsJson ? { recordsJson: true } : {}) });
+      socket.on('batch.submit', async (wire: Batch & { recordsJson?: Uint8Array }, ack: (res: BatchAck) => void) => {
         nth += 1;
+        // Records as bytes (only sent to a hub whose hello offers it): kept, and read as the hub does.
+        let batch: Batch = wire;
+        if (wire.recordsJson !== undefined) {
+          hub.recordsJson.push(wire.recordsJson);
+          const { recordsJson, ...envelope } = wire;
+          batch = { ...envelope, records: JSON.parse(Buffer.from(recordsJson).toString('utf8')) as unknown[] };
+        }
         hub.submissions.push(batch);
         const res = await hub.behaviour(batch, socket, nth);
         if (res === 'drop') return;

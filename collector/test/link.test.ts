@@ -49,6 +49,24 @@ function expectExactlyOnceInOrder(hub: TestHub, n: number): void {
 }
 
 describe('link', () => {
+  it('sends the records as bytes — the text their digest is computed over — to a hub whose hello offers it, and as an array otherwise', async () => {
+    const { hub, outbox, link } = await setup({ records: 250, maxRecords: 100, hub: { recordsJson: true } });
+    link.start();
+    await waitFor(() => outbox.depth() === 0, 15_000, 'outbox drained');
+    expectExactlyOnceInOrder(hub, 250);
+    expect(hub.recordsJson).toHaveLength(3);
+    hub.submissions.forEach((b, i) => {
+      expect(b).not.toHaveProperty('recordsJson');
+      expect(Buffer.from(hub.recordsJson[i]!).toString('utf8')).toBe(JSON.stringify(b.records));
+    });
+
+    const plain = await setup({ records: 30, maxRecords: 100 });
+    plain.link.start();
+    await waitFor(() => plain.outbox.depth() === 0, 15_000, 'outbox drained');
+    expect(plain.hub.recordsJson).toHaveLength(0);
+    expect(plain.hub.submissions[0]!.records).toHaveLength(30);
+  });
+
   it('delivers every record exactly once, in order, in stable batches', async () => {
     const { hub, outbox, link, counters, events } = await setup({ records: 1000, maxRecords: 100 });
     link.start();

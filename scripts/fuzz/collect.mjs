@@ -143,6 +143,11 @@ export class CollectSession {
     }
   }
 
+  async submitBinary(argsText, attachments, timeoutMs, announced) {
+    const s = await this.ready();
+    return s.emitRawBinary(NSP, argsText, attachments, timeoutMs, announced);
+  }
+
   async submit(argsText, timeoutMs, expectAck = true) {
     const s = await this.ready();
     if (!expectAck) {
@@ -288,7 +293,7 @@ export function batchCase(r, ctx) {
   const n = ctx.nextRecSeq(1);
   const good = () => ({ batchId: `${fix.recId}:${n}-${n}`, collectorId: fix.recId, firstSeq: n, lastSeq: n, sentAt: Date.now(), records: [validRecord(fix.recId, fix.recInstitution, n)] });
   const b = good();
-  switch (r.int(0, 9)) {
+  switch (r.int(0, 10)) {
     case 0: {
       const f = r.pick(['batchId', 'collectorId', 'firstSeq', 'lastSeq', 'sentAt', 'records', 'batchSeq', 'prevHash', 'recordsDigest', 'signature']);
       b[f] = hostileValue(r);
@@ -316,6 +321,25 @@ export function batchCase(r, ctx) {
       return { name: 'other event names', args: `[${safeStringify(r.pick(['decision.request', 'hub.hello', 'x', '', 'constructor', '__proto__', 'toString']))},${safeStringify(r.chance(0.5) ? hostileValue(r) : { requestId: hostileValue(r), transaction: hostileValue(r) })}]`, expectAck: null };
     case 8:
       return { name: 'no ack id', args: `["batch.submit",${safeStringify(b)}]`, noAck: true };
+    case 9: {
+      // Records as bytes (a binary attachment): hostile bytes, or the placeholder where it does not belong.
+      const { records, ...envelope } = b;
+      const ph = { _placeholder: true, num: 0 };
+      const bytes = r.pick([
+        Buffer.from(JSON.stringify(records)),
+        Buffer.alloc(0),
+        Buffer.from('not json'),
+        Buffer.from([0xff, 0xfe, 0x00, 0x5b]),
+        Buffer.from('{"records":1}'),
+        Buffer.from('[' + '['.repeat(5000) + ']'.repeat(5000) + ']'),
+        Buffer.from(JSON.stringify(Array.from({ length: 6000 }, () => 1))),
+        Buffer.from(JSON.stringify([hostileValue(r), hostileValue(r)])),
+      ]);
+      const shape = r.int(0, 3);
+      const args = shape === 0 ? { ...envelope, recordsJson: ph } : shape === 1 ? { ...envelope, records, recordsJson: ph } : shape === 2 ? { ...envelope, records: ph } : { ...envelope, recordsJson: { _placeholder: true, num: r.pick([1, -1, 'x', null]) } };
+      const fresh = shape === 3 || r.chance(0.1);
+      return { name: `records as bytes (${['recordsJson', 'both forms', 'records = bytes', 'placeholder out of range'][shape]})`, args: `["batch.submit",${safeStringify(args)}]`, attachments: [bytes], throwaway: fresh, expectAck: fresh ? null : undefined };
+    }
     default: {
       const text = r.pick(['[', '["batch.submit",', '{}', '["batch.submit",{"records":[' + '['.repeat(3000) + ']'.repeat(3000) + ']}]', '[1,2,3]', '"batch.submit"']);
       return { name: 'malformed packet JSON', args: text, expectAck: null, throwaway: true };
@@ -333,7 +357,8 @@ export async function sendBatch(ctx, c) {
   // their own so the other inputs in flight are not cut off with it.
   const session = c.throwaway ? new CollectSession(ctx.hubUrl, () => keyAuth(ctx.protocol, ctx.fix.recId, ctx.fix.recKey, { token: ctx.fix.recToken })) : ctx.sessions.rec;
   // Events without a handler are never answered: wait briefly for those.
-  const res = await session.submit(c.args, c.expectAck === null ? 1500 : ctx.envelopeAckTimeoutMs).finally(() => c.throwaway && session.close());
+  const wait = c.expectAck === null ? 1500 : ctx.envelopeAckTimeoutMs;
+  const res = await (c.attachments ? session.submitBinary(c.args, c.attachments, wait) : session.submit(c.args, wait)).finally(() => c.throwaway && session.close());
   if (c.expectAck === null) {
     // Another event (answered with its own schema) or a packet the parser drops, closing the connection.
     if (res.kind === 'timeout' || res.kind === 'closed') return { result: 'refused', detail: res.kind };

@@ -237,6 +237,29 @@ export class RawSocketIo {
     });
   }
 
+  /**
+   * Emits a binary event: `argsText` holds `{"_placeholder":true,"num":i}` where attachment i goes;
+   * the attachments follow as binary frames (the count announced may differ from those sent).
+   */
+  emitRawBinary(nsp, argsText, attachments, timeoutMs = 30_000, announced = attachments.length) {
+    if (this.closed) return Promise.resolve({ kind: 'closed', why: 'already closed' });
+    const id = ++this.ackId;
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.acks.delete(id);
+        resolve({ kind: 'timeout' });
+      }, timeoutMs);
+      this.acks.set(id, {
+        resolve: (v) => {
+          clearTimeout(t);
+          resolve(v);
+        },
+      });
+      this.ws.send(`45${announced}-${nsp},${id}${argsText}`);
+      for (const a of attachments) this.ws.send(a);
+    });
+  }
+
   /** Sends a packet text as is (no answer expected). */
   sendRaw(text) {
     if (!this.closed) this.ws.send(text);

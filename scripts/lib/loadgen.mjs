@@ -173,11 +173,24 @@ class Conn {
     b.seal = { batchSeq: header.batchSeq, prevHash: header.prevHash, hash: sha256Hex(canonical), signature: this.identity.sign(canonical) };
   }
 
+  /**
+   * The records' text, as a collector forms it: kept as bytes to send when the hub's hello says it
+   * takes them (`recordsJson`), as the collector's link does; its digest is what the batch is signed with.
+   * JG_BENCH_RECORDS=array sends the array as older collectors do (to compare the two).
+   */
+  digestOf(b) {
+    const text = JSON.stringify(b.records);
+    if (this.link.hello?.recordsJson === true && process.env.JG_BENCH_RECORDS !== 'array') {
+      b.json = Buffer.from(text, 'utf8');
+      b.digest = sha256Hex(b.json);
+    } else b.digest = sha256Hex(text);
+  }
+
   /** Seals every batch in order on top of `tip` (before the window). */
   sealAll(tip) {
     let prev = tip;
     for (const b of this.batches) {
-      b.digest = sha256Hex(JSON.stringify(b.records));
+      this.digestOf(b);
       this.seal(b, prev);
       prev = { batchSeq: b.seal.batchSeq, hash: b.seal.hash };
     }
@@ -191,7 +204,7 @@ class Conn {
       firstSeq: b.firstSeq,
       lastSeq: b.lastSeq,
       sentAt: Date.now(),
-      records: b.records,
+      ...(b.json ? { recordsJson: b.json } : { records: b.records }),
       batchSeq: b.seal.batchSeq,
       prevHash: b.seal.prevHash,
       recordsDigest: b.digest,
@@ -261,7 +274,7 @@ class Conn {
     this.pos = end;
     const b = { index: this.batches.length, records, firstSeq: records[0].seq, lastSeq: records[records.length - 1].seq };
     b.batchId = `${this.cred.collectorId}:${b.firstSeq}-${b.lastSeq}`;
-    b.digest = sha256Hex(JSON.stringify(records));
+    this.digestOf(b);
     // Its last record's capture: the earliest moment this batch could have left.
     b.plannedAt = records[records.length - 1].capturedAt;
     this.batches.push(b);

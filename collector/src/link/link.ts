@@ -27,6 +27,7 @@ import {
   DECISION_EVENT,
   NAMESPACE_COLLECT,
   PROTOCOL_VERSION,
+  withRecordsAsBytes,
   type Batch,
   type BatchAck,
   type ChainTip,
@@ -156,6 +157,8 @@ export class Link {
   private inFlight: Promise<unknown> | undefined;
   /** hub.hello seen (and any chain resync applied) on the current connection. */
   private ready = false;
+  /** The hub on this connection takes records as bytes (hub.hello `recordsJson`). */
+  private recordsAsBytes = false;
   private helloTimer: NodeJS.Timeout | undefined;
   /** Bumped when the chain is re-based: a batch formed before that must be formed again. */
   private chainEpoch = 0;
@@ -248,6 +251,7 @@ export class Link {
       this._state = 'connected';
       this.rejections = 0;
       this.ready = false;
+      this.recordsAsBytes = false;
       this.o.emit({ event: 'link.connected', socketId: s.id });
       if (this.helloTimer) clearTimeout(this.helloTimer);
       this.helloTimer = setTimeout(() => {
@@ -282,6 +286,8 @@ export class Link {
       }
     });
     s.on('hub.hello', (info) => {
+      // Records as bytes: the hub hashes them as they arrive instead of serialising them again.
+      this.recordsAsBytes = info.recordsJson === true;
       this.o.emit({
         event: 'hub.hello',
         hubVersion: info.hubVersion,
@@ -484,7 +490,7 @@ export class Link {
   private async submit(batch: Batch): Promise<SubmitOutcome> {
     if (!this.socket.connected) return { ok: false, code: 'DISCONNECTED', message: 'not connected', retryable: true };
     try {
-      const ack = await this.socket.timeout(this.o.ackTimeoutMs).emitWithAck('batch.submit', batch);
+      const ack = await this.socket.timeout(this.o.ackTimeoutMs).emitWithAck('batch.submit', this.recordsAsBytes ? withRecordsAsBytes(batch) : batch);
       if (typeof ack !== 'object' || ack === null) {
         return { ok: false, code: 'BAD_ACK', message: `unexpected acknowledgement ${JSON.stringify(ack)}`, retryable: true };
       }

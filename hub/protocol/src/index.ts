@@ -166,7 +166,7 @@ export const BatchSchema = z.object({
   firstSeq: z.number().int().nonnegative(),
   lastSeq: z.number().int().nonnegative(),
   sentAt: z.number().int(),
-  records: z.array(z.unknown()).min(1).max(5000),
+  records: z.array(z.unknown()).min(1).max(5000), // BATCH_MAX_RECORDS
   /** Chain and signature (see canonicalBatchHeader). Required once the collector has a key. */
   batchSeq: z.number().int().positive().optional(),
   prevHash: Hex64.optional(),
@@ -174,6 +174,54 @@ export const BatchSchema = z.object({
   signature: Base64.max(200).optional(),
 });
 export type Batch = z.infer<typeof BatchSchema>;
+
+/** How many records a batch may carry (BatchSchema's `records`). */
+export const BATCH_MAX_RECORDS = 5000;
+
+/**
+ * A batch as it may arrive on the wire: either `records` (the array), or `recordsJson` — the UTF-8
+ * bytes of `JSON.stringify(records)`, sent by socket.io as a binary attachment — whose sha256 is
+ * the recordsDigest the batch is signed with. With the bytes the hub hashes what arrived instead
+ * of serialising the records again, and a batch waiting behind its collector's previous one
+ * stays bytes until its turn. A hub that accepts them says so in `hub.hello` (`recordsJson: true`);
+ * a collector sends them only to such a hub. `materialiseBatch` turns either form into a Batch.
+ */
+export const WireBatchSchema = BatchSchema.omit({ records: true })
+  .extend({
+    records: BatchSchema.shape.records.optional(),
+    recordsJson: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes (a binary attachment)').optional(),
+  })
+  .refine((b) => (b.records === undefined) !== (b.recordsJson === undefined), { message: 'exactly one of records and recordsJson', path: ['records'] });
+export type WireBatch = z.infer<typeof WireBatchSchema>;
+
+/** A batch with its records as bytes (for a hub whose hello says `recordsJson: true`). */
+export function withRecordsAsBytes(batch: Batch): WireBatch {
+  const { records, ...envelope } = batch;
+  // The same text the records digest is computed over (recordsDigest in the collector's chain).
+  return { ...envelope, recordsJson: new TextEncoder().encode(JSON.stringify(records)) };
+}
+
+/**
+ * The records of a wire batch and their digest (sha256 hex of the bytes when they came as bytes;
+ * undefined for an array, whose digest is computed where it is needed), or why the bytes are not
+ * a batch's records.
+ */
+export function materialiseBatch(
+  wire: WireBatch,
+  sha256Hex: (b: Uint8Array) => string,
+): { ok: true; batch: Batch; digest?: string } | { ok: false; message: string } {
+  const { recordsJson, records, ...envelope } = wire;
+  if (recordsJson === undefined) return { ok: true, batch: { ...envelope, records: records! } };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(recordsJson));
+  } catch (e) {
+    return { ok: false, message: `recordsJson: not UTF-8 JSON (${e instanceof Error ? e.message.slice(0, 200) : 'unreadable'})` };
+  }
+  if (!Array.isArray(parsed)) return { ok: false, message: 'recordsJson: expected a JSON array of records' };
+  if (parsed.length < 1 || parsed.length > BATCH_MAX_RECORDS) return { ok: false, message: `recordsJson: ${parsed.length} records (1 to ${BATCH_MAX_RECORDS} per batch)` };
+  return { ok: true, batch: { ...envelope, records: parsed }, digest: sha256Hex(recordsJson) };
+}
 
 export interface RejectedRecord {
   index: number;
@@ -272,7 +320,7 @@ export const DecisionMadeSchema = z.object({
 export type DecisionAck = z.infer<typeof DecisionMadeSchema> | { ok: false; requestId: string; code: string; message: string };
 
 export interface CollectClientToServer {
-  'batch.submit': (batch: Batch, ack: (res: BatchAck) => void) => void;
+  'batch.submit': (batch: Batch | WireBatch, ack: (res: BatchAck) => void) => void;
   'decision.request': (request: DecisionRequest, ack: (res: DecisionAck) => void) => void;
 }
 export interface CollectServerToClient {
@@ -284,6 +332,8 @@ export interface CollectServerToClient {
     status?: CollectorStatusName;
     /** The last batch the hub accepted from this key; a collector that lost its chain resumes from here. */
     chain?: ChainTip | null;
+    /** The hub takes a batch's records as bytes (WireBatchSchema `recordsJson`). */
+    recordsJson?: boolean;
   }) => void;
 }
 

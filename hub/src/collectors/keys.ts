@@ -11,7 +11,7 @@ import {
   type Batch,
 } from '../protocol/index.js';
 
-export function sha256Hex(data: string | Buffer): string {
+export function sha256Hex(data: string | Uint8Array): string {
   return crypto.createHash('sha256').update(data).digest('hex');
 }
 
@@ -57,12 +57,14 @@ export type BatchVerdict =
   | { ok: false; reason: 'unsigned' | 'digest_mismatch' | 'signature_invalid'; digest: string };
 
 /**
- * Recomputes the records digest from the records as received, rebuilds the canonical header with
+ * Recomputes the records digest from the records as received (or takes `bytesDigest`, the sha256
+ * of the bytes they arrived as), rebuilds the canonical header with
  * it and verifies the signature. An edited record changes the digest, so the signature fails
  * whatever the envelope claims; `digest_mismatch` only says which part was edited.
  */
-export function verifyBatch(batch: Batch, key: crypto.KeyObject): BatchVerdict {
-  const digest = sha256Hex(JSON.stringify(batch.records));
+export function verifyBatch(batch: Batch, key: crypto.KeyObject, bytesDigest?: string): BatchVerdict {
+  // Records that came as bytes (WireBatchSchema `recordsJson`) were hashed as they arrived.
+  const digest = bytesDigest ?? sha256Hex(JSON.stringify(batch.records));
   if (batch.batchSeq === undefined || batch.prevHash === undefined || batch.signature === undefined) {
     return { ok: false, reason: 'unsigned', digest };
   }

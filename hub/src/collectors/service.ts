@@ -651,9 +651,9 @@ export class CollectorService {
   /**
    * Verifies a batch and decides what happens to it. Call under exclusive(collectorId). Throws
    * COLLECTOR_REVOKED, BATCH_SIGNATURE_INVALID or BATCH_CHAIN_CONFLICT (raising collector.tamper
-   * for the last two).
+   * for the last two). `bytesDigest`: the sha256 of the bytes the records arrived as, if they did.
    */
-  async admit(collectorId: string, batch: Batch): Promise<Admission> {
+  async admit(collectorId: string, batch: Batch, bytesDigest?: string): Promise<Admission> {
     let rec = this.records.get(collectorId);
     if (!rec || rec.status === 'revoked') throw new HubError('COLLECTOR_REVOKED', collectorId);
     if (rec.status === 'approved' && this.held.isDue(collectorId)) {
@@ -669,7 +669,7 @@ export class CollectorService {
     if (!rec.publicKey) return { record: rec, hold };
 
     const now = this.now();
-    const v = verifyBatch(batch, this.keyObject(rec));
+    const v = verifyBatch(batch, this.keyObject(rec), bytesDigest);
     if (!v.ok) {
       await this.raiseTamper(
         tamperWarning({

@@ -17,8 +17,9 @@
 import type { Server, Socket } from 'socket.io';
 import { TransactionSchema, type Transaction } from '@jianguan/rules';
 import {
-  BatchSchema,
   CollectorAuthSchema,
+  WireBatchSchema,
+  materialiseBatch,
   PROTOCOL_VERSION,
   type Batch,
   type BatchAck,
@@ -29,6 +30,7 @@ import {
 } from '../protocol/index.js';
 import type { CollectorService, ProcessedAck } from '../collectors/service.js';
 import { HubError, errorMessage, isHubError } from '../errors.js';
+import { sha256Hex } from '../collectors/keys.js';
 import { isStoreRefusal } from '../jobs/evaluate.js';
 import type { EvaluationQueue } from '../jobs/queue.js';
 import type { Registry } from '../registry/registry.js';
@@ -193,6 +195,7 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): CollectNam
       socket.emit('hub.hello', {
         hubVersion: deps.hubVersion,
         protocol: PROTOCOL_VERSION,
+        recordsJson: true,
         collectorId,
         institutionId: socket.data.institutionId,
         ...(h ? { status: h.status, chain: h.chain } : {}),
@@ -267,25 +270,29 @@ async function handleBatch(
   socket: Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, CollectSocketData>,
   raw: unknown,
 ): Promise<BatchAck> {
-  const env = BatchSchema.safeParse(raw);
+  const env = WireBatchSchema.safeParse(raw);
   if (!env.success) throw new HubError('BATCH_INVALID', describeIssues(env.error, { root: '(record)' }));
-  const batch = env.data;
+  const wire = env.data;
   const collectorId = socket.data.collectorId;
-  if (batch.collectorId !== collectorId) {
-    throw new HubError('COLLECTOR_MISMATCH', `batch says ${batch.collectorId}, connection is ${collectorId}`);
+  if (wire.collectorId !== collectorId) {
+    throw new HubError('COLLECTOR_MISMATCH', `batch says ${wire.collectorId}, connection is ${collectorId}`);
   }
   // Batch ids name their collector, so one collector cannot pre-empt another's (predictable)
   // next batch id and have that batch acknowledged without its records.
-  if (!batch.batchId.startsWith(`${collectorId}:`)) {
-    throw new HubError('BATCH_INVALID', `batchId: must start with "${collectorId}:" (got "${printable(batch.batchId, 64)}")`);
+  if (!wire.batchId.startsWith(`${collectorId}:`)) {
+    throw new HubError('BATCH_INVALID', `batchId: must start with "${collectorId}:" (got "${printable(wire.batchId, 64)}")`);
   }
-  if (batch.firstSeq > batch.lastSeq) throw new HubError('BATCH_INVALID', `firstSeq ${batch.firstSeq} > lastSeq ${batch.lastSeq}`);
-  deps.telemetry.transactionsReceived(batch.batchId, collectorId, batch.records.length);
+  if (wire.firstSeq > wire.lastSeq) throw new HubError('BATCH_INVALID', `firstSeq ${wire.firstSeq} > lastSeq ${wire.lastSeq}`);
   // One batch of a collector at a time: verify → chain → (store or hold ‖ chain row) → ack.
   // The chain row is written while the batch is stored, not after (see the ordering note in
-  // collectors/service.ts): the ack still waits for both.
+  // collectors/service.ts): the ack still waits for both. Records sent as bytes are parsed only
+  // here, when it is the batch's turn: until then they are bytes outside the JavaScript heap.
   return deps.collectors.exclusive(collectorId, async () => {
-    const admission = await deps.collectors.admit(collectorId, batch);
+    const m = materialiseBatch(wire, sha256Hex);
+    if (!m.ok) throw new HubError('BATCH_INVALID', m.message);
+    const batch = m.batch;
+    deps.telemetry.transactionsReceived(batch.batchId, collectorId, batch.records.length);
+    const admission = await deps.collectors.admit(collectorId, batch, m.digest);
     const [ack] = await Promise.all([
       admission.hold ? deps.collectors.hold(admission, batch) : processBatch(deps, collectorId, batch),
       deps.collectors.commit(admission, batch),
