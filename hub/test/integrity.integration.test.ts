@@ -193,6 +193,35 @@ describe('bad records never block good ones', () => {
     expect(await submit(s, unsignedBatch([checkTxn(56)], 56))).toMatchObject({ ok: true, stored: 1 });
   });
 
+  it('the same when the records come as bytes: escapes in the text are checked string by string; without any, nesting still is', async () => {
+    const s = open(as(TEST_COLLECTOR));
+    await connected(s);
+    const records = [checkTxn(60, { counter: 'A\ud800' }), checkTxn(61), checkTxn(62, { lsh: 'x\u0000y' }), checkTxn(63, { ywyy: '换证' })];
+    const { records: _r, ...envelope } = unsignedBatch(records, 60);
+    const text = JSON.stringify(records);
+    expect(text).toContain('\\ud800');
+    const ack = await submit(s, { ...envelope, recordsJson: Buffer.from(text, 'utf8') });
+    expect(ack).toMatchObject({ ok: true, stored: 2 });
+    if (!ack.ok) throw new Error('not ok');
+    expect(ack.rejected.map((r) => [r.index, r.code])).toEqual([
+      [0, 'RECORD_TEXT_INVALID'],
+      [2, 'RECORD_TEXT_INVALID'],
+    ]);
+    expect(ack.rejected[0]!.reason).toMatch(/^counter: contains a lone UTF-16 surrogate/);
+    expect(ack.rejected[1]!.reason).toMatch(/^lsh: contains a control character/);
+
+    // No backslash anywhere in the text: the strings need no check, the depth still does.
+    let deep: unknown = 'x';
+    for (let i = 0; i < 10; i++) deep = { d: deep };
+    const plain = [checkTxn(64), { ...checkTxn(65), extra: deep }];
+    const plainText = JSON.stringify(plain);
+    expect(plainText).not.toContain('\\');
+    const { records: _p, ...env2 } = unsignedBatch(plain, 64);
+    const ack2 = await submit(s, { ...env2, recordsJson: Buffer.from(plainText, 'utf8') });
+    expect(ack2).toMatchObject({ ok: true, stored: 1, rejected: [{ index: 1, code: 'RECORD_TEXT_INVALID' }] });
+    if (ack2.ok) expect(ack2.rejected[0]!.reason).toMatch(/nested deeper than 8 levels/);
+  });
+
   it('two invalid records sharing an id are two dead letters', async () => {
     const s = open(as(TEST_COLLECTOR));
     await connected(s);

@@ -194,6 +194,14 @@ export const WireBatchSchema = BatchSchema.omit({ records: true })
   .refine((b) => (b.records === undefined) !== (b.recordsJson === undefined), { message: 'exactly one of records and recordsJson', path: ['records'] });
 export type WireBatch = z.infer<typeof WireBatchSchema>;
 
+function decodeUtf8(b: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(b);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A batch with its records as bytes (for a hub whose hello says `recordsJson: true`). */
 export function withRecordsAsBytes(batch: Batch): WireBatch {
   const { records, ...envelope } = batch;
@@ -204,23 +212,32 @@ export function withRecordsAsBytes(batch: Batch): WireBatch {
 /**
  * The records of a wire batch and their digest (sha256 hex of the bytes when they came as bytes;
  * undefined for an array, whose digest is computed where it is needed), or why the bytes are not
- * a batch's records.
+ * a batch's records. `noEscapes`: the bytes held no backslash, so no string in the records
+ * contains a control character or a lone surrogate.
  */
 export function materialiseBatch(
   wire: WireBatch,
   sha256Hex: (b: Uint8Array) => string,
-): { ok: true; batch: Batch; digest?: string } | { ok: false; message: string } {
+  /** The bytes as text, or undefined when they are not UTF-8 (default: a fatal TextDecoder). */
+  utf8: (b: Uint8Array) => string | undefined = decodeUtf8,
+): { ok: true; batch: Batch; digest?: string; noEscapes?: boolean } | { ok: false; message: string } {
   const { recordsJson, records, ...envelope } = wire;
   if (recordsJson === undefined) return { ok: true, batch: { ...envelope, records: records! } };
   let parsed: unknown;
+  let noEscapes = false;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(recordsJson));
+    const text = utf8(recordsJson);
+    if (text === undefined) return { ok: false, message: 'recordsJson: not UTF-8 JSON (invalid UTF-8)' };
+    parsed = JSON.parse(text);
+    // JSON text carries a control character or a lone surrogate only as an escape (`\n`, `\ud800`):
+    // without a backslash no string of these records holds one.
+    noEscapes = !text.includes('\\');
   } catch (e) {
     return { ok: false, message: `recordsJson: not UTF-8 JSON (${e instanceof Error ? e.message.slice(0, 200) : 'unreadable'})` };
   }
   if (!Array.isArray(parsed)) return { ok: false, message: 'recordsJson: expected a JSON array of records' };
   if (parsed.length < 1 || parsed.length > BATCH_MAX_RECORDS) return { ok: false, message: `recordsJson: ${parsed.length} records (1 to ${BATCH_MAX_RECORDS} per batch)` };
-  return { ok: true, batch: { ...envelope, records: parsed }, digest: sha256Hex(recordsJson) };
+  return { ok: true, batch: { ...envelope, records: parsed }, digest: sha256Hex(recordsJson), noEscapes };
 }
 
 export interface RejectedRecord {

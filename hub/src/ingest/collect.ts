@@ -14,6 +14,7 @@
  * row per occurrence; a batch the store still refuses is split until the refused record stands
  * alone and is dead-lettered — a bad record never blocks the good ones behind it.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Server, Socket } from 'socket.io';
 import { TransactionSchema, type Transaction } from '@jianguan/rules';
 import {
@@ -91,6 +92,11 @@ export interface IngestDeps {
 /** What the record path needs (also used to release held batches). */
 export type RecordDeps = Pick<IngestDeps, 'store' | 'registry' | 'queue' | 'telemetry' | 'ackTimeoutMs' | 'limits' | 'mayReportFor' | 'pseudonyms'>;
 
+
+/** The bytes as text when they are UTF-8 (checked natively, then decoded without a second check). */
+function utf8Text(b: Uint8Array): string | undefined {
+  return isUtf8(b) ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8') : undefined;
+}
 
 function recordIdOf(r: unknown): string {
   if (typeof r === 'object' && r !== null && !Array.isArray(r) && typeof (r as { id?: unknown }).id === 'string') {
@@ -288,13 +294,13 @@ async function handleBatch(
   // collectors/service.ts): the ack still waits for both. Records sent as bytes are parsed only
   // here, when it is the batch's turn: until then they are bytes outside the JavaScript heap.
   return deps.collectors.exclusive(collectorId, async () => {
-    const m = materialiseBatch(wire, sha256Hex);
+    const m = materialiseBatch(wire, sha256Hex, utf8Text);
     if (!m.ok) throw new HubError('BATCH_INVALID', m.message);
     const batch = m.batch;
     deps.telemetry.transactionsReceived(batch.batchId, collectorId, batch.records.length);
     const admission = await deps.collectors.admit(collectorId, batch, m.digest);
     const [ack] = await Promise.all([
-      admission.hold ? deps.collectors.hold(admission, batch) : processBatch(deps, collectorId, batch),
+      admission.hold ? deps.collectors.hold(admission, batch) : processBatch(deps, collectorId, batch, { stringsClean: m.noEscapes === true }),
       deps.collectors.commit(admission, batch),
     ]);
     return ack;
@@ -303,9 +309,10 @@ async function handleBatch(
 
 /**
  * The record path: validate each record, dead-letter the bad ones, evaluate and store the rest
- * through the BullMQ job of the batch. Resolves only when all of it is durable.
+ * through the BullMQ job of the batch. Resolves only when all of it is durable. `known.stringsClean`:
+ * the records were parsed from JSON text without a backslash (findUnstorableText).
  */
-export async function processBatch(deps: RecordDeps, collectorId: string, batch: Batch): Promise<ProcessedAck> {
+export async function processBatch(deps: RecordDeps, collectorId: string, batch: Batch, known: { stringsClean?: boolean } = {}): Promise<ProcessedAck> {
   const receivedAt = Date.now();
   const valid: Transaction[] = [];
   const validIndex: number[] = [];
@@ -331,7 +338,7 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
     });
   };
   batch.records.forEach((record, index) => {
-    const text = findUnstorableText(record);
+    const text = findUnstorableText(record, known.stringsClean);
     if (text) return reject(index, record, 'RECORD_TEXT_INVALID', text);
     const parsed = TransactionSchema.safeParse(record);
     if (!parsed.success) return reject(index, record, 'RECORD_INVALID', describeIssues(parsed.error, { root: '(record)' }));

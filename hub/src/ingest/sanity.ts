@@ -30,9 +30,11 @@ function describeString(s: string): string | undefined {
 /**
  * Walks a raw record (before zod) and names the first string that cannot be stored, with its
  * path. Bounded: at most MAX_DEPTH levels (a transaction is three deep) and the batch size
- * limit bounds the breadth.
+ * limit bounds the breadth. `stringsClean`: the caller knows no string holds a control character
+ * or a lone surrogate (records parsed from JSON text without a backslash); only the depth is
+ * checked then.
  */
-export function findUnstorableText(value: unknown): string | undefined {
+export function findUnstorableText(value: unknown, stringsClean = false): string | undefined {
   // The path is built only for the one string that fails: on the hot path (every record of
   // every batch, nearly always fine) the walk allocates nothing but the key lists.
   const segs: (string | number)[] = [];
@@ -43,6 +45,7 @@ export function findUnstorableText(value: unknown): string | undefined {
   };
   const walk = (v: unknown, depth: number): string | undefined => {
     if (typeof v === 'string') {
+      if (stringsClean) return undefined;
       const why = describeString(v);
       return why ? `${pathOf()}: ${why}` : undefined;
     }
@@ -60,7 +63,7 @@ export function findUnstorableText(value: unknown): string | undefined {
     for (const k in v) {
       if (!Object.hasOwn(v, k)) continue;
       segs.push(k);
-      const keyWhy = describeString(k);
+      const keyWhy = stringsClean ? undefined : describeString(k);
       const r = keyWhy ? `${pathOf()}: field name ${keyWhy}` : walk((v as Record<string, unknown>)[k], depth + 1);
       segs.pop();
       if (r) return r;

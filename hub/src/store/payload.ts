@@ -59,7 +59,11 @@ function fromColumn(k: string, v: unknown): boolean {
  */
 export function encodePayload(t: Transaction): string {
   const rest: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(t)) {
+  const rec = t as unknown as Record<string, unknown>;
+  // for…in over own keys rather than Object.entries: no [key, value] array per field.
+  for (const k in rec) {
+    if (!Object.hasOwn(rec, k)) continue;
+    const v = rec[k];
     const nested = Object.hasOwn(NESTED_FIELDS, k) ? NESTED_FIELDS[k] : undefined;
     if (nested && typeof v === 'object' && v !== null) {
       const o = v as Record<string, unknown>;
@@ -69,7 +73,9 @@ export function encodePayload(t: Transaction): string {
         continue;
       }
       let left: Record<string, unknown> | undefined;
-      for (const [f, x] of Object.entries(o)) {
+      for (const f in o) {
+        if (!Object.hasOwn(o, f)) continue;
+        const x = o[f];
         // A person's `masked` always comes from its column beside the hash (it may be '').
         const gone = nested.columns.has(f) && (filled(x) || (f === 'masked' && typeof x === 'string'));
         if (!gone) (left ??= {})[f] = x;
