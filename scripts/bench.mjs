@@ -46,6 +46,9 @@
 //                             (JG_REDIS_URL=unix:///…; measured no different here, docs/benchmarks.md)
 //   JG_BENCH_REDIS_NICE=0     Redis at the default priority instead of nice -10, which the
 //                             single-host deployment gives it (deploy/single-host/redis-server.service.d)
+//   JG_BENCH_RECORDS=array    hub mode sends each batch's records as an array, as collectors did
+//                             before the hub took them as bytes (recordsJson)
+//   JG_EVALUATION_MODE, JG_EVALUATION_THREADS and the hub's other settings pass through to it
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
