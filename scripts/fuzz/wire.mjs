@@ -220,21 +220,7 @@ export class RawSocketIo {
 
   /** Emits `[event, ...]` given as raw JSON array text, with an ack id; resolves with the ack. */
   emitRaw(nsp, argsText, timeoutMs = 30_000) {
-    if (this.closed) return Promise.resolve({ kind: 'closed', why: 'already closed' });
-    const id = ++this.ackId;
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.acks.delete(id);
-        resolve({ kind: 'timeout' });
-      }, timeoutMs);
-      this.acks.set(id, {
-        resolve: (v) => {
-          clearTimeout(t);
-          resolve(v);
-        },
-      });
-      this.ws.send(`42${nsp},${id}${argsText}`);
-    });
+    return this.withAck(timeoutMs, (id) => this.ws.send(`42${nsp},${id}${argsText}`));
   }
 
   /**
@@ -242,6 +228,14 @@ export class RawSocketIo {
    * the attachments follow as binary frames (the count announced may differ from those sent).
    */
   emitRawBinary(nsp, argsText, attachments, timeoutMs = 30_000, announced = attachments.length) {
+    return this.withAck(timeoutMs, (id) => {
+      this.ws.send(`45${announced}-${nsp},${id}${argsText}`);
+      for (const a of attachments) this.ws.send(a);
+    });
+  }
+
+  /** Sends with a fresh ack id; resolves with the ack, or `timeout`. */
+  withAck(timeoutMs, send) {
     if (this.closed) return Promise.resolve({ kind: 'closed', why: 'already closed' });
     const id = ++this.ackId;
     return new Promise((resolve) => {
@@ -255,8 +249,7 @@ export class RawSocketIo {
           resolve(v);
         },
       });
-      this.ws.send(`45${announced}-${nsp},${id}${argsText}`);
-      for (const a of attachments) this.ws.send(a);
+      send(id);
     });
   }
 
