@@ -51,7 +51,7 @@ beforeAll(async () => {
         // The job may complete only after this resolves: delay it to make an early ack visible.
         await new Promise((r) => setTimeout(r, 30));
         if (refuseInserts) throw new Error('Code: 117. DB::Exception: refused');
-        seen.inserts.push({ table, text, columns });
+        seen.inserts.push({ table, text: asText(text), columns });
       },
     },
     healthy: async () => healthy,
@@ -75,6 +75,9 @@ let batchNo = 0;
 function job(records: ReturnType<typeof checkTxn>[]): EvaluateJobData {
   return { batchId: `c-test-01:et-${++batchNo}`, collectorId: 'c-test-01', receivedAt: Date.now(), records };
 }
+
+/** An insert's rows as text (the evaluate path sends transactions as UTF-8 bytes). */
+const asText = (t: string | Uint8Array) => (typeof t === 'string' ? t : Buffer.from(t).toString('utf8'));
 
 interface Inserted {
   table: string;
@@ -117,7 +120,7 @@ describe('evaluation threads', () => {
     const registry = buildRegistryState(source).temporal;
     await evaluateBatch(
       {
-        store: { insertText: async (table, text, columns) => void here.push({ table, text, columns }) },
+        store: { insertText: async (table, text, columns) => void here.push({ table, text: asText(text), columns }) },
         engine: (at) => new RuleTimelineEngines(timeline).engineAt(at),
         registry: { at: (t) => registry.at(t) },
         context: { state: createRedisWindowState(localRedis, `${root}-local`), ...createRedisRuleStates(localRedis, `${root}-local`), calendar: createWorkCalendar() },

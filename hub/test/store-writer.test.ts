@@ -5,8 +5,12 @@ import { migrate } from '../src/store/migrate.js';
 import { transactionRow } from '../src/store/repo.js';
 import { param, sql } from '../src/store/sql.js';
 import { openStore, type Store } from '../src/store/store.js';
-import { createStoreWriter } from '../src/store/writer.js';
+import { LineBuffer } from '../src/store/line-buffer.js';
+import { createStoreWriter, withWriter } from '../src/store/writer.js';
 import { checkTxn, tmpDir } from './helpers.js';
+
+/** Rows in an insert's text or bytes: one per line. */
+const linesOf = (text: string | Uint8Array) => (typeof text === 'string' ? text : Buffer.from(text).toString('utf8')).split('\n').length - 1;
 
 let store: Store;
 let seq = 0;
@@ -27,7 +31,7 @@ function counted(): { store: Store; inserts: number[] } {
     store: {
       ...store,
       insertText: (table, text) => {
-        inserts.push(text.split('\n').length - 1);
+        inserts.push(linesOf(text));
         return store.insertText(table, text);
       },
     },
@@ -123,7 +127,7 @@ describe('store writer', () => {
       {
         insertText: async (table, text) => {
           (starts[table] ??= []).push(Date.now() - t0);
-          rows.push(text.split('\n').length - 1);
+          rows.push(linesOf(text));
         },
       },
       opts,
@@ -183,7 +187,7 @@ describe('store writer', () => {
   it('keeps rows of one table in different encodings apart: one insert per encoding', async () => {
     const calls: { columns?: readonly string[] | undefined; rows: number }[] = [];
     const w = createStoreWriter(
-      { insertText: (table, text, columns) => (calls.push({ columns, rows: text.split('\n').length - 1 }), store.insertText(table, text, columns)) },
+      { insertText: (table, text, columns) => (calls.push({ columns, rows: linesOf(text) }), store.insertText(table, text, columns)) },
       { lingerMs: 20, maxRows: 20_000 },
     );
     const asObjects = batch('enc-a', 3);
@@ -203,7 +207,7 @@ describe('store writer', () => {
     const writer = createStoreWriter(
       {
         insertText: async (table, text) => {
-          const rows = text.split('\n').length - 1;
+          const rows = linesOf(text);
           order.push(`${table}:${rows}:start`);
           await new Promise((r) => setTimeout(r, rows));
           order.push(`${table}:${rows}:end`);
@@ -216,13 +220,45 @@ describe('store writer', () => {
   });
 });
 
+describe('rows as bytes', () => {
+  it('LineBuffer writes each line as UTF-8 and a newline, growing as needed', () => {
+    const lines = ['{"a":1}', '["桂M12345","换证"]', 'x'.repeat(5000), '"😀"'];
+    const b = new LineBuffer(16);
+    for (const l of lines) b.line(l);
+    expect(b.lines).toBe(4);
+    expect(b.bytes().equals(Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8'))).toBe(true);
+  });
+
+  it('a group of texts and bytes (Buffers, or plain Uint8Arrays from a thread) is one insert of their bytes in order; rows are counted in bytes too', async () => {
+    const seen: (string | Uint8Array)[] = [];
+    const fake = { insertText: async (_t: string, text: string | Uint8Array) => void seen.push(text) };
+    const w = createStoreWriter(fake, { lingerMs: 20, maxRows: 100 });
+    const plain = new Uint8Array(Buffer.from('["桂"]\n'));
+    await Promise.all([w.insertText('t', 'a\n', 1), w.insertText('t', Buffer.from('b\nc\n'), 2), w.insertText('t', plain, 1)]);
+    expect(seen).toHaveLength(1);
+    expect(Buffer.from(seen[0] as Uint8Array).toString('utf8')).toBe('a\nb\nc\n["桂"]\n');
+    // All text: joined as text, as before.
+    seen.length = 0;
+    await Promise.all([w.insertText('t', 'a\n', 1), w.insertText('t', 'b\n', 1)]);
+    expect(seen).toEqual(['a\nb\n']);
+    // withWriter counts the rows of bytes by their newlines: maxRows 2 cuts three one-row callers in two.
+    const inserts: number[] = [];
+    const store = withWriter(
+      { ...fake, driver: 'chdb', database: 'x', query: async () => [], command: async () => undefined, insert: async () => undefined, ping: async () => true, close: async () => undefined },
+      createStoreWriter({ insertText: async (_t, text) => void inserts.push(linesOf(text)) }, { lingerMs: 20, maxRows: 2 }),
+    );
+    await Promise.all([store.insertText('t', Buffer.from('1\n')), store.insertText('t', new Uint8Array(Buffer.from('2\n'))), store.insertText('t', Buffer.from('3\n'))]);
+    expect(inserts).toEqual([2, 1]);
+  });
+});
+
 describe('store writer followers', () => {
   it('does not space a follower table: a batch waits once, at the spaced table, and its callers go together', async () => {
     const starts: { table: string; rows: number; at: number }[] = [];
     const writer = createStoreWriter(
       {
         insertText: async (table, text) => {
-          starts.push({ table, rows: text.split('\n').length - 1, at: Date.now() });
+          starts.push({ table, rows: linesOf(text), at: Date.now() });
           await new Promise((r) => setTimeout(r, 2));
         },
       },

@@ -28,14 +28,14 @@ const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 // Requests to the hub thread, answered by id: a 'reply' (inserts, health, rule state) or the job's 'records'.
 let nextId = 1;
 const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-function request<T>(m: { type: 'insert'; table: string; text: string; columns?: string[] } | { type: 'healthy' } | { type: 'records'; jobId: string } | { type: 'state'; ops: readonly StateOp[] }): Promise<T> {
+function request<T>(m: { type: 'insert'; table: string; text: string | Uint8Array; columns?: string[] } | { type: 'healthy' } | { type: 'records'; jobId: string } | { type: 'state'; ops: readonly StateOp[] }): Promise<T> {
   const id = nextId++;
   return new Promise<T>((resolve, reject) => {
     waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
     post({ ...m, id });
   });
 }
-const ask = (m: { type: 'insert'; table: string; text: string; columns?: string[] } | { type: 'healthy' }) => request<boolean>(m);
+const ask = (m: { type: 'insert'; table: string; text: string | Uint8Array; columns?: string[] } | { type: 'healthy' }) => request<boolean>(m);
 const recordsOf = (jobId: string) => request<Transaction[] | undefined>({ type: 'records', jobId });
 
 let registry: TemporalRegistry = buildRegistryState(init.registry).temporal;

@@ -77,7 +77,8 @@ export type ToThread =
 export type FromThread =
   | { type: 'ready' }
   | { type: 'closed' }
-  | { type: 'insert'; id: number; table: string; text: string; columns?: string[] }
+  /** Rows as text or UTF-8 bytes (they arrive as a Uint8Array). */
+  | { type: 'insert'; id: number; table: string; text: string | Uint8Array; columns?: string[] }
   | { type: 'healthy'; id: number }
   | { type: 'records'; id: number; jobId: string }
   | { type: 'state'; id: number; ops: readonly StateOp[] }

@@ -7,6 +7,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { buildWarning, type EvaluationContext, type RegistryView, type RuleEngine, type Transaction, type Warning } from '@jianguan/rules';
 import { TRANSACTION_COLUMNS, transactionValues, warningRow } from '../store/repo.js';
+import { LineBuffer } from '../store/line-buffer.js';
 import type { Store } from '../store/store.js';
 import type { Registry } from '../registry/registry.js';
 import type { Telemetry } from '../telemetry/events.js';
@@ -57,7 +58,7 @@ export interface EvaluateResult {
 
 export interface EvaluateDeps {
   /**
-   * Where the rows go, as JSONEachRow text: the coalescing store writer (store/writer.ts), or —
+   * Where the rows go, as JSONEachRow text or its bytes: the coalescing store writer (store/writer.ts), or —
    * from an evaluation thread — a message to the hub thread that owns it. Resolves once committed.
    */
   store: Pick<Store, 'insertText'>;
@@ -91,8 +92,9 @@ export function isStoreRefusal(message: string): boolean {
 export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): Promise<EvaluateResult> {
   const started = Date.now();
   const engine = deps.engine(data.receivedAt);
-  // Rows are encoded as they are built (JSONEachRow): no second array of row objects.
-  let txnText = '';
+  // Rows are encoded as they are built: no second array of row objects. Transactions as UTF-8
+  // bytes (store/line-buffer.ts), warnings — a few per batch — as text.
+  const txnRows = new LineBuffer(data.records.length * 1024);
   let warningText = '';
   const warnings: Warning[] = [];
   // Each record is judged against the registry as it stood when it happened (a backlog may
@@ -118,7 +120,7 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
       warnings.push(w);
       warningText += `${JSON.stringify(warningRow(w, engine.version))}\n`;
     }
-    txnText += `${JSON.stringify(transactionValues(txn, { batchId: data.batchId, county, ruleSet: engine.version, warningCount: hits.length }))}\n`;
+    txnRows.line(JSON.stringify(transactionValues(txn, { batchId: data.batchId, county, ruleSet: engine.version, warningCount: hits.length })));
   });
   if (deps.refuseTransactionIds?.size) {
     const refused = data.records.find((t) => deps.refuseTransactionIds!.has(t.id));
@@ -128,7 +130,7 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
   // warnings (the re-run adds them, rule state being idempotent), never a warning whose
   // transaction does not exist.
   const storing = Date.now();
-  await deps.store.insertText('transactions', txnText, TRANSACTION_COLUMNS);
+  await deps.store.insertText('transactions', txnRows.bytes(), TRANSACTION_COLUMNS);
   if (warnings.length > 0) await deps.store.insertText('warnings', warningText);
   deps.telemetry.batchStored(data.batchId, data.records.length, warnings.length, evaluateMs, Date.now() - storing);
   deps.onStored(data.batchId, warnings);

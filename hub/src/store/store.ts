@@ -31,7 +31,7 @@ export interface Store {
    * encodes where the rows are built (an evaluation thread) so the store's thread only hands the
    * text over; chDB parses it natively without a JS object tree.
    */
-  insertText(table: string, text: string, columns?: readonly string[]): Promise<void>;
+  insertText(table: string, text: InsertText, columns?: readonly string[]): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -41,6 +41,13 @@ const CLICKHOUSE_SETTINGS = {
   wait_end_of_query: 1,
   date_time_input_format: 'best_effort',
 } as const;
+
+/**
+ * Rows for `insertText`: a string, or its UTF-8 bytes (the hot path writes each row's JSON
+ * straight into bytes, store/line-buffer.ts: no large string to build, flatten and convert again
+ * when it is handed to the engine, which takes bytes as they are).
+ */
+export type InsertText = string | Uint8Array;
 
 /** Called for statements slower than `config.slowQueryMs` (named telemetry, no log dependency here). */
 export type SlowStatementListener = (statement: string, ms: number) => void;
@@ -53,7 +60,21 @@ export function encodeRows(rows: readonly object[]): string {
 }
 
 /** What `insertText` needs of the connection: chDB's raw insert when embedded, else the client. */
-type RawInsert = (table: string, text: string, columns?: readonly string[]) => Promise<unknown>;
+type RawInsert = (table: string, text: InsertText, columns?: readonly string[]) => Promise<unknown>;
+
+/**
+ * Rows already encoded, sent to a ClickHouse server as the body of their INSERT. Not through the
+ * client's `insert`: that takes rows (objects, or an object-mode stream whose every chunk it
+ * JSON-encodes) for the JSON formats, and would send encoded text as one quoted JSON string.
+ * `table` and `columns` are the hub's own identifiers, never input.
+ */
+async function serverRawInsert(client: ClickHouseClient, table: string, text: InsertText, columns?: readonly string[]): Promise<void> {
+  const { format } = formatOf(columns);
+  const body = Readable.from([typeof text === 'string' ? Buffer.from(text, 'utf8') : text], { objectMode: false });
+  const res = await client.exec({ query: `INSERT INTO ${table}${columns ? ` (${columns.join(', ')})` : ''} FORMAT ${format}`, values: body });
+  // The answer is empty; reading it to the end returns the connection to the pool.
+  for await (const _ of res.stream) void _;
+}
 
 const formatOf = (columns?: readonly string[]) => (columns ? { format: 'JSONCompactEachRow' as const, columns: [...columns] as [string, ...string[]] } : { format: 'JSONEachRow' as const });
 
@@ -100,7 +121,7 @@ export async function openStore(config: HubConfig, onSlow?: SlowStatementListene
         database,
         clickhouse_settings: CLICKHOUSE_SETTINGS,
       });
-      const lane: Lane = { client, busy: 0, rawInsert: (table, text, columns) => client.insert({ table, values: Readable.from([text]), ...formatOf(columns) }) };
+      const lane: Lane = { client, busy: 0, rawInsert: (table, text, columns) => serverRawInsert(client, table, text, columns) };
       clients = { writers: [lane], readers: [lane], close: () => client.close() };
     } else {
       driver = 'chdb';
@@ -155,7 +176,7 @@ function wrap(clients: Clients, driver: StoreDriver, database: string, slowMs: n
    * inside the try so that rows that cannot be encoded fail like the insert; `what` names it in
    * the slow log.
    */
-  const insertRaw = async (table: string, encode: () => string, what: string, columns?: readonly string[]): Promise<void> => {
+  const insertRaw = async (table: string, encode: () => InsertText, what: string, columns?: readonly string[]): Promise<void> => {
     try {
       const text = encode();
       await timed(`INSERT INTO ${table} (${what})`, () => on(clients.writers, (lane) => lane.rawInsert(table, text, columns)));
@@ -193,7 +214,7 @@ function wrap(clients: Clients, driver: StoreDriver, database: string, slowMs: n
     insert: async (table: string, rows: readonly object[]): Promise<void> => {
       if (rows.length > 0) await insertRaw(table, () => encodeRows(rows), `${rows.length} rows`);
     },
-    insertText: async (table: string, text: string, columns?: readonly string[]): Promise<void> => {
+    insertText: async (table: string, text: InsertText, columns?: readonly string[]): Promise<void> => {
       if (text.length > 0) await insertRaw(table, () => text, 'text', columns);
     },
     async ping() {

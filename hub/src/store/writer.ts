@@ -24,9 +24,9 @@
  *   cut; groups of different tables do not wait for each other. A batch's warnings follow its
  *   transactions because the processor awaits the transactions before it submits the warnings.
  *
- * Rows travel as JSONEachRow text (`encodeRows`): a group is the concatenation of its callers'
- * texts, so coalescing costs no re-encoding, and callers that built their rows elsewhere (the
- * evaluation threads) hand over text only.
+ * Rows travel as JSONEachRow text (`encodeRows`) or its UTF-8 bytes: a group is the concatenation
+ * of its callers' texts or bytes, so coalescing costs no re-encoding, and callers that built their
+ * rows elsewhere (the evaluation threads) hand over text or bytes only.
  *
  * When a group goes out: group commit, spaced. A caller finding the table idle is written at once;
  * callers arriving while an insert of the table is in flight are written together right after
@@ -49,7 +49,7 @@
  * group after a busy spell that is small again brings the table back to `intervalMs`.
  */
 import type { SqlQuery } from './sql.js';
-import { encodeRows, type Store } from './store.js';
+import { encodeRows, type InsertText, type Store } from './store.js';
 
 export interface StoreWriterOptions {
   /** How long the first caller of a group waits for others. 0 = write at once. */
@@ -81,7 +81,7 @@ export interface StoreWriter {
    * `columns` (Store.insertText). Callers of one table with different columns (or none) make
    * separate groups: a group is one insert, hence one format.
    */
-  insertText(table: string, text: string, rows: number, columns?: readonly string[]): Promise<void>;
+  insertText(table: string, text: InsertText, rows: number, columns?: readonly string[]): Promise<void>;
   /** Cuts every pending group now and waits for everything submitted so far. */
   flush(): Promise<void>;
 }
@@ -95,7 +95,7 @@ export const DEFAULT_WRITER_MAX_ROWS = 20_000;
 const FOLLOWER_LINGER_MS = 3;
 
 interface Caller {
-  text: string;
+  text: InsertText;
   rows: number;
   resolve: () => void;
   reject: (e: unknown) => void;
@@ -130,10 +130,10 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     return q;
   };
 
-  const insert = (q: TableQueue, text: string) => store.insertText(q.table, text, q.columns);
+  const insert = (q: TableQueue, text: InsertText) => store.insertText(q.table, text, q.columns);
 
   const write = async (q: TableQueue, group: Caller[]): Promise<void> => {
-    const text = group.length === 1 ? group[0]!.text : group.map((c) => c.text).join('');
+    const text = group.length === 1 ? group[0]!.text : joinTexts(group);
     try {
       await insert(q, text);
       for (const c of group) c.resolve();
@@ -188,7 +188,7 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     else q.timer = setTimeout(() => cut(q), wait);
   };
 
-  const insertText = (table: string, text: string, rows: number, columns?: readonly string[]): Promise<void> => {
+  const insertText = (table: string, text: InsertText, rows: number, columns?: readonly string[]): Promise<void> => {
     if (rows <= 0 || text.length === 0) return Promise.resolve();
     const q = queueOf(table, columns);
     // Never let a group grow past maxRows: cut what is pending first.
@@ -227,8 +227,22 @@ export function withWriter(store: Store, writer: StoreWriter): Store {
   };
 }
 
-function countLines(text: string): number {
+function countLines(text: InsertText): number {
   let n = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  if (typeof text === 'string') {
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+    return n;
+  }
+  const b = asBuffer(text);
+  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
   return n;
+}
+
+/** A view of bytes as a Buffer (a Uint8Array arrives from an evaluation thread's message). */
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/** One group's rows: strings joined, or bytes when any caller's rows are bytes. */
+function joinTexts(group: readonly Caller[]): InsertText {
+  if (group.every((c) => typeof c.text === 'string')) return group.map((c) => c.text).join('');
+  return Buffer.concat(group.map((c) => (typeof c.text === 'string' ? Buffer.from(c.text, 'utf8') : c.text)));
 }
