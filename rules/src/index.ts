@@ -8,6 +8,7 @@ export * from './model/codes.js';
 export * from './model/registry.js';
 export * from './model/temporal-registry.js';
 export * from './model/transaction.js';
+export { parseTransactionFast, TRANSACTION_FAST_KEYS } from './model/transaction-fast.js';
 export * from './model/warning.js';
 export * from './model/labels.js';
 export { maskIdNumber, maskPlate, remaskIdNumber } from './model/mask.js';
