@@ -16,7 +16,7 @@
  *
  * So the hub thread's BullMQ worker always takes jobs, and the evaluation threads' workers stay
  * paused until the hub thread is busy (its event-loop utilisation at or above `busyElu` for
- * `busySamples` samples in a row) while the machine has an idle core's worth (`minIdleCores`,
+ * `busySamples` samples in a row) while the machine has idle CPU for them (`minIdleCores`,
  * from the kernel's per-core idle time). They are paused again once the hub thread could take
  * their work back — its own utilisation plus theirs below `calmElu`, their utilisation counted
  * whole since the same jobs cost the hub thread no more — or once the machine has no idle CPU left
