@@ -22,7 +22,19 @@ export function newKey() {
   };
 }
 
-export function keyAuth(protocol, collectorId, key, extra = {}, ts = Date.now()) {
+/**
+ * A proof timestamp later than any this process handed out before: two handshakes of one
+ * collector made in the same millisecond (a session reconnecting while a handshake case runs)
+ * would otherwise carry the same proof, and the hub refuses the second as a replay — right, but
+ * not what either meant to test. The deliberate replay case reuses a proof instead.
+ */
+let lastProofTs = 0;
+export function freshProofTs() {
+  lastProofTs = Math.max(Date.now(), lastProofTs + 1);
+  return lastProofTs;
+}
+
+export function keyAuth(protocol, collectorId, key, extra = {}, ts = freshProofTs()) {
   return { collectorId, publicKey: key.publicKey, ts, proof: key.sign(protocol.canonicalAuthProof(collectorId, key.publicKey, ts)), ...extra };
 }
 
