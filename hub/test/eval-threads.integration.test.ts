@@ -18,7 +18,7 @@ import { createRedisRuleStates } from '../src/jobs/rule-state.js';
 import { createRedisWindowState } from '../src/jobs/window-state.js';
 import { buildRegistryState, type RegistrySource } from '../src/registry/build.js';
 import { RuleTimelineEngines, type RuleTimeline } from '../src/rulesets/timeline.js';
-import { checkTxn, testRedisUrl } from './helpers.js';
+import { checkTxn, testRedisUrl, deleteKeys } from './helpers.js';
 
 const redis = new Redis(testRedisUrl());
 const root = `jgt-et-${crypto.randomBytes(4).toString('hex')}`;
@@ -66,8 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await threads?.close();
   await queue?.close();
-  const keys = await redis.keys(`${root}*`);
-  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  await deleteKeys(redis, root);
   await redis.quit();
 });
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createWorkCalendar, type StateOp, type Transaction } from '@jianguan/rules';
 import type { InjectOptions } from 'fastify';
+import type { Redis } from 'ioredis';
 import { startHub, type Hub } from '../src/app.js';
 import type { HubConfig } from '../src/config.js';
 
@@ -12,6 +13,12 @@ export function testRedisUrl(): string {
   const url = process.env.JG_TEST_REDIS_URL;
   if (!url) throw new Error('JG_TEST_REDIS_URL is not set: run the suite with `npm test` (it starts a private Redis)');
   return url;
+}
+
+/** Deletes a test's Redis keys: every key starting with `prefix`. */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  const keys = await redis.keys(`${prefix}*`);
+  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
 }
 
 export function tmpDir(prefix: string): string {

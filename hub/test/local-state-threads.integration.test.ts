@@ -18,7 +18,7 @@ import { decodeEntry, LocalRuleState } from '../src/jobs/local-state.js';
 import { createEvaluationQueue, type EvaluationQueue } from '../src/jobs/queue.js';
 import { buildRegistryState, type RegistrySource } from '../src/registry/build.js';
 import { RuleTimelineEngines, type RuleTimeline } from '../src/rulesets/timeline.js';
-import { checkTxn, testRedisUrl, waitFor } from './helpers.js';
+import { checkTxn, testRedisUrl, waitFor, deleteKeys } from './helpers.js';
 
 const redis = new Redis(testRedisUrl());
 const prefix = `jgt-lst-${crypto.randomBytes(4).toString('hex')}`;
@@ -67,8 +67,7 @@ afterAll(async () => {
   await held?.close();
   for (const r of stateRedis) r.disconnect();
   await queue?.close();
-  const keys = await redis.keys(`${prefix}*`);
-  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  await deleteKeys(redis, prefix);
   await redis.quit();
 });
 

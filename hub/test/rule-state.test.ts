@@ -16,7 +16,7 @@ import {
 } from '@jianguan/rules';
 import { createPeekRuleStates, createRedisRuleStates } from '../src/jobs/rule-state.js';
 import { createRedisWindowState } from '../src/jobs/window-state.js';
-import { testRedisUrl, prng } from './helpers.js';
+import { testRedisUrl, prng, deleteKeys } from './helpers.js';
 
 const redis = new Redis(testRedisUrl());
 const root = `jgt-rs-${crypto.randomBytes(4).toString('hex')}`;
@@ -27,8 +27,7 @@ const fresh = () => {
 };
 
 afterAll(async () => {
-  const keys = await redis.keys(`${root}*`);
-  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  await deleteKeys(redis, root);
   await redis.quit();
 });
 

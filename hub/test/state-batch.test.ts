@@ -22,7 +22,7 @@ import {
 } from '@jianguan/rules';
 import { createRedisRuleStates, createRedisStateBatcher } from '../src/jobs/rule-state.js';
 import { createRedisWindowState } from '../src/jobs/window-state.js';
-import { checkTxn, prng, randomStateOps, testRedisUrl, WORKING_TIME } from './helpers.js';
+import { checkTxn, prng, randomStateOps, testRedisUrl, WORKING_TIME, deleteKeys } from './helpers.js';
 
 const redis = new Redis(testRedisUrl());
 const root = `jgt-sb-${crypto.randomBytes(4).toString('hex')}`;
@@ -30,8 +30,7 @@ let n = 0;
 const freshPrefix = () => `${root}-${n++}`;
 
 afterAll(async () => {
-  const keys = await redis.keys(`${root}*`);
-  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  await deleteKeys(redis, root);
   await redis.quit();
 });
 
