@@ -184,6 +184,43 @@ describe('store writer', () => {
     expect(rows).toEqual([2, 12, 1, 1]);
   });
 
+  it('spaces a busyAlong table by busyIntervalMs while the table it goes along with is busy, by its own interval otherwise', async () => {
+    const { writer, starts } = onFakeClock({
+      lingerMs: 0,
+      intervalMs: 30,
+      tableIntervalMs: { collector_batches: 45 },
+      busyIntervalMs: 200,
+      busyRows: 10,
+      busyAlong: { collector_batches: 'transactions' },
+      maxRows: 20_000,
+    });
+    const settle = async (p: Promise<unknown>) => {
+      await vi.runAllTimersAsync();
+      await p;
+    };
+    // Chain rows are one per batch: never busy by themselves.
+    await settle(writer.insert('collector_batches', batch('along-a', 1)));
+    await settle(writer.insert('collector_batches', batch('along-b', 1)));
+    expect(starts.collector_batches).toEqual([0, 45]);
+    // transactions turns busy (a large group at 45): the chain table follows its spacing.
+    await settle(writer.insert('transactions', batch('along-t1', 12)));
+    await settle(writer.insert('collector_batches', batch('along-c', 1)));
+    expect(starts.collector_batches).toEqual([0, 45, 245]);
+    // transactions quiet again (a small group): back to the table's own 45 ms.
+    await settle(writer.insert('transactions', batch('along-t2', 1)));
+    const t = starts.collector_batches!.at(-1)!;
+    await settle(writer.insert('collector_batches', batch('along-d', 1)));
+    expect(starts.collector_batches!.at(-1)! - t).toBe(45);
+    // A table not named in busyAlong keeps its own spacing whatever transactions does.
+    await settle(writer.insert('transactions', batch('along-t3', 12)));
+    const w0 = Date.now();
+    await settle(writer.insert('audit_log', batch('along-e', 1)));
+    await settle(writer.insert('audit_log', batch('along-f', 1)));
+    expect(starts.audit_log!.length).toBe(2);
+    expect(starts.audit_log![1]! - starts.audit_log![0]!).toBe(30);
+    expect(Date.now() - w0).toBeLessThan(200);
+  });
+
   it('keeps rows of one table in different encodings apart: one insert per encoding', async () => {
     const calls: { columns?: readonly string[] | undefined; rows: number }[] = [];
     const w = createStoreWriter(

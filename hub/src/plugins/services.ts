@@ -161,6 +161,7 @@ export const pipeline = fp<{ version: string }>(
         tableIntervalMs: { collector_batches: Math.round(1.5 * config.storeInsertIntervalMs) },
         busyIntervalMs: config.storeBusyIntervalMs,
         busyRows: config.storeBusyRows,
+        busyAlong: { collector_batches: 'transactions' },
         maxRows: DEFAULT_WRITER_MAX_ROWS,
         followers: ['warnings'],
       }),

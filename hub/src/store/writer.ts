@@ -46,7 +46,10 @@
  * thousands of records a second) it is spaced `busyIntervalMs` instead: fewer, larger parts when
  * CPU is what limits the hub, and a wait that is small beside the queueing at that load. A
  * moderate load (1,000/s makes groups of about 60–100 rows at 60 ms) never reaches it, and a
- * group after a busy spell that is small again brings the table back to `intervalMs`.
+ * group after a busy spell that is small again brings the table back to `intervalMs`. A table
+ * named in `busyAlong` is spaced so while the table it goes along with is busy: the collectors'
+ * chain rows (a few per group) went out every 90 ms at saturation, more inserts than
+ * `transactions` itself, each a fixed few milliseconds of the engine (docs/benchmarks.md).
  */
 import type { SqlQuery } from './sql.js';
 import { encodeRows, type InsertText, type Store } from './store.js';
@@ -62,6 +65,13 @@ export interface StoreWriterOptions {
   busyIntervalMs?: number;
   /** @defaultValue Infinity (never busy) */
   busyRows?: number;
+  /**
+   * Tables spaced `busyIntervalMs` while another table is busy: `{ collector_batches:
+   * 'transactions' }`. A table whose groups are always small (a chain row per batch) never gets
+   * busy by itself, yet under a heavy load its callers also wait for the busy table's insert (the
+   * acknowledgement waits for both), so writing it more often than that table only adds inserts.
+   */
+  busyAlong?: Readonly<Record<string, string>>;
   /**
    * Tables written by pure group commit whatever `intervalMs`: tables whose callers only come
    * after an insert of a spaced table committed (a batch's warnings follow its transactions), so
@@ -122,6 +132,9 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
   const maxRows = Math.max(1, opts.maxRows);
   const tables = new Map<string, TableQueue>();
   const followers = new Set(opts.followers ?? []);
+  const busyRows = opts.busyRows ?? Infinity;
+  /** Tables whose last group carried busyRows rows or more (any column set). */
+  const busyTables = new Set<string>();
 
   const queueOf = (table: string, columns: readonly string[] | undefined): TableQueue => {
     const key = columns ? `${table} (${columns.join(',')})` : table;
@@ -161,6 +174,8 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     if (q.pending.length === 0) return;
     const group = q.pending;
     q.lastGroupRows = q.pendingRows;
+    if (q.lastGroupRows >= busyRows) busyTables.add(q.table);
+    else busyTables.delete(q.table);
     q.pending = [];
     q.pendingRows = 0;
     q.inFlight += 1;
@@ -181,7 +196,8 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     const table = q.table;
     const follower = followers.has(table);
     const linger = follower ? Math.max(opts.lingerMs, FOLLOWER_LINGER_MS) : opts.lingerMs;
-    const busy = q.lastGroupRows >= (opts.busyRows ?? Infinity) && opts.busyIntervalMs !== undefined;
+    const along = opts.busyAlong?.[table];
+    const busy = opts.busyIntervalMs !== undefined && (q.lastGroupRows >= busyRows || (along !== undefined && busyTables.has(along)));
     const spacing = follower ? 0 : busy ? opts.busyIntervalMs! : (opts.tableIntervalMs?.[table] ?? opts.intervalMs ?? 0);
     const wait = Math.max(q.firstPendingAt + linger, q.lastCutAt + spacing) - Date.now();
     if (wait <= 0) cut(q);
