@@ -25,6 +25,15 @@ describe('store', () => {
     expect(await migrate(store)).toEqual([]);
   });
 
+  it('merges the pipeline tables with a larger merge selector base, leaving the others at the default', async () => {
+    const base = async (table: string) => {
+      const [r] = await store.query<{ s: string }>(sql`SELECT create_table_query AS s FROM system.tables WHERE database = currentDatabase() AND name = ${param.String(table)}`);
+      return /merge_selector_base = (\d+)/.exec(r?.s ?? '')?.[1] ?? 'default';
+    };
+    for (const t of ['transactions', 'warnings', 'collector_batches', 'warning_events']) expect(await base(t)).toBe('12');
+    expect(await base('dead_letters')).toBe('default');
+  });
+
   it('keeps one logical row per transaction id however often it is inserted', async () => {
     const t = checkTxn(1);
     const row = transactionRow(t, { batchId: 'b1', county: '451202', ruleSet: 'test', warningCount: 0 });

@@ -706,6 +706,20 @@ FROM
 )
 WHERE warning_id GLOBAL NOT IN (SELECT warning_id FROM warning_state);
 
+-- 070_merge_selector
+
+ALTER TABLE jianguan.transactions_local ON CLUSTER '{cluster}'
+    MODIFY SETTING merge_selector_base = 12;
+
+ALTER TABLE jianguan.warnings_local ON CLUSTER '{cluster}'
+    MODIFY SETTING merge_selector_base = 12;
+
+ALTER TABLE jianguan.collector_batches_local ON CLUSTER '{cluster}'
+    MODIFY SETTING merge_selector_base = 12;
+
+ALTER TABLE jianguan.warning_events_local ON CLUSTER '{cluster}'
+    MODIFY SETTING merge_selector_base = 12;
+
 -- Bookkeeping: every migration above is in place, so the hub does not run its single-node forms.
 
 CREATE TABLE IF NOT EXISTS jianguan.schema_migrations ON CLUSTER '{cluster}'
@@ -727,4 +741,5 @@ INSERT INTO jianguan.schema_migrations (version, name) VALUES
     (31, '031_collector_scope'),
     (40, '040_capture_projections'),
     (50, '050_registry_effective'),
-    (60, '060_warning_state');
+    (60, '060_warning_state'),
+    (70, '070_merge_selector');
