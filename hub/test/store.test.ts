@@ -1,9 +1,11 @@
 /** Migrations and dedup against the embedded ClickHouse engine (chDB), no server needed. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Warning } from '@jianguan/rules';
 import { loadConfig } from '../src/config.js';
 import { migrate, readMigrations } from '../src/store/migrate.js';
 import { pipelineStats } from '../src/ingest/repo.js';
-import { dayStats, totals, transactionRow } from '../src/store/repo.js';
+import { dayStats, totals, transactionRow, warningRow } from '../src/store/repo.js';
+import { hourlyCounts } from '../src/live/wall-stats.js';
 import { param, sql } from '../src/store/sql.js';
 import { openStore, type Store } from '../src/store/store.js';
 import { checkTxn, tmpDir } from './helpers.js';
@@ -62,6 +64,59 @@ describe('store', () => {
     const s = await dayStats(store, now - 3_600_000, now + 3_600_000);
     expect(s.transactions).toBe(2);
     expect(s.counties).toEqual([{ county: '451202', transactions: 2, warnings: 0 }]);
+    expect(s.hours.transactions).toHaveLength(2);
+    expect(s.hours.transactions.reduce((a, b) => a + b, 0)).toBe(2);
+  });
+
+  it('counts a day per institution and per hour in one pass, each figure as its own query would, re-sent rows once', async () => {
+    const day = Date.UTC(2026, 0, 5, 16); // a local midnight (UTC+8)
+    const county = '459901';
+    const row = (id: string, inst: string, hour: number, minute = 0) =>
+      transactionRow({ ...checkTxn(200), id, institutionId: inst, capturedAt: day + hour * 3_600_000 + minute * 60_000 }, { batchId: 'bh', county, ruleSet: 'x', warningCount: 0 });
+    const rows = [row('hr:1', 'HR-A', 0), row('hr:2', 'HR-A', 0, 30), row('hr:3', 'HR-B', 0, 59), row('hr:4', 'HR-A', 7), row('hr:5', 'HR-B', 23, 59)];
+    await store.insert('transactions', rows);
+    // A re-sent batch: the same records again, and a record of the day before and of the day after.
+    await store.insert('transactions', [rows[1]!, rows[4]!, row('hr:6', 'HR-A', -1), row('hr:7', 'HR-A', 24)]);
+    const w = (id: string, transactionId: string, hour: number, action: Warning['action']): Record<string, unknown> => {
+      const warning: Warning = {
+        id,
+        ruleId: 'check.short_duration',
+        ruleName: '查验用时过短',
+        ruleVersion: 'test',
+        family: 'check',
+        severity: 'medium',
+        action,
+        transactionId,
+        batchId: 'bh',
+        collectorId: 'c-test-01',
+        institutionId: 'HR-A',
+        county,
+        occurredAt: day,
+        capturedAt: day + hour * 3_600_000,
+        raisedAt: day,
+        explanation: '',
+        values: {},
+        subjectMasked: '',
+      };
+      return warningRow(warning, 'x');
+    };
+    await store.insert('warnings', [w('hw:1', 'hr:1', 0, 'hold'), w('hw:2', 'hr:4', 7, 'warn'), w('hw:1', 'hr:1', 0, 'hold')]);
+    const s = await dayStats(store, day, day + 86_400_000, county);
+    expect(s.transactions).toBe(5);
+    expect(s.institutions.sort((a, b) => a.id.localeCompare(b.id))).toEqual([
+      { id: 'HR-A', transactions: 3, warnings: 2 },
+      { id: 'HR-B', transactions: 2, warnings: 0 },
+    ]);
+    expect(s.holds).toBe(1);
+    expect(s.hours.transactions).toHaveLength(24);
+    expect(s.hours.transactions[0]).toBe(3);
+    expect(s.hours.transactions[7]).toBe(1);
+    expect(s.hours.transactions[23]).toBe(1);
+    expect(s.hours.transactions.reduce((a, b) => a + b, 0)).toBe(s.transactions);
+    expect(s.hours.warnings[0]).toBe(1);
+    expect(s.hours.warnings[7]).toBe(1);
+    // The same figures as the per-hour query of the day before this change.
+    expect(s.hours).toEqual(await hourlyCounts(store, day, county));
   });
 
   it('counts pipeline statistics of one group of collectors when asked for an id prefix', async () => {

@@ -258,7 +258,6 @@ export class WallBroadcaster {
     const health = await collectorHealth(store, from, to, COLLECTOR_LATEST, county);
     const lag = await pipelineLagP95(store, now, LAG_WINDOW_MS);
     const scores = await this.scoreRanking(now, scope);
-    const today = await hourlyCounts(store, from, county);
     const yesterday = await this.yesterdayHours(from, now, scope);
     const types = await businessTypes(store, from, to, BUSINESS_TYPES_TOP, county);
     const overdue = await overdueOpen(store, OVERDUE_TOP, county);
@@ -291,7 +290,7 @@ export class WallBroadcaster {
       scoreMonth: scores.month,
       scoreRanked: scores.ranked,
       scoreUnranked: scores.unranked,
-      hourly: { today, yesterday },
+      hourly: { today: s.hours, yesterday },
       businessTypes: types,
       overdueList: overdue.map((o) => ({
         id: o.id,

@@ -172,25 +172,45 @@ export interface DayStats {
   warnings: number;
   holds: number;
   deadLetters: number;
+  /**
+   * Distinct transactions and warnings per hour from `from` (hour i = [from + i h, from + (i+1) h)),
+   * one entry per hour of [from, to): the wall's bars of the day, which add up to its totals.
+   */
+  hours: { transactions: number[]; warnings: number[] };
 }
+
+const HOUR_MS = 3_600_000;
 
 /**
  * Today's counts by capture time within [from, to) — the wall's "today". With `county`, only that
  * county's business; its dead letters are those of collectors filed for its institutions (a dead
  * letter is a record that could not be read, so it has no county of its own).
+ *
+ * Per institution and per hour from one scan of each table (GROUPING SETS): the two groupings are
+ * the same day's rows, and the wall asked for them one after the other every statistics round —
+ * two reads of the day's ids where one does. Each grouping keeps its own uniqExact(id), so every
+ * figure is what a query of that grouping alone gives (grouping(institution_id) = 0 marks the
+ * per-institution rows).
  */
 export async function dayStats(store: Store, from: number, to: number, county: string | null = null): Promise<DayStats> {
   const f = param.DateTime64(from);
   const t = param.DateTime64(to);
+  const hour = sql`intDiv(toUnixTimestamp64Milli(captured_at) - ${param.Int64(from)}, ${param.Int64(HOUR_MS)})`;
   // The county is read as `cty`: an alias named `county` would shadow the column in WHERE.
-  const txn = await store.query<{ institution_id: string; cty: string; n: string }>(sql`
-    SELECT institution_id, any(county) AS cty, uniqExact(id) AS n
+  const txn = await store.query<{ institution_id: string; h: number | string; cty: string; n: string; by_hour: number | string }>(sql`
+    SELECT institution_id, ${hour} AS h, any(county) AS cty, uniqExact(id) AS n, grouping(institution_id) AS by_hour
     FROM transactions WHERE captured_at >= ${f} AND captured_at < ${t}${inCounty(county)}
-    GROUP BY institution_id`);
-  const warn = await store.query<{ institution_id: string; cty: string; n: string; holds: string }>(sql`
-    SELECT institution_id, any(county) AS cty, uniqExact(id) AS n, uniqExactIf(id, action = 'hold') AS holds
+    GROUP BY GROUPING SETS ((institution_id), (h))`);
+  const warn = await store.query<{ institution_id: string; h: number | string; cty: string; n: string; holds: string; by_hour: number | string }>(sql`
+    SELECT institution_id, ${hour} AS h, any(county) AS cty, uniqExact(id) AS n, uniqExactIf(id, action = 'hold') AS holds, grouping(institution_id) AS by_hour
     FROM warnings WHERE captured_at >= ${param.DateTime64(from)} AND captured_at < ${param.DateTime64(to)}${inCounty(county)}
-    GROUP BY institution_id`);
+    GROUP BY GROUPING SETS ((institution_id), (h))`);
+  const hourCount = Math.max(0, Math.ceil((to - from) / HOUR_MS));
+  const hours = { transactions: new Array<number>(hourCount).fill(0), warnings: new Array<number>(hourCount).fill(0) };
+  const inHours = (h: number | string) => {
+    const i = Number(h);
+    return Number.isInteger(i) && i >= 0 && i < hourCount ? i : -1;
+  };
   const dlCounty = county
     ? sql` AND collector_id IN (SELECT collector_id FROM collectors FINAL WHERE institution_id IN (SELECT id FROM institutions FINAL WHERE county = ${param.String(county)}))`
     : sql``;
@@ -199,9 +219,21 @@ export async function dayStats(store: Store, from: number, to: number, county: s
     WHERE received_at >= ${param.DateTime64(from)} AND received_at < ${param.DateTime64(to)}${dlCounty}`);
 
   const inst = new Map<string, { id: string; county: string; transactions: number; warnings: number }>();
-  for (const r of txn) inst.set(r.institution_id, { id: r.institution_id, county: r.cty, transactions: Number(r.n), warnings: 0 });
+  for (const r of txn) {
+    if (Number(r.by_hour) !== 0) {
+      const i = inHours(r.h);
+      if (i >= 0) hours.transactions[i] = Number(r.n);
+      continue;
+    }
+    inst.set(r.institution_id, { id: r.institution_id, county: r.cty, transactions: Number(r.n), warnings: 0 });
+  }
   let holds = 0;
   for (const r of warn) {
+    if (Number(r.by_hour) !== 0) {
+      const i = inHours(r.h);
+      if (i >= 0) hours.warnings[i] = Number(r.n);
+      continue;
+    }
     const cur = inst.get(r.institution_id) ?? { id: r.institution_id, county: r.cty, transactions: 0, warnings: 0 };
     cur.warnings = Number(r.n);
     holds += Number(r.holds);
@@ -222,6 +254,7 @@ export async function dayStats(store: Store, from: number, to: number, county: s
     warnings: all.reduce((s, i) => s + i.warnings, 0),
     holds,
     deadLetters: Number(dl?.n ?? 0),
+    hours,
   };
 }
 
