@@ -4,6 +4,11 @@
 // chDB insert rate) and the targets (10,000 records/s; capture → wall p99 ≤ 250 ms at 1,000/s;
 // hold decision p99 ≤ 10 ms at 500/s; hub + Redis CPU ≤ 0.1 ms per record).
 //
+// CPU per record is the hub's and Redis's CPU over a phase's window divided by the records it
+// stored. chDB merges parts in the background seconds after the inserts, so each hub phase starts
+// only once the merges of what came before are idle, and reports beside the window's figure the
+// one measured until its own merges are idle too ("with its merges").
+//
 // Modes (`--mode`, default `both`):
 //   hub   The hub alone: a load generator (scripts/lib/loadgen.mjs, its own process) builds and
 //         signs every batch before the timed window and only sends it during it, over one real
@@ -309,6 +314,30 @@ function threadCpuOf(pid) {
   }
   return out;
 }
+/** CPU seconds of the hub's merge threads (chDB's MergeMutate pool). */
+function mergeCpuOf(pid) {
+  let sum = 0;
+  for (const [k, v] of Object.entries(threadCpuOf(pid))) if (k.startsWith('MergeMutate')) sum += v;
+  return sum;
+}
+
+/**
+ * Waits until the hub's merge threads have been idle for a second (under 10 ms of CPU in it), at
+ * most `maxMs`; returns the seconds waited. Merges run in the background, seconds after the
+ * inserts that made their parts: without this a phase was charged merges of the phase before it
+ * (many small parts at 1,000/s) and not those its own records caused after its last ack.
+ */
+async function mergesSettled(maxMs = 60_000) {
+  const t0 = Date.now();
+  let prev = mergeCpuOf(hub.pid);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const cur = mergeCpuOf(hub.pid);
+    if (cur - prev < 0.01 || Date.now() - t0 >= maxMs) return (Date.now() - t0) / 1000;
+    prev = cur;
+  }
+}
+
 /** Redis's own count and time per command since it started (INFO commandstats). */
 function redisCommandStats() {
   const r = spawnSync('redis-cli', ['-p', String(redisPort), 'INFO', 'commandstats'], { encoding: 'utf8' });
@@ -452,6 +481,7 @@ async function finishPhase({ since, cpu0, cpu1, load0, load1, prefix, sent }) {
 async function hubPhase({ name, set, prefix, rate, seconds, batch, holdRate, pacing = 'fixed' }) {
   const window = pacing === 'collector' ? 1 : WINDOW;
   const shape = pacing === 'collector' ? `batches formed as a collector does (up to ${batch}, linger ${LAT_LINGER_MS} ms, one in flight)` : `batches of ${batch}, window ${window}`;
+  const settledBefore = await mergesSettled();
   step(`hub mode, ${name}: ${set.length} connections, ${rate === 'max' ? 'open throttle' : `${rate.toLocaleString('en-US')}/s`} for ${seconds} s, ${shape}${holdRate ? ` + hold decisions at ${holdRate}/s` : ''}`);
   // Hold decisions: their own collector connection (or the admin's POST), warmed up first.
   let once;
@@ -512,6 +542,9 @@ async function hubPhase({ name, set, prefix, rate, seconds, batch, holdRate, pac
   const cpu1 = cpuNow();
   const load1 = os.loadavg()[0];
   say.write('\n');
+  // The same window closed only once the merges its records caused are done (see mergesSettled).
+  const mergeTail = await mergesSettled();
+  const cpu2 = cpuNow();
   holdLink?.close();
   await new Promise((r) => setTimeout(r, 1500)); // last wall flush
   const out = await finishPhase({ since: res.t0 - (res.spanMs ?? 0), cpu0: cpu0 ?? cpu1, cpu1, load0, load1, prefix: `bench-${prefix}`, sent: res.sentRecords });
@@ -543,6 +576,18 @@ async function hubPhase({ name, set, prefix, rate, seconds, batch, holdRate, pac
     drained: res.drained,
   };
   result.cpuMsPerRecord.loadgen = (res.cpuSeconds * 1000) / Math.max(1, out.stored);
+  if (cpu0) {
+    const per = (sec) => (sec * 1000) / Math.max(1, out.stored);
+    result.cpuMsPerRecord.hubWithMerges = per(cpu2.hub - cpu0.hub);
+    result.cpuMsPerRecord.hubPlusRedisWithMerges = per(cpu2.hub - cpu0.hub + cpu2.redis - cpu0.redis);
+    const merging = (c) => Object.entries(c.threads).reduce((a, [k, v]) => (k.startsWith('MergeMutate') ? a + v : a), 0);
+    result.merges = {
+      settledBeforeSeconds: settledBefore,
+      tailSeconds: mergeTail,
+      windowMsPerRecord: per(merging(cpu1) - merging(cpu0)),
+      tailMsPerRecord: per(merging(cpu2) - merging(cpu1)),
+    };
+  }
   if (holdRate) {
     hold.client.sort((a, b) => a - b);
     hold.server.sort((a, b) => a - b);
@@ -798,6 +843,13 @@ function phaseRows(p) {
     `${f(c.hub, 3)} / ${f(c.redis, 3)} ms`,
     `hub + Redis ${f(c.hubPlusRedis, 3)} ms = ${pctOf(c.hubPlusRedis, TARGETS.cpuMsPerRecord)} of ${TARGETS.cpuMsPerRecord} ms target${p.decisions ? ' (decisions included)' : ''}`,
   ]);
+  if (c.hubPlusRedisWithMerges !== undefined && p.merges) {
+    rows.push([
+      'CPU per record with its merges',
+      `${f(c.hubWithMerges, 3)} / ${f(c.redis, 3)} ms`,
+      `hub + Redis ${f(c.hubPlusRedisWithMerges, 3)} ms, until the merges settled ${f(p.merges.tailSeconds, 1)} s after the last ack (merges ${f(p.merges.windowMsPerRecord, 4)} ms in the window + ${f(p.merges.tailMsPerRecord, 4)} after; before it, ${f(p.merges.settledBeforeSeconds, 1)} s waiting for the merges of what came before)`,
+    ]);
+  }
   if (c.loadgen !== undefined) rows.push(['CPU per record, load generator', `${f(c.loadgen, 3)} ms`, `send lag p50/p99 ${f(p.sendLagMs.p50)} / ${f(p.sendLagMs.p99)} ms, ack p50/p99 ${f(p.ackMs.p50)} / ${f(p.ackMs.p99)} ms`]);
   if (c.collectors !== undefined) rows.push(['CPU per record, collectors', `${f(c.collectors, 3)} ms`, 'the bench process: 8 collectors, simulators and fsync outboxes on the same cores']);
   if (p.evaluated) {
