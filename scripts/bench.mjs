@@ -324,8 +324,9 @@ function mergeCpuOf(pid) {
 /**
  * Waits until the hub's merge threads have been idle for a second (under 10 ms of CPU in it), at
  * most `maxMs`; returns the seconds waited. Merges run in the background, seconds after the
- * inserts that made their parts: without this a phase was charged merges of the phase before it
- * (many small parts at 1,000/s) and not those its own records caused after its last ack.
+ * inserts that made their parts: waiting before a phase keeps the merges of the phase before it
+ * (many small parts at 1,000/s) out of its figures, waiting after it shows whether any merge its
+ * own records caused fell outside its window.
  */
 async function mergesSettled(maxMs = 60_000) {
   const t0 = Date.now();

@@ -202,7 +202,7 @@ describe('store writer', () => {
     await settle(writer.insert('collector_batches', batch('along-a', 1)));
     await settle(writer.insert('collector_batches', batch('along-b', 1)));
     expect(starts.collector_batches).toEqual([0, 45]);
-    // transactions turns busy (a large group at 45): the chain table follows its spacing.
+    // transactions turns busy (a group of 12 rows, busyRows 10): the chain table follows its spacing.
     await settle(writer.insert('transactions', batch('along-t1', 12)));
     await settle(writer.insert('collector_batches', batch('along-c', 1)));
     expect(starts.collector_batches).toEqual([0, 45, 245]);
