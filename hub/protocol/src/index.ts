@@ -220,20 +220,32 @@ export function materialiseBatch(
   sha256Hex: (b: Uint8Array) => string,
   /** The bytes as text, or undefined when they are not UTF-8 (default: a fatal TextDecoder). */
   utf8: (b: Uint8Array) => string | undefined = decodeUtf8,
+  /**
+   * OPTIONAL. The records read from the bytes another way (the hub: one record at a time, see
+   * hub/src/ingest/records-json.ts) — exactly what JSON.parse of the whole text gives, with
+   * `noEscapes` as below — or undefined to read them as one text here.
+   */
+  readRecords?: (b: Uint8Array) => { records: unknown[]; noEscapes: boolean } | undefined,
 ): { ok: true; batch: Batch; digest?: string; noEscapes?: boolean } | { ok: false; message: string } {
   const { recordsJson, records, ...envelope } = wire;
   if (recordsJson === undefined) return { ok: true, batch: { ...envelope, records: records! } };
   let parsed: unknown;
   let noEscapes = false;
-  try {
-    const text = utf8(recordsJson);
-    if (text === undefined) return { ok: false, message: 'recordsJson: not UTF-8 JSON (invalid UTF-8)' };
-    parsed = JSON.parse(text);
-    // JSON text carries a control character or a lone surrogate only as an escape (`\n`, `\ud800`):
-    // without a backslash no string of these records holds one.
-    noEscapes = !text.includes('\\');
-  } catch (e) {
-    return { ok: false, message: `recordsJson: not UTF-8 JSON (${e instanceof Error ? e.message.slice(0, 200) : 'unreadable'})` };
+  const read = readRecords?.(recordsJson);
+  if (read) {
+    parsed = read.records;
+    noEscapes = read.noEscapes;
+  } else {
+    try {
+      const text = utf8(recordsJson);
+      if (text === undefined) return { ok: false, message: 'recordsJson: not UTF-8 JSON (invalid UTF-8)' };
+      parsed = JSON.parse(text);
+      // JSON text carries a control character or a lone surrogate only as an escape (`\n`, `\ud800`):
+      // without a backslash no string of these records holds one.
+      noEscapes = !text.includes('\\');
+    } catch (e) {
+      return { ok: false, message: `recordsJson: not UTF-8 JSON (${e instanceof Error ? e.message.slice(0, 200) : 'unreadable'})` };
+    }
   }
   if (!Array.isArray(parsed)) return { ok: false, message: 'recordsJson: expected a JSON array of records' };
   if (parsed.length < 1 || parsed.length > BATCH_MAX_RECORDS) return { ok: false, message: `recordsJson: ${parsed.length} records (1 to ${BATCH_MAX_RECORDS} per batch)` };

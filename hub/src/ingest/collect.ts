@@ -40,6 +40,7 @@ import type { HubPseudonyms } from '../pseudonyms.js';
 import type { Store } from '../store/store.js';
 import type { Telemetry } from '../telemetry/events.js';
 import { findTimeOutOfWindow, findUnstorableText, printable, type SanityLimits } from './sanity.js';
+import { readRecordsJson } from './records-json.js';
 import { describeIssues } from '../validation/issues.js';
 import { collectNamespace, type CollectSocket, type CollectSocketData } from '../sockets.js';
 
@@ -294,7 +295,7 @@ async function handleBatch(
   // collectors/service.ts): the ack still waits for both. Records sent as bytes are parsed only
   // here, when it is the batch's turn: until then they are bytes outside the JavaScript heap.
   return deps.collectors.exclusive(collectorId, async () => {
-    const m = materialiseBatch(wire, sha256Hex, utf8Text);
+    const m = materialiseBatch(wire, sha256Hex, utf8Text, readRecordsJson);
     if (!m.ok) throw new HubError('BATCH_INVALID', m.message);
     const batch = m.batch;
     deps.telemetry.transactionsReceived(batch.batchId, collectorId, batch.records.length);
