@@ -314,10 +314,10 @@ function threadCpuOf(pid) {
   }
   return out;
 }
-/** CPU seconds of the hub's merge threads (chDB's MergeMutate pool). */
-function mergeCpuOf(pid) {
+/** CPU seconds of the merge threads (chDB's MergeMutate pool) in a threadCpuOf() map. */
+function mergeSecondsOf(threads) {
   let sum = 0;
-  for (const [k, v] of Object.entries(threadCpuOf(pid))) if (k.startsWith('MergeMutate')) sum += v;
+  for (const [k, v] of Object.entries(threads)) if (k.startsWith('MergeMutate')) sum += v;
   return sum;
 }
 
@@ -330,10 +330,10 @@ function mergeCpuOf(pid) {
  */
 async function mergesSettled(maxMs = 60_000) {
   const t0 = Date.now();
-  let prev = mergeCpuOf(hub.pid);
+  let prev = mergeSecondsOf(threadCpuOf(hub.pid));
   for (;;) {
     await new Promise((r) => setTimeout(r, 1000));
-    const cur = mergeCpuOf(hub.pid);
+    const cur = mergeSecondsOf(threadCpuOf(hub.pid));
     if (cur - prev < 0.01 || Date.now() - t0 >= maxMs) return (Date.now() - t0) / 1000;
     prev = cur;
   }
@@ -581,12 +581,11 @@ async function hubPhase({ name, set, prefix, rate, seconds, batch, holdRate, pac
     const per = (sec) => (sec * 1000) / Math.max(1, out.stored);
     result.cpuMsPerRecord.hubWithMerges = per(cpu2.hub - cpu0.hub);
     result.cpuMsPerRecord.hubPlusRedisWithMerges = per(cpu2.hub - cpu0.hub + cpu2.redis - cpu0.redis);
-    const merging = (c) => Object.entries(c.threads).reduce((a, [k, v]) => (k.startsWith('MergeMutate') ? a + v : a), 0);
     result.merges = {
       settledBeforeSeconds: settledBefore,
       tailSeconds: mergeTail,
-      windowMsPerRecord: per(merging(cpu1) - merging(cpu0)),
-      tailMsPerRecord: per(merging(cpu2) - merging(cpu1)),
+      windowMsPerRecord: per(mergeSecondsOf(cpu1.threads) - mergeSecondsOf(cpu0.threads)),
+      tailMsPerRecord: per(mergeSecondsOf(cpu2.threads) - mergeSecondsOf(cpu1.threads)),
     };
   }
   if (holdRate) {

@@ -9,11 +9,10 @@ import type { Severity } from '@jianguan/rules';
 import { businessLabel } from '../evaluation/volumes.js';
 import { STATE_LABELS, type WarningStateName } from '../protocol/workflow.js';
 import type { WallBusinessType, WallHourly } from '../protocol/index.js';
-import { OPEN_STATE, inCounty } from '../store/repo.js';
+import { HOUR_MS, OPEN_STATE, captureHourFrom, inCounty } from '../store/repo.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 
-const HOUR_MS = 3_600_000;
 
 function emptyHours(): WallHourly {
   return { transactions: new Array<number>(24).fill(0), warnings: new Array<number>(24).fill(0) };
@@ -27,7 +26,7 @@ function emptyHours(): WallHourly {
 export async function hourlyCounts(store: Store, dayFrom: number, county: string | null = null): Promise<WallHourly> {
   const f = param.DateTime64(dayFrom);
   const t = param.DateTime64(dayFrom + 24 * HOUR_MS);
-  const hour = sql`intDiv(toUnixTimestamp64Milli(captured_at) - ${param.Int64(dayFrom)}, ${param.Int64(HOUR_MS)})`;
+  const hour = captureHourFrom(dayFrom);
   const [tx, w] = await Promise.all([
     store.query<{ h: number | string; n: string }>(sql`
       SELECT ${hour} AS h, uniqExact(id) AS n FROM transactions WHERE captured_at >= ${f} AND captured_at < ${t}${inCounty(county)} GROUP BY h`),

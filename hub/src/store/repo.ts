@@ -179,7 +179,12 @@ export interface DayStats {
   hours: { transactions: number[]; warnings: number[] };
 }
 
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
+
+/** The hour of a row's capture counted from `from` (epoch ms): 0 for [from, from + 1 h), … */
+export function captureHourFrom(from: number): SqlQuery {
+  return sql`intDiv(toUnixTimestamp64Milli(captured_at) - ${param.Int64(from)}, ${param.Int64(HOUR_MS)})`;
+}
 
 /**
  * Today's counts by capture time within [from, to) — the wall's "today". With `county`, only that
@@ -195,7 +200,7 @@ const HOUR_MS = 3_600_000;
 export async function dayStats(store: Store, from: number, to: number, county: string | null = null): Promise<DayStats> {
   const f = param.DateTime64(from);
   const t = param.DateTime64(to);
-  const hour = sql`intDiv(toUnixTimestamp64Milli(captured_at) - ${param.Int64(from)}, ${param.Int64(HOUR_MS)})`;
+  const hour = captureHourFrom(from);
   // The county is read as `cty`: an alias named `county` would shadow the column in WHERE.
   const txn = await store.query<{ institution_id: string; h: number | string; cty: string; n: string; by_hour: number | string }>(sql`
     SELECT institution_id, ${hour} AS h, any(county) AS cty, uniqExact(id) AS n, grouping(institution_id) AS by_hour

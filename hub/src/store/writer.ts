@@ -133,8 +133,11 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
   const tables = new Map<string, TableQueue>();
   const followers = new Set(opts.followers ?? []);
   const busyRows = opts.busyRows ?? Infinity;
-  /** Tables whose last group carried busyRows rows or more (any column set). */
-  const busyTables = new Set<string>();
+  /** Whether a group of `table` (any column set) last carried busyRows rows or more. */
+  const isBusy = (table: string): boolean => {
+    for (const q of tables.values()) if (q.table === table && q.lastGroupRows >= busyRows) return true;
+    return false;
+  };
 
   const queueOf = (table: string, columns: readonly string[] | undefined): TableQueue => {
     const key = columns ? `${table} (${columns.join(',')})` : table;
@@ -174,8 +177,6 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     if (q.pending.length === 0) return;
     const group = q.pending;
     q.lastGroupRows = q.pendingRows;
-    if (q.lastGroupRows >= busyRows) busyTables.add(q.table);
-    else busyTables.delete(q.table);
     q.pending = [];
     q.pendingRows = 0;
     q.inFlight += 1;
@@ -197,7 +198,7 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
     const follower = followers.has(table);
     const linger = follower ? Math.max(opts.lingerMs, FOLLOWER_LINGER_MS) : opts.lingerMs;
     const along = opts.busyAlong?.[table];
-    const busy = opts.busyIntervalMs !== undefined && (q.lastGroupRows >= busyRows || (along !== undefined && busyTables.has(along)));
+    const busy = opts.busyIntervalMs !== undefined && (q.lastGroupRows >= busyRows || (along !== undefined && isBusy(along)));
     const spacing = follower ? 0 : busy ? opts.busyIntervalMs! : (opts.tableIntervalMs?.[table] ?? opts.intervalMs ?? 0);
     const wait = Math.max(q.firstPendingAt + linger, q.lastCutAt + spacing) - Date.now();
     if (wait <= 0) cut(q);
