@@ -274,6 +274,31 @@ describe('exportRuleState / importRuleState', () => {
     expect(sweepRuleState(r, 6_000)).toBe(1); // the interval key (the sequence slot got the restored clock's 9_000 + 500)
   });
 
+  it('holds a fingerprint claimed once inline, and answers from it before and after the round trip', () => {
+    const c = fakeClock(0);
+    const s = createMemoryRuleState({ clock: c.fn });
+    expect(s.fingerprints.claim('k', 'p1', 'o1', 'a', 1_000, 500, 10_000)).toEqual({ others: 0 });
+    expect(s.fingerprints.claim('k', 'p2', 'o1', 'b', 1_000, 500, 10_000)).toEqual({ others: 0 });
+    const entries = snapshot(s);
+    expect(entries.filter((e) => e[0] === 'f')).toEqual([
+      ['f', 'k', 'p1', 10_000, 1_000, 0, 'a', 'o1', 1_000, 0],
+      ['f', 'k', 'p2', 10_000, 1_000, 0, 'b', 'o1', 1_000, 0],
+    ]);
+    for (const st of [s, (() => { const r = createMemoryRuleState({ clock: c.fn }); importRuleState(r, entries); return r; })()]) {
+      // The known id answers what it was answered, whatever the arguments.
+      expect(st.fingerprints.claim('k', 'p1', 'o9', 'a', 5_000, 1, 10_000)).toEqual({ others: 0 });
+      // A second claim earlier in time, of another owner, within the window: it finds the inline
+      // one, and all are then held in time order.
+      expect(st.fingerprints.claim('k', 'p1', 'o2', 'c', 800, 500, 10_000)).toEqual({ others: 1, first: { owner: 'o1', id: 'a', at: 1_000 } });
+      expect(st.fingerprints.claim('k', 'p1', 'o3', 'd', 900, 500, 10_000)).toEqual({ others: 2, first: { owner: 'o2', id: 'c', at: 800 } });
+      // Out of the window (|at − 1000| = 500): nothing.
+      expect(st.fingerprints.claim('k', 'p2', 'o2', 'e', 1_500, 500, 10_000)).toEqual({ others: 0 });
+      // The same owner never counts.
+      expect(st.fingerprints.claim('k', 'p2', 'o1', 'f', 1_100, 500, 10_000)).toEqual({ others: 1, first: { owner: 'o2', id: 'e', at: 1_500 } });
+      expect(snapshot(st).find((e) => e[0] === 'f' && e[2] === 'p1')!.slice(6)).toEqual(['c', 'o2', 800, 1, 'o1', 'a', 1_000, 'd', 'o3', 900, 2, 'o2', 'c', 800, 'a', 'o1', 1_000, 0]);
+    }
+  });
+
   it('rejects malformed snapshots with an error naming the entry', () => {
     const fresh = () => createMemoryRuleState({ clock: () => 0 });
     const header = [RULE_STATE_FORMAT, RULE_STATE_FORMAT_VERSION, null, null];
@@ -292,6 +317,7 @@ describe('exportRuleState / importRuleState', () => {
     expect(bad([header, ['i', 'k', 10, 100, 'a', 'L', 50, 40, 0]])).toThrow(/interval entry for key "k": interval "a" ends \(40\) before it starts \(50\)/);
     expect(bad([header, ['i', 'k', 10, 100, 'a', 'L', 0, 40, 5, 'b']])).toThrow(/interval entry for key "k": other member of "a" .* must be a string/);
     expect(bad([header, ['f', 'k', 'fp', 10, 100, 0, 'a', 'o', 50, 0, 'b', 'o', 40, 0]])).toThrow(/fingerprint entry for key "k", fingerprint "fp": claims out of time order at "b"/);
+    expect(bad([header, ['f', 'k', 'fp', 10, 100, 0]])).toThrow(/fingerprint entry for key "k", fingerprint "fp": no claims/);
     expect(bad([header, ['s', 'k', 'e', 10, 100, 60, 0, 1, 'r', 50]])).toThrow(/sequence entry for key "k", event "e": time of record "r" 50 is below the slot's oldest time 60/);
     expect(bad([header, ['s', 'k', 'e', 10, 100, 0, 0, 2, 'r', 50, 's', 60]])).toThrow(/sequence entry .*at most one record/);
     expect(bad([header, ['s', 'k', 'e', 10, 100, 0, 0, 0, 'q', 50, 'r']])).toThrow(/match time of asker "q"/);

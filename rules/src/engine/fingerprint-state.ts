@@ -47,14 +47,23 @@ const NO_MATCH: FingerprintMatch = Object.freeze({ others: 0 });
 const BY_ID_FROM = 8;
 
 /**
- * One (key, fingerprint). Most fingerprints are claimed once (a fresh photo), so a slot is an
- * array, not a map: `list` holds the claims sorted by at (ties in arrival order), live from
- * `head` on; `byId` is made only once the slot holds more than BY_ID_FROM claims.
+ * One (key, fingerprint). Most fingerprints are claimed once (a fresh photo) and the state keeps
+ * them for the retention time, so a slot holding one claim holds it inline (`id`, `owner`,
+ * `answer`, and `newest` as its time) with no `list`: a claim object, an array and a boxed time
+ * (four heap objects) less per slot, which was most of what the state retained per record — and
+ * what every full collection marks again (docs/benchmarks.md).
+ * From the second claim on, `list` holds the claims sorted by at (ties in arrival order), live
+ * from `head` on, and the inline fields are no longer read; `byId` is made only once the slot
+ * holds more than BY_ID_FROM claims.
  */
 interface Slot extends Expiring {
   readonly key: string;
   readonly fingerprint: string;
-  list: Claim[];
+  /** The one claim while `list` is undefined (its time is `newest`). */
+  id: string;
+  owner: string;
+  answer: FingerprintMatch;
+  list: Claim[] | undefined;
   head: number;
   byId: Map<string, Claim> | undefined;
   newest: number;
@@ -100,11 +109,12 @@ function checkClaim(at: number, windowMs: number, retainMs: number): void {
   if (!(Number.isFinite(retainMs) && retainMs > 0)) throw new RangeError(`claim: retainMs must be > 0, got ${retainMs}`);
 }
 
-/** The claim of `id` held in the slot, if any. */
-function knownClaim(p: Slot, id: string): Claim | undefined {
-  if (p.byId) return p.byId.get(id);
+/** The stored answer of the claim of `id` held in the slot, if any. */
+function knownAnswer(p: Slot, id: string): FingerprintMatch | undefined {
   const { list } = p;
-  for (let i = p.head; i < list.length; i++) if (list[i]!.id === id) return list[i];
+  if (list === undefined) return p.id === id ? p.answer : undefined;
+  if (p.byId) return p.byId.get(id)?.answer;
+  for (let i = p.head; i < list.length; i++) if (list[i]!.id === id) return list[i]!.answer;
   return undefined;
 }
 
@@ -114,6 +124,11 @@ function matchOf(p: Slot, owner: string, at: number, windowMs: number): Fingerpr
   // Owners are counted in a set made only for a candidate. The earliest claim is the smallest
   // (at, owner, id), whatever the order they are visited in.
   const { list } = p;
+  if (list === undefined) {
+    // The one inline claim: within the window and of another owner, or nothing.
+    const t = p.newest;
+    return p.owner !== owner && t > at - windowMs && t < at + windowMs ? { others: 1, first: { owner: p.owner, id: p.id, at: t } } : NO_MATCH;
+  }
   let owners: Set<string> | undefined;
   let first: Claim | undefined;
   const until = at + windowMs;
@@ -139,9 +154,13 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
   const expiry = clock === undefined ? undefined : new ExpiryHeap<Slot>(clock);
   let slots = 0;
   let held = 0;
-  const newSlot = (key: string, fingerprint: string, list: Claim[], newest: number): Slot => ({
+  // Every slot has the same fields in the same order (one hidden class for all of them).
+  const newSlot = (key: string, fingerprint: string, one: Claim, list: Claim[] | undefined, newest: number): Slot => ({
     key,
     fingerprint,
+    id: one.id,
+    owner: one.owner,
+    answer: one.answer,
     list,
     head: 0,
     byId: undefined,
@@ -170,9 +189,8 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
       let p = byPrint.get(fingerprint);
       if (!p) {
         // A fingerprint seen for the first time (most photos): nothing to compare, nothing to
-        // drop (the horizon is below `at`). A one-element array literal, not [] then push(),
-        // which would reserve room for 17 claims in every such slot.
-        p = newSlot(key, fingerprint, [{ id, owner, at, answer: NO_MATCH }], at);
+        // drop (the horizon is below `at`); the claim is held inline.
+        p = { key, fingerprint, id, owner, answer: NO_MATCH, list: undefined, head: 0, byId: undefined, newest: at, xH: -1, xAt: Number.NaN };
         byPrint.set(fingerprint, p);
         slots++;
         held++;
@@ -180,13 +198,21 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
         return { others: 0 };
       }
       // A known id answers from memory and writes nothing: in Redis its expiry does not move.
-      const known = knownClaim(p, id);
-      if (known) return copy(known.answer);
+      const known = knownAnswer(p, id);
+      if (known) return copy(known);
 
-      const { list } = p;
       const answer = matchOf(p, owner, at, windowMs);
       const claim: Claim = { id, owner, at, answer };
-      if (list.length === p.head || list[list.length - 1]!.at <= at) list.push(claim);
+      let { list } = p;
+      if (list === undefined) {
+        // The second claim: the inline one moves into a list (it is live: it is the newest so far).
+        const one: Claim = { id: p.id, owner: p.owner, at: p.newest, answer: p.answer };
+        list = p.list = one.at <= at ? [one, claim] : [claim, one];
+        // Not read from now on; cleared so that they keep nothing alive once the list drops it.
+        p.id = '';
+        p.owner = '';
+        p.answer = NO_MATCH;
+      } else if (list.length === p.head || list[list.length - 1]!.at <= at) list.push(claim);
       else list.splice(firstAfter(list, at, p.head), 0, claim);
       held++;
       if (p.byId) p.byId.set(id, claim);
@@ -224,8 +250,7 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
     checkClaim(at, windowMs, retainMs);
     const p = prints.get(key)?.get(fingerprint);
     if (p === undefined) return { others: 0 };
-    const known = knownClaim(p, id);
-    return copy(known ? known.answer : matchOf(p, owner, at, windowMs));
+    return copy(knownAnswer(p, id) ?? matchOf(p, owner, at, windowMs));
   }
 
   const drop = (p: Slot): void => {
@@ -234,7 +259,7 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
     byPrint.delete(p.fingerprint);
     if (byPrint.size === 0) prints.delete(p.key);
     slots--;
-    held -= p.list.length - p.head;
+    held -= p.list === undefined ? 1 : p.list.length - p.head;
   };
 
   return {
@@ -252,12 +277,13 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
           if (p.xH < 0) throw new Error(`fingerprint state: key ${JSON.stringify(p.key)} has no expiry (not a createMemoryRuleState() state)`);
           const out: unknown[] = ['f', p.key, p.fingerprint, p.xAt, p.newest, p.byId ? BY_ID : 0];
           const { list } = p;
-          for (let i = p.head; i < list.length; i++) {
-            const c = list[i]!;
+          const put = (c: Claim) => {
             const f = c.answer.first;
             out.push(c.id, c.owner, c.at, c.answer.others);
             if (f) out.push(f.owner, f.id, f.at);
-          }
+          };
+          if (list === undefined) put({ id: p.id, owner: p.owner, at: p.newest, answer: p.answer });
+          else for (let i = p.head; i < list.length; i++) put(list[i]!);
           yield out;
         }
       }
@@ -289,7 +315,10 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
         ids.add(id);
         list.push({ id, owner, at, answer });
       }
-      const p = newSlot(key, fingerprint, list, newest);
+      if (list.length === 0) r.fail('no claims');
+      // One claim at the newest time is held inline, as claim() holds it (unless the slot looked
+      // ids up in a map; a later claim dropped by the horizon leaves a list, as in the original).
+      const p = newSlot(key, fingerprint, list[0]!, list.length === 1 && list[0]!.at === newest && !(flags & BY_ID) ? undefined : list, newest);
       if (flags & BY_ID) {
         p.byId = new Map();
         for (const c of list) p.byId.set(c.id, c);
