@@ -69,6 +69,17 @@ interface Slot extends Expiring {
   newest: number;
 }
 
+/**
+ * The slots of one key. It carries the key's string so that every slot refers to that one
+ * string: a key built per record (`inspection-values:<institution>:<hpzl>`) would otherwise stay
+ * alive once per slot, for as long as the slot.
+ */
+class KeySlots extends Map<string, Slot> {
+  constructor(readonly key: string) {
+    super();
+  }
+}
+
 /** First index i in [from, list.length) with list[i].at > x. */
 function firstAfter(list: readonly Claim[], x: number, from: number): number {
   let lo = from;
@@ -150,7 +161,7 @@ export function createMemoryFingerprintState(): MemoryFingerprintState {
 export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore {
   // key → fingerprint → slot: no joined (key, fingerprint) string per call, and the fingerprint
   // (a 64-hex photo hash) is the record's own string.
-  const prints = new Map<string, Map<string, Slot>>();
+  const prints = new Map<string, KeySlots>();
   const expiry = clock === undefined ? undefined : new ExpiryHeap<Slot>(clock);
   let slots = 0;
   let held = 0;
@@ -183,14 +194,14 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
       checkClaim(at, windowMs, retainMs);
       let byPrint = prints.get(key);
       if (!byPrint) {
-        byPrint = new Map();
+        byPrint = new KeySlots(key);
         prints.set(key, byPrint);
       }
       let p = byPrint.get(fingerprint);
       if (!p) {
         // A fingerprint seen for the first time (most photos): nothing to compare, nothing to
         // drop (the horizon is below `at`); the claim is held inline.
-        p = { key, fingerprint, id, owner, answer: NO_MATCH, list: undefined, head: 0, byId: undefined, newest: at, xH: -1, xAt: Number.NaN };
+        p = { key: byPrint.key, fingerprint, id, owner, answer: NO_MATCH, list: undefined, head: 0, byId: undefined, newest: at, xH: -1, xAt: Number.NaN };
         byPrint.set(fingerprint, p);
         slots++;
         held++;
@@ -316,15 +327,15 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
         list.push({ id, owner, at, answer });
       }
       if (list.length === 0) r.fail('no claims');
+      let byPrint = prints.get(key);
+      if (!byPrint) prints.set(key, (byPrint = new KeySlots(key)));
       // One claim at the newest time is held inline, as claim() holds it (unless the slot looked
       // ids up in a map; a later claim dropped by the horizon leaves a list, as in the original).
-      const p = newSlot(key, fingerprint, list[0]!, list.length === 1 && list[0]!.at === newest && !(flags & BY_ID) ? undefined : list, newest);
+      const p = newSlot(byPrint.key, fingerprint, list[0]!, list.length === 1 && list[0]!.at === newest && !(flags & BY_ID) ? undefined : list, newest);
       if (flags & BY_ID) {
         p.byId = new Map();
         for (const c of list) p.byId.set(c.id, c);
       }
-      let byPrint = prints.get(key);
-      if (!byPrint) prints.set(key, (byPrint = new Map()));
       byPrint.set(fingerprint, p);
       slots++;
       held += list.length;
