@@ -13,7 +13,6 @@ import { HOUR_MS, OPEN_STATE, captureHourFrom, inCounty } from '../store/repo.js
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 
-
 function emptyHours(): WallHourly {
   return { transactions: new Array<number>(24).fill(0), warnings: new Array<number>(24).fill(0) };
 }

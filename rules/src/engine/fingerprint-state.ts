@@ -165,13 +165,15 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
   const expiry = clock === undefined ? undefined : new ExpiryHeap<Slot>(clock);
   let slots = 0;
   let held = 0;
-  // Every slot has the same fields in the same order (one hidden class for all of them).
-  const newSlot = (key: string, fingerprint: string, one: Claim, list: Claim[] | undefined, newest: number): Slot => ({
+  // The one place slots are made: every slot has the same fields in the same order (one hidden
+  // class for all of them). `id`, `owner`, `answer`: the inline claim (at `newest`) when `list` is
+  // undefined.
+  const newSlot = (key: string, fingerprint: string, id: string, owner: string, answer: FingerprintMatch, list: Claim[] | undefined, newest: number): Slot => ({
     key,
     fingerprint,
-    id: one.id,
-    owner: one.owner,
-    answer: one.answer,
+    id,
+    owner,
+    answer,
     list,
     head: 0,
     byId: undefined,
@@ -201,7 +203,7 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
       if (!p) {
         // A fingerprint seen for the first time (most photos): nothing to compare, nothing to
         // drop (the horizon is below `at`); the claim is held inline.
-        p = { key: byPrint.key, fingerprint, id, owner, answer: NO_MATCH, list: undefined, head: 0, byId: undefined, newest: at, xH: -1, xAt: Number.NaN };
+        p = newSlot(byPrint.key, fingerprint, id, owner, NO_MATCH, undefined, at);
         byPrint.set(fingerprint, p);
         slots++;
         held++;
@@ -288,13 +290,13 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
           if (p.xH < 0) throw new Error(`fingerprint state: key ${JSON.stringify(p.key)} has no expiry (not a createMemoryRuleState() state)`);
           const out: unknown[] = ['f', p.key, p.fingerprint, p.xAt, p.newest, p.byId ? BY_ID : 0];
           const { list } = p;
-          const put = (c: Claim) => {
-            const f = c.answer.first;
-            out.push(c.id, c.owner, c.at, c.answer.others);
+          const put = (id: string, owner: string, at: number, answer: FingerprintMatch) => {
+            const f = answer.first;
+            out.push(id, owner, at, answer.others);
             if (f) out.push(f.owner, f.id, f.at);
           };
-          if (list === undefined) put({ id: p.id, owner: p.owner, at: p.newest, answer: p.answer });
-          else for (let i = p.head; i < list.length; i++) put(list[i]!);
+          if (list === undefined) put(p.id, p.owner, p.newest, p.answer);
+          else for (let i = p.head; i < list.length; i++) put(list[i]!.id, list[i]!.owner, list[i]!.at, list[i]!.answer);
           yield out;
         }
       }
@@ -331,7 +333,8 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
       if (!byPrint) prints.set(key, (byPrint = new KeySlots(key)));
       // One claim at the newest time is held inline, as claim() holds it (unless the slot looked
       // ids up in a map; a later claim dropped by the horizon leaves a list, as in the original).
-      const p = newSlot(byPrint.key, fingerprint, list[0]!, list.length === 1 && list[0]!.at === newest && !(flags & BY_ID) ? undefined : list, newest);
+      const one = list[0]!;
+      const p = newSlot(byPrint.key, fingerprint, one.id, one.owner, one.answer, list.length === 1 && one.at === newest && !(flags & BY_ID) ? undefined : list, newest);
       if (flags & BY_ID) {
         p.byId = new Map();
         for (const c of list) p.byId.set(c.id, c);
