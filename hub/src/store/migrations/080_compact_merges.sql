@@ -1,0 +1,11 @@
+-- Merged parts of `transactions` stay in the compact format (one data file for all columns) until
+-- they hold 256 MiB, instead of the default 10 MiB. The pipeline's inserts are compact parts of a
+-- few thousand rows (about 0.8 KiB a row uncompressed); their first merges, a dozen at a time
+-- (merge_selector_base 12), passed 10 MiB and were written wide: a file per column and substream,
+-- 185 files a part with the projection, each created and, at the next merge, deleted again. On a
+-- file system where creating files is dear (this project's bench host: ext4 without a journal
+-- checks each new inode against recently deleted ones) that traffic was a third of what the merge
+-- threads spent per record (docs/benchmarks.md). From 256 MiB (about 300,000 rows: the parts that
+-- months of history are made of) a part is written wide, where a file per column costs little
+-- per row and suits reads of a few columns over many rows.
+ALTER TABLE transactions MODIFY SETTING min_bytes_for_wide_part = 268435456;
