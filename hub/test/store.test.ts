@@ -36,15 +36,6 @@ describe('store', () => {
     expect(await base('dead_letters')).toBe('default');
   });
 
-  it('keeps merged transaction parts compact up to 256 MiB, the other tables at the default', async () => {
-    const wide = async (table: string) => {
-      const [r] = await store.query<{ s: string }>(sql`SELECT create_table_query AS s FROM system.tables WHERE database = currentDatabase() AND name = ${param.String(table)}`);
-      return /min_bytes_for_wide_part = (\d+)/.exec(r?.s ?? '')?.[1] ?? 'default';
-    };
-    expect(await wide('transactions')).toBe(String(256 * 2 ** 20));
-    expect(await wide('warnings')).toBe('default');
-  });
-
   it('keeps one logical row per transaction id however often it is inserted', async () => {
     const t = checkTxn(1);
     const row = transactionRow(t, { batchId: 'b1', county: '451202', ruleSet: 'test', warningCount: 0 });

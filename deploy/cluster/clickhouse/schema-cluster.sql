@@ -720,11 +720,6 @@ ALTER TABLE jianguan.collector_batches_local ON CLUSTER '{cluster}'
 ALTER TABLE jianguan.warning_events_local ON CLUSTER '{cluster}'
     MODIFY SETTING merge_selector_base = 12;
 
--- 080_compact_merges
-
-ALTER TABLE jianguan.transactions_local ON CLUSTER '{cluster}'
-    MODIFY SETTING min_bytes_for_wide_part = 67108864;
-
 -- Bookkeeping: every migration above is in place, so the hub does not run its single-node forms.
 
 CREATE TABLE IF NOT EXISTS jianguan.schema_migrations ON CLUSTER '{cluster}'
@@ -747,5 +742,4 @@ INSERT INTO jianguan.schema_migrations (version, name) VALUES
     (40, '040_capture_projections'),
     (50, '050_registry_effective'),
     (60, '060_warning_state'),
-    (70, '070_merge_selector'),
-    (80, '080_compact_merges');
+    (70, '070_merge_selector');
