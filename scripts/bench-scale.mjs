@@ -22,6 +22,8 @@
 //   volumes           institutionVolumes(store, …)                    GET …/institutions/:id/volumes
 //   deductions        deductions(id, month)                           GET …/institutions/:id/deductions
 //   wall statistics   dayStats(store, day)                            the wall's KPIs and map
+//   wall: by type     businessTypes(store, day)                       the wall's business by type
+//   wall: lag, collectors  pipelineLagP95, collectorHealth            the wall's lag and collector figures
 //   health totals     totals(store)                                   /healthz, /metrics
 //   assign: …         warningsByIds, openLoad (workflow/repo.js)      automatic assignment's reads
 //   warning: transaction  transactionById (workflow/repo.js)        GET /api/v1/warnings/:id
@@ -62,8 +64,8 @@ const { loadConfig } = await hub('config.js');
 const { openStore } = await hub('store/store.js');
 const { migrate, MIGRATIONS_DIR } = await hub('store/migrate.js');
 const { sql, UNSAFE_RAW_SQL } = await hub('store/sql.js');
-const { dayStats, totals, wallWorkflowStats } = await hub('store/repo.js');
-const { overdueOpen } = await hub('live/wall-stats.js');
+const { collectorHealth, dayStats, pipelineLagP95, totals, wallWorkflowStats } = await hub('store/repo.js');
+const { businessTypes, overdueOpen } = await hub('live/wall-stats.js');
 const { EvaluationService } = await hub('evaluation/service.js');
 const { DEFAULT_EVALUATION, monthRange } = await hub('evaluation/scoring.js');
 const { institutionVolumes } = await hub('evaluation/volumes.js');
@@ -317,6 +319,20 @@ rows.push(
   await timeCalls('wall statistics', 'wall KPIs and map (repo.dayStats)', (i) => {
     const day = monthRange(month).to - (1 + (i % 5)) * 86_400_000;
     return dayStats(store, day, day + 86_400_000);
+  }),
+);
+// The rest of a wall statistics round (hub/src/live/wall.ts stats()): the day's business by type,
+// and the collectors' warnings and the pipeline's lag.
+rows.push(
+  await timeCalls('wall: by type', 'wall: the day by business type (businessTypes)', (i) => {
+    const day = monthRange(month).to - (1 + (i % 5)) * 86_400_000;
+    return businessTypes(store, day, day + 86_400_000, 8);
+  }),
+);
+rows.push(
+  await timeCalls('wall: lag, collectors', 'wall: pipeline lag p95, collector warnings of the day', (i) => {
+    const day = monthRange(month).to - (1 + (i % 5)) * 86_400_000;
+    return Promise.all([pipelineLagP95(store, day + 12 * 3_600_000, 5 * 60_000), collectorHealth(store, day, day + 86_400_000, 5)]);
   }),
 );
 rows.push(await timeCalls('health totals', '/healthz, /metrics (repo.totals)', () => totals(store)));

@@ -1,12 +1,12 @@
 /** Migrations and dedup against the embedded ClickHouse engine (chDB), no server needed. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { Warning } from '@jianguan/rules';
 import { loadConfig } from '../src/config.js';
 import { migrate, readMigrations } from '../src/store/migrate.js';
 import { pipelineStats } from '../src/ingest/repo.js';
-import { dayStats, totals, transactionRow, warningRow } from '../src/store/repo.js';
-import { hourlyCounts } from '../src/live/wall-stats.js';
-import { param, sql } from '../src/store/sql.js';
+import { dayStats, pipelineLagP95, totals, transactionRow, warningRow } from '../src/store/repo.js';
+import { businessTypes, hourlyCounts } from '../src/live/wall-stats.js';
+import { param, sql, type SqlQuery } from '../src/store/sql.js';
 import { openStore, type Store } from '../src/store/store.js';
 import { checkTxn, tmpDir } from './helpers.js';
 
@@ -34,6 +34,50 @@ describe('store', () => {
     };
     for (const t of ['transactions', 'warnings', 'collector_batches', 'warning_events']) expect(await base(t)).toBe('12');
     expect(await base('dead_letters')).toBe('default');
+  });
+
+  it("reads the wall's day figures of transactions from the capture-time projection, not the whole partition", async () => {
+    // A month of rows, 1,000 a day, in one part: the main table, sorted by (institution_id, id),
+    // has every day in each of its granules; the projection, sorted by capture time, one day in
+    // one or two — which is what makes the engine choose it.
+    const at = Date.UTC(2026, 2, 10, 2);
+    const DAY = 86_400_000;
+    onTestFinished(() => store.command(sql`TRUNCATE TABLE transactions`));
+    const txns = Array.from({ length: 30_000 }, (_, i) => checkTxn(9000 + i, { capturedAt: at + ((i % 30) - 9) * DAY + (i % 1000) * 1000 }));
+    const warned = (i: number) => i % 7 === 0;
+    await store.insert(
+      'transactions',
+      txns.map((t, i) => transactionRow(t, { batchId: 'proj', county: '451202', ruleSet: 'test', warningCount: warned(i) ? 1 : 0 })),
+    );
+    const day = Date.UTC(2026, 2, 9, 16); // 2026-03-10 00:00 in China Standard Time
+    const onTheDay = txns.flatMap((t, i) => (t.capturedAt >= day && t.capturedAt < day + DAY ? [i] : []));
+    expect(onTheDay.length).toBeGreaterThan(500);
+    // Every statement the wall's round sends, captured on the way to the store.
+    const sent: SqlQuery[] = [];
+    const spy = new Proxy(store, {
+      get: (target, key, receiver) =>
+        key === 'query'
+          ? (q: SqlQuery) => {
+              sent.push(q);
+              return target.query(q);
+            }
+          : Reflect.get(target, key, receiver),
+    });
+    const types = await businessTypes(spy, day, day + 86_400_000, 8);
+    expect(types.reduce((n, t) => n + t.transactions, 0)).toBe(onTheDay.length);
+    expect(types.reduce((n, t) => n + t.warned, 0)).toBe(onTheDay.filter(warned).length);
+    expect((await dayStats(spy, day, day + 86_400_000)).transactions).toBe(onTheDay.length);
+    // The lag as of the month's last day: rows captured in the two days before it (all were
+    // stored within the window, which reaches to the real present).
+    const lagAt = at + 20 * DAY;
+    const recent = txns.filter((t) => t.capturedAt >= lagAt - 2 * DAY).length;
+    expect((await pipelineLagP95(spy, lagAt, Date.now() - lagAt + 60_000)).n).toBe(recent);
+    const ofTransactions = sent.filter((q) => /FROM transactions\b/.test(q.sql));
+    expect(ofTransactions.length).toBeGreaterThanOrEqual(3);
+    for (const q of ofTransactions) {
+      const plan = await store.query<{ explain: string }>(sql`EXPLAIN ${q}`);
+      expect(plan.map((r) => r.explain).join('\n'), q.sql).toMatch(/ReadFromMergeTree \(by_capture\)/);
+    }
   });
 
   it('keeps one logical row per transaction id however often it is inserted', async () => {

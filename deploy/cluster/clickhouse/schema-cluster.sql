@@ -720,6 +720,17 @@ ALTER TABLE jianguan.collector_batches_local ON CLUSTER '{cluster}'
 ALTER TABLE jianguan.warning_events_local ON CLUSTER '{cluster}'
     MODIFY SETTING merge_selector_base = 12;
 
+-- 080_capture_projection_wall
+
+ALTER TABLE jianguan.transactions_local ON CLUSTER '{cluster}'
+    DROP PROJECTION IF EXISTS by_capture;
+
+ALTER TABLE jianguan.transactions_local ON CLUSTER '{cluster}'
+    ADD PROJECTION IF NOT EXISTS by_capture (SELECT captured_at, institution_id, county, id, kind, ywlx, warning_count, stored_at ORDER BY captured_at);
+
+ALTER TABLE jianguan.transactions_local ON CLUSTER '{cluster}'
+    MATERIALIZE PROJECTION by_capture;
+
 -- Bookkeeping: every migration above is in place, so the hub does not run its single-node forms.
 
 CREATE TABLE IF NOT EXISTS jianguan.schema_migrations ON CLUSTER '{cluster}'
@@ -742,4 +753,5 @@ INSERT INTO jianguan.schema_migrations (version, name) VALUES
     (40, '040_capture_projections'),
     (50, '050_registry_effective'),
     (60, '060_warning_state'),
-    (70, '070_merge_selector');
+    (70, '070_merge_selector'),
+    (80, '080_capture_projection_wall');
