@@ -63,10 +63,10 @@ describe('store', () => {
             }
           : Reflect.get(target, key, receiver),
     });
-    const types = await businessTypes(spy, day, day + 86_400_000, 8);
+    const types = await businessTypes(spy, day, day + DAY, 8);
     expect(types.reduce((n, t) => n + t.transactions, 0)).toBe(onTheDay.length);
     expect(types.reduce((n, t) => n + t.warned, 0)).toBe(onTheDay.filter(warned).length);
-    expect((await dayStats(spy, day, day + 86_400_000)).transactions).toBe(onTheDay.length);
+    expect((await dayStats(spy, day, day + DAY)).transactions).toBe(onTheDay.length);
     // The lag as of the month's last day: rows captured in the two days before it (all were
     // stored within the window, which reaches to the real present).
     const lagAt = at + 20 * DAY;
