@@ -111,7 +111,22 @@ if (WITHOUT.size > 0) {
   for (const f of fs.readdirSync(MIGRATIONS_DIR)) if (!WITHOUT.has(Number(f.slice(0, 3)))) fs.copyFileSync(path.join(MIGRATIONS_DIR, f), path.join(migrationsDir, f));
 }
 const appliedNow = await migrate(store, migrationsDir);
-const redis = new Redis(process.env.JG_REDIS_URL ?? 'redis://127.0.0.1:6399', { lazyConnect: false, maxRetriesPerRequest: 2 });
+const REDIS_URL = process.env.JG_REDIS_URL ?? 'redis://127.0.0.1:6399';
+// Before minutes of synthesis: without Redis the run would only fail at the first score refresh.
+{
+  const probe = new Redis(REDIS_URL, { lazyConnect: true, retryStrategy: () => null });
+  probe.on('error', () => {}); // the failure is reported below
+  try {
+    await probe.connect();
+    await probe.ping();
+    await probe.quit();
+  } catch (e) {
+    probe.disconnect();
+    console.error(`bench:scale needs Redis at ${REDIS_URL} (JG_REDIS_URL) for the evaluation lock (${String(e.message).replace(/\.$/, '')}). Start one, e.g.: redis-server --port 6399 --save '' --daemonize yes`);
+    process.exit(1);
+  }
+}
+const redis = new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
 const count = async (table) => Number((await store.query(raw(`SELECT count() AS n FROM ${table}`)))[0].n);
 
 async function synthesise() {
@@ -315,24 +330,29 @@ rows.push(
   }),
 );
 rows.push(await timeCalls('deductions', 'GET /api/v1/evaluation/institutions/:id/deductions', (i) => evaluation.deductions(target(i).id, monthAt(i))));
+// The wall's calls read one of the last five days of the newest month (local days, [from, to)).
+const recentDay = (i) => {
+  const from = monthRange(month).to - (1 + (i % 5)) * 86_400_000;
+  return { from, to: from + 86_400_000 };
+};
 rows.push(
   await timeCalls('wall statistics', 'wall KPIs and map (repo.dayStats)', (i) => {
-    const day = monthRange(month).to - (1 + (i % 5)) * 86_400_000;
-    return dayStats(store, day, day + 86_400_000);
+    const { from, to } = recentDay(i);
+    return dayStats(store, from, to);
   }),
 );
 // The rest of a wall statistics round (hub/src/live/wall.ts stats()): the day's business by type,
 // and the collectors' warnings and the pipeline's lag.
 rows.push(
   await timeCalls('wall: by type', 'wall: the day by business type (businessTypes)', (i) => {
-    const day = monthRange(month).to - (1 + (i % 5)) * 86_400_000;
-    return businessTypes(store, day, day + 86_400_000, 8);
+    const { from, to } = recentDay(i);
+    return businessTypes(store, from, to, 8);
   }),
 );
 rows.push(
   await timeCalls('wall: lag, collectors', 'wall: pipeline lag p95, collector warnings of the day', (i) => {
-    const day = monthRange(month).to - (1 + (i % 5)) * 86_400_000;
-    return Promise.all([pipelineLagP95(store, day + 12 * 3_600_000, 5 * 60_000), collectorHealth(store, day, day + 86_400_000, 5)]);
+    const { from, to } = recentDay(i);
+    return Promise.all([pipelineLagP95(store, from + 12 * 3_600_000, 5 * 60_000), collectorHealth(store, from, to, 5)]);
   }),
 );
 rows.push(await timeCalls('health totals', '/healthz, /metrics (repo.totals)', () => totals(store)));
@@ -392,8 +412,8 @@ rows.push(await timeCalls('health totals', '/healthz, /metrics (repo.totals)', (
   // The wall's workflow figures (concluded today, on time, overdue) and its overdue list, city-wide.
   rows.push(
     await timeCalls('wall: workflow', 'wall KPIs: concluded / on time / overdue, overdue list', (i) => {
-      const day = monthRange(month).to - (1 + (i % 5)) * 86_400_000;
-      return Promise.all([wallWorkflowStats(store, day, day + 86_400_000), overdueOpen(store, 20)]);
+      const { from, to } = recentDay(i);
+      return Promise.all([wallWorkflowStats(store, from, to), overdueOpen(store, 20)]);
     }),
   );
   // The deduction ledger's reconcile (background, after conclusions and every interval): the full

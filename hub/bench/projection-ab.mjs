@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The wall's day queries with and without the by_capture projection of transactions (migrations
-// 040 and 080), alternating in one process so machine load hits both alike: the day's counts per
-// institution (repo.dayStats, with the warnings' own projection), the day by business type
-// (wall-stats.ts businessTypes) and the pipeline lag (repo.pipelineLagP95). On a store filled by
+// The wall's day statements with and without the capture-time projections (migrations 040 and
+// 080), alternating in one process so machine load hits both alike. The hub's own functions run
+// — the day's counts (repo.dayStats), the day by business type (wall-stats.ts businessTypes) and
+// the pipeline lag (repo.pipelineLagP95) — through a store that appends
+// `SETTINGS optimize_use_projections = 1 | 0` to each statement. On a store filled by
 // `npm run bench:scale`:
 //
 //   node hub/bench/projection-ab.mjs .data/bench-scale-10m [rounds]
@@ -10,36 +11,35 @@
 const hub = (p) => import(new URL('../dist/', import.meta.url).pathname + p);
 const { loadConfig } = await hub('config.js');
 const { openStore } = await hub('store/store.js');
-const { sql, param, UNSAFE_RAW_SQL } = await hub('store/sql.js');
+const { sql, UNSAFE_RAW_SQL } = await hub('store/sql.js');
+const { dayStats, pipelineLagP95 } = await hub('store/repo.js');
+const { businessTypes } = await hub('live/wall-stats.js');
 const store = await openStore(loadConfig({}, { dataDir: process.argv[2] }));
 const ROUNDS = Number(process.argv[3] ?? 12);
 const day0 = Date.parse('2026-11-20T16:00:00Z');
 const DAY = 86_400_000;
-const use = (off) => UNSAFE_RAW_SQL(off ? '0' : '1');
-const range = (day) => sql`captured_at >= ${param.DateTime64(day)} AND captured_at < ${param.DateTime64(day + DAY)}`;
-const queries = {
-  'day counts': (day, off) => [
-    sql`SELECT institution_id, any(county) AS county, uniqExact(id) AS n FROM transactions WHERE ${range(day)} GROUP BY institution_id SETTINGS optimize_use_projections = ${use(off)}`,
-    sql`SELECT institution_id, any(county) AS county, uniqExact(id) AS n, uniqExactIf(id, action = 'hold') AS holds FROM warnings WHERE ${range(day)} GROUP BY institution_id SETTINGS optimize_use_projections = ${use(off)}`,
-  ],
-  'by business type': (day, off) => [
-    sql`SELECT kind, ywlx, uniqExact(id) AS n, uniqExactIf(id, warning_count > 0) AS warned FROM transactions WHERE ${range(day)} GROUP BY kind, ywlx ORDER BY n DESC, kind, ywlx LIMIT 8 SETTINGS optimize_use_projections = ${use(off)}`,
-  ],
-  'pipeline lag': (day, off) => [
-    sql`SELECT quantile(0.95)(toUnixTimestamp64Milli(stored_at) - toUnixTimestamp64Milli(captured_at)) AS p95, count() AS n FROM transactions WHERE captured_at >= ${param.DateTime64(day + DAY / 2 - 2 * DAY)} AND stored_at >= ${param.DateTime64(day + DAY / 2 - 300_000)} SETTINGS optimize_use_projections = ${use(off)}`,
-  ],
+/** The store with projections allowed (`on`) or not for every statement sent through it. */
+const storeWith = (on) =>
+  new Proxy(store, {
+    get: (target, key, receiver) =>
+      key === 'query' ? (q) => target.query(sql`${q} SETTINGS optimize_use_projections = ${UNSAFE_RAW_SQL(on ? '1' : '0')}`) : Reflect.get(target, key, receiver),
+  });
+const calls = {
+  'day counts': (s, day) => dayStats(s, day, day + DAY),
+  'by business type': (s, day) => businessTypes(s, day, day + DAY, 8),
+  'pipeline lag': (s, day) => pipelineLagP95(s, day + DAY / 2, 300_000),
 };
 const med = (x) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
 const p95 = (x) => [...x].sort((a, b) => a - b)[Math.min(x.length - 1, Math.floor(x.length * 0.95))];
 const out = {};
-for (const [name, make] of Object.entries(queries)) {
+for (const [name, call] of Object.entries(calls)) {
   const t = { on: [], off: [] };
   for (let i = 0; i < ROUNDS; i++)
-    for (const off of [false, true]) {
+    for (const on of [true, false]) {
       const day = day0 - (i % 5) * DAY;
       const s = performance.now();
-      for (const q of make(day, off)) await store.query(q);
-      t[off ? 'off' : 'on'].push(performance.now() - s);
+      await call(storeWith(on), day);
+      t[on ? 'on' : 'off'].push(performance.now() - s);
     }
   out[name] = { withProjection: { p50: Math.round(med(t.on)), p95: Math.round(p95(t.on)) }, without: { p50: Math.round(med(t.off)), p95: Math.round(p95(t.off)) } };
 }

@@ -296,7 +296,11 @@ export function fingerprintCore(clock: ExpiryClock | undefined): FingerprintCore
             if (f) out.push(f.owner, f.id, f.at);
           };
           if (list === undefined) put(p.id, p.owner, p.newest, p.answer);
-          else for (let i = p.head; i < list.length; i++) put(list[i]!.id, list[i]!.owner, list[i]!.at, list[i]!.answer);
+          else
+            for (let i = p.head; i < list.length; i++) {
+              const c = list[i]!;
+              put(c.id, c.owner, c.at, c.answer);
+            }
           yield out;
         }
       }
