@@ -21,8 +21,7 @@
 //   12-month trend    trend(id, month, 12)                            GET …/institutions/:id/trend
 //   volumes           institutionVolumes(store, …)                    GET …/institutions/:id/volumes
 //   deductions        deductions(id, month)                           GET …/institutions/:id/deductions
-//   wall statistics   dayStats(store, day)                            the wall's KPIs and map
-//   wall: by type     businessTypes(store, day)                       the wall's business by type
+//   wall statistics   dayStats(store, day)                            the wall's KPIs, map and business by type
 //   wall: lag, collectors  pipelineLagP95, collectorHealth            the wall's lag and collector figures
 //   health totals     totals(store)                                   /healthz, /metrics
 //   assign: …         warningsByIds, openLoad (workflow/repo.js)      automatic assignment's reads
@@ -65,7 +64,7 @@ const { openStore } = await hub('store/store.js');
 const { migrate, MIGRATIONS_DIR } = await hub('store/migrate.js');
 const { sql, UNSAFE_RAW_SQL } = await hub('store/sql.js');
 const { collectorHealth, dayStats, pipelineLagP95, totals, wallWorkflowStats } = await hub('store/repo.js');
-const { businessTypes, overdueOpen } = await hub('live/wall-stats.js');
+const { overdueOpen } = await hub('live/wall-stats.js');
 const { EvaluationService } = await hub('evaluation/service.js');
 const { DEFAULT_EVALUATION, monthRange } = await hub('evaluation/scoring.js');
 const { institutionVolumes } = await hub('evaluation/volumes.js');
@@ -336,19 +335,13 @@ const recentDay = (i) => {
   return { from, to: from + 86_400_000 };
 };
 rows.push(
-  await timeCalls('wall statistics', 'wall KPIs and map (repo.dayStats)', (i) => {
+  await timeCalls('wall statistics', 'wall KPIs, map and business by type (repo.dayStats)', (i) => {
     const { from, to } = recentDay(i);
     return dayStats(store, from, to);
   }),
 );
-// The rest of a wall statistics round (hub/src/live/wall.ts stats()): the day's business by type,
-// and the collectors' warnings and the pipeline's lag.
-rows.push(
-  await timeCalls('wall: by type', 'wall: the day by business type (businessTypes)', (i) => {
-    const { from, to } = recentDay(i);
-    return businessTypes(store, from, to, 8);
-  }),
-);
+// The rest of a wall statistics round (hub/src/live/wall.ts stats()): the collectors' warnings and
+// the pipeline's lag.
 rows.push(
   await timeCalls('wall: lag, collectors', 'wall: pipeline lag p95, collector warnings of the day', (i) => {
     const { from, to } = recentDay(i);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The wall's day statements with and without the capture-time projections (migrations 040 and
 // 080), alternating in one process so machine load hits both alike. The hub's own functions run
-// — the day's counts (repo.dayStats), the day by business type (wall-stats.ts businessTypes) and
-// the pipeline lag (repo.pipelineLagP95) — through a store that appends
+// — the day's counts and business by type (repo.dayStats) and the pipeline lag
+// (repo.pipelineLagP95) — through a store that appends
 // `SETTINGS optimize_use_projections = 1 | 0` to each statement. On a store filled by
 // `npm run bench:scale`:
 //
@@ -13,7 +13,6 @@ const { loadConfig } = await hub('config.js');
 const { openStore } = await hub('store/store.js');
 const { sql, UNSAFE_RAW_SQL } = await hub('store/sql.js');
 const { dayStats, pipelineLagP95 } = await hub('store/repo.js');
-const { businessTypes } = await hub('live/wall-stats.js');
 const store = await openStore(loadConfig({}, { dataDir: process.argv[2] }));
 const ROUNDS = Number(process.argv[3] ?? 12);
 const day0 = Date.parse('2026-11-20T16:00:00Z');
@@ -26,7 +25,6 @@ const storeWith = (on) =>
   });
 const calls = {
   'day counts': (s, day) => dayStats(s, day, day + DAY),
-  'by business type': (s, day) => businessTypes(s, day, day + DAY, 8),
   'pipeline lag': (s, day) => pipelineLagP95(s, day + DAY / 2, 300_000),
 };
 const med = (x) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];

@@ -5,9 +5,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/store/migrate.js';
-import { collectorHealth, monthScoreRanking, pipelineLagP95, wallWorkflowStats } from '../src/store/repo.js';
+import { collectorHealth, dayStats, monthScoreRanking, pipelineLagP95, wallWorkflowStats } from '../src/store/repo.js';
 import { openStore, type Store } from '../src/store/store.js';
-import { businessTypes, hourlyCounts, monthScores, overdueOpen, worstFirst } from '../src/live/wall-stats.js';
+import { sql } from '../src/store/sql.js';
+import { hourlyCounts, monthScores, overdueOpen, topBusinessTypes, worstFirst } from '../src/live/wall-stats.js';
 
 // Local rather than from ./helpers.js, which loads the whole app: these tests need only the store.
 function tmpDir(prefix: string): string {
@@ -105,11 +106,14 @@ describe('wall statistics', () => {
   it('counts transactions and warnings per local hour, by capture time', async () => {
     await store.insert('transactions', [
       { id: 'h1', institution_id: 'I1', county: '451202', kind: 'vehicle', ywlx: 'B', captured_at: D + 10 * 60_000, warning_count: 1 },
-      { id: 'h1', institution_id: 'I1', county: '451202', kind: 'vehicle', ywlx: 'B', captured_at: D + 10 * 60_000, warning_count: 1 }, // re-sent
       { id: 'h2', institution_id: 'I1', county: '451202', kind: 'vehicle', ywlx: 'A', captured_at: D + 9 * H + 1, warning_count: 0 },
       { id: 'h3', institution_id: 'I1', county: '451202', kind: 'licence', ywlx: 'C', captured_at: D + 23 * H + 59 * 60_000, warning_count: 0 },
       { id: 'h4', institution_id: 'I1', county: '451202', kind: 'vehicle', ywlx: 'B', captured_at: D + 9 * H + 5, warning_count: 0 },
       { id: 'prev', institution_id: 'I1', county: '451202', kind: 'vehicle', ywlx: 'B', captured_at: D - 1, warning_count: 0 },
+    ]);
+    // h1 re-sent: a second insert, so the copy stays until a merge (one insert folds its own copies).
+    await store.insert('transactions', [
+      { id: 'h1', institution_id: 'I1', county: '451202', kind: 'vehicle', ywlx: 'B', captured_at: D + 10 * 60_000, warning_count: 1 },
     ]);
     await store.insert('warnings', [
       { ...collectorWarning('hw1', 'vehicle.fast_transfer', D + 9 * H + 30), family: 'vehicle', captured_at: D + 9 * H + 30 },
@@ -126,15 +130,46 @@ describe('wall statistics', () => {
     expect(before.transactions[23]).toBe(1);
   });
 
-  it('breaks the day down by business type with names, largest first', async () => {
-    // The day's transactions inserted by the test above.
-    const rows = await businessTypes(store, D, D + 24 * H, 10);
+  it('breaks the day down by business type with names, largest first, from the same pass as its totals', async () => {
+    // The day's transactions inserted by the test above, h1 stored twice (a re-sent batch).
+    const day = await dayStats(store, D, D + 24 * H);
+    const rows = topBusinessTypes(day.types, 10);
     expect(rows.map((r) => [r.label, r.transactions, r.warned])).toEqual([
       ['机动车业务·转移登记', 2, 1],
       ['驾驶证业务·补证换证', 1, 0],
       ['机动车业务·注册登记', 1, 0],
     ]);
-    expect(await businessTypes(store, D, D + 24 * H, 1)).toHaveLength(1);
+    expect(topBusinessTypes(day.types, 1)).toHaveLength(1);
+    // Every breakdown counts the re-sent copy once and adds up to the day's total.
+    expect(day.transactions).toBe(4);
+    expect(day.institutions).toEqual([{ id: 'I1', transactions: 4, warnings: 1 }]);
+    expect(day.hours.transactions.slice(0, 24)).toEqual((await hourlyCounts(store, D)).transactions);
+    expect(day.types.reduce((n, t) => n + t.transactions, 0)).toBe(day.transactions);
+    // Past the ids it corrects for by name, the same figures by a subquery.
+    expect(await dayStats(store, D, D + 24 * H, null, 0)).toEqual(day);
+  });
+
+  it("counts an id stored twice under different groupings once in each breakdown's total, as a distinct count does", async () => {
+    const D2 = D + 7 * 24 * H;
+    const row = (id: string, ywlx: string, hour: number, inst = 'I1', warningCount = 0) => ({
+      id, institution_id: inst, county: '451202', kind: 'vehicle', ywlx, captured_at: D2 + hour * H + 1, warning_count: warningCount,
+    });
+    // Separate inserts: the engine folds the copies within one insert (optimize_on_insert).
+    await store.insert('transactions', [row('r1', 'A', 9, 'I1', 1), row('r2', 'A', 9), row('r3', 'B', 10, 'I2')]);
+    await store.insert('transactions', [row('r1', 'B', 10, 'I1', 0), row('r2', 'A', 9)]);
+    const [rows] = await store.query<{ n: string }>(sql`SELECT count() AS n FROM transactions WHERE id IN ('r1', 'r2')`);
+    expect(Number(rows?.n)).toBe(4);
+    const day = await dayStats(store, D2, D2 + 24 * H);
+    expect(day.transactions).toBe(3); // I1: r1, r2; I2: r3
+    expect(day.institutions.sort((a, b) => a.id.localeCompare(b.id))).toEqual([
+      { id: 'I1', transactions: 2, warnings: 0 },
+      { id: 'I2', transactions: 1, warnings: 0 },
+    ]);
+    expect([day.hours.transactions[9], day.hours.transactions[10]]).toEqual([2, 2]);
+    expect(day.types.map((t) => [t.ywlx, t.transactions, t.warned])).toEqual([
+      ['A', 2, 1],
+      ['B', 2, 0],
+    ]);
   });
 
   it('lists open escalated warnings with their state, oldest escalation first', async () => {

@@ -1,6 +1,6 @@
 /**
- * The command-centre wall's extra figures: today and yesterday by hour, today's business by type,
- * open overdue (超期督办) warnings and the monthly evaluation ranking worst first. They run every
+ * The command-centre wall's extra figures: today and yesterday by hour, today's business by type
+ * (counted with the day's totals in repo.dayStats, labelled here), open overdue (超期督办) warnings and the monthly evaluation ranking worst first. They run every
  * statistics interval (hub/src/live/wall.ts), so each is one aggregate over a bounded time range
  * or a small table, never a scan of all history joined to all history. Each takes an optional
  * county (adcode; null = the whole city) for a county's screen, applied in the query as a parameter.
@@ -9,7 +9,7 @@ import type { Severity } from '@jianguan/rules';
 import { businessLabel } from '../evaluation/volumes.js';
 import { STATE_LABELS, type WarningStateName } from '../protocol/workflow.js';
 import type { WallBusinessType, WallHourly } from '../protocol/index.js';
-import { HOUR_MS, OPEN_STATE, captureHourFrom, inCounty } from '../store/repo.js';
+import { HOUR_MS, OPEN_STATE, captureHourFrom, inCounty, type DayStats } from '../store/repo.js';
 import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 
@@ -44,17 +44,16 @@ export async function hourlyCounts(store: Store, dayFrom: number, county: string
   return out;
 }
 
-/** Today's business by type in [from, to), largest first, at most `limit` rows; labels are names, not codes. */
-export async function businessTypes(store: Store, from: number, to: number, limit: number, county: string | null = null): Promise<WallBusinessType[]> {
-  const rows = await store.query<{ kind: string; ywlx: string; n: string; warned: string }>(sql`
-    SELECT kind, ywlx, uniqExact(id) AS n, uniqExactIf(id, warning_count > 0) AS warned
-    FROM transactions WHERE captured_at >= ${param.DateTime64(from)} AND captured_at < ${param.DateTime64(to)}${inCounty(county)}
-    GROUP BY kind, ywlx ORDER BY n DESC, kind, ywlx LIMIT ${param.UInt32(limit)}`);
-  return rows.map((r) => ({
+/**
+ * The day's business by type (repo.dayStats, largest first) as the wall lists it: the first
+ * `limit` rows, labelled with names, not codes.
+ */
+export function topBusinessTypes(types: DayStats['types'], limit: number): WallBusinessType[] {
+  return types.slice(0, limit).map((r) => ({
     key: `${r.kind}/${r.ywlx}`,
     label: businessLabel(r.kind, r.ywlx),
-    transactions: Number(r.n),
-    warned: Number(r.warned),
+    transactions: r.transactions,
+    warned: r.warned,
   }));
 }
 

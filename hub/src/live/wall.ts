@@ -37,7 +37,7 @@ import {
 } from '../store/repo.js';
 import type { Store } from '../store/store.js';
 import { wallNamespace, type WallNamespace } from '../sockets.js';
-import { businessTypes, hourlyCounts, monthScores, overdueOpen, worstFirst, type MonthScore } from './wall-stats.js';
+import { hourlyCounts, monthScores, overdueOpen, topBusinessTypes, worstFirst, type MonthScore } from './wall-stats.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { emit, pipeline } from '../telemetry/events.js';
 import { DAY_MS, dayBounds, monthOf } from '../time/business-time.js';
@@ -259,7 +259,6 @@ export class WallBroadcaster {
     const lag = await pipelineLagP95(store, now, LAG_WINDOW_MS);
     const scores = await this.scoreRanking(now, scope);
     const yesterday = await this.yesterdayHours(from, now, scope);
-    const types = await businessTypes(store, from, to, BUSINESS_TYPES_TOP, county);
     const overdue = await overdueOpen(store, OVERDUE_TOP, county);
     const byCounty = new Map(s.counties.map((c) => [c.county, c]));
     return {
@@ -291,7 +290,7 @@ export class WallBroadcaster {
       scoreRanked: scores.ranked,
       scoreUnranked: scores.unranked,
       hourly: { today: s.hours, yesterday },
-      businessTypes: types,
+      businessTypes: topBusinessTypes(s.types, BUSINESS_TYPES_TOP),
       overdueList: overdue.map((o) => ({
         id: o.id,
         ruleName: o.rule_name,
