@@ -1,9 +1,10 @@
 /**
  * The command-centre wall's extra figures: today and yesterday by hour, today's business by type
- * (counted with the day's totals in repo.dayStats, labelled here), open overdue (超期督办) warnings and the monthly evaluation ranking worst first. They run every
- * statistics interval (hub/src/live/wall.ts), so each is one aggregate over a bounded time range
- * or a small table, never a scan of all history joined to all history. Each takes an optional
- * county (adcode; null = the whole city) for a county's screen, applied in the query as a parameter.
+ * (counted with the day's totals in repo.dayStats, labelled here), open overdue (超期督办)
+ * warnings and the monthly evaluation ranking worst first. They run every statistics interval
+ * (hub/src/live/wall.ts), so each is one aggregate over a bounded time range or a small table,
+ * never a scan of all history joined to all history. Each takes an optional county (adcode;
+ * null = the whole city) for a county's screen, applied in the query as a parameter.
  */
 import type { Severity } from '@jianguan/rules';
 import { businessLabel } from '../evaluation/volumes.js';
