@@ -246,6 +246,9 @@ export async function dayStats(
   const copied = await store.query<{ k: string }>(sql`
     SELECT toString(cityHash64(id)) AS k FROM transactions WHERE ${day}
     GROUP BY cityHash64(id) HAVING count() > 1 LIMIT ${param.UInt32(duplicateIdsMax + 1)}`);
+  // Copies per grouping, subtracted below: `i:<institution>`, `h:<hour>`, `t:<kind>/<ywlx>`.
+  const key = (r: Grouped) => (Number(r.gi) === 0 ? `i:${r.institution_id}` : Number(r.gh) === 0 ? `h:${r.h}` : `t:${r.kind}/${r.ywlx}`);
+  const extra = new Map<string, Grouped>();
   if (copied.length > 0) {
     const ids =
       copied.length <= duplicateIdsMax
@@ -254,19 +257,15 @@ export async function dayStats(
     const surplus = await store.query<Grouped>(
       grouped(sql`count() - uniqExact(id) AS n, countIf(warning_count > 0) - uniqExactIf(id, warning_count > 0) AS warned`, ids),
     );
-    const key = (r: Grouped) => (Number(r.gi) === 0 ? `i:${r.institution_id}` : Number(r.gh) === 0 ? `h:${r.h}` : `t:${r.kind}/${r.ywlx}`);
-    const extra = new Map(surplus.map((r) => [key(r), r]));
-    for (const r of txn) {
-      const x = extra.get(key(r));
-      if (x) {
-        r.n = String(Number(r.n) - Number(x.n));
-        r.warned = String(Number(r.warned) - Number(x.warned));
-      }
-    }
+    for (const r of surplus) extra.set(key(r), r);
   }
+  const distinct = (r: Grouped) => {
+    const x = extra.get(key(r));
+    return { n: Number(r.n) - Number(x?.n ?? 0), warned: Number(r.warned) - Number(x?.warned ?? 0) };
+  };
   const warn = await store.query<{ institution_id: string; h: number | string; cty: string; n: string; holds: string; by_hour: number | string }>(sql`
     SELECT institution_id, ${hour} AS h, any(county) AS cty, uniqExact(id) AS n, uniqExactIf(id, action = 'hold') AS holds, grouping(institution_id) AS by_hour
-    FROM warnings WHERE captured_at >= ${param.DateTime64(from)} AND captured_at < ${param.DateTime64(to)}${inCounty(county)}
+    FROM warnings WHERE ${day}
     GROUP BY GROUPING SETS ((institution_id), (h))`);
   const hourCount = Math.max(0, Math.ceil((to - from) / HOUR_MS));
   const hours = { transactions: new Array<number>(hourCount).fill(0), warnings: new Array<number>(hourCount).fill(0) };
@@ -284,11 +283,12 @@ export async function dayStats(
   const inst = new Map<string, { id: string; county: string; transactions: number; warnings: number }>();
   const types: DayStats['types'] = [];
   for (const r of txn) {
-    if (Number(r.gi) === 0) inst.set(r.institution_id, { id: r.institution_id, county: r.cty, transactions: Number(r.n), warnings: 0 });
+    const { n, warned } = distinct(r);
+    if (Number(r.gi) === 0) inst.set(r.institution_id, { id: r.institution_id, county: r.cty, transactions: n, warnings: 0 });
     else if (Number(r.gh) === 0) {
       const i = inHours(r.h);
-      if (i >= 0) hours.transactions[i] = Number(r.n);
-    } else types.push({ kind: r.kind, ywlx: r.ywlx, transactions: Number(r.n), warned: Number(r.warned) });
+      if (i >= 0) hours.transactions[i] = n;
+    } else types.push({ kind: r.kind, ywlx: r.ywlx, transactions: n, warned });
   }
   // Largest first, then by code: the order the wall lists them in.
   const byCode = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
