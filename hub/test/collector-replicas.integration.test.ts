@@ -2,7 +2,8 @@
  * Two hub replicas over one store and one Redis prefix, as in the cluster layout: a collector
  * enrolled through one is listed by the other, approved on that other it is no longer held where
  * it is connected, and revoked anywhere it is cut off everywhere — each replica keeps the
- * collector records in memory and reads them again when another announces a change.
+ * collector records in memory and reads them again when another announces a change. A pending
+ * collector's held-batch quota is one quota, wherever it connects.
  */
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,15 +14,17 @@ import { keyAuth, newKey, TestChain } from './collector-signing.js';
 import { checkTxn, startTestHub, waitFor } from './helpers.js';
 
 const INSTITUTION = 'JCJ-JYZ';
+const HELD_QUOTA = 6_000;
 let a: Hub;
 let b: Hub;
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
   // Two replicas on one prefix share rule state in Redis (the local state allows one holder).
-  const first = await startTestHub({ ruleState: 'redis' });
+  // A small held-batch quota (a few two-record batches), the same on both, as a cluster's replicas share one configuration.
+  const first = await startTestHub({ ruleState: 'redis', heldQuotaBytes: HELD_QUOTA });
   a = first.hub;
-  ({ hub: b } = await startTestHub({ dataDir: first.dataDir, queuePrefix: a.config.queuePrefix, ruleState: 'redis' }));
+  ({ hub: b } = await startTestHub({ dataDir: first.dataDir, queuePrefix: a.config.queuePrefix, ruleState: 'redis', heldQuotaBytes: HELD_QUOTA }));
 });
 
 afterAll(async () => {
@@ -76,5 +79,48 @@ describe('collector records across replicas', () => {
     // Cut off where it was connected, and refused there from now on.
     expect(await gone).toBeTruthy();
     await expect(hello(b, keyAuth(id, key))).rejects.toMatchObject({ code: 'COLLECTOR_REVOKED' });
+  });
+});
+
+describe('held batches across replicas', () => {
+  it('a pending collector that fills its quota on one replica finds it full on the other; its own re-sent batch still fits', async () => {
+    const id = 'c-replica-quota';
+    const key = newKey();
+    const first = await hello(b, keyAuth(id, key, { enrol: { institutionId: INSTITUTION, counter: '查验线4' } }));
+    expect(first.status).toBe('pending');
+    const chain = new TestChain(key, id);
+    const batchOf = (n: number) => chain.next([txn(id, n * 2 + 1), txn(id, n * 2 + 2)]);
+    // Held on the first replica until its quota is reached.
+    let lastHeld: unknown;
+    let refused: unknown;
+    let heldThere = 0;
+    for (let n = 0; n < 20 && refused === undefined; n++) {
+      const batch = batchOf(n);
+      const ack = await submit(first.socket, batch);
+      if (ack.ok) {
+        expect(ack.held).toBe(true);
+        lastHeld = batch;
+        heldThere += 1;
+      } else {
+        expect(ack).toMatchObject({ code: 'HELD_QUOTA', retryable: true });
+        refused = batch;
+      }
+    }
+    expect(heldThere).toBeGreaterThan(1);
+    expect(refused).toBeDefined();
+    first.socket.close();
+
+    // The device reconnects to the other replica and re-sends what is still in its outbox.
+    await waitFor(() => a.collectors.get(id)?.status === 'pending', 'the enrolment known to the other replica');
+    const second = await hello(a, keyAuth(id, key));
+    expect(second.status).toBe('pending');
+    expect(await submit(second.socket, refused)).toMatchObject({ ok: false, code: 'HELD_QUOTA', retryable: true });
+    // A batch it already holds (its acknowledgement lost) replaces its own row: not counted twice.
+    expect(await submit(second.socket, lastHeld)).toMatchObject({ ok: true, held: true });
+    const rows = await a.store.query<{ n: string; bytes: string }>(sql`
+      SELECT count() AS n, sum(length(payload)) AS bytes FROM held_batches FINAL
+      WHERE collector_id = ${param.String(id)} AND isNull(released_at)`);
+    expect(Number(rows[0]!.n)).toBe(heldThere);
+    expect(Number(rows[0]!.bytes)).toBeLessThanOrEqual(HELD_QUOTA);
   });
 });

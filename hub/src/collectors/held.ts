@@ -2,7 +2,11 @@
  * Held batches: a pending collector's batches, verified and chained, stored whole (sealed at rest)
  * and acknowledged, then evaluated in first_seq order once an administrator approves it. Each
  * pending collector may hold at most `quotaBytes` (HELD_QUOTA, retryable: the batch stays in the
- * device's outbox). Callers hold the collector's lock (CollectorService.exclusive).
+ * device's outbox), counted in the store rather than in this replica's memory: a collector that
+ * reconnects to another replica does not get a fresh quota there. Callers hold the collector's
+ * lock (CollectorService.exclusive); the lock is per replica, so two replicas holding batches of
+ * one collector at the same moment could each pass the check once — a collector keeps one
+ * connection, so that takes a reconnect in the middle of a batch.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { HubError } from '../errors.js';
@@ -10,7 +14,7 @@ import type { Batch, BatchAck } from '../protocol/index.js';
 import type { HubPseudonyms } from '../pseudonyms.js';
 import type { Store } from '../store/store.js';
 import { emit } from '../telemetry/events.js';
-import { insertHeld, listHeld, markReleased } from './repo.js';
+import { heldBytesOf, insertHeld, listHeld, markReleased } from './repo.js';
 
 export type ProcessedAck = Extract<BatchAck, { ok: true }>;
 
@@ -33,15 +37,11 @@ export interface HeldDeps {
 export class HeldBatches {
   /** Approved collectors that still have held batches to evaluate. */
   private readonly pending = new Set<string>();
-  /** Bytes held per pending collector (quota). */
-  private readonly bytes = new Map<string, number>();
 
   constructor(private readonly deps: HeldDeps) {}
 
-  /** State read back from the store at start. */
-  reset(bytes: ReadonlyMap<string, number>, approvedWithHeld: Iterable<string>): void {
-    this.bytes.clear();
-    for (const [id, n] of bytes) this.bytes.set(id, n);
+  /** State read back from the store at start: approved collectors whose held batches are still due. */
+  reset(approvedWithHeld: Iterable<string>): void {
     for (const id of approvedWithHeld) this.pending.add(id);
   }
 
@@ -67,7 +67,7 @@ export class HeldBatches {
   async hold(collectorId: string, batch: Batch): Promise<ProcessedAck> {
     const payload = this.deps.atRest.sealAtRest(JSON.stringify(batch), heldContext(collectorId, batch.batchId));
     const quota = this.deps.quotaBytes ?? 4 * 1024 * 1024;
-    const used = this.bytes.get(collectorId) ?? 0;
+    const used = await heldBytesOf(this.deps.store, collectorId, batch.batchId);
     if (used + payload.length > quota) {
       // Retryable: the batch stays in the device's outbox and flows once an administrator approves.
       throw new HubError('HELD_QUOTA', `${collectorId} is pending approval and already holds ${used} bytes (quota ${quota}); the batch stays on the collector until approval`);
@@ -82,8 +82,6 @@ export class HeldBatches {
       payload,
       receivedAt: this.deps.now(),
     });
-    // A re-sent batch replaces its own row; counting it twice only makes the cap a little early.
-    this.bytes.set(collectorId, used + payload.length);
     emit(this.deps.log, 'batch.held', { collectorId, batchId: batch.batchId, records: batch.records.length });
     return { ok: true, batchId: batch.batchId, stored: 0, rejected: [], warnings: 0, held: true };
   }
@@ -98,7 +96,6 @@ export class HeldBatches {
       emit(this.deps.log, 'batch.released', { collectorId, batchId: h.batchId, stored: ack.stored, rejected: ack.rejected.length, warnings: ack.warnings });
     }
     this.pending.delete(collectorId);
-    this.bytes.delete(collectorId);
     return held.length;
   }
 }

@@ -241,11 +241,16 @@ export async function markReleased(store: Store, h: HeldBatch, at: number): Prom
   ]);
 }
 
-/** Bytes of held, unreleased payload per collector (the pending quota). */
-export async function heldBytes(store: Store): Promise<Map<string, number>> {
-  const rows = await store.query<{ collector_id: string; n: string }>(sql`
-    SELECT collector_id, sum(length(payload)) AS n FROM held_batches FINAL WHERE isNull(released_at) GROUP BY collector_id`);
-  return new Map(rows.map((r) => [r.collector_id, Number(r.n)]));
+/**
+ * Bytes of one collector's held, unreleased payload in the store, without `exceptBatchId`'s own
+ * row (a re-sent batch replaces it). Read from the store, which every replica shares: a pending
+ * collector that reconnects to another replica finds its quota as used as it left it.
+ */
+export async function heldBytesOf(store: Store, collectorId: string, exceptBatchId: string): Promise<number> {
+  const rows = await store.query<{ n: string }>(sql`
+    SELECT sum(length(payload)) AS n FROM held_batches FINAL
+    WHERE collector_id = ${param.String(collectorId)} AND batch_id != ${param.String(exceptBatchId)} AND isNull(released_at)`);
+  return Number(rows[0]?.n ?? 0);
 }
 
 export async function heldCounts(store: Store): Promise<Map<string, number>> {

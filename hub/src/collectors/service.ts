@@ -40,8 +40,9 @@
  *
  *   - new enrolments per network address are rate limited (`allowEnrolment`, Redis-backed so
  *     replicas share it): ENROL_RATE_LIMITED;
- *   - a pending collector's held batches are capped in bytes (`heldQuotaBytes`): beyond it a
- *     batch is refused as retryable (HELD_QUOTA) and stays in the device's outbox until approval;
+ *   - a pending collector's held batches are capped in bytes (`heldQuotaBytes`, counted in the
+ *     store that every replica shares): beyond it a batch is refused as retryable (HELD_QUOTA)
+ *     and stays in the device's outbox until approval;
  *   - collector.tamper is raised at most once per collector per `tamperIntervalMs` (`throttle`):
  *     every forged batch is still refused, but a flood of them is one warning, not a hundred.
  *
@@ -106,7 +107,6 @@ import type { Store } from '../store/store.js';
 import { keyFingerprint, parsePublicKey, sha256Hex, verifyAuthProof, verifyBatch } from './keys.js';
 import {
   hashAt,
-  heldBytes,
   heldCounts,
   insertChainRow,
   loadCollectorRecords,
@@ -256,12 +256,11 @@ export class CollectorService {
   }
 
   async reload(): Promise<void> {
-    const [records, tips, seen, held, bytes] = await Promise.all([
+    const [records, tips, seen, held] = await Promise.all([
       loadCollectorRecords(this.deps.store),
       loadTips(this.deps.store),
       loadSeen(this.deps.store),
       heldCounts(this.deps.store),
-      heldBytes(this.deps.store),
     ]);
     this.records = new Map(records.map((r) => [r.collectorId, r]));
     for (const t of tips) {
@@ -269,7 +268,7 @@ export class CollectorService {
       this.presence.seen(t.collectorId, t.lastBatchAt, false);
     }
     for (const [id, at] of seen) this.presence.seen(id, at, false);
-    this.held.reset(bytes, [...held].filter(([id, n]) => n > 0 && this.records.get(id)?.status === 'approved').map(([id]) => id));
+    this.held.reset([...held].filter(([id, n]) => n > 0 && this.records.get(id)?.status === 'approved').map(([id]) => id));
   }
 
   /** Ingest registers how to close a collector's sockets (used on revoke). */
