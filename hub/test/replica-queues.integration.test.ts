@@ -82,4 +82,27 @@ describe('a queue per replica', () => {
     const rows = await idle.store.query<{ n: string }>(sql`SELECT count() AS n FROM transactions WHERE id = ${param.String(checkTxn(601).id)}`);
     expect(Number(rows[0]!.n)).toBe(0);
   });
+
+  it('tells the submitter once when a worker takes the records, before the batch is stored; once at the end if none does', async () => {
+    const order: string[] = [];
+    const txn = checkTxn(701);
+    const res = await a.queue.submit(
+      { batchId: `${TEST_COLLECTOR.collectorId}:701-701`, collectorId: TEST_COLLECTOR.collectorId, receivedAt: Date.now(), records: [txn] },
+      30_000,
+      () => order.push('taken'),
+    );
+    order.push('stored');
+    expect(res).toMatchObject({ stored: 1 });
+    expect(order).toEqual(['taken', 'stored']);
+
+    // No worker takes it (this hub runs none): told when the submit gives up.
+    let told = 0;
+    const waited = idle.queue.submit(
+      { batchId: `${TEST_COLLECTOR.collectorId}:702-702`, collectorId: TEST_COLLECTOR.collectorId, receivedAt: Date.now(), records: [checkTxn(702)] },
+      300,
+      () => (told += 1),
+    );
+    await expect(waited).rejects.toThrow();
+    expect(told).toBe(1);
+  });
 });

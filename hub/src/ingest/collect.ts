@@ -99,6 +99,46 @@ function utf8Text(b: Uint8Array): string | undefined {
   return isUtf8(b) ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8') : undefined;
 }
 
+/**
+ * Batches parsed ahead of evaluation.
+ *
+ * A batch's records are parsed when its turn comes under its collector's lock. With many
+ * collectors sending at once, each collector's current batch was then parsed and validated at
+ * once and waited, as objects, in the evaluation queue behind the others' — at saturation a few
+ * dozen batches, alive long enough to be copied by every young-generation collection and
+ * promoted to the old generation, where a full collection has to find them dead again
+ * (docs/benchmarks.md, "Batches parsed when the evaluation takes them"). The gate lets at most
+ * `limit` batches be parsed and not yet taken by an evaluation worker; the others wait as the
+ * bytes they arrived as. A slot is given back when a worker asks for the batch's records, or when
+ * the batch's processing ends without that (held, refused, failed). It never waits on anything
+ * but other batches' turns: a slot's holder reaches the queue without waiting for another slot.
+ */
+export class ParseGate {
+  private free: number;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.free = Math.max(1, Math.floor(limit));
+  }
+
+  /** Waits for a slot; the returned function gives it back (calling it again does nothing). */
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiters.push(resolve));
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.free += 1;
+    };
+  }
+}
+
+/** Batches parsed ahead of evaluation (ParseGate). A handful keeps the worker fed. */
+export const PARSE_AHEAD = 8;
+
 function recordIdOf(r: unknown): string {
   if (typeof r === 'object' && r !== null && !Array.isArray(r) && typeof (r as { id?: unknown }).id === 'string') {
     return printable((r as { id: string }).id, 128);
@@ -191,6 +231,7 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): CollectNam
   });
 
   let dropAcks = deps.faultInjection?.dropAckAfterStore ?? 0;
+  const gate = new ParseGate(PARSE_AHEAD);
 
   nsp.on('connection', (socket) => {
     const collectorId = socket.data.collectorId;
@@ -222,7 +263,7 @@ export function attachCollectNamespace(io: Server, deps: IngestDeps): CollectNam
       const batch = args[0];
       const typed = socket as Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, CollectSocketData>;
       const received = Date.now();
-      handleBatch(deps, typed, batch)
+      handleBatch(deps, typed, batch, gate)
         .then(
           (res) => {
             if (res.ok && dropAcks > 0) {
@@ -276,6 +317,7 @@ async function handleBatch(
   deps: IngestDeps,
   socket: Socket<CollectClientToServer, CollectServerToClient, Record<string, never>, CollectSocketData>,
   raw: unknown,
+  gate: ParseGate,
 ): Promise<BatchAck> {
   const env = WireBatchSchema.safeParse(raw);
   if (!env.success) throw new HubError('BATCH_INVALID', describeIssues(env.error, { root: '(record)' }));
@@ -295,25 +337,31 @@ async function handleBatch(
   // collectors/service.ts): the ack still waits for both. Records sent as bytes are parsed only
   // here, when it is the batch's turn: until then they are bytes outside the JavaScript heap.
   return deps.collectors.exclusive(collectorId, async () => {
-    const m = materialiseBatch(wire, sha256Hex, utf8Text, readRecordsJson);
-    if (!m.ok) throw new HubError('BATCH_INVALID', m.message);
-    const batch = m.batch;
-    deps.telemetry.transactionsReceived(batch.batchId, collectorId, batch.records.length);
-    const admission = await deps.collectors.admit(collectorId, batch, m.digest);
-    const [ack] = await Promise.all([
-      admission.hold ? deps.collectors.hold(admission, batch) : processBatch(deps, collectorId, batch, { stringsClean: m.noEscapes === true }),
-      deps.collectors.commit(admission, batch),
-    ]);
-    return ack;
+    const release = await gate.acquire();
+    try {
+      const m = materialiseBatch(wire, sha256Hex, utf8Text, readRecordsJson);
+      if (!m.ok) throw new HubError('BATCH_INVALID', m.message);
+      const batch = m.batch;
+      deps.telemetry.transactionsReceived(batch.batchId, collectorId, batch.records.length);
+      const admission = await deps.collectors.admit(collectorId, batch, m.digest);
+      const [ack] = await Promise.all([
+        admission.hold ? deps.collectors.hold(admission, batch) : processBatch(deps, collectorId, batch, { stringsClean: m.noEscapes === true, onTaken: release }),
+        deps.collectors.commit(admission, batch),
+      ]);
+      return ack;
+    } finally {
+      release();
+    }
   });
 }
 
 /**
  * The record path: validate each record, dead-letter the bad ones, evaluate and store the rest
  * through the BullMQ job of the batch. Resolves only when all of it is durable. `known.stringsClean`:
- * the records were parsed from JSON text without a backslash (findUnstorableText).
+ * the records were parsed from JSON text without a backslash (findUnstorableText); `known.onTaken`:
+ * called when an evaluation worker takes the batch's records (ParseGate).
  */
-export async function processBatch(deps: RecordDeps, collectorId: string, batch: Batch, known: { stringsClean?: boolean } = {}): Promise<ProcessedAck> {
+export async function processBatch(deps: RecordDeps, collectorId: string, batch: Batch, known: { stringsClean?: boolean; onTaken?: () => void } = {}): Promise<ProcessedAck> {
   const receivedAt = Date.now();
   const valid: Transaction[] = [];
   const validIndex: number[] = [];
@@ -374,7 +422,7 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
   let stored = 0;
   let warnings = 0;
   if (valid.length > 0) {
-    const res = await storeSplitting(deps, collectorId, batch.batchId, receivedAt, valid);
+    const res = await storeSplitting(deps, collectorId, batch.batchId, receivedAt, valid, '', known.onTaken);
     stored = res.stored;
     warnings = res.warnings;
     for (const r of res.refused) {
@@ -403,9 +451,9 @@ interface StoredPart {
  * record the store refuses, which the caller dead-letters. Transient failures propagate so the
  * collector re-sends later.
  */
-async function storeSplitting(deps: RecordDeps, collectorId: string, batchId: string, receivedAt: number, records: Transaction[], part = ''): Promise<StoredPart> {
+async function storeSplitting(deps: RecordDeps, collectorId: string, batchId: string, receivedAt: number, records: Transaction[], part = '', onTaken?: () => void): Promise<StoredPart> {
   try {
-    const res = await deps.queue.submit({ batchId, collectorId, receivedAt, records, ...(part ? { part } : {}) }, deps.ackTimeoutMs);
+    const res = await deps.queue.submit({ batchId, collectorId, receivedAt, records, ...(part ? { part } : {}) }, deps.ackTimeoutMs, onTaken);
     return { stored: res.stored, warnings: res.warnings, refused: [] };
   } catch (e) {
     const msg = errorMessage(e);

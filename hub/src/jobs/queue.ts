@@ -61,8 +61,12 @@ export interface EvaluationQueue {
   worker?: Worker<EvaluateJobRef, EvaluateResult>;
   /** The queue's name: `evaluate.<replica>`. */
   name: string;
-  /** Enqueue (or join) the batch's job and wait until it is stored. */
-  submit(data: EvaluateJobData, timeoutMs: number): Promise<EvaluateResult>;
+  /**
+   * Enqueue (or join) the batch's job and wait until it is stored. `onTaken`, if given, is called
+   * once when a worker first asks for the job's records (its evaluation begins), or when the
+   * submit settles without that having happened.
+   */
+  submit(data: EvaluateJobData, timeoutMs: number, onTaken?: () => void): Promise<EvaluateResult>;
   /** The records of a job this hub is waiting for (the processor's source). */
   records(jobId: string): Transaction[] | undefined;
   waiting(): Promise<number>;
@@ -102,8 +106,15 @@ export async function createEvaluationQueue(
 
   // Records of the jobs this hub waits for. Two submits of one job (a batch re-sent while its
   // first submit still waits) share the entry; it goes when the last of them settles.
-  const held = new Map<string, { records: Transaction[]; waiting: number }>();
-  const records = (jobId: string) => held.get(jobId)?.records;
+  const held = new Map<string, { records: Transaction[]; waiting: number; taken: (() => void)[] }>();
+  const records = (jobId: string) => {
+    const e = held.get(jobId);
+    if (e && e.taken.length > 0) {
+      const taken = e.taken.splice(0);
+      for (const f of taken) f();
+    }
+    return e?.records;
+  };
 
   let worker: Worker<EvaluateJobRef, EvaluateResult> | undefined;
   if (processorFor) {
@@ -121,14 +132,22 @@ export async function createEvaluationQueue(
     worker,
     name,
     records,
-    async submit(data, timeoutMs) {
+    async submit(data, timeoutMs, onTaken) {
       const jobId = jobIdForBatch(data.collectorId, data.batchId, data.part);
-      const entry = held.get(jobId);
+      let entry = held.get(jobId);
       if (entry) entry.waiting += 1;
-      else held.set(jobId, { records: data.records, waiting: 1 });
+      else held.set(jobId, (entry = { records: data.records, waiting: 1, taken: [] }));
+      let told = false;
+      const tell = () => {
+        if (told) return;
+        told = true;
+        onTaken?.();
+      };
+      if (onTaken) entry.taken.push(tell);
       try {
         return await submitJob(jobId, data, timeoutMs);
       } finally {
+        tell();
         const e = held.get(jobId);
         if (e && --e.waiting === 0) held.delete(jobId);
       }

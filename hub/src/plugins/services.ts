@@ -295,10 +295,10 @@ export const pipeline = fp<{ version: string }>(
       registry,
       queue: {
         ...queue,
-        submit: (job, ms) => {
+        submit: (job, ms, onTaken) => {
           // Its records could only be evaluated here (jobs/queue.ts): refuse rather than wait.
           if (!config.runWorker) return Promise.reject(new Error('this hub runs no evaluation worker (JG_WORKER=0); collectors must report to a hub that does'));
-          return queue.submit(job, ms);
+          return queue.submit(job, ms, onTaken);
         },
       },
       telemetry,
