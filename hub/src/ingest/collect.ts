@@ -335,7 +335,8 @@ async function handleBatch(
   // One batch of a collector at a time: verify → chain → (store or hold ‖ chain row) → ack.
   // The chain row is written while the batch is stored, not after (see the ordering note in
   // collectors/service.ts): the ack still waits for both. Records sent as bytes are parsed only
-  // here, when it is the batch's turn: until then they are bytes outside the JavaScript heap.
+  // here, when it is the batch's turn and a slot of the parse gate is free: until then they are
+  // bytes outside the JavaScript heap.
   return deps.collectors.exclusive(collectorId, async () => {
     const release = await gate.acquire();
     try {
