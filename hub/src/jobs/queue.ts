@@ -106,12 +106,13 @@ export async function createEvaluationQueue(
 
   // Records of the jobs this hub waits for. Two submits of one job (a batch re-sent while its
   // first submit still waits) share the entry; it goes when the last of them settles.
-  const held = new Map<string, { records: Transaction[]; waiting: number; taken: (() => void)[] }>();
+  // `taken`: who to tell when a worker first asks for the records; once it has, `wasTaken`.
+  const held = new Map<string, { records: Transaction[]; waiting: number; taken: (() => void)[]; wasTaken: boolean }>();
   const records = (jobId: string) => {
     const e = held.get(jobId);
-    if (e && e.taken.length > 0) {
-      const taken = e.taken.splice(0);
-      for (const f of taken) f();
+    if (e && !e.wasTaken) {
+      e.wasTaken = true;
+      for (const f of e.taken.splice(0)) f();
     }
     return e?.records;
   };
@@ -136,14 +137,16 @@ export async function createEvaluationQueue(
       const jobId = jobIdForBatch(data.collectorId, data.batchId, data.part);
       let entry = held.get(jobId);
       if (entry) entry.waiting += 1;
-      else held.set(jobId, (entry = { records: data.records, waiting: 1, taken: [] }));
+      else held.set(jobId, (entry = { records: data.records, waiting: 1, taken: [], wasTaken: false }));
       let told = false;
       const tell = () => {
         if (told) return;
         told = true;
         onTaken?.();
       };
-      if (onTaken) entry.taken.push(tell);
+      // A re-sent batch joining a job whose records a worker already took: nothing to wait for.
+      if (entry.wasTaken) tell();
+      else if (onTaken) entry.taken.push(tell);
       try {
         return await submitJob(jobId, data, timeoutMs);
       } finally {
