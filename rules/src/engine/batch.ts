@@ -11,10 +11,12 @@
  * calls down, and then send them all at once:
  *
  *   1. context(ctx) wraps each state of ctx that has a `batcher` in a recorder: every call
- *      appends a StateOp to that batcher's queue and returns a promise of its answer. States
- *      without a batcher (the memory states) are left as they are and answer on the spot.
+ *      appends a StateOp to that batcher's queue and returns a Later of its answer (engine/later.ts:
+ *      promise-like, settled in place — no promise per call). States without a batcher (the
+ *      memory states) are left as they are and answer on the spot.
  *   2. flush() hands each queue to its batcher's run() — one call per batcher, operations in the
- *      order they were made — and settles each promise with its answer, or all with the error.
+ *      order they were made — and settles each answer in order once it comes, or all with the
+ *      error; the rules' continuations run then, in the same pass.
  *
  * Because the batcher applies the operations in order, each answer is what the same call would
  * have answered made on its own at that point: record i's window count includes records < i of
@@ -32,15 +34,11 @@ import type {
   StateOp,
   WindowState,
 } from './types.js';
-
-interface Waiter {
-  resolve(v: unknown): void;
-  reject(e: unknown): void;
-}
+import { Later } from './later.js';
 
 interface Queue {
   ops: StateOp[];
-  waiters: Waiter[];
+  waiters: Later<unknown>[];
 }
 
 export interface BatchRecorder {
@@ -55,14 +53,13 @@ export function createBatchRecorder(): BatchRecorder {
   const contexts = new Map<EvaluationContext, EvaluationContext>();
   const wrapped = new Map<object, object>();
 
-  const enqueue = <T>(batcher: StateBatcher, op: StateOp): Promise<T> => {
+  const enqueue = <T>(batcher: StateBatcher, op: StateOp): Later<T> => {
     let q = queues.get(batcher);
     if (!q) queues.set(batcher, (q = { ops: [], waiters: [] }));
     q.ops.push(op);
-    const waiters = q.waiters;
-    return new Promise<T>((resolve, reject) => {
-      waiters.push({ resolve: resolve as (v: unknown) => void, reject });
-    });
+    const answer = new Later<T>();
+    q.waiters.push(answer as Later<unknown>);
+    return answer;
   };
 
   // One recorder per state object, so records sharing a state share its wrapper.

@@ -19,7 +19,7 @@ export interface Finding {
   values: HitValues;
 }
 
-export type Run = (txn: Transaction, ctx: EvaluationContext) => Finding | null | Promise<Finding | null>;
+export type Run = (txn: Transaction, ctx: EvaluationContext) => Finding | null | PromiseLike<Finding | null>;
 
 /** True for a promise (or any thenable) — the Redis states; the memory states answer in place. */
 export function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
@@ -27,8 +27,8 @@ export function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
 }
 
 /** `f(v)` now when `v` is a value, after it resolves when it is a promise. */
-export function andThen<T, R>(v: T | Promise<T>, f: (x: T) => R | Promise<R>): R | Promise<R> {
-  return isThenable(v) ? (v as Promise<T>).then(f) : f(v as T);
+export function andThen<T, R>(v: T | PromiseLike<T>, f: (x: T) => R | PromiseLike<R>): R | PromiseLike<R> {
+  return isThenable(v) ? v.then(f) : f(v);
 }
 
 export interface Evaluator {

@@ -50,6 +50,7 @@ import { compileRegistry } from './kinds/registry.js';
 import { compileSequence } from './kinds/sequence.js';
 import { z } from 'zod';
 import { createBatchRecorder } from './batch.js';
+import { allOf } from './later.js';
 import type { EvaluationContext, PeerRule, RuleEngine, RuleHit, RuleMeta, RuleStateKind } from './types.js';
 
 export { DAY_MS };
@@ -308,13 +309,14 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
   });
 
   /**
-   * Runs the rules of `list` on one record: the hits, or a promise of them when a state answered
-   * with a promise. Every rule is started before any is awaited (stateful rules use different
+   * Runs the rules of `list` on one record: the hits, or a promise-like of them when a state
+   * answered later (a promise from a Redis state; a Later, settled in place, from a batched one:
+   * engine/later.ts). Every rule is started before any is awaited (stateful rules use different
    * keys, so Redis round-trips overlap); results stay in rule order. Over synchronous states
    * nothing is a promise and nothing is allocated per rule except the hits themselves: this is
    * the engine's hot loop.
    */
-  const runList = (list: readonly Evaluator[], txn: Transaction, ctx: EvaluationContext): RuleHit[] | Promise<RuleHit[]> => {
+  const runList = (list: readonly Evaluator[], txn: Transaction, ctx: EvaluationContext): RuleHit[] | PromiseLike<RuleHit[]> => {
     let hits: RuleHit[] | undefined;
     for (let i = 0; i < list.length; i++) {
       const r = list[i]!.run(txn, ctx);
@@ -322,11 +324,12 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
       if (isThenable(r)) {
         // A state answered later. The hits so far all come from earlier rules, so they stay
         // first; the rest are started now and their hits appended in rule order once settled.
-        const rest: (Finding | null | Promise<Finding | null>)[] = [r];
-        for (let j = i + 1; j < list.length; j++) rest.push(list[j]!.run(txn, ctx));
+        const rest: (Finding | null | PromiseLike<Finding | null>)[] = new Array(list.length - i);
+        rest[0] = r;
+        for (let j = i + 1; j < list.length; j++) rest[j - i] = list[j]!.run(txn, ctx);
         const settled = hits ?? [];
         const from = i;
-        return Promise.all(rest).then((found) => {
+        return allOf(rest, true).then((found) => {
           for (let k = 0; k < found.length; k++) {
             const f = found[k];
             if (f) settled.push(hitOf(list[from + k]!, f, txn, ctx));
@@ -342,7 +345,8 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
   const runAll = (list: readonly Evaluator[], txn: Transaction, ctx: EvaluationContext): Promise<RuleHit[]> => {
     try {
       const r = runList(list, txn, ctx);
-      return isThenable(r) ? r : Promise.resolve(r);
+      // A native promise comes back as it is; anything else becomes one.
+      return Promise.resolve(r);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -352,7 +356,7 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
     try {
       const ctxOf = typeof ctxArg === 'function' ? ctxArg : () => ctxArg;
       const recorder = createBatchRecorder();
-      const out: (RuleHit[] | Promise<RuleHit[]>)[] = new Array(txns.length);
+      const out: (RuleHit[] | PromiseLike<RuleHit[]>)[] = new Array(txns.length);
       let pending = false;
       for (let i = 0; i < txns.length; i++) {
         const txn = txns[i]!;
@@ -363,7 +367,8 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
       // Every state call of the batch is queued now, in record and rule order: one run() per
       // batcher answers them all, and the rules' promises settle from those answers.
       recorder.flush();
-      return pending ? Promise.all(out) : Promise.resolve(out as RuleHit[][]);
+      // One promise for the batch: the records' joins settle in place (engine/later.ts).
+      return pending ? Promise.resolve(allOf(out, true)) : Promise.resolve(out as RuleHit[][]);
     } catch (e) {
       return Promise.reject(e);
     }

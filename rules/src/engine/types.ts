@@ -16,7 +16,7 @@ import type { WorkCalendar } from './calendar.js';
  * A value now or later. The memory states answer synchronously, so an evaluation over them
  * allocates no promise per rule; the hub's Redis states answer with promises.
  */
-export type MaybePromise<T> = T | Promise<T>;
+export type MaybePromise<T> = T | PromiseLike<T>;
 
 export interface WindowState {
   observe(key: string, member: string, at: number, windowMs: number): MaybePromise<number>;

@@ -4,6 +4,7 @@
  * within the window. Skipped when ctx.fingerprints is absent or no owner/fingerprint exists.
  */
 import type { Transaction } from '../../model/transaction.js';
+import { allOf } from '../later.js';
 import { DAY_MS, compileFilters, compileKey, compileMember, isThenable, windowOf, type Finding, type Run } from '../compile-parts.js';
 import type { FingerprintRuleDefinition } from '../definition.js';
 import { fnvDigest, fnvFeed, fnvReset } from '../hash.js';
@@ -105,7 +106,7 @@ export function compileFingerprint(def: FingerprintRuleDefinition): Run {
       return isThenable(a) ? a.then((x) => judge(x, prints, owner)) : judge(a, prints, owner);
     }
     const each = prints.map((f) => state.claim(key, f, owner, txn.id, txn.occurredAt, window.ms, retainMs));
-    return each.some(isThenable) ? Promise.all(each).then((a) => judge(a, prints, owner)) : judge(each as FingerprintMatch[], prints, owner);
+    return each.some(isThenable) ? allOf(each).then((a) => judge(a, prints, owner)) : judge(each as FingerprintMatch[], prints, owner);
   };
 
   function judge(answers: readonly FingerprintMatch[], prints: readonly string[], owner: string): Finding | null {

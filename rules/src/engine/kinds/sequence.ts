@@ -3,6 +3,7 @@
  * for the latest `first` event in (at − window, at] (SequenceState). Mode present fires when
  * there is one, absent when there is none. Skipped when ctx.sequences is absent.
  */
+import { allOf } from '../later.js';
 import { DAY_MS, HOUR_MS, compileFilters, compileKey, isThenable, windowOf, type Finding, type Run } from '../compile-parts.js';
 
 const none = (): null => null;
@@ -32,10 +33,10 @@ export function compileSequence(def: SequenceRuleDefinition): Run {
     // in one batch script), so latest() sees the record either way — and a batched evaluation
     // can collect both operations of every record before anything is sent.
     const recorded = first ? seq.record(key, firstEvent, txn.id, txn.occurredAt, retainMs) : undefined;
-    if (!isThenEvent) return isThenable(recorded) ? Promise.resolve(recorded).then(none) : null;
+    if (!isThenEvent) return isThenable(recorded) ? recorded.then(none) : null;
     const at = txn.occurredAt;
     const m = seq.latest(key, firstEvent, txn.id, at, window.ms, retainMs);
-    if (isThenable(recorded)) return Promise.all([recorded, m]).then(([, x]) => judge(at, x));
+    if (isThenable(recorded)) return allOf<unknown>([recorded, m]).then((a) => judge(at, a[1] as SequenceMatch | null));
     return isThenable(m) ? m.then((x) => judge(at, x)) : judge(at, m);
   };
   function judge(at: number, m: SequenceMatch | null): Finding | null {
