@@ -241,12 +241,20 @@ async function measure(defs) {
   const warm = { registry, calendar, ...createMemoryRuleState() };
   for (let i = 0; i < Math.min(20_000, N); i++) await engine.evaluate(txns[i], warm);
   const ctx = { registry, calendar, ...createMemoryRuleState() };
-  let hits = 0;
+  return timed(engine, async () => {
+    let hits = 0;
+    for (const t of txns) hits += (await engine.evaluate(t, ctx)).length;
+    return hits;
+  });
+}
+
+/** Times `loop` (which returns the hits), with the profiles asked for on the command line. */
+async function timed(engine, loop) {
   const alloc = ALLOC_PROFILE ? await startAllocationSampling() : undefined;
   const prof = CPU_PROFILE ? await startCpuProfile() : undefined;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  for (const t of txns) hits += (await engine.evaluate(t, ctx)).length;
+  const hits = await loop();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(c0);
   // CPU time of the process over the loop (GC helper threads included): on a shared machine
@@ -290,18 +298,11 @@ async function measureBatched(defs) {
   const warm = { registry, calendar, ...batchedStates(createMemoryRuleState()) };
   for (let i = 0; i < Math.min(100, slices.length); i++) await engine.evaluateBatch(slices[i], warm);
   const ctx = { registry, calendar, ...batchedStates(createMemoryRuleState()) };
-  let hits = 0;
-  const alloc = ALLOC_PROFILE ? await startAllocationSampling() : undefined;
-  const prof = CPU_PROFILE ? await startCpuProfile() : undefined;
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (const s of slices) for (const h of await engine.evaluateBatch(s, ctx)) hits += h.length;
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(c0);
-  const cpuMs = (cpu.user + cpu.system) / 1000;
-  if (alloc) await alloc.stop(ALLOC_PROFILE);
-  if (prof) await prof.stop(CPU_PROFILE);
-  return { rules: engine.rules.length, ms, perSec: (N / ms) * 1000, usPerTxn: (ms * 1000) / N, perCpuSec: (N / cpuMs) * 1000, cpuUsPerTxn: (cpuMs * 1000) / N, hits };
+  return timed(engine, async () => {
+    let hits = 0;
+    for (const s of slices) for (const h of await engine.evaluateBatch(s, ctx)) hits += h.length;
+    return hits;
+  });
 }
 
 const rows = [];
