@@ -376,6 +376,25 @@ describe('deadlines', () => {
     const overdue = await call('auditor-yz', 'GET', '/api/v1/warnings?overdue=true');
     expect(overdue.json().items.map((w: { id: string }) => w.id)).toEqual(['w-late']);
   });
+
+  it('makes a requested sweep after the one in progress rather than answering 0 for it', async () => {
+    const raisedAt = Date.now() - 10 * 86_400_000;
+    await seedWarnings(hub, [{ id: 'w-queued', ...YZ, severity: 'high', raisedAt }]);
+    const workflow = hub.supervision.workflow;
+    // The first pass judges deadlines as of a minute after the warning was raised: nothing late.
+    const first = workflow.sweep(raisedAt + 60_000);
+    // Requests made while it runs wait for it, then share one pass of their own.
+    const second = workflow.sweep();
+    const third = workflow.sweep();
+    expect(third).toBe(second);
+    expect(second).not.toBe(first);
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.escalated).toBe(0);
+    expect(b.escalated).toBeGreaterThanOrEqual(1);
+    expect((await detail('auditor-yz', 'w-queued')).state.escalated).toBe(true);
+    // Nothing queued any more: the next request runs at once.
+    expect(await workflow.sweep()).toEqual({ assigned: 0, escalated: 0 });
+  });
 });
 
 describe('audit log', () => {

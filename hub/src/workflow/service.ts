@@ -157,6 +157,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How long automatic assignment balances on a count of open warnings before reading it again. */
 const LOAD_REFRESH_MS = 10_000;
 
+/** What one sweep pass did. */
+export interface SweepResult {
+  assigned: number;
+  escalated: number;
+}
+
 export class WorkflowService {
   private timer: NodeJS.Timeout | undefined;
   private pendingRaised = new Map<string, FreshWarning>();
@@ -164,8 +170,10 @@ export class WorkflowService {
   /** The assignment round in flight; close() waits for it so it never outlives the store. */
   private assigning: Promise<void> = Promise.resolve();
   private sweeping = false;
-  /** The periodic pass in flight; close() waits for it too. */
+  /** The sweep pass in flight; close() waits for it too. */
   private sweepRun: Promise<void> = Promise.resolve();
+  /** The pass queued behind the running one: requests made meanwhile share it (sweep()). */
+  private nextSweep: Promise<SweepResult> | undefined;
   private usersCache: { at: number; users: User[] } | undefined;
   private loadCache: { at: number; load: Map<string, number> } | undefined;
   private closed = false;
@@ -176,7 +184,10 @@ export class WorkflowService {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), this.deps.intervalMs);
+    // The timer's pass is skipped while one runs or waits: the next tick comes soon enough.
+    this.timer = setInterval(() => {
+      if (!this.sweeping && !this.nextSweep) void this.sweep();
+    }, this.deps.intervalMs);
     this.timer.unref();
   }
 
@@ -189,6 +200,7 @@ export class WorkflowService {
     this.assignPending();
     await this.assigning;
     await this.sweepRun;
+    await this.nextSweep;
   }
 
   // ---- locks ---------------------------------------------------------------------------------
@@ -518,16 +530,31 @@ export class WorkflowService {
     return done.length;
   }
 
-  /** The periodic pass: assign what is unassigned, escalate what is late. */
-  sweep(now = Date.now()): Promise<{ assigned: number; escalated: number }> {
-    if (this.sweeping || this.closed) return Promise.resolve({ assigned: 0, escalated: 0 });
+  /**
+   * A pass: assign what is unassigned, escalate what is late (the timer's, and an administrator's
+   * "run now", POST /api/v1/workflow/sweep). Passes never overlap. A request made while one runs
+   * waits for it and then gets a pass of its own — what the running pass read may predate the
+   * request — shared with the other requests made meanwhile; it used to answer "0 assigned, 0
+   * escalated" at once, for a pass it had not made. `now`: the clock the deadlines are judged by.
+   */
+  sweep(now?: number): Promise<SweepResult> {
+    if (this.closed) return Promise.resolve({ assigned: 0, escalated: 0 });
+    if (!this.sweeping && !this.nextSweep) return this.startSweep(now ?? Date.now());
+    this.nextSweep ??= this.sweepRun.then(() => {
+      this.nextSweep = undefined;
+      return this.closed ? { assigned: 0, escalated: 0 } : this.startSweep(now ?? Date.now());
+    });
+    return this.nextSweep;
+  }
+
+  private startSweep(now: number): Promise<SweepResult> {
     this.sweeping = true;
     const run = this.sweepOnce(now);
     this.sweepRun = run.then(() => undefined);
     return run;
   }
 
-  private async sweepOnce(now: number): Promise<{ assigned: number; escalated: number }> {
+  private async sweepOnce(now: number): Promise<SweepResult> {
     try {
       const assigned = await this.assign();
       const escalated = await this.checkOverdue(now);
