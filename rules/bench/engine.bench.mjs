@@ -306,6 +306,9 @@ async function measureBatched(defs) {
 }
 
 const rows = [];
+/** One measured row, as a line (or as JSON with --json). */
+const printRow = (r) =>
+  console.log(JSON_OUT ? JSON.stringify(r) : `${r.name}: ${Math.round(r.perSec).toLocaleString('en-US')} txn/s, ${r.usPerTxn.toFixed(2)} µs/txn wall; ${Math.round(r.perCpuSec).toLocaleString('en-US')} txn per CPU-second, ${r.cpuUsPerTxn.toFixed(2)} µs CPU/txn; ${r.hits} hits`);
 // `--batched`: the whole pack through evaluateBatch over batching states (the hub's path) alone.
 // `--rounds k`: k timed runs on fresh states, the one with the least CPU reported (a shared
 // machine only ever adds time).
@@ -314,14 +317,14 @@ if (args.includes('--batched')) {
   for (let k = 0; k < argOf('--rounds', 1); k++) runs.push(await measureBatched(packs[0].defs));
   const best = runs.reduce((a, b) => (b.cpuUsPerTxn < a.cpuUsPerTxn ? b : a));
   const r = { name: `whole pack, batches of ${BATCH} (evaluateBatch, states behind a batcher)${runs.length > 1 ? `, least CPU of ${runs.length} runs` : ''}`, ...best };
-  console.log(JSON_OUT ? JSON.stringify(r) : `${r.name}: ${Math.round(r.perSec).toLocaleString('en-US')} txn/s, ${r.usPerTxn.toFixed(2)} µs/txn wall; ${Math.round(r.perCpuSec).toLocaleString('en-US')} txn per CPU-second, ${r.cpuUsPerTxn.toFixed(2)} µs CPU/txn; ${r.hits} hits`);
+  printRow(r);
   process.exit(0);
 }
 // `--pack-only`: the whole-pack row alone (for CPU profiles of the real-time path).
 const PACK_ONLY = args.includes('--pack-only');
 if (!args.includes('--only-compare')) for (const p of PACK_ONLY ? packs.slice(0, 1) : packs) rows.push({ name: p.name, ...(await measure(p.defs)) });
 if (PACK_ONLY) {
-  for (const r of rows) console.log(JSON_OUT ? JSON.stringify(r) : `${r.name}: ${Math.round(r.perSec).toLocaleString('en-US')} txn/s, ${r.usPerTxn.toFixed(2)} µs/txn wall; ${Math.round(r.perCpuSec).toLocaleString('en-US')} txn per CPU-second, ${r.cpuUsPerTxn.toFixed(2)} µs CPU/txn; ${r.hits} hits`);
+  for (const r of rows) printRow(r);
   process.exit(0);
 }
 

@@ -163,6 +163,9 @@ export interface SweepResult {
   escalated: number;
 }
 
+/** The answer when no pass was made (the service is closed, or the pass failed and logged it). */
+const NO_PASS: Readonly<SweepResult> = Object.freeze({ assigned: 0, escalated: 0 });
+
 export class WorkflowService {
   private timer: NodeJS.Timeout | undefined;
   private pendingRaised = new Map<string, FreshWarning>();
@@ -186,7 +189,7 @@ export class WorkflowService {
   start(): void {
     // The timer's pass is skipped while one runs or waits: the next tick comes soon enough.
     this.timer = setInterval(() => {
-      if (!this.sweeping && !this.nextSweep) void this.sweep();
+      if (!this.sweepBusy) void this.sweep();
     }, this.deps.intervalMs);
     this.timer.unref();
   }
@@ -538,13 +541,18 @@ export class WorkflowService {
    * escalated" at once, for a pass it had not made. `now`: the clock the deadlines are judged by.
    */
   sweep(now?: number): Promise<SweepResult> {
-    if (this.closed) return Promise.resolve({ assigned: 0, escalated: 0 });
-    if (!this.sweeping && !this.nextSweep) return this.startSweep(now ?? Date.now());
+    if (this.closed) return Promise.resolve({ ...NO_PASS });
+    if (!this.sweepBusy) return this.startSweep(now ?? Date.now());
     this.nextSweep ??= this.sweepRun.then(() => {
       this.nextSweep = undefined;
-      return this.closed ? { assigned: 0, escalated: 0 } : this.startSweep(now ?? Date.now());
+      return this.closed ? { ...NO_PASS } : this.startSweep(now ?? Date.now());
     });
     return this.nextSweep;
+  }
+
+  /** A pass runs, or one waits to run after it. */
+  private get sweepBusy(): boolean {
+    return this.sweeping || this.nextSweep !== undefined;
   }
 
   private startSweep(now: number): Promise<SweepResult> {
@@ -562,7 +570,7 @@ export class WorkflowService {
       return { assigned, escalated };
     } catch (e) {
       emit(this.deps.log, 'workflow.sweep_failed', { err: e });
-      return { assigned: 0, escalated: 0 };
+      return { ...NO_PASS };
     } finally {
       this.sweeping = false;
     }

@@ -22,6 +22,8 @@
  * Promise.all when a real promise is among them (per-record evaluation over the Redis states).
  */
 
+import { isThenable } from './compile-parts.js';
+
 type Settled = 1 | 2;
 
 export class Later<T> implements PromiseLike<T> {
@@ -98,10 +100,6 @@ export class Later<T> implements PromiseLike<T> {
     if (first) first(s, v);
     if (more) for (const f of more) f(s, v);
   }
-}
-
-function isThenable<T>(v: unknown): v is PromiseLike<T> {
-  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
 /**
