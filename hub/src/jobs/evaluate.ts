@@ -93,7 +93,8 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
   const started = Date.now();
   const engine = deps.engine(data.receivedAt);
   // Rows are encoded as they are built: no second array of row objects. Transactions as UTF-8
-  // bytes (store/line-buffer.ts), warnings — a few per batch — as text.
+  // bytes written value by value (store/line-buffer.ts jsonLine: no JSON string per row),
+  // warnings — a few per batch — as text.
   const txnRows = new LineBuffer(data.records.length * 1024);
   let warningText = '';
   const warnings: Warning[] = [];
@@ -120,7 +121,7 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
       warnings.push(w);
       warningText += `${JSON.stringify(warningRow(w, engine.version))}\n`;
     }
-    txnRows.line(JSON.stringify(transactionValues(txn, { batchId: data.batchId, county, ruleSet: engine.version, warningCount: hits.length })));
+    txnRows.jsonLine(transactionValues(txn, { batchId: data.batchId, county, ruleSet: engine.version, warningCount: hits.length }));
   });
   if (deps.refuseTransactionIds?.size) {
     const refused = data.records.find((t) => deps.refuseTransactionIds!.has(t.id));
