@@ -9,10 +9,10 @@
  *
  * `jsonLine` goes one step further and writes a value's JSON text into the bytes without making
  * the JSON string first. `JSON.stringify` of a transaction row allocated about 3.4 KB (the row's
- * text, built one-byte and copied to two-byte at its first Chinese character) and the whole
- * round trip through a string about 6 KB per row — a third of everything the hub allocated per
- * record at saturation (docs/benchmarks.md, "Rows written as JSON without the string"). Written
- * value by value it allocates only the few short strings numbers print as, at the same CPU.
+ * text, built one-byte and copied to two-byte at its first Chinese character), the whole round
+ * trip through a string about 6 KB per row; written value by value, 1.1 KB (mostly the short
+ * strings numbers print as) at the same CPU, and the hub allocates 12.1 instead of 15.5 KB per
+ * record at saturation (docs/benchmarks.md, "Rows written as JSON without the string").
  * The text is exactly `JSON.stringify(value)`: anything this writer does not handle itself
  * (a string that needs escaping, an object with `toJSON` or a prototype of its own, a BigInt)
  * goes through `JSON.stringify` for that value alone, so the two never differ (hub/test/line-buffer.test.ts
