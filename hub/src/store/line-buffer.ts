@@ -60,7 +60,8 @@ export class LineBuffer {
     try {
       this.value(value);
     } catch (e) {
-      // What JSON.stringify throws for (a BigInt, a cycle): no half-written line stays behind.
+      // A value JSON.stringify refuses (a BigInt; a cycle, which here overflows the stack where
+      // JSON.stringify names it): no half-written line stays behind.
       this.off = start;
       throw e;
     }
