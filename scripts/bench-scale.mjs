@@ -185,13 +185,13 @@ async function synthesise() {
     raw(`
     INSERT INTO warnings (id, rule_id, rule_name, rule_version, family, severity, action, transaction_id, batch_id, collector_id, institution_id,
       county, occurred_at, captured_at, raised_at, explanation, values_json, subject_masked)
-    SELECT concat('W', id) AS id,
+    SELECT concat('W', tid) AS id,
       arrayElement(['counter.off_hours','counter.long_wait','check.short_duration','inspection.short_test','exam.short_duration','agent.frequent','vehicle.approval_revoked','points.multi_vehicle'], toUInt32(seq % 8) + 1) AS rule_id,
       '规则' AS rule_name, 'r1-bench' AS rule_version, splitByChar('.', rule_id)[1] AS family,
       arrayElement(['low','medium','high'], toUInt32(seq % 3) + 1) AS severity, if(seq % 50 = 7, 'hold', 'warn') AS action,
-      id AS transaction_id, batch_id, collector_id, institution_id, county, occurred_at, captured_at, captured_at + toIntervalSecond(1) AS raised_at,
-      concat('业务', id, '触发规则，阈值说明') AS explanation, '{"count":3}' AS values_json, subject_masked
-    FROM transactions WHERE warning_count > 0`),
+      tid AS transaction_id, batch_id, collector_id, institution_id, county, occurred_at, captured_at, captured_at + toIntervalSecond(1) AS raised_at,
+      concat('业务', tid, '触发规则，阈值说明') AS explanation, '{"count":3}' AS values_json, subject_masked
+    FROM (SELECT id AS tid, * FROM transactions WHERE warning_count > 0)`),
   );
   await synthesiseWorkflow();
   return (performance.now() - t0) / 1000;
@@ -367,10 +367,10 @@ rows.push(await timeCalls('health totals', '/healthz, /metrics (repo.totals)', (
   );
   rows.push(await timeCalls('assign: open load', 'automatic assignment, open warnings per auditor', () => openLoad(store)));
   // The warning's page shows its transaction (GET /api/v1/warnings/:id).
-  const behind = await store.query(raw(`SELECT transaction_id, institution_id FROM warnings ORDER BY raised_at DESC LIMIT 50`));
+  const behind = await store.query(raw(`SELECT transaction_id, institution_id, toUnixTimestamp64Milli(captured_at) AS cap FROM warnings ORDER BY raised_at DESC LIMIT 50`));
   rows.push(
     await timeCalls('warning: transaction', 'GET /api/v1/warnings/:id, the transaction behind it', (i) =>
-      transactionById(store, behind[i % behind.length].transaction_id, behind[i % behind.length].institution_id),
+      transactionById(store, behind[i % behind.length].transaction_id, behind[i % behind.length].institution_id, Number(behind[i % behind.length].cap)),
     ),
   );
 }

@@ -1,13 +1,16 @@
 /**
- * Reading warnings by id with the institutions known (automatic assignment) finds exactly what
- * the lookup by id alone finds — the institutions only narrow the part of `warnings` read.
+ * Reading warnings by id with the institutions known (automatic assignment), or with each one's
+ * institution and capture time (a list's page), finds exactly what the lookup by id alone finds —
+ * the keys only narrow the part of `warnings` read. The transaction behind a warning and a page's
+ * business numbers are found with the warning's capture time, and without it when that time is
+ * not the transaction's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/store/migrate.js';
 import { transactionRow, warningRow } from '../src/store/repo.js';
 import { openStore, type Store } from '../src/store/store.js';
-import { transactionById, warningsByIds } from '../src/workflow/repo.js';
+import { listWarningsWithState, transactionById, warningsByIds } from '../src/workflow/repo.js';
 import { checkTxn, tmpDir } from './helpers.js';
 
 let store: Store;
@@ -54,6 +57,18 @@ describe('warningsByIds', () => {
     expect(narrowed).toEqual(all);
     // Institutions that hold none of the ids: nothing, not a fallback to every institution.
     expect((await warningsByIds(store, ids, ['CGS-HC'])).size).toBe(0);
+    // Each id's own institution and capture time (as a list's page gives them): the same rows.
+    const keyed = ids.map((id) => Number(id.replace('w-lookup-', '')));
+    const own = await warningsByIds(
+      store,
+      ids,
+      keyed.map((i) => INSTITUTIONS[(Number.isNaN(i) ? 0 : i) % INSTITUTIONS.length]!),
+      keyed.map((i) => T0 + (Number.isNaN(i) ? 0 : i)),
+    );
+    expect(own).toEqual(all);
+    // A capture time or institution that is not the warning's finds nothing for that id.
+    const off = await warningsByIds(store, ['w-lookup-3', 'w-lookup-10', 'w-lookup-11'], ['JX-HC', 'KS-HC', 'JCJ-JYZ'], [T0 + 3, T0 + 11, T0 + 11]);
+    expect([...off.keys()]).toEqual(['w-lookup-3']);
   });
 
   it('finds the transaction behind a warning by its institution and id: the copy stored last', async () => {
@@ -66,5 +81,68 @@ describe('warningsByIds', () => {
     expect(found?.id).toBe(t.id);
     expect(found?.outcome).toBe('fail');
     expect(await transactionById(store, t.id, 'KS-HC')).toBeUndefined();
+    // With the capture time the warning carries: the same row; with one that is not the
+    // transaction's (a warning raised over a period), the same row by the key alone.
+    // One statement when the capture time is the transaction's: the narrowed read found it.
+    let statements = 0;
+    const counting = { ...store, query: (q: Parameters<Store['query']>[0]) => (statements++, store.query(q)) } as Store;
+    expect(await transactionById(counting, t.id, t.institutionId, t.capturedAt)).toEqual(found);
+    expect(statements).toBe(1);
+    expect(await transactionById(store, t.id, t.institutionId, t.capturedAt - 86_400_000 * 40)).toEqual(found);
+    expect(await transactionById(store, t.id, 'KS-HC', t.capturedAt)).toBeUndefined();
+  });
+
+  it("a list's page carries each warning's business number, whether or not the warning's capture time is its transaction's", async () => {
+    const meta = { batchId: 'b-lsh', county: '451202', ruleSet: 'test', warningCount: 1 };
+    const txns = Array.from({ length: 6 }, (_, i) => ({ ...checkTxn(900 + i), id: `c-lsh:${i}`, capturedAt: T0 - i * 86_400_000 * 20 }));
+    await store.insert(
+      'transactions',
+      txns.map((t) => transactionRow(t, meta)),
+    );
+    const warnings = txns.map((t, i) =>
+      warningRow({
+        id: `w-lsh-${i}`,
+        ruleId: 'check.short_duration',
+        ruleName: '查验时长过短',
+        ruleVersion: '1',
+        family: 'check',
+        severity: 'medium',
+        action: 'flag',
+        transactionId: t.id,
+        batchId: 'b-lsh',
+        collectorId: t.collectorId,
+        institutionId: t.institutionId,
+        county: 'lsh-county',
+        occurredAt: t.occurredAt,
+        // The last two as a warning over a period would carry them: not their transaction's time.
+        capturedAt: i >= 4 ? T0 + 3_600_000 : t.capturedAt,
+        raisedAt: T0 + i,
+        explanation: '',
+        values: {},
+        subjectMasked: '',
+      } as never),
+    );
+    // One warning whose transaction was never stored: listed, without a business number.
+    warnings.push({ ...warnings[0]!, id: 'w-lsh-orphan', transaction_id: 'c-lsh:none', raised_at: T0 + 100 });
+    await store.insert('warnings', warnings);
+    const { total, items } = await listWarningsWithState(store, { county: 'lsh-county', limit: 50, offset: 0 });
+    expect(total).toBe(7);
+    const lsh = Object.fromEntries(items.map((w) => [w.id, w.lsh]));
+    expect(lsh).toEqual({
+      ...Object.fromEntries(txns.map((t, i) => [`w-lsh-${i}`, t.lsh])),
+      'w-lsh-orphan': '',
+    });
+    // The open queue's shape (raised warnings without events) reads its page the same way.
+    const open = await listWarningsWithState(store, { county: 'lsh-county', states: ['raised'], limit: 3, offset: 0 });
+    expect(open.total).toBe(7);
+    expect(open.items.map((w) => [w.id, w.lsh])).toEqual([
+      ['w-lsh-orphan', ''],
+      ['w-lsh-5', txns[5]!.lsh],
+      ['w-lsh-4', txns[4]!.lsh],
+    ]);
+    // Nothing matching: an empty first page and a total of 0; a page past the end keeps the total.
+    expect(await listWarningsWithState(store, { county: 'lsh-county', states: ['concluded'], limit: 50, offset: 0 })).toEqual({ total: 0, items: [] });
+    expect(await listWarningsWithState(store, { county: 'lsh-county', limit: 3, offset: 9 })).toEqual({ total: 7, items: [] });
+    expect(await listWarningsWithState(store, { county: 'lsh-county', states: ['raised'], limit: 3, offset: 9 })).toEqual({ total: 7, items: [] });
   });
 });

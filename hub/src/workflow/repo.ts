@@ -104,19 +104,55 @@ function normalise(r: Record<string, unknown>): WarningWithState {
   };
 }
 
-export async function warningsByIds(store: Store, ids: readonly string[], institutions?: readonly string[]): Promise<Map<string, WarningWithState>> {
+export async function warningsByIds(
+  store: Store,
+  ids: readonly string[],
+  institutions?: readonly string[],
+  capturedAt?: readonly number[],
+): Promise<Map<string, WarningWithState>> {
   if (ids.length === 0) return new Map();
   // `warnings` is sorted by (institution_id, id): by id alone every granule's ids are read (a
-  // scan that grows with the years); a caller that knows the institutions narrows it to theirs.
-  const inInstitutions = institutions?.length ? sql`institution_id IN ${param.ArrayString([...new Set(institutions)])} AND ` : sql``;
+  // scan that grows with the years); a caller that knows the institutions narrows it to theirs,
+  // and one that knows each warning's institution and capture time (a list's page) to the parts
+  // that hold them (`byKeys`).
+  const where =
+    institutions?.length === ids.length && capturedAt?.length === ids.length
+      ? byKeys(ids.map((id, i) => ({ id, institutionId: institutions[i]!, capturedAt: capturedAt[i]! })), true)
+      : institutions?.length
+        ? sql`institution_id IN ${param.ArrayString([...new Set(institutions)])} AND id IN ${param.ArrayString([...ids])}`
+        : sql`id IN ${param.ArrayString([...ids])}`;
   // One row per id, the one raised last — what FINAL gives (ReplacingMergeTree(raised_at)) — by
   // `LIMIT 1 BY id` over the few rows found: FINAL merged every part of the table for it
   // (measured at 300,000 warnings: 86–90 ms a call with FINAL, 9 ms this way).
   const rows = await store.query<Record<string, unknown>>(sql`
     SELECT ${WARNING_COLUMNS}, ${STATE_COLUMNS}
-    FROM (SELECT * FROM warnings WHERE ${inInstitutions}id IN ${param.ArrayString([...ids])} ORDER BY raised_at DESC LIMIT 1 BY id) AS w
+    FROM (SELECT * FROM warnings WHERE ${where} ORDER BY raised_at DESC LIMIT 1 BY id) AS w
     LEFT JOIN (SELECT * FROM warning_current WHERE warning_id IN ${param.ArrayString([...ids])}) AS c ON c.warning_id = w.id`);
   return new Map(rows.map((r) => [String(r.id), normalise(r)]));
+}
+
+/** A row of `warnings` or `transactions` by its sorting key, with its capture time when known. */
+export interface RowKey {
+  id: string;
+  institutionId: string;
+  capturedAt?: number;
+}
+
+/**
+ * Rows of a table sorted by (institution_id, id) and partitioned by capture month — `warnings`,
+ * `transactions` — found by their keys: the (institution, id) pairs as one set over the sorting
+ * key, and with `withTimes` the capture times as a set too, so that only the parts whose time
+ * range holds one of them are read. The institutions and the ids as two separate sets select, in
+ * every monthly partition, each institution's granules from its smallest to its largest id: at
+ * 100 million transactions the 50 business numbers of a list's page took 170–230 ms that way and
+ * 25–30 ms this way (docs/benchmarks.md). A row whose capture time differs from the one given is
+ * not found with `withTimes`; callers that cannot be sure look again without it.
+ */
+export function byKeys(keys: readonly RowKey[], withTimes: boolean): SqlQuery {
+  const pairs = sql`(institution_id, id) IN (SELECT arrayJoin(arrayZip(${param.ArrayString(keys.map((k) => k.institutionId))}, ${param.ArrayString(keys.map((k) => k.id))})))`;
+  if (!withTimes || keys.length === 0 || !keys.every((k) => k.capturedAt !== undefined && Number.isFinite(k.capturedAt))) return pairs;
+  const times = [...new Set(keys.map((k) => Math.trunc(k.capturedAt!)))];
+  return sql`${pairs} AND captured_at IN (SELECT arrayJoin(arrayMap(x -> fromUnixTimestamp64Milli(x, 'UTC'), ${param.typed('Array(Int64)', times)})))`;
 }
 
 export interface WarningListFilter {
@@ -164,14 +200,24 @@ function listWhere(f: WarningListFilter): SqlQuery {
 export const NO_EVENT_WINDOW_MS = 90 * 86_400_000;
 
 /**
- * Candidates as (warning_id, institution_id, state columns): the open warnings that have events
- * (OPEN_STATE, migration 060) narrowed by `stateWhere` over its columns, and, with
- * `withoutEvents`, the warnings raised since `since` that have no event yet (state raised, seq 0).
- * Never a fold of every event ever written.
+ * The open warnings that have events (OPEN_STATE, migration 060) narrowed by `stateWhere` over its
+ * columns: (warning_id, institution_id, state columns). Never a fold of every event ever written.
  */
-function openCandidates(stateWhere: SqlQuery, withoutEvents: { since: number } | null): SqlQuery {
-  const withEvents = sql`
+function openWithEvents(stateWhere: SqlQuery): SqlQuery {
+  return sql`
     SELECT warning_id, institution_id, seq, state, assignee, conclusion, escalated, updated_at FROM ${OPEN_STATE} WHERE ${stateWhere}`;
+}
+
+/**
+ * A condition on a row of `warnings` (its `id` and `raised_at`): one of the open warnings that
+ * have events narrowed by `stateWhere` (`openWithEvents`), or, with `withoutEvents`, raised since
+ * `since` without any event yet (state raised, seq 0). Written as one condition, so the query
+ * reads `warnings` once: a separate list of the eventless warnings (read from `warnings` as well,
+ * then joined to the rest by id) made the open list's page cost twice as much at a province's
+ * scale (315–320 against 160–180 ms, docs/benchmarks.md).
+ */
+function openCondition(stateWhere: SqlQuery, withoutEvents: { since: number } | null): SqlQuery {
+  const withEvents = sql`id IN (SELECT warning_id FROM (${openWithEvents(stateWhere)}))`;
   if (!withoutEvents) return withEvents;
   // Any event of a warning raised at or after `since` happened at or after it, so the warnings
   // with events among them are those with a state row updated since then. Compared by 64-bit hash
@@ -179,24 +225,21 @@ function openCandidates(stateWhere: SqlQuery, withoutEvents: { since: number } |
   // of 90 days); a collision would hide one raised warning behind another that has events, at odds
   // of about 1 in 10^7 for that many.
   const since = param.DateTime64(withoutEvents.since);
-  return sql`${withEvents}
-    UNION ALL
-    SELECT id AS warning_id, institution_id, toUInt32(0) AS seq, 'raised' AS state, '' AS assignee, '' AS conclusion,
-      toUInt8(0) AS escalated, raised_at AS updated_at
-    FROM warnings
-    WHERE raised_at >= ${since} AND cityHash64(id) NOT IN (SELECT cityHash64(warning_id) FROM warning_state WHERE updated_at >= ${since})
-    LIMIT 1 BY id`;
+  return sql`(${withEvents}
+    OR (raised_at >= ${since} AND cityHash64(id) NOT IN (SELECT cityHash64(warning_id) FROM warning_state WHERE updated_at >= ${since})))`;
 }
 
 /**
- * One page of warnings: each of the given ids with the whole warning and its state (by id and
- * institution, a key lookup), in the order given.
+ * One page of warnings: each of the given ids with the whole warning and its state (by
+ * institution, id and capture time, a key lookup: `byKeys`), in the order given.
  */
-async function pageOf(store: Store, page: readonly { id: string; institution_id: string }[]): Promise<WarningWithState[]> {
+async function pageOf(store: Store, page: readonly { id: string; institution_id: string; cap: string }[]): Promise<WarningWithState[]> {
+  const times = page.map((p) => Number(p.cap));
   const found = await warningsByIds(
     store,
     page.map((p) => p.id),
     page.map((p) => p.institution_id),
+    times.every(Number.isFinite) ? times : undefined,
   );
   return page.flatMap((p) => {
     const w = found.get(p.id);
@@ -233,11 +276,13 @@ export async function listWarningsWithState(store: Store, f: WarningListFilter):
   // Where the page carries the total (a window count over the deduplicated rows) the candidates
   // are found once; otherwise, or for a page past the end, the count is asked for alone.
   // (Aliases differ from column names: in ClickHouse an alias shadows the column in WHERE.)
-  const rows = await store.query<{ id: string; inst: string; total?: string }>(page);
-  const total = rows[0]?.total !== undefined ? Number(rows[0].total) : Number((await store.query<{ n: string }>(count))[0]?.n ?? 0);
+  const rows = await store.query<{ id: string; inst: string; cap: string; total?: string }>(page);
+  // An empty first page means nothing matches: no count is needed (it cost as much as the page).
+  const total =
+    rows[0]?.total !== undefined ? Number(rows[0].total) : rows.length === 0 && f.offset === 0 ? 0 : Number((await store.query<{ n: string }>(count))[0]?.n ?? 0);
   const items = await pageOf(
     store,
-    rows.map((r) => ({ id: r.id, institution_id: r.inst })),
+    rows.map((r) => ({ id: r.id, institution_id: r.inst, cap: r.cap })),
   );
   // The business number (LSH) lives on the transaction; one lookup for the page, so a queue shows
   // it without a detail request per row.
@@ -265,7 +310,7 @@ function listQueries(f: WarningListFilter): { count: SqlQuery; page: SqlQuery } 
   const byWarning = (where: SqlQuery, withTotal: boolean) => ({
     count: sql`SELECT count() AS n FROM warnings FINAL WHERE ${where} ${FINAL_PER_PARTITION}`,
     page: sql`
-      SELECT id, institution_id AS inst${withTotal ? sql`, count() OVER () AS total` : sql``}
+      SELECT id, institution_id AS inst, toUnixTimestamp64Milli(captured_at) AS cap${withTotal ? sql`, count() OVER () AS total` : sql``}
       FROM warnings FINAL WHERE ${where} ORDER BY raised_at DESC, id ${window} ${FINAL_PER_PARTITION}`,
   });
   if (asksOpenOnly(f)) {
@@ -275,31 +320,34 @@ function listQueries(f: WarningListFilter): { count: SqlQuery; page: SqlQuery } 
     if (f.overdue === true) c.push(sql`escalated = 1`);
     if (f.overdue === false) c.push(sql`escalated = 0`);
     const raisedAsked = f.assignee === undefined && f.overdue !== true && (!f.states?.length || f.states.includes('raised'));
-    const candidates = openCandidates(joinSql(c, ' AND '), raisedAsked ? { since: Date.now() - NO_EVENT_WINDOW_MS } : null);
-    return byWarning(sql`${warningWhere(f)} AND id IN (SELECT warning_id FROM (${candidates}))`, true);
+    const open = openCondition(joinSql(c, ' AND '), raisedAsked ? { since: Date.now() - NO_EVENT_WINDOW_MS } : null);
+    return byWarning(sql`${warningWhere(f)} AND ${open}`, true);
   }
   if (!f.states?.length && f.assignee === undefined && f.overdue === undefined) return byWarning(warningWhere(f), false);
   // Only the columns the filters and the order need, each joined to its state row.
-  const from = sql`(SELECT id, institution_id, county, rule_id, severity, raised_at FROM warnings FINAL WHERE ${warningWhere(f)}) AS w
+  const from = sql`(SELECT id, institution_id, county, rule_id, severity, raised_at, captured_at FROM warnings FINAL WHERE ${warningWhere(f)}) AS w
     LEFT JOIN ${CURRENT_STATE} AS c ON c.warning_id = w.id`;
   return {
     count: sql`SELECT count() AS n FROM ${from} WHERE ${listWhere(f)} ${FINAL_PER_PARTITION}`,
     page: sql`
-      SELECT w.id AS id, w.institution_id AS inst, count() OVER () AS total FROM ${from} WHERE ${listWhere(f)}
+      SELECT w.id AS id, w.institution_id AS inst, toUnixTimestamp64Milli(w.captured_at) AS cap, count() OVER () AS total FROM ${from} WHERE ${listWhere(f)}
       ORDER BY w.raised_at DESC, w.id ${window} ${FINAL_PER_PARTITION}`,
   };
 }
 
-async function lshOf(store: Store, warnings: readonly { transaction_id: string; institution_id: string }[]): Promise<Map<string, string>> {
-  const ids = [...new Set(warnings.map((w) => w.transaction_id))];
-  if (ids.length === 0) return new Map();
-  // `transactions` is sorted by (institution_id, id): with the institutions the read is a key
-  // lookup; by id alone it read every granule's ids (a scan that grows with the years).
-  const institutions = [...new Set(warnings.map((w) => w.institution_id))];
-  const rows = await store.query<{ id: string; lsh: string }>(sql`
-    SELECT id, any(lsh) AS lsh FROM transactions
-    WHERE institution_id IN ${param.ArrayString(institutions)} AND id IN ${param.ArrayString(ids)} GROUP BY id`);
-  return new Map(rows.map((r) => [r.id, r.lsh]));
+async function lshOf(store: Store, warnings: readonly { transaction_id: string; institution_id: string; captured_at: number }[]): Promise<Map<string, string>> {
+  // A warning carries its transaction's capture time, so the lookup reads the parts holding it
+  // (`byKeys`); a warning raised otherwise (a peer comparison over a period) may not, and what
+  // the first read misses is looked for again by institution and id alone.
+  const keys = new Map<string, RowKey>();
+  for (const w of warnings) if (w.transaction_id) keys.set(w.transaction_id, { id: w.transaction_id, institutionId: w.institution_id, capturedAt: w.captured_at });
+  if (keys.size === 0) return new Map();
+  const read = async (k: readonly RowKey[], withTimes: boolean) =>
+    store.query<{ id: string; lsh: string }>(sql`SELECT id, any(lsh) AS lsh FROM transactions WHERE ${byKeys(k, withTimes)} GROUP BY id`);
+  const found = new Map((await read([...keys.values()], true)).map((r) => [r.id, r.lsh]));
+  const missed = [...keys.values()].filter((k) => !found.has(k.id));
+  if (missed.length > 0) for (const r of await read(missed, false)) found.set(r.id, r.lsh);
+  return found;
 }
 
 /** A warning as the REST API answers it (schema: WarningItemSchema in @jianguan/protocol). */
@@ -356,10 +404,10 @@ export function warningItem(w: WarningWithState, institutionName: (id: string) =
  * (commented, escalated while raised) count as well.
  */
 export async function unassignedWarnings(store: Store, since: number, limit: number): Promise<WarningWithState[]> {
-  const candidates = openCandidates(sql`state = 'raised'`, { since });
-  const page = await store.query<{ id: string; institution_id: string }>(sql`
-    SELECT id, institution_id FROM warnings
-    WHERE raised_at >= ${param.DateTime64(since)} AND id IN (SELECT warning_id FROM (${candidates}))
+  const open = openCondition(sql`state = 'raised'`, { since });
+  const page = await store.query<{ id: string; institution_id: string; cap: string }>(sql`
+    SELECT id, institution_id, toUnixTimestamp64Milli(captured_at) AS cap FROM warnings
+    WHERE raised_at >= ${param.DateTime64(since)} AND ${open}
     ORDER BY raised_at DESC, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)}`);
   return (await pageOf(store, page)).filter((w) => w.state === 'raised');
 }
@@ -369,10 +417,10 @@ export async function unassignedWarnings(store: Store, since: number, limit: num
  * oldest first. Those without events are looked for within NO_EVENT_WINDOW_MS of `now`.
  */
 export async function escalationCandidates(store: Store, before: number, limit: number, now = Date.now()): Promise<WarningWithState[]> {
-  const candidates = openCandidates(sql`escalated = 0`, { since: now - NO_EVENT_WINDOW_MS });
-  const page = await store.query<{ id: string; institution_id: string }>(sql`
-    SELECT id, institution_id FROM warnings
-    WHERE raised_at < ${param.DateTime64(before)} AND id IN (SELECT warning_id FROM (${candidates}))
+  const open = openCondition(sql`escalated = 0`, { since: now - NO_EVENT_WINDOW_MS });
+  const page = await store.query<{ id: string; institution_id: string; cap: string }>(sql`
+    SELECT id, institution_id, toUnixTimestamp64Milli(captured_at) AS cap FROM warnings
+    WHERE raised_at < ${param.DateTime64(before)} AND ${open}
     ORDER BY raised_at, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)}`);
   return (await pageOf(store, page)).filter((w) => UNVERIFIED_STATES.includes(w.state) && !w.escalated);
 }
@@ -380,7 +428,7 @@ export async function escalationCandidates(store: Store, before: number, limit: 
 /** Open (being worked) warnings per assignee: the load used by auto-assignment. */
 export async function openLoad(store: Store): Promise<Map<string, number>> {
   const rows = await store.query<{ assignee: string; n: string }>(sql`
-    SELECT assignee, count() AS n FROM (${openCandidates(sql`state IN ('assigned', 'acknowledged', 'verifying') AND assignee != ''`, null)})
+    SELECT assignee, count() AS n FROM (${openWithEvents(sql`state IN ('assigned', 'acknowledged', 'verifying') AND assignee != ''`)})
     GROUP BY assignee`);
   return new Map(rows.map((r) => [r.assignee, Number(r.n)]));
 }
@@ -445,8 +493,13 @@ export function transactionView(r: Record<string, unknown>): TransactionRowView 
  * itself merged the whole table for one row (measured at 10 million transactions: 1,343 ms a call
  * with FINAL by id, 24 ms this way).
  */
-export async function transactionById(store: Store, id: string, institutionId: string): Promise<Record<string, unknown> | undefined> {
-  const [r] = await store.query<Record<string, unknown>>(sql`
+export async function transactionById(store: Store, id: string, institutionId: string, capturedAt?: number): Promise<Record<string, unknown> | undefined> {
+  // By its sorting key and, when the warning gives it, its capture time (`byKeys`: only the parts
+  // holding that time are read); if that finds nothing, by the key alone. The keys are matched
+  // in a subquery without aliases: outside it, `captured_at` would name the epoch-ms alias below.
+  const read = async (withTimes: boolean) =>
+    (
+      await store.query<Record<string, unknown>>(sql`
     SELECT id, batch_id, collector_id, seq, source, channel, institution_id, county, counter, staff_id, device_id, ip, lsh, sub_lsh,
       kind, ywlx, ywyy, subject_masked, agent_masked, hpzl, hphm, vin, zjcx,
       toUnixTimestamp64Milli(occurred_at) AS occurred_at,
@@ -454,9 +507,9 @@ export async function transactionById(store: Store, id: string, institutionId: s
       if(isNull(ended_at), NULL, toUnixTimestamp64Milli(assumeNotNull(ended_at))) AS ended_at,
       if(isNull(completed_at), NULL, toUnixTimestamp64Milli(assumeNotNull(completed_at))) AS completed_at,
       toUnixTimestamp64Milli(captured_at) AS captured_at, outcome, measurements, evidence, rule_set
-    FROM transactions WHERE institution_id = ${param.String(institutionId)} AND id = ${param.String(id)}
-    ORDER BY stored_at DESC LIMIT 1`);
-  return r;
+    FROM (SELECT * FROM transactions WHERE ${byKeys([{ id, institutionId, capturedAt }], withTimes)} ORDER BY stored_at DESC LIMIT 1)`)
+    )[0];
+  return (capturedAt !== undefined ? await read(true) : undefined) ?? (await read(false));
 }
 
 export interface EvidenceFile {

@@ -215,7 +215,7 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
       const w = (await warningsByIds(store, [req.params.id])).get(req.params.id);
       if (!w) throw new HubError('NOT_FOUND', `warning ${req.params.id}`);
       assertInScope(p, w.county, 'warning');
-      const [{ state, events }, transaction, evidence] = await Promise.all([workflow.stateOf(w.id), transactionById(store, w.transaction_id, w.institution_id), evidenceOf(store, w.id)]);
+      const [{ state, events }, transaction, evidence] = await Promise.all([workflow.stateOf(w.id), transactionById(store, w.transaction_id, w.institution_id, w.captured_at), evidenceOf(store, w.id)]);
       const d = workflow.deadlines(w);
       return {
         warning: warningView(w, registry),

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// The warning lists, the transaction behind a warning and the workflow sweep's two reads of two
+// builds of the hub (workflow/repo.js), alternating in one process on one store so that machine
+// load hits both alike. On a store filled by `npm run bench:scale` (the same calls as its `list:`,
+// `warning:` and `sweep:` rows):
+//
+//   node hub/bench/warning-lists-ab.mjs .data/bench-scale-100m <dist A> [dist B] [rounds]
+//
+// dist A / B: a hub dist directory kept under hub/ (e.g. hub/.data/ab/before/dist, built from the
+// earlier sources) so its imports resolve; B defaults to hub/dist. Prints p50 / p95 ms per call.
+import path from 'node:path';
+
+const [storeDir, distA, distB = new URL('../dist', import.meta.url).pathname, roundsArg] = process.argv.slice(2);
+if (!storeDir || !distA) {
+  console.error('usage: node hub/bench/warning-lists-ab.mjs <bench:scale store> <dist A> [dist B] [rounds]');
+  process.exit(2);
+}
+const ROUNDS = Number(roundsArg ?? 10);
+const from = (dist, p) => import(path.join(path.resolve(dist), p));
+const { loadConfig } = await from(distB, 'config.js');
+const { openStore } = await from(distB, 'store/store.js');
+const { sql, UNSAFE_RAW_SQL } = await from(distB, 'store/sql.js');
+const builds = { A: await from(distA, 'workflow/repo.js'), B: await from(distB, 'workflow/repo.js') };
+const store = await openStore(loadConfig({}, { dataDir: path.resolve(storeDir) }));
+const raw = (text) => sql`${UNSAFE_RAW_SQL(text)}`;
+
+const OPEN = ['raised', 'assigned', 'acknowledged', 'verifying'];
+const counties = (await store.query(raw(`SELECT county, count() AS n FROM warning_state GROUP BY county ORDER BY n DESC LIMIT 20`))).map((r) => r.county);
+const institutions = (await store.query(raw(`SELECT institution_id AS i FROM warnings GROUP BY i ORDER BY count() DESC LIMIT 40`))).map((r) => r.i);
+// Warnings from anywhere in the store, not only the newest (whose parts stay in the caches).
+const behind = await store.query(raw(`SELECT transaction_id, institution_id, toUnixTimestamp64Milli(captured_at) AS cap FROM warnings ORDER BY cityHash64(id) LIMIT 50`));
+// bench:scale's data: the 12 local months 2025-12 … 2026-11 (UTC+8).
+const END = Date.UTC(2026, 10, 30, 16);
+const month = (i) => ({ from: Date.UTC(2025, 11 + (i % 12), 1) - 8 * 3_600_000, to: Date.UTC(2025, 12 + (i % 12), 1) - 8 * 3_600_000 });
+const calls = {
+  'list: open, city': (r, i) => r.listWarningsWithState(store, { states: OPEN, limit: 50, offset: (i % 3) * 50 }),
+  'list: open, county': (r, i) => r.listWarningsWithState(store, { county: counties[i % counties.length], states: OPEN, limit: 50, offset: 0 }),
+  'list: my queue': (r, i) => r.listWarningsWithState(store, { assignee: `auditor${i % 40}`, states: ['assigned', 'acknowledged', 'verifying'], limit: 50, offset: 0 }),
+  'list: all, newest': (r, i) => r.listWarningsWithState(store, { limit: 50, offset: (i % 3) * 50 }),
+  'list: concluded, county': (r, i) => r.listWarningsWithState(store, { county: counties[i % counties.length], states: ['concluded', 'reviewed'], limit: 50, offset: 0 }),
+  'list: institution': (r, i) => r.listWarningsWithState(store, { institutionId: institutions[i % institutions.length], ...month(i), limit: 50, offset: 0 }),
+  'warning: transaction': (r, i) => r.transactionById(store, behind[i % behind.length].transaction_id, behind[i % behind.length].institution_id, Number(behind[i % behind.length].cap)),
+  'sweep: unassigned': (r) => r.unassignedWarnings(store, END - 90 * 86_400_000, 2000),
+  'sweep: overdue': (r) => r.escalationCandidates(store, END - 3_600_000, 5000, END),
+};
+const at = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+console.log(`${ROUNDS} rounds each, alternating (A: ${distA}, B: ${distB})`);
+console.log(`${'call'.padEnd(26)}${'A p50 / p95 ms'.padStart(18)}${'B p50 / p95 ms'.padStart(18)}`);
+for (const [name, call] of Object.entries(calls)) {
+  const t = { A: [], B: [] };
+  for (let i = 0; i < ROUNDS; i++)
+    for (const b of i % 2 ? ['B', 'A'] : ['A', 'B']) {
+      const s = performance.now();
+      await call(builds[b], i);
+      t[b].push(performance.now() - s);
+    }
+  const cell = (x) => {
+    x.sort((a, b) => a - b);
+    return `${at(x, 0.5).toFixed(0)} / ${at(x, 0.95).toFixed(0)}`.padStart(18);
+  };
+  console.log(`${name.padEnd(26)}${cell(t.A)}${cell(t.B)}`);
+}
+await store.close();
+process.exit(0);
