@@ -201,34 +201,44 @@ async function synthesise() {
 // data's end went the whole way (assigned → acknowledged → verifying → concluded, 70 % confirmed
 // → reviewed → closed, six events; 5 % escalated on the way); the newer ones are spread over the
 // open states (30 % raised without an event, 30 % assigned, 20 % acknowledged, 20 % verifying,
-// 10 % of those escalated). 40 auditors. Every confirmed warning deducts its severity's points
-// (the default 3 / 2 / 1) in the evaluation ledger: the ledger in step, as reconcile keeps it.
+// 10 % of those escalated). An escalation is an event of its own, as the hub's overdue sweep
+// writes it (type escalated, by the system, state unchanged, the flag carried by every later
+// event), here right after the assignment. 40 auditors. Every confirmed warning deducts its
+// severity's points (the default 3 / 2 / 1) in the evaluation ledger: the ledger in step, as
+// reconcile keeps it.
 const RECENT_DAYS = 14;
 async function synthesiseWorkflow() {
   for (const t of ['warning_events', 'warning_state', 'evaluation_ledger', 'evaluation_scores']) await store.command(raw(`TRUNCATE TABLE IF EXISTS ${t}`));
   const recentFrom = TO - RECENT_DAYS * 86_400_000;
-  const types = `['assigned','acknowledged','verification_started','concluded','reviewed','closed']`;
-  const froms = `['raised','assigned','acknowledged','verifying','concluded','reviewed']`;
-  const tos = `['assigned','acknowledged','verifying','concluded','reviewed','closed']`;
-  const hours = `[1, 3, 5, 20, 30, 40]`;
+  // A life's steps without and with the escalation (its second event).
+  const types = `if(esc, ['assigned','escalated','acknowledged','verification_started','concluded','reviewed','closed'], ['assigned','acknowledged','verification_started','concluded','reviewed','closed'])`;
+  const froms = `if(esc, ['raised','assigned','assigned','acknowledged','verifying','concluded','reviewed'], ['raised','assigned','acknowledged','verifying','concluded','reviewed'])`;
+  const tos = `if(esc, ['assigned','assigned','acknowledged','verifying','concluded','reviewed','closed'], ['assigned','acknowledged','verifying','concluded','reviewed','closed'])`;
+  const hours = `if(esc, [1, 2, 3, 5, 20, 30, 40], [1, 3, 5, 20, 30, 40])`;
   await store.command(
     raw(`
     INSERT INTO warning_events (id, warning_id, seq, type, from_state, to_state, actor, role, at, assignee, conclusion, escalated, institution_id, county, payload)
-    SELECT concat(wid, '#', toString(s)) AS id, wid AS warning_id, s AS seq, ${types}[s] AS type, ${froms}[s] AS from_state, ${tos}[s] AS to_state,
-      if(s IN (1, 5, 6), 'leader1', who) AS actor, if(s IN (1, 5, 6), 'supervisor', 'auditor') AS role,
-      raised + toIntervalHour(${hours}[s]) AS at, who AS assignee,
-      if(s >= 4, if(cityHash64(wid) % 10 < 7, 'confirmed', 'false_alarm'), '') AS conclusion,
+    SELECT concat(wid, '#', toString(s)) AS id, wid AS warning_id, s AS seq, ev_type AS type, ev_from AS from_state, ev_to AS to_state,
+      multiIf(ev_type = 'escalated', 'system', ev_type IN ('assigned', 'reviewed', 'closed'), 'leader1', who) AS actor,
+      multiIf(ev_type = 'escalated', 'system', ev_type IN ('assigned', 'reviewed', 'closed'), 'supervisor', 'auditor') AS role,
+      raised + toIntervalHour(ev_hours) AS at, who AS assignee,
+      if(ev_type IN ('concluded', 'reviewed', 'closed'), if(cityHash64(wid) % 10 < 7, 'confirmed', 'false_alarm'), '') AS conclusion,
       toUInt8(esc AND s >= 2) AS escalated, inst AS institution_id, cty AS county, '' AS payload
     FROM (
-      -- Source columns under names of their own: an alias in the outer SELECT (id, assignee, …)
-      -- would otherwise shadow the column of the same name in every expression there.
-      SELECT id AS wid, raised_at AS raised, institution_id AS inst, county AS cty,
-        concat('auditor', toString(cityHash64(id, 12) % 40)) AS who,
-        if(raised_at < fromUnixTimestamp64Milli(${recentFrom}, 'UTC'), 6, [0, 0, 0, 1, 1, 1, 2, 2, 3, 3][cityHash64(id, 11) % 10 + 1]) AS n,
-        if(raised_at < fromUnixTimestamp64Milli(${recentFrom}, 'UTC'), cityHash64(id, 13) % 20 = 0, cityHash64(id, 13) % 10 = 0) AS esc
-      FROM warnings
-    ) ARRAY JOIN range(1, toUInt32(n) + 1) AS s
-    WHERE n > 0`),
+      -- Source columns under names of their own: an alias in the outer SELECT (id, type, assignee,
+      -- …) would otherwise shadow the column of the same name in every expression there.
+      SELECT wid, raised, inst, cty, who, esc, s, ${types}[s] AS ev_type, ${froms}[s] AS ev_from, ${tos}[s] AS ev_to, ${hours}[s] AS ev_hours
+      FROM (
+        SELECT id AS wid, raised_at AS raised, institution_id AS inst, county AS cty,
+          concat('auditor', toString(cityHash64(id, 12) % 40)) AS who,
+          if(raised_at < fromUnixTimestamp64Milli(${recentFrom}, 'UTC'), 6, [0, 0, 0, 1, 1, 1, 2, 2, 3, 3][cityHash64(id, 11) % 10 + 1]) AS steps,
+          -- escalated only once assigned (a warning without events has none)
+          steps > 0 AND if(raised_at < fromUnixTimestamp64Milli(${recentFrom}, 'UTC'), cityHash64(id, 13) % 20 = 0, cityHash64(id, 13) % 10 = 0) AS esc,
+          steps + toUInt32(esc) AS n
+        FROM warnings
+      ) ARRAY JOIN range(1, toUInt32(n) + 1) AS s
+      WHERE n > 0
+    )`),
   );
   await store.command(
     raw(`
@@ -245,9 +255,11 @@ if (REUSE && existing === ROWS) {
   log(`reusing ${existing.toLocaleString('en-US')} transactions in ${DIR}`);
   // A store synthesised before the warnings had their whole lives gets them now.
   const [life] = await store.query(
-    raw(`SELECT countIf(type = 'closed') AS closed, countIf(type = 'closed' AND warning_id IN (SELECT id FROM warnings)) AS linked FROM warning_events`),
+    raw(`SELECT countIf(type = 'closed') AS closed, countIf(type = 'closed' AND warning_id IN (SELECT id FROM warnings)) AS linked,
+      countIf(type = 'escalated') AS escalations FROM warning_events`),
   );
-  if (Number(life.closed) === 0 || Number(life.linked) < Number(life.closed)) {
+  // (and a store whose escalations were only a flag on other events, without an escalation event)
+  if (Number(life.closed) === 0 || Number(life.linked) < Number(life.closed) || Number(life.escalations) === 0) {
     log('  synthesising the warnings\' workflow events …');
     await synthesiseWorkflow();
   }

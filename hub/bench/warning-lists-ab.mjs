@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// The warning lists, the transaction behind a warning and the workflow sweep's two reads of two
-// builds of the hub (workflow/repo.js), alternating in one process on one store so that machine
-// load hits both alike. On a store filled by `npm run bench:scale` (the same calls as its `list:`,
-// `warning:` and `sweep:` rows):
+// The warning lists, the transaction behind a warning, the workflow sweep's two reads and the
+// wall's workflow figures of two builds of the hub (workflow/repo.js, live/wall-stats.js,
+// store/repo.js), alternating in one process on one store so that machine load hits both alike.
+// On a store filled by `npm run bench:scale` (the same calls as its `list:`, `warning:`, `sweep:`
+// and `wall: workflow` rows):
 //
 //   node hub/bench/warning-lists-ab.mjs .data/bench-scale-100m <dist A> [dist B] [rounds]
 //
 // dist A / B: a hub dist directory kept under hub/ (e.g. hub/.data/ab/before/dist, built from the
 // earlier sources) so its imports resolve; B defaults to hub/dist. Prints p50 / p95 ms per call.
+// CALLS='wall: workflow,list: my queue' runs only those.
 import path from 'node:path';
 
 const [storeDir, distA, distB = new URL('../dist', import.meta.url).pathname, roundsArg] = process.argv.slice(2);
@@ -20,7 +22,8 @@ const from = (dist, p) => import(path.join(path.resolve(dist), p));
 const { loadConfig } = await from(distB, 'config.js');
 const { openStore } = await from(distB, 'store/store.js');
 const { sql, UNSAFE_RAW_SQL } = await from(distB, 'store/sql.js');
-const builds = { A: await from(distA, 'workflow/repo.js'), B: await from(distB, 'workflow/repo.js') };
+const build = async (dist) => ({ ...(await from(dist, 'store/repo.js')), ...(await from(dist, 'live/wall-stats.js')), ...(await from(dist, 'workflow/repo.js')) });
+const builds = { A: await build(distA), B: await build(distB) };
 const store = await openStore(loadConfig({}, { dataDir: path.resolve(storeDir) }));
 const raw = (text) => sql`${UNSAFE_RAW_SQL(text)}`;
 
@@ -42,11 +45,17 @@ const calls = {
   'warning: transaction': (r, i) => r.transactionById(store, behind[i % behind.length].transaction_id, behind[i % behind.length].institution_id, Number(behind[i % behind.length].cap)),
   'sweep: unassigned': (r) => r.unassignedWarnings(store, END - 90 * 86_400_000, 2000),
   'sweep: overdue': (r) => r.escalationCandidates(store, END - 3_600_000, 5000, END),
+  'wall: workflow': (r, i) => {
+    const from = END - ((i % 5) + 1) * 86_400_000;
+    return Promise.all([r.wallWorkflowStats(store, from, from + 86_400_000), r.overdueOpen(store, 20)]);
+  },
 };
+const only = process.env.CALLS?.split(',');
 const at = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 console.log(`${ROUNDS} rounds each, alternating (A: ${distA}, B: ${distB})`);
 console.log(`${'call'.padEnd(26)}${'A p50 / p95 ms'.padStart(18)}${'B p50 / p95 ms'.padStart(18)}`);
 for (const [name, call] of Object.entries(calls)) {
+  if (only && !only.includes(name)) continue;
   const t = { A: [], B: [] };
   for (let i = 0; i < ROUNDS; i++)
     for (const b of i % 2 ? ['B', 'A'] : ['A', 'B']) {

@@ -195,6 +195,32 @@ describe('wall statistics', () => {
     expect(rows[1]!.severity).toBe('high');
   });
 
+  it('dates an escalation by the latest escalation event, or by the latest event when the flag came without one; ties by id', async () => {
+    await store.insert('warnings', ['ex1', 'ex2', 'ex3', 'ex4'].map((id) => collectorWarning(id, 'counter.refusal', D)));
+    await store.insert('warning_events', [
+      // ex1: escalated twice; the later escalation dates it.
+      ev('ex1', 1, 'escalated', 'raised', D + H, 1),
+      ev('ex1', 2, 'assigned', 'assigned', D + 2 * H, 1),
+      ev('ex1', 3, 'escalated', 'assigned', D + 6 * H, 1),
+      // ex2: flagged by an event of another type, no escalation event: its latest event dates it.
+      ev('ex2', 1, 'assigned', 'assigned', D + 2 * H, 1),
+      ev('ex2', 2, 'acknowledged', 'acknowledged', D + 5 * H, 1),
+      // ex3 and ex4: escalated at the same moment.
+      ev('ex4', 1, 'escalated', 'raised', D + 4 * H, 1),
+      ev('ex3', 1, 'escalated', 'raised', D + 4 * H, 1),
+    ]);
+    const rows = (await overdueOpen(store, 50)).filter((r) => r.id.startsWith('ex'));
+    expect(rows.map((r) => [r.id, r.escalated_at])).toEqual([
+      ['ex3', D + 4 * H],
+      ['ex4', D + 4 * H],
+      ['ex2', D + 5 * H],
+      ['ex1', D + 6 * H],
+    ]);
+    // The limit keeps the oldest escalations of all. (w3 of the first test, escalated earliest,
+    // has events but no row in warnings: it takes its place in the limit and is not listed.)
+    expect((await overdueOpen(store, 4)).map((r) => r.id)).toEqual(['ow2', 'ow1', 'ex3']);
+  });
+
   it('ranks the month worst first: vetoed, then lowest score; no business is not ranked', async () => {
     const row = (id: string, score: number, grade: string, veto: number, transactions: number) => ({
       month: '2025-05', institution_id: id, institution_type: 't', county: '451202', transactions, score, grade, veto, veto_rules: [], rank: 0, rank_of: 0, computed_at: D,

@@ -104,34 +104,22 @@ function normalise(r: Record<string, unknown>): WarningWithState {
   };
 }
 
-export async function warningsByIds(
-  store: Store,
-  ids: readonly string[],
-  institutions?: readonly string[],
-  capturedAt?: readonly number[],
-): Promise<Map<string, WarningWithState>> {
+export async function warningsByIds(store: Store, ids: readonly string[], institutions?: readonly string[]): Promise<Map<string, WarningWithState>> {
   if (ids.length === 0) return new Map();
   // `warnings` is sorted by (institution_id, id): by id alone every granule's ids are read (a
-  // scan that grows with the years); a caller that knows the institutions narrows it to theirs,
-  // and one that knows each warning's institution and capture time (a list's page) to the parts
-  // that hold them (`byKeys`).
-  const where =
-    institutions?.length === ids.length && capturedAt?.length === ids.length
-      ? byKeys(ids.map((id, i) => ({ id, institutionId: institutions[i]!, capturedAt: capturedAt[i]! })), true)
-      : institutions?.length
-        ? sql`institution_id IN ${param.ArrayString([...new Set(institutions)])} AND id IN ${param.ArrayString([...ids])}`
-        : sql`id IN ${param.ArrayString([...ids])}`;
+  // scan that grows with the years); a caller that knows the institutions narrows it to theirs.
+  const inInstitutions = institutions?.length ? sql`institution_id IN ${param.ArrayString([...new Set(institutions)])} AND ` : sql``;
   // One row per id, the one raised last — what FINAL gives (ReplacingMergeTree(raised_at)) — by
   // `LIMIT 1 BY id` over the few rows found: FINAL merged every part of the table for it
   // (measured at 300,000 warnings: 86–90 ms a call with FINAL, 9 ms this way).
   const rows = await store.query<Record<string, unknown>>(sql`
     SELECT ${WARNING_COLUMNS}, ${STATE_COLUMNS}
-    FROM (SELECT * FROM warnings WHERE ${where} ORDER BY raised_at DESC LIMIT 1 BY id) AS w
+    FROM (SELECT * FROM warnings WHERE ${inInstitutions}id IN ${param.ArrayString([...ids])} ORDER BY raised_at DESC LIMIT 1 BY id) AS w
     LEFT JOIN (SELECT * FROM warning_current WHERE warning_id IN ${param.ArrayString([...ids])}) AS c ON c.warning_id = w.id`);
   return new Map(rows.map((r) => [String(r.id), normalise(r)]));
 }
 
-/** A row of `warnings` or `transactions` by its sorting key, with its capture time when known. */
+/** A row of `transactions` (or `warnings`) by its sorting key, with its capture time when known. */
 export interface RowKey {
   id: string;
   institutionId: string;
@@ -139,18 +127,21 @@ export interface RowKey {
 }
 
 /**
- * Rows of a table sorted by (institution_id, id) and partitioned by capture month — `warnings`,
- * `transactions` — found by their keys: the (institution, id) pairs as one set over the sorting
- * key, and with `withTimes` the capture times as a set too, so that only the parts whose time
- * range holds one of them are read. The institutions and the ids as two separate sets select, in
- * every monthly partition, each institution's granules from its smallest to its largest id: at
- * 100 million transactions the 50 business numbers of a list's page took 170–230 ms that way and
- * 25–30 ms this way (docs/benchmarks.md). A row whose capture time differs from the one given is
- * not found with `withTimes`; callers that cannot be sure look again without it.
+ * Rows of a table sorted by (institution_id, id) and partitioned by capture month (`transactions`;
+ * `warnings` alike) found by their keys. With `withTimes` (every key's capture time known): the
+ * (institution, id) pairs as one set over the sorting key and the capture times as another, so
+ * only the parts whose time range holds one of them are read. Without: the institutions and the
+ * ids as two sets, which select, in every monthly partition, each institution's granules from its
+ * smallest to its largest id. At 100 million transactions, the 50 business numbers of a list's
+ * page: pairs and times 25–37 ms, the two sets and times 29–54, the two sets alone 170–260, the
+ * pairs alone 430–530 (docs/benchmarks.md). A row whose capture time differs from the one given
+ * is not found with `withTimes`; callers that cannot be sure look again without it.
  */
 export function byKeys(keys: readonly RowKey[], withTimes: boolean): SqlQuery {
+  if (!withTimes || keys.length === 0 || !keys.every((k) => k.capturedAt !== undefined && Number.isFinite(k.capturedAt))) {
+    return sql`institution_id IN ${param.ArrayString([...new Set(keys.map((k) => k.institutionId))])} AND id IN ${param.ArrayString([...new Set(keys.map((k) => k.id))])}`;
+  }
   const pairs = sql`(institution_id, id) IN (SELECT arrayJoin(arrayZip(${param.ArrayString(keys.map((k) => k.institutionId))}, ${param.ArrayString(keys.map((k) => k.id))})))`;
-  if (!withTimes || keys.length === 0 || !keys.every((k) => k.capturedAt !== undefined && Number.isFinite(k.capturedAt))) return pairs;
   const times = [...new Set(keys.map((k) => Math.trunc(k.capturedAt!)))];
   return sql`${pairs} AND captured_at IN (SELECT arrayJoin(arrayMap(x -> fromUnixTimestamp64Milli(x, 'UTC'), ${param.typed('Array(Int64)', times)})))`;
 }
@@ -230,16 +221,14 @@ function openCondition(stateWhere: SqlQuery, withoutEvents: { since: number } | 
 }
 
 /**
- * One page of warnings: each of the given ids with the whole warning and its state (by
- * institution, id and capture time, a key lookup: `byKeys`), in the order given.
+ * One page of warnings: each of the given ids with the whole warning and its state (by id and
+ * institution, a key lookup), in the order given.
  */
-async function pageOf(store: Store, page: readonly { id: string; institution_id: string; cap: string }[]): Promise<WarningWithState[]> {
-  const times = page.map((p) => Number(p.cap));
+async function pageOf(store: Store, page: readonly { id: string; institution_id: string }[]): Promise<WarningWithState[]> {
   const found = await warningsByIds(
     store,
     page.map((p) => p.id),
     page.map((p) => p.institution_id),
-    times.every(Number.isFinite) ? times : undefined,
   );
   return page.flatMap((p) => {
     const w = found.get(p.id);
@@ -276,13 +265,13 @@ export async function listWarningsWithState(store: Store, f: WarningListFilter):
   // Where the page carries the total (a window count over the deduplicated rows) the candidates
   // are found once; otherwise, or for a page past the end, the count is asked for alone.
   // (Aliases differ from column names: in ClickHouse an alias shadows the column in WHERE.)
-  const rows = await store.query<{ id: string; inst: string; cap: string; total?: string }>(page);
+  const rows = await store.query<{ id: string; inst: string; total?: string }>(page);
   // An empty first page means nothing matches: no count is needed (it cost as much as the page).
   const total =
     rows[0]?.total !== undefined ? Number(rows[0].total) : rows.length === 0 && f.offset === 0 ? 0 : Number((await store.query<{ n: string }>(count))[0]?.n ?? 0);
   const items = await pageOf(
     store,
-    rows.map((r) => ({ id: r.id, institution_id: r.inst, cap: r.cap })),
+    rows.map((r) => ({ id: r.id, institution_id: r.inst })),
   );
   // The business number (LSH) lives on the transaction; one lookup for the page, so a queue shows
   // it without a detail request per row.
@@ -310,7 +299,7 @@ function listQueries(f: WarningListFilter): { count: SqlQuery; page: SqlQuery } 
   const byWarning = (where: SqlQuery, withTotal: boolean) => ({
     count: sql`SELECT count() AS n FROM warnings FINAL WHERE ${where} ${FINAL_PER_PARTITION}`,
     page: sql`
-      SELECT id, institution_id AS inst, toUnixTimestamp64Milli(captured_at) AS cap${withTotal ? sql`, count() OVER () AS total` : sql``}
+      SELECT id, institution_id AS inst${withTotal ? sql`, count() OVER () AS total` : sql``}
       FROM warnings FINAL WHERE ${where} ORDER BY raised_at DESC, id ${window} ${FINAL_PER_PARTITION}`,
   });
   if (asksOpenOnly(f)) {
@@ -325,12 +314,12 @@ function listQueries(f: WarningListFilter): { count: SqlQuery; page: SqlQuery } 
   }
   if (!f.states?.length && f.assignee === undefined && f.overdue === undefined) return byWarning(warningWhere(f), false);
   // Only the columns the filters and the order need, each joined to its state row.
-  const from = sql`(SELECT id, institution_id, county, rule_id, severity, raised_at, captured_at FROM warnings FINAL WHERE ${warningWhere(f)}) AS w
+  const from = sql`(SELECT id, institution_id, county, rule_id, severity, raised_at FROM warnings FINAL WHERE ${warningWhere(f)}) AS w
     LEFT JOIN ${CURRENT_STATE} AS c ON c.warning_id = w.id`;
   return {
     count: sql`SELECT count() AS n FROM ${from} WHERE ${listWhere(f)} ${FINAL_PER_PARTITION}`,
     page: sql`
-      SELECT w.id AS id, w.institution_id AS inst, toUnixTimestamp64Milli(w.captured_at) AS cap, count() OVER () AS total FROM ${from} WHERE ${listWhere(f)}
+      SELECT w.id AS id, w.institution_id AS inst, count() OVER () AS total FROM ${from} WHERE ${listWhere(f)}
       ORDER BY w.raised_at DESC, w.id ${window} ${FINAL_PER_PARTITION}`,
   };
 }
@@ -405,8 +394,8 @@ export function warningItem(w: WarningWithState, institutionName: (id: string) =
  */
 export async function unassignedWarnings(store: Store, since: number, limit: number): Promise<WarningWithState[]> {
   const open = openCondition(sql`state = 'raised'`, { since });
-  const page = await store.query<{ id: string; institution_id: string; cap: string }>(sql`
-    SELECT id, institution_id, toUnixTimestamp64Milli(captured_at) AS cap FROM warnings
+  const page = await store.query<{ id: string; institution_id: string }>(sql`
+    SELECT id, institution_id FROM warnings
     WHERE raised_at >= ${param.DateTime64(since)} AND ${open}
     ORDER BY raised_at DESC, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)}`);
   return (await pageOf(store, page)).filter((w) => w.state === 'raised');
@@ -418,8 +407,8 @@ export async function unassignedWarnings(store: Store, since: number, limit: num
  */
 export async function escalationCandidates(store: Store, before: number, limit: number, now = Date.now()): Promise<WarningWithState[]> {
   const open = openCondition(sql`escalated = 0`, { since: now - NO_EVENT_WINDOW_MS });
-  const page = await store.query<{ id: string; institution_id: string; cap: string }>(sql`
-    SELECT id, institution_id, toUnixTimestamp64Milli(captured_at) AS cap FROM warnings
+  const page = await store.query<{ id: string; institution_id: string }>(sql`
+    SELECT id, institution_id FROM warnings
     WHERE raised_at < ${param.DateTime64(before)} AND ${open}
     ORDER BY raised_at, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)}`);
   return (await pageOf(store, page)).filter((w) => UNVERIFIED_STATES.includes(w.state) && !w.escalated);
