@@ -253,6 +253,13 @@ const existing = await count('transactions');
 let buildSeconds = null;
 if (REUSE && existing === ROWS) {
   log(`reusing ${existing.toLocaleString('en-US')} transactions in ${DIR}`);
+  // A store synthesised before the warnings pointed at their transactions (an alias made every
+  // transaction_id the warning's own id, 'W' + the transaction's) is mended in place.
+  const [dangling] = await store.query(raw(`SELECT count() AS n FROM warnings WHERE startsWith(transaction_id, 'WT')`));
+  if (Number(dangling.n) > 0) {
+    log(`  pointing ${Number(dangling.n).toLocaleString('en-US')} warnings at their transactions …`);
+    await store.command(raw(`ALTER TABLE warnings UPDATE transaction_id = substring(transaction_id, 2) WHERE startsWith(transaction_id, 'WT') SETTINGS mutations_sync = 1`));
+  }
   // A store synthesised before the warnings had their whole lives gets them now.
   const [life] = await store.query(
     raw(`SELECT countIf(type = 'closed') AS closed, countIf(type = 'closed' AND warning_id IN (SELECT id FROM warnings)) AS linked,
