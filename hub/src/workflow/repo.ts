@@ -119,8 +119,13 @@ export async function warningsByIds(store: Store, ids: readonly string[], instit
   return new Map(rows.map((r) => [String(r.id), normalise(r)]));
 }
 
+/** Every key's capture time known (and some key given): what `byKeys` narrows by. */
+function timed(keys: readonly RowKey[]): boolean {
+  return keys.length > 0 && keys.every((k) => k.capturedAt !== undefined && Number.isFinite(k.capturedAt));
+}
+
 /** A row of `transactions` (or `warnings`) by its sorting key, with its capture time when known. */
-export interface RowKey {
+interface RowKey {
   id: string;
   institutionId: string;
   capturedAt?: number;
@@ -137,8 +142,8 @@ export interface RowKey {
  * pairs alone 430–530 (docs/benchmarks.md). A row whose capture time differs from the one given
  * is not found with `withTimes`; callers that cannot be sure look again without it.
  */
-export function byKeys(keys: readonly RowKey[], withTimes: boolean): SqlQuery {
-  if (!withTimes || keys.length === 0 || !keys.every((k) => k.capturedAt !== undefined && Number.isFinite(k.capturedAt))) {
+function byKeys(keys: readonly RowKey[], withTimes: boolean): SqlQuery {
+  if (!withTimes || !timed(keys)) {
     return sql`institution_id IN ${param.ArrayString([...new Set(keys.map((k) => k.institutionId))])} AND id IN ${param.ArrayString([...new Set(keys.map((k) => k.id))])}`;
   }
   const pairs = sql`(institution_id, id) IN (SELECT arrayJoin(arrayZip(${param.ArrayString(keys.map((k) => k.institutionId))}, ${param.ArrayString(keys.map((k) => k.id))})))`;
@@ -333,8 +338,10 @@ async function lshOf(store: Store, warnings: readonly { transaction_id: string; 
   if (keys.size === 0) return new Map();
   const read = async (k: readonly RowKey[], withTimes: boolean) =>
     store.query<{ id: string; lsh: string }>(sql`SELECT id, any(lsh) AS lsh FROM transactions WHERE ${byKeys(k, withTimes)} GROUP BY id`);
-  const found = new Map((await read([...keys.values()], true)).map((r) => [r.id, r.lsh]));
-  const missed = [...keys.values()].filter((k) => !found.has(k.id));
+  const all = [...keys.values()];
+  const found = new Map((await read(all, true)).map((r) => [r.id, r.lsh]));
+  // Looked for again only if the first read was narrowed by time (otherwise it was this read).
+  const missed = timed(all) ? all.filter((k) => !found.has(k.id)) : [];
   if (missed.length > 0) for (const r of await read(missed, false)) found.set(r.id, r.lsh);
   return found;
 }
@@ -498,7 +505,7 @@ export async function transactionById(store: Store, id: string, institutionId: s
       toUnixTimestamp64Milli(captured_at) AS captured_at, outcome, measurements, evidence, rule_set
     FROM (SELECT * FROM transactions WHERE ${byKeys([{ id, institutionId, capturedAt }], withTimes)} ORDER BY stored_at DESC LIMIT 1)`)
     )[0];
-  return (capturedAt !== undefined ? await read(true) : undefined) ?? (await read(false));
+  return timed([{ id, institutionId, capturedAt }]) ? ((await read(true)) ?? (await read(false))) : await read(false);
 }
 
 export interface EvidenceFile {
