@@ -217,19 +217,19 @@ async function synthesiseWorkflow() {
   const hours = `if(esc, [1, 2, 3, 5, 20, 30, 40], [1, 3, 5, 20, 30, 40])`;
   await store.command(
     raw(`
-    INSERT INTO warning_events (id, warning_id, seq, type, from_state, to_state, actor, role, at, assignee, conclusion, escalated, institution_id, county, payload)
+    INSERT INTO warning_events (id, warning_id, seq, type, from_state, to_state, actor, role, at, assignee, conclusion, escalated, institution_id, county, payload, raised_at, rule_id, severity)
     SELECT concat(wid, '#', toString(s)) AS id, wid AS warning_id, s AS seq, ev_type AS type, ev_from AS from_state, ev_to AS to_state,
       multiIf(ev_type = 'escalated', 'system', ev_type IN ('assigned', 'reviewed', 'closed'), 'leader1', who) AS actor,
       multiIf(ev_type = 'escalated', 'system', ev_type IN ('assigned', 'reviewed', 'closed'), 'supervisor', 'auditor') AS role,
       raised + toIntervalHour(ev_hours) AS at, who AS assignee,
       if(ev_type IN ('concluded', 'reviewed', 'closed'), if(cityHash64(wid) % 10 < 7, 'confirmed', 'false_alarm'), '') AS conclusion,
-      toUInt8(esc AND s >= 2) AS escalated, inst AS institution_id, cty AS county, '' AS payload
+      toUInt8(esc AND s >= 2) AS escalated, inst AS institution_id, cty AS county, '' AS payload, raised AS raised_at, rid AS rule_id, sev AS severity
     FROM (
       -- Source columns under names of their own: an alias in the outer SELECT (id, type, assignee,
       -- …) would otherwise shadow the column of the same name in every expression there.
-      SELECT wid, raised, inst, cty, who, esc, s, ${types}[s] AS ev_type, ${froms}[s] AS ev_from, ${tos}[s] AS ev_to, ${hours}[s] AS ev_hours
+      SELECT wid, raised, inst, cty, rid, sev, who, esc, s, ${types}[s] AS ev_type, ${froms}[s] AS ev_from, ${tos}[s] AS ev_to, ${hours}[s] AS ev_hours
       FROM (
-        SELECT id AS wid, raised_at AS raised, institution_id AS inst, county AS cty,
+        SELECT id AS wid, raised_at AS raised, institution_id AS inst, county AS cty, rule_id AS rid, severity AS sev,
           concat('auditor', toString(cityHash64(id, 12) % 40)) AS who,
           if(raised_at < fromUnixTimestamp64Milli(${recentFrom}, 'UTC'), 6, [0, 0, 0, 1, 1, 1, 2, 2, 3, 3][cityHash64(id, 11) % 10 + 1]) AS steps,
           -- escalated only once assigned (a warning without events has none)

@@ -9,7 +9,7 @@
 //
 // dist A / B: a hub dist directory kept under hub/ (e.g. hub/.data/ab/before/dist, built from the
 // earlier sources) so its imports resolve; B defaults to hub/dist. Prints p50 / p95 ms per call.
-// CALLS='wall: workflow,list: my queue' runs only those.
+// CALLS='wall: workflow;list: open, city' runs only those (names separated by semicolons).
 import path from 'node:path';
 
 const [storeDir, distA, distB = new URL('../dist', import.meta.url).pathname, roundsArg] = process.argv.slice(2);
@@ -50,7 +50,7 @@ const calls = {
     return Promise.all([r.wallWorkflowStats(store, from, from + 86_400_000), r.overdueOpen(store, 20)]);
   },
 };
-const only = process.env.CALLS?.split(',');
+const only = process.env.CALLS?.split(';').map((s) => s.trim());
 const at = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 console.log(`${ROUNDS} rounds each, alternating (A: ${distA}, B: ${distB})`);
 console.log(`${'call'.padEnd(26)}${'A p50 / p95 ms'.padStart(18)}${'B p50 / p95 ms'.padStart(18)}`);

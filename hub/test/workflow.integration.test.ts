@@ -12,6 +12,7 @@ import type { WallOverdue } from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
 import { parseCsv, readXlsx } from '../src/exports/table.js';
 import { login, startTestHub, withToken } from './helpers.js';
+import { listWarningsWithState } from '../src/workflow/repo.js';
 import { seedWarnings } from './seed.js';
 
 let hub: Hub;
@@ -110,8 +111,9 @@ describe('automatic assignment', () => {
 
 describe('automatic assignment of just-stored warnings', () => {
   it('assigns what the pipeline hands over without reading the warnings table, and never twice', async () => {
-    await seedWarnings(hub, [{ id: 'w-fresh', ...YZ }]);
-    const fresh = [{ id: 'w-fresh', county: YZ.county, institutionId: YZ.institutionId }];
+    const raisedAt = Date.now() - 60_000;
+    await seedWarnings(hub, [{ id: 'w-fresh', ...YZ, raisedAt, ruleId: 'check.short_duration', severity: 'high' }]);
+    const fresh = [{ id: 'w-fresh', county: YZ.county, institutionId: YZ.institutionId, raisedAt, ruleId: 'check.short_duration', severity: 'high' }];
     // What the assignment rounds read about this warning (the detail pages in between, and the
     // hub's own background reads, are not counted).
     const store = hub.app.store;
@@ -142,6 +144,13 @@ describe('automatic assignment of just-stored warnings', () => {
     // Each round read the warning's events (under its lock), and never the warnings table.
     expect(read.filter((q) => /FROM warning_events\s+WHERE warning_id IN/.test(q))).toHaveLength(2);
     expect(read.filter((q) => /\b(FROM|JOIN) (warnings|warning_current)\b/.test(q))).toEqual([]);
+    // The event carried the warning's raise time, rule and severity: the auditor's queue, answered
+    // from the state rows alone, finds it by them.
+    const queue = (severity: string, from: number, to: number) =>
+      listWarningsWithState(hub.store, { assignee: 'auditor-yz', states: ['assigned'], ruleId: 'check.short_duration', severity, from, to, limit: 10, offset: 0 });
+    expect((await queue('high', raisedAt, raisedAt + 1)).items.map((w) => w.id)).toEqual(['w-fresh']);
+    expect((await queue('low', raisedAt, raisedAt + 1)).total).toBe(0);
+    expect((await queue('high', raisedAt - 60_000, raisedAt)).total).toBe(0);
   });
 });
 

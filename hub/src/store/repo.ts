@@ -433,9 +433,9 @@ export const CURRENT_STATE = sql`(SELECT warning_id, seq, state, assignee, concl
 /**
  * The open warnings that have events (raised … verifying), one state row each: the open range of
  * `warning_state`'s sorting key, whatever the years of closed warnings behind it. Every row
- * carries its warning's institution and county.
+ * carries its warning's institution, county, raise time, rule and severity (migration 090).
  */
-export const OPEN_STATE = sql`(SELECT warning_id, institution_id, county, seq, state, assignee, conclusion, escalated, updated_at
+export const OPEN_STATE = sql`(SELECT warning_id, institution_id, county, seq, state, assignee, conclusion, escalated, updated_at, raised_at, rule_id, severity
   FROM warning_state FINAL WHERE is_open = 1 AND sign = 1)`;
 
 /**

@@ -26,9 +26,24 @@ export interface EventRow {
   institution_id: string;
   county: string;
   payload: string;
+  raised_at: number;
+  rule_id: string;
+  severity: string;
 }
 
-export function eventRow(e: WorkflowEvent, from: WarningState, to: WarningState, w: { institution_id: string; county: string }): EventRow {
+/**
+ * Where a warning is and what the lists filter it by: what every event carries of its warning, so
+ * that the state row it writes (warning_state, migrations 060 and 090) answers the open lists alone.
+ */
+export interface WarningPlace {
+  institution_id: string;
+  county: string;
+  raised_at: number;
+  rule_id: string;
+  severity: string;
+}
+
+export function eventRow(e: WorkflowEvent, from: WarningState, to: WarningState, w: WarningPlace): EventRow {
   return {
     id: `${e.warningId}#${e.seq}`,
     warning_id: e.warningId,
@@ -45,6 +60,9 @@ export function eventRow(e: WorkflowEvent, from: WarningState, to: WarningState,
     institution_id: w.institution_id,
     county: w.county,
     payload: JSON.stringify(e.payload),
+    raised_at: w.raised_at,
+    rule_id: w.rule_id,
+    severity: w.severity,
   };
 }
 
@@ -195,34 +213,41 @@ function listWhere(f: WarningListFilter): SqlQuery {
  */
 export const NO_EVENT_WINDOW_MS = 90 * 86_400_000;
 
-/**
- * The open warnings that have events (OPEN_STATE, migration 060) narrowed by `stateWhere` over its
- * columns: (warning_id, institution_id, state columns). Never a fold of every event ever written.
- */
-function openWithEvents(stateWhere: SqlQuery): SqlQuery {
-  return sql`
-    SELECT warning_id, institution_id, seq, state, assignee, conclusion, escalated, updated_at FROM ${OPEN_STATE} WHERE ${stateWhere}`;
+/** Which open warnings `openRows` gives: conditions over the columns `warnings` and the state rows share. */
+interface OpenRowsWhere {
+  /** Institution, county, rule, severity: a warning's and its state row's are the same. */
+  place: SqlQuery;
+  /** Raise time. */
+  raised: SqlQuery;
+  /** The state columns (state, assignee, escalated), of the warnings with events. */
+  state: SqlQuery;
+  /** Also the warnings raised since `since` without any event yet (state raised, seq 0). */
+  withoutEvents: { since: number } | null;
 }
 
 /**
- * A condition on a row of `warnings` (its `id` and `raised_at`): one of the open warnings that
- * have events narrowed by `stateWhere` (`openWithEvents`), or, with `withoutEvents`, raised since
- * `since` without any event yet (state raised, seq 0). Written as one condition, so the query
- * reads `warnings` once: a separate list of the eventless warnings (read from `warnings` as well,
- * then joined to the rest by id) made the open list's page cost twice as much at a province's
- * scale (315–320 against 160–180 ms, docs/benchmarks.md).
+ * Open warnings as (id, inst, at = raise time) rows, for a page sorted by raise time: those with
+ * events from warning_state alone (its rows carry the raise time, rule and severity the lists
+ * filter by, migration 090), and the warnings raised recently without any event, which only
+ * `warnings` knows. Before the state rows carried the raise time, every page read the warnings of
+ * every month to keep the open ones (docs/benchmarks.md, "The open lists from the state rows").
  */
-function openCondition(stateWhere: SqlQuery, withoutEvents: { since: number } | null): SqlQuery {
-  const withEvents = sql`id IN (SELECT warning_id FROM (${openWithEvents(stateWhere)}))`;
-  if (!withoutEvents) return withEvents;
+function openRows(w: OpenRowsWhere): SqlQuery {
+  const withEvents = sql`SELECT warning_id AS id, institution_id AS inst, raised_at AS at FROM ${OPEN_STATE} WHERE ${w.place} AND ${w.raised} AND ${w.state}`;
+  if (!w.withoutEvents) return withEvents;
   // Any event of a warning raised at or after `since` happened at or after it, so the warnings
-  // with events among them are those with a state row updated since then. Compared by 64-bit hash
-  // (a set of numbers instead of strings: 103 instead of 203 ms at a province's 750,000 warnings
-  // of 90 days); a collision would hide one raised warning behind another that has events, at odds
-  // of about 1 in 10^7 for that many.
-  const since = param.DateTime64(withoutEvents.since);
-  return sql`(${withEvents}
-    OR (raised_at >= ${since} AND cityHash64(id) NOT IN (SELECT cityHash64(warning_id) FROM warning_state WHERE updated_at >= ${since})))`;
+  // with events among them are those with a state row updated since then (of the same place).
+  // Compared by 64-bit hash (a set of numbers instead of strings: 103 instead of 203 ms at a
+  // province's 750,000 warnings of 90 days); a collision would hide one raised warning behind
+  // another that has events, at odds of about 1 in 10^7 for that many. PREWHERE on the raise time
+  // only (the column FINAL keeps the largest of): a copy of a warning that passes it is never
+  // older than one that does not, so FINAL still keeps the latest copy of each warning it returns.
+  const since = param.DateTime64(w.withoutEvents.since);
+  return sql`${withEvents}
+    UNION ALL
+    SELECT id, institution_id AS inst, raised_at AS at FROM warnings FINAL PREWHERE raised_at >= ${since}
+    WHERE ${w.place} AND ${w.raised}
+      AND cityHash64(id) NOT IN (SELECT cityHash64(warning_id) FROM warning_state WHERE updated_at >= ${since} AND ${w.place})`;
 }
 
 /**
@@ -247,21 +272,33 @@ function asksOpenOnly(f: WarningListFilter): boolean {
   return (f.states?.length ?? 0) > 0 && f.states!.every((st) => UNVERIFIED_STATES.includes(st));
 }
 
-function warningWhere(f: WarningListFilter): SqlQuery {
+/** The list's filters on a warning's place: institution, county, rule, severity. */
+function placeWhere(f: WarningListFilter): SqlQuery {
   const c: SqlQuery[] = [sql`1`];
   if (f.institutionId) c.push(sql`institution_id = ${param.String(f.institutionId)}`);
   if (f.county) c.push(sql`county = ${param.String(f.county)}`);
   if (f.ruleId) c.push(sql`rule_id = ${param.String(f.ruleId)}`);
   if (f.severity) c.push(sql`severity = ${param.String(f.severity)}`);
+  return joinSql(c, ' AND ');
+}
+
+/** The list's filters on the raise time. */
+function raisedWhere(f: WarningListFilter): SqlQuery {
+  const c: SqlQuery[] = [sql`1`];
   if (f.from !== undefined) c.push(sql`raised_at >= ${param.DateTime64(f.from)}`);
   if (f.to !== undefined) c.push(sql`raised_at < ${param.DateTime64(f.to)}`);
   return joinSql(c, ' AND ');
 }
 
+function warningWhere(f: WarningListFilter): SqlQuery {
+  return sql`${placeWhere(f)} AND ${raisedWhere(f)}`;
+}
+
 /**
  * The warnings list (GET /api/v1/warnings, its exports, the workbench queues). Three shapes, so
  * that no page folds the whole event log:
- *  - open states only (the queues): the candidates come from the open range of warning_state;
+ *  - open states only (the queues): the open range of warning_state, and the warnings raised
+ *    recently without events (`openRows`);
  *  - no state, assignee or overdue filter: the page comes from `warnings`, then its states;
  *  - other states (concluded, closed, …): every warning joined with its current state row.
  */
@@ -299,25 +336,32 @@ const FINAL_PER_PARTITION = sql`SETTINGS do_not_merge_across_partitions_select_f
  */
 function listQueries(f: WarningListFilter): { count: SqlQuery; page: SqlQuery } {
   const window = sql`LIMIT ${param.UInt32(f.limit)} OFFSET ${param.UInt32(f.offset)}`;
-  // With few candidates (the open shape) the page carries the total, so they are found once;
-  // over all warnings a separate count is cheaper than counting beside a top-N sort.
-  const byWarning = (where: SqlQuery, withTotal: boolean) => ({
-    count: sql`SELECT count() AS n FROM warnings FINAL WHERE ${where} ${FINAL_PER_PARTITION}`,
-    page: sql`
-      SELECT id, institution_id AS inst${withTotal ? sql`, count() OVER () AS total` : sql``}
-      FROM warnings FINAL WHERE ${where} ORDER BY raised_at DESC, id ${window} ${FINAL_PER_PARTITION}`,
-  });
   if (asksOpenOnly(f)) {
+    // Few candidates: the page carries the total, so they are found once.
     const c: SqlQuery[] = [sql`1`];
     if (f.states?.length) c.push(sql`state IN ${param.ArrayString(f.states)}`);
     if (f.assignee !== undefined) c.push(sql`assignee = ${param.String(f.assignee)}`);
     if (f.overdue === true) c.push(sql`escalated = 1`);
     if (f.overdue === false) c.push(sql`escalated = 0`);
     const raisedAsked = f.assignee === undefined && f.overdue !== true && (!f.states?.length || f.states.includes('raised'));
-    const open = openCondition(joinSql(c, ' AND '), raisedAsked ? { since: Date.now() - NO_EVENT_WINDOW_MS } : null);
-    return byWarning(sql`${warningWhere(f)} AND ${open}`, true);
+    const open = openRows({
+      place: placeWhere(f),
+      raised: raisedWhere(f),
+      state: joinSql(c, ' AND '),
+      withoutEvents: raisedAsked ? { since: Date.now() - NO_EVENT_WINDOW_MS } : null,
+    });
+    return {
+      count: sql`SELECT count() AS n FROM (${open}) ${FINAL_PER_PARTITION}`,
+      page: sql`SELECT id, inst, count() OVER () AS total FROM (${open}) ORDER BY at DESC, id ${window} ${FINAL_PER_PARTITION}`,
+    };
   }
-  if (!f.states?.length && f.assignee === undefined && f.overdue === undefined) return byWarning(warningWhere(f), false);
+  if (!f.states?.length && f.assignee === undefined && f.overdue === undefined) {
+    // Over all warnings a separate count is cheaper than counting beside a top-N sort.
+    return {
+      count: sql`SELECT count() AS n FROM warnings FINAL WHERE ${warningWhere(f)} ${FINAL_PER_PARTITION}`,
+      page: sql`SELECT id, institution_id AS inst FROM warnings FINAL WHERE ${warningWhere(f)} ORDER BY raised_at DESC, id ${window} ${FINAL_PER_PARTITION}`,
+    };
+  }
   // Only the columns the filters and the order need, each joined to its state row.
   const from = sql`(SELECT id, institution_id, county, rule_id, severity, raised_at FROM warnings FINAL WHERE ${warningWhere(f)}) AS w
     LEFT JOIN ${CURRENT_STATE} AS c ON c.warning_id = w.id`;
@@ -400,11 +444,10 @@ export function warningItem(w: WarningWithState, institutionName: (id: string) =
  * (commented, escalated while raised) count as well.
  */
 export async function unassignedWarnings(store: Store, since: number, limit: number): Promise<WarningWithState[]> {
-  const open = openCondition(sql`state = 'raised'`, { since });
+  const open = openRows({ place: sql`1`, raised: sql`raised_at >= ${param.DateTime64(since)}`, state: sql`state = 'raised'`, withoutEvents: { since } });
   const page = await store.query<{ id: string; institution_id: string }>(sql`
-    SELECT id, institution_id FROM warnings
-    WHERE raised_at >= ${param.DateTime64(since)} AND ${open}
-    ORDER BY raised_at DESC, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)}`);
+    SELECT id, inst AS institution_id FROM (${open})
+    ORDER BY at DESC, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)} ${FINAL_PER_PARTITION}`);
   return (await pageOf(store, page)).filter((w) => w.state === 'raised');
 }
 
@@ -413,18 +456,17 @@ export async function unassignedWarnings(store: Store, since: number, limit: num
  * oldest first. Those without events are looked for within NO_EVENT_WINDOW_MS of `now`.
  */
 export async function escalationCandidates(store: Store, before: number, limit: number, now = Date.now()): Promise<WarningWithState[]> {
-  const open = openCondition(sql`escalated = 0`, { since: now - NO_EVENT_WINDOW_MS });
+  const open = openRows({ place: sql`1`, raised: sql`raised_at < ${param.DateTime64(before)}`, state: sql`escalated = 0`, withoutEvents: { since: now - NO_EVENT_WINDOW_MS } });
   const page = await store.query<{ id: string; institution_id: string }>(sql`
-    SELECT id, institution_id FROM warnings
-    WHERE raised_at < ${param.DateTime64(before)} AND ${open}
-    ORDER BY raised_at, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)}`);
+    SELECT id, inst AS institution_id FROM (${open})
+    ORDER BY at, id LIMIT 1 BY id LIMIT ${param.UInt32(limit)} ${FINAL_PER_PARTITION}`);
   return (await pageOf(store, page)).filter((w) => UNVERIFIED_STATES.includes(w.state) && !w.escalated);
 }
 
 /** Open (being worked) warnings per assignee: the load used by auto-assignment. */
 export async function openLoad(store: Store): Promise<Map<string, number>> {
   const rows = await store.query<{ assignee: string; n: string }>(sql`
-    SELECT assignee, count() AS n FROM (${openWithEvents(sql`state IN ('assigned', 'acknowledged', 'verifying') AND assignee != ''`)})
+    SELECT assignee, count() AS n FROM ${OPEN_STATE} WHERE state IN ('assigned', 'acknowledged', 'verifying') AND assignee != ''
     GROUP BY assignee`);
   return new Map(rows.map((r) => [r.assignee, Number(r.n)]));
 }

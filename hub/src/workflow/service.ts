@@ -34,13 +34,9 @@ import {
   type WarningState,
   type WorkflowEvent,
 } from './machine.js';
-import { escalationCandidates, eventRow, loadEvents, openLoad, unassignedWarnings, warningsByIds, type EventRow, type WarningWithState } from './repo.js';
+import { escalationCandidates, eventRow, loadEvents, openLoad, unassignedWarnings, warningsByIds, type EventRow, type WarningPlace, type WarningWithState } from './repo.js';
 
 /** Where a warning belongs: what its event rows carry and its scope check reads. */
-export interface WarningPlace {
-  institution_id: string;
-  county: string;
-}
 
 /** What append may know beforehand of the warnings it is given. */
 export interface AppendWhere {
@@ -50,11 +46,14 @@ export interface AppendWhere {
   places?: ReadonlyMap<string, WarningPlace>;
 }
 
-/** What automatic assignment needs of a just-stored warning. */
+/** What automatic assignment needs of a just-stored warning (and what its first event carries of it). */
 export interface FreshWarning {
   id: string;
   county: string;
   institutionId: string;
+  raisedAt: number;
+  ruleId: string;
+  severity: string;
 }
 import { deadlinesOf, missedDeadline, type SlaConfig } from './sla.js';
 import { emit } from '../telemetry/events.js';
@@ -405,7 +404,7 @@ export class WorkflowService {
 
   /**
    * Called when warnings are stored: assigns them within a second (batched). The caller hands
-   * over what assignment needs (id, county, institution), so the fresh warnings are not read back
+   * over what assignment and its events need (`FreshWarning`), so the fresh warnings are not read back
    * from the warnings table — whose key leads with the institution, so a lookup by id alone scans
    * it (measured 100 ms a round with a few thousand warnings; it grows with the years).
    */
@@ -438,10 +437,10 @@ export class WorkflowService {
    * Assigns just-stored warnings still in state raised. Each is assigned at seq 0; one that
    * already has an event (a re-delivered batch's) gets a CONFLICT from append, which decides it
    * under the warning's lock from its events — the one read of a round. The warnings themselves
-   * are not read back: the pipeline handed over their county and institution.
+   * are not read back: the pipeline handed over their place (`FreshWarning`).
    */
   async assignFresh(fresh: readonly FreshWarning[]): Promise<number> {
-    const candidates = fresh.map((w) => ({ id: w.id, county: w.county, institution_id: w.institutionId, seq: 0 }));
+    const candidates = fresh.map((w) => ({ id: w.id, county: w.county, institution_id: w.institutionId, seq: 0, raised_at: w.raisedAt, rule_id: w.ruleId, severity: w.severity }));
     return this.assignCandidates(candidates, new Map(candidates.map((w) => [w.id, w])));
   }
 
