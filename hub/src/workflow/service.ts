@@ -36,8 +36,6 @@ import {
 } from './machine.js';
 import { escalationCandidates, eventRow, loadEvents, openLoad, unassignedWarnings, warningsByIds, type EventRow, type WarningPlace, type WarningWithState } from './repo.js';
 
-/** Where a warning belongs: what its event rows carry and its scope check reads. */
-
 /** What append may know beforehand of the warnings it is given. */
 export interface AppendWhere {
   /** Their institutions (narrows reading them). */
