@@ -9,6 +9,8 @@
 -- than altered: the rows already in it get the new columns from `warnings` (the events written
 -- before this migration do not carry them), and a table rebuilt whole has no half-filled rows.
 -- warning_events stays the record; its new columns are empty on the events written before.
+-- (The cluster's schema file is rerun whole at each upgrade, and this rebuild with it:
+-- deploy/cluster/README.md.)
 
 ALTER TABLE warning_events
     ADD COLUMN IF NOT EXISTS raised_at DateTime64(3, 'UTC') DEFAULT 0,
