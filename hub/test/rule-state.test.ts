@@ -7,7 +7,7 @@
  */
 import crypto from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   createMemoryFingerprintState,
   createMemoryIntervalState,
@@ -150,18 +150,36 @@ describe('IntervalState in Redis: member index', () => {
   });
 
   it('skips the scan when only the caller\'s member has intervals ending after its start', async () => {
-    const { write: s } = fresh();
+    const { prefix, write: s } = fresh();
     for (let i = 0; i < 3000; i++) expect(await s.intervals.overlap('one-venue', `x${i}`, 'A', T0 + i, T0 + 10_000 + i, BIG)).toEqual({ overlapMs: 0 });
-    // Scans would read every live interval: count the HMGET calls Redis makes for the next ones.
-    const hmgets = async () => Number(/cmdstat_hmget:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
-    const before = await hmgets();
-    for (let i = 3000; i < 3100; i++) expect(await s.intervals.overlap('one-venue', `x${i}`, 'A', T0 + i, T0 + 10_000 + i, BIG)).toEqual({ overlapMs: 0 });
-    expect(await hmgets()).toBe(before);
-    // Another member still finds the longest overlap among all of them (ties: smaller start).
-    expect(await s.intervals.overlap('one-venue', 'y', 'B', T0 + 5000, T0 + 9000, BIG)).toEqual({
-      overlapMs: 4000,
-      other: { id: 'x0', member: 'A', start: T0, end: T0 + 10_000 },
-    });
+    // A scan reads the live intervals with HMGET. Counted on this test's own keys, as MONITOR shows
+    // the commands a script runs: Redis's server-wide command counters also count the HMGETs of
+    // the queue scripts that other test files run against the same server at the same time.
+    const monitor = await redis.monitor();
+    const seen: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
+    const scans = () => seen.filter((a) => a[0]?.toLowerCase() === 'hmget' && a[1]?.startsWith(prefix)).length;
+    // Everything sent before a marker has been shown once the marker has.
+    const shown = async () => {
+      const mark = `${prefix}-mark-${seen.length}`;
+      await redis.echo(mark);
+      await vi.waitFor(() => expect(seen.some((a) => a[1] === mark)).toBe(true));
+    };
+    try {
+      for (let i = 3000; i < 3100; i++) expect(await s.intervals.overlap('one-venue', `x${i}`, 'A', T0 + i, T0 + 10_000 + i, BIG)).toEqual({ overlapMs: 0 });
+      await shown();
+      expect(scans()).toBe(0);
+      // Another member still finds the longest overlap among all of them (ties: smaller start),
+      // by a scan — which the count sees.
+      expect(await s.intervals.overlap('one-venue', 'y', 'B', T0 + 5000, T0 + 9000, BIG)).toEqual({
+        overlapMs: 4000,
+        other: { id: 'x0', member: 'A', start: T0, end: T0 + 10_000 },
+      });
+      await shown();
+      expect(scans()).toBeGreaterThan(0);
+    } finally {
+      monitor.disconnect();
+    }
   });
 });
 
