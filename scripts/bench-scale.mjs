@@ -70,6 +70,7 @@ const { DEFAULT_EVALUATION, monthRange } = await hub('evaluation/scoring.js');
 const { institutionVolumes } = await hub('evaluation/volumes.js');
 const { escalationCandidates, listWarningsWithState, openLoad, transactionById, unassignedWarnings, warningsByIds } = await hub('workflow/repo.js');
 const { Redis } = await import(path.join(root, 'node_modules/ioredis/built/index.js'));
+const { warningCalls } = await import(path.join(root, 'hub/bench/warning-calls.mjs'));
 
 const log = (...m) => {
   if (!JSON_OUT) console.log(...m);
@@ -385,49 +386,15 @@ rows.push(await timeCalls('health totals', '/healthz, /metrics (repo.totals)', (
     ),
   );
   rows.push(await timeCalls('assign: open load', 'automatic assignment, open warnings per auditor', () => openLoad(store)));
-  // The warning's page shows its transaction (GET /api/v1/warnings/:id).
-  const behind = await store.query(raw(`SELECT transaction_id, institution_id, toUnixTimestamp64Milli(captured_at) AS cap FROM warnings ORDER BY raised_at DESC LIMIT 50`));
-  rows.push(
-    await timeCalls('warning: transaction', 'GET /api/v1/warnings/:id, the transaction behind it', (i) =>
-      transactionById(store, behind[i % behind.length].transaction_id, behind[i % behind.length].institution_id, Number(behind[i % behind.length].cap)),
-    ),
-  );
 }
-// The auditors' workbench and the warning list (GET /api/v1/warnings, 50 a page): the open
-// warnings of the city, of a county, one auditor's queue, and every warning newest first — and the
-// workflow's periodic sweep (every JG_WORKFLOW_INTERVAL_MS): warnings nobody was assigned to
-// (raised in the last 90 days, as assign() asks) and open ones that may be overdue.
+// The warning page's transaction, the auditors' workbench and the warning list (GET
+// /api/v1/warnings, 50 a page), the workflow's periodic sweep and the wall's workflow figures
+// (hub/bench/warning-calls.mjs, shared with hub/bench/warning-lists-ab.mjs).
 {
-  const OPEN = ['raised', 'assigned', 'acknowledged', 'verifying'];
-  rows.push(await timeCalls('list: open, city', 'GET /api/v1/warnings?state=open states', () => listWarningsWithState(store, { states: OPEN, limit: 50, offset: 0 })));
-  rows.push(
-    await timeCalls('list: open, county', 'GET /api/v1/warnings?county&state=…', (i) => listWarningsWithState(store, { county: countyOf(i), states: OPEN, limit: 50, offset: 0 })),
-  );
-  rows.push(
-    await timeCalls('list: my queue', 'GET /api/v1/warnings?assignee=me&state=… (workbench)', (i) =>
-      listWarningsWithState(store, { assignee: `auditor${i % 40}`, states: ['assigned', 'acknowledged', 'verifying'], limit: 50, offset: 0 }),
-    ),
-  );
-  rows.push(await timeCalls('list: all, newest', 'GET /api/v1/warnings (no filter)', (i) => listWarningsWithState(store, { limit: 50, offset: (i % 3) * 50 })));
-  rows.push(
-    await timeCalls('list: concluded, county', 'GET /api/v1/warnings?county&state=concluded,reviewed (a leader\'s review)', (i) =>
-      listWarningsWithState(store, { county: countyOf(i), states: ['concluded', 'reviewed'], limit: 50, offset: 0 }),
-    ),
-  );
-  rows.push(
-    await timeCalls('list: institution', 'GET /api/v1/warnings?institutionId (a month)', (i) =>
-      listWarningsWithState(store, { institutionId: target(i).id, from: monthRange(monthAt(i)).from, to: monthRange(monthAt(i)).to, limit: 50, offset: 0 }),
-    ),
-  );
-  rows.push(await timeCalls('sweep: unassigned', 'workflow sweep, unassigned warnings (90 days)', () => unassignedWarnings(store, TO - 90 * 86_400_000, 2000)));
-  rows.push(await timeCalls('sweep: overdue', 'workflow sweep, escalation candidates', () => escalationCandidates(store, TO - 60 * 60_000, 5000, TO)));
-  // The wall's workflow figures (concluded today, on time, overdue) and its overdue list, city-wide.
-  rows.push(
-    await timeCalls('wall: workflow', 'wall KPIs: concluded / on time / overdue, overdue list', (i) => {
-      const { from, to } = recentDay(i);
-      return Promise.all([wallWorkflowStats(store, from, to), overdueOpen(store, 20)]);
-    }),
-  );
+  const behind = await store.query(raw(`SELECT transaction_id, institution_id, toUnixTimestamp64Milli(captured_at) AS cap FROM warnings ORDER BY raised_at DESC LIMIT 50`));
+  const calls = warningCalls(store, { countyOf, institutionOf: (i) => ({ id: target(i).id, ...monthRange(monthAt(i)) }), behind, end: TO, recentDay });
+  const r = { escalationCandidates, listWarningsWithState, transactionById, unassignedWarnings, wallWorkflowStats, overdueOpen };
+  for (const [name, { what, call }] of Object.entries(calls)) rows.push(await timeCalls(name, what, (i) => call(r, i)));
   // The deduction ledger's reconcile (background, after conclusions and every interval): the full
   // one (at start, hourly, on request) reads every warning with a workflow state; in between only
   // the warnings whose state changed lately. The synthesised ledger is in step, so both append

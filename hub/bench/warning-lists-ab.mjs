@@ -2,8 +2,8 @@
 // The warning lists, the transaction behind a warning, the workflow sweep's two reads and the
 // wall's workflow figures of two builds of the hub (workflow/repo.js, live/wall-stats.js,
 // store/repo.js), alternating in one process on one store so that machine load hits both alike.
-// On a store filled by `npm run bench:scale` (the same calls as its `list:`, `warning:`, `sweep:`
-// and `wall: workflow` rows):
+// On a store filled by `npm run bench:scale`, the calls of hub/bench/warning-calls.mjs (its
+// `warning:`, `list:`, `sweep:` and `wall: workflow` rows):
 //
 //   node hub/bench/warning-lists-ab.mjs .data/bench-scale-100m <dist A> [dist B] [rounds]
 //
@@ -11,6 +11,7 @@
 // earlier sources) so its imports resolve; B defaults to hub/dist. Prints p50 / p95 ms per call.
 // CALLS='wall: workflow;list: open, city' runs only those (names separated by semicolons).
 import path from 'node:path';
+import { warningCalls } from './warning-calls.mjs';
 
 const [storeDir, distA, distB = new URL('../dist', import.meta.url).pathname, roundsArg] = process.argv.slice(2);
 if (!storeDir || !distA) {
@@ -27,7 +28,6 @@ const builds = { A: await build(distA), B: await build(distB) };
 const store = await openStore(loadConfig({}, { dataDir: path.resolve(storeDir) }));
 const raw = (text) => sql`${UNSAFE_RAW_SQL(text)}`;
 
-const OPEN = ['raised', 'assigned', 'acknowledged', 'verifying'];
 const counties = (await store.query(raw(`SELECT county, count() AS n FROM warning_state GROUP BY county ORDER BY n DESC LIMIT 20`))).map((r) => r.county);
 const institutions = (await store.query(raw(`SELECT institution_id AS i FROM warnings GROUP BY i ORDER BY count() DESC LIMIT 40`))).map((r) => r.i);
 // Warnings from anywhere in the store, not only the newest (whose parts stay in the caches).
@@ -35,26 +35,18 @@ const behind = await store.query(raw(`SELECT transaction_id, institution_id, toU
 // bench:scale's data: the 12 local months 2025-12 … 2026-11 (UTC+8).
 const END = Date.UTC(2026, 10, 30, 16);
 const month = (i) => ({ from: Date.UTC(2025, 11 + (i % 12), 1) - 8 * 3_600_000, to: Date.UTC(2025, 12 + (i % 12), 1) - 8 * 3_600_000 });
-const calls = {
-  'list: open, city': (r, i) => r.listWarningsWithState(store, { states: OPEN, limit: 50, offset: (i % 3) * 50 }),
-  'list: open, county': (r, i) => r.listWarningsWithState(store, { county: counties[i % counties.length], states: OPEN, limit: 50, offset: 0 }),
-  'list: my queue': (r, i) => r.listWarningsWithState(store, { assignee: `auditor${i % 40}`, states: ['assigned', 'acknowledged', 'verifying'], limit: 50, offset: 0 }),
-  'list: all, newest': (r, i) => r.listWarningsWithState(store, { limit: 50, offset: (i % 3) * 50 }),
-  'list: concluded, county': (r, i) => r.listWarningsWithState(store, { county: counties[i % counties.length], states: ['concluded', 'reviewed'], limit: 50, offset: 0 }),
-  'list: institution': (r, i) => r.listWarningsWithState(store, { institutionId: institutions[i % institutions.length], ...month(i), limit: 50, offset: 0 }),
-  'warning: transaction': (r, i) => r.transactionById(store, behind[i % behind.length].transaction_id, behind[i % behind.length].institution_id, Number(behind[i % behind.length].cap)),
-  'sweep: unassigned': (r) => r.unassignedWarnings(store, END - 90 * 86_400_000, 2000),
-  'sweep: overdue': (r) => r.escalationCandidates(store, END - 3_600_000, 5000, END),
-  'wall: workflow': (r, i) => {
-    const from = END - ((i % 5) + 1) * 86_400_000;
-    return Promise.all([r.wallWorkflowStats(store, from, from + 86_400_000), r.overdueOpen(store, 20)]);
-  },
-};
+const calls = warningCalls(store, {
+  countyOf: (i) => counties[i % counties.length],
+  institutionOf: (i) => ({ id: institutions[i % institutions.length], ...month(i) }),
+  behind,
+  end: END,
+  recentDay: (i) => ({ from: END - ((i % 5) + 1) * 86_400_000, to: END - (i % 5) * 86_400_000 }),
+});
 const only = process.env.CALLS?.split(';').map((s) => s.trim());
 const at = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 console.log(`${ROUNDS} rounds each, alternating (A: ${distA}, B: ${distB})`);
 console.log(`${'call'.padEnd(26)}${'A p50 / p95 ms'.padStart(18)}${'B p50 / p95 ms'.padStart(18)}`);
-for (const [name, call] of Object.entries(calls)) {
+for (const [name, { call }] of Object.entries(calls)) {
   if (only && !only.includes(name)) continue;
   const t = { A: [], B: [] };
   for (let i = 0; i < ROUNDS; i++)

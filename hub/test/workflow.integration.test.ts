@@ -13,6 +13,7 @@ import { param, sql } from '../src/store/sql.js';
 import { parseCsv, readXlsx } from '../src/exports/table.js';
 import { login, startTestHub, withToken } from './helpers.js';
 import { listWarningsWithState } from '../src/workflow/repo.js';
+import type { FreshWarning } from '../src/workflow/service.js';
 import { seedWarnings } from './seed.js';
 
 let hub: Hub;
@@ -113,7 +114,7 @@ describe('automatic assignment of just-stored warnings', () => {
   it('assigns what the pipeline hands over without reading the warnings table, and never twice', async () => {
     const raisedAt = Date.now() - 60_000;
     await seedWarnings(hub, [{ id: 'w-fresh', ...YZ, raisedAt, ruleId: 'check.short_duration', severity: 'high' }]);
-    const fresh = [{ id: 'w-fresh', county: YZ.county, institutionId: YZ.institutionId, raisedAt, ruleId: 'check.short_duration', severity: 'high' }];
+    const fresh: FreshWarning[] = [{ id: 'w-fresh', county: YZ.county, institutionId: YZ.institutionId, raisedAt, ruleId: 'check.short_duration', severity: 'high' }];
     // What the assignment rounds read about this warning (the detail pages in between, and the
     // hub's own background reads, are not counted).
     const store = hub.app.store;

@@ -137,7 +137,7 @@ export async function warningsByIds(store: Store, ids: readonly string[], instit
   return new Map(rows.map((r) => [String(r.id), normalise(r)]));
 }
 
-/** Every key's capture time known (and some key given): what `byKeys` narrows by. */
+/** Every key's capture time known (and some key given): what `readByKeys` narrows by first. */
 function timed(keys: readonly RowKey[]): boolean {
   return keys.length > 0 && keys.every((k) => k.capturedAt !== undefined && Number.isFinite(k.capturedAt));
 }
@@ -158,15 +158,28 @@ interface RowKey {
  * smallest to its largest id. At 100 million transactions, the 50 business numbers of a list's
  * page: pairs and times 25–37 ms, the two sets and times 29–54, the two sets alone 170–260, the
  * pairs alone 430–530 (docs/benchmarks.md). A row whose capture time differs from the one given
- * is not found with `withTimes`; callers that cannot be sure look again without it.
+ * is not found with `withTimes`: `readByKeys` looks again without it.
  */
 function byKeys(keys: readonly RowKey[], withTimes: boolean): SqlQuery {
-  if (!withTimes || !timed(keys)) {
+  if (!withTimes) {
     return sql`institution_id IN ${param.ArrayString([...new Set(keys.map((k) => k.institutionId))])} AND id IN ${param.ArrayString([...new Set(keys.map((k) => k.id))])}`;
   }
   const pairs = sql`(institution_id, id) IN (SELECT arrayJoin(arrayZip(${param.ArrayString(keys.map((k) => k.institutionId))}, ${param.ArrayString(keys.map((k) => k.id))})))`;
   const times = [...new Set(keys.map((k) => Math.trunc(k.capturedAt!)))];
   return sql`${pairs} AND captured_at IN (SELECT arrayJoin(arrayMap(x -> fromUnixTimestamp64Milli(x, 'UTC'), ${param.typed('Array(Int64)', times)})))`;
+}
+
+/**
+ * The rows `read` finds for a condition on the keys (`byKeys`): narrowed by capture time when
+ * every key has one, and the keys that read missed (a warning raised over a period may not carry
+ * its transaction's capture time) looked for again by institution and id alone.
+ */
+async function readByKeys<R extends { id: unknown }>(keys: readonly RowKey[], read: (where: SqlQuery) => Promise<R[]>): Promise<R[]> {
+  if (!timed(keys)) return read(byKeys(keys, false));
+  const first = await read(byKeys(keys, true));
+  const found = new Set(first.map((r) => String(r.id)));
+  const missed = keys.filter((k) => !found.has(k.id));
+  return missed.length > 0 ? [...first, ...(await read(byKeys(missed, false)))] : first;
 }
 
 export interface WarningListFilter {
@@ -374,20 +387,14 @@ function listQueries(f: WarningListFilter): { count: SqlQuery; page: SqlQuery } 
 }
 
 async function lshOf(store: Store, warnings: readonly { transaction_id: string; institution_id: string; captured_at: number }[]): Promise<Map<string, string>> {
-  // A warning carries its transaction's capture time, so the lookup reads the parts holding it
-  // (`byKeys`); a warning raised otherwise (a peer comparison over a period) may not, and what
-  // the first read misses is looked for again by institution and id alone.
+  // A warning carries its transaction's capture time, so the lookup reads the parts holding it.
   const keys = new Map<string, RowKey>();
   for (const w of warnings) if (w.transaction_id) keys.set(w.transaction_id, { id: w.transaction_id, institutionId: w.institution_id, capturedAt: w.captured_at });
   if (keys.size === 0) return new Map();
-  const read = async (k: readonly RowKey[], withTimes: boolean) =>
-    store.query<{ id: string; lsh: string }>(sql`SELECT id, any(lsh) AS lsh FROM transactions WHERE ${byKeys(k, withTimes)} GROUP BY id`);
-  const all = [...keys.values()];
-  const found = new Map((await read(all, true)).map((r) => [r.id, r.lsh]));
-  // Looked for again only if the first read was narrowed by time (otherwise it was this read).
-  const missed = timed(all) ? all.filter((k) => !found.has(k.id)) : [];
-  if (missed.length > 0) for (const r of await read(missed, false)) found.set(r.id, r.lsh);
-  return found;
+  const rows = await readByKeys([...keys.values()], (where) =>
+    store.query<{ id: string; lsh: string }>(sql`SELECT id, any(lsh) AS lsh FROM transactions WHERE ${where} GROUP BY id`),
+  );
+  return new Map(rows.map((r) => [r.id, r.lsh]));
 }
 
 /** A warning as the REST API answers it (schema: WarningItemSchema in @jianguan/protocol). */
@@ -532,12 +539,11 @@ export function transactionView(r: Record<string, unknown>): TransactionRowView 
  * with FINAL by id, 24 ms this way).
  */
 export async function transactionById(store: Store, id: string, institutionId: string, capturedAt?: number): Promise<Record<string, unknown> | undefined> {
-  // By its sorting key and, when the warning gives it, its capture time (`byKeys`: only the parts
-  // holding that time are read); if that finds nothing, by the key alone. The keys are matched
-  // in a subquery without aliases: outside it, `captured_at` would name the epoch-ms alias below.
-  const read = async (withTimes: boolean) =>
-    (
-      await store.query<Record<string, unknown>>(sql`
+  // By its sorting key and, when the warning gives it, its capture time (`readByKeys`). The keys
+  // are matched in a subquery without aliases: outside it, `captured_at` would name the epoch-ms
+  // alias below.
+  const [row] = await readByKeys([{ id, institutionId, capturedAt }], (where) =>
+    store.query<Record<string, unknown> & { id: unknown }>(sql`
     SELECT id, batch_id, collector_id, seq, source, channel, institution_id, county, counter, staff_id, device_id, ip, lsh, sub_lsh,
       kind, ywlx, ywyy, subject_masked, agent_masked, hpzl, hphm, vin, zjcx,
       toUnixTimestamp64Milli(occurred_at) AS occurred_at,
@@ -545,9 +551,9 @@ export async function transactionById(store: Store, id: string, institutionId: s
       if(isNull(ended_at), NULL, toUnixTimestamp64Milli(assumeNotNull(ended_at))) AS ended_at,
       if(isNull(completed_at), NULL, toUnixTimestamp64Milli(assumeNotNull(completed_at))) AS completed_at,
       toUnixTimestamp64Milli(captured_at) AS captured_at, outcome, measurements, evidence, rule_set
-    FROM (SELECT * FROM transactions WHERE ${byKeys([{ id, institutionId, capturedAt }], withTimes)} ORDER BY stored_at DESC LIMIT 1)`)
-    )[0];
-  return timed([{ id, institutionId, capturedAt }]) ? ((await read(true)) ?? (await read(false))) : await read(false);
+    FROM (SELECT * FROM transactions WHERE ${where} ORDER BY stored_at DESC LIMIT 1)`),
+  );
+  return row;
 }
 
 export interface EvidenceFile {

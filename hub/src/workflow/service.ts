@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { FastifyBaseLogger } from 'fastify';
-import type { WorkCalendar } from '@jianguan/rules';
+import type { Warning, WorkCalendar } from '@jianguan/rules';
 import { HubError, errorMessage, isHubError, type ErrorCode } from '../errors.js';
 import { inScope, type Principal } from '../http/access.js';
 import { listUsers, type User } from '../auth/users.js';
@@ -45,14 +45,7 @@ export interface AppendWhere {
 }
 
 /** What automatic assignment needs of a just-stored warning (and what its first event carries of it). */
-export interface FreshWarning {
-  id: string;
-  county: string;
-  institutionId: string;
-  raisedAt: number;
-  ruleId: string;
-  severity: string;
-}
+export type FreshWarning = Pick<Warning, 'id' | 'county' | 'institutionId' | 'raisedAt' | 'ruleId' | 'severity'>;
 import { deadlinesOf, missedDeadline, type SlaConfig } from './sla.js';
 import { emit } from '../telemetry/events.js';
 
