@@ -13,7 +13,7 @@ import { DEFAULT_PACK, DEMO_INSTITUTIONS, DEMO_STAFF, createWorkCalendar, type W
 import { loadConfig } from '../src/config.js';
 import { EvaluationThreads } from '../src/jobs/eval-threads.js';
 import { evaluateBatch, type EvaluateJobData } from '../src/jobs/evaluate.js';
-import { createEvaluationQueue, jobIdForBatch, type EvaluationQueue } from '../src/jobs/queue.js';
+import { createEvaluationQueue, heldOnce, jobIdForBatch, type EvaluationQueue } from '../src/jobs/queue.js';
 import { createRedisRuleStates } from '../src/jobs/rule-state.js';
 import { createRedisWindowState } from '../src/jobs/window-state.js';
 import { buildRegistryState, type RegistrySource } from '../src/registry/build.js';
@@ -28,6 +28,8 @@ const timeline: RuleTimeline = { builtin: { version: 'builtin', effectiveAt: 0, 
 /** What the hub thread saw: insert texts per table, stored warnings; and switches for failures. */
 const seen = { inserts: [] as Inserted[], stored: [] as Warning[], timings: 0 };
 let refuseInserts = false;
+/** Inserts still to fail as during an outage (then the store answers again). */
+let failInserts = 0;
 let healthy = true;
 let reloadRegistry: (s: RegistrySource) => void = () => undefined;
 let changeTimeline: (t: RuleTimeline) => void = () => undefined;
@@ -51,6 +53,10 @@ beforeAll(async () => {
         // The job may complete only after this resolves: delay it to make an early ack visible.
         await new Promise((r) => setTimeout(r, 30));
         if (refuseInserts) throw new Error('Code: 117. DB::Exception: refused');
+        if (failInserts > 0) {
+          failInserts -= 1;
+          throw new Error('connect ECONNREFUSED (an outage)');
+        }
         seen.inserts.push({ table, text: asText(text), columns });
       },
     },
@@ -208,6 +214,33 @@ describe('evaluation threads', () => {
       healthy = true;
     }
   });
+  it('records held once are given to the first run and made again for a run after an outage; every run gets an array of its own', async () => {
+    const records = Array.from({ length: 6 }, (_, i) => checkTxn(9_400 + i));
+    const data = job(records);
+    const takes: number[] = [];
+    const first = structuredClone(records);
+    const held = heldOnce(first, () => {
+      takes.push(Date.now());
+      return structuredClone(records);
+    });
+    failInserts = 1;
+    healthy = false;
+    try {
+      expect(await queue.submit({ ...data, records: held }, 30_000)).toMatchObject({ stored: 6 });
+    } finally {
+      healthy = true;
+      failInserts = 0;
+    }
+    // The first run emptied the array it was given; the retry's records were made again.
+    expect(first).toHaveLength(0);
+    expect(takes).toHaveLength(1);
+    expect(rowsOf('transactions').filter((r) => r.batch_id === data.batchId).map((r) => r.id)).toEqual(records.map((r) => r.id));
+    // Records that cannot be made again count as gone, without throwing in the worker's request.
+    const broken = heldOnce(structuredClone(records), () => records.slice(1));
+    broken.take();
+    expect(() => broken.take()).toThrow(/read 5 of 6 records again/);
+  });
+
   it('a paused thread fetches no more jobs until it is set active again: at most the one its waiting fetch was already blocked on (overflow)', async () => {
     expect(threads.taking).toBe(true);
     const before = threads.jobsDone;

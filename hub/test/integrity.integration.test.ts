@@ -19,6 +19,7 @@ const sockets: Socket[] = [];
 const OTHER = { collectorId: 'c-other-01', institutionId: 'YZ-JYZ', token: 'other-token-0123456789abcdef' };
 const WIDE = { collectorId: 'c-wide-01', institutionId: 'JCJ-CGS', token: 'wide-token-0123456789abcdef', reportsFor: ['JCJ-JYZ'] };
 const REFUSED_ID = `${TEST_COLLECTOR.collectorId}:777`;
+const REFUSED_BYTES_ID = `${TEST_COLLECTOR.collectorId}:883`;
 
 function open(auth: unknown): Socket {
   const s = connect(`${hub.url}/collect`, { auth: auth as Record<string, unknown>, transports: ['websocket'], reconnection: false, forceNew: true });
@@ -74,7 +75,7 @@ beforeAll(async () => {
     collectors: [TEST_COLLECTOR, OTHER, WIDE],
     enrolPerAddress: 3,
     heldQuotaBytes: 6_000,
-    faultInjection: { refuseTransactionIds: [REFUSED_ID] },
+    faultInjection: { refuseTransactionIds: [REFUSED_ID, REFUSED_BYTES_ID] },
   }));
 });
 
@@ -253,6 +254,41 @@ describe('bad records never block good ones', () => {
     const w = await hub.store.query<{ n: string }>(sql`
       SELECT count() AS n FROM warnings WHERE startsWith(transaction_id, ${param.String(`${TEST_COLLECTOR.collectorId}:77`)})`);
     expect(Number(w[0]!.n)).toBeGreaterThan(0);
+  });
+
+  it('the same when the records come as bytes: the halves are read again from the bytes, the refused record is dead-lettered as it arrived', async () => {
+    const s = open(as(TEST_COLLECTOR));
+    await connected(s);
+    // 880..886: 881 is invalid (so valid positions and batch indexes differ), 883 is refused.
+    const records: Record<string, unknown>[] = [880, 881, 882, 883, 884, 885, 886].map((n) => checkTxn(n, { endedAt: WORKING(n) + 60_000 }));
+    records[1] = { ...records[1], occurredAt: 'soon' };
+    const { records: _r, ...envelope } = unsignedBatch(records, 880);
+    const bytes = () => Buffer.from(JSON.stringify(records), 'utf8');
+    const ack = await submit(s, { ...envelope, recordsJson: bytes() });
+    expect(ack).toMatchObject({ ok: true, stored: 5 });
+    if (!ack.ok) throw new Error('not ok');
+    expect(ack.rejected.map((r) => [r.index, r.id, r.code])).toEqual([
+      [1, `${TEST_COLLECTOR.collectorId}:881`, 'RECORD_INVALID'],
+      [3, REFUSED_BYTES_ID, 'STORE_REFUSED'],
+    ]);
+    expect((await storedRows(`${TEST_COLLECTOR.collectorId}:88`)).map((r) => r.id)).toEqual(
+      [880, 882, 884, 885, 886].map((n) => `${TEST_COLLECTOR.collectorId}:${n}`),
+    );
+    const dead = await hub.store.query<{ code: string; record_id: string; payload: string }>(sql`
+      SELECT code, record_id, payload FROM dead_letters FINAL WHERE batch_id = ${param.String(envelope.batchId)} ORDER BY record_index`);
+    expect(dead.map((d) => [d.code, d.record_id])).toEqual([
+      ['RECORD_INVALID', `${TEST_COLLECTOR.collectorId}:881`],
+      ['STORE_REFUSED', REFUSED_BYTES_ID],
+    ]);
+    // The refused record's dead letter is the record as it arrived, read again from the bytes.
+    const kept = JSON.parse(dead[1]!.payload) as Record<string, unknown>;
+    expect(kept).toMatchObject({ id: REFUSED_BYTES_ID, counter: records[3]!.counter, startedAt: records[3]!.startedAt, endedAt: records[3]!.endedAt });
+    const w = await hub.store.query<{ n: string }>(sql`
+      SELECT count() AS n FROM warnings WHERE startsWith(transaction_id, ${param.String(`${TEST_COLLECTOR.collectorId}:88`)})`);
+    expect(Number(w[0]!.n)).toBeGreaterThan(0);
+    // A re-send (lost ack) gives the same answer and duplicates nothing.
+    expect(await submit(s, { ...envelope, recordsJson: bytes() })).toMatchObject({ ok: true, stored: 5, rejected: [{ index: 1 }, { index: 3 }] });
+    expect(await storedRows(`${TEST_COLLECTOR.collectorId}:88`)).toHaveLength(5);
   });
 });
 

@@ -33,7 +33,7 @@ import type { CollectorService, ProcessedAck } from '../collectors/service.js';
 import { HubError, errorMessage, isHubError } from '../errors.js';
 import { sha256Hex } from '../collectors/keys.js';
 import { isStoreRefusal } from '../jobs/evaluate.js';
-import type { EvaluationQueue } from '../jobs/queue.js';
+import { heldOnce, type EvaluationQueue, type HeldRecords } from '../jobs/queue.js';
 import type { Registry } from '../registry/registry.js';
 import { deadLetterRow, type DeadLetter } from '../store/repo.js';
 import type { HubPseudonyms } from '../pseudonyms.js';
@@ -346,7 +346,9 @@ async function handleBatch(
       deps.telemetry.transactionsReceived(batch.batchId, collectorId, batch.records.length);
       const admission = await deps.collectors.admit(collectorId, batch, m.digest);
       const [ack] = await Promise.all([
-        admission.hold ? deps.collectors.hold(admission, batch) : processBatch(deps, collectorId, batch, { stringsClean: m.noEscapes === true, onTaken: release }),
+        admission.hold
+          ? deps.collectors.hold(admission, batch)
+          : processBatch(deps, collectorId, batch, { stringsClean: m.noEscapes === true, onTaken: release, ...(wire.recordsJson ? { bytes: wire.recordsJson } : {}) }),
         deps.collectors.commit(admission, batch),
       ]);
       return ack;
@@ -356,14 +358,27 @@ async function handleBatch(
   });
 }
 
+/** A batch's records read again from the bytes they were first read from (they parsed then). */
+function recordsOfBytes(bytes: Uint8Array): unknown[] {
+  const read = readRecordsJson(bytes);
+  if (read) return read.records;
+  const parsed: unknown = JSON.parse(utf8Text(bytes) ?? '');
+  if (!Array.isArray(parsed)) throw new Error('recordsJson: expected a JSON array of records');
+  return parsed;
+}
+
 /**
  * The record path: validate each record, dead-letter the bad ones, evaluate and store the rest
  * through the BullMQ job of the batch. Resolves only when all of it is durable. `known.stringsClean`:
  * the records were parsed from JSON text without a backslash (findUnstorableText); `known.onTaken`:
- * called when an evaluation worker takes the batch's records (ParseGate).
+ * called when an evaluation worker takes the batch's records (ParseGate); `known.bytes`: the
+ * bytes `batch.records` were read from for this call alone — the records are then let go once
+ * validated (`batch.records` is emptied) and read again from the bytes when needed: a job's
+ * second run, a split, a refused record's dead letter (jobs/queue.ts, "Records that die young").
  */
-export async function processBatch(deps: RecordDeps, collectorId: string, batch: Batch, known: { stringsClean?: boolean; onTaken?: () => void } = {}): Promise<ProcessedAck> {
+export async function processBatch(deps: RecordDeps, collectorId: string, batch: Batch, known: { stringsClean?: boolean; onTaken?: () => void; bytes?: Uint8Array } = {}): Promise<ProcessedAck> {
   const receivedAt = Date.now();
+  const batchId = batch.batchId;
   const valid: Transaction[] = [];
   const validIndex: number[] = [];
   const rejected: RejectedRecord[] = [];
@@ -375,8 +390,8 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
     dead.push({
       // One row per occurrence: two bad records sharing an id are two dead letters; a re-sent
       // batch (same id, same index) replaces its own rows.
-      recordKey: `${batch.batchId}#${index}`,
-      batchId: batch.batchId,
+      recordKey: `${batchId}#${index}`,
+      batchId,
       collectorId,
       recordIndex: index,
       recordId: id,
@@ -420,39 +435,53 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
     validIndex.push(index);
   });
 
+  // With the bytes at hand the records need not stay: the queue holds the validated ones once
+  // and reads them again from the bytes (validIndex picks them) if a job needs them again.
+  const bytes = known.bytes;
+  const raw: unknown[] | undefined = bytes ? undefined : batch.records;
+  const rawAt = (index: number): unknown => (raw ?? recordsOfBytes(bytes!))[index];
+  let records: Transaction[] | HeldRecords = valid;
+  if (bytes) {
+    (batch.records as unknown[]).length = 0;
+    records = heldOnce(valid, () => {
+      const again = recordsOfBytes(bytes);
+      return validIndex.map((i) => deps.pseudonyms.rekeyOwnedRecord(parseTransactionFast(again[i]) ?? TransactionSchema.parse(again[i])));
+    });
+  }
   let stored = 0;
   let warnings = 0;
-  if (valid.length > 0) {
-    const res = await storeSplitting(deps, collectorId, batch.batchId, receivedAt, valid, '', known.onTaken);
+  if (validIndex.length > 0) {
+    const res = await storeSplitting(deps, collectorId, batchId, receivedAt, records, '', known.onTaken);
     stored = res.stored;
     warnings = res.warnings;
     for (const r of res.refused) {
-      const index = validIndex[valid.indexOf(r.record)]!;
-      reject(index, batch.records[index], 'STORE_REFUSED', r.reason);
+      const index = validIndex[r.position]!;
+      reject(index, rawAt(index), 'STORE_REFUSED', r.reason);
     }
   }
   if (dead.length > 0) {
     await deps.store.insert('dead_letters', dead.map(deadLetterRow));
-    deps.telemetry.recordsDeadLettered(batch.batchId, collectorId, rejected);
+    deps.telemetry.recordsDeadLettered(batchId, collectorId, rejected);
   }
   rejected.sort((a, b) => a.index - b.index);
-  deps.telemetry.batchAcked(batch.batchId, collectorId, stored, rejected.length, Date.now() - receivedAt);
-  return { ok: true, batchId: batch.batchId, stored, rejected, warnings };
+  deps.telemetry.batchAcked(batchId, collectorId, stored, rejected.length, Date.now() - receivedAt);
+  return { ok: true, batchId, stored, rejected, warnings };
 }
 
 interface StoredPart {
   stored: number;
   warnings: number;
-  refused: { record: Transaction; reason: string }[];
+  /** `position`: the refused record's place in the records first given to storeSplitting. */
+  refused: { position: number; reason: string }[];
 }
 
 /**
  * Evaluates and stores `records` as one job; when the store refuses the data (not a transient
  * failure: see jobs/evaluate.ts), splits the records in two halves, in order, down to the single
  * record the store refuses, which the caller dead-letters. Transient failures propagate so the
- * collector re-sends later.
+ * collector re-sends later. `offset`: where `records` start among the batch's valid records.
  */
-async function storeSplitting(deps: RecordDeps, collectorId: string, batchId: string, receivedAt: number, records: Transaction[], part = '', onTaken?: () => void): Promise<StoredPart> {
+async function storeSplitting(deps: RecordDeps, collectorId: string, batchId: string, receivedAt: number, records: Transaction[] | HeldRecords, part = '', onTaken?: () => void, offset = 0): Promise<StoredPart> {
   try {
     const res = await deps.queue.submit({ batchId, collectorId, receivedAt, records, ...(part ? { part } : {}) }, deps.ackTimeoutMs, onTaken);
     return { stored: res.stored, warnings: res.warnings, refused: [] };
@@ -462,10 +491,12 @@ async function storeSplitting(deps: RecordDeps, collectorId: string, batchId: st
       if (isHubError(e)) throw e;
       throw new HubError(/timed out/i.test(msg) ? 'EVALUATION_TIMEOUT' : 'EVALUATION_FAILED', msg, { cause: e });
     }
-    if (records.length === 1) return { stored: 0, warnings: 0, refused: [{ record: records[0]!, reason: msg.replace(/^.*?STORE_REFUSED:\s*/, '') }] };
-    const mid = Math.ceil(records.length / 2);
-    const a = await storeSplitting(deps, collectorId, batchId, receivedAt, records.slice(0, mid), `${part}a`);
-    const b = await storeSplitting(deps, collectorId, batchId, receivedAt, records.slice(mid), `${part}b`);
+    // The evaluation emptied the array it was given: take the records again to split them.
+    const all = Array.isArray(records) ? records : records.take();
+    if (all.length === 1) return { stored: 0, warnings: 0, refused: [{ position: offset, reason: msg.replace(/^.*?STORE_REFUSED:\s*/, '') }] };
+    const mid = Math.ceil(all.length / 2);
+    const a = await storeSplitting(deps, collectorId, batchId, receivedAt, all.slice(0, mid), `${part}a`, undefined, offset);
+    const b = await storeSplitting(deps, collectorId, batchId, receivedAt, all.slice(mid), `${part}b`, undefined, offset + mid);
     return { stored: a.stored + b.stored, warnings: a.warnings + b.warnings, refused: [...a.refused, ...b.refused] };
   }
 }

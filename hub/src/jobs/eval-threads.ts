@@ -222,6 +222,8 @@ export class EvaluationThreads {
           case 'records': {
             const records = d.records(m.jobId);
             t.postMessage({ type: 'records', id: m.id, ...(records ? { records } : {}) } satisfies ToThread);
+            // The thread has its copy; this array was ours alone (jobs/queue.ts).
+            if (records) records.length = 0;
             return;
           }
           case 'state': {

@@ -37,8 +37,8 @@ export interface EvaluateJobRef {
   count: number;
 }
 
-export function jobRefOf(data: EvaluateJobData): EvaluateJobRef {
-  return { batchId: data.batchId, collectorId: data.collectorId, receivedAt: data.receivedAt, ...(data.part ? { part: data.part } : {}), count: data.records.length };
+export function jobRefOf(data: Omit<EvaluateJobData, 'records'>, count: number): EvaluateJobRef {
+  return { batchId: data.batchId, collectorId: data.collectorId, receivedAt: data.receivedAt, ...(data.part ? { part: data.part } : {}), count };
 }
 
 /** The envelope of a job as ingest wrote it. A job failing this was not written by a hub: unrecoverable. */
@@ -88,8 +88,12 @@ export function isStoreRefusal(message: string): boolean {
   return message.includes(`${STORE_REFUSED}:`);
 }
 
-/** Pure of BullMQ so tests and the bench can call it directly. */
-export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): Promise<EvaluateResult> {
+/**
+ * Pure of BullMQ so tests and the bench can call it directly. `opts.encoded`: called once the
+ * rows are encoded, before they are stored — the processor empties its own array of the records
+ * there, so they die before the insert's wait (jobs/queue.ts, "Records that die young").
+ */
+export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData, opts: { encoded?: () => void } = {}): Promise<EvaluateResult> {
   const started = Date.now();
   const engine = deps.engine(data.receivedAt);
   // Rows are encoded as they are built: no second array of row objects. Transactions as UTF-8
@@ -127,15 +131,17 @@ export async function evaluateBatch(deps: EvaluateDeps, data: EvaluateJobData): 
     const refused = data.records.find((t) => deps.refuseTransactionIds!.has(t.id));
     if (refused) throw new Error(`Code: 117. DB::Exception: injected refusal of ${refused.id}`);
   }
+  const count = data.records.length;
+  opts.encoded?.();
   // Transactions before their warnings: a failure in between leaves stored business without
   // warnings (the re-run adds them, rule state being idempotent), never a warning whose
   // transaction does not exist.
   const storing = Date.now();
   await deps.store.insertText('transactions', txnRows.bytes(), TRANSACTION_COLUMNS);
   if (warnings.length > 0) await deps.store.insertText('warnings', warningText);
-  deps.telemetry.batchStored(data.batchId, data.records.length, warnings.length, evaluateMs, Date.now() - storing);
+  deps.telemetry.batchStored(data.batchId, count, warnings.length, evaluateMs, Date.now() - storing);
   deps.onStored(data.batchId, warnings);
-  return { stored: data.records.length, warnings: warnings.length };
+  return { stored: count, warnings: warnings.length };
 }
 
 /**
@@ -148,8 +154,9 @@ export const RECORDS_GONE = 'RECORDS_GONE';
 /** What the BullMQ processor needs beyond evaluateBatch: where a job's records are. */
 export interface ProcessorDeps extends EvaluateDeps {
   /**
-   * The records of a job, by job id, from the hub that received them (jobs/queue.ts): undefined
-   * once that hub no longer waits for the job (it answered the collector, or it restarted).
+   * The records of a job, by job id, from the hub that received them (jobs/queue.ts), in an
+   * array of the processor's own: undefined once that hub no longer waits for the job (it
+   * answered the collector, or it restarted).
    */
   records: (jobId: string) => Transaction[] | undefined | Promise<Transaction[] | undefined>;
 }
@@ -165,7 +172,8 @@ export function createEvaluateProcessor(deps: ProcessorDeps) {
     }
     const data: EvaluateJobData = { batchId: ref.batchId, collectorId: ref.collectorId, receivedAt: ref.receivedAt, records, ...(ref.part ? { part: ref.part } : {}) };
     try {
-      return await evaluateBatch(deps, data);
+      // The array is this run's own: emptied once encoded (see evaluateBatch).
+      return await evaluateBatch(deps, data, { encoded: () => void (records.length = 0) });
     } catch (e) {
       // Services up and the batch still failed: the data is the problem. Fail the job at once
       // (no retries) and let ingest split it; an outage is retried by BullMQ as before.

@@ -21,6 +21,17 @@
  * the batch, submit() holds the records again and retries that job. The replica name is stable
  * across restarts (JG_REPLICA_NAME, else host and port), so a restarted hub takes up its own
  * queue rather than leaving one behind.
+ *
+ * Records that die young
+ * ----------------------
+ * Held as objects until the job settles, a batch's records outlived the rows made from them by
+ * the whole insert (the writer's spacing and the insert itself, a few hundred milliseconds at
+ * saturation): long enough for the young generation's collections to copy them and promote them
+ * to the old generation, where only a full collection frees them. So what is held is a
+ * `HeldRecords`: each `take()` hands the taker an array of its own, which the evaluation empties
+ * once the rows are encoded (jobs/evaluate.ts). Records read from a batch's bytes are given once
+ * and read again from those bytes if a job needs them a second time — a retry after an outage, a
+ * split after a refusal (ingest/collect.ts); an array given to submit() is kept and copied.
  */
 import crypto from 'node:crypto';
 import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
@@ -55,6 +66,45 @@ export function defaultReplicaName(host: string, port: number): string {
   return port > 0 ? `${h}-${port}` : `${h}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
+/**
+ * A job's records as the queue holds them until the job settles (see "Records that die young"):
+ * `take()` returns `count` records in an array the caller may empty.
+ */
+export interface HeldRecords {
+  readonly count: number;
+  take(): Transaction[];
+}
+
+/** Records kept as given; each taker gets a copy of the array (the records themselves are shared, read-only). */
+export function heldArray(records: readonly Transaction[]): HeldRecords {
+  return { count: records.length, take: () => records.slice() };
+}
+
+/**
+ * Records given once as they are, then made again by `again` for every later taker (each an
+ * array of its own, as HeldRecords promise).
+ */
+export function heldOnce(first: Transaction[], again: () => Transaction[]): HeldRecords {
+  let given: Transaction[] | undefined = first;
+  const count = first.length;
+  return {
+    count,
+    take: () => {
+      if (given) {
+        const g = given;
+        given = undefined;
+        return g;
+      }
+      const made = again();
+      if (made.length !== count) throw new Error(`read ${made.length} of ${count} records again`);
+      return made;
+    },
+  };
+}
+
+/** What submit() takes: the job's envelope and its records, as an array or held. */
+export type QueuedBatch = Omit<EvaluateJobData, 'records'> & { records: Transaction[] | HeldRecords };
+
 export interface EvaluationQueue {
   queue: Queue<EvaluateJobRef, EvaluateResult>;
   events: QueueEvents;
@@ -66,8 +116,8 @@ export interface EvaluationQueue {
    * once when a worker first asks for the job's records (its evaluation begins), or when the
    * submit settles without that having happened.
    */
-  submit(data: EvaluateJobData, timeoutMs: number, onTaken?: () => void): Promise<EvaluateResult>;
-  /** The records of a job this hub is waiting for (the processor's source). */
+  submit(data: QueuedBatch, timeoutMs: number, onTaken?: () => void): Promise<EvaluateResult>;
+  /** The records of a job this hub is waiting for (the processor's source), in an array of the caller's own. */
   records(jobId: string): Transaction[] | undefined;
   waiting(): Promise<number>;
   close(): Promise<void>;
@@ -107,14 +157,20 @@ export async function createEvaluationQueue(
   // Records of the jobs this hub waits for. Two submits of one job (a batch re-sent while its
   // first submit still waits) share the entry; it goes when the last of them settles.
   // `taken`: who to tell when a worker first asks for the records; once it has, `wasTaken`.
-  const held = new Map<string, { records: Transaction[]; waiting: number; taken: (() => void)[]; wasTaken: boolean }>();
+  const held = new Map<string, { records: HeldRecords; waiting: number; taken: (() => void)[]; wasTaken: boolean }>();
   const records = (jobId: string) => {
     const e = held.get(jobId);
     if (e && !e.wasTaken) {
       e.wasTaken = true;
       for (const f of e.taken.splice(0)) f();
     }
-    return e?.records;
+    try {
+      return e?.records.take();
+    } catch {
+      // Records that cannot be made again count as gone (the processor fails RECORDS_GONE and
+      // the collector's re-send brings them again); a worker's request must not throw.
+      return undefined;
+    }
   };
 
   let worker: Worker<EvaluateJobRef, EvaluateResult> | undefined;
@@ -137,7 +193,7 @@ export async function createEvaluationQueue(
       const jobId = jobIdForBatch(data.collectorId, data.batchId, data.part);
       let entry = held.get(jobId);
       if (entry) entry.waiting += 1;
-      else held.set(jobId, (entry = { records: data.records, waiting: 1, taken: [], wasTaken: false }));
+      else held.set(jobId, (entry = { records: Array.isArray(data.records) ? heldArray(data.records) : data.records, waiting: 1, taken: [], wasTaken: false }));
       let told = false;
       const tell = () => {
         if (told) return;
@@ -163,8 +219,9 @@ export async function createEvaluationQueue(
     },
   };
 
-  async function submitJob(jobId: string, data: EvaluateJobData, timeoutMs: number): Promise<EvaluateResult> {
-    const job = await queue.add('batch', jobRefOf(data), { jobId });
+  async function submitJob(jobId: string, data: QueuedBatch, timeoutMs: number): Promise<EvaluateResult> {
+    const { records, ...envelope } = data;
+    const job = await queue.add('batch', jobRefOf(envelope, Array.isArray(records) ? records.length : records.count), { jobId });
     try {
       return await job.waitUntilFinished(events, timeoutMs);
     } catch (e) {
