@@ -28,6 +28,7 @@ import {
   type CollectClientToServer,
   type CollectServerToClient,
   type RejectedRecord,
+  type WireBatch,
 } from '../protocol/index.js';
 import type { CollectorService, ProcessedAck } from '../collectors/service.js';
 import { HubError, errorMessage, isHubError } from '../errors.js';
@@ -348,7 +349,7 @@ async function handleBatch(
       const [ack] = await Promise.all([
         admission.hold
           ? deps.collectors.hold(admission, batch)
-          : processBatch(deps, collectorId, batch, { stringsClean: m.noEscapes === true, onTaken: release, ...(wire.recordsJson ? { bytes: wire.recordsJson } : {}) }),
+          : processBatch(deps, collectorId, batch, { stringsClean: m.noEscapes === true, onTaken: release, ...(wire.recordsJson ? { reread: () => rereadRecords(wire) } : {}) }),
         deps.collectors.commit(admission, batch),
       ]);
       return ack;
@@ -358,25 +359,23 @@ async function handleBatch(
   });
 }
 
-/** A batch's records read again from the bytes they were first read from (they parsed then). */
-function recordsOfBytes(bytes: Uint8Array): unknown[] {
-  const read = readRecordsJson(bytes);
-  if (read) return read.records;
-  const parsed: unknown = JSON.parse(utf8Text(bytes) ?? '');
-  if (!Array.isArray(parsed)) throw new Error('recordsJson: expected a JSON array of records');
-  return parsed;
+/** A batch's records read again from its bytes, as handleBatch first read them (they were a batch then). */
+function rereadRecords(wire: WireBatch): unknown[] {
+  const again = materialiseBatch(wire, sha256Hex, utf8Text, readRecordsJson);
+  if (!again.ok) throw new Error(again.message);
+  return again.batch.records;
 }
 
 /**
  * The record path: validate each record, dead-letter the bad ones, evaluate and store the rest
  * through the BullMQ job of the batch. Resolves only when all of it is durable. `known.stringsClean`:
  * the records were parsed from JSON text without a backslash (findUnstorableText); `known.onTaken`:
- * called when an evaluation worker takes the batch's records (ParseGate); `known.bytes`: the
- * bytes `batch.records` were read from for this call alone — the records are then let go once
- * validated (`batch.records` is emptied) and read again from the bytes when needed: a job's
+ * called when an evaluation worker takes the batch's records (ParseGate); `known.reread`: the
+ * records were read from bytes for this call alone and can be read from them again — they are
+ * then let go once validated (`batch.records` is emptied) and read again when needed: a job's
  * second run, a split, a refused record's dead letter (jobs/queue.ts, "Records that die young").
  */
-export async function processBatch(deps: RecordDeps, collectorId: string, batch: Batch, known: { stringsClean?: boolean; onTaken?: () => void; bytes?: Uint8Array } = {}): Promise<ProcessedAck> {
+export async function processBatch(deps: RecordDeps, collectorId: string, batch: Batch, known: { stringsClean?: boolean; onTaken?: () => void; reread?: () => unknown[] } = {}): Promise<ProcessedAck> {
   const receivedAt = Date.now();
   const batchId = batch.batchId;
   const valid: Transaction[] = [];
@@ -437,14 +436,14 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
 
   // With the bytes at hand the records need not stay: the queue holds the validated ones once
   // and reads them again from the bytes (validIndex picks them) if a job needs them again.
-  const bytes = known.bytes;
-  const raw: unknown[] | undefined = bytes ? undefined : batch.records;
-  const rawAt = (index: number): unknown => (raw ?? recordsOfBytes(bytes!))[index];
+  const reread = known.reread;
+  const raw: unknown[] | undefined = reread ? undefined : batch.records;
+  const rawAt = (index: number): unknown => (raw ?? reread!())[index];
   let records: Transaction[] | HeldRecords = valid;
-  if (bytes) {
+  if (reread) {
     (batch.records as unknown[]).length = 0;
     records = heldOnce(valid, () => {
-      const again = recordsOfBytes(bytes);
+      const again = reread();
       return validIndex.map((i) => deps.pseudonyms.rekeyOwnedRecord(parseTransactionFast(again[i]) ?? TransactionSchema.parse(again[i])));
     });
   }
