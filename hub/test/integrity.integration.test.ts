@@ -290,6 +290,25 @@ describe('bad records never block good ones', () => {
     expect(await submit(s, { ...envelope, recordsJson: bytes() })).toMatchObject({ ok: true, stored: 5, rejected: [{ index: 1 }, { index: 3 }] });
     expect(await storedRows(`${TEST_COLLECTOR.collectorId}:88`)).toHaveLength(5);
   });
+  it('bytes that are not one record per split (indented text) are read as one text and checked the same; more records than a batch may carry are refused whole', async () => {
+    const s = open(as(TEST_COLLECTOR));
+    await connected(s);
+    const records: Record<string, unknown>[] = [890, 891, 892].map((n) => checkTxn(n));
+    records[1] = { ...records[1], kind: 'nonsense' };
+    const { records: _r, ...envelope } = unsignedBatch(records, 890);
+    const ack = await submit(s, { ...envelope, recordsJson: Buffer.from(JSON.stringify(records, null, 1), 'utf8') });
+    expect(ack).toMatchObject({ ok: true, stored: 2, rejected: [{ index: 1, id: `${TEST_COLLECTOR.collectorId}:891`, code: 'RECORD_INVALID' }] });
+    expect((await storedRows(`${TEST_COLLECTOR.collectorId}:89`)).map((r) => r.id)).toEqual([890, 892].map((n) => `${TEST_COLLECTOR.collectorId}:${n}`));
+    expect(await deadLetters(envelope.batchId)).toMatchObject([{ code: 'RECORD_INVALID' }]);
+
+    // 5,001 records read one at a time: the batch is refused as a whole, nothing of it is kept.
+    const many = `[${Array.from({ length: 5_001 }, (_, i) => JSON.stringify({ id: `${TEST_COLLECTOR.collectorId}:${900 + i}` })).join(',')}]`;
+    const big = { ...unsignedBatch([checkTxn(900)], 900), firstSeq: 900, lastSeq: 5_900, batchId: `${TEST_COLLECTOR.collectorId}:900-5900` };
+    const { records: _b, ...bigEnvelope } = big;
+    const refused = await submit(s, { ...bigEnvelope, recordsJson: Buffer.from(many, 'utf8') });
+    expect(refused).toMatchObject({ ok: false, code: 'BATCH_INVALID', retryable: false, message: expect.stringContaining('recordsJson: 5001 records (1 to 5000 per batch)') });
+    expect(await deadLetters(big.batchId)).toHaveLength(0);
+  });
 });
 
 function WORKING(seq: number): number {
