@@ -137,8 +137,14 @@ export class ParseGate {
   }
 }
 
-/** Batches parsed ahead of evaluation (ParseGate). A handful keeps the worker fed. */
-export const PARSE_AHEAD = 8;
+/**
+ * Batches parsed ahead of evaluation (ParseGate). Two keep the worker fed: while it evaluates one,
+ * the next is in the queue. What a parsed batch holds (its checked records and the strings they
+ * share with the parse) waits until it is evaluated, and with eight ahead it waited long enough
+ * to be copied by a young-generation collection and promoted; one ahead leaves the worker waiting
+ * on Redis for the next job (docs/benchmarks.md, "Two batches ahead").
+ */
+export const PARSE_AHEAD = 2;
 
 function recordIdOf(r: unknown): string {
   if (typeof r === 'object' && r !== null && !Array.isArray(r) && typeof (r as { id?: unknown }).id === 'string') {
