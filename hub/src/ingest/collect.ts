@@ -140,9 +140,9 @@ export class ParseGate {
 /**
  * Batches parsed ahead of evaluation (ParseGate). Two keep the worker fed: while it evaluates one,
  * the next is in the queue. What a parsed batch holds (its checked records and the strings they
- * share with the parse) waits until it is evaluated, and with eight ahead it waited long enough
- * to be copied by a young-generation collection and promoted; one ahead leaves the worker waiting
- * on Redis for the next job (docs/benchmarks.md, "Two batches ahead").
+ * share with the parse) lives until it is evaluated; with eight ahead that was about the interval
+ * between two young-generation collections, so most of it was copied by one. One ahead leaves the
+ * worker waiting on Redis for every job (docs/benchmarks.md, "Two batches ahead").
  */
 export const PARSE_AHEAD = 2;
 
