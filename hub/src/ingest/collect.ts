@@ -410,15 +410,9 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
   batch.records.forEach((record, index) => {
     const text = findUnstorableText(record, known.stringsClean);
     if (text) return reject(index, record, 'RECORD_TEXT_INVALID', text);
-    // The hand-written check answers the common case exactly as the schema would
-    // (@jianguan/rules parseTransactionFast); anything it does not take goes through zod, which
-    // says what is wrong.
-    let t = parseTransactionFast(record);
-    if (t === undefined) {
-      const parsed = TransactionSchema.safeParse(record);
-      if (!parsed.success) return reject(index, record, 'RECORD_INVALID', describeIssues(parsed.error, { root: '(record)' }));
-      t = parsed.data;
-    }
+    const checked = transactionOf(record);
+    if (!checked.ok) return reject(index, record, 'RECORD_INVALID', checked.message);
+    const t = checked.t;
     if (t.collectorId !== collectorId) {
       return reject(index, record, 'COLLECTOR_MISMATCH', `collectorId: record says ${t.collectorId}, connection is ${collectorId}`);
     }
@@ -443,14 +437,19 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
   // With the bytes at hand the records need not stay: the queue holds the validated ones once
   // and reads them again from the bytes (validIndex picks them) if a job needs them again.
   const reread = known.reread;
-  const raw: unknown[] | undefined = reread ? undefined : batch.records;
-  const rawAt = (index: number): unknown => (raw ?? reread!())[index];
+  // The records as they arrived, for refused records' dead letters: read again at most once.
+  let raw: unknown[] | undefined = reread ? undefined : batch.records;
+  const rawAt = (index: number): unknown => (raw ??= reread!())[index];
   let records: Transaction[] | HeldRecords = valid;
   if (reread) {
     (batch.records as unknown[]).length = 0;
     records = heldOnce(valid, () => {
       const again = reread();
-      return validIndex.map((i) => deps.pseudonyms.rekeyOwnedRecord(parseTransactionFast(again[i]) ?? TransactionSchema.parse(again[i])));
+      return validIndex.map((i) => {
+        const checked = transactionOf(again[i]);
+        if (!checked.ok) throw new Error(`record ${i} no longer valid: ${checked.message}`);
+        return deps.pseudonyms.rekeyOwnedRecord(checked.t);
+      });
     });
   }
   let stored = 0;
@@ -471,6 +470,18 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
   rejected.sort((a, b) => a.index - b.index);
   deps.telemetry.batchAcked(batchId, collectorId, stored, rejected.length, Date.now() - receivedAt);
   return { ok: true, batchId, stored, rejected, warnings };
+}
+
+/**
+ * Validation's copy of a record. The hand-written check answers the common case exactly as the
+ * schema would (@jianguan/rules parseTransactionFast); anything it does not take goes through
+ * zod, which says what is wrong.
+ */
+function transactionOf(record: unknown): { ok: true; t: Transaction } | { ok: false; message: string } {
+  const t = parseTransactionFast(record);
+  if (t !== undefined) return { ok: true, t };
+  const parsed = TransactionSchema.safeParse(record);
+  return parsed.success ? { ok: true, t: parsed.data } : { ok: false, message: describeIssues(parsed.error, { root: '(record)' }) };
 }
 
 interface StoredPart {

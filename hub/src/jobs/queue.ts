@@ -76,7 +76,7 @@ export interface HeldRecords {
 }
 
 /** Records kept as given; each taker gets a copy of the array (the records themselves are shared, read-only). */
-export function heldArray(records: readonly Transaction[]): HeldRecords {
+function heldArray(records: readonly Transaction[]): HeldRecords {
   return { count: records.length, take: () => records.slice() };
 }
 
@@ -191,9 +191,11 @@ export async function createEvaluationQueue(
     records,
     async submit(data, timeoutMs, onTaken) {
       const jobId = jobIdForBatch(data.collectorId, data.batchId, data.part);
+      const { records: given, ...envelope } = data;
+      const kept = Array.isArray(given) ? heldArray(given) : given;
       let entry = held.get(jobId);
       if (entry) entry.waiting += 1;
-      else held.set(jobId, (entry = { records: Array.isArray(data.records) ? heldArray(data.records) : data.records, waiting: 1, taken: [], wasTaken: false }));
+      else held.set(jobId, (entry = { records: kept, waiting: 1, taken: [], wasTaken: false }));
       let told = false;
       const tell = () => {
         if (told) return;
@@ -204,7 +206,7 @@ export async function createEvaluationQueue(
       if (entry.wasTaken) tell();
       else if (onTaken) entry.taken.push(tell);
       try {
-        return await submitJob(jobId, data, timeoutMs);
+        return await submitJob(jobId, envelope, kept.count, timeoutMs);
       } finally {
         tell();
         const e = held.get(jobId);
@@ -219,9 +221,8 @@ export async function createEvaluationQueue(
     },
   };
 
-  async function submitJob(jobId: string, data: QueuedBatch, timeoutMs: number): Promise<EvaluateResult> {
-    const { records, ...envelope } = data;
-    const job = await queue.add('batch', jobRefOf(envelope, Array.isArray(records) ? records.length : records.count), { jobId });
+  async function submitJob(jobId: string, envelope: Omit<QueuedBatch, 'records'>, count: number, timeoutMs: number): Promise<EvaluateResult> {
+    const job = await queue.add('batch', jobRefOf(envelope, count), { jobId });
     try {
       return await job.waitUntilFinished(events, timeoutMs);
     } catch (e) {
