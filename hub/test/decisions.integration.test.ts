@@ -111,6 +111,8 @@ describe('POST /api/v1/decisions', () => {
     expect([foreign.statusCode, foreign.json().error.code]).toEqual([400, 'COLLECTOR_MISMATCH']);
     const invalid = await decide({ ...checkTxn(305), occurredAt: 'yesterday' });
     expect([invalid.statusCode, invalid.json().error.code]).toEqual([400, 'DECISION_INVALID']);
+    // The message names the field at fault, within the transaction.
+    expect(invalid.json().error.message).toMatch(/occurredAt: .*expected number/);
   });
 
   it('answers a logged-in system administrator, and no other role', async () => {
@@ -141,6 +143,9 @@ describe('decision.request over the collector socket', () => {
     expect(await ask('r2', checkTxn(502))).toMatchObject({ ok: true, requestId: 'r2', decision: 'allow', reasons: [] });
     expect(await ask('r3', checkTxn(503, { collectorId: 'someone-else', id: 'someone-else:503' }))).toMatchObject({ ok: false, requestId: 'r3', code: 'COLLECTOR_MISMATCH' });
     expect(await ask('r4', { nope: true })).toMatchObject({ ok: false, requestId: 'r4', code: 'DECISION_INVALID' });
+    const wrongTime = await ask('r5', { ...checkTxn(504), occurredAt: 'yesterday' });
+    expect(wrongTime).toMatchObject({ ok: false, requestId: 'r5', code: 'DECISION_INVALID' });
+    expect(!wrongTime.ok && wrongTime.message).toMatch(/occurredAt: .*expected number/);
   });
 });
 

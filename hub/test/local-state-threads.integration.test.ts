@@ -44,6 +44,7 @@ function start(): Promise<EvaluationThreads> {
     prefix,
     queue: queue.name,
     records: (jobId) => queue.records(jobId),
+    onEnded: (end) => queue.ended(end),
     concurrency: 4,
     store: { insertText: async () => undefined },
     healthy: async () => true,

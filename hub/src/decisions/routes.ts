@@ -15,7 +15,7 @@
  */
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { TransactionSchema, type Transaction } from '@jianguan/rules';
+import type { Transaction } from '@jianguan/rules';
 import { z } from 'zod';
 import { defineRoute, Page } from '../http/define.js';
 import { authorize, type Role } from '../http/access.js';
@@ -31,6 +31,7 @@ import { clientRequestId, type DecisionCaller, type DecisionService } from './se
 import type { HubPseudonyms } from '../pseudonyms.js';
 import type { AuditEntry } from '../auth/audit.js';
 import { describeIssues } from '../validation/issues.js';
+import { transactionOf } from '../validation/transaction.js';
 
 export interface DecisionRouteDeps {
   decisions: DecisionService;
@@ -121,15 +122,16 @@ function mayAskFor(deps: Pick<DecisionRouteDeps, 'collectors'>, caller: Collecto
 }
 
 function parseTransaction(raw: unknown, caller: CollectorCaller | undefined, deps: Pick<DecisionRouteDeps, 'collectors' | 'pseudonyms'>): Transaction {
-  const parsed = TransactionSchema.safeParse(deps.pseudonyms ? deps.pseudonyms.rekeyRecord(raw) : raw);
-  if (!parsed.success) throw new HubError('DECISION_INVALID', describe(parsed.error));
-  if (caller !== undefined && parsed.data.collectorId !== caller.collectorId) {
-    throw new HubError('COLLECTOR_MISMATCH', `collectorId: record says ${parsed.data.collectorId}, caller is ${caller.collectorId}`);
+  const checked = transactionOf(deps.pseudonyms ? deps.pseudonyms.rekeyRecord(raw) : raw, '(transaction)');
+  if (!checked.ok) throw new HubError('DECISION_INVALID', checked.message);
+  const txn = checked.t;
+  if (caller !== undefined && txn.collectorId !== caller.collectorId) {
+    throw new HubError('COLLECTOR_MISMATCH', `collectorId: record says ${txn.collectorId}, caller is ${caller.collectorId}`);
   }
-  if (caller !== undefined && !mayAskFor(deps, caller, parsed.data.institutionId)) {
-    throw new HubError('FORBIDDEN', `institutionId: collector ${caller.collectorId} may not ask about business of ${parsed.data.institutionId}`);
+  if (caller !== undefined && !mayAskFor(deps, caller, txn.institutionId)) {
+    throw new HubError('FORBIDDEN', `institutionId: collector ${caller.collectorId} may not ask about business of ${txn.institutionId}`);
   }
-  return parsed.data;
+  return txn;
 }
 
 /** X-Request-Id when it is a usable id (printable ASCII, 1–200 characters); otherwise none. */

@@ -16,7 +16,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Server, Socket } from 'socket.io';
-import { TransactionSchema, parseTransactionFast, type Transaction } from '@jianguan/rules';
+import type { Transaction } from '@jianguan/rules';
 import {
   CollectorAuthSchema,
   WireBatchSchema,
@@ -43,6 +43,7 @@ import type { Telemetry } from '../telemetry/events.js';
 import { findTimeOutOfWindow, findUnstorableText, printable, type SanityLimits } from './sanity.js';
 import { readRecordsJson } from './records-json.js';
 import { describeIssues } from '../validation/issues.js';
+import { transactionOf } from '../validation/transaction.js';
 import { collectNamespace, type CollectSocket, type CollectSocketData } from '../sockets.js';
 
 // CollectSocketData (sockets.ts) is set by the handshake below: a socket without it never authenticated.
@@ -470,18 +471,6 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
   rejected.sort((a, b) => a.index - b.index);
   deps.telemetry.batchAcked(batchId, collectorId, stored, rejected.length, Date.now() - receivedAt);
   return { ok: true, batchId, stored, rejected, warnings };
-}
-
-/**
- * Validation's copy of a record. The hand-written check answers the common case exactly as the
- * schema would (@jianguan/rules parseTransactionFast); anything it does not take goes through
- * zod, which says what is wrong.
- */
-function transactionOf(record: unknown): { ok: true; t: Transaction } | { ok: false; message: string } {
-  const t = parseTransactionFast(record);
-  if (t !== undefined) return { ok: true, t };
-  const parsed = TransactionSchema.safeParse(record);
-  return parsed.success ? { ok: true, t: parsed.data } : { ok: false, message: describeIssues(parsed.error, { root: '(record)' }) };
 }
 
 interface StoredPart {

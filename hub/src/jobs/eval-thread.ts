@@ -75,7 +75,14 @@ const worker = new Worker<EvaluateJobRef, EvaluateResult>(init.queue, createEval
   concurrency: init.concurrency,
   autorun: !init.paused,
 });
-worker.on('failed', (job, err) => post({ type: 'log', event: 'job.failed', detail: { jobId: job?.id, attempts: job?.attemptsMade, err: errText(err), thread: init.index } }));
+// The hub thread's submit waits for these (jobs/queue.ts, "How a submit learns that its job ended").
+worker.on('completed', (job, result) => {
+  if (job.id) post({ type: 'ended', end: { jobId: job.id, completed: true, result } });
+});
+worker.on('failed', (job, err) => {
+  if (job?.id) post({ type: 'ended', end: { jobId: job.id, completed: false } });
+  post({ type: 'log', event: 'job.failed', detail: { jobId: job?.id, attempts: job?.attemptsMade, err: errText(err), thread: init.index } });
+});
 worker.on('error', (err) => post({ type: 'log', event: 'job.worker_error', detail: { err: errText(err), thread: init.index } }));
 
 port.on('message', (m: ToThread) => {

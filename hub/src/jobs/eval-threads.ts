@@ -45,6 +45,7 @@ import type { RegistrySource } from '../registry/build.js';
 import type { RuleTimeline } from '../rulesets/timeline.js';
 import type { Store } from '../store/store.js';
 import type { LocalRuleState } from './local-state.js';
+import type { JobEnd } from './queue.js';
 import type { Telemetry } from '../telemetry/events.js';
 import { EVENTS, emit, type EventName } from '../telemetry/events.js';
 
@@ -83,6 +84,8 @@ export type FromThread =
   | { type: 'records'; id: number; jobId: string }
   | { type: 'state'; id: number; ops: readonly StateOp[] }
   | { type: 'stored'; batchId: string; warnings: Warning[] }
+  /** A job's end as the thread's BullMQ worker saw it, once recorded in Redis. */
+  | { type: 'ended'; end: JobEnd }
   | { type: 'telemetry'; batchId: string; stored: number; warnings: number; evaluateMs: number; storeMs: number }
   | { type: 'log'; event: string; detail: Record<string, unknown> };
 
@@ -98,6 +101,8 @@ export interface EvaluationThreadsDeps {
   store: Pick<Store, 'insertText'>;
   healthy: () => Promise<boolean>;
   onStored: (batchId: string, warnings: readonly Warning[]) => void;
+  /** A job run by a thread ended (the queue's `ended`: its submit stops waiting). */
+  onEnded?: (end: JobEnd) => void;
   telemetry: Pick<Telemetry, 'batchStored'>;
   registry: { currentSource(): RegistrySource; onReload(l: (s: RegistrySource) => void): () => void };
   rulesets: { timeline(): RuleTimeline; onTimeline(l: (t: RuleTimeline) => void): () => void };
@@ -248,6 +253,9 @@ export class EvaluationThreads {
             return;
           case 'stored':
             d.onStored(m.batchId, m.warnings);
+            return;
+          case 'ended':
+            d.onEnded?.(m.end);
             return;
           case 'telemetry':
             this.jobs++;

@@ -1,7 +1,7 @@
 /**
  * The BullMQ evaluate queue: ingest adds one job per batch (job id derived from the batch id,
  * so a re-sent batch that is still known joins the existing job instead of running twice), the
- * worker runs the processor, QueueEvents lets ingest wait for "stored" before acknowledging.
+ * worker runs the processor, and ingest waits for the job to end — stored — before acknowledging.
  *
  * Records beside the job
  * ----------------------
@@ -32,9 +32,24 @@
  * once the rows are encoded (jobs/evaluate.ts). Records read from a batch's bytes are given once
  * and read again from those bytes if a job needs them a second time — a retry after an outage, a
  * split after a refusal (ingest/collect.ts); an array given to submit() is kept and copied.
+ *
+ * How a submit learns that its job ended
+ * --------------------------------------
+ * Only this hub's workers run its queue's jobs (above): the hub thread's BullMQ worker, and the
+ * evaluation threads' workers, which report by message (jobs/eval-threads.ts). So the workers
+ * tell the queue directly (`ended`) once BullMQ has recorded the end — completed after the
+ * processor's rows committed, so an acknowledgement still means "stored". BullMQ's QueueEvents
+ * would tell the same through Redis, but it reads every event of every job back (XREAD: added,
+ * waiting, active, completed, removed…), which cost the hub thread about 5 % of its time at
+ * 1,000 records/s, plus a check per job that it had not finished already (docs/benchmarks.md).
+ * A failed attempt is final only if BullMQ will not try again, so on a failure the job's state
+ * is read from Redis (failures are rare). What no worker here reports — a job that had finished
+ * before this submit (a batch re-sent after a lost acknowledgement finds its completed job), or
+ * one BullMQ failed by itself (stalled too often) — is found by reading the job's state once a
+ * wait is older than LOOK_AFTER_MS, and again every LOOK_EVERY_MS.
  */
 import crypto from 'node:crypto';
-import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { HubConfig } from '../config.js';
 import type { Transaction } from '@jianguan/rules';
@@ -105,9 +120,15 @@ export function heldOnce(first: Transaction[], again: () => Transaction[]): Held
 /** What submit() takes: the job's envelope and its records, as an array or held. */
 export type QueuedBatch = Omit<EvaluateJobData, 'records'> & { records: Transaction[] | HeldRecords };
 
+/** A job's end as a worker saw it: completed with its result, or an attempt failed. */
+export type JobEnd = { jobId: string; completed: true; result: EvaluateResult } | { jobId: string; completed: false };
+
+/** A wait older than this has its job's state read from Redis (see "How a submit learns…"). */
+export const LOOK_AFTER_MS = 1_000;
+const LOOK_EVERY_MS = 500;
+
 export interface EvaluationQueue {
   queue: Queue<EvaluateJobRef, EvaluateResult>;
-  events: QueueEvents;
   worker?: Worker<EvaluateJobRef, EvaluateResult>;
   /** The queue's name: `evaluate.<replica>`. */
   name: string;
@@ -119,6 +140,10 @@ export interface EvaluationQueue {
   submit(data: QueuedBatch, timeoutMs: number, onTaken?: () => void): Promise<EvaluateResult>;
   /** The records of a job this hub is waiting for (the processor's source), in an array of the caller's own. */
   records(jobId: string): Transaction[] | undefined;
+  /** A worker of this hub (an evaluation thread's, by message) saw a job end. */
+  ended(end: JobEnd): void;
+  /** Reads of a job's state for a wait no worker's report ended (see "How a submit learns…"). */
+  readonly looks: number;
   waiting(): Promise<number>;
   close(): Promise<void>;
 }
@@ -150,9 +175,100 @@ export async function createEvaluationQueue(
       removeOnFail: { age: 86_400 },
     },
   });
-  const events = new QueueEvents(name, { connection, prefix });
-  events.setMaxListeners(0);
-  await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+  await queue.waitUntilReady();
+
+  // The submits waiting for each job (a batch re-sent while its first submit waits joins it).
+  interface Waiter {
+    lookAt: number;
+    resolve: (r: EvaluateResult) => void;
+    reject: (e: Error) => void;
+  }
+  const waiters = new Map<string, Set<Waiter>>();
+  const settle = (jobId: string, outcome: { result: EvaluateResult } | { error: Error }) => {
+    const set = waiters.get(jobId);
+    if (!set) return;
+    waiters.delete(jobId);
+    for (const w of set) {
+      if ('result' in outcome) w.resolve(outcome.result);
+      else w.reject(outcome.error);
+    }
+  };
+  // Reads whether a waited-for job has ended, and how, from Redis (one read at a time per job).
+  const looking = new Set<string>();
+  let looks = 0;
+  const look = async (jobId: string) => {
+    if (looking.has(jobId) || !waiters.has(jobId)) return;
+    looking.add(jobId);
+    looks += 1;
+    try {
+      const state = await queue.getJobState(jobId);
+      if (state === 'completed' || state === 'failed') {
+        const job = await queue.getJob(jobId);
+        if (state === 'completed') settle(jobId, { result: job?.returnvalue as EvaluateResult });
+        else settle(jobId, { error: new Error(job?.failedReason || `job ${jobId} failed`) });
+      } else if (state === 'unknown') {
+        settle(jobId, { error: new Error(`job ${jobId} is no longer in the queue`) });
+      }
+    } catch {
+      // Redis unreachable: the next look (or the wait's time-out) decides.
+    } finally {
+      looking.delete(jobId);
+    }
+  };
+  const ended = (end: JobEnd) => {
+    if (!waiters.has(end.jobId)) return;
+    if (end.completed) settle(end.jobId, { result: end.result });
+    else void look(end.jobId);
+  };
+  const lookTimer = setInterval(() => {
+    const now = Date.now();
+    for (const [jobId, set] of waiters) {
+      for (const w of set) {
+        if (w.lookAt > now) continue;
+        w.lookAt = now + LOOK_EVERY_MS;
+        void look(jobId);
+        break;
+      }
+    }
+  }, LOOK_EVERY_MS / 2);
+  lookTimer.unref();
+  // Registered before the job is added, so no end can pass unseen. `cancel` withdraws a wait
+  // whose job could not be added.
+  const waitFor = (jobId: string, timeoutMs: number): { done: Promise<EvaluateResult>; cancel: () => void } => {
+    let set = waiters.get(jobId);
+    if (!set) waiters.set(jobId, (set = new Set()));
+    const mine = set;
+    let w!: Waiter;
+    let timer: NodeJS.Timeout | undefined;
+    const drop = () => {
+      clearTimeout(timer);
+      mine.delete(w);
+      if (mine.size === 0 && waiters.get(jobId) === mine) waiters.delete(jobId);
+    };
+    const done = new Promise<EvaluateResult>((resolve, reject) => {
+      const now = Date.now();
+      w = {
+        lookAt: now + LOOK_AFTER_MS,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      timer = setTimeout(() => {
+        drop();
+        reject(new Error(`job ${jobId} timed out: not finished within ${timeoutMs} ms`));
+      }, timeoutMs);
+      mine.add(w);
+    });
+    // It may end (a time-out, the queue closing) while the add is still on its way, before the
+    // caller awaits it: handled here so that is not an unhandled rejection; the caller still sees it.
+    done.catch(() => undefined);
+    return { done, cancel: drop };
+  };
 
   // Records of the jobs this hub waits for. Two submits of one job (a batch re-sent while its
   // first submit still waits) share the entry; it goes when the last of them settles.
@@ -181,14 +297,23 @@ export async function createEvaluationQueue(
       concurrency: config.workerConcurrency,
     });
     await worker.waitUntilReady();
+    worker.on('completed', (job, result) => {
+      if (job.id) ended({ jobId: job.id, completed: true, result });
+    });
+    worker.on('failed', (job) => {
+      if (job?.id) ended({ jobId: job.id, completed: false });
+    });
   }
 
   return {
     queue,
-    events,
     worker,
     name,
     records,
+    ended,
+    get looks() {
+      return looks;
+    },
     async submit(data, timeoutMs, onTaken) {
       const jobId = jobIdForBatch(data.collectorId, data.batchId, data.part);
       const { records: given, ...envelope } = data;
@@ -216,15 +341,23 @@ export async function createEvaluationQueue(
     waiting: () => queue.getWaitingCount(),
     async close() {
       await worker?.close();
-      await events.close();
+      clearInterval(lookTimer);
+      for (const jobId of [...waiters.keys()]) settle(jobId, { error: new Error(`queue ${name} closing`) });
       await queue.close();
     },
   };
 
   async function submitJob(jobId: string, envelope: Omit<QueuedBatch, 'records'>, count: number, timeoutMs: number): Promise<EvaluateResult> {
-    const job = await queue.add('batch', jobRefOf(envelope, count), { jobId });
+    const wait = waitFor(jobId, timeoutMs);
+    let job: Job<EvaluateJobRef, EvaluateResult>;
     try {
-      return await job.waitUntilFinished(events, timeoutMs);
+      job = await queue.add('batch', jobRefOf(envelope, count), { jobId });
+    } catch (e) {
+      wait.cancel();
+      throw e;
+    }
+    try {
+      return await wait.done;
     } catch (e) {
       // A refusal of the data is final for these records: the caller splits the batch.
       if (isStoreRefusal(errorText(e))) throw e;
@@ -234,8 +367,14 @@ export async function createEvaluationQueue(
       if (state === 'failed') {
         const failed = await queue.getJob(job.id!);
         if (failed) {
-          await failed.retry('failed');
-          return await failed.waitUntilFinished(events, timeoutMs);
+          const again = waitFor(jobId, timeoutMs);
+          try {
+            await failed.retry('failed');
+          } catch (r) {
+            again.cancel();
+            throw r;
+          }
+          return await again.done;
         }
       }
       throw e;

@@ -236,6 +236,7 @@ export const pipeline = fp<{ version: string }>(
         store: writerStore,
         healthy,
         onStored,
+        onEnded: queue.ended,
         telemetry,
         registry,
         rulesets,
