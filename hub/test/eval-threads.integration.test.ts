@@ -114,7 +114,7 @@ describe('evaluation threads', () => {
     const looks = queue.looks;
     const res = await queue.submit(data, 30_000);
     expect(res).toEqual({ stored: 40, warnings: expect.any(Number) });
-    // The thread told the hub thread the job ended: no read of its state from Redis was needed.
+    // The thread told the hub thread the job ended: the wait was not ended by reading its state.
     expect(queue.looks).toBe(looks);
     expect(res.warnings).toBeGreaterThanOrEqual(8);
     const threadTxns = rowsOf('transactions').filter((r) => r.batch_id === data.batchId);

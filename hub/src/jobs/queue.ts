@@ -124,7 +124,7 @@ export type QueuedBatch = Omit<EvaluateJobData, 'records'> & { records: Transact
 export type JobEnd = { jobId: string; completed: true; result: EvaluateResult } | { jobId: string; completed: false };
 
 /** A wait older than this has its job's state read from Redis (see "How a submit learns…"). */
-export const LOOK_AFTER_MS = 1_000;
+const LOOK_AFTER_MS = 1_000;
 const LOOK_EVERY_MS = 500;
 
 export interface EvaluationQueue {
@@ -142,7 +142,7 @@ export interface EvaluationQueue {
   records(jobId: string): Transaction[] | undefined;
   /** A worker of this hub (an evaluation thread's, by message) saw a job end. */
   ended(end: JobEnd): void;
-  /** Reads of a job's state for a wait no worker's report ended (see "How a submit learns…"). */
+  /** Jobs whose waits were ended by reading the job's state rather than by a worker's report (see "How a submit learns…"). */
   readonly looks: number;
   waiting(): Promise<number>;
   close(): Promise<void>;
@@ -184,14 +184,15 @@ export async function createEvaluationQueue(
     reject: (e: Error) => void;
   }
   const waiters = new Map<string, Set<Waiter>>();
-  const settle = (jobId: string, outcome: { result: EvaluateResult } | { error: Error }) => {
+  const settle = (jobId: string, outcome: { result: EvaluateResult } | { error: Error }): boolean => {
     const set = waiters.get(jobId);
-    if (!set) return;
+    if (!set) return false;
     waiters.delete(jobId);
     for (const w of set) {
       if ('result' in outcome) w.resolve(outcome.result);
       else w.reject(outcome.error);
     }
+    return true;
   };
   // Reads whether a waited-for job has ended, and how, from Redis (one read at a time per job).
   const looking = new Set<string>();
@@ -199,16 +200,17 @@ export async function createEvaluationQueue(
   const look = async (jobId: string) => {
     if (looking.has(jobId) || !waiters.has(jobId)) return;
     looking.add(jobId);
-    looks += 1;
     try {
       const state = await queue.getJobState(jobId);
+      let ended = false;
       if (state === 'completed' || state === 'failed') {
         const job = await queue.getJob(jobId);
-        if (state === 'completed') settle(jobId, { result: job?.returnvalue as EvaluateResult });
-        else settle(jobId, { error: new Error(job?.failedReason || `job ${jobId} failed`) });
+        if (state === 'completed') ended = settle(jobId, { result: job?.returnvalue as EvaluateResult });
+        else ended = settle(jobId, { error: new Error(job?.failedReason || `job ${jobId} failed`) });
       } else if (state === 'unknown') {
-        settle(jobId, { error: new Error(`job ${jobId} is no longer in the queue`) });
+        ended = settle(jobId, { error: new Error(`job ${jobId} is no longer in the queue`) });
       }
+      if (ended) looks += 1;
     } catch {
       // Redis unreachable: the next look (or the wait's time-out) decides.
     } finally {
