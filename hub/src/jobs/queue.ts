@@ -177,18 +177,18 @@ export async function createEvaluationQueue(
   });
   await queue.waitUntilReady();
 
-  // The submits waiting for each job (a batch re-sent while its first submit waits joins it).
+  // The submits waiting for each job (a batch re-sent while its first submit waits joins it), and
+  // when the job's state is next read for them.
   interface Waiter {
-    lookAt: number;
     resolve: (r: EvaluateResult) => void;
     reject: (e: Error) => void;
   }
-  const waiters = new Map<string, Set<Waiter>>();
+  const waits = new Map<string, { waiters: Set<Waiter>; lookAt: number }>();
   const settle = (jobId: string, outcome: { result: EvaluateResult } | { error: Error }): boolean => {
-    const set = waiters.get(jobId);
-    if (!set) return false;
-    waiters.delete(jobId);
-    for (const w of set) {
+    const wait = waits.get(jobId);
+    if (!wait) return false;
+    waits.delete(jobId);
+    for (const w of wait.waiters) {
       if ('result' in outcome) w.resolve(outcome.result);
       else w.reject(outcome.error);
     }
@@ -198,7 +198,7 @@ export async function createEvaluationQueue(
   const looking = new Set<string>();
   let looks = 0;
   const look = async (jobId: string) => {
-    if (looking.has(jobId) || !waiters.has(jobId)) return;
+    if (looking.has(jobId) || !waits.has(jobId)) return;
     looking.add(jobId);
     try {
       const state = await queue.getJobState(jobId);
@@ -218,59 +218,55 @@ export async function createEvaluationQueue(
     }
   };
   const ended = (end: JobEnd) => {
-    if (!waiters.has(end.jobId)) return;
+    if (!waits.has(end.jobId)) return;
     if (end.completed) settle(end.jobId, { result: end.result });
     else void look(end.jobId);
   };
   const lookTimer = setInterval(() => {
     const now = Date.now();
-    for (const [jobId, set] of waiters) {
-      for (const w of set) {
-        if (w.lookAt > now) continue;
-        w.lookAt = now + LOOK_EVERY_MS;
-        void look(jobId);
-        break;
-      }
+    for (const [jobId, wait] of waits) {
+      if (wait.lookAt > now) continue;
+      wait.lookAt = now + LOOK_EVERY_MS;
+      void look(jobId);
     }
   }, LOOK_EVERY_MS / 2);
   lookTimer.unref();
-  // Registered before the job is added, so no end can pass unseen. `cancel` withdraws a wait
-  // whose job could not be added.
-  const waitFor = (jobId: string, timeoutMs: number): { done: Promise<EvaluateResult>; cancel: () => void } => {
-    let set = waiters.get(jobId);
-    if (!set) waiters.set(jobId, (set = new Set()));
-    const mine = set;
-    let w!: Waiter;
-    let timer: NodeJS.Timeout | undefined;
-    const drop = () => {
-      clearTimeout(timer);
-      mine.delete(w);
-      if (mine.size === 0 && waiters.get(jobId) === mine) waiters.delete(jobId);
-    };
-    const done = new Promise<EvaluateResult>((resolve, reject) => {
-      const now = Date.now();
-      w = {
-        lookAt: now + LOOK_AFTER_MS,
-        resolve: (r) => {
-          clearTimeout(timer);
-          resolve(r);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      timer = setTimeout(() => {
-        drop();
-        reject(new Error(`job ${jobId} timed out: not finished within ${timeoutMs} ms`));
-      }, timeoutMs);
-      mine.add(w);
-    });
-    // It may end (a time-out, the queue closing) while the add is still on its way, before the
-    // caller awaits it: handled here so that is not an unhandled rejection; the caller still sees it.
+
+  /**
+   * The end of `jobId`. The wait is registered before `start` (the add or the retry that makes
+   * the job run), so no end can pass unseen; a start that fails withdraws it and throws.
+   */
+  async function waitWhile(jobId: string, timeoutMs: number, start: () => Promise<unknown>): Promise<EvaluateResult> {
+    let wait = waits.get(jobId);
+    if (!wait) waits.set(jobId, (wait = { waiters: new Set(), lookAt: Date.now() + LOOK_AFTER_MS }));
+    const entry = wait;
+    let waiter!: Waiter;
+    const done = new Promise<EvaluateResult>((resolve, reject) => (waiter = { resolve, reject }));
+    // It may end (a time-out, the queue closing) while `start` is still on its way, before it is
+    // awaited below: handled here so that is not an unhandled rejection; it is still thrown below.
     done.catch(() => undefined);
-    return { done, cancel: drop };
-  };
+    entry.waiters.add(waiter);
+    const drop = () => {
+      entry.waiters.delete(waiter);
+      if (entry.waiters.size === 0 && waits.get(jobId) === entry) waits.delete(jobId);
+    };
+    const timer = setTimeout(() => {
+      drop();
+      waiter.reject(new Error(`job ${jobId} timed out: not finished within ${timeoutMs} ms`));
+    }, timeoutMs);
+    try {
+      await start();
+    } catch (e) {
+      clearTimeout(timer);
+      drop();
+      throw e;
+    }
+    try {
+      return await done;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   // Records of the jobs this hub waits for. Two submits of one job (a batch re-sent while its
   // first submit still waits) share the entry; it goes when the last of them settles.
@@ -344,40 +340,29 @@ export async function createEvaluationQueue(
     async close() {
       await worker?.close();
       clearInterval(lookTimer);
-      for (const jobId of [...waiters.keys()]) settle(jobId, { error: new Error(`queue ${name} closing`) });
+      for (const jobId of [...waits.keys()]) settle(jobId, { error: new Error(`queue ${name} closing`) });
       await queue.close();
     },
   };
 
   async function submitJob(jobId: string, envelope: Omit<QueuedBatch, 'records'>, count: number, timeoutMs: number): Promise<EvaluateResult> {
-    const wait = waitFor(jobId, timeoutMs);
-    let job: Job<EvaluateJobRef, EvaluateResult>;
+    let added = false;
     try {
-      job = await queue.add('batch', jobRefOf(envelope, count), { jobId });
+      return await waitWhile(jobId, timeoutMs, async () => {
+        await queue.add('batch', jobRefOf(envelope, count), { jobId });
+        added = true;
+      });
     } catch (e) {
-      wait.cancel();
-      throw e;
-    }
-    try {
-      return await wait.done;
-    } catch (e) {
+      // The add itself failed: nothing to retry.
+      if (!added) throw e;
       // A refusal of the data is final for these records: the caller splits the batch.
       if (isStoreRefusal(errorText(e))) throw e;
       // A job that failed earlier — it exhausted its attempts, or ran without its records
       // (RECORDS_GONE) — would answer "failed" forever; a re-sent batch deserves a fresh try.
-      const state = await queue.getJobState(job.id!);
+      const state = await queue.getJobState(jobId);
       if (state === 'failed') {
-        const failed = await queue.getJob(job.id!);
-        if (failed) {
-          const again = waitFor(jobId, timeoutMs);
-          try {
-            await failed.retry('failed');
-          } catch (r) {
-            again.cancel();
-            throw r;
-          }
-          return await again.done;
-        }
+        const failed = await queue.getJob(jobId);
+        if (failed) return await waitWhile(jobId, timeoutMs, () => failed.retry('failed'));
       }
       throw e;
     }
