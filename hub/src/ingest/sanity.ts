@@ -35,42 +35,51 @@ function describeString(s: string): string | undefined {
  * checked then.
  */
 export function findUnstorableText(value: unknown, stringsClean = false): string | undefined {
-  // The path is built only for the one string that fails: on the hot path (every record of
-  // every batch, nearly always fine) the walk allocates nothing but the key lists.
-  const segs: (string | number)[] = [];
-  const pathOf = () => {
-    let p = '';
-    for (const s of segs) p = typeof s === 'number' ? `${p}[${s}]` : p ? `${p}.${safeKey(s)}` : safeKey(s);
-    return p || '(record)';
-  };
-  const walk = (v: unknown, depth: number): string | undefined => {
-    if (typeof v === 'string') {
-      if (stringsClean) return undefined;
-      const why = describeString(v);
-      return why ? `${pathOf()}: ${why}` : undefined;
-    }
-    if (typeof v !== 'object' || v === null) return undefined;
-    if (depth >= MAX_DEPTH) return `${pathOf()}: nested deeper than ${MAX_DEPTH} levels`;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        segs.push(i);
-        const r = walk(v[i], depth + 1);
-        segs.pop();
-        if (r) return r;
-      }
-      return undefined;
-    }
-    for (const k in v) {
-      if (!Object.hasOwn(v, k)) continue;
-      segs.push(k);
-      const keyWhy = stringsClean ? undefined : describeString(k);
-      const r = keyWhy ? `${pathOf()}: field name ${keyWhy}` : walk((v as Record<string, unknown>)[k], depth + 1);
-      segs.pop();
+  // The path is built only for the one string that fails. On the hot path (every record of every
+  // batch, nearly always fine) the walk allocates nothing: no closures per call, one shared list
+  // of path segments (the walk is synchronous, so no two walks interleave).
+  try {
+    return walk(value, 0, stringsClean);
+  } finally {
+    PATH.length = 0;
+  }
+}
+
+/** The keys and indices from the record down to the value being looked at. */
+const PATH: (string | number)[] = [];
+
+function pathOf(): string {
+  let p = '';
+  for (const s of PATH) p = typeof s === 'number' ? `${p}[${s}]` : p ? `${p}.${safeKey(s)}` : safeKey(s);
+  return p || '(record)';
+}
+
+function walk(v: unknown, depth: number, stringsClean: boolean): string | undefined {
+  if (typeof v === 'string') {
+    if (stringsClean) return undefined;
+    const why = describeString(v);
+    return why ? `${pathOf()}: ${why}` : undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  if (depth >= MAX_DEPTH) return `${pathOf()}: nested deeper than ${MAX_DEPTH} levels`;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      PATH.push(i);
+      const r = walk(v[i], depth + 1, stringsClean);
+      PATH.pop();
       if (r) return r;
     }
     return undefined;
-  };
-  return walk(value, 0);
+  }
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    PATH.push(k);
+    const keyWhy = stringsClean ? undefined : describeString(k);
+    const r = keyWhy ? `${pathOf()}: field name ${keyWhy}` : walk((v as Record<string, unknown>)[k], depth + 1, stringsClean);
+    PATH.pop();
+    if (r) return r;
+  }
+  return undefined;
 }
 
 const safeKey = (k: string) => k.toWellFormed().replace(CONTROL, '?');

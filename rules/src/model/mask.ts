@@ -33,6 +33,7 @@ export function maskIdNumber(id: string): string {
  */
 export function remaskIdNumber(masked: string): string {
   const s = masked.trim();
+  if (isCurrentForm(s)) return s;
   if (!s.includes('*')) return /^(\d{17}[\dXx]|\d{15})$/.test(s) ? maskIdNumber(s) : masked;
   const m = /^([^*]*)(\*+)([^*]*)$/.exec(s);
   if (!m) return masked;
@@ -44,6 +45,31 @@ export function remaskIdNumber(masked: string): string {
   const h = head.slice(0, keep).join('');
   const t = tail.slice(Math.max(0, tail.length - keep)).join('');
   return h + '*'.repeat(n - Array.from(h).length - Array.from(t).length) + t;
+}
+
+/**
+ * `s` is already what remaskIdNumber makes of it: one run of `*` with at most `keep` characters
+ * before and after it. What nearly every record carries (collectors send the current form), so
+ * the hub's ingest answers it without the general path's match and code-point arrays — garbage
+ * made twice per record (docs/benchmarks.md). Only UTF-16 units outside the surrogate range are
+ * taken here, where units and code points count alike; anything else goes the general way.
+ */
+function isCurrentForm(s: string): boolean {
+  const n = s.length;
+  let i = 0;
+  while (i < n && s.charCodeAt(i) !== 0x2a) i++;
+  const head = i;
+  if (head === n) return false;
+  while (i < n && s.charCodeAt(i) === 0x2a) i++;
+  const tail = n - i;
+  const keep = n >= 12 ? ID_MASK_KEEP : 1;
+  if (head > keep || tail > keep) return false;
+  for (let k = 0; k < n; k++) {
+    const c = s.charCodeAt(k);
+    if (c >= 0xd800 && c <= 0xdfff) return false;
+    if (k >= i && c === 0x2a) return false;
+  }
+  return true;
 }
 
 /**
