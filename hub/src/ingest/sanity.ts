@@ -41,7 +41,7 @@ export function findUnstorableText(value: unknown, stringsClean = false): string
   try {
     return walk(value, 0, stringsClean);
   } finally {
-    PATH.length = 0;
+    if (PATH.length !== 0) PATH.length = 0;
   }
 }
 
