@@ -33,7 +33,15 @@ export function maskIdNumber(id: string): string {
  */
 export function remaskIdNumber(masked: string): string {
   const s = masked.trim();
-  if (isCurrentForm(s)) return s;
+  return isCurrentForm(s) ? s : remaskGeneral(masked);
+}
+
+/**
+ * remaskIdNumber for any input, counting code points. Exported for the test that holds the
+ * current-form shortcut (isCurrentForm) to it; not part of the package's API.
+ */
+export function remaskGeneral(masked: string): string {
+  const s = masked.trim();
   if (!s.includes('*')) return /^(\d{17}[\dXx]|\d{15})$/.test(s) ? maskIdNumber(s) : masked;
   const m = /^([^*]*)(\*+)([^*]*)$/.exec(s);
   if (!m) return masked;
@@ -47,8 +55,10 @@ export function remaskIdNumber(masked: string): string {
   return h + '*'.repeat(n - Array.from(h).length - Array.from(t).length) + t;
 }
 
+const isSurrogate = (c: number) => c >= 0xd800 && c <= 0xdfff;
+
 /**
- * `s` is already what remaskIdNumber makes of it: one run of `*` with at most `keep` characters
+ * `s` is already what remaskGeneral makes of it: one run of `*` with at most `keep` characters
  * before and after it. What nearly every record carries (collectors send the current form), so
  * the hub's ingest answers it without the general path's match and code-point arrays — garbage
  * made twice per record (docs/benchmarks.md). Only UTF-16 units outside the surrogate range are
@@ -61,13 +71,13 @@ function isCurrentForm(s: string): boolean {
   const head = i;
   if (head === n) return false;
   while (i < n && s.charCodeAt(i) === 0x2a) i++;
-  const tail = n - i;
   const keep = n >= 12 ? ID_MASK_KEEP : 1;
-  if (head > keep || tail > keep) return false;
-  for (let k = 0; k < n; k++) {
+  if (head > keep || n - i > keep) return false;
+  // The few characters around the stars: no surrogate, and no second run of stars.
+  for (let k = 0; k < head; k++) if (isSurrogate(s.charCodeAt(k))) return false;
+  for (let k = i; k < n; k++) {
     const c = s.charCodeAt(k);
-    if (c >= 0xd800 && c <= 0xdfff) return false;
-    if (k >= i && c === 0x2a) return false;
+    if (c === 0x2a || isSurrogate(c)) return false;
   }
   return true;
 }
