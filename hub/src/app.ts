@@ -11,6 +11,8 @@
  * Each plugin closes what it opened in an onClose hook (fastify runs them in reverse order).
  * `startHub` is what server.ts, the demo, the bench and the tests call.
  */
+// First: keeps String.prototype out of dictionary mode before any dependency loads (fast-prototypes.ts).
+import './fast-prototypes.js';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Server } from 'socket.io';
 import { loadConfig, type HubConfig } from './config.js';

@@ -21,6 +21,8 @@
  * once seeded in demo mode lose the demo password, which the hub refuses outside demo mode.
  * Exit codes as above (1 also for an unknown user; 2 also when Redis cannot be reached).
  */
+// First: keeps String.prototype out of dictionary mode before any dependency loads (fast-prototypes.ts).
+import './fast-prototypes.js';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';

@@ -3,6 +3,8 @@
  * Entry point: `node dist/server.js` with JG_* variables. Stops cleanly on SIGINT/SIGTERM.
  * The process-level handlers (process-handlers.ts) are installed before anything starts.
  */
+// First: keeps String.prototype out of dictionary mode before any dependency loads (fast-prototypes.ts).
+import './fast-prototypes.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorMessage, isHubError } from './errors.js';
 import { startHub } from './app.js';

@@ -6,6 +6,8 @@
  * hub thread, which owns it: rows go over as JSONEachRow text and the job completes only after
  * the hub thread answered that the insert carrying them committed.
  */
+// First: keeps String.prototype out of dictionary mode before any dependency loads (fast-prototypes.ts).
+import '../fast-prototypes.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
