@@ -92,6 +92,24 @@ describe('rows written as JSON without the string', () => {
     }
   });
 
+  it('writes integers digit by digit as JSON.stringify does, at every length and both signs', () => {
+    const rand = prng(7);
+    const ints: number[] = [0, -0, 1, -1, 9, 10, 11, 99, 100, 101, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2 ** 53 - 2, 1_733_390_000_000, -1_733_390_000_000];
+    for (let e = 0; e < 16; e++) for (const d of [-1, 0, 1]) ints.push(10 ** e + d, -(10 ** e + d));
+    // Every digit count, uniformly within it: a random mantissa under each power of ten.
+    for (let i = 0; i < 20_000; i++) {
+      const digits = 1 + (i % 16);
+      const v = Math.floor(rand() * 10 ** digits);
+      if (Number.isSafeInteger(v)) ints.push(rand() < 0.5 ? v : -v);
+    }
+    // Neighbours of the integer path: not safe integers, so String's text (exponents, fractions).
+    const near = [2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e21, 1e16 + 0.5, 0.5, -0.5, 123.0000001];
+    const values = [...ints, ...near, ints];
+    const got = written(values);
+    if (!got.equals(expected(values))) for (const v of values) expect(written([v]).toString('utf8')).toBe(expected([v]).toString('utf8'));
+    expect(got.equals(expected(values))).toBe(true);
+  });
+
   it('writes strings of every length and alphabet as JSON.stringify does', () => {
     const g = generator(99);
     const strings = Array.from({ length: 3000 }, () => g.text());

@@ -34,6 +34,10 @@ const CLOSE_ARRAY = 93;
 const OPEN_OBJECT = 123;
 const CLOSE_OBJECT = 125;
 const NEWLINE = 10;
+const MINUS = 45;
+const ZERO = 48;
+/** 10^0 … 10^15: a safe integer has at most 16 digits. */
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
 
 /** What JSON.stringify leaves out of an object and writes as null in an array. */
 const skipped = (v: unknown): boolean => v === undefined || typeof v === 'function' || typeof v === 'symbol';
@@ -107,6 +111,28 @@ export class LineBuffer {
     this.off = o;
   }
 
+  /** A safe integer as String prints it (no exponent below 1e21; -0 as 0). */
+  private integer(v: number): void {
+    this.room(17); // a sign and at most 16 digits
+    const buf = this.buf;
+    let o = this.off;
+    if (v < 0) {
+      buf[o++] = MINUS;
+      v = -v;
+    }
+    let len = 1;
+    while (len < POW10.length && v >= POW10[len]!) len++;
+    o += len;
+    this.off = o;
+    // Exact: for v < 2^53, v / 10 is never rounded up to the next integer.
+    while (v >= 10) {
+      const q = Math.floor(v / 10);
+      buf[--o] = ZERO + (v - q * 10);
+      v = q;
+    }
+    buf[--o] = ZERO + v;
+  }
+
   private string(s: string): void {
     const len = s.length;
     this.room(len * 3 + 2);
@@ -151,6 +177,9 @@ export class LineBuffer {
         return this.string(v);
       case 'number':
         // JSON.stringify prints a finite number as String does (-0 as 0) and the others as null.
+        // Integers (times, sequence numbers, counts) are written digit by digit: String(v) made
+        // a string per value that V8's number-string cache then kept alive past a scavenge.
+        if (Number.isSafeInteger(v)) return this.integer(v);
         return this.ascii(Number.isFinite(v) ? String(v) : 'null');
       case 'boolean':
         return this.ascii(v ? 'true' : 'false');
