@@ -22,6 +22,19 @@ function codeOf(f: () => unknown): string | undefined {
   return undefined;
 }
 
+describe('rekey', () => {
+  it('answers the same through its bounded cache as without it, across the cache being dropped', () => {
+    // Far more distinct values than the cache holds, then the first ones again (dropped by
+    // then) and recurring ones in between (held): each answer equals one layer of HMAC-SHA256
+    // over "detachment|value", computed here without any cache.
+    const own = pseudonymsFromKeyring(keyring);
+    const values = Array.from({ length: 12_000 }, (_, i) => crypto.createHash('sha256').update(`v${i}`).digest('hex'));
+    const want = (v: string) => crypto.createHmac('sha256', Buffer.from(keyring.layers[0]!.secret, 'hex')).update(`451200|${v}`, 'utf8').digest('hex');
+    const order = [...values, ...values.slice(0, 50), ...values.flatMap((v, i) => (i % 500 === 0 ? [v, values[0]!] : [])), ...values.slice().reverse()];
+    for (const v of order) expect(own.rekey(v)).toBe(want(v));
+  });
+});
+
 describe('rekeyRecord', () => {
   it('keys every hash path, staffIdHash and phoneHash included, and cuts 4+4 masked forms to 2+2', () => {
     const r = hub.rekeyRecord({ subject: { idHash: H, masked: '4512**********123X' }, agent: { idHash: H, masked: '45120219900307123X' }, vehicle: { ownerIdHash: H, hpzl: '02' }, licence: { numberHash: H }, staffIdHash: H, phoneHash: H, lsh: H });
