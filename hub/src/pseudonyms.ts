@@ -206,14 +206,8 @@ export function rekeyStoredValue(stored: string, newLayerSecret: string, detachm
   return HEX_HASH.test(stored) ? layer(newLayerSecret, detachment, stored) : stored;
 }
 
-/**
- * Rekeyed values remembered (staff, agents and dealers recur): bounded, dropped whole when full.
- * Small on purpose: what recurs, recurs often — on the bench's simulated traffic the misses per
- * record are the same (1.33) with 256 entries as with 50,000 — while a large map kept every
- * one-off identity alive long enough to be promoted to the old generation and collected there
- * (about 4 % of what survived a scavenge at saturation, docs/benchmarks.md).
- */
-const REKEY_CACHE_MAX = 4_096;
+/** Rekeyed values remembered (people, vehicles and staff recur): bounded, dropped whole when full. */
+const REKEY_CACHE_MAX = 50_000;
 
 export function pseudonymsFromKeyring(k: Keyring, collectorKey?: string): HubPseudonyms {
   // The layers' keys once, not a hex decode per value; and a value seen before is not re-hashed
