@@ -206,23 +206,44 @@ export function rekeyStoredValue(stored: string, newLayerSecret: string, detachm
   return HEX_HASH.test(stored) ? layer(newLayerSecret, detachment, stored) : stored;
 }
 
-/** Rekeyed values remembered (people, vehicles and staff recur): bounded, dropped whole when full. */
-const REKEY_CACHE_MAX = 50_000;
+/**
+ * Rekeyed values remembered (people, vehicles and staff recur), direct-mapped: a value's slot is
+ * read off its first four hex digits (a collector hash is an HMAC, so its digits are uniform) and
+ * a slot holds the last value that landed there. A hit is one array read and one string compare;
+ * a `Map` had to hash the whole fresh 64-character string first and then walk its table (2.4 % of
+ * the hub thread at saturation, docs/benchmarks.md). Anything in a slot is only used when the key
+ * equals the value asked about, so a slot shared by two values costs a recomputation, never a
+ * wrong answer; values that are not hex hashes are never stored.
+ */
+const REKEY_CACHE_BITS = 16;
+
+/** The slot of `h`: its first four characters as hex digits (any other character gives some slot). */
+function rekeySlot(h: string): number {
+  return (((hexDigit(h, 0) << 12) | (hexDigit(h, 1) << 8) | (hexDigit(h, 2) << 4) | hexDigit(h, 3)) >>> 0) & ((1 << REKEY_CACHE_BITS) - 1);
+}
+
+/** '0'–'9' and 'a'–'f' as 0–15; anything else (or past the end) as some number, masked by the caller. */
+function hexDigit(h: string, i: number): number {
+  const c = h.charCodeAt(i) | 0;
+  return (c <= 57 ? c - 48 : c - 87) & 15;
+}
 
 export function pseudonymsFromKeyring(k: Keyring, collectorKey?: string): HubPseudonyms {
   // The layers' keys once, not a hex decode per value; and a value seen before is not re-hashed
   // (every record of a batch carries several hashes, most of them seen in earlier batches).
   const layerKeys = k.layers.map((l) => crypto.createSecretKey(Buffer.from(l.secret, 'hex')));
   const prefix = `${k.detachment}|`;
-  const cache = new Map<string, string>();
+  const cachedKeys = Array.from({ length: 1 << REKEY_CACHE_BITS }, () => '');
+  const cachedValues = cachedKeys.slice();
   const rekey = (h: string): string => {
-    const hit = cache.get(h);
-    if (hit !== undefined) return hit;
+    const slot = rekeySlot(h);
+    // An empty slot holds '' → '': right for '' too, which is not a hex hash and stays unchanged.
+    if (cachedKeys[slot] === h) return cachedValues[slot]!;
     if (!HEX_HASH.test(h)) return h;
     let v = h;
     for (const key of layerKeys) v = crypto.createHmac('sha256', key).update(prefix + v, 'utf8').digest('hex');
-    if (cache.size >= REKEY_CACHE_MAX) cache.clear();
-    cache.set(h, v);
+    cachedKeys[slot] = h;
+    cachedValues[slot] = v;
     return v;
   };
   const newest = k.layers[k.layers.length - 1]!;

@@ -33,6 +33,21 @@ describe('rekey', () => {
     const order = [...values, ...values.slice(0, 50), ...values.flatMap((v, i) => (i % 2_000 === 0 ? [v, values[0]!] : [])), ...values.slice().reverse()];
     for (const v of order) expect(own.rekey(v)).toBe(want(v));
   });
+
+  it('keeps values that share a slot apart, and passes what is not a hex hash unchanged', () => {
+    // The cache's slot is a value's first four hex digits: values with the same four, of several
+    // lengths, alternate; anything else (short, empty, upper case, other characters) is never a
+    // hex hash and comes back as given, whatever slot it lands on.
+    const own = pseudonymsFromKeyring(keyring);
+    const want = (v: string) => crypto.createHmac('sha256', Buffer.from(keyring.layers[0]!.secret, 'hex')).update(`451200|${v}`, 'utf8').digest('hex');
+    const same = ['abcd'.padEnd(64, '0'), `${'abcd'.padEnd(63, '0')}1`, `1${'abcd'.padEnd(63, '0')}`.slice(1), 'abcd'.padEnd(64, '1'), 'abcd'.padEnd(16, '0'), `abcd${'e'.repeat(124)}`, '0000'.padEnd(64, 'f'), '0'.repeat(16)];
+    const plain = ['', 'a', 'abc', 'ABCD'.padEnd(64, '0'), 'abcdg'.padEnd(64, '0'), 'zzzz', '0000', '   0000000000000000', 'a'.repeat(129), 'a'.repeat(15)];
+    for (let round = 0; round < 3; round++) {
+      for (const v of same) expect(own.rekey(v)).toBe(want(v));
+      for (const v of plain) expect(own.rekey(v)).toBe(v);
+      for (const v of [...same].reverse()) expect(own.rekey(v)).toBe(want(v));
+    }
+  });
 });
 
 describe('rekeyRecord', () => {
