@@ -287,6 +287,44 @@ describe('rows as bytes', () => {
     await Promise.all([store.insertText('t', Buffer.from('1\n')), store.insertText('t', new Uint8Array(Buffer.from('2\n'))), store.insertText('t', Buffer.from('3\n'))]);
     expect(inserts).toEqual([2, 1]);
   });
+
+  it('joins the bytes of later groups where the last one was joined, only after that insert succeeded', async () => {
+    // Each insert records what it was given (the view itself) and a copy of its bytes at that
+    // moment; the third insert fails and its view is read again after the fourth was written, as
+    // a request that outlives its failure would.
+    const given: Buffer[] = [];
+    const atCall: string[] = [];
+    let fail = false;
+    const fake = {
+      insertText: async (_t: string, text: string | Uint8Array) => {
+        given.push(text as Buffer);
+        atCall.push(Buffer.from(text as Uint8Array).toString('utf8'));
+        if (fail) throw new Error('refused');
+      },
+    };
+    const w = createStoreWriter(fake, { lingerMs: 5, maxRows: 1_000 });
+    const group = (tag: string, n: number) => Promise.allSettled(Array.from({ length: n }, (_, i) => w.insertText('t', Buffer.from(`${tag}${i}\n`), 1)));
+    await group('a', 3);
+    await group('b', 2); // smaller: fits where the first was joined
+    expect(atCall.slice(0, 2)).toEqual(['a0\na1\na2\n', 'b0\nb1\n']);
+    expect(given[1]!.buffer).toBe(given[0]!.buffer);
+    // A larger group gets a larger buffer; the callers' own bytes are never written to.
+    await group('cc', 40);
+    expect(atCall[2]).toBe(Array.from({ length: 40 }, (_, i) => `cc${i}\n`).join(''));
+    expect(given[2]!.buffer).not.toBe(given[0]!.buffer);
+    // A failed group: each caller is retried alone, and its joined buffer is not used again.
+    fail = true;
+    const failed = await group('d', 2);
+    expect(failed.every((r) => r.status === 'rejected')).toBe(true);
+    const failedView = given[3]!;
+    expect(atCall[3]).toBe('d0\nd1\n');
+    fail = false;
+    await group('e', 2);
+    const last = given.length - 1;
+    expect(atCall[last]).toBe('e0\ne1\n');
+    expect(given[last]!.buffer).not.toBe(failedView.buffer);
+    expect(failedView.toString('utf8')).toBe('d0\nd1\n');
+  });
 });
 
 describe('store writer followers', () => {

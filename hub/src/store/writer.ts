@@ -126,6 +126,15 @@ interface TableQueue {
   lastCutAt: number;
   /** Rows of the last group cut (busy spacing). */
   lastGroupRows: number;
+  /**
+   * Where the last group of bytes was joined, free again: groups of a queue are written one after
+   * another, so the next join can copy into it. Each join into a new multi-megabyte buffer had the
+   * kernel map and zero fresh pages under the copy (page faults under `Buffer.concat`: half of the
+   * join's samples on the hub thread, docs/benchmarks.md). Handed back only after an insert that
+   * succeeded — a failed one might still have a reader (a timed-out request), so its buffer is
+   * dropped instead.
+   */
+  spare: Buffer | undefined;
 }
 
 export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreWriterOptions): StoreWriter {
@@ -142,16 +151,18 @@ export function createStoreWriter(store: Pick<Store, 'insertText'>, opts: StoreW
   const queueOf = (table: string, columns: readonly string[] | undefined): TableQueue => {
     const key = columns ? `${table} (${columns.join(',')})` : table;
     let q = tables.get(key);
-    if (!q) tables.set(key, (q = { table, columns, pending: [], pendingRows: 0, timer: undefined, tail: Promise.resolve(), inFlight: 0, firstPendingAt: 0, lastCutAt: -Infinity, lastGroupRows: 0 }));
+    if (!q) tables.set(key, (q = { table, columns, pending: [], pendingRows: 0, timer: undefined, tail: Promise.resolve(), inFlight: 0, firstPendingAt: 0, lastCutAt: -Infinity, lastGroupRows: 0, spare: undefined }));
     return q;
   };
 
   const insert = (q: TableQueue, text: InsertText) => store.insertText(q.table, text, q.columns);
 
   const write = async (q: TableQueue, group: Caller[]): Promise<void> => {
-    const text = group.length === 1 ? group[0]!.text : joinTexts(group);
+    const joined = group.length === 1 ? undefined : joinTexts(group, q.spare);
+    if (joined?.into) q.spare = undefined;
     try {
-      await insert(q, text);
+      await insert(q, joined ? joined.text : group[0]!.text);
+      if (joined?.into) q.spare = joined.into;
       for (const c of group) c.resolve();
       return;
     } catch (e) {
@@ -258,8 +269,21 @@ function countLines(text: InsertText): number {
 /** A view of bytes as a Buffer (a Uint8Array arrives from an evaluation thread's message). */
 const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
-/** One group's rows: strings joined, or bytes when any caller's rows are bytes. */
-function joinTexts(group: readonly Caller[]): InsertText {
-  if (group.every((c) => typeof c.text === 'string')) return group.map((c) => c.text).join('');
-  return Buffer.concat(group.map((c) => (typeof c.text === 'string' ? Buffer.from(c.text, 'utf8') : c.text)));
+/**
+ * One group's rows: strings joined, or bytes when any caller's rows are bytes — copied into
+ * `spare` when it is large enough, else into a new buffer with a quarter to spare (`into`: the
+ * buffer the bytes are a view of, for the queue to use again).
+ */
+function joinTexts(group: readonly Caller[], spare: Buffer | undefined): { text: InsertText; into?: Buffer } {
+  if (group.every((c) => typeof c.text === 'string')) return { text: group.map((c) => c.text).join('') };
+  const parts = group.map((c) => (typeof c.text === 'string' ? Buffer.from(c.text, 'utf8') : c.text));
+  let total = 0;
+  for (const p of parts) total += p.byteLength;
+  const into = spare !== undefined && spare.length >= total ? spare : Buffer.allocUnsafeSlow(total + (total >> 2));
+  let off = 0;
+  for (const p of parts) {
+    into.set(p, off);
+    off += p.byteLength;
+  }
+  return { text: into.subarray(0, total), into };
 }
