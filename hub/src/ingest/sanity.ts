@@ -38,10 +38,6 @@ export function findUnstorableText(value: unknown, stringsClean = false): string
   // The path is built only for the one string that fails. On the hot path (every record of every
   // batch, nearly always fine) the walk allocates nothing: no closures per call, one shared list
   // of path segments (the walk is synchronous, so no two walks interleave).
-  // Known-clean strings leave only the depth to check: a walk that names nothing and touches only
-  // the nested objects (a record's values are nearly all strings and numbers). Only a record that
-  // is too deep takes the full walk below, for the path of the message.
-  if (stringsClean && (typeof value !== 'object' || value === null || !tooDeep(value, 0))) return undefined;
   try {
     return walk(value, 0, stringsClean);
   } finally {
@@ -84,23 +80,6 @@ function walk(v: unknown, depth: number, stringsClean: boolean): string | undefi
     if (r) return r;
   }
   return undefined;
-}
-
-/** Whether `v` or an object in it sits MAX_DEPTH levels down or deeper: `walk`'s depth rule alone. */
-function tooDeep(v: object, depth: number): boolean {
-  if (depth >= MAX_DEPTH) return true;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const x: unknown = v[i];
-      if (typeof x === 'object' && x !== null && tooDeep(x, depth + 1)) return true;
-    }
-    return false;
-  }
-  // The own enumerable string-keyed values: what walk's for…in with its Object.hasOwn visits.
-  for (const x of Object.values(v) as unknown[]) {
-    if (typeof x === 'object' && x !== null && tooDeep(x, depth + 1)) return true;
-  }
-  return false;
 }
 
 const safeKey = (k: string) => k.toWellFormed().replace(CONTROL, '?');
