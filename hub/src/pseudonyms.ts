@@ -210,8 +210,8 @@ export function rekeyStoredValue(stored: string, newLayerSecret: string, detachm
  * Rekeyed values remembered (people, vehicles and staff recur), direct-mapped: a value's slot is
  * read off its first four hex digits (a collector hash is an HMAC, so its digits are uniform) and
  * a slot holds the last value that landed there. A hit is one array read and one string compare;
- * a `Map` had to hash the whole fresh 64-character string first and then walk its table (2.4 % of
- * the hub thread at saturation, docs/benchmarks.md). Anything in a slot is only used when the key
+ * a `Map` had to hash the whole fresh 64-character string first and then walk its table (about 3 %
+ * of the hub thread at saturation, docs/benchmarks.md). Anything in a slot is only used when the key
  * equals the value asked about, so a slot shared by two values costs a recomputation, never a
  * wrong answer; values that are not hex hashes are never stored.
  */

@@ -23,12 +23,12 @@ function codeOf(f: () => unknown): string | undefined {
 }
 
 describe('rekey', () => {
-  it('answers the same through its bounded cache as without it, across the cache being dropped', () => {
-    // Far more distinct values than the cache holds, then the first ones again (dropped by
-    // then) and recurring ones in between (held): each answer equals one layer of HMAC-SHA256
-    // over "detachment|value", computed here without any cache.
+  it('answers the same through its bounded cache as without it, across values pushed out of it', () => {
+    // More distinct values than the cache has slots (65,536), then the first ones again (most of
+    // them pushed out by then) and recurring ones in between (held): each answer equals one layer
+    // of HMAC-SHA256 over "detachment|value", computed here without any cache.
     const own = pseudonymsFromKeyring(keyring);
-    const values = Array.from({ length: 60_000 }, (_, i) => crypto.createHash('sha256').update(`v${i}`).digest('hex'));
+    const values = Array.from({ length: 70_000 }, (_, i) => crypto.createHash('sha256').update(`v${i}`).digest('hex'));
     const want = (v: string) => crypto.createHmac('sha256', Buffer.from(keyring.layers[0]!.secret, 'hex')).update(`451200|${v}`, 'utf8').digest('hex');
     const order = [...values, ...values.slice(0, 50), ...values.flatMap((v, i) => (i % 2_000 === 0 ? [v, values[0]!] : [])), ...values.slice().reverse()];
     for (const v of order) expect(own.rekey(v)).toBe(want(v));

@@ -132,7 +132,7 @@ interface TableQueue {
    * kernel map and zero fresh pages under the copy (page faults under `Buffer.concat`: half of the
    * join's samples on the hub thread, docs/benchmarks.md). Handed back only after an insert that
    * succeeded — a failed one might still have a reader (a timed-out request), so its buffer is
-   * dropped instead.
+   * dropped instead. Its size is a joined group's bytes and a quarter, so maxRows bounds it.
    */
   spare: Buffer | undefined;
 }
