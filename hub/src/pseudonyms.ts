@@ -215,14 +215,14 @@ export function rekeyStoredValue(stored: string, newLayerSecret: string, detachm
  * equals the value asked about, so a slot shared by two values costs a recomputation, never a
  * wrong answer; values that are not hex hashes are never stored.
  */
-const REKEY_CACHE_BITS = 16;
+const REKEY_CACHE_SLOTS = 1 << 16; // four hex digits
 
 /** The slot of `h`: its first four characters as hex digits (any other character gives some slot). */
 function rekeySlot(h: string): number {
-  return (((hexDigit(h, 0) << 12) | (hexDigit(h, 1) << 8) | (hexDigit(h, 2) << 4) | hexDigit(h, 3)) >>> 0) & ((1 << REKEY_CACHE_BITS) - 1);
+  return (hexDigit(h, 0) << 12) | (hexDigit(h, 1) << 8) | (hexDigit(h, 2) << 4) | hexDigit(h, 3);
 }
 
-/** '0'–'9' and 'a'–'f' as 0–15; anything else (or past the end) as some number, masked by the caller. */
+/** '0'–'9' and 'a'–'f' as 0–15; anything else (or past the end) as some number in 0–15. */
 function hexDigit(h: string, i: number): number {
   const c = h.charCodeAt(i) | 0;
   return (c <= 57 ? c - 48 : c - 87) & 15;
@@ -233,7 +233,7 @@ export function pseudonymsFromKeyring(k: Keyring, collectorKey?: string): HubPse
   // (every record of a batch carries several hashes, most of them seen in earlier batches).
   const layerKeys = k.layers.map((l) => crypto.createSecretKey(Buffer.from(l.secret, 'hex')));
   const prefix = `${k.detachment}|`;
-  const cachedKeys = Array.from({ length: 1 << REKEY_CACHE_BITS }, () => '');
+  const cachedKeys = Array.from({ length: REKEY_CACHE_SLOTS }, () => '');
   const cachedValues = cachedKeys.slice();
   const rekey = (h: string): string => {
     const slot = rekeySlot(h);
