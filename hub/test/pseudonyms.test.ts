@@ -23,13 +23,15 @@ function codeOf(f: () => unknown): string | undefined {
 }
 
 describe('rekey', () => {
+  /** One layer of HMAC-SHA256 over "detachment|value", computed without the hub's cache. */
+  const want = (v: string) => crypto.createHmac('sha256', Buffer.from(keyring.layers[0]!.secret, 'hex')).update(`451200|${v}`, 'utf8').digest('hex');
+
   it('answers the same through its bounded cache as without it, across values pushed out of it', () => {
     // More distinct values than the cache has slots (65,536), then the first ones again (most of
     // them pushed out by then) and recurring ones in between (held): each answer equals one layer
     // of HMAC-SHA256 over "detachment|value", computed here without any cache.
     const own = pseudonymsFromKeyring(keyring);
     const values = Array.from({ length: 70_000 }, (_, i) => crypto.createHash('sha256').update(`v${i}`).digest('hex'));
-    const want = (v: string) => crypto.createHmac('sha256', Buffer.from(keyring.layers[0]!.secret, 'hex')).update(`451200|${v}`, 'utf8').digest('hex');
     const order = [...values, ...values.slice(0, 50), ...values.flatMap((v, i) => (i % 2_000 === 0 ? [v, values[0]!] : [])), ...values.slice().reverse()];
     for (const v of order) expect(own.rekey(v)).toBe(want(v));
   });
@@ -39,7 +41,6 @@ describe('rekey', () => {
     // lengths, alternate; anything else (short, empty, upper case, other characters) is never a
     // hex hash and comes back as given, whatever slot it lands on.
     const own = pseudonymsFromKeyring(keyring);
-    const want = (v: string) => crypto.createHmac('sha256', Buffer.from(keyring.layers[0]!.secret, 'hex')).update(`451200|${v}`, 'utf8').digest('hex');
     const same = ['abcd'.padEnd(64, '0'), `${'abcd'.padEnd(63, '0')}1`, `1${'abcd'.padEnd(63, '0')}`.slice(1), 'abcd'.padEnd(64, '1'), 'abcd'.padEnd(16, '0'), `abcd${'e'.repeat(124)}`, '0000'.padEnd(64, 'f'), '0'.repeat(16)];
     const plain = ['', 'a', 'abc', 'ABCD'.padEnd(64, '0'), 'abcdg'.padEnd(64, '0'), 'zzzz', '0000', '   0000000000000000', 'a'.repeat(129), 'a'.repeat(15)];
     for (let round = 0; round < 3; round++) {
