@@ -27,13 +27,20 @@ describe('store', () => {
     expect(await migrate(store)).toEqual([]);
   });
 
-  it('merges the pipeline tables with a larger merge selector base, leaving the others at the default', async () => {
-    const base = async (table: string) => {
+  it('merges the tables the pipeline writes all day with a larger selector base and at least ten parts at a time, leaving the others at the defaults', async () => {
+    const setting = async (table: string, name: string) => {
       const [r] = await store.query<{ s: string }>(sql`SELECT create_table_query AS s FROM system.tables WHERE database = currentDatabase() AND name = ${param.String(table)}`);
-      return /merge_selector_base = (\d+)/.exec(r?.s ?? '')?.[1] ?? 'default';
+      expect(r, table).toBeDefined();
+      return new RegExp(`\\b${name} = (\\d+)`).exec(r?.s ?? '')?.[1] ?? 'default';
     };
-    for (const t of ['transactions', 'warnings', 'collector_batches', 'warning_events']) expect(await base(t)).toBe('12');
-    expect(await base('dead_letters')).toBe('default');
+    for (const t of ['transactions', 'warnings', 'collector_batches', 'warning_events', 'decisions', 'audit_log', 'warning_state']) {
+      expect(await setting(t, 'merge_selector_base'), t).toBe('12');
+      expect(await setting(t, 'min_parts_to_merge_at_once'), t).toBe('10');
+    }
+    for (const t of ['dead_letters', 'institutions']) {
+      expect(await setting(t, 'merge_selector_base'), t).toBe('default');
+      expect(await setting(t, 'min_parts_to_merge_at_once'), t).toBe('default');
+    }
   });
 
   it("reads the wall's day figures of transactions from the capture-time projection, not the whole partition", async () => {

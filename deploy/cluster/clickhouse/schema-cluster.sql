@@ -840,6 +840,38 @@ GLOBAL LEFT JOIN
 ) AS w ON w.id = s.warning_id
 WHERE s.warning_id GLOBAL NOT IN (SELECT warning_id FROM warning_state);
 
+-- 100_merge_minimum
+
+ALTER TABLE jianguan.transactions_local ON CLUSTER '{cluster}'
+    MODIFY SETTING min_parts_to_merge_at_once = 10;
+
+ALTER TABLE jianguan.warnings_local ON CLUSTER '{cluster}'
+    MODIFY SETTING min_parts_to_merge_at_once = 10;
+
+ALTER TABLE jianguan.collector_batches_local ON CLUSTER '{cluster}'
+    MODIFY SETTING min_parts_to_merge_at_once = 10;
+
+ALTER TABLE jianguan.warning_events_local ON CLUSTER '{cluster}'
+    MODIFY SETTING min_parts_to_merge_at_once = 10;
+
+ALTER TABLE jianguan.decisions_local ON CLUSTER '{cluster}'
+    MODIFY SETTING merge_selector_base = 12;
+
+ALTER TABLE jianguan.decisions_local ON CLUSTER '{cluster}'
+    MODIFY SETTING min_parts_to_merge_at_once = 10;
+
+ALTER TABLE jianguan.audit_log_local ON CLUSTER '{cluster}'
+    MODIFY SETTING merge_selector_base = 12;
+
+ALTER TABLE jianguan.audit_log_local ON CLUSTER '{cluster}'
+    MODIFY SETTING min_parts_to_merge_at_once = 10;
+
+ALTER TABLE jianguan.warning_state_local ON CLUSTER '{cluster}'
+    MODIFY SETTING merge_selector_base = 12;
+
+ALTER TABLE jianguan.warning_state_local ON CLUSTER '{cluster}'
+    MODIFY SETTING min_parts_to_merge_at_once = 10;
+
 -- Bookkeeping: every migration above is in place, so the hub does not run its single-node forms.
 
 CREATE TABLE IF NOT EXISTS jianguan.schema_migrations ON CLUSTER '{cluster}'
@@ -864,4 +896,5 @@ INSERT INTO jianguan.schema_migrations (version, name) VALUES
     (60, '060_warning_state'),
     (70, '070_merge_selector'),
     (80, '080_capture_projection_wall'),
-    (90, '090_warning_state_filters');
+    (90, '090_warning_state_filters'),
+    (100, '100_merge_minimum');
