@@ -136,6 +136,8 @@ export class WallBroadcaster {
   private closed = false;
   private statsTimer: NodeJS.Timeout;
   private computing = false;
+  /** The statistics round in progress, if any: close() waits for it before the store closes. */
+  private statsRound: Promise<void> | undefined;
   private lastStatsAt = 0;
   /** This month's scores of the institutions the registry knows (all counties; ranked per scope). */
   private scores: { at: number; month: string; known: MonthScore[] } | null = null;
@@ -212,10 +214,16 @@ export class WallBroadcaster {
     return scopes;
   }
 
-  private async pushStats(): Promise<void> {
-    if (this.computing || this.nsp.sockets.size === 0) return;
-    if (Date.now() < this.statsRestUntil) return;
-    if (!this.dirty && Date.now() - this.lastStatsAt < STATS_MAX_AGE_MS) return;
+  private pushStats(): Promise<void> {
+    if (this.closed || this.computing || this.nsp.sockets.size === 0) return Promise.resolve();
+    if (Date.now() < this.statsRestUntil) return Promise.resolve();
+    if (!this.dirty && Date.now() - this.lastStatsAt < STATS_MAX_AGE_MS) return Promise.resolve();
+    const round = this.statsRoundRun();
+    this.statsRound = round;
+    return round;
+  }
+
+  private async statsRoundRun(): Promise<void> {
     this.computing = true;
     this.dirty = false;
     const started = Date.now();
@@ -223,6 +231,8 @@ export class WallBroadcaster {
       // One scope after the other, not all at once: a dozen scopes must not become a dozen
       // concurrent aggregate bursts on the store.
       for (const scope of this.localScopes()) {
+        // Closing: the store closes right after this broadcaster; no new statement on it.
+        if (this.closed) return;
         try {
           // Every replica computes the same figures from the store for its own screens: local only.
           this.nsp.local.to(wallRoom(scope)).emit('county.stats', await this.stats(Date.now(), scope));
@@ -408,11 +418,17 @@ export class WallBroadcaster {
     };
   }
 
-  close(): void {
+  /**
+   * Stops the timers, sends what is pending and waits for a statistics round in progress: the
+   * store closes after the services (infrastructure.ts), and a round still running then failed
+   * on the closed store (wall.stats_failed in the log of an orderly shutdown).
+   */
+  async close(): Promise<void> {
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     clearInterval(this.statsTimer);
     this.flush();
+    await this.statsRound;
   }
 }
