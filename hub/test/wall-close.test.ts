@@ -1,8 +1,9 @@
 /**
- * The wall broadcaster's shutdown (hub/src/live/wall.ts close()): a statistics round in progress
- * is waited for, so the store — closed after the services — never sees its remaining statements.
- * A real socket.io server and screen socket, and embedded ClickHouse behind a gate that holds the
- * round's statements until the test lets them go.
+ * The wall broadcaster's shutdown (hub/src/live/wall.ts close()): a statistics round or a screen's
+ * snapshot in progress is waited for, so the store — closed after the services — never sees their
+ * remaining statements, and a screen connecting meanwhile starts no read. A real socket.io server
+ * and screen sockets, and embedded ClickHouse behind a gate that holds the statements until the
+ * test lets them go.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -12,29 +13,62 @@ import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { Server } from 'socket.io';
 import { io as connect } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { WallBroadcaster } from '../src/live/wall.js';
 import { Registry } from '../src/registry/registry.js';
 import { migrate } from '../src/store/migrate.js';
 import { openStore, type Store } from '../src/store/store.js';
 
-let store: Store;
-let server: http.Server;
-let io: Server;
+interface Fixture {
+  store: Store;
+  io: Server;
+  port: number;
+  close(): Promise<void>;
+}
 
-beforeAll(async () => {
-  store = await openStore(loadConfig({}, { dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'jg-wall-close-')) }));
+/** A migrated store of its own and a socket.io server for one test. */
+async function fixture(): Promise<Fixture> {
+  const store = await openStore(loadConfig({}, { dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'jg-wall-close-')) }));
   await migrate(store);
-  server = http.createServer();
-  io = new Server(server);
+  const server = http.createServer();
+  const io = new Server(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-});
+  return {
+    store,
+    io,
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      await io.close();
+      await store.close().catch(() => undefined);
+    },
+  };
+}
 
-afterAll(async () => {
-  await io?.close();
-  await store?.close().catch(() => undefined);
-});
+/** The store behind a gate: while shut, each statement counts in `started` and waits for open(). */
+function gatedStore(store: Store) {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  const g = {
+    shut: false,
+    started: 0,
+    afterStoreClosed: 0,
+    storeClosed: false,
+    open,
+    store: {
+      ...store,
+      query: async (q) => {
+        if (g.shut) {
+          g.started += 1;
+          await opened;
+        }
+        if (g.storeClosed) g.afterStoreClosed += 1;
+        return store.query(q);
+      },
+    } as Store,
+  };
+  return g;
+}
 
 /** Every event the broadcaster logs, by name. */
 function capturingLog(events: string[]): FastifyBaseLogger {
@@ -46,66 +80,96 @@ function capturingLog(events: string[]): FastifyBaseLogger {
   return log as unknown as FastifyBaseLogger;
 }
 
+function broadcaster(f: Fixture, store: Store, events: string[]): WallBroadcaster {
+  return new WallBroadcaster(f.io, {
+    store,
+    registry: new Registry(f.store),
+    log: capturingLog(events),
+    flushMs: 20,
+    // No timer rounds: a test starts the round itself.
+    statsIntervalMs: 3_600_000,
+    collectorsConnected: () => 0,
+    collectorsConnectedIn: () => 0,
+  });
+}
+
+function screenOf(f: Fixture) {
+  const screen = connect(`http://127.0.0.1:${f.port}/wall`, { transports: ['websocket'], forceNew: true });
+  onTestFinished(() => void screen.close());
+  return screen;
+}
+
 describe('wall broadcaster shutdown', () => {
   it('waits for a statistics round in progress before the store closes, and starts no statement after', async () => {
-    // The round's statements wait at this gate once it is shut; `started` counts them.
-    let shut = false;
-    let open!: () => void;
-    const opened = new Promise<void>((resolve) => (open = resolve));
-    let started = 0;
-    let afterStoreClosed = 0;
-    let storeClosed = false;
-    const gated: Store = {
-      ...store,
-      query: async (q) => {
-        if (shut) {
-          started += 1;
-          await opened;
-        }
-        if (storeClosed) afterStoreClosed += 1;
-        return store.query(q);
-      },
-    };
+    const f = await fixture();
+    onTestFinished(() => f.close());
+    const g = gatedStore(f.store);
     const events: string[] = [];
-    const wall = new WallBroadcaster(io, {
-      store: gated,
-      registry: new Registry(store),
-      log: capturingLog(events),
-      flushMs: 20,
-      // No timer rounds: the test starts the one round itself.
-      statsIntervalMs: 3_600_000,
-      collectorsConnected: () => 0,
-      collectorsConnectedIn: () => 0,
+    const wall = broadcaster(f, g.store, events);
+    const screen = screenOf(f);
+    // The screen's snapshot first (it reads the store too), then the gate shuts.
+    await new Promise<void>((resolve, reject) => {
+      screen.once('wall.snapshot', () => resolve());
+      screen.once('connect_error', reject);
     });
-    const screen = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}/wall`, { transports: ['websocket'], forceNew: true });
-    try {
-      // The screen's snapshot first (it reads the store too), then the gate shuts.
-      await new Promise<void>((resolve, reject) => {
-        screen.once('wall.snapshot', () => resolve());
-        screen.once('connect_error', reject);
-      });
-      shut = true;
-      const round = (wall as unknown as { pushStats(): Promise<void> }).pushStats();
-      await expect.poll(() => started).toBeGreaterThan(0);
+    g.shut = true;
+    const round = (wall as unknown as { pushStats(): Promise<void> }).pushStats();
+    await expect.poll(() => g.started).toBeGreaterThan(0);
 
-      let closed = false;
-      const closing = Promise.resolve(wall.close()).then(() => (closed = true));
-      await new Promise((r) => setTimeout(r, 150));
-      expect(closed, 'close() returned while the round was still reading').toBe(false);
+    let closed = false;
+    const closing = Promise.resolve(wall.close()).then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(closed, 'close() returned while the round was still reading').toBe(false);
 
-      open();
-      await closing;
-      // As the app does: the store closes once the services have.
-      storeClosed = true;
-      await store.close();
-      await round;
-      await new Promise((r) => setTimeout(r, 100));
-      expect(afterStoreClosed).toBe(0);
-      expect(events).not.toContain('wall.stats_failed');
-      // The round did run: its statements went through the gate.
-      expect(started).toBeGreaterThanOrEqual(5);
-    } finally {
-      screen.close();
-    }
+    g.open();
+    await closing;
+    // As the app does: the store closes once the services have.
+    g.storeClosed = true;
+    await f.store.close();
+    await round;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(g.afterStoreClosed).toBe(0);
+    expect(events).not.toContain('wall.stats_failed');
+    // The round did run: its statements went through the gate.
+    expect(g.started).toBeGreaterThanOrEqual(5);
+  });
+
+  it("waits for a screen's snapshot in progress, and reads none for a screen that connects while closing", async () => {
+    const f = await fixture();
+    onTestFinished(() => f.close());
+    const g = gatedStore(f.store);
+    const events: string[] = [];
+    const wall = broadcaster(f, g.store, events);
+    g.shut = true;
+    const first = screenOf(f);
+    const snapshots: unknown[] = [];
+    first.on('wall.snapshot', (s) => snapshots.push(s));
+    await expect.poll(() => g.started).toBeGreaterThan(0);
+
+    let closed = false;
+    const closing = Promise.resolve(wall.close()).then(() => (closed = true));
+    // A second screen arrives while the hub closes: no snapshot is read for it.
+    const second = screenOf(f);
+    const secondSnapshots: unknown[] = [];
+    second.on('wall.snapshot', (s) => secondSnapshots.push(s));
+    await new Promise<void>((resolve, reject) => {
+      second.once('connect', () => resolve());
+      second.once('connect_error', reject);
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(closed, "close() returned while a screen's snapshot was still reading").toBe(false);
+
+    g.open();
+    await closing;
+    g.storeClosed = true;
+    await f.store.close();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(g.afterStoreClosed).toBe(0);
+    expect(events).not.toContain('wall.snapshot_failed');
+    // The first screen's snapshot was read to the end and sent; the second screen got none (not
+    // even the first one's, which screens of one scope otherwise share).
+    await expect.poll(() => snapshots.length).toBe(1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(secondSnapshots).toHaveLength(0);
   });
 });

@@ -155,12 +155,14 @@ export class WallBroadcaster {
       const scope = viewerScope(socket.data);
       // Joined before anything is sent, so the first live batch already knows the screen's room.
       void socket.join(wallRoom(scope));
+      // Closing: no new read of a store about to close (the screen reconnects to a running hub).
+      if (this.closed) return;
       this.sharedSnapshot(scope).then(
         (s) => socket.emit('wall.snapshot', s),
         (e) => emit(deps.log, 'wall.snapshot_failed', { err: e, scope }),
       );
       socket.on('wall.resync', (ack) => {
-        if (typeof ack !== 'function') return;
+        if (typeof ack !== 'function' || this.closed) return;
         this.sharedSnapshot(scope).then(ack, (e) => emit(deps.log, 'wall.snapshot_failed', { err: e, scope }));
       });
     });
@@ -419,9 +421,10 @@ export class WallBroadcaster {
   }
 
   /**
-   * Stops the timers, sends what is pending and waits for a statistics round in progress: the
-   * store closes after the services (infrastructure.ts), and a round still running then failed
-   * on the closed store (wall.stats_failed in the log of an orderly shutdown).
+   * Stops the timers, sends what is pending and waits for a statistics round and any screen's
+   * snapshot in progress: the store closes after the services (infrastructure.ts), and a read
+   * still running then failed on the closed store (wall.stats_failed or wall.snapshot_failed in
+   * the log of an orderly shutdown).
    */
   async close(): Promise<void> {
     this.closed = true;
@@ -429,6 +432,7 @@ export class WallBroadcaster {
     this.flushTimer = undefined;
     clearInterval(this.statsTimer);
     this.flush();
-    await this.statsRound;
+    // Screens' snapshots being read as well (their failures are logged where they are asked for).
+    await Promise.allSettled([this.statsRound, ...this.snapshots.values()]);
   }
 }
