@@ -99,6 +99,30 @@ function screenOf(f: Fixture) {
   return screen;
 }
 
+/** The event `name` on `socket`, or its connect error. */
+function next(socket: ReturnType<typeof connect>, name: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    socket.once(name, () => resolve());
+    socket.once('connect_error', reject);
+  });
+}
+
+/**
+ * Closes the broadcaster while the gate holds its reads: close() must not return before the gate
+ * opens (`what` names the read in the failure); then, as the app does, the store closes.
+ */
+async function closeWhileGated(wall: WallBroadcaster, g: ReturnType<typeof gatedStore>, f: Fixture, what: string, meanwhile: () => Promise<void> = async () => undefined): Promise<void> {
+  let closed = false;
+  const closing = Promise.resolve(wall.close()).then(() => (closed = true));
+  await meanwhile();
+  await new Promise((r) => setTimeout(r, 150));
+  expect(closed, `close() returned while ${what} was still reading`).toBe(false);
+  g.open();
+  await closing;
+  g.storeClosed = true;
+  await f.store.close();
+}
+
 describe('wall broadcaster shutdown', () => {
   it('waits for a statistics round in progress before the store closes, and starts no statement after', async () => {
     const f = await fixture();
@@ -108,24 +132,12 @@ describe('wall broadcaster shutdown', () => {
     const wall = broadcaster(f, g.store, events);
     const screen = screenOf(f);
     // The screen's snapshot first (it reads the store too), then the gate shuts.
-    await new Promise<void>((resolve, reject) => {
-      screen.once('wall.snapshot', () => resolve());
-      screen.once('connect_error', reject);
-    });
+    await next(screen, 'wall.snapshot');
     g.shut = true;
     const round = (wall as unknown as { pushStats(): Promise<void> }).pushStats();
     await expect.poll(() => g.started).toBeGreaterThan(0);
 
-    let closed = false;
-    const closing = Promise.resolve(wall.close()).then(() => (closed = true));
-    await new Promise((r) => setTimeout(r, 150));
-    expect(closed, 'close() returned while the round was still reading').toBe(false);
-
-    g.open();
-    await closing;
-    // As the app does: the store closes once the services have.
-    g.storeClosed = true;
-    await f.store.close();
+    await closeWhileGated(wall, g, f, 'the round');
     await round;
     await new Promise((r) => setTimeout(r, 100));
     expect(g.afterStoreClosed).toBe(0);
@@ -146,23 +158,13 @@ describe('wall broadcaster shutdown', () => {
     first.on('wall.snapshot', (s) => snapshots.push(s));
     await expect.poll(() => g.started).toBeGreaterThan(0);
 
-    let closed = false;
-    const closing = Promise.resolve(wall.close()).then(() => (closed = true));
     // A second screen arrives while the hub closes: no snapshot is read for it.
-    const second = screenOf(f);
     const secondSnapshots: unknown[] = [];
-    second.on('wall.snapshot', (s) => secondSnapshots.push(s));
-    await new Promise<void>((resolve, reject) => {
-      second.once('connect', () => resolve());
-      second.once('connect_error', reject);
+    await closeWhileGated(wall, g, f, "a screen's snapshot", async () => {
+      const second = screenOf(f);
+      second.on('wall.snapshot', (s) => secondSnapshots.push(s));
+      await next(second, 'connect');
     });
-    await new Promise((r) => setTimeout(r, 150));
-    expect(closed, "close() returned while a screen's snapshot was still reading").toBe(false);
-
-    g.open();
-    await closing;
-    g.storeClosed = true;
-    await f.store.close();
     await new Promise((r) => setTimeout(r, 100));
     expect(g.afterStoreClosed).toBe(0);
     expect(events).not.toContain('wall.snapshot_failed');

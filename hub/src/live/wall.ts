@@ -135,8 +135,7 @@ export class WallBroadcaster {
   private statsRestUntil = 0;
   private closed = false;
   private statsTimer: NodeJS.Timeout;
-  private computing = false;
-  /** The statistics round in progress, if any: close() waits for it before the store closes. */
+  /** The statistics round in progress, if any: one at a time, and close() waits for it before the store closes. */
   private statsRound: Promise<void> | undefined;
   private lastStatsAt = 0;
   /** This month's scores of the institutions the registry knows (all counties; ranked per scope). */
@@ -216,42 +215,37 @@ export class WallBroadcaster {
     return scopes;
   }
 
-  private pushStats(): Promise<void> {
-    if (this.closed || this.computing || this.nsp.sockets.size === 0) return Promise.resolve();
-    if (Date.now() < this.statsRestUntil) return Promise.resolve();
-    if (!this.dirty && Date.now() - this.lastStatsAt < STATS_MAX_AGE_MS) return Promise.resolve();
-    const round = this.statsRoundRun();
-    this.statsRound = round;
-    return round;
+  private async pushStats(): Promise<void> {
+    if (this.closed || this.statsRound || this.nsp.sockets.size === 0) return;
+    if (Date.now() < this.statsRestUntil) return;
+    if (!this.dirty && Date.now() - this.lastStatsAt < STATS_MAX_AGE_MS) return;
+    // Cleared once settled (a callback, so after the assignment even if the round ends at once).
+    this.statsRound = this.statsRoundRun().finally(() => (this.statsRound = undefined));
+    await this.statsRound;
   }
 
   private async statsRoundRun(): Promise<void> {
-    this.computing = true;
     this.dirty = false;
     const started = Date.now();
-    try {
-      // One scope after the other, not all at once: a dozen scopes must not become a dozen
-      // concurrent aggregate bursts on the store.
-      for (const scope of this.localScopes()) {
-        // Closing: the store closes right after this broadcaster; no new statement on it.
-        if (this.closed) return;
-        try {
-          // Every replica computes the same figures from the store for its own screens: local only.
-          this.nsp.local.to(wallRoom(scope)).emit('county.stats', await this.stats(Date.now(), scope));
-        } catch (e) {
-          this.dirty = true;
-          emit(this.deps.log, 'wall.stats_failed', { err: e, scope });
-        }
+    // One scope after the other, not all at once: a dozen scopes must not become a dozen
+    // concurrent aggregate bursts on the store.
+    for (const scope of this.localScopes()) {
+      // Closing: the store closes right after this broadcaster; no new statement on it.
+      if (this.closed) return;
+      try {
+        // Every replica computes the same figures from the store for its own screens: local only.
+        this.nsp.local.to(wallRoom(scope)).emit('county.stats', await this.stats(Date.now(), scope));
+      } catch (e) {
+        this.dirty = true;
+        emit(this.deps.log, 'wall.stats_failed', { err: e, scope });
       }
-      this.lastStatsAt = Date.now();
-      // The figures are aggregates over the day's rows: under a heavy pipeline and a large day
-      // one round can take a good part of a second of the store's threads. Rest STATS_REST_FACTOR
-      // times as long as it took before the next round, so the wall's figures never take more
-      // than a fifth of the store, whatever the data size (live warnings are not affected).
-      this.statsRestUntil = this.lastStatsAt + STATS_REST_FACTOR * (this.lastStatsAt - started);
-    } finally {
-      this.computing = false;
     }
+    this.lastStatsAt = Date.now();
+    // The figures are aggregates over the day's rows: under a heavy pipeline and a large day
+    // one round can take a good part of a second of the store's threads. Rest STATS_REST_FACTOR
+    // times as long as it took before the next round, so the wall's figures never take more
+    // than a fifth of the store, whatever the data size (live warnings are not affected).
+    this.statsRestUntil = this.lastStatsAt + STATS_REST_FACTOR * (this.lastStatsAt - started);
   }
 
 
