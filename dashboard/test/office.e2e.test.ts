@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import crypto from 'node:crypto';
 import { canonicalAuthProof } from '@jianguan/protocol';
+import { gb18030 } from '../../hub/test/gb18030';
 import { HAVE_CHROMIUM, opened, shot, startStack, type Stack } from './stack';
 
 if (!HAVE_CHROMIUM) console.warn('[office.e2e] SKIPPED: /usr/bin/chromium is missing (apt-get install -y chromium fonts-noto-cjk)');
@@ -127,7 +128,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
         occurred_at: raisedAt, captured_at: raisedAt, raised_at: raisedAt, explanation: '查验用时60秒，少于阈值180秒', values_json: '{}', subject_masked: '',
       },
     ]);
-    stack.hub.supervision.raised([{ id: arrived, county: COUNTY, institutionId: INSTITUTION }]);
+    stack.hub.supervision.raised([{ id: arrived, county: COUNTY, institutionId: INSTITUTION, ruleId: 'check.short_duration', severity: 'high', raisedAt }]);
     expect(await page.locator(`[data-testid="queue"] tr[data-warning-id="${arrived}"]`).count()).toBe(0);
 
     // Bulk: acknowledge two others at once.
@@ -375,6 +376,29 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await shot(cp, 'office-registry-approved.png');
     expect(checker.errors).toEqual([]);
     await checker.context.close();
+  });
+
+  it("previews a registry import saved by Excel on a Chinese Windows (GBK CSV) with its names readable, and names an .xls it cannot read", async () => {
+    const { page, context, errors } = await stack.login('registry');
+    await page.waitForURL(/\/registry$/);
+    await page.goto(`${stack.hub.url}/registry/import`);
+    const csv = gb18030('编号,机构,角色,姓名,备案,有效期起\r\nJCJ-JYZ-E2E-GBK,JCJ-JYZ,查验员,黄志强,是,2019-03-01\r\n');
+    await page.setInputFiles('[data-testid="import-file"]', { name: '人员.csv', mimeType: 'text/csv', buffer: csv });
+    await page.getByRole('button', { name: '预览' }).click();
+    const preview = page.locator('[data-testid="import-preview"]');
+    await preview.waitFor({ timeout: 15_000 });
+    expect(await preview.locator('tbody tr').first().textContent()).toContain('黄志强');
+    // Names, not codes: the institution as the registry screen names it, the role by its label.
+    await expect.poll(() => preview.locator('tbody tr [data-col="institutionId"]').first().textContent(), { timeout: 10_000 }).toMatch(/^[^A-Z]*[\u4e00-\u9fff]/);
+    expect(await preview.locator('tbody tr [data-col="role"]').first().textContent()).toBe('查验员');
+    expect(await page.locator('[data-testid="import-encoding"]').textContent()).toContain('GBK');
+    await shot(page, 'office-registry-import-gbk.png');
+    await page.setInputFiles('[data-testid="import-file"]', { name: '人员.xls', mimeType: 'application/vnd.ms-excel', buffer: Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(512)]) });
+    await page.getByRole('button', { name: '预览' }).click();
+    await expect.poll(() => page.locator('p.error[role="alert"]').textContent(), { timeout: 10_000 }).toContain('另存为 .xlsx 或 CSV');
+    await shot(page, 'office-registry-import-xls.png');
+    expect(errors).toEqual([]);
+    await context.close();
   });
 
   it('drafts a rule release, backtests it with a diff, and has it approved by another person', async () => {

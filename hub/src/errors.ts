@@ -45,6 +45,8 @@ export const ERRORS = {
   IMPORT_TOO_MANY_ROWS: { status: 413, retryable: false, message: 'Import has too many rows' },
   IMPORT_TOO_MANY_COLUMNS: { status: 413, retryable: false, message: 'Import has too many columns' },
   IMPORT_CELL_TOO_LONG: { status: 413, retryable: false, message: 'Import has a cell that is too long' },
+  IMPORT_FORMAT: { status: 415, retryable: false, message: 'Import file format is not supported; save it as XLSX or CSV' },
+  IMPORT_ENCODING: { status: 422, retryable: false, message: 'Import text encoding is not recognised; save it as UTF-8 CSV or XLSX' },
   EXPORT_TOO_LARGE: { status: 422, retryable: false, message: 'Export is too large for XLSX; narrow the filter or export CSV' },
   TOO_MANY_JOBS: { status: 429, retryable: true, message: 'Too many imports or exports in progress; retry shortly' },
   // Collector identity, enrolment and the batch chain (hub/src/collectors/).

@@ -23,6 +23,7 @@ import { createPseudonymizer, idCheckDigit, startCollector, vinCheckDigit, type 
 import type { Hub } from '../src/app.js';
 import type { CollectorInfo } from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
+import { gb18030 } from './gb18030.js';
 import { login, removeDir, startTestHub, tmpDir, withToken } from './helpers.js';
 
 /** The replayed day: Wednesday 2026-11-18, from 09:00 China Standard Time. */
@@ -69,32 +70,6 @@ async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, m
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/**
- * Text in GB18030, as a detachment's Windows export writes it (docs/go-live.md step 5 reads its
- * replay file with `"encoding":"gb18030"`). ASCII stays one byte; every other character is looked
- * up among the two-byte codes through the platform's own decoder.
- */
-function gb18030(text: string): Buffer {
-  const decoder = new TextDecoder('gb18030');
-  const wanted = new Set([...text].filter((c) => c.charCodeAt(0) > 0x7f));
-  const codes = new Map<string, number[]>();
-  for (let b1 = 0x81; b1 <= 0xfe && codes.size < wanted.size; b1++) {
-    for (let b2 = 0x40; b2 <= 0xfe; b2++) {
-      if (b2 === 0x7f) continue;
-      const c = decoder.decode(Uint8Array.of(b1, b2));
-      if (wanted.has(c) && !codes.has(c)) codes.set(c, [b1, b2]);
-    }
-  }
-  const bytes: number[] = [];
-  for (const c of text) {
-    if (c.charCodeAt(0) <= 0x7f) bytes.push(c.charCodeAt(0));
-    else bytes.push(...(codes.get(c) ?? expect.fail(`no two-byte GB18030 code for ${c}`)));
-  }
-  const out = Buffer.from(bytes);
-  expect(new TextDecoder('gb18030', { fatal: true }).decode(out)).toBe(text);
-  return out;
 }
 
 /** Local time (UTC+8) as the source systems write it. */

@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
+import { gb18030 } from './gb18030.js';
 import { login, startTestHub, withToken } from './helpers.js';
 
 let hub: Hub;
@@ -133,6 +134,47 @@ describe('a large valid import', () => {
     // bound is for those, far below the 12 s the same import used to block; table-io.test.ts
     // holds the table path itself to 200 ms.
     expect(worstHealth).toBeLessThan(1_000);
+  });
+});
+
+describe('CSV as Excel writes it', () => {
+  // Sent as the import screen sends it: multipart, the file as the browser reads it from disk.
+  async function upload(filename: string, data: Buffer, preview: boolean): Promise<{ status: number; body: Record<string, unknown> }> {
+    const form = new FormData();
+    form.set('entity', 'staff');
+    if (preview) form.set('preview', '1');
+    form.set('file', new Blob([data]), filename);
+    const res = await fetch(`${hub.url}/api/v1/registry/imports`, { method: 'POST', headers: { authorization: `Bearer ${tokens.registry}` }, body: form });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  it("reads Excel's plain CSV on a Chinese Windows (GBK) with Chinese names intact, and files it", async () => {
+    const file = gb18030('编号,机构,角色,姓名,备案,有效期起\r\nJCJ-JYZ-GBK01,JCJ-JYZ,查验员,黄志强,是,2019-03-01\r\n');
+    const preview = await upload('人员（GBK）.csv', file, true);
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    expect(preview.body).toMatchObject({ preview: true, total: 1, encoding: 'gb18030', items: [{ row: 2, data: { id: 'JCJ-JYZ-GBK01', role: 'inspector', name: '黄志强' } }] });
+    const filed = await upload('人员（GBK）.csv', file, false);
+    expect(filed.status, JSON.stringify(filed.body)).toBe(201);
+    const detail = await hub.app.inject(withToken(tokens.registry!, { url: `/api/v1/registry/requests/${String(filed.body.id)}` }));
+    expect(detail.json().items[0].data).toMatchObject({ id: 'JCJ-JYZ-GBK01', name: '黄志强' });
+  });
+
+  it("reads Excel's Unicode text (UTF-16LE, tab-separated) and says UTF-8 for UTF-8", async () => {
+    const text = '编号\t机构\t角色\t姓名\t备案\t有效期起\r\nJCJ-JYZ-U16\tJCJ-JYZ\t查验员\t覃丽\t是\t2020-05-01\r\n';
+    const utf16 = await upload('人员.txt', Buffer.from(`\uFEFF${text}`, 'utf16le'), true);
+    expect(utf16.status, JSON.stringify(utf16.body)).toBe(200);
+    expect(utf16.body).toMatchObject({ encoding: 'utf-16le', items: [{ data: { id: 'JCJ-JYZ-U16', name: '覃丽' } }] });
+    const utf8 = await upload('人员.csv', Buffer.from(text.replaceAll('\t', ',')), true);
+    expect(utf8.body).toMatchObject({ encoding: 'utf-8', items: [{ data: { name: '覃丽' } }] });
+  });
+
+  it('names an Excel 97-2003 workbook and unreadable text instead of reporting garbled columns', async () => {
+    const xls = await upload('人员.xls', Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(1_024)]), true);
+    expect(xls.status).toBe(415);
+    expect(xls.body).toMatchObject({ error: { code: 'IMPORT_FORMAT' } });
+    const garbled = await upload('人员.csv', Buffer.from([0x69, 0x64, 0x0a, 0x80, 0xff, 0xff, 0x0a]), true);
+    expect(garbled.status).toBe(422);
+    expect(garbled.body).toMatchObject({ error: { code: 'IMPORT_ENCODING' } });
   });
 });
 

@@ -13,6 +13,7 @@ import { readCsvRows, readXlsxRows } from '../src/exports/table-codec.js';
 import { TableJobs } from '../src/exports/table-jobs.js';
 import { toCsv, xlsxCells, xlsxColumns, type Column } from '../src/exports/table.js';
 import { guardXlsx } from '../src/exports/zip-guard.js';
+import { gb18030 } from './gb18030.js';
 
 const LIMITS: ImportLimits = { maxBytes: 20 * 1024 * 1024, maxUnzippedBytes: 128 * 1024 * 1024, maxRows: 50_000, maxColumns: 64, maxCellChars: 2_000 };
 
@@ -149,6 +150,45 @@ describe('readers', () => {
     ]);
   });
 
+  it('reads CSV in the encodings Excel and other systems write, and says which', () => {
+    const text = '编号,机构,姓名\r\nJCJ-JYZ-0001,JCJ-JYZ,韦秀兰\r\n';
+    const expected = [
+      ['编号', '机构', '姓名'],
+      ['JCJ-JYZ-0001', 'JCJ-JYZ', '韦秀兰'],
+    ];
+    const read = (buf: Buffer) => {
+      const rows: string[][] = [];
+      const r = readCsvRows(buf, LIMITS, (x) => rows.push(...x));
+      return { rows, encoding: r.encoding, delimiter: r.delimiter, n: r.rows };
+    };
+    const utf16 = (s: string, be: boolean) => {
+      const le = Buffer.from(`\uFEFF${s}`, 'utf16le');
+      return be ? le.swap16() : le;
+    };
+    // Excel's "CSV UTF-8" (BOM), another system's UTF-8 without one, Excel's plain CSV on a
+    // Chinese Windows (GBK), and its "Unicode text" (UTF-16LE with a BOM, tab-separated).
+    expect(read(Buffer.from(`\uFEFF${text}`))).toEqual({ rows: expected, encoding: 'utf-8', delimiter: ',', n: 2 });
+    expect(read(Buffer.from(text))).toEqual({ rows: expected, encoding: 'utf-8', delimiter: ',', n: 2 });
+    expect(read(gb18030(text))).toEqual({ rows: expected, encoding: 'gb18030', delimiter: ',', n: 2 });
+    const tabs = text.replaceAll(',', '\t');
+    expect(read(utf16(tabs, false))).toEqual({ rows: expected, encoding: 'utf-16le', delimiter: '\t', n: 2 });
+    expect(read(utf16(tabs, true))).toEqual({ rows: expected, encoding: 'utf-16be', delimiter: '\t', n: 2 });
+    // A tab inside a field of a comma-separated file stays in the field.
+    expect(read(Buffer.from('编号,姓名\nA1,"韦\t秀兰"\n')).rows[1]).toEqual(['A1', '韦\t秀兰']);
+    // With English headers the names would otherwise have been filed as replacement characters.
+    expect(read(gb18030('id,name\nS1,黄志强\n')).rows[1]).toEqual(['S1', '黄志强']);
+  });
+
+  it('refuses text it cannot read, and an Excel 97-2003 workbook, by name', async () => {
+    // Bytes valid neither as UTF-8 nor as GB18030 (0x80 alone, 0xFF lead bytes).
+    expect(await codeOf(() => readCsvRows(Buffer.from([0x61, 0x2c, 0x62, 0x0a, 0x80, 0xff, 0xff, 0x0a]), LIMITS, () => undefined))).toBe('IMPORT_ENCODING');
+    // UTF-16 without its byte-order mark reads as UTF-8 full of NULs.
+    expect(await codeOf(() => readCsvRows(Buffer.from('id,name\n', 'utf16le'), LIMITS, () => undefined))).toBe('IMPORT_ENCODING');
+    const xls = Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(504)]);
+    expect(await codeOf(() => readCsvRows(xls, LIMITS, () => undefined))).toBe('IMPORT_FORMAT');
+    expect(await codeOf(jobs.readTable('csv', xls))).toBe('IMPORT_FORMAT');
+  });
+
   it('applies the column, row, cell and byte limits to CSV', async () => {
     const wide = Buffer.from(`${Array.from({ length: 100 }, (_, i) => `c${i}`).join(',')}\n`);
     expect(await codeOf(() => readCsvRows(wide, LIMITS, () => undefined))).toBe('IMPORT_TOO_MANY_COLUMNS');
@@ -174,11 +214,12 @@ describe('worker pool', () => {
     }, 20);
     delay.enable();
     const started = performance.now();
-    const rows = await jobs.readTable('xlsx', buf);
+    const { rows, encoding } = await jobs.readTable('xlsx', buf);
     const took = performance.now() - started;
     delay.disable();
     clearInterval(tick);
     expect(rows).toHaveLength(6_001);
+    expect(encoding).toBeNull();
     expect(rows[6_000]![0]).toBe('JCJ-JYZ-T06000');
     console.log(`6,000-row XLSX in the worker: ${Math.round(took)} ms, worst timer gap ${Math.round(worstGap)} ms, max loop delay ${Math.round(delay.max / 1e6)} ms`);
     expect(worstGap).toBeLessThan(200);
@@ -190,10 +231,13 @@ describe('worker pool', () => {
 
   it('reports an unreadable file as a plain error and keeps working', async () => {
     expect(await codeOf(jobs.readTable('xlsx', Buffer.from('PK not really a zip')))).toBe('BODY_INVALID');
-    expect(await jobs.readTable('csv', Buffer.from('a,b\n1,2\n'))).toEqual([
-      ['a', 'b'],
-      ['1', '2'],
-    ]);
+    expect(await jobs.readTable('csv', Buffer.from('a,b\n1,2\n'))).toEqual({
+      rows: [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+      encoding: 'utf-8',
+    });
   });
 
   it('builds an XLSX that opens with Chinese headers, values and a frozen header row', async () => {

@@ -154,6 +154,11 @@ export const RegistryImportPreviewSchema = z.object({
   entity: RegistryEntitySchema,
   /** Rows in the file (the items are only the first few hundred). */
   total: z.number().int().nonnegative(),
+  /**
+   * The text encoding a CSV was read in (UTF-8 or UTF-16 by its byte-order mark; without one
+   * UTF-8, else GB18030 — Excel's plain CSV on a Chinese Windows); absent for XLSX.
+   */
+  encoding: z.enum(['utf-8', 'utf-16le', 'utf-16be', 'gb18030']).optional(),
   counties: z.array(z.string()),
   items: z.array(
     z.object({

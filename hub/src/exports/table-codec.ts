@@ -78,19 +78,73 @@ export async function readXlsxRows(buf: Buffer, limits: ImportLimits, sink: RowS
   return total;
 }
 
+/** The text encodings an uploaded CSV is read in. */
+export const CSV_ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be', 'gb18030'] as const;
+export type CsvEncoding = (typeof CSV_ENCODINGS)[number];
+
+/** What a CSV upload was read as: the rows handed to the sink, the encoding and the delimiter. */
+export interface CsvRead {
+  rows: number;
+  encoding: CsvEncoding;
+  delimiter: ',' | '\t';
+}
+
+const OLE2_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
+
 /**
- * Parses CSV (RFC 4180, UTF-8, BOM tolerated, CRLF or LF, blank lines skipped) into rows of
- * fields, within the import limits. Lenient about stray quotes and ragged rows, as registry
- * files exported from other systems often have both; the row validator reports missing fields.
+ * The text of an uploaded CSV and the encoding it was read in. A byte-order mark decides (Excel's
+ * "CSV UTF-8" writes one, its "Unicode text" is UTF-16LE with one); without one, UTF-8 when the
+ * bytes are valid UTF-8, else GB18030 — what Excel on a Chinese Windows writes for plain
+ * "CSV (逗号分隔)" (code page 936, GBK, which GB18030 contains). Real Chinese text in GBK is
+ * practically never valid UTF-8, so the order is safe. Bytes valid in neither are refused: read
+ * with replacement characters, a file with English headers would file names like "��" without
+ * a word. An Excel 97–2003 workbook is named as such rather than parsed as text.
  */
-export function readCsvRows(buf: Buffer, limits: ImportLimits, sink: RowSink): number {
+export function decodeCsv(buf: Buffer): { text: string; encoding: CsvEncoding } {
+  if (buf.length >= 8 && buf.subarray(0, 8).equals(OLE2_MAGIC)) {
+    throw new HubError('IMPORT_FORMAT', 'an Excel 97-2003 workbook (.xls) cannot be read; save it as .xlsx or CSV');
+  }
+  const decode = (encoding: CsvEncoding, from: number) => new TextDecoder(encoding, { fatal: true, ignoreBOM: true }).decode(buf.subarray(from));
+  let text: string;
+  let encoding: CsvEncoding;
+  try {
+    if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) text = decode((encoding = 'utf-8'), 3);
+    else if (buf[0] === 0xff && buf[1] === 0xfe) text = decode((encoding = 'utf-16le'), 2);
+    else if (buf[0] === 0xfe && buf[1] === 0xff) text = decode((encoding = 'utf-16be'), 2);
+    else {
+      try {
+        text = decode((encoding = 'utf-8'), 0);
+      } catch {
+        text = decode((encoding = 'gb18030'), 0);
+      }
+    }
+  } catch {
+    throw new HubError('IMPORT_ENCODING', 'the file is neither UTF-8 nor GB18030 (GBK) text; save it as "CSV UTF-8" or .xlsx');
+  }
+  // UTF-16 without its mark decodes as "valid" UTF-8 full of NULs; so does a binary file.
+  if (text.includes('\0')) throw new HubError('IMPORT_ENCODING', `the file holds NUL characters as read in ${encoding}; save it as "CSV UTF-8" or .xlsx`);
+  return { text, encoding };
+}
+
+/**
+ * Parses CSV (RFC 4180, CRLF or LF, blank lines skipped; the text decoded by decodeCsv) into rows
+ * of fields, within the import limits. The delimiter is a comma, or a tab when the first line has
+ * tabs and no comma (Excel's "Unicode text"). Lenient about stray quotes and ragged rows, as
+ * registry files exported from other systems often have both; the row validator reports missing
+ * fields.
+ */
+export function readCsvRows(buf: Buffer, limits: ImportLimits, sink: RowSink): CsvRead {
   if (buf.length > limits.maxBytes) throw new HubError('IMPORT_TOO_LARGE', `file is ${buf.length} bytes, limit ${limits.maxBytes}`);
+  const { text, encoding } = decodeCsv(buf);
+  const lineEnd = text.search(/[\r\n]/);
+  const first = lineEnd < 0 ? text : text.slice(0, lineEnd);
+  const delimiter = first.includes('\t') && !first.includes(',') ? '\t' : ',';
   let chunk: string[][] = [];
   let total = 0;
   let failure: HubError | undefined;
   try {
-    parseCsvSync(buf, {
-      bom: true,
+    parseCsvSync(text, {
+      delimiter,
       relax_quotes: true,
       relax_column_count: true,
       skip_empty_lines: true,
@@ -127,7 +181,7 @@ export function readCsvRows(buf: Buffer, limits: ImportLimits, sink: RowSink): n
     throw e;
   }
   if (chunk.length) sink(chunk);
-  return total;
+  return { rows: total, encoding, delimiter };
 }
 
 export interface XlsxColumn {

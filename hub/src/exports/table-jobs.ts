@@ -28,18 +28,19 @@ import { HubError, type ErrorCode, ERRORS } from '../errors.js';
 import type { HubConfig } from '../config.js';
 import { HubConfigSchema } from '../config.js';
 import { tableLimitsOf, type ImportLimits, type TableLimits } from './limits.js';
-import type { XlsxCell, XlsxColumn } from './table-codec.js';
+import type { CsvEncoding, XlsxCell, XlsxColumn } from './table-codec.js';
 
 /** Heap of one table worker. Generous for a 50,000-row sheet, small next to the host. */
 const WORKER_HEAP_MB = 768;
 /** Rows per message to the worker when exporting. */
 const POST_CHUNK = 1_000;
 
-type Reply = { id: number; kind: 'rows'; rows: string[][] } | { id: number; kind: 'done'; rows?: number; data?: Uint8Array } | { id: number; kind: 'error'; code?: string; message: string };
+type Done = { rows?: number; encoding?: CsvEncoding; data?: Uint8Array };
+type Reply = { id: number; kind: 'rows'; rows: string[][] } | ({ id: number; kind: 'done' } & Done) | { id: number; kind: 'error'; code?: string; message: string };
 
 interface Pending {
   onRows?: (rows: string[][]) => void;
-  resolve: (r: { rows?: number; data?: Uint8Array }) => void;
+  resolve: (r: Done) => void;
   reject: (e: unknown) => void;
   /** What a worker crash means for this task (an import or an export that was too much). */
   crashCode: ErrorCode;
@@ -137,15 +138,18 @@ export class TableJobs {
     return this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
   }
 
-  private task(slot: Slot, id: number, crashCode: ErrorCode, onRows?: (rows: string[][]) => void): Promise<{ rows?: number; data?: Uint8Array }> {
+  private task(slot: Slot, id: number, crashCode: ErrorCode, onRows?: (rows: string[][]) => void): Promise<Done> {
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject, crashCode, ...(onRows ? { onRows } : {}) });
       slot.refresh();
     });
   }
 
-  /** Parses an uploaded CSV or XLSX into rows of cell text (header row first), within the import limits. */
-  async readTable(format: 'csv' | 'xlsx', data: Buffer, limits: ImportLimits = this.limits.import): Promise<string[][]> {
+  /**
+   * Parses an uploaded CSV or XLSX into rows of cell text (header row first), within the import
+   * limits; for a CSV, also the text encoding it was read in (table-codec.ts decodeCsv).
+   */
+  async readTable(format: 'csv' | 'xlsx', data: Buffer, limits: ImportLimits = this.limits.import): Promise<{ rows: string[][]; encoding: CsvEncoding | null }> {
     if (data.length > limits.maxBytes) throw new HubError('IMPORT_TOO_LARGE', `file is ${data.length} bytes, limit ${limits.maxBytes}`);
     const slot = this.slot();
     const id = this.nextId++;
@@ -156,8 +160,8 @@ export class TableJobs {
       for (const r of rows) out.push(r);
     });
     slot.worker.postMessage({ id, op: format === 'xlsx' ? 'read-xlsx' : 'read-csv', data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), limits });
-    await done;
-    return out;
+    const { encoding } = await done;
+    return { rows: out, encoding: encoding ?? null };
   }
 
   /** Builds an XLSX from cell rows; the rows are posted in chunks, yielding between them. */

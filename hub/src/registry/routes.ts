@@ -12,6 +12,7 @@ import { ChangeItemSchema, EffectiveFrom, type ChangeItemInput, type ItemError, 
 import { Entity, institutionOf, rowsToRecords, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
+import type { CsvEncoding } from '../exports/table-codec.js';
 import { defineRoute, Page } from '../http/define.js';
 import { describeIssues } from '../validation/issues.js';
 import {
@@ -201,7 +202,8 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     summary: '批量导入（CSV 或 XLSX，中文或英文表头）：全部行无误才生成一个待审批申请；否则返回逐行错误报告，不写入任何数据',
     description:
       'multipart：file + entity 字段（可选 preview=1、effectiveFrom）；或 JSON：{entity, filename, contentBase64, preview?, effectiveFrom?}。' +
-      '每行的有效期起（人员、设备、名单；机构和检测线可加有效期起/止列）即该版本的生效时间，可为多年以前；preview=1 只校验并返回解析结果，不生成申请',
+      '每行的有效期起（人员、设备、名单；机构和检测线可加有效期起/止列）即该版本的生效时间，可为多年以前；preview=1 只校验并返回解析结果（CSV 另返回读取所用的编码），不生成申请。' +
+      'CSV 的编码：UTF-8（有无 BOM 均可）、带 BOM 的 UTF-16，或 GB18030/GBK（中文 Windows 版 Excel 另存的普通 CSV）；逗号分隔，首行只有制表符时按制表符分隔。.xls 不支持（415 IMPORT_FORMAT），无法识别的编码 422 IMPORT_ENCODING',
     auth: ADMINS,
     scope: 'institution',
     audit: 'registry.import',
@@ -267,14 +269,15 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     if (data.length > maxFileBytes) throw new HubError('IMPORT_TOO_LARGE', `file is ${data.length} bytes, limit ${maxFileBytes}`);
     const isXlsx = /\.xlsx$/i.test(filename) || data.subarray(0, 2).toString('latin1') === 'PK';
     let table: string[][];
+    let encoding: CsvEncoding | null;
     try {
-      table = await tables.readTable(isXlsx ? 'xlsx' : 'csv', data);
+      ({ rows: table, encoding } = await tables.readTable(isXlsx ? 'xlsx' : 'csv', data));
     } catch (e) {
       // Limit breaches keep their own codes (which limit, where); anything else is unreadable.
       if (e instanceof HubError) throw e;
       throw new HubError('BODY_INVALID', `cannot read ${filename}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    req.auditNote = { targetType: 'registry_import', targetId: filename, detail: { entity, rows: Math.max(0, table.length - 1) } };
+    req.auditNote = { targetType: 'registry_import', targetId: filename, detail: { entity, rows: Math.max(0, table.length - 1), ...(encoding ? { encoding } : {}) } };
     const { records, validity, errors } = await rowsToRecordsSliced(entity, table);
     const report = (errs: RowError[]) => reply.code(422).send({ error: { code: 'IMPORT_INVALID', message: `${errs.length} 处错误，未导入任何数据` }, report: errs });
     if (errors.length) return report(errors);
@@ -288,6 +291,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
         preview: true,
         entity,
         total: records.length,
+        ...(encoding ? { encoding } : {}),
         counties: checked.counties,
         items: records.slice(0, PREVIEW_ROWS).map((r, i) => ({ row: i + 2, data: r, validFrom: validity[i]?.validFrom ?? null, validTo: validity[i]?.validTo ?? null })),
       });

@@ -1,6 +1,8 @@
 /** Pure helpers of the registry (备案管理) screen. */
-import { localDate } from '@jianguan/rules';
+import { COUNTIES, INSTITUTION_TYPE_LABELS, localDate } from '@jianguan/rules';
 import type { RegistryRequest } from '@jianguan/protocol/registry';
+import { filingState } from './form';
+import { tr } from './lang';
 
 export const ENTITIES = ['institution', 'staff', 'line', 'listing', 'device'] as const;
 export type Entity = (typeof ENTITIES)[number];
@@ -50,6 +52,23 @@ export function cell(key: string, v: unknown): string {
   if ((key === 'validTo' || key === 'validFrom' || key === 'calibrationValidTo') && typeof v === 'number') return localDate(v);
   return VALUE_LABELS[String(v)] ?? String(v);
 }
+
+/**
+ * One cell of a filed record as the registry screens show it, in the current language:
+ * institutions and counties by their names (data, never translated), institution types, filing
+ * states and other codes by their labels.
+ */
+export function recordCell(entity: Entity, key: string, row: Record<string, unknown>, institutionName: (id: string) => string): string {
+  const v = row[key];
+  if (key === 'county') return COUNTIES.find((c) => c.adcode === v)?.name ?? String(v ?? '');
+  if (key === 'institutionId' || key === 'organisationId') return v ? institutionName(String(v)) : '—';
+  if (key === 'type' && entity === 'institution') return tr((INSTITUTION_TYPE_LABELS as Record<string, string>)[String(v)] ?? String(v));
+  if (key === 'filed') return tr(filingState(row).label);
+  return tr(cell(key, v));
+}
+
+/** Columns whose cells are recorded data (names, codes people typed), marked for the screens' checks. */
+export const DATUM_COLUMNS: ReadonlySet<string> = new Set(['name', 'county', 'institutionId', 'organisationId', 'note', 'key', 'id']);
 
 /** The row key the hub uses (registry/entities.ts keyOf): id, or list:key for listings. */
 export function keyOf(entity: Entity, data: Record<string, unknown>): string {
