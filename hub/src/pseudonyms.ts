@@ -49,7 +49,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { maskIdNumber, remaskIdNumber } from '@jianguan/rules';
+import { isValidIdNumber, maskIdNumber, remaskIdNumber } from '@jianguan/rules';
 import type { HubConfig } from './config.js';
 import { writeFileDurableSync } from './durable.js';
 import { HubError, errorMessage } from './errors.js';
@@ -166,6 +166,12 @@ function fileRegistry(rekey: (h: string) => string, collectorKey: string | undef
     if (typeof value !== 'string') return { message: '应为身份证号码或采集端摘要（64位十六进制）' };
     const v = value.trim();
     if (ID_NUMBER.test(v)) {
+      // Excel keeps 15 significant digits: a number typed into a number cell comes back with its
+      // last three digits 000, and then its check digit rarely fits. Filed, its hash would match
+      // nobody's, and the rules would call that person unfiled.
+      if (v.endsWith('000') && !isValidIdNumber(v)) {
+        return { message: `身份证号码 ${maskIdNumber(v)} 末三位为 000 且校验位不符：像是在 Excel 中按数字录入，第 16 位起已被改写。请把该列设为文本格式、重新录入号码后再导入` };
+      }
       if (!collectorKey) return { message: '未配置 JG_PSEUDONYM_KEY，只能填写采集端摘要，不能填写身份证号码' };
       return { idHash: rekey(collectorIdHash(collectorKey, v)), masked: maskIdNumber(v) };
     }

@@ -86,6 +86,27 @@ describe('registry identities in the hub form', () => {
     expect(req!.items).not.toContain(collectorHash);
   });
 
+  it('files the 身份证号码 column of an import the same way: previewed masked, filed as the hub-form hash, the number nowhere', async () => {
+    const [registry, registry2] = [await login(hub, 'registry'), await login(hub, 'registry2')];
+    const IMPORTED = 'JCJ-JYZ-T98';
+    const csv = Buffer.from(`编号,机构,角色,姓名,备案,有效期起,身份证号码\r\n${IMPORTED},JCJ-JYZ,查验员,导入检验员,是,2019-03-01,${ID.toLowerCase()}\r\n`);
+    const send = (preview: boolean) =>
+      hub.app.inject(withToken(registry, { method: 'POST', url: '/api/v1/registry/imports', payload: { entity: 'staff', filename: '人员.csv', contentBase64: csv.toString('base64'), preview } }));
+    const preview = await send(true);
+    expect(preview.statusCode, preview.body).toBe(200);
+    expect(preview.json().items[0].data).toMatchObject({ id: IMPORTED, idMasked: '45**************3X' });
+    expect(preview.body).not.toContain(ID);
+    expect(preview.body.toUpperCase()).not.toContain(ID);
+    const filed = await send(false);
+    expect(filed.statusCode, filed.body).toBe(201);
+    expect(filed.body.toUpperCase()).not.toContain(ID);
+    const ok = await hub.app.inject(withToken(registry2, { method: 'POST', url: `/api/v1/registry/requests/${filed.json().id}/approve`, payload: {} }));
+    expect(ok.statusCode, ok.body).toBe(200);
+    // The same person as the one filed through the form above: the same hub-form hash.
+    expect(hub.registry.staff(IMPORTED)?.idHash).toBe(pseudonymsFromKeyring(keyring()).rekey(collectorHash));
+    expect(hub.registry.staff(IMPORTED)?.idHash).toBe(hub.registry.staff(CLERK)?.idHash);
+  });
+
   it('refuses an identity that is neither a number nor a collector hash, with the field named', async () => {
     const registry = await login(hub, 'registry');
     const res = await hub.app.inject(

@@ -4,6 +4,7 @@
  * collector hash the registry computes from a raw number (equal to the collector's own).
  */
 import crypto from 'node:crypto';
+import { isValidIdNumber } from '@jianguan/rules';
 import { describe, expect, it } from 'vitest';
 import { createPseudonymizer } from '../../collector/dist/pseudonym.js';
 import { isHubError } from '../src/errors.js';
@@ -114,6 +115,17 @@ describe('registry identities', () => {
     expect(withKey.fileRegistryRecord('staff', { id: 'S1', idHash: hub.rekey(H) }, onFile)).toEqual({ ok: true, data: { id: 'S1', idHash: hub.rekey(H) } });
     expect(withKey.fileRegistryRecord('listing', { list: 'vin_check_black', key: 'LSVAA4182E2100001' }, none)).toEqual({ ok: true, data: { list: 'vin_check_black', key: 'LSVAA4182E2100001' } });
     expect(hub.fileRegistryRecord('staff', { id: 'S1', idNumber: ID }, none)).toMatchObject({ ok: false, field: 'idNumber' });
+  });
+
+  it('refuses a number Excel rewrote (typed into a number cell: last three digits 000, check digit wrong) and files real ones ending in 000', () => {
+    // 45270119800315001X kept as an Excel number: 15 significant digits, 452701198003150000.
+    const r = withKey.fileRegistryRecord('staff', { id: 'S1', idNumber: '452701198003150000' }, none);
+    expect(r).toMatchObject({ ok: false, field: 'idNumber' });
+    expect((r as { message: string }).message).toContain('Excel');
+    expect(withKey.fileRegistryRecord('listing', { list: 'person_black', key: '452701198003150000' }, none)).toMatchObject({ ok: false, field: 'key' });
+    // A real number may end in 000 when its check digit is 0 (45120219900301700 → 0): filed.
+    expect(isValidIdNumber('451202199003017000')).toBe(true);
+    expect(withKey.fileRegistryRecord('staff', { id: 'S1', idNumber: '451202199003017000' }, none)).toMatchObject({ ok: true });
   });
 
   it('a rotation layer over a stored value equals the grown keyring over the collector hash', () => {

@@ -178,6 +178,41 @@ describe('CSV as Excel writes it', () => {
   });
 });
 
+describe('spreadsheets as people keep them', () => {
+  it('files date cells as the local dates they show', async () => {
+    const buf = await xlsx((ws) => {
+      ws.addRow(['编号', '机构', '角色', '姓名', '备案', '有效期起', '有效期止']);
+      // Dates typed into Excel cells, as every register kept in Excel has them.
+      ws.addRow(['JCJ-JYZ-XD1', 'JCJ-JYZ', '查验员', '蓝海燕', '是', new Date(Date.UTC(2019, 2, 1)), new Date(Date.UTC(2027, 11, 31))]);
+      ws.getColumn(6).numFmt = 'yyyy-mm-dd';
+      ws.getColumn(7).numFmt = 'yyyy-mm-dd';
+    });
+    const res = await hub.app.inject(withToken(tokens.registry!, { method: 'POST', url: '/api/v1/registry/imports', payload: { entity: 'staff', filename: '人员.xlsx', contentBase64: buf.toString('base64'), preview: true } }));
+    expect(res.statusCode, res.body).toBe(200);
+    // 2019-03-01 00:00 and the end of 2027-12-31 in Beijing time (UTC+8).
+    expect(res.json().items[0]).toMatchObject({ data: { name: '蓝海燕', validFrom: Date.UTC(2019, 1, 28, 16), validTo: Date.UTC(2027, 11, 31, 16) - 1 }, validFrom: Date.UTC(2019, 1, 28, 16) });
+  });
+
+  it('names what Excel did to a date whose format was lost and to an identity number kept as a number', async () => {
+    const buf = await xlsx((ws) => {
+      ws.addRow(['编号', '机构', '角色', '姓名', '备案', '有效期起', '身份证号码']);
+      ws.addRow(['JCJ-JYZ-XD2', 'JCJ-JYZ', '查验员', '韦秀兰', '是', 43525, '45270119800315001X']);
+      // 45270119800315001X typed into a number cell: Excel keeps 15 significant digits.
+      ws.addRow(['JCJ-JYZ-XD3', 'JCJ-JYZ', '查验员', '黄志强', '是', '2019-03-01', 452701198003150000]);
+    });
+    const res = await hub.app.inject(withToken(tokens.registry!, { method: 'POST', url: '/api/v1/registry/imports', payload: { entity: 'staff', filename: '人员.xlsx', contentBase64: buf.toString('base64'), preview: true } }));
+    expect(res.statusCode, res.body).toBe(422);
+    const report = res.json().report as { row: number; field: string; message: string }[];
+    expect(report.find((e) => e.row === 2 && e.field === 'validFrom')?.message).toContain('Excel 的日期序号');
+    const id = await hub.app.inject(
+      withToken(tokens.registry!, { method: 'POST', url: '/api/v1/registry/imports', payload: { entity: 'staff', filename: '人员.xlsx', contentBase64: (await xlsx((ws) => { ws.addRow(['编号', '机构', '角色', '姓名', '备案', '有效期起', '身份证号码']); ws.addRow(['JCJ-JYZ-XD3', 'JCJ-JYZ', '查验员', '黄志强', '是', '2019-03-01', 452701198003150000]); })).toString('base64'), preview: true } }),
+    );
+    expect(id.statusCode, id.body).toBe(422);
+    expect(id.json().report).toEqual([{ row: 2, field: 'idNumber', message: expect.stringContaining('设为文本格式') }]);
+    expect(id.body).not.toContain('452701198003150000');
+  });
+});
+
 describe('job caps', () => {
   it('answers 429 TOO_MANY_JOBS beyond 2 per user and 3 for the hub', async () => {
     const buf = await staffSheet(1_500, 'C');

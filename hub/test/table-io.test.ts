@@ -9,7 +9,7 @@ import ExcelJS from 'exceljs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HubError } from '../src/errors.js';
 import type { ImportLimits } from '../src/exports/limits.js';
-import { readCsvRows, readXlsxRows } from '../src/exports/table-codec.js';
+import { excelDateText, readCsvRows, readXlsxRows } from '../src/exports/table-codec.js';
 import { TableJobs } from '../src/exports/table-jobs.js';
 import { toCsv, xlsxCells, xlsxColumns, type Column } from '../src/exports/table.js';
 import { guardXlsx } from '../src/exports/zip-guard.js';
@@ -137,6 +137,21 @@ describe('readers', () => {
       ws.addRow(['S1', '长'.repeat(3_000)]);
     });
     expect(await codeOf(readXlsxRows(long, LIMITS, () => undefined))).toBe('IMPORT_CELL_TOO_LONG');
+  });
+
+  it('reads Excel date cells as the wall-clock dates they show, formulas by their results', async () => {
+    const buf = await xlsx((ws) => {
+      ws.addRow(['有效期起', '时间', '公式', '错误', '数字']);
+      // Typed into Excel as 2019-03-01 / 2019-03-01 08:30: exceljs gives the UTC-midnight Date.
+      ws.addRow([new Date(Date.UTC(2019, 2, 1)), new Date(Date.UTC(2019, 2, 1, 8, 30)), { formula: 'DATE(2027,12,31)', result: new Date(Date.UTC(2027, 11, 31)) }, { formula: 'A9', result: { error: '#REF!' } }, 452701198003150000]);
+      ws.getCell('A2').numFmt = 'yyyy-mm-dd';
+      ws.getCell('B2').numFmt = 'yyyy-mm-dd hh:mm';
+      ws.getCell('C2').numFmt = 'yyyy-mm-dd';
+    });
+    const rows: string[][] = [];
+    await readXlsxRows(buf, LIMITS, (r) => rows.push(...r));
+    expect(rows[1]).toEqual(['2019-03-01', '2019-03-01 08:30:00', '2027-12-31', '#REF!', '452701198003150000']);
+    expect(excelDateText(new Date(Number.NaN))).toBe('');
   });
 
   it('parses CSV with csv-parse: BOM, quotes, CRLF/LF, blank lines', () => {

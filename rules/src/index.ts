@@ -12,6 +12,7 @@ export { parseTransactionFast, TRANSACTION_FAST_KEYS } from './model/transaction
 export * from './model/warning.js';
 export * from './model/labels.js';
 export { maskIdNumber, maskPlate, remaskIdNumber } from './model/mask.js';
+export { idCheckDigit, isValidIdNumber } from './model/identity-number.js';
 
 // Business time (Asia/Shanghai)
 export * from './business-time.js';

@@ -3,21 +3,11 @@
  * digit, VINs with the ISO 3779 / GB 16735 check digit in position 9, 桂M plates, licence
  * archive numbers, photo hashes.
  */
+import { idCheckDigit } from '@jianguan/rules';
 import type { Rng } from './rng.js';
 
-const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const ID_CHECK = '10X98765432';
-
-/** The 18th character of an identity number from its first 17 digits. */
-export function idCheckDigit(first17: string): string {
-  let sum = 0;
-  for (let i = 0; i < 17; i++) sum += Number(first17[i]) * ID_WEIGHTS[i]!;
-  return ID_CHECK[sum % 11]!;
-}
-
-export function isValidIdNumber(s: string): boolean {
-  return /^\d{17}[\dX]$/.test(s) && idCheckDigit(s.slice(0, 17)) === s[17];
-}
+// The check digit lives with the domain (the hub's registry checks filed numbers with it too).
+export { idCheckDigit, isValidIdNumber } from '@jianguan/rules';
 
 /** County codes of 河池 (most people) and a few elsewhere in 广西. */
 const HECHI_REGIONS = ['451202', '451203', '451221', '451222', '451223', '451224', '451225', '451226', '451227', '451228', '451229'];

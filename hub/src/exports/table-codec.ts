@@ -25,13 +25,38 @@ export function columnLetters(n: number): string {
   return s;
 }
 
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * An Excel date cell as the wall-clock text it shows: `YYYY-MM-DD`, with ` HH:MM:SS` when it has a
+ * time of day. Excel stores a date as a serial day with no time zone; exceljs hands it over as
+ * the Date whose UTC fields are that wall clock. The registry reads such text as local time, as
+ * it reads a date typed into a CSV; an ISO instant ("…T00:00:00.000Z") was refused as no date,
+ * and read as UTC it would have started a filing at 08:00.
+ */
+export function excelDateText(d: Date): string {
+  if (Number.isNaN(d.getTime())) return '';
+  const day = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
+  const h = d.getUTCHours();
+  const m = d.getUTCMinutes();
+  const sec = d.getUTCSeconds();
+  return h === 0 && m === 0 && sec === 0 ? day : `${day} ${pad2(h)}:${pad2(m)}:${pad2(sec)}`;
+}
+
 function cellText(v: ExcelJS.CellValue): string {
   if (v === null || v === undefined) return '';
-  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Date) return excelDateText(v);
   if (typeof v === 'object') {
     if ('richText' in v) return v.richText.map((t) => t.text).join('');
     if ('text' in v) return String(v.text);
-    if ('result' in v) return String(v.result ?? '');
+    // A formula's cached result: a date (=DATE(…), =EDATE(…)) as a date cell, an error value
+    // (#REF!) as its text for the row report to name, anything else as text.
+    if ('result' in v) {
+      const r = v.result;
+      if (r instanceof Date) return excelDateText(r);
+      if (typeof r === 'object' && r !== null) return 'error' in r ? String(r.error) : '';
+      return String(r ?? '');
+    }
     return '';
   }
   return String(v);

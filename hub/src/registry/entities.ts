@@ -140,6 +140,8 @@ function parseLocalDate(s: string, endOfDay: boolean): number | string {
   const t = s.trim();
   if (/^\d{10,13}$/.test(t)) return Number(t);
   const m = /^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?/.exec(t);
+  // A date cell whose format was lost shows Excel's serial day (43525 = 2019-03-01).
+  if (!m && /^\d{5}(\.\d+)?$/.test(t)) return `不是日期：${t}（像是 Excel 的日期序号：请把该列设为日期格式，或写作 2019-03-01）`;
   if (!m) return `不是日期：${t}`;
   const [, y, mo, d, h, mi, sec] = m;
   const base = fromLocal(Number(y), Number(mo), Number(d), Number(h ?? 0), Number(mi ?? 0), Number(sec ?? 0));
@@ -289,6 +291,10 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
       return;
     }
     const data = parsed.data as EntityData;
+    // The raw identity number (身份证号码) is no field of the filed record: the change request
+    // files it as its hash and masked form (pseudonyms.ts fileRegistryRecord). The schema would
+    // drop it, and the import would file the person without an identity, so it is carried on.
+    if (entity === 'staff' && typeof raw.idNumber === 'string') (data as Record<string, unknown>).idNumber = raw.idNumber;
     records.push(data);
     const dated = data as { validFrom?: number };
     validity.push(VERSION_ONLY_DATES[entity] ? own : dated.validFrom !== undefined ? { validFrom: dated.validFrom } : {});

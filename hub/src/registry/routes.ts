@@ -293,7 +293,8 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
         total: records.length,
         ...(encoding ? { encoding } : {}),
         counties: checked.counties,
-        items: records.slice(0, PREVIEW_ROWS).map((r, i) => ({ row: i + 2, data: r, validFrom: validity[i]?.validFrom ?? null, validTo: validity[i]?.validTo ?? null })),
+        // As they would be filed: identity numbers already as their hash and masked form.
+        items: checked.items.slice(0, PREVIEW_ROWS).map((it, i) => ({ row: i + 2, data: it.data, validFrom: validity[i]?.validFrom ?? null, validTo: validity[i]?.validTo ?? null })),
       });
     }
     try {
