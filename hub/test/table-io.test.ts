@@ -277,6 +277,26 @@ describe('worker pool', () => {
     expect(ws.getCell('B2').value).toBe('');
   });
 
+  it('keeps long digit texts as text for Excel (a trailing tab) and leaves numbers and short codes alone', async () => {
+    type Row = { lsh: string; n: number };
+    const csv = await toCsv<Row>(
+      [
+        { header: '业务流水号', value: (r) => r.lsh },
+        { header: '数量', value: (r) => r.n },
+      ],
+      [
+        { lsh: '12612061234567', n: 123456789012345 },
+        { lsh: '451202', n: 1 },
+        { lsh: '4512021990030712', n: 2 },
+      ],
+    );
+    expect(csv).toBe('\uFEFF业务流水号,数量\r\n12612061234567\t,123456789012345\r\n451202,1\r\n4512021990030712\t,2\r\n');
+    // Read back (our reader, as any that trims), the values are the digits.
+    const rows: string[][] = [];
+    readCsvRows(Buffer.from(csv), LIMITS, (r) => rows.push(...r));
+    expect(rows.slice(1).map((r) => r[0]!.trim())).toEqual(['12612061234567', '451202', '4512021990030712']);
+  });
+
   it('keeps the Excel-friendly CSV byte for byte: BOM, CRLF, quoting, formula defusing', async () => {
     type Row = { a: string; b: number | null };
     const csv = await toCsv<Row>(

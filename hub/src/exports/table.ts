@@ -22,10 +22,17 @@ export const EXPORT_CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = {
   xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
 };
 
-/** RFC 4180 field quoting; also defuses spreadsheet formula injection (=, +, -, @ at the start). */
+/**
+ * RFC 4180 field quoting; also defuses spreadsheet formula injection (=, +, -, @ at the start).
+ * A text of twelve or more digits (业务流水号, long record numbers) gets a trailing tab: Excel
+ * opens a CSV by guessing types, and would show such a value as 1.26121E+13 — and keep only 15
+ * of its digits once saved. The tab makes it text there; readers that trim, ours included, do
+ * not see it.
+ */
 export function csvField(v: unknown): string {
   let s = v === null || v === undefined ? '' : String(v);
   if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  else if (typeof v === 'string' && s.length >= 12 && /^\d+$/.test(s)) s = `${s}\t`;
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
