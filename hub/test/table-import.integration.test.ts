@@ -193,6 +193,26 @@ describe('spreadsheets as people keep them', () => {
     expect(res.json().items[0]).toMatchObject({ data: { name: '蓝海燕', validFrom: Date.UTC(2019, 1, 28, 16), validTo: Date.UTC(2027, 11, 31, 16) - 1 }, validFrom: Date.UTC(2019, 1, 28, 16) });
   });
 
+  it('skips a title row above the header and numbers rows as the sheet does', async () => {
+    const sheet = (bad: boolean) =>
+      xlsx((ws) => {
+        ws.getCell('A1').value = '河池市机动车检验机构人员备案表';
+        ws.getCell('A2').value = '填报单位：金城江区机动车检测站';
+        ws.getRow(3).values = ['编号', '机构', '角色', '姓名', '备案', '有效期起'];
+        ws.getRow(4).values = ['JCJ-JYZ-TR1', 'JCJ-JYZ', '查验员', '莫小燕', '是', '2020-01-01'];
+        // Row 5 left blank, as people leave rows between groups.
+        ws.getRow(6).values = ['JCJ-JYZ-TR2', 'JCJ-JYZ', bad ? '保安' : '查验员', '罗建华', '是', '2020-01-01'];
+      });
+    const send = async (bad: boolean) =>
+      hub.app.inject(withToken(tokens.registry!, { method: 'POST', url: '/api/v1/registry/imports', payload: { entity: 'staff', filename: '人员.xlsx', contentBase64: (await sheet(bad)).toString('base64'), preview: true } }));
+    const ok = await send(false);
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toMatchObject({ total: 2, headerRow: 3, items: [{ row: 4, data: { name: '莫小燕' } }, { row: 6, data: { name: '罗建华' } }] });
+    const bad = await send(true);
+    expect(bad.statusCode, bad.body).toBe(422);
+    expect(bad.json().report).toEqual([{ row: 6, field: 'role', message: expect.stringContaining('保安') }]);
+  });
+
   it('names what Excel did to a date whose format was lost and to an identity number kept as a number', async () => {
     const buf = await xlsx((ws) => {
       ws.addRow(['编号', '机构', '角色', '姓名', '备案', '有效期起', '身份证号码']);

@@ -154,15 +154,29 @@ describe('readers', () => {
     expect(excelDateText(new Date(Number.NaN))).toBe('');
   });
 
-  it('parses CSV with csv-parse: BOM, quotes, CRLF/LF, blank lines', () => {
+  it('parses CSV with csv-parse: BOM, quotes, CRLF/LF, blank lines kept as the empty rows they are', () => {
     const rows: string[][] = [];
     readCsvRows(Buffer.from('\uFEFF编号,姓名\r\n"A,1","说""好"""\r\n\r\nB2,乙\nC3,\n'), LIMITS, (r) => rows.push(...r));
     expect(rows).toEqual([
       ['编号', '姓名'],
       ['A,1', '说"好"'],
+      [''],
       ['B2', '乙'],
       ['C3', ''],
     ]);
+  });
+
+  it('keeps blank XLSX rows as empty rows, so rows are numbered as in the sheet', async () => {
+    const buf = await xlsx((ws) => {
+      ws.getCell('A1').value = '河池市机动车检验机构人员备案表';
+      ws.getRow(3).values = ['编号', '姓名'];
+      ws.getRow(4).values = ['S1', '甲'];
+      ws.getRow(7).values = ['S2', '乙'];
+    });
+    const rows: string[][] = [];
+    const n = await readXlsxRows(buf, LIMITS, (r) => rows.push(...r));
+    expect(n).toBe(7);
+    expect(rows.map((r) => r.join('|'))).toEqual(['河池市机动车检验机构人员备案表|', '', '编号|姓名', 'S1|甲', '', '', 'S2|乙']);
   });
 
   it('reads CSV in the encodings Excel and other systems write, and says which', () => {

@@ -159,6 +159,8 @@ export const RegistryImportPreviewSchema = z.object({
    * UTF-8, else GB18030 — Excel's plain CSV on a Chinese Windows); absent for XLSX.
    */
   encoding: z.enum(['utf-8', 'utf-16le', 'utf-16be', 'gb18030']).optional(),
+  /** The header's row when title rows above it were skipped (absent: row 1). */
+  headerRow: z.number().int().min(2).optional(),
   counties: z.array(z.string()),
   items: z.array(
     z.object({

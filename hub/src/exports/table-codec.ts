@@ -86,6 +86,13 @@ export async function readXlsxRows(buf: Buffer, limits: ImportLimits, sink: RowS
   let chunk: string[][] = [];
   let total = 0;
   ws.eachRow({ includeEmpty: false }, (row, rowNumber) => {
+    // Blank rows stay in as empty rows, so the rows handed on are numbered as the sheet is and a
+    // report's "row 7" is the row a person finds in Excel.
+    if (rowNumber > limits.maxRows + 1) throw new HubError('IMPORT_TOO_MANY_ROWS', `first sheet has a row at ${rowNumber}, limit ${limits.maxRows} data rows`);
+    while (total < rowNumber - 1) {
+      chunk.push([]);
+      total++;
+    }
     const cells: string[] = new Array<string>(width);
     for (let i = 1; i <= width; i++) {
       const text = cellText(row.getCell(i).value);
@@ -152,8 +159,9 @@ export function decodeCsv(buf: Buffer): { text: string; encoding: CsvEncoding } 
 }
 
 /**
- * Parses CSV (RFC 4180, CRLF or LF, blank lines skipped; the text decoded by decodeCsv) into rows
- * of fields, within the import limits. The delimiter is a comma, or a tab when the first line has
+ * Parses CSV (RFC 4180, CRLF or LF; the text decoded by decodeCsv) into rows of fields, within
+ * the import limits. A blank line is an empty row, as it is a row in Excel, so rows keep the
+ * numbers a person sees there. The delimiter is a comma, or a tab when the first line has
  * tabs and no comma (Excel's "Unicode text"). Lenient about stray quotes and ragged rows, as
  * registry files exported from other systems often have both; the row validator reports missing
  * fields.
@@ -172,7 +180,7 @@ export function readCsvRows(buf: Buffer, limits: ImportLimits, sink: RowSink): C
       delimiter,
       relax_quotes: true,
       relax_column_count: true,
-      skip_empty_lines: true,
+      skip_empty_lines: false,
       // Mixed line ends, as the old reader accepted; csv-parse would otherwise fix on the first.
       record_delimiter: ['\r\n', '\n', '\r'],
       // One record may not buffer more than a row of maximal cells.

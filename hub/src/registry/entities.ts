@@ -178,16 +178,41 @@ export interface RowError {
   message: string;
 }
 
+/** Rows searched for the header: a sheet's title and notes sit above it, a few rows at most. */
+const HEADER_SEARCH_ROWS = 10;
+
 /**
- * Converts spreadsheet rows (first row = headers) into records of `entity`. Returns the records
- * and one error per bad field; a file with any error must not be imported.
+ * The 0-based index of the header row: the first of the first few rows naming at least two of
+ * the entity's columns. Registers kept in Excel often carry a title row ("河池市机动车检验机构人员
+ * 备案表", merged across the sheet) or a note above the header; such rows are not data. 0 when no
+ * row qualifies, so the report names the first row's columns as unknown.
  */
-export function rowsToRecords(entity: Entity, table: string[][]): { records: EntityData[]; validity: RowValidity[]; errors: RowError[] } {
+export function locateHeader(entity: Entity, table: readonly (readonly string[])[]): number {
+  const aliases = { ...HEADERS[entity], ...VERSION_ONLY_DATES[entity] };
+  const known = new Set(Object.values(aliases));
+  for (let i = 0; i < Math.min(table.length, HEADER_SEARCH_ROWS); i++) {
+    let named = 0;
+    for (const cell of table[i]!) {
+      const t = cell.trim();
+      if (t && (aliases[t] !== undefined || known.has(t))) named++;
+    }
+    if (named >= 2) return i;
+  }
+  return 0;
+}
+
+/**
+ * Converts spreadsheet rows (first row = headers) into records of `entity`. Returns the records,
+ * the row number of each (1-based, header = row 1; blank rows count, as in the sheet) and one
+ * error per bad field; a file with any error must not be imported.
+ */
+export function rowsToRecords(entity: Entity, table: string[][]): { records: EntityData[]; rows: number[]; validity: RowValidity[]; errors: RowError[] } {
   const errors: RowError[] = [];
   const records: EntityData[] = [];
+  const rowNumbers: number[] = [];
   const validity: RowValidity[] = [];
   const [header, ...rows] = table;
-  if (!header) return { records, validity, errors: [{ row: 1, field: '', message: '文件为空' }] };
+  if (!header) return { records, rows: rowNumbers, validity, errors: [{ row: 1, field: '', message: '文件为空' }] };
   const aliases = { ...HEADERS[entity], ...VERSION_ONLY_DATES[entity] };
   const fields = header.map((h) => {
     const t = h.trim();
@@ -296,10 +321,11 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
     // drop it, and the import would file the person without an identity, so it is carried on.
     if (entity === 'staff' && typeof raw.idNumber === 'string') (data as Record<string, unknown>).idNumber = raw.idNumber;
     records.push(data);
+    rowNumbers.push(rowNo);
     const dated = data as { validFrom?: number };
     validity.push(VERSION_ONLY_DATES[entity] ? own : dated.validFrom !== undefined ? { validFrom: dated.validFrom } : {});
   });
-  return { records, validity, errors };
+  return { records, rows: rowNumbers, validity, errors };
 }
 
 /** A zod issue in Chinese, for people reading an import report. */

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { authorize, inScope, scopedCounty, type Principal, type Role } from '../http/access.js';
 import { ChangeItemSchema, EffectiveFrom, type ChangeItemInput, type ItemError, type RegistryChanges } from '../registry/changes.js';
-import { Entity, institutionOf, rowsToRecords, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
+import { Entity, institutionOf, locateHeader, rowsToRecords, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
 import type { CsvEncoding } from '../exports/table-codec.js';
@@ -277,24 +277,30 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       if (e instanceof HubError) throw e;
       throw new HubError('BODY_INVALID', `cannot read ${filename}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    req.auditNote = { targetType: 'registry_import', targetId: filename, detail: { entity, rows: Math.max(0, table.length - 1), ...(encoding ? { encoding } : {}) } };
-    const { records, validity, errors } = await rowsToRecordsSliced(entity, table);
-    const report = (errs: RowError[]) => reply.code(422).send({ error: { code: 'IMPORT_INVALID', message: `${errs.length} 处错误，未导入任何数据` }, report: errs });
+    // Title rows above the header are skipped; every row number below is the sheet's own.
+    const skip = locateHeader(entity, table);
+    req.auditNote = { targetType: 'registry_import', targetId: filename, detail: { entity, rows: Math.max(0, table.length - 1 - skip), ...(encoding ? { encoding } : {}), ...(skip ? { headerRow: skip + 1 } : {}) } };
+    const { records, rows: rowNumbers, validity, errors } = await rowsToRecordsSliced(entity, skip ? table.slice(skip) : table);
+    const sheetRow = (row: number) => row + skip;
+    const report = (errs: RowError[]) =>
+      reply.code(422).send({ error: { code: 'IMPORT_INVALID', message: `${errs.length} 处错误，未导入任何数据` }, report: errs.map((e) => ({ ...e, row: sheetRow(e.row) })) });
     if (errors.length) return report(errors);
     if (!records.length) return report([{ row: 2, field: '', message: '没有数据行' }]);
+    const rowOf = (index: number) => rowNumbers[index] ?? index + 2;
     const items: ChangeItemInput[] = records.map((r, i) => ({ entity, op: 'upsert', data: r as unknown as Record<string, unknown>, ...validity[i] }));
     if (preview) {
       // Validated as the request would be (scope, institutions, duplicates), nothing stored.
       const checked = changes.validate(items, p);
-      if (checked.errors.length) return report(checked.errors.map((x) => ({ row: x.index + 2, field: x.field, message: x.message })));
+      if (checked.errors.length) return report(checked.errors.map((x) => ({ row: rowOf(x.index), field: x.field, message: x.message })));
       return reply.code(200).send({
         preview: true,
         entity,
         total: records.length,
         ...(encoding ? { encoding } : {}),
+        ...(skip ? { headerRow: skip + 1 } : {}),
         counties: checked.counties,
         // As they would be filed: identity numbers already as their hash and masked form.
-        items: checked.items.slice(0, PREVIEW_ROWS).map((it, i) => ({ row: i + 2, data: it.data, validFrom: validity[i]?.validFrom ?? null, validTo: validity[i]?.validTo ?? null })),
+        items: checked.items.slice(0, PREVIEW_ROWS).map((it, i) => ({ row: sheetRow(rowOf(i)), data: it.data, validFrom: validity[i]?.validFrom ?? null, validTo: validity[i]?.validTo ?? null })),
       });
     }
     try {
@@ -303,7 +309,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       return reply.code(201).send(r);
     } catch (e) {
       const itemErrors = (e as { report?: ItemError[] }).report;
-      if (itemErrors) return report(itemErrors.map((x) => ({ row: x.index + 2, field: x.field, message: x.message })));
+      if (itemErrors) return report(itemErrors.map((x) => ({ row: rowOf(x.index), field: x.field, message: x.message })));
       throw e;
     }
   };
@@ -322,15 +328,17 @@ const VALIDATE_SLICE = 500;
  * loop for ~100 ms in one go. Rows are validated independently and header problems are reported
  * on row 1, so slicing changes nothing but the row numbers, which are shifted back here.
  */
-async function rowsToRecordsSliced(entity: Entity, table: string[][]): Promise<{ records: EntityData[]; validity: RowValidity[]; errors: RowError[] }> {
+async function rowsToRecordsSliced(entity: Entity, table: string[][]): Promise<ReturnType<typeof rowsToRecords>> {
   const [header, ...rows] = table;
   if (!header || rows.length <= VALIDATE_SLICE) return rowsToRecords(entity, table);
   const records: EntityData[] = [];
+  const rowNumbers: number[] = [];
   const validity: RowValidity[] = [];
   const errors: RowError[] = [];
   for (let offset = 0; offset < rows.length; offset += VALIDATE_SLICE) {
     const part = rowsToRecords(entity, [header, ...rows.slice(offset, offset + VALIDATE_SLICE)]);
     for (const r of part.records) records.push(r);
+    for (const n of part.rows) rowNumbers.push(n + offset);
     for (const v of part.validity) validity.push(v);
     for (const e of part.errors) {
       if (e.row > 1) errors.push({ ...e, row: e.row + offset });
@@ -338,5 +346,5 @@ async function rowsToRecordsSliced(entity: Entity, table: string[][]): Promise<{
     }
     await yieldToLoop();
   }
-  return { records, validity, errors };
+  return { records, rows: rowNumbers, validity, errors };
 }
