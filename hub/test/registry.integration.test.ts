@@ -198,6 +198,48 @@ describe('imports', () => {
     expect(hub.registry.staff('YZ-JYZ2-I30')?.validTo).toBe(Date.UTC(2026, 5, 30, 16) - 1);
   });
 
+  it("imports years of filings: a person's rows, one per filing period, become that person's history", async () => {
+    const cst = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d) - 8 * 3_600_000;
+    // The register as a detachment keeps it: a row per filing, in no particular order.
+    const csv = [
+      '编号,机构,角色,姓名,备案,有效期起,有效期止',
+      'YZ-JYZ2-H01,YZ-JYZ2,查验员,覃明,是,2022-06-01,',
+      'YZ-JYZ2-H02,YZ-JYZ2,查验员,韦芳,是,2019-05-01,',
+      'YZ-JYZ2-H01,YZ-JYZ2,查验员,覃明,是,2018-03-01,2020-02-29',
+    ].join('\r\n');
+    const res = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'staff', filename: '备案记录.csv', contentBase64: Buffer.from(csv).toString('base64') });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().itemCount).toBe(3);
+    const ok = await call('registry2', 'POST', `/api/v1/registry/requests/${res.json().id}/approve`, {});
+    expect(ok.statusCode, ok.body).toBe(200);
+    const v = (await call('leader', 'GET', '/api/v1/registry/staff/YZ-JYZ2-H01/versions')).json().items as { version: number; validFrom: number; validTo: number | null; data: { validTo: number | null } }[];
+    // Oldest first: the 2018 filing (which ran out in 2020) until the 2022 one began, then that one, open.
+    expect(v.map((x) => [x.version, x.validFrom, x.validTo, x.data.validTo])).toEqual([
+      [1, cst(2018, 3, 1), cst(2022, 6, 1), cst(2020, 3, 1) - 1],
+      [2, cst(2022, 6, 1), null, null],
+    ]);
+    // As of 2019 filed; as of 2021 filed but expired (the rules' "filing expired"); now filed again.
+    expect((await hub.registry.asOf(cst(2019, 1, 1))).staff('YZ-JYZ2-H01')?.validTo).toBe(cst(2020, 3, 1) - 1);
+    expect((await hub.registry.asOf(cst(2021, 1, 1))).staff('YZ-JYZ2-H01')?.validTo).toBe(cst(2020, 3, 1) - 1);
+    expect((await hub.registry.asOf(cst(2017, 1, 1))).staff('YZ-JYZ2-H01')).toBeUndefined();
+    expect(hub.registry.staff('YZ-JYZ2-H01')).toMatchObject({ filed: true, validTo: null });
+    expect(hub.registry.staff('YZ-JYZ2-H02')).toMatchObject({ filed: true, validFrom: cst(2019, 5, 1) });
+  });
+
+  it('refuses a repeated number without filing periods to tell its rows apart', async () => {
+    const before = await counts();
+    const staff = ['编号,机构,角色,姓名,备案,有效期起', 'YZ-JYZ2-H03,YZ-JYZ2,查验员,甲,是,2020-01-01', 'YZ-JYZ2-H04,YZ-JYZ2,查验员,乙,是,2020-01-01', 'YZ-JYZ2-H03,YZ-JYZ2,查验员,甲,是,2020-01-01'].join('\r\n');
+    const res = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'staff', filename: '人员.csv', contentBase64: Buffer.from(staff).toString('base64') });
+    expect(res.statusCode, res.body).toBe(422);
+    expect((res.json().report as { row: number; field: string; message: string }[]).map((r) => [r.row, r.field, r.message.slice(0, 15)])).toEqual([[4, 'id', '重复：YZ-JYZ2-H03（']]);
+    // Institutions carry no filing dates: a row without 有效期起 is the one version, so a repeat is an error.
+    const inst = ['编号,名称,类型,区县,经度,纬度', 'YZ-JX9,宜州区某驾校,驾校,宜州区,108.6,24.5', 'YZ-JX9,宜州区某驾校（重复）,驾校,宜州区,108.6,24.5'].join('\r\n');
+    const res2 = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'institution', filename: '机构.csv', contentBase64: Buffer.from(inst).toString('base64') });
+    expect(res2.statusCode, res2.body).toBe(422);
+    expect((res2.json().report as { row: number; field: string }[]).map((r) => [r.row, r.field])).toEqual([[3, 'id']]);
+    expect(await counts()).toEqual(before);
+  });
+
   it('accepts the same import as multipart CSV', async () => {
     const boundary = '----jg';
     const csv = '编号,名称,类型,区县,经度,纬度\r\nDA-JX,都安县驾驶培训学校,驾校,都安瑶族自治县,108.1,23.93\r\n';

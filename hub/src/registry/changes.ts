@@ -209,7 +209,9 @@ export class RegistryChanges {
     const errors: ItemError[] = [];
     const counties = new Set<string>();
     const newInstitutions = new Map<string, string>();
-    const keys = new Set<string>();
+    // Per key, the effective starts seen: a key may repeat only as a history — every row of it
+    // with its own filing start (an import of years of filings, one row per filing period).
+    const starts = new Map<string, (number | undefined)[]>();
     const inputIndex: number[] = [];
     inputs.forEach((inp, index) => {
       // Identities into the hub form before anything else: raw numbers never reach a stored request.
@@ -230,8 +232,12 @@ export class RegistryChanges {
       }
       const key = keyOf(inp.entity, data);
       const k = `${inp.entity}\u0000${key}`;
-      if (keys.has(k)) errors.push({ index, field: 'id', message: `重复：${key}` });
-      keys.add(k);
+      const seen = starts.get(k);
+      if (seen && (inp.validFrom === undefined || seen.includes(undefined) || seen.includes(inp.validFrom))) {
+        errors.push({ index, field: 'id', message: `重复：${key}（同一编号出现多行时，须各有不同的有效期起，每行为一个时期的备案）` });
+      }
+      if (seen) seen.push(inp.validFrom);
+      else starts.set(k, [inp.validFrom]);
       if (inp.entity === 'institution') newInstitutions.set(key, (data as Institution).county);
       if (inp.validFrom !== undefined && inp.validTo !== undefined && inp.validTo !== null && inp.validTo <= inp.validFrom) {
         errors.push({ index, field: 'validTo', message: '有效期止须晚于有效期起' });
@@ -353,35 +359,48 @@ export class RegistryChanges {
     });
   }
 
-  /** Writes the versions of approved items and refreshes the live projection. */
+  /**
+   * Writes the versions of approved items and refreshes the live projection. A key's rows of one
+   * request (an imported history) are applied oldest first, each as if approved after the one
+   * before: the next version number, and the open version closed where the next begins.
+   */
   private async applyItems(items: readonly ChangeItem[], meta: { requestId: string; approvedBy: string; at: number; effectiveFrom: number | null }): Promise<void> {
     const keys = items.map((i) => ({ entity: i.entity, key: i.key }));
     const [open, latest] = await Promise.all([this.currentVersions(keys), this.latestVersionNumbers(keys)]);
-    const rows: Record<string, unknown>[] = [];
-    for (const it of items) {
+    const fromOf = (it: ChangeItem) => it.validFrom ?? meta.effectiveFrom ?? meta.at;
+    // Keys in the order they first appear; a key's rows by their start.
+    const first = new Map<string, number>();
+    items.forEach((it, i) => {
       const k = `${it.entity}\u0000${it.key}`;
-      const from = it.validFrom ?? meta.effectiveFrom ?? meta.at;
+      if (!first.has(k)) first.set(k, i);
+    });
+    const ordered = items
+      .map((it, i) => ({ it, i, group: first.get(`${it.entity}\u0000${it.key}`)! }))
+      .sort((a, b) => a.group - b.group || fromOf(a.it) - fromOf(b.it) || a.i - b.i);
+    const rows: Record<string, unknown>[] = [];
+    for (const { it } of ordered) {
+      const k = `${it.entity}\u0000${it.key}`;
+      const from = fromOf(it);
       const to = it.validTo ?? null;
       const cur = open.get(k);
       // The ordinary case closes the open version where the next begins; a back-dated or bounded
       // version leaves it alone and wins only where the two overlap (see the design note).
       if (cur && to === null && cur.validFrom < from) rows.push(versionRow({ ...cur, validTo: from }, meta.at));
-      rows.push(
-        versionRow(
-          {
-            entity: it.entity,
-            key: it.key,
-            version: (latest.get(k) ?? 0) + 1,
-            validFrom: from,
-            validTo: to,
-            retired: it.op === 'retire',
-            data: it.data,
-            requestId: meta.requestId,
-            approvedBy: meta.approvedBy,
-          },
-          meta.at,
-        ),
-      );
+      const next: Version = {
+        entity: it.entity,
+        key: it.key,
+        version: (latest.get(k) ?? 0) + 1,
+        validFrom: from,
+        validTo: to,
+        retired: it.op === 'retire',
+        data: it.data,
+        requestId: meta.requestId,
+        approvedBy: meta.approvedBy,
+      };
+      rows.push(versionRow(next, meta.at));
+      latest.set(k, next.version);
+      // As currentVersions would answer now: the highest open version.
+      if (to === null) open.set(k, next);
     }
     await this.store.insert('registry_versions', rows);
     await this.refreshProjection(items, meta.at);
@@ -394,7 +413,9 @@ export class RegistryChanges {
    * data as not filed / suspended. A retired institution is suspended; a retired filing is not filed.
    */
   private async refreshProjection(items: readonly ChangeItem[], at: number): Promise<void> {
-    const touched = items.filter((i) => i.entity === 'institution' || i.entity === 'staff');
+    // Once per key: an imported history has several rows of one.
+    const once = new Map(items.filter((i) => i.entity === 'institution' || i.entity === 'staff').map((i) => [`${i.entity}\u0000${i.key}`, i]));
+    const touched = [...once.values()];
     if (!touched.length) return;
     const now = await this.inForceAt(touched.map((i) => ({ entity: i.entity, key: i.key })), at);
     const inst: Institution[] = [];
