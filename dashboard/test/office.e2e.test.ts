@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import crypto from 'node:crypto';
 import { canonicalAuthProof } from '@jianguan/protocol';
+import ExcelJS from 'exceljs';
 import { gb18030 } from '../../hub/test/gb18030';
 import { HAVE_CHROMIUM, opened, shot, startStack, type Stack } from './stack';
 
@@ -378,9 +379,18 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await checker.context.close();
   });
 
-  it("previews a registry import saved by Excel on a Chinese Windows (GBK CSV) with its names readable, and names an .xls it cannot read", async () => {
+  it("exports the register in the import columns, previews an import saved by Excel on a Chinese Windows (GBK CSV) with its names readable, and names an .xls it cannot read", async () => {
     const { page, context, errors } = await stack.login('registry');
     await page.waitForURL(/\/registry$/);
+    // The register goes out in the import's own columns, names beside the codes.
+    await page.locator('[data-entity="staff"]').click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid="records-export"]').click()]);
+    expect(download.suggestedFilename()).toBe('人员备案.xlsx');
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(await download.path());
+    const sheet = wb.worksheets[0]!;
+    expect((sheet.getRow(1).values as unknown[]).slice(1, 5)).toEqual(['编号', '机构', '机构名称', '角色']);
+    expect(String(sheet.getRow(2).getCell(3).value)).toMatch(/[\u4e00-\u9fff]/);
     await page.goto(`${stack.hub.url}/registry/import`);
     const csv = gb18030('编号,机构,角色,姓名,备案,有效期起\r\nJCJ-JYZ-E2E-GBK,JCJ-JYZ,查验员,黄志强,是,2019-03-01\r\n');
     await page.setInputFiles('[data-testid="import-file"]', { name: '人员.csv', mimeType: 'text/csv', buffer: csv });

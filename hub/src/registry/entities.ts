@@ -118,6 +118,12 @@ const HEADERS: Readonly<Record<Entity, Readonly<Record<string, string>>>> = {
 };
 
 /**
+ * Columns an import reads past: the names the export (export.ts) writes beside the codes for the
+ * person reading the sheet. The code decides; a name that disagrees with it changes nothing.
+ */
+const IGNORED_HEADERS: ReadonlySet<string> = new Set(['机构名称', '所属机构名称']);
+
+/**
  * Entities whose records carry no filing dates of their own: an import may still give 有效期起 /
  * 有效期止 columns, which become the version's validity only.
  */
@@ -216,7 +222,7 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
   const aliases = { ...HEADERS[entity], ...VERSION_ONLY_DATES[entity] };
   const fields = header.map((h) => {
     const t = h.trim();
-    return aliases[t] ?? t;
+    return IGNORED_HEADERS.has(t) ? '' : (aliases[t] ?? t);
   });
   const known = new Set(Object.values(aliases));
   fields.forEach((f, i) => {

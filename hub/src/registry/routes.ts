@@ -13,6 +13,8 @@ import { Entity, institutionOf, locateHeader, rowsToRecords, type EntityData, ty
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
 import type { CsvEncoding } from '../exports/table-codec.js';
+import { defineExportRoute } from '../exports/export-route.js';
+import { registryColumns } from './export.js';
 import { defineRoute, Page } from '../http/define.js';
 import { describeIssues } from '../validation/issues.js';
 import {
@@ -67,29 +69,46 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       query: AsOfQuery,
       response: RegistryRecordListSchemas[entity],
       handler: async (req) => {
-        const p = authorize(req, READERS);
-        const county = scopedCounty(p, req.query.county);
-        const at = req.query.asOf;
-        let records: EntityData[];
-        let institutions: Map<string, string>;
-        if (at === undefined) {
-          institutions = new Map(registry.listInstitutions().map((i) => [i.id, i.county]));
-          records =
-            entity === 'institution' ? registry.listInstitutions() : entity === 'staff' ? registry.listStaff() : entity === 'line' ? registry.listLines() : entity === 'device' ? registry.listDevices() : registry.listListings();
-        } else {
-          const { records: r } = await registry.asOf(at);
-          institutions = new Map(r.institutions.map((i) => [i.id, i.county]));
-          records = entity === 'institution' ? r.institutions : entity === 'staff' ? r.staff : entity === 'line' ? r.lines : entity === 'device' ? r.devices : r.listings;
-        }
-        const items = records.filter((r) => {
-          const c = countyOf(entity, r, institutions);
-          if (entity === 'listing' && !c) return p.scope === null || county === undefined;
-          if (county !== undefined && c !== county) return false;
-          if (req.query.institution && institutionOf(entity, r) !== req.query.institution) return false;
-          return true;
-        });
-        return { asOf: at ?? null, total: items.length, items };
+        const items = await recordsOf(entity, authorize(req, READERS), req.query);
+        return { asOf: req.query.asOf ?? null, total: items.length, items };
       },
+    });
+
+    // The same list as a sheet in the import's own columns: exported, corrected, imported again.
+    const title = `${{ institution: '机构', staff: '人员', line: '检测线与考试路线', listing: '红黑名单', device: '设备' }[entity]}备案`;
+    defineExportRoute(app, {
+      url: `/api/v1/registry/${plural}`,
+      tags: ['备案', '导出'],
+      summary: (format) => `导出${title}（${format.toUpperCase()}，与导入相同的中文表头，可修改后重新导入）`,
+      auth: READERS,
+      scope: 'list',
+      query: AsOfQuery,
+      columns: () => registryColumns(entity, (id) => registry.institution(id)?.name ?? id),
+      load: async (req) => ({ name: title, rows: await recordsOf(entity, authorize(req, READERS), req.query) }),
+    });
+  }
+
+  /** An entity's records now (live) or as of a time, within the reader's scope and the query's filters. */
+  async function recordsOf(entity: Entity, p: Principal, query: z.output<typeof AsOfQuery>): Promise<EntityData[]> {
+    const county = scopedCounty(p, query.county);
+    const at = query.asOf;
+    let records: EntityData[];
+    let institutions: Map<string, string>;
+    if (at === undefined) {
+      institutions = new Map(registry.listInstitutions().map((i) => [i.id, i.county]));
+      records =
+        entity === 'institution' ? registry.listInstitutions() : entity === 'staff' ? registry.listStaff() : entity === 'line' ? registry.listLines() : entity === 'device' ? registry.listDevices() : registry.listListings();
+    } else {
+      const { records: r } = await registry.asOf(at);
+      institutions = new Map(r.institutions.map((i) => [i.id, i.county]));
+      records = entity === 'institution' ? r.institutions : entity === 'staff' ? r.staff : entity === 'line' ? r.lines : entity === 'device' ? r.devices : r.listings;
+    }
+    return records.filter((r) => {
+      const c = countyOf(entity, r, institutions);
+      if (entity === 'listing' && !c) return p.scope === null || county === undefined;
+      if (county !== undefined && c !== county) return false;
+      if (query.institution && institutionOf(entity, r) !== query.institution) return false;
+      return true;
     });
   }
 
