@@ -377,7 +377,11 @@ export class RegistryChanges {
     const ordered = items
       .map((it, i) => ({ it, i, group: first.get(`${it.entity}\u0000${it.key}`)! }))
       .sort((a, b) => a.group - b.group || fromOf(a.it) - fromOf(b.it) || a.i - b.i);
-    const rows: Record<string, unknown>[] = [];
+    // Versions stored before, closed now (a replacement row, newer revision), and versions this
+    // request creates, each written once in its final state: a replacement row of the same
+    // revision would not be sure to win over the row it replaces.
+    const closed: Version[] = [];
+    const created = new Set<Version>();
     for (const { it } of ordered) {
       const k = `${it.entity}\u0000${it.key}`;
       const from = fromOf(it);
@@ -385,7 +389,10 @@ export class RegistryChanges {
       const cur = open.get(k);
       // The ordinary case closes the open version where the next begins; a back-dated or bounded
       // version leaves it alone and wins only where the two overlap (see the design note).
-      if (cur && to === null && cur.validFrom < from) rows.push(versionRow({ ...cur, validTo: from }, meta.at));
+      if (cur && to === null && cur.validFrom < from) {
+        if (created.has(cur)) cur.validTo = from;
+        else closed.push({ ...cur, validTo: from });
+      }
       const next: Version = {
         entity: it.entity,
         key: it.key,
@@ -397,12 +404,12 @@ export class RegistryChanges {
         requestId: meta.requestId,
         approvedBy: meta.approvedBy,
       };
-      rows.push(versionRow(next, meta.at));
+      created.add(next);
       latest.set(k, next.version);
       // As currentVersions would answer now: the highest open version.
       if (to === null) open.set(k, next);
     }
-    await this.store.insert('registry_versions', rows);
+    await this.store.insert('registry_versions', [...closed, ...created].map((v) => versionRow(v, meta.at)));
     await this.refreshProjection(items, meta.at);
   }
 
