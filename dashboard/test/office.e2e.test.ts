@@ -412,7 +412,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await shot(page, 'office-registry-import-titled.png');
     await page.setInputFiles('[data-testid="import-file"]', { name: '人员.xls', mimeType: 'application/vnd.ms-excel', buffer: Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(512)]) });
     await page.getByRole('button', { name: '预览' }).click();
-    await expect.poll(() => page.locator('p.error[role="alert"]').textContent(), { timeout: 10_000 }).toContain('另存为 .xlsx 或 CSV');
+    await expect.poll(() => page.locator('p.error[role="alert"]').textContent(), { timeout: 10_000 }).toContain('另存为不加密的 .xlsx 或 CSV');
     await shot(page, 'office-registry-import-xls.png');
     expect(errors).toEqual([]);
     await context.close();

@@ -216,6 +216,8 @@ describe('readers', () => {
     const xls = Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(504)]);
     expect(await codeOf(() => readCsvRows(xls, LIMITS, () => undefined))).toBe('IMPORT_FORMAT');
     expect(await codeOf(jobs.readTable('csv', xls))).toBe('IMPORT_FORMAT');
+    // Named .xlsx (a workbook saved with a password is such a file too): refused the same way.
+    expect(await codeOf(jobs.readTable('xlsx', xls))).toBe('IMPORT_FORMAT');
   });
 
   it('applies the column, row, cell and byte limits to CSV', async () => {

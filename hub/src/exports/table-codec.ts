@@ -73,6 +73,7 @@ function checkCell(text: string, row: number, col: number, limits: ImportLimits)
  * padded to the sheet's width. Refuses zip bombs and sheets over the limits before loading.
  */
 export async function readXlsxRows(buf: Buffer, limits: ImportLimits, sink: RowSink): Promise<number> {
+  refuseCompoundFile(buf);
   guardXlsx(buf, limits);
   const wb = new ExcelJS.Workbook();
   await wb.xlsx.load(buf as never);
@@ -124,18 +125,26 @@ export interface CsvRead {
 const OLE2_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
 
 /**
+ * An OLE2 compound file: an Excel 97–2003 workbook (.xls), or an .xlsx saved with a password
+ * (Excel wraps the encrypted package in one). Neither can be read; both are refused by name.
+ */
+export function refuseCompoundFile(buf: Buffer): void {
+  if (buf.length >= 8 && buf.subarray(0, 8).equals(OLE2_MAGIC)) {
+    throw new HubError('IMPORT_FORMAT', 'an Excel 97-2003 workbook (.xls) or a password-protected workbook cannot be read; save it as .xlsx without a password, or as CSV');
+  }
+}
+
+/**
  * The text of an uploaded CSV and the encoding it was read in. A byte-order mark decides (Excel's
  * "CSV UTF-8" writes one, its "Unicode text" is UTF-16LE with one); without one, UTF-8 when the
  * bytes are valid UTF-8, else GB18030 — what Excel on a Chinese Windows writes for plain
  * "CSV (逗号分隔)" (code page 936, GBK, which GB18030 contains). Real Chinese text in GBK is
  * practically never valid UTF-8, so the order is safe. Bytes valid in neither are refused: read
  * with replacement characters, a file with English headers would file names like "��" without
- * a word. An Excel 97–2003 workbook is named as such rather than parsed as text.
+ * a word. An Excel 97–2003 or password-protected workbook is named as such, not parsed as text.
  */
 export function decodeCsv(buf: Buffer): { text: string; encoding: CsvEncoding } {
-  if (buf.length >= 8 && buf.subarray(0, 8).equals(OLE2_MAGIC)) {
-    throw new HubError('IMPORT_FORMAT', 'an Excel 97-2003 workbook (.xls) cannot be read; save it as .xlsx or CSV');
-  }
+  refuseCompoundFile(buf);
   const decode = (encoding: CsvEncoding, from: number) => new TextDecoder(encoding, { fatal: true, ignoreBOM: true }).decode(buf.subarray(from));
   let text: string;
   let encoding: CsvEncoding;

@@ -222,7 +222,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     description:
       'multipart：file + entity 字段（可选 preview=1、effectiveFrom）；或 JSON：{entity, filename, contentBase64, preview?, effectiveFrom?}。' +
       '每行的有效期起（人员、设备、名单；机构和检测线可加有效期起/止列）即该版本的生效时间，可为多年以前；preview=1 只校验并返回解析结果（CSV 另返回读取所用的编码），不生成申请。' +
-      'CSV 的编码：UTF-8（有无 BOM 均可）、带 BOM 的 UTF-16，或 GB18030/GBK（中文 Windows 版 Excel 另存的普通 CSV）；逗号分隔，首行只有制表符时按制表符分隔。.xls 不支持（415 IMPORT_FORMAT），无法识别的编码 422 IMPORT_ENCODING',
+      'CSV 的编码：UTF-8（有无 BOM 均可）、带 BOM 的 UTF-16，或 GB18030/GBK（中文 Windows 版 Excel 另存的普通 CSV）；逗号分隔，首行只有制表符时按制表符分隔。.xls 与设了打开密码的工作簿不支持（415 IMPORT_FORMAT），无法识别的编码 422 IMPORT_ENCODING',
     auth: ADMINS,
     scope: 'institution',
     audit: 'registry.import',
