@@ -141,11 +141,29 @@ const LINE_KIND_BY_LABEL = invert(LINE_KIND_LABELS);
 const DEVICE_KIND_BY_LABEL = invert(DEVICE_KIND_LABELS);
 const STATUS_BY_LABEL: Record<string, string> = { 正常: 'active', 暂停: 'suspended' };
 
-/** 'YYYY-MM-DD' (local start of day) or 'YYYY-MM-DD HH:MM[:SS]' local, or epoch ms → epoch ms. */
+/**
+ * Dates as people and other systems write them, in the form parseLocalDate reads: 2019年3月1日
+ * (with a time after it or not), and the compact 20190301 and 20190301083000 of the traffic
+ * police's own systems.
+ */
+function normaliseDate(t: string): string {
+  const cn = /^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日(?:\s*(\S.*))?$/.exec(t);
+  if (cn) return `${cn[1]}-${cn[2]}-${cn[3]}${cn[4] ? ` ${cn[4]}` : ''}`;
+  const compact = /^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2}))?$/.exec(t);
+  if (compact) return `${compact[1]}-${compact[2]}-${compact[3]}${compact[4] ? ` ${compact[4]}:${compact[5]}:${compact[6]}` : ''}`;
+  return t;
+}
+
+/**
+ * 'YYYY-MM-DD' (local start of day) or 'YYYY-MM-DD HH:MM[:SS]' local (also with / or . between,
+ * and the forms of normaliseDate), or epoch ms → epoch ms.
+ */
 function parseLocalDate(s: string, endOfDay: boolean): number | string {
   const t = s.trim();
   if (/^\d{10,13}$/.test(t)) return Number(t);
-  const m = /^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?/.exec(t);
+  const n = normaliseDate(t);
+  // The whole text: a date with anything after it ("2019-03-01 后") is not a date.
+  const m = /^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?)?$/.exec(n);
   // A date cell whose format was lost shows Excel's serial day (43525 = 2019-03-01).
   if (!m && /^\d{5}(\.\d+)?$/.test(t)) return `不是日期：${t}（像是 Excel 的日期序号：请把该列设为日期格式，或写作 2019-03-01）`;
   if (!m) return `不是日期：${t}`;
@@ -154,7 +172,7 @@ function parseLocalDate(s: string, endOfDay: boolean): number | string {
   if (Number.isNaN(base)) return `不是日期：${t}`;
   // Date.UTC rolls 2023-02-30 over to March: a filing date that does not exist is an error.
   const back = localFields(base);
-  if (back.getUTCMonth() !== Number(mo) - 1 || back.getUTCDate() !== Number(d) || /\d[^\d\s:]+$/.test(t)) return `不是日期：${t}`;
+  if (back.getUTCMonth() !== Number(mo) - 1 || back.getUTCDate() !== Number(d)) return `不是日期：${t}`;
   return h === undefined && endOfDay ? base + DAY_MS - 1 : base;
 }
 

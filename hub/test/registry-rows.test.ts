@@ -1,0 +1,69 @@
+/**
+ * The import's reading of spreadsheet rows (registry/entities.ts), without a hub: the date forms
+ * people and other systems write, the header found below a title, the columns read past.
+ */
+import { describe, expect, it } from 'vitest';
+import { locateHeader, rowsToRecords } from '../src/registry/entities.js';
+
+const HEADER = ['编号', '机构', '角色', '姓名', '备案', '有效期起', '有效期止'];
+const cst = (y: number, m: number, d: number, h = 0, mi = 0, s = 0) => Date.UTC(y, m - 1, d, h, mi, s) - 8 * 3_600_000;
+
+function staffWith(validFrom: string, validTo = '') {
+  return rowsToRecords('staff', [HEADER, ['S1', 'JCJ-JYZ', '查验员', '甲', '是', validFrom, validTo]]);
+}
+
+describe('dates', () => {
+  it('reads the forms people and other systems write, as China time', () => {
+    const forms: [string, number][] = [
+      ['2019-03-01', cst(2019, 3, 1)],
+      ['2019/3/1', cst(2019, 3, 1)],
+      ['2019.3.1', cst(2019, 3, 1)],
+      ['2019年3月1日', cst(2019, 3, 1)],
+      ['2019 年 03 月 01 日', cst(2019, 3, 1)],
+      ['2019年3月1日 08:30', cst(2019, 3, 1, 8, 30)],
+      ['20190301', cst(2019, 3, 1)],
+      ['20190301083015', cst(2019, 3, 1, 8, 30, 15)],
+      ['2019-03-01 08:30:15', cst(2019, 3, 1, 8, 30, 15)],
+    ];
+    for (const [text, ms] of forms) {
+      const r = staffWith(text);
+      expect(r.errors, text).toEqual([]);
+      expect(r.records[0], text).toMatchObject({ validFrom: ms });
+    }
+    // An end date counts to the end of its day, in any of the forms.
+    expect(staffWith('2019-03-01', '2020年2月29日').records[0]).toMatchObject({ validTo: cst(2020, 3, 1) - 1 });
+    expect(staffWith('2019-03-01', '20200229').records[0]).toMatchObject({ validTo: cst(2020, 3, 1) - 1 });
+  });
+
+  it('refuses dates that do not exist or carry more, and names a lost Excel date format', () => {
+    for (const text of ['2019年2月30日', '20190230', '2019-03-01abc', '2019-03-01 后', '2019年3月1日后', '2019-03-01T00:00:00.000Z', '201903', '明天']) {
+      expect(staffWith(text).errors, text).toEqual([{ row: 2, field: 'validFrom', message: `不是日期：${text}` }]);
+    }
+    expect(staffWith('43525').errors[0]?.message).toContain('Excel 的日期序号');
+  });
+});
+
+describe('header and columns', () => {
+  it('finds the header below a title and notes, and keeps row 1 when no row names two columns', () => {
+    expect(locateHeader('staff', [HEADER])).toBe(0);
+    expect(locateHeader('staff', [['河池市机动车检验机构人员备案表', '', ''], ['填报单位：某站'], [], HEADER])).toBe(3);
+    expect(locateHeader('staff', [['id', 'name', 'institutionId']])).toBe(0);
+    expect(locateHeader('staff', [['标题'], ['id', 'institutionId', 'role']])).toBe(1);
+    expect(locateHeader('staff', [['标题'], ['说明'], ['编号']])).toBe(0);
+  });
+
+  it('reads past the name columns the export writes beside the codes', () => {
+    const r = rowsToRecords('staff', [
+      ['编号', '机构', '机构名称', '角色', '姓名', '备案', '有效期起'],
+      ['S1', 'JCJ-JYZ', '随便写的名字', '查验员', '甲', '是', '2020-01-01'],
+    ]);
+    expect(r.errors).toEqual([]);
+    expect(r.records[0]).toMatchObject({ institutionId: 'JCJ-JYZ' });
+    expect(r.records[0]).not.toHaveProperty('机构名称');
+  });
+
+  it('numbers rows as the sheet does, blank rows counted', () => {
+    const r = rowsToRecords('staff', [HEADER, ['S1', 'JCJ-JYZ', '查验员', '甲', '是', '2020-01-01'], [], [''], ['S2', 'JCJ-JYZ', '查验员', '乙', '是', '2020-01-01']]);
+    expect(r.rows).toEqual([2, 5]);
+  });
+});
