@@ -207,6 +207,14 @@ describe('imports', () => {
       'YZ-JYZ2-H02,YZ-JYZ2,查验员,韦芳,是,2019-05-01,',
       'YZ-JYZ2-H01,YZ-JYZ2,查验员,覃明,是,2018-03-01,2020-02-29',
     ].join('\r\n');
+    // The preview shows each row's version as approval will write it: the 2018 one ends in 2022.
+    const preview = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'staff', filename: '备案记录.csv', contentBase64: Buffer.from(csv).toString('base64'), preview: true });
+    expect(preview.statusCode, preview.body).toBe(200);
+    expect((preview.json().items as { row: number; validFrom: number; validTo: number | null }[]).map((i) => [i.row, i.validFrom, i.validTo])).toEqual([
+      [2, cst(2022, 6, 1), null],
+      [3, cst(2019, 5, 1), null],
+      [4, cst(2018, 3, 1), cst(2022, 6, 1)],
+    ]);
     const res = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'staff', filename: '备案记录.csv', contentBase64: Buffer.from(csv).toString('base64') });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json().itemCount).toBe(3);

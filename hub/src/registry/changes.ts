@@ -106,6 +106,28 @@ export interface Version {
   approvedBy: string;
 }
 
+/**
+ * Where each item's version will end within its own request, as approval writes it: a bounded
+ * version at its end; an open-ended row of a record that has later rows in the request (an
+ * imported history) where the next of them begins; otherwise open (null). What a preview shows.
+ */
+export function versionEnds(items: readonly Pick<ChangeItem, 'entity' | 'key' | 'validFrom' | 'validTo'>[]): (number | null)[] {
+  const starts = new Map<string, number[]>();
+  for (const it of items) {
+    if (it.validFrom === undefined) continue;
+    const k = `${it.entity}\u0000${it.key}`;
+    const list = starts.get(k);
+    if (list) list.push(it.validFrom);
+    else starts.set(k, [it.validFrom]);
+  }
+  return items.map((it) => {
+    if (it.validTo !== undefined && it.validTo !== null) return it.validTo;
+    if (it.validFrom === undefined) return null;
+    const later = (starts.get(`${it.entity}\u0000${it.key}`) ?? []).filter((f) => f > it.validFrom!);
+    return later.length ? Math.min(...later) : null;
+  });
+}
+
 function requestRow(r: RegistryRequest, updatedAt: number) {
   return {
     id: r.id,

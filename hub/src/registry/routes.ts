@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { authorize, inScope, scopedCounty, type Principal, type Role } from '../http/access.js';
-import { ChangeItemSchema, EffectiveFrom, type ChangeItemInput, type ItemError, type RegistryChanges } from '../registry/changes.js';
+import { ChangeItemSchema, EffectiveFrom, versionEnds, type ChangeItemInput, type ItemError, type RegistryChanges } from '../registry/changes.js';
 import { Entity, institutionOf, locateHeader, rowsToRecords, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
@@ -311,6 +311,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       // Validated as the request would be (scope, institutions, duplicates), nothing stored.
       const checked = changes.validate(items, p);
       if (checked.errors.length) return report(checked.errors.map((x) => ({ row: rowOf(x.index), field: x.field, message: x.message })));
+      const ends = versionEnds(checked.items);
       return reply.code(200).send({
         preview: true,
         entity,
@@ -318,8 +319,9 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
         ...(encoding ? { encoding } : {}),
         ...(skip ? { headerRow: skip + 1 } : {}),
         counties: checked.counties,
-        // As they would be filed: identity numbers already as their hash and masked form.
-        items: checked.items.slice(0, PREVIEW_ROWS).map((it, i) => ({ row: sheetRow(rowOf(i)), data: it.data, validFrom: validity[i]?.validFrom ?? null, validTo: validity[i]?.validTo ?? null })),
+        // As they would be filed: identity numbers already as their hash and masked form, and a
+        // history's earlier rows ending where the next begins.
+        items: checked.items.slice(0, PREVIEW_ROWS).map((it, i) => ({ row: sheetRow(rowOf(i)), data: it.data, validFrom: validity[i]?.validFrom ?? null, validTo: ends[i] ?? null })),
       });
     }
     try {
