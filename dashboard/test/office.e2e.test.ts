@@ -392,6 +392,8 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     expect((sheet.getRow(1).values as unknown[]).slice(1, 5)).toEqual(['编号', '机构', '机构名称', '角色']);
     expect(String(sheet.getRow(2).getCell(3).value)).toMatch(/[\u4e00-\u9fff]/);
     await page.goto(`${stack.hub.url}/registry/import`);
+    // The same file is offered on the import screen as its template.
+    expect(await page.locator('[data-testid="import-template"]').getAttribute('href')).toBe('/api/v1/registry/staff.xlsx');
     const csv = gb18030('编号,机构,角色,姓名,备案,有效期起\r\nJCJ-JYZ-E2E-GBK,JCJ-JYZ,查验员,黄志强,是,2019-03-01\r\n');
     await page.setInputFiles('[data-testid="import-file"]', { name: '人员.csv', mimeType: 'text/csv', buffer: csv });
     await page.getByRole('button', { name: '预览' }).click();
