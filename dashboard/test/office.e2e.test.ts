@@ -406,11 +406,13 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     expect(await page.locator('[data-testid="import-encoding"]').textContent()).toContain('GBK');
     await shot(page, 'office-registry-import-gbk.png');
     // A register with its title above the header: skipped, and said so; rows numbered as the sheet's.
-    const titled = Buffer.from('\uFEFF河池市机动车检验机构人员备案表,,,,,\r\n编号,机构,角色,姓名,备案,有效期起\r\nJCJ-JYZ-E2E-T1,JCJ-JYZ,查验员,莫小燕,是,2020-01-01\r\n');
+    // Two filing periods of one person: the first version ends the day before the second begins.
+    const titled = Buffer.from('\uFEFF河池市机动车检验机构人员备案表,,,,,\r\n编号,机构,角色,姓名,备案,有效期起\r\nJCJ-JYZ-E2E-T1,JCJ-JYZ,查验员,莫小燕,是,2020-01-01\r\nJCJ-JYZ-E2E-T1,JCJ-JYZ,查验员,莫小燕,是,2022年6月1日\r\n');
     await page.setInputFiles('[data-testid="import-file"]', { name: '人员备案表.csv', mimeType: 'text/csv', buffer: titled });
     await page.getByRole('button', { name: '预览' }).click();
     await expect.poll(() => page.locator('[data-testid="import-header-row"]').textContent(), { timeout: 10_000 }).toContain('表头在第 2 行');
     expect(await preview.locator('tbody tr td.n').first().textContent()).toBe('3');
+    expect(await preview.locator('tbody tr').first().locator('td').last().textContent()).toBe('2022-05-31');
     await shot(page, 'office-registry-import-titled.png');
     await page.setInputFiles('[data-testid="import-file"]', { name: '人员.xls', mimeType: 'application/vnd.ms-excel', buffer: Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(512)]) });
     await page.getByRole('button', { name: '预览' }).click();
