@@ -148,17 +148,21 @@ export const RegistryRowErrorSchema = z.object({
 });
 export type RegistryRowError = z.infer<typeof RegistryRowErrorSchema>;
 
+/**
+ * The text encodings an uploaded CSV is read in (UTF-8 or UTF-16 by its byte-order mark; without
+ * one UTF-8, else GB18030 — Excel's plain CSV on a Chinese Windows).
+ */
+export const CsvEncodingSchema = z.enum(['utf-8', 'utf-16le', 'utf-16be', 'gb18030']);
+export type CsvEncoding = z.infer<typeof CsvEncodingSchema>;
+
 /** POST /api/v1/registry/imports with preview: the file checked as the request would be, nothing stored. */
 export const RegistryImportPreviewSchema = z.object({
   preview: z.literal(true),
   entity: RegistryEntitySchema,
   /** Rows in the file (the items are only the first few hundred). */
   total: z.number().int().nonnegative(),
-  /**
-   * The text encoding a CSV was read in (UTF-8 or UTF-16 by its byte-order mark; without one
-   * UTF-8, else GB18030 — Excel's plain CSV on a Chinese Windows); absent for XLSX.
-   */
-  encoding: z.enum(['utf-8', 'utf-16le', 'utf-16be', 'gb18030']).optional(),
+  /** The text encoding a CSV was read in; absent for XLSX. */
+  encoding: CsvEncodingSchema.optional(),
   /** The header's row when title rows above it were skipped (absent: row 1). */
   headerRow: z.number().int().min(2).optional(),
   counties: z.array(z.string()),

@@ -10,6 +10,7 @@ import { PassThrough } from 'node:stream';
 import { parse as parseCsvSync, CsvError } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { HubError } from '../errors.js';
+import type { CsvEncoding } from '../protocol/index.js';
 import type { ImportLimits } from './limits.js';
 import { guardXlsx } from './zip-guard.js';
 
@@ -25,8 +26,6 @@ export function columnLetters(n: number): string {
   return s;
 }
 
-const pad2 = (n: number) => String(n).padStart(2, '0');
-
 /**
  * An Excel date cell as the wall-clock text it shows: `YYYY-MM-DD`, with ` HH:MM:SS` when it has a
  * time of day. Excel stores a date as a serial day with no time zone; exceljs hands it over as
@@ -36,11 +35,9 @@ const pad2 = (n: number) => String(n).padStart(2, '0');
  */
 export function excelDateText(d: Date): string {
   if (Number.isNaN(d.getTime())) return '';
-  const day = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
-  const h = d.getUTCHours();
-  const m = d.getUTCMinutes();
-  const sec = d.getUTCSeconds();
-  return h === 0 && m === 0 && sec === 0 ? day : `${day} ${pad2(h)}:${pad2(m)}:${pad2(sec)}`;
+  const iso = d.toISOString();
+  const time = iso.slice(11, 19);
+  return time === '00:00:00' ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${time}`;
 }
 
 function cellText(v: ExcelJS.CellValue): string {
@@ -110,10 +107,6 @@ export async function readXlsxRows(buf: Buffer, limits: ImportLimits, sink: RowS
   if (chunk.length) sink(chunk);
   return total;
 }
-
-/** The text encodings an uploaded CSV is read in. */
-export const CSV_ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be', 'gb18030'] as const;
-export type CsvEncoding = (typeof CSV_ENCODINGS)[number];
 
 /** What a CSV upload was read as: the rows handed to the sink, the encoding and the delimiter. */
 export interface CsvRead {

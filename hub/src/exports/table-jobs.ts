@@ -28,7 +28,8 @@ import { HubError, type ErrorCode, ERRORS } from '../errors.js';
 import type { HubConfig } from '../config.js';
 import { HubConfigSchema } from '../config.js';
 import { tableLimitsOf, type ImportLimits, type TableLimits } from './limits.js';
-import type { CsvEncoding, XlsxCell, XlsxColumn } from './table-codec.js';
+import type { XlsxCell, XlsxColumn } from './table-codec.js';
+import type { CsvEncoding } from '../protocol/index.js';
 
 /** Heap of one table worker. Generous for a 50,000-row sheet, small next to the host. */
 const WORKER_HEAP_MB = 768;

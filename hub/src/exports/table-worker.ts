@@ -2,7 +2,7 @@
  * Worker-thread entry for table imports and exports (started by table-jobs.ts).
  *
  * Protocol, one task id per job; tasks may interleave:
- *   in:  {id, op: 'read-xlsx' | 'read-csv', data, limits}       → rows*, done {rows, encoding (CSV)}
+ *   in:  {id, op: 'read-xlsx' | 'read-csv', data, limits}       → rows*, done {rows; a CSV's encoding, delimiter}
  *   in:  {id, op: 'write-xlsx', sheetName, columns} {id, op: 'rows', rows}* {id, op: 'end'} → done {data}
  *   out: {id, kind: 'rows', rows} | {id, kind: 'done', …} | {id, kind: 'error', code?, message}
  */
@@ -52,10 +52,7 @@ port.on('message', (raw: unknown) => {
       const run =
         m.op === 'read-xlsx'
           ? readXlsxRows(data, m.limits, sink).then((rows) => ({ rows }))
-          : Promise.resolve().then(() => {
-              const r = readCsvRows(data, m.limits, sink);
-              return { rows: r.rows, encoding: r.encoding };
-            });
+          : Promise.resolve().then(() => readCsvRows(data, m.limits, sink));
       run.then(
         (r) => port.postMessage({ id: m.id, kind: 'done', ...r }),
         (e: unknown) => fail(m.id, e),

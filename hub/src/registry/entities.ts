@@ -202,6 +202,14 @@ export interface RowError {
   message: string;
 }
 
+/** Per entity, its header aliases (Chinese and English → field) and the fields they name. */
+const COLUMN_NAMES = Object.fromEntries(
+  (Object.keys(HEADERS) as Entity[]).map((e) => {
+    const aliases: Readonly<Record<string, string>> = { ...HEADERS[e], ...VERSION_ONLY_DATES[e] };
+    return [e, { aliases, known: new Set(Object.values(aliases)) as ReadonlySet<string> }];
+  }),
+) as Readonly<Record<Entity, { aliases: Readonly<Record<string, string>>; known: ReadonlySet<string> }>>;
+
 /** Rows searched for the header: a sheet's title and notes sit above it, a few rows at most. */
 const HEADER_SEARCH_ROWS = 10;
 
@@ -212,8 +220,7 @@ const HEADER_SEARCH_ROWS = 10;
  * row qualifies, so the report names the first row's columns as unknown.
  */
 export function locateHeader(entity: Entity, table: readonly (readonly string[])[]): number {
-  const aliases = { ...HEADERS[entity], ...VERSION_ONLY_DATES[entity] };
-  const known = new Set(Object.values(aliases));
+  const { aliases, known } = COLUMN_NAMES[entity];
   for (let i = 0; i < Math.min(table.length, HEADER_SEARCH_ROWS); i++) {
     let named = 0;
     for (const cell of table[i]!) {
@@ -237,12 +244,11 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
   const validity: RowValidity[] = [];
   const [header, ...rows] = table;
   if (!header) return { records, rows: rowNumbers, validity, errors: [{ row: 1, field: '', message: '文件为空' }] };
-  const aliases = { ...HEADERS[entity], ...VERSION_ONLY_DATES[entity] };
+  const { aliases, known } = COLUMN_NAMES[entity];
   const fields = header.map((h) => {
     const t = h.trim();
     return IGNORED_HEADERS.has(t) ? '' : (aliases[t] ?? t);
   });
-  const known = new Set(Object.values(aliases));
   fields.forEach((f, i) => {
     if (f && !known.has(f)) errors.push({ row: 1, field: header[i] ?? f, message: `未知列：${header[i]}` });
   });

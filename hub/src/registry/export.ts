@@ -10,12 +10,12 @@
  */
 import {
   COUNTY_BY_CODE,
+  dayStart,
   DEVICE_KIND_LABELS,
-  fromLocal,
   INSTITUTION_TYPE_LABELS,
   LIST_LABELS,
   localDate,
-  localFields,
+  localSecond,
   STAFF_ROLE_LABELS,
   type Device,
   type Institution,
@@ -30,15 +30,13 @@ const yesNo = (b: boolean) => (b ? '是' : '否');
 /** A start as the import reads it back: the date alone at local midnight, else date and time. */
 export function startText(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '';
-  const f = localFields(ms);
-  if (fromLocal(f.getUTCFullYear(), f.getUTCMonth() + 1, f.getUTCDate()) === ms) return localDate(ms);
-  return `${localDate(ms)} ${f.toISOString().slice(11, 19)}`;
+  return dayStart(ms) === ms ? localDate(ms) : localSecond(ms);
 }
 
 /** An end as the import reads it back: a date stands for its last millisecond, local time. */
 export function endText(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '';
-  return startText(ms + 1) === localDate(ms + 1) ? localDate(ms) : startText(ms);
+  return dayStart(ms + 1) === ms + 1 ? localDate(ms) : localSecond(ms);
 }
 
 type Cols<T> = Column<T>[];

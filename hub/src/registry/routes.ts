@@ -12,12 +12,12 @@ import { ChangeItemSchema, EffectiveFrom, versionEnds, type ChangeItemInput, typ
 import { Entity, institutionOf, locateHeader, rowsToRecords, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
-import type { CsvEncoding } from '../exports/table-codec.js';
 import { defineExportRoute } from '../exports/export-route.js';
 import { registryColumns } from './export.js';
 import { defineRoute, Page } from '../http/define.js';
 import { describeIssues } from '../validation/issues.js';
 import {
+  type CsvEncoding,
   RegistryImportResultSchema,
   RegistryRecordListSchemas,
   RegistryRequestListSchema,
@@ -305,7 +305,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       reply.code(422).send({ error: { code: 'IMPORT_INVALID', message: `${errs.length} 处错误，未导入任何数据` }, report: errs.map((e) => ({ ...e, row: sheetRow(e.row) })) });
     if (errors.length) return report(errors);
     if (!records.length) return report([{ row: 2, field: '', message: '没有数据行' }]);
-    const rowOf = (index: number) => rowNumbers[index] ?? index + 2;
+    const rowOf = (index: number) => rowNumbers[index]!;
     const items: ChangeItemInput[] = records.map((r, i) => ({ entity, op: 'upsert', data: r as unknown as Record<string, unknown>, ...validity[i] }));
     if (preview) {
       // Validated as the request would be (scope, institutions, duplicates), nothing stored.
