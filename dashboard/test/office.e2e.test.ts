@@ -422,6 +422,48 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await context.close();
   });
 
+  it('lets an approver read a large request a page at a time: its changes against the register, a changed field beside its filed value, every item in Excel', async () => {
+    const registryApi = await stack.as('registry');
+    const staff = ((await registryApi('/api/v1/registry/staff')).body.items as Record<string, unknown>[]).filter((s) => s.filed === true);
+    const person = staff[0]!;
+    const fresh = Array.from({ length: 120 }, (_, i) => ({ entity: 'staff', data: { id: `E2E-BULK-${String(i).padStart(3, '0')}`, institutionId: person.institutionId, role: 'clerk', name: `批量${i}`, filed: true, validFrom: 0, validTo: null } }));
+    const filed = await registryApi('/api/v1/registry/requests', { json: { summary: '批量补录', items: [{ entity: 'staff', data: { ...person, name: '复核改名' } }, ...fresh] } });
+    expect(filed.status, JSON.stringify(filed.body)).toBe(201);
+    const id = filed.body.id as string;
+
+    const { page, context, errors } = await stack.login('registry2');
+    await page.waitForURL(/\/registry$/);
+    await page.locator(`[data-request="${id}"]`).click();
+    const detail = page.locator('[data-testid="request-detail"]');
+    await expect.poll(() => page.locator('[data-testid="request-review"] [data-change="new"]').textContent(), { timeout: 15_000 }).toBe('新增 120');
+    expect(await page.locator('[data-testid="request-review"] [data-change="changed"]').textContent()).toBe('变更 1');
+    // 121 items: fifty at a time, not one block each for the whole request.
+    expect(await detail.locator('.item').count()).toBe(50);
+    expect(await page.locator('[data-testid="items-range"]').textContent()).toBe('第 1–50 条，共 121 条');
+    await page.locator('[data-testid="items-next"]').click();
+    await expect.poll(() => page.locator('[data-testid="items-range"]').textContent(), { timeout: 10_000 }).toBe('第 51–100 条，共 121 条');
+    expect(await detail.locator('.item').first().textContent()).toContain('#51');
+    // Only the changes: the new name, and the filed one struck through beside it.
+    await page.locator('[data-testid="request-review"] [data-change="changed"]').click();
+    await expect.poll(() => detail.locator('.item').count(), { timeout: 10_000 }).toBe(1);
+    const name = detail.locator('.item dd.changed[data-field="name"]');
+    expect(await name.textContent()).toBe(`复核改名${String(person.name)}`);
+    expect(await name.locator('s.was').textContent()).toBe(String(person.name));
+    expect(await detail.locator('.item dd.changed').count()).toBe(1);
+    await shot(page, 'office-registry-review.png');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid="request-items-export"]').click()]);
+    expect(download.suggestedFilename()).toBe(`备案申请${id}-人员.xlsx`);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(await download.path());
+    const sheet = wb.worksheets[0]!;
+    expect(sheet.rowCount).toBe(122);
+    expect((sheet.getRow(2).values as unknown[]).slice(1, 6)).toEqual([1, '新增/变更', '变更', '姓名', `姓名：${String(person.name)}`]);
+    expect(errors).toEqual([]);
+    await context.close();
+    const registry2Api = await stack.as('registry2');
+    expect((await registry2Api(`/api/v1/registry/requests/${encodeURIComponent(id)}/reject`, { json: { comment: '仅核对' } })).status).toBe(200);
+  });
+
   it('drafts a rule release, backtests it with a diff, and has it approved by another person', async () => {
     const { page, context, errors } = await stack.login('rules');
     await page.waitForURL(/\/rules$/);

@@ -1,9 +1,11 @@
 /**
  * The import's reading of spreadsheet rows (registry/entities.ts), without a hub: the date forms
- * people and other systems write, the header found below a title, the columns read past.
+ * people and other systems write, the header found below a title, the columns read past; and an
+ * item of a change request compared with the record filed now (registry/changes.ts changedFields).
  */
 import { describe, expect, it } from 'vitest';
-import { locateHeader, rowsToRecords } from '../src/registry/entities.js';
+import { changedFields } from '../src/registry/changes.js';
+import { fieldHeader, locateHeader, rowsToRecords } from '../src/registry/entities.js';
 
 const HEADER = ['编号', '机构', '角色', '姓名', '备案', '有效期起', '有效期止'];
 const cst = (y: number, m: number, d: number, h = 0, mi = 0, s = 0) => Date.UTC(y, m - 1, d, h, mi, s) - 8 * 3_600_000;
@@ -65,5 +67,26 @@ describe('header and columns', () => {
   it('numbers rows as the sheet does, blank rows counted', () => {
     const r = rowsToRecords('staff', [HEADER, ['S1', 'JCJ-JYZ', '查验员', '甲', '是', '2020-01-01'], [], [''], ['S2', 'JCJ-JYZ', '查验员', '乙', '是', '2020-01-01']]);
     expect(r.rows).toEqual([2, 5]);
+  });
+});
+
+describe("a request item against the filed record (the approver's review)", () => {
+  it('names the fields whose values differ; blank and absent are alike; lists compare by value', () => {
+    const filed = { id: 'S1', name: '覃明', filed: true, classes: ['C1'], validTo: null, idHash: 'h' };
+    expect(changedFields(filed, { ...filed })).toEqual([]);
+    // An export written back: an optional column left empty, the list as a new array.
+    expect(changedFields(filed, { id: 'S1', name: '覃明', filed: true, classes: ['C1'], validTo: undefined, idHash: 'h' })).toEqual([]);
+    expect(changedFields({ id: 'S1', classes: [] }, { id: 'S1', note: '' })).toEqual([]);
+    expect(changedFields(filed, { ...filed, name: '覃明明', classes: ['C1', 'C2'], filed: false })).toEqual(['name', 'filed', 'classes']);
+    // A field the item drops, and one it adds, both count.
+    expect(changedFields(filed, { id: 'S1', name: '覃明', filed: true, classes: ['C1'], validTo: null, note: '新' })).toEqual(['note', 'idHash']);
+    expect(changedFields({ lon: 108.6 }, { lon: 108.60000001 })).toEqual(['lon']);
+  });
+
+  it('names a field by its import header', () => {
+    expect(fieldHeader('staff', 'institutionId')).toBe('机构');
+    expect(fieldHeader('device', 'id')).toBe('编号');
+    expect(fieldHeader('listing', 'organisationId')).toBe('所属机构');
+    expect(fieldHeader('staff', 'somethingElse')).toBe('somethingElse');
   });
 });

@@ -347,3 +347,80 @@ describe('the wall when JG_WALL_PUBLIC is off', () => {
     screen.close();
   });
 });
+
+describe("an approver's review of a large request", () => {
+  it('compares each pending item with the register now, pages through the items and exports them all', async () => {
+    const staff = (await call('registry', 'GET', '/api/v1/registry/staff')).json().items as Record<string, unknown>[];
+    const institutions = (await call('registry', 'GET', '/api/v1/registry/institutions')).json().items as Record<string, unknown>[];
+    const [same, renamed, retired] = staff.filter((s) => s.filed === true && s.institutionId === 'JCJ-JYZ');
+    expect(retired, 'three filed staff of JCJ-JYZ in the seed').toBeDefined();
+    const station = institutions.find((i) => i.id === 'JCJ-JYZ')!;
+    const fresh = Array.from({ length: 150 }, (_, i) => ({
+      entity: 'staff',
+      data: { id: `JCJ-NEW-${String(i).padStart(3, '0')}`, institutionId: 'JCJ-JYZ', role: 'clerk', name: `新人${i}`, filed: true, validFrom: 0, validTo: null },
+    }));
+    const filed = await call('registry', 'POST', '/api/v1/registry/requests', {
+      summary: '复核测试',
+      items: [
+        { entity: 'institution', data: { ...station, name: `${String(station.name)}（新址）` } },
+        { entity: 'staff', data: same },
+        { entity: 'staff', data: { ...renamed, name: '改名后', filed: false } },
+        { entity: 'staff', op: 'retire', data: retired },
+        ...fresh,
+      ],
+    });
+    expect(filed.statusCode, filed.body).toBe(201);
+    // Filing answers the first page, not the 154 items.
+    expect(filed.json()).toMatchObject({ itemCount: 154, itemPage: { offset: 0, limit: 100, total: 154, entities: ['institution', 'staff'] } });
+    expect(filed.json().items).toHaveLength(100);
+    const id = filed.json().id as string;
+
+    const first = await call('registry2', 'GET', `/api/v1/registry/requests/${id}`);
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json().review).toEqual({ new: 150, changed: 2, same: 1, retire: 1 });
+    expect(first.json().itemPage).toEqual({ offset: 0, limit: 100, total: 154, entities: ['institution', 'staff'] });
+    expect(first.json().items.slice(0, 5).map((i: { index: number; change: string }) => [i.index, i.change])).toEqual([[0, 'changed'], [1, 'same'], [2, 'changed'], [3, 'retire'], [4, 'new']]);
+
+    const changed = (await call('registry2', 'GET', `/api/v1/registry/requests/${id}?change=changed`)).json();
+    expect(changed.itemPage).toEqual({ offset: 0, limit: 100, total: 2, entities: ['institution', 'staff'] });
+    expect(changed.items.map((i: { index: number; changedFields: string[] }) => [i.index, i.changedFields])).toEqual([[0, ['name']], [2, ['name', 'filed']]]);
+    expect(changed.items[1].before).toMatchObject({ name: renamed!.name, filed: true });
+
+    const last = (await call('registry2', 'GET', `/api/v1/registry/requests/${id}?offset=150&limit=100`)).json();
+    expect(last.items.map((i: { index: number }) => i.index)).toEqual([150, 151, 152, 153]);
+    expect(last.items[3].data.id).toBe('JCJ-NEW-149');
+    for (const bad of ['change=moved', 'limit=0', 'limit=1001', 'offset=-1']) {
+      const r = await call('registry2', 'GET', `/api/v1/registry/requests/${id}?${bad}`);
+      expect(r.statusCode, bad).toBe(400);
+      expect(r.json().error.code, bad).toBe('QUERY_INVALID');
+    }
+
+    // Every item in a sheet: the comparison, the changed fields with their filed values in words.
+    const sheet = await call('registry2', 'GET', `/api/v1/registry/requests/${id}/items.xlsx?entity=staff`);
+    expect(sheet.statusCode, sheet.body.slice(0, 500)).toBe(200);
+    expect(sheet.headers['content-disposition']).toContain(encodeURIComponent(`备案申请${id}-人员.xlsx`));
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(sheet.rawPayload as unknown as ArrayBuffer);
+    const ws = book.worksheets[0]!;
+    const header = (ws.getRow(1).values as unknown[]).slice(1);
+    expect(header.slice(0, 8)).toEqual(['序号', '操作', '比对', '变更项', '原值', '编号', '机构', '机构名称']);
+    expect(header.slice(-2)).toEqual(['版本生效', '版本截止']);
+    expect(ws.rowCount).toBe(1 + 153);
+    const rowOf = (n: number) => Object.fromEntries(header.map((h, i) => [h, ws.getRow(n).getCell(i + 1).value]));
+    expect(rowOf(2)).toMatchObject({ 序号: 2, 比对: '无变化', 编号: same!.id, 版本生效: '审批时', 版本截止: '长期' });
+    expect(rowOf(3)).toMatchObject({ 序号: 3, 比对: '变更', 变更项: '姓名、备案', 原值: `姓名：${String(renamed!.name)}；备案：是`, 姓名: '改名后', 备案: '否' });
+    expect(rowOf(4)).toMatchObject({ 操作: '注销', 比对: '注销' });
+    expect(rowOf(154)).toMatchObject({ 序号: 154, 比对: '新增', 编号: 'JCJ-NEW-149', 机构名称: station.name });
+    const csv = await call('registry2', 'GET', `/api/v1/registry/requests/${id}/items.csv?entity=institution`);
+    expect(csv.statusCode).toBe(200);
+    expect(csv.body.slice(1).split('\r\n')[1]).toContain(`1,新增/变更,变更,名称,名称：${String(station.name)},JCJ-JYZ,${String(station.name)}（新址）`);
+
+    // Decided: the answer is the first page again, and the detail no longer compares.
+    const rejected = await call('registry2', 'POST', `/api/v1/registry/requests/${id}/reject`, { comment: '仅测试' });
+    expect(rejected.statusCode, rejected.body).toBe(200);
+    expect(rejected.json().items).toHaveLength(100);
+    const after = (await call('registry2', 'GET', `/api/v1/registry/requests/${id}?limit=3`)).json();
+    expect(after.review).toBeUndefined();
+    expect(after.items.map((i: { index: number; change?: string }) => [i.index, i.change])).toEqual([[0, undefined], [1, undefined], [2, undefined]]);
+  });
+});

@@ -107,8 +107,20 @@ export const RegistryChangeItemSchema = z.object({
   /** Imported rows: the version's own validity (epoch ms); absent = the request's effectiveFrom or approval. */
   validFrom: z.number().optional(),
   validTo: z.number().nullable().optional(),
+  /** In a request's detail: the item's position in the request (0-based), whatever the filter. */
+  index: z.number().int().nonnegative().optional(),
+  /**
+   * In a pending request's detail: the item against the record's version in force now — new (no
+   * such record, or a retired one), changed, the same, or a retirement.
+   */
+  change: z.enum(['new', 'changed', 'same', 'retire']).optional(),
+  /** With change 'changed': the fields whose values differ, and the record as it is filed now. */
+  changedFields: z.array(z.string()).optional(),
+  before: z.record(z.string(), z.unknown()).optional(),
 });
 export type RegistryChangeItem = z.infer<typeof RegistryChangeItemSchema>;
+export const REGISTRY_ITEM_CHANGES = ['new', 'changed', 'same', 'retire'] as const;
+export type RegistryItemChange = (typeof REGISTRY_ITEM_CHANGES)[number];
 
 /** A change request (maker-checker): filed by one registry administrator, decided by another. */
 export const RegistryRequestSchema = z.object({
@@ -118,9 +130,24 @@ export const RegistryRequestSchema = z.object({
   summary: z.string(),
   /** 'api', or `csv:<file>` / `xlsx:<file>` for imports. */
   source: z.string(),
-  /** Every item in the detail; empty in lists (itemCount says how many). */
+  /**
+   * A page of the items in the detail (itemPage says which; an import may hold 50,000 rows);
+   * empty in lists (itemCount says how many).
+   */
   items: z.array(RegistryChangeItemSchema),
   itemCount: z.number().int().nonnegative(),
+  /** Which items `items` holds: from `offset`, at most `limit`, of `total` (after the change filter). */
+  itemPage: z
+    .object({
+      offset: z.number().int().nonnegative(),
+      limit: z.number().int().positive(),
+      total: z.number().int().nonnegative(),
+      /** The kinds of record the whole request holds (one sheet each in …/items.xlsx?entity=). */
+      entities: z.array(RegistryEntitySchema),
+    })
+    .optional(),
+  /** A pending request's items counted by their change against the register now. */
+  review: z.object({ new: z.number().int().nonnegative(), changed: z.number().int().nonnegative(), same: z.number().int().nonnegative(), retire: z.number().int().nonnegative() }).optional(),
   /** Counties the items touch. */
   counties: z.array(z.string()),
   requestedBy: z.string(),

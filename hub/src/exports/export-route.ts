@@ -37,8 +37,11 @@ export interface ExportRouteDef<Q extends z.ZodObject | undefined, P extends z.Z
   params?: P;
   /** The columns, or a function giving them per request (headers that depend on live data). */
   columns: readonly Column<T>[] | (() => readonly Column<T>[]);
-  /** Authorises and loads the rows; `name` is the file's base name (also the XLSX sheet name). */
-  load: (req: ExportRequest<Q, P>, format: ExportFormat) => Promise<{ name: string; rows: readonly T[] }>;
+  /**
+   * Authorises and loads the rows; `name` is the file's base name (also the XLSX sheet name), and
+   * `columns`, when given, replaces the route's (a sheet whose columns depend on what was loaded).
+   */
+  load: (req: ExportRequest<Q, P>, format: ExportFormat) => Promise<{ name: string; rows: readonly T[]; columns?: readonly Column<T>[] }>;
 }
 
 const FORMATS = ['csv', 'xlsx'] as const;
@@ -51,8 +54,9 @@ export function defineExportRoute<Q extends z.ZodObject | undefined = undefined,
   const send = async (req: ExportRequest<Q, P>, reply: FastifyReply, format: ExportFormat): Promise<FastifyReply> => {
     const release = jobs.admit(authorize(req, def.auth).userId);
     try {
-      const { name, rows } = await def.load(req, format);
-      const columns = typeof def.columns === 'function' ? def.columns() : def.columns;
+      const loaded = await def.load(req, format);
+      const { name, rows } = loaded;
+      const columns = loaded.columns ?? (typeof def.columns === 'function' ? def.columns() : def.columns);
       const file = `${name}.${format}`;
       const disposition = `attachment; filename="export.${format}"; filename*=UTF-8''${encodeURIComponent(file)}`;
       if (format === 'csv') return await reply.type('text/csv; charset=utf-8').header('content-disposition', disposition).send(await toCsv(columns, rows));

@@ -36,6 +36,7 @@ import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { Entity, institutionOf, keyOf, SCHEMAS, zhIssue, type EntityData, type FiledStaff, type Line, type RowError } from './entities.js';
 import { identityPseudonyms, type FiledIdentities, type HubPseudonyms } from '../pseudonyms.js';
+import type { RegistryItemChange } from '../protocol/index.js';
 
 /**
  * What changes need of the in-memory registry (registry.ts): a county lookup and a reload after
@@ -126,6 +127,28 @@ export function versionEnds(items: readonly Pick<ChangeItem, 'entity' | 'key' | 
     const later = (starts.get(`${it.entity}\u0000${it.key}`) ?? []).filter((f) => f > it.validFrom!);
     return later.length ? Math.min(...later) : null;
   });
+}
+
+/** An item of a pending request against the record as it is filed now (see review()). */
+export type ReviewedItem = ChangeItem & { index: number; change: RegistryItemChange; changedFields?: string[]; before?: EntityData };
+
+/** Nothing filled in: a form's empty field, a column the sheet left blank, no 准驾车型. */
+const blank = (v: unknown) => v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
+
+/**
+ * The fields whose values differ between the record filed now and the one an item files, in the
+ * item's field order then the filed record's. Blank and absent are the same (an export written
+ * back leaves an optional column empty); values compare as JSON (准驾车型 is a list).
+ */
+export function changedFields(before: Readonly<Record<string, unknown>>, after: Readonly<Record<string, unknown>>): string[] {
+  const out: string[] = [];
+  for (const f of new Set([...Object.keys(after), ...Object.keys(before)])) {
+    const a = before[f];
+    const b = after[f];
+    if (blank(a) && blank(b)) continue;
+    if (JSON.stringify(a) !== JSON.stringify(b)) out.push(f);
+  }
+  return out;
 }
 
 function requestRow(r: RegistryRequest, updatedAt: number) {
@@ -320,6 +343,24 @@ export class RegistryChanges {
   async get(id: string): Promise<RegistryRequest | undefined> {
     const [r] = await this.store.query<Record<string, unknown>>(sql`SELECT ${REQUEST_COLUMNS} FROM registry_requests FINAL WHERE id = ${param.String(id)}`);
     return r ? toRequest(r, true) : undefined;
+  }
+
+  /**
+   * What a request would do to the register, item by item, against the version of each record
+   * in force now (the open one): new (none, or a retired one), changed (with the fields and the
+   * record as filed), the same, or a retirement. What the approver reads before deciding; only
+   * meaningful while the request is pending.
+   */
+  async review(items: readonly ChangeItem[]): Promise<ReviewedItem[]> {
+    const keys = new Map(items.map((i) => [`${i.entity}\u0000${i.key}`, { entity: i.entity, key: i.key }]));
+    const current = await this.currentVersions([...keys.values()]);
+    return items.map((it, index): ReviewedItem => {
+      if (it.op === 'retire') return { ...it, index, change: 'retire' };
+      const cur = current.get(`${it.entity}\u0000${it.key}`);
+      if (!cur || cur.retired) return { ...it, index, change: 'new' };
+      const fields = changedFields(cur.data as unknown as Record<string, unknown>, it.data as unknown as Record<string, unknown>);
+      return fields.length ? { ...it, index, change: 'changed', changedFields: fields, before: cur.data } : { ...it, index, change: 'same' };
+    });
   }
 
   async list(f: { status?: RequestStatus; county?: string; limit: number; offset: number }): Promise<{ total: number; items: RegistryRequest[] }> {

@@ -117,6 +117,12 @@ const HEADERS: Readonly<Record<Entity, Readonly<Record<string, string>>>> = {
   },
 };
 
+/** A field by its import header (the first Chinese one), for sheets that name fields; else the field. */
+export function fieldHeader(entity: Entity, field: string): string {
+  for (const [header, f] of Object.entries(HEADERS[entity])) if (f === field && /[^\x00-\x7f]/.test(header)) return header;
+  return field;
+}
+
 /**
  * Columns an import reads past: the names the export (export.ts) writes beside the codes for the
  * person reading the sheet. The code decides; a name that disagrees with it changes nothing.

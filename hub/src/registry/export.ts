@@ -22,7 +22,8 @@ import {
   type Listing,
 } from '@jianguan/rules';
 import type { Column } from '../exports/table.js';
-import { LINE_KIND_LABELS, type Entity, type EntityData, type FiledStaff, type Line } from './entities.js';
+import { fieldHeader, LINE_KIND_LABELS, type Entity, type EntityData, type FiledStaff, type Line } from './entities.js';
+import type { ChangeItem, ReviewedItem } from './changes.js';
 
 const STATUS_LABELS: Readonly<Record<string, string>> = { active: '正常', suspended: '暂停' };
 const yesNo = (b: boolean) => (b ? '是' : '否');
@@ -105,4 +106,50 @@ export function registryColumns(entity: Entity, institutionName: (id: string) =>
         { header: '备注', value: (r) => r.note, width: 30 },
       ] satisfies Cols<Listing> as Column<EntityData>[];
   }
+}
+
+/** One item of a change request as a sheet row: the item, where its version starts and ends. */
+export interface RequestItemRow {
+  it: ChangeItem & Partial<ReviewedItem>;
+  /** The version's start; null = on approval. */
+  start: number | null;
+  /** The version's exclusive end; null = open. */
+  end: number | null;
+}
+
+const CHANGE_LABELS: Readonly<Record<string, string>> = { new: '新增', changed: '变更', same: '无变化', retire: '注销' };
+
+/**
+ * A request's items of one entity as the approver reads them: its comparison with the register
+ * now (pending requests), the changed fields and their filed values in the export's own forms,
+ * then the record in the import's columns and the version's validity.
+ */
+export function requestItemColumns(entity: Entity, institutionName: (id: string) => string): Column<RequestItemRow>[] {
+  const record = registryColumns(entity, institutionName);
+  const byHeader = new Map(record.map((c) => [c.header, c]));
+  const header = (f: string) => fieldHeader(entity, f);
+  return [
+    { header: '序号', value: (r) => (r.it.index ?? 0) + 1 },
+    { header: '操作', value: (r) => (r.it.op === 'retire' ? '注销' : '新增/变更') },
+    { header: '比对', value: (r) => (r.it.change ? CHANGE_LABELS[r.it.change] : ''), width: 12 },
+    { header: '变更项', value: (r) => (r.it.changedFields ?? []).map(header).join('、'), width: 20 },
+    {
+      header: '原值',
+      width: 40,
+      value: (r) => {
+        const before = r.it.before;
+        if (!before) return '';
+        return (r.it.changedFields ?? [])
+          .map((f) => {
+            const col = byHeader.get(header(f));
+            const v = col ? col.value(before) : (before as unknown as Record<string, unknown>)[f];
+            return `${header(f)}：${v === undefined || v === null || v === '' ? '（空）' : String(v)}`;
+          })
+          .join('；');
+      },
+    },
+    ...record.map((c): Column<RequestItemRow> => ({ ...c, value: (r) => c.value(r.it.data) })),
+    { header: '版本生效', value: (r) => (r.start === null ? '审批时' : startText(r.start)), width: 20 },
+    { header: '版本截止', value: (r) => (r.end === null ? '长期' : localDate(r.end - 1)), width: 14 },
+  ];
 }

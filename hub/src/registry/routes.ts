@@ -8,12 +8,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { authorize, inScope, scopedCounty, type Principal, type Role } from '../http/access.js';
-import { ChangeItemSchema, EffectiveFrom, versionEnds, type ChangeItemInput, type ItemError, type RegistryChanges } from '../registry/changes.js';
+import { ChangeItemSchema, EffectiveFrom, versionEnds, type ChangeItem, type ChangeItemInput, type ItemError, type RegistryChanges, type RegistryRequest, type ReviewedItem } from '../registry/changes.js';
 import { Entity, institutionOf, locateHeader, rowsToRecords, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
 import { defineExportRoute } from '../exports/export-route.js';
-import { registryColumns } from './export.js';
+import { registryColumns, requestItemColumns } from './export.js';
 import { defineRoute, Page } from '../http/define.js';
 import { describeIssues } from '../validation/issues.js';
 import {
@@ -23,6 +23,8 @@ import {
   RegistryRequestListSchema,
   RegistryRequestSchema,
   RegistryVersionListSchema,
+  REGISTRY_ITEM_CHANGES,
+  type RegistryItemChange,
 } from '../protocol/index.js';
 
 export interface RegistryRouteDeps {
@@ -63,7 +65,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       method: 'GET',
       url: `/api/v1/registry/${plural}`,
       tags: ['备案'],
-      summary: `${{ institution: '机构', staff: '人员', line: '检测线与考试路线', listing: '红黑名单', device: '设备' }[entity]}（当前或 asOf 指定时刻，按区县范围过滤）`,
+      summary: `${ENTITY_NAMES[entity]}（当前或 asOf 指定时刻，按区县范围过滤）`,
       auth: READERS,
       scope: 'list',
       query: AsOfQuery,
@@ -75,7 +77,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     });
 
     // The same list as a sheet in the import's own columns: exported, corrected, imported again.
-    const title = `${{ institution: '机构', staff: '人员', line: '检测线与考试路线', listing: '红黑名单', device: '设备' }[entity]}备案`;
+    const title = `${ENTITY_NAMES[entity]}备案`;
     defineExportRoute(app, {
       url: `/api/v1/registry/${plural}`,
       tags: ['备案', '导出'],
@@ -152,19 +154,58 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     method: 'GET',
     url: '/api/v1/registry/requests/:id',
     tags: ['备案'],
-    summary: '变更申请详情（含全部条目）',
+    summary: '变更申请详情（条目分页；待审批的申请逐条与现行备案比较：新增、变更、相同、注销）',
+    description:
+      'offset/limit（默认 0/100，至多 1000）取条目的一页，itemPage 给出所取范围与总数；待审批申请另给 review（各类条目数），' +
+      'change=new|changed|same|retire 只取该类条目，变更条目附 changedFields（变更的字段）与 before（现行备案）。全部条目可导出为 CSV/XLSX（…/items.xlsx）。',
     auth: ['registry_admin', 'system_admin'],
     scope: 'request',
     params: z.object({ id: z.string().min(1).max(64) }),
+    query: Page.extend({ limit: z.coerce.number().int().min(1).max(1000).default(FIRST_ITEMS), change: z.enum(REGISTRY_ITEM_CHANGES).optional() }),
     response: RegistryRequestSchema,
     handler: async (req) => {
-      const p = authorize(req, ['registry_admin', 'system_admin']);
-      const r = await changes.get(req.params.id);
-      if (!r) throw new HubError('NOT_FOUND', `request ${req.params.id}`);
-      for (const c of r.counties) if (!inScope(p, c)) throw new HubError('OUT_OF_SCOPE', `request touches ${c}`);
-      return r;
+      const { request, items, review } = await reviewedRequest(req.params.id, authorize(req, ['registry_admin', 'system_admin']));
+      const chosen = req.query.change && review ? items.filter((i) => i.change === req.query.change) : items;
+      const { offset, limit } = req.query;
+      return { ...request, items: chosen.slice(offset, offset + limit), itemPage: { offset, limit, total: chosen.length, entities: entitiesOf(items) }, ...(review ? { review } : {}) };
     },
   });
+
+  // Every item of a request as a sheet, for an approver who reads a 50,000-row import in Excel.
+  defineExportRoute(app, {
+    url: '/api/v1/registry/requests/:id/items',
+    tags: ['备案', '导出'],
+    summary: (format) => `导出变更申请的全部条目（${format.toUpperCase()}；待审批的申请附与现行备案的比较；entity 选类别，缺省为第一个条目的）`,
+    auth: ['registry_admin', 'system_admin'],
+    scope: 'request',
+    params: z.object({ id: z.string().min(1).max(64) }),
+    query: z.object({ entity: Entity.optional() }),
+    columns: [],
+    load: async (req) => {
+      const { request, items } = await reviewedRequest(req.params.id, authorize(req, ['registry_admin', 'system_admin']));
+      const entity = req.query.entity ?? items[0]?.entity ?? 'staff';
+      const ofEntity = items.filter((i) => i.entity === entity);
+      const ends = versionEnds(ofEntity);
+      const rows = ofEntity.map((it, i) => ({ it, end: ends[i] ?? null, start: it.validFrom ?? request.effectiveFrom }));
+      return {
+        name: `备案申请${request.id}-${ENTITY_NAMES[entity]}`,
+        rows,
+        columns: requestItemColumns(entity, (id) => registry.institution(id)?.name ?? id),
+      };
+    },
+  });
+
+  /** A request within the caller's scope, its items reviewed against the register while it is pending. */
+  async function reviewedRequest(id: string, p: Principal): Promise<{ request: RegistryRequest; items: (ChangeItem & Partial<ReviewedItem>)[]; review?: Record<RegistryItemChange, number> }> {
+    const r = await changes.get(id);
+    if (!r) throw new HubError('NOT_FOUND', `request ${id}`);
+    for (const c of r.counties) if (!inScope(p, c)) throw new HubError('OUT_OF_SCOPE', `request touches ${c}`);
+    if (r.status !== 'pending') return { request: r, items: r.items.map((it, index) => ({ ...it, index })) };
+    const items = await changes.review(r.items);
+    const review: Record<RegistryItemChange, number> = { new: 0, changed: 0, same: 0, retire: 0 };
+    for (const it of items) review[it.change]++;
+    return { request: r, items, review };
+  }
 
   defineRoute(app, {
     method: 'POST',
@@ -182,7 +223,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       try {
         const r = await changes.createRequest(p, { kind: 'change', summary: req.body.summary, source: 'api', items: req.body.items, effectiveFrom: req.body.effectiveFrom ?? null });
         req.auditNote = { targetType: 'registry_request', targetId: r.id, detail: { items: r.itemCount, counties: r.counties, effectiveFrom: r.effectiveFrom === null ? null : new Date(r.effectiveFrom).toISOString() } };
-        return reply.code(201).send(r);
+        return reply.code(201).send(firstItems(r));
       } catch (e) {
         const sent = sendInvalid(reply, e);
         if (sent) return sent;
@@ -209,7 +250,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
         const r = decision === 'approve' ? await changes.approve(p, req.params.id, req.body.comment) : await changes.reject(p, req.params.id, req.body.comment);
         // The checker approved versions valid from this time (past allowed): the audit log keeps it.
         req.auditNote.detail = { effectiveFrom: r.effectiveFrom === null ? 'approval' : new Date(r.effectiveFrom).toISOString(), items: r.itemCount };
-        return r;
+        return firstItems(r);
       },
     });
   }
@@ -327,7 +368,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     try {
       const r = await changes.createRequest(p, { kind: 'import', summary: `导入 ${filename}（${records.length} 行）`, source: `${isXlsx ? 'xlsx' : 'csv'}:${filename}`, items, effectiveFrom });
       req.auditNote.detail = { ...req.auditNote.detail, request: r.id };
-      return reply.code(201).send(r);
+      return reply.code(201).send(firstItems(r));
     } catch (e) {
       const itemErrors = (e as { report?: ItemError[] }).report;
       if (itemErrors) return report(itemErrors.map((x) => ({ row: rowOf(x.index), field: x.field, message: x.message })));
@@ -337,6 +378,19 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
 }
 
 const ENTITY_HELP = 'institution | staff | line | listing | device';
+
+const ENTITY_NAMES: Readonly<Record<Entity, string>> = { institution: '机构', staff: '人员', line: '检测线与考试路线', listing: '红黑名单', device: '设备' };
+
+/** Items a request's detail answers by default, and what filing or deciding one answers. */
+const FIRST_ITEMS = 100;
+
+/** A request as answered when it is filed or decided: its first items (the detail pages through the rest). */
+function firstItems(r: RegistryRequest): RegistryRequest & { itemPage: { offset: number; limit: number; total: number; entities: Entity[] } } {
+  return { ...r, items: r.items.slice(0, FIRST_ITEMS), itemPage: { offset: 0, limit: FIRST_ITEMS, total: r.items.length, entities: entitiesOf(r.items) } };
+}
+
+/** The kinds of record among a request's items, in the order they first appear. */
+const entitiesOf = (items: readonly { entity: Entity }[]): Entity[] => [...new Set(items.map((i) => i.entity))];
 
 /** Rows a preview returns (the count is always the whole file's). */
 const PREVIEW_ROWS = 200;
