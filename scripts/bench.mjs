@@ -262,6 +262,8 @@ const hub = spawn(process.execPath, [...hubNodeArgs, path.join(hubDist, 'server.
     // Simulated business outside working time carries the last working day's hours: still live.
     JG_WALL_LIVE_MAX_AGE_MS: String(14 * 86_400_000),
     JG_LOG_LEVEL: 'warn',
+    // A measurement with no daily backup copying the store in the middle of it.
+    JG_BACKUP_HOUR: '-1',
   },
   stdio: ['ignore', hubLog, hubLog],
 });

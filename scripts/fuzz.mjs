@@ -127,6 +127,7 @@ async function startHubChild() {
       JG_SEED_DEMO: '1',
       JG_LOG_LEVEL: 'error',
       JG_PEER_CRON: 'off',
+      JG_BACKUP_HOUR: '-1',
     },
     stdio: ['ignore', logFd, logFd],
   });

@@ -92,6 +92,7 @@ async function stopRedis(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
 async function bootHub(extra: Partial<HubOverrides> = {}): Promise<Hub> {
   hub = await startHub(
     {
+      backupHour: -1,
       port: hubPort,
       host: '127.0.0.1',
       redisUrl: `redis://127.0.0.1:${redisPort}`,

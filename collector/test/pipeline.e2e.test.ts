@@ -44,6 +44,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jg-e2e-'));
   hub = await startHub(
     {
+      backupHour: -1,
       port: 0,
       host: '127.0.0.1',
       redisUrl,

@@ -44,6 +44,7 @@ beforeAll(async () => {
   const publicKey = (await loadOrCreateIdentity(outbox)).publicKey;
   hub = await startHub(
     {
+      backupHour: -1,
       port: 0,
       host: '127.0.0.1',
       redisUrl,

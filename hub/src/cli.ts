@@ -20,6 +20,10 @@
  * and every session of the user ends (Redis, JG_REDIS_URL). This is how the accounts of a store
  * once seeded in demo mode lose the demo password, which the hub refuses outside demo mode.
  * Exit codes as above (1 also for an unknown user; 2 also when Redis cannot be reached).
+ *
+ *   jianguan-hub backup list | create | restore <dir>
+ *
+ * Backups of the embedded store (backup/command.ts).
  */
 // First: keeps String.prototype out of dictionary mode before any dependency loads (fast-prototypes.ts).
 import './fast-prototypes.js';
@@ -34,6 +38,7 @@ import { SessionStore } from './auth/sessions.js';
 import { createUser, findUserForLogin, listUsers, NewUserSchema, updateUser } from './auth/users.js';
 import { redisConnection } from './jobs/queue.js';
 import { PSEUDONYMS_USAGE, pseudonymsCommand } from './pseudonym-rotation.js';
+import { BACKUP_USAGE, backupCommand } from './backup/command.js';
 import { migrate } from './store/migrate.js';
 import { openStore, type Store } from './store/store.js';
 import { describeIssues } from './validation/issues.js';
@@ -45,7 +50,8 @@ const USAGE = `用法 / usage:
   jianguan-hub admin passwd <用户名>
     为已有账号设置新密码（读取方式同上）；该用户下次登录须改密码，其会话全部失效
   jianguan-hub admin list      列出管理员（system_admin）
-${PSEUDONYMS_USAGE}`;
+${PSEUDONYMS_USAGE}
+${BACKUP_USAGE}`;
 
 /** Reads one line without echo from a terminal. */
 async function promptHidden(question: string): Promise<string> {
@@ -101,6 +107,7 @@ async function readPassword(): Promise<string> {
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: { password?: () => Promise<string> } = {}): Promise<number> {
   // \`pseudonyms …\` has its own arguments and module (keyring rotation).
   if (argv[0] === 'pseudonyms') return pseudonymsCommand(argv.slice(1), env);
+  if (argv[0] === 'backup') return backupCommand(argv.slice(1), env);
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,

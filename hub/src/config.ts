@@ -270,6 +270,12 @@ export const HubConfigSchema = z.object({
   tableJobsTotal: z.coerce.number().int().min(1).default(8),
   /** JG_TABLE_WORKERS — worker threads that parse and build XLSX/CSV files, started on first use. @defaultValue 1 */
   tableWorkers: z.coerce.number().int().min(1).max(16).default(1),
+  /** JG_BACKUP_DIR — where backups of the embedded store are written; best on another disk. @defaultValue <JG_DATA_DIR>/backups */
+  backupDir: z.string().default(''),
+  /** JG_BACKUP_HOUR — the daily backup's hour, China time (0–23); -1 = no daily backup. @defaultValue 3 */
+  backupHour: z.coerce.number().int().min(-1).max(23).default(3),
+  /** JG_BACKUP_KEEP — backups kept; the oldest beyond this are deleted after a backup succeeds. @defaultValue 7 */
+  backupKeep: z.coerce.number().int().min(1).max(365).default(7),
   /** JG_WORKFLOW_INTERVAL_MS — how often unassigned warnings are assigned and deadlines checked. @defaultValue 30000 */
   workflowIntervalMs: z.coerce.number().int().min(100).default(30_000),
   /** JG_SLA_HIGH_ACK_MIN — working minutes to acknowledge a high-severity warning. @defaultValue 60 */
@@ -399,6 +405,9 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_TABLE_JOBS_PER_USER: 'tableJobsPerUser',
   JG_TABLE_JOBS_TOTAL: 'tableJobsTotal',
   JG_TABLE_WORKERS: 'tableWorkers',
+  JG_BACKUP_DIR: 'backupDir',
+  JG_BACKUP_HOUR: 'backupHour',
+  JG_BACKUP_KEEP: 'backupKeep',
   JG_WORKFLOW_INTERVAL_MS: 'workflowIntervalMs',
   JG_SLA_HIGH_ACK_MIN: 'slaHighAckMinutes',
   JG_SLA_HIGH_VERIFY_MIN: 'slaHighVerifyMinutes',
@@ -444,6 +453,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const cfg = parsed.data;
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) throw new HubError('CONFIG_INVALID', 'JG_TLS_CERT and JG_TLS_KEY go together');
   cfg.dataDir = path.resolve(cfg.dataDir);
+  cfg.backupDir = path.resolve(cfg.backupDir || path.join(cfg.dataDir, 'backups'));
   if (cfg.dashboardDir) cfg.dashboardDir = path.resolve(cfg.dashboardDir);
   return cfg;
 }

@@ -49,6 +49,8 @@ export const ERRORS = {
   IMPORT_ENCODING: { status: 422, retryable: false, message: 'Import text encoding is not recognised; save it as UTF-8 CSV or XLSX' },
   EXPORT_TOO_LARGE: { status: 422, retryable: false, message: 'Export is too large for XLSX; narrow the filter or export CSV' },
   TOO_MANY_JOBS: { status: 429, retryable: true, message: 'Too many imports or exports in progress; retry shortly' },
+  BACKUP_RUNNING: { status: 409, retryable: true, message: 'A backup is already running' },
+  BACKUP_UNSUPPORTED: { status: 409, retryable: false, message: "This hub stores in a ClickHouse server: back it up with the server's own BACKUP" },
   // Collector identity, enrolment and the batch chain (hub/src/collectors/).
   BATCH_SIGNATURE_INVALID: { status: 400, retryable: false, message: 'Batch signature or records digest does not verify' },
   BATCH_CHAIN_CONFLICT: { status: 409, retryable: false, message: 'Batch contradicts the chain already accepted from this collector' },

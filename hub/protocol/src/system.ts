@@ -10,6 +10,7 @@
  *   GET /api/v1/institutions      InstitutionListSchema
  *   GET /api/v1/rules             RuleListSchema
  *   GET /api/v1/people            PeopleListSchema
+ *   GET/POST /api/v1/backups      BackupListSchema / BackupSchema
  *   warning detail and actions    WarningDetailSchema, WarningActionResultSchema … (hub/src/workflow/routes.ts)
  */
 import { z } from 'zod';
@@ -295,3 +296,50 @@ export type WorkflowMeta = z.infer<typeof WorkflowMetaSchema>;
 /** POST /api/v1/workflow/sweep: warnings auto-assigned and escalated by this run. */
 export const WorkflowSweepResultSchema = z.object({ assigned: z.number().int().nonnegative(), escalated: z.number().int().nonnegative() });
 export type WorkflowSweepResult = z.infer<typeof WorkflowSweepResultSchema>;
+
+// ---- backups -----------------------------------------------------------------------------------
+
+/** One table of a backup: its rows (physical, as `count()` reads them) and bytes on disk. */
+export const BackupTableSchema = z.object({ name: z.string(), rows: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() });
+
+/**
+ * A backup of the embedded store (GET/POST /api/v1/backups): a directory that is itself a store
+ * the hub can open, with the pseudonym keyring and the evidence files beside it.
+ */
+export const BackupSchema = z.object({
+  /** Directory name under the backup directory, e.g. jianguan-20261207-030000. */
+  name: z.string(),
+  state: z.enum(['running', 'done', 'failed']),
+  /** While running: what it is doing. */
+  phase: z.enum(['snapshot', 'copy', 'verify', 'done']),
+  trigger: z.enum(['schedule', 'manual']),
+  /** Who asked for it ('' for the schedule). */
+  by: z.string(),
+  startedAt: z.number(),
+  finishedAt: z.number().nullable(),
+  /** Bytes copied so far and in all (the snapshot's size). */
+  bytesDone: z.number().int().nonnegative(),
+  bytesTotal: z.number().int().nonnegative(),
+  tables: z.array(BackupTableSchema),
+  /** Every table opened from the copy and counted equal to the snapshot. */
+  verified: z.boolean(),
+  /** Evidence files copied; whether the keyring was (without it hashes cannot be joined again). */
+  evidenceFiles: z.number().int().nonnegative(),
+  keyring: z.boolean(),
+  /** Why it failed ('' otherwise). */
+  error: z.string(),
+});
+export type Backup = z.infer<typeof BackupSchema>;
+
+export const BackupListSchema = z.object({
+  /** Where backups are written (JG_BACKUP_DIR). */
+  dir: z.string(),
+  /** The daily backup's local hour (China time), null when off; how many are kept. */
+  hour: z.number().int().min(0).max(23).nullable(),
+  keep: z.number().int().positive(),
+  /** Whether this hub can make them (the embedded store); a ClickHouse server is backed up by its own means. */
+  supported: z.boolean(),
+  /** Newest first: the one running (if any), then the finished ones on disk, then a failure kept in memory. */
+  items: z.array(BackupSchema),
+});
+export type BackupList = z.infer<typeof BackupListSchema>;

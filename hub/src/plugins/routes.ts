@@ -10,6 +10,7 @@ import { registerRoutes, type Health } from '../api/routes.js';
 import { registerAuthRoutes } from '../auth/plugin.js';
 import { registerWarningRoutes } from '../workflow/routes.js';
 import { registerRegistryRoutes } from '../registry/routes.js';
+import { registerBackupRoutes } from '../backup/routes.js';
 import { registerEvaluationRoutes } from '../evaluation/routes.js';
 import { registerBacktestRoutes } from '../backtest/routes.js';
 import { registerCollectorRoutes } from '../collectors/routes.js';
@@ -78,6 +79,7 @@ export const routes = fp<{ version: string }>(
     registerAuthRoutes(app, s.auth);
     registerWarningRoutes(app, { store, registry, workflow: s.workflow, evidenceMaxBytes: config.evidenceMaxBytes });
     registerRegistryRoutes(app, { registry, changes: s.changes });
+    registerBackupRoutes(app, { backups: s.backups });
     registerEvaluationRoutes(app, { registry, evaluation: s.evaluation, store });
     registerCollectorRoutes(app, { collectors: app.collectors });
     registerDecisionRoutes(app, { decisions: app.decisions, registry, collectors: app.collectors, store, pseudonyms: app.pseudonyms, collectorKeys: config.collectorKeys });

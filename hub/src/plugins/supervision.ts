@@ -22,6 +22,8 @@ import { emitToScopes } from '../live/wall.js';
 import { NAMESPACE_WALL } from '../protocol/index.js';
 import { wallNamespace } from '../sockets.js';
 import { RegistryChanges } from '../registry/changes.js';
+import { StoreBackups } from '../backup/backup.js';
+import { keyringFile } from '../pseudonyms.js';
 import { emit } from '../telemetry/events.js';
 import { STATE_LABELS } from '../workflow/machine.js';
 import { WorkflowService, type FreshWarning } from '../workflow/service.js';
@@ -34,6 +36,8 @@ export interface Supervision {
   workflow: WorkflowService;
   changes: RegistryChanges;
   evaluation: EvaluationService;
+  /** Backups of the embedded store (backup/backup.ts). */
+  backups: StoreBackups;
   /** Warnings just stored by the evaluation worker. */
   raised(warnings: readonly FreshWarning[]): void;
   start(): void;
@@ -150,7 +154,10 @@ export const supervision = fp<{ version: string }>(
       emit(log, 'users.no_admin', {}, 'no administrator exists: create one on this machine with `node hub/dist/cli.js admin create <username>` (the embedded store: with the hub stopped; docs/go-live.md)');
     }
 
+    const backups = new StoreBackups(store, { ...config, keyringFile: keyringFile(config), evidenceDir: path.join(config.dataDir, 'evidence') }, (event, fields, msg) => emit(log, event, fields, msg));
+
     const close = async () => {
+      backups.stop();
       unfollow();
       await workflow.close();
       await evaluation.close();
@@ -162,10 +169,12 @@ export const supervision = fp<{ version: string }>(
       workflow,
       changes,
       evaluation,
+      backups,
       raised: (warnings) => workflow.raised(warnings),
       start: () => {
         workflow.start();
         evaluation.start();
+        backups.schedule();
       },
       close,
     } satisfies Supervision);

@@ -21,6 +21,9 @@ type Level = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 export const EVENTS = {
   'audit.write_failed': 'error',
   'backtest.done': 'info',
+  'backup.done': 'info',
+  'backup.failed': 'error',
+  'backup.pruned': 'info',
   'backtest.failed': 'error',
   'batch.held': 'info',
   'batch.released': 'info',
