@@ -249,7 +249,8 @@ export class StoreBackups {
       // Tables with no parts yet still need their directory.
       for (const t of tables) fs.mkdirSync(path.join(out, 'store', t.uuid.slice(0, 3), t.uuid), { recursive: true });
     } finally {
-      fs.rmSync(shadow, { recursive: true, force: true });
+      // Thousands of hard links: removed without holding the hub thread.
+      await fs.promises.rm(shadow, { recursive: true, force: true });
     }
     if (fs.existsSync(this.config.keyringFile)) {
       fs.copyFileSync(this.config.keyringFile, path.join(target, 'pseudonym-keyring.json'));
