@@ -22,7 +22,7 @@ describe('role-aware navigation', () => {
     expect(navFor(['leader']).map((n) => n.label)).toEqual(['指挥大屏', '机构考核', '预警', '规则质量']);
     expect(navFor(['registry_admin']).map((n) => n.label)).toEqual(['指挥大屏', '备案管理']);
     expect(navFor(['rule_admin']).map((n) => n.label)).toEqual(['指挥大屏', '规则发布', '规则质量', '死信记录']);
-    expect(navFor(['system_admin']).map((n) => n.en)).toEqual(['Wall', 'Evaluation', 'Warnings', 'Registry', 'Rule releases', 'Rule quality', 'Dead letters', 'Collectors', 'Users', 'Audit log']);
+    expect(navFor(['system_admin']).map((n) => n.en)).toEqual(['Wall', 'Evaluation', 'Warnings', 'Registry', 'Rule releases', 'Rule quality', 'Dead letters', 'Collectors', 'Users', 'Audit log', 'Backups']);
   });
   it('guards screens by role', () => {
     expect(canOpen(['wall_viewer'], '/workbench')).toBe(false);
@@ -35,6 +35,8 @@ describe('role-aware navigation', () => {
     expect(canOpen(['auditor'], '/dead-letters')).toBe(false);
     expect(canOpen(['system_admin'], '/collectors')).toBe(true);
     expect(canOpen(['registry_admin'], '/users')).toBe(false);
+    expect(canOpen(['system_admin'], '/backups')).toBe(true);
+    expect(canOpen(['rule_admin', 'registry_admin', 'leader', 'auditor'], '/backups')).toBe(false);
   });
   it('lands each role on its home screen and accepts only local next paths', () => {
     expect(homeFor(['auditor'])).toBe('/workbench');
@@ -235,5 +237,41 @@ describe('rule parameters in English', () => {
     } finally {
       i18n.locale = 'zh';
     }
+  });
+});
+
+describe('backups screen words', async () => {
+  const bk = await import('$lib/app/backups');
+  it('names every table in Chinese and English, and never shows an unknown table name as text', () => {
+    const CJK = /[\u3400-\u9fff]/;
+    for (const [name, [zh, en]] of Object.entries(bk.TABLE_LABELS)) {
+      expect(CJK.test(zh), name).toBe(true);
+      expect(en, name).toMatch(/^[A-Z][A-Za-z ]+$/);
+    }
+    expect(bk.tableLabel('transactions')).toEqual({ label: '业务记录', title: undefined });
+    expect(bk.tableLabel('new_table_x')).toEqual({ label: '其他数据表', title: 'new_table_x' });
+    try {
+      i18n.locale = 'en';
+      expect(bk.tableLabel('audit_log').label).toBe('Audit log');
+      expect(bk.tableLabel('new_table_x').label).toBe('Other table');
+      expect(bk.durationText(65_000)).toBe('1 min 5 s');
+    } finally {
+      i18n.locale = 'zh';
+    }
+  });
+  it('words sizes, durations, row counts and the refusals', () => {
+    expect(bk.sizeText(512)).toBe('512 B');
+    expect(bk.sizeText(3.5 * 1024 ** 2)).toBe('3.5 MiB');
+    expect(bk.sizeText(1.25 * 1024 ** 3)).toBe('1.25 GiB');
+    expect(bk.durationText(800)).toBe('1 秒');
+    expect(bk.durationText(185_000)).toBe('3 分 5 秒');
+    expect(bk.durationText(3_720_000)).toBe('1 小时 2 分');
+    expect(bk.durationText(null)).toBe('—');
+    expect(bk.backupRows({ tables: [] })).toEqual({ business: null, total: null });
+    expect(bk.backupRows({ tables: [{ name: 'transactions', rows: 120, bytes: 1 }, { name: 'warnings', rows: 30, bytes: 1 }] })).toEqual({ business: 120, total: 150 });
+    expect(bk.orderTables([{ name: 'zz_new' }, { name: 'audit_log' }, { name: 'transactions' }]).map((t) => t.name)).toEqual(['transactions', 'audit_log', 'zz_new']);
+    expect(bk.phaseText('copy')).toBe('复制数据');
+    expect(errorText(409, 'BACKUP_RUNNING')).toBe('已有备份正在进行，请稍候');
+    expect(errorText(409, 'BACKUP_UNSUPPORTED')).toContain('外部 ClickHouse');
   });
 });

@@ -107,6 +107,8 @@ export async function startStack(institutionId = 'JCJ-CGS', options: StackOption
     collectors: [{ collectorId, institutionId, token }],
     seedDemo: true,
     logLevel: 'warn' as const,
+    // No daily backup firing in the middle of a run that happens to span its hour.
+    backupHour: -1,
   };
   let hub: Hub = await startHub(hubConfig);
   let hubRunning = true;

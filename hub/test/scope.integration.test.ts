@@ -49,6 +49,7 @@ const BODIES: Record<string, () => object> = {
   'POST /api/v1/registry/imports': () => ({ entity: 'staff', filename: 'x.csv', contentBase64: Buffer.from(`编号,机构,角色,姓名,备案,有效期起\nND-X2,${ND_INSTITUTION},clerk,x,是,2026-01-01\n`).toString('base64') }),
   'POST /api/v1/evaluation/refresh': () => ({}),
   'POST /api/v1/workflow/sweep': () => ({}),
+  'POST /api/v1/backups': () => ({}),
   'POST /api/v1/collectors/:id/approve': () => ({}),
   'POST /api/v1/collectors/:id/revoke': () => ({ reason: '越权' }),
   'POST /api/v1/peer-deviation/run': () => ({}),

@@ -16,6 +16,8 @@ const CODES: Record<string, string> = {
   RULESET_INVALID: '规则集无法编译，请检查规则定义与参数',
   RULESET_DIFF_TOO_LARGE: '回测差异超过发布阈值',
   BACKTEST_NOT_READY: '回测尚未完成',
+  BACKUP_RUNNING: '已有备份正在进行，请稍候',
+  BACKUP_UNSUPPORTED: '本系统使用外部 ClickHouse 服务器，请用服务器自带的备份功能',
   NETWORK: '无法连接到服务器，请检查网络',
 };
 

@@ -40,6 +40,7 @@ export const SCREENS: readonly { prefix: string; roles: readonly Role[] | 'any' 
   { prefix: '/collectors', roles: ['system_admin'] },
   { prefix: '/users', roles: ['system_admin'] },
   { prefix: '/audit', roles: ['system_admin'] },
+  { prefix: '/backups', roles: ['system_admin'] },
 ];
 
 export interface NavItem {
@@ -62,6 +63,7 @@ const NAV: readonly (NavItem & { roles: readonly Role[] | 'any' })[] = [
   { key: 'collectors', href: '/collectors', label: '采集终端', en: 'Collectors', roles: ['system_admin'] },
   { key: 'users', href: '/users', label: '用户与角色', en: 'Users', roles: ['system_admin'] },
   { key: 'audit', href: '/audit', label: '审计日志', en: 'Audit log', roles: ['system_admin'] },
+  { key: 'backups', href: '/backups', label: '数据备份', en: 'Backups', roles: ['system_admin'] },
 ];
 
 export function hasAnyRole(roles: readonly Role[], allowed: readonly Role[] | 'any'): boolean {
