@@ -85,6 +85,9 @@ describe('backups of the embedded store', () => {
     expect(fs.readFileSync(path.join(dir, 'pseudonym-keyring.json'), 'utf8')).toBe(fs.readFileSync(path.join(hub.config.dataDir, 'pseudonym-keyring.json'), 'utf8'));
     expect(fs.statSync(path.join(dir, 'pseudonym-keyring.json')).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(path.join(dir, 'evidence'))).toEqual(['a'.repeat(64)]);
+    // For alerting: the newest verified backup's time on /metrics (loopback scrape).
+    const metrics = await hub.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toContain(`jg_backup_last_success_timestamp_seconds ${done.startedAt / 1000}`);
     // The live store keeps no snapshot behind.
     expect(fs.readdirSync(path.join(hub.config.dataDir, 'chdb', 'shadow')).filter((n) => n.startsWith('jianguan'))).toEqual([]);
     // Who started it is in the audit log.

@@ -45,6 +45,7 @@ import { HubError, errorMessage } from '../errors.js';
 import { localSecond } from '@jianguan/rules';
 import { sql, UNSAFE_RAW_SQL } from '../store/sql.js';
 import type { Store } from '../store/store.js';
+import { backupSucceeded } from '../telemetry/events.js';
 
 const run = promisify(execFile);
 
@@ -83,6 +84,7 @@ export class StoreBackups {
     private readonly log: BackupLog,
   ) {
     this.evidenceDir = config.evidenceDir ?? path.join(config.dataDir, 'evidence');
+    if (this.supported) backupSucceeded(this.finished()[0]?.startedAt ?? 0);
   }
 
   get supported(): boolean {
@@ -154,6 +156,7 @@ export class StoreBackups {
         Object.assign(b, { state: 'done', phase: 'done', finishedAt: Date.now() });
         this.log('backup.done', { name: b.name, bytes: b.bytesTotal, ms: b.finishedAt! - b.startedAt, tables: b.tables.length }, `backup ${b.name} written`);
         this.prune();
+        backupSucceeded(this.finished()[0]?.startedAt ?? b.startedAt);
         return { ...b };
       },
       (e: unknown) => {

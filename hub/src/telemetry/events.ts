@@ -122,6 +122,7 @@ const m = {
   wallPush: histogram('jg_wall_push_seconds', 'Emitting one flush of buffered warnings to the wall rooms.'),
   collectorsConnected: new Gauge({ name: 'jg_collectors_connected', help: 'Collectors connected to this hub.', registers }),
   queueWaiting: new Gauge({ name: 'jg_queue_waiting', help: 'Evaluate jobs waiting in BullMQ.', registers }),
+  backupLastSuccess: new Gauge({ name: 'jg_backup_last_success_timestamp_seconds', help: 'When the newest verified backup of the embedded store started (0: none on disk).', registers }),
 };
 
 /** Logs `{event: name, ...fields}` at the event's level and counts it. */
@@ -193,3 +194,8 @@ export function createTelemetry(log: FastifyBaseLogger) {
   };
 }
 export type Telemetry = ReturnType<typeof createTelemetry>;
+
+/** The newest verified backup's start (epoch ms; 0 = none): alert when it grows older than a day or two. */
+export function backupSucceeded(startedAtMs: number): void {
+  m.backupLastSuccess.set(startedAtMs / 1000);
+}

@@ -1,0 +1,24 @@
+// Scratch: a backup of a large store, timed, with the event loop's delay while it runs.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { execSync } from 'node:child_process';
+import { loadConfig } from './dist/config.js';
+import { openStore } from './dist/store/store.js';
+import { StoreBackups } from './dist/backup/backup.js';
+const dataDir = process.argv[2];
+const config = loadConfig({}, { dataDir, backupDir: process.argv[3], backupHour: -1, backupKeep: 2 });
+const store = await openStore(config);
+const h = monitorEventLoopDelay({ resolution: 10 });
+const backups = new StoreBackups(store, { ...config, keyringFile: '/nonexistent' }, (e, f) => console.log(e, JSON.stringify(f)));
+const t0 = performance.now();
+h.enable();
+const { done } = backups.start('manual', 'measure');
+let last = '';
+let prev = performance.now();
+const stall = setInterval(() => { const now = performance.now(); if (now - prev > 60) console.log(`stall ${Math.round(now - prev)} ms ending at ${Math.round(now - t0)} ms, phase ${backups.list().items[0]?.phase}`); prev = now; }, 10);
+const tick = setInterval(() => { const b = backups.list().items[0]; if (b && b.phase !== last) { last = b.phase; console.log(`${Math.round(performance.now() - t0)} ms phase ${b.phase}`); } }, 20);
+const b = await done;
+h.disable();
+clearInterval(tick); clearInterval(stall);
+const ms = performance.now() - t0;
+console.log(JSON.stringify({ state: b.state, error: b.error, seconds: +(ms / 1000).toFixed(1), bytes: b.bytesTotal, MiBps: +(b.bytesTotal / 1048576 / (ms / 1000)).toFixed(0), rows: b.tables.reduce((s, t) => s + t.rows, 0), transactions: b.tables.find((t) => t.name === 'transactions')?.rows, loopDelayMs: { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 }, files: Number(execSync(`find ${process.argv[3]}/${b.name} -type f | wc -l`).toString()) }));
+await store.close();
