@@ -90,3 +90,23 @@ describe("a request item against the filed record (the approver's review)", () =
     expect(fieldHeader('staff', 'somethingElse')).toBe('somethingElse');
   });
 });
+
+describe('coded fields in words', () => {
+  const INST = ['编号', '名称', '类型', '区县', '经度', '纬度', '状态'];
+  it('reads the names registers use for institution types besides the system labels', () => {
+    const r = rowsToRecords('institution', [INST, ['A', '甲站', '检测站', '宜州区', '108.6', '24.5', '正常'], ['B', '乙校', '驾驶培训学校', '宜州区', '108.6', '24.5', '正常'], ['C', '丙', '车管所', '宜州区', '108.6', '24.5', '正常']]);
+    expect(r.errors).toEqual([]);
+    expect(r.records.map((x) => (x as { type: string }).type)).toEqual(['inspection_station', 'driving_school', 'vehicle_office']);
+  });
+
+  it('offers the labels, not the codes, for a value it cannot read, and says what a missing coordinate is for', () => {
+    const r = rowsToRecords('institution', [INST, ['A', '甲站', '加油站', '宜州区', '', '', '停业']]);
+    const by = Object.fromEntries(r.errors.map((e) => [e.field, e.message]));
+    expect(by.type).toBe('取值无效：加油站（可选：车管所、车管分所、机动车登记服务站、汽车销售企业、机动车检验机构、驾校、考场、体检医院、邮政网点）');
+    expect(by.status).toBe('取值无效：停业（可选：正常、暂停）');
+    expect(by.lon).toContain('大屏地图');
+    expect(by.lat).toContain('纬度');
+    const staff = rowsToRecords('staff', [HEADER, ['S1', 'JCJ-JYZ', '引车员', '甲', '是', '2019-03-01', '']]);
+    expect(staff.errors).toEqual([{ row: 2, field: 'role', message: expect.stringMatching(/^取值无效：引车员（可选：[^a-z]*查验员[^a-z]*）$/) }]);
+  });
+});

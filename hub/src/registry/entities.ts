@@ -139,13 +139,55 @@ const VERSION_ONLY_DATES: Readonly<Partial<Record<Entity, Readonly<Record<string
 };
 
 const invert = <K extends string>(m: Readonly<Record<K, string>>): Record<string, K> => Object.fromEntries(Object.entries(m).map(([k, v]) => [v, k])) as Record<string, K>;
-const TYPE_BY_LABEL = invert(INSTITUTION_TYPE_LABELS);
+/**
+ * Institution types as registers name them besides the system's own labels: a 检测站 is the
+ * 机动车检验机构 the schema calls inspection_station, and so on.
+ */
+const TYPE_SYNONYMS: Readonly<Record<string, string>> = {
+  车辆管理所: 'vehicle_office',
+  机动车登记服务站: 'registration_station',
+  登记服务站: 'registration_station',
+  汽车4S店: 'dealer',
+  '4S店': 'dealer',
+  汽车销售公司: 'dealer',
+  检验机构: 'inspection_station',
+  检测站: 'inspection_station',
+  机动车检测站: 'inspection_station',
+  机动车检验站: 'inspection_station',
+  机动车安全技术检验机构: 'inspection_station',
+  驾驶培训学校: 'driving_school',
+  驾培机构: 'driving_school',
+  驾驶员培训学校: 'driving_school',
+  驾驶人考场: 'exam_venue',
+  考试场: 'exam_venue',
+  医院: 'hospital',
+  体检机构: 'hospital',
+  邮政: 'post_office',
+};
+const TYPE_BY_LABEL = { ...TYPE_SYNONYMS, ...invert(INSTITUTION_TYPE_LABELS) };
 const ROLE_BY_LABEL = invert(STAFF_ROLE_LABELS);
 const LIST_BY_LABEL = invert(LIST_LABELS);
 const COUNTY_BY_NAME = Object.fromEntries(COUNTIES.map((c) => [c.name, c.adcode]));
 const LINE_KIND_BY_LABEL = invert(LINE_KIND_LABELS);
 const DEVICE_KIND_BY_LABEL = invert(DEVICE_KIND_LABELS);
 const STATUS_BY_LABEL: Record<string, string> = { 正常: 'active', 暂停: 'suspended' };
+
+/** Each coded field's values by label: what a refused value's report offers instead of codes. */
+const VALUE_LABELS: Readonly<Record<Entity, Readonly<Record<string, Readonly<Record<string, string>>>>>> = {
+  institution: { type: INSTITUTION_TYPE_LABELS, status: invert(STATUS_BY_LABEL) },
+  staff: { role: STAFF_ROLE_LABELS },
+  line: { kind: LINE_KIND_LABELS, status: invert(STATUS_BY_LABEL) },
+  listing: { list: LIST_LABELS, scope: { own_org: '本机构', any: '不限' } },
+  device: { kind: DEVICE_KIND_LABELS },
+};
+
+/** What a missing required column is for, where the name alone does not say. */
+const MISSING_HINTS: Readonly<Partial<Record<Entity, Readonly<Record<string, string>>>>> = {
+  institution: {
+    lon: '（经度：机构在大屏地图上的位置，可在地图软件中查得，如 108.06）',
+    lat: '（纬度：机构在大屏地图上的位置，可在地图软件中查得，如 24.69）',
+  },
+};
 
 /**
  * Dates as people and other systems write them, in the form parseLocalDate reads: 2019年3月1日
@@ -346,7 +388,7 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
       const already = new Set(errors.filter((e) => e.row === rowNo).map((e) => e.field));
       for (const i of parsed.error.issues) {
         const field = String(i.path[0] ?? '');
-        if (!already.has(field)) fail(field, zhIssue(i, raw[field]));
+        if (!already.has(field)) fail(field, zhIssue(i, raw[field], { labels: VALUE_LABELS[entity][field], missing: MISSING_HINTS[entity]?.[field] }));
         already.add(field);
       }
       return;
@@ -364,14 +406,18 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
   return { records, rows: rowNumbers, validity, errors };
 }
 
-/** A zod issue in Chinese, for people reading an import report. */
-export function zhIssue(i: z.core.$ZodIssue, value: unknown): string {
+/**
+ * A zod issue in Chinese, for people reading an import report. `labels`: the field's values by
+ * label, offered instead of the codes (a spreadsheet gives labels); `missing`: what a missing
+ * field is for.
+ */
+export function zhIssue(i: z.core.$ZodIssue, value: unknown, say: { labels?: Readonly<Record<string, string>>; missing?: string } = {}): string {
   const v = value === undefined ? '' : String(value);
   switch (i.code) {
     case 'invalid_value':
-      return `取值无效：${v}（可选：${i.values.map(String).join('、')}）`;
+      return `取值无效：${v}（可选：${say.labels ? Object.values(say.labels).join('、') : i.values.map(String).join('、')}）`;
     case 'invalid_type':
-      return value === undefined ? '缺少必填项' : `类型错误：${v}`;
+      return value === undefined ? `缺少必填项${say.missing ?? ''}` : `类型错误：${v}`;
     case 'too_small':
       return `过短或过小：${v}`;
     case 'too_big':
