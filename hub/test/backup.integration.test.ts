@@ -123,6 +123,23 @@ describe('backups of the embedded store', () => {
     expect((await call(registry, 'GET', '/api/v1/backups')).statusCode).toBe(403);
   });
 
+  it('stops a backup when the hub stops, leaving no snapshot and no half copy; a snapshot a stopped hub left is removed at the next start', async () => {
+    const dir = tmpDir('stopping');
+    const stopping = new StoreBackups(hub.store, { dataDir: hub.config.dataDir, backupDir: dir, backupHour: -1, backupKeep: 7, keyringFile: '/nonexistent' }, () => undefined);
+    const { done } = stopping.start('manual', 'admin');
+    await stopping.close();
+    const b = await done;
+    expect(b).toMatchObject({ state: 'failed', error: 'the hub is stopping' });
+    expect(fs.readdirSync(dir)).toEqual([]);
+    const shadow = path.join(hub.config.dataDir, 'chdb', 'shadow');
+    expect(fs.readdirSync(shadow).filter((n) => n.startsWith('jianguan'))).toEqual([]);
+    expect(() => stopping.start('manual', 'admin')).toThrow(/stopping/);
+    // What a hub killed in the middle of a backup leaves: frozen parts nobody would ever delete.
+    fs.mkdirSync(path.join(shadow, 'jianguan_20200101_030000', 'store'), { recursive: true });
+    new StoreBackups(hub.store, { dataDir: hub.config.dataDir, backupDir: dir, backupHour: -1, backupKeep: 7, keyringFile: '/nonexistent' }, () => undefined);
+    await expect.poll(() => fs.existsSync(path.join(shadow, 'jianguan_20200101_030000')), { timeout: 5_000 }).toBe(false);
+  });
+
   it('starts the daily backup once, in its hour of China time', async () => {
     const at = (h: number, m = 0) => Date.UTC(2026, 11, 7, h - 8, m);
     const dailyDir = tmpDir('daily');

@@ -31,6 +31,9 @@
  * counts each table, which must equal the sum of its frozen parts' counts. A backup that does not
  * verify is deleted and reported as failed.
  *
+ * A hub that stops during a backup stops it at its next file and removes the half copy; a
+ * snapshot left by a hub that was killed is removed when the next one starts.
+ *
  * One at a time; the daily one at JG_BACKUP_HOUR (China time) unless one was made that day; the
  * oldest beyond JG_BACKUP_KEEP are deleted after a backup succeeds. A ClickHouse server is backed
  * up with the server's own BACKUP (deploy/cluster/README.md): the hub does not reach its disks.
@@ -76,6 +79,8 @@ export class StoreBackups {
   private current: Backup | null = null;
   private lastFailure: Backup | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private running: Promise<Backup> | null = null;
+  private closing = false;
   private readonly evidenceDir: string;
 
   constructor(
@@ -84,7 +89,15 @@ export class StoreBackups {
     private readonly log: BackupLog,
   ) {
     this.evidenceDir = config.evidenceDir ?? path.join(config.dataDir, 'evidence');
-    if (this.supported) backupSucceeded(this.finished()[0]?.startedAt ?? 0);
+    if (!this.supported) return;
+    backupSucceeded(this.finished()[0]?.startedAt ?? 0);
+    // Snapshots of backups a stopped hub never finished: hard links that would keep every part
+    // they name on disk, merged away or not, for good.
+    const shadows = path.join(config.dataDir, 'chdb', 'shadow');
+    void fs.promises
+      .readdir(shadows)
+      .then((names) => Promise.all(names.filter((n) => /^jianguan_\d{8}_\d{6}$/.test(n)).map((n) => fs.promises.rm(path.join(shadows, n), { recursive: true, force: true }))))
+      .catch(() => undefined);
   }
 
   get supported(): boolean {
@@ -119,6 +132,13 @@ export class StoreBackups {
     this.timer = null;
   }
 
+  /** Stops the schedule and a running backup (at its next file), and waits until it has cleaned up. */
+  async close(): Promise<void> {
+    this.stop();
+    this.closing = true;
+    await this.running;
+  }
+
   list(): BackupList {
     const items = [...(this.current ? [this.current] : []), ...this.finished()];
     if (this.lastFailure && !items.some((b) => b.name === this.lastFailure!.name)) items.push(this.lastFailure);
@@ -133,6 +153,7 @@ export class StoreBackups {
   start(trigger: Backup['trigger'], by: string): { first: Backup; done: Promise<Backup> } {
     if (!this.supported) throw new HubError('BACKUP_UNSUPPORTED', 'the store is a ClickHouse server');
     if (this.current) throw new HubError('BACKUP_RUNNING', `${this.current.name} started ${localSecond(this.current.startedAt)}`);
+    if (this.closing) throw new HubError('BUSY', 'the hub is stopping');
     const startedAt = Date.now();
     const b: Backup = {
       name: backupName(startedAt),
@@ -159,20 +180,20 @@ export class StoreBackups {
         backupSucceeded(this.finished()[0]?.startedAt ?? b.startedAt);
         return { ...b };
       },
-      (e: unknown) => {
+      async (e: unknown) => {
         Object.assign(b, { state: 'failed', finishedAt: Date.now(), error: errorMessage(e) });
         this.lastFailure = { ...b };
         this.log('backup.failed', { name: b.name, phase: b.phase, err: errorMessage(e) }, `backup ${b.name} failed`);
-        try {
-          fs.rmSync(path.join(this.config.backupDir, b.name), { recursive: true, force: true });
-        } catch {
-          // The directory could not be made or reached either: there is nothing to remove.
-        }
+        // A part-written copy can be gigabytes: removed without holding the hub thread. A
+        // directory that could not be made or reached either leaves nothing to remove.
+        await fs.promises.rm(path.join(this.config.backupDir, b.name), { recursive: true, force: true }).catch(() => undefined);
         return { ...b };
       },
     ).finally(() => {
       this.current = null;
+      this.running = null;
     });
+    this.running = done;
     return { first: { ...b }, done };
   }
 
@@ -246,6 +267,7 @@ export class StoreBackups {
       for (const f of files) {
         const dest = path.join(out, path.relative(shadow, f.path));
         fs.mkdirSync(path.dirname(dest), { recursive: true });
+        if (this.closing) throw new Error('the hub is stopping');
         await fs.promises.copyFile(f.path, dest, fs.constants.COPYFILE_FICLONE);
         b.bytesDone += f.size;
       }
@@ -270,6 +292,7 @@ export class StoreBackups {
       }
     }
     // 3. Verify: the copy opened as a store, every table counted.
+    if (this.closing) throw new Error('the hub is stopping');
     b.phase = 'verify';
     const counted = await countTables(path.join(target, 'chdb'), b.tables.map((t) => t.name));
     const wrong = b.tables.filter((t) => counted[t.name] !== t.rows);

@@ -157,7 +157,8 @@ export const supervision = fp<{ version: string }>(
     const backups = new StoreBackups(store, { ...config, keyringFile: keyringFile(config), evidenceDir: path.join(config.dataDir, 'evidence') }, (event, fields, msg) => emit(log, event, fields, msg));
 
     const close = async () => {
-      backups.stop();
+      // Before the store closes (plugins close in reverse order): a backup stops at its next file.
+      await backups.close();
       unfollow();
       await workflow.close();
       await evaluation.close();
