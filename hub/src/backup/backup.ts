@@ -229,9 +229,11 @@ export class StoreBackups {
     const freeze = b.name.replace(/-/g, '_');
     const shadow = path.join(storeDir, 'shadow', freeze);
     fs.mkdirSync(this.config.backupDir, { recursive: true });
-    // Left by a hub that stopped during a backup: neither a backup nor anything else.
+    // Half copies left by a hub killed during a backup: neither a backup nor anything else.
     for (const n of fs.readdirSync(this.config.backupDir)) {
-      if (NAME.test(n) && n !== b.name && !fs.existsSync(path.join(this.config.backupDir, n, 'manifest.json'))) fs.rmSync(path.join(this.config.backupDir, n), { recursive: true, force: true });
+      if (NAME.test(n) && n !== b.name && !fs.existsSync(path.join(this.config.backupDir, n, 'manifest.json'))) {
+        await fs.promises.rm(path.join(this.config.backupDir, n), { recursive: true, force: true });
+      }
     }
     fs.mkdirSync(target);
     try {
