@@ -271,6 +271,10 @@ describe('backups screen words', async () => {
     expect(bk.backupRows({ tables: [{ name: 'transactions', rows: 120, bytes: 1 }, { name: 'warnings', rows: 30, bytes: 1 }] })).toEqual({ business: 120, total: 150 });
     expect(bk.orderTables([{ name: 'zz_new' }, { name: 'audit_log' }, { name: 'transactions' }]).map((t) => t.name)).toEqual(['transactions', 'audit_log', 'zz_new']);
     expect(bk.phaseText('copy')).toBe('复制数据');
+    expect(bk.failureText('no_space')).toContain('空间不足');
+    expect(bk.failureText('stopping')).toContain('中心服务停止');
+    expect(bk.failureText('not_verified')).toContain('未通过校验');
+    expect(bk.failureText(undefined)).toBe('备份失败');
     expect(errorText(409, 'BACKUP_RUNNING')).toBe('已有备份正在进行，请稍候');
     expect(errorText(409, 'BACKUP_UNSUPPORTED')).toContain('外部 ClickHouse');
   });

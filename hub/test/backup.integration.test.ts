@@ -114,7 +114,7 @@ describe('backups of the embedded store', () => {
     const failing = new StoreBackups(hub.store, { dataDir: hub.config.dataDir, backupDir: notADir, backupHour: 3, backupKeep: 7, keyringFile: '/nonexistent' }, () => undefined);
     const { done } = failing.start('manual', 'admin');
     const b = await done;
-    expect(b.state).toBe('failed');
+    expect(b).toMatchObject({ state: 'failed', failure: 'failed' });
     expect(b.error).toMatch(/EEXIST|ENOTDIR|not a directory|file already exists/);
     expect(failing.list().items).toEqual([expect.objectContaining({ name: b.name, state: 'failed' })]);
     expect(fs.readdirSync(path.join(hub.config.dataDir, 'chdb', 'shadow')).filter((n) => n.startsWith('jianguan'))).toEqual([]);
@@ -129,7 +129,7 @@ describe('backups of the embedded store', () => {
     const { done } = stopping.start('manual', 'admin');
     await stopping.close();
     const b = await done;
-    expect(b).toMatchObject({ state: 'failed', error: 'the hub is stopping' });
+    expect(b).toMatchObject({ state: 'failed', error: 'the hub is stopping', failure: 'stopping' });
     expect(fs.readdirSync(dir)).toEqual([]);
     const shadow = path.join(hub.config.dataDir, 'chdb', 'shadow');
     expect(fs.readdirSync(shadow).filter((n) => n.startsWith('jianguan'))).toEqual([]);

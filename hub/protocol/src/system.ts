@@ -326,8 +326,14 @@ export const BackupSchema = z.object({
   /** Evidence files copied; whether the keyring was (without it hashes cannot be joined again). */
   evidenceFiles: z.number().int().nonnegative(),
   keyring: z.boolean(),
-  /** Why it failed ('' otherwise). */
+  /** Why it failed ('' otherwise): the technical detail, in English. */
   error: z.string(),
+  /**
+   * The failure's kind, for the screen to say in words: no_space (the backup directory is too
+   * small), stopping (the hub stopped during it), not_verified (the copy did not read back),
+   * failed (anything else: the detail says what). Absent unless failed.
+   */
+  failure: z.enum(['no_space', 'stopping', 'not_verified', 'failed']).optional(),
 });
 export type Backup = z.infer<typeof BackupSchema>;
 

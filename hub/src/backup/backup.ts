@@ -181,7 +181,7 @@ export class StoreBackups {
         return { ...b };
       },
       async (e: unknown) => {
-        Object.assign(b, { state: 'failed', finishedAt: Date.now(), error: errorMessage(e) });
+        Object.assign(b, { state: 'failed', finishedAt: Date.now(), error: errorMessage(e), failure: e instanceof BackupFailure ? e.kind : 'failed' });
         this.lastFailure = { ...b };
         this.log('backup.failed', { name: b.name, phase: b.phase, err: errorMessage(e) }, `backup ${b.name} failed`);
         // A part-written copy can be gigabytes: removed without holding the hub thread. A
@@ -261,7 +261,7 @@ export class StoreBackups {
       b.bytesTotal = files.reduce((s, f) => s + f.size, 0);
       const free = fs.statfsSync(this.config.backupDir);
       if (free.bavail * free.bsize < b.bytesTotal * 1.05 + 64 * 1024 * 1024) {
-        throw new Error(`not enough space in ${this.config.backupDir}: ${fmtBytes(free.bavail * free.bsize)} free, the backup needs ${fmtBytes(b.bytesTotal)}`);
+        throw new BackupFailure('no_space', `not enough space in ${this.config.backupDir}: ${fmtBytes(free.bavail * free.bsize)} free, the backup needs ${fmtBytes(b.bytesTotal)}`);
       }
       b.phase = 'copy';
       const out = path.join(target, 'chdb');
@@ -269,7 +269,7 @@ export class StoreBackups {
       for (const f of files) {
         const dest = path.join(out, path.relative(shadow, f.path));
         fs.mkdirSync(path.dirname(dest), { recursive: true });
-        if (this.closing) throw new Error('the hub is stopping');
+        if (this.closing) throw new BackupFailure('stopping', 'the hub is stopping');
         await fs.promises.copyFile(f.path, dest, fs.constants.COPYFILE_FICLONE);
         b.bytesDone += f.size;
       }
@@ -294,13 +294,25 @@ export class StoreBackups {
       }
     }
     // 3. Verify: the copy opened as a store, every table counted.
-    if (this.closing) throw new Error('the hub is stopping');
+    if (this.closing) throw new BackupFailure('stopping', 'the hub is stopping');
     b.phase = 'verify';
-    const counted = await countTables(path.join(target, 'chdb'), b.tables.map((t) => t.name));
+    const counted = await countTables(path.join(target, 'chdb'), b.tables.map((t) => t.name)).catch((e: unknown) => {
+      throw new BackupFailure('not_verified', `the copy could not be opened: ${errorMessage(e)}`);
+    });
     const wrong = b.tables.filter((t) => counted[t.name] !== t.rows);
-    if (wrong.length) throw new Error(`the copy does not read back: ${wrong.map((t) => `${t.name} ${counted[t.name] ?? 'missing'} rows, ${t.rows} frozen`).join('; ')}`);
+    if (wrong.length) throw new BackupFailure('not_verified', `the copy does not read back: ${wrong.map((t) => `${t.name} ${counted[t.name] ?? 'missing'} rows, ${t.rows} frozen`).join('; ')}`);
     b.verified = true;
     fs.writeFileSync(path.join(target, 'manifest.json'), `${JSON.stringify({ ...b, state: 'done', phase: 'done', finishedAt: Date.now() }, null, 2)}\n`);
+  }
+}
+
+/** A failure the screen can name (Backup.failure). */
+class BackupFailure extends Error {
+  constructor(
+    readonly kind: NonNullable<Backup['failure']>,
+    message: string,
+  ) {
+    super(message);
   }
 }
 

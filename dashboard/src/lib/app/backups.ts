@@ -86,3 +86,17 @@ export function phaseText(phase: Backup['phase']): string {
       return L('完成', 'Done');
   }
 }
+
+/** Why a backup failed, in words; the hub's technical detail is shown beneath it. */
+export function failureText(kind: Backup['failure']): string {
+  switch (kind) {
+    case 'no_space':
+      return L('备份目录空间不足：请清理备份目录，或把 JG_BACKUP_DIR 设到更大的磁盘', 'Not enough space in the backup directory: free some, or set JG_BACKUP_DIR to a larger disk');
+    case 'stopping':
+      return L('中心服务停止，备份中断（未留下不完整的副本）', 'The hub stopped during the backup (no partial copy was left)');
+    case 'not_verified':
+      return L('副本未通过校验，已删除；请重试，仍失败时检查备份磁盘', 'The copy did not verify and was deleted; try again, and check the backup disk if it fails again');
+    default:
+      return L('备份失败', 'The backup failed');
+  }
+}
