@@ -108,7 +108,12 @@ export class StoreBackups {
   schedule(): void {
     if (this.config.backupHour < 0 || !this.supported || this.timer) return;
     this.timer = setInterval(() => {
-      if (this.due(Date.now())) this.start('schedule', '');
+      try {
+        if (this.due(Date.now())) this.start('schedule', '');
+      } catch (e) {
+        // Nothing a timer throws may stop the hub; a refused start is retried the next minute.
+        this.log('backup.failed', { trigger: 'schedule', err: errorMessage(e) }, 'the daily backup could not start');
+      }
     }, 60_000);
     this.timer.unref();
   }
