@@ -462,6 +462,14 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await context.close();
     const registry2Api = await stack.as('registry2');
     expect((await registry2Api(`/api/v1/registry/requests/${encodeURIComponent(id)}/reject`, { json: { comment: '仅核对' } })).status).toBe(200);
+    // Decided, it still says what it would have done, as seen when it was decided.
+    const { page: later, context: laterContext, errors: laterErrors } = await stack.login('registry2');
+    await later.selectOption('select[aria-label="状态"]', 'rejected');
+    await later.locator(`[data-request="${id}"]`).click();
+    await expect.poll(() => later.locator('[data-testid="request-review"]').textContent(), { timeout: 15_000 }).toContain('决定时与当时的备案比较');
+    expect(await later.locator('[data-testid="request-review"] [data-change="changed"]').textContent()).toBe('变更 1');
+    expect(laterErrors).toEqual([]);
+    await laterContext.close();
   });
 
   it('drafts a rule release, backtests it with a diff, and has it approved by another person', async () => {

@@ -415,12 +415,15 @@ describe("an approver's review of a large request", () => {
     expect(csv.statusCode).toBe(200);
     expect(csv.body.slice(1).split('\r\n')[1]).toContain(`1,新增/变更,变更,名称,名称：${String(station.name)},JCJ-JYZ,${String(station.name)}（新址）`);
 
-    // Decided: the answer is the first page again, and the detail no longer compares.
+    // Decided: the answer is the first page again, and the detail keeps the comparison made at
+    // the decision (the fields, not the filed record), though the register may change after it.
     const rejected = await call('registry2', 'POST', `/api/v1/registry/requests/${id}/reject`, { comment: '仅测试' });
     expect(rejected.statusCode, rejected.body).toBe(200);
     expect(rejected.json().items).toHaveLength(100);
     const after = (await call('registry2', 'GET', `/api/v1/registry/requests/${id}?limit=3`)).json();
-    expect(after.review).toBeUndefined();
-    expect(after.items.map((i: { index: number; change?: string }) => [i.index, i.change])).toEqual([[0, undefined], [1, undefined], [2, undefined]]);
+    expect(after.review).toEqual({ new: 150, changed: 2, same: 1, retire: 1 });
+    expect(after.items.map((i: { index: number; change?: string }) => [i.index, i.change])).toEqual([[0, 'changed'], [1, 'same'], [2, 'changed']]);
+    const keptChanges = (await call('registry2', 'GET', `/api/v1/registry/requests/${id}?change=changed`)).json();
+    expect(keptChanges.items.map((i: { changedFields: string[]; before?: unknown }) => [i.changedFields, i.before])).toEqual([[['name'], undefined], [['name', 'filed'], undefined]]);
   });
 });

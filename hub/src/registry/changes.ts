@@ -363,6 +363,16 @@ export class RegistryChanges {
     });
   }
 
+  /**
+   * The items as they are kept once decided: each with its change against the register at the
+   * moment of the decision (what the approver saw), so that a decided request still says what it
+   * did. The fields, not the filed record itself: stored hashes in `data` are the ones a keyring
+   * rotation rewrites (pseudonym-rotation.ts), and a copy elsewhere would escape it.
+   */
+  private async asDecided(items: readonly ChangeItem[]): Promise<ChangeItem[]> {
+    return (await this.review(items)).map(({ index: _index, before: _before, ...it }) => it);
+  }
+
   async list(f: { status?: RequestStatus; county?: string; limit: number; offset: number }): Promise<{ total: number; items: RegistryRequest[] }> {
     const c: SqlQuery[] = [];
     if (f.status) c.push(sql`status = ${param.String(f.status)}`);
@@ -400,7 +410,7 @@ export class RegistryChanges {
       if (!r) throw new HubError('NOT_FOUND', `request ${id}`);
       this.checkDecider(who, r);
       const now = Math.max(Date.now(), r.requestedAt + 1);
-      const next: RegistryRequest = { ...r, status: 'rejected', decidedBy: who.username, decidedAt: now, decisionComment: comment };
+      const next: RegistryRequest = { ...r, items: await this.asDecided(r.items), status: 'rejected', decidedBy: who.username, decidedAt: now, decisionComment: comment };
       await this.store.insert('registry_requests', [requestRow(next, now)]);
       return next;
     });
@@ -412,8 +422,9 @@ export class RegistryChanges {
       if (!r) throw new HubError('NOT_FOUND', `request ${id}`);
       this.checkDecider(who, r);
       const now = Math.max(Date.now(), r.requestedAt + 1);
+      const decided = await this.asDecided(r.items);
       await this.applyItems(r.items, { requestId: r.id, approvedBy: who.username, at: now, effectiveFrom: r.effectiveFrom });
-      const next: RegistryRequest = { ...r, status: 'approved', decidedBy: who.username, decidedAt: now, decisionComment: comment };
+      const next: RegistryRequest = { ...r, items: decided, status: 'approved', decidedBy: who.username, decidedAt: now, decisionComment: comment };
       await this.store.insert('registry_requests', [requestRow(next, now)]);
       await this.registry.reload();
       // Best effort: a replica that misses it still reloads on its next follow() reconnect.

@@ -154,10 +154,10 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     method: 'GET',
     url: '/api/v1/registry/requests/:id',
     tags: ['备案'],
-    summary: '变更申请详情（条目分页；待审批的申请逐条与现行备案比较：新增、变更、相同、注销）',
+    summary: '变更申请详情（条目分页；逐条与现行备案比较：新增、变更、相同、注销；已决定的申请为决定时的比较）',
     description:
-      'offset/limit（默认 0/100，至多 1000）取条目的一页，itemPage 给出所取范围与总数；待审批申请另给 review（各类条目数），' +
-      'change=new|changed|same|retire 只取该类条目，变更条目附 changedFields（变更的字段）与 before（现行备案）。全部条目可导出为 CSV/XLSX（…/items.xlsx）。',
+      'offset/limit（默认 0/100，至多 1000）取条目的一页，itemPage 给出所取范围与总数；review 给出各类条目数（待审批：与现行备案比较；已通过或已驳回：决定时的比较），' +
+      'change=new|changed|same|retire 只取该类条目，变更条目附 changedFields（变更的字段），待审批时另附 before（现行备案）。全部条目可导出为 CSV/XLSX（…/items.xlsx）。',
     auth: ['registry_admin', 'system_admin'],
     scope: 'request',
     params: z.object({ id: z.string().min(1).max(64) }),
@@ -200,10 +200,11 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     const r = await changes.get(id);
     if (!r) throw new HubError('NOT_FOUND', `request ${id}`);
     for (const c of r.counties) if (!inScope(p, c)) throw new HubError('OUT_OF_SCOPE', `request touches ${c}`);
-    if (r.status !== 'pending') return { request: r, items: r.items.map((it, index) => ({ ...it, index })) };
-    const items = await changes.review(r.items);
+    // Decided requests keep the comparison made when they were decided (none before it was kept).
+    const items: (ChangeItem & Partial<ReviewedItem>)[] = r.status === 'pending' ? await changes.review(r.items) : r.items.map((it, index) => ({ ...it, index }));
+    if (!items.length || !items.every((i) => i.change)) return { request: r, items };
     const review: Record<RegistryItemChange, number> = { new: 0, changed: 0, same: 0, retire: 0 };
-    for (const it of items) review[it.change]++;
+    for (const it of items) review[it.change!]++;
     return { request: r, items, review };
   }
 
