@@ -202,23 +202,8 @@ export class StoreBackups {
     return { first: { ...b }, done };
   }
 
-  /** Finished backups on disk (those with a manifest), newest first. */
   private finished(): Backup[] {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.config.backupDir).filter((n) => NAME.test(n));
-    } catch {
-      return [];
-    }
-    const out: Backup[] = [];
-    for (const n of names) {
-      try {
-        out.push(JSON.parse(fs.readFileSync(path.join(this.config.backupDir, n, 'manifest.json'), 'utf8')) as Backup);
-      } catch {
-        // Unfinished (no manifest yet, or the hub stopped during it): not a backup.
-      }
-    }
-    return out.sort((a, b) => b.startedAt - a.startedAt);
+    return finishedBackups(this.config.backupDir);
   }
 
   private prune(): void {
@@ -301,11 +286,7 @@ export class StoreBackups {
     // 3. Verify: the copy opened as a store, every table counted.
     if (this.closing) throw new BackupFailure('stopping', 'the hub is stopping');
     b.phase = 'verify';
-    const counted = await countTables(path.join(target, 'chdb'), b.tables.map((t) => t.name)).catch((e: unknown) => {
-      throw new BackupFailure('not_verified', `the copy could not be opened: ${errorMessage(e)}`);
-    });
-    const wrong = b.tables.filter((t) => counted[t.name] !== t.rows);
-    if (wrong.length) throw new BackupFailure('not_verified', `the copy does not read back: ${wrong.map((t) => `${t.name} ${counted[t.name] ?? 'missing'} rows, ${t.rows} frozen`).join('; ')}`);
+    await verifyCopy(path.join(target, 'chdb'), b.tables, 'the copy');
     b.verified = true;
     fs.writeFileSync(path.join(target, 'manifest.json'), `${JSON.stringify({ ...b, state: 'done', phase: 'done', finishedAt: Date.now() }, null, 2)}\n`);
   }
@@ -319,6 +300,37 @@ class BackupFailure extends Error {
   ) {
     super(message);
   }
+}
+
+/** Finished backups in `dir` (those with a manifest), newest first. */
+export function finishedBackups(dir: string): Backup[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => NAME.test(n));
+  } catch {
+    return [];
+  }
+  const out: Backup[] = [];
+  for (const n of names) {
+    try {
+      out.push(JSON.parse(fs.readFileSync(path.join(dir, n, 'manifest.json'), 'utf8')) as Backup);
+    } catch {
+      // Unfinished (no manifest yet, or the hub stopped during it): not a backup.
+    }
+  }
+  return out.sort((a, b) => b.startedAt - a.startedAt);
+}
+
+/**
+ * Opens the store at `dir` in a child process and counts `tables` against the rows they should
+ * have; throws (not_verified) naming every table that differs or the store that would not open.
+ */
+export async function verifyCopy(dir: string, tables: readonly { name: string; rows: number }[], what: string): Promise<void> {
+  const counted = await countTables(dir, tables.map((t) => t.name)).catch((e: unknown) => {
+    throw new BackupFailure('not_verified', `${what} could not be opened: ${errorMessage(e)}`);
+  });
+  const wrong = tables.filter((t) => counted[t.name] !== t.rows);
+  if (wrong.length) throw new BackupFailure('not_verified', `${what} does not read back: ${wrong.map((t) => `${t.name} ${counted[t.name] ?? 'missing'} rows, ${t.rows} expected`).join('; ')}`);
 }
 
 interface FileEntry {

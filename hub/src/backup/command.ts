@@ -21,7 +21,7 @@ import { loadConfig, type HubConfig } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { keyringFile } from '../pseudonyms.js';
 import { openStore } from '../store/store.js';
-import { countTables, StoreBackups } from './backup.js';
+import { finishedBackups, StoreBackups, verifyCopy } from './backup.js';
 import { localSecond } from '@jianguan/rules';
 
 export const BACKUP_USAGE = `  jianguan-hub backup list              列出备份目录（JG_BACKUP_DIR）中的备份
@@ -44,7 +44,7 @@ export async function backupCommand(argv: readonly string[], env: NodeJS.Process
   const config = loadConfig(env);
   if (config.clickhouseUrl) return refuse('BACKUP_UNSUPPORTED', `the store is the ClickHouse server at ${config.clickhouseUrl}: back it up with the server's own BACKUP (deploy/cluster/README.md)`);
   if (command === 'list') {
-    out({ dir: config.backupDir, items: listBackups(config.backupDir) });
+    out({ dir: config.backupDir, items: finishedBackups(config.backupDir) });
     return 0;
   }
   if (await hubAnswers(config)) return refuse('HUB_RUNNING', `a hub answers on port ${config.port}: stop it first (systemctl stop jianguan-hub); while it runs, back up from its 数据备份 screen`);
@@ -54,16 +54,6 @@ export async function backupCommand(argv: readonly string[], env: NodeJS.Process
     process.stderr.write(`${JSON.stringify({ level: 'error', event: 'backup.failed', message: errorMessage(e) })}\n`);
     return 2;
   }
-}
-
-function listBackups(dir: string): Backup[] {
-  if (!fs.existsSync(dir)) return [];
-  const items: Backup[] = [];
-  for (const n of fs.readdirSync(dir)) {
-    const m = path.join(dir, n, 'manifest.json');
-    if (fs.existsSync(m)) items.push(JSON.parse(fs.readFileSync(m, 'utf8')) as Backup);
-  }
-  return items.sort((a, b) => b.startedAt - a.startedAt);
 }
 
 /** Whether something answers the hub's health check on its port (then it owns the store). */
@@ -128,9 +118,7 @@ async function restore(config: HubConfig, dir: string): Promise<number> {
       evidence++;
     }
   }
-  const counted = await countTables(live, manifest.tables.map((t) => t.name));
-  const wrong = manifest.tables.filter((t) => counted[t.name] !== t.rows);
-  if (wrong.length) throw new Error(`the restored store does not match the backup: ${wrong.map((t) => `${t.name} ${counted[t.name] ?? 'missing'} rows, ${t.rows} in the backup`).join('; ')}`);
+  await verifyCopy(live, manifest.tables, 'the restored store');
   out({ event: 'backup.restored', from: dir, backupOf: manifest.startedAt, tables: manifest.tables.length, rows: manifest.tables.reduce((s, t) => s + t.rows, 0), previous, keyring, evidenceAdded: evidence });
   return 0;
 }

@@ -151,6 +151,20 @@ export function changedFields(before: Readonly<Record<string, unknown>>, after: 
   return out;
 }
 
+/** Each (entity, key) of `items` once. */
+const distinctKeys = (items: readonly ChangeItem[]) => [...new Map(items.map((i) => [`${i.entity}\u0000${i.key}`, { entity: i.entity, key: i.key }])).values()];
+
+/** Items against the versions in force (`current`, by entity and key): see RegistryChanges.review. */
+function reviewAgainst(items: readonly ChangeItem[], current: ReadonlyMap<string, Version>): ReviewedItem[] {
+  return items.map((it, index): ReviewedItem => {
+    if (it.op === 'retire') return { ...it, index, change: 'retire' };
+    const cur = current.get(`${it.entity}\u0000${it.key}`);
+    if (!cur || cur.retired) return { ...it, index, change: 'new' };
+    const fields = changedFields(cur.data as unknown as Record<string, unknown>, it.data as unknown as Record<string, unknown>);
+    return fields.length ? { ...it, index, change: 'changed', changedFields: fields, before: cur.data } : { ...it, index, change: 'same' };
+  });
+}
+
 function requestRow(r: RegistryRequest, updatedAt: number) {
   return {
     id: r.id,
@@ -352,15 +366,7 @@ export class RegistryChanges {
    * meaningful while the request is pending.
    */
   async review(items: readonly ChangeItem[]): Promise<ReviewedItem[]> {
-    const keys = new Map(items.map((i) => [`${i.entity}\u0000${i.key}`, { entity: i.entity, key: i.key }]));
-    const current = await this.currentVersions([...keys.values()]);
-    return items.map((it, index): ReviewedItem => {
-      if (it.op === 'retire') return { ...it, index, change: 'retire' };
-      const cur = current.get(`${it.entity}\u0000${it.key}`);
-      if (!cur || cur.retired) return { ...it, index, change: 'new' };
-      const fields = changedFields(cur.data as unknown as Record<string, unknown>, it.data as unknown as Record<string, unknown>);
-      return fields.length ? { ...it, index, change: 'changed', changedFields: fields, before: cur.data } : { ...it, index, change: 'same' };
-    });
+    return reviewAgainst(items, await this.currentVersions(distinctKeys(items)));
   }
 
   /**
@@ -369,9 +375,10 @@ export class RegistryChanges {
    * did. The fields, not the filed record itself: stored hashes in `data` are the ones a keyring
    * rotation rewrites (pseudonym-rotation.ts), and a copy elsewhere would escape it.
    */
-  private async asDecided(items: readonly ChangeItem[]): Promise<ChangeItem[]> {
-    return (await this.review(items)).map(({ index: _index, before: _before, ...it }) => it);
+  private static asDecided(items: readonly ChangeItem[], current: ReadonlyMap<string, Version>): ChangeItem[] {
+    return reviewAgainst(items, current).map(({ index: _index, before: _before, ...it }) => it);
   }
+
 
   async list(f: { status?: RequestStatus; county?: string; limit: number; offset: number }): Promise<{ total: number; items: RegistryRequest[] }> {
     const c: SqlQuery[] = [];
@@ -410,7 +417,7 @@ export class RegistryChanges {
       if (!r) throw new HubError('NOT_FOUND', `request ${id}`);
       this.checkDecider(who, r);
       const now = Math.max(Date.now(), r.requestedAt + 1);
-      const next: RegistryRequest = { ...r, items: await this.asDecided(r.items), status: 'rejected', decidedBy: who.username, decidedAt: now, decisionComment: comment };
+      const next: RegistryRequest = { ...r, items: RegistryChanges.asDecided(r.items, await this.currentVersions(distinctKeys(r.items))), status: 'rejected', decidedBy: who.username, decidedAt: now, decisionComment: comment };
       await this.store.insert('registry_requests', [requestRow(next, now)]);
       return next;
     });
@@ -422,8 +429,11 @@ export class RegistryChanges {
       if (!r) throw new HubError('NOT_FOUND', `request ${id}`);
       this.checkDecider(who, r);
       const now = Math.max(Date.now(), r.requestedAt + 1);
-      const decided = await this.asDecided(r.items);
-      await this.applyItems(r.items, { requestId: r.id, approvedBy: who.username, at: now, effectiveFrom: r.effectiveFrom });
+      // One read of the versions in force: what the items are compared with, then closed against.
+      const keys = distinctKeys(r.items);
+      const [current, latest] = await Promise.all([this.currentVersions(keys), this.latestVersionNumbers(keys)]);
+      const decided = RegistryChanges.asDecided(r.items, current);
+      await this.applyItems(r.items, { requestId: r.id, approvedBy: who.username, at: now, effectiveFrom: r.effectiveFrom }, current, latest);
       const next: RegistryRequest = { ...r, items: decided, status: 'approved', decidedBy: who.username, decidedAt: now, decisionComment: comment };
       await this.store.insert('registry_requests', [requestRow(next, now)]);
       await this.registry.reload();
@@ -438,9 +448,15 @@ export class RegistryChanges {
    * request (an imported history) are applied oldest first, each as if approved after the one
    * before: the next version number, and the open version closed where the next begins.
    */
-  private async applyItems(items: readonly ChangeItem[], meta: { requestId: string; approvedBy: string; at: number; effectiveFrom: number | null }): Promise<void> {
-    const keys = items.map((i) => ({ entity: i.entity, key: i.key }));
-    const [open, latest] = await Promise.all([this.currentVersions(keys), this.latestVersionNumbers(keys)]);
+  private async applyItems(
+    items: readonly ChangeItem[],
+    meta: { requestId: string; approvedBy: string; at: number; effectiveFrom: number | null },
+    current: ReadonlyMap<string, Version>,
+    latestNumbers: ReadonlyMap<string, number>,
+  ): Promise<void> {
+    // Copies: the loop below advances them as it writes each key's next version.
+    const open = new Map(current);
+    const latest = new Map(latestNumbers);
     const fromOf = (it: ChangeItem) => it.validFrom ?? meta.effectiveFrom ?? meta.at;
     // Keys in the order they first appear; a key's rows by their start.
     const first = new Map<string, number>();

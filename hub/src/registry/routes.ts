@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { authorize, inScope, scopedCounty, type Principal, type Role } from '../http/access.js';
 import { ChangeItemSchema, EffectiveFrom, versionEnds, type ChangeItem, type ChangeItemInput, type ItemError, type RegistryChanges, type RegistryRequest, type ReviewedItem } from '../registry/changes.js';
-import { Entity, institutionOf, locateHeader, rowsToRecords, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
+import { Entity, ENTITY_LABELS, institutionOf, locateHeader, rowsToRecords, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
 import { defineExportRoute } from '../exports/export-route.js';
@@ -65,7 +65,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       method: 'GET',
       url: `/api/v1/registry/${plural}`,
       tags: ['备案'],
-      summary: `${ENTITY_NAMES[entity]}（当前或 asOf 指定时刻，按区县范围过滤）`,
+      summary: `${entityName(entity)}（当前或 asOf 指定时刻，按区县范围过滤）`,
       auth: READERS,
       scope: 'list',
       query: AsOfQuery,
@@ -77,7 +77,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     });
 
     // The same list as a sheet in the import's own columns: exported, corrected, imported again.
-    const title = `${ENTITY_NAMES[entity]}备案`;
+    const title = `${entityName(entity)}备案`;
     defineExportRoute(app, {
       url: `/api/v1/registry/${plural}`,
       tags: ['备案', '导出'],
@@ -188,7 +188,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       const ends = versionEnds(ofEntity);
       const rows = ofEntity.map((it, i) => ({ it, end: ends[i] ?? null, start: it.validFrom ?? request.effectiveFrom }));
       return {
-        name: `备案申请${request.id}-${ENTITY_NAMES[entity]}`,
+        name: `备案申请${request.id}-${entityName(entity)}`,
         rows,
         columns: requestItemColumns(entity, (id) => registry.institution(id)?.name ?? id),
       };
@@ -380,7 +380,8 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
 
 const ENTITY_HELP = 'institution | staff | line | listing | device';
 
-const ENTITY_NAMES: Readonly<Record<Entity, string>> = { institution: '机构', staff: '人员', line: '检测线与考试路线', listing: '红黑名单', device: '设备' };
+/** An entity's label as a file and sheet name ('/' has no place in either). */
+const entityName = (e: Entity) => ENTITY_LABELS[e].replace('/', '与');
 
 /** Items a request's detail answers by default, and what filing or deciding one answers. */
 const FIRST_ITEMS = 100;
