@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_PACK, DEMO_INSTITUTIONS, DEMO_STAFF, createWorkCalendar, type Warning } from '@jianguan/rules';
+import { DEFAULT_CALENDAR, DEFAULT_PACK, DEMO_INSTITUTIONS, DEMO_STAFF, createWorkCalendar, type Warning, type WorkCalendarConfig } from '@jianguan/rules';
 import { loadConfig } from '../src/config.js';
 import { EvaluationThreads } from '../src/jobs/eval-threads.js';
 import { evaluateBatch, type EvaluateJobData } from '../src/jobs/evaluate.js';
@@ -33,6 +33,7 @@ let failInserts = 0;
 let healthy = true;
 let reloadRegistry: (s: RegistrySource) => void = () => undefined;
 let changeTimeline: (t: RuleTimeline) => void = () => undefined;
+let changeCalendar: (c: WorkCalendarConfig) => void = () => undefined;
 
 let threads: EvaluationThreads;
 let queue: EvaluationQueue;
@@ -66,6 +67,7 @@ beforeAll(async () => {
     telemetry: { batchStored: () => void (seen.timings += 1) },
     registry: { currentSource: () => source, onReload: (l) => ((reloadRegistry = l), () => undefined) },
     rulesets: { timeline: () => timeline, onTimeline: (l) => ((changeTimeline = l), () => undefined) },
+    calendars: { config: () => DEFAULT_CALENDAR, onChange: (l) => ((changeCalendar = l), () => undefined) },
     log: pino({ level: 'silent' }),
   });
 });
@@ -192,6 +194,23 @@ describe('evaluation threads', () => {
     const b = job([checkTxn(9_101)]);
     await queue.submit(b, 30_000);
     expect(rowsOf('transactions').find((r) => r.batch_id === b.batchId)?.county).toBe(DEMO_INSTITUTIONS.find((i) => i.id === 'JCJ-JYZ')!.county);
+  });
+
+  it('a work calendar change reaches the thread before the next batch', async () => {
+    const offHours = (batchId: string) => seen.stored.filter((w) => w.batchId === batchId && w.ruleId === 'counter.off_hours');
+    const a = job([checkTxn(9_150)]);
+    await queue.submit(a, 30_000);
+    expect(offHours(a.batchId)).toEqual([]);
+    // The records' working day made a holiday: the same business is now off-hours.
+    const day = createWorkCalendar().local(checkTxn(9_151).occurredAt).date;
+    changeCalendar({ ...DEFAULT_CALENDAR, holidays: [...DEFAULT_CALENDAR.holidays, day] });
+    const b = job([checkTxn(9_151)]);
+    await queue.submit(b, 30_000);
+    expect(offHours(b.batchId)).toHaveLength(1);
+    changeCalendar(DEFAULT_CALENDAR);
+    const c = job([checkTxn(9_152)]);
+    await queue.submit(c, 30_000);
+    expect(offHours(c.batchId)).toEqual([]);
   });
 
   it('a released rule set reaches the thread and judges batches received from its effective time', async () => {

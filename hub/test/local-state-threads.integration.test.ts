@@ -10,7 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PACK, DEMO_INSTITUTIONS, DEMO_STAFF, createMemoryRuleState, createWorkCalendar, type StateOp, type Warning } from '@jianguan/rules';
+import { DEFAULT_CALENDAR, DEFAULT_PACK, DEMO_INSTITUTIONS, DEMO_STAFF, createMemoryRuleState, createWorkCalendar, type StateOp, type Warning } from '@jianguan/rules';
 import { loadConfig } from '../src/config.js';
 import { EvaluationThreads } from '../src/jobs/eval-threads.js';
 import { evaluateBatch, type EvaluateJobData } from '../src/jobs/evaluate.js';
@@ -52,6 +52,7 @@ function start(): Promise<EvaluationThreads> {
     telemetry: { batchStored: () => undefined },
     registry: { currentSource: () => source, onReload: () => () => undefined },
     rulesets: { timeline: () => timeline, onTimeline: () => () => undefined },
+    calendars: { config: () => DEFAULT_CALENDAR, onChange: () => () => undefined },
     log: pino({ level: 'silent' }),
     ruleState: held,
   });

@@ -32,6 +32,7 @@ function fill(url: string, scope: RouteInfo['scope']): string {
     .replace(':entity', 'institution')
     .replace(':key', ND_INSTITUTION)
     .replace(':sha256', SHA)
+    .replace(':year', '2031')
     .replace(':id', scope === 'warning' ? ND_WARNING : scope === 'request' ? ndRequestId : ND_INSTITUTION);
 }
 
@@ -50,6 +51,9 @@ const BODIES: Record<string, () => object> = {
   'POST /api/v1/evaluation/refresh': () => ({}),
   'POST /api/v1/workflow/sweep': () => ({}),
   'POST /api/v1/backups': () => ({}),
+  'PUT /api/v1/calendar/hours': () => ({ workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '00:00', end: '24:00' }] }),
+  'PUT /api/v1/calendar/years/:year': () => ({ holidays: [], extraWorkdays: [] }),
+  'POST /api/v1/calendar/notice': () => ({ text: '' }),
   'POST /api/v1/collectors/:id/approve': () => ({}),
   'POST /api/v1/collectors/:id/revoke': () => ({ reason: '越权' }),
   'POST /api/v1/peer-deviation/run': () => ({}),

@@ -47,6 +47,23 @@ export {
   type WorkCalendarConfig,
 } from './engine/calendar.js';
 export {
+  CALENDAR_UTC_OFFSET_MINUTES,
+  WorkHoursSchema,
+  WorkPeriodSchema,
+  builtinCalendar,
+  calendarYearSchema,
+  isCalendarDate,
+  mergeCalendar,
+  normaliseYearDates,
+  parseHolidayNotice,
+  yearReach,
+  type CalendarYearDates,
+  type NoticeFestival,
+  type ParsedNotice,
+  type WorkHours,
+  type WorkPeriod,
+} from './engine/calendar-config.js';
+export {
   createEngine,
   ruleVersion,
   stateKindOf,

@@ -872,6 +872,23 @@ ALTER TABLE jianguan.warning_state_local ON CLUSTER '{cluster}'
 ALTER TABLE jianguan.warning_state_local ON CLUSTER '{cluster}'
     MODIFY SETTING min_parts_to_merge_at_once = 10;
 
+-- 110_work_calendar
+
+CREATE TABLE IF NOT EXISTS jianguan.work_calendar_local ON CLUSTER '{cluster}'
+(
+    kind LowCardinality(String),
+    year UInt16,
+    data String,
+    note String,
+    updated_by String,
+    updated_at DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/work_calendar', '{replica}')
+ORDER BY (kind, year, updated_at);
+
+CREATE TABLE IF NOT EXISTS jianguan.work_calendar ON CLUSTER '{cluster}' AS jianguan.work_calendar_local
+ENGINE = Distributed('{cluster}', jianguan, work_calendar_local, cityHash64(kind, year, updated_at));
+
 -- Bookkeeping: every migration above is in place, so the hub does not run its single-node forms.
 
 CREATE TABLE IF NOT EXISTS jianguan.schema_migrations ON CLUSTER '{cluster}'
@@ -897,4 +914,5 @@ INSERT INTO jianguan.schema_migrations (version, name) VALUES
     (70, '070_merge_selector'),
     (80, '080_capture_projection_wall'),
     (90, '090_warning_state_filters'),
-    (100, '100_merge_minimum');
+    (100, '100_merge_minimum'),
+    (110, '110_work_calendar');

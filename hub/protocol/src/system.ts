@@ -11,10 +11,11 @@
  *   GET /api/v1/rules             RuleListSchema
  *   GET /api/v1/people            PeopleListSchema
  *   GET/POST /api/v1/backups      BackupListSchema / BackupSchema
+ *   GET /api/v1/calendar          WorkCalendarViewSchema (PUT …/hours, PUT …/years/:year, POST …/notice)
  *   warning detail and actions    WarningDetailSchema, WarningActionResultSchema … (hub/src/workflow/routes.ts)
  */
 import { z } from 'zod';
-import { InstitutionSchema } from '@jianguan/rules';
+import { InstitutionSchema, WorkPeriodSchema } from '@jianguan/rules';
 import { CONCLUSIONS, DISPOSAL_ACTIONS, EVENT_TYPES, WARNING_STATES } from './workflow.js';
 import { TransactionViewSchema, WarningDueSchema, WarningItemSchema } from './warnings.js';
 import { RuleMetaSchema } from './releases.js';
@@ -68,6 +69,12 @@ export const HealthSchema = z.object({
     })
     .optional(),
   uptime_s: z.number().int().nonnegative(),
+  /**
+   * Years the work calendar needs and has no holidays for (GET /api/v1/calendar `missing`): the
+   * current year, and from 1 November the next. Not an outage (status stays ok), but until it is
+   * entered every rule and time limit takes that year's holidays for working days.
+   */
+  calendar_missing: z.array(z.number().int()).optional(),
 });
 export type Health = z.infer<typeof HealthSchema>;
 
@@ -349,3 +356,58 @@ export const BackupListSchema = z.object({
   items: z.array(BackupSchema),
 });
 export type BackupList = z.infer<typeof BackupListSchema>;
+
+// ---- the work calendar -------------------------------------------------------------------------
+
+/** Who last changed an entry of the calendar, when and why. */
+const CalendarChange = {
+  note: z.string(),
+  /** 'system' for the built-in baseline a new store starts with. */
+  updatedBy: z.string(),
+  updatedAt: z.number(),
+};
+
+/** The working hours: which weekdays and which periods of the day (China time). */
+export const WorkHoursViewSchema = z.object({
+  /** ISO weekdays, 1 = Monday … 7 = Sunday. */
+  workingDays: z.array(z.number().int().min(1).max(7)),
+  periods: z.array(WorkPeriodSchema),
+  ...CalendarChange,
+});
+export type WorkHoursView = z.infer<typeof WorkHoursViewSchema>;
+
+/** One year's public holidays and adjusted weekend workdays (调休上班), 'YYYY-MM-DD'. */
+export const CalendarYearViewSchema = z.object({
+  year: z.number().int(),
+  holidays: z.array(z.string()),
+  extraWorkdays: z.array(z.string()),
+  /** How many times the year was saved (1 = as first entered). */
+  revisions: z.number().int().positive(),
+  ...CalendarChange,
+});
+export type CalendarYearView = z.infer<typeof CalendarYearViewSchema>;
+
+/**
+ * GET /api/v1/calendar: the work calendar every rule, time limit and collector's silence is
+ * judged by. `missing` lists the years that need an entry and have none: the current year, and
+ * from 1 November the next (the State Council publishes it then); empty when all is in place.
+ */
+export const WorkCalendarViewSchema = z.object({
+  hours: WorkHoursViewSchema,
+  years: z.array(CalendarYearViewSchema),
+  /** Today in China time, 'YYYY-MM-DD'. */
+  today: z.string(),
+  missing: z.array(z.number().int()),
+});
+export type WorkCalendarView = z.infer<typeof WorkCalendarViewSchema>;
+
+/** POST /api/v1/calendar/notice: the State Council's notice read into a year's dates (nothing saved). */
+export const HolidayNoticeSchema = z.object({
+  year: z.number().int().nullable(),
+  holidays: z.array(z.string()),
+  extraWorkdays: z.array(z.string()),
+  festivals: z.array(z.object({ name: z.string(), holidays: z.array(z.string()), extraWorkdays: z.array(z.string()) })),
+  /** Sentences naming a date that were neither 放假 nor 上班: shown, not guessed at. */
+  unread: z.array(z.string()),
+});
+export type HolidayNotice = z.infer<typeof HolidayNoticeSchema>;

@@ -11,7 +11,8 @@ import '../fast-prototypes.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createWorkCalendar, type StateOp, type TemporalRegistry, type Transaction } from '@jianguan/rules';
+import type { StateOp, TemporalRegistry, Transaction } from '@jianguan/rules';
+import { LiveWorkCalendar } from '../calendar/calendar.js';
 import { buildRegistryState } from '../registry/build.js';
 import { RuleTimelineEngines } from '../rulesets/timeline.js';
 import { createEvaluateProcessor, type ProcessorDeps, type EvaluateJobRef, type EvaluateResult } from './evaluate.js';
@@ -42,6 +43,7 @@ const recordsOf = (jobId: string) => request<Transaction[] | undefined>({ type: 
 
 let registry: TemporalRegistry = buildRegistryState(init.registry).temporal;
 const engines = new RuleTimelineEngines(init.timeline);
+const calendar = new LiveWorkCalendar(init.calendar);
 const redis = new Redis(init.redisUrl, { maxRetriesPerRequest: null });
 redis.on('error', (e) => post({ type: 'log', event: 'redis.error', detail: { message: errText(e), thread: init.index } }));
 
@@ -59,7 +61,7 @@ const deps: ProcessorDeps = {
   registry: { at: (t) => registry.at(t) },
   context: {
     ...(ruleStates ?? { state: createRedisWindowState(redis, init.prefix), ...createRedisRuleStates(redis, init.prefix) }),
-    calendar: createWorkCalendar(),
+    calendar,
   },
   telemetry: {
     batchStored: (batchId, stored, warnings, evaluateMs, storeMs) => post({ type: 'telemetry', batchId, stored, warnings, evaluateMs, storeMs }),
@@ -108,6 +110,9 @@ port.on('message', (m: ToThread) => {
       return;
     case 'timeline':
       engines.update(m.timeline);
+      return;
+    case 'calendar':
+      calendar.replace(m.config);
       return;
     case 'active':
       // resume() also starts a worker made without autorun; pause(true) lets active jobs finish.

@@ -40,7 +40,7 @@
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
-import type { StateOp, Transaction, Warning } from '@jianguan/rules';
+import type { StateOp, Transaction, Warning, WorkCalendarConfig } from '@jianguan/rules';
 import type { RegistrySource } from '../registry/build.js';
 import type { RuleTimeline } from '../rulesets/timeline.js';
 import type { Store } from '../store/store.js';
@@ -59,6 +59,8 @@ export interface ThreadInit {
   concurrency: number;
   registry: RegistrySource;
   timeline: RuleTimeline;
+  /** The work calendar in force (calendar/calendar.ts); a change arrives as a 'calendar' message. */
+  calendar: WorkCalendarConfig;
   refuseTransactionIds?: string[];
   /** JG_RULE_STATE=local: the hub thread holds the rule state; the thread sends it its state calls. Else the Redis states. */
   stateInHub?: boolean;
@@ -71,6 +73,7 @@ export type ToThread =
   | { type: 'records'; id: number; records?: Transaction[] }
   | { type: 'registry'; source: RegistrySource }
   | { type: 'timeline'; timeline: RuleTimeline }
+  | { type: 'calendar'; config: WorkCalendarConfig }
   /** Resume (true) or pause (false) fetching jobs; jobs in progress finish either way. */
   | { type: 'active'; active: boolean }
   | { type: 'close' };
@@ -106,6 +109,7 @@ export interface EvaluationThreadsDeps {
   telemetry: Pick<Telemetry, 'batchStored'>;
   registry: { currentSource(): RegistrySource; onReload(l: (s: RegistrySource) => void): () => void };
   rulesets: { timeline(): RuleTimeline; onTimeline(l: (t: RuleTimeline) => void): () => void };
+  calendars: { config(): WorkCalendarConfig; onChange(l: (c: WorkCalendarConfig) => void): () => void };
   log: FastifyBaseLogger;
   refuseTransactionIds?: readonly string[];
   /** JG_RULE_STATE=local: the rule state this hub thread holds (jobs/local-state.ts). */
@@ -144,6 +148,7 @@ export class EvaluationThreads {
     const pool = new EvaluationThreads(deps);
     pool.unsubscribe.push(deps.registry.onReload((source) => pool.broadcast({ type: 'registry', source })));
     pool.unsubscribe.push(deps.rulesets.onTimeline((timeline) => pool.broadcast({ type: 'timeline', timeline })));
+    pool.unsubscribe.push(deps.calendars.onChange((config) => pool.broadcast({ type: 'calendar', config })));
     try {
       await Promise.all(Array.from({ length: deps.count }, (_, i) => pool.spawn(i)));
     } catch (e) {
@@ -199,6 +204,7 @@ export class EvaluationThreads {
       queue: d.queue,
       concurrency: d.concurrency,
       registry: d.registry.currentSource(),
+      calendar: d.calendars.config(),
       timeline: d.rulesets.timeline(),
       ...(d.refuseTransactionIds?.length ? { refuseTransactionIds: [...d.refuseTransactionIds] } : {}),
       ...(d.ruleState ? { stateInHub: true } : {}),

@@ -8,14 +8,15 @@ import fp from 'fastify-plugin';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-import { createWorkCalendar, type WorkCalendar } from '@jianguan/rules';
+import type { WorkCalendar } from '@jianguan/rules';
+import { WorkCalendars } from '../calendar/calendar.js';
 import type { HubConfig } from '../config.js';
 import { HubError, errorMessage } from '../errors.js';
 import { guardEngineRequests } from '../http-edges.js';
 import { redisConnection } from '../jobs/queue.js';
 import { migrate } from '../store/migrate.js';
 import { openStore, type Store } from '../store/store.js';
-import { createTelemetry, emit, type Telemetry } from '../telemetry/events.js';
+import { calendarYearsMissing, createTelemetry, emit, type Telemetry } from '../telemetry/events.js';
 import { createHubPseudonyms, type HubPseudonyms } from '../pseudonyms.js';
 
 declare module 'fastify' {
@@ -25,7 +26,9 @@ declare module 'fastify' {
     /** Rule state, sessions, locks, throttles (BullMQ opens its own connections). */
     redis: Redis;
     io: Server;
+    /** The work calendar in force (calendar/calendar.ts); the same object for the process's life. */
     calendar: WorkCalendar;
+    calendars: WorkCalendars;
     telemetry: Telemetry;
     pseudonyms: HubPseudonyms;
   }
@@ -46,7 +49,6 @@ export const infrastructure = fp<{ config: HubConfig }>(
     const log = app.log;
     app.decorate('config', config);
     app.decorate('telemetry', createTelemetry(log));
-    app.decorate('calendar', createWorkCalendar());
     app.decorate('pseudonyms', createHubPseudonyms(config));
 
     const store = await openStore(config, (statement, ms) => emit(log, 'store.slow', { ms, statement }));
@@ -62,6 +64,11 @@ export const infrastructure = fp<{ config: HubConfig }>(
     app.decorate('redis', redis);
     // ioredis retries forever; at start a missing Redis should be a clear error, not a hang.
     await withTimeout(redis.ping(), 10_000, () => new HubError('QUEUE_UNAVAILABLE', `Redis at ${config.redisUrl} did not answer within 10 s`));
+
+    const calendars = await WorkCalendars.open({ store, redis, prefix: config.queuePrefix, emit: (event, fields, msg) => emit(log, event, fields, msg), missingGauge: calendarYearsMissing });
+    app.addHook('onClose', async () => calendars.close());
+    app.decorate('calendars', calendars);
+    app.decorate('calendar', calendars.live);
 
     const io = new Server(app.server, { serveClient: false, pingInterval: 10_000, pingTimeout: 20_000, maxHttpBufferSize: 8e6 });
     guardEngineRequests(io);

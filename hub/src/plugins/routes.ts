@@ -11,6 +11,7 @@ import { registerAuthRoutes } from '../auth/plugin.js';
 import { registerWarningRoutes } from '../workflow/routes.js';
 import { registerRegistryRoutes } from '../registry/routes.js';
 import { registerBackupRoutes } from '../backup/routes.js';
+import { registerCalendarRoutes } from '../calendar/routes.js';
 import { registerEvaluationRoutes } from '../evaluation/routes.js';
 import { registerBacktestRoutes } from '../backtest/routes.js';
 import { registerCollectorRoutes } from '../collectors/routes.js';
@@ -67,6 +68,7 @@ export const routes = fp<{ version: string }>(
         rule_state: ruleState,
         evaluation: evaluationHealth(),
         uptime_s: Math.round((Date.now() - started) / 1000),
+        calendar_missing: app.calendars.missing(),
       };
     };
     app.decorate('health', health);
@@ -80,6 +82,7 @@ export const routes = fp<{ version: string }>(
     registerWarningRoutes(app, { store, registry, workflow: s.workflow, evidenceMaxBytes: config.evidenceMaxBytes });
     registerRegistryRoutes(app, { registry, changes: s.changes });
     registerBackupRoutes(app, { backups: s.backups });
+    registerCalendarRoutes(app, { calendars: app.calendars });
     registerEvaluationRoutes(app, { registry, evaluation: s.evaluation, store });
     registerCollectorRoutes(app, { collectors: app.collectors });
     registerDecisionRoutes(app, { decisions: app.decisions, registry, collectors: app.collectors, store, pseudonyms: app.pseudonyms, collectorKeys: config.collectorKeys });

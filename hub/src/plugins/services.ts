@@ -240,6 +240,7 @@ export const pipeline = fp<{ version: string }>(
         telemetry,
         registry,
         rulesets,
+        calendars: app.calendars,
         log,
         ...(refuse ? { refuseTransactionIds: refuse } : {}),
         ...(heldHere ? { ruleState: heldHere } : {}),

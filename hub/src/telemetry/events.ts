@@ -37,6 +37,10 @@ export const EVENTS = {
   'collector.release_failed': 'error',
   'collector.revoked': 'warn',
   'collector.seen_save_failed': 'warn',
+  'calendar.changed': 'info',
+  'calendar.missing_year': 'warn',
+  'calendar.reload_failed': 'warn',
+  'calendar.seeded': 'info',
   'collector.silent': 'warn',
   'collector.tamper': 'warn',
   'collector.tamper_suppressed': 'warn',
@@ -122,6 +126,7 @@ const m = {
   wallPush: histogram('jg_wall_push_seconds', 'Emitting one flush of buffered warnings to the wall rooms.'),
   collectorsConnected: new Gauge({ name: 'jg_collectors_connected', help: 'Collectors connected to this hub.', registers }),
   queueWaiting: new Gauge({ name: 'jg_queue_waiting', help: 'Evaluate jobs waiting in BullMQ.', registers }),
+  calendarMissing: new Gauge({ name: 'jg_calendar_years_missing', help: 'Years the work calendar needs (this one; from 1 November the next) and has no holidays for.', registers }),
   backupLastSuccess: new Gauge({ name: 'jg_backup_last_success_timestamp_seconds', help: 'When the newest verified backup of the embedded store started (0: none on disk).', registers }),
 };
 
@@ -198,4 +203,9 @@ export type Telemetry = ReturnType<typeof createTelemetry>;
 /** The newest verified backup's start (epoch ms; 0 = none): alert when it grows older than a day or two. */
 export function backupSucceeded(startedAtMs: number): void {
   m.backupLastSuccess.set(startedAtMs / 1000);
+}
+
+/** How many years the work calendar needs and lacks: alert above 0 (calendar/calendar.ts). */
+export function calendarYearsMissing(count: number): void {
+  m.calendarMissing.set(count);
 }

@@ -1,0 +1,174 @@
+/**
+ * The work calendar (hub/src/calendar): a new store starts from the built-in calendar; the
+ * years it lacks are said on the API, /healthz and /metrics; rule administrators read the State
+ * Council's notice and save a year, and the pipeline judges the next batch by it; the hours with
+ * a lunch break; history kept; another replica's save followed; bad input refused in words.
+ */
+import { Redis } from 'ioredis';
+import { connect, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CALENDAR } from '@jianguan/rules';
+import type { Health, HolidayNotice, WorkCalendarView } from '@jianguan/protocol';
+import type { Hub } from '../src/app.js';
+import { yearsNeeded } from '../src/calendar/calendar.js';
+import type { BatchAck } from '../src/protocol/index.js';
+import { param, sql } from '../src/store/sql.js';
+import { checkTxn, login, startTestHub, TEST_COLLECTOR, testRedisUrl, unsignedBatch, waitFor, withToken } from './helpers.js';
+
+let hub: Hub;
+let socket: Socket;
+const tokens: Record<string, string> = {};
+const PREFIX = `jgt-cal-${process.pid}-${Date.now().toString(36)}`;
+
+beforeAll(async () => {
+  ({ hub } = await startTestHub({ queuePrefix: PREFIX, workflowIntervalMs: 3_600_000, evaluationIntervalMs: 3_600_000 }));
+  for (const u of ['rules', 'admin', 'auditor', 'leader']) tokens[u] = await login(hub, u);
+  socket = connect(`${hub.url}/collect`, { auth: { collectorId: TEST_COLLECTOR.collectorId, token: TEST_COLLECTOR.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  await new Promise<void>((resolve, reject) => (socket.once('connect', () => resolve()), socket.once('connect_error', reject)));
+});
+
+afterAll(async () => {
+  socket?.close();
+  await hub?.close();
+});
+
+const call = (user: string, method: 'GET' | 'PUT' | 'POST', url: string, payload?: unknown) =>
+  hub.app.inject(withToken(tokens[user]!, { method, url, ...(payload !== undefined ? { payload: payload as object } : {}) }));
+
+function submit(records: object[], firstSeq: number): Promise<BatchAck> {
+  return socket.timeout(30_000).emitWithAck('batch.submit', unsignedBatch(records, firstSeq));
+}
+
+async function rulesFired(transactionId: string): Promise<string[]> {
+  const rows = await hub.store.query<{ rule_id: string }>(sql`SELECT rule_id FROM warnings FINAL WHERE transaction_id = ${param.String(transactionId)} ORDER BY rule_id`);
+  return rows.map((r) => r.rule_id);
+}
+
+/** 10:00 China time on 2025-01-28, a Tuesday: a working morning unless the calendar says otherwise. */
+const TUESDAY_2025 = Date.parse('2025-01-28T10:00:00+08:00');
+const at = (t: number) => ({ occurredAt: t, startedAt: t, endedAt: t + 400_000 });
+
+// A past year the built-in calendar does not know (records from the future are refused at ingest),
+// in the form the State Council publishes; the arrangement stands for any year's.
+const NOTICE_2025 = `国务院办公厅关于2025年部分节假日安排的通知
+一、元旦：1月1日（周三）放假，共1天。
+二、春节：1月28日（农历除夕、周二）至2月4日（农历正月初七、周二）放假调休，共8天。1月26日（周日）、2月8日（周六）上班。
+国务院办公厅
+2024年11月12日`;
+
+describe('the work calendar', () => {
+  it('a new store starts from the built-in calendar, and says which years it lacks on the API, /healthz and /metrics', async () => {
+    const res = await call('auditor', 'GET', '/api/v1/calendar');
+    expect(res.statusCode, res.body).toBe(200);
+    const v = res.json() as WorkCalendarView;
+    expect(v.hours).toMatchObject({ workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }], updatedBy: 'system' });
+    expect(v.years.map((y) => [y.year, y.updatedBy, y.revisions])).toEqual([[2026, 'system', 1]]);
+    expect(v.years[0]!.holidays).toEqual([...DEFAULT_CALENDAR.holidays].sort());
+    const expected = yearsNeeded(Date.now()).filter((y) => y !== 2026);
+    expect(v.missing).toEqual(expected);
+    expect(v.today).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+
+    const health = (await hub.app.inject({ method: 'GET', url: '/healthz' })).json() as Health;
+    expect(health.calendar_missing).toEqual(expected);
+    const metrics = await hub.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' });
+    expect(metrics.body).toMatch(new RegExp(`^jg_calendar_years_missing ${expected.length}$`, 'm'));
+  });
+
+  it('only rule and system administrators change it; reading a notice saves nothing', async () => {
+    expect((await call('auditor', 'PUT', '/api/v1/calendar/years/2025', { holidays: [], extraWorkdays: [] })).statusCode).toBe(403);
+    expect((await call('leader', 'PUT', '/api/v1/calendar/hours', { workingDays: [1], periods: [{ start: '08:00', end: '12:00' }] })).statusCode).toBe(403);
+    expect((await call('auditor', 'POST', '/api/v1/calendar/notice', { text: NOTICE_2025 })).statusCode).toBe(403);
+    const read = await call('rules', 'POST', '/api/v1/calendar/notice', { text: NOTICE_2025 });
+    expect(read.statusCode, read.body).toBe(200);
+    const n = read.json() as HolidayNotice;
+    expect(n).toMatchObject({ year: 2025, extraWorkdays: ['2025-01-26', '2025-02-08'], unread: [] });
+    expect(n.holidays).toEqual(['2025-01-01', '2025-01-28', '2025-01-29', '2025-01-30', '2025-01-31', '2025-02-01', '2025-02-02', '2025-02-03', '2025-02-04']);
+    expect(n.festivals.map((f) => f.name)).toEqual(['元旦', '春节']);
+    expect(((await call('rules', 'GET', '/api/v1/calendar')).json() as WorkCalendarView).years.map((y) => y.year)).toEqual([2026]);
+  });
+
+  it('a saved year judges the next batch: business on a day made a holiday is off-hours, with the reason in words', async () => {
+    const before = checkTxn(101, { ...at(TUESDAY_2025), channel: 'counter' });
+    expect((await submit([before], 101)).ok).toBe(true);
+    expect(await rulesFired(before.id)).not.toContain('counter.off_hours');
+    const sundayBefore = checkTxn(102, { ...at(Date.parse('2025-01-26T10:00:00+08:00')), channel: 'counter' });
+    expect((await submit([sundayBefore], 102)).ok).toBe(true);
+    expect(await rulesFired(sundayBefore.id)).toContain('counter.off_hours');
+
+    const n = (await call('rules', 'POST', '/api/v1/calendar/notice', { text: NOTICE_2025 })).json() as HolidayNotice;
+    const saved = await call('rules', 'PUT', '/api/v1/calendar/years/2025', { holidays: n.holidays, extraWorkdays: n.extraWorkdays, note: '按国务院办公厅通知录入' });
+    expect(saved.statusCode, saved.body).toBe(200);
+    const v = saved.json() as WorkCalendarView;
+    expect(v.years.map((y) => y.year)).toEqual([2026, 2025]);
+    expect(v.years[1]).toMatchObject({ year: 2025, updatedBy: 'rules', note: '按国务院办公厅通知录入', revisions: 1, holidays: n.holidays });
+
+    const after = checkTxn(103, { ...at(TUESDAY_2025 + 60_000), channel: 'counter' });
+    expect((await submit([after], 103)).ok).toBe(true);
+    expect(await rulesFired(after.id)).toContain('counter.off_hours');
+    const [w] = await hub.store.query<{ explanation: string }>(sql`SELECT explanation FROM warnings FINAL WHERE transaction_id = ${param.String(after.id)} AND rule_id = 'counter.off_hours'`);
+    expect(w?.explanation).toMatch(/法定节假日/);
+    // An adjusted workday (a Sunday worked) is working time now.
+    const sunday = checkTxn(104, { ...at(Date.parse('2025-01-26T10:05:00+08:00')), channel: 'counter' });
+    expect((await submit([sunday], 104)).ok).toBe(true);
+    expect(await rulesFired(sunday.id)).not.toContain('counter.off_hours');
+
+    // The audit log names the change.
+    await waitFor(async () => (await hub.store.query(sql`SELECT 1 FROM audit_log WHERE action = 'calendar.year'`)).length > 0, 'the audit row');
+    const audit = await hub.store.query<{ action: string; target_id: string; actor: string; result: string }>(sql`SELECT action, target_id, actor, result FROM audit_log WHERE action = 'calendar.year' ORDER BY at`);
+    // The auditor's refused attempt is in the log as well.
+    expect(audit.map((a) => [a.actor, a.result])).toEqual([['auditor', 'denied'], ['rules', 'ok']]);
+    expect(audit[1]).toMatchObject({ target_id: '2025' });
+  });
+
+  it('saving a year again replaces it and keeps the count of revisions; the hours take a lunch break', async () => {
+    const again = await call('admin', 'PUT', '/api/v1/calendar/years/2025', { holidays: ['2025-01-01'], extraWorkdays: [] });
+    expect(again.statusCode, again.body).toBe(200);
+    expect((again.json() as WorkCalendarView).years[1]).toMatchObject({ year: 2025, holidays: ['2025-01-01'], extraWorkdays: [], revisions: 2, updatedBy: 'admin', note: '' });
+    const hours = await call('rules', 'PUT', '/api/v1/calendar/hours', { workingDays: [6, 1, 2, 3, 4, 5], periods: [{ start: '14:30', end: '18:00' }, { start: '08:00', end: '12:00' }], note: '夏季作息' });
+    expect(hours.statusCode, hours.body).toBe(200);
+    expect((hours.json() as WorkCalendarView).hours).toMatchObject({ workingDays: [1, 2, 3, 4, 5, 6], updatedBy: 'rules', note: '夏季作息' });
+    expect(hub.app.calendar.isWorkingTime(Date.parse('2030-01-03T13:00:00+08:00'))).toBe(false);
+    expect(hub.app.calendar.isWorkingTime(Date.parse('2030-01-03T14:30:00+08:00'))).toBe(true);
+    expect(hub.app.calendar.isWorkingTime(Date.parse('2030-01-05T09:00:00+08:00'))).toBe(true); // a Saturday
+    // Back as it was, so that the suites' fixtures keep their working days.
+    expect((await call('rules', 'PUT', '/api/v1/calendar/hours', { workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }] })).statusCode).toBe(200);
+  });
+
+  it('refuses bad input in words and keeps what was in force', async () => {
+    const refused = async (method: 'PUT' | 'POST', url: string, payload: unknown, pattern: RegExp) => {
+      const r = await call('rules', method, url, payload);
+      expect(r.statusCode, r.body).toBe(400);
+      expect(r.json().error.message).toMatch(pattern);
+      return r;
+    };
+    await refused('PUT', '/api/v1/calendar/years/2031', { holidays: ['2031-02-30'], extraWorkdays: [] }, /真实日期/);
+    await refused('PUT', '/api/v1/calendar/years/2031', { holidays: ['2031-10-01'], extraWorkdays: ['2031-10-01'] }, /既是假日又是调休上班日/);
+    await refused('PUT', '/api/v1/calendar/years/2031', { holidays: ['2029-10-01'], extraWorkdays: [] }, /不在 2031 年/);
+    await refused('PUT', '/api/v1/calendar/years/1999', { holidays: [], extraWorkdays: [] }, /./);
+    await refused('PUT', '/api/v1/calendar/years/abc', { holidays: [], extraWorkdays: [] }, /./);
+    await refused('PUT', '/api/v1/calendar/years/2031', { holidays: 'all of them' }, /./);
+    await refused('PUT', '/api/v1/calendar/hours', { workingDays: [1], periods: [{ start: '08:00', end: '12:00' }, { start: '11:00', end: '18:00' }] }, /重叠/);
+    await refused('PUT', '/api/v1/calendar/hours', { workingDays: [1, 1], periods: [{ start: '08:00', end: '12:00' }] }, /重复/);
+    await refused('PUT', '/api/v1/calendar/hours', { workingDays: [1], periods: [{ start: '18:00', end: '08:00' }] }, /晚于/);
+    await refused('PUT', '/api/v1/calendar/hours', { workingDays: [1], periods: [] }, /至少/);
+    await refused('POST', '/api/v1/calendar/notice', { text: 'x'.repeat(20_001) }, /./);
+    const notJson = await hub.app.inject(withToken(tokens.rules!, { method: 'PUT', url: '/api/v1/calendar/hours', payload: 'weekdays please', headers: { 'content-type': 'application/json' } }));
+    expect(notJson.statusCode).toBe(400);
+    const v = (await call('rules', 'GET', '/api/v1/calendar')).json() as WorkCalendarView;
+    expect(v.years.map((y) => y.year)).toEqual([2026, 2025]);
+    expect(v.hours.periods).toEqual([{ start: '08:00', end: '18:00' }]);
+  });
+
+  it('follows a save made by another replica', async () => {
+    // What another hub's save leaves: a row in the shared store and a message on the channel.
+    await hub.store.insert('work_calendar', [{ kind: 'year', year: 2032, data: JSON.stringify({ holidays: ['2032-01-01'], extraWorkdays: [] }), note: '', updated_by: 'elsewhere', updated_at: Date.now() }]);
+    const redis = new Redis(testRedisUrl());
+    try {
+      await redis.publish(`${PREFIX}:calendar`, String(Date.now()));
+      await waitFor(async () => ((await call('rules', 'GET', '/api/v1/calendar')).json() as WorkCalendarView).years.some((y) => y.year === 2032), 'the other replica’s year');
+    } finally {
+      await redis.quit();
+    }
+    expect(hub.app.calendar.isWorkingDay(Date.parse('2032-01-01T10:00:00+08:00'))).toBe(false);
+  });
+});

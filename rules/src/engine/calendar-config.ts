@@ -1,0 +1,265 @@
+/**
+ * The work calendar as a detachment keeps it: working hours (which weekdays, which periods of the
+ * day) and, year by year, the public holidays and the adjusted weekend workdays (调休上班) the
+ * State Council publishes each November for the year after. The hub stores one entry per year and
+ * one for the hours; this module validates them, merges them into the engine's
+ * WorkCalendarConfig, and reads the State Council's notice text into a year's dates, so nobody
+ * has to type 33 dates by hand.
+ *
+ * Pure code: the hub, the dashboard's preview and the tests share it.
+ */
+import { z } from 'zod';
+import { DEFAULT_CALENDAR, type WorkCalendarConfig } from './calendar.js';
+
+/** China Standard Time; the engine's calendar is fixed-offset (calendar.ts). */
+export const CALENDAR_UTC_OFFSET_MINUTES = 480;
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** True for a real calendar date written 'YYYY-MM-DD' (2027-02-30 is not). */
+export function isCalendarDate(s: string): boolean {
+  const m = DATE_RE.exec(s);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.toISOString().slice(0, 10) === s;
+}
+
+const CalendarDate = z.string().refine(isCalendarDate, { message: '日期应为 YYYY-MM-DD 格式的真实日期' });
+
+const HHMM_RE = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
+const minutes = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));
+
+export const WorkPeriodSchema = z
+  .object({
+    start: z.string().regex(HHMM_RE, '时间应为 HH:MM（00:00–24:00）'),
+    end: z.string().regex(HHMM_RE, '时间应为 HH:MM（00:00–24:00）'),
+  })
+  .strict()
+  .refine((p) => minutes(p.start) < minutes(p.end), { message: '时段的结束时间应晚于开始时间' });
+export type WorkPeriod = z.infer<typeof WorkPeriodSchema>;
+
+/** Which weekdays are working days and when in the day a counter works. */
+export const WorkHoursSchema = z
+  .object({
+    /** ISO weekdays, 1 = Monday … 7 = Sunday. */
+    workingDays: z.array(z.number().int().min(1).max(7)).min(1, '至少需要一个工作日').max(7),
+    periods: z.array(WorkPeriodSchema).min(1, '至少需要一个工作时段').max(6, '最多 6 个工作时段'),
+  })
+  .strict()
+  .superRefine((h, ctx) => {
+    if (new Set(h.workingDays).size !== h.workingDays.length) ctx.addIssue({ code: 'custom', path: ['workingDays'], message: '工作日有重复' });
+    const sorted = [...h.periods].sort((a, b) => minutes(a.start) - minutes(b.start));
+    for (let i = 1; i < sorted.length; i++) {
+      if (minutes(sorted[i]!.start) < minutes(sorted[i - 1]!.end)) {
+        ctx.addIssue({ code: 'custom', path: ['periods'], message: `工作时段 ${sorted[i - 1]!.start}–${sorted[i - 1]!.end} 与 ${sorted[i]!.start}–${sorted[i]!.end} 重叠` });
+      }
+    }
+  });
+export type WorkHours = z.infer<typeof WorkHoursSchema>;
+
+/** How far a year's entry may reach beyond the year: a New Year holiday may start on 30 December. */
+const YEAR_REACH_DAYS = 7;
+
+/** The first and last date a year's entry may hold ('YYYY-MM-DD'). */
+export function yearReach(year: number): { first: string; last: string } {
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  return { first: day(Date.UTC(year, 0, 1) - YEAR_REACH_DAYS * 86_400_000), last: day(Date.UTC(year, 11, 31) + YEAR_REACH_DAYS * 86_400_000) };
+}
+
+/** The holidays and adjusted workdays of one year. */
+export function calendarYearSchema(year: number) {
+  const { first, last } = yearReach(year);
+  const inReach = (d: string) => d >= first && d <= last;
+  return z
+    .object({
+      holidays: z.array(CalendarDate).max(120),
+      extraWorkdays: z.array(CalendarDate).max(60),
+    })
+    .strict()
+    .superRefine((y, ctx) => {
+      for (const [key, list] of [['holidays', y.holidays], ['extraWorkdays', y.extraWorkdays]] as const) {
+        const out = list.filter((d) => !inReach(d));
+        if (out.length) ctx.addIssue({ code: 'custom', path: [key], message: `${out.join('、')} 不在 ${year} 年（可含前后 ${YEAR_REACH_DAYS} 天）` });
+      }
+      const holidays = new Set(y.holidays);
+      const both = [...new Set(y.extraWorkdays.filter((d) => holidays.has(d)))];
+      if (both.length) ctx.addIssue({ code: 'custom', path: ['extraWorkdays'], message: `${both.join('、')} 既是假日又是调休上班日` });
+    });
+}
+export interface CalendarYearDates {
+  holidays: string[];
+  extraWorkdays: string[];
+}
+
+/** Sorted, without repeats: what is stored and compared. */
+export function normaliseYearDates(y: CalendarYearDates): CalendarYearDates {
+  const tidy = (l: readonly string[]) => [...new Set(l)].sort();
+  return { holidays: tidy(y.holidays), extraWorkdays: tidy(y.extraWorkdays) };
+}
+
+/** The hours and the years' dates merged into the engine's calendar configuration. */
+export function mergeCalendar(hours: WorkHours, years: readonly CalendarYearDates[]): WorkCalendarConfig {
+  const holidays = new Set<string>();
+  const extra = new Set<string>();
+  for (const y of years) {
+    for (const d of y.holidays) holidays.add(d);
+    for (const d of y.extraWorkdays) extra.add(d);
+  }
+  return {
+    utcOffsetMinutes: CALENDAR_UTC_OFFSET_MINUTES,
+    workingDays: [...new Set(hours.workingDays)].sort(),
+    periods: [...hours.periods].sort((a, b) => minutes(a.start) - minutes(b.start)).map((p) => ({ start: p.start, end: p.end })),
+    holidays: [...holidays].sort(),
+    extraWorkdays: [...extra].sort(),
+  };
+}
+
+/** The built-in hours and the years the built-in calendar knows (the baseline of a new store). */
+export function builtinCalendar(): { hours: WorkHours; years: Map<number, CalendarYearDates> } {
+  const years = new Map<number, CalendarYearDates>();
+  const add = (d: string, key: keyof CalendarYearDates) => {
+    const y = Number(d.slice(0, 4));
+    const e = years.get(y) ?? { holidays: [], extraWorkdays: [] };
+    e[key].push(d);
+    years.set(y, e);
+  };
+  for (const d of DEFAULT_CALENDAR.holidays) add(d, 'holidays');
+  for (const d of DEFAULT_CALENDAR.extraWorkdays) add(d, 'extraWorkdays');
+  return {
+    hours: { workingDays: [...DEFAULT_CALENDAR.workingDays], periods: DEFAULT_CALENDAR.periods.map((p) => ({ ...p })) },
+    years: new Map([...years].map(([y, e]) => [y, normaliseYearDates(e)])),
+  };
+}
+
+// ---- the State Council's notice ------------------------------------------------------------
+
+/** One festival of a notice: its name and the dates read for it. */
+export interface NoticeFestival {
+  name: string;
+  holidays: string[];
+  extraWorkdays: string[];
+}
+
+export interface ParsedNotice {
+  /** The year the notice is for (from its title, or the one asked for). */
+  year: number | null;
+  holidays: string[];
+  extraWorkdays: string[];
+  festivals: NoticeFestival[];
+  /** Sentences that name a date but say neither 放假 nor 上班: shown, so nothing is lost silently. */
+  unread: string[];
+}
+
+const FULL_WIDTH_DIGITS = /[０-９]/g;
+
+/** Full-width digits and punctuation variants as the notice's regular forms. */
+function normaliseNoticeText(text: string): string {
+  return text
+    .replace(FULL_WIDTH_DIGITS, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
+    .replace(/\r/g, '')
+    .replace(/[ \t\u3000]+/g, '')
+    .replace(/[~～—–－-]/g, '至')
+    .replace(/到/g, '至')
+    .replace(/\(/g, '（')
+    .replace(/\)/g, '）')
+    .replace(/:/g, '：')
+    .replace(/,/g, '，')
+    .replace(/;/g, '；')
+    // A notice pasted as one paragraph: each numbered festival on a line of its own.
+    .replace(/([。；])(?=[一二三四五六七八九十]+、)/g, '$1\n');
+}
+
+/** A date written 「[YYYY年]M月D日」 or, after a first one, 「D日」 (the month and year carried over). */
+const DATE_TOKEN = /(?:(\d{4})年)?(?:(\d{1,2})月)?(\d{1,2})日/g;
+
+interface DateToken {
+  index: number;
+  end: number;
+  date: string | null;
+}
+
+function readDates(clause: string, year: number): DateToken[] {
+  const out: DateToken[] = [];
+  let y = year;
+  let month: number | null = null;
+  for (const m of clause.matchAll(DATE_TOKEN)) {
+    const explicitYear = m[1] ? Number(m[1]) : null;
+    const explicitMonth = m[2] ? Number(m[2]) : null;
+    const day = Number(m[3]);
+    if (explicitYear !== null) y = explicitYear;
+    if (explicitMonth !== null) {
+      // 「12月31日至1月2日」 without years: the range runs into the next year.
+      if (explicitYear === null && month !== null && explicitMonth < month) y += 1;
+      month = explicitMonth;
+    }
+    const date = month === null ? null : `${y}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+    out.push({ index: m.index, end: m.index + m[0].length, date: date && isCalendarDate(date) ? date : null });
+  }
+  return out;
+}
+
+function daysBetween(first: string, last: string): string[] {
+  const out: string[] = [];
+  const end = Date.parse(`${last}T00:00:00Z`);
+  for (let t = Date.parse(`${first}T00:00:00Z`); t <= end && out.length < 60; t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
+
+/**
+ * Reads the State Council's notice on next year's holidays (国务院办公厅关于 YYYY 年部分节假日安排的
+ * 通知), as pasted from its web page: each festival's 「M月D日至D日放假调休，共N天」 and
+ * 「M月D日（周六）、M月D日（周日）上班」. `year` is used when the text does not name one.
+ * Sentences with a date that say neither are returned in `unread`.
+ */
+export function parseHolidayNotice(text: string, year?: number): ParsedNotice {
+  const t = normaliseNoticeText(text);
+  const titled = /(\d{4})年(?:部分)?节假日/.exec(t) ?? /关于(\d{4})年/.exec(t);
+  const y = titled ? Number(titled[1]) : year ?? null;
+  const festivals: NoticeFestival[] = [];
+  const unread: string[] = [];
+  if (y === null) return { year: null, holidays: [], extraWorkdays: [], festivals, unread: t.trim() ? ['未能从文字中读出年份，请先选择年份'] : [] };
+
+  let current: NoticeFestival | null = null;
+  for (const rawLine of t.split('\n')) {
+    // A festival starts at 「一、元旦：」 (the numbering is optional); what follows belongs to it.
+    let line = rawLine;
+    const head = /^(?:[一二三四五六七八九十]+[、．.])?([\u4e00-\u9fa5、]{2,12})：/.exec(line);
+    if (head && /节|元旦|春节|清明|端午|中秋|国庆|劳动/.test(head[1]!)) {
+      current = { name: head[1]!, holidays: [], extraWorkdays: [] };
+      festivals.push(current);
+      line = line.slice(head[0].length);
+    }
+    // Weekday and lunar notes in brackets carry no dates the reader wants (农历腊月二十八、周日).
+    const plain = line.replace(/（[^）]*）/g, '');
+    for (const sentence of plain.split(/[。；\n]/)) {
+      if (!/\d日/.test(sentence)) continue;
+      // A bare date (the notice's signature) is not an arrangement.
+      if (sentence.replace(DATE_TOKEN, '').trim() === '') continue;
+      let understood = false;
+      for (const clause of sentence.split('，')) {
+        const dates = readDates(clause, y);
+        if (dates.length === 0) continue;
+        const target = current ?? (festivals.push({ name: '', holidays: [], extraWorkdays: [] }), (current = festivals[festivals.length - 1]!));
+        if (/放假|休息/.test(clause)) {
+          // Ranges 「A至B」; any other date in the clause is a single day.
+          for (let i = 0; i < dates.length; i++) {
+            const a = dates[i]!;
+            const b = dates[i + 1];
+            if (b && /^至$/.test(clause.slice(a.end, b.index)) && a.date && b.date && a.date <= b.date) {
+              target.holidays.push(...daysBetween(a.date, b.date));
+              i++;
+            } else if (a.date) target.holidays.push(a.date);
+          }
+          understood = true;
+        } else if (/上班|工作/.test(clause)) {
+          for (const d of dates) if (d.date) target.extraWorkdays.push(d.date);
+          understood = true;
+        }
+      }
+      if (!understood) unread.push(sentence.trim());
+    }
+  }
+  const named = festivals.filter((f) => f.holidays.length || f.extraWorkdays.length);
+  const all = normaliseYearDates({ holidays: named.flatMap((f) => f.holidays), extraWorkdays: named.flatMap((f) => f.extraWorkdays) });
+  return { year: y, ...all, festivals: named.map((f) => ({ name: f.name, ...normaliseYearDates(f) })), unread };
+}
