@@ -80,6 +80,9 @@ describe.skipIf(!HAVE_CHROMIUM)('command-centre wall (real hub + collector + Chr
       seedDemo: true,
       logLevel: 'warn',
     });
+    // An institution filed without coordinates (its register had none): drawn by its county seat.
+    await hub.store.insert('institutions', [{ id: 'YZ-NOPLACE', name: '宜州区某登记服务站', type: 'registration_station', county: '451203', status: 'active', version: Date.now() }]);
+    await hub.registry.reload();
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -136,6 +139,15 @@ describe.skipIf(!HAVE_CHROMIUM)('command-centre wall (real hub + collector + Chr
     // The hub seeded the demonstration registry: every institution is a point on the map.
     await expect.poll(() => page.locator('svg [data-institution]').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     expect(await page.getByText('示意图，非标准地图').count()).toBe(1);
+    // The one without coordinates: dashed, beside 宜州区's label anchor, saying so in its title and the legend.
+    const unplaced = page.locator('svg g.inst.unplaced[data-institution="YZ-NOPLACE"]');
+    expect(await unplaced.count()).toBe(1);
+    expect(await unplaced.locator('title').textContent()).toContain('位置未备案');
+    expect(await page.locator('svg g.inst.unplaced').count()).toBe(1);
+    expect(await page.locator('[data-testid="map-unplaced"]').textContent()).toBe('位置未备案（画在县城旁）');
+    const box = await unplaced.boundingBox();
+    const yz = await page.locator('svg path.county[data-county="451203"]').boundingBox();
+    expect(box && yz && box.x >= yz.x - box.width && box.x <= yz.x + yz.width && box.y >= yz.y - box.height && box.y <= yz.y + yz.height).toBe(true);
   });
 
   it('shows live warnings in the ticker: Chinese rule names, masked identities only', async () => {

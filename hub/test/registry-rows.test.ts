@@ -99,14 +99,23 @@ describe('coded fields in words', () => {
     expect(r.records.map((x) => (x as { type: string }).type)).toEqual(['inspection_station', 'driving_school', 'vehicle_office']);
   });
 
-  it('offers the labels, not the codes, for a value it cannot read, and says what a missing coordinate is for', () => {
+  it('offers the labels, not the codes, for a value it cannot read', () => {
     const r = rowsToRecords('institution', [INST, ['A', '甲站', '加油站', '宜州区', '', '', '停业']]);
     const by = Object.fromEntries(r.errors.map((e) => [e.field, e.message]));
     expect(by.type).toBe('取值无效：加油站（可选：车管所、车管分所、机动车登记服务站、汽车销售企业、机动车检验机构、驾校、考场、体检医院、邮政网点）');
     expect(by.status).toBe('取值无效：停业（可选：正常、暂停）');
-    expect(by.lon).toContain('大屏地图');
-    expect(by.lat).toContain('纬度');
     const staff = rowsToRecords('staff', [HEADER, ['S1', 'JCJ-JYZ', '引车员', '甲', '是', '2019-03-01', '']]);
     expect(staff.errors).toEqual([{ row: 2, field: 'role', message: expect.stringMatching(/^取值无效：引车员（可选：[^a-z]*查验员[^a-z]*）$/) }]);
+  });
+
+  it('files an institution without coordinates (no columns, or empty cells), but not with one of the two', () => {
+    const none = rowsToRecords('institution', [['编号', '名称', '类型', '区县'], ['A', '甲站', '检测站', '宜州区']]);
+    expect(none.errors).toEqual([]);
+    expect(none.records[0]).not.toHaveProperty('lon');
+    const empty = rowsToRecords('institution', [INST, ['B', '乙站', '检测站', '宜州区', '', '', '正常']]);
+    expect(empty.errors).toEqual([]);
+    expect(empty.records[0]).not.toHaveProperty('lat');
+    const half = rowsToRecords('institution', [INST, ['C', '丙站', '检测站', '宜州区', '108.6', '', '正常']]);
+    expect(half.errors).toEqual([{ row: 2, field: 'lat', message: '经度和纬度须同时填写（或都不填）' }]);
   });
 });

@@ -260,6 +260,26 @@ describe('imports', () => {
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json().items[0].data).toMatchObject({ id: 'DA-JX', type: 'driving_school', county: '451228' });
   });
+
+  it('files institutions whose register has no coordinates; a half-given place is refused', async () => {
+    const half = '编号,名称,类型,区县,经度,纬度\r\nYZ-DJZ7,宜州区某登记服务站,登记服务站,宜州区,108.6,\r\n';
+    const refused = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'institution', filename: '机构.csv', contentBase64: Buffer.from(half).toString('base64') });
+    expect(refused.statusCode, refused.body).toBe(422);
+    expect(refused.json().report).toEqual([expect.objectContaining({ row: 2, field: 'lat', message: '经度和纬度须同时填写（或都不填）' })]);
+    const csv = '编号,名称,类型,区县\r\nYZ-DJZ8,宜州区某登记服务站,机动车登记服务站,宜州区\r\n';
+    const res = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'institution', filename: '机构.csv', contentBase64: Buffer.from(csv).toString('base64') });
+    expect(res.statusCode, res.body).toBe(201);
+    expect((await call('registry2', 'POST', `/api/v1/registry/requests/${res.json().id}/approve`, {})).statusCode).toBe(200);
+    // Read back from the store (the live projection's Nullable columns), not only from memory.
+    await hub.registry.reload();
+    const inst = hub.registry.institution('YZ-DJZ8');
+    expect(inst).toMatchObject({ id: 'YZ-DJZ8', county: '451203' });
+    expect(inst).not.toHaveProperty('lon');
+    const listed = (await call('registry', 'GET', '/api/v1/institutions')).json().items as Record<string, unknown>[];
+    expect(listed.find((i) => i.id === 'YZ-DJZ8')).not.toHaveProperty('lat');
+    const out = await call('registry', 'GET', '/api/v1/registry/institutions.csv');
+    expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-DJZ8,'))).toBe('YZ-DJZ8,宜州区某登记服务站,机动车登记服务站,宜州区,,,正常');
+  });
 });
 
 describe('exports', () => {

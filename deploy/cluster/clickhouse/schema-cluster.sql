@@ -889,6 +889,20 @@ ORDER BY (kind, year, updated_at);
 CREATE TABLE IF NOT EXISTS jianguan.work_calendar ON CLUSTER '{cluster}' AS jianguan.work_calendar_local
 ENGINE = Distributed('{cluster}', jianguan, work_calendar_local, cityHash64(kind, year, updated_at));
 
+-- 120_institution_place_optional
+
+ALTER TABLE jianguan.institutions_local ON CLUSTER '{cluster}'
+    MODIFY COLUMN lon Nullable(Float64);
+
+ALTER TABLE jianguan.institutions ON CLUSTER '{cluster}'
+    MODIFY COLUMN lon Nullable(Float64);
+
+ALTER TABLE jianguan.institutions_local ON CLUSTER '{cluster}'
+    MODIFY COLUMN lat Nullable(Float64);
+
+ALTER TABLE jianguan.institutions ON CLUSTER '{cluster}'
+    MODIFY COLUMN lat Nullable(Float64);
+
 -- Bookkeeping: every migration above is in place, so the hub does not run its single-node forms.
 
 CREATE TABLE IF NOT EXISTS jianguan.schema_migrations ON CLUSTER '{cluster}'
@@ -915,4 +929,5 @@ INSERT INTO jianguan.schema_migrations (version, name) VALUES
     (80, '080_capture_projection_wall'),
     (90, '090_warning_state_filters'),
     (100, '100_merge_minimum'),
-    (110, '110_work_calendar');
+    (110, '110_work_calendar'),
+    (120, '120_institution_place_optional');

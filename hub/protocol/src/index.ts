@@ -444,8 +444,9 @@ export interface WallInstitution {
   type: string;
   typeName: string;
   county: string;
-  lon: number;
-  lat: number;
+  /** null when the register has no coordinates for it: the wall draws it at its county seat. */
+  lon: number | null;
+  lat: number | null;
 }
 
 /** Counts per local hour (index 0 = 00:00–01:00 Asia/Shanghai), by capture time like the KPIs. */

@@ -383,8 +383,8 @@ export class WallBroadcaster {
         type: i.type,
         typeName: INSTITUTION_TYPE_LABELS[i.type] ?? i.type,
         county: i.county,
-        lon: i.lon,
-        lat: i.lat,
+        lon: i.lon ?? null,
+        lat: i.lat ?? null,
       })),
       // Oldest first, like the live stream.
       recentWarnings: recent.map((r) => this.toWall(warningFromRecord(r))).reverse(),

@@ -181,14 +181,6 @@ const VALUE_LABELS: Readonly<Record<Entity, Readonly<Record<string, Readonly<Rec
   device: { kind: DEVICE_KIND_LABELS },
 };
 
-/** What a missing required column is for, where the name alone does not say. */
-const MISSING_HINTS: Readonly<Partial<Record<Entity, Readonly<Record<string, string>>>>> = {
-  institution: {
-    lon: '（经度：机构在大屏地图上的位置，可在地图软件中查得，如 108.06）',
-    lat: '（纬度：机构在大屏地图上的位置，可在地图软件中查得，如 24.69）',
-  },
-};
-
 /**
  * Dates as people and other systems write them, in the form parseLocalDate reads: 2019年3月1日
  * (with a time after it or not), and the compact 20190301 and 20190301083000 of the traffic
@@ -388,7 +380,7 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
       const already = new Set(errors.filter((e) => e.row === rowNo).map((e) => e.field));
       for (const i of parsed.error.issues) {
         const field = String(i.path[0] ?? '');
-        if (!already.has(field)) fail(field, zhIssue(i, raw[field], { labels: VALUE_LABELS[entity][field], missing: MISSING_HINTS[entity]?.[field] }));
+        if (!already.has(field)) fail(field, zhIssue(i, raw[field], { labels: VALUE_LABELS[entity][field] }));
         already.add(field);
       }
       return;
@@ -408,16 +400,15 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
 
 /**
  * A zod issue in Chinese, for people reading an import report. `labels`: the field's values by
- * label, offered instead of the codes (a spreadsheet gives labels); `missing`: what a missing
- * field is for.
+ * label, offered instead of the codes (a spreadsheet gives labels).
  */
-export function zhIssue(i: z.core.$ZodIssue, value: unknown, say: { labels?: Readonly<Record<string, string>>; missing?: string } = {}): string {
+export function zhIssue(i: z.core.$ZodIssue, value: unknown, say: { labels?: Readonly<Record<string, string>> } = {}): string {
   const v = value === undefined ? '' : String(value);
   switch (i.code) {
     case 'invalid_value':
       return `取值无效：${v}（可选：${say.labels ? Object.values(say.labels).join('、') : i.values.map(String).join('、')}）`;
     case 'invalid_type':
-      return value === undefined ? `缺少必填项${say.missing ?? ''}` : `类型错误：${v}`;
+      return value === undefined ? '缺少必填项' : `类型错误：${v}`;
     case 'too_small':
       return `过短或过小：${v}`;
     case 'too_big':

@@ -52,8 +52,8 @@ export function registryColumns(entity: Entity, institutionName: (id: string) =>
         { header: '名称', value: (r) => r.name, width: 28 },
         { header: '类型', value: (r) => INSTITUTION_TYPE_LABELS[r.type] ?? r.type, width: 14 },
         { header: '区县', value: (r) => COUNTY_BY_CODE.get(r.county)?.name ?? r.county, width: 14 },
-        { header: '经度', value: (r) => r.lon },
-        { header: '纬度', value: (r) => r.lat },
+        { header: '经度', value: (r) => r.lon ?? '' },
+        { header: '纬度', value: (r) => r.lat ?? '' },
         { header: '状态', value: (r) => STATUS_LABELS[r.status] ?? r.status },
       ] satisfies Cols<Institution> as Column<EntityData>[];
     case 'staff':

@@ -14,8 +14,8 @@ export async function loadInstitutions(store: Store): Promise<Institution[]> {
     name: String(r.name),
     type: r.type as Institution['type'],
     county: String(r.county),
-    lon: Number(r.lon),
-    lat: Number(r.lat),
+    // Both or neither (InstitutionSchema): an institution filed without its place has none.
+    ...(r.lon === null || r.lat === null ? {} : { lon: Number(r.lon), lat: Number(r.lat) }),
     status: r.status as Institution['status'],
   }));
 }

@@ -31,10 +31,15 @@ export const InstitutionSchema = z.object({
   type: InstitutionType,
   /** County adcode, e.g. 451202. */
   county: z.string().regex(/^\d{6}$/),
-  lon: z.number().min(-180).max(180),
-  lat: z.number().min(-90).max(90),
+  /**
+   * OPTIONAL. Where the institution is on the wall's map (WGS84 degrees), both or neither. A
+   * register without coordinates still files; the wall draws such an institution at its county
+   * seat and says its place is not filed.
+   */
+  lon: z.number().min(-180).max(180).optional(),
+  lat: z.number().min(-90).max(90).optional(),
   status: z.enum(['active', 'suspended']).default('active'),
-});
+}).refine((i) => (i.lon === undefined) === (i.lat === undefined), { message: '经度和纬度须同时填写（或都不填）', path: ['lat'] });
 export type Institution = z.infer<typeof InstitutionSchema>;
 
 export const StaffRole = z.enum(['clerk', 'inspector', 'examiner', 'doctor', 'agent']);

@@ -48,8 +48,8 @@ export const FIELD_TEXT: Readonly<Record<Entity, Readonly<Record<string, FieldTe
     name: { label: '机构名称' },
     type: { label: '机构类型', choices: INSTITUTION_TYPE_LABELS },
     county: { label: '所属区县', input: 'county' },
-    lon: { label: '经度', unit: '°E', help: '地图定位，如 108.06' },
-    lat: { label: '纬度', unit: '°N', help: '地图定位，如 24.69' },
+    lon: { label: '经度', unit: '°E', help: '地图定位，如 108.06；与纬度同填或都不填（不填时大屏画在县城旁）' },
+    lat: { label: '纬度', unit: '°N', help: '地图定位，如 24.69；与经度同填或都不填' },
     status: { label: '状态', choices: STATUS, help: '暂停后该机构的业务将触发预警' },
   },
   staff: {
