@@ -134,6 +134,39 @@ describe('the work calendar', () => {
     expect((await call('rules', 'PUT', '/api/v1/calendar/hours', { workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }] })).statusCode).toBe(200);
   });
 
+  it("judges an institution type with hours of its own by them: a station's Saturday is not off-hours while stations keep weekend hours", async () => {
+    const saturday = Date.parse('2025-03-15T10:00:00+08:00');
+    const before = checkTxn(201, at(saturday)); // JCJ-JYZ, an inspection station
+    expect((await submit([before], 201)).ok).toBe(true);
+    expect(await rulesFired(before.id)).toContain('counter.off_hours');
+    const unknown = await call('rules', 'PUT', '/api/v1/calendar/hours', { workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }], byType: { gas_station: { workingDays: [6], periods: [{ start: '08:00', end: '12:00' }], observesHolidays: true } } });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.message).toMatch(/未知的机构类型 gas_station（可选：.*inspection_station/);
+    const saved = await call('rules', 'PUT', '/api/v1/calendar/hours', {
+      workingDays: [1, 2, 3, 4, 5],
+      periods: [{ start: '08:00', end: '18:00' }],
+      byType: { inspection_station: { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false } },
+      note: '检验机构周末营业',
+    });
+    expect(saved.statusCode, saved.body).toBe(200);
+    expect((saved.json() as WorkCalendarView).hours.byType).toEqual({ inspection_station: { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false } });
+    const after = checkTxn(202, at(saturday + 60_000));
+    expect((await submit([after], 202)).ok).toBe(true);
+    expect(await rulesFired(after.id)).not.toContain('counter.off_hours');
+    // Hours of another type only: the station is back on the city's hours.
+    const hospitals = await call('rules', 'PUT', '/api/v1/calendar/hours', {
+      workingDays: [1, 2, 3, 4, 5],
+      periods: [{ start: '08:00', end: '18:00' }],
+      byType: { hospital: { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:00', end: '12:00' }], observesHolidays: true } },
+    });
+    expect(hospitals.statusCode, hospitals.body).toBe(200);
+    const again = checkTxn(203, at(saturday + 120_000));
+    expect((await submit([again], 203)).ok).toBe(true);
+    expect(await rulesFired(again.id)).toContain('counter.off_hours');
+    expect((await call('rules', 'PUT', '/api/v1/calendar/hours', { workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }] })).statusCode).toBe(200);
+    expect(((await call('rules', 'GET', '/api/v1/calendar')).json() as WorkCalendarView).hours).not.toHaveProperty('byType');
+  });
+
   it('refuses bad input in words and keeps what was in force', async () => {
     const refused = async (method: 'PUT' | 'POST', url: string, payload: unknown, pattern: RegExp) => {
       const r = await call('rules', method, url, payload);

@@ -179,4 +179,24 @@ describe('a hub beside another replica', () => {
     expect(raised).toHaveLength(1);
     expect(raised[0]!.explanation).toContain('超过阈值 30 分钟');
   });
+
+  it("misses a station's collector on a Saturday only while stations keep weekend hours", async () => {
+    const id = 'c-weekend-01';
+    await hub.collectors.registerStatic([{ collectorId: id, institutionId: 'JCJ-JYZ', token: 'weekend-token-0123456789ab' }]);
+    const cal = hub.app.calendar;
+    // 11:00 China time on the first Saturday ahead that the city calendar rests on.
+    let saturday = workingMorningAfter(Date.now()) + 3_600_000;
+    while (new Date(saturday + 8 * 3_600_000).getUTCDay() !== 6 || cal.isWorkingDay(saturday)) saturday += 86_400_000;
+    const silentAt = async (t: number) => (await hub.collectors.checkSilence(t)).filter((w) => w.collectorId === id);
+    expect(await silentAt(saturday)).toEqual([]);
+    const city = { workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }] };
+    await hub.app.calendars.saveHours({ ...city, byType: { inspection_station: { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false } } }, '', 'test');
+    try {
+      const raised = await silentAt(saturday);
+      expect(raised).toHaveLength(1);
+      expect(raised[0]).toMatchObject({ ruleId: 'collector.silent', institutionId: 'JCJ-JYZ' });
+    } finally {
+      await hub.app.calendars.saveHours(city, '', 'test');
+    }
+  });
 });

@@ -116,6 +116,48 @@ describe('calendar entries', () => {
     expect(msg({ workingDays: [8], periods: [{ start: '08:00', end: '12:00' }] })).not.toBe('');
   });
 
+  it('validates and merges the hours of institution types; a type without them keeps the city calendar', () => {
+    const hours = {
+      workingDays: [5, 4, 3, 2, 1],
+      periods: [{ start: '08:00', end: '18:00' }],
+      byType: {
+        inspection_station: { workingDays: [7, 1, 2, 3, 4, 5, 6], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false },
+        hospital: { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '14:30', end: '17:30' }, { start: '08:00', end: '12:00' }], observesHolidays: true },
+      },
+    };
+    expect(WorkHoursSchema.safeParse(hours).success).toBe(true);
+    const msg = (v: unknown) => {
+      const r = WorkHoursSchema.safeParse(v);
+      return r.success ? '' : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join(' | ');
+    };
+    expect(msg({ ...hours, byType: { gas_station: hours.byType.hospital } })).not.toBe('');
+    expect(msg({ ...hours, byType: { hospital: { ...hours.byType.hospital, periods: [{ start: '08:00', end: '12:00' }, { start: '11:00', end: '13:00' }] } } })).toMatch(/byType\.hospital\.periods: .*重叠/);
+    expect(msg({ ...hours, byType: { hospital: { workingDays: [1], periods: [{ start: '08:00', end: '12:00' }] } } })).toMatch(/observesHolidays/);
+
+    const merged = mergeCalendar(hours, [...builtinCalendar().years.values()]);
+    expect(merged.workingDays).toEqual([1, 2, 3, 4, 5]);
+    expect(merged.byType).toEqual({
+      inspection_station: { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false },
+      hospital: { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:00', end: '12:00' }, { start: '14:30', end: '17:30' }], observesHolidays: true },
+    });
+    const cal = createWorkCalendar(merged);
+    const at = (local: string) => Date.parse(`${local}+08:00`);
+    const station = cal.forType!('inspection_station');
+    expect(station.isWorkingTime(at('2026-10-01T10:00:00'))).toBe(true); // open on National Day
+    expect(station.isWorkingTime(at('2026-11-28T16:59:00'))).toBe(true); // and on Saturday
+    expect(station.isWorkingTime(at('2026-11-28T17:00:00'))).toBe(false);
+    const hospital = cal.forType!('hospital');
+    expect(hospital.isWorkingTime(at('2026-11-28T09:00:00'))).toBe(true); // Saturday morning
+    expect(hospital.isWorkingTime(at('2026-11-26T13:00:00'))).toBe(false); // lunch
+    expect(hospital.isWorkingTime(at('2026-10-01T09:00:00'))).toBe(false); // closed on National Day
+    expect(hospital.isWorkingTime(at('2026-10-10T09:00:00'))).toBe(true); // an adjusted workday
+    expect(cal.forType!('hospital')).toBe(hospital); // made once
+    expect(cal.forType!('vehicle_office')).toBe(cal);
+    expect(cal.forType!(undefined)).toBe(cal);
+    expect(cal.forType!('constructor')).toBe(cal);
+    expect(mergeCalendar({ workingDays: [1], periods: [{ start: '08:00', end: '12:00' }] }, [])).not.toHaveProperty('byType');
+  });
+
   it('merges hours and years into the engine calendar; the built-in one is the default calendar', () => {
     const b = builtinCalendar();
     expect([...b.years.keys()]).toEqual([2026]);

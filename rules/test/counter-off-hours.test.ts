@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEngine, type Transaction } from '../src/index.js';
+import { DEFAULT_CALENDAR, createEngine, createWorkCalendar, type Transaction } from '../src/index.js';
 import { context, cst, txn } from './helpers.js';
 
 const engine = createEngine();
@@ -57,5 +57,25 @@ describe('counter.off_hours (calendar)', () => {
     for (const channel of ['self_service', 'internet'] as const) {
       expect(await hitsOf(txn({ occurredAt: night, channel }))).toHaveLength(0);
     }
+  });
+});
+
+describe('business hours of an institution type', () => {
+  // Inspection stations open every day 08:00–17:00, public holidays included.
+  const calendar = createWorkCalendar({
+    ...DEFAULT_CALENDAR,
+    byType: { inspection_station: { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false } },
+  });
+  const at = async (institutionId: string, local: string) =>
+    (await engine.evaluate(txn({ occurredAt: cst(local), institutionId, kind: 'check', channel: 'institution', staffId: `${institutionId}-I01` }), { ...context(), calendar })).filter((h) => h.rule.id === RULE);
+
+  it("judges a station's Saturday and holiday business by its own hours, and an office's by the city's", async () => {
+    expect(await at('JCJ-JYZ', '2026-11-28T10:00')).toHaveLength(0); // Saturday, a station
+    expect(await at('JCJ-JYZ', '2026-10-01T10:00')).toHaveLength(0); // National Day, a station
+    expect(await at('JCJ-CGS', '2026-11-28T10:00')).toHaveLength(1); // Saturday, the vehicle office
+    const [late] = await at('JCJ-JYZ', '2026-11-26T17:30');
+    expect(late?.explanation).toBe('业务办理时间2026-11-26 17:30（星期四），不在工作时间08:00–17:00内');
+    // An institution the registry does not know keeps the city's hours.
+    expect(await at('NO-SUCH-PLACE', '2026-11-28T10:00')).toHaveLength(1);
   });
 });

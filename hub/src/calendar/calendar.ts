@@ -21,6 +21,7 @@
  */
 import type { Redis } from 'ioredis';
 import {
+  INSTITUTION_TYPE_LABELS,
   WorkHoursSchema,
   builtinCalendar,
   calendarYearSchema,
@@ -74,6 +75,11 @@ export class LiveWorkCalendar implements WorkCalendar {
 
   isWorkingTime(at: number): boolean {
     return this.inner.isWorkingTime(at);
+  }
+
+  /** The calendar of an institution type's own hours (or the city's); one object per type until the next change. */
+  forType(type: string | undefined): WorkCalendar {
+    return this.inner.forType ? this.inner.forType(type) : this.inner;
   }
 }
 
@@ -233,11 +239,15 @@ export class WorkCalendars {
   }
 
   async saveHours(input: WorkHours, note: string, by: string): Promise<WorkCalendarView> {
+    // A type the registry does not have is named with the ones it has (zod would only say "invalid key").
+    const unknown = Object.keys(input.byType ?? {}).filter((t) => !Object.hasOwn(INSTITUTION_TYPE_LABELS, t));
+    if (unknown.length) throw new HubError('BODY_INVALID', `byType: 未知的机构类型 ${unknown.join('、')}（可选：${Object.keys(INSTITUTION_TYPE_LABELS).join('、')}）`);
     const h = WorkHoursSchema.safeParse(input);
     if (!h.success) throw new HubError('BODY_INVALID', describeIssues(h.error));
-    const hours: WorkHours = { workingDays: [...h.data.workingDays].sort(), periods: h.data.periods };
+    const { byType, ...rest } = mergeCalendar(h.data, []);
+    const hours: WorkHours = { workingDays: [...rest.workingDays], periods: [...rest.periods], ...(byType ? { byType: byType as WorkHours['byType'] } : {}) };
     await this.save({ kind: 'hours', year: 0, data: JSON.stringify(hours), note, updated_by: by });
-    this.deps.emit('calendar.changed', { kind: 'hours', by, workingDays: hours.workingDays, periods: hours.periods.map((p) => `${p.start}-${p.end}`) });
+    this.deps.emit('calendar.changed', { kind: 'hours', by, workingDays: hours.workingDays, periods: hours.periods.map((p) => `${p.start}-${p.end}`), types: Object.keys(hours.byType ?? {}) });
     return this.view();
   }
 

@@ -3,7 +3,7 @@
  * leadership's figures depend on it); rule and system administrators change it, audited.
  */
 import type { FastifyInstance } from 'fastify';
-import { parseHolidayNotice, WorkPeriodSchema } from '@jianguan/rules';
+import { parseHolidayNotice, WorkPeriodSchema, type WorkHours } from '@jianguan/rules';
 import { z } from 'zod';
 import { authorize } from '../http/access.js';
 import { defineRoute } from '../http/define.js';
@@ -31,20 +31,25 @@ export function registerCalendarRoutes(app: FastifyInstance, deps: { calendars: 
     method: 'PUT',
     url: '/api/v1/calendar/hours',
     tags: ['规则'],
-    summary: '设置工作日与工作时段（北京时间；时段不可重叠，至多 6 个）；自保存起用于全部规则、时限与采集终端离线判断',
+    summary: '设置工作日与工作时段（北京时间；时段不可重叠，至多 6 个），以及有自己营业时间的机构类型（如周末营业的检验机构）；自保存起用于全部规则、时限与采集终端离线判断',
     auth: [...EDITORS],
     scope: 'city',
     audit: 'calendar.hours',
     body: z.object({
       workingDays: z.array(z.number().int().min(1).max(7)).max(7),
       periods: z.array(WorkPeriodSchema).max(6),
+      /** Institution types with hours of their own; the types are checked by the service (named in the refusal). */
+      byType: z
+        .record(z.string().max(64), z.object({ workingDays: z.array(z.number().int().min(1).max(7)).max(7), periods: z.array(WorkPeriodSchema).max(6), observesHolidays: z.boolean() }))
+        .optional(),
       note: Note,
     }),
     response: WorkCalendarViewSchema,
     handler: async (req) => {
       const p = authorize(req, [...EDITORS]);
       req.auditNote = { targetType: 'calendar', targetId: 'hours' };
-      return calendars.saveHours({ workingDays: req.body.workingDays, periods: req.body.periods }, req.body.note, p.username);
+      const { note, ...hours } = req.body;
+      return calendars.saveHours(hours as WorkHours, note, p.username);
     },
   });
 

@@ -71,13 +71,20 @@ export class CollectorPresence {
   async checkSilence(records: Iterable<CollectorRecord>, now: number): Promise<Warning[]> {
     for (const id of this.sockets.keys()) this.seen(id, now);
     const raised: Warning[] = [];
-    if (!this.deps.calendar.isWorkingTime(now)) return raised;
     const thresholdMs = this.deps.silentMinutes * 60_000;
+    // A counter is expected to be up during its institution's business hours: a station open at
+    // the weekend is missed on Saturday, an office closed then is not.
+    const calendarOf = (rec: CollectorRecord): WorkCalendar => {
+      const cal = this.deps.calendar;
+      return cal.forType ? cal.forType(this.deps.registry.institution(rec.institutionId)?.type) : cal;
+    };
     const silentFor = (rec: CollectorRecord): { last: number | null; since: number; silentMs: number } | null => {
       if (rec.status !== 'approved' || this.isConnected(rec.collectorId)) return null;
+      const cal = calendarOf(rec);
+      if (!cal.isWorkingTime(now)) return null;
       const last = this.lastSeen.get(rec.collectorId) ?? null;
       const since = last ?? rec.approvedAt ?? this.deps.startedAt;
-      const silentMs = workingMsBetween(this.deps.calendar, Math.max(since, this.deps.startedAt), now);
+      const silentMs = workingMsBetween(cal, Math.max(since, this.deps.startedAt), now);
       return silentMs < thresholdMs ? null : { last, since, silentMs };
     };
     const candidates = [...records].filter((rec) => silentFor(rec) !== null);

@@ -9,7 +9,8 @@
  * Pure code: the hub, the dashboard's preview and the tests share it.
  */
 import { z } from 'zod';
-import { DEFAULT_CALENDAR, type WorkCalendarConfig } from './calendar.js';
+import { InstitutionType } from '../model/registry.js';
+import { DEFAULT_CALENDAR, type TypeHours, type WorkCalendarConfig } from './calendar.js';
 
 /** China Standard Time; the engine's calendar is fixed-offset (calendar.ts). */
 export const CALENDAR_UTC_OFFSET_MINUTES = 480;
@@ -38,23 +39,37 @@ export const WorkPeriodSchema = z
   .refine((p) => minutes(p.start) < minutes(p.end), { message: '时段的结束时间应晚于开始时间' });
 export type WorkPeriod = z.infer<typeof WorkPeriodSchema>;
 
-/** Which weekdays are working days and when in the day a counter works. */
-export const WorkHoursSchema = z
-  .object({
-    /** ISO weekdays, 1 = Monday … 7 = Sunday. */
-    workingDays: z.array(z.number().int().min(1).max(7)).min(1, '至少需要一个工作日').max(7),
-    periods: z.array(WorkPeriodSchema).min(1, '至少需要一个工作时段').max(6, '最多 6 个工作时段'),
-  })
-  .strict()
-  .superRefine((h, ctx) => {
-    if (new Set(h.workingDays).size !== h.workingDays.length) ctx.addIssue({ code: 'custom', path: ['workingDays'], message: '工作日有重复' });
-    const sorted = [...h.periods].sort((a, b) => minutes(a.start) - minutes(b.start));
-    for (let i = 1; i < sorted.length; i++) {
-      if (minutes(sorted[i]!.start) < minutes(sorted[i - 1]!.end)) {
-        ctx.addIssue({ code: 'custom', path: ['periods'], message: `工作时段 ${sorted[i - 1]!.start}–${sorted[i - 1]!.end} 与 ${sorted[i]!.start}–${sorted[i]!.end} 重叠` });
-      }
+/** Weekdays once each, periods in order without overlaps: what every set of hours must be. */
+function checkHours(h: { workingDays: readonly number[]; periods: readonly WorkPeriod[] }, ctx: z.RefinementCtx, at: (string | number)[] = []): void {
+  if (new Set(h.workingDays).size !== h.workingDays.length) ctx.addIssue({ code: 'custom', path: [...at, 'workingDays'], message: '工作日有重复' });
+  const sorted = [...h.periods].sort((a, b) => minutes(a.start) - minutes(b.start));
+  for (let i = 1; i < sorted.length; i++) {
+    if (minutes(sorted[i]!.start) < minutes(sorted[i - 1]!.end)) {
+      ctx.addIssue({ code: 'custom', path: [...at, 'periods'], message: `工作时段 ${sorted[i - 1]!.start}–${sorted[i - 1]!.end} 与 ${sorted[i]!.start}–${sorted[i]!.end} 重叠` });
     }
-  });
+  }
+}
+
+const HoursFields = {
+  /** ISO weekdays, 1 = Monday … 7 = Sunday. */
+  workingDays: z.array(z.number().int().min(1).max(7)).min(1, '至少需要一个工作日').max(7),
+  periods: z.array(WorkPeriodSchema).min(1, '至少需要一个工作时段').max(6, '最多 6 个工作时段'),
+};
+
+/** An institution type's own business hours; `observesHolidays: false` = open on public holidays too. */
+export const TypeHoursSchema = z
+  .object({ ...HoursFields, observesHolidays: z.boolean() })
+  .strict()
+  .superRefine((h, ctx) => checkHours(h, ctx));
+
+/**
+ * Which weekdays are working days and when in the day a counter works; `byType`: institution
+ * types that keep business hours of their own (inspection stations open at weekends …).
+ */
+export const WorkHoursSchema = z
+  .object({ ...HoursFields, byType: z.partialRecord(InstitutionType, TypeHoursSchema).optional() })
+  .strict()
+  .superRefine((h, ctx) => checkHours(h, ctx));
 export type WorkHours = z.infer<typeof WorkHoursSchema>;
 
 /** How far a year's entry may reach beyond the year: a New Year holiday may start on 30 December. */
@@ -105,12 +120,18 @@ export function mergeCalendar(hours: WorkHours, years: readonly CalendarYearDate
     for (const d of y.holidays) holidays.add(d);
     for (const d of y.extraWorkdays) extra.add(d);
   }
+  const tidy = <T extends { workingDays: readonly number[]; periods: readonly WorkPeriod[] }>(h: T) => ({
+    workingDays: [...new Set(h.workingDays)].sort(),
+    periods: [...h.periods].sort((a, b) => minutes(a.start) - minutes(b.start)).map((p) => ({ start: p.start, end: p.end })),
+  });
+  const byType: [string, TypeHours][] = [];
+  for (const [t, h] of Object.entries(hours.byType ?? {})) if (h) byType.push([t, h]);
   return {
     utcOffsetMinutes: CALENDAR_UTC_OFFSET_MINUTES,
-    workingDays: [...new Set(hours.workingDays)].sort(),
-    periods: [...hours.periods].sort((a, b) => minutes(a.start) - minutes(b.start)).map((p) => ({ start: p.start, end: p.end })),
+    ...tidy(hours),
     holidays: [...holidays].sort(),
     extraWorkdays: [...extra].sort(),
+    ...(byType.length ? { byType: Object.fromEntries(byType.map(([t, h]) => [t, { ...tidy(h), observesHolidays: h.observesHolidays }])) } : {}),
   };
 }
 

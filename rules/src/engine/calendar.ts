@@ -14,6 +14,20 @@ export interface WorkCalendarConfig {
   holidays: readonly string[];
   /** Adjusted working days (调休), local dates 'YYYY-MM-DD' worked although they fall on a weekend. */
   extraWorkdays: readonly string[];
+  /**
+   * OPTIONAL. Business hours of institution types that keep their own (an inspection station
+   * open at the weekend, a hospital's medical checks on Saturday mornings), by institution type.
+   * A type not listed keeps the hours above. `observesHolidays: false` = open on public holidays
+   * too (the holidays and adjusted workdays do not apply to it).
+   */
+  byType?: Readonly<Record<string, TypeHours>>;
+}
+
+/** One institution type's business hours (WorkCalendarConfig.byType). */
+export interface TypeHours {
+  workingDays: readonly number[];
+  periods: readonly { start: string; end: string }[];
+  observesHolidays: boolean;
 }
 
 /**
@@ -59,6 +73,12 @@ export interface WorkCalendar {
   isWorkingDay(at: number): boolean;
   /** Working day and inside a working period. */
   isWorkingTime(at: number): boolean;
+  /**
+   * OPTIONAL. The calendar of an institution type's business hours (config.byType); this
+   * calendar itself for a type without hours of its own, or an unknown institution.
+   * createWorkCalendar() provides it; rules call it when present.
+   */
+  forType?(type: string | undefined): WorkCalendar;
 }
 
 const DAY_MS = 86_400_000;
@@ -118,9 +138,29 @@ export function createWorkCalendar(config: WorkCalendarConfig = DEFAULT_CALENDAR
     return { date: d.date, isoWeekday: d.isoWeekday, minuteOfDay, hhmm: HHMM[minuteOfDay]! };
   };
 
-  return {
+  // One calendar per institution type with hours of its own, made on first use: the same object
+  // each time, so caches keyed by calendar (the rules' period text) stay warm.
+  const byType = new Map<string, WorkCalendar>();
+  const self: WorkCalendar = {
     config,
     local,
+    forType(type) {
+      // Own keys only: a type named like an Object.prototype member is no type with hours.
+      const hours = type !== undefined && config.byType && Object.hasOwn(config.byType, type) ? config.byType[type] : undefined;
+      if (!hours) return self;
+      let c = byType.get(type!);
+      if (c === undefined) {
+        c = createWorkCalendar({
+          utcOffsetMinutes: config.utcOffsetMinutes,
+          workingDays: hours.workingDays,
+          periods: hours.periods,
+          holidays: hours.observesHolidays ? config.holidays : [],
+          extraWorkdays: hours.observesHolidays ? config.extraWorkdays : [],
+        });
+        byType.set(type!, c);
+      }
+      return c;
+    },
     localDate: (at) => dayOf(at + offsetMs).date,
     isWorkingDay: (at) => dayOf(at + offsetMs).working,
     isWorkingTime(at) {
@@ -131,4 +171,5 @@ export function createWorkCalendar(config: WorkCalendarConfig = DEFAULT_CALENDAR
       return false;
     },
   };
+  return self;
 }

@@ -35,7 +35,9 @@ export function compileCalendar(def: CalendarRuleDefinition): Run {
   }
   return (txn, ctx) => {
     if (!applies(txn)) return null;
-    const cal = ctx.calendar;
+    // The institution's own business hours when its type keeps them (a station open at weekends).
+    const base = ctx.calendar;
+    const cal = base.forType && base.config.byType ? base.forType(ctx.registry.institution(txn.institutionId)?.type) : base;
     const at = txn.occurredAt;
     if (cal.isWorkingTime(at)) return null;
     const l = cal.local(at);
