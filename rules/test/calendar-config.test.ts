@@ -76,10 +76,18 @@ describe('the State Council notice', () => {
     expect(parseHolidayNotice('', undefined).unread).toEqual([]);
   });
 
+  it('shows a range longer than any festival instead of filing it', () => {
+    const n = parseHolidayNotice('一、春节：1月1日至12月31日放假。1月2日上班。', 2027);
+    expect(n.holidays).toEqual([]);
+    expect(n.unread).toEqual(['1月1日至12月31日放假']);
+    expect(n.extraWorkdays).toEqual(['2027-01-02']);
+  });
+
   it('drops impossible dates instead of inventing them', () => {
     const n = parseHolidayNotice('春节：2月30日放假。2月31日上班。', 2027);
     expect(n.holidays).toEqual([]);
     expect(n.extraWorkdays).toEqual([]);
+    expect(n.unread).toEqual(['2月30日放假', '2月31日上班']);
   });
 });
 

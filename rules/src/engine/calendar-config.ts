@@ -219,10 +219,14 @@ function readDates(clause: string, year: number): DateToken[] {
   return out;
 }
 
+/** The longest holiday a notice gives (National Day and Spring Festival run 7–9 days). */
+const MAX_FESTIVAL_DAYS = 31;
+
+/** Every date from `first` to `last`; stops one past MAX_FESTIVAL_DAYS (the caller refuses that). */
 function daysBetween(first: string, last: string): string[] {
   const out: string[] = [];
   const end = Date.parse(`${last}T00:00:00Z`);
-  for (let t = Date.parse(`${first}T00:00:00Z`); t <= end && out.length < 60; t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
+  for (let t = Date.parse(`${first}T00:00:00Z`); t <= end && out.length <= MAX_FESTIVAL_DAYS; t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
   return out;
 }
 
@@ -257,9 +261,12 @@ export function parseHolidayNotice(text: string, year?: number): ParsedNotice {
       // A bare date (the notice's signature) is not an arrangement.
       if (sentence.replace(DATE_TOKEN, '').trim() === '') continue;
       let understood = false;
+      // A range longer than any festival, or a date that does not exist (2月30日): shown, not filed.
+      let doubtful = false;
       for (const clause of sentence.split('，')) {
         const dates = readDates(clause, y);
         if (dates.length === 0) continue;
+        if (dates.some((d) => d.date === null)) doubtful = true;
         const target = current ?? (festivals.push({ name: '', holidays: [], extraWorkdays: [] }), (current = festivals[festivals.length - 1]!));
         if (/放假|休息/.test(clause)) {
           // Ranges 「A至B」; any other date in the clause is a single day.
@@ -267,7 +274,10 @@ export function parseHolidayNotice(text: string, year?: number): ParsedNotice {
             const a = dates[i]!;
             const b = dates[i + 1];
             if (b && /^至$/.test(clause.slice(a.end, b.index)) && a.date && b.date && a.date <= b.date) {
-              target.holidays.push(...daysBetween(a.date, b.date));
+              const days = daysBetween(a.date, b.date);
+              // No festival is a month long: such a range is a misreading, shown rather than filed.
+              if (days.length > MAX_FESTIVAL_DAYS) doubtful = true;
+              else target.holidays.push(...days);
               i++;
             } else if (a.date) target.holidays.push(a.date);
           }
@@ -277,7 +287,7 @@ export function parseHolidayNotice(text: string, year?: number): ParsedNotice {
           understood = true;
         }
       }
-      if (!understood) unread.push(sentence.trim());
+      if (!understood || doubtful) unread.push(sentence.trim());
     }
   }
   const named = festivals.filter((f) => f.holidays.length || f.extraWorkdays.length);
