@@ -10,7 +10,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import crypto from 'node:crypto';
-import { canonicalAuthProof } from '@jianguan/protocol';
+import fs from 'node:fs';
+import { canonicalAuthProof, type WorkCalendarView } from '@jianguan/protocol';
 import ExcelJS from 'exceljs';
 import { gb18030 } from '../../hub/test/gb18030';
 import { HAVE_CHROMIUM, opened, shot, startStack, type Stack } from './stack';
@@ -18,6 +19,32 @@ import { HAVE_CHROMIUM, opened, shot, startStack, type Stack } from './stack';
 if (!HAVE_CHROMIUM) console.warn('[office.e2e] SKIPPED: /usr/bin/chromium is missing (apt-get install -y chromium fonts-noto-cjk)');
 
 const INSTITUTION = 'JCJ-CGS';
+
+/** A made-up notice in the State Council's form, for a year no other test touches. */
+const NOTICE_2031 = [
+  '国务院办公厅关于2031年部分节假日安排的通知',
+  '一、元旦：1月1日（周三）放假，共1天。',
+  '二、春节：1月22日至28日放假调休，共7天。1月19日（周日）、2月8日（周六）上班。',
+].join('\n');
+
+/** Text nodes with Chinese inside `roots`, except recorded data (data-datum, lang="zh") and options. */
+function chineseOn(page: Page, roots: string): Promise<string[]> {
+  return page.evaluate((sel) => {
+    const out: string[] = [];
+    const CJK = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
+    for (const root of document.querySelectorAll(sel)) {
+      const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        const el = n.parentElement;
+        const text = n.textContent ?? '';
+        if (!el || !CJK.test(text) || el.closest('[data-datum], [lang^="zh"], option, select, title') || !el.checkVisibility()) continue;
+        out.push(text.trim().slice(0, 40));
+      }
+      for (const el of root.querySelectorAll<HTMLInputElement>('input[placeholder], textarea[placeholder]')) if (CJK.test(el.placeholder)) out.push(`placeholder: ${el.placeholder}`);
+    }
+    return [...new Set(out)];
+  }, roots);
+}
 const COUNTY = '451202';
 
 type Api = Awaited<ReturnType<Stack['as']>>;
@@ -475,7 +502,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
   it('drafts a rule release, backtests it with a diff, and has it approved by another person', async () => {
     const { page, context, errors } = await stack.login('rules');
     await page.waitForURL(/\/rules$/);
-    expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '规则发布', '规则质量', '死信记录']);
+    expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '规则发布', '规则质量', '工作日历', '死信记录']);
     // The list of sets (and with it the set in force) may arrive after the rule list: hold it
     // back so the rule is chosen first, as a slow hub does.
     let listHeld = 0;
@@ -697,6 +724,247 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await context.close();
   });
 
+  it("lets a rule administrator keep the work calendar: the missing year flagged, a notice read and saved, a day changed, a lunch break in the working hours", async () => {
+    const rulesApi = await stack.as('rules');
+    const calendar = async () => (await rulesApi('/api/v1/calendar')).body as WorkCalendarView;
+    const before = await calendar();
+    const { page, context, errors } = await stack.login('rules', '/calendar');
+    try {
+      const card = page.locator('[data-testid="year-card"]');
+      await card.waitFor({ timeout: 15_000 });
+      expect(await page.locator('[data-testid="nav"] a').allTextContents()).toEqual(['指挥大屏', '规则发布', '规则质量', '工作日历', '死信记录']);
+      expect(await page.locator('[data-testid="nav"] a[data-nav="calendar"]').getAttribute('class')).toContain('active');
+
+      // The years the hub says are missing (this one; from 1 November the next): a notice here,
+      // the first of them shown, and a banner on the other office pages leading here.
+      const missing = page.locator('[data-testid="calendar-missing"]');
+      if (before.missing.length) {
+        const years = before.missing.join('、');
+        expect(await missing.getAttribute('data-years')).toBe(before.missing.join(','));
+        expect(await missing.innerText()).toContain(`${years} 年节假日安排尚未录入：录入前，该年的法定节假日按工作日计算`);
+        expect(await card.getAttribute('data-year')).toBe(String(before.missing[0]));
+        expect(await page.locator('[data-testid="year-history"]').innerText()).toContain('尚未录入');
+        expect(await page.locator('[data-testid="calendar-banner"]').count()).toBe(0);
+        await page.click('[data-nav="rules"]');
+        const banner = page.locator('[data-testid="calendar-banner"]');
+        await banner.waitFor({ timeout: 10_000 });
+        expect(await banner.innerText()).toContain(`${years} 年节假日安排尚未录入工作日历`);
+        await shot(page, 'office-calendar-banner.png');
+        await page.click('[data-testid="calendar-banner-link"]');
+        await page.waitForURL(/\/calendar$/);
+        await card.waitFor({ timeout: 15_000 });
+      } else {
+        expect(await missing.count()).toBe(0);
+      }
+      // Today is outlined, whatever year it is.
+      await page.selectOption('[data-testid="year-select"]', before.today.slice(0, 4));
+      await expect.poll(() => page.locator(`[data-date="${before.today}"]`).getAttribute('class')).toContain('today');
+      // The built-in year says where it came from.
+      const builtin = before.years.find((y) => y.updatedBy === 'system');
+      if (builtin) {
+        await page.selectOption('[data-testid="year-select"]', String(builtin.year));
+        await expect.poll(() => page.locator('[data-testid="year-history"]').innerText()).toBe(`系统内置（${builtin.year} 年国务院安排）`);
+        expect(Number(await page.locator('[data-testid="year-counts"]').getAttribute('data-holidays'))).toBe(builtin.holidays.length);
+      }
+      expect(before.years.some((y) => y.year === 2031)).toBe(false);
+
+      // The 2031 notice, read while another year is shown: the hub's reading per festival, in
+      // dates as people write them, and the year it is for.
+      const shownYear = await card.getAttribute('data-year');
+      await page.fill('[data-testid="notice-text"]', NOTICE_2031);
+      await page.click('[data-testid="notice-read"]');
+      const result = page.locator('[data-testid="notice-result"]');
+      await result.waitFor({ timeout: 10_000 });
+      expect(await result.getAttribute('data-year')).toBe('2031');
+      expect(await page.locator('[data-testid="notice-mismatch"]').innerText()).toContain(`这是 2031 年的通知，当前显示的是 ${shownYear} 年`);
+      const rows = await result.locator('tr[data-festival]').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim())));
+      expect(rows).toEqual([
+        ['元旦', '1月1日（周三）', '—'],
+        ['春节', '1月22日（周三）至1月28日（周二）', '1月19日（周日）、2月8日（周六）'],
+      ]);
+      expect(await page.locator('[data-testid="notice-unread"]').count()).toBe(0);
+      await result.scrollIntoViewIfNeeded();
+      await shot(page, 'office-calendar-notice.png');
+
+      // 应用到日历: the year switches to 2031 with the dates as unsaved edits; 保存.
+      await page.click('[data-testid="notice-apply"]');
+      await expect.poll(() => card.getAttribute('data-year')).toBe('2031');
+      await page.locator('[data-testid="year-unsaved"]').waitFor({ timeout: 5_000 });
+      expect(await page.locator('[data-date="2031-01-23"]').getAttribute('data-kind')).toBe('holiday');
+      expect(await page.locator('[data-date="2031-01-19"]').getAttribute('data-kind')).toBe('extra');
+      expect(await page.locator('[data-date="2031-01-23"]').getAttribute('class')).toContain('changed');
+      expect(await page.locator('[data-testid="year-counts"]').innerText()).toBe('放假 8 天，调休上班 2 天');
+      expect(await page.inputValue('[data-testid="year-note"]')).toBe('按国务院办公厅通知录入');
+      await page.click('[data-testid="year-save"]');
+      await expect.poll(() => page.locator('[data-testid="year-ok"]').textContent(), { timeout: 10_000 }).toContain('已保存 2031 年节假日安排（第 1 次修改）');
+      expect(await page.locator('[data-testid="year-unsaved"]').count()).toBe(0);
+      let y2031 = (await calendar()).years.find((y) => y.year === 2031)!;
+      expect(y2031).toMatchObject({
+        holidays: ['2031-01-01', '2031-01-22', '2031-01-23', '2031-01-24', '2031-01-25', '2031-01-26', '2031-01-27', '2031-01-28'],
+        extraWorkdays: ['2031-01-19', '2031-02-08'],
+        revisions: 1,
+        note: '按国务院办公厅通知录入',
+        updatedBy: 'rules',
+      });
+      expect(await page.locator('[data-testid="year-history"]').innerText()).toMatch(/^第 1 次修改 · \S+ · 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d · 按国务院办公厅通知录入$/);
+
+      // One day clicked: 10月8日 (a Wednesday) becomes a holiday; saved again → revision 2.
+      const oct8 = page.locator('[data-date="2031-10-08"]');
+      expect(await oct8.getAttribute('data-kind')).toBe('workday');
+      await oct8.click();
+      expect(await oct8.getAttribute('data-kind')).toBe('holiday');
+      await page.fill('[data-testid="year-note"]', '10月8日补休');
+      await page.click('[data-testid="year-save"]');
+      await expect.poll(() => page.locator('[data-testid="year-ok"]').textContent(), { timeout: 10_000 }).toContain('第 2 次修改');
+      y2031 = (await calendar()).years.find((y) => y.year === 2031)!;
+      expect(y2031.revisions).toBe(2);
+      expect(y2031.holidays).toContain('2031-10-08');
+      expect(y2031.holidays).toHaveLength(9);
+      expect(y2031.extraWorkdays).toEqual(['2031-01-19', '2031-02-08']);
+      // 导出 CSV: the year for Excel (a byte-order mark, one row a day, the festival named).
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-csv"]')]);
+      expect(download.suggestedFilename()).toBe('工作日历-2031.csv');
+      const csv = fs.readFileSync((await download.path())!, 'utf8');
+      expect(csv.startsWith('\uFEFF日期,星期,类别,节日\r\n2031-01-01,周三,法定节假日,元旦\r\n')).toBe(true);
+      expect(csv).toContain('\r\n2031-01-19,周日,调休上班,春节\r\n');
+      expect(csv).toContain('\r\n2031-10-08,周三,法定节假日,\r\n');
+      expect(csv.trimEnd().split('\r\n')).toHaveLength(1 + 365);
+
+      // A day of 2031 the 2032 entry holds (its New Year from 31 December): shown in 2031 as the
+      // rules count it, changed in 2032, where it is listed apart.
+      expect((await rulesApi('/api/v1/calendar/years/2032', { method: 'PUT', json: { holidays: ['2031-12-31', '2032-01-01'], extraWorkdays: [], note: '跨年元旦' } })).status).toBe(200);
+      await page.reload();
+      await card.waitFor({ timeout: 15_000 });
+      await page.selectOption('[data-testid="year-select"]', '2032');
+      await expect.poll(() => page.locator('[data-testid="cross-year"]').textContent()).toContain('2031年12月31日（周三） 法定节假日');
+      await page.selectOption('[data-testid="year-select"]', '2031');
+      const dec31 = page.locator('[data-date="2031-12-31"]');
+      await expect.poll(() => dec31.getAttribute('data-kind')).toBe('holiday');
+      expect(await dec31.getAttribute('data-of-year')).toBe('2032');
+      expect(await dec31.evaluate((el) => el.tagName)).toBe('SPAN');
+      expect(await dec31.getAttribute('title')).toBe('12月31日（周三） 法定节假日 · 元旦（属于 2032 年的安排，请在该年修改）');
+
+      // A click cycles holiday → adjusted workday → default; leaving with it unsaved asks first; 放弃 drops it.
+      const mar3 = page.locator('[data-date="2031-03-03"]');
+      await mar3.click();
+      await mar3.click();
+      expect(await mar3.getAttribute('data-kind')).toBe('extra');
+      await page.click('[data-nav="rules"]');
+      const confirm = page.locator('[data-testid="confirm"]');
+      await confirm.waitFor({ state: 'visible', timeout: 5_000 });
+      expect(await confirm.innerText()).toContain('未保存的修改');
+      await page.click('[data-testid="confirm-cancel"]');
+      expect(new URL(page.url()).pathname).toBe('/calendar');
+      await page.click('[data-testid="year-discard"]');
+      expect(await mar3.getAttribute('data-kind')).toBe('workday');
+      expect(await page.locator('[data-testid="year-unsaved"]').count()).toBe(0);
+
+      // An institution type with business hours of its own, set on the screen: inspection stations
+      // open every day 08:00–17:00, public holidays included.
+      const station = { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false };
+      await page.selectOption('[data-testid="type-add-choice"]', 'inspection_station');
+      await page.click('[data-testid="type-add"]');
+      const own = page.locator('[data-testid="hours-by-type"] .type-hours[data-type="inspection_station"]');
+      await own.waitFor({ timeout: 5_000 });
+      expect(await own.locator('strong').innerText()).toBe('机动车检验机构');
+      await own.locator('input[data-weekday="6"]').check();
+      await own.locator('input[data-weekday="7"]').check();
+      await own.locator('[data-period="0"] [data-field="end"]').fill('17:00');
+      await own.locator('[data-testid="type-open-holidays"]').check();
+      expect(await page.locator('[data-testid="hours-unsaved"]').count()).toBe(1);
+      await page.fill('[data-testid="hours-note"]', '检验机构周末营业');
+      await page.click('[data-testid="hours-save"]');
+      await expect.poll(() => page.locator('[data-testid="hours-ok"]').count(), { timeout: 10_000 }).toBe(1);
+      expect((await calendar()).hours).toMatchObject({ workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }], byType: { inspection_station: station }, note: '检验机构周末营业' });
+      expect(await page.locator('[data-testid="hours-current"] [data-type="inspection_station"]').innerText()).toBe('机动车检验机构：周一至周日 08:00–17:00，节假日照常营业');
+      // The type is no longer offered; a bad period of its own is refused naming the type.
+      expect(await page.locator('[data-testid="type-add-choice"] option[value="inspection_station"]').count()).toBe(0);
+      await own.locator('[data-period="0"] [data-field="end"]').fill('07:00');
+      await page.click('[data-testid="hours-save"]');
+      await page.locator('[data-testid="hours-error"]').waitFor({ timeout: 10_000 });
+      expect(await page.locator('[data-testid="hours-error"]').innerText()).toBe('未保存：机动车检验机构第 1 个时段（08:00–07:00）：时段的结束时间应晚于开始时间');
+      await page.click('[data-testid="hours-discard"]');
+      expect(await own.locator('[data-period="0"] [data-field="end"]').inputValue()).toBe('17:00');
+
+      // Working hours with a lunch break: 08:00–12:00 and 14:30–18:00.
+      const hours = page.locator('[data-testid="hours"]');
+      await hours.locator('[data-testid="city-periods"] [data-period="0"] [data-field="end"]').fill('12:00');
+      await page.click('[data-testid="period-add"]');
+      await hours.locator('[data-testid="city-periods"] [data-period="1"] [data-field="start"]').fill('14:30');
+      await hours.locator('[data-testid="city-periods"] [data-period="1"] [data-field="end"]').fill('18:00');
+      await page.fill('[data-testid="hours-note"]', '增加午休');
+      await page.click('[data-testid="hours-save"]');
+      await expect.poll(() => page.locator('[data-testid="hours-ok"]').count(), { timeout: 10_000 }).toBe(1);
+      const after = await calendar();
+      expect(after.hours).toMatchObject({ workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '12:00' }, { start: '14:30', end: '18:00' }], note: '增加午休', updatedBy: 'rules' });
+      expect(after.hours.byType).toEqual({ inspection_station: station });
+      expect(await page.locator('[data-testid="hours-current"]').innerText()).toBe('现行：周一至周五 08:00–12:00、14:30–18:00\n机动车检验机构：周一至周日 08:00–17:00，节假日照常营业');
+      // A period ending before it starts: the hub's own words, naming the period; nothing saved.
+      await hours.locator('[data-testid="city-periods"] [data-period="1"] [data-field="end"]').fill('13:00');
+      await page.click('[data-testid="hours-save"]');
+      const refused = page.locator('[data-testid="hours-error"]');
+      await refused.waitFor({ timeout: 10_000 });
+      expect(await refused.innerText()).toBe('未保存：第 2 个时段（14:30–13:00）：时段的结束时间应晚于开始时间');
+      expect((await calendar()).hours.periods).toEqual([{ start: '08:00', end: '12:00' }, { start: '14:30', end: '18:00' }]);
+      // The office pages scroll inside .app-shell: back to the top for the picture.
+      await page.evaluate(() => document.querySelector('.app-shell')?.scrollTo(0, 0));
+      await shot(page, 'office-calendar.png');
+      await page.click('[data-testid="hours-discard"]');
+
+      // English: no Chinese UI text; dates and festivals in English.
+      await page.goto(`${stack.hub.url}/calendar?lang=en`);
+      await card.waitFor({ timeout: 15_000 });
+      await page.waitForLoadState('networkidle').catch(() => undefined);
+      expect(await page.locator('main.content h1').innerText()).toBe('Work calendar');
+      if (before.missing.length) expect(await missing.innerText()).toContain(`The ${before.missing.join(' and ')} holidays have not been entered`);
+      await page.fill('[data-testid="other-year"]', '2031');
+      await page.click('[data-testid="other-year-go"]');
+      await expect.poll(() => card.getAttribute('data-year')).toBe('2031');
+      expect(await page.locator('[data-testid="year-history"]').innerText()).toMatch(/^Revision 2 · /);
+      expect(await page.locator('[data-date="2031-01-23"]').getAttribute('title')).toBe('Thu 23 Jan Public holiday · Spring Festival (click to change)');
+      expect(await page.locator('[data-testid="hours-current"]').innerText()).toBe('In force: Mon–Fri 08:00–12:00, 14:30–18:00\nInspection station: Mon–Sun 08:00–17:00, open on public holidays');
+      expect(await page.locator('[data-testid="hours-current"] [data-type="inspection_station"]').innerText()).toBe('Inspection station: Mon–Sun 08:00–17:00, open on public holidays');
+      await page.fill('[data-testid="notice-text"]', NOTICE_2031);
+      await page.click('[data-testid="notice-read"]');
+      await result.waitFor({ timeout: 10_000 });
+      expect(await result.locator('tr[data-festival="春节"]').innerText()).toBe('Spring Festival\tWed 22 Jan – Tue 28 Jan\tSun 19 Jan, Sat 8 Feb');
+      expect(await chineseOn(page, 'header.top, main.content')).toEqual([]);
+      await page.evaluate(() => document.querySelector('.app-shell')?.scrollTo(0, 0));
+      await shot(page, 'office-calendar-en.png');
+      await result.scrollIntoViewIfNeeded();
+      await shot(page, 'office-calendar-notice-en.png');
+      if (before.missing.length) {
+        // The reminder on the other pages, in English too.
+        await page.click('[data-nav="rules"]');
+        const banner = page.locator('[data-testid="calendar-banner"]');
+        await banner.waitFor({ timeout: 10_000 });
+        expect(await banner.innerText()).toBe(`The ${before.missing.join(' and ')} holidays are not yet in the work calendar → Enter them`);
+        expect(await chineseOn(page, '[data-testid="calendar-banner"]')).toEqual([]);
+      }
+      expect(errors).toEqual([]);
+
+      // A leader may read the calendar (a link, not in the nav) but not change it.
+      const leader = await stack.login('leader', '/calendar');
+      try {
+        await leader.page.locator('[data-testid="calendar-readonly"]').waitFor({ timeout: 15_000 });
+        expect(await leader.page.locator('[data-testid="nav"] a[data-nav="calendar"]').count()).toBe(0);
+        expect(await leader.page.locator('[data-testid="hours-save"], [data-testid="notice"], [data-testid="missing-paste"], button[data-date]').count()).toBe(0);
+        expect(await leader.page.locator('[data-testid="city-days"] input[data-weekday="1"]').isDisabled()).toBe(true);
+        expect(await leader.page.locator('[data-testid="calendar-banner"]').count()).toBe(0);
+        expect(leader.errors).toEqual([]);
+      } finally {
+        await leader.context.close();
+      }
+    } finally {
+      // The hours other tests expect (Monday–Friday 08:00–18:00), whatever happened above.
+      const restored = await rulesApi('/api/v1/calendar/hours', { method: 'PUT', json: { workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }], note: '测试结束，恢复' } });
+      expect(restored.status).toBe(200);
+      expect((restored.body as WorkCalendarView).hours).toMatchObject({ workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }] });
+      expect((restored.body as WorkCalendarView).hours.byType).toBeUndefined();
+      await context.close();
+    }
+  });
+
   it('shows no raw JSON, snake_case code or rule id on any office page, in Chinese or English, and no Chinese UI text in English', async () => {
     const leaderApi = await stack.as('leader');
     const ruleIds: string[] = ((await leaderApi('/api/v1/rules')).body.items as { id: string }[]).map((r) => r.id);
@@ -714,6 +982,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
       ['registry', '/registry', 'registry'],
       ['registry', '/registry/import', 'registry-import'],
       ['rules', '/rules', 'rules'],
+      ['rules', '/calendar', 'calendar'],
       ['admin', '/dead-letters', 'dead-letters'],
       ['admin', '/collectors', 'collectors'],
       ['admin', '/users', 'users'],

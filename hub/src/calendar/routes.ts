@@ -82,6 +82,8 @@ export function registerCalendarRoutes(app: FastifyInstance, deps: { calendars: 
     summary: '识别国务院办公厅节假日安排通知的文字（粘贴全文），得出该年的放假与调休上班日期供核对；不保存',
     auth: [...EDITORS],
     scope: 'city',
+    // Saves nothing, but it is a POST: the audit log names it rather than listing it as "other".
+    audit: 'calendar.notice',
     body: z.object({ text: z.string().max(20_000), year: z.number().int().min(2000).max(2100).optional() }),
     response: HolidayNoticeSchema,
     handler: async (req) => parseHolidayNotice(req.body.text, req.body.year),

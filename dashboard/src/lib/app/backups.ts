@@ -29,6 +29,7 @@ export const TABLE_LABELS: Readonly<Record<string, readonly [zh: string, en: str
   rule_sets: ['规则集', 'Rule sets'],
   backtests: ['回测', 'Backtests'],
   peer_runs: ['同类偏离计算', 'Peer comparison runs'],
+  work_calendar: ['工作日历', 'Work calendar'],
   schema_migrations: ['数据库结构版本', 'Schema versions'],
 };
 

@@ -168,8 +168,8 @@ export const EN: Readonly<Record<string, string>> = {
   代办范围: 'Agent scope',
   有效期起: 'Valid from',
   '唯一编号，备案后不可更改': 'Unique; cannot change after filing',
-  '地图定位，如 108.06': 'Map position, e.g. 108.06',
-  '地图定位，如 24.69': 'Map position, e.g. 24.69',
+  '地图定位，如 108.06；与纬度同填或都不填（不填时大屏画在县城旁）': 'Map position, e.g. 108.06; with the latitude or neither (without, the wall draws it by the county seat)',
+  '地图定位，如 24.69；与经度同填或都不填': 'Map position, e.g. 24.69; with the longitude or neither',
   暂停后该机构的业务将触发预警: 'Business of a suspended institution raises warnings',
   业务系统中的工号: 'Staff number in the business system',
   留空表示长期有效: 'Leave empty for open-ended',
@@ -389,6 +389,17 @@ export const EN: Readonly<Record<string, string>> = {
   '交强险有效期至（epoch ms；0 = 未查询到保单）': 'Compulsory insurance valid to',
   其他检测项目: 'Other measurement',
   未查询到: 'Not found',
+  // Festivals of the State Council's holiday notices (the work calendar).
+  元旦: "New Year's Day",
+  春节: 'Spring Festival',
+  清明节: 'Qingming Festival',
+  劳动节: 'Labour Day',
+  端午节: 'Dragon Boat Festival',
+  中秋节: 'Mid-Autumn Festival',
+  国庆节: 'National Day',
+  法定节假日: 'Public holiday',
+  调休上班: 'Adjusted workday',
+  其他机构类型: 'Other institution type',
 };
 
 /** The English of a Chinese label in `EN`, else the label itself. */

@@ -36,6 +36,8 @@ export const SCREENS: readonly { prefix: string; roles: readonly Role[] | 'any' 
   { prefix: '/registry', roles: ['registry_admin', 'system_admin'] },
   { prefix: '/rules', roles: ['rule_admin', 'system_admin', 'leader'] },
   { prefix: '/quality', roles: ['rule_admin', 'leader', 'system_admin'] },
+  // Leaders may open it (read-only) from a link; only its editors have it in the nav.
+  { prefix: '/calendar', roles: ['rule_admin', 'system_admin', 'leader'] },
   { prefix: '/dead-letters', roles: ['rule_admin', 'system_admin'] },
   { prefix: '/collectors', roles: ['system_admin'] },
   { prefix: '/users', roles: ['system_admin'] },
@@ -59,6 +61,7 @@ const NAV: readonly (NavItem & { roles: readonly Role[] | 'any' })[] = [
   { key: 'registry', href: '/registry', label: '备案管理', en: 'Registry', roles: ['registry_admin', 'system_admin'] },
   { key: 'rules', href: '/rules', label: '规则发布', en: 'Rule releases', roles: ['rule_admin', 'system_admin'] },
   { key: 'quality', href: '/quality', label: '规则质量', en: 'Rule quality', roles: ['rule_admin', 'leader', 'system_admin'] },
+  { key: 'calendar', href: '/calendar', label: '工作日历', en: 'Calendar', roles: ['rule_admin', 'system_admin'] },
   { key: 'dead-letters', href: '/dead-letters', label: '死信记录', en: 'Dead letters', roles: ['rule_admin', 'system_admin'] },
   { key: 'collectors', href: '/collectors', label: '采集终端', en: 'Collectors', roles: ['system_admin'] },
   { key: 'users', href: '/users', label: '用户与角色', en: 'Users', roles: ['system_admin'] },
