@@ -40,12 +40,12 @@ export const WorkPeriodSchema = z
 export type WorkPeriod = z.infer<typeof WorkPeriodSchema>;
 
 /** Weekdays once each, periods in order without overlaps: what every set of hours must be. */
-function checkHours(h: { workingDays: readonly number[]; periods: readonly WorkPeriod[] }, ctx: z.RefinementCtx, at: (string | number)[] = []): void {
-  if (new Set(h.workingDays).size !== h.workingDays.length) ctx.addIssue({ code: 'custom', path: [...at, 'workingDays'], message: '工作日有重复' });
+function checkHours(h: { workingDays: readonly number[]; periods: readonly WorkPeriod[] }, ctx: z.RefinementCtx): void {
+  if (new Set(h.workingDays).size !== h.workingDays.length) ctx.addIssue({ code: 'custom', path: ['workingDays'], message: '工作日有重复' });
   const sorted = [...h.periods].sort((a, b) => minutes(a.start) - minutes(b.start));
   for (let i = 1; i < sorted.length; i++) {
     if (minutes(sorted[i]!.start) < minutes(sorted[i - 1]!.end)) {
-      ctx.addIssue({ code: 'custom', path: [...at, 'periods'], message: `工作时段 ${sorted[i - 1]!.start}–${sorted[i - 1]!.end} 与 ${sorted[i]!.start}–${sorted[i]!.end} 重叠` });
+      ctx.addIssue({ code: 'custom', path: ['periods'], message: `工作时段 ${sorted[i - 1]!.start}–${sorted[i - 1]!.end} 与 ${sorted[i]!.start}–${sorted[i]!.end} 重叠` });
     }
   }
 }
