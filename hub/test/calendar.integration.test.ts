@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CALENDAR } from '@jianguan/rules';
 import type { Health, HolidayNotice, WorkCalendarView } from '@jianguan/protocol';
 import type { Hub } from '../src/app.js';
-import { yearsNeeded } from '../src/calendar/calendar.js';
+import { WorkCalendars, yearsNeeded } from '../src/calendar/calendar.js';
 import type { BatchAck } from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
 import { checkTxn, login, startTestHub, TEST_COLLECTOR, testRedisUrl, unsignedBatch, waitFor, withToken } from './helpers.js';
@@ -203,5 +203,23 @@ describe('the work calendar', () => {
       await redis.quit();
     }
     expect(hub.app.calendar.isWorkingDay(Date.parse('2032-01-01T10:00:00+08:00'))).toBe(false);
+  });
+
+  it('two replicas starting together on a new store seed the built-in calendar once', async () => {
+    await hub.store.command(sql`TRUNCATE TABLE work_calendar`);
+    const redis = new Redis(testRedisUrl());
+    const prefix = `${PREFIX}-seed`;
+    const events: string[] = [];
+    const deps = { store: hub.store, redis, prefix, emit: (event: string) => void events.push(event) };
+    const both = await Promise.all([WorkCalendars.open(deps), WorkCalendars.open(deps)]);
+    try {
+      const rows = await hub.store.query<{ kind: string; year: number; updated_by: string }>(sql`SELECT kind, year, updated_by FROM work_calendar ORDER BY kind, year`);
+      expect(rows.map((r) => [r.kind, Number(r.year), r.updated_by])).toEqual([['hours', 0, 'system'], ['year', 2026, 'system']]);
+      expect(events.filter((e) => e === 'calendar.seeded')).toHaveLength(1);
+      for (const c of both) expect(c.view().years.map((y) => [y.year, y.revisions])).toEqual([[2026, 1]]);
+    } finally {
+      for (const c of both) c.close();
+      await redis.quit();
+    }
   });
 });

@@ -139,7 +139,9 @@ export class WorkCalendars {
   /** Loads the calendar (seeding a new store with the built-in one) and follows other replicas' saves. */
   static async open(deps: WorkCalendarsDeps): Promise<WorkCalendars> {
     const c = new WorkCalendars(deps);
-    if ((await c.read()).length === 0) {
+    // Replicas starting together on a new store: one seeds (a minute's claim in Redis), the others
+    // read what it wrote, so the built-in year does not show as saved three times.
+    if ((await c.read()).length === 0 && (await deps.redis.set(`${c.channel}:seed`, '1', 'EX', 60, 'NX')) === 'OK') {
       const b = builtinCalendar();
       const at = c.now();
       await deps.store.insert('work_calendar', [
@@ -147,6 +149,10 @@ export class WorkCalendars {
         ...[...b.years].map(([year, d]) => ({ kind: 'year', year, data: JSON.stringify(d), note: BUILTIN_NOTE, updated_by: 'system', updated_at: at })),
       ]);
       deps.emit('calendar.seeded', { years: [...b.years.keys()] });
+    } else {
+      // Another replica's seed may still be on its way: wait for it a little (the built-in
+      // calendar answers meanwhile, and the channel's reload brings the rows when they land).
+      for (let i = 0; i < 20 && (await c.read()).length === 0; i++) await new Promise((r) => setTimeout(r, 250));
     }
     await c.reload();
     c.unfollow = await followChannel(deps.redis, c.channel, {
