@@ -27,8 +27,11 @@ const NOTICE_2031 = [
   '二、春节：1月22日至28日放假调休，共7天。1月19日（周日）、2月8日（周六）上班。',
 ].join('\n');
 
-/** Text nodes with Chinese inside `roots`, except recorded data (data-datum, lang="zh") and options. */
-function chineseOn(page: Page, roots: string): Promise<string[]> {
+/**
+ * Chinese left on an English screen inside `roots`: text nodes, placeholders and options, except
+ * recorded data (data-datum, lang="zh") and what is hidden.
+ */
+function chineseIn(page: Page, roots: string): Promise<string[]> {
   return page.evaluate((sel) => {
     const out: string[] = [];
     const CJK = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
@@ -37,10 +40,14 @@ function chineseOn(page: Page, roots: string): Promise<string[]> {
       for (let n = walk.nextNode(); n; n = walk.nextNode()) {
         const el = n.parentElement;
         const text = n.textContent ?? '';
-        if (!el || !CJK.test(text) || el.closest('[data-datum], [lang^="zh"], option, select, title') || !el.checkVisibility()) continue;
+        if (!el || !CJK.test(text) || el.closest('[data-datum], [lang^="zh"]') || el.closest('option, select, title')) continue;
+        if (!el.checkVisibility()) continue;
         out.push(text.trim().slice(0, 40));
       }
-      for (const el of root.querySelectorAll<HTMLInputElement>('input[placeholder], textarea[placeholder]')) if (CJK.test(el.placeholder)) out.push(`placeholder: ${el.placeholder}`);
+      for (const el of root.querySelectorAll<HTMLInputElement>('input[placeholder], textarea[placeholder], select:not([data-datum]) option')) {
+        const text = el.tagName === 'OPTION' ? (el.textContent ?? '') : el.placeholder;
+        if (CJK.test(text) && !el.closest('[data-datum]')) out.push(`${el.tagName.toLowerCase()}: ${text.trim().slice(0, 40)}`);
+      }
     }
     return [...new Set(out)];
   }, roots);
@@ -928,7 +935,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
       await page.click('[data-testid="notice-read"]');
       await result.waitFor({ timeout: 10_000 });
       expect(await result.locator('tr[data-festival="春节"]').innerText()).toBe('Spring Festival\tWed 22 Jan – Tue 28 Jan\tSun 19 Jan, Sat 8 Feb');
-      expect(await chineseOn(page, 'header.top, main.content')).toEqual([]);
+      expect(await chineseIn(page, 'header.top, main.content')).toEqual([]);
       await page.evaluate(() => document.querySelector('.app-shell')?.scrollTo(0, 0));
       await shot(page, 'office-calendar-en.png');
       await result.scrollIntoViewIfNeeded();
@@ -939,7 +946,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
         const banner = page.locator('[data-testid="calendar-banner"]');
         await banner.waitFor({ timeout: 10_000 });
         expect(await banner.innerText()).toBe(`The ${before.missing.join(' and ')} holidays are not yet in the work calendar → Enter them`);
-        expect(await chineseOn(page, '[data-testid="calendar-banner"]')).toEqual([]);
+        expect(await chineseIn(page, '[data-testid="calendar-banner"]')).toEqual([]);
       }
       expect(errors).toEqual([]);
 
@@ -993,27 +1000,6 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     const ROOTS = 'header.top, main.content, [data-testid="login-form"]';
     /** Raw JSON in any of its shapes: an object, a list of objects, spaced keys, a "key": pair. */
     const RAW_JSON = /\{"|\[\{|\{ "|":/;
-    /** Text nodes, placeholders and options with Chinese inside `roots`, except recorded data (data-datum, lang="zh"). */
-    const chineseIn = (page: Page, roots: string) =>
-      page.evaluate((sel) => {
-        const out: string[] = [];
-        const CJK = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
-        for (const root of document.querySelectorAll(sel)) {
-          const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-          for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-            const el = n.parentElement;
-            const text = n.textContent ?? '';
-            if (!el || !CJK.test(text) || el.closest('[data-datum], [lang^="zh"]') || el.closest('option, select, title')) continue;
-            if (!el.checkVisibility()) continue;
-            out.push(text.trim().slice(0, 40));
-          }
-          for (const el of root.querySelectorAll<HTMLInputElement>('input[placeholder], select:not([data-datum]) option')) {
-            const text = el.tagName === 'OPTION' ? (el.textContent ?? '') : el.placeholder;
-            if (CJK.test(text) && !el.closest('[data-datum]')) out.push(`${el.tagName.toLowerCase()}: ${text.trim().slice(0, 40)}`);
-          }
-        }
-        return [...new Set(out)];
-      }, roots);
     const findings: string[] = [];
     const leaksIn = (where: string, all: string) => {
       const json = all.match(RAW_JSON);
