@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CALENDAR } from '@jianguan/rules';
 import type { Health, HolidayNotice, WorkCalendarView } from '@jianguan/protocol';
 import type { Hub } from '../src/app.js';
-import { WorkCalendars, yearsNeeded } from '../src/calendar/calendar.js';
+import { chinaDay, WorkCalendars, yearsNeeded } from '../src/calendar/calendar.js';
 import type { BatchAck } from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
 import { checkTxn, login, startTestHub, TEST_COLLECTOR, testRedisUrl, unsignedBatch, waitFor, withToken } from './helpers.js';
@@ -141,7 +141,7 @@ describe('the work calendar', () => {
     expect(await rulesFired(before.id)).toContain('counter.off_hours');
     const unknown = await call('rules', 'PUT', '/api/v1/calendar/hours', { workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }], byType: { gas_station: { workingDays: [6], periods: [{ start: '08:00', end: '12:00' }], observesHolidays: true } } });
     expect(unknown.statusCode).toBe(400);
-    expect(unknown.json().error.message).toMatch(/未知的机构类型 gas_station（可选：.*inspection_station/);
+    expect(unknown.json().error.message).toMatch(/未知的机构类型 gas_station（可选：.*inspection_station（机动车检验机构）/);
     const saved = await call('rules', 'PUT', '/api/v1/calendar/hours', {
       workingDays: [1, 2, 3, 4, 5],
       periods: [{ start: '08:00', end: '18:00' }],
@@ -203,6 +203,40 @@ describe('the work calendar', () => {
       await redis.quit();
     }
     expect(hub.app.calendar.isWorkingDay(Date.parse('2032-01-01T10:00:00+08:00'))).toBe(false);
+  });
+
+  it('needs next year from 1 November, China time, and says a missing year once a day', async () => {
+    const cst = (local: string) => Date.parse(`${local}+08:00`);
+    expect(yearsNeeded(cst('2027-10-31T23:59:00'))).toEqual([2027]);
+    expect(yearsNeeded(cst('2027-11-01T00:00:00'))).toEqual([2027, 2028]);
+    // 16:30 UTC on 31 December is already New Year's Day in China.
+    expect(chinaDay(Date.parse('2027-12-31T16:30:00Z'))).toEqual({ date: '2028-01-01', year: 2028, month: 1 });
+    expect(yearsNeeded(Date.parse('2027-12-31T16:30:00Z'))).toEqual([2028]);
+
+    let now = cst('2026-11-02T09:00:00');
+    const said: { event: string; year?: unknown }[] = [];
+    const gauge: number[] = [];
+    const redis = new Redis(testRedisUrl());
+    const c = await WorkCalendars.open({ store: hub.store, redis, prefix: `${PREFIX}-days`, emit: (event, fields) => void said.push({ event, year: fields.year }), missingGauge: (n) => void gauge.push(n), now: () => now });
+    try {
+      // 2026 is in the store, 2027 not: one warning, and not again the same day.
+      expect(c.missing()).toEqual([2027]);
+      c.checkMissing();
+      now += 3_600_000;
+      c.checkMissing();
+      expect(said.filter((e) => e.event === 'calendar.missing_year')).toEqual([{ event: 'calendar.missing_year', year: 2027 }]);
+      now += 86_400_000;
+      c.checkMissing();
+      expect(said.filter((e) => e.event === 'calendar.missing_year')).toHaveLength(2);
+      expect(gauge.at(-1)).toBe(1);
+      // In October neither year is missing: the gauge goes back to 0.
+      now = cst('2026-10-15T09:00:00');
+      c.checkMissing();
+      expect(gauge.at(-1)).toBe(0);
+    } finally {
+      c.close();
+      await redis.quit();
+    }
   });
 
   it('two replicas starting together on a new store seed the built-in calendar once', async () => {

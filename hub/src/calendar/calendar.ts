@@ -247,7 +247,10 @@ export class WorkCalendars {
   async saveHours(input: WorkHours, note: string, by: string): Promise<WorkCalendarView> {
     // A type the registry does not have is named with the ones it has (zod would only say "invalid key").
     const unknown = Object.keys(input.byType ?? {}).filter((t) => !Object.hasOwn(INSTITUTION_TYPE_LABELS, t));
-    if (unknown.length) throw new HubError('BODY_INVALID', `byType: 未知的机构类型 ${unknown.join('、')}（可选：${Object.keys(INSTITUTION_TYPE_LABELS).join('、')}）`);
+    if (unknown.length) {
+      const known = Object.entries(INSTITUTION_TYPE_LABELS).map(([code, label]) => `${code}（${label}）`);
+      throw new HubError('BODY_INVALID', `byType: 未知的机构类型 ${unknown.join('、')}（可选：${known.join('、')}）`);
+    }
     const h = WorkHoursSchema.safeParse(input);
     if (!h.success) throw new HubError('BODY_INVALID', describeIssues(h.error));
     const { byType, ...rest } = mergeCalendar(h.data, []);
