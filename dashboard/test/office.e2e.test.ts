@@ -409,6 +409,23 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await expect.poll(() => cp.locator('[data-testid="records"] tr[data-key]').count(), { timeout: 10_000 }).toBe(1);
     expect(await cp.locator(`[data-testid="records"] tr[data-key="${key}"] [data-col="institutionId"]`).textContent()).toMatch(/[\u4e00-\u9fff]/);
     await shot(cp, 'office-registry-approved.png');
+
+    // An institution filed without coordinates (its register has none): counted and listable.
+    const maker = await stack.as('registry');
+    const approver = await stack.as('registry2');
+    const filed = await maker('/api/v1/registry/requests', { method: 'POST', json: { summary: '新增机构（无坐标）', items: [{ entity: 'institution', data: { id: 'YZ-E2E-NOPLACE', name: '宜州区某登记服务站', type: 'registration_station', county: '451203', status: 'active' } }] } });
+    expect(filed.status).toBe(201);
+    expect((await approver(`/api/v1/registry/requests/${(filed.body as { id: string }).id}/approve`, { method: 'POST', json: {} })).status).toBe(200);
+    await cp.reload();
+    await cp.locator('[data-entity="institution"]').click();
+    const unplaced = cp.locator('[data-testid="records-unplaced"]');
+    await expect.poll(() => unplaced.textContent(), { timeout: 15_000 }).toBe('未标注位置 1');
+    await unplaced.click();
+    await expect.poll(() => cp.locator('[data-testid="records"] tr[data-key]').count(), { timeout: 10_000 }).toBe(1);
+    expect(await cp.locator('[data-testid="records"] tr[data-key="YZ-E2E-NOPLACE"] [data-col="name"]').textContent()).toBe('宜州区某登记服务站');
+    await shot(cp, 'office-registry-unplaced.png');
+    await unplaced.click();
+    await expect.poll(() => cp.locator('[data-testid="records"] tr[data-key]').count(), { timeout: 10_000 }).toBeGreaterThan(1);
     expect(checker.errors).toEqual([]);
     await checker.context.close();
   });
