@@ -43,11 +43,13 @@ export {
   DEFAULT_CALENDAR,
   createWorkCalendar,
   type LocalTime,
+  type TypeHours,
   type WorkCalendar,
   type WorkCalendarConfig,
 } from './engine/calendar.js';
 export {
   CALENDAR_UTC_OFFSET_MINUTES,
+  TypeHoursSchema,
   WorkHoursSchema,
   WorkPeriodSchema,
   builtinCalendar,

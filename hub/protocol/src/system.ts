@@ -15,7 +15,7 @@
  *   warning detail and actions    WarningDetailSchema, WarningActionResultSchema … (hub/src/workflow/routes.ts)
  */
 import { z } from 'zod';
-import { InstitutionSchema, InstitutionType, WorkPeriodSchema } from '@jianguan/rules';
+import { InstitutionSchema, InstitutionType, TypeHoursSchema, WorkPeriodSchema } from '@jianguan/rules';
 import { CONCLUSIONS, DISPOSAL_ACTIONS, EVENT_TYPES, WARNING_STATES } from './workflow.js';
 import { TransactionViewSchema, WarningDueSchema, WarningItemSchema } from './warnings.js';
 import { RuleMetaSchema } from './releases.js';
@@ -377,7 +377,7 @@ export const WorkHoursViewSchema = z.object({
    * weekend); `observesHolidays: false` = open on public holidays too. Types not listed keep the
    * hours above.
    */
-  byType: z.partialRecord(InstitutionType, z.object({ workingDays: z.array(z.number().int().min(1).max(7)), periods: z.array(WorkPeriodSchema), observesHolidays: z.boolean() })).optional(),
+  byType: z.partialRecord(InstitutionType, TypeHoursSchema).optional(),
   ...CalendarChange,
 });
 export type WorkHoursView = z.infer<typeof WorkHoursViewSchema>;

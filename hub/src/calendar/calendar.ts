@@ -139,22 +139,30 @@ export class WorkCalendars {
   /** Loads the calendar (seeding a new store with the built-in one) and follows other replicas' saves. */
   static async open(deps: WorkCalendarsDeps): Promise<WorkCalendars> {
     const c = new WorkCalendars(deps);
-    // Replicas starting together on a new store: one seeds (a minute's claim in Redis), the others
-    // read what it wrote, so the built-in year does not show as saved three times.
-    if ((await c.read()).length === 0 && (await deps.redis.set(`${c.channel}:seed`, '1', 'EX', 60, 'NX')) === 'OK') {
-      const b = builtinCalendar();
-      const at = c.now();
-      await deps.store.insert('work_calendar', [
-        { kind: 'hours', year: 0, data: JSON.stringify(b.hours), note: BUILTIN_NOTE, updated_by: 'system', updated_at: at },
-        ...[...b.years].map(([year, d]) => ({ kind: 'year', year, data: JSON.stringify(d), note: BUILTIN_NOTE, updated_by: 'system', updated_at: at })),
-      ]);
-      deps.emit('calendar.seeded', { years: [...b.years.keys()] });
-    } else {
-      // Another replica's seed may still be on its way: wait for it a little (the built-in
-      // calendar answers meanwhile, and the channel's reload brings the rows when they land).
-      for (let i = 0; i < 20 && (await c.read()).length === 0; i++) await new Promise((r) => setTimeout(r, 250));
+    // One read on an ordinary start. Replicas starting together on a new store: one seeds (a
+    // minute's claim in Redis), the others read what it wrote, so the built-in year does not show
+    // as saved three times.
+    let rows = await c.read();
+    if (rows.length === 0) {
+      if ((await deps.redis.set(`${c.channel}:seed`, '1', 'EX', 60, 'NX')) === 'OK') {
+        const b = builtinCalendar();
+        const at = c.now();
+        await deps.store.insert('work_calendar', [
+          { kind: 'hours', year: 0, data: JSON.stringify(b.hours), note: BUILTIN_NOTE, updated_by: 'system', updated_at: at },
+          ...[...b.years].map(([year, d]) => ({ kind: 'year', year, data: JSON.stringify(d), note: BUILTIN_NOTE, updated_by: 'system', updated_at: at })),
+        ]);
+        deps.emit('calendar.seeded', { years: [...b.years.keys()] });
+        rows = await c.read();
+      } else {
+        // Another replica's seed may still be on its way: wait for it a little (the built-in
+        // calendar answers meanwhile, and the channel's reload brings the rows when they land).
+        for (let i = 0; i < 20 && rows.length === 0; i++) {
+          await new Promise((r) => setTimeout(r, 250));
+          rows = await c.read();
+        }
+      }
     }
-    await c.reload();
+    c.apply(rows);
     c.unfollow = await followChannel(deps.redis, c.channel, {
       // A (re)subscription reloads too: what another replica saved meanwhile is picked up.
       reload: () => void c.reload().catch((e: unknown) => deps.emit('calendar.reload_failed', { err: e instanceof Error ? e.message : String(e) })),
@@ -189,7 +197,11 @@ export class WorkCalendars {
   }
 
   private async load(): Promise<void> {
-    const rows = await this.read();
+    this.apply(await this.read());
+  }
+
+  /** Takes the rows read: the newest entry per (kind, year) in force, the rest counted as revisions. */
+  private apply(rows: readonly CalendarRow[]): void {
     let hours = this.hours;
     const years = new Map<number, CalendarYearView>();
     for (const r of rows) {

@@ -3,7 +3,7 @@
  * leadership's figures depend on it); rule and system administrators change it, audited.
  */
 import type { FastifyInstance } from 'fastify';
-import { parseHolidayNotice, WorkPeriodSchema, type WorkHours } from '@jianguan/rules';
+import { parseHolidayNotice, TypeHoursSchema, WorkPeriodSchema, type WorkHours } from '@jianguan/rules';
 import { z } from 'zod';
 import { authorize } from '../http/access.js';
 import { defineRoute } from '../http/define.js';
@@ -39,9 +39,7 @@ export function registerCalendarRoutes(app: FastifyInstance, deps: { calendars: 
       workingDays: z.array(z.number().int().min(1).max(7)).max(7),
       periods: z.array(WorkPeriodSchema).max(6),
       /** Institution types with hours of their own; the types are checked by the service (named in the refusal). */
-      byType: z
-        .record(z.string().max(64), z.object({ workingDays: z.array(z.number().int().min(1).max(7)).max(7), periods: z.array(WorkPeriodSchema).max(6), observesHolidays: z.boolean() }))
-        .optional(),
+      byType: z.record(z.string().max(64), TypeHoursSchema).optional(),
       note: Note,
     }),
     response: WorkCalendarViewSchema,

@@ -6,7 +6,7 @@
  * Pure, unit-tested; every date is a 'YYYY-MM-DD' string in China time, computed in UTC so the
  * browser's own time zone never shifts a day.
  */
-import { INSTITUTION_TYPE_LABELS } from '@jianguan/rules';
+import { INSTITUTION_TYPE_LABELS, type TypeHours } from '@jianguan/rules';
 import { english } from './en';
 import { L, tr } from './lang';
 
@@ -325,21 +325,15 @@ export function weekdaysText(days: readonly number[]): string {
   return sorted.map(weekdayName).join(L('、', ', '));
 }
 
-/** One institution type's own business hours (WorkHoursView.byType). */
-export interface TypeHoursView {
-  workingDays: readonly number[];
-  periods: readonly { start: string; end: string }[];
-  observesHolidays: boolean;
-}
 
 /**
  * The institution types that keep business hours of their own, by name, in words: 机动车检验机构 —
  * 周一至周日 08:00–18:00，节假日照常营业. Ordered as the registry lists the types.
  */
-export function typeHoursRows(byType: Readonly<Partial<Record<string, TypeHoursView>>> | undefined): { type: string; name: string; hours: string }[] {
+export function typeHoursRows(byType: Readonly<Partial<Record<string, TypeHours>>> | undefined): { type: string; name: string; hours: string }[] {
   const order = Object.keys(INSTITUTION_TYPE_LABELS);
   return Object.entries(byType ?? {})
-    .filter((e): e is [string, TypeHoursView] => e[1] !== undefined)
+    .filter((e): e is [string, TypeHours] => e[1] !== undefined)
     .sort(([a], [b]) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99))
     .map(([type, h]) => ({
       type,
@@ -349,8 +343,8 @@ export function typeHoursRows(byType: Readonly<Partial<Record<string, TypeHoursV
 }
 
 /** The same hours of every institution type: the same types, each with the same days, periods and holiday rule. */
-export function sameTypeHours(a: Readonly<Partial<Record<string, TypeHoursView>>> | undefined, b: Readonly<Partial<Record<string, TypeHoursView>>> | undefined): boolean {
-  const entries = (x: typeof a) => Object.entries(x ?? {}).filter((e): e is [string, TypeHoursView] => e[1] !== undefined);
+export function sameTypeHours(a: Readonly<Partial<Record<string, TypeHours>>> | undefined, b: Readonly<Partial<Record<string, TypeHours>>> | undefined): boolean {
+  const entries = (x: typeof a) => Object.entries(x ?? {}).filter((e): e is [string, TypeHours] => e[1] !== undefined);
   const ea = entries(a);
   const eb = new Map(entries(b));
   return ea.length === eb.size && ea.every(([t, h]) => {
@@ -360,7 +354,7 @@ export function sameTypeHours(a: Readonly<Partial<Record<string, TypeHoursView>>
 }
 
 /** The institution types that may be given hours of their own and have none yet, by name. */
-export function typesWithoutHours(byType: Readonly<Partial<Record<string, TypeHoursView>>>): { type: string; name: string }[] {
+export function typesWithoutHours(byType: Readonly<Partial<Record<string, TypeHours>>>): { type: string; name: string }[] {
   return Object.entries(INSTITUTION_TYPE_LABELS as Record<string, string>)
     .filter(([t]) => byType[t] === undefined)
     .map(([type, name]) => ({ type, name: tr(name) }));
@@ -379,7 +373,7 @@ export function typeName(type: string): string {
  */
 export function refusalText(
   message: string,
-  sent: { periods?: readonly { start: string; end: string }[]; holidays?: readonly string[]; extraWorkdays?: readonly string[]; byType?: Readonly<Partial<Record<string, TypeHoursView>>> } = {},
+  sent: { periods?: readonly { start: string; end: string }[]; holidays?: readonly string[]; extraWorkdays?: readonly string[]; byType?: Readonly<Partial<Record<string, TypeHours>>> } = {},
 ): string {
   // The hub's English lead-in ('Request body is invalid: ') goes; the field list stays.
   return message
