@@ -22,7 +22,7 @@ const PREFIX = `jgt-cal-${process.pid}-${Date.now().toString(36)}`;
 
 beforeAll(async () => {
   ({ hub } = await startTestHub({ queuePrefix: PREFIX, workflowIntervalMs: 3_600_000, evaluationIntervalMs: 3_600_000 }));
-  for (const u of ['rules', 'admin', 'auditor', 'leader']) tokens[u] = await login(hub, u);
+  for (const u of ['rules', 'admin', 'auditor', 'leader', 'registry', 'registry2']) tokens[u] = await login(hub, u);
   socket = connect(`${hub.url}/collect`, { auth: { collectorId: TEST_COLLECTOR.collectorId, token: TEST_COLLECTOR.token }, transports: ['websocket'], reconnection: false, forceNew: true });
   await new Promise<void>((resolve, reject) => (socket.once('connect', () => resolve()), socket.once('connect_error', reject)));
 });
@@ -165,6 +165,41 @@ describe('the work calendar', () => {
     expect(await rulesFired(again.id)).toContain('counter.off_hours');
     expect((await call('rules', 'PUT', '/api/v1/calendar/hours', { workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }] })).statusCode).toBe(200);
     expect(((await call('rules', 'GET', '/api/v1/calendar')).json() as WorkCalendarView).hours).not.toHaveProperty('byType');
+  });
+
+  it("judges an institution with its own filed hours by them, before its type's", async () => {
+    const saturday = Date.parse('2025-03-22T10:00:00+08:00');
+    const before = checkTxn(211, at(saturday)); // JCJ-JYZ on the city's hours: Saturday is off-hours
+    expect((await submit([before], 211)).ok).toBe(true);
+    expect(await rulesFired(before.id)).toContain('counter.off_hours');
+    // Stations keep weekday hours as a type; this one files every day 08:00–17:00.
+    const typeHours = await call('rules', 'PUT', '/api/v1/calendar/hours', {
+      workingDays: [1, 2, 3, 4, 5],
+      periods: [{ start: '08:00', end: '18:00' }],
+      byType: { inspection_station: { workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }], observesHolidays: true } },
+    });
+    expect(typeHours.statusCode, typeHours.body).toBe(200);
+    const current = ((await call('registry', 'GET', '/api/v1/registry/institutions')).json().items as { id: string }[]).find((i) => i.id === 'JCJ-JYZ')!;
+    const hours = { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false };
+    // Filed from 1 March 2025 (the registry answers as of each record's time; these records are in 2025).
+    const filed = await call('registry', 'POST', '/api/v1/registry/requests', { effectiveFrom: '2025-03-01T00:00:00+08:00', items: [{ entity: 'institution', data: { ...current, hours } }] });
+    expect(filed.statusCode, filed.body).toBe(201);
+    expect((await call('registry2', 'POST', `/api/v1/registry/requests/${filed.json().id}/approve`, {})).statusCode).toBe(200);
+    const after = checkTxn(212, at(saturday + 60_000));
+    expect((await submit([after], 212)).ok).toBe(true);
+    expect(await rulesFired(after.id)).not.toContain('counter.off_hours');
+    // 17:30 on a Monday: inside the type's 08:00–18:00, outside its own filed hours.
+    const late = checkTxn(213, at(Date.parse('2025-03-24T17:30:00+08:00')));
+    expect((await submit([late], 213)).ok).toBe(true);
+    const rows = await hub.store.query<{ explanation: string }>(sql`SELECT explanation FROM warnings FINAL WHERE transaction_id = ${param.String(late.id)} AND rule_id = 'counter.off_hours'`);
+    expect(rows.map((r) => r.explanation)).toEqual(['业务办理时间2025-03-24 17:30（星期一），不在工作时间08:00–17:00内']);
+    // Its filing withdrawn (the record without hours): back on its type's hours.
+    const withdrawn = await call('registry', 'POST', '/api/v1/registry/requests', { effectiveFrom: '2025-03-25T00:00:00+08:00', items: [{ entity: 'institution', data: current }] });
+    expect((await call('registry2', 'POST', `/api/v1/registry/requests/${withdrawn.json().id}/approve`, {})).statusCode).toBe(200);
+    const again = checkTxn(214, at(Date.parse('2025-03-29T10:00:00+08:00')));
+    expect((await submit([again], 214)).ok).toBe(true);
+    expect(await rulesFired(again.id)).toContain('counter.off_hours');
+    expect((await call('rules', 'PUT', '/api/v1/calendar/hours', { workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }] })).statusCode).toBe(200);
   });
 
   it('refuses bad input in words and keeps what was in force', async () => {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
 import { ClusterPresence } from '../src/collectors/cluster-presence.js';
 import { saveSeen } from '../src/collectors/repo.js';
-import { startTestHub, testRedisUrl, waitFor, workingMorningAfter } from './helpers.js';
+import { login, startTestHub, testRedisUrl, waitFor, withToken, workingMorningAfter } from './helpers.js';
 
 const JYZ_COUNTY = '451202'; // 金城江区 (JCJ-JYZ's county in the demo registry)
 
@@ -198,5 +198,31 @@ describe('a hub beside another replica', () => {
     } finally {
       await hub.app.calendars.saveHours(city, '', 'test');
     }
+  });
+
+  it("misses a collector on a Saturday when its institution's own filed hours open it then", async () => {
+    const id = 'c-own-hours-01';
+    await hub.collectors.registerStatic([{ collectorId: id, institutionId: 'JCJ-JYZ', token: 'own-hours-token-0123456789' }]);
+    let saturday = workingMorningAfter(Date.now()) + 3_600_000;
+    while (new Date(saturday + 8 * 3_600_000).getUTCDay() !== 6 || hub.app.calendar.isWorkingDay(saturday)) saturday += 86_400_000;
+    const silentAt = async (t: number) => (await hub.collectors.checkSilence(t)).filter((w) => w.collectorId === id);
+    expect(await silentAt(saturday)).toEqual([]);
+    const [maker, checker] = [await login(hub, 'registry'), await login(hub, 'registry2')];
+    const call = (token: string, method: 'GET' | 'POST', url: string, payload?: object) => hub.app.inject(withToken(token, { method, url, ...(payload ? { payload } : {}) }));
+    const file = async (data: object) => {
+      const filed = await call(maker, 'POST', '/api/v1/registry/requests', { items: [{ entity: 'institution', data }] });
+      expect(filed.statusCode, filed.body).toBe(201);
+      expect((await call(checker, 'POST', `/api/v1/registry/requests/${filed.json().id}/approve`, {})).statusCode).toBe(200);
+    };
+    const current = ((await call(maker, 'GET', '/api/v1/registry/institutions')).json().items as { id: string }[]).find((i) => i.id === 'JCJ-JYZ')!;
+    await file({ ...current, hours: { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: true } });
+    try {
+      const raised = await silentAt(saturday);
+      expect(raised).toHaveLength(1);
+      expect(raised[0]).toMatchObject({ ruleId: 'collector.silent', institutionId: 'JCJ-JYZ' });
+    } finally {
+      await file(current);
+    }
+    expect(hub.registry.institution('JCJ-JYZ')).not.toHaveProperty('hours');
   });
 });

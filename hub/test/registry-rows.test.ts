@@ -118,4 +118,22 @@ describe('coded fields in words', () => {
     const half = rowsToRecords('institution', [INST, ['C', '丙站', '检测站', '宜州区', '108.6', '', '正常']]);
     expect(half.errors).toEqual([{ row: 2, field: 'lat', message: '经度和纬度须同时填写（或都不填）' }]);
   });
+
+  it("reads an institution's business hours from words, and names the row and the words it cannot read", () => {
+    const head = ['编号', '名称', '类型', '区县', '营业时间'];
+    const r = rowsToRecords('institution', [
+      head,
+      ['A', '甲站', '检测站', '宜州区', '周一至周六 8:30-12:00，14:00-17:30，节假日照常营业'],
+      ['B', '乙站', '检测站', '宜州区', ''],
+      ['C', '丙站', '检测站', '宜州区', '周一至周五 8:00-17:00，周六 8:00-12:00'],
+      ['D', '丁站', '检测站', '宜州区', '看心情'],
+    ]);
+    expect(r.records[0]).toMatchObject({ id: 'A', hours: { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:30', end: '12:00' }, { start: '14:00', end: '17:30' }], observesHolidays: false } });
+    // An empty cell: the institution keeps its type's hours.
+    expect(r.records[1]).not.toHaveProperty('hours');
+    expect(r.errors).toEqual([
+      { row: 4, field: 'hours', message: expect.stringContaining('各营业日须为同一组营业时段') },
+      { row: 5, field: 'hours', message: expect.stringContaining('看不懂「看心情」') },
+    ]);
+  });
 });

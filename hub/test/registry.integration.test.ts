@@ -278,7 +278,27 @@ describe('imports', () => {
     const listed = (await call('registry', 'GET', '/api/v1/institutions')).json().items as Record<string, unknown>[];
     expect(listed.find((i) => i.id === 'YZ-DJZ8')).not.toHaveProperty('lat');
     const out = await call('registry', 'GET', '/api/v1/registry/institutions.csv');
-    expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-DJZ8,'))).toBe('YZ-DJZ8,宜州区某登记服务站,机动车登记服务站,宜州区,,,正常');
+    expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-DJZ8,'))).toBe('YZ-DJZ8,宜州区某登记服务站,机动车登记服务站,宜州区,,,正常,');
+  });
+
+  it("files an institution's business hours written as words, exports them as words, and refuses words it cannot read", async () => {
+    const bad = '编号,名称,类型,区县,营业时间\r\nYZ-JYZ9,宜州区某检测站,检测站,宜州区,周一至周五 8:00-17:00，周六 8:00-12:00\r\n';
+    const refused = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'institution', filename: '机构.csv', contentBase64: Buffer.from(bad).toString('base64') });
+    expect(refused.statusCode, refused.body).toBe(422);
+    expect(refused.json().report).toEqual([expect.objectContaining({ row: 2, field: 'hours', message: expect.stringContaining('各营业日须为同一组营业时段') })]);
+    const csv = '编号,名称,类型,区县,营业时间\r\nYZ-JYZ9,宜州区某检测站,检测站,宜州区,"全年无休 8:30-12:00，下午2:00-5:30"\r\n';
+    const res = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'institution', filename: '机构.csv', contentBase64: Buffer.from(csv).toString('base64') });
+    expect(res.statusCode, res.body).toBe(201);
+    expect((await call('registry2', 'POST', `/api/v1/registry/requests/${res.json().id}/approve`, {})).statusCode).toBe(200);
+    await hub.registry.reload();
+    const hours = { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:30', end: '12:00' }, { start: '14:00', end: '17:30' }], observesHolidays: false };
+    // The live registry (the collectors' silence, the engine's current view) carries the filing.
+    expect(hub.registry.institution('YZ-JYZ9')?.hours).toEqual(hours);
+    const listed = (await call('registry', 'GET', '/api/v1/registry/institutions')).json().items as Record<string, unknown>[];
+    expect(listed.find((i) => i.id === 'YZ-JYZ9')?.hours).toEqual(hours);
+    const out = await call('registry', 'GET', '/api/v1/registry/institutions.csv');
+    expect(out.body.split('\r\n')[0]).toMatch(/,营业时间$/);
+    expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-JYZ9,'))).toBe('YZ-JYZ9,宜州区某检测站,机动车检验机构,宜州区,,,正常,每天 08:30–12:00、14:00–17:30；法定节假日照常营业');
   });
 });
 

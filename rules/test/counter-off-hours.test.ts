@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CALENDAR, createEngine, createWorkCalendar, type Transaction } from '../src/index.js';
+import { DEFAULT_CALENDAR, DEMO_INSTITUTIONS, DEMO_STAFF, createEngine, createRegistryView, createWorkCalendar, type Transaction } from '../src/index.js';
 import { context, cst, txn } from './helpers.js';
 
 const engine = createEngine();
@@ -77,5 +77,45 @@ describe('business hours of an institution type', () => {
     expect(late?.explanation).toBe('业务办理时间2026-11-26 17:30（星期四），不在工作时间08:00–17:00内');
     // An institution the registry does not know keeps the city's hours.
     expect(await at('NO-SUCH-PLACE', '2026-11-28T10:00')).toHaveLength(1);
+  });
+});
+
+describe("an institution's own filed hours", () => {
+  // One station files Monday–Saturday 08:30–12:00 and 14:00–17:30, open on public holidays;
+  // the other stations keep their type's hours (every day 08:00–17:00, holidays closed).
+  const calendar = createWorkCalendar({
+    ...DEFAULT_CALENDAR,
+    byType: { inspection_station: { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: true } },
+  });
+  const own = { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:30', end: '12:00' }, { start: '14:00', end: '17:30' }], observesHolidays: false };
+  const base = DEMO_INSTITUTIONS.find((i) => i.id === 'JCJ-JYZ')!;
+  const registry = createRegistryView([...DEMO_INSTITUTIONS, { ...base, id: 'JCJ-JYZ2', name: '自有营业时间检验站', hours: own }], DEMO_STAFF);
+  const at = async (institutionId: string, local: string) =>
+    (await engine.evaluate(txn({ occurredAt: cst(local), institutionId, kind: 'check', channel: 'institution', staffId: `${institutionId}-I01` }), { ...context({ registry }), calendar })).filter((h) => h.rule.id === RULE);
+
+  it('judges its business by its own hours before its type’s and the city’s', async () => {
+    // Lunch break: inside the type's 08:00–17:00, outside its own periods.
+    const [lunch] = await at('JCJ-JYZ2', '2026-11-26T12:30');
+    expect(lunch?.explanation).toBe('业务办理时间2026-11-26 12:30（星期四），不在工作时间08:30–12:00、14:00–17:30内');
+    expect(await at('JCJ-JYZ', '2026-11-26T12:30')).toHaveLength(0);
+    // 17:15: inside its own hours, outside the type's.
+    expect(await at('JCJ-JYZ2', '2026-11-26T17:15')).toHaveLength(0);
+    expect(await at('JCJ-JYZ', '2026-11-26T17:15')).toHaveLength(1);
+    // Sunday: its own hours close it, the type's keep it open.
+    const [sunday] = await at('JCJ-JYZ2', '2026-11-29T10:00');
+    expect(sunday?.values).toMatchObject({ reason: 'rest_day' });
+    expect(await at('JCJ-JYZ', '2026-11-29T10:00')).toHaveLength(0);
+    // National Day (a Thursday): open by its own filing, closed for the type.
+    expect(await at('JCJ-JYZ2', '2026-10-01T10:00')).toHaveLength(0);
+    const [holiday] = await at('JCJ-JYZ', '2026-10-01T10:00');
+    expect(holiday?.values).toMatchObject({ reason: 'holiday' });
+  });
+
+  it('gives one calendar per hours object, and the type’s calendar without hours', () => {
+    const a = calendar.forInstitution!({ type: 'inspection_station', hours: own });
+    expect(calendar.forInstitution!({ type: 'inspection_station', hours: own })).toBe(a);
+    expect(calendar.forInstitution!({ type: 'inspection_station' })).toBe(calendar.forType!('inspection_station'));
+    expect(calendar.forInstitution!(undefined)).toBe(calendar);
+    expect(calendar.forInstitution!({ type: 'vehicle_office' })).toBe(calendar);
   });
 });

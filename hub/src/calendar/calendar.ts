@@ -30,6 +30,7 @@ import {
   normaliseYearDates,
   type CalendarYearDates,
   type LocalTime,
+  type TypeHours,
   type WorkCalendar,
   type WorkCalendarConfig,
   type WorkHours,
@@ -80,6 +81,12 @@ export class LiveWorkCalendar implements WorkCalendar {
   /** The calendar of an institution type's own hours (or the city's); one object per type until the next change. */
   forType(type: string | undefined): WorkCalendar {
     return this.inner.forType ? this.inner.forType(type) : this.inner;
+  }
+
+  /** The calendar of one institution: its own filed hours, else its type's, else the city's. */
+  forInstitution(institution: { type?: string; hours?: TypeHours } | undefined): WorkCalendar {
+    if (this.inner.forInstitution) return this.inner.forInstitution(institution);
+    return this.forType(institution?.type);
   }
 }
 

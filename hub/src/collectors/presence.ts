@@ -72,11 +72,13 @@ export class CollectorPresence {
     for (const id of this.sockets.keys()) this.seen(id, now);
     const raised: Warning[] = [];
     const thresholdMs = this.deps.silentMinutes * 60_000;
-    // A counter is expected to be up during its institution's business hours: a station open at
-    // the weekend is missed on Saturday, an office closed then is not.
+    // A counter is expected to be up during its institution's business hours (its own filed
+    // hours, else its type's): a station open at the weekend is missed on Saturday, an office
+    // closed then is not.
     const calendarOf = (rec: CollectorRecord): WorkCalendar => {
       const cal = this.deps.calendar;
-      return cal.forType ? cal.forType(this.deps.registry.institution(rec.institutionId)?.type) : cal;
+      const inst = this.deps.registry.institution(rec.institutionId);
+      return cal.forInstitution ? cal.forInstitution(inst) : cal.forType ? cal.forType(inst?.type) : cal;
     };
     const silentFor = (rec: CollectorRecord): { last: number | null; since: number; silentMs: number } | null => {
       if (rec.status !== 'approved' || this.isConnected(rec.collectorId)) return null;

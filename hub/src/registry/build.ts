@@ -77,12 +77,19 @@ export function buildRegistryState(src: RegistrySource, now = Date.now()): Regis
     if (!f) return s;
     return { ...s, ...(f.classes ? { classes: f.classes } : {}), ...(f.idHash ? { idHash: f.idHash } : {}) };
   });
+  // Likewise an institution's filed business hours: the live table keeps the wall's columns only.
+  const filedInstitutions = new Map<string, Institution>();
+  for (const v of current) if (v.entity === 'institution') { const i = v.data as Institution; filedInstitutions.set(i.id, i); }
+  const institutions = src.institutions.map((i) => {
+    const hours = filedInstitutions.get(i.id)?.hours;
+    return hours ? { ...i, hours } : i;
+  });
   const listings = current.filter((v) => v.entity === 'listing').map((v) => v.data as Listing);
   const lineById = new Map(current.filter((v) => v.entity === 'line').map((v) => { const l = v.data as Line; return [l.id, l] as const; }));
   const deviceById = new Map(current.filter((v) => v.entity === 'device').map((v) => { const d = v.data as Device; return [d.id, d] as const; }));
-  const view = createRegistryView(src.institutions, staff, listings, [...deviceById.values()]);
+  const view = createRegistryView(institutions, staff, listings, [...deviceById.values()]);
   return {
-    institutions: new Map(src.institutions.map((i) => [i.id, i])),
+    institutions: new Map(institutions.map((i) => [i.id, i])),
     staffById: new Map(staff.map((s) => [s.id, s])),
     listings,
     lineById,

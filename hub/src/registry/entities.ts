@@ -20,6 +20,7 @@ import {
   STAFF_ROLE_LABELS,
   StaffRole,
   StaffSchema,
+  parseBusinessHours,
   type Institution,
   type Listing,
   type Staff,
@@ -102,7 +103,7 @@ export function institutionOf(entity: Entity, data: EntityData): string {
 
 /** Header aliases: Chinese (as exported) and English field names. */
 const HEADERS: Readonly<Record<Entity, Readonly<Record<string, string>>>> = {
-  institution: { 编号: 'id', 名称: 'name', 类型: 'type', 区县: 'county', 经度: 'lon', 纬度: 'lat', 状态: 'status' },
+  institution: { 编号: 'id', 名称: 'name', 类型: 'type', 区县: 'county', 经度: 'lon', 纬度: 'lat', 状态: 'status', 营业时间: 'hours', 营业时段: 'hours' },
   staff: {
     编号: 'id', 机构: 'institutionId', 机构编号: 'institutionId', 角色: 'role', 姓名: 'name', 备案: 'filed', 已备案: 'filed',
     有效期起: 'validFrom', 有效期止: 'validTo', 准驾车型: 'classes', 身份证哈希: 'idHash', 身份证: 'idMasked',
@@ -339,6 +340,13 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
           const t = parseLocalDate(v, true);
           if (typeof t === 'string') fail(f, t);
           else raw[f] = t;
+          break;
+        }
+        case 'hours': {
+          // Words as people write them (周一至周六 8:30-17:30，节假日照常营业); empty = the type's hours.
+          const h = parseBusinessHours(v);
+          if ('error' in h) fail(f, h.error);
+          else raw.hours = h.hours;
           break;
         }
         case 'classes':

@@ -12,6 +12,7 @@ import {
   COUNTY_BY_CODE,
   dayStart,
   DEVICE_KIND_LABELS,
+  formatBusinessHours,
   INSTITUTION_TYPE_LABELS,
   LIST_LABELS,
   localDate,
@@ -55,6 +56,8 @@ export function registryColumns(entity: Entity, institutionName: (id: string) =>
         { header: '经度', value: (r) => r.lon ?? '' },
         { header: '纬度', value: (r) => r.lat ?? '' },
         { header: '状态', value: (r) => STATUS_LABELS[r.status] ?? r.status },
+        // Empty: the institution keeps its type's (or the city's) hours.
+        { header: '营业时间', value: (r) => (r.hours ? formatBusinessHours(r.hours) : ''), width: 44 },
       ] satisfies Cols<Institution> as Column<EntityData>[];
     case 'staff':
       return [

@@ -10,7 +10,10 @@
  */
 import { z } from 'zod';
 import { InstitutionType } from '../model/registry.js';
+import { HoursFields, TypeHoursSchema, WorkPeriodSchema, checkHours, hhmmMinutes as minutes, type WorkPeriod } from '../model/business-hours.js';
 import { DEFAULT_CALENDAR, type TypeHours, type WorkCalendarConfig } from './calendar.js';
+
+export { TypeHoursSchema, WorkPeriodSchema, type WorkPeriod };
 
 /** China Standard Time; the engine's calendar is fixed-offset (calendar.ts). */
 export const CALENDAR_UTC_OFFSET_MINUTES = 480;
@@ -26,41 +29,6 @@ export function isCalendarDate(s: string): boolean {
 }
 
 const CalendarDate = z.string().refine(isCalendarDate, { message: '日期应为 YYYY-MM-DD 格式的真实日期' });
-
-const HHMM_RE = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
-const minutes = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));
-
-export const WorkPeriodSchema = z
-  .object({
-    start: z.string().regex(HHMM_RE, '时间应为 HH:MM（00:00–24:00）'),
-    end: z.string().regex(HHMM_RE, '时间应为 HH:MM（00:00–24:00）'),
-  })
-  .strict()
-  .refine((p) => minutes(p.start) < minutes(p.end), { message: '时段的结束时间应晚于开始时间' });
-export type WorkPeriod = z.infer<typeof WorkPeriodSchema>;
-
-/** Weekdays once each, periods in order without overlaps: what every set of hours must be. */
-function checkHours(h: { workingDays: readonly number[]; periods: readonly WorkPeriod[] }, ctx: z.RefinementCtx): void {
-  if (new Set(h.workingDays).size !== h.workingDays.length) ctx.addIssue({ code: 'custom', path: ['workingDays'], message: '工作日有重复' });
-  const sorted = [...h.periods].sort((a, b) => minutes(a.start) - minutes(b.start));
-  for (let i = 1; i < sorted.length; i++) {
-    if (minutes(sorted[i]!.start) < minutes(sorted[i - 1]!.end)) {
-      ctx.addIssue({ code: 'custom', path: ['periods'], message: `工作时段 ${sorted[i - 1]!.start}–${sorted[i - 1]!.end} 与 ${sorted[i]!.start}–${sorted[i]!.end} 重叠` });
-    }
-  }
-}
-
-const HoursFields = {
-  /** ISO weekdays, 1 = Monday … 7 = Sunday. */
-  workingDays: z.array(z.number().int().min(1).max(7)).min(1, '至少需要一个工作日').max(7),
-  periods: z.array(WorkPeriodSchema).min(1, '至少需要一个工作时段').max(6, '最多 6 个工作时段'),
-};
-
-/** An institution type's own business hours; `observesHolidays: false` = open on public holidays too. */
-export const TypeHoursSchema = z
-  .object({ ...HoursFields, observesHolidays: z.boolean() })
-  .strict()
-  .superRefine((h, ctx) => checkHours(h, ctx));
 
 /**
  * Which weekdays are working days and when in the day a counter works; `byType`: institution

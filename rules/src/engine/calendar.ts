@@ -79,6 +79,12 @@ export interface WorkCalendar {
    * createWorkCalendar() provides it; rules call it when present.
    */
   forType?(type: string | undefined): WorkCalendar;
+  /**
+   * OPTIONAL. The calendar of one institution: its own filed hours when it has them, else its
+   * type's (forType), else this calendar. createWorkCalendar() provides it; rules call it when
+   * present.
+   */
+  forInstitution?(institution: { type?: string; hours?: TypeHours } | undefined): WorkCalendar;
 }
 
 const DAY_MS = 86_400_000;
@@ -138,9 +144,20 @@ export function createWorkCalendar(config: WorkCalendarConfig = DEFAULT_CALENDAR
     return { date: d.date, isoWeekday: d.isoWeekday, minuteOfDay, hhmm: HHMM[minuteOfDay]! };
   };
 
+  const withHours = (hours: TypeHours): WorkCalendar =>
+    createWorkCalendar({
+      utcOffsetMinutes: config.utcOffsetMinutes,
+      workingDays: hours.workingDays,
+      periods: hours.periods,
+      holidays: hours.observesHolidays ? config.holidays : [],
+      extraWorkdays: hours.observesHolidays ? config.extraWorkdays : [],
+    });
   // One calendar per institution type with hours of its own, made on first use: the same object
   // each time, so caches keyed by calendar (the rules' period text) stay warm.
   const byType = new Map<string, WorkCalendar>();
+  // One per institution's filed hours, keyed by the hours object: a registry reload brings new
+  // objects, and the calendars of the old ones go with them.
+  const byHours = new WeakMap<TypeHours, WorkCalendar>();
   const self: WorkCalendar = {
     config,
     local,
@@ -150,14 +167,18 @@ export function createWorkCalendar(config: WorkCalendarConfig = DEFAULT_CALENDAR
       if (!hours) return self;
       let c = byType.get(type!);
       if (c === undefined) {
-        c = createWorkCalendar({
-          utcOffsetMinutes: config.utcOffsetMinutes,
-          workingDays: hours.workingDays,
-          periods: hours.periods,
-          holidays: hours.observesHolidays ? config.holidays : [],
-          extraWorkdays: hours.observesHolidays ? config.extraWorkdays : [],
-        });
+        c = withHours(hours);
         byType.set(type!, c);
+      }
+      return c;
+    },
+    forInstitution(inst) {
+      const hours = inst?.hours;
+      if (hours === undefined || hours === null || typeof hours !== 'object') return self.forType!(inst?.type);
+      let c = byHours.get(hours);
+      if (c === undefined) {
+        c = withHours(hours);
+        byHours.set(hours, c);
       }
       return c;
     },

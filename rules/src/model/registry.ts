@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TypeHoursSchema } from './business-hours.js';
 
 export const InstitutionType = z.enum([
   'vehicle_office', // 车管所
@@ -39,6 +40,12 @@ export const InstitutionSchema = z.object({
   lon: z.number().min(-180).max(180).optional(),
   lat: z.number().min(-90).max(90).optional(),
   status: z.enum(['active', 'suspended']).default('active'),
+  /**
+   * OPTIONAL. The institution's own filed business hours (营业时间): when present, "was this
+   * working time?" for its business is answered by them rather than by its type's or the city's
+   * hours. Filed as words in a spreadsheet (business-hours.ts reads them).
+   */
+  hours: TypeHoursSchema.optional(),
 }).refine((i) => (i.lon === undefined) === (i.lat === undefined), { message: '经度和纬度须同时填写（或都不填）', path: ['lat'] });
 export type Institution = z.infer<typeof InstitutionSchema>;
 

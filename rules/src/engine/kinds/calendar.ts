@@ -35,9 +35,9 @@ export function compileCalendar(def: CalendarRuleDefinition): Run {
   }
   return (txn, ctx) => {
     if (!applies(txn)) return null;
-    // The institution's own business hours when its type keeps them (a station open at weekends).
+    // The institution's own filed hours, else its type's (a station open at weekends), else the city's.
     const base = ctx.calendar;
-    const cal = base.forType && base.config.byType ? base.forType(ctx.registry.institution(txn.institutionId)?.type) : base;
+    const cal = base.forInstitution ? base.forInstitution(ctx.registry.institution(txn.institutionId)) : base.forType && base.config.byType ? base.forType(ctx.registry.institution(txn.institutionId)?.type) : base;
     const at = txn.occurredAt;
     if (cal.isWorkingTime(at)) return null;
     const l = cal.local(at);

@@ -1,0 +1,243 @@
+/**
+ * Business hours: which weekdays, which periods of the day, and whether public holidays close the
+ * place. The city's working hours, an institution type's hours and an institution's own filed
+ * hours (营业时间, filed with its registry record) all have this shape.
+ *
+ * People file hours as words in a spreadsheet cell — 「周一至周六 8:30-12:00，14:00-17:30，节假日
+ * 照常营业」 — so this module also reads such text into the shape and writes the shape back as
+ * text that reads back the same. What it cannot read it says, naming the words; it never guesses.
+ *
+ * Pure code (no imports beyond zod): the registry schema, the calendar configuration, the hub's
+ * import and the dashboard's form share it.
+ */
+import { z } from 'zod';
+
+const HHMM_RE = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
+
+/** Minutes since midnight of 'HH:MM'. */
+export const hhmmMinutes = (s: string): number => Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));
+
+export const WorkPeriodSchema = z
+  .object({
+    start: z.string().regex(HHMM_RE, '时间应为 HH:MM（00:00–24:00）'),
+    end: z.string().regex(HHMM_RE, '时间应为 HH:MM（00:00–24:00）'),
+  })
+  .strict()
+  .refine((p) => hhmmMinutes(p.start) < hhmmMinutes(p.end), { message: '时段的结束时间应晚于开始时间' });
+export type WorkPeriod = z.infer<typeof WorkPeriodSchema>;
+
+/** Weekdays once each, periods in order without overlaps: what every set of hours must be. */
+export function checkHours(h: { workingDays: readonly number[]; periods: readonly WorkPeriod[] }, ctx: z.RefinementCtx): void {
+  if (new Set(h.workingDays).size !== h.workingDays.length) ctx.addIssue({ code: 'custom', path: ['workingDays'], message: '工作日有重复' });
+  const sorted = [...h.periods].sort((a, b) => hhmmMinutes(a.start) - hhmmMinutes(b.start));
+  for (let i = 1; i < sorted.length; i++) {
+    if (hhmmMinutes(sorted[i]!.start) < hhmmMinutes(sorted[i - 1]!.end)) {
+      ctx.addIssue({ code: 'custom', path: ['periods'], message: `工作时段 ${sorted[i - 1]!.start}–${sorted[i - 1]!.end} 与 ${sorted[i]!.start}–${sorted[i]!.end} 重叠` });
+    }
+  }
+}
+
+export const HoursFields = {
+  /** ISO weekdays, 1 = Monday … 7 = Sunday. */
+  workingDays: z.array(z.number().int().min(1).max(7)).min(1, '至少需要一个工作日').max(7),
+  periods: z.array(WorkPeriodSchema).min(1, '至少需要一个工作时段').max(6, '最多 6 个工作时段'),
+};
+
+/**
+ * Business hours of an institution type or of one institution; `observesHolidays: false` = open
+ * on public holidays too (the holidays and adjusted workdays do not apply to it).
+ */
+export const TypeHoursSchema = z
+  .object({ ...HoursFields, observesHolidays: z.boolean() })
+  .strict()
+  .superRefine((h, ctx) => checkHours(h, ctx));
+export type BusinessHours = z.infer<typeof TypeHoursSchema>;
+
+// ---- as words ---------------------------------------------------------------------------------
+
+const DAY_NAMES = ['', '周一', '周二', '周三', '周四', '周五', '周六', '周日'];
+
+/**
+ * The hours in words, e.g. 「周一至周六 08:30–12:00、14:00–17:30；法定节假日休息」. Consecutive
+ * weekdays are a range, all seven 「每天」; parseBusinessHours reads it back to the same hours.
+ */
+export function formatBusinessHours(h: { workingDays: readonly number[]; periods: readonly { start: string; end: string }[]; observesHolidays: boolean }): string {
+  const days = [...new Set(h.workingDays)].sort((a, b) => a - b);
+  let dayText: string;
+  if (days.length === 7) dayText = '每天';
+  else {
+    const runs: string[] = [];
+    for (let i = 0; i < days.length; ) {
+      let j = i;
+      while (j + 1 < days.length && days[j + 1] === days[j]! + 1) j++;
+      const a = DAY_NAMES[days[i]!]!;
+      const b = DAY_NAMES[days[j]!]!;
+      runs.push(j === i ? a : j === i + 1 ? `${a}、${b}` : `${a}至${b}`);
+      i = j + 1;
+    }
+    dayText = runs.join('、');
+  }
+  const periods = [...h.periods].sort((a, b) => hhmmMinutes(a.start) - hhmmMinutes(b.start)).map((p) => `${p.start}–${p.end}`).join('、');
+  return `${dayText} ${periods}；${h.observesHolidays ? '法定节假日休息' : '法定节假日照常营业'}`;
+}
+
+export type ParsedBusinessHours = { hours: BusinessHours } | { error: string };
+
+const WEEKDAY_OF: Readonly<Record<string, number>> = { 一: 1, 二: 2, 三: 3, 四: 4, 五: 5, 六: 6, 日: 7, 天: 7, '1': 1, '2': 2, '3': 3, '4': 4, '5': 5, '6': 6, '7': 7 };
+const DAY = String.raw`(?:周|星期|礼拜)([一二三四五六日天1-7])`;
+const TO = String.raw`\s*(?:至|到|-|~)\s*`;
+const TIME = String.raw`(\d{1,2})(?::(\d{2})|[点时](?:(半)|(\d{1,2})分?)?)`;
+
+/**
+ * The pieces the text may hold, tried in this order at each position. Filler words people put
+ * around hours (营业时间：, 上午, 办公) are read past; anything else is reported.
+ */
+const TOKENS: readonly [kind: string, re: RegExp][] = [
+  ['open_holidays', /^(?:(?:法定)?节假日(?:也|均|都)?(?:照常|正常)(?:营业|办公|上班|开放)|(?:法定)?节假日(?:不休(?:息)?|营业|无休)|全年无休|节假日不打烊)/],
+  ['closed_holidays', /^(?:(?:法定)?节假日(?:除外|休息|不营业|闭馆|不办公|休)|(?:法定)?节假日按国家规定(?:放假|休息))/],
+  ['day_range', new RegExp(`^${DAY}${TO}(?:周|星期|礼拜)?([一二三四五六日天1-7])`)],
+  ['day', new RegExp(`^${DAY}`)],
+  ['every_day', /^(?:每天|每日|天天|全周)/],
+  ['weekdays', /^(?:工作日|周一至五)/],
+  ['weekend', /^(?:周末|双休日|周六日|周六、日)/],
+  ['afternoon', /^(?:下午|晚上|傍晚)/],
+  ['period', new RegExp(`^${TIME}${TO}(?:(下午|晚上))?${TIME}`)],
+  ['filler', /^(?:营业时间|办公时间|工作时间|营业日|营业|办公|开放|上午|中午|早上|全天|时间|和|及|、|，|,|；|;|。|：|:|\s|（|）|\(|\))/],
+];
+
+/** Full-width digits, colons, tildes and dashes as their ASCII forms. */
+function normalise(text: string): string {
+  return text
+    .normalize('NFKC')
+    .replace(/[～〜]/g, '~')
+    .replace(/[—–－―‐]/g, '-')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+function clock(h: string, m: string | undefined, half: string | undefined, m2: string | undefined, pm: boolean): string | null {
+  let hour = Number(h);
+  const minute = half ? 30 : Number(m ?? m2 ?? 0);
+  if (pm && hour < 12) hour += 12;
+  if (hour > 24 || minute > 59 || (hour === 24 && minute !== 0)) return null;
+  return `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
+}
+
+/**
+ * Reads hours written as words: weekdays (周一至周五, 周一、三、五 as 周一、周三、周五, 每天,
+ * 工作日, 周末), periods (8:30-12:00, 14:00~17:30, 8点半到12点, 下午2:00-5:30), and whether
+ * public holidays close it (法定节假日休息 — the default when it is not said — or 节假日照常营业,
+ * 全年无休). One set of periods for all its days: hours that differ by day (周六只上午) are
+ * refused with the reason, as is anything it cannot read.
+ */
+export function parseBusinessHours(text: string): ParsedBusinessHours {
+  const s = normalise(text);
+  if (!s) return { error: '营业时间为空' };
+  if (s.length > 200) return { error: '营业时间过长（200 字以内）' };
+  // Groups of (days, periods) in the order written: 「周一至周五 8:00-17:00，周六 8:00-12:00」.
+  const groups: { days: number[]; periods: WorkPeriod[] }[] = [];
+  let openOnHolidays: boolean | undefined;
+  let pm = false;
+  const current = () => groups[groups.length - 1];
+  const addDays = (d: number[]) => {
+    const g = current();
+    if (!g || g.periods.length > 0) groups.push({ days: [...d], periods: [] });
+    else g.days.push(...d);
+  };
+  let i = 0;
+  while (i < s.length) {
+    const rest = s.slice(i);
+    let matched = false;
+    for (const [kind, re] of TOKENS) {
+      const m = re.exec(rest);
+      if (!m) continue;
+      matched = true;
+      i += m[0].length;
+      switch (kind) {
+        case 'open_holidays':
+          if (m[0] === '全年无休') addDays([1, 2, 3, 4, 5, 6, 7]);
+          openOnHolidays = true;
+          break;
+        case 'closed_holidays':
+          openOnHolidays = false;
+          break;
+        case 'day_range': {
+          const a = WEEKDAY_OF[m[1]!]!;
+          const b = WEEKDAY_OF[m[2]!]!;
+          if (b < a) return { error: `看不懂「${m[0]}」：起止顺序颠倒` };
+          addDays(Array.from({ length: b - a + 1 }, (_, k) => a + k));
+          break;
+        }
+        case 'day': {
+          addDays([WEEKDAY_OF[m[1]!]!]);
+          // 「周一、三、五」: bare weekday characters after a day belong to the same list.
+          let more: RegExpExecArray | null;
+          while ((more = /^[、,，]([一二三四五六日天])(?![一二三四五六日天点时:\d])/.exec(s.slice(i)))) {
+            addDays([WEEKDAY_OF[more[1]!]!]);
+            i += more[0].length;
+          }
+          break;
+        }
+        case 'every_day':
+          addDays([1, 2, 3, 4, 5, 6, 7]);
+          break;
+        case 'weekdays':
+          addDays([1, 2, 3, 4, 5]);
+          break;
+        case 'weekend':
+          addDays([6, 7]);
+          break;
+        case 'afternoon':
+          pm = true;
+          break;
+        case 'period': {
+          const start = clock(m[1]!, m[2], m[3], m[4], pm);
+          const end = clock(m[6]!, m[7], m[8], m[9], pm || m[5] !== undefined);
+          if (!start || !end) return { error: `看不懂「${m[0]}」：时间不存在` };
+          // 「8:30-5:30」 is not read as 17:30: the hub does not guess an afternoon.
+          if (hhmmMinutes(start) >= hhmmMinutes(end)) return { error: `「${m[0]}」的结束时间应晚于开始时间（下午请写作 17:30 或「下午5:30」）` };
+          let g = current();
+          if (!g) groups.push((g = { days: [], periods: [] }));
+          g.periods.push({ start, end });
+          break;
+        }
+        case 'filler':
+          // A new clause ends an afternoon marker: 「下午2:00-5:30，周六 8:00-12:00」.
+          if (/[，,；;。]/.test(m[0])) pm = false;
+          break;
+      }
+      break;
+    }
+    if (!matched) {
+      const word = /^[^\s，,；;。、]+/.exec(rest)?.[0] ?? rest.slice(0, 8);
+      return { error: `看不懂「${word}」；请写成如「周一至周六 08:30–12:00、14:00–17:30；法定节假日休息」` };
+    }
+  }
+  // Periods written before any day (「8:00-17:00 周一至周五」) belong to the days after them.
+  const merged: { days: number[]; periods: WorkPeriod[] }[] = [];
+  for (const g of groups) {
+    const last = merged[merged.length - 1];
+    if (last && last.days.length === 0) {
+      last.days.push(...g.days);
+      last.periods.push(...g.periods);
+    } else if (last && g.days.length === 0) last.periods.push(...g.periods);
+    else merged.push({ days: [...g.days], periods: [...g.periods] });
+  }
+  const days = merged.flatMap((g) => g.days);
+  if (days.length === 0) return { error: '未写明营业日，如「周一至周六」或「每天」' };
+  const withPeriods = merged.filter((g) => g.periods.length > 0);
+  if (withPeriods.length === 0) return { error: '未写明营业时段，如「08:30–17:30」' };
+  const key = (p: readonly WorkPeriod[]) => [...p].sort((a, b) => hhmmMinutes(a.start) - hhmmMinutes(b.start)).map((x) => `${x.start}–${x.end}`).join('、');
+  const first = key(withPeriods[0]!.periods);
+  const other = withPeriods.find((g) => key(g.periods) !== first);
+  if (other) {
+    return { error: `各营业日须为同一组营业时段（${first} 与 ${key(other.periods)} 不同）；请按该机构最长的营业时段备案` };
+  }
+  // Days given without periods of their own take the one set: 「周一至周五、周六 8:00-17:00」.
+  const unique = [...new Set(days)].sort((a, b) => a - b);
+  if (unique.length !== days.length) return { error: '营业日有重复' };
+  const periods = [...withPeriods[0]!.periods].sort((a, b) => hhmmMinutes(a.start) - hhmmMinutes(b.start));
+  const r = TypeHoursSchema.safeParse({ workingDays: unique, periods, observesHolidays: !(openOnHolidays ?? false) });
+  if (!r.success) return { error: r.error.issues[0]?.message ?? '营业时间不正确' };
+  return { hours: r.data };
+}
