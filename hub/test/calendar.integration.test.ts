@@ -64,6 +64,8 @@ describe('the work calendar', () => {
     expect(v.hours).toMatchObject({ workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }], updatedBy: 'system' });
     expect(v.years.map((y) => [y.year, y.updatedBy, y.revisions])).toEqual([[2026, 'system', 1]]);
     expect(v.years[0]!.holidays).toEqual([...DEFAULT_CALENDAR.holidays].sort());
+    // The built-in 2026 makes every festival the law fixes a holiday.
+    expect(v.years[0]!.festivalsMissing).toEqual([]);
     const expected = yearsNeeded(Date.now()).filter((y) => y !== 2026);
     expect(v.missing).toEqual(expected);
     expect(v.today).toMatch(/^\d{4}-\d{2}-\d{2}$/);
@@ -101,6 +103,14 @@ describe('the work calendar', () => {
     const v = saved.json() as WorkCalendarView;
     expect(v.years.map((y) => y.year)).toEqual([2026, 2025]);
     expect(v.years[1]).toMatchObject({ year: 2025, updatedBy: 'rules', note: '按国务院办公厅通知录入', revisions: 1, holidays: n.holidays });
+    // The notice above is cut after the Spring Festival: the festivals it leaves as working days are said.
+    expect(v.years[1]!.festivalsMissing).toEqual([
+      { name: '清明节', date: '2025-04-04' },
+      { name: '劳动节', date: '2025-05-01' },
+      { name: '端午节', date: '2025-05-31' },
+      { name: '国庆节', date: '2025-10-01' },
+      { name: '中秋节', date: '2025-10-06' },
+    ]);
 
     const after = checkTxn(103, { ...at(TUESDAY_2025 + 60_000), channel: 'counter' });
     expect((await submit([after], 103)).ok).toBe(true);
@@ -268,6 +278,16 @@ describe('the work calendar', () => {
       now = cst('2026-10-15T09:00:00');
       c.checkMissing();
       expect(gauge.at(-1)).toBe(0);
+      // 2027 entered by hand without Qingming and the Dragon Boat festival (and nothing after May):
+      // not missing, but said once a day as incomplete, naming the festivals.
+      now = cst('2026-11-20T09:00:00');
+      await c.saveYear(2027, { holidays: ['2027-01-01', '2027-02-06', '2027-02-07', '2027-02-08', '2027-05-01'], extraWorkdays: [] }, '', 'test');
+      expect(c.missing()).toEqual([]);
+      const year = c.view().years.find((y) => y.year === 2027)!;
+      expect(year.festivalsMissing.map((f) => f.name)).toEqual(['清明节', '端午节', '中秋节', '国庆节']);
+      c.checkMissing();
+      c.checkMissing();
+      expect(said.filter((e) => e.event === 'calendar.incomplete_year')).toEqual([{ event: 'calendar.incomplete_year', year: 2027 }]);
     } finally {
       c.close();
       await redis.quit();

@@ -5,6 +5,8 @@ import {
   builtinCalendar,
   calendarYearSchema,
   createWorkCalendar,
+  festivalDays,
+  festivalsMissing,
   isCalendarDate,
   mergeCalendar,
   parseHolidayNotice,
@@ -180,5 +182,43 @@ describe('calendar entries', () => {
     expect(cal.isWorkingTime(at('2027-01-04T13:00:00'))).toBe(false); // the lunch break
     expect(cal.isWorkingTime(at('2027-01-04T14:30:00'))).toBe(true);
     expect(cal.isWorkingTime(at('2026-10-01T10:00:00'))).toBe(false); // the 2026 entry still counts
+  });
+});
+
+describe('the festivals the law fixes', () => {
+  it('dates them: the solar ones fixed, the lunar ones from the Chinese calendar, Qingming by the solar term', () => {
+    // The 2026 notice's festival days, as published.
+    expect(festivalDays(2026)).toEqual([
+      { name: '元旦', date: '2026-01-01' },
+      { name: '春节', date: '2026-02-17', approximate: true },
+      { name: '清明节', date: '2026-04-05', approximate: true },
+      { name: '劳动节', date: '2026-05-01' },
+      { name: '端午节', date: '2026-06-19', approximate: true },
+      { name: '中秋节', date: '2026-09-25', approximate: true },
+      { name: '国庆节', date: '2026-10-01' },
+    ]);
+    // Qingming on 4 April in 2024 and 2025, on the 5th in 2023 (as the notices had it).
+    const qingming = (y: number) => festivalDays(y).find((f) => f.name === '清明节')?.date;
+    expect([qingming(2023), qingming(2024), qingming(2025)]).toEqual(['2023-04-05', '2024-04-04', '2025-04-04']);
+    // Mid-Autumn inside the National Day holiday in 2025: both are listed, in date order.
+    expect(festivalDays(2025).map((f) => f.name).slice(-2)).toEqual(['国庆节', '中秋节']);
+  });
+
+  it('finds the festivals a year leaves as working days, tolerating a computed date a day off', () => {
+    const { years } = builtinCalendar();
+    expect(festivalsMissing(2026, years.get(2026)!)).toEqual([]);
+    // The notice read into exactly its dates is complete.
+    const n = parseHolidayNotice(NOTICE_2026);
+    expect(festivalsMissing(2026, { holidays: n.holidays, extraWorkdays: n.extraWorkdays })).toEqual([]);
+    // Qingming and National Day forgotten.
+    const forgot = years.get(2026)!.holidays.filter((d) => !d.startsWith('2026-04') && !d.startsWith('2026-10'));
+    expect(festivalsMissing(2026, { holidays: forgot, extraWorkdays: [] }).map((f) => f.name)).toEqual(['清明节', '国庆节']);
+    // 2027's New Year is 6 February; a runtime's Chinese calendar may put it on the 7th. A holiday
+    // on either day counts; nothing within a day of it does not.
+    expect(festivalsMissing(2027, { holidays: ['2027-02-06'], extraWorkdays: [] }).map((f) => f.name)).not.toContain('春节');
+    expect(festivalsMissing(2027, { holidays: ['2027-02-07'], extraWorkdays: [] }).map((f) => f.name)).not.toContain('春节');
+    expect(festivalsMissing(2027, { holidays: ['2027-02-10'], extraWorkdays: [] }).map((f) => f.name)).toContain('春节');
+    // A fixed date is not tolerated: 2 October alone does not make National Day a holiday.
+    expect(festivalsMissing(2027, { holidays: ['2027-10-02'], extraWorkdays: [] }).map((f) => f.name)).toContain('国庆节');
   });
 });

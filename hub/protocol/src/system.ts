@@ -389,6 +389,12 @@ export const CalendarYearViewSchema = z.object({
   extraWorkdays: z.array(z.string()),
   /** How many times the year was saved (1 = as first entered). */
   revisions: z.number().int().positive(),
+  /**
+   * Festivals the law fixes (元旦, 春节, 清明节, 劳动节, 端午节, 中秋节, 国庆节) that the entry does
+   * not make a holiday — the day counts as a working day. Empty for a complete year. Dates of the
+   * lunar festivals and Qingming are computed and may be a day off.
+   */
+  festivalsMissing: z.array(z.object({ name: z.string(), date: z.string() })),
   ...CalendarChange,
 });
 export type CalendarYearView = z.infer<typeof CalendarYearViewSchema>;

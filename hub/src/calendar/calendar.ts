@@ -15,7 +15,9 @@
  * - The State Council publishes next year's holidays each November. A year the calendar needs
  *   (this one, and from 1 November the next) without an entry is reported: `missing` in the
  *   view and on /healthz, the gauge jg_calendar_years_missing, and a warning in the log once a
- *   day. Until it is entered, that year's holidays count as working days.
+ *   day. Until it is entered, that year's holidays count as working days. An entry that leaves
+ *   out a festival the law fixes (rules' festivalsMissing: a date typed by hand forgotten) is
+ *   said in the view (`festivalsMissing` per year) and in the log once a day.
  * - Saving affects what is evaluated from then on (including a backlog drained later); warnings
  *   already raised stay as they are — a rule-set backtest shows what the change would have done.
  */
@@ -26,6 +28,7 @@ import {
   builtinCalendar,
   calendarYearSchema,
   createWorkCalendar,
+  festivalsMissing,
   mergeCalendar,
   normaliseYearDates,
   type CalendarYearDates,
@@ -118,7 +121,7 @@ export interface WorkCalendarsDeps {
   redis: Redis;
   prefix: string;
   /** Operational events (telemetry/events.ts emit, bound to the hub's log). */
-  emit: (event: 'calendar.changed' | 'calendar.missing_year' | 'calendar.reload_failed' | 'calendar.seeded', fields: Record<string, unknown>, msg?: string) => void;
+  emit: (event: 'calendar.changed' | 'calendar.missing_year' | 'calendar.incomplete_year' | 'calendar.reload_failed' | 'calendar.seeded', fields: Record<string, unknown>, msg?: string) => void;
   /** The gauge of missing years (telemetry/events.ts calendarYearsMissing). */
   missingGauge?: (count: number) => void;
   now?: () => number;
@@ -132,7 +135,7 @@ export class WorkCalendars {
   private reloading: Promise<void> = Promise.resolve();
   private unfollow: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Which missing year was last reported, on which day: once a day each. */
+  /** Which missing (year) or incomplete (-year) year was last reported, on which day: once a day each. */
   private readonly reported = new Map<number, string>();
   private readonly now: () => number;
 
@@ -227,7 +230,8 @@ export class WorkCalendars {
         const y = YearData.safeParse(data);
         if (!y.success) continue;
         const before = years.get(year);
-        years.set(year, { year, ...normaliseYearDates(y.data), revisions: (before?.revisions ?? 0) + 1, ...change });
+        const dates = normaliseYearDates(y.data);
+        years.set(year, { year, ...dates, revisions: (before?.revisions ?? 0) + 1, festivalsMissing: festivalsMissing(year, dates).map(({ name, date }) => ({ name, date })), ...change });
       }
     }
     this.hours = hours;
@@ -284,7 +288,8 @@ export class WorkCalendars {
     if (!y.success) throw new HubError('BODY_INVALID', describeIssues(y.error));
     const dates = normaliseYearDates(y.data);
     await this.save({ kind: 'year', year, data: JSON.stringify(dates), note, updated_by: by });
-    this.deps.emit('calendar.changed', { kind: 'year', year, by, holidays: dates.holidays.length, extraWorkdays: dates.extraWorkdays.length });
+    const missed = this.years.get(year)?.festivalsMissing ?? [];
+    this.deps.emit('calendar.changed', { kind: 'year', year, by, holidays: dates.holidays.length, extraWorkdays: dates.extraWorkdays.length, ...(missed.length ? { festivalsMissing: missed.map((f) => f.name) } : {}) });
     return this.view();
   }
 
@@ -314,6 +319,18 @@ export class WorkCalendars {
         'calendar.missing_year',
         { year },
         `the work calendar has no holidays for ${year}: until they are entered (工作日历, or PUT /api/v1/calendar/years/${year}), its holidays count as working days for every rule and time limit`,
+      );
+    }
+    // An entry typed by hand that left out a festival: that day counts as a working day.
+    for (const year of yearsNeeded(now)) {
+      const missed = this.years.get(year)?.festivalsMissing ?? [];
+      const key = -year;
+      if (!missed.length || this.reported.get(key) === date) continue;
+      this.reported.set(key, date);
+      this.deps.emit(
+        'calendar.incomplete_year',
+        { year, festivals: missed.map((f) => `${f.name} ${f.date}`) },
+        `the work calendar's ${year} has no holiday on ${missed.map((f) => `${f.name} (${f.date})`).join(', ')}: those days count as working days until the year is corrected (工作日历)`,
       );
     }
   }

@@ -39,6 +39,7 @@ export const EVENTS = {
   'collector.seen_save_failed': 'warn',
   'calendar.changed': 'info',
   'calendar.missing_year': 'warn',
+  'calendar.incomplete_year': 'warn',
   'calendar.reload_failed': 'warn',
   'calendar.seeded': 'info',
   'collector.silent': 'warn',

@@ -80,6 +80,76 @@ export function normaliseYearDates(y: CalendarYearDates): CalendarYearDates {
   return { holidays: tidy(y.holidays), extraWorkdays: tidy(y.extraWorkdays) };
 }
 
+/** A public holiday the law fixes, and its date in a given year. */
+export interface FestivalDay {
+  /** 元旦, 春节, 清明节, 劳动节, 端午节, 中秋节, 国庆节. */
+  name: string;
+  /** 'YYYY-MM-DD'. */
+  date: string;
+  /**
+   * The date is computed (a lunar date or the solar term), and may be a day off: a runtime's
+   * Chinese calendar puts a new moon minutes from midnight on either side of it (ICU has 2027's
+   * New Year on 7 February; the official one is the 6th).
+   */
+  approximate?: true;
+}
+
+/** Qingming's day in April (the solar term): the 21st century's formula, right for 2000–2099. */
+function qingmingDay(year: number): number {
+  const y = year % 100;
+  return Math.floor(y * 0.2422 + 4.81) - Math.floor(y / 4);
+}
+
+const festivalCache = new Map<number, readonly FestivalDay[]>();
+
+/**
+ * The days the State Council's arrangement always makes holidays (全国年节及纪念日放假办法): New
+ * Year's Day, the first day of the lunar year, Qingming, 1 May, the Dragon Boat and Mid-Autumn
+ * festivals, National Day. The lunar ones come from the runtime's Chinese calendar (Intl); where
+ * the runtime has none they are left out rather than guessed.
+ */
+export function festivalDays(year: number): readonly FestivalDay[] {
+  let out = festivalCache.get(year);
+  if (out) return out;
+  const iso = (m: number, d: number) => `${year}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+  const lunar = new Map<string, string>();
+  try {
+    const fmt = new Intl.DateTimeFormat('en-u-ca-chinese', { timeZone: 'UTC', month: 'numeric', day: 'numeric' });
+    for (let t = Date.UTC(year, 0, 1); t < Date.UTC(year + 1, 0, 1); t += 86_400_000) {
+      const parts = fmt.formatToParts(new Date(t));
+      // A leap month is written differently (e.g. '4bis'): only the ordinary month matches.
+      const key = `${parts.find((p) => p.type === 'month')?.value}-${parts.find((p) => p.type === 'day')?.value}`;
+      if ((key === '1-1' || key === '5-5' || key === '8-15') && !lunar.has(key)) lunar.set(key, new Date(t).toISOString().slice(0, 10));
+    }
+  } catch {
+    // No Chinese calendar in this runtime (small ICU): the solar festivals only.
+  }
+  const list: (FestivalDay | null)[] = [
+    { name: '元旦', date: iso(1, 1) },
+    lunar.has('1-1') ? { name: '春节', date: lunar.get('1-1')!, approximate: true } : null,
+    year >= 2000 && year <= 2099 ? { name: '清明节', date: iso(4, qingmingDay(year)), approximate: true } : null,
+    { name: '劳动节', date: iso(5, 1) },
+    lunar.has('5-5') ? { name: '端午节', date: lunar.get('5-5')!, approximate: true } : null,
+    lunar.has('8-15') ? { name: '中秋节', date: lunar.get('8-15')!, approximate: true } : null,
+    { name: '国庆节', date: iso(10, 1) },
+  ];
+  out = list.filter((f): f is FestivalDay => f !== null).sort((a, b) => a.date.localeCompare(b.date));
+  festivalCache.set(year, out);
+  return out;
+}
+
+/**
+ * The festivals a year's entry leaves as working days: an entry typed by hand that forgot one
+ * (its business not flagged, its time limits running). Empty for a complete year.
+ */
+export function festivalsMissing(year: number, dates: CalendarYearDates): FestivalDay[] {
+  const holidays = new Set(dates.holidays);
+  const near = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+  // A computed date counts as present when the day before or after it is a holiday: every
+  // festival's holiday spans it, so a day's error in the computation raises no false alarm.
+  return festivalDays(year).filter((f) => !holidays.has(f.date) && !(f.approximate && (holidays.has(near(f.date, -1)) || holidays.has(near(f.date, 1)))));
+}
+
 /** The hours and the years' dates merged into the engine's calendar configuration. */
 export function mergeCalendar(hours: WorkHours, years: readonly CalendarYearDates[]): WorkCalendarConfig {
   const holidays = new Set<string>();
