@@ -22,6 +22,7 @@ describe('business hours as words', () => {
     expect(read('星期一到星期五 上午８点半至１２点，下午2：00—5：30；法定节假日休息')).toEqual({ workingDays: [1, 2, 3, 4, 5], periods: [p('08:30', '12:00'), p('14:00', '17:30')], observesHolidays: true });
     // A list of weekdays with the 周 written once, and 工作日 / 周末.
     expect(read('周一、三、五 9:00-16:00').workingDays).toEqual([1, 3, 5]);
+    expect(read('营业时间：周一、三、五８：００至12点').workingDays).toEqual([1, 3, 5]);
     expect(read('工作日及周末 9:00-16:00').workingDays).toEqual([1, 2, 3, 4, 5, 6, 7]);
     // Periods before the days, and days with the same periods written twice.
     expect(read('8:00-17:00 周一至周五').workingDays).toEqual([1, 2, 3, 4, 5]);

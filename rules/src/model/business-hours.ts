@@ -172,7 +172,7 @@ export function parseBusinessHours(text: string): ParsedBusinessHours {
           addDays([WEEKDAY_OF[m[1]!]!]);
           // 「周一、三、五」: bare weekday characters after a day belong to the same list.
           let more: RegExpExecArray | null;
-          while ((more = /^[、,，]([一二三四五六日天])(?![一二三四五六日天点时:\d])/.exec(s.slice(i)))) {
+          while ((more = /^[、,，]([一二三四五六日天])(?![一二三四五六日天点时])/.exec(s.slice(i)))) {
             addDays([WEEKDAY_OF[more[1]!]!]);
             i += more[0].length;
           }
