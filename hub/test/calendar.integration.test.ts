@@ -7,8 +7,8 @@
 import { Redis } from 'ioredis';
 import { connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CALENDAR } from '@jianguan/rules';
-import type { Health, HolidayNotice, WorkCalendarView } from '@jianguan/protocol';
+import { DEFAULT_CALENDAR, stateKindOf } from '@jianguan/rules';
+import type { Health, HolidayNotice, RecheckResult, WorkCalendarView } from '@jianguan/protocol';
 import type { Hub } from '../src/app.js';
 import { chinaDay, WorkCalendars, yearsNeeded } from '../src/calendar/calendar.js';
 import type { BatchAck } from '../src/protocol/index.js';
@@ -210,6 +210,61 @@ describe('the work calendar', () => {
     expect((await submit([again], 214)).ok).toBe(true);
     expect(await rulesFired(again.id)).toContain('counter.off_hours');
     expect((await call('rules', 'PUT', '/api/v1/calendar/hours', { workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '18:00' }] })).statusCode).toBe(200);
+  });
+
+  it('checks warnings again under the filings and calendar now in force, without changing them', async () => {
+    // Business on 2025-04-12 (a Saturday) and 2025-04-14 at 18:30 by JCJ-JYZ: both off the city's
+    // hours (08:00–18:00) when they arrive.
+    const sat = checkTxn(221, at(Date.parse('2025-04-12T10:00:00+08:00')));
+    const late = checkTxn(222, at(Date.parse('2025-04-14T18:30:00+08:00')));
+    expect((await submit([sat, late], 221)).ok).toBe(true);
+    const idOf = async (txnId: string) =>
+      (await hub.store.query<{ id: string }>(sql`SELECT id FROM warnings FINAL WHERE transaction_id = ${param.String(txnId)} AND rule_id = 'counter.off_hours'`))[0]!.id;
+    const [satWarning, lateWarning] = [await idOf(sat.id), await idOf(late.id)];
+    const eventsOf = async (id: string) => ((await call('auditor', 'GET', `/api/v1/warnings/${id}`)).json().events as { type: string }[]).map((e) => e.type);
+    const recheck = (user: string, ids: string[]) => call(user, 'POST', '/api/v1/warnings/recheck', { ids });
+    const first = await recheck('auditor', [satWarning, lateWarning]);
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json()).toMatchObject({ checked: 2, still: 2, noLonger: 0, notCheckable: 0 });
+    // The station's hours filed afterwards, back-dated to 1 April: Monday–Saturday 08:00–18:00.
+    const current = ((await call('registry', 'GET', '/api/v1/registry/institutions')).json().items as { id: string }[]).find((i) => i.id === 'JCJ-JYZ')!;
+    const filed = await call('registry', 'POST', '/api/v1/registry/requests', {
+      effectiveFrom: '2025-04-01T00:00:00+08:00',
+      items: [{ entity: 'institution', data: { ...current, hours: { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: true } } }],
+    });
+    expect((await call('registry2', 'POST', `/api/v1/registry/requests/${filed.json().id}/approve`, {})).statusCode).toBe(200);
+    // A warning of a rule that counts history cannot be replayed from one record; an unknown id is said.
+    // The same business number checked three times in a working morning: check.repeated_checks.
+    const tuesday = Date.parse('2025-04-15T10:00:00+08:00');
+    const repeats = [231, 232, 233].map((seq, i) => checkTxn(seq, { ...at(tuesday + i * 600_000), lsh: '2504150099999' }));
+    expect((await submit(repeats, 231)).ok).toBe(true);
+    const statefulRules = hub.app.rulesets.engineAt().definitions.filter((d) => stateKindOf(d) !== 'none').map((d) => d.id);
+    const [stateful] = await hub.store.query<{ id: string }>(
+      sql`SELECT id FROM warnings FINAL WHERE transaction_id = ${param.String(repeats[2]!.id)} AND rule_id IN ${param.ArrayString(statefulRules)}`,
+    );
+    expect(stateful, 'a warning of a rule that counts history').toBeDefined();
+    const ids = [satWarning, lateWarning, 'no-such-warning', stateful!.id];
+    const after = await recheck('auditor', ids);
+    expect(after.statusCode, after.body).toBe(200);
+    const r = after.json() as RecheckResult;
+    expect(r.results.find((x) => x.id === satWarning)).toMatchObject({ outcome: 'no_longer', explanationThen: expect.stringContaining('休息日') });
+    expect(r.results.find((x) => x.id === lateWarning)).toMatchObject({
+      outcome: 'still',
+      explanationNow: '业务办理时间2025-04-14 18:30（星期一），不在工作时间08:00–17:00内',
+    });
+    expect(r.results.find((x) => x.id === 'no-such-warning')).toEqual({ id: 'no-such-warning', outcome: 'not_checkable', reason: 'not_found' });
+    expect(r.results.find((x) => x.id === stateful!.id)).toMatchObject({ outcome: 'not_checkable', reason: 'stateful' });
+    expect(r).toMatchObject({ checked: ids.length, still: 1, noLonger: 1, notCheckable: ids.length - 2 });
+    // Advice only: nothing but the automatic assignment on raise has happened to the warnings.
+    for (const id of [satWarning, lateWarning]) expect((await eventsOf(id)).filter((t) => t !== 'assigned')).toEqual([]);
+    // Who may ask, and what they may send.
+    expect((await recheck('registry', [satWarning])).statusCode).toBe(403);
+    expect((await recheck('auditor', [])).statusCode).toBe(400);
+    expect((await call('auditor', 'POST', '/api/v1/warnings/recheck', { ids: Array.from({ length: 501 }, (_, i) => `w${i}`) })).statusCode).toBe(400);
+    expect((await call('auditor', 'POST', '/api/v1/warnings/recheck', { ids: 'all' })).statusCode).toBe(400);
+    // The filing withdrawn again for the tests after this one.
+    const back = await call('registry', 'POST', '/api/v1/registry/requests', { effectiveFrom: '2025-04-01T00:00:00+08:00', items: [{ entity: 'institution', data: current }] });
+    expect((await call('registry2', 'POST', `/api/v1/registry/requests/${back.json().id}/approve`, {})).statusCode).toBe(200);
   });
 
   it('refuses bad input in words and keeps what was in force', async () => {

@@ -43,6 +43,7 @@ function fill(url: string, scope: RouteInfo['scope']): string {
 const BODIES: Record<string, () => object> = {
   'POST /api/v1/warnings/:id/actions': () => ({ type: 'comment', comment: '越权', expectedSeq: 1 }),
   'POST /api/v1/warnings/bulk': () => ({ action: { type: 'comment', comment: '越权' }, items: [{ id: ND_WARNING, expectedSeq: 1 }] }),
+  'POST /api/v1/warnings/recheck': () => ({ ids: [ND_WARNING] }),
   'POST /api/v1/warnings/:id/evidence': () => ({ name: 'x.txt', mime: 'text/plain', contentBase64: Buffer.from('x').toString('base64'), expectedSeq: 1 }),
   'POST /api/v1/registry/requests': () => ({ items: [{ entity: 'staff', data: { id: 'ND-X1', institutionId: ND_INSTITUTION, role: 'clerk', name: 'x', filed: true, validFrom: 0, validTo: null } }] }),
   'POST /api/v1/registry/requests/:id/approve': () => ({ comment: '' }),

@@ -290,6 +290,36 @@ export type BulkItemResult = z.infer<typeof BulkItemResultSchema>;
 export const BulkActionResultSchema = z.object({ ok: z.number().int().nonnegative(), failed: z.number().int().nonnegative(), results: z.array(BulkItemResultSchema) });
 export type BulkActionResult = z.infer<typeof BulkActionResultSchema>;
 
+/**
+ * POST /api/v1/warnings/recheck: each warning's rule evaluated again on its transaction with
+ * today's filings (as of the business's time) and today's work calendar. `still`: it would be
+ * raised again (the explanation as it reads now); `no_longer`: it would not — a filing or the
+ * calendar corrected since; `not_checkable`: `reason` says why (`stateful`: the rule counts
+ * history, which a single record cannot replay; `not_per_record`: a scheduled or system warning;
+ * `no_transaction`; `not_found`: no such warning). A warning outside the caller's county: 403
+ * OUT_OF_SCOPE for the whole request, as on every warning route.
+ */
+export const RecheckItemSchema = z.object({
+  id: z.string(),
+  outcome: z.enum(['still', 'no_longer', 'not_checkable']),
+  reason: z.enum(['stateful', 'not_per_record', 'no_transaction', 'not_found']).optional(),
+  /** The explanation as raised. */
+  explanationThen: z.string().optional(),
+  /** still: the explanation as it would read now. */
+  explanationNow: z.string().optional(),
+});
+export type RecheckItem = z.infer<typeof RecheckItemSchema>;
+export const RecheckResultSchema = z.object({
+  checked: z.number().int().nonnegative(),
+  still: z.number().int().nonnegative(),
+  noLonger: z.number().int().nonnegative(),
+  notCheckable: z.number().int().nonnegative(),
+  /** The rule set and calendar the check used (the live ones). */
+  ruleSet: z.string(),
+  results: z.array(RecheckItemSchema),
+});
+export type RecheckResult = z.infer<typeof RecheckResultSchema>;
+
 /** GET /api/v1/workflow/meta: the workflow's vocabulary with Chinese labels. */
 export const WorkflowMetaSchema = z.object({
   states: z.array(z.object({ state: z.enum(WARNING_STATES), label: z.string() })),

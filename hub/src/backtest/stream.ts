@@ -14,7 +14,7 @@ import { param, sql } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 
 // Aliases must not reuse column names: in ClickHouse a SELECT alias shadows the column in WHERE.
-const COLUMNS = sql`id, payload, collector_id, seq, source, channel, institution_id, counter, staff_id, device_id, ip, mac, lsh, sub_lsh,
+export const COLUMNS = sql`id, payload, collector_id, seq, source, channel, institution_id, counter, staff_id, device_id, ip, mac, lsh, sub_lsh,
   kind, ywlx, ywyy, subject_hash, subject_masked, agent_hash, agent_masked, hpzl, hphm, vin, owner_hash, licence_hash, zjcx,
   toUnixTimestamp64Milli(occurred_at) AS occurred_at_ms,
   if(isNull(applied_at), NULL, toUnixTimestamp64Milli(assumeNotNull(applied_at))) AS applied_at_ms,
@@ -126,4 +126,17 @@ export async function* streamTransactions(store: Store, from: number, to: number
     else if (rows.length > 2 * pageSize) span = Math.max(1, Math.floor(span / 2));
     if (rows.length > 0) yield rows.map(transactionFromRow);
   }
+}
+
+/**
+ * Stored transactions by id, as Transactions (a warning's recheck). `institutionIds` narrows the
+ * read to their part of the sorting key (institution_id, …); the newest stored row per id.
+ */
+export async function transactionsByIds(store: Store, ids: readonly string[], institutionIds: readonly string[]): Promise<Map<string, Transaction>> {
+  if (ids.length === 0) return new Map();
+  const rows = await store.query<Record<string, unknown>>(sql`
+    SELECT ${COLUMNS} FROM transactions
+    WHERE institution_id IN ${param.ArrayString([...new Set(institutionIds)])} AND id IN ${param.ArrayString([...new Set(ids)])}
+    ORDER BY stored_at DESC LIMIT 1 BY id`);
+  return new Map(rows.map((r) => [String(r.id), transactionFromRow(r)]));
 }

@@ -79,7 +79,7 @@ export const routes = fp<{ version: string }>(
     // Before any route that imports or exports a table: they share its limits and job gate.
     installTableJobs(app, config);
     registerAuthRoutes(app, s.auth);
-    registerWarningRoutes(app, { store, registry, workflow: s.workflow, evidenceMaxBytes: config.evidenceMaxBytes });
+    registerWarningRoutes(app, { store, registry, workflow: s.workflow, evidenceMaxBytes: config.evidenceMaxBytes, recheck: { calendar: app.calendar, engine: () => rulesets.engineAt() } });
     registerRegistryRoutes(app, { registry, changes: s.changes });
     registerBackupRoutes(app, { backups: s.backups });
     registerCalendarRoutes(app, { calendars: app.calendars });

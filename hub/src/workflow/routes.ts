@@ -27,6 +27,7 @@ import {
 import {
   BulkActionResultSchema,
   EvidenceUploadResultSchema,
+  RecheckResultSchema,
   WarningActionResultSchema,
   WarningDetailSchema,
   WarningListItemSchema,
@@ -35,6 +36,7 @@ import {
 } from '../protocol/index.js';
 import { evidenceOf, listWarningsWithState, transactionById, transactionView, warningItem, warningsByIds, type WarningListFilter, type WarningWithState } from '../workflow/repo.js';
 import { activeDeadline, missedDeadline } from '../workflow/sla.js';
+import { recheckWarnings, type RecheckDeps } from '../workflow/recheck.js';
 import { ActionSchema, actorOf, eventOf, type WorkflowService } from '../workflow/service.js';
 import type { EventPayload, EventType, WarningState } from '../workflow/machine.js';
 import type { Principal } from '../http/access.js';
@@ -46,6 +48,8 @@ export interface WarningRouteDeps {
   registry: Registry;
   workflow: WorkflowService;
   evidenceMaxBytes: number;
+  /** Checking warnings again under today's filings and calendar (recheck.ts). */
+  recheck: Omit<RecheckDeps, 'store' | 'registryAt'>;
 }
 
 /** Who reads warnings. */
@@ -283,6 +287,27 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
         req.body.items.map((i) => ({ warningId: i.id, expectedSeq: i.expectedSeq, type, payload })),
       );
       return { ok: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length, results };
+    },
+  });
+
+  defineRoute(app, {
+    method: 'POST',
+    url: '/api/v1/warnings/recheck',
+    tags: ['预警'],
+    summary: '按现行备案与工作日历复核预警：逐条说明是否仍会产生（只读，不改变预警状态）',
+    description:
+      '每条预警的规则在其业务记录上重新判断：备案按业务发生时的版本（含事后补录、追溯生效的备案），工作日历与营业时间按现行。' +
+      'still = 仍会产生；no_longer = 不再产生（可核查为误报）；not_checkable = 规则依赖历史累计（stateful）、非单条业务产生（not_per_record）、' +
+      '业务记录缺失（no_transaction）或不在管辖范围（not_found）。',
+    auth: WARNING_READERS,
+    scope: 'warning',
+    body: z.object({ ids: z.array(z.string().min(1).max(128)).min(1).max(500) }),
+    response: RecheckResultSchema,
+    handler: async (req) => {
+      const p = authorize(req, WARNING_READERS);
+      // A warning of another county is refused as on every warning route (OUT_OF_SCOPE), not
+      // answered as missing: the caller named it.
+      return recheckWarnings({ ...deps.recheck, store: deps.store, registryAt: (t) => deps.registry.at(t) }, req.body.ids, (county) => assertInScope(p, county));
     },
   });
 
