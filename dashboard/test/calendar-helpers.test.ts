@@ -211,6 +211,22 @@ describe('year choices, hours and refusals', () => {
     expect(cal.typeHoursRows(undefined)).toEqual([]);
     expect(inEnglish(() => cal.typeHoursRows(byType).map((r) => `${r.name}: ${r.hours}`))).toEqual(['Inspection station: Mon–Sun 08:00–18:00, open on public holidays', 'Hospital: Mon–Sat 08:00–12:00']);
   });
+  it('lists the institutions filed with hours of their own: by county, then name; type by label, hours in words', () => {
+    const own = { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false };
+    const items = [
+      { id: 'YZ-JYZ', name: '宜州区机动车检测站', type: 'inspection_station', county: '451203', hours: own },
+      { id: 'JCJ-CGS', name: '河池市车管所', type: 'vehicle_office', county: '451202', status: 'active' },
+      { id: 'JCJ-JYZ', name: '金城江区机动车检测站', type: 'inspection_station', county: '451202', hours: { ...own, workingDays: [1, 2, 3, 4, 5, 6], observesHolidays: true } },
+    ];
+    expect(cal.institutionHoursRows(items)).toEqual([
+      { id: 'JCJ-JYZ', name: '金城江区机动车检测站', type: '机动车检验机构', county: '金城江区', hours: '周一至周六 08:00–17:00；法定节假日休息' },
+      { id: 'YZ-JYZ', name: '宜州区机动车检测站', type: '机动车检验机构', county: '宜州区', hours: '每天 08:00–17:00；法定节假日照常营业' },
+    ]);
+    // English: the type and hours in English; names and counties stay as filed (data).
+    expect(inEnglish(() => cal.institutionHoursRows(items)[1])).toEqual({ id: 'YZ-JYZ', name: '宜州区机动车检测站', type: 'Inspection station', county: '宜州区', hours: 'Every day 08:00–17:00; open on public holidays' });
+    expect(cal.institutionHoursRows([])).toEqual([]);
+    expect(cal.institutionHoursRows([{ id: 'X', name: 'x', type: 'hospital', county: '451202', hours: 'not hours' }])).toEqual([]);
+  });
   it('compares the types\' own hours, offers the types without them, and names a type in a refusal', () => {
     const station = { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false };
     expect(cal.sameTypeHours({ inspection_station: station }, { inspection_station: { ...station, workingDays: [7, 6, 5, 4, 3, 2, 1] } })).toBe(true);

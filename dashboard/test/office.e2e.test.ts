@@ -163,7 +163,23 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
         occurred_at: raisedAt, captured_at: raisedAt, raised_at: raisedAt, explanation: '查验用时60秒，少于阈值180秒', values_json: '{}', subject_masked: '',
       },
     ]);
-    stack.hub.supervision.raised([{ id: arrived, county: COUNTY, institutionId: INSTITUTION, ruleId: 'check.short_duration', severity: 'high', raisedAt }]);
+    // And a warning the hub would no longer raise: 体检 off-hours on a stored business that is not
+    // a medical check at all — as a warning looks once the filing it was raised on is corrected.
+    const [stored] = await stack.hub.store.query<{ id: string; t: string }>(
+      { sql: `SELECT id, toUnixTimestamp64Milli(occurred_at) AS t FROM transactions WHERE institution_id = '${INSTITUTION}' AND kind != 'medical' LIMIT 1`, params: {} },
+    );
+    const staleId = `w-e2e-stale-${Date.now()}`;
+    await stack.hub.store.insert('warnings', [
+      {
+        id: staleId, rule_id: 'medical.off_hours', rule_name: '非工作时间出具体检证明', rule_version: '1', family: 'medical', severity: 'low', action: 'warn',
+        transaction_id: stored!.id, batch_id: 'b-e2e-stale', collector_id: 'c-office-e2e-01', institution_id: INSTITUTION, county: COUNTY,
+        occurred_at: Number(stored!.t), captured_at: Number(stored!.t), raised_at: raisedAt, explanation: '体检时间为休息日', values_json: '{}', subject_masked: '',
+      },
+    ]);
+    stack.hub.supervision.raised([
+      { id: arrived, county: COUNTY, institutionId: INSTITUTION, ruleId: 'check.short_duration', severity: 'high', raisedAt },
+      { id: staleId, county: COUNTY, institutionId: INSTITUTION, ruleId: 'medical.off_hours', severity: 'low', raisedAt },
+    ]);
     expect(await page.locator(`[data-testid="queue"] tr[data-warning-id="${arrived}"]`).count()).toBe(0);
 
     // Bulk: acknowledge two others at once.
@@ -185,6 +201,37 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     expect(await notice.isVisible()).toBe(true);
     expect(await notice.textContent()).toMatch(/^新到预警 [1-9]\d* 条/);
     await shot(page, 'office-workbench-arrival.png');
+
+    // 复核: the hub checks the queue again under today's filings and calendar. The stale warning is
+    // no longer raised, the arrival (no business record behind it) cannot be rechecked; the one
+    // no longer raised is selected with the note citing the recheck, and concluded as a false alarm
+    // in three bulk steps.
+    await expect.poll(async () => (await auditorApi(`/api/v1/warnings/${encodeURIComponent(staleId)}`)).body.state?.assignee, { timeout: 10_000 }).toBe('auditor');
+    await page.click('[data-testid="refresh"]');
+    await page.locator(`tr[data-warning-id="${staleId}"]`).waitFor({ timeout: 15_000 });
+    await page.click('[data-testid="recheck"]');
+    const summary = page.locator('[data-testid="recheck-result"]');
+    await expect.poll(() => summary.textContent(), { timeout: 15_000 }).toMatch(/^已按现行备案与工作日历复核 \d+ 条：仍成立 \d+ 条，不再成立 1 条，无法复核 \d+ 条/);
+    expect(await page.locator(`tr[data-warning-id="${staleId}"] [data-testid="stale"]`).textContent()).toBe('按现行备案已不成立');
+    expect(await page.locator(`tr[data-warning-id="${arrived}"] [data-testid="not-checkable"]`).getAttribute('title')).toBe('未找到对应的业务记录');
+    await shot(page, 'office-workbench-recheck.png');
+    await page.click('[data-testid="select-stale"]');
+    expect(await page.locator('[data-testid="queue"] tbody tr').count()).toBe(1);
+    expect(await page.inputValue('[data-testid="bulk-note"]')).toMatch(/^系统复核（20\d\d-\d\d-\d\d \d\d:\d\d:\d\d，规则集 .+）：按现行备案与工作日历，该预警不再产生，核查为误报$/);
+    await page.click('[data-bulk="acknowledge"]');
+    await expect.poll(() => page.locator(`tr[data-warning-id="${staleId}"]`).getAttribute('data-state'), { timeout: 10_000 }).toBe('acknowledged');
+    await page.locator(`tr[data-warning-id="${staleId}"] input[type="checkbox"]`).check();
+    await page.click('[data-bulk="start_verification"]');
+    await expect.poll(() => page.locator(`tr[data-warning-id="${staleId}"]`).getAttribute('data-state'), { timeout: 10_000 }).toBe('verifying');
+    await page.locator(`tr[data-warning-id="${staleId}"] input[type="checkbox"]`).check();
+    // The note stays as the recheck worded it through the steps before the conclusion.
+    expect(await page.inputValue('[data-testid="bulk-note"]')).toMatch(/^系统复核/);
+    await page.click('[data-bulk="false_alarm"]');
+    await expect.poll(async () => (await auditorApi(`/api/v1/warnings/${encodeURIComponent(staleId)}`)).body.state?.state, { timeout: 10_000 }).toBe('concluded');
+    const concluded = (await auditorApi(`/api/v1/warnings/${encodeURIComponent(staleId)}`)).body;
+    expect(concluded.state.conclusion).toBe('false_alarm');
+    expect(concluded.events.at(-1).payload.comment).toMatch(/^系统复核/);
+    await page.click('[data-testid="filter-all"]');
 
     // The full cycle on one warning, asserting each state.
     await row.locator('a').first().click();
@@ -393,6 +440,33 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     expect(await page.locator('[data-testid="approve"]').count()).toBe(0);
     const requestId = (await detail.locator('h2').textContent())!.match(/申请 (\S+)/)![1]!;
     await shot(page, 'office-registry-filed.png');
+
+    // A new institution with business hours of its own (营业时间), typed as people write them: the
+    // line under the input says what will be filed, or why it cannot be read (then nothing is sent).
+    await page.selectOption('[data-testid="change-form"] select[aria-label="类别"]', 'institution');
+    const fieldOf = (name: string) => page.locator(`[data-testid="change-fields"] [data-field="${name}"]`);
+    await fieldOf('id').locator('input').fill('YZ-E2E-HOURS');
+    await fieldOf('name').locator('input').fill('宜州区某机动车检测站');
+    await fieldOf('type').locator('select').selectOption('inspection_station');
+    await fieldOf('county').locator('select').selectOption('451203');
+    await fieldOf('lon').locator('input').fill('108.64');
+    await fieldOf('lat').locator('input').fill('24.5');
+    await page.fill('[data-testid="change-form"] input[placeholder="申请说明"]', '新增机构（单独备案营业时间）');
+    const reading = fieldOf('hours').locator('[data-testid="hours-reading"]');
+    await fieldOf('hours').locator('input').fill('周一至周五 8:00-17:00，周六 8:00-12:00');
+    await expect.poll(() => reading.getAttribute('data-ok')).toBe('false');
+    expect(await reading.textContent()).toBe('无法识别：各营业日须为同一组营业时段（08:00–17:00 与 08:00–12:00 不同）；请按该机构最长的营业时段备案');
+    await page.click('[data-testid="change-form"] button[type="submit"]');
+    await expect.poll(() => page.locator('[data-testid="form-error"]').textContent()).toContain('营业时间：各营业日须为同一组营业时段');
+    expect(await detail.locator('h2').textContent()).toContain(requestId);
+    await fieldOf('hours').locator('input').fill('周一至周日 8:00-17:00，节假日照常营业');
+    await expect.poll(() => reading.textContent()).toBe('将登记为：每天 08:00–17:00；法定节假日照常营业');
+    await fieldOf('hours').scrollIntoViewIfNeeded();
+    await shot(page, 'office-registry-form-hours.png');
+    await page.click('[data-testid="change-form"] button[type="submit"]');
+    await expect.poll(() => detail.locator('h2').textContent(), { timeout: 15_000 }).not.toContain(requestId);
+    const hoursRequestId = (await detail.locator('h2').textContent())!.match(/申请 (\S+)/)![1]!;
+    expect(await detail.locator('[data-field="hours"]').textContent()).toBe('每天 08:00–17:00；法定节假日照常营业');
     expect(errors).toEqual([]);
     await context.close();
 
@@ -409,6 +483,11 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await expect.poll(() => cp.locator('[data-testid="records"] tr[data-key]').count(), { timeout: 10_000 }).toBe(1);
     expect(await cp.locator(`[data-testid="records"] tr[data-key="${key}"] [data-col="institutionId"]`).textContent()).toMatch(/[\u4e00-\u9fff]/);
     await shot(cp, 'office-registry-approved.png');
+    // The institution with its own hours: the approver reads them as words, and approves.
+    await cp.locator(`[data-request="${hoursRequestId}"]`).click();
+    await expect.poll(() => cp.locator('[data-testid="request-detail"] [data-field="hours"]').textContent(), { timeout: 10_000 }).toBe('每天 08:00–17:00；法定节假日照常营业');
+    await cp.click('[data-testid="approve"]');
+    await expect.poll(() => cp.locator('[data-testid="request-detail"]').getAttribute('data-status'), { timeout: 15_000 }).toBe('approved');
 
     // An institution filed without coordinates (its register has none): counted and listable.
     const maker = await stack.as('registry');
@@ -426,8 +505,33 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await shot(cp, 'office-registry-unplaced.png');
     await unplaced.click();
     await expect.poll(() => cp.locator('[data-testid="records"] tr[data-key]').count(), { timeout: 10_000 }).toBeGreaterThan(1);
+    // 营业时间: the institution's own hours in words; one without them keeps its type's.
+    await cp.fill('[data-testid="records-search"]', 'YZ-E2E');
+    const hoursCell = cp.locator('[data-testid="records"] tr[data-key="YZ-E2E-HOURS"] [data-col="hours"]');
+    await expect.poll(() => hoursCell.textContent(), { timeout: 10_000 }).toBe('每天 08:00–17:00；法定节假日照常营业');
+    expect(await cp.locator('[data-testid="records"] tr[data-key="YZ-E2E-NOPLACE"] [data-col="hours"]').textContent()).toBe('按机构类型');
+    await shot(cp, 'office-registry-hours.png');
     expect(checker.errors).toEqual([]);
     await checker.context.close();
+
+    // The work calendar lists it among the institutions with hours of their own, linking to the
+    // registry for a system administrator (who may open it); in English, all in English.
+    const admin = await stack.login('admin', '/calendar');
+    const own = admin.page.locator('[data-testid="institution-hours"]');
+    const listed = own.locator('li[data-institution="YZ-E2E-HOURS"]');
+    await listed.waitFor({ timeout: 15_000 });
+    expect(await own.locator('h2').textContent()).toBe('单独备案营业时间的机构');
+    expect(await listed.innerText()).toBe('宜州区某机动车检测站 机动车检验机构 · 宜州区\n每天 08:00–17:00；法定节假日照常营业');
+    expect(await own.locator('[data-testid="institution-hours-registry"]').getAttribute('href')).toBe('/registry');
+    await own.scrollIntoViewIfNeeded();
+    await shot(admin.page, 'office-calendar-institution-hours.png');
+    await admin.page.goto(`${stack.hub.url}/calendar?lang=en`);
+    await listed.waitFor({ timeout: 15_000 });
+    expect(await listed.locator('[data-field="hours"]').innerText()).toBe('Every day 08:00–17:00; open on public holidays');
+    expect(await chineseIn(admin.page, '[data-testid="institution-hours"]')).toEqual([]);
+    await admin.page.evaluate(() => localStorage.setItem('jg.lang', 'zh'));
+    expect(admin.errors).toEqual([]);
+    await admin.context.close();
   });
 
   it("exports the register in the import columns, previews an import saved by Excel on a Chinese Windows (GBK CSV) with its names readable, and names an .xls it cannot read", async () => {

@@ -2,12 +2,14 @@
  * Words and arithmetic of the work-calendar screen (工作日历): month grids (Monday first), how a
  * day counts (working day, rest day, public holiday, adjusted workday), the click cycle of a
  * day's override, dates written as people write them (1月1日（周五） / Fri 1 Jan), the festivals a
- * year's holidays belong to, the year choices, the hub's refusals in words, and the CSV export.
+ * year's holidays belong to, the year choices, the hub's refusals in words, the institutions
+ * filed with hours of their own, and the CSV export.
  * Pure, unit-tested; every date is a 'YYYY-MM-DD' string in China time, computed in UTC so the
  * browser's own time zone never shifts a day.
  */
-import { INSTITUTION_TYPE_LABELS, type TypeHours } from '@jianguan/rules';
+import { COUNTIES, INSTITUTION_TYPE_LABELS, type TypeHours } from '@jianguan/rules';
 import { english } from './en';
+import { hoursOf, hoursText } from './hours';
 import { L, tr } from './lang';
 
 /** How a day counts for the rules and time limits. */
@@ -358,6 +360,24 @@ export function typesWithoutHours(byType: Readonly<Partial<Record<string, TypeHo
   return Object.entries(INSTITUTION_TYPE_LABELS as Record<string, string>)
     .filter(([t]) => byType[t] === undefined)
     .map(([type, name]) => ({ type, name: tr(name) }));
+}
+
+/**
+ * The institutions with business hours of their own (filed with their registry record), in
+ * words: name and county (data), type by its label, hours in the current language. Ordered by
+ * county as the registry lists them, then by name. Institutions without hours are left out.
+ */
+export function institutionHoursRows(items: readonly Readonly<Record<string, unknown>>[]): { id: string; name: string; type: string; county: string; hours: string }[] {
+  const countyOrder = (c: string) => COUNTIES.findIndex((x) => x.adcode === c) + 1 || COUNTIES.length + 1;
+  return items
+    .flatMap((i) => {
+      const h = hoursOf(i.hours);
+      if (!h) return [];
+      const county = String(i.county ?? '');
+      return [{ id: String(i.id ?? ''), name: String(i.name ?? i.id ?? ''), typeCode: String(i.type ?? ''), county, h }];
+    })
+    .sort((a, b) => countyOrder(a.county) - countyOrder(b.county) || a.name.localeCompare(b.name, 'zh') || a.id.localeCompare(b.id))
+    .map((r) => ({ id: r.id, name: r.name, type: typeName(r.typeCode), county: COUNTIES.find((c) => c.adcode === r.county)?.name ?? r.county, hours: hoursText(r.h) }));
 }
 
 /** An institution type's name in the current language (its code only if the registry has no such type). */

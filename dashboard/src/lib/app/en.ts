@@ -178,6 +178,9 @@ export const EN: Readonly<Record<string, string>> = {
   '人员名单为身份证号的加密摘要；查验黑名单为车辆识别代号': 'Person lists: keyed hash of the ID number; check black list: the VIN',
   '红名单：代办人所属机构': 'Red list: the agent’s institution',
   '列入原因，不含个人信息（60 字以内）': 'Why listed, without personal data (60 characters at most)',
+  营业时间: 'Business hours',
+  '本机构备案的营业时间，如“周一至周六 08:30–12:00、14:00–17:30；法定节假日休息”；留空则按机构类型（或全市）的工作时间':
+    "The hours filed for this institution, written in Chinese as in the register (weekdays, periods, public holidays); empty = the hours of its institution type (or the city's)",
   草稿: 'Draft',
   已批准: 'Approved',
   已停用: 'Retired',

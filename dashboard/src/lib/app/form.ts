@@ -5,7 +5,8 @@
  * one table keyed by entity and schema field. Dates are edited as days and sent as epoch ms.
  */
 import { z } from 'zod';
-import { DAY_MS, DEVICE_KIND_LABELS, DeviceSchema, fromLocal, localDate, INSTITUTION_TYPE_LABELS, InstitutionSchema, LIST_LABELS, ListingSchema, STAFF_ROLE_LABELS, StaffSchema } from '@jianguan/rules';
+import { DAY_MS, DEVICE_KIND_LABELS, DeviceSchema, formatBusinessHours, fromLocal, localDate, INSTITUTION_TYPE_LABELS, InstitutionSchema, LIST_LABELS, ListingSchema, parseBusinessHours, STAFF_ROLE_LABELS, StaffSchema } from '@jianguan/rules';
+import { hoursOf } from './hours';
 import type { Entity } from './registry';
 
 /**
@@ -34,8 +35,11 @@ export interface FieldText {
   label: string;
   help?: string;
   unit?: string;
-  /** Input override: a day picker, the institution list, the county list. */
-  input?: 'date-from' | 'date-to' | 'institution' | 'county';
+  /**
+   * Input override: a day picker, the institution list, the county list, or business hours
+   * (an object in the record, edited as the words people file them in: 周一至周五 8:00-17:00).
+   */
+  input?: 'date-from' | 'date-to' | 'institution' | 'county' | 'hours';
   /** Labels of enum values. */
   choices?: Readonly<Record<string, string>>;
 }
@@ -51,6 +55,7 @@ export const FIELD_TEXT: Readonly<Record<Entity, Readonly<Record<string, FieldTe
     lon: { label: '经度', unit: '°E', help: '地图定位，如 108.06；与纬度同填或都不填（不填时大屏画在县城旁）' },
     lat: { label: '纬度', unit: '°N', help: '地图定位，如 24.69；与经度同填或都不填' },
     status: { label: '状态', choices: STATUS, help: '暂停后该机构的业务将触发预警' },
+    hours: { label: '营业时间', input: 'hours', help: '本机构备案的营业时间，如“周一至周六 08:30–12:00、14:00–17:30；法定节假日休息”；留空则按机构类型（或全市）的工作时间' },
   },
   staff: {
     id: { label: '人员编号', help: '业务系统中的工号' },
@@ -94,7 +99,7 @@ export const FIELD_TEXT: Readonly<Record<Entity, Readonly<Record<string, FieldTe
   },
 };
 
-export type FieldKind = 'text' | 'number' | 'boolean' | 'choice' | 'date-from' | 'date-to' | 'institution' | 'county' | 'list';
+export type FieldKind = 'text' | 'number' | 'boolean' | 'choice' | 'date-from' | 'date-to' | 'institution' | 'county' | 'list' | 'hours';
 
 export interface FormField {
   name: string;
@@ -168,20 +173,29 @@ export function toForm(entity: Entity, data: Record<string, unknown>): Record<st
     if (f.kind === 'boolean') out[f.name] = v === true;
     else if ((f.kind === 'date-from' || f.kind === 'date-to') && typeof v === 'number') out[f.name] = dayOf(v);
     else if (f.kind === 'list') out[f.name] = Array.isArray(v) ? v.join('、') : '';
-    else out[f.name] = v === undefined || v === null ? (f.kind === 'choice' ? (f.choices[0]?.[0] ?? '') : '') : String(v);
+    else if (f.kind === 'hours') {
+      // Written as the hub exports them, so an unchanged record reads back to the same hours.
+      const h = hoursOf(v);
+      out[f.name] = h ? formatBusinessHours(h) : '';
+    } else out[f.name] = v === undefined || v === null ? (f.kind === 'choice' ? (f.choices[0]?.[0] ?? '') : '') : String(v);
   }
   return out;
 }
 
 /**
  * Form values → the record, validated with the same schema as the API. Fields outside the form
- * (e.g. a staff member's masked identity number) are kept from `base`.
+ * (e.g. a staff member's masked identity number) are kept from `base`. Hours are read from the
+ * words typed; words it cannot read are an error (营业时间：…), empty removes them.
  */
-export function fromForm(entity: Entity, values: Record<string, string | boolean>, base: Record<string, unknown> = {}): { data: Record<string, unknown> } | { errors: string[] } {
+export function fromForm(entity: Entity, values: Readonly<Record<string, string | number | boolean | null | undefined>>, base: Record<string, unknown> = {}): { data: Record<string, unknown> } | { errors: string[] } {
   const fields = formFields(entity);
   const data: Record<string, unknown> = { ...base };
+  /** Hours that cannot be read: said in the rules' words (they quote what was typed), the rest still checked. */
+  const unread: string[] = [];
   for (const f of fields) {
-    const v = values[f.name];
+    // A number input bound with bind:value holds a number once typed in (null when emptied).
+    const typed = values[f.name];
+    const v = typeof typed === 'number' ? (Number.isFinite(typed) ? String(typed) : '') : typed;
     if (f.kind === 'boolean') data[f.name] = v === true;
     else if (typeof v !== 'string' || v.trim() === '') {
       if (f.kind === 'date-to' && f.name === 'validTo' && (entity === 'staff' || entity === 'device')) data[f.name] = null;
@@ -189,12 +203,22 @@ export function fromForm(entity: Entity, values: Record<string, string | boolean
     } else if (f.kind === 'number') data[f.name] = Number(v);
     else if (f.kind === 'date-from' || f.kind === 'date-to') data[f.name] = msOfDay(v, f.kind === 'date-to');
     else if (f.kind === 'list') data[f.name] = v.split(/[、,，\s]+/).filter(Boolean);
-    else data[f.name] = v.trim();
+    else if (f.kind === 'hours') {
+      const h = parseBusinessHours(v);
+      if ('error' in h) {
+        unread.push(`${f.label}：${h.error}`);
+        delete data[f.name];
+      } else data[f.name] = h.hours;
+    } else data[f.name] = v.trim();
   }
   const r = FORM_SCHEMAS[entity].safeParse(data);
-  if (r.success) return { data: { ...base, ...(r.data as Record<string, unknown>) } };
+  // Fields outside the form come from `base`; the form's own fields only from what was validated,
+  // so a field emptied in the form (hours, coordinates) is removed rather than kept from `base`.
+  const outside = Object.fromEntries(Object.entries(base).filter(([k]) => !fields.some((f) => f.name === k)));
+  if (r.success && !unread.length) return { data: { ...outside, ...(r.data as Record<string, unknown>) } };
   const label = (path: PropertyKey[]) => fields.find((f) => f.name === String(path[0]))?.label ?? '内容';
-  return { errors: r.error.issues.map((i) => `${label(i.path)}：${i.code === 'invalid_type' ? '必填或格式不正确' : i.code === 'too_small' ? '不能为空或过小' : i.code === 'too_big' ? '过长或过大' : '格式不正确'}`) };
+  const issues = r.success ? [] : r.error.issues.map((i) => `${label(i.path)}：${i.code === 'invalid_type' ? '必填或格式不正确' : i.code === 'too_small' ? '不能为空或过小' : i.code === 'too_big' ? '过长或过大' : '格式不正确'}`);
+  return { errors: [...unread, ...issues] };
 }
 
 /** Filing status of a staff record now: 有效 / 已过期 / 未生效 / 未审核. */

@@ -2,7 +2,8 @@
 import { COUNTIES, INSTITUTION_TYPE_LABELS, localDate } from '@jianguan/rules';
 import type { RegistryRequest } from '@jianguan/protocol/registry';
 import { filingState } from './form';
-import { tr } from './lang';
+import { hoursOf, hoursText } from './hours';
+import { L, tr } from './lang';
 
 export const ENTITIES = ['institution', 'staff', 'line', 'listing', 'device'] as const;
 export type Entity = (typeof ENTITIES)[number];
@@ -17,7 +18,7 @@ export type { RegistryRequest };
 
 /** The columns shown per entity (the rest is in the JSON). */
 export const COLUMNS: Readonly<Record<Entity, readonly [key: string, label: string][]>> = {
-  institution: [['id', '编号'], ['name', '名称'], ['type', '类型'], ['county', '区县'], ['status', '状态']],
+  institution: [['id', '编号'], ['name', '名称'], ['type', '类型'], ['county', '区县'], ['status', '状态'], ['hours', '营业时间']],
   staff: [['id', '编号'], ['institutionId', '机构'], ['role', '岗位'], ['name', '姓名'], ['filed', '备案状态'], ['validTo', '有效期至']],
   line: [['id', '编号'], ['institutionId', '机构'], ['kind', '类别'], ['name', '名称'], ['minSeconds', '最短用时(秒)'], ['dailyCapacity', '日检测能力'], ['status', '状态']],
   listing: [['list', '名单'], ['key', '标识'], ['organisationId', '机构'], ['scope', '范围'], ['validTo', '有效期至'], ['note', '说明']],
@@ -56,7 +57,7 @@ export function cell(key: string, v: unknown): string {
 /**
  * One cell of a filed record as the registry screens show it, in the current language:
  * institutions and counties by their names (data, never translated), institution types, filing
- * states and other codes by their labels.
+ * states and other codes by their labels, an institution's own business hours in words.
  */
 export function recordCell(entity: Entity, key: string, row: Record<string, unknown>, institutionName: (id: string) => string): string {
   const v = row[key];
@@ -64,6 +65,11 @@ export function recordCell(entity: Entity, key: string, row: Record<string, unkn
   if (key === 'institutionId' || key === 'organisationId') return v ? institutionName(String(v)) : '—';
   if (key === 'type' && entity === 'institution') return tr((INSTITUTION_TYPE_LABELS as Record<string, string>)[String(v)] ?? String(v));
   if (key === 'filed') return tr(filingState(row).label);
+  // Hours in words (English on the English screen, so not data); none = the type's (or city's).
+  if (key === 'hours') {
+    const h = hoursOf(v);
+    return h ? hoursText(h) : L('按机构类型', 'By institution type');
+  }
   return tr(cell(key, v));
 }
 

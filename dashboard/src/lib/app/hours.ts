@@ -1,0 +1,62 @@
+/**
+ * An institution's own filed business hours (营业时间) in words, in the screen's language. The
+ * Chinese is the rules package's formatBusinessHours — the very text the hub exports and reads
+ * back — so what a registry administrator sees is what a sheet would hold; the English is written
+ * here from the same shape, so an English screen shows hours in English rather than as data.
+ */
+import { formatBusinessHours, parseBusinessHours, type BusinessHours } from '@jianguan/rules';
+import { L } from './lang';
+
+const DAYS_EN = ['', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
+
+const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/**
+ * The hours in English, mirroring formatBusinessHours: `Mon–Sat 08:30–12:00, 14:00–17:30; closed
+ * on public holidays`, all seven days `Every day`, two neighbouring days listed (`Sat, Sun`).
+ */
+export function hoursInEnglish(h: Pick<BusinessHours, 'workingDays' | 'periods' | 'observesHolidays'>): string {
+  const days = [...new Set(h.workingDays)].sort((a, b) => a - b);
+  let dayText: string;
+  if (days.length === 7) dayText = 'Every day';
+  else {
+    const runs: string[] = [];
+    for (let i = 0; i < days.length; ) {
+      let j = i;
+      while (j + 1 < days.length && days[j + 1] === days[j]! + 1) j++;
+      const a = DAYS_EN[days[i]!] ?? '';
+      const b = DAYS_EN[days[j]!] ?? '';
+      runs.push(j === i ? a : j === i + 1 ? `${a}, ${b}` : `${a}–${b}`);
+      i = j + 1;
+    }
+    dayText = runs.join(', ');
+  }
+  const periods = [...h.periods]
+    .sort((a, b) => minutes(a.start) - minutes(b.start))
+    .map((p) => `${p.start}–${p.end}`)
+    .join(', ');
+  return `${dayText} ${periods}; ${h.observesHolidays ? 'closed on public holidays' : 'open on public holidays'}`;
+}
+
+/** The hours in words in the current language. */
+export function hoursText(h: BusinessHours): string {
+  return L(formatBusinessHours(h), hoursInEnglish(h));
+}
+
+/** A record's `hours` value as filed (an object), or undefined when it has none or is not hours. */
+export function hoursOf(v: unknown): BusinessHours | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const h = v as Partial<BusinessHours>;
+  return Array.isArray(h.workingDays) && Array.isArray(h.periods) && typeof h.observesHolidays === 'boolean' ? (h as BusinessHours) : undefined;
+}
+
+/**
+ * What the hub will read from hours being typed, for the line under the input: nothing while
+ * empty (empty = the type's hours), else the hours in words or the reason it cannot read them
+ * (the rules' Chinese sentence, which quotes the words typed).
+ */
+export function hoursReading(text: string): { hours: BusinessHours; text: string } | { error: string } | null {
+  if (!text.trim()) return null;
+  const r = parseBusinessHours(text);
+  return 'error' in r ? { error: r.error } : { hours: r.hours, text: hoursText(r.hours) };
+}

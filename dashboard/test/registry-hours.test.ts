@@ -1,0 +1,112 @@
+/**
+ * An institution's own business hours (营业时间) on the registry screens: the form's hours field
+ * (words in, the hours object out, and back), the records table's cell, and the hours in English.
+ * The Chinese words are the rules package's (formatBusinessHours / parseBusinessHours), so the
+ * form writes exactly what the hub exports and reads.
+ */
+import { describe, expect, it } from 'vitest';
+import { FIELD_TEXT, formFields, fromForm, toForm } from '$lib/app/form';
+import { hoursInEnglish, hoursReading, hoursText } from '$lib/app/hours';
+import { COLUMNS, recordCell } from '$lib/app/registry';
+import { english } from '$lib/app/en';
+import { i18n } from '$lib/i18n/index.svelte';
+
+function inEnglish<T>(f: () => T): T {
+  i18n.locale = 'en';
+  try {
+    return f();
+  } finally {
+    i18n.locale = 'zh';
+  }
+}
+
+const STATION = { id: 'YZ-JYZ', name: '宜州区机动车检测站', type: 'inspection_station', county: '451203', lon: 108.63, lat: 24.51, status: 'active' };
+const EVERY_DAY = { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false };
+const MON_SAT = { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:30', end: '12:00' }, { start: '14:00', end: '17:30' }], observesHolidays: true };
+
+describe('the form’s hours field', () => {
+  it('is one field of its own kind, labelled and explained in both languages', () => {
+    const f = formFields('institution').find((x) => x.name === 'hours')!;
+    expect(f).toMatchObject({ kind: 'hours', label: '营业时间', required: false });
+    expect(f.help).toContain('留空则按机构类型');
+    expect(english(f.label)).toBe('Business hours');
+    expect(english(f.help)).not.toBe(f.help);
+    expect(english(f.help)).not.toMatch(/[\u4e00-\u9fff]/);
+    // Every institution label and help has its English.
+    for (const t of Object.values(FIELD_TEXT.institution)) {
+      expect(english(t.label), t.label).not.toBe(t.label);
+      if (t.help) expect(english(t.help), t.help).not.toBe(t.help);
+    }
+  });
+
+  it('shows filed hours as the words the hub exports, and none as empty — never "[object Object]"', () => {
+    expect(toForm('institution', { ...STATION, hours: EVERY_DAY }).hours).toBe('每天 08:00–17:00；法定节假日照常营业');
+    expect(toForm('institution', { ...STATION, hours: MON_SAT }).hours).toBe('周一至周六 08:30–12:00、14:00–17:30；法定节假日休息');
+    expect(toForm('institution', STATION).hours).toBe('');
+    expect(toForm('institution', {}).hours).toBe('');
+    expect(Object.values(toForm('institution', { ...STATION, hours: MON_SAT })).join(' ')).not.toContain('[object');
+  });
+
+  it('reads the words typed into the hours object, and reads its own words back to the same hours', () => {
+    const typed = fromForm('institution', { ...toForm('institution', STATION), hours: '周一至周日 8:00-17:00，节假日照常营业' });
+    expect(typed).toEqual({ data: { ...STATION, hours: EVERY_DAY } });
+    for (const hours of [EVERY_DAY, MON_SAT]) {
+      const rec = { ...STATION, hours };
+      expect(fromForm('institution', toForm('institution', rec), rec)).toEqual({ data: rec });
+    }
+  });
+
+  it('says what it cannot read as 营业时间：<reason>, with the other fields still checked', () => {
+    const bad = fromForm('institution', { ...toForm('institution', STATION), hours: '周一至周五 8:00-17:00，周六 8:00-12:00' });
+    expect(bad).toEqual({ errors: ['营业时间：各营业日须为同一组营业时段（08:00–17:00 与 08:00–12:00 不同）；请按该机构最长的营业时段备案'] });
+    const two = fromForm('institution', { ...toForm('institution', STATION), name: '', hours: '上班时间看心情' }) as { errors: string[] };
+    expect(two.errors[0]).toMatch(/^营业时间：看不懂「/);
+    expect(two.errors.slice(1)).toEqual(['机构名称：必填或格式不正确']);
+  });
+
+  it('removes the hours when the field is emptied, even from a record that had them', () => {
+    const rec = { ...STATION, hours: MON_SAT };
+    const r = fromForm('institution', { ...toForm('institution', rec), hours: '  ' }, rec) as { data: Record<string, unknown> };
+    expect(r.data).toEqual(STATION);
+    expect('hours' in r.data).toBe(false);
+    // Other emptied optional fields go the same way (coordinates), fields outside the form stay.
+    const staff = { id: 'S1', institutionId: 'YZ-JYZ', role: 'clerk', name: '张三', filed: true, validFrom: 0, validTo: null, idMasked: '4512**********1234' };
+    expect((fromForm('staff', toForm('staff', staff), staff) as { data: Record<string, unknown> }).data).toMatchObject({ idMasked: '4512**********1234' });
+    const placed = fromForm('institution', { ...toForm('institution', STATION), lon: '', lat: '' }, STATION) as { data: Record<string, unknown> };
+    expect('lon' in placed.data || 'lat' in placed.data).toBe(false);
+    // Typed into a number input, a coordinate is a number (emptied, null): kept, or removed.
+    const typed = fromForm('institution', { ...toForm('institution', {}), id: 'N1', name: '某站', type: 'inspection_station', county: '451203', lon: 108.64, lat: 24.5 }) as { data: Record<string, unknown> };
+    expect(typed.data).toMatchObject({ lon: 108.64, lat: 24.5 });
+    const cleared = fromForm('institution', { ...toForm('institution', STATION), lon: null, lat: null }, STATION) as { data: Record<string, unknown> };
+    expect('lon' in cleared.data || 'lat' in cleared.data).toBe(false);
+  });
+
+  it('tells the person typing what will be filed, or why it cannot be read', () => {
+    expect(hoursReading('')).toBeNull();
+    expect(hoursReading('每天 8点到17点，节假日照常营业')).toEqual({ hours: EVERY_DAY, text: '每天 08:00–17:00；法定节假日照常营业' });
+    expect(inEnglish(() => hoursReading('全年无休 8:00-17:00'))).toEqual({ hours: EVERY_DAY, text: 'Every day 08:00–17:00; open on public holidays' });
+    expect(hoursReading('周一至周五 8:00-17:00，周六 8:00-12:00')).toHaveProperty('error');
+  });
+});
+
+describe('hours in words', () => {
+  it('writes the English form of the rules’ Chinese words', () => {
+    expect(hoursInEnglish(MON_SAT)).toBe('Mon–Sat 08:30–12:00, 14:00–17:30; closed on public holidays');
+    expect(hoursInEnglish(EVERY_DAY)).toBe('Every day 08:00–17:00; open on public holidays');
+    expect(hoursInEnglish({ workingDays: [6, 7], periods: [{ start: '09:00', end: '12:00' }], observesHolidays: true })).toBe('Sat, Sun 09:00–12:00; closed on public holidays');
+    expect(hoursInEnglish({ workingDays: [5, 1, 3], periods: [{ start: '14:00', end: '18:00' }, { start: '08:00', end: '12:00' }], observesHolidays: true })).toBe('Mon, Wed, Fri 08:00–12:00, 14:00–18:00; closed on public holidays');
+    expect(hoursInEnglish({ workingDays: [1, 2, 3, 5, 6, 7], periods: [{ start: '08:00', end: '24:00' }], observesHolidays: false })).toBe('Mon–Wed, Fri–Sun 08:00–24:00; open on public holidays');
+    expect(hoursText(MON_SAT)).toBe('周一至周六 08:30–12:00、14:00–17:30；法定节假日休息');
+    expect(inEnglish(() => hoursText(MON_SAT))).toBe('Mon–Sat 08:30–12:00, 14:00–17:30; closed on public holidays');
+  });
+
+  it('gives the records table a 营业时间 column: the hours, or 按机构类型 without them', () => {
+    expect(COLUMNS.institution.map(([k, label]) => [k, label])).toContainEqual(['hours', '营业时间']);
+    const name = (id: string) => id;
+    expect(recordCell('institution', 'hours', { ...STATION, hours: EVERY_DAY }, name)).toBe('每天 08:00–17:00；法定节假日照常营业');
+    expect(recordCell('institution', 'hours', STATION, name)).toBe('按机构类型');
+    expect(inEnglish(() => recordCell('institution', 'hours', STATION, name))).toBe('By institution type');
+    expect(inEnglish(() => recordCell('institution', 'hours', { ...STATION, hours: MON_SAT }, name))).toBe('Mon–Sat 08:30–12:00, 14:00–17:30; closed on public holidays');
+    expect(english('营业时间')).toBe('Business hours');
+  });
+});
