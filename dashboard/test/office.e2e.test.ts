@@ -925,6 +925,11 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
       expect(await page.inputValue('[data-testid="year-note"]')).toBe('按国务院办公厅通知录入');
       await page.click('[data-testid="year-save"]');
       await expect.poll(() => page.locator('[data-testid="year-ok"]').textContent(), { timeout: 10_000 }).toContain('已保存 2031 年节假日安排（第 1 次修改）');
+      // The notice pasted holds New Year and Spring Festival only: the other festivals are said.
+      const gaps = page.locator('[data-testid="festivals-missing"]');
+      expect(await gaps.getAttribute('data-festivals')).toBe('清明节,劳动节,端午节,中秋节,国庆节');
+      expect(await gaps.innerText()).toContain('以下节日未设为假日，按工作日计：清明节（4月5日');
+      expect((await calendar()).years.find((y) => y.year === 2031)!.festivalsMissing.map((f) => f.name)).toEqual(['清明节', '劳动节', '端午节', '中秋节', '国庆节']);
       expect(await page.locator('[data-testid="year-unsaved"]').count()).toBe(0);
       let y2031 = (await calendar()).years.find((y) => y.year === 2031)!;
       expect(y2031).toMatchObject({

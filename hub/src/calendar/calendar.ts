@@ -231,9 +231,13 @@ export class WorkCalendars {
         if (!y.success) continue;
         const before = years.get(year);
         const dates = normaliseYearDates(y.data);
-        years.set(year, { year, ...dates, revisions: (before?.revisions ?? 0) + 1, festivalsMissing: festivalsMissing(year, dates).map(({ name, date }) => ({ name, date })), ...change });
+        years.set(year, { year, ...dates, revisions: (before?.revisions ?? 0) + 1, festivalsMissing: [], ...change });
       }
     }
+    // A festival counts as entered when any year's entry makes its day a holiday (a New Year
+    // holiday may be filed with the year before): judged against every entry's holidays.
+    const allHolidays = [...years.values()].flatMap((y) => y.holidays);
+    for (const y of years.values()) y.festivalsMissing = festivalsMissing(y.year, { holidays: allHolidays, extraWorkdays: [] }).map(({ name, date }) => ({ name, date }));
     this.hours = hours;
     this.years = years;
     const config = this.config();
