@@ -237,7 +237,7 @@ export class WorkCalendars {
     // A festival counts as entered when any year's entry makes its day a holiday (a New Year
     // holiday may be filed with the year before): judged against every entry's holidays.
     const allHolidays = [...years.values()].flatMap((y) => y.holidays);
-    for (const y of years.values()) y.festivalsMissing = festivalsMissing(y.year, { holidays: allHolidays, extraWorkdays: [] }).map(({ name, date }) => ({ name, date }));
+    for (const y of years.values()) y.festivalsMissing = festivalsMissing(y.year, { holidays: allHolidays }).map(({ name, date }) => ({ name, date }));
     this.hours = hours;
     this.years = years;
     const config = this.config();
