@@ -461,6 +461,8 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     expect(await detail.locator('h2').textContent()).toContain(requestId);
     await fieldOf('hours').locator('input').fill('周一至周日 8:00-17:00，节假日照常营业');
     await expect.poll(() => reading.textContent()).toBe('将登记为：每天 08:00–17:00；法定节假日照常营业');
+    // The refusal was of the words before: it goes once the field is touched again.
+    expect(await page.locator('[data-testid="form-error"]').count()).toBe(0);
     await fieldOf('hours').scrollIntoViewIfNeeded();
     await shot(page, 'office-registry-form-hours.png');
     await page.click('[data-testid="change-form"] button[type="submit"]');
