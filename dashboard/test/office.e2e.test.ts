@@ -232,6 +232,15 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     expect(concluded.state.conclusion).toBe('false_alarm');
     expect(concluded.events.at(-1).payload.comment).toMatch(/^系统复核/);
     await page.click('[data-testid="filter-all"]');
+    // The list of all warnings rechecks its page too: the concluded one is still said to be no
+    // longer raised (the recheck judges the rule, not the state).
+    await page.goto(`${stack.hub.url}/warnings?state=concluded`);
+    await page.locator(`[data-testid="warnings"] tr[data-warning-id="${staleId}"]`).waitFor({ timeout: 15_000 });
+    await page.click('[data-testid="recheck-page"]');
+    await expect.poll(() => page.locator('[data-testid="recheck-result"]').textContent(), { timeout: 15_000 }).toMatch(/不再成立 1 条/);
+    expect(await page.locator(`[data-testid="warnings"] tr[data-warning-id="${staleId}"] [data-testid="stale"]`).textContent()).toBe('按现行备案已不成立');
+    await page.goto(`${stack.hub.url}/workbench`);
+    await row.waitFor({ timeout: 15_000 });
 
     // The full cycle on one warning, asserting each state.
     await row.locator('a').first().click();
