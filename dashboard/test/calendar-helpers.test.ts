@@ -7,16 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { builtinCalendar } from '@jianguan/rules';
 import * as cal from '$lib/app/calendar';
-import { i18n } from '$lib/i18n/index.svelte';
+import { inEnglish } from './locale';
 
-function inEnglish<T>(f: () => T): T {
-  i18n.locale = 'en';
-  try {
-    return f();
-  } finally {
-    i18n.locale = 'zh';
-  }
-}
 
 /** The 2031 notice of the e2e test, as the hub reads it. */
 const Y2031: cal.YearDates = {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { localSecond } from '@jianguan/rules';
 import { outcomes, reasonText, recheckNote, recheckSummary } from '$lib/app/recheck';
 import { i18n } from '$lib/i18n/index.svelte';
+import { inEnglish } from './locale';
 
 const answer = {
   checked: 4,
@@ -25,13 +26,10 @@ describe('the recheck in words', () => {
     expect(reasonText('stateful')).toContain('依赖历史累计');
     expect(reasonText('no_transaction')).toBe('未找到对应的业务记录');
     expect(reasonText(undefined)).toBe('');
-    i18n.locale = 'en';
-    try {
+    inEnglish(() => {
       expect(recheckSummary(answer)).toBe('Rechecked 4 against the filings and work calendar now in force: 1 still raised, 2 no longer, 1 cannot be rechecked');
       for (const r of ['stateful', 'not_per_record', 'no_transaction', 'not_found'] as const) expect(reasonText(r)).toMatch(/^[\x20-\x7e]+$/);
-    } finally {
-      i18n.locale = 'zh';
-    }
+    });
   });
 
   it('words the false-alarm note with the time and rule set of the recheck, and maps outcomes by id', () => {

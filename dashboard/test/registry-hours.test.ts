@@ -9,16 +9,8 @@ import { FIELD_TEXT, formFields, fromForm, toForm } from '$lib/app/form';
 import { hoursInEnglish, hoursReading, hoursText } from '$lib/app/hours';
 import { COLUMNS, recordCell } from '$lib/app/registry';
 import { english } from '$lib/app/en';
-import { i18n } from '$lib/i18n/index.svelte';
+import { inEnglish } from './locale';
 
-function inEnglish<T>(f: () => T): T {
-  i18n.locale = 'en';
-  try {
-    return f();
-  } finally {
-    i18n.locale = 'zh';
-  }
-}
 
 const STATION = { id: 'YZ-JYZ', name: '宜州区机动车检测站', type: 'inspection_station', county: '451203', lon: 108.63, lat: 24.51, status: 'active' };
 const EVERY_DAY = { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false };

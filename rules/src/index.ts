@@ -68,7 +68,7 @@ export {
   type WorkHours,
   type WorkPeriod,
 } from './engine/calendar-config.js';
-export { formatBusinessHours, parseBusinessHours, type BusinessHours, type ParsedBusinessHours } from './model/business-hours.js';
+export { formatBusinessHours, parseBusinessHours, sortedPeriods, weekdayRuns, type BusinessHours, type ParsedBusinessHours } from './model/business-hours.js';
 export {
   createEngine,
   ruleVersion,

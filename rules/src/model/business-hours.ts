@@ -58,26 +58,37 @@ export type BusinessHours = z.infer<typeof TypeHoursSchema>;
 const DAY_NAMES = ['', '周一', '周二', '周三', '周四', '周五', '周六', '周日'];
 
 /**
+ * Weekdays (ISO, 1 = Monday) as runs of consecutive days, each [first, last], in order: what the
+ * hours in words (either language) are written from.
+ */
+export function weekdayRuns(workingDays: readonly number[]): [first: number, last: number][] {
+  const days = [...new Set(workingDays)].sort((a, b) => a - b);
+  const runs: [number, number][] = [];
+  for (let i = 0; i < days.length; ) {
+    let j = i;
+    while (j + 1 < days.length && days[j + 1] === days[j]! + 1) j++;
+    runs.push([days[i]!, days[j]!]);
+    i = j + 1;
+  }
+  return runs;
+}
+
+/** Periods in order of their start. */
+export function sortedPeriods<P extends { start: string }>(periods: readonly P[]): P[] {
+  return [...periods].sort((a, b) => hhmmMinutes(a.start) - hhmmMinutes(b.start));
+}
+
+/**
  * The hours in words, e.g. 「周一至周六 08:30–12:00、14:00–17:30；法定节假日休息」. Consecutive
  * weekdays are a range, all seven 「每天」; parseBusinessHours reads it back to the same hours.
  */
 export function formatBusinessHours(h: { workingDays: readonly number[]; periods: readonly { start: string; end: string }[]; observesHolidays: boolean }): string {
-  const days = [...new Set(h.workingDays)].sort((a, b) => a - b);
-  let dayText: string;
-  if (days.length === 7) dayText = '每天';
-  else {
-    const runs: string[] = [];
-    for (let i = 0; i < days.length; ) {
-      let j = i;
-      while (j + 1 < days.length && days[j + 1] === days[j]! + 1) j++;
-      const a = DAY_NAMES[days[i]!]!;
-      const b = DAY_NAMES[days[j]!]!;
-      runs.push(j === i ? a : j === i + 1 ? `${a}、${b}` : `${a}至${b}`);
-      i = j + 1;
-    }
-    dayText = runs.join('、');
-  }
-  const periods = [...h.periods].sort((a, b) => hhmmMinutes(a.start) - hhmmMinutes(b.start)).map((p) => `${p.start}–${p.end}`).join('、');
+  const runs = weekdayRuns(h.workingDays);
+  const all = runs.length === 1 && runs[0]![0] === 1 && runs[0]![1] === 7;
+  const dayText = all
+    ? '每天'
+    : runs.map(([a, b]) => (a === b ? DAY_NAMES[a]! : b === a + 1 ? `${DAY_NAMES[a]}、${DAY_NAMES[b]}` : `${DAY_NAMES[a]}至${DAY_NAMES[b]}`)).join('、');
+  const periods = sortedPeriods(h.periods).map((p) => `${p.start}–${p.end}`).join('、');
   return `${dayText} ${periods}；${h.observesHolidays ? '法定节假日休息' : '法定节假日照常营业'}`;
 }
 

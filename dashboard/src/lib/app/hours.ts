@@ -4,35 +4,22 @@
  * back — so what a registry administrator sees is what a sheet would hold; the English is written
  * here from the same shape, so an English screen shows hours in English rather than as data.
  */
-import { formatBusinessHours, parseBusinessHours, type BusinessHours } from '@jianguan/rules';
+import { formatBusinessHours, parseBusinessHours, sortedPeriods, weekdayRuns, type BusinessHours } from '@jianguan/rules';
 import { L } from './lang';
 
 const DAYS_EN = ['', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
-
-const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
 /**
  * The hours in English, mirroring formatBusinessHours: `Mon–Sat 08:30–12:00, 14:00–17:30; closed
  * on public holidays`, all seven days `Every day`, two neighbouring days listed (`Sat, Sun`).
  */
 export function hoursInEnglish(h: Pick<BusinessHours, 'workingDays' | 'periods' | 'observesHolidays'>): string {
-  const days = [...new Set(h.workingDays)].sort((a, b) => a - b);
-  let dayText: string;
-  if (days.length === 7) dayText = 'Every day';
-  else {
-    const runs: string[] = [];
-    for (let i = 0; i < days.length; ) {
-      let j = i;
-      while (j + 1 < days.length && days[j + 1] === days[j]! + 1) j++;
-      const a = DAYS_EN[days[i]!] ?? '';
-      const b = DAYS_EN[days[j]!] ?? '';
-      runs.push(j === i ? a : j === i + 1 ? `${a}, ${b}` : `${a}–${b}`);
-      i = j + 1;
-    }
-    dayText = runs.join(', ');
-  }
-  const periods = [...h.periods]
-    .sort((a, b) => minutes(a.start) - minutes(b.start))
+  const runs = weekdayRuns(h.workingDays);
+  const all = runs.length === 1 && runs[0]![0] === 1 && runs[0]![1] === 7;
+  const dayText = all
+    ? 'Every day'
+    : runs.map(([a, b]) => (a === b ? DAYS_EN[a] : b === a + 1 ? `${DAYS_EN[a]}, ${DAYS_EN[b]}` : `${DAYS_EN[a]}–${DAYS_EN[b]}`)).join(', ');
+  const periods = sortedPeriods(h.periods)
     .map((p) => `${p.start}–${p.end}`)
     .join(', ');
   return `${dayText} ${periods}; ${h.observesHolidays ? 'closed on public holidays' : 'open on public holidays'}`;
