@@ -142,7 +142,7 @@ export function festivalDays(year: number): readonly FestivalDay[] {
  * The festivals a year's entry leaves as working days: an entry typed by hand that forgot one
  * (its business not flagged, its time limits running). Empty for a complete year.
  */
-export function festivalsMissing(year: number, dates: { readonly holidays: readonly string[] }): FestivalDay[] {
+export function festivalsMissing(year: number, dates: { readonly holidays: readonly string[]; readonly extraWorkdays?: readonly string[] }): FestivalDay[] {
   const holidays = new Set(dates.holidays);
   const near = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
   // A computed date counts as present when the day before or after it is a holiday: every
