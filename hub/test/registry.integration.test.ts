@@ -299,6 +299,20 @@ describe('imports', () => {
     const out = await call('registry', 'GET', '/api/v1/registry/institutions.csv');
     expect(out.body.split('\r\n')[0]).toMatch(/,营业时间$/);
     expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-JYZ9,'))).toBe('YZ-JYZ9,宜州区某检测站,机动车检验机构,宜州区,,,正常,每天 08:30–12:00、14:00–17:30；法定节假日照常营业');
+
+    // A rename from a sheet in an older template (no 营业时间 column at all) keeps the hours on file …
+    const imported = async (text: string) => {
+      const r = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'institution', filename: '机构.csv', contentBase64: Buffer.from(text).toString('base64') });
+      expect(r.statusCode, r.body).toBe(201);
+      expect((await call('registry2', 'POST', `/api/v1/registry/requests/${r.json().id}/approve`, {})).statusCode).toBe(200);
+      await hub.registry.reload();
+      return hub.registry.institution('YZ-JYZ9');
+    };
+    expect(await imported('编号,名称,类型,区县\r\nYZ-JYZ9,宜州区某检测站（更名）,检测站,宜州区\r\n')).toMatchObject({ name: '宜州区某检测站（更名）', hours });
+    // … and a sheet with the column left empty clears them: the institution is back on its type's hours.
+    const cleared = await imported('编号,名称,类型,区县,营业时间\r\nYZ-JYZ9,宜州区某检测站（更名）,检测站,宜州区,\r\n');
+    expect(cleared).toMatchObject({ name: '宜州区某检测站（更名）' });
+    expect(cleared).not.toHaveProperty('hours');
   });
 });
 

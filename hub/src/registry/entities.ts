@@ -251,6 +251,27 @@ const COLUMN_NAMES = Object.fromEntries(
   }),
 ) as Readonly<Record<Entity, { aliases: Readonly<Record<string, string>>; known: ReadonlySet<string> }>>;
 
+/** The fields a sheet's header row names (by Chinese or English header); names it ignores left out. */
+export function sheetFields(entity: Entity, header: readonly string[]): Set<string> {
+  const { aliases, known } = COLUMN_NAMES[entity];
+  const out = new Set<string>();
+  for (const h of header) {
+    const t = h.trim();
+    const f = IGNORED_HEADERS.has(t) ? '' : (aliases[t] ?? t);
+    if (f && known.has(f)) out.add(f);
+  }
+  return out;
+}
+
+/**
+ * Optional fields an import keeps from the record on file when the sheet has no column for them
+ * at all (a register kept in an older template): a column present but empty still clears them.
+ * Coordinates go together (both or neither).
+ */
+export const KEPT_WHEN_NO_COLUMN: Readonly<Partial<Record<Entity, readonly (readonly string[])[]>>> = {
+  institution: [['hours'], ['lon', 'lat']],
+};
+
 /** Rows searched for the header: a sheet's title and notes sit above it, a few rows at most. */
 const HEADER_SEARCH_ROWS = 10;
 

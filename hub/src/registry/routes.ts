@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { authorize, inScope, scopedCounty, type Principal, type Role } from '../http/access.js';
 import { ChangeItemSchema, EffectiveFrom, versionEnds, type ChangeItem, type ChangeItemInput, type ItemError, type RegistryChanges, type RegistryRequest, type ReviewedItem } from '../registry/changes.js';
-import { Entity, ENTITY_LABELS, institutionOf, locateHeader, rowsToRecords, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
+import { Entity, ENTITY_LABELS, institutionOf, KEPT_WHEN_NO_COLUMN, locateHeader, rowsToRecords, sheetFields, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
 import { defineExportRoute } from '../exports/export-route.js';
@@ -348,7 +348,20 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     if (errors.length) return report(errors);
     if (!records.length) return report([{ row: 2, field: '', message: '没有数据行' }]);
     const rowOf = (index: number) => rowNumbers[index]!;
-    const items: ChangeItemInput[] = records.map((r, i) => ({ entity, op: 'upsert', data: r as unknown as Record<string, unknown>, ...validity[i] }));
+    // A sheet without a column for an optional field (an older template) keeps what is on file
+    // for that field: re-importing names must not drop an institution's hours or its place.
+    const named = sheetFields(entity, table[skip] ?? []);
+    const kept = (KEPT_WHEN_NO_COLUMN[entity] ?? []).filter((group) => group.every((f) => !named.has(f)));
+    const withKept = (r: EntityData): Record<string, unknown> => {
+      const data = r as unknown as Record<string, unknown>;
+      if (!kept.length || entity !== 'institution') return data;
+      const filed = registry.institution(String(data.id)) as Record<string, unknown> | undefined;
+      if (!filed) return data;
+      const out = { ...data };
+      for (const group of kept) if (group.every((f) => filed[f] !== undefined && filed[f] !== null)) for (const f of group) out[f] = filed[f];
+      return out;
+    };
+    const items: ChangeItemInput[] = records.map((r, i) => ({ entity, op: 'upsert', data: withKept(r), ...validity[i] }));
     if (preview) {
       // Validated as the request would be (scope, institutions, duplicates), nothing stored.
       const checked = changes.validate(items, p);
