@@ -255,6 +255,12 @@ describe('the work calendar', () => {
     expect(r.results.find((x) => x.id === 'no-such-warning')).toEqual({ id: 'no-such-warning', outcome: 'not_checkable', reason: 'not_found' });
     expect(r.results.find((x) => x.id === stateful!.id)).toMatchObject({ outcome: 'not_checkable', reason: 'stateful' });
     expect(r).toMatchObject({ checked: ids.length, still: 1, noLonger: 1, notCheckable: ids.length - 2 });
+    // The institutions given (as a list shows them) only narrow the read: the same answer; a
+    // warning of an institution not given is not found.
+    const narrowed = await call('auditor', 'POST', '/api/v1/warnings/recheck', { ids, institutions: ['JCJ-JYZ'] });
+    expect((narrowed.json() as RecheckResult).results).toEqual(r.results);
+    const elsewhere = await call('auditor', 'POST', '/api/v1/warnings/recheck', { ids: [satWarning], institutions: ['NO-SUCH'] });
+    expect((elsewhere.json() as RecheckResult).results).toEqual([{ id: satWarning, outcome: 'not_checkable', reason: 'not_found' }]);
     // Advice only: nothing but the automatic assignment on raise has happened to the warnings.
     for (const id of [satWarning, lateWarning]) expect((await eventsOf(id)).filter((t) => t !== 'assigned')).toEqual([]);
     // Who may ask, and what they may send.

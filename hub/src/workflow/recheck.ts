@@ -31,10 +31,13 @@ export interface RecheckDeps {
 /**
  * Checks the warnings `ids` again. `assertInScope(county)` throws for a warning the caller may
  * not see (before anything is evaluated); an id with no warning answers `not_found`.
+ * `institutions`, optional: the warnings' institutions, to read fewer rows.
  */
-export async function recheckWarnings(deps: RecheckDeps, ids: readonly string[], assertInScope: (county: string) => void): Promise<RecheckResult> {
+export async function recheckWarnings(deps: RecheckDeps, ids: readonly string[], assertInScope: (county: string) => void, institutions?: readonly string[]): Promise<RecheckResult> {
   const unique = [...new Set(ids)];
-  const warnings = await warningsByIds(deps.store, unique);
+  // The institutions, when the caller knows them (its list shows them), narrow the read to their
+  // part of the table; a warning of another institution is then not found.
+  const warnings = await warningsByIds(deps.store, unique, institutions);
   for (const w of warnings.values()) assertInScope(w.county);
   const engine = deps.engine();
   const perRecord = new Set(engine.definitions.filter((d) => stateKindOf(d) === 'none').map((d) => d.id));

@@ -301,13 +301,17 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
       '业务记录缺失（no_transaction）或不在管辖范围（not_found）。',
     auth: WARNING_READERS,
     scope: 'warning',
-    body: z.object({ ids: z.array(z.string().min(1).max(128)).min(1).max(500) }),
+    body: z.object({
+      ids: z.array(z.string().min(1).max(128)).min(1).max(500),
+      /** The warnings' institutions (the list shows them): the rows are read by them first. */
+      institutions: z.array(z.string().min(1).max(64)).max(500).optional(),
+    }),
     response: RecheckResultSchema,
     handler: async (req) => {
       const p = authorize(req, WARNING_READERS);
       // A warning of another county is refused as on every warning route (OUT_OF_SCOPE), not
       // answered as missing: the caller named it.
-      return recheckWarnings({ ...deps.recheck, store: deps.store, registryAt: (t) => deps.registry.at(t) }, req.body.ids, (county) => assertInScope(p, county));
+      return recheckWarnings({ ...deps.recheck, store: deps.store, registryAt: (t) => deps.registry.at(t) }, req.body.ids, (county) => assertInScope(p, county), req.body.institutions);
     },
   });
 
