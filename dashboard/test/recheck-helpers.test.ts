@@ -1,7 +1,7 @@
 /** The workbench's recheck in words ($lib/app/recheck.ts). */
 import { describe, expect, it } from 'vitest';
 import { localSecond } from '@jianguan/rules';
-import { outcomes, reasonText, recheckNote, recheckSummary } from '$lib/app/recheck';
+import { outcomes, reasonText, recheckBody, recheckNote, recheckSummary } from '$lib/app/recheck';
 import { i18n } from '$lib/i18n/index.svelte';
 import { inEnglish } from './locale';
 
@@ -40,5 +40,6 @@ describe('the recheck in words', () => {
     expect([...byId.keys()]).toEqual(['w1', 'w2', 'w3', 'w4']);
     expect(byId.get('w4')).toMatchObject({ outcome: 'not_checkable', reason: 'stateful' });
     expect(outcomes(null).size).toBe(0);
+    expect(recheckBody([{ id: 'w1', institutionId: 'A' }, { id: 'w2', institutionId: 'B' }, { id: 'w3', institutionId: 'A' }])).toEqual({ ids: ['w1', 'w2', 'w3'], institutions: ['A', 'B'] });
   });
 });

@@ -42,6 +42,7 @@ export type {
 export {
   DEFAULT_CALENDAR,
   createWorkCalendar,
+  institutionCalendar,
   type LocalTime,
   type TypeHours,
   type WorkCalendar,

@@ -29,6 +29,7 @@ import {
   calendarYearSchema,
   createWorkCalendar,
   festivalsMissing,
+  institutionCalendar,
   mergeCalendar,
   normaliseYearDates,
   type CalendarYearDates,
@@ -88,8 +89,7 @@ export class LiveWorkCalendar implements WorkCalendar {
 
   /** The calendar of one institution: its own filed hours, else its type's, else the city's. */
   forInstitution(institution: { type?: string; hours?: TypeHours } | undefined): WorkCalendar {
-    if (this.inner.forInstitution) return this.inner.forInstitution(institution);
-    return this.forType(institution?.type);
+    return institutionCalendar(this.inner, institution);
   }
 }
 

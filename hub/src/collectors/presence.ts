@@ -11,7 +11,7 @@
  * another replica is never reported silent by this one (it was, before: its last-seen time here
  * stayed at this replica's start).
  */
-import type { Warning, WorkCalendar } from '@jianguan/rules';
+import { institutionCalendar, type Warning, type WorkCalendar } from '@jianguan/rules';
 import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
 import { loadSeen, saveSeen, type CollectorRecord } from './repo.js';
@@ -75,11 +75,7 @@ export class CollectorPresence {
     // A counter is expected to be up during its institution's business hours (its own filed
     // hours, else its type's): a station open at the weekend is missed on Saturday, an office
     // closed then is not.
-    const calendarOf = (rec: CollectorRecord): WorkCalendar => {
-      const cal = this.deps.calendar;
-      const inst = this.deps.registry.institution(rec.institutionId);
-      return cal.forInstitution ? cal.forInstitution(inst) : cal.forType ? cal.forType(inst?.type) : cal;
-    };
+    const calendarOf = (rec: CollectorRecord): WorkCalendar => institutionCalendar(this.deps.calendar, this.deps.registry.institution(rec.institutionId));
     const silentFor = (rec: CollectorRecord): { last: number | null; since: number; silentMs: number } | null => {
       if (rec.status !== 'approved' || this.isConnected(rec.collectorId)) return null;
       const cal = calendarOf(rec);

@@ -264,13 +264,11 @@ export function sheetFields(entity: Entity, header: readonly string[]): Set<stri
 }
 
 /**
- * Optional fields an import keeps from the record on file when the sheet has no column for them
- * at all (a register kept in an older template): a column present but empty still clears them.
- * Coordinates go together (both or neither).
+ * An institution's optional fields an import keeps from its record on file when the sheet has no
+ * column for them at all (a register kept in an older template): a column present but empty still
+ * clears them. Coordinates go together (both or neither).
  */
-export const KEPT_WHEN_NO_COLUMN: Readonly<Partial<Record<Entity, readonly (readonly string[])[]>>> = {
-  institution: [['hours'], ['lon', 'lat']],
-};
+export const INSTITUTION_KEPT_WHEN_NO_COLUMN: readonly (readonly (keyof Institution)[])[] = [['hours'], ['lon', 'lat']];
 
 /** Rows searched for the header: a sheet's title and notes sit above it, a few rows at most. */
 const HEADER_SEARCH_ROWS = 10;

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { authorize, inScope, scopedCounty, type Principal, type Role } from '../http/access.js';
 import { ChangeItemSchema, EffectiveFrom, versionEnds, type ChangeItem, type ChangeItemInput, type ItemError, type RegistryChanges, type RegistryRequest, type ReviewedItem } from '../registry/changes.js';
-import { Entity, ENTITY_LABELS, institutionOf, KEPT_WHEN_NO_COLUMN, locateHeader, rowsToRecords, sheetFields, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
+import { Entity, ENTITY_LABELS, INSTITUTION_KEPT_WHEN_NO_COLUMN, institutionOf, locateHeader, rowsToRecords, sheetFields, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
 import { defineExportRoute } from '../exports/export-route.js';
@@ -351,11 +351,10 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     // A sheet without a column for an optional field (an older template) keeps what is on file
     // for that field: re-importing names must not drop an institution's hours or its place.
     const named = sheetFields(entity, table[skip] ?? []);
-    const kept = (KEPT_WHEN_NO_COLUMN[entity] ?? []).filter((group) => group.every((f) => !named.has(f)));
+    const kept = entity === 'institution' ? INSTITUTION_KEPT_WHEN_NO_COLUMN.filter((group) => group.every((f) => !named.has(f))) : [];
     const withKept = (r: EntityData): Record<string, unknown> => {
       const data = r as unknown as Record<string, unknown>;
-      if (!kept.length || entity !== 'institution') return data;
-      const filed = registry.institution(String(data.id)) as Record<string, unknown> | undefined;
+      const filed = kept.length ? registry.institution(String(data.id)) : undefined;
       if (!filed) return data;
       const out = { ...data };
       for (const group of kept) if (group.every((f) => filed[f] !== undefined && filed[f] !== null)) for (const f of group) out[f] = filed[f];

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { InstitutionType } from '../model/registry.js';
-import { HoursFields, TypeHoursSchema, WorkPeriodSchema, checkHours, hhmmMinutes as minutes, type WorkPeriod } from '../model/business-hours.js';
+import { HoursFields, TypeHoursSchema, WorkPeriodSchema, checkHours, sortedPeriods, type WorkPeriod } from '../model/business-hours.js';
 import { DEFAULT_CALENDAR, type TypeHours, type WorkCalendarConfig } from './calendar.js';
 
 export { TypeHoursSchema, WorkPeriodSchema, type WorkPeriod };
@@ -160,7 +160,7 @@ export function mergeCalendar(hours: WorkHours, years: readonly CalendarYearDate
   }
   const tidy = <T extends { workingDays: readonly number[]; periods: readonly WorkPeriod[] }>(h: T) => ({
     workingDays: [...new Set(h.workingDays)].sort(),
-    periods: [...h.periods].sort((a, b) => minutes(a.start) - minutes(b.start)).map((p) => ({ start: p.start, end: p.end })),
+    periods: sortedPeriods(h.periods).map((p) => ({ start: p.start, end: p.end })),
   });
   const byType: [string, TypeHours][] = [];
   for (const [t, h] of Object.entries(hours.byType ?? {})) if (h) byType.push([t, h]);

@@ -87,6 +87,15 @@ export interface WorkCalendar {
   forInstitution?(institution: { type?: string; hours?: TypeHours } | undefined): WorkCalendar;
 }
 
+/**
+ * The calendar an institution's business is judged by: its own filed hours, else its type's,
+ * else `cal` itself — whichever of the optional methods `cal` provides.
+ */
+export function institutionCalendar(cal: WorkCalendar, institution: { type?: string; hours?: TypeHours } | undefined): WorkCalendar {
+  if (cal.forInstitution) return cal.forInstitution(institution);
+  return cal.forType ? cal.forType(institution?.type) : cal;
+}
+
 const DAY_MS = 86_400_000;
 
 function parseHhmm(s: string): number {

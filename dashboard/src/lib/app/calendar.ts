@@ -7,7 +7,7 @@
  * Pure, unit-tested; every date is a 'YYYY-MM-DD' string in China time, computed in UTC so the
  * browser's own time zone never shifts a day.
  */
-import { COUNTIES, INSTITUTION_TYPE_LABELS, type TypeHours } from '@jianguan/rules';
+import { COUNTIES, festivalDays, INSTITUTION_TYPE_LABELS, type TypeHours } from '@jianguan/rules';
 import { english } from './en';
 import { hoursOf, hoursText } from './hours';
 import { L, tr } from './lang';
@@ -202,21 +202,6 @@ export function festivalText(name: string): { text: string; known: boolean } {
   return { text: L(name, parts.map(english).join(' & ')), known: true };
 }
 
-/** Lunar month and day of a date (null without the Chinese calendar in this browser, or in a leap month). */
-function lunar(date: string): { month: number; day: number } | null {
-  try {
-    const parts = lunarFormat().formatToParts(new Date(utc(date)));
-    const month = parts.find((p) => p.type === 'month')?.value ?? '';
-    const day = parts.find((p) => p.type === 'day')?.value ?? '';
-    if (!/^\d+$/.test(month) || !/^\d+$/.test(day)) return null;
-    return { month: Number(month), day: Number(day) };
-  } catch {
-    return null;
-  }
-}
-let lunarFmt: Intl.DateTimeFormat | null = null;
-const lunarFormat = () => (lunarFmt ??= new Intl.DateTimeFormat('en-u-ca-chinese', { month: 'numeric', day: 'numeric', timeZone: 'UTC' }));
-
 /** The festival a day is (元旦 1 January, 春节 lunar new year's day, 清明 4–6 April, …), or null. */
 function festivalOn(date: string): (typeof FESTIVALS)[number] | null {
   const md = date.slice(5);
@@ -224,12 +209,9 @@ function festivalOn(date: string): (typeof FESTIVALS)[number] | null {
   if (md === '05-01') return '劳动节';
   if (md === '10-01') return '国庆节';
   if (md === '04-04' || md === '04-05' || md === '04-06') return '清明节';
-  const l = lunar(date);
-  if (!l) return null;
-  if (l.month === 1 && l.day === 1) return '春节';
-  if (l.month === 5 && l.day === 5) return '端午节';
-  if (l.month === 8 && l.day === 15) return '中秋节';
-  return null;
+  // The lunar festivals' days as the rules date them (the browser's Chinese calendar, cached per year).
+  const lunarDay = festivalDays(Number(date.slice(0, 4))).find((f) => f.date === date && (f.name === '春节' || f.name === '端午节' || f.name === '中秋节'));
+  return (lunarDay?.name as (typeof FESTIVALS)[number] | undefined) ?? null;
 }
 
 /**

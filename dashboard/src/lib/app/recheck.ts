@@ -36,6 +36,11 @@ export function recheckNote(r: Pick<RecheckResult, 'ruleSet'>, at: number): stri
   return `系统复核（${localSecond(at)}，规则集 ${r.ruleSet}）：按现行备案与工作日历，该预警不再产生，核查为误报`;
 }
 
+/** What the hub is asked for the warnings a screen shows: their ids, and their institutions to narrow the read. */
+export function recheckBody(items: readonly { id: string; institutionId: string }[]): { ids: string[]; institutions: string[] } {
+  return { ids: items.map((w) => w.id), institutions: [...new Set(items.map((w) => w.institutionId))] };
+}
+
 /** Outcome per warning id. */
 export function outcomes(r: RecheckResult | null): Map<string, RecheckItem> {
   return new Map((r?.results ?? []).map((x) => [x.id, x]));

@@ -1,5 +1,5 @@
 /** calendar: working time (working days, periods, holidays, 调休) or a fixed night band. */
-import type { WorkCalendar } from '../calendar.js';
+import { institutionCalendar, type WorkCalendar } from '../calendar.js';
 import { compileFilters, type Run } from '../compile-parts.js';
 import type { CalendarRuleDefinition } from '../definition.js';
 
@@ -36,8 +36,7 @@ export function compileCalendar(def: CalendarRuleDefinition): Run {
   return (txn, ctx) => {
     if (!applies(txn)) return null;
     // The institution's own filed hours, else its type's (a station open at weekends), else the city's.
-    const base = ctx.calendar;
-    const cal = base.forInstitution ? base.forInstitution(ctx.registry.institution(txn.institutionId)) : base.forType && base.config.byType ? base.forType(ctx.registry.institution(txn.institutionId)?.type) : base;
+    const cal = institutionCalendar(ctx.calendar, ctx.registry.institution(txn.institutionId));
     const at = txn.occurredAt;
     if (cal.isWorkingTime(at)) return null;
     const l = cal.local(at);
