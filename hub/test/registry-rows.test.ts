@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { changedFields } from '../src/registry/changes.js';
-import { fieldHeader, locateHeader, rowsToRecords } from '../src/registry/entities.js';
+import { fieldHeader, keptGroups, locateHeader, rowsToRecords, sheetFields, withFiledFields, type EntityData } from '../src/registry/entities.js';
 
 const HEADER = ['编号', '机构', '角色', '姓名', '备案', '有效期起', '有效期止'];
 const cst = (y: number, m: number, d: number, h = 0, mi = 0, s = 0) => Date.UTC(y, m - 1, d, h, mi, s) - 8 * 3_600_000;
@@ -135,5 +135,49 @@ describe('coded fields in words', () => {
       { row: 4, field: 'hours', message: expect.stringContaining('各营业日须为同一组营业时段') },
       { row: 5, field: 'hours', message: expect.stringContaining('看不懂「看心情」') },
     ]);
+  });
+});
+
+describe('fields a sheet has no column for', () => {
+  const kept = (entity: Parameters<typeof keptGroups>[0], header: string[], row: string[], filed: object | undefined) => {
+    const r = rowsToRecords(entity, [header, row]);
+    expect(r.errors).toEqual([]);
+    return withFiledFields(r.records[0]!, keptGroups(entity, sheetFields(entity, header)), filed as EntityData | undefined) as unknown as Record<string, unknown>;
+  };
+  const FILED_STAFF = { id: 'S1', institutionId: 'JCJ-JYZ', role: 'inspector', name: '覃明', filed: true, validFrom: cst(2019, 3, 1), validTo: cst(2025, 2, 28, 23, 59, 59), classes: ['C1'], idHash: 'a'.repeat(64), idMasked: '4512**********001X' };
+
+  it("keeps what is on file: a staff member's name, expiry, classes and identity from a sheet of the filings alone", () => {
+    const head = ['编号', '机构', '角色', '备案', '有效期起'];
+    // Without the carry-over the expired filing would come back open-ended and nameless.
+    expect(kept('staff', head, ['S1', 'JCJ-JYZ', '查验员', '是', '2019-03-01'], FILED_STAFF)).toEqual(FILED_STAFF);
+    // Nothing on file: the sheet's record as read.
+    expect(kept('staff', head, ['S1', 'JCJ-JYZ', '查验员', '是', '2019-03-01'], undefined)).toEqual({ id: 'S1', institutionId: 'JCJ-JYZ', role: 'inspector', name: '', filed: true, validFrom: cst(2019, 3, 1), validTo: null });
+  });
+
+  it('lets a renewal end anew, an identity number file a new identity, and an empty column clear', () => {
+    // A new 有效期起 is a new filing: the old filing's end is not its end.
+    const renewed = kept('staff', ['编号', '机构', '角色', '备案', '有效期起'], ['S1', 'JCJ-JYZ', '查验员', '是', '2025-03-01'], FILED_STAFF);
+    expect(renewed).toMatchObject({ validFrom: cst(2025, 3, 1), validTo: null, name: '覃明', classes: ['C1'] });
+    // An identity number column speaks for the hash and the masked form.
+    const ided = kept('staff', ['编号', '机构', '角色', '备案', '有效期起', '身份证号码'], ['S1', 'JCJ-JYZ', '查验员', '是', '2019-03-01', '452701199001010011'], FILED_STAFF);
+    expect(ided).not.toHaveProperty('idHash');
+    expect(ided).toMatchObject({ idNumber: '452701199001010011', classes: ['C1'] });
+    // Columns present and empty: the sheet says so.
+    const emptied = kept('staff', ['编号', '机构', '角色', '姓名', '备案', '有效期起', '有效期止', '准驾车型'], ['S1', 'JCJ-JYZ', '查验员', '', '是', '2019-03-01', '', ''], FILED_STAFF);
+    expect(emptied).toMatchObject({ name: '', validTo: null });
+    expect(emptied).not.toHaveProperty('classes');
+  });
+
+  it("keeps a suspension, a place and hours on file; a field absent on file stays absent", () => {
+    const filed = { id: 'A', name: '甲站', type: 'inspection_station', county: '451203', lon: 108.6, lat: 24.5, status: 'suspended', hours: { workingDays: [1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: true } };
+    expect(kept('institution', ['编号', '名称', '类型', '区县'], ['A', '甲站（更名）', '检测站', '宜州区'], filed)).toEqual({ ...filed, name: '甲站（更名）' });
+    const { lon: _lon, lat: _lat, ...placeless } = filed;
+    expect(kept('institution', ['编号', '名称', '类型', '区县', '状态'], ['A', '甲站', '检测站', '宜州区', '正常'], placeless)).toEqual({ ...placeless, status: 'active' });
+    // A line's suspension, a device's calibration and line, a list entry's organisation and dates.
+    expect(kept('line', ['编号', '机构', '类型', '名称', '最短用时秒', '日能力'], ['L1', 'A', '检测线', '1号线', '300', '120'], { id: 'L1', institutionId: 'A', kind: 'inspection_line', name: '1号线', minSeconds: 300, dailyCapacity: 120, status: 'suspended' })).toMatchObject({ status: 'suspended' });
+    const device = { id: 'D1', institutionId: 'A', kind: 'check_camera', name: '1号工位', lineId: 'L1', filed: true, validFrom: cst(2020, 1, 1), validTo: cst(2027, 1, 1), calibrationValidTo: cst(2026, 6, 30) };
+    expect(kept('device', ['编号', '机构', '类别', '备案', '有效期起'], ['D1', 'A', 'check_camera', '是', '2020-01-01'], device)).toEqual(device);
+    const listing = { list: 'agent_red', key: 'b'.repeat(64), organisationId: 'A', scope: 'own_org', validFrom: cst(2024, 1, 1), validTo: cst(2026, 12, 31), note: '授权代办' };
+    expect(kept('listing', ['名单', '标识'], ['agent_red', 'b'.repeat(64)], listing)).toEqual(listing);
   });
 });

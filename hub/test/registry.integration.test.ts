@@ -314,6 +314,38 @@ describe('imports', () => {
     expect(cleared).toMatchObject({ name: '宜州区某检测站（更名）' });
     expect(cleared).not.toHaveProperty('hours');
   });
+  it('keeps what is on file for the columns a sheet does not have: a suspension, an expiry, classes and an identity', async () => {
+    const cst = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d) - 8 * 3_600_000;
+    const station = { id: 'YZ-JYZ7', name: '宜州区第七检测站', type: 'inspection_station', county: '451203', status: 'suspended' };
+    const person = { id: 'YZ-JYZ7-C01', institutionId: 'YZ-JYZ7', role: 'inspector', name: '蓝海', filed: true, validFrom: cst(2019, 3, 1), validTo: cst(2025, 3, 1) - 1, classes: ['C1'], idHash: HASH, idMasked: '4512**********007X' };
+    const filed = await call('registry', 'POST', '/api/v1/registry/requests', { items: [{ entity: 'institution', data: station }, { entity: 'staff', data: person }] });
+    expect(filed.statusCode, filed.body).toBe(201);
+    expect((await call('registry2', 'POST', `/api/v1/registry/requests/${filed.json().id}/approve`, {})).statusCode).toBe(200);
+    const versions = async () => (await call('leader', 'GET', '/api/v1/registry/staff/YZ-JYZ7-C01/versions')).json().items as { data: Record<string, unknown> }[];
+    // The hub files the identity in its own masked form.
+    const idMasked = (await versions()).at(-1)?.data.idMasked;
+    expect(idMasked).toMatch(/^45\*+7X$/);
+    // Another system's lists: names and filings only, no 状态, 有效期止, 准驾车型 or 身份证 columns.
+    const sheets = [
+      { entity: 'institution', csv: '编号,名称,类型,区县\r\nYZ-JYZ7,宜州区第七机动车检测站,检测站,宜州区\r\n' },
+      { entity: 'staff', csv: '编号,机构,角色,姓名,备案,有效期起\r\nYZ-JYZ7-C01,YZ-JYZ7,查验员,蓝海,是,2019-03-01\r\n' },
+    ];
+    for (const { entity, csv } of sheets) {
+      const body = { entity, filename: `${entity}.csv`, contentBase64: Buffer.from(csv).toString('base64') };
+      // The preview shows the record as it will be filed, with what is kept.
+      const preview = await call('registry', 'POST', '/api/v1/registry/imports', { ...body, preview: true });
+      expect(preview.statusCode, preview.body).toBe(200);
+      expect(preview.json().items[0].data).toMatchObject(entity === 'staff' ? { validTo: person.validTo, classes: ['C1'], idMasked } : { status: 'suspended' });
+      const res = await call('registry', 'POST', '/api/v1/registry/imports', body);
+      expect(res.statusCode, res.body).toBe(201);
+      expect((await call('registry2', 'POST', `/api/v1/registry/requests/${res.json().id}/approve`, {})).statusCode).toBe(200);
+    }
+    await hub.registry.reload();
+    // Still suspended, renamed; the expired filing still expired, with its classes and identity.
+    expect(hub.registry.institution('YZ-JYZ7')).toMatchObject({ name: '宜州区第七机动车检测站', status: 'suspended' });
+    expect(hub.registry.staff('YZ-JYZ7-C01')).toMatchObject({ validTo: person.validTo, classes: ['C1'], idHash: HASH });
+    expect((await versions()).at(-1)?.data).toMatchObject({ idMasked });
+  });
 });
 
 describe('exports', () => {

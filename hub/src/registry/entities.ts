@@ -264,11 +264,58 @@ export function sheetFields(entity: Entity, header: readonly string[]): Set<stri
 }
 
 /**
- * An institution's optional fields an import keeps from its record on file when the sheet has no
- * column for them at all (a register kept in an older template): a column present but empty still
- * clears them. Coordinates go together (both or neither).
+ * Optional fields (and fields with a default) an import keeps from the record on file when the
+ * sheet has no column for them at all — a register kept in an older template, or another
+ * system's export that leaves columns out. Without this, re-importing names would lift a
+ * suspension (状态 defaults to 正常), end a staff member's expiry (有效期止 defaults to open-ended),
+ * and drop an identity, permitted classes, hours or a place. A column present but left empty
+ * still clears the field: that is the sheet saying so.
+ *
+ * `columns`: the fields whose columns speak for the group (an identity number column files the
+ * hash and masked form anew). `sameFiling`: kept only while the row is the filing on file — an
+ * end date belongs to its start, so a row with a new 有效期起 (a renewal) does not inherit the
+ * old filing's 有效期止.
  */
-export const INSTITUTION_KEPT_WHEN_NO_COLUMN: readonly (readonly (keyof Institution)[])[] = [['hours'], ['lon', 'lat']];
+export interface KeptGroup {
+  fields: readonly string[];
+  columns?: readonly string[];
+  sameFiling?: 'validFrom';
+}
+export const KEPT_WHEN_NO_COLUMN: Readonly<Record<Entity, readonly KeptGroup[]>> = {
+  institution: [{ fields: ['hours'] }, { fields: ['lon', 'lat'] }, { fields: ['status'] }],
+  staff: [
+    { fields: ['name'] },
+    { fields: ['validTo'], sameFiling: 'validFrom' },
+    { fields: ['classes'] },
+    { fields: ['idHash', 'idMasked'], columns: ['idHash', 'idMasked', 'idNumber'] },
+  ],
+  line: [{ fields: ['status'] }],
+  listing: [{ fields: ['organisationId'] }, { fields: ['scope'] }, { fields: ['validFrom', 'validTo'] }, { fields: ['validTo'], sameFiling: 'validFrom' }, { fields: ['note'] }],
+  device: [{ fields: ['name'] }, { fields: ['lineId'] }, { fields: ['validTo'], sameFiling: 'validFrom' }, { fields: ['calibrationValidTo'] }],
+};
+
+/** The groups of KEPT_WHEN_NO_COLUMN a sheet naming `named` (sheetFields) has no column for. */
+export function keptGroups(entity: Entity, named: ReadonlySet<string>): KeptGroup[] {
+  return KEPT_WHEN_NO_COLUMN[entity].filter((g) => (g.columns ?? g.fields).every((f) => !named.has(f)));
+}
+
+/**
+ * `row` with the kept groups' fields as `filed` has them (absent on file = absent); `row` itself
+ * when nothing is on file or nothing is kept. Pure: the import route gives the record on file.
+ */
+export function withFiledFields(row: EntityData, groups: readonly KeptGroup[], filed: EntityData | undefined): EntityData {
+  if (!filed || !groups.length) return row;
+  const from = filed as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...(row as unknown as Record<string, unknown>) };
+  for (const g of groups) {
+    if (g.sameFiling && out[g.sameFiling] !== from[g.sameFiling]) continue;
+    for (const f of g.fields) {
+      if (from[f] === undefined) delete out[f];
+      else out[f] = from[f];
+    }
+  }
+  return out as unknown as EntityData;
+}
 
 /** Rows searched for the header: a sheet's title and notes sit above it, a few rows at most. */
 const HEADER_SEARCH_ROWS = 10;

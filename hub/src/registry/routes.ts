@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { authorize, inScope, scopedCounty, type Principal, type Role } from '../http/access.js';
 import { ChangeItemSchema, EffectiveFrom, versionEnds, type ChangeItem, type ChangeItemInput, type ItemError, type RegistryChanges, type RegistryRequest, type ReviewedItem } from '../registry/changes.js';
-import { Entity, ENTITY_LABELS, INSTITUTION_KEPT_WHEN_NO_COLUMN, institutionOf, locateHeader, rowsToRecords, sheetFields, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
+import { Entity, ENTITY_LABELS, institutionOf, keptGroups, keyOf, locateHeader, rowsToRecords, sheetFields, withFiledFields, type EntityData, type RowError, type RowValidity } from '../registry/entities.js';
 import type { Registry } from '../registry/registry.js';
 import { tableJobsOf } from '../exports/table-jobs.js';
 import { defineExportRoute } from '../exports/export-route.js';
@@ -349,18 +349,14 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     if (!records.length) return report([{ row: 2, field: '', message: '没有数据行' }]);
     const rowOf = (index: number) => rowNumbers[index]!;
     // A sheet without a column for an optional field (an older template) keeps what is on file
-    // for that field: re-importing names must not drop an institution's hours or its place.
-    const named = sheetFields(entity, table[skip] ?? []);
-    const kept = entity === 'institution' ? INSTITUTION_KEPT_WHEN_NO_COLUMN.filter((group) => group.every((f) => !named.has(f))) : [];
-    const withKept = (r: EntityData): Record<string, unknown> => {
-      const data = r as unknown as Record<string, unknown>;
-      const filed = kept.length ? registry.institution(String(data.id)) : undefined;
-      if (!filed) return data;
-      const out = { ...data };
-      for (const group of kept) if (group.every((f) => filed[f] !== undefined && filed[f] !== null)) for (const f of group) out[f] = filed[f];
-      return out;
-    };
-    const items: ChangeItemInput[] = records.map((r, i) => ({ entity, op: 'upsert', data: withKept(r), ...validity[i] }));
+    // for that field: re-importing names must not lift a suspension, end an expiry or drop an
+    // identity, hours or a place (entities.ts KEPT_WHEN_NO_COLUMN).
+    const kept = keptGroups(entity, sheetFields(entity, table[skip] ?? []));
+    const filed = kept.length ? await changes.currentVersions([...new Set(records.map((r) => keyOf(entity, r)))].map((key) => ({ entity, key }))) : new Map();
+    const items: ChangeItemInput[] = records.map((r, i) => {
+      const on = filed.get(`${entity}\u0000${keyOf(entity, r)}`);
+      return { entity, op: 'upsert', data: withFiledFields(r, kept, on && !on.retired ? on.data : undefined) as unknown as Record<string, unknown>, ...validity[i] };
+    });
     if (preview) {
       // Validated as the request would be (scope, institutions, duplicates), nothing stored.
       const checked = changes.validate(items, p);
