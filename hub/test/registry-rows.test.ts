@@ -125,14 +125,17 @@ describe('coded fields in words', () => {
       head,
       ['A', '甲站', '检测站', '宜州区', '周一至周六 8:30-12:00，14:00-17:30，节假日照常营业'],
       ['B', '乙站', '检测站', '宜州区', ''],
-      ['C', '丙站', '检测站', '宜州区', '周一至周五 8:00-17:00，周六 8:00-12:00'],
+      ['C', '丙站', '检测站', '宜州区', '周一至周五 8:00-17:00，周六'],
       ['D', '丁站', '检测站', '宜州区', '看心情'],
+      ['E', '戊站', '检测站', '宜州区', '周一至周五 8:00-17:00，周六 8:00-12:00'],
     ]);
     expect(r.records[0]).toMatchObject({ id: 'A', hours: { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:30', end: '12:00' }, { start: '14:00', end: '17:30' }], observesHolidays: false } });
     // An empty cell: the institution keeps its type's hours.
     expect(r.records[1]).not.toHaveProperty('hours');
+    // Saturday mornings: a day with periods of its own.
+    expect(r.records.find((x) => (x as { id: string }).id === 'E')).toMatchObject({ id: 'E', hours: { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:00', end: '17:00' }], byWeekday: [{ days: [6], periods: [{ start: '08:00', end: '12:00' }] }] } });
     expect(r.errors).toEqual([
-      { row: 4, field: 'hours', message: expect.stringContaining('各营业日须为同一组营业时段') },
+      { row: 4, field: 'hours', message: expect.stringContaining('未写明周六的营业时段') },
       { row: 5, field: 'hours', message: expect.stringContaining('看不懂「看心情」') },
     ]);
   });

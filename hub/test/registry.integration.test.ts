@@ -282,11 +282,11 @@ describe('imports', () => {
   });
 
   it("files an institution's business hours written as words, exports them as words, and refuses words it cannot read", async () => {
-    const bad = '编号,名称,类型,区县,营业时间\r\nYZ-JYZ9,宜州区某检测站,检测站,宜州区,周一至周五 8:00-17:00，周六 8:00-12:00\r\n';
+    const bad = '编号,名称,类型,区县,营业时间\r\nYZ-JYZ9,宜州区某检测站,检测站,宜州区,周一至周五 8:00-17:00，周六\r\n';
     const refused = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'institution', filename: '机构.csv', contentBase64: Buffer.from(bad).toString('base64') });
     expect(refused.statusCode, refused.body).toBe(422);
-    expect(refused.json().report).toEqual([expect.objectContaining({ row: 2, field: 'hours', message: expect.stringContaining('各营业日须为同一组营业时段') })]);
-    const csv = '编号,名称,类型,区县,营业时间\r\nYZ-JYZ9,宜州区某检测站,检测站,宜州区,"全年无休 8:30-12:00，下午2:00-5:30"\r\n';
+    expect(refused.json().report).toEqual([expect.objectContaining({ row: 2, field: 'hours', message: expect.stringContaining('未写明周六的营业时段') })]);
+    const csv = '编号,名称,类型,区县,营业时间\r\nYZ-JYZ9,宜州区某检测站,检测站,宜州区,"全年无休 8:30-12:00，下午2:00-5:30"\r\nYZ-JYZ6,宜州区第六检测站,检测站,宜州区,"周一至周五 8:00-17:00，周六上午 8:00-12:00"\r\n';
     const res = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'institution', filename: '机构.csv', contentBase64: Buffer.from(csv).toString('base64') });
     expect(res.statusCode, res.body).toBe(201);
     expect((await call('registry2', 'POST', `/api/v1/registry/requests/${res.json().id}/approve`, {})).statusCode).toBe(200);
@@ -299,6 +299,9 @@ describe('imports', () => {
     const out = await call('registry', 'GET', '/api/v1/registry/institutions.csv');
     expect(out.body.split('\r\n')[0]).toMatch(/,营业时间$/);
     expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-JYZ9,'))).toBe('YZ-JYZ9,宜州区某检测站,机动车检验机构,宜州区,,,正常,每天 08:30–12:00、14:00–17:30；法定节假日照常营业');
+    // Saturday mornings: a day with periods of its own, filed, live and exported as words.
+    expect(hub.registry.institution('YZ-JYZ6')?.hours).toEqual({ workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: true, byWeekday: [{ days: [6], periods: [{ start: '08:00', end: '12:00' }] }] });
+    expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-JYZ6,'))).toBe('YZ-JYZ6,宜州区第六检测站,机动车检验机构,宜州区,,,正常,周一至周五 08:00–17:00；周六 08:00–12:00；法定节假日休息');
 
     // A rename from a sheet in an older template (no 营业时间 column at all) keeps the hours on file …
     const imported = async (text: string) => {

@@ -69,7 +69,17 @@ export {
   type WorkHours,
   type WorkPeriod,
 } from './engine/calendar-config.js';
-export { formatBusinessHours, parseBusinessHours, sortedPeriods, weekdayRuns, type BusinessHours, type ParsedBusinessHours } from './model/business-hours.js';
+export {
+  BusinessHoursSchema,
+  formatBusinessHours,
+  hoursGroups,
+  parseBusinessHours,
+  sortedPeriods,
+  weekdayRuns,
+  type BusinessHours,
+  type DayPeriods,
+  type ParsedBusinessHours,
+} from './model/business-hours.js';
 export {
   createEngine,
   ruleVersion,

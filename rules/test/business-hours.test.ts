@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InstitutionSchema, formatBusinessHours, parseBusinessHours, type BusinessHours } from '../src/index.js';
+import { BusinessHoursSchema, InstitutionSchema, formatBusinessHours, hoursGroups, parseBusinessHours, type BusinessHours } from '../src/index.js';
 
 const read = (text: string): BusinessHours => {
   const r = parseBusinessHours(text);
@@ -43,8 +43,54 @@ describe('business hours as words', () => {
     for (const h of cases) expect(read(formatBusinessHours(h))).toEqual(h);
   });
 
+  it('reads days with periods of their own: Saturday mornings, a late day, a weekend', () => {
+    const saturdayMornings = read('周一至周五 8:00-12:00，14:30-17:30；周六 8:00-12:00；法定节假日休息');
+    expect(saturdayMornings).toEqual({ workingDays: [1, 2, 3, 4, 5, 6], periods: [p('08:00', '12:00'), p('14:30', '17:30')], observesHolidays: true, byWeekday: [{ days: [6], periods: [p('08:00', '12:00')] }] });
+    // The periods of the most days are the usual ones, wherever they are written.
+    expect(read('周六、周日 9:00-12:00，周一至周五 8:00-17:00，节假日照常营业')).toEqual({
+      workingDays: [1, 2, 3, 4, 5, 6, 7],
+      periods: [p('08:00', '17:00')],
+      observesHolidays: false,
+      byWeekday: [{ days: [6, 7], periods: [p('09:00', '12:00')] }],
+    });
+    // Groups with the same periods are one; two days of their own each keep theirs.
+    expect(read('周一至周三 8:00-17:00，周四 8:00-20:00，周五 8:00-17:00，周六 上午9点到12点')).toEqual({
+      workingDays: [1, 2, 3, 4, 5, 6],
+      periods: [p('08:00', '17:00')],
+      observesHolidays: true,
+      byWeekday: [{ days: [4], periods: [p('08:00', '20:00')] }, { days: [6], periods: [p('09:00', '12:00')] }],
+    });
+    // An afternoon marker ends with its clause: 周六's 8:00 is the morning.
+    expect(read('周一至周五 上午8:00-12:00 下午2:00-5:30，周六 8:00-12:00').byWeekday).toEqual([{ days: [6], periods: [p('08:00', '12:00')] }]);
+    // A tie: the days earliest in the week are the usual ones.
+    expect(read('周四至周六 9:00-12:00，周一至周三 8:00-17:00')).toMatchObject({ periods: [p('08:00', '17:00')], byWeekday: [{ days: [4, 5, 6] }] });
+    // Written back in words (the usual days first) that read back the same.
+    expect(formatBusinessHours(saturdayMornings)).toBe('周一至周五 08:00–12:00、14:30–17:30；周六 08:00–12:00；法定节假日休息');
+    for (const text of ['周六、周日 9:00-12:00，周一至周五 8:00-17:00', '周一至周三 8:00-17:00，周四 8:00-20:00，周五 8:00-17:00，周六 9:00-12:00', '周四至周六 9:00-12:00，周一至周三 8:00-17:00']) {
+      const h = read(text);
+      expect(read(formatBusinessHours(h))).toEqual(h);
+    }
+    expect(hoursGroups(saturdayMornings).map((g) => g.days)).toEqual([[1, 2, 3, 4, 5], [6]]);
+  });
+
+  it('files days with periods of their own only for working days, each once, with usual days left', () => {
+    const hours = { workingDays: [1, 2, 3, 4, 5, 6], periods: [p('08:00', '17:00')], observesHolidays: true };
+    const sat = { days: [6], periods: [p('08:00', '12:00')] };
+    expect(BusinessHoursSchema.safeParse({ ...hours, byWeekday: [sat] }).success).toBe(true);
+    const issue = (h: unknown) => {
+      const r = BusinessHoursSchema.safeParse(h);
+      return r.success ? '' : r.error.issues.map((i) => i.message).join(' ');
+    };
+    expect(issue({ ...hours, byWeekday: [{ days: [7], periods: sat.periods }] })).toContain('周日不是营业日');
+    expect(issue({ ...hours, byWeekday: [sat, sat] })).toContain('周六的营业时段写了两次');
+    expect(issue({ ...hours, workingDays: [6], byWeekday: [sat] })).toContain('通常的营业时段无日可用');
+    expect(issue({ ...hours, byWeekday: [{ days: [6], periods: [p('08:00', '12:00'), p('11:00', '13:00')] }] })).toContain('重叠');
+    expect(issue({ ...hours, byWeekday: [] })).not.toBe('');
+  });
+
   it('refuses what it cannot read, saying what, rather than guessing', () => {
-    expect(refused('周一至周五 8:00-17:00，周六 8:00-12:00')).toContain('各营业日须为同一组营业时段');
+    // Days without periods of their own: the hub does not give them someone else's.
+    expect(refused('周一至周五 8:00-17:00，周六')).toContain('未写明周六的营业时段');
     expect(refused('周一至周五 8:30-5:30')).toContain('结束时间应晚于开始时间');
     expect(refused('周一至周五 25:00-26:00')).toContain('时间不存在');
     expect(refused('周五至周一 8:00-17:00')).toContain('起止顺序颠倒');
@@ -65,5 +111,7 @@ describe('business hours as words', () => {
     expect(InstitutionSchema.safeParse({ ...base, hours: '周一至周六 8:00-17:00' }).success).toBe(false);
     expect(InstitutionSchema.safeParse({ ...base, hours: { ...hours, workingDays: [8] } }).success).toBe(false);
     expect(InstitutionSchema.safeParse({ ...base, hours: { ...hours, extra: 1 } }).success).toBe(false);
+    const saturdays = { ...hours, byWeekday: [{ days: [6], periods: [p('08:00', '12:00')] }] };
+    expect(InstitutionSchema.parse({ ...base, hours: saturdays }).hours).toEqual(saturdays);
   });
 });

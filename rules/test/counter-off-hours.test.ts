@@ -111,6 +111,26 @@ describe("an institution's own filed hours", () => {
     expect(holiday?.values).toMatchObject({ reason: 'holiday' });
   });
 
+  it('judges a day with periods of its own by them, and an adjusted working day by the usual ones', async () => {
+    // Monday–Friday 08:00–17:00, Saturday mornings, holidays closed.
+    const saturdays = { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: true, byWeekday: [{ days: [6], periods: [{ start: '08:00', end: '12:00' }] }] };
+    const reg = createRegistryView([...DEMO_INSTITUTIONS, { ...base, id: 'JCJ-JYZ3', name: '周六上午营业检验站', hours: saturdays }], DEMO_STAFF);
+    const at3 = async (local: string) =>
+      (await engine.evaluate(txn({ occurredAt: cst(local), institutionId: 'JCJ-JYZ3', kind: 'check', channel: 'institution', staffId: 'JCJ-JYZ3-I01' }), { ...context({ registry: reg }), calendar })).filter((h) => h.rule.id === RULE);
+    expect(await at3('2026-11-28T11:30')).toHaveLength(0); // Saturday morning
+    const [afternoon] = await at3('2026-11-28T14:00');
+    expect(afternoon?.explanation).toBe('业务办理时间2026-11-28 14:00（星期六），不在工作时间08:00–12:00内');
+    expect(await at3('2026-11-27T14:00')).toHaveLength(0); // Friday afternoon
+    const [friday] = await at3('2026-11-27T17:30');
+    expect(friday?.explanation).toBe('业务办理时间2026-11-27 17:30（星期五），不在工作时间08:00–17:00内');
+    // Saturday 2026-02-28 is an adjusted working day (调休): a usual working day, afternoon included.
+    expect(await at3('2026-02-28T14:00')).toHaveLength(0);
+    expect((await at3('2026-11-29T10:00'))[0]?.values).toMatchObject({ reason: 'rest_day' });
+    const cal = calendar.forInstitution!({ type: 'inspection_station', hours: saturdays });
+    expect(cal.periodsOn!(cst('2026-11-28T09:00'))).toEqual([{ start: '08:00', end: '12:00' }]);
+    expect(cal.periodsOn!(cst('2026-02-28T09:00'))).toEqual([{ start: '08:00', end: '17:00' }]);
+  });
+
   it('gives one calendar per hours object, and the type’s calendar without hours', () => {
     const a = calendar.forInstitution!({ type: 'inspection_station', hours: own });
     expect(calendar.forInstitution!({ type: 'inspection_station', hours: own })).toBe(a);

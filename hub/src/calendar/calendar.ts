@@ -82,6 +82,10 @@ export class LiveWorkCalendar implements WorkCalendar {
     return this.inner.isWorkingTime(at);
   }
 
+  periodsOn(at: number): readonly { start: string; end: string }[] {
+    return this.inner.periodsOn ? this.inner.periodsOn(at) : this.inner.config.periods;
+  }
+
   /** The calendar of an institution type's own hours (or the city's); one object per type until the next change. */
   forType(type: string | undefined): WorkCalendar {
     return this.inner.forType ? this.inner.forType(type) : this.inner;

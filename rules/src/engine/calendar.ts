@@ -21,13 +21,25 @@ export interface WorkCalendarConfig {
    * too (the holidays and adjusted workdays do not apply to it).
    */
   byType?: Readonly<Record<string, TypeHours>>;
+  /**
+   * OPTIONAL. Working days whose periods differ from `periods` (an institution's own hours: 周六
+   * 08:00–12:00). An adjusted working day (调休) keeps `periods`.
+   */
+  byWeekday?: readonly DayPeriods[];
 }
 
-/** One institution type's business hours (WorkCalendarConfig.byType). */
+/** Days of the week with periods of their own. */
+export interface DayPeriods {
+  days: readonly number[];
+  periods: readonly { start: string; end: string }[];
+}
+
+/** One institution type's business hours (WorkCalendarConfig.byType), or one institution's own. */
 export interface TypeHours {
   workingDays: readonly number[];
   periods: readonly { start: string; end: string }[];
   observesHolidays: boolean;
+  byWeekday?: readonly DayPeriods[];
 }
 
 /**
@@ -74,6 +86,12 @@ export interface WorkCalendar {
   /** Working day and inside a working period. */
   isWorkingTime(at: number): boolean;
   /**
+   * OPTIONAL. The working periods of `at`'s local day (a day with periods of its own has them;
+   * any other day the usual ones): what an explanation names. createWorkCalendar() provides it;
+   * callers fall back to config.periods.
+   */
+  periodsOn?(at: number): readonly { start: string; end: string }[];
+  /**
    * OPTIONAL. The calendar of an institution type's business hours (config.byType); this
    * calendar itself for a type without hours of its own, or an unknown institution.
    * createWorkCalendar() provides it; rules call it when present.
@@ -115,10 +133,19 @@ interface DayInfo {
   date: string;
   isoWeekday: number;
   working: boolean;
+  /** The day's working periods, minutes [start, end), and as configured. */
+  minutes: readonly { start: number; end: number }[];
+  periods: readonly { start: string; end: string }[];
 }
 
 export function createWorkCalendar(config: WorkCalendarConfig = DEFAULT_CALENDAR): WorkCalendar {
   const periods = config.periods.map((p) => ({ start: parseHhmm(p.start), end: parseHhmm(p.end) }));
+  // Per ISO weekday (index 1–7): its own periods when it has them, else the usual ones.
+  const weekdayPeriods = Array.from({ length: 8 }, () => ({ minutes: periods, periods: config.periods }));
+  for (const g of config.byWeekday ?? []) {
+    const own = { minutes: g.periods.map((p) => ({ start: parseHhmm(p.start), end: parseHhmm(p.end) })), periods: g.periods };
+    for (const d of g.days) if (d >= 1 && d <= 7) weekdayPeriods[d] = own;
+  }
   const holidays = new Set(config.holidays);
   const extra = new Set(config.extraWorkdays);
   const workingDays = new Set(config.workingDays);
@@ -137,8 +164,11 @@ export function createWorkCalendar(config: WorkCalendarConfig = DEFAULT_CALENDAR
       const date = dt.toISOString().slice(0, 10);
       const dow = dt.getUTCDay();
       const isoWeekday = dow === 0 ? 7 : dow;
-      const working = extra.has(date) ? true : holidays.has(date) ? false : workingDays.has(isoWeekday);
-      d = { date, isoWeekday, working };
+      const worked = extra.has(date);
+      const working = worked ? true : holidays.has(date) ? false : workingDays.has(isoWeekday);
+      // An adjusted working day (调休) is a usual working day, whatever its weekday's own hours.
+      const day = worked ? weekdayPeriods[0]! : weekdayPeriods[isoWeekday]!;
+      d = { date, isoWeekday, working, minutes: day.minutes, periods: day.periods };
       if (days.size >= 4096) days.clear();
       days.set(n, d);
     }
@@ -160,6 +190,7 @@ export function createWorkCalendar(config: WorkCalendarConfig = DEFAULT_CALENDAR
       periods: hours.periods,
       holidays: hours.observesHolidays ? config.holidays : [],
       extraWorkdays: hours.observesHolidays ? config.extraWorkdays : [],
+      ...(hours.byWeekday ? { byWeekday: hours.byWeekday } : {}),
     });
   // One calendar per institution type with hours of its own, made on first use: the same object
   // each time, so caches keyed by calendar (the rules' period text) stay warm.
@@ -195,11 +226,13 @@ export function createWorkCalendar(config: WorkCalendarConfig = DEFAULT_CALENDAR
     isWorkingDay: (at) => dayOf(at + offsetMs).working,
     isWorkingTime(at) {
       const shifted = at + offsetMs;
-      if (!dayOf(shifted).working) return false;
+      const d = dayOf(shifted);
+      if (!d.working) return false;
       const m = minuteOf(shifted);
-      for (const p of periods) if (m >= p.start && m < p.end) return true;
+      for (const p of d.minutes) if (m >= p.start && m < p.end) return true;
       return false;
     },
+    periodsOn: (at) => dayOf(at + offsetMs).periods,
   };
   return self;
 }

@@ -37,6 +37,8 @@ export function checkHours(h: { workingDays: readonly number[]; periods: readonl
   }
 }
 
+const DAY_NAMES = ['', '周一', '周二', '周三', '周四', '周五', '周六', '周日'];
+
 export const HoursFields = {
   /** ISO weekdays, 1 = Monday … 7 = Sunday. */
   workingDays: z.array(z.number().int().min(1).max(7)).min(1, '至少需要一个工作日').max(7),
@@ -44,18 +46,60 @@ export const HoursFields = {
 };
 
 /**
- * Business hours of an institution type or of one institution; `observesHolidays: false` = open
- * on public holidays too (the holidays and adjusted workdays do not apply to it).
+ * Business hours of an institution type; `observesHolidays: false` = open on public holidays too
+ * (the holidays and adjusted workdays do not apply to it).
  */
 export const TypeHoursSchema = z
   .object({ ...HoursFields, observesHolidays: z.boolean() })
   .strict()
   .superRefine((h, ctx) => checkHours(h, ctx));
-export type BusinessHours = z.infer<typeof TypeHoursSchema>;
+export type TypeBusinessHours = z.infer<typeof TypeHoursSchema>;
+
+/** Days of the week whose periods differ from the usual ones (周六 08:00–12:00). */
+export const DayPeriodsSchema = z
+  .object({
+    days: z.array(z.number().int().min(1).max(7)).min(1).max(7),
+    periods: HoursFields.periods,
+  })
+  .strict()
+  .superRefine((g, ctx) => checkHours({ workingDays: g.days, periods: g.periods }, ctx));
+export type DayPeriods = z.infer<typeof DayPeriodsSchema>;
+
+/**
+ * One institution's own filed hours (营业时间): a type's shape, plus the working days whose
+ * periods differ from the usual ones — an inspection station open Monday to Friday all day and
+ * on Saturday mornings. `byWeekday`'s days are working days, each in one group at most; every
+ * other working day has `periods`. An adjusted working day (调休) has the usual periods.
+ */
+export const BusinessHoursSchema = z
+  .object({ ...HoursFields, observesHolidays: z.boolean(), byWeekday: z.array(DayPeriodsSchema).min(1).max(6).optional() })
+  .strict()
+  .superRefine((h, ctx) => {
+    checkHours(h, ctx);
+    const seen = new Set<number>();
+    for (const g of h.byWeekday ?? []) {
+      for (const d of g.days) {
+        if (!h.workingDays.includes(d)) ctx.addIssue({ code: 'custom', path: ['byWeekday'], message: `${DAY_NAMES[d]}不是营业日，不能另有营业时段` });
+        else if (seen.has(d)) ctx.addIssue({ code: 'custom', path: ['byWeekday'], message: `${DAY_NAMES[d]}的营业时段写了两次` });
+        seen.add(d);
+      }
+    }
+    if (h.byWeekday && h.workingDays.every((d) => seen.has(d))) ctx.addIssue({ code: 'custom', path: ['byWeekday'], message: '每个营业日都另有时段：通常的营业时段无日可用' });
+  });
+export type BusinessHours = z.infer<typeof BusinessHoursSchema>;
+
+/**
+ * The hours as groups of (days, periods) in order: the usual periods' days first, then each
+ * group of days with periods of their own. What both languages' words are written from.
+ */
+export function hoursGroups(h: { workingDays: readonly number[]; periods: readonly WorkPeriod[]; byWeekday?: readonly { days: readonly number[]; periods: readonly WorkPeriod[] }[] }): { days: number[]; periods: WorkPeriod[] }[] {
+  const own = new Set((h.byWeekday ?? []).flatMap((g) => g.days));
+  const usual = { days: [...new Set(h.workingDays)].filter((d) => !own.has(d)).sort((a, b) => a - b), periods: sortedPeriods(h.periods) };
+  const rest = (h.byWeekday ?? []).map((g) => ({ days: [...g.days].sort((a, b) => a - b), periods: sortedPeriods(g.periods) })).sort((a, b) => a.days[0]! - b.days[0]!);
+  return [usual, ...rest];
+}
 
 // ---- as words ---------------------------------------------------------------------------------
-
-const DAY_NAMES = ['', '周一', '周二', '周三', '周四', '周五', '周六', '周日'];
 
 /**
  * Weekdays (ISO, 1 = Monday) as runs of consecutive days, each [first, last], in order: what the
@@ -79,17 +123,20 @@ export function sortedPeriods<P extends { start: string }>(periods: readonly P[]
 }
 
 /**
- * The hours in words, e.g. 「周一至周六 08:30–12:00、14:00–17:30；法定节假日休息」. Consecutive
- * weekdays are a range, all seven 「每天」; parseBusinessHours reads it back to the same hours.
+ * The hours in words, e.g. 「周一至周六 08:30–12:00、14:00–17:30；法定节假日休息」 or 「周一至周五
+ * 08:00–17:00；周六 08:00–12:00；法定节假日休息」. Consecutive weekdays are a range, all seven
+ * 「每天」; parseBusinessHours reads it back to the same hours.
  */
-export function formatBusinessHours(h: { workingDays: readonly number[]; periods: readonly { start: string; end: string }[]; observesHolidays: boolean }): string {
-  const runs = weekdayRuns(h.workingDays);
-  const all = runs.length === 1 && runs[0]![0] === 1 && runs[0]![1] === 7;
-  const dayText = all
-    ? '每天'
-    : runs.map(([a, b]) => (a === b ? DAY_NAMES[a]! : b === a + 1 ? `${DAY_NAMES[a]}、${DAY_NAMES[b]}` : `${DAY_NAMES[a]}至${DAY_NAMES[b]}`)).join('、');
-  const periods = sortedPeriods(h.periods).map((p) => `${p.start}–${p.end}`).join('、');
-  return `${dayText} ${periods}；${h.observesHolidays ? '法定节假日休息' : '法定节假日照常营业'}`;
+export function formatBusinessHours(h: { workingDays: readonly number[]; periods: readonly WorkPeriod[]; observesHolidays: boolean; byWeekday?: readonly { days: readonly number[]; periods: readonly WorkPeriod[] }[] }): string {
+  const groups = hoursGroups(h).map((g) => `${dayWords(g.days)} ${g.periods.map((p) => `${p.start}–${p.end}`).join('、')}`);
+  return `${groups.join('；')}；${h.observesHolidays ? '法定节假日休息' : '法定节假日照常营业'}`;
+}
+
+/** Weekdays in words: 「每天」, 「周一至周五」, 「周一、周三、周五」. */
+function dayWords(days: readonly number[]): string {
+  const runs = weekdayRuns(days);
+  if (runs.length === 1 && runs[0]![0] === 1 && runs[0]![1] === 7) return '每天';
+  return runs.map(([a, b]) => (a === b ? DAY_NAMES[a]! : b === a + 1 ? `${DAY_NAMES[a]}、${DAY_NAMES[b]}` : `${DAY_NAMES[a]}至${DAY_NAMES[b]}`)).join('、');
 }
 
 export type ParsedBusinessHours = { hours: BusinessHours } | { error: string };
@@ -138,8 +185,10 @@ function clock(h: string, m: string | undefined, half: string | undefined, m2: s
  * Reads hours written as words: weekdays (周一至周五, 周一、三、五 as 周一、周三、周五, 每天,
  * 工作日, 周末), periods (8:30-12:00, 14:00~17:30, 8点半到12点, 下午2:00-5:30), and whether
  * public holidays close it (法定节假日休息 — the default when it is not said — or 节假日照常营业,
- * 全年无休). One set of periods for all its days: hours that differ by day (周六只上午) are
- * refused with the reason, as is anything it cannot read.
+ * 全年无休). Days may have periods of their own (周一至周五 8:00-17:00，周六 8:00-12:00): the
+ * periods of the most days are the usual ones, the others are `byWeekday`. Days written without
+ * periods of their own, an afternoon it would have to guess and words it does not know are
+ * refused with the reason.
  */
 export function parseBusinessHours(text: string): ParsedBusinessHours {
   const s = normalise(text);
@@ -238,17 +287,30 @@ export function parseBusinessHours(text: string): ParsedBusinessHours {
   if (days.length === 0) return { error: '未写明营业日，如「周一至周六」或「每天」' };
   const withPeriods = merged.filter((g) => g.periods.length > 0);
   if (withPeriods.length === 0) return { error: '未写明营业时段，如「08:30–17:30」' };
-  const key = (p: readonly WorkPeriod[]) => [...p].sort((a, b) => hhmmMinutes(a.start) - hhmmMinutes(b.start)).map((x) => `${x.start}–${x.end}`).join('、');
-  const first = key(withPeriods[0]!.periods);
-  const other = withPeriods.find((g) => key(g.periods) !== first);
-  if (other) {
-    return { error: `各营业日须为同一组营业时段（${first} 与 ${key(other.periods)} 不同）；请按该机构最长的营业时段备案` };
-  }
-  // Days given without periods of their own take the one set: 「周一至周五、周六 8:00-17:00」.
+  const key = (p: readonly WorkPeriod[]) => sortedPeriods(p).map((x) => `${x.start}–${x.end}`).join('、');
+  // 「周一至周五、周六 8:00-17:00」 is one group already (days gather until periods follow).
   const unique = [...new Set(days)].sort((a, b) => a - b);
   if (unique.length !== days.length) return { error: '营业日有重复' };
-  const periods = [...withPeriods[0]!.periods].sort((a, b) => hhmmMinutes(a.start) - hhmmMinutes(b.start));
-  const r = TypeHoursSchema.safeParse({ workingDays: unique, periods, observesHolidays: !(openOnHolidays ?? false) });
+  // Groups with the same periods are one (周一至周三 8-17，周四 8-12，周五至周六 8-17); the
+  // periods of the most days are the usual ones (ties: the one starting earliest in the week),
+  // the others are days with periods of their own.
+  const bySet = new Map<string, { days: number[]; periods: WorkPeriod[] }>();
+  for (const g of merged) {
+    if (g.periods.length === 0) return { error: `未写明${g.days.map((d) => DAY_NAMES[d]).join('、')}的营业时段` };
+    const k = key(g.periods);
+    const same = bySet.get(k);
+    if (same) same.days.push(...g.days);
+    else bySet.set(k, { days: [...g.days], periods: sortedPeriods(g.periods) });
+  }
+  const sets = [...bySet.values()].map((g) => ({ ...g, days: g.days.sort((a, b) => a - b) }));
+  sets.sort((a, b) => b.days.length - a.days.length || a.days[0]! - b.days[0]!);
+  const [usual, ...own] = sets;
+  const r = BusinessHoursSchema.safeParse({
+    workingDays: unique,
+    periods: usual!.periods,
+    observesHolidays: !(openOnHolidays ?? false),
+    ...(own.length ? { byWeekday: own.sort((a, b) => a.days[0]! - b.days[0]!) } : {}),
+  });
   if (!r.success) return { error: r.error.issues[0]?.message ?? '营业时间不正确' };
   return { hours: r.data };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TypeHoursSchema } from './business-hours.js';
+import { BusinessHoursSchema } from './business-hours.js';
 
 export const InstitutionType = z.enum([
   'vehicle_office', // 车管所
@@ -45,7 +45,7 @@ export const InstitutionSchema = z.object({
    * working time?" for its business is answered by them rather than by its type's or the city's
    * hours. Filed as words in a spreadsheet (business-hours.ts reads them).
    */
-  hours: TypeHoursSchema.optional(),
+  hours: BusinessHoursSchema.optional(),
 }).refine((i) => (i.lon === undefined) === (i.lat === undefined), { message: '经度和纬度须同时填写（或都不填）', path: ['lat'] });
 export type Institution = z.infer<typeof InstitutionSchema>;
 

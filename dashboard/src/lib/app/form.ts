@@ -55,7 +55,7 @@ export const FIELD_TEXT: Readonly<Record<Entity, Readonly<Record<string, FieldTe
     lon: { label: '经度', unit: '°E', help: '地图定位，如 108.06；与纬度同填或都不填（不填时大屏画在县城旁）' },
     lat: { label: '纬度', unit: '°N', help: '地图定位，如 24.69；与经度同填或都不填' },
     status: { label: '状态', choices: STATUS, help: '暂停后该机构的业务将触发预警' },
-    hours: { label: '营业时间', input: 'hours', help: '本机构备案的营业时间，如“周一至周六 08:30–12:00、14:00–17:30；法定节假日休息”；留空则按机构类型（或全市）的工作时间' },
+    hours: { label: '营业时间', input: 'hours', help: '本机构备案的营业时间，如“周一至周六 08:30–12:00、14:00–17:30；法定节假日休息”或“周一至周五 08:00–17:00；周六 08:00–12:00”；留空则按机构类型（或全市）的工作时间' },
   },
   staff: {
     id: { label: '人员编号', help: '业务系统中的工号' },

@@ -4,25 +4,25 @@
  * back — so what a registry administrator sees is what a sheet would hold; the English is written
  * here from the same shape, so an English screen shows hours in English rather than as data.
  */
-import { formatBusinessHours, parseBusinessHours, sortedPeriods, weekdayRuns, type BusinessHours } from '@jianguan/rules';
+import { formatBusinessHours, hoursGroups, parseBusinessHours, weekdayRuns, type BusinessHours } from '@jianguan/rules';
 import { L } from './lang';
 
 const DAYS_EN = ['', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
 
 /**
  * The hours in English, mirroring formatBusinessHours: `Mon–Sat 08:30–12:00, 14:00–17:30; closed
- * on public holidays`, all seven days `Every day`, two neighbouring days listed (`Sat, Sun`).
+ * on public holidays`, all seven days `Every day`, two neighbouring days listed (`Sat, Sun`), days
+ * with periods of their own after the usual ones (`Mon–Fri 08:00–17:00; Sat 08:00–12:00; …`).
  */
-export function hoursInEnglish(h: Pick<BusinessHours, 'workingDays' | 'periods' | 'observesHolidays'>): string {
-  const runs = weekdayRuns(h.workingDays);
-  const all = runs.length === 1 && runs[0]![0] === 1 && runs[0]![1] === 7;
-  const dayText = all
-    ? 'Every day'
-    : runs.map(([a, b]) => (a === b ? DAYS_EN[a] : b === a + 1 ? `${DAYS_EN[a]}, ${DAYS_EN[b]}` : `${DAYS_EN[a]}–${DAYS_EN[b]}`)).join(', ');
-  const periods = sortedPeriods(h.periods)
-    .map((p) => `${p.start}–${p.end}`)
-    .join(', ');
-  return `${dayText} ${periods}; ${h.observesHolidays ? 'closed on public holidays' : 'open on public holidays'}`;
+export function hoursInEnglish(h: Pick<BusinessHours, 'workingDays' | 'periods' | 'observesHolidays' | 'byWeekday'>): string {
+  const groups = hoursGroups(h).map((g) => `${daysInEnglish(g.days)} ${g.periods.map((p) => `${p.start}–${p.end}`).join(', ')}`);
+  return `${groups.join('; ')}; ${h.observesHolidays ? 'closed on public holidays' : 'open on public holidays'}`;
+}
+
+function daysInEnglish(days: readonly number[]): string {
+  const runs = weekdayRuns(days);
+  if (runs.length === 1 && runs[0]![0] === 1 && runs[0]![1] === 7) return 'Every day';
+  return runs.map(([a, b]) => (a === b ? DAYS_EN[a] : b === a + 1 ? `${DAYS_EN[a]}, ${DAYS_EN[b]}` : `${DAYS_EN[a]}–${DAYS_EN[b]}`)).join(', ');
 }
 
 /** The hours in words in the current language. */

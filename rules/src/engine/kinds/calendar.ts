@@ -5,13 +5,14 @@ import type { CalendarRuleDefinition } from '../definition.js';
 
 const WEEKDAYS = ['星期一', '星期二', '星期三', '星期四', '星期五', '星期六', '星期日'];
 
-/** '08:00–18:00' (periods joined by '、'); cached per calendar object. */
-const periodTextCache = new WeakMap<WorkCalendar, string>();
-function periodText(cal: WorkCalendar): string {
-  let s = periodTextCache.get(cal);
+/** '08:00–18:00' (periods joined by '、') of the day of `at`; cached per periods array. */
+const periodTextCache = new WeakMap<readonly { start: string; end: string }[], string>();
+function periodText(cal: WorkCalendar, at: number): string {
+  const periods = cal.periodsOn?.(at) ?? cal.config.periods;
+  let s = periodTextCache.get(periods);
   if (s === undefined) {
-    s = cal.config.periods.map((p) => `${p.start}–${p.end}`).join('、');
-    periodTextCache.set(cal, s);
+    s = periods.map((p) => `${p.start}–${p.end}`).join('、');
+    periodTextCache.set(periods, s);
   }
   return s;
 }
@@ -48,7 +49,7 @@ export function compileCalendar(def: CalendarRuleDefinition): Run {
     else [reason, dayType] = ['rest_day', '休息日'];
     return {
       reason,
-      values: { reason, date: l.date, time: l.hhmm, weekday: WEEKDAYS[l.isoWeekday - 1] ?? '', period: periodText(cal), dayType },
+      values: { reason, date: l.date, time: l.hhmm, weekday: WEEKDAYS[l.isoWeekday - 1] ?? '', period: periodText(cal, at), dayType },
     };
   };
 }
