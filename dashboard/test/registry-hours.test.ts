@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FIELD_TEXT, formFields, fromForm, toForm } from '$lib/app/form';
-import { hoursInEnglish, hoursReading, hoursText } from '$lib/app/hours';
+import { parseBusinessHours } from '@jianguan/rules';
+import { hoursErrorText, hoursInEnglish, hoursReading, hoursText } from '$lib/app/hours';
 import { COLUMNS, recordCell } from '$lib/app/registry';
 import { english } from '$lib/app/en';
 import { inEnglish } from './locale';
@@ -54,6 +55,10 @@ describe('the form’s hours field', () => {
     const two = fromForm('institution', { ...toForm('institution', STATION), name: '', hours: '上班时间看心情' }) as { errors: string[] };
     expect(two.errors[0]).toMatch(/^营业时间：看不懂「/);
     expect(two.errors.slice(1)).toEqual(['机构名称：必填或格式不正确']);
+    // On the English screen: the labels and the reasons in English, the words typed quoted as typed.
+    expect(inEnglish(() => fromForm('institution', { ...toForm('institution', STATION), name: '', hours: '上班时间看心情' }))).toEqual({
+      errors: ['Business hours: Cannot read “上班时间看心情”; write the hours like 周一至周六 08:30–12:00、14:00–17:30；法定节假日休息', 'Institution name: required, or not in the right form'],
+    });
   });
 
   it('removes the hours when the field is emptied, even from a record that had them', () => {
@@ -110,3 +115,36 @@ describe('hours in words', () => {
     expect(english('营业时间')).toBe('Business hours');
   });
 });
+
+describe('reasons hours cannot be read, in English', () => {
+  it('says every reason the rules give in English, quoting the words typed', () => {
+    const reasons: [string, string][] = [
+      ['', 'The hours are empty'],
+      ['周一'.repeat(150), 'The hours are too long (200 characters at most)'],
+      ['周五至周一 8:00-17:00', 'Cannot read “周五至周一”: the days run backwards'],
+      ['周一至周五 25:00-26:00', 'Cannot read “25:00-26:00”: no such time'],
+      ['周一至周五 8:30-5:30', '“8:30-5:30” ends before it starts (write an afternoon as 17:30 or 下午5:30)'],
+      ['8:00-17:00', 'No days are given (such as 周一至周六 or 每天)'],
+      ['周一至周五', 'No periods are given (such as 08:30–17:30)'],
+      ['周一至周五 8:00-17:00，周六、周日', 'No periods are given for Sat, Sun'],
+      ['周一至周五、周五 8:00-17:00', 'A day is given twice'],
+      ['周一至周五 8:00-12:00、11:00-17:00', 'The periods 08:00–12:00 and 11:00–17:00 overlap'],
+    ];
+    for (const [typed, en] of reasons) {
+      const r = hoursReading(typed) ?? parseBusinessHours(typed);
+      expect('error' in r, typed).toBe(true);
+      const error = (r as { error: string }).error;
+      expect(inEnglish(() => hoursErrorText(error)), error).toBe(en);
+      // Chinese on the Chinese screen: the rules' own words.
+      expect(hoursErrorText(error)).toBe(error);
+    }
+    // The hours schema's own reasons (hours filed by the API rather than typed).
+    for (const [zh, en] of [
+      ['周日不是营业日，不能另有营业时段', 'Sun is not an open day, so it cannot have periods of its own'],
+      ['周六的营业时段写了两次', 'The periods of Sat are given twice'],
+      ['每个营业日都另有时段：通常的营业时段无日可用', 'Every open day has periods of its own: no day is left for the usual periods'],
+      ['最多 6 个工作时段', 'Six periods at most'],
+    ]) expect(inEnglish(() => hoursErrorText(zh!))).toBe(en);
+  });
+});
+

@@ -179,6 +179,7 @@ export const EN: Readonly<Record<string, string>> = {
   '红名单：代办人所属机构': 'Red list: the agent’s institution',
   '列入原因，不含个人信息（60 字以内）': 'Why listed, without personal data (60 characters at most)',
   营业时间: 'Business hours',
+  内容: 'Field',
   '本机构备案的营业时间，如“周一至周六 08:30–12:00、14:00–17:30；法定节假日休息”或“周一至周五 08:00–17:00；周六 08:00–12:00”；留空则按机构类型（或全市）的工作时间':
     "The hours filed for this institution, written in Chinese as in the register (weekdays, periods, days with periods of their own, public holidays); empty = the hours of its institution type (or the city's)",
   草稿: 'Draft',

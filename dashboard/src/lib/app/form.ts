@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { DAY_MS, DEVICE_KIND_LABELS, DeviceSchema, formatBusinessHours, fromLocal, localDate, INSTITUTION_TYPE_LABELS, InstitutionSchema, LIST_LABELS, ListingSchema, parseBusinessHours, STAFF_ROLE_LABELS, StaffSchema } from '@jianguan/rules';
-import { hoursOf } from './hours';
+import { hoursErrorText, hoursOf } from './hours';
+import { L, tr } from './lang';
 import type { Entity } from './registry';
 
 /**
@@ -206,7 +207,7 @@ export function fromForm(entity: Entity, values: Readonly<Record<string, string 
     else if (f.kind === 'hours') {
       const h = parseBusinessHours(v);
       if ('error' in h) {
-        unread.push(`${f.label}：${h.error}`);
+        unread.push(`${tr(f.label)}${L('：', ': ')}${hoursErrorText(h.error)}`);
         delete data[f.name];
       } else data[f.name] = h.hours;
     } else data[f.name] = v.trim();
@@ -216,8 +217,16 @@ export function fromForm(entity: Entity, values: Readonly<Record<string, string 
   // so a field emptied in the form (hours, coordinates) is removed rather than kept from `base`.
   const outside = Object.fromEntries(Object.entries(base).filter(([k]) => !fields.some((f) => f.name === k)));
   if (r.success && !unread.length) return { data: { ...outside, ...(r.data as Record<string, unknown>) } };
-  const label = (path: PropertyKey[]) => fields.find((f) => f.name === String(path[0]))?.label ?? '内容';
-  const issues = r.success ? [] : r.error.issues.map((i) => `${label(i.path)}：${i.code === 'invalid_type' ? '必填或格式不正确' : i.code === 'too_small' ? '不能为空或过小' : i.code === 'too_big' ? '过长或过大' : '格式不正确'}`);
+  const label = (path: PropertyKey[]) => tr(fields.find((f) => f.name === String(path[0]))?.label ?? '内容');
+  const says = (code: string) =>
+    code === 'invalid_type'
+      ? L('必填或格式不正确', 'required, or not in the right form')
+      : code === 'too_small'
+        ? L('不能为空或过小', 'empty or too small')
+        : code === 'too_big'
+          ? L('过长或过大', 'too long or too large')
+          : L('格式不正确', 'not in the right form');
+  const issues = r.success ? [] : r.error.issues.map((i) => `${label(i.path)}${L('：', ': ')}${says(i.code)}`);
   return { errors: [...unread, ...issues] };
 }
 
