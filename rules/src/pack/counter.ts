@@ -12,7 +12,8 @@ export const counterOffHours = defineRule({
   description: '窗口或社会化机构在工作时间以外、休息日或法定节假日办理机动车、驾驶证、违法处理或查验业务',
   basis:
     'domain.md §6 窗口办理：工作时间以外/节假日办理业务（W）。工作时间为建议值 [sugg]：默认周一至周五08:00–18:00，' +
-    '节假日与调休按国务院公布的2026年安排，可按部署配置',
+    '由规则管理员在工作日历中按机构类型配置；机构单独备案营业时间的，按其营业时间。节假日与调休按工作日历中' +
+    '各年份录入的国务院安排（内置2026年）',
   when: [
     { op: 'in', field: 'kind', values: ['vehicle', 'licence', 'violation', 'check'] },
     { op: 'in', field: 'channel', values: ['counter', 'institution'] },
