@@ -202,6 +202,17 @@ describe('year choices, hours and refusals', () => {
     ]);
     expect(cal.typeHoursRows(undefined)).toEqual([]);
     expect(inEnglish(() => cal.typeHoursRows(byType).map((r) => `${r.name}: ${r.hours}`))).toEqual(['Inspection station: Mon–Sun 08:00–18:00, open on public holidays', 'Hospital: Mon–Sat 08:00–12:00']);
+    // Saturdays with periods of their own, after the usual days.
+    const saturdays = { hospital: { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '14:30', end: '17:30' }, { start: '08:00', end: '12:00' }], observesHolidays: true, byWeekday: [{ days: [6], periods: [{ start: '08:00', end: '10:30' }] }] } };
+    expect(cal.typeHoursRows(saturdays)[0]?.hours).toBe('周一至周五 08:00–12:00、14:30–17:30；周六 08:00–10:30');
+    expect(inEnglish(() => cal.typeHoursRows(saturdays)[0]?.hours)).toBe('Mon–Fri 08:00–12:00, 14:30–17:30; Sat 08:00–10:30');
+  });
+  it('offers Saturday, else the last free working day, for periods of their own — never the last usual day', () => {
+    expect(cal.ownDaysChoice([1, 2, 3, 4, 5, 6], [])).toBe(6);
+    expect(cal.ownDaysChoice([1, 2, 3, 4, 5, 6, 7], [{ days: [6] }])).toBe(7);
+    expect(cal.ownDaysChoice([1, 2, 3, 4, 5], [])).toBe(5);
+    expect(cal.ownDaysChoice([1, 6], [{ days: [6] }])).toBeNull();
+    expect(cal.ownDaysChoice([1], [])).toBeNull();
   });
   it('lists the institutions filed with hours of their own: by county, then name; type by label, hours in words', () => {
     const own = { workingDays: [1, 2, 3, 4, 5, 6, 7], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: false };
@@ -226,6 +237,10 @@ describe('year choices, hours and refusals', () => {
     expect(cal.sameTypeHours({ inspection_station: station }, undefined)).toBe(false);
     expect(cal.sameTypeHours({}, undefined)).toBe(true);
     expect(cal.sameTypeHours({ inspection_station: station }, { hospital: station })).toBe(false);
+    const saturdays = { ...station, byWeekday: [{ days: [6], periods: [{ start: '08:00', end: '12:00' }] }] };
+    expect(cal.sameTypeHours({ inspection_station: saturdays }, { inspection_station: station })).toBe(false);
+    expect(cal.sameTypeHours({ inspection_station: saturdays }, { inspection_station: { ...saturdays, byWeekday: [{ days: [6], periods: [{ start: '08:00', end: '12:00' }] }] } })).toBe(true);
+    expect(cal.sameTypeHours({ inspection_station: saturdays }, { inspection_station: { ...saturdays, byWeekday: [{ days: [6], periods: [{ start: '08:00', end: '11:00' }] }] } })).toBe(false);
     const offered = cal.typesWithoutHours({ inspection_station: station }).map((t) => t.type);
     expect(offered).not.toContain('inspection_station');
     expect(offered).toContain('hospital');
@@ -233,6 +248,10 @@ describe('year choices, hours and refusals', () => {
     const sent = { byType: { inspection_station: { ...station, periods: [{ start: '08:00', end: '07:00' }] } } };
     expect(cal.refusalText('Request body is invalid: byType.inspection_station.periods.0: 时段的结束时间应晚于开始时间', sent)).toBe('机动车检验机构第 1 个时段（08:00–07:00）：时段的结束时间应晚于开始时间');
     expect(cal.refusalText('Request body is invalid: byType.hospital.workingDays: 至少需要一个工作日', sent)).toBe('体检医院工作日：至少需要一个工作日');
+    const own = { byType: { hospital: { ...station, byWeekday: [{ days: [6, 7], periods: [{ start: '08:00', end: '12:00' }, { start: '11:00', end: '13:00' }] }] } } };
+    expect(cal.refusalText('Request body is invalid: byType.hospital.byWeekday.0.periods: 工作时段 08:00–12:00 与 11:00–13:00 重叠', own)).toBe('体检医院另设时段（周六、周日）：工作时段 08:00–12:00 与 11:00–13:00 重叠');
+    expect(cal.refusalText('Request body is invalid: byType.hospital.byWeekday.0.periods.1.end: 时间应为 HH:MM', own)).toBe('体检医院另设时段（周六、周日）第 2 个时段（11:00–13:00）：时间应为 HH:MM');
+    expect(cal.refusalText('Request body is invalid: byType.hospital.byWeekday: 周日不是营业日，不能另有营业时段', own)).toBe('体检医院另设时段：周日不是营业日，不能另有营业时段');
     expect(cal.refusalText('Request body is invalid: byType: 未知的机构类型 x（可选：…）', sent)).toBe('未知的机构类型 x（可选：…）');
   });
 

@@ -1031,6 +1031,24 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
       await page.click('[data-testid="hours-discard"]');
       expect(await own.locator('[data-period="0"] [data-field="end"]').inputValue()).toBe('17:00');
 
+      // Weekends with periods of their own (mornings): offered Saturday first, Sunday added to it.
+      await own.locator('[data-testid="own-days-add"]').click();
+      const weekend = own.locator('[data-testid="own-days"][data-group="0"]');
+      expect(await weekend.locator('input[data-own-weekday="6"]').isChecked()).toBe(true);
+      await weekend.locator('input[data-own-weekday="7"]').check();
+      expect(await weekend.locator('[data-period="0"] [data-field="end"]').inputValue()).toBe('12:00');
+      await page.fill('[data-testid="hours-note"]', '检验机构周末只上午营业');
+      await page.click('[data-testid="hours-save"]');
+      await expect.poll(() => page.locator('[data-testid="hours-ok"]').count(), { timeout: 10_000 }).toBe(1);
+      expect((await calendar()).hours.byType?.inspection_station).toEqual({ ...station, byWeekday: [{ days: [6, 7], periods: [{ start: '08:00', end: '12:00' }] }] });
+      expect(await page.locator('[data-testid="hours-current"] [data-type="inspection_station"]').innerText()).toBe('机动车检验机构：周一至周五 08:00–17:00；周六、周日 08:00–12:00，节假日照常营业');
+      await own.scrollIntoViewIfNeeded();
+      await shot(page, 'office-calendar-own-days.png');
+      // Taken away again: every day 08:00–17:00.
+      await weekend.locator('[data-testid="own-days-remove"]').click();
+      await page.click('[data-testid="hours-save"]');
+      await expect.poll(async () => (await calendar()).hours.byType?.inspection_station, { timeout: 10_000 }).toEqual(station);
+
       // Working hours with a lunch break: 08:00–12:00 and 14:30–18:00.
       const hours = page.locator('[data-testid="hours"]');
       await hours.locator('[data-testid="city-periods"] [data-period="0"] [data-field="end"]').fill('12:00');

@@ -163,6 +163,30 @@ describe('the work calendar', () => {
     const after = checkTxn(202, at(saturday + 60_000));
     expect((await submit([after], 202)).ok).toBe(true);
     expect(await rulesFired(after.id)).not.toContain('counter.off_hours');
+    // Saturdays with periods of their own (mornings only): 10:01 is working time, 14:00 is not,
+    // and the explanation names Saturday's periods.
+    const mornings = await call('rules', 'PUT', '/api/v1/calendar/hours', {
+      workingDays: [1, 2, 3, 4, 5],
+      periods: [{ start: '08:00', end: '18:00' }],
+      byType: { inspection_station: { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: true, byWeekday: [{ days: [6], periods: [{ start: '08:00', end: '12:00' }] }] } },
+    });
+    expect(mornings.statusCode, mornings.body).toBe(200);
+    expect((mornings.json() as WorkCalendarView).hours.byType?.inspection_station?.byWeekday).toEqual([{ days: [6], periods: [{ start: '08:00', end: '12:00' }] }]);
+    const morning = checkTxn(204, at(saturday + 90_000));
+    const afternoon = checkTxn(205, at(saturday + 4 * 3_600_000));
+    expect((await submit([morning, afternoon], 204)).ok).toBe(true);
+    expect(await rulesFired(morning.id)).not.toContain('counter.off_hours');
+    expect(await rulesFired(afternoon.id)).toContain('counter.off_hours');
+    const [offHours] = await hub.store.query<{ explanation: string }>(sql`SELECT explanation FROM warnings WHERE transaction_id = ${param.String(afternoon.id)} AND rule_id = 'counter.off_hours'`);
+    expect(offHours?.explanation).toContain('不在工作时间08:00–12:00内');
+    // A day of its own that is no working day is refused in words.
+    const sunday = await call('rules', 'PUT', '/api/v1/calendar/hours', {
+      workingDays: [1, 2, 3, 4, 5],
+      periods: [{ start: '08:00', end: '18:00' }],
+      byType: { inspection_station: { workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: true, byWeekday: [{ days: [7], periods: [{ start: '08:00', end: '12:00' }] }] } },
+    });
+    expect([sunday.statusCode, sunday.json().error.code]).toEqual([400, 'BODY_INVALID']);
+    expect(sunday.json().error.message).toContain('周日不是营业日');
     // Hours of another type only: the station is back on the city's hours.
     const hospitals = await call('rules', 'PUT', '/api/v1/calendar/hours', {
       workingDays: [1, 2, 3, 4, 5],

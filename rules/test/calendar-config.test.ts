@@ -166,6 +166,16 @@ describe('calendar entries', () => {
     expect(cal.forType!(undefined)).toBe(cal);
     expect(cal.forType!('constructor')).toBe(cal);
     expect(mergeCalendar({ workingDays: [1], periods: [{ start: '08:00', end: '12:00' }] }, [])).not.toHaveProperty('byType');
+    // A type whose Saturdays have periods of their own: hospitals' medical checks on Saturday mornings only.
+    const saturdays = { ...hours, byType: { hospital: { workingDays: [6, 1, 2, 3, 4, 5], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: true, byWeekday: [{ days: [6], periods: [{ start: '08:00', end: '10:30' }] }] } } };
+    expect(msg(saturdays)).toBe('');
+    expect(msg({ ...hours, byType: { hospital: { ...saturdays.byType.hospital, byWeekday: [{ days: [7], periods: [{ start: '08:00', end: '10:30' }] }] } } })).toMatch(/byType\.hospital\.byWeekday: 周日不是营业日/);
+    const medical = createWorkCalendar(mergeCalendar(saturdays, [...builtinCalendar().years.values()])).forType!('hospital');
+    expect(medical.config.byWeekday).toEqual([{ days: [6], periods: [{ start: '08:00', end: '10:30' }] }]);
+    expect(medical.isWorkingTime(at('2026-11-28T10:00:00'))).toBe(true); // Saturday morning
+    expect(medical.isWorkingTime(at('2026-11-28T11:00:00'))).toBe(false); // Saturday, after its own periods
+    expect(medical.isWorkingTime(at('2026-11-27T16:00:00'))).toBe(true); // Friday afternoon
+    expect(medical.isWorkingTime(at('2026-10-10T16:00:00'))).toBe(true); // an adjusted working Saturday: the usual periods
   });
 
   it('merges hours and years into the engine calendar; the built-in one is the default calendar', () => {

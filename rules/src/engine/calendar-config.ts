@@ -169,7 +169,13 @@ export function mergeCalendar(hours: WorkHours, years: readonly CalendarYearDate
     ...tidy(hours),
     holidays: [...holidays].sort(),
     extraWorkdays: [...extra].sort(),
-    ...(byType.length ? { byType: Object.fromEntries(byType.map(([t, h]) => [t, { ...tidy(h), observesHolidays: h.observesHolidays }])) } : {}),
+    ...(byType.length
+      ? {
+          byType: Object.fromEntries(
+            byType.map(([t, h]) => [t, { ...tidy(h), observesHolidays: h.observesHolidays, ...(h.byWeekday?.length ? { byWeekday: h.byWeekday.map((g) => ({ days: [...new Set(g.days)].sort(), periods: sortedPeriods(g.periods).map((p) => ({ start: p.start, end: p.end })) })) } : {}) }]),
+          ),
+        }
+      : {}),
   };
 }
 

@@ -45,16 +45,6 @@ export const HoursFields = {
   periods: z.array(WorkPeriodSchema).min(1, '至少需要一个工作时段').max(6, '最多 6 个工作时段'),
 };
 
-/**
- * Business hours of an institution type; `observesHolidays: false` = open on public holidays too
- * (the holidays and adjusted workdays do not apply to it).
- */
-export const TypeHoursSchema = z
-  .object({ ...HoursFields, observesHolidays: z.boolean() })
-  .strict()
-  .superRefine((h, ctx) => checkHours(h, ctx));
-export type TypeBusinessHours = z.infer<typeof TypeHoursSchema>;
-
 /** Days of the week whose periods differ from the usual ones (周六 08:00–12:00). */
 export const DayPeriodsSchema = z
   .object({
@@ -66,10 +56,13 @@ export const DayPeriodsSchema = z
 export type DayPeriods = z.infer<typeof DayPeriodsSchema>;
 
 /**
- * One institution's own filed hours (营业时间): a type's shape, plus the working days whose
- * periods differ from the usual ones — an inspection station open Monday to Friday all day and
- * on Saturday mornings. `byWeekday`'s days are working days, each in one group at most; every
- * other working day has `periods`. An adjusted working day (调休) has the usual periods.
+ * Business hours of an institution type (the work calendar's `byType`) or of one institution
+ * (its own filed 营业时间): weekdays, the usual periods, and the working days whose periods differ
+ * from the usual ones — an inspection station open Monday to Friday all day and on Saturday
+ * mornings, a hospital's medical checks on Saturday mornings. `byWeekday`'s days are working
+ * days, each in one group at most; every other working day has `periods`; an adjusted working
+ * day (调休) has the usual periods. `observesHolidays: false` = open on public holidays too (the
+ * holidays and adjusted workdays do not apply to it).
  */
 export const BusinessHoursSchema = z
   .object({ ...HoursFields, observesHolidays: z.boolean(), byWeekday: z.array(DayPeriodsSchema).min(1).max(6).optional() })
@@ -86,6 +79,8 @@ export const BusinessHoursSchema = z
     }
     if (h.byWeekday && h.workingDays.every((d) => seen.has(d))) ctx.addIssue({ code: 'custom', path: ['byWeekday'], message: '每个营业日都另有时段：通常的营业时段无日可用' });
   });
+/** An institution type's hours: the same shape as an institution's own. */
+export const TypeHoursSchema = BusinessHoursSchema;
 export type BusinessHours = z.infer<typeof BusinessHoursSchema>;
 
 /**

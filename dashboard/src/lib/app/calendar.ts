@@ -7,7 +7,7 @@
  * Pure, unit-tested; every date is a 'YYYY-MM-DD' string in China time, computed in UTC so the
  * browser's own time zone never shifts a day.
  */
-import { COUNTIES, festivalDays, INSTITUTION_TYPE_LABELS, type TypeHours } from '@jianguan/rules';
+import { COUNTIES, festivalDays, hoursGroups, INSTITUTION_TYPE_LABELS, type TypeHours } from '@jianguan/rules';
 import { english } from './en';
 import { hoursOf, hoursText } from './hours';
 import { L, tr } from './lang';
@@ -322,18 +322,36 @@ export function typeHoursRows(byType: Readonly<Partial<Record<string, TypeHours>
     .map(([type, h]) => ({
       type,
       name: typeName(type),
-      hours: `${weekdaysText(h.workingDays)} ${periodsText(h.periods)}${h.observesHolidays ? '' : L('，节假日照常营业', ', open on public holidays')}`,
+      // Days with periods of their own after the usual ones: 周一至周五 08:00–17:00；周六 08:00–12:00.
+      hours: `${typeGroups(h)
+        .map((g) => `${weekdaysText(g.days)} ${periodsText(g.periods)}`)
+        .join(L('；', '; '))}${h.observesHolidays ? '' : L('，节假日照常营业', ', open on public holidays')}`,
     }));
 }
 
-/** The same hours of every institution type: the same types, each with the same days, periods and holiday rule. */
+/** A type's hours as groups of days and periods, the usual ones first (the rules' hoursGroups). */
+const typeGroups = (h: TypeHours) => hoursGroups({ workingDays: h.workingDays, periods: h.periods, ...(h.byWeekday?.length ? { byWeekday: h.byWeekday } : {}) });
+
+/**
+ * The day a new group of days with periods of their own starts with: Saturday when it is a
+ * working day of the type and not in a group yet, else the last such working day; null when every
+ * working day but one is in a group (the usual periods need a day).
+ */
+export function ownDaysChoice(workingDays: readonly number[], groups: readonly { days: readonly number[] }[]): number | null {
+  const taken = new Set(groups.flatMap((g) => g.days));
+  const free = [...new Set(workingDays)].filter((d) => !taken.has(d)).sort((a, b) => a - b);
+  if (free.length < 2) return null;
+  return free.includes(6) ? 6 : free[free.length - 1]!;
+}
+
+/** The same hours of every institution type: the same types, each with the same days, periods, days of their own and holiday rule. */
 export function sameTypeHours(a: Readonly<Partial<Record<string, TypeHours>>> | undefined, b: Readonly<Partial<Record<string, TypeHours>>> | undefined): boolean {
   const entries = (x: typeof a) => Object.entries(x ?? {}).filter((e): e is [string, TypeHours] => e[1] !== undefined);
   const ea = entries(a);
   const eb = new Map(entries(b));
   return ea.length === eb.size && ea.every(([t, h]) => {
     const o = eb.get(t);
-    return o !== undefined && o.observesHolidays === h.observesHolidays && sameHours(h, o);
+    return o !== undefined && o.observesHolidays === h.observesHolidays && sameHours(h, o) && JSON.stringify(typeGroups(h)) === JSON.stringify(typeGroups(o));
   });
 }
 
@@ -393,7 +411,20 @@ export function refusalText(
         const own = sent.byType?.[type];
         const j = rest[1] !== undefined && /^\d+$/.test(rest[1]) ? Number(rest[1]) : null;
         const p = j === null ? undefined : own?.periods[j];
-        const what = rest[0] === 'periods' ? (j === null ? '' : `${L(`第 ${j + 1} 个时段`, ` period ${j + 1}`)}${p ? `（${p.start}–${p.end}）` : ''}`) : rest[0] === 'workingDays' ? L('工作日', ' working days') : '';
+        // byType.<type>.byWeekday.<g>[.periods.<k>]: a group of days with periods of their own, named by its days.
+        const g = rest[0] === 'byWeekday' && j !== null ? own?.byWeekday?.[j] : undefined;
+        const k = rest[2] === 'periods' && rest[3] !== undefined && /^\d+$/.test(rest[3]) ? Number(rest[3]) : null;
+        const gp = g && k !== null ? g.periods[k] : undefined;
+        const what =
+          rest[0] === 'periods'
+            ? j === null
+              ? ''
+              : `${L(`第 ${j + 1} 个时段`, ` period ${j + 1}`)}${p ? `（${p.start}–${p.end}）` : ''}`
+            : rest[0] === 'workingDays'
+              ? L('工作日', ' working days')
+              : rest[0] === 'byWeekday'
+                ? `${L('另设时段', ' own periods')}${g ? `（${weekdaysText(g.days)}）` : ''}${k !== null ? `${L(`第 ${k + 1} 个时段`, ` period ${k + 1}`)}${gp ? `（${gp.start}–${gp.end}）` : ''}` : ''}`
+                : '';
         return `${typeName(type)}${what}：${text}`;
       }
       const [field, index] = parts;
