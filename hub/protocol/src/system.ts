@@ -12,6 +12,7 @@
  *   GET /api/v1/people            PeopleListSchema
  *   GET/POST /api/v1/backups      BackupListSchema / BackupSchema
  *   GET /api/v1/calendar          WorkCalendarViewSchema (PUT …/hours, PUT …/years/:year, POST …/notice)
+ *   GET /api/v1/readiness         ReadinessSchema
  *   warning detail and actions    WarningDetailSchema, WarningActionResultSchema … (hub/src/workflow/routes.ts)
  */
 import { z } from 'zod';
@@ -453,3 +454,64 @@ export const HolidayNoticeSchema = z.object({
   unread: z.array(z.string()),
 });
 export type HolidayNotice = z.infer<typeof HolidayNoticeSchema>;
+
+// ---- go-live readiness -------------------------------------------------------------------------
+
+/**
+ * What a detachment checks before switching the counters on, in the order of docs/go-live.md:
+ * accounts, filings, collectors, the calendar, a replay, backups, the doors.
+ *
+ * - admins: a system administrator, and two registry administrators (maker-checker).
+ * - auditors: every county covered by an active auditor (subjects: the counties without one).
+ * - institutions: institutions filed (subjects: counties with none).
+ * - places: institutions without coordinates (drawn beside their county seat on the wall).
+ * - staff: active institutions with no staff filing in force now (all their business would be
+ *   flagged as done by unfiled staff).
+ * - lines: inspection stations without an inspection line, exam venues without an exam route.
+ * - collectors: institutions without an approved collector (their own or reporting for them);
+ *   counts.pending: enrolments waiting for approval.
+ * - collectors_silent: approved collectors not heard from for a day, or never.
+ * - calendar: years without their holiday arrangement (subjects), years missing a festival.
+ * - replay: backtests of the rule set in force (docs/go-live.md step 6).
+ * - backups: the newest verified backup of the embedded store and the daily hour; info for a
+ *   ClickHouse server, which is backed up by its own means.
+ * - transport: HTTPS on the hub (JG_TLS_CERT) or a proxy in front (JG_TRUST_PROXY).
+ * - wall: the wall open without a login (JG_WALL_PUBLIC) outside demo mode.
+ */
+export const READINESS_KEYS = ['admins', 'auditors', 'institutions', 'places', 'staff', 'lines', 'collectors', 'collectors_silent', 'calendar', 'replay', 'backups', 'transport', 'wall'] as const;
+export const ReadinessKey = z.enum(READINESS_KEYS);
+export type ReadinessKey = z.infer<typeof ReadinessKey>;
+
+/** ok: done; todo: must be done before going live; warn: worth a look; info: nothing to do here. */
+export const ReadinessStatus = z.enum(['ok', 'todo', 'warn', 'info']);
+export type ReadinessStatus = z.infer<typeof ReadinessStatus>;
+
+/** What an item is about, by name: an institution, a county, a year, a collector. */
+export const ReadinessSubjectSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** For an institution or a collector: the county's adcode ('' when none). */
+  county: z.string(),
+});
+export type ReadinessSubject = z.infer<typeof ReadinessSubjectSchema>;
+
+export const ReadinessItemSchema = z.object({
+  key: ReadinessKey,
+  status: ReadinessStatus,
+  /** The figures the screen words the item with (named per key above). */
+  counts: z.record(z.string(), z.number()),
+  /** At most 100 of what the item is about, by name; `total` says how many in all. */
+  subjects: z.array(ReadinessSubjectSchema).max(100),
+  total: z.number().int().nonnegative(),
+});
+export type ReadinessItem = z.infer<typeof ReadinessItemSchema>;
+
+/** GET /api/v1/readiness (system administrators). */
+export const ReadinessSchema = z.object({
+  checkedAt: z.number(),
+  /** The hub runs in demo mode (demo accounts and data): the doors' items are info then. */
+  demo: z.boolean(),
+  items: z.array(ReadinessItemSchema),
+});
+export type Readiness = z.infer<typeof ReadinessSchema>;
+

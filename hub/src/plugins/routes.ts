@@ -12,6 +12,7 @@ import { registerWarningRoutes } from '../workflow/routes.js';
 import { registerRegistryRoutes } from '../registry/routes.js';
 import { registerBackupRoutes } from '../backup/routes.js';
 import { registerCalendarRoutes } from '../calendar/routes.js';
+import { registerReadinessRoutes } from '../readiness/routes.js';
 import { registerEvaluationRoutes } from '../evaluation/routes.js';
 import { registerBacktestRoutes } from '../backtest/routes.js';
 import { registerCollectorRoutes } from '../collectors/routes.js';
@@ -83,6 +84,7 @@ export const routes = fp<{ version: string }>(
     registerRegistryRoutes(app, { registry, changes: s.changes });
     registerBackupRoutes(app, { backups: s.backups });
     registerCalendarRoutes(app, { calendars: app.calendars });
+    registerReadinessRoutes(app, { store, registry, collectors: app.collectors, calendars: app.calendars, backups: s.backups, config });
     registerEvaluationRoutes(app, { registry, evaluation: s.evaluation, store });
     registerCollectorRoutes(app, { collectors: app.collectors });
     registerDecisionRoutes(app, { decisions: app.decisions, registry, collectors: app.collectors, store, pseudonyms: app.pseudonyms, collectorKeys: config.collectorKeys });

@@ -1,0 +1,84 @@
+/**
+ * The go-live check (GET /api/v1/readiness) against a real hub with the demo registry: every step
+ * of docs/go-live.md in order, worded by the same facts the other screens show (the calendar's
+ * missing years, the collectors' list), changing as the system changes; system administrators only.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { READINESS_KEYS, type Readiness, type ReadinessItem, type WorkCalendarView } from '@jianguan/protocol';
+import type { Hub } from '../src/app.js';
+import { checkTxn, login, startTestHub, TEST_COLLECTOR, unsignedBatch, withToken } from './helpers.js';
+import { connect, type Socket } from 'socket.io-client';
+
+let hub: Hub;
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  ({ hub } = await startTestHub({ workflowIntervalMs: 3_600_000, evaluationIntervalMs: 3_600_000 }));
+  for (const u of ['admin', 'registry', 'auditor', 'leader']) tokens[u] = await login(hub, u);
+});
+
+afterAll(async () => {
+  await hub?.close();
+});
+
+const call = (user: string, url: string) => hub.app.inject(withToken(tokens[user]!, { method: 'GET', url }));
+async function readiness(): Promise<Readiness> {
+  const r = await call('admin', '/api/v1/readiness');
+  expect(r.statusCode, r.body).toBe(200);
+  return r.json() as Readiness;
+}
+const byKey = (r: Readiness) => Object.fromEntries(r.items.map((i) => [i.key, i])) as Record<(typeof READINESS_KEYS)[number], ReadinessItem>;
+
+describe('the go-live check', () => {
+  it('checks every step in order, naming what is still to do by name', async () => {
+    const r = await readiness();
+    expect(r.items.map((i) => i.key)).toEqual([...READINESS_KEYS]);
+    expect(r.demo).toBe(true);
+    const it = byKey(r);
+    // The demo has an administrator, two registry administrators and a city-wide auditor.
+    expect(it.admins).toMatchObject({ status: 'ok', counts: { systemAdmins: 1, registryAdmins: 2 } });
+    expect(it.auditors.status).toBe('ok');
+    // Institutions of the demo registry, each in its county; the staff and lines as filed.
+    const institutions = (await call('admin', '/api/v1/registry/institutions')).json().items as { id: string; name: string; county: string }[];
+    expect(it.institutions.counts.institutions).toBe(institutions.length);
+    // One collector (the test's), for one station: every other institution is listed by name.
+    expect(it.collectors).toMatchObject({ status: 'warn', counts: { approved: 1, pending: 0 } });
+    expect(it.collectors.total).toBe(it.collectors.counts.institutions! - 1);
+    const unserved = it.collectors.subjects[0]!;
+    expect(institutions.find((i) => i.id === unserved.id)).toMatchObject({ name: unserved.name, county: unserved.county });
+    expect(it.collectors.subjects.map((s) => s.id)).not.toContain(TEST_COLLECTOR.institutionId);
+    // Never connected: silent, named by its institution and counter.
+    expect(it.collectors_silent).toMatchObject({ status: 'warn', counts: { silent: 1 }, subjects: [{ id: TEST_COLLECTOR.collectorId, county: '451202' }] });
+    expect(it.collectors_silent.subjects[0]!.name).toMatch(/^金城江区.*检/);
+    // The calendar's missing years, as the calendar says them.
+    const cal = (await call('admin', '/api/v1/calendar')).json() as WorkCalendarView;
+    expect(it.calendar.counts.missing).toBe(cal.missing.length);
+    expect(it.calendar.subjects.filter((s) => s.id.startsWith('missing:')).map((s) => Number(s.name))).toEqual(cal.missing);
+    expect(it.calendar.status).toBe(cal.missing.length ? 'todo' : 'ok');
+    // Nothing replayed yet; no backup made yet (the embedded store, daily backups off in tests).
+    expect(it.replay).toMatchObject({ status: 'warn', counts: { replayed: 0, transactions: 0 } });
+    expect(it.backups).toMatchObject({ status: 'todo', counts: { supported: 1, hour: -1, ageHours: -1, verified: 0 } });
+    // Demo mode: the doors are not judged.
+    expect([it.transport.status, it.wall.status]).toEqual(['info', 'info']);
+  });
+
+  it('changes as the system changes: past business replayed, a collector heard from', async () => {
+    const socket: Socket = connect(`${hub.url}/collect`, { auth: { collectorId: TEST_COLLECTOR.collectorId, token: TEST_COLLECTOR.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+    try {
+      await new Promise<void>((resolve, reject) => (socket.once('connect', () => resolve()), socket.once('connect_error', reject)));
+      // A record of 25 November captured now: business replayed from the past (go-live step 6).
+      const ack = await socket.timeout(30_000).emitWithAck('batch.submit', unsignedBatch([checkTxn(1)], 1));
+      expect(ack.ok, JSON.stringify(ack)).toBe(true);
+      const it = byKey(await readiness());
+      expect(it.replay).toMatchObject({ status: 'ok', counts: { replayed: 1, transactions: 1 } });
+      expect(it.collectors_silent).toMatchObject({ status: 'ok', counts: { silent: 0 }, subjects: [] });
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('is for system administrators only', async () => {
+    for (const u of ['registry', 'auditor', 'leader']) expect((await call(u, '/api/v1/readiness')).statusCode, u).toBe(403);
+    expect((await hub.app.inject({ method: 'GET', url: '/api/v1/readiness' })).statusCode).toBe(401);
+  });
+});
