@@ -12,7 +12,11 @@ import type { Hub } from '../src/app.js';
 import { countTables, StoreBackups } from '../src/backup/backup.js';
 import { main } from '../src/cli.js';
 import { param, sql, UNSAFE_RAW_SQL } from '../src/store/sql.js';
-import { login, startTestHub, tmpDir, withToken } from './helpers.js';
+import { Redis } from 'ioredis';
+import { connect } from 'socket.io-client';
+import { copySize, readCopyFile, readRuleState } from '../src/backup/rule-state-copy.js';
+import { LocalRuleState } from '../src/jobs/local-state.js';
+import { checkTxn, login, startTestHub, TEST_COLLECTOR, testRedisUrl, tmpDir, unsignedBatch, withToken } from './helpers.js';
 
 let hub: Hub;
 let admin = '';
@@ -196,6 +200,75 @@ describe('jianguan-hub backup (the hub stopped)', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(dataDir, 'backups', again.name, 'manifest.json'), 'utf8')) as Backup;
     expect(manifest).toMatchObject({ state: 'done', verified: true, trigger: 'manual', by: 'cli' });
     expect(manifest.tables.find((t) => t.name === 'users')!.rows).toBe(made.tables.find((t) => t.name === 'users')!.rows);
+  });
+
+  it('carries the rule state: copied from Redis beside the store, put back under the restoring hub\'s prefix, refused while a hub holds it', async () => {
+    // Business through the pipeline, so that the stateful rules have counted something.
+    const socket = connect(`${hub.url}/collect`, { auth: { collectorId: TEST_COLLECTOR.collectorId, token: TEST_COLLECTOR.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+    try {
+      await new Promise<void>((resolve, reject) => (socket.once('connect', () => resolve()), socket.once('connect_error', reject)));
+      const ack = await socket.timeout(30_000).emitWithAck('batch.submit', unsignedBatch([1, 2, 3, 4, 5].map((n) => checkTxn(900 + n)), 901));
+      expect(ack.ok, JSON.stringify(ack)).toBe(true);
+    } finally {
+      socket.close();
+    }
+    const made = await finished(((await call(admin, 'POST', '/api/v1/backups')).json() as Backup).name);
+    expect(made.state, made.error).toBe('done');
+    expect(made.ruleState?.logEntries).toBeGreaterThan(0);
+    const from = path.join(backupDir, made.name);
+    const file = path.join(from, 'rule-state.jsonl');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const copy = await readCopyFile(file);
+    expect(copySize(copy)).toEqual(made.ruleState);
+
+    // Restored on another machine whose Redis lost it: under that hub's prefix, as it was copied.
+    const redis = new Redis(testRedisUrl());
+    const prefix = `${hub.config.queuePrefix}-restored`;
+    const dataDir = tmpDir('restore-state');
+    const env = { JG_DATA_DIR: dataDir, JG_PORT: '1', JG_BACKUP_DIR: path.join(dataDir, 'backups'), JG_REDIS_URL: testRedisUrl(), JG_QUEUE_PREFIX: prefix };
+    const cli = async (args: string[]) => {
+      const output: string[] = [];
+      const write = process.stdout.write.bind(process.stdout);
+      const quiet = process.stderr.write.bind(process.stderr);
+      process.stdout.write = ((chunk: string) => (output.push(String(chunk)), true)) as typeof process.stdout.write;
+      process.stderr.write = ((chunk: string) => (output.push(String(chunk)), true)) as typeof process.stderr.write;
+      try {
+        return { code: await main(args, env), said: JSON.parse(output.join('').trim().split('\n').pop()!) as Record<string, unknown> };
+      } finally {
+        process.stdout.write = write;
+        process.stderr.write = quiet;
+      }
+    };
+    try {
+      // Stale state of that prefix, replaced whole.
+      await redis.rpush(`${prefix}:rsl:log:7`, '[0,"s"]');
+      const restored = await cli(['backup', 'restore', from]);
+      expect(restored.code, JSON.stringify(restored.said)).toBe(0);
+      expect(restored.said.ruleState).toEqual(made.ruleState);
+      expect(await readRuleState(redis, prefix)).toEqual(copy);
+      // A hub starting there rebuilds its memory from it.
+      const state = await LocalRuleState.open({ redis, prefix, token: 'restore-test', snapshotMinBytes: 1 << 30, waitForLeaseMs: 1_000, log: () => undefined });
+      try {
+        expect(state.status().keys).toBeGreaterThan(0);
+        // While it holds the state, a restore is refused before anything is touched.
+        const before = fs.readdirSync(dataDir).sort();
+        const refused = await cli(['backup', 'restore', from]);
+        expect([refused.code, refused.said.code]).toEqual([1, 'RULE_STATE_OWNED']);
+        expect(fs.readdirSync(dataDir).sort()).toEqual(before);
+        // Unless Redis is to be kept as it is.
+        const kept = await cli(['backup', 'restore', from, '--without-rule-state']);
+        expect([kept.code, kept.said.ruleState]).toEqual([0, 'kept']);
+      } finally {
+        await state.close();
+      }
+      // A Redis that does not answer: refused, naming it.
+      const down = await main(['backup', 'restore', from], { ...env, JG_REDIS_URL: 'redis://127.0.0.1:1' }).catch((e: unknown) => e);
+      expect(down).toBe(1);
+    } finally {
+      const left = await redis.keys(`${prefix}:*`);
+      if (left.length) await redis.del(...left);
+      redis.disconnect();
+    }
   });
 
   it('refuses what is not a finished backup, and a store a running hub owns', async () => {

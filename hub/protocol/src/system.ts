@@ -364,6 +364,13 @@ export const BackupSchema = z.object({
   /** Evidence files copied; whether the keyring was (without it hashes cannot be joined again). */
   evidenceFiles: z.number().int().nonnegative(),
   keyring: z.boolean(),
+  /**
+   * The rule state (what the stateful rules count) copied from Redis beside the store: its
+   * snapshot generation, the snapshot's size and the log entries after it; null when there was
+   * none to copy (nothing counted yet, JG_RULE_STATE=redis, or Redis not reachable by the command).
+   * Absent in backups made before it was copied.
+   */
+  ruleState: z.object({ generation: z.number().int().nonnegative(), snapshotBytes: z.number().int().nonnegative(), logEntries: z.number().int().nonnegative() }).nullable().optional(),
   /** Why it failed ('' otherwise): the technical detail, in English. */
   error: z.string(),
   /**

@@ -14,6 +14,8 @@
  *   <backup>/chdb/store/<t>/<parts>       each table's frozen parts, copied out of shadow/n
  *   <backup>/pseudonym-keyring.json       without it stored hashes no longer join new arrivals
  *   <backup>/evidence/<sha256>            uploaded evidence (content-addressed, never rewritten)
+ *   <backup>/rule-state.jsonl             what the stateful rules count, copied from Redis
+ *                                         (rule-state-copy.ts; JG_RULE_STATE=local)
  *   <backup>/manifest.json                written last: a directory without it is unfinished
  *
  * so restoring is copying `<backup>/chdb` into place (or pointing JG_DATA_DIR at a copy of the
@@ -49,6 +51,8 @@ import { localSecond } from '@jianguan/rules';
 import { sql, UNSAFE_RAW_SQL } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { backupSucceeded } from '../telemetry/events.js';
+import type { Redis } from 'ioredis';
+import { copySize, readRuleState, writeCopyFile } from './rule-state-copy.js';
 
 const run = promisify(execFile);
 
@@ -63,6 +67,8 @@ export interface BackupConfig {
   keyringFile: string;
   /** The dashboard's evidence directory. @defaultValue <dataDir>/evidence */
   evidenceDir?: string;
+  /** Where the rule state is kept (JG_RULE_STATE=local): copied into each backup. Absent = not copied. */
+  ruleStateRedis?: { redis: Redis; prefix: string };
 }
 
 /** Where a backup's outcome is told: the hub's telemetry events, or the command's output. */
@@ -174,6 +180,7 @@ export class StoreBackups {
       verified: false,
       evidenceFiles: 0,
       keyring: false,
+      ruleState: null,
       error: '',
     };
     this.current = b;
@@ -235,6 +242,12 @@ export class StoreBackups {
         )
       ).map((t) => ({ name: t.name, uuid: path.basename(t.dir) }));
       for (const t of tables) await this.store.command(sql`ALTER TABLE ${UNSAFE_RAW_SQL(`\`${t.name}\``)} FREEZE WITH NAME ${UNSAFE_RAW_SQL(`'${freeze}'`)}`);
+      // The rule state of the same moment, give or take the seconds the freezes took.
+      if (this.config.ruleStateRedis) {
+        const copy = await readRuleState(this.config.ruleStateRedis.redis, this.config.ruleStateRedis.prefix);
+        if (copy) await writeCopyFile(path.join(target, 'rule-state.jsonl'), copy);
+        b.ruleState = copy ? copySize(copy) : null;
+      }
       // 2. Copy: the directory layout first (symlinks and definitions), then the parts.
       const files = await listFiles(shadow);
       const parts = new Map<string, { rows: number; bytes: number }>();

@@ -154,7 +154,17 @@ export const supervision = fp<{ version: string }>(
       emit(log, 'users.no_admin', {}, 'no administrator exists: create one on this machine with `node hub/dist/cli.js admin create <username>` (the embedded store: with the hub stopped; docs/go-live.md)');
     }
 
-    const backups = new StoreBackups(store, { ...config, keyringFile: keyringFile(config), evidenceDir: path.join(config.dataDir, 'evidence') }, (event, fields, msg) => emit(log, event, fields, msg));
+    const backups = new StoreBackups(
+      store,
+      {
+        ...config,
+        keyringFile: keyringFile(config),
+        evidenceDir: path.join(config.dataDir, 'evidence'),
+        // What the stateful rules count, kept in Redis beside this hub's memory: copied into each backup.
+        ...(config.ruleState === 'local' ? { ruleStateRedis: { redis: app.redis, prefix: config.queuePrefix } } : {}),
+      },
+      (event, fields, msg) => emit(log, event, fields, msg),
+    );
 
     const close = async () => {
       // Before the store closes (plugins close in reverse order): a backup stops at its next file.
