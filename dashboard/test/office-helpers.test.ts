@@ -22,7 +22,7 @@ describe('role-aware navigation', () => {
     expect(navFor(['leader']).map((n) => n.label)).toEqual(['指挥大屏', '机构考核', '预警', '规则质量']);
     expect(navFor(['registry_admin']).map((n) => n.label)).toEqual(['指挥大屏', '备案管理']);
     expect(navFor(['rule_admin']).map((n) => n.label)).toEqual(['指挥大屏', '规则发布', '规则质量', '工作日历', '死信记录']);
-    expect(navFor(['system_admin']).map((n) => n.en)).toEqual(['Wall', 'Evaluation', 'Warnings', 'Registry', 'Rule releases', 'Rule quality', 'Calendar', 'Dead letters', 'Collectors', 'Users', 'Audit log', 'Backups']);
+    expect(navFor(['system_admin']).map((n) => n.en)).toEqual(['Wall', 'Evaluation', 'Warnings', 'Registry', 'Rule releases', 'Rule quality', 'Calendar', 'Dead letters', 'Collectors', 'Users', 'Audit log', 'Backups', 'Go-live']);
   });
   it('guards screens by role', () => {
     expect(canOpen(['wall_viewer'], '/workbench')).toBe(false);
@@ -37,6 +37,8 @@ describe('role-aware navigation', () => {
     expect(canOpen(['registry_admin'], '/users')).toBe(false);
     expect(canOpen(['system_admin'], '/backups')).toBe(true);
     expect(canOpen(['rule_admin', 'registry_admin', 'leader', 'auditor'], '/backups')).toBe(false);
+    expect(canOpen(['system_admin'], '/readiness')).toBe(true);
+    expect(canOpen(['rule_admin', 'registry_admin', 'leader', 'auditor', 'wall_viewer'], '/readiness')).toBe(false);
     // The work calendar: its editors, and leaders read-only (not in their nav).
     expect(canOpen(['rule_admin'], '/calendar')).toBe(true);
     expect(canOpen(['system_admin'], '/calendar')).toBe(true);

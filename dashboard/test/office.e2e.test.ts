@@ -11,7 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { canonicalAuthProof, type WorkCalendarView } from '@jianguan/protocol';
+import { canonicalAuthProof, READINESS_KEYS, type Readiness, type WorkCalendarView } from '@jianguan/protocol';
+import { COUNTIES } from '@jianguan/rules';
 import ExcelJS from 'exceljs';
 import { gb18030 } from '../../hub/test/gb18030';
 import { HAVE_CHROMIUM, opened, shot, startStack, type Stack } from './stack';
@@ -840,6 +841,8 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     // The poll has stopped with the backup: the button is offered again.
     await expect.poll(() => now.isEnabled(), { timeout: 5_000 }).toBe(true);
     expect(await newest.locator('[data-field="verified"]').textContent()).toContain('已校验');
+    // What the stateful rules have counted in the earlier tests went with it.
+    expect(await newest.locator('[data-field="rule-state"]').textContent()).toMatch(/已包含\s*日志 [\d,]+ 条/);
     expect(await newest.locator('[data-field="trigger"]').textContent()).toMatch(/^手动：\S/);
     expect(Number((await newest.locator('[data-field="business"]').textContent())!.replace(/,/g, ''))).toBeGreaterThan(0);
     const name = (await newest.getAttribute('data-backup'))!;
@@ -860,6 +863,76 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     const adminApi = await stack.as('admin');
     const list = (await adminApi('/api/v1/backups')).body as { items: { name: string; state: string; verified: boolean }[] };
     expect(list.items.find((b) => b.name === name)).toMatchObject({ state: 'done', verified: true });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('shows a system administrator what is left before going live, item by item as the hub checks it, in Chinese and English', async () => {
+    const adminApi = await stack.as('admin');
+    const fromHub = async () => {
+      const res = await adminApi('/api/v1/readiness');
+      expect(res.status).toBe(200);
+      return res.body as Readiness;
+    };
+    const { page, context, errors } = await stack.login('admin', '/readiness');
+    const list = page.locator('[data-testid="readiness"]');
+    await list.waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-testid="nav"] a[data-nav="readiness"]').textContent()).toBe('上线检查');
+    expect(await page.locator('main.content h1').innerText()).toBe('上线检查');
+    const cards = list.locator('[data-testid="readiness-item"]');
+    expect(await cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-key')))).toEqual([...READINESS_KEYS]);
+
+    // 重新检查 asks the hub again (the time checked moves on); the statuses are the hub's own.
+    const checked = page.locator('[data-testid="readiness-checked"]');
+    const before = await checked.innerText();
+    await page.waitForTimeout(1100);
+    await page.click('[data-testid="readiness-refresh"]');
+    await expect.poll(() => checked.innerText(), { timeout: 10_000 }).not.toBe(before);
+    const onPage = () => cards.evaluateAll((els) => els.map((e) => [e.getAttribute('data-key'), e.getAttribute('data-status')]));
+    let hub = await fromHub();
+    if (JSON.stringify(await onPage()) !== JSON.stringify(hub.items.map((i) => [i.key, i.status]))) {
+      // A collector's contact or an enrolment changed between the two reads: read both again.
+      await page.click('[data-testid="readiness-refresh"]');
+      await page.locator('[data-testid="readiness-refresh"]:not([disabled])').waitFor({ timeout: 10_000 });
+      hub = await fromHub();
+    }
+    expect(await onPage()).toEqual(hub.items.map((i) => [i.key, i.status]));
+    const todo = hub.items.filter((i) => i.status === 'todo').length;
+    const warn = hub.items.filter((i) => i.status === 'warn').length;
+    const summary = [todo ? `待办 ${todo} 项` : '', warn ? `请留意 ${warn} 项` : ''].filter(Boolean).join('，') || '没有待办事项，可以上线';
+    expect(await page.locator('[data-testid="readiness-summary"]').innerText()).toBe(summary);
+    expect(await cards.locator('[data-field="status"]').allInnerTexts()).toEqual(hub.items.map((i) => ({ ok: '已完成', todo: '待办', warn: '请留意', info: '提示' })[i.status]));
+
+    // What an item is about reads by name, its county by name: never an institution id or an adcode.
+    const about = hub.items.find((i) => ['collectors', 'places', 'staff', 'lines', 'collectors_silent'].includes(i.key) && i.subjects.some((s) => s.county));
+    expect(about, 'an item about institutions').toBeDefined();
+    const subject = about!.subjects.find((s) => s.county)!;
+    const card = list.locator(`[data-testid="readiness-item"][data-key="${about!.key}"]`);
+    const shown = await card.locator(`[data-subject="${subject.id}"]`).innerText();
+    expect(shown).toContain(subject.name);
+    expect(shown).toContain(COUNTIES.find((c) => c.adcode === subject.county)!.name);
+    expect(shown).not.toContain(subject.county);
+    if (!subject.name.includes(subject.id)) expect(shown).not.toContain(subject.id);
+    if (about!.total > about!.subjects.length) expect(await card.locator('[data-field="more"]').innerText()).toBe(`… 共 ${about!.total.toLocaleString('zh-CN')} 个`);
+    await shot(page, 'office-readiness.png');
+    await list.locator('[data-key="wall"]').scrollIntoViewIfNeeded();
+    await shot(page, 'office-readiness-end.png');
+
+    // Each item links to the screen that fixes it.
+    await page.locator('[data-testid="readiness-item"][data-key="collectors"] a[data-fix="/collectors"]').click();
+    await page.waitForURL(/\/collectors$/, { timeout: 10_000 });
+    await page.locator('[data-testid="collectors"]').waitFor({ timeout: 15_000 });
+
+    // In English: every word of the screen, data (names) marked as data.
+    await page.goBack();
+    await list.waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'EN', exact: true }).click();
+    await expect.poll(() => page.locator('main.content h1').innerText(), { timeout: 5_000 }).toBe('Go-live check');
+    expect(await page.locator('[data-testid="readiness-summary"]').innerText()).toMatch(/^(\d+ to do(, \d+ to check)?|\d+ to check|Nothing left to do: ready to go live)$/);
+    expect(await cards.locator('[data-field="status"]').allInnerTexts()).toEqual(hub.items.map((i) => ({ ok: 'Done', todo: 'To do', warn: 'Check', info: 'Note' })[i.status]));
+    expect(await chineseIn(page, 'header.top, main.content')).toEqual([]);
+    await shot(page, 'office-readiness-en.png');
+    await page.evaluate(() => localStorage.setItem('jg.lang', 'zh'));
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -1151,6 +1224,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
       ['admin', '/users', 'users'],
       ['admin', '/audit', 'audit'],
       ['admin', '/backups', 'backups'],
+      ['admin', '/readiness', 'readiness'],
     ];
     /** The screen's own parts: the office header and content, or the login form. */
     const ROOTS = 'header.top, main.content, [data-testid="login-form"]';

@@ -43,6 +43,7 @@ export const SCREENS: readonly { prefix: string; roles: readonly Role[] | 'any' 
   { prefix: '/users', roles: ['system_admin'] },
   { prefix: '/audit', roles: ['system_admin'] },
   { prefix: '/backups', roles: ['system_admin'] },
+  { prefix: '/readiness', roles: ['system_admin'] },
 ];
 
 export interface NavItem {
@@ -67,6 +68,8 @@ const NAV: readonly (NavItem & { roles: readonly Role[] | 'any' })[] = [
   { key: 'users', href: '/users', label: '用户与角色', en: 'Users', roles: ['system_admin'] },
   { key: 'audit', href: '/audit', label: '审计日志', en: 'Audit log', roles: ['system_admin'] },
   { key: 'backups', href: '/backups', label: '数据备份', en: 'Backups', roles: ['system_admin'] },
+  // Last: the administrator's check of everything above before the counters are switched on.
+  { key: 'readiness', href: '/readiness', label: '上线检查', en: 'Go-live', roles: ['system_admin'] },
 ];
 
 export function hasAnyRole(roles: readonly Role[], allowed: readonly Role[] | 'any'): boolean {
