@@ -167,6 +167,7 @@ export const EN: Readonly<Record<string, string>> = {
   授权机构: 'Authorised institution',
   代办范围: 'Agent scope',
   有效期起: 'Valid from',
+  身份证号码: 'Identity number',
   '唯一编号，备案后不可更改': 'Unique; cannot change after filing',
   '地图定位，如 108.06；与纬度同填或都不填（不填时大屏画在县城旁）': 'Map position, e.g. 108.06; with the latitude or neither (without, the wall draws it by the county seat)',
   '地图定位，如 24.69；与经度同填或都不填': 'Map position, e.g. 24.69; with the longitude or neither',
