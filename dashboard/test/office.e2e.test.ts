@@ -586,6 +586,21 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await page.getByRole('button', { name: '预览' }).click();
     await expect.poll(() => page.locator('p.error[role="alert"]').textContent(), { timeout: 10_000 }).toContain('另存为不加密的 .xlsx 或 CSV');
     await shot(page, 'office-registry-import-xls.png');
+    // A sheet with mistakes: refused row by row, the reasons in the screen's language and the
+    // values as the sheet wrote them.
+    const mistaken = Buffer.from('\uFEFF编号,机构,角色,姓名,备案,有效期起,工号\r\nJCJ-JYZ-E2E-B1,JCJ-JYZ,厨师,韦兰,也许,2019-03-01,7\r\n');
+    const report = page.locator('[data-testid="import-report"]');
+    await page.setInputFiles('[data-testid="import-file"]', { name: '人员.csv', mimeType: 'text/csv', buffer: mistaken });
+    await page.getByRole('button', { name: '预览' }).click();
+    await report.waitFor({ timeout: 10_000 });
+    expect(await report.locator('[data-field="reason"]').allInnerTexts()).toEqual(['未知列：工号', '不是是/否：也许', '取值无效：厨师（可选：业务员、查验员、考试员、体检医生、代办人）']);
+    await page.goto(`${stack.hub.url}/registry/import?lang=en`);
+    await page.setInputFiles('[data-testid="import-file"]', { name: 'staff.csv', mimeType: 'text/csv', buffer: mistaken });
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await report.waitFor({ timeout: 10_000 });
+    expect(await report.locator('[data-field="reason"]').allInnerTexts()).toEqual(['Unknown column: 工号', 'Not yes or no: 也许', 'Not a valid value: 厨师 (one of: 业务员、查验员、考试员、体检医生、代办人)']);
+    expect(await report.locator('[data-field="field"]').allInnerTexts()).toEqual(['工号', 'Filing approved', 'Role']);
+    await shot(page, 'office-registry-import-report-en.png');
     expect(errors).toEqual([]);
     await context.close();
   });
