@@ -515,4 +515,22 @@ describe("an approver's review of a large request", () => {
     const keptChanges = (await call('registry2', 'GET', `/api/v1/registry/requests/${id}?change=changed`)).json();
     expect(keptChanges.items.map((i: { changedFields: string[]; before?: unknown }) => [i.changedFields, i.before])).toEqual([[['name'], undefined], [['name', 'filed'], undefined]]);
   });
+
+  it('compares a page turn with the register as it is then: another request approved meanwhile changes the comparison', async () => {
+    const staff = (await call('registry', 'GET', '/api/v1/registry/staff')).json().items as Record<string, unknown>[];
+    const person = staff.find((s) => s.filed === true && s.institutionId === 'YZ-JYZ')!;
+    const pending = await call('registry', 'POST', '/api/v1/registry/requests', { items: [{ entity: 'staff', data: { ...person, name: '待审改名' } }] });
+    expect(pending.statusCode, pending.body).toBe(201);
+    const id = pending.json().id as string;
+    const page = async () => (await call('registry2', 'GET', `/api/v1/registry/requests/${id}`)).json() as { status: string; review: Record<string, number>; items: { changedFields?: string[] }[] };
+    expect((await page()).items[0]!.changedFields).toEqual(['name']);
+    // The same page again (kept), then the register changes under it: the next turn says so.
+    expect((await page()).review).toEqual({ new: 0, changed: 1, same: 0, retire: 0 });
+    const other = await call('registry', 'POST', '/api/v1/registry/requests', { items: [{ entity: 'staff', data: { ...person, name: '待审改名', filed: false } }] });
+    expect((await call('registry2', 'POST', `/api/v1/registry/requests/${other.json().id}/approve`, {})).statusCode).toBe(200);
+    expect((await page()).items[0]!.changedFields).toEqual(['filed']);
+    // Decided: read as decided at once.
+    expect((await call('registry2', 'POST', `/api/v1/registry/requests/${id}/reject`, { comment: '仅测试' })).statusCode).toBe(200);
+    expect((await page()).status).toBe('rejected');
+  });
 });

@@ -354,6 +354,17 @@ export class RegistryChanges {
     return req;
   }
 
+  /**
+   * When a request was last written (filed, decided) and its status, without its items: what a
+   * page turn checks before it reuses the items it read for the previous page.
+   */
+  async stamp(id: string): Promise<{ status: string; updatedAt: number } | undefined> {
+    const [r] = await this.store.query<{ status: string; at: number | string }>(
+      sql`SELECT status, toUnixTimestamp64Milli(updated_at) AS at FROM registry_requests FINAL WHERE id = ${param.String(id)}`,
+    );
+    return r ? { status: String(r.status), updatedAt: Number(r.at) } : undefined;
+  }
+
   async get(id: string): Promise<RegistryRequest | undefined> {
     const [r] = await this.store.query<Record<string, unknown>>(sql`SELECT ${REQUEST_COLUMNS} FROM registry_requests FINAL WHERE id = ${param.String(id)}`);
     return r ? toRequest(r, true) : undefined;
