@@ -5,7 +5,8 @@ import { cstMonth, cstTime, monthsEnding } from '$lib/app/format';
 import { countBy, countySummaries } from '$lib/app/aggregate';
 import { transactionRows } from '$lib/app/transaction';
 import { hitValueRows, measurementRows } from '$lib/app/labels';
-import { errorText } from '$lib/app/errors';
+import { errorText, KNOWN_ERROR_CODES } from '$lib/app/errors';
+import { inEnglish } from './locale';
 import { english } from '$lib/app/en';
 import { paramCaption, paramFields, paramsFrom } from '$lib/app/params';
 import { i18n } from '$lib/i18n/index.svelte';
@@ -284,5 +285,13 @@ describe('backups screen words', async () => {
     expect(bk.failureText(undefined)).toBe('备份失败');
     expect(errorText(409, 'BACKUP_RUNNING')).toBe('已有备份正在进行，请稍候');
     expect(errorText(409, 'BACKUP_UNSUPPORTED')).toContain('外部 ClickHouse');
+    // Every code in English on the English screen, with no Chinese left in it.
+    for (const code of KNOWN_ERROR_CODES) {
+      const en = inEnglish(() => errorText(400, code));
+      expect(en, code).not.toMatch(/[\u3400-\u9fff]/);
+      expect(en, code).not.toBe(errorText(400, code));
+    }
+    expect(inEnglish(() => errorText(503, 'STORE_DOWN'))).toBe('Server error (STORE_DOWN): try again later');
+    expect(inEnglish(() => errorText(422, 'IMPORT_INVALID', '3 处错误，未导入任何数据'))).toBe('Request failed: 3 处错误，未导入任何数据');
   });
 });

@@ -15,7 +15,7 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-  /** Chinese text for the screen. */
+  /** Text for the screen, in its language. */
   get text(): string {
     return errorText(this.status, this.code, this.message);
   }
