@@ -119,6 +119,7 @@ describe('queue order and deadlines', () => {
   it('explains a concurrency conflict in Chinese', () => {
     expect(conflictMessage({ state: 'acknowledged', assignee: 'auditor' })).toBe('操作未执行：该预警刚被他人更新（当前状态为「已签收」，核查人：auditor）。请重新加载后再操作。');
     expect(conflictMessage(null)).toContain('状态已变化');
+    expect(inEnglish(() => conflictMessage({ state: 'acknowledged', assignee: 'auditor' }))).toBe('Not done: someone else has just updated this warning (now “Acknowledged”, auditor: auditor). Reload it and try again.');
     expect(errorText(409, 'CONFLICT')).toContain('他人更新');
     expect(errorText(503, 'STORE_DOWN')).toContain('服务器错误');
   });

@@ -3,6 +3,8 @@
  * resolves true only when the user presses the confirm button of the dialog rendered once by
  * ConfirmHost.svelte in the office layout.
  */
+import { L } from './lang';
+
 export interface ConfirmRequest {
   title: string;
   body: string;
@@ -24,7 +26,7 @@ export function confirmStep(title: string, body: string, opts: { confirmText?: s
     confirmState.current = {
       title,
       body,
-      confirmText: opts.confirmText ?? '确认',
+      confirmText: opts.confirmText ?? L('确认', 'Confirm'),
       danger: opts.danger ?? false,
       resolve: (ok) => {
         confirmState.current = null;

@@ -5,7 +5,7 @@
  * what to offer.
  */
 import type { Me, Role } from './nav';
-import { L } from './lang';
+import { L, tr } from './lang';
 
 // The workflow vocabulary comes from the hub's wire contract (a pure module, no zod).
 import { CONCLUSION_LABELS as CONCLUSION_LABELS_ZH, EVENT_LABELS as EVENT_LABELS_ZH, STATE_LABELS, type Conclusion, type DisposalAction, type WarningStateName } from '@jianguan/protocol/workflow';
@@ -142,11 +142,12 @@ export function activeDeadline(d: { acknowledgeBy: number | null; verifyBy: numb
   return null;
 }
 
-/** The clear Chinese message for an optimistic-concurrency conflict. */
+/** What an optimistic-concurrency conflict means, in the screen's language. */
 export function conflictMessage(current: Partial<WarningState> | null | undefined): string {
-  const who = current?.assignee ? `，核查人：${current.assignee}` : '';
-  const st = current?.state ? `当前状态为「${STATE_LABELS[current.state] ?? current.state}」${who}` : '状态已变化';
-  return `操作未执行：该预警刚被他人更新（${st}）。请重新加载后再操作。`;
+  const state = current?.state ? (STATE_LABELS[current.state] ?? current.state) : '';
+  const who = current?.assignee ? L(`，核查人：${current.assignee}`, `, auditor: ${current.assignee}`) : '';
+  const st = state ? L(`当前状态为「${state}」${who}`, `now “${tr(state)}”${who}`) : L('状态已变化', 'its state has changed');
+  return L(`操作未执行：该预警刚被他人更新（${st}）。请重新加载后再操作。`, `Not done: someone else has just updated this warning (${st}). Reload it and try again.`);
 }
 
 /** The action body for POST /warnings/:id/actions (without expectedSeq). */
