@@ -14,7 +14,7 @@ import { main } from '../src/cli.js';
 import { param, sql, UNSAFE_RAW_SQL } from '../src/store/sql.js';
 import { Redis } from 'ioredis';
 import { connect } from 'socket.io-client';
-import { copySize, readCopyFile, readRuleState } from '../src/backup/rule-state-copy.js';
+import { copyRuleStateToFile, copySize, readCopyFile } from '../src/backup/rule-state-copy.js';
 import { LocalRuleState } from '../src/jobs/local-state.js';
 import { checkTxn, login, startTestHub, TEST_COLLECTOR, testRedisUrl, tmpDir, unsignedBatch, withToken } from './helpers.js';
 
@@ -245,7 +245,13 @@ describe('jianguan-hub backup (the hub stopped)', () => {
       const restored = await cli(['backup', 'restore', from]);
       expect(restored.code, JSON.stringify(restored.said)).toBe(0);
       expect(restored.said.ruleState).toEqual(made.ruleState);
-      expect(await readRuleState(redis, prefix)).toEqual(copy);
+      const again = path.join(tmpDir('state-again'), 'rule-state.jsonl');
+      expect(await copyRuleStateToFile(redis, prefix, again)).toEqual(made.ruleState);
+      expect(await readCopyFile(again)).toEqual(copy);
+      // No state under a prefix (nothing counted yet): no file.
+      const none = path.join(tmpDir('state-none'), 'rule-state.jsonl');
+      expect(await copyRuleStateToFile(redis, `${prefix}-none`, none)).toBeNull();
+      expect(fs.existsSync(none)).toBe(false);
       // A hub starting there rebuilds its memory from it.
       const state = await LocalRuleState.open({ redis, prefix, token: 'restore-test', snapshotMinBytes: 1 << 30, waitForLeaseMs: 1_000, log: () => undefined });
       try {

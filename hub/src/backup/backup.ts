@@ -52,7 +52,7 @@ import { sql, UNSAFE_RAW_SQL } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { backupSucceeded } from '../telemetry/events.js';
 import type { Redis } from 'ioredis';
-import { copySize, readRuleState, writeCopyFile } from './rule-state-copy.js';
+import { copyRuleStateToFile } from './rule-state-copy.js';
 
 const run = promisify(execFile);
 
@@ -244,9 +244,8 @@ export class StoreBackups {
       for (const t of tables) await this.store.command(sql`ALTER TABLE ${UNSAFE_RAW_SQL(`\`${t.name}\``)} FREEZE WITH NAME ${UNSAFE_RAW_SQL(`'${freeze}'`)}`);
       // The rule state of the same moment, give or take the seconds the freezes took.
       if (this.config.ruleStateRedis) {
-        const copy = await readRuleState(this.config.ruleStateRedis.redis, this.config.ruleStateRedis.prefix);
-        if (copy) await writeCopyFile(path.join(target, 'rule-state.jsonl'), copy);
-        b.ruleState = copy ? copySize(copy) : null;
+        const file = path.join(target, 'rule-state.jsonl');
+        b.ruleState = await copyRuleStateToFile(this.config.ruleStateRedis.redis, this.config.ruleStateRedis.prefix, file);
       }
       // 2. Copy: the directory layout first (symlinks and definitions), then the parts.
       const files = await listFiles(shadow);

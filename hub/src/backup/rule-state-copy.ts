@@ -6,10 +6,11 @@
  * empty: a 30-day window would under-count for 30 days. So the backup copies those Redis keys
  * beside the store, and a restore puts them back before the hub starts.
  *
- * Read. The snapshot generation, its chunks and every log from that generation on, read as they
- * are in Redis, then the generation read again: the hub only appends to a log while it runs, so
- * what was read is the state at one moment (a prefix of each log), unless a new snapshot was
- * committed meanwhile (the older keys are then deleted) — the read is then done again. The copy
+ * Read. The snapshot generation, its chunks and every log from that generation on, copied from
+ * Redis into the file a page at a time, then the generation read again: the hub only appends to
+ * a log while it runs, so what was copied is the state at one moment (a prefix of each log),
+ * unless a new snapshot was committed meanwhile (the older keys are then deleted) — the copy is
+ * then made again. The copy
  * is taken just after the store's tables are frozen: the state may be a few seconds ahead of the
  * store, counting records the restored store lacks — as after any restore, those records are gone
  * and are reported as a gap in each collector's batch numbers.
@@ -39,7 +40,13 @@ export interface RuleStateCopy {
 }
 
 /** Size of a copy, as the backup's manifest and the restore's report say it. */
-export function copySize(c: RuleStateCopy): { generation: number; snapshotBytes: number; logEntries: number } {
+export interface CopySize {
+  generation: number;
+  snapshotBytes: number;
+  logEntries: number;
+}
+
+export function copySize(c: RuleStateCopy): CopySize {
   return { generation: c.generation, snapshotBytes: c.snapshot.reduce((s, x) => s + x.length, 0), logEntries: c.logs.reduce((s, l) => s + l.entries.length, 0) };
 }
 
@@ -56,48 +63,54 @@ async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
   return out;
 }
 
-async function readList(redis: Redis, key: string): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; ; i += PAGE) {
-    const page = await redis.lrange(key, i, i + PAGE - 1);
-    out.push(...page);
-    if (page.length < PAGE) return out;
-  }
-}
 
-/** The rule state under `prefix` as it is in Redis; null when there is none (nothing counted yet, or JG_RULE_STATE=redis). */
-export async function readRuleState(redis: Redis, prefix: string): Promise<RuleStateCopy | null> {
+/**
+ * Writes the rule state under `prefix`, as it is in Redis, to `file` (the layout above), a page
+ * at a time: a year's state is hundreds of megabytes, which the hub does not hold twice. The
+ * lists' lengths are read first and exactly that many entries copied (a log appended meanwhile
+ * gives its prefix); a snapshot committed meanwhile (the generation moved, or a list came back
+ * short because it was deleted) makes it start over. Null (and no file) when there is no state.
+ */
+export async function copyRuleStateToFile(redis: Redis, prefix: string, file: string): Promise<CopySize | null> {
   const k = keys(prefix);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const generation = Number((await redis.get(k.gen)) ?? '0');
-    const snapshot = generation > 0 ? await readList(redis, k.snap(generation)) : [];
+    const snapshotChunks = generation > 0 ? await redis.llen(k.snap(generation)) : 0;
     const gens = (await scanKeys(redis, k.logs))
       .map((key) => Number(key.slice(key.lastIndexOf(':') + 1)))
       .filter((g) => Number.isInteger(g) && g >= generation)
       .sort((a, b) => a - b);
-    const logs: RuleStateCopy['logs'] = [];
-    for (const g of gens) logs.push({ generation: g, entries: await readList(redis, k.log(g)) });
-    if (Number((await redis.get(k.gen)) ?? '0') !== generation) continue;
-    if (generation === 0 && logs.every((l) => l.entries.length === 0)) return null;
-    return { generation, snapshot, logs };
+    const logs = await Promise.all(gens.map(async (g) => ({ generation: g, entries: await redis.llen(k.log(g)) })));
+    if (generation === 0 && logs.every((l) => l.entries === 0)) return null;
+    const out = fs.createWriteStream(file, { mode: 0o600 });
+    const line = (text: string) => new Promise<void>((resolve, reject) => out.write(`${text}\n`, (e) => (e ? reject(e) : resolve())));
+    const size: CopySize = { generation, snapshotBytes: 0, logEntries: 0 };
+    let whole = true;
+    try {
+      await line(JSON.stringify({ generation, snapshotChunks, logs }));
+      // Copies `count` entries of `key`; false when the list came back shorter (it was deleted).
+      const copy = async (key: string, count: number, page: number, each: (text: string) => void): Promise<boolean> => {
+        for (let i = 0; i < count; i += page) {
+          const got = await redis.lrange(key, i, Math.min(count, i + page) - 1);
+          for (const text of got) {
+            each(text);
+            await line(text);
+          }
+          if (got.length < Math.min(page, count - i)) return false;
+        }
+        return true;
+      };
+      whole = await copy(k.snap(generation), snapshotChunks, 8, (t) => (size.snapshotBytes += t.length));
+      for (const l of logs) if (whole) whole = await copy(k.log(l.generation), l.entries, PAGE, () => size.logEntries++);
+    } finally {
+      await new Promise<void>((resolve) => out.end(resolve));
+    }
+    if (whole && Number((await redis.get(k.gen)) ?? '0') === generation) return size;
   }
-  throw new Error(`the rule state under ${prefix} kept changing its snapshot while it was read (${ATTEMPTS} tries)`);
+  throw new Error(`the rule state under ${prefix} kept changing its snapshot while it was copied (${ATTEMPTS} tries)`);
 }
 
-/** Writes `copy` to `file` (see the design note for the layout). */
-export async function writeCopyFile(file: string, copy: RuleStateCopy): Promise<void> {
-  const out = fs.createWriteStream(file, { mode: 0o600 });
-  const line = (s: string) => new Promise<void>((resolve, reject) => out.write(`${s}\n`, (e) => (e ? reject(e) : resolve())));
-  try {
-    await line(JSON.stringify({ generation: copy.generation, snapshotChunks: copy.snapshot.length, logs: copy.logs.map((l) => ({ generation: l.generation, entries: l.entries.length })) }));
-    for (const c of copy.snapshot) await line(c);
-    for (const l of copy.logs) for (const e of l.entries) await line(e);
-  } finally {
-    await new Promise<void>((resolve) => out.end(resolve));
-  }
-}
-
-/** Reads a copy written by writeCopyFile; throws naming what does not fit its header. */
+/** Reads a copy written by copyRuleStateToFile; throws naming what does not fit its header. */
 export async function readCopyFile(file: string): Promise<RuleStateCopy> {
   const lines = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
   let header: { generation: number; snapshotChunks: number; logs: { generation: number; entries: number }[] } | undefined;
