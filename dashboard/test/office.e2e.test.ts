@@ -930,6 +930,22 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     if (!subject.name.includes(subject.id)) expect(shown).not.toContain(subject.id);
     if (about!.total > about!.subjects.length) expect(await card.locator('[data-field="more"]').innerText()).toBe(`… 共 ${about!.total.toLocaleString('zh-CN')} 个`);
     await shot(page, 'office-readiness.png');
+    // The whole check as a sheet Excel opens: every item, and every subject of each (not 100).
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="readiness-export"]')]);
+    expect(download.suggestedFilename()).toMatch(/^上线检查-\d{4}-\d{2}-\d{2}\.csv$/);
+    const sheet = fs.readFileSync((await download.path())!, 'utf8');
+    expect(sheet.startsWith('\uFEFF检查项') || sheet.startsWith('\uFEFF上线检查')).toBe(true);
+    const rows = sheet.slice(1).trimEnd().split('\r\n');
+    const itemRows = rows.slice(2).filter((r) => !r.startsWith(','));
+    // The items in the screen's order, each with its title and a status in words (the export asks
+    // the hub again, so a collector's contact in between may move one).
+    expect(itemRows.map((r) => r.split(',')[0])).toEqual(await cards.locator('h2').allInnerTexts());
+    for (const r of itemRows) expect(['已完成', '待办', '请留意', '提示'], r).toContain(r.split(',')[1]);
+    // Every subject of the institutions' items, past the screen's hundred: as many rows as the hub counts.
+    const all = (await adminApi('/api/v1/readiness?subjects=10000')).body as Readiness;
+    const placesTotal = all.items.find((i) => i.key === 'places')!.total;
+    const placesAt = rows.findIndex((r) => r.startsWith('机构位置,'));
+    expect(rows.slice(placesAt + 1).findIndex((r) => !r.startsWith(','))).toBe(placesTotal);
     await list.locator('[data-key="wall"]').scrollIntoViewIfNeeded();
     await shot(page, 'office-readiness-end.png');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { READINESS_KEYS, type ReadinessItem, type ReadinessKey, type ReadinessStatus } from '@jianguan/protocol';
-import { ageText, countyName, fixLinks, itemSentence, itemTitle, moreText, READINESS_TITLES, statusLabel, subjectText, subjectView, summaryText } from '$lib/app/readiness';
+import { ageText, countyName, fixLinks, itemSentence, itemTitle, moreText, READINESS_TITLES, readinessCsv, statusLabel, subjectText, subjectView, summaryText } from '$lib/app/readiness';
 import { canOpen } from '$lib/app/nav';
 import { inEnglish } from './locale';
 
@@ -235,5 +235,46 @@ describe('go-live check: subjects and summary', () => {
     expect(inEnglish(() => summaryText(st('warn', 'info')))).toBe('1 to check');
     expect(summaryText(st('ok', 'info'))).toBe('没有待办事项，可以上线');
     expect(inEnglish(() => summaryText(st('ok')))).toBe('Nothing left to do: ready to go live');
+  });
+});
+
+describe('go-live check: the whole check as a sheet', () => {
+  const check = {
+    checkedAt: Date.UTC(2026, 11, 7, 2, 0, 0),
+    demo: false,
+    items: [
+      { key: 'admins', status: 'ok', counts: { systemAdmins: 1, registryAdmins: 2 }, subjects: [], total: 0 },
+      {
+        key: 'collectors',
+        status: 'warn',
+        counts: { approved: 1, pending: 0, institutions: 3, without: 2 },
+        subjects: [
+          { id: 'JCJ-CGS', name: '河池市车辆管理所', county: '451202' },
+          { id: 'YZ-JYZ', name: '宜州区机动车检测站, 二号', county: '451203' },
+        ],
+        total: 3,
+      },
+      { key: 'calendar', status: 'todo', counts: { missing: 1, incomplete: 0 }, subjects: [{ id: 'missing:2027', name: '2027', county: '' }], total: 1 },
+    ] as ReadinessItem[],
+  };
+
+  it('writes one row per item and one per subject under it, in a file Excel opens, in the screen language', () => {
+    const csv = readinessCsv(check, '2026-12-07 10:00:00');
+    expect(csv.startsWith('\uFEFF')).toBe(true);
+    const lines = csv.slice(1).trimEnd().split('\r\n');
+    expect(lines[0]).toBe('上线检查,检查时间：2026-12-07 10:00:00,待办 1 项，请留意 1 项');
+    expect(lines[1]).toBe('检查项,状态,说明,涉及,所属区县');
+    expect(lines[2]).toBe('管理员账号,已完成,系统管理员 1 名，备案管理员 2 名,,');
+    expect(lines[3]).toMatch(/^采集终端接入,请留意,已批准的采集终端 1 台；2 家机构（共 3 家）还没有已批准的采集终端,3 个,$/);
+    expect(lines[4]).toBe(',,,河池市车辆管理所,金城江区');
+    // A name with a comma is quoted.
+    expect(lines[5]).toBe(',,,"宜州区机动车检测站, 二号",宜州区');
+    expect(lines[6]).toBe(',,,… 共 3 个,');
+    expect(lines[7]).toMatch(/^节假日安排,待办,/);
+    expect(lines[8]).toBe(',,,2027 年节假日安排未录入,');
+    const en = inEnglish(() => readinessCsv(check, '2026-12-07 10:00:00')).slice(1).split('\r\n');
+    expect(en[0]).toBe('Go-live check,Checked at 2026-12-07 10:00:00,"1 to do, 1 to check"');
+    expect(en[1]).toBe('Item,Status,Detail,About,County');
+    expect(en[8]).toBe(',,,2027: holiday arrangement not entered,');
   });
 });

@@ -77,6 +77,16 @@ describe('the go-live check', () => {
     }
   });
 
+  it('lists as many subjects as asked, for an export of the whole check', async () => {
+    const few = (await call('admin', '/api/v1/readiness?subjects=2')).json() as Readiness;
+    const collectors = byKey(few).collectors;
+    expect(collectors.subjects).toHaveLength(2);
+    expect(collectors.total).toBeGreaterThan(2);
+    const all = byKey((await call('admin', '/api/v1/readiness?subjects=10000')).json() as Readiness).collectors;
+    expect(all.subjects).toHaveLength(all.total);
+    for (const bad of ['0', '10001', 'all']) expect((await call('admin', `/api/v1/readiness?subjects=${bad}`)).json().error.code, bad).toBe('QUERY_INVALID');
+  });
+
   it('is for system administrators only', async () => {
     for (const u of ['registry', 'auditor', 'leader']) expect((await call(u, '/api/v1/readiness')).statusCode, u).toBe(403);
     expect((await hub.app.inject({ method: 'GET', url: '/api/v1/readiness' })).statusCode).toBe(401);

@@ -128,5 +128,9 @@ describe('the go-live check', () => {
     const placeless = itemOf(facts({ institutions: many.map((i) => ({ ...i, lon: undefined, lat: undefined })) }), 'places');
     expect(placeless.subjects).toHaveLength(SUBJECTS_MAX);
     expect(placeless.total).toBe(250);
+    // All of them when asked (an export of the whole check), within SUBJECTS_ALL.
+    const all = readinessOf(facts({ institutions: many.map((i) => ({ ...i, lon: undefined, lat: undefined })) }), 1_000).items.find((i) => i.key === 'places')!;
+    expect([all.subjects.length, all.total]).toEqual([250, 250]);
+    expect(readinessOf(facts({ institutions: many.map((i) => ({ ...i, lon: undefined, lat: undefined })) }), 10).items.find((i) => i.key === 'places')!.subjects).toHaveLength(10);
   });
 });

@@ -507,8 +507,8 @@ export const ReadinessItemSchema = z.object({
   status: ReadinessStatus,
   /** The figures the screen words the item with (named per key above). */
   counts: z.record(z.string(), z.number()),
-  /** At most 100 of what the item is about, by name; `total` says how many in all. */
-  subjects: z.array(ReadinessSubjectSchema).max(100),
+  /** What the item is about, by name: at most `?subjects=` of them (100 by default, 10,000 at most); `total` says how many in all. */
+  subjects: z.array(ReadinessSubjectSchema).max(10_000),
   total: z.number().int().nonnegative(),
 });
 export type ReadinessItem = z.infer<typeof ReadinessItemSchema>;

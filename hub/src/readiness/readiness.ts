@@ -13,8 +13,10 @@ import { COUNTIES, COUNTY_BY_CODE, type Institution, type Staff } from '@jiangua
 import type { CollectorView, Readiness, ReadinessItem, ReadinessKey, ReadinessStatus, ReadinessSubject, WorkCalendarView } from '../protocol/index.js';
 import type { Line } from '../registry/entities.js';
 
-/** Subjects listed per item; the total is given beside them. */
+/** Subjects listed per item by default (the screen); the total is given beside them. */
 export const SUBJECTS_MAX = 100;
+/** The most an item lists when asked for all (an export of the whole check). */
+export const SUBJECTS_ALL = 10_000;
 
 /** A collector unheard of for this long is silent (its counter's business is not reaching the hub). */
 export const SILENT_AFTER_MS = 24 * 3_600_000;
@@ -44,14 +46,22 @@ export interface ReadinessFacts {
 const institutionSubject = (i: Institution): ReadinessSubject => ({ id: i.id, name: i.name, county: i.county });
 const countySubject = (adcode: string): ReadinessSubject => ({ id: adcode, name: COUNTY_BY_CODE.get(adcode)?.name ?? adcode, county: adcode });
 
-function item(key: ReadinessKey, status: ReadinessStatus, counts: Record<string, number>, subjects: readonly ReadinessSubject[] = []): ReadinessItem {
-  return { key, status, counts, subjects: subjects.slice(0, SUBJECTS_MAX), total: subjects.length };
+function itemOf(max: number) {
+  return (key: ReadinessKey, status: ReadinessStatus, counts: Record<string, number>, subjects: readonly ReadinessSubject[] = []): ReadinessItem => ({
+    key,
+    status,
+    counts,
+    subjects: subjects.slice(0, max),
+    total: subjects.length,
+  });
 }
 
 /** `todo` when nothing is there at all, `warn` when some are missing, else `ok`. */
 const graded = (none: boolean, missing: number): ReadinessStatus => (none ? 'todo' : missing > 0 ? 'warn' : 'ok');
 
-export function readinessOf(f: ReadinessFacts): Readiness {
+/** The check's items from the facts; each lists at most `subjectsMax` subjects. */
+export function readinessOf(f: ReadinessFacts, subjectsMax = SUBJECTS_MAX): Readiness {
+  const item = itemOf(Math.min(Math.max(1, subjectsMax), SUBJECTS_ALL));
   const active = f.users.filter((u) => u.active);
   const withRole = (r: string) => active.filter((u) => u.roles.includes(r));
   const systemAdmins = withRole('system_admin').length;

@@ -13,7 +13,8 @@ import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
 import { param, sql } from '../store/sql.js';
 import { listUsers } from '../auth/users.js';
-import { readinessOf } from './readiness.js';
+import { readinessOf, SUBJECTS_ALL, SUBJECTS_MAX } from './readiness.js';
+import { z } from 'zod';
 
 /** A record whose business is this much older than its capture was replayed from the past (go-live step 6). */
 const REPLAYED_AFTER_DAYS = 3;
@@ -27,7 +28,7 @@ export interface ReadinessDeps {
   config: { seedDemo: boolean; tlsCert?: string | undefined; trustProxy: string; wallPublic: boolean };
 }
 
-export async function gatherReadiness(d: ReadinessDeps, now = Date.now()): Promise<Readiness> {
+export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX, now = Date.now()): Promise<Readiness> {
   const [users, collectors, replay] = await Promise.all([
     listUsers(d.store),
     d.collectors.list(),
@@ -57,7 +58,7 @@ export async function gatherReadiness(d: ReadinessDeps, now = Date.now()): Promi
     tls: Boolean(d.config.tlsCert),
     proxy: d.config.trustProxy !== 'false',
     wallPublic: d.config.wallPublic,
-  });
+  }, subjects);
 }
 
 export function registerReadinessRoutes(app: FastifyInstance, deps: ReadinessDeps): void {
@@ -65,10 +66,11 @@ export function registerReadinessRoutes(app: FastifyInstance, deps: ReadinessDep
     method: 'GET',
     url: '/api/v1/readiness',
     tags: ['运维'],
-    summary: '上线检查：按上线步骤检查账号、备案、采集终端、工作日历、历史业务回放、备份与访问方式，列出仍待办理的事项（只读）',
+    summary: '上线检查：按上线步骤检查账号、备案、采集终端、工作日历、历史业务回放、备份与访问方式，列出仍待办理的事项（只读）；subjects 为每项列出的名称数（默认 100，导出时至多 10000）',
     auth: ['system_admin'],
     scope: 'city',
+    query: z.object({ subjects: z.coerce.number().int().min(1).max(SUBJECTS_ALL).default(SUBJECTS_MAX) }),
     response: ReadinessSchema,
-    handler: async () => gatherReadiness(deps),
+    handler: async (req) => gatherReadiness(deps, req.query.subjects),
   });
 }

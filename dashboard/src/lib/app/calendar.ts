@@ -9,6 +9,7 @@
  */
 import { COUNTIES, festivalDays, hoursGroups, INSTITUTION_TYPE_LABELS, type TypeHours } from '@jianguan/rules';
 import { english } from './en';
+import { csvDocument } from './csv';
 import { hoursOf, hoursText } from './hours';
 import { L, tr } from './lang';
 
@@ -456,8 +457,6 @@ export function yearsText(years: readonly number[]): string {
   return L(`${years.join('、')} 年`, years.length > 1 ? `${years.slice(0, -1).join(', ')} and ${years[years.length - 1]}` : String(years[0] ?? ''));
 }
 
-const csvCell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-
 /**
  * The year as a CSV file Excel opens directly (UTF-8 with a byte-order mark, CRLF): one row per
  * day of the year plus the entry's cross-year dates — 日期, 星期, 类别, 节日. `others` are the
@@ -477,5 +476,5 @@ export function calendarCsv(year: number, dates: YearDates, workingDays: readonl
     const f = festivals.get(d);
     rows.push([d, weekdayName(isoWeekday(d)), kindName(dayKind(d, workingDays, holidays, extra)), f ? festivalText(f).text : '']);
   }
-  return `\uFEFF${rows.map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
+  return csvDocument(rows);
 }

@@ -4,7 +4,8 @@
  * it, its status, what it is about (institutions and counties by name, never by adcode) and a
  * summary line. The hub decides every status; nothing here judges. Pure, unit-tested.
  */
-import type { ReadinessItem, ReadinessKey, ReadinessStatus, ReadinessSubject } from '@jianguan/protocol';
+import type { Readiness, ReadinessItem, ReadinessKey, ReadinessStatus, ReadinessSubject } from '@jianguan/protocol';
+import { csvDocument } from './csv';
 import { COUNTIES } from '$lib/domain';
 import { formatCount } from '$lib/format';
 import { english } from './en';
@@ -354,3 +355,26 @@ export function summaryText(items: readonly Pick<ReadinessItem, 'status'>[]): st
   }
   return L(zh.join('，'), enParts.join(', '));
 }
+
+/**
+ * The whole check as a sheet (CSV that Excel opens), for the detachment's go-live meeting: one
+ * row per item (title, status, sentence, how many it is about), then a row per subject under it
+ * (name, county). In the screen's language; `checkedAt` heads it.
+ */
+export function readinessCsv(r: Pick<Readiness, 'checkedAt' | 'demo' | 'items'>, checkedAtText: string): string {
+  const rows: string[][] = [
+    [L('上线检查', 'Go-live check'), `${L('检查时间：', 'Checked at ')}${checkedAtText}`, summaryText(r.items)],
+    [L('检查项', 'Item'), L('状态', 'Status'), L('说明', 'Detail'), L('涉及', 'About'), L('所属区县', 'County')],
+  ];
+  for (const item of r.items) {
+    rows.push([itemTitle(item.key), statusLabel(item.status), itemSentence(item, r.demo), item.total ? L(`${num(item.total)} 个`, `${num(item.total)}`) : '', '']);
+    for (const s of item.subjects) {
+      const v = subjectView(item.key, s);
+      rows.push(['', '', '', v.parts.map((p) => p.text).join(''), v.county]);
+    }
+    const more = moreText(item);
+    if (more) rows.push(['', '', '', more, '']);
+  }
+  return csvDocument(rows);
+}
+
