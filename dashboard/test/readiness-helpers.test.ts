@@ -39,6 +39,7 @@ describe('go-live check: titles, statuses and links', () => {
       places: ['/registry'],
       staff: ['/registry'],
       lines: ['/registry'],
+      requests: ['/registry'],
       collectors: ['/collectors'],
       collectors_silent: ['/collectors'],
       calendar: ['/calendar'],
@@ -63,6 +64,7 @@ describe('go-live check: sentences', () => {
       item('places', { institutions: 40, without: 3 }, 'warn'),
       item('staff', { institutions: 40, without: 2, staff: 300 }, 'todo'),
       item('lines', { without: 2 }, 'todo'),
+      item('requests', { pending: 2, items: 5_002 }, 'warn'),
       item('collectors', { approved: 2, pending: 1, institutions: 40, without: 38 }, 'todo'),
       item('collectors_silent', { approved: 2, silent: 1 }, 'warn'),
       item('calendar', { missing: 1, incomplete: 1 }, 'todo'),
@@ -78,6 +80,14 @@ describe('go-live check: sentences', () => {
       expect(CJK.test(en), `${s.key}: ${en}`).toBe(false);
       expect(en, s.key).toMatch(/^[A-Z0-9]/);
     }
+  });
+
+  it('words the registry requests waiting for a second administrator', () => {
+    expect(both(item('requests', { pending: 1, items: 5_000 }, 'warn'))).toEqual([
+      '1 份备案申请（共 5,000 条）等待另一名备案管理员审批：审批通过前，其中的备案不生效',
+      '1 registry request (5,000 items) awaits approval by another registry administrator: their filings are not in force until approved',
+    ]);
+    expect(both(item('requests', { pending: 0, items: 0 }))).toEqual(['没有等待审批的备案申请', 'No registry request awaits approval']);
   });
 
   it('words the accounts: two registry administrators for maker-checker', () => {

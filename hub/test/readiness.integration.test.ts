@@ -41,6 +41,8 @@ describe('the go-live check', () => {
     // Institutions of the demo registry, each in its county; the staff and lines as filed.
     const institutions = (await call('admin', '/api/v1/registry/institutions')).json().items as { id: string; name: string; county: string }[];
     expect(it.institutions.counts.institutions).toBe(institutions.length);
+    // No registry request waits for a decision in the demo store.
+    expect(it.requests).toMatchObject({ status: 'ok', counts: { pending: 0, items: 0 }, subjects: [] });
     // One collector (the test's), for one station: every other institution is listed by name.
     expect(it.collectors).toMatchObject({ status: 'warn', counts: { approved: 1, pending: 0 } });
     expect(it.collectors.total).toBe(it.collectors.counts.institutions! - 1);
@@ -60,6 +62,18 @@ describe('the go-live check', () => {
     expect(it.backups).toMatchObject({ status: 'todo', counts: { supported: 1, hour: -1, ageHours: -1, verified: 0 } });
     // Demo mode: the doors are not judged.
     expect([it.transport.status, it.wall.status]).toEqual(['info', 'info']);
+  });
+
+  it('names a registry request filed and not yet approved: its filings are not in force', async () => {
+    const staff = (await call('registry', '/api/v1/registry/staff')).json().items as Record<string, unknown>[];
+    const person = staff.find((s) => s.filed === true)!;
+    const filed = await hub.app.inject(withToken(tokens.registry!, { method: 'POST', url: '/api/v1/registry/requests', payload: { summary: '上线前补录', items: [{ entity: 'staff', data: { ...person, name: '补录' } }] } }));
+    expect(filed.statusCode, filed.body).toBe(201);
+    const it = byKey(await readiness());
+    expect(it.requests).toMatchObject({ status: 'warn', counts: { pending: 1, items: 1 }, subjects: [{ id: filed.json().id, name: '上线前补录' }] });
+    const rejected = await hub.app.inject(withToken(await login(hub, 'registry2'), { method: 'POST', url: `/api/v1/registry/requests/${filed.json().id}/reject`, payload: { comment: '测试' } }));
+    expect(rejected.statusCode).toBe(200);
+    expect(byKey(await readiness()).requests.status).toBe('ok');
   });
 
   it('changes as the system changes: past business replayed, a collector heard from', async () => {

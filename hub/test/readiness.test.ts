@@ -26,6 +26,7 @@ function facts(over: Partial<ReadinessFacts> = {}): ReadinessFacts {
     staff: institutions.map((i) => ({ id: `${i.id}-I01`, institutionId: i.id, role: 'inspector', name: '', filed: true, validFrom: 0, validTo: null })),
     lines: institutions.map((i) => ({ id: `${i.id}-L1`, institutionId: i.id, kind: 'inspection_line', name: '1号线', minSeconds: 300, dailyCapacity: 100, status: 'active' })),
     collectors: institutions.map((i) => ({ collectorId: `c-${i.id}`, institutionId: i.id, institutionName: i.name, counter: '1号线', status: 'approved', reportsFor: [], lastSeenAt: NOW - HOUR, connected: false })),
+    pendingRequests: [],
     calendar: { missing: [], years: [] },
     replayed: true,
     transactions: 1_000,
@@ -77,6 +78,15 @@ describe('the go-live check', () => {
     // Nothing filed at all: to do, not a look.
     const empty = facts({ institutions: [], staff: [], lines: [], collectors: [] });
     expect([itemOf(empty, 'institutions').status, itemOf(empty, 'places').status, itemOf(empty, 'staff').status, itemOf(empty, 'collectors').status]).toEqual(['todo', 'todo', 'todo', 'todo']);
+  });
+
+  it('names the registry requests no second administrator has decided yet', () => {
+    const pending = itemOf(facts({ pendingRequests: [{ id: 'rr-1', summary: '导入 人员.xlsx（5,000 行）', itemCount: 5_000, counties: ['451203'] }, { id: 'rr-2', summary: '', itemCount: 2, counties: ['451202', '451203'] }] }), 'requests');
+    expect(pending).toMatchObject({ status: 'warn', counts: { pending: 2, items: 5_002 }, total: 2 });
+    expect(pending.subjects).toEqual([
+      { id: 'rr-1', name: '导入 人员.xlsx（5,000 行）', county: '451203' },
+      { id: 'rr-2', name: 'rr-2', county: '' },
+    ]);
   });
 
   it('counts staff filings in force now only', () => {

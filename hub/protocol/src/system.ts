@@ -475,6 +475,8 @@ export type HolidayNotice = z.infer<typeof HolidayNoticeSchema>;
  * - staff: active institutions with no staff filing in force now (all their business would be
  *   flagged as done by unfiled staff).
  * - lines: inspection stations without an inspection line, exam venues without an exam route.
+ * - requests: registry requests filed and not yet decided (subjects: the requests, by summary) —
+ *   their filings are not in force until another registry administrator approves them.
  * - collectors: institutions without an approved collector (their own or reporting for them);
  *   counts.pending: enrolments waiting for approval.
  * - collectors_silent: approved collectors not heard from for a day, or never.
@@ -485,7 +487,7 @@ export type HolidayNotice = z.infer<typeof HolidayNoticeSchema>;
  * - transport: HTTPS on the hub (JG_TLS_CERT) or a proxy in front (JG_TRUST_PROXY).
  * - wall: the wall open without a login (JG_WALL_PUBLIC) outside demo mode.
  */
-export const READINESS_KEYS = ['admins', 'auditors', 'institutions', 'places', 'staff', 'lines', 'collectors', 'collectors_silent', 'calendar', 'replay', 'backups', 'transport', 'wall'] as const;
+export const READINESS_KEYS = ['admins', 'auditors', 'institutions', 'places', 'staff', 'lines', 'requests', 'collectors', 'collectors_silent', 'calendar', 'replay', 'backups', 'transport', 'wall'] as const;
 export const ReadinessKey = z.enum(READINESS_KEYS);
 export type ReadinessKey = z.infer<typeof ReadinessKey>;
 

@@ -32,6 +32,8 @@ export interface ReadinessFacts {
   institutions: readonly Institution[];
   staff: readonly Staff[];
   lines: readonly Line[];
+  /** Registry requests waiting for a decision (filed, neither approved nor rejected). */
+  pendingRequests: readonly { id: string; summary: string; itemCount: number; counties: readonly string[] }[];
   collectors: readonly Pick<CollectorView, 'collectorId' | 'institutionId' | 'institutionName' | 'counter' | 'status' | 'reportsFor' | 'lastSeenAt' | 'connected'>[];
   calendar: Pick<WorkCalendarView, 'missing' | 'years'>;
   /** Whether any stored record is business replayed from the past (step 6); how many are stored. */
@@ -117,6 +119,12 @@ export function readinessOf(f: ReadinessFacts, subjectsMax = SUBJECTS_MAX): Read
     item('places', institutions.length === 0 ? 'todo' : placeless.length ? 'warn' : 'ok', { institutions: institutions.length, without: placeless.length }, placeless.map(institutionSubject)),
     item('staff', graded(staffed.size === 0, unstaffed.length), { institutions: live.length, without: unstaffed.length, staff: f.staff.length }, unstaffed.map(institutionSubject)),
     item('lines', lineless.length ? 'warn' : 'ok', { without: lineless.length }, lineless.map(institutionSubject)),
+    item(
+      'requests',
+      f.pendingRequests.length ? 'warn' : 'ok',
+      { pending: f.pendingRequests.length, items: f.pendingRequests.reduce((n, r) => n + r.itemCount, 0) },
+      f.pendingRequests.map((r) => ({ id: r.id, name: r.summary || r.id, county: r.counties.length === 1 ? r.counties[0]! : '' })),
+    ),
     item('collectors', graded(approved.length === 0, unserved.length), { approved: approved.length, pending: f.collectors.filter((c) => c.status === 'pending').length, institutions: live.length, without: unserved.length }, unserved.map(institutionSubject)),
     item('collectors_silent', silent.length ? 'warn' : 'ok', { approved: approved.length, silent: silent.length }, silent),
     item('calendar', f.calendar.missing.length ? 'todo' : incomplete.length ? 'warn' : 'ok', { missing: f.calendar.missing.length, incomplete: incomplete.length }, calendarSubjects),

@@ -9,6 +9,7 @@ import type { WorkCalendars } from '../calendar/calendar.js';
 import type { CollectorService } from '../collectors/service.js';
 import { defineRoute } from '../http/define.js';
 import { ReadinessSchema, type Readiness } from '../protocol/index.js';
+import type { RegistryChanges } from '../registry/changes.js';
 import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
 import { param, sql } from '../store/sql.js';
@@ -22,6 +23,7 @@ const REPLAYED_AFTER_DAYS = 3;
 export interface ReadinessDeps {
   store: Store;
   registry: Registry;
+  changes: RegistryChanges;
   collectors: CollectorService;
   calendars: WorkCalendars;
   backups: StoreBackups;
@@ -29,9 +31,10 @@ export interface ReadinessDeps {
 }
 
 export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX, now = Date.now()): Promise<Readiness> {
-  const [users, collectors, replay] = await Promise.all([
+  const [users, collectors, pending, replay] = await Promise.all([
     listUsers(d.store),
     d.collectors.list(),
+    d.changes.list({ status: 'pending', limit: 10_000, offset: 0 }),
     // One row at most: the scan stops at the first replayed record (before go-live the table is
     // small). A store of years that was never replayed would be read whole: the read stops after
     // two seconds and counts as "none found" (the item then asks for a look, not more).
@@ -50,6 +53,7 @@ export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX,
     institutions: d.registry.listInstitutions(),
     staff: d.registry.listStaff(),
     lines: d.registry.listLines(),
+    pendingRequests: pending.items,
     collectors,
     calendar: d.calendars.view(now),
     replayed: Number(replay[0]?.replayed ?? 0) > 0,

@@ -19,6 +19,7 @@ export const READINESS_TITLES: Readonly<Record<ReadinessKey, readonly [zh: strin
   places: ['机构位置', 'Institution locations'],
   staff: ['人员备案', 'Staff filings'],
   lines: ['检测线与考试路线', 'Inspection lines and exam routes'],
+  requests: ['待审批的备案申请', 'Registry requests awaiting approval'],
   collectors: ['采集终端接入', 'Collectors enrolled'],
   collectors_silent: ['采集终端上报', 'Collectors reporting'],
   calendar: ['节假日安排', 'Holiday arrangements'],
@@ -76,6 +77,7 @@ const FIXED_AT: Readonly<Record<ReadinessKey, readonly Screen[]>> = {
   places: ['registry'],
   staff: ['registry'],
   lines: ['registry'],
+  requests: ['registry'],
   collectors: ['collectors'],
   collectors_silent: ['collectors'],
   calendar: ['calendar'],
@@ -183,6 +185,15 @@ export function itemSentence(item: Pick<ReadinessItem, 'key' | 'status' | 'count
       return L(
         `${num(without)} 家检测站或考试场没有备案检测线或考试路线`,
         `${en(without, 'inspection station or exam venue has', 'inspection stations or exam venues have')} no inspection line or exam route filed`,
+      );
+    }
+    case 'requests': {
+      const pending = c('pending');
+      const items = c('items');
+      if (pending === 0) return L('没有等待审批的备案申请', 'No registry request awaits approval');
+      return L(
+        `${num(pending)} 份备案申请（共 ${num(items)} 条）等待另一名备案管理员审批：审批通过前，其中的备案不生效`,
+        `${en(pending, 'registry request', 'registry requests')} (${en(items, 'item', 'items')}) ${pending === 1 ? 'awaits' : 'await'} approval by another registry administrator: their filings are not in force until approved`,
       );
     }
     case 'collectors': {
