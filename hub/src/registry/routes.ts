@@ -195,15 +195,15 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     },
   });
 
-  /** A request within the caller's scope, its items reviewed against the register while it is pending. */
   /**
-   * Requests read and compared for the page before, reused for the next page turn: a 50,000-row
-   * import is 11 MB of items and a comparison over 25,000 keys (about 0.9 s), which an approver
-   * paging through it would otherwise pay on every page. A kept entry is used while the request
-   * is as it was written then (its updated_at), the register has not been reloaded since (an
-   * approval here or on another replica changes what the items compare with) and it is younger
-   * than REVIEWED_KEEP_MS (a replica that missed a reload's message compares afresh soon). The
-   * caller's scope is checked on every call.
+   * A request within the caller's scope, its items reviewed against the register while it is
+   * pending. What was read and compared for one page is reused for the next page turn: a
+   * 50,000-row import is 11 MB of items and a comparison over 25,000 keys (about 0.9 s), which an
+   * approver paging through it would otherwise pay on every page. A kept entry is used while the
+   * request is as it was written then (its updated_at), the register has not been reloaded since
+   * (an approval here or on another replica changes what the items compare with) and it is
+   * younger than REVIEWED_KEEP_MS (a replica that missed a reload's message compares afresh
+   * soon). The caller's scope is checked on every call.
    */
   type Reviewed = { request: RegistryRequest; items: (ChangeItem & Partial<ReviewedItem>)[]; review?: Record<RegistryItemChange, number> };
   const kept = new Map<string, { at: number; updatedAt: number; generation: number; value: Reviewed }>();
@@ -392,11 +392,11 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     // A sheet without a column for an optional field (an older template) keeps what is on file
     // for that field: re-importing names must not lift a suspension, end an expiry or drop an
     // identity, hours or a place (entities.ts KEPT_WHEN_NO_COLUMN).
-    const kept = keptGroups(entity, sheetFields(entity, table[skip] ?? []));
-    const filed = kept.length ? await changes.currentVersions([...new Set(records.map((r) => keyOf(entity, r)))].map((key) => ({ entity, key }))) : new Map();
+    const keptFields = keptGroups(entity, sheetFields(entity, table[skip] ?? []));
+    const filed = keptFields.length ? await changes.currentVersions([...new Set(records.map((r) => keyOf(entity, r)))].map((key) => ({ entity, key }))) : new Map();
     const items: ChangeItemInput[] = records.map((r, i) => {
       const on = filed.get(`${entity}\u0000${keyOf(entity, r)}`);
-      return { entity, op: 'upsert', data: withFiledFields(r, kept, on && !on.retired ? on.data : undefined) as unknown as Record<string, unknown>, ...validity[i] };
+      return { entity, op: 'upsert', data: withFiledFields(r, keptFields, on && !on.retired ? on.data : undefined) as unknown as Record<string, unknown>, ...validity[i] };
     });
     if (preview) {
       // Validated as the request would be (scope, institutions, duplicates), nothing stored.
