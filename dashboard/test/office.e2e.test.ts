@@ -963,6 +963,21 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     expect(await cards.locator('[data-field="status"]').allInnerTexts()).toEqual(hub.items.map((i) => ({ ok: 'Done', todo: 'To do', warn: 'Check', info: 'Note' })[i.status]));
     expect(await chineseIn(page, 'header.top, main.content')).toEqual([]);
     await shot(page, 'office-readiness-en.png');
+    // A registry request waiting for its second administrator is named, and opens on the registry
+    // screen from the check.
+    const registryApi = await stack.as('registry');
+    const person = ((await registryApi('/api/v1/registry/staff')).body.items as Record<string, unknown>[]).find((s) => s.filed === true)!;
+    const waiting = await registryApi('/api/v1/registry/requests', { json: { summary: '上线前补录待审批', items: [{ entity: 'staff', data: { ...person, name: '上线检查' } }] } });
+    expect(waiting.status, JSON.stringify(waiting.body)).toBe(201);
+    const requestId = waiting.body.id as string;
+    await page.click('[data-testid="readiness-refresh"]');
+    const opener = list.locator(`[data-key="requests"] a[data-open="${requestId}"]`);
+    await opener.waitFor({ timeout: 10_000 });
+    expect(await opener.innerText()).toBe('上线前补录待审批');
+    await opener.click();
+    await page.waitForURL(/\/registry\?request=/, { timeout: 10_000 });
+    await expect.poll(() => page.locator('[data-testid="request-detail"] h2').textContent(), { timeout: 10_000 }).toContain(requestId);
+    expect((await (await stack.as('registry2'))(`/api/v1/registry/requests/${requestId}/reject`, { json: { comment: '测试' } })).status).toBe(200);
     await page.evaluate(() => localStorage.setItem('jg.lang', 'zh'));
     expect(errors).toEqual([]);
     await context.close();

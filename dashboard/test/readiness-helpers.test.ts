@@ -248,6 +248,13 @@ describe('go-live check: subjects and summary', () => {
   });
 });
 
+describe('go-live check: subjects that open', () => {
+  it('links a registry request waiting for approval to the registry screen, and nothing else', () => {
+    expect(subjectView('requests', { id: 'rr-1 a', name: '导入 人员.xlsx', county: '' }).href).toBe('/registry?request=rr-1%20a');
+    expect(subjectView('places', { id: 'JCJ-JYZ', name: '金城江区机动车检测站', county: '451202' }).href).toBeUndefined();
+  });
+});
+
 describe('go-live check: the whole check as a sheet', () => {
   const check = {
     checkedAt: Date.UTC(2026, 11, 7, 2, 0, 0),

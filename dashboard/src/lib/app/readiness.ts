@@ -305,6 +305,8 @@ export interface SubjectView {
   id: string;
   parts: Segment[];
   county: string;
+  /** Where the subject itself opens, when a screen can open it by address (a registry request). */
+  href?: string;
 }
 
 /** A county's name from its adcode; '' for an unknown one, so no code is ever shown. */
@@ -335,7 +337,10 @@ export function subjectView(key: string, s: ReadinessSubject): SubjectView {
     // The subject is a county: its name from the code table, or as the hub named it.
     return { id: s.id, parts: [{ text: countyName(s.county || s.id) || s.name, datum: true }], county: '' };
   }
-  return { id: s.id, parts: [{ text: s.name, datum: true }], county: s.county ? countyName(s.county) : '' };
+  const view: SubjectView = { id: s.id, parts: [{ text: s.name, datum: true }], county: s.county ? countyName(s.county) : '' };
+  // A registry request waiting for its second administrator opens on the registry screen.
+  if (key === 'requests') view.href = `/registry?request=${encodeURIComponent(s.id)}`;
+  return view;
 }
 
 /** A subject in one line of text: 金城江区机动车检测站（金城江区）. */
