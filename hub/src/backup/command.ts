@@ -26,6 +26,7 @@ import { keyringFile } from '../pseudonyms.js';
 import { openStore } from '../store/store.js';
 import { Redis } from 'ioredis';
 import { finishedBackups, StoreBackups, verifyCopy } from './backup.js';
+import { ruleStateKeys } from '../jobs/local-state.js';
 import { copySize, readCopyFile, restoreRuleState, type RuleStateCopy } from './rule-state-copy.js';
 import { localSecond } from '@jianguan/rules';
 
@@ -121,7 +122,7 @@ async function restore(config: HubConfig, dir: string, withRuleState: boolean): 
     const copy = await readCopyFile(stateFile);
     const r = await ruleStateRedis(config);
     if (!r.redis) return refuse('REDIS_UNAVAILABLE', `${r.error}: start it (the backup's rule state is restored into it), or restore with --without-rule-state`);
-    const holder = await r.redis.get(`${config.queuePrefix}:rsl:owner`);
+    const holder = await r.redis.get(ruleStateKeys(config.queuePrefix).owner);
     if (holder) {
       r.redis.disconnect();
       return refuse('RULE_STATE_OWNED', `a hub (${holder}) holds the rule state under ${config.queuePrefix} in ${config.redisUrl}: stop it first`);

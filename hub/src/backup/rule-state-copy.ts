@@ -25,6 +25,7 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Redis } from 'ioredis';
+import { logGenerations, ruleStateKeys, scanKeys } from '../jobs/local-state.js';
 
 /** Entries per LRANGE / RPUSH. */
 const PAGE = 500;
@@ -49,19 +50,6 @@ export function copySize(c: RuleStateCopy): CopySize {
   return { generation: c.generation, snapshotBytes: c.snapshot.reduce((s, x) => s + x.length, 0), logEntries: c.logs.reduce((s, l) => s + l.entries.length, 0) };
 }
 
-const keys = (prefix: string) => ({ owner: `${prefix}:rsl:owner`, gen: `${prefix}:rsl:gen`, snap: (g: number) => `${prefix}:rsl:snap:${g}`, log: (g: number) => `${prefix}:rsl:log:${g}`, logs: `${prefix}:rsl:log:*`, snaps: `${prefix}:rsl:snap:*` });
-
-async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    out.push(...found);
-  } while (cursor !== '0');
-  return out;
-}
-
 /**
  * Writes the rule state under `prefix`, as it is in Redis, to `file` (the layout above), a page
  * at a time: a year's state is hundreds of megabytes, which the hub does not hold twice. The
@@ -70,14 +58,11 @@ async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
  * short because it was deleted) makes it start over. Null (and no file) when there is no state.
  */
 export async function copyRuleStateToFile(redis: Redis, prefix: string, file: string): Promise<CopySize | null> {
-  const k = keys(prefix);
+  const k = ruleStateKeys(prefix);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const generation = Number((await redis.get(k.gen)) ?? '0');
     const snapshotChunks = generation > 0 ? await redis.llen(k.snap(generation)) : 0;
-    const gens = (await scanKeys(redis, k.logs))
-      .map((key) => Number(key.slice(key.lastIndexOf(':') + 1)))
-      .filter((g) => Number.isInteger(g) && g >= generation)
-      .sort((a, b) => a - b);
+    const gens = await logGenerations(redis, prefix, generation);
     const logs = await Promise.all(gens.map(async (g) => ({ generation: g, entries: await redis.llen(k.log(g)) })));
     if (generation === 0 && logs.every((l) => l.entries === 0)) return null;
     const out = fs.createWriteStream(file, { mode: 0o600 });
@@ -134,7 +119,7 @@ export async function readCopyFile(file: string): Promise<RuleStateCopy> {
  * while a hub holds the state's lease.
  */
 export async function restoreRuleState(redis: Redis, prefix: string, copy: RuleStateCopy): Promise<void> {
-  const k = keys(prefix);
+  const k = ruleStateKeys(prefix);
   const holder = await redis.get(k.owner);
   if (holder) throw new Error(`RULE_STATE_OWNED: a hub (${holder}) holds the rule state under ${prefix}: stop it first`);
   // The generation goes first and comes back last: a restore stopped half-way leaves no

@@ -69,6 +69,45 @@ import {
 } from '@jianguan/rules';
 import type { PeekRuleStates, RedisRuleStates } from './rule-state.js';
 
+/** The Redis keys of the rule state under `prefix` (the layout in the note above); backups copy them too. */
+export function ruleStateKeys(prefix: string) {
+  return {
+    owner: `${prefix}:rsl:owner`,
+    epoch: `${prefix}:rsl:epoch`,
+    gen: `${prefix}:rsl:gen`,
+    snap: (g: number) => `${prefix}:rsl:snap:${g}`,
+    log: (g: number) => `${prefix}:rsl:log:${g}`,
+    /** SCAN patterns of every snapshot and every log. */
+    snaps: `${prefix}:rsl:snap:*`,
+    logs: `${prefix}:rsl:log:*`,
+  };
+}
+
+/** Every key matching `pattern` (SCAN: Redis is not held as KEYS would hold it). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    out.push(...found);
+  } while (cursor !== '0');
+  return out;
+}
+
+/**
+ * The generations of the logs under `prefix` from `from` on, in order: the committed snapshot's
+ * and later ones whose snapshot did not commit — what a restore replays, and a backup copies.
+ */
+export async function logGenerations(redis: Redis, prefix: string, from: number): Promise<number[]> {
+  const gens = new Set<number>();
+  for (const k of await scanKeys(redis, ruleStateKeys(prefix).logs)) {
+    const g = Number(k.slice(k.lastIndexOf(':') + 1));
+    if (Number.isInteger(g) && g >= from) gens.add(g);
+  }
+  return [...gens].sort((a, b) => a - b);
+}
+
 export const RULE_STATE_LOST = 'RULE_STATE_LOST';
 export const RULE_STATE_OWNED = 'RULE_STATE_OWNED';
 export const RULE_STATE_UNAVAILABLE = 'RULE_STATE_UNAVAILABLE';
@@ -261,13 +300,13 @@ export class LocalRuleState {
   private recovering: Promise<void> | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly r: RedisWithLocal;
-  private readonly keys: { owner: string; epoch: string; gen: string };
+  private readonly keys: ReturnType<typeof ruleStateKeys>;
   private readonly leaseMs: number;
   private readonly now: () => number;
 
   private constructor(private readonly o: LocalRuleStateOptions) {
     this.r = define(o.redis);
-    this.keys = { owner: `${o.prefix}:rsl:owner`, epoch: `${o.prefix}:rsl:epoch`, gen: `${o.prefix}:rsl:gen` };
+    this.keys = ruleStateKeys(o.prefix);
     this.leaseMs = o.leaseMs ?? LEASE_MS;
     this.now = o.now ?? Date.now;
     this.memory = this.fresh();
@@ -289,8 +328,8 @@ export class LocalRuleState {
     return createMemoryRuleState({ windowRetainBeyondMs: DAY_MS, clock: () => this.clock });
   }
 
-  private snapKey = (g: number) => `${this.o.prefix}:rsl:snap:${g}`;
-  private logKey = (g: number) => `${this.o.prefix}:rsl:log:${g}`;
+  private snapKey = (g: number) => this.keys.snap(g);
+  private logKey = (g: number) => this.keys.log(g);
 
   private async acquire(waitMs: number): Promise<void> {
     const deadline = this.now() + waitMs;
@@ -328,20 +367,9 @@ export class LocalRuleState {
       }
     }
     // Logs of this generation and of later ones whose snapshot did not commit, in order.
-    const gens = new Set<number>([gen]);
-    const pattern = `${this.o.prefix}:rsl:log:*`;
-    let cursor = '0';
-    do {
-      const [next, found] = await this.r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      for (const k of found) {
-        const g = Number(k.slice(k.lastIndexOf(':') + 1));
-        if (Number.isInteger(g) && g >= gen) gens.add(g);
-      }
-    } while (cursor !== '0');
+    const ordered = [...new Set([gen, ...(await logGenerations(this.r, this.o.prefix, gen))])].sort((a, b) => a - b);
     let logBytes = 0;
     let entries = 0;
-    const ordered = [...gens].sort((a, b) => a - b);
     for (const g of ordered) {
       const key = this.logKey(g);
       for (let i = 0; ; i += PAGE) {

@@ -12,6 +12,7 @@ import { ReadinessSchema, type Readiness } from '../protocol/index.js';
 import type { RegistryChanges } from '../registry/changes.js';
 import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
+import { totals } from '../store/repo.js';
 import { param, sql } from '../store/sql.js';
 import { listUsers } from '../auth/users.js';
 import { readinessOf, SUBJECTS_ALL, SUBJECTS_MAX } from './readiness.js';
@@ -31,18 +32,17 @@ export interface ReadinessDeps {
 }
 
 export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX, now = Date.now()): Promise<Readiness> {
-  const [users, collectors, pending, replay] = await Promise.all([
+  const [users, collectors, pending, replay, stored] = await Promise.all([
     listUsers(d.store),
     d.collectors.list(),
     d.changes.list({ status: 'pending', limit: 10_000, offset: 0 }),
     // One row at most: the scan stops at the first replayed record (before go-live the table is
     // small). A store of years that was never replayed would be read whole: the read stops after
     // two seconds and counts as "none found" (the item then asks for a look, not more).
-    d.store.query<{ replayed: number | string; transactions: number | string }>(sql`
-      SELECT
-        (SELECT count() FROM (SELECT 1 FROM transactions WHERE occurred_at < captured_at - toIntervalDay(${param.UInt32(REPLAYED_AFTER_DAYS)}) LIMIT 1)
-          SETTINGS max_execution_time = 2, timeout_overflow_mode = 'break') AS replayed,
-        (SELECT count() FROM transactions) AS transactions`),
+    d.store.query<{ replayed: number | string }>(sql`
+      SELECT count() AS replayed FROM (SELECT 1 FROM transactions WHERE occurred_at < captured_at - toIntervalDay(${param.UInt32(REPLAYED_AFTER_DAYS)}) LIMIT 1)
+      SETTINGS max_execution_time = 2, timeout_overflow_mode = 'break'`),
+    totals(d.store),
   ]);
   const list = d.backups.list();
   const verified = list.items.filter((b) => b.state === 'done' && b.verified && b.finishedAt !== null).map((b) => b.finishedAt!);
@@ -57,7 +57,7 @@ export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX,
     collectors,
     calendar: d.calendars.view(now),
     replayed: Number(replay[0]?.replayed ?? 0) > 0,
-    transactions: Number(replay[0]?.transactions ?? 0),
+    transactions: stored.transactions,
     backups: { supported: list.supported, hour: list.hour, newestVerifiedAt: verified.length ? Math.max(...verified) : null },
     tls: Boolean(d.config.tlsCert),
     proxy: d.config.trustProxy !== 'false',

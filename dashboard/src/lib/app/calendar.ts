@@ -324,14 +324,11 @@ export function typeHoursRows(byType: Readonly<Partial<Record<string, TypeHours>
       type,
       name: typeName(type),
       // Days with periods of their own after the usual ones: 周一至周五 08:00–17:00；周六 08:00–12:00.
-      hours: `${typeGroups(h)
+      hours: `${hoursGroups(h)
         .map((g) => `${weekdaysText(g.days)} ${periodsText(g.periods)}`)
         .join(L('；', '; '))}${h.observesHolidays ? '' : L('，节假日照常营业', ', open on public holidays')}`,
     }));
 }
-
-/** A type's hours as groups of days and periods, the usual ones first (the rules' hoursGroups). */
-const typeGroups = (h: TypeHours) => hoursGroups({ workingDays: h.workingDays, periods: h.periods, ...(h.byWeekday?.length ? { byWeekday: h.byWeekday } : {}) });
 
 /**
  * The day a new group of days with periods of their own starts with: Saturday when it is a
@@ -352,7 +349,7 @@ export function sameTypeHours(a: Readonly<Partial<Record<string, TypeHours>>> | 
   const eb = new Map(entries(b));
   return ea.length === eb.size && ea.every(([t, h]) => {
     const o = eb.get(t);
-    return o !== undefined && o.observesHolidays === h.observesHolidays && sameHours(h, o) && JSON.stringify(typeGroups(h)) === JSON.stringify(typeGroups(o));
+    return o !== undefined && o.observesHolidays === h.observesHolidays && sameHours(h, o) && JSON.stringify(hoursGroups(h)) === JSON.stringify(hoursGroups(o));
   });
 }
 
