@@ -160,6 +160,10 @@ export class EvaluationService {
   }
 
   start(): void {
+    // The current and previous months at once: rows materialised by an earlier process are as old
+    // as its last round (a restart after hours would show them beside live volumes until the
+    // first interval). The first run is the full reconcile either way.
+    void this.refreshRecent();
     this.timer = setInterval(() => void this.refreshRecent(), this.deps.intervalMs);
     this.timer.unref();
   }
