@@ -369,6 +369,12 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     }
     expect(score).toBeLessThanOrEqual(100);
     expect(await page.locator('[data-testid="grade"] .grade').textContent()).toMatch(/^[ABCD]$/);
+    // When the score was computed, beside volumes that are live: the time the hub gives the month's row.
+    const trend = (await (await stack.as('leader'))(`/api/v1/evaluation/institutions/${INSTITUTION}/trend`)).body as { items: { month: string; computedAt: number }[] };
+    const selected = await page.locator('[data-testid="score-trend"] .pt.sel').getAttribute('data-month');
+    const shown = trend.items.find((r) => r.month === selected)!;
+    const cst = new Date(shown.computedAt + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+    expect(await page.locator('[data-testid="computed-at"]').textContent()).toContain(`得分计算于 ${cst}`);
     // The bands are the hub's configured thresholds, not the chart's defaults.
     const cfg = (await (await stack.as('leader'))('/api/v1/evaluation/config')).body as { grades: { A: number; B: number; C: number } };
     expect(await page.locator('[data-testid="score-trend"]').getAttribute('data-bands')).toBe(`A${cfg.grades.A},B${cfg.grades.B},C${cfg.grades.C},D0`);
