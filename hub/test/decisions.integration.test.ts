@@ -59,7 +59,7 @@ describe('POST /api/v1/decisions', () => {
     const body = res.json();
     expect(body).toMatchObject({ ok: true, requestId: 'req-expired', decision: 'hold', postCheck: true, ruleSetVersion: hub.rulesets.versionAt() });
     expect(body.reasons).toEqual([
-      expect.objectContaining({ ruleId: 'check.inspector_unfiled', ruleName: '查验员未备案或备案过期', severity: 'high', explanation: '查验员JCJ-JYZ-I90备案已于2025-06-30过期' }),
+      expect.objectContaining({ ruleId: 'check.inspector_unfiled', ruleName: '查验员未备案或备案过期', severity: 'high', explanation: '查验员莫桂芳（JCJ-JYZ-I90）备案已于2025-06-30过期' }),
     ]);
     expect(body.ms).toBeLessThan(50);
 
@@ -138,7 +138,7 @@ describe('decision.request over the collector socket', () => {
 
     const hold = await ask(`${TEST_COLLECTOR.collectorId}:d:1`, checkTxn(501, { staffId: 'JCJ-JYZ-I90' }));
     expect(hold).toMatchObject({ ok: true, requestId: `${TEST_COLLECTOR.collectorId}:d:1`, decision: 'hold', ruleSetVersion: hub.rulesets.versionAt() });
-    if (hold.ok) expect(hold.reasons[0]).toMatchObject({ ruleId: 'check.inspector_unfiled', explanation: '查验员JCJ-JYZ-I90备案已于2025-06-30过期' });
+    if (hold.ok) expect(hold.reasons[0]).toMatchObject({ ruleId: 'check.inspector_unfiled', explanation: '查验员莫桂芳（JCJ-JYZ-I90）备案已于2025-06-30过期' });
 
     expect(await ask('r2', checkTxn(502))).toMatchObject({ ok: true, requestId: 'r2', decision: 'allow', reasons: [] });
     expect(await ask('r3', checkTxn(503, { collectorId: 'someone-else', id: 'someone-else:503' }))).toMatchObject({ ok: false, requestId: 'r3', code: 'COLLECTOR_MISMATCH' });

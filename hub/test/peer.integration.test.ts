@@ -7,6 +7,7 @@
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
+import { DEMO_STAFF } from '@jianguan/rules';
 import { periodEndOf } from '../src/peer/service.js';
 import type { WallWarning } from '../src/protocol/index.js';
 import { transactionRow } from '../src/store/repo.js';
@@ -73,7 +74,9 @@ describe('peer deviation job', () => {
     );
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ id: result.warningIds[0], institution_id: 'YZ-CGFS', county: '451203', rule_set: hub.rulesets.versionAt() });
-    expect(rows[0]!.explanation).toMatch(/^业务员YZ-CGFS-C02近30天办件60笔，同类人员平均10笔，偏离.+个标准差，阈值3$/);
+    // The clerk by the name the registry files, the code beside it.
+    const clerk = DEMO_STAFF.find((x) => x.id === 'YZ-CGFS-C02')!;
+    expect(rows[0]!.explanation).toMatch(new RegExp(`^业务员${clerk.name}（YZ-CGFS-C02）近30天办件60笔，同类人员平均10笔，偏离.+个标准差，阈值3$`));
     expect(rows[0]!.transaction_id).toMatch(/^peer:YZ-CGFS-C02:\d{4}-\d{2}-\d{2}~\d{4}-\d{2}-\d{2}$/);
 
     const deadline = Date.now() + 5000;

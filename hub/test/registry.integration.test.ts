@@ -155,11 +155,11 @@ describe('maker-checker', () => {
 describe('imports', () => {
   const CSV_BAD = [
     '编号,机构,角色,姓名,备案,有效期起,有效期止,准驾车型',
-    'YZ-JYZ2-C01,YZ-JYZ2,业务员,宜州C1,是,2026-01-01,,',
-    'YZ-JYZ2-C02,YZ-JYZ2,厨师,宜州C2,是,2026-01-01,,',
-    'YZ-JYZ2-C03,YZ-JYZ2,业务员,宜州C3,也许,2026-01-01,,',
-    'YZ-JYZ2-C04,YZ-JYZ2,查验员,宜州C4,是,明天,,',
-    'YZ-JYZ2-C05,NOPE,查验员,宜州C5,是,2026-01-01,2026-12-31,',
+    'YZ-JYZ2-C01,YZ-JYZ2,业务员,梁秀英,是,2026-01-01,,',
+    'YZ-JYZ2-C02,YZ-JYZ2,厨师,蒙金凤,是,2026-01-01,,',
+    'YZ-JYZ2-C03,YZ-JYZ2,业务员,覃秀英,也许,2026-01-01,,',
+    'YZ-JYZ2-C04,YZ-JYZ2,查验员,莫少华,是,明天,,',
+    'YZ-JYZ2-C05,NOPE,查验员,韦国庆,是,2026-01-01,2026-12-31,',
   ].join('\r\n');
 
   it('reports bad rows by row number and imports nothing', async () => {

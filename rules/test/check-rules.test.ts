@@ -83,7 +83,7 @@ describe('check.inspector_unfiled (registry)', () => {
 
   it('fires for an inspector whose filing expired, naming the local expiry date', async () => {
     const [hit] = await hitsOf(check({ staffId: 'JCJ-JYZ-I90' }), R);
-    expect(hit?.explanation).toBe('查验员JCJ-JYZ-I90备案已于2025-06-30过期');
+    expect(hit?.explanation).toBe('查验员莫桂芳（JCJ-JYZ-I90）备案已于2025-06-30过期');
     expect(hit?.values).toMatchObject({ reason: 'expired', staffId: 'JCJ-JYZ-I90', validTo: '2025-06-30' });
     expect(hit?.rule).toMatchObject({ severity: 'high', action: 'hold', family: 'check' });
   });
@@ -98,12 +98,15 @@ describe('check.inspector_unfiled (registry)', () => {
     expect(await explain(check({ staffId: 'JCJ-JYZ-I77' }))).toBe('查验员JCJ-JYZ-I77未备案');
     expect(await explain(check({ staffId: undefined }))).toBe('未记录查验员');
     expect(await explain(check({ staffId: '' }))).toBe('未记录查验员');
-    expect(await explain(check({ staffId: 'JCJ-JYZ-C01' }))).toBe('JCJ-JYZ-C01备案身份为业务员，未备案为查验员');
-    expect(await explain(check({ occurredAt: cst('2023-12-31T12:00') }))).toBe('查验员JCJ-JYZ-I01备案自2024-01-01起生效，业务发生时尚未生效');
+    expect(await explain(check({ staffId: 'JCJ-JYZ-C01' }))).toBe('陆宁（JCJ-JYZ-C01）备案身份为业务员，未备案为查验员');
+    expect(await explain(check({ occurredAt: cst('2023-12-31T12:00') }))).toBe('查验员农永刚（JCJ-JYZ-I01）备案自2024-01-01起生效，业务发生时尚未生效');
 
     const unapproved = { ...DEMO_STAFF.find((s) => s.id === 'JCJ-JYZ-I02')!, filed: false };
     const registry = createRegistryView(DEMO_INSTITUTIONS, [...DEMO_STAFF.filter((s) => s.id !== unapproved.id), unapproved]);
-    expect(await explain(check({ staffId: 'JCJ-JYZ-I02' }), context({ registry }))).toBe('查验员JCJ-JYZ-I02备案未审核通过');
+    expect(await explain(check({ staffId: 'JCJ-JYZ-I02' }), context({ registry }))).toBe('查验员梁红梅（JCJ-JYZ-I02）备案未审核通过');
+    // Filed without a name (a register that keeps codes only): the code alone, never an empty name.
+    const nameless = createRegistryView(DEMO_INSTITUTIONS, [...DEMO_STAFF.filter((s) => s.id !== unapproved.id), { ...unapproved, name: '' }]);
+    expect(await explain(check({ staffId: 'JCJ-JYZ-I02' }), context({ registry: nameless }))).toBe('查验员JCJ-JYZ-I02备案未审核通过');
   });
 
   it('applies to check and inspection business only', async () => {

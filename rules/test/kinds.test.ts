@@ -222,6 +222,21 @@ describe('peer_deviation: counting predicates and assess()', () => {
     expect(p.assess([s('a', 5, 0, 'g'), s('b', 5, 0, 'g'), s('c', 5, 0, 'g'), s('x', 50, 0, 'g')])).toEqual([]);
   });
 
+  it('names the entity by its filing when given the registry: an institution, a clerk, a code without a filing', () => {
+    const registry = createRegistryView(DEMO_INSTITUTIONS, DEMO_STAFF);
+    const venue = peer('exam.venue_pass_rate');
+    const venues = [s('JCJ-JX', 60, 100), s('YZ-JX', 70, 100), s('X-JX', 65, 100), s('DL-JX', 65, 100), s('HJ-JX', 801, 1000)];
+    const named = venue.assess(venues, undefined, registry).find((f) => f.entity === 'HJ-JX');
+    expect(named?.explanation).toBe(`考场${DEMO_INSTITUTIONS.find((i) => i.id === 'HJ-JX')!.name}（HJ-JX）近30天考试合格率80.1%，同类平均65%，高出15.1个百分点，阈值±15`);
+    // Without the registry (or for a code nobody filed) the code alone.
+    expect(venue.assess(venues).find((f) => f.entity === 'HJ-JX')?.explanation).toMatch(/^考场HJ-JX近30天/);
+    const clerk = DEMO_STAFF.find((x) => x.role === 'clerk' && x.name)!;
+    const output = peer('counter.output_outlier');
+    const base = [s('a', 10, 0, 'g'), s('b', 12, 0, 'g'), s('c', 10, 0, 'g'), s('d', 12, 0, 'g')];
+    expect(output.assess([...base, s(clerk.id, 15, 0, 'g')], undefined, registry)[0]?.explanation).toBe(`业务员${clerk.name}（${clerk.id}）近30天办件15笔，同类人员平均11笔，偏离4个标准差，阈值3`);
+    expect(output.assess([...base, s('NOBODY-01', 15, 0, 'g')], undefined, registry)[0]?.explanation).toMatch(/^业务员NOBODY-01近30天/);
+  });
+
   it('respects minSamples, minPeers, groups and direction', () => {
     const p = peer('exam.venue_pass_rate'); // minSamples 50, minPeers 2, both
     expect(p.assess([s('A', 30, 49), s('B', 70, 100), s('C', 900, 1000)])).toEqual([]); // A too small: C has 1 peer
@@ -312,5 +327,23 @@ describe('pure helpers', () => {
       registry, calendar, state: createMemoryWindowState(),
     });
     expect(hit?.explanation).toBe('2026-12-31|23:59|2026-12-31 23:59|未知');
+  });
+
+  it('names staff and institution codes by their filing, and leaves other values as they are', async () => {
+    const def: RuleDefinitionInput = {
+      id: 'x.names', kind: 'field_predicate', name: '名称', family: 'counter', severity: 'low', action: 'warn',
+      description: '名称', basis: 'test',
+      cases: [{ reason: 'r', test: { op: 'present', field: 'staffId' } }],
+      explain: { r: '{staffId|staff}|{institutionId|institution}|{counter|staff}|{startedAt|staff}' },
+    };
+    const clerk = DEMO_STAFF.find((x) => x.id === 'JCJ-CGS-C01')!;
+    const office = DEMO_INSTITUTIONS.find((i) => i.id === 'JCJ-CGS')!;
+    const run = (t: Transaction) => createEngine([def]).evaluate(t, { registry, calendar, state: createMemoryWindowState() });
+    const [hit] = await run(txn({ staffId: 'JCJ-CGS-C01', institutionId: 'JCJ-CGS', counter: 'W03', startedAt: AT }));
+    // A counter is no staff code (the code as written); a number is formatted as any value.
+    expect(hit?.explanation).toBe(`${clerk.name}（JCJ-CGS-C01）|${office.name}（JCJ-CGS）|W03|${AT}`);
+    const [unfiled] = await run(txn({ staffId: 'NOBODY-01', institutionId: 'NOWHERE', counter: 'W03', startedAt: AT }));
+    expect(unfiled?.explanation).toBe(`NOBODY-01|NOWHERE|W03|${AT}`);
+    expect(codeOf([{ ...def, explain: { r: '{staffId|person}' } }])).toBe('RULE_DEFINITION_INVALID');
   });
 });

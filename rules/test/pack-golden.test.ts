@@ -136,14 +136,14 @@ const GOLDEN: Golden[] = [
   {
     rule: 'counter.refusal',
     scenarios: [
-      { name: 'refused', records: [veh({ outcome: 'refused', lsh: '1261126000001' })], fires: ['counter.refusal'], text: '业务员JCJ-CGS-C01在窗口W03退办业务（流水号1261126000001），须核查退办理由' },
+      { name: 'refused', records: [veh({ outcome: 'refused', lsh: '1261126000001' })], fires: ['counter.refusal'], text: '业务员谭丽娟（JCJ-CGS-C01）在窗口W03退办业务（流水号1261126000001），须核查退办理由' },
       { name: 'done', records: [veh({ outcome: 'done' })], fires: [] },
     ],
   },
   {
     rule: 'counter.refusals_daily',
     scenarios: [
-      { name: '11th refusal of the day', records: times(11, (i) => queue({ outcome: 'refused', occurredAt: AT + i * MIN })), fires: ['counter.refusal', 'counter.refusals_daily'], text: '业务员JCJ-CGS-C01当日第11笔退办，阈值10笔' },
+      { name: '11th refusal of the day', records: times(11, (i) => queue({ outcome: 'refused', occurredAt: AT + i * MIN })), fires: ['counter.refusal', 'counter.refusals_daily'], text: '业务员谭丽娟（JCJ-CGS-C01）当日第11笔退办，阈值10笔' },
       { name: '10th refusal', records: times(10, (i) => queue({ outcome: 'refused', occurredAt: AT + i * MIN })), fires: ['counter.refusal'] },
       { name: '10 at 00:00 and the 11th at 23:59:59.999 the same day', records: [...times(10, () => queue({ outcome: 'refused', occurredAt: cst('2026-11-26T00:00') })), queue({ outcome: 'refused', occurredAt: cst('2026-11-27T00:00') - 1 })], fires: ['counter.refusal', 'counter.refusals_daily'] },
       { name: '11th at 00:00 the next day starts a new day', records: [...times(10, () => queue({ outcome: 'refused', occurredAt: cst('2026-11-26T23:59') })), queue({ outcome: 'refused', occurredAt: cst('2026-11-27T00:00') })], fires: ['counter.refusal'] },
@@ -152,7 +152,7 @@ const GOLDEN: Golden[] = [
   {
     rule: 'counter.no_show_daily',
     scenarios: [
-      { name: '9th no-show', records: times(9, (i) => queue({ outcome: 'pending', occurredAt: AT + i * MIN })), fires: ['counter.no_show_daily'], text: '业务员JCJ-CGS-C01当日第9个过号，阈值8个' },
+      { name: '9th no-show', records: times(9, (i) => queue({ outcome: 'pending', occurredAt: AT + i * MIN })), fires: ['counter.no_show_daily'], text: '业务员谭丽娟（JCJ-CGS-C01）当日第9个过号，阈值8个' },
       { name: '8th no-show', records: times(8, (i) => queue({ outcome: 'pending', occurredAt: AT + i * MIN })), fires: [] },
     ],
   },
@@ -191,7 +191,7 @@ const GOLDEN: Golden[] = [
         name: '60 s overlap on two terminals',
         records: [queue({ startedAt: AT, completedAt: AT + 10 * MIN }), queue({ deviceId: 'JCJ-CGS-T04', counter: 'W04', startedAt: AT + 9 * MIN, completedAt: AT + 20 * MIN, occurredAt: AT + 20 * MIN })],
         fires: ['counter.concurrent_terminals'],
-        text: '账号JCJ-CGS-C01在JCJ-CGS-T04办理期间同时在JCJ-CGS-T03办理（10:00–10:10），重叠60秒，阈值60秒',
+        text: '账号谭丽娟（JCJ-CGS-C01）在JCJ-CGS-T04办理期间同时在JCJ-CGS-T03办理（10:00–10:10），重叠60秒，阈值60秒',
       },
       { name: '59.999 s overlap', records: [queue({ startedAt: AT, completedAt: AT + 10 * MIN }), queue({ deviceId: 'JCJ-CGS-T04', startedAt: AT + 9 * MIN + 1, completedAt: AT + 20 * MIN })], fires: [] },
       { name: 'same terminal', records: [queue({ startedAt: AT, completedAt: AT + 10 * MIN }), queue({ startedAt: AT + 5 * MIN, completedAt: AT + 14 * MIN })], fires: [] },
@@ -200,14 +200,14 @@ const GOLDEN: Golden[] = [
   {
     rule: 'counter.self_dealing',
     scenarios: [
-      { name: 'clerk is the applicant', records: [veh({ staffIdHash: owner.idHash })], fires: ['counter.self_dealing'], text: '经办人JCJ-CGS-C01为本笔业务的申请人4512**********0011' },
-      { name: 'clerk is the agent', records: [veh({ staffIdHash: hashOf('a'), agent: person('a', '4512**********0099') })], fires: ['counter.self_dealing'], text: '经办人JCJ-CGS-C01为本笔业务的代办人4512**********0099' },
+      { name: 'clerk is the applicant', records: [veh({ staffIdHash: owner.idHash })], fires: ['counter.self_dealing'], text: '经办人谭丽娟（JCJ-CGS-C01）为本笔业务的申请人4512**********0011' },
+      { name: 'clerk is the agent', records: [veh({ staffIdHash: hashOf('a'), agent: person('a', '4512**********0099') })], fires: ['counter.self_dealing'], text: '经办人谭丽娟（JCJ-CGS-C01）为本笔业务的代办人4512**********0099' },
       { name: 'someone else', records: [veh({ staffIdHash: hashOf('clerk') })], fires: [] },
       // VEH_FLOW names the clerk by user code (JBR) only: the registry knows the person.
-      { name: 'user code only, the filed clerk is the applicant', records: [veh()], registry: withStaffHash('JCJ-CGS-C01', owner.idHash), fires: ['counter.self_dealing'], text: '经办人JCJ-CGS-C01为本笔业务的申请人4512**********0011' },
-      { name: 'user code only, the filed clerk is the agent', records: [lic({ agent: person('a', '4512**********0099') })], registry: withStaffHash('JCJ-CGS-C01', hashOf('a')), fires: ['counter.self_dealing'], text: '经办人JCJ-CGS-C01为本笔业务的代办人4512**********0099' },
+      { name: 'user code only, the filed clerk is the applicant', records: [veh()], registry: withStaffHash('JCJ-CGS-C01', owner.idHash), fires: ['counter.self_dealing'], text: '经办人谭丽娟（JCJ-CGS-C01）为本笔业务的申请人4512**********0011' },
+      { name: 'user code only, the filed clerk is the agent', records: [lic({ agent: person('a', '4512**********0099') })], registry: withStaffHash('JCJ-CGS-C01', hashOf('a')), fires: ['counter.self_dealing'], text: '经办人谭丽娟（JCJ-CGS-C01）为本笔业务的代办人4512**********0099' },
       { name: 'user code only, the filed clerk is someone else', records: [veh({ agent: person('a') })], registry: withStaffHash('JCJ-CGS-C01', hashOf('clerk')), fires: [] },
-      { name: 'an inspector inspecting their own vehicle', records: [insp({ subject: owner })], registry: withStaffHash('JCJ-JYZ-I01', owner.idHash), fires: ['counter.self_dealing'], text: '经办人JCJ-JYZ-I01为本笔业务的申请人4512**********0011' },
+      { name: 'an inspector inspecting their own vehicle', records: [insp({ subject: owner })], registry: withStaffHash('JCJ-JYZ-I01', owner.idHash), fires: ['counter.self_dealing'], text: '经办人农永刚（JCJ-JYZ-I01）为本笔业务的申请人4512**********0011' },
     ],
   },
   {
@@ -347,7 +347,7 @@ const GOLDEN: Golden[] = [
   {
     rule: 'check.inspector_unfiled',
     scenarios: [
-      { name: 'expired inspector', records: [chk({ staffId: 'JCJ-JYZ-I90' })], fires: ['check.inspector_unfiled'], text: '查验员JCJ-JYZ-I90备案已于2025-06-30过期' },
+      { name: 'expired inspector', records: [chk({ staffId: 'JCJ-JYZ-I90' })], fires: ['check.inspector_unfiled'], text: '查验员莫桂芳（JCJ-JYZ-I90）备案已于2025-06-30过期' },
       { name: 'filed inspector', records: [chk()], fires: [] },
     ],
   },
@@ -358,7 +358,7 @@ const GOLDEN: Golden[] = [
         name: '60 s overlap on two lanes',
         records: [chk({ source: 'check_av', startedAt: AT, endedAt: AT + 10 * MIN, occurredAt: AT + 10 * MIN }), chk({ source: 'check_av', counter: 'C02', vehicle: { hpzl: '02', vin: vin(2) }, startedAt: AT + 9 * MIN, endedAt: AT + 15 * MIN, occurredAt: AT + 15 * MIN })],
         fires: ['check.inspector_two_lanes'],
-        text: '查验员JCJ-JYZ-I01在通道C02查验期间，同时在通道C01查验（10:00–10:10），重叠60秒，阈值60秒',
+        text: '查验员农永刚（JCJ-JYZ-I01）在通道C02查验期间，同时在通道C01查验（10:00–10:10），重叠60秒，阈值60秒',
       },
       { name: '59 s overlap', records: [chk({ source: 'check_av', startedAt: AT, endedAt: AT + 10 * MIN }), chk({ source: 'check_av', counter: 'C02', startedAt: AT + 9 * MIN + SECOND, endedAt: AT + 15 * MIN })], fires: [] },
       { name: 'back to back', records: [chk({ source: 'check_av', startedAt: AT, endedAt: AT + 10 * MIN }), chk({ source: 'check_av', counter: 'C02', startedAt: AT + 10 * MIN, endedAt: AT + 15 * MIN })], fires: [] },
@@ -508,14 +508,14 @@ const GOLDEN: Golden[] = [
   {
     rule: 'exam.examiner_unfiled',
     scenarios: [
-      { name: 'a clerk examining', records: [exam({ staffId: 'HJ-JX-C01' })], fires: ['exam.examiner_unfiled'], text: 'HJ-JX-C01备案身份为业务员，未备案为考试员' },
+      { name: 'a clerk examining', records: [exam({ staffId: 'HJ-JX-C01' })], fires: ['exam.examiner_unfiled'], text: '蓝家豪（HJ-JX-C01）备案身份为业务员，未备案为考试员' },
       { name: 'no examiner (a booking)', records: [exam({ staffId: undefined })], fires: [] },
       {
         name: 'class not permitted',
         records: [exam({ licence: { numberHash: hashOf('l'), zjcx: 'A1' } })],
         registry: createRegistryView(DEMO_INSTITUTIONS, DEMO_STAFF.map((s) => (s.id === 'HJ-JX-E01' ? { ...s, classes: ['C1', 'C2'] } : s))),
         fires: ['exam.examiner_unfiled'],
-        text: '考试员HJ-JX-E01准考车型为C1、C2，不含本次考试车型A1',
+        text: '考试员梁思远（HJ-JX-E01）准考车型为C1、C2，不含本次考试车型A1',
       },
       { name: 'class permitted', records: [exam({ licence: { numberHash: hashOf('l'), zjcx: 'C2' } })], registry: createRegistryView(DEMO_INSTITUTIONS, DEMO_STAFF.map((s) => (s.id === 'HJ-JX-E01' ? { ...s, classes: ['C1', 'C2'] } : s))), fires: [] },
       { name: 'classes not recorded', records: [exam({ licence: { numberHash: hashOf('l'), zjcx: 'A1' } })], fires: [] },
@@ -546,7 +546,7 @@ const GOLDEN: Golden[] = [
   {
     rule: 'exam.manual_scoring',
     scenarios: [
-      { name: '5th manual judgement of the day', records: times(5, (i) => exam({ measurements: { manualJudgement: 1 }, occurredAt: AT + i * HOUR, startedAt: AT + i * HOUR - 15 * MIN, endedAt: AT + i * HOUR })), fires: ['exam.manual_scoring'], text: '考试员HJ-JX-E01当日第5次人工评判/误判复考，阈值5次' },
+      { name: '5th manual judgement of the day', records: times(5, (i) => exam({ measurements: { manualJudgement: 1 }, occurredAt: AT + i * HOUR, startedAt: AT + i * HOUR - 15 * MIN, endedAt: AT + i * HOUR })), fires: ['exam.manual_scoring'], text: '考试员梁思远（HJ-JX-E01）当日第5次人工评判/误判复考，阈值5次' },
       { name: '4th', records: times(4, (i) => exam({ measurements: { manualJudgement: 1 }, occurredAt: AT + i * HOUR, startedAt: AT + i * HOUR - 15 * MIN, endedAt: AT + i * HOUR })), fires: [] },
       { name: 'automatic judgements do not count', records: times(5, (i) => exam({ measurements: { manualJudgement: i === 4 ? 1 : 0 }, occurredAt: AT + i * HOUR, startedAt: AT + i * HOUR - 15 * MIN, endedAt: AT + i * HOUR })), fires: [] },
     ],
@@ -554,11 +554,11 @@ const GOLDEN: Golden[] = [
   {
     rule: 'exam.examiner_two_venues',
     scenarios: [
-      { name: 'two venues, 60 s overlap', records: [exam({ startedAt: AT, endedAt: AT + 15 * MIN }), exam({ institutionId: 'JCJ-JX', startedAt: AT + 14 * MIN, endedAt: AT + 30 * MIN, occurredAt: AT + 30 * MIN })], fires: ['exam.examiner_two_venues'], text: '考试员HJ-JX-E01在JCJ-JX考试期间同时在HJ-JX考试（10:00–10:15），重叠60秒，阈值60秒' },
+      { name: 'two venues, 60 s overlap', records: [exam({ startedAt: AT, endedAt: AT + 15 * MIN }), exam({ institutionId: 'JCJ-JX', startedAt: AT + 14 * MIN, endedAt: AT + 30 * MIN, occurredAt: AT + 30 * MIN })], fires: ['exam.examiner_two_venues'], text: '考试员梁思远（HJ-JX-E01）在JCJ-JX考试期间同时在HJ-JX考试（10:00–10:15），重叠60秒，阈值60秒' },
       { name: '59 s overlap', records: [exam({ startedAt: AT, endedAt: AT + 15 * MIN }), exam({ institutionId: 'JCJ-JX', startedAt: AT + 14 * MIN + SECOND, endedAt: AT + 30 * MIN })], fires: [] },
       { name: 'two routes of one venue', records: [exam({ startedAt: AT, endedAt: AT + 15 * MIN }), exam({ counter: 'R2', startedAt: AT + 5 * MIN, endedAt: AT + 30 * MIN })], fires: [] },
       // An exam centre runs several venues (考场) under one institution.
-      { name: 'two venues of one exam centre', records: [exam({ venue: 'KC01', startedAt: AT, endedAt: AT + 15 * MIN }), exam({ venue: 'KC02', startedAt: AT + 5 * MIN, endedAt: AT + 30 * MIN, occurredAt: AT + 30 * MIN })], fires: ['exam.examiner_two_venues'], text: '考试员HJ-JX-E01在HJ-JX:KC02考试期间同时在HJ-JX:KC01考试（10:00–10:15），重叠600秒，阈值60秒' },
+      { name: 'two venues of one exam centre', records: [exam({ venue: 'KC01', startedAt: AT, endedAt: AT + 15 * MIN }), exam({ venue: 'KC02', startedAt: AT + 5 * MIN, endedAt: AT + 30 * MIN, occurredAt: AT + 30 * MIN })], fires: ['exam.examiner_two_venues'], text: '考试员梁思远（HJ-JX-E01）在HJ-JX:KC02考试期间同时在HJ-JX:KC01考试（10:00–10:15），重叠600秒，阈值60秒' },
       { name: 'two routes of one venue of an exam centre', records: [exam({ venue: 'KC01', startedAt: AT, endedAt: AT + 15 * MIN }), exam({ venue: 'KC01', counter: 'R2', startedAt: AT + 5 * MIN, endedAt: AT + 30 * MIN })], fires: [] },
     ],
   },
@@ -610,7 +610,7 @@ const GOLDEN: Golden[] = [
   {
     rule: 'medical.doctor_hourly',
     scenarios: [
-      { name: '21st in an hour', records: times(21, (i) => med({ source: 'medical', occurredAt: AT + i * 2 * MIN })), fires: ['medical.doctor_hourly'], text: '体检医生FS-YY-D01近1小时出具第21份体检证明，阈值20份' },
+      { name: '21st in an hour', records: times(21, (i) => med({ source: 'medical', occurredAt: AT + i * 2 * MIN })), fires: ['medical.doctor_hourly'], text: '体检医生陆立新（FS-YY-D01）近1小时出具第21份体检证明，阈值20份' },
       { name: '20th', records: times(20, (i) => med({ source: 'medical', occurredAt: AT + i * 2 * MIN })), fires: [] },
       { name: 'the first exactly 1 h old', records: [...times(20, (i) => med({ source: 'medical', occurredAt: AT + i })), med({ source: 'medical', occurredAt: AT + HOUR })], fires: [] },
       { name: 'the first 1 h − 1 ms old', records: [...times(20, () => med({ source: 'medical', occurredAt: AT })), med({ source: 'medical', occurredAt: AT + HOUR - 1 })], fires: ['medical.doctor_hourly'] },

@@ -167,7 +167,7 @@ export class PeerDeviationService {
     const candidates: Warning[] = [];
     const perRule: PeerRunResult['rules'] = [];
     for (const r of rules) {
-      const findings = r.rule.assess([...r.counts.values()], this.deps.calendar);
+      const findings = r.rule.assess([...r.counts.values()], this.deps.calendar, this.deps.registry);
       perRule.push({ ruleId: r.rule.meta.id, from: r.from, to: periodEnd, entities: r.counts.size, findings: findings.length });
       for (const f of findings) {
         const sample = r.counts.get(f.entity);

@@ -4,10 +4,11 @@
  */
 import type { Transaction } from '../model/transaction.js';
 import type { HitValues } from '../model/warning.js';
+import type { RegistryView } from '../model/registry.js';
 import type { WorkCalendar } from './calendar.js';
 import type { Predicate, StateKey } from './definition.js';
 import { VALUE_PATH_SET, fieldGetter, isPresent, type FieldGetter, type FieldPath, type ValuePath } from './fields.js';
-import { parseTemplate, renderTemplate } from './template.js';
+import { parseTemplate, renderTemplate, type NameOf } from './template.js';
 import type { EvaluationContext, RuleMeta } from './types.js';
 
 export const DAY_MS = 86_400_000;
@@ -34,7 +35,8 @@ export function andThen<T, R>(v: T | PromiseLike<T>, f: (x: T) => R | PromiseLik
 export interface Evaluator {
   meta: RuleMeta;
   run: Run;
-  explain(reason: string, values: HitValues, txn: Transaction, calendar: WorkCalendar): string;
+  /** `registry` names the codes written `{…|staff}` and `{…|institution}`; without it they stay codes. */
+  explain(reason: string, values: HitValues, txn: Transaction, calendar: WorkCalendar, registry?: RegistryView): string;
 }
 
 export type Test = (txn: Transaction) => boolean;
@@ -171,6 +173,11 @@ export function compileMember(alternatives: readonly (readonly FieldPath[])[]): 
   };
 }
 
+/** The names a registry files for staff and institution codes, for templates. */
+export function registryNames(registry: RegistryView): NameOf {
+  return (format, code) => (format === 'staff' ? registry.staff(code)?.name : registry.institution(code)?.name);
+}
+
 /** Templates by reason → render(values, txn). Values win over transaction fields of the same name. */
 export function compileExplain(explain: Readonly<Record<string, string | undefined>>): Evaluator['explain'] {
   const compiled = new Map<string, { parts: ReturnType<typeof parseTemplate>; getters: Map<string, FieldGetter> }>();
@@ -183,11 +190,11 @@ export function compileExplain(explain: Readonly<Record<string, string | undefin
     }
     compiled.set(reason, { parts, getters });
   }
-  return (reason, values, txn, calendar) => {
+  return (reason, values, txn, calendar, registry) => {
     const t = compiled.get(reason);
     // Unreachable for validated definitions (every reason a kind can produce has a template).
     if (!t) return `规则触发（${reason}）`;
-    return renderTemplate(t.parts, (ref) => (ref in values ? values[ref] : t.getters.get(ref)?.(txn)), calendar.config.utcOffsetMinutes);
+    return renderTemplate(t.parts, (ref) => (ref in values ? values[ref] : t.getters.get(ref)?.(txn)), calendar.config.utcOffsetMinutes, registry && registryNames(registry));
   };
 }
 

@@ -304,7 +304,7 @@ export function createEngine(definitions: readonly unknown[] = DEFAULT_PACK, opt
 
   const hitOf = (e: Evaluator, f: Finding, txn: Transaction, ctx: EvaluationContext): RuleHit => ({
     rule: e.meta,
-    explanation: e.explain(f.reason, f.values, txn, ctx.calendar),
+    explanation: e.explain(f.reason, f.values, txn, ctx.calendar, ctx.registry),
     values: f.values,
   });
 

@@ -5,9 +5,16 @@
  *
  * A placeholder may carry a format for epoch-millisecond values: `{otherAt|date}` → 2026-11-26,
  * `{otherStart|time}` → 09:05, `{x|datetime}` → 2026-11-26 09:05 (local time of the calendar).
+ * `{staffId|staff}` names a staff code by its filing: 韦明（DL-JYZ-I01）, the code alone when the
+ * registry has no name for it — an auditor reads a name, the code finds the person in the register.
+ * `{entity|institution}` names an institution code the same way: 东兰县机动车检测站（DL-JYZ）.
  */
 
-export const TEMPLATE_FORMATS = ['date', 'time', 'datetime'] as const;
+export const TEMPLATE_FORMATS = ['date', 'time', 'datetime', 'staff', 'institution'] as const;
+/** Formats that name a code by the registry rather than format a time. */
+export type NameFormat = 'staff' | 'institution';
+/** The name the registry files for a code of that kind; '' or undefined when it has none. */
+export type NameOf = (format: NameFormat, code: string) => string | undefined;
 export type TemplateFormat = (typeof TEMPLATE_FORMATS)[number];
 
 export type TemplatePart = { text: string } | { ref: string; format?: TemplateFormat | string };
@@ -50,21 +57,28 @@ export function formatValue(v: unknown): string {
 }
 
 /** Local date/time text of an epoch ms value at a fixed UTC offset. */
-export function formatEpoch(at: number, format: TemplateFormat, utcOffsetMinutes: number): string {
+export function formatEpoch(at: number, format: Exclude<TemplateFormat, NameFormat>, utcOffsetMinutes: number): string {
   const iso = new Date(at + utcOffsetMinutes * 60_000).toISOString();
   const date = iso.slice(0, 10);
   const time = iso.slice(11, 16);
   return format === 'date' ? date : format === 'time' ? time : `${date} ${time}`;
 }
 
-export function renderTemplate(parts: readonly TemplatePart[], lookup: (ref: string) => unknown, utcOffsetMinutes = 480): string {
+/** A code as the register names it: '韦明（DL-JYZ-I01）', or the code when no name is filed. */
+export function namedCode(format: NameFormat, code: string, nameOf: NameOf | undefined): string {
+  const name = nameOf?.(format, code);
+  return name ? `${name}（${code}）` : code;
+}
+
+export function renderTemplate(parts: readonly TemplatePart[], lookup: (ref: string) => unknown, utcOffsetMinutes = 480, nameOf?: NameOf): string {
   let out = '';
   for (const p of parts) {
     if ('text' in p) out += p.text;
     else {
       const v = lookup(p.ref);
       if (v === undefined || v === null || v === '') out += '未知';
-      else if (p.format !== undefined && typeof v === 'number' && Number.isFinite(v)) out += formatEpoch(v, p.format as TemplateFormat, utcOffsetMinutes);
+      else if (p.format === 'staff' || p.format === 'institution') out += typeof v === 'string' ? namedCode(p.format, v, nameOf) : formatValue(v);
+      else if (p.format !== undefined && typeof v === 'number' && Number.isFinite(v)) out += formatEpoch(v, p.format as Exclude<TemplateFormat, NameFormat>, utcOffsetMinutes);
       else out += formatValue(v);
     }
   }

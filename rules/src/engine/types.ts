@@ -264,7 +264,8 @@ export interface PeerRule {
   /** Counts in the numerator (rate: only when also in the denominator; count: same as inDenominator). */
   inNumerator(txn: Transaction): boolean;
   /** Compares each entity with the rest of its group (leave-one-out) and explains outliers. */
-  assess(samples: readonly PeerSample[], calendar?: WorkCalendar): PeerFinding[];
+  /** `registry` names the entities in the explanations (`{entity|institution}`, `{entity|staff}`). */
+  assess(samples: readonly PeerSample[], calendar?: WorkCalendar, registry?: RegistryView): PeerFinding[];
 }
 
 export interface RuleEngine {

@@ -37,11 +37,11 @@ export const checkInspectorUnfiled = defineRule({
   role: 'inspector',
   explain: {
     missing: '未记录查验员',
-    not_found: '查验员{staffId}未备案',
-    not_approved: '查验员{staffId}备案未审核通过',
-    wrong_role: '{staffId}备案身份为{filedRoleLabel}，未备案为查验员',
-    not_yet_valid: '查验员{staffId}备案自{validFrom}起生效，业务发生时尚未生效',
-    expired: '查验员{staffId}备案已于{validTo}过期',
+    not_found: '查验员{staffId|staff}未备案',
+    not_approved: '查验员{staffId|staff}备案未审核通过',
+    wrong_role: '{staffId|staff}备案身份为{filedRoleLabel}，未备案为查验员',
+    not_yet_valid: '查验员{staffId|staff}备案自{validFrom}起生效，业务发生时尚未生效',
+    expired: '查验员{staffId|staff}备案已于{validTo}过期',
   },
 });
 
@@ -65,7 +65,7 @@ export const checkInspectorTwoLanes = defineRule({
   to: 'endedAt',
   params: { minOverlapSeconds: 60 },
   explain: {
-    overlapped: '查验员{staffId}在通道{member}查验期间，同时在通道{otherMember}查验（{otherStart|time}–{otherEnd|time}），重叠{overlapSeconds}秒，阈值{minOverlapSeconds}秒',
+    overlapped: '查验员{staffId|staff}在通道{member}查验期间，同时在通道{otherMember}查验（{otherStart|time}–{otherEnd|time}），重叠{overlapSeconds}秒，阈值{minOverlapSeconds}秒',
   },
 });
 
@@ -140,7 +140,7 @@ export const checkReviewRejectionOutlier = defineRule({
     numerator: [{ op: 'in', field: 'outcome', values: ['refused'] }],
   },
   params: { periodDays: 30, method: 'sigma', k: 2, direction: 'above', minSamples: 30, minPeers: 3 },
-  explain: { above: '机构{entity}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，高出{z}个标准差，阈值{k}' },
+  explain: { above: '机构{entity|institution}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，高出{z}个标准差，阈值{k}' },
 });
 
 export const CHECK_RULES = [

@@ -77,7 +77,7 @@ export const counterRefusal = defineRule({
   basis: 'domain.md §6 窗口办理：每笔退办均产生预警，为实际系统做法 [src]',
   when: [{ op: 'in', field: 'kind', values: ['vehicle', 'licence', 'queue'] }],
   cases: [{ reason: 'refused', test: { op: 'in', field: 'outcome', values: ['refused'] } }],
-  explain: { refused: '业务员{staffId}在窗口{counter}退办业务（流水号{lsh}），须核查退办理由' },
+  explain: { refused: '业务员{staffId|staff}在窗口{counter}退办业务（流水号{lsh}），须核查退办理由' },
 });
 
 /** More than 10 refusals by one clerk in one local day. */
@@ -97,7 +97,7 @@ export const counterRefusalsDaily = defineRule({
   key: { prefix: 'refusals-day', fields: ['institutionId', 'staffId'], bucket: 'local_day' },
   compare: 'gt',
   params: { windowDays: 1, threshold: 10 },
-  explain: { exceeded: '业务员{staffId}当日第{count}笔退办，阈值{threshold}笔' },
+  explain: { exceeded: '业务员{staffId|staff}当日第{count}笔退办，阈值{threshold}笔' },
 });
 
 /** More than 8 no-show tickets (过号) per clerk per local day. */
@@ -117,7 +117,7 @@ export const counterNoShowDaily = defineRule({
   key: { prefix: 'no-show-day', fields: ['institutionId', 'staffId'], bucket: 'local_day' },
   compare: 'gt',
   params: { windowDays: 1, threshold: 8 },
-  explain: { exceeded: '业务员{staffId}当日第{count}个过号，阈值{threshold}个' },
+  explain: { exceeded: '业务员{staffId|staff}当日第{count}个过号，阈值{threshold}个' },
 });
 
 /** Platform business at a counter with no queue ticket for its business number. */
@@ -198,7 +198,7 @@ export const counterConcurrentTerminals = defineRule({
   to: 'completedAt',
   params: { minOverlapSeconds: 60 },
   explain: {
-    overlapped: '账号{staffId}在{member}办理期间同时在{otherMember}办理（{otherStart|time}–{otherEnd|time}），重叠{overlapSeconds}秒，阈值{minOverlapSeconds}秒',
+    overlapped: '账号{staffId|staff}在{member}办理期间同时在{otherMember}办理（{otherStart|time}–{otherEnd|time}），重叠{overlapSeconds}秒，阈值{minOverlapSeconds}秒',
   },
 });
 
@@ -220,8 +220,8 @@ export const counterSelfDealing = defineRule({
   field: 'staffId',
   hashField: 'staffIdHash',
   explain: {
-    applicant: '经办人{staffId}为本笔业务的申请人{masked}',
-    agent: '经办人{staffId}为本笔业务的代办人{masked}',
+    applicant: '经办人{staffId|staff}为本笔业务的申请人{masked}',
+    agent: '经办人{staffId|staff}为本笔业务的代办人{masked}',
   },
 });
 
@@ -259,7 +259,7 @@ export const counterOutputOutlier = defineRule({
   peers: 'institution_type',
   metric: { type: 'count', label: '办件量', of: [{ op: 'in', field: 'kind', values: ['vehicle', 'licence'] }] },
   params: { periodDays: 30, method: 'sigma', k: 3, direction: 'above', minSamples: 1, minPeers: 3 },
-  explain: { above: '业务员{entity}近{periodDays}天办件{value}笔，同类人员平均{peerMean}笔，偏离{z}个标准差，阈值{k}' },
+  explain: { above: '业务员{entity|staff}近{periodDays}天办件{value}笔，同类人员平均{peerMean}笔，偏离{z}个标准差，阈值{k}' },
 });
 
 export const COUNTER_RULES = [

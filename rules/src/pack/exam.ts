@@ -21,12 +21,12 @@ export const examExaminerUnfiled = defineRule({
   // Bookings and other records without an examiner are not judged here.
   ifMissing: 'skip',
   explain: {
-    not_found: '考试员{staffId}未备案',
-    not_approved: '考试员{staffId}备案未审核通过',
-    wrong_role: '{staffId}备案身份为{filedRoleLabel}，未备案为考试员',
-    not_yet_valid: '考试员{staffId}备案自{validFrom}起生效，考试时尚未生效',
-    expired: '考试员{staffId}备案已于{validTo}过期',
-    class_not_permitted: '考试员{staffId}准考车型为{permittedClasses}，不含本次考试车型{licenceClass}',
+    not_found: '考试员{staffId|staff}未备案',
+    not_approved: '考试员{staffId|staff}备案未审核通过',
+    wrong_role: '{staffId|staff}备案身份为{filedRoleLabel}，未备案为考试员',
+    not_yet_valid: '考试员{staffId|staff}备案自{validFrom}起生效，考试时尚未生效',
+    expired: '考试员{staffId|staff}备案已于{validTo}过期',
+    class_not_permitted: '考试员{staffId|staff}准考车型为{permittedClasses}，不含本次考试车型{licenceClass}',
   },
 });
 
@@ -97,7 +97,7 @@ export const examManualScoring = defineRule({
   key: { prefix: 'examiner-manual-day', fields: ['staffId'], bucket: 'local_day' },
   compare: 'gte',
   params: { windowDays: 1, threshold: 5 },
-  explain: { exceeded: '考试员{staffId}当日第{count}次人工评判/误判复考，阈值{threshold}次' },
+  explain: { exceeded: '考试员{staffId|staff}当日第{count}次人工评判/误判复考，阈值{threshold}次' },
 });
 
 /** One examiner examining at two venues at the same time. */
@@ -120,7 +120,7 @@ export const examExaminerTwoVenues = defineRule({
   to: 'endedAt',
   params: { minOverlapSeconds: 60 },
   explain: {
-    overlapped: '考试员{staffId}在{member}考试期间同时在{otherMember}考试（{otherStart|time}–{otherEnd|time}），重叠{overlapSeconds}秒，阈值{minOverlapSeconds}秒',
+    overlapped: '考试员{staffId|staff}在{member}考试期间同时在{otherMember}考试（{otherStart|time}–{otherEnd|time}），重叠{overlapSeconds}秒，阈值{minOverlapSeconds}秒',
   },
 });
 
@@ -164,8 +164,8 @@ export const examVenuePassRate = defineRule({
   },
   params: { periodDays: 30, method: 'pp', pp: 15, direction: 'both', minSamples: 50, minPeers: 2 },
   explain: {
-    above: '考场{entity}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，高出{deviationPpAbs}个百分点，阈值±{pp}',
-    below: '考场{entity}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，低{deviationPpAbs}个百分点，阈值±{pp}',
+    above: '考场{entity|institution}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，高出{deviationPpAbs}个百分点，阈值±{pp}',
+    below: '考场{entity|institution}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，低{deviationPpAbs}个百分点，阈值±{pp}',
   },
 });
 
@@ -189,8 +189,8 @@ export const examExaminerPassRate = defineRule({
   },
   params: { periodDays: 30, method: 'pp', pp: 15, direction: 'both', minSamples: 30, minPeers: 3 },
   explain: {
-    above: '考试员{entity}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，高出{deviationPpAbs}个百分点，阈值±{pp}',
-    below: '考试员{entity}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，低{deviationPpAbs}个百分点，阈值±{pp}',
+    above: '考试员{entity|staff}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，高出{deviationPpAbs}个百分点，阈值±{pp}',
+    below: '考试员{entity|staff}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，低{deviationPpAbs}个百分点，阈值±{pp}',
   },
 });
 

@@ -287,8 +287,8 @@ export const inspectionPassRateDeviation = defineRule({
   },
   params: { periodDays: 30, method: 'sigma', k: 2, direction: 'both', minSamples: 50, minPeers: 3 },
   explain: {
-    above: '机构{entity}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，高出{z}个标准差，阈值{k}',
-    below: '机构{entity}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，低{zAbs}个标准差，阈值{k}',
+    above: '机构{entity|institution}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，高出{z}个标准差，阈值{k}',
+    below: '机构{entity|institution}近{periodDays}天{metric}{value}%，同类平均{peerMean}%，低{zAbs}个标准差，阈值{k}',
   },
 });
 

@@ -17,7 +17,7 @@ export const medicalDoctorHourly = defineRule({
   key: { prefix: 'doctor-hour', fields: ['staffId'] },
   compare: 'gt',
   params: { windowHours: 1, threshold: 20 },
-  explain: { exceeded: '体检医生{staffId}近{windowHours}小时出具第{count}份体检证明，阈值{threshold}份' },
+  explain: { exceeded: '体检医生{staffId|staff}近{windowHours}小时出具第{count}份体检证明，阈值{threshold}份' },
 });
 
 /** Medical certificates issued outside working time. */
@@ -54,11 +54,11 @@ export const medicalDoctorUnfiled = defineRule({
   role: 'doctor',
   explain: {
     missing: '体检记录未记录体检医生',
-    not_found: '体检医生{staffId}未备案',
-    not_approved: '体检医生{staffId}备案未审核通过',
-    wrong_role: '{staffId}备案身份为{filedRoleLabel}，未备案为体检医生',
-    not_yet_valid: '体检医生{staffId}备案自{validFrom}起生效，出具证明时尚未生效',
-    expired: '体检医生{staffId}备案已于{validTo}过期',
+    not_found: '体检医生{staffId|staff}未备案',
+    not_approved: '体检医生{staffId|staff}备案未审核通过',
+    wrong_role: '{staffId|staff}备案身份为{filedRoleLabel}，未备案为体检医生',
+    not_yet_valid: '体检医生{staffId|staff}备案自{validFrom}起生效，出具证明时尚未生效',
+    expired: '体检医生{staffId|staff}备案已于{validTo}过期',
   },
 });
 

@@ -13,6 +13,7 @@
  * Comparisons are strict and made on values rounded to 1e-9 (so 15.000000000000002 pp is 15).
  * Findings come out sorted by group, then entity.
  */
+import type { RegistryView } from '../../model/registry.js';
 import type { Transaction } from '../../model/transaction.js';
 import type { HitValues } from '../../model/warning.js';
 import type { WorkCalendar } from '../calendar.js';
@@ -34,7 +35,7 @@ export function compilePeerDeviation(def: PeerDeviationRuleDefinition, meta: Rul
   const p = def.params;
   const isRate = m.type === 'rate';
 
-  const assess = (samples: readonly PeerSample[], calendar?: WorkCalendar): PeerFinding[] => {
+  const assess = (samples: readonly PeerSample[], calendar?: WorkCalendar, registry?: RegistryView): PeerFinding[] => {
     const cal = calendar ?? (defaultCalendar ??= createWorkCalendar(DEFAULT_CALENDAR));
     const groups = new Map<string, { entity: string; value: number; basis: number }[]>();
     for (const s of samples) {
@@ -87,7 +88,7 @@ export function compilePeerDeviation(def: PeerDeviationRuleDefinition, meta: Rul
           else if (dev < -p.pp!) direction = 'below';
         }
         if (!direction || (p.direction !== 'both' && p.direction !== direction)) continue;
-        findings.push({ rule: meta, entity: e.entity, group, direction, explanation: explain(direction, values, {} as Transaction, cal), values });
+        findings.push({ rule: meta, entity: e.entity, group, direction, explanation: explain(direction, values, {} as Transaction, cal, registry), values });
       }
     }
     return findings;
