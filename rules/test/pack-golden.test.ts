@@ -250,7 +250,7 @@ const GOLDEN: Golden[] = [
   {
     rule: 'agent.red_list_outside_org',
     scenarios: [
-      { name: 'own-org agent at another institution', records: [veh({ agent: person('red', '4512**********0055') })], registry: listings({ list: 'agent_red', key: hashOf('red'), organisationId: 'JCJ-4S', scope: 'own_org' }), fires: ['agent.red_list_outside_org'], text: '红名单代办人4512**********0055限在JCJ-4S代办，却在JCJ-CGS代办业务' },
+      { name: 'own-org agent at another institution', records: [veh({ agent: person('red', '4512**********0055') })], registry: listings({ list: 'agent_red', key: hashOf('red'), organisationId: 'JCJ-4S', scope: 'own_org' }), fires: ['agent.red_list_outside_org'], text: '红名单代办人4512**********0055限在金城江区汽车销售服务有限公司（JCJ-4S）代办，却在河池市车辆管理所（JCJ-CGS）代办业务' },
       { name: 'at its own organisation', records: [veh({ institutionId: 'JCJ-4S', channel: 'institution', agent: person('red') })], registry: listings({ list: 'agent_red', key: hashOf('red'), organisationId: 'JCJ-4S', scope: 'own_org' }), fires: [] },
       { name: 'scope any', records: [veh({ agent: person('red') })], registry: listings({ list: 'agent_red', key: hashOf('red'), organisationId: 'JCJ-4S', scope: 'any' }), fires: [] },
     ],
@@ -457,7 +457,7 @@ const GOLDEN: Golden[] = [
     rule: 'inspection.device_unfiled',
     scenarios: [
       { name: 'device not filed at a station that files devices', records: [insp({ deviceId: 'JCJ-JYZ-L1-D99', measurements: { filedMinSeconds: 30 } })], registry: withDevices(), fires: ['inspection.device_unfiled'], text: '检测设备JCJ-JYZ-L1-D99未备案' },
-      { name: 'device filed for another station', records: [insp({ deviceId: 'YZ-JYZ-L1-D01', measurements: { filedMinSeconds: 30 } })], registry: withDevices(), fires: ['inspection.device_unfiled'], text: '检测设备YZ-JYZ-L1-D01备案于其他机构YZ-JYZ' },
+      { name: 'device filed for another station', records: [insp({ deviceId: 'YZ-JYZ-L1-D01', measurements: { filedMinSeconds: 30 } })], registry: withDevices(), fires: ['inspection.device_unfiled'], text: '检测设备YZ-JYZ-L1-D01备案于其他机构宜州区机动车检测站（YZ-JYZ）' },
       { name: 'calibration expired the day before', records: [insp({ measurements: { filedMinSeconds: 30 } })], registry: withDevices({ calibrationValidTo: AT - DAY }), fires: ['inspection.device_unfiled'], text: '检测设备JCJ-JYZ-L1-D01备案的检定有效期至2026-11-25，检验时已过期' },
       { name: 'filed, valid, calibrated', records: [insp({ measurements: { filedMinSeconds: 30 } })], registry: withDevices({ calibrationValidTo: AT + DAY }), fires: [] },
       { name: 'a station with no device filed is not judged', records: [insp({ deviceId: 'JCJ-JYZ-L1-D99', measurements: { filedMinSeconds: 30 } })], fires: [] },
@@ -554,11 +554,11 @@ const GOLDEN: Golden[] = [
   {
     rule: 'exam.examiner_two_venues',
     scenarios: [
-      { name: 'two venues, 60 s overlap', records: [exam({ startedAt: AT, endedAt: AT + 15 * MIN }), exam({ institutionId: 'JCJ-JX', startedAt: AT + 14 * MIN, endedAt: AT + 30 * MIN, occurredAt: AT + 30 * MIN })], fires: ['exam.examiner_two_venues'], text: '考试员梁思远（HJ-JX-E01）在JCJ-JX考试期间同时在HJ-JX考试（10:00–10:15），重叠60秒，阈值60秒' },
+      { name: 'two venues, 60 s overlap', records: [exam({ startedAt: AT, endedAt: AT + 15 * MIN }), exam({ institutionId: 'JCJ-JX', startedAt: AT + 14 * MIN, endedAt: AT + 30 * MIN, occurredAt: AT + 30 * MIN })], fires: ['exam.examiner_two_venues'], text: '考试员梁思远（HJ-JX-E01）在金城江区驾驶培训学校（JCJ-JX）考试期间同时在环江县驾驶培训学校（HJ-JX）考试（10:00–10:15），重叠60秒，阈值60秒' },
       { name: '59 s overlap', records: [exam({ startedAt: AT, endedAt: AT + 15 * MIN }), exam({ institutionId: 'JCJ-JX', startedAt: AT + 14 * MIN + SECOND, endedAt: AT + 30 * MIN })], fires: [] },
       { name: 'two routes of one venue', records: [exam({ startedAt: AT, endedAt: AT + 15 * MIN }), exam({ counter: 'R2', startedAt: AT + 5 * MIN, endedAt: AT + 30 * MIN })], fires: [] },
       // An exam centre runs several venues (考场) under one institution.
-      { name: 'two venues of one exam centre', records: [exam({ venue: 'KC01', startedAt: AT, endedAt: AT + 15 * MIN }), exam({ venue: 'KC02', startedAt: AT + 5 * MIN, endedAt: AT + 30 * MIN, occurredAt: AT + 30 * MIN })], fires: ['exam.examiner_two_venues'], text: '考试员梁思远（HJ-JX-E01）在HJ-JX:KC02考试期间同时在HJ-JX:KC01考试（10:00–10:15），重叠600秒，阈值60秒' },
+      { name: 'two venues of one exam centre', records: [exam({ venue: 'KC01', startedAt: AT, endedAt: AT + 15 * MIN }), exam({ venue: 'KC02', startedAt: AT + 5 * MIN, endedAt: AT + 30 * MIN, occurredAt: AT + 30 * MIN })], fires: ['exam.examiner_two_venues'], text: '考试员梁思远（HJ-JX-E01）在环江县驾驶培训学校（HJ-JX:KC02）考试期间同时在环江县驾驶培训学校（HJ-JX:KC01）考试（10:00–10:15），重叠600秒，阈值60秒' },
       { name: 'two routes of one venue of an exam centre', records: [exam({ venue: 'KC01', startedAt: AT, endedAt: AT + 15 * MIN }), exam({ venue: 'KC01', counter: 'R2', startedAt: AT + 5 * MIN, endedAt: AT + 30 * MIN })], fires: [] },
     ],
   },

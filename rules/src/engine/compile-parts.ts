@@ -173,9 +173,16 @@ export function compileMember(alternatives: readonly (readonly FieldPath[])[]): 
   };
 }
 
-/** The names a registry files for staff and institution codes, for templates. */
+/**
+ * The names a registry files for staff and institution codes, for templates. A venue of an exam
+ * centre ('HJ-JX:KC02', an overlap member) is named by its institution.
+ */
 export function registryNames(registry: RegistryView): NameOf {
-  return (format, code) => (format === 'staff' ? registry.staff(code)?.name : registry.institution(code)?.name);
+  return (format, code) => {
+    if (format === 'staff') return registry.staff(code)?.name;
+    const colon = code.indexOf(':');
+    return registry.institution(colon > 0 ? code.slice(0, colon) : code)?.name;
+  };
 }
 
 /** Templates by reason → render(values, txn). Values win over transaction fields of the same name. */

@@ -74,7 +74,7 @@ export const agentRedListOutsideOrg = defineRule({
   basis: 'domain.md §5/§6 申请人与代办：红名单代办人超出所属单位代办（B）；以备案库红名单的所属单位与代办范围为准',
   when: [{ op: 'in', field: 'kind', values: ['vehicle', 'licence'] }],
   field: 'agent.idHash',
-  explain: { outside_org: '红名单代办人{agent.masked}限在{organisationId}代办，却在{institutionId}代办业务' },
+  explain: { outside_org: '红名单代办人{agent.masked}限在{organisationId|institution}代办，却在{institutionId|institution}代办业务' },
 });
 
 /** One contact phone tied to many different applicants. */

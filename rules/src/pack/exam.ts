@@ -120,7 +120,7 @@ export const examExaminerTwoVenues = defineRule({
   to: 'endedAt',
   params: { minOverlapSeconds: 60 },
   explain: {
-    overlapped: '考试员{staffId|staff}在{member}考试期间同时在{otherMember}考试（{otherStart|time}–{otherEnd|time}），重叠{overlapSeconds}秒，阈值{minOverlapSeconds}秒',
+    overlapped: '考试员{staffId|staff}在{member|institution}考试期间同时在{otherMember|institution}考试（{otherStart|time}–{otherEnd|time}），重叠{overlapSeconds}秒，阈值{minOverlapSeconds}秒',
   },
 });
 

@@ -166,7 +166,7 @@ export const inspectionDeviceUnfiled = defineRule({
   explain: {
     not_found: '检测设备{deviceId}未备案',
     not_approved: '检测设备{deviceId}备案未通过',
-    other_institution: '检测设备{deviceId}备案于其他机构{filedInstitution}',
+    other_institution: '检测设备{deviceId}备案于其他机构{filedInstitution|institution}',
     not_yet_valid: '检测设备{deviceId}备案自{validFrom}起生效，检验时尚未生效',
     expired: '检测设备{deviceId}备案有效期至{validTo}，检验时已过期',
     calibration_expired: '检测设备{deviceId}备案的检定有效期至{calibrationValidTo}，检验时已过期',
