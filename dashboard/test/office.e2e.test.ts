@@ -738,7 +738,8 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await stack.hub.store.insert('dead_letters', [
       {
         record_key: recordKey, batch_id: 'b-e2e', collector_id: 'c-office-e2e-01', record_index: 3, record_id: 'T-DL-1', code: 'RECORD_INVALID',
-        reason: '业务发生时间缺失（occurredAt）', payload: JSON.stringify({ id: 'T-DL-1', institutionId: INSTITUTION, kind: 'check', channel: 'institution', source: 'simulator', lsh: 'L-DL-1' }), received_at: Date.now(),
+        // As the hub words it for collectors and logs (the schema's messages).
+        reason: 'occurredAt: Invalid input: expected number, received undefined; vehicle.vin: Too small: expected string to have exactly 17 characters', payload: JSON.stringify({ id: 'T-DL-1', institutionId: INSTITUTION, kind: 'check', channel: 'institution', source: 'simulator', lsh: 'L-DL-1' }), received_at: Date.now(),
       },
     ]);
     // A new collector asks to be filed (the enrolment a counter PC makes).
@@ -751,12 +752,20 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     expect(enrol.status).toBe(202);
 
     const { page, context, errors } = await stack.login('admin', '/dead-letters');
-    await page.locator(`[data-dead="${recordKey}"]`).click({ timeout: 15_000 });
-    expect(await page.locator('[data-testid="dead-reason"]').textContent()).toBe('业务发生时间缺失（occurredAt）');
+    const listed = page.locator('tr', { has: page.locator(`[data-dead="${recordKey}"]`) });
+    await listed.waitFor({ timeout: 15_000 });
+    // In the list: the reason worded by field, the sender by its institution's name.
+    expect(await listed.locator('[data-testid="dead-why"]').textContent()).toBe('业务发生时间：缺少此项；车辆识别代号：应为 17 个字符');
+    expect(await listed.textContent()).toContain('河池市车辆管理所 · c-office-e2e-01');
+    await page.locator(`[data-dead="${recordKey}"]`).click();
+    expect((await page.locator('[data-testid="dead-reason"] > div').allTextContents()).map((t) => t.trim())).toEqual(['业务发生时间：缺少此项', '车辆识别代号：应为 17 个字符']);
+    // The hub's own words stay beside them, for whoever fixes the sending system.
+    expect(await page.locator('[data-testid="dead-reason-raw"]').textContent()).toContain('vehicle.vin: Too small');
     const payload = await page.locator('[data-testid="dead-payload"]').textContent();
     expect(payload).toContain('社会化机构');
     expect(payload).toContain('模拟数据');
     expect(payload).not.toContain('{"');
+    expect(payload).toContain('河池市车辆管理所（JCJ-CGS）');
     await shot(page, 'office-dead-letter.png');
 
     await page.goto(`${stack.hub.url}/collectors`);

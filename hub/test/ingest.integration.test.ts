@@ -83,6 +83,12 @@ describe('batches', () => {
     expect(dead.map((d) => d.code)).toEqual(['RECORD_INVALID', 'COLLECTOR_MISMATCH', 'UNKNOWN_INSTITUTION']);
     expect(dead[0]!.record_id).toBe(bad.id);
     expect(JSON.parse(dead[0]!.payload).occurredAt).toBe('yesterday');
+    // The list names the sender's institution (the collector's, whatever its records claimed).
+    const listed = await hub.app.inject(withToken(await login(hub, 'admin'), { url: '/api/v1/dead-letters?limit=10' }));
+    expect(listed.statusCode, listed.body).toBe(200);
+    const items = (listed.json().items as { recordId: string; collectorId: string; institutionId: string; institutionName: string }[]).filter((d) => d.collectorId === TEST_COLLECTOR.collectorId);
+    expect(items.map((d) => d.recordId).sort()).toEqual([bad.id, foreign.id, unknownInst.id].sort());
+    for (const d of items) expect(d).toMatchObject({ institutionId: 'JCJ-JYZ', institutionName: '金城江区机动车检测站' });
   });
 
   it('re-sending a batch stores nothing twice and raises no second warning', async () => {

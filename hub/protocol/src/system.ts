@@ -120,6 +120,10 @@ export const DeadLetterSchema = z.object({
   /** The record as received (JSON text). */
   payload: z.string(),
   receivedAt: z.number(),
+  /** The sending collector's institution as the hub knows it now ('' for a collector it no longer has). */
+  institutionId: z.string(),
+  /** That institution's filed name ('' when not filed). */
+  institutionName: z.string(),
 });
 export type DeadLetter = z.infer<typeof DeadLetterSchema>;
 

@@ -34,6 +34,8 @@ export interface RouteDeps {
   engine: () => RuleEngine;
   health: () => Promise<Health>;
   boundaryGeojson?: string;
+  /** The institution a collector reports for (dead letters name it). */
+  collectorInstitution: (collectorId: string) => string | undefined;
 }
 
 /** Whole-city pipeline figures (roles; county-scoped users get OUT_OF_SCOPE). */
@@ -137,7 +139,14 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     query: Page,
     response: DeadLetterListSchema,
     handler: async (req) => {
-      return { items: await listDeadLetters(deps.store, req.query.limit, req.query.offset) };
+      const rows = await listDeadLetters(deps.store, req.query.limit, req.query.offset);
+      // Named by the sender's institution: an administrator reads 金城江区机动车检测站, not c-jcj-jyz-01.
+      return {
+        items: rows.map((d) => {
+          const institutionId = deps.collectorInstitution(d.collectorId) ?? '';
+          return { ...d, institutionId, institutionName: institutionId ? (deps.registry.institution(institutionId)?.name ?? '') : '' };
+        }),
+      };
     },
   });
 

@@ -76,7 +76,14 @@ export const routes = fp<{ version: string }>(
 
     app.setErrorHandler(httpErrorHandler(app.log));
 
-    await registerRoutes(app, { store, registry, engine: () => rulesets.engineAt(), health, boundaryGeojson: config.boundaryGeojson });
+    await registerRoutes(app, {
+      store,
+      registry,
+      engine: () => rulesets.engineAt(),
+      health,
+      boundaryGeojson: config.boundaryGeojson,
+      collectorInstitution: (id) => app.collectors.get(id)?.institutionId,
+    });
     // Before any route that imports or exports a table: they share its limits and job gate.
     installTableJobs(app, config);
     registerAuthRoutes(app, s.auth);
