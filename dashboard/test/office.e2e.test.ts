@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { canonicalAuthProof, READINESS_KEYS, type Readiness, type WorkCalendarView } from '@jianguan/protocol';
-import { COUNTIES } from '@jianguan/rules';
+import { COUNTIES, DEFAULT_PACK } from '@jianguan/rules';
 import ExcelJS from 'exceljs';
 import { gb18030 } from '../../hub/test/gb18030';
 import { HAVE_CHROMIUM, opened, shot, startStack, type Stack } from './stack';
@@ -730,6 +730,39 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await shot(ap, 'office-rules-approved.png');
     expect(admin.errors).toEqual([]);
     await admin.context.close();
+  });
+
+  it('offers the rule definitions a software upgrade brings as a draft that keeps the tuning in force', async () => {
+    const rules = await stack.as('rules');
+    const admin = await stack.as('admin');
+    const inForceNow = async () => ((await rules('/api/v1/rulesets')).body as { inForce: string }).inForce;
+    // The set an older release left in force: one rule worded differently.
+    const older = DEFAULT_PACK.map((d) => (d.id === 'check.short_duration' ? { ...d, explain: { too_short: '查验仅{seconds}秒（阈值{minSeconds}秒）' } } : d));
+    const drafted = await rules('/api/v1/rulesets', { json: { definitions: older, note: '上一版软件的规则' } });
+    expect(drafted.status, JSON.stringify(drafted.body)).toBe(201);
+    const old = drafted.body.version as string;
+    expect((await admin(`/api/v1/rulesets/${old}/approve`, { json: { override: true, reason: '模拟升级前的规则集' } })).status).toBe(200);
+    await expect.poll(inForceNow, { timeout: 15_000 }).toBe(old);
+
+    const { page, context, errors } = await stack.login('rules', '/rules');
+    const banner = page.locator('[data-testid="builtin-pack"]');
+    await banner.waitFor({ timeout: 15_000 });
+    expect(await banner.textContent()).toContain('与生效中的规则定义不同');
+    await page.click('[data-testid="draft-builtin"]');
+    const detail = page.locator('[data-testid="ruleset-detail"][data-status="draft"]');
+    await detail.waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-testid="rules-notice"]').textContent()).toContain('保留现行参数调整');
+    const upgrade = await banner.getAttribute('data-pending');
+    expect(upgrade).toMatch(/^rs\d+-[0-9a-f]{8}$/);
+    expect(await page.locator('[data-testid="builtin-pending"]').textContent()).toContain(upgrade!);
+    await shot(page, 'office-rules-upgrade.png');
+    expect(errors).toEqual([]);
+    await context.close();
+
+    // Released, the banner goes: the definitions in force are this software's again.
+    expect((await admin(`/api/v1/rulesets/${upgrade}/approve`, { json: { override: true, reason: '采用本版内置规则' } })).status).toBe(200);
+    await expect.poll(inForceNow, { timeout: 15_000 }).toBe(upgrade);
+    expect(((await rules('/api/v1/rulesets')).body as { builtin: { current: boolean } }).builtin.current).toBe(true);
   });
 
   it('opens a dead letter and reads its reason, and approves a collector enrolment', async () => {

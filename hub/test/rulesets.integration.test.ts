@@ -7,7 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Transaction } from '@jianguan/rules';
+import { DEFAULT_PACK, type Transaction } from '@jianguan/rules';
 import type { Hub } from '../src/app.js';
 import { RuleSetService } from '../src/rulesets/service.js';
 import { transactionRow } from '../src/store/repo.js';
@@ -243,5 +243,52 @@ describe('release', () => {
     expect(list.inForce).toBe(draft);
     const retire = await as('admin', { method: 'POST', url: `/api/v1/rulesets/${draft}/retire` });
     expect([retire.statusCode, retire.json().error.code]).toEqual([409, 'INVALID_TRANSITION']);
+  });
+});
+
+describe('a software upgrade: the code carries newer rule definitions than those in force', () => {
+  it('says so, and drafts them keeping the deployment\'s parameter tuning', async () => {
+    // A tuned set in force (parameters only): the definitions are still this code's.
+    let list = (await as('leader', { url: '/api/v1/rulesets' })).json();
+    expect(list.builtin).toEqual({ version: builtin, current: true, pending: null });
+
+    // The set an older release left in force: one rule worded differently, a threshold tuned.
+    const older = DEFAULT_PACK.map((d) => (d.id === 'check.short_duration' ? { ...d, explain: { too_short: '查验仅{seconds}秒（阈值{minSeconds}秒）' } } : d));
+    const drafted = await as('rules', { method: 'POST', url: '/api/v1/rulesets', payload: { definitions: older, params: { 'check.short_duration': { minSeconds: 500 } }, note: '上一版软件的规则' } });
+    expect(drafted.statusCode, drafted.body).toBe(201);
+    const old = drafted.json().version as string;
+    const approved = await as('rules2', { method: 'POST', url: `/api/v1/rulesets/${old}/approve`, payload: { override: true, reason: '模拟升级前的规则集' } });
+    expect(approved.statusCode, approved.body).toBe(200);
+    await waitFor(() => (hub.rulesets.versionAt() === old ? true : undefined));
+    list = (await as('leader', { url: '/api/v1/rulesets' })).json();
+    expect(list.builtin).toEqual({ version: builtin, current: false, pending: null });
+
+    // Released like any change: a draft of the built-in definitions with the tuning kept.
+    const res = await as('rules', { method: 'POST', url: '/api/v1/rulesets', payload: { fromBuiltin: true, note: '采用本版软件的内置规则包' } });
+    expect(res.statusCode, res.body).toBe(201);
+    const upgrade = res.json();
+    expect(upgrade.content.params).toEqual({ 'check.short_duration': { minSeconds: 500 } });
+    expect(upgrade.baseVersion).toBe(old);
+    expect(upgrade.diff.changed).toEqual([expect.objectContaining({ ruleId: 'check.short_duration', definition: true, params: [] })]);
+    list = (await as('rules', { url: '/api/v1/rulesets' })).json();
+    expect(list.builtin).toEqual({ version: builtin, current: false, pending: upgrade.version });
+    // Another process (a second hub, a restart) finds the same open draft.
+    await replica.reload();
+    expect(await replica.builtinStatus()).toEqual({ version: builtin, current: false, pending: upgrade.version });
+    // Withdrawn, it is no longer pending.
+    const retired = await as('rules', { method: 'POST', url: `/api/v1/rulesets/${upgrade.version}/retire` });
+    expect(retired.statusCode, retired.body).toBe(200);
+    expect((await as('leader', { url: '/api/v1/rulesets' })).json().builtin).toEqual({ version: builtin, current: false, pending: null });
+
+    // Released: the definitions in force are this code's again; the set it superseded is retired
+    // whether or not housekeeping had marked it active in between.
+    const again = (await as('rules', { method: 'POST', url: '/api/v1/rulesets', payload: { fromBuiltin: true } })).json().version as string;
+    expect((await as('rules2', { method: 'POST', url: `/api/v1/rulesets/${again}/approve`, payload: { override: true, reason: '采用本版内置规则' } })).statusCode).toBe(200);
+    await waitFor(() => (hub.rulesets.versionAt() === again ? true : undefined));
+    await hub.rulesets.housekeeping();
+    list = (await as('leader', { url: '/api/v1/rulesets' })).json();
+    expect(list.builtin).toEqual({ version: builtin, current: true, pending: null });
+    const status = Object.fromEntries(list.items.map((i: { version: string; status: string }) => [i.version, i.status]));
+    expect([status[again], status[old], status[upgrade.version]]).toEqual(['active', 'retired', 'retired']);
   });
 });

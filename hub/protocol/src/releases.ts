@@ -109,9 +109,21 @@ export const RuleSetRuleSchema = RuleMetaSchema;
 export type RuleSetRule = RuleMetaView;
 
 /** GET /api/v1/rulesets. */
+/**
+ * The rule definitions this hub's code carries (its built-in pack) against those in force: after
+ * a software upgrade they differ until a rule administrator releases them like any change.
+ */
+export const BuiltinPackStatusSchema = z.object({
+  version: z.string().describe('本版软件内置规则包的版本'),
+  current: z.boolean().describe('生效中的规则集是否采用本版内置规则定义（参数调整不计）'),
+  pending: z.string().nullable().describe('已起草或已审批待生效、采用本版内置规则定义的规则集版本'),
+});
+export type BuiltinPackStatus = z.infer<typeof BuiltinPackStatusSchema>;
+
 export const RuleSetListSchema = z.object({
   inForce: z.string().describe('当前生效的规则集版本'),
   items: z.array(RuleSetHeadViewSchema),
+  builtin: BuiltinPackStatusSchema,
 });
 export type RuleSetList = z.infer<typeof RuleSetListSchema>;
 

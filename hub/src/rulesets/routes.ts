@@ -73,7 +73,7 @@ export function registerRuleSetRoutes(app: FastifyInstance, deps: RuleSetRouteDe
     handler: async () => {
       await rulesets.reload();
       const inForce = rulesets.versionAt();
-      return { inForce, items: rulesets.list().map((h) => headView(h, inForce)) };
+      return { inForce, items: rulesets.list().map((h) => headView(h, inForce)), builtin: await rulesets.builtinStatus() };
     },
   });
 

@@ -42,7 +42,7 @@ import {
   type RuleParamOverrides,
 } from '@jianguan/rules';
 import { HubError, errorMessage } from '../errors.js';
-import type { Backtest } from '../protocol/releases.js';
+import type { Backtest, BuiltinPackStatus } from '../protocol/releases.js';
 import type { Store } from '../store/store.js';
 import { loadContent, loadHeads, saveRuleSet, type RuleSet, type RuleSetContent, type RuleSetDiff, type RuleSetHead, type RuleParamChange } from './repo.js';
 import { emit } from '../telemetry/events.js';
@@ -75,7 +75,10 @@ export interface DraftInput {
   definitions?: unknown[] | undefined;
   /** Overrides merged per rule over the base's (or replacing them when `definitions` is given). */
   params?: RuleParamOverrides | undefined;
-  /** Start from the built-in pack of this hub's code (a code upgrade is released like any change). */
+  /**
+   * Start from the built-in pack of this hub's code (a code upgrade is released like any change),
+   * keeping the base's parameter overrides of the rules the pack has.
+   */
   fromBuiltin?: boolean | undefined;
   /** Default: the set in force now. */
   baseVersion?: string | undefined;
@@ -140,6 +143,7 @@ export class RuleSetService {
   private engines = new Map<string, CompiledRuleEngine>();
   /** What each compiled engine was compiled from (the evaluation threads compile the same). */
   private sources = new Map<string, { content: RuleSetContent; label: string }>();
+  private definitionTexts = new Map<string, string>();
   private readonly listeners = new Set<(timeline: RuleTimeline) => void>();
   private readonly builtin: CompiledRuleEngine;
   private timer: NodeJS.Timeout | undefined;
@@ -242,11 +246,15 @@ export class RuleSetService {
     }
   }
 
-  /** Marks the set in force as active and the sets it superseded as retired (bookkeeping only). */
+  /** Marks the set in force as active and the sets it superseded (active or approved) as retired (bookkeeping only). */
   async housekeeping(now = Date.now()): Promise<void> {
     const current = this.headAt(now);
     if (!current) return;
-    const stale = [...this.heads.values()].filter((h) => h.status === 'active' && h.version !== current.version && (h.effectiveAt ?? 0) <= (current.effectiveAt ?? 0));
+    // Superseded: the set that was active, and any approved one whose time came and went while
+    // a later one took over (it would otherwise read 已审批待生效 forever).
+    const stale = [...this.heads.values()].filter(
+      (h) => (h.status === 'active' || h.status === 'approved') && h.version !== current.version && (h.effectiveAt ?? 0) <= (current.effectiveAt ?? 0),
+    );
     if (current.status === 'active' && stale.length === 0) return;
     const lock = `${this.deps.prefix}:rulesets:housekeeping`;
     if ((await this.deps.redis.set(lock, '1', 'PX', Math.max(1000, this.deps.pollMs), 'NX')) !== 'OK') return;
@@ -333,6 +341,46 @@ export class RuleSetService {
     }
   }
 
+  /**
+   * Whether the definitions in force are this code's built-in pack (parameter overrides aside),
+   * and a set still to come — drafted, or approved for later — that carries them. Drafts
+   * another process made are loaded (and compiled) here; one that does not compile is skipped.
+   */
+  async builtinStatus(): Promise<BuiltinPackStatus> {
+    const now = Date.now();
+    const inForce = this.versionAt(now);
+    const current = this.definitionsOf(inForce) === this.definitionsOf(this.builtin.version);
+    let pending: string | null = null;
+    for (const h of this.list()) {
+      // Still to come: a draft, or a set approved for later (one approved for earlier and not in
+      // force was superseded, whatever its status says until housekeeping).
+      const toCome = h.status === 'draft' || (h.status === 'approved' && (h.effectiveAt ?? 0) > now);
+      if (h.version === inForce || !toCome) continue;
+      try {
+        await this.engineOf(h.version);
+      } catch {
+        continue;
+      }
+      if (this.definitionsOf(h.version) === this.definitionsOf(this.builtin.version)) {
+        pending = h.version;
+        break;
+      }
+    }
+    return { version: this.builtin.version, current, pending };
+  }
+
+  /** Canonical text of a compiled set's definitions (cached per version: sets are immutable). */
+  private definitionsOf(version: string): string | undefined {
+    let text = this.definitionTexts.get(version);
+    if (text === undefined) {
+      const src = this.sources.get(version);
+      if (!src) return undefined;
+      text = canonicalJson(src.content.definitions);
+      this.definitionTexts.set(version, text);
+    }
+    return text;
+  }
+
   list(): RuleSetHead[] {
     return [...this.heads.values()].sort((a, b) => b.seq - a.seq);
   }
@@ -365,7 +413,15 @@ export class RuleSetService {
     if (!base) throw new HubError('NOT_FOUND', `rule set ${baseVersion}`);
     let content: RuleSetContent;
     if (input.definitions) content = { definitions: input.definitions, params: input.params ?? {} };
-    else if (input.fromBuiltin) content = { definitions: [...DEFAULT_PACK], params: input.params ?? {} };
+    else if (input.fromBuiltin) {
+      // A software upgrade's definitions with the deployment's tuning kept: the base's overrides
+      // (of rules the pack still has) under the ones given.
+      const ids = new Set(DEFAULT_PACK.map((d) => d.id));
+      const merged: Record<string, Record<string, unknown>> = {};
+      for (const [id, p] of Object.entries(base.params)) if (ids.has(id)) merged[id] = { ...p };
+      for (const [id, p] of Object.entries(input.params ?? {})) merged[id] = { ...(merged[id] ?? {}), ...p };
+      content = { definitions: [...DEFAULT_PACK], params: merged };
+    }
     else {
       const merged: Record<string, Record<string, unknown>> = {};
       for (const [id, p] of Object.entries(base.params)) merged[id] = { ...p };

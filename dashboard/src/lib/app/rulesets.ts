@@ -2,7 +2,7 @@
 // The shapes come from the hub's protocol, so the screen and the API cannot drift apart.
 import type { BacktestView, DiffLine, RuleSetHeadView } from '@jianguan/protocol/releases';
 
-export type { BacktestList, DiffExample, DiffLine, RuleSetDetail, RuleSetDiff, RuleSetDraftView, RuleSetList } from '@jianguan/protocol/releases';
+export type { BacktestList, DiffExample, DiffLine, RuleSetDetail, RuleSetDiff, RuleSetDraftView, RuleSetList, BuiltinPackStatus } from '@jianguan/protocol/releases';
 export type RuleSetHead = RuleSetHeadView;
 export type Backtest = BacktestView;
 
