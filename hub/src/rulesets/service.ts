@@ -136,6 +136,14 @@ export function diffExceeds(bt: Backtest | undefined, t: RuleSetThresholds): str
   return out;
 }
 
+/** The base's overrides (of the rules `keep` accepts) with the given ones merged over them, per rule. */
+function mergedParams(base: RuleParamOverrides, given: RuleParamOverrides | undefined, keep: (id: string) => boolean = () => true): Record<string, Record<string, unknown>> {
+  const merged: Record<string, Record<string, unknown>> = {};
+  for (const [id, p] of Object.entries(base)) if (keep(id)) merged[id] = { ...p };
+  for (const [id, p] of Object.entries(given ?? {})) merged[id] = { ...(merged[id] ?? {}), ...p };
+  return merged;
+}
+
 export class RuleSetService {
   private heads = new Map<string, RuleSetHead>();
   /** approved/active sets by effective time, ascending (ties: approval time). */
@@ -414,20 +422,10 @@ export class RuleSetService {
     let content: RuleSetContent;
     if (input.definitions) content = { definitions: input.definitions, params: input.params ?? {} };
     else if (input.fromBuiltin) {
-      // A software upgrade's definitions with the deployment's tuning kept: the base's overrides
-      // (of rules the pack still has) under the ones given.
+      // A software upgrade's definitions with the deployment's tuning kept (of the rules the pack still has).
       const ids = new Set(DEFAULT_PACK.map((d) => d.id));
-      const merged: Record<string, Record<string, unknown>> = {};
-      for (const [id, p] of Object.entries(base.params)) if (ids.has(id)) merged[id] = { ...p };
-      for (const [id, p] of Object.entries(input.params ?? {})) merged[id] = { ...(merged[id] ?? {}), ...p };
-      content = { definitions: [...DEFAULT_PACK], params: merged };
-    }
-    else {
-      const merged: Record<string, Record<string, unknown>> = {};
-      for (const [id, p] of Object.entries(base.params)) merged[id] = { ...p };
-      for (const [id, p] of Object.entries(input.params ?? {})) merged[id] = { ...(merged[id] ?? {}), ...p };
-      content = { definitions: base.definitions, params: merged };
-    }
+      content = { definitions: [...DEFAULT_PACK], params: mergedParams(base.params, input.params, (id) => ids.has(id)) };
+    } else content = { definitions: base.definitions, params: mergedParams(base.params, input.params) };
     this.compile(content, 'draft'); // validate before taking a number
     const baseEngine = await this.engineOf(baseVersion);
     const seq = await this.nextSeq();
