@@ -51,7 +51,9 @@ describe("a dead letter's reason", () => {
     }
     expect(deadReasonText(reasonOf(bad[0]))).toBe('业务发生时间：缺少此项');
     expect(deadReasonText(reasonOf(bad[3]))).toBe('车辆识别代号：应为 17 个字符');
-    expect(deadReasonText(reasonOf(bad[2]))).toMatch(/^业务类别：不是可用的取值（可用：vehicle、licence、/);
+    expect(deadReasonText(reasonOf(bad[2]))).toMatch(/^业务类别：不是可用的取值（可用：机动车业务、驾驶证业务、机动车查验、/);
+    // The allowed values by their names on the English screen too, never the Chinese ones.
+    expect(inEnglish(() => deadReasonText(reasonOf(bad[2])))).not.toMatch(HAN);
     expect(deadReasonText(reasonOf(bad[6]))).toBe('办理机构：缺少此项；经办人员：应为文字，收到的是数字');
     expect(inEnglish(() => deadReasonText(reasonOf(bad[3])))).toBe('VIN: should be exactly 17 characters');
   });

@@ -6,6 +6,7 @@
  * 17 个字符". Each "path: message" is worded by the field's label and a table of the messages'
  * shapes; a message of another shape is shown as the hub wrote it.
  */
+import { channelLabel, kindLabel, outcomeLabel, sourceLabel } from './labels';
 import { L } from './lang';
 
 /** What kind of refusal (the hub's code), both languages. */
@@ -101,19 +102,22 @@ const TYPES: Readonly<Record<string, readonly [string, string]>> = {
   date: ['日期', 'a date'],
 };
 const typeText = (t: string) => (TYPES[t] ? L(TYPES[t]![0], TYPES[t]![1]) : t);
-const options = (list: string) =>
+/** The code fields whose allowed values have names on the screens. */
+const OPTION_NAMES: Readonly<Record<string, (code: string) => string>> = { kind: kindLabel, channel: channelLabel, outcome: outcomeLabel, source: sourceLabel };
+const options = (list: string, path: string) =>
   list
     .split('|')
     .map((o) => o.trim().replace(/^"(.*)"$/, '$1'))
+    .map((o) => OPTION_NAMES[path]?.(o) ?? o)
     .join(L('、', ', '));
 
-/** One message of the hub's checks, worded; undefined for a shape not known here. */
-function messageText(msg: string): string | undefined {
+/** One message of the hub's checks about `path`, worded; undefined for a shape not known here. */
+function messageText(msg: string, path: string): string | undefined {
   let m: RegExpExecArray | null;
   if ((m = /^Invalid input: expected (\w+), received undefined$/.exec(msg))) return L('缺少此项', 'missing');
   if (/^Invalid input: expected int, received number$/.test(msg)) return L('应为整数', 'should be a whole number');
   if ((m = /^Invalid input: expected (\w+), received (\w+)$/.exec(msg))) return L(`应为${typeText(m[1]!)}，收到的是${typeText(m[2]!)}`, `should be ${typeText(m[1]!)}, got ${typeText(m[2]!)}`);
-  if ((m = /^Invalid option: expected one of (.+)$/.exec(msg))) return L(`不是可用的取值（可用：${options(m[1]!)}）`, `not one of the allowed values (${options(m[1]!)})`);
+  if ((m = /^Invalid option: expected one of (.+)$/.exec(msg))) return L(`不是可用的取值（可用：${options(m[1]!, path)}）`, `not one of the allowed values (${options(m[1]!, path)})`);
   if ((m = /^Too small: expected string to have exactly (\d+) characters?$/.exec(msg)) || (m = /^Too big: expected string to have exactly (\d+) characters?$/.exec(msg)))
     return L(`应为 ${m[1]} 个字符`, `should be exactly ${m[1]} characters`);
   if ((m = /^Too small: expected string to have >=?(\d+) characters?$/.exec(msg))) return L(`至少 ${m[1]} 个字符`, `at least ${m[1]} characters`);
@@ -158,7 +162,7 @@ export function deadReasonParts(reason: string): ReasonPart[] {
       parts.push({ field: '', text: piece, asWritten: true });
       continue;
     }
-    const worded = messageText(m[2]!);
+    const worded = messageText(m[2]!, m[1]!);
     parts.push({ field: fieldText(m[1]!), text: worded ?? m[2]!, asWritten: worded === undefined });
   }
   return parts;
