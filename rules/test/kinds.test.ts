@@ -334,16 +334,21 @@ describe('pure helpers', () => {
       id: 'x.names', kind: 'field_predicate', name: '名称', family: 'counter', severity: 'low', action: 'warn',
       description: '名称', basis: 'test',
       cases: [{ reason: 'r', test: { op: 'present', field: 'staffId' } }],
-      explain: { r: '{staffId|staff}|{institutionId|institution}|{counter|staff}|{startedAt|staff}' },
+      explain: { r: '{staffId|staff}|{institutionId|institution}|{counter|staff}|{startedAt|staff}|{deviceId|device}' },
     };
     const clerk = DEMO_STAFF.find((x) => x.id === 'JCJ-CGS-C01')!;
     const office = DEMO_INSTITUTIONS.find((i) => i.id === 'JCJ-CGS')!;
-    const run = (t: Transaction) => createEngine([def]).evaluate(t, { registry, calendar, state: createMemoryWindowState() });
-    const [hit] = await run(txn({ staffId: 'JCJ-CGS-C01', institutionId: 'JCJ-CGS', counter: 'W03', startedAt: AT }));
+    const terminal = { id: 'JCJ-CGS-T01', institutionId: 'JCJ-CGS', kind: 'counter_pc', name: '3号窗口终端', filed: true, validFrom: 0, validTo: null } as const;
+    const withDevice = createRegistryView(DEMO_INSTITUTIONS, DEMO_STAFF, [], [terminal]);
+    const run = (t: Transaction, reg = withDevice) => createEngine([def]).evaluate(t, { registry: reg, calendar, state: createMemoryWindowState() });
+    const [hit] = await run(txn({ staffId: 'JCJ-CGS-C01', institutionId: 'JCJ-CGS', counter: 'W03', startedAt: AT, deviceId: 'JCJ-CGS-T01' }));
     // A counter is no staff code (the code as written); a number is formatted as any value.
-    expect(hit?.explanation).toBe(`${clerk.name}（JCJ-CGS-C01）|${office.name}（JCJ-CGS）|W03|${AT}`);
-    const [unfiled] = await run(txn({ staffId: 'NOBODY-01', institutionId: 'NOWHERE', counter: 'W03', startedAt: AT }));
-    expect(unfiled?.explanation).toBe(`NOBODY-01|NOWHERE|W03|${AT}`);
+    expect(hit?.explanation).toBe(`${clerk.name}（JCJ-CGS-C01）|${office.name}（JCJ-CGS）|W03|${AT}|3号窗口终端（JCJ-CGS-T01）`);
+    const [unfiled] = await run(txn({ staffId: 'NOBODY-01', institutionId: 'NOWHERE', counter: 'W03', startedAt: AT, deviceId: 'JCJ-CGS-T09' }));
+    expect(unfiled?.explanation).toBe(`NOBODY-01|NOWHERE|W03|${AT}|JCJ-CGS-T09`);
+    // A registry without devices (they are optional) leaves device codes as they are.
+    const [noDevices] = await run(txn({ staffId: 'JCJ-CGS-C01', institutionId: 'JCJ-CGS', counter: 'W03', startedAt: AT, deviceId: 'JCJ-CGS-T01' }), registry);
+    expect(noDevices?.explanation).toMatch(/\|JCJ-CGS-T01$/);
     expect(codeOf([{ ...def, explain: { r: '{staffId|person}' } }])).toBe('RULE_DEFINITION_INVALID');
   });
 });

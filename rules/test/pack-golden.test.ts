@@ -457,8 +457,8 @@ const GOLDEN: Golden[] = [
     rule: 'inspection.device_unfiled',
     scenarios: [
       { name: 'device not filed at a station that files devices', records: [insp({ deviceId: 'JCJ-JYZ-L1-D99', measurements: { filedMinSeconds: 30 } })], registry: withDevices(), fires: ['inspection.device_unfiled'], text: '检测设备JCJ-JYZ-L1-D99未备案' },
-      { name: 'device filed for another station', records: [insp({ deviceId: 'YZ-JYZ-L1-D01', measurements: { filedMinSeconds: 30 } })], registry: withDevices(), fires: ['inspection.device_unfiled'], text: '检测设备YZ-JYZ-L1-D01备案于其他机构宜州区机动车检测站（YZ-JYZ）' },
-      { name: 'calibration expired the day before', records: [insp({ measurements: { filedMinSeconds: 30 } })], registry: withDevices({ calibrationValidTo: AT - DAY }), fires: ['inspection.device_unfiled'], text: '检测设备JCJ-JYZ-L1-D01备案的检定有效期至2026-11-25，检验时已过期' },
+      { name: 'device filed for another station', records: [insp({ deviceId: 'YZ-JYZ-L1-D01', measurements: { filedMinSeconds: 30 } })], registry: withDevices(), fires: ['inspection.device_unfiled'], text: '检测设备制动台（YZ-JYZ-L1-D01）备案于其他机构宜州区机动车检测站（YZ-JYZ）' },
+      { name: 'calibration expired the day before', records: [insp({ measurements: { filedMinSeconds: 30 } })], registry: withDevices({ calibrationValidTo: AT - DAY }), fires: ['inspection.device_unfiled'], text: '检测设备制动台（JCJ-JYZ-L1-D01）备案的检定有效期至2026-11-25，检验时已过期' },
       { name: 'filed, valid, calibrated', records: [insp({ measurements: { filedMinSeconds: 30 } })], registry: withDevices({ calibrationValidTo: AT + DAY }), fires: [] },
       { name: 'a station with no device filed is not judged', records: [insp({ deviceId: 'JCJ-JYZ-L1-D99', measurements: { filedMinSeconds: 30 } })], fires: [] },
     ],

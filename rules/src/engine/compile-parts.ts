@@ -35,7 +35,7 @@ export function andThen<T, R>(v: T | PromiseLike<T>, f: (x: T) => R | PromiseLik
 export interface Evaluator {
   meta: RuleMeta;
   run: Run;
-  /** `registry` names the codes written `{…|staff}` and `{…|institution}`; without it they stay codes. */
+  /** `registry` names the codes written `{…|staff}`, `{…|institution}` and `{…|device}`; without it they stay codes. */
   explain(reason: string, values: HitValues, txn: Transaction, calendar: WorkCalendar, registry?: RegistryView): string;
 }
 
@@ -174,12 +174,13 @@ export function compileMember(alternatives: readonly (readonly FieldPath[])[]): 
 }
 
 /**
- * The names a registry files for staff and institution codes, for templates. A venue of an exam
+ * The names a registry files for staff, institution and device codes, for templates. A venue of an exam
  * centre ('HJ-JX:KC02', an overlap member) is named by its institution.
  */
 export function registryNames(registry: RegistryView): NameOf {
   return (format, code) => {
     if (format === 'staff') return registry.staff(code)?.name;
+    if (format === 'device') return registry.device?.(code)?.name;
     const colon = code.indexOf(':');
     return registry.institution(colon > 0 ? code.slice(0, colon) : code)?.name;
   };

@@ -579,7 +579,7 @@ function checkDefinition(def: AnyDef, ctx: z.RefinementCtx): void {
         issue(['explain', reason], `unknown placeholder {${ref}}; ${def.kind} offers ${[...names].join(', ')}${def.kind === 'peer_deviation' ? '' : ' or a transaction field'}`);
       }
     }
-    for (const f of unknownTemplateFormats(template)) issue(['explain', reason], `unknown format |${f}; use date, time, datetime, staff or institution`);
+    for (const f of unknownTemplateFormats(template)) issue(['explain', reason], `unknown format |${f}; use date, time, datetime, staff, institution or device`);
   }
   // Placeholders for the window unit the rule does not use would always render 未知.
   if (def.params && typeof def.params === 'object' && ['window_count', 'distinct_count', 'fingerprint', 'sequence'].includes(def.kind)) {

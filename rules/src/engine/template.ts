@@ -7,12 +7,13 @@
  * `{otherStart|time}` → 09:05, `{x|datetime}` → 2026-11-26 09:05 (local time of the calendar).
  * `{staffId|staff}` names a staff code by its filing: 韦明（DL-JYZ-I01）, the code alone when the
  * registry has no name for it — an auditor reads a name, the code finds the person in the register.
- * `{entity|institution}` names an institution code the same way: 东兰县机动车检测站（DL-JYZ）.
+ * `{entity|institution}` names an institution code the same way: 东兰县机动车检测站（DL-JYZ）, and
+ * `{deviceId|device}` a filed device: 制动台（YZ-JYZ-L1-D01）.
  */
 
-export const TEMPLATE_FORMATS = ['date', 'time', 'datetime', 'staff', 'institution'] as const;
+export const TEMPLATE_FORMATS = ['date', 'time', 'datetime', 'staff', 'institution', 'device'] as const;
 /** Formats that name a code by the registry rather than format a time. */
-export type NameFormat = 'staff' | 'institution';
+export type NameFormat = 'staff' | 'institution' | 'device';
 /** The name the registry files for a code of that kind; '' or undefined when it has none. */
 export type NameOf = (format: NameFormat, code: string) => string | undefined;
 export type TemplateFormat = (typeof TEMPLATE_FORMATS)[number];
@@ -77,7 +78,7 @@ export function renderTemplate(parts: readonly TemplatePart[], lookup: (ref: str
     else {
       const v = lookup(p.ref);
       if (v === undefined || v === null || v === '') out += '未知';
-      else if (p.format === 'staff' || p.format === 'institution') out += typeof v === 'string' ? namedCode(p.format, v, nameOf) : formatValue(v);
+      else if (p.format === 'staff' || p.format === 'institution' || p.format === 'device') out += typeof v === 'string' ? namedCode(p.format, v, nameOf) : formatValue(v);
       else if (p.format !== undefined && typeof v === 'number' && Number.isFinite(v)) out += formatEpoch(v, p.format as Exclude<TemplateFormat, NameFormat>, utcOffsetMinutes);
       else out += formatValue(v);
     }

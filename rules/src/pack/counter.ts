@@ -198,7 +198,7 @@ export const counterConcurrentTerminals = defineRule({
   to: 'completedAt',
   params: { minOverlapSeconds: 60 },
   explain: {
-    overlapped: '账号{staffId|staff}在{member}办理期间同时在{otherMember}办理（{otherStart|time}–{otherEnd|time}），重叠{overlapSeconds}秒，阈值{minOverlapSeconds}秒',
+    overlapped: '账号{staffId|staff}在{member|device}办理期间同时在{otherMember|device}办理（{otherStart|time}–{otherEnd|time}），重叠{overlapSeconds}秒，阈值{minOverlapSeconds}秒',
   },
 });
 

@@ -97,7 +97,7 @@ export const inspectionCalibrationExpired = defineRule({
       test: { op: 'cmp', left: { field: 'measurements.calibrationValidTo' }, cmp: 'lt', right: { field: 'occurredAt' } },
     },
   ],
-  explain: { expired: '检测设备{deviceId}检定有效期至{measurements.calibrationValidTo|date}，检验时已过期' },
+  explain: { expired: '检测设备{deviceId|device}检定有效期至{measurements.calibrationValidTo|date}，检验时已过期' },
 });
 
 /**
@@ -164,12 +164,12 @@ export const inspectionDeviceUnfiled = defineRule({
   when: [inspectionKind],
   field: 'deviceId',
   explain: {
-    not_found: '检测设备{deviceId}未备案',
-    not_approved: '检测设备{deviceId}备案未通过',
-    other_institution: '检测设备{deviceId}备案于其他机构{filedInstitution|institution}',
-    not_yet_valid: '检测设备{deviceId}备案自{validFrom}起生效，检验时尚未生效',
-    expired: '检测设备{deviceId}备案有效期至{validTo}，检验时已过期',
-    calibration_expired: '检测设备{deviceId}备案的检定有效期至{calibrationValidTo}，检验时已过期',
+    not_found: '检测设备{deviceId|device}未备案',
+    not_approved: '检测设备{deviceId|device}备案未通过',
+    other_institution: '检测设备{deviceId|device}备案于其他机构{filedInstitution|institution}',
+    not_yet_valid: '检测设备{deviceId|device}备案自{validFrom}起生效，检验时尚未生效',
+    expired: '检测设备{deviceId|device}备案有效期至{validTo}，检验时已过期',
+    calibration_expired: '检测设备{deviceId|device}备案的检定有效期至{calibrationValidTo}，检验时已过期',
   },
 });
 
