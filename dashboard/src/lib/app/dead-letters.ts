@@ -8,6 +8,7 @@
  */
 import { channelLabel, kindLabel, outcomeLabel, sourceLabel } from './labels';
 import { L } from './lang';
+import { transactionFieldLabel } from './transaction';
 
 /** What kind of refusal (the hub's code), both languages. */
 export const DEAD_LETTER_CODES: Readonly<Record<string, readonly [string, string]>> = {
@@ -27,45 +28,30 @@ export function deadLetterCodeText(code: string): string {
   return c ? L(c[0], c[1]) : L('其他原因', 'Other');
 }
 
-/** A record's fields by path (the transaction schema's names), both languages. */
+/**
+ * A record's paths by the transaction view's field names (transaction.ts labels them: the same
+ * words as the warning page's record), for the paths whose names differ there.
+ */
+const AS_SHOWN: Readonly<Record<string, string>> = {
+  subject: 'subjectMasked',
+  agent: 'agentMasked',
+  'vehicle.hpzl': 'hpzl',
+  'vehicle.hphm': 'hphm',
+  'vehicle.vin': 'vin',
+  'licence.zjcx': 'zjcx',
+};
+/** Paths of a raw record the transaction view does not show, both languages. */
 const FIELDS: Readonly<Record<string, readonly [string, string]>> = {
   '(record)': ['整条记录', 'The record'],
-  id: ['业务记录编号', 'Record id'],
-  collectorId: ['采集终端', 'Collector'],
-  seq: ['采集序号', 'Collector sequence'],
-  source: ['来源系统', 'Source system'],
-  channel: ['办理渠道', 'Channel'],
-  institutionId: ['办理机构', 'Institution'],
-  counter: ['窗口/线道', 'Counter or lane'],
   venue: ['考场', 'Exam venue'],
-  deviceId: ['设备', 'Device'],
-  ip: ['IP 地址', 'IP address'],
   mac: ['MAC 地址', 'MAC address'],
-  staffId: ['经办人员', 'Staff'],
   staffIdHash: ['经办人员身份', 'Staff identity'],
   userCode: ['用户代码', 'User code'],
-  lsh: ['业务流水号', 'Business number'],
-  subLsh: ['子系统流水号', 'Sub-system number'],
-  kind: ['业务类别', 'Business kind'],
-  ywlx: ['业务类型', 'Business type'],
-  ywyy: ['业务原因', 'Business reason'],
-  occurredAt: ['业务发生时间', 'Time of business'],
   appliedAt: ['申请时间', 'Applied at'],
-  startedAt: ['开始时间', 'Started at'],
-  endedAt: ['结束时间', 'Ended at'],
-  completedAt: ['办结时间', 'Completed at'],
-  capturedAt: ['采集时间', 'Captured at'],
-  outcome: ['办理结果', 'Outcome'],
-  subject: ['当事人', 'Applicant'],
-  agent: ['代办人', 'Agent'],
   vehicle: ['车辆', 'Vehicle'],
-  'vehicle.hpzl': ['号牌种类', 'Plate type'],
-  'vehicle.hphm': ['号牌号码', 'Plate number'],
-  'vehicle.vin': ['车辆识别代号', 'VIN'],
   'vehicle.ownerIdHash': ['车辆所有人身份', 'Owner identity'],
   licence: ['驾驶证', 'Licence'],
   'licence.numberHash': ['驾驶证号（密文）', 'Licence number (hashed)'],
-  'licence.zjcx': ['准驾车型', 'Licence class'],
   measurements: ['检测数据', 'Measurements'],
   evidence: ['证据引用', 'Evidence references'],
   phone: ['联系电话', 'Phone'],
@@ -79,6 +65,8 @@ const PERSON_FIELDS: Readonly<Record<string, readonly [string, string]>> = {
 
 /** 'vehicle.vin' → 车辆识别代号; 'agent.idHash' → 代办人身份（密文）; 'evidence.3' → 证据引用第 4 项; unknown paths as written. */
 export function fieldText(path: string): string {
+  const shown = transactionFieldLabel(AS_SHOWN[path] ?? path);
+  if (shown) return shown;
   const known = FIELDS[path];
   if (known) return L(known[0], known[1]);
   const item = /^(.+?)\.(\d+)$/.exec(path) ?? /^(.+?)\[(\d+)\]$/.exec(path);

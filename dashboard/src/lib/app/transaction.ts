@@ -85,6 +85,12 @@ function show(v: unknown, kind?: 'time' | 'json'): string {
   return String(v);
 }
 
+/** A transaction field's label in the screen's language (flat names: 'vin', 'subjectMasked'), or undefined. */
+export function transactionFieldLabel(key: string): string | undefined {
+  const f = FIELDS.find(([k]) => k === key);
+  return f ? tr(f[1]) : undefined;
+}
+
 export function transactionRows(record: object | null | undefined, look?: Lookups): { key: string; label: string; value: string }[] {
   if (!record) return [];
   const tx = record as Record<string, unknown>;
