@@ -3,6 +3,7 @@ import { canOpen, homeFor, navFor, safeNext, type Me } from '$lib/app/nav';
 import { actionsFor, activeDeadline, conflictMessage, countdown, isOverdue, sortQueue } from '$lib/app/workflow';
 import { cstMonth, cstTime, monthsEnding } from '$lib/app/format';
 import { countBy, countySummaries } from '$lib/app/aggregate';
+import { actionText, quartersEnding, quarterText } from '$lib/app/quarter';
 import { transactionRows } from '$lib/app/transaction';
 import { hitValueRows, measurementRows } from '$lib/app/labels';
 import { errorText, KNOWN_ERROR_CODES } from '$lib/app/errors';
@@ -131,6 +132,17 @@ describe('formatting and aggregation', () => {
     expect(cstMonth(Date.UTC(2026, 0, 31, 16, 30))).toBe('2026-02');
     expect(cstTime(0)).toBe('—');
     expect(monthsEnding('2026-02', 4)).toEqual(['2025-11', '2025-12', '2026-01', '2026-02']);
+  });
+  it('names quarters and what their grades bring, in both languages', () => {
+    expect(quartersEnding('2026-12', 3)).toEqual(['2026-Q4', '2026-Q3', '2026-Q2']);
+    expect(quartersEnding('2027-01', 2)).toEqual(['2027-Q1', '2026-Q4']);
+    expect(quartersEnding('2026-03', 1)).toEqual(['2026-Q1']);
+    expect(quarterText('2026-Q4')).toBe('2026年第4季度');
+    expect(actionText('暂停联网业务 1–3 个月')).toBe('暂停联网业务 1–3 个月');
+    expect(actionText('')).toBe('—');
+    expect(inEnglish(() => quarterText('2026-Q4'))).toBe('2026 Q4');
+    // Every consequence the hub words (hub/src/evaluation/scoring.ts QUARTER_ACTIONS) has English.
+    for (const a of ['正常', '书面警示，加强抽查', '暂停联网业务 1–3 个月']) expect(inEnglish(() => actionText(a))).not.toMatch(/[\u4e00-\u9fff]/);
   });
   it('summarises scores by county and counts by key', () => {
     const s = countySummaries(

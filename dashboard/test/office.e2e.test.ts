@@ -346,6 +346,37 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await page.locator('[data-testid="scores"]').waitFor({ timeout: 15_000 });
     await shot(page, 'office-evaluation.png');
 
+    // By quarter: each institution's grade on the mean of its months, what the grade brings, the
+    // months it came from — the hub's figures.
+    await page.locator('[data-testid="period-quarter"]').click();
+    const grades = page.locator('[data-testid="quarter-grades"]');
+    await grades.waitFor({ timeout: 15_000 });
+    const quarters = (await (await stack.as('leader'))('/api/v1/evaluation/quarters')).body as {
+      quarter: string; months: string[]; final: boolean;
+      items: { institutionId: string; score: number; grade: string; gradeLabel: string; action: string; graded: boolean }[];
+    };
+    expect(quarters.final).toBe(false);
+    expect(await page.locator('[data-testid="quarter"]').inputValue()).toBe(quarters.quarter);
+    expect(await page.locator('[data-testid="provisional"]').textContent()).toMatch(/本季度至 \d+ 月底结束/);
+    const headers = await grades.locator('thead th').allTextContents();
+    expect(headers).toEqual(['机构', '类型', '区县', ...quarters.months.map((m) => `${Number(m.slice(5))}月`), '季度得分', '季度等级', '处理', '同类排名']);
+    const ours = quarters.items.find((i) => i.institutionId === INSTITUTION)!;
+    expect(ours.graded).toBe(true);
+    const row = grades.locator(`tr[data-institution="${INSTITUTION}"]`);
+    const cells = await row.locator('td').allTextContents();
+    expect(cells[3 + quarters.months.length]).toBe(ours.score.toFixed(2));
+    expect(cells[4 + quarters.months.length]).toContain(`${ours.grade} ${ours.gradeLabel}`);
+    expect(cells[5 + quarters.months.length]).toBe(ours.action);
+    expect(await grades.locator('tbody tr').count()).toBe(quarters.items.filter((i) => i.graded).length);
+    expect(await page.locator('a.btn[href^="/api/v1/evaluation/quarters.xlsx"]').getAttribute('href')).toBe(`/api/v1/evaluation/quarters.xlsx?quarter=${quarters.quarter}`);
+    // The address keeps the view: a reload opens the quarter's grades again.
+    expect(new URL(page.url()).search).toBe(`?period=quarter&quarter=${quarters.quarter}`);
+    await page.reload();
+    await grades.waitFor({ timeout: 15_000 });
+    await shot(page, 'office-evaluation-quarter.png');
+    await page.locator('[data-testid="period-month"]').click();
+    await page.locator('[data-testid="scores"]').waitFor({ timeout: 15_000 });
+
     // The office side is where a journey starts: evaluation → county.
     await countyLink.click();
     await page.waitForURL(new RegExp(`/counties/${COUNTY}$`), { timeout: 10_000 });
@@ -375,6 +406,15 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     const shown = trend.items.find((r) => r.month === selected)!;
     const cst = new Date(shown.computedAt + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
     expect(await page.locator('[data-testid="computed-at"]').textContent()).toContain(`得分计算于 ${cst}`);
+    // The quarters the trend covers whole, newest first, graded as the evaluation screen grades them.
+    const byQuarter = (await (await stack.as('leader'))(`/api/v1/evaluation/institutions/${INSTITUTION}/trend`)).body as { quarters: { quarter: string; grade: string; gradeLabel: string; graded: boolean; score: number }[] };
+    expect(byQuarter.quarters.length).toBeGreaterThanOrEqual(4);
+    const newestQuarter = byQuarter.quarters[byQuarter.quarters.length - 1]!;
+    expect(await page.locator('[data-testid="quarters"] tbody tr').first().getAttribute('data-quarter')).toBe(newestQuarter.quarter);
+    const quarterCells = await page.locator(`[data-testid="quarters"] tr[data-quarter="${newestQuarter.quarter}"] td`).allTextContents();
+    expect(quarterCells[0]).toContain('（进行中，暂定）');
+    expect(quarterCells[1]).toBe(newestQuarter.score.toFixed(2));
+    expect(quarterCells[2]).toContain(`${newestQuarter.grade} ${newestQuarter.gradeLabel}`);
     // The bands are the hub's configured thresholds, not the chart's defaults.
     const cfg = (await (await stack.as('leader'))('/api/v1/evaluation/config')).body as { grades: { A: number; B: number; C: number } };
     expect(await page.locator('[data-testid="score-trend"]').getAttribute('data-bands')).toBe(`A${cfg.grades.A},B${cfg.grades.B},C${cfg.grades.C},D0`);
@@ -1304,6 +1344,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
       ['', '/login', 'login'],
       ['auditor', '/workbench', 'workbench'],
       ['leader', '/evaluation', 'evaluation'],
+      ['leader', '/evaluation?period=quarter', 'evaluation-quarter'],
       ['leader', `/counties/${COUNTY}`, 'county'],
       ['leader', `/institutions/${INSTITUTION}`, 'institution'],
       ['leader', '/warnings', 'warnings'],
@@ -1348,7 +1389,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
         byUser.set(user, s);
       }
       for (const lang of ['zh', 'en'] as const) {
-        await s.page.goto(`${stack.hub.url}${path}?lang=${lang}`);
+        await s.page.goto(`${stack.hub.url}${path}${path.includes('?') ? '&' : '?'}lang=${lang}`);
         await s.page.waitForSelector('main.content h1, main.content h2, main.content [data-testid="institution-title"], [data-testid="login-form"] h1', { timeout: 15_000 });
         await s.page.waitForLoadState('networkidle').catch(() => undefined);
         await s.page.waitForTimeout(600);

@@ -54,8 +54,80 @@ export type ScoreItem = z.infer<typeof ScoreItemSchema>;
 export const ScoreListSchema = z.object({ month: z.string(), total: z.number().int(), items: z.array(ScoreItemSchema) });
 export type ScoreList = z.infer<typeof ScoreListSchema>;
 
+/** One month inside a quarter's row: its score and grade as the monthly list gives them. */
+export const QuarterMonthSchema = z.object({
+  month: z.string(),
+  score: z.number(),
+  grade: Grade,
+  graded: z.boolean(),
+  gradeLabel: z.string(),
+  veto: z.boolean(),
+});
+export type QuarterMonth = z.infer<typeof QuarterMonthSchema>;
+
+/**
+ * One institution's quarter: the mean of its graded months' scores, the grade of that mean (D
+ * when any month was vetoed) and what the grade brings (A/B 正常, C 书面警示，加强抽查, D 暂停联网
+ * 业务 1–3 个月). Months not yet begun are absent from `months`.
+ */
+export const QuarterItemSchema = z.object({
+  quarter: z.string(),
+  institutionId: z.string(),
+  institutionName: z.string(),
+  institutionType: z.string(),
+  typeName: z.string(),
+  county: z.string(),
+  countyName: z.string(),
+  transactions: z.number(),
+  warnings: z.number(),
+  confirmed: z.number(),
+  months: z.array(QuarterMonthSchema),
+  monthsGraded: z.number().int(),
+  score: z.number(),
+  grade: Grade,
+  /** False when no month of the quarter had business: not graded, not ranked. */
+  graded: z.boolean().describe('false：本季度无业务，不评级、不排名'),
+  gradeLabel: z.string(),
+  veto: z.boolean(),
+  vetoRules: z.array(z.string()),
+  vetoRuleNames: z.array(z.string()),
+  /** What the grade brings (处理): 正常, 书面警示，加强抽查, 暂停联网业务 1–3 个月; '' when not graded. */
+  action: z.string(),
+  rank: z.number(),
+  rankOf: z.number(),
+});
+export type QuarterItem = z.infer<typeof QuarterItemSchema>;
+
+/** GET /api/v1/evaluation/quarters. `final`: the quarter has ended (else its grade is provisional). */
+export const QuarterListSchema = z.object({
+  quarter: z.string(),
+  months: z.array(z.string()),
+  final: z.boolean(),
+  total: z.number().int(),
+  items: z.array(QuarterItemSchema),
+});
+export type QuarterList = z.infer<typeof QuarterListSchema>;
+
 /** GET /api/v1/evaluation/institutions/:id/trend: the months up to the one asked for. */
-export const ScoreTrendSchema = z.object({ institutionId: z.string(), items: z.array(ScoreItemSchema) });
+export const ScoreTrendSchema = z.object({
+  institutionId: z.string(),
+  items: z.array(ScoreItemSchema),
+  /** The quarters whose every begun month lies in `items`, oldest first (graded as GET /api/v1/evaluation/quarters grades them). */
+  quarters: z.array(
+    z.object({
+      quarter: z.string(),
+      months: z.array(z.string()),
+      final: z.boolean(),
+      monthsGraded: z.number().int(),
+      score: z.number(),
+      grade: Grade,
+      graded: z.boolean(),
+      gradeLabel: z.string(),
+      veto: z.boolean(),
+      action: z.string(),
+    }),
+  ),
+});
 export type ScoreTrend = z.infer<typeof ScoreTrendSchema>;
 
 /** One ledger entry (a deduction or its reversal) as the REST API answers it. */

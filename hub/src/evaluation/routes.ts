@@ -13,25 +13,27 @@ import type { Registry } from '../registry/registry.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
 import { renderReport } from '../evaluation/report.js';
-import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, ruleNameOf, weightsFor, type Category } from '../evaluation/scoring.js';
-import type { EvaluationService, LedgerRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
+import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, previousMonths, QUARTER_ACTIONS, quarterMonths, quarterOf, ruleNameOf, scoreQuarter, weightsFor, type Category } from '../evaluation/scoring.js';
+import type { EvaluationService, LedgerRow, QuarterRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
 import { institutionVolumes } from '../evaluation/volumes.js';
 import { InstitutionVolumesSchema, type VolumeRow } from '../protocol/volumes.js';
 import {
   EvaluationConfigViewSchema,
   EvaluationRefreshJobSchema,
   InstitutionDeductionsSchema,
+  QuarterListSchema,
   RuleQualityListSchema,
   ScoreListSchema,
   ScoreTrendSchema,
   type InstitutionDeductions,
   type LedgerItem,
+  type QuarterItem,
   type RuleQualityItem,
   type ScoreItem,
 } from '../protocol/index.js';
 import type { Store } from '../store/store.js';
 import { CONCLUSION_LABELS, STATE_LABELS, type Conclusion, type WarningStateName } from '../workflow/machine.js';
-import { defineRoute, Month } from '../http/define.js';
+import { defineRoute, Month, Quarter } from '../http/define.js';
 
 export interface EvaluationRouteDeps {
   registry: Registry;
@@ -142,6 +144,130 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     load: async (req) => ({ name: `机构考核得分_${req.query.month}`, rows: await scoresOf(authorize(req, EVALUATION_READERS), req.query) }),
   });
 
+  // ---- quarterly grades ---------------------------------------------------------------------
+
+  const quarterView = (r: QuarterRow, quarter: string): QuarterItem => {
+    const vetoRules = [...new Set(r.months.flatMap((m) => m.veto_rules))];
+    const label = (m: { graded: boolean; grade: keyof typeof GRADE_LABELS }) => (m.graded ? GRADE_LABELS[m.grade] : NO_BUSINESS_LABEL);
+    return {
+      quarter,
+      institutionId: r.institution_id,
+      institutionName: name(r.institution_id),
+      institutionType: r.institution_type,
+      typeName: INSTITUTION_TYPE_LABELS[r.institution_type as InstitutionType] ?? r.institution_type,
+      county: r.county,
+      countyName: COUNTY_BY_CODE.get(r.county)?.name ?? r.county,
+      transactions: r.months.reduce((s, m) => s + m.transactions, 0),
+      warnings: r.months.reduce((s, m) => s + m.warnings, 0),
+      confirmed: r.months.reduce((s, m) => s + m.confirmed, 0),
+      months: r.months.map((m) => {
+        const graded = isGraded(m);
+        return { month: m.month, score: m.score, grade: m.grade, graded, gradeLabel: label({ graded, grade: m.grade }), veto: m.veto };
+      }),
+      monthsGraded: r.monthsGraded,
+      score: r.score,
+      grade: r.grade,
+      graded: r.graded,
+      gradeLabel: label(r),
+      veto: r.veto,
+      vetoRules,
+      vetoRuleNames: vetoRules.map(ruleNameOf),
+      action: r.graded ? QUARTER_ACTIONS[r.grade] : '',
+      rank: r.rank,
+      rankOf: r.rank_of,
+    };
+  };
+  /** The quarters of a trend whose every begun month is in its window (the first may be cut). */
+  const quartersOf = (rows: readonly ScoreRow[], month: string, months: number) => {
+    const window = new Set(previousMonths(month, months));
+    const current = monthOf(Date.now());
+    const out = [];
+    for (const q of [...new Set([...window].map(quarterOf))]) {
+      const all = quarterMonths(q);
+      const begun = all.filter((m) => m <= current);
+      if (!begun.length || !begun.every((m) => window.has(m))) continue;
+      const list = rows.filter((r) => quarterOf(r.month) === q);
+      const g = scoreQuarter(evaluation.config, list);
+      out.push({
+        quarter: q,
+        months: begun,
+        final: all[2] < current,
+        monthsGraded: g.monthsGraded,
+        score: g.score,
+        grade: g.grade,
+        graded: g.graded,
+        gradeLabel: g.graded ? GRADE_LABELS[g.grade] : NO_BUSINESS_LABEL,
+        veto: g.veto,
+        action: g.graded ? QUARTER_ACTIONS[g.grade] : '',
+      });
+    }
+    return out;
+  };
+  const QuartersQuery = z.object({
+    quarter: Quarter.default(() => quarterOf(monthOf(Date.now()))),
+    county: z.string().regex(/^\d{6}$/).optional(),
+    type: InstitutionType.optional(),
+  });
+  const quarterOfQuery = async (p: Principal, q: z.infer<typeof QuartersQuery>) => {
+    const r = await evaluation.quarter(q.quarter, { county: scopedCounty(p, q.county), type: q.type });
+    return { quarter: q.quarter, months: r.months, final: r.final, items: r.rows.map((x) => quarterView(x, q.quarter)) };
+  };
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/evaluation/quarters',
+    tags: ['考核'],
+    summary: '机构季度等级：季度内各月得分的平均、等级（任一月一票否决即为 D）、处理与同类排名',
+    auth: EVALUATION_READERS,
+    scope: 'list',
+    query: QuartersQuery,
+    response: QuarterListSchema,
+    handler: async (req) => {
+      const r = await quarterOfQuery(authorize(req, EVALUATION_READERS), req.query);
+      return { ...r, total: r.items.length };
+    },
+  });
+
+  defineExportRoute(app, {
+    url: '/api/v1/evaluation/quarters',
+    tags: ['考核', '导出'],
+    summary: (format) => `导出季度等级（${format.toUpperCase()}）`,
+    auth: EVALUATION_READERS,
+    scope: 'list',
+    query: QuartersQuery,
+    columns: [],
+    load: async (req) => {
+      const r = await quarterOfQuery(authorize(req, EVALUATION_READERS), req.query);
+      // A column per month of the quarter that has begun, named by the month.
+      const monthColumns: Column<QuarterItem>[] = r.months.map((month) => ({
+        header: `${Number(month.slice(5))}月得分`,
+        value: (x) => {
+          const m = x.months.find((y) => y.month === month);
+          return m?.graded ? m.score : (m?.gradeLabel ?? '');
+        },
+      }));
+      const columns: Column<QuarterItem>[] = [
+        { header: '季度', value: (x) => x.quarter },
+        { header: '机构编号', value: (x) => x.institutionId, width: 14 },
+        { header: '机构名称', value: (x) => x.institutionName, width: 28 },
+        { header: '机构类型', value: (x) => x.typeName, width: 16 },
+        { header: '区县', value: (x) => x.countyName },
+        { header: '业务量', value: (x) => x.transactions },
+        { header: '预警数', value: (x) => x.warnings },
+        { header: '属实预警', value: (x) => x.confirmed },
+        ...monthColumns,
+        { header: '评分月数', value: (x) => x.monthsGraded },
+        { header: '季度得分', value: (x) => (x.graded ? x.score : '') },
+        { header: '季度等级', value: (x) => (x.graded ? `${x.grade} ${x.gradeLabel}` : x.gradeLabel) },
+        { header: '一票否决', value: (x) => (x.veto ? x.vetoRuleNames.join('、') : '') },
+        { header: '处理', value: (x) => x.action, width: 22 },
+        { header: '同类排名', value: (x) => (x.graded ? `${x.rank}/${x.rankOf}` : '') },
+        { header: '状态', value: () => (r.final ? '季度已结束' : '季度进行中（暂定）'), width: 18 },
+      ];
+      return { name: `机构季度等级_${req.query.quarter}`, rows: r.items, columns };
+    },
+  });
+
   defineRoute(app, {
     method: 'GET',
     url: '/api/v1/evaluation/institutions/:id/trend',
@@ -155,7 +281,8 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     handler: async (req) => {
       const p = authorize(req, EVALUATION_READERS);
       institutionInScope(p, req.params.id);
-      return { institutionId: req.params.id, items: (await evaluation.trend(req.params.id, req.query.month, req.query.months)).map(view) };
+      const rows = await evaluation.trend(req.params.id, req.query.month, req.query.months);
+      return { institutionId: req.params.id, items: rows.map(view), quarters: quartersOf(rows, req.query.month, req.query.months) };
     },
   });
 

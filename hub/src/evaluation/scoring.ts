@@ -254,6 +254,46 @@ export function previousMonths(month: string, n: number): string[] {
   return out;
 }
 
+/**
+ * The quarterly grade (domain.md §8: monthly score, quarterly grade). A quarter's score is the
+ * mean of its graded months' scores — a month without business is left out, as it is left out
+ * of the monthly ranking — and its grade comes from the same bands; a veto in any of its months
+ * makes the quarter D. The grade is what the consequences hang on: A/B normal, C a written
+ * warning and closer checks, D networked business suspended for one to three months.
+ */
+export interface QuarterScore {
+  score: number;
+  grade: Grade;
+  veto: boolean;
+  /** Whether any month of the quarter had business (else the quarter is not graded). */
+  graded: boolean;
+  monthsGraded: number;
+}
+
+export const QUARTER_ACTIONS: Readonly<Record<Grade, string>> = { A: '正常', B: '正常', C: '书面警示，加强抽查', D: '暂停联网业务 1–3 个月' };
+
+export function scoreQuarter(cfg: Pick<EvaluationConfig, 'grades'>, months: readonly { transactions: number; score: number; veto: boolean }[]): QuarterScore {
+  const graded = months.filter(isGraded);
+  if (!graded.length) return { score: 100, grade: 'A', veto: false, graded: false, monthsGraded: 0 };
+  const score = round2(graded.reduce((s, m) => s + m.score, 0) / graded.length);
+  const veto = graded.some((m) => m.veto);
+  const grade: Grade = veto ? 'D' : score >= cfg.grades.A ? 'A' : score >= cfg.grades.B ? 'B' : score >= cfg.grades.C ? 'C' : 'D';
+  return { score, grade, veto, graded: true, monthsGraded: graded.length };
+}
+
+/** 'YYYY-Qn' of a month 'YYYY-MM'. */
+export function quarterOf(month: string): string {
+  return `${month.slice(0, 4)}-Q${Math.floor((Number(month.slice(5, 7)) - 1) / 3) + 1}`;
+}
+
+/** The three months 'YYYY-MM' of a quarter 'YYYY-Qn'. */
+export function quarterMonths(quarter: string): [string, string, string] {
+  const y = quarter.slice(0, 4);
+  const first = (Number(quarter.slice(6)) - 1) * 3 + 1;
+  const m = (i: number) => `${y}-${String(first + i).padStart(2, '0')}`;
+  return [m(0), m(1), m(2)];
+}
+
 const Weights = z.object({ compliance: z.number().min(0), quality: z.number().min(0), integrity: z.number().min(0), responsiveness: z.number().min(0) });
 const TypeOverride = z.object({ weights: Weights.partial().optional(), factor: z.number().min(0).optional(), minVolume: z.number().int().min(1).optional() });
 

@@ -23,7 +23,7 @@ import type { Registry } from '../registry/registry.js';
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { CURRENT_STATE } from '../store/repo.js';
-import { categoryOf, isGraded, monthOf, monthRange, previousMonths, rankWithinType, scoreMonth, severityPoints, type Category, type EvaluationConfig, type Grade } from './scoring.js';
+import { categoryOf, isGraded, monthOf, monthRange, previousMonths, quarterMonths, rankWithinType, scoreMonth, scoreQuarter, severityPoints, type Category, type EvaluationConfig, type Grade, type QuarterScore } from './scoring.js';
 import { monthSql } from '../time/business-time.js';
 import { emit } from '../telemetry/events.js';
 import { EvaluationRefreshJobSchema, type EvaluationRefreshJob } from '../protocol/index.js';
@@ -51,6 +51,16 @@ export interface ScoreRow {
   rank: number;
   rank_of: number;
   computed_at: number;
+}
+
+/** One institution's quarter: its months' rows (those materialised) and their grade together. */
+export interface QuarterRow extends QuarterScore {
+  institution_id: string;
+  institution_type: string;
+  county: string;
+  months: ScoreRow[];
+  rank: number;
+  rank_of: number;
 }
 
 export interface LedgerRow {
@@ -575,6 +585,43 @@ export class EvaluationService {
       for (const m of missing) await this.refreshUnlocked(m);
     });
     return this.readScores(sql`institution_id = ${param.String(institutionId)} AND month IN ${param.ArrayString(list)}`);
+  }
+
+  /**
+   * A quarter's grades: the months of `quarter` that have begun, each read as `scores` reads it
+   * (materialised on demand), grouped by institution and graded together (scoring.ts
+   * scoreQuarter); ranked within the institution type among the graded. `final` once the
+   * quarter's last month is over.
+   */
+  async quarter(quarter: string, f: { county?: string; type?: string } = {}, now = Date.now()): Promise<{ months: string[]; final: boolean; rows: QuarterRow[] }> {
+    const current = monthOf(now);
+    const all = quarterMonths(quarter);
+    const months = all.filter((m) => m <= current);
+    if (!months.length) return { months, final: false, rows: [] };
+    // One read of the months' rows; a month none of them has goes through `scores` (materialised
+    // when it never was). Rows come ordered by month.
+    const c: SqlQuery[] = [sql`month IN ${param.ArrayString(months)}`];
+    if (f.county) c.push(sql`county = ${param.String(f.county)}`);
+    if (f.type) c.push(sql`institution_type = ${param.String(f.type)}`);
+    const read = await this.readScores(joinSql(c, ' AND '));
+    const missing = months.filter((m) => !read.some((r) => r.month === m));
+    for (const m of missing) read.push(...(await this.scores(m, f)));
+    const byInstitution = new Map<string, ScoreRow[]>();
+    for (const r of read.sort((a, b) => a.month.localeCompare(b.month))) byInstitution.set(r.institution_id, [...(byInstitution.get(r.institution_id) ?? []), r]);
+    const rows: QuarterRow[] = [...byInstitution.values()].map((list) => {
+      // The latest month names the institution's type and county (a re-filing moves it).
+      const last = list[list.length - 1]!;
+      return { institution_id: last.institution_id, institution_type: last.institution_type, county: last.county, months: list, ...scoreQuarter(this.config, list), rank: 0, rank_of: 0 };
+    });
+    const ranks = rankWithinType(rows.filter((r) => r.graded).map((r) => ({ type: r.institution_type, score: r.score, institutionId: r.institution_id })));
+    for (const r of rows) {
+      const k = ranks.get(r.institution_id);
+      if (k) {
+        r.rank = k.rank;
+        r.rank_of = k.of;
+      }
+    }
+    return { months, final: all[2] < current, rows: rows.sort((a, b) => a.institution_type.localeCompare(b.institution_type) || (a.graded ? a.rank : 1e9) - (b.graded ? b.rank : 1e9) || a.institution_id.localeCompare(b.institution_id)) };
   }
 
   /** The ledger behind a score: each deduction and reversal with its warning. */

@@ -124,5 +124,8 @@ export const Page = z.object({
 /** 'YYYY-MM' month (local time). */
 export const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, '月份格式 YYYY-MM');
 
+/** 'YYYY-Qn' quarter (local time). */
+export const Quarter = z.string().regex(/^\d{4}-Q[1-4]$/, '季度格式 YYYY-Qn（如 2026-Q4）');
+
 /** A boolean from a query string. */
 export const QueryBool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');

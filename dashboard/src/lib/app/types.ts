@@ -21,4 +21,4 @@ export type { TransactionView } from '@jianguan/protocol/warnings';
 export type { WarningDetail, WorkflowEvent } from '@jianguan/protocol/system';
 
 /** Evaluation rows as the hub answers them: schemas in @jianguan/protocol/office. */
-export type { ScoreItem as ScoreRow, LedgerItem as LedgerRow, RuleQualityItem as RuleQualityRow, EvaluationRefreshJob } from '@jianguan/protocol/office';
+export type { ScoreItem as ScoreRow, LedgerItem as LedgerRow, RuleQualityItem as RuleQualityRow, EvaluationRefreshJob, QuarterItem, QuarterList, ScoreTrend } from '@jianguan/protocol/office';

@@ -1,0 +1,31 @@
+/**
+ * Quarters on the evaluation screens (the hub grades them: GET /api/v1/evaluation/quarters, and
+ * the trend's `quarters`): their names, the list to choose from, and what a grade brings.
+ */
+import { L } from './lang';
+
+/** '2026-Q4' → 2026年第4季度 / 2026 Q4. */
+export function quarterText(q: string): string {
+  return L(`${q.slice(0, 4)}年第${q.slice(6)}季度`, `${q.slice(0, 4)} Q${q.slice(6)}`);
+}
+
+/** The quarter of a month 'YYYY-MM', and the `n` quarters ending with it, newest first. */
+export function quartersEnding(month: string, n: number): string[] {
+  let y = Number(month.slice(0, 4));
+  let q = Math.floor((Number(month.slice(5, 7)) - 1) / 3) + 1;
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(`${y}-Q${q}`);
+    if (--q === 0) {
+      q = 4;
+      y -= 1;
+    }
+  }
+  return out;
+}
+
+/** What a quarter's grade brings, in the current language (the hub words it in Chinese). */
+const ACTION_EN: Record<string, string> = { 正常: 'None', '书面警示，加强抽查': 'Written warning, closer checks', '暂停联网业务 1–3 个月': 'Networked business suspended for 1–3 months' };
+export function actionText(action: string): string {
+  return action ? L(action, ACTION_EN[action] ?? action) : '—';
+}

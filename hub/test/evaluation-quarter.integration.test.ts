@@ -1,0 +1,152 @@
+/**
+ * Quarterly grades (GET /api/v1/evaluation/quarters, its exports and the trend's quarters): the
+ * mean of a quarter's graded months, its grade, a veto in any month, the consequence of the
+ * grade, ranking within the type, months without business left out.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Hub } from '../src/app.js';
+import { parseCsv, readXlsx } from '../src/exports/table.js';
+import { DEFAULT_EVALUATION, monthOf, QUARTER_ACTIONS, quarterMonths, quarterOf, scoreQuarter } from '../src/evaluation/scoring.js';
+import { login, startTestHub, withToken } from './helpers.js';
+import { seedTransactions, seedWarnings } from './seed.js';
+
+let hub: Hub;
+const tokens: Record<string, string> = {};
+/** 2026-07-15 / 2026-09-15 10:00 China Standard Time: the third quarter of 2026, over. */
+const JUL = Date.UTC(2026, 6, 15, 2, 0, 0);
+const SEP = Date.UTC(2026, 8, 15, 2, 0, 0);
+const YZ = { institutionId: 'YZ-JYZ', county: '451203' };
+const DL = { institutionId: 'DL-JYZ', county: '451224' };
+
+async function call(user: string, method: 'GET' | 'POST', url: string, payload?: object) {
+  return hub.app.inject(withToken(tokens[user]!, { method, url, ...(payload ? { payload } : {}) }));
+}
+
+async function act(user: string, id: string, body: Record<string, unknown>) {
+  const seq = (await call('leader', 'GET', `/api/v1/warnings/${id}`)).json().state.seq as number;
+  const res = await call(user, 'POST', `/api/v1/warnings/${id}/actions`, { ...body, expectedSeq: seq });
+  expect(res.statusCode, `${id} ${JSON.stringify(body)}: ${res.body}`).toBe(200);
+}
+
+async function confirm(user: string, id: string) {
+  await act(user, id, { type: 'acknowledge' });
+  await act(user, id, { type: 'start_verification' });
+  await act(user, id, { type: 'conclude', conclusion: 'confirmed' });
+}
+
+type Item = { institutionId: string; score: number; grade: string; graded: boolean; veto: boolean; monthsGraded: number; action: string; rank: number; rankOf: number; months: { month: string; score: number; graded: boolean }[]; vetoRuleNames: string[] };
+
+beforeAll(async () => {
+  ({ hub } = await startTestHub({ workflowIntervalMs: 3_600_000, evaluationIntervalMs: 3_600_000 }));
+  for (const u of ['auditor', 'auditor-yz', 'leader', 'admin']) tokens[u] = await login(hub, u);
+  await seedWarnings(hub, [
+    { id: 'q-a', ...YZ, ruleId: 'counter.off_hours', family: 'counter', severity: 'high', occurredAt: JUL + 60_000 },
+    { id: 'q-v', ...DL, ruleId: 'check.inspector_unfiled', severity: 'high', occurredAt: JUL + 120_000 },
+  ]);
+  // 宜州: 200 transactions in July (one behind the warning), none in August, 100 in September.
+  await seedTransactions(hub, YZ.institutionId, YZ.county, 199, JUL + 3_600_000);
+  await seedTransactions(hub, YZ.institutionId, YZ.county, 100, SEP);
+  // 东兰: a vetoed July, a clean September.
+  await seedTransactions(hub, DL.institutionId, DL.county, 99, JUL + 3_600_000);
+  await seedTransactions(hub, DL.institutionId, DL.county, 100, SEP);
+  expect((await call('admin', 'POST', '/api/v1/workflow/sweep')).json()).toMatchObject({ assigned: 2 });
+  await confirm('auditor-yz', 'q-a');
+  await confirm('auditor', 'q-v');
+  for (const month of ['2026-07', '2026-08', '2026-09']) {
+    const res = await call('admin', 'POST', '/api/v1/evaluation/refresh', { month });
+    expect(res.statusCode, res.body).toBe(200);
+  }
+});
+
+afterAll(async () => {
+  await hub?.close();
+});
+
+describe('the quarter (pure)', () => {
+  it('names quarters and their months, and grades the mean of the graded months', () => {
+    expect(quarterOf('2026-01')).toBe('2026-Q1');
+    expect(quarterOf('2026-09')).toBe('2026-Q3');
+    expect(quarterOf('2026-10')).toBe('2026-Q4');
+    expect(quarterMonths('2026-Q4')).toEqual(['2026-10', '2026-11', '2026-12']);
+    expect(quarterMonths('2027-Q1')).toEqual(['2027-01', '2027-02', '2027-03']);
+    const m = (score: number, transactions = 100, veto = false) => ({ score, transactions, veto });
+    expect(scoreQuarter(DEFAULT_EVALUATION, [m(94), m(100, 0), m(80)])).toEqual({ score: 87, grade: 'B', veto: false, graded: true, monthsGraded: 2 });
+    expect(scoreQuarter(DEFAULT_EVALUATION, [m(95), m(96), m(97)])).toMatchObject({ score: 96, grade: 'A' });
+    expect(scoreQuarter(DEFAULT_EVALUATION, [m(70), m(60), m(55.5)])).toMatchObject({ score: 61.83, grade: 'C' });
+    expect(scoreQuarter(DEFAULT_EVALUATION, [m(99), m(98, 100, true)])).toMatchObject({ grade: 'D', veto: true });
+    // A vetoed month without business cannot happen; a quarter without business is not graded.
+    expect(scoreQuarter(DEFAULT_EVALUATION, [m(100, 0), m(100, 0)])).toMatchObject({ graded: false, monthsGraded: 0 });
+    expect(scoreQuarter({ grades: { A: 95, B: 85, C: 70 } }, [m(90)])).toMatchObject({ grade: 'B' });
+    expect(QUARTER_ACTIONS).toEqual({ A: '正常', B: '正常', C: '书面警示，加强抽查', D: '暂停联网业务 1–3 个月' });
+  });
+});
+
+describe('GET /api/v1/evaluation/quarters', () => {
+  it('grades each institution on the mean of its graded months, a veto in any month making it D', async () => {
+    const res = await call('leader', 'GET', '/api/v1/evaluation/quarters?quarter=2026-Q3');
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json() as { quarter: string; months: string[]; final: boolean; total: number; items: Item[] };
+    expect(body).toMatchObject({ quarter: '2026-Q3', months: ['2026-07', '2026-08', '2026-09'], final: true });
+    const by = new Map(body.items.map((i) => [i.institutionId, i]));
+    const yz = by.get('YZ-JYZ')!;
+    // July: high = 3 points × 4 × 100/200 = 6 off compliance → 94; August no business; September 100.
+    expect(yz.months.map((x) => [x.month, x.score, x.graded])).toEqual([['2026-07', 94, true], ['2026-08', 100, false], ['2026-09', 100, true]]);
+    expect(yz).toMatchObject({ score: 97, grade: 'A', graded: true, monthsGraded: 2, veto: false, action: '正常' });
+    const dl = by.get('DL-JYZ')!;
+    // July: 3 × 4 × 100/100 = 12 → 88, vetoed; September 100: the mean 94 would be A, the veto makes the quarter D.
+    expect(dl).toMatchObject({ score: 94, grade: 'D', veto: true, action: '暂停联网业务 1–3 个月', vetoRuleNames: ['查验员未备案或备案过期'] });
+    // Ranked within the type by the quarter's score: 宜州 97 before 东兰 94; 金城江's station did no business.
+    expect([yz.rank, yz.rankOf, dl.rank, dl.rankOf]).toEqual([1, 2, 2, 2]);
+    expect(by.get('JCJ-JYZ')).toMatchObject({ graded: false, monthsGraded: 0, action: '', rank: 0 });
+    expect(body.total).toBe(body.items.length);
+  });
+
+  it('keeps the current quarter provisional with the months begun so far, and a county reader to their county', async () => {
+    const now = monthOf(Date.now());
+    const q = quarterOf(now);
+    const res = await call('leader', 'GET', '/api/v1/evaluation/quarters');
+    expect(res.json()).toMatchObject({ quarter: q, final: false, months: quarterMonths(q).filter((m) => m <= now) });
+    // A quarter not yet begun has no months and no rows.
+    const next = `${Number(q.slice(0, 4)) + 1}-Q1`;
+    expect((await call('leader', 'GET', `/api/v1/evaluation/quarters?quarter=${next}`)).json()).toMatchObject({ quarter: next, months: [], final: false, total: 0, items: [] });
+    const yz = await call('auditor-yz', 'GET', '/api/v1/evaluation/quarters?quarter=2026-Q3');
+    expect(new Set((yz.json().items as { county: string }[]).map((i) => i.county))).toEqual(new Set(['451203']));
+  });
+
+  it('refuses a quarter that is not YYYY-Qn with a coded error', async () => {
+    for (const bad of ['2026-Q5', '2026Q3', '2026-10', 'Q3']) {
+      const res = await call('leader', 'GET', `/api/v1/evaluation/quarters?quarter=${bad}`);
+      expect(res.statusCode, bad).toBe(400);
+      expect(res.json().error.code).toBe('QUERY_INVALID');
+    }
+  });
+
+  it('exports the quarter to Excel and CSV with a column per month, reading back equal to the API', async () => {
+    const api = (await call('leader', 'GET', '/api/v1/evaluation/quarters?quarter=2026-Q3')).json().items as Item[];
+    const xlsx = await call('leader', 'GET', '/api/v1/evaluation/quarters.xlsx?quarter=2026-Q3');
+    expect(xlsx.statusCode, xlsx.body).toBe(200);
+    expect(decodeURIComponent(String(xlsx.headers['content-disposition']))).toContain('机构季度等级_2026-Q3.xlsx');
+    const sheet = await readXlsx(xlsx.rawPayload);
+    const header = sheet[0]!;
+    expect(header).toEqual(['季度', '机构编号', '机构名称', '机构类型', '区县', '业务量', '预警数', '属实预警', '7月得分', '8月得分', '9月得分', '评分月数', '季度得分', '季度等级', '一票否决', '处理', '同类排名', '状态']);
+    const row = (id: string) => sheet.find((r) => r[1] === id)!;
+    const col = (name: string) => header.indexOf(name);
+    expect(row('DL-JYZ')[col('季度等级')]).toBe('D 不合格');
+    expect(row('DL-JYZ')[col('处理')]).toBe('暂停联网业务 1–3 个月');
+    expect(row('YZ-JYZ')[col('8月得分')]).toBe('无业务');
+    expect(Number(row('YZ-JYZ')[col('季度得分')])).toBe(api.find((i) => i.institutionId === 'YZ-JYZ')!.score);
+    expect(row('YZ-JYZ')[col('状态')]).toBe('季度已结束');
+    const csv = parseCsv((await call('leader', 'GET', '/api/v1/evaluation/quarters.csv?quarter=2026-Q3')).body);
+    expect(csv[0]).toEqual(header);
+    expect(csv.length).toBe(api.length + 1);
+  });
+
+  it('gives an institution trend the quarters it covers whole', async () => {
+    const res = await call('leader', 'GET', '/api/v1/evaluation/institutions/DL-JYZ/trend?month=2026-09&months=4');
+    expect(res.statusCode, res.body).toBe(200);
+    // June–September: the second quarter is cut (only June in the window), the third is whole.
+    expect(res.json().quarters).toEqual([
+      { quarter: '2026-Q3', months: ['2026-07', '2026-08', '2026-09'], final: true, monthsGraded: 2, score: 94, grade: 'D', graded: true, gradeLabel: '不合格', veto: true, action: '暂停联网业务 1–3 个月' },
+    ]);
+  });
+});
