@@ -18,6 +18,7 @@
 //   city overview     EvaluationService.scores(month)                 GET /api/v1/evaluation/scores
 //   county page       scores(month, { county })                       … ?county=
 //   monthly ranking   scores(month, { type })                         … ?type=
+//   quarterly grades  quarter(q), quarter(q, { county })             GET /api/v1/evaluation/quarters
 //   12-month trend    trend(id, month, 12)                            GET …/institutions/:id/trend
 //   volumes           institutionVolumes(store, …)                    GET …/institutions/:id/volumes
 //   deductions        deductions(id, month)                           GET …/institutions/:id/deductions
@@ -340,6 +341,10 @@ const rows = [];
 rows.push(await timeCalls('city overview', 'GET /api/v1/evaluation/scores?month', (i) => evaluation.scores(monthAt(i))));
 rows.push(await timeCalls('county page', 'GET /api/v1/evaluation/scores?month&county', (i) => evaluation.scores(monthAt(i), { county: countyOf(i) })));
 rows.push(await timeCalls('monthly ranking', 'GET /api/v1/evaluation/scores?month&type', (i) => evaluation.scores(monthAt(i), { type: TYPES[i % TYPES.length] })));
+// The data's whole quarters (2026-Q1 … Q3), as a leader and as a county reader asks for them.
+const QUARTERS = ['2026-Q1', '2026-Q2', '2026-Q3'];
+rows.push(await timeCalls('quarterly grades', 'GET /api/v1/evaluation/quarters?quarter', (i) => evaluation.quarter(QUARTERS[i % QUARTERS.length])));
+rows.push(await timeCalls('quarterly grades, county', 'GET /api/v1/evaluation/quarters?quarter&county', (i) => evaluation.quarter(QUARTERS[i % QUARTERS.length], { county: countyOf(i) })));
 rows.push(await timeCalls('12-month trend', 'GET /api/v1/evaluation/institutions/:id/trend', (i) => evaluation.trend(target(i).id, month, 12)));
 rows.push(
   await timeCalls('volumes', 'GET /api/v1/evaluation/institutions/:id/volumes', (i) => {

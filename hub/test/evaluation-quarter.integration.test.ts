@@ -141,6 +141,14 @@ describe('GET /api/v1/evaluation/quarters', () => {
     expect(csv.length).toBe(api.length + 1);
   });
 
+  it('states the quarter so far in the printable monthly report', async () => {
+    const sep = await call('leader', 'GET', '/api/v1/evaluation/institutions/DL-JYZ/report?month=2026-09');
+    expect(sep.statusCode, sep.body).toBe(200);
+    expect(sep.body).toContain('2026年第3季度（全季度，2 个月有业务）：季度得分 94.00，等级 <b>D 不合格</b>（一票否决）；处理：暂停联网业务 1–3 个月。');
+    const jul = await call('leader', 'GET', '/api/v1/evaluation/institutions/YZ-JYZ/report?month=2026-07');
+    expect(jul.body).toContain('2026年第3季度（截至 2026-07，1 个月有业务）：季度得分 94.00，等级 <b>A 优秀</b>；处理：正常。');
+  });
+
   it('gives an institution trend the quarters it covers whole', async () => {
     const res = await call('leader', 'GET', '/api/v1/evaluation/institutions/DL-JYZ/trend?month=2026-09&months=4');
     expect(res.statusCode, res.body).toBe(200);

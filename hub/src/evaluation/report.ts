@@ -1,12 +1,12 @@
 /**
  * The monthly evaluation report of one institution as a printable HTML page (Chinese, A4 print
  * CSS, no external assets): score and grade, rank within the type, deductions by category, the
- * month-by-month trend, and every ledger row with its warning.
+ * quarter's grade so far, the month-by-month trend, and every ledger row with its warning.
  */
 import { COUNTY_BY_CODE, INSTITUTION_TYPE_LABELS, SEVERITY_LABELS, type Institution } from '@jianguan/rules';
 import { cstTime } from '../exports/table.js';
 import { CONCLUSION_LABELS, STATE_LABELS, type Conclusion, type WarningStateName } from '../workflow/machine.js';
-import { CATEGORY_LABELS, GRADE_LABELS, isGraded, ledgerEffect, NO_BUSINESS_LABEL, ruleNameOf, weightsFor, type EvaluationConfig } from './scoring.js';
+import { CATEGORY_LABELS, GRADE_LABELS, isGraded, ledgerEffect, NO_BUSINESS_LABEL, QUARTER_ACTIONS, quarterMonths, quarterOf, ruleNameOf, scoreQuarter, weightsFor, type EvaluationConfig } from './scoring.js';
 import type { LedgerRow, ScoreRow } from './service.js';
 
 export function escapeHtml(s: unknown): string {
@@ -53,6 +53,14 @@ export function renderReport(p: { institution: Institution; month: string; score
       <td>${escapeHtml(l.explanation)}</td><td>${escapeHtml(STATE_LABELS[l.state as WarningStateName] ?? l.state)}${l.conclusion ? ` / ${escapeHtml(CONCLUSION_LABELS[l.conclusion as Conclusion] ?? l.conclusion)}` : ''}</td><td class="mono">${escapeHtml(l.warning_id)}</td></tr>`,
     )
     .join('');
+  // The quarter up to the report's month (the trend holds the months before it).
+  const quarter = quarterOf(month);
+  const upTo = quarterMonths(quarter).filter((m) => m <= month);
+  const q = scoreQuarter(p.config, p.trend.filter((t) => upTo.includes(t.month)));
+  const quarterName = `${quarter.slice(0, 4)}年第${quarter.slice(6)}季度`;
+  const quarterLine = q.graded
+    ? `<p data-quarter="${quarter}">${quarterName}（${upTo.length === 3 ? '全季度' : `截至 ${escapeHtml(month)}`}，${q.monthsGraded} 个月有业务）：季度得分 ${q.score.toFixed(2)}，等级 <b>${q.grade} ${GRADE_LABELS[q.grade]}</b>${q.veto ? '（一票否决）' : ''}；处理：${QUARTER_ACTIONS[q.grade]}。季度等级为季度内各月得分的平均，任一月一票否决即为 D。</p>`
+    : `<p data-quarter="${quarter}">${quarterName}：${NO_BUSINESS_LABEL}，不评等级。</p>`;
   const trendRows = p.trend
     .map((t) => `<tr><td>${escapeHtml(t.month)}</td><td class="n">${t.transactions}</td><td class="n">${t.confirmed}</td><td class="n">${isGraded(t) ? t.score.toFixed(2) : '—'}</td><td>${escapeHtml(gradeText(t))}</td><td class="n">${isGraded(t) ? `${t.rank}/${t.rank_of}` : '—'}</td></tr>`)
     .join('');
@@ -87,6 +95,7 @@ export function renderReport(p: { institution: Institution; month: string; score
 <tr><td class="n">${graded ? s.score.toFixed(2) : '—'}</td><td>${graded ? `<span class="grade">${s.grade}</span> ${escapeHtml(GRADE_LABELS[s.grade])}` : NO_BUSINESS_LABEL}</td><td class="n">${graded ? `${s.rank} / ${s.rank_of}` : '—'}</td>
 <td class="n">${s.transactions}</td><td class="n">${s.warnings}</td><td class="n">${s.confirmed}</td><td class="n">${s.false_alarms}</td><td class="n">${s.escalated}</td></tr></table>
 ${s.veto ? `<p class="veto">一票否决：本月存在属实的否决项预警（${escapeHtml(s.veto_rules.map(ruleNameOf).join('、'))}），等级定为 D。</p>` : ''}
+${quarterLine}
 <h2>二、分项扣分</h2>
 <table><tr><th>分项</th><th>权重</th><th>扣分</th><th>得分</th></tr>
 ${cat('compliance', s.deduct_compliance)}${cat('quality', s.deduct_quality)}${cat('integrity', s.deduct_integrity)}${cat('responsiveness', s.deduct_responsiveness)}
