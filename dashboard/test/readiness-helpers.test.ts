@@ -43,6 +43,7 @@ describe('go-live check: titles, statuses and links', () => {
       collectors: ['/collectors'],
       collectors_silent: ['/collectors'],
       calendar: ['/calendar'],
+      rules: ['/rules'],
       replay: ['/warnings', '/quality'],
       backups: ['/backups'],
       transport: [],
@@ -68,6 +69,7 @@ describe('go-live check: sentences', () => {
       item('collectors', { approved: 2, pending: 1, institutions: 40, without: 38 }, 'todo'),
       item('collectors_silent', { approved: 2, silent: 1 }, 'warn'),
       item('calendar', { missing: 1, incomplete: 1 }, 'todo'),
+      item('rules', { current: 0, pending: 1 }, 'warn'),
       item('replay', { replayed: 0, transactions: 120 }, 'warn'),
       item('backups', { supported: 1, hour: 3, ageHours: 5, verified: 1 }, 'ok'),
       item('transport', { tls: 0, proxy: 0 }, 'warn'),
@@ -131,6 +133,16 @@ describe('go-live check: sentences', () => {
     ]);
     expect(both(item('collectors_silent', { approved: 1, silent: 0 }))).toEqual(['已批准的 1 台采集终端 24 小时内都有上报', 'The approved collector reported within the last 24 hours']);
     expect(both(item('collectors_silent', { approved: 0, silent: 0 }, 'todo'))).toEqual(['还没有已批准的采集终端', 'No approved collector yet']);
+  });
+
+  it('words the rule definitions in force against this version\'s', () => {
+    expect(both(item('rules', { current: 1, pending: 0 }))).toEqual(['生效中的规则采用本版软件内置的规则定义（参数可另行调整）', 'The rules in force use this version’s built-in definitions (parameters may be tuned)']);
+    expect(both(item('rules', { current: 0, pending: 0 }, 'warn'))[0]).toContain('以内置规则包起草');
+    expect(both(item('rules', { current: 0, pending: 1 }, 'warn'))[0]).toContain('已起草或待生效');
+    const pending = subjectView('rules', { id: 'pack-2027.01-abcd', name: 'pack-2027.01-abcd', county: '' });
+    expect(pending).toMatchObject({ href: '/rules', county: '' });
+    expect(subjectText(pending)).toBe('待发布的规则集 pack-2027.01-abcd');
+    expect(inEnglish(() => subjectText(subjectView('rules', { id: 'v', name: 'v', county: '' })))).toBe('Set to come: v');
   });
 
   it('words the calendar and the replay of past business', () => {

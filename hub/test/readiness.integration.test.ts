@@ -57,6 +57,8 @@ describe('the go-live check', () => {
     expect(it.calendar.counts.missing).toBe(cal.missing.length);
     expect(it.calendar.subjects.filter((s) => s.id.startsWith('missing:')).map((s) => Number(s.name))).toEqual(cal.missing);
     expect(it.calendar.status).toBe(cal.missing.length ? 'todo' : 'ok');
+    // A new deployment runs this version's built-in rule definitions.
+    expect(it.rules).toMatchObject({ status: 'ok', counts: { current: 1, pending: 0 } });
     // Nothing replayed yet; no backup made yet (the embedded store, daily backups off in tests).
     expect(it.replay).toMatchObject({ status: 'warn', counts: { replayed: 0, transactions: 0 } });
     expect(it.backups).toMatchObject({ status: 'todo', counts: { supported: 1, hour: -1, ageHours: -1, verified: 0 } });

@@ -28,6 +28,7 @@ function facts(over: Partial<ReadinessFacts> = {}): ReadinessFacts {
     collectors: institutions.map((i) => ({ collectorId: `c-${i.id}`, institutionId: i.id, institutionName: i.name, counter: '1号线', status: 'approved', reportsFor: [], lastSeenAt: NOW - HOUR, connected: false })),
     pendingRequests: [],
     calendar: { missing: [], years: [] },
+    rules: { current: true, pending: null },
     replayed: true,
     transactions: 1_000,
     backups: { supported: true, hour: 3, newestVerifiedAt: NOW - 5 * HOUR },
@@ -43,6 +44,21 @@ const itemOf = (f: ReadinessFacts, key: string) => readinessOf(f).items.find((i)
 describe('the go-live check', () => {
   it('is done when every step is', () => {
     expect(Object.values(statuses(facts())).every((s) => s === 'ok')).toBe(true);
+  });
+
+  it('asks for a look while the rules in force are not this version\'s definitions, naming the set still to come', () => {
+    expect(itemOf(facts(), 'rules')).toMatchObject({ status: 'ok', counts: { current: 1, pending: 0 }, subjects: [], total: 0 });
+    // A tuning draft of the same definitions is nothing to do with the upgrade.
+    expect(itemOf(facts({ rules: { current: true, pending: 'pack-tuned' } }), 'rules')).toMatchObject({ status: 'ok', counts: { pending: 0 }, subjects: [] });
+    expect(itemOf(facts({ rules: { current: false, pending: null } }), 'rules')).toMatchObject({ status: 'warn', counts: { current: 0, pending: 0 }, total: 0 });
+    expect(itemOf(facts({ rules: { current: false, pending: 'pack-2027.01-abcd' } }), 'rules')).toMatchObject({
+      status: 'warn',
+      counts: { current: 0, pending: 1 },
+      subjects: [{ id: 'pack-2027.01-abcd', name: 'pack-2027.01-abcd', county: '' }],
+    });
+    // Before the replay: past business is replayed under the rules that will run.
+    const keys = readinessOf(facts()).items.map((i) => i.key);
+    expect(keys.indexOf('rules')).toBe(keys.indexOf('replay') - 1);
   });
 
   it('wants two registry administrators and an auditor for every county', () => {

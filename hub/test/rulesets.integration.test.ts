@@ -251,6 +251,9 @@ describe('a software upgrade: the code carries newer rule definitions than those
     // A tuned set in force (parameters only): the definitions are still this code's.
     let list = (await as('leader', { url: '/api/v1/rulesets' })).json();
     expect(list.builtin).toEqual({ version: builtin, current: true, pending: null });
+    // The go-live check says the same (a new deployment runs the built-in pack).
+    const rulesItem = async () => ((await as('admin', { url: '/api/v1/readiness' })).json().items as { key: string }[]).find((i) => i.key === 'rules');
+    expect(await rulesItem()).toMatchObject({ status: 'ok', counts: { current: 1, pending: 0 }, subjects: [] });
 
     // The set an older release left in force: one rule worded differently, a threshold tuned.
     const older = DEFAULT_PACK.map((d) => (d.id === 'check.short_duration' ? { ...d, explain: { too_short: '查验仅{seconds}秒（阈值{minSeconds}秒）' } } : d));
@@ -262,6 +265,7 @@ describe('a software upgrade: the code carries newer rule definitions than those
     await waitFor(() => (hub.rulesets.versionAt() === old ? true : undefined));
     list = (await as('leader', { url: '/api/v1/rulesets' })).json();
     expect(list.builtin).toEqual({ version: builtin, current: false, pending: null });
+    expect(await rulesItem()).toMatchObject({ status: 'warn', counts: { current: 0, pending: 0 }, subjects: [] });
 
     // Released like any change: a draft of the built-in definitions with the tuning kept.
     const res = await as('rules', { method: 'POST', url: '/api/v1/rulesets', payload: { fromBuiltin: true, note: '采用本版软件的内置规则包' } });
@@ -272,6 +276,7 @@ describe('a software upgrade: the code carries newer rule definitions than those
     expect(upgrade.diff.changed).toEqual([expect.objectContaining({ ruleId: 'check.short_duration', definition: true, params: [] })]);
     list = (await as('rules', { url: '/api/v1/rulesets' })).json();
     expect(list.builtin).toEqual({ version: builtin, current: false, pending: upgrade.version });
+    expect(await rulesItem()).toMatchObject({ status: 'warn', counts: { current: 0, pending: 1 }, subjects: [{ id: upgrade.version, name: upgrade.version, county: '' }] });
     // Another process (a second hub, a restart) finds the same open draft.
     await replica.reload();
     expect(await replica.builtinStatus()).toEqual({ version: builtin, current: false, pending: upgrade.version });
@@ -288,6 +293,7 @@ describe('a software upgrade: the code carries newer rule definitions than those
     await hub.rulesets.housekeeping();
     list = (await as('leader', { url: '/api/v1/rulesets' })).json();
     expect(list.builtin).toEqual({ version: builtin, current: true, pending: null });
+    expect(await rulesItem()).toMatchObject({ status: 'ok', counts: { current: 1 } });
     const status = Object.fromEntries(list.items.map((i: { version: string; status: string }) => [i.version, i.status]));
     expect([status[again], status[old], status[upgrade.version]]).toEqual(['active', 'retired', 'retired']);
   });

@@ -91,7 +91,7 @@ export const routes = fp<{ version: string }>(
     registerRegistryRoutes(app, { registry, changes: s.changes });
     registerBackupRoutes(app, { backups: s.backups });
     registerCalendarRoutes(app, { calendars: app.calendars });
-    registerReadinessRoutes(app, { store, registry, changes: s.changes, collectors: app.collectors, calendars: app.calendars, backups: s.backups, config });
+    registerReadinessRoutes(app, { store, registry, changes: s.changes, collectors: app.collectors, calendars: app.calendars, backups: s.backups, rulesets, config });
     registerEvaluationRoutes(app, { registry, evaluation: s.evaluation, store });
     registerCollectorRoutes(app, { collectors: app.collectors });
     registerDecisionRoutes(app, { decisions: app.decisions, registry, collectors: app.collectors, store, pseudonyms: app.pseudonyms, collectorKeys: config.collectorKeys });

@@ -1,7 +1,7 @@
 /**
  * Go-live readiness: the steps of docs/go-live.md checked against the system as it is now —
- * accounts, filings, collectors, the work calendar, a replay of past business, backups and the
- * doors — so that a system administrator sees in one place what is still to do before the
+ * accounts, filings, collectors, the work calendar, the rule definitions in force, a replay of
+ * past business, backups and the doors — so that a system administrator sees in one place what is still to do before the
  * counters are switched on.
  *
  * `readinessOf` is pure (the facts in, the items out: unit-tested); `gatherReadiness` reads the
@@ -36,6 +36,12 @@ export interface ReadinessFacts {
   pendingRequests: readonly { id: string; summary: string; itemCount: number; counties: readonly string[] }[];
   collectors: readonly Pick<CollectorView, 'collectorId' | 'institutionId' | 'institutionName' | 'counter' | 'status' | 'reportsFor' | 'lastSeenAt' | 'connected'>[];
   calendar: Pick<WorkCalendarView, 'missing' | 'years'>;
+  /**
+   * The rule set in force against this version's built-in pack (RuleSetService.builtinStatus):
+   * after a software upgrade its new rule definitions run only once released, and a replay
+   * (the next item) should run under them.
+   */
+  rules: { current: boolean; pending: string | null };
   /** Whether any stored record is business replayed from the past (step 6); how many are stored. */
   replayed: boolean;
   transactions: number;
@@ -128,6 +134,8 @@ export function readinessOf(f: ReadinessFacts, subjectsMax = SUBJECTS_MAX): Read
     item('collectors', graded(approved.length === 0, unserved.length), { approved: approved.length, pending: f.collectors.filter((c) => c.status === 'pending').length, institutions: live.length, without: unserved.length }, unserved.map(institutionSubject)),
     item('collectors_silent', silent.length ? 'warn' : 'ok', { approved: approved.length, silent: silent.length }, silent),
     item('calendar', f.calendar.missing.length ? 'todo' : incomplete.length ? 'warn' : 'ok', { missing: f.calendar.missing.length, incomplete: incomplete.length }, calendarSubjects),
+    // A set still to come is named only while the definitions in force are not this version's.
+    item('rules', f.rules.current ? 'ok' : 'warn', { current: f.rules.current ? 1 : 0, pending: !f.rules.current && f.rules.pending ? 1 : 0 }, !f.rules.current && f.rules.pending ? [{ id: f.rules.pending, name: f.rules.pending, county: '' }] : []),
     item('replay', f.replayed ? 'ok' : 'warn', { replayed: f.replayed ? 1 : 0, transactions: f.transactions }),
     item('backups', backupStatus, { supported: b.supported ? 1 : 0, hour: b.hour ?? -1, ageHours: ageMs === null ? -1 : Math.floor(ageMs / 3_600_000), verified: b.newestVerifiedAt === null ? 0 : 1 }),
     item('transport', f.demo ? 'info' : f.tls || f.proxy ? 'ok' : 'warn', { tls: f.tls ? 1 : 0, proxy: f.proxy ? 1 : 0 }),

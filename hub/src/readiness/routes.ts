@@ -1,7 +1,7 @@
 /**
  * GET /api/v1/readiness: the go-live check (readiness.ts) for system administrators. Read-only;
- * each call reads the facts afresh (the registry and collectors from memory, users, backups and
- * one bounded store query).
+ * each call reads the facts afresh (the registry and collectors from memory, users, backups, the
+ * rule sets' heads and one bounded store query).
  */
 import type { FastifyInstance } from 'fastify';
 import type { StoreBackups } from '../backup/backup.js';
@@ -15,6 +15,7 @@ import type { Store } from '../store/store.js';
 import { totals } from '../store/repo.js';
 import { param, sql } from '../store/sql.js';
 import { listUsers } from '../auth/users.js';
+import type { RuleSetService } from '../rulesets/service.js';
 import { readinessOf, SUBJECTS_ALL, SUBJECTS_MAX } from './readiness.js';
 import { z } from 'zod';
 
@@ -28,11 +29,12 @@ export interface ReadinessDeps {
   collectors: CollectorService;
   calendars: WorkCalendars;
   backups: StoreBackups;
+  rulesets: Pick<RuleSetService, 'builtinStatus'>;
   config: { seedDemo: boolean; tlsCert?: string | undefined; trustProxy: string; wallPublic: boolean };
 }
 
 export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX, now = Date.now()): Promise<Readiness> {
-  const [users, collectors, pending, replay, stored] = await Promise.all([
+  const [users, collectors, pending, replay, stored, rules] = await Promise.all([
     listUsers(d.store),
     d.collectors.list(),
     d.changes.list({ status: 'pending', limit: 10_000, offset: 0 }),
@@ -43,6 +45,7 @@ export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX,
       SELECT count() AS replayed FROM (SELECT 1 FROM transactions WHERE occurred_at < captured_at - toIntervalDay(${param.UInt32(REPLAYED_AFTER_DAYS)}) LIMIT 1)
       SETTINGS max_execution_time = 2, timeout_overflow_mode = 'break'`),
     totals(d.store),
+    d.rulesets.builtinStatus(),
   ]);
   const list = d.backups.list();
   const verified = list.items.filter((b) => b.state === 'done' && b.verified && b.finishedAt !== null).map((b) => b.finishedAt!);
@@ -56,6 +59,7 @@ export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX,
     pendingRequests: pending.items,
     collectors,
     calendar: d.calendars.view(now),
+    rules: { current: rules.current, pending: rules.pending },
     replayed: Number(replay[0]?.replayed ?? 0) > 0,
     transactions: stored.transactions,
     backups: { supported: list.supported, hour: list.hour, newestVerifiedAt: verified.length ? Math.max(...verified) : null },
@@ -70,7 +74,7 @@ export function registerReadinessRoutes(app: FastifyInstance, deps: ReadinessDep
     method: 'GET',
     url: '/api/v1/readiness',
     tags: ['运维'],
-    summary: '上线检查：按上线步骤检查账号、备案、采集终端、工作日历、历史业务回放、备份与访问方式，列出仍待办理的事项（只读）；subjects 为每项列出的名称数（默认 100，导出时至多 10000）',
+    summary: '上线检查：按上线步骤检查账号、备案、采集终端、工作日历、规则定义、历史业务回放、备份与访问方式，列出仍待办理的事项（只读）；subjects 为每项列出的名称数（默认 100，导出时至多 10000）',
     auth: ['system_admin'],
     scope: 'city',
     query: z.object({ subjects: z.coerce.number().int().min(1).max(SUBJECTS_ALL).default(SUBJECTS_MAX) }),

@@ -23,6 +23,7 @@ export const READINESS_TITLES: Readonly<Record<ReadinessKey, readonly [zh: strin
   collectors: ['采集终端接入', 'Collectors enrolled'],
   collectors_silent: ['采集终端上报', 'Collectors reporting'],
   calendar: ['节假日安排', 'Holiday arrangements'],
+  rules: ['规则定义', 'Rule definitions'],
   replay: ['历史业务回放', 'Replay of past business'],
   backups: ['数据备份', 'Backups'],
   transport: ['加密传输（HTTPS）', 'Encrypted transport (HTTPS)'],
@@ -59,6 +60,7 @@ const SCREENS = {
   import: { href: '/registry/import', zh: '导入备案', en: 'Import filings' },
   collectors: { href: '/collectors', zh: '采集终端', en: 'Collectors' },
   calendar: { href: '/calendar', zh: '工作日历', en: 'Calendar' },
+  rules: { href: '/rules', zh: '规则发布', en: 'Rule releases' },
   warnings: { href: '/warnings', zh: '预警', en: 'Warnings' },
   quality: { href: '/quality', zh: '规则质量', en: 'Rule quality' },
   backups: { href: '/backups', zh: '数据备份', en: 'Backups' },
@@ -81,6 +83,7 @@ const FIXED_AT: Readonly<Record<ReadinessKey, readonly Screen[]>> = {
   collectors: ['collectors'],
   collectors_silent: ['collectors'],
   calendar: ['calendar'],
+  rules: ['rules'],
   // A replay runs on a collector (step 6); what it raised is reviewed on these two screens.
   replay: ['warnings', 'quality'],
   backups: ['backups'],
@@ -242,6 +245,18 @@ export function itemSentence(item: Pick<ReadinessItem, 'key' | 'status' | 'count
       }
       return L(`${zh.join('；')}：节假日的业务会按工作日判断`, `${enParts.join('; ')}: business on those holidays would be judged as on working days`);
     }
+    case 'rules': {
+      if (c('current') > 0) return L('生效中的规则采用本版软件内置的规则定义（参数可另行调整）', 'The rules in force use this version’s built-in definitions (parameters may be tuned)');
+      if (c('pending') > 0)
+        return L(
+          '生效中的规则仍是旧版本的规则定义；采用本版定义的规则集已起草或待生效：请在规则发布中完成回测与审批，再回放过去的业务',
+          'The rules in force are an earlier version’s definitions; a set with this version’s is drafted or waiting to take effect: finish its backtest and approval on Rule releases, then replay past business',
+        );
+      return L(
+        '生效中的规则仍是旧版本的规则定义，本版软件带来的规则定义尚未发布：请在规则发布中以内置规则包起草（保留已调整的参数），回测并由另一人审批',
+        'The rules in force are an earlier version’s definitions; this version’s have not been released: draft them from the built-in pack on Rule releases (the tuned parameters are kept), backtest, and have another person approve',
+      );
+    }
     case 'replay': {
       // Business captured days after it happened is business replayed from the past (step 6).
       const stored = c('transactions');
@@ -332,6 +347,10 @@ export function subjectView(key: string, s: ReadinessSubject): SubjectView {
     if (kind === 'missing') return { id: s.id, parts: [{ text: L(`${year} 年节假日安排未录入`, `${year}: holiday arrangement not entered`), datum: false }], county: '' };
     if (kind === 'incomplete') return { id: s.id, parts: [{ text: L(`${year} 年缺：`, `${year}: missing `), datum: false }, festivalsPart(s.name)], county: '' };
     return { id: s.id, parts: [{ text: s.name, datum: true }], county: '' };
+  }
+  if (key === 'rules') {
+    // The rule set still to come, opened on the rule releases screen.
+    return { id: s.id, parts: [{ text: L('待发布的规则集 ', 'Set to come: '), datum: false }, { text: s.name, datum: true }], county: '', href: '/rules' };
   }
   if (key === 'auditors' || key === 'institutions') {
     // The subject is a county: its name from the code table, or as the hub named it.
