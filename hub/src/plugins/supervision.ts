@@ -142,6 +142,8 @@ export const supervision = fp<{ version: string }>(
     // Versions for registry rows that have none (demo seed, rows from before versioning).
     if (await changes.baseline()) await registry.reload();
     const unfollow = await changes.follow((e) => emit(log, 'registry.reload_failed', { err: errorMessage(e) }));
+    // Changes approved ahead of their time, and filings with an end date, take effect on time.
+    const unschedule = changes.startSchedule((e) => emit(log, 'registry.reload_failed', { err: errorMessage(e) }));
 
     if (config.seedDemo) {
       const created = await seedDemoUsers(store);
@@ -170,6 +172,7 @@ export const supervision = fp<{ version: string }>(
       // Before the store closes (plugins close in reverse order): a backup stops at its next file.
       await backups.close();
       unfollow();
+      unschedule();
       await workflow.close();
       await evaluation.close();
     };

@@ -18,6 +18,15 @@
  * Then the live projection (`institutions`, `staff`) is refreshed from the versions in force now,
  * and the in-memory Registry reloaded.
  *
+ * Boundaries in the future: a version that begins after the approval that wrote it (a request
+ * effective from next Monday) or ends after it (a filing with an end date, a suspension lifted on
+ * a set day) changes what is in force when its time comes, with no approval then. `startSchedule`
+ * applies such boundaries as they pass — the projection of the keys concerned refreshed, the
+ * registry reloaded (listings, lines and devices are computed at the reload), the replicas told —
+ * with a timer set to the next one; the last instant applied is kept in Redis, so a hub that was
+ * stopped across a boundary applies it when it starts. The rules never wait for this: they read
+ * the versions as of each transaction's time.
+ *
  * Approval is serialised by a Redis lock per request, and the status check happens under it, so
  * a request is applied at most once.
  *
@@ -45,7 +54,16 @@ import type { RegistryItemChange } from '../protocol/index.js';
 export interface RegistryHandle extends FiledIdentities {
   institution(id: string): { county: string } | undefined;
   reload(): Promise<void>;
+  /** OPTIONAL. Called after every reload (a replica's, after another approved: the next boundary may have moved). */
+  onReload?(listener: () => void): () => void;
 }
+
+/** The longest the boundary timer sleeps: a clock set forward, or a boundary a replica missed, is caught within it. */
+const BOUNDARY_RECHECK_MS = 3_600_000;
+
+/** A version that begins or ends after the approval that wrote it (`revision`): its boundary is applied when it passes. */
+const LATER_FROM = sql`valid_from > revision`;
+const LATER_TO = sql`isNotNull(valid_to) AND assumeNotNull(valid_to) > revision`;
 
 export const ChangeItemSchema = z.object({
   entity: Entity,
@@ -250,6 +268,77 @@ export class RegistryChanges {
 
   private get channel(): string {
     return `${this.prefix}:registry`;
+  }
+
+  private boundaryTimer: NodeJS.Timeout | undefined;
+  private scheduleStopped = false;
+
+  /**
+   * Applies boundaries that passed since the last one applied (a stopped hub catches up here),
+   * then as each next one passes. Returns the stop function.
+   */
+  startSchedule(onError: (e: unknown) => void): () => void {
+    this.scheduleStopped = false;
+    const run = () => void this.applyDue().catch(onError);
+    const unsubscribe = this.registry.onReload?.(() => void this.scheduleNext(run).catch(onError)) ?? (() => undefined);
+    this.onBoundaryRun = run;
+    run();
+    return () => {
+      this.scheduleStopped = true;
+      unsubscribe();
+      clearTimeout(this.boundaryTimer);
+    };
+  }
+
+  private onBoundaryRun: (() => void) | undefined;
+  private get dueKey(): string {
+    return `${this.channel}:applied-until`;
+  }
+
+  /**
+   * Refreshes the live projection of the keys whose later boundary lies in (the instant applied
+   * last, now], reloads the registry and tells the replicas; answers how many keys it refreshed.
+   */
+  async applyDue(now = Date.now()): Promise<number> {
+    const since = Number(await this.redis.get(this.dueKey)) || 0;
+    const due = await this.store.query<{ entity: string; key: string }>(sql`
+      SELECT DISTINCT entity, key FROM registry_versions FINAL
+      WHERE (${LATER_FROM} AND valid_from > ${param.DateTime64(since)} AND valid_from <= ${param.DateTime64(now)})
+         OR (${LATER_TO} AND assumeNotNull(valid_to) > ${param.DateTime64(since)} AND assumeNotNull(valid_to) <= ${param.DateTime64(now)})`);
+    if (due.length) {
+      const keys = due.map((d) => ({ entity: d.entity as Entity, key: d.key }));
+      const newest = await this.newestVersions(keys);
+      await this.refreshProjection(
+        keys.flatMap((k) => {
+          const v = newest.get(`${k.entity}\u0000${k.key}`);
+          return v ? [{ entity: k.entity, op: 'upsert' as const, key: k.key, data: v.data }] : [];
+        }),
+        now,
+      );
+      await this.redis.set(this.dueKey, String(now));
+      await this.registry.reload();
+      // Best effort, as after an approval: a replica that misses it catches up on its own timer.
+      await this.redis.publish(this.channel, 'boundary').catch(() => 0);
+    } else {
+      await this.redis.set(this.dueKey, String(now));
+    }
+    if (this.onBoundaryRun) await this.scheduleNext(this.onBoundaryRun, now);
+    return due.length;
+  }
+
+  /** Sets the timer to the next later boundary after `now` (at most BOUNDARY_RECHECK_MS away). */
+  private async scheduleNext(run: () => void, now = Date.now()): Promise<void> {
+    const [r] = await this.store.query<{ n: string | number; next: string | number }>(sql`
+      SELECT count() AS n, min(b) AS next FROM (
+        SELECT toUnixTimestamp64Milli(valid_from) AS b FROM registry_versions FINAL WHERE ${LATER_FROM} AND valid_from > ${param.DateTime64(now)}
+        UNION ALL
+        SELECT toUnixTimestamp64Milli(assumeNotNull(valid_to)) AS b FROM registry_versions FINAL WHERE ${LATER_TO} AND assumeNotNull(valid_to) > ${param.DateTime64(now)})`);
+    if (this.scheduleStopped) return;
+    const next = Number(r?.n ?? 0) > 0 ? Number(r!.next) : null;
+    clearTimeout(this.boundaryTimer);
+    // A few milliseconds past the boundary: the version is in force from its instant on.
+    this.boundaryTimer = setTimeout(run, next === null ? BOUNDARY_RECHECK_MS : Math.min(BOUNDARY_RECHECK_MS, Math.max(0, next - now) + 5));
+    this.boundaryTimer.unref();
   }
 
   /**
@@ -554,6 +643,15 @@ export class RegistryChanges {
     const rows = await this.store.query<{ entity: string; key: string; v: number | string }>(sql`
       SELECT entity, key, max(version) AS v FROM registry_versions WHERE ${keyFilter(keys)} GROUP BY entity, key`);
     return new Map(rows.map((r) => [`${r.entity}\u0000${r.key}`, Number(r.v)]));
+  }
+
+  /** The highest version of each key, whatever its interval. */
+  private async newestVersions(keys: readonly { entity: Entity; key: string }[]): Promise<Map<string, Version>> {
+    if (!keys.length) return new Map();
+    const rows = await this.store.query<Record<string, unknown>>(sql`
+      SELECT ${VERSION_COLUMNS} FROM registry_versions FINAL WHERE ${keyFilter(keys)}
+      ORDER BY entity, key, version DESC LIMIT 1 BY entity, key`);
+    return new Map(rows.map((r) => [`${String(r.entity)}\u0000${String(r.key)}`, toVersion(r)]));
   }
 
   /** The open-ended version of each key (the highest one, should a back-dated one be open too). */
