@@ -131,6 +131,7 @@ describe('GET /api/v1/evaluation/quarters', () => {
     expect(header).toEqual(['季度', '机构编号', '机构名称', '机构类型', '区县', '业务量', '预警数', '属实预警', '7月得分', '8月得分', '9月得分', '评分月数', '季度得分', '季度等级', '一票否决', '处理', '同类排名', '状态']);
     const row = (id: string) => sheet.find((r) => r[1] === id)!;
     const col = (name: string) => header.indexOf(name);
+    expect(row('DL-JYZ')[col('季度')]).toBe('2026年第3季度');
     expect(row('DL-JYZ')[col('季度等级')]).toBe('D 不合格');
     expect(row('DL-JYZ')[col('处理')]).toBe('暂停联网业务 1–3 个月');
     expect(row('YZ-JYZ')[col('8月得分')]).toBe('无业务');

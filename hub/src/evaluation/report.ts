@@ -6,7 +6,7 @@
 import { COUNTY_BY_CODE, INSTITUTION_TYPE_LABELS, SEVERITY_LABELS, type Institution } from '@jianguan/rules';
 import { cstTime } from '../exports/table.js';
 import { CONCLUSION_LABELS, STATE_LABELS, type Conclusion, type WarningStateName } from '../workflow/machine.js';
-import { CATEGORY_LABELS, GRADE_LABELS, isGraded, ledgerEffect, NO_BUSINESS_LABEL, QUARTER_ACTIONS, quarterMonths, quarterOf, ruleNameOf, scoreQuarter, weightsFor, type EvaluationConfig } from './scoring.js';
+import { CATEGORY_LABELS, GRADE_LABELS, isGraded, ledgerEffect, NO_BUSINESS_LABEL, QUARTER_ACTIONS, quarterLabel, quarterMonths, quarterOf, ruleNameOf, scoreQuarter, weightsFor, type EvaluationConfig } from './scoring.js';
 import type { LedgerRow, ScoreRow } from './service.js';
 
 export function escapeHtml(s: unknown): string {
@@ -57,7 +57,7 @@ export function renderReport(p: { institution: Institution; month: string; score
   const quarter = quarterOf(month);
   const upTo = quarterMonths(quarter).filter((m) => m <= month);
   const q = scoreQuarter(p.config, p.trend.filter((t) => upTo.includes(t.month)));
-  const quarterName = `${quarter.slice(0, 4)}年第${quarter.slice(6)}季度`;
+  const quarterName = quarterLabel(quarter);
   const quarterLine = q.graded
     ? `<p data-quarter="${quarter}">${quarterName}（${upTo.length === 3 ? '全季度' : `截至 ${escapeHtml(month)}`}，${q.monthsGraded} 个月有业务）：季度得分 ${q.score.toFixed(2)}，等级 <b>${q.grade} ${GRADE_LABELS[q.grade]}</b>${q.veto ? '（一票否决）' : ''}；处理：${QUARTER_ACTIONS[q.grade]}。季度等级为季度内各月得分的平均，任一月一票否决即为 D。</p>`
     : `<p data-quarter="${quarter}">${quarterName}：${NO_BUSINESS_LABEL}，不评等级。</p>`;

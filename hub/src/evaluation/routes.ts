@@ -13,7 +13,7 @@ import type { Registry } from '../registry/registry.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
 import { renderReport } from '../evaluation/report.js';
-import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, previousMonths, QUARTER_ACTIONS, quarterMonths, quarterOf, ruleNameOf, scoreQuarter, weightsFor, type Category } from '../evaluation/scoring.js';
+import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, previousMonths, quarterLabel, quarterMonths, quarterOf, quarterWords, ruleNameOf, scoreQuarter, weightsFor, type Category } from '../evaluation/scoring.js';
 import type { EvaluationService, LedgerRow, QuarterRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
 import { institutionVolumes } from '../evaluation/volumes.js';
 import { InstitutionVolumesSchema, type VolumeRow } from '../protocol/volumes.js';
@@ -148,7 +148,6 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
 
   const quarterView = (r: QuarterRow, quarter: string): QuarterItem => {
     const vetoRules = [...new Set(r.months.flatMap((m) => m.veto_rules))];
-    const label = (m: { graded: boolean; grade: keyof typeof GRADE_LABELS }) => (m.graded ? GRADE_LABELS[m.grade] : NO_BUSINESS_LABEL);
     return {
       quarter,
       institutionId: r.institution_id,
@@ -162,17 +161,16 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       confirmed: r.months.reduce((s, m) => s + m.confirmed, 0),
       months: r.months.map((m) => {
         const graded = isGraded(m);
-        return { month: m.month, score: m.score, grade: m.grade, graded, gradeLabel: label({ graded, grade: m.grade }), veto: m.veto };
+        return { month: m.month, score: m.score, grade: m.grade, graded, gradeLabel: graded ? GRADE_LABELS[m.grade] : NO_BUSINESS_LABEL, veto: m.veto };
       }),
       monthsGraded: r.monthsGraded,
       score: r.score,
       grade: r.grade,
       graded: r.graded,
-      gradeLabel: label(r),
       veto: r.veto,
       vetoRules,
       vetoRuleNames: vetoRules.map(ruleNameOf),
-      action: r.graded ? QUARTER_ACTIONS[r.grade] : '',
+      ...quarterWords(r),
       rank: r.rank,
       rankOf: r.rank_of,
     };
@@ -196,9 +194,8 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
         score: g.score,
         grade: g.grade,
         graded: g.graded,
-        gradeLabel: g.graded ? GRADE_LABELS[g.grade] : NO_BUSINESS_LABEL,
         veto: g.veto,
-        action: g.graded ? QUARTER_ACTIONS[g.grade] : '',
+        ...quarterWords(g),
       });
     }
     return out;
@@ -247,7 +244,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
         },
       }));
       const columns: Column<QuarterItem>[] = [
-        { header: '季度', value: (x) => x.quarter },
+        { header: '季度', value: (x) => quarterLabel(x.quarter) },
         { header: '机构编号', value: (x) => x.institutionId, width: 14 },
         { header: '机构名称', value: (x) => x.institutionName, width: 28 },
         { header: '机构类型', value: (x) => x.typeName, width: 16 },

@@ -281,6 +281,16 @@ export function scoreQuarter(cfg: Pick<EvaluationConfig, 'grades'>, months: read
   return { score, grade, veto, graded: true, monthsGraded: graded.length };
 }
 
+/** A quarter's grade in words: its label (无业务 when not graded) and what it brings ('' when not graded). */
+export function quarterWords(q: Pick<QuarterScore, 'grade' | 'graded'>): { gradeLabel: string; action: string } {
+  return q.graded ? { gradeLabel: GRADE_LABELS[q.grade], action: QUARTER_ACTIONS[q.grade] } : { gradeLabel: NO_BUSINESS_LABEL, action: '' };
+}
+
+/** '2026-Q3' → 2026年第3季度. */
+export function quarterLabel(quarter: string): string {
+  return `${quarter.slice(0, 4)}年第${quarter.slice(6)}季度`;
+}
+
 /** 'YYYY-Qn' of a month 'YYYY-MM'. */
 export function quarterOf(month: string): string {
   return `${month.slice(0, 4)}-Q${Math.floor((Number(month.slice(5, 7)) - 1) / 3) + 1}`;

@@ -588,10 +588,10 @@ export class EvaluationService {
   }
 
   /**
-   * A quarter's grades: the months of `quarter` that have begun, each read as `scores` reads it
-   * (materialised on demand), grouped by institution and graded together (scoring.ts
-   * scoreQuarter); ranked within the institution type among the graded. `final` once the
-   * quarter's last month is over.
+   * A quarter's grades: the rows of the months of `quarter` that have begun (a month never
+   * materialised is materialised first, as `scores` does), grouped by institution and graded
+   * together (scoring.ts scoreQuarter); ranked within the institution type among the graded.
+   * `final` once the quarter's last month is over.
    */
   async quarter(quarter: string, f: { county?: string; type?: string } = {}, now = Date.now()): Promise<{ months: string[]; final: boolean; rows: QuarterRow[] }> {
     const current = monthOf(now);
@@ -599,7 +599,7 @@ export class EvaluationService {
     const months = all.filter((m) => m <= current);
     if (!months.length) return { months, final: false, rows: [] };
     // One read of the months' rows; a month none of them has goes through `scores` (materialised
-    // when it never was). Rows come ordered by month.
+    // when it never was).
     const c: SqlQuery[] = [sql`month IN ${param.ArrayString(months)}`];
     if (f.county) c.push(sql`county = ${param.String(f.county)}`);
     if (f.type) c.push(sql`institution_type = ${param.String(f.type)}`);
@@ -607,7 +607,11 @@ export class EvaluationService {
     const missing = months.filter((m) => !read.some((r) => r.month === m));
     for (const m of missing) read.push(...(await this.scores(m, f)));
     const byInstitution = new Map<string, ScoreRow[]>();
-    for (const r of read.sort((a, b) => a.month.localeCompare(b.month))) byInstitution.set(r.institution_id, [...(byInstitution.get(r.institution_id) ?? []), r]);
+    for (const r of read.sort((a, b) => a.month.localeCompare(b.month))) {
+      const list = byInstitution.get(r.institution_id);
+      if (list) list.push(r);
+      else byInstitution.set(r.institution_id, [r]);
+    }
     const rows: QuarterRow[] = [...byInstitution.values()].map((list) => {
       // The latest month names the institution's type and county (a re-filing moves it).
       const last = list[list.length - 1]!;
