@@ -570,6 +570,23 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await expect.poll(() => hoursCell.textContent(), { timeout: 10_000 }).toBe('周一至周五 08:00–17:00；周六 08:00–12:00；法定节假日照常营业');
     expect(await cp.locator('[data-testid="records"] tr[data-key="YZ-E2E-NOPLACE"] [data-col="hours"]').textContent()).toBe('按机构类型');
     await shot(cp, 'office-registry-hours.png');
+
+    // A change approved ahead of its effective time: the request says it takes effect then, and
+    // the register shows it once the time has come (no approval at that moment).
+    const at = Date.now() + 4_000;
+    const later = await maker('/api/v1/registry/requests', {
+      method: 'POST',
+      json: { summary: '更名（自下周一起）', effectiveFrom: new Date(at).toISOString(), items: [{ entity: 'institution', data: { id: 'YZ-E2E-NOPLACE', name: '宜州区某登记服务站（更名）', type: 'registration_station', county: '451203', status: 'active' } }] },
+    });
+    expect(later.status).toBe(201);
+    const laterId = (later.body as { id: string }).id;
+    expect((await approver(`/api/v1/registry/requests/${laterId}/approve`, { method: 'POST', json: {} })).status).toBe(200);
+    await cp.goto(`${stack.hub.url}/registry?request=${encodeURIComponent(laterId)}`);
+    await expect.poll(() => cp.locator('[data-testid="request-effective"]').textContent(), { timeout: 10_000 }).toContain('（尚未到生效时间，届时自动生效）');
+    await shot(cp, 'office-registry-later.png');
+    const nameNow = async () => ((await maker('/api/v1/registry/institutions')).body.items as { id: string; name: string }[]).find((i) => i.id === 'YZ-E2E-NOPLACE')?.name;
+    await expect.poll(nameNow, { timeout: 15_000 }).toBe('宜州区某登记服务站（更名）');
+    expect(Date.now()).toBeGreaterThanOrEqual(at);
     expect(checker.errors).toEqual([]);
     await checker.context.close();
 
