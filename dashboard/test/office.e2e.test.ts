@@ -1271,6 +1271,8 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
       // Taken away again: every day 08:00–17:00.
       await weekend.locator('[data-testid="own-days-remove"]').click();
       await page.click('[data-testid="hours-save"]');
+      // The screen takes the hub's answer into the form: edits typed before it would be overwritten.
+      await expect.poll(() => page.locator('[data-testid="hours-ok"]').count(), { timeout: 10_000 }).toBe(1);
       await expect.poll(async () => (await calendar()).hours.byType?.inspection_station, { timeout: 10_000 }).toEqual(station);
 
       // Working hours with a lunch break: 08:00–12:00 and 14:30–18:00.
