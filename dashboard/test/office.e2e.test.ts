@@ -668,6 +668,48 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await context.close();
   });
 
+  it('lists last quarter\'s D grades on the registry screen and prepares the suspension they bring', async () => {
+    // Last quarter, as the screen computes it; one inspection station graded D there (a veto in
+    // its last month), written as the evaluation's monthly rows are.
+    const now = new Date(Date.now() + 8 * 3_600_000);
+    const q = Math.floor(now.getUTCMonth() / 3);
+    const lastQ = q === 0 ? { y: now.getUTCFullYear() - 1, q: 4 } : { y: now.getUTCFullYear(), q };
+    const lastMonth = `${lastQ.y}-${String(lastQ.q * 3).padStart(2, '0')}`;
+    const station = 'DL-JYZ';
+    await stack.hub.store.insert('evaluation_scores', [
+      {
+        month: lastMonth, institution_id: station, institution_type: 'inspection_station', county: '451224', transactions: 120, warnings: 3, confirmed: 1,
+        false_alarms: 0, escalated: 0, deduct_compliance: 10, deduct_quality: 0, deduct_integrity: 0, deduct_responsiveness: 0, score: 90, grade: 'D', veto: 1,
+        veto_rules: ['check.inspector_unfiled'], rank: 1, rank_of: 1, computed_at: Date.now(),
+      },
+    ]);
+    const { page, context, errors } = await stack.login('registry');
+    const notice = page.locator('[data-testid="d-grades"]');
+    await notice.waitFor({ timeout: 15_000 });
+    expect(await notice.innerText()).toContain(`${lastQ.y}年第${lastQ.q}季度考核 D 级、仍在正常办理业务的机构`);
+    expect(await notice.innerText()).toContain('东兰县机动车检测站（一票否决）');
+    await shot(page, 'office-registry-d-grades.png');
+    await notice.locator(`[data-suspend="${station}"]`).click();
+    const form = page.locator('[data-testid="change-form"]');
+    await expect.poll(() => form.locator('[data-field="id"] input').inputValue(), { timeout: 10_000 }).toBe(station);
+    expect(await form.locator('[data-field="status"] select option:checked').textContent()).toBe('暂停');
+    expect(await form.locator('input[placeholder="申请说明"]').inputValue()).toBe(`${lastQ.y}年第${lastQ.q}季度考核 D 级：暂停联网业务`);
+    expect(await page.locator('[data-testid="suspension-hint"]').innerText()).toContain('另提交一份将状态改回“正常”的申请');
+    await shot(page, 'office-registry-suspension.png');
+    // Filed, it waits for the second administrator like any change, the station suspended in it.
+    await page.click('[data-testid="change-form"] button[type="submit"]');
+    const detail = page.locator('[data-testid="request-detail"]');
+    await expect.poll(() => detail.getAttribute('data-status'), { timeout: 15_000 }).toBe('pending');
+    const id = (await detail.locator('h2').textContent())!.match(/申请 (\S+)/)![1]!;
+    const filed = (await (await stack.as('registry'))(`/api/v1/registry/requests/${id}`)).body as { summary: string; items: { entity: string; key: string; data: { status: string } }[] };
+    expect(filed.summary).toBe(`${lastQ.y}年第${lastQ.q}季度考核 D 级：暂停联网业务`);
+    expect(filed.items).toEqual([expect.objectContaining({ entity: 'institution', key: station, data: expect.objectContaining({ status: 'suspended' }) })]);
+    // Rejected here: the test's station stays active for the screens that follow.
+    expect((await (await stack.as('registry2'))(`/api/v1/registry/requests/${id}/reject`, { method: 'POST', json: { comment: '测试' } })).status).toBe(200);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('lets an approver read a large request a page at a time: its changes against the register, a changed field beside its filed value, every item in Excel', async () => {
     const registryApi = await stack.as('registry');
     const staff = ((await registryApi('/api/v1/registry/staff')).body.items as Record<string, unknown>[]).filter((s) => s.filed === true);

@@ -4,9 +4,14 @@
  */
 import { L } from './lang';
 
+/** '2026-Q4' → 2026年第4季度, in Chinese whatever the screen's language (as filed text). */
+export function quarterName(q: string): string {
+  return `${q.slice(0, 4)}年第${q.slice(6)}季度`;
+}
+
 /** '2026-Q4' → 2026年第4季度 / 2026 Q4. */
 export function quarterText(q: string): string {
-  return L(`${q.slice(0, 4)}年第${q.slice(6)}季度`, `${q.slice(0, 4)} Q${q.slice(6)}`);
+  return L(quarterName(q), `${q.slice(0, 4)} Q${q.slice(6)}`);
 }
 
 /** The quarter of a month 'YYYY-MM', and the `n` quarters ending with it, newest first. */
