@@ -66,11 +66,24 @@ export const QuarterMonthSchema = z.object({
 export type QuarterMonth = z.infer<typeof QuarterMonthSchema>;
 
 /**
- * One institution's quarter: the mean of its graded months' scores, the grade of that mean (D
- * when any month was vetoed) and what the grade brings (A/B 正常, C 书面警示，加强抽查, D 暂停联网
- * 业务 1–3 个月). Months not yet begun are absent from `months`.
+ * A quarter's grade: the mean of its graded months' scores, the grade of that mean (D when any
+ * month was vetoed) and what the grade brings (A/B 正常, C 书面警示，加强抽查, D 暂停联网业务 1–3 个月).
  */
-export const QuarterItemSchema = z.object({
+export const QuarterGradeSchema = z.object({
+  monthsGraded: z.number().int(),
+  score: z.number(),
+  grade: Grade,
+  /** False when no month of the quarter had business: not graded, not ranked. */
+  graded: z.boolean().describe('false：本季度无业务，不评级、不排名'),
+  gradeLabel: z.string(),
+  veto: z.boolean(),
+  /** What the grade brings (处理): 正常, 书面警示，加强抽查, 暂停联网业务 1–3 个月; '' when not graded. */
+  action: z.string(),
+});
+export type QuarterGrade = z.infer<typeof QuarterGradeSchema>;
+
+/** One institution's quarter (GET /api/v1/evaluation/quarters). Months not yet begun are absent from `months`. */
+export const QuarterItemSchema = QuarterGradeSchema.extend({
   quarter: z.string(),
   institutionId: z.string(),
   institutionName: z.string(),
@@ -82,17 +95,8 @@ export const QuarterItemSchema = z.object({
   warnings: z.number(),
   confirmed: z.number(),
   months: z.array(QuarterMonthSchema),
-  monthsGraded: z.number().int(),
-  score: z.number(),
-  grade: Grade,
-  /** False when no month of the quarter had business: not graded, not ranked. */
-  graded: z.boolean().describe('false：本季度无业务，不评级、不排名'),
-  gradeLabel: z.string(),
-  veto: z.boolean(),
   vetoRules: z.array(z.string()),
   vetoRuleNames: z.array(z.string()),
-  /** What the grade brings (处理): 正常, 书面警示，加强抽查, 暂停联网业务 1–3 个月; '' when not graded. */
-  action: z.string(),
   rank: z.number(),
   rankOf: z.number(),
 });
@@ -113,20 +117,7 @@ export const ScoreTrendSchema = z.object({
   institutionId: z.string(),
   items: z.array(ScoreItemSchema),
   /** The quarters whose every begun month lies in `items`, oldest first (graded as GET /api/v1/evaluation/quarters grades them). */
-  quarters: z.array(
-    z.object({
-      quarter: z.string(),
-      months: z.array(z.string()),
-      final: z.boolean(),
-      monthsGraded: z.number().int(),
-      score: z.number(),
-      grade: Grade,
-      graded: z.boolean(),
-      gradeLabel: z.string(),
-      veto: z.boolean(),
-      action: z.string(),
-    }),
-  ),
+  quarters: z.array(QuarterGradeSchema.extend({ quarter: z.string(), months: z.array(z.string()), final: z.boolean() })),
 });
 export type ScoreTrend = z.infer<typeof ScoreTrendSchema>;
 

@@ -112,8 +112,8 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     },
   });
 
-  const scoreColumns: Column<ScoreItem>[] = [
-    { header: '月份', value: (r) => r.month },
+  /** The columns both score sheets (a month's, a quarter's) open with: the institution and its business. */
+  const institutionColumns = <T extends ScoreItem | QuarterItem>(): Column<T>[] => [
     { header: '机构编号', value: (r) => r.institutionId, width: 14 },
     { header: '机构名称', value: (r) => r.institutionName, width: 28 },
     { header: '机构类型', value: (r) => r.typeName, width: 16 },
@@ -121,6 +121,18 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     { header: '业务量', value: (r) => r.transactions },
     { header: '预警数', value: (r) => r.warnings },
     { header: '属实预警', value: (r) => r.confirmed },
+  ];
+  /** And close with: the grade, its veto rules, (`consequence`,) the rank within the type. */
+  const gradeColumns = <T extends ScoreItem | QuarterItem>(gradeHeader = '等级', consequence: Column<T>[] = []): Column<T>[] => [
+    { header: gradeHeader, value: (r) => (r.graded ? `${r.grade} ${r.gradeLabel}` : r.gradeLabel) },
+    { header: '一票否决', value: (r) => (r.veto ? r.vetoRuleNames.join('、') : '') },
+    ...consequence,
+    { header: '同类排名', value: (r) => (r.graded ? `${r.rank}/${r.rankOf}` : '') },
+  ];
+
+  const scoreColumns: Column<ScoreItem>[] = [
+    { header: '月份', value: (r) => r.month },
+    ...institutionColumns<ScoreItem>(),
     { header: '误报', value: (r) => r.falseAlarms },
     { header: '超期督办', value: (r) => r.escalated },
     { header: '合规扣分', value: (r) => r.deductCompliance },
@@ -128,9 +140,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     { header: '诚信扣分', value: (r) => r.deductIntegrity },
     { header: '响应扣分', value: (r) => r.deductResponsiveness },
     { header: '得分', value: (r) => r.score },
-    { header: '等级', value: (r) => (r.graded ? `${r.grade} ${r.gradeLabel}` : r.gradeLabel) },
-    { header: '一票否决', value: (r) => (r.veto ? r.vetoRuleNames.join('、') : '') },
-    { header: '同类排名', value: (r) => (r.graded ? `${r.rank}/${r.rankOf}` : '') },
+    ...gradeColumns<ScoreItem>(),
   ];
 
   defineExportRoute(app, {
@@ -245,20 +255,11 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       }));
       const columns: Column<QuarterItem>[] = [
         { header: '季度', value: (x) => quarterLabel(x.quarter) },
-        { header: '机构编号', value: (x) => x.institutionId, width: 14 },
-        { header: '机构名称', value: (x) => x.institutionName, width: 28 },
-        { header: '机构类型', value: (x) => x.typeName, width: 16 },
-        { header: '区县', value: (x) => x.countyName },
-        { header: '业务量', value: (x) => x.transactions },
-        { header: '预警数', value: (x) => x.warnings },
-        { header: '属实预警', value: (x) => x.confirmed },
+        ...institutionColumns<QuarterItem>(),
         ...monthColumns,
         { header: '评分月数', value: (x) => x.monthsGraded },
         { header: '季度得分', value: (x) => (x.graded ? x.score : '') },
-        { header: '季度等级', value: (x) => (x.graded ? `${x.grade} ${x.gradeLabel}` : x.gradeLabel) },
-        { header: '一票否决', value: (x) => (x.veto ? x.vetoRuleNames.join('、') : '') },
-        { header: '处理', value: (x) => x.action, width: 22 },
-        { header: '同类排名', value: (x) => (x.graded ? `${x.rank}/${x.rankOf}` : '') },
+        ...gradeColumns<QuarterItem>('季度等级', [{ header: '处理', value: (x) => x.action, width: 22 }]),
         { header: '状态', value: () => (r.final ? '季度已结束' : '季度进行中（暂定）'), width: 18 },
       ];
       return { name: `机构季度等级_${req.query.quarter}`, rows: r.items, columns };
