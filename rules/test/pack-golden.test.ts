@@ -70,6 +70,8 @@ const med = (o: T = {}): T => ({
   kind: 'medical', channel: 'institution', institutionId: 'FS-YY', staffId: 'FS-YY-D01', counter: 'M1', ip: '10.45.15.11', ywlx: 'A',
   subject: person('patient'), startedAt: AT - 10 * MIN, endedAt: AT, occurredAt: AT, outcome: 'pass', ...o,
 });
+/** The demonstration register with one institution suspended (暂停). */
+const suspend = (id: string) => createRegistryView(DEMO_INSTITUTIONS.map((i) => (i.id === id ? { ...i, status: 'suspended' as const } : i)), DEMO_STAFF);
 const online = (o: T = {}): T => ({
   kind: 'online', channel: 'internet', institutionId: 'JCJ-CGS', deviceId: 'dev-1', ip: '203.0.113.5', subject: person('acc-0'), occurredAt: AT, ...o,
 });
@@ -216,6 +218,17 @@ const GOLDEN: Golden[] = [
       { name: 'M on the platform', records: [veh({ source: 'veh_flow', channel: 'institution', ywlx: 'M' })], fires: ['counter.sensitive_business'], text: '机动车业务类型M属敏感业务（M、S、T、U、W、X），须强制事后核查' },
       { name: 'B on the platform', records: [veh({ source: 'veh_flow', channel: 'institution', ywlx: 'B' })], fires: [] },
       { name: 'at a counter without a ticket it is also off-counter business', records: [veh({ source: 'veh_flow', ywlx: 'X', lsh: 'L-9' })], fires: ['counter.no_queue_record', 'counter.sensitive_business'] },
+    ],
+  },
+  {
+    rule: 'counter.institution_suspended',
+    scenarios: [
+      { name: 'a suspended dealer registering a vehicle', records: [veh({ institutionId: 'JCJ-4S', channel: 'institution' })], registry: suspend('JCJ-4S'), fires: ['counter.institution_suspended'], text: '机构金城江区汽车销售服务有限公司（JCJ-4S）已暂停联网业务，仍在办理业务' },
+      { name: 'a suspended hospital uploading a medical', records: [med()], registry: suspend('FS-YY'), fires: ['counter.institution_suspended'] },
+      { name: 'an unfiled institution', records: [veh({ institutionId: 'XX-4S', channel: 'institution' })], fires: ['counter.institution_suspended'], text: '机构XX-4S未备案，仍在办理业务' },
+      { name: 'an active dealer', records: [veh({ institutionId: 'JCJ-4S', channel: 'institution' })], fires: [] },
+      { name: "the vehicle office's own counter is not an institution acting for it", records: [veh()], registry: suspend('JCJ-CGS'), fires: [] },
+      { name: 'inspection business has its own rule', records: [insp()], registry: suspend('JCJ-JYZ'), fires: ['inspection.station_suspended'] },
     ],
   },
   // ---------------------------------------------------------------- agent
@@ -499,7 +512,7 @@ const GOLDEN: Golden[] = [
   {
     rule: 'inspection.station_suspended',
     scenarios: [
-      { name: 'suspended station', records: [insp()], registry: createRegistryView(DEMO_INSTITUTIONS.map((i) => (i.id === 'JCJ-JYZ' ? { ...i, status: 'suspended' as const } : i)), DEMO_STAFF), fires: ['inspection.station_suspended'], text: '机构金城江区机动车检测站（JCJ-JYZ）已暂停业务，仍在上传检验/查验数据' },
+      { name: 'suspended station', records: [insp()], registry: suspend('JCJ-JYZ'), fires: ['inspection.station_suspended'], text: '机构金城江区机动车检测站（JCJ-JYZ）已暂停业务，仍在上传检验/查验数据' },
       { name: 'unknown station', records: [chk({ institutionId: 'XX-JYZ' })], fires: ['inspection.station_suspended'], text: '机构XX-JYZ未备案，仍在上传检验/查验数据' },
       { name: 'active station', records: [insp()], fires: [] },
     ],

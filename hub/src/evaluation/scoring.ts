@@ -74,6 +74,7 @@ export const DEFAULT_EVALUATION: EvaluationConfig = {
     'exam.examiner_unfiled',
     'medical.doctor_unfiled',
     'inspection.station_suspended',
+    'counter.institution_suspended',
   ],
   qualityRules: /refusal|no_show|repeated|rejection|long_wait|long_handling/,
   integrityRules: /short|below|identical|photo|identity|pass_rate|manual_scoring/,

@@ -262,6 +262,32 @@ export const counterOutputOutlier = defineRule({
   explain: { above: '业务员{entity|staff}近{periodDays}天办件{value}笔，同类人员平均{peerMean}笔，偏离{z}个标准差，阈值{k}' },
 });
 
+/**
+ * Business of an unfiled or suspended institution acting for the police (a dealer, a
+ * registration service station, a driving school, an exam venue, a hospital): a D quarterly grade
+ * suspends its networked business for one to three months, filed in the registry as 暂停.
+ * Inspection and check business has its own rule (inspection.station_suspended).
+ */
+export const counterInstitutionSuspended = defineRule({
+  id: 'counter.institution_suspended',
+  kind: 'registry',
+  target: 'institution',
+  name: '暂停或未备案机构办理业务',
+  family: 'counter',
+  severity: 'high',
+  action: 'hold',
+  description: '被暂停联网业务（如季度考核 D 级）或未备案的社会化机构仍在办理机动车、驾驶证、违法处理、考试或体检业务，可实时拦截',
+  basis: 'domain.md §8 考核评价：D 级暂停联网业务 1–3 个月；§6 经营未备案为否决项；以备案库机构状态为准',
+  when: [
+    { op: 'in', field: 'kind', values: ['vehicle', 'licence', 'violation', 'exam', 'medical'] },
+    { op: 'in', field: 'channel', values: ['institution'] },
+  ],
+  explain: {
+    not_found: '机构{institutionId}未备案，仍在办理业务',
+    suspended: '机构{institutionName}（{institutionId}）已暂停联网业务，仍在办理业务',
+  },
+});
+
 export const COUNTER_RULES = [
   counterOffHours,
   counterLongWait,
@@ -275,5 +301,6 @@ export const COUNTER_RULES = [
   counterConcurrentTerminals,
   counterSelfDealing,
   counterSensitiveBusiness,
+  counterInstitutionSuspended,
   counterOutputOutlier,
 ] as const;
