@@ -138,11 +138,12 @@ describe('formatting and aggregation', () => {
     expect(quartersEnding('2027-01', 2)).toEqual(['2027-Q1', '2026-Q4']);
     expect(quartersEnding('2026-03', 1)).toEqual(['2026-Q1']);
     expect(quarterText('2026-Q4')).toBe('2026年第4季度');
-    expect(actionText('暂停联网业务 1–3 个月')).toBe('暂停联网业务 1–3 个月');
-    expect(actionText('')).toBe('—');
+    expect(actionText({ graded: true, grade: 'D', action: '暂停联网业务 1–3 个月' })).toBe('暂停联网业务 1–3 个月');
+    expect(actionText({ graded: false, grade: 'A', action: '' })).toBe('—');
+    expect(inEnglish(() => actionText({ graded: true, grade: 'D', action: '暂停联网业务 1–3 个月' }))).toBe('Networked business suspended for 1–3 months');
     expect(inEnglish(() => quarterText('2026-Q4'))).toBe('2026 Q4');
-    // Every consequence the hub words (hub/src/evaluation/scoring.ts QUARTER_ACTIONS) has English.
-    for (const a of ['正常', '书面警示，加强抽查', '暂停联网业务 1–3 个月']) expect(inEnglish(() => actionText(a))).not.toMatch(/[\u4e00-\u9fff]/);
+    // Every grade's consequence (hub/src/evaluation/scoring.ts QUARTER_ACTIONS) has English.
+    for (const grade of ['A', 'B', 'C', 'D']) expect(inEnglish(() => actionText({ graded: true, grade, action: '（中文）' }))).not.toMatch(/[\u4e00-\u9fff]/);
   });
   it('summarises scores by county and counts by key', () => {
     const s = countySummaries(

@@ -29,8 +29,8 @@ export function quartersEnding(month: string, n: number): string[] {
   return out;
 }
 
-/** What a quarter's grade brings, in the current language (the hub words it in Chinese). */
-const ACTION_EN: Record<string, string> = { 正常: 'None', '书面警示，加强抽查': 'Written warning, closer checks', '暂停联网业务 1–3 个月': 'Networked business suspended for 1–3 months' };
-export function actionText(action: string): string {
-  return action ? L(action, ACTION_EN[action] ?? action) : '—';
+/** What a quarter's grade brings: the hub's words (Chinese), in English by the grade; '—' when not graded. */
+const ACTION_EN: Readonly<Record<string, string>> = { A: 'None', B: 'None', C: 'Written warning, closer checks', D: 'Networked business suspended for 1–3 months' };
+export function actionText(q: { graded: boolean; grade: string; action: string }): string {
+  return q.graded && q.action ? L(q.action, ACTION_EN[q.grade] ?? q.action) : '—';
 }
