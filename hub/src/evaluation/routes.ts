@@ -13,7 +13,7 @@ import type { Registry } from '../registry/registry.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
 import { renderReport } from '../evaluation/report.js';
-import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, previousMonths, quarterLabel, quarterMonths, quarterOf, quarterWords, ruleNameOf, scoreQuarter, weightsFor, type Category } from '../evaluation/scoring.js';
+import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, gradeLabelOf, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, previousMonths, quarterLabel, quarterMonths, quarterOf, quarterWords, ruleNameOf, scoreQuarter, weightsFor, type Category } from '../evaluation/scoring.js';
 import type { EvaluationService, LedgerRow, QuarterRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
 import { institutionVolumes } from '../evaluation/volumes.js';
 import { InstitutionVolumesSchema, type VolumeRow } from '../protocol/volumes.js';
@@ -77,7 +77,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       score: r.score,
       grade: r.grade,
       graded,
-      gradeLabel: graded ? GRADE_LABELS[r.grade] : NO_BUSINESS_LABEL,
+      gradeLabel: gradeLabelOf(graded, r.grade),
       veto: r.veto,
       vetoRules: r.veto_rules,
       vetoRuleNames: r.veto_rules.map(ruleNameOf),
@@ -171,7 +171,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       confirmed: r.months.reduce((s, m) => s + m.confirmed, 0),
       months: r.months.map((m) => {
         const graded = isGraded(m);
-        return { month: m.month, score: m.score, grade: m.grade, graded, gradeLabel: graded ? GRADE_LABELS[m.grade] : NO_BUSINESS_LABEL, veto: m.veto };
+        return { month: m.month, score: m.score, grade: m.grade, graded, gradeLabel: gradeLabelOf(graded, m.grade), veto: m.veto };
       }),
       monthsGraded: r.monthsGraded,
       score: r.score,

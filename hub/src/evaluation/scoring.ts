@@ -116,6 +116,11 @@ export interface MonthScore {
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
+/** The grade of a score on the configured bands; a veto makes it D whatever the score. */
+function gradeOf(cfg: Pick<EvaluationConfig, 'grades'>, score: number, veto: boolean): Grade {
+  return veto ? 'D' : score >= cfg.grades.A ? 'A' : score >= cfg.grades.B ? 'B' : score >= cfg.grades.C ? 'C' : 'D';
+}
+
 export function scoreMonth(cfg: EvaluationConfig, m: MonthInput): MonthScore {
   const w = weightsFor(cfg, m.type);
   const per100 = 100 / Math.max(m.transactions, w.minVolume);
@@ -128,8 +133,7 @@ export function scoreMonth(cfg: EvaluationConfig, m: MonthInput): MonthScore {
   };
   const score = round2(Math.max(0, 100 - CATEGORIES.reduce((s, c) => s + deductions[c], 0)));
   const veto = m.vetoRules.length > 0;
-  const grade: Grade = veto ? 'D' : score >= cfg.grades.A ? 'A' : score >= cfg.grades.B ? 'B' : score >= cfg.grades.C ? 'C' : 'D';
-  return { deductions, score, grade, veto };
+  return { deductions, score, grade: gradeOf(cfg, score, veto), veto };
 }
 
 /**
@@ -140,6 +144,11 @@ export function isGraded(m: { transactions: number }): boolean {
   return m.transactions > 0;
 }
 export const NO_BUSINESS_LABEL = '无业务';
+
+/** A grade's label, or 无业务 for a month or quarter that was not graded. */
+export function gradeLabelOf(graded: boolean, grade: Grade): string {
+  return graded ? GRADE_LABELS[grade] : NO_BUSINESS_LABEL;
+}
 
 /**
  * What one ledger row takes off the score before the category cap: its severity points scaled to
@@ -278,13 +287,12 @@ export function scoreQuarter(cfg: Pick<EvaluationConfig, 'grades'>, months: read
   if (!graded.length) return { score: 100, grade: 'A', veto: false, graded: false, monthsGraded: 0 };
   const score = round2(graded.reduce((s, m) => s + m.score, 0) / graded.length);
   const veto = graded.some((m) => m.veto);
-  const grade: Grade = veto ? 'D' : score >= cfg.grades.A ? 'A' : score >= cfg.grades.B ? 'B' : score >= cfg.grades.C ? 'C' : 'D';
-  return { score, grade, veto, graded: true, monthsGraded: graded.length };
+  return { score, grade: gradeOf(cfg, score, veto), veto, graded: true, monthsGraded: graded.length };
 }
 
 /** A quarter's grade in words: its label (无业务 when not graded) and what it brings ('' when not graded). */
 export function quarterWords(q: Pick<QuarterScore, 'grade' | 'graded'>): { gradeLabel: string; action: string } {
-  return q.graded ? { gradeLabel: GRADE_LABELS[q.grade], action: QUARTER_ACTIONS[q.grade] } : { gradeLabel: NO_BUSINESS_LABEL, action: '' };
+  return { gradeLabel: gradeLabelOf(q.graded, q.grade), action: q.graded ? QUARTER_ACTIONS[q.grade] : '' };
 }
 
 /** '2026-Q3' → 2026年第3季度. */

@@ -271,26 +271,28 @@ export class RegistryChanges {
   }
 
   private boundaryTimer: NodeJS.Timeout | undefined;
-  private scheduleStopped = false;
+  /** The scheduled run while `startSchedule` is on (the timer calls it); undefined when stopped. */
+  private boundaryRun: (() => void) | undefined;
+  /** Whether a registry reload sets the timer (its onReload listener): applyDue's reload then does. */
+  private reschedulesOnReload = false;
 
   /**
    * Applies boundaries that passed since the last one applied (a stopped hub catches up here),
    * then as each next one passes. Returns the stop function.
    */
   startSchedule(onError: (e: unknown) => void): () => void {
-    this.scheduleStopped = false;
     const run = () => void this.applyDue().catch(onError);
-    const unsubscribe = this.registry.onReload?.(() => void this.scheduleNext(run).catch(onError)) ?? (() => undefined);
-    this.onBoundaryRun = run;
+    this.boundaryRun = run;
+    const unsubscribe = this.registry.onReload?.(() => void this.scheduleNext(run).catch(onError));
+    this.reschedulesOnReload = unsubscribe !== undefined;
     run();
     return () => {
-      this.scheduleStopped = true;
-      unsubscribe();
+      this.boundaryRun = undefined;
+      unsubscribe?.();
       clearTimeout(this.boundaryTimer);
     };
   }
 
-  private onBoundaryRun: (() => void) | undefined;
   private get dueKey(): string {
     return `${this.channel}:applied-until`;
   }
@@ -315,14 +317,16 @@ export class RegistryChanges {
         }),
         now,
       );
-      await this.redis.set(this.dueKey, String(now));
+    }
+    // Marked applied once the projection holds it (a failure before is retried on the next run).
+    await this.redis.set(this.dueKey, String(now));
+    if (due.length) {
       await this.registry.reload();
       // Best effort, as after an approval: a replica that misses it catches up on its own timer.
       await this.redis.publish(this.channel, 'boundary').catch(() => 0);
-    } else {
-      await this.redis.set(this.dueKey, String(now));
     }
-    if (this.onBoundaryRun) await this.scheduleNext(this.onBoundaryRun, now);
+    // The next boundary: set by the reload's listener when there was one, else here.
+    if (this.boundaryRun && !(due.length && this.reschedulesOnReload)) await this.scheduleNext(this.boundaryRun, now);
     return due.length;
   }
 
@@ -333,7 +337,7 @@ export class RegistryChanges {
         SELECT toUnixTimestamp64Milli(valid_from) AS b FROM registry_versions FINAL WHERE ${LATER_FROM} AND valid_from > ${param.DateTime64(now)}
         UNION ALL
         SELECT toUnixTimestamp64Milli(assumeNotNull(valid_to)) AS b FROM registry_versions FINAL WHERE ${LATER_TO} AND assumeNotNull(valid_to) > ${param.DateTime64(now)})`);
-    if (this.scheduleStopped) return;
+    if (!this.boundaryRun) return;
     const next = Number(r?.n ?? 0) > 0 ? Number(r!.next) : null;
     clearTimeout(this.boundaryTimer);
     // A few milliseconds past the boundary: the version is in force from its instant on.

@@ -37,12 +37,13 @@ export interface GradedRow {
   grade: 'A' | 'B' | 'C' | 'D';
   gradeLabel: string;
   graded?: boolean;
-  transactions: number;
+  /** Read only when `graded` is absent (older hubs did not say). */
+  transactions?: number;
   veto: boolean;
 }
 
 /** Was the month graded (it had business)? Older hubs did not say: no transactions = not graded. */
-export const isGraded = (r: Pick<GradedRow, 'graded' | 'transactions'>) => r.graded ?? r.transactions > 0;
+export const isGraded = (r: Pick<GradedRow, 'graded' | 'transactions'>) => r.graded ?? (r.transactions ?? 0) > 0;
 
 /** "A 优秀" / "无业务" in the current language. */
 export function gradeText(r: GradedRow): string {
