@@ -209,6 +209,17 @@ describe('registry and rule-release helpers', async () => {
     expect(reg.parseData('[1]')).toHaveProperty('error');
     expect((reg.parseData('{oops') as { error: string }).error).toMatch(/^JSON 格式错误/);
   });
+  it('puts a term in months after a start and turns form times into the hub\'s', async () => {
+    const form = await import('$lib/app/form');
+    expect(form.monthsLater('2026-12-08T00:00', 1)).toBe('2027-01-08T00:00');
+    expect(form.monthsLater('2026-11-30T09:30', 3)).toBe('2027-02-28T09:30');
+    expect(form.monthsLater('2028-01-31T00:00', 1)).toBe('2028-02-29T00:00');
+    expect(form.monthsLater('2026-10-15T08:00:30', 2)).toBe('2026-12-15T08:00:30');
+    expect(form.monthsLater('', 1)).toBe('');
+    expect(form.monthsLater('明天', 1)).toBe('');
+    expect(form.effectiveFromOf('2027-01-08T00:00')).toBe('2027-01-08T00:00:00+08:00');
+    expect(form.effectiveFromOf('')).toBeUndefined();
+  });
   it('never lets the maker check their own request', () => {
     expect(reg.canDecide({ status: 'pending', requestedBy: 'registry' }, 'registry')).toBe(false);
     expect(reg.canDecide({ status: 'pending', requestedBy: 'registry' }, 'registry2')).toBe(true);

@@ -694,16 +694,33 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await expect.poll(() => form.locator('[data-field="id"] input').inputValue(), { timeout: 10_000 }).toBe(station);
     expect(await form.locator('[data-field="status"] select option:checked').textContent()).toBe('暂停');
     expect(await form.locator('input[placeholder="申请说明"]').inputValue()).toBe(`${lastQ.y}年第${lastQ.q}季度考核 D 级：暂停联网业务`);
-    expect(await page.locator('[data-testid="suspension-hint"]').innerText()).toContain('另提交一份将状态改回“正常”的申请');
+    expect(await page.locator('[data-testid="suspension-hint"]').innerText()).toContain('期满时此前的备案自动恢复有效，无需另提申请');
+    // From tomorrow 00:00 for a month; three months chosen, the end follows the start.
+    const tomorrow = new Date(Date.now() + 8 * 3_600_000 + 86_400_000).toISOString().slice(0, 10);
+    const [ty, tm, td] = tomorrow.split('-').map(Number) as [number, number, number];
+    const endOf = (months: number) => {
+      const last = new Date(Date.UTC(ty, tm - 1 + months + 1, 0)).getUTCDate();
+      return new Date(Date.UTC(ty, tm - 1 + months, Math.min(td, last))).toISOString().slice(0, 10);
+    };
+    expect(await form.locator('[data-testid="effective-from"]').inputValue()).toBe(`${tomorrow}T00:00`);
+    expect(await form.locator('[data-testid="effective-to"]').inputValue()).toBe(`${endOf(1)}T00:00`);
+    await page.locator('[data-testid="suspension-term"]').selectOption('3');
+    await expect.poll(() => form.locator('[data-testid="effective-to"]').inputValue(), { timeout: 5_000 }).toBe(`${endOf(3)}T00:00`);
     await shot(page, 'office-registry-suspension.png');
-    // Filed, it waits for the second administrator like any change, the station suspended in it.
+    // Filed, it waits for the second administrator like any change, the station suspended in it
+    // for the term, and the listing names it beside the station.
     await page.click('[data-testid="change-form"] button[type="submit"]');
     const detail = page.locator('[data-testid="request-detail"]');
     await expect.poll(() => detail.getAttribute('data-status'), { timeout: 15_000 }).toBe('pending');
     const id = (await detail.locator('h2').textContent())!.match(/申请 (\S+)/)![1]!;
-    const filed = (await (await stack.as('registry'))(`/api/v1/registry/requests/${id}`)).body as { summary: string; items: { entity: string; key: string; data: { status: string } }[] };
+    expect(await detail.locator('[data-testid="request-until"]').innerText()).toContain('期满后此前的备案自动恢复有效');
+    await expect.poll(() => notice.locator(`[data-filed="${id}"]`).textContent(), { timeout: 10_000 }).toBe('已有申请待审批');
+    const filed = (await (await stack.as('registry'))(`/api/v1/registry/requests/${id}`)).body as { summary: string; effectiveFrom: number; effectiveTo: number; items: { entity: string; key: string; data: { status: string } }[] };
     expect(filed.summary).toBe(`${lastQ.y}年第${lastQ.q}季度考核 D 级：暂停联网业务`);
+    expect([filed.effectiveFrom, filed.effectiveTo]).toEqual([Date.parse(`${tomorrow}T00:00:00+08:00`), Date.parse(`${endOf(3)}T00:00:00+08:00`)]);
     expect(filed.items).toEqual([expect.objectContaining({ entity: 'institution', key: station, data: expect.objectContaining({ status: 'suspended' }) })]);
+    await notice.scrollIntoViewIfNeeded();
+    await shot(page, 'office-registry-suspension-filed.png');
     // Rejected here: the test's station stays active for the screens that follow.
     expect((await (await stack.as('registry2'))(`/api/v1/registry/requests/${id}/reject`, { method: 'POST', json: { comment: '测试' } })).status).toBe(200);
     expect(errors).toEqual([]);

@@ -76,6 +76,54 @@ describe('registry changes that take effect later', () => {
     expect(hub.registry.at(to + 1).institution(STATION)?.status).toBe('active');
   });
 
+  it('a suspension for a term is one request: in force over its period, the filing before it answers again at the end', async () => {
+    const SCHOOL = 'HJ-JX';
+    const school = hub.registry.institution(SCHOOL)!;
+    expect(school.status).toBe('active');
+    const inject = (user: string, o: { method: 'GET' | 'POST'; url: string; payload?: object }) => hub.app.inject(withToken(tokens[user]!, o));
+    // Periods that could never be in force are refused when filed, with nothing filed.
+    const now = Date.now();
+    const backwards = await inject('registry', { method: 'POST', url: '/api/v1/registry/requests', payload: { items: [{ entity: 'institution', data: { ...school, status: 'suspended' } }], effectiveFrom: new Date(now + 60_000).toISOString(), effectiveTo: new Date(now + 30_000).toISOString() } });
+    expect([backwards.statusCode, backwards.json().error.code, backwards.json().error.message]).toEqual([400, 'BODY_INVALID', 'Request body is invalid: effectiveTo must be later than effectiveFrom']);
+    const over = await inject('registry', { method: 'POST', url: '/api/v1/registry/requests', payload: { items: [{ entity: 'institution', data: { ...school, status: 'suspended' } }], effectiveTo: new Date(now - 1).toISOString() } });
+    expect([over.statusCode, over.json().error.code, over.json().error.message]).toEqual([400, 'BODY_INVALID', 'Request body is invalid: effectiveTo must be later than now']);
+    // Starting at approval, approved only after its end: refused, and still pending.
+    const late = await inject('registry', { method: 'POST', url: '/api/v1/registry/requests', payload: { summary: '暂停至明早', items: [{ entity: 'institution', data: { ...school, status: 'suspended' } }], effectiveTo: new Date(Date.now() + 1_000).toISOString() } });
+    expect(late.statusCode, late.body).toBe(201);
+    expect(late.json().effectiveTo).toBeGreaterThan(now);
+    await new Promise((r) => setTimeout(r, 1_100));
+    const refused = await inject('registry2', { method: 'POST', url: `/api/v1/registry/requests/${late.json().id}/approve`, payload: {} });
+    expect([refused.statusCode, refused.json().error.code]).toEqual([409, 'REQUEST_PERIOD_OVER']);
+    expect((await inject('registry', { method: 'GET', url: `/api/v1/registry/requests/${late.json().id}` })).json().status).toBe('pending');
+    expect(hub.registry.institution(SCHOOL)?.status).toBe('active');
+    // The list of requests filing this institution finds it, and only for this institution.
+    const filed = await inject('registry', { method: 'GET', url: `/api/v1/registry/requests?institution=${SCHOOL}&status=pending` });
+    expect((filed.json().items as { id: string }[]).map((r) => r.id)).toEqual([late.json().id]);
+    const other = await inject('registry', { method: 'GET', url: `/api/v1/registry/requests?institution=BM-DJZ&status=pending` });
+    expect((other.json().items as { id: string }[]).map((r) => r.id)).not.toContain(late.json().id);
+    await inject('registry2', { method: 'POST', url: `/api/v1/registry/requests/${late.json().id}/reject`, payload: { comment: '已过期' } });
+
+    // A change of the filing approved before the suspension is what answers after it.
+    const renamed = `${school.name}（更名）`;
+    await approveRequest({ summary: '更名', items: [{ entity: 'institution', data: { ...school, name: renamed } }] });
+    const from = Date.now() + 2_000;
+    const to = from + 3_000;
+    await approveRequest({ summary: '季度考核 D 级：暂停联网业务三个月', items: [{ entity: 'institution', data: { ...school, name: renamed, status: 'suspended' } }], effectiveFrom: new Date(from).toISOString(), effectiveTo: new Date(to).toISOString() });
+    expect(hub.registry.institution(SCHOOL)?.status).toBe('active');
+    await until('the suspension', () => hub.registry.institution(SCHOOL)?.status === 'suspended');
+    expect(Date.now()).toBeGreaterThanOrEqual(from);
+    // Ended with no second request: the filing before it, under its new name, in force again.
+    await until('the end of the term', () => hub.registry.institution(SCHOOL)?.status === 'active', 10_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(to);
+    expect(hub.registry.institution(SCHOOL)?.name).toBe(renamed);
+    expect([hub.registry.at(from - 1).institution(SCHOOL)?.status, hub.registry.at(from + 1).institution(SCHOOL)?.status, hub.registry.at(to).institution(SCHOOL)?.status]).toEqual(['active', 'suspended', 'active']);
+    // The versions say so: the suspension bounded, the filing it interrupted still open.
+    const versions = (await inject('registry', { method: 'GET', url: `/api/v1/registry/institution/${SCHOOL}/versions` })).json().items as { validFrom: number; validTo: number | null; data: { status: string } }[];
+    const last = versions[versions.length - 1]!;
+    expect([last.data.status, last.validFrom, last.validTo]).toEqual(['suspended', from, to]);
+    expect(versions[versions.length - 2]).toMatchObject({ validTo: null, data: { status: 'active', name: renamed } });
+  });
+
   it('a hub that was stopped across a boundary applies it when it starts; a listing, too', async () => {
     // Another process over the same store, under its own Redis prefix: its approvals reach no
     // running hub, and it is "stopped" (no schedule) while the effective time passes.

@@ -903,6 +903,14 @@ ALTER TABLE jianguan.institutions_local ON CLUSTER '{cluster}'
 ALTER TABLE jianguan.institutions ON CLUSTER '{cluster}'
     MODIFY COLUMN lat Nullable(Float64);
 
+-- 130_registry_effective_to
+
+ALTER TABLE jianguan.registry_requests_local ON CLUSTER '{cluster}'
+    ADD COLUMN IF NOT EXISTS effective_to Nullable(DateTime64(3, 'UTC'));
+
+ALTER TABLE jianguan.registry_requests ON CLUSTER '{cluster}'
+    ADD COLUMN IF NOT EXISTS effective_to Nullable(DateTime64(3, 'UTC'));
+
 -- Bookkeeping: every migration above is in place, so the hub does not run its single-node forms.
 
 CREATE TABLE IF NOT EXISTS jianguan.schema_migrations ON CLUSTER '{cluster}'
@@ -930,4 +938,5 @@ INSERT INTO jianguan.schema_migrations (version, name) VALUES
     (90, '090_warning_state_filters'),
     (100, '100_merge_minimum'),
     (110, '110_work_calendar'),
-    (120, '120_institution_place_optional');
+    (120, '120_institution_place_optional'),
+    (130, '130_registry_effective_to');

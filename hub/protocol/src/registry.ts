@@ -158,6 +158,8 @@ export const RegistryRequestSchema = z.object({
   decisionComment: z.string(),
   /** From when the versions are valid (epoch ms); null = from the moment of approval. */
   effectiveFrom: z.number().nullable(),
+  /** Until when (epoch ms, exclusive); null = open-ended. The filing before answers again from then. */
+  effectiveTo: z.number().nullable(),
 });
 export type RegistryRequest = z.infer<typeof RegistryRequestSchema>;
 

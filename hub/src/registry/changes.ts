@@ -18,6 +18,11 @@
  * Then the live projection (`institutions`, `staff`) is refreshed from the versions in force now,
  * and the in-memory Registry reloaded.
  *
+ * A request for a period (`effectiveTo`, a suspension of three months) writes bounded versions
+ * [E, effectiveTo): the filing they interrupt is left open, so it answers again at the end with
+ * no second request. Approved after its end (and starting at approval) it would never be in
+ * force: refused, REQUEST_PERIOD_OVER.
+ *
  * Boundaries in the future: a version that begins after the approval that wrote it (a request
  * effective from next Monday) or ends after it (a filing with an end date, a suspension lifted on
  * a set day) changes what is in force when its time comes, with no approval then. `startSchedule`
@@ -111,6 +116,11 @@ export interface RegistryRequest {
   decisionComment: string;
   /** From when the versions are valid (epoch ms); null = from the moment of approval. */
   effectiveFrom: number | null;
+  /**
+   * Until when (epoch ms, exclusive); null = open-ended. A bounded version leaves the filing it
+   * interrupts in place, so that filing answers again from then on (a suspension for a term).
+   */
+  effectiveTo: number | null;
 }
 
 export interface Version {
@@ -199,6 +209,7 @@ function requestRow(r: RegistryRequest, updatedAt: number) {
     decided_at: r.decidedAt,
     decision_comment: r.decisionComment,
     effective_from: r.effectiveFrom,
+    effective_to: r.effectiveTo,
     updated_at: updatedAt,
   };
 }
@@ -219,13 +230,15 @@ function toRequest(r: Record<string, unknown>, withItems: boolean): RegistryRequ
     decidedAt: r.decided_at_ms === null ? null : Number(r.decided_at_ms),
     decisionComment: String(r.decision_comment),
     effectiveFrom: r.effective_from_ms === null || r.effective_from_ms === undefined ? null : Number(r.effective_from_ms),
+    effectiveTo: r.effective_to_ms === null || r.effective_to_ms === undefined ? null : Number(r.effective_to_ms),
   };
 }
 
 const REQUEST_COLUMNS = sql`id, kind, status, summary, source, items, item_count, counties, requested_by,
   toUnixTimestamp64Milli(requested_at) AS requested_at_ms, decided_by,
   if(isNull(decided_at), NULL, toUnixTimestamp64Milli(assumeNotNull(decided_at))) AS decided_at_ms, decision_comment,
-  if(isNull(effective_from), NULL, toUnixTimestamp64Milli(assumeNotNull(effective_from))) AS effective_from_ms`;
+  if(isNull(effective_from), NULL, toUnixTimestamp64Milli(assumeNotNull(effective_from))) AS effective_from_ms,
+  if(isNull(effective_to), NULL, toUnixTimestamp64Milli(assumeNotNull(effective_to))) AS effective_to_ms`;
 
 // Aliases must not reuse column names: ClickHouse resolves WHERE names to SELECT aliases first.
 const VERSION_COLUMNS = sql`entity, key, version, toUnixTimestamp64Milli(valid_from) AS valid_from_ms,
@@ -420,8 +433,14 @@ export class RegistryChanges {
 
   async createRequest(
     who: Principal,
-    input: { kind: 'change' | 'import'; summary: string; source: string; items: ChangeItemInput[]; effectiveFrom?: number | null },
+    input: { kind: 'change' | 'import'; summary: string; source: string; items: ChangeItemInput[]; effectiveFrom?: number | null; effectiveTo?: number | null },
   ): Promise<RegistryRequest> {
+    const to = input.effectiveTo ?? null;
+    // Against its start, or against now when it starts at approval: a period over before it could
+    // begin would never be in force.
+    if (to !== null && to <= (input.effectiveFrom ?? Date.now())) {
+      throw new HubError('BODY_INVALID', input.effectiveFrom == null ? 'effectiveTo must be later than now' : 'effectiveTo must be later than effectiveFrom');
+    }
     const { items, errors, counties } = this.validate(input.items, who);
     if (errors.length) {
       throw Object.assign(new HubError('IMPORT_INVALID', `${errors.length} problem(s)`), { report: errors });
@@ -442,6 +461,7 @@ export class RegistryChanges {
       decidedAt: null,
       decisionComment: '',
       effectiveFrom: input.effectiveFrom ?? null,
+      effectiveTo: to,
     };
     await this.store.insert('registry_requests', [requestRow(req, now)]);
     return req;
@@ -484,9 +504,14 @@ export class RegistryChanges {
   }
 
 
-  async list(f: { status?: RequestStatus; county?: string; limit: number; offset: number }): Promise<{ total: number; items: RegistryRequest[] }> {
+  async list(f: { status?: RequestStatus; county?: string; institution?: string; limit: number; offset: number }): Promise<{ total: number; items: RegistryRequest[] }> {
     const c: SqlQuery[] = [];
     if (f.status) c.push(sql`status = ${param.String(f.status)}`);
+    // Requests filing the institution's own record (what the registry screen checks before it
+    // offers to file a suspension). A scan of the items' text: the table holds requests, not rows.
+    if (f.institution) {
+      c.push(sql`arrayExists(x -> JSONExtractString(x, 'entity') = 'institution' AND JSONExtractString(x, 'key') = ${param.String(f.institution)}, JSONExtractArrayRaw(items))`);
+    }
     // A county-scoped viewer sees requests touching only their county.
     if (f.county) c.push(sql`arrayAll(x -> x = ${param.String(f.county)}, counties)`);
     const w = joinSql(c, ' AND ');
@@ -533,11 +558,14 @@ export class RegistryChanges {
       if (!r) throw new HubError('NOT_FOUND', `request ${id}`);
       this.checkDecider(who, r);
       const now = Math.max(Date.now(), r.requestedAt + 1);
+      if (r.effectiveTo !== null && r.effectiveFrom === null && r.effectiveTo <= now) {
+        throw new HubError('REQUEST_PERIOD_OVER', `${r.id} was to be in force until ${new Date(r.effectiveTo).toISOString()}`);
+      }
       // One read of the versions in force: what the items are compared with, then closed against.
       const keys = distinctKeys(r.items);
       const [current, latest] = await Promise.all([this.currentVersions(keys), this.latestVersionNumbers(keys)]);
       const decided = RegistryChanges.asDecided(r.items, current);
-      await this.applyItems(r.items, { requestId: r.id, approvedBy: who.username, at: now, effectiveFrom: r.effectiveFrom }, current, latest);
+      await this.applyItems(r.items, { requestId: r.id, approvedBy: who.username, at: now, effectiveFrom: r.effectiveFrom, effectiveTo: r.effectiveTo }, current, latest);
       const next: RegistryRequest = { ...r, items: decided, status: 'approved', decidedBy: who.username, decidedAt: now, decisionComment: comment };
       await this.store.insert('registry_requests', [requestRow(next, now)]);
       await this.registry.reload();
@@ -554,7 +582,7 @@ export class RegistryChanges {
    */
   private async applyItems(
     items: readonly ChangeItem[],
-    meta: { requestId: string; approvedBy: string; at: number; effectiveFrom: number | null },
+    meta: { requestId: string; approvedBy: string; at: number; effectiveFrom: number | null; effectiveTo: number | null },
     current: ReadonlyMap<string, Version>,
     latestNumbers: ReadonlyMap<string, number>,
   ): Promise<void> {
@@ -579,7 +607,7 @@ export class RegistryChanges {
     for (const { it } of ordered) {
       const k = `${it.entity}\u0000${it.key}`;
       const from = fromOf(it);
-      const to = it.validTo ?? null;
+      const to = it.validTo ?? meta.effectiveTo;
       const cur = open.get(k);
       // The ordinary case closes the open version where the next begins; a back-dated or bounded
       // version leaves it alone and wins only where the two overlap (see the design note).

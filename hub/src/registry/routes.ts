@@ -139,14 +139,14 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     method: 'GET',
     url: '/api/v1/registry/requests',
     tags: ['备案'],
-    summary: '备案变更申请（待审批、已通过、已驳回）',
+    summary: '备案变更申请（待审批、已通过、已驳回；institution 只列变更该机构本身备案的申请）',
     auth: ['registry_admin', 'system_admin'],
     scope: 'list',
-    query: Page.extend({ status: z.enum(['pending', 'approved', 'rejected']).optional(), county: z.string().regex(/^\d{6}$/).optional() }),
+    query: Page.extend({ status: z.enum(['pending', 'approved', 'rejected']).optional(), county: z.string().regex(/^\d{6}$/).optional(), institution: z.string().min(1).max(64).optional() }),
     response: RegistryRequestListSchema,
     handler: async (req) => {
       const p = authorize(req, ['registry_admin', 'system_admin']);
-      return changes.list({ status: req.query.status, county: scopedCounty(p, req.query.county), limit: req.query.limit, offset: req.query.offset });
+      return changes.list({ status: req.query.status, county: scopedCounty(p, req.query.county), institution: req.query.institution, limit: req.query.limit, offset: req.query.offset });
     },
   });
 
@@ -186,7 +186,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       const entity = req.query.entity ?? items[0]?.entity ?? 'staff';
       const ofEntity = items.filter((i) => i.entity === entity);
       const ends = versionEnds(ofEntity);
-      const rows = ofEntity.map((it, i) => ({ it, end: ends[i] ?? null, start: it.validFrom ?? request.effectiveFrom }));
+      const rows = ofEntity.map((it, i) => ({ it, end: ends[i] ?? request.effectiveTo, start: it.validFrom ?? request.effectiveFrom }));
       return {
         name: `备案申请${request.id}-${entityName(entity)}`,
         rows,
@@ -254,17 +254,19 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     url: '/api/v1/registry/requests',
     tags: ['备案'],
     summary: '提交备案变更申请（新增/变更/注销，一次可多条）；须由另一名备案管理员审批后生效',
-    description: 'effectiveFrom（ISO 8601 含时区，可为过去时间）：新版本自该时刻起有效，用于补录历史备案或更正过去；缺省为审批通过的时刻',
+    description:
+      'effectiveFrom（ISO 8601 含时区，可为过去时间）：新版本自该时刻起有效，用于补录历史备案或更正过去；缺省为审批通过的时刻。' +
+      'effectiveTo（可选，须晚于 effectiveFrom，或晚于现在）：新版本到该时刻为止（如暂停三个月），此前的备案届时自动恢复有效，无需另提申请；缺省为长期有效。',
     auth: ADMINS,
     scope: 'institution',
     audit: 'registry.request',
-    body: z.object({ summary: z.string().max(200).default(''), effectiveFrom: EffectiveFrom.optional(), items: z.array(ChangeItemSchema).min(1).max(5000) }),
+    body: z.object({ summary: z.string().max(200).default(''), effectiveFrom: EffectiveFrom.optional(), effectiveTo: EffectiveFrom.optional(), items: z.array(ChangeItemSchema).min(1).max(5000) }),
     response: RegistryRequestSchema,
     handler: async (req, reply) => {
       const p = authorize(req, ADMINS);
       try {
-        const r = await changes.createRequest(p, { kind: 'change', summary: req.body.summary, source: 'api', items: req.body.items, effectiveFrom: req.body.effectiveFrom ?? null });
-        req.auditNote = { targetType: 'registry_request', targetId: r.id, detail: { items: r.itemCount, counties: r.counties, effectiveFrom: r.effectiveFrom === null ? null : new Date(r.effectiveFrom).toISOString() } };
+        const r = await changes.createRequest(p, { kind: 'change', summary: req.body.summary, source: 'api', items: req.body.items, effectiveFrom: req.body.effectiveFrom ?? null, effectiveTo: req.body.effectiveTo ?? null });
+        req.auditNote = { targetType: 'registry_request', targetId: r.id, detail: { items: r.itemCount, counties: r.counties, ...periodDetail(r) } };
         return reply.code(201).send(firstItems(r));
       } catch (e) {
         const sent = sendInvalid(reply, e);
@@ -291,7 +293,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
         req.auditNote = { targetType: 'registry_request', targetId: req.params.id };
         const r = decision === 'approve' ? await changes.approve(p, req.params.id, req.body.comment) : await changes.reject(p, req.params.id, req.body.comment);
         // The checker approved versions valid from this time (past allowed): the audit log keeps it.
-        req.auditNote.detail = { effectiveFrom: r.effectiveFrom === null ? 'approval' : new Date(r.effectiveFrom).toISOString(), items: r.itemCount };
+        req.auditNote.detail = { ...periodDetail(r), items: r.itemCount };
         return firstItems(r);
       },
     });
@@ -441,6 +443,12 @@ function firstItems(r: RegistryRequest): RegistryRequest & { itemPage: { offset:
 }
 
 /** The kinds of record among a request's items, in the order they first appear. */
+/** The period a request was filed for, as the audit log keeps it. */
+const periodDetail = (r: RegistryRequest) => ({
+  effectiveFrom: r.effectiveFrom === null ? 'approval' : new Date(r.effectiveFrom).toISOString(),
+  ...(r.effectiveTo === null ? {} : { effectiveTo: new Date(r.effectiveTo).toISOString() }),
+});
+
 const entitiesOf = (items: readonly { entity: Entity }[]): Entity[] => [...new Set(items.map((i) => i.entity))];
 
 /** Requests whose reviewed items are kept for page turns, and for how long (see reviewedRequest). */

@@ -17,6 +17,7 @@ const CODES: Record<string, readonly [zh: string, en: string]> = {
   QUERY_INVALID: ['查询条件不正确', 'The query is not right'],
   PAYLOAD_TOO_LARGE: ['文件过大', 'The file is too large'],
   SAME_APPROVER: ['审批人不能是申请人（起草人），请由另一名管理员审批', 'The approver cannot be the requester (or drafter): another administrator must approve'],
+  REQUEST_PERIOD_OVER: ['该申请的截止时间已过，审批后也不会生效，请重新提交', 'The period of this request has already ended: file it again'],
   RULESET_NOT_DRAFT: ['该规则集已不是草稿', 'This rule set is no longer a draft'],
   RULESET_INVALID: ['规则集无法编译，请检查规则定义与参数', 'The rule set does not compile: check the rule definitions and parameters'],
   RULESET_DIFF_TOO_LARGE: ['回测差异超过发布阈值', 'The backtest difference is over the release threshold'],

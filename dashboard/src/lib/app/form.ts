@@ -113,13 +113,29 @@ export interface FormField {
 }
 
 /**
- * A change request's effective time from the form's datetime-local value (China time), as the
- * ISO string the hub takes; '' = on approval.
+ * A change request's effective time (its start, or its end) from the form's datetime-local value
+ * (China time), as the ISO string the hub takes; undefined for '' (on approval, open-ended).
  */
 export function effectiveFromOf(local: string): string | undefined {
   const t = local.trim();
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(t)) return undefined;
   return `${t.length === 16 ? `${t}:00` : t.slice(0, 19)}+08:00`;
+}
+
+/**
+ * A `datetime-local` value `n` months on, at the same time of day (the last day of a shorter
+ * month when the day does not exist there: a suspension from 31 January for a month ends on
+ * 28 or 29 February). '' for a value that is not one.
+ */
+export function monthsLater(local: string, n: number): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(?::\d{2})?)/.exec(local.trim());
+  if (!m) return '';
+  const months = Number(m[1]) * 12 + Number(m[2]) - 1 + n;
+  const y = Math.floor(months / 12);
+  const mo = (months % 12) + 1;
+  const last = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  const d = Math.min(Number(m[3]), last);
+  return `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}${m[4]}`;
 }
 
 /** Peels optional / nullable / default wrappers off a zod field. */
