@@ -220,6 +220,16 @@ describe('registry and rule-release helpers', async () => {
     expect(form.effectiveFromOf('2027-01-08T00:00')).toBe('2027-01-08T00:00:00+08:00');
     expect(form.effectiveFromOf('')).toBeUndefined();
   });
+  it('finds a term in force on a record: the highest version holding the instant, if it ends', () => {
+    const open = { version: 2, validFrom: 1_000, validTo: null };
+    const term = { version: 3, validFrom: 5_000, validTo: 9_000 };
+    expect(reg.termInForce([{ version: 1, validFrom: 0, validTo: 1_000 }, open, term], 6_000)).toBe(9_000);
+    expect(reg.termInForce([open, term], 4_999)).toBeNull();
+    expect(reg.termInForce([open, term], 9_000)).toBeNull();
+    // A later open-ended version over the term wins where they overlap: no term then.
+    expect(reg.termInForce([open, term, { version: 4, validFrom: 6_000, validTo: null }], 7_000)).toBeNull();
+    expect(reg.termInForce([], 7_000)).toBeNull();
+  });
   it('never lets the maker check their own request', () => {
     expect(reg.canDecide({ status: 'pending', requestedBy: 'registry' }, 'registry')).toBe(false);
     expect(reg.canDecide({ status: 'pending', requestedBy: 'registry' }, 'registry2')).toBe(true);

@@ -723,6 +723,23 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await shot(page, 'office-registry-suspension-filed.png');
     // Rejected here: the test's station stays active for the screens that follow.
     expect((await (await stack.as('registry2'))(`/api/v1/registry/requests/${id}/reject`, { method: 'POST', json: { comment: '测试' } })).status).toBe(200);
+    // A record suspended for a term now: changing it says the change outlives the term. (A term
+    // of seconds, over before the screens that follow.)
+    const hospital = ((await (await stack.as('registry'))('/api/v1/registry/institutions')).body.items as Record<string, unknown>[]).find((i) => i.id === 'FS-YY')!;
+    const until = Date.now() + 20_000;
+    const term = await (await stack.as('registry'))('/api/v1/registry/requests', { json: { summary: '限期暂停', effectiveTo: new Date(until).toISOString(), items: [{ entity: 'institution', data: { ...hospital, status: 'suspended' } }] } });
+    expect(term.status, JSON.stringify(term.body)).toBe(201);
+    expect((await (await stack.as('registry2'))(`/api/v1/registry/requests/${term.body.id as string}/approve`, { method: 'POST', json: {} })).status).toBe(200);
+    await page.locator('[data-testid="records"] tr[data-key="FS-YY"] [data-edit]').click();
+    await expect.poll(() => page.locator('[data-testid="term-hint"]').textContent(), { timeout: 10_000 }).toContain('该记录现行的是限期备案');
+    expect(await page.locator('[data-testid="term-hint"]').textContent()).toContain(new Date(until + 8 * 3_600_000).toISOString().slice(0, 10));
+    await page.locator('[data-testid="term-hint"]').scrollIntoViewIfNeeded();
+    await page.waitForTimeout(500);
+    await shot(page, 'office-registry-term-hint.png');
+    // Another record: no such words.
+    await page.locator(`[data-testid="records"] tr[data-key="${station}"] [data-edit]`).click();
+    await expect.poll(() => page.locator('[data-testid="change-fields"] [data-field="id"] input').inputValue(), { timeout: 10_000 }).toBe(station);
+    expect(await page.locator('[data-testid="term-hint"]').count()).toBe(0);
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -1,6 +1,6 @@
 /** Pure helpers of the registry (备案管理) screen. */
 import { COUNTIES, INSTITUTION_TYPE_LABELS, localDate } from '@jianguan/rules';
-import type { RegistryRequest } from '@jianguan/protocol/registry';
+import type { RegistryRequest, RegistryVersion } from '@jianguan/protocol/registry';
 import { filingState } from './form';
 import { hoursOf, hoursText } from './hours';
 import { L, tr } from './lang';
@@ -90,6 +90,17 @@ export function parseData(text: string): { data: Record<string, unknown> } | { e
   } catch (e) {
     return { error: `JSON 格式错误：${e instanceof Error ? e.message : String(e)}` };
   }
+}
+
+/**
+ * The end of the record's version in force at `now` when that version is for a term (a
+ * suspension till a set day: the filing before it answers again then), else null. As the hub
+ * reads "as of": the highest version whose [validFrom, validTo) holds `now`.
+ */
+export function termInForce(versions: readonly Pick<RegistryVersion, 'version' | 'validFrom' | 'validTo'>[], now = Date.now()): number | null {
+  let best: Pick<RegistryVersion, 'version' | 'validFrom' | 'validTo'> | undefined;
+  for (const v of versions) if (v.validFrom <= now && (v.validTo === null || now < v.validTo) && (!best || v.version > best.version)) best = v;
+  return best?.validTo ?? null;
 }
 
 /** Can `me` decide this request? (maker-checker: never one's own). */
