@@ -3,7 +3,7 @@ import { canOpen, homeFor, navFor, safeNext, type Me } from '$lib/app/nav';
 import { actionsFor, activeDeadline, conflictMessage, countdown, isOverdue, sortQueue } from '$lib/app/workflow';
 import { cstMonth, cstTime, monthsEnding } from '$lib/app/format';
 import { countBy, countySummaries } from '$lib/app/aggregate';
-import { actionText, quartersEnding, quarterText } from '$lib/app/quarter';
+import { actionText, noticeHref, noticeText, quartersEnding, quarterText } from '$lib/app/quarter';
 import { transactionRows } from '$lib/app/transaction';
 import { hitValueRows, measurementRows } from '$lib/app/labels';
 import { errorText, KNOWN_ERROR_CODES } from '$lib/app/errors';
@@ -144,6 +144,11 @@ describe('formatting and aggregation', () => {
     expect(inEnglish(() => quarterText('2026-Q4'))).toBe('2026 Q4');
     // Every grade's consequence (hub/src/evaluation/scoring.ts QUARTER_ACTIONS) has English.
     for (const grade of ['A', 'B', 'C', 'D']) expect(inEnglish(() => actionText({ graded: true, grade, action: '（中文）' }))).not.toMatch(/[\u4e00-\u9fff]/);
+    // The notice of a finished quarter, named by what the grade brings.
+    expect(['A', 'B', 'C', 'D'].map((grade) => noticeText({ graded: true, grade }))).toEqual(['结果通知书', '结果通知书', '书面警示通知书', '暂停联网业务通知书']);
+    expect(noticeText({ graded: false, grade: 'A' })).toBe('结果通知书');
+    expect(inEnglish(() => noticeText({ graded: true, grade: 'C' }))).toBe('Written warning');
+    expect(noticeHref('YZ JYZ', '2026-Q3')).toBe('/api/v1/evaluation/institutions/YZ%20JYZ/notice?quarter=2026-Q3');
   });
   it('summarises scores by county and counts by key', () => {
     const s = countySummaries(

@@ -415,6 +415,20 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     expect(quarterCells[0]).toContain('（进行中，暂定）');
     expect(quarterCells[1]).toBe(newestQuarter.score.toFixed(2));
     expect(quarterCells[2]).toContain(`${newestQuarter.grade} ${newestQuarter.gradeLabel}`);
+    // A finished quarter's notice to the institution, printed by the hub; none while in progress.
+    expect(await page.locator(`[data-testid="quarters"] tr[data-quarter="${newestQuarter.quarter}"] [data-notice]`).count()).toBe(0);
+    const finished = byQuarter.quarters[byQuarter.quarters.length - 2]!;
+    const noticeLink = page.locator(`[data-testid="quarters"] tr[data-quarter="${finished.quarter}"] [data-notice]`);
+    const noticeUrl = `/api/v1/evaluation/institutions/${INSTITUTION}/notice?quarter=${finished.quarter}`;
+    expect(await noticeLink.getAttribute('href')).toBe(noticeUrl);
+    const title = !finished.graded ? '季度考核结果通知书' : finished.grade === 'C' ? '考核书面警示通知书' : finished.grade === 'D' ? '暂停联网业务通知书' : '季度考核结果通知书';
+    expect(await noticeLink.textContent()).toBe(title === '季度考核结果通知书' ? '结果通知书' : title.replace('考核', ''));
+    const printed = await context.newPage();
+    expect((await printed.goto(`${stack.hub.url}${noticeUrl}`))?.status()).toBe(200);
+    expect(await printed.locator('h1').textContent()).toBe(title);
+    expect(await printed.locator('p.to').textContent()).toBe(`${await page.locator('[data-testid="institution-title"]').textContent()}：`);
+    await shot(printed, 'office-quarter-notice.png');
+    await printed.close();
     // The bands are the hub's configured thresholds, not the chart's defaults.
     const cfg = (await (await stack.as('leader'))('/api/v1/evaluation/config')).body as { grades: { A: number; B: number; C: number } };
     expect(await page.locator('[data-testid="score-trend"]').getAttribute('data-bands')).toBe(`A${cfg.grades.A},B${cfg.grades.B},C${cfg.grades.C},D0`);

@@ -39,6 +39,7 @@ export const ERRORS = {
   // Registry maker-checker (hub/src/registry/).
   SAME_APPROVER: { status: 403, retryable: false, message: 'A change must be approved by a different administrator' },
   REQUEST_NOT_PENDING: { status: 409, retryable: false, message: 'Request is no longer pending' },
+  QUARTER_NOT_FINAL: { status: 409, retryable: false, message: 'The quarter has not ended: its grade is provisional' },
   REQUEST_PERIOD_OVER: { status: 409, retryable: false, message: 'The period the request was for has ended; file it again' },
   IMPORT_INVALID: { status: 422, retryable: false, message: 'Import has invalid rows; nothing was imported' },
   // Table imports and exports (hub/src/exports/): limits that keep one file from exhausting the hub.

@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
 import { parseCsv, readXlsx } from '../src/exports/table.js';
-import { DEFAULT_EVALUATION, monthOf, QUARTER_ACTIONS, quarterMonths, quarterOf, scoreQuarter } from '../src/evaluation/scoring.js';
+import { noticeRules, renderNotice } from '../src/evaluation/notice.js';
+import { DEFAULT_EVALUATION, monthOf, QUARTER_ACTIONS, quarterMonths, quarterOf, ruleNameOf, scoreQuarter } from '../src/evaluation/scoring.js';
+import type { LedgerRow, QuarterRow, ScoreRow } from '../src/evaluation/service.js';
 import { login, startTestHub, withToken } from './helpers.js';
 import { seedTransactions, seedWarnings } from './seed.js';
 
@@ -157,5 +159,62 @@ describe('GET /api/v1/evaluation/quarters', () => {
     expect(res.json().quarters).toEqual([
       { quarter: '2026-Q3', months: ['2026-07', '2026-08', '2026-09'], final: true, monthsGraded: 2, score: 94, grade: 'D', graded: true, gradeLabel: '不合格', veto: true, action: '暂停联网业务 1–3 个月' },
     ]);
+  });
+});
+
+describe('the quarter\'s notice to the institution (GET /api/v1/evaluation/institutions/:id/notice)', () => {
+  it('is titled and worded by the grade, the deductions by rule net of false alarms', () => {
+    const ledger = (rule_id: string, kind: 'deduct' | 'reverse', points: number) => ({ rule_id, rule_name: '', kind, points }) as LedgerRow;
+    expect(
+      noticeRules([ledger('counter.off_hours', 'deduct', 3), ledger('counter.off_hours', 'deduct', 3), ledger('check.too_short', 'deduct', 2), ledger('check.too_short', 'reverse', -2), ledger('counter.off_hours', 'deduct', 1)]),
+    ).toEqual([{ ruleName: ruleNameOf('counter.off_hours'), confirmed: 3, points: 7 }]);
+    const month = (m: string, score: number) => ({ month: m, transactions: 100, confirmed: 4, score, grade: 'C', veto: false, veto_rules: [] }) as unknown as ScoreRow;
+    const row = { institution_id: 'HJ-JX', institution_type: 'driving_school', county: '451226', months: [month('2026-07', 72), month('2026-08', 70), month('2026-09', 68)], score: 70, grade: 'C', veto: false, graded: true, monthsGraded: 3, rank: 2, rank_of: 2 } as QuarterRow;
+    const html = renderNotice({ institution: { id: 'HJ-JX', name: '环江县驾驶培训学校', type: 'driving_school', county: '451226', status: 'active' }, quarter: '2026-Q3', row, rules: [{ ruleName: '<b>规则</b>', confirmed: 12, points: 30 }], generatedAt: Date.UTC(2026, 9, 8, 2) });
+    expect(html).toContain('<h1>考核书面警示通知书</h1>');
+    expect(html).toContain('<p class="to">环江县驾驶培训学校：</p>');
+    expect(html).toContain('经考核，你单位2026年第3季度考核得分 <b>70.00</b>（季度内 3 个有业务月份得分的平均），等级 <b class="grade-inline">C 警示</b>，在全市同类机构（驾校）2 家中排名第 2。');
+    expect(html).toContain('现予书面警示，下一季度对你单位办理的业务加强抽查');
+    // Names as data, escaped; the date the notice was made.
+    expect(html).toContain('<td>&lt;b&gt;规则&lt;/b&gt;</td><td class="n">12</td><td class="n">30</td>');
+    expect(html).toContain('考核单位（盖章）<br>2026-10-08');
+    // A quarter without business: said once, not graded, nothing asked.
+    const idle = renderNotice({ institution: { id: 'HJ-JX', name: '环江县驾驶培训学校', type: 'driving_school', county: '451226', status: 'active' }, quarter: '2026-Q3', row: { ...row, graded: false, monthsGraded: 0 }, rules: [], generatedAt: 0 });
+    expect(idle).toContain('<p data-result>你单位2026年第3季度无业务，不评等级。</p>');
+    expect(idle).not.toContain('data-consequence');
+    expect(idle).toContain('<h1>季度考核结果通知书</h1>');
+  });
+
+  it('answers a finished quarter\'s notice: a vetoed station told of its suspension, another of its result', async () => {
+    const dl = await call('leader', 'GET', '/api/v1/evaluation/institutions/DL-JYZ/notice?quarter=2026-Q3');
+    expect(dl.statusCode, dl.body).toBe(200);
+    expect(dl.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(dl.body).toContain('<h1>暂停联网业务通知书</h1>');
+    expect(dl.body).toContain(`等级 <b class="grade-inline">D 不合格</b>（一票否决：${ruleNameOf('check.inspector_unfiled')}）`);
+    expect(dl.body).toContain('暂停你单位联网办理业务 1–3 个月，起止时间以备案登记为准');
+    // The rule as its warning names it (the seeded warnings carry one name), one confirmed, 3 points (high).
+    expect(dl.body).toContain('<tr><td class="n">1</td><td>查验用时过短</td><td class="n">1</td><td class="n">3</td></tr>');
+    // Every month of the quarter, August without business.
+    expect([...dl.body.matchAll(/<tr><td>(2026-0\d)<\/td>/g)].map((m) => m[1])).toEqual(['2026-07', '2026-08', '2026-09']);
+    expect(dl.body).toContain('<tr><td>2026-08</td><td class="n">0</td><td class="n">0</td><td class="n">—</td><td>无业务</td></tr>');
+    const yz = await call('auditor-yz', 'GET', '/api/v1/evaluation/institutions/YZ-JYZ/notice?quarter=2026-Q3');
+    expect(yz.statusCode, yz.body).toBe(200);
+    expect(yz.body).toContain('<h1>季度考核结果通知书</h1>');
+    expect(yz.body).toContain('等级 <b class="grade-inline">A 优秀</b>');
+    expect(yz.body).toContain('考核结果正常');
+    expect(yz.body).toContain('<tr><td class="n">1</td><td>查验用时过短</td><td class="n">1</td><td class="n">3</td></tr>');
+  });
+
+  it('refuses a quarter not over, another county\'s institution, an unknown one and a malformed quarter, each with its code', async () => {
+    const now = quarterOf(monthOf(Date.now()));
+    const codeOf = async (user: string, url: string) => {
+      const r = await call(user, 'GET', url);
+      return [r.statusCode, r.json().error.code];
+    };
+    expect(await codeOf('leader', `/api/v1/evaluation/institutions/DL-JYZ/notice?quarter=${now}`)).toEqual([409, 'QUARTER_NOT_FINAL']);
+    expect(await codeOf('auditor-yz', '/api/v1/evaluation/institutions/DL-JYZ/notice?quarter=2026-Q3')).toEqual([403, 'OUT_OF_SCOPE']);
+    expect(await codeOf('leader', '/api/v1/evaluation/institutions/NO-SUCH/notice?quarter=2026-Q3')).toEqual([404, 'NOT_FOUND']);
+    expect(await codeOf('leader', '/api/v1/evaluation/institutions/DL-JYZ/notice?quarter=2026-Q5')).toEqual([400, 'QUERY_INVALID']);
+    expect(await codeOf('leader', '/api/v1/evaluation/institutions/DL-JYZ/notice')).toEqual([400, 'QUERY_INVALID']);
   });
 });

@@ -9,6 +9,27 @@ import { CONCLUSION_LABELS, STATE_LABELS, type Conclusion, type WarningStateName
 import { CATEGORY_LABELS, GRADE_LABELS, isGraded, ledgerEffect, NO_BUSINESS_LABEL, QUARTER_ACTIONS, quarterLabel, quarterMonths, quarterOf, ruleNameOf, scoreQuarter, weightsFor, type EvaluationConfig } from './scoring.js';
 import type { LedgerRow, ScoreRow } from './service.js';
 
+/** The printed pages' look (A4, the CJK fonts a Chinese office has, no external assets). */
+export const PRINT_STYLE = `<style>
+  @page { size: A4; margin: 16mm 14mm; }
+  body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; color: #111; font-size: 12px; margin: 0 auto; max-width: 190mm; }
+  h1 { font-size: 20px; text-align: center; margin: 8px 0 2px; }
+  .sub { text-align: center; color: #444; margin-bottom: 14px; }
+  h2 { font-size: 14px; border-left: 4px solid #b3261e; padding-left: 6px; margin: 18px 0 6px; }
+  table { border-collapse: collapse; width: 100%; }
+  th, td { border: 1px solid #999; padding: 3px 5px; vertical-align: top; }
+  th { white-space: nowrap; }
+  th { background: #eee; }
+  td.n { text-align: right; font-variant-numeric: tabular-nums; }
+  .mono { font-family: monospace; font-size: 10px; }
+  .summary td { font-size: 13px; }
+  .grade { font-size: 28px; font-weight: bold; color: #b3261e; }
+  tr.reverse td { color: #2e7d32; }
+  .veto { color: #b3261e; font-weight: bold; }
+  .sign { margin-top: 28px; display: flex; justify-content: space-between; }
+  @media print { .noprint { display: none; } h2 { break-after: avoid; } tr { break-inside: avoid; } }
+</style>`;
+
 export function escapeHtml(s: unknown): string {
   return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
@@ -67,25 +88,7 @@ export function renderReport(p: { institution: Institution; month: string; score
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>${escapeHtml(inst.name)} ${escapeHtml(month)} 月度考核评价报告</title>
-<style>
-  @page { size: A4; margin: 16mm 14mm; }
-  body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; color: #111; font-size: 12px; margin: 0 auto; max-width: 190mm; }
-  h1 { font-size: 20px; text-align: center; margin: 8px 0 2px; }
-  .sub { text-align: center; color: #444; margin-bottom: 14px; }
-  h2 { font-size: 14px; border-left: 4px solid #b3261e; padding-left: 6px; margin: 18px 0 6px; }
-  table { border-collapse: collapse; width: 100%; }
-  th, td { border: 1px solid #999; padding: 3px 5px; vertical-align: top; }
-  th { white-space: nowrap; }
-  th { background: #eee; }
-  td.n { text-align: right; font-variant-numeric: tabular-nums; }
-  .mono { font-family: monospace; font-size: 10px; }
-  .summary td { font-size: 13px; }
-  .grade { font-size: 28px; font-weight: bold; color: #b3261e; }
-  tr.reverse td { color: #2e7d32; }
-  .veto { color: #b3261e; font-weight: bold; }
-  .sign { margin-top: 28px; display: flex; justify-content: space-between; }
-  @media print { .noprint { display: none; } h2 { break-after: avoid; } tr { break-inside: avoid; } }
-</style></head>
+${PRINT_STYLE}</head>
 <body>
 <p class="noprint"><button onclick="window.print()">打印</button></p>
 <h1>社会化机构月度考核评价报告</h1>

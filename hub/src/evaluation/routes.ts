@@ -12,6 +12,7 @@ import { assertInScope, authorize, scopedCounty, type Principal, type Role } fro
 import type { Registry } from '../registry/registry.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
+import { noticeRules, renderNotice } from '../evaluation/notice.js';
 import { renderReport } from '../evaluation/report.js';
 import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, gradeLabelOf, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, previousMonths, quarterLabel, quarterMonths, quarterOf, quarterWords, ruleNameOf, scoreQuarter, weightsFor, type Category } from '../evaluation/scoring.js';
 import type { EvaluationService, LedgerRow, QuarterRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
@@ -449,6 +450,31 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       if (!score) throw new HubError('NOT_FOUND', `no score for ${inst.id} in ${req.query.month}`);
       const [trend, ledger] = await Promise.all([evaluation.trend(inst.id, req.query.month, 6), evaluation.deductions(inst.id, req.query.month)]);
       const html = renderReport({ institution: inst, month: req.query.month, score, trend, ledger, config: evaluation.config, generatedAt: Date.now() });
+      return reply.type('text/html; charset=utf-8').send(html);
+    },
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/api/v1/evaluation/institutions/:id/notice',
+    tags: ['考核'],
+    summary: '机构季度考核结果通知书（可打印的 HTML；C 级为书面警示通知书，D 级为暂停联网业务通知书；季度结束后方可出具）',
+    auth: EVALUATION_READERS,
+    scope: 'institution',
+    produces: ['text/html'],
+    params: InstitutionParams,
+    query: z.object({ quarter: Quarter }),
+    handler: async (req, reply) => {
+      const p = authorize(req, EVALUATION_READERS);
+      const inst = institutionInScope(p, req.params.id);
+      const quarter = req.query.quarter;
+      // Ranked among the institutions of its type across the city, as the quarter list ranks them.
+      const r = await evaluation.quarter(quarter, { type: inst.type });
+      if (!r.final) throw new HubError('QUARTER_NOT_FINAL', `${quarter} has not ended`);
+      const row = r.rows.find((x) => x.institution_id === inst.id);
+      if (!row) throw new HubError('NOT_FOUND', `no scores for ${inst.id} in ${quarter}`);
+      const ledger = (await Promise.all(r.months.map((m) => evaluation.deductions(inst.id, m)))).flat();
+      const html = renderNotice({ institution: inst, quarter, row, rules: noticeRules(ledger), generatedAt: Date.now() });
       return reply.type('text/html; charset=utf-8').send(html);
     },
   });

@@ -34,3 +34,18 @@ const ACTION_EN: Readonly<Record<string, string>> = { A: 'None', B: 'None', C: '
 export function actionText(q: { graded: boolean; grade: string; action: string }): string {
   return q.graded && q.action ? L(q.action, ACTION_EN[q.grade] ?? q.action) : '—';
 }
+
+/** The notice the hub prints for a finished quarter, named by the grade (C a written warning, D a suspension). */
+const NOTICES: Readonly<Record<string, readonly [string, string]>> = {
+  C: ['书面警示通知书', 'Written warning'],
+  D: ['暂停联网业务通知书', 'Suspension notice'],
+};
+export function noticeText(q: { graded: boolean; grade: string }): string {
+  const n = q.graded ? NOTICES[q.grade] : undefined;
+  return n ? L(n[0], n[1]) : L('结果通知书', 'Result notice');
+}
+
+/** Where a finished quarter's notice to the institution is printed from. */
+export function noticeHref(institutionId: string, quarter: string): string {
+  return `/api/v1/evaluation/institutions/${encodeURIComponent(institutionId)}/notice?quarter=${quarter}`;
+}
