@@ -721,6 +721,15 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await page.locator('[data-testid="suspension-term"]').selectOption('3');
     await expect.poll(() => form.locator('[data-testid="effective-to"]').inputValue(), { timeout: 5_000 }).toBe(`${endOf(3)}T00:00`);
     await shot(page, 'office-registry-suspension.png');
+    // Changing another record leaves the suspension: its start, term and end are not carried over.
+    await page.locator('[data-testid="records"] tr[data-key="FS-YY"] [data-edit]').click();
+    await expect.poll(() => form.locator('[data-field="id"] input').inputValue(), { timeout: 10_000 }).toBe('FS-YY');
+    expect([await form.locator('[data-testid="effective-to"]').isDisabled(), await form.locator('[data-testid="effective-to"]').inputValue(), await form.locator('[data-testid="effective-from"]').inputValue()]).toEqual([false, '', '']);
+    expect(await page.locator('[data-testid="suspension-hint"]').count()).toBe(0);
+    await notice.locator(`[data-suspend="${station}"]`).click();
+    await expect.poll(() => form.locator('[data-field="id"] input').inputValue(), { timeout: 10_000 }).toBe(station);
+    await page.locator('[data-testid="suspension-term"]').selectOption('3');
+    await expect.poll(() => form.locator('[data-testid="effective-to"]').inputValue(), { timeout: 5_000 }).toBe(`${endOf(3)}T00:00`);
     // Filed, it waits for the second administrator like any change, the station suspended in it
     // for the term, and the listing names it beside the station.
     await page.click('[data-testid="change-form"] button[type="submit"]');

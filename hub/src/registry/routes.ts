@@ -442,13 +442,13 @@ function firstItems(r: RegistryRequest): RegistryRequest & { itemPage: { offset:
   return { ...r, items: r.items.slice(0, FIRST_ITEMS), itemPage: { offset: 0, limit: FIRST_ITEMS, total: r.items.length, entities: entitiesOf(r.items) } };
 }
 
-/** The kinds of record among a request's items, in the order they first appear. */
 /** The period a request was filed for, as the audit log keeps it. */
 const periodDetail = (r: RegistryRequest) => ({
   effectiveFrom: r.effectiveFrom === null ? 'approval' : new Date(r.effectiveFrom).toISOString(),
   ...(r.effectiveTo === null ? {} : { effectiveTo: new Date(r.effectiveTo).toISOString() }),
 });
 
+/** The kinds of record among a request's items, in the order they first appear. */
 const entitiesOf = (items: readonly { entity: Entity }[]): Entity[] => [...new Set(items.map((i) => i.entity))];
 
 /** Requests whose reviewed items are kept for page turns, and for how long (see reviewedRequest). */
