@@ -3,7 +3,7 @@ import { canOpen, homeFor, navFor, safeNext, type Me } from '$lib/app/nav';
 import { actionsFor, activeDeadline, conflictMessage, countdown, isOverdue, sortQueue } from '$lib/app/workflow';
 import { cstMonth, cstTime, monthsEnding } from '$lib/app/format';
 import { countBy, countySummaries } from '$lib/app/aggregate';
-import { actionText, noticeHref, noticeText, quartersEnding, quarterText } from '$lib/app/quarter';
+import { actionText, noticeHref, noticeText, quarterEndLocal, quartersEnding, quarterText } from '$lib/app/quarter';
 import { transactionRows } from '$lib/app/transaction';
 import { hitValueRows, measurementRows } from '$lib/app/labels';
 import { errorText, KNOWN_ERROR_CODES } from '$lib/app/errors';
@@ -149,6 +149,8 @@ describe('formatting and aggregation', () => {
     expect(noticeText({ graded: false, grade: 'A' })).toBe('结果通知书');
     expect(inEnglish(() => noticeText({ graded: true, grade: 'C' }))).toBe('Written warning');
     expect(noticeHref('YZ JYZ', '2026-Q3')).toBe('/api/v1/evaluation/institutions/YZ%20JYZ/notice?quarter=2026-Q3');
+    // Closer checks for the quarter run to its end: 00:00 on the first day after it.
+    expect(['2026-Q1', '2026-Q2', '2026-Q3', '2026-Q4'].map(quarterEndLocal)).toEqual(['2026-04-01T00:00', '2026-07-01T00:00', '2026-10-01T00:00', '2027-01-01T00:00']);
   });
   it('summarises scores by county and counts by key', () => {
     const s = countySummaries(
@@ -224,6 +226,16 @@ describe('registry and rule-release helpers', async () => {
     expect(form.monthsLater('明天', 1)).toBe('');
     expect(form.effectiveFromOf('2027-01-08T00:00')).toBe('2027-01-08T00:00:00+08:00');
     expect(form.effectiveFromOf('')).toBeUndefined();
+  });
+  it('leaves an optional flag absent when it was never filed and is left unticked', async () => {
+    const form = await import('$lib/app/form');
+    const base = { id: 'JCJ-4S', name: '某汽车销售公司', type: 'dealer', county: '451202', status: 'active' };
+    const dataOf = (values: Record<string, string | boolean>, b: Record<string, unknown>) => (form.fromForm('institution', values, b) as { data: Record<string, unknown> }).data;
+    expect(dataOf(form.toForm('institution', base), base)).not.toHaveProperty('closerChecks');
+    expect(dataOf({ ...form.toForm('institution', base), closerChecks: true }, base).closerChecks).toBe(true);
+    const checked = { ...base, closerChecks: true };
+    expect(dataOf({ ...form.toForm('institution', checked), closerChecks: false }, checked).closerChecks).toBe(false);
+    expect(form.toForm('institution', checked).closerChecks).toBe(true);
   });
   it('finds a term in force on a record: the highest version holding the instant, if it ends', () => {
     const open = { version: 2, validFrom: 1_000, validTo: null };

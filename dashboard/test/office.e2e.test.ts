@@ -682,7 +682,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await context.close();
   });
 
-  it('lists last quarter\'s D grades on the registry screen and prepares the suspension they bring', async () => {
+  it('lists last quarter\'s C and D grades on the registry screen and prepares the suspension and closer checks they bring', async () => {
     // Last quarter, as the screen computes it; one inspection station graded D there (a veto in
     // its last month), written as the evaluation's monthly rows are.
     const now = new Date(Date.now() + 8 * 3_600_000);
@@ -695,6 +695,11 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
         month: lastMonth, institution_id: station, institution_type: 'inspection_station', county: '451224', transactions: 120, warnings: 3, confirmed: 1,
         false_alarms: 0, escalated: 0, deduct_compliance: 10, deduct_quality: 0, deduct_integrity: 0, deduct_responsiveness: 0, score: 90, grade: 'D', veto: 1,
         veto_rules: ['check.inspector_unfiled'], rank: 1, rank_of: 1, computed_at: Date.now(),
+      },
+      {
+        month: lastMonth, institution_id: 'HJ-JX', institution_type: 'driving_school', county: '451226', transactions: 80, warnings: 9, confirmed: 6,
+        false_alarms: 0, escalated: 0, deduct_compliance: 25, deduct_quality: 0, deduct_integrity: 5, deduct_responsiveness: 0, score: 70, grade: 'C', veto: 0,
+        veto_rules: [], rank: 1, rank_of: 1, computed_at: Date.now(),
       },
     ]);
     const { page, context, errors } = await stack.login('registry');
@@ -763,6 +768,27 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await page.locator(`[data-testid="records"] tr[data-key="${station}"] [data-edit]`).click();
     await expect.poll(() => page.locator('[data-testid="change-fields"] [data-field="id"] input').inputValue(), { timeout: 10_000 }).toBe(station);
     expect(await page.locator('[data-testid="term-hint"]').count()).toBe(0);
+
+    // A C grade: closer checks until the end of this quarter, the written warning beside it.
+    const cGrades = page.locator('[data-testid="c-grades"]');
+    expect(await cGrades.innerText()).toContain(`${lastQ.y}年第${lastQ.q}季度考核 C 级、尚未登记加强抽查的机构`);
+    expect(await cGrades.locator('a[target="_blank"]').getAttribute('href')).toBe(`/api/v1/evaluation/institutions/HJ-JX/notice?quarter=${lastQ.y}-Q${lastQ.q}`);
+    await cGrades.locator('[data-closer="HJ-JX"]').click();
+    await expect.poll(() => form.locator('[data-field="id"] input').inputValue(), { timeout: 10_000 }).toBe('HJ-JX');
+    expect(await form.locator('[data-field="closerChecks"] input[type="checkbox"]').isChecked()).toBe(true);
+    expect(await form.locator('[data-field="status"] select option:checked').textContent()).toBe('正常');
+    const qEnd = q === 3 ? `${now.getUTCFullYear() + 1}-01-01` : `${now.getUTCFullYear()}-${String((q + 1) * 3 + 1).padStart(2, '0')}-01`;
+    expect([await form.locator('[data-testid="effective-from"]').inputValue(), await form.locator('[data-testid="effective-to"]').inputValue()]).toEqual([`${tomorrow}T00:00`, `${qEnd}T00:00`]);
+    expect(await page.locator('[data-testid="closer-hint"]').innerText()).toContain('期满自动恢复');
+    await shot(page, 'office-registry-closer-checks.png');
+    await page.click('[data-testid="change-form"] button[type="submit"]');
+    // The detail turns to the new request (the one before it was decided elsewhere).
+    await expect.poll(() => detail.locator('h2').textContent(), { timeout: 15_000 }).not.toContain(id);
+    expect(await detail.getAttribute('data-status')).toBe('pending');
+    const closerId = (await detail.locator('h2').textContent())!.match(/申请 (\S+)/)![1]!;
+    const closer = (await (await stack.as('registry'))(`/api/v1/registry/requests/${closerId}`)).body as { summary: string; effectiveTo: number; items: { key: string; data: { closerChecks?: boolean; status: string } }[] };
+    expect([closer.summary, closer.effectiveTo, closer.items[0]?.key, closer.items[0]?.data.closerChecks, closer.items[0]?.data.status]).toEqual([`${lastQ.y}年第${lastQ.q}季度考核 C 级：书面警示，加强抽查`, Date.parse(`${qEnd}T00:00:00+08:00`), 'HJ-JX', true, 'active']);
+    expect((await (await stack.as('registry2'))(`/api/v1/registry/requests/${closerId}/reject`, { method: 'POST', json: { comment: '测试' } })).status).toBe(200);
     expect(errors).toEqual([]);
     await context.close();
   });

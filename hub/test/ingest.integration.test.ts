@@ -117,6 +117,31 @@ describe('batches', () => {
     expect(w[0]!.explanation).toContain('180');
   });
 
+  it('draws a share of an institution under closer checks for verification, only within the term filed', async () => {
+    // 加强抽查 filed for November 2026 (past allowed): the records of the 25th fall in it.
+    const [registry, registry2] = [await login(hub, 'registry'), await login(hub, 'registry2')];
+    const station = hub.registry.institution(TEST_COLLECTOR.institutionId)!;
+    const filed = await hub.app.inject(withToken(registry, { method: 'POST', url: '/api/v1/registry/requests', payload: { summary: '2026年第3季度考核 C 级：书面警示，加强抽查', effectiveFrom: '2026-11-01T00:00:00+08:00', effectiveTo: '2026-12-01T00:00:00+08:00', items: [{ entity: 'institution', data: { ...station, closerChecks: true } }] } }));
+    expect(filed.statusCode, filed.body).toBe(201);
+    expect((await hub.app.inject(withToken(registry2, { method: 'POST', url: `/api/v1/registry/requests/${filed.json().id}/approve`, payload: {} }))).statusCode).toBe(200);
+    const s = collectorSocket();
+    await connected(s);
+    const within = Array.from({ length: 60 }, (_, i) => checkTxn(500 + i));
+    // The same business a week after the term.
+    const after = Array.from({ length: 60 }, (_, i) => checkTxn(560 + i, { occurredAt: checkTxn(560 + i).occurredAt + 7 * 86_400_000, startedAt: checkTxn(560 + i).startedAt! + 7 * 86_400_000, endedAt: checkTxn(560 + i).endedAt! + 7 * 86_400_000 }));
+    const ack: BatchAck = await s.timeout(30_000).emitWithAck('batch.submit', batch([...within, ...after], 500));
+    expect(ack.ok, JSON.stringify(ack)).toBe(true);
+    const drawn = await hub.store.query<{ transaction_id: string; explanation: string }>(
+      sql`SELECT transaction_id, explanation FROM warnings FINAL WHERE rule_id = 'counter.spot_check' AND transaction_id IN ${param.ArrayString([...within, ...after].map((t) => t.id))}`,
+    );
+    const ids = new Set(drawn.map((d) => d.transaction_id));
+    // About one in ten within the term (10 % by default), none after it.
+    expect(ids.size).toBeGreaterThan(0);
+    expect(ids.size).toBeLessThan(20);
+    expect(after.filter((t) => ids.has(t.id))).toEqual([]);
+    expect(drawn[0]!.explanation).toBe(`机构${station.name}处于加强抽查期，本笔业务按10%的比例被抽中核查`);
+  });
+
   it('rejects a batch claiming another collector without touching the store', async () => {
     const s = collectorSocket();
     await connected(s);

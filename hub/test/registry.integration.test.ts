@@ -278,7 +278,22 @@ describe('imports', () => {
     const listed = (await call('registry', 'GET', '/api/v1/institutions')).json().items as Record<string, unknown>[];
     expect(listed.find((i) => i.id === 'YZ-DJZ8')).not.toHaveProperty('lat');
     const out = await call('registry', 'GET', '/api/v1/registry/institutions.csv');
-    expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-DJZ8,'))).toBe('YZ-DJZ8,宜州区某登记服务站,机动车登记服务站,宜州区,,,正常,');
+    expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-DJZ8,'))).toBe('YZ-DJZ8,宜州区某登记服务站,机动车登记服务站,宜州区,,,正常,,');
+  });
+
+  it('files closer checks (加强抽查) as yes or no, live for the rules, and exports them so; a word it cannot read is refused', async () => {
+    const bad = '编号,名称,类型,区县,加强抽查\r\nYZ-DJZ8,宜州区某登记服务站,登记服务站,宜州区,也许\r\n';
+    const refused = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'institution', filename: '机构.csv', contentBase64: Buffer.from(bad).toString('base64') });
+    expect([refused.statusCode, refused.json().report]).toEqual([422, [expect.objectContaining({ row: 2, field: 'closerChecks', message: '不是是/否：也许' })]]);
+    const csv = '编号,名称,类型,区县,加强抽查\r\nYZ-DJZ8,宜州区某登记服务站,登记服务站,宜州区,是\r\n';
+    const res = await call('registry', 'POST', '/api/v1/registry/imports', { entity: 'institution', filename: '机构.csv', contentBase64: Buffer.from(csv).toString('base64') });
+    expect(res.statusCode, res.body).toBe(201);
+    expect((await call('registry2', 'POST', `/api/v1/registry/requests/${res.json().id}/approve`, {})).statusCode).toBe(200);
+    await hub.registry.reload();
+    expect(hub.registry.institution('YZ-DJZ8')?.closerChecks).toBe(true);
+    expect(hub.registry.at(Date.now()).institution('YZ-DJZ8')?.closerChecks).toBe(true);
+    const out = await call('registry', 'GET', '/api/v1/registry/institutions.csv');
+    expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-DJZ8,'))).toBe('YZ-DJZ8,宜州区某登记服务站,机动车登记服务站,宜州区,,,正常,,是');
   });
 
   it("files an institution's business hours written as words, exports them as words, and refuses words it cannot read", async () => {
@@ -297,11 +312,11 @@ describe('imports', () => {
     const listed = (await call('registry', 'GET', '/api/v1/registry/institutions')).json().items as Record<string, unknown>[];
     expect(listed.find((i) => i.id === 'YZ-JYZ9')?.hours).toEqual(hours);
     const out = await call('registry', 'GET', '/api/v1/registry/institutions.csv');
-    expect(out.body.split('\r\n')[0]).toMatch(/,营业时间$/);
-    expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-JYZ9,'))).toBe('YZ-JYZ9,宜州区某检测站,机动车检验机构,宜州区,,,正常,每天 08:30–12:00、14:00–17:30；法定节假日照常营业');
+    expect(out.body.split('\r\n')[0]).toMatch(/,营业时间,加强抽查$/);
+    expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-JYZ9,'))).toBe('YZ-JYZ9,宜州区某检测站,机动车检验机构,宜州区,,,正常,每天 08:30–12:00、14:00–17:30；法定节假日照常营业,');
     // Saturday mornings: a day with periods of its own, filed, live and exported as words.
     expect(hub.registry.institution('YZ-JYZ6')?.hours).toEqual({ workingDays: [1, 2, 3, 4, 5, 6], periods: [{ start: '08:00', end: '17:00' }], observesHolidays: true, byWeekday: [{ days: [6], periods: [{ start: '08:00', end: '12:00' }] }] });
-    expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-JYZ6,'))).toBe('YZ-JYZ6,宜州区第六检测站,机动车检验机构,宜州区,,,正常,周一至周五 08:00–17:00；周六 08:00–12:00；法定节假日休息');
+    expect(out.body.split('\r\n').find((l) => l.startsWith('YZ-JYZ6,'))).toBe('YZ-JYZ6,宜州区第六检测站,机动车检验机构,宜州区,,,正常,周一至周五 08:00–17:00；周六 08:00–12:00；法定节假日休息,');
 
     // A rename from a sheet in an older template (no 营业时间 column at all) keeps the hours on file …
     const imported = async (text: string) => {

@@ -70,6 +70,9 @@ const med = (o: T = {}): T => ({
   kind: 'medical', channel: 'institution', institutionId: 'FS-YY', staffId: 'FS-YY-D01', counter: 'M1', ip: '10.45.15.11', ywlx: 'A',
   subject: person('patient'), startedAt: AT - 10 * MIN, endedAt: AT, occurredAt: AT, outcome: 'pass', ...o,
 });
+/** The demonstration register with one institution under closer checks (加强抽查). */
+const closer = (id: string) => createRegistryView(DEMO_INSTITUTIONS.map((i) => (i.id === id ? { ...i, closerChecks: true } : i)), DEMO_STAFF);
+const ALL = { 'counter.spot_check': { samplePercent: 100 } };
 /** The demonstration register with one institution suspended (暂停). */
 const suspend = (id: string) => createRegistryView(DEMO_INSTITUTIONS.map((i) => (i.id === id ? { ...i, status: 'suspended' as const } : i)), DEMO_STAFF);
 const online = (o: T = {}): T => ({
@@ -229,6 +232,16 @@ const GOLDEN: Golden[] = [
       { name: 'an active dealer', records: [veh({ institutionId: 'JCJ-4S', channel: 'institution' })], fires: [] },
       { name: "the vehicle office's own counter is not an institution acting for it", records: [veh()], registry: suspend('JCJ-CGS'), fires: [] },
       { name: 'inspection business has its own rule', records: [insp()], registry: suspend('JCJ-JYZ'), fires: ['inspection.station_suspended'] },
+    ],
+  },
+  {
+    rule: 'counter.spot_check',
+    scenarios: [
+      { name: 'a dealer under closer checks, every record drawn', records: [veh({ institutionId: 'JCJ-4S', channel: 'institution' })], registry: closer('JCJ-4S'), params: ALL, fires: ['counter.spot_check'], text: '机构金城江区汽车销售服务有限公司处于加强抽查期，本笔业务按100%的比例被抽中核查' },
+      { name: 'an inspection of a station under closer checks', records: [insp()], registry: closer('JCJ-JYZ'), params: ALL, fires: ['counter.spot_check'] },
+      { name: 'none drawn at 0 %', records: [veh({ institutionId: 'JCJ-4S', channel: 'institution' })], registry: closer('JCJ-4S'), params: { 'counter.spot_check': { samplePercent: 0 } }, fires: [] },
+      { name: 'an institution not under closer checks', records: [veh({ institutionId: 'JCJ-4S', channel: 'institution' })], params: ALL, fires: [] },
+      { name: 'a queue ticket is not business', records: [queue()], registry: closer('JCJ-CGS'), params: ALL, fires: [] },
     ],
   },
   // ---------------------------------------------------------------- agent
@@ -724,4 +737,25 @@ describe('golden fixtures per rule', () => {
       });
     });
   }
+});
+
+describe('counter.spot_check draws its sample by the record', () => {
+  it('draws about the configured share, the same records on every delivery', async () => {
+    const engine = engineFor();
+    const registry = closer('JCJ-4S');
+    const records = Array.from({ length: 2_000 }, (_, i) => txn({ id: `c-1:${i}`, kind: 'vehicle', channel: 'institution', institutionId: 'JCJ-4S', occurredAt: AT + i * SECOND, capturedAt: AT + i * SECOND + 500 }));
+    const drawn = async () => {
+      const out: string[] = [];
+      for (const r of records) {
+        const hits = await engine.evaluate(r, { registry, calendar, ...createMemoryRuleState() });
+        if (hits.some((h) => h.rule.id === 'counter.spot_check')) out.push(r.id);
+      }
+      return out;
+    };
+    const first = await drawn();
+    // 10 % by default: 200 expected; a binomial spread of ±4σ is about ±54.
+    expect(first.length).toBeGreaterThan(150);
+    expect(first.length).toBeLessThan(250);
+    expect(await drawn()).toEqual(first);
+  });
 });

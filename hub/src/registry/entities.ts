@@ -103,7 +103,7 @@ export function institutionOf(entity: Entity, data: EntityData): string {
 
 /** Header aliases: Chinese (as exported) and English field names. */
 const HEADERS: Readonly<Record<Entity, Readonly<Record<string, string>>>> = {
-  institution: { 编号: 'id', 名称: 'name', 类型: 'type', 区县: 'county', 经度: 'lon', 纬度: 'lat', 状态: 'status', 营业时间: 'hours', 营业时段: 'hours' },
+  institution: { 编号: 'id', 名称: 'name', 类型: 'type', 区县: 'county', 经度: 'lon', 纬度: 'lat', 状态: 'status', 营业时间: 'hours', 营业时段: 'hours', 加强抽查: 'closerChecks' },
   staff: {
     编号: 'id', 机构: 'institutionId', 机构编号: 'institutionId', 角色: 'role', 姓名: 'name', 备案: 'filed', 已备案: 'filed',
     有效期起: 'validFrom', 有效期止: 'validTo', 准驾车型: 'classes', 身份证哈希: 'idHash', 身份证: 'idMasked',
@@ -282,7 +282,7 @@ export interface KeptGroup {
   sameFiling?: 'validFrom';
 }
 export const KEPT_WHEN_NO_COLUMN: Readonly<Record<Entity, readonly KeptGroup[]>> = {
-  institution: [{ fields: ['hours'] }, { fields: ['lon', 'lat'] }, { fields: ['status'] }],
+  institution: [{ fields: ['hours'] }, { fields: ['lon', 'lat'] }, { fields: ['status'] }, { fields: ['closerChecks'] }],
   staff: [
     { fields: ['name'] },
     { fields: ['validTo'], sameFiling: 'validFrom' },
@@ -389,10 +389,11 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
         case 'role':
           raw.role = ROLE_BY_LABEL[v] ?? v;
           break;
-        case 'filed': {
+        case 'filed':
+        case 'closerChecks': {
           const b = bool(v);
           if (typeof b === 'string') fail(f, b);
-          else raw.filed = b;
+          else raw[f] = b;
           break;
         }
         case 'validFrom':

@@ -58,6 +58,8 @@ export function registryColumns(entity: Entity, institutionName: (id: string) =>
         { header: '状态', value: (r) => STATUS_LABELS[r.status] ?? r.status },
         // Empty: the institution keeps its type's (or the city's) hours.
         { header: '营业时间', value: (r) => (r.hours ? formatBusinessHours(r.hours) : ''), width: 44 },
+        // Empty when never filed either way: a sheet read back files nothing new for it.
+        { header: '加强抽查', value: (r) => (r.closerChecks === undefined ? '' : yesNo(r.closerChecks)) },
       ] satisfies Cols<Institution> as Column<EntityData>[];
     case 'staff':
       return [

@@ -120,7 +120,10 @@ export const DurationParams = z
   })
   .refine((p) => p.minSeconds !== undefined || p.maxSeconds !== undefined, 'set minSeconds and/or maxSeconds')
   .refine((p) => p.minSeconds === undefined || p.maxSeconds === undefined || p.minSeconds < p.maxSeconds, 'minSeconds must be < maxSeconds');
-export const RegistryParams = z.strictObject({});
+export const RegistryParams = z.strictObject({
+  /** spot_check: the share of the institution's records drawn for verification, in percent. */
+  samplePercent: z.number().min(0).max(100).optional(),
+});
 /** field_predicate params are declared by the rule itself: numbers, strings or string lists. */
 export const FieldPredicateParamValue = z.union([z.number(), z.string().max(200), z.array(z.string().max(64)).max(500)]);
 export const FieldPredicateParams = z.record(ParamName, FieldPredicateParamValue);
@@ -236,6 +239,9 @@ const registryCommon = { ...common, kind: z.literal('registry'), params: Registr
  * - institution: is `institutionId` filed and not suspended?
  * - listing: is any of `fields` on `list` (in force at occurredAt)? Each field has a label (申请人…).
  * - red_list: is the agent in `field` red-listed with scope own_org for another organisation?
+ * - spot_check: is the institution under closer checks (加强抽查) at occurredAt? Then a share of
+ *   its records (params.samplePercent), drawn by the record's id, is raised for verification: the
+ *   same record is drawn or not on every delivery and every replay.
  */
 export const RegistryRuleSchema = z.discriminatedUnion('target', [
   z.strictObject({
@@ -266,6 +272,11 @@ export const RegistryRuleSchema = z.discriminatedUnion('target', [
     list: ListName,
     fields: z.array(z.strictObject({ field: FieldPath, label: z.string().min(1).max(16) })).min(1),
     explain: z.strictObject({ listed: Template }),
+  }),
+  z.strictObject({
+    ...registryCommon,
+    target: z.literal('spot_check'),
+    explain: z.strictObject({ sampled: Template }),
   }),
   z.strictObject({
     ...registryCommon,
@@ -461,7 +472,7 @@ export const KIND_VALUE_NAMES: Readonly<Record<RuleKind, readonly string[]>> = {
   registry: [
     'reason', 'staffId', 'role', 'roleLabel', 'filedRole', 'filedRoleLabel', 'validFrom', 'validTo',
     'licenceClass', 'permittedClasses', 'institutionName', 'who', 'masked', 'listName', 'note', 'organisationId',
-    'deviceId', 'deviceKind', 'filedInstitution', 'calibrationValidTo', 'via',
+    'deviceId', 'deviceKind', 'filedInstitution', 'calibrationValidTo', 'via', 'samplePercent',
   ],
   // plus the rule's own param names (checked per definition)
   field_predicate: ['reason', ...DERIVED_VALUES],

@@ -35,6 +35,7 @@ export const PARAM_LABELS: Readonly<Record<string, ParamLabel>> = {
   allowedCidrs: { label: '允许的 IP 网段', unit: 'list', help: '业务终端 IP 须在这些网段内，每行一个，如 10.0.0.0/8' },
   allowedMacs: { label: '允许的 MAC 地址', unit: 'list', help: '业务终端 MAC 须在此名单内，每行一个；留空表示不限' },
   sensitiveTypes: { label: '敏感业务类型', unit: 'list', help: '这些机动车业务类型代码须强制事后核查，每行一个' },
+  samplePercent: { label: '抽查比例', unit: '％', help: '加强抽查期内，机构办理的业务按该比例随机抽取核查（0–100）' },
 };
 
 /** Choice labels of enumerated parameters. */
@@ -100,6 +101,7 @@ export const HIT_VALUE_LABELS: Readonly<Record<string, ParamLabel>> = {
   ywlx: { label: '业务类型', unit: '', help: '' },
   samples: { label: '样本数', unit: '笔', help: '' },
   peers: { label: '同类数', unit: '个', help: '' },
+  samplePercent: { label: '抽查比例', unit: '％', help: '' },
 };
 
 /** Why a rule fired (`reason` in the hit values). */
@@ -115,6 +117,7 @@ export const HIT_REASON_LABELS: Readonly<Record<string, string>> = {
   expired: '备案已过期',
   class_not_permitted: '超出准考车型',
   suspended: '已暂停',
+  sampled: '加强抽查抽中',
   listed: '在名单内',
   outside_org: '超出授权机构',
   night: '夜间办理',

@@ -46,6 +46,11 @@ export const InstitutionSchema = z.object({
    * hours. Filed as words in a spreadsheet (business-hours.ts reads them).
    */
   hours: BusinessHoursSchema.optional(),
+  /**
+   * OPTIONAL. Under closer checks (加强抽查), the consequence of a C quarterly grade, filed for a
+   * term: a sample of its business is drawn for verification (counter.spot_check). Absent = no.
+   */
+  closerChecks: z.boolean().optional(),
 }).refine((i) => (i.lon === undefined) === (i.lat === undefined), { message: '经度和纬度须同时填写（或都不填）', path: ['lat'] });
 export type Institution = z.infer<typeof InstitutionSchema>;
 

@@ -288,6 +288,26 @@ export const counterInstitutionSuspended = defineRule({
   },
 });
 
+/**
+ * Closer checks (加强抽查) of an institution graded C for a quarter: filed in the registry for a
+ * term, a share of its business is drawn for verification — the auditors' spot checks, worked
+ * through the ordinary workflow (a spot check found normal is concluded as such).
+ */
+export const counterSpotCheck = defineRule({
+  id: 'counter.spot_check',
+  kind: 'registry',
+  target: 'spot_check',
+  name: '加强抽查机构业务抽检',
+  family: 'counter',
+  severity: 'low',
+  action: 'warn',
+  description: '备案为“加强抽查”的机构（如季度考核 C 级），按比例随机抽取其办理的业务供核查；同一笔业务每次判断结果相同',
+  basis: 'domain.md §8 考核评价：C 级书面警示、加强抽查；抽查比例 10% 为建议值 [sugg]',
+  when: [{ op: 'in', field: 'kind', values: ['vehicle', 'licence', 'violation', 'exam', 'medical', 'inspection', 'check'] }],
+  params: { samplePercent: 10 },
+  explain: { sampled: '机构{institutionName}处于加强抽查期，本笔业务按{samplePercent}%的比例被抽中核查' },
+});
+
 export const COUNTER_RULES = [
   counterOffHours,
   counterLongWait,
@@ -302,5 +322,6 @@ export const COUNTER_RULES = [
   counterSelfDealing,
   counterSensitiveBusiness,
   counterInstitutionSuspended,
+  counterSpotCheck,
   counterOutputOutlier,
 ] as const;

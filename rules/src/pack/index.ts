@@ -8,7 +8,7 @@
  * defaults and explanation templates. README.md lists them all.
  */
 import type { RuleDefinitionInput } from '../engine/definition.js';
-import { counterOffHours, counterLongWait, counterLongHandling, counterRefusal, counterRefusalsDaily, counterNoShowDaily, counterNoQueueRecord, counterIpNotWhitelisted, counterMacNotWhitelisted, counterConcurrentTerminals, counterSelfDealing, counterSensitiveBusiness, counterInstitutionSuspended, counterOutputOutlier, COUNTER_RULES } from './counter.js';
+import { counterOffHours, counterLongWait, counterLongHandling, counterRefusal, counterRefusalsDaily, counterNoShowDaily, counterNoQueueRecord, counterIpNotWhitelisted, counterMacNotWhitelisted, counterConcurrentTerminals, counterSelfDealing, counterSensitiveBusiness, counterInstitutionSuspended, counterSpotCheck, counterOutputOutlier, COUNTER_RULES } from './counter.js';
 import { agentFrequent, agentElderlyApplicant, agentBlacklisted, agentRedListOutsideOrg, agentPhoneShared, AGENT_RULES } from './agent.js';
 import { vehicleFrequentTransfer, vehicleTransferAfterRegistration, vehicleFrequentReplacement, vehicleApprovalRevoked, vehicleDeregRestored, vehicleGoodPlateRepeat, vehicleTempPlateRepeat, vehicleTempPlateRegistered, vehicleFrequentChanges, VEHICLE_RULES } from './vehicle.js';
 import { checkShortDuration, checkInspectorUnfiled, checkInspectorTwoLanes, checkPhotoReuse, checkRepeatedChecks, checkVinBlacklisted, checkReviewRejectionOutlier, CHECK_RULES } from './check.js';
@@ -18,7 +18,7 @@ import { pointsLicenceMultiVehicle, pointsRepeatFullScore, pointsAgentManyLicenc
 import { medicalDoctorHourly, medicalOffHours, medicalDoctorUnfiled, MEDICAL_RULES } from './medical.js';
 import { onlineAccountsPerDevice, onlineAccountsPerIp, ONLINE_RULES } from './online.js';
 
-export { counterOffHours, counterLongWait, counterLongHandling, counterRefusal, counterRefusalsDaily, counterNoShowDaily, counterNoQueueRecord, counterIpNotWhitelisted, counterMacNotWhitelisted, counterConcurrentTerminals, counterSelfDealing, counterSensitiveBusiness, counterInstitutionSuspended, counterOutputOutlier, COUNTER_RULES } from './counter.js';
+export { counterOffHours, counterLongWait, counterLongHandling, counterRefusal, counterRefusalsDaily, counterNoShowDaily, counterNoQueueRecord, counterIpNotWhitelisted, counterMacNotWhitelisted, counterConcurrentTerminals, counterSelfDealing, counterSensitiveBusiness, counterInstitutionSuspended, counterSpotCheck, counterOutputOutlier, COUNTER_RULES } from './counter.js';
 export { agentFrequent, agentElderlyApplicant, agentBlacklisted, agentRedListOutsideOrg, agentPhoneShared, AGENT_RULES } from './agent.js';
 export { vehicleFrequentTransfer, vehicleTransferAfterRegistration, vehicleFrequentReplacement, vehicleApprovalRevoked, vehicleDeregRestored, vehicleGoodPlateRepeat, vehicleTempPlateRepeat, vehicleTempPlateRegistered, vehicleFrequentChanges, VEHICLE_RULES } from './vehicle.js';
 export { checkShortDuration, checkInspectorUnfiled, checkInspectorTwoLanes, checkPhotoReuse, checkRepeatedChecks, checkVinBlacklisted, checkReviewRejectionOutlier, CHECK_RULES } from './check.js';
@@ -45,6 +45,7 @@ export const RULE_IDS = {
   counterSelfDealing: counterSelfDealing.id,
   counterSensitiveBusiness: counterSensitiveBusiness.id,
   counterInstitutionSuspended: counterInstitutionSuspended.id,
+  counterSpotCheck: counterSpotCheck.id,
   counterOutputOutlier: counterOutputOutlier.id,
   agentFrequent: agentFrequent.id,
   agentElderlyApplicant: agentElderlyApplicant.id,

@@ -57,6 +57,7 @@ export const FIELD_TEXT: Readonly<Record<Entity, Readonly<Record<string, FieldTe
     lat: { label: '纬度', unit: '°N', help: '地图定位，如 24.69；与经度同填或都不填' },
     status: { label: '状态', choices: STATUS, help: '暂停后该机构的业务将触发预警' },
     hours: { label: '营业时间', input: 'hours', help: '本机构备案的营业时间，如“周一至周六 08:30–12:00、14:00–17:30；法定节假日休息”或“周一至周五 08:00–17:00；周六 08:00–12:00”；留空则按机构类型（或全市）的工作时间' },
+    closerChecks: { label: '加强抽查', help: '季度考核 C 级的处理：按比例抽取该机构办理的业务供核查；可填截止时间，期满自动恢复' },
   },
   staff: {
     id: { label: '人员编号', help: '业务系统中的工号' },
@@ -213,8 +214,12 @@ export function fromForm(entity: Entity, values: Readonly<Record<string, string 
     // A number input bound with bind:value holds a number once typed in (null when emptied).
     const typed = values[f.name];
     const v = typeof typed === 'number' ? (Number.isFinite(typed) ? String(typed) : '') : typed;
-    if (f.kind === 'boolean') data[f.name] = v === true;
-    else if (typeof v !== 'string' || v.trim() === '') {
+    if (f.kind === 'boolean') {
+      // An optional flag left unticked on a record that never had it stays absent: a change of
+      // something else must not read as a change of the flag.
+      if (v === true || f.required || base[f.name] !== undefined) data[f.name] = v === true;
+      else delete data[f.name];
+    } else if (typeof v !== 'string' || v.trim() === '') {
       if (f.kind === 'date-to' && f.name === 'validTo' && (entity === 'staff' || entity === 'device')) data[f.name] = null;
       else delete data[f.name];
     } else if (f.kind === 'number') data[f.name] = Number(v);

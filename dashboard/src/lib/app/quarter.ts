@@ -49,3 +49,10 @@ export function noticeText(q: { graded: boolean; grade: string }): string {
 export function noticeHref(institutionId: string, quarter: string): string {
   return `/api/v1/evaluation/institutions/${encodeURIComponent(institutionId)}/notice?quarter=${quarter}`;
 }
+
+/** The instant a quarter ends, as a form's datetime-local value: 00:00 on the first day after it. */
+export function quarterEndLocal(q: string): string {
+  const y = Number(q.slice(0, 4));
+  const n = Number(q.slice(6));
+  return n === 4 ? `${y + 1}-01-01T00:00` : `${y}-${String(n * 3 + 1).padStart(2, '0')}-01T00:00`;
+}

@@ -9,6 +9,7 @@ import type { HitValues } from '../../model/warning.js';
 import { compileFilters, type Finding, type Run } from '../compile-parts.js';
 import type { RegistryRuleDefinition } from '../definition.js';
 import { fieldGetter, isPresent, type FieldPath } from '../fields.js';
+import { fnv1a64 } from '../hash.js';
 import { compileRegistryIdentity } from './registry-identity.js';
 
 /** For a person hash path ('agent.idHash') the getter of its masked display form. */
@@ -63,6 +64,18 @@ export function compileRegistry(def: RegistryRuleDefinition): Run {
         if (inst.status !== 'suspended') return null;
         return { reason: 'suspended', values: { reason: 'suspended', institutionName: inst.name } };
       };
+    case 'spot_check': {
+      const percent = def.params.samplePercent ?? 10;
+      // Drawn by the record's id: in [0, 10000) and below percent × 100, the same on every
+      // delivery and replay. Hashed only for the records of an institution under closer checks.
+      const cut = Math.round(percent * 100);
+      return (txn, ctx) => {
+        if (!applies(txn)) return null;
+        const inst = ctx.registry.institution(txn.institutionId);
+        if (!inst?.closerChecks || parseInt(fnv1a64(txn.id).slice(-8), 16) % 10_000 >= cut) return null;
+        return { reason: 'sampled', values: { reason: 'sampled', institutionName: inst.name, samplePercent: percent } };
+      };
+    }
     case 'listing': {
       const checks = def.fields.map((f) => ({ get: fieldGetter(f.field), masked: maskedGetter(f.field), label: f.label }));
       const list = def.list;
