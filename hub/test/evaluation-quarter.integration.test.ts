@@ -215,6 +215,10 @@ describe('the quarter\'s notice to the institution (GET /api/v1/evaluation/insti
     expect(await codeOf('auditor-yz', '/api/v1/evaluation/institutions/DL-JYZ/notice?quarter=2026-Q3')).toEqual([403, 'OUT_OF_SCOPE']);
     expect(await codeOf('leader', '/api/v1/evaluation/institutions/NO-SUCH/notice?quarter=2026-Q3')).toEqual([404, 'NOT_FOUND']);
     expect(await codeOf('leader', '/api/v1/evaluation/institutions/DL-JYZ/notice?quarter=2026-Q5')).toEqual([400, 'QUERY_INVALID']);
-    expect(await codeOf('leader', '/api/v1/evaluation/institutions/DL-JYZ/notice')).toEqual([400, 'QUERY_INVALID']);
+    // Without a quarter: the last one over.
+    const last = await call('leader', 'GET', '/api/v1/evaluation/institutions/DL-JYZ/notice');
+    const lastQuarter = quarterOf(new Date(Date.UTC(Number(now.slice(0, 4)), (Number(now.slice(6)) - 1) * 3 - 1, 1)).toISOString().slice(0, 7));
+    expect(last.statusCode, last.body).toBe(200);
+    expect(last.body).toContain(`<div class="sub">${lastQuarter.slice(0, 4)}年第${lastQuarter.slice(6)}季度 · 东兰县机动车检测站`);
   });
 });

@@ -18,6 +18,7 @@ const NOT_JSON: Readonly<Record<string, string>> = {
   'GET /': 'redirects to /wall (or names the hub when no dashboard is built); not part of the API',
   'GET /api/v1/backtests/{id}/export': 'CSV or XLSX file (?format=)',
   'GET /api/v1/evaluation/institutions/{id}/report': 'printable HTML report',
+  'GET /api/v1/evaluation/institutions/{id}/notice': 'printable HTML notice of a quarter\'s result',
   'GET /api/v1/warnings/{id}/evidence/{sha256}': 'the evidence file itself, in its own content type',
 };
 

@@ -458,12 +458,13 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     method: 'GET',
     url: '/api/v1/evaluation/institutions/:id/notice',
     tags: ['考核'],
-    summary: '机构季度考核结果通知书（可打印的 HTML；C 级为书面警示通知书，D 级为暂停联网业务通知书；季度结束后方可出具）',
+    summary: '机构季度考核结果通知书（可打印的 HTML；C 级为书面警示通知书，D 级为暂停联网业务通知书；季度结束后方可出具；缺省为上一季度）',
     auth: EVALUATION_READERS,
     scope: 'institution',
     produces: ['text/html'],
     params: InstitutionParams,
-    query: z.object({ quarter: Quarter }),
+    // Default: the last quarter over (the month before the current quarter's first).
+    query: z.object({ quarter: Quarter.default(() => quarterOf(previousMonths(quarterMonths(quarterOf(monthOf(Date.now())))[0]!, 2)[0]!)) }),
     handler: async (req, reply) => {
       const p = authorize(req, EVALUATION_READERS);
       const inst = institutionInScope(p, req.params.id);
