@@ -9,7 +9,7 @@
 import { COUNTY_BY_CODE, INSTITUTION_TYPE_LABELS, type Institution } from '@jianguan/rules';
 import { cstTime } from '../exports/table.js';
 import { escapeHtml, PRINT_STYLE } from './report.js';
-import { GRADE_LABELS, isGraded, NO_BUSINESS_LABEL, quarterLabel, ruleNameOf, type Grade } from './scoring.js';
+import { GRADE_LABELS, gradeText, isGraded, quarterLabel, ruleNameOf, type Grade } from './scoring.js';
 import type { LedgerRow, QuarterRow } from './service.js';
 
 /** One rule behind a quarter's deductions: its confirmed warnings and points, net of reversals. */
@@ -59,7 +59,7 @@ export function renderNotice(p: { institution: Institution; quarter: string; row
     ? `经考核，你单位${quarterName}考核得分 <b>${q.score.toFixed(2)}</b>（季度内 ${q.monthsGraded} 个有业务月份得分的平均），等级 <b class="grade-inline">${q.grade} ${GRADE_LABELS[q.grade]}</b>${q.veto ? `（一票否决：${escapeHtml(vetoRules.join('、'))}）` : ''}，在全市同类机构（${escapeHtml(typeName)}）${q.rank_of} 家中排名第 ${q.rank}。`
     : `你单位${quarterName}无业务，不评等级。`;
   const months = q.months
-    .map((m) => `<tr><td>${escapeHtml(m.month)}</td><td class="n">${m.transactions}</td><td class="n">${m.confirmed}</td><td class="n">${isGraded(m) ? m.score.toFixed(2) : '—'}</td><td>${isGraded(m) ? `${m.grade} ${GRADE_LABELS[m.grade]}${m.veto ? '（一票否决）' : ''}` : NO_BUSINESS_LABEL}</td></tr>`)
+    .map((m) => `<tr><td>${escapeHtml(m.month)}</td><td class="n">${m.transactions}</td><td class="n">${m.confirmed}</td><td class="n">${isGraded(m) ? m.score.toFixed(2) : '—'}</td><td>${gradeText(m)}${m.veto ? '（一票否决）' : ''}</td></tr>`)
     .join('');
   const rules = p.rules.map((r, i) => `<tr><td class="n">${i + 1}</td><td>${escapeHtml(r.ruleName)}</td><td class="n">${r.confirmed}</td><td class="n">${r.points}</td></tr>`).join('');
   return `<!doctype html>

@@ -6,7 +6,7 @@
 import { COUNTY_BY_CODE, INSTITUTION_TYPE_LABELS, SEVERITY_LABELS, type Institution } from '@jianguan/rules';
 import { cstTime } from '../exports/table.js';
 import { CONCLUSION_LABELS, STATE_LABELS, type Conclusion, type WarningStateName } from '../workflow/machine.js';
-import { CATEGORY_LABELS, GRADE_LABELS, isGraded, ledgerEffect, NO_BUSINESS_LABEL, QUARTER_ACTIONS, quarterLabel, quarterMonths, quarterOf, ruleNameOf, scoreQuarter, weightsFor, type EvaluationConfig } from './scoring.js';
+import { CATEGORY_LABELS, GRADE_LABELS, gradeText, isGraded, ledgerEffect, NO_BUSINESS_LABEL, QUARTER_ACTIONS, quarterLabel, quarterMonths, quarterOf, ruleNameOf, scoreQuarter, weightsFor, type EvaluationConfig } from './scoring.js';
 import type { LedgerRow, ScoreRow } from './service.js';
 
 /** The printed pages' look (A4, the CJK fonts a Chinese office has, no external assets). */
@@ -66,7 +66,6 @@ export function renderReport(p: { institution: Institution; month: string; score
     const e = ledgerEffect(p.config, inst.type, s.transactions, pts);
     return `${e > 0 ? '−' : '+'}${Math.abs(e).toFixed(2)}`;
   };
-  const gradeText = (r: ScoreRow) => (isGraded(r) ? `${r.grade} ${GRADE_LABELS[r.grade]}` : NO_BUSINESS_LABEL);
   const ledgerRows = p.ledger
     .map(
       (l) => `<tr class="${l.kind}"><td>${escapeHtml(cstTime(l.occurred_at))}</td><td>${escapeHtml(l.rule_name || l.rule_id)}</td><td>${escapeHtml(SEVERITY_LABELS[l.severity as 'high'] ?? l.severity)}</td>

@@ -14,7 +14,7 @@ import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
 import { noticeRules, renderNotice } from '../evaluation/notice.js';
 import { renderReport } from '../evaluation/report.js';
-import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, gradeLabelOf, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, previousMonths, quarterLabel, quarterMonths, quarterOf, quarterWords, ruleNameOf, scoreQuarter, weightsFor, type Category } from '../evaluation/scoring.js';
+import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, gradeLabelOf, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, previousMonths, previousQuarter, quarterLabel, quarterMonths, quarterOf, quarterWords, ruleNameOf, scoreQuarter, weightsFor, type Category } from '../evaluation/scoring.js';
 import type { EvaluationService, LedgerRow, QuarterRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
 import { institutionVolumes } from '../evaluation/volumes.js';
 import { InstitutionVolumesSchema, type VolumeRow } from '../protocol/volumes.js';
@@ -463,8 +463,8 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     scope: 'institution',
     produces: ['text/html'],
     params: InstitutionParams,
-    // Default: the last quarter over (the month before the current quarter's first).
-    query: z.object({ quarter: Quarter.default(() => quarterOf(previousMonths(quarterMonths(quarterOf(monthOf(Date.now())))[0]!, 2)[0]!)) }),
+    // Default: the last quarter over.
+    query: z.object({ quarter: Quarter.default(() => previousQuarter(quarterOf(monthOf(Date.now())))) }),
     handler: async (req, reply) => {
       const p = authorize(req, EVALUATION_READERS);
       const inst = institutionInScope(p, req.params.id);

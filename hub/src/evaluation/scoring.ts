@@ -150,6 +150,11 @@ export function gradeLabelOf(graded: boolean, grade: Grade): string {
   return graded ? GRADE_LABELS[grade] : NO_BUSINESS_LABEL;
 }
 
+/** A month's grade as the printed pages write it: 'B 良好', or 无业务. */
+export function gradeText(r: { transactions: number; grade: Grade }): string {
+  return isGraded(r) ? `${r.grade} ${GRADE_LABELS[r.grade]}` : NO_BUSINESS_LABEL;
+}
+
 /**
  * What one ledger row takes off the score before the category cap: its severity points scaled to
  * "per 100 transactions" times the factor. This is the single formula behind every figure shown
@@ -298,6 +303,13 @@ export function quarterWords(q: Pick<QuarterScore, 'grade' | 'graded'>): { grade
 /** '2026-Q3' → 2026年第3季度. */
 export function quarterLabel(quarter: string): string {
   return `${quarter.slice(0, 4)}年第${quarter.slice(6)}季度`;
+}
+
+/** The quarter before 'YYYY-Qn'. */
+export function previousQuarter(quarter: string): string {
+  const y = Number(quarter.slice(0, 4));
+  const n = Number(quarter.slice(6));
+  return n === 1 ? `${y - 1}-Q4` : `${y}-Q${n - 1}`;
 }
 
 /** 'YYYY-Qn' of a month 'YYYY-MM'. */

@@ -77,14 +77,15 @@ export function buildRegistryState(src: RegistrySource, now = Date.now()): Regis
     if (!f) return s;
     return { ...s, ...(f.classes ? { classes: f.classes } : {}), ...(f.idHash ? { idHash: f.idHash } : {}) };
   });
-  // Likewise an institution's filed business hours and closer checks: the live table keeps the
-  // wall's columns only.
+  // Likewise every field of an institution's filing beyond the live table's columns (the wall's:
+  // identity, place, status), such as its business hours and closer checks.
   const filedInstitutions = new Map<string, Institution>();
   for (const v of current) if (v.entity === 'institution') { const i = v.data as Institution; filedInstitutions.set(i.id, i); }
   const institutions = src.institutions.map((i) => {
     const f = filedInstitutions.get(i.id);
-    if (!f?.hours && f?.closerChecks === undefined) return i;
-    return { ...i, ...(f.hours ? { hours: f.hours } : {}), ...(f.closerChecks === undefined ? {} : { closerChecks: f.closerChecks }) };
+    if (!f) return i;
+    const { id: _id, name: _name, type: _type, county: _county, lon: _lon, lat: _lat, status: _status, ...beyond } = f;
+    return { ...i, ...beyond };
   });
   const listings = current.filter((v) => v.entity === 'listing').map((v) => v.data as Listing);
   const lineById = new Map(current.filter((v) => v.entity === 'line').map((v) => { const l = v.data as Line; return [l.id, l] as const; }));
