@@ -5,6 +5,7 @@ import { cstMonth, cstTime, monthsEnding } from '$lib/app/format';
 import { countBy, countySummaries } from '$lib/app/aggregate';
 import { actionText, noticeHref, noticeText, quarterEndLocal, quartersEnding, quarterText } from '$lib/app/quarter';
 import { transactionRows } from '$lib/app/transaction';
+import { qualityByRule } from '$lib/app/quality';
 import { hitValueRows, measurementRows } from '$lib/app/labels';
 import { errorText, KNOWN_ERROR_CODES } from '$lib/app/errors';
 import { inEnglish } from './locale';
@@ -345,5 +346,33 @@ describe('backups screen words', async () => {
     }
     expect(inEnglish(() => errorText(503, 'STORE_DOWN'))).toBe('Server error (STORE_DOWN): try again later');
     expect(inEnglish(() => errorText(422, 'IMPORT_INVALID', '3 处错误，未导入任何数据'))).toBe('Request failed: 3 处错误，未导入任何数据');
+  });
+});
+
+describe('rule quality by rule', () => {
+  const row = (ruleId: string, month: string, hits: number, confirmed: number, falseAlarms: number, sampling = false) => ({
+    month, ruleId, ruleName: ruleId, family: 'counter', hits, confirmed, falseAlarms, pending: hits - confirmed - falseAlarms,
+    precision: confirmed + falseAlarms ? confirmed / (confirmed + falseAlarms) : null, sampling,
+  });
+
+  it('sums the months and works precision out from the sums, lowest first, sampling rules apart', () => {
+    const { warning, sampling } = qualityByRule([
+      // 1/1 in a quiet month and 0/9 in a busy one: 10 %, not the 50 % a mean of months would say.
+      row('a', '2026-10', 1, 1, 0),
+      row('a', '2026-11', 12, 0, 9),
+      row('b', '2026-11', 4, 2, 2),
+      row('c', '2026-11', 3, 0, 0),
+      row('s', '2026-10', 20, 1, 15, true),
+      row('s', '2026-11', 10, 1, 5, true),
+    ]);
+    expect(warning.map((r) => [r.ruleId, r.hits, r.confirmed, r.falseAlarms, r.pending, r.precision])).toEqual([
+      ['a', 13, 1, 9, 3, 0.1],
+      ['b', 4, 2, 2, 0, 0.5],
+      // No conclusion yet: last.
+      ['c', 3, 0, 0, 3, null],
+    ]);
+    // The draw's normal findings are its expected outcome: listed apart, not as the worst rule.
+    expect(sampling.map((r) => [r.ruleId, r.hits, r.confirmed, r.falseAlarms, r.precision])).toEqual([['s', 30, 2, 20, 2 / 22]]);
+    expect(qualityByRule([])).toEqual({ warning: [], sampling: [] });
   });
 });

@@ -138,6 +138,34 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await context.close();
   });
 
+  it('answers an address no screen has with a page in Chinese naming it, and the way back', async () => {
+    // A visitor: the wall and the login.
+    const ctx = await stack.browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN' });
+    const visitor = await ctx.newPage();
+    await visitor.goto(`${stack.hub.url}/counties`);
+    const notice = visitor.locator('[data-testid="error-page"]');
+    await notice.waitFor({ timeout: 15_000 });
+    expect(await notice.getAttribute('data-status')).toBe('404');
+    expect(await notice.locator('h1').textContent()).toBe('页面不存在');
+    expect(await notice.textContent()).toContain('没有与此地址对应的页面：/counties');
+    expect(await visitor.locator('[data-testid="error-wall"]').getAttribute('href')).toBe('/wall');
+    await expect.poll(() => visitor.locator('[data-testid="error-home"]').getAttribute('href')).toBe('/login');
+    await ctx.close();
+    // A leader: back to the leader's own first screen, and in English when switched.
+    const { page, context, errors } = await stack.login('leader');
+    await page.waitForURL(/\/evaluation$/);
+    await page.goto(`${stack.hub.url}/institution/${INSTITUTION}?lang=en`);
+    await page.locator('[data-testid="error-page"] h1').waitFor({ timeout: 15_000 });
+    await expect.poll(() => page.locator('[data-testid="error-home"]').textContent()).toBe('My start screen');
+    expect(await page.locator('[data-testid="error-home"]').getAttribute('href')).toBe('/evaluation');
+    expect(await page.locator('[data-testid="error-page"] h1').textContent()).toBe('Page not found');
+    await shot(page, 'office-not-found-en.png');
+    await page.locator('[data-testid="error-home"]').click();
+    await page.waitForURL(/\/evaluation$/);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('lets an auditor take a warning from assigned to disposed, and a leader review and close it', async () => {
     const mine: Item[] = (await auditorApi('/api/v1/warnings?assignee=me&state=assigned&limit=50')).body.items;
     const [first, second, b1, b2] = mine;
@@ -344,6 +372,13 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     const countyLink = page.locator(`[data-testid="county-summary"] [data-county-link="${COUNTY}"]`);
     await countyLink.waitFor({ timeout: 15_000 });
     await page.locator('[data-testid="scores"]').waitFor({ timeout: 15_000 });
+    // The month's figures are as of their computation, said with its time (the latest of the rows).
+    {
+      const month = (await (await stack.as('leader'))('/api/v1/evaluation/scores')).body as { items: { computedAt: number }[] };
+      const latest = Math.max(...month.items.map((r) => r.computedAt));
+      const cst = new Date(latest + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+      expect(await page.locator('[data-testid="computed-at"]').textContent()).toBe(`得分计算于 ${cst}（每5分钟及核查结论后重算）`);
+    }
     await shot(page, 'office-evaluation.png');
 
     // By quarter: each institution's grade on the mean of its months, what the grade brings, the
@@ -1504,6 +1539,7 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
       ['admin', '/audit', 'audit'],
       ['admin', '/backups', 'backups'],
       ['admin', '/readiness', 'readiness'],
+      ['admin', '/no-such-screen', 'not-found'],
     ];
     /** The screen's own parts: the office header and content, or the login form. */
     const ROOTS = 'header.top, main.content, [data-testid="login-form"]';

@@ -206,4 +206,30 @@ describe('rule quality', () => {
     const xlsx = await readXlsx((await call('rules', 'GET', `/api/v1/rules/quality.xlsx?from=${MONTH}&to=${MONTH}`)).rawPayload);
     expect(xlsx.length).toBe(res.json().items.length + 1);
   });
+
+  it('marks the closer-checks draw as sampling: its normal findings are not false alarms', async () => {
+    const FOURS = { institutionId: 'JCJ-4S', county: '451202' };
+    await seedWarnings(hub, [
+      { id: 'e-s1', ...FOURS, ruleId: 'counter.spot_check', family: 'counter', severity: 'low', occurredAt: OCT + 3_600_000 },
+      { id: 'e-s2', ...FOURS, ruleId: 'counter.spot_check', family: 'counter', severity: 'low', occurredAt: OCT + 3_660_000 },
+      { id: 'e-s3', ...FOURS, ruleId: 'counter.spot_check', family: 'counter', severity: 'low', occurredAt: OCT + 3_720_000 },
+    ]);
+    expect((await call('admin', 'POST', '/api/v1/workflow/sweep')).json()).toMatchObject({ assigned: 3 });
+    const assignee = (await call('leader', 'GET', '/api/v1/warnings/e-s1')).json().state.assignee as string;
+    await conclude(assignee, 'e-s1', 'false_alarm');
+    await conclude(assignee, 'e-s2', 'false_alarm');
+    await conclude(assignee, 'e-s3', 'confirmed');
+    const res = await call('rules', 'GET', `/api/v1/rules/quality?from=${MONTH}&to=${MONTH}`);
+    const items = res.json().items as { ruleId: string; sampling: boolean }[];
+    const by = Object.fromEntries(items.map((r) => [r.ruleId, r]));
+    // The same counts as any rule; one found abnormal of three drawn.
+    expect(by['counter.spot_check']).toMatchObject({ hits: 3, confirmed: 1, falseAlarms: 2, sampling: true });
+    expect(by['counter.spot_check']!).toHaveProperty('precision', 0.3333);
+    expect(items.filter((r) => r.sampling).map((r) => r.ruleId)).toEqual(['counter.spot_check']);
+    const xlsx = await readXlsx((await call('rules', 'GET', `/api/v1/rules/quality.xlsx?from=${MONTH}&to=${MONTH}`)).rawPayload);
+    expect(xlsx[0]).toEqual(['月份', '规则编号', '规则名称', '性质', '命中', '属实', '正常（误报／抽查无异常）', '待核查', '准确率／检出率']);
+    const row = (id: string) => xlsx.find((r) => r[1] === id)!;
+    expect(row('counter.spot_check').slice(3)).toEqual(['随机抽查', '3', '1', '2', '0', '33.3%']);
+    expect(row('counter.refusal')[3]).toBe('风险预警');
+  });
 });

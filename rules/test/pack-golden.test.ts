@@ -15,6 +15,7 @@ import {
   createMemoryRuleState,
   createRegistryView,
   createWorkCalendar,
+  isSamplingRule,
   type CompiledRuleEngine,
   type Device,
   type Listing,
@@ -757,5 +758,14 @@ describe('counter.spot_check draws its sample by the record', () => {
     expect(first.length).toBeGreaterThan(150);
     expect(first.length).toBeLessThan(250);
     expect(await drawn()).toEqual(first);
+  });
+});
+
+describe('sampling rules', () => {
+  it('are the closer-checks draw alone: every other rule of the pack raises a suspicion', () => {
+    expect(DEFAULT_PACK.filter(isSamplingRule).map((r) => r.id)).toEqual(['counter.spot_check']);
+    // The draw is the registry kind's spot_check target, whatever the rule is called.
+    expect(isSamplingRule({ ...DEFAULT_PACK.find((r) => r.id === 'counter.spot_check')!, id: 'local.sample' } as never)).toBe(true);
+    expect(isSamplingRule(DEFAULT_PACK.find((r) => r.id === 'counter.institution_suspended')!)).toBe(false);
   });
 });

@@ -266,6 +266,11 @@ export const RuleQualityItemSchema = z.object({
   pending: z.number(),
   /** confirmed / (confirmed + false alarms); null before any conclusion. */
   precision: z.number().nullable(),
+  /**
+   * A sampling rule (加强抽查's random draw): its normal findings are the expected outcome, not
+   * false alarms, and `precision` reads as the share of drawn business found abnormal.
+   */
+  sampling: z.boolean(),
 });
 export type RuleQualityItem = z.infer<typeof RuleQualityItemSchema>;
 

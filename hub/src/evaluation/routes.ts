@@ -40,6 +40,8 @@ export interface EvaluationRouteDeps {
   registry: Registry;
   evaluation: EvaluationService;
   store: Store;
+  /** The ids of the sampling rules (rules' isSamplingRule) among the built-in pack and the rule set in force. */
+  samplingRules: () => ReadonlySet<string>;
 }
 
 export const EVALUATION_READERS: readonly Role[] = ['leader', 'auditor', 'registry_admin', 'system_admin'];
@@ -49,8 +51,8 @@ const MonthQuery = z.object({ month: Month.default(() => monthOf(Date.now())) })
 const InstitutionParams = z.object({ id: z.string().min(1).max(64) });
 
 
-function qualityItem(r: RuleQualityRow): RuleQualityItem {
-  return { month: r.month, ruleId: r.rule_id, ruleName: r.rule_name, family: r.family, hits: r.hits, confirmed: r.confirmed, falseAlarms: r.false_alarms, pending: r.pending, precision: r.precision };
+function qualityItem(r: RuleQualityRow, sampling: ReadonlySet<string>): RuleQualityItem {
+  return { month: r.month, ruleId: r.rule_id, ruleName: r.rule_name, family: r.family, hits: r.hits, confirmed: r.confirmed, falseAlarms: r.false_alarms, pending: r.pending, precision: r.precision, sampling: sampling.has(r.rule_id) };
 }
 
 export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationRouteDeps): void {
@@ -566,20 +568,25 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     query: QualityQuery,
     response: RuleQualityListSchema,
     handler: async (req) => {
-      const items = (await quality(authorize(req, RULE_QUALITY_READERS), req.query)).map(qualityItem);
+      const rows = await quality(authorize(req, RULE_QUALITY_READERS), req.query);
+      const sampling = deps.samplingRules();
+      const items = rows.map((r) => qualityItem(r, sampling));
       return { from: req.query.from, to: req.query.to, items };
     },
   });
 
-  const qualityColumns: Column<RuleQualityRow>[] = [
+  type QualityExportRow = RuleQualityRow & { sampling: boolean };
+  const qualityColumns: Column<QualityExportRow>[] = [
     { header: '月份', value: (r) => r.month },
     { header: '规则编号', value: (r) => r.rule_id, width: 28 },
     { header: '规则名称', value: (r) => r.rule_name, width: 24 },
+    { header: '性质', value: (r) => (r.sampling ? '随机抽查' : '风险预警') },
     { header: '命中', value: (r) => r.hits },
     { header: '属实', value: (r) => r.confirmed },
-    { header: '误报', value: (r) => r.false_alarms },
+    // A sampling rule's normal findings are no false alarms: said in the one column for both.
+    { header: '正常（误报／抽查无异常）', value: (r) => r.false_alarms, width: 14 },
     { header: '待核查', value: (r) => r.pending },
-    { header: '准确率', value: (r) => (r.precision === null ? '' : `${(r.precision * 100).toFixed(1)}%`) },
+    { header: '准确率／检出率', value: (r) => (r.precision === null ? '' : `${(r.precision * 100).toFixed(1)}%`), width: 12 },
   ];
   defineExportRoute(app, {
     url: '/api/v1/rules/quality',
@@ -589,6 +596,10 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     scope: 'list',
     query: QualityQuery,
     columns: qualityColumns,
-    load: async (req) => ({ name: '规则质量', rows: await quality(authorize(req, RULE_QUALITY_READERS), req.query) }),
+    load: async (req) => {
+      const rows = await quality(authorize(req, RULE_QUALITY_READERS), req.query);
+      const sampling = deps.samplingRules();
+      return { name: '规则质量', rows: rows.map((r) => ({ ...r, sampling: sampling.has(r.rule_id) })) };
+    },
   });
 }

@@ -27,11 +27,14 @@ import {
   EXAM_RULES,
   INSPECTION_RULES,
   InstitutionType as InstitutionTypeSchema,
+  isSamplingRule,
   MEDICAL_RULES,
   ONLINE_RULES,
   POINTS_RULES,
   VEHICLE_RULES,
   type InstitutionType,
+  type RuleDefinition,
+  type RuleDefinitionInput,
 } from '@jianguan/rules';
 import { z } from 'zod';
 import { monthBounds, monthOf } from '../time/business-time.js';
@@ -229,11 +232,16 @@ export function explainMonth(cfg: EvaluationConfig, m: MonthInput): ScoreExplana
   };
 }
 
-const RULE_NAMES: ReadonlyMap<string, string> = new Map(
-  [AGENT_RULES, CHECK_RULES, COUNTER_RULES, EXAM_RULES, INSPECTION_RULES, MEDICAL_RULES, ONLINE_RULES, POINTS_RULES, VEHICLE_RULES].flatMap((list) =>
-    list.map((r) => [r.id, r.name] as const),
-  ),
-);
+const BUILTIN_RULES: readonly RuleDefinitionInput[] = [AGENT_RULES, CHECK_RULES, COUNTER_RULES, EXAM_RULES, INSPECTION_RULES, MEDICAL_RULES, ONLINE_RULES, POINTS_RULES, VEHICLE_RULES].flat();
+const RULE_NAMES: ReadonlyMap<string, string> = new Map(BUILTIN_RULES.map((r) => [r.id, r.name] as const));
+
+/**
+ * The sampling rules' ids: the built-in pack's (its months of history keep their meaning after a
+ * rule set drops one) and those of the rule set in force (a local rule may draw its own sample).
+ */
+export function samplingRuleIds(inForce: readonly RuleDefinition[]): ReadonlySet<string> {
+  return new Set([...BUILTIN_RULES, ...inForce].filter(isSamplingRule).map((r) => r.id));
+}
 
 /** A rule's Chinese name (the veto list is configured by id). */
 export function ruleNameOf(id: string): string {

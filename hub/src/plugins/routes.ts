@@ -14,6 +14,7 @@ import { registerBackupRoutes } from '../backup/routes.js';
 import { registerCalendarRoutes } from '../calendar/routes.js';
 import { registerReadinessRoutes } from '../readiness/routes.js';
 import { registerEvaluationRoutes } from '../evaluation/routes.js';
+import { samplingRuleIds } from '../evaluation/scoring.js';
 import { registerBacktestRoutes } from '../backtest/routes.js';
 import { registerCollectorRoutes } from '../collectors/routes.js';
 import { registerDecisionRoutes } from '../decisions/routes.js';
@@ -92,7 +93,7 @@ export const routes = fp<{ version: string }>(
     registerBackupRoutes(app, { backups: s.backups });
     registerCalendarRoutes(app, { calendars: app.calendars });
     registerReadinessRoutes(app, { store, registry, changes: s.changes, collectors: app.collectors, calendars: app.calendars, backups: s.backups, rulesets, config });
-    registerEvaluationRoutes(app, { registry, evaluation: s.evaluation, store });
+    registerEvaluationRoutes(app, { registry, evaluation: s.evaluation, store, samplingRules: () => samplingRuleIds(rulesets.engineAt().definitions) });
     registerCollectorRoutes(app, { collectors: app.collectors });
     registerDecisionRoutes(app, { decisions: app.decisions, registry, collectors: app.collectors, store, pseudonyms: app.pseudonyms, collectorKeys: config.collectorKeys });
     registerRuleSetRoutes(app, { rulesets });

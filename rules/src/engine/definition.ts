@@ -706,3 +706,12 @@ export type RuleParamOverrides = Readonly<Record<string, Readonly<Record<string,
 export function defineRule<const T extends RuleDefinitionInput>(def: T): T {
   return def;
 }
+
+/**
+ * A sampling rule's warnings are a random draw of business for verification (加强抽查), not a
+ * suspicion: a verification that finds the business normal is the expected outcome, not a false
+ * alarm, so its share of confirmed findings is a detection rate, not the rule's precision.
+ */
+export function isSamplingRule(def: RuleDefinitionInput | RuleDefinition): boolean {
+  return def.kind === 'registry' && def.target === 'spot_check';
+}
