@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canOpen, homeFor, navFor, safeNext, type Me } from '$lib/app/nav';
-import { actionsFor, activeDeadline, conflictMessage, countdown, isOverdue, sortQueue } from '$lib/app/workflow';
+import { actionsFor, activeDeadline, conclusionText, conflictMessage, countdown, isOverdue, sortQueue } from '$lib/app/workflow';
 import { cstMonth, cstTime, monthsEnding } from '$lib/app/format';
 import { countBy, countySummaries } from '$lib/app/aggregate';
 import { actionText, noticeHref, noticeText, quarterEndLocal, quartersEnding, quarterText } from '$lib/app/quarter';
@@ -374,5 +374,16 @@ describe('rule quality by rule', () => {
     // The draw's normal findings are its expected outcome: listed apart, not as the worst rule.
     expect(sampling.map((r) => [r.ruleId, r.hits, r.confirmed, r.falseAlarms, r.precision])).toEqual([['s', 30, 2, 20, 2 / 22]]);
     expect(qualityByRule([])).toEqual({ warning: [], sampling: [] });
+  });
+});
+
+describe('conclusions in words', () => {
+  it('words a spot check found normal as such, not as a false alarm, in both languages', () => {
+    expect(conclusionText('false_alarm')).toBe('正常（误报）');
+    expect(conclusionText('false_alarm', true)).toBe('正常（抽查无异常）');
+    expect(conclusionText('confirmed', true)).toBe('异常属实（抽查发现问题）');
+    expect(inEnglish(() => conclusionText('false_alarm', true))).toBe('Normal (nothing found)');
+    expect(inEnglish(() => conclusionText('false_alarm'))).toBe('Normal (false alarm)');
+    expect(conclusionText('')).toBe('');
   });
 });

@@ -231,5 +231,10 @@ describe('rule quality', () => {
     const row = (id: string) => xlsx.find((r) => r[1] === id)!;
     expect(row('counter.spot_check').slice(3)).toEqual(['随机抽查', '3', '1', '2', '0', '33.3%']);
     expect(row('counter.refusal')[3]).toBe('风险预警');
+    // The warning itself says so, and its conclusion reads as a spot check's; another rule's does not.
+    const drawn = (await call('auditor', 'GET', '/api/v1/warnings/e-s1')).json();
+    expect(drawn).toMatchObject({ sampling: true, state: { conclusion: 'false_alarm', conclusionLabel: '正常（抽查无异常）' } });
+    expect((await call('auditor', 'GET', '/api/v1/warnings/e-s3')).json().state.conclusionLabel).toBe('异常属实（抽查发现问题）');
+    expect((await call('auditor', 'GET', '/api/v1/warnings/e-d')).json()).toMatchObject({ sampling: false, state: { conclusionLabel: '正常（误报）' } });
   });
 });

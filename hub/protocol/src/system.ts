@@ -273,6 +273,8 @@ export const WarningDetailSchema = z.object({
   }),
   /** The actions the caller could take now (assign, acknowledge, … comment, evidence). */
   allowedActions: z.array(z.string()),
+  /** Raised by a sampling rule (加强抽查's draw): its conclusions read as SAMPLING_CONCLUSION_LABELS. */
+  sampling: z.boolean(),
 });
 export type WarningDetail = z.infer<typeof WarningDetailSchema>;
 

@@ -55,6 +55,11 @@ export const EVENT_LABELS: Readonly<Record<EventType, string>> = {
 export const CONCLUSIONS = ['confirmed', 'false_alarm'] as const;
 export type Conclusion = (typeof CONCLUSIONS)[number];
 export const CONCLUSION_LABELS: Readonly<Record<Conclusion, string>> = { confirmed: '异常属实', false_alarm: '正常（误报）' };
+/**
+ * The same conclusions for a sampling rule's draw (加强抽查): a drawn record found normal is the
+ * expected outcome, not a false alarm.
+ */
+export const SAMPLING_CONCLUSION_LABELS: Readonly<Record<Conclusion, string>> = { confirmed: '异常属实（抽查发现问题）', false_alarm: '正常（抽查无异常）' };
 
 /** domain.md §7 disposal actions. */
 export const DISPOSAL_ACTIONS = [

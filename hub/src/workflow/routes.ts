@@ -18,6 +18,7 @@ import {
   applyEvent,
   CONCLUSION_LABELS,
   DISPOSAL_LABELS,
+  SAMPLING_CONCLUSION_LABELS,
   EVENT_LABELS,
   STATE_LABELS,
   TRANSITIONS,
@@ -42,6 +43,7 @@ import type { EventPayload, EventType, WarningState } from '../workflow/machine.
 import type { Principal } from '../http/access.js';
 import { defineRoute, Page, QueryBool } from '../http/define.js';
 import { describeIssues } from '../validation/issues.js';
+import { samplingRuleIds } from '../evaluation/scoring.js';
 
 export interface WarningRouteDeps {
   store: Store;
@@ -221,14 +223,17 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
       assertInScope(p, w.county, 'warning');
       const [{ state, events }, transaction, evidence] = await Promise.all([workflow.stateOf(w.id), transactionById(store, w.transaction_id, w.institution_id, w.captured_at), evidenceOf(store, w.id)]);
       const d = workflow.deadlines(w);
+      const sampling = samplingRuleIds(deps.recheck.engine().definitions).has(w.rule_id);
+      const conclusionLabels = sampling ? SAMPLING_CONCLUSION_LABELS : CONCLUSION_LABELS;
       return {
         warning: warningView(w, registry),
         transaction: transaction ? { ...transactionView(transaction), institutionName: registry.institution(String(transaction.institution_id))?.name ?? String(transaction.institution_id) } : null,
-        state: { ...state, label: STATE_LABELS[state.state], conclusionLabel: state.conclusion ? CONCLUSION_LABELS[state.conclusion] : null },
+        state: { ...state, label: STATE_LABELS[state.state], conclusionLabel: state.conclusion ? conclusionLabels[state.conclusion] : null },
         events: events.map((e) => ({ ...e, label: EVENT_LABELS[e.type] })),
         evidence,
         deadlines: { ...d, missed: missedDeadline(d, state.state, Date.now()) },
         allowedActions: allowedActions(p, state),
+        sampling,
       };
     },
   });

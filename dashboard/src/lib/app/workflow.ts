@@ -8,9 +8,9 @@ import type { Me, Role } from './nav';
 import { L, tr } from './lang';
 
 // The workflow vocabulary comes from the hub's wire contract (a pure module, no zod).
-import { CONCLUSION_LABELS as CONCLUSION_LABELS_ZH, EVENT_LABELS as EVENT_LABELS_ZH, STATE_LABELS, type Conclusion, type DisposalAction, type WarningStateName } from '@jianguan/protocol/workflow';
+import { CONCLUSION_LABELS as CONCLUSION_LABELS_ZH, EVENT_LABELS as EVENT_LABELS_ZH, SAMPLING_CONCLUSION_LABELS, STATE_LABELS, type Conclusion, type DisposalAction, type WarningStateName } from '@jianguan/protocol/workflow';
 export {
-  CONCLUSION_LABELS,
+  CONCLUSIONS,
   DISPOSAL_LABELS,
   EVENT_LABELS,
   STATE_LABELS,
@@ -180,11 +180,14 @@ const EVENT_EN: Readonly<Record<string, string>> = {
   escalated: 'Escalated (overdue)',
 };
 const CONCLUSION_EN: Readonly<Record<string, string>> = { confirmed: 'Confirmed (abnormal)', false_alarm: 'Normal (false alarm)' };
+const SAMPLING_CONCLUSION_EN: Readonly<Record<string, string>> = { confirmed: 'Confirmed (found in the check)', false_alarm: 'Normal (nothing found)' };
 const SEVERITY_EN: Readonly<Record<string, string>> = { high: 'High', medium: 'Medium', low: 'Low' };
 const BULK_EN: Readonly<Record<string, string>> = { acknowledge: 'Acknowledge selected', start_verification: 'Start verifying selected' };
 
 export const stateText = (s: string, zh?: string) => L(zh || (STATE_LABELS as Record<string, string>)[s] || s, STATE_EN[s] ?? s);
 export const eventText = (t: string, zh?: string) => L(zh || (EVENT_LABELS_ZH as Record<string, string>)[t] || t, EVENT_EN[t] ?? t);
-export const conclusionText = (c: string) => (c ? L((CONCLUSION_LABELS_ZH as Record<string, string>)[c] ?? c, CONCLUSION_EN[c] ?? c) : '');
+/** A conclusion in words; a sampling rule's draw (加强抽查) found normal is no false alarm. */
+export const conclusionText = (c: string, sampling = false) =>
+  c ? L(((sampling ? SAMPLING_CONCLUSION_LABELS : CONCLUSION_LABELS_ZH) as Record<string, string>)[c] ?? c, (sampling ? SAMPLING_CONCLUSION_EN : CONCLUSION_EN)[c] ?? c) : '';
 export const severityText = (s: string) => L((SEVERITY_LABELS as Record<string, string>)[s] ?? s, SEVERITY_EN[s] ?? s);
 export const bulkText = (type: string, zh: string) => L(zh, BULK_EN[type] ?? type);
