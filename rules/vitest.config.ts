@@ -9,5 +9,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
+    // Two files at a time: the default (cores − 1) is one on a two-core machine, and these pure,
+    // CPU-bound files share two cores well (38 s → 28 s for the package here).
+    maxWorkers: 2,
   },
 });
