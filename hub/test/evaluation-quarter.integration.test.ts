@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
 import { parseCsv, readXlsx } from '../src/exports/table.js';
-import { noticeRules, renderNotice } from '../src/evaluation/notice.js';
+import { consequenceTerm, noticeRules, renderNotice, termText } from '../src/evaluation/notice.js';
+import type { VersionRow } from '../src/registry/build.js';
 import { DEFAULT_EVALUATION, monthOf, QUARTER_ACTIONS, quarterMonths, quarterOf, ruleNameOf, scoreQuarter } from '../src/evaluation/scoring.js';
 import type { LedgerRow, QuarterRow, ScoreRow } from '../src/evaluation/service.js';
 import { login, startTestHub, withToken } from './helpers.js';
@@ -40,7 +41,7 @@ type Item = { institutionId: string; score: number; grade: string; graded: boole
 
 beforeAll(async () => {
   ({ hub } = await startTestHub({ workflowIntervalMs: 3_600_000, evaluationIntervalMs: 3_600_000 }));
-  for (const u of ['auditor', 'auditor-yz', 'leader', 'admin']) tokens[u] = await login(hub, u);
+  for (const u of ['auditor', 'auditor-yz', 'leader', 'admin', 'registry', 'registry2']) tokens[u] = await login(hub, u);
   await seedWarnings(hub, [
     { id: 'q-a', ...YZ, ruleId: 'counter.off_hours', family: 'counter', severity: 'high', occurredAt: JUL + 60_000 },
     { id: 'q-v', ...DL, ruleId: 'check.inspector_unfiled', severity: 'high', occurredAt: JUL + 120_000 },
@@ -175,6 +176,11 @@ describe('the quarter\'s notice to the institution (GET /api/v1/evaluation/insti
     expect(html).toContain('<p class="to">环江县驾驶培训学校：</p>');
     expect(html).toContain('经考核，你单位2026年第3季度考核得分 <b>70.00</b>（季度内 3 个有业务月份得分的平均），等级 <b class="grade-inline">C 警示</b>，在全市同类机构（驾校）2 家中排名第 2。');
     expect(html).toContain('现予书面警示，下一季度对你单位办理的业务加强抽查');
+    // What only the detachment can say is left blank to fill in before printing: the document
+    // number, the rectification deadline a warning sets, the contact.
+    const blanks = (h: string) => [...h.matchAll(/<span class="fill" contenteditable="true" spellcheck="false" data-fill="(\w+)"/g)].map((m) => m[1]);
+    expect(blanks(html)).toEqual(['docno', 'deadline', 'contact', 'phone']);
+    expect(html).toMatch(/并于<span class="fill"[^>]*data-fill="deadline"[^>]*><\/span>前将整改情况书面报送考核单位/);
     // Names as data, escaped; the date the notice was made.
     expect(html).toContain('<td>&lt;b&gt;规则&lt;/b&gt;</td><td class="n">12</td><td class="n">30</td>');
     expect(html).toContain('考核单位（盖章）<br>2026-10-08');
@@ -183,6 +189,43 @@ describe('the quarter\'s notice to the institution (GET /api/v1/evaluation/insti
     expect(idle).toContain('<p data-result>你单位2026年第3季度无业务，不评等级。</p>');
     expect(idle).not.toContain('data-consequence');
     expect(idle).toContain('<h1>季度考核结果通知书</h1>');
+    expect(blanks(idle)).toEqual(['docno', 'contact', 'phone']);
+  });
+
+  it('states the term a D or C grade brought once it is filed, from the register', () => {
+    const cst = (iso: string) => Date.parse(`${iso}+08:00`);
+    const v = (key: string, from: string, to: string | null, data: object, retired = 0): VersionRow => ({ entity: 'institution', key, version: 1, from_ms: cst(from), to_ms: to === null ? null : cst(to), retired, data: JSON.stringify(data) });
+    const versions = [
+      v('DL-JYZ', '2026-01-01T00:00:00', null, { status: 'active' }),
+      // Filed during the quarter graded: not its consequence.
+      v('DL-JYZ', '2026-09-20T00:00:00', '2026-09-21T00:00:00', { status: 'suspended' }),
+      // A withdrawn filing, another institution's, one two quarters on: none of them.
+      v('DL-JYZ', '2026-10-05T00:00:00', '2026-11-05T00:00:00', { status: 'suspended' }, 1),
+      v('YZ-JYZ', '2026-10-06T00:00:00', '2026-11-06T00:00:00', { status: 'suspended' }),
+      v('DL-JYZ', '2027-04-01T00:00:00', '2027-05-01T00:00:00', { status: 'suspended' }),
+      v('DL-JYZ', '2026-11-09T00:00:00', '2026-12-09T00:00:00', { status: 'suspended' }),
+      v('DL-JYZ', '2026-10-09T00:00:00', '2026-11-09T00:00:00', { status: 'suspended' }),
+      v('HJ-JX', '2026-10-10T08:30:00', null, { status: 'active', closerChecks: true }),
+    ];
+    // The first in the next quarter; its end at midnight is the day before's last.
+    const d = consequenceTerm(versions, 'DL-JYZ', '2026-Q3', 'D')!;
+    expect(d).toEqual({ from: cst('2026-10-09T00:00:00'), to: cst('2026-11-09T00:00:00') });
+    expect(termText(d)).toBe('自2026年10月9日起至2026年11月8日止');
+    expect(consequenceTerm(versions, 'DL-JYZ', '2026-Q3', 'C')).toBeNull();
+    expect(consequenceTerm(versions, 'DL-JYZ', '2026-Q3', 'B')).toBeNull();
+    const c = consequenceTerm(versions, 'HJ-JX', '2026-Q3', 'C')!;
+    expect(termText(c)).toBe('自2026年10月10日 08:30起');
+    // A December quarter's consequence falls in the next year's first quarter.
+    expect(consequenceTerm([v('DL-JYZ', '2027-01-04T00:00:00', '2027-02-04T00:00:00', { status: 'suspended' })], 'DL-JYZ', '2026-Q4', 'D')).not.toBeNull();
+    expect(consequenceTerm([v('DL-JYZ', '2027-04-01T00:00:00', null, { status: 'suspended' })], 'DL-JYZ', '2026-Q4', 'D')).toBeNull();
+    // Printed in the notice, said as filed.
+    const month = (m: string) => ({ month: m, transactions: 100, confirmed: 4, score: 70, grade: 'C', veto: false, veto_rules: [] }) as unknown as ScoreRow;
+    const row = { institution_id: 'HJ-JX', institution_type: 'driving_school', county: '451226', months: [month('2026-07'), month('2026-08'), month('2026-09')], score: 70, grade: 'C', veto: false, graded: true, monthsGraded: 3, rank: 1, rank_of: 1 } as QuarterRow;
+    const inst = { id: 'HJ-JX', name: '环江县驾驶培训学校', type: 'driving_school', county: '451226', status: 'active' } as const;
+    const html = renderNotice({ institution: inst, quarter: '2026-Q3', row, rules: [], generatedAt: 0, term: { from: cst('2026-10-10T00:00:00'), to: cst('2027-01-01T00:00:00') } });
+    expect(html).toContain('现予书面警示，<b data-term>自2026年10月10日起至2026年12月31日止</b>对你单位办理的业务加强抽查（已备案登记）');
+    const suspended = renderNotice({ institution: inst, quarter: '2026-Q3', row: { ...row, grade: 'D' }, rules: [], generatedAt: 0, term: { from: cst('2026-10-09T00:00:00'), to: null } });
+    expect(suspended).toContain('暂停你单位联网办理业务，<b data-term>自2026年10月9日起</b>（已备案登记），恢复时间另行通知，暂停期间不得办理联网业务');
   });
 
   it('answers a finished quarter\'s notice: a vetoed station told of its suspension, another of its result', async () => {
@@ -192,6 +235,13 @@ describe('the quarter\'s notice to the institution (GET /api/v1/evaluation/insti
     expect(dl.body).toContain('<h1>暂停联网业务通知书</h1>');
     expect(dl.body).toContain(`等级 <b class="grade-inline">D 不合格</b>（一票否决：${ruleNameOf('check.inspector_unfiled')}）`);
     expect(dl.body).toContain('暂停你单位联网办理业务 1–3 个月，起止时间以备案登记为准');
+    // Once the suspension is filed and approved, the notice states its term.
+    const station = hub.registry.institution('DL-JYZ')!;
+    const filed = await call('registry', 'POST', '/api/v1/registry/requests', { summary: '2026年第3季度考核 D 级：暂停联网业务', effectiveFrom: '2026-10-09T00:00:00+08:00', effectiveTo: '2026-11-09T00:00:00+08:00', items: [{ entity: 'institution', data: { ...station, status: 'suspended' } }] });
+    expect(filed.statusCode, filed.body).toBe(201);
+    expect((await call('registry2', 'POST', `/api/v1/registry/requests/${filed.json().id}/approve`, {})).statusCode).toBe(200);
+    const after = await call('leader', 'GET', '/api/v1/evaluation/institutions/DL-JYZ/notice?quarter=2026-Q3');
+    expect(after.body).toContain('暂停你单位联网办理业务，<b data-term>自2026年10月9日起至2026年11月8日止</b>（已备案登记），暂停期间不得办理联网业务');
     // The rule as its warning names it (the seeded warnings carry one name), one confirmed, 3 points (high).
     expect(dl.body).toContain('<tr><td class="n">1</td><td>查验用时过短</td><td class="n">1</td><td class="n">3</td></tr>');
     // Every month of the quarter, August without business.

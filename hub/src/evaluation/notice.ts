@@ -5,11 +5,19 @@
  * 1–3 months): 季度考核结果通知书, 考核书面警示通知书, 暂停联网业务通知书. It states the months'
  * scores, the veto items, and the confirmed warnings behind the deductions by rule — a deduction
  * traces to confirmed warnings, net of those later found to be false alarms.
+ *
+ * What only the detachment can say — the document number (文号), a C grade's rectification
+ * deadline, the contact — are blanks to fill in the browser before printing (contenteditable,
+ * tinted on screen); one left empty prints as an underlined blank to write in by hand. What the
+ * register already says is printed: a D grade's suspension or a C grade's closer checks, once
+ * filed for a term after the quarter, with its dates.
  */
 import { COUNTY_BY_CODE, INSTITUTION_TYPE_LABELS, type Institution } from '@jianguan/rules';
 import { cstTime } from '../exports/table.js';
+import type { VersionRow } from '../registry/build.js';
+import { monthBounds } from '../time/business-time.js';
 import { escapeHtml, PRINT_STYLE } from './report.js';
-import { GRADE_LABELS, gradeText, isGraded, quarterLabel, ruleNameOf, type Grade } from './scoring.js';
+import { GRADE_LABELS, gradeText, isGraded, quarterLabel, quarterMonths, ruleNameOf, type Grade } from './scoring.js';
 import type { LedgerRow, QuarterRow } from './service.js';
 
 /** One rule behind a quarter's deductions: its confirmed warnings and points, net of reversals. */
@@ -33,13 +41,65 @@ export function noticeRules(ledger: readonly LedgerRow[]): NoticeRule[] {
   return [...by.values()].filter((r) => r.confirmed > 0).sort((a, b) => b.points - a.points || b.confirmed - a.confirmed || a.ruleName.localeCompare(b.ruleName, 'zh'));
 }
 
+/** A filed term: [from, to), `to` null when open-ended. */
+export interface NoticeTerm {
+  from: number;
+  to: number | null;
+}
+
+/**
+ * What the grade brought in the register, as filed: the first version of the institution's own
+ * record starting in the next quarter (the grade's consequence follows it) that suspends it (D)
+ * or puts it under closer checks (C). Null when none is filed (yet), or for A and B.
+ */
+export function consequenceTerm(versions: readonly VersionRow[], institutionId: string, quarter: string, grade: Grade): NoticeTerm | null {
+  if (grade !== 'C' && grade !== 'D') return null;
+  const last = quarterMonths(quarter)[2];
+  const quarterEnd = monthBounds(last).to;
+  // The last month of the next quarter: three months on (a December's is the next March).
+  const [y, m] = last.split('-').map(Number) as [number, number];
+  const nextEnd = monthBounds(m === 12 ? `${y + 1}-03` : `${y}-${String(m + 3).padStart(2, '0')}`).to;
+  const brings = (data: Record<string, unknown>) => (grade === 'D' ? data.status === 'suspended' : data.closerChecks === true);
+  const terms = versions
+    .filter((v) => v.entity === 'institution' && v.key === institutionId && !Number(v.retired) && Number(v.from_ms) >= quarterEnd && Number(v.from_ms) < nextEnd)
+    .filter((v) => {
+      try {
+        return brings(JSON.parse(v.data) as Record<string, unknown>);
+      } catch {
+        return false;
+      }
+    })
+    .map((v) => ({ from: Number(v.from_ms), to: v.to_ms === null ? null : Number(v.to_ms) }))
+    .sort((a, b) => a.from - b.from);
+  return terms[0] ?? null;
+}
+
+/** 2026年10月9日 (with the time when not midnight), China time. */
+function dateText(ms: number): string {
+  const t = cstTime(ms);
+  const day = `${Number(t.slice(0, 4))}年${Number(t.slice(5, 7))}月${Number(t.slice(8, 10))}日`;
+  return t.slice(11, 16) === '00:00' ? day : `${day} ${t.slice(11, 16)}`;
+}
+
+/** A term in words: from its first day to its last (an end at midnight ends the day before). */
+export function termText(t: NoticeTerm): string {
+  if (t.to === null) return `自${dateText(t.from)}起`;
+  const last = cstTime(t.to).slice(11, 16) === '00:00' ? dateText(t.to - 86_400_000) : dateText(t.to);
+  return `自${dateText(t.from)}起至${last}止`;
+}
+
+/** A blank the detachment fills in before printing; `hint` shows on screen while it is empty. */
+function blank(name: string, hint: string): string {
+  return `<span class="fill" contenteditable="true" spellcheck="false" data-fill="${name}" data-hint="${hint}"></span>`;
+}
+
 const TITLES: Readonly<Record<Grade, string>> = { A: '季度考核结果通知书', B: '季度考核结果通知书', C: '考核书面警示通知书', D: '暂停联网业务通知书' };
 
 /** What the grade brings, as the notice says it to the institution. */
 const CONSEQUENCES: Readonly<Record<Grade, string>> = {
   A: '考核结果正常，请继续保持规范办理业务。',
   B: '考核结果正常，请针对下列扣分问题改进。',
-  C: '根据考核办法，现予书面警示，下一季度对你单位办理的业务加强抽查。请针对下列问题逐项整改，并在规定期限内将整改情况书面报送考核单位。',
+  C: `根据考核办法，现予书面警示，下一季度对你单位办理的业务加强抽查。请针对下列问题逐项整改，并于${blank('deadline', '年 月 日')}前将整改情况书面报送考核单位。`,
   D: '根据考核办法，暂停你单位联网办理业务 1–3 个月，起止时间以备案登记为准，暂停期间不得办理联网业务。请针对下列问题逐项整改，暂停期满前将整改情况书面报送考核单位。',
 };
 
@@ -48,7 +108,17 @@ export function noticeTitle(row: Pick<QuarterRow, 'graded' | 'grade'>): string {
   return row.graded ? TITLES[row.grade] : TITLES.A;
 }
 
-export function renderNotice(p: { institution: Institution; quarter: string; row: QuarterRow; rules: readonly NoticeRule[]; generatedAt: number }): string {
+/** What the grade brings, with the term filed for it when there is one. */
+function consequence(grade: Grade, term: NoticeTerm | null): string {
+  if (!term) return CONSEQUENCES[grade];
+  if (grade === 'D') {
+    const end = term.to === null ? '，恢复时间另行通知' : '';
+    return `根据考核办法，暂停你单位联网办理业务，<b data-term>${termText(term)}</b>（已备案登记）${end}，暂停期间不得办理联网业务。请针对下列问题逐项整改，暂停期满前将整改情况书面报送考核单位。`;
+  }
+  return CONSEQUENCES.C.replace('下一季度对你单位办理的业务加强抽查', `<b data-term>${termText(term)}</b>对你单位办理的业务加强抽查（已备案登记）`);
+}
+
+export function renderNotice(p: { institution: Institution; quarter: string; row: QuarterRow; rules: readonly NoticeRule[]; generatedAt: number; term?: NoticeTerm | null }): string {
   const { institution: inst, row: q } = p;
   const typeName = INSTITUTION_TYPE_LABELS[inst.type] ?? inst.type;
   const countyName = COUNTY_BY_CODE.get(inst.county)?.name ?? inst.county;
@@ -71,20 +141,30 @@ ${PRINT_STYLE}
   .body p { font-size: 14px; line-height: 1.9; text-indent: 2em; margin: 6px 0; }
   .grade-inline { color: #b3261e; }
   .sign { margin-top: 48px; display: block; text-align: right; font-size: 14px; line-height: 2; }
+  .docno { text-align: center; font-size: 14px; margin: 2px 0 4px; }
+  .contact { font-size: 14px; margin-top: 28px; }
+  .fill { display: inline-block; min-width: 8em; border-bottom: 1px solid #111; padding: 0 4px; text-indent: 0; line-height: 1.5; outline: none; }
+  .docno .fill { min-width: 14em; }
+  @media screen {
+    .fill { background: #fff6cc; }
+    .fill:empty::before { content: attr(data-hint); color: #999; }
+  }
 </style></head>
 <body>
-<p class="noprint"><button onclick="window.print()">打印</button></p>
+<p class="noprint"><button onclick="window.print()">打印</button> 带底色的空白处可直接点击填写（文号${q.graded && q.grade === 'C' ? '、整改期限' : ''}、联系人），填好后打印；未填的打印为空白横线，可手写。</p>
 <h1>${escapeHtml(title)}</h1>
+<div class="docno">${blank('docno', '文号')}</div>
 <div class="sub">${escapeHtml(quarterName)} · ${escapeHtml(inst.name)}（${escapeHtml(typeName)}，${escapeHtml(countyName)}）</div>
 <p class="to">${escapeHtml(inst.name)}：</p>
 <div class="body">
 <p data-result>${result}</p>
-${q.graded ? `<p data-consequence>${CONSEQUENCES[q.grade]}</p>` : ''}
+${q.graded ? `<p data-consequence>${consequence(q.grade, p.term ?? null)}</p>` : ''}
 </div>
 <h2>一、各月考核结果</h2>
 <table><tr><th>月份</th><th>业务量</th><th>属实预警</th><th>得分</th><th>等级</th></tr>${months}</table>
 <h2>二、扣分所涉问题</h2>
 ${rules ? `<table><tr><th>序号</th><th>问题（规则）</th><th>属实预警</th><th>扣分点数</th></tr>${rules}</table><p>以上为经核查属实的预警，已核查为误报的不计。每条预警的时间、经办与核查记录见月度考核评价报告。</p>` : '<p>本季度无属实预警扣分。</p>'}
+<p class="contact">联系人：${blank('contact', '姓名')}　联系电话：${blank('phone', '电话')}</p>
 <div class="sign">考核单位（盖章）<br>${escapeHtml(cstTime(p.generatedAt).slice(0, 10))}</div>
 </body></html>`;
 }

@@ -12,7 +12,7 @@ import { assertInScope, authorize, scopedCounty, type Principal, type Role } fro
 import type { Registry } from '../registry/registry.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
-import { noticeRules, renderNotice } from '../evaluation/notice.js';
+import { consequenceTerm, noticeRules, renderNotice } from '../evaluation/notice.js';
 import { renderReport } from '../evaluation/report.js';
 import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, gradeLabelOf, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, previousMonths, previousQuarter, quarterLabel, quarterMonths, quarterOf, quarterWords, ruleNameOf, scoreQuarter, weightsFor, type Category } from '../evaluation/scoring.js';
 import type { EvaluationService, LedgerRow, QuarterRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
@@ -477,7 +477,8 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       const row = r.rows.find((x) => x.institution_id === inst.id);
       if (!row) throw new HubError('NOT_FOUND', `no scores for ${inst.id} in ${quarter}`);
       const ledger = (await Promise.all(r.months.map((m) => evaluation.deductions(inst.id, m)))).flat();
-      const html = renderNotice({ institution: inst, quarter, row, rules: noticeRules(ledger), generatedAt: Date.now() });
+      const term = row.graded ? consequenceTerm(registry.currentSource().versions, inst.id, quarter, row.grade) : null;
+      const html = renderNotice({ institution: inst, quarter, row, rules: noticeRules(ledger), generatedAt: Date.now(), term });
       return reply.type('text/html; charset=utf-8').send(html);
     },
   });

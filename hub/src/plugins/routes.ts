@@ -88,12 +88,14 @@ export const routes = fp<{ version: string }>(
     // Before any route that imports or exports a table: they share its limits and job gate.
     installTableJobs(app, config);
     registerAuthRoutes(app, s.auth);
-    registerWarningRoutes(app, { store, registry, workflow: s.workflow, evidenceMaxBytes: config.evidenceMaxBytes, recheck: { calendar: app.calendar, engine: () => rulesets.engineAt() } });
+    // Which rules draw samples rather than raise suspicions, as of the rule set in force.
+    const samplingRules = () => samplingRuleIds(rulesets.engineAt().definitions);
+    registerWarningRoutes(app, { store, registry, workflow: s.workflow, evidenceMaxBytes: config.evidenceMaxBytes, recheck: { calendar: app.calendar, engine: () => rulesets.engineAt() }, samplingRules });
     registerRegistryRoutes(app, { registry, changes: s.changes });
     registerBackupRoutes(app, { backups: s.backups });
     registerCalendarRoutes(app, { calendars: app.calendars });
     registerReadinessRoutes(app, { store, registry, changes: s.changes, collectors: app.collectors, calendars: app.calendars, backups: s.backups, rulesets, config });
-    registerEvaluationRoutes(app, { registry, evaluation: s.evaluation, store, samplingRules: () => samplingRuleIds(rulesets.engineAt().definitions) });
+    registerEvaluationRoutes(app, { registry, evaluation: s.evaluation, store, samplingRules });
     registerCollectorRoutes(app, { collectors: app.collectors });
     registerDecisionRoutes(app, { decisions: app.decisions, registry, collectors: app.collectors, store, pseudonyms: app.pseudonyms, collectorKeys: config.collectorKeys });
     registerRuleSetRoutes(app, { rulesets });

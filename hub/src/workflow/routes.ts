@@ -18,8 +18,8 @@ import {
   applyEvent,
   CONCLUSION_LABELS,
   DISPOSAL_LABELS,
-  SAMPLING_CONCLUSION_LABELS,
   EVENT_LABELS,
+  SAMPLING_CONCLUSION_LABELS,
   STATE_LABELS,
   TRANSITIONS,
   WARNING_STATES,
@@ -43,7 +43,6 @@ import type { EventPayload, EventType, WarningState } from '../workflow/machine.
 import type { Principal } from '../http/access.js';
 import { defineRoute, Page, QueryBool } from '../http/define.js';
 import { describeIssues } from '../validation/issues.js';
-import { samplingRuleIds } from '../evaluation/scoring.js';
 
 export interface WarningRouteDeps {
   store: Store;
@@ -52,6 +51,8 @@ export interface WarningRouteDeps {
   evidenceMaxBytes: number;
   /** Checking warnings again under today's filings and calendar (recheck.ts). */
   recheck: Omit<RecheckDeps, 'store' | 'registryAt'>;
+  /** The sampling rules' ids (evaluation/scoring.ts samplingRuleIds): their conclusions are worded as a spot check's. */
+  samplingRules: () => ReadonlySet<string>;
 }
 
 /** Who reads warnings. */
@@ -223,7 +224,7 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
       assertInScope(p, w.county, 'warning');
       const [{ state, events }, transaction, evidence] = await Promise.all([workflow.stateOf(w.id), transactionById(store, w.transaction_id, w.institution_id, w.captured_at), evidenceOf(store, w.id)]);
       const d = workflow.deadlines(w);
-      const sampling = samplingRuleIds(deps.recheck.engine().definitions).has(w.rule_id);
+      const sampling = deps.samplingRules().has(w.rule_id);
       const conclusionLabels = sampling ? SAMPLING_CONCLUSION_LABELS : CONCLUSION_LABELS;
       return {
         warning: warningView(w, registry),
