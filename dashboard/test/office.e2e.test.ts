@@ -786,6 +786,10 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await shot(page, 'office-registry-suspension-filed.png');
     // Rejected here: the test's station stays active for the screens that follow.
     expect((await (await stack.as('registry2'))(`/api/v1/registry/requests/${id}/reject`, { method: 'POST', json: { comment: '测试' } })).status).toBe(200);
+    // Decided on another screen: coming back to this tab, the listing and the requests say so.
+    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await expect.poll(() => notice.locator(`[data-filed="${id}"]`).count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => detail.getAttribute('data-status'), { timeout: 10_000 }).toBe('rejected');
     // A record suspended for a term now: changing it says the change outlives the term. (A term
     // of seconds, over before the screens that follow.)
     const hospital = ((await (await stack.as('registry'))('/api/v1/registry/institutions')).body.items as Record<string, unknown>[]).find((i) => i.id === 'FS-YY')!;
