@@ -236,5 +236,9 @@ describe('rule quality', () => {
     expect(drawn).toMatchObject({ sampling: true, state: { conclusion: 'false_alarm', conclusionLabel: '正常（抽查无异常）' } });
     expect((await call('auditor', 'GET', '/api/v1/warnings/e-s3')).json().state.conclusionLabel).toBe('异常属实（抽查发现问题）');
     expect((await call('auditor', 'GET', '/api/v1/warnings/e-d')).json()).toMatchObject({ sampling: false, state: { conclusionLabel: '正常（误报）' } });
+    // The abnormal one found deducts like any confirmed warning, its conclusion worded alike.
+    await refresh();
+    const ledger = (await call('leader', 'GET', `/api/v1/evaluation/institutions/JCJ-4S/deductions?month=${MONTH}`)).json().items as { warningId: string; conclusionLabel: string }[];
+    expect(ledger.map((l) => [l.warningId, l.conclusionLabel])).toEqual([['e-s3', '异常属实（抽查发现问题）']]);
   });
 });

@@ -33,7 +33,7 @@ import {
   type ScoreItem,
 } from '../protocol/index.js';
 import type { Store } from '../store/store.js';
-import { CONCLUSION_LABELS, STATE_LABELS, type Conclusion, type WarningStateName } from '../workflow/machine.js';
+import { CONCLUSION_LABELS, SAMPLING_CONCLUSION_LABELS, STATE_LABELS, type Conclusion, type WarningStateName } from '../workflow/machine.js';
 import { defineRoute, Month, Quarter } from '../http/define.js';
 
 export interface EvaluationRouteDeps {
@@ -297,7 +297,8 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     const rows = await evaluation.deductions(id, month);
     const type = score?.institution_type ?? registry.institution(id)?.type ?? '';
     const transactions = score?.transactions ?? 0;
-    const items = rows.map((l) => ledgerItem(l, ledgerEffect(evaluation.config, type, transactions, l.points)));
+    const sampling = deps.samplingRules();
+    const items = rows.map((l) => ledgerItem(l, ledgerEffect(evaluation.config, type, transactions, l.points), sampling.has(l.rule_id)));
     const points: Partial<Record<Exclude<Category, 'responsiveness'>, number>> = {};
     for (const l of rows) if (l.category !== 'responsiveness') points[l.category] = Math.round(((points[l.category] ?? 0) + l.points) * 10_000) / 10_000;
     const explanation = score
@@ -311,7 +312,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     return { institutionId: id, month, net: Math.round(rows.reduce((s, l) => s + l.points, 0) * 100) / 100, explanation, items };
   };
 
-  const ledgerItem = (l: LedgerRow, scorePoints: number): LedgerItem => ({
+  const ledgerItem = (l: LedgerRow, scorePoints: number, sampling: boolean): LedgerItem => ({
     id: l.id,
     month: l.month,
     institutionId: l.institution_id,
@@ -332,7 +333,8 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     state: l.state,
     stateLabel: STATE_LABELS[l.state as WarningStateName] ?? l.state,
     conclusion: l.conclusion,
-    conclusionLabel: l.conclusion ? (CONCLUSION_LABELS[l.conclusion as Conclusion] ?? l.conclusion) : '',
+    // A spot check's conclusion is worded as one (正常（抽查无异常）, not 误报).
+    conclusionLabel: l.conclusion ? ((sampling ? SAMPLING_CONCLUSION_LABELS : CONCLUSION_LABELS)[l.conclusion as Conclusion] ?? l.conclusion) : '',
   });
 
   defineRoute(app, {
