@@ -3,7 +3,7 @@ import { canOpen, homeFor, navFor, safeNext, type Me } from '$lib/app/nav';
 import { actionsFor, activeDeadline, conclusionText, conflictMessage, countdown, isOverdue, sortQueue } from '$lib/app/workflow';
 import { cstMonth, cstTime, monthsEnding } from '$lib/app/format';
 import { countBy, countySummaries } from '$lib/app/aggregate';
-import { actionText, noticeHref, noticeText, quarterEndLocal, quartersEnding, quarterText } from '$lib/app/quarter';
+import { actionText, filedText, noticeHref, noticeText, quarterEndLocal, quartersEnding, quarterText } from '$lib/app/quarter';
 import { transactionRows } from '$lib/app/transaction';
 import { qualityByRule } from '$lib/app/quality';
 import { hitValueRows, measurementRows } from '$lib/app/labels';
@@ -385,5 +385,16 @@ describe('conclusions in words', () => {
     expect(inEnglish(() => conclusionText('false_alarm', true))).toBe('Normal (nothing found)');
     expect(inEnglish(() => conclusionText('false_alarm'))).toBe('Normal (false alarm)');
     expect(conclusionText('')).toBe('');
+  });
+});
+
+describe('a grade\'s consequence as filed', () => {
+  it('names its first and last day, a term ending at midnight ending the day before', () => {
+    const cst = (iso: string) => Date.parse(`${iso}+08:00`);
+    expect(filedText({ from: cst('2026-10-09T00:00:00'), to: cst('2026-11-09T00:00:00') })).toBe('已登记：2026-10-09 至 2026-11-08');
+    expect(filedText({ from: cst('2026-10-09T00:00:00'), to: cst('2026-11-09T12:00:00') })).toBe('已登记：2026-10-09 至 2026-11-09');
+    expect(filedText({ from: cst('2026-10-09T00:00:00'), to: null })).toBe('已登记：2026-10-09 起');
+    expect(filedText(null)).toBe('尚未登记');
+    expect(inEnglish(() => filedText({ from: cst('2026-10-09T00:00:00'), to: cst('2027-01-01T00:00:00') }))).toBe('filed: 2026-10-09 to 2026-12-31');
   });
 });

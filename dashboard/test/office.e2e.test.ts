@@ -830,6 +830,15 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     expect((await (await stack.as('registry2'))(`/api/v1/registry/requests/${closerId}/reject`, { method: 'POST', json: { comment: '测试' } })).status).toBe(200);
     expect(errors).toEqual([]);
     await context.close();
+    // The leader's quarter grades say whether what each grade brings is in the register: both
+    // requests rejected, neither is.
+    const leader = await stack.login('leader', `/evaluation?period=quarter&quarter=${lastQ.y}-Q${lastQ.q}`);
+    const grades = leader.page.locator('[data-testid="quarter-grades"]');
+    await grades.waitFor({ timeout: 15_000 });
+    for (const id of [station, 'HJ-JX']) expect(await grades.locator(`tr[data-institution="${id}"] [data-filed-term]`).textContent()).toBe('尚未登记');
+    await shot(leader.page, 'office-evaluation-quarter-filed.png');
+    expect(leader.errors).toEqual([]);
+    await leader.context.close();
   });
 
   it('lets an approver read a large request a page at a time: its changes against the register, a changed field beside its filed value, every item in Excel', async () => {

@@ -131,12 +131,14 @@ describe('GET /api/v1/evaluation/quarters', () => {
     expect(decodeURIComponent(String(xlsx.headers['content-disposition']))).toContain('机构季度等级_2026-Q3.xlsx');
     const sheet = await readXlsx(xlsx.rawPayload);
     const header = sheet[0]!;
-    expect(header).toEqual(['季度', '机构编号', '机构名称', '机构类型', '区县', '业务量', '预警数', '属实预警', '7月得分', '8月得分', '9月得分', '评分月数', '季度得分', '季度等级', '一票否决', '处理', '同类排名', '状态']);
+    expect(header).toEqual(['季度', '机构编号', '机构名称', '机构类型', '区县', '业务量', '预警数', '属实预警', '7月得分', '8月得分', '9月得分', '评分月数', '季度得分', '季度等级', '一票否决', '处理', '备案登记', '同类排名', '状态']);
     const row = (id: string) => sheet.find((r) => r[1] === id)!;
     const col = (name: string) => header.indexOf(name);
     expect(row('DL-JYZ')[col('季度')]).toBe('2026年第3季度');
     expect(row('DL-JYZ')[col('季度等级')]).toBe('D 不合格');
     expect(row('DL-JYZ')[col('处理')]).toBe('暂停联网业务 1–3 个月');
+    // Nothing filed for it yet; an A grade has nothing to file.
+    expect([row('DL-JYZ')[col('备案登记')], row('YZ-JYZ')[col('备案登记')]]).toEqual(['尚未登记', '']);
     expect(row('YZ-JYZ')[col('8月得分')]).toBe('无业务');
     expect(Number(row('YZ-JYZ')[col('季度得分')])).toBe(api.find((i) => i.institutionId === 'YZ-JYZ')!.score);
     expect(row('YZ-JYZ')[col('状态')]).toBe('季度已结束');
@@ -242,6 +244,15 @@ describe('the quarter\'s notice to the institution (GET /api/v1/evaluation/insti
     expect((await call('registry2', 'POST', `/api/v1/registry/requests/${filed.json().id}/approve`, {})).statusCode).toBe(200);
     const after = await call('leader', 'GET', '/api/v1/evaluation/institutions/DL-JYZ/notice?quarter=2026-Q3');
     expect(after.body).toContain('暂停你单位联网办理业务，<b data-term>自2026年10月9日起至2026年11月8日止</b>（已备案登记），暂停期间不得办理联网业务');
+    // The quarter's grades say so too, in the list and its export; an A grade brings nothing to file.
+    const grades = (await call('leader', 'GET', '/api/v1/evaluation/quarters?quarter=2026-Q3')).json().items as { institutionId: string; consequenceFiled: unknown }[];
+    const filedOf = (id: string) => grades.find((g) => g.institutionId === id)?.consequenceFiled;
+    expect(filedOf('DL-JYZ')).toEqual({ from: Date.parse('2026-10-09T00:00:00+08:00'), to: Date.parse('2026-11-09T00:00:00+08:00') });
+    expect(filedOf('YZ-JYZ')).toBeNull();
+    const sheet = parseCsv((await call('leader', 'GET', '/api/v1/evaluation/quarters.csv?quarter=2026-Q3')).body);
+    const col = sheet[0]!.indexOf('备案登记');
+    expect(col).toBeGreaterThan(0);
+    expect(sheet.find((r) => r.includes('东兰县机动车检测站'))![col]).toBe('已登记：自2026年10月9日起至2026年11月8日止');
     // The rule as its warning names it (the seeded warnings carry one name), one confirmed, 3 points (high).
     expect(dl.body).toContain('<tr><td class="n">1</td><td>查验用时过短</td><td class="n">1</td><td class="n">3</td></tr>');
     // Every month of the quarter, August without business.

@@ -99,6 +99,12 @@ export const QuarterItemSchema = QuarterGradeSchema.extend({
   vetoRuleNames: z.array(z.string()),
   rank: z.number(),
   rankOf: z.number(),
+  /**
+   * What a C or D grade brings as filed in the register: the term of the first filing in the next
+   * quarter that puts the institution under closer checks (C) or suspends it (D); null when none
+   * is filed (yet), and for A, B and quarters without business.
+   */
+  consequenceFiled: z.object({ from: z.number(), to: z.number().nullable() }).nullable(),
 });
 export type QuarterItem = z.infer<typeof QuarterItemSchema>;
 

@@ -12,7 +12,7 @@ import { assertInScope, authorize, scopedCounty, type Principal, type Role } fro
 import type { Registry } from '../registry/registry.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
-import { consequenceTerm, noticeRules, renderNotice } from '../evaluation/notice.js';
+import { consequenceTerm, noticeRules, renderNotice, termText } from '../evaluation/notice.js';
 import { renderReport } from '../evaluation/report.js';
 import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, gradeLabelOf, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, previousMonths, previousQuarter, quarterLabel, quarterMonths, quarterOf, quarterWords, ruleNameOf, scoreQuarter, weightsFor, type Category } from '../evaluation/scoring.js';
 import type { EvaluationService, LedgerRow, QuarterRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
@@ -186,6 +186,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       ...quarterWords(r),
       rank: r.rank,
       rankOf: r.rank_of,
+      consequenceFiled: r.graded ? consequenceTerm(registry.currentSource().versions, r.institution_id, quarter, r.grade) : null,
     };
   };
   /** The quarters of a trend whose every begun month is in its window (the first may be cut). */
@@ -262,7 +263,11 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
         ...monthColumns,
         { header: '评分月数', value: (x) => x.monthsGraded },
         { header: '季度得分', value: (x) => (x.graded ? x.score : '') },
-        ...gradeColumns<QuarterItem>('季度等级', [{ header: '处理', value: (x) => x.action, width: 22 }]),
+        ...gradeColumns<QuarterItem>('季度等级', [
+          { header: '处理', value: (x) => x.action, width: 22 },
+          // Whether the consequence is in the register yet, and for when.
+          { header: '备案登记', value: (x) => (x.consequenceFiled ? `已登记：${termText(x.consequenceFiled)}` : x.graded && (x.grade === 'C' || x.grade === 'D') ? '尚未登记' : ''), width: 30 },
+        ]),
         { header: '状态', value: () => (r.final ? '季度已结束' : '季度进行中（暂定）'), width: 18 },
       ];
       return { name: `机构季度等级_${req.query.quarter}`, rows: r.items, columns };

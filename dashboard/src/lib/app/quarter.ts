@@ -2,6 +2,7 @@
  * Quarters on the evaluation screens (the hub grades them: GET /api/v1/evaluation/quarters, and
  * the trend's `quarters`): their names, the list to choose from, and what a grade brings.
  */
+import { cstTime } from './format';
 import { L } from './lang';
 
 /** '2026-Q4' → 2026年第4季度, in Chinese whatever the screen's language (as filed text). */
@@ -33,6 +34,18 @@ export function quartersEnding(month: string, n: number): string[] {
 const ACTION_EN: Readonly<Record<string, string>> = { A: 'None', B: 'None', C: 'Written warning, closer checks', D: 'Networked business suspended for 1–3 months' };
 export function actionText(q: { graded: boolean; grade: string; action: string }): string {
   return q.graded && q.action ? L(q.action, ACTION_EN[q.grade] ?? q.action) : '—';
+}
+
+/**
+ * Whether a C or D grade's consequence is in the register (the hub's `consequenceFiled`): its
+ * first and last day, a term ending at midnight ending the day before; else not filed yet.
+ */
+export function filedText(t: { from: number; to: number | null } | null): string {
+  if (!t) return L('尚未登记', 'not filed yet');
+  const day = (ms: number) => cstTime(ms).slice(0, 10);
+  if (t.to === null) return L(`已登记：${day(t.from)} 起`, `filed: from ${day(t.from)}`);
+  const last = day(cstTime(t.to).slice(11, 16) === '00:00' ? t.to - 86_400_000 : t.to);
+  return L(`已登记：${day(t.from)} 至 ${last}`, `filed: ${day(t.from)} to ${last}`);
 }
 
 /** The notice the hub prints for a finished quarter, named by the grade (C a written warning, D a suspension). */
