@@ -230,6 +230,8 @@ export const EN: Readonly<Record<string, string>> = {
   待分派: 'New',
   异常属实: 'Confirmed',
   '正常（误报）': 'False alarm',
+  '异常属实（抽查发现问题）': 'Confirmed (found in the check)',
+  '正常（抽查无异常）': 'Normal (nothing found)',
   更正记录: 'Correct the record',
   锁定机动车: 'Lock the vehicle',
   锁定驾驶证: 'Lock the licence',

@@ -180,14 +180,16 @@ const EVENT_EN: Readonly<Record<string, string>> = {
   escalated: 'Escalated (overdue)',
 };
 const CONCLUSION_EN: Readonly<Record<string, string>> = { confirmed: 'Confirmed (abnormal)', false_alarm: 'Normal (false alarm)' };
-const SAMPLING_CONCLUSION_EN: Readonly<Record<string, string>> = { confirmed: 'Confirmed (found in the check)', false_alarm: 'Normal (nothing found)' };
 const SEVERITY_EN: Readonly<Record<string, string>> = { high: 'High', medium: 'Medium', low: 'Low' };
 const BULK_EN: Readonly<Record<string, string>> = { acknowledge: 'Acknowledge selected', start_verification: 'Start verifying selected' };
 
 export const stateText = (s: string, zh?: string) => L(zh || (STATE_LABELS as Record<string, string>)[s] || s, STATE_EN[s] ?? s);
 export const eventText = (t: string, zh?: string) => L(zh || (EVENT_LABELS_ZH as Record<string, string>)[t] || t, EVENT_EN[t] ?? t);
-/** A conclusion in words; a sampling rule's draw (加强抽查) found normal is no false alarm. */
-export const conclusionText = (c: string, sampling = false) =>
-  c ? L(((sampling ? SAMPLING_CONCLUSION_LABELS : CONCLUSION_LABELS_ZH) as Record<string, string>)[c] ?? c, (sampling ? SAMPLING_CONCLUSION_EN : CONCLUSION_EN)[c] ?? c) : '';
+/** A conclusion in words; a sampling rule's draw (加强抽查) found normal is no false alarm (its English in en.ts). */
+export const conclusionText = (c: string, sampling = false) => {
+  if (!c) return '';
+  if (sampling) return tr((SAMPLING_CONCLUSION_LABELS as Record<string, string>)[c] ?? c);
+  return L((CONCLUSION_LABELS_ZH as Record<string, string>)[c] ?? c, CONCLUSION_EN[c] ?? c);
+};
 export const severityText = (s: string) => L((SEVERITY_LABELS as Record<string, string>)[s] ?? s, SEVERITY_EN[s] ?? s);
 export const bulkText = (type: string, zh: string) => L(zh, BULK_EN[type] ?? type);
