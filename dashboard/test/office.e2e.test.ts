@@ -837,6 +837,17 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await grades.waitFor({ timeout: 15_000 });
     for (const id of [station, 'HJ-JX']) expect(await grades.locator(`tr[data-institution="${id}"] [data-filed-term]`).textContent()).toBe('尚未登记');
     await shot(leader.page, 'office-evaluation-quarter-filed.png');
+    // On an institution's own screen, whether it is suspended now: the hospital again for a term
+    // of seconds (opening these screens scores the months afresh, so after the grades above).
+    const brief = await (await stack.as('registry'))('/api/v1/registry/requests', { json: { summary: '限期暂停', effectiveTo: new Date(Date.now() + 15_000).toISOString(), items: [{ entity: 'institution', data: { ...hospital, status: 'suspended' } }] } });
+    expect(brief.status, JSON.stringify(brief.body)).toBe(201);
+    expect((await (await stack.as('registry2'))(`/api/v1/registry/requests/${brief.body.id as string}/approve`, { method: 'POST', json: {} })).status).toBe(200);
+    await leader.page.goto(`${stack.hub.url}/institutions/FS-YY`);
+    await expect.poll(() => leader.page.locator('[data-testid="institution-state"]').textContent(), { timeout: 10_000 }).toBe('已暂停联网业务');
+    await leader.page.goto(`${stack.hub.url}/institutions/${station}`);
+    await leader.page.locator('[data-testid="institution-title"]').waitFor({ timeout: 10_000 });
+    await leader.page.waitForLoadState('networkidle');
+    expect(await leader.page.locator('[data-testid="institution-state"]').count()).toBe(0);
     expect(leader.errors).toEqual([]);
     await leader.context.close();
   });
