@@ -17,7 +17,7 @@ import { cstTime } from '../exports/table.js';
 import type { VersionRow } from '../registry/build.js';
 import { monthBounds } from '../time/business-time.js';
 import { escapeHtml, PRINT_STYLE } from './report.js';
-import { GRADE_LABELS, gradeText, isGraded, quarterLabel, quarterMonths, ruleNameOf, type Grade } from './scoring.js';
+import { GRADE_LABELS, gradeText, isGraded, nextQuarter, quarterLabel, quarterMonths, ruleNameOf, type Grade } from './scoring.js';
 import type { LedgerRow, QuarterRow } from './service.js';
 
 /** One rule behind a quarter's deductions: its confirmed warnings and points, net of reversals. */
@@ -54,11 +54,8 @@ export interface NoticeTerm {
  */
 export function consequenceTerm(versions: readonly VersionRow[], institutionId: string, quarter: string, grade: Grade): NoticeTerm | null {
   if (grade !== 'C' && grade !== 'D') return null;
-  const last = quarterMonths(quarter)[2];
-  const quarterEnd = monthBounds(last).to;
-  // The last month of the next quarter: three months on (a December's is the next March).
-  const [y, m] = last.split('-').map(Number) as [number, number];
-  const nextEnd = monthBounds(m === 12 ? `${y + 1}-03` : `${y}-${String(m + 3).padStart(2, '0')}`).to;
+  const quarterEnd = monthBounds(quarterMonths(quarter)[2]).to;
+  const nextEnd = monthBounds(quarterMonths(nextQuarter(quarter))[2]).to;
   const brings = (data: Record<string, unknown>) => (grade === 'D' ? data.status === 'suspended' : data.closerChecks === true);
   const terms = versions
     .filter((v) => v.entity === 'institution' && v.key === institutionId && !Number(v.retired) && Number(v.from_ms) >= quarterEnd && Number(v.from_ms) < nextEnd)

@@ -51,8 +51,11 @@ const MonthQuery = z.object({ month: Month.default(() => monthOf(Date.now())) })
 const InstitutionParams = z.object({ id: z.string().min(1).max(64) });
 
 
-function qualityItem(r: RuleQualityRow, sampling: ReadonlySet<string>): RuleQualityItem {
-  return { month: r.month, ruleId: r.rule_id, ruleName: r.rule_name, family: r.family, hits: r.hits, confirmed: r.confirmed, falseAlarms: r.false_alarms, pending: r.pending, precision: r.precision, sampling: sampling.has(r.rule_id) };
+/** A rule's month of quality, with whether the rule samples (for the API and the export alike). */
+type QualityRow = RuleQualityRow & { sampling: boolean };
+
+function qualityItem(r: QualityRow): RuleQualityItem {
+  return { month: r.month, ruleId: r.rule_id, ruleName: r.rule_name, family: r.family, hits: r.hits, confirmed: r.confirmed, falseAlarms: r.false_alarms, pending: r.pending, precision: r.precision, sampling: r.sampling };
 }
 
 export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationRouteDeps): void {
@@ -561,9 +564,11 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     rule: z.string().max(64).optional(),
     county: z.string().regex(/^\d{6}$/).optional(),
   });
-  const quality = async (p: Principal, q: z.infer<typeof QualityQuery>): Promise<RuleQualityRow[]> => {
+  const quality = async (p: Principal, q: z.infer<typeof QualityQuery>): Promise<QualityRow[]> => {
     if (q.from > q.to) throw new HubError('QUERY_INVALID', 'from is after to');
-    return evaluation.ruleQuality({ from: q.from, to: q.to, ruleId: q.rule, county: scopedCounty(p, q.county) });
+    const rows = await evaluation.ruleQuality({ from: q.from, to: q.to, ruleId: q.rule, county: scopedCounty(p, q.county) });
+    const sampling = deps.samplingRules();
+    return rows.map((r) => ({ ...r, sampling: sampling.has(r.rule_id) }));
   };
 
   defineRoute(app, {
@@ -576,15 +581,12 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     query: QualityQuery,
     response: RuleQualityListSchema,
     handler: async (req) => {
-      const rows = await quality(authorize(req, RULE_QUALITY_READERS), req.query);
-      const sampling = deps.samplingRules();
-      const items = rows.map((r) => qualityItem(r, sampling));
+      const items = (await quality(authorize(req, RULE_QUALITY_READERS), req.query)).map(qualityItem);
       return { from: req.query.from, to: req.query.to, items };
     },
   });
 
-  type QualityExportRow = RuleQualityRow & { sampling: boolean };
-  const qualityColumns: Column<QualityExportRow>[] = [
+  const qualityColumns: Column<QualityRow>[] = [
     { header: '月份', value: (r) => r.month },
     { header: '规则编号', value: (r) => r.rule_id, width: 28 },
     { header: '规则名称', value: (r) => r.rule_name, width: 24 },
@@ -604,10 +606,6 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     scope: 'list',
     query: QualityQuery,
     columns: qualityColumns,
-    load: async (req) => {
-      const rows = await quality(authorize(req, RULE_QUALITY_READERS), req.query);
-      const sampling = deps.samplingRules();
-      return { name: '规则质量', rows: rows.map((r) => ({ ...r, sampling: sampling.has(r.rule_id) })) };
-    },
+    load: async (req) => ({ name: '规则质量', rows: await quality(authorize(req, RULE_QUALITY_READERS), req.query) }),
   });
 }

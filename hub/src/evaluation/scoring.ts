@@ -313,6 +313,13 @@ export function quarterLabel(quarter: string): string {
   return `${quarter.slice(0, 4)}年第${quarter.slice(6)}季度`;
 }
 
+/** The quarter after 'YYYY-Qn'. */
+export function nextQuarter(quarter: string): string {
+  const y = Number(quarter.slice(0, 4));
+  const n = Number(quarter.slice(6));
+  return n === 4 ? `${y + 1}-Q1` : `${y}-Q${n + 1}`;
+}
+
 /** The quarter before 'YYYY-Qn'. */
 export function previousQuarter(quarter: string): string {
   const y = Number(quarter.slice(0, 4));
