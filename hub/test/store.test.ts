@@ -8,6 +8,8 @@ import { dayStats, pipelineLagP95, totals, transactionRow, warningRow } from '..
 import { hourlyCounts } from '../src/live/wall-stats.js';
 import { param, sql, type SqlQuery } from '../src/store/sql.js';
 import { openStore, type Store } from '../src/store/store.js';
+import { DEMO_PASSWORD, DEMO_USERS, accountsWithDemoPassword, findUserForLogin, listUsers, seedDemoUsers, updateUser } from '../src/auth/users.js';
+import { verifyPassword } from '../src/auth/passwords.js';
 import { checkTxn, tmpDir } from './helpers.js';
 
 let store: Store;
@@ -188,5 +190,27 @@ describe('store', () => {
     expect((await pipelineStats(store, since + 2500, 'grp-a')).stored).toBe(1);
     // A prefix is text, never SQL.
     expect((await pipelineStats(store, since, "grp-a') OR 1=1 --")).stored).toBe(0);
+  });
+
+  it('seeds the demo accounts once, all on the published password; one changed leaves the others', async () => {
+    const names = DEMO_USERS.map((u) => u.username);
+    expect(await seedDemoUsers(store)).toEqual(names);
+    expect(await seedDemoUsers(store)).toEqual([]);
+    const users = await listUsers(store);
+    expect(users.map((u) => u.username).sort()).toEqual([...names].sort());
+    expect(new Set(users.map((u) => u.id)).size).toBe(names.length);
+    for (const u of DEMO_USERS) {
+      const found = await findUserForLogin(store, u.username);
+      expect(found?.user, u.username).toMatchObject({ displayName: u.displayName, roles: u.roles, scope: u.scope, active: true });
+      expect(found?.mustChange, u.username).toBe(false);
+      expect(await verifyPassword(DEMO_PASSWORD, found!.passwordHash), u.username).toBe(true);
+      expect(await verifyPassword('jianguan-demo2', found!.passwordHash), u.username).toBe(false);
+    }
+    const leader = users.find((u) => u.username === 'leader')!;
+    await updateUser(store, leader.id, { password: 'Hechi-Zhidui-2026-lingdao' }, { mustChange: false });
+    expect((await accountsWithDemoPassword(store)).sort()).toEqual(names.filter((n) => n !== 'leader').sort());
+    // A restart seeds nothing over the changed account.
+    expect(await seedDemoUsers(store)).toEqual([]);
+    expect(await verifyPassword('Hechi-Zhidui-2026-lingdao', (await findUserForLogin(store, 'leader'))!.passwordHash)).toBe(true);
   });
 });

@@ -129,11 +129,9 @@ function rowOf(u: Omit<User, 'createdAt' | 'updatedAt'>, passwordHash: string, c
   };
 }
 
-/** `mustChange`: an administrator chose the password; its user must replace it at first login. */
-export async function createUser(store: Store, input: NewUser, opts: { mustChange: boolean } = { mustChange: true }): Promise<User> {
-  if (await findUserForLogin(store, input.username)) throw new HubError('USER_EXISTS', input.username);
-  const now = Date.now();
-  const user: User = {
+/** A new account's record, active, stamped `now`. */
+function newUser(input: Omit<NewUser, 'password'>, now: number): User {
+  return {
     id: `u-${crypto.randomUUID()}`,
     username: input.username,
     displayName: input.displayName,
@@ -144,6 +142,13 @@ export async function createUser(store: Store, input: NewUser, opts: { mustChang
     createdAt: now,
     updatedAt: now,
   };
+}
+
+/** `mustChange`: an administrator chose the password; its user must replace it at first login. */
+export async function createUser(store: Store, input: NewUser, opts: { mustChange: boolean } = { mustChange: true }): Promise<User> {
+  if (await findUserForLogin(store, input.username)) throw new HubError('USER_EXISTS', input.username);
+  const now = Date.now();
+  const user = newUser(input, now);
   await store.insert('users', [rowOf(user, storedHash(await hashPassword(input.password), opts.mustChange), now, now)]);
   return user;
 }
@@ -189,17 +194,21 @@ export const DEMO_USERS: readonly Omit<NewUser, 'password'>[] = [
   { username: 'admin', displayName: '系统管理员', roles: ['system_admin'], scope: null, institutions: [] },
 ];
 
-/** Creates the demo users that do not exist yet; returns the names created. */
+/**
+ * Creates the demo users that do not exist yet; returns the names created. They share the
+ * published password (demo mode only, no forced change), so it is hashed once for all of them and
+ * they are written in one insert: a scrypt hash is ~0.1 s of CPU, and eight of them one after
+ * another were most of a demo hub's start. One salt for all says only that the passwords are
+ * equal, which the README already says; a password changed later gets its own salt.
+ */
 export async function seedDemoUsers(store: Store): Promise<string[]> {
   const existing = new Set((await listUsers(store)).map((u) => u.username));
-  const created: string[] = [];
-  for (const u of DEMO_USERS) {
-    if (existing.has(u.username)) continue;
-    // Demo accounts keep the published password (demo mode only): no forced change.
-    await createUser(store, { ...u, password: DEMO_PASSWORD }, { mustChange: false });
-    created.push(u.username);
-  }
-  return created;
+  const missing = DEMO_USERS.filter((u) => !existing.has(u.username));
+  if (missing.length === 0) return [];
+  const hash = storedHash(await hashPassword(DEMO_PASSWORD), false);
+  const now = Date.now();
+  await store.insert('users', missing.map((u) => rowOf(newUser(u, now), hash, now, now)));
+  return missing.map((u) => u.username);
 }
 
 /**
