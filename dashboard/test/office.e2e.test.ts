@@ -1579,74 +1579,81 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
       if (ids.length) findings.push(`${where}: rule ids ${ids.slice(0, 3).join(', ')}`);
     };
     const byUser = new Map<string, Awaited<ReturnType<Stack['login']>>>();
-    for (const [user, path, name] of pages) {
-      let s = byUser.get(user);
-      if (!s) {
-        if (user) s = await stack.login(user, path);
-        else {
-          const context = await stack.browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-          const page = await context.newPage();
-          const errors: string[] = [];
-          page.on('pageerror', (e) => errors.push(e.message));
-          s = { context, page, errors };
-        }
-        byUser.set(user, s);
-      }
-      for (const lang of ['zh', 'en'] as const) {
-        await s.page.goto(`${stack.hub.url}${path}${path.includes('?') ? '&' : '?'}lang=${lang}`);
-        await s.page.waitForSelector('main.content h1, main.content h2, main.content [data-testid="institution-title"], [data-testid="login-form"] h1', { timeout: 15_000 });
-        await s.page.waitForLoadState('networkidle').catch(() => undefined);
-        await s.page.waitForTimeout(600);
-        const all = (await s.page.locator(ROOTS).allInnerTexts()).join('\n');
-        expect(all.length, `${name}/${lang}: text on screen`).toBeGreaterThan(20);
-        leaksIn(`${name}/${lang}`, all);
-        if (lang === 'en') {
-          // Complete English: no Chinese in the UI chrome. Data (people's, institutions' and places'
-          // names, rule names, record values) is marked data-datum and stays as recorded.
-          const cjk = await chineseIn(s.page, ROOTS);
-          if (cjk.length) findings.push(`${name}/en: Chinese in the UI ${JSON.stringify(cjk.slice(0, 40))}`);
-        }
-        await shot(s.page, `office-screen-${name}-${lang}.png`);
-        if (name === 'rules' && lang === 'en') {
-          // The parameter form of a chosen rule, in English: rules chosen so that every parameter
-          // of the set in force is shown once; labels, units, choices and help are all English.
-          const rulesApi = await stack.as('rules');
-          const inForce = ((await rulesApi('/api/v1/rulesets')).body as { inForce: string }).inForce;
-          const content = ((await rulesApi(`/api/v1/rulesets/${encodeURIComponent(inForce)}`)).body as {
-            content: { definitions: { id: string; params?: Record<string, unknown> }[]; params: Record<string, Record<string, unknown>> };
-          }).content;
-          const paramsOf = (id: string) => Object.keys({ ...(content.definitions.find((d) => d.id === id)?.params ?? {}), ...(content.params[id] ?? {}) });
-          const uncovered = new Set(content.definitions.flatMap((d) => paramsOf(d.id)));
-          expect(uncovered.size).toBeGreaterThan(10);
-          const chosen: string[] = [];
-          while (uncovered.size) {
-            const best = content.definitions.map((d) => d.id).reduce((a, b) => (paramsOf(b).filter((p) => uncovered.has(p)).length > paramsOf(a).filter((p) => uncovered.has(p)).length ? b : a));
-            chosen.push(best);
-            for (const p of paramsOf(best)) uncovered.delete(p);
+    // Each user's screens in their own browser context, the users at the same time: a screen's
+    // visit is mostly waiting for it to settle, and one after another the 42 visits took two
+    // minutes. Within a user, screens stay in order (the language is switched back between them).
+    const visitAll = async (user: string, mine: typeof pages) => {
+      for (const [, path, name] of mine) {
+        let s = byUser.get(user);
+        if (!s) {
+          if (user) s = await stack.login(user, path);
+          else {
+            const context = await stack.browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+            const page = await context.newPage();
+            const errors: string[] = [];
+            page.on('pageerror', (e) => errors.push(e.message));
+            s = { context, page, errors };
           }
-          const form = s.page.locator('[data-testid="draft-params"]');
-          for (const id of chosen) {
-            await s.page.selectOption('[data-testid="draft-rule"]', id);
-            const want = paramsOf(id);
-            await expect.poll(() => form.locator('[data-param]').evaluateAll((els) => els.map((e) => e.getAttribute('data-param'))), { timeout: 10_000 }).toEqual(want);
-            const text = await form.innerText();
-            leaksIn(`rules/en parameters of ${id}`, text);
-            const cjk = await chineseIn(s.page, '[data-testid="draft-params"]');
-            if (cjk.length) findings.push(`rules/en parameters of ${id}: Chinese ${JSON.stringify(cjk)}`);
-            // Every field has an English label and a sentence of help.
-            for (const p of want) {
-              const caption = await form.locator(`[data-param="${p}"] > span`).innerText();
-              const help = await form.locator(`[data-param="${p}"] > small`).innerText();
-              if (!/^[A-Z][A-Za-z ]+( \([^)]+\))?$/.test(caption) || help.length < 10) findings.push(`rules/en parameter ${p}: "${caption}" / "${help}"`);
+          byUser.set(user, s);
+        }
+        for (const lang of ['zh', 'en'] as const) {
+          await s.page.goto(`${stack.hub.url}${path}${path.includes('?') ? '&' : '?'}lang=${lang}`);
+          await s.page.waitForSelector('main.content h1, main.content h2, main.content [data-testid="institution-title"], [data-testid="login-form"] h1', { timeout: 15_000 });
+          await s.page.waitForLoadState('networkidle').catch(() => undefined);
+          await s.page.waitForTimeout(600);
+          const all = (await s.page.locator(ROOTS).allInnerTexts()).join('\n');
+          expect(all.length, `${name}/${lang}: text on screen`).toBeGreaterThan(20);
+          leaksIn(`${name}/${lang}`, all);
+          if (lang === 'en') {
+            // Complete English: no Chinese in the UI chrome. Data (people's, institutions' and places'
+            // names, rule names, record values) is marked data-datum and stays as recorded.
+            const cjk = await chineseIn(s.page, ROOTS);
+            if (cjk.length) findings.push(`${name}/en: Chinese in the UI ${JSON.stringify(cjk.slice(0, 40))}`);
+          }
+          await shot(s.page, `office-screen-${name}-${lang}.png`);
+          if (name === 'rules' && lang === 'en') {
+            // The parameter form of a chosen rule, in English: rules chosen so that every parameter
+            // of the set in force is shown once; labels, units, choices and help are all English.
+            const rulesApi = await stack.as('rules');
+            const inForce = ((await rulesApi('/api/v1/rulesets')).body as { inForce: string }).inForce;
+            const content = ((await rulesApi(`/api/v1/rulesets/${encodeURIComponent(inForce)}`)).body as {
+              content: { definitions: { id: string; params?: Record<string, unknown> }[]; params: Record<string, Record<string, unknown>> };
+            }).content;
+            const paramsOf = (id: string) => Object.keys({ ...(content.definitions.find((d) => d.id === id)?.params ?? {}), ...(content.params[id] ?? {}) });
+            const uncovered = new Set(content.definitions.flatMap((d) => paramsOf(d.id)));
+            expect(uncovered.size).toBeGreaterThan(10);
+            const chosen: string[] = [];
+            while (uncovered.size) {
+              const best = content.definitions.map((d) => d.id).reduce((a, b) => (paramsOf(b).filter((p) => uncovered.has(p)).length > paramsOf(a).filter((p) => uncovered.has(p)).length ? b : a));
+              chosen.push(best);
+              for (const p of paramsOf(best)) uncovered.delete(p);
             }
-            if (want.includes('minSeconds')) expect(await form.locator('[data-param="minSeconds"] > span').innerText()).toBe('Minimum time (s)');
+            const form = s.page.locator('[data-testid="draft-params"]');
+            for (const id of chosen) {
+              await s.page.selectOption('[data-testid="draft-rule"]', id);
+              const want = paramsOf(id);
+              await expect.poll(() => form.locator('[data-param]').evaluateAll((els) => els.map((e) => e.getAttribute('data-param'))), { timeout: 10_000 }).toEqual(want);
+              const text = await form.innerText();
+              leaksIn(`rules/en parameters of ${id}`, text);
+              const cjk = await chineseIn(s.page, '[data-testid="draft-params"]');
+              if (cjk.length) findings.push(`rules/en parameters of ${id}: Chinese ${JSON.stringify(cjk)}`);
+              // Every field has an English label and a sentence of help.
+              for (const p of want) {
+                const caption = await form.locator(`[data-param="${p}"] > span`).innerText();
+                const help = await form.locator(`[data-param="${p}"] > small`).innerText();
+                if (!/^[A-Z][A-Za-z ]+( \([^)]+\))?$/.test(caption) || help.length < 10) findings.push(`rules/en parameter ${p}: "${caption}" / "${help}"`);
+              }
+              if (want.includes('minSeconds')) expect(await form.locator('[data-param="minSeconds"] > span').innerText()).toBe('Minimum time (s)');
+            }
+            await shot(s.page, 'office-screen-rules-parameters-en.png');
           }
-          await shot(s.page, 'office-screen-rules-parameters-en.png');
         }
+        // Back to Chinese for the next screen of the same user.
+        await s.page.evaluate(() => localStorage.setItem('jg.lang', 'zh'));
       }
-      // Back to Chinese for the next screen of the same user.
-      await s.page.evaluate(() => localStorage.setItem('jg.lang', 'zh'));
-    }
+    };
+    const users = [...new Set(pages.map(([user]) => user))];
+    await Promise.all(users.map((user) => visitAll(user, pages.filter(([u]) => u === user))));
     for (const s of byUser.values()) {
       expect(s.errors).toEqual([]);
       await s.context.close();
