@@ -15,6 +15,15 @@ export function dayBounds(at: number): { from: number; to: number; day: string }
   return { from, to: from + DAY_MS, day: localDate(from) };
 }
 
+/**
+ * The moment whose local date is the last day a period ending at `end` covers. Registry terms end
+ * exclusively: one ending at local midnight covers the day before in full and is said to end
+ * that day ("至11月8日止"), one ending during a day ends that day, at that time.
+ */
+export function lastCovered(end: number): number {
+  return dayStart(end) === end ? end - DAY_MS : end;
+}
+
 /** Local midnight at or before `at`. */
 export function dayStart(at: number): number {
   return dayBounds(at).from;

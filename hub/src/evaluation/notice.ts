@@ -15,7 +15,7 @@
 import { COUNTY_BY_CODE, INSTITUTION_TYPE_LABELS, type Institution } from '@jianguan/rules';
 import { cstTime } from '../exports/table.js';
 import type { VersionRow } from '../registry/build.js';
-import { monthBounds } from '../time/business-time.js';
+import { lastCovered, monthBounds } from '../time/business-time.js';
 import { escapeHtml, PRINT_STYLE } from './report.js';
 import { GRADE_LABELS, gradeText, isGraded, nextQuarter, quarterLabel, quarterMonths, ruleNameOf, type Grade } from './scoring.js';
 import type { LedgerRow, QuarterRow } from './service.js';
@@ -81,8 +81,7 @@ function dateText(ms: number): string {
 /** A term in words: from its first day to its last (an end at midnight ends the day before). */
 export function termText(t: NoticeTerm): string {
   if (t.to === null) return `自${dateText(t.from)}起`;
-  const last = cstTime(t.to).slice(11, 16) === '00:00' ? dateText(t.to - 86_400_000) : dateText(t.to);
-  return `自${dateText(t.from)}起至${last}止`;
+  return `自${dateText(t.from)}起至${dateText(lastCovered(t.to))}止`;
 }
 
 /** A blank the detachment fills in before printing; `hint` shows on screen while it is empty. */

@@ -11,6 +11,7 @@ export {
   dayBounds,
   dayStart,
   fromLocal,
+  lastCovered,
   localDate,
   localFields,
   localMinute,

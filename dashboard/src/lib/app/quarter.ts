@@ -2,6 +2,7 @@
  * Quarters on the evaluation screens (the hub grades them: GET /api/v1/evaluation/quarters, and
  * the trend's `quarters`): their names, the list to choose from, and what a grade brings.
  */
+import { lastCovered } from '@jianguan/rules';
 import { cstTime } from './format';
 import { L } from './lang';
 
@@ -44,7 +45,7 @@ export function filedText(t: { from: number; to: number | null } | null): string
   if (!t) return L('尚未登记', 'not filed yet');
   const day = (ms: number) => cstTime(ms).slice(0, 10);
   if (t.to === null) return L(`已登记：${day(t.from)} 起`, `filed: from ${day(t.from)}`);
-  const last = day(cstTime(t.to).slice(11, 16) === '00:00' ? t.to - 86_400_000 : t.to);
+  const last = day(lastCovered(t.to));
   return L(`已登记：${day(t.from)} 至 ${last}`, `filed: ${day(t.from)} to ${last}`);
 }
 
