@@ -3,7 +3,7 @@ import { canOpen, homeFor, navFor, safeNext, type Me } from '$lib/app/nav';
 import { actionsFor, activeDeadline, conclusionText, conflictMessage, countdown, isOverdue, sortQueue } from '$lib/app/workflow';
 import { cstMonth, cstTime, monthsEnding } from '$lib/app/format';
 import { countBy, countySummaries } from '$lib/app/aggregate';
-import { actionText, filedText, noticeHref, noticeText, quarterEndLocal, quartersEnding, quarterText } from '$lib/app/quarter';
+import { actionText, awaitingConsequence, filedText, noticeHref, noticeText, quarterEndLocal, quartersEnding, quarterText } from '$lib/app/quarter';
 import { transactionRows } from '$lib/app/transaction';
 import { qualityByRule } from '$lib/app/quality';
 import { hitValueRows, measurementRows } from '$lib/app/labels';
@@ -134,6 +134,25 @@ describe('formatting and aggregation', () => {
     expect(cstTime(0)).toBe('—');
     expect(monthsEnding('2026-02', 4)).toEqual(['2025-11', '2025-12', '2026-01', '2026-02']);
   });
+  it('lists a C or D grade on the registry screen until what it brings is filed, and not again after its term', () => {
+    const g = (institutionId: string, grade: string, consequenceFiled: { from: number; to: number | null } | null = null, graded = true) => ({ institutionId, grade, graded, consequenceFiled });
+    const term = { from: Date.parse('2026-10-09T00:00:00+08:00'), to: Date.parse('2026-11-09T00:00:00+08:00') };
+    const now: Record<string, { status: string; closerChecks?: boolean }> = {
+      D1: { status: 'active' }, // nothing filed
+      D2: { status: 'active' }, // suspended for a term that is over: active again
+      D3: { status: 'suspended' }, // suspended now by a filing outside the quarter's window
+      C1: { status: 'active' },
+      C2: { status: 'active', closerChecks: true }, // under closer checks now
+      C3: { status: 'active' }, // filed for a term that is over
+      C4: { status: 'suspended' },
+      A1: { status: 'active' },
+    };
+    const grades = [g('D1', 'D'), g('D2', 'D', term), g('D3', 'D'), g('C1', 'C'), g('C2', 'C'), g('C3', 'C', term), g('C4', 'C'), g('A1', 'A'), g('X1', 'D'), g('U1', 'D', null, false)];
+    const { toSuspend, toCheck } = awaitingConsequence(grades, (id) => now[id]);
+    expect(toSuspend.map((x) => x.institutionId)).toEqual(['D1']);
+    expect(toCheck.map((x) => x.institutionId)).toEqual(['C1']);
+  });
+
   it('names quarters and what their grades bring, in both languages', () => {
     expect(quartersEnding('2026-12', 3)).toEqual(['2026-Q4', '2026-Q3', '2026-Q2']);
     expect(quartersEnding('2027-01', 2)).toEqual(['2027-Q1', '2026-Q4']);

@@ -38,6 +38,25 @@ export function actionText(q: { graded: boolean; grade: string; action: string }
 }
 
 /**
+ * Last quarter's C and D grades still waiting for what the grade brings, for the registry screen:
+ * graded D with no suspension filed for this quarter (the hub's `consequenceFiled`, approved
+ * filings only) and still active; graded C with no closer checks filed and neither under them
+ * nor suspended now. A grade whose consequence is filed leaves the list for good — also once a
+ * suspension's term is over and the institution is active again, when the record alone would
+ * list it a second time. A request still awaiting approval keeps it listed (with the request).
+ */
+export function awaitingConsequence<T extends { graded: boolean; grade: string; institutionId: string; consequenceFiled: unknown }>(
+  grades: readonly T[],
+  filedNow: (id: string) => { status: string; closerChecks?: boolean } | undefined,
+): { toSuspend: T[]; toCheck: T[] } {
+  const open = grades.filter((g) => g.graded && !g.consequenceFiled && filedNow(g.institutionId)?.status === 'active');
+  return {
+    toSuspend: open.filter((g) => g.grade === 'D'),
+    toCheck: open.filter((g) => g.grade === 'C' && !filedNow(g.institutionId)?.closerChecks),
+  };
+}
+
+/**
  * Whether a C or D grade's consequence is in the register (the hub's `consequenceFiled`): its
  * first and last day, a term ending at midnight ending the day before; else not filed yet.
  */
