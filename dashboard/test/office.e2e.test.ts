@@ -659,6 +659,31 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await admin.context.close();
   });
 
+  it('reads the requests again every minute while the registry screen stays in view', async () => {
+    const { page, context, errors } = await stack.login('registry');
+    // The page's clock is faked from here on (it still runs with real time): a minute is skipped
+    // below instead of waited for.
+    await context.clock.install();
+    await page.goto(`${stack.hub.url}/registry`);
+    const list = page.locator('[data-testid="requests"]');
+    // Loaded (its list shows the requests waiting for approval: none of this one yet).
+    await page.locator('[data-testid="records"] tr[data-key]').first().waitFor({ timeout: 15_000 });
+    // The other administrator files a change on their own screen.
+    const other = await stack.as('registry2');
+    const hospital = ((await other('/api/v1/registry/institutions')).body.items as Record<string, unknown>[]).find((i) => i.id === 'FS-YY')!;
+    const filed = await other('/api/v1/registry/requests', { json: { summary: '每分钟刷新', items: [{ entity: 'institution', data: { ...hospital, name: `${String(hospital.name)}（更名）` } }] } });
+    expect(filed.status, JSON.stringify(filed.body)).toBe(201);
+    const id = filed.body.id as string;
+    await page.waitForTimeout(1_000);
+    expect(await list.locator(`[data-request="${id}"]`).count()).toBe(0);
+    await page.clock.fastForward('01:01');
+    await expect.poll(() => list.locator(`[data-request="${id}"]`).count(), { timeout: 10_000 }).toBe(1);
+    // Withdrawn by its other administrator: the hospital's record is changed again further on.
+    expect((await (await stack.as('registry'))(`/api/v1/registry/requests/${id}/reject`, { method: 'POST', json: { comment: '测试' } })).status).toBe(200);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it("exports the register in the import columns, previews an import saved by Excel on a Chinese Windows (GBK CSV) with its names readable, and names an .xls it cannot read", async () => {
     const { page, context, errors } = await stack.login('registry');
     await page.waitForURL(/\/registry$/);
