@@ -34,7 +34,8 @@ try {
   const build = spawnSync(turbo, ['run', 'build', '--env-mode=loose'], { stdio: 'inherit', cwd: ROOT, env });
   if (build.status !== 0) fail('build failed');
   // One package at a time: the suites start real hubs, chDB engines and Chromium; inside a
-  // package two test files run at once (its vitest.config.ts), which two cores carry, not eight.
+  // package two or three test files run at once (its vitest.config.ts), which two cores carry,
+  // not eight.
   const test = spawnSync(turbo, ['run', 'test', '--env-mode=loose', '--concurrency=1', '--continue'], { stdio: 'inherit', cwd: ROOT, env });
   status = test.status ?? 1;
 } finally {
