@@ -666,8 +666,10 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await context.clock.install();
     await page.goto(`${stack.hub.url}/registry`);
     const list = page.locator('[data-testid="requests"]');
-    // Loaded (its list shows the requests waiting for approval: none of this one yet).
+    // Loaded and settled (its list shows the requests waiting for approval: none of this one
+    // yet) — filed before the screen's first reads were over, the request would be read by them.
     await page.locator('[data-testid="records"] tr[data-key]').first().waitFor({ timeout: 15_000 });
+    await page.waitForLoadState('networkidle');
     // The other administrator files a change on their own screen.
     const other = await stack.as('registry2');
     const hospital = ((await other('/api/v1/registry/institutions')).body.items as Record<string, unknown>[]).find((i) => i.id === 'FS-YY')!;
