@@ -47,28 +47,42 @@ export interface NoticeTerm {
   to: number | null;
 }
 
+/** Finds what a grade brought: by institution and grade, null when nothing is filed. */
+export type ConsequenceLookup = (institutionId: string, grade: Grade) => NoticeTerm | null;
+
 /**
- * What the grade brought in the register, as filed: the first version of the institution's own
- * record starting in the next quarter (the grade's consequence follows it) that suspends it (D)
- * or puts it under closer checks (C). Null when none is filed (yet), or for A and B.
+ * What the grades of `quarter` brought in the register, as filed: for an institution, the first
+ * version of its own record starting in the next quarter (the grade's consequence follows it)
+ * that suspends it (D) or puts it under closer checks (C). Null when none is filed (yet), or for
+ * A and B. The register is read once here, not once per institution of a quarter's list.
  */
-export function consequenceTerm(versions: readonly VersionRow[], institutionId: string, quarter: string, grade: Grade): NoticeTerm | null {
-  if (grade !== 'C' && grade !== 'D') return null;
+export function consequenceTerms(versions: readonly VersionRow[], quarter: string): ConsequenceLookup {
   const quarterEnd = monthBounds(quarterMonths(quarter)[2]).to;
   const nextEnd = monthBounds(quarterMonths(nextQuarter(quarter))[2]).to;
-  const brings = (data: Record<string, unknown>) => (grade === 'D' ? data.status === 'suspended' : data.closerChecks === true);
-  const terms = versions
-    .filter((v) => v.entity === 'institution' && v.key === institutionId && !Number(v.retired) && Number(v.from_ms) >= quarterEnd && Number(v.from_ms) < nextEnd)
-    .filter((v) => {
-      try {
-        return brings(JSON.parse(v.data) as Record<string, unknown>);
-      } catch {
-        return false;
-      }
-    })
-    .map((v) => ({ from: Number(v.from_ms), to: v.to_ms === null ? null : Number(v.to_ms) }))
-    .sort((a, b) => a.from - b.from);
-  return terms[0] ?? null;
+  const byKey = new Map<string, { from: number; to: number | null; data: Record<string, unknown> }[]>();
+  for (const v of versions) {
+    if (v.entity !== 'institution' || Number(v.retired) || Number(v.from_ms) < quarterEnd || Number(v.from_ms) >= nextEnd) continue;
+    let data: Record<string, unknown>;
+    try {
+      data = JSON.parse(v.data) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const list = byKey.get(v.key) ?? [];
+    list.push({ from: Number(v.from_ms), to: v.to_ms === null ? null : Number(v.to_ms), data });
+    byKey.set(v.key, list);
+  }
+  for (const list of byKey.values()) list.sort((x, y) => x.from - y.from);
+  return (institutionId, grade) => {
+    if (grade !== 'C' && grade !== 'D') return null;
+    const t = byKey.get(institutionId)?.find((x) => (grade === 'D' ? x.data.status === 'suspended' : x.data.closerChecks === true));
+    return t ? { from: t.from, to: t.to } : null;
+  };
+}
+
+/** One institution's: consequenceTerms for a single notice. */
+export function consequenceTerm(versions: readonly VersionRow[], institutionId: string, quarter: string, grade: Grade): NoticeTerm | null {
+  return consequenceTerms(versions, quarter)(institutionId, grade);
 }
 
 /** 2026年10月9日 (with the time when not midnight), China time. */

@@ -12,7 +12,7 @@ import { assertInScope, authorize, scopedCounty, type Principal, type Role } fro
 import type { Registry } from '../registry/registry.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
-import { consequenceTerm, noticeRules, renderNotice, termText } from '../evaluation/notice.js';
+import { consequenceTerm, consequenceTerms, noticeRules, renderNotice, termText, type ConsequenceLookup } from '../evaluation/notice.js';
 import { renderReport } from '../evaluation/report.js';
 import { CATEGORY_LABELS, explainMonth, GRADE_LABELS, gradeLabelOf, isGraded, ledgerEffect, monthOf, NO_BUSINESS_LABEL, previousMonths, previousQuarter, quarterLabel, quarterMonths, quarterOf, quarterWords, ruleNameOf, scoreQuarter, weightsFor, type Category } from '../evaluation/scoring.js';
 import type { EvaluationService, LedgerRow, QuarterRow, RuleQualityRow, ScoreRow } from '../evaluation/service.js';
@@ -162,7 +162,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
 
   // ---- quarterly grades ---------------------------------------------------------------------
 
-  const quarterView = (r: QuarterRow, quarter: string): QuarterItem => {
+  const quarterView = (r: QuarterRow, quarter: string, filed: ConsequenceLookup): QuarterItem => {
     const vetoRules = [...new Set(r.months.flatMap((m) => m.veto_rules))];
     return {
       quarter,
@@ -189,7 +189,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
       ...quarterWords(r),
       rank: r.rank,
       rankOf: r.rank_of,
-      consequenceFiled: r.graded ? consequenceTerm(registry.currentSource().versions, r.institution_id, quarter, r.grade) : null,
+      consequenceFiled: r.graded ? filed(r.institution_id, r.grade) : null,
     };
   };
   /** The quarters of a trend whose every begun month is in its window (the first may be cut). */
@@ -224,7 +224,8 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
   });
   const quarterOfQuery = async (p: Principal, q: z.infer<typeof QuartersQuery>) => {
     const r = await evaluation.quarter(q.quarter, { county: scopedCounty(p, q.county), type: q.type });
-    return { quarter: q.quarter, months: r.months, final: r.final, items: r.rows.map((x) => quarterView(x, q.quarter)) };
+    const filed = consequenceTerms(registry.currentSource().versions, q.quarter);
+    return { quarter: q.quarter, months: r.months, final: r.final, items: r.rows.map((x) => quarterView(x, q.quarter, filed)) };
   };
 
   defineRoute(app, {
