@@ -39,6 +39,12 @@ describe("the hub's reasons for refusing rows", () => {
     expect(say('取值无效：厨师（可选：业务员、查验员）')).toBe('Not a valid value: 厨师 (one of: 业务员、查验员)');
     expect(say('未写明周六的营业时段')).toBe('No periods are given for Sat');
     expect(say('机构不存在：XX-1')).toBe('No such institution: XX-1');
+    expect(say('重复：黑名单 45**************3X，同第 2 行（同一编号出现多行时，须各有不同的有效期起，每行为一个时期的备案）')).toBe(
+      'Repeated: 黑名单 45**************3X, the same as row 2 (rows with the same number need different valid-from dates: each row is the filing of one period)',
+    );
+    expect(say('重复：S1，同第 3 项（同一编号出现多行时，须各有不同的有效期起，每行为一个时期的备案）')).toMatch(/^Repeated: S1, the same as item 3 \(/);
+    expect(say('身份证号码是科学计数法（如 4.51202E+17）：像是在 Excel 中按数字录入，第 16 位起已丢失。请把该列设为文本格式、重新录入号码后再导入')).toMatch(/^The identity number is in scientific notation/);
+    expect(inEnglish(() => reasonField('listing', 'key'))).not.toBe('key');
     // A reason not known here: as the hub gave it.
     expect(say('某个新的原因')).toBe('某个新的原因');
   });

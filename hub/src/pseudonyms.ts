@@ -105,6 +105,8 @@ const HEX_HASH = /^[0-9a-f]{16,128}$/;
 const COLLECTOR_HASH = /^[0-9a-fA-F]{64}$/;
 /** 公民身份号码: 18 characters (check character X allowed) or the 15-digit legacy form. */
 const ID_NUMBER = /^(\d{17}[\dXx]|\d{15})$/;
+/** A number as Excel shows one too long for its column, 4.51202E+17: what a number cell of 16+ digits becomes. */
+const SCIENTIFIC = /^\d(?:\.\d+)?E\+?\d+$/i;
 const PERSON_LISTS = new Set(['person_black', 'agent_red']);
 const SEALED = 'jg-sealed:v1:';
 
@@ -179,6 +181,11 @@ function fileRegistry(rekey: (h: string) => string, collectorKey: string | undef
       const h = v.toLowerCase();
       return onFile(h) ? { idHash: h } : { idHash: rekey(h) };
     }
+    // Excel keeps 15 significant digits of a number cell: an 18-digit number typed into one is
+    // lost from the 16th digit on, whichever way it is written out (4.51202E+17 in a CSV; an
+    // .xlsx cell reads as such too, see table-codec's cellText). The number is not quoted back:
+    // what is left of it is most of a person's identity number, and wrong.
+    if (SCIENTIFIC.test(v)) return { message: '身份证号码是科学计数法（如 4.51202E+17）：像是在 Excel 中按数字录入，第 16 位起已丢失。请把该列设为文本格式、重新录入号码后再导入' };
     return { message: '应为身份证号码（18位或15位）或采集端摘要（64位十六进制）' };
   };
   return (entity: string, data: Record<string, unknown>, filed: FiledIdentities): FiledRecord => {

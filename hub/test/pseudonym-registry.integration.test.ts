@@ -5,12 +5,14 @@
  * `jianguan-hub pseudonyms rotate` rewrites the store so all of that still joins afterwards.
  */
 import crypto from 'node:crypto';
+import ExcelJS from 'exceljs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
 import { main } from '../src/cli.js';
+import { isValidIdNumber } from '@jianguan/rules';
 import { collectorIdHash, Keyring, pseudonymsFromKeyring } from '../src/pseudonyms.js';
 import { param, sql } from '../src/store/sql.js';
 import { checkTxn, login, startTestHub, TEST_COLLECTOR, testRedisUrl, tmpDir, unsignedBatch, withToken } from './helpers.js';
@@ -105,6 +107,72 @@ describe('registry identities in the hub form', () => {
     // The same person as the one filed through the form above: the same hub-form hash.
     expect(hub.registry.staff(IMPORTED)?.idHash).toBe(pseudonymsFromKeyring(keyring()).rekey(collectorHash));
     expect(hub.registry.staff(IMPORTED)?.idHash).toBe(hub.registry.staff(CLERK)?.idHash);
+  });
+
+  it('lists and exports the masked identity; the exported sheet imported unchanged files no change', async () => {
+    const registry = await login(hub, 'registry');
+    const list = await hub.app.inject(withToken(registry, { method: 'GET', url: '/api/v1/registry/staff?institution=JCJ-JYZ' }));
+    expect(list.statusCode, list.body).toBe(200);
+    expect((list.json().items as { id: string; idMasked?: string }[]).find((x) => x.id === 'JCJ-JYZ-T98')).toMatchObject({ idMasked: '45**************3X' });
+    const sheet = await hub.app.inject(withToken(registry, { method: 'GET', url: '/api/v1/registry/staff.xlsx?institution=JCJ-JYZ' }));
+    expect(sheet.statusCode).toBe(200);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(sheet.rawPayload as never);
+    const ws = wb.worksheets[0]!;
+    const header = (ws.getRow(1).values as unknown[]).slice(1);
+    const row = ws.getRows(2, ws.rowCount - 1)!.find((r) => r.getCell(1).value === 'JCJ-JYZ-T98')!;
+    expect(row.getCell(header.indexOf('身份证') + 1).value).toBe('45**************3X');
+    // Read back as it is: every row the same as filed, none changing its identity's masked form.
+    const preview = await hub.app.inject(
+      withToken(registry, { method: 'POST', url: '/api/v1/registry/imports', payload: { entity: 'staff', filename: '人员备案.xlsx', contentBase64: sheet.rawPayload.toString('base64'), preview: true } }),
+    );
+    expect(preview.statusCode, preview.body).toBe(200);
+    const filed = await hub.app.inject(
+      withToken(registry, { method: 'POST', url: '/api/v1/registry/imports', payload: { entity: 'staff', filename: '人员备案.xlsx', contentBase64: sheet.rawPayload.toString('base64') } }),
+    );
+    expect(filed.statusCode, filed.body).toBe(201);
+    const detail = await hub.app.inject(withToken(registry, { method: 'GET', url: `/api/v1/registry/requests/${filed.json().id}` }));
+    expect(detail.statusCode, detail.body).toBe(200);
+    expect(detail.json().review).toMatchObject({ new: 0, changed: 0, same: ws.rowCount - 1 });
+    const rejected = await hub.app.inject(withToken(await login(hub, 'registry2'), { method: 'POST', url: `/api/v1/registry/requests/${filed.json().id}/reject`, payload: { comment: '未改动' } }));
+    expect(rejected.statusCode, rejected.body).toBe(200);
+  });
+
+  it('refuses identity numbers Excel kept as numbers, from an .xlsx number cell or a CSV, without quoting what is left of them', async () => {
+    const registry = await login(hub, 'registry');
+    // 451202199811110019 typed into a number cell is kept as 451202199811110000; this one's check
+    // digit happens to fit that (0), so only the cell's type tells it was rewritten.
+    const rewritten = '451202199811110000';
+    expect(isValidIdNumber(rewritten)).toBe(true);
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('人员');
+    ws.addRow(['编号', '机构', '角色', '姓名', '备案', '有效期起', '身份证号码']);
+    ws.addRow(['JCJ-JYZ-T97', 'JCJ-JYZ', '查验员', '数字格式', '是', '2019-03-01', Number(rewritten)]);
+    ws.addRow(['JCJ-JYZ-T96', 'JCJ-JYZ', '查验员', '文本格式', '是', '2019-03-01', ID]);
+    const xlsx = Buffer.from(await wb.xlsx.writeBuffer());
+    const csv = Buffer.from(`编号,机构,角色,姓名,备案,有效期起,身份证号码\r\nJCJ-JYZ-T95,JCJ-JYZ,查验员,科学计数,是,2019-03-01,4.51202E+17\r\n`);
+    for (const [filename, body] of [['人员.xlsx', xlsx], ['人员.csv', csv]] as const) {
+      const res = await hub.app.inject(withToken(registry, { method: 'POST', url: '/api/v1/registry/imports', payload: { entity: 'staff', filename, contentBase64: body.toString('base64'), preview: true } }));
+      expect(res.statusCode, res.body).toBe(422);
+      const report = res.json().report as { row: number; field: string; message: string }[];
+      expect(report.map((r) => [r.row, r.field])).toEqual([[2, 'idNumber']]);
+      expect(report[0]!.message).toMatch(/^身份证号码是科学计数法.*按数字录入.*文本格式/);
+      expect(res.body).not.toContain('4512021998111');
+    }
+  });
+
+  it('names a repeated list entry by its list and masked number, and the row it repeats', async () => {
+    const registry = await login(hub, 'registry');
+    const other = '452701198001010011';
+    const csv = Buffer.from(['名单,标识,备注', `黑名单,${ID},甲`, `黑名单,${other},乙`, `黑名单,${ID.toLowerCase()},甲再次`].join('\r\n'));
+    const res = await hub.app.inject(
+      withToken(registry, { method: 'POST', url: '/api/v1/registry/imports', payload: { entity: 'listing', filename: '名单.csv', contentBase64: csv.toString('base64'), preview: true } }),
+    );
+    expect(res.statusCode, res.body).toBe(422);
+    const report = res.json().report as { row: number; field: string; message: string }[];
+    expect(report.map((r) => [r.row, r.field, r.message.split('（')[0]])).toEqual([[4, 'key', '重复：黑名单 45**************3X，同第 2 行']]);
+    expect(res.body).not.toContain(ID);
+    expect(res.body).not.toContain(pseudonymsFromKeyring(keyring()).rekey(collectorHash));
   });
 
   it('refuses an identity that is neither a number nor a collector hash, with the field named', async () => {

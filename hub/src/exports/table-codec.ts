@@ -52,11 +52,23 @@ function cellText(v: ExcelJS.CellValue): string {
       const r = v.result;
       if (r instanceof Date) return excelDateText(r);
       if (typeof r === 'object' && r !== null) return 'error' in r ? String(r.error) : '';
-      return String(r ?? '');
+      return typeof r === 'number' ? numberText(r) : String(r ?? '');
     }
     return '';
   }
-  return String(v);
+  return typeof v === 'number' ? numberText(v) : String(v);
+}
+
+/**
+ * A number cell as text. One of 16 digits or more is as Excel shows it in a narrow column,
+ * 4.51202199811111E+17, not as a run of digits: Excel keeps 15 significant digits, so an
+ * 18-digit identity number typed into a number cell has lost its last three, and written out as
+ * 451202199811110000 it could pass for a real number (one such in eleven has a fitting check
+ * digit) and be filed as a person nobody is. In this form every code or identity check refuses it.
+ */
+function numberText(v: number): string {
+  if (!Number.isInteger(v) || Math.abs(v) < 1e15) return String(v);
+  return Number(v.toPrecision(15)).toExponential().toUpperCase();
 }
 
 function checkCell(text: string, row: number, col: number, limits: ImportLimits): void {

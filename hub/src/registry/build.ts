@@ -16,7 +16,7 @@ import {
   type Staff,
   type TemporalRegistry,
 } from '@jianguan/rules';
-import type { Line } from './entities.js';
+import type { FiledStaff, Line } from './entities.js';
 
 /** One row of `registry_versions` as read. */
 export interface VersionRow {
@@ -69,13 +69,15 @@ export function buildRegistryState(src: RegistrySource, now = Date.now()): Regis
     const v = versionAt(flatten(list), now);
     if (v && !v.retired) current.push({ entity, data: v.data });
   }
-  // Versioned staff data carries fields the live table does not (permitted classes, identity hash).
-  const filed = new Map<string, Staff>();
-  for (const v of current) if (v.entity === 'staff') { const s = v.data as Staff; filed.set(s.id, s); }
+  // Versioned staff data carries fields the live table does not (permitted classes, identity hash
+  // and its masked form). The masked form too: the staff list and its export show it, and an
+  // export read back without it would file every identity's masked form away.
+  const filed = new Map<string, FiledStaff>();
+  for (const v of current) if (v.entity === 'staff') { const s = v.data as FiledStaff; filed.set(s.id, s); }
   const staff = src.staff.map((s) => {
     const f = filed.get(s.id);
     if (!f) return s;
-    return { ...s, ...(f.classes ? { classes: f.classes } : {}), ...(f.idHash ? { idHash: f.idHash } : {}) };
+    return { ...s, ...(f.classes ? { classes: f.classes } : {}), ...(f.idHash ? { idHash: f.idHash } : {}), ...(f.idMasked ? { idMasked: f.idMasked } : {}) };
   });
   // Likewise every field of an institution's filing beyond the live table's columns (the wall's:
   // identity, place, status), such as its business hours and closer checks.

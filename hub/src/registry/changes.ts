@@ -41,7 +41,7 @@
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { followChannel } from '../redis-follow.js';
-import { COUNTY_BY_CODE, createRegistryView, type Device, type Institution, type Listing, type RegistryView, type Staff } from '@jianguan/rules';
+import { COUNTY_BY_CODE, createRegistryView, LIST_LABELS, maskIdNumber, type Device, type Institution, type Listing, type RegistryView, type Staff } from '@jianguan/rules';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { inScope, type Principal } from '../http/access.js';
@@ -177,6 +177,19 @@ export function changedFields(before: Readonly<Record<string, unknown>>, after: 
     if (JSON.stringify(a) !== JSON.stringify(b)) out.push(f);
   }
   return out;
+}
+
+/**
+ * A record's key as the person who typed it would recognise it: a person list's entry by its list
+ * and the masked number typed (its key is a keyed hash by now), or the start of the digest given.
+ */
+function shownKey(entity: Entity, data: EntityData, raw: Readonly<Record<string, unknown>>): string {
+  if (entity !== 'listing') return keyOf(entity, data);
+  const l = data as Listing;
+  const typed = typeof raw.key === 'string' ? raw.key.trim() : '';
+  const label = LIST_LABELS[l.list] ?? l.list;
+  if (l.key === typed) return `${label} ${l.key}`;
+  return `${label} ${/^(\d{17}[\dXx]|\d{15})$/.test(typed) ? maskIdNumber(typed) : `${typed.slice(0, 8)}…`}`;
 }
 
 /** Each (entity, key) of `items` once. */
@@ -368,15 +381,18 @@ export class RegistryChanges {
 
   // ---- validation -----------------------------------------------------------------------------
 
-  /** Validates items; returns the normalised items or per-item errors (never partial). */
-  validate(inputs: readonly ChangeItemInput[], who: Principal): { items: ChangeItem[]; errors: ItemError[]; counties: string[] } {
+  /**
+   * Validates items; returns the normalised items or per-item errors (never partial). `where`
+   * names an item's place for a repeat's report: an import's sheet row (第 7 行), else 第 N 项.
+   */
+  validate(inputs: readonly ChangeItemInput[], who: Principal, where: (index: number) => string = (i) => `第 ${i + 1} 项`): { items: ChangeItem[]; errors: ItemError[]; counties: string[] } {
     const items: ChangeItem[] = [];
     const errors: ItemError[] = [];
     const counties = new Set<string>();
     const newInstitutions = new Map<string, string>();
     // Per key, the effective starts seen: a key may repeat only as a history — every row of it
     // with its own filing start (an import of years of filings, one row per filing period).
-    const starts = new Map<string, (number | undefined)[]>();
+    const starts = new Map<string, { first: number; starts: (number | undefined)[] }>();
     const inputIndex: number[] = [];
     inputs.forEach((inp, index) => {
       // Identities into the hub form before anything else: raw numbers never reach a stored request.
@@ -398,11 +414,12 @@ export class RegistryChanges {
       const key = keyOf(inp.entity, data);
       const k = `${inp.entity}\u0000${key}`;
       const seen = starts.get(k);
-      if (seen && (inp.validFrom === undefined || seen.includes(undefined) || seen.includes(inp.validFrom))) {
-        errors.push({ index, field: 'id', message: `重复：${key}（同一编号出现多行时，须各有不同的有效期起，每行为一个时期的备案）` });
+      if (seen && (inp.validFrom === undefined || seen.starts.includes(undefined) || seen.starts.includes(inp.validFrom))) {
+        const field = inp.entity === 'listing' ? 'key' : 'id';
+        errors.push({ index, field, message: `重复：${shownKey(inp.entity, data, inp.data)}，同${where(seen.first)}（同一编号出现多行时，须各有不同的有效期起，每行为一个时期的备案）` });
       }
-      if (seen) seen.push(inp.validFrom);
-      else starts.set(k, [inp.validFrom]);
+      if (seen) seen.starts.push(inp.validFrom);
+      else starts.set(k, { first: index, starts: [inp.validFrom] });
       if (inp.entity === 'institution') newInstitutions.set(key, (data as Institution).county);
       if (inp.validFrom !== undefined && inp.validTo !== undefined && inp.validTo !== null && inp.validTo <= inp.validFrom) {
         errors.push({ index, field: 'validTo', message: '有效期止须晚于有效期起' });
@@ -433,7 +450,7 @@ export class RegistryChanges {
 
   async createRequest(
     who: Principal,
-    input: { kind: 'change' | 'import'; summary: string; source: string; items: ChangeItemInput[]; effectiveFrom?: number | null; effectiveTo?: number | null },
+    input: { kind: 'change' | 'import'; summary: string; source: string; items: ChangeItemInput[]; effectiveFrom?: number | null; effectiveTo?: number | null; where?: (index: number) => string },
   ): Promise<RegistryRequest> {
     const to = input.effectiveTo ?? null;
     // Against its start, or against now when it starts at approval: a period over before it could
@@ -441,7 +458,7 @@ export class RegistryChanges {
     if (to !== null && to <= (input.effectiveFrom ?? Date.now())) {
       throw new HubError('BODY_INVALID', input.effectiveFrom == null ? 'effectiveTo must be later than now' : 'effectiveTo must be later than effectiveFrom');
     }
-    const { items, errors, counties } = this.validate(input.items, who);
+    const { items, errors, counties } = this.validate(input.items, who, input.where);
     if (errors.length) {
       throw Object.assign(new HubError('IMPORT_INVALID', `${errors.length} problem(s)`), { report: errors });
     }

@@ -391,6 +391,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     if (errors.length) return report(errors);
     if (!records.length) return report([{ row: 2, field: '', message: '没有数据行' }]);
     const rowOf = (index: number) => rowNumbers[index]!;
+    const where = (index: number) => `第 ${sheetRow(rowOf(index))} 行`;
     // A sheet without a column for an optional field (an older template) keeps what is on file
     // for that field: re-importing names must not lift a suspension, end an expiry or drop an
     // identity, hours or a place (entities.ts KEPT_WHEN_NO_COLUMN).
@@ -402,7 +403,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     });
     if (preview) {
       // Validated as the request would be (scope, institutions, duplicates), nothing stored.
-      const checked = changes.validate(items, p);
+      const checked = changes.validate(items, p, where);
       if (checked.errors.length) return report(checked.errors.map((x) => ({ row: rowOf(x.index), field: x.field, message: x.message })));
       const ends = versionEnds(checked.items);
       return reply.code(200).send({
@@ -418,7 +419,7 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       });
     }
     try {
-      const r = await changes.createRequest(p, { kind: 'import', summary: `导入 ${filename}（${records.length} 行）`, source: `${isXlsx ? 'xlsx' : 'csv'}:${filename}`, items, effectiveFrom });
+      const r = await changes.createRequest(p, { kind: 'import', summary: `导入 ${filename}（${records.length} 行）`, source: `${isXlsx ? 'xlsx' : 'csv'}:${filename}`, items, effectiveFrom, where });
       req.auditNote.detail = { ...req.auditNote.detail, request: r.id };
       return reply.code(201).send(firstItems(r));
     } catch (e) {

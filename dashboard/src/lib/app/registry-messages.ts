@@ -26,6 +26,10 @@ const REASONS_EN: readonly [RegExp, (m: RegExpExecArray) => string][] = [
   [/^过长或过大：(.*)$/s, (m) => `Too long or too large: ${m[1]}`],
   [/^格式错误：(.*)$/s, (m) => `Wrong format: ${m[1]}`],
   [/^不是河池市的区县代码：(.*)$/s, (m) => `Not a county code of Hechi: ${m[1]}`],
+  [
+    /^重复：(.*)，同第 (\d+) (行|项)（同一编号出现多行时，须各有不同的有效期起，每行为一个时期的备案）$/s,
+    (m) => `Repeated: ${m[1]}, the same as ${m[3] === '行' ? 'row' : 'item'} ${m[2]} (rows with the same number need different valid-from dates: each row is the filing of one period)`,
+  ],
   [/^重复：(.*)（同一编号出现多行时，须各有不同的有效期起，每行为一个时期的备案）$/s, (m) => `Repeated: ${m[1]} (rows with the same number need different valid-from dates: each row is the filing of one period)`],
   [/^机构不存在：(.*)$/s, (m) => `No such institution: ${m[1]}`],
   [/^超出管辖范围：(.*)$/s, (m) => `Outside your area: ${m[1]}`],
@@ -35,6 +39,10 @@ const REASONS_EN: readonly [RegExp, (m: RegExpExecArray) => string][] = [
   [
     /^身份证号码 (\S+) 末三位为 000 且校验位不符/,
     (m) => `Identity number ${m[1]} ends in 000 and its check digit does not fit: it looks typed into Excel as a number, which rewrote it from the 16th digit on. Format the column as text, type the numbers again and import again`,
+  ],
+  [
+    /^身份证号码是科学计数法/,
+    () => 'The identity number is in scientific notation (such as 4.51202E+17): it looks typed into Excel as a number, which lost it from the 16th digit on. Format the column as text, type the numbers again and import again',
   ],
   [/^未配置 JG_PSEUDONYM_KEY/, () => 'JG_PSEUDONYM_KEY is not set on the hub: only collector digests can be filed, not identity numbers'],
 ];
