@@ -117,6 +117,21 @@ describe('batches', () => {
     expect(w[0]!.explanation).toContain('180');
   });
 
+  it('a batch id used again for other records stores those records, not the earlier batch\'s answer', async () => {
+    const s = collectorSocket();
+    await connected(s);
+    const a = batch([checkTxn(60)], 60);
+    // The same id for the next records (a collector whose numbering restarted, or a careless one).
+    const b = { ...batch([checkTxn(61), checkTxn(62)], 61), batchId: a.batchId };
+    const first: BatchAck = await s.timeout(30_000).emitWithAck('batch.submit', a);
+    const second: BatchAck = await s.timeout(30_000).emitWithAck('batch.submit', b);
+    expect(first).toMatchObject({ ok: true, stored: 1 });
+    expect(second).toMatchObject({ ok: true, stored: 2 });
+    const ids = [60, 61, 62].map((n) => checkTxn(n).id);
+    const rows = await hub.store.query<{ id: string }>(sql`SELECT id FROM transactions FINAL WHERE id IN (${param.String(ids[0]!)}, ${param.String(ids[1]!)}, ${param.String(ids[2]!)}) ORDER BY id`);
+    expect(rows.map((r) => r.id)).toEqual([...ids].sort());
+  });
+
   it('draws a share of an institution under closer checks for verification, only within the term filed', async () => {
     // 加强抽查 filed for November 2026 (past allowed): the records of the 25th fall in it.
     const [registry, registry2] = [await login(hub, 'registry'), await login(hub, 'registry2')];

@@ -155,8 +155,9 @@ export interface CollectorInfo {
 /**
  * A batch as sent by a collector. Records are deliberately `unknown`: the hub validates each one
  * on its own, so one malformed record goes to the dead-letter table without sinking the batch.
- * `batchId` is stable for the same records (the collector derives it from the sequence range),
- * and the hub uses it as the BullMQ job id.
+ * `batchId` is stable for the same records (the collector derives it from the sequence range);
+ * the hub names the batch's BullMQ job by it and by what the batch holds (its sequence range and
+ * records digest), so the same batch sent again joins its job and other records never do.
  */
 export const BatchSchema = z.object({
   /** `${collectorId}:…` — the hub refuses a batch id that does not start with the sender's id. */

@@ -34,7 +34,7 @@ import type { CollectorService, ProcessedAck } from '../collectors/service.js';
 import { HubError, errorMessage, isHubError } from '../errors.js';
 import { sha256Hex } from '../collectors/keys.js';
 import { isStoreRefusal } from '../jobs/evaluate.js';
-import { heldOnce, type EvaluationQueue, type HeldRecords } from '../jobs/queue.js';
+import { batchContent, heldOnce, type EvaluationQueue, type HeldRecords } from '../jobs/queue.js';
 import type { Registry } from '../registry/registry.js';
 import { deadLetterRow, type DeadLetter } from '../store/repo.js';
 import type { HubPseudonyms } from '../pseudonyms.js';
@@ -456,7 +456,7 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
   let stored = 0;
   let warnings = 0;
   if (validIndex.length > 0) {
-    const res = await storeSplitting(deps, collectorId, batchId, receivedAt, records, '', known.onTaken);
+    const res = await storeSplitting(deps, { collectorId, batchId, content: batchContent(batch) }, receivedAt, records, '', known.onTaken);
     stored = res.stored;
     warnings = res.warnings;
     for (const r of res.refused) {
@@ -473,6 +473,13 @@ export async function processBatch(deps: RecordDeps, collectorId: string, batch:
   return { ok: true, batchId, stored, rejected, warnings };
 }
 
+/** Whose batch, which, and what it holds (its job's id: jobs/queue.ts jobIdForBatch). */
+interface BatchOf {
+  collectorId: string;
+  batchId: string;
+  content: string;
+}
+
 interface StoredPart {
   stored: number;
   warnings: number;
@@ -486,9 +493,9 @@ interface StoredPart {
  * record the store refuses, which the caller dead-letters. Transient failures propagate so the
  * collector re-sends later. `offset`: where `records` start among the batch's valid records.
  */
-async function storeSplitting(deps: RecordDeps, collectorId: string, batchId: string, receivedAt: number, records: Transaction[] | HeldRecords, part = '', onTaken?: () => void, offset = 0): Promise<StoredPart> {
+async function storeSplitting(deps: RecordDeps, of: BatchOf, receivedAt: number, records: Transaction[] | HeldRecords, part = '', onTaken?: () => void, offset = 0): Promise<StoredPart> {
   try {
-    const res = await deps.queue.submit({ batchId, collectorId, receivedAt, records, ...(part ? { part } : {}) }, deps.ackTimeoutMs, onTaken);
+    const res = await deps.queue.submit({ ...of, receivedAt, records, ...(part ? { part } : {}) }, deps.ackTimeoutMs, onTaken);
     return { stored: res.stored, warnings: res.warnings, refused: [] };
   } catch (e) {
     const msg = errorMessage(e);
@@ -500,8 +507,8 @@ async function storeSplitting(deps: RecordDeps, collectorId: string, batchId: st
     const all = Array.isArray(records) ? records : records.take();
     if (all.length === 1) return { stored: 0, warnings: 0, refused: [{ position: offset, reason: msg.replace(/^.*?STORE_REFUSED:\s*/, '') }] };
     const mid = Math.ceil(all.length / 2);
-    const a = await storeSplitting(deps, collectorId, batchId, receivedAt, all.slice(0, mid), `${part}a`, undefined, offset);
-    const b = await storeSplitting(deps, collectorId, batchId, receivedAt, all.slice(mid), `${part}b`, undefined, offset + mid);
+    const a = await storeSplitting(deps, of, receivedAt, all.slice(0, mid), `${part}a`, undefined, offset);
+    const b = await storeSplitting(deps, of, receivedAt, all.slice(mid), `${part}b`, undefined, offset + mid);
     return { stored: a.stored + b.stored, warnings: a.warnings + b.warnings, refused: [...a.refused, ...b.refused] };
   }
 }

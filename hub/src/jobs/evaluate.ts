@@ -22,6 +22,8 @@ export interface EvaluateJobData {
   records: Transaction[];
   /** Which half of a split batch ('a', 'ab', …); absent for a whole batch. See ingest/collect.ts. */
   part?: string;
+  /** What the batch holds (queue.ts batchContent), part of its job's id only. */
+  content?: string;
 }
 
 /**

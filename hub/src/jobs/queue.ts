@@ -59,11 +59,20 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
  * The job of a batch (or of one part of a split batch). The collector id leads, so no collector
- * can name (and so pre-empt) another's job, whatever batch id it sends. BullMQ forbids ':' in
- * custom ids; batch ids use it, so map it to a character they never contain.
+ * can name (and so pre-empt) another's job, whatever batch id it sends. `content` names what the
+ * batch holds (its sequence range and, when signed, the start of its records' digest): a batch
+ * id used again for other records within the minutes a finished job is kept would otherwise join
+ * the old job and be acknowledged with its result, its own records never stored. The same batch
+ * sent again names the same job. BullMQ forbids ':' in custom ids; batch ids use it, so map it to
+ * a character they never contain.
  */
-export function jobIdForBatch(collectorId: string, batchId: string, part = ''): string {
-  return `${collectorId}|${batchId}${part ? `|${part}` : ''}`.replaceAll(':', '|');
+export function jobIdForBatch(collectorId: string, batchId: string, part = '', content = ''): string {
+  return `${collectorId}|${batchId}${content ? `|${content}` : ''}${part ? `|${part}` : ''}`.replaceAll(':', '|');
+}
+
+/** What a batch holds, for its job's id (jobIdForBatch): the sequence range, and the digest's start when signed. */
+export function batchContent(b: { firstSeq: number; lastSeq: number; recordsDigest?: string | undefined }): string {
+  return `${b.firstSeq}-${b.lastSeq}${b.recordsDigest ? `-${b.recordsDigest.slice(0, 16)}` : ''}`;
 }
 
 /** The queue of one hub's batches (see "Records beside the job"). */
@@ -313,7 +322,7 @@ export async function createEvaluationQueue(
       return looks;
     },
     async submit(data, timeoutMs, onTaken) {
-      const jobId = jobIdForBatch(data.collectorId, data.batchId, data.part);
+      const jobId = jobIdForBatch(data.collectorId, data.batchId, data.part, data.content);
       const { records: given, ...envelope } = data;
       const kept = Array.isArray(given) ? heldArray(given) : given;
       let entry = held.get(jobId);
