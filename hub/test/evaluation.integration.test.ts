@@ -178,6 +178,9 @@ describe('exports and the report', () => {
     const csv = parseCsv((await call('leader', 'GET', `/api/v1/evaluation/institutions/YZ-JYZ/deductions.csv?month=${MONTH}`)).body);
     expect(csv[0]!.slice(0, 3)).toEqual(['月份', '预警编号', '规则']);
     expect(csv.slice(1).map((r) => r[5]).sort()).toEqual(['冲销', '扣分', '扣分', '扣分', '扣分']);
+    // Severities by name, as the warning list's export writes them.
+    expect(csv[0]![3]).toBe('严重程度');
+    for (const r of csv.slice(1)) expect(['高', '中', '低']).toContain(r[3]);
     const xlsx = await readXlsx((await call('leader', 'GET', `/api/v1/evaluation/institutions/YZ-JYZ/deductions.xlsx?month=${MONTH}`)).rawPayload);
     expect(xlsx).toEqual(csv);
   });

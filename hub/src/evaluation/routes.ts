@@ -5,7 +5,7 @@
  * and month).
  */
 import type { FastifyInstance } from 'fastify';
-import { COUNTY_BY_CODE, INSTITUTION_TYPE_LABELS, InstitutionType, TRANSACTION_KIND_LABELS, type TransactionKind } from '@jianguan/rules';
+import { COUNTY_BY_CODE, INSTITUTION_TYPE_LABELS, InstitutionType, SEVERITY_LABELS, TRANSACTION_KIND_LABELS, type TransactionKind } from '@jianguan/rules';
 import { z } from 'zod';
 import { HubError } from '../errors.js';
 import { assertInScope, authorize, scopedCounty, type Principal, type Role } from '../http/access.js';
@@ -367,7 +367,7 @@ export function registerEvaluationRoutes(app: FastifyInstance, deps: EvaluationR
     { header: '月份', value: (l) => l.month },
     { header: '预警编号', value: (l) => l.warningId, width: 22 },
     { header: '规则', value: (l) => l.ruleName || l.ruleId, width: 24 },
-    { header: '严重程度', value: (l) => l.severity },
+    { header: '严重程度', value: (l) => SEVERITY_LABELS[l.severity as keyof typeof SEVERITY_LABELS] ?? l.severity },
     { header: '分项', value: (l) => l.categoryLabel },
     { header: '类型', value: (l) => (l.kind === 'deduct' ? '扣分' : '冲销') },
     { header: '严重程度点数', value: (l) => l.points },
