@@ -14,6 +14,7 @@ import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
 import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
+import { personNamer, type PersonNamer } from '../auth/people.js';
 import {
   applyEvent,
   CONCLUSION_LABELS,
@@ -132,7 +133,7 @@ function allowedActions(p: Principal, state: WarningState): string[] {
 /** Evidence types served with their own content type; anything else is a plain download. */
 const SAFE_MIME = /^(image\/(png|jpeg|gif|webp)|application\/pdf|video\/mp4|audio\/(mpeg|wav)|text\/plain)$/;
 
-function warningColumns(registry: Registry): Column<WarningWithState>[] {
+function warningColumns(registry: Registry, person: PersonNamer = (u) => u): Column<WarningWithState>[] {
   return [
     { header: '预警编号', value: (w) => w.id, width: 22 },
     { header: '规则编号', value: (w) => w.rule_id, width: 24 },
@@ -144,7 +145,7 @@ function warningColumns(registry: Registry): Column<WarningWithState>[] {
     { header: '业务发生时间', value: (w) => cstTime(w.occurred_at), width: 20 },
     { header: '预警时间', value: (w) => cstTime(w.raised_at), width: 20 },
     { header: '状态', value: (w) => STATE_LABELS[w.state] ?? w.state },
-    { header: '核查人', value: (w) => w.assignee },
+    { header: '核查人', value: (w) => person(w.assignee) },
     { header: '核查结论', value: (w) => (w.conclusion ? CONCLUSION_LABELS[w.conclusion] : '') },
     { header: '超期督办', value: (w) => (w.escalated ? '是' : '否') },
     { header: '说明', value: (w) => w.explanation, width: 40 },
@@ -205,7 +206,10 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
     scope: 'list',
     query: WarningListQuery.extend({ limit: z.coerce.number().int().min(1).max(100_000).default(10_000) }),
     columns: () => warningColumns(registry),
-    load: async (req) => ({ name: '预警清单', rows: (await listWarningsWithState(store, filterOf(req, req.query))).items }),
+    load: async (req) => {
+      const [{ items: rows }, person] = await Promise.all([listWarningsWithState(store, filterOf(req, req.query)), personNamer(store)]);
+      return { name: '预警清单', rows, columns: warningColumns(registry, person) };
+    },
   });
 
   defineRoute(app, {
