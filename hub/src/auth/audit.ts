@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { createStoreWriter, type StoreWriter } from '../store/writer.js';
+import { AuditActionsParam } from '../protocol/index.js';
 
 export interface AuditEntry {
   id: string;
@@ -114,7 +115,10 @@ export const AuditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   offset: z.coerce.number().int().min(0).default(0),
   actor: z.string().max(64).optional(),
+  /** A prefix of the action code (`warning.` finds every warning step). */
   action: z.string().max(64).optional(),
+  /** Action codes matched exactly, comma-separated: the audit screen's filter groups. */
+  actions: AuditActionsParam.optional(),
   result: z.enum(['ok', 'denied', 'failed', 'error']).optional(),
   targetType: z.string().max(64).optional(),
   targetId: z.string().max(128).optional(),
@@ -129,6 +133,7 @@ function where(q: AuditQuery): SqlQuery {
   const c: SqlQuery[] = [];
   if (q.actor) c.push(sql`actor = ${param.String(q.actor)}`);
   if (q.action) c.push(sql`startsWith(action, ${param.String(q.action)})`);
+  if (q.actions?.length) c.push(sql`action IN ${param.ArrayString(q.actions)}`);
   if (q.result) c.push(sql`result = ${param.String(q.result)}`);
   if (q.targetType) c.push(sql`target_type = ${param.String(q.targetType)}`);
   if (q.targetId) c.push(sql`target_id = ${param.String(q.targetId)}`);

@@ -26,6 +26,9 @@ import { cstTime, type Column } from '../exports/table.js';
 import { defineExportRoute } from '../exports/export-route.js';
 import type { Store } from '../store/store.js';
 import { AuditQuery, AuditWriter, queryAudit, resultOf, type AuditEntry } from './audit.js';
+import { auditActionText, auditDetailText, auditTargetTypeText } from './audit-text.js';
+import { personNamer } from './people.js';
+import { COUNTY_BY_CODE } from '@jianguan/rules';
 import { KIOSK_COOKIE, kioskCookieOptions, KioskTokens, NewKioskSchema, type KioskRecord } from './kiosk.js';
 import type { LoginLimits } from './login-limits.js';
 import { assertPasswordAllowed } from './password-policy.js';
@@ -53,6 +56,8 @@ export interface RouteInfo {
   url: string;
   auth: RouteAuth | undefined;
   scope: RouteScope | undefined;
+  /** The action code its audit rows carry (`false`: not audited); undefined when it declares none. */
+  audit: string | false | undefined;
 }
 
 const catalogs = new WeakMap<FastifyInstance, RouteInfo[]>();
@@ -140,7 +145,7 @@ export function installAuthHooks(app: FastifyInstance, deps: AuthDeps): void {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
     for (const m of methods) {
       if (m === 'HEAD') continue;
-      catalog.push({ method: m, url: r.url, auth: r.config?.auth, scope: r.config?.scope });
+      catalog.push({ method: m, url: r.url, auth: r.config?.auth, scope: r.config?.scope, audit: r.config?.audit });
     }
     // The OpenAPI document says what the hooks enforce, for routes registered with a bare
     // app.get as well as through defineRoute.
@@ -336,19 +341,25 @@ export function protectWallNamespace(io: Server, nsp: string, o: WallGuardOption
 }
 
 const LoginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(200) });
-const AUDIT_COLUMNS: Column<AuditEntry>[] = [
+/** An audit row as exported: the actor's name read from the accounts at export time. */
+type AuditExportRow = AuditEntry & { actorName: string };
+const RESULT_TEXT: Readonly<Record<AuditEntry['result'], string>> = { ok: '成功', denied: '拒绝', failed: '失败', error: '错误' };
+// Names, not codes: a sheet read away from the screen says who did what to what, in words. The
+// code columns stay beside the names where someone may need to search the raw log by them.
+const AUDIT_COLUMNS: Column<AuditExportRow>[] = [
   { header: '时间', value: (r) => cstTime(r.at), width: 20 },
-  { header: '操作人', value: (r) => r.actor },
+  { header: '操作人', value: (r) => r.actorName, width: 20 },
   { header: '角色', value: (r) => r.actorRoles.map((x) => ROLE_LABELS[x as keyof typeof ROLE_LABELS] ?? x).join('、') },
-  { header: '范围', value: (r) => r.actorScope || '全市' },
-  { header: '操作', value: (r) => r.action, width: 24 },
-  { header: '对象类型', value: (r) => r.targetType },
+  { header: '范围', value: (r) => (r.actorScope ? (COUNTY_BY_CODE.get(r.actorScope)?.name ?? r.actorScope) : '全市') },
+  { header: '操作', value: (r) => auditActionText(r.action), width: 24 },
+  { header: '操作代码', value: (r) => r.action, width: 24 },
+  { header: '对象类型', value: (r) => auditTargetTypeText(r.targetType) },
   { header: '对象', value: (r) => r.targetId, width: 24 },
   { header: '来源IP', value: (r) => r.ip },
-  { header: '结果', value: (r) => ({ ok: '成功', denied: '拒绝', failed: '失败', error: '错误' })[r.result] },
+  { header: '结果', value: (r) => RESULT_TEXT[r.result] },
   { header: '状态码', value: (r) => r.status },
   { header: '请求', value: (r) => `${r.method} ${r.path}`, width: 40 },
-  { header: '详情', value: (r) => r.detail, width: 60 },
+  { header: '详情', value: (r) => auditDetailText(r.detail), width: 60 },
 ];
 
 export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
@@ -584,7 +595,10 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     scope: 'none',
     query: AuditQuery.extend({ limit: z.coerce.number().int().min(1).max(100_000).default(10_000) }),
     columns: AUDIT_COLUMNS,
-    load: async (req) => ({ name: '审计日志', rows: (await queryAudit(store, req.query)).items }),
+    load: async (req) => {
+      const [{ items }, person] = await Promise.all([queryAudit(store, req.query), personNamer(store)]);
+      return { name: '审计日志', rows: items.map((r) => ({ ...r, actorName: person(r.actor) })) };
+    },
   });
 }
 

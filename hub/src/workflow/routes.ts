@@ -311,6 +311,8 @@ export function registerWarningRoutes(app: FastifyInstance, deps: WarningRouteDe
       '业务记录缺失（no_transaction）或不在管辖范围（not_found）。',
     auth: WARNING_READERS,
     scope: 'warning',
+    // Read-only, but a POST: audited under its own name rather than as its path.
+    audit: 'warning.recheck',
     body: z.object({
       ids: z.array(z.string().min(1).max(128)).min(1).max(500),
       /** The warnings' institutions (the list shows them): the rows are read by them first. */
