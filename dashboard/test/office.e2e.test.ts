@@ -255,7 +255,15 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await page.locator(`tr[data-warning-id="${staleId}"] input[type="checkbox"]`).check();
     // The note stays as the recheck worded it through the steps before the conclusion.
     expect(await page.inputValue('[data-testid="bulk-note"]')).toMatch(/^系统复核/);
+    // Concluding in bulk asks first, saying how many: cancelled, nothing changes.
     await page.click('[data-bulk="false_alarm"]');
+    const dialog = page.locator('[data-testid="confirm"]');
+    await expect.poll(() => dialog.textContent(), { timeout: 10_000 }).toContain('将 1 条预警');
+    expect(await dialog.textContent()).toContain('不能撤回');
+    await shot(page, 'office-workbench-bulk-confirm.png');
+    await page.click('[data-testid="confirm-cancel"]');
+    expect((await auditorApi(`/api/v1/warnings/${encodeURIComponent(staleId)}`)).body.state?.state).toBe('verifying');
+    await confirmed(page, '[data-bulk="false_alarm"]');
     await expect.poll(async () => (await auditorApi(`/api/v1/warnings/${encodeURIComponent(staleId)}`)).body.state?.state, { timeout: 10_000 }).toBe('concluded');
     const concluded = (await auditorApi(`/api/v1/warnings/${encodeURIComponent(staleId)}`)).body;
     expect(concluded.state.conclusion).toBe('false_alarm');

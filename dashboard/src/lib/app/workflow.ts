@@ -168,6 +168,23 @@ export const BULK_ACTIONS: readonly { type: 'acknowledge' | 'start_verification'
   { type: 'start_verification', label: '批量开始核查', from: 'acknowledged' },
 ];
 
+/**
+ * The question before concluding selected warnings as normal in bulk: how many, how many of them
+ * high-severity, and that it cannot be undone and counts in the evaluation (as the single
+ * warning's page says).
+ */
+export function bulkConcludeQuestion(count: number, high: number, note: string): [string, string] {
+  const highZh = high ? `（其中高风险 ${high} 条）` : '';
+  const highEn = high ? ` (${high} of them high-severity)` : '';
+  return [
+    L(`批量结论：正常（${count} 条）`, `Conclude ${count} warning(s) as normal`),
+    L(
+      `将 ${count} 条预警${highZh}结论为正常（误报），说明：${note}。提交后不能撤回，并计入机构考核。`,
+      `${count} warning(s)${highEn} will be concluded as normal (false alarm), note: ${note}. This cannot be undone and counts in the institutions' evaluation.`,
+    ),
+  ];
+}
+
 // ---- English for the workflow vocabulary (the Chinese comes from the hub's wire contract) ----
 
 const STATE_EN: Readonly<Record<string, string>> = {
