@@ -352,6 +352,53 @@ describe.skipIf(!HAVE_CHROMIUM)('office screens (real hub + collector + Chromium
     await leader.context.close();
   });
 
+  it('says the 12-month trend is being computed until it arrives, not 无业务 for every month', async () => {
+    const { page, context, errors } = await stack.login('leader', '/evaluation');
+    // The trend's answer is held until the loading state has been read (the first computation
+    // takes ~20 s on a fresh hub); nothing here depends on how long anything takes.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    await page.route(/\/api\/v1\/evaluation\/institutions\/[^/]+\/trend/, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${stack.hub.url}/institutions/${INSTITUTION}`);
+    await page.locator('[data-testid="trend-loading"]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-testid="trend-loading"]').textContent()).toContain('正在计算');
+    expect(await page.locator('[data-nobiz]').count()).toBe(0);
+    await shot(page, 'office-institution-trend-loading.png');
+    release();
+    await page.locator('[data-testid="score-trend"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-testid="trend-loading"]').count()).toBe(0);
+    // Export links are left to the browser (not routed or preloaded as pages).
+    for (const a of await page.locator('a[href*=".xlsx"]').all()) expect(await a.getAttribute('download')).not.toBeNull();
+    await page.unroute(/\/api\/v1\/evaluation\/institutions\/[^/]+\/trend/);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('names every workflow step on the audit screen and filters them as 预警处置 and 批量处置', async () => {
+    const { page, context, errors } = await stack.login('admin', '/audit');
+    const rows = page.locator('[data-testid="audit"] td[data-action]');
+    await rows.first().waitFor({ timeout: 15_000 });
+    await page.selectOption('[data-testid="audit-action"]', 'group:warning');
+    await expect.poll(async () => (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-action')))).every((a) => /^warning\.(?!bulk)/.test(a ?? '')), { timeout: 15_000 }).toBe(true);
+    const steps = await rows.evaluateAll((els) => els.map((e) => [e.getAttribute('data-action'), e.textContent?.trim()]));
+    expect(steps.map(([a]) => a)).toEqual(expect.arrayContaining(['warning.acknowledge', 'warning.conclude', 'warning.close']));
+    expect(steps.find(([a]) => a === 'warning.conclude')?.[1]).toBe('预警核查结论');
+    await shot(page, 'office-audit-warning-steps.png');
+    await page.selectOption('[data-testid="audit-action"]', 'group:warning_bulk');
+    await expect.poll(async () => (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-action')))).every((a) => (a ?? '').startsWith('warning.bulk.')), { timeout: 15_000 }).toBe(true);
+    const bulk = await rows.evaluateAll((els) => els.map((e) => [e.getAttribute('data-action'), e.textContent?.trim()]));
+    expect(bulk.find(([a]) => a === 'warning.bulk.conclude')?.[1]).toBe('批量核查结论');
+    expect(await page.locator('[data-testid="audit"]').textContent()).not.toContain('其他操作');
+    // The export link carries the same filter and is left to the browser.
+    expect(await page.locator('a[href^="/api/v1/audit.xlsx"]').getAttribute('href')).toContain('actions=warning.bulk.');
+    expect(await page.locator('a[href^="/api/v1/audit.xlsx"]').getAttribute('download')).not.toBeNull();
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('lets a leader drill from the evaluation screen to a county, an institution trend, a deduction, its warning and transaction', async () => {
     expect(worked).not.toBe('');
     // Score now rather than waiting for the 5-minute cycle: the administrator's recompute button,
