@@ -34,6 +34,7 @@ import { registry as registryPlugin, pipeline } from './plugins/services.js';
 import { supervision as supervisionPlugin, type Supervision } from './plugins/supervision.js';
 import { routes } from './plugins/routes.js';
 import { isLoopbackHost, readTlsMaterial, trustProxyOption, watchTls } from './tls.js';
+import { defaultMaxConnections, limitConnections } from './http/connections.js';
 
 export type { Supervision };
 
@@ -80,9 +81,16 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
   // the same request/response objects; fastify's overloads cannot express "either" (nor a hop
   // count for trustProxy, which it accepts at run time).
   const createApp = Fastify as unknown as (o: Record<string, unknown>) => FastifyInstance;
+  // Given to the server as it is made: Node derives the headers' limit from the request's there
+  // (a request limit set afterwards below 60 s waits for the 60 s headers limit), and checks both
+  // on an interval — a tenth of the limit, so a trickled body is cut near it.
+  const requestTimeout = config.requestTimeoutS * 1000;
+  const requestLimits = { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 10)) };
   const app = createApp({
     // TLS straight from the hub (tls.ts); X-Forwarded-* only from the proxies JG_TRUST_PROXY names.
-    ...(tlsFiles ? { https: readTlsMaterial(tlsFiles) } : {}),
+    // A request must arrive whole in time (fastify turns Node's limit off): http/connections.ts.
+    ...(tlsFiles ? { https: { ...readTlsMaterial(tlsFiles), ...requestLimits } } : { http: requestLimits }),
+    requestTimeout: requestLimits.requestTimeout,
     trustProxy: trustProxyOption(config.trustProxy),
     logger: { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
@@ -106,6 +114,11 @@ export async function startHub(overrides: Partial<HubConfig> = {}, env: NodeJS.P
     let tls: { close(): void } | undefined;
     app.addHook('onClose', async () => tls?.close());
 
+    limitConnections(
+      app.server,
+      { perAddress: config.connPerAddress ?? (trustProxyOption(config.trustProxy) ? 0 : 256), max: defaultMaxConnections(config.maxConnections) },
+      (address, reason, open) => log.warn({ event: 'connections.refused', address, reason, open }, 'connection refused: over the limit'),
+    );
     await app.listen({ port: config.port, host: config.host });
     if (tlsFiles) tls = watchTls(app.server as unknown as import('node:tls').Server, tlsFiles, log);
     const address = app.server.address();

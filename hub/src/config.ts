@@ -233,6 +233,20 @@ export const HubConfigSchema = z.object({
   /** JG_WALL_CONN_PER_ADDRESS — open /wall connections per client address. @defaultValue 20 */
   wallConnPerAddress: z.coerce.number().int().min(1).default(20),
   /**
+   * JG_REQUEST_TIMEOUT_S — a request (headers and body) must arrive whole within this, else 408
+   * and the connection closed: a body trickled a byte at a time holds nothing for long. Long
+   * enough for the largest import over a slow line. @defaultValue 300
+   */
+  requestTimeoutS: z.coerce.number().int().min(1).max(3600).default(300),
+  /**
+   * JG_CONN_PER_ADDRESS — open TCP connections per peer address (http/connections.ts); 0 = no
+   * limit. @defaultValue 256, or 0 when JG_TRUST_PROXY is set (every connection then comes from
+   * the proxy, which limits per client)
+   */
+  connPerAddress: z.coerce.number().int().min(0).optional(),
+  /** JG_MAX_CONNECTIONS — open TCP connections in all. @defaultValue half the process's open-file limit */
+  maxConnections: z.coerce.number().int().min(1).optional(),
+  /**
    * JG_COLLECTOR_KEYS — 'required': every collector proves its bound Ed25519 key at the handshake
    * and signs its batches; a token alone is refused. 'optional': a static collector with no key
    * bound may still connect with its token alone (migration of old installations only).
@@ -392,6 +406,9 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_LOGIN_FAILS_PER_USER: 'loginFailsPerUser',
   JG_LOGIN_WINDOW_S: 'loginWindowS',
   JG_WALL_CONN_PER_ADDRESS: 'wallConnPerAddress',
+  JG_REQUEST_TIMEOUT_S: 'requestTimeoutS',
+  JG_CONN_PER_ADDRESS: 'connPerAddress',
+  JG_MAX_CONNECTIONS: 'maxConnections',
   JG_COLLECTOR_KEYS: 'collectorKeys',
   JG_PSEUDONYM_SECRET_FILE: 'pseudonymSecretFile',
   JG_PSEUDONYM_KEY: 'collectorPseudonymKey',
