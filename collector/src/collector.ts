@@ -79,6 +79,11 @@ export interface StartOptions {
   onEvent?: (event: CollectorEvent) => void;
   /** Real clock for the simulator and capturedAt. @defaultValue Date.now */
   now?: () => number;
+  /**
+   * Reads the free bytes of the outbox's disk (OutboxOptions.freeSpace): lets a test run a
+   * collector on a simulated full disk. @defaultValue statfs
+   */
+  freeSpace?: (dir: string) => Promise<number>;
 }
 
 export interface CollectorHandle {
@@ -117,6 +122,8 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
   const onOutboxEvent = (e: OutboxEvent): void => {
     if (e.type === 'outbox.quarantined') {
       emit({ event: 'outbox.quarantined', segment: e.entry.segment, offset: e.entry.offset, reason: e.entry.reason, ...(e.entry.seq !== undefined ? { seq: e.entry.seq } : {}) });
+    } else if (e.type === 'outbox.free_space_unknown') {
+      emit({ event: 'outbox.error', message: e.message });
     }
   };
 
@@ -125,6 +132,8 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
     maxBytes: config.outbox.maxBytes,
     segmentBytes: config.outbox.segmentBytes,
     fsync: config.outbox.fsync,
+    reserveBytes: config.outbox.reserveBytes,
+    ...(options.freeSpace ? { freeSpace: options.freeSpace } : {}),
     onEvent: onOutboxEvent,
   });
   const r = outbox.recovery;

@@ -47,6 +47,15 @@ export const OutboxConfigSchema = z.object({
   segmentBytes: z.number().int().min(4 * KiB).default(8 * MiB),
   /** 'always': fsync every append batch and every ack ledger write. 'never': leave it to the OS. @defaultValue 'always' */
   fsync: z.enum(['always', 'never']).default('always'),
+  /**
+   * Free space kept on the outbox's disk (JG_OUTBOX_RESERVE_BYTES): records that would leave less
+   * are refused with OUTBOX_FULL (the sources hold them, the HTTP endpoint answers 507) while the
+   * backlog drains. The reserve is what the state files written on the way out — chain.json before
+   * every batch, ack.json before any segment is deleted, metrics, source cursors — are written
+   * into: with the disk full to the last block the collector could neither send nor free anything.
+   * 0 turns the check off (only where free space cannot be read). @defaultValue 32 MiB
+   */
+  reserveBytes: z.number().int().min(0).default(32 * MiB),
 });
 
 export const SimulatorConfigSchema = z.object({
@@ -187,6 +196,7 @@ const ENV_FIELDS: readonly { name: string; path: string; type: EnvType }[] = [
   { name: 'JG_BACKOFF_MAX_MS', path: 'backoff.maxMs', type: 'number' },
   { name: 'JG_OUTBOX_MAX_BYTES', path: 'outbox.maxBytes', type: 'number' },
   { name: 'JG_OUTBOX_FSYNC', path: 'outbox.fsync', type: 'string' },
+  { name: 'JG_OUTBOX_RESERVE_BYTES', path: 'outbox.reserveBytes', type: 'number' },
   { name: 'JG_SIM_ENABLED', path: 'simulator.enabled', type: 'boolean' },
   { name: 'JG_SIM_RATE', path: 'simulator.ratePerSec', type: 'number' },
   { name: 'JG_SIM_ANOMALY_RATE', path: 'simulator.anomalyRate', type: 'number' },

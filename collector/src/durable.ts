@@ -23,16 +23,28 @@ export async function fsyncDir(dir: string): Promise<void> {
 /**
  * Writes `text` to `file` atomically: a temp file beside it, fsync, rename over, fsync the
  * directory (with `sync`). A reader sees the old content or the new, never a torn mix.
+ *
+ * When any step before the rename fails (ENOSPC is the usual one: a full disk), the temp file is
+ * removed before the error is passed on: a half-written `.tmp` holds blocks a full disk needs
+ * back, and a zero-byte one left per attempt is litter an operator has to explain. `file` itself
+ * is then untouched.
  */
 export async function writeFileAtomic(file: string, text: string, sync: boolean): Promise<void> {
   const tmp = `${file}.tmp`;
-  const fh = await fsp.open(tmp, 'w');
+  let fh: fsp.FileHandle | undefined;
   try {
+    fh = await fsp.open(tmp, 'w');
     await fh.writeFile(text);
     if (sync) await fh.sync();
-  } finally {
-    await fh.close();
+    const open = fh;
+    fh = undefined;
+    await open.close();
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    // A close after a failed write may fail as well; the first error is the one to report.
+    await fh?.close().catch(() => {});
+    await fsp.unlink(tmp).catch(() => {});
+    throw e;
   }
-  await fsp.rename(tmp, file);
   if (sync) await fsyncDir(path.dirname(file));
 }

@@ -22,6 +22,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from './durable.js';
 import type { OutboxInspection } from './outbox/outbox.js';
 import { countRejects } from './sources/rejects.js';
 import type { SourceStatus } from './sources/types.js';
@@ -150,11 +151,13 @@ export function renderPrometheus(s: MetricsSnapshot): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Replaces metrics.json (temp + rename; no fsync: it is a report, rewritten every few seconds). */
+/**
+ * Replaces metrics.json (temp + rename; no fsync: it is a report, rewritten every few seconds).
+ * A failed write (a full disk) removes its temp file and rejects; the caller logs it and goes on —
+ * the report is never worth holding up a batch for.
+ */
 export async function writeMetricsFile(dir: string, s: MetricsSnapshot): Promise<void> {
-  const file = path.join(dir, METRICS_FILE);
-  await fsp.writeFile(`${file}.tmp`, JSON.stringify(s));
-  await fsp.rename(`${file}.tmp`, file);
+  await writeFileAtomic(path.join(dir, METRICS_FILE), JSON.stringify(s), false);
 }
 
 /** The `metrics` section of `status --json`: live outbox numbers, last snapshot of the rest. */

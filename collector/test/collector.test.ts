@@ -181,7 +181,7 @@ describe('config', () => {
       collectorId: 'c-env-01',
       hubUrl: 'https://hub:8080',
       batch: { maxRecords: 200, maxBytes: 512 * 1024, lingerMs: 10 },
-      outbox: { maxBytes: 1024 ** 3, fsync: 'always' },
+      outbox: { maxBytes: 1024 ** 3, fsync: 'always', reserveBytes: 32 * 1024 ** 2 },
       simulator: { enabled: true, ratePerSec: 5, anomalyRate: 0.05, malformedRate: 0, maxRecords: 100, seed: '42' },
     });
     expect(path.isAbsolute(c.outboxDir)).toBe(true);
@@ -195,5 +195,7 @@ describe('config', () => {
     const { JG_PSEUDONYM_KEY: _k, ...noKey } = env;
     expect(() => loadConfigFromEnv(noKey)).toThrowError(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/pseudonymKey \(JG_PSEUDONYM_KEY\)/) }));
     expect(() => parseConfig({ ...baseConfig('http://x', '/tmp'), backoff: { minMs: 500, maxMs: 100 } })).toThrowError(/backoff\.maxMs/);
+    expect(() => loadConfigFromEnv({ ...env, JG_OUTBOX_RESERVE_BYTES: '-1' })).toThrowError(/outbox\.reserveBytes \(JG_OUTBOX_RESERVE_BYTES\)/);
+    expect(loadConfigFromEnv({ ...env, JG_OUTBOX_RESERVE_BYTES: '0' }).outbox.reserveBytes).toBe(0);
   });
 });

@@ -27,7 +27,13 @@
  *      quarantined since), the header is abandoned and the records are sealed again as the next
  *      batch; the hub may then report a gap — which is true.
  *   4. The chain is tied to the key: a new key (or another collector id) starts from genesis.
- *   5. The hub's tip wins when ours is behind it (chain.json lost or restored from a backup) —
+ *   5. A header whose write failed (a full disk: ENOSPC) is not sealed: the in-memory tip moves
+ *      only after chain.json was replaced, chain.json keeps the previous tip, the partial
+ *      chain.json.tmp is removed, and seal() rejects, so the link sends nothing and seals the same
+ *      records again later, with the same batchSeq and prevHash. The hub never sees a header that
+ *      a restart could forget. (The outbox keeps free space in reserve for this write:
+ *      outbox.ts, "Disk space".)
+ *   6. The hub's tip wins when ours is behind it (chain.json lost or restored from a backup) —
  *      learnt from hub.hello — and always after the hub answered BATCH_CHAIN_CONFLICT. The next
  *      batch is then sealed on top of what the hub accepted.
  */
@@ -94,6 +100,8 @@ export class BatchChain {
   ): Promise<BatchChain> {
     const genesis: ChainFile = { version: 1, collectorId: opts.collectorId, keyFingerprint: opts.identity.fingerprint, batchSeq: 0, hash: GENESIS_HASH, sealed: null };
     let state = genesis;
+    // A temp file left by a crash mid-write is not the chain (invariant 5); it only holds space.
+    await fsp.unlink(path.join(dir, `${CHAIN_FILE}.tmp`)).catch(() => {});
     let text: string | undefined;
     try {
       text = await fsp.readFile(path.join(dir, CHAIN_FILE), 'utf8');
@@ -111,7 +119,7 @@ export class BatchChain {
         }
       } catch (e) {
         // Nothing is lost: the unacknowledged records are still in the outbox and are sealed
-        // again; the hub tells us its tip in hub.hello (invariant 5).
+        // again; the hub tells us its tip in hub.hello (invariant 6).
         opts.onEvent?.({ event: 'chain.reset', reason: `${CHAIN_FILE} unreadable: ${errorMessage(e)}` });
       }
     }
@@ -173,7 +181,7 @@ export class BatchChain {
   }
 
   /**
-   * Takes the hub's tip (invariant 5). Without `force` only when ours is behind it or differs at
+   * Takes the hub's tip (invariant 6). Without `force` only when ours is behind it or differs at
    * the same height; with `force` always. Returns whether the chain changed.
    */
   adopt(hub: ChainTip | null, opts: { force?: boolean; reason: string; onEvent?: (e: ChainEvent) => void }): Promise<boolean> {
@@ -196,6 +204,7 @@ export class BatchChain {
     return { batchSeq: h.batchSeq, prevHash: h.prevHash, recordsDigest: h.recordsDigest, signature: h.signature };
   }
 
+  /** Replaces chain.json, then the in-memory state; on failure neither changes (invariant 5). */
   private async write(next: ChainFile): Promise<void> {
     const file = path.join(this.dir, CHAIN_FILE);
     try {

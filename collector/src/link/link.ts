@@ -21,6 +21,12 @@
  * (pending collectors' batches are held by the hub) and the hub's chain tip (a collector whose
  * chain.json was lost resumes from it). BATCH_CHAIN_CONFLICT makes the link take the hub's tip
  * and seal the same records again on top of it.
+ *
+ * A disk error on the way (chain.json cannot be written, so the batch is not sent; ack.json cannot
+ * be written, so nothing is deleted) is retried with the same full-jitter backoff, not left to the
+ * send loop's restart: the usual cause is a full disk, and every acknowledgement that gets through
+ * deletes segments and makes room. The outbox keeps free space in reserve for exactly these
+ * writes (outbox.ts, "Disk space").
  */
 import { io, type Socket } from 'socket.io-client';
 import {
@@ -350,6 +356,15 @@ export class Link {
     let pendingEpoch = 0;
     let pendingBytes = 0;
     let attempt = 0;
+    /** Consecutive failed chain.json / ack.json writes: paces their retries. */
+    let diskFailures = 0;
+    const diskBackoff = async (what: string, e: unknown): Promise<void> => {
+      diskFailures += 1;
+      const retryInMs = backoffDelay(diskFailures, this.o.backoff.minMs, this.o.backoff.maxMs);
+      this.o.emit({ event: 'link.error', message: `${what}: ${errorMessage(e)}; retrying in ${retryInMs} ms` });
+      const until = Date.now() + retryInMs;
+      while (!this.stopping && Date.now() < until) await this.signal.wait(until - Date.now());
+    };
     while (!this.stopping) {
       if (!this.socket.connected || !this.ready) {
         await this.signal.wait(1_000);
@@ -382,8 +397,16 @@ export class Link {
             if (this.stopping) break;
             recs = await outbox.peek(outbox.ackedSeq, limits.maxRecords, limits.maxBytes);
           }
-          // Sealed (and persisted) before the first send.
-          if (chain) header = await chain.seal(this.o.collectorId, recs);
+          // Sealed (and persisted) before the first send. A header that could not be saved is not
+          // sent: a restart would forget it and seal other records under the same batchSeq.
+          if (chain) {
+            try {
+              header = await chain.seal(this.o.collectorId, recs);
+            } catch (e) {
+              await diskBackoff(`batch ${recs[0]!.seq}-${recs[recs.length - 1]!.seq} not sent, its chain header could not be saved`, e);
+              continue;
+            }
+          }
         }
         const first = recs[0]!.seq;
         const last = recs[recs.length - 1]!.seq;
@@ -425,10 +448,10 @@ export class Link {
           await outbox.ack(batch.lastSeq);
         } catch (e) {
           // The hub has it; failing to record that only means a harmless re-send later.
-          this.o.emit({ event: 'link.error', message: `outbox ack of ${batch.batchId} failed: ${errorMessage(e)}` });
-          await this.signal.wait(this.o.backoff.minMs);
+          await diskBackoff(`outbox ack of ${batch.batchId} failed`, e);
           continue;
         }
+        diskFailures = 0;
         const c = this.o.counters;
         c.acked += batch.records.length;
         c.rejected += res.ack.rejected.length;

@@ -45,6 +45,8 @@
  *   4. `ack(n)` never goes backwards and never beyond the last appended seq (OUTBOX_BAD_ACK).
  *   5. Total segment bytes never exceed `maxBytes`: an append that would is rejected whole with
  *      OUTBOX_FULL and nothing is written — the caller keeps the records (never silently dropped).
+ *      Likewise an append that would leave less than `reserveBytes` free on the disk (see "Disk
+ *      space" below).
  *   6. A failed write is rolled back (the segment is truncated to its previous size) and the
  *      seqs are not consumed; if even the rollback fails the outbox refuses further appends.
  *
@@ -64,6 +66,27 @@
  *       re-opening does not report the same frame twice.
  *   Segments whose records are all acked (or that hold no valid record) are deleted.
  *   A frame that fails its CRC when read later (`peek`) is quarantined the same way.
+ *
+ * ## Disk space
+ *
+ *   `maxBytes` bounds the segments, not the disk: on a small or shared disk the segments can fill
+ *   it first. A full disk is a trap, not just a stop: every batch needs a chain.json write before
+ *   it is sent and every acknowledgement an ack.json write before a segment may be deleted, so a
+ *   collector whose outbox took the last block can neither send nor free anything, and stays
+ *   stuck until someone frees space by hand. So appends also keep `reserveBytes` free on the
+ *   outbox's file system for those state files (and metrics.json, source cursors, reports): an
+ *   append that would go below it is refused with OUTBOX_FULL, exactly like the `maxBytes` bound
+ *   (the sources hold their records, the HTTP endpoint answers 507), while the link keeps
+ *   draining into the reserve; each acknowledgement deletes segments and makes room again.
+ *
+ *   Free space is read (statfs: blocks available to this user) at most every `freeSpaceMaxAgeMs`,
+ *   not per append; in between the bytes appended since the reading are subtracted from it. Only
+ *   when that estimate says an append would cut into the reserve is it read again at once (after
+ *   retiring a fully-acknowledged active segment), so a refusal is always based on a fresh
+ *   reading and space freed by acknowledgements is seen at the next append. Another process can
+ *   still eat into the reserve between two readings; that is what the reserve's size is for. If
+ *   the free space cannot be read at all (a file system without statfs), the check is skipped
+ *   and `maxBytes` is the only bound; this is reported once as `outbox.free_space_unknown`.
  *
  * ## Durability trade-off
  *
@@ -94,6 +117,18 @@ export interface OutboxOptions {
   segmentBytes?: number;
   /** @defaultValue 'always' */
   fsync?: 'always' | 'never';
+  /**
+   * Free space to leave on the outbox's disk for the state files (chain.json, ack.json, …);
+   * appends that would go below it fail with OUTBOX_FULL. 0 turns the check off. @defaultValue 32 MiB
+   */
+  reserveBytes?: number;
+  /**
+   * Reads the bytes free on the file system holding `dir`. A seam for tests (a simulated full
+   * disk without mounting one). @defaultValue statfs: available blocks × block size
+   */
+  freeSpace?: (dir: string) => Promise<number>;
+  /** How long one free-space reading is used (adjusted by what was appended since). @defaultValue 1000 */
+  freeSpaceMaxAgeMs?: number;
   /** Clock for `at` stamps and the ledger. @defaultValue Date.now */
   now?: () => number;
   /** Called for events worth a log line (quarantine, recovery). */
@@ -102,7 +137,8 @@ export interface OutboxOptions {
 
 export type OutboxEvent =
   | { type: 'outbox.recovered'; report: RecoveryReport }
-  | { type: 'outbox.quarantined'; entry: QuarantineEntry };
+  | { type: 'outbox.quarantined'; entry: QuarantineEntry }
+  | { type: 'outbox.free_space_unknown'; message: string };
 
 export type DamageReason = 'torn_tail' | 'bad_frame' | 'length_mismatch' | 'crc_mismatch' | 'seq_order' | 'bad_json';
 
@@ -173,7 +209,19 @@ const SP = 0x20;
 /** A damaged header claiming a seq further ahead than this is not trusted when computing nextSeq. */
 const PLAUSIBLE_SEQ_GAP = 1_000_000;
 
-const DEFAULTS = { maxBytes: 1024 * 1024 * 1024, segmentBytes: 8 * 1024 * 1024, fsync: 'always' as const };
+const DEFAULTS = {
+  maxBytes: 1024 * 1024 * 1024,
+  segmentBytes: 8 * 1024 * 1024,
+  fsync: 'always' as const,
+  reserveBytes: 32 * 1024 * 1024,
+  freeSpaceMaxAgeMs: 1_000,
+};
+
+/** Bytes available to this (unprivileged) user on the file system holding `dir`. */
+export async function statfsFreeBytes(dir: string): Promise<number> {
+  const st = await fsp.statfs(dir);
+  return st.bavail * st.bsize;
+}
 
 export function segmentName(firstSeq: number): string {
   return `seg-${String(firstSeq).padStart(20, '0')}.log`;
@@ -332,6 +380,9 @@ export class Outbox {
   private closed = false;
   private broken: string | undefined;
   private readonly quarantineKeys: Set<string>;
+  /** Last free-space reading (`at`: performance.now()) and the bytes appended since. */
+  private disk: { free: number; at: number; appended: number } | undefined;
+  private freeSpaceUnknown = false;
 
   private constructor(
     dir: string,
@@ -354,6 +405,9 @@ export class Outbox {
       maxBytes: options.maxBytes ?? DEFAULTS.maxBytes,
       segmentBytes: options.segmentBytes ?? DEFAULTS.segmentBytes,
       fsync: options.fsync ?? DEFAULTS.fsync,
+      reserveBytes: options.reserveBytes ?? DEFAULTS.reserveBytes,
+      freeSpace: options.freeSpace ?? statfsFreeBytes,
+      freeSpaceMaxAgeMs: options.freeSpaceMaxAgeMs ?? DEFAULTS.freeSpaceMaxAgeMs,
       now: options.now ?? Date.now,
       onEvent: options.onEvent,
     };
@@ -500,7 +554,8 @@ export class Outbox {
   /**
    * Appends records; resolves with their seqs once durable (see invariant 1). `build`, if given,
    * turns each item into the stored payload knowing its seq (the collector embeds the seq in the
-   * record). Rejects with OUTBOX_FULL (nothing written) when the size bound would be exceeded.
+   * record). Rejects with OUTBOX_FULL (nothing written) when the size bound would be exceeded or
+   * the disk would be left with less than `reserveBytes` free (see "Disk space").
    */
   append<T>(items: readonly T[], build?: (item: T, seq: number) => unknown): Promise<number[]> {
     return this.exclusive(async () => {
@@ -526,6 +581,18 @@ export class Outbox {
           throw new CollectorError(
             'OUTBOX_FULL',
             `${this.dir}: ${this.bytes()} + ${buf.length} bytes would exceed the bound of ${this.opts.maxBytes}`,
+          );
+        }
+      }
+      if (!this.leavesReserve(await this.freeBytes(false), buf.length)) {
+        // Room may have been made since the reading (acknowledged segments deleted): retire what
+        // is fully acked and read again before refusing.
+        await this.retireActiveIfAcked(0);
+        const free = await this.freeBytes(true);
+        if (!this.leavesReserve(free, buf.length)) {
+          throw new CollectorError(
+            'OUTBOX_FULL',
+            `${this.dir}: ${free} bytes free on its disk; ${buf.length} more would leave less than the reserve of ${this.opts.reserveBytes} bytes kept for the collector's state files (JG_OUTBOX_RESERVE_BYTES)`,
           );
         }
       }
@@ -566,6 +633,7 @@ export class Outbox {
       }
       act.seg.size = off;
       this._nextSeq = first + items.length;
+      if (this.disk) this.disk.appended += buf.length;
       return seqs;
     });
   }
@@ -764,6 +832,38 @@ export class Outbox {
     await fsp.unlink(act.seg.file).catch(() => {});
     this.segments = this.segments.filter((s) => s !== act.seg);
     if (this.opts.fsync === 'always') await fsyncDir(this.dir);
+  }
+
+  private leavesReserve(free: number, needBytes: number): boolean {
+    return this.opts.reserveBytes <= 0 || free - needBytes >= this.opts.reserveBytes;
+  }
+
+  /**
+   * Free bytes on the outbox's disk: a reading younger than freeSpaceMaxAgeMs less what was
+   * appended since, or (`fresh`, or no such reading) a new one. Infinity when it cannot be read.
+   */
+  private async freeBytes(fresh: boolean): Promise<number> {
+    if (this.opts.reserveBytes <= 0) return Number.POSITIVE_INFINITY;
+    // A monotonic clock: `now` may be a test's fixed clock, and wall time can jump.
+    const t = performance.now();
+    if (fresh || !this.disk || t - this.disk.at >= this.opts.freeSpaceMaxAgeMs) {
+      let free: number;
+      try {
+        free = await this.opts.freeSpace(this.dir);
+        if (!Number.isFinite(free)) throw new Error(`free space reading ${free}`);
+      } catch (e) {
+        if (!this.freeSpaceUnknown) {
+          this.freeSpaceUnknown = true;
+          this.opts.onEvent?.({
+            type: 'outbox.free_space_unknown',
+            message: `${this.dir}: cannot read the disk's free space (${errorMessage(e)}); only the outbox size bound applies`,
+          });
+        }
+        free = Number.POSITIVE_INFINITY;
+      }
+      this.disk = { free, at: t, appended: 0 };
+    }
+    return this.disk.free - this.disk.appended;
   }
 
   private async writeLedger(ledger: Ledger): Promise<void> {

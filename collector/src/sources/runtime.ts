@@ -6,9 +6,11 @@
  * nextSeq BEFORE anything is appended (sources/cursor-store.ts), so startCollector calls this
  * before it starts the simulator and the link.
  */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import type { CollectorConfig } from '../config.js';
 import { CollectorError, errorMessage } from '../errors.js';
-import { buildSnapshot, writeMetricsFile, type MetricsSnapshot, type StatusLike } from '../metrics.js';
+import { buildSnapshot, METRICS_FILE, writeMetricsFile, type MetricsSnapshot, type StatusLike } from '../metrics.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { Pseudonymizer } from '../pseudonym.js';
 import { Appender } from './appender.js';
@@ -126,6 +128,9 @@ export async function startSources(o: StartSourcesOptions): Promise<SourcesHandl
     throw new CollectorError('SOURCE_INVALID', `source ${sources[started.length]?.name ?? '?'}: ${errorMessage(e)}`, { cause: e });
   }
 
+  // A temp file left by a process killed mid-write: nothing reads it, and on a full disk its
+  // blocks are worth having back.
+  await fsp.unlink(path.join(outbox.dir, `${METRICS_FILE}.tmp`)).catch(() => {});
   const intervalMs = o.metricsIntervalMs ?? 5_000;
   let writing: Promise<void> = Promise.resolve();
   let lastError = '';
