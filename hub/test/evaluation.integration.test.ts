@@ -7,7 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
 import { parseCsv, readXlsx } from '../src/exports/table.js';
-import { scoreMonth, DEFAULT_EVALUATION, rankWithinType } from '../src/evaluation/scoring.js';
+import { scoreMonth, DEFAULT_EVALUATION, monthOf, previousMonths, rankWithinType } from '../src/evaluation/scoring.js';
+import { computedOnRead } from '../src/evaluation/service.js';
+import { param, sql } from '../src/store/sql.js';
 import { login, startTestHub, withToken } from './helpers.js';
 import { seedTransactions, seedWarnings } from './seed.js';
 
@@ -146,6 +148,27 @@ describe('monthly scores', () => {
       ['2026-09', 100],
       ['2026-10', 83.5],
     ]);
+  });
+
+  it('refuses months outside 2000–2099, and a read computes no month older than the last 36', async () => {
+    for (const month of ['0000-01', '1999-12', '2100-01']) {
+      const res = await call('auditor-yz', 'GET', `/api/v1/evaluation/institutions/YZ-JYZ/trend?month=${month}&months=36`);
+      expect(res.statusCode, month).toBe(400);
+    }
+    expect((await call('leader', 'GET', '/api/v1/evaluation/quarters?quarter=0001-Q1')).statusCode).toBe(400);
+    // Ten years back: nothing was ever computed there, and a read leaves it so.
+    const old = `${Number(monthOf(Date.now()).slice(0, 4)) - 10}-06`;
+    const res = await call('auditor-yz', 'GET', `/api/v1/evaluation/institutions/YZ-JYZ/trend?month=${old}&months=36`);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().items).toEqual([]);
+    const scores = await call('leader', 'GET', `/api/v1/evaluation/scores?month=${old}`);
+    expect(scores.statusCode).toBe(200);
+    const [n] = await hub.store.query<{ n: string }>(sql`SELECT count() AS n FROM evaluation_scores WHERE month <= ${param.String(old)}`);
+    expect(Number(n!.n)).toBe(0);
+    // The last 36 months are computed on a read, as the screens need.
+    expect(computedOnRead(monthOf(Date.now()), Date.now())).toBe(true);
+    expect(computedOnRead(previousMonths(monthOf(Date.now()), 36)[0]!, Date.now())).toBe(true);
+    expect(computedOnRead(previousMonths(monthOf(Date.now()), 37)[0]!, Date.now())).toBe(false);
   });
 
   it('keeps a county auditor to their county', async () => {

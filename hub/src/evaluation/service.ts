@@ -561,7 +561,7 @@ export class EvaluationService {
     if (f.type) c.push(sql`institution_type = ${param.String(f.type)}`);
     if (f.institutionId) c.push(sql`institution_id = ${param.String(f.institutionId)}`);
     let rows = await this.readScores(joinSql(c, ' AND '));
-    if (!rows.length && month <= monthOf(Date.now())) {
+    if (!rows.length && computedOnRead(month, Date.now())) {
       const [any] = await this.deps.store.query<{ n: string }>(sql`SELECT count() AS n FROM evaluation_scores WHERE month = ${param.String(month)}`);
       if (Number(any?.n ?? 0) === 0) {
         await this.serial(async (keepLock) => {
@@ -574,12 +574,16 @@ export class EvaluationService {
     return rows;
   }
 
-  /** Month-by-month scores of one institution, oldest first, ending at `month`. */
+  /**
+   * Month-by-month scores of one institution, oldest first, ending at `month`; a month never
+   * computed is computed first when it is one of the last ON_READ_MONTHS (computedOnRead).
+   */
   async trend(institutionId: string, month: string, months = 12): Promise<ScoreRow[]> {
     const list = previousMonths(month, months);
     const rows = await this.readScores(sql`institution_id = ${param.String(institutionId)} AND month IN ${param.ArrayString(list)}`);
     const have = new Set(rows.map((r) => r.month));
-    const missing = list.filter((m) => !have.has(m) && m <= monthOf(Date.now()));
+    const now = Date.now();
+    const missing = list.filter((m) => !have.has(m) && computedOnRead(m, now));
     if (!missing.length) return rows;
     await this.serial(async () => {
       for (const m of missing) await this.refreshUnlocked(m);
@@ -716,4 +720,19 @@ function newJob(id: string, by: string, now: number, month?: string): Evaluation
 /** What is reported for a job whose status can no longer be read. */
 function failedJob(id: string): EvaluationRefreshJob {
   return { ...newJob(id, '', Date.now()), state: 'failed', stateLabel: JOB_STATE_LABELS.failed, phase: 'done', phaseLabel: JOB_PHASE_LABELS.done };
+}
+
+/**
+ * How far back a read computes a month's scores that were never computed: the longest trend the
+ * screens ask for. A read of an older month (a replay of years of business, a typed address)
+ * shows what was computed; the administrator's refresh (POST /api/v1/evaluation/refresh) computes
+ * it. Without the bound any reader could have the hub compute and store every month back to
+ * the year 2000, each for the whole city, under the lock the refresh waits on.
+ */
+export const ON_READ_MONTHS = 36;
+
+/** Whether a read computes `month` when it was never computed: begun, and one of the last ON_READ_MONTHS. */
+export function computedOnRead(month: string, now: number): boolean {
+  const current = monthOf(now);
+  return month <= current && month >= previousMonths(current, ON_READ_MONTHS)[0]!;
 }

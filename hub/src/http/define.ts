@@ -121,11 +121,14 @@ export const Page = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-/** 'YYYY-MM' month (local time). */
-export const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, '月份格式 YYYY-MM');
+/**
+ * 'YYYY-MM' month (local time), of the years 2000–2099: nothing this system holds is older, and
+ * month arithmetic (Date.UTC) reads the years 0–99 as 1900–1999.
+ */
+export const Month = z.string().regex(/^20\d{2}-(0[1-9]|1[0-2])$/, '月份格式 YYYY-MM（2000–2099 年）');
 
-/** 'YYYY-Qn' quarter (local time). */
-export const Quarter = z.string().regex(/^\d{4}-Q[1-4]$/, '季度格式 YYYY-Qn（如 2026-Q4）');
+/** 'YYYY-Qn' quarter (local time), of the years 2000–2099 as Month. */
+export const Quarter = z.string().regex(/^20\d{2}-Q[1-4]$/, '季度格式 YYYY-Qn（如 2026-Q4，2000–2099 年）');
 
 /** A boolean from a query string. */
 export const QueryBool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
