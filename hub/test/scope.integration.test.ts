@@ -33,6 +33,7 @@ function fill(url: string, scope: RouteInfo['scope']): string {
     .replace(':key', ND_INSTITUTION)
     .replace(':sha256', SHA)
     .replace(':year', '2031')
+    .replace(':version', 'rs-any')
     .replace(':id', scope === 'warning' ? ND_WARNING : scope === 'request' ? ndRequestId : ND_INSTITUTION);
 }
 
@@ -58,6 +59,7 @@ const BODIES: Record<string, () => object> = {
   'POST /api/v1/collectors/:id/approve': () => ({}),
   'POST /api/v1/collectors/:id/revoke': () => ({ reason: '越权' }),
   'POST /api/v1/peer-deviation/run': () => ({}),
+  'POST /api/v1/rulesets/:version/backtest': () => ({ from: 0, to: 1 }),
 };
 
 async function request(user: string | null, r: RouteInfo, url: string, payload?: object) {

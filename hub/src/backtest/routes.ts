@@ -57,7 +57,8 @@ export function registerBacktestRoutes(app: FastifyInstance, deps: { backtests: 
     tags: ['规则发布'],
     summary: '回测：用历史业务数据对比现行规则集与该规则集的预警差异（后台任务）',
     auth: AUTHORS,
-    scope: 'none',
+    // Whole-city data (every institution's transactions), as reading its result is.
+    scope: 'city',
     audit: 'ruleset.backtest',
     params: VersionParams,
     body: BacktestBody,
@@ -76,7 +77,8 @@ export function registerBacktestRoutes(app: FastifyInstance, deps: { backtests: 
     tags: ['规则发布'],
     summary: '该规则集的回测记录',
     auth: READERS,
-    scope: 'none',
+    // The records carry whole-city totals, as GET /backtests/:id does.
+    scope: 'city',
     params: VersionParams,
     response: BacktestListSchema,
     handler: async (req) => ({ items: (await backtests.list(req.params.version)).map(backtestView) }),
