@@ -22,8 +22,33 @@ import { installTableJobs } from '../exports/table-jobs.js';
 import { httpErrorHandler } from '../http-edges.js';
 import { registerPeerRoutes } from '../peer/routes.js';
 import { registerRuleSetRoutes } from '../rulesets/routes.js';
+import { HubError, type ErrorCode } from '../errors.js';
 import { totals } from '../store/repo.js';
 import { emit } from '../telemetry/events.js';
+
+/**
+ * How long /healthz (and /metrics, which reads the same) waits for each of its checks, in ms.
+ * Unbounded, a check on Redis waited as long as Redis was away — the hub's connections keep
+ * commands until Redis is back (maxRetriesPerRequest: null, which BullMQ requires of its own) —
+ * so load balancers and monitoring saw time-outs instead of the documented 503 `degraded`.
+ * Redis answers a PING in well under a millisecond; the store is given longer, as a loaded
+ * engine's reads queue behind inserts and a busy hub should not be taken for a broken one.
+ */
+const CHECK_MS = { redis: 2_000, store: 5_000 } as const;
+
+/** The figures /healthz gives when the store cannot be read. */
+const UNREAD_TOTALS = { transactions: -1, warnings: -1, deadLetters: -1 } as const;
+
+/** `p`, or a rejection coded `code` once `ms` have passed (what `p` does later is ignored). */
+function within<T>(p: Promise<T>, ms: number, code: ErrorCode): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HubError(code, `no answer within ${ms} ms`)), ms);
+  });
+  // A check that fails after its deadline must not become an unhandled rejection.
+  p.catch(() => undefined);
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,16 +71,24 @@ export const routes = fp<{ version: string }>(
       const e = app.evaluation.status();
       return { mode: e.mode, threads: e.threads, threads_taking: e.threadsTaking, batches_hub: e.jobsHub, batches_threads: e.jobsThreads };
     };
+    // Every check within a deadline (see CHECK_MS): a probe gets its answer, 503 if need be.
+    const redisUp = async (): Promise<boolean> => {
+      // Not connected (reconnecting after Redis went away): down, without asking — a command on
+      // this connection would wait in ioredis's offline queue until Redis is back.
+      if (redis.status !== 'ready') return false;
+      return within(redis.ping(), CHECK_MS.redis, 'QUEUE_UNAVAILABLE').then(
+        (r) => r === 'PONG',
+        () => false,
+      );
+    };
     const health = async (): Promise<Health> => {
-      const [storeOk, redisOk] = await Promise.all([
-        store.ping(),
-        redis.ping().then(
-          () => true,
-          () => false,
-        ),
+      const [storeOk, redisOk] = await Promise.all([within(store.ping(), CHECK_MS.store, 'STORE_UNAVAILABLE').catch(() => false), redisUp()]);
+      const [t, waiting] = await Promise.all([
+        storeOk ? within(totals(store), CHECK_MS.store, 'STORE_UNAVAILABLE').catch(() => UNREAD_TOTALS) : UNREAD_TOTALS,
+        // The queue's own connection may still be reconnecting when the shared one is back.
+        redisOk ? within(queue.waiting(), CHECK_MS.redis, 'QUEUE_UNAVAILABLE').catch(() => -1) : -1,
       ]);
-      const t = storeOk ? await totals(store).catch(() => ({ transactions: -1, warnings: -1, deadLetters: -1 })) : { transactions: -1, warnings: -1, deadLetters: -1 };
-      const waiting = redisOk ? await queue.waiting().catch(() => -1) : -1;
+      // Memory of this hub (or nothing to read, in Redis mode): nothing to wait for.
       const ruleState = await ruleStateHealth();
       return {
         status: storeOk && redisOk && ruleState.state === 'ready' ? 'ok' : 'degraded',
