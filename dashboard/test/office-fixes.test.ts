@@ -64,8 +64,6 @@ describe('links to API files', () => {
   it('are left to the browser (SvelteKit would route or preload them as pages: "Not found: /api/v1/…")', () => {
     const bad: string[] = [];
     for (const f of files(ROUTES)) {
-      // The registry screens are being reworked separately; their links follow the same rule.
-      if (f.includes(`${path.sep}registry${path.sep}`)) continue;
       for (const m of fs.readFileSync(f, 'utf8').matchAll(/<a\b[^>]*\bhref="\/api\/[^>]*>/g)) {
         if (!/\b(download|data-sveltekit-reload|target=)/.test(m[0]) && !/rel="[^"]*external/.test(m[0])) bad.push(`${path.relative(ROUTES, f)}: ${m[0].slice(0, 120)}`);
       }

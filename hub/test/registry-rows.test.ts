@@ -108,6 +108,32 @@ describe('coded fields in words', () => {
     expect(staff.errors).toEqual([{ row: 2, field: 'role', message: expect.stringMatching(/^取值无效：引车员（可选：[^a-z]*查验员[^a-z]*）$/) }]);
   });
 
+  it('reads what clerks write: short county names, full-width digits and dates, ticks, their own row-number and notes columns', () => {
+    const r = rowsToRecords('institution', [
+      ['序号', '编号', '名称', '类型', '区县', '经度', '纬度', '状态', '加强抽查', '备注'],
+      ['1', 'A', '甲站', '检测站', '巴马县', '１０７．２６', '２４．１４', '正常', '√', '老站'],
+      ['2', 'B', '乙站', '检测站', '河池市金城江区', '108.04', '24.69', '正常', '×', ''],
+      ['3', 'C', '丙站', '检测站', '环江毛南族自治县', '108.26', '24.83', '正常', '', ''],
+    ]);
+    expect(r.errors).toEqual([]);
+    expect(r.records.map((x) => { const i = x as { county: string; lon?: number; closerChecks?: boolean }; return [i.county, i.lon, i.closerChecks]; })).toEqual([
+      ['451227', 107.26, true],
+      ['451202', 108.04, false],
+      ['451226', 108.26, undefined],
+    ]);
+    expect(staffWith('２０１９年３月５日', '2020／3／5').records[0]).toMatchObject({ validFrom: cst(2019, 3, 5), validTo: cst(2020, 3, 6) - 1 });
+    // A list's 备注 is its note, not a column read past; a misspelt header is still refused.
+    const list = rowsToRecords('listing', [['名单', '标识', '备注'], ['查验黑名单', 'LFV2A21K0A3000001', '套牌嫌疑']]);
+    expect(list.records[0]).toMatchObject({ note: '套牌嫌疑' });
+    expect(rowsToRecords('institution', [['编号', '名称', '类型', '区县', '备住'], ['A', '甲站', '检测站', '宜州区', 'x']]).errors).toEqual([{ row: 1, field: '备住', message: '未知列：备住' }]);
+    // A county it cannot read names the ones it can; an unreadable longitude is not also "the pair half filled".
+    const bad = rowsToRecords('institution', [INST, ['D', '丁站', '检测站', '巴马', 'abc', '24.5', '正常']]);
+    expect(bad.errors).toEqual([
+      { row: 2, field: 'county', message: expect.stringMatching(/^取值无效：巴马（可选：金城江区、宜州区、.*巴马瑶族自治县.*）$/) },
+      { row: 2, field: 'lon', message: '不是数字：abc' },
+    ]);
+  });
+
   it('files an institution without coordinates (no columns, or empty cells), but not with one of the two', () => {
     const none = rowsToRecords('institution', [['编号', '名称', '类型', '区县'], ['A', '甲站', '检测站', '宜州区']]);
     expect(none.errors).toEqual([]);

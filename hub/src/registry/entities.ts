@@ -131,6 +131,21 @@ export function fieldHeader(entity: Entity, field: string): string {
 const IGNORED_HEADERS: ReadonlySet<string> = new Set(['机构名称', '所属机构名称']);
 
 /**
+ * Columns clerks add to their own sheets — a row number, their notes — read past wherever the
+ * entity has no field of that name (a list's 备注 is its note). Any other unknown column is still
+ * refused: a misspelt header must not be read past as if it were empty.
+ */
+const CLERKS_COLUMNS: ReadonlySet<string> = new Set(['序号', '编号序号', '备注', '说明', '附注']);
+
+/** The field a header names, '' for a column read past. */
+function headerField(header: string, aliases: Readonly<Record<string, string>>, known: ReadonlySet<string>): string {
+  const t = header.trim();
+  if (IGNORED_HEADERS.has(t)) return '';
+  const f = aliases[t] ?? t;
+  return CLERKS_COLUMNS.has(t) && !known.has(f) ? '' : f;
+}
+
+/**
  * Entities whose records carry no filing dates of their own: an import may still give 有效期起 /
  * 有效期止 columns, which become the version's validity only.
  */
@@ -168,7 +183,16 @@ const TYPE_SYNONYMS: Readonly<Record<string, string>> = {
 const TYPE_BY_LABEL = { ...TYPE_SYNONYMS, ...invert(INSTITUTION_TYPE_LABELS) };
 const ROLE_BY_LABEL = invert(STAFF_ROLE_LABELS);
 const LIST_BY_LABEL = invert(LIST_LABELS);
-const COUNTY_BY_NAME = Object.fromEntries(COUNTIES.map((c) => [c.name, c.adcode]));
+/**
+ * Counties by the names clerks write: the full name (巴马瑶族自治县), the short one (巴马县 — an
+ * autonomous county's first two characters and 县), either after the city's name (河池市宜州区).
+ */
+const COUNTY_BY_NAME: Readonly<Record<string, string>> = Object.fromEntries(
+  COUNTIES.flatMap((c) => {
+    const names = [c.name, ...(c.name.endsWith('自治县') ? [`${c.name.slice(0, 2)}县`] : [])];
+    return names.flatMap((n) => [[n, c.adcode] as const, [`河池市${n}`, c.adcode] as const]);
+  }),
+);
 const LINE_KIND_BY_LABEL = invert(LINE_KIND_LABELS);
 const DEVICE_KIND_BY_LABEL = invert(DEVICE_KIND_LABELS);
 const STATUS_BY_LABEL: Record<string, string> = { 正常: 'active', 暂停: 'suspended' };
@@ -219,8 +243,9 @@ function parseLocalDate(s: string, endOfDay: boolean): number | string {
 
 function bool(s: string): boolean | string {
   const t = s.trim().toLowerCase();
-  if (['是', 'true', '1', 'y', 'yes', '已备案'].includes(t)) return true;
-  if (['否', 'false', '0', 'n', 'no', '未备案'].includes(t)) return false;
+  // √ and × as a clerk ticks a column.
+  if (['是', 'true', '1', 'y', 'yes', '已备案', '√', '✓', '✔'].includes(t)) return true;
+  if (['否', 'false', '0', 'n', 'no', '未备案', '×', '✗', '✘'].includes(t)) return false;
   return `不是是/否：${s}`;
 }
 
@@ -256,8 +281,7 @@ export function sheetFields(entity: Entity, header: readonly string[]): Set<stri
   const { aliases, known } = COLUMN_NAMES[entity];
   const out = new Set<string>();
   for (const h of header) {
-    const t = h.trim();
-    const f = IGNORED_HEADERS.has(t) ? '' : (aliases[t] ?? t);
+    const f = headerField(h, aliases, known);
     if (f && known.has(f)) out.add(f);
   }
   return out;
@@ -352,10 +376,7 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
   const [header, ...rows] = table;
   if (!header) return { records, rows: rowNumbers, validity, errors: [{ row: 1, field: '', message: '文件为空' }] };
   const { aliases, known } = COLUMN_NAMES[entity];
-  const fields = header.map((h) => {
-    const t = h.trim();
-    return IGNORED_HEADERS.has(t) ? '' : (aliases[t] ?? t);
-  });
+  const fields = header.map((h) => headerField(h, aliases, known));
   fields.forEach((f, i) => {
     if (f && !known.has(f)) errors.push({ row: 1, field: header[i] ?? f, message: `未知列：${header[i]}` });
   });
@@ -372,13 +393,15 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
           raw.type = TYPE_BY_LABEL[v] ?? v;
           break;
         case 'county':
-          raw.county = COUNTY_BY_NAME[v] ?? v;
+          if (COUNTY_BY_NAME[v] === undefined && !/^\d{6}$/.test(v)) fail(f, `取值无效：${v}（可选：${COUNTIES.map((c) => c.name).join('、')}）`);
+          else raw.county = COUNTY_BY_NAME[v] ?? v;
           break;
         case 'lon':
         case 'lat':
         case 'minSeconds':
         case 'dailyCapacity': {
-          const n = Number(v);
+          // Full-width digits (１０８．２６), as a Chinese input method types them, read as digits.
+          const n = Number(v.normalize('NFKC'));
           if (Number.isNaN(n)) fail(f, `不是数字：${v}`);
           else raw[f] = n;
           break;
@@ -398,13 +421,13 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
         }
         case 'validFrom':
         case 'validTo': {
-          const t = parseLocalDate(v, f === 'validTo');
+          const t = parseLocalDate(v.normalize('NFKC'), f === 'validTo');
           if (typeof t === 'string') fail(f, t);
           else raw[f] = t;
           break;
         }
         case 'calibrationValidTo': {
-          const t = parseLocalDate(v, true);
+          const t = parseLocalDate(v.normalize('NFKC'), true);
           if (typeof t === 'string') fail(f, t);
           else raw[f] = t;
           break;
@@ -453,6 +476,8 @@ export function rowsToRecords(entity: Entity, table: string[][]): { records: Ent
     const parsed = SCHEMAS[entity].safeParse(raw);
     if (!parsed.success) {
       const already = new Set(errors.filter((e) => e.row === rowNo).map((e) => e.field));
+      // An unreadable 经度 or 纬度 is reported as such, not again as half of the pair missing.
+      if (already.has('lon') || already.has('lat')) for (const x of ['lon', 'lat']) already.add(x);
       for (const i of parsed.error.issues) {
         const field = String(i.path[0] ?? '');
         if (!already.has(field)) fail(field, zhIssue(i, raw[field], { labels: VALUE_LABELS[entity][field] }));
