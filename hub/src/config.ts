@@ -247,6 +247,12 @@ export const HubConfigSchema = z.object({
   /** JG_MAX_CONNECTIONS — open TCP connections in all. @defaultValue half the process's open-file limit */
   maxConnections: z.coerce.number().int().min(1).optional(),
   /**
+   * JG_STOP_DEADLINE_S — how long a stop waits for everything to close before it closes the store
+   * and exits 1 (server.ts): above JG_ACK_TIMEOUT_MS, so a job in flight may finish, and with the
+   * store's 5 s below the service manager's stop timeout (60 s in the shipped unit). @defaultValue 40
+   */
+  stopDeadlineS: z.coerce.number().int().min(1).max(600).default(40),
+  /**
    * JG_COLLECTOR_KEYS — 'required': every collector proves its bound Ed25519 key at the handshake
    * and signs its batches; a token alone is refused. 'optional': a static collector with no key
    * bound may still connect with its token alone (migration of old installations only).
@@ -409,6 +415,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_REQUEST_TIMEOUT_S: 'requestTimeoutS',
   JG_CONN_PER_ADDRESS: 'connPerAddress',
   JG_MAX_CONNECTIONS: 'maxConnections',
+  JG_STOP_DEADLINE_S: 'stopDeadlineS',
   JG_COLLECTOR_KEYS: 'collectorKeys',
   JG_PSEUDONYM_SECRET_FILE: 'pseudonymSecretFile',
   JG_PSEUDONYM_KEY: 'collectorPseudonymKey',

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Entry point: `node dist/server.js` with JG_* variables. Stops on SIGINT/SIGTERM: cleanly when
- * everything closes, else within STOP_DEADLINE_MS (below).
+ * everything closes, else within JG_STOP_DEADLINE_S (stopWithin, below).
  * The process-level handlers (process-handlers.ts) are installed before anything starts.
  */
 // First: keeps String.prototype out of dictionary mode before any dependency loads (fast-prototypes.ts).
@@ -13,19 +13,6 @@ import { installProcessHandlers } from './process-handlers.js';
 import { prioritizeMainThread } from './priority.js';
 import { emit } from './telemetry/events.js';
 
-/**
- * How long a stop may take before the hub gives up on what has not closed, in ms. What waits on
- * Redis (the evaluate queue and worker, the rule state's lease, the registry's and calendars'
- * followers) closes only once Redis answers, so with Redis away `hub.close()` never finished: the
- * process went on holding chDB's lock on the data directory, and the hub started in its place
- * failed with STORE_UNAVAILABLE ("Cannot lock file …/chdb/status"). Together with STORE_CLOSE_MS
- * it stays below systemd's TimeoutStopSec=30 (deploy/single-host/jianguan-hub.service), so the
- * hub's own exit, which closes the store first, comes before systemd's SIGKILL.
- *
- * Giving up loses nothing acknowledged: a collector's batch is acknowledged only once it is
- * stored (ingest/collect.ts, store/writer.ts), so a batch cut off here is sent again.
- */
-const STOP_DEADLINE_MS = 20_000;
 /** How long the store is given to close after the deadline: its in-flight writes finish first. */
 const STORE_CLOSE_MS = 5_000;
 
@@ -44,15 +31,25 @@ async function main(): Promise<void> {
     stopping = true;
     emit(hub.app.log, 'hub.stopping', { signal });
     if (priority.applied) priority.stop();
-    process.exit(await stopWithin(hub, STOP_DEADLINE_MS));
+    process.exit(await stopWithin(hub, hub.config.stopDeadlineS * 1000));
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 /**
+ * Why a deadline (JG_STOP_DEADLINE_S, 40 s by default): what waits on Redis (the evaluate queue
+ * and worker, the rule state's lease, the registry's and calendars' followers) closes only once
+ * Redis answers, so with Redis away `hub.close()` never finished: the process went on holding
+ * chDB's lock on the data directory, and the hub started in its place failed with
+ * STORE_UNAVAILABLE ("Cannot lock file …/chdb/status"). With STORE_CLOSE_MS the default stays
+ * below systemd's TimeoutStopSec (deploy/single-host/jianguan-hub.service), so the hub's own
+ * exit, which closes the store first, comes before systemd's SIGKILL. Giving up loses nothing
+ * acknowledged: a collector's batch is acknowledged only once it is stored (ingest/collect.ts,
+ * store/writer.ts), so a batch cut off here is sent again.
+ *
  * Closes the hub; the exit code to end with. 0 when everything closed. Otherwise — close failed,
- * or had not finished after `deadlineMs` — 1, once the store is closed here (see STOP_DEADLINE_MS),
+ * or had not finished after `deadlineMs` — 1, once the store is closed here,
  * with a log line naming what had not closed.
  */
 async function stopWithin(hub: Hub, deadlineMs: number): Promise<number> {

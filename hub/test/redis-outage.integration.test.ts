@@ -113,7 +113,8 @@ async function spawnHub(env: Record<string, string>): Promise<{ child: ChildProc
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('JG_')));
   const child = spawn(process.execPath, [SERVER], {
     cwd: HUB_DIR,
-    env: { ...base, JG_PORT: '0', JG_HOST: '127.0.0.1', JG_LOG_LEVEL: 'info', JG_PSEUDONYM_SECRETS: 'identity', JG_BACKUP_HOUR: '-1', ...env },
+    // A short stop deadline: what is tested is that the hub gives up and lets go of the store, not how long it waits first.
+    env: { ...base, JG_PORT: '0', JG_HOST: '127.0.0.1', JG_LOG_LEVEL: 'info', JG_PSEUDONYM_SECRETS: 'identity', JG_BACKUP_HOUR: '-1', JG_STOP_DEADLINE_S: '3', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -16,6 +16,7 @@ import type { Store } from '../store/store.js';
 import { getBacktest, listBacktests, saveBacktest, type Backtest } from './repo.js';
 import { runBacktest } from './runner.js';
 import { emit } from '../telemetry/events.js';
+import { logQueueErrors } from '../jobs/queue.js';
 
 export const BACKTEST_QUEUE = 'backtest';
 
@@ -50,7 +51,9 @@ export class BacktestService {
     if (deps.runWorker) {
       this.worker = new Worker<BacktestJobData>(BACKTEST_QUEUE, (job) => this.process(job), { connection, prefix: deps.prefix, concurrency: 1 });
       this.worker.on('failed', (job, err) => emit(deps.log, 'backtest.failed', { id: job?.data.id, err: errorMessage(err) }));
+      logQueueErrors(this.worker, deps.log, 'backtest worker');
     }
+    logQueueErrors(this.queue, deps.log, 'backtest queue');
   }
 
   static async create(deps: BacktestServiceDeps): Promise<BacktestService> {

@@ -51,7 +51,9 @@
 import crypto from 'node:crypto';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { FastifyBaseLogger } from 'fastify';
 import type { HubConfig } from '../config.js';
+import { emit } from '../telemetry/events.js';
 import type { Transaction } from '@jianguan/rules';
 import { EVALUATE_QUEUE, isStoreRefusal, jobRefOf, type EvaluateJobData, type EvaluateJobRef, type EvaluateResult } from './evaluate.js';
 
@@ -155,6 +157,26 @@ export interface EvaluationQueue {
   readonly looks: number;
   waiting(): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * Logs the errors of a BullMQ queue, worker or event stream as `redis.error`, at most one line
+ * per `source` in 10 s (with how many were left out). Without a listener BullMQ prints each one
+ * with its stack to stderr — several a second while Redis is away.
+ */
+export function logQueueErrors(emitter: { on(event: 'error', f: (err: Error) => void): unknown }, log: FastifyBaseLogger, source: string): void {
+  let last = 0;
+  let left = 0;
+  emitter.on('error', (err) => {
+    const now = Date.now();
+    if (now - last < 10_000) {
+      left++;
+      return;
+    }
+    emit(log, 'redis.error', { message: err.message, for: source, ...(left ? { leftOut: left } : {}) });
+    last = now;
+    left = 0;
+  });
 }
 
 /** A connection owned by the caller (rule state, health checks). */

@@ -32,6 +32,7 @@ import type { Store } from '../store/store.js';
 import { streamTransactions } from '../backtest/stream.js';
 import { BUSINESS_TZ, DAY_MS, dayStart, localDate } from '../time/business-time.js';
 import { emit } from '../telemetry/events.js';
+import { logQueueErrors } from '../jobs/queue.js';
 
 export const PEER_QUEUE = 'peer';
 
@@ -90,7 +91,10 @@ export class PeerDeviationService {
     if (deps.runWorker) {
       this.worker = new Worker<PeerJobData, PeerRunResult>(PEER_QUEUE, (job) => this.process(job), { connection, prefix: deps.prefix, concurrency: 1 });
       this.worker.on('failed', (job, err) => emit(deps.log, 'peer.failed', { jobId: job?.id, err: errorMessage(err) }));
+      logQueueErrors(this.worker, deps.log, 'peer worker');
     }
+    logQueueErrors(this.queue, deps.log, 'peer queue');
+    logQueueErrors(this.events, deps.log, 'peer events');
   }
 
   static async create(deps: PeerServiceDeps): Promise<PeerDeviationService> {

@@ -29,7 +29,7 @@ import { createEvaluateProcessor, type EvaluateDeps } from '../jobs/evaluate.js'
 import { EvaluationThreads } from '../jobs/eval-threads.js';
 import { startOverflowControl, type EvaluationStatus, type OverflowControl } from '../jobs/overflow.js';
 import { createStoreWriter, DEFAULT_WRITER_MAX_ROWS, withWriter } from '../store/writer.js';
-import { createEvaluationQueue, defaultReplicaName, type EvaluationQueue } from '../jobs/queue.js';
+import { createEvaluationQueue, defaultReplicaName, logQueueErrors, type EvaluationQueue } from '../jobs/queue.js';
 import { followChannel } from '../redis-follow.js';
 import { LocalRuleState, statesOver, type LocalRuleStateStatus } from '../jobs/local-state.js';
 import { createPeekRuleStates, createRedisRuleStates, type PeekRuleStates } from '../jobs/rule-state.js';
@@ -222,6 +222,8 @@ export const pipeline = fp<{ version: string }>(
     };
     const queue = await createEvaluationQueue(config, replica, config.runWorker && (!inThreads || overflow) ? (records) => createEvaluateProcessor({ ...deps, records }) : undefined);
     app.addHook('onClose', () => queue.close());
+    logQueueErrors(queue.queue, log, 'evaluate queue');
+    if (queue.worker) logQueueErrors(queue.worker, log, 'evaluate worker');
     queue.worker?.on('failed', (job, err) => emit(log, 'job.failed', { jobId: job?.id, attempts: job?.attemptsMade, err: errorMessage(err) }));
     let pool: EvaluationThreads | undefined;
     let overflowControl: OverflowControl | undefined;
