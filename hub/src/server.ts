@@ -12,6 +12,7 @@ import { startHub, type Hub } from './app.js';
 import { installProcessHandlers } from './process-handlers.js';
 import { prioritizeMainThread } from './priority.js';
 import { emit } from './telemetry/events.js';
+import { withTimeout } from './deadline.js';
 
 /** How long the store is given to close after the deadline: its in-flight writes finish first. */
 const STORE_CLOSE_MS = 5_000;
@@ -115,15 +116,6 @@ async function hasSettled(p: Promise<unknown> | undefined): Promise<boolean> {
   return settled;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(onTimeout()), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 main().catch((e) => {
   const code = isHubError(e) ? e.code : 'STARTUP_FAILED';

@@ -18,6 +18,7 @@ import { migrate } from '../store/migrate.js';
 import { openStore, type Store } from '../store/store.js';
 import { calendarYearsMissing, createTelemetry, emit, type Telemetry } from '../telemetry/events.js';
 import { createHubPseudonyms, type HubPseudonyms } from '../pseudonyms.js';
+import { withTimeout } from '../deadline.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -34,15 +35,6 @@ declare module 'fastify' {
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(onTimeout()), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 export const infrastructure = fp<{ config: HubConfig }>(
   async (app, { config }) => {

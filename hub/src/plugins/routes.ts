@@ -9,6 +9,7 @@ import fastifyStatic from '@fastify/static';
 import { registerRoutes, type Health } from '../api/routes.js';
 import { registerAuthRoutes } from '../auth/plugin.js';
 import { registerWarningRoutes } from '../workflow/routes.js';
+import { withTimeout } from '../deadline.js';
 import { registerRegistryRoutes } from '../registry/routes.js';
 import { registerBackupRoutes } from '../backup/routes.js';
 import { registerCalendarRoutes } from '../calendar/routes.js';
@@ -40,15 +41,7 @@ const CHECK_MS = { redis: 2_000, store: 5_000 } as const;
 const UNREAD_TOTALS = { transactions: -1, warnings: -1, deadLetters: -1 } as const;
 
 /** `p`, or a rejection coded `code` once `ms` have passed (what `p` does later is ignored). */
-function within<T>(p: Promise<T>, ms: number, code: ErrorCode): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HubError(code, `no answer within ${ms} ms`)), ms);
-  });
-  // A check that fails after its deadline must not become an unhandled rejection.
-  p.catch(() => undefined);
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
+const within = <T>(p: Promise<T>, ms: number, code: ErrorCode): Promise<T> => withTimeout(p, ms, () => new HubError(code, `no answer within ${ms} ms`));
 
 declare module 'fastify' {
   interface FastifyInstance {
