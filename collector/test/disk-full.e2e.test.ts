@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type Hub } from '@jianguan/hub/app';
 import { DEMO_COLLECTORS } from '@jianguan/rules';
 import { loadOrCreateIdentity, startCollector, type CollectorEvent, type CollectorHandle } from '../src/index.js';
-import { removeDir, waitFor } from './helpers.js';
+import { removeDir, usedBytes, waitFor } from './helpers.js';
 
 const redisUrl = process.env.JG_TEST_REDIS_URL;
 if (!redisUrl) throw new Error('JG_TEST_REDIS_URL is not set: run the suite with `npm test` (it starts a private Redis)');
@@ -31,15 +31,6 @@ let tmp: string;
 let hub: Hub | undefined;
 const running = new Set<CollectorHandle>();
 
-function usedBytes(dir: string): number {
-  let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) n += usedBytes(p);
-    else if (e.isFile()) n += fs.statSync(p).size;
-  }
-  return n;
-}
 
 /** A disk of `capacity` bytes holding only the outbox directory. */
 const diskOf = (dir: string, capacity: number) => async (): Promise<number> => capacity - usedBytes(dir);

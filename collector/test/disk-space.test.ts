@@ -17,7 +17,7 @@ import { BatchChain, CHAIN_FILE, loadOrCreateIdentity } from '../src/identity/in
 import { Link, type LinkCounters, type LinkEvent } from '../src/link/link.js';
 import { METRICS_FILE, writeMetricsFile, type MetricsSnapshot } from '../src/metrics.js';
 import { Outbox } from '../src/outbox/outbox.js';
-import { cleanupTmpDirs, startTestHub, tmpDir, TOKEN, waitFor } from './helpers.js';
+import { cleanupTmpDirs, startTestHub, tmpDir, TOKEN, usedBytes, waitFor } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -29,16 +29,6 @@ const CID = 'c-disk-test';
 const KiB = 1024;
 const hasDevFull = fs.existsSync('/dev/full');
 
-/** Bytes of every file under `dir`: what the outbox and its state files take of a simulated disk. */
-function usedBytes(dir: string): number {
-  let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) n += usedBytes(p);
-    else if (e.isFile()) n += fs.statSync(p).size;
-  }
-  return n;
-}
 
 /** A disk of `capacity` bytes holding only `dir`. */
 function simulatedDisk(dir: string, capacity: number): { probe: (d: string) => Promise<number>; reads: () => number } {

@@ -22,6 +22,17 @@ export function tmpDir(prefix = 'jg-collector-'): string {
  * Removes a test directory. Retried: the engine (or an outbox) may still be closing files in it
  * when a test ends, and a single attempt then fails with ENOTEMPTY.
  */
+/** Bytes of every file under `dir`: what the outbox and its state files take of a simulated disk. */
+export function usedBytes(dir: string): number {
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) n += usedBytes(p);
+    else if (e.isFile()) n += fs.statSync(p).size;
+  }
+  return n;
+}
+
 export function removeDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
