@@ -7,7 +7,7 @@
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
-import { jobIdForBatch } from '../src/jobs/queue.js';
+import { jobIdForBatch, batchContent } from '../src/jobs/queue.js';
 import type { BatchAck } from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
 import { checkTxn, startTestHub, TEST_COLLECTOR, unsignedBatch } from './helpers.js';
@@ -52,8 +52,8 @@ describe('a queue per replica', () => {
     expect(await submit(a, viaA)).toMatchObject({ ok: true, stored: 2 });
     expect(await submit(b, viaB)).toMatchObject({ ok: true, stored: 3 });
 
-    const idA = jobIdForBatch(TEST_COLLECTOR.collectorId, viaA.batchId);
-    const idB = jobIdForBatch(TEST_COLLECTOR.collectorId, viaB.batchId);
+    const idA = jobIdForBatch(TEST_COLLECTOR.collectorId, viaA.batchId, '', batchContent(viaA));
+    const idB = jobIdForBatch(TEST_COLLECTOR.collectorId, viaB.batchId, '', batchContent(viaB));
     expect((await a.queue.queue.getJob(idA))?.data).toMatchObject({ batchId: viaA.batchId, count: 2 });
     expect((await a.queue.queue.getJob(idA))?.data).not.toHaveProperty('records');
     expect(await a.queue.queue.getJob(idB)).toBeUndefined();
@@ -78,7 +78,7 @@ describe('a queue per replica', () => {
     const ack = await submit(idle, body);
     expect(ack).toMatchObject({ ok: false, code: 'EVALUATION_FAILED', retryable: true });
     expect(!ack.ok && ack.message).toMatch(/JG_WORKER=0/);
-    expect(await idle.queue.queue.getJob(jobIdForBatch(TEST_COLLECTOR.collectorId, body.batchId))).toBeUndefined();
+    expect(await idle.queue.queue.getJob(jobIdForBatch(TEST_COLLECTOR.collectorId, body.batchId, '', batchContent(body)))).toBeUndefined();
     const rows = await idle.store.query<{ n: string }>(sql`SELECT count() AS n FROM transactions WHERE id = ${param.String(checkTxn(601).id)}`);
     expect(Number(rows[0]!.n)).toBe(0);
   });
