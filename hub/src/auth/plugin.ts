@@ -272,7 +272,17 @@ export interface WallGuardOptions {
   perAddress: number;
   /** Called for each refused handshake (audit). Throttled per address by the caller's needs. */
   denied?: (address: string, code: string, who: string) => void;
+  /** How often open screens' sessions are checked (WALL_SESSION_CHECK_MS). */
+  sessionCheckMs?: number;
 }
+
+/**
+ * How often a logged-in screen's session is checked while its connection stays open: a user who
+ * logged out, was disabled, or had a role, scope or password changed (which ends all of their
+ * sessions) stops receiving the wall's warnings within this. Checked on this replica's sockets,
+ * so every replica closes its own.
+ */
+export const WALL_SESSION_CHECK_MS = 60_000;
 
 /**
  * Requires a login or a kiosk token on /wall (JG_WALL_PUBLIC, demo on loopback only, skips this).
@@ -283,10 +293,27 @@ export interface WallGuardOptions {
  * snapshots. The middleware is total: whatever the handshake carries, the outcome is `next()` or
  * `next(error)` with a code, never an exception escaping into socket.io.
  */
-export function protectWallNamespace(io: Server, nsp: string, o: WallGuardOptions): { disconnectKiosk(id: string): void } {
+export function protectWallNamespace(io: Server, nsp: string, o: WallGuardOptions): { disconnectKiosk(id: string): void; close(): void } {
   const refused = (code: string, message: string) => Object.assign(new Error(message), { data: { code } });
   const open = new Map<string, number>();
   const namespace = io.of(nsp) as Namespace;
+  // Socket id → the session it was opened with (users only; kiosk tokens are revoked by id).
+  const sessionOf = new Map<string, string>();
+  let checking = false;
+  const check = setInterval(() => {
+    if (checking || !sessionOf.size) return;
+    checking = true;
+    const ids = [...new Set(sessionOf.values())];
+    o.sessions
+      .live(ids)
+      .then((live) => {
+        for (const [socketId, sessionId] of sessionOf) if (!live.has(sessionId)) namespace.sockets.get(socketId)?.disconnect(true);
+      })
+      // Redis away: the screens stay as they are until it answers again.
+      .catch(() => undefined)
+      .finally(() => (checking = false));
+  }, o.sessionCheckMs ?? WALL_SESSION_CHECK_MS);
+  check.unref();
   namespace.use((socket, next) => {
     const address = typeof socket.handshake.address === 'string' ? socket.handshake.address : '';
     const deny = (code: string, message: string, who = '') => {
@@ -324,7 +351,11 @@ export function protectWallNamespace(io: Server, nsp: string, o: WallGuardOption
     (async () => {
       if (token) {
         const p = await o.sessions.resolve(token);
-        if (p && !p.mustChangePassword) return accept({ kind: 'user', id: p.username, scope: p.scope });
+        if (p && !p.mustChangePassword) {
+          sessionOf.set(socket.id, p.sessionId);
+          socket.once('disconnect', () => sessionOf.delete(socket.id));
+          return accept({ kind: 'user', id: p.username, scope: p.scope });
+        }
       }
       if (kioskToken) {
         const k = await o.kiosk.resolve(kioskToken);
@@ -334,6 +365,7 @@ export function protectWallNamespace(io: Server, nsp: string, o: WallGuardOption
     })().catch(() => next(refused('QUEUE_UNAVAILABLE', 'session store unavailable')));
   });
   return {
+    close: () => clearInterval(check),
     disconnectKiosk: (id) => {
       for (const s of namespace.sockets.values()) if ((s.data as { viewer?: WallViewer }).viewer?.kind === 'kiosk' && (s.data as { viewer: WallViewer }).viewer.id === id) s.disconnect(true);
     },

@@ -80,6 +80,18 @@ export class SessionStore {
     return principal;
   }
 
+  /**
+   * Which of `sessionIds` are live, without renewing them (a wall screen left open must not keep
+   * its session from ending idle): their keys expire at the idle and the absolute end alike.
+   */
+  async live(sessionIds: readonly string[]): Promise<Set<string>> {
+    if (!sessionIds.length) return new Set();
+    const pipe = this.redis.pipeline();
+    for (const id of sessionIds) pipe.exists(this.key(id));
+    const answers = (await pipe.exec()) ?? [];
+    return new Set(sessionIds.filter((_, i) => answers[i]?.[0] === null && answers[i]?.[1] === 1));
+  }
+
   async destroy(sessionId: string): Promise<void> {
     await this.redis.del(this.key(sessionId));
   }

@@ -60,7 +60,7 @@ export const supervision = fp<{ version: string }>(
     const sessions = new SessionStore(redis, config.queuePrefix, config.sessionTtlS, config.sessionMaxS);
     const kiosk = new KioskTokens(redis, config.queuePrefix);
     const limits = new LoginLimits(redis, { prefix: config.queuePrefix, perAddress: config.loginFailsPerAddress, perUser: config.loginFailsPerUser, windowS: config.loginWindowS });
-    let wallGuard: { disconnectKiosk(id: string): void } | undefined;
+    let wallGuard: ReturnType<typeof protectWallNamespace> | undefined;
     const authDeps: AuthDeps = { store, sessions, limits, kiosk, demo: config.seedDemo, docsPublic: config.docsPublic, onKioskRevoked: (id) => wallGuard?.disconnectKiosk(id) };
     // Parses Cookie headers into req.cookies before the auth hook reads the session from them.
     await app.register(fastifyCookie);
@@ -87,6 +87,7 @@ export const supervision = fp<{ version: string }>(
         },
       });
     }
+    app.addHook('onClose', async () => wallGuard?.close());
     const wall = wallNamespace(io);
 
     const evaluation = new EvaluationService({
