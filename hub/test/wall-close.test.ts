@@ -175,3 +175,25 @@ describe('wall broadcaster shutdown', () => {
     expect(secondSnapshots).toHaveLength(0);
   });
 });
+
+describe("the wall's statistics while the hub takes no batches", () => {
+  it('say ingest is down while Redis does not answer, and nothing of it once it does', async () => {
+    const f = await fixture();
+    onTestFinished(() => f.close());
+    let up = false;
+    const wall = new WallBroadcaster(f.io, {
+      store: f.store,
+      registry: new Registry(f.store),
+      log: capturingLog([]),
+      flushMs: 20,
+      statsIntervalMs: 3_600_000,
+      collectorsConnected: () => 0,
+      collectorsConnectedIn: () => 0,
+      ingestUp: () => up,
+    });
+    onTestFinished(() => wall.close());
+    expect((await wall.stats()).kpis.ingestDown).toBe(true);
+    up = true;
+    expect((await wall.stats()).kpis).not.toHaveProperty('ingestDown');
+  });
+});

@@ -410,6 +410,11 @@ export interface WallKpis {
   overdue?: number;
   /** 管道延迟: p95 of stored_at − captured_at (ms) over the last 5 minutes; null when nothing was stored. */
   pipelineLagP95Ms?: number | null;
+  /**
+   * 数据接入中断: the hub cannot take collectors' batches now (the Redis its queue runs on does not
+   * answer); the figures are what was stored before. Absent when it can.
+   */
+  ingestDown?: boolean;
 }
 
 /** 采集终端状态: collector warnings today (family 'collector'). */

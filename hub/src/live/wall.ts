@@ -121,6 +121,8 @@ export interface WallDeps {
   monthScores?: (month: string) => Promise<MonthScore[]>;
   /** Warnings about business older than this are not pushed as live. @defaultValue LIVE_MAX_AGE_MS */
   liveMaxAgeMs?: number;
+  /** Whether the hub can take batches now (its queue's Redis answers): else the wall says so. @defaultValue always */
+  ingestUp?: () => boolean;
 }
 
 /** Three days: Monday's first business after a weekend and a collector's ordinary catch-up after an outage still show; a replayed past week does not. */
@@ -130,6 +132,7 @@ export class WallBroadcaster {
   private readonly nsp: WallNamespace;
   private pending: WallWarning[] = [];
   private dirty = true;
+  private ingestWasUp = true;
   private flushTimer: NodeJS.Timeout | undefined;
   private lastFlushAt = 0;
   private statsRestUntil = 0;
@@ -217,6 +220,12 @@ export class WallBroadcaster {
 
   private async pushStats(): Promise<void> {
     if (this.closed || this.statsRound || this.nsp.sockets.size === 0) return;
+    // Ingest stopping or starting again is news for the screens at once, not at the next round.
+    const up = this.deps.ingestUp?.() !== false;
+    if (up !== this.ingestWasUp) {
+      this.ingestWasUp = up;
+      this.dirty = true;
+    }
     if (Date.now() < this.statsRestUntil) return;
     if (!this.dirty && Date.now() - this.lastStatsAt < STATS_MAX_AGE_MS) return;
     // Cleared once settled (a callback, so after the assignment even if the round ends at once).
@@ -279,6 +288,7 @@ export class WallBroadcaster {
         concludedOnTime: wf.onTime,
         overdue: wf.overdue,
         pipelineLagP95Ms: lag.p95Ms,
+        ...(this.deps.ingestUp?.() === false ? { ingestDown: true } : {}),
       },
       counties: COUNTIES.filter((c) => county === null || c.adcode === county).map((c) => ({
         adcode: c.adcode,

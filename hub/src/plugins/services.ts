@@ -132,6 +132,9 @@ export const pipeline = fp<{ version: string }>(
       statsIntervalMs: config.statsIntervalMs,
       collectorsConnected: () => presence.connected(),
       collectorsConnectedIn: (county) => presence.connectedIn(county),
+      // Without Redis no batch is queued, evaluated or acknowledged, though the screens stay
+      // connected and the day's figures (read from the store) keep coming.
+      ingestUp: () => redis.status === 'ready',
       // The evaluation service's read materialises a month never computed: a ranking at once.
       monthScores: async (month) =>
         (await supervision.evaluation.scores(month)).map((r) => ({
