@@ -105,6 +105,8 @@ const HEX_HASH = /^[0-9a-f]{16,128}$/;
 const COLLECTOR_HASH = /^[0-9a-fA-F]{64}$/;
 /** 公民身份号码: 18 characters (check character X allowed) or the 15-digit legacy form. */
 const ID_NUMBER = /^(\d{17}[\dXx]|\d{15})$/;
+/** Whether `text` is written as an identity number (18 or 15 digits), whatever its check digit. */
+export const isIdNumberText = (text: string): boolean => ID_NUMBER.test(text);
 /** A number as Excel shows one too long for its column, 4.51202E+17: what a number cell of 16+ digits becomes. */
 const SCIENTIFIC = /^\d(?:\.\d+)?E\+?\d+$/i;
 const PERSON_LISTS = new Set(['person_black', 'agent_red']);

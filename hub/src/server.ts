@@ -55,26 +55,13 @@ async function main(): Promise<void> {
  */
 async function stopWithin(hub: Hub, deadlineMs: number): Promise<number> {
   const log = hub.app.log;
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    hub.close().then(
-      () => ({ closed: true as const }),
-      (err: unknown) => ({ closed: false as const, err }),
-    ),
-    new Promise<{ closed: false; err?: undefined }>((resolve) => {
-      timer = setTimeout(() => resolve({ closed: false }), deadlineMs);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (outcome.closed) return 0;
-  if (outcome.err !== undefined) emit(log, 'hub.stop_failed', { code: isHubError(outcome.err) ? outcome.err.code : 'INTERNAL', message: errorMessage(outcome.err) });
-  else {
-    emit(
-      log,
-      'hub.stop_incomplete',
-      { deadlineMs, pending: await unclosed(hub), redis: hub.app.redis.status },
-      `not closed within ${deadlineMs / 1000} s; closing the store and exiting`,
-    );
+  const late = new Error('deadline');
+  try {
+    await withTimeout(hub.close(), deadlineMs, () => late);
+    return 0;
+  } catch (err) {
+    if (err !== late) emit(log, 'hub.stop_failed', { code: isHubError(err) ? err.code : 'INTERNAL', message: errorMessage(err) });
+    else emit(log, 'hub.stop_incomplete', { deadlineMs, pending: await unclosed(hub), redis: hub.app.redis.status }, `not closed within ${deadlineMs / 1000} s; closing the store and exiting`);
   }
   // Closed here even if hub.close() has reached it too: a store closes once, whoever asks first.
   try {
@@ -115,7 +102,6 @@ async function hasSettled(p: Promise<unknown> | undefined): Promise<boolean> {
   await new Promise((resolve) => setImmediate(resolve));
   return settled;
 }
-
 
 main().catch((e) => {
   const code = isHubError(e) ? e.code : 'STARTUP_FAILED';

@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,23 +13,12 @@ import type { Hub } from '../src/app.js';
 import * as protocol from '../src/protocol/index.js';
 import { param, sql } from '../src/store/sql.js';
 import { formatReport, fuzzCollectors, isClientReset, runFuzz, writeCollectorIdentity, type FuzzReport } from '../../scripts/fuzz/run.mjs';
-import { startTestHub, tmpDir } from './helpers.js';
+import { freePort, startTestHub, tmpDir } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const COUNT = Number(process.env.JG_FUZZ_COUNT ?? 2000);
 const SECONDS = Number(process.env.JG_FUZZ_SECONDS ?? 45);
 const SEED = process.env.JG_FUZZ_SEED ?? 'ci';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 describe('hostile inputs (short run)', () => {
   let hub: Hub;

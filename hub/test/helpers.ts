@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createWorkCalendar, type StateOp, type Transaction } from '@jianguan/rules';
@@ -205,4 +206,16 @@ export function randomStateOps(seed: number, count: number, keys: readonly strin
     }
   }
   return ops;
+}
+
+/** A TCP port free on 127.0.0.1 now (for a process the test starts itself). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -14,7 +14,8 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
-import { removeDir, startTestHub, tmpDir, waitFor } from './helpers.js';
+import { withTimeout } from '../src/deadline.js';
+import { freePort, removeDir, startTestHub, tmpDir, waitFor } from './helpers.js';
 
 const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
 const HUB_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -34,31 +35,13 @@ afterAll(async () => {
   for (const d of dirs) removeDir(d);
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
 /** `p`, or a failure naming `what` once `ms` have passed without it. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => withTimeout(p, ms, () => new Error(`${what}: nothing within ${ms} ms`));
 
 /** A private redis-server that can be stopped and started again on the same port. */
 class PrivateRedis {

@@ -49,7 +49,7 @@ import { loadInstitutions, loadStaff, upsertInstitutions, upsertStaff } from './
 import { joinSql, param, sql, type SqlQuery } from '../store/sql.js';
 import type { Store } from '../store/store.js';
 import { Entity, institutionOf, keyOf, SCHEMAS, zhIssue, type EntityData, type FiledStaff, type Line, type RowError } from './entities.js';
-import { identityPseudonyms, type FiledIdentities, type HubPseudonyms } from '../pseudonyms.js';
+import { identityPseudonyms, isIdNumberText, type FiledIdentities, type HubPseudonyms } from '../pseudonyms.js';
 import type { RegistryItemChange } from '../protocol/index.js';
 
 /**
@@ -189,7 +189,7 @@ function shownKey(entity: Entity, data: EntityData, raw: Readonly<Record<string,
   const typed = typeof raw.key === 'string' ? raw.key.trim() : '';
   const label = LIST_LABELS[l.list] ?? l.list;
   if (l.key === typed) return `${label} ${l.key}`;
-  return `${label} ${/^(\d{17}[\dXx]|\d{15})$/.test(typed) ? maskIdNumber(typed) : `${typed.slice(0, 8)}…`}`;
+  return `${label} ${isIdNumberText(typed) ? maskIdNumber(typed) : `${typed.slice(0, 8)}…`}`;
 }
 
 /** Each (entity, key) of `items` once. */
