@@ -46,6 +46,24 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const packages = ['rules', 'collector', 'hub', 'dashboard'];
+const failures = [];
+
+/** `pkg file › test: first line of the message` for every failed test or file of a vitest JSON report. */
+function failedTests(pkg, report) {
+  const out = [];
+  for (const file of report.testResults ?? []) {
+    const rel = path.relative(path.join(ROOT, pkg), file.name ?? '');
+    const failedHere = (file.assertionResults ?? []).filter((a) => a.status === 'failed');
+    for (const a of failedHere) {
+      const message = String(a.failureMessages?.[0] ?? '').split('\n')[0].slice(0, 200);
+      out.push(`${pkg} ${rel} › ${a.fullName ?? a.title}: ${message}`);
+    }
+    if (failedHere.length === 0 && file.status === 'failed') {
+      out.push(`${pkg} ${rel}: ${String(file.message ?? '').split('\n')[0].slice(0, 200)}`);
+    }
+  }
+  return out;
+}
 for (const pkg of packages) {
   const file = path.join(resultsDir, `${pkg}.json`);
   if (!fs.existsSync(file)) {
@@ -59,9 +77,13 @@ for (const pkg of packages) {
   failed += (r.numFailedTests ?? 0) + (r.numRuntimeErrorTestSuites ?? 0);
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   console.log(`  ${pkg.padEnd(10)} ${r.numPassedTests ?? 0} passed, ${r.numFailedTests ?? 0} failed${r.numPendingTests ? `, ${r.numPendingTests} skipped` : ''}`);
+  failures.push(...failedTests(pkg, r));
 }
+// The failed tests by name, with the start of their message: a run read only from its tail (a CI
+// log cut to its last lines) still says what failed.
+for (const f of failures) console.log(color.red(`  ✗ ${f}`));
 if (failed > 0 && status === 0) status = 1;
 const summary = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
-fs.writeFileSync(path.join(resultsDir, 'summary.txt'), `${summary}\n`);
+fs.writeFileSync(path.join(resultsDir, 'summary.txt'), [...failures.map((f) => `  ✗ ${f}`), summary].join('\n') + '\n');
 console.log(summary);
 process.exit(status);
