@@ -96,34 +96,52 @@ export async function countTransactions(store: Store, from: number, to: number):
  * n / pageSize passes over the range. Instead each page is a time window [lo, hi): the bound on
  * occurred_at filters rows before any other column is read (PREWHERE reads one 8-byte column),
  * only the window's rows are read and sorted, and the window adapts so a page holds about
- * pageSize records (halved and re-read when it would hold more than four pages, doubled after a
- * sparse one). Duplicates are removed as FINAL would — one row per id, the one stored last
- * (ReplacingMergeTree(stored_at)) — by `LIMIT 1 BY id` after ordering stored_at descending;
- * the copies of a re-sent record share its occurred_at, hence its window. Pages may therefore
- * be smaller or up to four times larger than pageSize; a single millisecond is never split.
+ * pageSize records (doubled after a sparse one, halved after a full one). A window that holds
+ * more than four pages is not read again smaller: its rows come back ordered by time, so the
+ * first 4·pageSize + 1 of them say where to cut — every row before the time of the last one is
+ * among them, and is the page; the next window starts at that time. (Quartering the window and
+ * reading again instead cost a search of ~log₂(span) reads for each page when records cluster
+ * in time, e.g. a batch stamped in one millisecond.) Only when all of them share one millisecond
+ * is that millisecond read whole: a single millisecond is never split. Duplicates are removed as
+ * FINAL would — one row per id, the one stored last (ReplacingMergeTree(stored_at)) — by
+ * `LIMIT 1 BY id` after ordering stored_at descending; the copies of a re-sent record share its
+ * occurred_at, hence its window. Pages may therefore be smaller or up to four times larger than
+ * pageSize (larger only for one crowded millisecond).
  */
 export async function* streamTransactions(store: Store, from: number, to: number, pageSize: number): AsyncGenerator<Transaction[]> {
   const most = 4 * pageSize;
+  const read = (lo: number, hi: number, limit?: number) =>
+    store.query<Record<string, unknown>>(sql`
+      SELECT ${COLUMNS} FROM transactions
+      PREWHERE occurred_at >= ${param.DateTime64(lo)} AND occurred_at < ${param.DateTime64(hi)}
+      ORDER BY occurred_at, id, stored_at DESC
+      LIMIT 1 BY id
+      ${limit === undefined ? sql`` : sql`LIMIT ${param.UInt32(limit)}`}`);
+  const at = (r: Record<string, unknown>) => Number(r.occurred_at_ms);
   let lo = from;
   // First guess: an hour; adapted to the data from the first window on.
   let span = Math.max(1, Math.min(to - from, 3_600_000));
   while (lo < to) {
     const hi = Math.min(to, lo + span);
-    // The guard LIMIT only tells "too many"; a 1 ms window is taken whole, however full.
-    const guard = span > 1 ? sql`LIMIT ${param.UInt32(most + 1)}` : sql``;
-    const rows = await store.query<Record<string, unknown>>(sql`
-      SELECT ${COLUMNS} FROM transactions
-      PREWHERE occurred_at >= ${param.DateTime64(lo)} AND occurred_at < ${param.DateTime64(hi)}
-      ORDER BY occurred_at, id, stored_at DESC
-      LIMIT 1 BY id
-      ${guard}`);
-    if (rows.length > most && span > 1) {
-      span = Math.max(1, Math.floor(span / 4));
-      continue;
+    let rows = await read(lo, hi, most + 1);
+    let next = hi;
+    if (rows.length > most) {
+      const cut = at(rows[most]!);
+      if (cut > at(rows[0]!)) {
+        rows = rows.filter((r) => at(r) < cut);
+        next = cut;
+      } else {
+        // The first 4·pageSize + 1 rows share one millisecond: that millisecond whole.
+        rows = await read(cut, cut + 1);
+        next = cut + 1;
+      }
+      span = Math.max(1, next - lo);
+    } else if (rows.length < pageSize / 2) {
+      span = Math.min(Math.max(1, to - from), span * 2);
+    } else if (rows.length > 2 * pageSize) {
+      span = Math.max(1, Math.floor(span / 2));
     }
-    lo = hi;
-    if (rows.length < pageSize / 2) span = Math.min(Math.max(1, to - from), span * 2);
-    else if (rows.length > 2 * pageSize) span = Math.max(1, Math.floor(span / 2));
+    lo = next;
     if (rows.length > 0) yield rows.map(transactionFromRow);
   }
 }
