@@ -16,8 +16,10 @@ import { formatReport, fuzzCollectors, isClientReset, runFuzz, writeCollectorIde
 import { freePort, startTestHub, tmpDir } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const COUNT = Number(process.env.JG_FUZZ_COUNT ?? 2000);
-const SECONDS = Number(process.env.JG_FUZZ_SECONDS ?? 45);
+// Bounded by the number of inputs, not by time: a slower or busier machine takes longer over the
+// same inputs instead of sending fewer. SECONDS is only a cap for a hub that stops answering.
+const COUNT = Number(process.env.JG_FUZZ_COUNT ?? 1200);
+const SECONDS = Number(process.env.JG_FUZZ_SECONDS ?? 300);
 const SEED = process.env.JG_FUZZ_SEED ?? 'ci';
 
 describe('hostile inputs (short run)', () => {
@@ -129,7 +131,8 @@ describe('hostile inputs (short run)', () => {
     const of = (kind: string) => report.violations.filter((v) => v.kind === kind).map((v) => `[${v.category}] ${v.input}: ${v.detail ?? ''}`.slice(0, 300));
     // Every category was exercised, and most of the requested inputs were sent.
     for (const c of report.categories) expect(c.sent, c.name).toBeGreaterThan(0);
-    expect(report.total).toBeGreaterThanOrEqual(Math.min(COUNT, 1000));
+    expect(report.stoppedByTime).toBe(false);
+    expect(report.total).toBeGreaterThanOrEqual(COUNT);
     expect(crashes).toEqual([]);
     expect(of('exit')).toEqual([]);
     expect(of('5xx')).toEqual([]);
@@ -139,5 +142,5 @@ describe('hostile inputs (short run)', () => {
     expect({ missing: report.legit.missing, duplicated: report.legit.duplicated, overwritten: report.legit.overwritten }).toEqual({ missing: 0, duplicated: 0, overwritten: 0 });
     expect(report.rssMaxBytes).toBeLessThan(report.maxRssBytes);
     expect(report.verdict).toBe('PASS');
-  }, 240_000);
+  }, 480_000);
 });
