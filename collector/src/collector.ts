@@ -63,6 +63,9 @@ export type CollectorEvent = { at: number; collectorId: string } & (
   | { event: 'outbox.recovered'; segments: number; unacked: number; truncatedBytes: number; quarantined: number; nextSeq: number; ledgerReset: boolean }
   | { event: 'outbox.quarantined'; segment: string; offset: number; reason: string; seq?: number }
   | { event: 'outbox.full'; message: string }
+  /** The disk was full to the last block: the spare file's bytes were given to a state write. */
+  | { event: 'outbox.spare_released'; bytes: number }
+  | { event: 'outbox.spare_written'; bytes: number }
   | { event: 'identity.loaded'; keyFingerprint: string; created: boolean; mode: 'token' | 'enrol' }
   | { event: 'outbox.error'; message: string }
   | { event: 'records.captured'; count: number; firstSeq: number; lastSeq: number }
@@ -124,6 +127,8 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
       emit({ event: 'outbox.quarantined', segment: e.entry.segment, offset: e.entry.offset, reason: e.entry.reason, ...(e.entry.seq !== undefined ? { seq: e.entry.seq } : {}) });
     } else if (e.type === 'outbox.free_space_unknown') {
       emit({ event: 'outbox.error', message: e.message });
+    } else if (e.type === 'outbox.spare_released' || e.type === 'outbox.spare_written') {
+      emit({ event: e.type, bytes: e.bytes });
     }
   };
 
@@ -133,6 +138,7 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
     segmentBytes: config.outbox.segmentBytes,
     fsync: config.outbox.fsync,
     reserveBytes: config.outbox.reserveBytes,
+    spareBytes: config.outbox.spareBytes,
     ...(options.freeSpace ? { freeSpace: options.freeSpace } : {}),
     onEvent: onOutboxEvent,
   });

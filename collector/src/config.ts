@@ -56,6 +56,13 @@ export const OutboxConfigSchema = z.object({
    * 0 turns the check off (only where free space cannot be read). @defaultValue 32 MiB
    */
   reserveBytes: z.number().int().min(0).default(32 * MiB),
+  /**
+   * Part of the reserve kept as the file spare.bin in the outbox directory
+   * (JG_OUTBOX_SPARE_BYTES; at most half the reserve): when another program fills the disk to the
+   * last block, a state write that fails deletes it and goes on, so the backlog still drains; it
+   * is written again once the disk has room. 0: no spare file. @defaultValue 1 MiB
+   */
+  spareBytes: z.number().int().min(0).default(MiB),
 });
 
 export const SimulatorConfigSchema = z.object({
@@ -197,6 +204,7 @@ const ENV_FIELDS: readonly { name: string; path: string; type: EnvType }[] = [
   { name: 'JG_OUTBOX_MAX_BYTES', path: 'outbox.maxBytes', type: 'number' },
   { name: 'JG_OUTBOX_FSYNC', path: 'outbox.fsync', type: 'string' },
   { name: 'JG_OUTBOX_RESERVE_BYTES', path: 'outbox.reserveBytes', type: 'number' },
+  { name: 'JG_OUTBOX_SPARE_BYTES', path: 'outbox.spareBytes', type: 'number' },
   { name: 'JG_SIM_ENABLED', path: 'simulator.enabled', type: 'boolean' },
   { name: 'JG_SIM_RATE', path: 'simulator.ratePerSec', type: 'number' },
   { name: 'JG_SIM_ANOMALY_RATE', path: 'simulator.anomalyRate', type: 'number' },

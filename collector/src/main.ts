@@ -40,6 +40,7 @@ function levelOf(e: CollectorEvent): Level {
       return e.reason === 'io client disconnect' ? 'info' : 'warn';
     case 'link.connect_error':
     case 'outbox.full':
+    case 'outbox.spare_released':
     case 'outbox.quarantined':
     case 'batch.rejected_records':
     case 'source.rejected':

@@ -197,5 +197,7 @@ describe('config', () => {
     expect(() => parseConfig({ ...baseConfig('http://x', '/tmp'), backoff: { minMs: 500, maxMs: 100 } })).toThrowError(/backoff\.maxMs/);
     expect(() => loadConfigFromEnv({ ...env, JG_OUTBOX_RESERVE_BYTES: '-1' })).toThrowError(/outbox\.reserveBytes \(JG_OUTBOX_RESERVE_BYTES\)/);
     expect(loadConfigFromEnv({ ...env, JG_OUTBOX_RESERVE_BYTES: '0' }).outbox.reserveBytes).toBe(0);
+    expect(loadConfigFromEnv({ ...env, JG_OUTBOX_SPARE_BYTES: '0' }).outbox.spareBytes).toBe(0);
+    expect(loadConfigFromEnv(env).outbox.spareBytes).toBe(1024 * 1024);
   });
 });

@@ -46,7 +46,8 @@ async function run(outboxDir: string, hubUrl: string, maxRecords: number, freeSp
       pseudonymKey: PSEUDONYM_KEY,
       batch: { maxRecords: 20, maxBytes: 512 * KiB, lingerMs: 5 },
       backoff: { minMs: 50, maxMs: 500 },
-      outbox: { reserveBytes: RESERVE, segmentBytes: 16 * KiB },
+      // No spare file: this disk fills through the outbox itself (spare.test.ts fills it from outside).
+      outbox: { reserveBytes: RESERVE, spareBytes: 0, segmentBytes: 16 * KiB },
       simulator: { enabled: true, ratePerSec: 2_000, anomalyRate: 0, malformedRate: 0, maxRecords, seed: 11 },
     },
     { freeSpace, onEvent: (e) => events.push(e) },

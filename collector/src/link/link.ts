@@ -151,6 +151,15 @@ type SubmitOutcome =
 /** How long to wait for hub.hello after connecting before sending anyway (a hub without it). */
 const HELLO_TIMEOUT_MS = 5_000;
 
+/** ENOSPC or EDQUOT, on the error or anything it wraps: no room on the disk (or the user's quota). */
+export function isDiskFull(e: unknown): boolean {
+  for (let x: unknown = e, depth = 0; x && typeof x === 'object' && depth < 5; x = (x as { cause?: unknown }).cause, depth++) {
+    const code = (x as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  }
+  return false;
+}
+
 export class Link {
   private readonly o: LinkOptions;
   private readonly socket: Socket<CollectServerToClient, CollectClientToServer>;
@@ -359,6 +368,12 @@ export class Link {
     /** Consecutive failed chain.json / ack.json writes: paces their retries. */
     let diskFailures = 0;
     const diskBackoff = async (what: string, e: unknown): Promise<void> => {
+      // A disk filled to the last block by something else: the outbox's spare file gives its
+      // bytes back and the write is retried at once (outbox.ts, "Disk space").
+      if (isDiskFull(e) && (await outbox.releaseSpare().catch(() => false))) {
+        this.o.emit({ event: 'link.error', message: `${what}: ${errorMessage(e)}; the outbox's spare file was deleted to make room, retrying now` });
+        return;
+      }
       diskFailures += 1;
       const retryInMs = backoffDelay(diskFailures, this.o.backoff.minMs, this.o.backoff.maxMs);
       this.o.emit({ event: 'link.error', message: `${what}: ${errorMessage(e)}; retrying in ${retryInMs} ms` });

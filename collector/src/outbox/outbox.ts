@@ -79,6 +79,18 @@
  *   (the sources hold their records, the HTTP endpoint answers 507), while the link keeps
  *   draining into the reserve; each acknowledgement deletes segments and makes room again.
  *
+ *   The reserve only holds while nothing else writes to the disk. When another program fills it
+ *   to the last block (a counter PC's updates, downloads, logs), the reserve is gone with it and
+ *   the collector would again be unable to write chain.json or ack.json, so unable to send or
+ *   free anything, until someone cleaned the disk by hand. So part of the reserve is kept as a
+ *   file, `spare.bin` (`spareBytes`, at most half the reserve), written when the outbox opens
+ *   with the reserve free and again after acknowledgements once there is room. It counts as free
+ *   space for the reserve check (it *is* the reserve, held). A state write that fails with ENOSPC
+ *   or EDQUOT deletes it (`releaseSpare`, reported as `outbox.spare_released`) and is retried at
+ *   once into the space it gave back; the backlog drains, each acknowledgement deletes segments,
+ *   and the spare is written again when the disk has the reserve free once more (checked at most
+ *   every `spareRetryMs`, so a disk another program keeps full is not written at per ack).
+ *
  *   Free space is read (statfs: blocks available to this user) at most every `freeSpaceMaxAgeMs`,
  *   not per append; in between the bytes appended since the reading are subtracted from it. Only
  *   when that estimate says an append would cut into the reserve is it read again at once (after
@@ -129,6 +141,13 @@ export interface OutboxOptions {
   freeSpace?: (dir: string) => Promise<number>;
   /** How long one free-space reading is used (adjusted by what was appended since). @defaultValue 1000 */
   freeSpaceMaxAgeMs?: number;
+  /**
+   * Bytes of the reserve kept as `spare.bin`, deleted when a state write finds the disk full (see
+   * "Disk space"); at most half of `reserveBytes`. 0: no spare file. @defaultValue 0
+   */
+  spareBytes?: number;
+  /** How often, at most, a missing spare file is written again after acknowledgements. @defaultValue 10000 */
+  spareRetryMs?: number;
   /** Clock for `at` stamps and the ledger. @defaultValue Date.now */
   now?: () => number;
   /** Called for events worth a log line (quarantine, recovery). */
@@ -138,7 +157,9 @@ export interface OutboxOptions {
 export type OutboxEvent =
   | { type: 'outbox.recovered'; report: RecoveryReport }
   | { type: 'outbox.quarantined'; entry: QuarantineEntry }
-  | { type: 'outbox.free_space_unknown'; message: string };
+  | { type: 'outbox.free_space_unknown'; message: string }
+  | { type: 'outbox.spare_released'; bytes: number }
+  | { type: 'outbox.spare_written'; bytes: number };
 
 export type DamageReason = 'torn_tail' | 'bad_frame' | 'length_mismatch' | 'crc_mismatch' | 'seq_order' | 'bad_json';
 
@@ -215,7 +236,13 @@ const DEFAULTS = {
   fsync: 'always' as const,
   reserveBytes: 32 * 1024 * 1024,
   freeSpaceMaxAgeMs: 1_000,
+  spareBytes: 0,
+  spareRetryMs: 10_000,
 };
+
+/** The reserve held as a file (see "Disk space"). */
+export const SPARE_FILE = 'spare.bin';
+const SPARE_CHUNK = 64 * 1024;
 
 /** Bytes available to this (unprivileged) user on the file system holding `dir`. */
 export async function statfsFreeBytes(dir: string): Promise<number> {
@@ -383,6 +410,9 @@ export class Outbox {
   /** Last free-space reading (`at`: performance.now()) and the bytes appended since. */
   private disk: { free: number; at: number; appended: number } | undefined;
   private freeSpaceUnknown = false;
+  /** Bytes held in SPARE_FILE now (0: none), and when writing it was last considered. */
+  private spareHeld = 0;
+  private spareTriedAt = Number.NEGATIVE_INFINITY;
 
   private constructor(
     dir: string,
@@ -408,6 +438,8 @@ export class Outbox {
       reserveBytes: options.reserveBytes ?? DEFAULTS.reserveBytes,
       freeSpace: options.freeSpace ?? statfsFreeBytes,
       freeSpaceMaxAgeMs: options.freeSpaceMaxAgeMs ?? DEFAULTS.freeSpaceMaxAgeMs,
+      spareBytes: Math.max(0, Math.min(options.spareBytes ?? DEFAULTS.spareBytes, Math.floor((options.reserveBytes ?? DEFAULTS.reserveBytes) / 2))),
+      spareRetryMs: options.spareRetryMs ?? DEFAULTS.spareRetryMs,
       now: options.now ?? Date.now,
       onEvent: options.onEvent,
     };
@@ -417,9 +449,18 @@ export class Outbox {
     } catch (e) {
       throw new CollectorError('OUTBOX_IO', `cannot create ${abs}: ${errorMessage(e)}`, { cause: e });
     }
-    await acquireLock(abs);
+    await acquireLock(abs, async () => {
+      if (opts.spareBytes <= 0) return false;
+      const spare = path.join(abs, SPARE_FILE);
+      const bytes = await fsp.stat(spare).then((st) => st.size, () => 0);
+      if (bytes === 0 || !(await fsp.unlink(spare).then(() => true, () => false))) return false;
+      opts.onEvent?.({ type: 'outbox.spare_released', bytes });
+      return true;
+    });
     try {
-      return await Outbox.recover(abs, opts);
+      const ob = await Outbox.recover(abs, opts);
+      await ob.openSpare();
+      return ob;
     } catch (e) {
       await fsp.unlink(path.join(abs, LOCK)).catch(() => {});
       if (e instanceof CollectorError) throw e;
@@ -730,7 +771,87 @@ export class Outbox {
       this.segments = kept;
       if (deleted && this.opts.fsync === 'always') await fsyncDir(this.dir);
       await this.retireActiveIfAcked(this.opts.segmentBytes / 4);
+      if (deleted) await this.writeSpare(false);
     });
+  }
+
+  /**
+   * Deletes the spare file, giving its bytes back to the disk for a state file that could not be
+   * written (see "Disk space"). True when there was one to delete: the write is worth retrying
+   * at once.
+   */
+  releaseSpare(): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (this.closed || this.spareHeld === 0) return false;
+      const bytes = this.spareHeld;
+      try {
+        await fsp.unlink(path.join(this.dir, SPARE_FILE));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+      }
+      this.spareHeld = 0;
+      this.spareTriedAt = performance.now();
+      // The next append reads the disk again rather than trusting an estimate made with the spare.
+      this.disk = undefined;
+      this.opts.onEvent?.({ type: 'outbox.spare_released', bytes });
+      return true;
+    });
+  }
+
+  /** Bytes held in the spare file now (0 while it is released or turned off). */
+  get spareBytes(): number {
+    return this.spareHeld;
+  }
+
+  /** At open: takes over a spare file left by the last run (or removes one no longer wanted), else writes one. */
+  private async openSpare(): Promise<void> {
+    const file = path.join(this.dir, SPARE_FILE);
+    await fsp.unlink(`${file}.tmp`).catch(() => {});
+    const size = await fsp.stat(file).then((st) => st.size, () => -1);
+    if (size >= 0 && this.opts.spareBytes > 0) {
+      this.spareHeld = size;
+      return;
+    }
+    if (size >= 0) await fsp.unlink(file).catch(() => {});
+    await this.writeSpare(true);
+  }
+
+  /**
+   * Writes the spare file when there is none and the disk has the reserve free (a fresh reading);
+   * `now` skips the `spareRetryMs` pacing. Real blocks (zeros written, not a sparse file), written
+   * under a temp name and renamed, so a spare cut short by the disk filling up is never counted.
+   * A failure is not an error: the outbox works without it, as it did before there was one.
+   */
+  private async writeSpare(now: boolean): Promise<void> {
+    const bytes = this.opts.spareBytes;
+    if (bytes <= 0 || this.spareHeld > 0) return;
+    const t = performance.now();
+    if (!now && t - this.spareTriedAt < this.opts.spareRetryMs) return;
+    this.spareTriedAt = t;
+    if ((await this.freeBytes(true)) < this.opts.reserveBytes) return;
+    const file = path.join(this.dir, SPARE_FILE);
+    const tmp = `${file}.tmp`;
+    let fh: fsp.FileHandle | undefined;
+    try {
+      fh = await fsp.open(tmp, 'w');
+      const zeros = Buffer.alloc(Math.min(SPARE_CHUNK, bytes));
+      for (let written = 0; written < bytes; ) {
+        const { bytesWritten } = await fh.write(zeros, 0, Math.min(zeros.length, bytes - written));
+        written += bytesWritten;
+      }
+      if (this.opts.fsync === 'always') await fh.sync();
+      const open = fh;
+      fh = undefined;
+      await open.close();
+      await fsp.rename(tmp, file);
+    } catch {
+      await fh?.close().catch(() => {});
+      await fsp.unlink(tmp).catch(() => {});
+      return;
+    }
+    this.spareHeld = bytes;
+    this.disk = undefined;
+    this.opts.onEvent?.({ type: 'outbox.spare_written', bytes });
   }
 
   /** Records waiting for an acknowledgement. */
@@ -835,7 +956,8 @@ export class Outbox {
   }
 
   private leavesReserve(free: number, needBytes: number): boolean {
-    return this.opts.reserveBytes <= 0 || free - needBytes >= this.opts.reserveBytes;
+    // The spare file is the reserve held, not space taken from it.
+    return this.opts.reserveBytes <= 0 || free + this.spareHeld - needBytes >= this.opts.reserveBytes;
   }
 
   /**
@@ -925,15 +1047,30 @@ async function appendQuarantine(dir: string, entries: readonly QuarantineEntry[]
   }
 }
 
-async function acquireLock(dir: string): Promise<void> {
+/**
+ * Takes the directory's lock file. On a disk full to the last block the lock's few bytes do not
+ * fit: `freeSpare` (the spare file deleted, see "Disk space") makes room once and it is tried again.
+ */
+async function acquireLock(dir: string, freeSpare: () => Promise<boolean>): Promise<void> {
   const file = path.join(dir, LOCK);
   const body = JSON.stringify({ pid: process.pid, host: os.hostname(), since: Date.now() });
+  let spareFreed = false;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await fsp.writeFile(file, body, { flag: 'wx' });
       return;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'ENOSPC' || code === 'EDQUOT') && !spareFreed) {
+        // 'wx' created the file before its write failed: it is ours, and empty or cut short.
+        await fsp.unlink(file).catch(() => {});
+        spareFreed = true;
+        if (await freeSpare()) {
+          attempt -= 1;
+          continue;
+        }
+      }
+      if (code !== 'EEXIST') {
         throw new CollectorError('OUTBOX_IO', `cannot lock ${dir}: ${errorMessage(e)}`, { cause: e });
       }
     }
