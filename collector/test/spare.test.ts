@@ -35,7 +35,7 @@ const spareSize = (dir: string): number | undefined => (fs.existsSync(path.join(
 const rec = (i: number) => ({ id: `${CID}:${i}`, blob: 'r'.repeat(400) });
 
 describe('the outbox spare file', () => {
-  it('is written at open, counts as reserve, is deleted on request and written again after acks once there is room; 0 removes it', async () => {
+  it('is written at open, counts as reserve, is deleted on request and written again after acks once there is room; another size or 0 replaces or removes it', async () => {
     const dir = tmpDir();
     const reserve = 128 * KiB;
     const spare = 32 * KiB;
@@ -82,6 +82,9 @@ describe('the outbox spare file', () => {
     const again = await Outbox.open(dir, opts);
     expect(again.spareBytes).toBe(spare);
     await again.close();
+    const smaller = await Outbox.open(dir, { ...opts, spareBytes: spare / 2 });
+    expect(spareSize(dir)).toBe(spare / 2);
+    await smaller.close();
     const off = await Outbox.open(dir, { ...opts, spareBytes: 0 });
     expect(spareSize(dir)).toBeUndefined();
     expect(off.spareBytes).toBe(0);

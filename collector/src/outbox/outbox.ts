@@ -803,12 +803,15 @@ export class Outbox {
     return this.spareHeld;
   }
 
-  /** At open: takes over a spare file left by the last run (or removes one no longer wanted), else writes one. */
+  /**
+   * At open: takes over the spare file the last run left when it has the size wanted; one of
+   * another size (the setting changed) or no longer wanted is removed; then one is written.
+   */
   private async openSpare(): Promise<void> {
     const file = path.join(this.dir, SPARE_FILE);
     await fsp.unlink(`${file}.tmp`).catch(() => {});
     const size = await fsp.stat(file).then((st) => st.size, () => -1);
-    if (size >= 0 && this.opts.spareBytes > 0) {
+    if (size > 0 && size === this.opts.spareBytes) {
       this.spareHeld = size;
       return;
     }
