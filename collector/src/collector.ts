@@ -30,6 +30,8 @@ export interface CollectorStatus {
   /** Records in the outbox not yet acknowledged by the hub. */
   outboxDepth: number;
   outboxBytes: number;
+  /** Bytes held in the outbox's spare.bin: 0 after a disk filled by something else took it, until there is room again. */
+  outboxSpareBytes: number;
   /** Epoch ms when the oldest unacknowledged record was appended; null when none. */
   oldestUnackedAt: number | null;
   link: LinkState;
@@ -356,6 +358,7 @@ export async function startCollector(input: CollectorConfigInput | CollectorConf
     institutionId,
     outboxDepth: outbox.isClosed ? 0 : outbox.depth(),
     outboxBytes: outbox.isClosed ? 0 : outbox.bytes(),
+    outboxSpareBytes: outbox.isClosed ? 0 : outbox.spareBytes,
     oldestUnackedAt: outbox.isClosed ? null : (outbox.oldestUnacked()?.at ?? null),
     link: link.state,
     lastAckAt: outbox.lastAckAt,

@@ -6,6 +6,7 @@
  *   jianguan_collector_outbox_depth                      gauge    records waiting for the hub's ack
  *   jianguan_collector_outbox_bytes                      gauge    bytes of outbox segments
  *   jianguan_collector_outbox_oldest_unacked_age_seconds gauge    age of the oldest unacked record (0 when none)
+ *   jianguan_collector_outbox_spare_bytes                gauge    bytes held in spare.bin (0: a full disk took it)
  *   jianguan_collector_batches_sent_total                counter  batch submissions (re-sends count)
  *   jianguan_collector_batches_acked_total               counter
  *   jianguan_collector_batches_failed_total              counter  timeouts, disconnects, refusals
@@ -35,7 +36,7 @@ export interface MetricsSnapshot {
   /** Epoch ms the snapshot was taken. */
   at: number;
   startedAt: number;
-  outbox: { depth: number; bytes: number; oldestUnackedAgeSeconds: number | null; nextSeq: number };
+  outbox: { depth: number; bytes: number; oldestUnackedAgeSeconds: number | null; nextSeq: number; spareBytes?: number };
   link: { state: string; lastAckAt: number | null };
   batches: { sent: number; acked: number; failed: number };
   records: { sent: number; acked: number; hubRejected: number; generated: number };
@@ -49,6 +50,7 @@ export interface StatusLike {
   institutionId: string;
   outboxDepth: number;
   outboxBytes: number;
+  outboxSpareBytes?: number;
   oldestUnackedAt: number | null;
   link: string;
   lastAckAt: number | null;
@@ -74,6 +76,7 @@ export function buildSnapshot(s: StatusLike, sources: readonly SourceStatus[], d
       bytes: s.outboxBytes,
       oldestUnackedAgeSeconds: s.oldestUnackedAt === null ? null : Math.max(0, (now - s.oldestUnackedAt) / 1000),
       nextSeq: s.nextSeq,
+      ...(s.outboxSpareBytes !== undefined ? { spareBytes: s.outboxSpareBytes } : {}),
     },
     link: { state: s.link, lastAckAt: s.lastAckAt },
     batches: { sent: s.batchesSent, acked: s.batchesAcked, failed: s.batchFailures },
@@ -115,6 +118,9 @@ export function renderPrometheus(s: MetricsSnapshot): string {
   metric('jianguan_collector_outbox_oldest_unacked_age_seconds', 'gauge', 'Age of the oldest unacknowledged record (0 when none).', [
     ['', s.outbox.oldestUnackedAgeSeconds ?? 0],
   ]);
+  if (s.outbox.spareBytes !== undefined) {
+    metric('jianguan_collector_outbox_spare_bytes', 'gauge', 'Bytes held in the outbox spare file; 0 when a full disk took them (outbox.spare_released).', [['', s.outbox.spareBytes]]);
+  }
   metric('jianguan_collector_batches_sent_total', 'counter', 'Batch submissions to the hub, re-sends included.', [['', s.batches.sent]]);
   metric('jianguan_collector_batches_acked_total', 'counter', 'Batches acknowledged by the hub.', [['', s.batches.acked]]);
   metric('jianguan_collector_batches_failed_total', 'counter', 'Batch submissions that failed (timeout, disconnect, refusal).', [['', s.batches.failed]]);

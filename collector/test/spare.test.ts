@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEMO_COLLECTORS } from '@jianguan/rules';
-import { loadOrCreateIdentity, startCollector, type CollectorEvent } from '../src/index.js';
+import { buildSnapshot, loadOrCreateIdentity, renderPrometheus, startCollector, type CollectorEvent } from '../src/index.js';
 import { BatchChain, CHAIN_FILE } from '../src/identity/index.js';
 import { Link, type LinkCounters, type LinkEvent } from '../src/link/link.js';
 import { Outbox, SPARE_FILE, type OutboxEvent } from '../src/outbox/outbox.js';
@@ -198,6 +198,7 @@ describe.skipIf(!('dir' in disk))('a collector on a disk another program filled 
     });
     const first = await startCollector(config(10_000), { onEvent: (e) => events.push(e) });
     expect(fs.statSync(path.join(outboxDir, SPARE_FILE)).size).toBe(256 * KiB);
+    expect(first.status().outboxSpareBytes).toBe(256 * KiB);
 
     // No hub yet: the outbox fills down to its reserve and holds the source.
     await waitFor(() => events.some((e) => e.event === 'outbox.full'), 30_000, 'the outbox to be down to its reserve');
@@ -234,6 +235,9 @@ describe.skipIf(!('dir' in disk))('a collector on a disk another program filled 
     expect(events.filter((e) => e.event === 'outbox.spare_released')).toHaveLength(1);
     expect(hub.order).toEqual(Array.from({ length: offline + more }, (_, i) => `${CID}:${i + 1}`));
     expect(second.status().outboxDepth).toBe(0);
+    // Said where an operator watches: the spare is gone while the disk stays full.
+    expect(second.status().outboxSpareBytes).toBe(0);
+    expect(renderPrometheus(buildSnapshot(second.status(), [], { allow: 0, hold: 0, fallback: 0 }))).toContain(`jianguan_collector_outbox_spare_bytes{collector="${CID}"} 0`);
     fs.rmSync(path.join(root, 'filler'));
   });
 });
