@@ -144,6 +144,8 @@ async function status(args: { config?: string; outbox?: string; json: boolean })
     `next seq        ${s.nextSeq}`,
     `segments        ${s.segments} (${s.bytes} bytes)`,
     `quarantined     ${s.quarantined}`,
+    `spare file      ${s.spareBytes > 0 ? `${s.spareBytes} bytes` : 'none (used to make room on a full disk, or turned off)'}`,
+    `disk free       ${s.diskFreeBytes === null ? 'unknown' : `${s.diskFreeBytes} bytes`}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEMO_COLLECTORS } from '@jianguan/rules';
-import { buildSnapshot, loadOrCreateIdentity, renderPrometheus, startCollector, type CollectorEvent } from '../src/index.js';
+import { buildSnapshot, inspectOutbox, loadOrCreateIdentity, renderPrometheus, startCollector, type CollectorEvent } from '../src/index.js';
 import { BatchChain, CHAIN_FILE } from '../src/identity/index.js';
 import { Link, type LinkCounters, type LinkEvent } from '../src/link/link.js';
 import { Outbox, SPARE_FILE, type OutboxEvent } from '../src/outbox/outbox.js';
@@ -199,6 +199,7 @@ describe.skipIf(!('dir' in disk))('a collector on a disk another program filled 
     const first = await startCollector(config(10_000), { onEvent: (e) => events.push(e) });
     expect(fs.statSync(path.join(outboxDir, SPARE_FILE)).size).toBe(256 * KiB);
     expect(first.status().outboxSpareBytes).toBe(256 * KiB);
+    expect((await inspectOutbox(outboxDir)).spareBytes).toBe(256 * KiB);
 
     // No hub yet: the outbox fills down to its reserve and holds the source.
     await waitFor(() => events.some((e) => e.event === 'outbox.full'), 30_000, 'the outbox to be down to its reserve');
@@ -237,6 +238,7 @@ describe.skipIf(!('dir' in disk))('a collector on a disk another program filled 
     expect(second.status().outboxDepth).toBe(0);
     // Said where an operator watches: the spare is gone while the disk stays full.
     expect(second.status().outboxSpareBytes).toBe(0);
+    expect(await inspectOutbox(outboxDir)).toMatchObject({ spareBytes: 0, depth: 0 });
     expect(renderPrometheus(buildSnapshot(second.status(), [], { allow: 0, hold: 0, fallback: 0 }))).toContain(`jianguan_collector_outbox_spare_bytes{collector="${CID}"} 0`);
     fs.rmSync(path.join(root, 'filler'));
   });

@@ -1108,6 +1108,10 @@ export interface OutboxInspection {
   segments: number;
   bytes: number;
   quarantined: number;
+  /** Bytes of the spare file (0: none — deleted to make room on a full disk, or turned off). */
+  spareBytes: number;
+  /** Bytes free on the outbox's disk, or null when they cannot be read. */
+  diskFreeBytes: number | null;
   /** Pid in the LOCK file and whether that process is alive. */
   lock: { pid: number; alive: boolean } | null;
 }
@@ -1117,7 +1121,7 @@ export async function inspectOutbox(dir: string): Promise<OutboxInspection> {
   const abs = path.resolve(dir);
   const result: OutboxInspection = {
     dir: abs, exists: fs.existsSync(abs), ackedSeq: 0, lastAckAt: null, nextSeq: 1, depth: 0,
-    oldestUnacked: null, segments: 0, bytes: 0, quarantined: 0, lock: null,
+    oldestUnacked: null, segments: 0, bytes: 0, quarantined: 0, spareBytes: 0, diskFreeBytes: null, lock: null,
   };
   if (!result.exists) return result;
   const { ledger } = await readLedger(abs);
@@ -1151,6 +1155,8 @@ export async function inspectOutbox(dir: string): Promise<OutboxInspection> {
   } catch {
     /* none */
   }
+  result.spareBytes = await fsp.stat(path.join(abs, SPARE_FILE)).then((st) => st.size, () => 0);
+  result.diskFreeBytes = await statfsFreeBytes(abs).catch(() => null);
   try {
     const holder = JSON.parse(await fsp.readFile(path.join(abs, LOCK), 'utf8')) as { pid?: unknown };
     if (typeof holder.pid === 'number') result.lock = { pid: holder.pid, alive: isAlive(holder.pid) };
