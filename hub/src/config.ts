@@ -296,6 +296,14 @@ export const HubConfigSchema = z.object({
   backupHour: z.coerce.number().int().min(-1).max(23).default(3),
   /** JG_BACKUP_KEEP — backups kept; the oldest beyond this are deleted after a backup succeeds. @defaultValue 7 */
   backupKeep: z.coerce.number().int().min(1).max(365).default(7),
+  /**
+   * JG_DISK_LOW_BYTES — below this many free bytes on the disk of JG_DATA_DIR (the embedded
+   * store, evidence, backups by default) /healthz says `disk.status: low`, the hub logs disk.low
+   * (once an hour while it lasts) and monitoring sees jg_data_disk_free_bytes fall. Not an outage
+   * by itself; a full disk is: inserts fail and collectors keep their records until there is room.
+   * @defaultValue 2147483648 (2 GiB)
+   */
+  diskLowBytes: z.coerce.number().int().min(0).default(2 * 1024 ** 3),
   /** JG_WORKFLOW_INTERVAL_MS — how often unassigned warnings are assigned and deadlines checked. @defaultValue 30000 */
   workflowIntervalMs: z.coerce.number().int().min(100).default(30_000),
   /** JG_SLA_HIGH_ACK_MIN — working minutes to acknowledge a high-severity warning. @defaultValue 60 */
@@ -432,6 +440,7 @@ const ENV: Record<string, keyof HubConfig> = {
   JG_BACKUP_DIR: 'backupDir',
   JG_BACKUP_HOUR: 'backupHour',
   JG_BACKUP_KEEP: 'backupKeep',
+  JG_DISK_LOW_BYTES: 'diskLowBytes',
   JG_WORKFLOW_INTERVAL_MS: 'workflowIntervalMs',
   JG_SLA_HIGH_ACK_MIN: 'slaHighAckMinutes',
   JG_SLA_HIGH_VERIFY_MIN: 'slaHighVerifyMinutes',

@@ -76,6 +76,11 @@ export const HealthSchema = z.object({
    * entered every rule and time limit takes that year's holidays for working days.
    */
   calendar_missing: z.array(z.number().int()).optional(),
+  /**
+   * The disk of the hub's data directory: bytes free (to the hub's user) and in all, `low` below
+   * JG_DISK_LOW_BYTES. Not an outage by itself (status stays ok); absent when it cannot be read.
+   */
+  disk: z.object({ free_bytes: z.number().int().nonnegative(), total_bytes: z.number().int().nonnegative(), status: z.enum(['ok', 'low']) }).optional(),
 });
 export type Health = z.infer<typeof HealthSchema>;
 

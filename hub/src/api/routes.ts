@@ -75,7 +75,11 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     },
     async (_req, reply) => {
       const h = await deps.health();
-      const m = await metricsText({ collectorsConnected: h.collectors_connected, queueWaiting: h.queue_waiting });
+      const m = await metricsText({
+        collectorsConnected: h.collectors_connected,
+        queueWaiting: h.queue_waiting,
+        ...(h.disk ? { disk: { freeBytes: h.disk.free_bytes, totalBytes: h.disk.total_bytes } } : {}),
+      });
       return reply.type(m.contentType).send(m.body);
     },
   );

@@ -74,6 +74,21 @@ export const routes = fp<{ version: string }>(
         () => false,
       );
     };
+    // The data directory's disk: statfs answers from the kernel in microseconds. Low space is
+    // logged once an hour while it lasts, not at every probe.
+    let diskLowToldAt = Number.NEGATIVE_INFINITY;
+    const diskHealth = async (): Promise<Health['disk']> => {
+      const st = await fs.promises.statfs(config.dataDir).catch(() => undefined);
+      if (!st) return undefined;
+      const free = st.bavail * st.bsize;
+      const total = st.blocks * st.bsize;
+      const low = free < config.diskLowBytes;
+      if (low && Date.now() - diskLowToldAt >= 3_600_000) {
+        diskLowToldAt = Date.now();
+        emit(app.log, 'disk.low', { dir: config.dataDir, freeBytes: free, totalBytes: total, lowBytes: config.diskLowBytes }, `${free} bytes free on the disk of ${config.dataDir} (below JG_DISK_LOW_BYTES ${config.diskLowBytes}): make room before it fills; a full disk fails inserts and collectors keep their records until there is room`);
+      }
+      return { free_bytes: free, total_bytes: total, status: low ? 'low' : 'ok' };
+    };
     const health = async (): Promise<Health> => {
       const [storeOk, redisOk] = await Promise.all([within(store.ping(), CHECK_MS.store, 'STORE_UNAVAILABLE').catch(() => false), redisUp()]);
       const [t, waiting] = await Promise.all([
@@ -82,7 +97,7 @@ export const routes = fp<{ version: string }>(
         redisOk ? within(queue.waiting(), CHECK_MS.redis, 'QUEUE_UNAVAILABLE').catch(() => -1) : -1,
       ]);
       // Memory of this hub (or nothing to read, in Redis mode): nothing to wait for.
-      const ruleState = await ruleStateHealth();
+      const [ruleState, disk] = await Promise.all([ruleStateHealth(), diskHealth()]);
       return {
         status: storeOk && redisOk && ruleState.state === 'ready' ? 'ok' : 'degraded',
         transactions_stored: t.transactions,
@@ -97,6 +112,7 @@ export const routes = fp<{ version: string }>(
         evaluation: evaluationHealth(),
         uptime_s: Math.round((Date.now() - started) / 1000),
         calendar_missing: app.calendars.missing(),
+        ...(disk ? { disk } : {}),
       };
     };
     app.decorate('health', health);

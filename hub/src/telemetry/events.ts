@@ -46,6 +46,7 @@ export const EVENTS = {
   'collector.tamper': 'warn',
   'collector.tamper_suppressed': 'warn',
   'dashboard.missing': 'warn',
+  'disk.low': 'warn',
   'decision.log_dropped': 'error',
   'decision.log_failed': 'error',
   'evaluation.ledger': 'info',
@@ -131,6 +132,8 @@ const m = {
   wallPush: histogram('jg_wall_push_seconds', 'Emitting one flush of buffered warnings to the wall rooms.'),
   collectorsConnected: new Gauge({ name: 'jg_collectors_connected', help: 'Collectors connected to this hub.', registers }),
   queueWaiting: new Gauge({ name: 'jg_queue_waiting', help: 'Evaluate jobs waiting in BullMQ.', registers }),
+  dataDiskFree: new Gauge({ name: 'jg_data_disk_free_bytes', help: 'Bytes free to the hub on the disk of its data directory (JG_DATA_DIR).', registers }),
+  dataDiskTotal: new Gauge({ name: 'jg_data_disk_total_bytes', help: 'Size of the disk of the hub data directory.', registers }),
   calendarMissing: new Gauge({ name: 'jg_calendar_years_missing', help: 'Years the work calendar needs (this one; from 1 November the next) and has no holidays for.', registers }),
   backupLastSuccess: new Gauge({ name: 'jg_backup_last_success_timestamp_seconds', help: 'When the newest verified backup of the embedded store started (0: none on disk).', registers }),
 };
@@ -145,9 +148,13 @@ export function emit(log: FastifyBaseLogger, name: EventName, fields: Record<str
 }
 
 /** The Prometheus exposition of every metric above, with the gauges read at scrape time. */
-export async function metricsText(gauges: { collectorsConnected: number; queueWaiting: number }): Promise<{ contentType: string; body: string }> {
+export async function metricsText(gauges: { collectorsConnected: number; queueWaiting: number; disk?: { freeBytes: number; totalBytes: number } }): Promise<{ contentType: string; body: string }> {
   m.collectorsConnected.set(gauges.collectorsConnected);
   m.queueWaiting.set(gauges.queueWaiting);
+  if (gauges.disk) {
+    m.dataDiskFree.set(gauges.disk.freeBytes);
+    m.dataDiskTotal.set(gauges.disk.totalBytes);
+  }
   return { contentType: metricsRegistry.contentType, body: await metricsRegistry.metrics() };
 }
 
