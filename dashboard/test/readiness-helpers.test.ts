@@ -46,6 +46,7 @@ describe('go-live check: titles, statuses and links', () => {
       rules: ['/rules'],
       replay: ['/warnings', '/quality'],
       backups: ['/backups'],
+      disk: [],
       transport: [],
       wall: [],
     });
@@ -72,6 +73,7 @@ describe('go-live check: sentences', () => {
       item('rules', { current: 0, pending: 1 }, 'warn'),
       item('replay', { replayed: 0, transactions: 120 }, 'warn'),
       item('backups', { supported: 1, hour: 3, ageHours: 5, verified: 1 }, 'ok'),
+      item('disk', { known: 1, freeMiB: 1536, totalMiB: 40960, lowMiB: 2048 }, 'warn'),
       item('transport', { tls: 0, proxy: 0 }, 'warn'),
       item('wall', { public: 1 }, 'warn'),
     ];
@@ -177,6 +179,17 @@ describe('go-live check: sentences', () => {
     const [zh, en] = both(item('backups', { supported: 0, hour: -1, ageHours: -1, verified: 0 }, 'info'));
     expect(zh).toContain('外部 ClickHouse');
     expect(en).toContain('external ClickHouse');
+  });
+
+  it('words the data disk: free of total in GiB, the alert line when below it, and a disk it cannot read', () => {
+    expect(both(item('disk', { known: 1, freeMiB: 51_712, totalMiB: 102_400, lowMiB: 2048 }))).toEqual([
+      '数据目录所在磁盘剩余 50.5 GiB（共 100.0 GiB）',
+      '50.5 GiB free on the data directory’s disk (of 100.0 GiB)',
+    ]);
+    const [zh, en] = both(item('disk', { known: 1, freeMiB: 1536, totalMiB: 40960, lowMiB: 2048 }, 'warn'));
+    expect(zh).toBe('数据目录所在磁盘仅剩 1.5 GiB（共 40.0 GiB），低于告警线 2.0 GiB（JG_DISK_LOW_BYTES）：请清理或扩容；磁盘写满后新的业务无法入库，采集终端会保留记录，待有空间后补传');
+    expect(en).toContain('below the 2.0 GiB alert line');
+    expect(both(item('disk', { known: 0 }, 'info'))).toEqual(['无法读取数据目录所在磁盘的空间', 'The space on the data directory’s disk cannot be read']);
   });
 
   it('words ages in hours, then days', () => {

@@ -3,6 +3,7 @@
  * of docs/go-live.md in order, worded by the same facts the other screens show (the calendar's
  * missing years, the collectors' list), changing as the system changes; system administrators only.
  */
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { READINESS_KEYS, type Readiness, type ReadinessItem, type WorkCalendarView } from '@jianguan/protocol';
 import type { Hub } from '../src/app.js';
@@ -62,6 +63,10 @@ describe('the go-live check', () => {
     // Nothing replayed yet; no backup made yet (the embedded store, daily backups off in tests).
     expect(it.replay).toMatchObject({ status: 'warn', counts: { replayed: 0, transactions: 0 } });
     expect(it.backups).toMatchObject({ status: 'todo', counts: { supported: 1, hour: -1, ageHours: -1, verified: 0 } });
+    // The data directory's disk as the kernel says it, judged against JG_DISK_LOW_BYTES (2 GiB).
+    const st = fs.statfsSync(hub.config.dataDir);
+    expect(it.disk.counts).toMatchObject({ known: 1, totalMiB: Math.floor((st.blocks * st.bsize) / 2 ** 20), lowMiB: 2048 });
+    expect(it.disk.status).toBe(it.disk.counts.freeMiB! < 2048 ? 'warn' : 'ok');
     // Demo mode: the doors are not judged.
     expect([it.transport.status, it.wall.status]).toEqual(['info', 'info']);
   });

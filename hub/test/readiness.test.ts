@@ -8,6 +8,7 @@ import { readinessOf, SUBJECTS_MAX, type ReadinessFacts } from '../src/readiness
 
 const NOW = Date.UTC(2026, 11, 7, 2, 0, 0);
 const HOUR = 3_600_000;
+const GiB = 1024 ** 3;
 const station = (id: string, county: string, over: Partial<Institution> = {}): Institution => ({ id, name: `${id}站`, type: 'inspection_station', county, lon: 108, lat: 24.5, status: 'active', ...over });
 
 function facts(over: Partial<ReadinessFacts> = {}): ReadinessFacts {
@@ -32,6 +33,7 @@ function facts(over: Partial<ReadinessFacts> = {}): ReadinessFacts {
     replayed: true,
     transactions: 1_000,
     backups: { supported: true, hour: 3, newestVerifiedAt: NOW - 5 * HOUR },
+    disk: { freeBytes: 50 * GiB, totalBytes: 100 * GiB, lowBytes: 2 * GiB },
     tls: true,
     proxy: false,
     wallPublic: false,
@@ -137,12 +139,15 @@ describe('the go-live check', () => {
     expect(itemOf(facts({ calendar: { missing: [], years: [year(2026, ['清明节'])] } }), 'calendar').status).toBe('warn');
   });
 
-  it('wants a replay, a fresh verified backup and a daily one, HTTPS and a closed wall — except in demo mode', () => {
+  it('wants a replay, a fresh verified backup and a daily one, room on the data disk, HTTPS and a closed wall — except in demo mode', () => {
     expect(itemOf(facts({ replayed: false }), 'replay').status).toBe('warn');
     expect(itemOf(facts({ backups: { supported: true, hour: 3, newestVerifiedAt: null } }), 'backups')).toMatchObject({ status: 'todo', counts: { ageHours: -1, verified: 0 } });
     expect(itemOf(facts({ backups: { supported: true, hour: 3, newestVerifiedAt: NOW - 37 * HOUR } }), 'backups')).toMatchObject({ status: 'warn', counts: { ageHours: 37 } });
     expect(itemOf(facts({ backups: { supported: true, hour: null, newestVerifiedAt: NOW - HOUR } }), 'backups')).toMatchObject({ status: 'warn', counts: { hour: -1 } });
     expect(itemOf(facts({ backups: { supported: false, hour: null, newestVerifiedAt: null } }), 'backups').status).toBe('info');
+    expect(itemOf(facts(), 'disk')).toMatchObject({ status: 'ok', counts: { known: 1, freeMiB: 50 * 1024, totalMiB: 100 * 1024, lowMiB: 2 * 1024 } });
+    expect(itemOf(facts({ disk: { freeBytes: GiB, totalBytes: 100 * GiB, lowBytes: 2 * GiB } }), 'disk')).toMatchObject({ status: 'warn', counts: { freeMiB: 1024 } });
+    expect(itemOf(facts({ disk: null }), 'disk')).toMatchObject({ status: 'info', counts: { known: 0 } });
     expect(itemOf(facts({ tls: false }), 'transport').status).toBe('warn');
     expect(itemOf(facts({ tls: false, proxy: true }), 'transport').status).toBe('ok');
     expect(itemOf(facts({ wallPublic: true }), 'wall')).toMatchObject({ status: 'warn', counts: { public: 1 } });

@@ -498,7 +498,7 @@ export type HolidayNotice = z.infer<typeof HolidayNoticeSchema>;
  * - transport: HTTPS on the hub (JG_TLS_CERT) or a proxy in front (JG_TRUST_PROXY).
  * - wall: the wall open without a login (JG_WALL_PUBLIC) outside demo mode.
  */
-export const READINESS_KEYS = ['admins', 'auditors', 'institutions', 'places', 'staff', 'lines', 'requests', 'collectors', 'collectors_silent', 'calendar', 'rules', 'replay', 'backups', 'transport', 'wall'] as const;
+export const READINESS_KEYS = ['admins', 'auditors', 'institutions', 'places', 'staff', 'lines', 'requests', 'collectors', 'collectors_silent', 'calendar', 'rules', 'replay', 'backups', 'disk', 'transport', 'wall'] as const;
 export const ReadinessKey = z.enum(READINESS_KEYS);
 export type ReadinessKey = z.infer<typeof ReadinessKey>;
 

@@ -1,7 +1,7 @@
 /**
  * Go-live readiness: the steps of docs/go-live.md checked against the system as it is now —
  * accounts, filings, collectors, the work calendar, the rule definitions in force, a replay of
- * past business, backups and the doors — so that a system administrator sees in one place what
+ * past business, backups, the data disk and the doors — so that a system administrator sees in one place what
  * is still to do before the counters are switched on.
  *
  * `readinessOf` is pure (the facts in, the items out: unit-tested); `gatherReadiness` reads the
@@ -46,6 +46,8 @@ export interface ReadinessFacts {
   replayed: boolean;
   transactions: number;
   backups: { supported: boolean; hour: number | null; newestVerifiedAt: number | null };
+  /** The data directory's disk (statfs) and JG_DISK_LOW_BYTES; null when it cannot be read. */
+  disk: { freeBytes: number; totalBytes: number; lowBytes: number } | null;
   tls: boolean;
   proxy: boolean;
   wallPublic: boolean;
@@ -118,6 +120,12 @@ export function readinessOf(f: ReadinessFacts, subjectsMax = SUBJECTS_MAX): Read
   const ageMs = b.newestVerifiedAt === null ? null : Math.max(0, f.now - b.newestVerifiedAt);
   const backupStatus: ReadinessStatus = !b.supported ? 'info' : ageMs === null ? 'todo' : b.hour === null || ageMs > BACKUP_STALE_MS ? 'warn' : 'ok';
 
+  const MiB = 1024 * 1024;
+  const d = f.disk;
+  const diskItem = d
+    ? item('disk', d.freeBytes < d.lowBytes ? 'warn' : 'ok', { known: 1, freeMiB: Math.floor(d.freeBytes / MiB), totalMiB: Math.floor(d.totalBytes / MiB), lowMiB: Math.floor(d.lowBytes / MiB) })
+    : item('disk', 'info', { known: 0 });
+
   const items: ReadinessItem[] = [
     item('admins', systemAdmins >= 1 && registryAdmins >= 2 ? 'ok' : 'todo', { systemAdmins, registryAdmins }),
     item('auditors', auditors.length === 0 ? 'todo' : uncovered.length ? 'warn' : 'ok', { auditors: auditors.length, counties: COUNTIES.length, uncovered: uncovered.length }, uncovered),
@@ -138,6 +146,7 @@ export function readinessOf(f: ReadinessFacts, subjectsMax = SUBJECTS_MAX): Read
     item('rules', f.rules.current ? 'ok' : 'warn', { current: f.rules.current ? 1 : 0, pending: !f.rules.current && f.rules.pending ? 1 : 0 }, !f.rules.current && f.rules.pending ? [{ id: f.rules.pending, name: f.rules.pending, county: '' }] : []),
     item('replay', f.replayed ? 'ok' : 'warn', { replayed: f.replayed ? 1 : 0, transactions: f.transactions }),
     item('backups', backupStatus, { supported: b.supported ? 1 : 0, hour: b.hour ?? -1, ageHours: ageMs === null ? -1 : Math.floor(ageMs / 3_600_000), verified: b.newestVerifiedAt === null ? 0 : 1 }),
+    diskItem,
     item('transport', f.demo ? 'info' : f.tls || f.proxy ? 'ok' : 'warn', { tls: f.tls ? 1 : 0, proxy: f.proxy ? 1 : 0 }),
     item('wall', f.demo ? 'info' : f.wallPublic ? 'warn' : 'ok', { public: f.wallPublic ? 1 : 0 }),
   ];

@@ -3,6 +3,7 @@
  * each call reads the facts afresh (the registry and collectors from memory, users, backups, the
  * rule sets' heads and one bounded store query).
  */
+import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { StoreBackups } from '../backup/backup.js';
 import type { WorkCalendars } from '../calendar/calendar.js';
@@ -30,7 +31,7 @@ export interface ReadinessDeps {
   calendars: WorkCalendars;
   backups: StoreBackups;
   rulesets: Pick<RuleSetService, 'builtinStatus'>;
-  config: { seedDemo: boolean; tlsCert?: string | undefined; trustProxy: string; wallPublic: boolean };
+  config: { seedDemo: boolean; tlsCert?: string | undefined; trustProxy: string; wallPublic: boolean; dataDir: string; diskLowBytes: number };
 }
 
 export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX, now = Date.now()): Promise<Readiness> {
@@ -47,6 +48,7 @@ export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX,
     totals(d.store),
     d.rulesets.builtinStatus(),
   ]);
+  const st = await fs.promises.statfs(d.config.dataDir).catch(() => undefined);
   const list = d.backups.list();
   const verified = list.items.filter((b) => b.state === 'done' && b.verified && b.finishedAt !== null).map((b) => b.finishedAt!);
   return readinessOf({
@@ -63,6 +65,7 @@ export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX,
     replayed: Number(replay[0]?.replayed ?? 0) > 0,
     transactions: stored.transactions,
     backups: { supported: list.supported, hour: list.hour, newestVerifiedAt: verified.length ? Math.max(...verified) : null },
+    disk: st ? { freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize, lowBytes: d.config.diskLowBytes } : null,
     tls: Boolean(d.config.tlsCert),
     proxy: d.config.trustProxy !== 'false',
     wallPublic: d.config.wallPublic,

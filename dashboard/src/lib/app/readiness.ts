@@ -26,6 +26,7 @@ export const READINESS_TITLES: Readonly<Record<ReadinessKey, readonly [zh: strin
   rules: ['规则定义', 'Rule definitions'],
   replay: ['历史业务回放', 'Replay of past business'],
   backups: ['数据备份', 'Backups'],
+  disk: ['数据盘空间', 'Data disk space'],
   transport: ['加密传输（HTTPS）', 'Encrypted transport (HTTPS)'],
   wall: ['大屏访问', 'Wall access'],
 };
@@ -87,6 +88,8 @@ const FIXED_AT: Readonly<Record<ReadinessKey, readonly Screen[]>> = {
   // A replay runs on a collector (step 6); what it raised is reviewed on these two screens.
   replay: ['warnings', 'quality'],
   backups: ['backups'],
+  // Room is made on the hub's machine (JG_DATA_DIR's disk), not on a screen.
+  disk: [],
   transport: [],
   wall: [],
 };
@@ -286,6 +289,18 @@ export function itemSentence(item: Pick<ReadinessItem, 'key' | 'status' | 'count
         enParts.push(`the newest verified backup is ${ageText(age)} old`);
       }
       return L(zh.join('；'), enParts.join('; '));
+    }
+    case 'disk': {
+      if (c('known') === 0) return L('无法读取数据目录所在磁盘的空间', 'The space on the data directory’s disk cannot be read');
+      const gib = (mib: number) => (mib / 1024).toFixed(1);
+      const free = c('freeMiB');
+      const total = c('totalMiB');
+      const low = c('lowMiB');
+      if (item.status !== 'warn') return L(`数据目录所在磁盘剩余 ${gib(free)} GiB（共 ${gib(total)} GiB）`, `${gib(free)} GiB free on the data directory’s disk (of ${gib(total)} GiB)`);
+      return L(
+        `数据目录所在磁盘仅剩 ${gib(free)} GiB（共 ${gib(total)} GiB），低于告警线 ${gib(low)} GiB（JG_DISK_LOW_BYTES）：请清理或扩容；磁盘写满后新的业务无法入库，采集终端会保留记录，待有空间后补传`,
+        `Only ${gib(free)} GiB free on the data directory’s disk (of ${gib(total)} GiB), below the ${gib(low)} GiB alert line (JG_DISK_LOW_BYTES): make room or add space; on a full disk new business cannot be stored, and the collectors keep their records until there is room`,
+      );
     }
     case 'transport': {
       const demoNote = item.status === 'info' && demo;
