@@ -14,10 +14,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GENESIS_HASH } from '@jianguan/protocol';
 import { writeFileAtomic } from '../src/durable.js';
 import { BatchChain, CHAIN_FILE, loadOrCreateIdentity } from '../src/identity/index.js';
-import { Link, type LinkCounters, type LinkEvent } from '../src/link/link.js';
 import { METRICS_FILE, writeMetricsFile, type MetricsSnapshot } from '../src/metrics.js';
 import { Outbox } from '../src/outbox/outbox.js';
-import { cleanupTmpDirs, startTestHub, tmpDir, TOKEN, usedBytes, waitFor } from './helpers.js';
+import { chainedLink, cleanupTmpDirs, startTestHub, tmpDir, usedBytes, waitFor } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -171,23 +170,7 @@ describe.skipIf(!hasDevFull)('state files on a full disk (ENOSPC from /dev/full)
     const dir = tmpDir();
     const outbox = await Outbox.open(dir, { fsync: 'never' });
     await outbox.append(Array.from({ length: 25 }, (_, i) => i), (_, seq) => ({ id: `${CID}:${seq}`, seq }));
-    const identity = await loadOrCreateIdentity(dir);
-    const chain = await BatchChain.open(dir, { collectorId: CID, identity, fsync: false });
-    const events: LinkEvent[] = [];
-    const counters: LinkCounters = { sent: 0, acked: 0, rejected: 0, batchesSent: 0, batchesAcked: 0, batchFailures: 0, lastAckAt: null };
-    const link = new Link({
-      collectorId: CID,
-      token: TOKEN,
-      identity,
-      chain,
-      hubUrl: hub.url,
-      batch: { maxRecords: 10, maxBytes: 512 * 1024, lingerMs: 5 },
-      ackTimeoutMs: 2_000,
-      backoff: { minMs: 20, maxMs: 200 },
-      outbox,
-      counters,
-      emit: (e) => events.push(e),
-    });
+    const { link, events } = await chainedLink(dir, outbox, hub.url, { collectorId: CID });
     cleanups.push(async () => {
       await link.stop(100);
       await outbox.close();

@@ -9,6 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Server, type Socket } from 'socket.io';
 import { NAMESPACE_COLLECT, type Batch, type BatchAck } from '@jianguan/protocol';
+import { BatchChain, loadOrCreateIdentity } from '../src/identity/index.js';
+import { Link, type LinkCounters, type LinkEvent } from '../src/link/link.js';
+import type { Outbox } from '../src/outbox/outbox.js';
 
 const dirs: string[] = [];
 
@@ -183,4 +186,34 @@ export async function freePort(): Promise<number> {
 /** Epoch ms of a local (UTC+8) wall-clock time. */
 export function cst(y: number, m: number, d: number, hh = 0, mm = 0, ss = 0): number {
   return Date.UTC(y, m - 1, d, hh, mm, ss) - 8 * 3_600_000;
+}
+
+/**
+ * A Link shipping `outbox` (in `dir`, its identity and batch chain beside it) to `hubUrl` with the
+ * test token, its events collected. Not started.
+ */
+export async function chainedLink(
+  dir: string,
+  outbox: Outbox,
+  hubUrl: string,
+  o: { collectorId: string; maxRecords?: number; ackTimeoutMs?: number; backoff?: { minMs: number; maxMs: number } },
+): Promise<{ link: Link; events: LinkEvent[]; counters: LinkCounters }> {
+  const identity = await loadOrCreateIdentity(dir);
+  const chain = await BatchChain.open(dir, { collectorId: o.collectorId, identity, fsync: false });
+  const events: LinkEvent[] = [];
+  const counters: LinkCounters = { sent: 0, acked: 0, rejected: 0, batchesSent: 0, batchesAcked: 0, batchFailures: 0, lastAckAt: null };
+  const link = new Link({
+    collectorId: o.collectorId,
+    token: TOKEN,
+    identity,
+    chain,
+    hubUrl,
+    batch: { maxRecords: o.maxRecords ?? 10, maxBytes: 512 * 1024, lingerMs: 5 },
+    ackTimeoutMs: o.ackTimeoutMs ?? 2_000,
+    backoff: o.backoff ?? { minMs: 20, maxMs: 200 },
+    outbox,
+    counters,
+    emit: (e) => events.push(e),
+  });
+  return { link, events, counters };
 }

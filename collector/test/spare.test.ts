@@ -17,11 +17,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEMO_COLLECTORS } from '@jianguan/rules';
-import { buildSnapshot, inspectOutbox, loadOrCreateIdentity, renderPrometheus, startCollector, type CollectorEvent } from '../src/index.js';
-import { BatchChain, CHAIN_FILE } from '../src/identity/index.js';
-import { Link, type LinkCounters, type LinkEvent } from '../src/link/link.js';
+import { buildSnapshot, inspectOutbox, renderPrometheus, startCollector, type CollectorEvent } from '../src/index.js';
+import { CHAIN_FILE } from '../src/identity/index.js';
 import { Outbox, SPARE_FILE, type OutboxEvent } from '../src/outbox/outbox.js';
-import { cleanupTmpDirs, freePort, PSEUDONYM_KEY, startTestHub, tmpDir, TOKEN, usedBytes, waitFor } from './helpers.js';
+import { chainedLink, cleanupTmpDirs, freePort, PSEUDONYM_KEY, startTestHub, tmpDir, TOKEN, usedBytes, waitFor } from './helpers.js';
 
 const KiB = 1024;
 const CID = 'c-spare-test';
@@ -119,24 +118,8 @@ describe('the outbox spare file', () => {
     });
     expect(outbox.spareBytes).toBe(64 * KiB);
     await outbox.append(Array.from({ length: 12 }, (_, i) => i), (_, seq) => ({ id: `${CID}:${seq}`, seq }));
-    const identity = await loadOrCreateIdentity(dir);
-    const chain = await BatchChain.open(dir, { collectorId: CID, identity, fsync: false });
-    const events: LinkEvent[] = [];
-    const counters: LinkCounters = { sent: 0, acked: 0, rejected: 0, batchesSent: 0, batchesAcked: 0, batchFailures: 0, lastAckAt: null };
-    const link = new Link({
-      collectorId: CID,
-      token: TOKEN,
-      identity,
-      chain,
-      hubUrl: hub.url,
-      batch: { maxRecords: 5, maxBytes: 512 * KiB, lingerMs: 5 },
-      ackTimeoutMs: 2_000,
-      // A retry after the backoff would come after the wait below has given up.
-      backoff: { minMs: 60_000, maxMs: 60_000 },
-      outbox,
-      counters,
-      emit: (e) => events.push(e),
-    });
+    // A retry after the backoff would come after the wait below has given up.
+    const { link, events } = await chainedLink(dir, outbox, hub.url, { collectorId: CID, maxRecords: 5, backoff: { minMs: 60_000, maxMs: 60_000 } });
     cleanups.push(async () => {
       await link.stop(100);
       await outbox.close();
