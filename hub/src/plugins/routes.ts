@@ -10,6 +10,7 @@ import { registerRoutes, type Health } from '../api/routes.js';
 import { registerAuthRoutes } from '../auth/plugin.js';
 import { registerWarningRoutes } from '../workflow/routes.js';
 import { withTimeout } from '../deadline.js';
+import { diskSpace } from '../disk.js';
 import { registerRegistryRoutes } from '../registry/routes.js';
 import { registerBackupRoutes } from '../backup/routes.js';
 import { registerCalendarRoutes } from '../calendar/routes.js';
@@ -74,14 +75,12 @@ export const routes = fp<{ version: string }>(
         () => false,
       );
     };
-    // The data directory's disk: statfs answers from the kernel in microseconds. Low space is
-    // logged once an hour while it lasts, not at every probe.
+    // The data directory's disk. Low space is logged once an hour while it lasts, not at every probe.
     let diskLowToldAt = Number.NEGATIVE_INFINITY;
     const diskHealth = async (): Promise<Health['disk']> => {
-      const st = await fs.promises.statfs(config.dataDir).catch(() => undefined);
-      if (!st) return undefined;
-      const free = st.bavail * st.bsize;
-      const total = st.blocks * st.bsize;
+      const space = await diskSpace(config.dataDir);
+      if (!space) return undefined;
+      const { freeBytes: free, totalBytes: total } = space;
       const low = free < config.diskLowBytes;
       if (low && Date.now() - diskLowToldAt >= 3_600_000) {
         diskLowToldAt = Date.now();

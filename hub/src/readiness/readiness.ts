@@ -1,8 +1,8 @@
 /**
  * Go-live readiness: the steps of docs/go-live.md checked against the system as it is now —
  * accounts, filings, collectors, the work calendar, the rule definitions in force, a replay of
- * past business, backups, the data disk and the doors — so that a system administrator sees in one place what
- * is still to do before the counters are switched on.
+ * past business, backups, the data disk and the doors — so that a system administrator sees in
+ * one place what is still to do before the counters are switched on.
  *
  * `readinessOf` is pure (the facts in, the items out: unit-tested); `gatherReadiness` reads the
  * facts from the services the hub already has. Nothing here changes anything. Each item names

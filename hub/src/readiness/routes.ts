@@ -3,11 +3,11 @@
  * each call reads the facts afresh (the registry and collectors from memory, users, backups, the
  * rule sets' heads and one bounded store query).
  */
-import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { StoreBackups } from '../backup/backup.js';
 import type { WorkCalendars } from '../calendar/calendar.js';
 import type { CollectorService } from '../collectors/service.js';
+import { diskSpace } from '../disk.js';
 import { defineRoute } from '../http/define.js';
 import { ReadinessSchema, type Readiness } from '../protocol/index.js';
 import type { RegistryChanges } from '../registry/changes.js';
@@ -48,7 +48,7 @@ export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX,
     totals(d.store),
     d.rulesets.builtinStatus(),
   ]);
-  const st = await fs.promises.statfs(d.config.dataDir).catch(() => undefined);
+  const disk = await diskSpace(d.config.dataDir);
   const list = d.backups.list();
   const verified = list.items.filter((b) => b.state === 'done' && b.verified && b.finishedAt !== null).map((b) => b.finishedAt!);
   return readinessOf({
@@ -65,7 +65,7 @@ export async function gatherReadiness(d: ReadinessDeps, subjects = SUBJECTS_MAX,
     replayed: Number(replay[0]?.replayed ?? 0) > 0,
     transactions: stored.transactions,
     backups: { supported: list.supported, hour: list.hour, newestVerifiedAt: verified.length ? Math.max(...verified) : null },
-    disk: st ? { freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize, lowBytes: d.config.diskLowBytes } : null,
+    disk: disk ? { ...disk, lowBytes: d.config.diskLowBytes } : null,
     tls: Boolean(d.config.tlsCert),
     proxy: d.config.trustProxy !== 'false',
     wallPublic: d.config.wallPublic,
