@@ -10,11 +10,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../src/app.js';
 import { withTimeout } from '../src/deadline.js';
+import { redisPing } from '../../scripts/lib/proc.mjs';
 import { freePort, removeDir, startTestHub, tmpDir, waitFor } from './helpers.js';
 
 const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
@@ -56,7 +56,7 @@ class PrivateRedis {
     this.child = child;
     await waitFor(async () => {
       if (child.exitCode !== null) throw new Error(`redis-server on ${this.port} exited at start (${child.exitCode})`);
-      return answers(this.port);
+      return redisPing(this.port);
     }, `redis-server on port ${this.port}`);
   }
   /** SIGKILL: Redis gone at once, as when its host or process dies. */
@@ -68,27 +68,6 @@ class PrivateRedis {
     child.kill('SIGKILL');
     await exited;
   }
-}
-
-/** Whether a Redis on `port` answers PING (raw RESP, so no client and its retries are involved). */
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ port, host: '127.0.0.1' });
-    let buf = '';
-    sock.setTimeout(500, () => {
-      sock.destroy();
-      resolve(false);
-    });
-    sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => {
-      buf += d.toString('utf8');
-      if (buf.includes('\r\n')) {
-        sock.destroy();
-        resolve(buf.startsWith('+PONG'));
-      }
-    });
-    sock.on('error', () => resolve(false));
-  });
 }
 
 /** A built hub (`node dist/server.js`) as a child process; resolves once it logged hub.started. */

@@ -91,7 +91,8 @@ export function portInUse(port, host = '127.0.0.1') {
   });
 }
 
-function redisPing(port) {
+/** Whether a Redis on `port` answers PING (raw RESP: no client, so no retries or queueing). */
+export function redisPing(port) {
   return new Promise((resolve) => {
     const sock = net.connect({ port, host: '127.0.0.1' });
     let buf = '';

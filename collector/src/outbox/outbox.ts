@@ -450,12 +450,9 @@ export class Outbox {
       throw new CollectorError('OUTBOX_IO', `cannot create ${abs}: ${errorMessage(e)}`, { cause: e });
     }
     await acquireLock(abs, async () => {
-      if (opts.spareBytes <= 0) return false;
-      const spare = path.join(abs, SPARE_FILE);
-      const bytes = await fsp.stat(spare).then((st) => st.size, () => 0);
-      if (bytes === 0 || !(await fsp.unlink(spare).then(() => true, () => false))) return false;
-      opts.onEvent?.({ type: 'outbox.spare_released', bytes });
-      return true;
+      const bytes = opts.spareBytes > 0 ? await deleteSpare(abs) : 0;
+      if (bytes > 0) opts.onEvent?.({ type: 'outbox.spare_released', bytes });
+      return bytes > 0;
     });
     try {
       const ob = await Outbox.recover(abs, opts);
@@ -784,11 +781,8 @@ export class Outbox {
     return this.exclusive(async () => {
       if (this.closed || this.spareHeld === 0) return false;
       const bytes = this.spareHeld;
-      try {
-        await fsp.unlink(path.join(this.dir, SPARE_FILE));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false;
-      }
+      // Gone already (someone cleaning the disk by hand) counts as given back.
+      if ((await deleteSpare(this.dir)) === 0 && fs.existsSync(path.join(this.dir, SPARE_FILE))) return false;
       this.spareHeld = 0;
       this.spareTriedAt = performance.now();
       // The next append reads the disk again rather than trusting an estimate made with the spare.
@@ -1048,6 +1042,13 @@ async function appendQuarantine(dir: string, entries: readonly QuarantineEntry[]
   } finally {
     await fh.close();
   }
+}
+
+/** Deletes the spare file in `dir`; the bytes it held, 0 when there was none or it stayed. */
+async function deleteSpare(dir: string): Promise<number> {
+  const file = path.join(dir, SPARE_FILE);
+  const bytes = await fsp.stat(file).then((st) => st.size, () => 0);
+  return bytes > 0 && (await fsp.unlink(file).then(() => true, () => false)) ? bytes : 0;
 }
 
 /**

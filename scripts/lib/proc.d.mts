@@ -1,0 +1,2 @@
+// Types for what the TypeScript tests import from proc.mjs.
+export function redisPing(port: number): Promise<boolean>;
